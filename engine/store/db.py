@@ -1,0 +1,111 @@
+"""Engines, transactions and schema upgrades (Alembic) for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError as SAOperationalError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, create_engine
+
+from engine.errors import InputError, OperationalError
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+HEAD = "0001"
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(
+            f"database URL {url!r} is not a URL; expected e.g. sqlite:///planwatch.db "
+            "or postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_path(parsed.database)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _check_sqlite_path(database: str | None) -> None:
+    if not database or database == ":memory:":
+        return
+    parent = Path(database).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"database folder {parent} does not exist; create it or choose another --db")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def is_embedded(engine: Engine) -> bool:
+    """Return True for SQLite, which planwatch upgrades without being asked."""
+    return engine.dialect.name == "sqlite"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the schema revision the database is at, or None for an empty database."""
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SAOperationalError as exc:
+        raise OperationalError(f"cannot open the database: {exc.orig}") from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; return (revision before, revision after)."""
+    before = current_revision(engine)
+    if before == HEAD:
+        return before, HEAD
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return before, HEAD
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade an embedded database; ask for ``planwatch db upgrade`` on a server database."""
+    revision = current_revision(engine)
+    if revision == HEAD:
+        return
+    if is_embedded(engine):
+        upgrade(engine)
+        return
+    raise OperationalError(
+        f"the database schema is at revision {revision or 'none'}, planwatch needs {HEAD}; "
+        "run `planwatch db upgrade` first"
+    )
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """Yield a session inside one transaction: committed on success, rolled back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            with session.begin():
+                yield session
+        except SAOperationalError as exc:
+            raise OperationalError(f"database error: {exc.orig}") from None
+        except SQLAlchemyError:
+            raise

@@ -1,0 +1,112 @@
+"""The tables. Every datetime column is aware UTC (``UTCDateTime``); dates are plan-local days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from engine.store.types import UTCDateTime
+
+STATUSES = ("open", "in_progress", "done", "dropped", "on_hold")
+
+
+def _utc(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class Plan(SQLModel, table=True):
+    """An implementation plan: its identity, reference date and time zone."""
+
+    id: str = Field(primary_key=True)
+    title: str
+    symbol: str = ""
+    body: str = ""
+    ref_date: date
+    timezone: str
+    fy_start: int | None = None
+    source: str = ""
+    source_format: str = ""
+    imported_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Section(SQLModel, table=True):
+    """A Part, an issue, a sub-issue or a sub-heading, numbered as printed."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id", index=True)
+    key: str
+    parent_key: str | None = None
+    level: str
+    number: str = ""
+    title: str
+    context: str = ""
+    ordinal: int
+
+
+class Owner(SQLModel, table=True):
+    """A person (or an office) who owns actions or supervises those who do."""
+
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+    timezone: str
+    supervisor_id: str | None = Field(default=None, foreign_key="owner.id")
+
+
+class Action(SQLModel, table=True):
+    """One row of the plan: what is to be done, by whom, and its time frame as printed and as read."""
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "ref"),
+        Index("ix_action_plan_ordinal", "plan_id", "ordinal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="plan.id")
+    ref: str
+    section_key: str
+    subheading: str = ""
+    ordinal: int
+    title: str
+    description: str = ""
+    timeframe: str = ""
+    timeframe_proposed: str | None = None
+    owner_id: str | None = Field(default=None, foreign_key="owner.id", index=True)
+    owner_source: str = ""
+    status: str = "open"
+    status_note: str = ""
+    kind: str = "unscheduled"
+    start: date | None = None
+    due: date | None = None
+    rrule: str | None = None
+    milestones: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    event: str | None = None
+    after_ref: str | None = None
+    needs_review: bool = True
+    reason: str = ""
+    override: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    removed_at: datetime | None = _utc(nullable=True)
+
+
+class ActionChange(SQLModel, table=True):
+    """One recorded change to an action: who changed which field, when and through what."""
+
+    __tablename__ = "action_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    at: datetime = _utc()
+    who: str
+    via: str
+    field: str
+    old: str | None = None
+    new: str | None = None
+    note: str = ""
