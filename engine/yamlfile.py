@@ -34,8 +34,10 @@ def read_text(path: str | Path, *, what: str = "file") -> str:
     if p.is_dir():
         raise InputError(f"is a directory; expected a {what}", Location(name))
     raw = p.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"is a binary file; expected a {what} in text (UTF-8)", Location(name))
+    nul = raw.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise InputError(f"is a binary file; expected a {what} in text (UTF-8)", Location(name, line))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -107,6 +109,23 @@ def validate(model: type[M], doc: Document) -> M:
     raise ValidationErrors(_sorted(errors))
 
 
+# pydantic's words for common mistakes, said the way people who edit YAML would say them.
+FRIENDLY = {
+    "date_parsing": "expected a date like 2000-04-30",
+    "date_from_datetime_parsing": "expected a date like 2000-04-30",
+    "date_type": "expected a date like 2000-04-30",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "string_type": "expected text",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list (lines starting with '- ')",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "string_pattern_mismatch": "expected letters, digits, '.', '_' or '-' only",
+}
+
+
 def breadcrumb(loc: Sequence[str | int]) -> str:
     """Return ``actions[3].due`` for the location ``("actions", 3, "due")``."""
     out = ""
@@ -134,7 +153,7 @@ def _to_input_error(doc: Document, err: Mapping[str, Any]) -> InputError:
         return InputError(f"{breadcrumb(loc)}: unknown key {key!r}", doc.locate_key(parent, key))
     if kind == "missing":
         return doc.error(loc[:-1], f"missing required key {loc[-1]!r}")
-    message = str(err["msg"])
+    message = FRIENDLY.get(kind) or str(err["msg"])
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind not in {"value_error", "assertion_error"} and "input" in err:
         message += f", got {_short(err['input'])}"

@@ -1,0 +1,403 @@
+"""The ``planwatch`` command: thin Typer commands over the library.
+
+Errors a user can fix print one line and exit 2; operational failures exit 1; anything
+else is a bug (exit 3, traceback in the log). Heavy modules are imported inside commands
+so ``planwatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from engine.errors import PlanwatchError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+    from engine.settings import Settings
+
+app = typer.Typer(
+    name="planwatch",
+    help="Turn an implementation plan into reminders, calendar feeds and escalations.\n\n"
+    "Start with:  planwatch import plans/gb276-tc2-implementation-plan.txt  then  planwatch actions",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database schema: create and upgrade it.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: $PLANWATCH_DATABASE_URL or sqlite:///planwatch.db).")] = None,  # noqa: UP045
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="Rules folder (default: rules/).")] = None,  # noqa: UP045
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    from engine.settings import Settings
+
+    ctx.obj = Settings.from_environ(os.environ, database_url=db, rules_dir=rules, debug=debug or None)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj  # type: ignore[no-any-return]
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    # Piped or captured: no wrapping of lines, tables as wide as they need.
+    return Console(highlight=False, soft_wrap=True, width=int(os.environ.get("COLUMNS", "160")))
+
+
+def _now() -> Any:
+    from engine.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def _engine(ctx: typer.Context, *, ensure: bool = True) -> Engine:
+    from engine.store import ensure_schema, make_engine
+
+    engine = make_engine(_settings(ctx).database_url)
+    ctx.call_on_close(engine.dispose)
+    if ensure:
+        ensure_schema(engine)
+    return engine
+
+
+@contextmanager
+def _session(ctx: typer.Context) -> Iterator[Session]:
+    from engine.store import transaction
+
+    with transaction(_engine(ctx)) as session:
+        yield session
+
+
+def _emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Plan files (text or YAML) and owners files (YAML or CSV).")],
+    tz: Annotated[Optional[str], typer.Option("--tz", help="The plan's IANA time zone, when its place does not tell.")] = None,  # noqa: UP045
+    plan_id: Annotated[Optional[str], typer.Option("--plan-id", help="Id for a new plan (default: from its symbol).")] = None,  # noqa: UP045
+) -> None:
+    """Import a plan and/or an owners directory, in one transaction.
+
+    Example: [bold]planwatch import plans/owners.yaml plans/gb276-tc2-implementation-plan.txt[/]
+
+    Importing a revised plan again keeps action ids, owners and statuses, and says what changed.
+    """
+    from engine.importing import OwnersReport, import_paths
+    from engine.present import import_summary
+
+    reports = import_paths(_engine(ctx, ensure=False), paths, _settings(ctx), _now(), timezone=tz, plan_id=plan_id)
+    console = _console()
+    for report in reports:
+        if isinstance(report, OwnersReport):
+            console.print(f"[bold]{report.path}[/]: {len(report.added)} owner(s) added, {len(report.updated)} updated, {report.reassigned} action(s) given an owner by rule.")
+        else:
+            import_summary(console, report)
+    console.print("Next: [bold]planwatch actions[/] to see them, [bold]planwatch review[/] for time frames that need a decision.")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Where to write the YAML plan file ('-' for standard output).")],
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan id, when there are several.")] = None,  # noqa: UP045
+) -> None:
+    """Write a plan as the YAML plan file people edit (owners, titles, schedule overrides).
+
+    Example: [bold]planwatch export plan.yaml[/], edit it, then [bold]planwatch import plan.yaml[/]
+    """
+    from engine.exporting import export_plan
+
+    with _session(ctx) as session:
+        text, plan_id = export_plan(session, plan)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    from engine.files import write_atomic
+
+    write_atomic(path, text)
+    _console().print(f"Wrote {plan_id} to {path}. Edit it, then run [bold]planwatch import {path}[/].")
+
+
+@app.command()
+def actions(
+    ctx: typer.Context,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Only this owner's actions.")] = None,  # noqa: UP045
+    status: Annotated[Optional[str], typer.Option("--status", help="open, in_progress, done, dropped or on_hold.")] = None,  # noqa: UP045
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Only this plan.")] = None,  # noqa: UP045
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List actions with owner, time frame as printed, how it was read, and status.
+
+    Example: [bold]planwatch actions --owner pardev --status open[/]
+    """
+    from engine.present import actions_table
+    from engine.queries import ActionFilter, list_actions
+
+    with _session(ctx) as session:
+        rows = list_actions(session, ActionFilter(plan=plan, owner=owner, status=status))
+    _print_actions(rows, as_json, actions_table)
+
+
+def _print_actions(rows: list[Any], as_json: bool, table: Any) -> None:
+    from engine.queries import action_record
+
+    if as_json:
+        for row in rows:
+            _emit_json(action_record(row))
+        return
+    console = _console()
+    console.print(table(rows))
+    if not rows:
+        console.print("No actions. Import a plan first: [bold]planwatch import PLAN[/]")
+
+
+@app.command()
+def show(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID", help="Action id, e.g. I.1a.2.")]) -> None:
+    """Show everything about one action: text, time frame and reading, owner, history.
+
+    Example: [bold]planwatch show II.2.6[/]
+    """
+    from engine.present import action_sheet
+    from engine.queries import action_record, find_action, history, owners_with_chains
+
+    with _session(ctx) as session:
+        action = find_action(session, action_id)
+        chains = {o.id: (o, chain) for o, chain in owners_with_chains(session)}
+        owner, chain = chains.get(action.owner_id or "", (None, []))
+        action_sheet(_console(), action, owner, chain, history(session, action), action_record(action))
+
+
+def _change_status(ctx: typer.Context, action_id: str, status: str, note: str, by: str) -> None:
+    from engine.queries import find_action
+    from engine.workflow import set_status
+
+    with _session(ctx) as session:
+        action = find_action(session, action_id)
+        changed = set_status(session, action, status, _now(), who=by, via="cli", note=note)
+    word = "is now" if changed else "was already"
+    _console().print(f"{action.ref} {word} [bold]{status}[/].")
+
+
+Note = Annotated[str, typer.Option("--note", help="Why, in a sentence.")]
+By = Annotated[str, typer.Option("--by", help="Who made the change (default: $USER).")]
+
+
+@app.command()
+def done(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli")) -> None:
+    """Mark an action done. Example: [bold]planwatch done I.1a.1 --note "circulated 12 April"[/]"""
+    _change_status(ctx, action_id, "done", note, by)
+
+
+@app.command()
+def reopen(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli")) -> None:
+    """Open a done or dropped action again. Example: [bold]planwatch reopen I.1a.1[/]"""
+    _change_status(ctx, action_id, "open", note, by)
+
+
+@app.command()
+def owners(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """List owners with their supervisor chains. Example: [bold]planwatch owners --json[/]"""
+    from engine.present import owners_table
+    from engine.queries import owners_with_chains
+
+    with _session(ctx) as session:
+        rows = owners_with_chains(session)
+    if as_json:
+        for o, chain in rows:
+            _emit_json({"id": o.id, "name": o.name, "email": o.email, "timezone": o.timezone, "supervisor": o.supervisor_id, "chain": chain})
+        return
+    _console().print(owners_table(rows))
+    if not rows:
+        _console().print("No owners yet. Import a directory: [bold]planwatch import plans/owners.yaml[/]")
+
+
+@app.command()
+def timeframe(
+    text: Annotated[Optional[str], typer.Argument(help="The phrase; omit it to read one phrase per line from standard input.")] = None,  # noqa: UP045
+    ref: Annotated[str, typer.Option("--ref", help="The plan's reference date, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reading as JSON (JSON Lines for standard input).")] = False,
+    fy_start: Annotated[Optional[int], typer.Option("--fy-start", min=1, max=12, help="First month of the fiscal year.")] = None,  # noqa: UP045
+) -> None:
+    """Read a time-frame phrase the way planwatch does.
+
+    Example: [bold]planwatch timeframe "First outputs by September 2000" --ref 1999-09-28 --json[/]
+    """
+    from engine.timeframe import parse
+
+    reference = _parse_date(ref, "--ref")
+    phrases = [text] if text is not None else [line.rstrip("\r\n") for line in sys.stdin]
+    for phrase in phrases:
+        schedule = parse(phrase, reference, fy_start=fy_start)
+        if as_json:
+            _emit_json(schedule.as_json())
+        else:
+            _console().print(f"[bold]{phrase!r}[/] → {schedule.kind}", json.dumps(schedule.as_json(), indent=2, ensure_ascii=False))
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+def review(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """List the actions whose time frame needs a human decision, with the reason.
+
+    Example: [bold]planwatch review[/], then [bold]planwatch set II.2.6 --after II.1.1[/]
+    """
+    from engine.present import review_table
+    from engine.queries import ActionFilter, list_actions
+
+    with _session(ctx) as session:
+        rows = list_actions(session, ActionFilter(needs_review=True))
+    _print_actions(rows, as_json, review_table)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    due: Annotated[Optional[str], typer.Option("--due", help="Due date, YYYY-MM-DD.")] = None,  # noqa: UP045
+    start: Annotated[Optional[str], typer.Option("--start", help="Start date, YYYY-MM-DD.")] = None,  # noqa: UP045
+    rrule: Annotated[Optional[str], typer.Option("--rrule", help="Recurrence, e.g. FREQ=YEARLY.")] = None,  # noqa: UP045
+    after: Annotated[Optional[str], typer.Option("--after", help="Due when this other action is due.")] = None,  # noqa: UP045
+    kind: Annotated[Optional[str], typer.Option("--kind", help="deadline, start, window, recurring, continuous, event or unscheduled.")] = None,  # noqa: UP045
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Decide how an action's time frame is read; the decision is recorded and clears the review flag.
+
+    Example: [bold]planwatch set III.d.2 --due 2000-12-31 --note "agreed with PARDEV"[/]
+    """
+    from engine.queries import find_action
+    from engine.rules import events as event_rules
+    from engine.workflow import set_schedule
+
+    values = _schedule_values(due=due, start=start, rrule=rrule, after=after, kind=kind)
+    named = event_rules.load(_settings(ctx).rules_dir / "events.yaml")
+    with _session(ctx) as session:
+        action = find_action(session, action_id)
+        set_schedule(session, action, values, _now(), who=by, via="cli", note=note, events=named)
+        from engine.present import reading
+
+        _console().print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
+
+
+def _schedule_values(**given: str | None) -> dict[str, Any]:
+    from engine.importers.planyaml import ScheduleOverride
+
+    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    for key in ("due", "start"):
+        if key in values:
+            values[key] = _parse_date(values[key], f"--{key}")
+    try:
+        checked = ScheduleOverride.model_validate(values)
+    except ValueError as exc:
+        first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": ("?",), "msg": str(exc)}
+        raise UsageError(f"--{first['loc'][0] if first['loc'] else 'value'}: {str(first['msg']).removeprefix('Value error, ')}") from None
+    return checked.model_dump(exclude_none=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the schema or bring it to the newest revision. Example: [bold]planwatch db upgrade[/]"""
+    from engine.store import upgrade
+
+    before, after = upgrade(_engine(ctx, ensure=False))
+    _console().print(f"Database at revision {after}" + (" (was already)." if before == after else f" (was {before or 'empty'})."))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo database and output.")] = Path("out"),
+    plans_dir: Annotated[Path, typer.Option("--plans", help="Folder with the example plan and owners.")] = Path("plans"),
+) -> None:
+    """Load the example plan and owners into a fresh embedded database and show what was loaded.
+
+    Example: [bold]planwatch demo[/] (what [bold]make demo[/] runs)
+    """
+    from engine.demo import run_demo
+
+    run_demo(_console(), out, plans_dir, _settings(ctx), _now())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to messages and exit codes."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (2 bad input, 1 operational, 3 bug, 130 interrupted)."""
+    try:
+        result = app(args=argv, prog_name="planwatch", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors from the command-line parser
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"planwatch: {exc.format_message()}\n")
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("Interrupted.\n")
+        return 130
+    except PlanwatchError as exc:
+        sys.stderr.write(_one_line(exc) + "\n")
+        if exc.exit_code != 2:
+            _log_traceback()
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        path = _log_traceback()
+        if "--debug" in (argv or sys.argv) or os.environ.get("PLANWATCH_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"planwatch: unexpected error (a bug): {type(exc).__name__}: {exc}; details in {path}\n")
+        return 3
+    return result if isinstance(result, int) else 0
+
+
+def _one_line(exc: PlanwatchError) -> str:
+    from engine.errors import ValidationErrors
+
+    text = str(exc)
+    return text if exc.location is not None or isinstance(exc, ValidationErrors) else f"planwatch: {text}"
+
+
+def _log_traceback() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planwatch"
+    path = base / "planwatch.log"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(traceback.format_exc() + "\n")
+    except OSError:
+        pass
+    return path

@@ -1,0 +1,66 @@
+"""What every importer produces: a plan, its sections and its action rows, with source lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(slots=True)
+class PlanInfo:
+    """The plan's identity: ``ref_date`` is the plan's own date, ``timezone`` an IANA name."""
+
+    id: str
+    title: str
+    symbol: str
+    ref_date: date
+    timezone: str
+    body: str = ""
+    fy_start: int | None = None
+    source: str = ""
+    source_format: str = ""
+
+
+@dataclass(slots=True)
+class SectionRow:
+    """A Part, issue, sub-issue or sub-heading; ``key`` is readable (``I.1a``)."""
+
+    key: str
+    parent_key: str | None
+    level: str
+    number: str
+    title: str
+    context: str = ""
+    ordinal: int = 0
+    line: int = 0
+
+
+@dataclass(slots=True)
+class ActionRow:
+    """One action as read from a file; ``None`` means "the file does not say"."""
+
+    ref: str
+    section_key: str
+    ordinal: int
+    title: str
+    timeframe: str
+    subheading: str = ""
+    description: str = ""
+    timeframe_proposed: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    status_note: str | None = None
+    override: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(slots=True)
+class PlanDocument:
+    """A whole plan as one importer read it."""
+
+    plan: PlanInfo
+    sections: list[SectionRow]
+    actions: list[ActionRow]
+    positional_refs: bool = False
+    path: str = ""

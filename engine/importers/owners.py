@@ -1,0 +1,150 @@
+"""The owners directory: people (or offices) with e-mail, time zone and supervisor.
+
+Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,supervisor``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine import yamlfile
+from engine.errors import InputError, Location, ValidationErrors, display_path
+from engine.zones import zone_problem
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CSV_COLUMNS = ("id", "name", "email", "timezone", "supervisor")
+
+
+class OwnerEntry(BaseModel):
+    """One person in the directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_RE)
+    name: str = Field(min_length=1)
+    email: str
+    timezone: str = "UTC"
+    supervisor: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if not EMAIL_RE.match(value):
+            raise ValueError(f"expected an e-mail address like name@example.org, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        problem = zone_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class OwnersFile(BaseModel):
+    """The YAML form of the directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owners: list[OwnerEntry]
+
+
+def looks_like_yaml(text: str) -> bool:
+    """Return True when a YAML text is an owners directory."""
+    return bool(re.search(r"^owners:\s*$", text, re.MULTILINE)) and not re.search(r"^actions:", text, re.MULTILINE)
+
+
+def looks_like_csv(text: str) -> bool:
+    """Return True when the first line is the owners CSV header."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
+    return [c.strip() for c in header.split(",")][:3] == ["id", "name", "email"]
+
+
+def load(path: str | Path, known: Iterable[str] = ()) -> list[OwnerEntry]:
+    """Read and check an owners file; ``known`` are ids already in the database."""
+    name = display_path(path)
+    text = yamlfile.read_text(path, what="owners file")
+    if looks_like_csv(text):
+        entries, lines = _from_csv(text, name)
+    else:
+        doc = yamlfile.loads(text, name)
+        if not isinstance(doc.data, Mapping) or "owners" not in doc.data:
+            raise InputError("expected an owners file with a top-level 'owners:' list", Location(name, 1, 1))
+        entries = yamlfile.validate(OwnersFile, doc).owners
+        lines = [doc.locate(("owners", i)) for i in range(len(entries))]
+    check_directory(entries, lines, known)
+    return entries
+
+
+def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
+    if unknown:
+        raise InputError(f"unknown column(s) {sorted(unknown)}; expected {', '.join(CSV_COLUMNS)}", Location(name, 1, 1))
+    entries, lines, errors = [], [], []
+    for row in reader:
+        where = Location(name, reader.line_num)
+        values = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
+        try:
+            entries.append(OwnerEntry.model_validate(values))
+            lines.append(where)
+        except ValueError as exc:
+            for err in getattr(exc, "errors", lambda: [])():
+                field = ".".join(str(p) for p in err["loc"])
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                errors.append(InputError(f"{field}: {msg}", where))
+    if errors:
+        raise ValidationErrors(errors)
+    return entries, lines
+
+
+def check_directory(entries: list[OwnerEntry], lines: list[Location], known: Iterable[str] = ()) -> None:
+    """Refuse duplicate ids, unknown supervisors and supervisor loops, naming the line."""
+    errors: list[InputError] = []
+    seen: dict[str, Location] = {}
+    for entry, where in zip(entries, lines, strict=True):
+        if entry.id in seen:
+            errors.append(InputError(f"duplicate owner id {entry.id!r} (first at line {seen[entry.id].line})", where))
+        seen.setdefault(entry.id, where)
+    ids = set(seen) | set(known)
+    for entry, where in zip(entries, lines, strict=True):
+        if entry.supervisor and entry.supervisor not in ids:
+            errors.append(InputError(f"unknown supervisor {entry.supervisor!r} for {entry.id!r}; expected an owner id", where))
+    errors.extend(_loops(entries, seen))
+    if errors:
+        raise ValidationErrors(errors)
+
+
+def _loops(entries: list[OwnerEntry], where: Mapping[str, Location]) -> list[InputError]:
+    boss = {e.id: e.supervisor for e in entries}
+    reported: set[str] = set()
+    errors = []
+    for entry in entries:
+        chain = [entry.id]
+        current = boss.get(entry.id)
+        while current is not None and current in boss and current not in chain:
+            chain.append(current)
+            current = boss.get(current)
+        if current is not None and current in chain and not reported & set(chain):
+            loop = chain[chain.index(current):] + [current]
+            reported.update(loop)
+            errors.append(InputError(f"supervisor loop: {' -> '.join(loop)}; a chain must end with someone who has no supervisor", where[current]))
+    return errors
+
+
+def supervisor_chain(owner_id: str, bosses: Mapping[str, str | None]) -> list[str]:
+    """Return ``owner_id``'s supervisors, nearest first (the directory is loop-free)."""
+    chain: list[str] = []
+    current = bosses.get(owner_id)
+    while current is not None and current not in chain and current != owner_id:
+        chain.append(current)
+        current = bosses.get(current)
+    return chain

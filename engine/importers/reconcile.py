@@ -1,0 +1,63 @@
+"""Keep action ids stable when a plan in a positional format is imported again.
+
+The text format has no ids of its own, so ids are positions (``I.1a.2``). On re-import the
+rows of each section are aligned with the rows already stored by their time-frame texts
+(difflib), so an inserted or deleted row does not shift the ids of the rows after it, and a
+row whose time frame was edited keeps its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
+from itertools import groupby
+
+from engine.importers.document import ActionRow
+
+
+def reconcile(rows: Sequence[ActionRow], stored: Iterable[tuple[str, str, str, bool]]) -> None:
+    """Rewrite ``rows[i].ref`` in place to the stored ids they continue.
+
+    ``stored`` holds (in plan order) (ref, section key, time frame, active) for every action of the plan,
+    removed ones included, so a new row never takes an id that was used before.
+    """
+    old_by_section: dict[str, list[tuple[str, str, bool]]] = {}
+    used: dict[str, set[str]] = {}
+    for ref, section, timeframe, active in stored:
+        used.setdefault(section, set()).add(ref)
+        old_by_section.setdefault(section, []).append((ref, timeframe, active))
+    for section, group in groupby(rows, key=lambda r: r.section_key):
+        new = list(group)
+        old = old_by_section.get(section, [])
+        taken = used.get(section, set())
+        _align(section, new, old, taken)
+
+
+def _align(section: str, new: list[ActionRow], old: list[tuple[str, str, bool]], taken: set[str]) -> None:
+    """Equal rows keep (or get back) their id; edited rows take the ids of active rows in order."""
+    refs: list[str | None] = [None] * len(new)
+    matcher = SequenceMatcher(a=[tf for _, tf, _ in old], b=[r.timeframe for r in new], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                refs[j1 + k] = old[i1 + k][0]
+        elif tag == "replace":
+            active = [ref for ref, _, is_active in old[i1:i2] if is_active]
+            for k, ref in enumerate(active[: j2 - j1]):
+                refs[j1 + k] = ref
+    counter = max((_number(r, section) for r in taken), default=0)
+    for row, ref in zip(new, refs, strict=True):
+        if ref is None:
+            counter += 1
+            ref = f"{section}.{counter}"
+        row.ref = ref
+
+
+def _number(ref: str, section: str) -> int:
+    tail = ref.removeprefix(section + ".")
+    return int(tail) if tail.isdigit() else 0
+
+
+def action_number(ref: str) -> str:
+    """Return the last part of an action id: ``I.1a.2`` -> ``2``."""
+    return ref.rsplit(".", 1)[-1]

@@ -1,0 +1,214 @@
+"""Importing files into the store: detect the format, read, reconcile, resolve, write.
+
+Every import is one transaction: on any error nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from engine import yamlfile
+from engine.errors import InputError, Location, ValidationErrors, display_path
+from engine.importers import gbtext, owners, planyaml
+from engine.importers.document import ActionRow, PlanDocument
+from engine.importers.owners import OwnerEntry
+from engine.importers.reconcile import action_number, reconcile
+from engine.resolve import resolve_plan
+from engine.rules import events as event_rules
+from engine.rules import owners as owner_rules
+from engine.settings import Settings
+from engine.store import plans as store_plans
+from engine.store.db import ensure_schema, transaction
+from engine.store.models import Action, Owner
+from engine.store.plans import ImportReport, Resolved
+
+FORMATS = "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), a planwatch plan file (YAML with 'plan:' and 'actions:') or an owners directory (YAML 'owners:' or CSV with id,name,email,...)"
+
+
+@dataclass
+class OwnersReport:
+    """What an owners import changed."""
+
+    path: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    reassigned: int = 0
+
+
+def detect(path: str | Path) -> tuple[str, str]:
+    """Return (format, text) of a file: ``gbtext``, ``planyaml``, ``owners-yaml`` or ``owners-csv``."""
+    text = yamlfile.read_text(path, what="plan or owners file")
+    if gbtext.looks_like(text):
+        return "gbtext", text
+    if owners.looks_like_csv(text):
+        return "owners-csv", text
+    if planyaml.looks_like(text):
+        return "planyaml", text
+    if owners.looks_like_yaml(text):
+        return "owners-yaml", text
+    raise InputError(f"not a file planwatch can import; expected {FORMATS}", Location(display_path(path), 1))
+
+
+def import_paths(
+    engine: Engine, paths: list[Path], settings: Settings, now: datetime,
+    *, timezone: str | None = None, plan_id: str | None = None,
+) -> list[ImportReport | OwnersReport]:
+    """Import owners directories first, then plans, all in one transaction."""
+    detected = [(p, *detect(p)) for p in paths]
+    detected.sort(key=lambda item: not item[1].startswith("owners"))
+    rules = owner_rules.load(settings.rules_dir / "owners.yaml")
+    named_events = event_rules.load(settings.rules_dir / "events.yaml")
+    ensure_schema(engine)
+    reports: list[ImportReport | OwnersReport] = []
+    with transaction(engine) as session:
+        for path, fmt, text in detected:
+            if fmt.startswith("owners"):
+                reports.append(_import_owners(session, path, rules))
+                continue
+            doc = _read_plan(fmt, text, display_path(path), timezone, plan_id)
+            reports.append(_import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}"))
+    return reports
+
+
+def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: str | None) -> PlanDocument:
+    if fmt == "gbtext":
+        if timezone is not None:
+            from engine.zones import zone_problem
+
+            problem = zone_problem(timezone)
+            if problem:
+                raise InputError(f"--tz: {problem}")
+        return gbtext.parse(text, name, timezone=timezone, plan_id=plan_id)
+    return planyaml.parse(text, name)
+
+
+def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules) -> OwnersReport:
+    known = {o.id: o for o in session.exec(select(Owner)).all()}
+    entries = owners.load(path, known=known)
+    report = OwnersReport(display_path(path))
+    _check_merged_loops(entries, known, display_path(path))
+    for entry in entries:
+        current = known.get(entry.id)
+        if current is None:
+            session.add(Owner(id=entry.id, name=entry.name, email=entry.email, timezone=entry.timezone, supervisor_id=entry.supervisor))
+            report.added.append(entry.id)
+        elif (current.name, current.email, current.timezone, current.supervisor_id) != (entry.name, entry.email, entry.timezone, entry.supervisor):
+            current.name, current.email, current.timezone, current.supervisor_id = entry.name, entry.email, entry.timezone, entry.supervisor
+            session.add(current)
+            report.updated.append(entry.id)
+    session.flush()
+    report.reassigned = apply_owner_rules(session, rules)
+    return report
+
+
+def _check_merged_loops(entries: list[OwnerEntry], known: dict[str, Owner], name: str) -> None:
+    bosses = {o.id: o.supervisor_id for o in known.values()}
+    bosses.update({e.id: e.supervisor for e in entries})
+    for entry in entries:
+        chain = owners.supervisor_chain(entry.id, bosses)
+        last = chain[-1] if chain else None
+        if last is not None and bosses.get(last) is not None:
+            loop = " -> ".join([entry.id, *chain, bosses[last] or ""])
+            raise InputError(f"supervisor loop with the owners already stored: {loop}", Location(name))
+
+
+def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules) -> int:
+    """Give every action that has no owner set by hand its rule owner; return how many changed."""
+    known = set(session.exec(select(Owner.id)).all())
+    if not known or not rules.rules:
+        return 0
+    rules.check_owners(known)
+    changed = 0
+    parents_by_plan: dict[str, dict[str, str | None]] = {}
+    for action in store_plans.active_actions(session):
+        if action.owner_source in {"plan", "cli"}:
+            continue
+        parents = parents_by_plan.setdefault(action.plan_id, _parents(session, action.plan_id))
+        hit = rules.owner_for(action.ref, owner_rules.section_chain(action.section_key, parents))
+        owner_id, source = (hit[0], f"rule:{hit[1]}") if hit else (None, "")
+        if (action.owner_id, action.owner_source) != (owner_id, source):
+            changed += action.owner_id != owner_id
+            action.owner_id, action.owner_source = owner_id, source
+            session.add(action)
+    return changed
+
+
+def _parents(session: Session, plan_id: str) -> dict[str, str | None]:
+    from engine.store.models import Section
+
+    rows = session.exec(select(Section.key, Section.parent_key).where(Section.plan_id == plan_id)).all()
+    return dict(rows)
+
+
+def _import_plan(
+    session: Session, doc: PlanDocument, rules: owner_rules.OwnerRules,
+    named_events: tuple[object, ...], now: datetime, via: str,
+) -> ImportReport:
+    existing = store_plans.actions_by_ref(session, doc.plan.id)
+    if doc.positional_refs:
+        reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
+        _keep_edits(doc, existing)
+    _check_owner_ids(session, doc)
+    schedules = resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start, named_events)  # type: ignore[arg-type]
+    parents = {s.key: s.parent_key for s in doc.sections}
+    known = set(session.exec(select(Owner.id)).all())
+    use_rules = bool(known and rules.rules)
+    if use_rules:
+        rules.check_owners(known)
+    resolved = [
+        Resolved(row, *_owner(row, existing.get(row.ref), rules if use_rules else None, parents), schedules[row.ref])
+        for row in doc.actions
+    ]
+    report_created = store_plans.write_plan(session, doc.plan, now)
+    store_plans.write_sections(session, doc.plan.id, doc.sections)
+    report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
+    report.created = report_created
+    return report
+
+
+def _keep_edits(doc: PlanDocument, existing: dict[str, Action]) -> None:
+    """On re-import of the text format, keep titles, descriptions and overrides edited since."""
+    numbers = {s.key: s.number for s in doc.sections}
+    for row in doc.actions:
+        row.title = f"{numbers.get(row.section_key, '')} action {action_number(row.ref)} (text not in source)"
+        stored = existing.get(row.ref)
+        if stored is None:
+            continue
+        if not stored.title.endswith("(text not in source)"):
+            row.title, row.description = stored.title, stored.description
+        row.override = dict(stored.override or {})
+        if stored.owner_source == "plan":
+            row.owner = stored.owner_id
+
+
+def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
+    wanted = {row.owner for row in doc.actions if row.owner}
+    if not wanted:
+        return
+    known = set(session.exec(select(Owner.id)).all())
+    errors = [
+        InputError(f"actions[{i}].owner: unknown owner id {row.owner!r}; expected an id from the owners directory (`planwatch owners`)",
+                   Location(doc.path, row.line or None))
+        for i, row in enumerate(doc.actions) if row.owner and row.owner not in known
+    ]
+    if errors:
+        raise ValidationErrors(errors)
+
+
+def _owner(
+    row: ActionRow, stored: Action | None, rules: owner_rules.OwnerRules | None, parents: dict[str, str | None],
+) -> tuple[str | None, str]:
+    if row.owner is not None:
+        return row.owner, "plan"
+    if stored is not None and stored.owner_source == "cli":
+        return stored.owner_id, "cli"
+    if rules is not None:
+        hit = rules.owner_for(row.ref, owner_rules.section_chain(row.section_key, parents))
+        if hit:
+            return hit[0], f"rule:{hit[1]}"
+    return None, ""

@@ -1,0 +1,1 @@
+"""Rule files (``rules/*.yaml``): pydantic models, loading with positions, and matching."""

@@ -1,0 +1,202 @@
+"""Writing a plan into the store and reading it back; every change to an action is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.store.models import Action, ActionChange, Plan, Section
+
+SCHEDULE_FIELDS = ("kind", "start", "due", "rrule", "milestones", "event", "after_ref", "needs_review", "reason")
+
+
+@dataclass
+class ImportReport:
+    """What one import changed; lists hold action ids."""
+
+    plan_id: str
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    timeframe_changed: list[tuple[str, str, str]] = field(default_factory=list)
+    title_changed: list[str] = field(default_factory=list)
+    owner_changed: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    schedule_changed: list[str] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Return True when the import changed any action."""
+        return bool(self.added or self.removed or self.restored or self.timeframe_changed
+                    or self.title_changed or self.owner_changed or self.schedule_changed)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """An action row ready to store: owner and schedule decided."""
+
+    row: ActionRow
+    owner_id: str | None
+    owner_source: str
+    schedule: dict[str, Any]
+
+
+def stored_refs(session: Session, plan_id: str) -> list[tuple[str, str, str, bool]]:
+    """Return (ref, section key, time frame, active) of every action ever stored for a plan."""
+    rows = session.exec(
+        select(Action.ref, Action.section_key, Action.timeframe, Action.removed_at)
+        .where(Action.plan_id == plan_id).order_by(col(Action.ordinal))
+    ).all()
+    return [(ref, sec, tf, removed is None) for ref, sec, tf, removed in rows]
+
+
+def actions_by_ref(session: Session, plan_id: str) -> dict[str, Action]:
+    """Return every action of a plan (removed ones too) by id."""
+    return {a.ref: a for a in session.exec(select(Action).where(Action.plan_id == plan_id)).all()}
+
+
+def write_plan(session: Session, info: PlanInfo, now: datetime) -> bool:
+    """Insert or update the plan row; return True when it was created."""
+    plan = session.get(Plan, info.id)
+    created = plan is None
+    values = dict(title=info.title, symbol=info.symbol, body=info.body, ref_date=info.ref_date,
+                  timezone=info.timezone, fy_start=info.fy_start, source=info.source,
+                  source_format=info.source_format)
+    if plan is None:
+        plan = Plan(id=info.id, imported_at=now, updated_at=now, **values)
+    elif any(getattr(plan, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(plan, k, v)
+        plan.updated_at = now
+    plan.imported_at = now
+    session.add(plan)
+    return created
+
+
+def write_sections(session: Session, plan_id: str, rows: Sequence[SectionRow]) -> None:
+    """Make the plan's sections exactly ``rows`` (matched by key)."""
+    existing = {s.key: s for s in session.exec(select(Section).where(Section.plan_id == plan_id)).all()}
+    for ordinal, row in enumerate(rows, 1):
+        section = existing.pop(row.key, None) or Section(plan_id=plan_id, key=row.key, level=row.level, title=row.title, ordinal=ordinal)
+        section.parent_key, section.level, section.number = row.parent_key, row.level, row.number
+        section.title, section.context, section.ordinal = row.title, row.context, ordinal
+        session.add(section)
+    for stale in existing.values():
+        session.delete(stale)
+
+
+def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], now: datetime, via: str) -> ImportReport:
+    """Insert, update, restore and remove actions so the plan holds exactly ``resolved``."""
+    report = ImportReport(plan_id)
+    existing = actions_by_ref(session, plan_id)
+    seen: set[str] = set()
+    for item in resolved:
+        seen.add(item.row.ref)
+        action = existing.get(item.row.ref)
+        if action is None:
+            action = Action(plan_id=plan_id, ref=item.row.ref, created_at=now, updated_at=now,
+                            section_key=item.row.section_key, ordinal=item.row.ordinal, title=item.row.title)
+            _fill(action, item)
+            report.added.append(item.row.ref)
+            session.add(action)
+            continue
+        _update(session, action, item, now, via, report)
+    for ref, action in existing.items():
+        if ref not in seen and action.removed_at is None:
+            action.removed_at = action.updated_at = now
+            record_change(session, action, now, "import", via, "removed", None, "removed from the plan file")
+            report.removed.append(ref)
+    report.total = len(seen)
+    return report
+
+
+def _fill(action: Action, item: Resolved) -> None:
+    row = item.row
+    action.section_key, action.subheading, action.ordinal = row.section_key, row.subheading, row.ordinal
+    action.title, action.description, action.timeframe = row.title, row.description, row.timeframe
+    action.timeframe_proposed = row.timeframe_proposed
+    action.owner_id, action.owner_source = item.owner_id, item.owner_source
+    action.override = dict(row.override)
+    for key in SCHEDULE_FIELDS:
+        setattr(action, key, item.schedule.get(key))
+
+
+def _update(session: Session, action: Action, item: Resolved, now: datetime, via: str, report: ImportReport) -> None:
+    row = item.row
+    before = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
+    before["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
+                       action.timeframe_proposed, action.owner_source, action.override)
+    was_removed = action.removed_at is not None
+    _fill(action, item)
+    after = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
+    after["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
+                      action.timeframe_proposed, action.owner_source, action.override)
+    if was_removed:
+        action.removed_at = None
+        report.restored.append(row.ref)
+        record_change(session, action, now, "import", via, "restored", None, "back in the plan file")
+    if before["timeframe"] != after["timeframe"]:
+        report.timeframe_changed.append((row.ref, before["timeframe"], after["timeframe"]))
+        record_change(session, action, now, "import", via, "timeframe", before["timeframe"], after["timeframe"])
+    if before["title"] != after["title"]:
+        report.title_changed.append(row.ref)
+        record_change(session, action, now, "import", via, "title", before["title"], after["title"])
+    if before["owner_id"] != after["owner_id"]:
+        report.owner_changed.append((row.ref, before["owner_id"], after["owner_id"]))
+        record_change(session, action, now, "import", via, "owner", before["owner_id"], after["owner_id"])
+    if any(before[k] != after[k] for k in SCHEDULE_FIELDS) and before["timeframe"] == after["timeframe"]:
+        report.schedule_changed.append(row.ref)
+    if before != after or was_removed:
+        action.updated_at = now
+        session.add(action)
+
+
+def record_change(session: Session, action: Action, now: datetime, who: str, via: str, fieldname: str,
+                  old: Any, new: Any, note: str = "") -> None:
+    """Append one entry to an action's history."""
+    if action.id is None:
+        session.flush()
+    assert action.id is not None
+    session.add(ActionChange(action_id=action.id, at=now, who=who, via=via, field=fieldname,
+                             old=_str(old), new=_str(new), note=note))
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def read_document(session: Session, plan_id: str) -> PlanDocument | None:
+    """Return the stored plan as a ``PlanDocument`` (active actions only), or None."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        return None
+    info = PlanInfo(plan.id, plan.title, plan.symbol, plan.ref_date, plan.timezone, plan.body,
+                    plan.fy_start, plan.source, plan.source_format)
+    sections = [
+        SectionRow(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal)
+        for s in session.exec(select(Section).where(Section.plan_id == plan_id).order_by(col(Section.ordinal))).all()
+    ]
+    actions = [
+        ActionRow(ref=a.ref, section_key=a.section_key, ordinal=a.ordinal, title=a.title,
+                  timeframe=a.timeframe, subheading=a.subheading, description=a.description,
+                  timeframe_proposed=a.timeframe_proposed,
+                  owner=a.owner_id if a.owner_source == "plan" else None, override=dict(a.override or {}))
+        for a in active_actions(session, plan_id)
+    ]
+    return PlanDocument(info, sections, actions)
+
+
+def active_actions(session: Session, plan_id: str | None = None) -> list[Action]:
+    """Return the actions not removed from their plan, in plan order."""
+    query = select(Action).where(col(Action.removed_at).is_(None))
+    if plan_id is not None:
+        query = query.where(Action.plan_id == plan_id)
+    return list(session.exec(query.order_by(col(Action.plan_id), col(Action.ordinal))).all())

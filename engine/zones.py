@@ -1,0 +1,29 @@
+"""IANA time-zone names: checked once, with a message that says what to write instead."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """Return the ``ZoneInfo`` for an IANA name; raise ``ValueError`` with advice otherwise."""
+    problem = zone_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return ZoneInfo(name)
+
+
+def zone_problem(name: str) -> str | None:
+    """Return why ``name`` is not a usable IANA zone name, or None when it is one."""
+    if not name or "/" not in name and name != "UTC":
+        return (
+            f"{name!r} is not an IANA time-zone name; expected a name like "
+            "'Europe/Zurich' or 'America/Lima' (abbreviations such as CET or EST are ambiguous)"
+        )
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {name!r}; expected an IANA name like 'Europe/Zurich'"
+    return None

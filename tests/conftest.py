@@ -1,0 +1,109 @@
+"""Shared fixtures: real SQLite files (and PostgreSQL when configured), the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, create_engine, text
+
+from engine.cli import run
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "plans" / "gb276-tc2-implementation-plan.txt"
+OWNERS = ROOT / "plans" / "owners.yaml"
+
+
+def postgres_admin_url() -> str | None:
+    """Return the PostgreSQL server URL for tests, or None; in CI a missing one is an error."""
+    url = os.environ.get("PLANWATCH_TEST_POSTGRES_URL")
+    if not url and os.environ.get("CI"):
+        raise RuntimeError("CI is set but PLANWATCH_TEST_POSTGRES_URL is not: the PostgreSQL pass must run in CI")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Yield a URL of a fresh PostgreSQL database for this test run, dropped afterwards."""
+    admin = postgres_admin_url()
+    if admin is None:
+        pytest.skip("PLANWATCH_TEST_POSTGRES_URL is not set")
+    name = f"planwatch_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, and PostgreSQL under the ``postgres`` marker."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'planwatch.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{server}?options=-csearch_path%3D{schema}"
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project-like folder (plans/ and rules/ copied) that is the working directory."""
+    shutil.copytree(ROOT / "plans", tmp_path / "plans")
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
+    monkeypatch.delenv("PLANWATCH_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], workdir: Path, database_url: str):  # type: ignore[no-untyped-def]
+    """Run ``planwatch ARGS`` in-process against the test database; return code, stdout, stderr."""
+
+    def invoke(*args: str, db: str | None = None) -> Result:
+        capsys.readouterr()
+        code = run(["--db", db or database_url, *args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    invoke.url = database_url  # type: ignore[attr-defined]
+    if not database_url.startswith("sqlite"):
+        # A server database is upgraded on purpose, never as a side effect of another command.
+        assert invoke("db", "upgrade").code == 0
+    return invoke
+
+
+def snapshot(url: str) -> dict[str, list[tuple[object, ...]]] | None:
+    """Return every row of every table (sorted), or None when the SQLite file does not exist."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    engine = create_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        data = {name: sorted((tuple(map(repr, row)) for row in conn.execute(table.select())), key=repr) for name, table in meta.tables.items()}
+    engine.dispose()
+    return data  # type: ignore[return-value]

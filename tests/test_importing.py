@@ -1,0 +1,156 @@
+"""Importing plans and owners through the CLI into a real database (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED, snapshot
+from .test_importers_gbtext import seed_timeframe_cells
+
+PLAN = "plans/gb276-tc2-implementation-plan.txt"
+
+
+def actions_json(cli) -> list[dict]:  # type: ignore[no-untyped-def]
+    result = cli("actions", "--json")
+    assert result.code == 0, result.err
+    return [json.loads(line) for line in result.out.splitlines()]
+
+
+def test_seed_import_gives_every_cell_as_one_action(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("import", PLAN)
+    assert result.code == 0, result.err
+    assert "gb276-tc2: plan created, 69 actions." in result.out
+    rows = actions_json(cli)
+    assert [r["timeframe"] for r in rows if r["timeframe"]] == seed_timeframe_cells()
+    assert len(rows) == 69
+    empty = [r for r in rows if not r["timeframe"]]
+    assert [r["id"] for r in empty] == ["II.1.2", "II.1.3"]
+    assert all(r["needs_review"] for r in empty)
+    assert {r["timeframe_proposed"] for r in empty} == {"Planning of review to begin January 2000 and to finish end 2000"}
+    for row in rows:
+        assert {"id", "section", "title", "owner", "timeframe", "kind", "start", "due", "rrule", "status", "needs_review"} <= row.keys()
+        assert row["status"] == "open"
+        assert row["id"].startswith(row["section"] + ".")
+
+
+def test_second_import_keeps_ids_and_reports_nothing_changed(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    first = actions_json(cli)
+    result = cli("import", PLAN)
+    assert result.code == 0
+    assert "Nothing changed." in result.out
+    assert actions_json(cli) == first
+
+
+def test_revised_plan_keeps_ids_owners_and_statuses(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml", PLAN)
+    assert cli("done", "I.2a.2", "--note", "outputs published").code == 0
+    text = SEED.read_text()
+    text = text.replace("First outputs by September 2000", "First outputs by December 2000")
+    # insert a new row at the top of 1(b): ids after it must not shift
+    text = text.replace("through the international focus (InFocus) programmes: |\n|\n", "through the international focus (InFocus) programmes: |\n|\n|\nBy June 2000 | |\n", 1)
+    revised = workdir / "revised.txt"
+    revised.write_text(text)
+    result = cli("import", str(revised))
+    assert result.code == 0, result.err
+    assert "time frame changed: I.2a.2: 'First outputs by September 2000' → 'First outputs by December 2000'" in result.out
+    assert "added: I.1b.4" in result.out
+    rows = {r["id"]: r for r in actions_json(cli)}
+    assert rows["I.2a.2"]["status"] == "done"
+    assert rows["I.2a.2"]["due"] == "2000-12-31"
+    assert rows["I.1b.1"]["timeframe"] == "Continuously"
+    assert rows["I.1b.4"]["timeframe"] == "By June 2000"
+    assert rows["I.1b.3"]["timeframe"] == "Starting immediately"
+    assert rows["I.2a.2"]["owner"] == "codev"
+    order = [r["id"] for r in actions_json(cli)]
+    assert order.index("I.1b.4") < order.index("I.1b.1")
+    shown = cli("show", "I.2a.2")
+    assert "First outputs by September 2000" in shown.out and "outputs published" in shown.out
+
+
+def test_removed_row_is_reported_and_hidden(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    revised = workdir / "revised.txt"
+    revised.write_text(SEED.read_text().replace("|\nBy March 2000 | |\n", "", 1))
+    result = cli("import", str(revised))
+    assert "removed: I.3b.3" in result.out
+    assert "I.3b.3" not in [r["id"] for r in actions_json(cli)]
+    restored = cli("import", PLAN)
+    assert "restored: I.3b.3" in restored.out
+
+
+def test_yaml_round_trip_changes_nothing(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml", PLAN)
+    assert cli("export", "plan.yaml").code == 0
+    before = snapshot(cli.url)
+    result = cli("import", "plan.yaml")
+    assert result.code == 0, result.err
+    assert "Nothing changed." in result.out
+    after = snapshot(cli.url)
+    assert before is not None and after is not None
+    before["plan"] = after["plan"] = []  # imported_at moves; nothing else may
+    assert before == after
+    assert cli("export", "again.yaml").code == 0
+    assert Path("plan.yaml").read_text() == Path("again.yaml").read_text()
+
+
+def test_yaml_edits_owner_title_and_schedule(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml", PLAN)
+    cli("export", "plan.yaml")
+    text = Path("plan.yaml").read_text()
+    text = text.replace("title: (d) action 2 (text not in source)", "title: Negotiate the EU framework agreement\n    owner: ro-lima\n    schedule:\n      due: 2000-12-31", 1)
+    Path("plan.yaml").write_text(text)
+    result = cli("import", "plan.yaml")
+    assert result.code == 0, result.err
+    assert "owner changed: III.d.2: pardev → ro-lima" in result.out
+    row = {r["id"]: r for r in actions_json(cli)}["III.d.2"]
+    assert (row["title"], row["owner"], row["due"], row["needs_review"]) == ("Negotiate the EU framework agreement", "ro-lima", "2000-12-31", False)
+    # the text format imported again keeps what was edited in the plan file
+    cli("import", PLAN)
+    row = {r["id"]: r for r in actions_json(cli)}["III.d.2"]
+    assert (row["title"], row["owner"], row["due"]) == ("Negotiate the EU framework agreement", "ro-lima", "2000-12-31")
+
+
+def test_owner_rules_first_match_and_plan_file_wins(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN, "plans/owners.yaml")  # order of files does not matter
+    rows = {r["id"]: r for r in actions_json(cli)}
+    assert rows["I.1a.1"]["owner"] == "program"  # "I.1" covers I.1a
+    assert rows["I.2b.1"]["owner"] == "ro-bangkok"
+    assert rows["III.c.1"]["owner"] == "pardev"  # "III.*"
+    assert rows["II.3.1"]["owner"] == "hrd"
+    rules = Path("rules/owners.yaml")
+    rules.write_text(rules.read_text().replace("  - match: I.1\n    owner: program\n", "  - match: I.1a.1\n    owner: eval\n  - match: I.1\n    owner: program\n"))
+    cli("import", PLAN)
+    rows = {r["id"]: r for r in actions_json(cli)}
+    assert rows["I.1a.1"]["owner"] == "eval"
+    assert rows["I.1a.2"]["owner"] == "program"
+
+
+def test_owners_lists_supervisor_chains(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml")
+    result = cli("owners", "--json")
+    rows = {r["id"]: r for r in map(json.loads, result.out.splitlines())}
+    assert rows["ro-lima"]["chain"] == ["codev", "ed-devcoop", "dg-office"]
+    assert rows["dg-office"]["chain"] == []
+    assert "Asia/Bangkok" in cli("owners").out
+
+
+def test_done_and_reopen_are_recorded(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    assert cli("done", "I.1a.1", "--note", "circulated", "--by", "mei").out.strip() == "I.1a.1 is now done."
+    assert cli("done", "I.1a.1").out.strip() == "I.1a.1 was already done."
+    assert cli("reopen", "I.1a.1", "--by", "mei").code == 0
+    assert cli("actions", "--status", "open", "--json").out.count('"I.1a.1"') == 1
+    sheet = cli("show", "I.1a.1").out
+    assert "circulated" in sheet and "mei" in sheet
+
+
+def test_unknown_action_suggests_close_ids(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    result = cli("show", "I.1a.9")
+    assert result.code == 2
+    assert re.match(r"planwatch: no action 'I.1a.9'; did you mean I\.1a\.\d", result.err)
