@@ -192,6 +192,19 @@ def show(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="I
         action_sheet(_console(), action, owner, chain, history(session, action), action_record(action))
 
 
+def _complete(ctx: typer.Context, action_id: str, note: str, by: str, occurrence: str | None) -> None:
+    from engine.queries import find_action
+    from engine.workflow import complete
+
+    with _session(ctx) as session:
+        action = find_action(session, action_id)
+        what, changed = complete(session, action, _now(), who=by, via="cli", note=note,
+                                 occurrence=_parse_date(occurrence, "--occurrence") if occurrence else None)
+    word = "is now" if changed else "was already"
+    subject = action.ref if what == "the action" else f"{action.ref}, {what},"
+    _console().print(f"{subject} {word} [bold]done[/].")
+
+
 def _change_status(ctx: typer.Context, action_id: str, status: str, note: str, by: str) -> None:
     from engine.queries import find_action
     from engine.workflow import set_status
@@ -208,9 +221,15 @@ By = Annotated[str, typer.Option("--by", help="Who made the change (default: $US
 
 
 @app.command()
-def done(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli")) -> None:
-    """Mark an action done. Example: [bold]planwatch done I.1a.1 --note "circulated 12 April"[/]"""
-    _change_status(ctx, action_id, "done", note, by)
+def done(
+    ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli"),
+    occurrence: Annotated[Optional[str], typer.Option("--occurrence", help="For a recurring action: which occurrence (YYYY-MM-DD).")] = None,  # noqa: UP045
+) -> None:
+    """Mark an action (or one occurrence of a recurring action) done.
+
+    Example: [bold]planwatch done I.1a.1 --note "circulated 12 April"[/]
+    """
+    _complete(ctx, action_id, note, by, occurrence)
 
 
 @app.command()
@@ -349,6 +368,13 @@ def demo(
     run_demo(_console(), out, plans_dir, _settings(ctx), _now())
 
 
+# The engine's commands live in their own module; importing it registers them on ``app``.
+import engine.cli_engine  # noqa: E402, F401
+from engine.cli_rules import rules_app  # noqa: E402 (the sub-app imports only typer at the top)
+
+app.add_typer(rules_app, name="rules")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to messages and exit codes."""
     sys.exit(run(argv))
@@ -375,7 +401,7 @@ def run(argv: list[str] | None = None) -> int:
         if exc.exit_code != 2:
             _log_traceback()
         return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         path = _log_traceback()
         if "--debug" in (argv or sys.argv) or os.environ.get("PLANWATCH_DEBUG"):
             traceback.print_exc()

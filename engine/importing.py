@@ -68,7 +68,7 @@ def import_paths(
     with transaction(engine) as session:
         for path, fmt, text in detected:
             if fmt.startswith("owners"):
-                reports.append(_import_owners(session, path, rules))
+                reports.append(_import_owners(session, path, rules, now))
                 continue
             doc = _read_plan(fmt, text, display_path(path), timezone, plan_id)
             reports.append(_import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}"))
@@ -87,22 +87,25 @@ def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: st
     return planyaml.parse(text, name)
 
 
-def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules) -> OwnersReport:
+def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, now: datetime) -> OwnersReport:
     known = {o.id: o for o in session.exec(select(Owner)).all()}
     entries = owners.load(path, known=known)
     report = OwnersReport(display_path(path))
     _check_merged_loops(entries, known, display_path(path))
     for entry in entries:
         current = known.get(entry.id)
+        values = {"name": entry.name, "email": entry.email, "timezone": entry.timezone, "supervisor_id": entry.supervisor,
+                  "delegate_id": entry.delegate, "digest": entry.digest, "role": entry.role}
         if current is None:
-            session.add(Owner(id=entry.id, name=entry.name, email=entry.email, timezone=entry.timezone, supervisor_id=entry.supervisor))
+            session.add(Owner(id=entry.id, **values))
             report.added.append(entry.id)
-        elif (current.name, current.email, current.timezone, current.supervisor_id) != (entry.name, entry.email, entry.timezone, entry.supervisor):
-            current.name, current.email, current.timezone, current.supervisor_id = entry.name, entry.email, entry.timezone, entry.supervisor
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
             session.add(current)
             report.updated.append(entry.id)
     session.flush()
-    report.reassigned = apply_owner_rules(session, rules)
+    report.reassigned = apply_owner_rules(session, rules, now)
     return report
 
 
@@ -117,7 +120,7 @@ def _check_merged_loops(entries: list[OwnerEntry], known: dict[str, Owner], name
             raise InputError(f"supervisor loop with the owners already stored: {loop}", Location(name))
 
 
-def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules) -> int:
+def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: datetime) -> int:
     """Give every action that has no owner set by hand its rule owner; return how many changed."""
     known = set(session.exec(select(Owner.id)).all())
     if not known or not rules.rules:
@@ -134,6 +137,8 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules) -> int:
         if (action.owner_id, action.owner_source) != (owner_id, source):
             changed += action.owner_id != owner_id
             action.owner_id, action.owner_source = owner_id, source
+            if action.next_fire_at is not None or action.status in {"open", "in_progress"}:
+                action.next_fire_at = now
             session.add(action)
     return changed
 

@@ -121,3 +121,35 @@ def action_sheet(console: Console, action: Action, owner: Owner | None, chain: l
         for c in changes:
             table.add_row(c.at.strftime("%Y-%m-%d %H:%M"), c.who, c.via, c.field, c.old or "", c.new or "", c.note)
         console.print(table)
+
+
+def outbox_table(rows: Sequence[dict[str, Any]], title: str = "Outbox") -> Table:
+    """Return the table of ``planwatch outbox``."""
+    table = Table(title=f"{title} ({len(rows)})", header_style="bold")
+    for name in ("when (UTC)", "action", "to", "type", "step", "status", "reason"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(r["at"][:16].replace("T", " "), r["action"] or "-", r["recipient"], r["type"], r["step"], r["status"], r["reason"] or r["last_error"])
+    return table
+
+
+def escalations_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Return the table of ``planwatch escalations``."""
+    table = Table(title=f"Escalation log ({len(rows)})", header_style="bold")
+    for name in ("id", "fired (UTC)", "action", "owner", "level", "days late", "to", "acknowledged", "resolution"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        ack = f"{r['acknowledged_by']} {r['acknowledged_at'][:10]}" if r["acknowledged_at"] else "-"
+        table.add_row(str(r["id"]), r["at"][:16].replace("T", " "), r["action"], r["owner"] or "-", str(r["level"]),
+                      str(r["days_overdue"]), ", ".join(r["recipients"]), ack, r["resolution"] or "-")
+    return table
+
+
+def simulation_table(rows: Sequence[dict[str, Any]], title: str = "Notifications") -> Table:
+    """Return the timeline of ``planwatch simulate`` and ``preview``."""
+    table = Table(title=f"{title} ({len(rows)})", header_style="bold")
+    for name in ("when (UTC)", "action", "recipient", "type", "level", "step"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(r["at"][:16].replace("T", " "), r["action"] or "(digest)", r["recipient"], r["type"], str(r["level"] or ""), r["step"])
+    return table

@@ -15,6 +15,9 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     rules_dir: Path = Path("rules")
+    templates_dir: Path = Path("templates")
+    user_templates_dir: Path | None = None
+    maildir: Path = Path("out/maildir")
     debug: bool = False
 
     @classmethod
@@ -23,7 +26,16 @@ class Settings:
         settings = cls(
             database_url=environ.get("PLANWATCH_DATABASE_URL") or DEFAULT_DATABASE_URL,
             rules_dir=Path(environ.get("PLANWATCH_RULES_DIR") or "rules"),
+            templates_dir=Path(environ.get("PLANWATCH_TEMPLATES_DIR") or "templates"),
+            user_templates_dir=Path(environ["PLANWATCH_USER_TEMPLATES"]) if environ.get("PLANWATCH_USER_TEMPLATES") else None,
+            maildir=Path(environ.get("PLANWATCH_MAILDIR") or "out/maildir"),
             debug=environ.get("PLANWATCH_DEBUG", "") not in {"", "0", "false"},
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+def template_folders(settings: Settings) -> list[Path]:
+    """Return the template folders, the user's own first (it overrides file by file)."""
+    folders = [settings.user_templates_dir] if settings.user_templates_dir else []
+    return [*folders, settings.templates_dir]

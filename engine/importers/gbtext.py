@@ -21,7 +21,7 @@ DATE_RE = re.compile(
     r"^(?P<place>[A-Z][\w' -]*?),\s+(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]+)\s+(?P<year>\d{4})\.?$"
 )
 MONTHS = {m: i for i, m in enumerate(
-    "January February March April May June July August September October November December".split(), 1
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"], 1
 )}
 PART_RE = re.compile(r"^Part\s+(?P<num>[IVXLC]+)\s+--\s+(?P<title>.+?)\s*\|\s*\|\|$")
 HEADER_RE = re.compile(r"^(Issues to be addressed|[\w ]*elements for action|Time frame)\s*\|$")
@@ -222,8 +222,8 @@ class _TableReader:
             self.numbered = key
             return key, self.part, m["num"], m["title"], bool(m["closed"])
         if m := LETTER_RE.match(line):
-            parent = self.numbered or self.part
-            return f"{self.part}.{m['letter']}", parent, f"({m['letter']})", m["title"], False
+            enclosing = self.numbered or self.part
+            return f"{self.part}.{m['letter']}", enclosing, f"({m['letter']})", m["title"], False
         return None, None, "", "", False
 
     def _row(self, number: int, line: str) -> bool:

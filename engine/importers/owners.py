@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,7 +20,7 @@ from engine.zones import zone_problem
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-CSV_COLUMNS = ("id", "name", "email", "timezone", "supervisor")
+CSV_COLUMNS = ("id", "name", "email", "timezone", "supervisor", "delegate", "digest", "role")
 
 
 class OwnerEntry(BaseModel):
@@ -32,6 +33,9 @@ class OwnerEntry(BaseModel):
     email: str
     timezone: str = "UTC"
     supervisor: str | None = None
+    delegate: str | None = None
+    digest: Literal["none", "daily", "weekly"] = "none"
+    role: Literal["owner", "secretariat", "admin"] = "owner"
 
     @field_validator("email")
     @classmethod
@@ -118,6 +122,8 @@ def check_directory(entries: list[OwnerEntry], lines: list[Location], known: Ite
     for entry, where in zip(entries, lines, strict=True):
         if entry.supervisor and entry.supervisor not in ids:
             errors.append(InputError(f"unknown supervisor {entry.supervisor!r} for {entry.id!r}; expected an owner id", where))
+        if entry.delegate and entry.delegate not in ids:
+            errors.append(InputError(f"unknown delegate {entry.delegate!r} for {entry.id!r}; expected an owner id", where))
     errors.extend(_loops(entries, seen))
     if errors:
         raise ValidationErrors(errors)
@@ -134,7 +140,7 @@ def _loops(entries: list[OwnerEntry], where: Mapping[str, Location]) -> list[Inp
             chain.append(current)
             current = boss.get(current)
         if current is not None and current in chain and not reported & set(chain):
-            loop = chain[chain.index(current):] + [current]
+            loop = [*chain[chain.index(current):], current]
             reported.update(loop)
             errors.append(InputError(f"supervisor loop: {' -> '.join(loop)}; a chain must end with someone who has no supervisor", where[current]))
     return errors

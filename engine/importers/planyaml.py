@@ -84,8 +84,9 @@ class ScheduleOverride(_Model):
         from dateutil.rrule import rrulestr
 
         try:
-            # Any fixed start will do: only the rule's syntax is checked here.
-            rrulestr(value.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))
+            # Any fixed start will do: only the rule's syntax is checked here. Plan dates are
+            # floating days (like RFC 5545 all-day values), hence no zone.
+            rrulestr(value.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))  # noqa: DTZ001
         except (ValueError, TypeError) as exc:
             raise ValueError(f"expected an RFC 5545 rule like FREQ=YEARLY ({exc})") from None
         return value.removeprefix("RRULE:")

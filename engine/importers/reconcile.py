@@ -46,11 +46,11 @@ def _align(section: str, new: list[ActionRow], old: list[tuple[str, str, bool]],
             for k, ref in enumerate(active[: j2 - j1]):
                 refs[j1 + k] = ref
     counter = max((_number(r, section) for r in taken), default=0)
-    for row, ref in zip(new, refs, strict=True):
-        if ref is None:
+    for row, found in zip(new, refs, strict=True):
+        if found is None:
             counter += 1
-            ref = f"{section}.{counter}"
-        row.ref = ref
+            found = f"{section}.{counter}"
+        row.ref = found
 
 
 def _number(ref: str, section: str) -> int:

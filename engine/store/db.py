@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError as SAOperationalError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError as SAOperationalError
 from sqlmodel import Session, create_engine
 
 from engine.errors import InputError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0001"
+HEAD = "0002"
 
 
 def make_engine(url: str) -> Engine:

@@ -57,6 +57,9 @@ class Owner(SQLModel, table=True):
     email: str
     timezone: str
     supervisor_id: str | None = Field(default=None, foreign_key="owner.id")
+    delegate_id: str | None = None
+    digest: str = Field(default="none", sa_column_kwargs={"server_default": "none"})
+    role: str = Field(default="owner", sa_column_kwargs={"server_default": "owner"})
 
 
 class Action(SQLModel, table=True):
@@ -94,6 +97,13 @@ class Action(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     removed_at: datetime | None = _utc(nullable=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    next_fire_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+    planned_through: datetime | None = _utc(nullable=True)
+    extended_to: date | None = None
+    last_completed: date | None = None
+    last_progress_at: datetime | None = _utc(nullable=True)
+    policy: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class ActionChange(SQLModel, table=True):
@@ -110,3 +120,75 @@ class ActionChange(SQLModel, table=True):
     old: str | None = None
     new: str | None = None
     note: str = ""
+
+
+class Outbox(SQLModel, table=True):
+    """One message to send (or deliberately not send), unique by its idempotency key."""
+
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    plan_id: str | None = None
+    action_id: int | None = Field(default=None, foreign_key="action.id", index=True)
+    occurrence: str
+    step: str
+    type: str
+    level: int = 0
+    recipient: str
+    recipient_id: str | None = Field(default=None, index=True)
+    template: str
+    due_at: datetime = _utc()
+    status: str = "pending"
+    reason: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(nullable=True)
+    next_attempt_at: datetime | None = _utc(nullable=True)
+    message_id: str | None = None
+
+
+class Escalation(SQLModel, table=True):
+    """The append-only escalation log: one row per step fired for an occurrence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    action_id: int = Field(foreign_key="action.id", index=True)
+    occurrence: str
+    level: int
+    step: str
+    policy: str
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    days_overdue: int
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = _utc(nullable=True)
+    ack_note: str = ""
+    resolved_at: datetime | None = _utc(nullable=True)
+    resolution: str = ""
+
+
+class Completion(SQLModel, table=True):
+    """One occurrence of a recurring action done (or the action itself: occurrence "")."""
+
+    __table_args__ = (UniqueConstraint("action_id", "occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id")
+    occurrence: str
+    at: datetime = _utc()
+    who: str
+    via: str
+    note: str = ""
+
+
+class ServiceState(SQLModel, table=True):
+    """Small facts the service keeps across restarts (last tick, last digest per recipient)."""
+
+    __tablename__ = "service_state"
+
+    key: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = _utc()

@@ -65,7 +65,7 @@ def write_plan(session: Session, info: PlanInfo, now: datetime) -> bool:
     """Insert or update the plan row; return True when it was created."""
     plan = session.get(Plan, info.id)
     created = plan is None
-    values = dict(title=info.title, symbol=info.symbol, body=info.body, ref_date=info.ref_date,
+    values: dict[str, Any] = dict(title=info.title, symbol=info.symbol, body=info.body, ref_date=info.ref_date,
                   timezone=info.timezone, fy_start=info.fy_start, source=info.source,
                   source_format=info.source_format)
     if plan is None:
@@ -103,6 +103,7 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
             action = Action(plan_id=plan_id, ref=item.row.ref, created_at=now, updated_at=now,
                             section_key=item.row.section_key, ordinal=item.row.ordinal, title=item.row.title)
             _fill(action, item)
+            action.next_fire_at = now
             report.added.append(item.row.ref)
             session.add(action)
             continue
@@ -110,6 +111,7 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
             action.removed_at = action.updated_at = now
+            action.next_fire_at = None
             record_change(session, action, now, "import", via, "removed", None, "removed from the plan file")
             report.removed.append(ref)
     report.total = len(seen)
@@ -154,6 +156,8 @@ def _update(session: Session, action: Action, item: Resolved, now: datetime, via
         report.schedule_changed.append(row.ref)
     if before != after or was_removed:
         action.updated_at = now
+        # The next tick plans it again; finished actions stay quiet.
+        action.next_fire_at = None if action.status in {"done", "dropped", "on_hold"} else now
         session.add(action)
 
 

@@ -1,0 +1,378 @@
+"""What must be said, to whom and when, for one action: pure, with ``now`` passed in.
+
+``plan_action`` lists every notice the action's policy implies around ``now`` (reminders
+before due or start dates, check-ins for ongoing work, the escalation ladder after a missed
+date), keeps those that fell due in ``(since, now]`` and were not planned before, collapses
+several missed notices for one occurrence and recipient into the latest (catch-up without a
+flood), and returns the next instant anything can fall due (``next_fire_at``).
+
+Every notice has a deterministic idempotency key (action, occurrence, step, recipient), so
+planning twice never produces two. Datetimes are aware UTC; dates are plan-local days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from dateutil.rrule import rrulestr
+
+from engine.rules.durations import BusinessCalendar, Duration
+from engine.rules.policy import EscalateStep, Policy
+from engine.zones import zone
+
+ACTIVE = frozenset({"open", "in_progress"})
+REPEAT_CAP = Duration(years=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A recipient: an owner (``id``) or a bare address; ``tz`` is an IANA name."""
+
+    id: str | None
+    email: str
+    tz: str = "UTC"
+    name: str = ""
+    digest: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    """What the planner needs to know about one action; dates are plan-local days."""
+
+    action_id: int
+    plan_id: str
+    ref: str
+    kind: str
+    status: str
+    plan_tz: str
+    plan_date: date
+    start: date | None = None
+    due: date | None = None
+    rrule: str | None = None
+    title: str = ""
+    last_completed: date | None = None
+    last_progress_at: datetime | None = None
+    completed: frozenset[str] = frozenset()
+    people: Mapping[str, Sequence[Person]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What was planned before: outbox keys, and (occurrence, step) pairs a supervisor acknowledged."""
+
+    keys: frozenset[str] = frozenset()
+    acknowledged: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One message to enqueue (or to record as deliberately not sent, with ``reason``)."""
+
+    key: str
+    action_id: int
+    plan_id: str
+    ref: str
+    occurrence: str
+    step: str
+    type: str
+    level: int
+    recipient: Person
+    template: str
+    at: datetime
+    status: str = "pending"
+    reason: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationEntry:
+    """A step of the ladder that fired: one row of the escalation log."""
+
+    key: str
+    action_id: int
+    occurrence: str
+    level: int
+    step: str
+    policy: str
+    at: datetime
+    recipients: tuple[str, ...]
+    days_overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """The planner's answer for one action."""
+
+    notices: tuple[Notice, ...]
+    escalations: tuple[EscalationEntry, ...]
+    next_fire_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    occurrence: str
+    step: str
+    type: str
+    level: int
+    recipient: Person
+    template: str
+    at: datetime
+    family: str
+    payload: Mapping[str, Any]
+    log_step: EscalateStep | None = None
+    missed: datetime | None = None
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Occurrence:
+    """One thing that can be late: a due date, a recurring occurrence or a check-in."""
+
+    label: str
+    due: date | None
+    start: date | None
+    missed_at: datetime | None  # when it counts as missed (escalation ladder starts), UTC
+
+
+def plan_action(
+    view: ActionView, policy: Policy | None, calendar: BusinessCalendar,
+    history: History, since: datetime, now: datetime,
+) -> PlanResult:
+    """Return the notices due in ``(since, now]`` (UTC), the escalations they fire, and ``next_fire_at``."""
+    if policy is None or view.status not in ACTIVE:
+        return PlanResult((), (), None)
+    candidates = [
+        c for c in _candidates(view, policy, calendar, since, now)
+        if _key(view, c) not in history.keys and not _acknowledged(c, history)
+    ]
+    due = [c for c in candidates if since < c.at <= now]
+    later = [c.at for c in candidates if c.at > now]
+    notices, escalations = _finish(view, policy, due)
+    return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
+
+
+def _acknowledged(c: _Candidate, history: History) -> bool:
+    """A supervisor's acknowledgement stops the repeats of that step for that occurrence."""
+    base, _, repeat = c.step.partition("#")
+    return bool(repeat) and (c.occurrence, base) in history.acknowledged
+
+
+def _key(view: ActionView, c: _Candidate) -> str:
+    who = c.recipient.id or c.recipient.email
+    return f"{view.plan_id}/{view.ref}|{c.occurrence}|{c.step}|{who}"
+
+
+def _finish(view: ActionView, policy: Policy, due: list[_Candidate]) -> tuple[list[Notice], list[EscalationEntry]]:
+    latest: dict[tuple[str, str, str], _Candidate] = {}
+    for c in sorted(due, key=lambda c: (c.at, c.level)):
+        latest[(c.occurrence, c.family, c.recipient.email)] = c
+    notices = []
+    for c in sorted(due, key=lambda c: (c.at, c.step, c.recipient.email)):
+        keep = latest[(c.occurrence, c.family, c.recipient.email)] is c
+        status, reason = ("pending", "") if keep else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
+        if keep and c.recipient.digest in {"daily", "weekly"}:
+            status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
+        notices.append(Notice(_key(view, c), view.action_id, view.plan_id, view.ref, c.occurrence, c.step, c.type,
+                              c.level, c.recipient, c.template, c.at, status, reason, c.payload))
+    return notices, _log(view, policy, due)
+
+
+def _log(view: ActionView, policy: Policy, due: list[_Candidate]) -> list[EscalationEntry]:
+    entries: dict[str, EscalationEntry] = {}
+    for c in sorted(due, key=lambda c: c.at):
+        if c.log_step is None or c.missed is None:
+            continue
+        key = f"{view.plan_id}/{view.ref}|{c.occurrence}|{c.step}"
+        if key in entries:
+            continue
+        days = int(c.payload.get("days_overdue", 0))
+        entries[key] = EscalationEntry(key, view.action_id, c.occurrence, c.level, c.step, policy.name,
+                                       c.at, c.roles, days)
+    return list(entries.values())
+
+
+def _candidates(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime) -> Iterator[_Candidate]:
+    for occ in _occurrences(view, policy, since, now):
+        if occ.label in view.completed:
+            continue
+        yield from _reminders(view, policy, calendar, occ)
+        if occ.missed_at is not None:
+            yield from _ladder(view, policy, calendar, occ)
+    if policy.checkin is not None and _wants_checkin(view):
+        yield from _checkins(view, policy, calendar, since, now)
+
+
+def _wants_checkin(view: ActionView) -> bool:
+    return view.kind in {"continuous", "start", "unscheduled"} or (view.kind == "event" and view.due is None)
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """Return the first instant after ``day`` in zone ``tz``, in UTC: when a due date is missed."""
+    return datetime.combine(day + timedelta(days=1), time(0), zone(tz)).astimezone(UTC)
+
+
+def _occurrences(view: ActionView, policy: Policy, since: datetime, now: datetime) -> Iterator[_Occurrence]:
+    if view.kind == "recurring":
+        yield from _recurring(view, policy, since, now)
+        return
+    if view.due is not None:
+        yield _Occurrence(view.due.isoformat(), view.due, view.start, end_of_day(view.due, view.plan_tz))
+    elif view.start is not None and view.kind in {"start", "window"}:
+        yield _Occurrence(f"start {view.start.isoformat()}", None, view.start, None)
+
+
+def _recurring(view: ActionView, policy: Policy, since: datetime, now: datetime) -> Iterator[_Occurrence]:
+    if not view.rrule:
+        return
+    if policy.recurrence.completion_based:
+        base = view.last_completed or view.start or view.plan_date
+        due = _next_from_rule(view.rrule, base)
+        if due is None:
+            return
+        bound = policy.recurrence.bound
+        missed_day = bound.after_day(base, BusinessCalendar(enabled=False)) if bound else due
+        yield _Occurrence(due.isoformat(), due, None, end_of_day(missed_day, view.plan_tz))
+        return
+    dtstart = datetime.combine(view.start or view.plan_date, time(0))
+    rule = rrulestr(view.rrule, dtstart=dtstart)
+    first = (since - ladder_span(policy)).replace(tzinfo=None)
+    # Reminders come before an occurrence: look ahead by the longest reminder offset.
+    ahead = max((step.before.approx_days for step in policy.remind), default=0.0) + 7
+    last = (now + timedelta(days=ahead)).replace(tzinfo=None)
+    for moment in rule.between(max(first, dtstart), last, inc=True):
+        day = moment.date()
+        if view.start is None and day <= view.plan_date:
+            continue
+        yield _Occurrence(day.isoformat(), day, None, end_of_day(day, view.plan_tz))
+    nxt = rule.after(last)
+    if nxt is not None:
+        yield _Occurrence(nxt.date().isoformat(), nxt.date(), None, end_of_day(nxt.date(), view.plan_tz))
+
+
+def _next_from_rule(rule_text: str, base: date) -> date | None:
+    moment = rrulestr(rule_text, dtstart=datetime.combine(base, time(0))).after(datetime.combine(base, time(0)))
+    return moment.date() if moment else None
+
+
+def _deliver_at(day: date, person: Person, policy: Policy) -> datetime:
+    """Return the UTC instant of the delivery hour on ``day`` in the recipient's zone, outside quiet hours."""
+    hour = policy.delivery.hour
+    quiet = policy.delivery.quiet_hours
+    if quiet is not None and _in_quiet(hour, quiet):
+        hour = quiet[1]
+    return datetime.combine(day, hour, zone(person.tz)).astimezone(UTC)
+
+
+def _in_quiet(moment: time, quiet: tuple[time, time]) -> bool:
+    begin, end = quiet
+    return begin <= moment < end if begin < end else moment >= begin or moment < end
+
+
+def _people(view: ActionView, roles: Sequence[str]) -> Iterator[tuple[str, Person]]:
+    seen: set[str] = set()
+    for role in roles:
+        found = view.people.get(role) if "@" not in role else [Person(None, role)]
+        for person in found or ():
+            if person.email not in seen:
+                seen.add(person.email)
+                yield role, person
+
+
+def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence) -> Iterator[_Candidate]:
+    for step in policy.remind:
+        anchor = occ.due if step.anchor == "due" else occ.start
+        if anchor is None:
+            continue
+        day = calendar.on_or_before(step.before.before(anchor, calendar))
+        what = "due" if step.anchor == "due" else "starts"
+        for role, person in _people(view, step.to):
+            payload = {"role": role, "anchor": step.anchor, "date": anchor.isoformat(), "days_left": (anchor - day).days,
+                       "offset": str(step.before), "what": what, "occurrence": occ.label}
+            yield _Candidate(occ.label, f"remind:{step.anchor}:{step.before}", "reminder", 0, person,
+                             step.template, _deliver_at(day, person, policy), "remind", payload)
+
+
+def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence) -> Iterator[_Candidate]:
+    assert occ.missed_at is not None
+    steps = policy.escalate
+    for level, step in enumerate(steps, 1):
+        bound = step.until or (steps[level].after if level < len(steps) else (REPEAT_CAP if step.repeat else None))
+        used: set[tuple[str, datetime]] = set()
+        for n, offset_at in enumerate(_repeats(occ.missed_at, step, bound, policy, calendar)):
+            step_id = f"escalate:{level}" + (f"#{n}" if n else "")
+            kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
+            for role, person in _people(view, step.to):
+                local_day = _send_day(offset_at, person, policy, calendar)
+                at = _deliver_at(local_day, person, policy)
+                if (person.email, at) in used:
+                    continue  # repeats over a weekend land on one business day: send one
+                used.add((person.email, at))
+                missed_day = occ.due or occ.missed_at.astimezone(zone(view.plan_tz)).date()
+                payload = {"role": role, "date": missed_day.isoformat(), "days_overdue": max(0, (local_day - missed_day).days),
+                           "level": level, "occurrence": occ.label, "repeat": n}
+                yield _Candidate(occ.label, step_id, kind, level, person, step.template, at, "escalate", payload,
+                                 step if n == 0 else None, occ.missed_at, tuple(step.to))
+
+
+def _repeats(missed: datetime, step: EscalateStep, bound: Duration | None, policy: Policy, calendar: BusinessCalendar) -> Iterator[datetime]:
+    first = step.after.after(missed, calendar)
+    yield first
+    if step.repeat is None or bound is None:
+        return
+    end = bound.after(missed, calendar)
+    switch = policy.limits.backoff_after.after(first, calendar)
+    moment = first
+    while True:
+        interval = step.repeat if moment < switch else max(step.repeat, policy.limits.backoff_every, key=lambda d: d.approx_days)
+        moment = interval.after(moment, calendar)
+        if moment >= end:
+            return
+        yield moment
+
+
+def _send_day(instant: datetime, person: Person, policy: Policy, calendar: BusinessCalendar) -> date:
+    local = instant.astimezone(zone(person.tz))
+    day = local.date() if local.time() <= policy.delivery.hour else local.date() + timedelta(days=1)
+    return calendar.on_or_after(day)
+
+
+def ladder_span(policy: Policy) -> timedelta:
+    """Return how long after a missed date the escalation ladder can still fire (with a week's margin)."""
+    days = max((max(s.after.approx_days, s.until.approx_days if s.until else 0) for s in policy.escalate), default=0.0)
+    if any(s.repeat and not s.until for s in policy.escalate):
+        days = max(days, REPEAT_CAP.approx_days)
+    extra = policy.checkin.escalate_after.approx_days if policy.checkin and policy.checkin.escalate_after else 0.0
+    return timedelta(days=days + extra + 7)
+
+
+def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime) -> Iterator[_Candidate]:
+    """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``."""
+    rule = policy.checkin
+    assert rule is not None
+    free = BusinessCalendar(enabled=False)
+    day = rule.every.after_day(view.start or view.plan_date, free)
+    earliest = (since - ladder_span(policy)).date()
+    while day < earliest:
+        day = rule.every.after_day(day, free)
+    while day <= now.date():
+        yield from _one_checkin(view, policy, calendar, day)
+        day = rule.every.after_day(day, free)
+    yield from _one_checkin(view, policy, calendar, day)
+
+
+def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date) -> Iterator[_Candidate]:
+    rule = policy.checkin
+    assert rule is not None
+    label = f"check-in {day.isoformat()}"
+    send_day = calendar.on_or_after(day)
+    for role, person in _people(view, rule.to):
+        payload = {"role": role, "date": day.isoformat(), "occurrence": label}
+        yield _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
+    asked = datetime.combine(send_day, time(0), zone(view.plan_tz)).astimezone(UTC)
+    answered = view.last_progress_at is not None and view.last_progress_at >= asked
+    if rule.escalate_after is not None and not answered:
+        missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
+        yield from _ladder(view, policy, calendar, _Occurrence(label, None, None, missed))

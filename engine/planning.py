@@ -1,0 +1,173 @@
+"""Planning: the actions whose ``next_fire_at`` has come -> planner -> outbox, in one transaction.
+
+The hot path is SQLAlchemy Core over an index on ``next_fire_at``: an idle tick is one index
+lookup, and a busy one costs in proportion to what is due, not to the size of the plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+
+from engine.people import Directory, load_directory
+from engine.planner import ActionView, History, Notice, PlanResult, plan_action
+from engine.rules.loader import RuleSet, calendar_for
+from engine.rules.owners import section_chain
+from engine.rules.policy import ActionFacts
+from engine.store.bulk import insert_ignoring_duplicates
+from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
+
+A = Action.__table__  # type: ignore[attr-defined]
+O = Outbox.__table__  # type: ignore[attr-defined]
+E = Escalation.__table__  # type: ignore[attr-defined]
+C = Completion.__table__  # type: ignore[attr-defined]
+P = Plan.__table__  # type: ignore[attr-defined]
+S = Section.__table__  # type: ignore[attr-defined]
+
+VIEW_COLUMNS = (A.c.id, A.c.plan_id, A.c.ref, A.c.section_key, A.c.kind, A.c.status, A.c.start, A.c.due,
+                A.c.extended_to, A.c.rrule, A.c.title, A.c.owner_id, A.c.tags, A.c.last_completed,
+                A.c.last_progress_at, A.c.planned_through)
+
+
+@dataclass
+class TickStats:
+    """What one tick planned."""
+
+    actions: int = 0
+    pending: int = 0
+    suppressed: int = 0
+    held: int = 0
+    escalations: int = 0
+
+    def add(self, other: TickStats) -> None:
+        """Add ``other``'s counts to these."""
+        for name in ("actions", "pending", "suppressed", "held", "escalations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def due_action_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Return ids of actions whose next_fire_at has come (the index does the work)."""
+    query = select(A.c.id).where(A.c.next_fire_at <= now).order_by(A.c.next_fire_at).limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+def plan_due(engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000) -> TickStats:
+    """Plan every action that has come due at ``now`` (UTC), batch by batch; return the counts."""
+    total = TickStats()
+    directory: Directory | None = None
+    while True:
+        with engine.begin() as conn:
+            ids = due_action_ids(conn, now, batch)
+            if not ids:
+                return total
+            directory = directory or load_directory(conn)
+            total.add(_plan_batch(conn, ids, rules, directory, now))
+
+
+def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime) -> TickStats:
+    rows = conn.execute(select(*VIEW_COLUMNS).where(A.c.id.in_(ids))).mappings().all()
+    plans = {r["id"]: r for r in conn.execute(select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))).mappings()}
+    parents = _parents(conn, plans)
+    history = _history(conn, ids)
+    completed = _completions(conn, ids)
+    stats = TickStats(actions=len(rows))
+    outbox_rows: list[dict[str, Any]] = []
+    log_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        result, policy_name = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
+                                        history.get(row["id"], History()), completed.get(row["id"], frozenset()), now)
+        outbox_rows.extend(outbox_row(n, policy_name, now) for n in result.notices)
+        log_rows.extend(_log_row(e) for e in result.escalations)
+        updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": now, "b_policy": policy_name})
+        _count(stats, result)
+    insert_ignoring_duplicates(conn, O, outbox_rows)
+    insert_ignoring_duplicates(conn, E, log_rows)
+    conn.execute(
+        update(A).where(A.c.id == bindparam("b_id"))
+        .values(next_fire_at=bindparam("b_next"), planned_through=bindparam("b_through"), policy=bindparam("b_policy")),
+        updates,
+    )
+    return stats
+
+
+def _count(stats: TickStats, result: PlanResult) -> None:
+    for notice in result.notices:
+        setattr(stats, notice.status, getattr(stats, notice.status) + 1)
+    stats.escalations += len(result.escalations)
+
+
+def _plan_one(
+    row: Any, plan: Any, parents: dict[str, str | None], rules: RuleSet, directory: Directory,
+    history: History, completed: frozenset[str], now: datetime,
+) -> tuple[PlanResult, str]:
+    facts = ActionFacts(row["ref"], section_chain(row["section_key"], parents), row["kind"], row["owner_id"], tuple(row["tags"] or ()))
+    policy, _ = rules.policy_for(facts)
+    view = ActionView(
+        action_id=row["id"], plan_id=row["plan_id"], ref=row["ref"], kind=row["kind"], status=row["status"],
+        plan_tz=plan["timezone"], plan_date=plan["ref_date"], start=row["start"],
+        due=row["extended_to"] or row["due"], rrule=row["rrule"], title=row["title"],
+        last_completed=row["last_completed"], last_progress_at=row["last_progress_at"],
+        completed=completed, people=directory.roles(row["owner_id"]),
+    )
+    if policy is None:
+        return PlanResult((), (), None), ""
+    since = row["planned_through"] or now - policy.limits.catch_up.delta()
+    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now), policy.name
+
+
+def outbox_row(n: Notice, policy: str, now: datetime) -> dict[str, Any]:
+    """Return the outbox columns of a notice."""
+    payload = dict(n.payload) | {"policy": policy, "role_tz": n.recipient.tz}
+    return {
+        "key": n.key, "plan_id": n.plan_id, "action_id": n.action_id, "occurrence": n.occurrence, "step": n.step,
+        "type": n.type, "level": n.level, "recipient": n.recipient.email, "recipient_id": n.recipient.id,
+        "template": n.template, "due_at": n.at, "status": n.status, "reason": n.reason, "attempts": 0,
+        "last_error": "", "payload": payload, "created_at": now, "sent_at": None, "next_attempt_at": None,
+        "message_id": None,
+    }
+
+
+def _log_row(e: Any) -> dict[str, Any]:
+    return {
+        "key": e.key, "at": e.at, "action_id": e.action_id, "occurrence": e.occurrence, "level": e.level,
+        "step": e.step, "policy": e.policy, "recipients": list(e.recipients), "days_overdue": e.days_overdue,
+        "acknowledged_by": None, "acknowledged_at": None, "ack_note": "", "resolved_at": None, "resolution": "",
+    }
+
+
+def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for plan_id, key, parent in conn.execute(select(S.c.plan_id, S.c.key, S.c.parent_key).where(S.c.plan_id.in_(list(plans)))):
+        out[plan_id][key] = parent
+    return out
+
+
+def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
+    keys: dict[int, set[str]] = defaultdict(set)
+    for action_id, key in conn.execute(select(O.c.action_id, O.c.key).where(O.c.action_id.in_(ids))):
+        keys[action_id].add(key)
+    acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    query = select(E.c.action_id, E.c.occurrence, E.c.step).where(E.c.action_id.in_(ids), E.c.acknowledged_at.is_not(None))
+    for action_id, occurrence, step in conn.execute(query):
+        acked[action_id].add((occurrence, step))
+    return {i: History(frozenset(keys.get(i, ())), frozenset(acked.get(i, ()))) for i in set(keys) | set(acked)}
+
+
+def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    for action_id, occurrence in conn.execute(select(C.c.action_id, C.c.occurrence).where(C.c.action_id.in_(ids))):
+        found[action_id].add(occurrence)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def replan(conn: Connection, action_ids: Iterable[int], now: datetime) -> None:
+    """Ask the next tick to plan these actions again (after a change to them)."""
+    ids = list(action_ids)
+    if ids:
+        conn.execute(update(A).where(A.c.id.in_(ids)).values(next_fire_at=now))

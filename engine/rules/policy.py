@@ -1,0 +1,349 @@
+"""Reminder, check-in and escalation policies (``rules/*.yaml``), as pydantic models.
+
+A rule file holds ``policies:``; the first policy whose ``match`` fits an action applies.
+``defaults:`` at the top of a file fill ``delivery`` and ``limits`` of its policies.
+Durations are ``30d``, ``2w``, ``3mo``, ``5bd`` or ISO ``P1M`` (see ``durations``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, time
+from difflib import get_close_matches
+from fnmatch import fnmatchcase
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from engine.rules.durations import Duration, parse_duration
+
+KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
+# Which kinds of action have the date a reminder counts back from.
+DATED = {"due": ("deadline", "window", "recurring", "event"), "start": ("start", "window")}
+WHICH = {"due": "reminders before a due date", "start": "reminders with anchor: start"}
+CHECKIN_KINDS = ("continuous", "start", "event", "recurring", "unscheduled")
+ROLE_RE = re.compile(r"^(owner|delegate|secretariat|supervisor(\.supervisor)*)$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+DurationField = Annotated[Duration, BeforeValidator(lambda v: v if isinstance(v, Duration) else parse_duration(v)), PlainSerializer(str)]
+
+
+def _recipient(value: str) -> str:
+    if ROLE_RE.match(value) or EMAIL_RE.match(value):
+        return value
+    raise ValueError(
+        f"unknown recipient {value!r}; expected owner, delegate, supervisor, supervisor.supervisor "
+        "(one '.supervisor' per level up), secretariat, or an e-mail address"
+    )
+
+
+Recipients = Annotated[
+    list[Annotated[str, BeforeValidator(lambda v: _recipient(str(v)))]],
+    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+    Field(min_length=1),
+]
+
+
+def _problems(*found: tuple[tuple[str | int, ...], str, Any]) -> ValidationError:
+    """Return one error per problem, each at its own place below the field being validated.
+
+    pydantic prefixes the places with the field's own, so a rule-file error names the exact key.
+    """
+    details = [InitErrorDetails(type=PydanticCustomError("value_error", msg), loc=loc, input=value) for loc, msg, value in found]
+    return ValidationError.from_exception_data("rules", details)
+
+
+def _kinds(info: ValidationInfo) -> set[str] | None:
+    """Return the kinds the policy's ``match`` allows, or None when ``match`` itself is invalid."""
+    match = info.data.get("match")
+    return set(match.kind or KINDS) if isinstance(match, Match) else None
+
+
+def _said(kinds: set[str]) -> str:
+    return " and ".join(k for k in KINDS if k in kinds)
+
+
+def _either(words: Sequence[str]) -> str:
+    return ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else "".join(words)
+
+
+def _unknown_kind(kind: str) -> str:
+    close = get_close_matches(kind, KINDS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown kind {kind!r}{hint}; expected one of {', '.join(KINDS)}"
+
+
+def _clock_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24:
+        return time(value)
+    m = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip())
+    if not m or int(m[1]) > 23 or int(m[2]) > 59:
+        raise ValueError(f'expected a time of day like "09:00", got {value!r}')
+    return time(int(m[1]), int(m[2]))
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time), PlainSerializer(lambda t: t.strftime("%H:%M"))]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Match(_Model):
+    """Which actions a policy applies to; every given field must fit, each may list alternatives."""
+
+    kind: Annotated[list[str] | None, BeforeValidator(_as_list)] = None
+    section: Annotated[list[str] | None, BeforeValidator(_as_list)] = None
+    owner: Annotated[list[str] | None, BeforeValidator(_as_list)] = None
+    tag: Annotated[list[str] | None, BeforeValidator(_as_list)] = None
+
+    @field_validator("kind", "section", "owner", "tag")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list matches nothing; expected at least one value, or leave the key out to match all")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kinds(cls, value: list[str] | None) -> list[str] | None:
+        wrong = [(i, kind) for i, kind in enumerate(value or ()) if kind not in KINDS]
+        if wrong:
+            raise _problems(*(((i,), _unknown_kind(kind), kind) for i, kind in wrong))
+        return value
+
+
+class RemindStep(_Model):
+    """A reminder this long before the due date (or the start date)."""
+
+    before: DurationField
+    anchor: Literal["due", "start"] = "due"
+    to: Recipients = ["owner"]
+    template: str = "reminder"
+
+
+class CheckinRule(_Model):
+    """Ask for a status update this often; a missing answer escalates after ``escalate_after``.
+
+    An unanswered check-in counts as missed ``escalate_after`` after it was sent; the policy's
+    ``escalate`` ladder then runs from that moment, as it runs from a missed due date.
+    """
+
+    every: DurationField
+    to: Recipients = ["owner"]
+    template: str = "checkin"
+    escalate_after: DurationField | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: Duration) -> Duration:
+        if value.is_zero:
+            raise ValueError("a check-in rhythm of zero would never end; expected e.g. 3mo")
+        return value
+
+
+class EscalateStep(_Model):
+    """A step of the ladder: this long after the missed date, tell ``to``; repeat until the bound.
+
+    ``after`` and ``until`` count from the missed date (a due date, the bound of a completion-based
+    recurrence, or the moment a check-in went unanswered), not from the step before.
+    """
+
+    after: DurationField
+    to: Recipients
+    template: str = "escalation"
+    repeat: DurationField | None = None
+    until: DurationField | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> EscalateStep:
+        found: list[tuple[tuple[str | int, ...], str, Any]] = []
+        if self.repeat is not None and self.repeat.is_zero:
+            found.append((("repeat",), "a zero interval would repeat forever; expected an interval like 1d or 1w", str(self.repeat)))
+        if self.until is not None and self.until.approx_days <= self.after.approx_days:
+            found.append((
+                ("until",),
+                f"{self.until} is not later than after ({self.after}), so this step can never fire; expected a bound later than {self.after}",
+                str(self.until),
+            ))
+        if found:
+            raise _problems(*found)
+        return self
+
+
+class Delivery(_Model):
+    """When messages go out, in each recipient's own time zone."""
+
+    hour: ClockTime = time(9, 0)
+    business_days: bool = True
+    holidays: list[date] = []
+    quiet_hours: tuple[ClockTime, ClockTime] | None = None
+    digest: Literal["none", "daily", "weekly"] = "none"
+
+
+class Limits(_Model):
+    """Noise limits."""
+
+    max_per_day: int = 10
+    backoff_after: DurationField = parse_duration("7d")
+    backoff_every: DurationField = parse_duration("1w")
+    catch_up: DurationField = parse_duration("30d")
+
+    @field_validator("max_per_day")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"expected a whole number of messages, at least 1, got {value}")
+        return value
+
+    @field_validator("backoff_every")
+    @classmethod
+    def _not_zero(cls, value: Duration) -> Duration:
+        if value.is_zero:
+            raise ValueError("a zero interval would repeat without pause; expected an interval like 1w")
+        return value
+
+
+class Recurrence(_Model):
+    """Recurring obligations counted from the last completion, escalating only past ``bound``."""
+
+    completion_based: bool = False
+    bound: DurationField | None = None
+
+
+class Policy(_Model):
+    """What to say, to whom and when, for the actions that ``match``."""
+
+    name: str = Field(min_length=1)
+    match: Match = Match()
+    remind: list[RemindStep] = []
+    checkin: CheckinRule | None = None
+    escalate: list[EscalateStep] = []
+    delivery: Delivery = Delivery()
+    limits: Limits = Limits()
+    recurrence: Recurrence = Recurrence()
+
+    @field_validator("remind")
+    @classmethod
+    def _remind_dates(cls, steps: list[RemindStep], info: ValidationInfo) -> list[RemindStep]:
+        kinds = _kinds(info)
+        if kinds is None:
+            return steps
+        found = [
+            ((i,), f"can never fire: {_said(kinds)} actions have no {step.anchor} date to remind before; "
+                   f"expected {WHICH[step.anchor]} only on policies matching {_either(DATED[step.anchor])} actions", step.anchor)
+            for i, step in enumerate(steps) if not kinds & set(DATED[step.anchor])
+        ]
+        if found:
+            raise _problems(*found)
+        return steps
+
+    @field_validator("checkin")
+    @classmethod
+    def _checkin_kinds(cls, rule: CheckinRule | None, info: ValidationInfo) -> CheckinRule | None:
+        kinds = _kinds(info)
+        if rule is not None and kinds is not None and not kinds & set(CHECKIN_KINDS):
+            raise ValueError(
+                f"can never fire: {_said(kinds)} actions get no check-ins; "
+                f"expected checkin only on policies matching {_either(CHECKIN_KINDS)} actions"
+            )
+        return rule
+
+    @field_validator("escalate")
+    @classmethod
+    def _ladder(cls, steps: list[EscalateStep]) -> list[EscalateStep]:
+        found = [
+            ((i, "after"), f"{step.after} is not later than the step before ({before.after}), so the ladder can never reach it; "
+                           "expected the steps in order, each 'after' later than the one before", str(step.after))
+            for i, (before, step) in enumerate(pairwise(steps), 1)
+            if step.after.approx_days <= before.after.approx_days
+        ]
+        if found:
+            raise _problems(*found)
+        return steps
+
+    @field_validator("recurrence")
+    @classmethod
+    def _recurring_only(cls, rule: Recurrence, info: ValidationInfo) -> Recurrence:
+        kinds = _kinds(info)
+        if kinds is not None and "recurring" not in kinds:
+            raise ValueError(f"can never apply: {_said(kinds)} actions do not recur; expected recurrence only on policies matching recurring actions")
+        return rule
+
+    @model_validator(mode="after")
+    def _escalation_target(self) -> Policy:
+        if self.checkin is not None and self.checkin.escalate_after is not None and not self.escalate:
+            raise _problems((
+                ("checkin", "escalate_after"),
+                "a missed check-in has nowhere to escalate: the policy has no escalate ladder; "
+                "expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
+                str(self.checkin.escalate_after),
+            ))
+        return self
+
+
+class Defaults(_Model):
+    """File-wide defaults for every policy of the file."""
+
+    delivery: Delivery = Delivery()
+    limits: Limits = Limits()
+
+
+class RuleFile(_Model):
+    """One rule file."""
+
+    defaults: Defaults = Defaults()
+    policies: list[Policy] = []
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFacts:
+    """What matching needs to know about an action."""
+
+    ref: str
+    sections: Sequence[str]
+    kind: str
+    owner: str | None
+    tags: Sequence[str] = ()
+
+
+def _fits(patterns: list[str] | None, values: Sequence[str]) -> bool:
+    return patterns is None or any(fnmatchcase(v, p) for p in patterns for v in values)
+
+
+def explain_match(match: Match, facts: ActionFacts) -> tuple[bool, str]:
+    """Return whether ``match`` fits the action, and a sentence saying why (or why not)."""
+    checks = [
+        ("kind", match.kind, [facts.kind], facts.kind),
+        ("section", match.section, [facts.ref, *facts.sections], facts.sections[0] if facts.sections else ""),
+        ("owner", match.owner, [facts.owner or ""], facts.owner or "(none)"),
+        ("tag", match.tag, list(facts.tags), ", ".join(facts.tags) or "(none)"),
+    ]
+    said = []
+    for name, patterns, values, shown in checks:
+        if patterns is None:
+            continue
+        if not _fits(patterns, values):
+            return False, f"{name} {shown} is not {' or '.join(patterns)}"
+        said.append(f"{name} {shown} fits {' or '.join(patterns)}")
+    return True, "; ".join(said) or "it matches every action"

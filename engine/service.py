@@ -1,0 +1,86 @@
+"""``planwatch run``: APScheduler as a metronome around ``run_tick``.
+
+APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
+job store. Everything that must survive a restart (``next_fire_at``, the outbox, digests sent)
+lives in planwatch's tables, so a restart or a crash loses nothing and a late start catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from engine.channels.maildir import MaildirChannel
+from engine.clock import Clock, SystemClock
+from engine.errors import PlanwatchError
+from engine.render import Renderer
+from engine.rules.loader import RuleSet, load_rules
+from engine.settings import Settings, template_folders
+from engine.store import ensure_schema, make_engine
+from engine.tick import run_tick
+
+log = logging.getLogger("planwatch.service")
+
+
+class RulesHolder:
+    """The rules in force; a reload that fails keeps the previous rules and says why."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.rules: RuleSet = load_rules(settings.rules_dir)
+        self._stamp = self._mtimes()
+
+    def _mtimes(self) -> tuple[float, ...]:
+        folder = self.settings.rules_dir
+        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else [folder]
+        return tuple(p.stat().st_mtime for p in files if p.exists())
+
+    def current(self) -> RuleSet:
+        """Return the rules, reloading them when a file changed and the new ones are valid."""
+        stamp = self._mtimes()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self.rules = load_rules(self.settings.rules_dir)
+                log.info("rules reloaded from %s", self.settings.rules_dir)
+            except PlanwatchError as exc:
+                log.error("rules not reloaded, keeping the previous ones:\n%s", exc)
+        return self.rules
+
+
+def run_service(settings: Settings, *, interval: float = 60.0, console: Console | None = None, clock: Clock | None = None) -> None:
+    """Tick every ``interval`` seconds until SIGTERM or Ctrl-C; the current tick finishes first."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    holder = RulesHolder(settings)
+    channel, renderer = MaildirChannel(settings.maildir), Renderer(template_folders(settings))
+    say = console.print if console else print
+
+    def job() -> None:
+        report = run_tick(engine, holder.current(), channel, renderer, clock.now())
+        if report.planned.actions or report.dispatched.sent:
+            say(f"{report.at:%Y-%m-%d %H:%M:%S}Z tick: {report.planned.pending} planned, {report.dispatched.sent} sent")
+
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduler.add_job(job, "interval", seconds=interval, id="tick", next_run_time=clock.now())
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        say(f"Stopping after the current tick ({signal.Signals(signum).name}).")
+        scheduler.shutdown(wait=True)
+
+    previous: dict[int, Any] = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    say(f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; Maildir {settings.maildir}. Ctrl-C stops.")
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    say("Stopped.")

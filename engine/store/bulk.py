@@ -1,0 +1,25 @@
+"""Bulk writes that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows``; a row whose unique ``key`` exists already is skipped (enqueue exactly once)."""
+    if not rows:
+        return
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(maker(table).on_conflict_do_nothing(index_elements=["key"]), list(rows))
+
+
+def upsert_state(conn: Connection, table: Any, key: str, value: str, now: Any) -> None:
+    """Insert or replace one ``service_state`` row."""
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(table).values(key=key, value=value, updated_at=now)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": now}))

@@ -1,0 +1,24 @@
+"""Small facts kept across restarts (``service_state``): last tick, and the like."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from engine.store.bulk import upsert_state
+from engine.store.models import ServiceState
+
+T = ServiceState.__table__  # type: ignore[attr-defined]
+
+
+def set_state(engine: Engine, key: str, value: str, now: datetime) -> None:
+    """Remember ``value`` under ``key``."""
+    with engine.begin() as conn:
+        upsert_state(conn, T, key, value, now)
+
+
+def get_state(engine: Engine, key: str) -> str | None:
+    """Return the value remembered under ``key``, or None."""
+    with engine.connect() as conn:
+        return conn.execute(select(T.c.value).where(T.c.key == key)).scalar()

@@ -1,0 +1,223 @@
+"""The planner: pure, clock passed in. Tables of time zones, DST, month ends, catch-up and ladders."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from engine.planner import ActionView, History, Notice, Person, PlanResult, plan_action
+from engine.rules.durations import BusinessCalendar
+from engine.rules.policy import Policy
+
+DEADLINES = Policy.model_validate({
+    "name": "deadlines",
+    "remind": [{"before": "30d"}, {"before": "7d"}, {"before": "1bd", "template": "final_reminder"}],
+    "escalate": [
+        {"after": "1d", "to": ["owner"], "template": "overdue", "repeat": "1d", "until": "14d"},
+        {"after": "14d", "to": ["supervisor"], "repeat": "1w", "until": "45d"},
+        {"after": "45d", "to": ["supervisor.supervisor", "committee@example.org"]},
+    ],
+})
+ZURICH = Person("z", "z@example.org", "Europe/Zurich", "Zora")
+BANGKOK = Person("b", "b@example.org", "Asia/Bangkok", "Boon")
+LIMA = Person("l", "l@example.org", "America/Lima", "Luz")
+START = datetime(1999, 9, 28, tzinfo=UTC)
+
+
+def view(owner: Person = ZURICH, **kw: object) -> ActionView:
+    people = {"owner": [owner], "supervisor": [BANGKOK], "supervisor.supervisor": [LIMA]}
+    base = dict(action_id=1, plan_id="p", ref="I.1", kind="deadline", status="open", plan_tz="Europe/Zurich",
+                plan_date=date(1999, 9, 28), due=date(2000, 4, 28), people=people)
+    return ActionView(**(base | kw))  # type: ignore[arg-type]
+
+
+def run_life(v: ActionView, policy: Policy = DEADLINES, *, until: datetime | None = None,
+             calendar: BusinessCalendar | None = None, history: History | None = None) -> list[Notice]:
+    """Drive the planner like the service would: from one next_fire_at to the next."""
+    calendar = calendar or BusinessCalendar()
+    keys = set(history.keys) if history else set()
+    acked = history.acknowledged if history else frozenset()
+    since, now, out = START, START, []
+    until = until or datetime(2001, 12, 31, tzinfo=UTC)
+    while now <= until:
+        result = plan_action(v, policy, calendar, History(frozenset(keys), acked), since, now)
+        out.extend(result.notices)
+        keys.update(n.key for n in result.notices)
+        if result.next_fire_at is None:
+            break
+        since, now = now, result.next_fire_at
+    return out
+
+
+@pytest.mark.parametrize(
+    ("owner", "due", "first"),
+    [
+        (ZURICH, date(2000, 4, 28), "2000-03-29 09:00:00+02:00"),
+        (BANGKOK, date(2000, 4, 28), "2000-03-29 09:00:00+07:00"),
+        (LIMA, date(2000, 4, 28), "2000-03-29 09:00:00-05:00"),
+        (ZURICH, date(2000, 4, 25), "2000-03-24 09:00:00+01:00"),
+        (ZURICH, date(2000, 4, 26), "2000-03-27 09:00:00+02:00"),
+        (ZURICH, date(2000, 3, 30), "2000-02-29 09:00:00+01:00"),
+        (ZURICH, date(2000, 11, 27), "2000-10-27 09:00:00+02:00"),
+        (ZURICH, date(2000, 11, 28), "2000-10-27 09:00:00+02:00"),
+        (ZURICH, date(2000, 11, 29), "2000-10-30 09:00:00+01:00"),
+        (LIMA, date(2001, 1, 30), "2000-12-29 09:00:00-05:00"),
+    ],
+    ids=["zurich_summer", "bangkok", "lima", "zurich_before_spring_change", "zurich_after_spring_change",
+         "feb29", "autumn_friday_before_change", "weekend_moves_to_friday", "zurich_after_autumn_change",
+         "year_boundary_lima"],
+)
+def test_first_reminder_is_at_nine_local_on_a_business_day(owner: Person, due: date, first: str) -> None:
+    notices = run_life(view(owner, due=due))
+    reminder = notices[0]
+    assert reminder.type == "reminder" and reminder.step == "remind:due:30d"
+    assert str(reminder.at.astimezone(reminder.at.tzinfo)) != "" and reminder.at.tzinfo == UTC
+    from engine.zones import zone
+
+    assert str(reminder.at.astimezone(zone(owner.tz))) == first
+
+
+def test_holiday_moves_the_reminder_to_the_business_day_before() -> None:
+    calendar = BusinessCalendar([date(2000, 3, 29)])
+    notices = run_life(view(due=date(2000, 4, 28)), calendar=calendar)
+    assert notices[0].at == datetime(2000, 3, 28, 7, 0, tzinfo=UTC)
+
+
+def test_business_day_offsets_count_back_over_the_weekend() -> None:
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "5bd"}]})
+    notices = run_life(view(due=date(2000, 5, 1)), policy)  # a Monday
+    assert [n.at.date() for n in notices] == [date(2000, 4, 24)]
+
+
+def test_whole_life_of_a_missed_deadline() -> None:
+    notices = [n for n in run_life(view(due=date(2000, 4, 28))) if n.status == "pending"]
+    steps = [(n.step, n.recipient.id or n.recipient.email, n.at.date().isoformat()) for n in notices]
+    assert steps[:4] == [("remind:due:30d", "z", "2000-03-29"), ("remind:due:7d", "z", "2000-04-21"),
+                         ("remind:due:1bd", "z", "2000-04-27"), ("escalate:1", "z", "2000-05-01")]
+    overdue = [s for s in steps if s[0].startswith("escalate:1")]
+    assert [d for _, _, d in overdue] == ["2000-05-01", "2000-05-02", "2000-05-03", "2000-05-04", "2000-05-05", "2000-05-08", "2000-05-15"][: len(overdue)]
+    assert ("escalate:2", "b", "2000-05-13") not in steps
+    level2 = [s for s in steps if s[0].startswith("escalate:2")]
+    assert level2[0] == ("escalate:2", "b", "2000-05-15")
+    level3 = [s for s in steps if s[0].startswith("escalate:3")]
+    assert {who for _, who, _ in level3} == {"l", "committee@example.org"}
+    assert all(n.at.astimezone(UTC).weekday() < 5 for n in notices)
+    assert len({n.key for n in notices}) == len(notices)
+
+
+def test_planning_twice_at_the_same_time_gives_nothing_new() -> None:
+    v, now = view(), datetime(2000, 3, 29, 7, 0, tzinfo=UTC)
+    first = plan_action(v, DEADLINES, BusinessCalendar(), History(), START, now)
+    again = plan_action(v, DEADLINES, BusinessCalendar(), History(frozenset(n.key for n in first.notices)), START, now)
+    assert len(first.notices) == 1 and again.notices == ()
+    assert again.next_fire_at == first.next_fire_at == datetime(2000, 4, 21, 7, 0, tzinfo=UTC)
+
+
+def test_catch_up_after_a_gap_collapses_reminders_into_the_latest() -> None:
+    v = view(due=date(2000, 4, 28))
+    result = plan_action(v, DEADLINES, BusinessCalendar(), History(), datetime(2000, 3, 1, tzinfo=UTC), datetime(2000, 4, 27, 12, 0, tzinfo=UTC))
+    pending = [n.step for n in result.notices if n.status == "pending"]
+    suppressed = [(n.step, n.reason) for n in result.notices if n.status == "suppressed"]
+    assert pending == ["remind:due:1bd"]
+    assert [s for s, _ in suppressed] == ["remind:due:30d", "remind:due:7d"]
+    assert all("superseded" in reason for _, reason in suppressed)
+
+
+def test_escalations_missed_during_downtime_keep_their_original_times_in_the_log() -> None:
+    v = view(due=date(2000, 4, 28))
+    result = plan_action(v, DEADLINES, BusinessCalendar(), History(), datetime(2000, 4, 28, tzinfo=UTC), datetime(2000, 5, 20, tzinfo=UTC))
+    log = {(e.step, e.at.date().isoformat(), e.days_overdue) for e in result.escalations}
+    # due Friday 28 April; the steps fall on Monday 1 May and Saturday 13 May -> Monday 15 May
+    assert log == {("escalate:1", "2000-05-01", 3), ("escalate:2", "2000-05-15", 17)}
+    pending = [(n.step, n.recipient.id) for n in result.notices if n.status == "pending"]
+    assert pending == [("escalate:1#6", "z"), ("escalate:2", "b")]
+
+
+def test_acknowledgement_stops_the_repeats_of_that_step() -> None:
+    v = view(due=date(2000, 4, 28))
+    acked = History(frozenset(), frozenset({("2000-04-28", "escalate:2")}))
+    steps = [n.step for n in run_life(v, history=acked)]
+    assert "escalate:2" in steps
+    assert not [s for s in steps if s.startswith("escalate:2#")]
+    assert "escalate:3" in steps
+
+
+@pytest.mark.parametrize("status", ["done", "dropped", "on_hold"])
+def test_finished_actions_are_silent(status: str) -> None:
+    result = plan_action(view(status=status), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 6, 1, tzinfo=UTC))
+    assert result == PlanResult((), (), None)
+
+
+def test_an_extension_moves_everything() -> None:
+    steps = {(n.step, n.at.date().isoformat()) for n in run_life(view(due=date(2000, 9, 29)), until=datetime(2000, 10, 1, tzinfo=UTC))}
+    assert ("remind:due:30d", "2000-08-30") in steps
+    assert not any(s.startswith("escalate") for s, _ in steps)
+
+
+def test_digest_recipients_get_held_notices() -> None:
+    owner = Person("d", "d@example.org", "Europe/Zurich", "Dee", digest="weekly")
+    notices = run_life(view(owner), until=datetime(2000, 4, 1, tzinfo=UTC))
+    assert notices[0].status == "held" and "weekly digest" in notices[0].reason
+
+
+def test_quiet_hours_move_the_delivery_hour() -> None:
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "1d"}], "delivery": {"hour": "06:00", "quiet_hours": ["20:00", "08:00"]}})
+    notices = run_life(view(due=date(2000, 4, 28)), policy)
+    assert notices[0].at == datetime(2000, 4, 27, 6, 0, tzinfo=UTC)  # 08:00 in Zurich (CEST)
+
+
+ANNUAL = Policy.model_validate({
+    "name": "recurring", "match": {"kind": "recurring"}, "remind": [{"before": "30d"}],
+    "escalate": [{"after": "1d", "to": ["supervisor"]}],
+    "recurrence": {"completion_based": True, "bound": "24mo"},
+})
+
+
+def test_completion_based_recurrence_reminds_yearly_and_escalates_past_the_bound() -> None:
+    v = view(kind="recurring", rrule="FREQ=YEARLY", due=None)
+    notices = run_life(v, ANNUAL, until=datetime(2002, 1, 1, tzinfo=UTC))
+    assert [(n.step, n.at.date().isoformat()) for n in notices] == [
+        ("remind:due:30d", "2000-08-29"), ("escalate:1", "2001-10-01"),
+    ]
+    done = view(kind="recurring", rrule="FREQ=YEARLY", due=None, last_completed=date(2000, 9, 1))
+    later = run_life(done, ANNUAL, until=datetime(2002, 1, 1, tzinfo=UTC))
+    assert [(n.step, n.occurrence) for n in later] == [("remind:due:30d", "2001-09-01")]
+
+
+def test_calendar_recurrence_reminds_before_each_occurrence() -> None:
+    policy = Policy.model_validate({"name": "r", "remind": [{"before": "2w"}]})
+    v = view(kind="recurring", rrule="FREQ=MONTHLY;INTERVAL=3", start=date(2000, 1, 31), due=None)
+    notices = run_life(v, policy, until=datetime(2000, 12, 31, tzinfo=UTC))
+    assert [n.occurrence for n in notices] == ["2000-01-31", "2000-07-31", "2000-10-31"]
+
+
+CONTINUOUS = Policy.model_validate({
+    "name": "ongoing", "match": {"kind": ["continuous"]},
+    "checkin": {"every": "3mo", "escalate_after": "14d"},
+    "escalate": [{"after": "0d", "to": ["supervisor"]}],
+})
+
+
+def test_continuous_work_gets_check_ins_and_silence_escalates() -> None:
+    v = view(kind="continuous", due=None)
+    notices = run_life(v, CONTINUOUS, until=datetime(2000, 7, 1, tzinfo=UTC))
+    assert [(n.type, n.at.date().isoformat()) for n in notices][:3] == [
+        ("checkin", "1999-12-28"), ("escalation", "2000-01-12"), ("checkin", "2000-03-28")]
+    answered = view(kind="continuous", due=None, last_progress_at=datetime(2000, 1, 5, tzinfo=UTC))
+    kinds = [(n.type, n.occurrence) for n in run_life(answered, CONTINUOUS, until=datetime(2000, 2, 1, tzinfo=UTC))]
+    assert kinds == [("checkin", "check-in 1999-12-28")]
+
+
+def test_next_fire_at_is_the_next_instant_and_none_after_the_ladder() -> None:
+    r = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, START)
+    assert r.next_fire_at == datetime(2000, 3, 29, 7, 0, tzinfo=UTC)
+    late = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2003, 1, 1, tzinfo=UTC))
+    assert late.next_fire_at is None
+    assert sum(n.status == "pending" for n in late.notices) >= 1
+
+
+def test_keys_are_deterministic() -> None:
+    a = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 3, 30, tzinfo=UTC))
+    b = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 3, 30, tzinfo=UTC))
+    assert [n.key for n in a.notices] == [n.key for n in b.notices] == ["p/I.1|2000-04-28|remind:due:30d|z"]

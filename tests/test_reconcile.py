@@ -1,0 +1,35 @@
+"""Stable ids for positional formats."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.importers.document import ActionRow
+from engine.importers.reconcile import reconcile
+
+
+def rows(section: str, *timeframes: str) -> list[ActionRow]:
+    return [ActionRow(ref=f"{section}.{i}", section_key=section, ordinal=i, title="", timeframe=tf) for i, tf in enumerate(timeframes, 1)]
+
+
+def stored(section: str, *items: tuple[str, bool]) -> list[tuple[str, str, str, bool]]:
+    return [(f"{section}.{i}", section, tf, active) for i, (tf, active) in enumerate(items, 1)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ([("A", True), ("B", True), ("C", True)], ["A", "B", "C"], ["S.1", "S.2", "S.3"]),
+        ([("A", True), ("B", True), ("C", True)], ["X", "A", "B", "C"], ["S.4", "S.1", "S.2", "S.3"]),
+        ([("A", True), ("B", True), ("C", True)], ["A", "C"], ["S.1", "S.3"]),
+        ([("A", True), ("B", True), ("C", True)], ["A", "B2", "C"], ["S.1", "S.2", "S.3"]),
+        ([("A", True), ("B", False), ("C", True)], ["A", "B", "C"], ["S.1", "S.2", "S.3"]),
+        ([("A", True), ("B", False), ("C", True)], ["A", "Z", "C"], ["S.1", "S.4", "S.3"]),
+        ([], ["A", "B"], ["S.1", "S.2"]),
+    ],
+    ids=["same", "insert_at_top", "delete_middle", "edit_middle", "restore_removed", "never_reuse_removed_id", "new_section"],
+)
+def test_reconcile(old: list[tuple[str, bool]], new: list[str], expected: list[str]) -> None:
+    new_rows = rows("S", *new)
+    reconcile(new_rows, stored("S", *old))
+    assert [r.ref for r in new_rows] == expected

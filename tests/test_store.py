@@ -1,0 +1,89 @@
+"""The store on a real SQLite file and on PostgreSQL: migrations, UTC datetimes, transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel, select
+
+from engine.store import Plan, make_engine, transaction, upgrade
+from engine.store.db import HEAD, current_revision, ensure_schema
+
+
+def test_migrations_create_exactly_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert upgrade(engine) == (None, HEAD)
+    assert upgrade(engine) == (HEAD, HEAD)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def _plan(stamp: datetime) -> Plan:
+    return Plan(id="p", title="t", ref_date=date(1999, 9, 28), timezone="Europe/Zurich", imported_at=stamp, updated_at=stamp)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        datetime(2000, 3, 26, 1, 30, tzinfo=ZoneInfo("Europe/Zurich")),
+        datetime(2000, 10, 29, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Zurich")),
+        datetime(2000, 2, 29, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1999, 12, 31, 23, 0, tzinfo=UTC),
+    ],
+    ids=["spring_before_gap_zurich", "autumn_second_2_30_zurich", "feb29_lima_offset", "year_end_utc"],
+)
+def test_datetimes_come_back_as_the_same_instant_in_utc(database_url: str, stamp: datetime) -> None:
+    engine = make_engine(database_url)
+    ensure_schema(engine) if database_url.startswith("sqlite") else upgrade(engine)
+    with transaction(engine) as session:
+        session.add(_plan(stamp))
+    with transaction(engine) as session:
+        stored = session.exec(select(Plan)).one()
+    engine.dispose()
+    # PEP 495: a fold=1 time never equals a time in another zone, so compare instants.
+    assert stored.imported_at.timestamp() == stamp.timestamp()
+    assert stored.imported_at.tzinfo == UTC
+    assert str(stored.imported_at) == str(stamp.astimezone(UTC))
+
+
+def test_naive_datetimes_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    ensure_schema(engine)
+    with pytest.raises(Exception, match="naive"), transaction(engine) as session:
+        session.add(_plan(datetime(2000, 1, 1)))  # noqa: DTZ001 - the point of the test
+    engine.dispose()
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    ensure_schema(engine)
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        session.add(_plan(datetime(2000, 1, 1, tzinfo=UTC)))
+        session.flush()
+        raise RuntimeError("boom")
+    with transaction(engine) as session:
+        assert session.exec(select(Plan)).all() == []
+    engine.dispose()
+
+
+def test_server_database_is_not_upgraded_behind_the_users_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    if database_url.startswith("sqlite"):
+        ensure_schema(engine)
+        assert current_revision(engine) == HEAD
+    else:
+        with pytest.raises(Exception, match="run `planwatch db upgrade` first"):
+            ensure_schema(engine)
+        assert current_revision(engine) is None
+    engine.dispose()
+
+
+def test_missing_database_folder_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Exception, match="does not exist; create it or choose another --db"):
+        make_engine(f"sqlite:///{tmp_path / 'nope' / 'x.db'}")
