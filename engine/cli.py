@@ -359,7 +359,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo database and output.")] = Path("out"),
     plans_dir: Annotated[Path, typer.Option("--plans", help="Folder with the example plan and owners.")] = Path("plans"),
 ) -> None:
-    """Load the example plan and owners into a fresh embedded database and show what was loaded.
+    """Play the example plan's life (1999-2001) in a fresh embedded database; messages go to out/maildir.
 
     Example: [bold]planwatch demo[/] (what [bold]make demo[/] runs)
     """

@@ -1,51 +1,131 @@
-"""``planwatch demo``: the example plan and owners in a fresh embedded database, shown."""
+"""``planwatch demo``: the example plan's whole life, in a fresh embedded database.
+
+It imports the example plan and owners, replays the sample progress file from the plan's
+date to the end of 2001 with the simulator, writes every message to a Maildir under
+``out/``, and ends with a summary.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
 
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
 from engine.present import owners_table, plan_outline
 from engine.queries import list_actions, owners_with_chains, plans, sections
-from engine.settings import Settings
+from engine.render import Renderer
+from engine.rules.loader import load_rules
+from engine.settings import Settings, template_folders
+from engine.simulation_run import run_simulation
 from engine.store import make_engine, transaction
+from engine.store.models import Action, ActionChange, Escalation, Outbox
+from engine.zones import zone
 
 PLAN_FILE = "gb276-tc2-implementation-plan.txt"
 OWNERS_FILE = "owners.yaml"
+PROGRESS_FILE = "progress.yaml"
+UNTIL = date(2001, 12, 31)
 
 
-def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, now: datetime) -> Path:
-    """Import the example into ``out/planwatch-demo.db`` (made anew) and print it; return the db path."""
+@dataclass
+class DemoSummary:
+    """The figures the demo ends with."""
+
+    actions: int = 0
+    messages: Counter[str] = field(default_factory=Counter)
+    done_on_time: int = 0
+    done_late: int = 0
+    overdue: int = 0
+    escalations: Counter[int] = field(default_factory=Counter)
+    maildir: Path = Path()
+    mail_count: int = 0
+
+
+def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, now: datetime) -> DemoSummary:
+    """Import, replay and summarise the example into ``out/``; return the summary."""
     sources = [plans_dir / OWNERS_FILE, plans_dir / PLAN_FILE]
-    missing = [str(p) for p in sources if not p.exists()]
+    missing = [str(p) for p in [*sources, plans_dir / PROGRESS_FILE] if not p.exists()]
     if missing:
         raise InputError(f"example files not found: {', '.join(missing)}; run the demo from the project folder or pass --plans")
+    db, maildir = _fresh(out)
+    settings = replace(settings, database_url=f"sqlite:///{db}", maildir=maildir)
+    engine = make_engine(settings.database_url)
+    try:
+        reports = import_paths(engine, sources, settings, now)
+        _show_plan(console, engine)
+        owners_report = next(r for r in reports if isinstance(r, OwnersReport))
+        console.print(f"Loaded {len(owners_report.added)} owners. Now playing the plan's life, 1999-09-28 to {UNTIL} ...")
+        with transaction(engine) as session:
+            start = plans(session)[0].ref_date
+        run_simulation(engine, settings, load_rules(settings.rules_dir), Renderer(template_folders(settings)),
+                       start, UNTIL, plans_dir / PROGRESS_FILE, commit=True, maildir=maildir)
+        summary = summarise(engine, UNTIL, maildir)
+    finally:
+        engine.dispose()
+    print_summary(console, summary, db)
+    return summary
+
+
+def _fresh(out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    db = out / "planwatch-demo.db"
+    db, maildir = out / "planwatch-demo.db", out / "maildir"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = replace(settings, database_url=f"sqlite:///{db}")
-    engine = make_engine(settings.database_url)
-    reports = import_paths(engine, sources, settings, now)
-    owners_report = next(r for r in reports if isinstance(r, OwnersReport))
+    shutil.rmtree(maildir, ignore_errors=True)
+    return db, maildir
+
+
+def _show_plan(console: Console, engine: Engine) -> None:
     with transaction(engine) as session:
         plan = plans(session)[0]
-        actions = list_actions(session)
-        plan_outline(console, plan, sections(session, plan.id), actions)
+        plan_outline(console, plan, sections(session, plan.id), list_actions(session))
         console.print(owners_table(owners_with_chains(session)))
-    engine.dispose()
-    kinds = Counter(a.kind for a in actions)
-    parts = len({a.ref.split(".")[0] for a in actions})
-    console.print(
-        f"Loaded {len(actions)} actions in {parts} Parts and {len(owners_report.added)} owners into {db}.\n"
-        f"Time frames read as: {', '.join(f'{n} {k}' for k, n in kinds.most_common())}.\n"
-        f"{sum(a.needs_review for a in actions)} need a human decision: "
-        f"[bold]planwatch --db sqlite:///{db} review[/]"
-    )
-    return db
+
+
+def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
+    """Count what the plan's life produced."""
+    summary = DemoSummary(maildir=maildir)
+    with Session(engine) as session:
+        tz = plans(session)[0].timezone
+        actions = list(session.exec(select(Action).where(col(Action.removed_at).is_(None))).scalars())
+        summary.actions = len(actions)
+        for kind, n in session.exec(select(Outbox.type, func.count()).where(Outbox.status == "sent").group_by(Outbox.type)).all():
+            summary.messages[kind] = n
+        for level, n in session.exec(select(Escalation.level, func.count()).group_by(Escalation.level)).all():
+            summary.escalations[level] = n
+        done_at = {a: at for a, at in session.exec(select(ActionChange.action_id, func.max(ActionChange.at))
+                                                    .where(ActionChange.field == "status", ActionChange.new == "done")
+                                                    .group_by(ActionChange.action_id)).all()}
+    for action in actions:
+        due = action.extended_to or action.due
+        if due is None or action.kind == "recurring":
+            continue
+        deadline = datetime.combine(due + timedelta(days=1), time(0), zone(tz))
+        if action.status == "done" and action.id in done_at:
+            on_time = done_at[action.id] < deadline
+            summary.done_on_time += on_time
+            summary.done_late += not on_time
+        elif due < until:
+            summary.overdue += 1
+    summary.mail_count = sum(1 for p in (maildir / "new").iterdir()) if (maildir / "new").exists() else 0
+    return summary
+
+
+def print_summary(console: Console, s: DemoSummary, db: Path) -> None:
+    """Print the demo's closing summary."""
+    console.rule("[bold]The plan's life, 1999-09-28 to 2001-12-31[/]")
+    console.print(f"Messages sent: {s.messages['reminder']} reminders, {s.messages['checkin']} check-ins, "
+                  f"{s.messages['overdue']} overdue notices, {s.messages['escalation']} escalations, {s.messages['digest']} digests.")
+    console.print(f"Deadlines: {s.done_on_time} done on time, {s.done_late} done late, {s.overdue} still overdue at the end.")
+    levels = ", ".join(f"level {lvl}: {n}" for lvl, n in sorted(s.escalations.items())) or "none"
+    console.print(f"Escalation log: {sum(s.escalations.values())} steps ({levels}).")
+    console.print(f"{s.mail_count} messages are in the Maildir {s.maildir} (open it with `mutt -f {s.maildir}`).")
+    console.print(f"Explore: [bold]planwatch --db sqlite:///{db} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]")

@@ -310,8 +310,9 @@ def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _
                 if (person.email, at) in used:
                     continue  # repeats over a weekend land on one business day: send one
                 used.add((person.email, at))
-                missed_day = occ.due or occ.missed_at.astimezone(zone(view.plan_tz)).date()
+                missed_day = occ.due or occ.start or occ.missed_at.astimezone(zone(view.plan_tz)).date()
                 payload = {"role": role, "date": missed_day.isoformat(), "days_overdue": max(0, (local_day - missed_day).days),
+                           "missed": "due date" if occ.due else "check-in",
                            "level": level, "occurrence": occ.label, "repeat": n}
                 yield _Candidate(occ.label, step_id, kind, level, person, step.template, at, "escalate", payload,
                                  step if n == 0 else None, occ.missed_at, tuple(step.to))
@@ -368,11 +369,16 @@ def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, d
     assert rule is not None
     label = f"check-in {day.isoformat()}"
     send_day = calendar.on_or_after(day)
-    for role, person in _people(view, rule.to):
-        payload = {"role": role, "date": day.isoformat(), "occurrence": label}
-        yield _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
     asked = datetime.combine(send_day, time(0), zone(view.plan_tz)).astimezone(UTC)
-    answered = view.last_progress_at is not None and view.last_progress_at >= asked
+    rhythm = timedelta(days=rule.every.approx_days)
+    reported = view.last_progress_at
+    # A report in the last third of the rhythm makes the question needless; one since the
+    # previous check-in answers it.
+    if reported is None or not asked - rhythm / 3 <= reported <= asked:
+        for role, person in _people(view, rule.to):
+            payload = {"role": role, "date": day.isoformat(), "occurrence": label}
+            yield _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
+    answered = reported is not None and reported >= asked - rhythm
     if rule.escalate_after is not None and not answered:
         missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
-        yield from _ladder(view, policy, calendar, _Occurrence(label, None, None, missed))
+        yield from _ladder(view, policy, calendar, _Occurrence(label, None, send_day, missed))

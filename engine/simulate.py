@@ -12,7 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from engine.channels import Channel
 from engine.digest import DIGEST_HOUR
@@ -129,10 +130,10 @@ def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
             case "not_mine":
                 not_mine(session, action, now, who=who, via="replay", note=note)
             case "ack":
-                query = select(Escalation).where(Escalation.action_id == action.id, Escalation.acknowledged_at.is_(None))  # type: ignore[union-attr]
+                query = orm_select(Escalation).where(Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None))
                 if event.level is not None:
                     query = query.where(Escalation.level == event.level)
-                entry = session.exec(query.order_by(Escalation.at.desc())).first()  # type: ignore[attr-defined]
+                entry = session.exec(query.order_by(col(Escalation.at).desc())).first()
                 if entry is not None and entry.id is not None:
                     acknowledge(session, entry.id, now, who=who, note=note)
 

@@ -1,0 +1,138 @@
+"""The engine against a real database: ticks, catch-up, zones, escalation log, workflow, simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.channels.maildir import MaildirChannel
+from engine.importing import import_paths
+from engine.render import Renderer
+from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.simulate import simulate, start_cursors
+from engine.store import make_engine, transaction, upgrade
+from engine.store.copy import copy_to_sqlite
+from engine.store.models import Outbox
+from engine.tick import run_tick
+from engine.workflow import acknowledge, extend
+
+from .conftest import ROOT
+
+DATA = Path(__file__).parent / "data"
+T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The small plan and its owners in a fresh database, cursors at T0."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
+    start_cursors(engine, T0)
+    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
+    engine.dispose()
+
+
+def outbox(engine) -> list[Outbox]:  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
+
+
+def tick(world, at: datetime):  # type: ignore[no-untyped-def]
+    engine, rules, channel, renderer = world
+    return run_tick(engine, rules, channel, renderer, at)
+
+
+def test_reminders_arrive_at_nine_local_for_each_owner(world) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2000, 3, 17, 3, 0, tzinfo=UTC)
+    tick(world, at)
+    tick(world, datetime(2000, 3, 17, 23, 0, tzinfo=UTC))
+    rows = {r.recipient_id: r for r in outbox(world[0]) if r.step == "remind:due:14d"}
+    assert str(rows["zora"].due_at) == "2000-03-17 08:00:00+00:00"  # 09:00 CET
+    assert str(rows["boon"].due_at) == "2000-03-17 02:00:00+00:00"  # 09:00 in Bangkok
+    assert str(rows["luz"].due_at) == "2000-03-17 14:00:00+00:00"  # 09:00 in Lima
+    assert all(r.status == "sent" for r in rows.values())
+    assert world[2].count() == sum(r.status == "sent" for r in outbox(world[0]))
+
+
+def test_ticking_twice_at_the_same_time_adds_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2000, 3, 20, 12, tzinfo=UTC)
+    first = tick(world, at)
+    before = [(r.key, r.status) for r in outbox(world[0])]
+    second = tick(world, at)
+    assert first.planned.pending > 0
+    assert second.planned.pending == 0 and second.dispatched.sent == 0
+    assert [(r.key, r.status) for r in outbox(world[0])] == before
+
+
+def test_catch_up_after_a_ten_day_gap_sends_once_and_floods_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    tick(world, datetime(2000, 3, 10, tzinfo=UTC))
+    report = tick(world, datetime(2000, 3, 30, 12, tzinfo=UTC))  # the 14d and 2d reminders both fell in the gap
+    rows = [r for r in outbox(world[0]) if r.recipient_id == "zora" and r.step.startswith("remind")]
+    assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
+    at = datetime(2000, 3, 30, 12, tzinfo=UTC)
+    assert report.dispatched.sent == len([r for r in outbox(world[0]) if r.sent_at == at])
+
+
+def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    tick(world, datetime(2000, 4, 20, 12, tzinfo=UTC))  # three weeks after the due date
+    url = cli.url
+    rows = [json.loads(line) for line in cli("escalations", "--json", db=url).out.splitlines()]
+    assert {(r["action"], r["level"]) for r in rows} >= {("I.1.1", 1), ("I.1.1", 2), ("I.1.2", 2), ("I.1.3", 2)}
+    mid = {r["action"] for r in map(json.loads, cli("escalations", "--json", "--supervisor", "mid", db=url).out.splitlines())}
+    assert mid == {"I.1.1", "I.1.2", "I.1.4"}  # Zora and Boon report to mid; Luz does not
+    boss = {r["action"] for r in map(json.loads, cli("escalations", "--json", "--supervisor", "boss", db=url).out.splitlines())}
+    assert boss == {"I.1.1", "I.1.2", "I.1.3", "I.1.4"}
+    level2 = next(r for r in rows if r["action"] == "I.1.1" and r["level"] == 2)
+    with transaction(engine) as session:
+        acknowledge(session, level2["id"], datetime(2000, 4, 20, 13, tzinfo=UTC), who="mid", note="on it")
+    tick(world, datetime(2000, 5, 10, tzinfo=UTC))
+    repeats = [r for r in outbox(engine) if r.key.startswith("small/I.1.1|2000-03-31|escalate:2#")]
+    assert all(r.due_at < datetime(2000, 4, 20, 13, tzinfo=UTC) for r in repeats)
+    csv_out = cli("escalations", "--csv", "--open", db=url).out.splitlines()
+    assert csv_out[0].startswith("id,at,action") and not any(line.startswith(f"{level2['id']},") for line in csv_out[1:])
+
+
+def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    tick(world, datetime(2000, 3, 1, tzinfo=UTC))
+    with transaction(engine) as session:
+        from engine.queries import find_action
+
+        extend(session, find_action(session, "I.1.1"), date(2000, 6, 30), datetime(2000, 3, 2, tzinfo=UTC), who="mid", via="cli", reason="budget")
+    tick(world, datetime(2000, 6, 20, 12, tzinfo=UTC))
+    zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.key.startswith("small/I.1.1")]
+    assert not [r for r in zora if r.occurrence == "2000-03-31" and r.status in {"sent", "pending"}]
+    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == ["remind:due:14d"]
+    sheet = cli("show", "I.1.1", db=cli.url).out
+    assert "extended" in sheet and "2000-06-30" in sheet and "budget" in sheet
+
+
+def test_continuous_work_check_in_and_silence(world) -> None:  # type: ignore[no-untyped-def]
+    tick(world, datetime(2000, 2, 20, tzinfo=UTC))
+    rows = [(r.type, r.recipient_id, r.due_at.date().isoformat()) for r in outbox(world[0]) if r.key.startswith("small/I.1.4")]
+    assert rows[:2] == [("checkin", "zora", "2000-02-03"), ("escalation", "mid", "2000-02-11")]
+
+
+def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, rules, channel, renderer = world
+    other = copy_to_sqlite(engine, tmp_path / "copy.db")  # the same data, for the hourly ticks
+    until = datetime(2000, 5, 15, tzinfo=UTC)
+    simulate(engine, rules, channel, renderer, T0, until)
+    start_cursors(other, T0)
+    now = T0
+    while now <= until:
+        run_tick(other, rules, MaildirChannel(tmp_path / "mail2"), renderer, now)
+        now += timedelta(hours=1)
+    def rows(e):  # type: ignore[no-untyped-def]
+        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+    assert rows(engine) == rows(other)
+    assert len(rows(engine)) > 20
+    other.dispose()
