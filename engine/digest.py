@@ -32,7 +32,9 @@ def build_digests(engine: Engine, now: datetime) -> int:
     """Bundle held notices into digest rows for every recipient whose digest time has come; return how many."""
     made = 0
     with engine.begin() as conn:
-        owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.digest).where(W.c.digest.in_(["daily", "weekly"]))).all()
+        waiting = select(O.c.recipient_id).where(O.c.status == "held").distinct().scalar_subquery()
+        owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.digest)
+                              .where(W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting))).all()
         for owner_id, email, tz, period in owners:
             local = now.astimezone(zone(tz))
             if not digest_due(period, local):
@@ -45,7 +47,8 @@ def build_digests(engine: Engine, now: datetime) -> int:
                 continue
             key = f"digest|{owner_id}|{local.date().isoformat()}"
             items = [{"ref": ref, "title": title, "headline": headline(kind, payload or {})} for _, kind, payload, ref, title in held]
-            insert_ignoring_duplicates(conn, O, [_digest_row(key, owner_id, email, period, items, now)])
+            if not insert_ignoring_duplicates(conn, O, [_digest_row(key, owner_id, email, period, items, now)]):
+                continue  # today's digest went out already: these wait for the next one
             conn.execute(update(O).where(O.c.id.in_([h[0] for h in held])).values(status="digested", reason=f"sent in {key}"))
             made += 1
     return made

@@ -21,6 +21,7 @@ from engine.render import Renderer
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings, template_folders
 from engine.store import ensure_schema, make_engine
+from engine.store.state import set_state
 from engine.tick import run_tick
 
 log = logging.getLogger("planwatch.service")
@@ -65,6 +66,7 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
 
     def job() -> None:
         report = run_tick(engine, holder.current(), channel, renderer, clock.now())
+        set_state(engine, "last_tick", report.at.isoformat(), report.at)
         if report.planned.actions or report.dispatched.sent:
             say(f"{report.at:%Y-%m-%d %H:%M:%S}Z tick: {report.planned.pending} planned, {report.dispatched.sent} sent")
 

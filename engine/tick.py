@@ -1,11 +1,14 @@
-"""One tick: plan what has come due, bundle digests, dispatch the outbox. The clock is a parameter."""
+"""One tick: plan what has come due, bundle digests, dispatch the outbox. The clock is a parameter.
+
+An idle tick is a single indexed query; a busy one costs in proportion to what is due.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, exists, or_, select
 
 from engine.channels import Channel
 from engine.digest import build_digests
@@ -13,7 +16,10 @@ from engine.outbox import DispatchStats, dispatch
 from engine.planning import TickStats, plan_due
 from engine.render import Renderer
 from engine.rules.loader import RuleSet
-from engine.store.state import set_state
+from engine.store.models import Action, Outbox
+
+A = Action.__table__  # type: ignore[attr-defined]
+O = Outbox.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -24,13 +30,31 @@ class TickReport:
     planned: TickStats = field(default_factory=TickStats)
     digests: int = 0
     dispatched: DispatchStats = field(default_factory=DispatchStats)
+    idle: bool = False
+
+
+def work_waiting(engine: Engine, now: datetime) -> tuple[bool, bool, bool]:
+    """Return (actions due, messages due, notices held for digests) at ``now``: one query."""
+    due_actions = exists().where(A.c.next_fire_at <= now)
+    due_messages = exists().where(and_(O.c.status == "pending", O.c.due_at <= now,
+                                       or_(O.c.next_attempt_at.is_(None), O.c.next_attempt_at <= now)))
+    held = exists().where(O.c.status == "held")
+    with engine.connect() as conn:
+        row = conn.execute(select(due_actions, due_messages, held)).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])
 
 
 def run_tick(engine: Engine, rules: RuleSet, channel: Channel, renderer: Renderer, now: datetime) -> TickReport:
     """Plan, bundle and send everything due at ``now`` (aware UTC)."""
     report = TickReport(now)
-    report.planned = plan_due(engine, rules, now)
-    report.digests = build_digests(engine, now)
-    report.dispatched = dispatch(engine, channel, renderer, now)
-    set_state(engine, "last_tick", now.isoformat(), now)
+    actions, messages, held = work_waiting(engine, now)
+    if not (actions or messages or held):
+        report.idle = True
+        return report
+    if actions:
+        report.planned = plan_due(engine, rules, now)
+    if held:
+        report.digests = build_digests(engine, now)
+    if actions or messages or report.digests:
+        report.dispatched = dispatch(engine, channel, renderer, now)
     return report

@@ -10,12 +10,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 
-def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows``; a row whose unique ``key`` exists already is skipped (enqueue exactly once)."""
+def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows``; a row whose unique ``key`` exists already is skipped (enqueue exactly once).
+
+    Returns how many rows were inserted.
+    """
     if not rows:
-        return
+        return 0
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(maker(table).on_conflict_do_nothing(index_elements=["key"]), list(rows))
+    result = conn.execute(maker(table).on_conflict_do_nothing(index_elements=["key"]), list(rows))
+    return max(result.rowcount, 0)
 
 
 def upsert_state(conn: Connection, table: Any, key: str, value: str, now: Any) -> None:
