@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
@@ -95,15 +96,16 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
     summary = DemoSummary(maildir=maildir)
     with Session(engine) as session:
         tz = plans(session)[0].timezone
-        actions = list(session.exec(select(Action).where(col(Action.removed_at).is_(None))).scalars())
+        actions = list(session.exec(orm_select(Action).where(col(Action.removed_at).is_(None))).all())
         summary.actions = len(actions)
-        for kind, n in session.exec(select(Outbox.type, func.count()).where(Outbox.status == "sent").group_by(Outbox.type)).all():
+        out, log, change = Outbox.__table__, Escalation.__table__, ActionChange.__table__  # type: ignore[attr-defined]
+        for kind, n in session.connection().execute(select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)):
             summary.messages[kind] = n
-        for level, n in session.exec(select(Escalation.level, func.count()).group_by(Escalation.level)).all():
+        for level, n in session.connection().execute(select(log.c.level, func.count()).group_by(log.c.level)):
             summary.escalations[level] = n
-        done_at = {a: at for a, at in session.exec(select(ActionChange.action_id, func.max(ActionChange.at))
-                                                    .where(ActionChange.field == "status", ActionChange.new == "done")
-                                                    .group_by(ActionChange.action_id)).all()}
+        query = (select(change.c.action_id, func.max(change.c.at))
+                 .where(change.c.field == "status", change.c.new == "done").group_by(change.c.action_id))
+        done_at: dict[int, datetime] = {a: at for a, at in session.connection().execute(query)}
     for action in actions:
         due = action.extended_to or action.due
         if due is None or action.kind == "recurring":

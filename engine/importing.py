@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -94,7 +95,7 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
     _check_merged_loops(entries, known, display_path(path))
     for entry in entries:
         current = known.get(entry.id)
-        values = {"name": entry.name, "email": entry.email, "timezone": entry.timezone, "supervisor_id": entry.supervisor,
+        values: dict[str, Any] = {"name": entry.name, "email": entry.email, "timezone": entry.timezone, "supervisor_id": entry.supervisor,
                   "delegate_id": entry.delegate, "digest": entry.digest, "role": entry.role}
         if current is None:
             session.add(Owner(id=entry.id, **values))

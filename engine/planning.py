@@ -23,7 +23,7 @@ from engine.store.bulk import insert_ignoring_duplicates
 from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
 
 A = Action.__table__  # type: ignore[attr-defined]
-O = Outbox.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 E = Escalation.__table__  # type: ignore[attr-defined]
 C = Completion.__table__  # type: ignore[attr-defined]
 P = Plan.__table__  # type: ignore[attr-defined]
@@ -86,7 +86,7 @@ def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Dir
         log_rows.extend(_log_row(e) for e in result.escalations)
         updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": now, "b_policy": policy_name})
         _count(stats, result)
-    insert_ignoring_duplicates(conn, O, outbox_rows)
+    insert_ignoring_duplicates(conn, OUT, outbox_rows)
     insert_ignoring_duplicates(conn, E, log_rows)
     conn.execute(
         update(A).where(A.c.id == bindparam("b_id"))
@@ -150,7 +150,7 @@ def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str 
 
 def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
     keys: dict[int, set[str]] = defaultdict(set)
-    for action_id, key in conn.execute(select(O.c.action_id, O.c.key).where(O.c.action_id.in_(ids))):
+    for action_id, key in conn.execute(select(OUT.c.action_id, OUT.c.key).where(OUT.c.action_id.in_(ids))):
         keys[action_id].add(key)
     acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
     query = select(E.c.action_id, E.c.occurrence, E.c.step).where(E.c.action_id.in_(ids), E.c.acknowledged_at.is_not(None))

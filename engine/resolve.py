@@ -18,8 +18,7 @@ from engine.importers.document import ActionRow, SectionRow
 from engine.timeframe import Schedule, parse
 
 STOPWORDS = frozenset(
-    "a an and as at be by for from in into is it its of on or the to with within linked tied "
-    "integrated process next each".split()
+    ["a", "an", "and", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its", "of", "on", "or", "the", "to", "with", "within", "linked", "tied", "integrated", "process", "next", "each"]
 )
 
 
@@ -73,8 +72,8 @@ def resolve_plan(
     by_ref = {row.ref: row for row in rows}
     for row in rows:
         fields = out[row.ref]
-        if fields["kind"] == "event" and not row.override:
-            _date_event(fields, events) or _propose_dependency(row, fields, rows, sections, out)
+        if fields["kind"] == "event" and not row.override and not _date_event(fields, events):
+            _propose_dependency(row, fields, rows, sections, out)
     for row in rows:
         if row.override:
             _apply_override(row, out[row.ref])
@@ -85,7 +84,7 @@ def resolve_plan(
 def _date_event(fields: dict[str, Any], events: Sequence[NamedEvent]) -> bool:
     text = (fields["event"] or "").lower()
     for event in events:
-        if any(name.lower() in text or text and text in name.lower() for name in event.names):
+        if any(name.lower() in text or (text and text in name.lower()) for name in event.names):
             fields["due"] = event.date
             fields["needs_review"] = False
             fields["reason"] = f"Tied to {fields['event']!r}, dated {event.date.isoformat()} by the event {event.name!r} in rules/events.yaml."

@@ -27,7 +27,7 @@ from engine.workflow import acknowledge, complete, extend, hold, not_mine, progr
 from engine.zones import zone
 
 A = Action.__table__  # type: ignore[attr-defined]
-O = Outbox.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 W = Owner.__table__  # type: ignore[attr-defined]
 
 
@@ -75,8 +75,8 @@ def next_wake(engine: Engine, now: datetime) -> datetime | None:
     """Return the next instant after ``now`` at which a tick can do anything."""
     with engine.connect() as conn:
         fire = conn.execute(select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now)).scalar()
-        due = conn.execute(select(func.min(O.c.due_at)).where(O.c.status == "pending", O.c.due_at > now)).scalar()
-        retry = conn.execute(select(func.min(O.c.next_attempt_at)).where(O.c.status == "pending", O.c.next_attempt_at > now)).scalar()
+        due = conn.execute(select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now)).scalar()
+        retry = conn.execute(select(func.min(OUT.c.next_attempt_at)).where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)).scalar()
         digest = _next_digest(conn, now)
     found = [_aware(t) for t in (fire, due, retry, digest) if t is not None]
     return min(found, default=None)
@@ -88,7 +88,7 @@ def _aware(value: datetime) -> datetime:
 
 def _next_digest(conn: Any, now: datetime) -> datetime | None:
     rows = conn.execute(
-        select(W.c.timezone, W.c.digest).join(O, O.c.recipient_id == W.c.id).where(O.c.status == "held").distinct()
+        select(W.c.timezone, W.c.digest).join(OUT, OUT.c.recipient_id == W.c.id).where(OUT.c.status == "held").distinct()
     ).all()
     times = []
     for tz, period in rows:
@@ -141,8 +141,8 @@ def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
 def notifications(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:
     """Return the messages sent between ``start`` and ``until`` as the simulate contract's objects."""
     query = (
-        select(O, A.c.ref).outerjoin(A, A.c.id == O.c.action_id)
-        .where(O.c.status == "sent", O.c.sent_at >= start, O.c.sent_at <= until).order_by(O.c.sent_at, O.c.key)
+        select(OUT, A.c.ref).outerjoin(A, A.c.id == OUT.c.action_id)
+        .where(OUT.c.status == "sent", OUT.c.sent_at >= start, OUT.c.sent_at <= until).order_by(OUT.c.sent_at, OUT.c.key)
     )
     with engine.connect() as conn:
         return [

@@ -19,7 +19,7 @@ from engine.rules.loader import RuleSet
 from engine.store.models import Action, Outbox
 
 A = Action.__table__  # type: ignore[attr-defined]
-O = Outbox.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -36,9 +36,9 @@ class TickReport:
 def work_waiting(engine: Engine, now: datetime) -> tuple[bool, bool, bool]:
     """Return (actions due, messages due, notices held for digests) at ``now``: one query."""
     due_actions = exists().where(A.c.next_fire_at <= now)
-    due_messages = exists().where(and_(O.c.status == "pending", O.c.due_at <= now,
-                                       or_(O.c.next_attempt_at.is_(None), O.c.next_attempt_at <= now)))
-    held = exists().where(O.c.status == "held")
+    due_messages = exists().where(and_(OUT.c.status == "pending", OUT.c.due_at <= now,
+                                       or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now)))
+    held = exists().where(OUT.c.status == "held")
     with engine.connect() as conn:
         row = conn.execute(select(due_actions, due_messages, held)).one()
     return bool(row[0]), bool(row[1]), bool(row[2])

@@ -9,8 +9,10 @@ This module knows no schema.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,7 +99,23 @@ def loads(text: str, name: str) -> Document:
         raise _marked_error(exc, name, _duplicate_message(exc)) from None
     except MarkedYAMLError as exc:
         raise _marked_error(exc, name, f"invalid YAML: {exc.problem or exc.context}") from None
+    except ValueError as exc:  # ruamel builds timestamps unguarded: "month must be in 1..12"
+        raise _impossible_date(text, name, exc) from None
     return Document(name, data)
+
+
+IMPOSSIBLE_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+
+
+def _impossible_date(text: str, name: str, exc: ValueError) -> InputError:
+    """Find the date YAML could not build (2000-13-01) and say where it is."""
+    for n, line in enumerate(text.splitlines(), 1):
+        for m in IMPOSSIBLE_DATE.finditer(line.split("#")[0]):
+            try:
+                date(*map(int, m.groups()))
+            except ValueError:
+                return InputError(f"{m[0]} is not a date ({exc}); expected a date like 2000-04-30", Location(name, n, m.start() + 1))
+    return InputError(f"invalid YAML: {exc}", Location(name))
 
 
 def validate(model: type[M], doc: Document) -> M:

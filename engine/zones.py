@@ -17,7 +17,7 @@ def zone(name: str) -> ZoneInfo:
 
 def zone_problem(name: str) -> str | None:
     """Return why ``name`` is not a usable IANA zone name, or None when it is one."""
-    if not name or "/" not in name and name != "UTC":
+    if not name or ("/" not in name and name != "UTC"):
         return (
             f"{name!r} is not an IANA time-zone name; expected a name like "
             "'Europe/Zurich' or 'America/Lima' (abbreviations such as CET or EST are ambiguous)"

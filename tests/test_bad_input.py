@@ -152,3 +152,8 @@ def test_missing_file_on_empty_database_creates_nothing(cli) -> None:  # type: i
     assert result.code == 2
     if cli.url.startswith("sqlite"):
         assert snapshot(cli.url) is None
+
+
+def test_yaml_plan_with_an_impossible_date(loaded) -> None:  # type: ignore[no-untyped-def]
+    path = yaml_plan("date: 1999-09-28", "date: 1999-13-28")
+    check(loaded, ["import", path], r"edited\.yaml:\d+:9: 1999-13-28 is not a date \(month must be in 1\.\.12\); expected a date like 2000-04-30")

@@ -6,8 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from .conftest import SEED, snapshot
 from .test_importers_gbtext import seed_timeframe_cells
 

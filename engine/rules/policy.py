@@ -35,7 +35,7 @@ KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "uns
 # Which kinds of action have the date a reminder counts back from.
 DATED = {"due": ("deadline", "window", "recurring", "event"), "start": ("start", "window")}
 WHICH = {"due": "reminders before a due date", "start": "reminders with anchor: start"}
-CHECKIN_KINDS = ("continuous", "start", "event", "recurring", "unscheduled")
+CHECKIN_KINDS = ("continuous", "start", "event", "unscheduled")  # as the planner asks: see planner._wants_checkin
 ROLE_RE = re.compile(r"^(owner|delegate|secretariat|supervisor(\.supervisor)*)$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -105,6 +105,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _one_of(*words: str) -> BeforeValidator:
+    """A check for a word field that says what was expected in a rule writer's terms."""
+
+    def check(value: Any) -> Any:
+        if value not in words:
+            raise ValueError(f"expected {_either(words)}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -137,7 +148,7 @@ class RemindStep(_Model):
     """A reminder this long before the due date (or the start date)."""
 
     before: DurationField
-    anchor: Literal["due", "start"] = "due"
+    anchor: Annotated[Literal["due", "start"], _one_of("due", "start")] = "due"
     to: Recipients = ["owner"]
     template: str = "reminder"
 
@@ -198,7 +209,7 @@ class Delivery(_Model):
     business_days: bool = True
     holidays: list[date] = []
     quiet_hours: tuple[ClockTime, ClockTime] | None = None
-    digest: Literal["none", "daily", "weekly"] = "none"
+    digest: Annotated[Literal["none", "daily", "weekly"], _one_of("none", "daily", "weekly")] = "none"
 
 
 class Limits(_Model):

@@ -16,11 +16,11 @@ def copy_to_sqlite(source: Engine, target: Path) -> Engine:
     target.unlink(missing_ok=True)
     if source.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
         # VACUUM INTO writes a consistent, compact copy in one statement (SQLite 3.27+).
-        src = sqlite3.connect(str(source.url.database))
+        raw = sqlite3.connect(str(source.url.database))
         try:
-            src.execute("VACUUM INTO ?", (str(target),))
+            raw.execute("VACUUM INTO ?", (str(target),))
         finally:
-            src.close()
+            raw.close()
         return make_engine(f"sqlite:///{target}")
     engine = make_engine(f"sqlite:///{target}")
     upgrade(engine)

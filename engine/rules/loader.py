@@ -1,0 +1,344 @@
+"""Load rule files (``rules/*.yaml``) into a ``RuleSet``, all or nothing.
+
+A folder is read file by file in name order (``owners.yaml`` and ``events.yaml`` have loaders
+of their own, and a file named as a holiday list is data, not rules). A file's ``defaults:``
+fill what each of its policies leaves unsaid. Every error of every file is collected and the
+whole set is rejected, one ``FILE:LINE:COL: where: what`` line per error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine import yamlfile
+from engine.errors import InputError, Location, ValidationErrors, display_path
+from engine.rules.durations import BusinessCalendar
+from engine.rules.holidays import parse_yaml, read_holidays
+from engine.rules.policy import (
+    ActionFacts,
+    CheckinRule,
+    Defaults,
+    Delivery,
+    EscalateStep,
+    Limits,
+    Match,
+    Policy,
+    Recurrence,
+    RemindStep,
+    RuleFile,
+    explain_match,
+)
+
+OTHER_LOADERS = frozenset({"owners.yaml", "owners.yml", "events.yaml", "events.yml"})
+EMPTY = "is empty; expected a rule file with 'policies:' (a list of policies)"
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Validated policies in the order they are tried, each with the place it was written."""
+
+    policies: tuple[Policy, ...] = ()
+    places: tuple[Location, ...] = ()
+    files: tuple[str, ...] = ()
+    holiday_files: tuple[str, ...] = ()
+
+    def policy_for(self, facts: ActionFacts) -> tuple[Policy | None, str]:
+        """Return the first policy whose ``match`` fits the action, and a sentence saying why."""
+        passed: list[str] = []
+        for policy, place in zip(self.policies, self.places, strict=True):
+            fits, why = explain_match(policy.match, facts)
+            if fits:
+                earlier = f"; earlier: {'; '.join(passed)}" if passed else ""
+                return policy, f"policy {policy.name!r} ({place}) applies: {why}{earlier}"
+            passed.append(f"{policy.name!r} does not apply: {why}")
+        if not passed:
+            return None, "no policy applies: the rules hold no policies"
+        return None, f"no policy applies: {'; '.join(passed)}"
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Return the rules of a folder (every rule file in it) or of one file; raise ``ValidationErrors``."""
+    root = Path(path)
+    if not root.exists():
+        raise InputError("no such rules folder or file; expected a folder of *.yaml rule files or one rule file", Location(display_path(root)))
+    docs: dict[Path, yamlfile.Document] = {}
+    errors: dict[Path, list[InputError]] = {}
+    candidates = _rule_paths(root)
+    for file in candidates:
+        try:
+            docs[file] = _read(file)
+        except InputError as exc:
+            errors[file] = exc.errors if isinstance(exc, ValidationErrors) else [exc]
+    # A file named as a holiday list is data: it is read (and its errors told) as such.
+    named = {ref for file, doc in docs.items() for ref in _holiday_refs(file, doc)}
+    rule_docs = {file: doc for file, doc in docs.items() if file.resolve() not in named}
+    found = [e for file, errs in errors.items() if file.resolve() not in named for e in errs]
+    holidays = _Holidays()
+    loaded: list[_Loaded] = []
+    for file, doc in rule_docs.items():
+        try:
+            loaded.extend(_policies(file, doc, holidays))
+        except ValidationErrors as exc:
+            found.extend(exc.errors)
+    found.extend(_duplicate_names(rule_docs.values()))
+    files = [doc.path for doc in rule_docs.values()]
+    if found:
+        raise ValidationErrors(_in_file_order(found, [display_path(f) for f in candidates]))
+    return RuleSet(tuple(x.policy for x in loaded), tuple(x.place for x in loaded), tuple(files), tuple(holidays.used))
+
+
+def calendar_for(delivery: Delivery) -> BusinessCalendar:
+    """Return the business-day calendar of ``delivery`` (shared between policies that agree)."""
+    return _calendar(tuple(sorted(set(delivery.holidays))), delivery.business_days)
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(holidays: tuple[date, ...], business_days: bool) -> BusinessCalendar:
+    return BusinessCalendar(holidays, enabled=business_days)
+
+
+def describe_policy(policy: Policy) -> list[str]:
+    """Return lines saying what ``policy`` sends and when (offsets, not dates)."""
+    reminders = [f"{s.before} before the {s.anchor} date → {_who(s.to)} ({s.template})" for s in policy.remind]
+    ladder = "; ".join(_step(s) for s in policy.escalate)
+    lines = [
+        f"reminders: {'; '.join(reminders) or 'none'}",
+        f"check-in: {_checkin(policy.checkin)}",
+        f"escalation (counted from the missed date): {ladder}" if ladder else "escalation: none",
+    ]
+    if policy.recurrence.completion_based or policy.recurrence.bound is not None:
+        lines.append(f"recurrence: {_recurrence(policy.recurrence)}")
+    return [*lines, f"delivery: {_delivery(policy.delivery)}", f"limits: {_limits(policy.limits)}"]
+
+
+def _who(to: Sequence[str]) -> str:
+    return ", ".join(to)
+
+
+def _checkin(rule: CheckinRule | None) -> str:
+    if rule is None:
+        return "none"
+    text = f"every {rule.every} → {_who(rule.to)} ({rule.template})"
+    return text + (f"; unanswered after {rule.escalate_after}, the escalation ladder starts" if rule.escalate_after else "")
+
+
+def _step(step: EscalateStep) -> str:
+    text = f"{'at once' if step.after.is_zero else step.after} → {_who(step.to)} ({step.template})"
+    if step.repeat is not None:
+        text += f", again every {step.repeat}"
+    return text + (f" until {step.until}" if step.until is not None else "")
+
+
+def _recurrence(rule: Recurrence) -> str:
+    start = "counted from the last completion" if rule.completion_based else "counted from each occurrence"
+    return start + (f"; escalates only {rule.bound} after it" if rule.bound is not None else "")
+
+
+def _delivery(d: Delivery) -> str:
+    days = "business days only" if d.business_days else "any day"
+    parts = [f"{d.hour:%H:%M} in each recipient's own time zone", days, f"{len(set(d.holidays))} holidays"]
+    if d.quiet_hours is not None:
+        parts.append(f"quiet {d.quiet_hours[0]:%H:%M}-{d.quiet_hours[1]:%H:%M}")
+    return ", ".join([*parts, f"digest {d.digest}"])
+
+
+def _limits(lim: Limits) -> str:
+    return (
+        f"at most {lim.max_per_day} a day per recipient; repeats back off to every {lim.backoff_every} "
+        f"after {lim.backoff_after}; after downtime, catches up what fell due in the last {lim.catch_up}"
+    )
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def _rule_paths(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return [root]
+    found = [p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.name not in OTHER_LOADERS and p.is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def _read(path: Path) -> yamlfile.Document:
+    if path.is_file() and not path.read_bytes().strip():
+        raise InputError(EMPTY, Location(display_path(path), 1))
+    doc = parse_yaml(yamlfile.read_text(path, what="rule file"), display_path(path))
+    if doc.data is None:
+        raise InputError(EMPTY, Location(doc.path, 1))
+    if not isinstance(doc.data, Mapping):
+        got = "a list" if isinstance(doc.data, list) else repr(doc.data)
+        raise InputError(f"expected a mapping with 'policies:' (and optionally 'defaults:'), got {got}", doc.locate(()))
+    return doc
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    policy: Policy
+    place: Location  # where the policy starts
+
+
+def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterator[_Loaded]:
+    """Yield each policy of a file with the file's defaults merged in."""
+    errors = [holidays.resolve(path, doc, loc) for loc in _delivery_locs(doc.data)]
+    flat = [e for errs in errors for e in errs]
+    try:
+        parsed = yamlfile.validate(RuleFile, doc)
+    except ValidationErrors as exc:
+        flat.extend(_explain_unknown_key(e) for e in exc.errors)
+        raise ValidationErrors(flat) from None
+    if "policies" not in doc.data:
+        flat.append(InputError("missing required key 'policies'; expected a list of policies (it may be empty: 'policies: []')", doc.locate(())))
+    if flat:
+        raise ValidationErrors(flat)
+    for i, policy in enumerate(parsed.policies):
+        yield _Loaded(_with_defaults(policy, parsed.defaults), doc.locate(("policies", i)))
+
+
+def _with_defaults(policy: Policy, defaults: Defaults) -> Policy:
+    """Return ``policy`` with the file's defaults under every delivery and limits key it does not set."""
+    def merged(base: BaseModel, own: BaseModel) -> Any:
+        return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
+
+    return policy.model_copy(update={"delivery": merged(defaults.delivery, policy.delivery), "limits": merged(defaults.limits, policy.limits)})
+
+
+def _delivery_locs(data: Mapping[str, Any]) -> Iterator[Loc]:
+    defaults = data.get("defaults")
+    if isinstance(defaults, Mapping) and isinstance(defaults.get("delivery"), Mapping):
+        yield ("defaults", "delivery")
+    policies = data.get("policies")
+    for i, policy in enumerate(policies if isinstance(policies, list) else ()):
+        if isinstance(policy, Mapping) and isinstance(policy.get("delivery"), Mapping):
+            yield ("policies", i, "delivery")
+
+
+def _node(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def _holiday_refs(path: Path, doc: yamlfile.Document) -> Iterator[Path]:
+    if isinstance(doc.data, Mapping):
+        for loc in _delivery_locs(doc.data):
+            ref = _node(doc.data, loc).get("holidays")
+            if isinstance(ref, str):
+                yield (path.parent / ref).resolve()
+
+
+# --------------------------------------------------------------------------------------- holidays
+
+
+class _Holidays:
+    """Holiday files read during one load, each read once however many policies name it."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, list[date]] = {}
+        self.used: list[str] = []
+
+    def resolve(self, path: Path, doc: yamlfile.Document, delivery: Loc) -> list[InputError]:
+        """Replace a holiday file's name at ``delivery.holidays`` by its dates; return its errors."""
+        node = _node(doc.data, delivery)
+        ref = node.get("holidays")
+        if not isinstance(ref, str):
+            return []
+        file = (path.parent / ref).resolve()
+        if file in self.read:
+            node["holidays"] = self.read[file]
+            return []  # its errors, if any, were reported where it was first named
+        dates, errors = self._load(file, doc, delivery, ref)
+        self.read[file] = dates
+        if not errors:
+            self.used.append(display_path(file))
+        node["holidays"] = dates
+        return errors
+
+    @staticmethod
+    def _load(file: Path, doc: yamlfile.Document, delivery: Loc, ref: str) -> tuple[list[date], list[InputError]]:
+        try:
+            text = yamlfile.read_text(file, what="holiday file")
+        except InputError as exc:
+            return [], [InputError(
+                f"{yamlfile.breadcrumb((*delivery, 'holidays'))}: cannot read {ref!r} ({exc}); "
+                "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
+                doc.locate_key(delivery, "holidays"),
+            )]
+        try:
+            return read_holidays(file, text), []
+        except ValidationErrors as exc:
+            return [], exc.errors
+        except InputError as exc:
+            return [], [exc]
+
+
+# ----------------------------------------------------------------------------------------- errors
+
+
+# Which model a mapping at a breadcrumb (list indexes left out) is, to list its keys on a typo.
+MODELS: dict[str, type[BaseModel]] = {
+    "": RuleFile, "defaults": Defaults, "defaults.delivery": Delivery, "defaults.limits": Limits,
+    "policies": Policy, "policies.match": Match, "policies.remind": RemindStep, "policies.checkin": CheckinRule,
+    "policies.escalate": EscalateStep, "policies.delivery": Delivery, "policies.limits": Limits,
+    "policies.recurrence": Recurrence,
+}
+UNKNOWN_KEY = re.compile(r"^(?P<crumb>\S+): unknown key (?P<key>'[^']*')$")
+
+
+def _explain_unknown_key(error: InputError) -> InputError:
+    """Add what the key may have meant and which keys the mapping takes."""
+    found = UNKNOWN_KEY.match(error.message)
+    if found is None:
+        return error
+    parent = re.sub(r"\[\d+\]", "", found["crumb"]).rpartition(".")[0]
+    model = MODELS.get(parent)
+    if model is None:
+        return error
+    keys = list(model.model_fields)
+    key = found["key"].strip("'")
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if (parent, key) == ("", "holidays"):
+        hint = " (a holiday list is read only when a rule file names it under delivery: holidays:)"
+    return InputError(f"{error.message}{hint}; expected one of {', '.join(keys)}", error.location)
+
+
+def _duplicate_names(docs: Iterable[yamlfile.Document]) -> Iterator[InputError]:
+    """Yield an error for each policy whose name an earlier one has (read from the YAML, valid or not)."""
+    seen: dict[str, Location] = {}
+    for doc in docs:
+        policies = doc.data.get("policies")
+        for i, policy in enumerate(policies if isinstance(policies, list) else ()):
+            name = policy.get("name") if isinstance(policy, Mapping) else None
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                yield doc.error(
+                    ("policies", i, "name"),
+                    f"policy name {name!r} is already used at {seen[name]}; expected each policy to have a name of its own",
+                )
+            else:
+                seen[name] = doc.locate(("policies", i))
+
+
+def _in_file_order(errors: list[InputError], files: Sequence[str]) -> list[InputError]:
+    """Sort errors by file (rule files in load order, then holiday files), then by line and column."""
+    order = {name: n for n, name in enumerate(files)}
+    for e in errors:
+        path = e.location.path if e.location else ""
+        order.setdefault(path, len(order))
+
+    def key(e: InputError) -> tuple[int, int, int]:
+        loc = e.location
+        return (order[loc.path if loc else ""], (loc.line or 0) if loc else 0, (loc.col or 0) if loc else 0)
+
+    return sorted(errors, key=key)
