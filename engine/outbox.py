@@ -104,7 +104,7 @@ def _failed(conn: Connection, row: Mapping[str, Any], now: datetime, error: str,
         conn.execute(update(O).where(O.c.id == row["id"]).values(status="failed", attempts=attempts, last_error=error))
         conn.commit()
         return "failed"
-    wait = min(RETRY_FIRST * (2 ** (attempts - 1)), RETRY_CAP)
+    wait = RETRY_CAP if attempts > 8 else min(RETRY_FIRST * (2 ** (attempts - 1)), RETRY_CAP)
     conn.execute(update(O).where(O.c.id == row["id"]).values(attempts=attempts, last_error=error, next_attempt_at=now + wait))
     conn.commit()
     return "retried"

@@ -38,4 +38,5 @@ class Settings:
 def template_folders(settings: Settings) -> list[Path]:
     """Return the template folders, the user's own first (it overrides file by file)."""
     folders = [settings.user_templates_dir] if settings.user_templates_dir else []
-    return [*folders, settings.templates_dir]
+    shipped = Path(__file__).resolve().parent.parent / "templates"  # the project's own, last
+    return [*folders, settings.templates_dir, *([shipped] if shipped != settings.templates_dir.resolve() else [])]

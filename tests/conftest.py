@@ -70,9 +70,10 @@ class Result:
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project-like folder (plans/ and rules/ copied) that is the working directory."""
+    """A project-like folder (plans/, rules/ and templates/ copied) that is the working directory."""
     shutil.copytree(ROOT / "plans", tmp_path / "plans")
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".cache"))
     monkeypatch.delenv("PLANWATCH_DATABASE_URL", raising=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mailbox
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 
 from engine.channels import DeliveryError
@@ -20,10 +20,11 @@ class MaildirChannel:
         self.durable = durable
         self._box: mailbox.Maildir | None = None
 
-    def deliver(self, message: EmailMessage) -> None:
+    def deliver(self, message: Message) -> None:
         """Add ``message`` to the mailbox."""
         try:
             if self._box is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._box = mailbox.Maildir(self.path, create=True)
             if self.durable:
                 self._box.add(message)
@@ -32,7 +33,7 @@ class MaildirChannel:
         except OSError as exc:
             raise DeliveryError(f"cannot write to Maildir {self.path}: {exc}") from exc
 
-    def _add_fast(self, message: EmailMessage) -> None:
+    def _add_fast(self, message: Message) -> None:
         assert self._box is not None
         tmp = self._box._create_tmp()  # the Maildir naming rules, without the fsync
         try:

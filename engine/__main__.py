@@ -1,0 +1,5 @@
+"""``python -m engine`` runs the planwatch command."""
+
+from engine.cli import main
+
+main()
