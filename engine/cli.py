@@ -233,6 +233,12 @@ def done(
 
 
 @app.command()
+def drop(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli")) -> None:
+    """Drop an action that will not be done: reminders stop, escalations close. Example: [bold]planwatch drop III.d.3 --note "superseded"[/]"""
+    _change_status(ctx, action_id, "dropped", note, by)
+
+
+@app.command()
 def reopen(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")], note: Note = "", by: By = os.environ.get("USER", "cli")) -> None:
     """Open a done or dropped action again. Example: [bold]planwatch reopen I.1a.1[/]"""
     _change_status(ctx, action_id, "open", note, by)

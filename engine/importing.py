@@ -188,6 +188,7 @@ def _keep_edits(doc: PlanDocument, existing: dict[str, Action]) -> None:
         if not stored.title.endswith("(text not in source)"):
             row.title, row.description = stored.title, stored.description
         row.override = dict(stored.override or {})
+        row.tags = list(stored.tags or [])
         if stored.owner_source == "plan":
             row.owner = stored.owner_id
 

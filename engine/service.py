@@ -21,8 +21,10 @@ from engine.render import Renderer
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings, template_folders
 from engine.store import ensure_schema, make_engine
+from engine.digest import build_digests
+from engine.outbox import dispatch
+from engine.planning import plan_due
 from engine.store.state import set_state
-from engine.tick import run_tick
 
 log = logging.getLogger("planwatch.service")
 
@@ -54,7 +56,8 @@ class RulesHolder:
 
 
 def run_service(settings: Settings, *, interval: float = 60.0, console: Console | None = None, clock: Clock | None = None) -> None:
-    """Tick every ``interval`` seconds until SIGTERM or Ctrl-C; the current tick finishes first."""
+    """Plan every ``interval`` seconds, dispatch four times as often, bundle digests every five
+    intervals, until SIGTERM or Ctrl-C; running jobs finish first."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     clock = clock or SystemClock()
@@ -64,14 +67,27 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
     channel, renderer = MaildirChannel(settings.maildir), Renderer(template_folders(settings))
     say = console.print if console else print
 
-    def job() -> None:
-        report = run_tick(engine, holder.current(), channel, renderer, clock.now())
-        set_state(engine, "last_tick", report.at.isoformat(), report.at)
-        if report.planned.actions or report.dispatched.sent:
-            say(f"{report.at:%Y-%m-%d %H:%M:%S}Z tick: {report.planned.pending} planned, {report.dispatched.sent} sent")
+    def tick() -> None:
+        now = clock.now()
+        stats = plan_due(engine, holder.current(), now)
+        set_state(engine, "last_tick", now.isoformat(), now)
+        if stats.actions:
+            say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
 
+    def send() -> None:
+        stats = dispatch(engine, channel, renderer, clock.now())
+        if stats.sent or stats.failed:
+            say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
+
+    def digests() -> None:
+        build_digests(engine, clock.now())
+
+    # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-    scheduler.add_job(job, "interval", seconds=interval, id="tick", next_run_time=clock.now())
+    start = clock.now()
+    scheduler.add_job(tick, "interval", seconds=interval, id="tick", next_run_time=start)
+    scheduler.add_job(send, "interval", seconds=max(interval / 4, 0.05), id="dispatch", next_run_time=start)
+    scheduler.add_job(digests, "interval", seconds=max(interval * 5, 0.05), id="digests", next_run_time=start)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         say(f"Stopping after the current tick ({signal.Signals(signum).name}).")

@@ -52,6 +52,7 @@ class ActionRow:
     status: str | None = None
     status_note: str | None = None
     override: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
     line: int = 0
 
 

@@ -107,6 +107,7 @@ class ActionEntry(_Model):
     subheading: str = ""
     description: str | None = None
     owner: str | None = None
+    tags: list[str] = []
     schedule: ScheduleOverride | None = None
 
 
@@ -194,14 +195,15 @@ def _action_row(entry: ActionEntry, ordinal: int, sections: Mapping[str, Section
     return ActionRow(
         ref=entry.id, section_key=entry.section, ordinal=ordinal, title=entry.title,
         timeframe=entry.timeframe, subheading=entry.subheading, description=description,
-        timeframe_proposed=entry.proposed_timeframe, owner=entry.owner, override=override,
+        timeframe_proposed=entry.proposed_timeframe, owner=entry.owner, override=override, tags=list(entry.tags),
     )
 
 
 HEADER_COMMENT = """\
 planwatch plan file. Edit owners, titles and time frames here, then run
 `planwatch import THIS_FILE`. Keys per action: id, section, title, timeframe (as printed),
-owner (an id from the owners directory; wins over rules/owners.yaml), and schedule
+owner (an id from the owners directory; wins over rules/owners.yaml), tags (matched by
+rule files' `match: {tag: ...}`), and schedule
 (kind, start, due, rrule, event, after) to override how the time frame is read.
 """
 
@@ -263,6 +265,8 @@ def _action_map(a: ActionRow, section: SectionRow | None) -> CommentedMap:
         m["description"] = _text(a.description)
     if a.owner is not None:
         m["owner"] = a.owner
+    if a.tags:
+        m["tags"] = list(a.tags)
     if a.override:
         m["schedule"] = CommentedMap(
             (k, date.fromisoformat(v) if k in {"start", "due"} else v) for k, v in a.override.items()

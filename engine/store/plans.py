@@ -125,6 +125,7 @@ def _fill(action: Action, item: Resolved) -> None:
     action.timeframe_proposed = row.timeframe_proposed
     action.owner_id, action.owner_source = item.owner_id, item.owner_source
     action.override = dict(row.override)
+    action.tags = list(row.tags)
     for key in SCHEDULE_FIELDS:
         setattr(action, key, item.schedule.get(key))
 
@@ -133,12 +134,12 @@ def _update(session: Session, action: Action, item: Resolved, now: datetime, via
     row = item.row
     before = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
     before["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
-                       action.timeframe_proposed, action.owner_source, action.override)
+                       action.timeframe_proposed, action.owner_source, action.override, action.tags)
     was_removed = action.removed_at is not None
     _fill(action, item)
     after = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
     after["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
-                      action.timeframe_proposed, action.owner_source, action.override)
+                      action.timeframe_proposed, action.owner_source, action.override, action.tags)
     if was_removed:
         action.removed_at = None
         report.restored.append(row.ref)
@@ -192,7 +193,8 @@ def read_document(session: Session, plan_id: str) -> PlanDocument | None:
         ActionRow(ref=a.ref, section_key=a.section_key, ordinal=a.ordinal, title=a.title,
                   timeframe=a.timeframe, subheading=a.subheading, description=a.description,
                   timeframe_proposed=a.timeframe_proposed,
-                  owner=a.owner_id if a.owner_source == "plan" else None, override=dict(a.override or {}))
+                  owner=a.owner_id if a.owner_source == "plan" else None, override=dict(a.override or {}),
+                  tags=list(a.tags or []))
         for a in active_actions(session, plan_id)
     ]
     return PlanDocument(info, sections, actions)
