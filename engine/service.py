@@ -16,14 +16,14 @@ from rich.console import Console
 
 from engine.channels.maildir import MaildirChannel
 from engine.clock import Clock, SystemClock
+from engine.digest import build_digests
 from engine.errors import PlanwatchError
+from engine.outbox import dispatch
+from engine.planning import plan_due
 from engine.render import Renderer
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings, template_folders
 from engine.store import ensure_schema, make_engine
-from engine.digest import build_digests
-from engine.outbox import dispatch
-from engine.planning import plan_due
 from engine.store.state import set_state
 
 log = logging.getLogger("planwatch.service")

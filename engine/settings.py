@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from engine.errors import InputError
 
 DEFAULT_DATABASE_URL = "sqlite:///planwatch.db"
 
@@ -19,6 +21,15 @@ class Settings:
     user_templates_dir: Path | None = None
     maildir: Path = Path("out/maildir")
     debug: bool = False
+    # E-mail: the SMTP server (smtp://user:pass@host:587?starttls=true, smtps://...; empty: the
+    # Maildir), messages per minute (0: no limit), where action links lead, who sends, who is
+    # told about failures, and the key that signs links.
+    smtp_url: str = field(default="", repr=False)
+    smtp_rate: int = 0
+    base_url: str = "http://localhost:8000"
+    sender: str = "planwatch <planwatch@example.org>"
+    admin_email: str = ""
+    secret_key: str = field(default="", repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -30,9 +41,23 @@ class Settings:
             user_templates_dir=Path(environ["PLANWATCH_USER_TEMPLATES"]) if environ.get("PLANWATCH_USER_TEMPLATES") else None,
             maildir=Path(environ.get("PLANWATCH_MAILDIR") or "out/maildir"),
             debug=environ.get("PLANWATCH_DEBUG", "") not in {"", "0", "false"},
+            smtp_url=environ.get("PLANWATCH_SMTP_URL", ""),
+            smtp_rate=_int(environ, "PLANWATCH_SMTP_RATE"),
+            base_url=environ.get("PLANWATCH_BASE_URL") or "http://localhost:8000",
+            sender=environ.get("PLANWATCH_SENDER") or "planwatch <planwatch@example.org>",
+            admin_email=environ.get("PLANWATCH_ADMIN_EMAIL", ""),
+            secret_key=environ.get("PLANWATCH_SECRET_KEY", ""),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+def _int(environ: Mapping[str, str], name: str) -> int:
+    value = environ.get(name) or "0"
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise InputError(f"{name}: expected a whole number of messages per minute, got {value!r}") from None
 
 
 def template_folders(settings: Settings) -> list[Path]:
