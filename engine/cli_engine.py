@@ -294,3 +294,32 @@ def not_mine_(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metav
         action = find_action(session, action_id)
         not_mine(session, action, _now(), who=by, via="cli", note=note)
     _console().print(f"{action.ref} has no owner now; the secretariat will be told.")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    as_of: Annotated[str, typer.Option("--as-of", help="The day the report describes (YYYY-MM-DD).")],
+    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
+    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan id, when there are several.")] = None,  # noqa: UP045
+) -> None:
+    """Write the progress report: per Part and issue, done, on track, overdue, extended, unscheduled.
+
+    Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
+    """
+    from engine.exporting import choose_plan
+    from engine.files import write_atomic
+    from engine.report import build_report, recurrence_rules, render_html, render_markdown
+
+    if fmt not in {"html", "md"}:
+        raise UsageError(f"--format: expected html or md, got {fmt!r}")
+    with _session(ctx) as session:
+        plan_id = choose_plan(session, plan)
+        data = build_report(session, plan_id, _parse_date(as_of, "--as-of"))
+        text = render_html(data, rrules=recurrence_rules(session, plan_id)) if fmt == "html" else render_markdown(data)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    write_atomic(out, text)
+    _console().print(f"Wrote the report as of {as_of} to {out}.")
