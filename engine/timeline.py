@@ -49,12 +49,12 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
         out.append(f'<text x="6" y="{top + 14}" font-weight="bold">Part {escape(number)}</text>')
         out.append(f'<text x="6" y="{top + 28}" fill="#555">{escape(_short(title, 30))}</text>')
         for i, line in enumerate(lines):
-            out += _mark(line, x, top + 10 + ROW * (i % _rows(lines)), first, last, (rrules or {}).get(line.ref))
+            out += _mark(line, x, top + 10 + ROW * (i % _rows(lines)), report.plan.ref_date, last, (rrules or {}).get(line.ref))
         out.append("</g>")
         top += lane_height
     today = x(report.as_of)
     out.append(f'<line x1="{today}" y1="20" x2="{today}" y2="{height - 20}" stroke="#000" stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{today + 3}" y="{height - 8}">{report.as_of.isoformat()}</text>')
+    out.append(f'<text x="{today + 3}" y="28" font-weight="bold">{report.as_of.isoformat()}</text>')
     out += _legend(height)
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -77,14 +77,14 @@ def _years(first: date, last: date, x: Scale, height: int) -> list[str]:
     return out
 
 
-def _mark(line: ActionLine, pos: Scale, y: float, first: date, last: date, rule: str | None) -> list[str]:
+def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, rule: str | None) -> list[str]:
     colour = COLOURS[line.state]
     label = quoteattr(f"{line.ref} {line.title}: {line.state}" + (f", due {line.due}" if line.due else ""))
     tip = f"<title>{escape(label[1:-1])}</title>"
     if line.recurring and rule:
         return [f'<g aria-label={label}>{tip}' + "".join(
             f'<line x1="{pos(d)}" y1="{y - 3}" x2="{pos(d)}" y2="{y + 3}" stroke="{colour}" stroke-width="2"/>'
-            for d in _occurrences(rule, line.start or first, first, last)) + "</g>"]
+            for d in _occurrences(rule, line.start or plan_date, plan_date, last)) + "</g>"]
     if line.start and line.due and line.start < line.due:
         return [f'<rect x="{pos(line.start)}" y="{y - 3}" width="{max(pos(line.due) - pos(line.start), 2)}" height="6" '
                 f'fill="{colour}" opacity="0.7" aria-label={label}>{tip}</rect>']
@@ -97,9 +97,10 @@ def _mark(line: ActionLine, pos: Scale, y: float, first: date, last: date, rule:
 
 
 def _occurrences(rule: str, start: date, first: date, last: date) -> Iterable[date]:
+    """Occurrences after ``start`` (the plan's date or the action's own start) and before ``last``."""
     dtstart = datetime.combine(start, time(0))
-    for moment in rrulestr(rule, dtstart=dtstart).between(dtstart, dtstart.replace(year=min(last.year, start.year + 30)), inc=True):
-        if first <= moment.date() < last:
+    for moment in rrulestr(rule, dtstart=dtstart).between(dtstart, dtstart.replace(year=min(last.year, start.year + 30)), inc=False):
+        if first < moment.date() < last:
             yield moment.date()
 
 

@@ -1,11 +1,14 @@
 """The store: tables, sessions, queries and migrations (SQLite and PostgreSQL)."""
 
 from engine.store.db import ensure_schema, make_engine, transaction, upgrade
+from engine.store.feed_models import FeedEvent, FeedToken
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 
 __all__ = [
     "Action",
     "ActionChange",
+    "FeedEvent",
+    "FeedToken",
     "Owner",
     "Plan",
     "Section",
