@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
 
 
 @cache
@@ -27,3 +30,14 @@ def zone_problem(name: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone {name!r}; expected an IANA name like 'Europe/Zurich'"
     return None
+
+
+def _checked(name: str) -> str:
+    problem = zone_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+ZoneName = Annotated[str, AfterValidator(_checked)]
+"""A pydantic field type: an IANA zone name, refused with advice otherwise."""

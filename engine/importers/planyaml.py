@@ -20,7 +20,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from engine import yamlfile
 from engine.errors import InputError, ValidationErrors
 from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.zones import zone_problem
+from engine.zones import ZoneName
 
 KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
 REF_RE = r"^[A-Za-z0-9][A-Za-z0-9._()-]*$"
@@ -38,17 +38,9 @@ class PlanHeader(_Model):
     symbol: str = ""
     body: str = ""
     ref_date: date = Field(alias="date")
-    timezone: str
+    timezone: ZoneName
     fy_start: int | None = Field(default=None, ge=1, le=12)
     source: str = ""
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        problem = zone_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class SectionEntry(_Model):
