@@ -359,6 +359,33 @@ def db_upgrade(ctx: typer.Context) -> None:
     _console().print(f"Database at revision {after}" + (" (was already)." if before == after else f" (was {before or 'empty'})."))
 
 
+@db_app.command("backup")
+def db_backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The new backup file.")]) -> None:
+    """Copy the embedded database safely, even while the service runs. Example: [bold]planwatch db backup backups/2000-04-30.db[/]"""
+    from engine.store.backup import backup_sqlite
+
+    size = backup_sqlite(_engine(ctx, ensure=False), path)
+    _console().print(f"Backed up to {path} ({size:,} bytes). Restore by pointing --db at it.")
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
+    """Say whether the engine keeps up: last tick, lag, outbox pending and failed, nodes seen.
+
+    Example: [bold]planwatch status --json[/]
+    """
+    from engine.status import engine_status
+
+    report = engine_status(_engine(ctx), _now())
+    if as_json:
+        _emit_json(report.as_json())
+        return
+    last = report.last_tick.isoformat() if report.last_tick else "never (is `planwatch run` running?)"
+    _console().print(f"Last tick: {last}\nOutbox: {report.pending} pending, {report.failed} failed"
+                     + (f", oldest due {report.oldest_pending.isoformat()} (lag {report.lag_seconds:.0f} s)" if report.oldest_pending else "")
+                     + f"\nNodes seen in the last 10 minutes: {', '.join(n for n, _ in report.nodes) or 'none'}")
+
+
 @app.command()
 def demo(
     ctx: typer.Context,

@@ -8,7 +8,9 @@ lives in planwatch's tables, so a restart or a crash loses nothing and a late st
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 from types import FrameType
 from typing import Any
 
@@ -67,10 +69,13 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
     channel, renderer = MaildirChannel(settings.maildir), Renderer(template_folders(settings))
     say = console.print if console else print
 
+    node = f"{socket.gethostname()}:{os.getpid()}"
+
     def tick() -> None:
         now = clock.now()
         stats = plan_due(engine, holder.current(), now)
         set_state(engine, "last_tick", now.isoformat(), now)
+        set_state(engine, f"node:{node}", now.isoformat(), now)
         if stats.actions:
             say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
 
