@@ -80,14 +80,17 @@ def tick(ctx: typer.Context, now: Annotated[Optional[str], typer.Option("--now",
 def run(
     ctx: typer.Context,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between ticks.", min=0.05)] = 60.0,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line to standard error.")] = False,
 ) -> None:
     """Run the service: a tick every minute (APScheduler as the metronome) until Ctrl-C or SIGTERM.
 
     Example: [bold]planwatch run[/]
     """
+    from engine.logs import configure
     from engine.service import run_service
 
-    run_service(_settings(ctx), interval=interval, console=_console())
+    configure(as_json=log_json)
+    run_service(_settings(ctx), interval=interval, console=None if log_json else _console())
 
 
 @app.command()

@@ -67,7 +67,11 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
     ensure_schema(engine)
     holder = RulesHolder(settings)
     channel, renderer = MaildirChannel(settings.maildir), Renderer(template_folders(settings))
-    say = console.print if console else print
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(text)
+        else:
+            log.info("%s", text)
 
     node = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -76,6 +80,8 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
         stats = plan_due(engine, holder.current(), now)
         set_state(engine, "last_tick", now.isoformat(), now)
         set_state(engine, f"node:{node}", now.isoformat(), now)
+        log.info("tick planned %d action(s), queued %d message(s)", stats.actions, stats.pending,
+                 extra={"node": node, "count": stats.pending, "tick_at": now.isoformat()})
         if stats.actions:
             say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
 

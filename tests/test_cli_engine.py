@@ -133,3 +133,21 @@ def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "run.db") as conn:
         last = conn.execute("select value from service_state where key='last_tick'").fetchone()
     assert last is not None and last[0].startswith("20")
+
+
+@pytest.mark.slow
+def test_run_with_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
+    env = os.environ | {"PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PLANWATCH_MAILDIR": str(tmp_path / "mail")}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert proc.returncode == 0
+    assert any(e["message"].startswith("tick planned") for e in lines)
+    assert all({"time", "level", "logger", "message"} <= e.keys() for e in lines)
+    assert any("planwatch is running" in e["message"] for e in lines)
