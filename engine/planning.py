@@ -51,8 +51,14 @@ class TickStats:
 
 
 def due_action_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
-    """Return ids of actions whose next_fire_at has come (the index does the work)."""
+    """Return ids of actions whose next_fire_at has come (the index does the work).
+
+    On PostgreSQL the rows are claimed (FOR UPDATE SKIP LOCKED) until the batch commits, so
+    several nodes plan disjoint batches; SQLite has one writer anyway.
+    """
     query = select(A.c.id).where(A.c.next_fire_at <= now).order_by(A.c.next_fire_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
     return list(conn.execute(query).scalars())
 
 
