@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from engine.errors import InputError, Location, ValidationErrors, display_path
 
@@ -99,9 +100,19 @@ def loads(text: str, name: str) -> Document:
         raise _marked_error(exc, name, _duplicate_message(exc)) from None
     except MarkedYAMLError as exc:
         raise _marked_error(exc, name, f"invalid YAML: {exc.problem or exc.context}") from None
+    except ReaderError as exc:  # a control character: the reader knows only the offset
+        line, col = _line_col(text, exc.position)
+        raise InputError(f"character {exc.character!r} is not allowed in YAML; expected printable text", Location(name, line, col)) from None
+    except YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", Location(name)) from None
     except ValueError as exc:  # ruamel builds timestamps unguarded: "month must be in 1..12"
         raise _impossible_date(text, name, exc) from None
     return Document(name, data)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 IMPOSSIBLE_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
