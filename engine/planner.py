@@ -12,7 +12,7 @@ planning twice never produces two. Datetimes are aware UTC; dates are plan-local
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -144,10 +144,10 @@ def plan_action(
     """Return the notices due in ``(since, now]`` (UTC), the escalations they fire, and ``next_fire_at``."""
     if policy is None or view.status not in ACTIVE:
         return PlanResult((), (), None)
-    candidates = [
-        c for c in _candidates(view, policy, calendar, since, now)
-        if _key(view, c) not in history.keys and not _acknowledged(c, history)
-    ]
+    def wanted(c: _Candidate) -> bool:
+        return _key(view, c) not in history.keys and not _acknowledged(c, history)
+
+    candidates = list(_candidates(view, policy, calendar, since, now, wanted))
     due = [c for c in candidates if since < c.at <= now]
     later = [c.at for c in candidates if c.at > now]
     notices, escalations = _finish(view, policy, due)
@@ -194,15 +194,19 @@ def _log(view: ActionView, policy: Policy, due: list[_Candidate]) -> list[Escala
     return list(entries.values())
 
 
-def _candidates(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime) -> Iterator[_Candidate]:
+Wanted = Callable[["_Candidate"], bool]
+
+
+def _candidates(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+    """Every candidate not planned before; ladders stop once one lies well after ``now``."""
     for occ in _occurrences(view, policy, since, now):
         if occ.label in view.completed:
             continue
-        yield from _reminders(view, policy, calendar, occ)
+        yield from filter(wanted, _reminders(view, policy, calendar, occ))
         if occ.missed_at is not None:
-            yield from _ladder(view, policy, calendar, occ)
+            yield from _ladder(view, policy, calendar, occ, now, wanted)
     if policy.checkin is not None and _wants_checkin(view):
-        yield from _checkins(view, policy, calendar, since, now)
+        yield from _checkins(view, policy, calendar, since, now, wanted)
 
 
 def _wants_checkin(view: ActionView) -> bool:
@@ -295,13 +299,24 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
                              step.template, _deliver_at(day, person, policy), "remind", payload)
 
 
-def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence) -> Iterator[_Candidate]:
+LATER = timedelta(days=3)  # more than any zone's offset plus a weekend: instants past now + this can wait
+
+
+def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+    """The escalation ladder of a missed occurrence, up to the first instant well after ``now``.
+
+    Steps and repeats come in time order, so once one lies well in the future the rest can
+    only matter for a later tick: ``next_fire_at`` needs just the earliest of them.
+    """
     assert occ.missed_at is not None
     steps = policy.escalate
+    future = False
     for level, step in enumerate(steps, 1):
         bound = step.until or (steps[level].after if level < len(steps) else (REPEAT_CAP if step.repeat else None))
         used: set[tuple[str, datetime]] = set()
         for n, offset_at in enumerate(_repeats(occ.missed_at, step, bound, policy, calendar)):
+            if future and offset_at > now + LATER:
+                return
             step_id = f"escalate:{level}" + (f"#{n}" if n else "")
             kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
             for role, person in _people(view, step.to):
@@ -314,8 +329,11 @@ def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _
                 payload = {"role": role, "date": missed_day.isoformat(), "days_overdue": max(0, (local_day - missed_day).days),
                            "missed": "due date" if occ.due else "check-in",
                            "level": level, "occurrence": occ.label, "repeat": n}
-                yield _Candidate(occ.label, step_id, kind, level, person, step.template, at, "escalate", payload,
-                                 step if n == 0 else None, occ.missed_at, tuple(step.to))
+                candidate = _Candidate(occ.label, step_id, kind, level, person, step.template, at, "escalate", payload,
+                                       step if n == 0 else None, occ.missed_at, tuple(step.to))
+                if wanted(candidate):
+                    future = future or at > now
+                    yield candidate
 
 
 def _repeats(missed: datetime, step: EscalateStep, bound: Duration | None, policy: Policy, calendar: BusinessCalendar) -> Iterator[datetime]:
@@ -349,7 +367,7 @@ def ladder_span(policy: Policy) -> timedelta:
     return timedelta(days=days + extra + 7)
 
 
-def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime) -> Iterator[_Candidate]:
+def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
     """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``."""
     rule = policy.checkin
     assert rule is not None
@@ -359,12 +377,12 @@ def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, sinc
     while day < earliest:
         day = rule.every.after_day(day, free)
     while day <= now.date():
-        yield from _one_checkin(view, policy, calendar, day)
+        yield from _one_checkin(view, policy, calendar, day, now, wanted)
         day = rule.every.after_day(day, free)
-    yield from _one_checkin(view, policy, calendar, day)
+    yield from _one_checkin(view, policy, calendar, day, now, wanted)
 
 
-def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date) -> Iterator[_Candidate]:
+def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
     rule = policy.checkin
     assert rule is not None
     label = f"check-in {day.isoformat()}"
@@ -377,8 +395,10 @@ def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, d
     if reported is None or not asked - rhythm / 3 <= reported <= asked:
         for role, person in _people(view, rule.to):
             payload = {"role": role, "date": day.isoformat(), "occurrence": label}
-            yield _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
+            candidate = _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
+            if wanted(candidate):
+                yield candidate
     answered = reported is not None and reported >= asked - rhythm
     if rule.escalate_after is not None and not answered:
         missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
-        yield from _ladder(view, policy, calendar, _Occurrence(label, None, send_day, missed))
+        yield from _ladder(view, policy, calendar, _Occurrence(label, None, send_day, missed), now, wanted)

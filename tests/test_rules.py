@@ -533,7 +533,7 @@ def test_describe_policy(shipped: RuleSet) -> None:
     ]
     assert describe_policy(shipped.policies[3])[1:3] == [
         "check-in: every 3mo → owner (checkin); unanswered after 14d, the escalation ladder starts",
-        "escalation (counted from the missed date): at once → supervisor (escalation), again every 7d until 45d; "
+        "escalation (counted from the missed date): at once → supervisor (escalation), again every 14d until 45d; "
         "45d → supervisor.supervisor, secretariat (escalation)",
     ]
 

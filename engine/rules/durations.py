@@ -48,13 +48,19 @@ class Duration:
 
     def before(self, day: date, calendar: BusinessCalendar) -> date:
         """Return the day this long before ``day`` (business days counted back on ``calendar``)."""
-        result: date = day - relativedelta(years=self.years, months=self.months, days=self.days)
+        result = day - self._calendar_part()
         return calendar.add_business_days(result, -self.business_days) if self.business_days else result
 
     def after_day(self, day: date, calendar: BusinessCalendar) -> date:
         """Return the day this long after ``day``."""
-        result: date = day + relativedelta(years=self.years, months=self.months, days=self.days)
+        result = day + self._calendar_part()
         return calendar.add_business_days(result, self.business_days) if self.business_days else result
+
+    def _calendar_part(self) -> timedelta | relativedelta:
+        # relativedelta is only needed for months and years (month ends, 29 February); it is slow.
+        if self.years or self.months:
+            return relativedelta(years=self.years, months=self.months, days=self.days)
+        return timedelta(days=self.days)
 
     def after(self, instant: datetime, calendar: BusinessCalendar) -> datetime:
         """Return the instant this long after ``instant`` (aware in, aware out)."""
