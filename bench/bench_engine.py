@@ -1,0 +1,599 @@
+"""Benchmark: planwatch's engine side by side with APScheduler 3 (one job per reminder).
+
+Run from the repository root:  .venv/bin/python bench/bench_engine.py [--quick | --full]
+
+The targets are the "Speed" section of the engine issue (issue 4):
+
+1. a tick with 1,000 actions due costs about the same among 10,000, 100,000 and 1,000,000
+   actions in SQLite (growth from the smallest to the largest < 2x);
+2. an idle tick over 1,000,000 actions takes < 1 ms (median of many);
+3. planning and enqueueing 1,000 due notifications (``plan_due`` alone) takes < 200 ms;
+4. a burst of 1,000 notifications due at the same instant is all sent, none dropped; beside it,
+   APScheduler 3 with its default misfire grace of 1 s runs 1,000 jobs due at one instant;
+5. peak memory of a process running the 1,000,000-action tick stays < 150 MB;
+6. against one APScheduler job per reminder in its SQLAlchemyJobStore on SQLite: loading 100,000
+   reminders with ``add_job`` versus importing a plan of 100,000 actions (>= 50x), and firing a due
+   batch of 1,000 among 100,000 jobs versus one planwatch tick with 1,000 due among 100,000 (>= 100x);
+7. simulating the example plan over its whole life (1999-09-28 to 2001-12-31) takes < 2 s.
+
+Worlds are generated into a temporary folder (``--workdir`` keeps them for the next run) and
+reset before each measured tick. Busy figures are medians of ``--repeat`` runs after a warm-up
+run, as a long-running service keeps its engine (and compiled statements) warm. With ``--quick``
+(the default) APScheduler's loading is measured on a sample of ``--sample`` add_jobs and
+projected linearly to 100,000, and says so; ``--full`` runs all 100,000 (minutes).
+
+Figures move with the machine's load: each busy figure prints its best run beside the median,
+and the notes under the table give the load average.
+
+Exit status: 0 when every target is met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+import _world as world  # noqa: E402  (the repository root and bench/ must be importable first)
+from sqlalchemy import Engine, text  # noqa: E402
+
+from engine.channels import NullChannel  # noqa: E402
+from engine.planning import plan_due  # noqa: E402
+from engine.render import Renderer  # noqa: E402
+from engine.rules.loader import RuleSet, load_rules  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+from engine.store import make_engine, upgrade  # noqa: E402
+from engine.tick import TickReport, run_tick  # noqa: E402
+
+SIZES = (10_000, 100_000, 1_000_000)
+PEER_SIZE = 100_000
+TARGET_GROWTH = 2.0
+TARGET_IDLE_MS = 1.0
+TARGET_PLAN_MS = 200.0
+TARGET_PEAK_MB = 150.0
+TARGET_LOAD_RATIO = 50.0
+TARGET_FIRE_RATIO = 100.0
+TARGET_SIM_S = 2.0
+SIM_FROM, SIM_UNTIL = date(1999, 9, 28), date(2001, 12, 31)
+
+
+@dataclass
+class Row:
+    """One line of the result table; ``ok`` is None for a figure without a target."""
+
+    name: str
+    planwatch: str
+    peer: str = ""
+    ratio: str = ""
+    target: str = ""
+    ok: bool | None = None
+
+
+@dataclass
+class Bench:
+    """What every measurement needs: options, folders, rules and the rows found so far."""
+
+    args: argparse.Namespace
+    work: Path
+    rules: RuleSet
+    renderer: Renderer
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        cells = [row.planwatch, row.peer and f"peer: {row.peer}", row.ratio, row.target, verdict(row)]
+        print(f"  {row.name}: " + " | ".join(c for c in cells if c), flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def verdict(row: Row) -> str:
+    return "" if row.ok is None else ("PASS" if row.ok else "FAIL")
+
+
+# ----- helpers ------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    """Return a duration for the table: milliseconds below a second, seconds above."""
+    return f"{seconds * 1000:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
+
+
+def median_of(fn: Callable[[], float], runs: int) -> tuple[float, float]:
+    """Return (median, best) of ``runs`` timings returned by ``fn``."""
+    times = [fn() for _ in range(runs)]
+    return statistics.median(times), min(times)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def world_path(bench: Bench, size: int, *, single_zone: bool = False) -> Path:
+    name = f"world-{size}{'-1zone' if single_zone else ''}.db"
+    path = bench.work / name
+    if not path.exists():
+        print(f"  generating {name} ...", flush=True)
+        seconds, _ = timed(lambda: world.build(path, size, single_zone=single_zone))
+        print(f"  generated {size:,} actions in {seconds:.1f} s", flush=True)
+    return path
+
+
+def outbox_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
+        instants = conn.execute(text("SELECT count(DISTINCT due_at) FROM outbox")).scalar_one()
+    return {**{status: n for status, n in rows}, "instants": instants}
+
+
+def check_busy(report: TickReport) -> None:
+    """A busy tick must plan the 1,000 due actions into 1,000 notices and send them all."""
+    if report.planned.actions != world.DUE or report.planned.pending != world.DUE or report.dispatched.sent != world.DUE:
+        raise SystemExit(f"the generated world did not tick as designed: {report}")
+
+
+# ----- 1-3: busy tick against plan size, idle tick, plan_due alone -----------------------------
+
+
+def busy_tick(bench: Bench, path: Path, size: int, engine: Engine) -> float:
+    world.reset(path, size)
+    seconds, report = timed(lambda: run_tick(engine, bench.rules, NullChannel(), bench.renderer, world.NOW))
+    check_busy(report)
+    return float(seconds)
+
+
+def measure_ticks(bench: Bench) -> tuple[dict[int, float], float]:
+    """Return (median busy tick by size, median dispatch-only tick among PEER_SIZE)."""
+    medians: dict[int, float] = {}
+    dispatch_only = 0.0
+    for size in bench.args.sizes:
+        path = world_path(bench, size)
+        with opened(path) as engine:
+            busy_tick(bench, path, size, engine)  # warm-up: statement cache, page cache
+            med, best = median_of(lambda: busy_tick(bench, path, size, engine), bench.args.repeat)  # noqa: B023
+            medians[size] = med
+            bench.add(Row(f"busy tick: 1,000 due among {size:,}", f"{ms(med)} (best {ms(best)})"))
+            if size == PEER_SIZE:
+                dispatch_only = measure_dispatch_only(bench, path, size, engine)
+            if size == max(bench.args.sizes):
+                measure_idle(bench, engine)
+                measure_plan_due(bench, path, size, engine)
+    bench.note(f"worlds: deadline actions due over ten years, 1,000 owners in {len(world.ZONES)} zones; 1,000 of them "
+               f"due at {world.NOW:%Y-%m-%d %H:%M} UTC (their 14-day reminder), each planned into one notice and "
+               f"sent to a NullChannel; median of {bench.args.repeat} runs after a warm-up run, best in brackets")
+    small, large = min(medians), max(medians)
+    growth = medians[large] / medians[small]
+    bench.add(Row(f"busy tick growth, {small:,} -> {large:,}", f"{growth:.2f}x", target=f"< {TARGET_GROWTH:g}x",
+                  ok=growth < TARGET_GROWTH))
+    return medians, dispatch_only
+
+
+def measure_dispatch_only(bench: Bench, path: Path, size: int, engine: Engine) -> float:
+    """The tick's second half alone: the 1,000 notices planned beforehand, only sent by the tick."""
+    def once() -> float:
+        world.reset(path, size)
+        plan_due(engine, bench.rules, world.NOW)
+        seconds, report = timed(lambda: run_tick(engine, bench.rules, NullChannel(), bench.renderer, world.NOW))
+        if report.planned.actions or report.dispatched.sent != world.DUE:
+            raise SystemExit(f"the dispatch-only tick did not run as designed: {report}")
+        return float(seconds)
+
+    med, best = median_of(once, bench.args.repeat)
+    bench.add(Row("  of which sending (tick after plan_due)", f"{ms(med)} (best {ms(best)})"))
+    return med
+
+
+def measure_idle(bench: Bench, engine: Engine) -> None:
+    """Median of many ticks at an instant when nothing is due (after the busy tick: 1,000 rows sent)."""
+    at = world.NOW + timedelta(minutes=1)
+    if not run_tick(engine, bench.rules, NullChannel(), bench.renderer, at).idle:
+        raise SystemExit("the idle instant is not idle")
+    channel = NullChannel()
+    times = []
+    for _ in range(bench.args.idle_runs):
+        start = time.perf_counter()
+        run_tick(engine, bench.rules, channel, bench.renderer, at)
+        times.append(time.perf_counter() - start)
+    med = statistics.median(times)
+    bench.add(Row(f"idle tick over {max(bench.args.sizes):,}", f"{med * 1000:.3f} ms (median of {len(times):,})",
+                  target=f"< {TARGET_IDLE_MS:g} ms", ok=med * 1000 < TARGET_IDLE_MS))
+
+
+def measure_plan_due(bench: Bench, path: Path, size: int, engine: Engine) -> None:
+    def once() -> float:
+        world.reset(path, size)
+        seconds, stats = timed(lambda: plan_due(engine, bench.rules, world.NOW))
+        if stats.pending != world.DUE:
+            raise SystemExit(f"plan_due planned {stats} instead of {world.DUE} pending notices")
+        return float(seconds)
+
+    med, best = median_of(once, bench.args.repeat)
+    bench.add(Row(f"plan_due: 1,000 notices among {size:,}", f"{ms(med)} (best {ms(best)})",
+                  target=f"< {TARGET_PLAN_MS:g} ms", ok=med * 1000 < TARGET_PLAN_MS))
+
+
+# ----- 4: a burst of 1,000 at one instant ----------------------------------------------------
+
+
+class WorkChannel:
+    """A channel that spends ``work_ms`` on each message (an SMTP round trip), as the peer's jobs do."""
+
+    needs_message = False
+
+    def __init__(self, work_ms: float) -> None:
+        self.work = work_ms / 1000
+        self.delivered = 0
+
+    def deliver(self, message: object) -> None:
+        if self.work:
+            time.sleep(self.work)
+        self.delivered += 1
+
+
+def measure_burst(bench: Bench) -> None:
+    size = min(bench.args.sizes)
+    path = world_path(bench, size, single_zone=True)  # one zone: all 1,000 due at the very same instant
+    world.reset(path, size, single_zone=True)
+    channel = WorkChannel(bench.args.job_ms)
+    with opened(path) as engine:
+        seconds, report = timed(lambda: run_tick(engine, bench.rules, channel, bench.renderer, world.NOW))
+        counts = outbox_counts(engine)
+    if report.planned.pending != world.DUE:
+        raise SystemExit(f"the burst world did not tick as designed: {report}")
+    sent, total = counts.get("sent", 0), sum(v for k, v in counts.items() if k != "instants")
+    ok = sent == world.DUE == total == channel.delivered and counts["instants"] == 1
+    ran, missed, _ = apscheduler_burst(bench.args.job_ms)
+    bench.add(Row("burst: 1,000 due at one instant", f"{sent:,} sent, {total - sent:,} not ({ms(seconds)})",
+                  f"{ran:,} ran, {missed:,} missed", target="all sent", ok=ok))
+    bench.note(f"burst: each message/job spends {bench.args.job_ms:g} ms waiting (one SMTP round trip; --job-ms); "
+               "planwatch sends one after another, APScheduler 3 uses its defaults: memory store, "
+               "10 threads, misfire_grace_time=1 s; a missed job is dropped (logged, not run)")
+
+
+def apscheduler_burst(work_ms: float, count: int = world.DUE) -> tuple[int, int, float]:
+    """APScheduler 3 defaults (memory store, 10 threads, misfire grace 1 s): return (ran, missed, seconds)."""
+    from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.date import DateTrigger
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    done, tally = _listen(scheduler, count, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED)
+    scheduler.start()
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    for n in range(count):
+        scheduler.add_job(world.job_ran, DateTrigger(at), args=(at.timestamp(), work_ms), id=f"burst{n}")
+    done.wait(120)
+    scheduler.shutdown(wait=True)
+    return tally[EVENT_JOB_EXECUTED], tally[EVENT_JOB_MISSED], time.time() - at.timestamp()
+
+
+def _listen(scheduler: Any, count: int, *codes: int) -> tuple[threading.Event, dict[int, int]]:
+    """Count the scheduler's events of ``codes``; the event is set once ``count`` arrived.
+
+    The listener removes itself then, so a scheduler can be listened to run after run.
+    """
+    done, lock = threading.Event(), threading.Lock()
+    tally = dict.fromkeys(codes, 0)
+
+    def on_event(event: Any) -> None:
+        with lock:
+            tally[event.code] += 1
+            if sum(tally.values()) >= count and not done.is_set():
+                done.set()
+                scheduler.remove_listener(on_event)
+
+    mask = 0
+    for code in codes:
+        mask |= code
+    scheduler.add_listener(on_event, mask)
+    return done, tally
+
+
+# ----- 5: peak memory, in a fresh process ------------------------------------------------------
+
+
+def measure_memory(bench: Bench) -> None:
+    size = max(bench.args.sizes)
+    path = world_path(bench, size)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child-memory", str(path), "--sizes", str(size)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    peak = found["peak_rss_mb"]
+    bench.add(Row(f"peak memory, busy tick over {size:,}", f"{peak:.0f} MB RSS",
+                  target=f"< {TARGET_PEAK_MB:g} MB", ok=peak < TARGET_PEAK_MB))
+    bench.note(f"memory: a fresh process; RSS {found['before_rss_mb']:.0f} MB after imports and before the tick, "
+               f"{peak:.0f} MB peak; Python heap peak during the tick {found['heap_peak_mb']:.1f} MB (tracemalloc)")
+
+
+def child_memory(path: Path, size: int) -> None:
+    """In a fresh process: peak RSS over one busy tick, then the Python heap's peak in a second one."""
+    rules, renderer = load_rules(world.RULES), Renderer([world.TEMPLATES])
+    with opened(path) as engine:
+        world.reset(path, size)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        check_busy(run_tick(engine, rules, NullChannel(), renderer, world.NOW))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        world.reset(path, size)
+        tracemalloc.start()
+        check_busy(run_tick(engine, rules, NullChannel(), renderer, world.NOW))
+        heap = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    print(json.dumps({"before_rss_mb": before, "peak_rss_mb": peak, "heap_peak_mb": heap}))
+
+
+# ----- 6: one APScheduler job per reminder in its SQLAlchemy job store ----------------------------
+
+
+def apscheduler_store(path: Path) -> tuple[Any, Any]:
+    """Return (scheduler, store): a BackgroundScheduler started paused over a fresh SQLite job store."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = SQLAlchemyJobStore(url=f"sqlite:///{path}")
+    scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=UTC)
+    scheduler.start(paused=True)
+    return scheduler, store
+
+
+def apscheduler_loading(bench: Bench, count: int) -> float:
+    """Return the seconds ``count`` add_jobs take, each a future reminder in the SQLAlchemy store."""
+    from apscheduler.triggers.date import DateTrigger
+
+    scheduler, _ = apscheduler_store(bench.work / "apscheduler-load.db")
+    base = datetime.now(UTC) + timedelta(days=30)
+    start = time.perf_counter()
+    for n in range(count):
+        at = base + timedelta(minutes=n)
+        scheduler.add_job(world.job_ran, DateTrigger(at), args=(at.timestamp(),), id=f"r{n}")
+    seconds = time.perf_counter() - start
+    scheduler.shutdown(wait=False)
+    return seconds
+
+
+def planwatch_import(bench: Bench, name: str, paths: list[Path], size: int) -> float:
+    """Return the seconds ``import_paths`` takes to import ``paths`` into a fresh, migrated database."""
+    from engine.importing import import_paths
+
+    db = bench.work / f"import-{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{db}", rules_dir=world.RULES, templates_dir=world.TEMPLATES)
+    with opened(db) as engine:
+        upgrade(engine)
+        seconds, _ = timed(lambda: import_paths(engine, paths, settings, world.NOW))
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM action")).scalar_one()
+    if stored != size:
+        raise SystemExit(f"the {name} import stored {stored} actions instead of {size}")
+    return float(seconds)
+
+
+def measure_loading(bench: Bench) -> None:
+    sample = PEER_SIZE if bench.args.full else min(bench.args.sample, PEER_SIZE)
+    print(f"  APScheduler: {sample:,} add_jobs into its SQLAlchemy job store on SQLite ...", flush=True)
+    peer = apscheduler_loading(bench, sample) * PEER_SIZE / sample
+    each = peer / PEER_SIZE * 1000
+    how = f"{ms(peer)}" if sample == PEER_SIZE else f"{ms(peer)} PROJECTED"
+    if sample != PEER_SIZE:
+        bench.note(f"loading: APScheduler's figure is PROJECTED linearly from {sample:,} add_jobs "
+                   f"({each:.2f} ms each) into an empty store; --full runs all {PEER_SIZE:,}")
+    else:
+        bench.note(f"loading: APScheduler's figure is measured: {PEER_SIZE:,} add_jobs, {each:.2f} ms each")
+    plans = bench.work / "plans"
+    imports = [("text plan", [world.write_text_plan(plans, PEER_SIZE)])]
+    if not bench.args.no_yaml:
+        imports.append(("YAML plan + owners", list(world.write_plan_files(plans, PEER_SIZE))))
+    for label, paths in imports:
+        print(f"  planwatch: importing a {label} of {PEER_SIZE:,} actions ...", flush=True)
+        seconds = planwatch_import(bench, label.split()[0], paths, PEER_SIZE)
+        ratio = peer / seconds
+        official = label == "text plan"
+        bench.add(Row(f"load {PEER_SIZE:,}: import_paths, {label}", ms(seconds), f"add_job x {PEER_SIZE:,}: {how}",
+                      f"{ratio:,.1f}x", target=f">= {TARGET_LOAD_RATIO:g}x" if official else "",
+                      ok=ratio >= TARGET_LOAD_RATIO if official else None))
+    if len(imports) > 1:
+        bench.note("loading: the plan's own text format is the target figure; the YAML plan file "
+                   "(ruamel round-trip parsing, 1,002 owners) is shown beside it")
+
+
+def apscheduler_firing(bench: Bench, runs: int = 5) -> tuple[float, int, int]:
+    """Fire 1,000 jobs due at one instant among 100,000 in the SQLAlchemy store, ``runs`` times.
+
+    Return the median run's (seconds until the last one started, how many ran, how many > 1 s late).
+    The jobs have no misfire grace (``misfire_grace_time=None``), so every one runs however late.
+    """
+    scheduler, store = apscheduler_store(bench.work / "apscheduler-fire.db")
+    later = datetime.now(UTC) + timedelta(days=10)
+    world.fill_job_table(store, [(f"r{n}", later + timedelta(minutes=n)) for n in range(PEER_SIZE - world.DUE)])
+    results = sorted(_fire_once(scheduler, store, run) for run in range(runs))
+    scheduler.shutdown(wait=True)
+    return results[len(results) // 2]
+
+
+def _fire_once(scheduler: Any, store: Any, run: int) -> tuple[float, int, int]:
+    from apscheduler.events import EVENT_JOB_EXECUTED
+
+    due_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    world.fill_job_table(store, [(f"d{run}-{n}", due_at) for n in range(world.DUE)])  # 100,000 jobs in the store
+    done, tally = _listen(scheduler, world.DUE, EVENT_JOB_EXECUTED)
+    with world.RAN_LOCK:
+        world.RAN.clear()
+    scheduler.resume()
+    done.wait(600)
+    scheduler.pause()
+    with world.RAN_LOCK:
+        starts = [started for scheduled, started in world.RAN if scheduled == due_at.timestamp()]
+    late = sum(started - due_at.timestamp() > 1 for started in starts)
+    return max(starts) - due_at.timestamp(), tally[EVENT_JOB_EXECUTED], late
+
+
+def measure_firing(bench: Bench, ticks: dict[int, float], dispatch_only: float) -> None:
+    print(f"  APScheduler: firing 1,000 due among {PEER_SIZE:,} jobs in its SQLAlchemy job store ...", flush=True)
+    seconds, ran, late = apscheduler_firing(bench)
+    tick = ticks[PEER_SIZE]
+    ratio = seconds / tick
+    bench.add(Row(f"fire 1,000 due among {PEER_SIZE:,}: one tick", ms(tick),
+                  f"all {ran:,} ran after {ms(seconds)}, {late:,} > 1 s late", f"{ratio:,.1f}x",
+                  target=f">= {TARGET_FIRE_RATIO:g}x", ok=ratio >= TARGET_FIRE_RATIO))
+    bench.add(Row("  sending alone (notices planned before)", ms(dispatch_only), "", f"{seconds / dispatch_only:,.1f}x"))
+    bench.note("firing: APScheduler's jobs have misfire_grace_time=None so that all run however late; time from "
+               "their due instant to the start of the last one, median of 5 runs; planwatch: plan + enqueue + "
+               "send (NullChannel), the busy tick above")
+
+
+# ----- 7: the example plan's whole life ----------------------------------------------------------
+
+
+def measure_simulation(bench: Bench) -> None:
+    from engine.importing import import_paths
+    from engine.settings import template_folders
+    from engine.simulation_run import run_simulation
+
+    db = bench.work / "example.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{db}", rules_dir=ROOT / "rules", templates_dir=ROOT / "templates",
+                        maildir=bench.work / "maildir")
+    plans = ROOT / "plans"
+    rules, renderer = load_rules(settings.rules_dir), Renderer(template_folders(settings))
+    with opened(db) as engine:
+        upgrade(engine)
+        import_paths(engine, [plans / "owners.yaml", plans / "gb276-tc2-implementation-plan.txt"], settings,
+                     datetime(1999, 9, 28, tzinfo=UTC))
+        results = []
+
+        def once() -> float:
+            seconds, result = timed(lambda: run_simulation(engine, settings, rules, renderer, SIM_FROM, SIM_UNTIL,
+                                                           plans / "progress.yaml", show_progress=False))
+            results.append(result)
+            return float(seconds)
+
+        med, best = median_of(once, 3)
+    last = results[-1]
+    bench.add(Row("simulate the example plan's life", f"{ms(med)} (best {ms(best)})",
+                  target=f"< {TARGET_SIM_S:g} s", ok=med < TARGET_SIM_S))
+    bench.note(f"simulation: {SIM_FROM} to {SIM_UNTIL} with plans/progress.yaml, on a scratch copy, median of 3: "
+               f"{last.ticks:,} ticks, {len(last.notifications):,} messages, {last.replayed} replayed events")
+
+
+# ----- the table and the entry point ---------------------------------------------------------------
+
+
+def print_table(bench: Bench) -> None:
+    heads = ("measure", "planwatch", "APScheduler 3", "ratio", "target", "")
+    cells = [(r.name, r.planwatch, r.peer, r.ratio, r.target, verdict(r)) for r in bench.rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for c in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+    print()
+    for line in bench.notes:
+        print(f"* {line}")
+
+
+def environment() -> str:
+    import sqlite3
+
+    import apscheduler
+    import sqlalchemy
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}, "
+            f"APScheduler {apscheduler.__version__}; {os.cpu_count()} CPUs, load average {load}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="project APScheduler's loading from a sample (default)")
+    mode.add_argument("--full", action="store_true", help="load all 100,000 jobs into APScheduler (minutes)")
+    parser.add_argument("--sample", type=int, default=5000, help="add_jobs measured with --quick (default 5000)")
+    parser.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=SIZES,
+                        help="plan sizes for the tick, comma-separated (default 10000,100000,1000000)")
+    parser.add_argument("--repeat", type=int, default=5, help="measured runs per busy figure (default 5)")
+    parser.add_argument("--idle-runs", type=int, default=2000, help="idle ticks measured (default 2000)")
+    parser.add_argument("--job-ms", type=float, default=30.0,
+                        help="work per message in the burst, both sides: one SMTP round trip (default 30)")
+    parser.add_argument("--no-yaml", action="store_true", help="skip the (slow) YAML plan import")
+    parser.add_argument("--workdir", type=Path, help="keep generated worlds here for the next run")
+    parser.add_argument("--child-memory", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if PEER_SIZE not in args.sizes and not args.child_memory:
+        parser.error(f"--sizes must include {PEER_SIZE} (the peer comparison ticks among {PEER_SIZE:,})")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child_memory:
+        child_memory(args.child_memory, args.sizes[0])
+        return 0
+    logging.getLogger("apscheduler").addHandler(logging.NullHandler())  # its misfire warnings, counted instead
+    temp = None if args.workdir else tempfile.mkdtemp(prefix="planwatch-bench-")
+    work = args.workdir or Path(temp or ".")
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"planwatch engine benchmark ({environment()})\nworlds in {work}", flush=True)
+    bench = Bench(args, work, load_rules(world.RULES), Renderer([world.TEMPLATES]))
+    try:
+        print("1-3. busy tick by plan size, idle tick, plan_due alone", flush=True)
+        ticks, dispatch_only = measure_ticks(bench)
+        print("4. a burst of 1,000 at one instant", flush=True)
+        measure_burst(bench)
+        print("5. peak memory", flush=True)
+        measure_memory(bench)
+        print("6. versus one APScheduler job per reminder in its SQLAlchemyJobStore on SQLite", flush=True)
+        measure_loading(bench)
+        measure_firing(bench, ticks, dispatch_only)
+        print("7. the example plan's whole life", flush=True)
+        measure_simulation(bench)
+    finally:
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    bench.note(f"load average at the end: {load} on {os.cpu_count()} CPUs (other processes add to every figure)")
+    print_table(bench)
+    failed = [r.name for r in bench.rows if r.ok is False]
+    print(f"\n{len(failed)} target(s) missed" + (": " + "; ".join(failed) if failed else ""))
+    print("Rerun: .venv/bin/python bench/bench_engine.py [--quick | --full]")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
