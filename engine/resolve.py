@@ -47,11 +47,22 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def read_row(row: ActionRow, ref_date: date, fy_start: int | None) -> dict[str, Any]:
-    """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell)."""
+def read_row(row: ActionRow, ref_date: date, fy_start: int | None, readings: dict[str, Schedule] | None = None) -> dict[str, Any]:
+    """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell).
+
+    ``readings`` remembers phrases already read in this plan: real plans repeat their
+    time frames ("Continuously", "Ongoing") many times.
+    """
+    memo = readings if readings is not None else {}
+
+    def read(text: str) -> Schedule:
+        if text not in memo:
+            memo[text] = parse(text, ref_date, fy_start=fy_start)
+        return memo[text]
+
     if row.timeframe or row.timeframe_proposed is None:
-        return schedule_fields(parse(row.timeframe, ref_date, fy_start=fy_start))
-    fields = schedule_fields(parse(row.timeframe_proposed, ref_date, fy_start=fy_start))
+        return schedule_fields(read(row.timeframe))
+    fields = schedule_fields(read(row.timeframe_proposed))
     fields["needs_review"] = True
     fields["reason"] = (
         f"The time-frame cell is empty in the source (merged with the row above); proposed "
@@ -68,7 +79,8 @@ def resolve_plan(
     events: Sequence[NamedEvent] = (),
 ) -> dict[str, dict[str, Any]]:
     """Return the schedule fields of every row, by action id."""
-    out = {row.ref: read_row(row, ref_date, fy_start) for row in rows}
+    readings: dict[str, Schedule] = {}
+    out = {row.ref: read_row(row, ref_date, fy_start, readings) for row in rows}
     by_ref = {row.ref: row for row in rows}
     for row in rows:
         fields = out[row.ref]
