@@ -125,3 +125,8 @@ def test_unexpected_line_in_table() -> None:
     text = SEED_TEXT.replace("Starting January 2000 | |", "Starting January 2000 |x| |", 1)
     message = _error(text)
     assert re.match(r"p\.txt:87:1: unexpected line 'Starting January 2000 \|x\| \|'; expected a table row", message), message
+
+
+def test_a_heading_twice_is_an_error() -> None:
+    text = SEED_TEXT.replace("3. Improving human resources |", "2. Improving human resources |", 1)
+    assert _error(text).startswith("p.txt:166:1: heading '2' appears twice (first at line 146)")

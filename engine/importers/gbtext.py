@@ -190,6 +190,11 @@ class _TableReader:
         return InputError(f"the table ends here; expected {expected} (is the file truncated?)", Location(self.source, number))
 
     def _add_section(self, row: SectionRow) -> SectionRow:
+        first = next((s for s in self.sections if s.key == row.key), None)
+        if first is not None:
+            what = "Part" if row.level == "part" else "heading"
+            raise InputError(f"{what} {row.number or row.title!r} appears twice (first at line {first.line}); "
+                             "expected each Part, issue and sub-heading once", Location(self.source, row.line, 1))
         row.ordinal = len(self.sections) + 1
         self.sections.append(row)
         return row
