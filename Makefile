@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+JS_STAMP := tests/js/node_modules/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: demo test lint typecheck unit bench clean
@@ -23,8 +24,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# ical.js (the calendar parser of Thunderbird) for tests/test_calendars_icaljs.py, from the lock file.
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed-stamp; \
+	else echo "npm not found: the ical.js test is skipped here (and fails in CI)"; fi
+
 # The PostgreSQL pass runs when a server answers on 127.0.0.1:5432 (or PLANWATCH_TEST_POSTGRES_URL is set).
-unit: $(STAMP)
+unit: $(STAMP) $(JS_STAMP)
 	@if [ -z "$$PLANWATCH_TEST_POSTGRES_URL" ] && $(BIN)/python -c 'import psycopg,sys; psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres connect_timeout=2").close()' 2>/dev/null; then \
 		export PLANWATCH_TEST_POSTGRES_URL='$(PG_URL)'; fi; \
 	$(BIN)/pytest
@@ -33,6 +40,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_timeframe.py
+	$(BIN)/python bench/bench_feeds.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules

@@ -1,0 +1,5 @@
+"""The web face of planwatch: ``create_app(settings)`` builds the FastAPI app (feeds now, pages later)."""
+
+from engine.web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,28 @@
+"""The FastAPI application: built by ``create_app(settings)``, no module-level app, engine or settings.
+
+Each concern is a router in its own module (``feeds``; the pages' routers are added by
+``site.install``); shared services live on ``app.state``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from engine.clock import Clock, SystemClock
+from engine.feeds import FeedService
+from engine.settings import Settings
+from engine.store import make_engine
+from engine.web import feeds, site
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
+    """Return the app for ``settings``; ``clock`` and ``engine`` default to the real clock and the settings' database."""
+    app = FastAPI(title="planwatch", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.clock = clock or SystemClock()
+    app.state.feeds = FeedService(app.state.engine, settings, app.state.clock)
+    app.include_router(feeds.router)
+    site.install(app)  # the pages, sign-in and action links
+    return app
