@@ -42,10 +42,9 @@ def _rules(ctx: typer.Context) -> RuleSet:
 
 
 def _renderer(ctx: typer.Context) -> Renderer:
-    from engine.render import Renderer
-    from engine.settings import template_folders
+    from engine.compose import renderer_for
 
-    return Renderer(template_folders(_settings(ctx)))
+    return renderer_for(_settings(ctx))
 
 
 def _parse_instant(value: str, option: str) -> datetime:
@@ -66,11 +65,11 @@ def tick(ctx: typer.Context, now: Annotated[Optional[str], typer.Option("--now",
 
     Example: [bold]planwatch tick --now 2000-04-28T09:00Z[/]
     """
-    from engine.channels.maildir import MaildirChannel
+    from engine.channels import channel_for
     from engine.tick import run_tick
 
     at = _parse_instant(now, "--now") if now else _now()
-    report = run_tick(_engine(ctx), _rules(ctx), MaildirChannel(_settings(ctx).maildir), _renderer(ctx), at)
+    report = run_tick(_engine(ctx), _rules(ctx), channel_for(_settings(ctx)), _renderer(ctx), at)
     p, d = report.planned, report.dispatched
     _console().print(f"{at.isoformat()}: planned {p.actions} action(s): {p.pending} to send, {p.held} held for digests, "
                      f"{p.suppressed} skipped, {p.escalations} escalation(s); sent {d.sent}, failed {d.failed}, retrying {d.retried}.")
@@ -191,15 +190,27 @@ def preview(
     ctx: typer.Context,
     day: Annotated[str, typer.Option("--date", help="The day to preview (YYYY-MM-DD).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    render: Annotated[bool, typer.Option("--render", help="Show each message as it would be sent.")] = False,
+    action: Annotated[Optional[str], typer.Option("--action", help="Only messages about this action (with --render).")] = None,  # noqa: UP045
 ) -> None:
     """List everything that would be sent on a day and why, without sending or recording anything.
 
-    Example: [bold]planwatch preview --date 2000-04-28[/]
+    Example: [bold]planwatch preview --date 2000-04-28[/], or [bold]planwatch preview --date 2000-03-31 --render --action I.1a.1[/]
     """
     from engine.present import simulation_table
-    from engine.simulation_run import preview_day
 
-    rows = preview_day(_engine(ctx), _settings(ctx), _rules(ctx), _renderer(ctx), _parse_date(day, "--date"))
+    if render or action:
+        from engine.compose import renderer_for
+        from engine.mailpreview import preview_rendered, print_rendered
+
+        rows = preview_rendered(_engine(ctx), _settings(ctx), _rules(ctx), renderer_for(_settings(ctx)), _parse_date(day, "--date"), action)
+        if not as_json:
+            print_rendered(_console(), rows)
+            return
+    else:
+        from engine.simulation_run import preview_day
+
+        rows = preview_day(_engine(ctx), _settings(ctx), _rules(ctx), _renderer(ctx), _parse_date(day, "--date"))
     if as_json:
         for row in rows:
             _emit_json(row)

@@ -9,19 +9,21 @@ Part by Part, by due date within (``mailcontext.digest_sections``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from engine.mailcontext import Row
 from engine.messages import headline
 from engine.render import MailIdentity
-from engine.store.bulk import insert_ignoring_duplicates
 from engine.store.models import Action, Outbox, Owner, Section
 from engine.zones import zone
 
-O = Outbox.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 A = Action.__table__  # type: ignore[attr-defined]
 W = Owner.__table__  # type: ignore[attr-defined]
 S = Section.__table__  # type: ignore[attr-defined]
@@ -48,7 +50,7 @@ def build_digests(engine: Engine, now: datetime) -> int:
     """Bundle held notices into digest rows for every recipient whose digest time has come; return how many."""
     made = 0
     with engine.begin() as conn:
-        waiting = select(O.c.recipient_id).where(O.c.status == "held").distinct().scalar_subquery()
+        waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
         owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.digest)
                               .where(W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting))).all()
         parts = _Parts(conn)
@@ -61,21 +63,42 @@ def build_digests(engine: Engine, now: datetime) -> int:
 
 def _digest_for(conn: Connection, parts: _Parts, owner_id: str, email: str, period: str, local: datetime, now: datetime) -> int:
     held = conn.execute(
-        select(O.c.id, O.c.type, O.c.level, O.c.payload, A.c.ref, A.c.title, A.c.plan_id, A.c.section_key)
-        .join(A, A.c.id == O.c.action_id)
-        .where(O.c.recipient_id == owner_id, O.c.status == "held", O.c.due_at <= now).order_by(O.c.due_at)
+        select(OUT.c.id, OUT.c.type, OUT.c.level, OUT.c.payload, OUT.c.occurrence, A.c.ref, A.c.title, A.c.plan_id, A.c.section_key)
+        .join(A, A.c.id == OUT.c.action_id)
+        .where(OUT.c.recipient_id == owner_id, OUT.c.status == "held", OUT.c.due_at <= now).order_by(OUT.c.due_at, OUT.c.id)
     ).mappings().all()
     if not held:
         return 0
     key = f"digest|{owner_id}|{local.date().isoformat()}"
-    items = [digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date()) for h in held]
-    if not insert_ignoring_duplicates(conn, O, [_digest_row(key, owner_id, email, period, items, now)]):
+    items = [digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date()) for h in latest_per_occurrence(held, local.date())]
+    if not insert_new(conn, _digest_row(key, owner_id, email, period, items, now)):
         return 0  # today's digest went out already: these wait for the next one
-    conn.execute(update(O).where(O.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}"))
+    conn.execute(update(OUT).where(OUT.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}"))
     return 1
 
 
-def digest_item(held: Mapping[str, Any], part: tuple[str, int], today: Any) -> dict[str, Any]:
+def insert_new(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert one outbox row unless its key exists; return whether it was new.
+
+    RETURNING tells reliably on SQLite and PostgreSQL (a rowcount after ON CONFLICT DO NOTHING
+    does not, with psycopg).
+    """
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(OUT).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(OUT.c.id)
+    return conn.execute(stmt).first() is not None
+
+
+def latest_per_occurrence(held: Sequence[Row], today: date) -> list[Row]:
+    """Return one notice per action occurrence, the latest (rows come oldest first); a reminder
+    whose date has passed by ``today`` (local) says nothing true any more and is left out."""
+    latest: dict[tuple[str, str, str], Row] = {}
+    for row in held:
+        latest[(row["plan_id"], row["ref"], row["occurrence"])] = row
+    return [r for r in latest.values()
+            if not (r["type"] == "reminder" and str((r["payload"] or {}).get("date") or "9999") < today.isoformat())]
+
+
+def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]:
     """Return one line of a digest: the action, what changed (as of ``today``, local), its Part and due date."""
     payload = held["payload"] or {}
     return {
@@ -90,7 +113,7 @@ class _Parts:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.trees: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self.trees: dict[str, dict[str, Row]] = {}
 
     def of(self, plan_id: str, key: str) -> tuple[str, int]:
         """Return (heading, ordinal) of the Part that section ``key`` belongs to."""
@@ -107,7 +130,7 @@ class _Parts:
 
 
 def _digest_row(key: str, owner_id: str | None, email: str, period: str, items: list[dict[str, Any]], now: datetime,
-                *, kind: str = "digest", extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                *, kind: str = "digest", extra: Row | None = None) -> dict[str, Any]:
     return {
         "key": key, "plan_id": None, "action_id": None, "occurrence": now.date().isoformat(), "step": kind,
         "type": kind, "level": 0, "recipient": email, "recipient_id": owner_id,
@@ -119,7 +142,7 @@ def _digest_row(key: str, owner_id: str | None, email: str, period: str, items: 
 
 
 def report_to_admin(conn: Connection, identity: MailIdentity, now: datetime, *,
-                    failures: Sequence[Mapping[str, Any]] = (), pauses: Sequence[Mapping[str, Any]] = ()) -> str | None:
+                    failures: Sequence[Row] = (), pauses: Sequence[Row] = ()) -> str | None:
     """Add failures and pauses to the administrator's next report (at ``DIGEST_HOUR`` their time); return its key."""
     failures = [f for f in failures if f.get("type") != "report"]  # a report that fails is not reported again
     admin = administrator(conn, identity)
@@ -131,19 +154,19 @@ def report_to_admin(conn: Connection, identity: MailIdentity, now: datetime, *,
     due = next_digest_time(now, tz)
     while True:  # the report of a day that already went out takes the next day's
         key = f"report|{email}|{due.astimezone(zone(tz)).date().isoformat()}"
-        found = conn.execute(select(O.c.id, O.c.payload, O.c.status).where(O.c.key == key)).first()
+        found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).first()
         if found is None or found.status == "pending":
             break
         due += timedelta(days=1)
     if found is None:
         row = _digest_row(key, owner_id, email, "daily", [], due, kind="report", extra={"failures": [], "pauses": []})
         row["created_at"] = now
-        insert_ignoring_duplicates(conn, O, [row])
-        found = conn.execute(select(O.c.id, O.c.payload, O.c.status).where(O.c.key == key)).one()
+        insert_new(conn, row)
+        found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).one()
     payload = dict(found.payload or {})
     payload["failures"] = [*payload.get("failures", []), *map(dict, failures)]
     payload["pauses"] = [*payload.get("pauses", []), *map(dict, pauses)]
-    conn.execute(update(O).where(O.c.id == found.id).values(payload=payload))
+    conn.execute(update(OUT).where(OUT.c.id == found.id).values(payload=payload))
     conn.commit()
     return key
 

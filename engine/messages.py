@@ -16,7 +16,9 @@ No text from the data ever becomes a header line of its own: every value is cut 
 Calendar UIDs (shared with the calendar feeds, so the attachment and the feed agree):
 ``event_uid(plan_id, ref, what, day)`` is ``f"{plan_id}-{ref}-{kind}-{date}@planwatch"``,
 lower-cased, where ``kind`` is ``due`` or ``start`` and ``date`` is ISO (``2000-03-31``);
-every run of characters other than ``a-z 0-9 . -`` becomes one ``-``.
+each character other than ``a-z 0-9 . -`` becomes ``-`` (as ``engine.calendars.event_uid`` does).
+The date is the milestone's first date (the action's own due date, not an extension), so an
+extension moves the event rather than adding one, as the feed does.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email import charset as _charset
@@ -32,7 +35,6 @@ from email import policy as _policy
 from email.generator import BytesGenerator
 from email.header import Header
 from email.message import Message
-from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
@@ -41,11 +43,30 @@ from typing import Any
 
 from engine.render import MailIdentity, Rendered, one_line
 
-WIRE = _policy.compat32.clone(linesep="\r\n")  # what SMTP wants; compat32 builds ~8x faster than EmailMessage
-UTF8_QP = _charset.Charset("utf-8")
+
+class _Wire(_policy.Compat32):
+    """``compat32`` with CRLF line ends and a fast path for the plain headers planwatch writes.
+
+    An ASCII value without CR/LF (``header_value`` made sure) is written as it is when it fits
+    in 78 characters, or when it has no space to fold at (a long URL; lines may reach 998);
+    anything else (encoded words, long text) is folded by ``compat32`` as usual. This is what
+    makes building a message ~10x cheaper than ``EmailMessage`` with the default policy.
+    """
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        if isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value:
+            length = len(name) + len(value) + 2
+            if length <= (self.max_line_length or 78) or (length <= 998 and " " not in value):
+                return f"{name}: {value}{self.linesep}"
+        return str(super()._fold(name, value, sanitize))  # type: ignore[misc]
+
+
+WIRE = _Wire(linesep="\r\n")
+UTF8_QP = _charset.Charset("utf-8")  # headers (encoded words) and bodies with over-long lines
 UTF8_QP.body_encoding = _charset.QP
 UTF8_QP.header_encoding = _charset.BASE64
-_UID_UNSAFE = re.compile(r"[^a-z0-9.-]+")
+MAX_LINE = 998  # octets in a line of an 8bit body (RFC 5322 2.1.1)
+_UID_UNSAFE = re.compile(r"[^a-z0-9.\-]")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
@@ -60,6 +81,8 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None) -
     if kind == "reminder":
         left = (day - today).days if today and day else int(payload.get("days_left", 0))
         verb = "due" if payload.get("what", "due") == "due" else "starts"
+        if left < 0:  # only a late resend can say this; the outbox drops such reminders as stale
+            return f"{'Was due' if verb == 'due' else 'Started'} {-left} day{'s' if left != -1 else ''} ago ({when})"
         words = {0: f"{verb} today", 1: f"{verb} tomorrow"}.get(left, f"{verb} in {left} days")
         return f"{words[0].upper()}{words[1:]} ({when})"
     if kind in {"overdue", "escalation"}:
@@ -104,7 +127,7 @@ def event_uid(plan_id: str, ref: str, what: str, day: date | str) -> str:
     """Return the iCalendar UID of an action's milestone; the calendar feeds use the same (see module doc)."""
     kind = "start" if what in {"start", "starts"} else "due"
     day_text = day.isoformat() if isinstance(day, date) else str(day)
-    local = _UID_UNSAFE.sub("-", f"{plan_id}-{ref}-{kind}-{day_text}".lower()).strip("-")
+    local = _UID_UNSAFE.sub("-", f"{plan_id}-{ref}-{kind}-{day_text}".lower())
     return f"{local}@planwatch"
 
 
@@ -173,32 +196,55 @@ def address(name: str, email: str) -> str:
 def build_message(rendered: Rendered, envelope: Envelope, identity: MailIdentity) -> Message:
     """Return the complete message for ``rendered`` bodies and ``envelope`` (see the module doc)."""
     seed = hashlib.sha256(envelope.key.encode()).hexdigest()[:24]
-    body = _alternative(rendered, seed)
-    msg = body if envelope.event is None else _mixed(body, calendar_part(envelope.event), seed)
+    parts = [_text(rendered.text, "plain")] + ([_text(rendered.html, "html")] if rendered.html is not None else [])
+    body = _multipart("alternative", f"=_alt_{seed}", parts)
+    msg = body if envelope.event is None else _multipart("mixed", f"=_mix_{seed}", [body, calendar_part(envelope.event)])
     _headers(msg, rendered, envelope, identity)
     return msg
 
 
-def _alternative(rendered: Rendered, seed: str) -> Message:
-    alt = MIMEMultipart("alternative", boundary=f"=_alt_{seed}", policy=WIRE)
-    alt.attach(_text(rendered.text, "plain"))
-    if rendered.html is not None:
-        alt.attach(_text(rendered.html, "html"))
-    return alt
+def _multipart(subtype: str, boundary: str, parts: list[Message]) -> Message:
+    """Return a multipart holding ``parts``; the boundary comes from the outbox key, so output is stable."""
+    multi = Message(policy=WIRE)
+    multi["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
+    for part in parts:
+        multi.attach(part)
+    return multi
 
 
 def _text(body: str, subtype: str) -> Message:
-    part = MIMEText(body, subtype, UTF8_QP, policy=WIRE)
-    del part["MIME-Version"]  # only the top of the message says it
+    """Return a text part: UTF-8 as it is (7bit/8bit: no encoding cost, readable source), or
+    quoted-printable when a line is too long for 8bit."""
+    if not _short_lines(body):
+        encoded = MIMEText(body, subtype, UTF8_QP, policy=WIRE)  # type: ignore[arg-type]  # a Charset picks QP
+        del encoded["MIME-Version"]  # only the top of the message says it
+        return encoded
+    part = Message(policy=WIRE)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "7bit" if body.isascii() else "8bit"
+    # What MIMEText does for an 8bit charset, without its header parsing: the payload holds the
+    # UTF-8 octets (surrogate-escaped), which the bytes generator writes out unchanged.
+    part.set_payload(body.encode("utf-8").decode("ascii", "surrogateescape"))
     return part
 
 
-def _mixed(body: Message, attachment: Message, seed: str) -> Message:
-    outer = MIMEMultipart("mixed", boundary=f"=_mix_{seed}", policy=WIRE)
-    del body["MIME-Version"]
-    outer.attach(body)
-    outer.attach(attachment)
-    return outer
+def _short_lines(body: str) -> bool:
+    lines = body.split("\n")  # octet lines: only LF (and CR before it) ends one on the wire
+    if max(map(len, lines), default=0) * 4 <= MAX_LINE:  # even four-octet characters would fit
+        return True
+    return all(len(line.encode()) <= MAX_LINE for line in lines)
+
+
+def seven_bit(msg: Message) -> Message:
+    """Return a copy of ``msg`` whose 8bit parts are quoted-printable: for a server without 8BITMIME."""
+    copy = deepcopy(msg)
+    for part in copy.walk():
+        if part.get("Content-Transfer-Encoding") == "8bit":
+            body = part.get_payload(decode=True)
+            assert isinstance(body, bytes)
+            del part["Content-Transfer-Encoding"]
+            part.set_payload(body.decode("utf-8"), UTF8_QP)
+    return copy
 
 
 def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: MailIdentity) -> None:
@@ -208,20 +254,21 @@ def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: Mai
         del msg[k]
     msg["From"] = address(identity.sender_name, identity.sender_address)
     msg["To"] = address(*envelope.to)
-    msg["Subject"] = header_value(rendered.subject)
+    msg["Subject"] = header_value(rendered.subject)  # type: ignore[assignment]  # a Header is what compat32 encodes
     msg["Date"] = format_datetime(envelope.sent.astimezone(envelope.zone))
     msg["Message-ID"] = message_id(envelope.key, identity.domain)
     if envelope.thread is not None:
         root = thread_root(envelope.thread, identity.domain)
         msg["In-Reply-To"] = root
         msg["References"] = root
-        msg["Thread-Topic"] = header_value(rendered.subject)
+        msg["Thread-Topic"] = header_value(rendered.subject)  # type: ignore[assignment]
         msg["Thread-Index"] = thread_index(envelope.thread, envelope.started or envelope.sent, envelope.sent)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg["List-Unsubscribe"] = f"<{envelope.preferences}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["X-Planwatch-Key"] = header_value(envelope.key)
+    msg["X-Planwatch-Key"] = header_value(envelope.key)  # type: ignore[assignment]
+    msg["MIME-Version"] = "1.0"
     for k, v in mime:
         msg[k] = v
 

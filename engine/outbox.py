@@ -12,26 +12,44 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from email.message import Message
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 
 from engine.channels import Channel, DeliveryError
-from engine.delivery import Pause, first_try, gives_up, pause_queue, read_pause, resume_queue, retry_wait, stale_reason
-from engine.digest import report_to_admin
+from engine.channels.pipeline import SENT, Inline, Pipeline, quick_handover
 from engine.compose import ContextCache, compose
+from engine.delivery import (
+    GIVE_UP_AFTER,
+    Pause,
+    first_try,
+    gives_up,
+    pause_queue,
+    read_pause,
+    resume_queue,
+    retry_wait,
+    stale_reason,
+)
+from engine.digest import insert_new, report_to_admin
+from engine.mailcontext import Row
 from engine.messages import message_id
 from engine.planning import replan
 from engine.render import Renderer, template_error
 from engine.store.models import Outbox
 
-__all__ = ["ContextCache", "DispatchStats", "dispatch", "pending_query"]
+__all__ = ["ContextCache", "DispatchStats", "dispatch", "enqueue_extension_granted", "pending_query"]
 
-O = Outbox.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("planwatch.outbox")
+LEASE = timedelta(minutes=5)  # how long a claimed row stays hidden from other dispatchers
+# Built once: marking a row sent is the hot path of a batch (one statement and one commit per message).
+MARK_SENT = update(OUT).where(OUT.c.id == bindparam("b_id")).values(
+    status="sent", sent_at=bindparam("b_at"), attempts=bindparam("b_attempts"), message_id=bindparam("b_mid"),
+    last_error="", next_attempt_at=None)
 
 
 @dataclass
@@ -49,39 +67,70 @@ class DispatchStats:
 def pending_query(now: datetime, limit: int) -> Any:
     """Return the query of pending rows that may go out at ``now`` (UTC)."""
     return (
-        select(O).where(O.c.status == "pending", O.c.due_at <= now,
-                        or_(O.c.next_attempt_at.is_(None), O.c.next_attempt_at <= now))
-        .order_by(O.c.due_at, O.c.id).limit(limit)
+        select(OUT).where(OUT.c.status == "pending", OUT.c.due_at <= now,
+                        or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now))
+        .order_by(OUT.c.due_at, OUT.c.id).limit(limit)
     )
 
 
 def dispatch(engine: Engine, channel: Channel, renderer: Renderer, now: datetime, *, limit: int = 10_000, cap: int = 10) -> DispatchStats:
     """Deliver the pending messages due at ``now`` (aware UTC) over one channel batch; return what happened."""
     stats = DispatchStats()
+    # A channel that reads nothing (simulations) skips rendering, pauses and, as before, the daily cap.
+    counting = not getattr(channel, "needs_message", True)
     with engine.connect() as conn:
-        pause = read_pause(conn)
+        pause = None if counting else read_pause(conn)
         if pause is not None and now < pause.until_at:
             stats.paused = pause.reason
             return stats
-        rows = list(conn.execute(pending_query(now, limit)).mappings())
-        rows = _screen(conn, rows, now, cap, stats)
+        rows: list[Row] = list(conn.execute(pending_query(now, limit)).mappings())
+        rows = _screen(conn, rows, now, None if counting else cap, stats)
         if not rows:
             return stats
-        if not getattr(channel, "needs_message", True):
+        if counting:
             return _count_only(conn, channel, rows, now, stats, renderer)
-        _deliver_batch(conn, channel, renderer, rows, now, stats, pause)
+        claimed = _claim(conn, rows, now)
+        _deliver_batch(conn, channel, renderer, claimed, now, stats, pause)
+        _release(conn, claimed, now)  # not after a crash: then the leases run out by themselves
     return stats
 
 
-def _screen(conn: Connection, rows: list[Mapping[str, Any]], now: datetime, cap: int, stats: DispatchStats) -> list[Mapping[str, Any]]:
+def _claim(conn: Connection, rows: list[Row], now: datetime) -> list[Row]:
+    """Take the rows for this pass: each gets a lease (``next_attempt_at``) that hides it from other nodes.
+
+    The UPDATE succeeds only for rows still pending and free, so two dispatchers (several nodes on
+    one PostgreSQL) never send the same row; a process that dies holding a lease frees its rows
+    when the lease runs out, and they go again with their Message-IDs.
+    """
+    free = or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now)
+    taken: set[int] = set()
+    for start in range(0, len(rows), 500):
+        ids = [r["id"] for r in rows[start:start + 500]]
+        stmt = (update(OUT).where(OUT.c.id.in_(ids), OUT.c.status == "pending", free)
+                .values(next_attempt_at=now + LEASE).returning(OUT.c.id))
+        taken.update(conn.execute(stmt).scalars())
+    conn.commit()
+    return [r for r in rows if r["id"] in taken]
+
+
+def _release(conn: Connection, rows: list[Row], now: datetime) -> None:
+    """Give back the leases of rows this pass did not get to (a pause, a lost connection): due again at once."""
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), 500):
+        conn.execute(update(OUT).where(OUT.c.id.in_(ids[start:start + 500]), OUT.c.status == "pending",
+                                       OUT.c.next_attempt_at == now + LEASE).values(next_attempt_at=now))
+    conn.commit()
+
+
+def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats) -> list[Row]:
     """Keep the rows to send now: stale ones are suppressed (and re-planned), over-cap ones wait a day."""
-    counts = _sent_today(conn, rows, now)
+    counts = _sent_today(conn, rows, now) if cap is not None else defaultdict(int)
     keep, stale = [], []
     for row in rows:
         reason = stale_reason(row, now)
         if reason is not None:
             stale.append((row, reason))
-        elif counts[row["recipient"]] >= int((row["payload"] or {}).get("cap", cap)):
+        elif cap is not None and counts[row["recipient"]] >= int((row["payload"] or {}).get("cap", cap)):
             _defer(conn, row, now)
             stats.deferred += 1
         else:
@@ -89,20 +138,20 @@ def _screen(conn: Connection, rows: list[Mapping[str, Any]], now: datetime, cap:
             keep.append(row)
     if stale:
         for row, reason in stale:
-            conn.execute(update(O).where(O.c.id == row["id"]).values(status="suppressed", reason=reason))
+            conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(status="suppressed", reason=reason))
         replan(conn, {r["action_id"] for r, _ in stale if r["action_id"] is not None}, now)
         conn.commit()
         stats.suppressed += len(stale)
     return keep
 
 
-def _count_only(conn: Connection, channel: Channel, rows: list[Mapping[str, Any]], now: datetime,
+def _count_only(conn: Connection, channel: Channel, rows: list[Row], now: datetime,
                 stats: DispatchStats, renderer: Renderer) -> DispatchStats:
     """For a channel that reads nothing (simulations): mark the batch sent in one statement."""
     for _ in rows:
         channel.deliver(None)  # type: ignore[arg-type]
     domain = renderer.identity.domain
-    conn.execute(update(O).where(O.c.id == bindparam("b_id")).values(
+    conn.execute(update(OUT).where(OUT.c.id == bindparam("b_id")).values(
         status="sent", sent_at=now, attempts=bindparam("b_attempts"), message_id=bindparam("b_mid"), last_error=""),
         [{"b_id": r["id"], "b_attempts": r["attempts"] + 1, "b_mid": message_id(r["key"], domain)} for r in rows])
     conn.commit()
@@ -110,20 +159,7 @@ def _count_only(conn: Connection, channel: Channel, rows: list[Mapping[str, Any]
     return stats
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What became of one row: "sent", "failed", "retried" or "paused" (nothing marked)."""
-
-    status: str
-    error: DeliveryError | None = None
-
-    @property
-    def stops_batch(self) -> bool:
-        """A pause or a dropped connection ends the batch: the rest wait for the next pass."""
-        return self.status == "paused" or (self.error is not None and self.error.connection_lost)
-
-
-def _deliver_batch(conn: Connection, channel: Channel, renderer: Renderer, rows: list[Mapping[str, Any]],
+def _deliver_batch(conn: Connection, channel: Channel, renderer: Renderer, rows: list[Row],
                    now: datetime, stats: DispatchStats, pause: Pause | None) -> None:
     """Send ``rows`` over one opened channel; stop at a pause or a lost connection."""
     try:
@@ -131,60 +167,85 @@ def _deliver_batch(conn: Connection, channel: Channel, renderer: Renderer, rows:
     except DeliveryError as exc:
         _paused(conn, renderer, exc, pause, now, stats)
         return
-    failures: list[dict[str, Any]] = []
+    renderer.refresh()  # templates edited since the last pass are read again
+    batch = _Batch(conn, renderer, now, stats, pause)
+    threaded = getattr(channel, "waits", False)  # a channel that waits on a server sends on its own thread
+    pipe: Pipeline | Inline = Pipeline(channel) if threaded else Inline(channel)
     try:
-        contexts = ContextCache(conn, renderer.identity)
-        for row in rows:
-            outcome = _deliver_one(conn, channel, renderer, contexts, row, now)
-            if outcome.status == "paused":
-                assert outcome.error is not None
-                _paused(conn, renderer, outcome.error, pause, now, stats)
-                return
-            setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
-            if outcome.status == "failed":
-                failures.append(_failure(conn, row))
-            if outcome.stops_batch:
-                break
-        if pause is not None and stats.sent:
-            resume_queue(conn)
-            log.warning("mail delivery works again after the pause since %s", pause.since)
+        with quick_handover() if threaded else nullcontext():
+            contexts = ContextCache(conn, renderer.identity)
+            for row in rows:
+                if pipe.stopped.is_set():
+                    break  # the rest wait for the next pass, untouched
+                message = batch.build(contexts, row)
+                if message is not None:
+                    pipe.put(row, message)
+                for done in pipe.ready():
+                    batch.settle(*done)
     finally:
+        for done in pipe.finish():
+            batch.settle(*done)
         _close(channel)
-        if failures:
-            report_to_admin(conn, renderer.identity, now, failures=failures)
+        batch.close()
 
 
-def _deliver_one(conn: Connection, channel: Channel, renderer: Renderer, contexts: ContextCache,
-                 row: Mapping[str, Any], now: datetime) -> _Outcome:
-    """Build and deliver one row's message, and mark the row."""
-    if gives_up(row, now):
-        return _Outcome(_failed(conn, row, now, f"gave up after 3 days of retries; last error: {row['last_error']}", permanent=True))
-    try:
-        message = compose(renderer, contexts, row, now)
-    except Exception as exc:  # a broken template or address: retried (someone may fix it), and reported
-        return _Outcome(_failed(conn, row, now, f"cannot build the message: {template_error(exc, row['template'])}", permanent=False))
-    try:
-        channel.deliver(message)
-    except DeliveryError as exc:
-        if exc.pause:
-            return _Outcome("paused", exc)
-        return _Outcome(_failed(conn, row, now, exc.reply or str(exc), permanent=exc.permanent), exc)
-    conn.execute(update(O).where(O.c.id == row["id"]).values(
-        status="sent", sent_at=now, attempts=row["attempts"] + 1, message_id=message_id(row["key"], renderer.identity.domain),
-        last_error="", next_attempt_at=None))
-    conn.commit()
-    return _Outcome("sent")
+class _Batch:
+    """Marks the rows of one dispatch pass as their outcomes come in (on the database's thread)."""
+
+    def __init__(self, conn: Connection, renderer: Renderer, now: datetime, stats: DispatchStats, pause: Pause | None) -> None:
+        self.conn, self.renderer, self.now, self.stats, self.pause = conn, renderer, now, stats, pause
+        self.failures: list[dict[str, Any]] = []
+        self.crash: BaseException | None = None
+
+    def build(self, contexts: ContextCache, row: Row) -> Message | None:
+        """Return the row's message, or None when the row failed before sending (given up, unbuildable)."""
+        if gives_up(row, self.now):
+            self._count(row, _failed(self.conn, row, self.now, f"gave up after 3 days of retries; last error: {row['last_error']}", permanent=True))
+            return None
+        try:
+            return compose(self.renderer, contexts, row, self.now)
+        except Exception as exc:  # a broken template or address: retried (someone may fix it), and reported
+            self._count(row, _failed(self.conn, row, self.now, f"cannot build the message: {template_error(exc, row['template'])}", permanent=False))
+            return None
+
+    def settle(self, row: Row, outcome: Any) -> None:
+        """Mark ``row`` with what its delivery came to: sent, failed, retried, paused (unmarked) or skipped."""
+        if outcome == SENT:
+            self.conn.execute(MARK_SENT, {"b_id": row["id"], "b_at": self.now, "b_attempts": row["attempts"] + 1,
+                                          "b_mid": message_id(row["key"], self.renderer.identity.domain)})
+            self.conn.commit()
+            self.stats.sent += 1
+        elif isinstance(outcome, DeliveryError) and outcome.pause:
+            if not self.stats.paused:
+                _paused(self.conn, self.renderer, outcome, self.pause, self.now, self.stats)
+        elif isinstance(outcome, DeliveryError):
+            self._count(row, _failed(self.conn, row, self.now, outcome.reply or str(outcome), permanent=outcome.permanent))
+        elif isinstance(outcome, BaseException):
+            self.crash = self.crash or outcome  # the row stays pending: sent at least once, resent with its Message-ID
+
+    def _count(self, row: Row, status: str) -> None:
+        setattr(self.stats, status, getattr(self.stats, status) + 1)
+        if status == "failed":
+            self.failures.append(_failure(self.conn, row))
+
+    def close(self) -> None:
+        """Resume a paused queue that works again, tell the administrator of failures, re-raise a crash."""
+        if self.pause is not None and self.stats.sent and not self.stats.paused:
+            resume_queue(self.conn)
+            log.warning("mail delivery works again after the pause since %s", self.pause.since)
+        if self.failures:
+            report_to_admin(self.conn, self.renderer.identity, self.now, failures=self.failures)
+        if self.crash is not None:
+            raise self.crash
 
 
-def _failed(conn: Connection, row: Mapping[str, Any], now: datetime, error: str, *, permanent: bool) -> str:
+def _failed(conn: Connection, row: Row, now: datetime, error: str, *, permanent: bool) -> str:
     """Mark a failed attempt: failed for good, or pending again after the retry wait."""
-    attempts = row["attempts"] + 1
-    payload = dict(row["payload"] or {}) | {"first_try": first_try(row, now).isoformat()}
-    if permanent or now + retry_wait(row["key"], attempts) - first_try(row, now) > timedelta(days=3):
-        status, wait = "failed", None
-    else:
-        status, wait = "pending", now + retry_wait(row["key"], attempts)
-    conn.execute(update(O).where(O.c.id == row["id"]).values(
+    attempts, started = row["attempts"] + 1, first_try(row, now)
+    payload = dict(row["payload"] or {}) | {"first_try": started.isoformat()}
+    later = now + retry_wait(row["key"], attempts)
+    status, wait = ("failed", None) if permanent or later - started > GIVE_UP_AFTER else ("pending", later)
+    conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(
         status=status, attempts=attempts, last_error=error[:2000], next_attempt_at=wait, payload=payload))
     conn.commit()
     return "failed" if status == "failed" else "retried"
@@ -204,8 +265,8 @@ def _paused(conn: Connection, renderer: Renderer, exc: DeliveryError, previous: 
         log.warning("mail server unreachable, next try at %s: %s", pause.until, reason)
 
 
-def _failure(conn: Connection, row: Mapping[str, Any]) -> dict[str, Any]:
-    error = conn.execute(select(O.c.last_error).where(O.c.id == row["id"])).scalar() or ""
+def _failure(conn: Connection, row: Row) -> dict[str, Any]:
+    error = conn.execute(select(OUT.c.last_error).where(OUT.c.id == row["id"])).scalar() or ""
     return {"key": row["key"], "recipient": row["recipient"], "type": row["type"], "error": error,
             "ref": (row["payload"] or {}).get("ref") or row["key"].split("|", 1)[0].rpartition("/")[2]}
 
@@ -222,20 +283,34 @@ def _close(channel: Channel) -> None:
         closer()
 
 
-def _defer(conn: Connection, row: Mapping[str, Any], now: datetime) -> None:
+def _defer(conn: Connection, row: Row, now: datetime) -> None:
     later = now + timedelta(days=1)
-    conn.execute(update(O).where(O.c.id == row["id"]).values(
+    conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(
         next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day"))
     conn.commit()
 
 
-def _sent_today(conn: Connection, rows: list[Mapping[str, Any]], now: datetime) -> dict[str, int]:
+def _sent_today(conn: Connection, rows: list[Row], now: datetime) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     recipients = {r["recipient"] for r in rows}
     if not recipients:
         return counts
-    query = (select(O.c.recipient, func.count()).where(O.c.status == "sent", O.c.sent_at > now - timedelta(days=1),
-                                                        O.c.recipient.in_(recipients)).group_by(O.c.recipient))
+    query = (select(OUT.c.recipient, func.count()).where(OUT.c.status == "sent", OUT.c.sent_at > now - timedelta(days=1),
+                                                        OUT.c.recipient.in_(recipients)).group_by(OUT.c.recipient))
     for recipient, n in conn.execute(query):
         counts[recipient] = n
     return counts
+
+
+def enqueue_extension_granted(conn: Connection, action: Row, owner: Row, old: date, new: date, *,
+                              by: str, reason: str, now: datetime) -> bool:
+    """Queue the ``extension_granted`` message to an action's owner (for ``workflow.extend`` to call); return
+    whether it was new. ``action``/``owner`` are rows (id, plan_id, ref / id, email, timezone); dates are plan-local."""
+    key = f"{action['plan_id']}/{action['ref']}|extension|{new.isoformat()}|{owner['id']}"
+    payload = {"role": "owner", "role_tz": owner["timezone"], "date": new.isoformat(), "from": old.isoformat(),
+               "to": new.isoformat(), "by": by, "reason": reason, "what": "due"}
+    row = {"key": key, "plan_id": action["plan_id"], "action_id": action["id"], "occurrence": new.isoformat(),
+           "step": "extension", "type": "reminder", "level": 0, "recipient": owner["email"], "recipient_id": owner["id"],
+           "template": "extension_granted", "due_at": now, "status": "pending", "reason": "", "attempts": 0,
+           "last_error": "", "payload": payload, "created_at": now, "sent_at": None, "next_attempt_at": None, "message_id": None}
+    return insert_new(conn, row)

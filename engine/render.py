@@ -11,12 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +50,22 @@ class MailIdentity:
     @property
     def sender_name(self) -> str:
         """Return the display name of the sender ("planwatch")."""
-        return parseaddr(self.sender)[0] or "planwatch"
+        return _split_address(self.sender)[0] or "planwatch"
 
     @property
     def sender_address(self) -> str:
         """Return the sender's address, also the envelope sender that bounces go back to."""
-        return parseaddr(self.sender)[1] or "planwatch@example.org"
+        return _split_address(self.sender)[1] or "planwatch@example.org"
 
     @property
     def domain(self) -> str:
         """Return the domain of Message-IDs: the sender's."""
         return self.sender_address.rpartition("@")[2] or "planwatch.invalid"
+
+
+@lru_cache(maxsize=64)
+def _split_address(value: str) -> tuple[str, str]:
+    return parseaddr(value)
 
 
 class Renderer:
@@ -62,21 +74,44 @@ class Renderer:
     def __init__(self, folders: Sequence[str | Path], identity: MailIdentity | None = None) -> None:
         self.folders = [Path(f) for f in folders]
         self.identity = identity or MailIdentity()
-        self.env = SandboxedEnvironment(
+        # Sandboxed (staff edit the templates) and immutable: a template cannot change the data
+        # that the next message is built from.
+        self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader([str(f) for f in self.folders]),
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
         )
+        self._stamp = self._mtimes()
+
+    def refresh(self) -> bool:
+        """Forget compiled templates if a template file changed since the last look; return whether one did."""
+        stamp = self._mtimes()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        self.env.cache.clear()  # type: ignore[union-attr]
+        return True
+
+    def _mtimes(self) -> tuple[tuple[str, float], ...]:
+        found = []
+        for folder in self.folders:
+            if (folder / "email").is_dir():
+                found += [(str(p), p.stat().st_mtime) for p in (folder / "email").glob("*.j2")]
+        return tuple(sorted(found))
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         """Return the subject and bodies of template ``name`` for ``context``."""
         text_template = self.env.get_template(f"email/{name}.txt.j2")
         ctx = text_template.new_context(dict(context))
-        subject = "".join(text_template.blocks["subject"](ctx)) if "subject" in text_template.blocks else name
-        text = text_template.render(context)
+        try:  # the subject block and the body from one context (as ``Template.render`` would, twice)
+            subject = "".join(text_template.blocks["subject"](ctx)) if "subject" in text_template.blocks else name
+            text = "".join(text_template.root_render_func(ctx))
+        except Exception:
+            self.env.handle_exception()  # re-raises with the traceback pointing at template lines
         try:
             html_template = self.env.get_template(f"email/{name}.html.j2")
         except TemplateNotFound:
@@ -96,8 +131,9 @@ class Renderer:
 
 def one_line(value: str) -> str:
     """Return ``value`` on one line: any run of whitespace or control characters becomes one space."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
-    return " ".join(cleaned.split())
+    if not value.isprintable():  # CR, LF, TAB, other controls, line separators: all become spaces
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())
 
 
 def template_error(exc: BaseException, fallback: str) -> str:

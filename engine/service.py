@@ -16,15 +16,15 @@ from typing import Any
 
 from rich.console import Console
 
-from engine.channels.maildir import MaildirChannel
+from engine.channels import channel_for
 from engine.clock import Clock, SystemClock
+from engine.compose import renderer_for
 from engine.digest import build_digests
 from engine.errors import PlanwatchError
 from engine.outbox import dispatch
 from engine.planning import plan_due
-from engine.render import Renderer
 from engine.rules.loader import RuleSet, load_rules
-from engine.settings import Settings, template_folders
+from engine.settings import Settings
 from engine.store import ensure_schema, make_engine
 from engine.store.state import set_state
 
@@ -66,7 +66,10 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     holder = RulesHolder(settings)
-    channel, renderer = MaildirChannel(settings.maildir), Renderer(template_folders(settings))
+    channel, renderer = channel_for(settings), renderer_for(settings)
+    if not settings.secret_key:
+        log.warning("PLANWATCH_SECRET_KEY is not set: action links are signed with the development key")
+
     def say(text: str) -> None:
         if console is not None:
             console.print(text)
@@ -87,8 +90,10 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
 
     def send() -> None:
         stats = dispatch(engine, channel, renderer, clock.now())
-        if stats.sent or stats.failed:
+        if stats.sent or stats.failed or stats.retried:
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
+        if stats.paused:
+            say(f"dispatch paused: {stats.paused}")
 
     def digests() -> None:
         build_digests(engine, clock.now())
@@ -105,7 +110,7 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
         scheduler.shutdown(wait=True)
 
     previous: dict[int, Any] = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    say(f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; Maildir {settings.maildir}. Ctrl-C stops.")
+    say(f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; mail: {_mail_target(settings)}. Ctrl-C stops.")
     try:
         scheduler.start()
     finally:
@@ -113,3 +118,12 @@ def run_service(settings: Settings, *, interval: float = 60.0, console: Console 
             signal.signal(sig, handler)
         engine.dispose()
     say("Stopped.")
+
+
+def _mail_target(settings: Settings) -> str:
+    """Return where the mail goes, without any password."""
+    if not settings.smtp_url:
+        return f"Maildir {settings.maildir}"
+    from engine.channels.smtp import parse_smtp_url
+
+    return parse_smtp_url(settings.smtp_url).describe()

@@ -21,6 +21,7 @@ class Settings:
     user_templates_dir: Path | None = None
     maildir: Path = Path("out/maildir")
     debug: bool = False
+    feed_cache_seconds: float = 10.0  # a served feed is rebuilt from the store at most this often
     # E-mail: the SMTP server (smtp://user:pass@host:587?starttls=true, smtps://...; empty: the
     # Maildir), messages per minute (0: no limit), where action links lead, who sends, who is
     # told about failures, and the key that signs links.
@@ -30,6 +31,9 @@ class Settings:
     sender: str = "planwatch <planwatch@example.org>"
     admin_email: str = ""
     secret_key: str = field(default="", repr=False)
+    # Web pages: how long a sign-in link and a signed-in session last.
+    signin_link_seconds: float = 1800.0
+    session_seconds: float = 43200.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -47,6 +51,9 @@ class Settings:
             sender=environ.get("PLANWATCH_SENDER") or "planwatch <planwatch@example.org>",
             admin_email=environ.get("PLANWATCH_ADMIN_EMAIL", ""),
             secret_key=environ.get("PLANWATCH_SECRET_KEY", ""),
+            feed_cache_seconds=_seconds(environ, "PLANWATCH_FEED_CACHE_SECONDS", 10.0),
+            signin_link_seconds=_seconds(environ, "PLANWATCH_SIGNIN_LINK_SECONDS", 1800.0),
+            session_seconds=_seconds(environ, "PLANWATCH_SESSION_SECONDS", 43200.0),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
@@ -58,6 +65,14 @@ def _int(environ: Mapping[str, str], name: str) -> int:
         return max(0, int(value))
     except ValueError:
         raise InputError(f"{name}: expected a whole number of messages per minute, got {value!r}") from None
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name) or str(default)
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        raise InputError(f"{name}: expected a number of seconds, got {value!r}") from None
 
 
 def template_folders(settings: Settings) -> list[Path]:

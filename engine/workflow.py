@@ -143,9 +143,17 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
     session.add(action)
     record_change(session, action, now, who, via, "extended", current.isoformat() if current else None, to.isoformat(), reason)
     resolve_escalations(session, action, now, f"extended to {to.isoformat()}")
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    if owner is not None and current is not None:
+        from engine.outbox import enqueue_extension_granted
+
+        session.flush()
+        enqueue_extension_granted(session.connection(), {"id": action.id, "plan_id": action.plan_id, "ref": action.ref},
+                                  {"id": owner.id, "email": owner.email, "timezone": owner.timezone},
+                                  current, to, by=who, reason=reason, now=now)
 
 
-def acknowledge(session: Session, escalation_id: int, now: datetime, *, who: str, note: str = "") -> Escalation:
+def acknowledge(session: Session, escalation_id: int, now: datetime, *, who: str, note: str = "", via: str = "cli") -> Escalation:
     """A supervisor acknowledges an escalation: its step stops repeating."""
     entry = session.get(Escalation, escalation_id)
     if entry is None:
@@ -157,7 +165,7 @@ def acknowledge(session: Session, escalation_id: int, now: datetime, *, who: str
         if action is not None:
             _replan(action, now)
             session.add(action)
-            record_change(session, action, now, who, "cli", "acknowledged", None, f"{entry.step} of {entry.occurrence}", note)
+            record_change(session, action, now, who, via, "acknowledged", None, f"{entry.step} of {entry.occurrence}", note)
     return entry
 
 

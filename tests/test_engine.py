@@ -110,7 +110,8 @@ def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore
     tick(world, datetime(2000, 6, 20, 12, tzinfo=UTC))
     zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.key.startswith("small/I.1.1")]
     assert not [r for r in zora if r.occurrence == "2000-03-31" and r.status in {"sent", "pending"}]
-    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == ["remind:due:14d"]
+    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == ["extension", "remind:due:14d"]  # the owner is told
+    assert next(r for r in zora if r.step == "extension").status == "sent"
     sheet = cli("show", "I.1.1", db=cli.url).out
     assert "extended" in sheet and "2000-06-30" in sheet and "budget" in sheet
 

@@ -7,6 +7,7 @@ from email.message import Message
 from pathlib import Path
 
 from engine.channels import DeliveryError
+from engine.messages import as_bytes
 
 
 class MaildirChannel:
@@ -26,18 +27,19 @@ class MaildirChannel:
             if self._box is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._box = mailbox.Maildir(self.path, create=True)
+            data = as_bytes(message).replace(b"\r\n", b"\n")  # a mailbox file has local line ends
             if self.durable:
-                self._box.add(message)
+                self._box.add(data)
             else:
-                self._add_fast(message)
+                self._add_fast(data)
         except OSError as exc:
             raise DeliveryError(f"cannot write to Maildir {self.path}: {exc}") from exc
 
-    def _add_fast(self, message: Message) -> None:
+    def _add_fast(self, data: bytes) -> None:
         assert self._box is not None
-        tmp = self._box._create_tmp()  # the Maildir naming rules, without the fsync
+        tmp = self._box._create_tmp()  # type: ignore[attr-defined]  # the Maildir naming rules, without the fsync
         try:
-            tmp.write(message.as_bytes())
+            tmp.write(data)
         finally:
             tmp.close()
         name = Path(tmp.name).name

@@ -18,8 +18,9 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
     if not rows:
         return 0
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(maker(table).on_conflict_do_nothing(index_elements=["key"]), list(rows))
-    return max(result.rowcount, 0)
+    # RETURNING counts what was really inserted: executemany's rowcount is not reliable on psycopg.
+    stmt = maker(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    return len(conn.execute(stmt, list(rows)).all())
 
 
 def upsert_state(conn: Connection, table: Any, key: str, value: str, now: Any) -> None:

@@ -1,0 +1,278 @@
+"""SMTP delivery with smtplib: one connection per dispatch batch, a rate limit, replies mapped to decisions.
+
+``PLANWATCH_SMTP_URL`` says where: ``smtp://user:pass@host:587?starttls=true`` (STARTTLS),
+``smtps://user:pass@host:465`` (TLS from the start), ``smtp://127.0.0.1:8025`` (plain, for a
+relay on the same machine). STARTTLS is the default when there is a user name or the port is
+587. Query options: ``starttls`` (true/false), ``timeout`` (seconds), ``cafile`` (a CA bundle
+to trust, e.g. a company CA).
+
+How replies become decisions (``DeliveryError``):
+- 4xx, a dropped connection, a timeout: try again later (``connection_lost`` when the link broke);
+- 5xx: the message fails for good, the server's reply kept;
+- 530/534/535/538, a refused STARTTLS or a TLS handshake failure: a configuration fault
+  (``pause``): nothing is the message's fault, so the queue pauses and the administrator is told.
+Each message has one recipient, so a refused recipient fails its own message and no other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from engine.channels import DeliveryError
+from engine.errors import InputError
+from engine.messages import as_bytes, seven_bit
+
+AUTH_CODES = frozenset({530, 534, 535, 538})
+DOT_LINE = re.compile(rb"(?m)^\.")
+TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Where and how to connect; ``security`` is "starttls", "ssl" or "none"; ``timeout`` in seconds."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = field(default="", repr=False)
+    security: str = "starttls"
+    timeout: float = 30.0
+    cafile: str | None = None
+
+    def describe(self) -> str:
+        """Return the server as people name it, without the password."""
+        who = f"{self.username}@" if self.username else ""
+        return f"{'smtps' if self.security == 'ssl' else 'smtp'}://{who}{self.host}:{self.port} ({self.security})"
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """Return the configuration in ``url``; raise ``InputError`` (without echoing a password) when it is not one."""
+    expected = "expected smtp://user:pass@host:587?starttls=true or smtps://user:pass@host:465"
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise InputError(f"PLANWATCH_SMTP_URL: {expected}, got scheme {parts.scheme or '(none)'!r}")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    ssl_mode = parts.scheme == "smtps"
+    # STARTTLS unless told otherwise when a password is sent or on the submission port (587);
+    # a plain relay on another port (a local aiosmtpd, port 25 without login) goes without.
+    secure = bool(parts.username) or parts.port in (None, 587)
+    starttls = not ssl_mode and query.get("starttls", "true" if secure else "false").lower() in TRUE
+    try:
+        port = parts.port or (465 if ssl_mode else 587 if starttls else 25)
+        timeout = float(query.get("timeout", "30"))
+    except ValueError:
+        raise InputError(f"PLANWATCH_SMTP_URL: {expected}; the port and timeout must be numbers") from None
+    return SmtpConfig(parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or ""),
+                      "ssl" if ssl_mode else "starttls" if starttls else "none", timeout, query.get("cafile"))
+
+
+class Pacer:
+    """Spaces sends to at most ``per_minute`` a minute (0: no limit).
+
+    It measures elapsed time with a performance counter (an interval, not the time of day; the
+    clock module stays the only reader of the time), and both it and ``sleep`` can be injected.
+    """
+
+    def __init__(self, per_minute: int, counter: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self.counter, self.sleep = counter, sleep
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        """Return when the next message may go."""
+        if not self.interval:
+            return
+        now = self.counter()
+        if self.next_at > now:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
+
+
+class SmtpChannel:
+    """Delivers messages over one SMTP connection, opened at ``open`` and reused until ``close``."""
+
+    needs_message = True
+    waits = True  # on the server's replies: the outbox sends on a second thread and builds meanwhile
+
+    def __init__(self, config: SmtpConfig, *, rate_per_minute: int = 0, ssl_context: ssl.SSLContext | None = None,
+                 envelope_from: str | None = None) -> None:
+        self.config = config
+        self.pacer = Pacer(rate_per_minute)
+        self._context = ssl_context
+        self.envelope_from = envelope_from
+        self._smtp: smtplib.SMTP | None = None
+        self.connections = 0
+
+    def open(self) -> None:
+        """Connect, secure and log in; raise ``DeliveryError`` (``pause`` for configuration faults)."""
+        if self._smtp is not None:
+            return
+        try:
+            self._smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise smtp_error(exc, f"cannot use the mail server {self.config.describe()}") from None
+        self.connections += 1
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """Return the TLS context: the system's trusted CAs (or ``cafile``), made once when first needed."""
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=self.config.cafile)
+        return self._context
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        smtp: smtplib.SMTP
+        if cfg.security == "ssl":
+            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self.context)
+        else:
+            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        try:
+            smtp.ehlo()
+            if cfg.security == "starttls":
+                smtp.starttls(context=self.context)
+                smtp.ehlo()
+            if cfg.username:
+                smtp.login(cfg.username, cfg.password)
+        except BaseException:
+            _quietly_close(smtp)
+            raise
+        return smtp
+
+    def deliver(self, message: Message) -> None:
+        """Send one message over the open connection (opening it when needed) and wait for the reply."""
+        self.start(message)
+        self.finish()
+
+    def start(self, message: Message) -> None:
+        """Send one message up to its final dot, without waiting for the server's verdict (``finish`` reads it).
+
+        Splitting the two lets the outbox build the next message while the server takes this
+        one in; the replies are still read one by one, in order, before the next MAIL FROM.
+        """
+        self.open()
+        smtp = self._smtp
+        assert smtp is not None
+        sender = self.envelope_from or parseaddr(str(message["From"]))[1]
+        recipients = [addr for _, addr in getaddresses([str(v) for v in message.get_all("To", [])]) if addr]
+        data = self._wire_data(smtp, message)
+        self.pacer.wait()
+        self._guard(lambda: self._transmit(smtp, sender, recipients, data))
+
+    def finish(self) -> None:
+        """Read the server's verdict on the message ``start`` sent; raise ``DeliveryError`` if it is not 250."""
+        smtp = self._smtp
+        assert smtp is not None
+        self._guard(lambda: self._verdict(smtp))
+
+    def _wire_data(self, smtp: smtplib.SMTP, message: Message) -> bytes:
+        """Return the message's bytes, 7bit when it has 8bit parts and the server lacks 8BITMIME."""
+        data = as_bytes(message)
+        if not data.isascii() and not smtp.has_extn("8bitmime"):
+            data = as_bytes(seven_bit(message))
+        return data
+
+    def _transmit(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> None:
+        options = ["BODY=8BITMIME"] if not data.isascii() else []
+        if smtp.has_extn("size"):
+            options.append(f"SIZE={len(data)}")
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for rcpt in recipients:
+            code, reply = smtp.rcpt(rcpt)
+            if code not in (250, 251):
+                refused[rcpt] = (code, reply)
+        if len(refused) == len(recipients):
+            _end_transaction(smtp, max(c for c, _ in refused.values()))
+            raise smtplib.SMTPRecipientsRefused(refused)
+        smtp.putcmd("data")
+        code, reply = smtp.getreply()
+        if code != 354:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+        body = DOT_LINE.sub(b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
+        smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+
+    def _verdict(self, smtp: smtplib.SMTP) -> None:
+        code, reply = smtp.getreply()
+        if code != 250:
+            _end_transaction(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+
+    def _guard(self, step: Callable[[], None]) -> None:
+        """Run one protocol step; map what goes wrong to a ``DeliveryError`` and drop a broken connection."""
+        try:
+            step()
+        except (smtplib.SMTPException, OSError) as exc:
+            error = smtp_error(exc, "the mail server refused the message")
+            if error.connection_lost or self._smtp is None or self._smtp.sock is None:
+                error.connection_lost = True
+                self._drop()
+            raise error from None
+
+    def close(self) -> None:
+        """Say goodbye to the server (QUIT); a connection that already broke is just dropped."""
+        if self._smtp is None:
+            return
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self._smtp.quit()
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            _quietly_close(self._smtp)
+        self._smtp = None
+
+
+def _end_transaction(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: 421 means the server is closing; otherwise RSET, so the connection serves the next message."""
+    if code == 421:
+        smtp.close()
+        return
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):  # the refusal is what matters, as in smtplib
+        smtp.rset()
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        smtp.close()
+
+
+def smtp_error(exc: BaseException, context: str) -> DeliveryError:
+    """Return the ``DeliveryError`` an smtplib or socket error means (see the module doc)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = max(exc.recipients.values(), key=lambda r: r[0])
+        return _reply_error(code, text, context)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryError(f"{context}: {exc}", pause=True, reply=str(exc))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply_error(exc.smtp_code, exc.smtp_error, context)
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return DeliveryError(f"{context}: TLS refused: {exc}", pause=True, reply=f"TLS: {exc}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout | TimeoutError | OSError):
+        return DeliveryError(f"{context}: connection lost: {exc or type(exc).__name__}", connection_lost=True,
+                             reply=f"connection lost: {exc or type(exc).__name__}")
+    return DeliveryError(f"{context}: {exc}", reply=str(exc))
+
+
+def _reply_error(code: int, text: bytes | str, context: str) -> DeliveryError:
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    reply = f"{code} {' '.join(words.split())}"
+    if code in AUTH_CODES:
+        return DeliveryError(f"{context}: authentication refused: {reply}", pause=True, reply=reply)
+    return DeliveryError(f"{context}: {reply}", permanent=code >= 500, connection_lost=code == 421, reply=reply)

@@ -1,0 +1,99 @@
+"""Signed, expiring action links: mark done, report progress, ask for an extension, not mine,
+and the recipient's notification preferences (the List-Unsubscribe target).
+
+An action link is ``{base_url}/a/{token}/{verb}`` with ``verb`` one of ``ACTIONS``; the
+preferences link is ``{base_url}/preferences/{token}``. A token is an itsdangerous
+``URLSafeSerializer`` signature over a small JSON object::
+
+    {"do": "act" or "preferences", "p": plan id, "r": action ref, "u": recipient id or address, "x": expiry}
+
+One token serves the four verbs of a message: it proves "this recipient may act on this action
+until ``x``", and each verb is something that recipient may do anyway. ``x`` is the expiry in
+whole seconds since the Unix epoch (UTC), derived from the message's own time, never the wall
+clock, so a message renders byte for byte the same every time; ``read_link`` checks it against
+the ``now`` it is given. The web app serves the links: ``read_link(secret, token, now, kind)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
+
+from engine.errors import InputError
+
+ACTIONS = ("done", "progress", "extension", "not_mine")
+ACT, PREFERENCES = "act", "preferences"
+SALT = "planwatch-link-v1"
+DEV_SECRET = "planwatch-development-key-not-secret"
+LINK_LIFETIME = timedelta(days=60)
+PREFERENCES_LIFETIME = timedelta(days=400)
+
+
+class LinkError(InputError):
+    """A link that is forged, damaged, expired, or of the wrong kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedLink:
+    """What a verified token allows; ``expires`` is aware UTC; ``plan_id``/``ref`` are empty for preferences."""
+
+    kind: str
+    plan_id: str
+    ref: str
+    recipient: str
+    expires: datetime
+
+
+class _Serializer(URLSafeSerializer):
+    """URL-safe tokens without the zlib attempt: payloads this small never shrink, and it is the costly part."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        """Return the JSON of ``obj``, base64-encoded (never compressed)."""
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
+@lru_cache(maxsize=8)
+def _serializer(secret: str) -> URLSafeSerializer:
+    return _Serializer(secret or DEV_SECRET, salt=SALT)
+
+
+@lru_cache(maxsize=4096)
+def sign_link(secret: str, kind: str, plan_id: str, ref: str, recipient: str, expires: datetime) -> str:
+    """Return the token of one link of ``kind`` ("act" or "preferences"); ``expires`` is aware."""
+    if kind not in (ACT, PREFERENCES):
+        raise ValueError(f"unknown link kind {kind!r}; expected {ACT!r} or {PREFERENCES!r}")
+    payload = {"do": kind, "p": plan_id, "r": ref, "u": recipient, "x": int(expires.timestamp())}
+    return str(_serializer(secret).dumps(payload))
+
+
+def read_link(secret: str, token: str, now: datetime, kind: str = ACT) -> SignedLink:
+    """Return what ``token`` allows, or raise ``LinkError`` if it is forged, of another kind, or expired at ``now`` (aware)."""
+    try:
+        data = _serializer(secret).loads(token)
+    except BadSignature:
+        raise LinkError("this link is not valid (it was changed or is incomplete)") from None
+    if not isinstance(data, dict) or data.get("do") != kind:
+        raise LinkError(f"this is not a planwatch {kind} link")
+    expires = datetime.fromtimestamp(int(data["x"]), UTC)
+    if now >= expires:
+        raise LinkError(f"this link expired on {expires:%Y-%m-%d %H:%M} UTC; use the newest message about it")
+    return SignedLink(kind, str(data["p"]), str(data["r"]), str(data["u"]), expires)
+
+
+def action_links(base_url: str, secret: str, plan_id: str, ref: str, recipient: str, sent: datetime) -> dict[str, str]:
+    """Return the URL of each action verb for one message sent at ``sent`` (aware), valid for ``LINK_LIFETIME``."""
+    token = sign_link(secret, ACT, plan_id, ref, recipient, sent + LINK_LIFETIME)
+    base = base_url.rstrip("/")
+    return {verb: f"{base}/a/{token}/{verb}" for verb in ACTIONS}
+
+
+def preferences_url(base_url: str, secret: str, recipient: str, sent: datetime) -> str:
+    """Return the URL of the recipient's notification preferences (also the one-click unsubscribe target)."""
+    token = sign_link(secret, PREFERENCES, "", "", recipient, sent + PREFERENCES_LIFETIME)
+    return f"{base_url.rstrip('/')}/preferences/{token}"
