@@ -41,6 +41,9 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/bench_timeframe.py
 	$(BIN)/python bench/bench_feeds.py
+	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_email.py
+	$(BIN)/python bench/bench_engine.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache tests/js/node_modules

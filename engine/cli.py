@@ -402,7 +402,10 @@ def demo(
 
 
 # The engine's commands live in their own module; importing it registers them on ``app``.
-import engine.cli_engine  # noqa: E402, F401
+import engine.cli_email  # noqa: E402
+import engine.cli_engine  # noqa: E402
+import engine.cli_feeds  # noqa: E402
+import engine.cli_web  # noqa: E402, F401
 from engine.cli_rules import rules_app  # noqa: E402 (the sub-app imports only typer at the top)
 
 app.add_typer(rules_app, name="rules")

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
@@ -83,34 +84,55 @@ class Report:
         return [line for part in self.parts for issue in part.issues for line in issue.lines]
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the report reads of an action (a plain row: loading 10,000 ORM objects costs half a second)."""
+
+    id: int
+    ref: str
+    title: str
+    owner_id: str | None
+    kind: str
+    start: date | None
+    due: date | None
+    status: str
+    reason: str
+    section_key: str
+
+
+_A = Action.__table__  # type: ignore[attr-defined]
+_FACTS = (_A.c.id, _A.c.ref, _A.c.title, _A.c.owner_id, _A.c.kind, _A.c.start, _A.c.due, _A.c.status, _A.c.reason, _A.c.section_key)
+
+
 def build_report(session: Session, plan_id: str, as_of: date) -> Report:
     """Return the report of ``plan_id`` as it stood at the end of ``as_of`` (plan-local)."""
     plan = session.get(Plan, plan_id)
     assert plan is not None
     cutoff = datetime.combine(as_of + timedelta(days=1), time(0), zone(plan.timezone)).astimezone(UTC)
-    actions = list(session.exec(select(Action).where(Action.plan_id == plan_id, col(Action.removed_at).is_(None))
-                                .order_by(col(Action.ordinal))).all())
-    history = _history(session, [a.id for a in actions if a.id is not None], cutoff)
-    owners = {o.id: o.name for o in session.exec(select(Owner)).all()}
+    query = sa_select(*_FACTS).where(_A.c.plan_id == plan_id, _A.c.removed_at.is_(None)).order_by(_A.c.ordinal)
+    actions = [_Facts(**row) for row in session.connection().execute(query).mappings()]
+    history = _history(session, plan_id, cutoff)
+    owners: dict[str, str] = dict(session.exec(select(Owner.id, Owner.name)).all())
     sections = list(session.exec(select(Section).where(Section.plan_id == plan_id).order_by(col(Section.ordinal))).all())
     by_section: dict[str, list[ActionLine]] = defaultdict(list)
     extensions: list[tuple[str, str, str, str]] = []
     for action in actions:
-        changes = history.get(action.id or 0, [])
+        changes = history.get(action.id, [])
         by_section[action.section_key].append(_line(action, changes, owners, as_of))
         extensions += [(action.ref, c.old or "", c.new or "", c.note) for c in changes if c.field == "extended"]
     return Report(plan, as_of, _parts(sections, by_section), extensions)
 
 
-def _history(session: Session, ids: list[int], cutoff: datetime) -> dict[int, list[ActionChange]]:
+def _history(session: Session, plan_id: str, cutoff: datetime) -> dict[int, list[ActionChange]]:
     found: dict[int, list[ActionChange]] = defaultdict(list)
-    query = select(ActionChange).where(col(ActionChange.action_id).in_(ids), ActionChange.at < cutoff)
+    query = (select(ActionChange).join(Action, col(Action.id) == ActionChange.action_id)
+             .where(Action.plan_id == plan_id, ActionChange.at < cutoff))
     for change in session.exec(query.order_by(col(ActionChange.at), col(ActionChange.id))).all():
         found[change.action_id].append(change)
     return found
 
 
-def _status_at(action: Action, changes: list[ActionChange]) -> tuple[str, str]:
+def _status_at(action: _Facts, changes: list[ActionChange]) -> tuple[str, str]:
     status, note = "open", ""
     for change in changes:
         if change.field == "status":
@@ -122,12 +144,12 @@ def _status_at(action: Action, changes: list[ActionChange]) -> tuple[str, str]:
     return status, note
 
 
-def _extended_at(action: Action, changes: list[ActionChange]) -> date | None:
+def _extended_at(action: _Facts, changes: list[ActionChange]) -> date | None:
     extended = [c.new for c in changes if c.field == "extended" and c.new]
     return date.fromisoformat(extended[-1]) if extended else None
 
 
-def _line(action: Action, changes: list[ActionChange], owners: dict[str, str], as_of: date) -> ActionLine:
+def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], as_of: date) -> ActionLine:
     status, note = _status_at(action, changes)
     extended = _extended_at(action, changes)
     due = extended or action.due

@@ -3,15 +3,19 @@
 from engine.store.db import ensure_schema, make_engine, transaction, upgrade
 from engine.store.feed_models import FeedEvent, FeedToken
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
+from engine.store.web_models import ExtensionRequest, UsedLink, WebSession
 
 __all__ = [
     "Action",
     "ActionChange",
+    "ExtensionRequest",
     "FeedEvent",
     "FeedToken",
     "Owner",
     "Plan",
     "Section",
+    "UsedLink",
+    "WebSession",
     "ensure_schema",
     "make_engine",
     "transaction",

@@ -16,7 +16,7 @@ from sqlmodel import Session, create_engine
 from engine.errors import InputError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0003"
+HEAD = "0004"
 
 
 def make_engine(url: str) -> Engine:

@@ -1,4 +1,4 @@
-"""The web face of planwatch: ``create_app(settings)`` builds the FastAPI app (feeds now, pages later)."""
+"""The web face of planwatch: ``create_app(settings)`` builds the FastAPI app (feeds, pages, sign-in, action links)."""
 
 from engine.web.app import create_app
 

@@ -1,0 +1,143 @@
+"""*My actions* (``/my``), the action sheet (``/actions/{id}``) and the owner's forms on them.
+
+An action outside the viewer's reach answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from engine.access import Viewer
+from engine.action_sheet import build_sheet
+from engine.errors import PlanwatchError
+from engine.extensions import grant_extension, request_extension
+from engine.present import reading
+from engine.store import transaction
+from engine.store.models import Action
+from engine.store.web_models import ExtensionRequest
+from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
+from engine.web.templating import page
+from engine.workflow import complete, not_mine, progress
+
+router = APIRouter(include_in_schema=False)
+OPEN = ("open", "in_progress", "on_hold")
+VIA = "web"
+
+
+@router.get("/my")
+def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
+    """List the viewer's open actions by due date, each with done / progress / extension forms."""
+    with transaction(engine_of(request)) as session:
+        actions = list(session.exec(select(Action).where(Action.owner_id == who.viewer.id, col(Action.removed_at).is_(None),
+                                                          col(Action.status).in_(OPEN))).all())
+        pending = {r.action_id for r in session.exec(select(ExtensionRequest).where(
+            ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_([a.id for a in actions]))).all()}
+    actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
+    return page(request, "my.html.j2", viewer=who.viewer, csrf=who.csrf, actions=actions, pending=pending,
+                reading=reading, due=_due, today=now_of(request).date())
+
+
+def _due(action: Action) -> date | None:
+    return action.extended_to or action.due
+
+
+def visible_action(session: Session, viewer: Viewer, action_id: int) -> Action:
+    """Return the action if the viewer may see it; otherwise the same 404 as for no such action."""
+    action = session.get(Action, action_id)
+    if action is None or action.removed_at is not None or not viewer.can_see(action.owner_id):
+        raise PageError(404, "No such action", "There is no action with that number that you can see.")
+    return action
+
+
+@router.get("/actions/{action_id}")
+def action_sheet(request: Request, action_id: int, who: SignedIn) -> HTMLResponse:
+    """Show everything about one action."""
+    with transaction(engine_of(request)) as session:
+        sheet = build_sheet(session, visible_action(session, who.viewer, action_id))
+    return page(request, "action.html.j2", viewer=who.viewer, csrf=who.csrf, sheet=sheet, reading=reading(sheet.action),
+                today=now_of(request).date())
+
+
+@contextmanager
+def refusing_bad_input() -> Iterator[None]:
+    """Turn a workflow's refusal (a date not after the due date, ...) into a 400 page."""
+    try:
+        yield
+    except PlanwatchError as exc:
+        raise PageError(400, "That could not be done", f"{exc}.") from None
+
+
+def parse_day(text: str, label: str) -> date:
+    """Return the date of a form field, or a 400 page that says what was expected."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise PageError(400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}.") from None
+
+
+def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
+    target = {"my": "/my", "escalations": "/escalations"}.get(form.get("back", ""), f"/actions/{action_id}")
+    return RedirectResponse(f"{target}?ok={code}", status_code=303)
+
+
+@router.post("/actions/{action_id}/done")
+def mark_done(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+    """Mark the action (or the current occurrence of a recurring one) done."""
+    who, form = posted
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        complete(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())
+    return _back(form, action_id, "done")
+
+
+@router.post("/actions/{action_id}/progress")
+def report_progress(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+    """Record a progress report (on track or at risk, with a note)."""
+    who, form = posted
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        progress(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip(),
+                 state=form.get("state", "on track"))
+    return _back(form, action_id, "progress")
+
+
+@router.post("/actions/{action_id}/extension")
+def ask_extension(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+    """Ask for a later due date; the supervisor grants or refuses it."""
+    who, form = posted
+    wanted = parse_day(form.get("to", ""), "New due date")
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        request_extension(session, action, wanted, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip())
+    return _back(form, action_id, "requested")
+
+
+@router.post("/actions/{action_id}/extend")
+def extend_now(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+    """A supervisor grants an extension directly."""
+    who, form = posted
+    to = parse_day(form.get("to", ""), "New due date")
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        if not who.viewer.can_supervise(action.owner_id):
+            raise PageError(403, "Not yours to decide", "Only a supervisor of the action's owner can grant an extension.")
+        grant_extension(session, action, to, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip())
+    return _back(form, action_id, "extended")
+
+
+@router.post("/actions/{action_id}/not-mine")
+def hand_back(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+    """The owner hands the action back; the secretariat is told."""
+    who, form = posted
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        if action.owner_id != who.viewer.id:
+            raise PageError(403, "Not yours to hand back", "Only the action's owner can say it is not theirs.")
+        not_mine(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())
+    return RedirectResponse("/my?ok=not_mine", status_code=303)

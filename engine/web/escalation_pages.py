@@ -1,0 +1,119 @@
+"""*Escalations* (``/escalations``): the log for the viewer's scope, filtered, sorted by lateness, paged;
+acknowledging with a note, granting or refusing extensions, and the CSV export.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from sqlmodel import col, select
+
+from engine.escalation_review import SORTS, STATES, ReviewFilter, parts, review_csv, review_page
+from engine.extensions import decide, pending_requests
+from engine.store import transaction
+from engine.store.models import Action, Escalation, Owner
+from engine.store.web_models import ExtensionRequest
+from engine.web.action_pages import refusing_bad_input
+from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
+from engine.web.templating import page, secure_headers
+from engine.workflow import acknowledge
+
+router = APIRouter(include_in_schema=False)
+FILTER_KEYS = ("level", "state", "part", "owner", "since", "until", "sort", "page")
+
+
+def read_filter(params: dict[str, str], tz: str) -> ReviewFilter:
+    """Return the filter a query string asks for; values that make no sense are ignored."""
+    level = params.get("level", "")
+    state = params.get("state", "open")
+    sort = params.get("sort", "late")
+    page_no = params.get("page", "1")
+    return ReviewFilter(
+        level=int(level) if level.isdigit() and len(level) < 3 else None,
+        state=state if state in STATES else "open",
+        part=params.get("part") or None, owner=params.get("owner") or None,
+        since=_day(params.get("since", "")), until=_day(params.get("until", "")),
+        sort=sort if sort in SORTS else "late",
+        page=int(page_no) if page_no.isdigit() and len(page_no) < 7 else 1, tz=tz,
+    )
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def query_of(params: dict[str, str], **changes: str) -> str:
+    """Return the filter's query string with ``changes`` (only known keys, re-encoded)."""
+    kept = {k: v for k, v in params.items() if k in FILTER_KEYS and v}
+    kept.update({k: v for k, v in changes.items() if v})
+    return urlencode(kept)
+
+
+@router.get("/escalations")
+def escalations(request: Request, who: SignedIn) -> HTMLResponse:
+    """Show one page of the escalation log for the viewer's scope, most overdue first."""
+    params = dict(request.query_params)
+    flt = read_filter(params, who.viewer.timezone)
+    scope = who.viewer.scope()
+    with transaction(engine_of(request)) as session:
+        conn = session.connection()
+        found = review_page(conn, scope, flt)
+        requests = pending_requests(session, scope) if who.viewer.is_supervisor else []
+        owners = session.exec(select(Owner.id, Owner.name).order_by(col(Owner.id))).all()
+        choices = parts(conn)
+    owners = [(i, n) for i, n in owners if scope is None or i in scope]
+    return page(request, "escalations.html.j2", viewer=who.viewer, csrf=who.csrf, found=found, flt=flt, params=params,
+                requests=requests, owners=owners, parts=choices, states=STATES, query_of=query_of,
+                here=query_of(params))
+
+
+@router.get("/escalations.csv")
+def escalations_csv(request: Request, who: SignedIn) -> StreamingResponse:
+    """Export the whole filtered log (all pages) as CSV."""
+    flt = read_filter(dict(request.query_params), who.viewer.timezone)
+    response = StreamingResponse(review_csv(engine_of(request), who.viewer.scope(), flt), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="escalations.csv"'})
+    secure_headers(response)
+    return response
+
+
+def _back(form: dict[str, str], code: str) -> RedirectResponse:
+    kept = dict(parse_qsl(form.get("back_query", ""), max_num_fields=20))
+    query = query_of(kept, ok=code) if kept else f"ok={code}"
+    return RedirectResponse(f"/escalations?{query}", status_code=303)
+
+
+@router.post("/escalations/{entry_id}/acknowledge")
+def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> RedirectResponse:
+    """A supervisor acknowledges an escalation with a note; its step stops repeating."""
+    who, form = posted
+    with transaction(engine_of(request)) as session:
+        entry = session.get(Escalation, entry_id)
+        action = session.get(Action, entry.action_id) if entry else None
+        if entry is None or action is None or not who.viewer.can_see(action.owner_id):
+            raise PageError(404, "No such escalation", "There is no escalation with that number that you can see.")
+        if not who.viewer.can_supervise(action.owner_id):
+            raise PageError(403, "Not yours to acknowledge", "Only a supervisor of the action's owner can acknowledge its escalations.")
+        acknowledge(session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web")
+    return _back(form, "acknowledged")
+
+
+@router.post("/extensions/{request_id}/{decision}")
+def decide_request(request: Request, request_id: int, decision: str, posted: Posted) -> RedirectResponse:
+    """A supervisor grants or refuses an owner's extension request."""
+    who, form = posted
+    if decision not in ("grant", "refuse"):
+        raise PageError(404, "No such page", "Extensions are granted or refused, nothing else.")
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        row = session.get(ExtensionRequest, request_id)
+        action = session.get(Action, row.action_id) if row else None
+        if row is None or action is None or not who.viewer.can_supervise(action.owner_id):
+            raise PageError(404, "No such request", "There is no extension request with that number that you can decide.")
+        decide(session, row, decision == "grant", now_of(request), who=who.viewer.id, via="web", note=form.get("note", "").strip())
+    return _back(form, "granted" if decision == "grant" else "refused")

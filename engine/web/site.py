@@ -1,0 +1,53 @@
+"""The pages' part of the app: routers, the answers to missing sign-in and page errors, the style sheet."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.web import action_pages, escalation_pages, link_pages, plan_pages, signin_pages
+from engine.web.auth import PageError, SignInRequired
+from engine.web.templating import SHIPPED, page
+
+STATIC = {"planwatch.css": "text/css; charset=utf-8", "planwatch.js": "text/javascript; charset=utf-8"}
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, sign-in and action links to ``app``."""
+    for module in (signin_pages, action_pages, escalation_pages, plan_pages, link_pages):
+        app.include_router(module.router)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _not_found)
+    app.add_api_route("/static/{name}", _static, methods=["GET"], include_in_schema=False)
+
+
+async def _sign_in_required(request: Request, _exc: Exception) -> HTMLResponse:
+    return page(request, "signin.html.j2", status=401, sent=False)
+
+
+async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, PageError)
+    return page(request, "message.html.j2", status=exc.status, title=exc.title, message=exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "No such page", 405: "Not allowed"}.get(exc.status_code, "That did not work")
+    answer = page(request, "message.html.j2", status=exc.status_code, title=title, message=f"{exc.detail}.")
+    answer.headers.update(exc.headers or {})
+    return answer
+
+
+async def _not_found(request: Request, _exc: Exception) -> HTMLResponse:
+    return page(request, "message.html.j2", status=404, title="No such page", message="There is no page at this address.")
+
+
+def _static(name: str) -> Response:
+    if name not in STATIC:
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    body = (SHIPPED / "web" / "static" / name).read_bytes()
+    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,86 @@
+"""Shared set-up for the web-page tests: the example plan with a few escalations, signed-in clients."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from engine.importing import import_paths
+from engine.links import action_links
+from engine.settings import Settings
+from engine.signin import signin_url
+from engine.store import make_engine, transaction, upgrade
+from engine.store.models import Action, Escalation
+
+from .conftest import OWNERS, ROOT, SEED
+
+T0 = datetime(1999, 10, 1, 8, tzinfo=UTC)  # the example plan is imported
+NOW = datetime(2000, 6, 1, 12, tzinfo=UTC)  # the pages are looked at
+SECRET = "a-test-secret-that-is-long-enough"
+XSS = '<script>alert("x")</script> & <b>bold</b>'
+# ref, level, days overdue, fired (days before NOW), acknowledged by
+ESCALATIONS = [
+    ("I.2b.1", 2, 20, 3, None),      # ro-bangkok, below codev
+    ("I.2a.1", 1, 5, 1, None),       # codev's own
+    ("III.d.1", 2, 30, 2, None),     # pardev's, the title has markup
+    ("I.3b.3", 1, 60, 10, "ed-devcoop"),  # norms', acknowledged
+]
+
+
+def web_settings(url: str, **changes: object) -> Settings:
+    """Settings for the pages: a secret key, the TestClient's base URL, the project's rules and templates."""
+    base = Settings(database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates",
+                    base_url="http://testserver", secret_key=SECRET, feed_cache_seconds=0)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def web_world(url: str) -> Engine:
+    """The example plan and owners, III.d.1 retitled with markup, and the escalations above."""
+    engine = make_engine(url)
+    upgrade(engine)
+    import_paths(engine, [OWNERS, SEED], web_settings(url), T0)
+    with transaction(engine) as session:
+        actions = {a.ref: a for a in session.exec(select(Action)).all()}
+        actions["III.d.1"].title = XSS
+        session.add(actions["III.d.1"])
+        for n, (ref, level, days, ago, ack) in enumerate(ESCALATIONS):
+            at = NOW - timedelta(days=ago)
+            session.add(Escalation(key=f"k{n}", at=at, action_id=actions[ref].id, occurrence=str(actions[ref].due or ""),
+                                   level=level, step=f"escalate:{level}", policy="default", recipients=["boss@example.org"],
+                                   days_overdue=days, acknowledged_by=ack, acknowledged_at=at if ack else None))
+    return engine
+
+
+def action_id(engine: Engine, ref: str) -> int:
+    """Return the database id of the action ``ref``."""
+    with transaction(engine) as session:
+        found = session.exec(select(Action).where(Action.ref == ref)).one()
+        assert found.id is not None
+        return found.id
+
+
+def csrf_of(html: str) -> str:
+    """Return the CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, settings: Settings, owner: str, now: datetime = NOW) -> None:
+    """Sign ``client`` in as ``owner`` through a sign-in link (GET shows the button, POST uses it)."""
+    path = signin_url(settings, owner, now).removeprefix(settings.base_url)
+    shown = client.get(path)
+    assert shown.status_code == 200, shown.text
+    used = client.post(path, data={"csrf": csrf_of(shown.text)}, follow_redirects=False)
+    assert used.status_code == 303, used.text
+
+
+def link_path(settings: Settings, ref: str, recipient: str, verb: str, sent: datetime = NOW) -> str:
+    """Return the path of an e-mail's action link (as the e-mail layer builds it)."""
+    url = action_links(settings.base_url, settings.secret_key, "gb276-tc2", ref, recipient, sent)[verb]
+    return url.removeprefix(settings.base_url)
