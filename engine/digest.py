@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.mailcontext import Row
 from engine.messages import headline
 from engine.render import MailIdentity
+from engine.store.bulk import run_once_lock
 from engine.store.models import Action, Outbox, Owner, Section
 from engine.zones import zone
 
@@ -50,6 +51,8 @@ def build_digests(engine: Engine, now: datetime) -> int:
     """Bundle held notices into digest rows for every recipient whose digest time has come; return how many."""
     made = 0
     with engine.begin() as conn:
+        if not run_once_lock(conn, "digests"):
+            return 0  # another node is bundling digests right now
         waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
         owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.digest)
                               .where(W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting))).all()

@@ -137,3 +137,28 @@ def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type
     assert rows(engine) == rows(other)
     assert len(rows(engine)) > 20
     other.dispose()
+
+
+def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text, update
+
+    from engine.digest import build_digests
+    from engine.store.bulk import run_once_lock
+    from engine.store.models import Owner
+
+    engine = world[0]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer anyway")
+    with engine.begin() as conn:
+        conn.execute(update(Owner.__table__).where(Owner.__table__.c.id == "zora").values(digest="daily"))  # type: ignore[attr-defined]
+    tick(world, datetime(2000, 3, 17, 3, tzinfo=UTC))  # Zora's reminder is now held for her digest
+    at = datetime(2000, 3, 17, 9, tzinfo=UTC)
+    other = create_engine(engine.url)
+    with other.begin() as conn:
+        assert run_once_lock(conn, "digests")  # another node is bundling digests
+        assert build_digests(engine, at) == 0
+    assert build_digests(engine, at) == 1  # the lock went with that node's transaction
+    with engine.connect() as conn:
+        held = conn.execute(text("select count(*) from outbox where status = 'held'")).scalar()
+    assert held == 0
+    other.dispose()

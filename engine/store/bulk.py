@@ -28,3 +28,19 @@ def upsert_state(conn: Connection, table: Any, key: str, value: str, now: Any) -
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = maker(table).values(key=key, value=value, updated_at=now)
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "updated_at": now}))
+
+
+# Advisory-lock numbers for jobs that must run on one node at a time (PostgreSQL).
+LOCKS = {"digests": 7_301_001, "feeds": 7_301_002}
+
+
+def run_once_lock(conn: Connection, job: str) -> bool:
+    """Take the job's transaction-scoped advisory lock on PostgreSQL; return False if another node holds it.
+
+    SQLite has one writer at a time anyway, so there it always succeeds.
+    """
+    if conn.dialect.name != "postgresql":
+        return True
+    from sqlalchemy import text
+
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCKS[job]}).scalar())

@@ -13,7 +13,7 @@ from engine.clock import Clock, SystemClock
 from engine.feeds import FeedService
 from engine.settings import Settings
 from engine.store import make_engine
-from engine.web import feeds, site
+from engine.web import feeds, ops, site
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
@@ -25,4 +25,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     app.state.feeds = FeedService(app.state.engine, settings, app.state.clock)
     app.include_router(feeds.router)
     site.install(app)  # the pages, sign-in and action links
+    ops.install(app)  # /healthz and /metrics
     return app
