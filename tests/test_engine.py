@@ -139,6 +139,8 @@ def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type
     other.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # advisory locks are PostgreSQL's
 def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text, update
 
@@ -147,8 +149,7 @@ def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-un
     from engine.store.models import Owner
 
     engine = world[0]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer anyway")
+    assert engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         conn.execute(update(Owner.__table__).where(Owner.__table__.c.id == "zora").values(digest="daily"))  # type: ignore[attr-defined]
     tick(world, datetime(2000, 3, 17, 3, tzinfo=UTC))  # Zora's reminder is now held for her digest
