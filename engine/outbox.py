@@ -125,17 +125,19 @@ def _release(conn: Connection, rows: list[Row], now: datetime) -> None:
 def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats) -> list[Row]:
     """Keep the rows to send now: stale ones are suppressed (and re-planned), over-cap ones wait a day."""
     counts = _sent_today(conn, rows, now) if cap is not None else defaultdict(int)
-    keep, stale = [], []
+    keep, stale, deferred = [], [], []
     for row in rows:
         reason = stale_reason(row, now)
         if reason is not None:
             stale.append((row, reason))
         elif cap is not None and counts[row["recipient"]] >= int((row["payload"] or {}).get("cap", cap)):
-            _defer(conn, row, now)
-            stats.deferred += 1
+            deferred.append(row["id"])
         else:
             counts[row["recipient"]] += 1
             keep.append(row)
+    if deferred:
+        _defer(conn, deferred, now)
+        stats.deferred += len(deferred)
     if stale:
         for row, reason in stale:
             conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(status="suppressed", reason=reason))
@@ -283,10 +285,12 @@ def _close(channel: Channel) -> None:
         closer()
 
 
-def _defer(conn: Connection, row: Row, now: datetime) -> None:
+def _defer(conn: Connection, ids: list[int], now: datetime) -> None:
+    """Move rows past a recipient's daily cap to the same time tomorrow, in one commit."""
     later = now + timedelta(days=1)
-    conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(
-        next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day"))
+    for start in range(0, len(ids), 500):
+        conn.execute(update(OUT).where(OUT.c.id.in_(ids[start:start + 500])).values(
+            next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day"))
     conn.commit()
 
 

@@ -18,7 +18,7 @@ from engine.people import Directory, load_directory
 from engine.planner import ActionView, History, Notice, PlanResult, plan_action
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
-from engine.rules.policy import ActionFacts
+from engine.rules.policy import ActionFacts, Policy
 from engine.store.bulk import insert_ignoring_duplicates
 from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
 
@@ -86,9 +86,11 @@ def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Dir
     log_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row in rows:
-        result, policy_name = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
-                                        history.get(row["id"], History()), completed.get(row["id"], frozenset()), now)
-        outbox_rows.extend(outbox_row(n, policy_name, now) for n in result.notices)
+        result, policy = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
+                                   history.get(row["id"], History()), completed.get(row["id"], frozenset()), now)
+        policy_name = policy.name if policy else ""
+        cap = policy.limits.max_per_day if policy else None
+        outbox_rows.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
         log_rows.extend(_log_row(e) for e in result.escalations)
         updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": now, "b_policy": policy_name})
         _count(stats, result)
@@ -111,7 +113,7 @@ def _count(stats: TickStats, result: PlanResult) -> None:
 def _plan_one(
     row: Any, plan: Any, parents: dict[str, str | None], rules: RuleSet, directory: Directory,
     history: History, completed: frozenset[str], now: datetime,
-) -> tuple[PlanResult, str]:
+) -> tuple[PlanResult, Policy | None]:
     facts = ActionFacts(row["ref"], section_chain(row["section_key"], parents), row["kind"], row["owner_id"], tuple(row["tags"] or ()))
     policy, _ = rules.policy_for(facts)
     view = ActionView(
@@ -122,14 +124,16 @@ def _plan_one(
         completed=completed, people=directory.roles(row["owner_id"]),
     )
     if policy is None:
-        return PlanResult((), (), None), ""
+        return PlanResult((), (), None), None
     since = row["planned_through"] or now - policy.limits.catch_up.delta()
-    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now), policy.name
+    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now), policy
 
 
-def outbox_row(n: Notice, policy: str, now: datetime) -> dict[str, Any]:
-    """Return the outbox columns of a notice."""
+def outbox_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
+    """Return the outbox columns of a notice; ``cap`` is the policy's messages-per-day limit for dispatch."""
     payload = dict(n.payload) | {"policy": policy, "role_tz": n.recipient.tz}
+    if cap is not None:
+        payload["cap"] = cap
     return {
         "key": n.key, "plan_id": n.plan_id, "action_id": n.action_id, "occurrence": n.occurrence, "step": n.step,
         "type": n.type, "level": n.level, "recipient": n.recipient.email, "recipient_id": n.recipient.id,

@@ -163,3 +163,27 @@ def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-un
         held = conn.execute(text("select count(*) from outbox where status = 'held'")).scalar()
     assert held == 0
     other.dispose()
+
+
+def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (DATA / "rules" / "policies.yaml").read_text()
+    (rules / "policies.yaml").write_text(text.replace("    business_days: true\n", "    business_days: true\n  limits:\n    max_per_day: 1\n", 1))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text((DATA / "small-plan.yaml").read_text().replace("    owner: boon", "    owner: zora"))
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=rules, templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    import_paths(engine, [DATA / "small-owners.yaml", plan], settings, T0)
+    start_cursors(engine, datetime(2000, 3, 16, tzinfo=UTC))
+    world = (engine, load_rules(rules), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
+    first = tick(world, datetime(2000, 3, 17, 9, tzinfo=UTC))  # both of Zora's 14-day reminders are due
+    assert (first.dispatched.sent, first.dispatched.deferred) == (1, 1)
+    deferred = [r for r in outbox(engine) if r.status == "pending"]
+    assert len(deferred) == 1 and "daily cap" in deferred[0].reason
+    assert deferred[0].next_attempt_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
+    tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC))
+    to_zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)]
+    assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
+    engine.dispose()
