@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
 
     from engine.rules.loader import RuleSet
-    from engine.rules.policy import ActionFacts
     from engine.store.models import Action
 
 rules_app = typer.Typer(help="Rule files: check them, and see which policy an action gets.", no_args_is_help=True)
@@ -46,11 +44,12 @@ def explain(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar
     from engine.cli import _session, _settings
     from engine.queries import find_action
     from engine.rules.loader import describe_policy, load_rules
+    from engine.views import facts_for
 
     ruleset = load_rules(_settings(ctx).rules_dir)  # bad rules stop here, before the database opens
     with _session(ctx) as session:
         action = find_action(session, action_id)
-        facts, heading = action_facts(session, action), _heading(action)
+        facts, heading = facts_for(session, action), _heading(action)
     policy, why = ruleset.policy_for(facts)
     for line in [heading, why, *(describe_policy(policy) if policy else ["Nothing is sent for this action."])]:
         typer.echo(line)
@@ -62,17 +61,6 @@ def check_report(ruleset: RuleSet, target: Path) -> list[str]:
     lines = [f"{name}: {counts[name]} {'policy' if counts[name] == 1 else 'policies'} OK" for name in ruleset.files]
     lines += [f"{name}: holiday list OK" for name in ruleset.holiday_files]
     return lines or [f"{target}: no rule files, so no policy applies to any action"]
-
-
-def action_facts(session: Session, action: Action) -> ActionFacts:
-    """Return what policy matching needs to know about a stored action (its section chain too)."""
-    from engine.queries import sections
-    from engine.rules.owners import section_chain
-    from engine.rules.policy import ActionFacts
-
-    parents = {s.key: s.parent_key for s in sections(session, action.plan_id)}
-    chain = tuple(section_chain(action.section_key, parents))
-    return ActionFacts(action.ref, chain, action.kind, action.owner_id, tuple(action.tags or ()))
 
 
 def _heading(action: Action) -> str:
