@@ -128,6 +128,7 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
         return 0
     rules.check_owners(known)
     changed = 0
+    replanned: list[int] = []
     parents_by_plan: dict[str, dict[str, str | None]] = {}
     for action in store_plans.active_actions(session):
         if action.owner_source in {"plan", "cli"}:
@@ -140,7 +141,11 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
             action.owner_id, action.owner_source = owner_id, source
             if action.next_fire_at is not None or action.status in {"open", "in_progress"}:
                 action.next_fire_at = now
+            if action.id is not None:
+                replanned.append(action.id)
             session.add(action)
+    if replanned:
+        store_plans.forget_planned_ahead(session.connection(), replanned, now)
     return changed
 
 

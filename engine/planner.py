@@ -139,18 +139,24 @@ class _Occurrence:
 
 def plan_action(
     view: ActionView, policy: Policy | None, calendar: BusinessCalendar,
-    history: History, since: datetime, now: datetime,
+    history: History, since: datetime, now: datetime, until: datetime | None = None,
 ) -> PlanResult:
-    """Return the notices due in ``(since, now]`` (UTC), the escalations they fire, and ``next_fire_at``."""
+    """Return the notices due in ``(since, until]`` (UTC), the escalations they fire, and ``next_fire_at``.
+
+    ``until`` (default ``now``) plans ahead: notices due after ``now`` are returned with their own
+    instants, to be sent when they come; only those already past at ``now`` collapse (catch-up).
+    """
     if policy is None or view.status not in ACTIVE:
         return PlanResult((), (), None)
+    until = now if until is None else max(until, now)
+
     def wanted(c: _Candidate) -> bool:
         return _key(view, c) not in history.keys and not _acknowledged(c, history)
 
-    candidates = list(_candidates(view, policy, calendar, since, now, wanted))
-    due = [c for c in candidates if since < c.at <= now]
-    later = [c.at for c in candidates if c.at > now]
-    notices, escalations = _finish(view, policy, due)
+    candidates = list(_candidates(view, policy, calendar, since, until, wanted))
+    due = [c for c in candidates if since < c.at <= until]
+    later = [c.at for c in candidates if c.at > until]
+    notices, escalations = _finish(view, policy, due, now)
     return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
 
 
@@ -165,13 +171,18 @@ def _key(view: ActionView, c: _Candidate) -> str:
     return f"{view.plan_id}/{view.ref}|{c.occurrence}|{c.step}|{who}"
 
 
-def _finish(view: ActionView, policy: Policy, due: list[_Candidate]) -> tuple[list[Notice], list[EscalationEntry]]:
-    latest: dict[tuple[str, str, str], _Candidate] = {}
+def _group(c: _Candidate, now: datetime) -> tuple[object, ...]:
+    """Notices of one group collapse into the latest: past ones (catch-up) all together, planned-ahead ones per instant."""
+    return (c.occurrence, c.family, c.recipient.email) + ((c.at,) if c.at > now else ())
+
+
+def _finish(view: ActionView, policy: Policy, due: list[_Candidate], now: datetime) -> tuple[list[Notice], list[EscalationEntry]]:
+    latest: dict[tuple[object, ...], _Candidate] = {}
     for c in sorted(due, key=lambda c: (c.at, c.level)):
-        latest[(c.occurrence, c.family, c.recipient.email)] = c
+        latest[_group(c, now)] = c
     notices = []
     for c in sorted(due, key=lambda c: (c.at, c.step, c.recipient.email)):
-        keep = latest[(c.occurrence, c.family, c.recipient.email)] is c
+        keep = latest[_group(c, now)] is c
         status, reason = ("pending", "") if keep else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
         if keep and c.recipient.digest in {"daily", "weekly"}:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
@@ -21,6 +21,7 @@ from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts, Policy
 from engine.store.bulk import insert_ignoring_duplicates
 from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
+from engine.store.plans import forget_planned_ahead
 
 A = Action.__table__  # type: ignore[attr-defined]
 OUT = Outbox.__table__  # type: ignore[attr-defined]
@@ -62,20 +63,26 @@ def due_action_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def plan_due(engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000) -> TickStats:
-    """Plan every action that has come due at ``now`` (UTC), batch by batch; return the counts."""
+def plan_due(engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000,
+             ahead: timedelta = timedelta(0)) -> TickStats:
+    """Plan every action that has come due by ``now + ahead`` (UTC), batch by batch; return the counts.
+
+    ``ahead`` plans ahead (the service uses two tick intervals): notices falling due before
+    ``now + ahead`` are queued now with their own instants, so when they come the tick only sends.
+    """
     total = TickStats()
     directory: Directory | None = None
+    until = now + ahead
     while True:
         with engine.begin() as conn:
-            ids = due_action_ids(conn, now, batch)
+            ids = due_action_ids(conn, until, batch)
             if not ids:
                 return total
             directory = directory or load_directory(conn)
-            total.add(_plan_batch(conn, ids, rules, directory, now))
+            total.add(_plan_batch(conn, ids, rules, directory, now, until))
 
 
-def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime) -> TickStats:
+def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime, until: datetime) -> TickStats:
     rows = conn.execute(select(*VIEW_COLUMNS).where(A.c.id.in_(ids))).mappings().all()
     plans = {r["id"]: r for r in conn.execute(select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))).mappings()}
     parents = _parents(conn, plans)
@@ -87,12 +94,12 @@ def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Dir
     updates: list[dict[str, Any]] = []
     for row in rows:
         result, policy = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
-                                   history.get(row["id"], History()), completed.get(row["id"], frozenset()), now)
+                                   history.get(row["id"], History()), completed.get(row["id"], frozenset()), now, until)
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
         outbox_rows.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
         log_rows.extend(_log_row(e) for e in result.escalations)
-        updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": now, "b_policy": policy_name})
+        updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": until, "b_policy": policy_name})
         _count(stats, result)
     insert_ignoring_duplicates(conn, OUT, outbox_rows)
     insert_ignoring_duplicates(conn, E, log_rows)
@@ -112,7 +119,7 @@ def _count(stats: TickStats, result: PlanResult) -> None:
 
 def _plan_one(
     row: Any, plan: Any, parents: dict[str, str | None], rules: RuleSet, directory: Directory,
-    history: History, completed: frozenset[str], now: datetime,
+    history: History, completed: frozenset[str], now: datetime, until: datetime,
 ) -> tuple[PlanResult, Policy | None]:
     facts = ActionFacts(row["ref"], section_chain(row["section_key"], parents), row["kind"], row["owner_id"], tuple(row["tags"] or ()))
     policy, _ = rules.policy_for(facts)
@@ -126,7 +133,7 @@ def _plan_one(
     if policy is None:
         return PlanResult((), (), None), None
     since = row["planned_through"] or now - policy.limits.catch_up.delta()
-    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now), policy
+    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now, until), policy
 
 
 def outbox_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
@@ -180,4 +187,5 @@ def replan(conn: Connection, action_ids: Iterable[int], now: datetime) -> None:
     """Ask the next tick to plan these actions again (after a change to them)."""
     ids = list(action_ids)
     if ids:
+        forget_planned_ahead(conn, ids, now)
         conn.execute(update(A).where(A.c.id.in_(ids)).values(next_fire_at=now))

@@ -26,13 +26,18 @@ from engine.store.models import (
     Plan,
     Section,
 )
-from engine.store.plans import SCHEDULE_FIELDS, record_change
+from engine.store.plans import SCHEDULE_FIELDS, forget_planned_ahead, record_change
 from engine.zones import zone
 
 FINISHED = {"done", "dropped", "on_hold"}
 
 
-def _replan(action: Action, now: datetime) -> None:
+def _replan(session: Session, action: Action, now: datetime) -> None:
+    """Plan the action again at the next tick, taking back what was planned ahead for it."""
+    if action.id is not None:
+        forget_planned_ahead(session.connection(), [action.id], now)
+        if action.planned_through is not None and action.planned_through > now:
+            action.planned_through = now
     action.next_fire_at = None if action.status in FINISHED else now
     action.updated_at = now
 
@@ -45,7 +50,7 @@ def set_status(session: Session, action: Action, status: str, now: datetime, *, 
         return False
     old = action.status
     action.status, action.status_note = status, note
-    _replan(action, now)
+    _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "status", old, status, note)
     if status in {"done", "dropped"}:
@@ -68,7 +73,7 @@ def complete(
     assert action.id is not None
     session.add(Completion(action_id=action.id, occurrence=label, at=now, who=who, via=via, note=note))
     action.last_completed = max(day, action.last_completed or day)
-    _replan(action, now)
+    _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "completed", None, label, note)
     resolve_escalations(session, action, now, "occurrence done", occurrence=label)
@@ -92,7 +97,7 @@ def progress(session: Session, action: Action, now: datetime, *, who: str, via: 
     if action.status == "open":
         record_change(session, action, now, who, via, "status", "open", "in_progress", "")
         action.status = "in_progress"
-    _replan(action, now)
+    _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "progress", None, state, note)
 
@@ -110,7 +115,7 @@ def reassign(session: Session, action: Action, owner_id: str | None, now: dateti
         raise UsageError(f"no owner {owner_id!r}; `planwatch owners` lists them")
     old = action.owner_id
     action.owner_id, action.owner_source = owner_id, "cli"
-    _replan(action, now)
+    _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "owner", old, owner_id, note)
 
@@ -139,7 +144,7 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
     if current is not None and to <= current:
         raise UsageError(f"--to {to} is not after the current due date {current}")
     action.extended_to = to
-    _replan(action, now)
+    _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "extended", current.isoformat() if current else None, to.isoformat(), reason)
     resolve_escalations(session, action, now, f"extended to {to.isoformat()}")
@@ -163,7 +168,7 @@ def acknowledge(session: Session, escalation_id: int, now: datetime, *, who: str
         session.add(entry)
         action = session.get(Action, entry.action_id)
         if action is not None:
-            _replan(action, now)
+            _replan(session, action, now)
             session.add(action)
             record_change(session, action, now, who, via, "acknowledged", None, f"{entry.step} of {entry.occurrence}", note)
     return entry
@@ -248,5 +253,5 @@ def refresh_schedules(session: Session, plan_id: str, now: datetime, events: Seq
         if any(getattr(action, k) != fields[k] for k in SCHEDULE_FIELDS):
             for k in SCHEDULE_FIELDS:
                 setattr(action, k, fields[k])
-            _replan(action, now)
+            _replan(session, action, now)
             session.add(action)

@@ -187,3 +187,75 @@ def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, 
     to_zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)]
     assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
     engine.dispose()
+
+
+def _life(world, tmp_path: Path, ahead: timedelta, changes: dict[datetime, object]) -> int:  # type: ignore[no-untyped-def]
+    """Tick hourly from T0 to mid-May planning ``ahead``, applying ``changes`` at their instants; return how
+    many ticks left messages queued ahead of their instant."""
+    engine, rules, _, renderer = world
+    channel = MaildirChannel(tmp_path / f"mail-{ahead.total_seconds():g}")
+    now, queued_ahead = T0, 0
+    while now <= datetime(2000, 5, 15, tzinfo=UTC):
+        for at, change in changes.items():
+            if now - timedelta(hours=1) < at <= now:
+                with transaction(engine) as session:
+                    change(session, at)  # type: ignore[operator]
+        run_tick(engine, rules, channel, renderer, now, ahead=ahead)
+        queued_ahead += any(r.status == "pending" and r.due_at > now for r in outbox(engine))
+        now += timedelta(hours=1)
+    return queued_ahead
+
+
+def _changes() -> dict[datetime, object]:
+    from engine.queries import find_action
+    from engine.workflow import set_status
+
+    def done(session, at):  # type: ignore[no-untyped-def]  # Zora finishes I.1.1 half an hour before its 14-day reminder
+        set_status(session, find_action(session, "I.1.1"), "done", at, who="zora", via="cli")
+
+    def extended(session, at):  # type: ignore[no-untyped-def]  # Luz's deadline moves while a reminder is queued
+        extend(session, find_action(session, "I.1.3"), date(2000, 4, 28), at, who="boss", via="cli", reason="late data")
+
+    def acknowledged(session, at):  # type: ignore[no-untyped-def]  # Boon's supervisor acknowledges the first escalation
+        from engine.store.models import Escalation
+
+        entry = session.exec(select(Escalation).where(Escalation.key.startswith("small/I.1.2|"))).scalars().first()
+        acknowledge(session, entry.id, at, who="mid", note="on it")
+
+    return {datetime(2000, 3, 17, 7, 30, tzinfo=UTC): done, datetime(2000, 3, 29, 13, 30, tzinfo=UTC): extended,
+            datetime(2000, 4, 14, 1, 30, tzinfo=UTC): acknowledged}
+
+
+def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.models import Escalation
+
+    engine, rules, channel, renderer = world
+    other = copy_to_sqlite(engine, tmp_path / "ahead.db")
+    start_cursors(other, T0)
+    plain = _life(world, tmp_path, timedelta(0), _changes())
+    ahead = _life((other, rules, channel, renderer), tmp_path, timedelta(hours=2), _changes())
+    assert plain == 0 and ahead > 20  # the second world really queued messages before their instant
+
+    def rows(e):  # type: ignore[no-untyped-def]
+        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+
+    def log(e):  # type: ignore[no-untyped-def]
+        with transaction(e) as session:
+            return sorted((x.key, x.at, x.acknowledged_at, x.resolved_at) for x in session.exec(select(Escalation)).scalars())
+
+    assert rows(engine) == rows(other)
+    assert log(engine) == log(other)
+    assert not [r for r in rows(engine) if r[0].startswith("small/I.1.1|") and r[2] > datetime(2000, 3, 17, 7, 30, tzinfo=UTC)]
+    assert any(r[0].startswith("small/I.1.3|2000-04-28|") and r[1] == "sent" for r in rows(engine))
+    other.dispose()
+
+
+def test_messages_queued_ahead_that_waited_through_downtime_collapse(world) -> None:  # type: ignore[no-untyped-def]
+    engine, rules, channel, renderer = world
+    run_tick(engine, rules, channel, renderer, datetime(2000, 3, 17, 7, tzinfo=UTC), ahead=timedelta(hours=2))
+    queued = [r for r in outbox(engine) if r.recipient_id == "zora" and r.status == "pending"]
+    assert [r.step for r in queued] == ["remind:due:14d"]  # Zora's reminder, queued for 08:00; then the node is down
+    report = run_tick(engine, rules, channel, renderer, datetime(2000, 3, 30, 12, tzinfo=UTC), ahead=timedelta(hours=2))
+    rows = [r for r in outbox(engine) if r.recipient_id == "zora" and r.step.startswith("remind")]
+    assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
+    assert "superseded" in rows[0].reason and report.dispatched.suppressed >= 1

@@ -9,10 +9,15 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import PydanticUndefined
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
 from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.store.models import Action, ActionChange, Plan, Section
+from engine.store.models import Action, ActionChange, Escalation, Outbox, Plan, Section
+
+_ACT = Action.__table__  # type: ignore[attr-defined]
+_OUT = Outbox.__table__  # type: ignore[attr-defined]
+_ESC = Escalation.__table__  # type: ignore[attr-defined]
 
 SCHEDULE_FIELDS = ("kind", "start", "due", "rrule", "milestones", "event", "after_ref", "needs_review", "reason")
 
@@ -99,6 +104,7 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     existing = actions_by_ref(session, plan_id)
     seen: set[str] = set()
     added: list[dict[str, Any]] = []
+    changed: list[int] = []
     for item in resolved:
         seen.add(item.row.ref)
         action = existing.get(item.row.ref)
@@ -106,7 +112,8 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
             added.append(_new_row(plan_id, item, now))
             report.added.append(item.row.ref)
             continue
-        _update(session, action, item, now, via, report)
+        if _update(session, action, item, now, via, report) and action.id is not None:
+            changed.append(action.id)
     if added:
         # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
         session.flush()  # the plan and its sections first: the new rows refer to them
@@ -117,6 +124,10 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
             action.next_fire_at = None
             record_change(session, action, now, "import", via, "removed", None, "removed from the plan file")
             report.removed.append(ref)
+            if action.id is not None:
+                changed.append(action.id)
+    if changed:
+        forget_planned_ahead(session.connection(), changed, now)
     report.total = len(seen)
     return report
 
@@ -163,7 +174,8 @@ def _fill(action: Action, item: Resolved) -> None:
         setattr(action, key, item.schedule.get(key))
 
 
-def _update(session: Session, action: Action, item: Resolved, now: datetime, via: str, report: ImportReport) -> None:
+def _update(session: Session, action: Action, item: Resolved, now: datetime, via: str, report: ImportReport) -> bool:
+    """Bring ``action`` up to date with ``item``; return True when it changed (and must be planned again)."""
     row = item.row
     before = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
     before["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
@@ -193,6 +205,8 @@ def _update(session: Session, action: Action, item: Resolved, now: datetime, via
         # The next tick plans it again; finished actions stay quiet.
         action.next_fire_at = None if action.status in {"done", "dropped", "on_hold"} else now
         session.add(action)
+        return True
+    return False
 
 
 def record_change(session: Session, action: Action, now: datetime, who: str, via: str, fieldname: str,
@@ -239,3 +253,18 @@ def active_actions(session: Session, plan_id: str | None = None) -> list[Action]
     if plan_id is not None:
         query = query.where(Action.plan_id == plan_id)
     return list(session.exec(query.order_by(col(Action.plan_id), col(Action.ordinal))).all())
+
+
+def forget_planned_ahead(conn: Connection, action_ids: list[int], now: datetime) -> None:
+    """Take back what was planned ahead for these actions and is not due yet at ``now``.
+
+    After a change (done, an extension, an acknowledgement, a new owner) the queued future
+    messages may no longer be true: they are deleted, not suppressed (nothing was said yet, and
+    their keys must stay free to be planned again), with the escalation steps that had not yet
+    come, and the actions' ``planned_through`` comes back to ``now``.
+    """
+    for start in range(0, len(action_ids), 500):
+        ids = action_ids[start:start + 500]
+        conn.execute(delete(_OUT).where(_OUT.c.action_id.in_(ids), _OUT.c.status.in_(["pending", "held"]), _OUT.c.due_at > now))
+        conn.execute(delete(_ESC).where(_ESC.c.action_id.in_(ids), _ESC.c.at > now))
+        conn.execute(update(_ACT).where(_ACT.c.id.in_(ids), _ACT.c.planned_through > now).values(planned_through=now))
