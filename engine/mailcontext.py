@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from engine.links import action_links, preferences_url
@@ -45,6 +46,7 @@ def recipient_zone(row: Row, person: Row | None) -> str:
     return str(payload.get("role_tz") or (person or {}).get("timezone") or "UTC")
 
 
+@lru_cache(maxsize=1024)  # a dispatch pass asks it once per message, for a handful of zones at one instant
 def local_day(now: datetime, tz: str) -> date:
     """Return the recipient's local day at ``now`` (aware)."""
     return now.astimezone(zone(tz)).date()
