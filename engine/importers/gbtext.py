@@ -30,6 +30,7 @@ ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>.+?)\s*\|(?P<closed>\s*\|\|)
 LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")
 ROW_RE = re.compile(r"^(?P<tf>[^|]*[^|\s])\s+\|\s+\|$")
 CONTEXT_RE = re.compile(r"^(?P<text>[^|]*[^|\s])\s+\|$")
+EMPTY_CELLS_RE = re.compile(r"\|\s*\|\|")
 
 
 def looks_like(text: str) -> bool:
@@ -158,12 +159,13 @@ class _TableReader:
     last_text_line: int | None = None
 
     def feed(self, number: int, line: str) -> None:
-        if not line or HEADER_RE.match(line) or re.fullmatch(r"\|\s*\|\|", line) or line == "| |":
+        if not line or line == "|" or line == "| |" or EMPTY_CELLS_RE.fullmatch(line) or HEADER_RE.match(line):
             self._advance(line)
             return
+        # Parts start with "Part", headings with a digit or "(": most lines (time frames) skip those patterns.
+        heading = line[0].isdigit() or line[0] == "(" or line.startswith("Part")
         handled = (
-            self._part(number, line)
-            or self._heading(number, line)
+            (heading and (self._part(number, line) or self._heading(number, line)))
             or self._row(number, line)
             or self._context(number, line)
             or self._subheading(number, line)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
 from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.store.bulk import bulk_insert
 from engine.store.models import Action, ActionChange, Escalation, Outbox, Plan, Section
 
 _ACT = Action.__table__  # type: ignore[attr-defined]
@@ -105,11 +106,12 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     seen: set[str] = set()
     added: list[dict[str, Any]] = []
     changed: list[int] = []
+    base = _new_base(plan_id, now)
     for item in resolved:
         seen.add(item.row.ref)
         action = existing.get(item.row.ref)
         if action is None:
-            added.append(_new_row(plan_id, item, now))
+            added.append(_new_row(base, item))
             report.added.append(item.row.ref)
             continue
         if _update(session, action, item, now, via, report) and action.id is not None:
@@ -117,7 +119,7 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     if added:
         # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
         session.flush()  # the plan and its sections first: the new rows refer to them
-        session.execute(Action.__table__.insert(), added)  # type: ignore[attr-defined]
+        bulk_insert(session.connection(), Action.__table__, added)  # type: ignore[attr-defined]
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
             action.removed_at = action.updated_at = now
@@ -147,18 +149,27 @@ def _defaults() -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
     return values, factories
 
 
-def _new_row(plan_id: str, item: Resolved, now: datetime) -> dict[str, Any]:
-    """Return the columns of a new action: what ``Action(...)`` and ``_fill`` would set."""
+def _new_row(base: dict[str, Any], item: Resolved) -> dict[str, Any]:
+    """Return the columns of a new action: what ``Action(...)`` and ``_fill`` would set, from ``base``."""
     row = item.row
+    values = base.copy()
+    values.update(
+        ref=row.ref, section_key=row.section_key, subheading=row.subheading, ordinal=row.ordinal, title=row.title,
+        description=row.description, timeframe=row.timeframe, timeframe_proposed=row.timeframe_proposed,
+        owner_id=item.owner_id, owner_source=item.owner_source, override=dict(row.override),
+    )
+    schedule = item.schedule
+    for key in SCHEDULE_FIELDS:
+        values[key] = schedule.get(key)
+    return values
+
+
+def _new_base(plan_id: str, now: datetime) -> dict[str, Any]:
+    """Return the columns every new action of an import starts with. Its list and dict values are
+    shared by the rows made from it: they go to one INSERT and are never changed."""
     plain, factories = _defaults()
     values = plain | {name: make() for name, make in factories.items()}
-    values.update(
-        plan_id=plan_id, ref=row.ref, created_at=now, updated_at=now, section_key=row.section_key,
-        subheading=row.subheading, ordinal=row.ordinal, title=row.title, description=row.description,
-        timeframe=row.timeframe, timeframe_proposed=row.timeframe_proposed, owner_id=item.owner_id,
-        owner_source=item.owner_source, override=dict(row.override), next_fire_at=now,
-    )
-    values.update({key: item.schedule.get(key) for key in SCHEDULE_FIELDS})
+    values.update(plan_id=plan_id, created_at=now, updated_at=now, next_fire_at=now)
     return values
 
 
