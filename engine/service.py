@@ -83,6 +83,7 @@ class Outage:
         """Return ``job`` wrapped: a lost or refused database connection is logged, not raised."""
 
         def guarded() -> None:
+            started = self.clock.now()
             try:
                 job()
             except Exception as exc:
@@ -91,7 +92,7 @@ class Outage:
                     raise  # a bug, not an outage: APScheduler logs it with its traceback
                 self._down(name, cause)
             else:
-                self._up(name)
+                self._up(name, started)
 
         guarded.__name__ = guarded.__qualname__ = name
         return guarded
@@ -108,11 +109,12 @@ class Outage:
                 log.error("database still unreachable since %s (%d failed runs): %s; retrying",
                           f"{self._since:%H:%M:%S}Z", self._failed, _reason(exc))
 
-    def _up(self, name: str) -> None:
-        if self._since is None:
+    def _up(self, name: str, started: datetime) -> None:
+        # Only a run that began after the first failure proves the database is back.
+        if self._since is None or started <= self._since:
             return
         with self._lock:
-            if self._since is None:
+            if self._since is None or started <= self._since:
                 return
             took = (self.clock.now() - self._since).total_seconds()
             log.warning("database reachable again after %.1f s (%d failed runs); the %s job carries on", took, self._failed, name)
@@ -146,7 +148,9 @@ def _lost_database(exc: BaseException) -> BaseException | None:
     touch the dead connection again and get "Can't reconnect until invalid transaction is rolled back".
     """
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(20):  # a chain is short; the bound only guards against a cycle
+        if seen is None:
+            break
         if isinstance(seen, SAOperationalError | InterfaceError | OperationalError):
             return seen
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:

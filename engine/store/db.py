@@ -17,6 +17,7 @@ from engine.errors import InputError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 HEAD = "0004"
+CONNECT_TIMEOUT = 10  # seconds to wait for a database server to answer a new connection
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +34,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pre_ping: a connection cut by a server restart is replaced, not handed out; the timeout keeps
+    # a job from hanging on an unreachable host (and SIGTERM from waiting for it) for minutes.
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, connect_args=timeout)
 
 
 def _check_sqlite_path(database: str | None) -> None:

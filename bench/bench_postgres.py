@@ -1,0 +1,390 @@
+"""Benchmark: planwatch on PostgreSQL (issue 8), the scale-out setting.
+
+Run from the repository root:  .venv/bin/python bench/bench_postgres.py [--quick]
+
+The server is PLANWATCH_BENCH_POSTGRES_URL (default the machine's server,
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres); the benchmark creates a database of
+its own there and drops it afterwards. Targets:
+
+1. an idle tick (``run_tick`` at an instant when nothing is due) over 1,000,000 actions, with
+   the 10,000 planned notices pending but not yet due: < 20 ms (median of many);
+2. planning 10,000 due notifications (``plan_due`` with 10,000 actions due among 1,000,000): < 2 s;
+3. dispatch throughput to a local SMTP server (aiosmtpd in its own process) with one node against
+   two nodes: two OS processes each running the service's dispatch loop (``service.send_due``)
+   on the same outbox; two nodes >= 1.6x one node. Every message must arrive exactly once.
+
+The world is bench/_world.py's (one plan, 1,000 owners in three zones, deadlines spread over ten
+years), with 10,000 actions due at its NOW instead of 1,000, loaded with COPY. ``--quick`` uses
+100,000 actions, one planning run and 1,000 messages. Figures move with the machine's load: the notes give the
+load average and how busy the two cores were while the nodes sent.
+
+Exit status: 0 when every target is met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+import _world as world  # noqa: E402  (the repository root and bench/ must be importable first)
+import psycopg  # noqa: E402
+from sqlalchemy import Engine, event, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from engine.channels import NullChannel  # noqa: E402
+from engine.channels.smtp import SmtpChannel, SmtpConfig  # noqa: E402
+from engine.clock import FixedClock  # noqa: E402
+from engine.planning import plan_due  # noqa: E402
+from engine.render import MailIdentity, Renderer  # noqa: E402
+from engine.rules.loader import load_rules  # noqa: E402
+from engine.service import DISPATCH_BATCH, send_due  # noqa: E402
+from engine.store import make_engine, upgrade  # noqa: E402
+from engine.tick import run_tick  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TARGET_IDLE_MS = 20.0
+TARGET_PLAN_S = 2.0
+TARGET_RATIO = 1.6
+DUE = 10_000
+IDENTITY = MailIdentity(sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org", secret_key="bench")
+IDLE_AT = world.PREVIOUS_TICK + timedelta(minutes=1)  # before every due action's 09:00
+
+
+@dataclass
+class Row:
+    what: str
+    figure: str
+    target: str = ""
+    ok: bool | None = None
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    url: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        mark = "" if row.ok is None else ("PASS" if row.ok else "FAIL")
+        print(f"  {row.what}: {row.figure} {row.target} {mark}".rstrip(), flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  ({text})", flush=True)
+
+
+def libpq(url: str) -> str:
+    """Return the psycopg connection string of a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def scratch_database(admin: str) -> Iterator[str]:
+    """Create a database for this run on the server of ``admin``; yield its URL; drop it afterwards."""
+    name = f"planwatch_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(libpq(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(libpq(admin), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ----- the world, loaded with COPY ------------------------------------------------------------
+
+
+def fill(url: str, size: int) -> None:
+    """Load _world's plan of ``size`` actions (DUE of them due at NOW) with COPY; then ANALYZE."""
+    stamp = world.sql_time(world.PREVIOUS_TICK - timedelta(days=400))
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")  # _world writes UTC wall times without a zone
+        conn.execute("INSERT INTO plan (id, title, symbol, body, ref_date, timezone, fy_start, source, source_format, "
+                     "imported_at, updated_at) VALUES (%s, %s, '', '', '2029-01-01', 'Europe/Zurich', NULL, 'generated', "
+                     "'yaml', %s, %s)", (world.PLAN_ID, f"Generated plan of {size} actions", stamp, stamp))
+        sections: list[tuple[str, str, str | None, str, str, str, str, int]] = [
+            (world.PLAN_ID, "S", None, "part", "I", "Part one", "", 1)]
+        sections += [(world.PLAN_ID, f"S{k}", "S", "issue", str(k), f"Issue {k}", "", k + 1) for k in range(1, world.SECTIONS + 1)]
+        copy_rows(conn, "section (plan_id, key, parent_key, level, number, title, context, ordinal)", sections)
+        owners = [(*row, "none", "owner") for row in world.owner_rows(single_zone=False)]
+        copy_rows(conn, "owner (id, name, email, timezone, supervisor_id, digest, role)", owners)
+        copy_rows(conn, f"action ({', '.join(world.ACTION_COLUMNS)})", world._action_rows(size, False))
+        conn.execute("SELECT setval(pg_get_serial_sequence('action', 'id'), %s)", (size,))
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+
+
+def copy_rows(conn: psycopg.Connection[Any], target: str, rows: Any) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def reset(url: str, size: int) -> None:
+    """Put the world back before its busy tick: outbox and log empty, the DUE actions due again."""
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("DELETE FROM outbox")
+        conn.execute("DELETE FROM escalation")
+        with conn.cursor() as cur:
+            cur.executemany("UPDATE action SET next_fire_at = %s, planned_through = %s WHERE id = %s",
+                            [(*world.due_cursor(i, size, False), i) for i in world.due_ids(size)])
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE outbox")
+
+
+# ----- 1 and 2: planning and the idle tick ----------------------------------------------------
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
+    rules = load_rules(world.RULES)
+    times = []
+    for _ in range(bench.args.repeat):
+        reset(bench.url, size)
+        seconds, stats = timed(lambda: plan_due(engine, rules, world.NOW))
+        if stats.pending != DUE:
+            raise SystemExit(f"plan_due planned {stats} instead of {DUE:,} pending notices")
+        times.append(seconds)
+    med = statistics.median(times)
+    bench.add(Row(f"plan_due: {DUE:,} notices among {size:,} actions", f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s)",
+                  f"target < {TARGET_PLAN_S:g} s", med < TARGET_PLAN_S))
+
+
+def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
+    rules, renderer, channel = load_rules(world.RULES), Renderer([world.TEMPLATES], IDENTITY), NullChannel()
+    if not run_tick(engine, rules, channel, renderer, IDLE_AT).idle:
+        raise SystemExit("the idle instant is not idle")
+    times = []
+    for _ in range(bench.args.idle_runs):
+        seconds, _ = timed(lambda: run_tick(engine, rules, channel, renderer, IDLE_AT))
+        times.append(seconds)
+    med = statistics.median(times)
+    bench.add(Row(f"idle tick over {size:,} actions ({DUE:,} notices pending, not yet due)",
+                  f"{med * 1000:.2f} ms (median of {len(times):,}; p99 {sorted(times)[len(times) * 99 // 100] * 1000:.2f} ms)",
+                  f"target < {TARGET_IDLE_MS:g} ms", med * 1000 < TARGET_IDLE_MS))
+
+
+# ----- 3: dispatch, one node against two ------------------------------------------------------
+
+
+def keep_messages(url: str, count: int) -> None:
+    """Keep ``count`` of the planned notices (the first by id) as the dispatch workload."""
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute("DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT %s)", (count,))
+        left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
+        if left is None or left[0] != count:
+            raise SystemExit(f"wanted {count:,} pending notices, have {left}")
+
+
+def requeue(url: str) -> None:
+    """Make every outbox row pending and unsent again."""
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, message_id = NULL, "
+                     "next_attempt_at = NULL, last_error = '', reason = ''")
+        conn.execute("VACUUM ANALYZE outbox")
+
+
+class Sink:
+    """bench/smtp_sink.py: aiosmtpd in its own process, counting what it receives."""
+
+    def __init__(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port, picked first
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "smtp_sink.py"), str(self.port)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> dict[str, int]:
+        out, _ = self.proc.communicate("", timeout=60)
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system, all threads) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cores() -> tuple[float, float]:
+    """Return (busy, total) CPU seconds of the whole machine so far (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values[:8]) - idle) / tick, sum(values[:8]) / tick
+
+
+def run_nodes(bench: Bench, nodes: int, messages: int) -> dict[str, float]:
+    """Send every pending row with ``nodes`` node processes; return throughput and CPU figures."""
+    requeue(bench.url)
+    sink = Sink()
+    procs = [subprocess.Popen([sys.executable, __file__, "--node", bench.url, str(sink.port), str(bench.args.batch)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(nodes)]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        sink_cpu, (busy, total) = sink.cpu(), busy_cores()
+        started = time.perf_counter()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        reports = [json.loads(proc.stdout.readline()) for proc in procs if proc.stdout is not None]
+        elapsed = time.perf_counter() - started
+        busy_after, total_after = busy_cores()
+        sink_cpu = sink.cpu() - sink_cpu
+    finally:
+        for proc in procs:
+            proc.communicate("", timeout=60)
+        counted = sink.stop()
+    sent = sum(r["sent"] for r in reports)
+    if sent != messages or counted["received"] != messages or counted["unique"] != messages:
+        raise SystemExit(f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each")
+    with psycopg.connect(libpq(bench.url)) as conn:
+        unsent = conn.execute("SELECT count(*) FROM outbox WHERE status <> 'sent'").fetchone()
+    if unsent is None or unsent[0] != 0:
+        raise SystemExit(f"{nodes} node(s): {unsent} rows not marked sent")
+    return {"rate": messages / elapsed, "elapsed": elapsed, "split": [r["sent"] for r in reports],
+            "node_cpu": sum(r["cpu"] for r in reports), "db_cpu": sum(r["db_cpu"] for r in reports),
+            "sink_cpu": sink_cpu, "machine": (busy_after - busy) / (total_after - total)}
+
+
+def measure_dispatch(bench: Bench, messages: int) -> None:
+    keep_messages(bench.url, messages)
+    one = run_nodes(bench, 1, messages)
+    two = run_nodes(bench, 2, messages)
+    ratio = two["rate"] / one["rate"]
+    bench.add(Row(f"dispatch, 1 node: {messages:,} messages -> aiosmtpd", f"{one['rate']:,.0f} msg/s"))
+    bench.add(Row(f"dispatch, 2 nodes: {messages:,} messages -> aiosmtpd", f"{two['rate']:,.0f} msg/s (split {two['split']})"))
+    bench.add(Row("dispatch, 2 nodes / 1 node", f"{ratio:.2f}x", f"target >= {TARGET_RATIO:g}x", ratio >= TARGET_RATIO))
+    for name, run in (("1 node", one), ("2 nodes", two)):
+        per = 1000 / messages
+        bench.note(f"{name}: {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
+                   f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP sink {run['sink_cpu'] * per:.2f}; "
+                   f"both cores {run['machine']:.0%} busy")
+
+
+# ----- a node: the service's dispatch loop in a process of its own ---------------------------
+
+
+def node(url: str, port: int, batch: int) -> None:
+    """Wait for "go" on stdin, send with ``send_due`` until nothing waits, print what it did as JSON."""
+    engine = make_engine(url)
+    backends: set[int] = set()
+
+    @event.listens_for(engine, "connect")
+    def remember(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backends.add(cur.fetchone()[0])
+
+    renderer = Renderer([world.TEMPLATES], IDENTITY)
+    channel = SmtpChannel(SmtpConfig("127.0.0.1", port, security="none"))
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    cpu, db_cpu = time.process_time(), sum(cpu_seconds(pid) for pid in backends)
+    stats = send_due(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
+    while stats.sent:  # send_due stops after MAX_PASSES passes; the service's next run goes on
+        more = send_due(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
+        stats.sent, stats.failed = stats.sent + more.sent, stats.failed + more.failed
+        if not more.sent:
+            break
+    alive = [pid for pid in backends if Path(f"/proc/{pid}").exists()]
+    report = {"sent": stats.sent, "failed": stats.failed, "cpu": time.process_time() - cpu,
+              "db_cpu": sum(cpu_seconds(pid) for pid in alive) - db_cpu}
+    print(json.dumps(report), flush=True)
+    sys.stdin.read()
+    engine.dispose()
+
+
+# ----- the run ---------------------------------------------------------------------------------
+
+
+def environment() -> str:
+    load = os.getloadavg()
+    return f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 actions, one planning run, 1,000 messages (under a minute)")
+    parser.add_argument("--size", type=int, help="actions in the world (default 1,000,000; --quick 100,000)")
+    parser.add_argument("--messages", type=int, help="messages dispatched by 1 and by 2 nodes (default 10,000; --quick 1,000)")
+    parser.add_argument("--batch", type=int, default=DISPATCH_BATCH, help="rows one dispatch pass leases (the service's default)")
+    parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
+    parser.add_argument("--idle-runs", type=int, default=1000, help="idle ticks measured")
+    args = parser.parse_args(argv)
+    args.size = args.size or (100_000 if args.quick else 1_000_000)
+    args.messages = min(args.messages or (1_000 if args.quick else 10_000), DUE)
+    args.repeat = args.repeat or (1 if args.quick else 5)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    admin = os.environ.get("PLANWATCH_BENCH_POSTGRES_URL", DEFAULT_URL)
+    world.DUE = DUE  # _world's builders read DUE when called: 10,000 actions due at NOW instead of 1,000
+    print(f"planwatch on PostgreSQL: {args.size:,} actions, {DUE:,} due; {environment()}", flush=True)
+    with scratch_database(admin) as url:
+        bench = Bench(args, url)
+        engine = make_engine(url)
+        upgrade(engine)
+        seconds, _ = timed(lambda: fill(url, args.size))
+        bench.note(f"world of {args.size:,} actions loaded with COPY in {seconds:.1f} s")
+        measure_planning(bench, engine, args.size)
+        measure_idle(bench, engine, args.size)
+        engine.dispose()
+        measure_dispatch(bench, args.messages)
+    bench.note(environment())
+    print_table(bench)
+    return 0 if all(row.ok is not False for row in bench.rows) else 1
+
+
+def print_table(bench: Bench) -> None:
+    print()
+    print(f"| {'measure':64} | {'figure':52} | {'target':14} | |")
+    print(f"|{'-' * 66}|{'-' * 54}|{'-' * 16}|---|")
+    for row in bench.rows:
+        mark = "" if row.ok is None else ("PASS" if row.ok else "FAIL")
+        print(f"| {row.what:64} | {row.figure:52} | {row.target.removeprefix('target '):14} | {mark} |")
+    for text_ in bench.notes:
+        print(f"- {text_}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--node":
+        node(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        sys.exit(main())
