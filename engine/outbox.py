@@ -19,6 +19,7 @@ from email.message import Message
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from engine.channels import Channel, DeliveryError
 from engine.channels.pipeline import SENT, Inline, Pipeline, quick_handover
@@ -188,7 +189,7 @@ def _count_only(conn: Connection, channel: Channel, now: datetime, limit: int, s
     result = conn.execute(query)
     names = list(result.keys())
     rows: list[Row] = []
-    for values in result.tuples():
+    for values in result:
         row = dict(zip(names, values, strict=True))
         row["payload"] = {"date": row["date"], "role_tz": row["role_tz"]}
         rows.append(row)
@@ -248,6 +249,8 @@ class _Batch:
             return None
         try:
             return compose(self.renderer, contexts, row, self.now)
+        except DBAPIError:
+            raise  # the database, not the message: the pass stops and the row stays pending
         except Exception as exc:  # a broken template or address: retried (someone may fix it), and reported
             self._count(row, _failed(self.conn, row, self.now, f"cannot build the message: {template_error(exc, row['template'])}", permanent=False))
             return None

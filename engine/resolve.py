@@ -47,22 +47,28 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def read_row(row: ActionRow, ref_date: date, fy_start: int | None, readings: dict[str, Schedule] | None = None) -> dict[str, Any]:
+def read_row(row: ActionRow, ref_date: date, fy_start: int | None, readings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell).
 
-    ``readings`` remembers phrases already read in this plan: real plans repeat their
-    time frames ("Continuously", "Ongoing") many times.
+    ``readings`` remembers phrases already read in this plan (their fields; each row gets a
+    copy): real plans repeat their time frames ("Continuously", "Ongoing") many times.
     """
     memo = readings if readings is not None else {}
 
-    def read(text: str) -> Schedule:
-        if text not in memo:
-            memo[text] = parse(text, ref_date, fy_start=fy_start)
-        return memo[text]
+    def read(text: str) -> dict[str, Any]:
+        fields = memo.get(text)
+        if fields is None:
+            fields = memo[text] = schedule_fields(parse(text, ref_date, fy_start=fy_start))
+        copy = fields.copy()
+        if fields["milestones"]:
+            copy["milestones"] = [dict(m) for m in fields["milestones"]]
+        else:
+            copy["milestones"] = []
+        return copy
 
     if row.timeframe or row.timeframe_proposed is None:
-        return schedule_fields(read(row.timeframe))
-    fields = schedule_fields(read(row.timeframe_proposed))
+        return read(row.timeframe)
+    fields = read(row.timeframe_proposed)
     fields["needs_review"] = True
     fields["reason"] = (
         f"The time-frame cell is empty in the source (merged with the row above); proposed "
@@ -79,7 +85,7 @@ def resolve_plan(
     events: Sequence[NamedEvent] = (),
 ) -> dict[str, dict[str, Any]]:
     """Return the schedule fields of every row, by action id."""
-    readings: dict[str, Schedule] = {}
+    readings: dict[str, dict[str, Any]] = {}
     out = {row.ref: read_row(row, ref_date, fy_start, readings) for row in rows}
     by_ref = {row.ref: row for row in rows}
     for row in rows:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,8 +23,8 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
     return len(conn.execute(stmt, list(rows)).all())
 
 
-def bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows (all with the same keys) at the driver's speed, as SQLAlchemy would store them.
+def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many rows (tuples of the columns ``names``) at the driver's speed, stored as SQLAlchemy would.
 
     SQLAlchemy's executemany runs every column's bind processors for every row (JSON encoding,
     the UTC conversion, datetime formatting): most of the time of a 100,000-action import. The
@@ -34,12 +33,10 @@ def bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) ->
     """
     if not rows:
         return
-    names = list(rows[0])
     dialect = conn.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    raw = zip(*map(itemgetter(*names), rows), strict=True) if len(names) > 1 else ([row[names[0]] for row in rows],)
-    columns = {name: _stored_column(table.c[name].type.dialect_impl(dialect).bind_processor(dialect), list(values))
-               for name, values in zip(names, raw, strict=True)}
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
+    columns = {name: _stored_column(table.c[name].type.dialect_impl(dialect).bind_processor(dialect), values)
+               for name, values in zip(names, zip(*rows, strict=True), strict=True)}
     if dialect.paramstyle in {"qmark", "format", "numeric"}:
         params: list[Any] = list(zip(*(columns[name] for name in compiled.positiontup or ()), strict=True))
     else:
@@ -47,7 +44,7 @@ def bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) ->
     conn.exec_driver_sql(str(compiled), params)
 
 
-def _stored_column(process: Any, values: list[Any]) -> list[Any]:
+def _stored_column(process: Any, values: Sequence[Any]) -> Sequence[Any]:
     """Return ``values`` as the driver gets them: ``process`` runs once per distinct value (empty
     lists and dicts included; other lists and dicts each time). One column holds one type (and
     None), so values that compare equal are stored alike."""

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
 from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.store.bulk import bulk_insert
+from engine.store.bulk import insert_values
 from engine.store.models import Action, ActionChange, Escalation, Outbox, Plan, Section
 
 _ACT = Action.__table__  # type: ignore[attr-defined]
@@ -104,9 +104,9 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     report = ImportReport(plan_id)
     existing = actions_by_ref(session, plan_id)
     seen: set[str] = set()
-    added: list[dict[str, Any]] = []
+    added: list[tuple[Any, ...]] = []
     changed: list[int] = []
-    base = _new_base(plan_id, now)
+    names, base = _new_base(plan_id, now)
     for item in resolved:
         seen.add(item.row.ref)
         action = existing.get(item.row.ref)
@@ -119,7 +119,7 @@ def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], 
     if added:
         # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
         session.flush()  # the plan and its sections first: the new rows refer to them
-        bulk_insert(session.connection(), Action.__table__, added)  # type: ignore[attr-defined]
+        insert_values(session.connection(), Action.__table__, names, added)  # type: ignore[attr-defined]
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
             action.removed_at = action.updated_at = now
@@ -149,28 +149,27 @@ def _defaults() -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
     return values, factories
 
 
-def _new_row(base: dict[str, Any], item: Resolved) -> dict[str, Any]:
-    """Return the columns of a new action: what ``Action(...)`` and ``_fill`` would set, from ``base``."""
-    row = item.row
-    values = base.copy()
-    values.update(
-        ref=row.ref, section_key=row.section_key, subheading=row.subheading, ordinal=row.ordinal, title=row.title,
-        description=row.description, timeframe=row.timeframe, timeframe_proposed=row.timeframe_proposed,
-        owner_id=item.owner_id, owner_source=item.owner_source, override=dict(row.override),
-    )
-    schedule = item.schedule
-    for key in SCHEDULE_FIELDS:
-        values[key] = schedule.get(key)
-    return values
+NEW_ROW = ("ref", "section_key", "subheading", "ordinal", "title", "description", "timeframe", "timeframe_proposed",
+           "owner_id", "owner_source", "override")
 
 
-def _new_base(plan_id: str, now: datetime) -> dict[str, Any]:
-    """Return the columns every new action of an import starts with. Its list and dict values are
-    shared by the rows made from it: they go to one INSERT and are never changed."""
+def _new_row(base: tuple[Any, ...], item: Resolved) -> tuple[Any, ...]:
+    """Return the columns of a new action (``_new_base``'s names): what ``Action(...)`` and ``_fill`` would set."""
+    row, schedule = item.row, item.schedule
+    return (*base, row.ref, row.section_key, row.subheading, row.ordinal, row.title, row.description, row.timeframe,
+            row.timeframe_proposed, item.owner_id, item.owner_source, dict(row.override), *map(schedule.get, SCHEDULE_FIELDS))
+
+
+def _new_base(plan_id: str, now: datetime) -> tuple[list[str], tuple[Any, ...]]:
+    """Return (the column names of a new action, the values every new action of an import starts with).
+
+    The list and dict values are shared by the rows made from them: they go to one INSERT and are never changed.
+    """
     plain, factories = _defaults()
     values = plain | {name: make() for name, make in factories.items()}
     values.update(plan_id=plan_id, created_at=now, updated_at=now, next_fire_at=now)
-    return values
+    own = [name for name in values if name not in NEW_ROW and name not in SCHEDULE_FIELDS]
+    return [*own, *NEW_ROW, *SCHEDULE_FIELDS], tuple(values[name] for name in own)
 
 
 def _fill(action: Action, item: Resolved) -> None:
