@@ -161,7 +161,7 @@ def _import_plan(
     named_events: tuple[object, ...], now: datetime, via: str,
 ) -> ImportReport:
     existing = store_plans.actions_by_ref(session, doc.plan.id)
-    if doc.positional_refs:
+    if doc.positional_refs and existing:  # a first import has nothing to match its rows with
         reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
         _keep_edits(doc, existing)
     _check_owner_ids(session, doc)
