@@ -1,0 +1,236 @@
+"""One planwatch node in its own OS process, driven tick by tick by a test (the only clock).
+
+A node owns an engine, the rules, a renderer and a channel (SMTP or Maildir) built from
+``Settings`` exactly as ``planwatch run`` builds them, and runs ``run_tick`` at the simulated
+instants the test sends it; it never reads the real clock. The many-node test sends one
+``("tick", now)`` at a time to each of several nodes and waits for all of them; the crash test
+sends ``("run", [now, ...])`` and SIGKILLs the node somewhere in the middle, using the markers
+it reports: ``("tick", i)`` as tick ``i`` starts (planning comes first), ``("sent", i, n)``
+after the channel accepted the tick's ``n``-th message (before the outbox marks it sent), and
+``("done", i, stats)`` when the tick returned.
+
+The processes come from a fork server that has imported this module (and so the engine)
+once, so a node starts in milliseconds rather than in the second a fresh interpreter needs.
+``python -m tests.node_worker --db URL --rules DIR --smtp-url URL --start ISO --days N``
+runs one node over a period in the foreground, printing one JSON line per tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import Message
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext
+from pathlib import Path
+from typing import Any
+
+import engine.channels.maildir
+import engine.channels.smtp  # noqa: F401  (imported by the fork server, not by each node)
+from engine.channels import Channel, channel_for
+from engine.compose import renderer_for
+from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.store import make_engine
+from engine.tick import TickReport, run_tick
+
+Report = Callable[[tuple[Any, ...]], None]
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """What a node is told at start; ``smtp_url`` empty means the Maildir at ``maildir``."""
+
+    name: str
+    database_url: str
+    rules_dir: str
+    smtp_url: str = ""
+    maildir: str = ""
+    markers: bool = False  # report each tick's start and each message the channel accepted
+    ahead: timedelta = timedelta(0)  # plan this far ahead, as the service does (two tick intervals)
+
+    def settings(self) -> Settings:
+        return Settings(database_url=self.database_url, rules_dir=Path(self.rules_dir), smtp_url=self.smtp_url,
+                        maildir=Path(self.maildir or "out/maildir"), base_url="https://plans.example.org",
+                        sender="planwatch <planwatch@example.org>", admin_email="admin@example.org",
+                        secret_key="node-test-key")
+
+
+class Reporting:
+    """A channel that says, after its inner channel accepted a message, that it did."""
+
+    def __init__(self, inner: Channel, report: Report) -> None:
+        self.inner, self.report = inner, report
+        self.needs_message = getattr(inner, "needs_message", True)
+        self.waits = getattr(inner, "waits", False)
+        self.tick, self.count = -1, 0
+
+    def open(self) -> None:
+        opener = getattr(self.inner, "open", None)
+        if callable(opener):
+            opener()
+
+    def close(self) -> None:
+        closer = getattr(self.inner, "close", None)
+        if callable(closer):
+            closer()
+
+    def deliver(self, message: Message) -> None:
+        self.inner.deliver(message)
+        self.count += 1
+        self.report(("sent", self.tick, self.count))
+
+
+class NodeRuntime:
+    """The node's engine, rules, renderer and channel, and one tick at a time."""
+
+    def __init__(self, config: NodeConfig, report: Report) -> None:
+        settings = config.settings()
+        self.engine = make_engine(config.database_url)
+        self.rules = load_rules(settings.rules_dir)
+        self.renderer = renderer_for(settings)
+        self.channel: Channel = channel_for(settings)
+        self.report, self.ahead = report, config.ahead
+        if config.markers:
+            self.channel = self.marked = Reporting(self.channel, report)
+
+    def tick(self, index: int, now: datetime) -> dict[str, Any]:
+        """Run one tick at ``now`` (aware UTC); return what it did."""
+        marked = getattr(self, "marked", None)
+        if marked is not None:
+            marked.tick, marked.count = index, 0
+            self.report(("tick", index))
+        return summary(run_tick(self.engine, self.rules, self.channel, self.renderer, now, ahead=self.ahead))
+
+
+def summary(report: TickReport) -> dict[str, Any]:
+    """Return a tick's report as plain data."""
+    sent = report.dispatched
+    return {"at": report.at.isoformat(), "idle": report.idle, "planned": report.planned.actions,
+            "escalations": report.planned.escalations, "digests": report.digests, "sent": sent.sent,
+            "failed": sent.failed, "retried": sent.retried, "suppressed": sent.suppressed, "paused": sent.paused}
+
+
+def serve(conn: Connection, config: NodeConfig) -> None:
+    """The node process: obey ``tick``, ``run`` and ``quit`` commands from ``conn`` until told to quit."""
+    lock = threading.Lock()
+
+    def report(message: tuple[Any, ...]) -> None:
+        with lock:  # the SMTP channel delivers on its own thread
+            conn.send(message)
+
+    runtime = NodeRuntime(config, report)
+    report(("ready", config.name))
+    while True:
+        command = conn.recv()
+        if command[0] == "quit":
+            break
+        instants: Sequence[datetime] = [command[1]] if command[0] == "tick" else command[1]
+        for index, now in enumerate(instants):
+            try:
+                report(("done", index, runtime.tick(index, now)))
+            except Exception:
+                report(("error", index, traceback.format_exc()))
+                break
+        if command[0] == "run":
+            report(("finished", len(instants)))
+    runtime.engine.dispose()
+
+
+def fork_server() -> ForkServerContext:
+    """Return the multiprocessing context whose fork server has this module imported.
+
+    ``__main__`` (pytest's script) is preloaded too, or every node would import it, and pytest, again.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", __name__])
+    return ctx
+
+
+class Node:
+    """The test's handle on a node process."""
+
+    def __init__(self, ctx: ForkServerContext, config: NodeConfig, *, timeout: float = 120.0) -> None:
+        self.config, self.timeout = config, timeout
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child, config), name=config.name, daemon=True)
+        self.process.start()
+        child.close()
+        self.expect("ready")
+
+    def send(self, *command: Any) -> None:
+        self.conn.send(command)
+
+    def receive(self, timeout: float | None = None) -> tuple[Any, ...]:
+        """Return the node's next message; raise ``TimeoutError``, or ``EOFError`` when the node died."""
+        if not self.conn.poll(self.timeout if timeout is None else timeout):
+            raise TimeoutError(f"{self.config.name} said nothing for {self.timeout} s")
+        message: tuple[Any, ...] = self.conn.recv()
+        if message[0] == "error":
+            raise AssertionError(f"{self.config.name} failed in tick {message[1]}:\n{message[2]}")
+        return message
+
+    def expect(self, kind: str) -> tuple[Any, ...]:
+        """Return the next message of ``kind``, skipping markers."""
+        while True:
+            message = self.receive()
+            if message[0] == kind:
+                return message
+
+    def run(self, instants: Sequence[datetime]) -> list[dict[str, Any]]:
+        """Run the ticks at ``instants`` and return their summaries (markers skipped)."""
+        self.send("run", list(instants))
+        done: list[dict[str, Any]] = []
+        while (message := self.receive())[0] != "finished":
+            if message[0] == "done":
+                done.append(message[2])
+        return done
+
+    def kill(self) -> None:
+        """SIGKILL the node and reap it."""
+        self.process.kill()
+        self.process.join(10)
+        self.conn.close()
+
+    def stop(self) -> None:
+        """Ask the node to quit; kill it if it does not."""
+        if self.process.is_alive():
+            with contextlib.suppress(OSError):  # it died already
+                self.send("quit")
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(10)
+        self.conn.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one node in the foreground over a simulated period; print one JSON line per tick."""
+    parser = argparse.ArgumentParser(prog="python -m tests.node_worker", description=main.__doc__)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--rules", required=True)
+    parser.add_argument("--smtp-url", default="")
+    parser.add_argument("--maildir", default="")
+    parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="aware ISO instant")
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--every-hours", type=float, default=6.0)
+    args = parser.parse_args(argv)
+    every = timedelta(hours=args.every_hours)
+    config = NodeConfig("main", args.db, args.rules, args.smtp_url, args.maildir, ahead=2 * every)
+    runtime = NodeRuntime(config, lambda message: None)
+    now, index = args.start, 0
+    while now <= args.start + timedelta(days=args.days):
+        print(json.dumps(runtime.tick(index, now)), flush=True)
+        now, index = now + every, index + 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
