@@ -55,9 +55,10 @@ class NodeConfig:
     maildir: str = ""
     markers: bool = False  # report each tick's start and each message the channel accepted
     ahead: timedelta = timedelta(0)  # plan this far ahead, as the service does (two tick intervals)
+    smtp_rate: int = 0  # messages per minute (PLANWATCH_SMTP_RATE); 0: no limit
 
     def settings(self) -> Settings:
-        return Settings(database_url=self.database_url, rules_dir=Path(self.rules_dir), smtp_url=self.smtp_url,
+        return Settings(database_url=self.database_url, rules_dir=Path(self.rules_dir), smtp_url=self.smtp_url, smtp_rate=self.smtp_rate,
                         maildir=Path(self.maildir or "out/maildir"), base_url="https://plans.example.org",
                         sender="planwatch <planwatch@example.org>", admin_email="admin@example.org",
                         secret_key="node-test-key")
