@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from engine.people import Directory, load_directory
 from engine.planner import ActionView, History, Notice, PlanResult, plan_action
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts, Policy
-from engine.store.bulk import insert_ignoring_duplicates
+from engine.store.bulk import among, insert_ignoring_duplicates, update_by_id
 from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
 from engine.store.plans import forget_planned_ahead
 
@@ -83,7 +83,7 @@ def plan_due(engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000
 
 
 def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime, until: datetime) -> TickStats:
-    rows = conn.execute(select(*VIEW_COLUMNS).where(A.c.id.in_(ids))).mappings().all()
+    rows = conn.execute(select(*VIEW_COLUMNS).where(among(conn, A.c.id, ids))).mappings().all()
     plans = {r["id"]: r for r in conn.execute(select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))).mappings()}
     parents = _parents(conn, plans)
     history = _history(conn, ids)
@@ -99,15 +99,11 @@ def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Dir
         cap = policy.limits.max_per_day if policy else None
         outbox_rows.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
         log_rows.extend(_log_row(e) for e in result.escalations)
-        updates.append({"b_id": row["id"], "b_next": result.next_fire_at, "b_through": until, "b_policy": policy_name})
+        updates.append({"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name})
         _count(stats, result)
     insert_ignoring_duplicates(conn, OUT, outbox_rows)
     insert_ignoring_duplicates(conn, E, log_rows)
-    conn.execute(
-        update(A).where(A.c.id == bindparam("b_id"))
-        .values(next_fire_at=bindparam("b_next"), planned_through=bindparam("b_through"), policy=bindparam("b_policy")),
-        updates,
-    )
+    update_by_id(conn, A, updates)
     return stats
 
 
@@ -167,10 +163,10 @@ def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str 
 
 def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
     keys: dict[int, set[str]] = defaultdict(set)
-    for action_id, key in conn.execute(select(OUT.c.action_id, OUT.c.key).where(OUT.c.action_id.in_(ids))):
+    for action_id, key in conn.execute(select(OUT.c.action_id, OUT.c.key).where(among(conn, OUT.c.action_id, ids))):
         keys[action_id].add(key)
     acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    query = select(E.c.action_id, E.c.occurrence, E.c.step).where(E.c.action_id.in_(ids), E.c.acknowledged_at.is_not(None))
+    query = select(E.c.action_id, E.c.occurrence, E.c.step).where(among(conn, E.c.action_id, ids), E.c.acknowledged_at.is_not(None))
     for action_id, occurrence, step in conn.execute(query):
         acked[action_id].add((occurrence, step))
     return {i: History(frozenset(keys.get(i, ())), frozenset(acked.get(i, ()))) for i in set(keys) | set(acked)}
@@ -178,7 +174,7 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
 
 def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
     found: dict[int, set[str]] = defaultdict(set)
-    for action_id, occurrence in conn.execute(select(C.c.action_id, C.c.occurrence).where(C.c.action_id.in_(ids))):
+    for action_id, occurrence in conn.execute(select(C.c.action_id, C.c.occurrence).where(among(conn, C.c.action_id, ids))):
         found[action_id].add(occurrence)
     return {k: frozenset(v) for k, v in found.items()}
 
