@@ -86,11 +86,12 @@ def dispatch(engine: Engine, channel: Channel, renderer: Renderer, now: datetime
             return stats
         if counting:
             return _count_only(conn, channel, now, limit, stats)
-        rows: list[Row] = list(conn.execute(pending_query(now, limit)).mappings())
-        rows = _screen(conn, rows, now, cap, stats)
-        if not rows:
+        if conn.dialect.name == "postgresql":  # lease first: nodes skip each other's rows
+            claimed = _screen(conn, _claim_due(conn, now, limit), now, cap, stats)
+        else:
+            claimed = _claim(conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now)
+        if not claimed:
             return stats
-        claimed = _claim(conn, rows, now)
         _deliver_batch(conn, channel, renderer, claimed, now, stats, pause)
         _release(conn, claimed, now)  # not after a crash: then the leases run out by themselves
     return stats
@@ -112,6 +113,21 @@ def _claim(conn: Connection, rows: list[Row], now: datetime) -> list[Row]:
         taken.update(conn.execute(stmt).scalars())
     conn.commit()
     return [r for r in rows if r["id"] in taken]
+
+
+def _claim_due(conn: Connection, now: datetime, limit: int) -> list[Row]:
+    """PostgreSQL: lease the first ``limit`` pending rows free at ``now`` in one statement; return
+    them in due order, each as it was before its lease.
+
+    FOR UPDATE SKIP LOCKED passes over rows another node is leasing at the same moment, so two
+    nodes take disjoint rows instead of both reading the same first rows and one winning them all.
+    """
+    free = pending_query(now, limit).with_only_columns(OUT.c.id, OUT.c.next_attempt_at).with_for_update(skip_locked=True).subquery()
+    stmt = (update(OUT).where(OUT.c.id == free.c.id).values(next_attempt_at=now + LEASE)
+            .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at))
+    rows: list[Row] = [dict(r) for r in conn.execute(stmt).mappings()]
+    conn.commit()
+    return sorted(rows, key=lambda r: (r["due_at"], r["id"]))
 
 
 def _release(conn: Connection, rows: list[Row], now: datetime) -> None:
@@ -142,7 +158,9 @@ def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, s
         stats.deferred += len(deferred)
     if stale:
         for row, reason in stale:
-            conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(status="suppressed", reason=reason))
+            # A row leased before screening (PostgreSQL) keeps the next_attempt_at it had, as one screened unleased.
+            kept = {"next_attempt_at": row["next_attempt_at"]} if "next_attempt_at" in row else {}
+            conn.execute(update(OUT).where(OUT.c.id == row["id"]).values(status="suppressed", reason=reason, **kept))
         replan(conn, {r["action_id"] for r, reason in stale if r["action_id"] is not None and reason != SUPERSEDED}, now)
         conn.commit()
         stats.suppressed += len(stale)
@@ -219,6 +237,7 @@ def _deliver_batch(conn: Connection, channel: Channel, renderer: Renderer, rows:
     try:
         with quick_handover() if threaded else nullcontext():
             contexts = ContextCache(conn, renderer.identity)
+            contexts.preload(rows)
             for row in rows:
                 if pipe.stopped.is_set():
                     break  # the rest wait for the next pass, untouched
