@@ -155,6 +155,10 @@ def fork_server() -> ForkServerContext:
     return ctx
 
 
+class NodeError(Exception):
+    """A node's tick raised: the node's traceback (not an AssertionError, so no xfail can take it for one)."""
+
+
 class Node:
     """The test's handle on a node process."""
 
@@ -170,12 +174,13 @@ class Node:
         self.conn.send(command)
 
     def receive(self, timeout: float | None = None) -> tuple[Any, ...]:
-        """Return the node's next message; raise ``TimeoutError``, or ``EOFError`` when the node died."""
+        """Return the node's next message; raise ``NodeError`` when its tick failed, ``TimeoutError``, or
+        ``EOFError`` when the node died."""
         if not self.conn.poll(self.timeout if timeout is None else timeout):
             raise TimeoutError(f"{self.config.name} said nothing for {self.timeout} s")
         message: tuple[Any, ...] = self.conn.recv()
         if message[0] == "error":
-            raise AssertionError(f"{self.config.name} failed in tick {message[1]}:\n{message[2]}")
+            raise NodeError(f"{self.config.name} failed in tick {message[1]}:\n{message[2]}")
         return message
 
     def expect(self, kind: str) -> tuple[Any, ...]:

@@ -176,7 +176,8 @@ def mailbox(store: Store, label: str) -> Iterator[tuple[dict[str, str], Mail]]:
 
 
 def node_config(name: str, url: str, rules: Path, channel: dict[str, str], *, markers: bool) -> NodeConfig:
-    return NodeConfig(name, url, str(rules), markers=markers, ahead=2 * EVERY, **channel)
+    return NodeConfig(name, url, str(rules), smtp_url=channel.get("smtp_url", ""), maildir=channel.get("maildir", ""),
+                      markers=markers, ahead=2 * EVERY)
 
 
 def final_of(url: str) -> Final:
