@@ -21,7 +21,7 @@ OWNERS = ROOT / "plans" / "owners.yaml"
 
 def postgres_admin_url() -> str | None:
     """Return the PostgreSQL server URL for tests, or None; in CI a missing one is an error."""
-    url = os.environ.get("PLANWATCH_TEST_POSTGRES_URL")
+    url = os.environ.get("PLANWATCH_TEST_POSTGRES_URL") or None  # set but empty counts as not set
     if not url and os.environ.get("CI"):
         raise RuntimeError("CI is set but PLANWATCH_TEST_POSTGRES_URL is not: the PostgreSQL pass must run in CI")
     return url

@@ -117,13 +117,31 @@ def test_ack_of_unknown_escalation_is_clear(plan) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.slow
+def wait_for_first_tick(db: Path, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    """Wait until the node recorded a tick: its signal handlers are installed by then (no race with a
+    signal sent while it is still starting)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the node stopped before its first tick"
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("select 1 from service_state where key='last_tick'").fetchone():
+                        return
+            except sqlite3.OperationalError:
+                pass  # the schema is being created
+        time.sleep(0.05)
+    raise AssertionError(f"no tick recorded in {timeout:g} s")
+
+
 def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = os.environ | {"PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PLANWATCH_MAILDIR": str(tmp_path / "mail")}
     subprocess.run([sys.executable, "-m", "engine", "import", "plans/owners.yaml", PLAN], cwd=ROOT, env=env, check=True, capture_output=True)
     proc = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)
+        wait_for_first_tick(tmp_path / "run.db", proc)
+        time.sleep(0.5)  # a few more ticks
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     finally:
@@ -141,7 +159,7 @@ def test_run_with_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2)
+        wait_for_first_tick(tmp_path / "run.db", proc)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     finally:
