@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,41 +71,97 @@ def plan_due(engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000
     ``ahead`` plans ahead (the service uses two tick intervals): notices falling due before
     ``now + ahead`` are queued now with their own instants, so when they come the tick only sends.
     """
+    until = now + ahead
+    if engine.dialect.name == "postgresql":
+        return _plan_overlapped(engine, rules, now, until, batch)
     total = TickStats()
     directory: Directory | None = None
-    until = now + ahead
     while True:
         with engine.begin() as conn:
             ids = due_action_ids(conn, until, batch)
             if not ids:
                 return total
             directory = directory or load_directory(conn)
-            total.add(_plan_batch(conn, ids, rules, directory, now, until))
+            stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+            writes.apply(conn)
+            total.add(stats)
 
 
-def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime, until: datetime) -> TickStats:
+def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datetime, batch: int) -> TickStats:
+    """PostgreSQL: while one batch's writes run and commit on a thread (in the batch's own
+    transaction, which holds its actions' row locks), the next batch is read and planned on another
+    connection; SKIP LOCKED keeps the batches disjoint. Ends when nothing is due and nothing in flight."""
+    total = TickStats()
+    directory: Directory | None = None
+    in_flight: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwatch-plan-writes") as writer:
+        try:
+            while True:
+                conn = engine.connect()
+                try:
+                    conn.begin()
+                    ids = due_action_ids(conn, until, batch)
+                    if ids:
+                        directory = directory if directory is not None else load_directory(conn)
+                        stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+                    done, in_flight = in_flight, None
+                    if done is not None:
+                        done.result()
+                except BaseException:
+                    conn.close()
+                    raise
+                if not ids:
+                    conn.close()
+                    if done is None:
+                        return total
+                    continue  # the batch that was in flight has committed: its actions may be due again
+                in_flight = writer.submit(_apply_and_commit, conn, writes)
+                total.add(stats)
+        finally:
+            if in_flight is not None:
+                in_flight.result()
+
+
+def _apply_and_commit(conn: Connection, writes: _Writes) -> None:
+    with conn:
+        writes.apply(conn)
+        conn.commit()
+
+
+@dataclass
+class _Writes:
+    """What planning one batch writes: outbox rows, escalation log rows, the actions' new cursors."""
+
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, conn: Connection) -> None:
+        """Insert the notices and log rows (known keys skipped) and move the actions' cursors."""
+        insert_ignoring_duplicates(conn, OUT, self.outbox)
+        insert_ignoring_duplicates(conn, E, self.log)
+        update_by_id(conn, A, self.actions)
+
+
+def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime,
+                until: datetime) -> tuple[TickStats, _Writes]:
     rows = conn.execute(select(*VIEW_COLUMNS).where(among(conn, A.c.id, ids))).mappings().all()
     plans = {r["id"]: r for r in conn.execute(select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))).mappings()}
     parents = _parents(conn, plans)
     history = _history(conn, ids)
     completed = _completions(conn, ids)
     stats = TickStats(actions=len(rows))
-    outbox_rows: list[dict[str, Any]] = []
-    log_rows: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    writes = _Writes()
     for row in rows:
         result, policy = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
                                    history.get(row["id"], History()), completed.get(row["id"], frozenset()), now, until)
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
-        outbox_rows.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
-        log_rows.extend(_log_row(e) for e in result.escalations)
-        updates.append({"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name})
+        writes.outbox.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
+        writes.log.extend(_log_row(e) for e in result.escalations)
+        writes.actions.append({"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name})
         _count(stats, result)
-    insert_ignoring_duplicates(conn, OUT, outbox_rows)
-    insert_ignoring_duplicates(conn, E, log_rows)
-    update_by_id(conn, A, updates)
-    return stats
+    return stats, writes
 
 
 def _count(stats: TickStats, result: PlanResult) -> None:
