@@ -53,6 +53,11 @@ MARK_SENT = update(OUT).where(OUT.c.id == bindparam("b_id")).values(
     last_error="", next_attempt_at=None)
 
 
+# Whether a row is still leased by the pass that leased it at ``b_lease - LEASE``.
+OWNED = select(OUT.c.id).where(OUT.c.id == bindparam("b_id"), OUT.c.status == "pending",
+                               OUT.c.next_attempt_at == bindparam("b_lease"))
+
+
 @dataclass
 class DispatchStats:
     """What one dispatch pass did; ``paused`` says why the queue is paused ("" when it is not)."""
@@ -241,6 +246,8 @@ def _deliver_batch(conn: Connection, channel: Channel, renderer: Renderer, rows:
             for row in rows:
                 if pipe.stopped.is_set():
                     break  # the rest wait for the next pass, untouched
+                if not batch.still_ours(row):
+                    continue  # this pass outlived its lease and another node took the row: it sends it
                 message = batch.build(contexts, row)
                 if message is not None:
                     pipe.put(row, message)
@@ -260,6 +267,14 @@ class _Batch:
         self.conn, self.renderer, self.now, self.stats, self.pause = conn, renderer, now, stats, pause
         self.failures: list[dict[str, Any]] = []
         self.crash: BaseException | None = None
+
+    def still_ours(self, row: Row) -> bool:
+        """Return True while this pass's lease on ``row`` holds (a slow pass may outlive it: then
+        another node may have taken the row, and only that node may send it)."""
+        found = self.conn.execute(OWNED, {"b_id": row["id"], "b_lease": self.now + LEASE}).first()
+        if self.conn.dialect.name == "sqlite":
+            self.conn.commit()  # end the read: a SQLite write must not start from an older snapshot
+        return found is not None
 
     def build(self, contexts: ContextCache, row: Row) -> Message | None:
         """Return the row's message, or None when the row failed before sending (given up, unbuildable)."""

@@ -202,18 +202,11 @@ def test_a_mail_server_outage_under_three_nodes_loses_nothing_and_repeats_nothin
     assert resumed  # the queue resumed once the server answered again
 
 
-LEASE_REASON = (
-    "engine/outbox.py: a dispatch pass claims up to 10,000 rows under one 5-minute lease and sends every row it "
-    "claimed, however long that takes; once a slow (rate-limited) pass outlives its lease another node claims the "
-    "rest and both send them. Fix: before sending a row, check it is still ours (status pending and "
-    "next_attempt_at == now + LEASE, the test _release already uses) and skip it otherwise"
-)
 # Rows the slow node had already taken in hand at the takeover: the pipeline's queue (4), the one being
 # sent, the one being built, and those delivered but not yet marked sent.
 IN_FLIGHT = 8
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LEASE_REASON)  # only the assertion: a missing server fails
 def test_a_batch_slower_than_its_lease_is_not_sent_again_by_another_node(pg_url: str, tmp_path: Path) -> None:
     """Node A sends a rate-limited batch (PLANWATCH_SMTP_RATE); its lease runs out while it is still sending.
 
