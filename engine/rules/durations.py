@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -28,9 +29,7 @@ class Duration:
     business_days: int = 0
 
     def __str__(self) -> str:
-        parts = [(self.years, "y"), (self.months, "mo"), (self.days, "d"), (self.hours, "h"), (self.business_days, "bd")]
-        text = "".join(f"{n}{unit}" for n, unit in parts if n)
-        return text or "0d"
+        return _text(self)  # a step's key names its offset: asked once per notice planned
 
     @property
     def approx_days(self) -> float:
@@ -72,6 +71,12 @@ class Duration:
             day = calendar.add_business_days(moved.date(), self.business_days)
             moved = moved + timedelta(days=(day - moved.date()).days)
         return moved
+
+
+@lru_cache(maxsize=256)
+def _text(d: Duration) -> str:
+    parts = [(d.years, "y"), (d.months, "mo"), (d.days, "d"), (d.hours, "h"), (d.business_days, "bd")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0d"
 
 
 def parse_duration(text: object) -> Duration:

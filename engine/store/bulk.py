@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Connection, Dialect, Integer, any_, bindparam, update
+from sqlalchemy import ARRAY, JSON, Connection, Dialect, Integer, any_, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,9 +21,10 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
         return 0
     if conn.dialect.name == "postgresql":
         return _insert_unnest(conn, table, rows)
-    # RETURNING counts what was really inserted: executemany's rowcount is not reliable on psycopg.
-    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
-    return len(conn.execute(stmt, list(rows)).all())
+    names = list(rows[0])
+    take = itemgetter(*names)
+    return insert_values(conn, table, names, [take(row) if len(names) > 1 else (take(row),) for row in rows],
+                         skip_duplicate="key")
 
 
 UNNEST_ROWS = 10_000  # rows per statement: one array per column each
@@ -55,8 +57,9 @@ def update_by_id(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -
         return
     names = [name for name in rows[0] if name != "id"]
     if conn.dialect.name != "postgresql":
-        stmt = update(table).where(table.c.id == bindparam("b_id")).values({name: bindparam(f"b_{name}") for name in names})
-        conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        columns = [_stored_column(_processor(conn.dialect, table.c[name]), [row[name] for row in rows]) for name in [*names, "id"]]
+        sets = ", ".join(f"{_quote(conn.dialect, name)} = ?" for name in names)
+        conn.exec_driver_sql(f"UPDATE {_quote(conn.dialect, table.name)} SET {sets} WHERE id = ?", list(zip(*columns, strict=True)))
         return
     sets = ", ".join(f"{_quote(conn.dialect, name)} = u.{_quote(conn.dialect, name)}" for name in names)
     sql = _unnest_sql(conn.dialect, table, ["id", *names], f"UPDATE {{table}} SET {sets} FROM {{unnest}} WHERE {{table}}.id = u.id")
@@ -85,11 +88,12 @@ def _column_array(dialect: Dialect, column: Any, values: list[Any]) -> list[Any]
         dumps = getattr(dialect, "_json_serializer", None) or json.dumps
         as_null = column.type.none_as_null
         return [None if value is None and as_null else dumps(value) for value in values]
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return values
-    memo: dict[Any, Any] = {None: process(None)}  # the values repeat (one instant for a whole batch)
-    return [memo[value] if value in memo else memo.setdefault(value, process(value)) for value in values]
+    return list(_stored_column(_processor(dialect, column), values))  # the values repeat (one instant for a batch)
+
+
+def _processor(dialect: Dialect, column: Any) -> Any:
+    """Return the function that turns a value of ``column`` into what the driver gets (None: as it is)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _is_json(column: Any) -> bool:
@@ -107,8 +111,10 @@ def _quote(dialect: Dialect, name: str) -> str:
     return str(dialect.identifier_preparer.quote(name))
 
 
-def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert many rows (tuples of the columns ``names``) at the driver's speed, stored as SQLAlchemy would.
+def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                  *, skip_duplicate: str | None = None) -> int:
+    """Insert many rows (tuples of the columns ``names``) at the driver's speed, stored as SQLAlchemy would;
+    return how many were inserted. ``skip_duplicate`` (SQLite): a unique column whose duplicates are skipped.
 
     SQLAlchemy's executemany runs every column's bind processors for every row (JSON encoding,
     the UTC conversion, datetime formatting): most of the time of a 100,000-action import. The
@@ -116,16 +122,27 @@ def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequ
     its processor once per distinct value and the driver gets the finished parameters.
     """
     if not rows:
-        return
+        return 0
     dialect = conn.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
-    columns = {name: _stored_column(table.c[name].type.dialect_impl(dialect).bind_processor(dialect), values)
+    stmt = table.insert()
+    if skip_duplicate is not None:
+        if dialect.name != "sqlite":
+            raise ValueError("skip_duplicate is for SQLite; PostgreSQL inserts through insert_ignoring_duplicates")
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[skip_duplicate])
+    compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+    columns = {name: _stored_column(_processor(dialect, table.c[name]), values)
                for name, values in zip(names, zip(*rows, strict=True), strict=True)}
     if dialect.paramstyle in {"qmark", "format", "numeric"}:
         params: list[Any] = list(zip(*(columns[name] for name in compiled.positiontup or ()), strict=True))
     else:
         params = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-    conn.exec_driver_sql(str(compiled), params)
+    if skip_duplicate is None:
+        conn.exec_driver_sql(str(compiled), params)
+        return len(rows)
+    driver = conn.connection.driver_connection
+    before = driver.total_changes  # type: ignore[union-attr]
+    conn.exec_driver_sql(str(compiled), params)  # executemany cannot return rows: count the changes instead
+    return int(driver.total_changes - before)  # type: ignore[union-attr]
 
 
 def _stored_column(process: Any, values: Sequence[Any]) -> Sequence[Any]:
