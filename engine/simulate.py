@@ -53,7 +53,8 @@ def simulate(
     """Run the plan from ``start`` to ``until`` (aware UTC); return what was sent."""
     result = SimulationResult()
     start_cursors(engine, start)
-    events = sorted(((_event_time(engine, e), i, e) for i, e in enumerate(replay)), key=lambda t: (t[0], t[1]))
+    events = sorted(((at, i, e) for i, (at, e) in enumerate(zip(_event_times(engine, replay), replay, strict=True))),
+                    key=lambda t: (t[0], t[1]))
     now = start
     while now <= until:
         while events and events[0][0] <= now:
@@ -100,12 +101,12 @@ def _next_digest(conn: Any, now: datetime) -> datetime | None:
     return min(times, default=None)
 
 
-def _event_time(engine: Engine, event: ReplayEvent) -> datetime:
+def _event_times(engine: Engine, events: Sequence[ReplayEvent]) -> list[datetime]:
+    """Return when each replayed event happens: noon of its day in its plan's zone, in UTC."""
     with Session(engine) as session:
-        action = find_action(session, event.action)
-        plan = session.get(Plan, action.plan_id)
-        assert plan is not None
-        return datetime.combine(event.at, time(12, 0), zone(plan.timezone)).astimezone(UTC)
+        zones = {plan.id: plan.timezone for plan in session.exec(orm_select(Plan)).all()}
+        return [datetime.combine(e.at, time(12, 0), zone(zones[find_action(session, e.action).plan_id])).astimezone(UTC)
+                for e in events]
 
 
 def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:

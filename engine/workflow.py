@@ -34,10 +34,9 @@ FINISHED = {"done", "dropped", "on_hold"}
 
 def _replan(session: Session, action: Action, now: datetime) -> None:
     """Plan the action again at the next tick, taking back what was planned ahead for it."""
-    if action.id is not None:
+    if action.id is not None and action.planned_through is not None and action.planned_through > now:
         forget_planned_ahead(session.connection(), [action.id], now)
-        if action.planned_through is not None and action.planned_through > now:
-            action.planned_through = now
+        action.planned_through = now
     action.next_fire_at = None if action.status in FINISHED else now
     action.updated_at = now
 

@@ -274,7 +274,11 @@ def forget_planned_ahead(conn: Connection, action_ids: list[int], now: datetime)
     come, and the actions' ``planned_through`` comes back to ``now``.
     """
     for start in range(0, len(action_ids), 500):
-        ids = action_ids[start:start + 500]
+        chunk = action_ids[start:start + 500]
+        # Only an action planned past ``now`` can have anything queued ahead (most changes find none).
+        ids = list(conn.execute(select(_ACT.c.id).where(_ACT.c.id.in_(chunk), _ACT.c.planned_through > now)).scalars())
+        if not ids:
+            continue
         conn.execute(delete(_OUT).where(_OUT.c.action_id.in_(ids), _OUT.c.status.in_(["pending", "held"]), _OUT.c.due_at > now))
         conn.execute(delete(_ESC).where(_ESC.c.action_id.in_(ids), _ESC.c.at > now))
         conn.execute(update(_ACT).where(_ACT.c.id.in_(ids), _ACT.c.planned_through > now).values(planned_through=now))
