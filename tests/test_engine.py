@@ -250,8 +250,12 @@ def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tm
     other.dispose()
 
 
-def test_messages_queued_ahead_that_waited_through_downtime_collapse(world) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("counting", [False, True], ids=["maildir", "null-channel"])
+def test_messages_queued_ahead_that_waited_through_downtime_collapse(world, counting: bool) -> None:  # type: ignore[no-untyped-def]
+    from engine.channels import NullChannel
+
     engine, rules, channel, renderer = world
+    channel = NullChannel() if counting else channel  # the counting pass (simulations) screens rows alike
     run_tick(engine, rules, channel, renderer, datetime(2000, 3, 17, 7, tzinfo=UTC), ahead=timedelta(hours=2))
     queued = [r for r in outbox(engine) if r.recipient_id == "zora" and r.status == "pending"]
     assert [r.step for r in queued] == ["remind:due:14d"]  # Zora's reminder, queued for 08:00; then the node is down
