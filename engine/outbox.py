@@ -1,7 +1,8 @@
 """The outbox: claim what is due, check it is still true, render it, hand it to a channel, mark it.
 
 A row is marked sent right after its channel accepted it, one commit per message, so a crash
-can repeat at most the message in flight, and that one carries the same Message-ID.
+can repeat only the messages in flight (one, or up to the SMTP pipeline's depth), and those carry
+the same Message-IDs.
 A 4xx reply or a dropped connection is retried with exponential backoff and jitter (about 1
 minute, doubling, capped near an hour, given up after 3 days); a 5xx reply fails the message
 with the server's reply kept; an authentication or TLS refusal pauses the whole queue without
