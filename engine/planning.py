@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from engine.people import Directory, load_directory
 from engine.planner import ActionView, History, Notice, PlanResult, plan_action
+from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts, Policy
@@ -152,9 +153,10 @@ def _plan_batch(conn: Connection, ids: list[int], rules: RuleSet, directory: Dir
     completed = _completions(conn, ids)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
+    memo = _Memo()
     for row in rows:
         result, policy = _plan_one(row, plans[row["plan_id"]], parents[row["plan_id"]], rules, directory,
-                                   history.get(row["id"], History()), completed.get(row["id"], frozenset()), now, until)
+                                   history.get(row["id"], History()), completed.get(row["id"], frozenset()), now, until, memo)
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
         writes.outbox.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
@@ -172,10 +174,11 @@ def _count(stats: TickStats, result: PlanResult) -> None:
 
 def _plan_one(
     row: Any, plan: Any, parents: dict[str, str | None], rules: RuleSet, directory: Directory,
-    history: History, completed: frozenset[str], now: datetime, until: datetime,
+    history: History, completed: frozenset[str], now: datetime, until: datetime, memo: _Memo,
 ) -> tuple[PlanResult, Policy | None]:
-    facts = ActionFacts(row["ref"], section_chain(row["section_key"], parents), row["kind"], row["owner_id"], tuple(row["tags"] or ()))
-    policy, _ = rules.policy_for(facts)
+    chain = memo.chain(row["plan_id"], row["section_key"], parents)
+    facts = ActionFacts(row["ref"], chain, row["kind"], row["owner_id"], tuple(row["tags"] or ()))
+    policy = rules.policy_of(facts)
     view = ActionView(
         action_id=row["id"], plan_id=row["plan_id"], ref=row["ref"], kind=row["kind"], status=row["status"],
         plan_tz=plan["timezone"], plan_date=plan["ref_date"], start=row["start"],
@@ -186,7 +189,29 @@ def _plan_one(
     if policy is None:
         return PlanResult((), (), None), None
     since = row["planned_through"] or now - policy.limits.catch_up.delta()
-    return plan_action(view, policy, calendar_for(policy.delivery), history, since, now, until), policy
+    return plan_action(view, policy, memo.calendar(policy), history, since, now, until), policy
+
+
+@dataclass
+class _Memo:
+    """What the actions of one batch share: section chains and business-day calendars."""
+
+    chains: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+
+    def chain(self, plan_id: str, section_key: str, parents: dict[str, str | None]) -> tuple[str, ...]:
+        """Return the section and its ancestors."""
+        found = self.chains.get((plan_id, section_key))
+        if found is None:
+            found = self.chains[(plan_id, section_key)] = tuple(section_chain(section_key, parents))
+        return found
+
+    def calendar(self, policy: Policy) -> BusinessCalendar:
+        """Return the policy's business-day calendar (the batch holds the rules, so ids are stable)."""
+        found = self.calendars.get(id(policy))
+        if found is None:
+            found = self.calendars[id(policy)] = calendar_for(policy.delivery)
+        return found
 
 
 def outbox_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:

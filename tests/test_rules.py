@@ -443,6 +443,17 @@ def test_no_policy_applies(rules: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("facts", [
+    ActionFacts("II.2.6", ("II.2", "II"), "deadline", "codev"),
+    ActionFacts("II.2.6", ("II.2", "II"), "deadline", "hrd"),
+    ActionFacts("I.1b.1", ("I.1b", "I.1", "I"), "continuous", None),
+    ActionFacts("III.1.2", ("III.1", "III"), "recurring", "eval", ("board",)),
+])
+def test_the_planners_quick_match_agrees_with_the_explained_one(rules: Path, facts: ActionFacts) -> None:
+    ruleset = three_policies(rules)
+    assert ruleset.policy_of(facts) is ruleset.policy_for(facts)[0]
+
+
 # ------------------------------------------------------------------------------ shipped rules
 
 

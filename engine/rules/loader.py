@@ -36,6 +36,7 @@ from engine.rules.policy import (
     RemindStep,
     RuleFile,
     explain_match,
+    fits,
 )
 
 OTHER_LOADERS = frozenset({"owners.yaml", "owners.yml", "events.yaml", "events.yml"})
@@ -52,12 +53,16 @@ class RuleSet:
     files: tuple[str, ...] = ()
     holiday_files: tuple[str, ...] = ()
 
+    def policy_of(self, facts: ActionFacts) -> Policy | None:
+        """Return the first policy whose ``match`` fits the action (``policy_for`` also says why)."""
+        return next((policy for policy in self.policies if fits(policy.match, facts)), None)
+
     def policy_for(self, facts: ActionFacts) -> tuple[Policy | None, str]:
         """Return the first policy whose ``match`` fits the action, and a sentence saying why."""
         passed: list[str] = []
         for policy, place in zip(self.policies, self.places, strict=True):
-            fits, why = explain_match(policy.match, facts)
-            if fits:
+            applies, why = explain_match(policy.match, facts)
+            if applies:
                 earlier = f"; earlier: {'; '.join(passed)}" if passed else ""
                 return policy, f"policy {policy.name!r} ({place}) applies: {why}{earlier}"
             passed.append(f"{policy.name!r} does not apply: {why}")

@@ -342,6 +342,12 @@ def _fits(patterns: list[str] | None, values: Sequence[str]) -> bool:
     return patterns is None or any(fnmatchcase(v, p) for p in patterns for v in values)
 
 
+def fits(match: Match, facts: ActionFacts) -> bool:
+    """Return whether ``match`` fits the action (what ``explain_match`` says, without the sentence)."""
+    return (_fits(match.kind, (facts.kind,)) and _fits(match.section, (facts.ref, *facts.sections))
+            and _fits(match.owner, (facts.owner or "",)) and _fits(match.tag, facts.tags))
+
+
 def explain_match(match: Match, facts: ActionFacts) -> tuple[bool, str]:
     """Return whether ``match`` fits the action, and a sentence saying why (or why not)."""
     checks = [
