@@ -12,6 +12,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from engine.calendars import event_uid as calendar_uid
@@ -301,3 +303,38 @@ def test_a_template_can_neither_change_the_data_nor_reach_python_internals(tmp_p
                    "{% block body %}\n{{ recipient.__class__.__mro__ }}\n{% endblock %}\n")
     [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
     assert problem.startswith(f"{bad}:3: ")
+
+
+def _icalendar_text(event):  # type: ignore[no-untyped-def]
+    """The attachment as the icalendar library writes it: the reference for planwatch's writer."""
+    from icalendar import Event
+
+    from engine.messages import one_line
+
+    cal = Calendar()
+    cal.add("prodid", "-//planwatch//planwatch//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    item = Event()
+    item.add("uid", event.uid)
+    item.add("dtstamp", event.stamp.astimezone(UTC))
+    item.add("dtstart", event.day)
+    item.add("dtend", event.day + timedelta(days=1))
+    item.add("summary", one_line(event.summary))
+    item.add("description", event.description)
+    item.add("transp", "TRANSPARENT")
+    cal.add_component(item)
+    return cal.to_ical().decode("utf-8")
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n,;\\:\"é—"), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(summary=TEXT, description=TEXT, day=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+       uid=st.from_regex(r"[a-z0-9.-]{1,120}@planwatch", fullmatch=True))
+def test_the_ics_attachment_is_written_exactly_as_icalendar_writes_it(summary: str, description: str, day: date, uid: str) -> None:
+    from engine.messages import CalendarEvent, calendar_text
+
+    event = CalendarEvent(uid, day, summary, description, datetime(1999, 9, 28, 12, tzinfo=UTC), "a.ics")
+    assert calendar_text(event) == _icalendar_text(event)
