@@ -70,6 +70,19 @@ class DispatchStats:
     suppressed: int = 0
     paused: str = ""
 
+    COUNTS = ("sent", "failed", "retried", "deferred", "suppressed")
+
+    @property
+    def handled(self) -> int:
+        """Return how many rows the pass settled one way or another."""
+        return sum(getattr(self, name) for name in self.COUNTS)
+
+    def add(self, other: DispatchStats) -> None:
+        """Add ``other``'s counts to these; its pause (or none) is the latest word."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.paused = other.paused
+
 
 def pending_query(now: datetime, limit: int) -> Any:
     """Return the query of pending rows that may go out at ``now`` (UTC)."""

@@ -131,12 +131,9 @@ def send_due(engine: Engine, channel: Channel, renderer: Renderer, clock: Clock,
     total = DispatchStats()
     for _ in range(MAX_PASSES):
         stats = dispatch(engine, channel, renderer, clock.now(), limit=batch)
-        for name in ("sent", "failed", "retried", "deferred", "suppressed"):
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
-        total.paused = stats.paused
-        handled = stats.sent + stats.failed + stats.retried + stats.deferred + stats.suppressed
+        total.add(stats)
         # A short pass may only have lost a race for rows another node leased first: ask the queue.
-        if stats.paused or (handled < batch and not work_waiting(engine, clock.now())[1]):
+        if stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
             break
     return total
 
