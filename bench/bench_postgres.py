@@ -26,10 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -211,13 +214,19 @@ def requeue(url: str) -> None:
         conn.execute("VACUUM ANALYZE outbox")
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class Sink:
     """bench/smtp_sink.py: aiosmtpd in its own process, counting what it receives."""
 
+    name = "aiosmtpd"
+
     def __init__(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port, picked first
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, str(HERE / "smtp_sink.py"), str(self.port)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
@@ -228,6 +237,78 @@ class Sink:
     def stop(self) -> dict[str, int]:
         out, _ = self.proc.communicate("", timeout=60)
         return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+POSTFIX_CACHE = ROOT / ".cache" / "postfix"
+
+
+def postfix_sink_binary() -> Path | None:
+    """Find Postfix's smtp-sink: installed (``apt-get install postfix``) or unpacked from Debian's package.
+
+    Unpacking (``apt-get download postfix`` and ``dpkg -x`` into .cache/postfix) installs nothing
+    system-wide and starts no mail daemon.
+    """
+    for candidate in (shutil.which("smtp-sink"), "/usr/sbin/smtp-sink", POSTFIX_CACHE / "usr/sbin/smtp-sink"):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    if not (shutil.which("apt-get") and shutil.which("dpkg")):
+        return None
+    POSTFIX_CACHE.mkdir(parents=True, exist_ok=True)
+    print("  (unpacking Postfix's smtp-sink from Debian's postfix package into .cache/postfix)", flush=True)
+    for old in POSTFIX_CACHE.glob("postfix_*.deb"):
+        old.unlink()
+    got = subprocess.run(["apt-get", "download", "postfix"], cwd=POSTFIX_CACHE, capture_output=True, text=True)
+    debs = sorted(POSTFIX_CACHE.glob("postfix_*.deb"))
+    if got.returncode != 0 or not debs:
+        print(f"  (could not download postfix: {got.stderr.strip()[-200:]})", flush=True)
+        return None
+    subprocess.run(["dpkg", "-x", str(debs[-1]), str(POSTFIX_CACHE)], check=True)
+    binary = POSTFIX_CACHE / "usr/sbin/smtp-sink"
+    return binary if binary.exists() else None
+
+
+class PostfixSink:
+    """Postfix's smtp-sink (C, the usual server for measuring SMTP clients): takes messages and throws them away.
+
+    It counts them (``-c``); that every message is distinct is checked on the outbox's Message-IDs.
+    """
+
+    name = "Postfix smtp-sink"
+
+    def __init__(self, binary: Path) -> None:
+        self.port = free_port()
+        env = dict(os.environ)
+        libs = binary.parent.parent / "lib" / "postfix"
+        if libs.is_dir():
+            env["LD_LIBRARY_PATH"] = str(libs)
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop) a file, not a pipe: counters must never block the server
+        self.proc = subprocess.Popen([str(binary), *user, "-c", f"127.0.0.1:{self.port}", "256"],
+                                     stdout=self.out, stderr=subprocess.STDOUT, text=True, env=env)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"smtp-sink did not start: {self.output()[-300:]}") from None
+                time.sleep(0.05)
+
+    def output(self) -> str:
+        self.out.seek(0)
+        return self.out.read()
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> dict[str, int]:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        counts = re.findall(r"mesg=(\d+)", self.output())
+        self.out.close()
+        received = int(counts[-1]) if counts else 0
+        return {"received": received, "unique": -1}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -244,10 +325,10 @@ def busy_cores() -> tuple[float, float]:
     return (sum(values[:8]) - idle) / tick, sum(values[:8]) / tick
 
 
-def run_nodes(bench: Bench, nodes: int, messages: int) -> dict[str, float]:
+def run_nodes(bench: Bench, nodes: int, messages: int, make_sink: Callable[[], Sink | PostfixSink]) -> dict[str, Any]:
     """Send every pending row with ``nodes`` node processes; return throughput and CPU figures."""
     requeue(bench.url)
-    sink = Sink()
+    sink = make_sink()
     procs = [subprocess.Popen([sys.executable, __file__, "--node", bench.url, str(sink.port), str(bench.args.batch)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(nodes)]
     try:
@@ -268,30 +349,45 @@ def run_nodes(bench: Bench, nodes: int, messages: int) -> dict[str, float]:
             proc.communicate("", timeout=60)
         counted = sink.stop()
     sent = sum(r["sent"] for r in reports)
-    if sent != messages or counted["received"] != messages or counted["unique"] != messages:
-        raise SystemExit(f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each")
     with psycopg.connect(libpq(bench.url)) as conn:
         unsent = conn.execute("SELECT count(*) FROM outbox WHERE status <> 'sent'").fetchone()
+        ids = conn.execute("SELECT count(DISTINCT message_id) FROM outbox").fetchone()
+    if counted["unique"] == -1 and ids is not None:  # the server only counts; the Message-IDs are the outbox's
+        counted["unique"] = ids[0]
+    if sent != messages or counted["received"] != messages or counted["unique"] != messages:
+        raise SystemExit(f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each")
     if unsent is None or unsent[0] != 0:
         raise SystemExit(f"{nodes} node(s): {unsent} rows not marked sent")
     return {"rate": messages / elapsed, "elapsed": elapsed, "split": [r["sent"] for r in reports],
             "node_cpu": sum(r["cpu"] for r in reports), "db_cpu": sum(r["db_cpu"] for r in reports),
-            "sink_cpu": sink_cpu, "machine": (busy_after - busy) / (total_after - total)}
+            "sink_cpu": sink_cpu, "machine": (busy_after - busy) / (total_after - total), "server": sink.name}
 
 
 def measure_dispatch(bench: Bench, messages: int) -> None:
     keep_messages(bench.url, messages)
-    one = run_nodes(bench, 1, messages)
-    two = run_nodes(bench, 2, messages)
-    ratio = two["rate"] / one["rate"]
-    bench.add(Row(f"dispatch, 1 node: {messages:,} messages -> aiosmtpd", f"{one['rate']:,.0f} msg/s"))
-    bench.add(Row(f"dispatch, 2 nodes: {messages:,} messages -> aiosmtpd", f"{two['rate']:,.0f} msg/s (split {two['split']})"))
-    bench.add(Row("dispatch, 2 nodes / 1 node", f"{ratio:.2f}x", f"target >= {TARGET_RATIO:g}x", ratio >= TARGET_RATIO))
-    for name, run in (("1 node", one), ("2 nodes", two)):
-        per = 1000 / messages
-        bench.note(f"{name}: {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
-                   f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP sink {run['sink_cpu'] * per:.2f}; "
-                   f"both cores {run['machine']:.0%} busy")
+    servers: list[Callable[[], Sink | PostfixSink]] = []
+    binary = postfix_sink_binary() if bench.args.server in ("postfix", "both") else None
+    if binary is not None:
+        servers.append(lambda: PostfixSink(binary))
+    elif bench.args.server == "postfix":
+        raise SystemExit("Postfix's smtp-sink is not here: apt-get install postfix (or let the benchmark unpack it)")
+    else:
+        bench.note("Postfix's smtp-sink is not here (apt-get install postfix): measured with aiosmtpd only")
+    if bench.args.server in ("aiosmtpd", "both"):
+        servers.append(Sink)
+    for make_sink in servers:
+        one = run_nodes(bench, 1, messages, make_sink)
+        two = run_nodes(bench, 2, messages, make_sink)
+        name = one["server"]
+        ratio = two["rate"] / one["rate"]
+        bench.add(Row(f"dispatch, 1 node: {messages:,} messages -> {name}", f"{one['rate']:,.0f} msg/s"))
+        bench.add(Row(f"dispatch, 2 nodes: {messages:,} messages -> {name}", f"{two['rate']:,.0f} msg/s (split {two['split']})"))
+        bench.add(Row(f"dispatch, 2 nodes / 1 node, {name}", f"{ratio:.2f}x", f"target >= {TARGET_RATIO:g}x", ratio >= TARGET_RATIO))
+        for label, run in (("1 node", one), ("2 nodes", two)):
+            per = 1000 / messages
+            bench.note(f"{name}, {label}: {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
+                       f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP server {run['sink_cpu'] * per:.2f}; "
+                       f"both cores {run['machine']:.0%} busy")
 
 
 # ----- a node: the service's dispatch loop in a process of its own ---------------------------
@@ -307,6 +403,7 @@ def node(url: str, port: int, batch: int) -> None:
         with dbapi_connection.cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
             backends.add(cur.fetchone()[0])
+        dbapi_connection.rollback()  # leave the new connection idle, as the pool hands it out
 
     renderer = Renderer([world.TEMPLATES], IDENTITY)
     channel = SmtpChannel(SmtpConfig("127.0.0.1", port, security="none"))
@@ -345,6 +442,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=DISPATCH_BATCH, help="rows one dispatch pass leases (the service's default)")
     parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
     parser.add_argument("--idle-runs", type=int, default=1000, help="idle ticks measured")
+    parser.add_argument("--server", choices=("both", "postfix", "aiosmtpd"), default="both",
+                        help="the local SMTP server dispatch sends to: Postfix's smtp-sink (C), aiosmtpd (Python), or both (default)")
     args = parser.parse_args(argv)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     args.messages = min(args.messages or (1_000 if args.quick else 10_000), DUE)
