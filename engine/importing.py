@@ -24,6 +24,7 @@ from engine.rules import events as event_rules
 from engine.rules import owners as owner_rules
 from engine.settings import Settings
 from engine.store import plans as store_plans
+from engine.store.bulk import paused_gc
 from engine.store.db import ensure_schema, transaction
 from engine.store.models import Action, Owner
 from engine.store.plans import ImportReport, Resolved
@@ -66,7 +67,7 @@ def import_paths(
     named_events = event_rules.load(settings.rules_dir / "events.yaml")
     ensure_schema(engine)
     reports: list[ImportReport | OwnersReport] = []
-    with transaction(engine) as session:
+    with paused_gc(), transaction(engine) as session:
         for path, fmt, text in detected:
             if fmt.startswith("owners"):
                 reports.append(_import_owners(session, path, rules, now))

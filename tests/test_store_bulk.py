@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from engine.store import make_engine, upgrade
-from engine.store.bulk import insert_ignoring_duplicates, update_by_id
+from engine.store.bulk import insert_ignoring_duplicates, paused_gc, update_by_id
 from engine.store.models import Outbox
 
 OUT = Outbox.__table__  # type: ignore[attr-defined]
@@ -58,3 +60,23 @@ def test_update_by_id_sets_each_rows_values(database_url: str) -> None:
         stored = conn.execute(select(OUT.c.next_attempt_at, OUT.c.reason).order_by(OUT.c.id)).all()
     engine.dispose()
     assert [tuple(r) for r in stored] == [(later, "a"), (None, ""), (None, "c")]
+
+
+def test_paused_gc_pauses_the_collector_and_gives_it_back_even_after_an_error() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():  # nested: the inner end leaves it paused
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused_gc():
+        raise ValueError("the job failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a caller that had paused it keeps it paused
+    finally:
+        gc.enable()
