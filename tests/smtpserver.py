@@ -58,6 +58,7 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     tries: dict[str, int] = field(default_factory=dict)
     without_8bit: bool = False  # a server that does not offer 8BITMIME
+    pipelining: bool = True  # offer PIPELINING (RFC 2920), as Postfix, Exim and Exchange do; aiosmtpd reads pipelined commands in order
     data_commands: int = 0
     connections: int = 0
 
@@ -65,7 +66,8 @@ class Recorder:
         session.host_name = hostname
         self.connections += 1 if not getattr(session, "_counted", False) else 0
         session._counted = True
-        return [r for r in responses if not (self.without_8bit and "8BITMIME" in r)]
+        kept = [r for r in responses if not (self.without_8bit and "8BITMIME" in r)]
+        return [*kept[:-1], "250-PIPELINING", kept[-1]] if self.pipelining else kept
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         if address in self.refuse:

@@ -18,7 +18,7 @@ import trustme
 from icalendar import Calendar
 from sqlalchemy import Engine, select, update
 
-from engine.channels import MemoryChannel, NullChannel
+from engine.channels import DeliveryError, MemoryChannel, NullChannel
 from engine.channels.smtp import SmtpChannel, SmtpConfig, parse_smtp_url
 from engine.delivery import read_pause
 from engine.errors import InputError
@@ -392,3 +392,32 @@ def parse_bytes(message: Message) -> Any:
     from engine.messages import as_bytes
 
     return message_from_bytes(as_bytes(message), policy=email_policy.default)
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_the_envelope_with_and_without_pipelining_delivers_and_refuses_alike(pipelining: bool) -> None:
+    """RFC 2920: with a server that offers PIPELINING, MAIL, RCPT and DATA go in one write; every
+    reply is still read, a refused recipient is left out, a message nobody takes fails on its own,
+    and the connection goes on serving the next message."""
+    renderer = Renderer([ROOT / "templates"], IDENTITY)
+
+    def addressed(key: str, *to: str) -> Message:
+        message = sample_message(renderer, sample_row("reminder", "reminder") | {"key": key})
+        del message["To"]
+        message["To"] = ", ".join(to)
+        return message
+
+    recorder = Recorder(refuse={"gone@example.org": "550 5.1.1 <gone@example.org>: Recipient address rejected"},
+                        pipelining=pipelining)
+    with smtp_server(recorder) as port:
+        channel = plain(port)
+        channel.deliver(addressed("k1", "ana@example.org", "gone@example.org"))
+        smtp = channel._smtp
+        assert smtp is not None and smtp.has_extn("pipelining") is pipelining
+        with pytest.raises(DeliveryError) as refused:
+            channel.deliver(addressed("k2", "gone@example.org"))
+        channel.deliver(addressed("k3", "bo@example.org"))
+        channel.close()
+    assert refused.value.permanent and refused.value.reply.startswith("550 5.1.1")
+    assert [r.rcpt_tos for r in recorder.received] == [["ana@example.org"], ["bo@example.org"]]
+    assert recorder.connections == 1 and recorder.data_commands == 2

@@ -188,23 +188,10 @@ class SmtpChannel:
         options = ["BODY=8BITMIME"] if not data.isascii() else []
         if smtp.has_extn("size"):
             options.append(f"SIZE={len(data)}")
-        code, reply = smtp.mail(sender, options)
-        if code != 250:
-            _end_transaction(smtp, code)
-            raise smtplib.SMTPSenderRefused(code, reply, sender)
-        refused = {}
-        for rcpt in recipients:
-            code, reply = smtp.rcpt(rcpt)
-            if code not in (250, 251):
-                refused[rcpt] = (code, reply)
-        if len(refused) == len(recipients):
-            _end_transaction(smtp, max(c for c, _ in refused.values()))
-            raise smtplib.SMTPRecipientsRefused(refused)
-        smtp.putcmd("data")
-        code, reply = smtp.getreply()
-        if code != 354:
-            _end_transaction(smtp, code)
-            raise smtplib.SMTPDataError(code, reply)
+        if smtp.has_extn("pipelining"):
+            _envelope_pipelined(smtp, sender, recipients, options)
+        else:
+            _envelope(smtp, sender, recipients, options)
         body = DOT_LINE.sub(b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
         smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
 
@@ -237,6 +224,58 @@ class SmtpChannel:
         if self._smtp is not None:
             _quietly_close(self._smtp)
         self._smtp = None
+
+
+def _envelope(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
+    """MAIL FROM, each RCPT TO and DATA, each waiting for its reply; raise as smtplib does on a refusal."""
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        _end_transaction(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for rcpt in recipients:
+        code, reply = smtp.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+    if len(refused) == len(recipients):
+        _end_transaction(smtp, max(c for c, _ in refused.values()))
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        _end_transaction(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _envelope_pipelined(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
+    """The same with PIPELINING (RFC 2920), for servers that offer it: MAIL FROM, every RCPT TO and
+    DATA go in one write and their replies are read after, one round trip instead of two plus one
+    a recipient (a relay across a network: about 1 ms each on a LAN, tens across the Internet)."""
+    extra = "".join(f" {option}" for option in options)
+    commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{extra}", *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients), "DATA"]
+    smtp.send("".join(f"{command}\r\n" for command in commands))
+    replies: list[tuple[int, bytes]] = []
+    for _ in commands:
+        replies.append(smtp.getreply())
+        if replies[-1][0] == 421:  # the server is closing: no more replies will come
+            smtp.close()
+            break
+    mail, rcpts, data = replies[0], replies[1:1 + len(recipients)], replies[-1] if len(replies) == len(commands) else (421, b"")
+    refused = {r: reply for r, reply in zip(recipients, rcpts, strict=False) if reply[0] not in (250, 251)}
+    refused.update({r: data for r in recipients[len(rcpts):]})  # cut short by a 421
+    failed = mail[0] != 250 or len(refused) == len(recipients)
+    if failed and data[0] == 354:  # the server took DATA though nothing can be delivered: end it empty
+        smtp.send(".\r\n")
+        data = smtp.getreply()
+    if mail[0] != 250:
+        _end_transaction(smtp, mail[0])
+        raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
+    if len(refused) == len(recipients):
+        _end_transaction(smtp, max(code for code, _ in refused.values()))
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if data[0] != 354:
+        _end_transaction(smtp, data[0])
+        raise smtplib.SMTPDataError(*data)
 
 
 def _end_transaction(smtp: smtplib.SMTP, code: int) -> None:
