@@ -179,14 +179,7 @@ def _stored_column(process: Any, values: Sequence[Any]) -> Sequence[Any]:
     None), so values that compare equal are stored alike."""
     if process is None:
         return values
-    try:
-        distinct = set(values)
-    except TypeError:  # lists or dicts among them: one by one below
-        pass
-    else:
-        memo = {value: process(value) for value in distinct}
-        return list(map(memo.__getitem__, values))
-    memo = {}
+    memo: dict[Any, Any] = {}
     get = memo.get
     out = []
     for value in values:
