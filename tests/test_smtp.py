@@ -16,15 +16,17 @@ from typing import Any
 import pytest
 import trustme
 from icalendar import Calendar
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from engine.channels import DeliveryError, MemoryChannel, NullChannel
+from engine.channels.pipeline import SENT
 from engine.channels.smtp import SmtpChannel, SmtpConfig, parse_smtp_url
 from engine.delivery import read_pause
 from engine.errors import InputError
 from engine.importing import import_paths
 from engine.mailcheck import sample_message, sample_row
-from engine.outbox import dispatch, enqueue_extension_granted
+from engine.messages import message_id
+from engine.outbox import DispatchStats, _Batch, _claim_due, dispatch, enqueue_extension_granted
 from engine.planning import plan_due
 from engine.render import MailIdentity, Renderer
 from engine.rules.loader import RuleSet, load_rules
@@ -421,3 +423,58 @@ def test_the_envelope_with_and_without_pipelining_delivers_and_refuses_alike(pip
     assert refused.value.permanent and refused.value.reply.startswith("550 5.1.1")
     assert [r.rcpt_tos for r in recorder.received] == [["ana@example.org"], ["bo@example.org"]]
     assert recorder.connections == 1 and recorder.data_commands == 2
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_on_postgresql_sent_marks_do_not_wait_for_the_disk_and_the_pool_gets_its_setting_back(world: World) -> None:
+    """Nodes sharing one server must not queue behind one WAL flush a message: the connection that
+    marks rows sent commits asynchronously, and hands the connection back to the pool as configured."""
+    world.plan(REMINDERS_DUE)
+    seen: list[tuple[str, str]] = []
+
+    def setting_at_marks(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(("WITH marked_sent", "UPDATE outbox SET status")):
+            got = cursor.connection.execute("SHOW synchronous_commit").fetchone()
+            seen.append(("many" if statement.startswith("WITH") else "one", got[0]))
+
+    event.listen(world.engine, "before_cursor_execute", setting_at_marks)
+    try:
+        with smtp_server(Recorder()) as port:
+            stats = world.dispatch(plain(port), REMINDERS_DUE)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", setting_at_marks)
+    assert stats.sent == 3
+    assert len(seen) >= 1 and {value for _, value in seen} == {"off"}  # with the next row's check, or at the batch's end
+    sent = [r for r in world.rows() if r["status"] == "sent" and r["sent_at"] == REMINDERS_DUE]
+    assert len(sent) == 3 and all(r["attempts"] == 1 and r["message_id"] == message_id(r["key"], "example.org") for r in sent)
+    pooled = [world.engine.connect() for _ in range(world.engine.pool.checkedin() + 1)]  # type: ignore[attr-defined]
+    try:
+        assert {c.exec_driver_sql("SHOW synchronous_commit").scalar() for c in pooled} == {"on"}
+    finally:
+        for conn in pooled:
+            conn.close()
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_the_next_check(world: World) -> None:
+    """One statement marks every message that came back sent and asks whether the next row is still ours."""
+    world.plan(REMINDERS_DUE)
+    with world.engine.connect() as conn:
+        rows = _claim_due(conn, REMINDERS_DUE, 10)
+        assert len(rows) == 3
+        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
+        assert batch.still_ours(rows[2], [(rows[0], SENT), (rows[1], SENT)])
+        assert batch.stats.sent == 2
+        batch.close()
+    by_id = {r["id"]: r for r in world.rows()}
+    for row in rows[:2]:
+        marked = by_id[row["id"]]
+        assert (marked["status"], marked["attempts"], marked["sent_at"], marked["next_attempt_at"]) == ("sent", 1, REMINDERS_DUE, None)
+        assert marked["message_id"] == message_id(row["key"], "example.org")
+    assert by_id[rows[2]["id"]]["status"] == "pending"
+    with world.engine.begin() as conn:  # another node took the third row after the lease ran out
+        conn.execute(update(OUT).where(OUT.c.id == rows[2]["id"]).values(next_attempt_at=REMINDERS_DUE + timedelta(hours=1)))
+    with world.engine.connect() as conn:
+        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
+        assert not batch.still_ours(rows[2])
+        batch.close()
