@@ -49,6 +49,9 @@ class Pipeline:
 
     def __init__(self, channel: Channel, depth: int = 4) -> None:
         self.channel = channel
+        # Turning a message into bytes is Python work: done here, it does not compete for the
+        # GIL with the building thread while the sending thread should only wait on the server.
+        self._wire = getattr(channel, "wire", None)
         self.stopped = threading.Event()
         self._todo: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._done: queue.Queue[tuple[Any, Any]] = queue.Queue()
@@ -57,9 +60,9 @@ class Pipeline:
         self._thread.start()
 
     def put(self, tag: Any, message: Message) -> None:
-        """Queue ``message`` under ``tag``."""
+        """Queue ``message`` under ``tag`` (made ready for the wire here, when the channel can)."""
         self._pending += 1
-        self._todo.put((tag, message))
+        self._todo.put((tag, message if self._wire is None else self._wire(message)))
 
     def ready(self) -> Iterator[tuple[Any, Any]]:
         """Yield the results that are in, without waiting."""

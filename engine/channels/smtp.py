@@ -100,6 +100,17 @@ class Pacer:
         self.next_at = now + self.interval
 
 
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A message ready for the wire: envelope sender, recipients and bytes (8bit as built; a
+    server without 8BITMIME gets it made 7bit when it is sent)."""
+
+    message: Message
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
 class SmtpChannel:
     """Delivers messages over one SMTP connection, opened at ``open`` and reused until ``close``."""
 
@@ -151,12 +162,22 @@ class SmtpChannel:
             raise
         return smtp
 
-    def deliver(self, message: Message) -> None:
+    def deliver(self, message: Message | Wire) -> None:
         """Send one message over the open connection (opening it when needed) and wait for the reply."""
         self.start(message)
         self.finish()
 
-    def start(self, message: Message) -> None:
+    def wire(self, message: Message) -> Wire:
+        """Return ``message`` made ready to send: its envelope and its bytes.
+
+        The outbox calls this on the thread that builds messages, so that the sending thread
+        does little but wait on the server (see ``pipeline``).
+        """
+        sender = self.envelope_from or parseaddr(str(message["From"]))[1]
+        recipients = [addr for _, addr in getaddresses([str(v) for v in message.get_all("To", [])]) if addr]
+        return Wire(message, sender, recipients, as_bytes(message))
+
+    def start(self, message: Message | Wire) -> None:
         """Send one message up to its final dot, without waiting for the server's verdict (``finish`` reads it).
 
         Splitting the two lets the outbox build the next message while the server takes this
@@ -165,24 +186,18 @@ class SmtpChannel:
         self.open()
         smtp = self._smtp
         assert smtp is not None
-        sender = self.envelope_from or parseaddr(str(message["From"]))[1]
-        recipients = [addr for _, addr in getaddresses([str(v) for v in message.get_all("To", [])]) if addr]
-        data = self._wire_data(smtp, message)
+        wire = message if isinstance(message, Wire) else self.wire(message)
+        data = wire.data
+        if not data.isascii() and not smtp.has_extn("8bitmime"):
+            data = as_bytes(seven_bit(wire.message))
         self.pacer.wait()
-        self._guard(lambda: self._transmit(smtp, sender, recipients, data))
+        self._guard(lambda: self._transmit(smtp, wire.sender, wire.recipients, data))
 
     def finish(self) -> None:
         """Read the server's verdict on the message ``start`` sent; raise ``DeliveryError`` if it is not 250."""
         smtp = self._smtp
         assert smtp is not None
         self._guard(lambda: self._verdict(smtp))
-
-    def _wire_data(self, smtp: smtplib.SMTP, message: Message) -> bytes:
-        """Return the message's bytes, 7bit when it has 8bit parts and the server lacks 8BITMIME."""
-        data = as_bytes(message)
-        if not data.isascii() and not smtp.has_extn("8bitmime"):
-            data = as_bytes(seven_bit(message))
-        return data
 
     def _transmit(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> None:
         options = ["BODY=8BITMIME"] if not data.isascii() else []
