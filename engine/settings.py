@@ -31,9 +31,11 @@ class Settings:
     sender: str = "planwatch <planwatch@example.org>"
     admin_email: str = ""
     secret_key: str = field(default="", repr=False)
-    # Web pages: how long a sign-in link and a signed-in session last.
+    # Web pages: how long a sign-in link and a signed-in session last; how many sign-in links one
+    # owner is e-mailed in an hour at most (the form is public: it must not flood an inbox).
     signin_link_seconds: float = 1800.0
     session_seconds: float = 43200.0
+    signin_mails_per_hour: int = 5
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -46,7 +48,7 @@ class Settings:
             maildir=Path(environ.get("PLANWATCH_MAILDIR") or "out/maildir"),
             debug=environ.get("PLANWATCH_DEBUG", "") not in {"", "0", "false"},
             smtp_url=environ.get("PLANWATCH_SMTP_URL", ""),
-            smtp_rate=_int(environ, "PLANWATCH_SMTP_RATE"),
+            smtp_rate=_count(environ, "PLANWATCH_SMTP_RATE", 0, "messages per minute"),
             base_url=environ.get("PLANWATCH_BASE_URL") or "http://localhost:8000",
             sender=environ.get("PLANWATCH_SENDER") or "planwatch <planwatch@example.org>",
             admin_email=environ.get("PLANWATCH_ADMIN_EMAIL", ""),
@@ -54,17 +56,18 @@ class Settings:
             feed_cache_seconds=_seconds(environ, "PLANWATCH_FEED_CACHE_SECONDS", 10.0),
             signin_link_seconds=_seconds(environ, "PLANWATCH_SIGNIN_LINK_SECONDS", 1800.0),
             session_seconds=_seconds(environ, "PLANWATCH_SESSION_SECONDS", 43200.0),
+            signin_mails_per_hour=_count(environ, "PLANWATCH_SIGNIN_MAILS_PER_HOUR", 5, "sign-in links an hour"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
 
 
-def _int(environ: Mapping[str, str], name: str) -> int:
-    value = environ.get(name) or "0"
+def _count(environ: Mapping[str, str], name: str, default: int, what: str) -> int:
+    value = environ.get(name) or str(default)
     try:
         return max(0, int(value))
     except ValueError:
-        raise InputError(f"{name}: expected a whole number of messages per minute, got {value!r}") from None
+        raise InputError(f"{name}: expected a whole number of {what}, got {value!r}") from None
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:

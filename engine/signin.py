@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete
@@ -25,9 +26,10 @@ from engine.errors import InputError
 from engine.links import LinkError
 from engine.settings import Settings
 from engine.store.models import Owner
-from engine.store.web_models import UsedLink, WebSession
+from engine.store.web_models import SigninMail, UsedLink, WebSession
 
 SALT = "planwatch-signin-v1"
+MAIL_WINDOW = timedelta(hours=1)  # the sign-in form sends an owner at most Settings.signin_mails_per_hour links in this
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,25 @@ def mark_used(session: Session, key: str, kind: str, who: str, now: datetime) ->
     statement = (maker(table).values(digest=key, kind=kind, used_by=who, used_at=now)
                  .on_conflict_do_nothing(index_elements=["digest"]).returning(table.c.digest))
     return session.connection().execute(statement).first() is not None
+
+
+def allow_signin_mail(session: Session, owner_id: str, now: datetime, per_hour: int) -> bool:
+    """Record a sign-in link e-mailed to ``owner_id`` at ``now`` and return True; or return False when
+    ``per_hour`` links went to them in the hour before (0: the form e-mails none).
+
+    The sign-in form is public: without this, anyone could fill an owner's inbox. On PostgreSQL the
+    owner's row is locked first, so nodes answering at the same moment count one after the other.
+    """
+    table = SigninMail.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    conn.execute(select(col(Owner.id)).where(col(Owner.id) == owner_id).with_for_update())
+    conn.execute(table.delete().where(table.c.sent_at < now - 24 * MAIL_WINDOW))  # tidy: a day is plenty
+    recent = conn.execute(select(func.count()).select_from(table)
+                          .where(table.c.owner_id == owner_id, table.c.sent_at > now - MAIL_WINDOW)).scalar_one()
+    if recent >= per_hour:
+        return False
+    conn.execute(insert(table).values(owner_id=owner_id, sent_at=now))
+    return True
 
 
 def open_session(session: Session, owner_id: str, now: datetime, lifetime: timedelta) -> tuple[str, WebSession]:

@@ -135,3 +135,51 @@ def test_users_login_link_prints_a_working_link(cli, monkeypatch: pytest.MonkeyP
     printed = cli("users", "login-link", "pardev")
     assert printed.code == 0 and printed.out.startswith("http://testserver/signin/")
     assert cli("users", "login-link", "nobody").code == 2
+
+
+def _ask(client: TestClient, who: str) -> str:
+    token = csrf_of(client.get("/signin").text)
+    answer = client.post("/signin", data={"csrf": token, "who": who})
+    assert answer.status_code == 200
+    return answer.text
+
+
+def _mails(settings: Settings) -> int:
+    return len(list(mailbox.Maildir(str(settings.maildir), create=False))) if settings.maildir.exists() else 0
+
+
+def test_the_public_form_cannot_flood_an_inbox(site, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings, clock = site
+    limit = settings.signin_mails_per_hour
+    assert limit == 5
+    pages = [_ask(client, "pardev") for _ in range(limit + 3)]
+    assert _mails(settings) == limit  # the three after the fifth send nothing
+    assert len(set(pages)) == 1 and "At most 5 links an hour" in pages[0]  # and look the same as the others
+    assert any("sign-in link to pardev not sent" in r.getMessage() for r in caplog.records)
+    assert _ask(client, "Rafael.Quispe@example.org") == pages[0]  # by address: the same owner, the same limit
+    assert _mails(settings) == limit
+    clock.advance(timedelta(minutes=61))
+    _ask(client, "pardev")
+    assert _mails(settings) == limit + 1  # an hour on, one more
+    clock.advance(timedelta(days=2))
+    _ask(client, "pardev")
+    with engine.connect() as conn:  # what is over a day old is tidied away
+        assert conn.exec_driver_sql("SELECT count(*) FROM signin_mail").scalar_one() == 1
+
+
+def test_a_limit_of_zero_mails_no_links(database_url: str, tmp_path: Path) -> None:
+    engine = web_world(database_url)
+    settings = web_settings(database_url, maildir=tmp_path / "mail", signin_mails_per_hour=0)
+    with TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine)) as client:
+        assert "sends no sign-in links by e-mail" in _ask(client, "pardev")
+    assert _mails(settings) == 0
+    engine.dispose()
+
+
+def test_a_limit_that_is_not_a_number_is_refused(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    web_world(cli.url).dispose()
+    monkeypatch.setenv("PLANWATCH_SECRET_KEY", SECRET)
+    monkeypatch.setenv("PLANWATCH_SIGNIN_MAILS_PER_HOUR", "lots")
+    refused = cli("users", "login-link", "pardev")
+    assert refused.code == 2
+    assert "PLANWATCH_SIGNIN_MAILS_PER_HOUR: expected a whole number of sign-in links an hour, got 'lots'" in refused.err

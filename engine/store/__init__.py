@@ -3,7 +3,7 @@
 from engine.store.db import ensure_schema, make_engine, transaction, upgrade
 from engine.store.feed_models import FeedEvent, FeedToken
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
-from engine.store.web_models import ExtensionRequest, UsedLink, WebSession
+from engine.store.web_models import ExtensionRequest, SigninMail, UsedLink, WebSession
 
 __all__ = [
     "Action",
@@ -14,6 +14,7 @@ __all__ = [
     "Owner",
     "Plan",
     "Section",
+    "SigninMail",
     "UsedLink",
     "WebSession",
     "ensure_schema",

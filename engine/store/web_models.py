@@ -1,4 +1,4 @@
-"""Tables of the web pages: signed-in sessions, used one-time links, extension requests.
+"""Tables of the web pages: signed-in sessions, used one-time links, sign-in mails, extension requests.
 
 Also the indexes the escalation review page needs on the engine's log (declared here so the
 models and the migrations stay one and the same).
@@ -38,6 +38,17 @@ class UsedLink(SQLModel, table=True):
     kind: str
     used_by: str = ""
     used_at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SigninMail(SQLModel, table=True):
+    """A sign-in link e-mailed to an owner: how many went out lately is what limits the next ones."""
+
+    __tablename__ = "signin_mail"
+    __table_args__ = (Index("ix_signin_mail_owner_sent", "owner_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: str = Field(foreign_key="owner.id")
+    sent_at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class ExtensionRequest(SQLModel, table=True):

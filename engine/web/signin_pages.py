@@ -19,6 +19,7 @@ from engine.links import LinkError
 from engine.settings import Settings
 from engine.signin import (
     SigninClaim,
+    allow_signin_mail,
     close_session,
     mark_used,
     open_session,
@@ -66,9 +67,12 @@ def signin_request(request: Request, form: AnonymousPost, tasks: BackgroundTasks
     now = now_of(request)
     with transaction(engine_of(request)) as session:
         owner = _find(session, wanted) if wanted else None
-        if owner is not None:
+        if owner is not None and allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
             tasks.add_task(_send, settings, signin_message(owner, signin_url(settings, owner.id, now), settings, now))
-    return page(request, "signin.html.j2", sent=True)
+        elif owner is not None:
+            log.warning("sign-in link to %s not sent: %d went out in the last hour (PLANWATCH_SIGNIN_MAILS_PER_HOUR)",
+                        owner.id, settings.signin_mails_per_hour)
+    return page(request, "signin.html.j2", sent=True, per_hour=settings.signin_mails_per_hour)
 
 
 def _find(session: Session, wanted: str) -> Owner | None:
