@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from engine.importing import import_paths  # noqa: E402
 from engine.rules.loader import load_rules  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.store import make_engine, transaction, upgrade  # noqa: E402
+from tests.smtpserver import free_port  # noqa: E402
 
 NOW = datetime(2000, 6, 1, 12, tzinfo=UTC)
 T0 = datetime(1999, 10, 1, 8, tzinfo=UTC)
@@ -284,7 +284,7 @@ def bench_serving(folder: Path, seconds: float) -> float:
     with transaction(engine) as session:
         token = issue(session, "pardev", Feed("owner", "pardev"), NOW).token
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PLANWATCH_BASE_URL": BASE, "PLANWATCH_FEED_CACHE_SECONDS": "10"}
     server = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "--db", url, "--rules", str(ROOT / "rules"), "serve",
                                "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -297,12 +297,6 @@ def bench_serving(folder: Path, seconds: float) -> float:
         server.wait(timeout=10)
     print(f"4. conditional GET answered with 304 on loopback ({how}): {rate:,.0f} requests/s  (target >= 1,000)")
     return rate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for(address: str) -> str:

@@ -66,6 +66,7 @@ from engine.rules.loader import load_rules  # noqa: E402
 from engine.service import DISPATCH_BATCH, send_due  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
 from engine.tick import run_tick  # noqa: E402
+from tests.smtpserver import free_port  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_IDLE_MS = 20.0
@@ -218,12 +219,6 @@ def requeue(url: str) -> None:
         conn.execute("UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, message_id = NULL, "
                      "next_attempt_at = NULL, last_error = '', reason = ''")
         conn.execute("VACUUM ANALYZE outbox")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sink:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from engine.store import transaction
 from engine.store.models import Action, Escalation
 from engine.web import create_app
 
+from .smtpserver import free_port
 from .web_support import NOW, link_path, web_settings, web_world
 
 SHOTS = Path(__file__).parent / "screenshots"
@@ -45,18 +45,12 @@ def chromium_path() -> str:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine, Settings]]:
     """A real uvicorn server on 127.0.0.1 over the example world; yields its base URL."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'planwatch.db'}"
     engine = web_world(url)
     settings = web_settings(url, base_url=f"http://127.0.0.1:{port}")
