@@ -56,15 +56,26 @@ def build_digests(engine: Engine, now: datetime) -> int:
         waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
         owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.digest)
                               .where(W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting))).all()
-        parts = _Parts(conn)
+        due = {}
         for owner_id, email, tz, period in owners:
             local = now.astimezone(zone(tz))
             if digest_due(period, local):
-                made += _digest_for(conn, parts, owner_id, email, period, local, now)
+                due[_digest_key(owner_id, local)] = (owner_id, email, period, local)
+        keys = list(due)
+        for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one
+            for key in conn.execute(select(OUT.c.key).where(OUT.c.key.in_(keys[start:start + 500]))).scalars():
+                del due[key]
+        parts = _Parts(conn)
+        for key, (owner_id, email, period, local) in due.items():
+            made += _digest_for(conn, parts, key, owner_id, email, period, local, now)
     return made
 
 
-def _digest_for(conn: Connection, parts: _Parts, owner_id: str, email: str, period: str, local: datetime, now: datetime) -> int:
+def _digest_key(owner_id: str, local: datetime) -> str:
+    return f"digest|{owner_id}|{local.date().isoformat()}"
+
+
+def _digest_for(conn: Connection, parts: _Parts, key: str, owner_id: str, email: str, period: str, local: datetime, now: datetime) -> int:
     held = conn.execute(
         select(OUT.c.id, OUT.c.type, OUT.c.level, OUT.c.payload, OUT.c.occurrence, A.c.ref, A.c.title, A.c.plan_id, A.c.section_key)
         .join(A, A.c.id == OUT.c.action_id)
@@ -72,7 +83,6 @@ def _digest_for(conn: Connection, parts: _Parts, owner_id: str, email: str, peri
     ).mappings().all()
     if not held:
         return 0
-    key = f"digest|{owner_id}|{local.date().isoformat()}"
     items = [digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date()) for h in latest_per_occurrence(held, local.date())]
     if not insert_new(conn, _digest_row(key, owner_id, email, period, items, now)):
         return 0  # today's digest went out already: these wait for the next one

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, func, select
 
 from engine.channels import MemoryChannel
 from engine.delivery import retry_wait, stale_reason
@@ -155,3 +155,25 @@ def test_a_reminder_is_stale_once_its_date_has_passed_where_the_recipient_is() -
 
 
 
+
+
+def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notices_again(digest_world: tuple[Engine, Any]) -> None:
+    engine, rules = digest_world
+    plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC)) == 1  # Boon's, at 09:00 in Bangkok
+    with engine.begin() as conn:  # a notice held for Boon after today's digest: it waits for tomorrow's
+        conn.execute(OUT.update().where(OUT.c.id == select(func.min(OUT.c.id)).where(OUT.c.status == "digested").scalar_subquery())
+                     .values(status="held"))
+    statements: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for minute in range(10, 60, 10):  # the ticks of the rest of the day
+            assert build_digests(engine, datetime(2000, 4, 11, 2, minute, tzinfo=UTC)) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert statements and not [s for s in statements if "outbox.recipient_id =" in s]
+    assert build_digests(engine, datetime(2000, 4, 12, 2, 0, tzinfo=UTC)) == 1  # tomorrow's digest takes it
