@@ -38,13 +38,47 @@ OWNERS = 1000
 ZONES = ("Europe/Zurich", "Asia/Bangkok", "America/Lima")
 SECTIONS = 50
 PLAN_ID = "bench"
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 ACTION_COLUMNS = (
-    "id", "plan_id", "ref", "section_key", "subheading", "ordinal", "title", "description", "timeframe",
-    "owner_id", "owner_source", "status", "status_note", "kind", "due", "milestones", "needs_review",
-    "reason", "override", "created_at", "updated_at", "tags", "next_fire_at", "planned_through", "policy",
+    "id",
+    "plan_id",
+    "ref",
+    "section_key",
+    "subheading",
+    "ordinal",
+    "title",
+    "description",
+    "timeframe",
+    "owner_id",
+    "owner_source",
+    "status",
+    "status_note",
+    "kind",
+    "due",
+    "milestones",
+    "needs_review",
+    "reason",
+    "override",
+    "created_at",
+    "updated_at",
+    "tags",
+    "next_fire_at",
+    "planned_through",
+    "policy",
 )
 
 
@@ -106,9 +140,31 @@ def _action_rows(size: int, single_zone: bool) -> Iterator[tuple[object, ...]]:
             fire, through = sql_time(nine_local(due - timedelta(days=14), tz)), sql_time(PREVIOUS_TICK)
         phrase = f"By {due.day} {MONTHS[due.month - 1]} {due.year}"
         yield (
-            action_id, PLAN_ID, f"A.{action_id}", f"S{j % SECTIONS + 1}", "", action_id, f"Action {action_id}", "",
-            phrase, owner_id(owner), "plan", "open", "", "deadline", due.isoformat(), "[]", 0,
-            f"Read as a deadline on {due.isoformat()}.", "{}", created, created, "[]", fire, through, "deadlines",
+            action_id,
+            PLAN_ID,
+            f"A.{action_id}",
+            f"S{j % SECTIONS + 1}",
+            "",
+            action_id,
+            f"Action {action_id}",
+            "",
+            phrase,
+            owner_id(owner),
+            "plan",
+            "open",
+            "",
+            "deadline",
+            due.isoformat(),
+            "[]",
+            0,
+            f"Read as a deadline on {due.isoformat()}.",
+            "{}",
+            created,
+            created,
+            "[]",
+            fire,
+            through,
+            "deadlines",
         )
 
 
@@ -146,16 +202,24 @@ def _fill(conn: sqlite3.Connection, size: int, single_zone: bool) -> None:
         (PLAN_ID, f"Generated plan of {size} actions", "2029-01-01", stamp, stamp),
     )
     sections: list[tuple[str, str, str | None, str, str, str, str, int]] = [
-        (PLAN_ID, "S", None, "part", "I", "Part one", "", 1)]
+        (PLAN_ID, "S", None, "part", "I", "Part one", "", 1)
+    ]
     sections += [(PLAN_ID, f"S{k}", "S", "issue", str(k), f"Issue {k}", "", k + 1) for k in range(1, SECTIONS + 1)]
-    conn.executemany("INSERT INTO section (plan_id, key, parent_key, level, number, title, context, ordinal) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sections)
+    conn.executemany(
+        "INSERT INTO section (plan_id, key, parent_key, level, number, title, context, ordinal) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        sections,
+    )
     for row in owner_rows(single_zone):
-        conn.execute("INSERT INTO owner (id, name, email, timezone, supervisor_id, delegate_id, digest, role) "
-                     "VALUES (?, ?, ?, ?, ?, NULL, 'none', 'owner')", row)
+        conn.execute(
+            "INSERT INTO owner (id, name, email, timezone, supervisor_id, delegate_id, digest, role) "
+            "VALUES (?, ?, ?, ?, ?, NULL, 'none', 'owner')",
+            row,
+        )
     marks = ", ".join("?" for _ in ACTION_COLUMNS)
-    conn.executemany(f"INSERT INTO action ({', '.join(ACTION_COLUMNS)}) VALUES ({marks})",
-                     _action_rows(size, single_zone))
+    conn.executemany(
+        f"INSERT INTO action ({', '.join(ACTION_COLUMNS)}) VALUES ({marks})", _action_rows(size, single_zone)
+    )
 
 
 def owner_rows(single_zone: bool) -> list[tuple[str, str, str, str, str | None]]:
@@ -176,8 +240,10 @@ def reset(path: Path, size: int, *, single_zone: bool = False) -> None:
         conn.execute("BEGIN")
         conn.execute("DELETE FROM outbox")
         conn.execute("DELETE FROM escalation")
-        conn.executemany("UPDATE action SET next_fire_at = ?, planned_through = ? WHERE id = ?",
-                         [(*due_cursor(i, size, single_zone), i) for i in due_ids(size)])
+        conn.executemany(
+            "UPDATE action SET next_fire_at = ?, planned_through = ? WHERE id = ?",
+            [(*due_cursor(i, size, single_zone), i) for i in due_ids(size)],
+        )
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -199,15 +265,29 @@ def write_plan_files(folder: Path, size: int) -> tuple[Path, Path]:
                 lines.append(f"    supervisor: {boss}")
         owners_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if not plan_path.exists():
-        lines = ["plan:", f"  id: {PLAN_ID}", f"  title: Generated plan of {size} actions", "  date: 2029-01-01",
-                 "  timezone: Europe/Zurich", "sections:", "  - key: S", "    number: I", "    title: Part one"]
+        lines = [
+            "plan:",
+            f"  id: {PLAN_ID}",
+            f"  title: Generated plan of {size} actions",
+            "  date: 2029-01-01",
+            "  timezone: Europe/Zurich",
+            "sections:",
+            "  - key: S",
+            "    number: I",
+            "    title: Part one",
+        ]
         for k in range(1, SECTIONS + 1):
-            lines += [f"  - key: S{k}", "    parent: S", f"    number: \"{k}\"", f"    title: Issue {k}"]
+            lines += [f"  - key: S{k}", "    parent: S", f'    number: "{k}"', f"    title: Issue {k}"]
         lines.append("actions:")
         for j in range(size):
             due = FIRST_LATER_DUE + timedelta(days=(j * SPREAD_DAYS) // size)
-            lines += [f"  - id: A.{j + 1}", f"    section: S{j % SECTIONS + 1}", f"    title: Action {j + 1}",
-                      f"    timeframe: By {due.day} {MONTHS[due.month - 1]} {due.year}", f"    owner: {owner_id(j)}"]
+            lines += [
+                f"  - id: A.{j + 1}",
+                f"    section: S{j % SECTIONS + 1}",
+                f"    title: Action {j + 1}",
+                f"    timeframe: By {due.day} {MONTHS[due.month - 1]} {due.year}",
+                f"    owner: {owner_id(j)}",
+            ]
         plan_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return owners_path, plan_path
 
@@ -239,11 +319,23 @@ def fill_job_table(store: object, jobs: list[tuple[str, datetime]]) -> None:
     protocol = store.pickle_protocol  # type: ignore[attr-defined]
     rows = []
     for job_id, run_at in jobs:
-        job = Job(_Scheduler(), id=job_id, func=job_ran, args=(run_at.timestamp(),), kwargs={},
-                  trigger=DateTrigger(run_at), executor="default", name=f"reminder {job_id}",
-                  misfire_grace_time=None, coalesce=False, max_instances=1, next_run_time=run_at)
-        rows.append({"id": job_id, "next_run_time": run_at.timestamp(),
-                     "job_state": pickle.dumps(job.__getstate__(), protocol)})
+        job = Job(
+            _Scheduler(),
+            id=job_id,
+            func=job_ran,
+            args=(run_at.timestamp(),),
+            kwargs={},
+            trigger=DateTrigger(run_at),
+            executor="default",
+            name=f"reminder {job_id}",
+            misfire_grace_time=None,
+            coalesce=False,
+            max_instances=1,
+            next_run_time=run_at,
+        )
+        rows.append(
+            {"id": job_id, "next_run_time": run_at.timestamp(), "job_state": pickle.dumps(job.__getstate__(), protocol)}
+        )
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.execute(store.jobs_t.insert(), rows)  # type: ignore[attr-defined]
 

@@ -4,7 +4,7 @@
 
 1. Build: the same rendered templates made into complete messages (text + HTML + .ics, every
    header), the naive way (``EmailMessage``, default policy, ``set_content``/``add_alternative``/
-   ``add_attachment``) against planwatch's (``engine.messages``: compat32 with a fast header
+   ``add_attachment``) against planwatch's (``engine.mail.messages``: compat32 with a fast header
    policy, the calendar part built once per milestone). A sample of each is parsed back and
    checked. Goal: planwatch >= 1,000 complete messages/s.
 2. Connections: already-built messages sent with a new SMTP connection per message against one
@@ -38,19 +38,34 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, insert, select  # noqa: E402
 
 from engine.channels.smtp import SmtpChannel, SmtpConfig  # noqa: E402
-from engine.compose import ContextCache, compose  # noqa: E402
-from engine.mailcontext import envelope_for  # noqa: E402
-from engine.messages import as_bytes, calendar_text, message_id, thread_index, thread_root  # noqa: E402
-from engine.outbox import dispatch  # noqa: E402
-from engine.render import MailIdentity, Renderer  # noqa: E402
+from engine.drive.dispatch import dispatch  # noqa: E402
+from engine.mail.compose import ContextCache, compose  # noqa: E402
+from engine.mail.context import envelope_for  # noqa: E402
+from engine.mail.messages import as_bytes, calendar_text, message_id, thread_index, thread_root  # noqa: E402
+from engine.mail.render import MailIdentity, Renderer  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
 from engine.store.models import Action, Outbox, Owner, Plan, Section  # noqa: E402
 
 NOW = datetime(2000, 3, 31, 7, 0, tzinfo=UTC)
 ZONES = ("Europe/Zurich", "Asia/Bangkok", "America/Lima", "Africa/Nairobi", "America/New_York")
-IDENTITY = MailIdentity(sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org", secret_key="bench")
-HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Thread-Topic", "Thread-Index",
-           "Auto-Submitted", "X-Auto-Response-Suppress", "List-Unsubscribe", "List-Unsubscribe-Post")
+IDENTITY = MailIdentity(
+    sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org", secret_key="bench"
+)
+HEADERS = (
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Thread-Topic",
+    "Thread-Index",
+    "Auto-Submitted",
+    "X-Auto-Response-Suppress",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 
 
 def make_world(path: Path, actions: int, recipients: int) -> Engine:
@@ -58,46 +73,152 @@ def make_world(path: Path, actions: int, recipients: int) -> Engine:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(insert(Plan.__table__), [{  # type: ignore[attr-defined]
-            "id": "bench", "title": "Benchmark plan", "symbol": "B/1", "body": "", "ref_date": date(2000, 1, 1),
-            "timezone": "Europe/Zurich", "fy_start": None, "source": "", "source_format": "", "imported_at": NOW, "updated_at": NOW}])
-        conn.execute(insert(Section.__table__), [  # type: ignore[attr-defined]
-            {"plan_id": "bench", "key": "I", "parent_key": None, "level": "part", "number": "I", "title": "Part one", "context": "", "ordinal": 1},
-            {"plan_id": "bench", "key": "I.1", "parent_key": "I", "level": "issue", "number": "1", "title": "Everything", "context": "", "ordinal": 2}])
-        conn.execute(insert(Owner.__table__), [  # type: ignore[attr-defined]
-            {"id": f"o{j}", "name": f"Owner Number {j} Müller", "email": f"owner{j}@example.org", "timezone": ZONES[j % len(ZONES)],
-             "supervisor_id": None, "delegate_id": None, "digest": "none", "role": "owner"} for j in range(recipients)])
+        conn.execute(
+            insert(Plan.__table__),
+            [
+                {  # type: ignore[attr-defined]
+                    "id": "bench",
+                    "title": "Benchmark plan",
+                    "symbol": "B/1",
+                    "body": "",
+                    "ref_date": date(2000, 1, 1),
+                    "timezone": "Europe/Zurich",
+                    "fy_start": None,
+                    "source": "",
+                    "source_format": "",
+                    "imported_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        )
+        conn.execute(
+            insert(Section.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "plan_id": "bench",
+                    "key": "I",
+                    "parent_key": None,
+                    "level": "part",
+                    "number": "I",
+                    "title": "Part one",
+                    "context": "",
+                    "ordinal": 1,
+                },
+                {
+                    "plan_id": "bench",
+                    "key": "I.1",
+                    "parent_key": "I",
+                    "level": "issue",
+                    "number": "1",
+                    "title": "Everything",
+                    "context": "",
+                    "ordinal": 2,
+                },
+            ],
+        )
+        conn.execute(
+            insert(Owner.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "id": f"o{j}",
+                    "name": f"Owner Number {j} Müller",
+                    "email": f"owner{j}@example.org",
+                    "timezone": ZONES[j % len(ZONES)],
+                    "supervisor_id": None,
+                    "delegate_id": None,
+                    "digest": "none",
+                    "role": "owner",
+                }
+                for j in range(recipients)
+            ],
+        )
         conn.execute(insert(Action.__table__), [_action(i) for i in range(actions)])  # type: ignore[attr-defined]
         ids = [r[0] for r in conn.execute(select(Action.__table__.c.id).order_by(Action.__table__.c.id))]  # type: ignore[attr-defined]
         rows = [_row(a, i, j) for i, a in enumerate(ids) for j in range(recipients)]
         for start in range(0, len(rows), 2000):
-            conn.execute(insert(Outbox.__table__), rows[start:start + 2000])  # type: ignore[attr-defined]
+            conn.execute(insert(Outbox.__table__), rows[start : start + 2000])  # type: ignore[attr-defined]
     return engine
 
 
 def _action(i: int) -> dict[str, Any]:
-    return {"plan_id": "bench", "ref": f"I.1.{i + 1}", "section_key": "I.1", "subheading": "", "ordinal": i + 1,
-            "title": f"Action {i + 1}: prepare and circulate the report on technical cooperation in the region",
-            "description": "", "timeframe": "By April 2000", "timeframe_proposed": None, "owner_id": "o0", "owner_source": "",
-            "status": "open", "status_note": "", "kind": "deadline", "start": None, "due": date(2000, 4, 30), "rrule": None,
-            "milestones": [], "event": None, "after_ref": None, "needs_review": False, "reason": "", "override": {},
-            "created_at": NOW, "updated_at": NOW, "removed_at": None, "tags": [], "next_fire_at": None, "planned_through": NOW,
-            "extended_to": None, "last_completed": None, "last_progress_at": None, "policy": "deadlines"}
+    return {
+        "plan_id": "bench",
+        "ref": f"I.1.{i + 1}",
+        "section_key": "I.1",
+        "subheading": "",
+        "ordinal": i + 1,
+        "title": f"Action {i + 1}: prepare and circulate the report on technical cooperation in the region",
+        "description": "",
+        "timeframe": "By April 2000",
+        "timeframe_proposed": None,
+        "owner_id": "o0",
+        "owner_source": "",
+        "status": "open",
+        "status_note": "",
+        "kind": "deadline",
+        "start": None,
+        "due": date(2000, 4, 30),
+        "rrule": None,
+        "milestones": [],
+        "event": None,
+        "after_ref": None,
+        "needs_review": False,
+        "reason": "",
+        "override": {},
+        "created_at": NOW,
+        "updated_at": NOW,
+        "removed_at": None,
+        "tags": [],
+        "next_fire_at": None,
+        "planned_through": NOW,
+        "extended_to": None,
+        "last_completed": None,
+        "last_progress_at": None,
+        "policy": "deadlines",
+    }
 
 
 def _row(action_id: int, i: int, j: int) -> dict[str, Any]:
-    return {"key": f"bench/I.1.{i + 1}|2000-04-30|remind:due:30d|o{j}", "plan_id": "bench", "action_id": action_id,
-            "occurrence": "2000-04-30", "step": "remind:due:30d", "type": "reminder", "level": 0,
-            "recipient": f"owner{j}@example.org", "recipient_id": f"o{j}", "template": "reminder", "due_at": NOW,
-            "status": "pending", "reason": "", "attempts": 0, "last_error": "",
-            "payload": {"role": "owner", "date": "2000-04-30", "days_left": 30, "what": "due", "role_tz": ZONES[j % len(ZONES)]},
-            "created_at": NOW, "sent_at": None, "next_attempt_at": None, "message_id": None}
+    return {
+        "key": f"bench/I.1.{i + 1}|2000-04-30|remind:due:30d|o{j}",
+        "plan_id": "bench",
+        "action_id": action_id,
+        "occurrence": "2000-04-30",
+        "step": "remind:due:30d",
+        "type": "reminder",
+        "level": 0,
+        "recipient": f"owner{j}@example.org",
+        "recipient_id": f"o{j}",
+        "template": "reminder",
+        "due_at": NOW,
+        "status": "pending",
+        "reason": "",
+        "attempts": 0,
+        "last_error": "",
+        "payload": {
+            "role": "owner",
+            "date": "2000-04-30",
+            "days_left": 30,
+            "what": "due",
+            "role_tz": ZONES[j % len(ZONES)],
+        },
+        "created_at": NOW,
+        "sent_at": None,
+        "next_attempt_at": None,
+        "message_id": None,
+    }
 
 
 def pending(engine: Engine, limit: int) -> list[Any]:
     with engine.connect() as conn:
-        return list(conn.execute(select(Outbox.__table__).where(Outbox.__table__.c.status == "pending")  # type: ignore[attr-defined]
-                                 .order_by(Outbox.__table__.c.id).limit(limit)).mappings())  # type: ignore[attr-defined]
+        return list(
+            conn.execute(
+                select(Outbox.__table__)
+                .where(Outbox.__table__.c.status == "pending")  # type: ignore[attr-defined]
+                .order_by(Outbox.__table__.c.id)
+                .limit(limit)
+            ).mappings()
+        )  # type: ignore[attr-defined]
 
 
 def naive(renderer: Renderer, contexts: ContextCache, row: Any) -> bytes:
@@ -121,8 +242,13 @@ def naive(renderer: Renderer, contexts: ContextCache, row: Any) -> bytes:
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html or "", subtype="html")
-    msg.add_attachment(calendar_text(envelope.event).encode(), maintype="text", subtype="calendar",
-                       filename=envelope.event.filename, params={"method": "PUBLISH"})
+    msg.add_attachment(
+        calendar_text(envelope.event).encode(),
+        maintype="text",
+        subtype="calendar",
+        filename=envelope.event.filename,
+        params={"method": "PUBLISH"},
+    )
     return msg.as_bytes(policy=email_policy.SMTP)
 
 
@@ -141,7 +267,9 @@ def check(raw: bytes) -> None:
     assert [p.get_content_type() for p in msg.iter_attachments()] == ["text/calendar"]
 
 
-def measure(build: Callable[[Renderer, ContextCache, Any], bytes], engine: Engine, rows: list[Any]) -> tuple[float, list[bytes]]:
+def measure(
+    build: Callable[[Renderer, ContextCache, Any], bytes], engine: Engine, rows: list[Any]
+) -> tuple[float, list[bytes]]:
     """Return (messages per second, the messages) for building every row once, contexts read as the outbox does."""
     renderer = Renderer([ROOT / "templates"], IDENTITY)
     with engine.connect() as conn:
@@ -162,8 +290,12 @@ class Sink:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port, picked first
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(self.port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
     def stop(self) -> dict[str, int]:
@@ -226,10 +358,14 @@ def main() -> None:
 def report(naive_rate: float, fast_rate: float, fresh: float, reused: float, e2e: float, total: int) -> None:
     print(f"{'':44} {'msg/s':>9}  ratio")
     print(f"{'build: naive (EmailMessage, default policy)':44} {naive_rate:9,.0f}  1.00")
-    print(f"{'build: planwatch':44} {fast_rate:9,.0f}  {fast_rate / naive_rate:4.2f}  (goal >= 1,000: {'ok' if fast_rate >= 1000 else 'MISSED'})")
+    print(
+        f"{'build: planwatch':44} {fast_rate:9,.0f}  {fast_rate / naive_rate:4.2f}  (goal >= 1,000: {'ok' if fast_rate >= 1000 else 'MISSED'})"
+    )
     print(f"{'send: new connection per message':44} {fresh:9,.0f}  1.00")
     print(f"{'send: one reused connection':44} {reused:9,.0f}  {reused / fresh:4.2f}")
-    print(f"{f'end to end: {total:,} outbox rows -> aiosmtpd':44} {e2e:9,.0f}  {e2e / fresh:4.2f}  (goal >= 500: {'ok' if e2e >= 500 else 'MISSED'})")
+    print(
+        f"{f'end to end: {total:,} outbox rows -> aiosmtpd':44} {e2e:9,.0f}  {e2e / fresh:4.2f}  (goal >= 500: {'ok' if e2e >= 500 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

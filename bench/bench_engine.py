@@ -58,12 +58,12 @@ import _world as world  # noqa: E402  (the repository root and bench/ must be im
 from sqlalchemy import Engine, text  # noqa: E402
 
 from engine.channels import NullChannel  # noqa: E402
-from engine.planning import plan_due  # noqa: E402
-from engine.render import Renderer  # noqa: E402
+from engine.drive.planning import plan_due  # noqa: E402
+from engine.drive.tick import TickReport, run_tick  # noqa: E402
+from engine.mail.render import Renderer  # noqa: E402
 from engine.rules.loader import RuleSet, load_rules  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
-from engine.tick import TickReport, run_tick  # noqa: E402
 
 SIZES = (10_000, 100_000, 1_000_000)
 PEER_SIZE = 100_000
@@ -161,7 +161,11 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
 
 def check_busy(report: TickReport) -> None:
     """A busy tick must plan the 1,000 due actions into 1,000 notices and send them all."""
-    if report.planned.actions != world.DUE or report.planned.pending != world.DUE or report.dispatched.sent != world.DUE:
+    if (
+        report.planned.actions != world.DUE
+        or report.planned.pending != world.DUE
+        or report.dispatched.sent != world.DUE
+    ):
         raise SystemExit(f"the generated world did not tick as designed: {report}")
 
 
@@ -188,13 +192,21 @@ def measure_ticks(bench: Bench) -> dict[int, float]:
             if size == max(bench.args.sizes):
                 measure_idle(bench, engine)
                 measure_plan_due(bench, path, size, engine)
-    bench.note(f"worlds: deadline actions due over ten years, 1,000 owners in {len(world.ZONES)} zones; 1,000 of them "
-               f"due at {world.NOW:%Y-%m-%d %H:%M} UTC (their 14-day reminder), each planned into one notice and "
-               f"sent to a NullChannel; median of {bench.args.repeat} runs after a warm-up run, best in brackets")
+    bench.note(
+        f"worlds: deadline actions due over ten years, 1,000 owners in {len(world.ZONES)} zones; 1,000 of them "
+        f"due at {world.NOW:%Y-%m-%d %H:%M} UTC (their 14-day reminder), each planned into one notice and "
+        f"sent to a NullChannel; median of {bench.args.repeat} runs after a warm-up run, best in brackets"
+    )
     small, large = min(medians), max(medians)
     growth = medians[large] / medians[small]
-    bench.add(Row(f"busy tick growth, {small:,} -> {large:,}", f"{growth:.2f}x", target=f"< {TARGET_GROWTH:g}x",
-                  ok=growth < TARGET_GROWTH))
+    bench.add(
+        Row(
+            f"busy tick growth, {small:,} -> {large:,}",
+            f"{growth:.2f}x",
+            target=f"< {TARGET_GROWTH:g}x",
+            ok=growth < TARGET_GROWTH,
+        )
+    )
     return medians
 
 
@@ -237,8 +249,14 @@ def measure_idle(bench: Bench, engine: Engine) -> None:
         run_tick(engine, bench.rules, channel, bench.renderer, at)
         times.append(time.perf_counter() - start)
     med = statistics.median(times)
-    bench.add(Row(f"idle tick over {max(bench.args.sizes):,}", f"{med * 1000:.3f} ms (median of {len(times):,})",
-                  target=f"< {TARGET_IDLE_MS:g} ms", ok=med * 1000 < TARGET_IDLE_MS))
+    bench.add(
+        Row(
+            f"idle tick over {max(bench.args.sizes):,}",
+            f"{med * 1000:.3f} ms (median of {len(times):,})",
+            target=f"< {TARGET_IDLE_MS:g} ms",
+            ok=med * 1000 < TARGET_IDLE_MS,
+        )
+    )
 
 
 def measure_plan_due(bench: Bench, path: Path, size: int, engine: Engine) -> None:
@@ -250,8 +268,14 @@ def measure_plan_due(bench: Bench, path: Path, size: int, engine: Engine) -> Non
         return float(seconds)
 
     med, best = median_of(once, bench.args.repeat)
-    bench.add(Row(f"plan_due: 1,000 notices among {size:,}", f"{ms(med)} (best {ms(best)})",
-                  target=f"< {TARGET_PLAN_MS:g} ms", ok=med * 1000 < TARGET_PLAN_MS))
+    bench.add(
+        Row(
+            f"plan_due: 1,000 notices among {size:,}",
+            f"{ms(med)} (best {ms(best)})",
+            target=f"< {TARGET_PLAN_MS:g} ms",
+            ok=med * 1000 < TARGET_PLAN_MS,
+        )
+    )
 
 
 # ----- 4: a burst of 1,000 at one instant ----------------------------------------------------
@@ -285,11 +309,20 @@ def measure_burst(bench: Bench) -> None:
     sent, total = counts.get("sent", 0), sum(v for k, v in counts.items() if k != "instants")
     ok = sent == world.DUE == total == channel.delivered and counts["instants"] == 1
     ran, missed, _ = apscheduler_burst(bench.args.job_ms)
-    bench.add(Row("burst: 1,000 due at one instant", f"{sent:,} sent, {total - sent:,} not ({ms(seconds)})",
-                  f"{ran:,} ran, {missed:,} missed", target="all sent", ok=ok))
-    bench.note(f"burst: each message/job spends {bench.args.job_ms:g} ms waiting (one SMTP round trip; --job-ms); "
-               "planwatch sends one after another, APScheduler 3 uses its defaults: memory store, "
-               "10 threads, misfire_grace_time=1 s; a missed job is dropped (logged, not run)")
+    bench.add(
+        Row(
+            "burst: 1,000 due at one instant",
+            f"{sent:,} sent, {total - sent:,} not ({ms(seconds)})",
+            f"{ran:,} ran, {missed:,} missed",
+            target="all sent",
+            ok=ok,
+        )
+    )
+    bench.note(
+        f"burst: each message/job spends {bench.args.job_ms:g} ms waiting (one SMTP round trip; --job-ms); "
+        "planwatch sends one after another, APScheduler 3 uses its defaults: memory store, "
+        "10 threads, misfire_grace_time=1 s; a missed job is dropped (logged, not run)"
+    )
 
 
 def apscheduler_burst(work_ms: float, count: int = world.DUE) -> tuple[int, int, float]:
@@ -341,10 +374,18 @@ def measure_memory(bench: Bench) -> None:
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     found = json.loads(out.strip().splitlines()[-1])
     peak = found["peak_rss_mb"]
-    bench.add(Row(f"peak memory, busy tick over {size:,}", f"{peak:.0f} MB RSS",
-                  target=f"< {TARGET_PEAK_MB:g} MB", ok=peak < TARGET_PEAK_MB))
-    bench.note(f"memory: a fresh process; RSS {found['before_rss_mb']:.0f} MB after imports and before the tick, "
-               f"{peak:.0f} MB peak; Python heap peak during the tick {found['heap_peak_mb']:.1f} MB (tracemalloc)")
+    bench.add(
+        Row(
+            f"peak memory, busy tick over {size:,}",
+            f"{peak:.0f} MB RSS",
+            target=f"< {TARGET_PEAK_MB:g} MB",
+            ok=peak < TARGET_PEAK_MB,
+        )
+    )
+    bench.note(
+        f"memory: a fresh process; RSS {found['before_rss_mb']:.0f} MB after imports and before the tick, "
+        f"{peak:.0f} MB peak; Python heap peak during the tick {found['heap_peak_mb']:.1f} MB (tracemalloc)"
+    )
 
 
 def child_memory(path: Path, size: int) -> None:
@@ -419,8 +460,10 @@ def measure_loading(bench: Bench) -> None:
     each = peer / PEER_SIZE * 1000
     how = f"{ms(peer)}" if sample == PEER_SIZE else f"{ms(peer)} PROJECTED"
     if sample != PEER_SIZE:
-        bench.note(f"loading: APScheduler's figure is PROJECTED linearly from {sample:,} add_jobs "
-                   f"({each:.2f} ms each) into an empty store; --full runs all {PEER_SIZE:,}")
+        bench.note(
+            f"loading: APScheduler's figure is PROJECTED linearly from {sample:,} add_jobs "
+            f"({each:.2f} ms each) into an empty store; --full runs all {PEER_SIZE:,}"
+        )
     else:
         bench.note(f"loading: APScheduler's figure is measured: {PEER_SIZE:,} add_jobs, {each:.2f} ms each")
     plans = bench.work / "plans"
@@ -432,12 +475,21 @@ def measure_loading(bench: Bench) -> None:
         seconds = planwatch_import(bench, label.split()[0], paths, PEER_SIZE)
         ratio = peer / seconds
         official = label == "text plan"
-        bench.add(Row(f"load {PEER_SIZE:,}: import_paths, {label}", ms(seconds), f"add_job x {PEER_SIZE:,}: {how}",
-                      f"{ratio:,.1f}x", target=f">= {TARGET_LOAD_RATIO:g}x" if official else "",
-                      ok=ratio >= TARGET_LOAD_RATIO if official else None))
+        bench.add(
+            Row(
+                f"load {PEER_SIZE:,}: import_paths, {label}",
+                ms(seconds),
+                f"add_job x {PEER_SIZE:,}: {how}",
+                f"{ratio:,.1f}x",
+                target=f">= {TARGET_LOAD_RATIO:g}x" if official else "",
+                ok=ratio >= TARGET_LOAD_RATIO if official else None,
+            )
+        )
     if len(imports) > 1:
-        bench.note("loading: the plan's own text format is the target figure; the YAML plan file "
-                   "(ruamel round-trip parsing, 1,002 owners) is shown beside it")
+        bench.note(
+            "loading: the plan's own text format is the target figure; the YAML plan file "
+            "(ruamel round-trip parsing, 1,002 owners) is shown beside it"
+        )
 
 
 def apscheduler_firing(bench: Bench, runs: int = 5) -> tuple[float, int, int]:
@@ -475,51 +527,79 @@ def measure_firing(bench: Bench, ticks: dict[int, float], fired: float) -> None:
     print(f"  APScheduler: firing 1,000 due among {PEER_SIZE:,} jobs in its SQLAlchemy job store ...", flush=True)
     seconds, ran, late = apscheduler_firing(bench)
     ratio = seconds / fired
-    bench.add(Row(f"fire 1,000 due among {PEER_SIZE:,}: the tick at their instant", ms(fired),
-                  f"all {ran:,} ran after {ms(seconds)}, {late:,} > 1 s late", f"{ratio:,.1f}x",
-                  target=f">= {TARGET_FIRE_RATIO:g}x", ok=ratio >= TARGET_FIRE_RATIO))
+    bench.add(
+        Row(
+            f"fire 1,000 due among {PEER_SIZE:,}: the tick at their instant",
+            ms(fired),
+            f"all {ran:,} ran after {ms(seconds)}, {late:,} > 1 s late",
+            f"{ratio:,.1f}x",
+            target=f">= {TARGET_FIRE_RATIO:g}x",
+            ok=ratio >= TARGET_FIRE_RATIO,
+        )
+    )
     tick = ticks[PEER_SIZE]
     bench.add(Row("  planned and sent in one tick (catch-up)", ms(tick), "", f"{seconds / tick:,.1f}x"))
-    bench.note("firing: APScheduler's jobs have misfire_grace_time=None so that all run however late; time from "
-               "their due instant to the start of the last one, median of 5 runs. planwatch as `planwatch run` "
-               "works: each tick plans two intervals ahead, so the tick at the instant only sends the 1,000 "
-               "(NullChannel: claimed, checked, marked sent); the tick a minute before planned them. Below it, "
-               "the busy tick above: planned and sent in one tick, as after downtime")
+    bench.note(
+        "firing: APScheduler's jobs have misfire_grace_time=None so that all run however late; time from "
+        "their due instant to the start of the last one, median of 5 runs. planwatch as `planwatch run` "
+        "works: each tick plans two intervals ahead, so the tick at the instant only sends the 1,000 "
+        "(NullChannel: claimed, checked, marked sent); the tick a minute before planned them. Below it, "
+        "the busy tick above: planned and sent in one tick, as after downtime"
+    )
 
 
 # ----- 7: the example plan's whole life ----------------------------------------------------------
 
 
 def measure_simulation(bench: Bench) -> None:
+    from engine.drive.rehearse import run_simulation
     from engine.importing import import_paths
     from engine.settings import template_folders
-    from engine.simulation_run import run_simulation
 
     db = bench.work / "example.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    settings = Settings(database_url=f"sqlite:///{db}", rules_dir=ROOT / "rules", templates_dir=ROOT / "templates",
-                        maildir=bench.work / "maildir")
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        rules_dir=ROOT / "rules",
+        templates_dir=ROOT / "templates",
+        maildir=bench.work / "maildir",
+    )
     plans = ROOT / "plans"
     rules, renderer = load_rules(settings.rules_dir), Renderer(template_folders(settings))
     with opened(db) as engine:
         upgrade(engine)
-        import_paths(engine, [plans / "owners.yaml", plans / "gb276-tc2-implementation-plan.txt"], settings,
-                     datetime(1999, 9, 28, tzinfo=UTC))
+        import_paths(
+            engine,
+            [plans / "owners.yaml", plans / "gb276-tc2-implementation-plan.txt"],
+            settings,
+            datetime(1999, 9, 28, tzinfo=UTC),
+        )
         results = []
 
         def once() -> float:
-            seconds, result = timed(lambda: run_simulation(engine, settings, rules, renderer, SIM_FROM, SIM_UNTIL,
-                                                           plans / "progress.yaml", show_progress=False))
+            seconds, result = timed(
+                lambda: run_simulation(
+                    engine, settings, rules, renderer, SIM_FROM, SIM_UNTIL, plans / "progress.yaml", show_progress=False
+                )
+            )
             results.append(result)
             return float(seconds)
 
         med, best = median_of(once, 3)
     last = results[-1]
-    bench.add(Row("simulate the example plan's life", f"{ms(med)} (best {ms(best)})",
-                  target=f"< {TARGET_SIM_S:g} s", ok=med < TARGET_SIM_S))
-    bench.note(f"simulation: {SIM_FROM} to {SIM_UNTIL} with plans/progress.yaml, on a scratch copy, median of 3: "
-               f"{last.ticks:,} ticks, {len(last.notifications):,} messages, {last.replayed} replayed events")
+    bench.add(
+        Row(
+            "simulate the example plan's life",
+            f"{ms(med)} (best {ms(best)})",
+            target=f"< {TARGET_SIM_S:g} s",
+            ok=med < TARGET_SIM_S,
+        )
+    )
+    bench.note(
+        f"simulation: {SIM_FROM} to {SIM_UNTIL} with plans/progress.yaml, on a scratch copy, median of 3: "
+        f"{last.ticks:,} ticks, {len(last.notifications):,} messages, {last.replayed} replayed events"
+    )
 
 
 # ----- the table and the entry point ---------------------------------------------------------------
@@ -546,8 +626,10 @@ def environment() -> str:
     import sqlalchemy
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}, "
-            f"APScheduler {apscheduler.__version__}; {os.cpu_count()} CPUs, load average {load}")
+    return (
+        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"APScheduler {apscheduler.__version__}; {os.cpu_count()} CPUs, load average {load}"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -556,12 +638,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode.add_argument("--quick", action="store_true", help="project APScheduler's loading from a sample (default)")
     mode.add_argument("--full", action="store_true", help="load all 100,000 jobs into APScheduler (minutes)")
     parser.add_argument("--sample", type=int, default=5000, help="add_jobs measured with --quick (default 5000)")
-    parser.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=SIZES,
-                        help="plan sizes for the tick, comma-separated (default 10000,100000,1000000)")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        default=SIZES,
+        help="plan sizes for the tick, comma-separated (default 10000,100000,1000000)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="measured runs per busy figure (default 5)")
     parser.add_argument("--idle-runs", type=int, default=2000, help="idle ticks measured (default 2000)")
-    parser.add_argument("--job-ms", type=float, default=30.0,
-                        help="work per message in the burst, both sides: one SMTP round trip (default 30)")
+    parser.add_argument(
+        "--job-ms",
+        type=float,
+        default=30.0,
+        help="work per message in the burst, both sides: one SMTP round trip (default 30)",
+    )
     parser.add_argument("--no-yaml", action="store_true", help="skip the (slow) YAML plan import")
     parser.add_argument("--workdir", type=Path, help="keep generated worlds here for the next run")
     parser.add_argument("--child-memory", type=Path, help=argparse.SUPPRESS)

@@ -38,11 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine._ics_cache import EventCache  # noqa: E402  (the repository root must be importable first)
-from engine._ics_model import ActionInfo, FeedData, OwnerInfo, PlanInfo, SectionInfo  # noqa: E402
-from engine.calendars import EventSet, Feed, compose  # noqa: E402
+from engine.calendars.build import EventSet, Feed, compose  # noqa: E402
+from engine.calendars.cache import EventCache  # noqa: E402  (the repository root must be importable first)
+from engine.calendars.feeds import FeedService, issue  # noqa: E402
+from engine.calendars.model import ActionInfo, FeedData, OwnerInfo, PlanInfo, SectionInfo  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
-from engine.feeds import FeedService, issue  # noqa: E402
 from engine.importing import import_paths  # noqa: E402
 from engine.rules.loader import load_rules  # noqa: E402
 from engine.settings import Settings  # noqa: E402
@@ -70,8 +70,13 @@ def best(fn: Callable[[], Any], rounds: int = 3) -> float:
 
 
 def settings(url: str, cache_seconds: float = 0) -> Settings:
-    return Settings(database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates", base_url=BASE,
-                    feed_cache_seconds=cache_seconds)
+    return Settings(
+        database_url=url,
+        rules_dir=ROOT / "rules",
+        templates_dir=ROOT / "templates",
+        base_url=BASE,
+        feed_cache_seconds=cache_seconds,
+    )
 
 
 # ------------------------------------------------------------------------------ 1. example
@@ -81,7 +86,12 @@ def bench_example(folder: Path) -> float:
     url = f"sqlite:///{folder / 'example.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    import_paths(engine, [ROOT / "plans" / "owners.yaml", ROOT / "plans" / "gb276-tc2-implementation-plan.txt"], settings(url), T0)
+    import_paths(
+        engine,
+        [ROOT / "plans" / "owners.yaml", ROOT / "plans" / "gb276-tc2-implementation-plan.txt"],
+        settings(url),
+        T0,
+    )
     start = time.perf_counter()
     written = FeedService(engine, settings(url), FixedClock(NOW)).write_all(folder / "first")
     first = time.perf_counter() - start
@@ -89,8 +99,10 @@ def bench_example(folder: Path) -> float:
     service = FeedService(engine, settings(url), FixedClock(NOW))
     service.write_all(folder / "cal")
     same_process = best(lambda: service.write_all(folder / "cal"))
-    print(f"1. all {len(written)} feeds of the example plan: first build {first * 1000:.0f} ms (fills the registry), "
-          f"new process {new_process * 1000:.0f} ms, rebuild {same_process * 1000:.0f} ms  (target < 200 ms)")
+    print(
+        f"1. all {len(written)} feeds of the example plan: first build {first * 1000:.0f} ms (fills the registry), "
+        f"new process {new_process * 1000:.0f} ms, rebuild {same_process * 1000:.0f} ms  (target < 200 ms)"
+    )
     engine.dispose()
     return max(first, new_process)
 
@@ -107,9 +119,18 @@ def synthetic(actions: int, kinds: tuple[str, ...] = KINDS, owners: int = 1) -> 
     for p in ("I", "II", "III"):
         sections[("big", p)] = SectionInfo(p, None, "part", p, f"Part {p} of the big plan")
         for n in range(1, 21):
-            sections[("big", f"{p}.{n}")] = SectionInfo(f"{p}.{n}", p, "issue", str(n), f"Issue {n}, with a title; and punctuation",
-                                                       f"Context of issue {n}: " + "words of context " * 30)
-    people = {f"o{i}": OwnerInfo(f"o{i}", f"Owner Number {i}", f"o{i}@example.org", "Europe/Zurich", None) for i in range(owners)}
+            sections[("big", f"{p}.{n}")] = SectionInfo(
+                f"{p}.{n}",
+                p,
+                "issue",
+                str(n),
+                f"Issue {n}, with a title; and punctuation",
+                f"Context of issue {n}: " + "words of context " * 30,
+            )
+    people = {
+        f"o{i}": OwnerInfo(f"o{i}", f"Owner Number {i}", f"o{i}@example.org", "Europe/Zurich", None)
+        for i in range(owners)
+    }
     rows = [_action(i, kinds[i % len(kinds)], f"o{i % owners}") for i in range(actions)]
     return FeedData({"big": plan}, sections, people, rows)
 
@@ -117,11 +138,27 @@ def synthetic(actions: int, kinds: tuple[str, ...] = KINDS, owners: int = 1) -> 
 def _action(i: int, kind: str, owner: str) -> ActionInfo:
     part = ("I", "II", "III")[i % 3]
     day = date(2000, 1, 1) + timedelta(days=i % 700)
-    fields: dict[str, Any] = {"deadline": {"due": day}, "window": {"start": day, "due": day + timedelta(days=90)},
-                              "start": {"start": day}, "continuous": {}, "recurring": {"rrule": "FREQ=YEARLY"}}[kind]
-    return ActionInfo(id=i + 1, plan_id="big", ref=f"{part}.{i % 20 + 1}.{i}", ordinal=i, section_key=f"{part}.{i % 20 + 1}",
-                      title=f"Action {i}: do the thing, carefully; then report", timeframe="By some date", kind=kind,
-                      status="open", owner_id=owner, updated_at=T0 + timedelta(seconds=i), **fields)
+    fields: dict[str, Any] = {
+        "deadline": {"due": day},
+        "window": {"start": day, "due": day + timedelta(days=90)},
+        "start": {"start": day},
+        "continuous": {},
+        "recurring": {"rrule": "FREQ=YEARLY"},
+    }[kind]
+    return ActionInfo(
+        id=i + 1,
+        plan_id="big",
+        ref=f"{part}.{i % 20 + 1}.{i}",
+        ordinal=i,
+        section_key=f"{part}.{i % 20 + 1}",
+        title=f"Action {i}: do the thing, carefully; then report",
+        timeframe="By some date",
+        kind=kind,
+        status="open",
+        owner_id=owner,
+        updated_at=T0 + timedelta(seconds=i),
+        **fields,
+    )
 
 
 # ------------------------------------------------------------------------- 2. 1,000 actions
@@ -142,14 +179,21 @@ def bench_thousand(folder: Path) -> float:
     def one_change() -> None:
         with engine.begin() as conn:
             n = next(step)
-            conn.exec_driver_sql("UPDATE action SET due = ?, updated_at = ? WHERE id = 1",
-                                 ((date(2000, 1, 1) + timedelta(days=n)).isoformat(), (T0 + timedelta(days=n)).replace(tzinfo=None).isoformat(" ")))
+            conn.exec_driver_sql(
+                "UPDATE action SET due = ?, updated_at = ? WHERE id = 1",
+                (
+                    (date(2000, 1, 1) + timedelta(days=n)).isoformat(),
+                    (T0 + timedelta(days=n)).replace(tzinfo=None).isoformat(" "),
+                ),
+            )
         service.event_set(fresh=True)
         service.document(feed)
 
     warm = best(one_change, rounds=5)
-    print(f"2. one owner's feed of 1,000 actions ({events} events) from SQLite: new process {cold * 1000:.0f} ms, "
-          f"rebuilt after one action changed {warm * 1000:.0f} ms  (target < 100 ms)")
+    print(
+        f"2. one owner's feed of 1,000 actions ({events} events) from SQLite: new process {cold * 1000:.0f} ms, "
+        f"rebuilt after one action changed {warm * 1000:.0f} ms  (target < 100 ms)"
+    )
     engine.dispose()
     return warm
 
@@ -159,18 +203,54 @@ def _store(engine: Any, data: FeedData) -> None:
 
     plan = next(iter(data.plans.values()))
     with transaction(engine) as session:
-        session.add(Plan(id=plan.id, title=plan.title, symbol=plan.symbol, ref_date=plan.ref_date, timezone=plan.timezone,
-                         imported_at=T0, updated_at=T0))
+        session.add(
+            Plan(
+                id=plan.id,
+                title=plan.title,
+                symbol=plan.symbol,
+                ref_date=plan.ref_date,
+                timezone=plan.timezone,
+                imported_at=T0,
+                updated_at=T0,
+            )
+        )
         for n, ((_, key), s) in enumerate(data.sections.items()):
-            session.add(Section(plan_id=plan.id, key=key, parent_key=s.parent_key, level=s.level, number=s.number, title=s.title,
-                                context=s.context, ordinal=n))
+            session.add(
+                Section(
+                    plan_id=plan.id,
+                    key=key,
+                    parent_key=s.parent_key,
+                    level=s.level,
+                    number=s.number,
+                    title=s.title,
+                    context=s.context,
+                    ordinal=n,
+                )
+            )
         for o in data.owners.values():
             session.add(Owner(id=o.id, name=o.name, email=o.email, timezone=o.timezone))
         session.flush()
         for a in data.actions:
-            session.add(Action(id=a.id, plan_id=a.plan_id, ref=a.ref, section_key=a.section_key, ordinal=a.ordinal, title=a.title,
-                               timeframe=a.timeframe, kind=a.kind, status=a.status, owner_id=a.owner_id, start=a.start, due=a.due,
-                               rrule=a.rrule, created_at=T0, updated_at=a.updated_at, needs_review=False))
+            session.add(
+                Action(
+                    id=a.id,
+                    plan_id=a.plan_id,
+                    ref=a.ref,
+                    section_key=a.section_key,
+                    ordinal=a.ordinal,
+                    title=a.title,
+                    timeframe=a.timeframe,
+                    kind=a.kind,
+                    status=a.status,
+                    owner_id=a.owner_id,
+                    start=a.start,
+                    due=a.due,
+                    rrule=a.rrule,
+                    created_at=T0,
+                    updated_at=a.updated_at,
+                    needs_review=False,
+                )
+            )
 
 
 # ---------------------------------------------------------------------- 3. 100,000 events
@@ -178,13 +258,14 @@ def _store(engine: Any, data: FeedData) -> None:
 
 def floor_text(events: EventSet, feed: Feed) -> str:
     """The same feed written by plain string joining from the same events: str.replace escaping, slicing folds."""
+
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
     def fold(text: str) -> str:
         if len(text) < 75:
             return text
-        quick = "\r\n ".join([text[i:i + 74] for i in range(0, len(text), 74)])
+        quick = "\r\n ".join([text[i : i + 74] for i in range(0, len(text), 74)])
         if "\\\r\n " not in quick:
             return quick
         out, start = [], 0  # a chunk would end in an escape's backslash: move it to the next line
@@ -207,8 +288,10 @@ def floor_text(events: EventSet, feed: Feed) -> str:
         alarm = ""
         if s.alarm is not None and s.state == "open":
             days, rest = -s.alarm.days, s.alarm.seconds
-            alarm = (f"BEGIN:VALARM\r\nACTION:DISPLAY\r\n{fold('DESCRIPTION:' + esc(s.summary))}\r\n"
-                     f"TRIGGER:-P{days - 1}DT{(86400 - rest) // 3600}H\r\nEND:VALARM\r\n")
+            alarm = (
+                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\n{fold('DESCRIPTION:' + esc(s.summary))}\r\n"
+                f"TRIGGER:-P{days - 1}DT{(86400 - rest) // 3600}H\r\nEND:VALARM\r\n"
+            )
         rule = f"RRULE:{s.rrule}\r\n" if s.rrule else ""
         parts.append(
             f"BEGIN:VEVENT\r\n{fold('SUMMARY:' + esc(s.summary))}\r\nDTSTART;VALUE=DATE:{ymd(s.day)}\r\n"
@@ -247,11 +330,15 @@ def bench_hundred_thousand(events_wanted: int) -> tuple[float, float]:
 
     warm = best(after_one_change)
     naive = _naive_per_event(events, feed)
-    print(f"3. plan feed of {count:,} events, {len(text) / 1e6:.0f} MB: floor (plain string joining) {floor:.2f} s; "
-          f"planwatch cold {cold:.2f} s = {cold / floor:.1f}x the floor (target <= 20x); "
-          f"after one action changed {warm:.2f} s = {warm / floor:.1f}x (target <= 3x)")
-    print(f"   (cold includes turning actions into events and matching their policies, {reading:.2f} s when timed alone; "
-          f"naive icalendar, measured on 2,000 events: {naive * 1e6:.0f} us/event = about {naive * count / floor:.0f}x the floor)")
+    print(
+        f"3. plan feed of {count:,} events, {len(text) / 1e6:.0f} MB: floor (plain string joining) {floor:.2f} s; "
+        f"planwatch cold {cold:.2f} s = {cold / floor:.1f}x the floor (target <= 20x); "
+        f"after one action changed {warm:.2f} s = {warm / floor:.1f}x (target <= 3x)"
+    )
+    print(
+        f"   (cold includes turning actions into events and matching their policies, {reading:.2f} s when timed alone; "
+        f"naive icalendar, measured on 2,000 events: {naive * 1e6:.0f} us/event = about {naive * count / floor:.0f}x the floor)"
+    )
     return cold / floor, warm / floor
 
 
@@ -264,10 +351,20 @@ def _naive_per_event(events: EventSet, feed: Feed) -> float:
         cal = icalendar.Calendar()
         for s in sample:
             e = icalendar.Event()
-            for name, value in [("summary", s.summary), ("dtstart", s.day), ("dtend", s.day + timedelta(days=1)),
-                                ("dtstamp", s.modified), ("uid", s.uid), ("sequence", s.sequence),
-                                ("categories", list(s.categories)), ("description", s.description),
-                                ("last-modified", s.modified), ("status", s.status), ("transp", "TRANSPARENT"), ("url", s.url)]:
+            for name, value in [
+                ("summary", s.summary),
+                ("dtstart", s.day),
+                ("dtend", s.day + timedelta(days=1)),
+                ("dtstamp", s.modified),
+                ("uid", s.uid),
+                ("sequence", s.sequence),
+                ("categories", list(s.categories)),
+                ("description", s.description),
+                ("last-modified", s.modified),
+                ("status", s.status),
+                ("transp", "TRANSPARENT"),
+                ("url", s.url),
+            ]:
                 e.add(name, value)
             cal.add_component(e)
         cal.to_ical()
@@ -286,12 +383,30 @@ def bench_serving(folder: Path, seconds: float) -> float:
     engine.dispose()
     port = free_port()
     env = {**os.environ, "PLANWATCH_BASE_URL": BASE, "PLANWATCH_FEED_CACHE_SECONDS": "10"}
-    server = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "--db", url, "--rules", str(ROOT / "rules"), "serve",
-                               "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from engine.cli.main import main; main()",
+            "--db",
+            url,
+            "--rules",
+            str(ROOT / "rules"),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         address = f"http://127.0.0.1:{port}/feeds/{token}.ics"
         etag = _wait_for(address)
-        rate, how = (_wrk(address, etag, seconds), "wrk") if shutil.which("wrk") else (_httpx(address, etag, seconds), "httpx")
+        rate, how = (
+            (_wrk(address, etag, seconds), "wrk") if shutil.which("wrk") else (_httpx(address, etag, seconds), "httpx")
+        )
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
@@ -314,8 +429,13 @@ def _wait_for(address: str) -> str:
 
 
 def _wrk(address: str, etag: str, seconds: float) -> float:
-    run = subprocess.run(["wrk", "-t1", "-c16", f"-d{int(seconds)}s", "-H", f"If-None-Match: {etag}", address],
-                         capture_output=True, text=True, check=True, timeout=seconds + 30)
+    run = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{int(seconds)}s", "-H", f"If-None-Match: {etag}", address],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    )
     if "Non-2xx or 3xx" in run.stdout:
         raise RuntimeError(f"some answers were not 304:\n{run.stdout}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)[1])  # type: ignore[index]

@@ -60,12 +60,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from engine.channels import NullChannel  # noqa: E402
 from engine.channels.smtp import SmtpChannel, SmtpConfig  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
-from engine.planning import plan_due  # noqa: E402
-from engine.render import MailIdentity, Renderer  # noqa: E402
+from engine.drive.planning import plan_due  # noqa: E402
+from engine.drive.service import DISPATCH_BATCH, send_due  # noqa: E402
+from engine.drive.tick import run_tick  # noqa: E402
+from engine.mail.render import MailIdentity, Renderer  # noqa: E402
 from engine.rules.loader import load_rules  # noqa: E402
-from engine.service import DISPATCH_BATCH, send_due  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
-from engine.tick import run_tick  # noqa: E402
 from tests.smtpserver import free_port  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -73,7 +73,9 @@ TARGET_IDLE_MS = 20.0
 TARGET_PLAN_S = 2.0
 TARGET_RATIO = 1.6
 DUE = 10_000
-IDENTITY = MailIdentity(sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org", secret_key="bench")
+IDENTITY = MailIdentity(
+    sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org", secret_key="bench"
+)
 IDLE_AT = world.PREVIOUS_TICK + timedelta(minutes=1)  # before every due action's 09:00
 
 
@@ -128,12 +130,19 @@ def fill(url: str, size: int) -> None:
     stamp = world.sql_time(world.PREVIOUS_TICK - timedelta(days=400))
     with psycopg.connect(libpq(url)) as conn:
         conn.execute("SET TIME ZONE 'UTC'")  # _world writes UTC wall times without a zone
-        conn.execute("INSERT INTO plan (id, title, symbol, body, ref_date, timezone, fy_start, source, source_format, "
-                     "imported_at, updated_at) VALUES (%s, %s, '', '', '2029-01-01', 'Europe/Zurich', NULL, 'generated', "
-                     "'yaml', %s, %s)", (world.PLAN_ID, f"Generated plan of {size} actions", stamp, stamp))
+        conn.execute(
+            "INSERT INTO plan (id, title, symbol, body, ref_date, timezone, fy_start, source, source_format, "
+            "imported_at, updated_at) VALUES (%s, %s, '', '', '2029-01-01', 'Europe/Zurich', NULL, 'generated', "
+            "'yaml', %s, %s)",
+            (world.PLAN_ID, f"Generated plan of {size} actions", stamp, stamp),
+        )
         sections: list[tuple[str, str, str | None, str, str, str, str, int]] = [
-            (world.PLAN_ID, "S", None, "part", "I", "Part one", "", 1)]
-        sections += [(world.PLAN_ID, f"S{k}", "S", "issue", str(k), f"Issue {k}", "", k + 1) for k in range(1, world.SECTIONS + 1)]
+            (world.PLAN_ID, "S", None, "part", "I", "Part one", "", 1)
+        ]
+        sections += [
+            (world.PLAN_ID, f"S{k}", "S", "issue", str(k), f"Issue {k}", "", k + 1)
+            for k in range(1, world.SECTIONS + 1)
+        ]
         copy_rows(conn, "section (plan_id, key, parent_key, level, number, title, context, ordinal)", sections)
         owners = [(*row, "none", "owner") for row in world.owner_rows(single_zone=False)]
         copy_rows(conn, "owner (id, name, email, timezone, supervisor_id, digest, role)", owners)
@@ -157,8 +166,10 @@ def reset(url: str, size: int) -> None:
         conn.execute("DELETE FROM outbox")
         conn.execute("DELETE FROM escalation")
         with conn.cursor() as cur:
-            cur.executemany("UPDATE action SET next_fire_at = %s, planned_through = %s WHERE id = %s",
-                            [(*world.due_cursor(i, size, False), i) for i in world.due_ids(size)])
+            cur.executemany(
+                "UPDATE action SET next_fire_at = %s, planned_through = %s WHERE id = %s",
+                [(*world.due_cursor(i, size, False), i) for i in world.due_ids(size)],
+            )
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE outbox")
@@ -183,8 +194,14 @@ def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
             raise SystemExit(f"plan_due planned {stats} instead of {DUE:,} pending notices")
         times.append(seconds)
     med = statistics.median(times)
-    bench.add(Row(f"plan_due: {DUE:,} notices among {size:,} actions", f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s)",
-                  f"target < {TARGET_PLAN_S:g} s", med < TARGET_PLAN_S))
+    bench.add(
+        Row(
+            f"plan_due: {DUE:,} notices among {size:,} actions",
+            f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s)",
+            f"target < {TARGET_PLAN_S:g} s",
+            med < TARGET_PLAN_S,
+        )
+    )
 
 
 def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
@@ -196,9 +213,14 @@ def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
         seconds, _ = timed(lambda: run_tick(engine, rules, channel, renderer, IDLE_AT))
         times.append(seconds)
     med = statistics.median(times)
-    bench.add(Row(f"idle tick over {size:,} actions ({DUE:,} notices pending, not yet due)",
-                  f"{med * 1000:.2f} ms (median of {len(times):,}; p99 {sorted(times)[len(times) * 99 // 100] * 1000:.2f} ms)",
-                  f"target < {TARGET_IDLE_MS:g} ms", med * 1000 < TARGET_IDLE_MS))
+    bench.add(
+        Row(
+            f"idle tick over {size:,} actions ({DUE:,} notices pending, not yet due)",
+            f"{med * 1000:.2f} ms (median of {len(times):,}; p99 {sorted(times)[len(times) * 99 // 100] * 1000:.2f} ms)",
+            f"target < {TARGET_IDLE_MS:g} ms",
+            med * 1000 < TARGET_IDLE_MS,
+        )
+    )
 
 
 # ----- 3: dispatch, one node against two ------------------------------------------------------
@@ -207,7 +229,10 @@ def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
 def keep_messages(url: str, count: int) -> None:
     """Keep ``count`` of the planned notices (the first by id) as the dispatch workload."""
     with psycopg.connect(libpq(url)) as conn:
-        conn.execute("DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT %s)", (count,))
+        conn.execute(
+            "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT %s)",
+            (count,),
+        )
         left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
         if left is None or left[0] != count:
             raise SystemExit(f"wanted {count:,} pending notices, have {left}")
@@ -216,8 +241,10 @@ def keep_messages(url: str, count: int) -> None:
 def requeue(url: str) -> None:
     """Make every outbox row pending and unsent again."""
     with psycopg.connect(libpq(url), autocommit=True) as conn:
-        conn.execute("UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, message_id = NULL, "
-                     "next_attempt_at = NULL, last_error = '', reason = ''")
+        conn.execute(
+            "UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, message_id = NULL, "
+            "next_attempt_at = NULL, last_error = '', reason = ''"
+        )
         conn.execute("VACUUM ANALYZE outbox")
 
 
@@ -228,8 +255,12 @@ class Sink:
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "smtp_sink.py"), str(self.port)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "smtp_sink.py"), str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
     def cpu(self) -> float:
@@ -284,8 +315,13 @@ class PostfixSink:
             env["LD_LIBRARY_PATH"] = str(libs)
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
         self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop) a file, not a pipe: counters must never block the server
-        self.proc = subprocess.Popen([str(binary), *user, "-c", f"127.0.0.1:{self.port}", "256"],
-                                     stdout=self.out, stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [str(binary), *user, "-c", f"127.0.0.1:{self.port}", "256"],
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -330,8 +366,15 @@ def run_nodes(bench: Bench, nodes: int, messages: int, make_sink: Callable[[], S
     """Send every pending row with ``nodes`` node processes; return throughput and CPU figures."""
     requeue(bench.url)
     sink = make_sink()
-    procs = [subprocess.Popen([sys.executable, __file__, "--node", bench.url, str(sink.port), str(bench.args.batch)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(nodes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--node", bench.url, str(sink.port), str(bench.args.batch)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(nodes)
+    ]
     try:
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
@@ -356,12 +399,21 @@ def run_nodes(bench: Bench, nodes: int, messages: int, make_sink: Callable[[], S
     if counted["unique"] == -1 and ids is not None:  # the server only counts; the Message-IDs are the outbox's
         counted["unique"] = ids[0]
     if sent != messages or counted["received"] != messages or counted["unique"] != messages:
-        raise SystemExit(f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each")
+        raise SystemExit(
+            f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each"
+        )
     if unsent is None or unsent[0] != 0:
         raise SystemExit(f"{nodes} node(s): {unsent} rows not marked sent")
-    return {"rate": messages / elapsed, "elapsed": elapsed, "split": [r["sent"] for r in reports],
-            "node_cpu": sum(r["cpu"] for r in reports), "db_cpu": sum(r["db_cpu"] for r in reports),
-            "sink_cpu": sink_cpu, "machine": (busy_after - busy) / (total_after - total), "server": sink.name}
+    return {
+        "rate": messages / elapsed,
+        "elapsed": elapsed,
+        "split": [r["sent"] for r in reports],
+        "node_cpu": sum(r["cpu"] for r in reports),
+        "db_cpu": sum(r["db_cpu"] for r in reports),
+        "sink_cpu": sink_cpu,
+        "machine": (busy_after - busy) / (total_after - total),
+        "server": sink.name,
+    }
 
 
 def measure_dispatch(bench: Bench, messages: int) -> None:
@@ -387,19 +439,41 @@ def measure_dispatch(bench: Bench, messages: int) -> None:
         if len(rounds) > 1:
             spread = f"; median of {len(rounds)} rounds, each {', '.join(f'{r:.2f}' for r in ratios)}"
         bench.add(Row(f"dispatch, 1 node: {messages:,} messages -> {name}", f"{one['rate']:,.0f} msg/s"))
-        bench.add(Row(f"dispatch, 2 nodes: {messages:,} messages -> {name}", f"{two['rate']:,.0f} msg/s (split {two['split']})"))
+        bench.add(
+            Row(
+                f"dispatch, 2 nodes: {messages:,} messages -> {name}",
+                f"{two['rate']:,.0f} msg/s (split {two['split']})",
+            )
+        )
         if first:
-            bench.add(Row(f"dispatch, 2 nodes / 1 node, {name}", f"{ratio:.2f}x{spread}", f"target >= {TARGET_RATIO:g}x", ratio >= TARGET_RATIO))
+            bench.add(
+                Row(
+                    f"dispatch, 2 nodes / 1 node, {name}",
+                    f"{ratio:.2f}x{spread}",
+                    f"target >= {TARGET_RATIO:g}x",
+                    ratio >= TARGET_RATIO,
+                )
+            )
         else:
-            bench.add(Row(f"dispatch, 2 nodes / 1 node, {name}", f"{ratio:.2f}x{spread}", "(the server's own CPU shares the 2 cores)"))
+            bench.add(
+                Row(
+                    f"dispatch, 2 nodes / 1 node, {name}",
+                    f"{ratio:.2f}x{spread}",
+                    "(the server's own CPU shares the 2 cores)",
+                )
+            )
         for label, run in (("1 node", one), ("2 nodes", two)):
             per = 1000 / messages
-            bench.note(f"{name}, {label} (the median round): {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
-                       f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP server {run['sink_cpu'] * per:.2f}; "
-                       f"both cores {run['machine']:.0%} busy")
+            bench.note(
+                f"{name}, {label} (the median round): {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
+                f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP server {run['sink_cpu'] * per:.2f}; "
+                f"both cores {run['machine']:.0%} busy"
+            )
 
 
-def dispatch_round(bench: Bench, k: int, messages: int, make_sink: Callable[[], Sink | PostfixSink]) -> tuple[dict[str, Any], dict[str, Any]]:
+def dispatch_round(
+    bench: Bench, k: int, messages: int, make_sink: Callable[[], Sink | PostfixSink]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Measure 1 node and 2 nodes back to back; return (one, two). Odd rounds run 2 nodes first, so
     a machine that speeds up or slows down during the run does not favour one side."""
     if k % 2:
@@ -438,8 +512,12 @@ def node(url: str, port: int, batch: int) -> None:
         if not more.sent:
             break
     alive = [pid for pid in backends if Path(f"/proc/{pid}").exists()]
-    report = {"sent": stats.sent, "failed": stats.failed, "cpu": time.process_time() - cpu,
-              "db_cpu": sum(cpu_seconds(pid) for pid in alive) - db_cpu}
+    report = {
+        "sent": stats.sent,
+        "failed": stats.failed,
+        "cpu": time.process_time() - cpu,
+        "db_cpu": sum(cpu_seconds(pid) for pid in alive) - db_cpu,
+    }
     print(json.dumps(report), flush=True)
     sys.stdin.read()
     engine.dispose()
@@ -455,15 +533,27 @@ def environment() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 actions, one planning run, 1,000 messages (under a minute)")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 actions, one planning run, 1,000 messages (under a minute)"
+    )
     parser.add_argument("--size", type=int, help="actions in the world (default 1,000,000; --quick 100,000)")
-    parser.add_argument("--messages", type=int, help="messages dispatched by 1 and by 2 nodes (default 10,000; --quick 1,000)")
-    parser.add_argument("--rounds", type=int, help="rounds of 1 node then 2 nodes; the ratio is their median (default 3; --quick 1)")
-    parser.add_argument("--batch", type=int, default=DISPATCH_BATCH, help="rows one dispatch pass leases (the service's default)")
+    parser.add_argument(
+        "--messages", type=int, help="messages dispatched by 1 and by 2 nodes (default 10,000; --quick 1,000)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="rounds of 1 node then 2 nodes; the ratio is their median (default 3; --quick 1)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=DISPATCH_BATCH, help="rows one dispatch pass leases (the service's default)"
+    )
     parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
     parser.add_argument("--idle-runs", type=int, default=1000, help="idle ticks measured")
-    parser.add_argument("--server", choices=("both", "postfix", "aiosmtpd"), default="both",
-                        help="the local SMTP server dispatch sends to: Postfix's smtp-sink (C), aiosmtpd (Python), or both (default)")
+    parser.add_argument(
+        "--server",
+        choices=("both", "postfix", "aiosmtpd"),
+        default="both",
+        help="the local SMTP server dispatch sends to: Postfix's smtp-sink (C), aiosmtpd (Python), or both (default)",
+    )
     args = parser.parse_args(argv)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     args.messages = min(args.messages or (1_000 if args.quick else 10_000), DUE)

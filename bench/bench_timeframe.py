@@ -74,7 +74,9 @@ def dateparser_reader(languages: list[str] | None) -> Reader:
     def read(text: str, ref: date, fy: int | None) -> date | None:
         settings = {
             "RELATIVE_BASE": datetime(ref.year, ref.month, ref.day),  # noqa: DTZ001
-            "PREFER_DAY_OF_MONTH": "last", "PREFER_DATES_FROM": "future", "DATE_ORDER": "DMY",
+            "PREFER_DAY_OF_MONTH": "last",
+            "PREFER_DATES_FROM": "future",
+            "DATE_ORDER": "DMY",
         }
         found = dateparser.parse(text, languages=languages, settings=settings)
         return found.date() if found is not None else None
@@ -110,8 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(rows: Sequence[tuple[str, float, float]], n: int, args: argparse.Namespace) -> None:
-    print(f"{n} phrases (the gold table of tests/test_timeframe.py); planwatch: best of "
-          f"{args.rounds} rounds of {args.passes} passes; one core, one process")
+    print(
+        f"{n} phrases (the gold table of tests/test_timeframe.py); planwatch: best of "
+        f"{args.rounds} rounds of {args.passes} passes; one core, one process"
+    )
     print(f"{'reader':32} {'phrases/s':>10}  gold due date")
     for name, rate, share in rows:
         print(f"{name:32} {rate:10,.0f}  {share:13.1%}")
@@ -127,8 +131,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=10, help="passes per round for planwatch")
     parser.add_argument("--rounds", type=int, default=20, help="rounds; the best one counts")
-    parser.add_argument("--skip-default", action="store_true",
-                        help="skip dateparser's default settings (slow: about 5 s)")
+    parser.add_argument(
+        "--skip-default", action="store_true", help="skip dateparser's default settings (slow: about 5 s)"
+    )
     return parser.parse_args(argv)
 
 

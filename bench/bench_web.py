@@ -48,12 +48,15 @@ def build(folder: Path) -> Path:
     conn = sqlite3.connect(partial, isolation_level=None)
     try:
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO owner (id, name, email, timezone, supervisor_id, delegate_id, digest, role) "
-                     "VALUES ('admin', 'Plan Secretariat', 'admin@example.org', 'Europe/Zurich', NULL, NULL, 'none', 'admin')")
+        conn.execute(
+            "INSERT INTO owner (id, name, email, timezone, supervisor_id, delegate_id, digest, role) "
+            "VALUES ('admin', 'Plan Secretariat', 'admin@example.org', 'Europe/Zurich', NULL, NULL, 'none', 'admin')"
+        )
         conn.executemany(
             "INSERT INTO escalation (key, at, action_id, occurrence, level, step, policy, recipients, days_overdue, "
             "acknowledged_by, acknowledged_at, ack_note, resolved_at, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _entries())
+            _entries(),
+        )
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
     finally:
@@ -71,9 +74,24 @@ def _entries() -> list[tuple[object, ...]]:
         at = _world.NOW - timedelta(days=rng.randrange(0, 720), hours=rng.randrange(24))
         acked = n % 3 == 0
         stamp = _world.sql_time(at)
-        rows.append((f"e{n}", stamp, action, "2029-12-31", level, f"escalate:{level}", "deadlines",
-                     json.dumps(["mid@example.org"]), rng.randrange(1, 400), "mid" if acked else None,
-                     stamp if acked else None, "seen" if acked else "", None, ""))
+        rows.append(
+            (
+                f"e{n}",
+                stamp,
+                action,
+                "2029-12-31",
+                level,
+                f"escalate:{level}",
+                "deadlines",
+                json.dumps(["mid@example.org"]),
+                rng.randrange(1, 400),
+                "mid" if acked else None,
+                stamp if acked else None,
+                "seen" if acked else "",
+                None,
+                "",
+            )
+        )
     return rows
 
 
@@ -95,7 +113,7 @@ def signed_client(app: object, engine: object, owner: str) -> object:
     """Return an in-process client carrying a fresh session cookie of ``owner``."""
     from fastapi.testclient import TestClient
 
-    from engine.signin import open_session
+    from engine.actions.signin import open_session
     from engine.store import transaction
 
     with transaction(engine) as session:  # type: ignore[arg-type]
@@ -115,7 +133,9 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         path = build(folder)
-        print(f"world: {ACTIONS:,} actions, {ENTRIES:,} escalation-log entries in SQLite ({time.perf_counter() - started:.1f} s to build)")
+        print(
+            f"world: {ACTIONS:,} actions, {ENTRIES:,} escalation-log entries in SQLite ({time.perf_counter() - started:.1f} s to build)"
+        )
         return run(path, args.rounds)
 
 
@@ -128,13 +148,21 @@ def run(path: Path, rounds: int) -> int:
 
     url = f"sqlite:///{path}"
     engine = make_engine(url)
-    app = create_app(Settings(database_url=url, secret_key=SECRET, rules_dir=ROOT / "rules"),
-                     clock=FixedClock(_world.NOW.astimezone(UTC)), engine=engine)
+    app = create_app(
+        Settings(database_url=url, secret_key=SECRET, rules_dir=ROOT / "rules"),
+        clock=FixedClock(_world.NOW.astimezone(UTC)),
+        engine=engine,
+    )
     admin, boss, owner = (signed_client(app, engine, who) for who in ("admin", "boss", "o0007"))
     cases = [
         ("escalations, everything (admin), open, most overdue first", admin, "/escalations", True),
         ("escalations, a supervisor of 1,001 people", boss, "/escalations", True),
-        ("escalations, all states, level 2, a date range", admin, "/escalations?state=all&level=2&since=2029-01-01&until=2029-12-31", True),
+        (
+            "escalations, all states, level 2, a date range",
+            admin,
+            "/escalations?state=all&level=2&since=2029-01-01&until=2029-12-31",
+            True,
+        ),
         ("escalations, last page of all 100,000", admin, "/escalations?state=all&page=2000", True),
         ("escalations, one owner", admin, "/escalations?state=all&owner=o0007", True),
         ("plan page: timeline + counts, 10,000 actions (admin)", admin, "/plan", True),

@@ -24,7 +24,7 @@ class Counter:
         self.received += 1
         data = bytes(envelope.original_content or envelope.content)
         start = data.find(b"\nMessage-ID: ")
-        self.ids.add(data[start:data.find(b"\r", start + 1)])
+        self.ids.add(data[start : data.find(b"\r", start + 1)])
         return "250 OK"
 
 

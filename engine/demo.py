@@ -18,14 +18,14 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
+from engine.cli.present import owners_table, plan_outline
+from engine.drive.rehearse import run_simulation
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
-from engine.present import owners_table, plan_outline
-from engine.queries import list_actions, owners_with_chains, plans, sections
-from engine.render import Renderer
+from engine.mail.render import Renderer
+from engine.read.queries import list_actions, owners_with_chains, plans, sections
 from engine.rules.loader import load_rules
 from engine.settings import Settings, template_folders
-from engine.simulation_run import run_simulation
 from engine.store import make_engine, transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
 from engine.zones import zone
@@ -55,7 +55,9 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
     sources = [plans_dir / OWNERS_FILE, plans_dir / PLAN_FILE]
     missing = [str(p) for p in [*sources, plans_dir / PROGRESS_FILE] if not p.exists()]
     if missing:
-        raise InputError(f"example files not found: {', '.join(missing)}; run the demo from the project folder or pass --plans")
+        raise InputError(
+            f"example files not found: {', '.join(missing)}; run the demo from the project folder or pass --plans"
+        )
     db, maildir = _fresh(out)
     settings = replace(settings, database_url=f"sqlite:///{db}", maildir=maildir)
     engine = make_engine(settings.database_url)
@@ -63,11 +65,22 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
         reports = import_paths(engine, sources, settings, now)
         _show_plan(console, engine)
         owners_report = next(r for r in reports if isinstance(r, OwnersReport))
-        console.print(f"Loaded {len(owners_report.added)} owners. Now playing the plan's life, 1999-09-28 to {UNTIL} ...")
+        console.print(
+            f"Loaded {len(owners_report.added)} owners. Now playing the plan's life, 1999-09-28 to {UNTIL} ..."
+        )
         with transaction(engine) as session:
             start = plans(session)[0].ref_date
-        run_simulation(engine, settings, load_rules(settings.rules_dir), Renderer(template_folders(settings)),
-                       start, UNTIL, plans_dir / PROGRESS_FILE, commit=True, maildir=maildir)
+        run_simulation(
+            engine,
+            settings,
+            load_rules(settings.rules_dir),
+            Renderer(template_folders(settings)),
+            start,
+            UNTIL,
+            plans_dir / PROGRESS_FILE,
+            commit=True,
+            maildir=maildir,
+        )
         summary = summarise(engine, UNTIL, maildir)
     finally:
         engine.dispose()
@@ -99,12 +112,17 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
         actions = list(session.exec(orm_select(Action).where(col(Action.removed_at).is_(None))).all())
         summary.actions = len(actions)
         out, log, change = Outbox.__table__, Escalation.__table__, ActionChange.__table__  # type: ignore[attr-defined]
-        for kind, n in session.connection().execute(select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)):
+        for kind, n in session.connection().execute(
+            select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)
+        ):
             summary.messages[kind] = n
         for level, n in session.connection().execute(select(log.c.level, func.count()).group_by(log.c.level)):
             summary.escalations[level] = n
-        query = (select(change.c.action_id, func.max(change.c.at))
-                 .where(change.c.field == "status", change.c.new == "done").group_by(change.c.action_id))
+        query = (
+            select(change.c.action_id, func.max(change.c.at))
+            .where(change.c.field == "status", change.c.new == "done")
+            .group_by(change.c.action_id)
+        )
         done_at: dict[int, datetime] = {a: at for a, at in session.connection().execute(query)}
     for action in actions:
         due = action.extended_to or action.due
@@ -124,10 +142,16 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
 def print_summary(console: Console, s: DemoSummary, db: Path) -> None:
     """Print the demo's closing summary."""
     console.rule("[bold]The plan's life, 1999-09-28 to 2001-12-31[/]")
-    console.print(f"Messages sent: {s.messages['reminder']} reminders, {s.messages['checkin']} check-ins, "
-                  f"{s.messages['overdue']} overdue notices, {s.messages['escalation']} escalations, {s.messages['digest']} digests.")
-    console.print(f"Deadlines: {s.done_on_time} done on time, {s.done_late} done late, {s.overdue} still overdue at the end.")
+    console.print(
+        f"Messages sent: {s.messages['reminder']} reminders, {s.messages['checkin']} check-ins, "
+        f"{s.messages['overdue']} overdue notices, {s.messages['escalation']} escalations, {s.messages['digest']} digests."
+    )
+    console.print(
+        f"Deadlines: {s.done_on_time} done on time, {s.done_late} done late, {s.overdue} still overdue at the end."
+    )
     levels = ", ".join(f"level {lvl}: {n}" for lvl, n in sorted(s.escalations.items())) or "none"
     console.print(f"Escalation log: {sum(s.escalations.values())} steps ({levels}).")
     console.print(f"{s.mail_count} messages are in the Maildir {s.maildir} (open it with `mutt -f {s.maildir}`).")
-    console.print(f"Explore: [bold]planwatch --db sqlite:///{db} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]")
+    console.print(
+        f"Explore: [bold]planwatch --db sqlite:///{db} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
+    )

@@ -14,12 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from engine import yamlfile
+from engine.actions.resolve import resolve_plan
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.importers import gbtext, owners, planyaml
-from engine.importers.document import ActionRow, PlanDocument
 from engine.importers.owners import OwnerEntry
 from engine.importers.reconcile import action_number, reconcile
-from engine.resolve import resolve_plan
+from engine.plandoc import ActionRow, PlanDocument
 from engine.rules import events as event_rules
 from engine.rules import owners as owner_rules
 from engine.settings import Settings
@@ -57,8 +57,13 @@ def detect(path: str | Path) -> tuple[str, str]:
 
 
 def import_paths(
-    engine: Engine, paths: list[Path], settings: Settings, now: datetime,
-    *, timezone: str | None = None, plan_id: str | None = None,
+    engine: Engine,
+    paths: list[Path],
+    settings: Settings,
+    now: datetime,
+    *,
+    timezone: str | None = None,
+    plan_id: str | None = None,
 ) -> list[ImportReport | OwnersReport]:
     """Import owners directories first, then plans, all in one transaction."""
     detected = [(p, *detect(p)) for p in paths]
@@ -96,8 +101,15 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
     _check_merged_loops(entries, known, display_path(path))
     for entry in entries:
         current = known.get(entry.id)
-        values: dict[str, Any] = {"name": entry.name, "email": entry.email, "timezone": entry.timezone, "supervisor_id": entry.supervisor,
-                  "delegate_id": entry.delegate, "digest": entry.digest, "role": entry.role}
+        values: dict[str, Any] = {
+            "name": entry.name,
+            "email": entry.email,
+            "timezone": entry.timezone,
+            "supervisor_id": entry.supervisor,
+            "delegate_id": entry.delegate,
+            "digest": entry.digest,
+            "role": entry.role,
+        }
         if current is None:
             session.add(Owner(id=entry.id, **values))
             report.added.append(entry.id)
@@ -158,8 +170,12 @@ def _parents(session: Session, plan_id: str) -> dict[str, str | None]:
 
 
 def _import_plan(
-    session: Session, doc: PlanDocument, rules: owner_rules.OwnerRules,
-    named_events: tuple[object, ...], now: datetime, via: str,
+    session: Session,
+    doc: PlanDocument,
+    rules: owner_rules.OwnerRules,
+    named_events: tuple[object, ...],
+    now: datetime,
+    via: str,
 ) -> ImportReport:
     existing = store_plans.actions_by_ref(session, doc.plan.id)
     if doc.positional_refs and existing:  # a first import has nothing to match its rows with
@@ -205,16 +221,22 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
         return
     known = set(session.exec(select(Owner.id)).all())
     errors = [
-        InputError(f"actions[{i}].owner: unknown owner id {row.owner!r}; expected an id from the owners directory (`planwatch owners`)",
-                   Location(doc.path, row.line or None))
-        for i, row in enumerate(doc.actions) if row.owner and row.owner not in known
+        InputError(
+            f"actions[{i}].owner: unknown owner id {row.owner!r}; expected an id from the owners directory (`planwatch owners`)",
+            Location(doc.path, row.line or None),
+        )
+        for i, row in enumerate(doc.actions)
+        if row.owner and row.owner not in known
     ]
     if errors:
         raise ValidationErrors(errors)
 
 
 def _owner(
-    row: ActionRow, stored: Action | None, rules: owner_rules.OwnerRules | None, parents: dict[str, str | None],
+    row: ActionRow,
+    stored: Action | None,
+    rules: owner_rules.OwnerRules | None,
+    parents: dict[str, str | None],
 ) -> tuple[str | None, str]:
     if row.owner is not None:
         return row.owner, "plan"

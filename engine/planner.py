@@ -138,8 +138,13 @@ class _Occurrence:
 
 
 def plan_action(
-    view: ActionView, policy: Policy | None, calendar: BusinessCalendar,
-    history: History, since: datetime, now: datetime, until: datetime | None = None,
+    view: ActionView,
+    policy: Policy | None,
+    calendar: BusinessCalendar,
+    history: History,
+    since: datetime,
+    now: datetime,
+    until: datetime | None = None,
 ) -> PlanResult:
     """Return the notices due in ``(since, until]`` (UTC), the escalations they fire, and ``next_fire_at``.
 
@@ -176,18 +181,40 @@ def _group(c: _Candidate, now: datetime) -> tuple[object, ...]:
     return (c.occurrence, c.family, c.recipient.email) + ((c.at,) if c.at > now else ())
 
 
-def _finish(view: ActionView, policy: Policy, due: list[_Candidate], now: datetime) -> tuple[list[Notice], list[EscalationEntry]]:
+def _finish(
+    view: ActionView, policy: Policy, due: list[_Candidate], now: datetime
+) -> tuple[list[Notice], list[EscalationEntry]]:
     latest: dict[tuple[object, ...], _Candidate] = {}
     for c in sorted(due, key=lambda c: (c.at, c.level)):
         latest[_group(c, now)] = c
     notices = []
     for c in sorted(due, key=lambda c: (c.at, c.step, c.recipient.email)):
         keep = latest[_group(c, now)] is c
-        status, reason = ("pending", "") if keep else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
+        status, reason = (
+            ("pending", "")
+            if keep
+            else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
+        )
         if keep and c.recipient.digest in {"daily", "weekly"}:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
-        notices.append(Notice(_key(view, c), view.action_id, view.plan_id, view.ref, c.occurrence, c.step, c.type,
-                              c.level, c.recipient, c.template, c.at, status, reason, c.payload))
+        notices.append(
+            Notice(
+                _key(view, c),
+                view.action_id,
+                view.plan_id,
+                view.ref,
+                c.occurrence,
+                c.step,
+                c.type,
+                c.level,
+                c.recipient,
+                c.template,
+                c.at,
+                status,
+                reason,
+                c.payload,
+            )
+        )
     return notices, _log(view, policy, due)
 
 
@@ -200,15 +227,18 @@ def _log(view: ActionView, policy: Policy, due: list[_Candidate]) -> list[Escala
         if key in entries:
             continue
         days = int(c.payload.get("days_overdue", 0))
-        entries[key] = EscalationEntry(key, view.action_id, c.occurrence, c.level, c.step, policy.name,
-                                       c.at, c.roles, days)
+        entries[key] = EscalationEntry(
+            key, view.action_id, c.occurrence, c.level, c.step, policy.name, c.at, c.roles, days
+        )
     return list(entries.values())
 
 
 Wanted = Callable[["_Candidate"], bool]
 
 
-def _candidates(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+def _candidates(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted
+) -> Iterator[_Candidate]:
     """Every candidate not planned before; ladders stop once one lies well after ``now``."""
     for occ in _occurrences(view, policy, since, now):
         if occ.label in view.completed:
@@ -304,16 +334,34 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
         day = calendar.on_or_before(step.before.before(anchor, calendar))
         what = "due" if step.anchor == "due" else "starts"
         for role, person in _people(view, step.to):
-            payload = {"role": role, "anchor": step.anchor, "date": anchor.isoformat(), "days_left": (anchor - day).days,
-                       "offset": str(step.before), "what": what, "occurrence": occ.label}
-            yield _Candidate(occ.label, f"remind:{step.anchor}:{step.before}", "reminder", 0, person,
-                             step.template, _deliver_at(day, person, policy), "remind", payload)
+            payload = {
+                "role": role,
+                "anchor": step.anchor,
+                "date": anchor.isoformat(),
+                "days_left": (anchor - day).days,
+                "offset": str(step.before),
+                "what": what,
+                "occurrence": occ.label,
+            }
+            yield _Candidate(
+                occ.label,
+                f"remind:{step.anchor}:{step.before}",
+                "reminder",
+                0,
+                person,
+                step.template,
+                _deliver_at(day, person, policy),
+                "remind",
+                payload,
+            )
 
 
 LATER = timedelta(days=3)  # more than any zone's offset plus a weekend: instants past now + this can wait
 
 
-def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+def _ladder(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, now: datetime, wanted: Wanted
+) -> Iterator[_Candidate]:
     """The escalation ladder of a missed occurrence, up to the first instant well after ``now``.
 
     Steps and repeats come in time order, so once one lies well in the future the rest can
@@ -337,17 +385,37 @@ def _ladder(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _
                     continue  # repeats over a weekend land on one business day: send one
                 used.add((person.email, at))
                 missed_day = occ.due or occ.start or occ.missed_at.astimezone(zone(view.plan_tz)).date()
-                payload = {"role": role, "date": missed_day.isoformat(), "days_overdue": max(0, (local_day - missed_day).days),
-                           "missed": "due date" if occ.due else "check-in",
-                           "level": level, "occurrence": occ.label, "repeat": n}
-                candidate = _Candidate(occ.label, step_id, kind, level, person, step.template, at, "escalate", payload,
-                                       step if n == 0 else None, occ.missed_at, tuple(step.to))
+                payload = {
+                    "role": role,
+                    "date": missed_day.isoformat(),
+                    "days_overdue": max(0, (local_day - missed_day).days),
+                    "missed": "due date" if occ.due else "check-in",
+                    "level": level,
+                    "occurrence": occ.label,
+                    "repeat": n,
+                }
+                candidate = _Candidate(
+                    occ.label,
+                    step_id,
+                    kind,
+                    level,
+                    person,
+                    step.template,
+                    at,
+                    "escalate",
+                    payload,
+                    step if n == 0 else None,
+                    occ.missed_at,
+                    tuple(step.to),
+                )
                 if wanted(candidate):
                     future = future or at > now
                     yield candidate
 
 
-def _repeats(missed: datetime, step: EscalateStep, bound: Duration | None, policy: Policy, calendar: BusinessCalendar) -> Iterator[datetime]:
+def _repeats(
+    missed: datetime, step: EscalateStep, bound: Duration | None, policy: Policy, calendar: BusinessCalendar
+) -> Iterator[datetime]:
     first = step.after.after(missed, calendar)
     yield first
     if step.repeat is None or bound is None:
@@ -356,7 +424,11 @@ def _repeats(missed: datetime, step: EscalateStep, bound: Duration | None, polic
     switch = policy.limits.backoff_after.after(first, calendar)
     moment = first
     while True:
-        interval = step.repeat if moment < switch else max(step.repeat, policy.limits.backoff_every, key=lambda d: d.approx_days)
+        interval = (
+            step.repeat
+            if moment < switch
+            else max(step.repeat, policy.limits.backoff_every, key=lambda d: d.approx_days)
+        )
         moment = interval.after(moment, calendar)
         if moment >= end:
             return
@@ -378,7 +450,9 @@ def ladder_span(policy: Policy) -> timedelta:
     return timedelta(days=days + extra + 7)
 
 
-def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+def _checkins(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted
+) -> Iterator[_Candidate]:
     """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``."""
     rule = policy.checkin
     assert rule is not None
@@ -393,7 +467,9 @@ def _checkins(view: ActionView, policy: Policy, calendar: BusinessCalendar, sinc
     yield from _one_checkin(view, policy, calendar, day, now, wanted)
 
 
-def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date, now: datetime, wanted: Wanted) -> Iterator[_Candidate]:
+def _one_checkin(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date, now: datetime, wanted: Wanted
+) -> Iterator[_Candidate]:
     rule = policy.checkin
     assert rule is not None
     label = f"check-in {day.isoformat()}"
@@ -406,7 +482,17 @@ def _one_checkin(view: ActionView, policy: Policy, calendar: BusinessCalendar, d
     if reported is None or not asked - rhythm / 3 <= reported <= asked:
         for role, person in _people(view, rule.to):
             payload = {"role": role, "date": day.isoformat(), "occurrence": label}
-            candidate = _Candidate(label, "checkin", "checkin", 0, person, rule.template, _deliver_at(send_day, person, policy), "checkin", payload)
+            candidate = _Candidate(
+                label,
+                "checkin",
+                "checkin",
+                0,
+                person,
+                rule.template,
+                _deliver_at(send_day, person, policy),
+                "checkin",
+                payload,
+            )
             if wanted(candidate):
                 yield candidate
     answered = reported is not None and reported >= asked - rhythm

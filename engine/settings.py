@@ -44,7 +44,9 @@ class Settings:
             database_url=environ.get("PLANWATCH_DATABASE_URL") or DEFAULT_DATABASE_URL,
             rules_dir=Path(environ.get("PLANWATCH_RULES_DIR") or "rules"),
             templates_dir=Path(environ.get("PLANWATCH_TEMPLATES_DIR") or "templates"),
-            user_templates_dir=Path(environ["PLANWATCH_USER_TEMPLATES"]) if environ.get("PLANWATCH_USER_TEMPLATES") else None,
+            user_templates_dir=Path(environ["PLANWATCH_USER_TEMPLATES"])
+            if environ.get("PLANWATCH_USER_TEMPLATES")
+            else None,
             maildir=Path(environ.get("PLANWATCH_MAILDIR") or "out/maildir"),
             debug=environ.get("PLANWATCH_DEBUG", "") not in {"", "0", "false"},
             smtp_url=environ.get("PLANWATCH_SMTP_URL", ""),

@@ -109,7 +109,9 @@ def loads(text: str, name: str) -> Document:
         raise _marked_error(exc, name, f"invalid YAML: {exc.problem or exc.context}") from None
     except ReaderError as exc:  # a control character: the reader knows only the offset
         line, col = _line_col(text, exc.position)
-        raise InputError(f"character {exc.character!r} is not allowed in YAML; expected printable text", Location(name, line, col)) from None
+        raise InputError(
+            f"character {exc.character!r} is not allowed in YAML; expected printable text", Location(name, line, col)
+        ) from None
     except YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", Location(name)) from None
     except ValueError as exc:  # ruamel builds timestamps unguarded: "month must be in 1..12"
@@ -191,7 +193,9 @@ def _impossible_date(text: str, name: str, exc: ValueError) -> InputError:
             try:
                 date(*map(int, m.groups()))
             except ValueError:
-                return InputError(f"{m[0]} is not a date ({exc}); expected a date like 2000-04-30", Location(name, n, m.start() + 1))
+                return InputError(
+                    f"{m[0]} is not a date ({exc}); expected a date like 2000-04-30", Location(name, n, m.start() + 1)
+                )
     return InputError(f"invalid YAML: {exc}", Location(name))
 
 
@@ -263,7 +267,11 @@ def _short(value: object) -> str:
 def _position(node: Any, loc: Sequence[str | int]) -> tuple[int | None, int | None]:
     at = _node_at(node)
     for part in loc:
-        inside = part in node if isinstance(node, Mapping) else isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        inside = (
+            part in node
+            if isinstance(node, Mapping)
+            else isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
         if not inside:
             break
         at, node = _value_at(node, part) or at, node[part]

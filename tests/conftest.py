@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, create_engine, text
 
-from engine.cli import run
+from engine.cli.main import run
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "plans" / "gb276-tc2-implementation-plan.txt"
@@ -105,6 +105,9 @@ def snapshot(url: str) -> dict[str, list[tuple[object, ...]]] | None:
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as conn:
-        data = {name: sorted((tuple(map(repr, row)) for row in conn.execute(table.select())), key=repr) for name, table in meta.tables.items()}
+        data = {
+            name: sorted((tuple(map(repr, row)) for row in conn.execute(table.select())), key=repr)
+            for name, table in meta.tables.items()
+        }
     engine.dispose()
     return data  # type: ignore[return-value]

@@ -10,9 +10,9 @@ from pathlib import Path
 import icalendar
 from sqlalchemy import Engine
 
-from engine.calendars import Feed, FeedOptions
+from engine.calendars.build import Feed, FeedOptions
+from engine.calendars.feeds import FeedService
 from engine.clock import FixedClock
-from engine.feeds import FeedService
 from engine.importing import import_paths
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
@@ -27,7 +27,13 @@ PLAN = "gb276-tc2"
 
 def settings_for(url: str, **changes: object) -> Settings:
     """Settings for tests: the project's rules, a public base URL, no feed caching."""
-    base = Settings(database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates", base_url=BASE, feed_cache_seconds=0)
+    base = Settings(
+        database_url=url,
+        rules_dir=ROOT / "rules",
+        templates_dir=ROOT / "templates",
+        base_url=BASE,
+        feed_cache_seconds=0,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

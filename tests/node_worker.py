@@ -35,11 +35,11 @@ from typing import Any
 import engine.channels.maildir
 import engine.channels.smtp  # noqa: F401  (imported by the fork server, not by each node)
 from engine.channels import Channel, channel_for
-from engine.compose import renderer_for
+from engine.drive.tick import TickReport, run_tick
+from engine.mail.compose import renderer_for
 from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine
-from engine.tick import TickReport, run_tick
 
 Report = Callable[[tuple[Any, ...]], None]
 
@@ -58,10 +58,17 @@ class NodeConfig:
     smtp_rate: int = 0  # messages per minute (PLANWATCH_SMTP_RATE); 0: no limit
 
     def settings(self) -> Settings:
-        return Settings(database_url=self.database_url, rules_dir=Path(self.rules_dir), smtp_url=self.smtp_url, smtp_rate=self.smtp_rate,
-                        maildir=Path(self.maildir or "out/maildir"), base_url="https://plans.example.org",
-                        sender="planwatch <planwatch@example.org>", admin_email="admin@example.org",
-                        secret_key="node-test-key")
+        return Settings(
+            database_url=self.database_url,
+            rules_dir=Path(self.rules_dir),
+            smtp_url=self.smtp_url,
+            smtp_rate=self.smtp_rate,
+            maildir=Path(self.maildir or "out/maildir"),
+            base_url="https://plans.example.org",
+            sender="planwatch <planwatch@example.org>",
+            admin_email="admin@example.org",
+            secret_key="node-test-key",
+        )
 
 
 class Reporting:
@@ -114,9 +121,18 @@ class NodeRuntime:
 def summary(report: TickReport) -> dict[str, Any]:
     """Return a tick's report as plain data."""
     sent = report.dispatched
-    return {"at": report.at.isoformat(), "idle": report.idle, "planned": report.planned.actions,
-            "escalations": report.planned.escalations, "digests": report.digests, "sent": sent.sent,
-            "failed": sent.failed, "retried": sent.retried, "suppressed": sent.suppressed, "paused": sent.paused}
+    return {
+        "at": report.at.isoformat(),
+        "idle": report.idle,
+        "planned": report.planned.actions,
+        "escalations": report.planned.escalations,
+        "digests": report.digests,
+        "sent": sent.sent,
+        "failed": sent.failed,
+        "retried": sent.retried,
+        "suppressed": sent.suppressed,
+        "paused": sent.paused,
+    }
 
 
 def serve(conn: Connection, config: NodeConfig) -> None:

@@ -44,7 +44,9 @@ class Cluster:
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as_user = ["runuser", "-u", "postgres", "--"]
         try:
-            self._run("initdb", "-D", str(self.data), "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync")
+            self._run(
+                "initdb", "-D", str(self.data), "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync"
+            )
         except BaseException:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
@@ -56,9 +58,23 @@ class Cluster:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w", "-t", "30", "start")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
 
     def stop(self) -> None:
         """Stop the server now (``-m fast``: open connections are cut, as in an outage)."""
@@ -66,8 +82,11 @@ class Cluster:
 
     def remove(self) -> None:
         """Stop the server if it runs and delete the cluster's folder."""
-        subprocess.run([*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
@@ -76,7 +95,14 @@ class Cluster:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def _run(self, program: str, *args: str) -> None:
-        done = subprocess.run([*self._as_user, str(self.bindir / program), *args], capture_output=True, text=True,
-                              check=False, cwd=self.root)
+        done = subprocess.run(
+            [*self._as_user, str(self.bindir / program), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.root,
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"{program} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}\n{self.log()}")
+            raise RuntimeError(
+                f"{program} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}\n{self.log()}"
+            )

@@ -62,7 +62,9 @@ class Recorder:
     data_commands: int = 0
     connections: int = 0
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         self.connections += 1 if not getattr(session, "_counted", False) else 0
         session._counted = True
@@ -85,7 +87,9 @@ class Recorder:
         if self.defer_first and self.tries[msgid] == 1:
             return "451 4.3.0 Mailbox busy, try again later"
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.ssl is not None, login))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.ssl is not None, login)
+        )
         if self.drop_at is not None and self.data_commands == self.drop_at:
             server.transport.close()  # the message arrived, but the client never hears "250"
         return "250 OK: queued"
@@ -102,7 +106,10 @@ class Authenticator:
         self.user, self.password = user.encode(), password.encode()
 
     def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (self.user, self.password)
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            self.user,
+            self.password,
+        )
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
 

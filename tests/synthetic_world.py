@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from engine.messages import message_id
+from engine.mail.messages import message_id
 from engine.store import make_engine, upgrade
 from engine.store.models import Action, Escalation, Outbox, Owner, Plan, Section
 
@@ -91,14 +91,49 @@ def build_world(url: str, shape: Shape) -> None:
         upgrade(engine)
         with engine.begin() as conn:
             stamp = shape.start - timedelta(days=400)
-            conn.execute(insert(P), [{
-                "id": PLAN_ID, "title": f"Synthetic plan of {shape.actions} actions", "symbol": "SYN/1", "body": "",
-                "ref_date": date(2029, 1, 1), "timezone": ZONES[0], "fy_start": None, "source": "generated",
-                "source_format": "yaml", "imported_at": stamp, "updated_at": stamp}])
-            sections = [{"plan_id": PLAN_ID, "key": "S", "parent_key": None, "level": "part", "number": "I",
-                         "title": "Part one", "context": "", "ordinal": 0}]
-            sections += [{"plan_id": PLAN_ID, "key": f"S{k}", "parent_key": "S", "level": "issue", "number": str(k),
-                          "title": f"Issue {k}", "context": "", "ordinal": k} for k in range(1, SECTIONS + 1)]
+            conn.execute(
+                insert(P),
+                [
+                    {
+                        "id": PLAN_ID,
+                        "title": f"Synthetic plan of {shape.actions} actions",
+                        "symbol": "SYN/1",
+                        "body": "",
+                        "ref_date": date(2029, 1, 1),
+                        "timezone": ZONES[0],
+                        "fy_start": None,
+                        "source": "generated",
+                        "source_format": "yaml",
+                        "imported_at": stamp,
+                        "updated_at": stamp,
+                    }
+                ],
+            )
+            sections = [
+                {
+                    "plan_id": PLAN_ID,
+                    "key": "S",
+                    "parent_key": None,
+                    "level": "part",
+                    "number": "I",
+                    "title": "Part one",
+                    "context": "",
+                    "ordinal": 0,
+                }
+            ]
+            sections += [
+                {
+                    "plan_id": PLAN_ID,
+                    "key": f"S{k}",
+                    "parent_key": "S",
+                    "level": "issue",
+                    "number": str(k),
+                    "title": f"Issue {k}",
+                    "context": "",
+                    "ordinal": k,
+                }
+                for k in range(1, SECTIONS + 1)
+            ]
             conn.execute(insert(S), sections)
             for tier in _owner_tiers(shape):
                 conn.execute(insert(W), tier)
@@ -109,14 +144,28 @@ def build_world(url: str, shape: Shape) -> None:
 
 def _owner_tiers(shape: Shape) -> list[list[dict[str, Any]]]:
     def person(oid: str, tz: str, boss: str | None, digest: str = "none") -> dict[str, Any]:
-        return {"id": oid, "name": f"Person {oid}", "email": f"{oid}@example.org", "timezone": tz,
-                "supervisor_id": boss, "delegate_id": None, "digest": digest, "role": "owner"}
+        return {
+            "id": oid,
+            "name": f"Person {oid}",
+            "email": f"{oid}@example.org",
+            "timezone": tz,
+            "supervisor_id": boss,
+            "delegate_id": None,
+            "digest": digest,
+            "role": "owner",
+        }
 
     admin = person("admin", ZONES[0], None) | {"role": "admin", "email": ADMIN}
     managers = [person(f"m{k:03d}", ZONES[k % 3], "boss") for k in range(shape.managers)]
-    owners = [person(owner_id(n), ZONES[n % 3], f"m{n % shape.managers:03d}",
-                     "daily" if shape.digest_every and n % shape.digest_every == 0 else "none")
-              for n in range(shape.owners)]
+    owners = [
+        person(
+            owner_id(n),
+            ZONES[n % 3],
+            f"m{n % shape.managers:03d}",
+            "daily" if shape.digest_every and n % shape.digest_every == 0 else "none",
+        )
+        for n in range(shape.owners)
+    ]
     return [[admin, person("boss", ZONES[0], None)], managers, owners]
 
 
@@ -125,14 +174,35 @@ def owner_id(n: int) -> str:
 
 
 def _action(j: int, shape: Shape, stamp: datetime) -> dict[str, Any]:
-    due = shape.start.date() - timedelta(days=shape.overdue_days) + timedelta(days=j * shape.spread_days // shape.actions)
+    due = (
+        shape.start.date() - timedelta(days=shape.overdue_days) + timedelta(days=j * shape.spread_days // shape.actions)
+    )
     return {
-        "id": j + 1, "plan_id": PLAN_ID, "ref": f"A.{j + 1}", "section_key": f"S{j % SECTIONS + 1}", "subheading": "",
-        "ordinal": j + 1, "title": f"Action {j + 1}", "description": "", "timeframe": f"By {due.isoformat()}",
-        "owner_id": owner_id((j * 7919) % shape.owners), "owner_source": "plan", "status": "open", "status_note": "",
-        "kind": "deadline", "due": due, "milestones": [], "needs_review": False, "reason": "generated", "override": {},
-        "created_at": stamp, "updated_at": stamp, "tags": [], "next_fire_at": shape.start,
-        "planned_through": shape.start, "policy": "",
+        "id": j + 1,
+        "plan_id": PLAN_ID,
+        "ref": f"A.{j + 1}",
+        "section_key": f"S{j % SECTIONS + 1}",
+        "subheading": "",
+        "ordinal": j + 1,
+        "title": f"Action {j + 1}",
+        "description": "",
+        "timeframe": f"By {due.isoformat()}",
+        "owner_id": owner_id((j * 7919) % shape.owners),
+        "owner_source": "plan",
+        "status": "open",
+        "status_note": "",
+        "kind": "deadline",
+        "due": due,
+        "milestones": [],
+        "needs_review": False,
+        "reason": "generated",
+        "override": {},
+        "created_at": stamp,
+        "updated_at": stamp,
+        "tags": [],
+        "next_fire_at": shape.start,
+        "planned_through": shape.start,
+        "policy": "",
     }
 
 
@@ -168,8 +238,11 @@ class Final:
 
         Repeats (``escalate:1#2``) are messages only: the log has one row per step fired.
         """
-        return {(r["action_id"], r["occurrence"], r["step"]) for r in self.outbox
-                if r["step"].startswith("escalate:") and "#" not in r["step"]}
+        return {
+            (r["action_id"], r["occurrence"], r["step"])
+            for r in self.outbox
+            if r["step"].startswith("escalate:") and "#" not in r["step"]
+        }
 
     def log_steps(self) -> list[tuple[int, str, str]]:
         """Return (action, occurrence, step) of every log row (a list: duplicates would show)."""

@@ -56,36 +56,66 @@ def test_empty_file(loaded) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_binary_file(loaded) -> None:  # type: ignore[no-untyped-def]
-    check(loaded, ["import", write("plan.pdf", b"%PDF-1.4\n\x00\x01\x02binary")], r"plan\.pdf:2: is a binary file; expected a plan or owners file in text \(UTF-8\)")
+    check(
+        loaded,
+        ["import", write("plan.pdf", b"%PDF-1.4\n\x00\x01\x02binary")],
+        r"plan\.pdf:2: is a binary file; expected a plan or owners file in text \(UTF-8\)",
+    )
 
 
 def test_not_utf8(loaded) -> None:  # type: ignore[no-untyped-def]
-    check(loaded, ["import", write("latin.txt", "GB.1/X\nCaf\xe9\n".encode("latin-1"))], r"latin\.txt:2: is not UTF-8 text \(byte 0xe9\); expected a plan or owners file in UTF-8")
+    check(
+        loaded,
+        ["import", write("latin.txt", "GB.1/X\nCaf\xe9\n".encode("latin-1"))],
+        r"latin\.txt:2: is not UTF-8 text \(byte 0xe9\); expected a plan or owners file in UTF-8",
+    )
 
 
 def test_file_in_neither_format(loaded) -> None:  # type: ignore[no-untyped-def]
-    check(loaded, ["import", write("notes.txt", "Meeting notes\nNothing to see.\n")], r"notes\.txt:1: not a file planwatch can import; expected the plan's own text format .*")
+    check(
+        loaded,
+        ["import", write("notes.txt", "Meeting notes\nNothing to see.\n")],
+        r"notes\.txt:1: not a file planwatch can import; expected the plan's own text format .*",
+    )
 
 
 def test_truncated_table(loaded) -> None:  # type: ignore[no-untyped-def]
     text = Path(PLAN).read_text()
     cut = text[: text.index("First results by October 2000") + len("First results by Oct")]
-    check(loaded, ["import", write("cut.txt", cut)], r"cut\.txt:160: the table ends here; expected the rest of this row, ending in '\|' \(is the file truncated\?\)")
+    check(
+        loaded,
+        ["import", write("cut.txt", cut)],
+        r"cut\.txt:160: the table ends here; expected the rest of this row, ending in '\|' \(is the file truncated\?\)",
+    )
 
 
 def test_yaml_plan_with_duplicate_action_ids(loaded) -> None:  # type: ignore[no-untyped-def]
     path = yaml_plan("- id: I.1a.2\n", "- id: I.1a.1\n")
-    check(loaded, ["import", path], r"edited\.yaml:\d+:\d+: actions\[1\]\.id: duplicate action id 'I\.1a\.1' \(first at line \d+\); each action needs its own id")
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:\d+: actions\[1\]\.id: duplicate action id 'I\.1a\.1' \(first at line \d+\); each action needs its own id",
+    )
 
 
 def test_yaml_plan_with_unknown_owner(loaded) -> None:  # type: ignore[no-untyped-def]
-    path = yaml_plan("  title: 1(a) action 3 (text not in source)", "  title: 1(a) action 3 (text not in source)\n    owner: nobody")
-    check(loaded, ["import", path], r"edited\.yaml:\d+: actions\[2\]\.owner: unknown owner id 'nobody'; expected an id from the owners directory \(`planwatch owners`\)")
+    path = yaml_plan(
+        "  title: 1(a) action 3 (text not in source)", "  title: 1(a) action 3 (text not in source)\n    owner: nobody"
+    )
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+: actions\[2\]\.owner: unknown owner id 'nobody'; expected an id from the owners directory \(`planwatch owners`\)",
+    )
 
 
 def test_yaml_plan_with_bad_time_zone(loaded) -> None:  # type: ignore[no-untyped-def]
     path = yaml_plan("timezone: Europe/Zurich", "timezone: Europe/Geneva")
-    check(loaded, ["import", path], r"edited\.yaml:\d+:13: plan\.timezone: unknown time zone 'Europe/Geneva'; expected an IANA name like 'Europe/Zurich'")
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:13: plan\.timezone: unknown time zone 'Europe/Geneva'; expected an IANA name like 'Europe/Zurich'",
+    )
 
 
 def test_yaml_plan_with_unknown_key(loaded) -> None:  # type: ignore[no-untyped-def]
@@ -94,8 +124,14 @@ def test_yaml_plan_with_unknown_key(loaded) -> None:  # type: ignore[no-untyped-
 
 
 def test_yaml_plan_with_bad_override_date(loaded) -> None:  # type: ignore[no-untyped-def]
-    path = yaml_plan("  timeframe: Completed by April 2000", "  timeframe: Completed by April 2000\n    schedule:\n      due: soon")
-    check(loaded, ["import", path], r"edited\.yaml:\d+:12: actions\[0\]\.schedule\.due: expected a date like 2000-04-30, got 'soon'")
+    path = yaml_plan(
+        "  timeframe: Completed by April 2000", "  timeframe: Completed by April 2000\n    schedule:\n      due: soon"
+    )
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:12: actions\[0\]\.schedule\.due: expected a date like 2000-04-30, got 'soon'",
+    )
 
 
 def test_yaml_syntax_error(loaded) -> None:  # type: ignore[no-untyped-def]
@@ -105,37 +141,69 @@ def test_yaml_syntax_error(loaded) -> None:  # type: ignore[no-untyped-def]
 
 def test_yaml_duplicate_key(loaded) -> None:  # type: ignore[no-untyped-def]
     path = yaml_plan("  symbol: GB.276/TC/2\n", "  symbol: GB.276/TC/2\n  symbol: X\n")
-    check(loaded, ["import", path], r"edited\.yaml:\d+:3: duplicate key 'symbol' \(first at line \d+\); each key may appear once")
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:3: duplicate key 'symbol' \(first at line \d+\); each key may appear once",
+    )
 
 
 def test_owners_with_bad_time_zone(loaded) -> None:  # type: ignore[no-untyped-def]
     text = Path("plans/owners.yaml").read_text().replace("Asia/Bangkok", "ICT")
-    check(loaded, ["import", write("o.yaml", text)], r"o\.yaml:\d+:15: owners\[10\]\.timezone: 'ICT' is not an IANA time-zone name; expected a name like 'Europe/Zurich' or 'America/Lima' \(abbreviations such as CET or EST are ambiguous\)")
+    check(
+        loaded,
+        ["import", write("o.yaml", text)],
+        r"o\.yaml:\d+:15: owners\[10\]\.timezone: 'ICT' is not an IANA time-zone name; expected a name like 'Europe/Zurich' or 'America/Lima' \(abbreviations such as CET or EST are ambiguous\)",
+    )
 
 
 def test_owners_with_supervisor_loop(loaded) -> None:  # type: ignore[no-untyped-def]
-    text = Path("plans/owners.yaml").read_text().replace("    email: dg-office@example.org\n", "    email: dg-office@example.org\n    supervisor: codev\n")
-    check(loaded, ["import", write("o.yaml", text)], r"o\.yaml:\d+:\d+: supervisor loop: \S+ -> \S+ -> \S+ -> \S+; a chain must end with someone who has no supervisor")
+    text = (
+        Path("plans/owners.yaml")
+        .read_text()
+        .replace("    email: dg-office@example.org\n", "    email: dg-office@example.org\n    supervisor: codev\n")
+    )
+    check(
+        loaded,
+        ["import", write("o.yaml", text)],
+        r"o\.yaml:\d+:\d+: supervisor loop: \S+ -> \S+ -> \S+ -> \S+; a chain must end with someone who has no supervisor",
+    )
 
 
 def test_owners_with_unknown_supervisor(loaded) -> None:  # type: ignore[no-untyped-def]
     text = "id,name,email,timezone,supervisor\nx1,Ann,ann@example.org,Europe/Paris,\nx2,Bob,bob@example.org,Europe/Paris,nobody\n"
-    check(loaded, ["import", write("o.csv", text)], r"o\.csv:3: unknown supervisor 'nobody' for 'x2'; expected an owner id")
+    check(
+        loaded,
+        ["import", write("o.csv", text)],
+        r"o\.csv:3: unknown supervisor 'nobody' for 'x2'; expected an owner id",
+    )
 
 
 def test_owners_csv_with_bad_email(loaded) -> None:  # type: ignore[no-untyped-def]
     text = "id,name,email,timezone,supervisor\nx1,Ann,ann-at-example,Europe/Paris,\n"
-    check(loaded, ["import", write("o.csv", text)], r"o\.csv:2: email: expected an e-mail address like name@example\.org, got 'ann-at-example'")
+    check(
+        loaded,
+        ["import", write("o.csv", text)],
+        r"o\.csv:2: email: expected an e-mail address like name@example\.org, got 'ann-at-example'",
+    )
 
 
 def test_bad_tz_flag(loaded) -> None:  # type: ignore[no-untyped-def]
-    check(loaded, ["import", "--tz", "Mars/Olympus", PLAN], r"planwatch: --tz: unknown time zone 'Mars/Olympus'; expected an IANA name like 'Europe/Zurich'")
+    check(
+        loaded,
+        ["import", "--tz", "Mars/Olympus", PLAN],
+        r"planwatch: --tz: unknown time zone 'Mars/Olympus'; expected an IANA name like 'Europe/Zurich'",
+    )
 
 
 def test_owner_rule_with_unknown_owner(loaded) -> None:  # type: ignore[no-untyped-def]
     rules = Path("rules/owners.yaml")
     rules.write_text(rules.read_text().replace("owner: hrd", "owner: hr-department"))
-    check(loaded, ["import", PLAN], r"rules/owners\.yaml:\d+:5: assign\[9\]\.owner: unknown owner id 'hr-department'; add it to the owners directory")
+    check(
+        loaded,
+        ["import", PLAN],
+        r"rules/owners\.yaml:\d+:5: assign\[9\]\.owner: unknown owner id 'hr-department'; add it to the owners directory",
+    )
 
 
 def test_a_bad_file_among_good_ones_writes_nothing(loaded) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +212,11 @@ def test_a_bad_file_among_good_ones_writes_nothing(loaded) -> None:  # type: ign
 
 
 def test_bad_date_option(loaded) -> None:  # type: ignore[no-untyped-def]
-    check(loaded, ["set", "I.1a.1", "--due", "30/04/2000"], r"planwatch: --due: expected a date YYYY-MM-DD, got '30/04/2000'")
+    check(
+        loaded,
+        ["set", "I.1a.1", "--due", "30/04/2000"],
+        r"planwatch: --due: expected a date YYYY-MM-DD, got '30/04/2000'",
+    )
 
 
 def test_missing_file_on_empty_database_creates_nothing(cli) -> None:  # type: ignore[no-untyped-def]
@@ -156,4 +228,8 @@ def test_missing_file_on_empty_database_creates_nothing(cli) -> None:  # type: i
 
 def test_yaml_plan_with_an_impossible_date(loaded) -> None:  # type: ignore[no-untyped-def]
     path = yaml_plan("date: 1999-09-28", "date: 1999-13-28")
-    check(loaded, ["import", path], r"edited\.yaml:\d+:9: 1999-13-28 is not a date \(month must be in 1\.\.12\); expected a date like 2000-04-30")
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:9: 1999-13-28 is not a date \(month must be in 1\.\.12\); expected a date like 2000-04-30",
+    )

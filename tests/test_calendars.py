@@ -11,11 +11,11 @@ import icalendar
 import pytest
 from sqlalchemy import Engine
 
-from engine._ics_model import EventSpec, TodoSpec
-from engine._ics_rhythm import checkin_days
-from engine._ics_timezone import vtimezone
-from engine._ics_write import vevent, vtodo
-from engine.calendars import Feed, FeedOptions, event_uid
+from engine.calendars.build import Feed, FeedOptions, event_uid
+from engine.calendars.model import EventSpec, TodoSpec
+from engine.calendars.rhythm import checkin_days
+from engine.calendars.timezone import vtimezone
+from engine.calendars.write import vevent, vtodo
 from engine.rules.durations import parse_duration
 from engine.zones import zone
 
@@ -51,11 +51,20 @@ def test_uid_scheme_is_the_one_the_email_attachments_use() -> None:
 
 def _spec(**changes: object) -> EventSpec:
     base: dict[str, object] = {
-        "key": "p|A.1|due", "plan_id": "p", "ref": "A.1", "what": "due", "uid": "p-a.1-due-2000-04-30@planwatch",
-        "day": date(2000, 4, 30), "summary": "A.1 due: Texts, with; commas \\ and ünïcödé € 𝄞 over seventy-five octets of summary",
-        "description": "Line one, with; everything\\\nLine two\r\nLine three " + "long " * 40, "url": "https://x.example/actions/A.1",
-        "categories": ("Part I, the first", "deadline"), "state": "open", "modified": datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC),
-        "sequence": 3, "alarm": timedelta(hours=9) - timedelta(days=30),
+        "key": "p|A.1|due",
+        "plan_id": "p",
+        "ref": "A.1",
+        "what": "due",
+        "uid": "p-a.1-due-2000-04-30@planwatch",
+        "day": date(2000, 4, 30),
+        "summary": "A.1 due: Texts, with; commas \\ and ünïcödé € 𝄞 over seventy-five octets of summary",
+        "description": "Line one, with; everything\\\nLine two\r\nLine three " + "long " * 40,
+        "url": "https://x.example/actions/A.1",
+        "categories": ("Part I, the first", "deadline"),
+        "state": "open",
+        "modified": datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "sequence": 3,
+        "alarm": timedelta(hours=9) - timedelta(days=30),
     }
     base.update(changes)
     return EventSpec(**base)  # type: ignore[arg-type]
@@ -63,6 +72,7 @@ def _spec(**changes: object) -> EventSpec:
 
 def _reference(spec: EventSpec, alarms: bool) -> str:
     """The same event built and serialised by icalendar itself."""
+
     def event(summary: str, recurrence: date | None) -> icalendar.Event:
         e = icalendar.Event()
         e.add("summary", summary)
@@ -106,8 +116,12 @@ def _reference(spec: EventSpec, alarms: bool) -> str:
         {},
         {"state": "cancelled"},
         {"state": "hold", "alarm": None},
-        {"rrule": "FREQ=YEARLY;INTERVAL=2", "exdates": (date(2002, 4, 30),), "done_days": (date(2000, 4, 30), date(2004, 4, 30)),
-         "done_summary": "A.1 due (done): x"},
+        {
+            "rrule": "FREQ=YEARLY;INTERVAL=2",
+            "exdates": (date(2002, 4, 30),),
+            "done_days": (date(2000, 4, 30), date(2004, 4, 30)),
+            "done_summary": "A.1 due (done): x",
+        },
         {"rrule": None, "rdates": (date(2000, 7, 31), date(2000, 10, 30))},
         {"summary": "plain", "description": "", "categories": ("Part II",)},
     ],
@@ -122,10 +136,20 @@ def test_todo_text_is_what_icalendar_writes() -> None:
     due = datetime(2000, 4, 30, 23, 59, 59, tzinfo=zone("Europe/Zurich"))
     spec = _spec(todo=TodoSpec(due, "COMPLETED", 100, datetime(2000, 4, 3, 10, tzinfo=UTC)))
     todo = icalendar.Todo()
-    for name, value in [("categories", list(spec.categories)), ("completed", datetime(2000, 4, 3, 10, tzinfo=UTC)),
-                        ("description", spec.description), ("dtstamp", spec.modified), ("due", due),
-                        ("last-modified", spec.modified), ("percent-complete", 100), ("sequence", 3),
-                        ("status", "COMPLETED"), ("summary", spec.summary), ("uid", "t@planwatch"), ("url", spec.url)]:
+    for name, value in [
+        ("categories", list(spec.categories)),
+        ("completed", datetime(2000, 4, 3, 10, tzinfo=UTC)),
+        ("description", spec.description),
+        ("dtstamp", spec.modified),
+        ("due", due),
+        ("last-modified", spec.modified),
+        ("percent-complete", 100),
+        ("sequence", 3),
+        ("status", "COMPLETED"),
+        ("summary", spec.summary),
+        ("uid", "t@planwatch"),
+        ("url", spec.url),
+    ]:
         todo.add(name, value)
     assert vtodo(spec, "t@planwatch") == todo.to_ical().decode()
 
@@ -135,12 +159,22 @@ def test_todo_text_is_what_icalendar_writes() -> None:
 
 def test_the_example_plan_has_a_feed_per_owner_team_plan_and_part(example: tuple[Engine, str]) -> None:
     feeds = all_feeds(example)
-    assert {"owner:pardev", "owner:ro-lima", "team:ed-devcoop", "team:codev", f"plan:{PLAN}",
-            f"part:{PLAN}:I", f"part:{PLAN}:II", f"part:{PLAN}:III"} <= set(feeds)
+    assert {
+        "owner:pardev",
+        "owner:ro-lima",
+        "team:ed-devcoop",
+        "team:codev",
+        f"plan:{PLAN}",
+        f"part:{PLAN}:I",
+        f"part:{PLAN}:II",
+        f"part:{PLAN}:III",
+    } <= set(feeds)
     assert "team:pardev" not in feeds  # nobody reports to pardev
 
 
-@pytest.mark.parametrize("options", [FeedOptions(), FeedOptions(alarms=False, overdue_today=True, todo=True)], ids=["default", "all_options"])
+@pytest.mark.parametrize(
+    "options", [FeedOptions(), FeedOptions(alarms=False, overdue_today=True, todo=True)], ids=["default", "all_options"]
+)
 def test_every_feed_passes_the_strict_byte_checks(example: tuple[Engine, str], options: FeedOptions) -> None:
     for feed_id, data in all_feeds(example, options).items():
         problems = list(byte_problems(data))
@@ -164,7 +198,10 @@ def byte_problems(data: bytes) -> Iterator[str]:
     seen: set[tuple[str, str]] = set()
     zones = {str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")}
     for component in [*cal.walk("VEVENT"), *cal.walk("VTODO")]:
-        key = (str(component["UID"]), component.get("RECURRENCE-ID").to_ical().decode() if "RECURRENCE-ID" in component else "")
+        key = (
+            str(component["UID"]),
+            component.get("RECURRENCE-ID").to_ical().decode() if "RECURRENCE-ID" in component else "",
+        )
         if key in seen:
             yield f"UID {key} twice"
         seen.add(key)
@@ -196,7 +233,9 @@ def test_an_unchanged_plan_gives_byte_identical_feeds(example: tuple[Engine, str
 def test_summaries_start_with_the_action_and_say_what_is_due(example: tuple[Engine, str]) -> None:
     data = all_feeds(example)[f"plan:{PLAN}"]
     summaries = [str(e["SUMMARY"]) for e in events(data)]
-    assert all(re.match(r"^[IV]+\.[\w.]+ (due|starts|check-in)(\s\(\w+( \w+)?\))?: ", s) for s in summaries), summaries[:3]
+    assert all(re.match(r"^[IV]+\.[\w.]+ (due|starts|check-in)(\s\(\w+( \w+)?\))?: ", s) for s in summaries), summaries[
+        :3
+    ]
     deadline = next(e for e in events(data) if str(e["SUMMARY"]).startswith("I.1a.1 due"))
     assert deadline["DTSTART"].to_ical() == b"20000430" and deadline["DTEND"].to_ical() == b"20000501"
     assert [str(c) for c in deadline["CATEGORIES"].cats] == ["Part I", "deadline"]
@@ -208,7 +247,11 @@ def test_summaries_start_with_the_action_and_say_what_is_due(example: tuple[Engi
 
 def test_a_window_has_a_start_event_and_a_due_event(example: tuple[Engine, str]) -> None:
     data = all_feeds(example)["owner:codev"]
-    found = {str(e["SUMMARY"]).split(":")[0]: e["DTSTART"].to_ical() for e in events(data) if str(e["SUMMARY"]).startswith("II.1.1 ")}
+    found = {
+        str(e["SUMMARY"]).split(":")[0]: e["DTSTART"].to_ical()
+        for e in events(data)
+        if str(e["SUMMARY"]).startswith("II.1.1 ")
+    }
     assert found == {"II.1.1 starts": b"20000101", "II.1.1 due": b"20001231"}
 
 
@@ -239,7 +282,9 @@ def test_recurring_actions_are_one_series_with_their_rule(example: tuple[Engine,
 def test_supervisor_feeds_hold_everyone_below(example: tuple[Engine, str]) -> None:
     feeds = all_feeds(example)
     refs = {str(e["SUMMARY"]).split()[0] for e in events(feeds["team:codev"])}
-    own = {str(e["SUMMARY"]).split()[0] for e in events(feeds["owner:ro-bangkok"])} | {str(e["SUMMARY"]).split()[0] for e in events(feeds["owner:ro-lima"])}
+    own = {str(e["SUMMARY"]).split()[0] for e in events(feeds["owner:ro-bangkok"])} | {
+        str(e["SUMMARY"]).split()[0] for e in events(feeds["owner:ro-lima"])
+    }
     assert refs == own
     assert len(events(feeds["team:ed-devcoop"])) > len(events(feeds["team:codev"]))
 
@@ -247,7 +292,9 @@ def test_supervisor_feeds_hold_everyone_below(example: tuple[Engine, str]) -> No
 def test_part_feeds_split_the_plan_feed(example: tuple[Engine, str]) -> None:
     feeds = all_feeds(example)
     uids = lambda data: sorted(str(e["UID"]) for e in events(data))  # noqa: E731
-    assert uids(feeds[f"plan:{PLAN}"]) == sorted(uids(feeds[f"part:{PLAN}:I"]) + uids(feeds[f"part:{PLAN}:II"]) + uids(feeds[f"part:{PLAN}:III"]))
+    assert uids(feeds[f"plan:{PLAN}"]) == sorted(
+        uids(feeds[f"part:{PLAN}:I"]) + uids(feeds[f"part:{PLAN}:II"]) + uids(feeds[f"part:{PLAN}:III"])
+    )
 
 
 def test_todo_variant_adds_vtodos_with_a_due_time_in_the_plans_zone(example: tuple[Engine, str]) -> None:
@@ -275,18 +322,32 @@ def test_overdue_today_shows_missed_deadlines_again_on_today(example: tuple[Engi
 @pytest.mark.parametrize(
     ("zone_name", "years", "expected"),
     [
-        ("Europe/Zurich", (2000, 2001), ["DAYLIGHT 19990328T020000 +0100>+0200 FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3",
-                                         "STANDARD 19991031T030000 +0200>+0100 FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10"]),
+        (
+            "Europe/Zurich",
+            (2000, 2001),
+            [
+                "DAYLIGHT 19990328T020000 +0100>+0200 FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3",
+                "STANDARD 19991031T030000 +0200>+0100 FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10",
+            ],
+        ),
         ("Asia/Bangkok", (2000, 2000), ["STANDARD 19990101T000000 +0700>+0700 -"]),
-        ("America/New_York", (2006, 2008), ["DAYLIGHT 20050403T020000 -0500>-0400 FREQ=YEARLY;UNTIL=20060402T070000Z;BYDAY=1SU;BYMONTH=4",
-                                            "STANDARD 20051030T020000 -0400>-0500 FREQ=YEARLY;UNTIL=20061029T060000Z;BYDAY=-1SU;BYMONTH=10",
-                                            "DAYLIGHT 20070311T020000 -0500>-0400 FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
-                                            "STANDARD 20071104T020000 -0400>-0500 FREQ=YEARLY;BYDAY=1SU;BYMONTH=11"]),
+        (
+            "America/New_York",
+            (2006, 2008),
+            [
+                "DAYLIGHT 20050403T020000 -0500>-0400 FREQ=YEARLY;UNTIL=20060402T070000Z;BYDAY=1SU;BYMONTH=4",
+                "STANDARD 20051030T020000 -0400>-0500 FREQ=YEARLY;UNTIL=20061029T060000Z;BYDAY=-1SU;BYMONTH=10",
+                "DAYLIGHT 20070311T020000 -0500>-0400 FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
+                "STANDARD 20071104T020000 -0400>-0500 FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+            ],
+        ),
     ],
     ids=["zurich_eu_rule", "bangkok_no_dst", "new_york_rule_change_2007"],
 )
 def test_vtimezones_are_written_with_yearly_rules(zone_name: str, years: tuple[int, int], expected: list[str]) -> None:
-    tz = icalendar.Calendar.from_ical(f"BEGIN:VCALENDAR\r\n{vtimezone(zone_name, *years)}END:VCALENDAR\r\n").walk("VTIMEZONE")[0]
+    tz = icalendar.Calendar.from_ical(f"BEGIN:VCALENDAR\r\n{vtimezone(zone_name, *years)}END:VCALENDAR\r\n").walk(
+        "VTIMEZONE"
+    )[0]
     found = [
         f"{part.name} {_raw(part['DTSTART'])} {_raw(part['TZOFFSETFROM'])}>{_raw(part['TZOFFSETTO'])} {_raw(part['RRULE']) if 'RRULE' in part else '-'}"
         for part in tz.subcomponents
@@ -313,7 +374,9 @@ def _raw(value: object) -> str:
     ],
     ids=["quarterly", "fortnightly", "ten_days", "yearly", "month_end_drifts", "from_feb29_yearly", "feb29_drifts"],
 )
-def test_check_in_rhythms_are_the_planners_dates(every: str, start: date, rule: str | None, first_rdates: list[date]) -> None:
+def test_check_in_rhythms_are_the_planners_dates(
+    every: str, start: date, rule: str | None, first_rdates: list[date]
+) -> None:
     found = checkin_days(parse_duration(every), start)
     assert found is not None
     _, rule_text, rdates = found

@@ -15,12 +15,12 @@ import recurring_ical_events
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from engine.calendars import Feed
+from engine.calendars.build import Feed
 from engine.planner import ActionView, History, Person, plan_action
+from engine.read.explain import facts_for
 from engine.rules.loader import RuleSet, calendar_for, load_rules
 from engine.store import transaction
 from engine.store.models import Action, Plan
-from engine.views import facts_for
 
 from .conftest import ROOT
 from .feeds_support import PLAN, body, example_engine, parse, service
@@ -75,9 +75,19 @@ def planned_occurrences(engine: Engine, rules: RuleSet) -> dict[Key, set[date]]:
             policy, _ = rules.policy_for(facts_for(session, action))
             if policy is None:
                 continue
-            view = ActionView(action.id or 0, PLAN, action.ref, action.kind, action.status, plan.timezone, plan.ref_date,
-                              start=action.start, due=action.due, rrule=action.rrule,
-                              people={"owner": [Person(action.owner_id, "owner@example.org", "Europe/Zurich")]})
+            view = ActionView(
+                action.id or 0,
+                PLAN,
+                action.ref,
+                action.kind,
+                action.status,
+                plan.timezone,
+                plan.ref_date,
+                start=action.start,
+                due=action.due,
+                rrule=action.rrule,
+                people={"owner": [Person(action.owner_id, "owner@example.org", "Europe/Zurich")]},
+            )
             for kind, day in _planned(view, policy):
                 if FIRST <= day <= LAST:
                     found[(action.ref, kind)].add(day)
@@ -90,7 +100,11 @@ def _planned(view: ActionView, policy) -> Iterator[tuple[str, date]]:  # type: i
     calendar = calendar_for(policy.delivery)
     while True:  # each step: the planner's reminders, then the occurrence they are about is done on its day
         result = plan_action(view, policy, calendar, History(), since, until)
-        reminded = {date.fromisoformat(n.payload["occurrence"]) for n in result.notices if n.type == "reminder" and view.kind == "recurring"}
+        reminded = {
+            date.fromisoformat(n.payload["occurrence"])
+            for n in result.notices
+            if n.type == "reminder" and view.kind == "recurring"
+        }
         yield from (("check-in", date.fromisoformat(n.payload["date"])) for n in result.notices if n.type == "checkin")
         fresh = sorted(d for d in reminded if d.isoformat() not in view.completed)
         yield from (("due", d) for d in fresh)
@@ -104,7 +118,9 @@ def _recurring(engine: Engine, ref: str) -> bool:
         return session.exec(select(Action.kind).where(Action.ref == ref)).one() == "recurring"
 
 
-def test_feed_series_expand_to_exactly_what_the_planner_reminds_about(example: tuple[Engine, str], rules_dir: Path) -> None:
+def test_feed_series_expand_to_exactly_what_the_planner_reminds_about(
+    example: tuple[Engine, str], rules_dir: Path
+) -> None:
     engine, url = example
     data = body(service(engine, url, rules_dir=rules_dir), Feed("plan", PLAN))
     in_feed = feed_occurrences(data)
@@ -119,16 +135,35 @@ def test_feed_series_expand_to_exactly_what_the_planner_reminds_about(example: t
 def test_every_reminded_date_has_its_event(example: tuple[Engine, str]) -> None:
     engine, url = example
     data = body(service(engine, url), Feed("plan", PLAN))
-    shown = {(str(e["SUMMARY"]).split()[0], str(e["SUMMARY"]).split()[1].rstrip(":"), e["DTSTART"].dt) for e in parse(data).walk("VEVENT")}
+    shown = {
+        (str(e["SUMMARY"]).split()[0], str(e["SUMMARY"]).split()[1].rstrip(":"), e["DTSTART"].dt)
+        for e in parse(data).walk("VEVENT")
+    }
     rules = load_rules(ROOT / "rules")
     with transaction(engine) as session:
         plan = session.exec(select(Plan)).one()
         for action in session.exec(select(Action).where(Action.kind != "recurring")).all():
             policy, _ = rules.policy_for(facts_for(session, action))
             assert policy is not None
-            view = ActionView(action.id or 0, PLAN, action.ref, action.kind, action.status, plan.timezone, plan.ref_date,
-                              start=action.start, due=action.due, people={"owner": [Person(action.owner_id, "o@example.org")]})
-            result = plan_action(view, policy, calendar_for(policy.delivery), History(), datetime(1998, 1, 1, tzinfo=UTC),
-                                 datetime(2003, 1, 1, tzinfo=UTC))
+            view = ActionView(
+                action.id or 0,
+                PLAN,
+                action.ref,
+                action.kind,
+                action.status,
+                plan.timezone,
+                plan.ref_date,
+                start=action.start,
+                due=action.due,
+                people={"owner": [Person(action.owner_id, "o@example.org")]},
+            )
+            result = plan_action(
+                view,
+                policy,
+                calendar_for(policy.delivery),
+                History(),
+                datetime(1998, 1, 1, tzinfo=UTC),
+                datetime(2003, 1, 1, tzinfo=UTC),
+            )
             for notice in (n for n in result.notices if n.type == "reminder"):
                 assert (action.ref, notice.payload["what"], date.fromisoformat(notice.payload["date"])) in shown

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import recurring_ical_events
 
-from engine.calendars import FeedOptions
-from engine.queries import find_action
+from engine.actions.workflow import complete, set_status
+from engine.calendars.build import FeedOptions
+from engine.read.queries import find_action
 from engine.store import transaction
-from engine.workflow import complete, set_status
 
 from .conftest import ROOT
 from .feeds_support import example_engine, parse, service
@@ -29,8 +29,13 @@ JS = ROOT / "tests" / "js"
 
 def _node() -> str:
     node = shutil.which("node")
-    missing = "node is not installed" if node is None else "ical.js is not installed (run `npm ci` in tests/js)" \
-        if not (JS / "node_modules" / "ical.js" / "package.json").exists() else ""
+    missing = (
+        "node is not installed"
+        if node is None
+        else "ical.js is not installed (run `npm ci` in tests/js)"
+        if not (JS / "node_modules" / "ical.js" / "package.json").exists()
+        else ""
+    )
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{missing}: CI must run the ical.js test")
@@ -49,17 +54,31 @@ def _expect(data: bytes) -> dict[str, object]:
         series = "RRULE" in e or "RDATE" in e
         occurrences = sorted(expanded.get(str(e["UID"]), ()))[:6] if series else None
         alarms = e.walk("VALARM")
-        events.append({
-            "uid": str(e["UID"]), "summary": str(e["SUMMARY"]), "description": str(e["DESCRIPTION"]),
-            "start": e["DTSTART"].dt.isoformat(), "end": e["DTEND"].dt.isoformat(), "status": str(e["STATUS"]),
-            "recurrence_id": e["RECURRENCE-ID"].dt.isoformat() if "RECURRENCE-ID" in e else None,
-            "occurrences": [d.isoformat() for d in occurrences] if occurrences is not None else None,
-            "alarms": len(alarms), "trigger_seconds": int(alarms[0]["TRIGGER"].dt.total_seconds()) if alarms else None,
-        })
-    todos = [{
-        "uid": str(t["UID"]), "summary": str(t["SUMMARY"]), "tzid": t["DUE"].dt.tzinfo.key,
-        "due_unix": int(t["DUE"].dt.timestamp()), "status": str(t["STATUS"]), "percent": int(t["PERCENT-COMPLETE"]),
-    } for t in cal.walk("VTODO")]
+        events.append(
+            {
+                "uid": str(e["UID"]),
+                "summary": str(e["SUMMARY"]),
+                "description": str(e["DESCRIPTION"]),
+                "start": e["DTSTART"].dt.isoformat(),
+                "end": e["DTEND"].dt.isoformat(),
+                "status": str(e["STATUS"]),
+                "recurrence_id": e["RECURRENCE-ID"].dt.isoformat() if "RECURRENCE-ID" in e else None,
+                "occurrences": [d.isoformat() for d in occurrences] if occurrences is not None else None,
+                "alarms": len(alarms),
+                "trigger_seconds": int(alarms[0]["TRIGGER"].dt.total_seconds()) if alarms else None,
+            }
+        )
+    todos = [
+        {
+            "uid": str(t["UID"]),
+            "summary": str(t["SUMMARY"]),
+            "tzid": t["DUE"].dt.tzinfo.key,
+            "due_unix": int(t["DUE"].dt.timestamp()),
+            "status": str(t["STATUS"]),
+            "percent": int(t["PERCENT-COMPLETE"]),
+        }
+        for t in cal.walk("VTODO")
+    ]
     return {"events": events, "todos": todos}
 
 
@@ -80,14 +99,23 @@ def test_ical_js_reads_every_feed_of_the_example_plan(tmp_path: Path) -> None:
     svc = service(engine, url, now=at)
     expectations = {}
     for feed in svc.event_set().feeds():
-        for suffix, options in [("", FeedOptions()), ("-all", FeedOptions(alarms=False, overdue_today=True, todo=True))]:
+        for suffix, options in [
+            ("", FeedOptions()),
+            ("-all", FeedOptions(alarms=False, overdue_today=True, todo=True)),
+        ]:
             data = svc.document(feed, options).body
             name = feed.file_name().replace(".ics", f"{suffix}.ics")
             (out / name).write_bytes(data)
             expectations[name] = _expect(data)
     engine.dispose()
     (out / "expectations.json").write_text(json.dumps(expectations, ensure_ascii=False))
-    run = subprocess.run([node, "--test", str(JS / "feeds.test.mjs")], env={**os.environ, "FEEDS_DIR": str(out)},
-                         capture_output=True, text=True, cwd=JS, timeout=300)
+    run = subprocess.run(
+        [node, "--test", str(JS / "feeds.test.mjs")],
+        env={**os.environ, "FEEDS_DIR": str(out)},
+        capture_output=True,
+        text=True,
+        cwd=JS,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert f"# pass {len(expectations) + 1}" in run.stdout and "# fail 0" in run.stdout

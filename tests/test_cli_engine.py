@@ -41,12 +41,26 @@ def test_simulate_json_follows_the_contract_and_touches_nothing(plan) -> None:  
     assert all(r["at"].endswith("Z") for r in rows)
     assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
     first = next(r for r in rows if r["action"] == "I.1a.1")
-    assert (first["type"], first["recipient"], first["at"]) == ("reminder", "jonas.lindqvist@example.org", "2000-03-31T07:00:00Z")
+    assert (first["type"], first["recipient"], first["at"]) == (
+        "reminder",
+        "jonas.lindqvist@example.org",
+        "2000-03-31T07:00:00Z",
+    )
     assert snapshot(plan.url) == before
 
 
 def test_simulate_with_replay_and_commit_fills_the_outbox(plan) -> None:  # type: ignore[no-untyped-def]
-    result = plan("simulate", "--from", "1999-09-28", "--until", "2000-12-31", "--replay", "plans/progress.yaml", "--commit", "--json")
+    result = plan(
+        "simulate",
+        "--from",
+        "1999-09-28",
+        "--until",
+        "2000-12-31",
+        "--replay",
+        "plans/progress.yaml",
+        "--commit",
+        "--json",
+    )
     assert result.code == 0, result.err
     sent = jsonl(plan("outbox", "--sent", "--json").out)
     assert len(sent) == len(jsonl(result.out)) > 0
@@ -135,10 +149,25 @@ def wait_for_first_tick(db: Path, proc: subprocess.Popen[str], timeout: float = 
 
 
 def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    env = os.environ | {"PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PLANWATCH_MAILDIR": str(tmp_path / "mail")}
-    subprocess.run([sys.executable, "-m", "engine", "import", "plans/owners.yaml", PLAN], cwd=ROOT, env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = os.environ | {
+        "PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "PLANWATCH_MAILDIR": str(tmp_path / "mail"),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "engine", "import", "plans/owners.yaml", PLAN],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_first_tick(tmp_path / "run.db", proc)
         time.sleep(0.5)  # a few more ticks
@@ -155,9 +184,18 @@ def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_run_with_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
-    env = os.environ | {"PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PLANWATCH_MAILDIR": str(tmp_path / "mail")}
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = os.environ | {
+        "PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "PLANWATCH_MAILDIR": str(tmp_path / "mail"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_first_tick(tmp_path / "run.db", proc)
         proc.send_signal(signal.SIGINT)

@@ -111,11 +111,16 @@ def test_explain_a_recurring_action(imported) -> None:  # type: ignore[no-untype
 
 
 def test_explain_when_no_policy_applies(imported) -> None:  # type: ignore[no-untyped-def]
-    Path("rules/default.yaml").write_text("policies:\n  - name: part-two\n    match:\n      section: 'II.*'\n", encoding="utf-8")
+    Path("rules/default.yaml").write_text(
+        "policies:\n  - name: part-two\n    match:\n      section: 'II.*'\n", encoding="utf-8"
+    )
     Path("rules/holidays.yaml").unlink()  # no longer named by a rule file, it would be read as one
     result = imported("rules", "explain", "I.1a.1")
     assert result.code == 0
-    assert result.out.splitlines()[1:] == ["no policy applies: 'part-two' does not apply: section I.1a is not II.*", "Nothing is sent for this action."]
+    assert result.out.splitlines()[1:] == [
+        "no policy applies: 'part-two' does not apply: section I.1a is not II.*",
+        "Nothing is sent for this action.",
+    ]
 
 
 def test_explain_with_bad_rules_stops_before_the_database(imported) -> None:  # type: ignore[no-untyped-def]
@@ -123,7 +128,9 @@ def test_explain_with_bad_rules_stops_before_the_database(imported) -> None:  # 
     before = snapshot(imported.url)
     result = imported("rules", "explain", "I.1a.1")
     assert result.code == 2
-    assert result.err.splitlines()[0].startswith("rules/default.yaml:6:17: policies[0].remind[0].before: expected a duration")
+    assert result.err.splitlines()[0].startswith(
+        "rules/default.yaml:6:17: policies[0].remind[0].before: expected a duration"
+    )
     assert snapshot(imported.url) == before
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from engine.messages import message_id
+from engine.mail.messages import message_id
 from engine.store import make_engine
 
 from .node_worker import Node, NodeConfig, fork_server
@@ -110,7 +110,9 @@ class Store:
         try:
             for _ in range(200):
                 with admin.connect() as conn:
-                    if not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": name}).scalar():
+                    if not conn.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": name}
+                    ).scalar():
                         return
                 time.sleep(0.05)
             raise AssertionError(f"the killed node's session on {name} did not end")
@@ -176,8 +178,15 @@ def mailbox(store: Store, label: str) -> Iterator[tuple[dict[str, str], Mail]]:
 
 
 def node_config(name: str, url: str, rules: Path, channel: dict[str, str], *, markers: bool) -> NodeConfig:
-    return NodeConfig(name, url, str(rules), smtp_url=channel.get("smtp_url", ""), maildir=channel.get("maildir", ""),
-                      markers=markers, ahead=2 * EVERY)
+    return NodeConfig(
+        name,
+        url,
+        str(rules),
+        smtp_url=channel.get("smtp_url", ""),
+        maildir=channel.get("maildir", ""),
+        markers=markers,
+        ahead=2 * EVERY,
+    )
 
 
 def final_of(url: str) -> Final:
@@ -228,8 +237,10 @@ class Kill:
         return {"tick": "planning", "sent": "dispatch"}.get(str(self.last[0]) if self.last else "", "between")
 
     def __str__(self) -> str:
-        return (f"trial {self.trial}: aimed at {self.target} + {self.delay * 1000:.1f} ms, "
-                f"died after {self.last[:3]} ({self.phase}, {self.unplanned} actions left to plan)")
+        return (
+            f"trial {self.trial}: aimed at {self.target} + {self.delay * 1000:.1f} ms, "
+            f"died after {self.last[:3]} ({self.phase}, {self.unplanned} actions left to plan)"
+        )
 
 
 def aim(trial: int, ref: Reference, rng: random.Random) -> tuple[tuple[Any, ...], float]:
@@ -249,7 +260,7 @@ def crash_trial(ctx: Any, store: Store, rules: Path, kill: Kill) -> tuple[Final,
         victim = Node(ctx, node_config(f"victim{kill.trial}", url, rules, channel, markers=True))
         victim.send("run", INSTANTS)
         said: list[tuple[Any, ...]] = []
-        while (message := victim.receive())[:len(kill.target)] != kill.target and message[0] != "finished":
+        while (message := victim.receive())[: len(kill.target)] != kill.target and message[0] != "finished":
             said.append(message)
         said.append(message)
         time.sleep(kill.delay)
@@ -296,10 +307,14 @@ def check(kill: Kill, final: Final, received: Counter[str], ref: Reference) -> N
     assert len(keys) == len(set(keys)), where
     got, want = final.statuses(), ref.final.statuses()
     differ = sorted((k, got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k))
-    assert differ == [], f"{where}: {len(differ)} outbox rows differ from the reference (key, got, wanted): {differ[:5]}"
+    assert differ == [], (
+        f"{where}: {len(differ)} outbox rows differ from the reference (key, got, wanted): {differ[:5]}"
+    )
     assert final.due_pending(INSTANTS[-1]) == [], where
     sent = final.sent_ids()
-    assert set(received) == set(sent), f"{where}: lost {len(set(sent) - set(received))}, unknown {len(set(received) - set(sent))}"
+    assert set(received) == set(sent), (
+        f"{where}: lost {len(set(sent) - set(received))}, unknown {len(set(received) - set(sent))}"
+    )
     assert max(received.values()) <= 2, f"{where}: {received.most_common(3)}"
     kill.duplicates = sum(1 for n in received.values() if n == 2)
     log = final.log_steps()
@@ -314,7 +329,10 @@ def test_kill_9_at_random_moments_of_planning_and_dispatch_loses_nothing(store: 
     rules = write_rules(tmp_path / "rules")
     ref, received = reference_run(ctx, store, rules)
     types = Counter(r["type"] for r in ref.final.outbox if r["status"] == "sent")
-    assert sum(ref.sent) >= 150 and types["reminder"] and types["digest"] and len(ref.final.log) >= 30, (types, len(ref.final.log))
+    assert sum(ref.sent) >= 150 and types["reminder"] and types["digest"] and len(ref.final.log) >= 30, (
+        types,
+        len(ref.final.log),
+    )
     check(Kill(-1, (), 0.0, ("finished",)), ref.final, received, ref)
     assert set(received.values()) == {1}  # without a crash every message arrives exactly once
     kills = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cli import app, run
+from engine.cli.main import app, run
 
 from .conftest import ROOT
 

@@ -16,9 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from engine.calendars import event_uid as calendar_uid
-from engine.links import ACTIONS, LinkError, action_links, preferences_url, read_link, sign_link
-from engine.mailcheck import (
+from engine.actions.links import (
+    ACTIONS,
+    LinkError,
+    action_links,
+    preferences_url,
+    read_link,
+    sign_link,
+)
+from engine.calendars.build import event_uid as calendar_uid
+from engine.mail.checks import (
     SAMPLE_NOW,
     check_templates,
     sample_facts,
@@ -27,15 +34,27 @@ from engine.mailcheck import (
     sample_rows,
     standalone_row,
 )
-from engine.messages import as_bytes, event_uid, headline, message_id, thread_index
-from engine.render import MailIdentity, Renderer
+from engine.mail.messages import as_bytes, event_uid, headline, message_id, thread_index
+from engine.mail.render import MailIdentity, Renderer
 
 from .conftest import ROOT, snapshot
 
 GOLDEN = Path(__file__).parent / "golden"
 TEMPLATES = ROOT / "templates"
-SHIPPED = ["checkin", "delivery_report", "digest", "escalation", "extension_granted", "final_reminder", "not_mine", "overdue", "reminder"]
-IDENTITY = MailIdentity(sender="Plan Watch <planwatch@example.org>", base_url="https://plans.example.org/", secret_key="test-key")
+SHIPPED = [
+    "checkin",
+    "delivery_report",
+    "digest",
+    "escalation",
+    "extension_granted",
+    "final_reminder",
+    "not_mine",
+    "overdue",
+    "reminder",
+]
+IDENTITY = MailIdentity(
+    sender="Plan Watch <planwatch@example.org>", base_url="https://plans.example.org/", secret_key="test-key"
+)
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -48,30 +67,51 @@ def build(row: dict, title: str = "Circulate the implementation plan", identity:
     return as_bytes(sample_message(Renderer([TEMPLATES], identity), row, sample_facts(title)))
 
 
-@pytest.mark.parametrize(("kind", "payload", "today", "words"), [
-    ("reminder", {"date": "2000-04-30"}, date(2000, 4, 23), "Due in 7 days (30 April 2000)"),
-    ("reminder", {"date": "2000-04-30"}, date(2000, 4, 29), "Due tomorrow (30 April 2000)"),
-    ("reminder", {"date": "2000-04-30"}, date(2000, 4, 30), "Due today (30 April 2000)"),
-    ("reminder", {"date": "2000-04-30", "what": "starts"}, date(2000, 4, 28), "Starts in 2 days (30 April 2000)"),
-    ("overdue", {"date": "2000-04-30"}, date(2000, 5, 12), "12 days overdue (due 30 April 2000)"),
-    ("escalation", {"date": "2000-04-30"}, date(2000, 5, 1), "1 day overdue (due 30 April 2000)"),
-    ("overdue", {"date": "2000-04-30"}, date(2000, 4, 30), "Overdue (due 30 April 2000)"),
-    ("reminder", {"date": "2000-04-30", "days_left": 3}, None, "Due in 3 days (30 April 2000)"),
-], ids=["week", "tomorrow", "today", "starts", "twelve-late", "one-late", "same-day", "planned-days"])
-def test_the_headline_says_what_changed_in_words_next_to_the_date(kind: str, payload: dict, today: date | None, words: str) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize(
+    ("kind", "payload", "today", "words"),
+    [
+        ("reminder", {"date": "2000-04-30"}, date(2000, 4, 23), "Due in 7 days (30 April 2000)"),
+        ("reminder", {"date": "2000-04-30"}, date(2000, 4, 29), "Due tomorrow (30 April 2000)"),
+        ("reminder", {"date": "2000-04-30"}, date(2000, 4, 30), "Due today (30 April 2000)"),
+        ("reminder", {"date": "2000-04-30", "what": "starts"}, date(2000, 4, 28), "Starts in 2 days (30 April 2000)"),
+        ("overdue", {"date": "2000-04-30"}, date(2000, 5, 12), "12 days overdue (due 30 April 2000)"),
+        ("escalation", {"date": "2000-04-30"}, date(2000, 5, 1), "1 day overdue (due 30 April 2000)"),
+        ("overdue", {"date": "2000-04-30"}, date(2000, 4, 30), "Overdue (due 30 April 2000)"),
+        ("reminder", {"date": "2000-04-30", "days_left": 3}, None, "Due in 3 days (30 April 2000)"),
+    ],
+    ids=["week", "tomorrow", "today", "starts", "twelve-late", "one-late", "same-day", "planned-days"],
+)
+def test_the_headline_says_what_changed_in_words_next_to_the_date(
+    kind: str, payload: dict, today: date | None, words: str
+) -> None:  # type: ignore[type-arg]
     assert headline(kind, payload, today) == words
 
 
 def test_event_uid_is_the_documented_scheme() -> None:
     assert event_uid("gb276-tc2", "I.1a.1", "due", date(2000, 3, 31)) == "gb276-tc2-i.1a.1-due-2000-03-31@planwatch"
     assert event_uid("GB 276/TC", "II.3(b)", "starts", "2000-01-01") == "gb-276-tc-ii.3-b--start-2000-01-01@planwatch"
-    assert event_uid("gb276-tc2", "I.1a.1", "due", date(2000, 3, 31)) == calendar_uid("gb276-tc2", "I.1a.1", "due", date(2000, 3, 31))
+    assert event_uid("gb276-tc2", "I.1a.1", "due", date(2000, 3, 31)) == calendar_uid(
+        "gb276-tc2", "I.1a.1", "due", date(2000, 3, 31)
+    )
 
 
 def test_a_message_has_every_header_and_part() -> None:
     msg = parse(build(sample_row("reminder", "reminder")))
-    for name in ("From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Thread-Topic", "Thread-Index",
-                 "Auto-Submitted", "X-Auto-Response-Suppress", "List-Unsubscribe", "List-Unsubscribe-Post"):
+    for name in (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Thread-Topic",
+        "Thread-Index",
+        "Auto-Submitted",
+        "X-Auto-Response-Suppress",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
         assert msg[name], name
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["X-Auto-Response-Suppress"] == "OOF, AutoReply"
@@ -118,9 +158,19 @@ def test_message_id_follows_the_outbox_key_and_a_resend_is_identical() -> None:
 
 
 def test_one_action_threads_together_and_supervisors_have_their_own_thread() -> None:
-    owner = [parse(build(sample_row(name, kind))) for name, kind in
-             (("reminder", "reminder"), ("final_reminder", "reminder"), ("overdue", "overdue"), ("checkin", "checkin"))]
-    boss = [parse(build(sample_row("escalation", "escalation", "supervisor", level=n) | {"key": f"escalate:{n}"})) for n in (1, 2, 3)]
+    owner = [
+        parse(build(sample_row(name, kind)))
+        for name, kind in (
+            ("reminder", "reminder"),
+            ("final_reminder", "reminder"),
+            ("overdue", "overdue"),
+            ("checkin", "checkin"),
+        )
+    ]
+    boss = [
+        parse(build(sample_row("escalation", "escalation", "supervisor", level=n) | {"key": f"escalate:{n}"}))
+        for n in (1, 2, 3)
+    ]
     assert len({m["Subject"] for m in owner}) == 1 and len({m["In-Reply-To"] for m in owner}) == 1
     assert len({m["Subject"] for m in boss}) == 1 and len({m["References"] for m in boss}) == 1
     assert owner[0]["In-Reply-To"] != boss[0]["In-Reply-To"]
@@ -152,7 +202,9 @@ def test_cr_lf_and_non_ascii_never_make_a_header() -> None:
     evil = "Zoë\r\nBcc: evil@example.org\r\n\r\nfake body"
     row = sample_row("reminder", "reminder")
     facts = sample_facts("Réunion\r\nBcc: evil@example.org")
-    facts = type(facts)(facts.action, facts.plan, facts.section, facts.part, dict(facts.owner or {}) | {"name": evil}, facts.history)
+    facts = type(facts)(
+        facts.action, facts.plan, facts.section, facts.part, dict(facts.owner or {}) | {"name": evil}, facts.history
+    )
     raw = as_bytes(sample_message(Renderer([TEMPLATES], IDENTITY), row, facts))
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii()  # non-ASCII goes in encoded words
@@ -166,7 +218,10 @@ def test_cr_lf_and_non_ascii_never_make_a_header() -> None:
 
 def test_a_bad_address_is_refused_before_sending() -> None:
     with pytest.raises(ValueError, match="not a usable e-mail address"):
-        build(sample_row("reminder", "reminder") | {"recipient": "zora@example.org\r\nBcc: evil@example.org", "recipient_id": None})
+        build(
+            sample_row("reminder", "reminder")
+            | {"recipient": "zora@example.org\r\nBcc: evil@example.org", "recipient_id": None}
+        )
 
 
 def test_links_are_signed_expire_and_tell_their_kind() -> None:
@@ -199,11 +254,15 @@ def test_every_shipped_template_passes_the_check() -> None:
 def test_an_undefined_variable_fails_the_check_with_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "email").mkdir()
     bad = tmp_path / "email" / "reminder.txt.j2"
-    bad.write_text('{% extends "email/_base.txt.j2" %}\n{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-                   "{% block body %}\nHello\n{{ action.no_such_thing }}\n{% endblock %}\n")
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}\n{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
+        "{% block body %}\nHello\n{{ action.no_such_thing }}\n{% endblock %}\n"
+    )
     problems = check_templates(Renderer([tmp_path, TEMPLATES]))
     assert problems == [f"{bad}:5: 'dict object' has no attribute 'no_such_thing'"]
-    bad.write_text('{% extends "email/_base.txt.j2" %}\n{% block subject %}\n[{{ action.ref }}] {{ nope }}{% endblock %}\n')
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}\n{% block subject %}\n[{{ action.ref }}] {{ nope }}{% endblock %}\n'
+    )
     assert check_templates(Renderer([tmp_path, TEMPLATES])) == [f"{bad}:3: 'nope' is undefined"]
 
 
@@ -211,7 +270,9 @@ def test_a_syntax_error_and_a_missing_twin_and_a_changing_subject_are_reported(t
     folder = tmp_path / "email"
     folder.mkdir()
     (folder / "checkin.txt.j2").write_text("{% block subject %}x{% endblock %}\n{% if %}\n")
-    (folder / "custom.txt.j2").write_text('{% extends "email/_base.txt.j2" %}{% block subject %}Other {{ action.ref }}{% endblock %}')
+    (folder / "custom.txt.j2").write_text(
+        '{% extends "email/_base.txt.j2" %}{% block subject %}Other {{ action.ref }}{% endblock %}'
+    )
     problems = check_templates(Renderer([tmp_path, TEMPLATES]))
     assert f"{folder / 'checkin.txt.j2'}:2: Expected an expression, got 'end of statement block'" in problems
     assert f"{folder / 'custom.txt.j2'}: no HTML twin email/custom.html.j2 (each message is text and HTML)" in problems
@@ -222,7 +283,10 @@ def test_a_user_template_overrides_the_shipped_one_file_by_file(tmp_path: Path) 
     (tmp_path / "email").mkdir()
     (tmp_path / "email" / "reminder.html.j2").write_text("<p>{{ headline }} — our own look</p>\n")
     msg = parse(as_bytes(sample_message(Renderer([tmp_path, TEMPLATES]), sample_row("reminder", "reminder"))))
-    assert msg.get_body(("html",)).get_content().replace("\r\n", "\n") == "<p>Due in 7 days (31 March 2000) — our own look</p>\n"  # type: ignore[union-attr]
+    assert (
+        msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+        == "<p>Due in 7 days (31 March 2000) — our own look</p>\n"
+    )  # type: ignore[union-attr]
     assert msg.get_body(("plain",)).get_content().startswith("Due in 7 days")  # type: ignore[union-attr]
 
 
@@ -231,14 +295,20 @@ def test_templates_check_command(cli, tmp_path: Path, monkeypatch: pytest.Monkey
     good = cli("templates", "check")
     assert good.code == 0 and "9 templates" in good.out
     (tmp_path / "own" / "email").mkdir(parents=True)
-    (tmp_path / "own" / "email" / "digest.txt.j2").write_text("{% block subject %}d{% endblock %}\n{{ nothing_here }}\n")
+    (tmp_path / "own" / "email" / "digest.txt.j2").write_text(
+        "{% block subject %}d{% endblock %}\n{{ nothing_here }}\n"
+    )
     monkeypatch.setenv("PLANWATCH_USER_TEMPLATES", str(tmp_path / "own"))
     bad = cli("templates", "check")
     assert bad.code == 2
     assert bad.err.strip() == f"{tmp_path / 'own' / 'email' / 'digest.txt.j2'}:2: 'nothing_here' is undefined"
 
 
-GOLDEN_CASES = [(name, i) for name in SHIPPED for i, _ in enumerate(list(sample_rows(name))[:1] if name in {"digest", "delivery_report"} else [0, 1])]
+GOLDEN_CASES = [
+    (name, i)
+    for name in SHIPPED
+    for i, _ in enumerate(list(sample_rows(name))[:1] if name in {"digest", "delivery_report"} else [0, 1])
+]
 
 
 @pytest.mark.parametrize(("name", "variant"), GOLDEN_CASES, ids=[f"{n}-{v}" for n, v in GOLDEN_CASES])
@@ -295,12 +365,16 @@ def test_preview_render_shows_each_message_as_it_would_be_sent_and_records_nothi
 def test_a_template_can_neither_change_the_data_nor_reach_python_internals(tmp_path: Path) -> None:
     (tmp_path / "email").mkdir()
     bad = tmp_path / "email" / "checkin.txt.j2"
-    bad.write_text('{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-                   "{% block body %}\n{{ action.update({'title': 'changed'}) }}\n{% endblock %}\n")
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
+        "{% block body %}\n{{ action.update({'title': 'changed'}) }}\n{% endblock %}\n"
+    )
     [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
     assert problem.startswith(f"{bad}:3: ") and "unsafe" in problem
-    bad.write_text('{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-                   "{% block body %}\n{{ recipient.__class__.__mro__ }}\n{% endblock %}\n")
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
+        "{% block body %}\n{{ recipient.__class__.__mro__ }}\n{% endblock %}\n"
+    )
     [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
     assert problem.startswith(f"{bad}:3: ")
 
@@ -309,7 +383,7 @@ def _icalendar_text(event):  # type: ignore[no-untyped-def]
     """The attachment as the icalendar library writes it: the reference for planwatch's writer."""
     from icalendar import Event
 
-    from engine.messages import one_line
+    from engine.mail.messages import one_line
 
     cal = Calendar()
     cal.add("prodid", "-//planwatch//planwatch//EN")
@@ -327,14 +401,20 @@ def _icalendar_text(event):  # type: ignore[no-untyped-def]
     return cal.to_ical().decode("utf-8")
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n,;\\:\"é—"), max_size=200)
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from('\n,;\\:"é—'), max_size=200)
 
 
 @settings(max_examples=150, deadline=None)
-@given(summary=TEXT, description=TEXT, day=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
-       uid=st.from_regex(r"[a-z0-9.-]{1,120}@planwatch", fullmatch=True))
-def test_the_ics_attachment_is_written_exactly_as_icalendar_writes_it(summary: str, description: str, day: date, uid: str) -> None:
-    from engine.messages import CalendarEvent, calendar_text
+@given(
+    summary=TEXT,
+    description=TEXT,
+    day=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    uid=st.from_regex(r"[a-z0-9.-]{1,120}@planwatch", fullmatch=True),
+)
+def test_the_ics_attachment_is_written_exactly_as_icalendar_writes_it(
+    summary: str, description: str, day: date, uid: str
+) -> None:
+    from engine.mail.messages import CalendarEvent, calendar_text
 
     event = CalendarEvent(uid, day, summary, description, datetime(1999, 9, 28, 12, tzinfo=UTC), "a.ics")
     assert calendar_text(event) == _icalendar_text(event)

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from engine.channels import MemoryChannel
-from engine.delivery import retry_wait, stale_reason
-from engine.digest import build_digests, next_digest_time
+from engine.drive.delivery import retry_wait, stale_reason
+from engine.drive.dispatch import dispatch
+from engine.drive.planning import plan_due
+from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
-from engine.mailcontext import digest_sections
-from engine.outbox import dispatch
-from engine.planning import plan_due
-from engine.render import Renderer
+from engine.mail.context import digest_sections
+from engine.mail.digest import build_digests, next_digest_time
+from engine.mail.render import Renderer
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.simulate import start_cursors
 from engine.store import make_engine, upgrade
 from engine.store.models import Outbox
 
@@ -84,7 +84,9 @@ def digests(engine: Engine) -> list[Any]:
         return list(conn.execute(select(OUT).where(OUT.c.type == "digest").order_by(OUT.c.due_at)).mappings())
 
 
-def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(digest_world: tuple[Engine, Any]) -> None:
+def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(
+    digest_world: tuple[Engine, Any],
+) -> None:
     engine, rules = digest_world
     plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
     assert build_digests(engine, datetime(2000, 4, 11, 1, 59, tzinfo=UTC)) == 0  # 08:59 in Bangkok
@@ -98,7 +100,7 @@ def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(
     text = message.get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
     lines = [line for line in text.splitlines() if line and not line.startswith("  done:")]
     assert lines[:1] == ["3 items for you on 11 April 2000."]
-    body = lines[lines.index("Overdue"):lines.index("Overdue") + 5]
+    body = lines[lines.index("Overdue") : lines.index("Overdue") + 5]
     assert body == [
         "Overdue",
         "- [II.1.1] 11 days overdue (due 31 March 2000): Late report",
@@ -107,7 +109,9 @@ def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(
         "- [I.1.1] Due in 19 days (30 April 2000): Survey of offices",
     ]
     with engine.connect() as conn:
-        statuses = {s for (s,) in conn.execute(select(OUT.c.status).where(OUT.c.recipient_id == "boon", OUT.c.type != "digest"))}
+        statuses = {
+            s for (s,) in conn.execute(select(OUT.c.status).where(OUT.c.recipient_id == "boon", OUT.c.type != "digest"))
+        }
     assert statuses == {"digested"}
 
 
@@ -133,9 +137,15 @@ def test_digest_sections_put_overdue_first_then_parts_in_plan_order() -> None:
 
 
 def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:
-    assert next_digest_time(datetime(2000, 4, 11, 1, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(2000, 4, 11, 2, 0, tzinfo=UTC)
-    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(2000, 4, 12, 2, 0, tzinfo=UTC)
-    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "America/Lima") == datetime(2000, 4, 11, 14, 0, tzinfo=UTC)
+    assert next_digest_time(datetime(2000, 4, 11, 1, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(
+        2000, 4, 11, 2, 0, tzinfo=UTC
+    )
+    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(
+        2000, 4, 12, 2, 0, tzinfo=UTC
+    )
+    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "America/Lima") == datetime(
+        2000, 4, 11, 14, 0, tzinfo=UTC
+    )
 
 
 def test_retry_waits_double_with_a_stable_jitter_and_a_cap() -> None:
@@ -153,17 +163,18 @@ def test_a_reminder_is_stale_once_its_date_has_passed_where_the_recipient_is() -
     assert stale_reason(row | {"type": "overdue"}, datetime(2000, 5, 1, tzinfo=UTC)) is None
 
 
-
-
-
-
-def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notices_again(digest_world: tuple[Engine, Any]) -> None:
+def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notices_again(
+    digest_world: tuple[Engine, Any],
+) -> None:
     engine, rules = digest_world
     plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
     assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC)) == 1  # Boon's, at 09:00 in Bangkok
     with engine.begin() as conn:  # a notice held for Boon after today's digest: it waits for tomorrow's
-        conn.execute(OUT.update().where(OUT.c.id == select(func.min(OUT.c.id)).where(OUT.c.status == "digested").scalar_subquery())
-                     .values(status="held"))
+        conn.execute(
+            OUT.update()
+            .where(OUT.c.id == select(func.min(OUT.c.id)).where(OUT.c.status == "digested").scalar_subquery())
+            .values(status="held")
+        )
     statements: list[str] = []
 
     def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

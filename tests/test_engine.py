@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from engine.actions.workflow import acknowledge, extend
 from engine.channels.maildir import MaildirChannel
+from engine.drive.simulate import simulate, start_cursors
+from engine.drive.tick import run_tick
 from engine.importing import import_paths
-from engine.render import Renderer
+from engine.mail.render import Renderer
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.simulate import simulate, start_cursors
 from engine.store import make_engine, transaction, upgrade
 from engine.store.copy import copy_to_sqlite
 from engine.store.models import Outbox
-from engine.tick import run_tick
-from engine.workflow import acknowledge, extend
 
 from .conftest import ROOT
 
@@ -32,7 +32,9 @@ def world(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The small plan and its owners in a fresh database, cursors at T0."""
     engine = make_engine(database_url)
     upgrade(engine)
-    settings = Settings(database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    settings = Settings(
+        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
     import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
     start_cursors(engine, T0)
     yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
@@ -86,9 +88,15 @@ def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type
     url = cli.url
     rows = [json.loads(line) for line in cli("escalations", "--json", db=url).out.splitlines()]
     assert {(r["action"], r["level"]) for r in rows} >= {("I.1.1", 1), ("I.1.1", 2), ("I.1.2", 2), ("I.1.3", 2)}
-    mid = {r["action"] for r in map(json.loads, cli("escalations", "--json", "--supervisor", "mid", db=url).out.splitlines())}
+    mid = {
+        r["action"]
+        for r in map(json.loads, cli("escalations", "--json", "--supervisor", "mid", db=url).out.splitlines())
+    }
     assert mid == {"I.1.1", "I.1.2", "I.1.4"}  # Zora and Boon report to mid; Luz does not
-    boss = {r["action"] for r in map(json.loads, cli("escalations", "--json", "--supervisor", "boss", db=url).out.splitlines())}
+    boss = {
+        r["action"]
+        for r in map(json.loads, cli("escalations", "--json", "--supervisor", "boss", db=url).out.splitlines())
+    }
     assert boss == {"I.1.1", "I.1.2", "I.1.3", "I.1.4"}
     level2 = next(r for r in rows if r["action"] == "I.1.1" and r["level"] == 2)
     with transaction(engine) as session:
@@ -97,20 +105,33 @@ def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type
     repeats = [r for r in outbox(engine) if r.key.startswith("small/I.1.1|2000-03-31|escalate:2#")]
     assert all(r.due_at < datetime(2000, 4, 20, 13, tzinfo=UTC) for r in repeats)
     csv_out = cli("escalations", "--csv", "--open", db=url).out.splitlines()
-    assert csv_out[0].startswith("id,at,action") and not any(line.startswith(f"{level2['id']},") for line in csv_out[1:])
+    assert csv_out[0].startswith("id,at,action") and not any(
+        line.startswith(f"{level2['id']},") for line in csv_out[1:]
+    )
 
 
 def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore[no-untyped-def]
     engine = world[0]
     tick(world, datetime(2000, 3, 1, tzinfo=UTC))
     with transaction(engine) as session:
-        from engine.queries import find_action
+        from engine.read.queries import find_action
 
-        extend(session, find_action(session, "I.1.1"), date(2000, 6, 30), datetime(2000, 3, 2, tzinfo=UTC), who="mid", via="cli", reason="budget")
+        extend(
+            session,
+            find_action(session, "I.1.1"),
+            date(2000, 6, 30),
+            datetime(2000, 3, 2, tzinfo=UTC),
+            who="mid",
+            via="cli",
+            reason="budget",
+        )
     tick(world, datetime(2000, 6, 20, 12, tzinfo=UTC))
     zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.key.startswith("small/I.1.1")]
     assert not [r for r in zora if r.occurrence == "2000-03-31" and r.status in {"sent", "pending"}]
-    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == ["extension", "remind:due:14d"]  # the owner is told
+    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == [
+        "extension",
+        "remind:due:14d",
+    ]  # the owner is told
     assert next(r for r in zora if r.step == "extension").status == "sent"
     sheet = cli("show", "I.1.1", db=cli.url).out
     assert "extended" in sheet and "2000-06-30" in sheet and "budget" in sheet
@@ -118,7 +139,11 @@ def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore
 
 def test_continuous_work_check_in_and_silence(world) -> None:  # type: ignore[no-untyped-def]
     tick(world, datetime(2000, 2, 20, tzinfo=UTC))
-    rows = [(r.type, r.recipient_id, r.due_at.date().isoformat()) for r in outbox(world[0]) if r.key.startswith("small/I.1.4")]
+    rows = [
+        (r.type, r.recipient_id, r.due_at.date().isoformat())
+        for r in outbox(world[0])
+        if r.key.startswith("small/I.1.4")
+    ]
     assert rows[:2] == [("checkin", "zora", "2000-02-03"), ("escalation", "mid", "2000-02-11")]
 
 
@@ -132,8 +157,10 @@ def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type
     while now <= until:
         run_tick(other, rules, MaildirChannel(tmp_path / "mail2"), renderer, now)
         now += timedelta(hours=1)
+
     def rows(e):  # type: ignore[no-untyped-def]
         return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+
     assert rows(engine) == rows(other)
     assert len(rows(engine)) > 20
     other.dispose()
@@ -144,7 +171,7 @@ def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type
 def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text, update
 
-    from engine.digest import build_digests
+    from engine.mail.digest import build_digests
     from engine.store.bulk import run_once_lock
     from engine.store.models import Owner
 
@@ -169,12 +196,16 @@ def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, 
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (DATA / "rules" / "policies.yaml").read_text()
-    (rules / "policies.yaml").write_text(text.replace("    business_days: true\n", "    business_days: true\n  limits:\n    max_per_day: 1\n", 1))
+    (rules / "policies.yaml").write_text(
+        text.replace("    business_days: true\n", "    business_days: true\n  limits:\n    max_per_day: 1\n", 1)
+    )
     plan = tmp_path / "plan.yaml"
     plan.write_text((DATA / "small-plan.yaml").read_text().replace("    owner: boon", "    owner: zora"))
     engine = make_engine(database_url)
     upgrade(engine)
-    settings = Settings(database_url=database_url, rules_dir=rules, templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    settings = Settings(
+        database_url=database_url, rules_dir=rules, templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
     import_paths(engine, [DATA / "small-owners.yaml", plan], settings, T0)
     start_cursors(engine, datetime(2000, 3, 16, tzinfo=UTC))
     world = (engine, load_rules(rules), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
@@ -184,7 +215,9 @@ def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, 
     assert len(deferred) == 1 and "daily cap" in deferred[0].reason
     assert deferred[0].next_attempt_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
     tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC))
-    to_zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)]
+    to_zora = [
+        r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
+    ]
     assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
     engine.dispose()
 
@@ -207,8 +240,8 @@ def _life(world, tmp_path: Path, ahead: timedelta, changes: dict[datetime, objec
 
 
 def _changes() -> dict[datetime, object]:
-    from engine.queries import find_action
-    from engine.workflow import set_status
+    from engine.actions.workflow import set_status
+    from engine.read.queries import find_action
 
     def done(session, at):  # type: ignore[no-untyped-def]  # Zora finishes I.1.1 half an hour before its 14-day reminder
         set_status(session, find_action(session, "I.1.1"), "done", at, who="zora", via="cli")
@@ -222,8 +255,11 @@ def _changes() -> dict[datetime, object]:
         entry = session.exec(select(Escalation).where(Escalation.key.startswith("small/I.1.2|"))).scalars().first()
         acknowledge(session, entry.id, at, who="mid", note="on it")
 
-    return {datetime(2000, 3, 17, 7, 30, tzinfo=UTC): done, datetime(2000, 3, 29, 13, 30, tzinfo=UTC): extended,
-            datetime(2000, 4, 14, 1, 30, tzinfo=UTC): acknowledged}
+    return {
+        datetime(2000, 3, 17, 7, 30, tzinfo=UTC): done,
+        datetime(2000, 3, 29, 13, 30, tzinfo=UTC): extended,
+        datetime(2000, 4, 14, 1, 30, tzinfo=UTC): acknowledged,
+    }
 
 
 def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -241,11 +277,15 @@ def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tm
 
     def log(e):  # type: ignore[no-untyped-def]
         with transaction(e) as session:
-            return sorted((x.key, x.at, x.acknowledged_at, x.resolved_at) for x in session.exec(select(Escalation)).scalars())
+            return sorted(
+                (x.key, x.at, x.acknowledged_at, x.resolved_at) for x in session.exec(select(Escalation)).scalars()
+            )
 
     assert rows(engine) == rows(other)
     assert log(engine) == log(other)
-    assert not [r for r in rows(engine) if r[0].startswith("small/I.1.1|") and r[2] > datetime(2000, 3, 17, 7, 30, tzinfo=UTC)]
+    assert not [
+        r for r in rows(engine) if r[0].startswith("small/I.1.1|") and r[2] > datetime(2000, 3, 17, 7, 30, tzinfo=UTC)
+    ]
     assert any(r[0].startswith("small/I.1.3|2000-04-28|") and r[1] == "sent" for r in rows(engine))
     other.dispose()
 

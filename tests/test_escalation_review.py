@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from engine.access import Viewer, viewer_for
-from engine.escalation_review import ReviewFilter, review_csv, review_page
+from engine.actions.access import Viewer, viewer_for
+from engine.read.escalation_review import ReviewFilter, review_csv, review_page
 from engine.store import transaction
 from engine.store.models import Action, Escalation, Owner
 
@@ -21,8 +21,19 @@ def test_pages_follow_the_lateness_order_and_cover_every_entry(database_url: str
     with transaction(engine) as session:
         ident = session.exec(select(Action.id).where(Action.ref == "II.5.1")).one()
         for n in range(23):
-            session.add(Escalation(key=f"p{n}", at=NOW - timedelta(hours=n), action_id=ident, occurrence="x", level=3,
-                                   step="escalate:3", policy="p", recipients=[], days_overdue=n % 7))
+            session.add(
+                Escalation(
+                    key=f"p{n}",
+                    at=NOW - timedelta(hours=n),
+                    action_id=ident,
+                    occurrence="x",
+                    level=3,
+                    step="escalate:3",
+                    policy="p",
+                    recipients=[],
+                    days_overdue=n % 7,
+                )
+            )
     flt = ReviewFilter(level=3, per_page=10)
     with engine.connect() as conn:
         pages = [review_page(conn, None, ReviewFilter(level=3, per_page=10, page=n)) for n in (1, 2, 3)]
@@ -39,6 +50,7 @@ def test_pages_follow_the_lateness_order_and_cover_every_entry(database_url: str
 def test_scope_owner_part_state_and_dates_filter(database_url: str) -> None:
     engine = web_world(database_url)
     with engine.connect() as conn:
+
         def refs(scope: frozenset[str] | None, **given: object) -> set[str]:
             return {r["ref"] for r in review_page(conn, scope, ReviewFilter(**given)).rows}  # type: ignore[arg-type]
 
@@ -49,7 +61,9 @@ def test_scope_owner_part_state_and_dates_filter(database_url: str) -> None:
         assert refs(None, state="all", part="III") == {"III.d.1"}
         assert refs(None, state="all", owner="norms") == {"I.3b.3"}
         assert refs(None, state="all", level=2) == {"I.2b.1", "III.d.1"}
-        assert refs(None, state="all", since=date(2000, 5, 31), until=date(2000, 5, 31), tz="Europe/Zurich") == {"I.2a.1"}
+        assert refs(None, state="all", since=date(2000, 5, 31), until=date(2000, 5, 31), tz="Europe/Zurich") == {
+            "I.2a.1"
+        }
         assert refs(frozenset(), state="all") == set()
     engine.dispose()
 
@@ -58,7 +72,7 @@ def test_csv_has_every_entry_and_defuses_formulas(database_url: str) -> None:
     engine = web_world(database_url)
     with transaction(engine) as session:
         entry = session.exec(select(Escalation).where(Escalation.acknowledged_by.is_not(None))).one()  # type: ignore[union-attr]
-        entry.ack_note = "=HYPERLINK(\"http://evil\")"
+        entry.ack_note = '=HYPERLINK("http://evil")'
         session.add(entry)
     rows = list(csv.reader(io.StringIO("".join(review_csv(engine, None, ReviewFilter(state="all"))))))
     assert rows[0][:4] == ["id", "fired_utc", "plan", "action"] and len(rows) == 5
@@ -70,6 +84,7 @@ def test_csv_has_every_entry_and_defuses_formulas(database_url: str) -> None:
 def test_viewers_reach_follows_the_directory(database_url: str) -> None:
     engine = web_world(database_url)
     with transaction(engine) as session:
+
         def viewer(ident: str) -> Viewer:
             owner = session.get(Owner, ident)
             assert owner is not None

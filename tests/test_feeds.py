@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
-from engine.calendars import Feed, FeedOptions
+from engine.actions.workflow import complete, extend, set_schedule, set_status
+from engine.calendars.build import Feed, FeedOptions
+from engine.calendars.feeds import feed_for_token, issue, revoke, rotate, token_hash
 from engine.errors import NotFoundError, UsageError
-from engine.feeds import feed_for_token, issue, revoke, rotate, token_hash
-from engine.queries import find_action
+from engine.read.queries import find_action
 from engine.store import transaction
 from engine.store.feed_models import FeedToken
 from engine.store.models import Action, Escalation
-from engine.workflow import complete, extend, set_schedule, set_status
 
 from .feeds_support import NOW, PLAN, T0, body, by_summary, events, example_engine, parse, service
 
@@ -44,7 +44,12 @@ def test_a_changed_due_date_raises_sequence_and_keeps_the_uid(store: tuple[Engin
     engine, url = store
     before = one(body(service(engine, url), "owner:program"), r"^I\.1a\.1 due")
     at = datetime(2000, 4, 20, 9, tzinfo=UTC)
-    change(engine, "I.1a.1", at, lambda s, a, t: extend(s, a, date(2000, 6, 30), t, who="ed", via="test", reason="late data"))
+    change(
+        engine,
+        "I.1a.1",
+        at,
+        lambda s, a, t: extend(s, a, date(2000, 6, 30), t, who="ed", via="test", reason="late data"),
+    )
     after = one(body(service(engine, url, now=at), "owner:program"), r"^I\.1a\.1 due")
     assert str(after["UID"]) == str(before["UID"]) == "gb276-tc2-i.1a.1-due-2000-04-30@planwatch"
     assert int(after["SEQUENCE"]) == int(before["SEQUENCE"]) + 1
@@ -54,14 +59,23 @@ def test_a_changed_due_date_raises_sequence_and_keeps_the_uid(store: tuple[Engin
 
 
 def test_the_uid_is_made_from_the_plans_own_date_as_in_the_emails(store: tuple[Engine, str]) -> None:
-    from engine.messages import event_uid as email_uid
+    from engine.mail.messages import event_uid as email_uid
 
     engine, url = store
     at = datetime(2000, 4, 20, 9, tzinfo=UTC)  # extended before anything was published
-    change(engine, "I.1a.1", at, lambda s, a, t: extend(s, a, date(2000, 6, 30), t, who="ed", via="test", reason="late data"))
+    change(
+        engine,
+        "I.1a.1",
+        at,
+        lambda s, a, t: extend(s, a, date(2000, 6, 30), t, who="ed", via="test", reason="late data"),
+    )
     event = one(body(service(engine, url, now=at), "owner:program"), r"^I\.1a\.1 due")
     assert event["DTSTART"].dt == date(2000, 6, 30)
-    assert str(event["UID"]) == email_uid(PLAN, "I.1a.1", "due", date(2000, 4, 30)) == "gb276-tc2-i.1a.1-due-2000-04-30@planwatch"
+    assert (
+        str(event["UID"])
+        == email_uid(PLAN, "I.1a.1", "due", date(2000, 4, 30))
+        == "gb276-tc2-i.1a.1-due-2000-04-30@planwatch"
+    )
     start = one(body(service(engine, url, now=at), "owner:codev"), r"^II\.1\.1 starts")
     assert str(start["UID"]) == email_uid(PLAN, "II.1.1", "start", date(2000, 1, 1))
 
@@ -108,7 +122,9 @@ def test_a_done_occurrence_is_an_override_and_a_skipped_one_an_exdate(store: tup
     engine, url = store
     # I.1a.2 recurs yearly from 28 September 2000, counted from the last completion (rules/default.yaml).
     at = datetime(2001, 10, 2, 9, tzinfo=UTC)
-    change(engine, "I.1a.2", at, lambda s, a, t: complete(s, a, t, who="jonas", via="test", occurrence=date(2001, 9, 28)))
+    change(
+        engine, "I.1a.2", at, lambda s, a, t: complete(s, a, t, who="jonas", via="test", occurrence=date(2001, 9, 28))
+    )
     data = body(service(engine, url, now=at), "owner:program")
     parts = by_summary(data, r"^I\.1a\.2 ")
     master = next(e for e in parts if "RECURRENCE-ID" not in e)
@@ -122,7 +138,12 @@ def test_an_event_that_is_no_longer_produced_is_cancelled_not_missing(store: tup
     engine, url = store
     before = one(body(service(engine, url), "owner:program"), r"^I\.1a\.1 due")
     at = datetime(2000, 2, 1, 9, tzinfo=UTC)
-    change(engine, "I.1a.1", at, lambda s, a, t: set_schedule(s, a, {"kind": "continuous", "due": None}, t, who="ed", via="test"))
+    change(
+        engine,
+        "I.1a.1",
+        at,
+        lambda s, a, t: set_schedule(s, a, {"kind": "continuous", "due": None}, t, who="ed", via="test"),
+    )
     data = body(service(engine, url, now=at + timedelta(days=1)), "owner:program")
     gone = one(data, r"^I\.1a\.1 due")
     assert str(gone["STATUS"]) == "CANCELLED" and str(gone["UID"]) == str(before["UID"])
@@ -150,12 +171,25 @@ def test_team_feeds_show_open_escalations_on_the_day_they_fired(store: tuple[Eng
     fired = datetime(2000, 5, 15, 7, tzinfo=UTC)
     with transaction(engine) as session:
         action = find_action(session, "I.2c.1")  # owned by ro-lima, who reports to codev
-        session.add(Escalation(key="k1", at=fired, action_id=action.id, occurrence="2000-05-01", level=2, step="escalate:2",
-                               policy="deadlines", recipients=["supervisor"], days_overdue=14))
+        session.add(
+            Escalation(
+                key="k1",
+                at=fired,
+                action_id=action.id,
+                occurrence="2000-05-01",
+                level=2,
+                step="escalate:2",
+                policy="deadlines",
+                recipients=["supervisor"],
+                days_overdue=14,
+            )
+        )
     data = body(service(engine, url), "team:codev")
     entry = one(data, r"escalation level 2")
     assert entry["DTSTART"].dt == date(2000, 5, 15)
-    assert str(entry["SUMMARY"]).startswith("I.2c.1 escalation level 2: ") and "(14 days overdue)" in str(entry["SUMMARY"])
+    assert str(entry["SUMMARY"]).startswith("I.2c.1 escalation level 2: ") and "(14 days overdue)" in str(
+        entry["SUMMARY"]
+    )
     assert by_summary(body(service(engine, url), "owner:ro-lima"), "escalation") == []
     with transaction(engine) as session:
         row = session.exec(select(Escalation)).scalars().one()  # type: ignore[call-overload]
@@ -205,11 +239,16 @@ def test_revoke_and_rotate(store: tuple[Engine, str]) -> None:
 
 @pytest.mark.parametrize(
     ("subscriber", "feed", "message"),
-    [("nobody", Feed("owner", "nobody"), "no owner 'nobody'"), ("pardev", Feed("plan", "nope"), "no plan 'nope'"),
-     ("pardev", Feed("part", PLAN, "IX"), "has no Part 'IX'")],
+    [
+        ("nobody", Feed("owner", "nobody"), "no owner 'nobody'"),
+        ("pardev", Feed("plan", "nope"), "no plan 'nope'"),
+        ("pardev", Feed("part", PLAN, "IX"), "has no Part 'IX'"),
+    ],
     ids=["unknown_owner", "unknown_plan", "unknown_part"],
 )
-def test_links_to_unknown_feeds_are_refused(store: tuple[Engine, str], subscriber: str, feed: Feed, message: str) -> None:
+def test_links_to_unknown_feeds_are_refused(
+    store: tuple[Engine, str], subscriber: str, feed: Feed, message: str
+) -> None:
     engine, _ = store
     with pytest.raises(NotFoundError, match=message), transaction(engine) as session:
         issue(session, subscriber, feed, NOW)
@@ -224,7 +263,11 @@ def test_cli_url_rotate_revoke_and_build(cli, monkeypatch: pytest.MonkeyPatch, w
     first = cli("feeds", "url", "pardev")
     assert first.code == 0, first.err
     lines = first.out.split()
-    assert lines[0] == "owner:pardev" and lines[1].startswith("https://plans.example.org/feeds/") and lines[1].endswith(".ics")
+    assert (
+        lines[0] == "owner:pardev"
+        and lines[1].startswith("https://plans.example.org/feeds/")
+        and lines[1].endswith(".ics")
+    )
     assert lines[2] == "webcal://plans.example.org/feeds/" + lines[1].rsplit("/", 1)[1]
     again = cli("feeds", "url", "pardev")
     assert again.code == 2 and "feeds rotate pardev" in again.err

@@ -24,11 +24,21 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 # Mutations of the real seed: lines dropped, swapped, cut or spliced with junk reach deep into the grammar.
 mutated_seed = st.builds(
     lambda cut, drop, junk, at: "\n".join([*SEED_LINES[:cut], junk, *SEED_LINES[cut + drop : at]]),
-    st.integers(0, len(SEED_LINES)), st.integers(0, 5), st.text(max_size=40), st.integers(0, len(SEED_LINES)),
+    st.integers(0, len(SEED_LINES)),
+    st.integers(0, 5),
+    st.text(max_size=40),
+    st.integers(0, len(SEED_LINES)),
 )
 yaml_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["plan", "actions", "sections", "id", "owners", "policies", "due", "timezone", "x"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["plan", "actions", "sections", "id", "owners", "policies", "due", "timezone", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 

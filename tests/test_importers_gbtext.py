@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import InputError
 from engine.importers import gbtext
-from engine.importers.document import PlanDocument
+from engine.plandoc import PlanDocument
 
 from .conftest import SEED
 
@@ -57,11 +57,39 @@ def test_parts_issues_and_subheadings_are_all_present(doc: PlanDocument) -> None
         ("III", "Strengthening partnerships and resource mobilization"),
     ]
     numbers = [s.number for s in doc.sections if s.level in {"issue", "subissue"}]
-    assert numbers == ["1", "1(a)", "1(b)", "2", "2(a)", "2(b)", "2(c)", "3", "3(a)", "3(b)", "4", "4(a)", "4(b)",
-                       "1", "2", "3", "4", "5", "1", "(a)", "(b)", "(c)", "(d)", "(e)"]
+    assert numbers == [
+        "1",
+        "1(a)",
+        "1(b)",
+        "2",
+        "2(a)",
+        "2(b)",
+        "2(c)",
+        "3",
+        "3(a)",
+        "3(b)",
+        "4",
+        "4(a)",
+        "4(b)",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "1",
+        "(a)",
+        "(b)",
+        "(c)",
+        "(d)",
+        "(e)",
+    ]
     subheadings = [s.title for s in doc.sections if s.level == "subheading"]
-    assert subheadings == ["Improving current arrangements and developing new approaches", "Learning from experience",
-                           "The Governing Body and the evaluation process", "General"]
+    assert subheadings == [
+        "Improving current arrangements and developing new approaches",
+        "Learning from experience",
+        "The Governing Body and the evaluation process",
+        "General",
+    ]
 
 
 def test_ids_titles_and_descriptions(doc: PlanDocument) -> None:
@@ -102,7 +130,10 @@ def _error(text: str) -> str:
 def test_truncated_in_the_middle_of_a_row_names_the_line() -> None:
     lines = SEED_TEXT.splitlines()
     cut = "\n".join(lines[:157]) + "\nFirst results by Ju"
-    assert _error(cut) == "p.txt:158: the table ends here; expected the rest of this row, ending in '|' (is the file truncated?)"
+    assert (
+        _error(cut)
+        == "p.txt:158: the table ends here; expected the rest of this row, ending in '|' (is the file truncated?)"
+    )
 
 
 def test_truncated_after_a_heading_names_the_heading() -> None:
@@ -124,7 +155,9 @@ def test_missing_symbol() -> None:
 def test_unexpected_line_in_table() -> None:
     text = SEED_TEXT.replace("Starting January 2000 | |", "Starting January 2000 |x| |", 1)
     message = _error(text)
-    assert re.match(r"p\.txt:87:1: unexpected line 'Starting January 2000 \|x\| \|'; expected a table row", message), message
+    assert re.match(r"p\.txt:87:1: unexpected line 'Starting January 2000 \|x\| \|'; expected a table row", message), (
+        message
+    )
 
 
 def test_a_heading_twice_is_an_error() -> None:

@@ -28,9 +28,23 @@ def test_seed_import_gives_every_cell_as_one_action(cli) -> None:  # type: ignor
     empty = [r for r in rows if not r["timeframe"]]
     assert [r["id"] for r in empty] == ["II.1.2", "II.1.3"]
     assert all(r["needs_review"] for r in empty)
-    assert {r["timeframe_proposed"] for r in empty} == {"Planning of review to begin January 2000 and to finish end 2000"}
+    assert {r["timeframe_proposed"] for r in empty} == {
+        "Planning of review to begin January 2000 and to finish end 2000"
+    }
     for row in rows:
-        assert {"id", "section", "title", "owner", "timeframe", "kind", "start", "due", "rrule", "status", "needs_review"} <= row.keys()
+        assert {
+            "id",
+            "section",
+            "title",
+            "owner",
+            "timeframe",
+            "kind",
+            "start",
+            "due",
+            "rrule",
+            "status",
+            "needs_review",
+        } <= row.keys()
         assert row["status"] == "open"
         assert row["id"].startswith(row["section"] + ".")
 
@@ -50,12 +64,18 @@ def test_revised_plan_keeps_ids_owners_and_statuses(cli, workdir: Path) -> None:
     text = SEED.read_text()
     text = text.replace("First outputs by September 2000", "First outputs by December 2000")
     # insert a new row at the top of 1(b): ids after it must not shift
-    text = text.replace("through the international focus (InFocus) programmes: |\n|\n", "through the international focus (InFocus) programmes: |\n|\n|\nBy June 2000 | |\n", 1)
+    text = text.replace(
+        "through the international focus (InFocus) programmes: |\n|\n",
+        "through the international focus (InFocus) programmes: |\n|\n|\nBy June 2000 | |\n",
+        1,
+    )
     revised = workdir / "revised.txt"
     revised.write_text(text)
     result = cli("import", str(revised))
     assert result.code == 0, result.err
-    assert "time frame changed: I.2a.2: 'First outputs by September 2000' → 'First outputs by December 2000'" in result.out
+    assert (
+        "time frame changed: I.2a.2: 'First outputs by September 2000' → 'First outputs by December 2000'" in result.out
+    )
     assert "added: I.1b.4" in result.out
     rows = {r["id"]: r for r in actions_json(cli)}
     assert rows["I.2a.2"]["status"] == "done"
@@ -100,13 +120,22 @@ def test_yaml_edits_owner_title_and_schedule(cli, workdir: Path) -> None:  # typ
     cli("import", "plans/owners.yaml", PLAN)
     cli("export", "plan.yaml")
     text = Path("plan.yaml").read_text()
-    text = text.replace("title: (d) action 2 (text not in source)", "title: Negotiate the EU framework agreement\n    owner: ro-lima\n    schedule:\n      due: 2000-12-31", 1)
+    text = text.replace(
+        "title: (d) action 2 (text not in source)",
+        "title: Negotiate the EU framework agreement\n    owner: ro-lima\n    schedule:\n      due: 2000-12-31",
+        1,
+    )
     Path("plan.yaml").write_text(text)
     result = cli("import", "plan.yaml")
     assert result.code == 0, result.err
     assert "owner changed: III.d.2: pardev → ro-lima" in result.out
     row = {r["id"]: r for r in actions_json(cli)}["III.d.2"]
-    assert (row["title"], row["owner"], row["due"], row["needs_review"]) == ("Negotiate the EU framework agreement", "ro-lima", "2000-12-31", False)
+    assert (row["title"], row["owner"], row["due"], row["needs_review"]) == (
+        "Negotiate the EU framework agreement",
+        "ro-lima",
+        "2000-12-31",
+        False,
+    )
     # the text format imported again keeps what was edited in the plan file
     cli("import", PLAN)
     row = {r["id"]: r for r in actions_json(cli)}["III.d.2"]
@@ -121,7 +150,12 @@ def test_owner_rules_first_match_and_plan_file_wins(cli, workdir: Path) -> None:
     assert rows["III.c.1"]["owner"] == "pardev"  # "III.*"
     assert rows["II.3.1"]["owner"] == "hrd"
     rules = Path("rules/owners.yaml")
-    rules.write_text(rules.read_text().replace("  - match: I.1\n    owner: program\n", "  - match: I.1a.1\n    owner: eval\n  - match: I.1\n    owner: program\n"))
+    rules.write_text(
+        rules.read_text().replace(
+            "  - match: I.1\n    owner: program\n",
+            "  - match: I.1a.1\n    owner: eval\n  - match: I.1\n    owner: program\n",
+        )
+    )
     cli("import", PLAN)
     rows = {r["id"]: r for r in actions_json(cli)}
     assert rows["I.1a.1"]["owner"] == "eval"

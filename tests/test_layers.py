@@ -15,7 +15,8 @@ CLOCK_READS = re.compile(r"datetime\.now\(|date\.today\(|utcnow\(|time\.time\(|t
 def test_only_clock_reads_the_clock() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-        for path in ENGINE.rglob("*.py") if path.name != "clock.py"
+        for path in ENGINE.rglob("*.py")
+        if path.name != "clock.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if CLOCK_READS.search(line)
     ]
@@ -25,7 +26,7 @@ def test_only_clock_reads_the_clock() -> None:
 def test_help_does_not_import_heavy_modules() -> None:
     code = (
         "import sys\n"
-        "from engine.cli import run\n"
+        "from engine.cli.main import run\n"
         "try:\n    run(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('fastapi', 'uvicorn', 'apscheduler', 'sqlalchemy', 'sqlmodel', 'alembic', 'icalendar', 'jinja2') if m in sys.modules)\n"
         "print('HEAVY:' + ','.join(heavy))\n"

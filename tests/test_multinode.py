@@ -20,8 +20,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from engine.delivery import read_pause
-from engine.messages import message_id
+from engine.drive.delivery import read_pause
+from engine.mail.messages import message_id
 from engine.store import make_engine
 
 from .node_worker import Node, NodeConfig, fork_server
@@ -110,7 +110,13 @@ class Cluster:
 def check_exactly_once(final: Final, received: Counter[str], last: datetime) -> None:
     """The invariants of a finished run: every row that was to go went, once, and the log matches the outbox."""
     assert final.due_pending(last) == []
-    assert {r["status"] for r in final.outbox} <= {"sent", "suppressed", "held", "digested", "pending"}  # pending: planned ahead
+    assert {r["status"] for r in final.outbox} <= {
+        "sent",
+        "suppressed",
+        "held",
+        "digested",
+        "pending",
+    }  # pending: planned ahead
     sent = final.sent_ids()
     assert max(sent.values()) == 1  # one key, one Message-ID
     twice = {mid: n for mid, n in received.items() if n > 1}
@@ -144,7 +150,9 @@ def group(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_three_nodes_deliver_thousands_of_messages_exactly_once(pg_url: str, tmp_path: Path) -> None:
-    shape = Shape(actions=10_000, owners=2_000, managers=50, start=START, overdue_days=40, spread_days=1000, digest_every=25)
+    shape = Shape(
+        actions=10_000, owners=2_000, managers=50, start=START, overdue_days=40, spread_days=1000, digest_every=25
+    )
     build_world(pg_url, shape)
     instants = ticks(START, 28, EVERY)
     server = MailServer()
@@ -159,7 +167,9 @@ def test_three_nodes_deliver_thousands_of_messages_exactly_once(pg_url: str, tmp
     final = read_final(engine)
     engine.dispose()
     types = Counter(r["type"] for r in final.outbox if r["status"] == "sent")
-    assert sum(types.values()) >= 2_500 and types["reminder"] >= 400 and types["overdue"] + types["escalation"] >= 2_000, types
+    assert (
+        sum(types.values()) >= 2_500 and types["reminder"] >= 400 and types["overdue"] + types["escalation"] >= 2_000
+    ), types
     assert types["digest"] > 0 and len(final.log) >= 700
     check_exactly_once(final, server.received(), instants[-1])
     print(f"\nsent per node: {dict(cluster.sent)}; by type: {dict(types)}; escalation log rows: {len(final.log)}")
@@ -168,7 +178,9 @@ def test_three_nodes_deliver_thousands_of_messages_exactly_once(pg_url: str, tmp
 
 
 def test_a_mail_server_outage_under_three_nodes_loses_nothing_and_repeats_nothing(pg_url: str, tmp_path: Path) -> None:
-    shape = Shape(actions=3_000, owners=600, managers=20, start=START, overdue_days=20, spread_days=300, digest_every=25)
+    shape = Shape(
+        actions=3_000, owners=600, managers=20, start=START, overdue_days=20, spread_days=300, digest_every=25
+    )
     build_world(pg_url, shape)
     instants = ticks(START, 10, EVERY)
     before, down, after = instants[:8], instants[8:14], instants[14:]  # down from Wednesday 00:30 to Thursday 12:30

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from engine.cli import run
+from engine.cli.main import run
 from engine.clock import SystemClock
 
 from .pgcluster import Cluster, server_bin
@@ -86,8 +86,14 @@ def test_the_node_survives_a_database_outage_and_resumes(cluster: Cluster, workd
     db = create_engine(url, poolclass=NullPool)
     env = os.environ | {"PLANWATCH_DATABASE_URL": url, "PLANWATCH_MAILDIR": str(maildir)}
     with open(workdir / "node.out", "w") as out, open(err_path, "w") as err:
-        node = subprocess.Popen([sys.executable, "-m", "engine", "run", "--interval", "0.2"], cwd=workdir, env=env,
-                                stdout=out, stderr=err, text=True)
+        node = subprocess.Popen(
+            [sys.executable, "-m", "engine", "run", "--interval", "0.2"],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
 
     def log() -> str:
         return err_path.read_text()
@@ -112,7 +118,9 @@ def test_the_node_survives_a_database_outage_and_resumes(cluster: Cluster, workd
         back = SystemClock().now()
         wait_for("a tick after the restart", lambda: (last_tick(db) or back) > back)
         wait_for("the node to log the recovery", lambda: UP in log(), timeout=5)
-        assert run(["--db", url, "extend", "II.3.1", "--to", "2031-06-30", "--reason", "outage test", "--by", "test"]) == 0
+        assert (
+            run(["--db", url, "extend", "II.3.1", "--to", "2031-06-30", "--reason", "outage test", "--by", "test"]) == 0
+        )
         sent = "SELECT message_id FROM outbox WHERE step = 'extension' AND status = 'sent'"
         wait_for("the extension message to be sent", lambda: query(db, sent) is not None)
         assert query(db, sent) in delivered(maildir)

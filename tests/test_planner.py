@@ -10,15 +10,17 @@ from engine.planner import ActionView, History, Notice, Person, PlanResult, plan
 from engine.rules.durations import BusinessCalendar
 from engine.rules.policy import Policy
 
-DEADLINES = Policy.model_validate({
-    "name": "deadlines",
-    "remind": [{"before": "30d"}, {"before": "7d"}, {"before": "1bd", "template": "final_reminder"}],
-    "escalate": [
-        {"after": "1d", "to": ["owner"], "template": "overdue", "repeat": "1d", "until": "14d"},
-        {"after": "14d", "to": ["supervisor"], "repeat": "1w", "until": "45d"},
-        {"after": "45d", "to": ["supervisor.supervisor", "committee@example.org"]},
-    ],
-})
+DEADLINES = Policy.model_validate(
+    {
+        "name": "deadlines",
+        "remind": [{"before": "30d"}, {"before": "7d"}, {"before": "1bd", "template": "final_reminder"}],
+        "escalate": [
+            {"after": "1d", "to": ["owner"], "template": "overdue", "repeat": "1d", "until": "14d"},
+            {"after": "14d", "to": ["supervisor"], "repeat": "1w", "until": "45d"},
+            {"after": "45d", "to": ["supervisor.supervisor", "committee@example.org"]},
+        ],
+    }
+)
 ZURICH = Person("z", "z@example.org", "Europe/Zurich", "Zora")
 BANGKOK = Person("b", "b@example.org", "Asia/Bangkok", "Boon")
 LIMA = Person("l", "l@example.org", "America/Lima", "Luz")
@@ -27,13 +29,28 @@ START = datetime(1999, 9, 28, tzinfo=UTC)
 
 def view(owner: Person = ZURICH, **kw: object) -> ActionView:
     people = {"owner": [owner], "supervisor": [BANGKOK], "supervisor.supervisor": [LIMA]}
-    base = dict(action_id=1, plan_id="p", ref="I.1", kind="deadline", status="open", plan_tz="Europe/Zurich",
-                plan_date=date(1999, 9, 28), due=date(2000, 4, 28), people=people)
+    base = dict(
+        action_id=1,
+        plan_id="p",
+        ref="I.1",
+        kind="deadline",
+        status="open",
+        plan_tz="Europe/Zurich",
+        plan_date=date(1999, 9, 28),
+        due=date(2000, 4, 28),
+        people=people,
+    )
     return ActionView(**(base | kw))  # type: ignore[arg-type]
 
 
-def run_life(v: ActionView, policy: Policy = DEADLINES, *, until: datetime | None = None,
-             calendar: BusinessCalendar | None = None, history: History | None = None) -> list[Notice]:
+def run_life(
+    v: ActionView,
+    policy: Policy = DEADLINES,
+    *,
+    until: datetime | None = None,
+    calendar: BusinessCalendar | None = None,
+    history: History | None = None,
+) -> list[Notice]:
     """Drive the planner like the service would: from one next_fire_at to the next."""
     calendar = calendar or BusinessCalendar()
     keys = set(history.keys) if history else set()
@@ -64,9 +81,18 @@ def run_life(v: ActionView, policy: Policy = DEADLINES, *, until: datetime | Non
         (ZURICH, date(2000, 11, 29), "2000-10-30 09:00:00+01:00"),
         (LIMA, date(2001, 1, 30), "2000-12-29 09:00:00-05:00"),
     ],
-    ids=["zurich_summer", "bangkok", "lima", "zurich_before_spring_change", "zurich_after_spring_change",
-         "feb29", "autumn_friday_before_change", "weekend_moves_to_friday", "zurich_after_autumn_change",
-         "year_boundary_lima"],
+    ids=[
+        "zurich_summer",
+        "bangkok",
+        "lima",
+        "zurich_before_spring_change",
+        "zurich_after_spring_change",
+        "feb29",
+        "autumn_friday_before_change",
+        "weekend_moves_to_friday",
+        "zurich_after_autumn_change",
+        "year_boundary_lima",
+    ],
 )
 def test_first_reminder_is_at_nine_local_on_a_business_day(owner: Person, due: date, first: str) -> None:
     notices = run_life(view(owner, due=due))
@@ -93,10 +119,22 @@ def test_business_day_offsets_count_back_over_the_weekend() -> None:
 def test_whole_life_of_a_missed_deadline() -> None:
     notices = [n for n in run_life(view(due=date(2000, 4, 28))) if n.status == "pending"]
     steps = [(n.step, n.recipient.id or n.recipient.email, n.at.date().isoformat()) for n in notices]
-    assert steps[:4] == [("remind:due:30d", "z", "2000-03-29"), ("remind:due:7d", "z", "2000-04-21"),
-                         ("remind:due:1bd", "z", "2000-04-27"), ("escalate:1", "z", "2000-05-01")]
+    assert steps[:4] == [
+        ("remind:due:30d", "z", "2000-03-29"),
+        ("remind:due:7d", "z", "2000-04-21"),
+        ("remind:due:1bd", "z", "2000-04-27"),
+        ("escalate:1", "z", "2000-05-01"),
+    ]
     overdue = [s for s in steps if s[0].startswith("escalate:1")]
-    assert [d for _, _, d in overdue] == ["2000-05-01", "2000-05-02", "2000-05-03", "2000-05-04", "2000-05-05", "2000-05-08", "2000-05-15"][: len(overdue)]
+    assert [d for _, _, d in overdue] == [
+        "2000-05-01",
+        "2000-05-02",
+        "2000-05-03",
+        "2000-05-04",
+        "2000-05-05",
+        "2000-05-08",
+        "2000-05-15",
+    ][: len(overdue)]
     assert ("escalate:2", "b", "2000-05-13") not in steps
     level2 = [s for s in steps if s[0].startswith("escalate:2")]
     assert level2[0] == ("escalate:2", "b", "2000-05-15")
@@ -116,7 +154,14 @@ def test_planning_twice_at_the_same_time_gives_nothing_new() -> None:
 
 def test_catch_up_after_a_gap_collapses_reminders_into_the_latest() -> None:
     v = view(due=date(2000, 4, 28))
-    result = plan_action(v, DEADLINES, BusinessCalendar(), History(), datetime(2000, 3, 1, tzinfo=UTC), datetime(2000, 4, 27, 12, 0, tzinfo=UTC))
+    result = plan_action(
+        v,
+        DEADLINES,
+        BusinessCalendar(),
+        History(),
+        datetime(2000, 3, 1, tzinfo=UTC),
+        datetime(2000, 4, 27, 12, 0, tzinfo=UTC),
+    )
     pending = [n.step for n in result.notices if n.status == "pending"]
     suppressed = [(n.step, n.reason) for n in result.notices if n.status == "suppressed"]
     assert pending == ["remind:due:1bd"]
@@ -126,7 +171,14 @@ def test_catch_up_after_a_gap_collapses_reminders_into_the_latest() -> None:
 
 def test_escalations_missed_during_downtime_keep_their_original_times_in_the_log() -> None:
     v = view(due=date(2000, 4, 28))
-    result = plan_action(v, DEADLINES, BusinessCalendar(), History(), datetime(2000, 4, 28, tzinfo=UTC), datetime(2000, 5, 20, tzinfo=UTC))
+    result = plan_action(
+        v,
+        DEADLINES,
+        BusinessCalendar(),
+        History(),
+        datetime(2000, 4, 28, tzinfo=UTC),
+        datetime(2000, 5, 20, tzinfo=UTC),
+    )
     log = {(e.step, e.at.date().isoformat(), e.days_overdue) for e in result.escalations}
     # due Friday 28 April; the steps fall on Monday 1 May and Saturday 13 May -> Monday 15 May
     assert log == {("escalate:1", "2000-05-01", 3), ("escalate:2", "2000-05-15", 17)}
@@ -145,12 +197,17 @@ def test_acknowledgement_stops_the_repeats_of_that_step() -> None:
 
 @pytest.mark.parametrize("status", ["done", "dropped", "on_hold"])
 def test_finished_actions_are_silent(status: str) -> None:
-    result = plan_action(view(status=status), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 6, 1, tzinfo=UTC))
+    result = plan_action(
+        view(status=status), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 6, 1, tzinfo=UTC)
+    )
     assert result == PlanResult((), (), None)
 
 
 def test_an_extension_moves_everything() -> None:
-    steps = {(n.step, n.at.date().isoformat()) for n in run_life(view(due=date(2000, 9, 29)), until=datetime(2000, 10, 1, tzinfo=UTC))}
+    steps = {
+        (n.step, n.at.date().isoformat())
+        for n in run_life(view(due=date(2000, 9, 29)), until=datetime(2000, 10, 1, tzinfo=UTC))
+    }
     assert ("remind:due:30d", "2000-08-30") in steps
     assert not any(s.startswith("escalate") for s, _ in steps)
 
@@ -162,23 +219,30 @@ def test_digest_recipients_get_held_notices() -> None:
 
 
 def test_quiet_hours_move_the_delivery_hour() -> None:
-    policy = Policy.model_validate({"name": "p", "remind": [{"before": "1d"}], "delivery": {"hour": "06:00", "quiet_hours": ["20:00", "08:00"]}})
+    policy = Policy.model_validate(
+        {"name": "p", "remind": [{"before": "1d"}], "delivery": {"hour": "06:00", "quiet_hours": ["20:00", "08:00"]}}
+    )
     notices = run_life(view(due=date(2000, 4, 28)), policy)
     assert notices[0].at == datetime(2000, 4, 27, 6, 0, tzinfo=UTC)  # 08:00 in Zurich (CEST)
 
 
-ANNUAL = Policy.model_validate({
-    "name": "recurring", "match": {"kind": "recurring"}, "remind": [{"before": "30d"}],
-    "escalate": [{"after": "1d", "to": ["supervisor"]}],
-    "recurrence": {"completion_based": True, "bound": "24mo"},
-})
+ANNUAL = Policy.model_validate(
+    {
+        "name": "recurring",
+        "match": {"kind": "recurring"},
+        "remind": [{"before": "30d"}],
+        "escalate": [{"after": "1d", "to": ["supervisor"]}],
+        "recurrence": {"completion_based": True, "bound": "24mo"},
+    }
+)
 
 
 def test_completion_based_recurrence_reminds_yearly_and_escalates_past_the_bound() -> None:
     v = view(kind="recurring", rrule="FREQ=YEARLY", due=None)
     notices = run_life(v, ANNUAL, until=datetime(2002, 1, 1, tzinfo=UTC))
     assert [(n.step, n.at.date().isoformat()) for n in notices] == [
-        ("remind:due:30d", "2000-08-29"), ("escalate:1", "2001-10-01"),
+        ("remind:due:30d", "2000-08-29"),
+        ("escalate:1", "2001-10-01"),
     ]
     done = view(kind="recurring", rrule="FREQ=YEARLY", due=None, last_completed=date(2000, 9, 1))
     later = run_life(done, ANNUAL, until=datetime(2002, 1, 1, tzinfo=UTC))
@@ -192,18 +256,24 @@ def test_calendar_recurrence_reminds_before_each_occurrence() -> None:
     assert [n.occurrence for n in notices] == ["2000-01-31", "2000-07-31", "2000-10-31"]
 
 
-CONTINUOUS = Policy.model_validate({
-    "name": "ongoing", "match": {"kind": ["continuous"]},
-    "checkin": {"every": "3mo", "escalate_after": "14d"},
-    "escalate": [{"after": "0d", "to": ["supervisor"]}],
-})
+CONTINUOUS = Policy.model_validate(
+    {
+        "name": "ongoing",
+        "match": {"kind": ["continuous"]},
+        "checkin": {"every": "3mo", "escalate_after": "14d"},
+        "escalate": [{"after": "0d", "to": ["supervisor"]}],
+    }
+)
 
 
 def test_continuous_work_gets_check_ins_and_silence_escalates() -> None:
     v = view(kind="continuous", due=None)
     notices = run_life(v, CONTINUOUS, until=datetime(2000, 7, 1, tzinfo=UTC))
     assert [(n.type, n.at.date().isoformat()) for n in notices][:3] == [
-        ("checkin", "1999-12-28"), ("escalation", "2000-01-12"), ("checkin", "2000-03-28")]
+        ("checkin", "1999-12-28"),
+        ("escalation", "2000-01-12"),
+        ("checkin", "2000-03-28"),
+    ]
     answered = view(kind="continuous", due=None, last_progress_at=datetime(2000, 1, 5, tzinfo=UTC))
     kinds = [(n.type, n.occurrence) for n in run_life(answered, CONTINUOUS, until=datetime(2000, 2, 1, tzinfo=UTC))]
     assert kinds == [("checkin", "check-in 1999-12-28")]

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from engine.drive.planning import TickStats, plan_due
+from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
-from engine.planning import TickStats, plan_due
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.simulate import start_cursors
 from engine.store import make_engine, upgrade
 from engine.store.models import Action, Escalation, Outbox
 
@@ -29,7 +29,9 @@ def planned(url: str, tmp_path: Path, batch: int) -> tuple[list[TickStats], dict
     """Import the small plan, then plan it at three instants in batches of ``batch``; return the counts and what was stored."""
     engine = make_engine(url)
     upgrade(engine)
-    settings = Settings(database_url=url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    settings = Settings(
+        database_url=url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
     import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
     start_cursors(engine, T0)
     rules = load_rules(DATA / "rules")
@@ -42,9 +44,19 @@ def planned(url: str, tmp_path: Path, batch: int) -> tuple[list[TickStats], dict
 def stored_rows(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         return {
-            "outbox": [tuple(r) for r in conn.execute(select(OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.payload, OUT.c.recipient).order_by(OUT.c.key))],
+            "outbox": [
+                tuple(r)
+                for r in conn.execute(
+                    select(OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.payload, OUT.c.recipient).order_by(OUT.c.key)
+                )
+            ],
             "log": [tuple(r) for r in conn.execute(select(E.c.key, E.c.at, E.c.recipients).order_by(E.c.key))],
-            "actions": [tuple(r) for r in conn.execute(select(A.c.ref, A.c.next_fire_at, A.c.planned_through, A.c.policy).order_by(A.c.ref))],
+            "actions": [
+                tuple(r)
+                for r in conn.execute(
+                    select(A.c.ref, A.c.next_fire_at, A.c.planned_through, A.c.policy).order_by(A.c.ref)
+                )
+            ],
         }
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.importers.document import ActionRow
 from engine.importers.reconcile import reconcile
+from engine.plandoc import ActionRow
 
 
 def rows(section: str, *timeframes: str) -> list[ActionRow]:
-    return [ActionRow(ref=f"{section}.{i}", section_key=section, ordinal=i, title="", timeframe=tf) for i, tf in enumerate(timeframes, 1)]
+    return [
+        ActionRow(ref=f"{section}.{i}", section_key=section, ordinal=i, title="", timeframe=tf)
+        for i, tf in enumerate(timeframes, 1)
+    ]
 
 
 def stored(section: str, *items: tuple[str, bool]) -> list[tuple[str, str, str, bool]]:
@@ -27,7 +30,15 @@ def stored(section: str, *items: tuple[str, bool]) -> list[tuple[str, str, str, 
         ([("A", True), ("B", False), ("C", True)], ["A", "Z", "C"], ["S.1", "S.4", "S.3"]),
         ([], ["A", "B"], ["S.1", "S.2"]),
     ],
-    ids=["same", "insert_at_top", "delete_middle", "edit_middle", "restore_removed", "never_reuse_removed_id", "new_section"],
+    ids=[
+        "same",
+        "insert_at_top",
+        "delete_middle",
+        "edit_middle",
+        "restore_removed",
+        "never_reuse_removed_id",
+        "new_section",
+    ],
 )
 def test_reconcile(old: list[tuple[str, bool]], new: list[str], expected: list[str]) -> None:
     new_rows = rows("S", *new)

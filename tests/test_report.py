@@ -8,13 +8,13 @@ from xml.etree import ElementTree
 
 import pytest
 
+from engine.actions.workflow import complete, extend, set_status
 from engine.importing import import_paths
-from engine.queries import find_action
-from engine.report import build_report, recurrence_rules, render_html, render_markdown
+from engine.read.queries import find_action
+from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
+from engine.read.timeline import render_svg
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
-from engine.timeline import render_svg
-from engine.workflow import complete, extend, set_status
 
 from .conftest import OWNERS, ROOT, SEED
 
@@ -27,9 +27,32 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
     upgrade(engine)
     import_paths(engine, [OWNERS, SEED], Settings(database_url=database_url, rules_dir=ROOT / "rules"), T0)
     with transaction(engine) as s:
-        complete(s, find_action(s, "I.1a.1"), datetime(2000, 4, 12, 10, tzinfo=UTC), who="jonas", via="cli", note="circulated")
-        extend(s, find_action(s, "II.3.1"), date(2000, 9, 30), datetime(2000, 5, 2, tzinfo=UTC), who="amara", via="cli", reason="budget")
-        set_status(s, find_action(s, "III.d.3"), "dropped", datetime(2000, 6, 1, tzinfo=UTC), who="rafael", via="cli", note="no longer needed")
+        complete(
+            s,
+            find_action(s, "I.1a.1"),
+            datetime(2000, 4, 12, 10, tzinfo=UTC),
+            who="jonas",
+            via="cli",
+            note="circulated",
+        )
+        extend(
+            s,
+            find_action(s, "II.3.1"),
+            date(2000, 9, 30),
+            datetime(2000, 5, 2, tzinfo=UTC),
+            who="amara",
+            via="cli",
+            reason="budget",
+        )
+        set_status(
+            s,
+            find_action(s, "III.d.3"),
+            "dropped",
+            datetime(2000, 6, 1, tzinfo=UTC),
+            who="rafael",
+            via="cli",
+            note="no longer needed",
+        )
     yield engine
     engine.dispose()
 
@@ -43,14 +66,14 @@ def states(engine, as_of: date) -> dict[str, tuple[str, int]]:  # type: ignore[n
 def test_states_follow_the_history(engine) -> None:  # type: ignore[no-untyped-def]
     before = states(engine, date(2000, 4, 10))
     after = states(engine, date(2000, 6, 10))
-    assert before["I.1a.1"] == ("on track", 0)          # not yet done, due 30 April
+    assert before["I.1a.1"] == ("on track", 0)  # not yet done, due 30 April
     assert after["I.1a.1"] == ("done", 0)
-    assert after["I.3b.3"] == ("overdue", 71)           # due 31 March 2000, never done
-    assert after["II.3.1"][0] == "on track"             # extended to 30 September
+    assert after["I.3b.3"] == ("overdue", 71)  # due 31 March 2000, never done
+    assert after["II.3.1"][0] == "on track"  # extended to 30 September
     assert before["II.3.1"][0] == "on track"
     assert states(engine, date(2000, 6, 2))["II.3.2"] == ("overdue", 2)
     assert after["III.d.3"][0] == "dropped" and before["III.d.3"][0] == "unscheduled"
-    assert after["III.d.2"][0] == "unscheduled"          # "Under negotiation"
+    assert after["III.d.2"][0] == "unscheduled"  # "Under negotiation"
 
 
 def test_counts_add_up_and_markdown_names_everything(engine) -> None:  # type: ignore[no-untyped-def]
@@ -80,12 +103,14 @@ def test_markup_in_titles_is_escaped_everywhere(database_url: str, tmp_path: Pat
     upgrade(engine)
     settings = Settings(database_url=database_url, rules_dir=ROOT / "rules")
     import_paths(engine, [SEED], settings, T0)
-    from engine.exporting import export_plan
+    from engine.read.export import export_plan
 
     with transaction(engine) as s:
         text, _ = export_plan(s, None)
     evil = tmp_path / "plan.yaml"
-    evil.write_text(text.replace("title: 1(a) action 1 (text not in source)", "title: '<script>alert(1)</script> & \"x\"'", 1))
+    evil.write_text(
+        text.replace("title: 1(a) action 1 (text not in source)", "title: '<script>alert(1)</script> & \"x\"'", 1)
+    )
     import_paths(engine, [evil], settings, T0)
     with transaction(engine) as s:
         report = build_report(s, "gb276-tc2", date(2000, 12, 31))

@@ -14,7 +14,9 @@ KEYS = ["text", "kind", "start", "due", "rrule", "milestones", "event", "needs_r
 
 
 def planwatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False
+    )
 
 
 def test_timeframe_command_prints_the_contract_object() -> None:
@@ -43,7 +45,11 @@ def test_timeframe_with_a_bad_reference_date_is_a_usage_error() -> None:
 def test_every_action_stores_its_reading(cli) -> None:  # type: ignore[no-untyped-def]
     cli("import", PLAN)
     rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
-    assert (rows["I.1a.1"]["kind"], rows["I.1a.1"]["due"], rows["I.1a.1"]["needs_review"]) == ("deadline", "2000-04-30", False)
+    assert (rows["I.1a.1"]["kind"], rows["I.1a.1"]["due"], rows["I.1a.1"]["needs_review"]) == (
+        "deadline",
+        "2000-04-30",
+        False,
+    )
     assert (rows["I.1a.2"]["kind"], rows["I.1a.2"]["rrule"]) == ("recurring", "FREQ=YEARLY")
     assert "biennially" in rows["I.1a.2"]["reason"]
     assert (rows["III.d.2"]["kind"], rows["III.d.2"]["needs_review"]) == ("unscheduled", True)
@@ -55,7 +61,12 @@ def test_event_linked_actions_are_proposed_to_follow_the_heading_they_name(cli) 
     cli("import", PLAN)
     rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
     linked = rows["II.2.6"]
-    assert (linked["kind"], linked["event"], linked["after"], linked["due"]) == ("event", "review of field structure", "II.1.1", "2000-12-31")
+    assert (linked["kind"], linked["event"], linked["after"], linked["due"]) == (
+        "event",
+        "review of field structure",
+        "II.1.1",
+        "2000-12-31",
+    )
     assert linked["needs_review"] is True
     assert "planwatch set II.2.6 --after II.1.1" in linked["reason"]
 
@@ -72,7 +83,11 @@ def test_review_lists_what_needs_a_decision_and_set_resolves_it(cli) -> None:  #
     assert after == ids - {"III.d.2", "II.2.6"}
     rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
     assert (rows["III.d.2"]["due"], rows["III.d.2"]["needs_review"]) == ("2000-12-31", False)
-    assert (rows["II.2.6"]["after"], rows["II.2.6"]["due"], rows["II.2.6"]["needs_review"]) == ("II.1.1", "2000-12-31", False)
+    assert (rows["II.2.6"]["after"], rows["II.2.6"]["due"], rows["II.2.6"]["needs_review"]) == (
+        "II.1.1",
+        "2000-12-31",
+        False,
+    )
     sheet = cli("show", "III.d.2").out
     assert "mei" in sheet and "due=2000-12-31" in sheet and "agreed with PARDEV" in sheet
 
@@ -91,17 +106,32 @@ def test_set_refuses_loops_and_bad_values(cli) -> None:  # type: ignore[no-untyp
 def test_a_plan_file_override_wins_and_clears_review(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     cli("import", PLAN)
     cli("export", "plan.yaml")
-    text = Path("plan.yaml").read_text().replace("timeframe: Under negotiation", "timeframe: Under negotiation\n    schedule:\n      kind: deadline\n      due: 2001-06-30")
+    text = (
+        Path("plan.yaml")
+        .read_text()
+        .replace(
+            "timeframe: Under negotiation",
+            "timeframe: Under negotiation\n    schedule:\n      kind: deadline\n      due: 2001-06-30",
+        )
+    )
     Path("plan.yaml").write_text(text)
     assert cli("import", "plan.yaml").code == 0
     row = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}["III.d.2"]
-    assert (row["kind"], row["due"], row["needs_review"], row["timeframe"]) == ("deadline", "2001-06-30", False, "Under negotiation")
+    assert (row["kind"], row["due"], row["needs_review"], row["timeframe"]) == (
+        "deadline",
+        "2001-06-30",
+        False,
+        "Under negotiation",
+    )
     assert row["reason"] == "Set in the plan file: kind deadline, due 2001-06-30."
 
 
 def test_named_events_date_event_linked_actions(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     events = Path("rules/events.yaml")
-    events.write_text(events.read_text() + "  - name: Field structure review\n    aka: [\"review of field structure\"]\n    date: 2000-10-31\n")
+    events.write_text(
+        events.read_text()
+        + '  - name: Field structure review\n    aka: ["review of field structure"]\n    date: 2000-10-31\n'
+    )
     cli("import", PLAN)
     row = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}["II.2.6"]
     assert (row["due"], row["needs_review"]) == ("2000-10-31", False)

@@ -132,7 +132,9 @@ ERROR_CASES = [
         id="recurrence-on-deadlines",
     ),
     pytest.param(
-        replaced("kind: deadline", "kind: continuous").replace("    remind:\n      - before: 30d\n", "    checkin:\n      every: 3mo\n      escalate_after: 14d\n"),
+        replaced("kind: deadline", "kind: continuous").replace(
+            "    remind:\n      - before: 30d\n", "    checkin:\n      every: 3mo\n      escalate_after: 14d\n"
+        ),
         "rules/x.yaml:7:23: policies[0].checkin.escalate_after: a missed check-in has nowhere to escalate: the policy has no "
         "escalate ladder; expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
         id="escalate-after-without-ladder",
@@ -195,7 +197,9 @@ ERROR_CASES = [
         "rules/x.yaml:3: is a binary file; expected a rule file in text (UTF-8)",
         id="binary-file",
     ),
-    pytest.param("", "rules/x.yaml:1: is empty; expected a rule file with 'policies:' (a list of policies)", id="empty-file"),
+    pytest.param(
+        "", "rules/x.yaml:1: is empty; expected a rule file with 'policies:' (a list of policies)", id="empty-file"
+    ),
     pytest.param(
         "# reminders: to do\n",
         "rules/x.yaml:1: is empty; expected a rule file with 'policies:' (a list of policies)",
@@ -221,7 +225,9 @@ def test_bad_rule_file(rules: Path, text: str | bytes, expected: str) -> None:
 
 
 def test_missing_rules_path(rules: Path) -> None:
-    assert errors(Path("nope")) == ["nope: no such rules folder or file; expected a folder of *.yaml rule files or one rule file"]
+    assert errors(Path("nope")) == [
+        "nope: no such rules folder or file; expected a folder of *.yaml rule files or one rule file"
+    ]
 
 
 def test_every_error_of_every_file_is_listed_in_order(rules: Path) -> None:
@@ -229,7 +235,12 @@ def test_every_error_of_every_file_is_listed_in_order(rules: Path) -> None:
     write(rules / "a.yaml", "policies: [\n")
     write(rules / "c.yaml", POLICY)
     lines = errors(rules)
-    assert [line.split(": ")[0] for line in lines] == ["rules/a.yaml:2:1", "rules/b.yaml:4:13", "rules/b.yaml:6:17", "rules/c.yaml:2:11"]
+    assert [line.split(": ")[0] for line in lines] == [
+        "rules/a.yaml:2:1",
+        "rules/b.yaml:4:13",
+        "rules/b.yaml:6:17",
+        "rules/c.yaml:2:11",
+    ]
     assert lines[3] == (
         "rules/c.yaml:2:11: policies[0].name: policy name 'deadlines' is already used at rules/b.yaml:2:5; "
         "expected each policy to have a name of its own"
@@ -258,7 +269,8 @@ def test_an_empty_rule_set_is_valid_but_applies_to_nothing(rules: Path) -> None:
     ruleset = load_rules(rules)
     assert ruleset == RuleSet()
     assert ruleset.policy_for(ActionFacts("I.1a.1", ("I.1a", "I.1", "I"), "deadline", "program")) == (
-        None, "no policy applies: the rules hold no policies",
+        None,
+        "no policy applies: the rules hold no policies",
     )
     write(rules / "x.yaml", "policies: []\n")
     assert load_rules(rules).policies == ()
@@ -268,7 +280,9 @@ def test_an_empty_rule_set_is_valid_but_applies_to_nothing(rules: Path) -> None:
 
 
 def test_defaults_fill_what_a_policy_leaves_unsaid(rules: Path) -> None:
-    write(rules / "a.yaml", """\
+    write(
+        rules / "a.yaml",
+        """\
         defaults:
           delivery:
             hour: "08:30"
@@ -283,12 +297,21 @@ def test_defaults_fill_what_a_policy_leaves_unsaid(rules: Path) -> None:
           - name: own-limits
             limits:
               max_per_day: 7
-    """)
+    """,
+    )
     write(rules / "b.yaml", "policies:\n  - name: other-file\n")
     own_delivery, own_limits, other = load_rules(rules).policies
-    assert (own_delivery.delivery.hour.isoformat(), own_delivery.delivery.business_days, own_delivery.delivery.digest) == ("08:30:00", False, "none")
+    assert (
+        own_delivery.delivery.hour.isoformat(),
+        own_delivery.delivery.business_days,
+        own_delivery.delivery.digest,
+    ) == ("08:30:00", False, "none")
     assert own_delivery.limits.max_per_day == 3
-    assert (own_limits.delivery.hour.isoformat(), own_limits.delivery.digest, own_limits.delivery.business_days) == ("08:30:00", "weekly", True)
+    assert (own_limits.delivery.hour.isoformat(), own_limits.delivery.digest, own_limits.delivery.business_days) == (
+        "08:30:00",
+        "weekly",
+        True,
+    )
     assert (own_limits.limits.max_per_day, str(own_limits.limits.backoff_after)) == (7, "7d")
     assert other.delivery == Delivery() and other.limits.max_per_day == 10  # defaults stay in their file
 
@@ -324,7 +347,10 @@ def test_holidays_from_a_yaml_file(rules: Path, text: str) -> None:
 def test_holiday_path_is_relative_to_the_rule_file(rules: Path) -> None:
     Path("shared").mkdir()
     write(Path("shared/days.yaml"), "- 2000-08-01\n")
-    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="../shared/days.yaml") + "    delivery:\n      holidays: [2001-08-01]\n")
+    write(
+        rules / "r.yaml",
+        HOLIDAY_POLICY.format(ref="../shared/days.yaml") + "    delivery:\n      holidays: [2001-08-01]\n",
+    )
     (policy,) = load_rules(rules / "r.yaml").policies
     assert policy.delivery.holidays == [date(2001, 8, 1)]  # the policy's own list wins over the default
 
@@ -381,7 +407,9 @@ def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
 def test_bad_date_in_holiday_file_is_reported_in_that_file(rules: Path) -> None:
     write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 2000-13-01\n")
     write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml") + "    delivery:\n      holidays: days.yaml\n")
-    assert errors(rules) == ["rules/days.yaml:3:5: 2000-13-01 is not a date (month must be in 1..12); expected a date like 2000-04-30"]
+    assert errors(rules) == [
+        "rules/days.yaml:3:5: 2000-13-01 is not a date (month must be in 1..12); expected a date like 2000-04-30"
+    ]
     write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 1 August\n")
     assert errors(rules) == ["rules/days.yaml:3:5: holidays[1]: expected a date like 2000-04-30, got '1 August'"]
 
@@ -398,7 +426,9 @@ def test_bad_icalendar_file(rules: Path) -> None:
 
 
 def three_policies(rules: Path) -> RuleSet:
-    write(rules / "r.yaml", """\
+    write(
+        rules / "r.yaml",
+        """\
         policies:
           - name: recurring
             match:
@@ -410,7 +440,8 @@ def three_policies(rules: Path) -> RuleSet:
           - name: deadlines
             match:
               kind: [deadline, window]
-    """)
+    """,
+    )
     return load_rules(rules)
 
 
@@ -443,12 +474,15 @@ def test_no_policy_applies(rules: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("facts", [
-    ActionFacts("II.2.6", ("II.2", "II"), "deadline", "codev"),
-    ActionFacts("II.2.6", ("II.2", "II"), "deadline", "hrd"),
-    ActionFacts("I.1b.1", ("I.1b", "I.1", "I"), "continuous", None),
-    ActionFacts("III.1.2", ("III.1", "III"), "recurring", "eval", ("board",)),
-])
+@pytest.mark.parametrize(
+    "facts",
+    [
+        ActionFacts("II.2.6", ("II.2", "II"), "deadline", "codev"),
+        ActionFacts("II.2.6", ("II.2", "II"), "deadline", "hrd"),
+        ActionFacts("I.1b.1", ("I.1b", "I.1", "I"), "continuous", None),
+        ActionFacts("III.1.2", ("III.1", "III"), "recurring", "eval", ("board",)),
+    ],
+)
 def test_the_planners_quick_match_agrees_with_the_explained_one(rules: Path, facts: ActionFacts) -> None:
     ruleset = three_policies(rules)
     assert ruleset.policy_of(facts) is ruleset.policy_for(facts)[0]
@@ -469,7 +503,11 @@ def durations(values: object) -> list[str]:
 def test_shipped_rules_load_in_order(shipped: RuleSet) -> None:
     assert [p.name for p in shipped.policies] == ["recurring", "deadlines", "starts", "continuous", "unscheduled"]
     assert [sorted(p.match.kind or ()) for p in shipped.policies] == [
-        ["recurring"], ["deadline", "window"], ["start"], ["continuous", "event"], ["unscheduled"],
+        ["recurring"],
+        ["deadline", "window"],
+        ["start"],
+        ["continuous", "event"],
+        ["unscheduled"],
     ]
     covered = {k for p in shipped.policies for k in p.match.kind or ()}
     assert covered == set(KINDS)  # every action gets a policy
@@ -480,20 +518,35 @@ def test_shipped_defaults(shipped: RuleSet) -> None:
         d, lim = policy.delivery, policy.limits
         assert (d.hour.isoformat(), d.business_days, d.digest, d.quiet_hours) == ("09:00:00", True, "none", None)
         assert len(d.holidays) == 36
-        assert (lim.max_per_day, str(lim.backoff_after), str(lim.backoff_every), str(lim.catch_up)) == (5, "7d", "7d", "30d")
+        assert (lim.max_per_day, str(lim.backoff_after), str(lim.backoff_every), str(lim.catch_up)) == (
+            5,
+            "7d",
+            "7d",
+            "30d",
+        )
 
 
 def test_shipped_recurring(shipped: RuleSet) -> None:
     p = shipped.policies[0]
     assert (p.recurrence.completion_based, str(p.recurrence.bound)) == (True, "24mo")
-    assert [(str(s.before), s.anchor, s.template, s.to) for s in p.remind] == [("30d", "due", "reminder", ["owner"]), ("7d", "due", "reminder", ["owner"])]
-    assert [(str(s.after), s.to) for s in p.escalate] == [("1d", ["owner", "supervisor"]), ("45d", ["supervisor.supervisor", "secretariat"])]
+    assert [(str(s.before), s.anchor, s.template, s.to) for s in p.remind] == [
+        ("30d", "due", "reminder", ["owner"]),
+        ("7d", "due", "reminder", ["owner"]),
+    ]
+    assert [(str(s.after), s.to) for s in p.escalate] == [
+        ("1d", ["owner", "supervisor"]),
+        ("45d", ["supervisor.supervisor", "secretariat"]),
+    ]
     assert p.checkin is None
 
 
 def test_shipped_deadlines(shipped: RuleSet) -> None:
     p = shipped.policies[1]
-    assert [(str(s.before), s.template) for s in p.remind] == [("30d", "reminder"), ("7d", "reminder"), ("1bd", "final_reminder")]
+    assert [(str(s.before), s.template) for s in p.remind] == [
+        ("30d", "reminder"),
+        ("7d", "reminder"),
+        ("1bd", "final_reminder"),
+    ]
     assert [(str(s.after), s.to, s.template, str(s.repeat), str(s.until)) for s in p.escalate] == [
         ("1d", ["owner"], "overdue", "1d", "14d"),
         ("14d", ["supervisor"], "escalation", "7d", "45d"),
@@ -502,13 +555,23 @@ def test_shipped_deadlines(shipped: RuleSet) -> None:
     assert p.checkin is None and not p.recurrence.completion_based
 
 
-@pytest.mark.parametrize(("index", "remind", "every"), [(2, [("14d", "start")], "3mo"), (3, [], "3mo")], ids=["starts", "continuous"])
+@pytest.mark.parametrize(
+    ("index", "remind", "every"), [(2, [("14d", "start")], "3mo"), (3, [], "3mo")], ids=["starts", "continuous"]
+)
 def test_shipped_checkin_policies(shipped: RuleSet, index: int, remind: list[tuple[str, str]], every: str) -> None:
     p = shipped.policies[index]
     assert [(str(s.before), s.anchor) for s in p.remind] == remind
     assert p.checkin is not None
-    assert (str(p.checkin.every), str(p.checkin.escalate_after), p.checkin.to, p.checkin.template) == (every, "14d", ["owner"], "checkin")
-    assert [(str(s.after), s.to) for s in p.escalate] == [("0d", ["supervisor"]), ("45d", ["supervisor.supervisor", "secretariat"])]
+    assert (str(p.checkin.every), str(p.checkin.escalate_after), p.checkin.to, p.checkin.template) == (
+        every,
+        "14d",
+        ["owner"],
+        "checkin",
+    )
+    assert [(str(s.after), s.to) for s in p.escalate] == [
+        ("0d", ["supervisor"]),
+        ("45d", ["supervisor.supervisor", "secretariat"]),
+    ]
 
 
 def test_shipped_unscheduled(shipped: RuleSet) -> None:
@@ -554,11 +617,34 @@ def test_describe_policy(shipped: RuleSet) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("30d", Duration(days=30)), ("2w", Duration(days=14)), ("3mo", Duration(months=3)), ("1y", Duration(years=1)),
-     ("36h", Duration(hours=36)), ("5bd", Duration(business_days=5)), ("5 BD", Duration(business_days=5)),
-     ("P1M", Duration(months=1)), ("P1Y2M3D", Duration(years=1, months=2, days=3)), ("P2W", Duration(days=14)),
-     ("PT36H", Duration(hours=36)), ("0d", Duration())],
-    ids=["days", "weeks", "months", "years", "hours", "business-days", "spaces-and-case", "iso-month", "iso-mixed", "iso-weeks", "iso-hours", "zero"],
+    [
+        ("30d", Duration(days=30)),
+        ("2w", Duration(days=14)),
+        ("3mo", Duration(months=3)),
+        ("1y", Duration(years=1)),
+        ("36h", Duration(hours=36)),
+        ("5bd", Duration(business_days=5)),
+        ("5 BD", Duration(business_days=5)),
+        ("P1M", Duration(months=1)),
+        ("P1Y2M3D", Duration(years=1, months=2, days=3)),
+        ("P2W", Duration(days=14)),
+        ("PT36H", Duration(hours=36)),
+        ("0d", Duration()),
+    ],
+    ids=[
+        "days",
+        "weeks",
+        "months",
+        "years",
+        "hours",
+        "business-days",
+        "spaces-and-case",
+        "iso-month",
+        "iso-mixed",
+        "iso-weeks",
+        "iso-hours",
+        "zero",
+    ],
 )
 def test_parse_duration(text: str, expected: Duration) -> None:
     assert parse_duration(text) == expected
@@ -569,8 +655,16 @@ GENEVA = BusinessCalendar(load_rules(ROOT / "rules" / "default.yaml").policies[0
 # (duration, "before" or "after", day, expected): plain arithmetic, business days skip weekends and holidays.
 ARITHMETIC = [
     pytest.param("5bd", "before", date(2000, 3, 13), date(2000, 3, 6), id="5bd-before-a-monday"),
-    pytest.param("5bd", "before", date(2000, 4, 25), date(2000, 4, 14), id="5bd-before-easter-tuesday-skips-good-friday-and-easter-monday"),
-    pytest.param("1bd", "before", date(2000, 1, 3), date(1999, 12, 30), id="1bd-across-the-year-boundary-skips-31-december"),
+    pytest.param(
+        "5bd",
+        "before",
+        date(2000, 4, 25),
+        date(2000, 4, 14),
+        id="5bd-before-easter-tuesday-skips-good-friday-and-easter-monday",
+    ),
+    pytest.param(
+        "1bd", "before", date(2000, 1, 3), date(1999, 12, 30), id="1bd-across-the-year-boundary-skips-31-december"
+    ),
     pytest.param("2bd", "after", date(1999, 12, 30), date(2000, 1, 4), id="2bd-after-across-new-year"),
     pytest.param("30d", "before", date(2000, 1, 15), date(1999, 12, 16), id="30d-across-the-year-boundary"),
     pytest.param("P1M", "before", date(2000, 3, 31), date(2000, 2, 29), id="month-end-into-leap-february"),
@@ -626,13 +720,20 @@ ZURICH, LIMA, BANGKOK = ZoneInfo("Europe/Zurich"), ZoneInfo("America/Lima"), Zon
 
 @pytest.mark.parametrize(
     ("start", "expected"),
-    [(datetime(2000, 12, 22, 9, tzinfo=ZURICH), "2000-12-26 09:00:00+01:00"),
-     (datetime(2000, 3, 24, 9, tzinfo=ZURICH), "2000-03-27 09:00:00+02:00"),
-     (datetime(2000, 10, 27, 9, tzinfo=ZURICH), "2000-10-30 09:00:00+01:00"),
-     (datetime(2000, 12, 29, 9, tzinfo=LIMA), "2001-01-02 09:00:00-05:00"),
-     (datetime(2000, 2, 28, 9, tzinfo=BANGKOK), "2000-02-29 09:00:00+07:00")],
-    ids=["over-christmas-zurich", "over-the-spring-change-zurich", "over-the-autumn-change-zurich",
-         "over-new-year-lima", "into-29-february-bangkok"],
+    [
+        (datetime(2000, 12, 22, 9, tzinfo=ZURICH), "2000-12-26 09:00:00+01:00"),
+        (datetime(2000, 3, 24, 9, tzinfo=ZURICH), "2000-03-27 09:00:00+02:00"),
+        (datetime(2000, 10, 27, 9, tzinfo=ZURICH), "2000-10-30 09:00:00+01:00"),
+        (datetime(2000, 12, 29, 9, tzinfo=LIMA), "2001-01-02 09:00:00-05:00"),
+        (datetime(2000, 2, 28, 9, tzinfo=BANGKOK), "2000-02-29 09:00:00+07:00"),
+    ],
+    ids=[
+        "over-christmas-zurich",
+        "over-the-spring-change-zurich",
+        "over-the-autumn-change-zurich",
+        "over-new-year-lima",
+        "into-29-february-bangkok",
+    ],
 )
 def test_business_days_after_an_instant_keep_the_wall_clock(start: datetime, expected: str) -> None:
     assert str(parse_duration("1bd").after(start, GENEVA)) == expected

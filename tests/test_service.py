@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from engine.service import RulesHolder
+from engine.drive.service import RulesHolder
 from engine.settings import Settings
 
 from .conftest import ROOT

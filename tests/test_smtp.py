@@ -21,17 +21,23 @@ from sqlalchemy import Engine, event, select, update
 from engine.channels import DeliveryError, MemoryChannel, NullChannel
 from engine.channels.pipeline import SENT
 from engine.channels.smtp import SmtpChannel, SmtpConfig, parse_smtp_url
-from engine.delivery import read_pause
+from engine.drive.delivery import read_pause
+from engine.drive.dispatch import (
+    DispatchStats,
+    _Batch,
+    _claim_due,
+    dispatch,
+    enqueue_extension_granted,
+)
+from engine.drive.planning import plan_due
+from engine.drive.simulate import start_cursors
 from engine.errors import InputError
 from engine.importing import import_paths
-from engine.mailcheck import sample_message, sample_row
-from engine.messages import message_id
-from engine.outbox import DispatchStats, _Batch, _claim_due, dispatch, enqueue_extension_granted
-from engine.planning import plan_due
-from engine.render import MailIdentity, Renderer
+from engine.mail.checks import sample_message, sample_row
+from engine.mail.messages import message_id
+from engine.mail.render import MailIdentity, Renderer
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
-from engine.simulate import start_cursors
 from engine.store import make_engine, upgrade
 from engine.store.models import Action, Outbox, Owner
 
@@ -41,9 +47,15 @@ from .smtpserver import Authenticator, Recorder, free_port, smtp_server, tls_ser
 DATA = Path(__file__).parent / "data"
 T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
 SETTLED = datetime(2000, 3, 16, 12, 0, tzinfo=UTC)
-REMINDERS_DUE = datetime(2000, 3, 17, 20, 0, tzinfo=UTC)  # the three 14-day reminders (and nothing else) are due by then
-IDENTITY = MailIdentity(sender="planwatch <planwatch@example.org>", base_url="https://plans.example.org",
-                        secret_key="test-key", admin_email="admin@example.org")
+REMINDERS_DUE = datetime(
+    2000, 3, 17, 20, 0, tzinfo=UTC
+)  # the three 14-day reminders (and nothing else) are due by then
+IDENTITY = MailIdentity(
+    sender="planwatch <planwatch@example.org>",
+    base_url="https://plans.example.org",
+    secret_key="test-key",
+    admin_email="admin@example.org",
+)
 OUT = Outbox.__table__  # type: ignore[attr-defined]
 
 
@@ -72,7 +84,9 @@ class World:
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     engine = make_engine(database_url)
     upgrade(engine)
-    settings = Settings(database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail")
+    settings = Settings(
+        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
     import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
     start_cursors(engine, T0)
     made = World(engine, load_rules(DATA / "rules"))
@@ -94,13 +108,25 @@ def test_a_batch_goes_over_one_connection_and_parses_back(world: World) -> None:
         stats = world.dispatch(channel, REMINDERS_DUE)
     assert (stats.sent, stats.failed, stats.retried) == (3, 0, 0)
     assert recorder.connections == 1 and channel.connections == 1
-    assert sorted(r.rcpt_tos[0] for r in recorder.received) == ["boon@example.org", "luz@example.org", "zora@example.org"]
+    assert sorted(r.rcpt_tos[0] for r in recorder.received) == [
+        "boon@example.org",
+        "luz@example.org",
+        "zora@example.org",
+    ]
     assert {r.mail_from for r in recorder.received} == {"planwatch@example.org"}  # bounces come back to the sender
     zora = next(r.message for r in recorder.received if r.rcpt_tos == ["zora@example.org"])
     assert str(zora["Subject"]) == "[I.1.1] Zurich deadline"
     assert zora["Message-ID"] == world.row("zora")["message_id"]
-    for name in ("In-Reply-To", "References", "Thread-Topic", "Thread-Index", "Auto-Submitted", "X-Auto-Response-Suppress",
-                 "List-Unsubscribe", "List-Unsubscribe-Post"):
+    for name in (
+        "In-Reply-To",
+        "References",
+        "Thread-Topic",
+        "Thread-Index",
+        "Auto-Submitted",
+        "X-Auto-Response-Suppress",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ):
         assert zora[name], name
     assert zora.get_body(("plain",)).get_content().splitlines()[0] == "Due in 14 days (31 March 2000)"  # type: ignore[union-attr]
     calendar = Calendar.from_ical(next(zora.iter_attachments()).get_content())
@@ -110,8 +136,12 @@ def test_a_batch_goes_over_one_connection_and_parses_back(world: World) -> None:
 def test_starttls_and_authentication(world: World) -> None:
     world.plan(REMINDERS_DUE)
     ca, recorder = trustme.CA(), Recorder()
-    server = {"tls_context": tls_server_context(ca), "require_starttls": True, "auth_required": True,
-              "authenticator": Authenticator("planwatch", "s3cret")}
+    server = {
+        "tls_context": tls_server_context(ca),
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": Authenticator("planwatch", "s3cret"),
+    }
     with smtp_server(recorder, **server) as port:
         client = trustme_client(ca)
         config = parse_smtp_url(f"smtp://planwatch:s3cret@127.0.0.1:{port}?starttls=true&timeout=5")
@@ -131,10 +161,16 @@ def trustme_client(ca: trustme.CA) -> Any:
 def test_refused_authentication_pauses_the_queue_marks_nothing_and_tells_the_admin(world: World) -> None:
     world.plan(REMINDERS_DUE)
     ca, recorder = trustme.CA(), Recorder()
-    server = {"tls_context": tls_server_context(ca), "require_starttls": True, "auth_required": True,
-              "authenticator": Authenticator("planwatch", "s3cret")}
+    server = {
+        "tls_context": tls_server_context(ca),
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": Authenticator("planwatch", "s3cret"),
+    }
     with smtp_server(recorder, **server) as port:
-        wrong = SmtpChannel(parse_smtp_url(f"smtp://planwatch:wrong@127.0.0.1:{port}?timeout=5"), ssl_context=trustme_client(ca))
+        wrong = SmtpChannel(
+            parse_smtp_url(f"smtp://planwatch:wrong@127.0.0.1:{port}?timeout=5"), ssl_context=trustme_client(ca)
+        )
         stats = world.dispatch(wrong, REMINDERS_DUE)
         assert stats.paused.startswith("535") and stats.sent == stats.failed == stats.retried == 0
         assert all((r["status"], r["attempts"]) == ("pending", 0) for r in world.rows() if r["type"] == "reminder")
@@ -144,7 +180,9 @@ def test_refused_authentication_pauses_the_queue_marks_nothing_and_tells_the_adm
         tries = recorder.connections
         again = world.dispatch(wrong, REMINDERS_DUE + timedelta(minutes=1))
         assert again.paused and recorder.connections == tries  # paused: the server is left alone
-        right = SmtpChannel(parse_smtp_url(f"smtp://planwatch:s3cret@127.0.0.1:{port}?timeout=5"), ssl_context=trustme_client(ca))
+        right = SmtpChannel(
+            parse_smtp_url(f"smtp://planwatch:s3cret@127.0.0.1:{port}?timeout=5"), ssl_context=trustme_client(ca)
+        )
         fixed = world.dispatch(right, REMINDERS_DUE + timedelta(minutes=16))
         assert fixed.sent == 3 and not fixed.paused
         with world.engine.connect() as conn:
@@ -161,7 +199,9 @@ def test_an_untrusted_certificate_pauses_the_queue(world: World) -> None:
     world.plan(REMINDERS_DUE)
     ca = trustme.CA()
     with smtp_server(Recorder(), tls_context=tls_server_context(ca), require_starttls=True) as port:
-        stats = world.dispatch(SmtpChannel(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true&timeout=5")), REMINDERS_DUE)
+        stats = world.dispatch(
+            SmtpChannel(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true&timeout=5")), REMINDERS_DUE
+        )
     assert stats.paused.startswith("TLS:") and "certificate" in stats.paused.lower()
     assert {r["status"] for r in world.rows() if r["type"] == "reminder"} == {"pending"}
 
@@ -210,7 +250,10 @@ def test_550_fails_that_message_alone_keeps_the_reply_and_reaches_the_admin(worl
         stats = world.dispatch(channel, REMINDERS_DUE)
         assert (stats.sent, stats.failed) == (2, 1) and channel.connections == 1
         zora = world.row("zora")
-        assert zora["status"] == "failed" and zora["last_error"] == "550 5.1.1 <zora@example.org>: Recipient address rejected"
+        assert (
+            zora["status"] == "failed"
+            and zora["last_error"] == "550 5.1.1 <zora@example.org>: Recipient address rejected"
+        )
         failed = [json.loads(line) for line in cli("outbox", "--failed", "--json", db=cli.url).out.splitlines()]
         assert [(r["recipient"], r["last_error"][:3]) for r in failed] == [("zora@example.org", "550")]
         world.dispatch(channel, datetime(2000, 3, 18, 9, tzinfo=UTC))  # the administrator's next report
@@ -284,10 +327,16 @@ def test_a_reminder_no_longer_true_is_not_sent_but_planned_again(world: World) -
 
 def test_names_and_titles_with_cr_lf_or_markup_arrive_harmless(world: World) -> None:
     with world.engine.begin() as conn:
-        conn.execute(update(Owner.__table__).where(Owner.__table__.c.id == "zora")  # type: ignore[attr-defined]
-                     .values(name="Zoë Zürcher\r\nBcc: evil@example.org"))
-        conn.execute(update(Action.__table__).where(Action.__table__.c.ref == "I.1.1")  # type: ignore[attr-defined]
-                     .values(title="<script>alert(1)</script>\r\nBcc: evil@example.org"))
+        conn.execute(
+            update(Owner.__table__)
+            .where(Owner.__table__.c.id == "zora")  # type: ignore[attr-defined]
+            .values(name="Zoë Zürcher\r\nBcc: evil@example.org")
+        )
+        conn.execute(
+            update(Action.__table__)
+            .where(Action.__table__.c.ref == "I.1.1")  # type: ignore[attr-defined]
+            .values(title="<script>alert(1)</script>\r\nBcc: evil@example.org")
+        )
     world.plan(REMINDERS_DUE)
     recorder = Recorder()
     with smtp_server(recorder) as port:
@@ -318,12 +367,19 @@ def test_the_rate_limit_spaces_the_messages() -> None:
     assert elapsed >= 0.5
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://u:p%40ss@mail.example.org:587?starttls=true", SmtpConfig("mail.example.org", 587, "u", "p@ss", "starttls")),
-    ("smtps://u:p@mail.example.org", SmtpConfig("mail.example.org", 465, "u", "p", "ssl")),
-    ("smtp://127.0.0.1:2525", SmtpConfig("127.0.0.1", 2525, security="none")),
-    ("smtp://relay?timeout=5&starttls=false", SmtpConfig("relay", 25, security="none", timeout=5.0)),
-], ids=["starttls", "smtps", "plain-port", "plain-default"])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "smtp://u:p%40ss@mail.example.org:587?starttls=true",
+            SmtpConfig("mail.example.org", 587, "u", "p@ss", "starttls"),
+        ),
+        ("smtps://u:p@mail.example.org", SmtpConfig("mail.example.org", 465, "u", "p", "ssl")),
+        ("smtp://127.0.0.1:2525", SmtpConfig("127.0.0.1", 2525, security="none")),
+        ("smtp://relay?timeout=5&starttls=false", SmtpConfig("relay", 25, security="none", timeout=5.0)),
+    ],
+    ids=["starttls", "smtps", "plain-port", "plain-default"],
+)
 def test_smtp_urls(url: str, expected: SmtpConfig) -> None:
     assert parse_smtp_url(url) == expected
 
@@ -374,14 +430,20 @@ def test_an_extension_granted_reaches_the_owner_with_the_new_date(world: World) 
         action = conn.execute(select(Action.__table__).where(Action.__table__.c.ref == "I.1.1")).mappings().one()  # type: ignore[attr-defined]
         owner = conn.execute(select(Owner.__table__).where(Owner.__table__.c.id == "zora")).mappings().one()  # type: ignore[attr-defined]
         at = datetime(2000, 3, 20, 10, tzinfo=UTC)
-        assert enqueue_extension_granted(conn, action, owner, date(2000, 3, 31), date(2000, 6, 30), by="mid", reason="budget", now=at)
-        assert not enqueue_extension_granted(conn, action, owner, date(2000, 3, 31), date(2000, 6, 30), by="mid", reason="budget", now=at)
+        assert enqueue_extension_granted(
+            conn, action, owner, date(2000, 3, 31), date(2000, 6, 30), by="mid", reason="budget", now=at
+        )
+        assert not enqueue_extension_granted(
+            conn, action, owner, date(2000, 3, 31), date(2000, 6, 30), by="mid", reason="budget", now=at
+        )
     channel = MemoryChannel()
     world.dispatch(channel, datetime(2000, 3, 20, 10, tzinfo=UTC))
     [message] = [m for m in channel.messages if "extension" in str(m["X-Planwatch-Key"])]
     parsed = parse_bytes(message)
     assert str(parsed["Subject"]) == "[I.1.1] Zurich deadline"  # the same thread as the reminders
-    assert parsed.get_body(("plain",)).get_content().splitlines()[0] == "Extended to 30 June 2000 (was due 31 March 2000)"  # type: ignore[union-attr]
+    assert (
+        parsed.get_body(("plain",)).get_content().splitlines()[0] == "Extended to 30 June 2000 (was due 31 March 2000)"
+    )  # type: ignore[union-attr]
     event = Calendar.from_ical(next(parsed.iter_attachments()).get_content()).walk("VEVENT")[0]
     assert event.decoded("DTSTART") == date(2000, 6, 30)
     assert str(event["UID"]) == "small-i.1.1-due-2000-03-31@planwatch"  # the feed's event, moved
@@ -391,7 +453,7 @@ def parse_bytes(message: Message) -> Any:
     from email import message_from_bytes
     from email import policy as email_policy
 
-    from engine.messages import as_bytes
+    from engine.mail.messages import as_bytes
 
     return message_from_bytes(as_bytes(message), policy=email_policy.default)
 
@@ -409,8 +471,9 @@ def test_the_envelope_with_and_without_pipelining_delivers_and_refuses_alike(pip
         message["To"] = ", ".join(to)
         return message
 
-    recorder = Recorder(refuse={"gone@example.org": "550 5.1.1 <gone@example.org>: Recipient address rejected"},
-                        pipelining=pipelining)
+    recorder = Recorder(
+        refuse={"gone@example.org": "550 5.1.1 <gone@example.org>: Recipient address rejected"}, pipelining=pipelining
+    )
     with smtp_server(recorder) as port:
         channel = plain(port)
         channel.deliver(addressed("k1", "ana@example.org", "gone@example.org"))
@@ -444,9 +507,13 @@ def test_on_postgresql_sent_marks_do_not_wait_for_the_disk_and_the_pool_gets_its
     finally:
         event.remove(world.engine, "before_cursor_execute", setting_at_marks)
     assert stats.sent == 3
-    assert len(seen) >= 1 and {value for _, value in seen} == {"off"}  # with the next row's check, or at the batch's end
+    assert len(seen) >= 1 and {value for _, value in seen} == {
+        "off"
+    }  # with the next row's check, or at the batch's end
     sent = [r for r in world.rows() if r["status"] == "sent" and r["sent_at"] == REMINDERS_DUE]
-    assert len(sent) == 3 and all(r["attempts"] == 1 and r["message_id"] == message_id(r["key"], "example.org") for r in sent)
+    assert len(sent) == 3 and all(
+        r["attempts"] == 1 and r["message_id"] == message_id(r["key"], "example.org") for r in sent
+    )
     pooled = [world.engine.connect() for _ in range(world.engine.pool.checkedin() + 1)]  # type: ignore[attr-defined]
     try:
         assert {c.exec_driver_sql("SHOW synchronous_commit").scalar() for c in pooled} == {"on"}
@@ -469,11 +536,18 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
     by_id = {r["id"]: r for r in world.rows()}
     for row in rows[:2]:
         marked = by_id[row["id"]]
-        assert (marked["status"], marked["attempts"], marked["sent_at"], marked["next_attempt_at"]) == ("sent", 1, REMINDERS_DUE, None)
+        assert (marked["status"], marked["attempts"], marked["sent_at"], marked["next_attempt_at"]) == (
+            "sent",
+            1,
+            REMINDERS_DUE,
+            None,
+        )
         assert marked["message_id"] == message_id(row["key"], "example.org")
     assert by_id[rows[2]["id"]]["status"] == "pending"
     with world.engine.begin() as conn:  # another node took the third row after the lease ran out
-        conn.execute(update(OUT).where(OUT.c.id == rows[2]["id"]).values(next_attempt_at=REMINDERS_DUE + timedelta(hours=1)))
+        conn.execute(
+            update(OUT).where(OUT.c.id == rows[2]["id"]).values(next_attempt_at=REMINDERS_DUE + timedelta(hours=1))
+        )
     with world.engine.connect() as conn:
         batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
         assert not batch.still_ours(rows[2])

@@ -10,7 +10,14 @@ from pathlib import Path
 def test_status_before_and_after_a_simulation(cli) -> None:  # type: ignore[no-untyped-def]
     cli("import", "plans/owners.yaml", "plans/gb276-tc2-implementation-plan.txt")
     first = json.loads(cli("status", "--json").out)
-    assert first == {"last_tick": None, "pending": 0, "failed": 0, "oldest_pending": None, "lag_seconds": 0.0, "nodes": []}
+    assert first == {
+        "last_tick": None,
+        "pending": 0,
+        "failed": 0,
+        "oldest_pending": None,
+        "lag_seconds": 0.0,
+        "nodes": [],
+    }
     assert "never (is `planwatch run` running?)" in cli("status").out
     cli("simulate", "--from", "1999-09-28", "--until", "1999-12-31", "--commit")
     after = json.loads(cli("status", "--json").out)

@@ -25,7 +25,9 @@ def test_migrations_create_exactly_the_models(database_url: str) -> None:
 
 
 def _plan(stamp: datetime) -> Plan:
-    return Plan(id="p", title="t", ref_date=date(1999, 9, 28), timezone="Europe/Zurich", imported_at=stamp, updated_at=stamp)
+    return Plan(
+        id="p", title="t", ref_date=date(1999, 9, 28), timezone="Europe/Zurich", imported_at=stamp, updated_at=stamp
+    )
 
 
 @pytest.mark.parametrize(

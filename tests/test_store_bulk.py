@@ -19,10 +19,28 @@ AT = datetime(2030, 3, 30, 23, 30, tzinfo=ZoneInfo("Europe/Zurich"))
 
 
 def outbox_row(key: str, **changes: Any) -> dict[str, Any]:
-    row = {"key": key, "plan_id": "P", "action_id": None, "occurrence": "2030-03-31", "step": "remind#1", "type": "reminder",
-           "level": 0, "recipient": "a@example.org", "recipient_id": None, "template": "reminder", "due_at": AT,
-           "status": "pending", "reason": "", "attempts": 0, "last_error": "", "payload": {}, "created_at": AT,
-           "sent_at": None, "next_attempt_at": None, "message_id": None}
+    row = {
+        "key": key,
+        "plan_id": "P",
+        "action_id": None,
+        "occurrence": "2030-03-31",
+        "step": "remind#1",
+        "type": "reminder",
+        "level": 0,
+        "recipient": "a@example.org",
+        "recipient_id": None,
+        "template": "reminder",
+        "due_at": AT,
+        "status": "pending",
+        "reason": "",
+        "attempts": 0,
+        "last_error": "",
+        "payload": {},
+        "created_at": AT,
+        "sent_at": None,
+        "next_attempt_at": None,
+        "message_id": None,
+    }
     return row | changes
 
 
@@ -32,8 +50,12 @@ def test_insert_ignoring_duplicates_skips_known_keys_and_stores_values_alike(dat
     payload = {"ref": "1.2", "list": [1, "é", None], "none": None, "percent": "100% done", "nested": {"a": True}}
     with engine.begin() as conn:
         assert insert_ignoring_duplicates(conn, OUT, [outbox_row("k0")]) == 1
-        batch = [outbox_row("k0", level=9), outbox_row("k1", payload=payload, level=2, recipient_id="o1"),
-                 outbox_row("k2", sent_at=AT + timedelta(hours=1), message_id="<m@x>"), outbox_row("k1", level=7)]
+        batch = [
+            outbox_row("k0", level=9),
+            outbox_row("k1", payload=payload, level=2, recipient_id="o1"),
+            outbox_row("k2", sent_at=AT + timedelta(hours=1), message_id="<m@x>"),
+            outbox_row("k1", level=7),
+        ]
         assert insert_ignoring_duplicates(conn, OUT, batch) == 2
         assert insert_ignoring_duplicates(conn, OUT, []) == 0
         stored = conn.execute(select(OUT).order_by(OUT.c.id)).mappings().all()
@@ -54,8 +76,14 @@ def test_update_by_id_sets_each_rows_values(database_url: str) -> None:
     with engine.begin() as conn:
         insert_ignoring_duplicates(conn, OUT, [outbox_row(f"k{n}") for n in range(3)])
         ids = list(conn.execute(select(OUT.c.id).order_by(OUT.c.id)).scalars())
-        update_by_id(conn, OUT, [{"id": ids[0], "next_attempt_at": later, "reason": "a"},
-                                 {"id": ids[2], "next_attempt_at": None, "reason": "c"}])
+        update_by_id(
+            conn,
+            OUT,
+            [
+                {"id": ids[0], "next_attempt_at": later, "reason": "a"},
+                {"id": ids[2], "next_attempt_at": None, "reason": "c"},
+            ],
+        )
         update_by_id(conn, OUT, [])
         stored = conn.execute(select(OUT.c.next_attempt_at, OUT.c.reason).order_by(OUT.c.id)).all()
     engine.dispose()

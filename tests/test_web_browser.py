@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from engine.actions.signin import signin_url
 from engine.clock import FixedClock
 from engine.settings import Settings
-from engine.signin import signin_url
 from engine.store import transaction
 from engine.store.models import Action, Escalation
 from engine.web import create_app
@@ -30,8 +30,14 @@ from .smtpserver import free_port
 from .web_support import NOW, link_path, web_settings, web_world
 
 SHOTS = Path(__file__).parent / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -143,7 +149,9 @@ def test_mark_an_action_done_from_an_email_link(server, page) -> None:  # type: 
     page.goto(base + link_path(settings, "III.b.1", "pardev", "done"))
     assert page.get_by_role("heading", name="Mark this action done").is_visible()
     with transaction(engine) as session:
-        assert session.exec(select(Action.status).where(Action.ref == "III.b.1")).one() == "open"  # opening changed nothing
+        assert (
+            session.exec(select(Action.status).where(Action.ref == "III.b.1")).one() == "open"
+        )  # opening changed nothing
     page.get_by_label("Note (optional)").fill("Report sent to the Governing Body")
     shoot(page, "email-link-confirm")
     page.get_by_role("button", name="Mark done").click()

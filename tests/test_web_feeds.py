@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from engine.calendars import Feed
+from engine.actions.workflow import extend
+from engine.calendars.build import Feed
+from engine.calendars.feeds import issue, rotate
 from engine.clock import FixedClock
-from engine.feeds import issue, rotate
-from engine.queries import find_action
+from engine.read.queries import find_action
 from engine.store import transaction
 from engine.web import create_app
-from engine.workflow import extend
 
 from .feeds_support import NOW, example_engine, parse, settings_for
 
@@ -47,7 +47,9 @@ def test_a_feed_is_served_then_revalidated_with_304(site: tuple[TestClient, Engi
     assert second.headers["etag"] == first.headers["etag"]
     by_date = client.get(f"/feeds/{token}.ics", headers={"If-Modified-Since": first.headers["last-modified"]})
     assert by_date.status_code == 304
-    stale = client.get(f"/feeds/{token}.ics", headers={"If-None-Match": '"old"', "If-Modified-Since": first.headers["last-modified"]})
+    stale = client.get(
+        f"/feeds/{token}.ics", headers={"If-None-Match": '"old"', "If-Modified-Since": first.headers["last-modified"]}
+    )
     assert stale.status_code == 200  # If-None-Match wins over If-Modified-Since
     earlier = format_datetime(datetime(1999, 1, 1, tzinfo=UTC), usegmt=True)
     assert client.get(f"/feeds/{token}.ics", headers={"If-Modified-Since": earlier}).status_code == 200
@@ -63,8 +65,11 @@ def test_head_answers_like_get_without_a_body(site: tuple[TestClient, Engine, st
     assert head.headers["content-length"] == str(len(got.content))
 
 
-@pytest.mark.parametrize("path", ["/feeds/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics", "/feeds/x.ics", "/feeds/..%2F..%2Fetc.ics", "/feeds/"],
-                         ids=["unknown", "malformed", "traversal", "no_token"])
+@pytest.mark.parametrize(
+    "path",
+    ["/feeds/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics", "/feeds/x.ics", "/feeds/..%2F..%2Fetc.ics", "/feeds/"],
+    ids=["unknown", "malformed", "traversal", "no_token"],
+)
 def test_wrong_tokens_get_a_plain_404(site: tuple[TestClient, Engine, str, FixedClock], path: str) -> None:
     client, _, _, _ = site
     answer = client.get(path)
@@ -95,7 +100,9 @@ def test_a_change_reaches_subscribers_after_the_cache_time(site: tuple[TestClien
     client, engine, token, clock = site
     first = client.get(f"/feeds/{token}.ics")
     with transaction(engine) as session:
-        extend(session, find_action(session, "III.a.1"), date(2000, 9, 30), NOW, who="ed", via="test", reason="more time")
+        extend(
+            session, find_action(session, "III.a.1"), date(2000, 9, 30), NOW, who="ed", via="test", reason="more time"
+        )
     clock.advance(timedelta(seconds=1))
     second = client.get(f"/feeds/{token}.ics", headers={"If-None-Match": first.headers["etag"]})
     assert second.status_code == 200 and b"20000930" in second.content

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from engine.actions.links import preferences_url
 from engine.clock import FixedClock
-from engine.links import preferences_url
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Outbox, Owner

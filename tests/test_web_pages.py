@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from engine.calendars import Feed, FeedOptions
+from engine.calendars.build import Feed, FeedOptions
+from engine.calendars.feeds import FeedService
 from engine.clock import FixedClock
-from engine.feeds import FeedService
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
@@ -115,8 +115,13 @@ def test_an_owner_cannot_see_or_change_another_owners_action(site) -> None:  # t
     assert pardev.get(f"/actions/{other}").status_code == 404
     assert pardev.get("/actions/999999").status_code == 404
     token = csrf_of(pardev.get("/my").text)
-    for verb, data in (("done", {}), ("progress", {"state": "at risk"}), ("extension", {"to": "2001-01-01", "reason": "x"}),
-                       ("extend", {"to": "2001-01-01"}), ("not-mine", {})):
+    for verb, data in (
+        ("done", {}),
+        ("progress", {"state": "at risk"}),
+        ("extension", {"to": "2001-01-01", "reason": "x"}),
+        ("extend", {"to": "2001-01-01"}),
+        ("not-mine", {}),
+    ):
         answer = pardev.post(f"/actions/{other}/{verb}", data={"csrf": token, **data}, follow_redirects=False)
         assert answer.status_code == 404, verb
     assert _status(engine, "I.2a.1") == "open"
@@ -139,8 +144,11 @@ def test_a_supervisor_sees_and_decides_only_for_their_subtree(site) -> None:  # 
     assert own.status_code == 403  # one's own escalations are for one's supervisor
     foreign = codev.post(f"/escalations/{_escalation_id(engine, 'III.d.1')}/acknowledge", data={"csrf": token})
     assert foreign.status_code == 404
-    done = codev.post(f"/escalations/{_escalation_id(engine, 'I.2b.1')}/acknowledge",
-                      data={"csrf": token, "note": "spoke to Somchai", "back_query": "state=all"}, follow_redirects=False)
+    done = codev.post(
+        f"/escalations/{_escalation_id(engine, 'I.2b.1')}/acknowledge",
+        data={"csrf": token, "note": "spoke to Somchai", "back_query": "state=all"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303 and done.headers["location"] == "/escalations?state=all&ok=acknowledged"
     with transaction(engine) as session:
         entry = session.get(Escalation, _escalation_id(engine, "I.2b.1"))
@@ -161,14 +169,18 @@ def test_a_post_without_the_csrf_token_is_refused(site) -> None:  # type: ignore
     assert pardev.post(target, data={"csrf": csrf_of(other.get("/my").text)}).status_code == 403
     assert pardev.post("/signout", data={}).status_code == 403
     assert _status(engine, "III.1.2") == "open"
-    assert pardev.post(target, data={"csrf": csrf_of(pardev.get("/my").text)}, follow_redirects=False).status_code == 303
+    assert (
+        pardev.post(target, data={"csrf": csrf_of(pardev.get("/my").text)}, follow_redirects=False).status_code == 303
+    )
     assert _status(engine, "III.1.2") == "done"
 
 
 def test_markup_in_titles_is_escaped_on_every_page(site) -> None:  # type: ignore[no-untyped-def]
     client, engine, *_ = site
-    for owner, paths in (("pardev", ["/my", "/escalations?state=all", "/plan", "/report"]),
-                         ("secretariat", ["/escalations?state=all", "/plan", "/report", f"/actions/{action_id(engine, 'III.d.1')}"])):
+    for owner, paths in (
+        ("pardev", ["/my", "/escalations?state=all", "/plan", "/report"]),
+        ("secretariat", ["/escalations?state=all", "/plan", "/report", f"/actions/{action_id(engine, 'III.d.1')}"]),
+    ):
         signed = client(owner)
         for path in paths:
             page = signed.get(path).text
@@ -176,7 +188,7 @@ def test_markup_in_titles_is_escaped_on_every_page(site) -> None:  # type: ignor
             assert "<script>alert" not in page and "<b>bold" not in page, (owner, path)
     svg = client("secretariat").get("/plan").text
     start = svg.index("<svg")
-    assert "<script" not in svg[start: svg.index("</svg>")]
+    assert "<script" not in svg[start : svg.index("</svg>")]
 
 
 def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(site) -> None:  # type: ignore[no-untyped-def]
@@ -184,22 +196,32 @@ def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(site) ->
     hrd = client("hrd")
     token = csrf_of(hrd.get("/my").text)
     ident = action_id(engine, "II.3.1")
-    progress = hrd.post(f"/actions/{ident}/progress", data={"csrf": token, "state": "at risk", "note": "budget", "back": "my"},
-                        follow_redirects=False)
+    progress = hrd.post(
+        f"/actions/{ident}/progress",
+        data={"csrf": token, "state": "at risk", "note": "budget", "back": "my"},
+        follow_redirects=False,
+    )
     assert progress.headers["location"] == "/my?ok=progress"
     assert _status(engine, "II.3.1") == "in_progress"
-    ask = hrd.post(f"/actions/{ident}/extension", data={"csrf": token, "to": "2000-09-30", "reason": "budget delay"},
-                   follow_redirects=False)
+    ask = hrd.post(
+        f"/actions/{ident}/extension",
+        data={"csrf": token, "to": "2000-09-30", "reason": "budget delay"},
+        follow_redirects=False,
+    )
     assert ask.status_code == 303
     assert "extension requested" in hrd.get("/my").text
     bad = hrd.post(f"/actions/{ident}/extension", data={"csrf": token, "to": "1999-01-01", "reason": "x"})
     assert bad.status_code == 400 and "is not after the current due date" in bad.text
     worse = hrd.post(f"/actions/{ident}/extension", data={"csrf": token, "to": "soon", "reason": "x"})
     assert worse.status_code == 400 and "expected a date" in worse.text
-    done = hrd.post(f"/actions/{action_id(engine, 'II.3.2')}/done", data={"csrf": token, "note": "filed"}, follow_redirects=False)
+    done = hrd.post(
+        f"/actions/{action_id(engine, 'II.3.2')}/done", data={"csrf": token, "note": "filed"}, follow_redirects=False
+    )
     assert done.status_code == 303 and _status(engine, "II.3.2") == "done"
     with transaction(engine) as session:
-        change = session.exec(select(ActionChange).where(ActionChange.field == "status", ActionChange.new == "done")).one()
+        change = session.exec(
+            select(ActionChange).where(ActionChange.field == "status", ActionChange.new == "done")
+        ).one()
         assert (change.who, change.via, change.note) == ("hrd", "web", "filed")
     sheet = hrd.get(f"/actions/{ident}").text
     assert "extension requested" in sheet and "budget delay" in sheet and "pending" in sheet
@@ -216,11 +238,17 @@ def test_a_supervisor_grants_or_refuses_an_extension_request(site) -> None:  # t
     assert "Extension requests waiting for you (2)" in page
     with transaction(engine) as session:
         first, second = session.exec(select(ExtensionRequest).order_by(ExtensionRequest.id)).all()
-    assert hrd.post(f"/extensions/{first.id}/grant", data={"csrf": token}).status_code == 404  # not the owner's to decide
+    assert (
+        hrd.post(f"/extensions/{first.id}/grant", data={"csrf": token}).status_code == 404
+    )  # not the owner's to decide
     boss_token = csrf_of(page)
-    granted = boss.post(f"/extensions/{first.id}/grant", data={"csrf": boss_token, "note": "ok"}, follow_redirects=False)
+    granted = boss.post(
+        f"/extensions/{first.id}/grant", data={"csrf": boss_token, "note": "ok"}, follow_redirects=False
+    )
     assert granted.status_code == 303
-    refused = boss.post(f"/extensions/{second.id}/refuse", data={"csrf": boss_token, "note": "no"}, follow_redirects=False)
+    refused = boss.post(
+        f"/extensions/{second.id}/refuse", data={"csrf": boss_token, "note": "no"}, follow_redirects=False
+    )
     assert refused.status_code == 303
     assert boss.post(f"/extensions/{first.id}/grant", data={"csrf": boss_token}).status_code == 400  # decided already
     with transaction(engine) as session:
@@ -237,13 +265,16 @@ def test_a_supervisor_extends_directly_from_the_log(site) -> None:  # type: igno
     boss = client("ed-devcoop")
     token = csrf_of(boss.get("/escalations").text)
     ident = action_id(engine, "III.d.1")
-    answer = boss.post(f"/actions/{ident}/extend", data={"csrf": token, "to": "2000-09-15", "reason": "agreed"}, follow_redirects=False)
+    answer = boss.post(
+        f"/actions/{ident}/extend", data={"csrf": token, "to": "2000-09-15", "reason": "agreed"}, follow_redirects=False
+    )
     assert answer.status_code == 303
     with transaction(engine) as session:
         entry = session.get(Escalation, _escalation_id(engine, "III.d.1"))
         assert entry is not None and entry.resolution == "extended to 2000-09-15"
-    assert client("pardev").post(f"/actions/{ident}/extend", data={"csrf": csrf_of(client('pardev').get('/my').text),
-                                                                    "to": "2002-01-01"}).status_code in (403,)
+    assert client("pardev").post(
+        f"/actions/{ident}/extend", data={"csrf": csrf_of(client("pardev").get("/my").text), "to": "2002-01-01"}
+    ).status_code in (403,)
 
 
 def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ignore[no-untyped-def]
@@ -251,8 +282,19 @@ def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ig
     with transaction(engine) as session:
         ident = action_id(engine, "II.5.1")
         for n in range(120):
-            session.add(Escalation(key=f"bulk{n}", at=NOW - timedelta(hours=n), action_id=ident, occurrence="2000-01-31",
-                                   level=3, step="escalate:3", policy="default", recipients=[], days_overdue=n))
+            session.add(
+                Escalation(
+                    key=f"bulk{n}",
+                    at=NOW - timedelta(hours=n),
+                    action_id=ident,
+                    occurrence="2000-01-31",
+                    level=3,
+                    step="escalate:3",
+                    policy="default",
+                    recipients=[],
+                    days_overdue=n,
+                )
+            )
     admin = client("secretariat")
     first = admin.get("/escalations?level=3").text
     assert "123 entries" not in first and "120 entries, page 1 of 3" in first
@@ -288,8 +330,11 @@ def test_the_plan_page_shows_counts_timeline_and_the_review_queue(site) -> None:
     token = csrf_of(page)
     bad = admin.post(f"/plan/review/{ident}", data={"csrf": token, "kind": "deadline", "due": "31/12/2000"})
     assert bad.status_code == 400
-    fixed = admin.post(f"/plan/review/{ident}", data={"csrf": token, "kind": "deadline", "due": "2000-12-31", "note": "agreed"},
-                       follow_redirects=False)
+    fixed = admin.post(
+        f"/plan/review/{ident}",
+        data={"csrf": token, "kind": "deadline", "due": "2000-12-31", "note": "agreed"},
+        follow_redirects=False,
+    )
     assert fixed.status_code == 303
     with transaction(engine) as session:
         action = session.exec(select(Action).where(Action.ref == "I.3b.2")).one()
@@ -297,7 +342,12 @@ def test_the_plan_page_shows_counts_timeline_and_the_review_queue(site) -> None:
     assert "Needs review (12)" in admin.get("/plan").text
     owner = client("pardev")
     assert "Needs review" not in owner.get("/plan").text
-    assert owner.post(f"/plan/review/{ident}", data={"csrf": csrf_of(owner.get("/my").text), "due": "2001-01-01"}).status_code == 403
+    assert (
+        owner.post(
+            f"/plan/review/{ident}", data={"csrf": csrf_of(owner.get("/my").text), "due": "2001-01-01"}
+        ).status_code
+        == 403
+    )
 
 
 def test_the_plan_and_report_are_cut_to_the_viewers_scope(site) -> None:  # type: ignore[no-untyped-def]
@@ -322,16 +372,41 @@ def test_the_action_sheet_shows_everything_about_an_action(site) -> None:  # typ
     client, engine, settings, _ = site
     ident = action_id(engine, "I.2b.1")
     with transaction(engine) as session:
-        session.add(Outbox(key="m1", plan_id="gb276-tc2", action_id=ident, occurrence="", step="remind:due:14d", type="reminder",
-                           recipient="somchai.prasert@example.org", recipient_id="ro-bangkok", template="reminder",
-                           due_at=NOW - timedelta(days=20), status="sent", sent_at=NOW - timedelta(days=20), created_at=NOW))
+        session.add(
+            Outbox(
+                key="m1",
+                plan_id="gb276-tc2",
+                action_id=ident,
+                occurrence="",
+                step="remind:due:14d",
+                type="reminder",
+                recipient="somchai.prasert@example.org",
+                recipient_id="ro-bangkok",
+                template="reminder",
+                due_at=NOW - timedelta(days=20),
+                status="sent",
+                sent_at=NOW - timedelta(days=20),
+                created_at=NOW,
+            )
+        )
     before = client("codev").get(f"/actions/{ident}").text
     assert "Calendar UID</dt><dd>—" in before  # a recurring action is published by the feeds first
     FeedService(engine, settings, FixedClock(NOW)).document(Feed("owner", "ro-bangkok"), FeedOptions())
     page = client("codev").get(f"/actions/{ident}").text
     assert "gb276-tc2-i.2b.1-recurring-" in page
-    for expected in ("I.2b.1", "Time frame as printed", "Read as", "Somchai Prasert", "codev → ed-devcoop → dg-office",
-                     "remind:due:14d", "somchai.prasert@example.org", "escalate:2", "Calendar UID", "@planwatch", "Part I"):
+    for expected in (
+        "I.2b.1",
+        "Time frame as printed",
+        "Read as",
+        "Somchai Prasert",
+        "codev → ed-devcoop → dg-office",
+        "remind:due:14d",
+        "somchai.prasert@example.org",
+        "escalate:2",
+        "Calendar UID",
+        "@planwatch",
+        "Part I",
+    ):
         assert expected in page, expected
 
 

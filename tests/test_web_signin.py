@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from engine.actions.signin import signin_url
 from engine.clock import FixedClock
 from engine.settings import Settings
-from engine.signin import signin_url
 from engine.web import create_app
 
 from .web_support import NOW, SECRET, csrf_of, sign_in, web_settings, web_world
@@ -53,7 +53,9 @@ def test_a_link_signs_in_once_with_a_safe_cookie(site) -> None:  # type: ignore[
 def test_the_cookie_is_secure_behind_https(database_url: str) -> None:
     engine = web_world(database_url)
     settings = replace(web_settings(database_url), base_url="https://planwatch.example.org")
-    with TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine), base_url="https://planwatch.example.org") as client:
+    with TestClient(
+        create_app(settings, clock=FixedClock(NOW), engine=engine), base_url="https://planwatch.example.org"
+    ) as client:
         sign = signin_url(settings, "pardev", NOW).removeprefix(settings.base_url)
         shown = client.get(sign)
         used = client.post(sign, data={"csrf": csrf_of(shown.text)}, follow_redirects=False)
@@ -67,7 +69,9 @@ def test_expired_forged_and_foreign_links_get_a_clear_page(site) -> None:  # typ
     token = path.rsplit("/", 1)[1]
     forged = client.get(f"/signin/{token[:-2]}xx")
     assert forged.status_code == 400 and "not valid" in forged.text
-    other_key = signin_url(replace(settings, secret_key="another-key-altogether"), "pardev", NOW).removeprefix(settings.base_url)
+    other_key = signin_url(replace(settings, secret_key="another-key-altogether"), "pardev", NOW).removeprefix(
+        settings.base_url
+    )
     assert client.get(other_key).status_code == 400
     action_token = "/signin/" + "e30.bad"
     assert client.get(action_token).status_code == 400
@@ -182,4 +186,6 @@ def test_a_limit_that_is_not_a_number_is_refused(cli, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PLANWATCH_SIGNIN_MAILS_PER_HOUR", "lots")
     refused = cli("users", "login-link", "pardev")
     assert refused.code == 2
-    assert "PLANWATCH_SIGNIN_MAILS_PER_HOUR: expected a whole number of sign-in links an hour, got 'lots'" in refused.err
+    assert (
+        "PLANWATCH_SIGNIN_MAILS_PER_HOUR: expected a whole number of sign-in links an hour, got 'lots'" in refused.err
+    )

@@ -46,8 +46,10 @@ def test_every_yaml_file_of_the_project_reads_the_same_both_ways(path: Path) -> 
 
 
 def test_scalars_resolve_by_the_yaml_1_2_core_schema_both_ways() -> None:
-    text = ("a: yes\nb: 2000-04-30\nc: 1:30\nd: 0o17\ne: 017\nf: ~\ng: 1e3\nh: '2000-04-30'\ni: 'no'\nj: off\n"
-            "k: 2000-04-30T12:00:00Z\nl: 0x1F\nm: .inf\nn: TRUE\no: 1_000\n")
+    text = (
+        "a: yes\nb: 2000-04-30\nc: 1:30\nd: 0o17\ne: 017\nf: ~\ng: 1e3\nh: '2000-04-30'\ni: 'no'\nj: off\n"
+        "k: 2000-04-30T12:00:00Z\nl: 0x1F\nm: .inf\nn: TRUE\no: 1_000\n"
+    )
     fast, slow = both(text)
     assert fast == slow
     assert fast["a"] == "yes" and fast["b"] == date(2000, 4, 30) and fast["c"] == "1:30" and fast["h"] == "2000-04-30"
@@ -58,13 +60,16 @@ def test_a_yaml_1_1_directive_is_read_by_the_round_trip_parser() -> None:
     assert doc.data == {"answer": True} and not isinstance(doc.data, yamlfile._Map)
 
 
-@pytest.mark.parametrize(("text", "where", "says"), [
-    ("a: 1\na: 2\n", "f.yaml:2:1", "duplicate key 'a' (first at line 1)"),
-    ("a: [1, 2\nb: 3\n", "f.yaml:2:2", "invalid YAML"),
-    ("a: 2000-13-01\n", "f.yaml:1:4", "2000-13-01 is not a date"),
-    ("a: \x07\n", "f.yaml:1:4", "is not allowed in YAML"),
-    ("a: 1\n---\nb: 2\n", "f.yaml:2:1", "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        ("a: 1\na: 2\n", "f.yaml:2:1", "duplicate key 'a' (first at line 1)"),
+        ("a: [1, 2\nb: 3\n", "f.yaml:2:2", "invalid YAML"),
+        ("a: 2000-13-01\n", "f.yaml:1:4", "2000-13-01 is not a date"),
+        ("a: \x07\n", "f.yaml:1:4", "is not allowed in YAML"),
+        ("a: 1\n---\nb: 2\n", "f.yaml:2:1", "invalid YAML"),
+    ],
+)
 def test_what_the_c_parser_refuses_is_explained_with_its_place(text: str, where: str, says: str) -> None:
     with pytest.raises(InputError) as caught:
         yamlfile.loads(text, "f.yaml")
@@ -84,9 +89,22 @@ actions:
     schedule: {after: A.1, days: 3}
     tags: [a, b]
 """
-PLACES = [(), ("plan",), ("plan", "date"), ("actions",), ("actions", 0), ("actions", 1, "title"),
-          ("actions", 1, "schedule"), ("actions", 1, "schedule", "days"), ("actions", 1, "tags", 1), ("actions", 5),
-          ("actions", -1), ("actions", 1, "nothing"), ("actions", 1, "title", "deeper"), ("plan", 0)]
+PLACES = [
+    (),
+    ("plan",),
+    ("plan", "date"),
+    ("actions",),
+    ("actions", 0),
+    ("actions", 1, "title"),
+    ("actions", 1, "schedule"),
+    ("actions", 1, "schedule", "days"),
+    ("actions", 1, "tags", 1),
+    ("actions", 5),
+    ("actions", -1),
+    ("actions", 1, "nothing"),
+    ("actions", 1, "title", "deeper"),
+    ("plan", 0),
+]
 
 
 @pytest.mark.parametrize("loc", PLACES, ids=str)
@@ -108,10 +126,48 @@ def test_an_error_names_the_line_and_column_of_the_value() -> None:
 
 # Documents built from the scalars people write in plans and rules, dates, numbers and the words
 # YAML 1.1 would have read as booleans among them, plainly or quoted, in blocks and flows.
-WORDS = st.sampled_from(["yes", "no", "on", "off", "true", "False", "null", "~", "2000-04-30", "2000-4-3", "1:30", "12:00",
-                         "0o17", "017", "0x1f", "1e3", "1_000", ".inf", "-.5", "+3", "By April 2000", "III.d.1", "a#b",
-                         "x: y", "- z", "'q'", "\"d\"", "@home", "%", "!x", "&a", "*a", "{", "[", "é", "2000-04-30 12:00",
-                         "2000-04-30T12:00:00Z", ""])
+WORDS = st.sampled_from(
+    [
+        "yes",
+        "no",
+        "on",
+        "off",
+        "true",
+        "False",
+        "null",
+        "~",
+        "2000-04-30",
+        "2000-4-3",
+        "1:30",
+        "12:00",
+        "0o17",
+        "017",
+        "0x1f",
+        "1e3",
+        "1_000",
+        ".inf",
+        "-.5",
+        "+3",
+        "By April 2000",
+        "III.d.1",
+        "a#b",
+        "x: y",
+        "- z",
+        "'q'",
+        '"d"',
+        "@home",
+        "%",
+        "!x",
+        "&a",
+        "*a",
+        "{",
+        "[",
+        "é",
+        "2000-04-30 12:00",
+        "2000-04-30T12:00:00Z",
+        "",
+    ]
+)
 SCALAR = st.one_of(WORDS, st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8))
 
 

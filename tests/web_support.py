@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from engine.actions.links import action_links
+from engine.actions.signin import signin_url
 from engine.importing import import_paths
-from engine.links import action_links
 from engine.settings import Settings
-from engine.signin import signin_url
 from engine.store import make_engine, transaction, upgrade
 from engine.store.models import Action, Escalation
 
@@ -25,17 +25,23 @@ SECRET = "a-test-secret-that-is-long-enough"
 XSS = '<script>alert("x")</script> & <b>bold</b>'
 # ref, level, days overdue, fired (days before NOW), acknowledged by
 ESCALATIONS = [
-    ("I.2b.1", 2, 20, 3, None),      # ro-bangkok, below codev
-    ("I.2a.1", 1, 5, 1, None),       # codev's own
-    ("III.d.1", 2, 30, 2, None),     # pardev's, the title has markup
+    ("I.2b.1", 2, 20, 3, None),  # ro-bangkok, below codev
+    ("I.2a.1", 1, 5, 1, None),  # codev's own
+    ("III.d.1", 2, 30, 2, None),  # pardev's, the title has markup
     ("I.3b.3", 1, 60, 10, "ed-devcoop"),  # norms', acknowledged
 ]
 
 
 def web_settings(url: str, **changes: object) -> Settings:
     """Settings for the pages: a secret key, the TestClient's base URL, the project's rules and templates."""
-    base = Settings(database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates",
-                    base_url="http://testserver", secret_key=SECRET, feed_cache_seconds=0)
+    base = Settings(
+        database_url=url,
+        rules_dir=ROOT / "rules",
+        templates_dir=ROOT / "templates",
+        base_url="http://testserver",
+        secret_key=SECRET,
+        feed_cache_seconds=0,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -50,9 +56,21 @@ def web_world(url: str) -> Engine:
         session.add(actions["III.d.1"])
         for n, (ref, level, days, ago, ack) in enumerate(ESCALATIONS):
             at = NOW - timedelta(days=ago)
-            session.add(Escalation(key=f"k{n}", at=at, action_id=actions[ref].id, occurrence=str(actions[ref].due or ""),
-                                   level=level, step=f"escalate:{level}", policy="default", recipients=["boss@example.org"],
-                                   days_overdue=days, acknowledged_by=ack, acknowledged_at=at if ack else None))
+            session.add(
+                Escalation(
+                    key=f"k{n}",
+                    at=at,
+                    action_id=actions[ref].id,
+                    occurrence=str(actions[ref].due or ""),
+                    level=level,
+                    step=f"escalate:{level}",
+                    policy="default",
+                    recipients=["boss@example.org"],
+                    days_overdue=days,
+                    acknowledged_by=ack,
+                    acknowledged_at=at if ack else None,
+                )
+            )
     return engine
 
 

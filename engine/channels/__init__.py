@@ -26,8 +26,15 @@ class DeliveryError(Exception):
     ``reply``: the server's reply as it was given ("550 5.1.1 no such user"), when there was one.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, pause: bool = False,
-                 connection_lost: bool = False, reply: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        pause: bool = False,
+        connection_lost: bool = False,
+        reply: str = "",
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.pause = pause

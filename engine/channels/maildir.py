@@ -7,7 +7,7 @@ from email.message import Message
 from pathlib import Path
 
 from engine.channels import DeliveryError
-from engine.messages import as_bytes
+from engine.mail.messages import as_bytes
 
 
 class MaildirChannel:

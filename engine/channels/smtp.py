@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.channels import DeliveryError
 from engine.errors import InputError
-from engine.messages import as_bytes, seven_bit
+from engine.mail.messages import as_bytes, seven_bit
 
 AUTH_CODES = frozenset({530, 534, 535, 538})
 DOT_LINE = re.compile(rb"(?m)^\.")
@@ -72,8 +72,15 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         timeout = float(query.get("timeout", "30"))
     except ValueError:
         raise InputError(f"PLANWATCH_SMTP_URL: {expected}; the port and timeout must be numbers") from None
-    return SmtpConfig(parts.hostname, port, unquote(parts.username or ""), unquote(parts.password or ""),
-                      "ssl" if ssl_mode else "starttls" if starttls else "none", timeout, query.get("cafile"))
+    return SmtpConfig(
+        parts.hostname,
+        port,
+        unquote(parts.username or ""),
+        unquote(parts.password or ""),
+        "ssl" if ssl_mode else "starttls" if starttls else "none",
+        timeout,
+        query.get("cafile"),
+    )
 
 
 class Pacer:
@@ -83,8 +90,12 @@ class Pacer:
     clock module stays the only reader of the time), and both it and ``sleep`` can be injected.
     """
 
-    def __init__(self, per_minute: int, counter: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        counter: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
         self.counter, self.sleep = counter, sleep
         self.next_at = 0.0
@@ -117,8 +128,14 @@ class SmtpChannel:
     needs_message = True
     waits = True  # on the server's replies: the outbox sends on a second thread and builds meanwhile
 
-    def __init__(self, config: SmtpConfig, *, rate_per_minute: int = 0, ssl_context: ssl.SSLContext | None = None,
-                 envelope_from: str | None = None) -> None:
+    def __init__(
+        self,
+        config: SmtpConfig,
+        *,
+        rate_per_minute: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        envelope_from: str | None = None,
+    ) -> None:
         self.config = config
         self.pacer = Pacer(rate_per_minute)
         self._context = ssl_context
@@ -267,7 +284,11 @@ def _envelope_pipelined(smtp: smtplib.SMTP, sender: str, recipients: list[str], 
     DATA go in one write and their replies are read after, one round trip instead of two plus one
     a recipient (a relay across a network: about 1 ms each on a LAN, tens across the Internet)."""
     extra = "".join(f" {option}" for option in options)
-    commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{extra}", *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients), "DATA"]
+    commands = [
+        f"MAIL FROM:{smtplib.quoteaddr(sender)}{extra}",
+        *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients),
+        "DATA",
+    ]
     smtp.send("".join(f"{command}\r\n" for command in commands))
     replies: list[tuple[int, bytes]] = []
     for _ in commands:
@@ -275,9 +296,13 @@ def _envelope_pipelined(smtp: smtplib.SMTP, sender: str, recipients: list[str], 
         if replies[-1][0] == 421:  # the server is closing: no more replies will come
             smtp.close()
             break
-    mail, rcpts, data = replies[0], replies[1:1 + len(recipients)], replies[-1] if len(replies) == len(commands) else (421, b"")
+    mail, rcpts, data = (
+        replies[0],
+        replies[1 : 1 + len(recipients)],
+        replies[-1] if len(replies) == len(commands) else (421, b""),
+    )
     refused = {r: reply for r, reply in zip(recipients, rcpts, strict=False) if reply[0] not in (250, 251)}
-    refused.update({r: data for r in recipients[len(rcpts):]})  # cut short by a 421
+    refused.update({r: data for r in recipients[len(rcpts) :]})  # cut short by a 421
     failed = mail[0] != 250 or len(refused) == len(recipients)
     if failed and data[0] == 354:  # the server took DATA though nothing can be delivered: end it empty
         smtp.send(".\r\n")
@@ -319,8 +344,11 @@ def smtp_error(exc: BaseException, context: str) -> DeliveryError:
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return DeliveryError(f"{context}: TLS refused: {exc}", pause=True, reply=f"TLS: {exc}")
     if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout | TimeoutError | OSError):
-        return DeliveryError(f"{context}: connection lost: {exc or type(exc).__name__}", connection_lost=True,
-                             reply=f"connection lost: {exc or type(exc).__name__}")
+        return DeliveryError(
+            f"{context}: connection lost: {exc or type(exc).__name__}",
+            connection_lost=True,
+            reply=f"connection lost: {exc or type(exc).__name__}",
+        )
     return DeliveryError(f"{context}: {exc}", reply=str(exc))
 
 

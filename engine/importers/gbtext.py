@@ -13,16 +13,31 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from engine.errors import InputError, Location
-from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.importers.places import zone_for_place
+from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 
 SYMBOL_RE = re.compile(r"^[A-Z]{1,6}\.\d+(?:/[A-Za-z0-9.()]+)+$")
-DATE_RE = re.compile(
-    r"^(?P<place>[A-Z][\w' -]*?),\s+(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]+)\s+(?P<year>\d{4})\.?$"
-)
-MONTHS = {m: i for i, m in enumerate(
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"], 1
-)}
+DATE_RE = re.compile(r"^(?P<place>[A-Z][\w' -]*?),\s+(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]+)\s+(?P<year>\d{4})\.?$")
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        1,
+    )
+}
 PART_RE = re.compile(r"^Part\s+(?P<num>[IVXLC]+)\s+--\s+(?P<title>.+?)\s*\|\s*\|\|$")
 HEADER_RE = re.compile(r"^(Issues to be addressed|[\w ]*elements for action|Time frame)\s*\|$")
 SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")
@@ -131,8 +146,7 @@ def _appendix_line(lines: list[str], source: str) -> int:
         if line.strip() == "Appendix":
             return number
     raise InputError(
-        "expected a line 'Appendix' followed by the plan's table (Parts, issues, time frames); "
-        "is the file truncated?",
+        "expected a line 'Appendix' followed by the plan's table (Parts, issues, time frames); is the file truncated?",
         Location(source, len(lines) or 1),
     )
 
@@ -189,14 +203,19 @@ class _TableReader:
             raise self._truncated(self.issue.section.line, "its action rows")
 
     def _truncated(self, number: int, expected: str) -> InputError:
-        return InputError(f"the table ends here; expected {expected} (is the file truncated?)", Location(self.source, number))
+        return InputError(
+            f"the table ends here; expected {expected} (is the file truncated?)", Location(self.source, number)
+        )
 
     def _add_section(self, row: SectionRow) -> SectionRow:
         first = next((s for s in self.sections if s.key == row.key), None)
         if first is not None:
             what = "Part" if row.level == "part" else "heading"
-            raise InputError(f"{what} {row.number or row.title!r} appears twice (first at line {first.line}); "
-                             "expected each Part, issue and sub-heading once", Location(self.source, row.line, 1))
+            raise InputError(
+                f"{what} {row.number or row.title!r} appears twice (first at line {first.line}); "
+                "expected each Part, issue and sub-heading once",
+                Location(self.source, row.line, 1),
+            )
         row.ordinal = len(self.sections) + 1
         self.sections.append(row)
         return row
@@ -215,7 +234,9 @@ class _TableReader:
             return False
         if self.part is None:
             raise InputError("an issue heading before any 'Part ... --' line", Location(self.source, number, 1))
-        row = self._add_section(SectionRow(key, parent, "issue" if parent == self.part else "subissue", label, title, line=number))
+        row = self._add_section(
+            SectionRow(key, parent, "issue" if parent == self.part else "subissue", label, title, line=number)
+        )
         self.issue = _Issue(row, title)
         self.awaiting_context = None if closed else number
         return True
@@ -241,17 +262,19 @@ class _TableReader:
         issue = self._require_issue(number)
         issue.count += 1
         timeframe = m["tf"] if m else ""
-        self.actions.append(ActionRow(
-            ref=f"{issue.section.key}.{issue.count}",
-            section_key=issue.section.key,
-            ordinal=len(self.actions) + 1,
-            title=f"{issue.section.number} action {issue.count} (text not in source)",
-            timeframe=timeframe,
-            subheading=issue.subheading,
-            description=issue.description,
-            timeframe_proposed=None if timeframe else issue.last_timeframe,
-            line=number,
-        ))
+        self.actions.append(
+            ActionRow(
+                ref=f"{issue.section.key}.{issue.count}",
+                section_key=issue.section.key,
+                ordinal=len(self.actions) + 1,
+                title=f"{issue.section.number} action {issue.count} (text not in source)",
+                timeframe=timeframe,
+                subheading=issue.subheading,
+                description=issue.description,
+                timeframe_proposed=None if timeframe else issue.last_timeframe,
+                line=number,
+            )
+        )
         if timeframe:
             issue.last_timeframe = timeframe
         return True
@@ -280,6 +303,8 @@ class _TableReader:
             return False
         self.last_text_line = number
         slug = re.sub(r"[^a-z0-9]+", "-", line.lower()).strip("-")
-        self._add_section(SectionRow(f"{self.issue.section.key}.{slug}", self.issue.section.key, "subheading", "", line, line=number))
+        self._add_section(
+            SectionRow(f"{self.issue.section.key}.{slug}", self.issue.section.key, "subheading", "", line, line=number)
+        )
         self.issue.subheading = line
         return True

@@ -84,7 +84,9 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
     if unknown:
-        raise InputError(f"unknown column(s) {sorted(unknown)}; expected {', '.join(CSV_COLUMNS)}", Location(name, 1, 1))
+        raise InputError(
+            f"unknown column(s) {sorted(unknown)}; expected {', '.join(CSV_COLUMNS)}", Location(name, 1, 1)
+        )
     entries, lines, errors = [], [], []
     for row in reader:
         where = Location(name, reader.line_num)
@@ -113,9 +115,13 @@ def check_directory(entries: list[OwnerEntry], lines: list[Location], known: Ite
     ids = set(seen) | set(known)
     for entry, where in zip(entries, lines, strict=True):
         if entry.supervisor and entry.supervisor not in ids:
-            errors.append(InputError(f"unknown supervisor {entry.supervisor!r} for {entry.id!r}; expected an owner id", where))
+            errors.append(
+                InputError(f"unknown supervisor {entry.supervisor!r} for {entry.id!r}; expected an owner id", where)
+            )
         if entry.delegate and entry.delegate not in ids:
-            errors.append(InputError(f"unknown delegate {entry.delegate!r} for {entry.id!r}; expected an owner id", where))
+            errors.append(
+                InputError(f"unknown delegate {entry.delegate!r} for {entry.id!r}; expected an owner id", where)
+            )
     errors.extend(_loops(entries, seen))
     if errors:
         raise ValidationErrors(errors)
@@ -132,9 +138,14 @@ def _loops(entries: list[OwnerEntry], where: Mapping[str, Location]) -> list[Inp
             chain.append(current)
             current = boss.get(current)
         if current is not None and current in chain and not reported & set(chain):
-            loop = [*chain[chain.index(current):], current]
+            loop = [*chain[chain.index(current) :], current]
             reported.update(loop)
-            errors.append(InputError(f"supervisor loop: {' -> '.join(loop)}; a chain must end with someone who has no supervisor", where[current]))
+            errors.append(
+                InputError(
+                    f"supervisor loop: {' -> '.join(loop)}; a chain must end with someone who has no supervisor",
+                    where[current],
+                )
+            )
     return errors
 
 

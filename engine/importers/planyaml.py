@@ -19,7 +19,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from engine import yamlfile
 from engine.errors import InputError, ValidationErrors
-from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.zones import ZoneName
 
 KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
@@ -132,22 +132,46 @@ def _check_references(parsed: PlanFile, doc: yamlfile.Document) -> None:
     keys: dict[str, int] = {}
     for i, section in enumerate(parsed.sections):
         if section.key in keys:
-            errors.append(doc.error(("sections", i, "key"), f"duplicate section key {section.key!r} (first is sections[{keys[section.key]}])"))
+            errors.append(
+                doc.error(
+                    ("sections", i, "key"),
+                    f"duplicate section key {section.key!r} (first is sections[{keys[section.key]}])",
+                )
+            )
         keys.setdefault(section.key, i)
         if section.parent is not None and section.parent not in keys:
-            errors.append(doc.error(("sections", i, "parent"), f"unknown parent {section.parent!r}; a parent must be listed before its sections"))
+            errors.append(
+                doc.error(
+                    ("sections", i, "parent"),
+                    f"unknown parent {section.parent!r}; a parent must be listed before its sections",
+                )
+            )
     refs: dict[str, int] = {}
     for i, action in enumerate(parsed.actions):
         if action.id in refs:
             first = doc.locate(("actions", refs[action.id], "id")).line
-            errors.append(doc.error(("actions", i, "id"), f"duplicate action id {action.id!r} (first at line {first}); each action needs its own id"))
+            errors.append(
+                doc.error(
+                    ("actions", i, "id"),
+                    f"duplicate action id {action.id!r} (first at line {first}); each action needs its own id",
+                )
+            )
         refs.setdefault(action.id, i)
         if action.section not in keys:
-            errors.append(doc.error(("actions", i, "section"), f"unknown section {action.section!r}; expected a key listed under 'sections:'"))
+            errors.append(
+                doc.error(
+                    ("actions", i, "section"),
+                    f"unknown section {action.section!r}; expected a key listed under 'sections:'",
+                )
+            )
     for i, action in enumerate(parsed.actions):
         after = action.schedule.after if action.schedule else None
         if after is not None and after not in refs:
-            errors.append(doc.error(("actions", i, "schedule", "after"), f"unknown action {after!r}; expected the id of another action"))
+            errors.append(
+                doc.error(
+                    ("actions", i, "schedule", "after"), f"unknown action {after!r}; expected the id of another action"
+                )
+            )
     if errors:
         raise ValidationErrors(errors)
 
@@ -185,9 +209,17 @@ def _action_row(entry: ActionEntry, ordinal: int, sections: Mapping[str, Section
     if description is None:
         description = default_description(sections.get(entry.section))
     return ActionRow(
-        ref=entry.id, section_key=entry.section, ordinal=ordinal, title=entry.title,
-        timeframe=entry.timeframe, subheading=entry.subheading, description=description,
-        timeframe_proposed=entry.proposed_timeframe, owner=entry.owner, override=override, tags=list(entry.tags),
+        ref=entry.id,
+        section_key=entry.section,
+        ordinal=ordinal,
+        title=entry.title,
+        timeframe=entry.timeframe,
+        subheading=entry.subheading,
+        description=description,
+        timeframe_proposed=entry.proposed_timeframe,
+        owner=entry.owner,
+        override=override,
+        tags=list(entry.tags),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from itertools import groupby
 
-from engine.importers.document import ActionRow
+from engine.plandoc import ActionRow
 
 
 def reconcile(rows: Sequence[ActionRow], stored: Iterable[tuple[str, str, str, bool]]) -> None:

@@ -97,8 +97,12 @@ def parse_duration(text: object) -> Duration:
             # "30m" reads as minutes to some and months to others: make the writer say which.
             raise ValueError(f'{text!r} is ambiguous; expected "{n}mo" for months (rules count no minutes)')
         return {
-            "bd": Duration(business_days=n), "d": Duration(days=n), "w": Duration(days=7 * n),
-            "mo": Duration(months=n), "y": Duration(years=n), "h": Duration(hours=n),
+            "bd": Duration(business_days=n),
+            "d": Duration(days=n),
+            "w": Duration(days=7 * n),
+            "mo": Duration(months=n),
+            "y": Duration(years=n),
+            "h": Duration(hours=n),
         }[unit]
     if (m := ISO_RE.match(value)) and value.upper() not in {"P", "PT"}:
         y, mo, w, d, h = (int(g) if g else 0 for g in m.groups())

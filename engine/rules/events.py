@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine import yamlfile
+from engine.actions.resolve import NamedEvent
 from engine.errors import InputError
-from engine.resolve import NamedEvent
 
 
 class EventEntry(BaseModel):

@@ -61,7 +61,9 @@ def ics_dates(text: str, name: str) -> list[date]:
     try:
         calendar = Calendar.from_ical(text)
     except ValueError as exc:
-        raise InputError(f"not an iCalendar file ({exc}); expected BEGIN:VCALENDAR with all-day events", Location(name)) from None
+        raise InputError(
+            f"not an iCalendar file ({exc}); expected BEGIN:VCALENDAR with all-day events", Location(name)
+        ) from None
     days: set[date] = set()
     for event in calendar.walk("VEVENT"):
         start = event.get("DTSTART")
@@ -81,6 +83,8 @@ def ics_dates(text: str, name: str) -> list[date]:
                 starts = [d.date() for d in rule.between(low, high, inc=True)]
             except (ValueError, TypeError) as exc:
                 what = event.get("SUMMARY", "an event")
-                raise InputError(f"RRULE {rule_text!r} of {what!s}: {exc}; expected a yearly rule like FREQ=YEARLY", Location(name)) from None
+                raise InputError(
+                    f"RRULE {rule_text!r} of {what!s}: {exc}; expected a yearly rule like FREQ=YEARLY", Location(name)
+                ) from None
         days.update(s + timedelta(days=n) for s in starts for n in range(length))
     return sorted(days)

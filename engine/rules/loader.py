@@ -75,7 +75,10 @@ def load_rules(path: str | Path) -> RuleSet:
     """Return the rules of a folder (every rule file in it) or of one file; raise ``ValidationErrors``."""
     root = Path(path)
     if not root.exists():
-        raise InputError("no such rules folder or file; expected a folder of *.yaml rule files or one rule file", Location(display_path(root)))
+        raise InputError(
+            "no such rules folder or file; expected a folder of *.yaml rule files or one rule file",
+            Location(display_path(root)),
+        )
     docs: dict[Path, yamlfile.Document] = {}
     errors: dict[Path, list[InputError]] = {}
     candidates = _rule_paths(root)
@@ -134,7 +137,9 @@ def _checkin(rule: CheckinRule | None) -> str:
     if rule is None:
         return "none"
     text = f"every {rule.every} → {_who(rule.to)} ({rule.template})"
-    return text + (f"; unanswered after {rule.escalate_after}, the escalation ladder starts" if rule.escalate_after else "")
+    return text + (
+        f"; unanswered after {rule.escalate_after}, the escalation ladder starts" if rule.escalate_after else ""
+    )
 
 
 def _step(step: EscalateStep) -> str:
@@ -202,7 +207,12 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterat
         flat.extend(_explain_unknown_key(e) for e in exc.errors)
         raise ValidationErrors(flat) from None
     if "policies" not in doc.data:
-        flat.append(InputError("missing required key 'policies'; expected a list of policies (it may be empty: 'policies: []')", doc.locate(())))
+        flat.append(
+            InputError(
+                "missing required key 'policies'; expected a list of policies (it may be empty: 'policies: []')",
+                doc.locate(()),
+            )
+        )
     if flat:
         raise ValidationErrors(flat)
     for i, policy in enumerate(parsed.policies):
@@ -211,10 +221,16 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterat
 
 def _with_defaults(policy: Policy, defaults: Defaults) -> Policy:
     """Return ``policy`` with the file's defaults under every delivery and limits key it does not set."""
+
     def merged(base: BaseModel, own: BaseModel) -> Any:
         return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
 
-    return policy.model_copy(update={"delivery": merged(defaults.delivery, policy.delivery), "limits": merged(defaults.limits, policy.limits)})
+    return policy.model_copy(
+        update={
+            "delivery": merged(defaults.delivery, policy.delivery),
+            "limits": merged(defaults.limits, policy.limits),
+        }
+    )
 
 
 def _delivery_locs(data: Mapping[str, Any]) -> Iterator[Loc]:
@@ -273,11 +289,13 @@ class _Holidays:
         try:
             text = yamlfile.read_text(file, what="holiday file")
         except InputError as exc:
-            return [], [InputError(
-                f"{yamlfile.breadcrumb((*delivery, 'holidays'))}: cannot read {ref!r} ({exc}); "
-                "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
-                doc.locate_key(delivery, "holidays"),
-            )]
+            return [], [
+                InputError(
+                    f"{yamlfile.breadcrumb((*delivery, 'holidays'))}: cannot read {ref!r} ({exc}); "
+                    "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
+                    doc.locate_key(delivery, "holidays"),
+                )
+            ]
         try:
             return read_holidays(file, text), []
         except ValidationErrors as exc:
@@ -291,9 +309,17 @@ class _Holidays:
 
 # Which model a mapping at a breadcrumb (list indexes left out) is, to list its keys on a typo.
 MODELS: dict[str, type[BaseModel]] = {
-    "": RuleFile, "defaults": Defaults, "defaults.delivery": Delivery, "defaults.limits": Limits,
-    "policies": Policy, "policies.match": Match, "policies.remind": RemindStep, "policies.checkin": CheckinRule,
-    "policies.escalate": EscalateStep, "policies.delivery": Delivery, "policies.limits": Limits,
+    "": RuleFile,
+    "defaults": Defaults,
+    "defaults.delivery": Delivery,
+    "defaults.limits": Limits,
+    "policies": Policy,
+    "policies.match": Match,
+    "policies.remind": RemindStep,
+    "policies.checkin": CheckinRule,
+    "policies.escalate": EscalateStep,
+    "policies.delivery": Delivery,
+    "policies.limits": Limits,
     "policies.recurrence": Recurrence,
 }
 UNKNOWN_KEY = re.compile(r"^(?P<crumb>\S+): unknown key (?P<key>'[^']*')$")

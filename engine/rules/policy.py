@@ -39,7 +39,9 @@ CHECKIN_KINDS = ("continuous", "start", "event", "unscheduled")  # as the planne
 ROLE_RE = re.compile(r"^(owner|delegate|secretariat|supervisor(\.supervisor)*)$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-DurationField = Annotated[Duration, BeforeValidator(lambda v: v if isinstance(v, Duration) else parse_duration(v)), PlainSerializer(str)]
+DurationField = Annotated[
+    Duration, BeforeValidator(lambda v: v if isinstance(v, Duration) else parse_duration(v)), PlainSerializer(str)
+]
 
 
 def _recipient(value: str) -> str:
@@ -63,7 +65,10 @@ def _problems(*found: tuple[tuple[str | int, ...], str, Any]) -> ValidationError
 
     pydantic prefixes the places with the field's own, so a rule-file error names the exact key.
     """
-    details = [InitErrorDetails(type=PydanticCustomError("value_error", msg), loc=loc, input=value) for loc, msg, value in found]
+    details = [
+        InitErrorDetails(type=PydanticCustomError("value_error", msg), loc=loc, input=value)
+        for loc, msg, value in found
+    ]
     return ValidationError.from_exception_data("rules", details)
 
 
@@ -132,7 +137,9 @@ class Match(_Model):
     @classmethod
     def _not_empty(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not value:
-            raise ValueError("an empty list matches nothing; expected at least one value, or leave the key out to match all")
+            raise ValueError(
+                "an empty list matches nothing; expected at least one value, or leave the key out to match all"
+            )
         return value
 
     @field_validator("kind")
@@ -190,13 +197,21 @@ class EscalateStep(_Model):
     def _bounds(self) -> EscalateStep:
         found: list[tuple[tuple[str | int, ...], str, Any]] = []
         if self.repeat is not None and self.repeat.is_zero:
-            found.append((("repeat",), "a zero interval would repeat forever; expected an interval like 1d or 1w", str(self.repeat)))
+            found.append(
+                (
+                    ("repeat",),
+                    "a zero interval would repeat forever; expected an interval like 1d or 1w",
+                    str(self.repeat),
+                )
+            )
         if self.until is not None and self.until.approx_days <= self.after.approx_days:
-            found.append((
-                ("until",),
-                f"{self.until} is not later than after ({self.after}), so this step can never fire; expected a bound later than {self.after}",
-                str(self.until),
-            ))
+            found.append(
+                (
+                    ("until",),
+                    f"{self.until} is not later than after ({self.after}), so this step can never fire; expected a bound later than {self.after}",
+                    str(self.until),
+                )
+            )
         if found:
             raise _problems(*found)
         return self
@@ -261,9 +276,14 @@ class Policy(_Model):
         if kinds is None:
             return steps
         found = [
-            ((i,), f"can never fire: {_said(kinds)} actions have no {step.anchor} date to remind before; "
-                   f"expected {WHICH[step.anchor]} only on policies matching {_either(DATED[step.anchor])} actions", step.anchor)
-            for i, step in enumerate(steps) if not kinds & set(DATED[step.anchor])
+            (
+                (i,),
+                f"can never fire: {_said(kinds)} actions have no {step.anchor} date to remind before; "
+                f"expected {WHICH[step.anchor]} only on policies matching {_either(DATED[step.anchor])} actions",
+                step.anchor,
+            )
+            for i, step in enumerate(steps)
+            if not kinds & set(DATED[step.anchor])
         ]
         if found:
             raise _problems(*found)
@@ -284,8 +304,12 @@ class Policy(_Model):
     @classmethod
     def _ladder(cls, steps: list[EscalateStep]) -> list[EscalateStep]:
         found = [
-            ((i, "after"), f"{step.after} is not later than the step before ({before.after}), so the ladder can never reach it; "
-                           "expected the steps in order, each 'after' later than the one before", str(step.after))
+            (
+                (i, "after"),
+                f"{step.after} is not later than the step before ({before.after}), so the ladder can never reach it; "
+                "expected the steps in order, each 'after' later than the one before",
+                str(step.after),
+            )
             for i, (before, step) in enumerate(pairwise(steps), 1)
             if step.after.approx_days <= before.after.approx_days
         ]
@@ -298,18 +322,22 @@ class Policy(_Model):
     def _recurring_only(cls, rule: Recurrence, info: ValidationInfo) -> Recurrence:
         kinds = _kinds(info)
         if kinds is not None and "recurring" not in kinds:
-            raise ValueError(f"can never apply: {_said(kinds)} actions do not recur; expected recurrence only on policies matching recurring actions")
+            raise ValueError(
+                f"can never apply: {_said(kinds)} actions do not recur; expected recurrence only on policies matching recurring actions"
+            )
         return rule
 
     @model_validator(mode="after")
     def _escalation_target(self) -> Policy:
         if self.checkin is not None and self.checkin.escalate_after is not None and not self.escalate:
-            raise _problems((
-                ("checkin", "escalate_after"),
-                "a missed check-in has nowhere to escalate: the policy has no escalate ladder; "
-                "expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
-                str(self.checkin.escalate_after),
-            ))
+            raise _problems(
+                (
+                    ("checkin", "escalate_after"),
+                    "a missed check-in has nowhere to escalate: the policy has no escalate ladder; "
+                    "expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
+                    str(self.checkin.escalate_after),
+                )
+            )
         return self
 
 
@@ -344,8 +372,12 @@ def _fits(patterns: list[str] | None, values: Sequence[str]) -> bool:
 
 def fits(match: Match, facts: ActionFacts) -> bool:
     """Return whether ``match`` fits the action (what ``explain_match`` says, without the sentence)."""
-    return (_fits(match.kind, (facts.kind,)) and _fits(match.section, (facts.ref, *facts.sections))
-            and _fits(match.owner, (facts.owner or "",)) and _fits(match.tag, facts.tags))
+    return (
+        _fits(match.kind, (facts.kind,))
+        and _fits(match.section, (facts.ref, *facts.sections))
+        and _fits(match.owner, (facts.owner or "",))
+        and _fits(match.tag, facts.tags)
+    )
 
 
 def explain_match(match: Match, facts: ActionFacts) -> tuple[bool, str]:

@@ -43,8 +43,9 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, rows: Sequence[dict
         return _insert_unnest(conn, table, rows)
     names = list(rows[0])
     take = itemgetter(*names)
-    return insert_values(conn, table, names, [take(row) if len(names) > 1 else (take(row),) for row in rows],
-                         skip_duplicate="key")
+    return insert_values(
+        conn, table, names, [take(row) if len(names) > 1 else (take(row),) for row in rows], skip_duplicate="key"
+    )
 
 
 UNNEST_ROWS = 10_000  # rows per statement: one array per column each
@@ -57,12 +58,16 @@ def _insert_unnest(conn: Connection, table: Any, rows: Sequence[dict[str, Any]])
     statement's placeholders in Python; one array per column is a parameter per column.
     """
     names = list(rows[0])
-    sql = _unnest_sql(conn.dialect, table, names,
-                      f"INSERT INTO {{table}} ({{names}}) SELECT {{values}} FROM {{unnest}} "
-                      f"ON CONFLICT ({_quote(conn.dialect, 'key')}) DO NOTHING RETURNING 1")
+    sql = _unnest_sql(
+        conn.dialect,
+        table,
+        names,
+        f"INSERT INTO {{table}} ({{names}}) SELECT {{values}} FROM {{unnest}} "
+        f"ON CONFLICT ({_quote(conn.dialect, 'key')}) DO NOTHING RETURNING 1",
+    )
     inserted = 0
     for start in range(0, len(rows), UNNEST_ROWS):
-        part = rows[start:start + UNNEST_ROWS]
+        part = rows[start : start + UNNEST_ROWS]
         arrays = tuple(_column_array(conn.dialect, table.c[name], [row[name] for row in part]) for name in names)
         inserted += len(conn.exec_driver_sql(sql, arrays).all())
     return inserted
@@ -77,16 +82,25 @@ def update_by_id(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -
         return
     names = [name for name in rows[0] if name != "id"]
     if conn.dialect.name != "postgresql":
-        columns = [_stored_column(_processor(conn.dialect, table.c[name]), [row[name] for row in rows]) for name in [*names, "id"]]
+        columns = [
+            _stored_column(_processor(conn.dialect, table.c[name]), [row[name] for row in rows])
+            for name in [*names, "id"]
+        ]
         sets = ", ".join(f"{_quote(conn.dialect, name)} = ?" for name in names)
-        conn.exec_driver_sql(f"UPDATE {_quote(conn.dialect, table.name)} SET {sets} WHERE id = ?", list(zip(*columns, strict=True)))
+        conn.exec_driver_sql(
+            f"UPDATE {_quote(conn.dialect, table.name)} SET {sets} WHERE id = ?", list(zip(*columns, strict=True))
+        )
         return
     sets = ", ".join(f"{_quote(conn.dialect, name)} = u.{_quote(conn.dialect, name)}" for name in names)
-    sql = _unnest_sql(conn.dialect, table, ["id", *names], f"UPDATE {{table}} SET {sets} FROM {{unnest}} WHERE {{table}}.id = u.id")
+    sql = _unnest_sql(
+        conn.dialect, table, ["id", *names], f"UPDATE {{table}} SET {sets} FROM {{unnest}} WHERE {{table}}.id = u.id"
+    )
     for start in range(0, len(rows), UNNEST_ROWS):
-        part = rows[start:start + UNNEST_ROWS]
-        conn.exec_driver_sql(sql, tuple(_column_array(conn.dialect, table.c[name], [row[name] for row in part])
-                                        for name in ["id", *names]))
+        part = rows[start : start + UNNEST_ROWS]
+        conn.exec_driver_sql(
+            sql,
+            tuple(_column_array(conn.dialect, table.c[name], [row[name] for row in part]) for name in ["id", *names]),
+        )
 
 
 def _unnest_sql(dialect: Dialect, table: Any, names: list[str], template: str) -> str:
@@ -94,11 +108,19 @@ def _unnest_sql(dialect: Dialect, table: Any, names: list[str], template: str) -
     quoted = [_quote(dialect, name) for name in names]
     types = [table.c[name].type.compile(dialect=dialect) for name in names]
     # %b: psycopg sends the arrays in binary; its text format escapes every element in Python (10x slower).
-    unnest = ", ".join(f"%b::{'TEXT' if _is_json(table.c[name]) else kind}[]" for name, kind in zip(names, types, strict=True))
-    values = ", ".join(f"u.{q}::{kind}" if _is_json(table.c[name]) else f"u.{q}"
-                       for name, q, kind in zip(names, quoted, types, strict=True))
-    return template.format(table=_quote(dialect, table.name), names=", ".join(quoted), values=values,
-                           unnest=f"unnest({unnest}) AS u({', '.join(quoted)})")
+    unnest = ", ".join(
+        f"%b::{'TEXT' if _is_json(table.c[name]) else kind}[]" for name, kind in zip(names, types, strict=True)
+    )
+    values = ", ".join(
+        f"u.{q}::{kind}" if _is_json(table.c[name]) else f"u.{q}"
+        for name, q, kind in zip(names, quoted, types, strict=True)
+    )
+    return template.format(
+        table=_quote(dialect, table.name),
+        names=", ".join(quoted),
+        values=values,
+        unnest=f"unnest({unnest}) AS u({', '.join(quoted)})",
+    )
 
 
 def _column_array(dialect: Dialect, column: Any, values: list[Any]) -> list[Any]:
@@ -131,8 +153,14 @@ def _quote(dialect: Dialect, name: str) -> str:
     return str(dialect.identifier_preparer.quote(name))
 
 
-def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                  *, skip_duplicate: str | None = None) -> int:
+def insert_values(
+    conn: Connection,
+    table: Any,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    skip_duplicate: str | None = None,
+) -> int:
     """Insert many rows (tuples of the columns ``names``) at the driver's speed, stored as SQLAlchemy would;
     return how many were inserted. ``skip_duplicate`` (SQLite): a unique column whose duplicates are skipped.
 
@@ -149,8 +177,10 @@ def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequ
         if dialect.name != "sqlite":
             raise ValueError("skip_duplicate is for SQLite; PostgreSQL inserts through insert_ignoring_duplicates")
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[skip_duplicate])
-    columns = {name: _stored_column(_processor(dialect, table.c[name]), values)
-               for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+    columns = {
+        name: _stored_column(_processor(dialect, table.c[name]), values)
+        for name, values in zip(names, zip(*rows, strict=True), strict=True)
+    }
     # A column that is None in every row and NULL when left out is left out: binding nothing is
     # faster (the 11 empty columns of a plan import are a third of SQLite's own insert time).
     names = [name for name, values in columns.items() if not _null_anyway(table.c[name], values)] or list(names[:1])
@@ -158,7 +188,9 @@ def insert_values(conn: Connection, table: Any, names: Sequence[str], rows: Sequ
     if dialect.paramstyle in {"qmark", "format", "numeric"}:
         params: list[Any] = list(zip(*(columns[name] for name in compiled.positiontup or ()), strict=True))
     else:
-        params = [dict(zip(names, values, strict=True)) for values in zip(*(columns[name] for name in names), strict=True)]
+        params = [
+            dict(zip(names, values, strict=True)) for values in zip(*(columns[name] for name in names), strict=True)
+        ]
     if skip_duplicate is None:
         conn.exec_driver_sql(str(compiled), params)
         return len(rows)

@@ -12,7 +12,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
-from engine.importers.document import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.store.bulk import insert_values
 from engine.store.models import Action, ActionChange, Escalation, Outbox, Plan, Section
 
@@ -41,8 +41,15 @@ class ImportReport:
     @property
     def changed(self) -> bool:
         """Return True when the import changed any action."""
-        return bool(self.added or self.removed or self.restored or self.timeframe_changed
-                    or self.title_changed or self.owner_changed or self.schedule_changed)
+        return bool(
+            self.added
+            or self.removed
+            or self.restored
+            or self.timeframe_changed
+            or self.title_changed
+            or self.owner_changed
+            or self.schedule_changed
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,8 @@ def stored_refs(session: Session, plan_id: str) -> list[tuple[str, str, str, boo
     """Return (ref, section key, time frame, active) of every action ever stored for a plan."""
     rows = session.exec(
         select(Action.ref, Action.section_key, Action.timeframe, Action.removed_at)
-        .where(Action.plan_id == plan_id).order_by(col(Action.ordinal))
+        .where(Action.plan_id == plan_id)
+        .order_by(col(Action.ordinal))
     ).all()
     return [(ref, sec, tf, removed is None) for ref, sec, tf, removed in rows]
 
@@ -73,9 +81,16 @@ def write_plan(session: Session, info: PlanInfo, now: datetime) -> bool:
     """Insert or update the plan row; return True when it was created."""
     plan = session.get(Plan, info.id)
     created = plan is None
-    values: dict[str, Any] = dict(title=info.title, symbol=info.symbol, body=info.body, ref_date=info.ref_date,
-                  timezone=info.timezone, fy_start=info.fy_start, source=info.source,
-                  source_format=info.source_format)
+    values: dict[str, Any] = dict(
+        title=info.title,
+        symbol=info.symbol,
+        body=info.body,
+        ref_date=info.ref_date,
+        timezone=info.timezone,
+        fy_start=info.fy_start,
+        source=info.source,
+        source_format=info.source_format,
+    )
     if plan is None:
         plan = Plan(id=info.id, imported_at=now, updated_at=now, **values)
     elif any(getattr(plan, k) != v for k, v in values.items()):
@@ -91,7 +106,9 @@ def write_sections(session: Session, plan_id: str, rows: Sequence[SectionRow]) -
     """Make the plan's sections exactly ``rows`` (matched by key)."""
     existing = {s.key: s for s in session.exec(select(Section).where(Section.plan_id == plan_id)).all()}
     for ordinal, row in enumerate(rows, 1):
-        section = existing.pop(row.key, None) or Section(plan_id=plan_id, key=row.key, level=row.level, title=row.title, ordinal=ordinal)
+        section = existing.pop(row.key, None) or Section(
+            plan_id=plan_id, key=row.key, level=row.level, title=row.title, ordinal=ordinal
+        )
         section.parent_key, section.level, section.number = row.parent_key, row.level, row.number
         section.title, section.context, section.ordinal = row.title, row.context, ordinal
         session.add(section)
@@ -99,7 +116,9 @@ def write_sections(session: Session, plan_id: str, rows: Sequence[SectionRow]) -
         session.delete(stale)
 
 
-def write_actions(session: Session, plan_id: str, resolved: Iterable[Resolved], now: datetime, via: str) -> ImportReport:
+def write_actions(
+    session: Session, plan_id: str, resolved: Iterable[Resolved], now: datetime, via: str
+) -> ImportReport:
     """Insert, update, restore and remove actions so the plan holds exactly ``resolved``."""
     report = ImportReport(plan_id)
     existing = actions_by_ref(session, plan_id)
@@ -149,15 +168,39 @@ def _defaults() -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
     return values, factories
 
 
-NEW_ROW = ("ref", "section_key", "subheading", "ordinal", "title", "description", "timeframe", "timeframe_proposed",
-           "owner_id", "owner_source", "override")
+NEW_ROW = (
+    "ref",
+    "section_key",
+    "subheading",
+    "ordinal",
+    "title",
+    "description",
+    "timeframe",
+    "timeframe_proposed",
+    "owner_id",
+    "owner_source",
+    "override",
+)
 
 
 def _new_row(base: tuple[Any, ...], item: Resolved) -> tuple[Any, ...]:
     """Return the columns of a new action (``_new_base``'s names): what ``Action(...)`` and ``_fill`` would set."""
     row, schedule = item.row, item.schedule
-    return (*base, row.ref, row.section_key, row.subheading, row.ordinal, row.title, row.description, row.timeframe,
-            row.timeframe_proposed, item.owner_id, item.owner_source, dict(row.override), *map(schedule.get, SCHEDULE_FIELDS))
+    return (
+        *base,
+        row.ref,
+        row.section_key,
+        row.subheading,
+        row.ordinal,
+        row.title,
+        row.description,
+        row.timeframe,
+        row.timeframe_proposed,
+        item.owner_id,
+        item.owner_source,
+        dict(row.override),
+        *map(schedule.get, SCHEDULE_FIELDS),
+    )
 
 
 def _new_base(plan_id: str, now: datetime) -> tuple[list[str], tuple[Any, ...]]:
@@ -188,13 +231,29 @@ def _update(session: Session, action: Action, item: Resolved, now: datetime, via
     """Bring ``action`` up to date with ``item``; return True when it changed (and must be planned again)."""
     row = item.row
     before = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
-    before["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
-                       action.timeframe_proposed, action.owner_source, action.override, action.tags)
+    before["other"] = (
+        action.section_key,
+        action.subheading,
+        action.ordinal,
+        action.description,
+        action.timeframe_proposed,
+        action.owner_source,
+        action.override,
+        action.tags,
+    )
     was_removed = action.removed_at is not None
     _fill(action, item)
     after = {k: getattr(action, k) for k in ("timeframe", "title", "owner_id", *SCHEDULE_FIELDS)}
-    after["other"] = (action.section_key, action.subheading, action.ordinal, action.description,
-                      action.timeframe_proposed, action.owner_source, action.override, action.tags)
+    after["other"] = (
+        action.section_key,
+        action.subheading,
+        action.ordinal,
+        action.description,
+        action.timeframe_proposed,
+        action.owner_source,
+        action.override,
+        action.tags,
+    )
     if was_removed:
         action.removed_at = None
         report.restored.append(row.ref)
@@ -219,14 +278,26 @@ def _update(session: Session, action: Action, item: Resolved, now: datetime, via
     return False
 
 
-def record_change(session: Session, action: Action, now: datetime, who: str, via: str, fieldname: str,
-                  old: Any, new: Any, note: str = "") -> None:
+def record_change(
+    session: Session,
+    action: Action,
+    now: datetime,
+    who: str,
+    via: str,
+    fieldname: str,
+    old: Any,
+    new: Any,
+    note: str = "",
+) -> None:
     """Append one entry to an action's history."""
     if action.id is None:
         session.flush()
     assert action.id is not None
-    session.add(ActionChange(action_id=action.id, at=now, who=who, via=via, field=fieldname,
-                             old=_str(old), new=_str(new), note=note))
+    session.add(
+        ActionChange(
+            action_id=action.id, at=now, who=who, via=via, field=fieldname, old=_str(old), new=_str(new), note=note
+        )
+    )
 
 
 def _str(value: Any) -> str | None:
@@ -240,18 +311,35 @@ def read_document(session: Session, plan_id: str) -> PlanDocument | None:
     plan = session.get(Plan, plan_id)
     if plan is None:
         return None
-    info = PlanInfo(plan.id, plan.title, plan.symbol, plan.ref_date, plan.timezone, plan.body,
-                    plan.fy_start, plan.source, plan.source_format)
+    info = PlanInfo(
+        plan.id,
+        plan.title,
+        plan.symbol,
+        plan.ref_date,
+        plan.timezone,
+        plan.body,
+        plan.fy_start,
+        plan.source,
+        plan.source_format,
+    )
     sections = [
         SectionRow(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal)
         for s in session.exec(select(Section).where(Section.plan_id == plan_id).order_by(col(Section.ordinal))).all()
     ]
     actions = [
-        ActionRow(ref=a.ref, section_key=a.section_key, ordinal=a.ordinal, title=a.title,
-                  timeframe=a.timeframe, subheading=a.subheading, description=a.description,
-                  timeframe_proposed=a.timeframe_proposed,
-                  owner=a.owner_id if a.owner_source == "plan" else None, override=dict(a.override or {}),
-                  tags=list(a.tags or []))
+        ActionRow(
+            ref=a.ref,
+            section_key=a.section_key,
+            ordinal=a.ordinal,
+            title=a.title,
+            timeframe=a.timeframe,
+            subheading=a.subheading,
+            description=a.description,
+            timeframe_proposed=a.timeframe_proposed,
+            owner=a.owner_id if a.owner_source == "plan" else None,
+            override=dict(a.override or {}),
+            tags=list(a.tags or []),
+        )
         for a in active_actions(session, plan_id)
     ]
     return PlanDocument(info, sections, actions)
@@ -274,11 +362,13 @@ def forget_planned_ahead(conn: Connection, action_ids: list[int], now: datetime)
     come, and the actions' ``planned_through`` comes back to ``now``.
     """
     for start in range(0, len(action_ids), 500):
-        chunk = action_ids[start:start + 500]
+        chunk = action_ids[start : start + 500]
         # Only an action planned past ``now`` can have anything queued ahead (most changes find none).
         ids = list(conn.execute(select(_ACT.c.id).where(_ACT.c.id.in_(chunk), _ACT.c.planned_through > now)).scalars())
         if not ids:
             continue
-        conn.execute(delete(_OUT).where(_OUT.c.action_id.in_(ids), _OUT.c.status.in_(["pending", "held"]), _OUT.c.due_at > now))
+        conn.execute(
+            delete(_OUT).where(_OUT.c.action_id.in_(ids), _OUT.c.status.in_(["pending", "held"]), _OUT.c.due_at > now)
+        )
         conn.execute(delete(_ESC).where(_ESC.c.action_id.in_(ids), _ESC.c.at > now))
         conn.execute(update(_ACT).where(_ACT.c.id.in_(ids), _ACT.c.planned_through > now).values(planned_through=now))

@@ -72,6 +72,14 @@ class ExtensionRequest(SQLModel, table=True):
 _LOG = Escalation.__table__  # type: ignore[attr-defined]
 # The review page over 100,000 entries: a page is read from the lateness order without touching
 # the table (covering), and its count per action in scope from the second index (covering too).
-Index("ix_escalation_lateness", _LOG.c.days_overdue, _LOG.c.at, _LOG.c.id, _LOG.c.resolved_at, _LOG.c.acknowledged_at,
-      _LOG.c.level, _LOG.c.action_id)
+Index(
+    "ix_escalation_lateness",
+    _LOG.c.days_overdue,
+    _LOG.c.at,
+    _LOG.c.id,
+    _LOG.c.resolved_at,
+    _LOG.c.acknowledged_at,
+    _LOG.c.level,
+    _LOG.c.action_id,
+)
 Index("ix_escalation_review", _LOG.c.action_id, _LOG.c.resolved_at, _LOG.c.acknowledged_at, _LOG.c.level, _LOG.c.at)

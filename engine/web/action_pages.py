@@ -13,17 +13,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
-from engine.access import Viewer
-from engine.action_sheet import build_sheet
+from engine.actions.access import Viewer
+from engine.actions.extensions import grant_extension, request_extension
+from engine.actions.workflow import complete, not_mine, progress
+from engine.cli.present import reading
 from engine.errors import PlanwatchError
-from engine.extensions import grant_extension, request_extension
-from engine.present import reading
+from engine.read.action_sheet import build_sheet
 from engine.store import transaction
 from engine.store.models import Action
 from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
 from engine.web.templating import page
-from engine.workflow import complete, not_mine, progress
 
 router = APIRouter(include_in_schema=False)
 OPEN = ("open", "in_progress", "on_hold")
@@ -34,13 +34,33 @@ VIA = "web"
 def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
     """List the viewer's open actions by due date, each with done / progress / extension forms."""
     with transaction(engine_of(request)) as session:
-        actions = list(session.exec(select(Action).where(Action.owner_id == who.viewer.id, col(Action.removed_at).is_(None),
-                                                          col(Action.status).in_(OPEN))).all())
-        pending = {r.action_id for r in session.exec(select(ExtensionRequest).where(
-            ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_([a.id for a in actions]))).all()}
+        actions = list(
+            session.exec(
+                select(Action).where(
+                    Action.owner_id == who.viewer.id, col(Action.removed_at).is_(None), col(Action.status).in_(OPEN)
+                )
+            ).all()
+        )
+        pending = {
+            r.action_id
+            for r in session.exec(
+                select(ExtensionRequest).where(
+                    ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_([a.id for a in actions])
+                )
+            ).all()
+        }
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
-    return page(request, "my.html.j2", viewer=who.viewer, csrf=who.csrf, actions=actions, pending=pending,
-                reading=reading, due=_due, today=now_of(request).date())
+    return page(
+        request,
+        "my.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        actions=actions,
+        pending=pending,
+        reading=reading,
+        due=_due,
+        today=now_of(request).date(),
+    )
 
 
 def _due(action: Action) -> date | None:
@@ -60,8 +80,15 @@ def action_sheet(request: Request, action_id: int, who: SignedIn) -> HTMLRespons
     """Show everything about one action."""
     with transaction(engine_of(request)) as session:
         sheet = build_sheet(session, visible_action(session, who.viewer, action_id))
-    return page(request, "action.html.j2", viewer=who.viewer, csrf=who.csrf, sheet=sheet, reading=reading(sheet.action),
-                today=now_of(request).date())
+    return page(
+        request,
+        "action.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        sheet=sheet,
+        reading=reading(sheet.action),
+        today=now_of(request).date(),
+    )
 
 
 @contextmanager
@@ -78,7 +105,9 @@ def parse_day(text: str, label: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise PageError(400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}.") from None
+        raise PageError(
+            400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}."
+        ) from None
 
 
 def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
@@ -102,8 +131,15 @@ def report_progress(request: Request, action_id: int, posted: Posted) -> Redirec
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
-        progress(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip(),
-                 state=form.get("state", "on track"))
+        progress(
+            session,
+            action,
+            now_of(request),
+            who=who.viewer.id,
+            via=VIA,
+            note=form.get("note", "").strip(),
+            state=form.get("state", "on track"),
+        )
     return _back(form, action_id, "progress")
 
 
@@ -114,7 +150,9 @@ def ask_extension(request: Request, action_id: int, posted: Posted) -> RedirectR
     wanted = parse_day(form.get("to", ""), "New due date")
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
-        request_extension(session, action, wanted, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip())
+        request_extension(
+            session, action, wanted, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip()
+        )
     return _back(form, action_id, "requested")
 
 
@@ -126,8 +164,12 @@ def extend_now(request: Request, action_id: int, posted: Posted) -> RedirectResp
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
         if not who.viewer.can_supervise(action.owner_id):
-            raise PageError(403, "Not yours to decide", "Only a supervisor of the action's owner can grant an extension.")
-        grant_extension(session, action, to, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip())
+            raise PageError(
+                403, "Not yours to decide", "Only a supervisor of the action's owner can grant an extension."
+            )
+        grant_extension(
+            session, action, to, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip()
+        )
     return _back(form, action_id, "extended")
 
 

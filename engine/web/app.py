@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from engine.calendars.feeds import FeedService
 from engine.clock import Clock, SystemClock
-from engine.feeds import FeedService
 from engine.settings import Settings
 from engine.store import make_engine
 from engine.web import feeds, ops, site

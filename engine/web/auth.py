@@ -16,10 +16,10 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
-from engine.access import Viewer, viewer_for
+from engine.actions.access import Viewer, viewer_for
+from engine.actions.signin import find_session
 from engine.clock import Clock
 from engine.settings import Settings
-from engine.signin import find_session
 from engine.store import transaction
 from engine.store.models import Owner
 from engine.web.templating import ANON_CSRF
@@ -90,18 +90,27 @@ def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given).encode(), str(expected).encode())
 
 
-def checked_post(form: Annotated[dict[str, str], Depends(form_fields)],
-                 who: Annotated[Signed, Depends(signed_in)]) -> tuple[Signed, dict[str, str]]:
+def checked_post(
+    form: Annotated[dict[str, str], Depends(form_fields)], who: Annotated[Signed, Depends(signed_in)]
+) -> tuple[Signed, dict[str, str]]:
     """Return the signed-in viewer and the form, after checking the form's CSRF token."""
     if not same_token(form.get("csrf"), who.csrf):
-        raise PageError(403, "Form refused", "This form is missing its security token or has expired. Go back, reload the page and try again.")
+        raise PageError(
+            403,
+            "Form refused",
+            "This form is missing its security token or has expired. Go back, reload the page and try again.",
+        )
     return who, form
 
 
 def anonymous_post(request: Request, form: Annotated[dict[str, str], Depends(form_fields)]) -> dict[str, str]:
     """Return a form posted before sign-in, after checking it against the double-submit cookie."""
     if not same_token(form.get("csrf"), request.cookies.get(ANON_CSRF)):
-        raise PageError(403, "Form refused", "This form is missing its security token or has expired. Open the link again and retry.")
+        raise PageError(
+            403,
+            "Form refused",
+            "This form is missing its security token or has expired. Open the link again and retry.",
+        )
     return form
 
 

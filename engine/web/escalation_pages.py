@@ -11,15 +11,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlmodel import col, select
 
-from engine.escalation_review import SORTS, STATES, ReviewFilter, parts, review_csv, review_page
-from engine.extensions import decide, pending_requests
+from engine.actions.extensions import decide, pending_requests
+from engine.actions.workflow import acknowledge
+from engine.read.escalation_review import (
+    SORTS,
+    STATES,
+    ReviewFilter,
+    parts,
+    review_csv,
+    review_page,
+)
 from engine.store import transaction
 from engine.store.models import Action, Escalation, Owner
 from engine.store.web_models import ExtensionRequest
 from engine.web.action_pages import refusing_bad_input
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
 from engine.web.templating import page, secure_headers
-from engine.workflow import acknowledge
 
 router = APIRouter(include_in_schema=False)
 FILTER_KEYS = ("level", "state", "part", "owner", "since", "until", "sort", "page")
@@ -34,10 +41,13 @@ def read_filter(params: dict[str, str], tz: str) -> ReviewFilter:
     return ReviewFilter(
         level=int(level) if level.isdigit() and len(level) < 3 else None,
         state=state if state in STATES else "open",
-        part=params.get("part") or None, owner=params.get("owner") or None,
-        since=_day(params.get("since", "")), until=_day(params.get("until", "")),
+        part=params.get("part") or None,
+        owner=params.get("owner") or None,
+        since=_day(params.get("since", "")),
+        until=_day(params.get("until", "")),
         sort=sort if sort in SORTS else "late",
-        page=int(page_no) if page_no.isdigit() and len(page_no) < 7 else 1, tz=tz,
+        page=int(page_no) if page_no.isdigit() and len(page_no) < 7 else 1,
+        tz=tz,
     )
 
 
@@ -68,17 +78,32 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
         owners = session.exec(select(Owner.id, Owner.name).order_by(col(Owner.id))).all()
         choices = parts(conn)
     owners = [(i, n) for i, n in owners if scope is None or i in scope]
-    return page(request, "escalations.html.j2", viewer=who.viewer, csrf=who.csrf, found=found, flt=flt, params=params,
-                requests=requests, owners=owners, parts=choices, states=STATES, query_of=query_of,
-                here=query_of(params))
+    return page(
+        request,
+        "escalations.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        found=found,
+        flt=flt,
+        params=params,
+        requests=requests,
+        owners=owners,
+        parts=choices,
+        states=STATES,
+        query_of=query_of,
+        here=query_of(params),
+    )
 
 
 @router.get("/escalations.csv")
 def escalations_csv(request: Request, who: SignedIn) -> StreamingResponse:
     """Export the whole filtered log (all pages) as CSV."""
     flt = read_filter(dict(request.query_params), who.viewer.timezone)
-    response = StreamingResponse(review_csv(engine_of(request), who.viewer.scope(), flt), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": 'attachment; filename="escalations.csv"'})
+    response = StreamingResponse(
+        review_csv(engine_of(request), who.viewer.scope(), flt),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="escalations.csv"'},
+    )
     secure_headers(response)
     return response
 
@@ -99,7 +124,11 @@ def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> Redire
         if entry is None or action is None or not who.viewer.can_see(action.owner_id):
             raise PageError(404, "No such escalation", "There is no escalation with that number that you can see.")
         if not who.viewer.can_supervise(action.owner_id):
-            raise PageError(403, "Not yours to acknowledge", "Only a supervisor of the action's owner can acknowledge its escalations.")
+            raise PageError(
+                403,
+                "Not yours to acknowledge",
+                "Only a supervisor of the action's owner can acknowledge its escalations.",
+            )
         acknowledge(session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web")
     return _back(form, "acknowledged")
 
@@ -114,6 +143,16 @@ def decide_request(request: Request, request_id: int, decision: str, posted: Pos
         row = session.get(ExtensionRequest, request_id)
         action = session.get(Action, row.action_id) if row else None
         if row is None or action is None or not who.viewer.can_supervise(action.owner_id):
-            raise PageError(404, "No such request", "There is no extension request with that number that you can decide.")
-        decide(session, row, decision == "grant", now_of(request), who=who.viewer.id, via="web", note=form.get("note", "").strip())
+            raise PageError(
+                404, "No such request", "There is no extension request with that number that you can decide."
+            )
+        decide(
+            session,
+            row,
+            decision == "grant",
+            now_of(request),
+            who=who.viewer.id,
+            via="web",
+            note=form.get("note", "").strip(),
+        )
     return _back(form, "granted" if decision == "grant" else "refused")

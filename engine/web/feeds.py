@@ -12,8 +12,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from engine.calendars import FeedDocument, FeedOptions
-from engine.feeds import FeedService, feed_for_token
+from engine.calendars.build import FeedDocument, FeedOptions
+from engine.calendars.feeds import FeedService, feed_for_token
 
 router = APIRouter()
 MEDIA_TYPE = "text/calendar; charset=utf-8"

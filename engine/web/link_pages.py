@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, func, select
 
-from engine.access import viewer_for
-from engine.extensions import request_extension
-from engine.links import ACT, ACTIONS, PREFERENCES, LinkError, SignedLink, read_link
-from engine.signin import digest, mark_used, used
+from engine.actions.access import viewer_for
+from engine.actions.extensions import request_extension
+from engine.actions.links import ACT, ACTIONS, PREFERENCES, LinkError, SignedLink, read_link
+from engine.actions.signin import digest, mark_used, used
+from engine.actions.workflow import complete, not_mine, progress
 from engine.store import transaction
 from engine.store.models import Action, Owner
 from engine.web.action_pages import parse_day, refusing_bad_input
@@ -31,7 +32,6 @@ from engine.web.auth import (
     settings_of,
 )
 from engine.web.templating import ANON_CSRF, page
-from engine.workflow import complete, not_mine, progress
 
 router = APIRouter(include_in_schema=False)
 VIA = "email link"
@@ -41,7 +41,11 @@ DIGESTS = {"none": "each message as it comes", "daily": "one daily digest", "wee
 def _read(request: Request, token: str, kind: str) -> SignedLink:
     secret = settings_of(request).secret_key
     if not secret:
-        raise PageError(503, "Links are not configured", "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot check links.")
+        raise PageError(
+            503,
+            "Links are not configured",
+            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot check links.",
+        )
     try:
         return read_link(secret, token, now_of(request), kind)
     except LinkError as exc:
@@ -53,8 +57,9 @@ def _recipient(session: Session, who: str) -> Owner | None:
 
 
 def _action(session: Session, link: SignedLink) -> Action:
-    action = session.exec(select(Action).where(Action.plan_id == link.plan_id, Action.ref == link.ref,
-                                               col(Action.removed_at).is_(None))).first()
+    action = session.exec(
+        select(Action).where(Action.plan_id == link.plan_id, Action.ref == link.ref, col(Action.removed_at).is_(None))
+    ).first()
     if action is None:
         raise PageError(404, "No such action", "The action this link is about is no longer in the plan.")
     return action
@@ -64,8 +69,11 @@ def _unused(session: Session, key: str) -> None:
     spent = used(session, key)
     if spent is not None:
         when = spent.used_at.strftime("%Y-%m-%d %H:%M UTC")
-        raise PageError(410, "This link was already used",
-                        f"This button of the message was already used ({when}). Each works once; sign in to do more.")
+        raise PageError(
+            410,
+            "This link was already used",
+            f"This button of the message was already used ({when}). Each works once; sign in to do more.",
+        )
 
 
 @router.get("/a/{token}/{verb}")
@@ -90,11 +98,16 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
         action = _action(session, link)
         owner = _recipient(session, link.recipient)
         if owner is not None and not viewer_for(session, owner).can_see(action.owner_id):
-            raise PageError(403, "This action is no longer yours",
-                            f"{action.ref} has another owner now; the link in your message no longer works for it.")
+            raise PageError(
+                403,
+                "This action is no longer yours",
+                f"{action.ref} has another owner now; the link in your message no longer works for it.",
+            )
         who = owner.id if owner else link.recipient
         if not mark_used(session, digest(ACT, verb, token), f"{ACT}:{verb}", who, now):
-            raise PageError(410, "This link was already used", "Each button of a message works once; sign in to do more.")
+            raise PageError(
+                410, "This link was already used", "Each button of a message works once; sign in to do more."
+            )
         outcome = _perform(session, verb, action, form, now, who)
     return page(request, "link_done.html.j2", action=action, outcome=outcome)
 
@@ -121,15 +134,23 @@ def preferences(request: Request, token: str) -> HTMLResponse:
     link = _read(request, token, PREFERENCES)
     with transaction(engine_of(request)) as session:
         owner = _recipient(session, link.recipient)
-    return page(request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=False)
+    return page(
+        request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=False
+    )
 
 
 @router.post("/preferences/{token}")
-def change_preferences(request: Request, token: str, form: Annotated[dict[str, str], Depends(form_fields)]) -> HTMLResponse:
+def change_preferences(
+    request: Request, token: str, form: Annotated[dict[str, str], Depends(form_fields)]
+) -> HTMLResponse:
     """Change the recipient's delivery; ``List-Unsubscribe=One-Click`` (RFC 8058) switches to the weekly digest."""
     one_click = form.get("List-Unsubscribe") == "One-Click"
     if not one_click and not same_token(form.get("csrf"), request.cookies.get(ANON_CSRF)):
-        raise PageError(403, "Form refused", "This form is missing its security token or has expired. Open the link again and retry.")
+        raise PageError(
+            403,
+            "Form refused",
+            "This form is missing its security token or has expired. Open the link again and retry.",
+        )
     choice = "weekly" if one_click else form.get("digest", "")
     if choice not in DIGESTS:
         raise PageError(400, "That could not be done", "Choose one of the offered ways to receive messages.")
@@ -139,4 +160,6 @@ def change_preferences(request: Request, token: str, form: Annotated[dict[str, s
         if owner is not None:
             owner.digest = choice
             session.add(owner)
-    return page(request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=True)
+    return page(
+        request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=True
+    )

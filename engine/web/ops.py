@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.clock import Clock
-from engine.status import engine_status
+from engine.read.status import engine_status
 from engine.store.models import Action
 
 router = APIRouter()
@@ -41,8 +41,11 @@ class EngineCollector(Collector):
             ("planwatch_outbox_failed", "Messages that failed for good.", status.failed),
             ("planwatch_outbox_lag_seconds", "How long the oldest due message has waited.", status.lag_seconds),
             ("planwatch_nodes_seen", "Engine nodes that ticked in the last 10 minutes.", len(status.nodes)),
-            ("planwatch_last_tick_timestamp_seconds", "When the last tick ran (Unix time).",
-             status.last_tick.timestamp() if status.last_tick else 0.0),
+            (
+                "planwatch_last_tick_timestamp_seconds",
+                "When the last tick ran (Unix time).",
+                status.last_tick.timestamp() if status.last_tick else 0.0,
+            ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
         actions = GaugeMetricFamily("planwatch_actions", "Actions by workflow status.", labels=["status"])

@@ -12,19 +12,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 
-from engine.plan_view import plan_day, review_queue, schedule_values, scoped_report, visible_refs
-from engine.present import reading
-from engine.queries import plans
-from engine.report import STATES, Report, build_report, recurrence_rules, render_html
+from engine.actions.workflow import set_schedule
+from engine.cli.present import reading
+from engine.read.plan_scope import (
+    plan_day,
+    review_queue,
+    schedule_values,
+    scoped_report,
+    visible_refs,
+)
+from engine.read.queries import plans
+from engine.read.report import STATES, Report, build_report, recurrence_rules, render_html
+from engine.read.timeline import render_svg
 from engine.settings import template_folders
 from engine.store import transaction
 from engine.store.models import Action, Plan
 from engine.timeframe import KINDS
-from engine.timeline import render_svg
 from engine.web.action_pages import refusing_bad_input
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of, settings_of
 from engine.web.templating import page, secure_headers
-from engine.workflow import set_schedule
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,8 +64,20 @@ def plan_page(request: Request, who: SignedIn) -> HTMLResponse:
         report, rules = _report(request, session, who)
         queue, waiting = review_queue(session, report.plan.id) if who.viewer.sees_all else ([], 0)
         all_plans = plans(session)
-    return page(request, "plan.html.j2", viewer=who.viewer, csrf=who.csrf, report=report, svg=render_svg(report, rules),
-                states=STATES, queue=queue, waiting=waiting, kinds=KINDS, reading=reading, plans=all_plans)
+    return page(
+        request,
+        "plan.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        report=report,
+        svg=render_svg(report, rules),
+        states=STATES,
+        queue=queue,
+        waiting=waiting,
+        kinds=KINDS,
+        reading=reading,
+        plans=all_plans,
+    )
 
 
 @router.post("/plan/review/{action_id}")
@@ -75,8 +93,16 @@ def resolve_reading(request: Request, action_id: int, posted: Posted) -> Redirec
         action = session.get(Action, action_id)
         if action is None or action.removed_at is not None:
             raise PageError(404, "No such action", "There is no action with that number.")
-        set_schedule(session, action, schedule_values(form), now_of(request), who=who.viewer.id, via="web",
-                     note=form.get("note", "").strip(), events=named)
+        set_schedule(
+            session,
+            action,
+            schedule_values(form),
+            now_of(request),
+            who=who.viewer.id,
+            via="web",
+            note=form.get("note", "").strip(),
+            events=named,
+        )
     return RedirectResponse(f"/plan?{urlencode({'plan': action.plan_id, 'ok': 'resolved'})}#review", status_code=303)
 
 

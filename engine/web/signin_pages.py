@@ -14,10 +14,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, func, select
 
-from engine.errors import InputError
-from engine.links import LinkError
-from engine.settings import Settings
-from engine.signin import (
+from engine.actions.links import LinkError
+from engine.actions.signin import (
     SigninClaim,
     allow_signin_mail,
     close_session,
@@ -29,6 +27,8 @@ from engine.signin import (
     signin_url,
     used,
 )
+from engine.errors import InputError
+from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Owner
 from engine.web.auth import (
@@ -70,8 +70,11 @@ def signin_request(request: Request, form: AnonymousPost, tasks: BackgroundTasks
         if owner is not None and allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
             tasks.add_task(_send, settings, signin_message(owner, signin_url(settings, owner.id, now), settings, now))
         elif owner is not None:
-            log.warning("sign-in link to %s not sent: %d went out in the last hour (PLANWATCH_SIGNIN_MAILS_PER_HOUR)",
-                        owner.id, settings.signin_mails_per_hour)
+            log.warning(
+                "sign-in link to %s not sent: %d went out in the last hour (PLANWATCH_SIGNIN_MAILS_PER_HOUR)",
+                owner.id,
+                settings.signin_mails_per_hour,
+            )
     return page(request, "signin.html.j2", sent=True, per_hour=settings.signin_mails_per_hour)
 
 
@@ -99,8 +102,11 @@ def _secret(settings: Settings) -> str:
     try:
         return require_secret(settings)
     except InputError:
-        raise PageError(503, "Sign-in is not configured",
-                        "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. Tell its administrator.") from None
+        raise PageError(
+            503,
+            "Sign-in is not configured",
+            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. Tell its administrator.",
+        ) from None
 
 
 def _claim(request: Request, token: str) -> tuple[SigninClaim, Owner]:
@@ -113,10 +119,15 @@ def _claim(request: Request, token: str) -> tuple[SigninClaim, Owner]:
         owner = session.get(Owner, claim.owner_id)
         spent = used(session, claim.digest)
     if spent is not None:
-        raise PageError(410, "This sign-in link was already used",
-                        "Each sign-in link works once. Ask for a new one on the sign-in page.")
+        raise PageError(
+            410,
+            "This sign-in link was already used",
+            "Each sign-in link works once. Ask for a new one on the sign-in page.",
+        )
     if owner is None:
-        raise PageError(400, "This sign-in link does not work", "The person it was made for is no longer in the directory.")
+        raise PageError(
+            400, "This sign-in link does not work", "The person it was made for is no longer in the directory."
+        )
     return claim, owner
 
 
@@ -134,12 +145,21 @@ def signin_use(request: Request, token: str, form: AnonymousPost) -> Response:
     settings, now = settings_of(request), now_of(request)
     with transaction(engine_of(request)) as session:
         if not mark_used(session, claim.digest, "signin", owner.id, now):
-            raise PageError(410, "This sign-in link was already used", "Each sign-in link works once. Ask for a new one.")
+            raise PageError(
+                410, "This sign-in link was already used", "Each sign-in link works once. Ask for a new one."
+            )
         close_session(session, request.cookies.get(SESSION_COOKIE, ""))  # whoever was signed in here before
         cookie, _ = open_session(session, owner.id, now, timedelta(seconds=settings.session_seconds))
     response = RedirectResponse("/my", status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(settings.session_seconds), httponly=True,
-                        samesite="lax", secure=is_https(request), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(settings.session_seconds),
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
     return secure_headers(response)
 
 

@@ -43,11 +43,17 @@ async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
 
 
 async def _not_found(request: Request, _exc: Exception) -> HTMLResponse:
-    return page(request, "message.html.j2", status=404, title="No such page", message="There is no page at this address.")
+    return page(
+        request, "message.html.j2", status=404, title="No such page", message="There is no page at this address."
+    )
 
 
 def _static(name: str) -> Response:
     if name not in STATIC:
         return Response("Not Found", status_code=404, media_type="text/plain")
     body = (SHIPPED / "web" / "static" / name).read_bytes()
-    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        body,
+        media_type=STATIC[name],
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )

@@ -16,19 +16,27 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from engine.access import Viewer
+from engine.actions.access import Viewer
 from engine.settings import Settings
 from engine.zones import zone
 
 R = TypeVar("R", bound=Response)
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "templates"
 ANON_CSRF = "pw_csrf"
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 NOTICES = {
-    "done": "Marked done.", "progress": "Progress recorded.", "requested": "Extension requested; your supervisor decides.",
-    "acknowledged": "Escalation acknowledged.", "granted": "Extension granted.", "refused": "Extension refused.",
-    "extended": "Extension granted.", "resolved": "Reading resolved: the schedule was set.", "not_mine": "Handed back to the secretariat.",
+    "done": "Marked done.",
+    "progress": "Progress recorded.",
+    "requested": "Extension requested; your supervisor decides.",
+    "acknowledged": "Escalation acknowledged.",
+    "granted": "Extension granted.",
+    "refused": "Extension refused.",
+    "extended": "Extension granted.",
+    "resolved": "Reading resolved: the schedule was set.",
+    "not_mine": "Handed back to the secretariat.",
     "signed_out": "You are signed out.",
 }
 
@@ -36,8 +44,13 @@ NOTICES = {
 @lru_cache(maxsize=8)
 def environment(folders: tuple[str, ...]) -> Environment:
     """Return the (cached) environment over ``folders``; the first folder holding a template wins."""
-    env = Environment(loader=FileSystemLoader(list(folders)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(list(folders)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["local"] = local_time
     env.filters["day"] = _day
     return env
@@ -67,14 +80,26 @@ def anonymous_csrf(request: Request) -> str:
     return token
 
 
-def page(request: Request, name: str, *, viewer: Viewer | None = None, csrf: str | None = None,
-         status: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request,
+    name: str,
+    *,
+    viewer: Viewer | None = None,
+    csrf: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     """Render ``templates/web/{name}`` into a response with the security headers."""
     settings: Settings = request.app.state.settings
     token = csrf if csrf is not None else anonymous_csrf(request)
     code = request.query_params.get("ok", "")
-    html = environment(folders_for(settings)).get_template(name).render(
-        viewer=viewer, csrf=token, notice=NOTICES.get(code, ""), tz=viewer.timezone if viewer else "UTC", **context)
+    html = (
+        environment(folders_for(settings))
+        .get_template(name)
+        .render(
+            viewer=viewer, csrf=token, notice=NOTICES.get(code, ""), tz=viewer.timezone if viewer else "UTC", **context
+        )
+    )
     response = HTMLResponse(html, status_code=status)
     secure_headers(response)
     new = getattr(request.state, "new_csrf", None)

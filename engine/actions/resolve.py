@@ -1,0 +1,213 @@
+"""From time-frame phrases to the schedule each action is stored with (pure: no I/O, no clock).
+
+Order of precedence: explicit values in the plan file (``schedule:``, or ``planwatch set``)
+win and clear ``needs_review``; then a dated event from ``rules/events.yaml``; then a
+dependency on another action's heading (proposed, still to be confirmed); then the phrase
+as ``timeframe.parse`` reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from engine.plandoc import ActionRow, SectionRow
+from engine.timeframe import Schedule, parse
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "within",
+        "linked",
+        "tied",
+        "integrated",
+        "process",
+        "next",
+        "each",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedEvent:
+    """An event with a known date, from ``rules/events.yaml``; ``names`` are matched in phrases."""
+
+    name: str
+    names: tuple[str, ...]
+    date: date
+
+
+def schedule_fields(schedule: Schedule) -> dict[str, Any]:
+    """Return the stored columns of a ``Schedule`` (dates stay ``date``; milestones JSON-ready)."""
+    return {
+        "kind": schedule.kind,
+        "start": schedule.start,
+        "due": schedule.due,
+        "rrule": schedule.rrule,
+        "milestones": [{"label": m.label, "due": _iso(m.due), "start": _iso(m.start)} for m in schedule.milestones],
+        "event": schedule.event,
+        "after_ref": None,
+        "needs_review": schedule.needs_review,
+        "reason": schedule.reason,
+    }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def read_row(
+    row: ActionRow, ref_date: date, fy_start: int | None, readings: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell).
+
+    ``readings`` remembers phrases already read in this plan (their fields; each row gets a
+    copy): real plans repeat their time frames ("Continuously", "Ongoing") many times.
+    """
+    memo = readings if readings is not None else {}
+
+    def read(text: str) -> dict[str, Any]:
+        fields = memo.get(text)
+        if fields is None:
+            fields = memo[text] = schedule_fields(parse(text, ref_date, fy_start=fy_start))
+        copy = fields.copy()
+        if fields["milestones"]:
+            copy["milestones"] = [dict(m) for m in fields["milestones"]]
+        else:
+            copy["milestones"] = []
+        return copy
+
+    if row.timeframe or row.timeframe_proposed is None:
+        return read(row.timeframe)
+    fields = read(row.timeframe_proposed)
+    fields["needs_review"] = True
+    fields["reason"] = (
+        f"The time-frame cell is empty in the source (merged with the row above); proposed "
+        f"the previous row's time frame {row.timeframe_proposed!r}. {fields['reason']}"
+    )
+    return fields
+
+
+def resolve_plan(
+    rows: Sequence[ActionRow],
+    sections: Sequence[SectionRow],
+    ref_date: date,
+    fy_start: int | None = None,
+    events: Sequence[NamedEvent] = (),
+) -> dict[str, dict[str, Any]]:
+    """Return the schedule fields of every row, by action id."""
+    readings: dict[str, dict[str, Any]] = {}
+    out = {row.ref: read_row(row, ref_date, fy_start, readings) for row in rows}
+    by_ref = {row.ref: row for row in rows}
+    for row in rows:
+        fields = out[row.ref]
+        if fields["kind"] == "event" and not row.override and not _date_event(fields, events):
+            _propose_dependency(row, fields, rows, sections, out)
+    for row in rows:
+        if row.override:
+            _apply_override(row, out[row.ref])
+    _follow_dependencies(out, by_ref)
+    return out
+
+
+def _date_event(fields: dict[str, Any], events: Sequence[NamedEvent]) -> bool:
+    text = (fields["event"] or "").lower()
+    for event in events:
+        if any(name.lower() in text or (text and text in name.lower()) for name in event.names):
+            fields["due"] = event.date
+            fields["needs_review"] = False
+            fields["reason"] = (
+                f"Tied to {fields['event']!r}, dated {event.date.isoformat()} by the event {event.name!r} in rules/events.yaml."
+            )
+            return True
+    return False
+
+
+def _stems(text: str) -> set[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {_stem(w) for w in words if w not in STOPWORDS and len(w) > 2}
+
+
+def _stem(word: str) -> str:
+    if word.startswith("re") and len(word) > 7:
+        word = word[2:]
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _propose_dependency(
+    row: ActionRow,
+    fields: dict[str, Any],
+    rows: Sequence[ActionRow],
+    sections: Sequence[SectionRow],
+    out: Mapping[str, dict[str, Any]],
+) -> None:
+    wanted = _stems(fields["event"] or "")
+    best: tuple[int, ActionRow, SectionRow] | None = None
+    for section in sections:
+        if section.key == row.section_key or section.level == "part":
+            continue
+        score = len(wanted & _stems(section.title))
+        target = next((r for r in rows if r.section_key == section.key and out[r.ref]["due"]), None)
+        if target is not None and score >= 2 and (best is None or score > best[0]):
+            best = (score, target, section)
+    if best is None:
+        return
+    _, target, section = best
+    fields["after_ref"] = target.ref
+    fields["due"] = out[target.ref]["due"]
+    fields["reason"] = (
+        f"Tied to {fields['event']!r}; proposed to follow {target.ref} ({section.number} {section.title[:60]}), "
+        f"due {fields['due'].isoformat()}: confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
+    )
+
+
+def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:
+    parts = []
+    for key in ("kind", "start", "due", "rrule", "event"):
+        if key in row.override:
+            value = row.override[key]
+            fields[key] = date.fromisoformat(value) if key in {"start", "due"} and isinstance(value, str) else value
+            parts.append(f"{key} {value}")
+    if "after" in row.override:
+        fields["after_ref"] = row.override["after"]
+        parts.append(f"after {row.override['after']}")
+    fields["needs_review"] = False
+    fields["reason"] = f"Set in the plan file: {', '.join(parts)}."
+
+
+def _follow_dependencies(out: dict[str, dict[str, Any]], by_ref: Mapping[str, ActionRow]) -> None:
+    for ref, fields in out.items():
+        seen = [ref]
+        target = fields["after_ref"]
+        while target is not None and target in out and target not in seen:
+            seen.append(target)
+            if out[target]["after_ref"] is None:
+                break
+            target = out[target]["after_ref"]
+        if target is not None and target in out and out[target]["due"] is not None:
+            fields["due"] = out[target]["due"]

@@ -1,0 +1,320 @@
+"""Changes people make to actions: status, progress, owners, extensions, acknowledgements.
+
+Every change is recorded (who, when, through what) and makes the next tick plan the action
+again, so reminders and escalations follow the new state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from sqlmodel import Session, col, select
+
+from engine.actions.resolve import NamedEvent, resolve_plan
+from engine.errors import UsageError
+from engine.plandoc import ActionRow, SectionRow
+from engine.store.models import (
+    STATUSES,
+    Action,
+    Completion,
+    Escalation,
+    Outbox,
+    Owner,
+    Plan,
+    Section,
+)
+from engine.store.plans import SCHEDULE_FIELDS, forget_planned_ahead, record_change
+from engine.zones import zone
+
+FINISHED = {"done", "dropped", "on_hold"}
+
+
+def _replan(session: Session, action: Action, now: datetime) -> None:
+    """Plan the action again at the next tick, taking back what was planned ahead for it."""
+    if action.id is not None and action.planned_through is not None and action.planned_through > now:
+        forget_planned_ahead(session.connection(), [action.id], now)
+        action.planned_through = now
+    action.next_fire_at = None if action.status in FINISHED else now
+    action.updated_at = now
+
+
+def set_status(
+    session: Session, action: Action, status: str, now: datetime, *, who: str, via: str, note: str = ""
+) -> bool:
+    """Move an action to ``status``; return False when it already was there."""
+    if status not in STATUSES:
+        raise UsageError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+    if action.status == status and not note:
+        return False
+    old = action.status
+    action.status, action.status_note = status, note
+    _replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "status", old, status, note)
+    if status in {"done", "dropped"}:
+        resolve_escalations(session, action, now, f"action {status}")
+    return old != status
+
+
+def complete(
+    session: Session,
+    action: Action,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    note: str = "",
+    occurrence: date | None = None,
+) -> tuple[str, bool]:
+    """Mark an action (or, for a recurring one, one occurrence) done; return (what, whether it changed)."""
+    if action.kind != "recurring" or not action.rrule:
+        return "the action", set_status(session, action, "done", now, who=who, via=via, note=note)
+    plan = session.get(Plan, action.plan_id)
+    assert plan is not None
+    day = occurrence or current_occurrence(action, plan, now)
+    label = day.isoformat()
+    if session.exec(
+        select(Completion).where(Completion.action_id == action.id, Completion.occurrence == label)
+    ).first():
+        return f"occurrence {label}", False
+    assert action.id is not None
+    session.add(Completion(action_id=action.id, occurrence=label, at=now, who=who, via=via, note=note))
+    action.last_completed = max(day, action.last_completed or day)
+    _replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "completed", None, label, note)
+    resolve_escalations(session, action, now, "occurrence done", occurrence=label)
+    return f"occurrence {label}", True
+
+
+def current_occurrence(action: Action, plan: Plan, now: datetime) -> date:
+    """Return the occurrence a plain "done" refers to: the latest one up to a month ahead."""
+    today = now.astimezone(zone(plan.timezone)).date()
+    start = datetime.combine(action.start or plan.ref_date, time(0))
+    rule = rrulestr(action.rrule or "FREQ=YEARLY", dtstart=start)
+    found = rule.before(datetime.combine(today + timedelta(days=31), time(0)), inc=True)
+    return found.date() if found is not None and found.date() > plan.ref_date else today
+
+
+def progress(
+    session: Session, action: Action, now: datetime, *, who: str, via: str, note: str, state: str = "on track"
+) -> None:
+    """Record a progress report; an open action becomes in progress, and check-ins count it as an answer."""
+    if state not in {"on track", "at risk"}:
+        raise UsageError(f"unknown progress state {state!r}; expected 'on track' or 'at risk'")
+    action.last_progress_at = now
+    if action.status == "open":
+        record_change(session, action, now, who, via, "status", "open", "in_progress", "")
+        action.status = "in_progress"
+    _replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "progress", None, state, note)
+
+
+def hold(session: Session, action: Action, now: datetime, *, who: str, via: str, reason: str) -> bool:
+    """Put an action on hold (reminders stop) with a reason."""
+    if not reason:
+        raise UsageError("--reason is required: say why the action is on hold")
+    return set_status(session, action, "on_hold", now, who=who, via=via, note=reason)
+
+
+def reassign(
+    session: Session, action: Action, owner_id: str | None, now: datetime, *, who: str, via: str, note: str = ""
+) -> None:
+    """Give an action to ``owner_id`` (None: nobody, waiting for the secretariat)."""
+    if owner_id is not None and session.get(Owner, owner_id) is None:
+        raise UsageError(f"no owner {owner_id!r}; `planwatch owners` lists them")
+    old = action.owner_id
+    action.owner_id, action.owner_source = owner_id, "cli"
+    _replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "owner", old, owner_id, note)
+
+
+def not_mine(session: Session, action: Action, now: datetime, *, who: str, via: str, note: str = "") -> None:
+    """The owner hands the action back; the secretariat is told and the action waits for a new owner."""
+    old = action.owner_id
+    reassign(session, action, None, now, who=who, via=via, note=note or "not mine")
+    secretariat = session.exec(
+        select(Owner).where(col(Owner.role).in_(["secretariat", "admin"]))
+    ).first() or session.get(Owner, "secretariat")
+    if secretariat is None:
+        return
+    assert action.id is not None
+    session.add(
+        Outbox(
+            key=f"{action.plan_id}/{action.ref}|not-mine|{now.isoformat()}|{secretariat.id}",
+            plan_id=action.plan_id,
+            action_id=action.id,
+            occurrence="",
+            step="not-mine",
+            type="escalation",
+            level=0,
+            recipient=secretariat.email,
+            recipient_id=secretariat.id,
+            template="not_mine",
+            due_at=now,
+            status="pending",
+            created_at=now,
+            payload={"from_owner": old or "", "note": note, "date": now.date().isoformat()},
+        )
+    )
+
+
+def extend(session: Session, action: Action, to: date, now: datetime, *, who: str, via: str, reason: str) -> None:
+    """Grant an extension: the due date becomes ``to``; logged, and open escalations are resolved."""
+    current = action.extended_to or action.due
+    if action.due is None:
+        raise UsageError(
+            f"{action.ref} has no due date to extend; set one with `planwatch set {action.ref} --due DATE`"
+        )
+    if current is not None and to <= current:
+        raise UsageError(f"--to {to} is not after the current due date {current}")
+    action.extended_to = to
+    _replan(session, action, now)
+    session.add(action)
+    record_change(
+        session, action, now, who, via, "extended", current.isoformat() if current else None, to.isoformat(), reason
+    )
+    resolve_escalations(session, action, now, f"extended to {to.isoformat()}")
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    if owner is not None and current is not None:
+        from engine.drive.dispatch import enqueue_extension_granted
+
+        session.flush()
+        enqueue_extension_granted(
+            session.connection(),
+            {"id": action.id, "plan_id": action.plan_id, "ref": action.ref},
+            {"id": owner.id, "email": owner.email, "timezone": owner.timezone},
+            current,
+            to,
+            by=who,
+            reason=reason,
+            now=now,
+        )
+
+
+def acknowledge(
+    session: Session, escalation_id: int, now: datetime, *, who: str, note: str = "", via: str = "cli"
+) -> Escalation:
+    """A supervisor acknowledges an escalation: its step stops repeating."""
+    entry = session.get(Escalation, escalation_id)
+    if entry is None:
+        raise UsageError(f"no escalation {escalation_id}; `planwatch escalations` lists them")
+    if entry.acknowledged_at is None:
+        entry.acknowledged_at, entry.acknowledged_by, entry.ack_note = now, who, note
+        session.add(entry)
+        action = session.get(Action, entry.action_id)
+        if action is not None:
+            _replan(session, action, now)
+            session.add(action)
+            record_change(
+                session, action, now, who, via, "acknowledged", None, f"{entry.step} of {entry.occurrence}", note
+            )
+    return entry
+
+
+def resolve_escalations(
+    session: Session, action: Action, now: datetime, resolution: str, occurrence: str | None = None
+) -> None:
+    """Close the open escalations of an action (or of one occurrence)."""
+    query = select(Escalation).where(Escalation.action_id == action.id, col(Escalation.resolved_at).is_(None))
+    if occurrence is not None:
+        query = query.where(Escalation.occurrence == occurrence)
+    for entry in session.exec(query).all():
+        entry.resolved_at, entry.resolution = now, resolution
+        session.add(entry)
+    _drop_stale_outbox(session, action)
+
+
+def _drop_stale_outbox(session: Session, action: Action) -> None:
+    """Pending messages about an action that changed are planned again, not sent stale."""
+    for row in session.exec(select(Outbox).where(Outbox.action_id == action.id, Outbox.status == "pending")).all():
+        row.status, row.reason = "suppressed", "the action changed before it was sent"
+        session.add(row)
+
+
+OVERRIDE_KEYS = ("kind", "start", "due", "rrule", "event", "after")
+
+
+def set_schedule(
+    session: Session,
+    action: Action,
+    values: dict[str, Any],
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    note: str = "",
+    events: Sequence[NamedEvent] = (),
+) -> None:
+    """Record explicit schedule values for an action (as the plan file's ``schedule:`` does)."""
+    unknown = set(values) - set(OVERRIDE_KEYS)
+    if unknown or not values:
+        raise UsageError(f"nothing to set; give one of --{', --'.join(OVERRIDE_KEYS)}")
+    if "after" in values:
+        _check_after(session, action, values["after"])
+    override = dict(action.override or {})
+    override.update({k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()})
+    _check_order(override)
+    old = dict(action.override or {})
+    action.override = override
+    refresh_schedules(session, action.plan_id, now, events)
+    record_change(session, action, now, who, via, "schedule", _fmt(old), _fmt(override), note)
+
+
+def _fmt(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "(as read)"
+
+
+def _check_order(override: dict[str, Any]) -> None:
+    start, due = override.get("start"), override.get("due")
+    if start and due and due < start:
+        raise UsageError(f"due {due} is before start {start}")
+
+
+def _check_after(session: Session, action: Action, target: str) -> None:
+    chain = [action.ref]
+    current: str | None = target
+    while current is not None:
+        if current in chain:
+            raise UsageError(f"dependency loop: {' -> '.join([*chain, current])}")
+        chain.append(current)
+        row = session.exec(select(Action).where(Action.plan_id == action.plan_id, Action.ref == current)).first()
+        if row is None:
+            raise UsageError(f"--after: no action {current!r} in plan {action.plan_id}")
+        current = (row.override or {}).get("after")
+
+
+def refresh_schedules(session: Session, plan_id: str, now: datetime, events: Sequence[NamedEvent] = ()) -> None:
+    """Re-read every action's schedule of a plan (after an override changed)."""
+    plan = session.get(Plan, plan_id)
+    assert plan is not None
+    actions = list(
+        session.exec(select(Action).where(Action.plan_id == plan_id, col(Action.removed_at).is_(None))).all()
+    )
+    sections = session.exec(select(Section).where(Section.plan_id == plan_id)).all()
+    rows = [
+        ActionRow(
+            ref=a.ref,
+            section_key=a.section_key,
+            ordinal=a.ordinal,
+            title=a.title,
+            timeframe=a.timeframe,
+            timeframe_proposed=a.timeframe_proposed,
+            override=dict(a.override or {}),
+        )
+        for a in actions
+    ]
+    section_rows = [SectionRow(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal) for s in sections]
+    schedules = resolve_plan(rows, section_rows, plan.ref_date, plan.fy_start, events)
+    for action in actions:
+        fields = schedules[action.ref]
+        if any(getattr(action, k) != fields[k] for k in SCHEDULE_FIELDS):
+            for k in SCHEDULE_FIELDS:
+                setattr(action, k, fields[k])
+            _replan(session, action, now)
+            session.add(action)

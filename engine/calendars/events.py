@@ -1,0 +1,353 @@
+"""From one action (and its policy) to the events of the feeds; pure, no clock, no I/O.
+
+One all-day event per due date and start date (a window has both); a recurring action is one
+series with its RRULE, done occurrences as RECURRENCE-ID overrides and, for completion-based
+rhythms, skipped occurrences as EXDATE; check-ins follow the policy's rhythm. The dates are the
+planner's own (``planner`` reminds about exactly these occurrences). UIDs are filled in later
+(``calendars``), from the registry of published events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from dateutil.rrule import rrule, rrulestr
+
+from engine.calendars.model import (
+    ActionInfo,
+    EscalationInfo,
+    EventSpec,
+    OwnerInfo,
+    PlanInfo,
+    SectionInfo,
+    TodoSpec,
+)
+from engine.calendars.rhythm import checkin_days
+from engine.rules.durations import BusinessCalendar, Duration
+from engine.rules.policy import Policy
+from engine.zones import zone
+
+CHECKIN_KINDS = frozenset({"continuous", "start", "unscheduled"})
+LABELS = {"due": "due", "start": "starts", "recurring": "due", "checkin": "check-in"}
+STATE_WORDS = {"done": " (done)", "hold": " (on hold)", "cancelled": " (dropped)"}
+# VTODO STATUS and PERCENT-COMPLETE; planwatch knows "in progress", not how far: it says half-way.
+TODO_STATUS = {"open": ("NEEDS-ACTION", 0), "in_progress": ("IN-PROCESS", 50), "done": ("COMPLETED", 100)}
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What an action's events need besides the action: plan, section path (Part first), owner, policy."""
+
+    plan: PlanInfo
+    path: tuple[SectionInfo, ...]
+    owner: OwnerInfo | None
+    policy: Policy | None
+    base_url: str
+
+
+def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
+    """Return the events of action ``a`` in a fixed order: start, due, series, done extras, check-ins."""
+    base = _base(a, ctx)
+    found: list[EventSpec] = []
+    if a.kind == "recurring":
+        found.extend(_series(a, ctx, base))
+    else:
+        if a.start is not None:
+            found.append(_single(a, ctx, base, "start", a.start))
+        if a.due_day is not None:
+            found.append(_single(a, ctx, base, "due", a.due_day))
+    policy = ctx.policy
+    if policy is not None and policy.checkin is not None and _wants_checkin(a):
+        found.extend(_checkins(a, ctx, base, policy))
+    return found
+
+
+def _wants_checkin(a: ActionInfo) -> bool:
+    """The planner's rule (``planner._wants_checkin``): ongoing work, or an event without a date."""
+    return a.kind in CHECKIN_KINDS or (a.kind == "event" and a.due_day is None)
+
+
+def _state(a: ActionInfo) -> str:
+    if a.removed_at is not None or a.status == "dropped":
+        return "cancelled"
+    return {"done": "done", "on_hold": "hold"}.get(a.status, "open")
+
+
+def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
+    """The fields every event of the action shares."""
+    state = _state(a)
+    part = next((s for s in ctx.path if s.level == "part"), ctx.path[0] if ctx.path else None)
+    since = a.removed_at or a.finished_at or a.updated_at
+    return {
+        "plan_id": a.plan_id,
+        "ref": a.ref,
+        "uid": "",
+        "url": action_url(ctx.base_url, a.ref),
+        "categories": (f"Part {part.number}" if part else "No Part", a.kind),
+        "state": state,
+        "modified": a.updated_at,
+        "owner_id": a.owner_id,
+        "part": part.key if part else "",
+        "ordinal": a.ordinal,
+        "title": a.title,
+        "cancelled_since": since.astimezone(zone(ctx.plan.timezone)).date() if state == "cancelled" else None,
+    }
+
+
+def action_url(base_url: str, ref: str) -> str:
+    """Return the action's page on the web app."""
+    from urllib.parse import quote
+
+    return f"{base_url.rstrip('/')}/actions/{quote(ref, safe='')}"
+
+
+def _summary(a: ActionInfo, what: str, state: str, day: date | None = None) -> str:
+    label = LABELS[what]
+    name = a.title
+    for label_text, due, start in a.milestones:
+        if day is not None and label_text and day.isoformat() in {due, start}:
+            name = f"{label_text}: {name}"
+            break
+    return f"{a.ref} {label}{STATE_WORDS.get(state, '')}: {name}"
+
+
+def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
+    lines = [lead, a.title]
+    for section in ctx.path:
+        heading = f"Part {section.number}" if section.level == "part" else section.number
+        lines.append(f"{heading}: {section.title}" if heading else section.title)
+    context = next((s.context for s in reversed(ctx.path) if s.context), "")
+    if context:
+        lines.append(f"Context: {context}")
+    owner = ctx.owner
+    lines.append(f"Owner: {owner.name} <{owner.email}>" if owner else "Owner: none yet (the secretariat assigns one)")
+    lines.append(f"Time frame: {a.timeframe or '(none given)'}")
+    lines.append(f"Status: {a.status.replace('_', ' ')}")
+    lines.append(f"Action: {action_url(ctx.base_url, a.ref)}")
+    return "\n".join(lines)
+
+
+def long_date(day: date) -> str:
+    """Return a date as people write it: 30 April 2000."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _single(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], what: str, day: date) -> EventSpec:
+    state = base["state"]
+    lead = f"{'Due' if what == 'due' else 'Starts'} {long_date(day)}"
+    if what == "due" and a.extended_to is not None and a.due is not None and a.extended_to != a.due:
+        lead += f" (extended from {long_date(a.due)})"
+    return EventSpec(
+        key=f"{a.plan_id}|{a.ref}|{what}",
+        what=what,
+        day=day,
+        summary=_summary(a, what, state, day),
+        description=_description(a, ctx, lead),
+        alarm=_alarm(ctx.policy, "due" if what == "due" else "start", day),
+        todo=_todo(a, ctx.plan, day) if what == "due" else None,
+        uid_day=(a.due if what == "due" else a.start) or day,
+        **base,
+    )
+
+
+def _alarm(policy: Policy | None, anchor: str, day: date) -> timedelta | None:
+    """The TRIGGER of the policy's first (earliest) reminder before ``day``, at the delivery hour."""
+    if policy is None:
+        return None
+    steps = tuple(s.before for s in policy.remind if s.anchor == anchor)
+    if not steps:
+        return None
+    d = policy.delivery
+    return _trigger(steps, tuple(d.holidays), d.business_days, d.hour, day)
+
+
+@lru_cache(maxsize=65536)
+def _trigger(
+    steps: tuple[Duration, ...], holidays: tuple[date, ...], business_days: bool, hour: time, day: date
+) -> timedelta:
+    """The planner's reminder day (``planner._reminders``): offset back, then the business day on or before."""
+    calendar = BusinessCalendar(holidays, enabled=business_days)
+    earliest = min(calendar.on_or_before(step.before(day, calendar)) for step in steps)
+    return timedelta(hours=hour.hour, minutes=hour.minute) - timedelta(days=(day - earliest).days)
+
+
+def _todo(a: ActionInfo, plan: PlanInfo, day: date) -> TodoSpec:
+    """The VTODO twin: DUE at the last second of the due day in the plan's zone."""
+    due = datetime.combine(day, time(23, 59, 59), zone(plan.timezone))
+    state = _state(a)
+    if state == "cancelled":
+        return TodoSpec(due, "CANCELLED", 0)
+    status, percent = TODO_STATUS.get(a.status, ("NEEDS-ACTION", 0))
+    completed = a.finished_at.astimezone(UTC) if a.status == "done" and a.finished_at else None
+    return TodoSpec(due, status, percent, completed)
+
+
+# ------------------------------------------------------------------------------------ series
+
+
+def _grid(rule_text: str, anchor: date) -> rrule:
+    return rrulestr(rule_text, dtstart=datetime.combine(anchor, time(0)))  # type: ignore[return-value]
+
+
+def _series(a: ActionInfo, ctx: ActionContext, base: dict[str, Any]) -> list[EventSpec]:
+    """One series for a recurring action, as the planner's ``_recurring`` reads it."""
+    if not a.rrule:
+        return []
+    policy = ctx.policy
+    completion_based = policy is not None and policy.recurrence.completion_based
+    anchor = a.start or ctx.plan.ref_date
+    grid = _grid(a.rrule, anchor)
+    strict = completion_based or a.start is None
+    first_at = grid.after(datetime.combine(anchor, time(0)), inc=not strict)
+    lc = a.last_completed
+    if (
+        completion_based
+        and lc is not None
+        and grid.after(datetime.combine(lc, time(0)), inc=True) != datetime.combine(lc, time(0))
+    ):
+        # Done on a day off the rhythm: the next occurrences count from that day.
+        anchor, grid = lc, _grid(a.rrule, lc)
+        first_at = grid.after(datetime.combine(lc, time(0)))
+    if first_at is None:
+        return []
+    first = first_at.date()
+    done = _done_days(a)
+    in_series = {
+        d
+        for d in done
+        if d >= first and grid.after(datetime.combine(d, time(0)), inc=True) == datetime.combine(d, time(0))
+    }
+    skipped = _skipped(grid, first, lc, done) if completion_based and lc is not None else ()
+    rule_text = _until(_recount(a.rrule, grid, anchor, first), a, ctx.plan)
+    state = base["state"]
+    series = EventSpec(
+        key=f"{a.plan_id}|{a.ref}|recurring",
+        what="recurring",
+        day=first,
+        rrule=rule_text,
+        exdates=skipped,
+        done_days=tuple(sorted(in_series)),
+        summary=_summary(a, "recurring", state),
+        done_summary=_summary(a, "recurring", "done"),
+        description=_description(a, ctx, f"Recurring: {a.timeframe or a.rrule}; first {long_date(first)}"),
+        alarm=_alarm(policy, "due", first),
+        **base,
+    )
+    extras = [_done_extra(a, ctx, base, d) for d in sorted(done - in_series)]
+    return [series, *extras]
+
+
+def _done_days(a: ActionInfo) -> set[date]:
+    days = set()
+    for label in a.completed:
+        try:
+            days.add(date.fromisoformat(label))
+        except ValueError:
+            continue
+    return days
+
+
+def _skipped(grid: rrule, first: date, lc: date, done: set[date]) -> tuple[date, ...]:
+    """Occurrences up to the last completion that were never done: the planner moved past them."""
+    begin, end = datetime.combine(first, time(0)), datetime.combine(lc, time(0))
+    return tuple(m.date() for m in grid.between(begin, end, inc=True) if m.date() not in done)
+
+
+def _recount(rule_text: str, grid: rrule, anchor: date, first: date) -> str:
+    """A COUNT counts from the rule's own start: subtract the occurrences before the first shown."""
+    if "COUNT=" not in rule_text.upper():
+        return rule_text
+    before = len(grid.between(datetime.combine(anchor, time(0)), datetime.combine(first, time(0)), inc=True)) - 1
+    parts = [p for p in rule_text.split(";") if p]
+    out = []
+    for part in parts:
+        name, _, value = part.partition("=")
+        out.append(f"COUNT={max(int(value) - before, 1)}" if name.upper() == "COUNT" else part)
+    return ";".join(out)
+
+
+def _until(rule_text: str, a: ActionInfo, plan: PlanInfo) -> str:
+    """A done action's series ends on the day it was done (UNTIL, a DATE like DTSTART)."""
+    upper = rule_text.upper()
+    if _state(a) != "done" or "UNTIL=" in upper or "COUNT=" in upper:
+        return rule_text
+    end = (a.finished_at or a.updated_at).astimezone(zone(plan.timezone)).date()
+    return f"{rule_text};UNTIL={end:%Y%m%d}"
+
+
+def _done_extra(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], day: date) -> EventSpec:
+    """A completion recorded for a day that is not an occurrence of the series: shown on its own."""
+    fields = {**base, "state": "done"}
+    return EventSpec(
+        key=f"{a.plan_id}|{a.ref}|done-{day.isoformat()}",
+        what=f"done-{day.isoformat()}",
+        day=day,
+        summary=_summary(a, "recurring", "done"),
+        description=_description(a, ctx, f"Done {long_date(day)}"),
+        **fields,
+    )
+
+
+# ---------------------------------------------------------------------------------- check-ins
+
+
+def _checkins(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], policy: Policy) -> list[EventSpec]:
+    """The check-in rhythm: every ``checkin.every`` from the start (or the plan's date)."""
+    assert policy.checkin is not None
+    rhythm = checkin_days(policy.checkin.every, a.start or ctx.plan.ref_date)
+    if rhythm is None:
+        return []
+    first, rule_text, rdates = rhythm
+    if rule_text is not None:
+        rule_text = _until(rule_text, a, ctx.plan)
+    state = base["state"]
+    return [
+        EventSpec(
+            key=f"{a.plan_id}|{a.ref}|checkin",
+            what="checkin",
+            day=first,
+            rrule=rule_text,
+            rdates=rdates,
+            summary=_summary(a, "checkin", state),
+            description=_description(
+                a, ctx, f"Check-in every {policy.checkin.every}: planwatch asks the owner for a status update"
+            ),
+            **base,
+        )
+    ]
+
+
+# -------------------------------------------------------------------------------- escalations
+
+
+def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> EventSpec:
+    """An open escalation as an all-day event on the day it fired (plan's zone), for supervisors."""
+    base = _base(a, ctx)
+    day = e.at.astimezone(zone(ctx.plan.timezone)).date()
+    late = f"{e.days_overdue} day{'s' if e.days_overdue != 1 else ''} overdue"
+    what = f"escalation-{e.id}"
+    fields = {
+        **base,
+        "categories": (base["categories"][0], "escalation"),
+        "state": "open",
+        "modified": e.at,
+        "team_only": True,
+        "cancelled_since": None,
+    }
+    return EventSpec(
+        key=f"{a.plan_id}|{a.ref}|{what}",
+        what=what,
+        day=day,
+        summary=f"{a.ref} escalation level {e.level}: {a.title} ({late})",
+        description=_description(a, ctx, f"Escalation level {e.level} ({e.step}) for {e.occurrence}: {late}"),
+        **fields,
+    )
+
+
+def sort_key(spec: EventSpec) -> tuple[Any, ...]:
+    """The fixed order of events in a feed: plan, plan order, then start, due, series, check-ins."""
+    rank = {"start": 0, "due": 1, "recurring": 2, "checkin": 4}.get(spec.what, 3 if spec.what.startswith("done") else 5)
+    return (spec.plan_id, spec.ordinal, spec.ref, rank, spec.day, spec.what)

@@ -1,0 +1,72 @@
+"""``planwatch rules``: check rule files, and say which policy an action gets and why.
+
+Registered on the main app by ``engine.cli.main``; heavy modules are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from engine.rules.loader import RuleSet
+    from engine.store.models import Action
+
+rules_app = typer.Typer(help="Rule files: check them, and see which policy an action gets.", no_args_is_help=True)
+
+
+@rules_app.command("check")
+def check(
+    ctx: typer.Context,
+    path: Annotated[
+        Optional[Path], typer.Argument(help="A rules folder or one rule file (default: the --rules folder, rules/).")
+    ] = None,  # noqa: UP045
+) -> None:
+    """Validate rule files without touching the database; any error is listed as FILE:LINE:COL (exit 2).
+
+    Example: [bold]planwatch rules check rules/[/] (also in CI, or as a pre-commit hook)
+    """
+    from engine.rules.loader import load_rules
+
+    target: Path = path if path is not None else ctx.find_root().obj.rules_dir
+    for line in check_report(load_rules(target), target):
+        typer.echo(line)
+
+
+@rules_app.command("explain")
+def explain(
+    ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID", help="Action id, e.g. I.1a.1.")]
+) -> None:
+    """Say which policy applies to an action and why, and what it sends: reminders, check-ins, escalations.
+
+    Example: [bold]planwatch rules explain I.1a.1[/]
+    """
+    from engine.cli.main import _session, _settings
+    from engine.read.explain import facts_for
+    from engine.read.queries import find_action
+    from engine.rules.loader import describe_policy, load_rules
+
+    ruleset = load_rules(_settings(ctx).rules_dir)  # bad rules stop here, before the database opens
+    with _session(ctx) as session:
+        action = find_action(session, action_id)
+        facts, heading = facts_for(session, action), _heading(action)
+    policy, why = ruleset.policy_for(facts)
+    for line in [heading, why, *(describe_policy(policy) if policy else ["Nothing is sent for this action."])]:
+        typer.echo(line)
+
+
+def check_report(ruleset: RuleSet, target: Path) -> list[str]:
+    """Return one line per file checked: ``rules/default.yaml: 5 policies OK``."""
+    counts = Counter(place.path for place in ruleset.places)
+    lines = [f"{name}: {counts[name]} {'policy' if counts[name] == 1 else 'policies'} OK" for name in ruleset.files]
+    lines += [f"{name}: holiday list OK" for name in ruleset.holiday_files]
+    return lines or [f"{target}: no rule files, so no policy applies to any action"]
+
+
+def _heading(action: Action) -> str:
+    dates = [f"{word} {value.isoformat()}" for word, value in (("start", action.start), ("due", action.due)) if value]
+    facts = ", ".join([action.kind, *dates, f"owner {action.owner_id or '(none)'}"])
+    return f"{action.ref} ({facts}): time frame {action.timeframe or '(none)'!r}"

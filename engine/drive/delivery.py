@@ -1,0 +1,104 @@
+"""Delivery decisions of the outbox: retry waits, giving up, staleness, and the paused queue.
+
+Pure functions of a row and ``now`` (aware UTC), except the pause, which lives in
+``service_state`` so that every process and every restart sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, delete, select
+
+from engine.mail.context import Row, local_day, recipient_zone
+from engine.mail.messages import long_date
+from engine.store.bulk import upsert_state
+from engine.store.models import ServiceState
+
+STATE = ServiceState.__table__  # type: ignore[attr-defined]
+PAUSE_KEY = "mail.paused"
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=3)
+CONFIG_PAUSE = timedelta(minutes=15)
+JITTER = 0.2  # each wait is stretched or shrunk by up to 20%, so retries of a burst spread out
+
+
+def retry_wait(key: str, attempts: int) -> timedelta:
+    """Return how long to wait before attempt ``attempts + 1``: about 1, 2, 4... minutes, capped near an hour.
+
+    The jitter is derived from ``key`` and ``attempts`` (no random state): the same row always
+    waits the same, and a burst of rows spreads over +-20%.
+    """
+    base = min(RETRY_FIRST * (2 ** min(max(attempts - 1, 0), 12)), RETRY_CAP)  # 2**12 minutes is past the cap
+    digest = hashlib.sha256(f"{key}|{attempts}".encode()).digest()
+    spread = (int.from_bytes(digest[:4], "big") / 0xFFFFFFFF) * 2 - 1
+    return timedelta(seconds=base.total_seconds() * (1 + JITTER * spread))
+
+
+def first_try(row: Row, now: datetime) -> datetime:
+    """Return when the row was first attempted (UTC), ``now`` for a first attempt."""
+    stamp = (row["payload"] or {}).get("first_try")
+    return datetime.fromisoformat(stamp) if stamp else now
+
+
+def gives_up(row: Row, now: datetime) -> bool:
+    """Return True when a retried row has been failing for three days: it fails for good."""
+    return row["attempts"] > 0 and now - first_try(row, now) >= GIVE_UP_AFTER
+
+
+def stale_reason(row: Row, now: datetime) -> str | None:
+    """Return why the row's message is no longer true at ``now``, or None when it still is.
+
+    A reminder whose date has passed in the recipient's zone would say "due tomorrow" about
+    yesterday: it is not sent, and the action is planned again.
+    """
+    payload = row["payload"] or {}
+    if row["type"] != "reminder" or not payload.get("date"):
+        return None
+    today = local_day(now, recipient_zone(row, None))
+    if today.isoformat() > str(payload["date"]):
+        return f"no longer true: its date {long_date(payload['date'])} had passed when it could be sent; planned again"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The queue is paused: ``kind`` is "config" (authentication, TLS) or "unreachable"; datetimes UTC ISO."""
+
+    kind: str
+    reason: str
+    since: str
+    until: str
+    count: int = 1
+
+    @property
+    def until_at(self) -> datetime:
+        """Return when the next attempt may be made (aware UTC)."""
+        return datetime.fromisoformat(self.until)
+
+
+def read_pause(conn: Connection) -> Pause | None:
+    """Return the pause in force (possibly over), or None."""
+    value = conn.execute(select(STATE.c.value).where(STATE.c.key == PAUSE_KEY)).scalar()
+    return Pause(**json.loads(value)) if value else None
+
+
+def pause_queue(conn: Connection, previous: Pause | None, kind: str, reason: str, now: datetime) -> Pause:
+    """Record a pause of ``kind`` from ``now``; a repeated one waits longer (up to an hour). Returns it."""
+    count = previous.count + 1 if previous and previous.kind == kind else 1
+    wait = CONFIG_PAUSE if kind == "config" else retry_wait(PAUSE_KEY, count)
+    since = previous.since if previous else now.astimezone(UTC).isoformat()
+    pause = Pause(kind, reason, since, (now + wait).astimezone(UTC).isoformat(), count)
+    upsert_state(conn, STATE, PAUSE_KEY, json.dumps(asdict(pause)), now)
+    conn.commit()
+    return pause
+
+
+def resume_queue(conn: Connection) -> None:
+    """Forget the pause: the channel works again."""
+    conn.execute(delete(STATE).where(STATE.c.key == PAUSE_KEY))
+    conn.commit()

@@ -1,0 +1,353 @@
+"""Planning: the actions whose ``next_fire_at`` has come -> planner -> outbox, in one transaction.
+
+The hot path is SQLAlchemy Core over an index on ``next_fire_at``: an idle tick is one index
+lookup, and a busy one costs in proportion to what is due, not to the size of the plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from engine.drive.people import Directory, load_directory
+from engine.planner import ActionView, History, Notice, PlanResult, plan_action
+from engine.rules.durations import BusinessCalendar
+from engine.rules.loader import RuleSet, calendar_for
+from engine.rules.owners import section_chain
+from engine.rules.policy import ActionFacts, Policy
+from engine.store.bulk import among, insert_ignoring_duplicates, update_by_id
+from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
+from engine.store.plans import forget_planned_ahead
+
+A = Action.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+E = Escalation.__table__  # type: ignore[attr-defined]
+C = Completion.__table__  # type: ignore[attr-defined]
+P = Plan.__table__  # type: ignore[attr-defined]
+S = Section.__table__  # type: ignore[attr-defined]
+
+VIEW_COLUMNS = (
+    A.c.id,
+    A.c.plan_id,
+    A.c.ref,
+    A.c.section_key,
+    A.c.kind,
+    A.c.status,
+    A.c.start,
+    A.c.due,
+    A.c.extended_to,
+    A.c.rrule,
+    A.c.title,
+    A.c.owner_id,
+    A.c.tags,
+    A.c.last_completed,
+    A.c.last_progress_at,
+    A.c.planned_through,
+)
+
+
+@dataclass
+class TickStats:
+    """What one tick planned."""
+
+    actions: int = 0
+    pending: int = 0
+    suppressed: int = 0
+    held: int = 0
+    escalations: int = 0
+
+    def add(self, other: TickStats) -> None:
+        """Add ``other``'s counts to these."""
+        for name in ("actions", "pending", "suppressed", "held", "escalations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def due_action_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
+    """Return ids of actions whose next_fire_at has come (the index does the work).
+
+    On PostgreSQL the rows are claimed (FOR UPDATE SKIP LOCKED) until the batch commits, so
+    several nodes plan disjoint batches; SQLite has one writer anyway.
+    """
+    query = select(A.c.id).where(A.c.next_fire_at <= now).order_by(A.c.next_fire_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).scalars())
+
+
+def plan_due(
+    engine: Engine, rules: RuleSet, now: datetime, *, batch: int = 1000, ahead: timedelta = timedelta(0)
+) -> TickStats:
+    """Plan every action that has come due by ``now + ahead`` (UTC), batch by batch; return the counts.
+
+    ``ahead`` plans ahead (the service uses two tick intervals): notices falling due before
+    ``now + ahead`` are queued now with their own instants, so when they come the tick only sends.
+    """
+    until = now + ahead
+    if engine.dialect.name == "postgresql":
+        return _plan_overlapped(engine, rules, now, until, batch)
+    total = TickStats()
+    directory: Directory | None = None
+    while True:
+        with engine.begin() as conn:
+            ids = due_action_ids(conn, until, batch)
+            if not ids:
+                return total
+            directory = directory or load_directory(conn)
+            stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+            writes.apply(conn)
+            total.add(stats)
+
+
+def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datetime, batch: int) -> TickStats:
+    """PostgreSQL: while one batch's writes run and commit on a thread (in the batch's own
+    transaction, which holds its actions' row locks), the next batch is read and planned on another
+    connection; SKIP LOCKED keeps the batches disjoint. Ends when nothing is due and nothing in flight."""
+    total = TickStats()
+    directory: Directory | None = None
+    in_flight: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwatch-plan-writes") as writer:
+        try:
+            while True:
+                conn = engine.connect()
+                try:
+                    conn.begin()
+                    ids = due_action_ids(conn, until, batch)
+                    if ids:
+                        directory = directory if directory is not None else load_directory(conn)
+                        stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+                    done, in_flight = in_flight, None
+                    if done is not None:
+                        done.result()
+                except BaseException:
+                    conn.close()
+                    raise
+                if not ids:
+                    conn.close()
+                    if done is None:
+                        return total
+                    continue  # the batch that was in flight has committed: its actions may be due again
+                in_flight = writer.submit(_apply_and_commit, conn, writes)
+                total.add(stats)
+        finally:
+            if in_flight is not None:
+                in_flight.result()
+
+
+def _apply_and_commit(conn: Connection, writes: _Writes) -> None:
+    with conn:
+        writes.apply(conn)
+        conn.commit()
+
+
+@dataclass
+class _Writes:
+    """What planning one batch writes: outbox rows, escalation log rows, the actions' new cursors."""
+
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, conn: Connection) -> None:
+        """Insert the notices and log rows (known keys skipped) and move the actions' cursors."""
+        insert_ignoring_duplicates(conn, OUT, self.outbox)
+        insert_ignoring_duplicates(conn, E, self.log)
+        update_by_id(conn, A, self.actions)
+
+
+def _plan_batch(
+    conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime, until: datetime
+) -> tuple[TickStats, _Writes]:
+    rows = conn.execute(select(*VIEW_COLUMNS).where(among(conn, A.c.id, ids))).mappings().all()
+    plans = {
+        r["id"]: r
+        for r in conn.execute(
+            select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))
+        ).mappings()
+    }
+    parents = _parents(conn, plans)
+    history = _history(conn, ids)
+    completed = _completions(conn, ids)
+    stats = TickStats(actions=len(rows))
+    writes = _Writes()
+    memo = _Memo()
+    for row in rows:
+        result, policy = _plan_one(
+            row,
+            plans[row["plan_id"]],
+            parents[row["plan_id"]],
+            rules,
+            directory,
+            history.get(row["id"], History()),
+            completed.get(row["id"], frozenset()),
+            now,
+            until,
+            memo,
+        )
+        policy_name = policy.name if policy else ""
+        cap = policy.limits.max_per_day if policy else None
+        writes.outbox.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
+        writes.log.extend(_log_row(e) for e in result.escalations)
+        writes.actions.append(
+            {"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name}
+        )
+        _count(stats, result)
+    return stats, writes
+
+
+def _count(stats: TickStats, result: PlanResult) -> None:
+    for notice in result.notices:
+        setattr(stats, notice.status, getattr(stats, notice.status) + 1)
+    stats.escalations += len(result.escalations)
+
+
+def _plan_one(
+    row: Any,
+    plan: Any,
+    parents: dict[str, str | None],
+    rules: RuleSet,
+    directory: Directory,
+    history: History,
+    completed: frozenset[str],
+    now: datetime,
+    until: datetime,
+    memo: _Memo,
+) -> tuple[PlanResult, Policy | None]:
+    chain = memo.chain(row["plan_id"], row["section_key"], parents)
+    facts = ActionFacts(row["ref"], chain, row["kind"], row["owner_id"], tuple(row["tags"] or ()))
+    policy = rules.policy_of(facts)
+    view = ActionView(
+        action_id=row["id"],
+        plan_id=row["plan_id"],
+        ref=row["ref"],
+        kind=row["kind"],
+        status=row["status"],
+        plan_tz=plan["timezone"],
+        plan_date=plan["ref_date"],
+        start=row["start"],
+        due=row["extended_to"] or row["due"],
+        rrule=row["rrule"],
+        title=row["title"],
+        last_completed=row["last_completed"],
+        last_progress_at=row["last_progress_at"],
+        completed=completed,
+        people=directory.roles(row["owner_id"]),
+    )
+    if policy is None:
+        return PlanResult((), (), None), None
+    since = row["planned_through"] or now - policy.limits.catch_up.delta()
+    return plan_action(view, policy, memo.calendar(policy), history, since, now, until), policy
+
+
+@dataclass
+class _Memo:
+    """What the actions of one batch share: section chains and business-day calendars."""
+
+    chains: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+
+    def chain(self, plan_id: str, section_key: str, parents: dict[str, str | None]) -> tuple[str, ...]:
+        """Return the section and its ancestors."""
+        found = self.chains.get((plan_id, section_key))
+        if found is None:
+            found = self.chains[(plan_id, section_key)] = tuple(section_chain(section_key, parents))
+        return found
+
+    def calendar(self, policy: Policy) -> BusinessCalendar:
+        """Return the policy's business-day calendar (the batch holds the rules, so ids are stable)."""
+        found = self.calendars.get(id(policy))
+        if found is None:
+            found = self.calendars[id(policy)] = calendar_for(policy.delivery)
+        return found
+
+
+def outbox_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
+    """Return the outbox columns of a notice; ``cap`` is the policy's messages-per-day limit for dispatch."""
+    payload = dict(n.payload) | {"policy": policy, "role_tz": n.recipient.tz}
+    if cap is not None:
+        payload["cap"] = cap
+    return {
+        "key": n.key,
+        "plan_id": n.plan_id,
+        "action_id": n.action_id,
+        "occurrence": n.occurrence,
+        "step": n.step,
+        "type": n.type,
+        "level": n.level,
+        "recipient": n.recipient.email,
+        "recipient_id": n.recipient.id,
+        "template": n.template,
+        "due_at": n.at,
+        "status": n.status,
+        "reason": n.reason,
+        "attempts": 0,
+        "last_error": "",
+        "payload": payload,
+        "created_at": now,
+        "sent_at": None,
+        "next_attempt_at": None,
+        "message_id": None,
+    }
+
+
+def _log_row(e: Any) -> dict[str, Any]:
+    return {
+        "key": e.key,
+        "at": e.at,
+        "action_id": e.action_id,
+        "occurrence": e.occurrence,
+        "level": e.level,
+        "step": e.step,
+        "policy": e.policy,
+        "recipients": list(e.recipients),
+        "days_overdue": e.days_overdue,
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "ack_note": "",
+        "resolved_at": None,
+        "resolution": "",
+    }
+
+
+def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for plan_id, key, parent in conn.execute(
+        select(S.c.plan_id, S.c.key, S.c.parent_key).where(S.c.plan_id.in_(list(plans)))
+    ):
+        out[plan_id][key] = parent
+    return out
+
+
+def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
+    keys: dict[int, set[str]] = defaultdict(set)
+    for action_id, key in conn.execute(select(OUT.c.action_id, OUT.c.key).where(among(conn, OUT.c.action_id, ids))):
+        keys[action_id].add(key)
+    acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    query = select(E.c.action_id, E.c.occurrence, E.c.step).where(
+        among(conn, E.c.action_id, ids), E.c.acknowledged_at.is_not(None)
+    )
+    for action_id, occurrence, step in conn.execute(query):
+        acked[action_id].add((occurrence, step))
+    return {i: History(frozenset(keys.get(i, ())), frozenset(acked.get(i, ()))) for i in set(keys) | set(acked)}
+
+
+def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    for action_id, occurrence in conn.execute(
+        select(C.c.action_id, C.c.occurrence).where(among(conn, C.c.action_id, ids))
+    ):
+        found[action_id].add(occurrence)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def replan(conn: Connection, action_ids: Iterable[int], now: datetime) -> None:
+    """Ask the next tick to plan these actions again (after a change to them)."""
+    ids = list(action_ids)
+    if ids:
+        forget_planned_ahead(conn, ids, now)
+        conn.execute(update(A).where(A.c.id.in_(ids)).values(next_fire_at=now))

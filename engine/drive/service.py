@@ -1,0 +1,262 @@
+"""``planwatch run``: APScheduler as a metronome around ``run_tick``.
+
+APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
+job store. Everything that must survive a restart (``next_fire_at``, the outbox, digests sent)
+lives in planwatch's tables, so a restart or a crash loses nothing and a late start catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+
+from engine.channels import Channel, channel_for
+from engine.clock import Clock, SystemClock
+from engine.drive.dispatch import DispatchStats, dispatch
+from engine.drive.planning import plan_due
+from engine.drive.tick import work_waiting
+from engine.errors import OperationalError, PlanwatchError
+from engine.mail.compose import renderer_for
+from engine.mail.digest import build_digests
+from engine.mail.render import Renderer
+from engine.rules.loader import RuleSet, load_rules
+from engine.settings import Settings
+from engine.store import ensure_schema, make_engine
+from engine.store.state import set_state
+
+log = logging.getLogger("planwatch.service")
+DISPATCH_BATCH = 200  # rows one dispatch pass leases
+MAX_PASSES = 50  # passes in one run of the dispatch job (10,000 rows), then the next run goes on
+REMIND_EVERY = timedelta(minutes=1)  # while the database stays unreachable, say so again this often
+
+
+class RulesHolder:
+    """The rules in force; a reload that fails keeps the previous rules and says why."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.rules: RuleSet = load_rules(settings.rules_dir)
+        self._stamp = self._mtimes()
+
+    def _mtimes(self) -> tuple[float, ...]:
+        folder = self.settings.rules_dir
+        files = sorted(folder.glob("*.y*ml")) if folder.is_dir() else [folder]
+        return tuple(p.stat().st_mtime for p in files if p.exists())
+
+    def current(self) -> RuleSet:
+        """Return the rules, reloading them when a file changed and the new ones are valid."""
+        stamp = self._mtimes()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self.rules = load_rules(self.settings.rules_dir)
+                log.info("rules reloaded from %s", self.settings.rules_dir)
+            except PlanwatchError as exc:
+                log.error("rules not reloaded, keeping the previous ones:\n%s", exc)
+        return self.rules
+
+
+class Outage:
+    """Keeps the jobs alive through a database outage: one line when it starts, a reminder each
+    minute while it lasts, one line when the database answers again. The next run is the retry."""
+
+    def __init__(self, clock: Clock, every: float) -> None:
+        self.clock, self.every = clock, every
+        self._lock = threading.Lock()
+        self._since: datetime | None = None  # when the outage began
+        self._told: datetime | None = None  # when it was last logged
+        self._failed = 0
+
+    def guard(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
+        """Return ``job`` wrapped: a lost or refused database connection is logged, not raised."""
+
+        def guarded() -> None:
+            started = self.clock.now()
+            try:
+                job()
+            except Exception as exc:
+                cause = _lost_database(exc)
+                if cause is None:
+                    raise  # a bug, not an outage: APScheduler logs it with its traceback
+                self._down(name, cause)
+            else:
+                self._up(name, started)
+
+        guarded.__name__ = guarded.__qualname__ = name
+        return guarded
+
+    def _down(self, name: str, exc: BaseException) -> None:
+        now = self.clock.now()
+        with self._lock:
+            self._failed += 1
+            if self._since is None:
+                self._since = self._told = now
+                log.error("database error in the %s job: %s; retrying every %g s", name, _reason(exc), self.every)
+            elif self._told is not None and now - self._told >= REMIND_EVERY:
+                self._told = now
+                log.error(
+                    "database still unreachable since %s (%d failed runs): %s; retrying",
+                    f"{self._since:%H:%M:%S}Z",
+                    self._failed,
+                    _reason(exc),
+                )
+
+    def _up(self, name: str, started: datetime) -> None:
+        # Only a run that began after the first failure proves the database is back.
+        if self._since is None or started <= self._since:
+            return
+        with self._lock:
+            if self._since is None or started <= self._since:
+                return
+            took = (self.clock.now() - self._since).total_seconds()
+            log.warning(
+                "database reachable again after %.1f s (%d failed runs); the %s job carries on",
+                took,
+                self._failed,
+                name,
+            )
+            self._since = self._told = None
+            self._failed = 0
+
+
+def send_due(
+    engine: Engine, channel: Channel, renderer: Renderer, clock: Clock, *, batch: int = DISPATCH_BATCH
+) -> DispatchStats:
+    """Send what is due, ``batch`` rows per dispatch pass, until nothing waits; return the totals.
+
+    Small passes let several nodes share a burst: each pass leases only ``batch`` rows, so the
+    next rows stay free for the other nodes instead of one node leasing thousands at once.
+    """
+    total = DispatchStats()
+    for _ in range(MAX_PASSES):
+        stats = dispatch(engine, channel, renderer, clock.now(), limit=batch)
+        total.add(stats)
+        # A short pass may only have lost a race for rows another node leased first: ask the queue.
+        if stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
+            break
+    return total
+
+
+def _lost_database(exc: BaseException) -> BaseException | None:
+    """Return the database error behind ``exc`` (itself or what it was raised from), or None.
+
+    A lost connection can surface as a later error: code that handles the first failure may
+    touch the dead connection again and get "Can't reconnect until invalid transaction is rolled back".
+    """
+    seen: BaseException | None = exc
+    for _ in range(20):  # a chain is short; the bound only guards against a cycle
+        if seen is None:
+            break
+        if isinstance(seen, SAOperationalError | InterfaceError | OperationalError):
+            return seen
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the first line of what the driver said (no SQL, no traceback)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return lines[0].removeprefix("database error: ")
+
+
+def run_service(
+    settings: Settings, *, interval: float = 60.0, console: Console | None = None, clock: Clock | None = None
+) -> None:
+    """Plan every ``interval`` seconds, dispatch four times as often, bundle digests every five
+    intervals, until SIGTERM or Ctrl-C; running jobs finish first."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    holder = RulesHolder(settings)
+    channel, renderer = channel_for(settings), renderer_for(settings)
+    if not settings.secret_key:
+        log.warning("PLANWATCH_SECRET_KEY is not set: action links are signed with the development key")
+
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(text)
+        else:
+            log.info("%s", text)
+
+    node = f"{socket.gethostname()}:{os.getpid()}"
+
+    def tick() -> None:
+        now = clock.now()
+        # Plan two intervals ahead: at a message's instant the dispatch job only has to send it.
+        stats = plan_due(engine, holder.current(), now, ahead=timedelta(seconds=2 * interval))
+        set_state(engine, "last_tick", now.isoformat(), now)
+        set_state(engine, f"node:{node}", now.isoformat(), now)
+        log.info(
+            "tick planned %d action(s), queued %d message(s)",
+            stats.actions,
+            stats.pending,
+            extra={"node": node, "count": stats.pending, "tick_at": now.isoformat()},
+        )
+        if stats.actions:
+            say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
+
+    def send() -> None:
+        stats = send_due(engine, channel, renderer, clock)
+        if stats.sent or stats.failed or stats.retried:
+            say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
+        if stats.paused:
+            say(f"dispatch paused: {stats.paused}")
+
+    def digests() -> None:
+        build_digests(engine, clock.now())
+
+    # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
+    # A database outage does not stop it: each job's next run is the retry (see Outage).
+    scheduler = BlockingScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
+    start, outage = clock.now(), Outage(clock, interval)
+    scheduler.add_job(outage.guard("tick", tick), "interval", seconds=interval, id="tick", next_run_time=start)
+    scheduler.add_job(
+        outage.guard("dispatch", send), "interval", seconds=max(interval / 4, 0.05), id="dispatch", next_run_time=start
+    )
+    scheduler.add_job(
+        outage.guard("digests", digests), "interval", seconds=max(interval * 5, 0.05), id="digests", next_run_time=start
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        say(f"Stopping after the current tick ({signal.Signals(signum).name}).")
+        scheduler.shutdown(wait=True)
+
+    previous: dict[int, Any] = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    say(
+        f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; mail: {_mail_target(settings)}. Ctrl-C stops."
+    )
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+    say("Stopped.")
+
+
+def _mail_target(settings: Settings) -> str:
+    """Return where the mail goes, without any password."""
+    if not settings.smtp_url:
+        return f"Maildir {settings.maildir}"
+    from engine.channels.smtp import parse_smtp_url
+
+    return parse_smtp_url(settings.smtp_url).describe()

@@ -1,0 +1,195 @@
+"""The simulator: the very same planner and outbox code, driven by a simulated clock.
+
+It jumps from one instant at which something can happen to the next (``next_fire_at``,
+pending messages, digests, replayed events), not minute by minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
+
+from engine.actions.workflow import (
+    acknowledge,
+    complete,
+    extend,
+    hold,
+    not_mine,
+    progress,
+    set_status,
+)
+from engine.channels import Channel
+from engine.drive.replay import ReplayEvent
+from engine.drive.tick import run_tick
+from engine.mail.digest import DIGEST_HOUR
+from engine.mail.render import Renderer
+from engine.read.queries import find_action
+from engine.rules.loader import RuleSet
+from engine.store.models import Action, Escalation, Outbox, Owner, Plan
+from engine.zones import zone
+
+A = Action.__table__  # type: ignore[attr-defined]
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+W = Owner.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class SimulationResult:
+    """What a simulation did: the notifications sent (contract objects), ticks run, events replayed."""
+
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    ticks: int = 0
+    replayed: int = 0
+
+
+def start_cursors(engine: Engine, start: datetime) -> None:
+    """Make every action due for planning at ``start``, as if the service had run until then."""
+    with engine.begin() as conn:
+        conn.execute(update(A).where(A.c.removed_at.is_(None)).values(next_fire_at=start, planned_through=start))
+
+
+def simulate(
+    engine: Engine,
+    rules: RuleSet,
+    channel: Channel,
+    renderer: Renderer,
+    start: datetime,
+    until: datetime,
+    replay: Sequence[ReplayEvent] = (),
+    on_tick: Callable[[datetime], None] | None = None,
+) -> SimulationResult:
+    """Run the plan from ``start`` to ``until`` (aware UTC); return what was sent."""
+    result = SimulationResult()
+    start_cursors(engine, start)
+    events = sorted(
+        ((at, i, e) for i, (at, e) in enumerate(zip(_event_times(engine, replay), replay, strict=True))),
+        key=lambda t: (t[0], t[1]),
+    )
+    now = start
+    while now <= until:
+        while events and events[0][0] <= now:
+            apply_event(engine, events.pop(0)[2], now)
+            result.replayed += 1
+        run_tick(engine, rules, channel, renderer, now)
+        result.ticks += 1
+        if on_tick is not None:
+            on_tick(now)
+        wake = [t for t in (next_wake(engine, now), events[0][0] if events else None) if t is not None]
+        if not wake or min(wake) > until:
+            break
+        now = max(min(wake), now + timedelta(microseconds=1))
+    result.notifications = notifications(engine, start, until)
+    return result
+
+
+def next_wake(engine: Engine, now: datetime) -> datetime | None:
+    """Return the next instant after ``now`` at which a tick can do anything."""
+    with engine.connect() as conn:
+        fire = conn.execute(select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now)).scalar()
+        due = conn.execute(select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now)).scalar()
+        retry = conn.execute(
+            select(func.min(OUT.c.next_attempt_at)).where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
+        ).scalar()
+        digest = _next_digest(conn, now)
+    found = [_aware(t) for t in (fire, due, retry, digest) if t is not None]
+    return min(found, default=None)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _next_digest(conn: Any, now: datetime) -> datetime | None:
+    rows = conn.execute(
+        select(W.c.timezone, W.c.digest)
+        .join(OUT, OUT.c.recipient_id == W.c.id)
+        .where(OUT.c.status == "held")
+        .distinct()
+    ).all()
+    times = []
+    for tz, period in rows:
+        local = now.astimezone(zone(tz))
+        day = local.date() if local.time() < DIGEST_HOUR else local.date() + timedelta(days=1)
+        while period == "weekly" and day.weekday() != 0:
+            day += timedelta(days=1)
+        times.append(datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(UTC))
+    return min(times, default=None)
+
+
+def _event_times(engine: Engine, events: Sequence[ReplayEvent]) -> list[datetime]:
+    """Return when each replayed event happens: noon of its day in its plan's zone, in UTC."""
+    with Session(engine) as session:
+        zones = {plan.id: plan.timezone for plan in session.exec(orm_select(Plan)).all()}
+        return [
+            datetime.combine(e.at, time(12, 0), zone(zones[find_action(session, e.action).plan_id])).astimezone(UTC)
+            for e in events
+        ]
+
+
+def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
+    """Apply one replayed event at ``now`` through the workflow functions."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        action = find_action(session, event.action)
+        who, note = event.by, event.note
+        match event.event:
+            case "done":
+                complete(session, action, now, who=who, via="replay", note=note, occurrence=event.occurrence)
+            case "progress":
+                progress(session, action, now, who=who, via="replay", note=note, state=event.state)
+            case "extend":
+                assert event.to is not None
+                extend(session, action, event.to, now, who=who, via="replay", reason=note)
+            case "hold":
+                hold(session, action, now, who=who, via="replay", reason=note or "on hold")
+            case "reopen":
+                set_status(session, action, "open", now, who=who, via="replay", note=note)
+            case "drop":
+                set_status(session, action, "dropped", now, who=who, via="replay", note=note)
+            case "not_mine":
+                not_mine(session, action, now, who=who, via="replay", note=note)
+            case "ack":
+                query = orm_select(Escalation).where(
+                    Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None)
+                )
+                if event.level is not None:
+                    query = query.where(Escalation.level == event.level)
+                entry = session.exec(query.order_by(col(Escalation.at).desc())).first()
+                if entry is not None and entry.id is not None:
+                    acknowledge(session, entry.id, now, who=who, note=note)
+
+
+def notifications(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Return the messages sent between ``start`` and ``until`` as the simulate contract's objects."""
+    query = (
+        select(OUT, A.c.ref)
+        .outerjoin(A, A.c.id == OUT.c.action_id)
+        .where(OUT.c.status == "sent", OUT.c.sent_at >= start, OUT.c.sent_at <= until)
+        .order_by(OUT.c.sent_at, OUT.c.key)
+    )
+    with engine.connect() as conn:
+        return [
+            {
+                "at": _iso(r["due_at"]),
+                "sent_at": _iso(r["sent_at"]),
+                "action": r["ref"],
+                "plan": r["plan_id"],
+                "recipient": r["recipient"],
+                "recipient_id": r["recipient_id"],
+                "type": r["type"],
+                "level": r["level"],
+                "step": r["step"],
+                "occurrence": r["occurrence"],
+                "key": r["key"],
+            }
+            for r in conn.execute(query).mappings()
+        ]
+
+
+def _iso(value: datetime) -> str:
+    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,173 @@
+"""Composing the message of an outbox row: read what it is about (once per pass), render, build."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import Message
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
+from engine.mail.messages import build_message, headline, long_date
+from engine.mail.render import MailIdentity, Renderer
+from engine.settings import Settings, template_folders
+from engine.store.bulk import among
+from engine.store.models import Action, Outbox, Owner, Plan, Section
+
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+A = Action.__table__  # type: ignore[attr-defined]
+P = Plan.__table__  # type: ignore[attr-defined]
+S = Section.__table__  # type: ignore[attr-defined]
+W = Owner.__table__  # type: ignore[attr-defined]
+HISTORY_TYPES = ("reminder", "checkin", "overdue", "escalation")
+HISTORY_LIMIT = 30
+PRELOAD_CHUNK = 1000  # actions per query when a pass's rows are read ahead
+
+
+def compose(renderer: Renderer, contexts: ContextCache, row: Row, now: datetime) -> Message:
+    """Return the complete message of ``row`` as it goes out at ``now`` (aware UTC)."""
+    context, facts = contexts.context_and_facts(row, now)
+    rendered = renderer.render(row["template"], context)
+    return build_message(rendered, envelope_for(row, context, facts, now), renderer.identity)
+
+
+class ContextCache:
+    """Builds template contexts, reading each action, plan, section tree and owner once per pass."""
+
+    def __init__(self, conn: Connection, identity: MailIdentity | None = None) -> None:
+        self.conn = conn
+        self.identity = identity or MailIdentity()
+        self.actions: dict[int, Row] = {}
+        self.plans: dict[str, Row] = {}
+        self.owners: dict[str, Row] = {o["id"]: o for o in conn.execute(select(W)).mappings()}
+        self.sections: dict[str, dict[str, Row]] = {}
+        self.histories: dict[int, list[dict[str, Any]]] = {}
+        self._facts: dict[int, Facts] = {}
+
+    def preload(self, rows: Iterable[Row]) -> None:
+        """Read the actions, their plans and their histories for a whole pass of rows in a few
+        queries, instead of two queries per action as the rows come (section trees stay one per plan)."""
+        ids = sorted({r["action_id"] for r in rows if r["action_id"] is not None} - set(self._facts))
+        for start in range(0, len(ids), PRELOAD_CHUNK):
+            part = ids[start : start + PRELOAD_CHUNK]
+            self.actions.update(
+                (a["id"], a) for a in self.conn.execute(select(A).where(among(self.conn, A.c.id, part))).mappings()
+            )
+            self._preload_histories(part)
+        wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
+        if wanted:
+            self.plans.update(
+                (p["id"], p) for p in self.conn.execute(select(P).where(P.c.id.in_(sorted(wanted)))).mappings()
+            )
+
+    def _preload_histories(self, ids: list[int]) -> None:
+        """Read the first HISTORY_LIMIT sent messages of each action, as ``_history`` reads one action's."""
+        place = func.row_number().over(partition_by=OUT.c.action_id, order_by=(OUT.c.sent_at, OUT.c.id)).label("place")
+        inner = (
+            select(
+                OUT.c.action_id,
+                OUT.c.type,
+                OUT.c.recipient,
+                OUT.c.recipient_id,
+                OUT.c.sent_at,
+                OUT.c.payload,
+                OUT.c.id,
+                place,
+            )
+            .where(among(self.conn, OUT.c.action_id, ids), OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
+            .subquery()
+        )
+        query = select(inner).where(inner.c.place <= HISTORY_LIMIT).order_by(inner.c.action_id, inner.c.place)
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for r in self.conn.execute(query).mappings():
+            found[r["action_id"]].append(self._history_item(r))
+        self.histories.update(found)
+
+    def for_row(self, row: Row, now: datetime | None = None) -> dict[str, Any]:
+        """Return the template context of an outbox row as it goes out at ``now`` (default: its due time)."""
+        return self.context_and_facts(row, now or row["due_at"])[0]
+
+    def context_and_facts(self, row: Row, now: datetime) -> tuple[dict[str, Any], Facts | None]:
+        """Return the context of ``row`` and the facts about its action (None for digests and reports)."""
+        recipient = self.owners.get(row["recipient_id"] or "") or {"name": "", "email": row["recipient"]}
+        if row["action_id"] is None:
+            return digest_context(row, recipient, self.identity, now), None
+        facts = self.facts(row["action_id"])
+        return action_context(row, facts, recipient, self.identity, now), facts
+
+    def facts(self, action_id: int) -> Facts:
+        """Return what messages about one action are built from (read and converted once per pass)."""
+        if action_id not in self._facts:
+            action = self._action(action_id)
+            plan = self._plan(action["plan_id"])
+            section, part = self._section_and_part(action["plan_id"], action["section_key"])
+            owner = self.owners.get(action["owner_id"] or "")
+            self._facts[action_id] = Facts(
+                dict(action),
+                dict(plan),
+                dict(section),
+                dict(part),
+                dict(owner) if owner else None,
+                tuple(self._history(action_id)),
+            )
+        return self._facts[action_id]
+
+    def _action(self, action_id: int) -> Row:
+        if action_id not in self.actions:
+            self.actions[action_id] = self.conn.execute(select(A).where(A.c.id == action_id)).mappings().one()
+        return self.actions[action_id]
+
+    def _plan(self, plan_id: str) -> Row:
+        if plan_id not in self.plans:
+            self.plans[plan_id] = self.conn.execute(select(P).where(P.c.id == plan_id)).mappings().one()
+        return self.plans[plan_id]
+
+    def _section_and_part(self, plan_id: str, key: str) -> tuple[Row, Row]:
+        """Return the action's section and the Part (top section) it belongs to."""
+        if plan_id not in self.sections:
+            rows = self.conn.execute(select(S).where(S.c.plan_id == plan_id)).mappings()
+            self.sections[plan_id] = {r["key"]: r for r in rows}
+        tree = self.sections[plan_id]
+        missing = {"number": "", "title": "", "key": key, "ordinal": 0}
+        section = tree.get(key) or missing
+        top, seen = section, {key}
+        while top.get("parent_key") and top["parent_key"] in tree and top["parent_key"] not in seen:
+            seen.add(top["parent_key"])
+            top = tree[top["parent_key"]]
+        return section, top
+
+    def _history(self, action_id: int) -> list[dict[str, Any]]:
+        """Return the messages sent about an action so far, oldest first (for escalations)."""
+        if action_id not in self.histories:
+            query = (
+                select(OUT.c.type, OUT.c.recipient, OUT.c.recipient_id, OUT.c.sent_at, OUT.c.payload)
+                .where(OUT.c.action_id == action_id, OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
+                .order_by(OUT.c.sent_at, OUT.c.id)
+                .limit(HISTORY_LIMIT)
+            )
+            self.histories[action_id] = [self._history_item(r) for r in self.conn.execute(query).mappings()]
+        return self.histories[action_id]
+
+    def _history_item(self, r: Row) -> dict[str, Any]:
+        person = self.owners.get(r["recipient_id"] or "")
+        day = r["sent_at"].date().isoformat() if r["sent_at"] else ""
+        return {
+            "date": day,
+            "date_long": long_date(day),
+            "type": r["type"],
+            "to": (person or {}).get("name") or r["recipient"],
+            "what": headline(r["type"], r["payload"] or {}),
+        }
+
+
+def renderer_for(settings: Settings) -> Renderer:
+    """Return the renderer the settings ask for: template folders (the user's first) and the mail identity."""
+    identity = MailIdentity(
+        sender=settings.sender,
+        base_url=settings.base_url,
+        secret_key=settings.secret_key,
+        admin_email=settings.admin_email,
+    )
+    return Renderer(template_folders(settings), identity)

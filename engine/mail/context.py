@@ -1,0 +1,253 @@
+"""The template context of an outbox row, and the envelope of its message.
+
+What a template may use (README of templates/email lists it): ``action``, ``plan``,
+``section``, ``part`` (the plan Part it belongs to), ``owner``, ``recipient``, ``notice``,
+``headline``, ``due``, ``date_long``, ``days_left``, ``days_overdue``, ``occurrence``,
+``level``, ``summary``, ``history`` (messages sent about the action), ``links``,
+``thread``, ``sent_on``; a digest has ``period``, ``items`` and ``sections``; the
+administrator's report has ``failures`` and ``pauses``; ``extension_granted`` has ``extension``.
+Dates in the context are the recipient's local days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from engine.actions.links import action_links, preferences_url
+from engine.mail.messages import CalendarEvent, Envelope, event_uid, headline, long_date, thread_key
+from engine.mail.render import MailIdentity, one_line
+from engine.zones import zone
+
+Row = Mapping[Any, Any]  # an outbox, action, plan... row: a SQLAlchemy RowMapping or a plain dict
+OWNER_ROLES = frozenset({"owner", "delegate"})
+EVENT_TYPES = frozenset({"reminder", "overdue", "extension"})
+SUMMARY_LENGTH = 110
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a message about one action is built from (read once per dispatch pass)."""
+
+    action: Row
+    plan: Row
+    section: Row
+    part: Row
+    owner: Row | None
+    history: Sequence[Row] = ()
+
+
+def recipient_zone(row: Row, person: Row | None) -> str:
+    """Return the IANA zone the recipient reads their mail in (UTC when unknown)."""
+    payload = row["payload"] or {}
+    return str(payload.get("role_tz") or (person or {}).get("timezone") or "UTC")
+
+
+@lru_cache(maxsize=1024)  # a dispatch pass asks it once per message, for a handful of zones at one instant
+def local_day(now: datetime, tz: str) -> date:
+    """Return the recipient's local day at ``now`` (aware)."""
+    return now.astimezone(zone(tz)).date()
+
+
+def role_of(row: Row) -> str:
+    """Return the recipient's role for this row: owner, delegate, supervisor..., secretariat."""
+    payload = row["payload"] or {}
+    default = "secretariat" if row["type"] == "escalation" and row["step"] == "not-mine" else "owner"
+    return str(payload.get("role") or default)
+
+
+def thread_of(row: Row) -> str:
+    """Return "action" for messages to the owner (or delegate), "escalation" for everyone else's thread."""
+    return "action" if role_of(row) in OWNER_ROLES else "escalation"
+
+
+def summary(action: Row) -> str:
+    """Return a one-line summary of the action: its title, cut at a word near 110 characters."""
+    text = one_line(str(action.get("title") or ""))
+    if len(text) <= SUMMARY_LENGTH:
+        return text
+    return text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
+    """Return what every template can use: recipient, links (at least ``preferences``), the local day."""
+    tz = recipient_zone(row, recipient)
+    today = local_day(now, tz)
+    who = row["recipient_id"] or row["recipient"]
+    return {
+        "recipient": {
+            "name": recipient.get("name") or "",
+            "email": row["recipient"],
+            "role": role_of(row),
+            "timezone": tz,
+        },
+        "links": {"preferences": preferences_url(identity.base_url, identity.secret_key, who, now)},
+        "sent_on": long_date(today.isoformat()),
+        "today": today.isoformat(),
+        "local_tz": tz,
+    }
+
+
+def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
+    """Return the context of a message about one action (reminder, overdue, escalation, check-in, ...)."""
+    base = base_context(row, recipient, identity, now)
+    payload = dict(row["payload"] or {})
+    kind = row["type"]
+    today = date.fromisoformat(base["today"])
+    due = _day(payload.get("date"))
+    who = row["recipient_id"] or row["recipient"]
+    base["links"] |= action_links(
+        identity.base_url, identity.secret_key, facts.plan["id"], facts.action["ref"], who, now
+    )
+    return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
+        "action": facts.action,
+        "plan": facts.plan,
+        "section": facts.section,
+        "part": facts.part,
+        "owner": facts.owner,
+        "notice": payload
+        | {
+            "type": kind,
+            "level": row["level"],
+            "step": row["step"],
+            "occurrence": row["occurrence"],
+            "what": payload.get("what", "due"),
+            "role": role_of(row),
+            "missed": payload.get("missed", "due date"),
+        },
+        "headline": headline("extension" if row["template"] == "extension_granted" else kind, payload, today),
+        "date_long": long_date(payload.get("date")),
+        "due": payload.get("date"),
+        "days_left": (due - today).days if due else payload.get("days_left"),
+        "days_overdue": max(0, (today - due).days) if due else int(payload.get("days_overdue", 0)),
+        "occurrence": row["occurrence"],
+        "level": row["level"],
+        "summary": summary(facts.action),
+        "history": facts.history,
+        "thread": thread_of(row),
+        "extension": _extension(payload),
+    }
+
+
+def _extension(payload: Row) -> dict[str, Any]:
+    return {
+        "from": payload.get("from"),
+        "to": payload.get("to"),
+        "from_long": long_date(payload.get("from")),
+        "to_long": long_date(payload.get("to")),
+        "by": payload.get("by", ""),
+        "reason": payload.get("reason", ""),
+    }
+
+
+def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
+    """Return the context of a digest: its items, grouped into ``sections`` (overdue first, then by Part)."""
+    base = base_context(row, recipient, identity, now)
+    payload = row["payload"] or {}
+    who = row["recipient_id"] or row["recipient"]
+    items = [
+        dict(item)
+        | {
+            "links": action_links(
+                identity.base_url, identity.secret_key, item.get("plan_id", ""), item["ref"], who, now
+            )
+        }
+        for item in payload.get("items", [])
+    ]
+    return base | {
+        "period": payload.get("period", "daily"),
+        "items": items,
+        "sections": digest_sections(items),
+        "failures": list(payload.get("failures", [])),
+        "pauses": list(payload.get("pauses", [])),
+    }
+
+
+def digest_sections(items: Iterable[Row]) -> list[dict[str, Any]]:
+    """Return items grouped as people read a digest: "Overdue" first, then each plan Part; by due date within."""
+
+    def order(item: Row) -> tuple[str, str]:
+        """Due date first (undated last), then the action id."""
+        return (str(item.get("due") or "9999"), str(item.get("ref")))
+
+    rows = list(items)
+    groups: list[dict[str, Any]] = []
+    late = sorted((i for i in rows if i.get("overdue")), key=order)
+    if late:
+        groups.append({"heading": "Overdue", "entries": late})
+    parts: dict[tuple[int, str], list[Row]] = {}
+    for item in rows:
+        if not item.get("overdue"):
+            parts.setdefault((int(item.get("part_order", 0)), str(item.get("part") or "")), []).append(item)
+    for (_, heading), members in sorted(parts.items()):
+        groups.append({"heading": heading or "Other actions", "entries": sorted(members, key=order)})
+    return groups
+
+
+def envelope_for(row: Row, context: Row, facts: Facts | None, now: datetime) -> Envelope:
+    """Return the envelope of a row's message: recipient, time, thread and calendar event."""
+    recipient = context["recipient"]
+    to = (recipient["name"], recipient["email"])
+    tz = zone(recipient["timezone"])
+    if facts is None:
+        return Envelope(row["key"], to, now, context["links"]["preferences"], zone=tz)
+    plan_id, ref = facts.plan["id"], facts.action["ref"]
+    started = _aware(facts.action.get("created_at")) or now
+    return Envelope(
+        row["key"],
+        to,
+        now,
+        context["links"]["preferences"],
+        thread_key(plan_id, ref, context["thread"]),
+        started,
+        calendar_event(row, facts),
+        tz,
+    )
+
+
+def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
+    """Return the milestone a message is about, for its ``.ics`` attachment; None for messages without one."""
+    payload = row["payload"] or {}
+    kind = "extension" if row["template"] == "extension_granted" else row["type"]
+    day = _day(payload.get("to") if kind == "extension" else payload.get("date"))
+    if kind not in EVENT_TYPES or day is None or payload.get("missed") == "check-in":
+        return None  # only a milestone goes in a calendar; a missed check-in is not one
+    what = "start" if payload.get("what") == "starts" else "due"
+    action, plan = facts.action, facts.plan
+    stamp = _aware(action.get("updated_at")) or _aware(plan.get("updated_at")) or datetime(2000, 1, 1, tzinfo=UTC)
+    title = summary(action)
+    description = (
+        f"Action {action['ref']} of {plan.get('symbol') or plan['id']}: {title}\n"
+        f"Time frame in the plan: {action.get('timeframe') or '(empty cell)'}"
+    )
+    uid = event_uid(plan["id"], action["ref"], what, _uid_day(action, what, day))
+    filename = f"{event_uid(plan['id'], action['ref'], what, day).removesuffix('@planwatch')}.ics"
+    return CalendarEvent(
+        uid, day, f"[{action['ref']}] {'Starts' if what == 'start' else 'Due'}: {title}", description, stamp, filename
+    )
+
+
+def _uid_day(action: Row, what: str, day: date) -> date:
+    """Return the day in the event's UID: the milestone's own date, which an extension does not change."""
+    if action.get("kind") == "recurring":
+        return day
+    own = _day(action.get("due") if what == "due" else action.get("start"))
+    return own or day
+
+
+def _day(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

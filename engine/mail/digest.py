@@ -1,0 +1,267 @@
+"""Digests: people who prefer one message get their held notices bundled daily or weekly, at
+``DIGEST_HOUR`` in their own zone; and the administrator's report of failed deliveries.
+
+Only what is held for a recipient goes in; a day with nothing held sends nothing. A digest's
+items carry the plan Part and the due date, so the template groups them: overdue first, then
+Part by Part, by due date within (``mailcontext.digest_sections``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from engine.mail.context import Row
+from engine.mail.messages import headline
+from engine.mail.render import MailIdentity
+from engine.store.bulk import run_once_lock
+from engine.store.models import Action, Outbox, Owner, Section
+from engine.zones import zone
+
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+A = Action.__table__  # type: ignore[attr-defined]
+W = Owner.__table__  # type: ignore[attr-defined]
+S = Section.__table__  # type: ignore[attr-defined]
+DIGEST_HOUR = time(9, 0)
+LATE_TYPES = frozenset({"overdue", "escalation"})
+log = logging.getLogger("planwatch.digest")
+
+
+def digest_due(period: str, local: datetime) -> bool:
+    """Return True when a digest of ``period`` may go out at the recipient's local time ``local``."""
+    if local.time() < DIGEST_HOUR:
+        return False
+    return period == "daily" or (period == "weekly" and local.weekday() == 0)
+
+
+def next_digest_time(now: datetime, tz: str) -> datetime:
+    """Return the next ``DIGEST_HOUR`` in zone ``tz`` at or after ``now``, in UTC."""
+    local = now.astimezone(zone(tz))
+    day = local.date() if local.time() <= DIGEST_HOUR else local.date() + timedelta(days=1)
+    return datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(now.tzinfo)
+
+
+def build_digests(engine: Engine, now: datetime) -> int:
+    """Bundle held notices into digest rows for every recipient whose digest time has come; return how many."""
+    made = 0
+    with engine.begin() as conn:
+        if not run_once_lock(conn, "digests"):
+            return 0  # another node is bundling digests right now
+        waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
+        owners = conn.execute(
+            select(W.c.id, W.c.email, W.c.timezone, W.c.digest).where(
+                W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting)
+            )
+        ).all()
+        due = {}
+        for owner_id, email, tz, period in owners:
+            local = now.astimezone(zone(tz))
+            if digest_due(period, local):
+                due[_digest_key(owner_id, local)] = (owner_id, email, period, local)
+        keys = list(due)
+        for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one
+            for key in conn.execute(select(OUT.c.key).where(OUT.c.key.in_(keys[start : start + 500]))).scalars():
+                del due[key]
+        parts = _Parts(conn)
+        for key, (owner_id, email, period, local) in due.items():
+            made += _digest_for(conn, parts, key, owner_id, email, period, local, now)
+    return made
+
+
+def _digest_key(owner_id: str, local: datetime) -> str:
+    return f"digest|{owner_id}|{local.date().isoformat()}"
+
+
+def _digest_for(
+    conn: Connection, parts: _Parts, key: str, owner_id: str, email: str, period: str, local: datetime, now: datetime
+) -> int:
+    held = (
+        conn.execute(
+            select(
+                OUT.c.id,
+                OUT.c.type,
+                OUT.c.level,
+                OUT.c.payload,
+                OUT.c.occurrence,
+                A.c.ref,
+                A.c.title,
+                A.c.plan_id,
+                A.c.section_key,
+            )
+            .join(A, A.c.id == OUT.c.action_id)
+            .where(OUT.c.recipient_id == owner_id, OUT.c.status == "held", OUT.c.due_at <= now)
+            .order_by(OUT.c.due_at, OUT.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    if not held:
+        return 0
+    items = [
+        digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date())
+        for h in latest_per_occurrence(held, local.date())
+    ]
+    if not insert_new(conn, _digest_row(key, owner_id, email, period, items, now)):
+        return 0  # today's digest went out already: these wait for the next one
+    conn.execute(
+        update(OUT).where(OUT.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}")
+    )
+    return 1
+
+
+def insert_new(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert one outbox row unless its key exists; return whether it was new.
+
+    RETURNING tells reliably on SQLite and PostgreSQL (a rowcount after ON CONFLICT DO NOTHING
+    does not, with psycopg).
+    """
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(OUT).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(OUT.c.id)
+    return conn.execute(stmt).first() is not None
+
+
+def latest_per_occurrence(held: Sequence[Row], today: date) -> list[Row]:
+    """Return one notice per action occurrence, the latest (rows come oldest first); a reminder
+    whose date has passed by ``today`` (local) says nothing true any more and is left out."""
+    latest: dict[tuple[str, str, str], Row] = {}
+    for row in held:
+        latest[(row["plan_id"], row["ref"], row["occurrence"])] = row
+    return [
+        r
+        for r in latest.values()
+        if not (r["type"] == "reminder" and str((r["payload"] or {}).get("date") or "9999") < today.isoformat())
+    ]
+
+
+def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]:
+    """Return one line of a digest: the action, what changed (as of ``today``, local), its Part and due date."""
+    payload = held["payload"] or {}
+    return {
+        "ref": held["ref"],
+        "plan_id": held["plan_id"],
+        "title": held["title"],
+        "type": held["type"],
+        "level": held["level"],
+        "headline": headline(held["type"], payload, today),
+        "due": payload.get("date"),
+        "overdue": held["type"] in LATE_TYPES,
+        "part": part[0],
+        "part_order": part[1],
+    }
+
+
+class _Parts:
+    """The Part (top section) of each section, read once per plan."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.trees: dict[str, dict[str, Row]] = {}
+
+    def of(self, plan_id: str, key: str) -> tuple[str, int]:
+        """Return (heading, ordinal) of the Part that section ``key`` belongs to."""
+        if plan_id not in self.trees:
+            self.trees[plan_id] = {
+                r["key"]: r for r in self.conn.execute(select(S).where(S.c.plan_id == plan_id)).mappings()
+            }
+        tree = self.trees[plan_id]
+        node, seen = tree.get(key), set()
+        while node is not None and node["parent_key"] in tree and node["parent_key"] not in seen:
+            seen.add(node["parent_key"])
+            node = tree[node["parent_key"]]
+        if node is None:
+            return "", 0
+        return (f"Part {node['number']}: {node['title']}" if node["number"] else node["title"]), node["ordinal"]
+
+
+def _digest_row(
+    key: str,
+    owner_id: str | None,
+    email: str,
+    period: str,
+    items: list[dict[str, Any]],
+    now: datetime,
+    *,
+    kind: str = "digest",
+    extra: Row | None = None,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "plan_id": None,
+        "action_id": None,
+        "occurrence": now.date().isoformat(),
+        "step": kind,
+        "type": kind,
+        "level": 0,
+        "recipient": email,
+        "recipient_id": owner_id,
+        "template": "digest" if kind == "digest" else "delivery_report",
+        "due_at": now,
+        "status": "pending",
+        "reason": "",
+        "attempts": 0,
+        "last_error": "",
+        "payload": {"items": items, "period": period, **(extra or {})},
+        "created_at": now,
+        "sent_at": None,
+        "next_attempt_at": None,
+        "message_id": None,
+    }
+
+
+def report_to_admin(
+    conn: Connection, identity: MailIdentity, now: datetime, *, failures: Sequence[Row] = (), pauses: Sequence[Row] = ()
+) -> str | None:
+    """Add failures and pauses to the administrator's next report (at ``DIGEST_HOUR`` their time); return its key."""
+    failures = [f for f in failures if f.get("type") != "report"]  # a report that fails is not reported again
+    admin = administrator(conn, identity)
+    if admin is None or not (failures or pauses):
+        if failures or pauses:
+            log.error(
+                "no administrator address (PLANWATCH_ADMIN_EMAIL) to report to: %s", list(failures) or list(pauses)
+            )
+        return None
+    owner_id, email, tz = admin
+    due = next_digest_time(now, tz)
+    while True:  # the report of a day that already went out takes the next day's
+        key = f"report|{email}|{due.astimezone(zone(tz)).date().isoformat()}"
+        found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).first()
+        if found is None or found.status == "pending":
+            break
+        due += timedelta(days=1)
+    if found is None:
+        row = _digest_row(key, owner_id, email, "daily", [], due, kind="report", extra={"failures": [], "pauses": []})
+        row["created_at"] = now
+        insert_new(conn, row)
+        found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).one()
+    payload = dict(found.payload or {})
+    payload["failures"] = [*payload.get("failures", []), *map(dict, failures)]
+    payload["pauses"] = [*payload.get("pauses", []), *map(dict, pauses)]
+    conn.execute(update(OUT).where(OUT.c.id == found.id).values(payload=payload))
+    conn.commit()
+    return key
+
+
+def administrator(conn: Connection, identity: MailIdentity) -> tuple[str | None, str, str] | None:
+    """Return (owner id, address, IANA zone) of the administrator: the configured address, else an admin or secretariat owner."""
+    owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.role)).all()
+    if identity.admin_email:
+        match = next((o for o in owners if o.email.lower() == identity.admin_email.lower()), None)
+        return (match.id, match.email, match.timezone) if match else (None, identity.admin_email, "UTC")
+    for wanted in _admin_roles(owners):
+        return wanted.id, wanted.email, wanted.timezone
+    return None
+
+
+def _admin_roles(owners: Iterable[Any]) -> list[Any]:
+    rows = list(owners)
+    return (
+        [o for o in rows if o.role == "admin"]
+        + [o for o in rows if o.role == "secretariat"]
+        + [o for o in rows if o.id == "secretariat"]
+    )

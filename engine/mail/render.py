@@ -1,0 +1,158 @@
+"""E-mail templates: a sandboxed Jinja2 environment (templates are edited by staff, not developers).
+
+A template pair ``templates/email/NAME.txt.j2`` + ``NAME.html.j2`` holds the plain-text body
+with a ``{% block subject %}``, and the HTML body (autoescaped). A user's own templates folder,
+searched first, overrides the shipped ones file by file. ``StrictUndefined`` makes a missing
+variable an error, and ``template_error`` says where it is: ``FILE:LINE: message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered message: subject line (one line, no control characters), text body and optional HTML body."""
+
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MailIdentity:
+    """Who the messages come from and where their links lead (see ``engine.actions.links``).
+
+    ``secret_key`` empty means the development key: fine on a laptop, not in service.
+    """
+
+    sender: str = "planwatch <planwatch@example.org>"
+    base_url: str = "http://localhost:8000"
+    secret_key: str = ""
+    admin_email: str = ""
+
+    @property
+    def sender_name(self) -> str:
+        """Return the display name of the sender ("planwatch")."""
+        return _split_address(self.sender)[0] or "planwatch"
+
+    @property
+    def sender_address(self) -> str:
+        """Return the sender's address, also the envelope sender that bounces go back to."""
+        return _split_address(self.sender)[1] or "planwatch@example.org"
+
+    @property
+    def domain(self) -> str:
+        """Return the domain of Message-IDs: the sender's."""
+        return self.sender_address.rpartition("@")[2] or "planwatch.invalid"
+
+
+@lru_cache(maxsize=64)
+def _split_address(value: str) -> tuple[str, str]:
+    return parseaddr(value)
+
+
+class Renderer:
+    """Renders named templates from the given folders (first folder wins)."""
+
+    def __init__(self, folders: Sequence[str | Path], identity: MailIdentity | None = None) -> None:
+        self.folders = [Path(f) for f in folders]
+        self.identity = identity or MailIdentity()
+        # Sandboxed (staff edit the templates) and immutable: a template cannot change the data
+        # that the next message is built from.
+        self.env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader([str(f) for f in self.folders]),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
+        )
+        self._stamp = self._mtimes()
+
+    def refresh(self) -> bool:
+        """Forget compiled templates if a template file changed since the last look; return whether one did."""
+        stamp = self._mtimes()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        self.env.cache.clear()  # type: ignore[union-attr]
+        return True
+
+    def _mtimes(self) -> tuple[tuple[str, float], ...]:
+        found = []
+        for folder in self.folders:
+            if (folder / "email").is_dir():
+                found += [(str(p), p.stat().st_mtime) for p in (folder / "email").glob("*.j2")]
+        return tuple(sorted(found))
+
+    def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
+        """Return the subject and bodies of template ``name`` for ``context``."""
+        text_template = self.env.get_template(f"email/{name}.txt.j2")
+        ctx = text_template.new_context(dict(context))
+        try:  # the subject block and the body from one context (as ``Template.render`` would, twice)
+            subject = "".join(text_template.blocks["subject"](ctx)) if "subject" in text_template.blocks else name
+            text = "".join(text_template.root_render_func(ctx))
+        except Exception:
+            self.env.handle_exception()  # re-raises with the traceback pointing at template lines
+        try:
+            html_template = self.env.get_template(f"email/{name}.html.j2")
+        except TemplateNotFound:
+            return Rendered(one_line(subject), text, None)
+        return Rendered(one_line(subject), text, html_template.render(context))
+
+    def names(self) -> list[str]:
+        """Return the names of every message template (``NAME`` of ``email/NAME.txt.j2``; partials start with ``_``)."""
+        found = {p.name.removesuffix(".txt.j2") for folder in self.folders for p in (folder / "email").glob("*.txt.j2")}
+        return sorted(n for n in found if not n.startswith("_"))
+
+    def files(self) -> list[str]:
+        """Return the template names (``email/FILE``) of every template file, partials included."""
+        found = {f"email/{p.name}" for folder in self.folders for p in (folder / "email").glob("*.j2")}
+        return sorted(found)
+
+
+def one_line(value: str) -> str:
+    """Return ``value`` on one line: any run of whitespace or control characters becomes one space."""
+    if not value.isprintable():  # CR, LF, TAB, other controls, line separators: all become spaces
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())
+
+
+def template_error(exc: BaseException, fallback: str) -> str:
+    """Return ``FILE:LINE: message`` for an error raised while loading or rendering a template."""
+    if isinstance(exc, TemplateSyntaxError):
+        return f"{exc.filename or exc.name or fallback}:{exc.lineno}: {exc.message}"
+    if isinstance(exc, TemplateNotFound):
+        return f"{fallback}: template not found: {exc.name}"
+    where = _template_frame(exc.__traceback__)
+    file, line = where if where else (fallback, None)
+    return f"{file}:{line}: {exc}" if line else f"{file}: {exc}"
+
+
+def _template_frame(tb: TracebackType | None) -> tuple[str, int] | None:
+    """Return (file, line) of the innermost template frame: Jinja maps them back to template lines."""
+    found = None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".j2"):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

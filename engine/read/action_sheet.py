@@ -1,0 +1,139 @@
+"""Everything about one action, for its page: text and context, reading, owner, history, messages,
+escalations, extension requests, completions and calendar UIDs. Read-only; datetimes aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.importers.owners import supervisor_chain
+from engine.read.queries import history
+from engine.store.models import (
+    Action,
+    ActionChange,
+    Completion,
+    Escalation,
+    Outbox,
+    Owner,
+    Plan,
+    Section,
+)
+from engine.store.web_models import ExtensionRequest
+
+
+@dataclass
+class Sheet:
+    """One action and all that is recorded about it."""
+
+    action: Action
+    plan: Plan
+    sections: list[Section]
+    owner: Owner | None
+    chain: list[str]
+    changes: list[ActionChange]
+    messages: list[Outbox]
+    escalations: list[Escalation]
+    requests: list[ExtensionRequest]
+    completions: list[Completion]
+    uids: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def due(self) -> date | None:
+        """Return the due date in force (an extension's, else the plan's)."""
+        return self.action.extended_to or self.action.due
+
+    @property
+    def pending_request(self) -> ExtensionRequest | None:
+        """Return the undecided extension request, if any."""
+        return next((r for r in self.requests if r.status == "pending"), None)
+
+
+def build_sheet(session: Session, action: Action) -> Sheet:
+    """Return the sheet of ``action``."""
+    plan = session.get(Plan, action.plan_id)
+    assert plan is not None and action.id is not None
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    bosses = dict(session.exec(select(Owner.id, Owner.supervisor_id)).all())
+    return Sheet(
+        action=action,
+        plan=plan,
+        sections=_path(session, action),
+        owner=owner,
+        chain=supervisor_chain(owner.id, bosses) if owner else [],
+        changes=history(session, action),
+        messages=list(
+            session.exec(
+                select(Outbox)
+                .where(Outbox.action_id == action.id)
+                .order_by(col(Outbox.due_at), col(Outbox.id))
+                .limit(500)
+            ).all()
+        ),
+        escalations=list(
+            session.exec(
+                select(Escalation)
+                .where(Escalation.action_id == action.id)
+                .order_by(col(Escalation.at), col(Escalation.id))
+            ).all()
+        ),
+        requests=list(
+            session.exec(
+                select(ExtensionRequest)
+                .where(ExtensionRequest.action_id == action.id)
+                .order_by(col(ExtensionRequest.requested_at))
+            ).all()
+        ),
+        completions=list(
+            session.exec(
+                select(Completion).where(Completion.action_id == action.id).order_by(col(Completion.occurrence))
+            ).all()
+        ),
+        uids=calendar_uids(session, action),
+    )
+
+
+def _path(session: Session, action: Action) -> list[Section]:
+    """Return the Part, issue and sub-issue the action sits in, outermost first."""
+    rows = {s.key: s for s in session.exec(select(Section).where(Section.plan_id == action.plan_id)).all()}
+    found: list[Section] = []
+    key: str | None = action.section_key
+    while key is not None and key in rows and len(found) < 10:
+        found.append(rows[key])
+        key = rows[key].parent_key
+    return found[::-1]
+
+
+def calendar_uids(session: Session, action: Action) -> list[tuple[str, str]]:
+    """Return (what, UID) of the action's calendar events: as published, else as they will be.
+
+    The UID scheme belongs to the calendar module; it is imported lazily, and an empty list
+    is returned when it is not there.
+    """
+    try:
+        from engine.calendars.build import event_uid
+    except ImportError:
+        return []
+    published = _published(session, action)
+    if published:
+        return [(what, event_uid(action.plan_id, action.ref, what, day)) for what, day in published]
+    planned = [("due", action.due), ("start", action.start)]
+    if action.kind == "recurring":
+        planned = [("recurring", action.start)]
+    return [(what, event_uid(action.plan_id, action.ref, what, day)) for what, day in planned if day is not None]
+
+
+def _published(session: Session, action: Action) -> list[tuple[str, Any]]:
+    try:
+        from engine.store.feed_models import FeedEvent
+    except ImportError:
+        return []
+    rows = session.exec(
+        select(col(FeedEvent.key), col(FeedEvent.uid_day))
+        .where(FeedEvent.action_id == action.id)
+        .order_by(col(FeedEvent.key))
+    ).all()
+    return [(key.rsplit("|", 1)[-1], day) for key, day in rows]

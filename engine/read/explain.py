@@ -1,0 +1,58 @@
+"""Read-side views of the engine's tables for the CLI: the outbox and "why"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.rules.loader import RuleSet
+from engine.rules.owners import section_chain
+from engine.rules.policy import ActionFacts
+from engine.store.models import Action, Outbox, Section
+
+
+def outbox_rows(
+    session: Session, status: str | None, *, action_id: int | None = None, limit: int = 5000
+) -> list[dict[str, Any]]:
+    """Return outbox rows (by scheduled time) as plain dicts."""
+    query = select(Outbox, Action.ref).join(Action, col(Action.id) == Outbox.action_id, isouter=True)
+    if status is not None:
+        query = query.where(Outbox.status == status)
+    if action_id is not None:
+        query = query.where(Outbox.action_id == action_id)
+    rows = session.exec(query.order_by(col(Outbox.due_at), col(Outbox.id)).limit(limit)).all()
+    return [
+        {
+            "id": o.id,
+            "key": o.key,
+            "at": o.due_at.isoformat().replace("+00:00", "Z"),
+            "action": ref,
+            "recipient": o.recipient,
+            "type": o.type,
+            "level": o.level,
+            "step": o.step,
+            "occurrence": o.occurrence,
+            "status": o.status,
+            "reason": o.reason,
+            "attempts": o.attempts,
+            "last_error": o.last_error,
+            "sent_at": o.sent_at.isoformat().replace("+00:00", "Z") if o.sent_at else None,
+        }
+        for o, ref in rows
+    ]
+
+
+def facts_for(session: Session, action: Action) -> ActionFacts:
+    """Return what policy matching needs to know about ``action``."""
+    parents = dict(session.exec(select(Section.key, Section.parent_key).where(Section.plan_id == action.plan_id)).all())
+    return ActionFacts(
+        action.ref, section_chain(action.section_key, parents), action.kind, action.owner_id, tuple(action.tags or ())
+    )
+
+
+def explain_policy(session: Session, action: Action, rules: RuleSet) -> str:
+    """Return a paragraph: which policy applies to ``action`` and why, and when it is next planned."""
+    _, why = rules.policy_for(facts_for(session, action))
+    nxt = action.next_fire_at.isoformat() if action.next_fire_at else "nothing planned"
+    return f"{action.ref} ({action.kind}, {action.status}): {why}\nNext planning: {nxt}."

@@ -1,0 +1,119 @@
+"""Read-side queries shared by the CLI, the pages and the reports."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.errors import NotFoundError, UsageError
+from engine.store.models import Action, ActionChange, Owner, Plan, Section
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFilter:
+    """Which actions to list; None means any."""
+
+    plan: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    needs_review: bool | None = None
+
+
+def list_actions(session: Session, flt: ActionFilter = ActionFilter()) -> list[Action]:
+    """Return the active actions that pass ``flt``, in plan order."""
+    query = select(Action).where(col(Action.removed_at).is_(None))
+    if flt.plan is not None:
+        query = query.where(Action.plan_id == flt.plan)
+    if flt.owner is not None:
+        query = query.where(Action.owner_id == flt.owner)
+    if flt.status is not None:
+        query = query.where(Action.status == flt.status)
+    if flt.needs_review is not None:
+        query = query.where(Action.needs_review == flt.needs_review)
+    return list(session.exec(query.order_by(col(Action.plan_id), col(Action.ordinal))).all())
+
+
+def find_action(session: Session, ident: str) -> Action:
+    """Return the action ``ID`` or ``PLAN/ID``; raise a ``UsageError`` that suggests close ids."""
+    plan, _, ref = ident.rpartition("/")
+    query = select(Action).where(Action.ref == ref, col(Action.removed_at).is_(None))
+    if plan:
+        query = query.where(Action.plan_id == plan)
+    found = list(session.exec(query).all())
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        plans = ", ".join(f"{a.plan_id}/{a.ref}" for a in found)
+        raise UsageError(f"action {ident!r} is in several plans; write one of {plans}")
+    refs = session.exec(select(Action.ref).where(col(Action.removed_at).is_(None))).all()
+    close = difflib.get_close_matches(ref, list(refs), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `planwatch actions` lists them"
+    raise NotFoundError(f"no action {ident!r}{hint}")
+
+
+def find_owner(session: Session, owner_id: str) -> Owner:
+    """Return an owner by id or raise ``NotFoundError``."""
+    owner = session.get(Owner, owner_id)
+    if owner is None:
+        ids = session.exec(select(Owner.id)).all()
+        close = difflib.get_close_matches(owner_id, list(ids), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `planwatch owners` lists them"
+        raise NotFoundError(f"no owner {owner_id!r}{hint}")
+    return owner
+
+
+def owners_with_chains(session: Session) -> list[tuple[Owner, list[str]]]:
+    """Return every owner with their supervisors, nearest first."""
+    from engine.importers.owners import supervisor_chain
+
+    owners = list(session.exec(select(Owner).order_by(col(Owner.id))).all())
+    bosses = {o.id: o.supervisor_id for o in owners}
+    return [(o, supervisor_chain(o.id, bosses)) for o in owners]
+
+
+def history(session: Session, action: Action) -> list[ActionChange]:
+    """Return the recorded changes of an action, oldest first."""
+    return list(
+        session.exec(
+            select(ActionChange)
+            .where(ActionChange.action_id == action.id)
+            .order_by(col(ActionChange.at), col(ActionChange.id))
+        ).all()
+    )
+
+
+def sections(session: Session, plan_id: str) -> list[Section]:
+    """Return a plan's sections in document order."""
+    return list(session.exec(select(Section).where(Section.plan_id == plan_id).order_by(col(Section.ordinal))).all())
+
+
+def plans(session: Session) -> list[Plan]:
+    """Return every plan."""
+    return list(session.exec(select(Plan).order_by(col(Plan.id))).all())
+
+
+def action_record(action: Action) -> dict[str, Any]:
+    """Return the ``planwatch actions --json`` object of an action (dates ISO)."""
+    return {
+        "id": action.ref,
+        "plan": action.plan_id,
+        "section": action.section_key,
+        "subheading": action.subheading,
+        "title": action.title,
+        "owner": action.owner_id,
+        "timeframe": action.timeframe,
+        "timeframe_proposed": action.timeframe_proposed,
+        "kind": action.kind,
+        "start": action.start.isoformat() if action.start else None,
+        "due": action.due.isoformat() if action.due else None,
+        "rrule": action.rrule,
+        "milestones": action.milestones or [],
+        "event": action.event,
+        "after": action.after_ref,
+        "status": action.status,
+        "needs_review": action.needs_review,
+        "reason": action.reason,
+    }

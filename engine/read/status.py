@@ -1,0 +1,81 @@
+"""``planwatch status``: is the engine alive and keeping up? Read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from engine.store.models import Outbox, ServiceState
+
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+STATE = ServiceState.__table__  # type: ignore[attr-defined]
+RECENT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The figures ``planwatch status`` shows; datetimes are UTC."""
+
+    last_tick: datetime | None
+    pending: int
+    failed: int
+    oldest_pending: datetime | None
+    lag_seconds: float
+    nodes: tuple[tuple[str, datetime], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the status as JSON-ready values."""
+        return {
+            "last_tick": _iso(self.last_tick),
+            "pending": self.pending,
+            "failed": self.failed,
+            "oldest_pending": _iso(self.oldest_pending),
+            "lag_seconds": round(self.lag_seconds, 1),
+            "nodes": [{"node": n, "seen": _iso(at)} for n, at in self.nodes],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def engine_status(engine: Engine, now: datetime) -> Status:
+    """Return the engine's status at ``now``: lag is how long the oldest due message has waited."""
+    with engine.connect() as conn:
+        counts: dict[str, int] = {
+            status: n
+            for status, n in conn.execute(
+                select(OUT.c.status, func.count()).where(OUT.c.status.in_(["pending", "failed"])).group_by(OUT.c.status)
+            )
+        }
+        oldest = conn.execute(
+            select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at <= now)
+        ).scalar()
+        states: dict[str, datetime] = {key: at for key, at in conn.execute(select(STATE.c.key, STATE.c.updated_at))}
+    oldest = _aware(oldest)
+    nodes = tuple(
+        sorted(
+            (key.removeprefix("node:"), at)
+            for key, at in states.items()
+            if key.startswith("node:") and at is not None and now - at <= RECENT
+        )
+    )
+    return Status(
+        states.get("last_tick"),
+        counts.get("pending", 0),
+        counts.get("failed", 0),
+        oldest,
+        (now - oldest).total_seconds() if oldest else 0.0,
+        nodes,
+    )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """Return ``value`` as an aware UTC datetime (SQLite's min() hands back naive or text)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
