@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from engine.plandoc import ActionRow, SectionRow
+from engine.rules.events import NamedEvent
 from engine.timeframe import Schedule, parse
 
 STOPWORDS = frozenset(
@@ -48,15 +48,6 @@ STOPWORDS = frozenset(
         "each",
     ]
 )
-
-
-@dataclass(frozen=True, slots=True)
-class NamedEvent:
-    """An event with a known date, from ``rules/events.yaml``; ``names`` are matched in phrases."""
-
-    name: str
-    names: tuple[str, ...]
-    date: date
 
 
 def schedule_fields(schedule: Schedule) -> dict[str, Any]:

@@ -11,14 +11,23 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine import yamlfile
-from engine.actions.resolve import NamedEvent
 from engine.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class NamedEvent:
+    """An event with a known date, from ``rules/events.yaml``; ``names`` are matched in phrases."""
+
+    name: str
+    names: tuple[str, ...]
+    date: date
 
 
 class EventEntry(BaseModel):
