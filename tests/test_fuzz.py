@@ -29,18 +29,14 @@ mutated_seed = st.builds(
     st.text(max_size=40),
     st.integers(0, len(SEED_LINES)),
 )
-yaml_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(["plan", "actions", "sections", "id", "owners", "policies", "due", "timezone", "x"]),
-            inner,
-            max_size=4,
-        )
-    ),
-    max_leaves=20,
-)
+
+
+def _nested(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    keys = st.sampled_from(["plan", "actions", "sections", "id", "owners", "policies", "due", "timezone", "x"])
+    return st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4)
+
+
+yaml_like = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12), _nested, max_leaves=20)
 
 
 @FAST
