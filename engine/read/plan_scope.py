@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from engine.errors import UsageError
-from engine.read.report import IssueBlock, PartBlock, Report
+from engine.read.report_model import IssueBlock, PartBlock, Report
 from engine.store.models import Action, Plan
 from engine.zones import zone
 

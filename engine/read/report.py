@@ -7,81 +7,30 @@ using the recorded history (a status changed later does not count yet).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from engine.read.report_model import STATES, ActionLine, IssueBlock, PartBlock, Report
+from engine.read.timeline import render_svg
+from engine.store import tables
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 from engine.zones import zone
 
-STATES = ("done", "on track", "overdue", "unscheduled", "dropped", "on hold")
-
-
-@dataclass(frozen=True, slots=True)
-class ActionLine:
-    """One action in the report."""
-
-    ref: str
-    title: str
-    owner: str
-    state: str
-    kind: str
-    start: date | None
-    due: date | None
-    days_overdue: int = 0
-    reason: str = ""
-    extended_to: date | None = None
-    recurring: bool = False
-
-
-@dataclass
-class IssueBlock:
-    """An issue (or sub-issue) and its actions."""
-
-    number: str
-    title: str
-    lines: list[ActionLine] = field(default_factory=list)
-
-
-@dataclass
-class PartBlock:
-    """A Part, its counts and its issues."""
-
-    number: str
-    title: str
-    issues: list[IssueBlock] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        """Return how many of the Part's actions are in each state."""
-        found: dict[str, int] = dict.fromkeys(STATES, 0)
-        for issue in self.issues:
-            for line in issue.lines:
-                found[line.state] += 1
-        return found
-
-
-@dataclass
-class Report:
-    """The whole report as of a day."""
-
-    plan: Plan
-    as_of: date
-    parts: list[PartBlock]
-    extensions: list[tuple[str, str, str, str]]  # ref, from, to, reason
-
-    def totals(self) -> dict[str, int]:
-        """Return counts per state over the whole plan."""
-        total: dict[str, int] = dict.fromkeys(STATES, 0)
-        for part in self.parts:
-            for state, n in part.counts().items():
-                total[state] += n
-        return total
-
-    def lines(self) -> list[ActionLine]:
-        """Return every action line in plan order."""
-        return [line for part in self.parts for issue in part.issues for line in issue.lines]
+__all__ = [
+    "STATES",
+    "ActionLine",
+    "IssueBlock",
+    "PartBlock",
+    "Report",
+    "build_report",
+    "recurrence_rules",
+    "render_html",
+    "render_markdown",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +49,7 @@ class _Facts:
     section_key: str
 
 
-_A = Action.__table__  # type: ignore[attr-defined]
+_A = tables.ACTION
 _FACTS = (
     _A.c.id,
     _A.c.ref,
@@ -169,7 +118,7 @@ def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], a
     status, note = _status_at(action, changes)
     extended = _extended_at(action, changes)
     due = extended or action.due
-    base = dict(
+    base: dict[str, Any] = dict(
         ref=action.ref,
         title=action.title,
         owner=owners.get(action.owner_id or "", "(no owner)"),
@@ -180,14 +129,14 @@ def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], a
         recurring=action.kind == "recurring",
     )
     if status in {"done", "dropped", "on_hold"}:
-        return ActionLine(state={"on_hold": "on hold"}.get(status, status), reason=note, **base)  # type: ignore[arg-type]
+        return ActionLine(state={"on_hold": "on hold"}.get(status, status), reason=note, **base)
     if action.kind == "unscheduled" or (due is None and action.kind in {"event"}):
-        return ActionLine(state="unscheduled", reason=action.reason, **base)  # type: ignore[arg-type]
+        return ActionLine(state="unscheduled", reason=action.reason, **base)
     if due is not None and due < as_of and action.kind != "recurring":
         return ActionLine(
             state="overdue", days_overdue=(as_of - due).days, reason=note or "no progress reported", **base
-        )  # type: ignore[arg-type]
-    return ActionLine(state="on track", reason=note, **base)  # type: ignore[arg-type]
+        )
+    return ActionLine(state="on track", reason=note, **base)
 
 
 def _parts(sections: list[Section], by_section: dict[str, list[ActionLine]]) -> list[PartBlock]:
@@ -255,8 +204,6 @@ def render_html(report: Report, folders: list[str] | None = None, rrules: dict[s
 
     from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
-
-    from engine.read.timeline import render_svg
 
     shipped = str(Path(__file__).resolve().parent.parent.parent / "templates")
     env = SandboxedEnvironment(

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from dateutil.rrule import rrulestr
 
-from engine.read.report import ActionLine, Report
+from engine.read.report_model import ActionLine, Report
 
 COLOURS = {
     "done": "#2e7d32",
