@@ -14,11 +14,10 @@ from sqlmodel import Session, col, select
 
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.store.bulk import insert_values
-from engine.store.models import Action, ActionChange, Escalation, Outbox, Plan, Section
-
-_ACT = Action.__table__  # type: ignore[attr-defined]
-_OUT = Outbox.__table__  # type: ignore[attr-defined]
-_ESC = Escalation.__table__  # type: ignore[attr-defined]
+from engine.store.models import Action, ActionChange, Plan, Section
+from engine.store.tables import ACTION as _ACT
+from engine.store.tables import ESCALATION as _ESC
+from engine.store.tables import OUTBOX as _OUT
 
 SCHEDULE_FIELDS = ("kind", "start", "due", "rrule", "milestones", "event", "after_ref", "needs_review", "reason")
 
@@ -138,7 +137,7 @@ def write_actions(
     if added:
         # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
         session.flush()  # the plan and its sections first: the new rows refer to them
-        insert_values(session.connection(), Action.__table__, names, added)  # type: ignore[attr-defined]
+        insert_values(session.connection(), _ACT, names, added)
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
             action.removed_at = action.updated_at = now

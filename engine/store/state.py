@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from engine.store.bulk import upsert_state
-from engine.store.models import ServiceState
-
-T = ServiceState.__table__  # type: ignore[attr-defined]
+from engine.store.tables import SERVICE_STATE as T
 
 
 def set_state(engine: Engine, key: str, value: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from engine.store.models import Escalation
-from engine.store.types import UTCDateTime
+from engine.store.types import UTCDateTime, table_of
 
 EXTENSION_STATES = ("pending", "granted", "refused")
 
@@ -69,7 +69,7 @@ class ExtensionRequest(SQLModel, table=True):
     decision_note: str = ""
 
 
-_LOG = Escalation.__table__  # type: ignore[attr-defined]
+_LOG = table_of(Escalation)
 # The review page over 100,000 entries: a page is read from the lateness order without touching
 # the table (covering), and its count per action in scope from the second index (covering too).
 Index(
