@@ -114,7 +114,7 @@ def plan_outline(console: Console, plan: Plan, sections: Sequence[Section], acti
             console.print(f"      {a.ref:<10} {tf} [dim]→ {reading(a)}[/]{flag}", highlight=False)
 
 
-def action_sheet(
+def print_action_sheet(
     console: Console,
     action: Action,
     owner: Owner | None,

@@ -1,68 +1,37 @@
-"""CLI commands of the engine: tick, run, simulate, outbox, escalations, preview, why, workflow.
+"""CLI commands that run the engine: tick, run, simulate, status, demo, and ``db upgrade|backup``.
 
 Each command is a few lines over the library; heavy imports stay inside the functions.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from engine.cli.main import (
-    By,
-    Note,
-    _console,
-    _emit_json,
-    _engine,
-    _now,
-    _parse_date,
-    _session,
-    _settings,
+from engine.cli.common import (
     app,
+    current_time,
+    emit_json,
+    load_ruleset,
+    make_console,
+    make_renderer,
+    open_engine,
+    parse_day,
+    parse_instant,
+    settings_of,
 )
-from engine.errors import UsageError
 
-if TYPE_CHECKING:
-    from engine.mail.render import Renderer
-    from engine.rules.loader import RuleSet
-
-
-def _rules(ctx: typer.Context) -> RuleSet:
-    from engine.rules.loader import load_rules
-
-    return load_rules(_settings(ctx).rules_dir)
-
-
-def _renderer(ctx: typer.Context) -> Renderer:
-    from engine.mail.compose import renderer_for
-
-    return renderer_for(_settings(ctx))
-
-
-def _parse_instant(value: str, option: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{option}: expected a date or an ISO time like 2000-04-28T09:00Z, got {value!r}") from None
-    if parsed.tzinfo is None:
-        if "T" in value or " " in value:
-            raise UsageError(f"{option}: give a time zone, e.g. {value}Z or {value}+02:00")
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+db_app = typer.Typer(help="Database schema: create and upgrade it.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
 def tick(
     ctx: typer.Context,
-    now: Annotated[Optional[str], typer.Option("--now", help="Run as if it were this time (ISO, with zone).")] = None,
-) -> None:  # noqa: UP045
+    now: Annotated[str | None, typer.Option("--now", help="Run as if it were this time (ISO, with zone).")] = None,
+) -> None:
     """Run one tick: plan what is due, bundle digests, deliver the outbox (to the Maildir).
 
     Example: [bold]planwatch tick --now 2000-04-28T09:00Z[/]
@@ -70,10 +39,10 @@ def tick(
     from engine.channels import channel_for
     from engine.drive.tick import run_tick
 
-    at = _parse_instant(now, "--now") if now else _now()
-    report = run_tick(_engine(ctx), _rules(ctx), channel_for(_settings(ctx)), _renderer(ctx), at)
+    at = parse_instant(now, "--now") if now else current_time()
+    report = run_tick(open_engine(ctx), load_ruleset(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), at)
     p, d = report.planned, report.dispatched
-    _console().print(
+    make_console().print(
         f"{at.isoformat()}: planned {p.actions} action(s): {p.pending} to send, {p.held} held for digests, "
         f"{p.suppressed} skipped, {p.escalations} escalation(s); sent {d.sent}, failed {d.failed}, retrying {d.retried}."
     )
@@ -95,7 +64,7 @@ def run(
     from engine.logs import configure
 
     configure(as_json=log_json)
-    run_service(_settings(ctx), interval=interval, console=None if log_json else _console())
+    run_service(settings_of(ctx), interval=interval, console=None if log_json else make_console())
 
 
 @app.command()
@@ -103,7 +72,7 @@ def simulate(
     ctx: typer.Context,
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
     until: Annotated[str, typer.Option("--until", help="Last day (YYYY-MM-DD).")],
-    replay: Annotated[Optional[Path], typer.Option("--replay", help="Events to replay (YAML).")] = None,  # noqa: UP045
+    replay: Annotated[Path | None, typer.Option("--replay", help="Events to replay (YAML).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per notification.")] = False,
     commit: Annotated[bool, typer.Option("--commit", help="Run on the real database, not a scratch copy.")] = False,
 ) -> None:
@@ -113,12 +82,12 @@ def simulate(
     """
     from engine.drive.rehearse import run_simulation
 
-    begin, end = _parse_date(start, "--from"), _parse_date(until, "--until")
+    begin, end = parse_day(start, "--from"), parse_day(until, "--until")
     result = run_simulation(
-        _engine(ctx),
-        _settings(ctx),
-        _rules(ctx),
-        _renderer(ctx),
+        open_engine(ctx),
+        settings_of(ctx),
+        load_ruleset(ctx),
+        make_renderer(ctx),
         begin,
         end,
         replay,
@@ -127,265 +96,74 @@ def simulate(
     )
     if as_json:
         for item in result.notifications:
-            _emit_json(item)
+            emit_json(item)
         return
     from engine.cli.present import simulation_table
 
-    _console().print(simulation_table(result.notifications))
-    _console().print(
+    make_console().print(simulation_table(result.notifications))
+    make_console().print(
         f"{len(result.notifications)} notification(s) in {result.ticks} ticks; {result.replayed} event(s) replayed."
     )
 
 
 @app.command()
-def outbox(
-    ctx: typer.Context,
-    status: Annotated[
-        Optional[str], typer.Option("--status", help="pending, sent, failed, suppressed, held or digested.")
-    ] = None,  # noqa: UP045
-    pending: Annotated[bool, typer.Option("--pending", help="Only pending messages.")] = False,
-    failed: Annotated[bool, typer.Option("--failed", help="Only failed messages.")] = False,
-    sent: Annotated[bool, typer.Option("--sent", help="Only sent messages.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+def status(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False
 ) -> None:
-    """List the outbox: every message planned, with its status and reason.
+    """Say whether the engine keeps up: last tick, lag, outbox pending and failed, nodes seen.
 
-    Example: [bold]planwatch outbox --failed[/]
+    Example: [bold]planwatch status --json[/]
     """
-    from engine.cli.present import outbox_table
-    from engine.read.explain import outbox_rows
+    from engine.read.status import engine_status
 
-    wanted = status or ("pending" if pending else "failed" if failed else "sent" if sent else None)
-    with _session(ctx) as session:
-        rows = outbox_rows(session, wanted)
+    report = engine_status(open_engine(ctx), current_time())
     if as_json:
-        for row in rows:
-            _emit_json(row)
+        emit_json(report.as_json())
         return
-    _console().print(outbox_table(rows))
-
-
-@app.command()
-def escalations(
-    ctx: typer.Context,
-    supervisor: Annotated[
-        Optional[str], typer.Option("--supervisor", help="Only the actions of people below this supervisor.")
-    ] = None,  # noqa: UP045
-    open_only: Annotated[bool, typer.Option("--open", help="Only those not acknowledged or resolved.")] = False,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only from this day (YYYY-MM-DD).")] = None,  # noqa: UP045
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header line.")] = False,
-) -> None:
-    """Review the escalation log (a supervisor sees everyone below them).
-
-    Example: [bold]planwatch escalations --supervisor ed-devcoop --open[/]
-    """
-    from engine.cli.present import escalations_table
-    from engine.read.escalations import EscalationFilter, escalation_log
-
-    flt = EscalationFilter(
-        supervisor=supervisor, open_only=open_only, since=_parse_date(since, "--since") if since else None
-    )
-    with _session(ctx) as session:
-        rows = escalation_log(session, flt)
-    if as_json:
-        for row in rows:
-            _emit_json(row)
-    elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows)
-    else:
-        _console().print(escalations_table(rows))
-
-
-@app.command()
-def ack(
-    ctx: typer.Context,
-    escalation_id: Annotated[int, typer.Argument(metavar="ESCALATION")],
-    note: Note = "",
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Acknowledge an escalation; its step stops repeating. Example: [bold]planwatch ack 12 --note "spoke to Mei"[/]"""
-    from engine.actions.workflow import acknowledge
-
-    with _session(ctx) as session:
-        entry = acknowledge(session, escalation_id, _now(), who=by, note=note)
-    _console().print(
-        f"Escalation {entry.id} ({entry.step} of {entry.occurrence}) acknowledged by {entry.acknowledged_by}."
+    last = report.last_tick.isoformat() if report.last_tick else "never (is `planwatch run` running?)"
+    make_console().print(
+        f"Last tick: {last}\nOutbox: {report.pending} pending, {report.failed} failed"
+        + (
+            f", oldest due {report.oldest_pending.isoformat()} (lag {report.lag_seconds:.0f} s)"
+            if report.oldest_pending
+            else ""
+        )
+        + f"\nNodes seen in the last 10 minutes: {', '.join(n for n, _ in report.nodes) or 'none'}"
     )
 
 
-@app.command()
-def preview(
-    ctx: typer.Context,
-    day: Annotated[str, typer.Option("--date", help="The day to preview (YYYY-MM-DD).")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    render: Annotated[bool, typer.Option("--render", help="Show each message as it would be sent.")] = False,
-    action: Annotated[
-        Optional[str], typer.Option("--action", help="Only messages about this action (with --render).")
-    ] = None,  # noqa: UP045
-) -> None:
-    """List everything that would be sent on a day and why, without sending or recording anything.
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the schema or bring it to the newest revision. Example: [bold]planwatch db upgrade[/]"""
+    from engine.store import upgrade
 
-    Example: [bold]planwatch preview --date 2000-04-28[/], or [bold]planwatch preview --date 2000-03-31 --render --action I.1a.1[/]
+    before, after = upgrade(open_engine(ctx, ensure=False))
+    make_console().print(
+        f"Database at revision {after}" + (" (was already)." if before == after else f" (was {before or 'empty'}).")
+    )
+
+
+@db_app.command("backup")
+def db_backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The new backup file.")]) -> None:
+    """Copy the embedded database safely, even while the service runs. Example: [bold]planwatch db backup backups/2000-04-30.db[/]"""
+    from engine.store.backup import backup_sqlite
+
+    size = backup_sqlite(open_engine(ctx, ensure=False), path)
+    make_console().print(f"Backed up to {path} ({size:,} bytes). Restore by pointing --db at it.")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo database and output.")] = Path("out"),
+    plans_dir: Annotated[Path, typer.Option("--plans", help="Folder with the example plan and owners.")] = Path(
+        "plans"
+    ),
+) -> None:
+    """Play the example plan's life (1999-2001) in a fresh embedded database; messages go to out/maildir.
+
+    Example: [bold]planwatch demo[/] (what [bold]make demo[/] runs)
     """
-    from engine.cli.present import simulation_table
+    from engine.demo import run_demo
 
-    if render or action:
-        from engine.mail.compose import renderer_for
-        from engine.mail.preview import preview_rendered, print_rendered
-
-        rows = preview_rendered(
-            _engine(ctx), _settings(ctx), _rules(ctx), renderer_for(_settings(ctx)), _parse_date(day, "--date"), action
-        )
-        if not as_json:
-            print_rendered(_console(), rows)
-            return
-    else:
-        from engine.drive.rehearse import preview_day
-
-        rows = preview_day(_engine(ctx), _settings(ctx), _rules(ctx), _renderer(ctx), _parse_date(day, "--date"))
-    if as_json:
-        for row in rows:
-            _emit_json(row)
-        return
-    _console().print(simulation_table(rows, title=f"Would be sent on {day}"))
-
-
-@app.command()
-def why(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
-    """Say which policy applies to an action, and every message sent or skipped for it, with the reason.
-
-    Example: [bold]planwatch why I.1a.1[/]
-    """
-    from engine.cli.present import outbox_table
-    from engine.read.explain import explain_policy, outbox_rows
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        _console().print(explain_policy(session, action, _rules(ctx)))
-        _console().print(
-            outbox_table(outbox_rows(session, None, action_id=action.id), title=f"Messages about {action.ref}")
-        )
-
-
-@app.command()
-def extend(
-    ctx: typer.Context,
-    action_id: Annotated[str, typer.Argument(metavar="ID")],
-    to: Annotated[str, typer.Option("--to", help="The new due date (YYYY-MM-DD).")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the extension was granted.")] = "",
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Grant an extension: the action is due later; reminders follow, the change is logged.
-
-    Example: [bold]planwatch extend II.3.1 --to 2000-09-30 --by ed-devcoop --reason "budget delay"[/]
-    """
-    from engine.actions.workflow import extend as extend_action
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        extend_action(session, action, _parse_date(to, "--to"), _now(), who=by, via="cli", reason=reason)
-    _console().print(f"{action.ref} is now due {to}.")
-
-
-@app.command("progress")
-def progress_(
-    ctx: typer.Context,
-    action_id: Annotated[str, typer.Argument(metavar="ID")],
-    note: Annotated[str, typer.Option("--note", help="What happened.")],
-    at_risk: Annotated[bool, typer.Option("--at-risk", help="Say the date is at risk.")] = False,
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Report progress on an action (answers a check-in). Example: [bold]planwatch progress II.3.5 --note "two workshops held"[/]"""
-    from engine.actions.workflow import progress
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        progress(session, action, _now(), who=by, via="cli", note=note, state="at risk" if at_risk else "on track")
-    _console().print(f"Progress on {action.ref} recorded.")
-
-
-@app.command()
-def hold(
-    ctx: typer.Context,
-    action_id: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option("--reason", help="Why it is on hold.")] = "",
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Put an action on hold: reminders stop until it is reopened. Example: [bold]planwatch hold III.d.2 --reason "awaiting EU mandate"[/]"""
-    from engine.actions.workflow import hold as hold_action
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        hold_action(session, action, _now(), who=by, via="cli", reason=reason)
-    _console().print(f"{action.ref} is on hold.")
-
-
-@app.command()
-def reassign(
-    ctx: typer.Context,
-    action_id: Annotated[str, typer.Argument(metavar="ID")],
-    owner: Annotated[str, typer.Argument(metavar="OWNER")],
-    note: Note = "",
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Give an action to another owner. Example: [bold]planwatch reassign II.3.3 hrd[/]"""
-    from engine.actions.workflow import reassign as reassign_action
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        reassign_action(session, action, owner, _now(), who=by, via="cli", note=note)
-    _console().print(f"{action.ref} now belongs to {owner}.")
-
-
-@app.command("not-mine")
-def not_mine_(
-    ctx: typer.Context,
-    action_id: Annotated[str, typer.Argument(metavar="ID")],
-    note: Note = "",
-    by: By = os.environ.get("USER", "cli"),
-) -> None:
-    """Hand an action back: the secretariat is told and it waits for a new owner. Example: [bold]planwatch not-mine I.2c.3[/]"""
-    from engine.actions.workflow import not_mine
-    from engine.read.queries import find_action
-
-    with _session(ctx) as session:
-        action = find_action(session, action_id)
-        not_mine(session, action, _now(), who=by, via="cli", note=note)
-    _console().print(f"{action.ref} has no owner now; the secretariat will be told.")
-
-
-@app.command()
-def report(
-    ctx: typer.Context,
-    as_of: Annotated[str, typer.Option("--as-of", help="The day the report describes (YYYY-MM-DD).")],
-    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "md",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file instead of standard output.")] = None,  # noqa: UP045
-    plan: Annotated[Optional[str], typer.Option("--plan", help="Plan id, when there are several.")] = None,  # noqa: UP045
-) -> None:
-    """Write the progress report: per Part and issue, done, on track, overdue, extended, unscheduled.
-
-    Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
-    """
-    from engine.files import write_atomic
-    from engine.read.export import choose_plan
-    from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
-
-    if fmt not in {"html", "md"}:
-        raise UsageError(f"--format: expected html or md, got {fmt!r}")
-    with _session(ctx) as session:
-        plan_id = choose_plan(session, plan)
-        data = build_report(session, plan_id, _parse_date(as_of, "--as-of"))
-        text = render_html(data, rrules=recurrence_rules(session, plan_id)) if fmt == "html" else render_markdown(data)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    write_atomic(out, text)
-    _console().print(f"Wrote the report as of {as_of} to {out}.")
+    run_demo(make_console(), out, plans_dir, settings_of(ctx), current_time())

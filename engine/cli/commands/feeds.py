@@ -1,17 +1,17 @@
-"""CLI commands for calendar feeds: ``feeds build|url|revoke|rotate`` and ``serve``.
+"""CLI commands for calendar feeds: ``feeds build|url|revoke|rotate``.
 
-Importing this module registers them on ``engine.cli.app``; heavy modules (SQLAlchemy,
-icalendar, FastAPI, uvicorn) are imported inside the commands.
+Importing this module registers them on ``engine.cli.common.app``; heavy modules (SQLAlchemy,
+icalendar) are imported inside the commands.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.main import _console, _engine, _now, _session, _settings, app
+from engine.cli.common import app, current_time, make_console, open_engine, open_session, settings_of
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
@@ -36,10 +36,10 @@ def build(
     from engine.calendars.feeds import FeedService
     from engine.clock import FixedClock
 
-    service = FeedService(_engine(ctx), _settings(ctx), FixedClock(_now()))
+    service = FeedService(open_engine(ctx), settings_of(ctx), FixedClock(current_time()))
     written = service.write_all(out)
     changed = sum(1 for _, was_changed in written if was_changed)
-    _console().print(f"{len(written)} feed(s) in {out}/, {changed} rewritten, {len(written) - changed} unchanged.")
+    make_console().print(f"{len(written)} feed(s) in {out}/, {changed} rewritten, {len(written) - changed} unchanged.")
 
 
 def _feed(owner: str, team: bool, plan: str | None, part: str | None) -> Feed:
@@ -55,7 +55,7 @@ def _feed(owner: str, team: bool, plan: str | None, part: str | None) -> Feed:
 
 
 def _print_links(ctx: typer.Context, links: list[Link]) -> None:
-    base = _settings(ctx).base_url
+    base = settings_of(ctx).base_url
     for link in links:
         web, webcal = link.urls(base)
         typer.echo(f"{link.feed.id}\n  {web}\n  {webcal}")
@@ -68,8 +68,8 @@ def url(
     team: Annotated[
         bool, typer.Option("--team", help="The feed of everyone below OWNER, with their open escalations.")
     ] = False,
-    plan: Annotated[Optional[str], typer.Option("--plan", help="A whole plan's feed, by plan id.")] = None,  # noqa: UP045
-    part: Annotated[Optional[str], typer.Option("--part", help="One Part of --plan, e.g. II.")] = None,  # noqa: UP045
+    plan: Annotated[str | None, typer.Option("--plan", help="A whole plan's feed, by plan id.")] = None,
+    part: Annotated[str | None, typer.Option("--part", help="One Part of --plan, e.g. II.")] = None,
 ) -> None:
     """Give OWNER a secret link to a feed and print its https:// and webcal:// addresses (shown once).
 
@@ -77,8 +77,8 @@ def url(
     """
     from engine.calendars.feeds import issue
 
-    with _session(ctx) as session:
-        link = issue(session, owner, _feed(owner, team, plan, part), _now())
+    with open_session(ctx) as session:
+        link = issue(session, owner, _feed(owner, team, plan, part), current_time())
     _print_links(ctx, [link])
 
 
@@ -90,9 +90,9 @@ def revoke(ctx: typer.Context, owner: Annotated[str, typer.Argument(metavar="OWN
     """
     from engine.calendars.feeds import revoke as revoke_links
 
-    with _session(ctx) as session:
-        feeds = revoke_links(session, owner, _now())
-    _console().print(
+    with open_session(ctx) as session:
+        feeds = revoke_links(session, owner, current_time())
+    make_console().print(
         f"Revoked {len(feeds)} link(s) of {owner}" + (f": {', '.join(f.id for f in feeds)}." if feeds else ".")
     )
 
@@ -105,25 +105,6 @@ def rotate(ctx: typer.Context, owner: Annotated[str, typer.Argument(metavar="OWN
     """
     from engine.calendars.feeds import rotate as rotate_links
 
-    with _session(ctx) as session:
-        links = rotate_links(session, owner, _now())
+    with open_session(ctx) as session:
+        links = rotate_links(session, owner, current_time())
     _print_links(ctx, links)
-
-
-@app.command()
-def serve(
-    ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve the web app (calendar feeds at /feeds/TOKEN.ics) with uvicorn.
-
-    Example: [bold]planwatch serve --host 0.0.0.0 --port 8000[/] (set PLANWATCH_BASE_URL to the public address)
-    """
-    import uvicorn
-
-    from engine.web import create_app
-
-    uvicorn.run(
-        create_app(_settings(ctx), engine=_engine(ctx)), host=host, port=port, log_level="warning", access_log=False
-    )

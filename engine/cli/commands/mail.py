@@ -1,4 +1,4 @@
-"""CLI commands of e-mail delivery: templates check, send-test, dispatch.
+"""CLI commands of e-mail: templates check, send-test, dispatch and preview.
 
 Each command is a few lines over the library; heavy imports stay inside the functions.
 """
@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.main import _console, _engine, _now, _settings, app
+from engine.cli.common import (
+    app,
+    current_time,
+    emit_json,
+    load_ruleset,
+    make_console,
+    make_renderer,
+    open_engine,
+    parse_day,
+    settings_of,
+)
 from engine.errors import InputError, OperationalError, ValidationErrors
 
 templates_app = typer.Typer(help="E-mail templates: check them.", no_args_is_help=True)
@@ -23,13 +33,12 @@ def templates_check(ctx: typer.Context) -> None:
     Example: [bold]planwatch templates check[/] (exit code 2 when a template is broken)
     """
     from engine.mail.checks import check_templates
-    from engine.mail.compose import renderer_for
 
-    renderer = renderer_for(_settings(ctx))
+    renderer = make_renderer(ctx)
     problems = check_templates(renderer)
     if problems:
         raise ValidationErrors(InputError(p) for p in problems)
-    _console().print(f"{len(renderer.names())} templates render, build and parse back: all good.")
+    make_console().print(f"{len(renderer.names())} templates render, build and parse back: all good.")
 
 
 @app.command("send-test")
@@ -41,18 +50,17 @@ def send_test(
     Example: [bold]PLANWATCH_SMTP_URL=smtp://127.0.0.1:8025 planwatch send-test --to me@example.org[/]
     """
     from engine.channels import DeliveryError, channel_for
-    from engine.mail.compose import renderer_for
     from engine.mail.preview import send_test as send
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     try:
-        message = send(channel_for(settings), renderer_for(settings), to, _now())
+        message = send(channel_for(settings), make_renderer(ctx), to, current_time())
     except ValueError as exc:
         raise InputError(f"--to: {exc}") from None
     except DeliveryError as exc:
         raise OperationalError(f"the test message was not sent: {exc}") from None
     where = "over SMTP" if settings.smtp_url else f"to the Maildir {settings.maildir}"
-    _console().print(f"Sent {message['Message-ID']} to {to} {where}.")
+    make_console().print(f"Sent {message['Message-ID']} to {to} {where}.")
 
 
 @app.command("dispatch")
@@ -63,13 +71,49 @@ def dispatch_(ctx: typer.Context) -> None:
     """
     from engine.channels import channel_for
     from engine.drive.dispatch import dispatch
-    from engine.mail.compose import renderer_for
 
-    settings = _settings(ctx)
-    stats = dispatch(_engine(ctx), channel_for(settings), renderer_for(settings), _now())
-    _console().print(
+    stats = dispatch(open_engine(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), current_time())
+    make_console().print(
         f"Sent {stats.sent}, failed {stats.failed}, retrying {stats.retried}, deferred {stats.deferred}, "
         f"dropped as no longer true {stats.suppressed}."
     )
     if stats.paused:
         raise OperationalError(f"mail delivery is paused: {stats.paused}")
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Option("--date", help="The day to preview (YYYY-MM-DD).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    render: Annotated[bool, typer.Option("--render", help="Show each message as it would be sent.")] = False,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only messages about this action (with --render).")
+    ] = None,
+) -> None:
+    """List everything that would be sent on a day and why, without sending or recording anything.
+
+    Example: [bold]planwatch preview --date 2000-04-28[/], or [bold]planwatch preview --date 2000-03-31 --render --action I.1a.1[/]
+    """
+    from engine.cli.present import simulation_table
+
+    if render or action:
+        from engine.mail.preview import preview_rendered, print_rendered
+
+        rows = preview_rendered(
+            open_engine(ctx), settings_of(ctx), load_ruleset(ctx), make_renderer(ctx), parse_day(day, "--date"), action
+        )
+        if not as_json:
+            print_rendered(make_console(), rows)
+            return
+    else:
+        from engine.drive.rehearse import preview_day
+
+        rows = preview_day(
+            open_engine(ctx), settings_of(ctx), load_ruleset(ctx), make_renderer(ctx), parse_day(day, "--date")
+        )
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    make_console().print(simulation_table(rows, title=f"Would be sent on {day}"))

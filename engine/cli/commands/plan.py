@@ -1,4 +1,4 @@
-"""CLI commands about reading time frames: timeframe, review and set.
+"""CLI commands about the plan: import, export, actions, show, owners, timeframe, review and set.
 
 Each command is a few lines over the library; heavy imports stay inside the functions.
 """
@@ -8,37 +8,176 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated, Any, Optional
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from engine.cli.main import (
+from engine.cli.common import (
     By,
     Note,
-    _console,
-    _emit_json,
-    _now,
-    _parse_date,
-    _print_actions,
-    _session,
-    _settings,
     app,
+    current_time,
+    emit_json,
+    make_console,
+    open_engine,
+    open_session,
+    parse_day,
+    settings_of,
 )
 from engine.errors import UsageError
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Plan files (text or YAML) and owners files (YAML or CSV).")],
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="The plan's IANA time zone, when its place does not tell.")
+    ] = None,
+    plan_id: Annotated[
+        str | None, typer.Option("--plan-id", help="Id for a new plan (default: from its symbol).")
+    ] = None,
+) -> None:
+    """Import a plan and/or an owners directory, in one transaction.
+
+    Example: [bold]planwatch import plans/owners.yaml plans/gb276-tc2-implementation-plan.txt[/]
+
+    Importing a revised plan again keeps action ids, owners and statuses, and says what changed.
+    """
+    from engine.cli.present import import_summary
+    from engine.importing import OwnersReport, import_paths
+
+    reports = import_paths(
+        open_engine(ctx, ensure=False), paths, settings_of(ctx), current_time(), timezone=tz, plan_id=plan_id
+    )
+    console = make_console()
+    for report in reports:
+        if isinstance(report, OwnersReport):
+            console.print(
+                f"[bold]{report.path}[/]: {len(report.added)} owner(s) added, {len(report.updated)} updated, {report.reassigned} action(s) given an owner by rule."
+            )
+        else:
+            import_summary(console, report)
+    console.print(
+        "Next: [bold]planwatch actions[/] to see them, [bold]planwatch review[/] for time frames that need a decision."
+    )
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Where to write the YAML plan file ('-' for standard output).")],
+    plan: Annotated[str | None, typer.Option("--plan", help="Plan id, when there are several.")] = None,
+) -> None:
+    """Write a plan as the YAML plan file people edit (owners, titles, schedule overrides).
+
+    Example: [bold]planwatch export plan.yaml[/], edit it, then [bold]planwatch import plan.yaml[/]
+    """
+    from engine.read.export import export_plan
+
+    with open_session(ctx) as session:
+        text, plan_id = export_plan(session, plan)
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    from engine.files import write_atomic
+
+    write_atomic(path, text)
+    make_console().print(f"Wrote {plan_id} to {path}. Edit it, then run [bold]planwatch import {path}[/].")
+
+
+@app.command()
+def actions(
+    ctx: typer.Context,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's actions.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, in_progress, done, dropped or on_hold.")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="Only this plan.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List actions with owner, time frame as printed, how it was read, and status.
+
+    Example: [bold]planwatch actions --owner pardev --status open[/]
+    """
+    from engine.cli.present import actions_table
+    from engine.read.queries import ActionFilter, list_actions
+
+    with open_session(ctx) as session:
+        rows = list_actions(session, ActionFilter(plan=plan, owner=owner, status=status))
+    _print_actions(rows, as_json, actions_table)
+
+
+def _print_actions(rows: list[Any], as_json: bool, table: Any) -> None:
+    from engine.read.queries import action_record
+
+    if as_json:
+        for row in rows:
+            emit_json(action_record(row))
+        return
+    console = make_console()
+    console.print(table(rows))
+    if not rows:
+        console.print("No actions. Import a plan first: [bold]planwatch import PLAN[/]")
+
+
+@app.command()
+def show(
+    ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID", help="Action id, e.g. I.1a.2.")]
+) -> None:
+    """Show everything about one action: text, time frame and reading, owner, history.
+
+    Example: [bold]planwatch show II.2.6[/]
+    """
+    from engine.cli.present import print_action_sheet
+    from engine.read.queries import action_record, find_action, history, owners_with_chains
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        chains = {o.id: (o, chain) for o, chain in owners_with_chains(session)}
+        owner, chain = chains.get(action.owner_id or "", (None, []))
+        print_action_sheet(make_console(), action, owner, chain, history(session, action), action_record(action))
+
+
+@app.command()
+def owners(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False
+) -> None:
+    """List owners with their supervisor chains. Example: [bold]planwatch owners --json[/]"""
+    from engine.cli.present import owners_table
+    from engine.read.queries import owners_with_chains
+
+    with open_session(ctx) as session:
+        rows = owners_with_chains(session)
+    if as_json:
+        for o, chain in rows:
+            emit_json(
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "email": o.email,
+                    "timezone": o.timezone,
+                    "supervisor": o.supervisor_id,
+                    "chain": chain,
+                }
+            )
+        return
+    make_console().print(owners_table(rows))
+    if not rows:
+        make_console().print("No owners yet. Import a directory: [bold]planwatch import plans/owners.yaml[/]")
 
 
 @app.command()
 def timeframe(
     text: Annotated[
-        Optional[str], typer.Argument(help="The phrase; omit it to read one phrase per line from standard input.")
-    ] = None,  # noqa: UP045
+        str | None, typer.Argument(help="The phrase; omit it to read one phrase per line from standard input.")
+    ] = None,
     ref: Annotated[str, typer.Option("--ref", help="The plan's reference date, YYYY-MM-DD.")] = ...,  # type: ignore[assignment]
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the reading as JSON (JSON Lines for standard input).")
     ] = False,
     fy_start: Annotated[
-        Optional[int], typer.Option("--fy-start", min=1, max=12, help="First month of the fiscal year.")
-    ] = None,  # noqa: UP045
+        int | None, typer.Option("--fy-start", min=1, max=12, help="First month of the fiscal year.")
+    ] = None,
 ) -> None:
     """Read a time-frame phrase the way planwatch does.
 
@@ -46,14 +185,14 @@ def timeframe(
     """
     from engine.timeframe import parse
 
-    reference = _parse_date(ref, "--ref")
+    reference = parse_day(ref, "--ref")
     phrases = [text] if text is not None else [line.rstrip("\r\n") for line in sys.stdin]
     for phrase in phrases:
         schedule = parse(phrase, reference, fy_start=fy_start)
         if as_json:
-            _emit_json(schedule.as_json())
+            emit_json(schedule.as_json())
         else:
-            _console().print(
+            make_console().print(
                 f"[bold]{phrase!r}[/] → {schedule.kind}", json.dumps(schedule.as_json(), indent=2, ensure_ascii=False)
             )
 
@@ -69,7 +208,7 @@ def review(
     from engine.cli.present import review_table
     from engine.read.queries import ActionFilter, list_actions
 
-    with _session(ctx) as session:
+    with open_session(ctx) as session:
         rows = list_actions(session, ActionFilter(needs_review=True))
     _print_actions(rows, as_json, review_table)
 
@@ -78,14 +217,14 @@ def review(
 def set_(
     ctx: typer.Context,
     action_id: Annotated[str, typer.Argument(metavar="ID")],
-    due: Annotated[Optional[str], typer.Option("--due", help="Due date, YYYY-MM-DD.")] = None,  # noqa: UP045
-    start: Annotated[Optional[str], typer.Option("--start", help="Start date, YYYY-MM-DD.")] = None,  # noqa: UP045
-    rrule: Annotated[Optional[str], typer.Option("--rrule", help="Recurrence, e.g. FREQ=YEARLY.")] = None,  # noqa: UP045
-    after: Annotated[Optional[str], typer.Option("--after", help="Due when this other action is due.")] = None,  # noqa: UP045
+    due: Annotated[str | None, typer.Option("--due", help="Due date, YYYY-MM-DD.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Start date, YYYY-MM-DD.")] = None,
+    rrule: Annotated[str | None, typer.Option("--rrule", help="Recurrence, e.g. FREQ=YEARLY.")] = None,
+    after: Annotated[str | None, typer.Option("--after", help="Due when this other action is due.")] = None,
     kind: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--kind", help="deadline, start, window, recurring, continuous, event or unscheduled."),
-    ] = None,  # noqa: UP045
+    ] = None,
     note: Note = "",
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
@@ -98,13 +237,13 @@ def set_(
     from engine.rules import events as event_rules
 
     values = _schedule_values(due=due, start=start, rrule=rrule, after=after, kind=kind)
-    named = event_rules.load(_settings(ctx).rules_dir / "events.yaml")
-    with _session(ctx) as session:
+    named = event_rules.load(settings_of(ctx).rules_dir / "events.yaml")
+    with open_session(ctx) as session:
         action = find_action(session, action_id)
-        set_schedule(session, action, values, _now(), who=by, via="cli", note=note, events=named)
+        set_schedule(session, action, values, current_time(), who=by, via="cli", note=note, events=named)
         from engine.cli.present import reading
 
-        _console().print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
+        make_console().print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
 
 
 def _schedule_values(**given: str | None) -> dict[str, Any]:
@@ -113,7 +252,7 @@ def _schedule_values(**given: str | None) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     for key in ("due", "start"):
         if key in values:
-            values[key] = _parse_date(values[key], f"--{key}")
+            values[key] = parse_day(values[key], f"--{key}")
     try:
         checked = ScheduleOverride.model_validate(values)
     except ValueError as exc:

@@ -1,29 +1,32 @@
 """``planwatch rules``: check rule files, and say which policy an action gets and why.
 
-Registered on the main app by ``engine.cli.main``; heavy modules are imported inside the commands.
+Importing this module registers them on ``engine.cli.common.app``; heavy modules are imported inside the commands.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from engine.cli.common import app, load_ruleset, open_session, settings_of
 
 if TYPE_CHECKING:
     from engine.rules.loader import RuleSet
     from engine.store.models import Action
 
 rules_app = typer.Typer(help="Rule files: check them, and see which policy an action gets.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("check")
 def check(
     ctx: typer.Context,
     path: Annotated[
-        Optional[Path], typer.Argument(help="A rules folder or one rule file (default: the --rules folder, rules/).")
-    ] = None,  # noqa: UP045
+        Path | None, typer.Argument(help="A rules folder or one rule file (default: the --rules folder, rules/).")
+    ] = None,
 ) -> None:
     """Validate rule files without touching the database; any error is listed as FILE:LINE:COL (exit 2).
 
@@ -31,7 +34,7 @@ def check(
     """
     from engine.rules.loader import load_rules
 
-    target: Path = path if path is not None else ctx.find_root().obj.rules_dir
+    target: Path = path if path is not None else settings_of(ctx).rules_dir
     for line in check_report(load_rules(target), target):
         typer.echo(line)
 
@@ -44,13 +47,12 @@ def explain(
 
     Example: [bold]planwatch rules explain I.1a.1[/]
     """
-    from engine.cli.main import _session, _settings
     from engine.read.explain import facts_for
     from engine.read.queries import find_action
-    from engine.rules.loader import describe_policy, load_rules
+    from engine.rules.loader import describe_policy
 
-    ruleset = load_rules(_settings(ctx).rules_dir)  # bad rules stop here, before the database opens
-    with _session(ctx) as session:
+    ruleset = load_ruleset(ctx)  # bad rules stop here, before the database opens
+    with open_session(ctx) as session:
         action = find_action(session, action_id)
         facts, heading = facts_for(session, action), _heading(action)
     policy, why = ruleset.policy_for(facts)

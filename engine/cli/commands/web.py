@@ -1,6 +1,7 @@
-"""CLI commands of the web pages: ``users login-link`` prints (or e-mails) a personal sign-in link.
+"""CLI commands of the web pages: ``serve`` runs them, ``users login-link`` prints (or e-mails) a sign-in link.
 
-Importing this module registers them on ``engine.cli.app``; heavy modules stay inside the commands.
+Importing this module registers them on ``engine.cli.common.app``; heavy modules (FastAPI, uvicorn)
+stay inside the commands.
 """
 
 from __future__ import annotations
@@ -9,10 +10,33 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.main import _console, _now, _session, _settings, app
+from engine.cli.common import app, current_time, make_console, open_engine, open_session, settings_of
 
 users_app = typer.Typer(help="People who use the web pages: sign-in links.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app (calendar feeds at /feeds/TOKEN.ics) with uvicorn.
+
+    Example: [bold]planwatch serve --host 0.0.0.0 --port 8000[/] (set PLANWATCH_BASE_URL to the public address)
+    """
+    import uvicorn
+
+    from engine.web import create_app
+
+    uvicorn.run(
+        create_app(settings_of(ctx), engine=open_engine(ctx)),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @users_app.command("login-link")
@@ -28,8 +52,8 @@ def login_link(
     from engine.actions.signin import signin_message, signin_url
     from engine.read.queries import find_owner
 
-    settings, now = _settings(ctx), _now()
-    with _session(ctx) as session:
+    settings, now = settings_of(ctx), current_time()
+    with open_session(ctx) as session:
         owner = find_owner(session, owner_id)
         url = signin_url(settings, owner.id, now)
     if not send:
@@ -39,4 +63,4 @@ def login_link(
 
     with batch(channel_for(settings)) as channel:
         channel.deliver(signin_message(owner, url, settings, now))
-    _console().print(f"Sent a sign-in link to {owner.email}.")
+    make_console().print(f"Sent a sign-in link to {owner.email}.")

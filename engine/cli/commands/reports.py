@@ -1,0 +1,126 @@
+"""CLI commands that read what happened: outbox, escalations, why and report.
+
+Each command is a few lines over engine.read; heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day
+from engine.errors import UsageError
+
+
+@app.command()
+def outbox(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, sent, failed, suppressed, held or digested.")
+    ] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Only pending messages.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed messages.")] = False,
+    sent: Annotated[bool, typer.Option("--sent", help="Only sent messages.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the outbox: every message planned, with its status and reason.
+
+    Example: [bold]planwatch outbox --failed[/]
+    """
+    from engine.cli.present import outbox_table
+    from engine.read.explain import outbox_rows
+
+    wanted = status or ("pending" if pending else "failed" if failed else "sent" if sent else None)
+    with open_session(ctx) as session:
+        rows = outbox_rows(session, wanted)
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    make_console().print(outbox_table(rows))
+
+
+@app.command()
+def escalations(
+    ctx: typer.Context,
+    supervisor: Annotated[
+        str | None, typer.Option("--supervisor", help="Only the actions of people below this supervisor.")
+    ] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only those not acknowledged or resolved.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Only from this day (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header line.")] = False,
+) -> None:
+    """Review the escalation log (a supervisor sees everyone below them).
+
+    Example: [bold]planwatch escalations --supervisor ed-devcoop --open[/]
+    """
+    from engine.cli.present import escalations_table
+    from engine.read.escalations import EscalationFilter, escalation_log
+
+    flt = EscalationFilter(
+        supervisor=supervisor, open_only=open_only, since=parse_day(since, "--since") if since else None
+    )
+    with open_session(ctx) as session:
+        rows = escalation_log(session, flt)
+    if as_json:
+        for row in rows:
+            emit_json(row)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows)
+    else:
+        make_console().print(escalations_table(rows))
+
+
+@app.command()
+def why(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Say which policy applies to an action, and every message sent or skipped for it, with the reason.
+
+    Example: [bold]planwatch why I.1a.1[/]
+    """
+    from engine.cli.present import outbox_table
+    from engine.read.explain import explain_policy, outbox_rows
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        make_console().print(explain_policy(session, action, load_ruleset(ctx)))
+        make_console().print(
+            outbox_table(outbox_rows(session, None, action_id=action.id), title=f"Messages about {action.ref}")
+        )
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    as_of: Annotated[str, typer.Option("--as-of", help="The day the report describes (YYYY-MM-DD).")],
+    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="Plan id, when there are several.")] = None,
+) -> None:
+    """Write the progress report: per Part and issue, done, on track, overdue, extended, unscheduled.
+
+    Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
+    """
+    from engine.files import write_atomic
+    from engine.read.export import choose_plan
+    from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
+
+    if fmt not in {"html", "md"}:
+        raise UsageError(f"--format: expected html or md, got {fmt!r}")
+    with open_session(ctx) as session:
+        plan_id = choose_plan(session, plan)
+        data = build_report(session, plan_id, parse_day(as_of, "--as-of"))
+        text = render_html(data, rrules=recurrence_rules(session, plan_id)) if fmt == "html" else render_markdown(data)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    write_atomic(out, text)
+    make_console().print(f"Wrote the report as of {as_of} to {out}.")

@@ -1,0 +1,190 @@
+"""CLI commands for the changes people make to an action: done, drop, reopen, progress, extend,
+hold, reassign, not-mine, and ack for an escalation.
+
+Each command is a few lines over engine.actions.workflow; heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from engine.cli.common import By, Note, app, current_time, make_console, open_session, parse_day
+
+
+@app.command()
+def done(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+    occurrence: Annotated[
+        str | None, typer.Option("--occurrence", help="For a recurring action: which occurrence (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Mark an action (or one occurrence of a recurring action) done.
+
+    Example: [bold]planwatch done I.1a.1 --note "circulated 12 April"[/]
+    """
+    from engine.actions.workflow import complete
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        what, changed = complete(
+            session,
+            action,
+            current_time(),
+            who=by,
+            via="cli",
+            note=note,
+            occurrence=parse_day(occurrence, "--occurrence") if occurrence else None,
+        )
+    word = "is now" if changed else "was already"
+    subject = action.ref if what == "the action" else f"{action.ref}, {what},"
+    make_console().print(f"{subject} {word} [bold]done[/].")
+
+
+@app.command()
+def drop(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Drop an action that will not be done: reminders stop, escalations close. Example: [bold]planwatch drop III.d.3 --note "superseded"[/]"""
+    _change_status(ctx, action_id, "dropped", note, by)
+
+
+@app.command()
+def reopen(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Open a done or dropped action again. Example: [bold]planwatch reopen I.1a.1[/]"""
+    _change_status(ctx, action_id, "open", note, by)
+
+
+def _change_status(ctx: typer.Context, action_id: str, status: str, note: str, by: str) -> None:
+    from engine.actions.workflow import set_status
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        changed = set_status(session, action, status, current_time(), who=by, via="cli", note=note)
+    word = "is now" if changed else "was already"
+    make_console().print(f"{action.ref} {word} [bold]{status}[/].")
+
+
+@app.command("progress")
+def progress_(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Annotated[str, typer.Option("--note", help="What happened.")],
+    at_risk: Annotated[bool, typer.Option("--at-risk", help="Say the date is at risk.")] = False,
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Report progress on an action (answers a check-in). Example: [bold]planwatch progress II.3.5 --note "two workshops held"[/]"""
+    from engine.actions.workflow import progress
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        progress(
+            session, action, current_time(), who=by, via="cli", note=note, state="at risk" if at_risk else "on track"
+        )
+    make_console().print(f"Progress on {action.ref} recorded.")
+
+
+@app.command()
+def extend(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    to: Annotated[str, typer.Option("--to", help="The new due date (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the extension was granted.")] = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Grant an extension: the action is due later; reminders follow, the change is logged.
+
+    Example: [bold]planwatch extend II.3.1 --to 2000-09-30 --by ed-devcoop --reason "budget delay"[/]
+    """
+    from engine.actions.workflow import extend as extend_action
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        extend_action(session, action, parse_day(to, "--to"), current_time(), who=by, via="cli", reason=reason)
+    make_console().print(f"{action.ref} is now due {to}.")
+
+
+@app.command()
+def hold(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is on hold.")] = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Put an action on hold: reminders stop until it is reopened. Example: [bold]planwatch hold III.d.2 --reason "awaiting EU mandate"[/]"""
+    from engine.actions.workflow import hold as hold_action
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        hold_action(session, action, current_time(), who=by, via="cli", reason=reason)
+    make_console().print(f"{action.ref} is on hold.")
+
+
+@app.command()
+def reassign(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    owner: Annotated[str, typer.Argument(metavar="OWNER")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Give an action to another owner. Example: [bold]planwatch reassign II.3.3 hrd[/]"""
+    from engine.actions.workflow import reassign as reassign_action
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        reassign_action(session, action, owner, current_time(), who=by, via="cli", note=note)
+    make_console().print(f"{action.ref} now belongs to {owner}.")
+
+
+@app.command("not-mine")
+def not_mine_(
+    ctx: typer.Context,
+    action_id: Annotated[str, typer.Argument(metavar="ID")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Hand an action back: the secretariat is told and it waits for a new owner. Example: [bold]planwatch not-mine I.2c.3[/]"""
+    from engine.actions.workflow import not_mine
+    from engine.read.queries import find_action
+
+    with open_session(ctx) as session:
+        action = find_action(session, action_id)
+        not_mine(session, action, current_time(), who=by, via="cli", note=note)
+    make_console().print(f"{action.ref} has no owner now; the secretariat will be told.")
+
+
+@app.command()
+def ack(
+    ctx: typer.Context,
+    escalation_id: Annotated[int, typer.Argument(metavar="ESCALATION")],
+    note: Note = "",
+    by: By = os.environ.get("USER", "cli"),
+) -> None:
+    """Acknowledge an escalation; its step stops repeating. Example: [bold]planwatch ack 12 --note "spoke to Mei"[/]"""
+    from engine.actions.workflow import acknowledge
+
+    with open_session(ctx) as session:
+        entry = acknowledge(session, escalation_id, current_time(), who=by, note=note)
+    make_console().print(
+        f"Escalation {entry.id} ({entry.step} of {entry.occurrence}) acknowledged by {entry.acknowledged_by}."
+    )
