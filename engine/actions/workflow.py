@@ -13,9 +13,10 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from sqlmodel import Session, col, select
 
-from engine.actions.resolve import NamedEvent, resolve_plan
+from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
 from engine.plandoc import ActionRow, SectionRow
+from engine.rules.events import NamedEvent
 from engine.store.models import (
     STATUSES,
     Action,
