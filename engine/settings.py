@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.errors import InputError
+from engine.shipped import templates_folder
 
 DEFAULT_DATABASE_URL = "sqlite:///planwatch.db"
 
@@ -83,5 +84,5 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
 def template_folders(settings: Settings) -> list[Path]:
     """Return the template folders, the user's own first (it overrides file by file)."""
     folders = [settings.user_templates_dir] if settings.user_templates_dir else []
-    shipped = Path(__file__).resolve().parent.parent / "templates"  # the project's own, last
+    shipped = templates_folder()  # the ones planwatch ships, last
     return [*folders, settings.templates_dir, *([shipped] if shipped != settings.templates_dir.resolve() else [])]

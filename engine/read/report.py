@@ -200,12 +200,12 @@ def _md(text: str) -> str:
 
 def render_html(report: Report, folders: list[str] | None = None, rrules: dict[str, str] | None = None) -> str:
     """Return the report as one printable HTML page with the timeline inside (autoescaped)."""
-    from pathlib import Path
-
     from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
-    shipped = str(Path(__file__).resolve().parent.parent.parent / "templates")
+    from engine.shipped import templates_folder
+
+    shipped = str(templates_folder())
     env = SandboxedEnvironment(
         loader=FileSystemLoader([*(folders or []), shipped]),
         undefined=StrictUndefined,

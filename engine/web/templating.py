@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -18,10 +17,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from engine.actions.access import Viewer
 from engine.settings import Settings
+from engine.shipped import templates_folder
 from engine.zones import zone
 
 R = TypeVar("R", bound=Response)
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "templates"
+SHIPPED = templates_folder()
 ANON_CSRF = "pw_csrf"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
