@@ -68,7 +68,10 @@ def test_check_uses_the_rules_option(cli) -> None:  # type: ignore[no-untyped-de
 def test_check_missing_path(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("rules", "check", "nope")
     assert result.code == 2
-    assert result.err == "nope: no such rules folder or file; expected a folder of *.yaml rule files or one rule file\n"
+    assert result.err == (
+        f"nope: no such rules folder or file (looked for {Path('nope').resolve()}); expected a folder of *.yaml rule"
+        " files or one rule file (`planwatch init DIR` writes a project folder with the default rules)\n"
+    )
 
 
 def test_check_empty_folder_is_valid(cli) -> None:  # type: ignore[no-untyped-def]

@@ -226,7 +226,8 @@ def test_bad_rule_file(rules: Path, text: str | bytes, expected: str) -> None:
 
 def test_missing_rules_path(rules: Path) -> None:
     assert errors(Path("nope")) == [
-        "nope: no such rules folder or file; expected a folder of *.yaml rule files or one rule file"
+        f"nope: no such rules folder or file (looked for {Path('nope').resolve()}); expected a folder of *.yaml rule"
+        " files or one rule file (`planwatch init DIR` writes a project folder with the default rules)"
     ]
 
 

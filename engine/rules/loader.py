@@ -75,9 +75,11 @@ def load_rules(path: str | Path) -> RuleSet:
     """Return the rules of a folder (every rule file in it) or of one file; raise ``ValidationErrors``."""
     root = Path(path)
     if not root.exists():
+        shown, full = display_path(root), str(root.resolve())
         raise InputError(
-            "no such rules folder or file; expected a folder of *.yaml rule files or one rule file",
-            Location(display_path(root)),
+            f"no such rules folder or file{'' if shown == full else f' (looked for {full})'}; expected a folder of"
+            " *.yaml rule files or one rule file (`planwatch init DIR` writes a project folder with the default rules)",
+            Location(shown),
         )
     docs: dict[Path, yamlfile.Document] = {}
     errors: dict[Path, list[InputError]] = {}
