@@ -11,10 +11,11 @@ import icalendar
 import pytest
 from sqlalchemy import Engine
 
-from engine.calendars.build import Feed, FeedOptions, event_uid
+from engine.calendars.build import Feed, FeedOptions
 from engine.calendars.model import EventSpec, TodoSpec
 from engine.calendars.rhythm import checkin_days
 from engine.calendars.timezone import vtimezone
+from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent, vtodo
 from engine.rules.durations import parse_duration
 from engine.zones import zone

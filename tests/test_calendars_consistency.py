@@ -8,19 +8,27 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as email_policy
 from pathlib import Path
 
+import icalendar
 import pytest
 import recurring_ical_events
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import select
 
 from engine.calendars.build import Feed
+from engine.drive.planning import plan_due
+from engine.mail.compose import ContextCache, compose
+from engine.mail.messages import as_bytes
+from engine.mail.render import MailIdentity, Renderer
 from engine.planner import ActionView, History, Person, plan_action
 from engine.read.explain import facts_for
 from engine.rules.loader import RuleSet, calendar_for, load_rules
 from engine.store import transaction
-from engine.store.models import Action, Plan
+from engine.store.feed_models import FeedEvent
+from engine.store.models import Action, Outbox, Plan
 
 from .conftest import ROOT
 from .feeds_support import PLAN, body, example_engine, parse, service
@@ -167,3 +175,62 @@ def test_every_reminded_date_has_its_event(example: tuple[Engine, str]) -> None:
             )
             for notice in (n for n in result.notices if n.type == "reminder"):
                 assert (action.ref, notice.payload["what"], date.fromisoformat(notice.payload["date"])) in shown
+
+
+def _attachment(engine: Engine, now: datetime) -> list[icalendar.cal.Component]:
+    """The event of each reminder about a recurring action, as its e-mail's ``.ics`` attachment carries it."""
+    out, actions = Outbox.__table__, Action.__table__  # type: ignore[attr-defined]
+    renderer = Renderer([ROOT / "templates"], MailIdentity())
+    found = []
+    with engine.connect() as conn:
+        query = (
+            select(out)
+            .join(actions, actions.c.id == out.c.action_id)
+            .where(actions.c.kind == "recurring", out.c.type == "reminder")
+            .order_by(out.c.id)
+        )
+        for row in conn.execute(query).mappings():
+            msg = message_from_bytes(as_bytes(compose(renderer, ContextCache(conn), row, now)), policy=email_policy)
+            [event] = icalendar.Calendar.from_ical(next(msg.iter_attachments()).get_content()).walk("VEVENT")
+            found.append(event)
+    return found
+
+
+def _series_occurrence(data: bytes, uid: str, day: date) -> icalendar.cal.Component:
+    """The occurrence of the feed's series ``uid`` on ``day``, expanded by recurring-ical-events."""
+    found = [
+        o
+        for o in recurring_ical_events.of(parse(data)).between(day, day + timedelta(days=1))
+        if str(o["UID"]) == uid and "RRULE" not in o
+    ]
+    assert len(found) == 1, (uid, day)
+    return found[0]
+
+
+def test_an_occurrences_email_attachment_updates_that_occurrence_of_the_feeds_series(
+    example: tuple[Engine, str], rules_dir: Path
+) -> None:
+    engine, url = example
+    rules = load_rules(rules_dir)
+    now = datetime(2000, 9, 27, 12, tzinfo=UTC)
+    plan_due(engine, rules, now)
+    before = _attachment(engine, now)  # written before the feed was ever published
+    assert {str(e["SUMMARY"]).split("]")[0] for e in before} >= {"[I.1a.2"}
+    data = body(service(engine, url, now=now, rules_dir=rules_dir), Feed("plan", PLAN))
+    series = {str(e["UID"]) for e in parse(data).walk("VEVENT") if "RRULE" in e}
+    for event in before:
+        day = event["RECURRENCE-ID"].dt
+        assert str(event["UID"]) in series and event["DTSTART"].dt == day
+        occurrence = _series_occurrence(data, str(event["UID"]), day)
+        assert occurrence["RECURRENCE-ID"].dt == day == occurrence["DTSTART"].dt
+    # A series published with another UID day keeps it (the registry): the e-mails follow the registry.
+    registry = FeedEvent.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            update(registry).where(registry.c.key == f"{PLAN}|I.1a.2|recurring").values(uid_day=date(2000, 9, 28))
+        )
+    data = body(service(engine, url, now=now, rules_dir=rules_dir), Feed("plan", PLAN))
+    after = [e for e in _attachment(engine, now) if str(e["SUMMARY"]).startswith("[I.1a.2]")]
+    assert after and {str(e["UID"]) for e in after} == {"gb276-tc2-i.1a.2-recurring-2000-09-28@planwatch"}
+    for event in after:
+        _series_occurrence(data, str(event["UID"]), event["RECURRENCE-ID"].dt)

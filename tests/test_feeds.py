@@ -59,7 +59,7 @@ def test_a_changed_due_date_raises_sequence_and_keeps_the_uid(store: tuple[Engin
 
 
 def test_the_uid_is_made_from_the_plans_own_date_as_in_the_emails(store: tuple[Engine, str]) -> None:
-    from engine.mail.messages import event_uid as email_uid
+    from engine.calendars.uids import event_uid as email_uid
 
     engine, url = store
     at = datetime(2000, 4, 20, 9, tzinfo=UTC)  # extended before anything was published

@@ -31,6 +31,7 @@ from engine.calendars.events import (
 )
 from engine.calendars.model import ActionInfo, EscalationInfo, EventSpec, FeedData, SectionInfo
 from engine.calendars.timezone import vtimezone
+from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent
 from engine.errors import UsageError
 from engine.files import write_atomic
@@ -41,20 +42,8 @@ from engine.zones import zone
 PRODID = "-//planwatch//planwatch calendar feeds//EN"
 REFRESH = timedelta(hours=1)
 GRACE = timedelta(days=30)  # a cancelled event stays visible (STATUS:CANCELLED) this long
-UNSAFE_UID = re.compile(r"[^a-z0-9.\-]")
 UNSAFE_FILE = re.compile(r"[^a-z0-9_\-]")
 KINDS = ("owner", "team", "plan", "part")
-
-
-def event_uid(plan_id: str, ref: str, what: str, day: date | str) -> str:
-    """Return the UID ``{plan}-{ref}-{what}-{date}@planwatch``, lowercased, characters other than a-z 0-9 . - as '-'.
-
-    The e-mail attachments use the same scheme (``messages.event_uid``), so a reminder's event and
-    the feed's agree. ``date`` is the milestone's own date (the plan's due or start date, not an
-    extension) when the event is first published; the registry keeps the UID from then on.
-    """
-    raw = f"{plan_id}-{ref}-{what}-{day}".lower()
-    return f"{UNSAFE_UID.sub('-', raw)}@planwatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +211,9 @@ class EventSet:
         spec = entry.content
         stamp = (reg.uid_day, reg.sequence, reg.modified) if reg else (spec.uid_day or spec.day, 0, spec.modified)
         if stamp != entry.stamp:
-            what = "done" if spec.what.startswith("done-") else spec.what
-            uid, todo, overdue = (event_uid(spec.plan_id, spec.ref, w, stamp[0]) for w in (what, "todo", "overdue"))
+            uid, todo, overdue = (
+                event_uid(spec.plan_id, spec.ref, w, stamp[0]) for w in (spec.what, "todo", "overdue")
+            )
             entry.publish(stamp, (uid, todo, overdue))
         if stamp[2] > self.last_modified:
             self.last_modified = stamp[2]
@@ -446,7 +436,6 @@ __all__ = [
     "FeedOptions",
     "RegistryEntry",
     "compose",
-    "event_uid",
     "spec_from_snapshot",
     "spec_snapshot",
     "write_feeds",

@@ -4,7 +4,8 @@ One all-day event per due date and start date (a window has both); a recurring a
 series with its RRULE, done occurrences as RECURRENCE-ID overrides and, for completion-based
 rhythms, skipped occurrences as EXDATE; check-ins follow the policy's rhythm. The dates are the
 planner's own (``planner`` reminds about exactly these occurrences). UIDs are filled in later
-(``calendars``), from the registry of published events.
+(``calendars.build``), from the registry of published events; a new event's UID is made from its
+``uid_day`` (``calendars.uids``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.calendars.model import (
     TodoSpec,
 )
 from engine.calendars.rhythm import checkin_days
+from engine.calendars.uids import series_uid_day
 from engine.rules.durations import BusinessCalendar, Duration
 from engine.rules.policy import Policy
 from engine.zones import zone
@@ -234,6 +236,7 @@ def _series(a: ActionInfo, ctx: ActionContext, base: dict[str, Any]) -> list[Eve
         done_summary=_summary(a, "recurring", "done"),
         description=_description(a, ctx, f"Recurring: {a.timeframe or a.rrule}; first {long_date(first)}"),
         alarm=_alarm(policy, "due", first),
+        uid_day=series_uid_day(a.start, ctx.plan.ref_date),
         **base,
     )
     extras = [_done_extra(a, ctx, base, d) for d in sorted(done - in_series)]

@@ -146,7 +146,7 @@ class EventSpec:
     title: str = ""
     cancelled_since: date | None = None
     todo: TodoSpec | None = None
-    uid_day: date | None = None  # the date a new UID is made from, when not ``day`` (see ``calendars.event_uid``)
+    uid_day: date | None = None  # the date a new UID is made from, when not ``day`` (see ``calendars.uids``)
 
     @property
     def status(self) -> str:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from email.message import Message
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from engine.calendars.uids import event_key
 from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
 from engine.mail.messages import build_message, headline, long_date
 from engine.mail.render import MailIdentity, Renderer
 from engine.settings import Settings, template_folders
 from engine.store.bulk import among
+from engine.store.feed_models import FeedEvent
 from engine.store.models import Action, Outbox, Owner, Plan, Section
 
 OUT = Outbox.__table__  # type: ignore[attr-defined]
@@ -21,6 +23,7 @@ A = Action.__table__  # type: ignore[attr-defined]
 P = Plan.__table__  # type: ignore[attr-defined]
 S = Section.__table__  # type: ignore[attr-defined]
 W = Owner.__table__  # type: ignore[attr-defined]
+R = FeedEvent.__table__  # type: ignore[attr-defined]
 HISTORY_TYPES = ("reminder", "checkin", "overdue", "escalation")
 HISTORY_LIMIT = 30
 PRELOAD_CHUNK = 1000  # actions per query when a pass's rows are read ahead
@@ -44,6 +47,7 @@ class ContextCache:
         self.owners: dict[str, Row] = {o["id"]: o for o in conn.execute(select(W)).mappings()}
         self.sections: dict[str, dict[str, Row]] = {}
         self.histories: dict[int, list[dict[str, Any]]] = {}
+        self.series_days: dict[int, date | None] = {}
         self._facts: dict[int, Facts] = {}
 
     def preload(self, rows: Iterable[Row]) -> None:
@@ -56,6 +60,7 @@ class ContextCache:
                 (a["id"], a) for a in self.conn.execute(select(A).where(among(self.conn, A.c.id, part))).mappings()
             )
             self._preload_histories(part)
+            self._preload_series_days([self.actions[i] for i in part if i in self.actions])
         wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
         if wanted:
             self.plans.update(
@@ -111,8 +116,24 @@ class ContextCache:
                 dict(part),
                 dict(owner) if owner else None,
                 tuple(self._history(action_id)),
+                self._series_day(action) if action["kind"] == "recurring" else None,
             )
         return self._facts[action_id]
+
+    def _series_day(self, action: Row) -> date | None:
+        """The day a recurring action's published series UID was made from (None: not published yet)."""
+        if action["id"] not in self.series_days:
+            key = event_key(action["plan_id"], action["ref"], "recurring")
+            self.series_days[action["id"]] = self.conn.execute(select(R.c.uid_day).where(R.c.key == key)).scalar()
+        return self.series_days[action["id"]]
+
+    def _preload_series_days(self, actions: list[Row]) -> None:
+        """Read the published series UID days of the recurring ones of ``actions`` in one query."""
+        keys = {event_key(a["plan_id"], a["ref"], "recurring"): a["id"] for a in actions if a["kind"] == "recurring"}
+        if keys:
+            query = select(R.c.key, R.c.uid_day).where(R.c.key.in_(sorted(keys)))
+            found = {key: day for key, day in self.conn.execute(query)}
+            self.series_days.update((action_id, found.get(key)) for key, action_id in keys.items())
 
     def _action(self, action_id: int) -> Row:
         if action_id not in self.actions:

@@ -18,7 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 from engine.actions.links import action_links, preferences_url
-from engine.mail.messages import CalendarEvent, Envelope, event_uid, headline, long_date, thread_key
+from engine.calendars.uids import event_uid, series_uid_day
+from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
 from engine.zones import zone
 
@@ -30,7 +31,11 @@ SUMMARY_LENGTH = 110
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """What a message about one action is built from (read once per dispatch pass)."""
+    """What a message about one action is built from (read once per dispatch pass).
+
+    ``series_day`` is the day a recurring action's published series UID was made from, as the
+    registry of published events keeps it (None: not published yet, or not recurring).
+    """
 
     action: Row
     plan: Row
@@ -38,6 +43,7 @@ class Facts:
     part: Row
     owner: Row | None
     history: Sequence[Row] = ()
+    series_day: date | None = None
 
 
 def recipient_zone(row: Row, person: Row | None) -> str:
@@ -223,11 +229,15 @@ def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
         f"Action {action['ref']} of {plan.get('symbol') or plan['id']}: {title}\n"
         f"Time frame in the plan: {action.get('timeframe') or '(empty cell)'}"
     )
-    uid = event_uid(plan["id"], action["ref"], what, _uid_day(action, what, day))
     filename = f"{event_uid(plan['id'], action['ref'], what, day).removesuffix('@planwatch')}.ics"
-    return CalendarEvent(
-        uid, day, f"[{action['ref']}] {'Starts' if what == 'start' else 'Due'}: {title}", description, stamp, filename
-    )
+    event_summary = f"[{action['ref']}] {'Starts' if what == 'start' else 'Due'}: {title}"
+    if action.get("kind") == "recurring" and kind != "extension":
+        # One occurrence of the feed's series: its UID, and the occurrence's date as RECURRENCE-ID.
+        series = facts.series_day or series_uid_day(_day(action.get("start")), _day(plan.get("ref_date")) or day)
+        uid = event_uid(plan["id"], action["ref"], "recurring", series)
+        return CalendarEvent(uid, day, event_summary, description, stamp, filename, recurrence_id=day)
+    uid = event_uid(plan["id"], action["ref"], what, _uid_day(action, what, day))
+    return CalendarEvent(uid, day, event_summary, description, stamp, filename)
 
 
 def _uid_day(action: Row, what: str, day: date) -> date:

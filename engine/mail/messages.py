@@ -13,19 +13,15 @@ milestone, an ``.ics`` attachment (METHOD:PUBLISH, one all-day event). Its heade
 No text from the data ever becomes a header line of its own: every value is cut to one line
 (``one_line``) and non-ASCII is RFC 2047 encoded, so CR/LF in a name or title cannot inject.
 
-Calendar UIDs (shared with the calendar feeds, so the attachment and the feed agree):
-``event_uid(plan_id, ref, what, day)`` is ``f"{plan_id}-{ref}-{kind}-{date}@planwatch"``,
-lower-cased, where ``kind`` is ``due`` or ``start`` and ``date`` is ISO (``2000-03-31``);
-each character other than ``a-z 0-9 . -`` becomes ``-`` (as ``engine.calendars.event_uid`` does).
-The date is the milestone's first date (the action's own due date, not an extension), so an
-extension moves the event rather than adding one, as the feed does.
+Calendar UIDs are the feeds' (``engine.calendars.uids``), so the attachment and the feed agree:
+a milestone's event has the feed event's UID; an occurrence of a recurring action has the feed
+series' UID with the occurrence's date as RECURRENCE-ID, so importing it updates that occurrence.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass
@@ -66,7 +62,6 @@ UTF8_QP = _charset.Charset("utf-8")  # headers (encoded words) and bodies with o
 UTF8_QP.body_encoding = _charset.QP
 UTF8_QP.header_encoding = _charset.BASE64
 MAX_LINE = 998  # octets in a line of an 8bit body (RFC 5322 2.1.1)
-_UID_UNSAFE = re.compile(r"[^a-z0-9.\-]")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
@@ -123,14 +118,6 @@ def thread_root(key: str, domain: str = "planwatch.invalid") -> str:
     return f"<thread-{hashlib.sha256(key.encode()).hexdigest()[:24]}@{domain}>"
 
 
-def event_uid(plan_id: str, ref: str, what: str, day: date | str) -> str:
-    """Return the iCalendar UID of an action's milestone; the calendar feeds use the same (see module doc)."""
-    kind = "start" if what in {"start", "starts"} else "due"
-    day_text = day.isoformat() if isinstance(day, date) else str(day)
-    local = _UID_UNSAFE.sub("-", f"{plan_id}-{ref}-{kind}-{day_text}".lower())
-    return f"{local}@planwatch"
-
-
 def _filetime(moment: datetime) -> int:
     """Return a Windows FILETIME: 100-nanosecond intervals since 1601-01-01 UTC."""
     return (moment - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10
@@ -152,7 +139,10 @@ def thread_index(key: str, started: datetime, sent: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEvent:
-    """One all-day milestone for the ``.ics`` attachment; ``stamp`` (aware) comes from the data."""
+    """One all-day milestone for the ``.ics`` attachment; ``stamp`` (aware) comes from the data.
+
+    ``recurrence_id`` is the occurrence's date when the event is one occurrence of a series.
+    """
 
     uid: str
     day: date
@@ -160,6 +150,7 @@ class CalendarEvent:
     description: str
     stamp: datetime
     filename: str
+    recurrence_id: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +290,7 @@ def calendar_text(event: CalendarEvent) -> str:
             f"DTSTART;VALUE=DATE:{ymd(event.day)}\r\nDTEND;VALUE=DATE:{ymd(event.day + timedelta(days=1))}\r\n"
             f"DTSTAMP:{utc(event.stamp.astimezone(UTC))}\r\n",
             line("UID", event.uid),
+            "" if event.recurrence_id is None else f"RECURRENCE-ID;VALUE=DATE:{ymd(event.recurrence_id)}\r\n",
             text_line("DESCRIPTION", event.description),
             "TRANSP:TRANSPARENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
         )

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from engine.calendars.uids import event_uid, series_uid_day
 from engine.importers.owners import supervisor_chain
 from engine.read.queries import history
+from engine.store.feed_models import FeedEvent
 from engine.store.models import (
     Action,
     ActionChange,
@@ -108,29 +110,18 @@ def _path(session: Session, action: Action) -> list[Section]:
 
 
 def calendar_uids(session: Session, action: Action) -> list[tuple[str, str]]:
-    """Return (what, UID) of the action's calendar events: as published, else as they will be.
-
-    The UID scheme belongs to the calendar module; it is imported lazily, and an empty list
-    is returned when it is not there.
-    """
-    try:
-        from engine.calendars.build import event_uid
-    except ImportError:
-        return []
+    """Return (what, UID) of the action's calendar events: as published, else as they will be (``calendars.uids``)."""
     published = _published(session, action)
     if published:
         return [(what, event_uid(action.plan_id, action.ref, what, day)) for what, day in published]
     planned = [("due", action.due), ("start", action.start)]
     if action.kind == "recurring":
-        planned = [("recurring", action.start)]
+        plan = session.get(Plan, action.plan_id)
+        planned = [("recurring", series_uid_day(action.start, plan.ref_date) if plan else action.start)]
     return [(what, event_uid(action.plan_id, action.ref, what, day)) for what, day in planned if day is not None]
 
 
 def _published(session: Session, action: Action) -> list[tuple[str, Any]]:
-    try:
-        from engine.store.feed_models import FeedEvent
-    except ImportError:
-        return []
     rows = session.exec(
         select(col(FeedEvent.key), col(FeedEvent.uid_day))
         .where(FeedEvent.action_id == action.id)
