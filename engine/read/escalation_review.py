@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, or_, select, true
 
-from engine.store.models import Action, Escalation
+from engine.store import tables
 from engine.zones import zone
 
-E = Escalation.__table__  # type: ignore[attr-defined]
-A = Action.__table__  # type: ignore[attr-defined]
+E = tables.ESCALATION
+A = tables.ACTION
 STATES = ("open", "acknowledged", "resolved", "all")
 SORTS = ("late", "recent")
 COLUMNS = (
@@ -237,11 +237,16 @@ def _safe(text: str | None) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def owner_choices(conn: Connection, scope: frozenset[str] | None) -> list[tuple[str, str]]:
+    """Return (id, name) of the owners in ``scope`` (None: everyone) by id, for the filter's choices."""
+    W = tables.OWNER
+    rows = conn.execute(select(W.c.id, W.c.name).order_by(W.c.id)).all()
+    return [(i, n) for i, n in rows if scope is None or i in scope]
+
+
 def parts(conn: Connection, plan_id: str | None = None) -> list[tuple[str, str]]:
     """Return (key, "Part N: title") of every Part, for the filter's choices."""
-    from engine.store.models import Section
-
-    S = Section.__table__  # type: ignore[attr-defined]
+    S = tables.SECTION
     query = select(S.c.key, S.c.number, S.c.title).where(S.c.level == "part").order_by(S.c.plan_id, S.c.ordinal)
     if plan_id is not None:
         query = query.where(S.c.plan_id == plan_id)

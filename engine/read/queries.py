@@ -6,10 +6,13 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from engine.errors import NotFoundError, UsageError
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
+from engine.store.web_models import ExtensionRequest
+
+OPEN_STATUSES = ("open", "in_progress", "on_hold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,42 @@ def find_action(session: Session, ident: str) -> Action:
     raise NotFoundError(f"no action {ident!r}{hint}")
 
 
+def active_action(session: Session, plan_id: str, ref: str) -> Action | None:
+    """Return the action ``ref`` of ``plan_id`` unless it was removed from the plan."""
+    return session.exec(
+        select(Action).where(Action.plan_id == plan_id, Action.ref == ref, col(Action.removed_at).is_(None))
+    ).first()
+
+
+def open_actions_of(session: Session, owner_id: str) -> list[Action]:
+    """Return the owner's actions still to be done (open, in progress or on hold), in no particular order."""
+    return list(
+        session.exec(
+            select(Action).where(
+                Action.owner_id == owner_id, col(Action.removed_at).is_(None), col(Action.status).in_(OPEN_STATUSES)
+            )
+        ).all()
+    )
+
+
+def pending_extension_ids(session: Session, action_ids: list[int | None]) -> set[int]:
+    """Return which of ``action_ids`` have an extension request still to be decided."""
+    rows = session.exec(
+        select(ExtensionRequest).where(
+            ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_(action_ids)
+        )
+    ).all()
+    return {r.action_id for r in rows}
+
+
+def owner_by_id_or_email(session: Session, wanted: str) -> Owner | None:
+    """Return the owner whose id is ``wanted``, else the one whose e-mail is (any case), else None."""
+    owner = session.get(Owner, wanted)
+    if owner is not None:
+        return owner
+    return session.exec(select(Owner).where(func.lower(Owner.email) == wanted.lower())).first()
+
+
 def find_owner(session: Session, owner_id: str) -> Owner:
     """Return an owner by id or raise ``NotFoundError``."""
     owner = session.get(Owner, owner_id)
@@ -93,6 +132,22 @@ def sections(session: Session, plan_id: str) -> list[Section]:
 def plans(session: Session) -> list[Plan]:
     """Return every plan."""
     return list(session.exec(select(Plan).order_by(col(Plan.id))).all())
+
+
+def reading(action: Action) -> str:
+    """Return a short account of how an action's time frame was read (kind, dates, rule, event)."""
+    bits = [action.kind]
+    if action.start:
+        bits.append(f"from {action.start.isoformat()}")
+    if action.due:
+        bits.append(f"due {action.due.isoformat()}")
+    if action.rrule:
+        bits.append(action.rrule)
+    if action.event:
+        bits.append(f"on: {action.event}")
+    if action.after_ref:
+        bits.append(f"after {action.after_ref}")
+    return " ".join(bits)
 
 
 def action_record(action: Action) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from engine.store.models import Outbox, ServiceState
+from engine.store import tables
 
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-STATE = ServiceState.__table__  # type: ignore[attr-defined]
+OUT = tables.OUTBOX
+STATE = tables.SERVICE_STATE
 RECENT = timedelta(minutes=10)
 
 
@@ -71,6 +71,14 @@ def engine_status(engine: Engine, now: datetime) -> Status:
         (now - oldest).total_seconds() if oldest else 0.0,
         nodes,
     )
+
+
+def action_counts(engine: Engine) -> list[tuple[str, int]]:
+    """Return (status, how many) of the actions still in their plans."""
+    A = tables.ACTION
+    with engine.connect() as conn:
+        rows = conn.execute(select(A.c.status, func.count()).where(A.c.removed_at.is_(None)).group_by(A.c.status))
+        return [(state, n) for state, n in rows]
 
 
 def _aware(value: datetime | str | None) -> datetime | None:

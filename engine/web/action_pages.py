@@ -5,28 +5,24 @@ An action outside the viewer's reach answers 404, exactly like one that does not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
 from engine.actions.workflow import complete, not_mine, progress
-from engine.cli.present import reading
-from engine.errors import PlanwatchError
 from engine.read.action_sheet import build_sheet
+from engine.read.queries import open_actions_of, pending_extension_ids, reading
 from engine.store import transaction
 from engine.store.models import Action
-from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
+from engine.web.common import parse_day, refusing_bad_input
 from engine.web.templating import page
 
 router = APIRouter(include_in_schema=False)
-OPEN = ("open", "in_progress", "on_hold")
 VIA = "web"
 
 
@@ -34,21 +30,8 @@ VIA = "web"
 def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
     """List the viewer's open actions by due date, each with done / progress / extension forms."""
     with transaction(engine_of(request)) as session:
-        actions = list(
-            session.exec(
-                select(Action).where(
-                    Action.owner_id == who.viewer.id, col(Action.removed_at).is_(None), col(Action.status).in_(OPEN)
-                )
-            ).all()
-        )
-        pending = {
-            r.action_id
-            for r in session.exec(
-                select(ExtensionRequest).where(
-                    ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_([a.id for a in actions])
-                )
-            ).all()
-        }
+        actions = open_actions_of(session, who.viewer.id)
+        pending = pending_extension_ids(session, [a.id for a in actions])
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
     return page(
         request,
@@ -89,25 +72,6 @@ def action_sheet(request: Request, action_id: int, who: SignedIn) -> HTMLRespons
         reading=reading(sheet.action),
         today=now_of(request).date(),
     )
-
-
-@contextmanager
-def refusing_bad_input() -> Iterator[None]:
-    """Turn a workflow's refusal (a date not after the due date, ...) into a 400 page."""
-    try:
-        yield
-    except PlanwatchError as exc:
-        raise PageError(400, "That could not be done", f"{exc}.") from None
-
-
-def parse_day(text: str, label: str) -> date:
-    """Return the date of a form field, or a 400 page that says what was expected."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise PageError(
-            400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}."
-        ) from None
 
 
 def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:

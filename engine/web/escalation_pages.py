@@ -9,7 +9,6 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlmodel import col, select
 
 from engine.actions.extensions import decide, pending_requests
 from engine.actions.workflow import acknowledge
@@ -17,15 +16,16 @@ from engine.read.escalation_review import (
     SORTS,
     STATES,
     ReviewFilter,
+    owner_choices,
     parts,
     review_csv,
     review_page,
 )
 from engine.store import transaction
-from engine.store.models import Action, Escalation, Owner
+from engine.store.models import Action, Escalation
 from engine.store.web_models import ExtensionRequest
-from engine.web.action_pages import refusing_bad_input
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
+from engine.web.common import refusing_bad_input
 from engine.web.templating import page, secure_headers
 
 router = APIRouter(include_in_schema=False)
@@ -75,9 +75,8 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
         conn = session.connection()
         found = review_page(conn, scope, flt)
         requests = pending_requests(session, scope) if who.viewer.is_supervisor else []
-        owners = session.exec(select(Owner.id, Owner.name).order_by(col(Owner.id))).all()
+        owners = owner_choices(conn, scope)
         choices = parts(conn)
-    owners = [(i, n) for i, n in owners if scope is None or i in scope]
     return page(
         request,
         "escalations.html.j2",

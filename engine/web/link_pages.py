@@ -12,16 +12,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from engine.actions.access import viewer_for
 from engine.actions.extensions import request_extension
 from engine.actions.links import ACT, ACTIONS, PREFERENCES, LinkError, SignedLink, read_link
 from engine.actions.signin import digest, mark_used, used
 from engine.actions.workflow import complete, not_mine, progress
+from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
-from engine.store.models import Action, Owner
-from engine.web.action_pages import parse_day, refusing_bad_input
+from engine.store.models import Action
 from engine.web.auth import (
     AnonymousPost,
     PageError,
@@ -31,6 +31,7 @@ from engine.web.auth import (
     same_token,
     settings_of,
 )
+from engine.web.common import parse_day, refusing_bad_input
 from engine.web.templating import ANON_CSRF, page
 
 router = APIRouter(include_in_schema=False)
@@ -52,14 +53,8 @@ def _read(request: Request, token: str, kind: str) -> SignedLink:
         raise PageError(400, "This link does not work", f"{str(exc).capitalize()}.") from None
 
 
-def _recipient(session: Session, who: str) -> Owner | None:
-    return session.get(Owner, who) or session.exec(select(Owner).where(func.lower(Owner.email) == who.lower())).first()
-
-
 def _action(session: Session, link: SignedLink) -> Action:
-    action = session.exec(
-        select(Action).where(Action.plan_id == link.plan_id, Action.ref == link.ref, col(Action.removed_at).is_(None))
-    ).first()
+    action = active_action(session, link.plan_id, link.ref)
     if action is None:
         raise PageError(404, "No such action", "The action this link is about is no longer in the plan.")
     return action
@@ -96,7 +91,7 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
     link, now = _read(request, token, ACT), now_of(request)
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = _action(session, link)
-        owner = _recipient(session, link.recipient)
+        owner = owner_by_id_or_email(session, link.recipient)
         if owner is not None and not viewer_for(session, owner).can_see(action.owner_id):
             raise PageError(
                 403,
@@ -133,7 +128,7 @@ def preferences(request: Request, token: str) -> HTMLResponse:
     """Show how the recipient receives messages, with a form to change it."""
     link = _read(request, token, PREFERENCES)
     with transaction(engine_of(request)) as session:
-        owner = _recipient(session, link.recipient)
+        owner = owner_by_id_or_email(session, link.recipient)
     return page(
         request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=False
     )
@@ -156,7 +151,7 @@ def change_preferences(
         raise PageError(400, "That could not be done", "Choose one of the offered ways to receive messages.")
     link = _read(request, token, PREFERENCES)
     with transaction(engine_of(request)) as session:
-        owner = _recipient(session, link.recipient)
+        owner = owner_by_id_or_email(session, link.recipient)
         if owner is not None:
             owner.digest = choice
             session.add(owner)

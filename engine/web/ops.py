@@ -14,15 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.clock import Clock
-from engine.read.status import engine_status
-from engine.store.models import Action
+from engine.read.status import action_counts, engine_status
 
 router = APIRouter()
-A = Action.__table__  # type: ignore[attr-defined]
 STALE_TICK_SECONDS = 600  # no tick for ten minutes: the service is not running
 
 
@@ -49,10 +47,8 @@ class EngineCollector(Collector):
         ):
             yield GaugeMetricFamily(name, doc, value=value)
         actions = GaugeMetricFamily("planwatch_actions", "Actions by workflow status.", labels=["status"])
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(A.c.status, func.count()).where(A.c.removed_at.is_(None)).group_by(A.c.status))
-            for state, n in rows:
-                actions.add_metric([state], n)
+        for state, n in action_counts(self.engine):
+            actions.add_metric([state], n)
         yield actions
 
 

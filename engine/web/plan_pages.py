@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 
 from engine.actions.workflow import set_schedule
-from engine.cli.present import reading
 from engine.read.plan_scope import (
     plan_day,
     review_queue,
@@ -21,15 +20,15 @@ from engine.read.plan_scope import (
     scoped_report,
     visible_refs,
 )
-from engine.read.queries import plans
+from engine.read.queries import plans, reading
 from engine.read.report import STATES, Report, build_report, recurrence_rules, render_html
 from engine.read.timeline import render_svg
 from engine.settings import template_folders
 from engine.store import transaction
 from engine.store.models import Action, Plan
 from engine.timeframe import KINDS
-from engine.web.action_pages import refusing_bad_input
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of, settings_of
+from engine.web.common import refusing_bad_input
 from engine.web.templating import page, secure_headers
 
 router = APIRouter(include_in_schema=False)

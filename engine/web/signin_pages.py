@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, func, select
 
 from engine.actions.links import LinkError
 from engine.actions.signin import (
@@ -28,6 +27,7 @@ from engine.actions.signin import (
     used,
 )
 from engine.errors import InputError
+from engine.read.queries import owner_by_id_or_email
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Owner
@@ -66,7 +66,7 @@ def signin_request(request: Request, form: AnonymousPost, tasks: BackgroundTasks
     wanted = form.get("who", "").strip()
     now = now_of(request)
     with transaction(engine_of(request)) as session:
-        owner = _find(session, wanted) if wanted else None
+        owner = owner_by_id_or_email(session, wanted) if wanted else None
         if owner is not None and allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
             tasks.add_task(_send, settings, signin_message(owner, signin_url(settings, owner.id, now), settings, now))
         elif owner is not None:
@@ -76,13 +76,6 @@ def signin_request(request: Request, form: AnonymousPost, tasks: BackgroundTasks
                 settings.signin_mails_per_hour,
             )
     return page(request, "signin.html.j2", sent=True, per_hour=settings.signin_mails_per_hour)
-
-
-def _find(session: Session, wanted: str) -> Owner | None:
-    owner = session.get(Owner, wanted)
-    if owner is not None:
-        return owner
-    return session.exec(select(Owner).where(func.lower(Owner.email) == wanted.lower())).first()
 
 
 def _send(settings: Settings, message: object) -> None:
