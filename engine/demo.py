@@ -2,7 +2,8 @@
 
 It imports the example plan and owners, replays the sample progress file from the plan's
 date to the end of 2001 with the simulator, writes every message to a Maildir under
-``out/``, and ends with a summary.
+``out/``, and ends with a summary. It reads ``plans/`` and ``rules/`` of the working folder;
+where that folder has none, the example and the default rules planwatch ships.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.mail.render import Renderer
 from engine.read.queries import list_actions, owners_with_chains, plans, sections
 from engine.rules.loader import load_rules
 from engine.settings import Settings, template_folders
+from engine.shipped import plans_folder, rules_folder
 from engine.store import make_engine, transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
 from engine.zones import zone
@@ -34,6 +36,8 @@ PLAN_FILE = "gb276-tc2-implementation-plan.txt"
 OWNERS_FILE = "owners.yaml"
 PROGRESS_FILE = "progress.yaml"
 UNTIL = date(2001, 12, 31)
+DEFAULT_PLANS = Path("plans")  # the demo command's --plans default
+DEFAULT_RULES = Path("rules")  # the settings' default rules folder
 
 
 @dataclass
@@ -52,11 +56,13 @@ class DemoSummary:
 
 def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, now: datetime) -> DemoSummary:
     """Import, replay and summarise the example into ``out/``; return the summary."""
+    plans_dir, settings = example_inputs(console, plans_dir, settings)
     sources = [plans_dir / OWNERS_FILE, plans_dir / PLAN_FILE]
     missing = [str(p) for p in [*sources, plans_dir / PROGRESS_FILE] if not p.exists()]
     if missing:
         raise InputError(
-            f"example files not found: {', '.join(missing)}; run the demo from the project folder or pass --plans"
+            f"example files not found: {', '.join(missing)}; pass --plans a folder holding them, or leave --plans"
+            " out to play the example planwatch ships"
         )
     db, maildir = _fresh(out)
     settings = replace(settings, database_url=f"sqlite:///{db}", maildir=maildir)
@@ -84,8 +90,27 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
         summary = summarise(engine, UNTIL, maildir)
     finally:
         engine.dispose()
-    print_summary(console, summary, db)
+    shipped_rules = settings.rules_dir if settings.rules_dir == rules_folder() else None
+    print_summary(console, summary, db, shipped_rules)
     return summary
+
+
+def example_inputs(console: Console, plans_dir: Path, settings: Settings) -> tuple[Path, Settings]:
+    """Return the plans folder and settings the demo reads: the shipped example where the defaults name none here.
+
+    The default ``plans/`` gives way when it lacks one of the example's files, the default ``rules/``
+    when it does not exist; any other folder given with ``--plans``, ``--rules`` or ``PLANWATCH_RULES_DIR``
+    is read as it is. The demo says which shipped folder it reads.
+    """
+    if plans_dir == DEFAULT_PLANS and not all(
+        (plans_dir / f).is_file() for f in (PLAN_FILE, OWNERS_FILE, PROGRESS_FILE)
+    ):
+        plans_dir = plans_folder()
+        console.print(f"No example plan in plans/ here: playing the one planwatch ships ({plans_dir}).", markup=False)
+    if settings.rules_dir == DEFAULT_RULES and not settings.rules_dir.exists():
+        settings = replace(settings, rules_dir=rules_folder())
+        console.print(f"No rules/ here: using the default rules planwatch ships ({settings.rules_dir}).", markup=False)
+    return plans_dir, settings
 
 
 def _fresh(out: Path) -> tuple[Path, Path]:
@@ -139,8 +164,8 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
     return summary
 
 
-def print_summary(console: Console, s: DemoSummary, db: Path) -> None:
-    """Print the demo's closing summary."""
+def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None = None) -> None:
+    """Print the demo's closing summary (``rules``: a rules folder the commands it suggests must name)."""
     console.rule("[bold]The plan's life, 1999-09-28 to 2001-12-31[/]")
     console.print(
         f"Messages sent: {s.messages['reminder']} reminders, {s.messages['checkin']} check-ins, "
@@ -152,6 +177,7 @@ def print_summary(console: Console, s: DemoSummary, db: Path) -> None:
     levels = ", ".join(f"level {lvl}: {n}" for lvl, n in sorted(s.escalations.items())) or "none"
     console.print(f"Escalation log: {sum(s.escalations.values())} steps ({levels}).")
     console.print(f"{s.mail_count} messages are in the Maildir {s.maildir} (open it with `mutt -f {s.maildir}`).")
+    options = f"--db sqlite:///{db}" + (f" --rules {rules}" if rules else "")
     console.print(
-        f"Explore: [bold]planwatch --db sqlite:///{db} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
+        f"Explore: [bold]planwatch {options} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
     )

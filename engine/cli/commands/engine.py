@@ -156,9 +156,12 @@ def db_backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo database and output.")] = Path("out"),
-    plans_dir: Annotated[Path, typer.Option("--plans", help="Folder with the example plan and owners.")] = Path(
-        "plans"
-    ),
+    plans_dir: Annotated[
+        Path,
+        typer.Option(
+            "--plans", help="Folder with the example plan and owners (default: plans/ here, else the shipped example)."
+        ),
+    ] = Path("plans"),
 ) -> None:
     """Play the example plan's life (1999-2001) in a fresh embedded database; messages go to out/maildir.
 
