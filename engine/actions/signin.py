@@ -25,8 +25,9 @@ from sqlmodel import Session, col, delete
 from engine.actions.links import LinkError
 from engine.errors import InputError
 from engine.settings import Settings
+from engine.store import tables
 from engine.store.models import Owner
-from engine.store.web_models import SigninMail, UsedLink, WebSession
+from engine.store.web_models import UsedLink, WebSession
 
 SALT = "planwatch-signin-v1"
 MAIL_WINDOW = timedelta(hours=1)  # the sign-in form sends an owner at most Settings.signin_mails_per_hour links in this
@@ -94,7 +95,7 @@ def used(session: Session, key: str) -> UsedLink | None:
 
 def mark_used(session: Session, key: str, kind: str, who: str, now: datetime) -> bool:
     """Record a one-time link as used; return False when it already was (also when two requests race)."""
-    table = UsedLink.__table__  # type: ignore[attr-defined]
+    table = tables.USED_LINK
     maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         maker(table)
@@ -112,7 +113,7 @@ def allow_signin_mail(session: Session, owner_id: str, now: datetime, per_hour: 
     The sign-in form is public: without this, anyone could fill an owner's inbox. On PostgreSQL the
     owner's row is locked first, so nodes answering at the same moment count one after the other.
     """
-    table = SigninMail.__table__  # type: ignore[attr-defined]
+    table = tables.SIGNIN_MAIL
     conn = session.connection()
     conn.execute(select(col(Owner.id)).where(col(Owner.id) == owner_id).with_for_update())
     conn.execute(table.delete().where(table.c.sent_at < now - 24 * MAIL_WINDOW))  # tidy: a day is plenty

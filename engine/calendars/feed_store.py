@@ -26,18 +26,17 @@ from engine.calendars.model import (
     PlanInfo,
     SectionInfo,
 )
+from engine.store import tables
 from engine.store.bulk import insert_ignoring_duplicates
-from engine.store.feed_models import FeedEvent
-from engine.store.models import Action, ActionChange, Completion, Escalation, Owner, Plan, Section
 
-A = Action.__table__  # type: ignore[attr-defined]
-P = Plan.__table__  # type: ignore[attr-defined]
-S = Section.__table__  # type: ignore[attr-defined]
-W = Owner.__table__  # type: ignore[attr-defined]
-C = Completion.__table__  # type: ignore[attr-defined]
-H = ActionChange.__table__  # type: ignore[attr-defined]
-E = Escalation.__table__  # type: ignore[attr-defined]
-R = FeedEvent.__table__  # type: ignore[attr-defined]
+A = tables.ACTION
+P = tables.PLAN
+S = tables.SECTION
+W = tables.OWNER
+C = tables.COMPLETION
+H = tables.ACTION_CHANGE
+E = tables.ESCALATION
+R = tables.FEED_EVENT
 TICK = timedelta(seconds=1)
 
 ACTION_COLUMNS = (

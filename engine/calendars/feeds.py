@@ -31,12 +31,13 @@ from engine.clock import Clock
 from engine.errors import InputError, NotFoundError, UsageError
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
+from engine.store import tables
 from engine.store.feed_models import FeedToken
 from engine.store.models import Owner, Plan, Section
 
 TOKEN_BYTES = 24  # 192 bits; at least 128 are required
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
-T = FeedToken.__table__  # type: ignore[attr-defined]
+T = tables.FEED_TOKEN
 
 
 def token_hash(token: str) -> str:
