@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
+from engine.errors import InputError, OperationalError
 from engine.store import Plan, make_engine, transaction, upgrade
 from engine.store.db import HEAD, current_revision, ensure_schema
 
@@ -57,7 +59,7 @@ def test_datetimes_come_back_as_the_same_instant_in_utc(database_url: str, stamp
 def test_naive_datetimes_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     ensure_schema(engine)
-    with pytest.raises(Exception, match="naive"), transaction(engine) as session:
+    with pytest.raises(StatementError, match="refusing to store naive datetime"), transaction(engine) as session:
         session.add(_plan(datetime(2000, 1, 1)))  # noqa: DTZ001 - the point of the test
     engine.dispose()
 
@@ -80,12 +82,12 @@ def test_server_database_is_not_upgraded_behind_the_users_back(database_url: str
         ensure_schema(engine)
         assert current_revision(engine) == HEAD
     else:
-        with pytest.raises(Exception, match="run `planwatch db upgrade` first"):
+        with pytest.raises(OperationalError, match="run `planwatch db upgrade` first"):
             ensure_schema(engine)
         assert current_revision(engine) is None
     engine.dispose()
 
 
 def test_missing_database_folder_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(Exception, match="does not exist; create it or choose another --db"):
+    with pytest.raises(InputError, match="does not exist; create it or choose another --db"):
         make_engine(f"sqlite:///{tmp_path / 'nope' / 'x.db'}")
