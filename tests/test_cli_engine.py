@@ -130,7 +130,6 @@ def test_ack_of_unknown_escalation_is_clear(plan) -> None:  # type: ignore[no-un
     assert result.code == 2 and result.err.strip() == "planwatch: no escalation 999; `planwatch escalations` lists them"
 
 
-@pytest.mark.slow
 def wait_for_first_tick(db: Path, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
     """Wait until the node recorded a tick: its signal handlers are installed by then (no race with a
     signal sent while it is still starting)."""
@@ -148,6 +147,7 @@ def wait_for_first_tick(db: Path, proc: subprocess.Popen[str], timeout: float = 
     raise AssertionError(f"no tick recorded in {timeout:g} s")
 
 
+@pytest.mark.slow
 def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = os.environ | {
         "PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
