@@ -74,10 +74,13 @@ def test_csv_has_every_entry_and_defuses_formulas(database_url: str) -> None:
         entry = session.exec(select(Escalation).where(Escalation.acknowledged_by.is_not(None))).one()  # type: ignore[union-attr]
         entry.ack_note = '=HYPERLINK("http://evil")'
         session.add(entry)
+        action = session.exec(select(Action).where(Action.ref == "I.3b.3")).one()
+        action.title = "=1+1 " + action.title
+        session.add(action)
     rows = list(csv.reader(io.StringIO("".join(review_csv(engine, None, ReviewFilter(state="all"))))))
     assert rows[0][:4] == ["id", "fired_utc", "plan", "action"] and len(rows) == 5
-    note = next(r for r in rows if r[3] == "I.3b.3")[13]
-    assert note.startswith("'=")
+    row = next(r for r in rows if r[3] == "I.3b.3")
+    assert row[13].startswith("'=") and row[4].startswith("'=1+1 ")
     engine.dispose()
 
 

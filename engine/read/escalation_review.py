@@ -7,8 +7,6 @@ rows are aware UTC.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, or_, select, true
 
+from engine.read.csv_text import csv_chunks
 from engine.store import tables
 from engine.zones import zone
 
@@ -186,24 +185,10 @@ def review_page(conn: Connection, scope: frozenset[str] | None, flt: ReviewFilte
 
 
 def review_csv(engine: Engine, scope: frozenset[str] | None, flt: ReviewFilter) -> Iterator[str]:
-    """Yield the whole filtered log as CSV text in chunks (header first; times ISO UTC)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
+    """Yield the whole filtered log as CSV text in chunks (header first; times ISO UTC; formulas defused)."""
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=2000).execute(_query(scope, flt)).mappings()
-        for n, row in enumerate(result, 1):
-            writer.writerow(_csv_row(row))
-            if n % 2000 == 0:
-                yield _drain(buffer)
-    yield _drain(buffer)
-
-
-def _drain(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
+        yield from csv_chunks(CSV_HEADER, (_csv_row(row) for row in result))
 
 
 def _iso(moment: datetime | None) -> str:
@@ -216,7 +201,7 @@ def _csv_row(row: Any) -> list[Any]:
         _iso(row["at"]),
         row["plan_id"],
         row["ref"],
-        _safe(row["title"]),
+        row["title"],
         row["owner_id"] or "",
         row["level"],
         row["step"],
@@ -225,16 +210,10 @@ def _csv_row(row: Any) -> list[Any]:
         " ".join(row["recipients"] or []),
         row["acknowledged_by"] or "",
         _iso(row["acknowledged_at"]),
-        _safe(row["ack_note"]),
+        row["ack_note"],
         _iso(row["resolved_at"]),
-        _safe(row["resolution"]),
+        row["resolution"],
     ]
-
-
-def _safe(text: str | None) -> str:
-    """Defuse spreadsheet formulas (CSV injection): a cell starting with = + - @ gets a leading apostrophe."""
-    value = text or ""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def owner_choices(conn: Connection, scope: frozenset[str] | None) -> list[tuple[str, str]]:
