@@ -98,7 +98,7 @@ def test_first_reminder_is_at_nine_local_on_a_business_day(owner: Person, due: d
     notices = run_life(view(owner, due=due))
     reminder = notices[0]
     assert reminder.type == "reminder" and reminder.step == "remind:due:30d"
-    assert str(reminder.at.astimezone(reminder.at.tzinfo)) != "" and reminder.at.tzinfo == UTC
+    assert reminder.at.tzinfo == UTC
     from engine.zones import zone
 
     assert str(reminder.at.astimezone(zone(owner.tz))) == first
@@ -133,8 +133,7 @@ def test_whole_life_of_a_missed_deadline() -> None:
         "2000-05-04",
         "2000-05-05",
         "2000-05-08",
-        "2000-05-15",
-    ][: len(overdue)]
+    ]
     assert ("escalate:2", "b", "2000-05-13") not in steps
     level2 = [s for s in steps if s[0].startswith("escalate:2")]
     assert level2[0] == ("escalate:2", "b", "2000-05-15")
@@ -269,10 +268,12 @@ CONTINUOUS = Policy.model_validate(
 def test_continuous_work_gets_check_ins_and_silence_escalates() -> None:
     v = view(kind="continuous", due=None)
     notices = run_life(v, CONTINUOUS, until=datetime(2000, 7, 1, tzinfo=UTC))
-    assert [(n.type, n.at.date().isoformat()) for n in notices][:3] == [
+    assert [(n.type, n.at.date().isoformat()) for n in notices] == [
         ("checkin", "1999-12-28"),
         ("escalation", "2000-01-12"),
         ("checkin", "2000-03-28"),
+        ("escalation", "2000-04-12"),
+        ("checkin", "2000-06-28"),
     ]
     answered = view(kind="continuous", due=None, last_progress_at=datetime(2000, 1, 5, tzinfo=UTC))
     kinds = [(n.type, n.occurrence) for n in run_life(answered, CONTINUOUS, until=datetime(2000, 2, 1, tzinfo=UTC))]
