@@ -57,7 +57,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 import _world as world  # noqa: E402  (the repository root and bench/ must be importable first)
 from sqlalchemy import Engine, text  # noqa: E402
 
-from engine.channels import NullChannel  # noqa: E402
+from engine.channels import Channel, NullChannel  # noqa: E402
 from engine.drive.planning import plan_due  # noqa: E402
 from engine.drive.tick import TickReport, run_tick  # noqa: E402
 from engine.mail.render import Renderer  # noqa: E402
@@ -281,7 +281,7 @@ def measure_plan_due(bench: Bench, path: Path, size: int, engine: Engine) -> Non
 # ----- 4: a burst of 1,000 at one instant ----------------------------------------------------
 
 
-class WorkChannel:
+class WorkChannel(Channel):
     """A channel that spends ``work_ms`` on each message (an SMTP round trip), as the peer's jobs do."""
 
     needs_message = False
@@ -294,6 +294,10 @@ class WorkChannel:
         if self.work:
             time.sleep(self.work)
         self.delivered += 1
+
+    def tally(self, count: int) -> None:
+        for _ in range(count):
+            self.deliver(None)
 
 
 def measure_burst(bench: Bench) -> None:

@@ -71,24 +71,23 @@ class NodeConfig:
         )
 
 
-class Reporting:
+class Reporting(Channel):
     """A channel that says, after its inner channel accepted a message, that it did."""
 
     def __init__(self, inner: Channel, report: Report) -> None:
         self.inner, self.report = inner, report
-        self.needs_message = getattr(inner, "needs_message", True)
-        self.waits = getattr(inner, "waits", False)
+        self.needs_message = inner.needs_message  # as the inner channel says
+        self.waits = inner.waits
         self.tick, self.count = -1, 0
 
     def open(self) -> None:
-        opener = getattr(self.inner, "open", None)
-        if callable(opener):
-            opener()
+        self.inner.open()
 
     def close(self) -> None:
-        closer = getattr(self.inner, "close", None)
-        if callable(closer):
-            closer()
+        self.inner.close()
+
+    def tally(self, count: int) -> None:
+        self.inner.tally(count)
 
     def deliver(self, message: Message) -> None:
         self.inner.deliver(message)

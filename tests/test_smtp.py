@@ -18,17 +18,12 @@ import trustme
 from icalendar import Calendar
 from sqlalchemy import Engine, event, select, update
 
+from engine.actions.workflow import enqueue_extension_granted
 from engine.channels import DeliveryError, MemoryChannel, NullChannel
 from engine.channels.pipeline import SENT
 from engine.channels.smtp import SmtpChannel, SmtpConfig, parse_smtp_url
 from engine.drive.delivery import read_pause
-from engine.drive.dispatch import (
-    DispatchStats,
-    _Batch,
-    _claim_due,
-    dispatch,
-    enqueue_extension_granted,
-)
+from engine.drive.dispatch import DispatchStats, _Batch, dispatch
 from engine.drive.planning import plan_due
 from engine.drive.simulate import start_cursors
 from engine.errors import InputError
@@ -36,6 +31,7 @@ from engine.importing import import_paths
 from engine.mail.checks import sample_message, sample_row
 from engine.mail.messages import message_id
 from engine.mail.render import MailIdentity, Renderer
+from engine.outbox import claim_due
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
@@ -527,7 +523,7 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
     """One statement marks every message that came back sent and asks whether the next row is still ours."""
     world.plan(REMINDERS_DUE)
     with world.engine.connect() as conn:
-        rows = _claim_due(conn, REMINDERS_DUE, 10)
+        rows = claim_due(conn, REMINDERS_DUE, 10)
         assert len(rows) == 3
         batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
         assert batch.still_ours(rows[2], [(rows[0], SENT), (rows[1], SENT)])

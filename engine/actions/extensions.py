@@ -1,7 +1,7 @@
 """Extension requests: an owner asks for a later due date; a supervisor grants or refuses it.
 
-Granting goes through ``workflow.extend`` (logged, escalations resolved, reminders re-planned)
-and queues the ``extension_granted`` message to the owner. Datetimes are aware UTC; dates are
+Granting goes through ``workflow.extend`` (logged, escalations resolved, reminders re-planned,
+the ``extension_granted`` message queued to the owner). Datetimes are aware UTC; dates are
 plan-local days.
 """
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.workflow import extend
 from engine.errors import UsageError
-from engine.store.models import Action, Owner
+from engine.store.models import Action
 from engine.store.plans import record_change
 from engine.store.web_models import ExtensionRequest
 
@@ -81,24 +81,5 @@ def decide(
 def grant_extension(
     session: Session, action: Action, to: date, now: datetime, *, who: str, via: str, reason: str
 ) -> None:
-    """Extend ``action`` to ``to`` and queue the ``extension_granted`` message to its owner."""
-    old = action.extended_to or action.due
+    """Extend ``action`` to ``to``; ``workflow.extend`` queues the ``extension_granted`` message to its owner."""
     extend(session, action, to, now, who=who, via=via, reason=reason)
-    owner = session.get(Owner, action.owner_id) if action.owner_id else None
-    if owner is None or old is None:
-        return
-    session.flush()
-    try:
-        from engine.drive.dispatch import enqueue_extension_granted
-    except ImportError:  # the e-mail layer is optional here; the change itself is recorded
-        return
-    enqueue_extension_granted(
-        session.connection(),
-        {"id": action.id, "plan_id": action.plan_id, "ref": action.ref},
-        {"id": owner.id, "email": owner.email, "timezone": owner.timezone},
-        old,
-        to,
-        by=who,
-        reason=reason,
-        now=now,
-    )

@@ -6,15 +6,17 @@ again, so reminders and escalations follow the new state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
+from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import ActionRow, SectionRow
 from engine.rules.events import NamedEvent
 from engine.store.models import (
@@ -31,6 +33,7 @@ from engine.store.plans import SCHEDULE_FIELDS, forget_planned_ahead, record_cha
 from engine.zones import zone
 
 FINISHED = {"done", "dropped", "on_hold"}
+Row = Mapping[str, Any]
 
 
 def _replan(session: Session, action: Action, now: datetime) -> None:
@@ -145,24 +148,23 @@ def not_mine(session: Session, action: Action, now: datetime, *, who: str, via: 
     if secretariat is None:
         return
     assert action.id is not None
-    session.add(
-        Outbox(
-            key=f"{action.plan_id}/{action.ref}|not-mine|{now.isoformat()}|{secretariat.id}",
-            plan_id=action.plan_id,
-            action_id=action.id,
-            occurrence="",
-            step="not-mine",
-            type="escalation",
-            level=0,
-            recipient=secretariat.email,
-            recipient_id=secretariat.id,
-            template="not_mine",
-            due_at=now,
-            status="pending",
-            created_at=now,
-            payload={"from_owner": old or "", "note": note, "date": now.date().isoformat()},
-        )
+    row = outbox_row(
+        message_key(f"{action.plan_id}/{action.ref}", "not-mine", now.isoformat(), secretariat.id),
+        plan_id=action.plan_id,
+        action_id=action.id,
+        occurrence="",
+        step="not-mine",
+        type="escalation",
+        level=0,
+        recipient=secretariat.email,
+        recipient_id=secretariat.id,
+        template="not_mine",
+        due_at=now,
+        now=now,
+        payload={"from_owner": old or "", "note": note, "date": now.date().isoformat()},
     )
+    session.flush()  # the action's new owner first, then the message, as the session would order them
+    enqueue(session.connection(), [row])
 
 
 def extend(session: Session, action: Action, to: date, now: datetime, *, who: str, via: str, reason: str) -> None:
@@ -183,8 +185,6 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
     resolve_escalations(session, action, now, f"extended to {to.isoformat()}")
     owner = session.get(Owner, action.owner_id) if action.owner_id else None
     if owner is not None and current is not None:
-        from engine.drive.dispatch import enqueue_extension_granted
-
         session.flush()
         enqueue_extension_granted(
             session.connection(),
@@ -196,6 +196,41 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
             reason=reason,
             now=now,
         )
+
+
+def enqueue_extension_granted(
+    conn: Connection, action: Row, owner: Row, old: date, new: date, *, by: str, reason: str, now: datetime
+) -> bool:
+    """Queue the ``extension_granted`` message to an action's owner; return whether it was new.
+
+    ``action``/``owner`` are rows (id, plan_id, ref / id, email, timezone); dates are plan-local.
+    """
+    payload = {
+        "role": "owner",
+        "role_tz": owner["timezone"],
+        "date": new.isoformat(),
+        "from": old.isoformat(),
+        "to": new.isoformat(),
+        "by": by,
+        "reason": reason,
+        "what": "due",
+    }
+    row = outbox_row(
+        message_key(f"{action['plan_id']}/{action['ref']}", "extension", new.isoformat(), owner["id"]),
+        plan_id=action["plan_id"],
+        action_id=action["id"],
+        occurrence=new.isoformat(),
+        step="extension",
+        type="reminder",
+        level=0,
+        recipient=owner["email"],
+        recipient_id=owner["id"],
+        template="extension_granted",
+        due_at=now,
+        now=now,
+        payload=payload,
+    )
+    return enqueue(conn, [row]) == 1
 
 
 def acknowledge(

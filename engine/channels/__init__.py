@@ -1,7 +1,8 @@
 """Delivery channels: each takes a finished message and delivers it, or raises ``DeliveryError``.
 
-A channel may also have ``open()`` and ``close()``: the outbox calls them around a dispatch
-batch (``batch``), so an SMTP channel keeps one connection for the whole batch.
+``base.Channel`` declares the contract (``deliver``, and ``open``/``close`` around a batch, so an
+SMTP channel keeps one connection for the whole batch). The channels: ``smtp``, ``maildir``, and
+here ``NullChannel`` (counts) and ``MemoryChannel`` (keeps).
 """
 
 from __future__ import annotations
@@ -9,65 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from engine.channels.base import Channel, DeliveryError
 
 if TYPE_CHECKING:
     from engine.settings import Settings
 
-
-class DeliveryError(Exception):
-    """A message could not be delivered.
-
-    ``permanent``: trying again cannot help (a 5xx reply); the message fails.
-    ``pause``: the channel is misconfigured (authentication or TLS refused); nothing is the
-    message's fault, so the queue pauses and the administrator is told.
-    ``connection_lost``: the connection dropped; this message is retried and the rest of the
-    batch waits for the next pass.
-    ``reply``: the server's reply as it was given ("550 5.1.1 no such user"), when there was one.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool = False,
-        pause: bool = False,
-        connection_lost: bool = False,
-        reply: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.pause = pause
-        self.connection_lost = connection_lost
-        self.reply = reply
-
-
-class Channel(Protocol):
-    """Something that delivers e-mail messages."""
-
-    def deliver(self, message: Message) -> None:
-        """Deliver one message or raise ``DeliveryError``."""
-        ...
+__all__ = ["Channel", "DeliveryError", "MemoryChannel", "NullChannel", "batch", "channel_for"]
 
 
 @contextmanager
 def batch(channel: Channel) -> Iterator[Channel]:
-    """Open ``channel`` for a batch (when it can be opened) and close it afterwards, whatever happens."""
-    opener = getattr(channel, "open", None)
-    if callable(opener):
-        opener()
+    """Open ``channel`` for a batch and close it afterwards, whatever happens."""
+    channel.open()
     try:
         yield channel
     finally:
-        closer = getattr(channel, "close", None)
-        if callable(closer):
-            closer()
+        channel.close()
 
 
-class NullChannel:
+class NullChannel(Channel):
     """Accepts everything and keeps nothing: for simulations whose messages nobody reads.
 
-    ``needs_message = False`` tells the outbox it may skip rendering; claiming, marking and
+    ``needs_message = False`` tells the dispatcher it may skip rendering; screening, marking and
     counting run exactly as for a real channel.
     """
 
@@ -76,12 +42,16 @@ class NullChannel:
     def __init__(self) -> None:
         self.delivered = 0
 
-    def deliver(self, message: Message | None) -> None:
+    def deliver(self, message: Message) -> None:
         """Count the message."""
         self.delivered += 1
 
+    def tally(self, count: int) -> None:
+        """Count ``count`` messages settled without being built."""
+        self.delivered += count
 
-class MemoryChannel:
+
+class MemoryChannel(Channel):
     """Keeps every message in a list: for previews and ``send-test`` dry runs."""
 
     def __init__(self) -> None:

@@ -6,11 +6,11 @@ import mailbox
 from email.message import Message
 from pathlib import Path
 
-from engine.channels import DeliveryError
+from engine.channels.base import Channel, DeliveryError
 from engine.mail.messages import as_bytes
 
 
-class MaildirChannel:
+class MaildirChannel(Channel):
     """Delivers each message as one file in ``path/new`` (written to ``tmp/`` first, then renamed).
 
     ``durable=False`` skips the fsync of each file: for demos and simulations, not for service.

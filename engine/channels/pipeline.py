@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from email.message import Message
 from typing import Any
 
-from engine.channels import Channel, DeliveryError
+from engine.channels.base import Channel, DeliveryError
 
 SENT = "sent"
 SKIPPED = "skipped"
@@ -28,8 +28,9 @@ HANDOVER = 0.0002  # seconds: how soon a waiting thread gets the GIL back during
 _STOP = object()
 
 
-def send_one(channel: Channel, stopped: threading.Event, message: Message) -> Any:
-    """Deliver ``message`` unless the batch has stopped; return ``SENT``, ``SKIPPED`` or the exception."""
+def send_one(channel: Channel, stopped: threading.Event, message: Any) -> Any:
+    """Deliver ``message`` (or what the channel's ``wire`` made of it) unless the batch has stopped;
+    return ``SENT``, ``SKIPPED`` or the exception."""
     if stopped.is_set():
         return SKIPPED
     try:
@@ -49,9 +50,6 @@ class Pipeline:
 
     def __init__(self, channel: Channel, depth: int = 4) -> None:
         self.channel = channel
-        # Turning a message into bytes is Python work: done here, it does not compete for the
-        # GIL with the building thread while the sending thread should only wait on the server.
-        self._wire = getattr(channel, "wire", None)
         self.stopped = threading.Event()
         self._todo: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._done: queue.Queue[tuple[Any, Any]] = queue.Queue()
@@ -60,9 +58,11 @@ class Pipeline:
         self._thread.start()
 
     def put(self, tag: Any, message: Message) -> None:
-        """Queue ``message`` under ``tag`` (made ready for the wire here, when the channel can)."""
+        """Queue ``message`` under ``tag``, made ready for the wire by the channel's ``wire``."""
         self._pending += 1
-        self._todo.put((tag, message if self._wire is None else self._wire(message)))
+        # Turning a message into bytes is Python work: done here, it does not compete for the
+        # GIL with the building thread while the sending thread should only wait on the server.
+        self._todo.put((tag, self.channel.wire(message)))
 
     def ready(self) -> Iterator[tuple[Any, Any]]:
         """Yield the results that are in, without waiting."""
@@ -112,9 +112,10 @@ class Inline:
 
 @contextmanager
 def quick_handover(interval: float = HANDOVER) -> Iterator[None]:
-    """Let a thread that got its server's reply take the GIL back within ``interval`` (default 5 ms).
+    """Let a thread that got its server's reply take the GIL back within ``interval`` (default
+    ``HANDOVER``, 0.2 ms) instead of the interpreter's usual 5 ms.
 
-    With the default, the building thread keeps the GIL for up to 5 ms after each reply, and the
+    With the usual 5 ms, the building thread keeps the GIL for up to 5 ms after each reply, and the
     server sits idle; the interpreter-wide setting is restored when the batch ends.
     """
     before = sys.getswitchinterval()

@@ -28,7 +28,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.channels import DeliveryError
+from engine.channels.base import Channel, DeliveryError
 from engine.errors import InputError
 from engine.mail.messages import as_bytes, seven_bit
 
@@ -122,11 +122,10 @@ class Wire:
     data: bytes
 
 
-class SmtpChannel:
+class SmtpChannel(Channel):
     """Delivers messages over one SMTP connection, opened at ``open`` and reused until ``close``."""
 
-    needs_message = True
-    waits = True  # on the server's replies: the outbox sends on a second thread and builds meanwhile
+    waits = True  # on the server's replies: the dispatcher sends on a second thread and builds meanwhile
 
     def __init__(
         self,
@@ -187,7 +186,7 @@ class SmtpChannel:
     def wire(self, message: Message) -> Wire:
         """Return ``message`` made ready to send: its envelope and its bytes.
 
-        The outbox calls this on the thread that builds messages, so that the sending thread
+        The dispatcher calls this on the thread that builds messages, so that the sending thread
         does little but wait on the server (see ``pipeline``).
         """
         sender = self.envelope_from or parseaddr(str(message["From"]))[1]
@@ -197,7 +196,7 @@ class SmtpChannel:
     def start(self, message: Message | Wire) -> None:
         """Send one message up to its final dot, without waiting for the server's verdict (``finish`` reads it).
 
-        Splitting the two lets the outbox build the next message while the server takes this
+        Splitting the two lets the dispatcher build the next message while the server takes this
         one in; the replies are still read one by one, in order, before the next MAIL FROM.
         """
         self.open()

@@ -1,4 +1,5 @@
-"""The outbox: claim what is due, check it is still true, render it, hand it to a channel, mark it.
+"""The dispatcher: claim what is due in the outbox, check it is still true, render it, hand it to a
+channel, mark it.
 
 A row is marked sent right after its channel accepted it, so the crash of a node can repeat only
 the messages in flight (one, or up to the SMTP pipeline's depth), and those carry the same
@@ -18,25 +19,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from email.message import Message
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Connection,
-    Engine,
-    Integer,
-    String,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.channels import Channel, DeliveryError
+from engine.channels.base import Channel, DeliveryError
 from engine.channels.pipeline import SENT, Inline, Pipeline, quick_handover
 from engine.drive.delivery import (
     GIVE_UP_AFTER,
@@ -49,58 +39,30 @@ from engine.drive.delivery import (
     retry_wait,
     stale_reason,
 )
-from engine.drive.planning import replan
 from engine.mail.compose import ContextCache, compose
 from engine.mail.context import Row, local_day
-from engine.mail.digest import insert_new, report_to_admin
+from engine.mail.digest import report_to_admin
 from engine.mail.messages import message_id
 from engine.mail.render import Renderer, template_error
-from engine.store.models import Outbox
-
-__all__ = ["ContextCache", "DispatchStats", "dispatch", "enqueue_extension_granted", "pending_query"]
-
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-log = logging.getLogger("planwatch.outbox")
-LEASE = timedelta(minutes=5)  # how long a claimed row stays hidden from other dispatchers
-# Built once: marking a row sent is the hot path of a batch (one statement and one commit per message).
-MARK_SENT = (
-    update(OUT)
-    .where(OUT.c.id == bindparam("b_id"))
-    .values(
-        status="sent",
-        sent_at=bindparam("b_at"),
-        attempts=bindparam("b_attempts"),
-        message_id=bindparam("b_mid"),
-        last_error="",
-        next_attempt_at=None,
-    )
+from engine.outbox import (
+    LEASE,
+    MARK_COUNTED,
+    MARK_SENT,
+    OWNED,
+    OWNED_AFTER_SENT,
+    claim,
+    claim_due,
+    defer,
+    pending_query,
+    release,
+    sent_today,
 )
+from engine.store.plans import replan
+from engine.store.tables import OUTBOX as OUT
 
+__all__ = ["ContextCache", "DispatchStats", "dispatch"]
 
-# Whether a row is still leased by the pass that leased it at ``b_lease - LEASE``.
-OWNED = select(OUT.c.id).where(
-    OUT.c.id == bindparam("b_id"), OUT.c.status == "pending", OUT.c.next_attempt_at == bindparam("b_lease")
-)
-# PostgreSQL: mark the messages sent since the last check and ask whether the next row is still
-# ours, in one statement and one commit (a data-modifying WITH runs whether or not the query reads it).
-_JUST_SENT = (
-    func.unnest(bindparam("b_ids", type_=ARRAY(Integer)), bindparam("b_mids", type_=ARRAY(String)))
-    .table_valued("id", "mid")
-    .render_derived(name="just_sent")
-)
-MARK_SENT_MANY = (
-    update(OUT)
-    .where(OUT.c.id == _JUST_SENT.c.id)
-    .values(
-        status="sent",
-        sent_at=bindparam("b_at"),
-        attempts=OUT.c.attempts + 1,
-        message_id=_JUST_SENT.c.mid,
-        last_error="",
-        next_attempt_at=None,
-    )
-)
-OWNED_AFTER_SENT = OWNED.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
+log = logging.getLogger("planwatch.dispatch")
 ASYNC_MARKS = "SET synchronous_commit = off"  # PostgreSQL: for the connection that marks rows sent
 DURABLE_COMMITS = "RESET synchronous_commit"
 
@@ -130,27 +92,13 @@ class DispatchStats:
         self.paused = other.paused
 
 
-def pending_query(now: datetime, limit: int) -> Any:
-    """Return the query of pending rows that may go out at ``now`` (UTC)."""
-    return (
-        select(OUT)
-        .where(
-            OUT.c.status == "pending",
-            OUT.c.due_at <= now,
-            or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now),
-        )
-        .order_by(OUT.c.due_at, OUT.c.id)
-        .limit(limit)
-    )
-
-
 def dispatch(
     engine: Engine, channel: Channel, renderer: Renderer, now: datetime, *, limit: int = 10_000, cap: int = 10
 ) -> DispatchStats:
     """Deliver the pending messages due at ``now`` (aware UTC) over one channel batch; return what happened."""
     stats = DispatchStats()
     # A channel that reads nothing (simulations) skips rendering, pauses and, as before, the daily cap.
-    counting = not getattr(channel, "needs_message", True)
+    counting = not channel.needs_message
     with engine.connect() as conn:
         pause = None if counting else read_pause(conn)
         if pause is not None and now < pause.until_at:
@@ -159,81 +107,21 @@ def dispatch(
         if counting:
             return _count_only(conn, channel, now, limit, stats)
         if conn.dialect.name == "postgresql":  # lease first: nodes skip each other's rows
-            claimed = _screen(conn, _claim_due(conn, now, limit), now, cap, stats)
+            claimed = _screen(conn, claim_due(conn, now, limit), now, cap, stats)
         else:
-            claimed = _claim(
+            claimed = claim(
                 conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now
             )
         if not claimed:
             return stats
         _deliver_batch(conn, channel, renderer, claimed, now, stats, pause)
-        _release(conn, claimed, now)  # not after a crash: then the leases run out by themselves
+        release(conn, claimed, now)  # not after a crash: then the leases run out by themselves
     return stats
-
-
-def _claim(conn: Connection, rows: list[Row], now: datetime) -> list[Row]:
-    """Take the rows for this pass: each gets a lease (``next_attempt_at``) that hides it from other nodes.
-
-    The UPDATE succeeds only for rows still pending and free, so two dispatchers (several nodes on
-    one PostgreSQL) never send the same row; a process that dies holding a lease frees its rows
-    when the lease runs out, and they go again with their Message-IDs.
-    """
-    free = or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now)
-    taken: set[int] = set()
-    for start in range(0, len(rows), 500):
-        ids = [r["id"] for r in rows[start : start + 500]]
-        stmt = (
-            update(OUT)
-            .where(OUT.c.id.in_(ids), OUT.c.status == "pending", free)
-            .values(next_attempt_at=now + LEASE)
-            .returning(OUT.c.id)
-        )
-        taken.update(conn.execute(stmt).scalars())
-    conn.commit()
-    return [r for r in rows if r["id"] in taken]
-
-
-def _claim_due(conn: Connection, now: datetime, limit: int) -> list[Row]:
-    """PostgreSQL: lease the first ``limit`` pending rows free at ``now`` in one statement; return
-    them in due order, each as it was before its lease.
-
-    FOR UPDATE SKIP LOCKED passes over rows another node is leasing at the same moment, so two
-    nodes take disjoint rows instead of both reading the same first rows and one winning them all.
-    """
-    free = (
-        pending_query(now, limit)
-        .with_only_columns(OUT.c.id, OUT.c.next_attempt_at)
-        .with_for_update(skip_locked=True)
-        .subquery()
-    )
-    stmt = (
-        update(OUT)
-        .where(OUT.c.id == free.c.id)
-        .values(next_attempt_at=now + LEASE)
-        .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at)
-    )
-    rows: list[Row] = [dict(r) for r in conn.execute(stmt).mappings()]
-    conn.commit()
-    return sorted(rows, key=lambda r: (r["due_at"], r["id"]))
-
-
-def _release(conn: Connection, rows: list[Row], now: datetime) -> None:
-    """Give back the leases of rows this pass did not get to (a pause, a lost connection): due again at once."""
-    ids = [r["id"] for r in rows]
-    for start in range(0, len(ids), 500):
-        conn.execute(
-            update(OUT)
-            .where(
-                OUT.c.id.in_(ids[start : start + 500]), OUT.c.status == "pending", OUT.c.next_attempt_at == now + LEASE
-            )
-            .values(next_attempt_at=now)
-        )
-    conn.commit()
 
 
 def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats) -> list[Row]:
     """Keep the rows to send now: stale ones are suppressed (and re-planned), over-cap ones wait a day."""
-    counts = _sent_today(conn, rows, now) if cap is not None else defaultdict(int)
+    counts = sent_today(conn, {r["recipient"] for r in rows}, now) if cap is not None else defaultdict(int)
     keep, stale, deferred = [], [], []
     superseded = _superseded(rows)
     for row in rows:
@@ -246,7 +134,7 @@ def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, s
             counts[row["recipient"]] += 1
             keep.append(row)
     if deferred:
-        _defer(conn, deferred, now)
+        defer(conn, deferred, now)
         stats.deferred += len(deferred)
     if stale:
         for row, reason in stale:
@@ -306,13 +194,6 @@ COUNTED = (
 )
 
 
-MARK_COUNTED = (
-    update(OUT)
-    .where(OUT.c.id.in_(bindparam("b_ids", expanding=True)))
-    .values(status="sent", sent_at=bindparam("b_at"), attempts=OUT.c.attempts + 1, last_error="", next_attempt_at=None)
-)
-
-
 def _count_only(conn: Connection, channel: Channel, now: datetime, limit: int, stats: DispatchStats) -> DispatchStats:
     """For a channel that reads nothing (simulations, the benchmark): screen the due rows as for a real
     channel, then mark the batch sent in one statement per 500 rows (no message was built: no Message-ID).
@@ -338,8 +219,7 @@ def _count_only(conn: Connection, channel: Channel, now: datetime, limit: int, s
     ids += [r["id"] for r in _screen(conn, suspects, now, None, stats)]
     for start in range(0, len(ids), 500):
         conn.execute(MARK_COUNTED, {"b_ids": ids[start : start + 500], "b_at": now})
-    for _ in ids:
-        channel.deliver(None)  # type: ignore[arg-type]
+    channel.tally(len(ids))
     conn.commit()
     stats.sent += len(ids)
     return stats
@@ -356,13 +236,13 @@ def _deliver_batch(
 ) -> None:
     """Send ``rows`` over one opened channel; stop at a pause or a lost connection."""
     try:
-        _open(channel)
+        channel.open()
     except DeliveryError as exc:
         _paused(conn, renderer, exc, pause, now, stats)
         return
     renderer.refresh()  # templates edited since the last pass are read again
     batch = _Batch(conn, renderer, now, stats, pause)
-    threaded = getattr(channel, "waits", False)  # a channel that waits on a server sends on its own thread
+    threaded = channel.waits  # a channel that waits on a server sends on its own thread
     pipe: Pipeline | Inline = Pipeline(channel) if threaded else Inline(channel)
     try:
         with quick_handover() if threaded else nullcontext():
@@ -379,7 +259,7 @@ def _deliver_batch(
     finally:
         for done in pipe.finish():
             batch.settle(*done)
-        _close(channel)
+        channel.close()
         batch.close()
 
 
@@ -565,83 +445,3 @@ def _failure(conn: Connection, row: Row) -> dict[str, Any]:
         "error": error,
         "ref": (row["payload"] or {}).get("ref") or row["key"].split("|", 1)[0].rpartition("/")[2],
     }
-
-
-def _open(channel: Channel) -> None:
-    opener = getattr(channel, "open", None)
-    if callable(opener):
-        opener()
-
-
-def _close(channel: Channel) -> None:
-    closer = getattr(channel, "close", None)
-    if callable(closer):
-        closer()
-
-
-def _defer(conn: Connection, ids: list[int], now: datetime) -> None:
-    """Move rows past a recipient's daily cap to the same time tomorrow, in one commit."""
-    later = now + timedelta(days=1)
-    for start in range(0, len(ids), 500):
-        conn.execute(
-            update(OUT)
-            .where(OUT.c.id.in_(ids[start : start + 500]))
-            .values(next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day")
-        )
-    conn.commit()
-
-
-def _sent_today(conn: Connection, rows: list[Row], now: datetime) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    recipients = {r["recipient"] for r in rows}
-    if not recipients:
-        return counts
-    query = (
-        select(OUT.c.recipient, func.count())
-        .where(OUT.c.status == "sent", OUT.c.sent_at > now - timedelta(days=1), OUT.c.recipient.in_(recipients))
-        .group_by(OUT.c.recipient)
-    )
-    for recipient, n in conn.execute(query):
-        counts[recipient] = n
-    return counts
-
-
-def enqueue_extension_granted(
-    conn: Connection, action: Row, owner: Row, old: date, new: date, *, by: str, reason: str, now: datetime
-) -> bool:
-    """Queue the ``extension_granted`` message to an action's owner (for ``workflow.extend`` to call); return
-    whether it was new. ``action``/``owner`` are rows (id, plan_id, ref / id, email, timezone); dates are plan-local."""
-    key = f"{action['plan_id']}/{action['ref']}|extension|{new.isoformat()}|{owner['id']}"
-    payload = {
-        "role": "owner",
-        "role_tz": owner["timezone"],
-        "date": new.isoformat(),
-        "from": old.isoformat(),
-        "to": new.isoformat(),
-        "by": by,
-        "reason": reason,
-        "what": "due",
-    }
-    row = {
-        "key": key,
-        "plan_id": action["plan_id"],
-        "action_id": action["id"],
-        "occurrence": new.isoformat(),
-        "step": "extension",
-        "type": "reminder",
-        "level": 0,
-        "recipient": owner["email"],
-        "recipient_id": owner["id"],
-        "template": "extension_granted",
-        "due_at": now,
-        "status": "pending",
-        "reason": "",
-        "attempts": 0,
-        "last_error": "",
-        "payload": payload,
-        "created_at": now,
-        "sent_at": None,
-        "next_attempt_at": None,
-        "message_id": None,
-    }
-    return insert_new(conn, row)

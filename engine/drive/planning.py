@@ -1,4 +1,4 @@
-"""Planning: the actions whose ``next_fire_at`` has come -> planner -> outbox, in one transaction.
+"""Planning: the actions whose ``next_fire_at`` has come -> planner -> the outbox's enqueue, in one transaction.
 
 The hot path is SQLAlchemy Core over an index on ``next_fire_at``: an idle tick is one index
 lookup, and a busy one costs in proportion to what is due, not to the size of the plan.
@@ -13,24 +13,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from engine.drive.people import Directory, load_directory
+from engine.outbox import enqueue, outbox_row
 from engine.planner import ActionView, History, Notice, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts, Policy
+from engine.store import tables
 from engine.store.bulk import among, insert_ignoring_duplicates, update_by_id
-from engine.store.models import Action, Completion, Escalation, Outbox, Plan, Section
-from engine.store.plans import forget_planned_ahead
 
-A = Action.__table__  # type: ignore[attr-defined]
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-E = Escalation.__table__  # type: ignore[attr-defined]
-C = Completion.__table__  # type: ignore[attr-defined]
-P = Plan.__table__  # type: ignore[attr-defined]
-S = Section.__table__  # type: ignore[attr-defined]
+A = tables.ACTION
+OUT = tables.OUTBOX
+E = tables.ESCALATION
+C = tables.COMPLETION
+P = tables.PLAN
+S = tables.SECTION
 
 VIEW_COLUMNS = (
     A.c.id,
@@ -154,8 +154,8 @@ class _Writes:
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     def apply(self, conn: Connection) -> None:
-        """Insert the notices and log rows (known keys skipped) and move the actions' cursors."""
-        insert_ignoring_duplicates(conn, OUT, self.outbox)
+        """Enqueue the notices and insert the log rows (known keys skipped), and move the actions' cursors."""
+        enqueue(conn, self.outbox)
         insert_ignoring_duplicates(conn, E, self.log)
         update_by_id(conn, A, self.actions)
 
@@ -191,7 +191,7 @@ def _plan_batch(
         )
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
-        writes.outbox.extend(outbox_row(n, policy_name, now, cap) for n in result.notices)
+        writes.outbox.extend(notice_row(n, policy_name, now, cap) for n in result.notices)
         writes.log.extend(_log_row(e) for e in result.escalations)
         writes.actions.append(
             {"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name}
@@ -266,33 +266,28 @@ class _Memo:
         return found
 
 
-def outbox_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
-    """Return the outbox columns of a notice; ``cap`` is the policy's messages-per-day limit for dispatch."""
+def notice_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
+    """Return the outbox row of a notice; ``cap`` is the policy's messages-per-day limit for dispatch."""
     payload = dict(n.payload) | {"policy": policy, "role_tz": n.recipient.tz}
     if cap is not None:
         payload["cap"] = cap
-    return {
-        "key": n.key,
-        "plan_id": n.plan_id,
-        "action_id": n.action_id,
-        "occurrence": n.occurrence,
-        "step": n.step,
-        "type": n.type,
-        "level": n.level,
-        "recipient": n.recipient.email,
-        "recipient_id": n.recipient.id,
-        "template": n.template,
-        "due_at": n.at,
-        "status": n.status,
-        "reason": n.reason,
-        "attempts": 0,
-        "last_error": "",
-        "payload": payload,
-        "created_at": now,
-        "sent_at": None,
-        "next_attempt_at": None,
-        "message_id": None,
-    }
+    return outbox_row(
+        n.key,
+        plan_id=n.plan_id,
+        action_id=n.action_id,
+        occurrence=n.occurrence,
+        step=n.step,
+        type=n.type,
+        level=n.level,
+        recipient=n.recipient.email,
+        recipient_id=n.recipient.id,
+        template=n.template,
+        due_at=n.at,
+        now=now,
+        payload=payload,
+        status=n.status,
+        reason=n.reason,
+    )
 
 
 def _log_row(e: Any) -> dict[str, Any]:
@@ -343,11 +338,3 @@ def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
     ):
         found[action_id].add(occurrence)
     return {k: frozenset(v) for k, v in found.items()}
-
-
-def replan(conn: Connection, action_ids: Iterable[int], now: datetime) -> None:
-    """Ask the next tick to plan these actions again (after a change to them)."""
-    ids = list(action_ids)
-    if ids:
-        forget_planned_ahead(conn, ids, now)
-        conn.execute(update(A).where(A.c.id.in_(ids)).values(next_fire_at=now))

@@ -14,20 +14,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.mail.context import Row
 from engine.mail.messages import headline
 from engine.mail.render import MailIdentity
+from engine.outbox import enqueue, message_key, outbox_row
+from engine.store import tables
 from engine.store.bulk import run_once_lock
-from engine.store.models import Action, Outbox, Owner, Section
 from engine.zones import zone
 
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-A = Action.__table__  # type: ignore[attr-defined]
-W = Owner.__table__  # type: ignore[attr-defined]
-S = Section.__table__  # type: ignore[attr-defined]
+OUT = tables.OUTBOX
+A = tables.ACTION
+W = tables.OWNER
+S = tables.SECTION
 DIGEST_HOUR = time(9, 0)
 LATE_TYPES = frozenset({"overdue", "escalation"})
 log = logging.getLogger("planwatch.digest")
@@ -75,7 +74,7 @@ def build_digests(engine: Engine, now: datetime) -> int:
 
 
 def _digest_key(owner_id: str, local: datetime) -> str:
-    return f"digest|{owner_id}|{local.date().isoformat()}"
+    return message_key("digest", owner_id, local.date().isoformat())
 
 
 def _digest_for(
@@ -107,23 +106,12 @@ def _digest_for(
         digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date())
         for h in latest_per_occurrence(held, local.date())
     ]
-    if not insert_new(conn, _digest_row(key, owner_id, email, period, items, now)):
+    if not enqueue(conn, [_digest_row(key, owner_id, email, period, items, now)]):
         return 0  # today's digest went out already: these wait for the next one
     conn.execute(
         update(OUT).where(OUT.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}")
     )
     return 1
-
-
-def insert_new(conn: Connection, row: dict[str, Any]) -> bool:
-    """Insert one outbox row unless its key exists; return whether it was new.
-
-    RETURNING tells reliably on SQLite and PostgreSQL (a rowcount after ON CONFLICT DO NOTHING
-    does not, with psycopg).
-    """
-    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = maker(OUT).values(**row).on_conflict_do_nothing(index_elements=["key"]).returning(OUT.c.id)
-    return conn.execute(stmt).first() is not None
 
 
 def latest_per_occurrence(held: Sequence[Row], today: date) -> list[Row]:
@@ -190,28 +178,21 @@ def _digest_row(
     kind: str = "digest",
     extra: Row | None = None,
 ) -> dict[str, Any]:
-    return {
-        "key": key,
-        "plan_id": None,
-        "action_id": None,
-        "occurrence": now.date().isoformat(),
-        "step": kind,
-        "type": kind,
-        "level": 0,
-        "recipient": email,
-        "recipient_id": owner_id,
-        "template": "digest" if kind == "digest" else "delivery_report",
-        "due_at": now,
-        "status": "pending",
-        "reason": "",
-        "attempts": 0,
-        "last_error": "",
-        "payload": {"items": items, "period": period, **(extra or {})},
-        "created_at": now,
-        "sent_at": None,
-        "next_attempt_at": None,
-        "message_id": None,
-    }
+    return outbox_row(
+        key,
+        plan_id=None,
+        action_id=None,
+        occurrence=now.date().isoformat(),
+        step=kind,
+        type=kind,
+        level=0,
+        recipient=email,
+        recipient_id=owner_id,
+        template="digest" if kind == "digest" else "delivery_report",
+        due_at=now,
+        now=now,
+        payload={"items": items, "period": period, **(extra or {})},
+    )
 
 
 def report_to_admin(
@@ -229,7 +210,7 @@ def report_to_admin(
     owner_id, email, tz = admin
     due = next_digest_time(now, tz)
     while True:  # the report of a day that already went out takes the next day's
-        key = f"report|{email}|{due.astimezone(zone(tz)).date().isoformat()}"
+        key = message_key("report", email, due.astimezone(zone(tz)).date().isoformat())
         found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).first()
         if found is None or found.status == "pending":
             break
@@ -237,7 +218,7 @@ def report_to_admin(
     if found is None:
         row = _digest_row(key, owner_id, email, "daily", [], due, kind="report", extra={"failures": [], "pauses": []})
         row["created_at"] = now
-        insert_new(conn, row)
+        enqueue(conn, [row])
         found = conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.status).where(OUT.c.key == key)).one()
     payload = dict(found.payload or {})
     payload["failures"] = [*payload.get("failures", []), *map(dict, failures)]

@@ -371,3 +371,11 @@ def forget_planned_ahead(conn: Connection, action_ids: list[int], now: datetime)
         )
         conn.execute(delete(_ESC).where(_ESC.c.action_id.in_(ids), _ESC.c.at > now))
         conn.execute(update(_ACT).where(_ACT.c.id.in_(ids), _ACT.c.planned_through > now).values(planned_through=now))
+
+
+def replan(conn: Connection, action_ids: Iterable[int], now: datetime) -> None:
+    """Make these actions due for planning at ``now`` (UTC), taking back what was planned ahead for them."""
+    ids = list(action_ids)
+    if ids:
+        forget_planned_ahead(conn, ids, now)
+        conn.execute(update(_ACT).where(_ACT.c.id.in_(ids)).values(next_fire_at=now))

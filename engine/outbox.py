@@ -1,0 +1,244 @@
+"""The outbox: the one enqueue, and the lease, claim and mark statements the dispatcher runs.
+
+Every message is a row with a deterministic ``key`` (UNIQUE in the table). ``enqueue`` is the
+only way rows get in, and it skips a row whose key is there already (ON CONFLICT DO NOTHING on
+SQLite and PostgreSQL), so a tick that is re-run, two nodes planning at once, or an action
+changed twice enqueue nothing twice. Keys are ``message_key(subject, *parts)``: the planner's
+notices are ``plan/ref|occurrence|step|recipient``, the others name what makes them unique
+(``plan/ref|extension|date|owner``, ``digest|owner|date``, ``report|address|date``).
+
+The rest are plain store operations of the dispatcher (``engine.drive.dispatch``): which rows
+may go at ``now``, the leases that keep two dispatchers off the same row, and the marks.
+Datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import ARRAY, Connection, Integer, String, bindparam, func, or_, select, update
+
+from engine.store.bulk import insert_ignoring_duplicates
+from engine.store.tables import OUTBOX as OUT
+
+LEASE = timedelta(minutes=5)  # how long a claimed row stays hidden from other dispatchers
+CHUNK = 500  # ids per IN (...) list
+R = TypeVar("R", bound=Mapping[str, Any])
+
+__all__ = [
+    "LEASE",
+    "claim",
+    "claim_due",
+    "defer",
+    "enqueue",
+    "message_key",
+    "outbox_row",
+    "pending_query",
+    "release",
+    "sent_today",
+]
+
+
+def message_key(subject: str, *parts: str) -> str:
+    """Return a message's deterministic key: ``subject`` (``plan/ref``, ``digest``, ``report``) and ``parts``, joined by ``|``."""
+    return "|".join((subject, *parts))
+
+
+def outbox_row(
+    key: str,
+    *,
+    plan_id: str | None,
+    action_id: int | None,
+    occurrence: str,
+    step: str,
+    type: str,
+    level: int,
+    recipient: str,
+    recipient_id: str | None,
+    template: str,
+    due_at: datetime,
+    now: datetime,
+    payload: dict[str, Any],
+    status: str = "pending",
+    reason: str = "",
+) -> dict[str, Any]:
+    """Return a new outbox row (every column but ``id``) for ``enqueue``; ``due_at`` and ``now`` are aware UTC."""
+    return {
+        "key": key,
+        "plan_id": plan_id,
+        "action_id": action_id,
+        "occurrence": occurrence,
+        "step": step,
+        "type": type,
+        "level": level,
+        "recipient": recipient,
+        "recipient_id": recipient_id,
+        "template": template,
+        "due_at": due_at,
+        "status": status,
+        "reason": reason,
+        "attempts": 0,
+        "last_error": "",
+        "payload": payload,
+        "created_at": now,
+        "sent_at": None,
+        "next_attempt_at": None,
+        "message_id": None,
+    }
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert ``rows`` (``outbox_row``'s, all with the same columns) in bulk, skipping every key the
+    outbox holds already; return how many were new (for one row: 1 when it was new, 0 when not)."""
+    return insert_ignoring_duplicates(conn, OUT, rows)
+
+
+def pending_query(now: datetime, limit: int) -> Any:
+    """Return the query of pending rows that may go out at ``now`` (UTC)."""
+    return (
+        select(OUT)
+        .where(
+            OUT.c.status == "pending",
+            OUT.c.due_at <= now,
+            or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now),
+        )
+        .order_by(OUT.c.due_at, OUT.c.id)
+        .limit(limit)
+    )
+
+
+def claim(conn: Connection, rows: Sequence[R], now: datetime) -> list[R]:
+    """Take the rows for this pass: each gets a lease (``next_attempt_at``) that hides it from other nodes.
+
+    The UPDATE succeeds only for rows still pending and free, so two dispatchers (several nodes on
+    one PostgreSQL) never send the same row; a process that dies holding a lease frees its rows
+    when the lease runs out, and they go again with their Message-IDs.
+    """
+    free = or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now)
+    taken: set[int] = set()
+    for start in range(0, len(rows), CHUNK):
+        ids = [r["id"] for r in rows[start : start + CHUNK]]
+        stmt = (
+            update(OUT)
+            .where(OUT.c.id.in_(ids), OUT.c.status == "pending", free)
+            .values(next_attempt_at=now + LEASE)
+            .returning(OUT.c.id)
+        )
+        taken.update(conn.execute(stmt).scalars())
+    conn.commit()
+    return [r for r in rows if r["id"] in taken]
+
+
+def claim_due(conn: Connection, now: datetime, limit: int) -> list[Mapping[str, Any]]:
+    """PostgreSQL: lease the first ``limit`` pending rows free at ``now`` in one statement; return
+    them in due order, each as it was before its lease.
+
+    FOR UPDATE SKIP LOCKED passes over rows another node is leasing at the same moment, so two
+    nodes take disjoint rows instead of both reading the same first rows and one winning them all.
+    """
+    free = (
+        pending_query(now, limit)
+        .with_only_columns(OUT.c.id, OUT.c.next_attempt_at)
+        .with_for_update(skip_locked=True)
+        .subquery()
+    )
+    stmt = (
+        update(OUT)
+        .where(OUT.c.id == free.c.id)
+        .values(next_attempt_at=now + LEASE)
+        .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at)
+    )
+    rows: list[Mapping[str, Any]] = [dict(r) for r in conn.execute(stmt).mappings()]
+    conn.commit()
+    return sorted(rows, key=lambda r: (r["due_at"], r["id"]))
+
+
+def release(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Give back the leases of rows a pass did not get to (a pause, a lost connection): due again at once."""
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), CHUNK):
+        conn.execute(
+            update(OUT)
+            .where(
+                OUT.c.id.in_(ids[start : start + CHUNK]),
+                OUT.c.status == "pending",
+                OUT.c.next_attempt_at == now + LEASE,
+            )
+            .values(next_attempt_at=now)
+        )
+    conn.commit()
+
+
+def defer(conn: Connection, ids: list[int], now: datetime) -> None:
+    """Move rows past a recipient's daily cap to the same time tomorrow, in one commit."""
+    later = now + timedelta(days=1)
+    for start in range(0, len(ids), CHUNK):
+        conn.execute(
+            update(OUT)
+            .where(OUT.c.id.in_(ids[start : start + CHUNK]))
+            .values(next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day")
+        )
+    conn.commit()
+
+
+def sent_today(conn: Connection, recipients: set[str], now: datetime) -> dict[str, int]:
+    """Return how many messages each of ``recipients`` was sent in the day before ``now`` (0 for none)."""
+    counts: dict[str, int] = defaultdict(int)
+    if not recipients:
+        return counts
+    query = (
+        select(OUT.c.recipient, func.count())
+        .where(OUT.c.status == "sent", OUT.c.sent_at > now - timedelta(days=1), OUT.c.recipient.in_(recipients))
+        .group_by(OUT.c.recipient)
+    )
+    for recipient, n in conn.execute(query):
+        counts[recipient] = n
+    return counts
+
+
+# Marking a row sent is the hot path of a batch (one statement and one commit per message): built once.
+MARK_SENT = (
+    update(OUT)
+    .where(OUT.c.id == bindparam("b_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("b_at"),
+        attempts=bindparam("b_attempts"),
+        message_id=bindparam("b_mid"),
+        last_error="",
+        next_attempt_at=None,
+    )
+)
+# Whether a row is still leased by the pass that leased it at ``b_lease - LEASE``.
+OWNED = select(OUT.c.id).where(
+    OUT.c.id == bindparam("b_id"), OUT.c.status == "pending", OUT.c.next_attempt_at == bindparam("b_lease")
+)
+# PostgreSQL: mark the messages sent since the last check and ask whether the next row is still
+# ours, in one statement and one commit (a data-modifying WITH runs whether or not the query reads it).
+_JUST_SENT = (
+    func.unnest(bindparam("b_ids", type_=ARRAY(Integer)), bindparam("b_mids", type_=ARRAY(String)))
+    .table_valued("id", "mid")
+    .render_derived(name="just_sent")
+)
+MARK_SENT_MANY = (
+    update(OUT)
+    .where(OUT.c.id == _JUST_SENT.c.id)
+    .values(
+        status="sent",
+        sent_at=bindparam("b_at"),
+        attempts=OUT.c.attempts + 1,
+        message_id=_JUST_SENT.c.mid,
+        last_error="",
+        next_attempt_at=None,
+    )
+)
+OWNED_AFTER_SENT = OWNED.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
+# Rows settled without a message (a channel that reads none): no Message-ID.
+MARK_COUNTED = (
+    update(OUT)
+    .where(OUT.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(status="sent", sent_at=bindparam("b_at"), attempts=OUT.c.attempts + 1, last_error="", next_attempt_at=None)
+)
