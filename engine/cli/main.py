@@ -21,6 +21,7 @@ from engine.errors import PlanwatchError
 # imports only engine.cli.common (and the library, inside its commands); importing it registers
 # its commands on ``app``. To add a group, add its line here.
 # isort: off
+from engine.cli.commands import project  # noqa: F401
 from engine.cli.commands import plan  # noqa: F401
 from engine.cli.commands import workflow  # noqa: F401
 from engine.cli.commands import engine  # noqa: F401
