@@ -28,8 +28,8 @@ from engine.read.queries import list_actions, owners_with_chains, plans, section
 from engine.rules.loader import load_rules
 from engine.settings import Settings, template_folders
 from engine.shipped import plans_folder, rules_folder
-from engine.store import make_engine, transaction
-from engine.store.models import Action, ActionChange, Escalation, Outbox
+from engine.store import make_engine, tables, transaction
+from engine.store.models import Action
 from engine.zones import zone
 
 PLAN_FILE = "gb276-tc2-implementation-plan.txt"
@@ -136,7 +136,7 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
         tz = plans(session)[0].timezone
         actions = list(session.exec(orm_select(Action).where(col(Action.removed_at).is_(None))).all())
         summary.actions = len(actions)
-        out, log, change = Outbox.__table__, Escalation.__table__, ActionChange.__table__  # type: ignore[attr-defined]
+        out, log, change = tables.OUTBOX, tables.ESCALATION, tables.ACTION_CHANGE
         for kind, n in session.connection().execute(
             select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)
         ):

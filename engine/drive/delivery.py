@@ -15,10 +15,10 @@ from sqlalchemy import Connection, delete, select
 
 from engine.mail.context import Row, local_day, recipient_zone
 from engine.mail.messages import long_date
+from engine.store import tables
 from engine.store.bulk import upsert_state
-from engine.store.models import ServiceState
 
-STATE = ServiceState.__table__  # type: ignore[attr-defined]
+STATE = tables.SERVICE_STATE
 PAUSE_KEY = "mail.paused"
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)

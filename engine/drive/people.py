@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from engine.planner import Person
-from engine.store.models import Owner
+from engine.store import tables
 
 MAX_LEVELS = 8
 
@@ -42,7 +42,7 @@ class Directory:
 
 def load_directory(conn: Connection) -> Directory:
     """Read every owner once."""
-    table = Owner.__table__  # type: ignore[attr-defined]
+    table = tables.OWNER
     rows = conn.execute(select(table)).mappings().all()
     people = {r["id"]: Person(r["id"], r["email"], r["timezone"], r["name"], r["digest"] or "none") for r in rows}
     secretariat = tuple(people[r["id"]] for r in rows if r["role"] in {"secretariat", "admin"})

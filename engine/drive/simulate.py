@@ -31,12 +31,13 @@ from engine.mail.digest import DIGEST_HOUR
 from engine.mail.render import Renderer
 from engine.read.queries import find_action
 from engine.rules.loader import RuleSet
-from engine.store.models import Action, Escalation, Outbox, Owner, Plan
+from engine.store import tables
+from engine.store.models import Escalation, Plan
 from engine.zones import zone
 
-A = Action.__table__  # type: ignore[attr-defined]
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-W = Owner.__table__  # type: ignore[attr-defined]
+A = tables.ACTION
+OUT = tables.OUTBOX
+W = tables.OWNER
 
 
 @dataclass

@@ -16,10 +16,10 @@ from engine.drive.planning import TickStats, plan_due
 from engine.mail.digest import build_digests
 from engine.mail.render import Renderer
 from engine.rules.loader import RuleSet
-from engine.store.models import Action, Outbox
+from engine.store import tables
 
-A = Action.__table__  # type: ignore[attr-defined]
-OUT = Outbox.__table__  # type: ignore[attr-defined]
+A = tables.ACTION
+OUT = tables.OUTBOX
 
 
 @dataclass

@@ -16,10 +16,13 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import SQLModel
+
 from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
 from engine.mail.messages import as_bytes, build_message
 from engine.mail.render import Renderer, template_error
 from engine.store.models import Action, Owner, Plan, Section
+from engine.store.tables import table_of
 
 SAMPLE_NOW = datetime(2000, 3, 24, 8, 0, tzinfo=UTC)
 STANDALONE = frozenset({"digest", "delivery_report"})
@@ -34,9 +37,9 @@ _BY_TEMPLATE = {
 }
 
 
-def _columns(table: Any, **values: Any) -> dict[str, Any]:
-    """Return a row of ``table`` with every column (None unless given), as the database returns it."""
-    return {c.name: None for c in table.__table__.columns} | values
+def _columns(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """Return a row of ``model``'s table with every column (None unless given), as the database returns it."""
+    return {c.name: None for c in table_of(model).columns} | values
 
 
 def sample_facts(title: str = "Circulate the implementation plan to all field offices") -> Facts:

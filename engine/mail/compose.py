@@ -14,16 +14,15 @@ from engine.mail.context import Facts, Row, action_context, digest_context, enve
 from engine.mail.messages import build_message, headline, long_date
 from engine.mail.render import MailIdentity, Renderer
 from engine.settings import Settings, template_folders
+from engine.store import tables
 from engine.store.bulk import among
-from engine.store.feed_models import FeedEvent
-from engine.store.models import Action, Outbox, Owner, Plan, Section
 
-OUT = Outbox.__table__  # type: ignore[attr-defined]
-A = Action.__table__  # type: ignore[attr-defined]
-P = Plan.__table__  # type: ignore[attr-defined]
-S = Section.__table__  # type: ignore[attr-defined]
-W = Owner.__table__  # type: ignore[attr-defined]
-R = FeedEvent.__table__  # type: ignore[attr-defined]
+OUT = tables.OUTBOX
+A = tables.ACTION
+P = tables.PLAN
+S = tables.SECTION
+W = tables.OWNER
+R = tables.FEED_EVENT
 HISTORY_TYPES = ("reminder", "checkin", "overdue", "escalation")
 HISTORY_LIMIT = 30
 PRELOAD_CHUNK = 1000  # actions per query when a pass's rows are read ahead
