@@ -20,8 +20,11 @@ def test_status_before_and_after_a_simulation(cli) -> None:  # type: ignore[no-u
     }
     assert "never (is `planwatch run` running?)" in cli("status").out
     cli("simulate", "--from", "1999-09-28", "--until", "1999-12-31", "--commit")
+    outbox = [json.loads(line) for line in cli("outbox", "--json").out.splitlines()]
+    statuses = {row["status"] for row in outbox}
+    assert len(outbox) > 10 and "sent" in statuses and not statuses & {"pending", "failed"}
     after = json.loads(cli("status", "--json").out)
-    assert after["pending"] == 0 and after["failed"] == 0
+    assert (after["pending"], after["failed"], after["oldest_pending"]) == (0, 0, None)  # every row went out
 
 
 def test_backup_copies_the_embedded_database(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
