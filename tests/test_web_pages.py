@@ -302,7 +302,7 @@ def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ig
     third = admin.get("/escalations?level=3&page=3").text
     assert "page 3 of 3" in third and ">0<" in third
     assert "page 3 of 3" in admin.get("/escalations?level=3&page=99").text  # clamped
-    assert "3 entries" in admin.get("/escalations?state=open&level=").text.replace("123 entries", "") or True
+    assert "123 entries, page 1 of 3" in admin.get("/escalations?state=open&level=").text  # an empty level: all
     part = admin.get("/escalations?state=all&part=III").text
     assert "III.d.1" in part and "I.2b.1" not in part and "II.5.1" not in part
     owner = admin.get("/escalations?state=all&owner=ro-bangkok").text
