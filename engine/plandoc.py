@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+# The kinds of time frame an action has (``engine.timeframe`` reads a phrase into one).
+KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
+
 
 @dataclass(slots=True)
 class PlanInfo:

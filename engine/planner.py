@@ -20,7 +20,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 
 from engine.rules.durations import BusinessCalendar, Duration
-from engine.rules.policy import EscalateStep, Policy
+from engine.rules.policy import EscalateStep, Policy, wants_checkin
 from engine.zones import zone
 
 ACTIVE = frozenset({"open", "in_progress"})
@@ -246,12 +246,8 @@ def _candidates(
         yield from filter(wanted, _reminders(view, policy, calendar, occ))
         if occ.missed_at is not None:
             yield from _ladder(view, policy, calendar, occ, now, wanted)
-    if policy.checkin is not None and _wants_checkin(view):
+    if policy.checkin is not None and wants_checkin(view.kind, view.due):
         yield from _checkins(view, policy, calendar, since, now, wanted)
-
-
-def _wants_checkin(view: ActionView) -> bool:
-    return view.kind in {"continuous", "start", "unscheduled"} or (view.kind == "event" and view.due is None)
 
 
 def end_of_day(day: date, tz: str) -> datetime:

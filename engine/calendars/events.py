@@ -29,10 +29,9 @@ from engine.calendars.model import (
 from engine.calendars.rhythm import checkin_days
 from engine.calendars.uids import series_uid_day
 from engine.rules.durations import BusinessCalendar, Duration
-from engine.rules.policy import Policy
+from engine.rules.policy import Policy, wants_checkin
 from engine.zones import zone
 
-CHECKIN_KINDS = frozenset({"continuous", "start", "unscheduled"})
 LABELS = {"due": "due", "start": "starts", "recurring": "due", "checkin": "check-in"}
 STATE_WORDS = {"done": " (done)", "hold": " (on hold)", "cancelled": " (dropped)"}
 # VTODO STATUS and PERCENT-COMPLETE; planwatch knows "in progress", not how far: it says half-way.
@@ -62,14 +61,9 @@ def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
         if a.due_day is not None:
             found.append(_single(a, ctx, base, "due", a.due_day))
     policy = ctx.policy
-    if policy is not None and policy.checkin is not None and _wants_checkin(a):
+    if policy is not None and policy.checkin is not None and wants_checkin(a.kind, a.due_day):
         found.extend(_checkins(a, ctx, base, policy))
     return found
-
-
-def _wants_checkin(a: ActionInfo) -> bool:
-    """The planner's rule (``planner._wants_checkin``): ongoing work, or an event without a date."""
-    return a.kind in CHECKIN_KINDS or (a.kind == "event" and a.due_day is None)
 
 
 def _state(a: ActionInfo) -> str:

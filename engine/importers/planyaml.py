@@ -19,10 +19,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from engine import yamlfile
 from engine.errors import InputError, ValidationErrors
-from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.plandoc import KINDS, ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.zones import ZoneName
 
-KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
 REF_RE = r"^[A-Za-z0-9][A-Za-z0-9._()-]*$"
 
 

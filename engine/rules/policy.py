@@ -29,19 +29,24 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from engine.plandoc import KINDS
 from engine.rules.durations import Duration, parse_duration
 
-KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
 # Which kinds of action have the date a reminder counts back from.
 DATED = {"due": ("deadline", "window", "recurring", "event"), "start": ("start", "window")}
 WHICH = {"due": "reminders before a due date", "start": "reminders with anchor: start"}
-CHECKIN_KINDS = ("continuous", "start", "event", "unscheduled")  # as the planner asks: see planner._wants_checkin
+CHECKIN_KINDS = ("continuous", "start", "event", "unscheduled")  # the kinds ``wants_checkin`` may say yes to
 ROLE_RE = re.compile(r"^(owner|delegate|secretariat|supervisor(\.supervisor)*)$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 DurationField = Annotated[
     Duration, BeforeValidator(lambda v: v if isinstance(v, Duration) else parse_duration(v)), PlainSerializer(str)
 ]
+
+
+def wants_checkin(kind: str, due: date | None) -> bool:
+    """Whether an action gets its policy's check-ins: ongoing work, or an event without a due date."""
+    return kind in CHECKIN_KINDS and (kind != "event" or due is None)
 
 
 def _recipient(value: str) -> str:

@@ -76,13 +76,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dates import Env
 from engine.timeframe.reading import Ctx, Reading, fmt, trim
 
 __all__ = ["KINDS", "Milestone", "Schedule", "parse"]
-
-KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
 
 
 @dataclass(frozen=True, slots=True)
