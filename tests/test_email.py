@@ -239,7 +239,8 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
     with pytest.raises(LinkError, match="not a planwatch act link"):
         read_link("key", prefs, sent)
     assert read_link("key", prefs, sent, "preferences").recipient == "program"
-    assert sign_link("key", "act", "p", "r", "u", sent) == sign_link("key", "act", "p", "r", "u", sent)
+    same = sign_link("key", "act", "p", "r", "u", sent)
+    assert same == sign_link("key", "act", "p", "r", "u", sent) != sign_link("key", "act", "p", "r", "v", sent)
 
 
 def test_every_shipped_template_passes_the_check() -> None:
