@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from engine import yamlfile
 from engine.actions.resolve import resolve_plan
@@ -26,6 +26,7 @@ from engine.settings import Settings
 from engine.store import plans as store_plans
 from engine.store.bulk import paused_gc
 from engine.store.db import ensure_schema, transaction
+from engine.store.lookups import owner_ids, owners_by_id, section_parents
 from engine.store.models import Action, Owner
 from engine.store.plans import ImportReport, Resolved
 
@@ -95,7 +96,7 @@ def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: st
 
 
 def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, now: datetime) -> OwnersReport:
-    known = {o.id: o for o in session.exec(select(Owner)).all()}
+    known = owners_by_id(session)
     entries = owners.load(path, known=known)
     report = OwnersReport(display_path(path))
     _check_merged_loops(entries, known, display_path(path))
@@ -136,7 +137,7 @@ def _check_merged_loops(entries: list[OwnerEntry], known: dict[str, Owner], name
 
 def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: datetime) -> int:
     """Give every action that has no owner set by hand its rule owner; return how many changed."""
-    known = set(session.exec(select(Owner.id)).all())
+    known = owner_ids(session)
     if not known or not rules.rules:
         return 0
     rules.check_owners(known)
@@ -146,7 +147,7 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
     for action in store_plans.active_actions(session):
         if action.owner_source in {"plan", "cli"}:
             continue
-        parents = parents_by_plan.setdefault(action.plan_id, _parents(session, action.plan_id))
+        parents = parents_by_plan.setdefault(action.plan_id, section_parents(session, action.plan_id))
         hit = rules.owner_for(action.ref, owner_rules.section_chain(action.section_key, parents))
         owner_id, source = (hit[0], f"rule:{hit[1]}") if hit else (None, "")
         if (action.owner_id, action.owner_source) != (owner_id, source):
@@ -160,13 +161,6 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
     if replanned:
         store_plans.forget_planned_ahead(session.connection(), replanned, now)
     return changed
-
-
-def _parents(session: Session, plan_id: str) -> dict[str, str | None]:
-    from engine.store.models import Section
-
-    rows = session.exec(select(Section.key, Section.parent_key).where(Section.plan_id == plan_id)).all()
-    return dict(rows)
 
 
 def _import_plan(
@@ -184,7 +178,7 @@ def _import_plan(
     _check_owner_ids(session, doc)
     schedules = resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start, named_events)  # type: ignore[arg-type]
     parents = {s.key: s.parent_key for s in doc.sections}
-    known = set(session.exec(select(Owner.id)).all())
+    known = owner_ids(session)
     use_rules = bool(known and rules.rules)
     if use_rules:
         rules.check_owners(known)
@@ -219,7 +213,7 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
     wanted = {row.owner for row in doc.actions if row.owner}
     if not wanted:
         return
-    known = set(session.exec(select(Owner.id)).all())
+    known = owner_ids(session)
     errors = [
         InputError(
             f"actions[{i}].owner: unknown owner id {row.owner!r}; expected an id from the owners directory (`planwatch owners`)",

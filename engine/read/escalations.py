@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine.store.models import Action, Escalation, Owner
+from engine.store.lookups import supervisors
+from engine.store.models import Action, Escalation
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class EscalationFilter:
 def subordinates(session: Session, supervisor: str) -> set[str]:
     """Return the ids of everyone below ``supervisor``, at any depth (not the supervisor)."""
     reports: dict[str, list[str]] = {}
-    for owner_id, boss in session.exec(select(Owner.id, Owner.supervisor_id)).all():
+    for owner_id, boss in supervisors(session).items():
         if boss is not None:
             reports.setdefault(boss, []).append(owner_id)
     found: set[str] = set()

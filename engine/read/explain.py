@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 from engine.rules.loader import RuleSet
 from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts
-from engine.store.models import Action, Outbox, Section
+from engine.store.lookups import section_parents
+from engine.store.models import Action, Outbox
 
 
 def outbox_rows(
@@ -45,7 +46,7 @@ def outbox_rows(
 
 def facts_for(session: Session, action: Action) -> ActionFacts:
     """Return what policy matching needs to know about ``action``."""
-    parents = dict(session.exec(select(Section.key, Section.parent_key).where(Section.plan_id == action.plan_id)).all())
+    parents = section_parents(session, action.plan_id)
     return ActionFacts(
         action.ref, section_chain(action.section_key, parents), action.kind, action.owner_id, tuple(action.tags or ())
     )

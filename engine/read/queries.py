@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from engine.errors import NotFoundError, UsageError
+from engine.store.lookups import owner_ids
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 from engine.store.web_models import ExtensionRequest
 
@@ -97,8 +98,7 @@ def find_owner(session: Session, owner_id: str) -> Owner:
     """Return an owner by id or raise ``NotFoundError``."""
     owner = session.get(Owner, owner_id)
     if owner is None:
-        ids = session.exec(select(Owner.id)).all()
-        close = difflib.get_close_matches(owner_id, list(ids), n=3)
+        close = difflib.get_close_matches(owner_id, sorted(owner_ids(session)), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; `planwatch owners` lists them"
         raise NotFoundError(f"no owner {owner_id!r}{hint}")
     return owner
