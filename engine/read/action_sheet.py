@@ -14,6 +14,7 @@ from engine.calendars.uids import event_uid, series_uid_day
 from engine.importers.owners import supervisor_chain
 from engine.read.queries import history
 from engine.store.feed_models import FeedEvent
+from engine.store.lookups import supervisors
 from engine.store.models import (
     Action,
     ActionChange,
@@ -59,7 +60,7 @@ def build_sheet(session: Session, action: Action) -> Sheet:
     plan = session.get(Plan, action.plan_id)
     assert plan is not None and action.id is not None
     owner = session.get(Owner, action.owner_id) if action.owner_id else None
-    bosses = dict(session.exec(select(Owner.id, Owner.supervisor_id)).all())
+    bosses = supervisors(session)
     return Sheet(
         action=action,
         plan=plan,
