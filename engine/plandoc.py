@@ -8,6 +8,8 @@ from typing import Any
 
 # The kinds of time frame an action has (``engine.timeframe`` reads a phrase into one).
 KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "unscheduled")
+# What a plan file's ``schedule:`` (and ``planwatch set``) may set instead of what the time frame says.
+OVERRIDE_KEYS = ("kind", "start", "due", "rrule", "event", "after")
 
 
 @dataclass(slots=True)

@@ -186,3 +186,10 @@ def test_unknown_action_suggests_close_ids(cli) -> None:  # type: ignore[no-unty
     result = cli("show", "I.1a.9")
     assert result.code == 2
     assert re.match(r"planwatch: no action 'I.1a.9'; did you mean I\.1a\.\d", result.err)
+
+
+def test_the_plan_files_schedule_takes_exactly_the_override_keys() -> None:
+    from engine.importers.planyaml import ScheduleOverride
+    from engine.plandoc import OVERRIDE_KEYS
+
+    assert tuple(ScheduleOverride.model_fields) == OVERRIDE_KEYS

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from engine.plandoc import ActionRow, SectionRow
+from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow
 from engine.rules.events import NamedEvent
 from engine.timeframe import Schedule, parse
 
@@ -179,7 +179,7 @@ def _propose_dependency(
 
 def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:
     parts = []
-    for key in ("kind", "start", "due", "rrule", "event"):
+    for key in (k for k in OVERRIDE_KEYS if k != "after"):
         if key in row.override:
             value = row.override[key]
             fields[key] = date.fromisoformat(value) if key in {"start", "due"} and isinstance(value, str) else value

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
 from engine.outbox import enqueue, message_key, outbox_row
-from engine.plandoc import ActionRow, SectionRow
+from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow
 from engine.rules.events import NamedEvent
 from engine.store.models import (
     STATUSES,
@@ -271,9 +271,6 @@ def _drop_stale_outbox(session: Session, action: Action) -> None:
     for row in session.exec(select(Outbox).where(Outbox.action_id == action.id, Outbox.status == "pending")).all():
         row.status, row.reason = "suppressed", "the action changed before it was sent"
         session.add(row)
-
-
-OVERRIDE_KEYS = ("kind", "start", "due", "rrule", "event", "after")
 
 
 def set_schedule(

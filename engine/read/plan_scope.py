@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, func, select
 
 from engine.errors import UsageError
+from engine.plandoc import OVERRIDE_KEYS
 from engine.read.report_model import IssueBlock, PartBlock, Report
 from engine.store.models import Action, Plan
 from engine.zones import zone
 
 REVIEW_PAGE = 100
-SCHEDULE_FIELDS = ("kind", "start", "due", "rrule", "event", "after")
 
 
 def plan_day(plan: Plan, now: datetime) -> date:
@@ -56,7 +56,7 @@ def schedule_values(form: Mapping[str, str]) -> dict[str, Any]:
     """Return the schedule decision a review form holds (empty fields left out), checked like a plan file's."""
     from engine.importers.planyaml import ScheduleOverride
 
-    given = {k: form[k].strip() for k in SCHEDULE_FIELDS if form.get(k, "").strip()}
+    given = {k: form[k].strip() for k in OVERRIDE_KEYS if form.get(k, "").strip()}
     try:
         checked = ScheduleOverride.model_validate(given)
     except ValidationError as exc:
