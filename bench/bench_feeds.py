@@ -295,8 +295,10 @@ def floor_text(events: EventSet, feed: Feed) -> str:
         rule = f"RRULE:{s.rrule}\r\n" if s.rrule else ""
         parts.append(
             f"BEGIN:VEVENT\r\n{fold('SUMMARY:' + esc(s.summary))}\r\nDTSTART;VALUE=DATE:{ymd(s.day)}\r\n"
-            f"DTEND;VALUE=DATE:{ymd(s.day + timedelta(days=1))}\r\nDTSTAMP:{stamp}\r\nUID:{entry.uid}\r\nSEQUENCE:{entry.sequence}\r\n{rule}"
-            f"{fold('CATEGORIES:' + ','.join(esc(c) for c in s.categories))}\r\n{fold('DESCRIPTION:' + esc(s.description))}\r\n"
+            f"DTEND;VALUE=DATE:{ymd(s.day + timedelta(days=1))}\r\nDTSTAMP:{stamp}\r\nUID:{entry.uid}\r\n"
+            f"SEQUENCE:{entry.sequence}\r\n{rule}"
+            f"{fold('CATEGORIES:' + ','.join(esc(c) for c in s.categories))}\r\n"
+            f"{fold('DESCRIPTION:' + esc(s.description))}\r\n"
             f"LAST-MODIFIED:{stamp}\r\nSTATUS:{s.status}\r\nTRANSP:TRANSPARENT\r\nURL:{s.url}\r\n{alarm}END:VEVENT\r\n"
         )
     parts.append("END:VCALENDAR\r\n")
@@ -337,7 +339,8 @@ def bench_hundred_thousand(events_wanted: int) -> tuple[float, float]:
     )
     print(
         f"   (cold includes turning actions into events and matching their policies, {reading:.2f} s when timed alone; "
-        f"naive icalendar, measured on 2,000 events: {naive * 1e6:.0f} us/event = about {naive * count / floor:.0f}x the floor)"
+        f"naive icalendar, measured on 2,000 events: {naive * 1e6:.0f} us/event "
+        f"= about {naive * count / floor:.0f}x the floor)"
     )
     return cold / floor, warm / floor
 

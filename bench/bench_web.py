@@ -54,7 +54,8 @@ def build(folder: Path) -> Path:
         )
         conn.executemany(
             "INSERT INTO escalation (key, at, action_id, occurrence, level, step, policy, recipients, days_overdue, "
-            "acknowledged_by, acknowledged_at, ack_note, resolved_at, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "acknowledged_by, acknowledged_at, ack_note, resolved_at, resolution) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             _entries(),
         )
         conn.execute("COMMIT")
@@ -134,7 +135,8 @@ def main() -> int:
         started = time.perf_counter()
         path = build(folder)
         print(
-            f"world: {ACTIONS:,} actions, {ENTRIES:,} escalation-log entries in SQLite ({time.perf_counter() - started:.1f} s to build)"
+            f"world: {ACTIONS:,} actions, {ENTRIES:,} escalation-log entries in SQLite "
+            f"({time.perf_counter() - started:.1f} s to build)"
         )
         return run(path, args.rounds)
 

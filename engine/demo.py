@@ -169,7 +169,8 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     console.rule("[bold]The plan's life, 1999-09-28 to 2001-12-31[/]")
     console.print(
         f"Messages sent: {s.messages['reminder']} reminders, {s.messages['checkin']} check-ins, "
-        f"{s.messages['overdue']} overdue notices, {s.messages['escalation']} escalations, {s.messages['digest']} digests."
+        f"{s.messages['overdue']} overdue notices, {s.messages['escalation']} escalations, "
+        f"{s.messages['digest']} digests."
     )
     console.print(
         f"Deadlines: {s.done_on_time} done on time, {s.done_late} done late, {s.overdue} still overdue at the end."

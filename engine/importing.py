@@ -30,7 +30,11 @@ from engine.store.lookups import owner_ids, owners_by_id, section_parents
 from engine.store.models import Action, Owner
 from engine.store.plans import ImportReport, Resolved
 
-FORMATS = "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), a planwatch plan file (YAML with 'plan:' and 'actions:') or an owners directory (YAML 'owners:' or CSV with id,name,email,...)"
+FORMATS = (
+    "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), "
+    "a planwatch plan file (YAML with 'plan:' and 'actions:') "
+    "or an owners directory (YAML 'owners:' or CSV with id,name,email,...)"
+)
 
 
 @dataclass
@@ -216,7 +220,8 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
     known = owner_ids(session)
     errors = [
         InputError(
-            f"actions[{i}].owner: unknown owner id {row.owner!r}; expected an id from the owners directory (`planwatch owners`)",
+            f"actions[{i}].owner: unknown owner id {row.owner!r}; "
+            "expected an id from the owners directory (`planwatch owners`)",
             Location(doc.path, row.line or None),
         )
         for i, row in enumerate(doc.actions)

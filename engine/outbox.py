@@ -43,7 +43,8 @@ __all__ = [
 
 
 def message_key(subject: str, *parts: str) -> str:
-    """Return a message's deterministic key: ``subject`` (``plan/ref``, ``digest``, ``report``) and ``parts``, joined by ``|``."""
+    """Return a message's deterministic key: ``subject`` (``plan/ref``, ``digest``, ``report``) and ``parts``,
+    joined by ``|``."""
     return "|".join((subject, *parts))
 
 

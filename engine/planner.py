@@ -177,7 +177,8 @@ def _key(view: ActionView, c: _Candidate) -> str:
 
 
 def _group(c: _Candidate, now: datetime) -> tuple[object, ...]:
-    """Notices of one group collapse into the latest: past ones (catch-up) all together, planned-ahead ones per instant."""
+    """Notices of one group collapse into the latest: past ones (catch-up) all together, planned-ahead ones per
+    instant."""
     return (c.occurrence, c.family, c.recipient.email) + ((c.at,) if c.at > now else ())
 
 

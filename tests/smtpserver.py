@@ -58,7 +58,8 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     tries: dict[str, int] = field(default_factory=dict)
     without_8bit: bool = False  # a server that does not offer 8BITMIME
-    pipelining: bool = True  # offer PIPELINING (RFC 2920), as Postfix, Exim and Exchange do; aiosmtpd reads pipelined commands in order
+    # offer PIPELINING (RFC 2920), as Postfix, Exim and Exchange do; aiosmtpd reads pipelined commands in order
+    pipelining: bool = True
     data_commands: int = 0
     connections: int = 0
 

@@ -350,7 +350,8 @@ def test_vtimezones_are_written_with_yearly_rules(zone_name: str, years: tuple[i
         "VTIMEZONE"
     )[0]
     found = [
-        f"{part.name} {_raw(part['DTSTART'])} {_raw(part['TZOFFSETFROM'])}>{_raw(part['TZOFFSETTO'])} {_raw(part['RRULE']) if 'RRULE' in part else '-'}"
+        f"{part.name} {_raw(part['DTSTART'])} {_raw(part['TZOFFSETFROM'])}>{_raw(part['TZOFFSETTO'])} "
+        f"{_raw(part['RRULE']) if 'RRULE' in part else '-'}"
         for part in tz.subcomponents
     ]
     assert found == expected

@@ -26,7 +26,8 @@ E = Escalation.__table__  # type: ignore[attr-defined]
 
 
 def planned(url: str, tmp_path: Path, batch: int) -> tuple[list[TickStats], dict[str, Any]]:
-    """Import the small plan, then plan it at three instants in batches of ``batch``; return the counts and what was stored."""
+    """Import the small plan, then plan it at three instants in batches of ``batch``; return the counts and what
+    was stored."""
     engine = make_engine(url)
     upgrade(engine)
     settings = Settings(

@@ -73,7 +73,8 @@ def sign_link(secret: str, kind: str, plan_id: str, ref: str, recipient: str, ex
 
 
 def read_link(secret: str, token: str, now: datetime, kind: str = ACT) -> SignedLink:
-    """Return what ``token`` allows, or raise ``LinkError`` if it is forged, of another kind, or expired at ``now`` (aware)."""
+    """Return what ``token`` allows, or raise ``LinkError`` if it is forged, of another kind, or expired at
+    ``now`` (aware)."""
     try:
         data = _serializer(secret).loads(token)
     except BadSignature:

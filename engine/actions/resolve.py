@@ -130,7 +130,8 @@ def _date_event(fields: dict[str, Any], events: Sequence[NamedEvent]) -> bool:
             fields["due"] = event.date
             fields["needs_review"] = False
             fields["reason"] = (
-                f"Tied to {fields['event']!r}, dated {event.date.isoformat()} by the event {event.name!r} in rules/events.yaml."
+                f"Tied to {fields['event']!r}, dated {event.date.isoformat()} "
+                f"by the event {event.name!r} in rules/events.yaml."
             )
             return True
     return False
@@ -173,7 +174,8 @@ def _propose_dependency(
     fields["due"] = out[target.ref]["due"]
     fields["reason"] = (
         f"Tied to {fields['event']!r}; proposed to follow {target.ref} ({section.number} {section.title[:60]}), "
-        f"due {fields['due'].isoformat()}: confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
+        f"due {fields['due'].isoformat()}: "
+        f"confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
     )
 
 

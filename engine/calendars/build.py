@@ -37,6 +37,7 @@ from engine.errors import UsageError
 from engine.files import write_atomic
 from engine.rules.loader import RuleSet
 from engine.rules.policy import ActionFacts, Policy
+from engine.store.directory import everyone_below
 from engine.zones import zone
 
 PRODID = "-//planwatch//planwatch calendar feeds//EN"
@@ -48,7 +49,8 @@ KINDS = ("owner", "team", "plan", "part")
 
 @dataclass(frozen=True, slots=True)
 class FeedOptions:
-    """A subscription's switches: alarms (``?alarms=0``), overdue on today (``?overdue=today``), VTODOs (``?todo=1``)."""
+    """A subscription's switches: alarms (``?alarms=0``), overdue on today (``?overdue=today``), VTODOs
+    (``?todo=1``)."""
 
     alarms: bool = True
     overdue_today: bool = False
@@ -247,18 +249,8 @@ class EventSet:
         """Return everyone below ``supervisor`` (at any depth)."""
         found = self._teams.get(supervisor)
         if found is None:
-            reports: dict[str, list[str]] = {}
-            for owner in self.data.owners.values():
-                if owner.supervisor_id:
-                    reports.setdefault(owner.supervisor_id, []).append(owner.id)
-            seen: set[str] = set()
-            stack = list(reports.get(supervisor, []))
-            while stack:
-                current = stack.pop()
-                if current not in seen and current != supervisor:
-                    seen.add(current)
-                    stack.extend(reports.get(current, []))
-            found = self._teams[supervisor] = frozenset(seen)
+            bosses = {o.id: o.supervisor_id for o in self.data.owners.values()}
+            found = self._teams[supervisor] = everyone_below(supervisor, bosses)
         return found
 
     def select(self, feed: Feed) -> Iterator[EventEntry]:

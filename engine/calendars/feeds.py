@@ -88,7 +88,8 @@ def issue(session: Session, subscriber: str, feed: Feed, now: datetime) -> Link:
     ).first()
     if active is not None:
         raise UsageError(
-            f"{subscriber} already has a link to {feed.id} (since {active.created_at:%Y-%m-%d}); only its hash is kept, "
+            f"{subscriber} already has a link to {feed.id} (since {active.created_at:%Y-%m-%d}); "
+            "only its hash is kept, "
             f"so it cannot be shown again: `planwatch feeds rotate {subscriber}` replaces it"
         )
     return _new(session, subscriber, feed, now)

@@ -229,7 +229,8 @@ def report_to_admin(
 
 
 def administrator(conn: Connection, identity: MailIdentity) -> tuple[str | None, str, str] | None:
-    """Return (owner id, address, IANA zone) of the administrator: the configured address, else an admin or secretariat owner."""
+    """Return (owner id, address, IANA zone) of the administrator: the configured address, else an admin or
+    secretariat owner."""
     owners = conn.execute(select(W.c.id, W.c.email, W.c.timezone, W.c.role)).all()
     if identity.admin_email:
         match = next((o for o in owners if o.email.lower() == identity.admin_email.lower()), None)

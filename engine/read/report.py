@@ -171,7 +171,8 @@ def render_markdown(report: Report) -> str:
                 "|---|---|---|---|---|",
             ]
             out += [
-                f"| {_md(x.ref)} {_md(x.title)} | {_md(x.owner)} | {_state_words(x)} | {x.due or ''} | {_md(x.reason)} |"
+                f"| {_md(x.ref)} {_md(x.title)} | {_md(x.owner)} | {_state_words(x)} | {x.due or ''} "
+                f"| {_md(x.reason)} |"
                 for x in issue.lines
             ]
             out.append("")

@@ -56,7 +56,8 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
     for number, title, lines in lanes:
         lane_height = max(LANE, 14 + ROW * _rows(lines))
         out.append(
-            f'<g class="lane"><rect x="0" y="{top}" width="{WIDTH}" height="{lane_height}" fill="#fafafa" stroke="#e0e0e0"/>'
+            f'<g class="lane"><rect x="0" y="{top}" width="{WIDTH}" height="{lane_height}" '
+            'fill="#fafafa" stroke="#e0e0e0"/>'
         )
         out.append(f'<text x="6" y="{top + 14}" font-weight="bold">Part {escape(number)}</text>')
         out.append(f'<text x="6" y="{top + 28}" fill="#555">{escape(_short(title, 30))}</text>')
@@ -112,11 +113,13 @@ def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, r
     if line.due:
         cx = pos(line.due)
         return [
-            f'<path d="M{cx} {y - 4} L{cx + 4} {y} L{cx} {y + 4} L{cx - 4} {y} Z" fill="{colour}" aria-label={label}>{tip}</path>'
+            f'<path d="M{cx} {y - 4} L{cx + 4} {y} L{cx} {y + 4} L{cx - 4} {y} Z" '
+            f'fill="{colour}" aria-label={label}>{tip}</path>'
         ]
     if line.start:
         return [
-            f'<circle cx="{pos(line.start)}" cy="{y}" r="3.5" fill="none" stroke="{colour}" aria-label={label}>{tip}</circle>'
+            f'<circle cx="{pos(line.start)}" cy="{y}" r="3.5" fill="none" stroke="{colour}" '
+            f"aria-label={label}>{tip}</circle>"
         ]
     return []
 

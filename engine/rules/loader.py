@@ -294,7 +294,8 @@ class _Holidays:
             return [], [
                 InputError(
                     f"{yamlfile.breadcrumb((*delivery, 'holidays'))}: cannot read {ref!r} ({exc}); "
-                    "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
+                    "expected the path, relative to this rule file, "
+                    "of a YAML list of dates or an iCalendar (.ics) file",
                     doc.locate_key(delivery, "holidays"),
                 )
             ]
@@ -357,7 +358,8 @@ def _duplicate_names(docs: Iterable[yamlfile.Document]) -> Iterator[InputError]:
             if name in seen:
                 yield doc.error(
                     ("policies", i, "name"),
-                    f"policy name {name!r} is already used at {seen[name]}; expected each policy to have a name of its own",
+                    f"policy name {name!r} is already used at {seen[name]}; "
+                    "expected each policy to have a name of its own",
                 )
             else:
                 seen[name] = doc.locate(("policies", i))

@@ -213,7 +213,8 @@ class EscalateStep(_Model):
             found.append(
                 (
                     ("until",),
-                    f"{self.until} is not later than after ({self.after}), so this step can never fire; expected a bound later than {self.after}",
+                    f"{self.until} is not later than after ({self.after}), so this step can never fire; "
+                    f"expected a bound later than {self.after}",
                     str(self.until),
                 )
             )
@@ -328,7 +329,8 @@ class Policy(_Model):
         kinds = _kinds(info)
         if kinds is not None and "recurring" not in kinds:
             raise ValueError(
-                f"can never apply: {_said(kinds)} actions do not recur; expected recurrence only on policies matching recurring actions"
+                f"can never apply: {_said(kinds)} actions do not recur; "
+                "expected recurrence only on policies matching recurring actions"
             )
         return rule
 

@@ -17,7 +17,8 @@ from engine.web import feeds, ops, site
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
-    """Return the app for ``settings``; ``clock`` and ``engine`` default to the real clock and the settings' database."""
+    """Return the app for ``settings``; ``clock`` and ``engine`` default to the real clock and the settings'
+    database."""
     app = FastAPI(title="planwatch", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)

@@ -98,7 +98,8 @@ def _secret(settings: Settings) -> str:
         raise PageError(
             503,
             "Sign-in is not configured",
-            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. Tell its administrator.",
+            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. "
+            "Tell its administrator.",
         ) from None
 
 

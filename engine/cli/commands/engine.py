@@ -44,7 +44,8 @@ def tick(
     p, d = report.planned, report.dispatched
     make_console().print(
         f"{at.isoformat()}: planned {p.actions} action(s): {p.pending} to send, {p.held} held for digests, "
-        f"{p.suppressed} skipped, {p.escalations} escalation(s); sent {d.sent}, failed {d.failed}, retrying {d.retried}."
+        f"{p.suppressed} skipped, {p.escalations} escalation(s); "
+        f"sent {d.sent}, failed {d.failed}, retrying {d.retried}."
     )
 
 
@@ -145,7 +146,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("backup")
 def db_backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The new backup file.")]) -> None:
-    """Copy the embedded database safely, even while the service runs. Example: [bold]planwatch db backup backups/2000-04-30.db[/]"""
+    """Copy the embedded database safely, even while the service runs.
+    Example: [bold]planwatch db backup backups/2000-04-30.db[/]"""
     from engine.store.backup import backup_sqlite
 
     size = backup_sqlite(open_engine(ctx, ensure=False), path)

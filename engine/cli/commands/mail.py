@@ -93,7 +93,8 @@ def preview(
 ) -> None:
     """List everything that would be sent on a day and why, without sending or recording anything.
 
-    Example: [bold]planwatch preview --date 2000-04-28[/], or [bold]planwatch preview --date 2000-03-31 --render --action I.1a.1[/]
+    Example: [bold]planwatch preview --date 2000-04-28[/],
+    or [bold]planwatch preview --date 2000-03-31 --render --action I.1a.1[/]
     """
     from engine.cli.present import simulation_table
 

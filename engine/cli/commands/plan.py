@@ -55,7 +55,8 @@ def import_(
     for report in reports:
         if isinstance(report, OwnersReport):
             console.print(
-                f"[bold]{report.path}[/]: {len(report.added)} owner(s) added, {len(report.updated)} updated, {report.reassigned} action(s) given an owner by rule."
+                f"[bold]{report.path}[/]: {len(report.added)} owner(s) added, {len(report.updated)} updated, "
+                f"{report.reassigned} action(s) given an owner by rule."
             )
         else:
             import_summary(console, report)
