@@ -94,7 +94,8 @@ def test_yaml_plan_with_duplicate_action_ids(loaded) -> None:  # type: ignore[no
     check(
         loaded,
         ["import", path],
-        r"edited\.yaml:\d+:\d+: actions\[1\]\.id: duplicate action id 'I\.1a\.1' \(first at line \d+\); each action needs its own id",
+        r"edited\.yaml:\d+:\d+: actions\[1\]\.id: duplicate action id 'I\.1a\.1' \(first at line \d+\); "
+        r"each action needs its own id",
     )
 
 
@@ -105,7 +106,8 @@ def test_yaml_plan_with_unknown_owner(loaded) -> None:  # type: ignore[no-untype
     check(
         loaded,
         ["import", path],
-        r"edited\.yaml:\d+: actions\[2\]\.owner: unknown owner id 'nobody'; expected an id from the owners directory \(`planwatch owners`\)",
+        r"edited\.yaml:\d+: actions\[2\]\.owner: unknown owner id 'nobody'; "
+        r"expected an id from the owners directory \(`planwatch owners`\)",
     )
 
 
@@ -114,7 +116,8 @@ def test_yaml_plan_with_bad_time_zone(loaded) -> None:  # type: ignore[no-untype
     check(
         loaded,
         ["import", path],
-        r"edited\.yaml:\d+:13: plan\.timezone: unknown time zone 'Europe/Geneva'; expected an IANA name like 'Europe/Zurich'",
+        r"edited\.yaml:\d+:13: plan\.timezone: unknown time zone 'Europe/Geneva'; "
+        r"expected an IANA name like 'Europe/Zurich'",
     )
 
 
@@ -153,7 +156,8 @@ def test_owners_with_bad_time_zone(loaded) -> None:  # type: ignore[no-untyped-d
     check(
         loaded,
         ["import", write("o.yaml", text)],
-        r"o\.yaml:\d+:15: owners\[10\]\.timezone: 'ICT' is not an IANA time-zone name; expected a name like 'Europe/Zurich' or 'America/Lima' \(abbreviations such as CET or EST are ambiguous\)",
+        r"o\.yaml:\d+:15: owners\[10\]\.timezone: 'ICT' is not an IANA time-zone name; "
+        r"expected a name like 'Europe/Zurich' or 'America/Lima' \(abbreviations such as CET or EST are ambiguous\)",
     )
 
 
@@ -166,12 +170,17 @@ def test_owners_with_supervisor_loop(loaded) -> None:  # type: ignore[no-untyped
     check(
         loaded,
         ["import", write("o.yaml", text)],
-        r"o\.yaml:\d+:\d+: supervisor loop: \S+ -> \S+ -> \S+ -> \S+; a chain must end with someone who has no supervisor",
+        r"o\.yaml:\d+:\d+: supervisor loop: \S+ -> \S+ -> \S+ -> \S+; "
+        r"a chain must end with someone who has no supervisor",
     )
 
 
 def test_owners_with_unknown_supervisor(loaded) -> None:  # type: ignore[no-untyped-def]
-    text = "id,name,email,timezone,supervisor\nx1,Ann,ann@example.org,Europe/Paris,\nx2,Bob,bob@example.org,Europe/Paris,nobody\n"
+    text = (
+        "id,name,email,timezone,supervisor\n"
+        "x1,Ann,ann@example.org,Europe/Paris,\n"
+        "x2,Bob,bob@example.org,Europe/Paris,nobody\n"
+    )
     check(
         loaded,
         ["import", write("o.csv", text)],
@@ -202,7 +211,8 @@ def test_owner_rule_with_unknown_owner(loaded) -> None:  # type: ignore[no-untyp
     check(
         loaded,
         ["import", PLAN],
-        r"rules/owners\.yaml:\d+:5: assign\[9\]\.owner: unknown owner id 'hr-department'; add it to the owners directory",
+        r"rules/owners\.yaml:\d+:5: assign\[9\]\.owner: unknown owner id 'hr-department'; "
+        r"add it to the owners directory",
     )
 
 
