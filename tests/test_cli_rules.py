@@ -47,7 +47,8 @@ def test_check_lists_every_error_and_exits_2(cli) -> None:  # type: ignore[no-un
     assert result.err.splitlines() == [
         'bad/rules.yaml:6:17: policies[0].remind[0].before: expected a duration like "30d", "2w", "3mo", "1y", "36h", '
         '"5bd" (business days) or "P1M", got \'30 dayz\'',
-        "bad/rules.yaml:9:13: policies[0].escalate[0].to[0]: unknown recipient 'boss'; expected owner, delegate, supervisor, "
+        "bad/rules.yaml:9:13: policies[0].escalate[0].to[0]: unknown recipient 'boss'; "
+        "expected owner, delegate, supervisor, "
         "supervisor.supervisor (one '.supervisor' per level up), secretariat, or an e-mail address",
     ]
     assert "Traceback" not in result.err
@@ -103,7 +104,8 @@ def test_explain_a_deadline(imported) -> None:  # type: ignore[no-untyped-def]
         "1bd before the due date → owner (final_reminder)",
         "check-in: none",
         "escalation (counted from the missed date): 1d → owner (overdue), again every 1d until 14d; "
-        "14d → supervisor (escalation), again every 7d until 45d; 45d → supervisor.supervisor, secretariat (escalation)",
+        "14d → supervisor (escalation), again every 7d until 45d; "
+        "45d → supervisor.supervisor, secretariat (escalation)",
     ]
 
 

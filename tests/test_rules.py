@@ -81,30 +81,34 @@ ERROR_CASES = [
     ),
     pytest.param(
         replaced("30d", "30m"),
-        """rules/x.yaml:6:17: policies[0].remind[0].before: '30m' is ambiguous; expected "30mo" for months (rules count no minutes)""",
+        "rules/x.yaml:6:17: policies[0].remind[0].before: '30m' is ambiguous; "
+        'expected "30mo" for months (rules count no minutes)',
         id="ambiguous-minutes-or-months",
     ),
     pytest.param(
         POLICY + "    escalate:\n      - after: 1d\n        to: boss\n",
-        "rules/x.yaml:9:13: policies[0].escalate[0].to[0]: unknown recipient 'boss'; expected owner, delegate, supervisor, "
+        "rules/x.yaml:9:13: policies[0].escalate[0].to[0]: unknown recipient 'boss'; "
+        "expected owner, delegate, supervisor, "
         "supervisor.supervisor (one '.supervisor' per level up), secretariat, or an e-mail address",
         id="unknown-recipient-role",
     ),
     pytest.param(
         POLICY + "    escalate:\n      - {after: 14d, to: supervisor}\n      - {after: 7d, to: owner}\n",
-        "rules/x.yaml:9:17: policies[0].escalate[1].after: 7d is not later than the step before (14d), so the ladder can "
-        "never reach it; expected the steps in order, each 'after' later than the one before",
+        "rules/x.yaml:9:17: policies[0].escalate[1].after: 7d is not later than the step before (14d), "
+        "so the ladder can never reach it; "
+        "expected the steps in order, each 'after' later than the one before",
         id="escalation-steps-out-of-order",
     ),
     pytest.param(
         POLICY + "    escalate:\n      - {after: 14d, to: owner, repeat: 1d, until: 14d}\n",
-        "rules/x.yaml:8:52: policies[0].escalate[0].until: 14d is not later than after (14d), so this step can never fire; "
-        "expected a bound later than 14d",
+        "rules/x.yaml:8:52: policies[0].escalate[0].until: 14d is not later than after (14d), "
+        "so this step can never fire; expected a bound later than 14d",
         id="until-not-after-after",
     ),
     pytest.param(
         POLICY + "    escalate:\n      - {after: 1d, to: owner, repeat: 0d}\n",
-        "rules/x.yaml:8:40: policies[0].escalate[0].repeat: a zero interval would repeat forever; expected an interval like 1d or 1w",
+        "rules/x.yaml:8:40: policies[0].escalate[0].repeat: a zero interval would repeat forever; "
+        "expected an interval like 1d or 1w",
         id="zero-repeat",
     ),
     pytest.param(
@@ -115,13 +119,15 @@ ERROR_CASES = [
     ),
     pytest.param(
         replaced("kind: deadline", "kind: continuous"),
-        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: continuous actions have no due date to remind before; "
+        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: "
+        "continuous actions have no due date to remind before; "
         "expected reminders before a due date only on policies matching deadline, window, recurring or event actions",
         id="remind-on-continuous-only",
     ),
     pytest.param(
         replaced("- before: 30d", "- {before: 30d, anchor: start}"),
-        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: deadline actions have no start date to remind before; "
+        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: "
+        "deadline actions have no start date to remind before; "
         "expected reminders with anchor: start only on policies matching start or window actions",
         id="remind-before-start-on-deadlines",
     ),
@@ -135,7 +141,8 @@ ERROR_CASES = [
         replaced("kind: deadline", "kind: continuous").replace(
             "    remind:\n      - before: 30d\n", "    checkin:\n      every: 3mo\n      escalate_after: 14d\n"
         ),
-        "rules/x.yaml:7:23: policies[0].checkin.escalate_after: a missed check-in has nowhere to escalate: the policy has no "
+        "rules/x.yaml:7:23: policies[0].checkin.escalate_after: "
+        "a missed check-in has nowhere to escalate: the policy has no "
         "escalate ladder; expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
         id="escalate-after-without-ladder",
     ),
@@ -212,7 +219,8 @@ ERROR_CASES = [
     ),
     pytest.param(
         "defaults: {}\n",
-        "rules/x.yaml:1:1: missing required key 'policies'; expected a list of policies (it may be empty: 'policies: []')",
+        "rules/x.yaml:1:1: missing required key 'policies'; "
+        "expected a list of policies (it may be empty: 'policies: []')",
         id="no-policies-key",
     ),
 ]
@@ -400,7 +408,8 @@ def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
 def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
     write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="holidayz.yaml"))
     assert errors(rules) == [
-        "rules/r.yaml:3:5: defaults.delivery.holidays: cannot read 'holidayz.yaml' (rules/holidayz.yaml: no such holiday file); "
+        "rules/r.yaml:3:5: defaults.delivery.holidays: "
+        "cannot read 'holidayz.yaml' (rules/holidayz.yaml: no such holiday file); "
         "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
     ]
 
@@ -462,7 +471,8 @@ def test_later_policy_applies_when_earlier_ones_do_not(rules: Path) -> None:
     assert policy is not None and policy.name == "deadlines"
     assert why == (
         "policy 'deadlines' (rules/r.yaml:9:5) applies: kind deadline fits deadline or window; "
-        "earlier: 'recurring' does not apply: kind deadline is not recurring; 'part-two' does not apply: owner hrd is not codev or eval"
+        "earlier: 'recurring' does not apply: kind deadline is not recurring; "
+        "'part-two' does not apply: owner hrd is not codev or eval"
     )
 
 
@@ -471,7 +481,8 @@ def test_no_policy_applies(rules: Path) -> None:
     assert policy is None
     assert why == (
         "no policy applies: 'recurring' does not apply: kind continuous is not recurring; "
-        "'part-two' does not apply: section I.1b is not II.*; 'deadlines' does not apply: kind continuous is not deadline or window"
+        "'part-two' does not apply: section I.1b is not II.*; "
+        "'deadlines' does not apply: kind continuous is not deadline or window"
     )
 
 
@@ -604,7 +615,8 @@ def test_describe_policy(shipped: RuleSet) -> None:
         "1bd before the due date → owner (final_reminder)",
         "check-in: none",
         "escalation (counted from the missed date): 1d → owner (overdue), again every 1d until 14d; "
-        "14d → supervisor (escalation), again every 7d until 45d; 45d → supervisor.supervisor, secretariat (escalation)",
+        "14d → supervisor (escalation), again every 7d until 45d; "
+        "45d → supervisor.supervisor, secretariat (escalation)",
     ]
     assert describe_policy(shipped.policies[3])[1:3] == [
         "check-in: every 3mo → owner (checkin); unanswered after 14d, the escalation ladder starts",
