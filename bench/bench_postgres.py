@@ -10,7 +10,7 @@ its own there and drops it afterwards. Targets:
    the 10,000 planned notices pending but not yet due: < 20 ms (median of many);
 2. planning 10,000 due notifications (``plan_due`` with 10,000 actions due among 1,000,000): < 2 s;
 3. dispatch throughput to a local SMTP server with one node against two nodes: two OS processes
-   each running the service's dispatch loop (``service.send_due``) on the same outbox; two nodes
+   each running the service's dispatch step (``tick.dispatch_step``) on the same outbox; two nodes
    >= 1.6x one node, the median of three rounds (odd rounds run two nodes first: this machine's
    speed drifts by a third within minutes). Every message must arrive exactly once. The server
    is Postfix's smtp-sink (C, made for measuring SMTP clients; found installed or unpacked from
@@ -61,8 +61,7 @@ from engine.channels import NullChannel  # noqa: E402
 from engine.channels.smtp import SmtpChannel, SmtpConfig  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from engine.drive.planning import plan_due  # noqa: E402
-from engine.drive.service import DISPATCH_BATCH, send_due  # noqa: E402
-from engine.drive.tick import run_tick  # noqa: E402
+from engine.drive.tick import DISPATCH_BATCH, dispatch_step, run_tick  # noqa: E402
 from engine.mail.render import MailIdentity, Renderer  # noqa: E402
 from engine.rules.loader import load_rules  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
@@ -216,7 +215,8 @@ def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
     bench.add(
         Row(
             f"idle tick over {size:,} actions ({DUE:,} notices pending, not yet due)",
-            f"{med * 1000:.2f} ms (median of {len(times):,}; p99 {sorted(times)[len(times) * 99 // 100] * 1000:.2f} ms)",
+            f"{med * 1000:.2f} ms (median of {len(times):,}; "
+            f"p99 {sorted(times)[len(times) * 99 // 100] * 1000:.2f} ms)",
             f"target < {TARGET_IDLE_MS:g} ms",
             med * 1000 < TARGET_IDLE_MS,
         )
@@ -400,7 +400,8 @@ def run_nodes(bench: Bench, nodes: int, messages: int, make_sink: Callable[[], S
         counted["unique"] = ids[0]
     if sent != messages or counted["received"] != messages or counted["unique"] != messages:
         raise SystemExit(
-            f"{nodes} node(s): sent {sent}, the server received {counted}; expected {messages:,} distinct messages once each"
+            f"{nodes} node(s): sent {sent}, the server received {counted}; "
+            f"expected {messages:,} distinct messages once each"
         )
     if unsent is None or unsent[0] != 0:
         raise SystemExit(f"{nodes} node(s): {unsent} rows not marked sent")
@@ -465,7 +466,8 @@ def measure_dispatch(bench: Bench, messages: int) -> None:
         for label, run in (("1 node", one), ("2 nodes", two)):
             per = 1000 / messages
             bench.note(
-                f"{name}, {label} (the median round): {run['elapsed']:.1f} s; CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
+                f"{name}, {label} (the median round): {run['elapsed']:.1f} s; "
+                f"CPU ms per message: nodes {run['node_cpu'] * per:.2f}, "
                 f"their PostgreSQL backends {run['db_cpu'] * per:.2f}, SMTP server {run['sink_cpu'] * per:.2f}; "
                 f"both cores {run['machine']:.0%} busy"
             )
@@ -487,7 +489,7 @@ def dispatch_round(
 
 
 def node(url: str, port: int, batch: int) -> None:
-    """Wait for "go" on stdin, send with ``send_due`` until nothing waits, print what it did as JSON."""
+    """Wait for "go" on stdin, send with ``dispatch_step`` until nothing waits, print what it did as JSON."""
     engine = make_engine(url)
     backends: set[int] = set()
 
@@ -505,9 +507,9 @@ def node(url: str, port: int, batch: int) -> None:
     print("ready", flush=True)
     sys.stdin.readline()
     cpu, db_cpu = time.process_time(), sum(cpu_seconds(pid) for pid in backends)
-    stats = send_due(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
-    while stats.sent:  # send_due stops after MAX_PASSES passes; the service's next run goes on
-        more = send_due(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
+    stats = dispatch_step(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
+    while stats.sent:  # dispatch_step stops after MAX_PASSES passes; the service's next run goes on
+        more = dispatch_step(engine, channel, renderer, FixedClock(world.NOW), batch=batch)
         stats.sent, stats.failed = stats.sent + more.sent, stats.failed + more.failed
         if not more.sent:
             break

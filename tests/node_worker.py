@@ -6,7 +6,7 @@ instants the test sends it; it never reads the real clock. The many-node test se
 ``("tick", now)`` at a time to each of several nodes and waits for all of them; the crash test
 sends ``("run", [now, ...])`` and SIGKILLs the node somewhere in the middle, using the markers
 it reports: ``("tick", i)`` as tick ``i`` starts (planning comes first), ``("sent", i, n)``
-after the channel accepted the tick's ``n``-th message (before the outbox marks it sent), and
+after the channel accepted the tick's ``n``-th message (before the dispatcher marks it sent), and
 ``("done", i, stats)`` when the tick returned.
 
 The processes come from a fork server that has imported this module (and so the engine)

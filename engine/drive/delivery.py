@@ -1,4 +1,4 @@
-"""Delivery decisions of the outbox: retry waits, giving up, staleness, and the paused queue.
+"""Delivery decisions of the dispatcher: retry waits, giving up, staleness, and the paused queue.
 
 Pure functions of a row and ``now`` (aware UTC), except the pause, which lives in
 ``service_state`` so that every process and every restart sees it.

@@ -58,7 +58,7 @@ def run_simulation(
     events = load_replay(replay) if replay else []
     begin, end = day_start(start), day_start(until + timedelta(days=1)) - timedelta(microseconds=1)
     with scratch(engine, commit, maildir or settings.maildir) as (db, box):
-        # On a scratch copy nobody reads the messages: the outbox runs as usual, rendering is skipped.
+        # On a scratch copy nobody reads the messages: the dispatcher runs as usual, rendering is skipped.
         channel: Channel = MaildirChannel(box, durable=False) if commit or maildir else NullChannel()
         if not (show_progress and sys.stderr.isatty()):
             return simulate(db, rules, channel, renderer, begin, end, events)

@@ -1,6 +1,8 @@
-"""``planwatch run``: APScheduler as a metronome around ``run_tick``.
+"""``planwatch run``: APScheduler as the metronome of the tick's three steps (``engine.drive.tick``).
 
-APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
+The plan step runs every interval (planning two intervals ahead), the dispatch step four times
+as often, the digest step every five intervals: the same steps ``run_tick`` chains at one
+instant. APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
 job store. Everything that must survive a restart (``next_fire_at``, the outbox, digests sent)
 lives in planwatch's tables, so a restart or a crash loses nothing and a late start catches up.
 """
@@ -18,27 +20,20 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
-from engine.channels import Channel, channel_for
+from engine.channels import channel_for
 from engine.clock import Clock, SystemClock
-from engine.drive.dispatch import DispatchStats, dispatch
-from engine.drive.planning import plan_due
-from engine.drive.tick import work_waiting
+from engine.drive.tick import digest_step, dispatch_step, plan_step
 from engine.errors import OperationalError, PlanwatchError
 from engine.mail.compose import renderer_for
-from engine.mail.digest import build_digests
-from engine.mail.render import Renderer
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import ensure_schema, make_engine
 from engine.store.state import set_state
 
 log = logging.getLogger("planwatch.service")
-DISPATCH_BATCH = 200  # rows one dispatch pass leases
-MAX_PASSES = 50  # passes in one run of the dispatch job (10,000 rows), then the next run goes on
 REMIND_EVERY = timedelta(minutes=1)  # while the database stays unreachable, say so again this often
 
 
@@ -131,24 +126,6 @@ class Outage:
             self._failed = 0
 
 
-def send_due(
-    engine: Engine, channel: Channel, renderer: Renderer, clock: Clock, *, batch: int = DISPATCH_BATCH
-) -> DispatchStats:
-    """Send what is due, ``batch`` rows per dispatch pass, until nothing waits; return the totals.
-
-    Small passes let several nodes share a burst: each pass leases only ``batch`` rows, so the
-    next rows stay free for the other nodes instead of one node leasing thousands at once.
-    """
-    total = DispatchStats()
-    for _ in range(MAX_PASSES):
-        stats = dispatch(engine, channel, renderer, clock.now(), limit=batch)
-        total.add(stats)
-        # A short pass may only have lost a race for rows another node leased first: ask the queue.
-        if stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
-            break
-    return total
-
-
 def _lost_database(exc: BaseException) -> BaseException | None:
     """Return the database error behind ``exc`` (itself or what it was raised from), or None.
 
@@ -177,8 +154,8 @@ def _reason(exc: BaseException) -> str:
 def run_service(
     settings: Settings, *, interval: float = 60.0, console: Console | None = None, clock: Clock | None = None
 ) -> None:
-    """Plan every ``interval`` seconds, dispatch four times as often, bundle digests every five
-    intervals, until SIGTERM or Ctrl-C; running jobs finish first."""
+    """Run the tick's steps until SIGTERM or Ctrl-C (running jobs finish first): plan every ``interval``
+    seconds, dispatch four times as often, bundle digests every five intervals."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     clock = clock or SystemClock()
@@ -197,10 +174,10 @@ def run_service(
 
     node = f"{socket.gethostname()}:{os.getpid()}"
 
-    def tick() -> None:
+    def plan() -> None:
         now = clock.now()
         # Plan two intervals ahead: at a message's instant the dispatch job only has to send it.
-        stats = plan_due(engine, holder.current(), now, ahead=timedelta(seconds=2 * interval))
+        stats = plan_step(engine, holder.current(), now, ahead=timedelta(seconds=2 * interval))
         set_state(engine, "last_tick", now.isoformat(), now)
         set_state(engine, f"node:{node}", now.isoformat(), now)
         log.info(
@@ -213,14 +190,14 @@ def run_service(
             say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
 
     def send() -> None:
-        stats = send_due(engine, channel, renderer, clock)
+        stats = dispatch_step(engine, channel, renderer, clock)
         if stats.sent or stats.failed or stats.retried:
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
         if stats.paused:
             say(f"dispatch paused: {stats.paused}")
 
     def digests() -> None:
-        build_digests(engine, clock.now())
+        digest_step(engine, clock.now())
 
     # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
     # A database outage does not stop it: each job's next run is the retry (see Outage).
@@ -228,7 +205,7 @@ def run_service(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     )
     start, outage = clock.now(), Outage(clock, interval)
-    scheduler.add_job(outage.guard("tick", tick), "interval", seconds=interval, id="tick", next_run_time=start)
+    scheduler.add_job(outage.guard("tick", plan), "interval", seconds=interval, id="tick", next_run_time=start)
     scheduler.add_job(
         outage.guard("dispatch", send), "interval", seconds=max(interval / 4, 0.05), id="dispatch", next_run_time=start
     )
@@ -242,7 +219,8 @@ def run_service(
 
     previous: dict[int, Any] = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     say(
-        f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; mail: {_mail_target(settings)}. Ctrl-C stops."
+        f"planwatch is running: a tick every {interval:g} s on {settings.database_url}; "
+        f"mail: {_mail_target(settings)}. Ctrl-C stops."
     )
     try:
         scheduler.start()

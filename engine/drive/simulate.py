@@ -1,4 +1,4 @@
-"""The simulator: the very same planner and outbox code, driven by a simulated clock.
+"""The simulator: the very same tick (``run_tick``: plan, digest and dispatch steps), driven by a simulated clock.
 
 It jumps from one instant at which something can happen to the next (``next_fire_at``,
 pending messages, digests, replayed events), not minute by minute.

@@ -1,5 +1,12 @@
-"""One tick: plan what has come due, bundle digests, dispatch the outbox. The clock is a parameter.
+"""The tick, composed once: three steps, and ``run_tick``, which chains them.
 
+- ``plan_step``: the actions that have come due -> the planner -> the outbox (and the escalation log);
+- ``digest_step``: held notices -> one digest per recipient whose digest time has come;
+- ``dispatch_step``: the outbox's due rows -> messages -> the channel.
+
+``run_tick`` runs them in that order at one instant (``planwatch tick``, the simulator, the tests);
+``planwatch run`` (``service``) schedules the same three steps on APScheduler's metronome. The
+clock is a parameter: an instant (``now``, aware UTC) or, for the dispatch step's passes, a ``Clock``.
 An idle tick is a single indexed query; a busy one costs in proportion to what is due.
 """
 
@@ -11,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, exists, or_, select
 
 from engine.channels import Channel
+from engine.clock import Clock, FixedClock
 from engine.drive.dispatch import DispatchStats, dispatch
 from engine.drive.planning import TickStats, plan_due
 from engine.mail.digest import build_digests
@@ -20,6 +28,9 @@ from engine.store import tables
 
 A = tables.ACTION
 OUT = tables.OUTBOX
+DISPATCH_BATCH = 200  # rows one dispatch pass leases in the service
+MAX_PASSES = 50  # passes in one run of the service's dispatch step (10,000 rows), then its next run goes on
+TICK_LIMIT = 10_000  # rows the one dispatch pass of ``run_tick`` takes
 
 
 @dataclass
@@ -49,6 +60,45 @@ def work_waiting(engine: Engine, now: datetime, until: datetime | None = None) -
     return bool(row[0]), bool(row[1]), bool(row[2])
 
 
+def plan_step(engine: Engine, rules: RuleSet, now: datetime, *, ahead: timedelta = timedelta(0)) -> TickStats:
+    """Plan every action come due by ``now + ahead`` (aware UTC); return the counts.
+
+    With ``ahead`` (the service: two tick intervals) what falls due before ``now + ahead`` is
+    planned now and queued with its own instant, so the dispatch step at that instant only sends it.
+    """
+    return plan_due(engine, rules, now, ahead=ahead)
+
+
+def digest_step(engine: Engine, now: datetime) -> int:
+    """Bundle held notices into the digests due at ``now`` (aware UTC); return how many were made."""
+    return build_digests(engine, now)
+
+
+def dispatch_step(
+    engine: Engine,
+    channel: Channel,
+    renderer: Renderer,
+    clock: Clock,
+    *,
+    batch: int = DISPATCH_BATCH,
+    passes: int = MAX_PASSES,
+) -> DispatchStats:
+    """Send what is due at ``clock``'s time, ``batch`` rows per dispatch pass, for up to ``passes`` passes
+    or until nothing waits; return the totals.
+
+    Small passes let several nodes share a burst: each pass leases only ``batch`` rows, so the
+    next rows stay free for the other nodes instead of one node leasing thousands at once.
+    """
+    total = DispatchStats()
+    for left in reversed(range(passes)):
+        stats = dispatch(engine, channel, renderer, clock.now(), limit=batch)
+        total.add(stats)
+        # A short pass may only have lost a race for rows another node leased first: ask the queue.
+        if not left or stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
+            break
+    return total
+
+
 def run_tick(
     engine: Engine,
     rules: RuleSet,
@@ -58,10 +108,9 @@ def run_tick(
     *,
     ahead: timedelta = timedelta(0),
 ) -> TickReport:
-    """Plan, bundle and send everything due at ``now`` (aware UTC).
+    """Plan, bundle and send everything due at ``now`` (aware UTC): the three steps, each when it has work.
 
-    With ``ahead`` (the service: two tick intervals) what falls due before ``now + ahead`` is
-    planned now and queued with its own instant, so the tick at that instant only sends it.
+    ``ahead`` is ``plan_step``'s; the dispatch step makes one pass of up to ``TICK_LIMIT`` rows.
     """
     report = TickReport(now)
     actions, messages, held = work_waiting(engine, now, now + ahead)
@@ -69,9 +118,9 @@ def run_tick(
         report.idle = True
         return report
     if actions:
-        report.planned = plan_due(engine, rules, now, ahead=ahead)
+        report.planned = plan_step(engine, rules, now, ahead=ahead)
     if held:
-        report.digests = build_digests(engine, now)
+        report.digests = digest_step(engine, now)
     if actions or messages or report.digests:
-        report.dispatched = dispatch(engine, channel, renderer, now)
+        report.dispatched = dispatch_step(engine, channel, renderer, FixedClock(now), batch=TICK_LIMIT, passes=1)
     return report
