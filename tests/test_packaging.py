@@ -92,7 +92,10 @@ def test_the_wheel_carries_every_shipped_file(installed: Installed) -> None:
 
 @pytest.mark.slow
 def test_the_installed_package_finds_its_files_in_itself(installed: Installed, tmp_path: Path) -> None:
-    code = "import engine, engine.shipped as s; print(engine.__file__); print(s.rules_folder()); print(s.templates_folder())"
+    code = (
+        "import engine, engine.shipped as s; "
+        "print(engine.__file__); print(s.rules_folder()); print(s.templates_folder())"
+    )
     out = installed.python("-c", code, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     for line in out.stdout.splitlines():

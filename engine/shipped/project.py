@@ -37,7 +37,7 @@ planwatch reads the folders below when it runs in this folder (`cd` here first).
 The database is `planwatch.db` in this folder (`PLANWATCH_DATABASE_URL` chooses another). Messages go
 to the Maildir `out/maildir` until `PLANWATCH_SMTP_URL` names a mail server. `planwatch --help` lists
 every command; `planwatch COMMAND --help` shows one with an example.
-"""
+"""  # noqa: E501 - a Markdown table row is one line
 
 TEMPLATES_README = """\
 # Your templates

@@ -1,4 +1,5 @@
-"""Small lookups that importing, the actions and the read side all need: the owners directory and a plan's section tree."""
+"""Small lookups that importing, the actions and the read side all need: the owners directory and a plan's
+section tree."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ def init(
 ) -> None:
     """Write a project folder to edit: the default rules, the example plan and owners, a templates/ for overrides.
 
-    Example: [bold]planwatch init gb276[/], then [bold]cd gb276[/] and [bold]planwatch demo[/] (its README.md says what next)
+    Example: [bold]planwatch init gb276[/], then [bold]cd gb276[/] and [bold]planwatch demo[/]
+    (its README.md says what next)
     """
     from engine.shipped.project import new_project
 

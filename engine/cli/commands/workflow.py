@@ -54,7 +54,8 @@ def drop(
     note: Note = "",
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Drop an action that will not be done: reminders stop, escalations close. Example: [bold]planwatch drop III.d.3 --note "superseded"[/]"""
+    """Drop an action that will not be done: reminders stop, escalations close.
+    Example: [bold]planwatch drop III.d.3 --note "superseded"[/]"""
     _change_status(ctx, action_id, "dropped", note, by)
 
 
@@ -88,7 +89,8 @@ def progress_(
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Say the date is at risk.")] = False,
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Report progress on an action (answers a check-in). Example: [bold]planwatch progress II.3.5 --note "two workshops held"[/]"""
+    """Report progress on an action (answers a check-in).
+    Example: [bold]planwatch progress II.3.5 --note "two workshops held"[/]"""
     from engine.actions.workflow import progress
     from engine.read.queries import find_action
 
@@ -128,7 +130,8 @@ def hold(
     reason: Annotated[str, typer.Option("--reason", help="Why it is on hold.")] = "",
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Put an action on hold: reminders stop until it is reopened. Example: [bold]planwatch hold III.d.2 --reason "awaiting EU mandate"[/]"""
+    """Put an action on hold: reminders stop until it is reopened.
+    Example: [bold]planwatch hold III.d.2 --reason "awaiting EU mandate"[/]"""
     from engine.actions.workflow import hold as hold_action
     from engine.read.queries import find_action
 
@@ -163,7 +166,8 @@ def not_mine_(
     note: Note = "",
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Hand an action back: the secretariat is told and it waits for a new owner. Example: [bold]planwatch not-mine I.2c.3[/]"""
+    """Hand an action back: the secretariat is told and it waits for a new owner.
+    Example: [bold]planwatch not-mine I.2c.3[/]"""
     from engine.actions.workflow import not_mine
     from engine.read.queries import find_action
 
