@@ -100,3 +100,12 @@ def test_viewers_reach_follows_the_directory(database_url: str) -> None:
     assert secretariat.scope() is None and secretariat.can_see(None) and secretariat.can_supervise("dg-office")
     assert top.can_supervise("ro-lima") and "dg-office" not in top.below
     engine.dispose()
+
+
+def test_everyone_below_goes_to_any_depth_and_never_includes_the_supervisor() -> None:
+    from engine.store.directory import everyone_below
+
+    bosses = {"top": None, "mid": "top", "a": "mid", "b": "mid", "c": "a", "x": "y", "y": "x"}
+    assert everyone_below("top", bosses) == {"mid", "a", "b", "c"}
+    assert everyone_below("a", bosses) == {"c"} and everyone_below("c", bosses) == frozenset()
+    assert everyone_below("x", bosses) == {"y"}  # a loop in a broken directory stops at the supervisor

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from engine.store.directory import everyone_below
 from engine.store.lookups import supervisors
 from engine.store.models import Action, Escalation
 
@@ -23,18 +24,7 @@ class EscalationFilter:
 
 def subordinates(session: Session, supervisor: str) -> set[str]:
     """Return the ids of everyone below ``supervisor``, at any depth (not the supervisor)."""
-    reports: dict[str, list[str]] = {}
-    for owner_id, boss in supervisors(session).items():
-        if boss is not None:
-            reports.setdefault(boss, []).append(owner_id)
-    found: set[str] = set()
-    stack = list(reports.get(supervisor, []))
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(reports.get(current, []))
-    return found
+    return set(everyone_below(supervisor, supervisors(session)))
 
 
 def escalation_log(session: Session, flt: EscalationFilter = EscalationFilter()) -> list[dict[str, Any]]:
