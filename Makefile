@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench
+	$(BIN)/ruff format --check engine tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
