@@ -1,9 +1,10 @@
-"""IANA time-zone names: checked once, with a message that says what to write instead."""
+"""IANA time-zone names: checked once, with a message that says what to write instead; aware UTC datetimes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated
+from typing import Annotated, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
@@ -41,3 +42,19 @@ def _checked(name: str) -> str:
 
 ZoneName = Annotated[str, AfterValidator(_checked)]
 """A pydantic field type: an IANA zone name, refused with advice otherwise."""
+
+
+@overload
+def aware_utc(value: datetime | str) -> datetime: ...
+@overload
+def aware_utc(value: object) -> datetime | None: ...
+def aware_utc(value: object) -> datetime | None:
+    """Return ``value`` as an aware datetime: naive ones (as SQLite hands them back) are UTC, text is read as ISO.
+
+    Anything that is neither a datetime nor text (None) gives None.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -33,7 +33,7 @@ from engine.read.queries import find_action
 from engine.rules.loader import RuleSet
 from engine.store import tables
 from engine.store.models import Escalation, Plan
-from engine.zones import zone
+from engine.zones import aware_utc, zone
 
 A = tables.ACTION
 OUT = tables.OUTBOX
@@ -98,12 +98,8 @@ def next_wake(engine: Engine, now: datetime) -> datetime | None:
             select(func.min(OUT.c.next_attempt_at)).where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
         ).scalar()
         digest = _next_digest(conn, now)
-    found = [_aware(t) for t in (fire, due, retry, digest) if t is not None]
+    found = [aware_utc(t) for t in (fire, due, retry, digest) if t is not None]
     return min(found, default=None)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _next_digest(conn: Any, now: datetime) -> datetime | None:
@@ -193,4 +189,4 @@ def notifications(engine: Engine, start: datetime, until: datetime) -> list[dict
 
 
 def _iso(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return aware_utc(value).astimezone(UTC).isoformat().replace("+00:00", "Z")

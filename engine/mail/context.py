@@ -21,7 +21,7 @@ from engine.actions.links import action_links, preferences_url
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
-from engine.zones import zone
+from engine.zones import aware_utc, zone
 
 Row = Mapping[Any, Any]  # an outbox, action, plan... row: a SQLAlchemy RowMapping or a plain dict
 OWNER_ROLES = frozenset({"owner", "delegate"})
@@ -201,7 +201,7 @@ def envelope_for(row: Row, context: Row, facts: Facts | None, now: datetime) -> 
     if facts is None:
         return Envelope(row["key"], to, now, context["links"]["preferences"], zone=tz)
     plan_id, ref = facts.plan["id"], facts.action["ref"]
-    started = _aware(facts.action.get("created_at")) or now
+    started = aware_utc(facts.action.get("created_at")) or now
     return Envelope(
         row["key"],
         to,
@@ -223,7 +223,7 @@ def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
         return None  # only a milestone goes in a calendar; a missed check-in is not one
     what = "start" if payload.get("what") == "starts" else "due"
     action, plan = facts.action, facts.plan
-    stamp = _aware(action.get("updated_at")) or _aware(plan.get("updated_at")) or datetime(2000, 1, 1, tzinfo=UTC)
+    stamp = aware_utc(action.get("updated_at")) or aware_utc(plan.get("updated_at")) or datetime(2000, 1, 1, tzinfo=UTC)
     title = summary(action)
     description = (
         f"Action {action['ref']} of {plan.get('symbol') or plan['id']}: {title}\n"
@@ -255,9 +255,3 @@ def _day(value: object) -> date | None:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _aware(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from engine.store import tables
+from engine.zones import aware_utc
 
 OUT = tables.OUTBOX
 STATE = tables.SERVICE_STATE
@@ -55,7 +56,7 @@ def engine_status(engine: Engine, now: datetime) -> Status:
             select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at <= now)
         ).scalar()
         states: dict[str, datetime] = {key: at for key, at in conn.execute(select(STATE.c.key, STATE.c.updated_at))}
-    oldest = _aware(oldest)
+    oldest = aware_utc(oldest)
     nodes = tuple(
         sorted(
             (key.removeprefix("node:"), at)
@@ -79,11 +80,3 @@ def action_counts(engine: Engine) -> list[tuple[str, int]]:
     with engine.connect() as conn:
         rows = conn.execute(select(A.c.status, func.count()).where(A.c.removed_at.is_(None)).group_by(A.c.status))
         return [(state, n) for state, n in rows]
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """Return ``value`` as an aware UTC datetime (SQLite's min() hands back naive or text)."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
