@@ -384,6 +384,7 @@ def test_check_in_rhythms_are_the_planners_dates(
     _, rule_text, rdates = found
     assert rule_text == rule
     assert list(rdates[: len(first_rdates)]) == first_rdates
+    assert bool(rdates) == (rule is None)  # a rule or a list of dates, never both
 
 
 def test_example_feeds_land_as_files(example: tuple[Engine, str], tmp_path: Path) -> None:
