@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 JS_STAMP := tests/js/node_modules/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit wheel-check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "planwatch needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -38,6 +38,20 @@ unit: $(STAMP) $(JS_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The wheel as people install it: built, installed with the dependencies it declares into a fresh
+# virtual environment, and run from an empty temporary folder: `planwatch demo` (the example it
+# ships), then `planwatch init` and `planwatch rules check` in the new project. CI runs it after
+# `make test`; tests/test_packaging.py does the same from the sdist, faster, with .venv's dependencies.
+wheel-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
+	rm -rf build && $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir "$$tmp/dist" . && rm -rf build && \
+	$(PYTHON) -m venv "$$tmp/venv" && "$$tmp/venv/bin/python" -m pip install --quiet "$$tmp"/dist/planwatch-*.whl && \
+	mkdir "$$tmp/empty" && cd "$$tmp/empty" && \
+	{ "$$tmp/venv/bin/planwatch" demo --out "$$tmp/demo" >"$$tmp/demo.log" 2>&1 || { cat "$$tmp/demo.log"; exit 1; }; } && \
+	grep '^Messages sent: ' "$$tmp/demo.log" && test -z "$$(ls -A)" && \
+	"$$tmp/venv/bin/planwatch" init "$$tmp/project" && cd "$$tmp/project" && "$$tmp/venv/bin/planwatch" rules check && \
+	echo "wheel-check: the installed wheel runs demo and init from an empty folder"
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_timeframe.py
