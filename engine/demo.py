@@ -24,6 +24,7 @@ from engine.drive.rehearse import run_simulation
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
 from engine.mail.render import Renderer
+from engine.plandoc import effective_due
 from engine.read.queries import list_actions, owners_with_chains, plans, sections
 from engine.rules.loader import load_rules
 from engine.settings import Settings, template_folders
@@ -150,7 +151,7 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
         )
         done_at: dict[int, datetime] = {a: at for a, at in session.connection().execute(query)}
     for action in actions:
-        due = action.extended_to or action.due
+        due = effective_due(action.due, action.extended_to)
         if due is None or action.kind == "recurring":
             continue
         deadline = datetime.combine(due + timedelta(days=1), time(0), zone(tz))

@@ -12,6 +12,11 @@ KINDS = ("deadline", "start", "window", "recurring", "continuous", "event", "uns
 OVERRIDE_KEYS = ("kind", "start", "due", "rrule", "event", "after")
 
 
+def effective_due(due: date | None, extended_to: date | None) -> date | None:
+    """Return the due date in force: the extension's when one was granted, else the plan's."""
+    return extended_to or due
+
+
 @dataclass(slots=True)
 class PlanInfo:
     """The plan's identity: ``ref_date`` is the plan's own date, ``timezone`` an IANA name."""

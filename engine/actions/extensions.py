@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.workflow import extend
 from engine.errors import UsageError
+from engine.plandoc import effective_due
 from engine.store.models import Action
 from engine.store.plans import record_change
 from engine.store.web_models import ExtensionRequest
@@ -22,7 +23,7 @@ def request_extension(
     session: Session, action: Action, wanted: date, now: datetime, *, who: str, via: str, reason: str
 ) -> ExtensionRequest:
     """Record a request to move ``action``'s due date to ``wanted``; return it (pending)."""
-    current = action.extended_to or action.due
+    current = effective_due(action.due, action.extended_to)
     if current is None:
         raise UsageError(f"{action.ref} has no due date to extend")
     if wanted <= current:

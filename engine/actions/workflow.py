@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
 from engine.outbox import enqueue, message_key, outbox_row
-from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow
+from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
 from engine.rules.events import NamedEvent
 from engine.store.models import (
     STATUSES,
@@ -169,7 +169,7 @@ def not_mine(session: Session, action: Action, now: datetime, *, who: str, via: 
 
 def extend(session: Session, action: Action, to: date, now: datetime, *, who: str, via: str, reason: str) -> None:
     """Grant an extension: the due date becomes ``to``; logged, and open escalations are resolved."""
-    current = action.extended_to or action.due
+    current = effective_due(action.due, action.extended_to)
     if action.due is None:
         raise UsageError(
             f"{action.ref} has no due date to extend; set one with `planwatch set {action.ref} --due DATE`"

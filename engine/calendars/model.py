@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from engine.plandoc import effective_due
+
 
 @dataclass(frozen=True, slots=True)
 class PlanInfo:
@@ -75,7 +77,7 @@ class ActionInfo:
     @property
     def due_day(self) -> date | None:
         """Return the due date in force: the extension if one was granted."""
-        return self.extended_to or self.due
+        return effective_due(self.due, self.extended_to)
 
 
 @dataclass(frozen=True, slots=True)

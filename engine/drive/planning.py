@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from engine.drive.people import Directory, load_directory
 from engine.outbox import enqueue, outbox_row
+from engine.plandoc import effective_due
 from engine.planner import ActionView, History, Notice, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
@@ -230,7 +231,7 @@ def _plan_one(
         plan_tz=plan["timezone"],
         plan_date=plan["ref_date"],
         start=row["start"],
-        due=row["extended_to"] or row["due"],
+        due=effective_due(row["due"], row["extended_to"]),
         rrule=row["rrule"],
         title=row["title"],
         last_completed=row["last_completed"],

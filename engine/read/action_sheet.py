@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.importers.owners import supervisor_chain
+from engine.plandoc import effective_due
 from engine.read.queries import history
 from engine.store.feed_models import FeedEvent
 from engine.store.lookups import supervisors
@@ -47,7 +48,7 @@ class Sheet:
     @property
     def due(self) -> date | None:
         """Return the due date in force (an extension's, else the plan's)."""
-        return self.action.extended_to or self.action.due
+        return effective_due(self.action.due, self.action.extended_to)
 
     @property
     def pending_request(self) -> ExtensionRequest | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from engine.plandoc import effective_due
 from engine.read.report_model import STATES, ActionLine, IssueBlock, PartBlock, Report
 from engine.read.timeline import render_svg
 from engine.store import tables
@@ -117,7 +118,7 @@ def _extended_at(action: _Facts, changes: list[ActionChange]) -> date | None:
 def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], as_of: date) -> ActionLine:
     status, note = _status_at(action, changes)
     extended = _extended_at(action, changes)
-    due = extended or action.due
+    due = effective_due(action.due, extended)
     base: dict[str, Any] = dict(
         ref=action.ref,
         title=action.title,

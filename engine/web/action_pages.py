@@ -14,6 +14,7 @@ from sqlmodel import Session
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
 from engine.actions.workflow import complete, not_mine, progress
+from engine.plandoc import effective_due
 from engine.read.action_sheet import build_sheet
 from engine.read.queries import open_actions_of, pending_extension_ids, reading
 from engine.store import transaction
@@ -47,7 +48,7 @@ def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
 
 
 def _due(action: Action) -> date | None:
-    return action.extended_to or action.due
+    return effective_due(action.due, action.extended_to)
 
 
 def visible_action(session: Session, viewer: Viewer, action_id: int) -> Action:

@@ -19,6 +19,7 @@ from engine.actions.extensions import request_extension
 from engine.actions.links import ACT, ACTIONS, PREFERENCES, LinkError, SignedLink, read_link
 from engine.actions.signin import digest, mark_used, used
 from engine.actions.workflow import complete, not_mine, progress
+from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
 from engine.store.models import Action
@@ -80,7 +81,14 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         action = _action(session, link)
         _unused(session, digest(ACT, verb, token))
-    return page(request, "link.html.j2", verb=verb, action=action, due=action.extended_to or action.due, token=token)
+    return page(
+        request,
+        "link.html.j2",
+        verb=verb,
+        action=action,
+        due=effective_due(action.due, action.extended_to),
+        token=token,
+    )
 
 
 @router.post("/a/{token}/{verb}")
