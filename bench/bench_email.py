@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from engine.mail.messages import as_bytes, calendar_text, message_id, thread_ind
 from engine.mail.render import MailIdentity, Renderer  # noqa: E402
 from engine.store import make_engine, upgrade  # noqa: E402
 from engine.store.models import Action, Outbox, Owner, Plan, Section  # noqa: E402
+from tests.smtpserver import free_port  # noqa: E402
 
 NOW = datetime(2000, 3, 31, 7, 0, tzinfo=UTC)
 ZONES = ("Europe/Zurich", "Asia/Bangkok", "America/Lima", "Africa/Nairobi", "America/New_York")
@@ -287,9 +287,7 @@ class Sink:
     """aiosmtpd in its own process, counting what it receives."""
 
     def __init__(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port, picked first
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(self.port)],
             stdin=subprocess.PIPE,
