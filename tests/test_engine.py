@@ -110,6 +110,22 @@ def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type
     )
 
 
+def test_the_escalation_csv_defuses_a_title_a_spreadsheet_would_run(world, cli) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from engine.read.queries import find_action
+
+    engine = world[0]
+    tick(world, datetime(2000, 4, 20, 12, tzinfo=UTC))
+    with transaction(engine) as session:
+        action = find_action(session, "I.1.1")
+        action.title = '=HYPERLINK("http://evil")'
+        session.add(action)
+    rows = list(csv.DictReader(cli("escalations", "--csv", db=cli.url).out.splitlines()))
+    titles = {r["title"] for r in rows if r["action"] == "I.1.1"}
+    assert titles == {'\'=HYPERLINK("http://evil")'}
+
+
 def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore[no-untyped-def]
     engine = world[0]
     tick(world, datetime(2000, 3, 1, tzinfo=UTC))

@@ -5,7 +5,6 @@ Each command is a few lines over engine.read; heavy imports stay inside the func
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -72,9 +71,11 @@ def escalations(
         for row in rows:
             emit_json(row)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()} for r in rows)
+        from engine.read.csv_text import csv_chunks
+
+        fields = list(rows[0]) if rows else ["id"]
+        cells = ([json.dumps(v) if isinstance(v, list) else v for v in map(r.get, fields)] for r in rows)
+        sys.stdout.writelines(csv_chunks(fields, cells, lineterminator="\n"))
     else:
         make_console().print(escalations_table(rows))
 
