@@ -24,7 +24,7 @@ planwatch reads the folders below when it runs in this folder (`cd` here first).
 |---|---|
 | `plans/` | the plan and the people: `gb276-tc2-implementation-plan.txt` is the example plan (ILO Governing Body, GB.276/TC/2, 1999); `owners.yaml` lists the owners (name, e-mail, time zone, supervisor); `progress.yaml` is the example's progress, which the demo replays. Put your own plan and owners here. |
 | `rules/` | when reminders, check-ins and escalations go out (`default.yaml`), the holidays no message goes out on (`holidays.yaml`), who owns which section (`owners.yaml`) and events with known dates (`events.yaml`). After an edit run `planwatch rules check`. |
-| `templates/` | your own versions of the e-mails, pages and report, file by file; empty, planwatch uses its own. See `templates/README.md`. |
+| `templates/` | your own versions of the e-mails, pages and report, file by file; while it is empty, planwatch uses its own. See `templates/README.md`. |
 
 ## What to run next
 
