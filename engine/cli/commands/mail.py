@@ -50,7 +50,7 @@ def send_test(
     Example: [bold]PLANWATCH_SMTP_URL=smtp://127.0.0.1:8025 planwatch send-test --to me@example.org[/]
     """
     from engine.channels import DeliveryError, channel_for
-    from engine.mail.preview import send_test as send
+    from engine.drive.preview import send_test as send
 
     settings = settings_of(ctx)
     try:
@@ -99,7 +99,7 @@ def preview(
     from engine.cli.present import simulation_table
 
     if render or action:
-        from engine.mail.preview import preview_rendered, print_rendered
+        from engine.drive.preview import preview_rendered, print_rendered
 
         rows = preview_rendered(
             open_engine(ctx), settings_of(ctx), load_ruleset(ctx), make_renderer(ctx), parse_day(day, "--date"), action
