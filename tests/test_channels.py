@@ -25,7 +25,8 @@ from .smtpserver import Recorder, smtp_server
 
 @dataclass
 class Case:
-    """A channel under test and how to read back what arrived (subjects; ``None`` for a channel that keeps no message)."""
+    """A channel under test and how to read back what arrived (subjects; ``None`` for a channel that keeps no
+    message)."""
 
     channel: Channel
     arrived: Callable[[], list[str] | None]
