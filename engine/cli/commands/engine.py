@@ -169,6 +169,6 @@ def demo(
 
     Example: [bold]planwatch demo[/] (what [bold]make demo[/] runs)
     """
-    from engine.demo import run_demo
+    from engine.cli.demo import run_demo
 
     run_demo(make_console(), out, plans_dir, settings_of(ctx), current_time())
