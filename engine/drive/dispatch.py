@@ -196,7 +196,8 @@ COUNTED = (
 
 def _count_only(conn: Connection, channel: Channel, now: datetime, limit: int, stats: DispatchStats) -> DispatchStats:
     """For a channel that reads nothing (simulations, the benchmark): screen the due rows as for a real
-    channel, then mark the batch sent in one statement per 500 rows (no message was built: no Message-ID).
+    channel, then mark the batch sent in one statement per 500 rows (no message was built: no Message-ID)
+    and tell the channel how many with ``tally``.
 
     Only the rows the screening could stop go through it: reminders whose date is not after
     today in every zone of the batch, and rows that share an occurrence with another row.
