@@ -2,7 +2,7 @@
 
 Run from the repository root:  .venv/bin/python bench/bench_engine.py [--quick | --full]
 
-The targets are the "Speed" section of the engine issue (issue 4):
+What it checks (the exit status says whether each threshold holds):
 
 1. a tick with 1,000 actions due costs about the same among 10,000, 100,000 and 1,000,000
    actions in SQLite (growth from the smallest to the largest < 2x);

@@ -1,4 +1,4 @@
-"""Benchmark: planwatch on PostgreSQL (issue 8), the scale-out setting.
+"""Benchmark: planwatch on PostgreSQL, the scale-out setting.
 
 Run from the repository root:  .venv/bin/python bench/bench_postgres.py [--quick]
 

@@ -9,7 +9,7 @@ through the real FastAPI app (in-process ASGI client, a signed-in session cookie
 lookup, queries, Jinja rendering and the SVG included. Timings are the best of ``--rounds``
 after one warm-up (``timeit``'s advice), wall clock, one process.
 
-Targets (issue 7): the escalations page with 100,000 entries and the plan page with 10,000
+Thresholds: the escalations page with 100,000 entries and the plan page with 10,000
 actions each under 300 ms.
 """
 
