@@ -25,7 +25,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# ical.js (the calendar parser of Thunderbird) for tests/test_calendars_icaljs.py, from the lock file.
+# ical.js (the calendar parser of Thunderbird) for tests/calendars/test_write.py, from the lock file.
 $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed-stamp; \

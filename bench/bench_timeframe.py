@@ -2,7 +2,7 @@
 
 Run from the repository root:  .venv/bin/python bench/bench_timeframe.py [--skip-default]
 
-The phrase list is the gold table of ``tests/test_timeframe.py`` (every time-frame phrase of the
+The phrase list is the gold table of ``tests/timeframe/test_timeframe.py`` (every time-frame phrase of the
 seed plan plus the further phrases, each with its reference date and expected due date). The
 readers get the same phrases and reference dates, on one core, in one process: planwatch, and
 dateparser twice, restricted to English (its fastest setting) and with its default settings
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(rows: Sequence[tuple[str, float, float]], n: int, args: argparse.Namespace) -> None:
     print(
-        f"{n} phrases (the gold table of tests/test_timeframe.py); planwatch: best of "
+        f"{n} phrases (the gold table of tests/timeframe/test_timeframe.py); planwatch: best of "
         f"{args.rounds} rounds of {args.passes} passes; one core, one process"
     )
     print(f"{'reader':32} {'phrases/s':>10}  gold due date")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from .conftest import SEED, snapshot
-from .test_importers_gbtext import seed_timeframe_cells
+from .importers.test_gbtext import seed_timeframe_cells
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 

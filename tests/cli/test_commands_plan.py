@@ -1,0 +1,138 @@
+"""Time frames inside the plan: the CLI contract, the review queue, decisions and event links."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ..conftest import ROOT
+
+PLAN = "plans/gb276-tc2-implementation-plan.txt"
+KEYS = ["text", "kind", "start", "due", "rrule", "milestones", "event", "needs_review", "reason"]
+
+
+def planwatch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False
+    )
+
+
+def test_timeframe_command_prints_the_contract_object() -> None:
+    out = planwatch("timeframe", "First outputs by September 2000", "--ref", "1999-09-28", "--json")
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert list(obj) == KEYS
+    assert (obj["kind"], obj["due"], obj["milestones"][0]["label"]) == ("deadline", "2000-09-30", "First outputs")
+
+
+def test_timeframe_batch_is_json_lines_in_input_order() -> None:
+    phrases = ["Annually or at least biennially", "", "Linked to review of field structure", "By September"]
+    out = planwatch("timeframe", "--ref", "1999-09-28", "--json", stdin="\n".join(phrases) + "\n")
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["text"] for r in rows] == phrases
+    assert [r["kind"] for r in rows] == ["recurring", "unscheduled", "event", "deadline"]
+    assert rows[0]["rrule"] == "FREQ=YEARLY" and rows[3]["due"] == "2000-09-30" and rows[3]["needs_review"]
+
+
+def test_timeframe_with_a_bad_reference_date_is_a_usage_error() -> None:
+    out = planwatch("timeframe", "By June 2000", "--ref", "28/09/1999", "--json")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "planwatch: --ref: expected a date YYYY-MM-DD, got '28/09/1999'"
+
+
+def test_every_action_stores_its_reading(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
+    assert (rows["I.1a.1"]["kind"], rows["I.1a.1"]["due"], rows["I.1a.1"]["needs_review"]) == (
+        "deadline",
+        "2000-04-30",
+        False,
+    )
+    assert (rows["I.1a.2"]["kind"], rows["I.1a.2"]["rrule"]) == ("recurring", "FREQ=YEARLY")
+    assert "biennially" in rows["I.1a.2"]["reason"]
+    assert (rows["III.d.2"]["kind"], rows["III.d.2"]["needs_review"]) == ("unscheduled", True)
+    table = cli("actions").out
+    assert "deadline due 2000-04-30" in table  # the reading next to the phrase
+
+
+def test_event_linked_actions_are_proposed_to_follow_the_heading_they_name(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
+    linked = rows["II.2.6"]
+    assert (linked["kind"], linked["event"], linked["after"], linked["due"]) == (
+        "event",
+        "review of field structure",
+        "II.1.1",
+        "2000-12-31",
+    )
+    assert linked["needs_review"] is True
+    assert "planwatch set II.2.6 --after II.1.1" in linked["reason"]
+
+
+def test_review_lists_what_needs_a_decision_and_set_resolves_it(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    queue = [json.loads(line) for line in cli("review", "--json").out.splitlines()]
+    ids = {r["id"] for r in queue}
+    assert {"II.1.2", "II.1.3", "II.2.6", "III.d.2", "I.3b.2"} <= ids
+    assert all(r["reason"] for r in queue)
+    assert cli("set", "III.d.2", "--due", "2000-12-31", "--note", "agreed with PARDEV", "--by", "mei").code == 0
+    assert cli("set", "II.2.6", "--after", "II.1.1", "--by", "mei").code == 0
+    after = {r["id"] for r in map(json.loads, cli("review", "--json").out.splitlines())}
+    assert after == ids - {"III.d.2", "II.2.6"}
+    rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
+    assert (rows["III.d.2"]["due"], rows["III.d.2"]["needs_review"]) == ("2000-12-31", False)
+    assert (rows["II.2.6"]["after"], rows["II.2.6"]["due"], rows["II.2.6"]["needs_review"]) == (
+        "II.1.1",
+        "2000-12-31",
+        False,
+    )
+    sheet = cli("show", "III.d.2").out
+    assert "mei" in sheet and "due=2000-12-31" in sheet and "agreed with PARDEV" in sheet
+
+
+def test_set_refuses_loops_and_bad_values(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    assert cli("set", "II.1.1", "--after", "II.2.6").code == 0
+    loop = cli("set", "II.2.6", "--after", "II.1.1")
+    assert loop.code == 2 and "dependency loop: II.2.6 -> II.1.1 -> II.2.6" in loop.err
+    bad = cli("set", "I.1a.1", "--rrule", "FREQ=SOMETIMES")
+    assert bad.code == 2 and bad.err.startswith("planwatch: --rrule: expected an RFC 5545 rule like FREQ=YEARLY")
+    order = cli("set", "I.1a.1", "--start", "2000-05-01", "--due", "2000-04-01")
+    assert order.code == 2 and "before start" in order.err
+
+
+def test_a_plan_file_override_wins_and_clears_review(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    cli("export", "plan.yaml")
+    text = (
+        Path("plan.yaml")
+        .read_text()
+        .replace(
+            "timeframe: Under negotiation",
+            "timeframe: Under negotiation\n    schedule:\n      kind: deadline\n      due: 2001-06-30",
+        )
+    )
+    Path("plan.yaml").write_text(text)
+    assert cli("import", "plan.yaml").code == 0
+    row = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}["III.d.2"]
+    assert (row["kind"], row["due"], row["needs_review"], row["timeframe"]) == (
+        "deadline",
+        "2001-06-30",
+        False,
+        "Under negotiation",
+    )
+    assert row["reason"] == "Set in the plan file: kind deadline, due 2001-06-30."
+
+
+def test_named_events_date_event_linked_actions(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    events = Path("rules/events.yaml")
+    events.write_text(
+        events.read_text()
+        + '  - name: Field structure review\n    aka: ["review of field structure"]\n    date: 2000-10-31\n'
+    )
+    cli("import", PLAN)
+    row = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}["II.2.6"]
+    assert (row["due"], row["needs_review"]) == ("2000-10-31", False)
+    assert "rules/events.yaml" in row["reason"]

@@ -1,0 +1,321 @@
+"""The engine against a real database: ticks, catch-up, zones, escalation log, workflow, simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.actions.workflow import acknowledge, extend
+from engine.channels.maildir import MaildirChannel
+from engine.drive.simulate import simulate, start_cursors
+from engine.drive.tick import run_tick
+from engine.importing import import_paths
+from engine.mail.render import Renderer
+from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.store import make_engine, transaction, upgrade
+from engine.store.copy import copy_to_sqlite
+from engine.store.models import Outbox
+
+from ..conftest import ROOT
+
+DATA = Path(__file__).parent.parent / "data"
+T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The small plan and its owners in a fresh database, cursors at T0."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
+    start_cursors(engine, T0)
+    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
+    engine.dispose()
+
+
+def outbox(engine) -> list[Outbox]:  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
+
+
+def tick(world, at: datetime):  # type: ignore[no-untyped-def]
+    engine, rules, channel, renderer = world
+    return run_tick(engine, rules, channel, renderer, at)
+
+
+def test_reminders_arrive_at_nine_local_for_each_owner(world) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2000, 3, 17, 3, 0, tzinfo=UTC)
+    tick(world, at)
+    tick(world, datetime(2000, 3, 17, 23, 0, tzinfo=UTC))
+    rows = {r.recipient_id: r for r in outbox(world[0]) if r.step == "remind:due:14d"}
+    assert str(rows["zora"].due_at) == "2000-03-17 08:00:00+00:00"  # 09:00 CET
+    assert str(rows["boon"].due_at) == "2000-03-17 02:00:00+00:00"  # 09:00 in Bangkok
+    assert str(rows["luz"].due_at) == "2000-03-17 14:00:00+00:00"  # 09:00 in Lima
+    assert all(r.status == "sent" for r in rows.values())
+    assert world[2].count() == sum(r.status == "sent" for r in outbox(world[0]))
+
+
+def test_ticking_twice_at_the_same_time_adds_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2000, 3, 20, 12, tzinfo=UTC)
+    first = tick(world, at)
+    before = [(r.key, r.status) for r in outbox(world[0])]
+    second = tick(world, at)
+    assert first.planned.pending > 0
+    assert second.planned.pending == 0 and second.dispatched.sent == 0
+    assert [(r.key, r.status) for r in outbox(world[0])] == before
+
+
+def test_catch_up_after_a_ten_day_gap_sends_once_and_floods_nothing(world) -> None:  # type: ignore[no-untyped-def]
+    tick(world, datetime(2000, 3, 10, tzinfo=UTC))
+    report = tick(world, datetime(2000, 3, 30, 12, tzinfo=UTC))  # the 14d and 2d reminders both fell in the gap
+    rows = [r for r in outbox(world[0]) if r.recipient_id == "zora" and r.step.startswith("remind")]
+    assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
+    at = datetime(2000, 3, 30, 12, tzinfo=UTC)
+    assert report.dispatched.sent == len([r for r in outbox(world[0]) if r.sent_at == at])
+
+
+def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    tick(world, datetime(2000, 4, 20, 12, tzinfo=UTC))  # three weeks after the due date
+    url = cli.url
+    rows = [json.loads(line) for line in cli("escalations", "--json", db=url).out.splitlines()]
+    assert {(r["action"], r["level"]) for r in rows} >= {("I.1.1", 1), ("I.1.1", 2), ("I.1.2", 2), ("I.1.3", 2)}
+    mid = {
+        r["action"]
+        for r in map(json.loads, cli("escalations", "--json", "--supervisor", "mid", db=url).out.splitlines())
+    }
+    assert mid == {"I.1.1", "I.1.2", "I.1.4"}  # Zora and Boon report to mid; Luz does not
+    boss = {
+        r["action"]
+        for r in map(json.loads, cli("escalations", "--json", "--supervisor", "boss", db=url).out.splitlines())
+    }
+    assert boss == {"I.1.1", "I.1.2", "I.1.3", "I.1.4"}
+    level2 = next(r for r in rows if r["action"] == "I.1.1" and r["level"] == 2)
+    with transaction(engine) as session:
+        acknowledge(session, level2["id"], datetime(2000, 4, 20, 13, tzinfo=UTC), who="mid", note="on it")
+    tick(world, datetime(2000, 5, 10, tzinfo=UTC))
+    repeats = [r for r in outbox(engine) if r.key.startswith("small/I.1.1|2000-03-31|escalate:2#")]
+    assert all(r.due_at < datetime(2000, 4, 20, 13, tzinfo=UTC) for r in repeats)
+    csv_out = cli("escalations", "--csv", "--open", db=url).out.splitlines()
+    assert csv_out[0].startswith("id,at,action") and not any(
+        line.startswith(f"{level2['id']},") for line in csv_out[1:]
+    )
+
+
+def test_the_escalation_csv_defuses_a_title_a_spreadsheet_would_run(world, cli) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from engine.read.queries import find_action
+
+    engine = world[0]
+    tick(world, datetime(2000, 4, 20, 12, tzinfo=UTC))
+    with transaction(engine) as session:
+        action = find_action(session, "I.1.1")
+        action.title = '=HYPERLINK("http://evil")'
+        session.add(action)
+    rows = list(csv.DictReader(cli("escalations", "--csv", db=cli.url).out.splitlines()))
+    titles = {r["title"] for r in rows if r["action"] == "I.1.1"}
+    assert titles == {'\'=HYPERLINK("http://evil")'}
+
+
+def test_an_extension_replans_and_is_logged(world, cli) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    tick(world, datetime(2000, 3, 1, tzinfo=UTC))
+    with transaction(engine) as session:
+        from engine.read.queries import find_action
+
+        extend(
+            session,
+            find_action(session, "I.1.1"),
+            date(2000, 6, 30),
+            datetime(2000, 3, 2, tzinfo=UTC),
+            who="mid",
+            via="cli",
+            reason="budget",
+        )
+    tick(world, datetime(2000, 6, 20, 12, tzinfo=UTC))
+    zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.key.startswith("small/I.1.1")]
+    assert not [r for r in zora if r.occurrence == "2000-03-31" and r.status in {"sent", "pending"}]
+    assert [r.step for r in zora if r.occurrence == "2000-06-30"] == [
+        "extension",
+        "remind:due:14d",
+    ]  # the owner is told
+    assert next(r for r in zora if r.step == "extension").status == "sent"
+    sheet = cli("show", "I.1.1", db=cli.url).out
+    assert "extended" in sheet and "2000-06-30" in sheet and "budget" in sheet
+
+
+def test_continuous_work_check_in_and_silence(world) -> None:  # type: ignore[no-untyped-def]
+    tick(world, datetime(2000, 2, 20, tzinfo=UTC))
+    rows = [
+        (r.type, r.recipient_id, r.due_at.date().isoformat())
+        for r in outbox(world[0])
+        if r.key.startswith("small/I.1.4")
+    ]
+    assert rows[:2] == [("checkin", "zora", "2000-02-03"), ("escalation", "mid", "2000-02-11")]
+
+
+def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine, rules, channel, renderer = world
+    other = copy_to_sqlite(engine, tmp_path / "copy.db")  # the same data, for the hourly ticks
+    until = datetime(2000, 5, 15, tzinfo=UTC)
+    simulate(engine, rules, channel, renderer, T0, until)
+    start_cursors(other, T0)
+    now = T0
+    while now <= until:
+        run_tick(other, rules, MaildirChannel(tmp_path / "mail2"), renderer, now)
+        now += timedelta(hours=1)
+
+    def rows(e):  # type: ignore[no-untyped-def]
+        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+
+    assert rows(engine) == rows(other)
+    assert len(rows(engine)) > 20
+    other.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # advisory locks are PostgreSQL's
+def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text, update
+
+    from engine.mail.digest import build_digests
+    from engine.store.bulk import run_once_lock
+    from engine.store.models import Owner
+
+    engine = world[0]
+    assert engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        conn.execute(update(Owner.__table__).where(Owner.__table__.c.id == "zora").values(digest="daily"))  # type: ignore[attr-defined]
+    tick(world, datetime(2000, 3, 17, 3, tzinfo=UTC))  # Zora's reminder is now held for her digest
+    at = datetime(2000, 3, 17, 9, tzinfo=UTC)
+    other = create_engine(engine.url)
+    with other.begin() as conn:
+        assert run_once_lock(conn, "digests")  # another node is bundling digests
+        assert build_digests(engine, at) == 0
+    assert build_digests(engine, at) == 1  # the lock went with that node's transaction
+    with engine.connect() as conn:
+        held = conn.execute(text("select count(*) from outbox where status = 'held'")).scalar()
+    assert held == 0
+    other.dispose()
+
+
+def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (DATA / "rules" / "policies.yaml").read_text()
+    (rules / "policies.yaml").write_text(
+        text.replace("    business_days: true\n", "    business_days: true\n  limits:\n    max_per_day: 1\n", 1)
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text((DATA / "small-plan.yaml").read_text().replace("    owner: boon", "    owner: zora"))
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=database_url, rules_dir=rules, templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    import_paths(engine, [DATA / "small-owners.yaml", plan], settings, T0)
+    start_cursors(engine, datetime(2000, 3, 16, tzinfo=UTC))
+    world = (engine, load_rules(rules), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
+    first = tick(world, datetime(2000, 3, 17, 9, tzinfo=UTC))  # both of Zora's 14-day reminders are due
+    assert (first.dispatched.sent, first.dispatched.deferred) == (1, 1)
+    deferred = [r for r in outbox(engine) if r.status == "pending"]
+    assert len(deferred) == 1 and "daily cap" in deferred[0].reason
+    assert deferred[0].next_attempt_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
+    tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC))
+    to_zora = [
+        r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
+    ]
+    assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
+    engine.dispose()
+
+
+def _life(world, tmp_path: Path, ahead: timedelta, changes: dict[datetime, object]) -> int:  # type: ignore[no-untyped-def]
+    """Tick hourly from T0 to mid-May planning ``ahead``, applying ``changes`` at their instants; return how
+    many ticks left messages queued ahead of their instant."""
+    engine, rules, _, renderer = world
+    channel = MaildirChannel(tmp_path / f"mail-{ahead.total_seconds():g}")
+    now, queued_ahead = T0, 0
+    while now <= datetime(2000, 5, 15, tzinfo=UTC):
+        for at, change in changes.items():
+            if now - timedelta(hours=1) < at <= now:
+                with transaction(engine) as session:
+                    change(session, at)  # type: ignore[operator]
+        run_tick(engine, rules, channel, renderer, now, ahead=ahead)
+        queued_ahead += any(r.status == "pending" and r.due_at > now for r in outbox(engine))
+        now += timedelta(hours=1)
+    return queued_ahead
+
+
+def _changes() -> dict[datetime, object]:
+    from engine.actions.workflow import set_status
+    from engine.read.queries import find_action
+
+    def done(session, at):  # type: ignore[no-untyped-def]  # Zora finishes I.1.1 half an hour before its 14-day reminder
+        set_status(session, find_action(session, "I.1.1"), "done", at, who="zora", via="cli")
+
+    def extended(session, at):  # type: ignore[no-untyped-def]  # Luz's deadline moves while a reminder is queued
+        extend(session, find_action(session, "I.1.3"), date(2000, 4, 28), at, who="boss", via="cli", reason="late data")
+
+    def acknowledged(session, at):  # type: ignore[no-untyped-def]  # Boon's supervisor acknowledges the first escalation
+        from engine.store.models import Escalation
+
+        entry = session.exec(select(Escalation).where(Escalation.key.startswith("small/I.1.2|"))).scalars().first()
+        acknowledge(session, entry.id, at, who="mid", note="on it")
+
+    return {
+        datetime(2000, 3, 17, 7, 30, tzinfo=UTC): done,
+        datetime(2000, 3, 29, 13, 30, tzinfo=UTC): extended,
+        datetime(2000, 4, 14, 1, 30, tzinfo=UTC): acknowledged,
+    }
+
+
+def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.models import Escalation
+
+    engine, rules, channel, renderer = world
+    other = copy_to_sqlite(engine, tmp_path / "ahead.db")
+    start_cursors(other, T0)
+    plain = _life(world, tmp_path, timedelta(0), _changes())
+    ahead = _life((other, rules, channel, renderer), tmp_path, timedelta(hours=2), _changes())
+    assert plain == 0 and ahead > 20  # the second world really queued messages before their instant
+
+    def rows(e):  # type: ignore[no-untyped-def]
+        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+
+    def log(e):  # type: ignore[no-untyped-def]
+        with transaction(e) as session:
+            return sorted(
+                (x.key, x.at, x.acknowledged_at, x.resolved_at) for x in session.exec(select(Escalation)).scalars()
+            )
+
+    assert rows(engine) == rows(other)
+    assert log(engine) == log(other)
+    assert not [
+        r for r in rows(engine) if r[0].startswith("small/I.1.1|") and r[2] > datetime(2000, 3, 17, 7, 30, tzinfo=UTC)
+    ]
+    assert any(r[0].startswith("small/I.1.3|2000-04-28|") and r[1] == "sent" for r in rows(engine))
+    other.dispose()
+
+
+@pytest.mark.parametrize("counting", [False, True], ids=["maildir", "null-channel"])
+def test_messages_queued_ahead_that_waited_through_downtime_collapse(world, counting: bool) -> None:  # type: ignore[no-untyped-def]
+    from engine.channels import NullChannel
+
+    engine, rules, channel, renderer = world
+    channel = NullChannel() if counting else channel  # the counting pass (simulations) screens rows alike
+    run_tick(engine, rules, channel, renderer, datetime(2000, 3, 17, 7, tzinfo=UTC), ahead=timedelta(hours=2))
+    queued = [r for r in outbox(engine) if r.recipient_id == "zora" and r.status == "pending"]
+    assert [r.step for r in queued] == ["remind:due:14d"]  # Zora's reminder, queued for 08:00; then the node is down
+    report = run_tick(engine, rules, channel, renderer, datetime(2000, 3, 30, 12, tzinfo=UTC), ahead=timedelta(hours=2))
+    rows = [r for r in outbox(engine) if r.recipient_id == "zora" and r.step.startswith("remind")]
+    assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
+    assert "superseded" in rows[0].reason and report.dispatched.suppressed >= 1

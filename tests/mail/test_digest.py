@@ -1,0 +1,190 @@
+"""Digests: held notices bundled at the recipient's local hour, grouped overdue first then by plan Part."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+
+from engine.channels import MemoryChannel
+from engine.drive.delivery import retry_wait, stale_reason
+from engine.drive.dispatch import dispatch
+from engine.drive.planning import plan_due
+from engine.drive.simulate import start_cursors
+from engine.importing import import_paths
+from engine.mail.context import digest_sections
+from engine.mail.digest import build_digests, next_digest_time
+from engine.mail.render import Renderer
+from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.store import make_engine, upgrade
+from engine.store.models import Outbox
+
+from ..conftest import ROOT
+
+OUT = Outbox.__table__  # type: ignore[attr-defined]
+START = datetime(2000, 2, 20, 12, tzinfo=UTC)
+
+OWNERS = """\
+owners:
+  - {id: boss, name: Big Boss, email: boss@example.org, timezone: Europe/Zurich}
+  - {id: mid, name: Middle Manager, email: mid@example.org, timezone: Europe/Zurich, supervisor: boss, digest: daily}
+  - {id: boon, name: Boon B, email: boon@example.org, timezone: Asia/Bangkok, supervisor: mid, digest: daily}
+"""
+PLAN = """\
+plan: {id: dig, title: A plan for digests, symbol: D/1, date: 2000-01-03, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+  - {key: I.1, parent: I, number: "1", title: Early work}
+  - {key: II, number: II, title: Part two}
+  - {key: II.1, parent: II, number: "1", title: Later work}
+actions:
+  - {id: II.1.1, section: II.1, title: Late report, timeframe: By March 2000, owner: boon}
+  - {id: I.1.1, section: I.1, title: Survey of offices, timeframe: By April 2000, owner: boon}
+  - {id: I.1.2, section: I.1, title: Draft guidelines, timeframe: "By 20 April 2000", owner: boon}
+"""
+RULES = """\
+defaults:
+  delivery: {hour: "09:00", business_days: true}
+policies:
+  - name: deadlines
+    match: {kind: [deadline]}
+    remind: [{before: 30d}, {before: 7d}]
+    escalate:
+      - {after: 1d, to: [owner], template: overdue, repeat: 1d, until: 7d}
+      - {after: 7d, to: [supervisor], repeat: 1w}
+"""
+
+
+@pytest.fixture
+def digest_world(database_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Any]]:
+    for name, text in (("owners.yaml", OWNERS), ("plan.yaml", PLAN), ("rules/policies.yaml", RULES)):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=tmp_path / "rules", templates_dir=ROOT / "templates")
+    import_paths(engine, [tmp_path / "owners.yaml", tmp_path / "plan.yaml"], settings, START)
+    start_cursors(engine, START)
+    rules = load_rules(tmp_path / "rules")
+    day = START
+    while day <= datetime(2000, 4, 11, 1, 0, tzinfo=UTC):  # a tick a day, no digest built yet
+        plan_due(engine, rules, day)
+        day += timedelta(days=1)
+    yield engine, rules
+    engine.dispose()
+
+
+def digests(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(OUT).where(OUT.c.type == "digest").order_by(OUT.c.due_at)).mappings())
+
+
+def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(
+    digest_world: tuple[Engine, Any],
+) -> None:
+    engine, rules = digest_world
+    plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    assert build_digests(engine, datetime(2000, 4, 11, 1, 59, tzinfo=UTC)) == 0  # 08:59 in Bangkok
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC)) == 1  # 09:00 in Bangkok; 04:00 in Zurich
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 30, tzinfo=UTC)) == 0  # one a day
+    [boon] = digests(engine)
+    assert (boon["recipient_id"], boon["due_at"]) == ("boon", datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    channel = MemoryChannel()
+    dispatch(engine, channel, Renderer([ROOT / "templates"]), datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    [message] = channel.messages
+    text = message.get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
+    lines = [line for line in text.splitlines() if line and not line.startswith("  done:")]
+    assert lines[:1] == ["3 items for you on 11 April 2000."]
+    body = lines[lines.index("Overdue") : lines.index("Overdue") + 5]
+    assert body == [
+        "Overdue",
+        "- [II.1.1] 11 days overdue (due 31 March 2000): Late report",
+        "Part I: Part one",
+        "- [I.1.2] Due in 9 days (20 April 2000): Draft guidelines",
+        "- [I.1.1] Due in 19 days (30 April 2000): Survey of offices",
+    ]
+    with engine.connect() as conn:
+        statuses = {
+            s for (s,) in conn.execute(select(OUT.c.status).where(OUT.c.recipient_id == "boon", OUT.c.type != "digest"))
+        }
+    assert statuses == {"digested"}
+
+
+def test_escalations_to_a_supervisor_are_batched_in_their_daily_digest(digest_world: tuple[Engine, Any]) -> None:
+    engine, rules = digest_world
+    plan_due(engine, rules, datetime(2000, 4, 11, 8, 0, tzinfo=UTC))
+    assert build_digests(engine, datetime(2000, 4, 11, 6, 59, tzinfo=UTC)) == 1  # only Boon's: 08:59 in Zurich (CEST)
+    assert build_digests(engine, datetime(2000, 4, 11, 7, 0, tzinfo=UTC)) == 1  # the manager's, at 09:00 in Zurich
+    mid = next(d for d in digests(engine) if d["recipient_id"] == "mid")
+    assert [(i["ref"], i["type"], i["overdue"]) for i in mid["payload"]["items"]] == [("II.1.1", "escalation", True)]
+
+
+def test_digest_sections_put_overdue_first_then_parts_in_plan_order() -> None:
+    items = [
+        {"ref": "II.1", "due": "2000-05-01", "overdue": False, "part": "Part II", "part_order": 9},
+        {"ref": "I.2", "due": "2000-06-01", "overdue": False, "part": "Part I", "part_order": 1},
+        {"ref": "I.1", "due": "2000-05-15", "overdue": False, "part": "Part I", "part_order": 1},
+        {"ref": "III.1", "due": "2000-03-01", "overdue": True, "part": "Part III", "part_order": 20},
+        {"ref": "I.9", "due": "2000-02-01", "overdue": True, "part": "Part I", "part_order": 1},
+    ]
+    groups = [(g["heading"], [i["ref"] for i in g["entries"]]) for g in digest_sections(items)]
+    assert groups == [("Overdue", ["I.9", "III.1"]), ("Part I", ["I.1", "I.2"]), ("Part II", ["II.1"])]
+
+
+def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:
+    assert next_digest_time(datetime(2000, 4, 11, 1, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(
+        2000, 4, 11, 2, 0, tzinfo=UTC
+    )
+    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(
+        2000, 4, 12, 2, 0, tzinfo=UTC
+    )
+    assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "America/Lima") == datetime(
+        2000, 4, 11, 14, 0, tzinfo=UTC
+    )
+
+
+def test_retry_waits_double_with_a_stable_jitter_and_a_cap() -> None:
+    waits = [retry_wait("k", n) for n in range(1, 12)]
+    assert waits == [retry_wait("k", n) for n in range(1, 12)]  # no hidden random state
+    assert timedelta(seconds=48) <= waits[0] <= timedelta(seconds=72)
+    assert all(timedelta(minutes=48) <= w <= timedelta(minutes=72) for w in waits[7:])
+    assert len({retry_wait(f"key{i}", 1) for i in range(20)}) == 20  # a burst spreads out
+
+
+def test_a_reminder_is_stale_once_its_date_has_passed_where_the_recipient_is() -> None:
+    row = {"type": "reminder", "payload": {"date": "2000-03-31", "role_tz": "Asia/Bangkok"}}
+    assert stale_reason(row, datetime(2000, 3, 31, 16, 59, tzinfo=UTC)) is None  # 23:59 in Bangkok
+    assert "no longer true" in str(stale_reason(row, datetime(2000, 3, 31, 17, 0, tzinfo=UTC)))  # 1 April there
+    assert stale_reason(row | {"type": "overdue"}, datetime(2000, 5, 1, tzinfo=UTC)) is None
+
+
+def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notices_again(
+    digest_world: tuple[Engine, Any],
+) -> None:
+    engine, rules = digest_world
+    plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC)) == 1  # Boon's, at 09:00 in Bangkok
+    with engine.begin() as conn:  # a notice held for Boon after today's digest: it waits for tomorrow's
+        conn.execute(
+            OUT.update()
+            .where(OUT.c.id == select(func.min(OUT.c.id)).where(OUT.c.status == "digested").scalar_subquery())
+            .values(status="held")
+        )
+    statements: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for minute in range(10, 60, 10):  # the ticks of the rest of the day
+            assert build_digests(engine, datetime(2000, 4, 11, 2, minute, tzinfo=UTC)) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert statements and not [s for s in statements if "outbox.recipient_id =" in s]
+    assert build_digests(engine, datetime(2000, 4, 12, 2, 0, tzinfo=UTC)) == 1  # tomorrow's digest takes it

@@ -1,0 +1,121 @@
+"""The progress report and the timeline picture, from the recorded history."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from engine.actions.workflow import complete, extend, set_status
+from engine.importing import import_paths
+from engine.read.queries import find_action
+from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
+from engine.read.timeline import render_svg
+from engine.settings import Settings
+from engine.store import make_engine, transaction, upgrade
+
+from ..conftest import OWNERS, ROOT, SEED
+
+T0 = datetime(1999, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    upgrade(engine)
+    import_paths(engine, [OWNERS, SEED], Settings(database_url=database_url, rules_dir=ROOT / "rules"), T0)
+    with transaction(engine) as s:
+        complete(
+            s,
+            find_action(s, "I.1a.1"),
+            datetime(2000, 4, 12, 10, tzinfo=UTC),
+            who="jonas",
+            via="cli",
+            note="circulated",
+        )
+        extend(
+            s,
+            find_action(s, "II.3.1"),
+            date(2000, 9, 30),
+            datetime(2000, 5, 2, tzinfo=UTC),
+            who="amara",
+            via="cli",
+            reason="budget",
+        )
+        set_status(
+            s,
+            find_action(s, "III.d.3"),
+            "dropped",
+            datetime(2000, 6, 1, tzinfo=UTC),
+            who="rafael",
+            via="cli",
+            note="no longer needed",
+        )
+    yield engine
+    engine.dispose()
+
+
+def states(engine, as_of: date) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", as_of)
+    return {line.ref: (line.state, line.days_overdue) for line in report.lines()}
+
+
+def test_states_follow_the_history(engine) -> None:  # type: ignore[no-untyped-def]
+    before = states(engine, date(2000, 4, 10))
+    after = states(engine, date(2000, 6, 10))
+    assert before["I.1a.1"] == ("on track", 0)  # not yet done, due 30 April
+    assert after["I.1a.1"] == ("done", 0)
+    assert after["I.3b.3"] == ("overdue", 71)  # due 31 March 2000, never done
+    assert after["II.3.1"][0] == "on track"  # extended to 30 September
+    assert before["II.3.1"][0] == "on track"
+    assert states(engine, date(2000, 6, 2))["II.3.2"] == ("overdue", 2)
+    assert after["III.d.3"][0] == "dropped" and before["III.d.3"][0] == "unscheduled"
+    assert after["III.d.2"][0] == "unscheduled"  # "Under negotiation"
+
+
+def test_counts_add_up_and_markdown_names_everything(engine) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", date(2000, 12, 31))
+    assert sum(report.totals().values()) == len(report.lines()) == 69
+    text = render_markdown(report)
+    for part in ("## Part I:", "## Part II:", "## Part III:"):
+        assert part in text
+    assert "| II.3.1 | 2000-05-31 | 2000-09-30 | budget |" in text
+    assert "overdue by" in text
+
+
+def test_html_is_printable_and_the_svg_is_well_formed(engine) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", date(2000, 12, 31))
+        page = render_html(report, rrules=recurrence_rules(s, "gb276-tc2"))
+    assert "@media print" in page and "<svg" in page
+    svg = render_svg(report, {"I.1a.2": "FREQ=YEARLY"})
+    root = ElementTree.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert svg.count("Part I") >= 1 and "2000-12-31" in svg
+
+
+def test_markup_in_titles_is_escaped_everywhere(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=ROOT / "rules")
+    import_paths(engine, [SEED], settings, T0)
+    from engine.read.export import export_plan
+
+    with transaction(engine) as s:
+        text, _ = export_plan(s, None)
+    evil = tmp_path / "plan.yaml"
+    evil.write_text(
+        text.replace("title: 1(a) action 1 (text not in source)", "title: '<script>alert(1)</script> & \"x\"'", 1)
+    )
+    import_paths(engine, [evil], settings, T0)
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", date(2000, 12, 31))
+        page = render_html(report)
+    engine.dispose()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    ElementTree.fromstring(render_svg(report))  # still well-formed XML

@@ -1,0 +1,757 @@
+"""Rule files: loading, every error with its exact FILE:LINE:COL text, defaults, holidays, matching."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from dateutil.easter import easter
+
+from engine.errors import InputError
+from engine.rules.durations import BusinessCalendar, Duration, parse_duration
+from engine.rules.loader import RuleSet, calendar_for, describe_policy, load_rules
+from engine.rules.policy import KINDS, ActionFacts, Delivery, Policy
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+POLICY = """\
+policies:
+  - name: deadlines
+    match:
+      kind: deadline
+    remind:
+      - before: 30d
+"""
+
+
+@pytest.fixture
+def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``rules/`` folder under a working directory of its own."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").mkdir()
+    return Path("rules")
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def errors(path: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_rules(path)
+    return str(caught.value).splitlines()
+
+
+def replaced(old: str, new: str) -> str:
+    assert old in POLICY
+    return POLICY.replace(old, new)
+
+
+DURATION = 'expected a duration like "30d", "2w", "3mo", "1y", "36h", "5bd" (business days) or "P1M"'
+
+ERROR_CASES = [
+    pytest.param(
+        replaced("    remind:", "    remnd:"),
+        "rules/x.yaml:5:5: policies[0].remnd: unknown key 'remnd' (did you mean 'remind'?); "
+        "expected one of name, match, remind, checkin, escalate, delivery, limits, recurrence",
+        id="unknown-key-typo",
+    ),
+    pytest.param(
+        replaced("30d", "30 dayz"),
+        f"rules/x.yaml:6:17: policies[0].remind[0].before: {DURATION}, got '30 dayz'",
+        id="duration-typo",
+    ),
+    pytest.param(
+        replaced("30d", "-5d"),
+        "rules/x.yaml:6:17: policies[0].remind[0].before: a duration cannot be negative, got '-5d'; "
+        "expected '5d': 'before' counts back from the date and 'after' forward by themselves",
+        id="negative-offset",
+    ),
+    pytest.param(
+        replaced("30d", "30"),
+        f"rules/x.yaml:6:17: policies[0].remind[0].before: {DURATION}, got a bare number 30 (add a unit: 30d)",
+        id="bare-number",
+    ),
+    pytest.param(
+        replaced("30d", "30m"),
+        "rules/x.yaml:6:17: policies[0].remind[0].before: '30m' is ambiguous; "
+        'expected "30mo" for months (rules count no minutes)',
+        id="ambiguous-minutes-or-months",
+    ),
+    pytest.param(
+        POLICY + "    escalate:\n      - after: 1d\n        to: boss\n",
+        "rules/x.yaml:9:13: policies[0].escalate[0].to[0]: unknown recipient 'boss'; "
+        "expected owner, delegate, supervisor, "
+        "supervisor.supervisor (one '.supervisor' per level up), secretariat, or an e-mail address",
+        id="unknown-recipient-role",
+    ),
+    pytest.param(
+        POLICY + "    escalate:\n      - {after: 14d, to: supervisor}\n      - {after: 7d, to: owner}\n",
+        "rules/x.yaml:9:17: policies[0].escalate[1].after: 7d is not later than the step before (14d), "
+        "so the ladder can never reach it; "
+        "expected the steps in order, each 'after' later than the one before",
+        id="escalation-steps-out-of-order",
+    ),
+    pytest.param(
+        POLICY + "    escalate:\n      - {after: 14d, to: owner, repeat: 1d, until: 14d}\n",
+        "rules/x.yaml:8:52: policies[0].escalate[0].until: 14d is not later than after (14d), "
+        "so this step can never fire; expected a bound later than 14d",
+        id="until-not-after-after",
+    ),
+    pytest.param(
+        POLICY + "    escalate:\n      - {after: 1d, to: owner, repeat: 0d}\n",
+        "rules/x.yaml:8:40: policies[0].escalate[0].repeat: a zero interval would repeat forever; "
+        "expected an interval like 1d or 1w",
+        id="zero-repeat",
+    ),
+    pytest.param(
+        POLICY + "    checkin:\n      every: 3mo\n",
+        "rules/x.yaml:8:7: policies[0].checkin: can never fire: deadline actions get no check-ins; "
+        "expected checkin only on policies matching continuous, start, event or unscheduled actions",
+        id="checkin-on-deadlines-only",
+    ),
+    pytest.param(
+        replaced("kind: deadline", "kind: continuous"),
+        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: "
+        "continuous actions have no due date to remind before; "
+        "expected reminders before a due date only on policies matching deadline, window, recurring or event actions",
+        id="remind-on-continuous-only",
+    ),
+    pytest.param(
+        replaced("- before: 30d", "- {before: 30d, anchor: start}"),
+        "rules/x.yaml:6:9: policies[0].remind[0]: can never fire: "
+        "deadline actions have no start date to remind before; "
+        "expected reminders with anchor: start only on policies matching start or window actions",
+        id="remind-before-start-on-deadlines",
+    ),
+    pytest.param(
+        POLICY + "    recurrence:\n      completion_based: true\n",
+        "rules/x.yaml:8:7: policies[0].recurrence: can never apply: deadline actions do not recur; "
+        "expected recurrence only on policies matching recurring actions",
+        id="recurrence-on-deadlines",
+    ),
+    pytest.param(
+        replaced("kind: deadline", "kind: continuous").replace(
+            "    remind:\n      - before: 30d\n", "    checkin:\n      every: 3mo\n      escalate_after: 14d\n"
+        ),
+        "rules/x.yaml:7:23: policies[0].checkin.escalate_after: "
+        "a missed check-in has nowhere to escalate: the policy has no "
+        "escalate ladder; expected an escalate: list of steps (the first may be 'after: 0d'), or no escalate_after",
+        id="escalate-after-without-ladder",
+    ),
+    pytest.param(
+        replaced("kind: deadline", "kind: [deadline, deadlin]"),
+        "rules/x.yaml:4:24: policies[0].match.kind[1]: unknown kind 'deadlin' (did you mean 'deadline'?); "
+        f"expected one of {', '.join(KINDS)}",
+        id="unknown-kind",
+    ),
+    pytest.param(
+        replaced("kind: deadline", "kind: []"),
+        "rules/x.yaml:4:13: policies[0].match.kind: an empty list matches nothing; expected at least one value, "
+        "or leave the key out to match all",
+        id="empty-match-list",
+    ),
+    pytest.param(
+        POLICY + "    delivery:\n      hour: '25:00'\n",
+        """rules/x.yaml:8:13: policies[0].delivery.hour: expected a time of day like "09:00", got '25:00'""",
+        id="bad-hour",
+    ),
+    pytest.param(
+        POLICY + "    delivery:\n      holidays: [2000-08-01, 2000-02-30]\n",
+        "rules/x.yaml:8:30: 2000-02-30 is not a date (day is out of range for month); expected a date like 2000-04-30",
+        id="impossible-holiday-date",
+    ),
+    pytest.param(
+        POLICY + "    delivery:\n      digest: dayly\n",
+        "rules/x.yaml:8:15: policies[0].delivery.digest: expected none, daily or weekly, got 'dayly'",
+        id="bad-digest",
+    ),
+    pytest.param(
+        "defaults:\n  limits:\n    max_per_day: 0\n" + POLICY,
+        "rules/x.yaml:3:18: defaults.limits.max_per_day: expected a whole number of messages, at least 1, got 0",
+        id="bad-default",
+    ),
+    pytest.param(
+        POLICY + "  - remind: []\n",
+        "rules/x.yaml:7:5: policies[1]: missing required key 'name'",
+        id="policy-without-name",
+    ),
+    pytest.param(
+        POLICY + "  - name: deadlines\n",
+        "rules/x.yaml:7:11: policies[1].name: policy name 'deadlines' is already used at rules/x.yaml:2:5; "
+        "expected each policy to have a name of its own",
+        id="duplicate-name-in-one-file",
+    ),
+    pytest.param(
+        "policies: [\n",
+        "rules/x.yaml:2:1: invalid YAML: expected the node content, but found '<stream end>'",
+        id="yaml-syntax-error",
+    ),
+    pytest.param(
+        replaced("    match:", "    name: again\n    match:"),
+        "rules/x.yaml:3:5: duplicate key 'name' (first at line 2); each key may appear once",
+        id="yaml-duplicate-key",
+    ),
+    pytest.param(
+        b"\x89PNG\r\n\x1a\n\x00\x00",
+        "rules/x.yaml:3: is a binary file; expected a rule file in text (UTF-8)",
+        id="binary-file",
+    ),
+    pytest.param(
+        "", "rules/x.yaml:1: is empty; expected a rule file with 'policies:' (a list of policies)", id="empty-file"
+    ),
+    pytest.param(
+        "# reminders: to do\n",
+        "rules/x.yaml:1: is empty; expected a rule file with 'policies:' (a list of policies)",
+        id="comments-only",
+    ),
+    pytest.param(
+        "- name: deadlines\n",
+        "rules/x.yaml:1:1: expected a mapping with 'policies:' (and optionally 'defaults:'), got a list",
+        id="not-a-mapping",
+    ),
+    pytest.param(
+        "defaults: {}\n",
+        "rules/x.yaml:1:1: missing required key 'policies'; "
+        "expected a list of policies (it may be empty: 'policies: []')",
+        id="no-policies-key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ERROR_CASES)
+def test_bad_rule_file(rules: Path, text: str | bytes, expected: str) -> None:
+    write(rules / "x.yaml", text)
+    assert errors(rules) == [expected]
+
+
+def test_missing_rules_path(rules: Path) -> None:
+    assert errors(Path("nope")) == [
+        f"nope: no such rules folder or file (looked for {Path('nope').resolve()}); expected a folder of *.yaml rule"
+        " files or one rule file (`planwatch init DIR` writes a project folder with the default rules)"
+    ]
+
+
+def test_every_error_of_every_file_is_listed_in_order(rules: Path) -> None:
+    write(rules / "b.yaml", replaced("30d", "soon").replace("kind: deadline", "kind: dedline"))
+    write(rules / "a.yaml", "policies: [\n")
+    write(rules / "c.yaml", POLICY)
+    lines = errors(rules)
+    assert [line.split(": ")[0] for line in lines] == [
+        "rules/a.yaml:2:1",
+        "rules/b.yaml:4:13",
+        "rules/b.yaml:6:17",
+        "rules/c.yaml:2:11",
+    ]
+    assert lines[3] == (
+        "rules/c.yaml:2:11: policies[0].name: policy name 'deadlines' is already used at rules/b.yaml:2:5; "
+        "expected each policy to have a name of its own"
+    )
+
+
+def test_a_file_may_be_loaded_alone(rules: Path) -> None:
+    path = write(rules / "only.yml", POLICY)
+    ruleset = load_rules(path)
+    assert ruleset.files == ("rules/only.yml",)
+    assert [str(p) for p in ruleset.places] == ["rules/only.yml:2:5"]
+
+
+def test_other_loaders_files_are_skipped(rules: Path) -> None:
+    write(rules / "owners.yaml", "assign: []\n")
+    write(rules / "events.yaml", "events: []\n")
+    write(rules / "notes.txt", "not yaml")
+    write(rules / "b.yml", POLICY.replace("deadlines", "b"))
+    write(rules / "a.yaml", POLICY.replace("deadlines", "a"))
+    ruleset = load_rules(rules)
+    assert ruleset.files == ("rules/a.yaml", "rules/b.yml")
+    assert [p.name for p in ruleset.policies] == ["a", "b"]
+
+
+def test_an_empty_rule_set_is_valid_but_applies_to_nothing(rules: Path) -> None:
+    ruleset = load_rules(rules)
+    assert ruleset == RuleSet()
+    assert ruleset.policy_for(ActionFacts("I.1a.1", ("I.1a", "I.1", "I"), "deadline", "program")) == (
+        None,
+        "no policy applies: the rules hold no policies",
+    )
+    write(rules / "x.yaml", "policies: []\n")
+    assert load_rules(rules).policies == ()
+
+
+# ------------------------------------------------------------------------------------- defaults
+
+
+def test_defaults_fill_what_a_policy_leaves_unsaid(rules: Path) -> None:
+    write(
+        rules / "a.yaml",
+        """\
+        defaults:
+          delivery:
+            hour: "08:30"
+            digest: weekly
+          limits:
+            max_per_day: 3
+        policies:
+          - name: own-delivery
+            delivery:
+              business_days: false
+              digest: none
+          - name: own-limits
+            limits:
+              max_per_day: 7
+    """,
+    )
+    write(rules / "b.yaml", "policies:\n  - name: other-file\n")
+    own_delivery, own_limits, other = load_rules(rules).policies
+    assert (
+        own_delivery.delivery.hour.isoformat(),
+        own_delivery.delivery.business_days,
+        own_delivery.delivery.digest,
+    ) == ("08:30:00", False, "none")
+    assert own_delivery.limits.max_per_day == 3
+    assert (own_limits.delivery.hour.isoformat(), own_limits.delivery.digest, own_limits.delivery.business_days) == (
+        "08:30:00",
+        "weekly",
+        True,
+    )
+    assert (own_limits.limits.max_per_day, str(own_limits.limits.backoff_after)) == (7, "7d")
+    assert other.delivery == Delivery() and other.limits.max_per_day == 10  # defaults stay in their file
+
+
+# ------------------------------------------------------------------------------------- holidays
+
+
+HOLIDAY_POLICY = """\
+defaults:
+  delivery:
+    holidays: {ref}
+policies:
+  - name: any
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("holidays:\n  - 2000-08-01\n  - 2000-12-25\n", id="mapping"),
+        pytest.param("- 2000-12-25\n- 2000-08-01\n", id="plain-list"),
+    ],
+)
+def test_holidays_from_a_yaml_file(rules: Path, text: str) -> None:
+    write(rules / "days.yaml", text)
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml"))
+    ruleset = load_rules(rules)
+    assert ruleset.files == ("rules/r.yaml",)  # the holiday list is data, not a rule file
+    assert ruleset.holiday_files == ("rules/days.yaml",)
+    assert sorted(ruleset.policies[0].delivery.holidays) == [date(2000, 8, 1), date(2000, 12, 25)]
+
+
+def test_holiday_path_is_relative_to_the_rule_file(rules: Path) -> None:
+    Path("shared").mkdir()
+    write(Path("shared/days.yaml"), "- 2000-08-01\n")
+    write(
+        rules / "r.yaml",
+        HOLIDAY_POLICY.format(ref="../shared/days.yaml") + "    delivery:\n      holidays: [2001-08-01]\n",
+    )
+    (policy,) = load_rules(rules / "r.yaml").policies
+    assert policy.delivery.holidays == [date(2001, 8, 1)]  # the policy's own list wins over the default
+
+
+ICS = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//holidays//EN
+BEGIN:VEVENT
+UID:national@test
+SUMMARY:Swiss National Day
+DTSTART;VALUE=DATE:19950801
+RRULE:FREQ=YEARLY
+END:VEVENT
+BEGIN:VEVENT
+UID:easter-2000@test
+SUMMARY:Good Friday to Easter Monday
+DTSTART;VALUE=DATE:20000421
+DTEND;VALUE=DATE:20000425
+END:VEVENT
+BEGIN:VEVENT
+UID:meeting@test
+SUMMARY:A meeting, not a holiday
+DTSTART:20000510T090000Z
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_holidays_from_an_icalendar_file(rules: Path) -> None:
+    write(rules / "geneva.ics", ICS.replace("\n", "\r\n"))
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="geneva.ics"))
+    days = load_rules(rules).policies[0].delivery.holidays
+    national = [date(y, 8, 1) for y in range(1995, 2041)]
+    assert days == sorted([*national, date(2000, 4, 21), date(2000, 4, 22), date(2000, 4, 23), date(2000, 4, 24)])
+
+
+def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
+    write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n")
+    assert errors(rules) == [
+        "rules/days.yaml:1:1: holidays: unknown key 'holidays' (a holiday list is read only when a rule file names it "
+        "under delivery: holidays:); expected one of defaults, policies",
+    ]
+
+
+def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="holidayz.yaml"))
+    assert errors(rules) == [
+        "rules/r.yaml:3:5: defaults.delivery.holidays: "
+        "cannot read 'holidayz.yaml' (rules/holidayz.yaml: no such holiday file); "
+        "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
+    ]
+
+
+def test_bad_date_in_holiday_file_is_reported_in_that_file(rules: Path) -> None:
+    write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 2000-13-01\n")
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml") + "    delivery:\n      holidays: days.yaml\n")
+    assert errors(rules) == [
+        "rules/days.yaml:3:5: 2000-13-01 is not a date (month must be in 1..12); expected a date like 2000-04-30"
+    ]
+    write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 1 August\n")
+    assert errors(rules) == ["rules/days.yaml:3:5: holidays[1]: expected a date like 2000-04-30, got '1 August'"]
+
+
+def test_bad_icalendar_file(rules: Path) -> None:
+    write(rules / "bad.ics", "BEGIN:VCALENDAR\nthis is not a calendar\n")
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="bad.ics"))
+    (line,) = errors(rules)
+    assert line.startswith("rules/bad.ics: not an iCalendar file (")
+    assert line.endswith("); expected BEGIN:VCALENDAR with all-day events")
+
+
+# ------------------------------------------------------------------------------------- matching
+
+
+def three_policies(rules: Path) -> RuleSet:
+    write(
+        rules / "r.yaml",
+        """\
+        policies:
+          - name: recurring
+            match:
+              kind: recurring
+          - name: part-two
+            match:
+              section: "II.*"
+              owner: [codev, eval]
+          - name: deadlines
+            match:
+              kind: [deadline, window]
+    """,
+    )
+    return load_rules(rules)
+
+
+def test_first_matching_policy_wins_and_says_why(rules: Path) -> None:
+    ruleset = three_policies(rules)
+    policy, why = ruleset.policy_for(ActionFacts("II.2.6", ("II.2", "II"), "deadline", "codev"))
+    assert policy is not None and policy.name == "part-two"
+    assert why == (
+        "policy 'part-two' (rules/r.yaml:5:5) applies: section II.2 fits II.*; owner codev fits codev or eval; "
+        "earlier: 'recurring' does not apply: kind deadline is not recurring"
+    )
+
+
+def test_later_policy_applies_when_earlier_ones_do_not(rules: Path) -> None:
+    ruleset = three_policies(rules)
+    policy, why = ruleset.policy_for(ActionFacts("II.2.6", ("II.2", "II"), "deadline", "hrd"))
+    assert policy is not None and policy.name == "deadlines"
+    assert why == (
+        "policy 'deadlines' (rules/r.yaml:9:5) applies: kind deadline fits deadline or window; "
+        "earlier: 'recurring' does not apply: kind deadline is not recurring; "
+        "'part-two' does not apply: owner hrd is not codev or eval"
+    )
+
+
+def test_no_policy_applies(rules: Path) -> None:
+    policy, why = three_policies(rules).policy_for(ActionFacts("I.1b.1", ("I.1b", "I.1", "I"), "continuous", None))
+    assert policy is None
+    assert why == (
+        "no policy applies: 'recurring' does not apply: kind continuous is not recurring; "
+        "'part-two' does not apply: section I.1b is not II.*; "
+        "'deadlines' does not apply: kind continuous is not deadline or window"
+    )
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        ActionFacts("II.2.6", ("II.2", "II"), "deadline", "codev"),
+        ActionFacts("II.2.6", ("II.2", "II"), "deadline", "hrd"),
+        ActionFacts("I.1b.1", ("I.1b", "I.1", "I"), "continuous", None),
+        ActionFacts("III.1.2", ("III.1", "III"), "recurring", "eval", ("board",)),
+    ],
+)
+def test_the_planners_quick_match_agrees_with_the_explained_one(rules: Path, facts: ActionFacts) -> None:
+    ruleset = three_policies(rules)
+    assert ruleset.policy_of(facts) is ruleset.policy_for(facts)[0]
+
+
+# ------------------------------------------------------------------------------ shipped rules
+
+
+@pytest.fixture(scope="module")
+def shipped() -> RuleSet:
+    return load_rules(ROOT / "rules")
+
+
+def durations(values: object) -> list[str]:
+    return [str(v) for v in values]  # type: ignore[attr-defined]
+
+
+def test_shipped_rules_load_in_order(shipped: RuleSet) -> None:
+    assert [p.name for p in shipped.policies] == ["recurring", "deadlines", "starts", "continuous", "unscheduled"]
+    assert [sorted(p.match.kind or ()) for p in shipped.policies] == [
+        ["recurring"],
+        ["deadline", "window"],
+        ["start"],
+        ["continuous", "event"],
+        ["unscheduled"],
+    ]
+    covered = {k for p in shipped.policies for k in p.match.kind or ()}
+    assert covered == set(KINDS)  # every action gets a policy
+
+
+def test_shipped_defaults(shipped: RuleSet) -> None:
+    for policy in shipped.policies:
+        d, lim = policy.delivery, policy.limits
+        assert (d.hour.isoformat(), d.business_days, d.digest, d.quiet_hours) == ("09:00:00", True, "none", None)
+        assert len(d.holidays) == 36
+        assert (lim.max_per_day, str(lim.backoff_after), str(lim.backoff_every), str(lim.catch_up)) == (
+            5,
+            "7d",
+            "7d",
+            "30d",
+        )
+
+
+def test_shipped_recurring(shipped: RuleSet) -> None:
+    p = shipped.policies[0]
+    assert (p.recurrence.completion_based, str(p.recurrence.bound)) == (True, "24mo")
+    assert [(str(s.before), s.anchor, s.template, s.to) for s in p.remind] == [
+        ("30d", "due", "reminder", ["owner"]),
+        ("7d", "due", "reminder", ["owner"]),
+    ]
+    assert [(str(s.after), s.to) for s in p.escalate] == [
+        ("1d", ["owner", "supervisor"]),
+        ("45d", ["supervisor.supervisor", "secretariat"]),
+    ]
+    assert p.checkin is None
+
+
+def test_shipped_deadlines(shipped: RuleSet) -> None:
+    p = shipped.policies[1]
+    assert [(str(s.before), s.template) for s in p.remind] == [
+        ("30d", "reminder"),
+        ("7d", "reminder"),
+        ("1bd", "final_reminder"),
+    ]
+    assert [(str(s.after), s.to, s.template, str(s.repeat), str(s.until)) for s in p.escalate] == [
+        ("1d", ["owner"], "overdue", "1d", "14d"),
+        ("14d", ["supervisor"], "escalation", "7d", "45d"),
+        ("45d", ["supervisor.supervisor", "secretariat"], "escalation", "None", "None"),
+    ]
+    assert p.checkin is None and not p.recurrence.completion_based
+
+
+@pytest.mark.parametrize(
+    ("index", "remind", "every"), [(2, [("14d", "start")], "3mo"), (3, [], "3mo")], ids=["starts", "continuous"]
+)
+def test_shipped_checkin_policies(shipped: RuleSet, index: int, remind: list[tuple[str, str]], every: str) -> None:
+    p = shipped.policies[index]
+    assert [(str(s.before), s.anchor) for s in p.remind] == remind
+    assert p.checkin is not None
+    assert (str(p.checkin.every), str(p.checkin.escalate_after), p.checkin.to, p.checkin.template) == (
+        every,
+        "14d",
+        ["owner"],
+        "checkin",
+    )
+    assert [(str(s.after), s.to) for s in p.escalate] == [
+        ("0d", ["supervisor"]),
+        ("45d", ["supervisor.supervisor", "secretariat"]),
+    ]
+
+
+def test_shipped_unscheduled(shipped: RuleSet) -> None:
+    p = shipped.policies[4]
+    assert (p.remind, p.escalate) == ([], [])
+    assert p.checkin is not None and (str(p.checkin.every), p.checkin.escalate_after) == ("6mo", None)
+
+
+def test_shipped_templates_are_the_known_ones(shipped: RuleSet) -> None:
+    used = {s.template for p in shipped.policies for s in [*p.remind, *p.escalate]}
+    used |= {p.checkin.template for p in shipped.policies if p.checkin}
+    assert used == {"reminder", "final_reminder", "overdue", "escalation", "checkin"}
+
+
+def test_shipped_holidays_are_the_real_geneva_dates(shipped: RuleSet) -> None:
+    expected = set()
+    for y in range(1999, 2003):
+        e = easter(y)
+        first_sunday = date(y, 9, 1) + timedelta(days=(6 - date(y, 9, 1).weekday()) % 7)
+        expected |= {date(y, 1, 1), date(y, 8, 1), date(y, 12, 25), date(y, 12, 31), first_sunday + timedelta(days=4)}
+        expected |= {e + timedelta(days=n) for n in (-2, 1, 39, 50)}
+    assert set(shipped.policies[0].delivery.holidays) == expected
+    assert date(2000, 9, 7) in expected and date(2000, 4, 21) in expected  # Jeûne genevois, Good Friday 2000
+
+
+def test_describe_policy(shipped: RuleSet) -> None:
+    assert describe_policy(shipped.policies[1])[:3] == [
+        "reminders: 30d before the due date → owner (reminder); 7d before the due date → owner (reminder); "
+        "1bd before the due date → owner (final_reminder)",
+        "check-in: none",
+        "escalation (counted from the missed date): 1d → owner (overdue), again every 1d until 14d; "
+        "14d → supervisor (escalation), again every 7d until 45d; "
+        "45d → supervisor.supervisor, secretariat (escalation)",
+    ]
+    assert describe_policy(shipped.policies[3])[1:3] == [
+        "check-in: every 3mo → owner (checkin); unanswered after 14d, the escalation ladder starts",
+        "escalation (counted from the missed date): at once → supervisor (escalation), again every 14d until 45d; "
+        "45d → supervisor.supervisor, secretariat (escalation)",
+    ]
+
+
+# ------------------------------------------------------------------------- durations, calendars
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30d", Duration(days=30)),
+        ("2w", Duration(days=14)),
+        ("3mo", Duration(months=3)),
+        ("1y", Duration(years=1)),
+        ("36h", Duration(hours=36)),
+        ("5bd", Duration(business_days=5)),
+        ("5 BD", Duration(business_days=5)),
+        ("P1M", Duration(months=1)),
+        ("P1Y2M3D", Duration(years=1, months=2, days=3)),
+        ("P2W", Duration(days=14)),
+        ("PT36H", Duration(hours=36)),
+        ("0d", Duration()),
+    ],
+    ids=[
+        "days",
+        "weeks",
+        "months",
+        "years",
+        "hours",
+        "business-days",
+        "spaces-and-case",
+        "iso-month",
+        "iso-mixed",
+        "iso-weeks",
+        "iso-hours",
+        "zero",
+    ],
+)
+def test_parse_duration(text: str, expected: Duration) -> None:
+    assert parse_duration(text) == expected
+
+
+GENEVA = BusinessCalendar(load_rules(ROOT / "rules" / "default.yaml").policies[0].delivery.holidays)
+
+# (duration, "before" or "after", day, expected): plain arithmetic, business days skip weekends and holidays.
+ARITHMETIC = [
+    pytest.param("5bd", "before", date(2000, 3, 13), date(2000, 3, 6), id="5bd-before-a-monday"),
+    pytest.param(
+        "5bd",
+        "before",
+        date(2000, 4, 25),
+        date(2000, 4, 14),
+        id="5bd-before-easter-tuesday-skips-good-friday-and-easter-monday",
+    ),
+    pytest.param(
+        "1bd", "before", date(2000, 1, 3), date(1999, 12, 30), id="1bd-across-the-year-boundary-skips-31-december"
+    ),
+    pytest.param("2bd", "after", date(1999, 12, 30), date(2000, 1, 4), id="2bd-after-across-new-year"),
+    pytest.param("30d", "before", date(2000, 1, 15), date(1999, 12, 16), id="30d-across-the-year-boundary"),
+    pytest.param("P1M", "before", date(2000, 3, 31), date(2000, 2, 29), id="month-end-into-leap-february"),
+    pytest.param("1mo", "after", date(2000, 1, 31), date(2000, 2, 29), id="month-end-forward-into-leap-february"),
+    pytest.param("P1M", "before", date(2001, 3, 31), date(2001, 2, 28), id="month-end-into-common-february"),
+    pytest.param("1mo", "after", date(2000, 4, 30), date(2000, 5, 30), id="30-april-plus-a-month"),
+    pytest.param("P1M", "after", date(2000, 2, 29), date(2000, 3, 29), id="29-february-plus-P1M"),
+    pytest.param("P1M", "before", date(2000, 2, 29), date(2000, 1, 29), id="29-february-minus-P1M"),
+    pytest.param("1y", "after", date(2000, 2, 29), date(2001, 2, 28), id="29-february-plus-1y"),
+    pytest.param("1y", "before", date(2000, 2, 29), date(1999, 2, 28), id="29-february-minus-1y"),
+    pytest.param("4y", "after", date(2000, 2, 29), date(2004, 2, 29), id="29-february-plus-4y"),
+]
+
+
+@pytest.mark.parametrize(("text", "way", "day", "expected"), ARITHMETIC)
+def test_duration_arithmetic(text: str, way: str, day: date, expected: date) -> None:
+    duration = parse_duration(text)
+    moved = duration.before(day, GENEVA) if way == "before" else duration.after_day(day, GENEVA)
+    assert moved == expected
+
+
+# An offset that lands on a weekend or holiday moves to the business day before.
+LANDING = [
+    pytest.param("7d", date(2000, 8, 8), date(2000, 7, 31), id="swiss-national-day-moves-to-monday"),
+    pytest.param("7d", date(2000, 5, 1), date(2000, 4, 20), id="easter-monday-moves-before-good-friday"),
+    pytest.param("30d", date(2000, 5, 1), date(2000, 3, 31), id="saturday-moves-to-friday"),
+    pytest.param("7d", date(2002, 1, 7), date(2001, 12, 28), id="restauration-on-monday-31-december-moves-to-friday"),
+    pytest.param("7d", date(2000, 9, 14), date(2000, 9, 6), id="jeune-genevois-moves-to-wednesday"),
+    pytest.param("7d", date(2000, 3, 15), date(2000, 3, 8), id="business-day-stays"),
+]
+
+
+@pytest.mark.parametrize(("text", "due", "expected"), LANDING)
+def test_offset_landing_on_a_holiday_moves_to_the_business_day_before(text: str, due: date, expected: date) -> None:
+    assert GENEVA.on_or_before(parse_duration(text).before(due, GENEVA)) == expected
+
+
+def test_business_days_can_be_switched_off() -> None:
+    anyday = calendar_for(Delivery(business_days=False, holidays=[date(2000, 8, 1)]))
+    assert parse_duration("5bd").before(date(2000, 3, 13), anyday) == date(2000, 3, 8)
+    assert anyday.on_or_before(date(2000, 8, 1)) == date(2000, 8, 1)
+
+
+def test_calendar_is_shared_between_equal_deliveries() -> None:
+    a = calendar_for(Delivery(holidays=[date(2000, 8, 1), date(2000, 12, 25)]))
+    b = calendar_for(Delivery.model_validate({"holidays": [date(2000, 12, 25), date(2000, 8, 1)], "hour": "10:00"}))
+    assert a is b
+    assert calendar_for(Delivery()) is not a
+
+
+ZURICH, LIMA, BANGKOK = ZoneInfo("Europe/Zurich"), ZoneInfo("America/Lima"), ZoneInfo("Asia/Bangkok")
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (datetime(2000, 12, 22, 9, tzinfo=ZURICH), "2000-12-26 09:00:00+01:00"),
+        (datetime(2000, 3, 24, 9, tzinfo=ZURICH), "2000-03-27 09:00:00+02:00"),
+        (datetime(2000, 10, 27, 9, tzinfo=ZURICH), "2000-10-30 09:00:00+01:00"),
+        (datetime(2000, 12, 29, 9, tzinfo=LIMA), "2001-01-02 09:00:00-05:00"),
+        (datetime(2000, 2, 28, 9, tzinfo=BANGKOK), "2000-02-29 09:00:00+07:00"),
+    ],
+    ids=[
+        "over-christmas-zurich",
+        "over-the-spring-change-zurich",
+        "over-the-autumn-change-zurich",
+        "over-new-year-lima",
+        "into-29-february-bangkok",
+    ],
+)
+def test_business_days_after_an_instant_keep_the_wall_clock(start: datetime, expected: str) -> None:
+    assert str(parse_duration("1bd").after(start, GENEVA)) == expected
+
+
+def test_policies_built_in_code_are_checked_too() -> None:
+    with pytest.raises(ValueError, match=r"can never fire: deadline actions get no check-ins"):
+        Policy.model_validate({"name": "x", "match": {"kind": "deadline"}, "checkin": {"every": "3mo"}})

@@ -1,0 +1,46 @@
+"""``/healthz`` and ``/metrics``: what operators and Prometheus see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from engine.clock import FixedClock
+from engine.store.state import set_state
+from engine.web import create_app
+
+from ..web_support import NOW, web_settings, web_world
+
+
+def test_healthz_and_metrics_read_the_database(database_url: str) -> None:
+    engine = web_world(database_url)
+    clock = FixedClock(NOW)
+    with TestClient(create_app(web_settings(database_url), clock=clock, engine=engine)) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok" and health.json()["last_tick"] is None
+        set_state(engine, "last_tick", NOW.isoformat(), NOW)
+        set_state(engine, "node:a:1", NOW.isoformat(), NOW)
+        body = client.get("/metrics")
+        assert body.headers["content-type"].startswith("text/plain")
+        families = {f.name: f for f in text_string_to_metric_families(body.text)}
+        assert families["planwatch_outbox_pending"].samples[0].value == 0
+        assert families["planwatch_nodes_seen"].samples[0].value == 1
+        assert families["planwatch_last_tick_timestamp_seconds"].samples[0].value == NOW.timestamp()
+        by_status = {s.labels["status"]: s.value for s in families["planwatch_actions"].samples}
+        assert by_status == {"open": 69}
+        clock.advance(timedelta(hours=1))
+        assert "no tick for over ten minutes" in client.get("/healthz").json()["status"]
+    engine.dispose()
+
+
+def test_healthz_says_503_when_the_database_is_gone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.store import make_engine
+
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+    app = create_app(web_settings(f"sqlite:///{tmp_path / 'x.db'}"), clock=FixedClock(NOW), engine=make_engine(url))
+    with TestClient(app) as client:
+        answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.json()["status"] == "database unreachable"
