@@ -436,3 +436,70 @@ def test_help_does_not_import_heavy_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert "Usage" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+# ---------------------------------------------------------------- tests found by name
+
+WHOLE_PROJECT_TESTS = {"test_architecture", "test_bad_input", "test_docs", "test_fuzz", "test_packaging"}
+
+
+def _defines_something(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for node in tree.body)
+
+
+def _test_home(module: Path, root: Path) -> tuple[Path, str]:
+    """The tests folder and the name its test files start with, for one engine module."""
+    rel = module.relative_to(root / "engine")
+    if module.name == "__init__.py":
+        return root / "tests" / rel.parent, f"test_{rel.parent.name}"
+    return root / "tests" / rel.parent, f"test_{module.stem}"
+
+
+def _named_for(test: Path, prefix: str) -> bool:
+    return test.stem == prefix or test.stem.startswith(prefix + "_")
+
+
+def layout_problems(root: Path) -> list[str]:
+    """Modules whose tests cannot be found by their name, and test files named after no module."""
+    engine = root / "engine"
+    tests = [p for p in (root / "tests").rglob("test_*.py") if "node_modules" not in p.parts]
+    problems = []
+    homes = []
+    for module in sorted(engine.rglob("*.py")):
+        if "migrations" in module.relative_to(engine).parts or module.name == "__main__.py":
+            continue
+        folder, prefix = _test_home(module, root)
+        homes.append((folder, prefix))
+        if _defines_something(module) and not any(t.parent == folder and _named_for(t, prefix) for t in tests):
+            where = (folder / f"{prefix}.py").relative_to(root)
+            problems.append(f"{module.relative_to(root)}: no tests found by its name (expected {where})")
+    for test in sorted(tests):
+        if test.parent == root / "tests" and test.stem in WHOLE_PROJECT_TESTS:
+            continue
+        if not any(test.parent == folder and _named_for(test, prefix) for folder, prefix in homes):
+            problems.append(f"{test.relative_to(root)}: named after no module of engine/")
+    return problems
+
+
+def test_every_module_has_tests_found_by_its_name() -> None:
+    problems = layout_problems(ROOT)
+    assert problems == [], _report(problems)
+
+
+def test_layout_check_names_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "engine" / "pkg").mkdir(parents=True)
+    (tmp_path / "engine" / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "engine" / "pkg" / "mod.py").write_text("def f() -> None: ...\n")
+    (tmp_path / "engine" / "pkg" / "consts.py").write_text("X = 1\n")
+    (tmp_path / "engine" / "leaf.py").write_text("class C: ...\n")
+    (tmp_path / "tests" / "pkg").mkdir(parents=True)
+    (tmp_path / "tests" / "test_leaf_topic.py").write_text("")
+    (tmp_path / "tests" / "pkg" / "test_other.py").write_text("")
+    assert layout_problems(tmp_path) == [
+        "engine/pkg/mod.py: no tests found by its name (expected tests/pkg/test_mod.py)",
+        "tests/pkg/test_other.py: named after no module of engine/",
+    ]
+    (tmp_path / "tests" / "pkg" / "test_mod.py").write_text("")
+    (tmp_path / "tests" / "pkg" / "test_other.py").unlink()
+    assert layout_problems(tmp_path) == []
