@@ -1,6 +1,6 @@
 """The plan's own text format: a converted ILO-style document whose appendix is a pipe table.
 
-The table has three columns (issue, context, time frame). After conversion each cell ends in
+The table has three columns: the issue, its context and its time frame. After conversion each cell ends in
 ``|``; an action row is an empty cell line ``|`` followed by ``TIME FRAME | |``; a row whose
 time-frame cell was merged with the one above is ``|`` followed by ``||``. The bullet texts of
 the context column were lost in the conversion, so titles are derived and say so.
