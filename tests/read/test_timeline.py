@@ -1,0 +1,96 @@
+"""The timeline picture: lanes per Part, one mark per action shaped by its schedule, coloured by its state."""
+
+from __future__ import annotations
+
+from datetime import date
+from xml.etree import ElementTree
+
+from engine.read.report import build_report
+from engine.read.report_model import ActionLine, IssueBlock, PartBlock, Report
+from engine.read.timeline import COLOURS, render_svg
+from engine.store import transaction
+from engine.store.models import Plan
+
+from ..web_support import web_world
+
+SVG = "{http://www.w3.org/2000/svg}"
+PLAN = Plan(id="p", title="A plan", symbol="GB.1/X/1", ref_date=date(2000, 1, 15), timezone="UTC")
+
+
+def line(ref: str, state: str = "on track", **given: object) -> ActionLine:
+    values: dict[str, object] = dict(title=f"title of {ref}", owner="o", kind="deadline", start=None, due=None)
+    values.update(given)
+    return ActionLine(ref=ref, state=state, **values)  # type: ignore[arg-type]
+
+
+def report_of(*lines: ActionLine, as_of: date = date(2000, 6, 1)) -> Report:
+    return Report(PLAN, as_of, [PartBlock("I", "Part one", [IssueBlock("1", "Issue", list(lines))])], [])
+
+
+def marks(svg: str) -> dict[str, ElementTree.Element]:
+    """Return the marks of the picture by action id (the first word of their label)."""
+    root = ElementTree.fromstring(svg)
+    return {el.get("aria-label", "").split(" ")[0]: el for el in root.iter() if el.get("aria-label")}
+
+
+def test_the_example_plan_svg_is_well_formed(database_url: str) -> None:
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", date(2000, 12, 31))
+    engine.dispose()
+    svg = render_svg(report, {"I.1a.2": "FREQ=YEARLY"})
+    root = ElementTree.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert svg.count("Part I") >= 1 and "2000-12-31" in svg
+    lanes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "lane"]
+    assert len(lanes) == 3  # one lane per Part
+    assert len(marks(svg)) == len([x for x in report.lines() if x.due or x.start or x.ref == "I.1a.2"])
+
+
+def test_the_shape_follows_the_schedule_and_the_colour_the_state() -> None:
+    svg = render_svg(
+        report_of(
+            line("A.1", "overdue", due=date(2000, 3, 1)),
+            line("A.2", "done", kind="window", start=date(2000, 2, 1), due=date(2000, 5, 1)),
+            line("A.3", "on hold", kind="start", start=date(2000, 4, 1)),
+            line("A.4", "unscheduled", kind="unscheduled"),
+        )
+    )
+    found = marks(svg)
+    assert found["A.1"].tag == f"{SVG}path" and found["A.1"].get("fill") == COLOURS["overdue"]
+    assert found["A.2"].tag == f"{SVG}rect" and found["A.2"].get("fill") == COLOURS["done"]
+    assert float(found["A.2"].get("width", "0")) > 2  # a bar from start to due
+    assert found["A.3"].tag == f"{SVG}circle" and found["A.3"].get("stroke") == COLOURS["on hold"]
+    assert "A.4" not in found  # nothing to draw without a day
+    assert found["A.1"].get("aria-label") == "A.1 title of A.1: overdue, due 2000-03-01"
+
+
+def test_a_recurring_action_gets_one_tick_per_occurrence_inside_the_span() -> None:
+    recurring = line("R.1", kind="recurring", recurring=True)
+    with_rule = marks(render_svg(report_of(recurring), {"R.1": "FREQ=MONTHLY"}))
+    ticks = list(with_rule["R.1"].iter(f"{SVG}line"))
+    # From the plan's day (15 January 2000, not counted) to the end of 2000: 15 February ... 15 December.
+    assert len(ticks) == 11
+    assert "R.1" not in marks(render_svg(report_of(recurring)))  # no rule, no ticks
+
+
+def test_the_day_line_sits_at_the_report_day_and_later_days_lie_further_right() -> None:
+    def positions(svg: str) -> tuple[float, float, float]:
+        found = marks(svg)
+        root = ElementTree.fromstring(svg)
+        dashed = next(el for el in root.iter(f"{SVG}line") if el.get("stroke-dasharray"))
+        early, late = (float(found[r].get("d", "M0").split()[0].removeprefix("M")) for r in ("E.1", "E.2"))
+        return early, float(dashed.get("x1", "0")), late
+
+    early, today, late = positions(
+        render_svg(report_of(line("E.1", due=date(2000, 3, 1)), line("E.2", due=date(2000, 9, 1))))
+    )
+    assert early < today < late  # 1 March < 1 June < 1 September
+
+
+def test_titles_with_markup_are_escaped() -> None:
+    evil = line("X.1", title='<script>alert("x")</script> & co', due=date(2000, 3, 1))
+    svg = render_svg(report_of(evil))
+    assert "<script>" not in svg
+    label = marks(svg)["X.1"].get("aria-label")
+    assert label == 'X.1 <script>alert("x")</script> & co: on track, due 2000-03-01'  # the text survives, as text
