@@ -1,19 +1,18 @@
-"""Rule files: loading, every error with its exact FILE:LINE:COL text, defaults, holidays, matching."""
+"""Rule files: loading, every error with its exact FILE:LINE:COL text, defaults, holiday references, matching."""
 
 from __future__ import annotations
 
 import textwrap
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.easter import easter
 
 from engine.errors import InputError
-from engine.rules.durations import BusinessCalendar, Duration, parse_duration
+from engine.rules.durations import parse_duration
 from engine.rules.loader import RuleSet, calendar_for, describe_policy, load_rules
-from engine.rules.policy import KINDS, ActionFacts, Delivery, Policy
+from engine.rules.policy import KINDS, ActionFacts, Delivery
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -337,22 +336,6 @@ policies:
 """
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param("holidays:\n  - 2000-08-01\n  - 2000-12-25\n", id="mapping"),
-        pytest.param("- 2000-12-25\n- 2000-08-01\n", id="plain-list"),
-    ],
-)
-def test_holidays_from_a_yaml_file(rules: Path, text: str) -> None:
-    write(rules / "days.yaml", text)
-    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml"))
-    ruleset = load_rules(rules)
-    assert ruleset.files == ("rules/r.yaml",)  # the holiday list is data, not a rule file
-    assert ruleset.holiday_files == ("rules/days.yaml",)
-    assert sorted(ruleset.policies[0].delivery.holidays) == [date(2000, 8, 1), date(2000, 12, 25)]
-
-
 def test_holiday_path_is_relative_to_the_rule_file(rules: Path) -> None:
     Path("shared").mkdir()
     write(Path("shared/days.yaml"), "- 2000-08-01\n")
@@ -362,39 +345,6 @@ def test_holiday_path_is_relative_to_the_rule_file(rules: Path) -> None:
     )
     (policy,) = load_rules(rules / "r.yaml").policies
     assert policy.delivery.holidays == [date(2001, 8, 1)]  # the policy's own list wins over the default
-
-
-ICS = """\
-BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//test//holidays//EN
-BEGIN:VEVENT
-UID:national@test
-SUMMARY:Swiss National Day
-DTSTART;VALUE=DATE:19950801
-RRULE:FREQ=YEARLY
-END:VEVENT
-BEGIN:VEVENT
-UID:easter-2000@test
-SUMMARY:Good Friday to Easter Monday
-DTSTART;VALUE=DATE:20000421
-DTEND;VALUE=DATE:20000425
-END:VEVENT
-BEGIN:VEVENT
-UID:meeting@test
-SUMMARY:A meeting, not a holiday
-DTSTART:20000510T090000Z
-END:VEVENT
-END:VCALENDAR
-"""
-
-
-def test_holidays_from_an_icalendar_file(rules: Path) -> None:
-    write(rules / "geneva.ics", ICS.replace("\n", "\r\n"))
-    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="geneva.ics"))
-    days = load_rules(rules).policies[0].delivery.holidays
-    national = [date(y, 8, 1) for y in range(1995, 2041)]
-    assert days == sorted([*national, date(2000, 4, 21), date(2000, 4, 22), date(2000, 4, 23), date(2000, 4, 24)])
 
 
 def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
@@ -412,24 +362,6 @@ def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
         "cannot read 'holidayz.yaml' (rules/holidayz.yaml: no such holiday file); "
         "expected the path, relative to this rule file, of a YAML list of dates or an iCalendar (.ics) file",
     ]
-
-
-def test_bad_date_in_holiday_file_is_reported_in_that_file(rules: Path) -> None:
-    write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 2000-13-01\n")
-    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml") + "    delivery:\n      holidays: days.yaml\n")
-    assert errors(rules) == [
-        "rules/days.yaml:3:5: 2000-13-01 is not a date (month must be in 1..12); expected a date like 2000-04-30"
-    ]
-    write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n  - 1 August\n")
-    assert errors(rules) == ["rules/days.yaml:3:5: holidays[1]: expected a date like 2000-04-30, got '1 August'"]
-
-
-def test_bad_icalendar_file(rules: Path) -> None:
-    write(rules / "bad.ics", "BEGIN:VCALENDAR\nthis is not a calendar\n")
-    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="bad.ics"))
-    (line,) = errors(rules)
-    assert line.startswith("rules/bad.ics: not an iCalendar file (")
-    assert line.endswith("); expected BEGIN:VCALENDAR with all-day events")
 
 
 # ------------------------------------------------------------------------------------- matching
@@ -625,94 +557,7 @@ def test_describe_policy(shipped: RuleSet) -> None:
     ]
 
 
-# ------------------------------------------------------------------------- durations, calendars
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("30d", Duration(days=30)),
-        ("2w", Duration(days=14)),
-        ("3mo", Duration(months=3)),
-        ("1y", Duration(years=1)),
-        ("36h", Duration(hours=36)),
-        ("5bd", Duration(business_days=5)),
-        ("5 BD", Duration(business_days=5)),
-        ("P1M", Duration(months=1)),
-        ("P1Y2M3D", Duration(years=1, months=2, days=3)),
-        ("P2W", Duration(days=14)),
-        ("PT36H", Duration(hours=36)),
-        ("0d", Duration()),
-    ],
-    ids=[
-        "days",
-        "weeks",
-        "months",
-        "years",
-        "hours",
-        "business-days",
-        "spaces-and-case",
-        "iso-month",
-        "iso-mixed",
-        "iso-weeks",
-        "iso-hours",
-        "zero",
-    ],
-)
-def test_parse_duration(text: str, expected: Duration) -> None:
-    assert parse_duration(text) == expected
-
-
-GENEVA = BusinessCalendar(load_rules(ROOT / "rules" / "default.yaml").policies[0].delivery.holidays)
-
-# (duration, "before" or "after", day, expected): plain arithmetic, business days skip weekends and holidays.
-ARITHMETIC = [
-    pytest.param("5bd", "before", date(2000, 3, 13), date(2000, 3, 6), id="5bd-before-a-monday"),
-    pytest.param(
-        "5bd",
-        "before",
-        date(2000, 4, 25),
-        date(2000, 4, 14),
-        id="5bd-before-easter-tuesday-skips-good-friday-and-easter-monday",
-    ),
-    pytest.param(
-        "1bd", "before", date(2000, 1, 3), date(1999, 12, 30), id="1bd-across-the-year-boundary-skips-31-december"
-    ),
-    pytest.param("2bd", "after", date(1999, 12, 30), date(2000, 1, 4), id="2bd-after-across-new-year"),
-    pytest.param("30d", "before", date(2000, 1, 15), date(1999, 12, 16), id="30d-across-the-year-boundary"),
-    pytest.param("P1M", "before", date(2000, 3, 31), date(2000, 2, 29), id="month-end-into-leap-february"),
-    pytest.param("1mo", "after", date(2000, 1, 31), date(2000, 2, 29), id="month-end-forward-into-leap-february"),
-    pytest.param("P1M", "before", date(2001, 3, 31), date(2001, 2, 28), id="month-end-into-common-february"),
-    pytest.param("1mo", "after", date(2000, 4, 30), date(2000, 5, 30), id="30-april-plus-a-month"),
-    pytest.param("P1M", "after", date(2000, 2, 29), date(2000, 3, 29), id="29-february-plus-P1M"),
-    pytest.param("P1M", "before", date(2000, 2, 29), date(2000, 1, 29), id="29-february-minus-P1M"),
-    pytest.param("1y", "after", date(2000, 2, 29), date(2001, 2, 28), id="29-february-plus-1y"),
-    pytest.param("1y", "before", date(2000, 2, 29), date(1999, 2, 28), id="29-february-minus-1y"),
-    pytest.param("4y", "after", date(2000, 2, 29), date(2004, 2, 29), id="29-february-plus-4y"),
-]
-
-
-@pytest.mark.parametrize(("text", "way", "day", "expected"), ARITHMETIC)
-def test_duration_arithmetic(text: str, way: str, day: date, expected: date) -> None:
-    duration = parse_duration(text)
-    moved = duration.before(day, GENEVA) if way == "before" else duration.after_day(day, GENEVA)
-    assert moved == expected
-
-
-# An offset that lands on a weekend or holiday moves to the business day before.
-LANDING = [
-    pytest.param("7d", date(2000, 8, 8), date(2000, 7, 31), id="swiss-national-day-moves-to-monday"),
-    pytest.param("7d", date(2000, 5, 1), date(2000, 4, 20), id="easter-monday-moves-before-good-friday"),
-    pytest.param("30d", date(2000, 5, 1), date(2000, 3, 31), id="saturday-moves-to-friday"),
-    pytest.param("7d", date(2002, 1, 7), date(2001, 12, 28), id="restauration-on-monday-31-december-moves-to-friday"),
-    pytest.param("7d", date(2000, 9, 14), date(2000, 9, 6), id="jeune-genevois-moves-to-wednesday"),
-    pytest.param("7d", date(2000, 3, 15), date(2000, 3, 8), id="business-day-stays"),
-]
-
-
-@pytest.mark.parametrize(("text", "due", "expected"), LANDING)
-def test_offset_landing_on_a_holiday_moves_to_the_business_day_before(text: str, due: date, expected: date) -> None:
-    assert GENEVA.on_or_before(parse_duration(text).before(due, GENEVA)) == expected
+# ------------------------------------------------------------------------------ business-day calendars
 
 
 def test_business_days_can_be_switched_off() -> None:
@@ -726,32 +571,3 @@ def test_calendar_is_shared_between_equal_deliveries() -> None:
     b = calendar_for(Delivery.model_validate({"holidays": [date(2000, 12, 25), date(2000, 8, 1)], "hour": "10:00"}))
     assert a is b
     assert calendar_for(Delivery()) is not a
-
-
-ZURICH, LIMA, BANGKOK = ZoneInfo("Europe/Zurich"), ZoneInfo("America/Lima"), ZoneInfo("Asia/Bangkok")
-
-
-@pytest.mark.parametrize(
-    ("start", "expected"),
-    [
-        (datetime(2000, 12, 22, 9, tzinfo=ZURICH), "2000-12-26 09:00:00+01:00"),
-        (datetime(2000, 3, 24, 9, tzinfo=ZURICH), "2000-03-27 09:00:00+02:00"),
-        (datetime(2000, 10, 27, 9, tzinfo=ZURICH), "2000-10-30 09:00:00+01:00"),
-        (datetime(2000, 12, 29, 9, tzinfo=LIMA), "2001-01-02 09:00:00-05:00"),
-        (datetime(2000, 2, 28, 9, tzinfo=BANGKOK), "2000-02-29 09:00:00+07:00"),
-    ],
-    ids=[
-        "over-christmas-zurich",
-        "over-the-spring-change-zurich",
-        "over-the-autumn-change-zurich",
-        "over-new-year-lima",
-        "into-29-february-bangkok",
-    ],
-)
-def test_business_days_after_an_instant_keep_the_wall_clock(start: datetime, expected: str) -> None:
-    assert str(parse_duration("1bd").after(start, GENEVA)) == expected
-
-
-def test_policies_built_in_code_are_checked_too() -> None:
-    with pytest.raises(ValueError, match=r"can never fire: deadline actions get no check-ins"):
-        Policy.model_validate({"name": "x", "match": {"kind": "deadline"}, "checkin": {"every": "3mo"}})

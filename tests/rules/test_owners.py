@@ -1,0 +1,80 @@
+"""Owner assignment rules (``rules/owners.yaml``): first match wins, unknown owners, section chains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import InputError, ValidationErrors
+from engine.rules.owners import OwnerRules, load, section_chain
+
+RULES = """\
+assign:
+  - match: "II.3"
+    owner: eval
+  - match: "II.*"
+    owner: codev
+  - match: "I.1"
+    owner: hrd
+"""
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "owners.yaml").write_text(RULES, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_first_matching_rule_wins_and_is_numbered(here: Path) -> None:
+    rules = load("owners.yaml")
+    assert rules.owner_for("II.3.2", ["II.3", "II"]) == ("eval", 1)
+    assert rules.owner_for("II.4.1", ["II.4", "II"]) == ("codev", 2)
+    assert rules.owner_for("I.1b.1", ["I.1b", "I.1", "I"]) == ("hrd", 3)  # an enclosing section counts
+    assert rules.owner_for("I.2.1", ["I.2", "I"]) is None
+    assert [str(p) for p in rules.places] == ["owners.yaml:2:5", "owners.yaml:4:5", "owners.yaml:6:5"]
+
+
+def test_a_missing_file_means_no_rules(here: Path) -> None:
+    assert load(here / "nope.yaml") == OwnerRules()
+    assert OwnerRules().owner_for("I.1.1", ["I.1", "I"]) is None
+
+
+def test_unknown_owners_are_each_reported_at_their_rule(here: Path) -> None:
+    rules = load("owners.yaml")
+    rules.check_owners(["eval", "codev", "hrd"])
+    with pytest.raises(ValidationErrors) as caught:
+        rules.check_owners(["codev"])
+    assert caught.value.exit_code == 2
+    assert str(caught.value).splitlines() == [
+        "owners.yaml:2:5: assign[0].owner: unknown owner id 'eval'; add it to the owners directory",
+        "owners.yaml:6:5: assign[2].owner: unknown owner id 'hrd'; add it to the owners directory",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        pytest.param("- match: x\n", "owners.yaml:1:1: expected a mapping with an 'assign:' list", id="a-list"),
+        pytest.param(
+            "assign:\n  - match: ''\n    owner: x\n", "owners.yaml:2:12: assign[0].match: ", id="empty-pattern"
+        ),
+        pytest.param(
+            "assign:\n  - match: I\n", "owners.yaml:2:5: assign[0]: missing required key 'owner'", id="no-owner"
+        ),
+    ],
+)
+def test_bad_owner_rules_file_is_one_line_at_its_place(here: Path, text: str, start: str) -> None:
+    (here / "owners.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load("owners.yaml")
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(start), line
+
+
+def test_section_chain_goes_up_to_the_part_and_stops_on_a_loop() -> None:
+    parents = {"I.1b": "I.1", "I.1": "I", "I": None, "X": "Y", "Y": "X"}
+    assert section_chain("I.1b", parents) == ["I.1b", "I.1", "I"]
+    assert section_chain("X", parents) == ["X", "Y"]
+    assert section_chain("Z", parents) == ["Z"]
