@@ -1,6 +1,6 @@
 """The package as people get it: built (sdist, then the wheel from it), installed in a fresh virtual
-environment and run from a folder that holds nothing of planwatch; ``planwatch init``; where the
-shipped rules, templates and example plan are found.
+environment and run from a folder that holds nothing of planwatch; ``planwatch init`` and the shipped
+rules, templates and example plan as the wheel carries them (a checkout's: tests/shipped/).
 
 The fresh environment is made with ``python -m venv`` (no system site-packages); the wheel is
 installed into it without its dependencies, which it finds in the test's own environment through
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import run
-from engine.shipped import FOLDERS, plans_folder, rules_folder, shipped_folder, templates_folder
+from engine.shipped import FOLDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = "gb276-tc2-implementation-plan.txt"
@@ -142,45 +142,6 @@ def test_installed_command_names_the_missing_rules_folder(installed: Installed, 
 
 
 # ---------------------------------------------------------------- in this checkout
-
-
-def test_a_checkout_ships_its_top_level_folders() -> None:
-    assert (rules_folder(), templates_folder(), plans_folder()) == (ROOT / "rules", ROOT / "templates", ROOT / "plans")
-    with pytest.raises(ValueError, match="no shipped folder 'calendars'"):
-        shipped_folder("calendars")
-
-
-def test_init_copies_the_shipped_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "empty").mkdir()
-    assert run(["init", "empty"]) == 0
-    written = tmp_path / "empty"
-    assert {p.relative_to(written).as_posix() for p in written.rglob("*") if p.is_file()} == PROJECT_FILES
-    for name in PROJECT_FILES - {"README.md", "templates/README.md"}:
-        assert (written / name).read_bytes() == (ROOT / name).read_bytes(), name
-    readme = (written / "README.md").read_text(encoding="utf-8")
-    for command in ("planwatch import plans/owners.yaml", "planwatch demo", "planwatch run"):
-        assert command in readme
-    assert str(templates_folder()) in (written / "templates" / "README.md").read_text(encoding="utf-8")
-
-
-@pytest.mark.parametrize("kind", ["folder", "file"])
-def test_init_refuses_to_overwrite(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    if kind == "folder":
-        Path("project").mkdir()
-        Path("project/notes.txt").write_text("mine\n", encoding="utf-8")
-    else:
-        Path("project").write_text("mine\n", encoding="utf-8")
-    before = sorted(p.as_posix() for p in tmp_path.rglob("*"))
-    assert run(["init", "project"]) == 2
-    what = "the folder is not empty" if kind == "folder" else "a file is there"
-    assert capsys.readouterr().err == (
-        f"project: {what}; planwatch init writes a project only into a new or empty folder (nothing was written)\n"
-    )
-    assert sorted(p.as_posix() for p in tmp_path.rglob("*")) == before
 
 
 def test_a_command_names_the_rules_folder_it_looked_for(
