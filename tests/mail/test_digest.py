@@ -1,4 +1,4 @@
-"""Digests: held notices bundled at the recipient's local hour, grouped overdue first then by plan Part."""
+"""Digests: held notices bundled at the recipient's local hour, one a day, on one node at a time."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from engine.channels import MemoryChannel
-from engine.drive.delivery import retry_wait, stale_reason
 from engine.drive.dispatch import dispatch
 from engine.drive.planning import plan_due
 from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
-from engine.mail.context import digest_sections
 from engine.mail.digest import build_digests, next_digest_time
 from engine.mail.render import Renderer
 from engine.rules.loader import load_rules
@@ -124,18 +122,6 @@ def test_escalations_to_a_supervisor_are_batched_in_their_daily_digest(digest_wo
     assert [(i["ref"], i["type"], i["overdue"]) for i in mid["payload"]["items"]] == [("II.1.1", "escalation", True)]
 
 
-def test_digest_sections_put_overdue_first_then_parts_in_plan_order() -> None:
-    items = [
-        {"ref": "II.1", "due": "2000-05-01", "overdue": False, "part": "Part II", "part_order": 9},
-        {"ref": "I.2", "due": "2000-06-01", "overdue": False, "part": "Part I", "part_order": 1},
-        {"ref": "I.1", "due": "2000-05-15", "overdue": False, "part": "Part I", "part_order": 1},
-        {"ref": "III.1", "due": "2000-03-01", "overdue": True, "part": "Part III", "part_order": 20},
-        {"ref": "I.9", "due": "2000-02-01", "overdue": True, "part": "Part I", "part_order": 1},
-    ]
-    groups = [(g["heading"], [i["ref"] for i in g["entries"]]) for g in digest_sections(items)]
-    assert groups == [("Overdue", ["I.9", "III.1"]), ("Part I", ["I.1", "I.2"]), ("Part II", ["II.1"])]
-
-
 def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:
     assert next_digest_time(datetime(2000, 4, 11, 1, 0, tzinfo=UTC), "Asia/Bangkok") == datetime(
         2000, 4, 11, 2, 0, tzinfo=UTC
@@ -146,21 +132,6 @@ def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:
     assert next_digest_time(datetime(2000, 4, 11, 3, 0, tzinfo=UTC), "America/Lima") == datetime(
         2000, 4, 11, 14, 0, tzinfo=UTC
     )
-
-
-def test_retry_waits_double_with_a_stable_jitter_and_a_cap() -> None:
-    waits = [retry_wait("k", n) for n in range(1, 12)]
-    assert waits == [retry_wait("k", n) for n in range(1, 12)]  # no hidden random state
-    assert timedelta(seconds=48) <= waits[0] <= timedelta(seconds=72)
-    assert all(timedelta(minutes=48) <= w <= timedelta(minutes=72) for w in waits[7:])
-    assert len({retry_wait(f"key{i}", 1) for i in range(20)}) == 20  # a burst spreads out
-
-
-def test_a_reminder_is_stale_once_its_date_has_passed_where_the_recipient_is() -> None:
-    row = {"type": "reminder", "payload": {"date": "2000-03-31", "role_tz": "Asia/Bangkok"}}
-    assert stale_reason(row, datetime(2000, 3, 31, 16, 59, tzinfo=UTC)) is None  # 23:59 in Bangkok
-    assert "no longer true" in str(stale_reason(row, datetime(2000, 3, 31, 17, 0, tzinfo=UTC)))  # 1 April there
-    assert stale_reason(row | {"type": "overdue"}, datetime(2000, 5, 1, tzinfo=UTC)) is None
 
 
 def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notices_again(
@@ -188,3 +159,25 @@ def test_once_todays_digest_is_made_later_ticks_do_not_read_the_recipients_notic
         event.remove(engine, "before_cursor_execute", remember)
     assert statements and not [s for s in statements if "outbox.recipient_id =" in s]
     assert build_digests(engine, datetime(2000, 4, 12, 2, 0, tzinfo=UTC)) == 1  # tomorrow's digest takes it
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # advisory locks are PostgreSQL's
+def test_digests_run_on_one_node_at_a_time(digest_world: tuple[Engine, Any]) -> None:
+    from sqlalchemy import create_engine
+
+    from engine.store.bulk import run_once_lock
+
+    engine, rules = digest_world
+    assert engine.dialect.name == "postgresql"
+    plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    at = datetime(2000, 4, 11, 2, 0, tzinfo=UTC)  # 09:00 in Bangkok: Boon's digest is due
+    other = create_engine(engine.url)
+    with other.begin() as conn:
+        assert run_once_lock(conn, "digests")  # another node is bundling digests
+        assert build_digests(engine, at) == 0
+    assert build_digests(engine, at) == 1  # the lock went with that node's transaction
+    with engine.connect() as conn:
+        held = conn.execute(select(func.count()).where(OUT.c.status == "held", OUT.c.recipient_id == "boon")).scalar()
+    assert held == 0
+    other.dispose()

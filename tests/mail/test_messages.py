@@ -1,9 +1,8 @@
-"""E-mail messages: headers, parts, threading, calendar attachment, links, templates, golden files."""
+"""E-mail messages: headers, parts, threading, calendar attachment, signed links, golden files."""
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
@@ -27,7 +26,6 @@ from engine.actions.links import (
 from engine.calendars.uids import event_uid
 from engine.mail.checks import (
     SAMPLE_NOW,
-    check_templates,
     sample_facts,
     sample_message,
     sample_row,
@@ -37,7 +35,7 @@ from engine.mail.checks import (
 from engine.mail.messages import as_bytes, headline, message_id, thread_index
 from engine.mail.render import MailIdentity, Renderer
 
-from ..conftest import ROOT, snapshot
+from ..conftest import ROOT
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 TEMPLATES = ROOT / "templates"
@@ -188,13 +186,6 @@ def test_thread_index_child_block_counts_time_from_the_root() -> None:
     assert int.from_bytes(later[22:26], "big") > int.from_bytes(sooner[22:26], "big")
 
 
-def test_html_is_escaped_and_text_keeps_the_title() -> None:
-    msg = parse(build(sample_row("reminder", "reminder"), title="<script>alert(1)</script> & more"))
-    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
-    assert "<script>alert(1)</script> & more" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-
-
 def test_cr_lf_and_non_ascii_never_make_a_header() -> None:
     evil = "Zoë\r\nBcc: evil@example.org\r\n\r\nfake body"
     row = sample_row("reminder", "reminder")
@@ -243,65 +234,6 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
     assert same == sign_link("key", "act", "p", "r", "u", sent) != sign_link("key", "act", "p", "r", "v", sent)
 
 
-def test_every_shipped_template_passes_the_check() -> None:
-    renderer = Renderer([TEMPLATES])
-    assert renderer.names() == SHIPPED
-    assert check_templates(renderer) == []
-
-
-def test_an_undefined_variable_fails_the_check_with_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "email").mkdir()
-    bad = tmp_path / "email" / "reminder.txt.j2"
-    bad.write_text(
-        '{% extends "email/_base.txt.j2" %}\n{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-        "{% block body %}\nHello\n{{ action.no_such_thing }}\n{% endblock %}\n"
-    )
-    problems = check_templates(Renderer([tmp_path, TEMPLATES]))
-    assert problems == [f"{bad}:5: 'dict object' has no attribute 'no_such_thing'"]
-    bad.write_text(
-        '{% extends "email/_base.txt.j2" %}\n{% block subject %}\n[{{ action.ref }}] {{ nope }}{% endblock %}\n'
-    )
-    assert check_templates(Renderer([tmp_path, TEMPLATES])) == [f"{bad}:3: 'nope' is undefined"]
-
-
-def test_a_syntax_error_and_a_missing_twin_and_a_changing_subject_are_reported(tmp_path: Path) -> None:
-    folder = tmp_path / "email"
-    folder.mkdir()
-    (folder / "checkin.txt.j2").write_text("{% block subject %}x{% endblock %}\n{% if %}\n")
-    (folder / "custom.txt.j2").write_text(
-        '{% extends "email/_base.txt.j2" %}{% block subject %}Other {{ action.ref }}{% endblock %}'
-    )
-    problems = check_templates(Renderer([tmp_path, TEMPLATES]))
-    assert f"{folder / 'checkin.txt.j2'}:2: Expected an expression, got 'end of statement block'" in problems
-    assert f"{folder / 'custom.txt.j2'}: no HTML twin email/custom.html.j2 (each message is text and HTML)" in problems
-    assert any(p.startswith(f"{folder / 'custom.txt.j2'}: subject 'Other I.1a.1' differs") for p in problems)
-
-
-def test_a_user_template_overrides_the_shipped_one_file_by_file(tmp_path: Path) -> None:
-    (tmp_path / "email").mkdir()
-    (tmp_path / "email" / "reminder.html.j2").write_text("<p>{{ headline }} — our own look</p>\n")
-    msg = parse(as_bytes(sample_message(Renderer([tmp_path, TEMPLATES]), sample_row("reminder", "reminder"))))
-    assert (
-        msg.get_body(("html",)).get_content().replace("\r\n", "\n")
-        == "<p>Due in 7 days (31 March 2000) — our own look</p>\n"
-    )  # type: ignore[union-attr]
-    assert msg.get_body(("plain",)).get_content().startswith("Due in 7 days")  # type: ignore[union-attr]
-
-
-def test_templates_check_command(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PLANWATCH_TEMPLATES_DIR", str(TEMPLATES))
-    good = cli("templates", "check")
-    assert good.code == 0 and "9 templates" in good.out
-    (tmp_path / "own" / "email").mkdir(parents=True)
-    (tmp_path / "own" / "email" / "digest.txt.j2").write_text(
-        "{% block subject %}d{% endblock %}\n{{ nothing_here }}\n"
-    )
-    monkeypatch.setenv("PLANWATCH_USER_TEMPLATES", str(tmp_path / "own"))
-    bad = cli("templates", "check")
-    assert bad.code == 2
-    assert bad.err.strip() == f"{tmp_path / 'own' / 'email' / 'digest.txt.j2'}:2: 'nothing_here' is undefined"
-
-
 GOLDEN_CASES = [
     (name, i)
     for name in SHIPPED
@@ -329,52 +261,6 @@ def test_a_body_with_a_line_too_long_for_8bit_is_quoted_printable() -> None:
     assert "x" * 1200 in plain_part.get_content()
     short = parse(build(sample_row("reminder", "reminder")))
     assert short.get_body(("plain",))["Content-Transfer-Encoding"] == "8bit"  # type: ignore[index]
-
-
-def test_an_edited_template_is_read_again_at_the_next_refresh(tmp_path: Path) -> None:
-    (tmp_path / "email").mkdir()
-    own = tmp_path / "email" / "reminder.html.j2"
-    own.write_text("<p>first</p>\n")
-    renderer = Renderer([tmp_path, TEMPLATES])
-    row = sample_row("reminder", "reminder")
-    assert "first" in parse(as_bytes(sample_message(renderer, row))).get_body(("html",)).get_content()  # type: ignore[union-attr]
-    own.write_text("<p>second</p>\n")
-    os.utime(own, (own.stat().st_mtime + 5, own.stat().st_mtime + 5))
-    assert renderer.refresh() and not renderer.refresh()
-    assert "second" in parse(as_bytes(sample_message(renderer, row))).get_body(("html",)).get_content()  # type: ignore[union-attr]
-
-
-def test_preview_render_shows_each_message_as_it_would_be_sent_and_records_nothing(cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("import", "plans/owners.yaml", "plans/gb276-tc2-implementation-plan.txt").code == 0
-    before = snapshot(cli.url)
-    shown = cli("preview", "--date", "2000-03-31", "--render", "--action", "I.1a.1")
-    assert shown.code == 0, shown.err
-    lines = shown.out.splitlines()
-    assert "To: Jonas Lindqvist <jonas.lindqvist@example.org>" in lines
-    assert any(line.startswith("Subject: [I.1a.1] ") for line in lines)
-    assert "Due in 30 days (30 April 2000)" in lines
-    assert "attachment: gb276-tc2-i.1a.1-due-2000-04-30.ics" in shown.out
-    assert lines[-1] == "1 message(s)."
-    rows = [json.loads(line) for line in cli("preview", "--date", "2000-03-31", "--render", "--json").out.splitlines()]
-    assert len(rows) > 1 and all(r["text"] and r["html"] and r["subject"] for r in rows)
-    assert snapshot(cli.url) == before
-
-
-def test_a_template_can_neither_change_the_data_nor_reach_python_internals(tmp_path: Path) -> None:
-    (tmp_path / "email").mkdir()
-    bad = tmp_path / "email" / "checkin.txt.j2"
-    bad.write_text(
-        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-        "{% block body %}\n{{ action.update({'title': 'changed'}) }}\n{% endblock %}\n"
-    )
-    [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
-    assert problem.startswith(f"{bad}:3: ") and "unsafe" in problem
-    bad.write_text(
-        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
-        "{% block body %}\n{{ recipient.__class__.__mro__ }}\n{% endblock %}\n"
-    )
-    [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
-    assert problem.startswith(f"{bad}:3: ")
 
 
 def _icalendar_text(event):  # type: ignore[no-untyped-def]

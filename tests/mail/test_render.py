@@ -1,0 +1,113 @@
+"""Sandboxed rendering: escaping, the user's templates first, refreshing edited files, no reach into Python."""
+
+from __future__ import annotations
+
+import os
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from jinja2 import TemplateNotFound, UndefinedError
+
+from engine.mail.checks import check_templates, sample_facts, sample_message, sample_row
+from engine.mail.messages import as_bytes
+from engine.mail.render import MailIdentity, Renderer, one_line, template_error
+
+from ..conftest import ROOT
+
+TEMPLATES = ROOT / "templates"
+IDENTITY = MailIdentity(
+    sender="Plan Watch <planwatch@example.org>", base_url="https://plans.example.org/", secret_key="test-key"
+)
+
+
+def parse(raw: bytes) -> EmailMessage:
+    msg = message_from_bytes(raw, policy=email_policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def build(row: dict, title: str = "Circulate the implementation plan", identity: MailIdentity = IDENTITY) -> bytes:  # type: ignore[type-arg]
+    return as_bytes(sample_message(Renderer([TEMPLATES], identity), row, sample_facts(title)))
+
+
+def test_html_is_escaped_and_text_keeps_the_title() -> None:
+    msg = parse(build(sample_row("reminder", "reminder"), title="<script>alert(1)</script> & more"))
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert "<script>alert(1)</script> & more" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_user_template_overrides_the_shipped_one_file_by_file(tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "reminder.html.j2").write_text("<p>{{ headline }} — our own look</p>\n")
+    msg = parse(as_bytes(sample_message(Renderer([tmp_path, TEMPLATES]), sample_row("reminder", "reminder"))))
+    assert (
+        msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+        == "<p>Due in 7 days (31 March 2000) — our own look</p>\n"
+    )  # type: ignore[union-attr]
+    assert msg.get_body(("plain",)).get_content().startswith("Due in 7 days")  # type: ignore[union-attr]
+
+
+def test_an_edited_template_is_read_again_at_the_next_refresh(tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    own = tmp_path / "email" / "reminder.html.j2"
+    own.write_text("<p>first</p>\n")
+    renderer = Renderer([tmp_path, TEMPLATES])
+    row = sample_row("reminder", "reminder")
+    assert "first" in parse(as_bytes(sample_message(renderer, row))).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    own.write_text("<p>second</p>\n")
+    os.utime(own, (own.stat().st_mtime + 5, own.stat().st_mtime + 5))
+    assert renderer.refresh() and not renderer.refresh()
+    assert "second" in parse(as_bytes(sample_message(renderer, row))).get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_template_can_neither_change_the_data_nor_reach_python_internals(tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    bad = tmp_path / "email" / "checkin.txt.j2"
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
+        "{% block body %}\n{{ action.update({'title': 'changed'}) }}\n{% endblock %}\n"
+    )
+    [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
+    assert problem.startswith(f"{bad}:3: ") and "unsafe" in problem
+    bad.write_text(
+        '{% extends "email/_base.txt.j2" %}{% block subject %}[{{ action.ref }}] x{% endblock %}\n'
+        "{% block body %}\n{{ recipient.__class__.__mro__ }}\n{% endblock %}\n"
+    )
+    [problem] = check_templates(Renderer([tmp_path, TEMPLATES]))
+    assert problem.startswith(f"{bad}:3: ")
+
+
+def test_the_identity_reads_its_name_address_and_domain_from_the_sender() -> None:
+    assert (IDENTITY.sender_name, IDENTITY.sender_address, IDENTITY.domain) == (
+        "Plan Watch",
+        "planwatch@example.org",
+        "example.org",
+    )
+    bare = MailIdentity(sender="office@plans.example.net")
+    assert (bare.sender_name, bare.domain) == ("planwatch", "plans.example.net")
+
+
+def test_a_subject_is_one_line_whatever_the_template_writes(tmp_path: Path) -> None:
+    assert one_line("a\r\nb\tc\u2028d   e") == "a b c d e"
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "note.txt.j2").write_text("{% block subject %}\n  Hello\n  {{ who }}\n{% endblock %}Body\n")
+    rendered = Renderer([tmp_path]).render("note", {"who": "Zoë\r\nBcc: x@example.org"})
+    assert rendered.subject == "Hello Zoë Bcc: x@example.org"
+    assert rendered.text.endswith("Body\n") and rendered.html is None  # no HTML twin: a text-only message
+
+
+def test_a_missing_variable_or_template_is_an_error_that_names_the_place(tmp_path: Path) -> None:
+    (tmp_path / "email").mkdir()
+    bad = tmp_path / "email" / "note.txt.j2"
+    bad.write_text("{% block subject %}s{% endblock %}\nfirst\n{{ missing }}\n")
+    renderer = Renderer([tmp_path])
+    with pytest.raises(UndefinedError) as undefined:
+        renderer.render("note", {})
+    assert template_error(undefined.value, "fallback") == f"{bad}:3: 'missing' is undefined"
+    with pytest.raises(TemplateNotFound) as absent:
+        renderer.render("nothing", {})
+    assert template_error(absent.value, "email/nothing") == "email/nothing: template not found: email/nothing.txt.j2"
