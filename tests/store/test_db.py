@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel, select
 
 from engine.errors import InputError, OperationalError
@@ -30,38 +28,6 @@ def _plan(stamp: datetime) -> Plan:
     return Plan(
         id="p", title="t", ref_date=date(1999, 9, 28), timezone="Europe/Zurich", imported_at=stamp, updated_at=stamp
     )
-
-
-@pytest.mark.parametrize(
-    "stamp",
-    [
-        datetime(2000, 3, 26, 1, 30, tzinfo=ZoneInfo("Europe/Zurich")),
-        datetime(2000, 10, 29, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Zurich")),
-        datetime(2000, 2, 29, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
-        datetime(1999, 12, 31, 23, 0, tzinfo=UTC),
-    ],
-    ids=["spring_before_gap_zurich", "autumn_second_2_30_zurich", "feb29_lima_offset", "year_end_utc"],
-)
-def test_datetimes_come_back_as_the_same_instant_in_utc(database_url: str, stamp: datetime) -> None:
-    engine = make_engine(database_url)
-    ensure_schema(engine) if database_url.startswith("sqlite") else upgrade(engine)
-    with transaction(engine) as session:
-        session.add(_plan(stamp))
-    with transaction(engine) as session:
-        stored = session.exec(select(Plan)).one()
-    engine.dispose()
-    # PEP 495: a fold=1 time never equals a time in another zone, so compare instants.
-    assert stored.imported_at.timestamp() == stamp.timestamp()
-    assert stored.imported_at.tzinfo == UTC
-    assert str(stored.imported_at) == str(stamp.astimezone(UTC))
-
-
-def test_naive_datetimes_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    ensure_schema(engine)
-    with pytest.raises(StatementError, match="refusing to store naive datetime"), transaction(engine) as session:
-        session.add(_plan(datetime(2000, 1, 1)))  # noqa: DTZ001 - the point of the test
-    engine.dispose()
 
 
 def test_a_failed_transaction_leaves_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
