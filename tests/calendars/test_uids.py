@@ -1,5 +1,6 @@
-"""The feed says what the planner reminds about: on the example plan, RRULE expansions (recurring-ical-events)
-equal the occurrences the planner plans reminders and check-ins for, over the plan's life and beyond."""
+"""Event UIDs: the scheme itself, and the feed saying what the planner reminds about: on the example plan, RRULE
+expansions (recurring-ical-events) equal the occurrences the planner plans reminders and check-ins for, over the plan's
+life and beyond, and an occurrence's e-mail attachment updates that occurrence of the feed's series."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import select
 
 from engine.calendars.build import Feed
+from engine.calendars.uids import event_key, event_uid, series_uid_day
 from engine.drive.planning import plan_due
 from engine.mail.compose import ContextCache, compose
 from engine.mail.messages import as_bytes
@@ -35,6 +37,19 @@ from ..feeds_support import PLAN, body, example_engine, parse, service
 
 FIRST, LAST = date(1999, 9, 28), date(2004, 12, 31)  # the plan's life and three more years
 Key = tuple[str, str]  # (action id, "due" | "check-in")
+
+
+def test_uid_scheme_is_the_one_the_email_attachments_use() -> None:
+    assert event_uid("gb276-tc2", "I.1a.1", "due", date(2000, 4, 30)) == "gb276-tc2-i.1a.1-due-2000-04-30@planwatch"
+    assert event_uid("P/1", "Ré x", "due", "2000-01-01") == "p-1-r--x-due-2000-01-01@planwatch"
+    assert event_uid("p", "A.1", "starts", date(2000, 1, 3)) == "p-a.1-start-2000-01-03@planwatch"
+    assert event_uid("p", "A.1", "done-2000-02-01", date(2000, 2, 1)) == "p-a.1-done-2000-02-01@planwatch"
+
+
+def test_a_registry_key_names_plan_ref_and_event_and_a_series_uid_its_anchor() -> None:
+    assert event_key("gb276-tc2", "I.2b.1", "recurring") == "gb276-tc2|I.2b.1|recurring"
+    assert series_uid_day(date(2000, 3, 1), date(1999, 9, 28)) == date(2000, 3, 1)
+    assert series_uid_day(None, date(1999, 9, 28)) == date(1999, 9, 28)
 
 
 @pytest.fixture(params=["completion_based", "fixed_rhythm"])

@@ -1,4 +1,5 @@
-"""Every feed of the example plan read by a real calendar client's parser: ical.js (Mozilla Thunderbird's).
+"""VEVENT and VTODO text: byte for byte what icalendar writes, and every feed of the example plan read by a real
+calendar client's parser, ical.js (Mozilla Thunderbird's).
 
 ``tests/js`` holds the node test and its lock file; ``make test`` (and so CI) runs ``npm ci`` there
 first. Without node or ical.js the test is skipped on a developer's machine and fails in CI.
@@ -10,16 +11,20 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import icalendar
 import pytest
 import recurring_ical_events
 
 from engine.actions.workflow import complete, set_status
 from engine.calendars.build import FeedOptions
+from engine.calendars.model import EventSpec, TodoSpec
+from engine.calendars.write import vevent, vtodo
 from engine.read.queries import find_action
 from engine.store import transaction
+from engine.zones import zone
 
 from ..conftest import ROOT
 from ..feeds_support import example_engine, parse, service
@@ -119,3 +124,111 @@ def test_ical_js_reads_every_feed_of_the_example_plan(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert f"# pass {len(expectations) + 1}" in run.stdout and "# fail 0" in run.stdout
+
+
+# ---------------------------------------------------------------- the writer against icalendar
+
+
+def _spec(**changes: object) -> EventSpec:
+    base: dict[str, object] = {
+        "key": "p|A.1|due",
+        "plan_id": "p",
+        "ref": "A.1",
+        "what": "due",
+        "uid": "p-a.1-due-2000-04-30@planwatch",
+        "day": date(2000, 4, 30),
+        "summary": "A.1 due: Texts, with; commas \\ and ünïcödé € 𝄞 over seventy-five octets of summary",
+        "description": "Line one, with; everything\\\nLine two\r\nLine three " + "long " * 40,
+        "url": "https://x.example/actions/A.1",
+        "categories": ("Part I, the first", "deadline"),
+        "state": "open",
+        "modified": datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "sequence": 3,
+        "alarm": timedelta(hours=9) - timedelta(days=30),
+    }
+    base.update(changes)
+    return EventSpec(**base)  # type: ignore[arg-type]
+
+
+def _reference(spec: EventSpec, alarms: bool) -> str:
+    """The same event built and serialised by icalendar itself."""
+
+    def event(summary: str, recurrence: date | None) -> icalendar.Event:
+        e = icalendar.Event()
+        e.add("summary", summary)
+        e.add("dtstart", recurrence or spec.day)
+        e.add("dtend", (recurrence or spec.day) + timedelta(days=1))
+        e.add("dtstamp", spec.modified)
+        e.add("uid", spec.uid)
+        if recurrence:
+            e.add("recurrence-id", recurrence)
+        e.add("sequence", spec.sequence)
+        if spec.rrule and not recurrence:
+            e.add("rrule", icalendar.vRecur.from_ical(spec.rrule))
+        if spec.rdates and not recurrence:
+            e.add("rdate", list(spec.rdates))
+        if spec.exdates and not recurrence:
+            e.add("exdate", list(spec.exdates))
+        e.add("categories", list(spec.categories))
+        e.add("description", spec.description)
+        e.add("last-modified", spec.modified)
+        e.add("status", "CONFIRMED" if recurrence else spec.status)
+        e.add("transp", "TRANSPARENT")
+        e.add("url", spec.url)
+        return e
+
+    master = event(spec.summary, None)
+    if alarms and spec.alarm is not None and spec.state == "open":
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", spec.summary)
+        alarm.add("trigger", spec.alarm)
+        master.add_component(alarm)
+    parts = [master.to_ical().decode()]
+    parts += [event(spec.done_summary, day).to_ical().decode() for day in spec.done_days]
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("alarms", [True, False], ids=["alarm", "no_alarm"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"state": "cancelled"},
+        {"state": "hold", "alarm": None},
+        {
+            "rrule": "FREQ=YEARLY;INTERVAL=2",
+            "exdates": (date(2002, 4, 30),),
+            "done_days": (date(2000, 4, 30), date(2004, 4, 30)),
+            "done_summary": "A.1 due (done): x",
+        },
+        {"rrule": None, "rdates": (date(2000, 7, 31), date(2000, 10, 30))},
+        {"summary": "plain", "description": "", "categories": ("Part II",)},
+    ],
+    ids=["deadline", "cancelled", "on_hold", "series_with_overrides", "rdates", "plain_texts"],
+)
+def test_event_text_is_what_icalendar_writes(changes: dict[str, object], alarms: bool) -> None:
+    spec = _spec(**changes)
+    assert vevent(spec, alarms) == _reference(spec, alarms)
+
+
+def test_todo_text_is_what_icalendar_writes() -> None:
+    due = datetime(2000, 4, 30, 23, 59, 59, tzinfo=zone("Europe/Zurich"))
+    spec = _spec(todo=TodoSpec(due, "COMPLETED", 100, datetime(2000, 4, 3, 10, tzinfo=UTC)))
+    todo = icalendar.Todo()
+    for name, value in [
+        ("categories", list(spec.categories)),
+        ("completed", datetime(2000, 4, 3, 10, tzinfo=UTC)),
+        ("description", spec.description),
+        ("dtstamp", spec.modified),
+        ("due", due),
+        ("last-modified", spec.modified),
+        ("percent-complete", 100),
+        ("sequence", 3),
+        ("status", "COMPLETED"),
+        ("summary", spec.summary),
+        ("uid", "t@planwatch"),
+        ("url", spec.url),
+    ]:
+        todo.add(name, value)
+    assert vtodo(spec, "t@planwatch") == todo.to_ical().decode()
