@@ -1,0 +1,57 @@
+"""The ``site`` fixture of the page tests: the app over the example world, with signed-in clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from engine.clock import FixedClock
+from engine.settings import Settings
+from engine.store import transaction
+from engine.store.models import Action, Escalation
+from engine.web import create_app
+
+from ..web_support import NOW, sign_in, web_settings, web_world
+
+Client = Callable[[str | None], TestClient]
+PAGES = ["/my", "/escalations", "/plan", "/report", "/escalations.csv"]
+
+
+@pytest.fixture
+def site(database_url: str) -> Iterator[tuple[Client, Engine, Settings, FixedClock]]:
+    """The app over the example world; ``client(owner)`` returns a client signed in as ``owner`` (None: nobody)."""
+    engine = web_world(database_url)
+    settings = web_settings(database_url)
+    clock = FixedClock(NOW)
+    app = create_app(settings, clock=clock, engine=engine)
+    clients: list[TestClient] = []
+
+    def client(owner: str | None) -> TestClient:
+        made = TestClient(app)
+        clients.append(made)
+        if owner is not None:
+            sign_in(made, settings, owner)
+        return made
+
+    yield client, engine, settings, clock
+    for made in clients:
+        made.close()
+    engine.dispose()
+
+
+def status_of(engine: Engine, ref: str) -> str:
+    """Return the status of the action ``ref``."""
+    with transaction(engine) as session:
+        return session.exec(select(Action.status).where(Action.ref == ref)).one()
+
+
+def escalation_id(engine: Engine, ref: str) -> int:
+    """Return the id of the (first) escalation of the action ``ref``."""
+    with transaction(engine) as session:
+        found = session.exec(select(Escalation.id).join(Action).where(Action.ref == ref)).first()
+        assert found is not None
+        return found

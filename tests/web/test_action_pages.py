@@ -1,0 +1,146 @@
+"""*My actions*, the action sheet and the owner's forms (``engine.web.action_pages``), through the real app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from engine.calendars.build import Feed, FeedOptions
+from engine.calendars.feeds import FeedService
+from engine.clock import FixedClock
+from engine.store import transaction
+from engine.store.models import ActionChange, Escalation, Outbox
+
+from ..web_support import NOW, action_id, csrf_of
+from .conftest import escalation_id, status_of
+
+
+def test_my_actions_lists_the_owners_open_actions_by_due_date(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    page = client("hrd").get("/my").text
+    refs = [ref for ref in ("II.3.1", "II.3.2", "II.3.3", "II.3.4", "II.3.5", "II.3.6") if ref in page]
+    assert len(refs) == 6
+    assert "III.d.1" not in page and "I.2a.1" not in page
+    positions = sorted((page.index(f">{ref}</a>"), ref) for ref in refs)
+    assert positions[0][1] == "II.3.1" or "overdue" in page  # earliest due first
+
+
+def test_an_owner_cannot_see_or_change_another_owners_action(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    pardev = client("pardev")
+    other = action_id(engine, "I.2a.1")  # codev's
+    assert pardev.get(f"/actions/{other}").status_code == 404
+    assert pardev.get("/actions/999999").status_code == 404
+    token = csrf_of(pardev.get("/my").text)
+    for verb, data in (
+        ("done", {}),
+        ("progress", {"state": "at risk"}),
+        ("extension", {"to": "2001-01-01", "reason": "x"}),
+        ("extend", {"to": "2001-01-01"}),
+        ("not-mine", {}),
+    ):
+        answer = pardev.post(f"/actions/{other}/{verb}", data={"csrf": token, **data}, follow_redirects=False)
+        assert answer.status_code == 404, verb
+    assert status_of(engine, "I.2a.1") == "open"
+    escalations = pardev.get("/escalations?state=all").text
+    assert "III.d.1" in escalations and "I.2a.1" not in escalations and "I.2b.1" not in escalations
+    assert "Acknowledge" not in escalations  # nobody reports to pardev
+    ack = pardev.post(f"/escalations/{escalation_id(engine, 'I.2a.1')}/acknowledge", data={"csrf": token})
+    assert ack.status_code == 404
+
+
+def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    hrd = client("hrd")
+    token = csrf_of(hrd.get("/my").text)
+    ident = action_id(engine, "II.3.1")
+    progress = hrd.post(
+        f"/actions/{ident}/progress",
+        data={"csrf": token, "state": "at risk", "note": "budget", "back": "my"},
+        follow_redirects=False,
+    )
+    assert progress.headers["location"] == "/my?ok=progress"
+    assert status_of(engine, "II.3.1") == "in_progress"
+    ask = hrd.post(
+        f"/actions/{ident}/extension",
+        data={"csrf": token, "to": "2000-09-30", "reason": "budget delay"},
+        follow_redirects=False,
+    )
+    assert ask.status_code == 303
+    assert "extension requested" in hrd.get("/my").text
+    bad = hrd.post(f"/actions/{ident}/extension", data={"csrf": token, "to": "1999-01-01", "reason": "x"})
+    assert bad.status_code == 400 and "is not after the current due date" in bad.text
+    worse = hrd.post(f"/actions/{ident}/extension", data={"csrf": token, "to": "soon", "reason": "x"})
+    assert worse.status_code == 400 and "expected a date" in worse.text
+    done = hrd.post(
+        f"/actions/{action_id(engine, 'II.3.2')}/done", data={"csrf": token, "note": "filed"}, follow_redirects=False
+    )
+    assert done.status_code == 303 and status_of(engine, "II.3.2") == "done"
+    with transaction(engine) as session:
+        change = session.exec(
+            select(ActionChange).where(ActionChange.field == "status", ActionChange.new == "done")
+        ).one()
+        assert (change.who, change.via, change.note) == ("hrd", "web", "filed")
+    sheet = hrd.get(f"/actions/{ident}").text
+    assert "extension requested" in sheet and "budget delay" in sheet and "pending" in sheet
+
+
+def test_a_supervisor_extends_directly_from_the_log(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    boss = client("ed-devcoop")
+    token = csrf_of(boss.get("/escalations").text)
+    ident = action_id(engine, "III.d.1")
+    answer = boss.post(
+        f"/actions/{ident}/extend", data={"csrf": token, "to": "2000-09-15", "reason": "agreed"}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    with transaction(engine) as session:
+        entry = session.get(Escalation, escalation_id(engine, "III.d.1"))
+        assert entry is not None and entry.resolution == "extended to 2000-09-15"
+    assert client("pardev").post(
+        f"/actions/{ident}/extend", data={"csrf": csrf_of(client("pardev").get("/my").text), "to": "2002-01-01"}
+    ).status_code in (403,)
+
+
+def test_the_action_sheet_shows_everything_about_an_action(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings, _ = site
+    ident = action_id(engine, "I.2b.1")
+    with transaction(engine) as session:
+        session.add(
+            Outbox(
+                key="m1",
+                plan_id="gb276-tc2",
+                action_id=ident,
+                occurrence="",
+                step="remind:due:14d",
+                type="reminder",
+                recipient="somchai.prasert@example.org",
+                recipient_id="ro-bangkok",
+                template="reminder",
+                due_at=NOW - timedelta(days=20),
+                status="sent",
+                sent_at=NOW - timedelta(days=20),
+                created_at=NOW,
+            )
+        )
+    before = client("codev").get(f"/actions/{ident}").text
+    # Before the feeds publish it, the sheet shows the UID they will publish it with.
+    assert "gb276-tc2-i.2b.1-recurring-1999-09-28@planwatch" in before
+    FeedService(engine, settings, FixedClock(NOW)).document(Feed("owner", "ro-bangkok"), FeedOptions())
+    page = client("codev").get(f"/actions/{ident}").text
+    assert "gb276-tc2-i.2b.1-recurring-1999-09-28@planwatch" in page
+    for expected in (
+        "I.2b.1",
+        "Time frame as printed",
+        "Read as",
+        "Somchai Prasert",
+        "codev → ed-devcoop → dg-office",
+        "remind:due:14d",
+        "somchai.prasert@example.org",
+        "escalate:2",
+        "Calendar UID",
+        "@planwatch",
+        "Part I",
+    ):
+        assert expected in page, expected

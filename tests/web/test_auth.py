@@ -1,0 +1,54 @@
+"""``engine.web.auth`` through the pages: no session is 401, a forged or expired cookie is no session, CSRF."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ..web_support import action_id, csrf_of
+from .conftest import PAGES, status_of
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/actions/1"])
+def test_a_page_without_a_session_answers_401_and_shows_no_data(site, path: str) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    answer = client(None).get(path)
+    assert answer.status_code == 401
+    assert "Sign in" in answer.text
+    for secret in ("III.d.1", "I.2b.1", "Rafael", "escalate:", "<svg"):
+        assert secret not in answer.text
+
+
+def test_a_post_without_a_session_changes_nothing(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    answer = client(None).post(f"/actions/{action_id(engine, 'III.1.2')}/done", data={"csrf": "x"})
+    assert answer.status_code == 401
+    assert status_of(engine, "III.1.2") == "open"
+
+
+def test_a_forged_or_expired_session_cookie_is_no_session(site) -> None:  # type: ignore[no-untyped-def]
+    client, _, settings, clock = site
+    anonymous = client(None)
+    anonymous.cookies.set("pw_session", "forged-token")
+    assert anonymous.get("/my").status_code == 401
+    signed = client("pardev")
+    assert signed.get("/my").status_code == 200
+    clock.advance(timedelta(seconds=settings.session_seconds + 1))
+    assert signed.get("/my").status_code == 401
+
+
+def test_a_post_without_the_csrf_token_is_refused(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    pardev = client("pardev")
+    target = f"/actions/{action_id(engine, 'III.1.2')}/done"
+    assert pardev.post(target, data={}).status_code == 403
+    assert pardev.post(target, data={"csrf": "guessed"}).status_code == 403
+    other = client("hrd")  # another session's token is no good either
+    assert pardev.post(target, data={"csrf": csrf_of(other.get("/my").text)}).status_code == 403
+    assert pardev.post("/signout", data={}).status_code == 403
+    assert status_of(engine, "III.1.2") == "open"
+    assert (
+        pardev.post(target, data={"csrf": csrf_of(pardev.get("/my").text)}, follow_redirects=False).status_code == 303
+    )
+    assert status_of(engine, "III.1.2") == "done"

@@ -1,0 +1,60 @@
+"""The plan page, its review queue and the printable report (``engine.web.plan_pages``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from engine.store import transaction
+from engine.store.models import Action
+
+from ..web_support import action_id, csrf_of
+
+
+def test_the_plan_page_shows_counts_timeline_and_the_review_queue(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    page = admin.get("/plan").text
+    assert "<svg" in page and "Part I" in page and "Whole plan" in page
+    assert "Needs review (13)" in page
+    ident = action_id(engine, "I.3b.2")
+    token = csrf_of(page)
+    bad = admin.post(f"/plan/review/{ident}", data={"csrf": token, "kind": "deadline", "due": "31/12/2000"})
+    assert bad.status_code == 400
+    fixed = admin.post(
+        f"/plan/review/{ident}",
+        data={"csrf": token, "kind": "deadline", "due": "2000-12-31", "note": "agreed"},
+        follow_redirects=False,
+    )
+    assert fixed.status_code == 303
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == "I.3b.2")).one()
+        assert (action.due, action.needs_review) == (date(2000, 12, 31), False)
+    assert "Needs review (12)" in admin.get("/plan").text
+    owner = client("pardev")
+    assert "Needs review" not in owner.get("/plan").text
+    assert (
+        owner.post(
+            f"/plan/review/{ident}", data={"csrf": csrf_of(owner.get("/my").text), "due": "2001-01-01"}
+        ).status_code
+        == 403
+    )
+
+
+def test_the_plan_and_report_are_cut_to_the_viewers_scope(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    full = client("secretariat").get("/report?as_of=2000-06-01").text
+    lima = client("ro-lima").get("/report?as_of=2000-06-01").text
+    assert "I.2c.1" in full and "III.d.1" in full
+    assert "I.2c.1" in lima and "III.d.1" not in lima and "II.3.1" not in lima
+
+
+def test_the_report_page_is_the_cli_report(site, cli) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    page = client("secretariat").get("/report?as_of=2000-12-31")
+    printed = cli("report", "--as-of", "2000-12-31", "--format", "html")
+    assert printed.code == 0
+    assert page.text == printed.out
+    assert "@media print" in page.text
+    assert client("secretariat").get("/report?as_of=soon").status_code == 400
