@@ -8,7 +8,7 @@ import pytest
 
 from engine.rules.loader import load_rules
 
-from ..conftest import snapshot
+from ...conftest import snapshot
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 BAD = """\

@@ -1,10 +1,11 @@
-"""The engine's commands end to end: tick, outbox, simulate, preview, why, workflow commands."""
+"""The engine's commands end to end: tick, run, simulate, status, and ``db upgrade|backup``."""
 
 from __future__ import annotations
 
 import json
 import mailbox
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, snapshot
+from ...conftest import ROOT, snapshot
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 SIM_KEYS = {"at", "action", "recipient", "type", "level"}
@@ -71,6 +72,19 @@ def test_simulate_with_replay_and_commit_fills_the_outbox(plan) -> None:  # type
     assert done["I.1a.1"]["status"] == "done"
 
 
+def test_simulate_table_ends_with_the_count(plan) -> None:  # type: ignore[no-untyped-def]
+    result = plan("simulate", "--from", "2000-03-31", "--until", "2000-03-31")
+    assert result.code == 0, result.err
+    assert "I.1a.1" in result.out and "reminder" in result.out
+    assert re.search(r"^\d+ notification\(s\) in \d+ ticks; 0 event\(s\) replayed\.$", result.out, re.M)
+
+
+def test_simulate_refuses_a_bad_day(plan) -> None:  # type: ignore[no-untyped-def]
+    result = plan("simulate", "--from", "1999-09-28", "--until", "end of 2000")
+    assert result.code == 2
+    assert result.err.strip() == "planwatch: --until: expected a date YYYY-MM-DD, got 'end of 2000'"
+
+
 def test_tick_at_a_given_time_sends_what_is_due(plan) -> None:  # type: ignore[no-untyped-def]
     plan("simulate", "--from", "1999-09-28", "--until", "2000-03-30", "--commit")
     result = plan("tick", "--now", "2000-03-31T07:00Z")
@@ -87,47 +101,35 @@ def test_tick_refuses_a_time_without_zone(plan) -> None:  # type: ignore[no-unty
     assert result.code == 2 and "give a time zone" in result.err
 
 
-def test_preview_lists_the_day_and_records_nothing(plan) -> None:  # type: ignore[no-untyped-def]
-    before = snapshot(plan.url)
-    rows = jsonl(plan("preview", "--date", "2000-03-31", "--json").out)
-    assert {(r["action"], r["type"]) for r in rows} >= {("I.1a.1", "reminder")}
-    assert all(r["at"].startswith("2000-03-31") for r in rows)
-    assert snapshot(plan.url) == before
+def test_status_counts_the_outbox_and_says_when_no_service_ticked(plan) -> None:  # type: ignore[no-untyped-def]
+    assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0  # queues a message to the secretariat
+    pending = jsonl(plan("outbox", "--pending", "--json").out)
+    report = json.loads(plan("status", "--json").out)
+    assert report["last_tick"] is None  # only the service (`planwatch run`) records its ticks
+    assert (report["pending"], report["failed"]) == (len(pending), 0)
+    assert report["pending"] > 0 and report["oldest_pending"].endswith("Z")
+    human = plan("status").out
+    assert "Last tick: never (is `planwatch run` running?)" in human
+    assert f"Outbox: {len(pending)} pending, 0 failed" in human
 
 
-def test_why_explains_policy_and_messages(plan) -> None:  # type: ignore[no-untyped-def]
-    plan("simulate", "--from", "1999-09-28", "--until", "2000-05-31", "--commit")
-    out = plan("why", "I.1a.1").out
-    assert "policy 'deadlines'" in out and "remind:due:30d" in out and "Messages about I.1a.1" in out
+def test_db_upgrade_creates_the_schema_then_says_it_is_current(cli) -> None:  # type: ignore[no-untyped-def]
+    first = cli("db", "upgrade")
+    assert first.code == 0 and first.out.startswith("Database at revision ")
+    second = cli("db", "upgrade")
+    assert second.code == 0 and second.out.rstrip().endswith("(was already).")
+    assert second.out.split()[3] == first.out.split()[3]  # the same revision
 
 
-def test_workflow_commands_record_and_replan(plan) -> None:  # type: ignore[no-untyped-def]
-    assert plan("progress", "II.3.5", "--note", "two workshops", "--by", "kwame").code == 0
-    assert plan("hold", "III.d.2", "--reason", "awaiting mandate").code == 0
-    assert plan("reassign", "II.3.3", "hrd").code == 0
-    assert plan("extend", "II.3.1", "--to", "2000-09-30", "--reason", "budget").code == 0
-    assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0
-    rows = {r["id"]: r for r in jsonl(plan("actions", "--json").out)}
-    assert rows["II.3.5"]["status"] == "in_progress"
-    assert rows["III.d.2"]["status"] == "on_hold"
-    assert rows["I.2c.3"]["owner"] is None
-    pending = [r for r in jsonl(plan("outbox", "--pending", "--json").out) if r["action"] == "I.2c.3"]
-    assert [r["recipient"] for r in pending] == ["tc-secretariat@example.org"]
-    assert plan("hold", "III.d.1").code == 2  # a reason is required
-    assert "extended" in plan("show", "II.3.1").out
-
-
-def test_done_on_a_recurring_action_completes_one_occurrence(plan) -> None:  # type: ignore[no-untyped-def]
-    result = plan("done", "I.1a.2", "--occurrence", "2000-09-28")
-    assert "occurrence 2000-09-28" in result.out
-    row = {r["id"]: r for r in jsonl(plan("actions", "--json").out)}["I.1a.2"]
-    assert row["status"] == "open"
-    assert "was already" in plan("done", "I.1a.2", "--occurrence", "2000-09-28").out
-
-
-def test_ack_of_unknown_escalation_is_clear(plan) -> None:  # type: ignore[no-untyped-def]
-    result = plan("ack", "999")
-    assert result.code == 2 and result.err.strip() == "planwatch: no escalation 999; `planwatch escalations` lists them"
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_db_backup_copies_the_database_and_refuses_to_overwrite(plan) -> None:  # type: ignore[no-untyped-def]
+    result = plan("db", "backup", "backups/copy.db")
+    assert result.code == 0, result.err
+    assert result.out.startswith("Backed up to backups/copy.db (")
+    copy = f"sqlite:///{Path('backups/copy.db').resolve()}"
+    assert snapshot(copy) == snapshot(plan.url)
+    again = plan("db", "backup", "backups/copy.db")
+    assert again.code == 2 and "exists already" in again.err
 
 
 def wait_for_first_tick(db: Path, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:

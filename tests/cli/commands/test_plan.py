@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..conftest import ROOT
+from ...conftest import ROOT
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 KEYS = ["text", "kind", "start", "due", "rrule", "milestones", "event", "needs_review", "reason"]

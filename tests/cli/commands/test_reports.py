@@ -1,0 +1,75 @@
+"""The commands that read what happened: outbox, escalations, why and report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ...conftest import snapshot
+
+PLAN = "plans/gb276-tc2-implementation-plan.txt"
+
+
+@pytest.fixture
+def plan(cli):  # type: ignore[no-untyped-def]
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    return cli
+
+
+def jsonl(text: str) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_why_explains_policy_and_messages(plan) -> None:  # type: ignore[no-untyped-def]
+    plan("simulate", "--from", "1999-09-28", "--until", "2000-05-31", "--commit")
+    out = plan("why", "I.1a.1").out
+    assert "policy 'deadlines'" in out and "remind:due:30d" in out and "Messages about I.1a.1" in out
+
+
+def test_why_unknown_action_exits_2(plan) -> None:  # type: ignore[no-untyped-def]
+    result = plan("why", "I.1a.9")
+    assert result.code == 2 and result.err.startswith("planwatch: no action 'I.1a.9'")
+
+
+def test_outbox_filters_by_status(plan) -> None:  # type: ignore[no-untyped-def]
+    plan("simulate", "--from", "1999-09-28", "--until", "2000-05-31", "--commit")
+    plan("not-mine", "I.2c.3", "--note", "belongs to EMP")
+    every = jsonl(plan("outbox", "--json").out)
+    sent = jsonl(plan("outbox", "--sent", "--json").out)
+    pending = jsonl(plan("outbox", "--pending", "--json").out)
+    assert sent and pending
+    assert {r["status"] for r in sent} == {"sent"} and {r["status"] for r in pending} == {"pending"}
+    assert sent == [r for r in every if r["status"] == "sent"]
+    assert jsonl(plan("outbox", "--status", "pending", "--json").out) == pending
+    assert plan("outbox", "--failed", "--json").out == ""
+    table = plan("outbox", "--pending").out
+    assert f"Outbox ({len(pending)})" in table and "tc-secretariat@example.org" in table
+
+
+def test_escalations_on_a_fresh_plan_is_an_empty_log(plan) -> None:  # type: ignore[no-untyped-def]
+    assert plan("escalations", "--json").out == ""
+    assert plan("escalations", "--csv").out == "id\n"
+    assert "Escalation log (0)" in plan("escalations").out
+    bad = plan("escalations", "--since", "yesterday")
+    assert bad.code == 2 and "--since: expected a date YYYY-MM-DD" in bad.err
+
+
+def test_report_in_markdown_and_to_a_file(plan) -> None:  # type: ignore[no-untyped-def]
+    printed = plan("report", "--as-of", "2000-12-31")
+    assert printed.code == 0, printed.err
+    assert printed.out.startswith("# Progress report: GB.276/TC/2\n")
+    assert "As of 2000-12-31." in printed.out and "## Part I: " in printed.out
+    written = plan("report", "--as-of", "2000-12-31", "--out", "report.md")
+    assert written.out.strip() == "Wrote the report as of 2000-12-31 to report.md."
+    assert Path("report.md").read_text(encoding="utf-8") == printed.out
+
+
+def test_report_refuses_an_unknown_format_and_writes_nothing(plan) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(plan.url)
+    result = plan("report", "--as-of", "2000-12-31", "--format", "pdf", "--out", "report.pdf")
+    assert result.code == 2
+    assert result.err.strip() == "planwatch: --format: expected html or md, got 'pdf'"
+    assert not Path("report.pdf").exists()
+    assert snapshot(plan.url) == before
