@@ -1,10 +1,17 @@
-"""``planwatch status`` and ``planwatch db backup``."""
+"""``planwatch status`` and ``planwatch db backup``, and the status figures read at a given ``now``."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
+
+from engine.read.status import action_counts, engine_status
+from engine.store import transaction
+from engine.store.models import Outbox, ServiceState
+
+from ..web_support import NOW, web_world
 
 
 def test_status_before_and_after_a_simulation(cli) -> None:  # type: ignore[no-untyped-def]
@@ -38,3 +45,39 @@ def test_backup_copies_the_embedded_database(cli, workdir: Path) -> None:  # typ
         assert db.execute("select count(*) from action").fetchone() == (69,)
     again = cli("db", "backup", "backups/copy.db")
     assert again.code == 2 and "exists already" in again.err
+
+
+def test_engine_status_counts_lag_and_recent_nodes_at_a_given_now(database_url: str) -> None:
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        for n, (status, ago) in enumerate([("pending", 90), ("pending", -60), ("failed", 5), ("sent", 500)]):
+            s.add(
+                Outbox(
+                    key=f"s{n}",
+                    occurrence="",
+                    step="remind",
+                    type="reminder",
+                    recipient="a@example.org",
+                    template="reminder",
+                    due_at=NOW - timedelta(minutes=ago),
+                    created_at=NOW - timedelta(days=1),
+                    status=status,
+                )
+            )
+        s.add(ServiceState(key="last_tick", value="", updated_at=NOW - timedelta(minutes=1)))
+        s.add(ServiceState(key="node:b", value="", updated_at=NOW - timedelta(minutes=2)))
+        s.add(ServiceState(key="node:a", value="", updated_at=NOW - timedelta(minutes=9)))
+        s.add(ServiceState(key="node:gone", value="", updated_at=NOW - timedelta(minutes=11)))
+    status = engine_status(engine, NOW)
+    assert (status.pending, status.failed) == (2, 1)  # the one not yet due counts, but adds no lag
+    assert status.oldest_pending == NOW - timedelta(minutes=90) and status.lag_seconds == 5400.0
+    assert [node for node, _ in status.nodes] == ["a", "b"]  # seen within ten minutes, by name
+    shown = status.as_json()
+    assert shown["last_tick"] == "2000-06-01T11:59:00Z" and shown["oldest_pending"] == "2000-06-01T10:30:00Z"
+    assert shown["nodes"] == [
+        {"node": "a", "seen": "2000-06-01T11:51:00Z"},
+        {"node": "b", "seen": "2000-06-01T11:58:00Z"},
+    ]
+    assert engine_status(engine, NOW - timedelta(hours=2)).lag_seconds == 0.0  # nothing was due yet
+    assert dict(action_counts(engine)) == {"open": 69}
+    engine.dispose()
