@@ -16,7 +16,7 @@ from engine.errors import NotFoundError, UsageError
 from engine.read.queries import find_action
 from engine.store import transaction
 from engine.store.feed_models import FeedToken
-from engine.store.models import Action, Escalation
+from engine.store.models import Escalation
 
 from ..feeds_support import NOW, PLAN, T0, body, by_summary, events, example_engine, parse, service
 
@@ -293,22 +293,3 @@ def test_cli_refuses_unknown_owners(cli) -> None:  # type: ignore[no-untyped-def
     result = cli("feeds", "url", "nobdy")
     assert result.code == 2 and "no owner 'nobdy'" in result.err
     assert cli("feeds", "rotate", "nobdy").code == 2
-
-
-def test_registry_survives_two_builders_at_once(store: tuple[Engine, str]) -> None:
-    engine, url = store
-    first, second = service(engine, url), service(engine, url)
-    assert body(first, f"plan:{PLAN}") == body(second, f"plan:{PLAN}")
-    with engine.connect() as conn:
-        count = conn.execute(text("SELECT count(*) FROM feed_event")).scalar()
-        assert count == conn.execute(text("SELECT count(DISTINCT key) FROM feed_event")).scalar()
-
-
-def test_the_registry_records_each_event_once(store: tuple[Engine, str]) -> None:
-    engine, url = store
-    svc = service(engine, url)
-    published = sum(len(events(body(svc, f"part:{PLAN}:{p}"))) for p in ("I", "II", "III"))
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM feed_event")).scalar() <= published
-    with transaction(engine) as session:
-        assert session.exec(select(Action)).scalars().first() is not None  # type: ignore[call-overload]
