@@ -1,4 +1,4 @@
-"""The engine against a real database: ticks, catch-up, zones, escalation log, workflow, simulator."""
+"""The tick against a real database: local hours, catch-up, escalation log, extensions, check-ins, planning ahead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.actions.workflow import acknowledge, extend
 from engine.channels.maildir import MaildirChannel
-from engine.drive.simulate import simulate, start_cursors
+from engine.drive.simulate import start_cursors
 from engine.drive.tick import run_tick
 from engine.importing import import_paths
 from engine.mail.render import Renderer
@@ -163,81 +163,6 @@ def test_continuous_work_check_in_and_silence(world) -> None:  # type: ignore[no
     assert rows[:2] == [("checkin", "zora", "2000-02-03"), ("escalation", "mid", "2000-02-11")]
 
 
-def test_simulator_equals_repeated_ticks(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    engine, rules, channel, renderer = world
-    other = copy_to_sqlite(engine, tmp_path / "copy.db")  # the same data, for the hourly ticks
-    until = datetime(2000, 5, 15, tzinfo=UTC)
-    simulate(engine, rules, channel, renderer, T0, until)
-    start_cursors(other, T0)
-    now = T0
-    while now <= until:
-        run_tick(other, rules, MaildirChannel(tmp_path / "mail2"), renderer, now)
-        now += timedelta(hours=1)
-
-    def rows(e):  # type: ignore[no-untyped-def]
-        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
-
-    assert rows(engine) == rows(other)
-    assert len(rows(engine)) > 20
-    other.dispose()
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # advisory locks are PostgreSQL's
-def test_digests_run_on_one_node_at_a_time(world) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine, text, update
-
-    from engine.mail.digest import build_digests
-    from engine.store.bulk import run_once_lock
-    from engine.store.models import Owner
-
-    engine = world[0]
-    assert engine.dialect.name == "postgresql"
-    with engine.begin() as conn:
-        conn.execute(update(Owner.__table__).where(Owner.__table__.c.id == "zora").values(digest="daily"))  # type: ignore[attr-defined]
-    tick(world, datetime(2000, 3, 17, 3, tzinfo=UTC))  # Zora's reminder is now held for her digest
-    at = datetime(2000, 3, 17, 9, tzinfo=UTC)
-    other = create_engine(engine.url)
-    with other.begin() as conn:
-        assert run_once_lock(conn, "digests")  # another node is bundling digests
-        assert build_digests(engine, at) == 0
-    assert build_digests(engine, at) == 1  # the lock went with that node's transaction
-    with engine.connect() as conn:
-        held = conn.execute(text("select count(*) from outbox where status = 'held'")).scalar()
-    assert held == 0
-    other.dispose()
-
-
-def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    text = (DATA / "rules" / "policies.yaml").read_text()
-    (rules / "policies.yaml").write_text(
-        text.replace("    business_days: true\n", "    business_days: true\n  limits:\n    max_per_day: 1\n", 1)
-    )
-    plan = tmp_path / "plan.yaml"
-    plan.write_text((DATA / "small-plan.yaml").read_text().replace("    owner: boon", "    owner: zora"))
-    engine = make_engine(database_url)
-    upgrade(engine)
-    settings = Settings(
-        database_url=database_url, rules_dir=rules, templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
-    )
-    import_paths(engine, [DATA / "small-owners.yaml", plan], settings, T0)
-    start_cursors(engine, datetime(2000, 3, 16, tzinfo=UTC))
-    world = (engine, load_rules(rules), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
-    first = tick(world, datetime(2000, 3, 17, 9, tzinfo=UTC))  # both of Zora's 14-day reminders are due
-    assert (first.dispatched.sent, first.dispatched.deferred) == (1, 1)
-    deferred = [r for r in outbox(engine) if r.status == "pending"]
-    assert len(deferred) == 1 and "daily cap" in deferred[0].reason
-    assert deferred[0].next_attempt_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
-    tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC))
-    to_zora = [
-        r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
-    ]
-    assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
-    engine.dispose()
-
-
 def _life(world, tmp_path: Path, ahead: timedelta, changes: dict[datetime, object]) -> int:  # type: ignore[no-untyped-def]
     """Tick hourly from T0 to mid-May planning ``ahead``, applying ``changes`` at their instants; return how
     many ticks left messages queued ahead of their instant."""
@@ -304,18 +229,3 @@ def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tm
     ]
     assert any(r[0].startswith("small/I.1.3|2000-04-28|") and r[1] == "sent" for r in rows(engine))
     other.dispose()
-
-
-@pytest.mark.parametrize("counting", [False, True], ids=["maildir", "null-channel"])
-def test_messages_queued_ahead_that_waited_through_downtime_collapse(world, counting: bool) -> None:  # type: ignore[no-untyped-def]
-    from engine.channels import NullChannel
-
-    engine, rules, channel, renderer = world
-    channel = NullChannel() if counting else channel  # the counting pass (simulations) screens rows alike
-    run_tick(engine, rules, channel, renderer, datetime(2000, 3, 17, 7, tzinfo=UTC), ahead=timedelta(hours=2))
-    queued = [r for r in outbox(engine) if r.recipient_id == "zora" and r.status == "pending"]
-    assert [r.step for r in queued] == ["remind:due:14d"]  # Zora's reminder, queued for 08:00; then the node is down
-    report = run_tick(engine, rules, channel, renderer, datetime(2000, 3, 30, 12, tzinfo=UTC), ahead=timedelta(hours=2))
-    rows = [r for r in outbox(engine) if r.recipient_id == "zora" and r.step.startswith("remind")]
-    assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
-    assert "superseded" in rows[0].reason and report.dispatched.suppressed >= 1

@@ -1,0 +1,91 @@
+"""Who a role means for an action: owner, delegate, the supervisor chain and the secretariat, from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from engine.drive.people import MAX_LEVELS, Directory, load_directory
+from engine.planner import Person
+from engine.store import make_engine, tables, upgrade
+
+OWNERS = [
+    {"id": "boss", "name": "Big Boss", "email": "boss@example.org", "timezone": "Europe/Zurich"},
+    {"id": "mid", "name": "Middle", "email": "mid@example.org", "timezone": "Europe/Zurich", "supervisor_id": "boss"},
+    {
+        "id": "zora",
+        "name": "Zora Z",
+        "email": "zora@example.org",
+        "timezone": "Europe/Zurich",
+        "supervisor_id": "mid",
+        "delegate_id": "boon",
+        "digest": "daily",
+    },
+    {"id": "boon", "name": "Boon B", "email": "boon@example.org", "timezone": "Asia/Bangkok", "supervisor_id": "mid"},
+    {"id": "desk", "name": "Plan desk", "email": "desk@example.org", "timezone": "UTC", "role": "secretariat"},
+]
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def directory(engine: Engine, owners: list[dict[str, str]]) -> Directory:
+    """Store ``owners`` (links set once everyone exists, as the foreign keys ask) and read them back."""
+    table = tables.OWNER
+    links = ("supervisor_id", "delegate_id")
+    with engine.begin() as conn:
+        conn.execute(
+            table.insert(),
+            [{"role": "owner", "digest": "none"} | {k: v for k, v in o.items() if k not in links} for o in owners],
+        )
+        for o in owners:
+            if any(k in o for k in links):
+                conn.execute(table.update().where(table.c.id == o["id"]).values({k: o[k] for k in links if k in o}))
+    with engine.connect() as conn:
+        return load_directory(conn)
+
+
+def ids(roles: dict[str, list[Person]]) -> dict[str, list[str]]:
+    return {role: [p.id for p in people] for role, people in roles.items()}
+
+
+def test_an_owner_has_a_delegate_a_chain_of_supervisors_and_the_secretariat(store: Engine) -> None:
+    found = directory(store, OWNERS)
+    assert ids(found.roles("zora")) == {
+        "secretariat": ["desk"],
+        "owner": ["zora"],
+        "delegate": ["boon"],
+        "supervisor": ["mid"],
+        "supervisor.supervisor": ["boss"],
+    }
+    assert found.people["zora"] == Person("zora", "zora@example.org", "Europe/Zurich", "Zora Z", "daily")
+    assert found.people["boon"].digest == "none"
+
+
+def test_an_unknown_or_missing_owner_reaches_only_the_secretariat(store: Engine) -> None:
+    found = directory(store, OWNERS)
+    assert ids(found.roles("nobody")) == {"secretariat": ["desk"]}
+    assert ids(found.roles(None)) == {"secretariat": ["desk"]}
+
+
+def test_without_a_secretariat_role_the_owner_named_secretariat_is_it(store: Engine) -> None:
+    owners = [o | {"role": "owner"} for o in OWNERS if o["id"] != "desk"]
+    owners.append({"id": "secretariat", "name": "Sec", "email": "sec@example.org", "timezone": "UTC"})
+    assert ids(directory(store, owners).roles("boon"))["secretariat"] == ["secretariat"]
+
+
+def test_a_supervisor_loop_stops_after_the_last_level(store: Engine) -> None:
+    loop = [
+        {"id": "a", "name": "A", "email": "a@example.org", "timezone": "UTC", "supervisor_id": "b"},
+        {"id": "b", "name": "B", "email": "b@example.org", "timezone": "UTC", "supervisor_id": "a"},
+    ]
+    roles = ids(directory(store, loop).roles("a"))
+    chain = [role for role in roles if role.startswith("supervisor")]
+    assert len(chain) == MAX_LEVELS and roles["supervisor"] == ["b"] and roles[chain[1]] == ["a"]

@@ -1,0 +1,130 @@
+"""The simulator: the very tick, driven by a simulated clock that jumps to the next instant with work;
+replayed events applied at noon in the plan's zone; the messages sent as the simulate contract's objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from engine.channels import MemoryChannel
+from engine.channels.maildir import MaildirChannel
+from engine.drive.replay import ReplayEvent
+from engine.drive.simulate import next_wake, simulate, start_cursors
+from engine.drive.tick import run_tick
+from engine.importing import import_paths
+from engine.mail.render import Renderer
+from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.store import make_engine, transaction, upgrade
+from engine.store.copy import copy_to_sqlite
+from engine.store.models import Outbox
+
+from ..conftest import ROOT
+
+DATA = Path(__file__).parent.parent / "data"
+T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[tuple[Any, ...]]:
+    """The small plan and its owners in a fresh database, cursors at T0."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
+    start_cursors(engine, T0)
+    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
+    engine.dispose()
+
+
+def outbox(engine: Engine) -> list[Outbox]:
+    with transaction(engine) as session:
+        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
+
+
+def test_simulator_equals_repeated_ticks(world: tuple[Any, ...], tmp_path: Path) -> None:
+    engine, rules, channel, renderer = world
+    other = copy_to_sqlite(engine, tmp_path / "copy.db")  # the same data, for the hourly ticks
+    until = datetime(2000, 5, 15, tzinfo=UTC)
+    simulate(engine, rules, channel, renderer, T0, until)
+    start_cursors(other, T0)
+    now = T0
+    while now <= until:
+        run_tick(other, rules, MaildirChannel(tmp_path / "mail2"), renderer, now)
+        now += timedelta(hours=1)
+
+    def rows(e: Engine) -> list[tuple[Any, ...]]:
+        return sorted((r.key, r.status, r.due_at, r.sent_at, r.reason) for r in outbox(e))
+
+    assert rows(engine) == rows(other)
+    assert len(rows(engine)) > 20
+    other.dispose()
+
+
+def test_the_simulator_jumps_from_one_instant_with_work_to_the_next(world: tuple[Any, ...]) -> None:
+    engine, rules, _, renderer = world
+    channel = MemoryChannel()
+    until = datetime(2000, 5, 15, tzinfo=UTC)
+    result = simulate(engine, rules, channel, renderer, T0, until)
+    hours = int((until - T0) / timedelta(hours=1))
+    assert 0 < result.ticks < hours / 10  # far fewer ticks than an hourly metronome's
+    assert len(result.notifications) == len(channel.messages) > 20
+    assert result.replayed == 0
+
+
+def test_the_notifications_are_the_contracts_objects_in_the_order_they_were_sent(world: tuple[Any, ...]) -> None:
+    engine, rules, channel, renderer = world
+    result = simulate(engine, rules, channel, renderer, T0, datetime(2000, 3, 20, tzinfo=UTC))
+    first = result.notifications[0]
+    assert set(first) == {
+        "at",
+        "sent_at",
+        "action",
+        "plan",
+        "recipient",
+        "recipient_id",
+        "type",
+        "level",
+        "step",
+        "occurrence",
+        "key",
+    }
+    assert all(n["at"].endswith("Z") and n["sent_at"].endswith("Z") for n in result.notifications)
+    assert [n["sent_at"] for n in result.notifications] == sorted(n["sent_at"] for n in result.notifications)
+    reminders = {(n["action"], n["recipient_id"]) for n in result.notifications if n["step"] == "remind:due:14d"}
+    assert reminders == {("I.1.1", "zora"), ("I.1.2", "boon"), ("I.1.3", "luz")}
+
+
+def test_replayed_events_happen_at_noon_in_the_plans_zone_and_change_what_is_sent(world: tuple[Any, ...]) -> None:
+    engine, rules, channel, renderer = world
+    events = [
+        ReplayEvent(at=date(2000, 3, 1), action="I.1.1", event="done", by="zora"),
+        ReplayEvent(at=date(2000, 3, 1), action="I.1.3", event="extend", by="boss", to=date(2000, 6, 30)),
+    ]
+    result = simulate(engine, rules, channel, renderer, T0, datetime(2000, 4, 20, tzinfo=UTC), events)
+    assert result.replayed == 2
+    about = {n["action"] for n in result.notifications if n["sent_at"] > "2000-03-01T11:00:00Z"}
+    assert "I.1.1" not in about  # done on 1 March: nothing more about it
+    assert "I.1.2" in about  # Boon's, untouched, goes on to its escalations
+    luz = [n for n in result.notifications if n["action"] == "I.1.3"]
+    assert [n["step"] for n in luz if n["sent_at"] >= "2000-03-01T11:00:00Z"] == ["extension"]
+    assert not [n for n in luz if n["type"] in {"overdue", "escalation"}]  # the deadline moved to June
+
+
+def test_next_wake_is_the_earliest_instant_a_tick_can_do_anything(world: tuple[Any, ...]) -> None:
+    engine, rules, channel, renderer = world
+    assert next_wake(engine, T0 - timedelta(hours=1)) == T0  # every action is due for planning at T0
+    run_tick(engine, rules, channel, renderer, T0)
+    wake = next_wake(engine, T0)
+    pending = [r.due_at for r in outbox(engine) if r.status == "pending"]
+    assert wake is not None and wake > T0
+    assert not pending or wake <= min(pending)
+    assert run_tick(engine, rules, channel, renderer, wake - (wake - T0) / 2).idle  # nothing to do halfway to it
+    assert not run_tick(engine, rules, channel, renderer, wake).idle  # and work at that instant
