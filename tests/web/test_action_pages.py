@@ -10,7 +10,7 @@ from engine.calendars.build import Feed, FeedOptions
 from engine.calendars.feeds import FeedService
 from engine.clock import FixedClock
 from engine.store import transaction
-from engine.store.models import ActionChange, Escalation, Outbox
+from engine.store.models import Action, ActionChange, Escalation, Outbox
 
 from ..web_support import NOW, action_id, csrf_of
 from .conftest import escalation_id, status_of
@@ -144,3 +144,42 @@ def test_the_action_sheet_shows_everything_about_an_action(site) -> None:  # typ
         "Part I",
     ):
         assert expected in page, expected
+
+
+def test_only_the_owner_hands_an_action_back_and_the_secretariat_is_told(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    ident = action_id(engine, "II.3.1")  # hrd's, and hrd reports to ed-devcoop
+    boss = client("ed-devcoop")
+    refused = boss.post(f"/actions/{ident}/not-mine", data={"csrf": csrf_of(boss.get("/my").text)})
+    assert refused.status_code == 403 and "Not yours to hand back" in refused.text
+    hrd = client("hrd")
+    answer = hrd.post(
+        f"/actions/{ident}/not-mine",
+        data={"csrf": csrf_of(hrd.get("/my").text), "note": "belongs to finance"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/my?ok=not_mine"
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == "II.3.1")).one()
+        assert action.owner_id is None
+        told = session.exec(select(Outbox).where(Outbox.template == "not_mine")).one()
+        assert (told.recipient_id, told.payload["from_owner"], told.payload["note"]) == (
+            "secretariat",
+            "hrd",
+            "belongs to finance",
+        )
+    assert ">II.3.1</a>" not in hrd.get("/my").text
+
+
+def test_the_forms_send_the_owner_back_where_they_came_from(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    hrd = client("hrd")
+    token = csrf_of(hrd.get("/my").text)
+    ident = action_id(engine, "II.3.3")
+    for back, where in (("escalations", "/escalations"), ("nowhere", f"/actions/{ident}"), ("", f"/actions/{ident}")):
+        answer = hrd.post(
+            f"/actions/{ident}/progress",
+            data={"csrf": token, "state": "on track", "back": back},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == f"{where}?ok=progress", back

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from engine.web.auth import MAX_FORM, SESSION_COOKIE, PageError, same_token
+
 from ..web_support import action_id, csrf_of
 from .conftest import PAGES, status_of
 
@@ -52,3 +54,36 @@ def test_a_post_without_the_csrf_token_is_refused(site) -> None:  # type: ignore
         pardev.post(target, data={"csrf": csrf_of(pardev.get("/my").text)}, follow_redirects=False).status_code == 303
     )
     assert status_of(engine, "III.1.2") == "done"
+
+
+def test_same_token_needs_two_equal_tokens() -> None:
+    assert same_token("abc", "abc")
+    assert not same_token("abc", "abd")
+    assert not same_token(None, None) and not same_token("", "") and not same_token("abc", None)
+
+
+def test_an_overlong_session_cookie_is_no_session(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    anonymous = client(None)
+    anonymous.cookies.set(SESSION_COOKIE, "x" * 129)
+    assert anonymous.get("/my").status_code == 401
+
+
+def test_a_form_larger_than_planwatch_accepts_is_refused(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    pardev = client("pardev")
+    token = csrf_of(pardev.get("/my").text)
+    target = f"/actions/{action_id(engine, 'III.1.2')}/done"
+    answer = pardev.post(target, data={"csrf": token, "note": "x" * MAX_FORM})
+    assert answer.status_code == 413 and "Form too large" in answer.text
+    assert status_of(engine, "III.1.2") == "open"
+
+
+def test_a_page_error_carries_its_status_title_and_message() -> None:
+    error = PageError(404, "No such action", "There is none.")
+    assert (error.status, error.title, error.message, str(error)) == (
+        404,
+        "No such action",
+        "There is none.",
+        "There is none.",
+    )

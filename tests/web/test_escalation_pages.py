@@ -6,9 +6,11 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from engine.read.escalation_review import ReviewFilter
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
 from engine.store.web_models import ExtensionRequest
+from engine.web.escalation_pages import query_of, read_filter
 
 from ..web_support import NOW, action_id, csrf_of
 from .conftest import escalation_id
@@ -115,3 +117,65 @@ def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ig
     assert len(lines) == 121
     scoped = client("codev").get("/escalations.csv?state=all").text
     assert "I.2b.1" in scoped and "III.d.1" not in scoped and "II.5.1" not in scoped
+
+
+def test_read_filter_keeps_what_makes_sense_and_ignores_the_rest() -> None:
+    flt = read_filter(
+        {
+            "level": "2",
+            "state": "acknowledged",
+            "part": "III",
+            "owner": "pardev",
+            "since": "2000-05-01",
+            "until": "2000-05-31",
+            "sort": "recent",
+            "page": "3",
+        },
+        "Asia/Bangkok",
+    )
+    assert flt == ReviewFilter(
+        level=2,
+        state="acknowledged",
+        part="III",
+        owner="pardev",
+        since=date(2000, 5, 1),
+        until=date(2000, 5, 31),
+        sort="recent",
+        page=3,
+        tz="Asia/Bangkok",
+    )
+    junk = read_filter(
+        {
+            "level": "x",
+            "state": "bogus",
+            "part": "",
+            "since": "not-a-date",
+            "until": "2000-02-30",
+            "sort": "?",
+            "page": "9999999",
+        },
+        "UTC",
+    )
+    assert junk == ReviewFilter(tz="UTC")
+    assert read_filter({"level": "999", "page": "-1"}, "UTC") == ReviewFilter(tz="UTC")
+
+
+def test_query_of_keeps_only_the_filters_keys_and_applies_changes() -> None:
+    params = {"level": "2", "state": "all", "evil": "<x>", "owner": "", "page": "4"}
+    assert query_of(params) == "level=2&state=all&page=4"
+    assert query_of(params, page="1", ok="acknowledged") == "level=2&state=all&page=1&ok=acknowledged"
+    assert query_of({"part": "I & II"}) == "part=I+%26+II"
+
+
+def test_an_extension_is_granted_or_refused_nothing_else(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    hrd = client("hrd")
+    token = csrf_of(hrd.get("/my").text)
+    hrd.post(f"/actions/{action_id(engine, 'II.3.1')}/extension", data={"csrf": token, "to": "2000-09-30"})
+    with transaction(engine) as session:
+        request = session.exec(select(ExtensionRequest)).one()
+    boss = client("ed-devcoop")
+    answer = boss.post(f"/extensions/{request.id}/approve", data={"csrf": csrf_of(boss.get("/escalations").text)})
+    assert answer.status_code == 404 and "granted or refused" in answer.text
+    with transaction(engine) as session:
+        assert session.exec(select(Action.extended_to).where(Action.ref == "II.3.1")).one() is None

@@ -58,3 +58,14 @@ def test_the_report_page_is_the_cli_report(site, cli) -> None:  # type: ignore[n
     assert page.text == printed.out
     assert "@media print" in page.text
     assert client("secretariat").get("/report?as_of=soon").status_code == 400
+
+
+def test_an_unknown_plan_shows_the_first_and_an_unknown_action_is_404(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    admin = client("secretariat")
+    assert admin.get("/plan?plan=no-such-plan").text == admin.get("/plan").text
+    token = csrf_of(admin.get("/plan").text)
+    missing = admin.post("/plan/review/999999", data={"csrf": token, "kind": "deadline", "due": "2000-12-31"})
+    assert missing.status_code == 404 and "No such action" in missing.text
+    bad_day = admin.get("/report?as_of=2000-13-01")
+    assert bad_day.status_code == 400 and "expected a date like 2000-12-31" in bad_day.text
