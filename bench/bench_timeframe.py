@@ -37,7 +37,7 @@ TARGET_RATIO = 50.0
 
 def load_gold() -> list[Gold]:
     """The tests' phrases as (text, reference date, fy_start, gold due date)."""
-    module = _load_tests(ROOT / "tests" / "test_timeframe.py")
+    module = _load_tests(ROOT / "tests" / "timeframe" / "test_timeframe.py")
     gold: list[Gold] = []
     for text, expected in module.SEED.items():
         due = expected["due"]
