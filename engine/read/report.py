@@ -141,13 +141,32 @@ def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], a
 
 
 def _parts(sections: list[Section], by_section: dict[str, list[ActionLine]]) -> list[PartBlock]:
-    parts: list[PartBlock] = []
+    """Return one block per Part, holding every section with actions that its ``parent_key`` chain leads to.
+
+    Actions placed directly in a Part come first, as a block named like the Part; a section goes under
+    the Part its parents lead to, wherever the file lists it.
+    """
+    by_key = {section.key: section for section in sections}
+    parts: dict[str, PartBlock] = {}
     for section in sections:
-        if section.level == "part":
-            parts.append(PartBlock(section.number, section.title))
-        elif section.level in {"issue", "subissue"} and parts and by_section.get(section.key):
-            parts[-1].issues.append(IssueBlock(section.number, section.title, by_section[section.key]))
-    return parts
+        if section.parent_key is None:
+            parts[section.key] = PartBlock(section.number, section.title)
+    for section in sections:
+        lines = by_section.get(section.key)
+        top = _part_of(section, by_key)
+        if lines and top is not None and top.key in parts:
+            parts[top.key].issues.append(IssueBlock(section.number, section.title, lines))
+    return list(parts.values())
+
+
+def _part_of(section: Section, by_key: dict[str, Section]) -> Section | None:
+    """Return the Part (the section without a parent) that ``section`` sits in, following ``parent_key``."""
+    seen: set[str] = set()
+    node: Section | None = section
+    while node is not None and node.parent_key is not None and node.key not in seen:
+        seen.add(node.key)
+        node = by_key.get(node.parent_key)
+    return node if node is not None and node.parent_key is None else None
 
 
 def render_markdown(report: Report) -> str:

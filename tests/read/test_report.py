@@ -115,3 +115,64 @@ def test_markup_in_titles_is_escaped_everywhere(database_url: str, tmp_path: Pat
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     ElementTree.fromstring(render_svg(report))  # still well-formed XML
+
+
+PARTS_PLAN = """\
+plan:
+  id: parts-plan
+  title: A plan with actions directly in its Parts
+  date: 2000-01-10
+  timezone: Europe/Zurich
+sections:
+  - key: A
+    number: A
+    title: Governance
+  - key: B
+    number: B
+    title: Finance
+  - key: B.1
+    parent: B
+    number: "1"
+    title: Budget
+  - key: A.1
+    parent: A
+    number: "1"
+    title: Reporting, listed after Part B
+actions:
+  - id: A.x
+    section: A
+    title: Adopt the terms of reference
+    timeframe: By 31 March 2000
+  - id: A.y
+    section: A
+    title: Name a focal point
+    timeframe: By 30 June 2000
+  - id: B.1.1
+    section: B.1
+    title: Draft the budget
+    timeframe: By 31 December 2000
+  - id: A.1.1
+    section: A.1
+    title: Report to the Governing Body
+    timeframe: By 31 March 2000
+"""
+
+
+def test_actions_directly_in_a_part_and_sections_placed_by_their_parent(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PARTS_PLAN)
+    import_paths(engine, [plan], Settings(database_url=database_url, rules_dir=ROOT / "rules"), T0)
+    with transaction(engine) as s:
+        report = build_report(s, "parts-plan", date(2000, 5, 1))
+    engine.dispose()
+    by_number = {part.number: part for part in report.parts}
+    assert [part.number for part in report.parts] == ["A", "B"]
+    assert {ref: n for ref, n in by_number["A"].counts().items() if n} == {"overdue": 2, "on track": 1}
+    assert [[line.ref for line in issue.lines] for issue in by_number["A"].issues] == [["A.x", "A.y"], ["A.1.1"]]
+    assert [[line.ref for line in issue.lines] for issue in by_number["B"].issues] == [["B.1.1"]]
+    assert report.totals()["overdue"] == 2 and sum(report.totals().values()) == 4
+    text = render_markdown(report)
+    assert "| actions | 0 | 1 | 2 | 0 | 0 | 0 |" in text  # Part A: on track 1, overdue 2
+    assert text.index("A.1.1") < text.index("## Part B")
