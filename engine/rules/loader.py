@@ -83,14 +83,25 @@ def load_rules(path: str | Path) -> RuleSet:
         )
     docs: dict[Path, yamlfile.Document] = {}
     errors: dict[Path, list[InputError]] = {}
+    shaped: set[Path] = set()  # files that look like a holiday list rather than rules
     candidates = _rule_paths(root)
     for file in candidates:
         try:
-            docs[file] = _read(file)
+            doc = _read(file)
         except InputError as exc:
             errors[file] = exc.errors if isinstance(exc, ValidationErrors) else [exc]
+            continue
+        if _looks_like_holidays(doc.data):
+            shaped.add(file)
+        try:
+            docs[file] = _check_shape(doc)
+        except InputError as exc:
+            errors[file] = [exc]
     # A file named as a holiday list is data: it is read (and its errors told) as such.
     named = {ref for file, doc in docs.items() for ref in _holiday_refs(file, doc)}
+    # A rule file that could not be read may be the one naming a holiday list: that list is then left unsaid.
+    if any(file.resolve() not in named for file in errors if file not in shaped):
+        named |= {file.resolve() for file in shaped}
     rule_docs = {file: doc for file, doc in docs.items() if file.resolve() not in named}
     found = [e for file, errs in errors.items() if file.resolve() not in named for e in errs]
     holidays = _Holidays()
@@ -187,6 +198,17 @@ def _read(path: Path) -> yamlfile.Document:
     doc = parse_yaml(yamlfile.read_text(path, what="rule file"), display_path(path))
     if doc.data is None:
         raise InputError(EMPTY, Location(doc.path, 1))
+    return doc
+
+
+def _looks_like_holidays(data: Any) -> bool:
+    """Return whether parsed YAML has a holiday list's shape: a list, or ``holidays:`` without rules."""
+    if isinstance(data, list):
+        return bool(data) and all(isinstance(day, date) for day in data)
+    return isinstance(data, Mapping) and "holidays" in data and not {"policies", "defaults"} & set(data)
+
+
+def _check_shape(doc: yamlfile.Document) -> yamlfile.Document:
     if not isinstance(doc.data, Mapping):
         got = "a list" if isinstance(doc.data, list) else repr(doc.data)
         raise InputError(f"expected a mapping with 'policies:' (and optionally 'defaults:'), got {got}", doc.locate(()))

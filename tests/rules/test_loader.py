@@ -355,6 +355,14 @@ def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("days", ["holidays:\n  - 2000-08-01\n", "- 2000-08-01\n"], ids=["mapping", "list"])
+def test_a_broken_rule_file_does_not_make_its_holiday_list_an_error(rules: Path, days: str) -> None:
+    write(rules / "days.yaml", days)
+    write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="days.yaml") + "    remind: [\n")
+    found = errors(rules)
+    assert len(found) == 1 and found[0].startswith("rules/r.yaml:"), found  # no word about days.yaml
+
+
 def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
     write(rules / "r.yaml", HOLIDAY_POLICY.format(ref="holidayz.yaml"))
     assert errors(rules) == [
