@@ -9,24 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from engine.read.queries import reading
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 from engine.store.plans import ImportReport
-
-
-def reading(action: Action) -> str:
-    """Return a short account of how an action's time frame was read."""
-    bits = [action.kind]
-    if action.start:
-        bits.append(f"from {action.start.isoformat()}")
-    if action.due:
-        bits.append(f"due {action.due.isoformat()}")
-    if action.rrule:
-        bits.append(action.rrule)
-    if action.event:
-        bits.append(f"on: {action.event}")
-    if action.after_ref:
-        bits.append(f"after {action.after_ref}")
-    return " ".join(bits)
 
 
 def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:

@@ -242,7 +242,7 @@ def set_(
     with open_session(ctx) as session:
         action = find_action(session, action_id)
         set_schedule(session, action, values, current_time(), who=by, via="cli", note=note, events=named)
-        from engine.cli.present import reading
+        from engine.read.queries import reading
 
         make_console().print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
 
