@@ -276,6 +276,16 @@ def check_templates(renderer: Renderer) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def render_problems(renderer: Renderer, name: str) -> list[str]:
+    """Return the problems of message template ``name`` rendered against its sample rows (empty: it renders)."""
+    subjects: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in sample_rows(name):
+        problem = _check_one(renderer, name, row, subjects)
+        if problem:
+            return [problem]
+    return []
+
+
 def _missing_twin(renderer: Renderer, name: str) -> list[str]:
     if any((folder / "email" / f"{name}.html.j2").exists() for folder in renderer.folders):
         return []

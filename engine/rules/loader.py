@@ -52,6 +52,8 @@ class RuleSet:
     places: tuple[Location, ...] = ()
     files: tuple[str, ...] = ()
     holiday_files: tuple[str, ...] = ()
+    # each template a policy names: its name, where it is named, and the breadcrumb of that place
+    templates: tuple[tuple[str, Location, str], ...] = ()
 
     def policy_of(self, facts: ActionFacts) -> Policy | None:
         """Return the first policy whose ``match`` fits the action (``policy_for`` also says why)."""
@@ -71,8 +73,11 @@ class RuleSet:
         return None, f"no policy applies: {'; '.join(passed)}"
 
 
-def load_rules(path: str | Path) -> RuleSet:
-    """Return the rules of a folder (every rule file in it) or of one file; raise ``ValidationErrors``."""
+def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> RuleSet:
+    """Return the rules of a folder (every rule file in it) or of one file; raise ``ValidationErrors``.
+
+    Given ``templates`` (template folders), every e-mail template a policy names must be among them.
+    """
     root = Path(path)
     if not root.exists():
         shown, full = display_path(root), str(root.resolve())
@@ -112,10 +117,40 @@ def load_rules(path: str | Path) -> RuleSet:
         except ValidationErrors as exc:
             found.extend(exc.errors)
     found.extend(_duplicate_names(rule_docs.values()))
+    named_templates = tuple(t for x in loaded for t in x.templates)
+    if templates is not None:
+        found.extend(_unknown_templates(named_templates, templates))
     files = [doc.path for doc in rule_docs.values()]
     if found:
         raise ValidationErrors(_in_file_order(found, [display_path(f) for f in candidates]))
-    return RuleSet(tuple(x.policy for x in loaded), tuple(x.place for x in loaded), tuple(files), tuple(holidays.used))
+    return RuleSet(
+        tuple(x.policy for x in loaded),
+        tuple(x.place for x in loaded),
+        tuple(files),
+        tuple(holidays.used),
+        named_templates,
+    )
+
+
+def template_names(folders: Sequence[Path]) -> list[str]:
+    """Return the message templates of ``folders``: ``NAME`` of each ``email/NAME.txt.j2`` (partials left out)."""
+    found = {p.name.removesuffix(".txt.j2") for folder in folders for p in (Path(folder) / "email").glob("*.txt.j2")}
+    return sorted(name for name in found if not name.startswith("_"))
+
+
+def _unknown_templates(named: Sequence[tuple[str, Location, str]], folders: Sequence[Path]) -> Iterator[InputError]:
+    known = template_names(folders)
+    where = ", ".join(display_path(Path(folder) / "email") for folder in folders) or "no template folder"
+    for name, place, crumb in named:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield InputError(
+            f"{crumb}: unknown template {name!r}{hint}: no email/{name}.txt.j2 in {where}; "
+            f"expected one of {', '.join(known) or '(none)'}",
+            place,
+        )
 
 
 def calendar_for(delivery: Delivery) -> BusinessCalendar:
@@ -219,6 +254,7 @@ def _check_shape(doc: yamlfile.Document) -> yamlfile.Document:
 class _Loaded:
     policy: Policy
     place: Location  # where the policy starts
+    templates: tuple[tuple[str, Location, str], ...] = ()
 
 
 def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterator[_Loaded]:
@@ -240,7 +276,25 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterat
     if flat:
         raise ValidationErrors(flat)
     for i, policy in enumerate(parsed.policies):
-        yield _Loaded(_with_defaults(policy, parsed.defaults), doc.locate(("policies", i)))
+        yield _Loaded(_with_defaults(policy, parsed.defaults), doc.locate(("policies", i)), _templates(doc, i, policy))
+
+
+def _templates(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[tuple[str, Location, str], ...]:
+    """Return each template policy ``i`` names, at its ``template:`` value (or at its step, for the default)."""
+    steps: list[tuple[Loc, str]] = [(("policies", i, "remind", j), s.template) for j, s in enumerate(policy.remind)]
+    if policy.checkin is not None:
+        steps.append((("policies", i, "checkin"), policy.checkin.template))
+    steps += [(("policies", i, "escalate", j), s.template) for j, s in enumerate(policy.escalate)]
+    found: list[tuple[str, Location, str]] = []
+    for loc, name in steps:
+        try:
+            node = _node(doc.data, loc)
+        except (KeyError, IndexError, TypeError):
+            node = None
+        written = isinstance(node, Mapping) and "template" in node
+        at: Loc = (*loc, "template") if written else loc
+        found.append((name, doc.locate(at), yamlfile.breadcrumb((*loc, "template"))))
+    return tuple(found)
 
 
 def _with_defaults(policy: Policy, defaults: Defaults) -> Policy:

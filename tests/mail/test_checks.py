@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.mail.checks import check_templates
+from engine.mail.checks import check_templates, render_problems
 from engine.mail.render import Renderer
 
 from ..conftest import ROOT
@@ -29,6 +29,16 @@ def test_every_shipped_template_passes_the_check() -> None:
     renderer = Renderer([TEMPLATES])
     assert renderer.names() == SHIPPED
     assert check_templates(renderer) == []
+
+
+def test_render_problems_of_one_template(tmp_path: Path) -> None:
+    renderer = Renderer([tmp_path, TEMPLATES])
+    assert [render_problems(renderer, name) for name in SHIPPED] == [[]] * len(SHIPPED)
+    (problem,) = render_problems(renderer, "remindr")
+    assert problem.endswith("template not found: email/remindr.txt.j2")
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "mine.txt.j2").write_text("{% block subject %}x{% endblock %}\n{{ nope }}\n")
+    assert render_problems(renderer, "mine") == [f"{tmp_path / 'email' / 'mine.txt.j2'}:2: 'nope' is undefined"]
 
 
 def test_an_undefined_variable_fails_the_check_with_file_and_line(tmp_path: Path) -> None:

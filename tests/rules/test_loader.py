@@ -372,6 +372,33 @@ def test_missing_holiday_file_is_an_error_at_the_key(rules: Path) -> None:
     ]
 
 
+# ------------------------------------------------------------------------------------ templates
+
+
+def test_every_template_a_policy_names_must_exist(rules: Path) -> None:
+    Path("tpl/email").mkdir(parents=True)
+    for name in ("reminder", "escalation", "_base"):
+        write(Path(f"tpl/email/{name}.txt.j2"), "x\n")
+    write(
+        rules / "r.yaml",
+        POLICY
+        + "        template: remindr\n"
+        + "    escalate:\n      - {after: 1d, to: supervisor}\n      - {after: 2d, to: supervisor, template: x}\n",
+    )
+    assert load_rules(rules).templates[0][0] == "remindr"  # without folders, names are not checked
+    with pytest.raises(InputError) as caught:
+        load_rules(rules, [Path("tpl")])
+    assert str(caught.value).splitlines() == [
+        "rules/r.yaml:7:19: policies[0].remind[0].template: unknown template 'remindr' (did you mean 'reminder'?): "
+        "no email/remindr.txt.j2 in tpl/email; expected one of escalation, reminder",
+        "rules/r.yaml:10:47: policies[0].escalate[1].template: unknown template 'x': "
+        "no email/x.txt.j2 in tpl/email; expected one of escalation, reminder",
+    ]
+    write(rules / "r.yaml", POLICY)
+    (named,) = load_rules(rules, [Path("tpl")]).templates  # the default name, placed at its step
+    assert (named[0], str(named[1]), named[2]) == ("reminder", "rules/r.yaml:6:9", "policies[0].remind[0].template")
+
+
 # ------------------------------------------------------------------------------------- matching
 
 

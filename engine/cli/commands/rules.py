@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.common import app, load_ruleset, open_session, settings_of
+from engine.cli.common import app, load_ruleset, make_renderer, open_session, settings_of
 
 if TYPE_CHECKING:
     from engine.rules.loader import RuleSet
@@ -35,8 +35,40 @@ def check(
     from engine.rules.loader import load_rules
 
     target: Path = path if path is not None else settings_of(ctx).rules_dir
-    for line in check_report(load_rules(target), target):
+    folders = _template_folders(ctx, target)
+    ruleset = load_rules(target, folders)
+    _check_rendering(ctx, ruleset, folders)
+    for line in check_report(ruleset, target):
         typer.echo(line)
+
+
+def _template_folders(ctx: typer.Context, target: Path) -> list[Path]:
+    """Return the template folders a rule may name from: the user's, the project's (beside rules/), the shipped."""
+    from engine.settings import template_folders
+
+    project = (target if target.is_dir() else target.parent).parent / "templates"
+    settings = settings_of(ctx)
+    found = template_folders(settings)
+    if project.is_dir():
+        found.insert(1 if settings.user_templates_dir else 0, project)
+    return list({folder.resolve(): folder for folder in reversed(found)}.values())[::-1]
+
+
+def _check_rendering(ctx: typer.Context, ruleset: RuleSet, folders: list[Path]) -> None:
+    """Render every template the rules name against sample messages; raise at the first place naming a broken one."""
+    from engine.errors import InputError, ValidationErrors
+    from engine.mail.checks import render_problems
+    from engine.mail.render import Renderer
+
+    renderer = Renderer(folders, make_renderer(ctx).identity)
+    first = {name: (place, crumb) for name, place, crumb in reversed(ruleset.templates)}
+    errors = [
+        InputError(f"{first[name][1]}: template {name!r} does not render: {problem}", first[name][0])
+        for name in sorted(first)
+        for problem in render_problems(renderer, name)
+    ]
+    if errors:
+        raise ValidationErrors(errors)
 
 
 @rules_app.command("explain")

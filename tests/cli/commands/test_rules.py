@@ -81,6 +81,37 @@ def test_check_empty_folder_is_valid(cli) -> None:  # type: ignore[no-untyped-de
     assert (result.code, result.out) == (0, "empty: no rule files, so no policy applies to any action\n")
 
 
+def test_check_refuses_a_template_that_does_not_exist(cli) -> None:  # type: ignore[no-untyped-def]
+    text = Path("rules/default.yaml").read_text(encoding="utf-8")
+    assert "template: final_reminder" in text
+    Path("rules/default.yaml").write_text(text.replace("template: final_reminder", "template: final_remindr", 1))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "template: final_reminder" in row)
+    col = text.splitlines()[line - 1].index("final_reminder") + 1
+    before = snapshot(cli.url)
+    result = cli("rules", "check")
+    assert (result.code, result.out) == (2, "")
+    (error,) = result.err.splitlines()
+    assert error.startswith(
+        f"rules/default.yaml:{line}:{col}: policies[1].remind[2].template: unknown template 'final_remindr' "
+        "(did you mean 'final_reminder'?): no email/final_remindr.txt.j2 in "
+    )
+    assert snapshot(cli.url) == before
+
+
+def test_check_renders_every_template_a_rule_names(cli) -> None:  # type: ignore[no-untyped-def]
+    Path("templates/email/final_reminder.txt.j2").write_text(
+        "{% block subject %}Due soon{% endblock %}\n{{ nosuch.thing }}\n", encoding="utf-8"
+    )
+    text = Path("rules/default.yaml").read_text(encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "template: final_reminder" in row)
+    result = cli("rules", "check")
+    assert (result.code, result.out) == (2, "")
+    (error,) = result.err.splitlines()
+    assert error.startswith(f"rules/default.yaml:{line}:")
+    assert "template 'final_reminder' does not render: " in error
+    assert error.endswith("templates/email/final_reminder.txt.j2:2: 'nosuch' is undefined")
+
+
 def place(name: str) -> str:
     """Return where the shipped policy ``name`` starts, as FILE:LINE:COL."""
     rules = load_rules("rules")
