@@ -27,6 +27,8 @@ from engine.cli.common import (
 )
 from engine.errors import UsageError
 
+NO_PLAN = "No actions. Import a plan first: [bold]planwatch import PLAN[/]"
+
 
 @app.command("import")
 def import_(
@@ -102,13 +104,17 @@ def actions(
     """
     from engine.cli.present import actions_table
     from engine.read.queries import ActionFilter, list_actions
+    from engine.store.models import STATUSES
 
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"--status: expected one of {', '.join(STATUSES)}, got {status!r}")
     with open_session(ctx) as session:
         rows = list_actions(session, ActionFilter(plan=plan, owner=owner, status=status))
-    _print_actions(rows, as_json, actions_table)
+    filtered = any(value is not None for value in (owner, status, plan))
+    _print_actions(rows, as_json, actions_table, "No action matches these filters." if filtered else NO_PLAN)
 
 
-def _print_actions(rows: list[Any], as_json: bool, table: Any) -> None:
+def _print_actions(rows: list[Any], as_json: bool, table: Any, empty: str) -> None:
     from engine.read.queries import action_record
 
     if as_json:
@@ -118,7 +124,7 @@ def _print_actions(rows: list[Any], as_json: bool, table: Any) -> None:
     console = make_console()
     console.print(table(rows))
     if not rows:
-        console.print("No actions. Import a plan first: [bold]planwatch import PLAN[/]")
+        console.print(empty)
 
 
 @app.command()
@@ -211,7 +217,10 @@ def review(
 
     with open_session(ctx) as session:
         rows = list_actions(session, ActionFilter(needs_review=True))
-    _print_actions(rows, as_json, review_table)
+        some = bool(rows) or bool(list_actions(session, ActionFilter()))
+    _print_actions(
+        rows, as_json, review_table, "Nothing to review: no time frame needs a decision." if some else NO_PLAN
+    )
 
 
 @app.command("set")

@@ -136,3 +136,24 @@ def test_named_events_date_event_linked_actions(cli, workdir: Path) -> None:  # 
     row = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}["II.2.6"]
     assert (row["due"], row["needs_review"]) == ("2000-10-31", False)
     assert "rules/events.yaml" in row["reason"]
+
+
+def test_actions_refuses_an_unknown_status_and_names_the_statuses(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", PLAN)
+    result = cli("actions", "--status", "bogus")
+    assert (result.code, result.out) == (2, "")
+    assert result.err.strip() == (
+        "planwatch: --status: expected one of open, in_progress, done, dropped, on_hold, got 'bogus'"
+    )
+
+
+def test_an_empty_list_says_what_is_true(cli) -> None:  # type: ignore[no-untyped-def]
+    assert "No actions. Import a plan first" in cli("actions").out
+    assert "No actions. Import a plan first" in cli("review").out
+    cli("import", PLAN)
+    nobody = cli("actions", "--owner", "nobody")
+    assert nobody.code == 0 and "No action matches these filters." in nobody.out and "Import" not in nobody.out
+    for row in map(json.loads, cli("review", "--json").out.splitlines()):
+        assert cli("set", row["id"], "--kind", "unscheduled").code == 0
+    queue = cli("review").out
+    assert "Nothing to review: no time frame needs a decision." in queue and "Import" not in queue
