@@ -243,3 +243,23 @@ def test_yaml_plan_with_an_impossible_date(loaded) -> None:  # type: ignore[no-u
         ["import", path],
         r"edited\.yaml:\d+:9: 1999-13-28 is not a date \(month must be in 1\.\.12\); expected a date like 2000-04-30",
     )
+
+
+def test_yaml_plan_with_a_deadline_without_a_date(loaded) -> None:  # type: ignore[no-untyped-def]
+    path = yaml_plan(
+        "  timeframe: Under negotiation", "  timeframe: Under negotiation\n    schedule:\n      kind: deadline"
+    )
+    check(
+        loaded,
+        ["import", path],
+        r"edited\.yaml:\d+:13: actions\[\d+\]\.schedule\.kind: a deadline needs its date; "
+        r"add 'due: YYYY-MM-DD' \(or 'after:' another action's id\)",
+    )
+
+
+def test_set_kind_deadline_without_a_date(loaded) -> None:  # type: ignore[no-untyped-def]
+    check(
+        loaded,
+        ["set", "III.d.2", "--kind", "deadline"],
+        r"planwatch: --kind deadline needs a due date: add --due YYYY-MM-DD \(or --after ID\)",
+    )

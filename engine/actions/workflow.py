@@ -33,6 +33,7 @@ from engine.store.plans import SCHEDULE_FIELDS, forget_planned_ahead, record_cha
 from engine.zones import zone
 
 FINISHED = {"done", "dropped", "on_hold"}
+UNDATED_KINDS = {"unscheduled", "event"}
 Row = Mapping[str, Any]
 
 
@@ -292,7 +293,11 @@ def set_schedule(
         _check_after(session, action, values["after"])
     override = dict(action.override or {})
     override.update({k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()})
+    if "due" in values and "kind" not in values and action.kind in UNDATED_KINDS:
+        override["kind"] = "deadline"  # a date given to a reading that had none makes it a deadline
     _check_order(override)
+    if override.get("kind") == "deadline" and not override.get("due") and not override.get("after"):
+        raise UsageError("--kind deadline needs a due date: add --due YYYY-MM-DD (or --after ID)")
     old = dict(action.override or {})
     action.override = override
     refresh_schedules(session, action.plan_id, now, events)

@@ -164,6 +164,14 @@ def _check_references(parsed: PlanFile, doc: yamlfile.Document) -> None:
                 )
             )
     for i, action in enumerate(parsed.actions):
+        schedule = action.schedule
+        if schedule is not None and schedule.kind == "deadline" and schedule.due is None and schedule.after is None:
+            errors.append(
+                doc.error(
+                    ("actions", i, "schedule", "kind"),
+                    "a deadline needs its date; add 'due: YYYY-MM-DD' (or 'after:' another action's id)",
+                )
+            )
         after = action.schedule.after if action.schedule else None
         if after is not None and after not in refs:
             errors.append(

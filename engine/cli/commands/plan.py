@@ -250,10 +250,14 @@ def set_(
     named = event_rules.load(settings_of(ctx).rules_dir / "events.yaml")
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        was = action.kind
         set_schedule(session, action, values, current_time(), who=by, via="cli", note=note, events=named)
         from engine.read.queries import reading
 
-        make_console().print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
+        console = make_console()
+        if action.kind != was:
+            console.print(f"{action.ref} is now a {action.kind} (it was {was}).")
+        console.print(f"{action.ref} is now read as: [green]{reading(action)}[/]")
 
 
 def _schedule_values(**given: str | None) -> dict[str, Any]:

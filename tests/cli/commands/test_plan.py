@@ -92,6 +92,26 @@ def test_review_lists_what_needs_a_decision_and_set_resolves_it(cli) -> None:  #
     assert "mei" in sheet and "due=2000-12-31" in sheet and "agreed with PARDEV" in sheet
 
 
+def test_a_due_date_makes_an_unscheduled_or_event_reading_a_deadline(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml", PLAN)
+    result = cli("set", "III.d.2", "--due", "2000-12-31")
+    assert result.code == 0, result.err
+    assert "III.d.2 is now a deadline (it was unscheduled)." in result.out
+    linked = cli("set", "II.2.6", "--due", "2001-03-31")
+    assert "II.2.6 is now a deadline (it was event)." in linked.out
+    rows = {r["id"]: r for r in map(json.loads, cli("actions", "--json").out.splitlines())}
+    assert (rows["III.d.2"]["kind"], rows["III.d.2"]["due"], rows["III.d.2"]["needs_review"]) == (
+        "deadline",
+        "2000-12-31",
+        False,
+    )
+    assert (rows["II.2.6"]["kind"], rows["II.2.6"]["due"]) == ("deadline", "2001-03-31")
+    plain = cli("set", "I.1a.1", "--due", "2000-05-31")  # already a deadline: only the date moves
+    assert "is now a" not in plain.out.split("read as")[0]
+    reminders = cli("preview", "--date", "2000-12-01")
+    assert reminders.code == 0 and "III.d.2" in reminders.out
+
+
 def test_set_refuses_loops_and_bad_values(cli) -> None:  # type: ignore[no-untyped-def]
     cli("import", PLAN)
     assert cli("set", "II.1.1", "--after", "II.2.6").code == 0
