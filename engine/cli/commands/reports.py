@@ -102,7 +102,9 @@ def why(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID
 def report(
     ctx: typer.Context,
     as_of: Annotated[str, typer.Option("--as-of", help="The day the report describes (YYYY-MM-DD).")],
-    fmt: Annotated[str, typer.Option("--format", help="html or md.")] = "md",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="html or md (default: from the --out suffix, else md).")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
     plan: Annotated[str | None, typer.Option("--plan", help="Plan id, when there are several.")] = None,
 ) -> None:
@@ -114,8 +116,9 @@ def report(
     from engine.read.export import choose_plan
     from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
 
-    if fmt not in {"html", "md"}:
+    if fmt is not None and fmt not in {"html", "md"}:
         raise UsageError(f"--format: expected html or md, got {fmt!r}")
+    fmt = _report_format(fmt, out)
     with open_session(ctx) as session:
         plan_id = choose_plan(session, plan)
         data = build_report(session, plan_id, parse_day(as_of, "--as-of"))
@@ -125,3 +128,14 @@ def report(
         return
     write_atomic(out, text)
     make_console().print(f"Wrote the report as of {as_of} to {out}.")
+
+
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
+
+def _report_format(fmt: str | None, out: Path | None) -> str:
+    """Return the report's format: --format, else the one --out's suffix names, else Markdown."""
+    implied = SUFFIXES.get(out.suffix.lower()) if out is not None else None
+    if fmt is not None and implied is not None and fmt != implied:
+        raise UsageError(f"--out: {out} names a {implied} file but --format is {fmt}; make them agree")
+    return fmt or implied or "md"

@@ -73,3 +73,14 @@ def test_report_refuses_an_unknown_format_and_writes_nothing(plan) -> None:  # t
     assert result.err.strip() == "planwatch: --format: expected html or md, got 'pdf'"
     assert not Path("report.pdf").exists()
     assert snapshot(plan.url) == before
+
+
+def test_report_takes_its_format_from_the_out_suffix_and_refuses_a_mismatch(plan) -> None:  # type: ignore[no-untyped-def]
+    written = plan("report", "--as-of", "2000-12-31", "--out", "report.html")
+    assert written.code == 0, written.err
+    html = Path("report.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "# Progress report" not in html
+    clash = plan("report", "--as-of", "2000-12-31", "--format", "md", "--out", "other.html")
+    assert clash.code == 2
+    assert clash.err.strip() == "planwatch: --out: other.html names a html file but --format is md; make them agree"
+    assert not Path("other.html").exists()
