@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from engine import yamlfile
 from engine.actions.resolve import resolve_plan
+from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.importers import gbtext, owners, planyaml
 from engine.importers.owners import OwnerEntry
@@ -192,9 +193,45 @@ def _import_plan(
     ]
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
+    warnings = _review_changed_sources(doc, existing, schedules)
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
+    report.warnings.extend(warnings)
     return report
+
+
+def _review_changed_sources(
+    doc: PlanDocument, existing: dict[str, Action], schedules: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Put back in review every decision whose time-frame text changed since; return the warnings.
+
+    A decision (``planwatch set``, the review form, or a ``schedule:`` written before) read the
+    old text. When the text changes and the decision is carried over unchanged, it is kept in force
+    but flagged, with the old and the new text, until someone decides again.
+    """
+    warnings: list[str] = []
+    for row in doc.actions:
+        stored = existing.get(row.ref)
+        if stored is None or stored.removed_at is not None or not row.override:
+            continue
+        if dict(stored.override or {}) != row.override:
+            continue  # decided anew in this very file
+        fields = schedules[row.ref]
+        if stored.timeframe != row.timeframe:
+            decision = ", ".join(f"{k} {v}" for k, v in row.override.items())
+            fields["needs_review"] = True
+            fields["reason"] = (
+                f"{SOURCE_CHANGED}: the time frame was {stored.timeframe!r} and is now {row.timeframe!r}; "
+                f"your decision ({decision}) stays in force until you confirm or change it "
+                f"(`planwatch set {row.ref} ...` or the plan file's schedule)."
+            )
+            warnings.append(
+                f"{row.ref}: {SOURCE_CHANGED.lower()} ({decision}): "
+                f"{stored.timeframe!r} → {row.timeframe!r}; back in review"
+            )
+        elif awaits_redecision(stored):
+            fields["needs_review"], fields["reason"] = True, stored.reason
+    return warnings
 
 
 def _keep_edits(doc: PlanDocument, existing: dict[str, Action]) -> None:

@@ -101,6 +101,35 @@ def test_removed_row_is_reported_and_hidden(cli, workdir: Path) -> None:  # type
     assert "restored: I.3b.3" in restored.out
 
 
+def test_a_decision_whose_source_changed_goes_back_to_review(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("import", "plans/owners.yaml", PLAN)
+    assert cli("set", "I.2a.2", "--due", "2000-10-31", "--note", "agreed").code == 0
+    revised = workdir / "revised.txt"
+    revised.write_text(SEED.read_text().replace("First outputs by September 2000", "First outputs by March 2001"))
+    result = cli("import", str(revised))
+    assert result.code == 0, result.err
+    assert (
+        "warning: I.2a.2: the source changed after your decision (due 2000-10-31): "
+        "'First outputs by September 2000' → 'First outputs by March 2001'; back in review"
+    ) in " ".join(result.out.split())
+    row = {r["id"]: r for r in actions_json(cli)}["I.2a.2"]
+    assert (row["due"], row["needs_review"]) == ("2000-10-31", True)  # kept in force, but to be confirmed
+    assert row["reason"].startswith("The source changed after your decision: the time frame was ")
+    assert "'First outputs by September 2000'" in row["reason"] and "'First outputs by March 2001'" in row["reason"]
+    review = [json.loads(line) for line in cli("review", "--json").out.splitlines()]
+    assert "I.2a.2" in {r["id"] for r in review}
+    assert "source changed after your decision" in " ".join(cli("review").out.split())
+    # neither importing the same text again nor deciding another action clears it
+    assert "warning" not in cli("import", str(revised)).out
+    assert cli("set", "III.d.2", "--due", "2000-12-31").code == 0
+    assert {r["id"]: r for r in actions_json(cli)}["I.2a.2"]["needs_review"] is True
+    # deciding it again does
+    assert cli("set", "I.2a.2", "--due", "2001-03-31").code == 0
+    row = {r["id"]: r for r in actions_json(cli)}["I.2a.2"]
+    assert (row["due"], row["needs_review"]) == ("2001-03-31", False)
+    assert "warning" not in cli("import", str(revised)).out
+
+
 def test_yaml_round_trip_changes_nothing(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     cli("import", "plans/owners.yaml", PLAN)
     assert cli("export", "plan.yaml").code == 0

@@ -34,6 +34,7 @@ from engine.zones import zone
 
 FINISHED = {"done", "dropped", "on_hold"}
 UNDATED_KINDS = {"unscheduled", "event"}
+SOURCE_CHANGED = "The source changed after your decision"
 Row = Mapping[str, Any]
 
 
@@ -300,7 +301,7 @@ def set_schedule(
         raise UsageError("--kind deadline needs a due date: add --due YYYY-MM-DD (or --after ID)")
     old = dict(action.override or {})
     action.override = override
-    refresh_schedules(session, action.plan_id, now, events)
+    refresh_schedules(session, action.plan_id, now, events, decided=action.ref)
     record_change(session, action, now, who, via, "schedule", _fmt(old), _fmt(override), note)
 
 
@@ -327,8 +328,14 @@ def _check_after(session: Session, action: Action, target: str) -> None:
         current = (row.override or {}).get("after")
 
 
-def refresh_schedules(session: Session, plan_id: str, now: datetime, events: Sequence[NamedEvent] = ()) -> None:
-    """Re-read every action's schedule of a plan (after an override changed)."""
+def refresh_schedules(
+    session: Session, plan_id: str, now: datetime, events: Sequence[NamedEvent] = (), *, decided: str | None = None
+) -> None:
+    """Re-read every action's schedule of a plan (after an override changed).
+
+    An action put back in review because its source changed after a decision stays in review
+    until that action itself is decided again (``decided`` names the action just decided).
+    """
     plan = session.get(Plan, plan_id)
     assert plan is not None
     actions = list(
@@ -351,8 +358,15 @@ def refresh_schedules(session: Session, plan_id: str, now: datetime, events: Seq
     schedules = resolve_plan(rows, section_rows, plan.ref_date, plan.fy_start, events)
     for action in actions:
         fields = schedules[action.ref]
+        if action.ref != decided and awaits_redecision(action):
+            fields["needs_review"], fields["reason"] = True, action.reason
         if any(getattr(action, k) != fields[k] for k in SCHEDULE_FIELDS):
             for k in SCHEDULE_FIELDS:
                 setattr(action, k, fields[k])
             _replan(session, action, now)
             session.add(action)
+
+
+def awaits_redecision(action: Action) -> bool:
+    """Return True when the action's source changed after a decision that nobody has confirmed since."""
+    return bool(action.needs_review and (action.reason or "").startswith(SOURCE_CHANGED))

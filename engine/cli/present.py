@@ -78,6 +78,8 @@ def import_summary(console: Console, report: ImportReport) -> None:
         console.print(f"  time frame changed: {ref}: {old!r} → {new!r}")
     for ref, old_owner, new_owner in report.owner_changed:
         console.print(f"  owner changed: {ref}: {old_owner or '-'} → {new_owner or '-'}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]warning[/]: {warning}", highlight=False)
 
 
 def plan_outline(console: Console, plan: Plan, sections: Sequence[Section], actions: Sequence[Action]) -> None:

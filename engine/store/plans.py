@@ -35,6 +35,7 @@ class ImportReport:
     title_changed: list[str] = field(default_factory=list)
     owner_changed: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     schedule_changed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     total: int = 0
 
     @property
