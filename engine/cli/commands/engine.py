@@ -22,6 +22,7 @@ from engine.cli.common import (
     parse_instant,
     settings_of,
 )
+from engine.errors import UsageError
 
 db_app = typer.Typer(help="Database schema: create and upgrade it.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -84,6 +85,8 @@ def simulate(
     from engine.drive.rehearse import run_simulation
 
     begin, end = parse_day(start, "--from"), parse_day(until, "--until")
+    if begin > end:
+        raise UsageError(f"--until: expected a day on or after --from ({begin.isoformat()}), got {end.isoformat()}")
     result = run_simulation(
         open_engine(ctx),
         settings_of(ctx),

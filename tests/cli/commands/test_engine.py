@@ -209,3 +209,11 @@ def test_run_with_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
     assert any(e["message"].startswith("tick planned") for e in lines)
     assert all({"time", "level", "logger", "message"} <= e.keys() for e in lines)
     assert any("planwatch is running" in e["message"] for e in lines)
+
+
+def test_simulate_refuses_a_reversed_range_and_touches_nothing(plan) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(plan.url)
+    result = plan("simulate", "--from", "2000-06-30", "--until", "2000-01-01")
+    assert (result.code, result.out) == (2, "")
+    assert result.err.strip() == "planwatch: --until: expected a day on or after --from (2000-06-30), got 2000-01-01"
+    assert snapshot(plan.url) == before
