@@ -37,7 +37,8 @@ def preview_rendered(
 ) -> list[dict[str, Any]]:
     """Return what would be sent on ``day`` (optionally about one action), each with its rendered message.
 
-    It runs the day on a scratch copy of the database, as ``preview`` does, and keeps the messages.
+    It runs the day on a scratch copy of the database, as ``preview`` does, and keeps the messages. A
+    message that cannot be built (a template missing or failing) comes last, with its ``error``.
     """
     channel = MemoryChannel()
     begin, end = day_start(day), day_start(day + timedelta(days=1)) - timedelta(microseconds=1)
@@ -46,7 +47,8 @@ def preview_rendered(
     parsed = [message_from_bytes(as_bytes(m), policy=email_policy.default) for m in channel.messages]
     messages = {str(m["X-Planwatch-Key"]): m for m in parsed if isinstance(m, EmailMessage)}
     rows = [n for n in result.notifications if action is None or n["action"] == action]
-    return [row | _describe(messages[row["key"]]) for row in rows if row["key"] in messages]
+    failed = [row for row in result.unrenderable if action is None or row["action"] == action]
+    return [row | _describe(messages[row["key"]]) | {"error": ""} for row in rows if row["key"] in messages] + failed
 
 
 def _describe(msg: EmailMessage) -> dict[str, Any]:
@@ -68,7 +70,9 @@ def _describe(msg: EmailMessage) -> dict[str, Any]:
 
 
 def print_rendered(console: Console, rows: list[dict[str, Any]]) -> None:
-    """Print each previewed message as a mail client would show its text."""
+    """Print each previewed message as a mail client would show its text, then the messages that cannot be built."""
+    failed = [row for row in rows if row.get("error")]
+    rows = [row for row in rows if not row.get("error")]
     for row in rows:
         console.print(Rule(f"{row['at']}  {row['type']}  {row['action'] or ''} → {row['recipient']}", align="left"))
         for name, label in HEADERS:
@@ -80,7 +84,10 @@ def print_rendered(console: Console, rows: list[dict[str, Any]]) -> None:
             f"attachment: {name}" for name in row["attachments"]
         ]
         console.print(f"[dim]({'; '.join(extras)})[/]")
-    console.print(f"{len(rows)} message(s).")
+    for row in failed:
+        console.print(Rule(f"{row['at']}  {row['type']}  {row['action'] or ''} → {row['recipient']}", align="left"))
+        console.print(f"NOT SENT: {row['error']}", markup=False, highlight=False, style="bold red")
+    console.print(f"{len(rows)} message(s)." + (f" {len(failed)} cannot be built (see above)." if failed else ""))
 
 
 def send_test(channel: Channel, renderer: Renderer, to: str, now: datetime) -> Message:

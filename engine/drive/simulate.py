@@ -27,6 +27,7 @@ from engine.actions.workflow import (
 from engine.channels import Channel
 from engine.drive.replay import ReplayEvent
 from engine.drive.tick import run_tick
+from engine.mail.checks import render_problems
 from engine.mail.digest import DIGEST_HOUR
 from engine.mail.render import Renderer
 from engine.read.queries import find_action
@@ -47,6 +48,7 @@ class SimulationResult:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     ticks: int = 0
     replayed: int = 0
+    unrenderable: list[dict[str, Any]] = field(default_factory=list)  # messages whose template does not render
 
 
 def start_cursors(engine: Engine, start: datetime) -> None:
@@ -73,11 +75,14 @@ def simulate(
         key=lambda t: (t[0], t[1]),
     )
     now = start
+    broken: dict[str, str] = {}
     while now <= until:
         while events and events[0][0] <= now:
             apply_event(engine, events.pop(0)[2], now)
             result.replayed += 1
         run_tick(engine, rules, channel, renderer, now)
+        if not channel.needs_message:  # nothing was rendered: a message whose template would fail fails here
+            fail_unrenderable(engine, renderer, now, broken)
         result.ticks += 1
         if on_tick is not None:
             on_tick(now)
@@ -86,7 +91,68 @@ def simulate(
             break
         now = max(min(wake), now + timedelta(microseconds=1))
     result.notifications = notifications(engine, start, until)
+    result.unrenderable = unrenderable(engine, start, until)
     return result
+
+
+CANNOT_BUILD = "cannot build the message: "  # how the dispatcher starts the error of a message it could not build
+
+
+def fail_unrenderable(engine: Engine, renderer: Renderer, now: datetime, broken: dict[str, str]) -> None:
+    """Mark failed the messages the tick at ``now`` counted as sent whose template does not render its samples.
+
+    For a channel that reads nothing the dispatcher renders nothing; without this such a message would
+    count as sent. ``broken`` keeps each template's verdict (its first problem, or "") between ticks.
+    """
+    due = (OUT.c.status == "sent", OUT.c.sent_at >= now)
+    with engine.begin() as conn:
+        names = conn.execute(select(OUT.c.template).where(*due).distinct()).scalars().all()
+        for name in names:
+            if name not in broken:
+                broken[name] = next(iter(render_problems(renderer, name)), "")
+            if broken[name]:
+                conn.execute(
+                    update(OUT)
+                    .where(*due, OUT.c.template == name)
+                    .values(
+                        status="failed",
+                        sent_at=None,
+                        attempts=OUT.c.attempts + 1,
+                        last_error=CANNOT_BUILD + broken[name],
+                    )
+                )
+
+
+def unrenderable(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Return the messages due between ``start`` and ``until`` that were not sent because they could not be built."""
+    query = (
+        select(OUT, A.c.ref)
+        .outerjoin(A, A.c.id == OUT.c.action_id)
+        .where(
+            OUT.c.status != "sent",
+            OUT.c.due_at >= start,
+            OUT.c.due_at <= until,
+            OUT.c.last_error.startswith(CANNOT_BUILD),
+        )
+        .order_by(OUT.c.due_at, OUT.c.key)
+    )
+    with engine.connect() as conn:
+        return [
+            {
+                "at": _iso(r["due_at"]),
+                "action": r["ref"],
+                "plan": r["plan_id"],
+                "recipient": r["recipient"],
+                "recipient_id": r["recipient_id"],
+                "type": r["type"],
+                "step": r["step"],
+                "template": r["template"],
+                "status": r["status"],
+                "error": r["last_error"],
+                "key": r["key"],
+            }
+            for r in conn.execute(query).mappings()
+        ]
 
 
 def next_wake(engine: Engine, now: datetime) -> datetime | None:

@@ -10,10 +10,11 @@ from email import policy as email_policy
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine
 
 from engine.channels import MemoryChannel
-from engine.drive.preview import message_size, preview_rendered, send_test
+from engine.drive.preview import message_size, preview_rendered, print_rendered, send_test
 from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
 from engine.mail.messages import as_bytes
@@ -93,3 +94,26 @@ def test_preview_render_shows_each_message_as_it_would_be_sent_and_records_nothi
     rows = [json.loads(line) for line in cli("preview", "--date", "2000-03-31", "--render", "--json").out.splitlines()]
     assert len(rows) > 1 and all(r["text"] and r["html"] and r["subject"] for r in rows)
     assert snapshot(cli.url) == before
+
+
+def test_a_message_that_cannot_be_built_is_reported_not_left_out(
+    small: tuple[Engine, Settings], tmp_path: Path
+) -> None:
+    engine, settings = small
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (DATA / "rules" / "policies.yaml").read_text(encoding="utf-8")
+    (rules / "policies.yaml").write_text(text.replace("template: overdue", "template: overdu", 1), encoding="utf-8")
+    rows = preview_rendered(engine, settings, load_rules(rules), Renderer([ROOT / "templates"]), date(2000, 4, 3))
+    failed = [r for r in rows if r["error"]]
+    assert {(r["action"], r["type"]) for r in failed} == {
+        ("I.1.1", "overdue"),
+        ("I.1.2", "overdue"),
+        ("I.1.3", "overdue"),
+    }
+    assert all(r["error"].endswith("template not found: email/overdu.txt.j2") for r in failed)
+    console = Console(record=True, width=200)
+    print_rendered(console, rows)
+    out = console.export_text().splitlines()
+    assert out[-1] == f"{len(rows) - 3} message(s). 3 cannot be built (see above)."
+    assert sum(line.startswith("NOT SENT: cannot build the message: ") for line in out) == 3

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from engine.channels import MemoryChannel
+from engine.channels import MemoryChannel, NullChannel
 from engine.channels.maildir import MaildirChannel
 from engine.drive.replay import ReplayEvent
 from engine.drive.simulate import next_wake, simulate, start_cursors
@@ -128,3 +128,21 @@ def test_next_wake_is_the_earliest_instant_a_tick_can_do_anything(world: tuple[A
     assert not pending or wake <= min(pending)
     assert run_tick(engine, rules, channel, renderer, wake - (wake - T0) / 2).idle  # nothing to do halfway to it
     assert not run_tick(engine, rules, channel, renderer, wake).idle  # and work at that instant
+
+
+def test_a_message_whose_template_does_not_render_is_not_counted_as_sent(
+    world: tuple[Any, ...], tmp_path: Path
+) -> None:
+    engine, _, _, renderer = world
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (DATA / "rules" / "policies.yaml").read_text(encoding="utf-8")
+    (rules / "policies.yaml").write_text(text.replace("template: overdue", "template: overdu", 1), encoding="utf-8")
+    start, until = datetime(2000, 3, 1, tzinfo=UTC), datetime(2000, 5, 1, tzinfo=UTC)
+    result = simulate(engine, load_rules(rules), NullChannel(), renderer, start, until)
+    assert result.unrenderable and all(m["template"] == "overdu" for m in result.unrenderable)
+    assert all(m["status"] == "failed" for m in result.unrenderable)
+    assert result.unrenderable[0]["error"].startswith("cannot build the message: ")
+    assert result.unrenderable[0]["error"].endswith("template not found: email/overdu.txt.j2")
+    assert not [n for n in result.notifications if n["type"] == "overdue"]  # none of them is listed as sent
+    assert [n for n in result.notifications if n["type"] == "reminder"]  # the others still go out
