@@ -152,7 +152,7 @@ def _b_span(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
         why = "a fiscal year is assumed because a fiscal-year start is set (it could be a biennium)"
         return mrange(a * 12 + env.fy - 1, 12, mod, "fiscal year", review=why)
     unit = "biennium" if b == a + 1 else "period of years"
-    return mrange(a * 12, (b - a + 1) * 12, mod, unit, span=True)
+    return mrange(a * 12, (b - a + 1) * 12, mod, unit, span=mod != "end")
 
 
 def _subyear_of(m: re.Match[str], p: str, env: Env, k: int, n: int, mod: str | None) -> Period:
@@ -260,7 +260,7 @@ def _b_rel(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     n = {"year": 12, "month": 1, "quarter": 3, "semester": 6, "biennium": 24}[unit]
     r = ref.year * 12 + ref.month - 1
     base = ref.year * 12 - (ref.year % 2) * 12 if n == 24 else r - (r % n)
-    return mrange(base + step * n, n, mod, unit, span=n == 24)
+    return mrange(base + step * n, n, mod, unit, span=n == 24 and mod != "end")
 
 
 def _current_fy(env: Env, step: int, mod: str | None) -> Period:

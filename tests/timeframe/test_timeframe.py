@@ -1664,3 +1664,13 @@ def test_the_word_dispatch_agrees_on_every_table_phrase() -> None:
     for text in [*SEED, *(row[0] for row in EXTRA)]:
         low = text.lower()
         assert [m.span() for m in scan(low)] == [m.span() for m in scan_slowly(low)], text
+
+
+@pytest.mark.parametrize(
+    "text", ["the end of the biennium", "End of the current biennium", "the end of 2002-03", "end of biennium 2002-03"]
+)
+def test_the_end_of_a_biennium_is_a_deadline_on_its_last_day(text: str) -> None:
+    got = parse(text, date(2003, 5, 10))
+    assert (got.kind, got.start, got.due, got.needs_review) == ("deadline", None, date(2003, 12, 31), False)
+    whole = parse("the current biennium", date(2003, 5, 10))  # the whole biennium stays a window
+    assert (whole.kind, whole.start, whole.due) == ("window", date(2002, 1, 1), date(2003, 12, 31))
