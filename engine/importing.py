@@ -116,6 +116,8 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
             "digest": entry.digest,
             "role": entry.role,
         }
+        if current is not None:  # an optional key the file leaves out keeps what is stored
+            values = {k: v for k, v in values.items() if k.removesuffix("_id") in entry.given}
         if current is None:
             session.add(Owner(id=entry.id, **values))
             report.added.append(entry.id)
@@ -131,7 +133,7 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
 
 def _check_merged_loops(entries: list[OwnerEntry], known: dict[str, Owner], name: str) -> None:
     bosses = {o.id: o.supervisor_id for o in known.values()}
-    bosses.update({e.id: e.supervisor for e in entries})
+    bosses.update({e.id: e.supervisor for e in entries if "supervisor" in e.given or e.id not in bosses})
     for entry in entries:
         chain = owners.supervisor_chain(entry.id, bosses)
         last = chain[-1] if chain else None

@@ -263,3 +263,18 @@ def test_set_kind_deadline_without_a_date(loaded) -> None:  # type: ignore[no-un
         ["set", "III.d.2", "--kind", "deadline"],
         r"planwatch: --kind deadline needs a due date: add --due YYYY-MM-DD \(or --after ID\)",
     )
+
+
+def test_owners_yaml_without_a_time_zone(loaded) -> None:  # type: ignore[no-untyped-def]
+    text = Path("plans/owners.yaml").read_text().replace("    timezone: Asia/Bangkok\n", "", 1)
+    check(loaded, ["import", write("o.yaml", text)], r"o\.yaml:\d+:5: owners\[10\]: missing required key 'timezone'")
+
+
+def test_owners_csv_without_the_time_zone_column(loaded) -> None:  # type: ignore[no-untyped-def]
+    check(
+        loaded,
+        ["import", write("o.csv", "id,name,email,delegate\ncodev,Mei Tanaka,mei.tanaka@example.org,\n")],
+        r"o\.csv:1:1: missing required column\(s\) timezone; expected the header "
+        r"id,name,email,timezone,supervisor,delegate,digest,role "
+        r"\(only supervisor, delegate, digest, role may be left out\)",
+    )

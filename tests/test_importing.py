@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from .conftest import SEED, snapshot
 from .importers.test_gbtext import seed_timeframe_cells
 
@@ -128,6 +130,40 @@ def test_a_decision_whose_source_changed_goes_back_to_review(cli, workdir: Path)
     row = {r["id"]: r for r in actions_json(cli)}["I.2a.2"]
     assert (row["due"], row["needs_review"]) == ("2001-03-31", False)
     assert "warning" not in cli("import", str(revised)).out
+
+
+def test_an_owners_file_that_leaves_optional_keys_out_keeps_what_is_stored(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("import", "plans/owners.yaml").code == 0
+    before = {o["id"]: o for o in map(json.loads, cli("owners", "--json").out.splitlines())}
+    csv = workdir / "names.csv"
+    csv.write_text("id,name,email,timezone\npardev,Rafael Q. Quispe,rafael.quispe@example.org,Europe/Zurich\n")
+    result = cli("import", str(csv))
+    assert result.code == 0, result.err
+    assert "0 owner(s) added, 1 updated" in result.out
+    yaml = workdir / "names.yaml"
+    yaml.write_text(
+        "owners:\n  - {id: ro-bangkok, name: Bangkok office, email: ro-bangkok@example.org, timezone: Asia/Bangkok}\n"
+    )
+    assert cli("import", str(yaml)).code == 0, cli("import", str(yaml)).err
+    after = {o["id"]: o for o in map(json.loads, cli("owners", "--json").out.splitlines())}
+    assert after["pardev"]["name"] == "Rafael Q. Quispe"
+    assert after["pardev"]["supervisor"] == before["pardev"]["supervisor"] == "ed-devcoop"
+    assert after["ro-bangkok"]["supervisor"] == before["ro-bangkok"]["supervisor"] is not None
+    assert after["ro-bangkok"]["timezone"] == "Asia/Bangkok"
+    engine = create_engine(cli.url)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT id, delegate_id FROM owner WHERE id = 'pardev'")).one()._mapping)
+    engine.dispose()
+    assert stored["delegate_id"] == "secretariat"
+    # an empty cell of a column that is there says "none"
+    csv.write_text(
+        "id,name,email,timezone,delegate\npardev,Rafael Q. Quispe,rafael.quispe@example.org,Europe/Zurich,\n"
+    )
+    assert cli("import", str(csv)).code == 0
+    engine = create_engine(cli.url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT delegate_id FROM owner WHERE id = 'pardev'")).scalar_one() is None
+    engine.dispose()
 
 
 def test_yaml_round_trip_changes_nothing(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]

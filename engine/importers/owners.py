@@ -1,6 +1,8 @@
 """The owners directory: people (or offices) with e-mail, time zone and supervisor.
 
 Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,supervisor``).
+``REQUIRED`` keys (and CSV columns) must be there; an optional one that is left out keeps what
+is stored for an owner already known (``given`` says which ones an entry carries).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine.zones import ZoneName
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 CSV_COLUMNS = ("id", "name", "email", "timezone", "supervisor", "delegate", "digest", "role")
+REQUIRED = ("id", "name", "email", "timezone")
 
 
 class OwnerEntry(BaseModel):
@@ -31,7 +34,7 @@ class OwnerEntry(BaseModel):
     id: str = Field(pattern=ID_RE)
     name: str = Field(min_length=1)
     email: str
-    timezone: ZoneName = "UTC"
+    timezone: ZoneName
     supervisor: str | None = None
     delegate: str | None = None
     digest: Literal["none", "daily", "weekly"] = "none"
@@ -43,6 +46,11 @@ class OwnerEntry(BaseModel):
         if not EMAIL_RE.match(value):
             raise ValueError(f"expected an e-mail address like name@example.org, got {value!r}")
         return value
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The keys the file gave for this owner (required ones always; optional ones when written)."""
+        return frozenset(self.model_fields_set)
 
 
 class OwnersFile(BaseModel):
@@ -82,15 +90,27 @@ def load(path: str | Path, known: Iterable[str] = ()) -> list[OwnerEntry]:
 
 def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
+    columns = [c.strip() for c in reader.fieldnames or () if c]
+    unknown = set(columns) - set(CSV_COLUMNS)
     if unknown:
         raise InputError(
             f"unknown column(s) {sorted(unknown)}; expected {', '.join(CSV_COLUMNS)}", Location(name, 1, 1)
         )
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise InputError(
+            f"missing required column(s) {', '.join(missing)}; expected the header {','.join(CSV_COLUMNS)} "
+            f"(only {', '.join(c for c in CSV_COLUMNS if c not in REQUIRED)} may be left out)",
+            Location(name, 1, 1),
+        )
     entries, lines, errors = [], [], []
     for row in reader:
         where = Location(name, reader.line_num)
-        values = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        values: dict[str, str | None] = {k: v for k, v in cells.items() if v}
+        # an empty cell of an optional column says "none" (it clears); a column left out keeps what is stored
+        values.update({k: None for k in ("supervisor", "delegate") if k in cells and not cells[k]})
+        values.update({k: v for k, v in (("digest", "none"), ("role", "owner")) if k in cells and not cells[k]})
         try:
             entries.append(OwnerEntry.model_validate(values))
             lines.append(where)
@@ -98,6 +118,8 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
             for err in getattr(exc, "errors", lambda: [])():
                 field = ".".join(str(p) for p in err["loc"])
                 msg = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] == "missing":
+                    msg = "required, got an empty cell"
                 errors.append(InputError(f"{field}: {msg}", where))
     if errors:
         raise ValidationErrors(errors)

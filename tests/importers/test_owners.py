@@ -38,14 +38,17 @@ def test_the_example_directory_loads() -> None:
 
 def test_csv_with_a_byte_order_mark_and_defaults(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "owners.csv", "\ufeff" + HEADER + "boss,Boss,boss@example.org,,\na,A,a@example.org,Asia/Tokyo,boss\n"
+        tmp_path,
+        "owners.csv",
+        "\ufeff" + HEADER + "boss,Boss,boss@example.org,UTC,\na,A,a@example.org,Asia/Tokyo,boss\n",
     )
     entries = load(path)
     assert [(e.id, e.timezone, e.supervisor) for e in entries] == [("boss", "UTC", None), ("a", "Asia/Tokyo", "boss")]
+    assert [e.digest for e in entries] == ["none", "none"]
 
 
 def test_bad_csv_rows_are_each_named_by_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "owners.csv", HEADER + "a,A,not-an-address,,\nb,B,b@example.org,Mars/Base,\n")
+    path = write(tmp_path, "owners.csv", HEADER + "a,A,not-an-address,UTC,\nb,B,b@example.org,Mars/Base,\n")
     found = errors_of(path)
     assert len(found) == 2
     assert found[0].startswith(f"{path}:2: email: expected an e-mail address like name@example.org")
@@ -60,10 +63,10 @@ def test_bad_csv_rows_are_each_named_by_line(tmp_path: Path) -> None:
 def test_duplicates_unknown_supervisors_and_loops_are_refused_by_line(tmp_path: Path) -> None:
     text = (
         "owners:\n"
-        "  - {id: a, name: A, email: a@example.org}\n"
-        "  - {id: b, name: B, email: b@example.org, supervisor: a}\n"
-        "  - {id: a, name: A2, email: a2@example.org}\n"
-        "  - {id: c, name: C, email: c@example.org, supervisor: nobody, delegate: ghost}\n"
+        "  - {id: a, name: A, email: a@example.org, timezone: UTC}\n"
+        "  - {id: b, name: B, email: b@example.org, timezone: UTC, supervisor: a}\n"
+        "  - {id: a, name: A2, email: a2@example.org, timezone: UTC}\n"
+        "  - {id: c, name: C, email: c@example.org, timezone: UTC, supervisor: nobody, delegate: ghost}\n"
     )
     path = write(tmp_path, "owners.yaml", text)
     found = errors_of(path)
@@ -74,16 +77,18 @@ def test_duplicates_unknown_supervisors_and_loops_are_refused_by_line(tmp_path: 
         tmp_path,
         "loop.yaml",
         "owners:\n"
-        "  - {id: top, name: T, email: t@example.org}\n"
-        "  - {id: a, name: A, email: a@example.org, supervisor: b}\n"
-        "  - {id: b, name: B, email: b@example.org, supervisor: c}\n"
-        "  - {id: c, name: C, email: c@example.org, supervisor: a}\n",
+        "  - {id: top, name: T, email: t@example.org, timezone: UTC}\n"
+        "  - {id: a, name: A, email: a@example.org, timezone: UTC, supervisor: b}\n"
+        "  - {id: b, name: B, email: b@example.org, timezone: UTC, supervisor: c}\n"
+        "  - {id: c, name: C, email: c@example.org, timezone: UTC, supervisor: a}\n",
     )
     assert errors_of(loop) == [
         f"{loop}:3:5: supervisor loop: a -> b -> c -> a; a chain must end with someone who has no supervisor"
     ]
     # A supervisor already in the database is known.
-    fine = write(tmp_path, "more.yaml", "owners:\n  - {id: x, name: X, email: x@example.org, supervisor: codev}\n")
+    fine = write(
+        tmp_path, "more.yaml", "owners:\n  - {id: x, name: X, email: x@example.org, timezone: UTC, supervisor: codev}\n"
+    )
     assert [e.id for e in load(fine, known=("codev",))] == ["x"]
     assert errors_of(fine) == [f"{fine}:2:5: unknown supervisor 'codev' for 'x'; expected an owner id"]
 
@@ -100,3 +105,20 @@ def test_what_a_file_looks_like_and_supervisor_chains() -> None:
     assert supervisor_chain("low", bosses) == ["mid", "top"]
     assert supervisor_chain("top", bosses) == [] and supervisor_chain("stranger", bosses) == []
     assert supervisor_chain("x", bosses) == ["y"]  # a loop stops before coming back
+
+
+def test_a_missing_required_column_or_key_is_refused_and_optional_ones_are_marked(tmp_path: Path) -> None:
+    no_zone = write(tmp_path, "o.csv", "id,name,email,supervisor\na,A,a@example.org,\n")
+    assert errors_of(no_zone) == [
+        f"{no_zone}:1:1: missing required column(s) timezone; expected the header "
+        "id,name,email,timezone,supervisor,delegate,digest,role "
+        "(only supervisor, delegate, digest, role may be left out)"
+    ]
+    empty_zone = write(tmp_path, "e.csv", HEADER + "a,A,a@example.org,,\n")
+    assert errors_of(empty_zone) == [f"{empty_zone}:2: timezone: required, got an empty cell"]
+    yaml = write(tmp_path, "o.yaml", "owners:\n  - id: a\n    name: A\n    email: a@example.org\n")
+    assert errors_of(yaml) == [f"{yaml}:2:5: owners[0]: missing required key 'timezone'"]
+    partial = write(tmp_path, "p.csv", "id,name,email,timezone,delegate\na,A,a@example.org,UTC,\n")
+    assert load(partial)[0].given == {"id", "name", "email", "timezone", "delegate"}
+    written = write(tmp_path, "w.yaml", "owners:\n  - {id: a, name: A, email: a@example.org, timezone: UTC}\n")
+    assert load(written)[0].given == {"id", "name", "email", "timezone"}
