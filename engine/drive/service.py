@@ -213,7 +213,14 @@ def run_service(
         outage.guard("digests", digests), "interval", seconds=max(interval * 5, 0.05), id="digests", next_run_time=start
     )
 
+    stopping: list[int] = []
+
     def stop(signum: int, _frame: FrameType | None) -> None:
+        # A second signal while the first one stops the scheduler (two SIGTERMs at once, Ctrl-C twice)
+        # changes nothing: the running jobs are already finishing and the service then ends.
+        if stopping:
+            return
+        stopping.append(signum)
         say(f"Stopping after the current tick ({signal.Signals(signum).name}).")
         scheduler.shutdown(wait=True)
 
@@ -225,8 +232,10 @@ def run_service(
     try:
         scheduler.start()
     finally:
+        # Stopped by a signal, the process is ending: a late one is ignored (to the interpreter's exit)
+        # rather than killing it half-way; otherwise the caller's handlers come back.
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if stopping else handler)
         engine.dispose()
     say("Stopped.")
 

@@ -185,6 +185,32 @@ def test_run_ticks_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_run_stops_quietly_when_sigterms_arrive_together(tmp_path: Path) -> None:
+    env = os.environ | {
+        "PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "PLANWATCH_MAILDIR": str(tmp_path / "mail"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "run", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_first_tick(tmp_path / "run.db", proc)
+        for _ in range(5):  # the first starts the stop; the others arrive while it stops, or after
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err and "Error" not in err, err
+    assert out.count("Stopping after the current tick (SIGTERM).") == 1 and "Stopped." in out
+
+
+@pytest.mark.slow
 def test_run_with_log_json_writes_one_object_per_line(tmp_path: Path) -> None:
     env = os.environ | {
         "PLANWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
