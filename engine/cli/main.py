@@ -59,10 +59,10 @@ def run(argv: list[str] | None = None) -> int:
     except PlanwatchError as exc:
         sys.stderr.write(_one_line(exc) + "\n")
         if exc.exit_code != 2:
-            _log_traceback()
+            _log_traceback(argv)
         return exc.exit_code
     except Exception as exc:
-        path = _log_traceback()
+        path = _log_traceback(argv)
         if "--debug" in (argv or sys.argv) or os.environ.get("PLANWATCH_DEBUG"):
             traceback.print_exc()
         sys.stderr.write(f"planwatch: unexpected error (a bug): {type(exc).__name__}: {exc}; details in {path}\n")
@@ -77,13 +77,23 @@ def _one_line(exc: PlanwatchError) -> str:
     return text if exc.location is not None or isinstance(exc, ValidationErrors) else f"planwatch: {text}"
 
 
-def _log_traceback() -> Path:
+def _log_traceback(argv: list[str] | None) -> Path:
+    """Append the traceback to the log, after a line with the time (UTC) and the command line."""
+    import re
+    import shlex
+
+    from engine.clock import SystemClock
+
+    when = SystemClock().now().isoformat(timespec="seconds").replace("+00:00", "Z")
+    words = ["planwatch", *(sys.argv[1:] if argv is None else argv)]
+    # A database or SMTP URL may carry a password: the log keeps the user and host only.
+    command = shlex.join(re.sub(r"(://[^/:@\s]*):[^/@\s]*@", r"\1:***@", word) for word in words)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planwatch"
     path = base / "planwatch.log"
     try:
         base.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as log:
-            log.write(traceback.format_exc() + "\n")
+            log.write(f"--- {when} {command}\n{traceback.format_exc()}\n")
     except OSError:
         pass
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,10 +98,16 @@ def test_bad_input_is_one_line_exit_2_and_no_log(workdir: Path, capsys: pytest.C
 def test_an_operational_failure_exits_1_and_logs_the_traceback(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = invoke(capsys, "--db", f"postgresql+psycopg://planwatch@127.0.0.1:{free_port()}/none", "actions")
+    url = f"postgresql+psycopg://planwatch:s3cret@127.0.0.1:{free_port()}/none"
+    code, out, err = invoke(capsys, "--db", url, "actions")
     assert (code, out) == (1, "")
     assert err.startswith("planwatch: cannot open the database: ") and "Traceback" not in err
-    assert "Traceback (most recent call last)" in log_of(workdir).read_text(encoding="utf-8")
+    logged = log_of(workdir).read_text(encoding="utf-8")
+    head, rest = logged.split("\n", 1)
+    # When and what: the time (UTC) and the command line, its password hidden, above the traceback.
+    assert re.fullmatch(r"--- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ planwatch --db \S+ actions", head), head
+    assert url.replace(":s3cret@", ":***@") in head and "s3cret" not in logged
+    assert rest.startswith("Traceback (most recent call last)")
 
 
 def test_an_unexpected_error_exits_3_names_the_log_and_debug_shows_the_traceback(
@@ -115,12 +122,15 @@ def test_an_unexpected_error_exits_3_names_the_log_and_debug_shows_the_traceback
     assert err.startswith("planwatch: unexpected error (a bug): DatabaseError: ")
     assert line.endswith(f"; details in {log_of(workdir)}") and "Traceback" not in err
     logged = log_of(workdir).read_text(encoding="utf-8")
-    assert logged.startswith("Traceback (most recent call last)") and "file is not a database" in logged
+    assert logged.startswith("--- ") and f" planwatch --db {url} actions\nTraceback (most recent call last)" in logged
+    assert "file is not a database" in logged
     code, _, err = invoke(capsys, "--debug", "--db", url, "actions")
     assert code == 3 and err.startswith("Traceback (most recent call last)")
     assert "\nplanwatch: unexpected error (a bug): DatabaseError: " in err
     again = log_of(workdir).read_text(encoding="utf-8")
-    assert again.startswith(logged) and again[len(logged) :].startswith("Traceback")  # appended, not replaced
+    assert again.startswith(logged)  # appended, not replaced
+    added = again[len(logged) :]
+    assert added.startswith("--- ") and f" planwatch --debug --db {url} actions\nTraceback (most recent" in added
 
 
 def test_main_exits_with_the_code_run_returns(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
