@@ -179,8 +179,10 @@ def _import_plan(
     via: str,
 ) -> ImportReport:
     existing = store_plans.actions_by_ref(session, doc.plan.id)
+    warnings: list[str] = []
     if doc.positional_refs and existing:  # a first import has nothing to match its rows with
-        reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
+        ambiguous = reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
+        warnings.extend(_keep_twins(session, doc, ambiguous))
         _keep_edits(doc, existing)
     _check_owner_ids(session, doc)
     schedules = resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start, named_events)  # type: ignore[arg-type]
@@ -195,7 +197,7 @@ def _import_plan(
     ]
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
-    warnings = _review_changed_sources(doc, existing, schedules)
+    warnings.extend(_review_changed_sources(doc, existing, schedules))
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
     report.warnings.extend(warnings)
@@ -233,6 +235,28 @@ def _review_changed_sources(
             )
         elif awaits_redecision(stored):
             fields["needs_review"], fields["reason"] = True, stored.reason
+    return warnings
+
+
+def _keep_twins(session: Session, doc: PlanDocument, ambiguous: list[tuple[str, str]]) -> list[str]:
+    """Keep each stored row the file may or may not have dropped (its twin has the same time frame)."""
+    if not ambiguous:
+        return []
+    stored = store_plans.read_document(session, doc.plan.id)
+    assert stored is not None
+    by_ref = {row.ref: row for row in stored.actions}
+    warnings = []
+    for ref, twin in ambiguous:
+        row = by_ref[ref]
+        at = next(i for i, r in enumerate(doc.actions) if r.ref == twin)
+        doc.actions.insert(at + 1, row)
+        warnings.append(
+            f"{ref}: the file has one row fewer with the time frame {row.timeframe!r} in {row.section_key}, "
+            f"and {twin} and {ref} cannot be told apart, so both are kept; "
+            f"if one of them went, drop it with `planwatch drop ID`"
+        )
+    for ordinal, row in enumerate(doc.actions, 1):
+        row.ordinal = ordinal
     return warnings
 
 

@@ -166,6 +166,25 @@ def test_an_owners_file_that_leaves_optional_keys_out_keeps_what_is_stored(cli, 
     engine.dispose()
 
 
+def test_identical_rows_are_both_kept_when_the_match_is_ambiguous(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    doubled = workdir / "doubled.txt"
+    doubled.write_text(SEED.read_text().replace("|\nBy March 2000 | |\n", "|\nBy March 2000 | |\n" * 2, 1))
+    assert cli("import", str(doubled)).code == 0
+    assert cli("done", "I.3b.3").code == 0
+    assert "Nothing changed." in cli("import", str(doubled)).out
+    result = cli("import", PLAN)
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert (
+        "warning: I.3b.4: the file has one row fewer with the time frame 'By March 2000' in I.3b, "
+        "and I.3b.3 and I.3b.4 cannot be told apart, so both are kept"
+    ) in out
+    assert "removed" not in out
+    rows = {r["id"]: r for r in actions_json(cli)}
+    assert (rows["I.3b.3"]["status"], rows["I.3b.4"]["status"]) == ("done", "open")
+    assert [r["id"] for r in actions_json(cli) if r["section"] == "I.3b"] == ["I.3b.1", "I.3b.2", "I.3b.3", "I.3b.4"]
+
+
 def test_yaml_round_trip_changes_nothing(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     cli("import", "plans/owners.yaml", PLAN)
     assert cli("export", "plan.yaml").code == 0

@@ -15,22 +15,34 @@ from itertools import groupby
 from engine.plandoc import ActionRow
 
 
-def reconcile(rows: Sequence[ActionRow], stored: Iterable[tuple[str, str, str, bool]]) -> None:
-    """Rewrite ``rows[i].ref`` in place to the stored ids they continue.
+def reconcile(rows: Sequence[ActionRow], stored: Iterable[tuple[str, str, str, bool]]) -> list[tuple[str, str]]:
+    """Rewrite ``rows[i].ref`` in place to the stored ids they continue; return the ambiguous removals.
 
     ``stored`` holds (in plan order) (ref, section key, time frame, active) for every action of the plan,
     removed ones included, so a new row never takes an id that was used before.
+
+    When a section has one row fewer with a time frame that several of its stored rows share, nothing
+    tells which of them went: each such stored row is returned with the id of a twin that stays,
+    as (ref, twin), and the caller keeps it rather than guess.
     """
     old_by_section: dict[str, list[tuple[str, str, bool]]] = {}
     used: dict[str, set[str]] = {}
     for ref, section, timeframe, active in stored:
         used.setdefault(section, set()).add(ref)
         old_by_section.setdefault(section, []).append((ref, timeframe, active))
+    ambiguous: list[tuple[str, str]] = []
     for section, group in groupby(rows, key=lambda r: r.section_key):
         new = list(group)
         old = old_by_section.get(section, [])
         taken = used.get(section, set())
         _align(section, new, old, taken)
+        kept = {row.ref: row.timeframe for row in new}
+        for ref, timeframe, active in old:
+            if active and ref not in kept:
+                twin = next((r for r, tf in kept.items() if tf == timeframe), None)
+                if twin is not None:
+                    ambiguous.append((ref, twin))
+    return ambiguous
 
 
 def _align(section: str, new: list[ActionRow], old: list[tuple[str, str, bool]], taken: set[str]) -> None:

@@ -44,3 +44,10 @@ def test_reconcile(old: list[tuple[str, bool]], new: list[str], expected: list[s
     new_rows = rows("S", *new)
     reconcile(new_rows, stored("S", *old))
     assert [r.ref for r in new_rows] == expected
+
+
+def test_a_row_dropped_among_identical_ones_is_reported_not_guessed() -> None:
+    new = rows("S", "A", "B")
+    assert reconcile(new, stored("S", ("A", True), ("B", True), ("B", True))) == [("S.3", "S.2")]
+    assert [r.ref for r in new] == ["S.1", "S.2"]
+    assert reconcile(rows("S", "A", "C"), stored("S", ("A", True), ("B", True), ("C", True))) == []
