@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, or_, select
 
 from engine.store import tables
 from engine.zones import aware_utc
@@ -44,7 +44,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def engine_status(engine: Engine, now: datetime) -> Status:
-    """Return the engine's status at ``now``: lag is how long the oldest due message has waited."""
+    """Return the engine's status at ``now``: lag is how long the oldest message ready to send has waited
+    (since it was due, or since its next attempt was, for one retried or deferred by the daily cap)."""
     with engine.connect() as conn:
         counts: dict[str, int] = {
             status: n
@@ -52,8 +53,14 @@ def engine_status(engine: Engine, now: datetime) -> Status:
                 select(OUT.c.status, func.count()).where(OUT.c.status.in_(["pending", "failed"])).group_by(OUT.c.status)
             )
         }
+        # A row waiting for its next attempt (a retry, or deferred by the daily cap) is not late until then.
+        ready = case((OUT.c.next_attempt_at > OUT.c.due_at, OUT.c.next_attempt_at), else_=OUT.c.due_at)
         oldest = conn.execute(
-            select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at <= now)
+            select(func.min(ready)).where(
+                OUT.c.status == "pending",
+                OUT.c.due_at <= now,
+                or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now),
+            )
         ).scalar()
         states: dict[str, datetime] = {key: at for key, at in conn.execute(select(STATE.c.key, STATE.c.updated_at))}
     oldest = aware_utc(oldest)

@@ -81,3 +81,28 @@ def test_engine_status_counts_lag_and_recent_nodes_at_a_given_now(database_url: 
     assert engine_status(engine, NOW - timedelta(hours=2)).lag_seconds == 0.0  # nothing was due yet
     assert dict(action_counts(engine)) == {"open": 69}
     engine.dispose()
+
+
+def test_a_message_deferred_by_the_daily_cap_is_not_lag_until_its_next_attempt(database_url: str) -> None:
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        s.add(
+            Outbox(
+                key="capped",
+                occurrence="",
+                step="remind",
+                type="reminder",
+                recipient="a@example.org",
+                template="reminder",
+                due_at=NOW - timedelta(hours=3),
+                next_attempt_at=NOW + timedelta(hours=21),
+                reason="the recipient's daily cap was reached; deferred by a day",
+                created_at=NOW - timedelta(days=1),
+                status="pending",
+            )
+        )
+    status = engine_status(engine, NOW)
+    assert (status.pending, status.oldest_pending, status.lag_seconds) == (1, None, 0.0)
+    later = engine_status(engine, NOW + timedelta(hours=22))  # an hour past its next attempt, still unsent
+    assert later.oldest_pending == NOW + timedelta(hours=21) and later.lag_seconds == 3600.0
+    engine.dispose()

@@ -39,9 +39,12 @@ def tick(
     """
     from engine.channels import channel_for
     from engine.drive.tick import run_tick
+    from engine.store.state import set_state
 
     at = parse_instant(now, "--now") if now else current_time()
-    report = run_tick(open_engine(ctx), load_ruleset(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), at)
+    engine = open_engine(ctx)
+    report = run_tick(engine, load_ruleset(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), at)
+    set_state(engine, "last_tick", at.isoformat(), current_time())  # `planwatch status` tells when a tick last ran
     p, d = report.planned, report.dispatched
     make_console().print(
         f"{at.isoformat()}: planned {p.actions} action(s): {p.pending} to send, {p.held} held for digests, "

@@ -105,12 +105,15 @@ def test_status_counts_the_outbox_and_says_when_no_service_ticked(plan) -> None:
     assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0  # queues a message to the secretariat
     pending = jsonl(plan("outbox", "--pending", "--json").out)
     report = json.loads(plan("status", "--json").out)
-    assert report["last_tick"] is None  # only the service (`planwatch run`) records its ticks
+    assert report["last_tick"] is None  # no tick has run yet
     assert (report["pending"], report["failed"]) == (len(pending), 0)
     assert report["pending"] > 0 and report["oldest_pending"].endswith("Z")
     human = plan("status").out
     assert "Last tick: never (is `planwatch run` running?)" in human
     assert f"Outbox: {len(pending)} pending, 0 failed" in human
+    assert plan("tick", "--now", "1999-10-01T09:00Z").code == 0  # a tick run by hand counts as a tick too
+    ticked = json.loads(plan("status", "--json").out)["last_tick"]
+    assert ticked is not None and ticked.endswith("Z") and "never" not in plan("status").out
 
 
 def test_db_upgrade_creates_the_schema_then_says_it_is_current(cli) -> None:  # type: ignore[no-untyped-def]
