@@ -5,8 +5,9 @@ Each command is a few lines over the library; heavy imports stay inside the func
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +24,10 @@ from engine.cli.common import (
     settings_of,
 )
 from engine.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy.engine import Engine
 
 db_app = typer.Typer(help="Database schema: create and upgrade it.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -42,14 +47,39 @@ def tick(
     from engine.store.state import set_state
 
     at = parse_instant(now, "--now") if now else current_time()
+    rules = load_ruleset(ctx)  # a rules folder that cannot be read stops the tick before the database is touched
     engine = open_engine(ctx)
-    report = run_tick(engine, load_ruleset(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), at)
+    report = run_tick(engine, rules, channel_for(settings_of(ctx)), make_renderer(ctx), at)
     set_state(engine, "last_tick", at.isoformat(), current_time())  # `planwatch status` tells when a tick last ran
     p, d = report.planned, report.dispatched
-    make_console().print(
+    console = make_console()
+    console.print(
         f"{at.isoformat()}: planned {p.actions} action(s): {p.pending} to send, {p.held} held for digests, "
         f"{p.suppressed} skipped, {p.escalations} escalation(s); "
         f"sent {d.sent}, failed {d.failed}, retrying {d.retried}."
+    )
+    if not p.actions:
+        _say_when_before_the_import(console, engine, at)
+
+
+def _say_when_before_the_import(console: Console, engine: Engine, at: datetime) -> None:
+    """Say so when ``at`` is before the plan's import and nothing can come due that early."""
+    from sqlalchemy import func, select
+
+    from engine.store.tables import ACTION, PLAN
+    from engine.zones import aware_utc
+
+    with engine.connect() as conn:
+        imported = conn.execute(select(func.max(PLAN.c.imported_at))).scalar()
+        first = conn.execute(select(func.min(ACTION.c.next_fire_at)).where(ACTION.c.removed_at.is_(None))).scalar()
+    imported, first = aware_utc(imported), aware_utc(first)
+    # Played past (simulate --commit) can leave cursors before the import: then an early tick is right to be quiet.
+    if imported is None or at >= imported or (first is not None and first < imported):
+        return
+    console.print(
+        f"Nothing came due: {at.isoformat()} is before the plan was imported ({imported.isoformat()}), "
+        "and the engine plans from the import on. To play the plan's earlier life, run "
+        "[bold]planwatch simulate --from DAY --until DAY[/] (add --commit to keep what it sends)."
     )
 
 
@@ -90,10 +120,11 @@ def simulate(
     begin, end = parse_day(start, "--from"), parse_day(until, "--until")
     if begin > end:
         raise UsageError(f"--until: expected a day on or after --from ({begin.isoformat()}), got {end.isoformat()}")
+    rules = load_ruleset(ctx)  # before the database: a missing rules folder creates no database file
     result = run_simulation(
         open_engine(ctx),
         settings_of(ctx),
-        load_ruleset(ctx),
+        rules,
         make_renderer(ctx),
         begin,
         end,

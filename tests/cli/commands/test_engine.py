@@ -246,3 +246,24 @@ def test_simulate_refuses_a_reversed_range_and_touches_nothing(plan) -> None:  #
     assert (result.code, result.out) == (2, "")
     assert result.err.strip() == "planwatch: --until: expected a day on or after --from (2000-06-30), got 2000-01-01"
     assert snapshot(plan.url) == before
+
+
+def test_a_tick_before_the_import_says_why_nothing_came_due(plan) -> None:  # type: ignore[no-untyped-def]
+    result = plan("tick", "--now", "1999-10-01T09:00Z")
+    assert result.code == 0, result.err
+    assert "planned 0 action(s)" in result.out
+    assert "Nothing came due: 1999-10-01T09:00:00+00:00 is before the plan was imported (" in result.out
+    assert "planwatch simulate --from DAY --until DAY" in result.out
+    plan("simulate", "--from", "1999-09-28", "--until", "2000-03-30", "--commit")  # the plan's past, played
+    for _ in range(2):  # the second finds nothing new: the played past is before the import, yet not a mistake
+        after = plan("tick", "--now", "2000-03-31T07:00Z")
+        assert after.code == 0 and "Nothing came due" not in after.out
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_tick_and_simulate_without_rules_write_no_database(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    db = workdir / "planwatch.db"
+    for args in (["tick"], ["simulate", "--from", "2000-01-01", "--until", "2000-01-02"]):
+        result = cli("--rules", str(workdir / "norules"), *args, db=f"sqlite:///{db}")
+        assert result.code == 2 and "norules" in result.err, result.err
+        assert not db.exists()
