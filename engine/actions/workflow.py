@@ -58,10 +58,15 @@ def set_status(
     old = action.status
     action.status, action.status_note = status, note
     _replan(session, action, now)
+    if old == "on_hold" and status not in FINISHED:
+        # Reopened: planning goes on from now; what fell due during the hold is never sent.
+        action.planned_through = now
     session.add(action)
     record_change(session, action, now, who, via, "status", old, status, note)
     if status in {"done", "dropped"}:
         resolve_escalations(session, action, now, f"action {status}")
+    elif status == "on_hold" and old != status:
+        _drop_stale_outbox(session, action, "the action was put on hold before it was sent")
     return old != status
 
 
@@ -268,10 +273,12 @@ def resolve_escalations(
     _drop_stale_outbox(session, action)
 
 
-def _drop_stale_outbox(session: Session, action: Action) -> None:
-    """Pending messages about an action that changed are planned again, not sent stale."""
-    for row in session.exec(select(Outbox).where(Outbox.action_id == action.id, Outbox.status == "pending")).all():
-        row.status, row.reason = "suppressed", "the action changed before it was sent"
+def _drop_stale_outbox(session: Session, action: Action, reason: str = "the action changed before it was sent") -> None:
+    """Messages about an action that changed, waiting to be sent or held for a digest, are planned again, not
+    sent stale."""
+    waiting = select(Outbox).where(Outbox.action_id == action.id, col(Outbox.status).in_(["pending", "held"]))
+    for row in session.exec(waiting).all():
+        row.status, row.reason = "suppressed", reason
         session.add(row)
 
 

@@ -147,11 +147,12 @@ def print_action_sheet(
 def outbox_table(rows: Sequence[dict[str, Any]], title: str = "Outbox") -> Table:
     """Return the table of ``planwatch outbox``."""
     table = Table(title=f"{title} ({len(rows)})", header_style="bold")
-    for name in ("when (UTC)", "action", "to", "type", "step", "status", "reason"):
+    for name in ("planned (UTC)", "sent (UTC)", "action", "to", "type", "step", "status", "reason"):
         table.add_column(name, overflow="fold")
     for r in rows:
         table.add_row(
             r["at"][:16].replace("T", " "),
+            (r.get("sent_at") or "-")[:16].replace("T", " "),
             r["action"] or "-",
             r["recipient"],
             r["type"],

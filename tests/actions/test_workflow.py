@@ -237,3 +237,53 @@ def test_set_schedule_overrides_the_reading_and_refuses_what_cannot_work(world: 
         with pytest.raises(UsageError, match=r"dependency loop: II\.3\.3 -> II\.3\.4 -> II\.3\.3"):
             set_schedule(session, action, {"after": "II.3.4"}, NOW, who="secretariat", via="cli")
         assert _action(session, "II.3.4").due == date(2000, 8, 15)  # it follows II.3.3
+
+
+def _queued(session: Session, ref: str, step: str, status: str, due_at: datetime) -> None:
+    action = _action(session, ref)
+    assert action.id is not None
+    row = outbox_row(
+        message_key(f"gb276-tc2/{ref}", step, "2000-01-01", "pardev"),
+        plan_id="gb276-tc2",
+        action_id=action.id,
+        occurrence="2000-01-01",
+        step=step,
+        type="checkin",
+        level=0,
+        recipient="rafael.quispe@example.org",
+        recipient_id="pardev",
+        template="checkin",
+        due_at=due_at,
+        now=NOW,
+        payload={},
+    )
+    session.add(Outbox(**(row | {"status": status})))
+
+
+@pytest.mark.parametrize("status", ["done", "dropped", "on_hold"])
+def test_a_finished_or_held_action_sends_nothing_already_queued_or_held_for_a_digest(
+    world: Engine, status: str
+) -> None:
+    with transaction(world) as session:
+        _queued(session, "III.d.1", "queued", "pending", NOW - timedelta(minutes=5))
+        _queued(session, "III.d.1", "digest", "held", NOW - timedelta(days=1))
+    with transaction(world) as session:
+        set_status(session, _action(session, "III.d.1"), status, NOW, who="pardev", via="web", note="why not")
+    with transaction(world) as session:
+        rows = session.exec(select(Outbox).where(Outbox.template == "checkin")).all()
+        assert sorted((r.step, r.status) for r in rows) == [("digest", "suppressed"), ("queued", "suppressed")]
+
+
+def test_reopening_a_held_action_plans_it_from_the_reopening(world: Engine) -> None:
+    held_at, reopened_at = NOW, NOW + timedelta(days=93)
+    with transaction(world) as session:
+        action = _action(session, "II.2.5")
+        action.planned_through = held_at
+        hold(session, action, held_at, who="codev", via="cli", reason="budget frozen")
+    with transaction(world) as session:
+        assert _action(session, "II.2.5").planned_through == held_at
+        set_status(session, _action(session, "II.2.5"), "open", reopened_at, who="codev", via="cli")
+    with transaction(world) as session:
+        action = _action(session, "II.2.5")
+        # What fell due during the hold lies before planned_through: the next tick never sends it.
+        assert (action.status, action.planned_through, action.next_fire_at) == ("open", reopened_at, reopened_at)

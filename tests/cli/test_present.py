@@ -67,13 +67,14 @@ def test_actions_table_flags_what_needs_review_and_shows_a_proposal_for_an_empty
 def test_outbox_table_counts_rows_and_falls_back_to_the_last_error() -> None:
     base = {"at": "2000-03-31T07:00:00Z", "recipient": "a@example.org", "type": "reminder", "step": "remind:due:30d"}
     rows = [
-        base | {"action": "I.1a.1", "status": "sent", "reason": "", "last_error": ""},
+        base
+        | {"action": "I.1a.1", "status": "sent", "reason": "", "last_error": "", "sent_at": "2000-03-31T07:02:00Z"},
         base | {"action": None, "status": "failed", "reason": "", "last_error": "550 no such user"},
     ]
     out = text(outbox_table(rows))
-    assert "Outbox (2)" in out
+    assert "Outbox (2)" in out and "planned (UTC)" in out and "sent (UTC)" in out
     lines = [line for line in out.splitlines() if "2000-03-31 07:00" in line]
-    assert len(lines) == 2 and "I.1a.1" in lines[0]
+    assert len(lines) == 2 and "I.1a.1" in lines[0] and "2000-03-31 07:02" in lines[0]
     assert "550 no such user" in lines[1] and "│ -" in lines[1]
 
 

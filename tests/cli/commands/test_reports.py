@@ -28,6 +28,13 @@ def test_why_explains_policy_and_messages(plan) -> None:  # type: ignore[no-unty
     assert "policy 'deadlines'" in out and "remind:due:30d" in out and "Messages about I.1a.1" in out
 
 
+def test_why_shows_when_each_message_was_planned_and_when_it_was_sent(plan) -> None:  # type: ignore[no-untyped-def]
+    plan("simulate", "--from", "1999-09-28", "--until", "2000-05-31", "--commit")
+    out = plan("why", "I.1a.1").out
+    assert "planned (UTC)" in out and "sent (UTC)" in out
+    assert out.count("2000-03-31 07:00") == 2  # the 30-day reminder: planned for, and sent at, 09:00 in Geneva
+
+
 def test_why_unknown_action_exits_2(plan) -> None:  # type: ignore[no-untyped-def]
     result = plan("why", "I.1a.9")
     assert result.code == 2 and result.err.startswith("planwatch: no action 'I.1a.9'")
