@@ -19,6 +19,7 @@ from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.importers import gbtext, owners, planyaml
 from engine.importers.owners import OwnerEntry
+from engine.importers.places import known_zone
 from engine.importers.reconcile import action_number, reconcile
 from engine.plandoc import ActionRow, PlanDocument
 from engine.rules import events as event_rules
@@ -84,8 +85,26 @@ def import_paths(
                 reports.append(_import_owners(session, path, rules, now))
                 continue
             doc = _read_plan(fmt, text, display_path(path), timezone, plan_id)
-            reports.append(_import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}"))
+            report = _import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}")
+            report.warnings.extend(_setting_warnings(fmt, text, display_path(path), timezone, settings))
+            reports.append(report)
     return reports
+
+
+def _setting_warnings(fmt: str, text: str, name: str, timezone: str | None, settings: Settings) -> list[str]:
+    """Say what the import had to assume: a place with no known time zone, a missing rules folder."""
+    warnings = []
+    if fmt == "gbtext" and timezone is None and known_zone(place := gbtext.place_of(text, name)) is None:
+        warnings.append(
+            f"the date line's place {place!r} has no time zone planwatch knows: the plan's times are in UTC; "
+            "import it again with --tz ZONE (such as Europe/Zurich) to choose one"
+        )
+    if not settings.rules_dir.is_dir():
+        warnings.append(
+            f"no rules folder at {settings.rules_dir}: no owner rules were applied and actions without an owner "
+            "stay unowned; make one with planwatch init, or give --rules FOLDER"
+        )
+    return warnings
 
 
 def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: str | None) -> PlanDocument:

@@ -68,6 +68,11 @@ def parse(text: str, source: str, *, timezone: str | None = None, plan_id: str |
     return PlanDocument(info, reader.sections, reader.actions, positional_refs=True, path=source)
 
 
+def place_of(text: str, source: str) -> str:
+    """Return the place the plan's date line names ('Geneva' in 'Geneva, 28 September 1999.')."""
+    return _date_line(text.splitlines(), source)[0]
+
+
 def plan_id_from_symbol(symbol: str) -> str:
     """Return a readable plan id: ``GB.276/TC/2`` -> ``gb276-tc2``."""
     parts = [p for p in re.split(r"[/\s]+", symbol.lower().replace(".", "")) if p]

@@ -16,6 +16,11 @@ from engine.importers.places import zone_for_place
         ("Tokyo", "Asia/Tokyo"),  # a city that is a zone name
         ("buenos aires", "America/Argentina/Buenos_Aires"),  # underscores read as spaces, any depth
         ("Paris", "Europe/Paris"),
+        ("Genève", "Europe/Zurich"),  # accents and French names: the plan's own language
+        ("La Haye", "Europe/Amsterdam"),
+        ("Montréal", "America/Toronto"),
+        ("Addis-Abeba", "Africa/Addis_Ababa"),
+        ("São Paulo", "America/Sao_Paulo"),
     ],
 )
 def test_known_places(place: str, zone: str) -> None:

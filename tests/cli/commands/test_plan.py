@@ -177,3 +177,24 @@ def test_an_empty_list_says_what_is_true(cli) -> None:  # type: ignore[no-untype
         assert cli("set", row["id"], "--kind", "unscheduled").code == 0
     queue = cli("review").out
     assert "Nothing to review: no time frame needs a decision." in queue and "Import" not in queue
+
+
+def test_a_french_place_name_gives_its_zone_and_an_unknown_one_is_a_warning(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    text = Path(PLAN).read_text(encoding="utf-8")
+    Path("geneve.txt").write_text(text.replace("Geneva, 28 September 1999.", "Genève, 28 September 1999."))
+    result = cli("import", "geneve.txt")
+    assert result.code == 0, result.err
+    assert "warning" not in result.out
+    assert "timezone: Europe/Zurich" in cli("export", "-").out
+    Path("atlantis.txt").write_text(text.replace("Geneva, 28 September 1999.", "Atlantis, 28 September 1999."))
+    unknown = cli("import", "atlantis.txt", "--plan-id", "atlantis")
+    assert unknown.code == 0, unknown.err
+    assert "warning: the date line's place 'Atlantis' has no time zone planwatch knows" in unknown.out
+    assert "--tz ZONE" in unknown.out
+
+
+def test_importing_without_a_rules_folder_warns_and_names_the_folder(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--rules", "elsewhere", "import", "plans/owners.yaml", PLAN)
+    assert result.code == 0, result.err
+    assert "warning: no rules folder at elsewhere: no owner rules were applied" in result.out
+    assert "no rules folder" not in cli("import", PLAN).out  # rules/ is there
