@@ -13,7 +13,7 @@ planning twice never produces two. Datetimes are aware UTC; dates are plan-local
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -61,10 +61,16 @@ class ActionView:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """What was planned before: outbox keys, and (occurrence, step) pairs a supervisor acknowledged."""
+    """What was planned before: outbox keys, and (occurrence, step) pairs a supervisor acknowledged.
+
+    ``sent_at`` gives, where known, the instant a key's message was planned for; ``quiet`` holds the keys
+    recorded but never to be sent (suppressed). A key without a known instant counts as sent long ago.
+    """
 
     keys: frozenset[str] = frozenset()
     acknowledged: frozenset[tuple[str, str]] = frozenset()
+    sent_at: Mapping[str, datetime] = field(default_factory=dict)
+    quiet: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +131,9 @@ class _Candidate:
     log_step: EscalateStep | None = None
     missed: datetime | None = None
     roles: tuple[str, ...] = ()
+    source: _Occurrence | None = None
+    status: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +167,11 @@ def plan_action(
     def wanted(c: _Candidate) -> bool:
         return _key(view, c) not in history.keys and not _acknowledged(c, history)
 
-    candidates = list(_candidates(view, policy, calendar, since, until, wanted))
-    due = [c for c in candidates if since < c.at <= until]
-    later = [c.at for c in candidates if c.at > until]
+    occurrences: dict[str, _Occurrence] = {}
+    candidates = list(_candidates(view, policy, calendar, since, until, wanted, occurrences))
+    candidates = _owner_first(view, policy, calendar, history, candidates, occurrences, since, now, until, wanted)
+    due = [c for c in candidates if since < c.at <= until or c.status]
+    later = [c.at for c in candidates if c.at > until and not c.status]
     notices, escalations = _finish(view, policy, due, now)
     return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
 
@@ -186,16 +197,28 @@ def _finish(
     view: ActionView, policy: Policy, due: list[_Candidate], now: datetime
 ) -> tuple[list[Notice], list[EscalationEntry]]:
     latest: dict[tuple[object, ...], _Candidate] = {}
+    members: dict[tuple[object, ...], int] = {}
     for c in sorted(due, key=lambda c: (c.at, c.level)):
-        latest[_group(c, now)] = c
+        if not c.status:
+            latest[_group(c, now)] = c
+            members[_group(c, now)] = members.get(_group(c, now), 0) + 1
+    # A reminder caught up after its date was missed says less than the overdue notice sent with it.
+    overdue = {(c.occurrence, c.recipient.email) for c in due if c.family == "escalate" and c.at <= now}
+    overdue &= {(c.occurrence, c.recipient.email) for c in latest.values() if c.family == "escalate"} | {
+        (c.occurrence, c.recipient.email) for c in due if c.status == "pending"
+    }
     notices = []
     for c in sorted(due, key=lambda c: (c.at, c.step, c.recipient.email)):
-        keep = latest[_group(c, now)] is c
+        if c.family == "remind" and c.at <= now and (c.occurrence, c.recipient.email) in overdue:
+            c = replace(c, status="suppressed", reason="the date had passed: the overdue notice sent with it says so")
+        keep = c.status == "pending" or (not c.status and latest[_group(c, now)] is c)
         status, reason = (
-            ("pending", "")
-            if keep
+            (c.status or "pending", c.reason)
+            if keep or c.status
             else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
         )
+        if keep and not c.status and members[_group(c, now)] > 1:
+            c = replace(c, payload=dict(c.payload) | {"catch_up": True})
         if keep and c.recipient.digest in {"daily", "weekly"}:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
         notices.append(
@@ -216,7 +239,7 @@ def _finish(
                 c.payload,
             )
         )
-    return notices, _log(view, policy, due)
+    return notices, _log(view, policy, [c for c in due if c.status != "suppressed"])
 
 
 def _log(view: ActionView, policy: Policy, due: list[_Candidate]) -> list[EscalationEntry]:
@@ -238,17 +261,180 @@ Wanted = Callable[["_Candidate"], bool]
 
 
 def _candidates(
-    view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    since: datetime,
+    now: datetime,
+    wanted: Wanted,
+    seen: dict[str, _Occurrence],
 ) -> Iterator[_Candidate]:
-    """Every candidate not planned before; ladders stop once one lies well after ``now``."""
+    """Every candidate not planned before; ladders stop once one lies well after ``now``.
+
+    ``seen`` receives every occurrence that can be late (the owner-first rule looks at them all).
+    """
     for occ in _occurrences(view, policy, since, now):
         if occ.label in view.completed:
             continue
         yield from filter(wanted, _reminders(view, policy, calendar, occ))
         if occ.missed_at is not None:
+            seen[occ.label] = occ
             yield from _ladder(view, policy, calendar, occ, now, wanted)
     if policy.checkin is not None and wants_checkin(view.kind, view.due):
-        yield from _checkins(view, policy, calendar, since, now, wanted)
+        yield from _checkins(view, policy, calendar, since, now, wanted, seen)
+
+
+CATCH_UP_REASON = "catch-up: the date was missed before anything about it was sent to the owner"
+NOT_ASKED_REASON = "the check-in was never sent, so there is nothing to escalate about it"
+EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def _owner_ids(view: ActionView) -> frozenset[str]:
+    return frozenset(p.id or p.email for role in ("owner", "delegate") for p in view.people.get(role, ()))
+
+
+def _told_before(view: ActionView, history: History, owners: frozenset[str]) -> dict[str, datetime]:
+    """Return, per occurrence, the first instant the owner (or delegate) was sent something about it (or, for a
+    check-in, the instant the check-in went out), from the outbox keys ``plan/ref|occurrence|step|recipient``."""
+    told: dict[str, datetime] = {}
+    for key in history.keys:
+        if key in history.quiet:
+            continue
+        parts = key.rsplit("|", 3)
+        if len(parts) == 4 and _tells(parts[1], parts[2], parts[3], owners):
+            occurrence = parts[1]
+            at = history.sent_at.get(key, EPOCH)
+            told[occurrence] = min(at, told.get(occurrence, at))
+    return told
+
+
+def _tells(occurrence: str, step: str, who: str, owners: frozenset[str]) -> bool:
+    """Whether a message tells the owner about the occurrence: the check-in itself for a check-in, else any message
+    to the owner or delegate."""
+    return step == "checkin" if occurrence.startswith("check-in ") else who in owners
+
+
+def _owner_first(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    history: History,
+    candidates: list[_Candidate],
+    occurrences: Mapping[str, _Occurrence],
+    since: datetime,
+    now: datetime,
+    until: datetime,
+    wanted: Wanted,
+) -> list[_Candidate]:
+    """Nobody but the owner (or delegate) hears about an occurrence before the owner has been sent something.
+
+    An occurrence's first owner message is found in the history or among this batch's kept notices. A missed
+    due date nobody told the owner about gets one catch-up overdue notice now; the steps addressed to others
+    that would come before the owner's first message start again from it, by the same offsets. A check-in
+    that was never sent escalates nothing: its due steps are recorded as suppressed, with the reason.
+    """
+    owners = _owner_ids(view)
+    told = _told_before(view, history, owners)
+
+    def owner_side(c: _Candidate) -> bool:
+        return _tells(c.occurrence, c.step, c.recipient.id or c.recipient.email, owners)
+
+    kept: dict[tuple[object, ...], _Candidate] = {}
+    heard = (c for c in candidates if c.at > since and c.status != "suppressed" and owner_side(c))
+    for c in sorted(heard, key=lambda c: c.at):
+        if c.at <= now or _group(c, now) not in kept:
+            kept[_group(c, now)] = c
+    for c in kept.values():
+        at = max(c.at, now)  # a notice planned after its instant goes out now
+        told[c.occurrence] = min(at, told.get(c.occurrence, at))
+    out = list(candidates)
+    occurrences = dict(occurrences)
+    for label, at in told.items():
+        # A ladder restarted from a late first message can outlast the window the occurrences are looked for in.
+        if label not in occurrences and at > since - ladder_span(policy) and label not in view.completed:
+            occ = _recalled(view, policy, calendar, label)
+            if occ is not None:
+                occurrences[label] = occ
+                out.extend(_ladder(view, policy, calendar, occ, now, wanted))
+    for label, occ in occurrences.items():
+        ladder = [c for c in out if c.occurrence == label and c.family == "escalate" and not owner_side(c)]
+        drop = {id(c) for c in ladder}
+        first = told.get(label)
+        if first is None and label.startswith("check-in "):
+            out = [c for c in out if id(c) not in drop]
+            out.extend(
+                replace(c, status="suppressed", reason=NOT_ASKED_REASON) for c in ladder if since < c.at <= until
+            )
+            continue
+        if first is None:
+            if occ.missed_at is None or occ.missed_at > now or not (policy.escalate or policy.remind):
+                continue
+            out.extend(_catch_up(view, policy, occ, now))
+            first = now
+        if any(c.at < first for c in ladder):
+            out = [c for c in out if id(c) not in drop]
+            shifted = replace(occ, missed_at=_restart(policy, calendar, occ, first))
+            out.extend(_ladder(view, policy, calendar, shifted, now, wanted, keep=lambda p: p not in owners))
+    return out
+
+
+def _recalled(view: ActionView, policy: Policy, calendar: BusinessCalendar, label: str) -> _Occurrence | None:
+    """Return the occurrence named ``label`` (a check-in or a recurring date), if it can still be late."""
+    text = label.removeprefix("check-in ")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    if text != label:
+        return _checkin_occurrence(view, policy, calendar, day) if policy.checkin else None
+    if view.kind == "recurring" and not policy.recurrence.completion_based:
+        return _Occurrence(label, day, None, end_of_day(day, view.plan_tz))
+    return None
+
+
+def _restart(policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, told: datetime) -> datetime:
+    """When the ladder counts as started if the owner was first told at ``told``: then for a missed date, and
+    ``escalate_after`` later for a check-in (it is missed when unanswered that long)."""
+    after = policy.checkin.escalate_after if policy.checkin else None
+    if occ.due is None and occ.label.startswith("check-in ") and after is not None:
+        return after.after(told, calendar)
+    return told
+
+
+def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime) -> Iterator[_Candidate]:
+    """One overdue notice to the owner about a date missed before anything was said: sent now, marked a catch-up."""
+    step = next((s for s in policy.escalate if set(s.to) <= {"owner", "delegate"}), None)
+    roles = tuple(step.to) if step else ("owner",)
+    missed_day = occ.due or occ.start or now.date()
+    for role, person in _people(view, roles):
+        payload = {
+            "role": role,
+            "date": missed_day.isoformat(),
+            "days_overdue": max(0, (now.astimezone(zone(person.tz)).date() - missed_day).days),
+            "missed": "due date",
+            "level": 0,
+            "occurrence": occ.label,
+            "repeat": 0,
+            "catch_up": True,
+        }
+        template = step.template if step else "overdue"
+        yield _Candidate(
+            occ.label,
+            "catch-up",
+            "overdue",
+            0,
+            person,
+            template,
+            now,
+            "escalate",
+            payload,
+            None,
+            None,
+            roles,
+            occ,
+            "pending",
+            CATCH_UP_REASON,
+        )
 
 
 def end_of_day(day: date, tz: str) -> datetime:
@@ -357,12 +543,19 @@ LATER = timedelta(days=3)  # more than any zone's offset plus a weekend: instant
 
 
 def _ladder(
-    view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, now: datetime, wanted: Wanted
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    occ: _Occurrence,
+    now: datetime,
+    wanted: Wanted,
+    keep: Callable[[str], bool] = lambda who: True,
 ) -> Iterator[_Candidate]:
     """The escalation ladder of a missed occurrence, up to the first instant well after ``now``.
 
     Steps and repeats come in time order, so once one lies well in the future the rest can
-    only matter for a later tick: ``next_fire_at`` needs just the earliest of them.
+    only matter for a later tick: ``next_fire_at`` needs just the earliest of them. ``keep``
+    chooses the recipients (by id, or address for a bare one).
     """
     assert occ.missed_at is not None
     steps = policy.escalate
@@ -376,6 +569,8 @@ def _ladder(
             step_id = f"escalate:{level}" + (f"#{n}" if n else "")
             kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
             for role, person in _people(view, step.to):
+                if not keep(person.id or person.email):
+                    continue
                 local_day = _send_day(offset_at, person, policy, calendar)
                 at = _deliver_at(local_day, person, policy)
                 if (person.email, at) in used:
@@ -404,6 +599,7 @@ def _ladder(
                     step if n == 0 else None,
                     occ.missed_at,
                     tuple(step.to),
+                    occ,
                 )
                 if wanted(candidate):
                     future = future or at > now
@@ -448,7 +644,13 @@ def ladder_span(policy: Policy) -> timedelta:
 
 
 def _checkins(
-    view: ActionView, policy: Policy, calendar: BusinessCalendar, since: datetime, now: datetime, wanted: Wanted
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    since: datetime,
+    now: datetime,
+    wanted: Wanted,
+    seen: dict[str, _Occurrence],
 ) -> Iterator[_Candidate]:
     """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``."""
     rule = policy.checkin
@@ -459,13 +661,19 @@ def _checkins(
     while day < earliest:
         day = rule.every.after_day(day, free)
     while day <= now.date():
-        yield from _one_checkin(view, policy, calendar, day, now, wanted)
+        yield from _one_checkin(view, policy, calendar, day, now, wanted, seen)
         day = rule.every.after_day(day, free)
-    yield from _one_checkin(view, policy, calendar, day, now, wanted)
+    yield from _one_checkin(view, policy, calendar, day, now, wanted, seen)
 
 
 def _one_checkin(
-    view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date, now: datetime, wanted: Wanted
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    day: date,
+    now: datetime,
+    wanted: Wanted,
+    seen: dict[str, _Occurrence],
 ) -> Iterator[_Candidate]:
     rule = policy.checkin
     assert rule is not None
@@ -492,7 +700,22 @@ def _one_checkin(
             )
             if wanted(candidate):
                 yield candidate
-    answered = reported is not None and reported >= asked - rhythm
-    if rule.escalate_after is not None and not answered:
-        missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
-        yield from _ladder(view, policy, calendar, _Occurrence(label, None, send_day, missed), now, wanted)
+    occ = _checkin_occurrence(view, policy, calendar, day)
+    if occ is not None:
+        seen[label] = occ
+        yield from _ladder(view, policy, calendar, occ, now, wanted)
+
+
+def _checkin_occurrence(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date) -> _Occurrence | None:
+    """The check-in of ``day`` as something that can be late, or None when it was answered or never escalates."""
+    rule = policy.checkin
+    assert rule is not None
+    send_day = calendar.on_or_after(day)
+    asked = datetime.combine(send_day, time(0), zone(view.plan_tz)).astimezone(UTC)
+    reported = view.last_progress_at
+    if rule.escalate_after is None or (
+        reported is not None and reported >= asked - timedelta(days=rule.every.approx_days)
+    ):
+        return None
+    missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
+    return _Occurrence(f"check-in {day.isoformat()}", None, send_day, missed)

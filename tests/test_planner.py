@@ -170,11 +170,12 @@ def test_catch_up_after_a_gap_collapses_reminders_into_the_latest() -> None:
 
 def test_escalations_missed_during_downtime_keep_their_original_times_in_the_log() -> None:
     v = view(due=date(2000, 4, 28))
+    before = History(frozenset({"p/I.1|2000-04-28|remind:due:1bd|z"}))  # the owner was reminded before the downtime
     result = plan_action(
         v,
         DEADLINES,
         BusinessCalendar(),
-        History(),
+        before,
         datetime(2000, 4, 28, tzinfo=UTC),
         datetime(2000, 5, 20, tzinfo=UTC),
     )
@@ -283,7 +284,8 @@ def test_continuous_work_gets_check_ins_and_silence_escalates() -> None:
 def test_next_fire_at_is_the_next_instant_and_none_after_the_ladder() -> None:
     r = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, START)
     assert r.next_fire_at == datetime(2000, 3, 29, 7, 0, tzinfo=UTC)
-    late = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2003, 1, 1, tzinfo=UTC))
+    told = History(frozenset({"p/I.1|2000-04-28|remind:due:30d|z"}))  # the owner heard of it: no ladder restarts
+    late = plan_action(view(), DEADLINES, BusinessCalendar(), told, START, datetime(2003, 1, 1, tzinfo=UTC))
     assert late.next_fire_at is None
     assert sum(n.status == "pending" for n in late.notices) >= 1
 
@@ -292,3 +294,78 @@ def test_keys_are_deterministic() -> None:
     a = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 3, 30, tzinfo=UTC))
     b = plan_action(view(), DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 3, 30, tzinfo=UTC))
     assert [n.key for n in a.notices] == [n.key for n in b.notices] == ["p/I.1|2000-04-28|remind:due:30d|z"]
+
+
+def life_from(
+    v: ActionView, policy: Policy, first: datetime, until: datetime, catch_up: int = 30
+) -> list[tuple[Notice, datetime]]:
+    """Drive the planner from a first tick at ``first`` with nothing sent before (a plan imported midway), keeping
+    the history as planning does (each key's instant, the suppressed ones apart); return each notice and the
+    tick that planned it."""
+    from datetime import timedelta
+
+    keys: set[str] = set()
+    sent_at: dict[str, datetime] = {}
+    quiet: set[str] = set()
+    since, now, out = first - timedelta(days=catch_up), first, []
+    while now <= until:
+        history = History(frozenset(keys), frozenset(), dict(sent_at), frozenset(quiet))
+        result = plan_action(v, policy, BusinessCalendar(), history, since, now)
+        for n in result.notices:
+            out.append((n, now))
+            keys.add(n.key)
+            sent_at[n.key] = max(n.at, now)
+            if n.status == "suppressed":
+                quiet.add(n.key)
+        if result.next_fire_at is None:
+            break
+        since, now = now, result.next_fire_at
+    return out
+
+
+def test_a_plan_imported_long_after_its_date_tells_the_owner_first_with_one_catch_up() -> None:
+    first = datetime(2000, 9, 1, 12, tzinfo=UTC)  # due 28 April: the whole ladder lies before the first tick
+    life = life_from(view(), DEADLINES, first, datetime(2000, 12, 31, tzinfo=UTC))
+    sent = [(n, tick) for n, tick in life if n.status != "suppressed"]
+    assert [(n.recipient.id, n.type, n.step) for n, tick in sent if tick == first] == [("z", "overdue", "catch-up")]
+    (catch_up,) = [n for n, tick in sent if tick == first]
+    assert catch_up.payload["catch_up"] is True and catch_up.payload["days_overdue"] == 126
+    assert catch_up.reason.startswith("catch-up")
+    # the others' steps start from the owner's catch-up, by the ladder's own offsets (14 and 45 days)
+    others = [(n.recipient.id, n.step, n.at.date().isoformat()) for n, _ in sent if n.recipient.id != "z"]
+    assert others[0] == ("b", "escalate:2", "2000-09-18")  # 14 days after 1 Sep 12:00 UTC: next business day
+    assert ("l", "escalate:3", "2000-10-16") in others
+    assert all(n.at > catch_up.at for n, _ in sent if n.recipient.id != "z")
+    assert sum(n.step == "catch-up" for n, _ in sent) == 1
+
+
+def test_missed_overdue_notices_collapse_into_one_catch_up_and_the_supervisor_waits_for_it() -> None:
+    first = datetime(2000, 5, 20, 12, tzinfo=UTC)  # due 28 April: the owner's daily notices and level 2 are past
+    life = life_from(view(), DEADLINES, first, datetime(2000, 5, 21, tzinfo=UTC))
+    at_first = [n for n, tick in life if tick == first and n.status != "suppressed"]
+    assert [(n.recipient.id, n.type) for n in at_first] == [("z", "overdue")]
+    assert at_first[0].payload["catch_up"] is True
+    # the reminders before the date are caught up by the overdue notice, not sent beside it
+    reminders = [n for n, _ in life if n.type == "reminder"]
+    assert reminders and all(n.status == "suppressed" and n.reason for n in reminders)
+    assert all(n.reason for n, _ in life if n.status == "suppressed")
+
+
+def test_no_escalation_about_a_check_in_that_was_never_sent() -> None:
+    v = view(kind="continuous", due=None)
+    first = datetime(2000, 1, 20, 12, tzinfo=UTC)  # the check-in of 28 Dec lies before the first tick's window
+    result = plan_action(v, CONTINUOUS, BusinessCalendar(), History(), datetime(2000, 1, 10, tzinfo=UTC), first)
+    escalations = [n for n in result.notices if n.type == "escalation"]
+    assert escalations and all(n.status == "suppressed" for n in escalations)
+    assert all("check-in was never sent" in n.reason for n in escalations)
+    assert not result.escalations
+
+
+def test_an_answered_late_check_in_escalates_from_when_it_was_sent() -> None:
+    v = view(kind="continuous", due=None)
+    first = datetime(2000, 1, 20, 12, tzinfo=UTC)  # the check-in of 28 Dec is caught up at the first tick
+    life = life_from(v, CONTINUOUS, first, datetime(2000, 3, 1, tzinfo=UTC), catch_up=30)
+    sent = [(n.type, n.at.date().isoformat()) for n, _ in life if n.status != "suppressed"]
+    assert sent[0] == ("checkin", "1999-12-28")
+    # missed 14 days after it actually went out (20 January), not after its planned day
+    assert sent[1] == ("escalation", "2000-02-04")

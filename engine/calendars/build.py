@@ -36,7 +36,7 @@ from engine.calendars.write import vevent
 from engine.errors import UsageError
 from engine.files import write_atomic
 from engine.rules.loader import RuleSet
-from engine.rules.policy import ActionFacts, Policy
+from engine.rules.policy import ActionFacts, Policy, matching_kind
 from engine.store.directory import everyone_below
 from engine.zones import zone
 
@@ -182,7 +182,8 @@ def _path(
 def _policy(rules: RuleSet | None, a: ActionInfo, path: tuple[SectionInfo, ...]) -> Policy | None:
     if rules is None:
         return None
-    facts = ActionFacts(a.ref, [s.key for s in reversed(path)] or [a.section_key], a.kind, a.owner_id, a.tags)
+    kind = matching_kind(a.kind, a.due)
+    facts = ActionFacts(a.ref, [s.key for s in reversed(path)] or [a.section_key], kind, a.owner_id, a.tags)
     return rules.policy_for(facts)[0]
 
 

@@ -22,7 +22,7 @@ from engine.planner import ActionView, History, Notice, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
-from engine.rules.policy import ActionFacts, Policy
+from engine.rules.policy import ActionFacts, Policy, matching_kind
 from engine.store import tables
 from engine.store.bulk import among, insert_ignoring_duplicates, update_by_id
 
@@ -220,7 +220,8 @@ def _plan_one(
     memo: _Memo,
 ) -> tuple[PlanResult, Policy | None]:
     chain = memo.chain(row["plan_id"], row["section_key"], parents)
-    facts = ActionFacts(row["ref"], chain, row["kind"], row["owner_id"], tuple(row["tags"] or ()))
+    kind = matching_kind(row["kind"], row["due"])
+    facts = ActionFacts(row["ref"], chain, kind, row["owner_id"], tuple(row["tags"] or ()))
     policy = rules.policy_of(facts)
     view = ActionView(
         action_id=row["id"],
@@ -320,16 +321,34 @@ def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str 
 
 
 def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
+    """What the batch's actions were sent before: keys, when each was planned for, which were never sent, and the
+    acknowledged steps (one query for the outbox, one for the log)."""
     keys: dict[int, set[str]] = defaultdict(set)
-    for action_id, key in conn.execute(select(OUT.c.action_id, OUT.c.key).where(among(conn, OUT.c.action_id, ids))):
+    sent_at: dict[int, dict[str, datetime]] = defaultdict(dict)
+    quiet: dict[int, set[str]] = defaultdict(set)
+    sent = select(OUT.c.action_id, OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.created_at).where(
+        among(conn, OUT.c.action_id, ids)
+    )
+    for action_id, key, status, due_at, created_at in conn.execute(sent):
         keys[action_id].add(key)
+        sent_at[action_id][key] = max(due_at, created_at)  # a row queued after its instant went out when queued
+        if status == "suppressed":
+            quiet[action_id].add(key)
     acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
     query = select(E.c.action_id, E.c.occurrence, E.c.step).where(
         among(conn, E.c.action_id, ids), E.c.acknowledged_at.is_not(None)
     )
     for action_id, occurrence, step in conn.execute(query):
         acked[action_id].add((occurrence, step))
-    return {i: History(frozenset(keys.get(i, ())), frozenset(acked.get(i, ()))) for i in set(keys) | set(acked)}
+    return {
+        i: History(
+            frozenset(keys.get(i, ())),
+            frozenset(acked.get(i, ())),
+            sent_at.get(i, {}),
+            frozenset(quiet.get(i, ())),
+        )
+        for i in set(keys) | set(acked)
+    }
 
 
 def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from engine.rules.loader import RuleSet
 from engine.rules.owners import section_chain
-from engine.rules.policy import ActionFacts
+from engine.rules.policy import ActionFacts, matching_kind
 from engine.store.lookups import section_parents
 from engine.store.models import Action, Outbox
 
@@ -47,8 +47,9 @@ def outbox_rows(
 def facts_for(session: Session, action: Action) -> ActionFacts:
     """Return what policy matching needs to know about ``action``."""
     parents = section_parents(session, action.plan_id)
+    kind = matching_kind(action.kind, action.due)
     return ActionFacts(
-        action.ref, section_chain(action.section_key, parents), action.kind, action.owner_id, tuple(action.tags or ())
+        action.ref, section_chain(action.section_key, parents), kind, action.owner_id, tuple(action.tags or ())
     )
 
 

@@ -49,6 +49,11 @@ def wants_checkin(kind: str, due: date | None) -> bool:
     return kind in CHECKIN_KINDS and (kind != "event" or due is None)
 
 
+def matching_kind(kind: str, due: date | None) -> str:
+    """The kind a policy is chosen by: an event-linked action resolved to a date is a deadline (owner first)."""
+    return "deadline" if kind == "event" and due is not None else kind
+
+
 def _recipient(value: str) -> str:
     if ROLE_RE.match(value) or EMAIL_RE.match(value):
         return value

@@ -66,3 +66,68 @@ def test_small_batches_plan_what_one_batch_plans(database_url: str, tmp_path: Pa
     batched = planned(database_url, tmp_path, 2)
     assert sum(s.pending for s in reference[0]) > 0 and sum(s.escalations for s in reference[0]) > 0
     assert batched == reference
+
+
+OWNER_SIDE = {"owner", "delegate"}
+
+
+def example_imported_at(url: str, tmp_path: Path, first: datetime) -> Engine:
+    """The example plan GB.276/TC/2 with the shipped rules, imported at ``first`` (its dates long past)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    import_paths(
+        engine, [ROOT / "plans" / "owners.yaml", ROOT / "plans" / "gb276-tc2-implementation-plan.txt"], settings, first
+    )
+    return engine
+
+
+def outbox(engine: Engine) -> list[Any]:
+    query = select(A.c.ref, A.c.kind, A.c.due, A.c.policy, OUT).join(A, A.c.id == OUT.c.action_id).order_by(OUT.c.id)
+    with engine.connect() as conn:
+        return list(conn.execute(query).mappings())
+
+
+def test_a_plan_imported_midway_tells_owners_first_one_catch_up_per_missed_deadline(tmp_path: Path) -> None:
+    first = datetime(2001, 1, 15, 12, tzinfo=UTC)
+    engine = example_imported_at(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, first)
+    plan_due(engine, load_rules(ROOT / "rules"), first)
+    rows = outbox(engine)
+    said = [r for r in rows if r["status"] != "suppressed"]
+    assert said and all(r["payload"]["role"] in OWNER_SIDE for r in said), "only owners hear on the first tick"
+    assert all(r["reason"] for r in rows if r["status"] == "suppressed"), "nothing dropped without a reason"
+    missed = {r["ref"] for r in rows if r["due"] is not None and r["due"] < first.date()}
+    overdue: dict[str, list[Any]] = {}
+    for r in said:
+        if r["type"] == "overdue" and r["payload"]["missed"] == "due date":
+            overdue.setdefault(r["ref"], []).append(r)
+    assert missed and missed <= set(overdue)
+    assert all(len(found) == 1 and found[0]["payload"]["catch_up"] is True for found in overdue.values())
+    # the supervisors' turn comes later, from the owners' catch-up on, and never before the owner was told
+    plan_due(engine, load_rules(ROOT / "rules"), first + timedelta(days=60))
+    told: dict[tuple[str, str], datetime] = {}
+    for r in sorted(outbox(engine), key=lambda r: (max(r["due_at"], r["created_at"]), r["id"])):
+        if r["status"] == "suppressed":
+            continue
+        key = (r["ref"], r["occurrence"])
+        if r["payload"]["role"] in OWNER_SIDE:
+            told.setdefault(key, max(r["due_at"], r["created_at"]))
+        else:
+            assert key in told and told[key] < max(r["due_at"], r["created_at"]), (key, r["recipient"], r["step"])
+    engine.dispose()
+
+
+def test_event_linked_actions_resolved_to_a_date_are_reminded_as_deadlines(tmp_path: Path) -> None:
+    engine = example_imported_at(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, datetime(2000, 9, 1, tzinfo=UTC))
+    rules = load_rules(ROOT / "rules")
+    for day in range(0, 150, 3):
+        plan_due(engine, rules, datetime(2000, 9, 1, 12, tzinfo=UTC) + timedelta(days=day))
+    rows = [r for r in outbox(engine) if r["ref"] in {"II.2.6", "II.3.6", "II.5.3"}]
+    assert {r["kind"] for r in rows} == {"event"} and {r["policy"] for r in rows} == {"deadlines"}
+    for ref in ("II.2.6", "II.3.6", "II.5.3"):
+        mine = [r for r in rows if r["ref"] == ref and r["status"] != "suppressed"]
+        assert [r["type"] for r in mine][:3] == ["reminder", "reminder", "reminder"], ref
+        assert mine[0]["payload"]["role"] == "owner"
+    engine.dispose()

@@ -84,6 +84,7 @@ def test_catch_up_after_a_ten_day_gap_sends_once_and_floods_nothing(world) -> No
 
 def test_escalation_log_scoping_and_acknowledgement(world, cli) -> None:  # type: ignore[no-untyped-def]
     engine = world[0]
+    tick(world, datetime(2000, 3, 20, 12, tzinfo=UTC))  # the owners are reminded of their dates first
     tick(world, datetime(2000, 4, 20, 12, tzinfo=UTC))  # three weeks after the due date
     url = cli.url
     rows = [json.loads(line) for line in cli("escalations", "--json", db=url).out.splitlines()]
@@ -160,7 +161,17 @@ def test_continuous_work_check_in_and_silence(world) -> None:  # type: ignore[no
         for r in outbox(world[0])
         if r.key.startswith("small/I.1.4")
     ]
-    assert rows[:2] == [("checkin", "zora", "2000-02-03"), ("escalation", "mid", "2000-02-11")]
+    # the check-in of 3 February goes out late, at this tick (20 February): silence counts from then, so the
+    # escalation to mid waits its 7 days after it (to Monday 28 February) rather than going out with it
+    assert rows[:1] == [("checkin", "zora", "2000-02-03")]
+    assert [r for r in rows if r[0] == "escalation"] == []
+    tick(world, datetime(2000, 3, 10, tzinfo=UTC))
+    later = [
+        (r.type, r.recipient_id, r.due_at.date().isoformat())
+        for r in outbox(world[0])
+        if r.key.startswith("small/I.1.4") and r.type == "escalation"
+    ]
+    assert later[:1] == [("escalation", "mid", "2000-02-28")]
 
 
 def _life(world, tmp_path: Path, ahead: timedelta, changes: dict[datetime, object]) -> int:  # type: ignore[no-untyped-def]
