@@ -29,7 +29,8 @@ Conventions:
   point still ahead in the current period stays in it ("By the end of the second quarter" with
   reference 2003-05-10 is 2003-06-30; a day without a year is the next such day from the
   reference date). These readings need review. "the following month", "this autumn", "by the
-  end of the following year" count from the reference date and need none.
+  end of the following year" count from the reference date and need none; "the spring" (neither
+  "this" nor "next") needs review when it falls in a later year or has already begun.
 - Bienniums start in even years: "2002-03" covers the calendar years 2002 and 2003; "by the end
   of the biennium" / "within the current biennium" is the end of the biennium containing the
   reference date. "Completed by November 2000 for 2002-03 P&B": the biennium names what the

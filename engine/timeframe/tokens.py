@@ -254,6 +254,12 @@ def _b_rel(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     ref = env.ref
     if unit in _SEASON_START:
         i0 = anchor(ref, _SEASON_START[unit], 3, not step or mod == "end")
+        if word == ["the"]:  # "the spring session": which spring is not said, unlike "this" or "next spring"
+            if i0 // 12 > ref.year:
+                return mrange(i0, 3, mod, "season", review=YEARLESS, yearless=True)
+            if i0 <= ref.year * 12 + ref.month - 1:
+                why = f"'the {unit}' has begun by the reference date: this one is assumed, not the next"
+                return mrange(i0, 3, mod, "season", review=why)
         return mrange(i0, 3, mod, "season")
     if unit in ("fiscal year", "financial year"):
         return _current_fy(env, step, mod)

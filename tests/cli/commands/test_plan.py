@@ -198,3 +198,10 @@ def test_importing_without_a_rules_folder_warns_and_names_the_folder(cli, workdi
     assert result.code == 0, result.err
     assert "warning: no rules folder at elsewhere: no owner rules were applied" in result.out
     assert "no rules folder" not in cli("import", PLAN).out  # rules/ is there
+
+
+def test_a_session_in_an_unnamed_season_is_read_for_review() -> None:
+    out = planwatch("timeframe", "Before the spring session of Parliament", "--ref", "1999-09-28", "--json")
+    obj = json.loads(out.stdout)
+    assert (obj["kind"], obj["due"], obj["needs_review"]) == ("deadline", "2000-02-29", True)
+    assert "no year is given, so the next one after the reference date is assumed" in obj["reason"]
