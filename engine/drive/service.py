@@ -159,9 +159,9 @@ def run_service(
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     clock = clock or SystemClock()
+    holder = RulesHolder(settings)  # rules that cannot be read stop it before the database is created
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
-    holder = RulesHolder(settings)
     channel, renderer = channel_for(settings), renderer_for(settings)
     if not settings.secret_key:
         log.warning("PLANWATCH_SECRET_KEY is not set: action links are signed with the development key")

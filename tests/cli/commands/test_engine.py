@@ -261,9 +261,9 @@ def test_a_tick_before_the_import_says_why_nothing_came_due(plan) -> None:  # ty
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_tick_and_simulate_without_rules_write_no_database(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tick_simulate_and_run_without_rules_write_no_database(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     db = workdir / "planwatch.db"
-    for args in (["tick"], ["simulate", "--from", "2000-01-01", "--until", "2000-01-02"]):
+    for args in (["tick"], ["simulate", "--from", "2000-01-01", "--until", "2000-01-02"], ["run"]):
         result = cli("--rules", str(workdir / "norules"), *args, db=f"sqlite:///{db}")
         assert result.code == 2 and "norules" in result.err, result.err
         assert not db.exists()
