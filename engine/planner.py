@@ -168,7 +168,7 @@ def plan_action(
         return _key(view, c) not in history.keys and not _acknowledged(c, history)
 
     occurrences: dict[str, _Occurrence] = {}
-    candidates = list(_candidates(view, policy, calendar, since, until, wanted, occurrences))
+    candidates = list(_candidates(view, policy, calendar, since, until, wanted, occurrences, history))
     candidates = _owner_first(view, policy, calendar, history, candidates, occurrences, since, now, until, wanted)
     due = [c for c in candidates if since < c.at <= until or c.status]
     later = [c.at for c in candidates if c.at > until and not c.status]
@@ -268,6 +268,7 @@ def _candidates(
     now: datetime,
     wanted: Wanted,
     seen: dict[str, _Occurrence],
+    history: History | None = None,
 ) -> Iterator[_Candidate]:
     """Every candidate not planned before; ladders stop once one lies well after ``now``.
 
@@ -281,7 +282,7 @@ def _candidates(
             seen[occ.label] = occ
             yield from _ladder(view, policy, calendar, occ, now, wanted)
     if policy.checkin is not None and wants_checkin(view.kind, view.due):
-        yield from _checkins(view, policy, calendar, since, now, wanted, seen)
+        yield from _checkins(view, policy, calendar, since, now, wanted, seen, history or History())
 
 
 CATCH_UP_REASON = "catch-up: the date was missed before anything about it was sent to the owner"
@@ -651,19 +652,74 @@ def _checkins(
     now: datetime,
     wanted: Wanted,
     seen: dict[str, _Occurrence],
+    history: History,
 ) -> Iterator[_Candidate]:
-    """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``."""
+    """Check-ins whose message or ladder can still fall after ``since``, and the next one after ``now``.
+
+    The check-ins already recorded (sent or skipped) stay as they were; the rhythm runs on from the last of
+    them (from the start when there is none). A check-in the owner answered early, by a progress report in
+    the last third of the rhythm before it, is recorded as skipped with the reason, and the next one comes
+    a rhythm after that report: each at the delivery hour of a business day, never replayed later.
+    """
+    rule = policy.checkin
+    assert rule is not None
+    earliest = (since - ladder_span(policy)).date()
+    recorded = _recorded_checkins(view, history)
+    for day, skipped in _checkin_days(view, policy, calendar, recorded):
+        if day < earliest:
+            continue
+        yield from _one_checkin(view, policy, calendar, day, now, wanted, seen, skipped)
+        if day > now.date() and not skipped and day not in recorded:
+            return
+
+
+def _recorded_checkins(view: ActionView, history: History) -> list[date]:
+    """Return the days of the check-ins recorded for the action (keys ``plan/ref|check-in DAY|checkin|who``)."""
+    head = f"{view.plan_id}/{view.ref}"
+    days = set()
+    for key in history.keys:
+        parts = key.rsplit("|", 3)
+        if len(parts) == 4 and parts[0] == head and parts[2] == "checkin" and parts[1].startswith("check-in "):
+            days.add(date.fromisoformat(parts[1].removeprefix("check-in ")))
+    return sorted(days)
+
+
+def _answered_early(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date) -> bool:
+    """Whether a progress report in the last third of the rhythm before the check-in of ``day`` answered it."""
+    rule = policy.checkin
+    assert rule is not None
+    reported = view.last_progress_at
+    if reported is None:
+        return False
+    asked = datetime.combine(calendar.on_or_after(day), time(0), zone(view.plan_tz)).astimezone(UTC)
+    return asked - timedelta(days=rule.every.approx_days) / 3 <= reported <= asked
+
+
+def _checkin_days(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, recorded: list[date]
+) -> Iterator[tuple[date, bool]]:
+    """The check-in days, each with whether it was answered early (skipped): the recorded ones, then the rhythm
+    on from the last of them, or from the start; after a skipped one the rhythm restarts at the progress report."""
     rule = policy.checkin
     assert rule is not None
     free = BusinessCalendar(enabled=False)
-    day = rule.every.after_day(view.start or view.plan_date, free)
-    earliest = (since - ladder_span(policy)).date()
-    while day < earliest:
-        day = rule.every.after_day(day, free)
-    while day <= now.date():
-        yield from _one_checkin(view, policy, calendar, day, now, wanted, seen)
-        day = rule.every.after_day(day, free)
-    yield from _one_checkin(view, policy, calendar, day, now, wanted, seen)
+    reported = view.last_progress_at
+    reported_day = reported.astimezone(zone(view.plan_tz)).date() if reported is not None else None
+    for day in recorded:
+        yield day, _answered_early(view, policy, calendar, day)
+    if not recorded:
+        day = rule.every.after_day(view.start or view.plan_date, free)
+    elif reported_day is not None and _answered_early(view, policy, calendar, recorded[-1]):
+        day = rule.every.after_day(reported_day, free)
+    else:
+        day = rule.every.after_day(recorded[-1], free)
+    while True:
+        if reported_day is not None and _answered_early(view, policy, calendar, day):
+            yield day, True
+            day = rule.every.after_day(reported_day, free)
+        else:
+            yield day, False
+            day = rule.every.after_day(day, free)
 
 
 def _one_checkin(
@@ -674,32 +730,34 @@ def _one_checkin(
     now: datetime,
     wanted: Wanted,
     seen: dict[str, _Occurrence],
+    skipped: bool = False,
 ) -> Iterator[_Candidate]:
     rule = policy.checkin
     assert rule is not None
     label = f"check-in {day.isoformat()}"
     send_day = calendar.on_or_after(day)
-    asked = datetime.combine(send_day, time(0), zone(view.plan_tz)).astimezone(UTC)
-    rhythm = timedelta(days=rule.every.approx_days)
     reported = view.last_progress_at
-    # A report in the last third of the rhythm makes the question needless; one since the
-    # previous check-in answers it.
-    if reported is None or not asked - rhythm / 3 <= reported <= asked:
-        for role, person in _people(view, rule.to):
-            payload = {"role": role, "date": day.isoformat(), "occurrence": label}
-            candidate = _Candidate(
-                label,
-                "checkin",
-                "checkin",
-                0,
-                person,
-                rule.template,
-                _deliver_at(send_day, person, policy),
-                "checkin",
-                payload,
-            )
-            if wanted(candidate):
-                yield candidate
+    # A report in the last third of the rhythm makes the question needless: the check-in is recorded as
+    # skipped (its key taken, so it is never sent later); one since the previous check-in answers it.
+    for role, person in _people(view, rule.to):
+        payload = {"role": role, "date": day.isoformat(), "occurrence": label}
+        candidate = _Candidate(
+            label,
+            "checkin",
+            "checkin",
+            0,
+            person,
+            rule.template,
+            _deliver_at(send_day, person, policy),
+            "checkin",
+            payload,
+        )
+        if skipped and reported is not None:
+            when = reported.astimezone(zone(view.plan_tz)).date().isoformat()
+            reason = f"answered early: progress reported on {when}; the next check-in is one rhythm after it"
+            candidate = replace(candidate, status="suppressed", reason=reason)
+        if wanted(candidate):
+            yield candidate
     occ = _checkin_occurrence(view, policy, calendar, day)
     if occ is not None:
         seen[label] = occ

@@ -9,6 +9,7 @@ import pytest
 from engine.planner import ActionView, History, Notice, Person, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.policy import Policy
+from engine.zones import zone
 
 DEADLINES = Policy.model_validate(
     {
@@ -369,3 +370,58 @@ def test_an_answered_late_check_in_escalates_from_when_it_was_sent() -> None:
     assert sent[0] == ("checkin", "1999-12-28")
     # missed 14 days after it actually went out (20 January), not after its planned day
     assert sent[1] == ("escalation", "2000-02-04")
+
+
+def drive(changes: list[tuple[datetime, ActionView]], policy: Policy, until: datetime) -> list[Notice]:
+    """Drive the planner like the service would, the action changing at the given instants (each change makes
+    the next tick plan it again, as the workflow does)."""
+    keys: set[str] = set()
+    since = now = changes[0][0]
+    out: list[Notice] = []
+    while now <= until:
+        v = [v for at, v in changes if at <= now][-1]
+        result = plan_action(v, policy, BusinessCalendar(), History(frozenset(keys)), since, now)
+        out.extend(result.notices)
+        keys.update(n.key for n in result.notices)
+        wake = [t for t in (result.next_fire_at, *(at for at, _ in changes if at > now)) if t is not None]
+        if not wake:
+            break
+        since, now = now, min(wake)
+    return out
+
+
+def test_a_check_in_answered_early_is_skipped_with_a_reason_and_never_sent_later() -> None:
+    quiet = view(kind="continuous", due=None)
+    early = datetime(2000, 3, 10, 11, tzinfo=UTC)  # in the last third of the rhythm before the 28 March check-in
+    changes = [(START, quiet), (early, view(kind="continuous", due=None, last_progress_at=early))]
+    notices = drive(changes, CONTINUOUS, datetime(2000, 9, 30, tzinfo=UTC))
+    got = [(n.occurrence, n.at.isoformat(), n.status) for n in notices if n.type == "checkin"]
+    assert got == [
+        ("check-in 1999-12-28", "1999-12-28T08:00:00+00:00", "pending"),
+        ("check-in 2000-03-28", "2000-03-28T07:00:00+00:00", "suppressed"),
+        # one rhythm after the report (10 June is a Saturday): the delivery hour of the next business day
+        ("check-in 2000-06-10", "2000-06-12T07:00:00+00:00", "pending"),
+        ("check-in 2000-09-10", "2000-09-11T07:00:00+00:00", "pending"),
+    ]
+    skipped = next(n for n in notices if n.status == "suppressed")
+    assert skipped.reason.startswith("answered early: progress reported on 2000-03-10")
+    zurich = zone("Europe/Zurich")
+    checkins = [n.at.astimezone(zurich) for n in notices if n.type == "checkin"]
+    assert all(at.hour == 9 and at.weekday() < 5 for at in checkins)
+
+
+def test_a_later_report_never_sends_the_skipped_check_in_late() -> None:
+    early = datetime(2000, 3, 10, 11, tzinfo=UTC)
+    later = datetime(2000, 4, 15, 11, tzinfo=UTC)  # a Saturday, after the skipped check-in's day
+    changes = [
+        (START, view(kind="continuous", due=None)),
+        (early, view(kind="continuous", due=None, last_progress_at=early)),
+        (later, view(kind="continuous", due=None, last_progress_at=later)),
+    ]
+    notices = drive(changes, CONTINUOUS, datetime(2000, 7, 31, tzinfo=UTC))
+    checkins = [(n.occurrence, n.at.isoformat(), n.status) for n in notices if n.type == "checkin"]
+    assert checkins == [
+        ("check-in 1999-12-28", "1999-12-28T08:00:00+00:00", "pending"),
+        ("check-in 2000-03-28", "2000-03-28T07:00:00+00:00", "suppressed"),  # not sent on 15 April either
+        ("check-in 2000-06-28", "2000-06-28T07:00:00+00:00", "pending"),
+    ]

@@ -3,7 +3,7 @@ replayed events applied at noon in the plan's zone; the messages sent as the sim
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from engine.channels import MemoryChannel, NullChannel
 from engine.channels.maildir import MaildirChannel
-from engine.drive.replay import ReplayEvent
+from engine.drive.replay import ReplayEvent, load_replay
 from engine.drive.simulate import next_wake, simulate, start_cursors
 from engine.drive.tick import run_tick
 from engine.importing import import_paths
@@ -22,7 +22,8 @@ from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
 from engine.store.copy import copy_to_sqlite
-from engine.store.models import Outbox
+from engine.store.models import Action, Outbox
+from engine.zones import zone
 
 from ..conftest import ROOT
 
@@ -128,6 +129,60 @@ def test_next_wake_is_the_earliest_instant_a_tick_can_do_anything(world: tuple[A
     assert not pending or wake <= min(pending)
     assert run_tick(engine, rules, channel, renderer, wake - (wake - T0) / 2).idle  # nothing to do halfway to it
     assert not run_tick(engine, rules, channel, renderer, wake).idle  # and work at that instant
+
+
+def example_life(tmp_path: Path, replay: Sequence[ReplayEvent]) -> list[dict[str, Any]]:
+    """Play the example plan with the default rules from its date to the end of 2001; return every outbox row
+    with its action's ref."""
+    url = f"sqlite:///{tmp_path / 'example.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=url, rules_dir=ROOT / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    start = datetime(1999, 9, 28, tzinfo=UTC)
+    plan = ROOT / "plans" / "gb276-tc2-implementation-plan.txt"
+    import_paths(engine, [ROOT / "plans" / "owners.yaml", plan], settings, start)
+    rules, renderer = load_rules(ROOT / "rules"), Renderer([ROOT / "templates"])
+    simulate(engine, rules, MemoryChannel(), renderer, start, datetime(2001, 12, 31, tzinfo=UTC), replay)
+    out, act = Outbox.__table__, Action.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(out, act.c.ref).join(act, act.c.id == out.c.action_id)).mappings()]
+    engine.dispose()
+    return rows
+
+
+def test_the_example_plans_check_ins_go_out_when_planned_on_business_days(tmp_path: Path) -> None:
+    """The example plan's life with the sample progress file: every check-in leaves at the instant the planner
+    gave it (a weekday morning in the owner's zone), never when a later progress report happens to replan it;
+    one the owner answered early is recorded as skipped, with the reason."""
+    rows = example_life(tmp_path, load_replay(ROOT / "plans" / "progress.yaml"))
+    sent = [r for r in rows if r["type"] == "checkin" and r["status"] == "sent"]
+    assert len(sent) > 50
+    late = [(r["ref"], r["due_at"], r["sent_at"]) for r in sent if r["sent_at"] - r["due_at"] > timedelta(hours=1)]
+    assert late == []
+    local = [(r["ref"], r["sent_at"].replace(tzinfo=UTC).astimezone(zone(r["payload"]["role_tz"]))) for r in sent]
+    assert [(ref, at) for ref, at in local if at.weekday() >= 5 or at.hour != 9] == []
+    skipped = [r for r in rows if r["type"] == "checkin" and r["status"] == "suppressed"]
+    assert skipped and all(r["reason"].startswith("answered early: progress reported on ") for r in skipped)
+
+
+def test_a_hold_is_silence_and_reopening_replays_nothing(tmp_path: Path) -> None:
+    """On hold from 1 November 2000 to 2 February 2001 (93 days): nothing about the actions is sent in between,
+    and what fell due during the hold (check-ins, the window's due date and its ladder) is never sent later."""
+    held = ["I.2c.3", "II.1.2", "III.1.1"]
+    hold_day, reopen_day = date(2000, 11, 1), date(2001, 2, 2)
+    events = [ReplayEvent(at=hold_day, action=a, event="hold", note="waiting for funds") for a in held]
+    events += [ReplayEvent(at=reopen_day, action=a, event="reopen") for a in held]
+    rows = [r for r in example_life(tmp_path, events) if r["ref"] in held and r["status"] in {"sent", "digested"}]
+    hold_at, reopen_at = datetime(2000, 11, 1, 11, tzinfo=UTC), datetime(2001, 2, 2, 11, tzinfo=UTC)
+    assert [r for r in rows if r["due_at"] < hold_at] != []  # they were talked about before the hold
+    during = [(r["ref"], r["step"], r["due_at"]) for r in rows if hold_at <= (r["sent_at"] or r["due_at"]) < reopen_at]
+    assert during == []
+    replayed = [(r["ref"], r["step"], r["due_at"]) for r in rows if hold_at <= r["due_at"] < reopen_at]
+    assert replayed == []
+    at_reopen = [(r["ref"], r["step"]) for r in rows if r["due_at"] == reopen_at]
+    assert len(at_reopen) <= len(held) and len({ref for ref, _ in at_reopen}) == len(at_reopen)
 
 
 def test_a_message_whose_template_does_not_render_is_not_counted_as_sent(
