@@ -15,9 +15,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session, col
-from sqlmodel import select as orm_select
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from engine.cli.present import owners_table, plan_outline
 from engine.drive.rehearse import run_simulation
@@ -25,12 +24,19 @@ from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
 from engine.mail.render import Renderer
 from engine.plandoc import effective_due
-from engine.read.queries import list_actions, owners_with_chains, plans, sections
+from engine.read.queries import (
+    escalation_steps_by_level,
+    last_done_at,
+    list_actions,
+    owners_with_chains,
+    plans,
+    sections,
+    sent_by_type,
+)
 from engine.rules.loader import load_rules
 from engine.settings import Settings, template_folders
 from engine.shipped import plans_folder, rules_folder
-from engine.store import make_engine, tables, transaction
-from engine.store.models import Action
+from engine.store import make_engine, transaction
 from engine.zones import zone
 
 PLAN_FILE = "gb276-tc2-implementation-plan.txt"
@@ -135,21 +141,11 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
     summary = DemoSummary(maildir=maildir)
     with Session(engine) as session:
         tz = plans(session)[0].timezone
-        actions = list(session.exec(orm_select(Action).where(col(Action.removed_at).is_(None))).all())
+        actions = list_actions(session)
         summary.actions = len(actions)
-        out, log, change = tables.OUTBOX, tables.ESCALATION, tables.ACTION_CHANGE
-        for kind, n in session.connection().execute(
-            select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)
-        ):
-            summary.messages[kind] = n
-        for level, n in session.connection().execute(select(log.c.level, func.count()).group_by(log.c.level)):
-            summary.escalations[level] = n
-        query = (
-            select(change.c.action_id, func.max(change.c.at))
-            .where(change.c.field == "status", change.c.new == "done")
-            .group_by(change.c.action_id)
-        )
-        done_at: dict[int, datetime] = {a: at for a, at in session.connection().execute(query)}
+        summary.messages.update(sent_by_type(session))
+        summary.escalations.update(escalation_steps_by_level(session))
+        done_at = last_done_at(session)
     for action in actions:
         due = effective_due(action.due, action.extended_to)
         if due is None or action.kind == "recurring":

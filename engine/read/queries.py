@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from engine.errors import NotFoundError, UsageError
+from engine.store import tables
 from engine.store.lookups import owner_ids
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 from engine.store.web_models import ExtensionRequest
+from engine.zones import aware_utc
 
 OPEN_STATUSES = ("open", "in_progress", "on_hold")
 
@@ -172,3 +177,39 @@ def action_record(action: Action) -> dict[str, Any]:
         "needs_review": action.needs_review,
         "reason": action.reason,
     }
+
+
+def sent_by_type(session: Session) -> dict[str, int]:
+    """Return how many messages of each type (reminder, checkin, ...) were sent."""
+    out = tables.OUTBOX
+    query = sa_select(out.c.type, func.count()).where(out.c.status == "sent").group_by(out.c.type)
+    return {kind: n for kind, n in session.connection().execute(query)}
+
+
+def escalation_steps_by_level(session: Session) -> dict[int, int]:
+    """Return how many steps of the escalation log each level has."""
+    log = tables.ESCALATION
+    return {
+        level: n
+        for level, n in session.connection().execute(sa_select(log.c.level, func.count()).group_by(log.c.level))
+    }
+
+
+def last_done_at(session: Session) -> dict[int, datetime]:
+    """Return, for each action marked done, when it was last marked done (aware UTC)."""
+    change = tables.ACTION_CHANGE
+    query = (
+        sa_select(change.c.action_id, func.max(change.c.at))
+        .where(change.c.field == "status", change.c.new == "done")
+        .group_by(change.c.action_id)
+    )
+    return {action_id: at for action_id, at in session.connection().execute(query)}
+
+
+def import_and_first_fire(conn: Connection) -> tuple[datetime | None, datetime | None]:
+    """Return when a plan was last imported and the earliest instant any current action is planned for (aware UTC)."""
+    imported = conn.execute(sa_select(func.max(tables.PLAN.c.imported_at))).scalar()
+    first = conn.execute(
+        sa_select(func.min(tables.ACTION.c.next_fire_at)).where(tables.ACTION.c.removed_at.is_(None))
+    ).scalar()
+    return aware_utc(imported), aware_utc(first)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 
@@ -13,9 +13,12 @@ from engine.read.queries import (
     ActionFilter,
     action_record,
     active_action,
+    escalation_steps_by_level,
     find_action,
     find_owner,
     history,
+    import_and_first_fire,
+    last_done_at,
     list_actions,
     open_actions_of,
     owner_by_id_or_email,
@@ -24,10 +27,11 @@ from engine.read.queries import (
     plans,
     reading,
     sections,
+    sent_by_type,
 )
 from engine.store import transaction
 
-from ..web_support import NOW, web_world
+from ..web_support import ESCALATIONS, NOW, T0, web_world
 
 
 def test_list_actions_filters_and_keeps_plan_order(database_url: str) -> None:
@@ -107,4 +111,29 @@ def test_plans_sections_reading_and_the_json_record(database_url: str) -> None:
         wanted = ("I.1a.1", "program", "2000-04-30", None)
         assert (record["id"], record["owner"], record["due"], record["start"]) == wanted
         assert record["milestones"] == [] and record["status"] == "open"
+    engine.dispose()
+
+
+def test_outcome_counts_for_the_demo_summary(database_url: str) -> None:
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        assert sent_by_type(s) == {}  # nothing was sent yet
+        levels = escalation_steps_by_level(s)
+        assert levels == {level: sum(1 for e in ESCALATIONS if e[1] == level) for level in {e[1] for e in ESCALATIONS}}
+        assert last_done_at(s) == {}
+        done = find_action(s, "I.1a.1")
+        set_status(s, done, "done", NOW, who="jonas", via="cli")
+    with transaction(engine) as s:
+        marked = last_done_at(s)
+        assert list(marked) == [find_action(s, "I.1a.1").id]
+        assert marked[find_action(s, "I.1a.1").id].replace(tzinfo=UTC) == NOW
+    engine.dispose()
+
+
+def test_import_and_first_fire_are_aware_utc(database_url: str) -> None:
+    engine = web_world(database_url)
+    with engine.connect() as conn:
+        imported, first = import_and_first_fire(conn)
+    assert imported == T0
+    assert first is not None and first.tzinfo is not None and first >= T0
     engine.dispose()

@@ -64,15 +64,10 @@ def tick(
 
 def _say_when_before_the_import(console: Console, engine: Engine, at: datetime) -> None:
     """Say so when ``at`` is before the plan's import and nothing can come due that early."""
-    from sqlalchemy import func, select
-
-    from engine.store.tables import ACTION, PLAN
-    from engine.zones import aware_utc
+    from engine.read.queries import import_and_first_fire
 
     with engine.connect() as conn:
-        imported = conn.execute(select(func.max(PLAN.c.imported_at))).scalar()
-        first = conn.execute(select(func.min(ACTION.c.next_fire_at)).where(ACTION.c.removed_at.is_(None))).scalar()
-    imported, first = aware_utc(imported), aware_utc(first)
+        imported, first = import_and_first_fire(conn)
     # Played past (simulate --commit) can leave cursors before the import: then an early tick is right to be quiet.
     if imported is None or at >= imported or (first is not None and first < imported):
         return
