@@ -153,9 +153,10 @@ def _unknown_templates(named: Sequence[tuple[str, Location, str]], folders: Sequ
         )
 
 
-def calendar_for(delivery: Delivery) -> BusinessCalendar:
-    """Return the business-day calendar of ``delivery`` (shared between policies that agree)."""
-    return _calendar(tuple(sorted(set(delivery.holidays))), delivery.business_days)
+def calendar_for(delivery: Delivery, tz: str | None = None) -> BusinessCalendar:
+    """Return the business-day calendar of ``delivery`` (shared between policies that agree); with ``tz``,
+    that of a recipient in that zone (their zone's holidays under ``holidays_by_zone``, else ``holidays``)."""
+    return _calendar(tuple(sorted(set(delivery.holidays_for(tz)))), delivery.business_days)
 
 
 @functools.lru_cache(maxsize=64)
@@ -330,9 +331,10 @@ def _node(data: Any, loc: Loc) -> Any:
 def _holiday_refs(path: Path, doc: yamlfile.Document) -> Iterator[Path]:
     if isinstance(doc.data, Mapping):
         for loc in _delivery_locs(doc.data):
-            ref = _node(doc.data, loc).get("holidays")
-            if isinstance(ref, str):
-                yield (path.parent / ref).resolve()
+            node = _node(doc.data, loc)
+            by_zone = node.get("holidays_by_zone")
+            refs = [node.get("holidays"), *(by_zone.values() if isinstance(by_zone, Mapping) else ())]
+            yield from ((path.parent / ref).resolve() for ref in refs if isinstance(ref, str))
 
 
 # --------------------------------------------------------------------------------------- holidays
@@ -346,33 +348,46 @@ class _Holidays:
         self.used: list[str] = []
 
     def resolve(self, path: Path, doc: yamlfile.Document, delivery: Loc) -> list[InputError]:
-        """Replace a holiday file's name at ``delivery.holidays`` by its dates; return its errors."""
+        """Replace each holiday file's name (``delivery.holidays`` and each zone's under
+        ``delivery.holidays_by_zone``) by its dates; return their errors."""
         node = _node(doc.data, delivery)
-        ref = node.get("holidays")
+        errors = self._resolve_one(path, doc, delivery, node, "holidays")
+        by_zone = node.get("holidays_by_zone")
+        if isinstance(by_zone, dict):
+            for key in list(by_zone):
+                errors += self._resolve_one(path, doc, (*delivery, "holidays_by_zone"), by_zone, key)
+        return errors
+
+    def _resolve_one(
+        self, path: Path, doc: yamlfile.Document, parent: Loc, node: dict[str, Any], key: str
+    ) -> list[InputError]:
+        ref = node.get(key)
         if not isinstance(ref, str):
             return []
         file = (path.parent / ref).resolve()
         if file in self.read:
-            node["holidays"] = self.read[file]
+            node[key] = self.read[file]
             return []  # its errors, if any, were reported where it was first named
-        dates, errors = self._load(file, doc, delivery, ref)
+        dates, errors = self._load(file, doc, parent, key, ref)
         self.read[file] = dates
         if not errors:
             self.used.append(display_path(file))
-        node["holidays"] = dates
+        node[key] = dates
         return errors
 
     @staticmethod
-    def _load(file: Path, doc: yamlfile.Document, delivery: Loc, ref: str) -> tuple[list[date], list[InputError]]:
+    def _load(
+        file: Path, doc: yamlfile.Document, parent: Loc, key: str, ref: str
+    ) -> tuple[list[date], list[InputError]]:
         try:
             text = yamlfile.read_text(file, what="holiday file")
         except InputError as exc:
             return [], [
                 InputError(
-                    f"{yamlfile.breadcrumb((*delivery, 'holidays'))}: cannot read {ref!r} ({exc}); "
+                    f"{yamlfile.breadcrumb((*parent, key))}: cannot read {ref!r} ({exc}); "
                     "expected the path, relative to this rule file, "
                     "of a YAML list of dates or an iCalendar (.ics) file",
-                    doc.locate_key(delivery, "holidays"),
+                    doc.locate_key(parent, key),
                 )
             ]
         try:

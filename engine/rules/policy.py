@@ -31,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from engine.plandoc import KINDS
 from engine.rules.durations import Duration, parse_duration
+from engine.zones import zone_problem
 
 # Which kinds of action have the date a reminder counts back from.
 DATED = {"due": ("deadline", "window", "recurring", "event"), "start": ("start", "window")}
@@ -234,8 +235,22 @@ class Delivery(_Model):
     hour: ClockTime = time(9, 0)
     business_days: bool = True
     holidays: list[date] = []
+    # A recipient whose IANA zone is named here follows that zone's holidays instead of ``holidays``.
+    holidays_by_zone: dict[str, list[date]] = {}
     quiet_hours: tuple[ClockTime, ClockTime] | None = None
     digest: Annotated[Literal["none", "daily", "weekly"], _one_of("none", "daily", "weekly")] = "none"
+
+    @field_validator("holidays_by_zone")
+    @classmethod
+    def _known_zones(cls, value: dict[str, list[date]]) -> dict[str, list[date]]:
+        for name in value:
+            if (problem := zone_problem(name)) is not None:
+                raise ValueError(f"holidays_by_zone: {problem}")
+        return value
+
+    def holidays_for(self, tz: str | None) -> list[date]:
+        """Return the holidays of a recipient in zone ``tz``: their zone's list, else ``holidays``."""
+        return self.holidays_by_zone.get(tz, self.holidays) if tz is not None else self.holidays
 
 
 class Limits(_Model):

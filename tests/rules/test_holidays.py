@@ -10,7 +10,7 @@ import pytest
 
 from engine.errors import InputError
 from engine.rules.holidays import ics_dates, read_holidays
-from engine.rules.loader import load_rules
+from engine.rules.loader import calendar_for, load_rules
 
 
 @pytest.fixture
@@ -136,3 +136,44 @@ def test_a_bad_rrule_names_the_event_and_the_file() -> None:
         "geneva.ics: RRULE 'FREQ=SOMETIMES' of Swiss National Day: invalid 'FREQ': SOMETIMES; "
         "expected a yearly rule like FREQ=YEARLY"
     )
+
+
+def test_holidays_by_zone_name_a_file_for_each_zone(rules: Path) -> None:
+    write(rules / "geneva.yaml", "holidays:\n  - 2000-08-01\n")
+    write(rules / "lima.yaml", "holidays:\n  - 2000-07-28\n  - 2000-12-25\n")
+    write(
+        rules / "r.yaml",
+        """\
+        defaults:
+          delivery:
+            holidays: geneva.yaml
+            holidays_by_zone: {America/Lima: lima.yaml, Asia/Bangkok: [2000-12-05]}
+        policies:
+          - name: any
+        """,
+    )
+    ruleset = load_rules(rules)
+    assert ruleset.files == ("rules/r.yaml",)
+    assert set(ruleset.holiday_files) == {"rules/geneva.yaml", "rules/lima.yaml"}
+    delivery = ruleset.policies[0].delivery
+    assert delivery.holidays_for("America/Lima") == [date(2000, 7, 28), date(2000, 12, 25)]
+    assert delivery.holidays_for("Asia/Bangkok") == [date(2000, 12, 5)]
+    assert delivery.holidays_for("Europe/Zurich") == [date(2000, 8, 1)]
+    lima = calendar_for(delivery, "America/Lima")
+    assert lima.is_business_day(date(2000, 8, 1)) and not lima.is_business_day(date(2000, 12, 25))
+
+
+def test_holidays_by_zone_errors_name_the_zone_and_the_file(rules: Path) -> None:
+    write(
+        rules / "r.yaml",
+        """\
+        defaults:
+          delivery:
+            holidays_by_zone: {America/Lima: missing.yaml, Mars/Olympus: [2000-01-01]}
+        policies:
+          - name: any
+        """,
+    )
+    text = "\n".join(errors(rules))
+    assert "rules/r.yaml:3" in text and "holidays_by_zone.America/Lima: cannot read 'missing.yaml'" in text
+    assert "Mars/Olympus" in text
