@@ -20,6 +20,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 
 from engine.rules.durations import BusinessCalendar, Duration
+from engine.rules.loader import calendar_for
 from engine.rules.policy import EscalateStep, Policy, wants_checkin
 from engine.zones import zone
 
@@ -219,7 +220,7 @@ def _finish(
         )
         if keep and not c.status and members[_group(c, now)] > 1:
             c = replace(c, payload=dict(c.payload) | {"catch_up": True})
-        if keep and c.recipient.digest in {"daily", "weekly"}:
+        if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy):
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
         notices.append(
             Notice(
@@ -515,9 +516,10 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
         anchor = occ.due if step.anchor == "due" else occ.start
         if anchor is None:
             continue
-        day = calendar.on_or_before(step.before.before(anchor, calendar))
         what = "due" if step.anchor == "due" else "starts"
         for role, person in _people(view, step.to):
+            theirs = _calendar_of(person, policy, calendar)
+            day = theirs.on_or_before(step.before.before(anchor, theirs))
             payload = {
                 "role": role,
                 "anchor": step.anchor,
@@ -629,10 +631,25 @@ def _repeats(
         yield moment
 
 
+def _last_reminder(c: _Candidate, policy: Policy) -> bool:
+    """Whether ``c`` is the final reminder before a due date: sent on its day, never held for a digest."""
+    befores = [s.before for s in policy.remind if s.anchor == "due"]
+    if c.family != "remind" or not befores:
+        return False
+    return c.step == f"remind:due:{min(befores, key=lambda d: d.approx_days)}"
+
+
 def _send_day(instant: datetime, person: Person, policy: Policy, calendar: BusinessCalendar) -> date:
     local = instant.astimezone(zone(person.tz))
     day = local.date() if local.time() <= policy.delivery.hour else local.date() + timedelta(days=1)
-    return calendar.on_or_after(day)
+    return _calendar_of(person, policy, calendar).on_or_after(day)
+
+
+def _calendar_of(person: Person, policy: Policy, calendar: BusinessCalendar) -> BusinessCalendar:
+    """Return the recipient's business days: their zone's holidays under ``holidays_by_zone``, else ``calendar``."""
+    if person.tz not in policy.delivery.holidays_by_zone:
+        return calendar
+    return calendar_for(policy.delivery, person.tz)
 
 
 def ladder_span(policy: Policy) -> timedelta:
@@ -735,7 +752,6 @@ def _one_checkin(
     rule = policy.checkin
     assert rule is not None
     label = f"check-in {day.isoformat()}"
-    send_day = calendar.on_or_after(day)
     reported = view.last_progress_at
     # A report in the last third of the rhythm makes the question needless: the check-in is recorded as
     # skipped (its key taken, so it is never sent later); one since the previous check-in answers it.
@@ -748,7 +764,7 @@ def _one_checkin(
             0,
             person,
             rule.template,
-            _deliver_at(send_day, person, policy),
+            _deliver_at(_calendar_of(person, policy, calendar).on_or_after(day), person, policy),
             "checkin",
             payload,
         )

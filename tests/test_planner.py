@@ -425,3 +425,46 @@ def test_a_later_report_never_sends_the_skipped_check_in_late() -> None:
         ("check-in 2000-03-28", "2000-03-28T07:00:00+00:00", "suppressed"),  # not sent on 15 April either
         ("check-in 2000-06-28", "2000-06-28T07:00:00+00:00", "pending"),
     ]
+
+
+def test_the_last_reminder_goes_out_on_its_day_to_a_digest_recipient() -> None:
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "7d"}, {"before": "3d"}]})
+    owner = Person("d", "d@example.org", "Europe/Zurich", "Dee", digest="weekly")
+    notices = run_life(view(owner, due=date(2000, 4, 28)), policy, until=datetime(2000, 4, 27, tzinfo=UTC))
+    status = {n.step: (n.status, n.at.date()) for n in notices}
+    assert status["remind:due:7d"][0] == "held"  # earlier ones wait for the digest
+    assert status["remind:due:3d"] == ("pending", date(2000, 4, 25))  # the last one is not held past its day
+
+
+def recipients_policy(**delivery: object) -> Policy:
+    return Policy.model_validate({"name": "p", "remind": [{"before": "1d"}], "delivery": delivery})
+
+
+def test_each_recipient_follows_the_holidays_of_their_own_zone() -> None:
+    # 2000-08-01 (Tuesday) is a Geneva holiday, not a Bangkok one; 2000-07-31 is a Bangkok one.
+    policy = recipients_policy(holidays=[date(2000, 8, 1)], holidays_by_zone={"Asia/Bangkok": [date(2000, 7, 31)]})
+    geneva = BusinessCalendar(policy.delivery.holidays)
+    days = {
+        owner.tz: [
+            n.at.astimezone(zone(owner.tz)).date()
+            for n in run_life(
+                view(owner, due=date(2000, 8, 2)), policy, calendar=geneva, until=START.replace(2000, 8, 2)
+            )
+        ]
+        for owner in (ZURICH, BANGKOK, LIMA)
+    }
+    assert days["Europe/Zurich"] == [date(2000, 7, 31)]  # Geneva's holiday moves it back
+    assert days["Asia/Bangkok"] == [date(2000, 8, 1)]  # Geneva's holiday does not silence Bangkok
+    assert days["America/Lima"] == [date(2000, 7, 31)]  # no list of its own: the policy's
+
+
+def test_an_escalation_moves_past_the_recipients_own_holiday() -> None:
+    policy = Policy.model_validate(
+        {
+            "name": "p",
+            "escalate": [{"after": "1d", "to": ["owner"]}],
+            "delivery": {"holidays_by_zone": {"America/Lima": ["2000-12-25"]}},
+        }
+    )
+    notices = run_life(view(LIMA, due=date(2000, 12, 22)), policy, until=datetime(2000, 12, 31, tzinfo=UTC))
+    assert [n.at.astimezone(zone(LIMA.tz)).date() for n in notices] == [date(2000, 12, 26)]
