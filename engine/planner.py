@@ -632,9 +632,10 @@ def _repeats(
 
 
 def _last_reminder(c: _Candidate, policy: Policy) -> bool:
-    """Whether ``c`` is the final reminder before a due date: sent on its day, never held for a digest."""
+    """Whether ``c`` is the final reminder before a due date and a digest would take it after its day (a weekly
+    one, or a daily one at 09:00 before the delivery hour): it is then sent on its own, on its day."""
     befores = [s.before for s in policy.remind if s.anchor == "due"]
-    if c.family != "remind" or not befores:
+    if c.family != "remind" or not befores or (c.recipient.digest == "daily" and policy.delivery.hour <= time(9, 0)):
         return False
     return c.step == f"remind:due:{min(befores, key=lambda d: d.approx_days)}"
 

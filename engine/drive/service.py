@@ -197,7 +197,7 @@ def run_service(
             say(f"dispatch paused: {stats.paused}")
 
     def digests() -> None:
-        digest_step(engine, clock.now())
+        digest_step(engine, clock.now(), holder.current())
 
     # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
     # A database outage does not stop it: each job's next run is the retry (see Outage).

@@ -28,7 +28,7 @@ from engine.channels import Channel
 from engine.drive.replay import ReplayEvent
 from engine.drive.tick import run_tick
 from engine.mail.checks import render_problems
-from engine.mail.digest import DIGEST_HOUR
+from engine.mail.digest import DIGEST_HOUR, WEEKENDS, CalendarOf, digest_due
 from engine.mail.render import Renderer
 from engine.read.queries import find_action
 from engine.rules.loader import RuleSet
@@ -86,7 +86,9 @@ def simulate(
         result.ticks += 1
         if on_tick is not None:
             on_tick(now)
-        wake = [t for t in (next_wake(engine, now), events[0][0] if events else None) if t is not None]
+        wake = [
+            t for t in (next_wake(engine, now, rules.calendar_of), events[0][0] if events else None) if t is not None
+        ]
         if not wake or min(wake) > until:
             break
         now = max(min(wake), now + timedelta(microseconds=1))
@@ -155,33 +157,40 @@ def unrenderable(engine: Engine, start: datetime, until: datetime) -> list[dict[
         ]
 
 
-def next_wake(engine: Engine, now: datetime) -> datetime | None:
-    """Return the next instant after ``now`` at which a tick can do anything."""
+def next_wake(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> datetime | None:
+    """Return the next instant after ``now`` at which a tick can do anything (``calendar_of``: each
+    digest recipient's business days, from their zone)."""
     with engine.connect() as conn:
         fire = conn.execute(select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now)).scalar()
         due = conn.execute(select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now)).scalar()
         retry = conn.execute(
             select(func.min(OUT.c.next_attempt_at)).where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
         ).scalar()
-        digest = _next_digest(conn, now)
+        digest = _next_digest(conn, now, calendar_of)
     found = [aware_utc(t) for t in (fire, due, retry, digest) if t is not None]
     return min(found, default=None)
 
 
-def _next_digest(conn: Any, now: datetime) -> datetime | None:
+def _next_digest(conn: Any, now: datetime, calendar_of: CalendarOf | None = None) -> datetime | None:
+    """The first digest instant after ``now`` that takes a held notice: a digest day of the recipient at
+    ``DIGEST_HOUR``, or the notice's own instant when it is held later that day."""
     rows = conn.execute(
-        select(W.c.timezone, W.c.digest)
+        select(W.c.timezone, W.c.digest, func.min(OUT.c.due_at))
         .join(OUT, OUT.c.recipient_id == W.c.id)
-        .where(OUT.c.status == "held")
-        .distinct()
+        .where(OUT.c.status == "held", W.c.digest.in_(["daily", "weekly"]))
+        .group_by(W.c.timezone, W.c.digest)
     ).all()
     times = []
-    for tz, period in rows:
-        local = now.astimezone(zone(tz))
-        day = local.date() if local.time() < DIGEST_HOUR else local.date() + timedelta(days=1)
-        while period == "weekly" and day.weekday() != 0:
+    for tz, period, first in rows:
+        calendar = calendar_of(tz) if calendar_of is not None else WEEKENDS
+        start = max(aware_utc(first), now)
+        day = start.astimezone(zone(tz)).date()
+        for _ in range(400):  # a year of holidays at most
+            at = max(datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(UTC), aware_utc(first))
+            if at > now and digest_due(period, at.astimezone(zone(tz)), calendar):
+                times.append(at)
+                break
             day += timedelta(days=1)
-        times.append(datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(UTC))
     return min(times, default=None)
 
 

@@ -69,9 +69,10 @@ def plan_step(engine: Engine, rules: RuleSet, now: datetime, *, ahead: timedelta
     return plan_due(engine, rules, now, ahead=ahead)
 
 
-def digest_step(engine: Engine, now: datetime) -> int:
-    """Bundle held notices into the digests due at ``now`` (aware UTC); return how many were made."""
-    return build_digests(engine, now)
+def digest_step(engine: Engine, now: datetime, rules: RuleSet | None = None) -> int:
+    """Bundle held notices into the digests due at ``now`` (aware UTC), on each recipient's business days
+    (those ``rules`` give their zone); return how many were made."""
+    return build_digests(engine, now, rules.calendar_of if rules is not None else None)
 
 
 def dispatch_step(
@@ -119,8 +120,9 @@ def run_tick(
         return report
     if actions:
         report.planned = plan_step(engine, rules, now, ahead=ahead)
+        held = held or report.planned.held > 0  # a notice held just now can go in a digest due now
     if held:
-        report.digests = digest_step(engine, now)
+        report.digests = digest_step(engine, now, rules)
     if actions or messages or report.digests:
         report.dispatched = dispatch_step(engine, channel, renderer, FixedClock(now), batch=TICK_LIMIT, passes=1)
     return report

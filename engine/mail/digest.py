@@ -1,5 +1,6 @@
 """Digests: people who prefer one message get their held notices bundled daily or weekly, at
-``DIGEST_HOUR`` in their own zone; and the administrator's report of failed deliveries.
+``DIGEST_HOUR`` in their own zone, on business days of their own calendar (a weekly one on the first
+business day of the week); and the administrator's report of failed deliveries.
 
 Only what is held for a recipient goes in; a day with nothing held sends nothing. A digest's
 items carry the plan Part and the due date, so the template groups them: overdue first, then
@@ -9,7 +10,7 @@ Part by Part, by due date within (``mailcontext.digest_sections``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from engine.mail.context import Row
 from engine.mail.messages import headline
 from engine.mail.render import MailIdentity
 from engine.outbox import enqueue, message_key, outbox_row
+from engine.rules.durations import BusinessCalendar
 from engine.store import tables
 from engine.store.bulk import run_once_lock
 from engine.zones import zone
@@ -30,13 +32,18 @@ S = tables.SECTION
 DIGEST_HOUR = time(9, 0)
 LATE_TYPES = frozenset({"overdue", "escalation"})
 log = logging.getLogger("planwatch.digest")
+CalendarOf = Callable[[str], BusinessCalendar]  # a recipient's zone -> their business days
+WEEKENDS = BusinessCalendar()
 
 
-def digest_due(period: str, local: datetime) -> bool:
-    """Return True when a digest of ``period`` may go out at the recipient's local time ``local``."""
-    if local.time() < DIGEST_HOUR:
+def digest_due(period: str, local: datetime, calendar: BusinessCalendar = WEEKENDS) -> bool:
+    """Return True when a digest of ``period`` may go out at the recipient's local time ``local``: a business
+    day of their ``calendar``, the first of its week for a weekly digest."""
+    day = local.date()
+    if local.time() < DIGEST_HOUR or not calendar.is_business_day(day):
         return False
-    return period == "daily" or (period == "weekly" and local.weekday() == 0)
+    earlier = (day - timedelta(days=n) for n in range(1, day.weekday() + 1))
+    return period == "daily" or (period == "weekly" and not any(calendar.is_business_day(d) for d in earlier))
 
 
 def next_digest_time(now: datetime, tz: str) -> datetime:
@@ -46,8 +53,10 @@ def next_digest_time(now: datetime, tz: str) -> datetime:
     return datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(now.tzinfo)
 
 
-def build_digests(engine: Engine, now: datetime) -> int:
-    """Bundle held notices into digest rows for every recipient whose digest time has come; return how many."""
+def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> int:
+    """Bundle held notices into digest rows for every recipient whose digest time has come; return how many.
+
+    ``calendar_of`` gives a recipient's business days from their zone (weekends only without it)."""
     made = 0
     with engine.begin() as conn:
         if not run_once_lock(conn, "digests"):
@@ -61,7 +70,7 @@ def build_digests(engine: Engine, now: datetime) -> int:
         due = {}
         for owner_id, email, tz, period in owners:
             local = now.astimezone(zone(tz))
-            if digest_due(period, local):
+            if digest_due(period, local, calendar_of(tz) if calendar_of else WEEKENDS):
                 due[_digest_key(owner_id, local)] = (owner_id, email, period, local)
         keys = list(due)
         for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one

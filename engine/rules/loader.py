@@ -55,6 +55,11 @@ class RuleSet:
     # each template a policy names: its name, where it is named, and the breadcrumb of that place
     templates: tuple[tuple[str, Location, str], ...] = ()
 
+    def calendar_of(self, tz: str) -> BusinessCalendar:
+        """Return the business days of a recipient in zone ``tz`` for what no single policy sends (digests):
+        those of the first policy's delivery (normally the rule file's defaults)."""
+        return calendar_for(self.policies[0].delivery, tz) if self.policies else BusinessCalendar()
+
     def policy_of(self, facts: ActionFacts) -> Policy | None:
         """Return the first policy whose ``match`` fits the action (``policy_for`` also says why)."""
         return next((policy for policy in self.policies if fits(policy.match, facts)), None)

@@ -201,3 +201,27 @@ def test_a_message_whose_template_does_not_render_is_not_counted_as_sent(
     assert result.unrenderable[0]["error"].endswith("template not found: email/overdu.txt.j2")
     assert not [n for n in result.notifications if n["type"] == "overdue"]  # none of them is listed as sent
     assert [n for n in result.notifications if n["type"] == "reminder"]  # the others still go out
+
+
+def test_a_digest_goes_out_at_its_hour_when_its_notice_appears_then(database_url: str, tmp_path: Path) -> None:
+    from ..mail.test_digest import OWNERS, PLAN, RULES, START
+
+    for name, text in (("owners.yaml", OWNERS), ("plan.yaml", PLAN), ("rules/policies.yaml", RULES)):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=tmp_path / "rules", templates_dir=ROOT / "templates")
+    import_paths(engine, [tmp_path / "owners.yaml", tmp_path / "plan.yaml"], settings, START)
+    rules = load_rules(tmp_path / "rules")
+    simulate(engine, rules, NullChannel(), Renderer([ROOT / "templates"]), START, datetime(2000, 5, 1, tzinfo=UTC))
+    boon = [r for r in outbox(engine) if r.type == "digest" and r.recipient == "boon@example.org"]
+    engine.dispose()
+    assert boon
+    local = {aware(r.due_at).astimezone(zone("Asia/Bangkok")) for r in boon}
+    assert {(t.hour, t.minute) for t in local} == {(9, 0)}  # never at the next tick (15:00, 09:00 in Zurich)
+    assert all(t.weekday() < 5 for t in local)
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

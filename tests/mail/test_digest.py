@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +15,20 @@ from engine.drive.dispatch import dispatch
 from engine.drive.planning import plan_due
 from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
-from engine.mail.digest import build_digests, next_digest_time
+from engine.mail.digest import build_digests, digest_due, next_digest_time
 from engine.mail.render import Renderer
+from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
 from engine.store.models import Outbox
+from engine.zones import zone
 
 from ..conftest import ROOT
 
 OUT = Outbox.__table__  # type: ignore[attr-defined]
 START = datetime(2000, 2, 20, 12, tzinfo=UTC)
+LIMA = zone("America/Lima")
 
 OWNERS = """\
 owners:
@@ -181,3 +184,29 @@ def test_digests_run_on_one_node_at_a_time(digest_world: tuple[Engine, Any]) -> 
         held = conn.execute(select(func.count()).where(OUT.c.status == "held", OUT.c.recipient_id == "boon")).scalar()
     assert held == 0
     other.dispose()
+
+
+def test_no_digest_on_a_holiday_of_the_recipients_own_calendar(digest_world: tuple[Engine, Any]) -> None:
+    engine, _ = digest_world
+
+    def songkran(tz: str) -> BusinessCalendar:
+        return BusinessCalendar([date(2000, 4, 11)] if tz == "Asia/Bangkok" else [])
+
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC), songkran) == 0  # 09:00, a Bangkok holiday
+    assert build_digests(engine, datetime(2000, 4, 12, 2, 0, tzinfo=UTC), songkran) == 1  # the next business day
+
+
+@pytest.mark.parametrize(
+    ("period", "local", "due"),
+    [
+        ("daily", datetime(2000, 12, 25, 9, 0, tzinfo=LIMA), False),  # Christmas Day in Lima
+        ("daily", datetime(2000, 12, 26, 9, 0, tzinfo=LIMA), True),
+        ("daily", datetime(2000, 12, 23, 9, 0, tzinfo=LIMA), False),  # a Saturday
+        ("weekly", datetime(2000, 12, 25, 9, 0, tzinfo=LIMA), False),
+        ("weekly", datetime(2000, 12, 26, 9, 0, tzinfo=LIMA), True),  # the first business day of the week
+        ("weekly", datetime(2000, 12, 27, 9, 0, tzinfo=LIMA), False),
+    ],
+)
+def test_digests_go_out_on_business_days_only(period: str, local: datetime, due: bool) -> None:
+    lima = BusinessCalendar([date(2000, 12, 25)])
+    assert digest_due(period, local, lima) is due
