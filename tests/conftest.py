@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import MetaData, create_engine, text
 
 from engine.cli.main import run
+
+# Longer local runs of the plan-lives invariants (tests/drive/test_simulate_lives.py):
+# pytest tests/drive/test_simulate_lives.py --hypothesis-profile=lives-long
+settings.register_profile(
+    "lives-long", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "plans" / "gb276-tc2-implementation-plan.txt"
