@@ -240,3 +240,42 @@ def test_planning_ahead_sends_exactly_what_planning_at_each_tick_sends(world, tm
     ]
     assert any(r[0].startswith("small/I.1.3|2000-04-28|") and r[1] == "sent" for r in rows(engine))
     other.dispose()
+
+
+LATE_OWNERS = """\
+owners:
+  - {id: boss, name: Big Boss, email: boss@example.org, timezone: Europe/Zurich}
+  - {id: luz, name: Luz L, email: luz@example.org, timezone: America/Lima, supervisor: boss, digest: daily}
+"""
+LATE_PLAN = """\
+plan: {id: late, title: A plan imported late, symbol: L/1, date: 2000-01-03, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+actions:
+  - {id: I.1, section: I, title: Missed report, timeframe: "By 20 February 2000", owner: luz}
+"""
+
+
+def test_a_notice_held_by_a_ticks_planning_goes_in_the_digest_due_at_that_tick(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The catch-up a tick plans for a daily-digest owner is held, due at once: the digest due at that tick takes it,
+    so running the tick again (a node cut short and restarted) finds nothing left to bundle and changes nothing."""
+    for name, text in (("owners.yaml", LATE_OWNERS), ("plan.yaml", LATE_PLAN)):
+        (tmp_path / name).write_text(text)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    settings = Settings(database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates")
+    at = datetime(2000, 3, 1, 15, tzinfo=UTC)  # 10:00 in Lima: luz's digest is due
+    import_paths(engine, [tmp_path / "owners.yaml", tmp_path / "plan.yaml"], settings, at)
+    start_cursors(engine, at)
+    world = (engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
+    try:
+        tick(world, at)
+        rows = [(r.key, r.status, r.reason) for r in outbox(engine)]
+        assert ("late/I.1|2000-02-20|catch-up|luz", "digested", "sent in digest|luz|2000-03-01") in rows
+        assert ("digest|luz|2000-03-01", "sent", "") in rows
+        tick(world, at)
+        assert [(r.key, r.status, r.reason) for r in outbox(engine)] == rows
+    finally:
+        engine.dispose()
