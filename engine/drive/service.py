@@ -156,6 +156,7 @@ def run_service(
 ) -> None:
     """Run the tick's steps until SIGTERM or Ctrl-C (running jobs finish first): plan every ``interval``
     seconds, dispatch four times as often, bundle digests every five intervals."""
+    from apscheduler.jobstores.base import JobLookupError
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     clock = clock or SystemClock()
@@ -231,6 +232,12 @@ def run_service(
     )
     try:
         scheduler.start()
+    except JobLookupError:
+        # Stopping from the signal handler empties APScheduler's memory job store (its shutdown removes
+        # every job) while the main loop may be between running a job and rescheduling it; that loop then
+        # finds its job gone. Once a signal asked us to stop, that is the stop, not a fault.
+        if not stopping:
+            raise
     finally:
         # Stopped by a signal, the process is ending: a late one is ignored (to the interpreter's exit)
         # rather than killing it half-way; otherwise the caller's handlers come back.
