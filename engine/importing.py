@@ -119,6 +119,11 @@ def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: st
     return planyaml.parse(text, name)
 
 
+def _owner_key(column: str) -> str:
+    """The owners-file key a column of the owner table comes from."""
+    return "away" if column in {"away_from", "away_to", "deputy_id"} else column.removesuffix("_id")
+
+
 def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, now: datetime) -> OwnersReport:
     known = owners_by_id(session)
     entries = owners.load(path, known=known)
@@ -134,9 +139,12 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
             "delegate_id": entry.delegate,
             "digest": entry.digest,
             "role": entry.role,
+            "away_from": entry.away.first if entry.away else None,
+            "away_to": entry.away.last if entry.away else None,
+            "deputy_id": entry.away.deputy if entry.away else None,
         }
         if current is not None:  # an optional key the file leaves out keeps what is stored
-            values = {k: v for k, v in values.items() if k.removesuffix("_id") in entry.given}
+            values = {k: v for k, v in values.items() if _owner_key(k) in entry.given}
         if current is None:
             session.add(Owner(id=entry.id, **values))
             report.added.append(entry.id)

@@ -502,13 +502,15 @@ def _in_quiet(moment: time, quiet: tuple[time, time]) -> bool:
 
 
 def _people(view: ActionView, roles: Sequence[str]) -> Iterator[tuple[str, Person]]:
+    """The people ``roles`` name, once each; the delegate, whom ``owner`` includes, is named as the delegate."""
     seen: set[str] = set()
+    delegates = {p.email for p in view.people.get("delegate", ())}
     for role in roles:
         found = view.people.get(role) if "@" not in role else [Person(None, role)]
         for person in found or ():
             if person.email not in seen:
                 seen.add(person.email)
-                yield role, person
+                yield ("delegate" if role == "owner" and person.email in delegates else role), person
 
 
 def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence) -> Iterator[_Candidate]:

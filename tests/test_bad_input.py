@@ -275,6 +275,36 @@ def test_owners_csv_without_the_time_zone_column(loaded) -> None:  # type: ignor
         loaded,
         ["import", write("o.csv", "id,name,email,delegate\ncodev,Mei Tanaka,mei.tanaka@example.org,\n")],
         r"o\.csv:1:1: missing required column\(s\) timezone; expected the header "
-        r"id,name,email,timezone,supervisor,delegate,digest,role "
-        r"\(only supervisor, delegate, digest, role may be left out\)",
+        r"id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy "
+        r"\(only supervisor, delegate, digest, role, away_from, away_to, deputy may be left out\)",
     )
+
+
+def away(deputy: str, first: str, last: str) -> str:
+    """The example owners with codev away for a period, a deputy receiving in their place."""
+    text = Path("plans/owners.yaml").read_text()
+    entry = "    email: mei.tanaka@example.org\n"
+    assert entry in text
+    return text.replace(entry, f"{entry}    away: {{from: {first}, to: {last}, deputy: {deputy}}}\n")
+
+
+def test_owners_away_with_an_unknown_deputy(loaded) -> None:  # type: ignore[no-untyped-def]
+    check(
+        loaded,
+        ["import", write("o.yaml", away("nobody", "2000-07-01", "2000-07-21"))],
+        r"o\.yaml:20:5: away: unknown deputy 'nobody' for 'codev'; expected another owner's id",
+    )
+
+
+def test_owners_away_ending_before_it_starts(loaded) -> None:  # type: ignore[no-untyped-def]
+    check(
+        loaded,
+        ["import", write("o.yaml", away("program", "2000-07-21", "2000-07-01"))],
+        r"o\.yaml:23:\d+: owners\[3\]\.away: 'to' \(2000-07-01\) is before 'from' \(2000-07-21\); "
+        r"expected the last day away",
+    )
+
+
+def test_owners_csv_away_without_its_last_day(loaded) -> None:  # type: ignore[no-untyped-def]
+    text = "id,name,email,timezone,away_from,away_to,deputy\nx1,Ann,ann@example.org,Europe/Paris,2000-07-01,,codev\n"
+    check(loaded, ["import", write("o.csv", text)], r"o\.csv:2: away\.to: required, got an empty cell")

@@ -238,7 +238,7 @@ def _plan_one(
         last_completed=row["last_completed"],
         last_progress_at=row["last_progress_at"],
         completed=completed,
-        people=directory.roles(row["owner_id"]),
+        people=directory.roles(row["owner_id"], now),
     )
     if policy is None:
         return PlanResult((), (), None), None

@@ -1,6 +1,8 @@
 """The owners directory: people (or offices) with e-mail, time zone and supervisor.
 
 Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,supervisor``).
+An owner may be away for a period (``away: {from, to, deputy}``; CSV ``away_from,away_to,deputy``):
+the deputy receives in their place.
 ``REQUIRED`` keys (and CSV columns) must be there; an optional one that is left out keeps what
 is stored for an owner already known (``given`` says which ones an entry carries).
 """
@@ -11,10 +13,11 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine import yamlfile
 from engine.errors import InputError, Location, ValidationErrors, display_path
@@ -22,8 +25,37 @@ from engine.zones import ZoneName
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-CSV_COLUMNS = ("id", "name", "email", "timezone", "supervisor", "delegate", "digest", "role")
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "timezone",
+    "supervisor",
+    "delegate",
+    "digest",
+    "role",
+    "away_from",
+    "away_to",
+    "deputy",
+)
+AWAY_COLUMNS = ("away_from", "away_to", "deputy")
 REQUIRED = ("id", "name", "email", "timezone")
+
+
+class Away(BaseModel):
+    """A period (first and last day, in the owner's zone) when a deputy receives in the owner's place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    deputy: str = Field(pattern=ID_RE)
+
+    @model_validator(mode="after")
+    def _order(self) -> Away:
+        if self.last < self.first:
+            raise ValueError(f"'to' ({self.last}) is before 'from' ({self.first}); expected the last day away")
+        return self
 
 
 class OwnerEntry(BaseModel):
@@ -39,6 +71,7 @@ class OwnerEntry(BaseModel):
     delegate: str | None = None
     digest: Literal["none", "daily", "weekly"] = "none"
     role: Literal["owner", "secretariat", "admin"] = "owner"
+    away: Away | None = None
 
     @field_validator("email")
     @classmethod
@@ -107,7 +140,10 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
     for row in reader:
         where = Location(name, reader.line_num)
         cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        values: dict[str, str | None] = {k: v for k, v in cells.items() if v}
+        values: dict[str, object] = {k: v for k, v in cells.items() if v and k not in AWAY_COLUMNS}
+        if any(k in cells for k in AWAY_COLUMNS):  # all empty: not away (it clears); else all three are needed
+            parts = {"from": cells.get("away_from"), "to": cells.get("away_to"), "deputy": cells.get("deputy")}
+            values["away"] = {k: v for k, v in parts.items() if v} or None
         # an empty cell of an optional column says "none" (it clears); a column left out keeps what is stored
         values.update({k: None for k in ("supervisor", "delegate") if k in cells and not cells[k]})
         values.update({k: v for k, v in (("digest", "none"), ("role", "owner")) if k in cells and not cells[k]})
@@ -143,6 +179,11 @@ def check_directory(entries: list[OwnerEntry], lines: list[Location], known: Ite
         if entry.delegate and entry.delegate not in ids:
             errors.append(
                 InputError(f"unknown delegate {entry.delegate!r} for {entry.id!r}; expected an owner id", where)
+            )
+        if entry.away and (entry.away.deputy not in ids or entry.away.deputy == entry.id):
+            what = "the owner as their own deputy" if entry.away.deputy == entry.id else "unknown deputy"
+            errors.append(
+                InputError(f"away: {what} {entry.away.deputy!r} for {entry.id!r}; expected another owner's id", where)
             )
     errors.extend(_loops(entries, seen))
     if errors:

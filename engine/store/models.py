@@ -60,6 +60,9 @@ class Owner(SQLModel, table=True):
     delegate_id: str | None = None
     digest: str = Field(default="none", sa_column_kwargs={"server_default": "none"})
     role: str = Field(default="owner", sa_column_kwargs={"server_default": "owner"})
+    away_from: date | None = None
+    away_to: date | None = None
+    deputy_id: str | None = None
 
 
 class Action(SQLModel, table=True):

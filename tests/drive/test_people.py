@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from engine.drive.people import MAX_LEVELS, Directory, load_directory
-from engine.planner import Person
+from engine.planner import ActionView, History, Person, plan_action
+from engine.rules.durations import BusinessCalendar
+from engine.rules.policy import Policy
 from engine.store import make_engine, tables, upgrade
 
 OWNERS = [
@@ -36,10 +40,10 @@ def store(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def directory(engine: Engine, owners: list[dict[str, str]]) -> Directory:
+def directory(engine: Engine, owners: list[dict[str, Any]]) -> Directory:
     """Store ``owners`` (links set once everyone exists, as the foreign keys ask) and read them back."""
     table = tables.OWNER
-    links = ("supervisor_id", "delegate_id")
+    links = ("supervisor_id", "delegate_id", "away_from", "away_to", "deputy_id")
     with engine.begin() as conn:
         conn.execute(
             table.insert(),
@@ -60,7 +64,7 @@ def test_an_owner_has_a_delegate_a_chain_of_supervisors_and_the_secretariat(stor
     found = directory(store, OWNERS)
     assert ids(found.roles("zora")) == {
         "secretariat": ["desk"],
-        "owner": ["zora"],
+        "owner": ["zora", "boon"],
         "delegate": ["boon"],
         "supervisor": ["mid"],
         "supervisor.supervisor": ["boss"],
@@ -89,3 +93,55 @@ def test_a_supervisor_loop_stops_after_the_last_level(store: Engine) -> None:
     roles = ids(directory(store, loop).roles("a"))
     chain = [role for role in roles if role.startswith("supervisor")]
     assert len(chain) == MAX_LEVELS and roles["supervisor"] == ["b"] and roles[chain[1]] == ["a"]
+
+
+REMIND_OWNER = Policy.model_validate(
+    {"name": "deadlines", "remind": [{"before": "7d", "to": ["owner"]}], "escalate": [{"after": "1d", "to": ["owner"]}]}
+)
+
+
+def reminded(found: Directory, owner: str, now: datetime, due: date = date(2000, 4, 28)) -> dict[str, str]:
+    """Plan a deadline of ``owner``'s as a tick at ``now`` would; return recipient id -> role of the notices."""
+    view = ActionView(
+        action_id=1,
+        plan_id="p",
+        ref="I.1",
+        kind="deadline",
+        status="open",
+        plan_tz="Europe/Zurich",
+        plan_date=date(1999, 9, 28),
+        due=due,
+        people=found.roles(owner, now),
+    )
+    result = plan_action(view, REMIND_OWNER, BusinessCalendar(), History(), datetime(2000, 4, 1, tzinfo=UTC), now)
+    return {str(n.recipient.id): str(n.payload["role"]) for n in result.notices}
+
+
+def test_a_delegate_gets_the_owners_reminder(store: Engine) -> None:
+    found = directory(store, OWNERS)
+    assert reminded(found, "zora", datetime(2000, 4, 21, 12, tzinfo=UTC)) == {"zora": "owner", "boon": "delegate"}
+    assert reminded(found, "mid", datetime(2000, 4, 21, 12, tzinfo=UTC)) == {"mid": "owner"}
+
+
+AWAY = [
+    o | {"away_from": date(2000, 4, 20), "away_to": date(2000, 4, 30), "deputy_id": "boss"} if o["id"] == "mid" else o
+    for o in OWNERS
+]
+
+
+def test_a_deputy_receives_in_the_owners_place_while_the_owner_is_away(store: Engine) -> None:
+    found = directory(store, AWAY)
+    assert ids(found.roles("mid", datetime(2000, 4, 21, 12, tzinfo=UTC)))["owner"] == ["boss"]
+    assert reminded(found, "mid", datetime(2000, 4, 21, 12, tzinfo=UTC)) == {"boss": "owner"}
+    assert reminded(found, "mid", datetime(2000, 4, 29, 12, tzinfo=UTC), due=date(2000, 4, 28)) == {"boss": "owner"}
+    # outside the period (and without a date) the owner receives again
+    assert reminded(found, "mid", datetime(2000, 4, 12, 12, tzinfo=UTC), due=date(2000, 4, 19)) == {"mid": "owner"}
+    assert reminded(found, "mid", datetime(2000, 5, 2, 12, tzinfo=UTC), due=date(2000, 5, 1)) == {"mid": "owner"}
+    assert ids(found.roles("mid"))["owner"] == ["mid"]
+
+
+def test_the_away_days_are_the_owners_own(store: Engine) -> None:
+    found = directory(store, AWAY)
+    # 2000-04-19 22:30 UTC is already the 20th in Zurich: away; in Bangkok-owned time it would not matter
+    assert ids(found.roles("mid", datetime(2000, 4, 19, 22, 30, tzinfo=UTC)))["owner"] == ["boss"]
+    assert ids(found.roles("mid", datetime(2000, 4, 30, 22, 30, tzinfo=UTC)))["owner"] == ["mid"]

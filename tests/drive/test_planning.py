@@ -104,7 +104,10 @@ def test_a_plan_imported_midway_tells_owners_first_one_catch_up_per_missed_deadl
         if r["type"] == "overdue" and r["payload"]["missed"] == "due date":
             overdue.setdefault(r["ref"], []).append(r)
     assert missed and missed <= set(overdue)
-    assert all(len(found) == 1 and found[0]["payload"]["catch_up"] is True for found in overdue.values())
+    # one catch-up each: to the owner, and a copy to the owner's delegate
+    assert all(len(found) == len({r["recipient"] for r in found}) for found in overdue.values())
+    assert all({r["payload"]["role"] for r in found} <= OWNER_SIDE for found in overdue.values())
+    assert all(r["payload"]["catch_up"] is True for found in overdue.values() for r in found)
     # the supervisors' turn comes later, from the owners' catch-up on, and never before the owner was told
     plan_due(engine, load_rules(ROOT / "rules"), first + timedelta(days=60))
     told: dict[tuple[str, str], datetime] = {}

@@ -56,7 +56,7 @@ def test_bad_csv_rows_are_each_named_by_line(tmp_path: Path) -> None:
     unknown = write(tmp_path, "extra.csv", "id,name,email,phone\n")
     assert errors_of(unknown) == [
         f"{unknown}:1:1: unknown column(s) ['phone']; expected id, name, email, timezone, supervisor, delegate, "
-        "digest, role"
+        "digest, role, away_from, away_to, deputy"
     ]
 
 
@@ -111,8 +111,8 @@ def test_a_missing_required_column_or_key_is_refused_and_optional_ones_are_marke
     no_zone = write(tmp_path, "o.csv", "id,name,email,supervisor\na,A,a@example.org,\n")
     assert errors_of(no_zone) == [
         f"{no_zone}:1:1: missing required column(s) timezone; expected the header "
-        "id,name,email,timezone,supervisor,delegate,digest,role "
-        "(only supervisor, delegate, digest, role may be left out)"
+        "id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy "
+        "(only supervisor, delegate, digest, role, away_from, away_to, deputy may be left out)"
     ]
     empty_zone = write(tmp_path, "e.csv", HEADER + "a,A,a@example.org,,\n")
     assert errors_of(empty_zone) == [f"{empty_zone}:2: timezone: required, got an empty cell"]
@@ -122,3 +122,52 @@ def test_a_missing_required_column_or_key_is_refused_and_optional_ones_are_marke
     assert load(partial)[0].given == {"id", "name", "email", "timezone", "delegate"}
     written = write(tmp_path, "w.yaml", "owners:\n  - {id: a, name: A, email: a@example.org, timezone: UTC}\n")
     assert load(written)[0].given == {"id", "name", "email", "timezone"}
+
+
+AWAY_YAML = """owners:
+  - id: boss
+    name: Boss
+    email: boss@example.org
+    timezone: UTC
+  - id: a
+    name: A
+    email: a@example.org
+    timezone: Asia/Tokyo
+    away: {from: 2000-07-01, to: 2000-07-21, deputy: boss}
+"""
+
+
+def test_an_owner_away_names_a_deputy_for_a_period_in_yaml_and_csv(tmp_path: Path) -> None:
+    entries = {e.id: e for e in load(write(tmp_path, "o.yaml", AWAY_YAML))}
+    away = entries["a"].away
+    assert away is not None and (str(away.first), str(away.last), away.deputy) == ("2000-07-01", "2000-07-21", "boss")
+    assert entries["boss"].away is None and "away" in entries["a"].given and "away" not in entries["boss"].given
+    csv = (
+        "id,name,email,timezone,away_from,away_to,deputy\n"
+        "boss,Boss,boss@example.org,UTC,,,\n"
+        "a,A,a@example.org,UTC,2000-07-01,2000-07-21,boss\n"
+    )
+    rows = {e.id: e for e in load(write(tmp_path, "o.csv", csv))}
+    assert rows["a"].away == away
+    assert rows["boss"].away is None and "away" in rows["boss"].given  # empty cells clear a stored period
+
+
+def test_bad_away_entries_are_refused_at_their_line(tmp_path: Path) -> None:
+    reversed_ = write(tmp_path, "r.yaml", AWAY_YAML.replace("to: 2000-07-21", "to: 2000-06-21"))
+    (found,) = errors_of(reversed_)
+    assert found.startswith(f"{reversed_}:10:")
+    assert "'to' (2000-06-21) is before 'from' (2000-07-01); expected the last day away" in found
+    unknown = write(tmp_path, "u.yaml", AWAY_YAML.replace("deputy: boss", "deputy: nobody"))
+    assert errors_of(unknown) == [f"{unknown}:6:5: away: unknown deputy 'nobody' for 'a'; expected another owner's id"]
+    csv = write(
+        tmp_path,
+        "o.csv",
+        "id,name,email,timezone,away_from,away_to,deputy\n"
+        "boss,Boss,boss@example.org,UTC,,,\n"
+        "a,A,a@example.org,UTC,2000-07-01,,boss\n",
+    )
+    assert errors_of(csv) == [f"{csv}:3: away.to: required, got an empty cell"]
+    itself = write(tmp_path, "self.yaml", AWAY_YAML.replace("deputy: boss", "deputy: a"))
+    assert errors_of(itself) == [
+        f"{itself}:6:5: away: the owner as their own deputy 'a' for 'a'; expected another owner's id"
+    ]
