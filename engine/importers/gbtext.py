@@ -39,7 +39,7 @@ MONTHS = {
     )
 }
 PART_RE = re.compile(r"^Part\s+(?P<num>[IVXLC]+)\s+--\s+(?P<title>.+?)\s*\|\s*\|\|$")
-HEADER_RE = re.compile(r"^(Issues to be addressed|[\w ]*elements for action|Time frame)\s*\|$")
+HEADER_RE = re.compile(r"^(?:Issues to be addressed|[\w ]*elements for action|Time frame)\s*\|$")
 SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")
 ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>.+?)\s*\|(?P<closed>\s*\|\|)?$")
 LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")

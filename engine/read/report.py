@@ -155,7 +155,8 @@ def _parts(sections: list[Section], by_section: dict[str, list[ActionLine]]) -> 
         lines = by_section.get(section.key)
         top = _part_of(section, by_key)
         if lines and top is not None and top.key in parts:
-            parts[top.key].issues.append(IssueBlock(section.number, section.title, lines))
+            block = IssueBlock(section.number, section.title, lines)
+            parts[top.key].issues.append(block)
     return list(parts.values())
 
 
