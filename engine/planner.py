@@ -395,12 +395,13 @@ def _recalled(view: ActionView, policy: Policy, calendar: BusinessCalendar, labe
 
 
 def _restart(policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, told: datetime) -> datetime:
-    """When the ladder counts as started if the owner was first told at ``told``: then for a missed date, and
-    ``escalate_after`` later for a check-in (it is missed when unanswered that long)."""
+    """When the ladder counts as started if the owner was first told at ``told``: for a missed date a day later,
+    so that the steps' offsets count from ``told`` (``after: 14d`` is 14 days after it), and ``escalate_after``
+    later for a check-in (it is missed when unanswered that long)."""
     after = policy.checkin.escalate_after if policy.checkin else None
     if occ.due is None and occ.label.startswith("check-in ") and after is not None:
         return after.after(told, calendar)
-    return told
+    return told + timedelta(days=1)
 
 
 def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime) -> Iterator[_Candidate]:
@@ -565,13 +566,15 @@ def _ladder(
     assert occ.missed_at is not None
     steps = policy.escalate
     future = False
-    for level, step in enumerate(steps, 1):
-        bound = step.until or (steps[level].after if level < len(steps) else (REPEAT_CAP if step.repeat else None))
+    levels = step_levels(steps)
+    for index, step in enumerate(steps, 1):
+        bound = step.until or (steps[index].after if index < len(steps) else (REPEAT_CAP if step.repeat else None))
+        level = levels[index - 1]
         used: set[tuple[str, datetime]] = set()
         for n, offset_at in enumerate(_repeats(occ.missed_at, step, bound, policy, calendar)):
             if future and offset_at > now + LATER:
                 return
-            step_id = f"escalate:{level}" + (f"#{n}" if n else "")
+            step_id = f"escalate:{index}" + (f"#{n}" if n else "")
             kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
             for role, person in _people(view, step.to):
                 if not keep(person.id or person.email):
@@ -614,11 +617,14 @@ def _ladder(
 def _repeats(
     missed: datetime, step: EscalateStep, bound: Duration | None, policy: Policy, calendar: BusinessCalendar
 ) -> Iterator[datetime]:
-    first = step.after.after(missed, calendar)
+    # Offsets count from the last day to do it (the day before ``missed``): ``after: 1d`` is the next day,
+    # and nothing goes out before the date is missed (``after: 0d``).
+    last_day = missed - timedelta(days=1)
+    first = max(step.after.after(last_day, calendar), missed)
     yield first
     if step.repeat is None or bound is None:
         return
-    end = bound.after(missed, calendar)
+    end = bound.after(last_day, calendar)
     switch = policy.limits.backoff_after.after(first, calendar)
     moment = first
     while True:
@@ -631,6 +637,26 @@ def _repeats(
         if moment >= end:
             return
         yield moment
+
+
+def rung(role: str) -> int | None:
+    """Return a recipient role's rung of the supervisor chain (owner 0, supervisor 1, ...), None outside it."""
+    if role in {"owner", "delegate"}:
+        return 0
+    parts = role.split(".")
+    return len(parts) if all(p == "supervisor" for p in parts) else None
+
+
+def step_levels(steps: Sequence[EscalateStep]) -> list[int]:
+    """Return each step's level: the highest rung of the supervisor chain it names (owner 0, supervisor 1, ...).
+
+    A step naming nobody in the chain (only the secretariat or addresses) is one level above the step before it.
+    """
+    levels: list[int] = []
+    for step in steps:
+        rungs = [r for r in (rung(role) for role in step.to) if r is not None]
+        levels.append(max(rungs) if rungs else (levels[-1] + 1 if levels else 1))
+    return levels
 
 
 def _last_reminder(c: _Candidate, policy: Policy) -> bool:

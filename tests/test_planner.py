@@ -135,9 +135,8 @@ def test_whole_life_of_a_missed_deadline() -> None:
         "2000-05-05",
         "2000-05-08",
     ]
-    assert ("escalate:2", "b", "2000-05-13") not in steps
     level2 = [s for s in steps if s[0].startswith("escalate:2")]
-    assert level2[0] == ("escalate:2", "b", "2000-05-15")
+    assert level2[0] == ("escalate:2", "b", "2000-05-12")  # after: 14d is the 14th day after the due day
     level3 = [s for s in steps if s[0].startswith("escalate:3")]
     assert {who for _, who, _ in level3} == {"l", "committee@example.org"}
     assert all(n.at.astimezone(UTC).weekday() < 5 for n in notices)
@@ -181,10 +180,10 @@ def test_escalations_missed_during_downtime_keep_their_original_times_in_the_log
         datetime(2000, 5, 20, tzinfo=UTC),
     )
     log = {(e.step, e.at.date().isoformat(), e.days_overdue) for e in result.escalations}
-    # due Friday 28 April; the steps fall on Monday 1 May and Saturday 13 May -> Monday 15 May
-    assert log == {("escalate:1", "2000-05-01", 3), ("escalate:2", "2000-05-15", 17)}
+    # due Friday 28 April; steps 1 day after (Saturday 29 April -> Monday 1 May) and 14 days after (Friday 12 May)
+    assert log == {("escalate:1", "2000-05-01", 3), ("escalate:2", "2000-05-12", 14)}
     pending = [(n.step, n.recipient.id) for n in result.notices if n.status == "pending"]
-    assert pending == [("escalate:1#6", "z"), ("escalate:2", "b")]
+    assert pending == [("escalate:1#7", "z"), ("escalate:2#1", "b")]  # the weekly repeat of 19 May is due too
 
 
 def test_acknowledgement_stops_the_repeats_of_that_step() -> None:
@@ -468,3 +467,48 @@ def test_an_escalation_moves_past_the_recipients_own_holiday() -> None:
     )
     notices = run_life(view(LIMA, due=date(2000, 12, 22)), policy, until=datetime(2000, 12, 31, tzinfo=UTC))
     assert [n.at.astimezone(zone(LIMA.tz)).date() for n in notices] == [date(2000, 12, 26)]
+
+
+@pytest.mark.parametrize(
+    ("due", "first"),
+    [
+        (date(2000, 4, 26), "2000-04-27 09:00:00+02:00"),  # a Wednesday: Thursday
+        (date(2000, 4, 28), "2000-05-01 09:00:00+02:00"),  # a Friday: the Saturday moves to Monday
+    ],
+    ids=["midweek", "friday"],
+)
+def test_after_one_day_is_the_first_business_day_after_the_due_day(due: date, first: str) -> None:
+    notices = [n for n in run_life(view(due=due)) if n.type == "overdue" and n.status == "pending"]
+    assert str(notices[0].at.astimezone(zone(ZURICH.tz))) == first
+    assert notices[0].payload["days_overdue"] == (notices[0].at.date() - due).days
+
+
+def test_after_seven_days_is_seven_days_after_the_due_day() -> None:
+    policy = Policy.model_validate({"name": "p", "escalate": [{"after": "7d", "to": ["owner"]}]})
+    (notice,) = [n for n in run_life(view(due=date(2000, 4, 26)), policy) if n.status == "pending"]
+    assert str(notice.at.astimezone(zone(ZURICH.tz))) == "2000-05-03 09:00:00+02:00"
+    assert notice.payload["days_overdue"] == 7
+
+
+def test_a_level_is_the_rung_of_the_supervisor_chain_in_every_ladder() -> None:
+    deadline = [n for n in run_life(view(due=date(2000, 4, 28))) if n.status == "pending" and n.step.startswith("esc")]
+    checkin = run_life(view(kind="continuous", due=None), CONTINUOUS, until=datetime(2000, 7, 1, tzinfo=UTC))
+    levels = {(n.recipient.id or n.recipient.email, n.level) for n in deadline + checkin if n.type != "checkin"}
+    assert levels == {("z", 0), ("b", 1), ("l", 2), ("committee@example.org", 2)}
+    assert all(n.payload["level"] == n.level for n in deadline + checkin if n.type != "checkin")
+
+
+def test_a_step_naming_nobody_in_the_chain_is_one_level_above_the_step_before() -> None:
+    from engine.planner import step_levels
+
+    policy = Policy.model_validate(
+        {
+            "name": "p",
+            "escalate": [
+                {"after": "1d", "to": ["secretariat"]},
+                {"after": "2d", "to": ["owner", "supervisor"]},
+                {"after": "3d", "to": ["x@example.org"]},
+            ],
+        }
+    )
+    assert step_levels(policy.escalate) == [1, 1, 2]

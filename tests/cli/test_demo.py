@@ -23,7 +23,7 @@ def test_demo_summary_matches_the_database_and_the_maildir(workdir: Path, capsys
         r"Messages sent: (\d+) reminders, (\d+) check-ins, (\d+) overdue notices, (\d+) escalations, (\d+) digests", out
     )
     deadlines = re.search(r"Deadlines: (\d+) done on time, (\d+) done late, (\d+) still overdue", out)
-    log = re.search(r"Escalation log: (\d+) steps \(level 1: (\d+), level 2: (\d+), level 3: (\d+)\)", out)
+    log = re.search(r"Escalation log: (\d+) steps \(level 0: (\d+), level 1: (\d+), level 2: (\d+)\)", out)
     maildir = re.search(r"(\d+) messages are in the Maildir (\S+)", out)
     assert messages and deadlines and log and maildir, out
     db = sqlite3.connect(workdir / "out" / "planwatch-demo.db")
@@ -32,7 +32,7 @@ def test_demo_summary_matches_the_database_and_the_maildir(workdir: Path, capsys
         sent.get(k, 0) for k in ("reminder", "checkin", "overdue", "escalation", "digest")
     ]
     levels = dict(db.execute("select level, count(*) from escalation group by level").fetchall())
-    assert [int(n) for n in log.groups()[1:]] == [levels.get(k, 0) for k in (1, 2, 3)]
+    assert [int(n) for n in log.groups()[1:]] == [levels.get(k, 0) for k in (0, 1, 2)]  # owner, supervisor, above
     assert int(maildir[1]) == sum(sent.values()) == len(mailbox.Maildir(workdir / "out" / "maildir", create=False))
     on_time, late, overdue = map(int, deadlines.groups())
     assert on_time >= 20 and late >= 1 and overdue >= 1

@@ -179,3 +179,26 @@ def test_an_extension_is_granted_or_refused_nothing_else(site) -> None:  # type:
     assert answer.status_code == 404 and "granted or refused" in answer.text
     with transaction(engine) as session:
         assert session.exec(select(Action.extended_to).where(Action.ref == "II.3.1")).one() is None
+
+
+def test_the_level_filter_offers_the_owners_rung_zero(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        session.add(
+            Escalation(
+                key="owner-rung",
+                at=NOW - timedelta(hours=1),
+                action_id=action_id(engine, "II.5.1"),
+                occurrence="2000-01-31",
+                level=0,
+                step="escalate:1",
+                policy="default",
+                recipients=["owner"],
+                days_overdue=1,
+            )
+        )
+    admin = client("secretariat")
+    page = admin.get("/escalations?level=0").text
+    assert '<option value="0" selected>0</option>' in page
+    assert "1 entries" in page or "1 entry" in page
+    assert read_filter({"level": "0"}, "UTC") == ReviewFilter(level=0, tz="UTC")
