@@ -576,6 +576,20 @@ def test_shipped_holidays_are_the_real_geneva_dates(shipped: RuleSet) -> None:
     assert date(2000, 9, 7) in expected and date(2000, 4, 21) in expected  # Jeûne genevois, Good Friday 2000
 
 
+def test_shipped_rules_give_bangkok_and_lima_their_own_holidays(shipped: RuleSet) -> None:
+    delivery = shipped.policies[0].delivery
+    bangkok, lima = set(delivery.holidays_for("Asia/Bangkok")), set(delivery.holidays_for("America/Lima"))
+    for y in range(1999, 2003):
+        thai = {date(y, 4, 6), date(y, 4, 13), date(y, 4, 14), date(y, 4, 15), date(y, 5, 5), date(y, 12, 5)}
+        peru = {date(y, 1, 1), date(y, 5, 1), date(y, 6, 29), date(y, 7, 28), date(y, 7, 29), date(y, 8, 30)}
+        peru |= {date(y, 10, 8), date(y, 11, 1), date(y, 12, 8), date(y, 12, 25)}
+        assert thai <= bangkok and peru <= lima, y
+    assert date(2000, 12, 25) not in bangkok and date(2000, 8, 1) not in lima  # Geneva's days are not theirs
+    assert {date(2000, 4, 20), date(2000, 4, 21)} <= lima  # Maundy Thursday, Good Friday
+    assert set(delivery.holidays_for("Europe/Zurich")) == set(delivery.holidays)
+    assert all(p.delivery.holidays_by_zone == delivery.holidays_by_zone for p in shipped.policies)
+
+
 def test_describe_policy(shipped: RuleSet) -> None:
     assert describe_policy(shipped.policies[1])[:3] == [
         "reminders: 30d before the due date → owner (reminder); 7d before the due date → owner (reminder); "
