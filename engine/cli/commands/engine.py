@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -130,12 +130,27 @@ def simulate(
     if as_json:
         for item in result.notifications:
             emit_json(item)
+        if result.unrenderable:
+            typer.echo(_unrenderable_line(result.unrenderable), err=True)
         return
     from engine.cli.present import simulation_table
 
     make_console().print(simulation_table(result.notifications))
     make_console().print(
         f"{len(result.notifications)} notification(s) in {result.ticks} ticks; {result.replayed} event(s) replayed."
+    )
+    if result.unrenderable:
+        make_console().print(_unrenderable_line(result.unrenderable), markup=False)
+
+
+def _unrenderable_line(rows: list[dict[str, Any]]) -> str:
+    """Say how many messages were not sent because their template could not be rendered, and why."""
+    templates = ", ".join(sorted({str(r["template"]) for r in rows}))
+    first = rows[0]
+    return (
+        f"{len(rows)} message(s) not sent: their template could not be rendered ({templates}); first, "
+        f"{first['type']} about {first['action'] or '-'} to {first['recipient']}: {first['error']}. "
+        "`planwatch rules check` names the rule."
     )
 
 

@@ -79,6 +79,22 @@ def test_simulate_table_ends_with_the_count(plan) -> None:  # type: ignore[no-un
     assert re.search(r"^\d+ notification\(s\) in \d+ ticks; 0 event\(s\) replayed\.$", result.out, re.M)
 
 
+def test_simulate_says_which_messages_could_not_be_rendered(plan, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    rules, text = workdir / "rules" / "default.yaml", (workdir / "rules" / "default.yaml").read_text(encoding="utf-8")
+    rules.write_text(text.replace("template: overdue", "template: overdu"), encoding="utf-8")
+    result = plan("simulate", "--from", "2000-04-01", "--until", "2000-05-31")
+    assert result.code == 0, result.err
+    line = re.search(
+        r"^(\d+) message\(s\) not sent: their template could not be rendered \(overdu\); first, (.*)$", result.out, re.M
+    )
+    assert line and int(line[1]) > 0, result.out
+    assert "overdue about " in line[2] and "template not found: email/overdu.txt.j2" in line[2]
+    assert not re.search(r"\boverdue\b", result.out.split("notification(s) in")[0])  # none listed as sent
+    rules.write_text(text, encoding="utf-8")
+    ok = plan("simulate", "--from", "2000-04-01", "--until", "2000-05-31")
+    assert "not sent" not in ok.out
+
+
 def test_simulate_refuses_a_bad_day(plan) -> None:  # type: ignore[no-untyped-def]
     result = plan("simulate", "--from", "1999-09-28", "--until", "end of 2000")
     assert result.code == 2
