@@ -66,12 +66,14 @@ class History:
 
     ``sent_at`` gives, where known, the instant a key's message was planned for; ``quiet`` holds the keys
     recorded but never to be sent (suppressed). A key without a known instant counts as sent long ago.
+    ``answered`` gives, per check-in skipped as answered early, the plan-local day of the report that answered it.
     """
 
     keys: frozenset[str] = frozenset()
     acknowledged: frozenset[tuple[str, str]] = frozenset()
     sent_at: Mapping[str, datetime] = field(default_factory=dict)
     quiet: frozenset[str] = frozenset()
+    answered: Mapping[str, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -711,7 +713,7 @@ def _checkins(
     assert rule is not None
     earliest = (since - ladder_span(policy)).date()
     recorded = _recorded_checkins(view, history)
-    for day, skipped in _checkin_days(view, policy, calendar, recorded):
+    for day, skipped in _checkin_days(view, policy, calendar, recorded, history.answered):
         if day < earliest:
             continue
         yield from _one_checkin(view, policy, calendar, day, now, wanted, seen, skipped)
@@ -742,10 +744,15 @@ def _answered_early(view: ActionView, policy: Policy, calendar: BusinessCalendar
 
 
 def _checkin_days(
-    view: ActionView, policy: Policy, calendar: BusinessCalendar, recorded: list[date]
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    recorded: list[date],
+    answered: Mapping[str, date] | None = None,
 ) -> Iterator[tuple[date, bool]]:
     """The check-in days, each with whether it was answered early (skipped): the recorded ones, then the rhythm
-    on from the last of them, or from the start; after a skipped one the rhythm restarts at the progress report."""
+    on from the last of them, or from the start; after a skipped one the rhythm restarts at the progress report
+    that answered it (``answered``, kept with the skipped check-in, when a later report came since)."""
     rule = policy.checkin
     assert rule is not None
     free = BusinessCalendar(enabled=False)
@@ -753,10 +760,13 @@ def _checkin_days(
     reported_day = reported.astimezone(zone(view.plan_tz)).date() if reported is not None else None
     for day in recorded:
         yield day, _answered_early(view, policy, calendar, day)
+    last_answer = (answered or {}).get(f"check-in {recorded[-1].isoformat()}") if recorded else None
     if not recorded:
         day = rule.every.after_day(view.start or view.plan_date, free)
     elif reported_day is not None and _answered_early(view, policy, calendar, recorded[-1]):
         day = rule.every.after_day(reported_day, free)
+    elif last_answer is not None:
+        day = rule.every.after_day(last_answer, free)
     else:
         day = rule.every.after_day(recorded[-1], free)
     while True:
@@ -800,7 +810,7 @@ def _one_checkin(
         if skipped and reported is not None:
             when = reported.astimezone(zone(view.plan_tz)).date().isoformat()
             reason = f"answered early: progress reported on {when}; the next check-in is one rhythm after it"
-            candidate = replace(candidate, status="suppressed", reason=reason)
+            candidate = replace(candidate, status="suppressed", reason=reason, payload=payload | {"answered_on": when})
         if wanted(candidate):
             yield candidate
     occ = _checkin_occurrence(view, policy, calendar, day)

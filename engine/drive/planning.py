@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -326,14 +326,17 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
     keys: dict[int, set[str]] = defaultdict(set)
     sent_at: dict[int, dict[str, datetime]] = defaultdict(dict)
     quiet: dict[int, set[str]] = defaultdict(set)
-    sent = select(OUT.c.action_id, OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.created_at).where(
-        among(conn, OUT.c.action_id, ids)
-    )
-    for action_id, key, status, due_at, created_at in conn.execute(sent):
+    answered: dict[int, dict[str, date]] = defaultdict(dict)
+    sent = select(
+        OUT.c.action_id, OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.created_at, OUT.c.occurrence, OUT.c.payload
+    ).where(among(conn, OUT.c.action_id, ids))
+    for action_id, key, status, due_at, created_at, occurrence, payload in conn.execute(sent):
         keys[action_id].add(key)
         sent_at[action_id][key] = max(due_at, created_at)  # a row queued after its instant went out when queued
         if status == "suppressed":
             quiet[action_id].add(key)
+            if isinstance(payload, dict) and payload.get("answered_on"):  # a check-in skipped as answered early
+                answered[action_id][occurrence] = date.fromisoformat(payload["answered_on"])
     acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
     query = select(E.c.action_id, E.c.occurrence, E.c.step).where(
         among(conn, E.c.action_id, ids), E.c.acknowledged_at.is_not(None)
@@ -346,6 +349,7 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
             frozenset(acked.get(i, ())),
             sent_at.get(i, {}),
             frozenset(quiet.get(i, ())),
+            answered.get(i, {}),
         )
         for i in set(keys) | set(acked)
     }
