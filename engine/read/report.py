@@ -7,10 +7,11 @@ using the recorded history (a status changed later does not count yet).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -73,6 +74,7 @@ def build_report(session: Session, plan_id: str, as_of: date) -> Report:
     query = sa_select(*_FACTS).where(_A.c.plan_id == plan_id, _A.c.removed_at.is_(None)).order_by(_A.c.ordinal)
     actions = [_Facts(**row) for row in session.connection().execute(query).mappings()]
     history = _history(session, plan_id, cutoff)
+    open_steps = _open_escalations(session, plan_id, cutoff)
     owners: dict[str, str] = dict(session.exec(select(Owner.id, Owner.name)).all())
     sections = list(
         session.exec(select(Section).where(Section.plan_id == plan_id).order_by(col(Section.ordinal))).all()
@@ -81,7 +83,8 @@ def build_report(session: Session, plan_id: str, as_of: date) -> Report:
     extensions: list[tuple[str, str, str, str]] = []
     for action in actions:
         changes = history.get(action.id, [])
-        by_section[action.section_key].append(_line(action, changes, owners, as_of))
+        line = _line(action, changes, owners, as_of)
+        by_section[action.section_key].append(_attention(line, open_steps.get(action.id, set()), changes, as_of))
         extensions += [(action.ref, c.old or "", c.new or "", c.note) for c in changes if c.field == "extended"]
     return Report(plan, as_of, _parts(sections, by_section), extensions)
 
@@ -96,6 +99,67 @@ def _history(session: Session, plan_id: str, cutoff: datetime) -> dict[int, list
     for change in session.exec(query.order_by(col(ActionChange.at), col(ActionChange.id))).all():
         found[change.action_id].append(change)
     return found
+
+
+def _open_escalations(session: Session, plan_id: str, cutoff: datetime) -> dict[int, set[str]]:
+    """Return the occurrences with an escalation open at ``cutoff`` (fired, neither acknowledged nor resolved)."""
+    E = tables.ESCALATION
+    query = (
+        sa_select(E.c.action_id, E.c.occurrence)
+        .join(_A, _A.c.id == E.c.action_id)
+        .where(
+            _A.c.plan_id == plan_id,
+            E.c.at < cutoff,
+            or_(E.c.acknowledged_at.is_(None), E.c.acknowledged_at >= cutoff),
+            or_(E.c.resolved_at.is_(None), E.c.resolved_at >= cutoff),
+        )
+    )
+    found: dict[int, set[str]] = defaultdict(set)
+    for action_id, occurrence in session.connection().execute(query):
+        found[action_id].add(occurrence)
+    return found
+
+
+def _extension_pending(changes: list[ActionChange]) -> str | None:
+    """Return the date asked for when the last word on an extension is a request (none granted or refused since)."""
+    wanted = None
+    for change in changes:
+        if change.field == "extension requested":
+            wanted = change.new or ""
+        elif change.field in {"extended", "extension refused"}:
+            wanted = None
+    return wanted
+
+
+def _attention(line: ActionLine, occurrences: set[str], changes: list[ActionChange], as_of: date) -> ActionLine:
+    """Return ``line`` with what is open about it: an action with an open escalation or a pending extension request
+    is never "on track"; a missed recurring occurrence makes it overdue."""
+    if line.state not in {"on track", "overdue"}:
+        return line
+    alerts: list[str] = []
+    missed: list[date] = []
+    for occurrence in sorted(occurrences):
+        if occurrence.startswith("check-in "):
+            alerts.append("check-in unanswered")
+        elif occurrence.startswith("start "):
+            alerts.append("not started")
+        else:
+            try:
+                missed.append(date.fromisoformat(occurrence))
+            except ValueError:
+                alerts.append("escalated")
+    wanted = _extension_pending(changes)
+    if wanted is not None:
+        alerts.append(f"extension requested to {wanted}" if wanted else "extension requested")
+    alerts = list(dict.fromkeys(alerts))
+    if line.state == "overdue":
+        return replace(line, alerts=tuple(alerts))
+    if missed:
+        days = (as_of - min(missed)).days
+        return replace(line, state="overdue", days_overdue=max(days, 0), alerts=tuple(alerts))
+    if alerts:
+        return replace(line, state="needs attention", alerts=tuple(alerts))
+    return line
 
 
 def _status_at(action: _Facts, changes: list[ActionChange]) -> tuple[str, str]:
@@ -192,8 +256,7 @@ def render_markdown(report: Report) -> str:
                 "|---|---|---|---|---|",
             ]
             out += [
-                f"| {_md(x.ref)} {_md(x.title)} | {_md(x.owner)} | {_state_words(x)} | {x.due or ''} "
-                f"| {_md(x.reason)} |"
+                f"| {_md(x.ref)} {_md(x.title)} | {_md(x.owner)} | {_md(x.words)} | {x.due or ''} | {_md(x.reason)} |"
                 for x in issue.lines
             ]
             out.append("")
@@ -201,12 +264,6 @@ def render_markdown(report: Report) -> str:
         out += ["## Extensions granted", "", "| action | from | to | reason |", "|---|---|---|---|"]
         out += [f"| {ref} | {old} | {new} | {_md(reason)} |" for ref, old, new, reason in report.extensions]
     return "\n".join(out) + "\n"
-
-
-def _state_words(line: ActionLine) -> str:
-    if line.state == "overdue":
-        return f"overdue by {line.days_overdue} days"
-    return line.state + (f" (extended to {line.extended_to})" if line.extended_to else "")
 
 
 def _counts_table(counts: dict[str, int], label: str) -> str:

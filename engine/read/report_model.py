@@ -10,7 +10,7 @@ from datetime import date
 
 from engine.store.models import Plan
 
-STATES = ("done", "on track", "overdue", "unscheduled", "dropped", "on hold")
+STATES = ("done", "on track", "needs attention", "overdue", "unscheduled", "dropped", "on hold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,21 @@ class ActionLine:
     reason: str = ""
     extended_to: date | None = None
     recurring: bool = False
+    alerts: tuple[str, ...] = ()  # what is open about it, in plain words: "check-in unanswered", ...
+
+    @property
+    def words(self) -> str:
+        """Return the state as a person reads it: "overdue by 3 days", "check-in unanswered", ..."""
+        if self.state == "overdue":
+            text = f"overdue by {self.days_overdue} day{'' if self.days_overdue == 1 else 's'}"
+        elif self.state == "needs attention" and self.alerts:
+            text = self.alerts[0]
+        else:
+            text = self.state
+        rest = [a for a in self.alerts if a != text]
+        if self.extended_to:
+            rest.append(f"extended to {self.extended_to}")
+        return text + (f" ({'; '.join(rest)})" if rest else "")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from engine.read.report_model import ActionLine, Report
 COLOURS = {
     "done": "#2e7d32",
     "on track": "#1565c0",
+    "needs attention": "#a65e00",
     "overdue": "#c62828",
     "unscheduled": "#757575",
     "dropped": "#9e9e9e",

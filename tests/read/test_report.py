@@ -7,14 +7,17 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from sqlmodel import select
 
+from engine.actions.extensions import request_extension
 from engine.actions.workflow import complete, extend, set_status
 from engine.importing import import_paths
 from engine.read.queries import find_action
-from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
+from engine.read.report import Report, build_report, recurrence_rules, render_html, render_markdown
 from engine.read.timeline import render_svg
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
+from engine.store.models import Escalation
 
 from ..conftest import OWNERS, ROOT, SEED
 
@@ -74,6 +77,61 @@ def test_states_follow_the_history(engine) -> None:  # type: ignore[no-untyped-d
     assert states(engine, date(2000, 6, 2))["II.3.2"] == ("overdue", 2)
     assert after["III.d.3"][0] == "dropped" and before["III.d.3"][0] == "unscheduled"
     assert after["III.d.2"][0] == "unscheduled"  # "Under negotiation"
+
+
+def _escalate(engine, ref: str, occurrence: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        action = find_action(s, ref)
+        assert action.id is not None
+        s.add(
+            Escalation(
+                key=f"gb276-tc2/{ref}|{occurrence}|escalate:1|kwame",
+                at=at,
+                action_id=action.id,
+                occurrence=occurrence,
+                level=1,
+                step="escalate:1",
+                policy="default",
+                recipients=["kwame"],
+                days_overdue=0,
+            )
+        )
+
+
+def test_open_escalations_and_pending_extensions_are_never_on_track(engine) -> None:  # type: ignore[no-untyped-def]
+    _escalate(engine, "I.1a.3", "check-in 2000-03-01", datetime(2000, 3, 20, tzinfo=UTC))
+    _escalate(engine, "I.1a.2", "2000-04-30", datetime(2000, 5, 10, tzinfo=UTC))
+    with transaction(engine) as s:
+        request_extension(
+            s,
+            find_action(s, "I.1a.4"),
+            date(2001, 3, 31),
+            datetime(2000, 5, 20, tzinfo=UTC),
+            who="jonas",
+            via="web",
+            reason="waiting for the budget",
+        )
+    lines = {line.ref: line for line in build(engine, date(2000, 6, 10)).lines()}
+    assert lines["I.1a.3"].state == "needs attention" and lines["I.1a.4"].state == "needs attention"
+    assert lines["I.1a.3"].words == "check-in unanswered"
+    assert (lines["I.1a.2"].state, lines["I.1a.2"].days_overdue) == ("overdue", 41)  # the 30 April occurrence
+    assert lines["I.1a.4"].words == "extension requested to 2001-03-31"
+    text = render_markdown(build(engine, date(2000, 6, 10)))
+    assert "| check-in unanswered |" in text and "| overdue by 41 days |" in text
+    assert "extension requested to 2001-03-31" in render_html(build(engine, date(2000, 6, 10)))
+    before = {line.ref: line.state for line in build(engine, date(2000, 3, 10)).lines()}
+    assert before["I.1a.3"] == before["I.1a.2"] == before["I.1a.4"] == "on track"  # nothing was open yet
+    with transaction(engine) as s:
+        entry = s.exec(select(Escalation).where(Escalation.occurrence == "check-in 2000-03-01")).one()
+        entry.acknowledged_at, entry.acknowledged_by = datetime(2000, 6, 20, tzinfo=UTC), "kwame"
+        s.add(entry)
+    assert {line.ref: line.state for line in build(engine, date(2000, 6, 30)).lines()}["I.1a.3"] == "on track"
+    assert {line.ref: line.state for line in build(engine, date(2000, 6, 10)).lines()}["I.1a.3"] == "needs attention"
+
+
+def build(engine, as_of: date) -> Report:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        return build_report(s, "gb276-tc2", as_of)
 
 
 def test_counts_add_up_and_markdown_names_everything(engine) -> None:  # type: ignore[no-untyped-def]
@@ -174,5 +232,5 @@ def test_actions_directly_in_a_part_and_sections_placed_by_their_parent(database
     assert [[line.ref for line in issue.lines] for issue in by_number["B"].issues] == [["B.1.1"]]
     assert report.totals()["overdue"] == 2 and sum(report.totals().values()) == 4
     text = render_markdown(report)
-    assert "| actions | 0 | 1 | 2 | 0 | 0 | 0 |" in text  # Part A: on track 1, overdue 2
+    assert "| actions | 0 | 1 | 0 | 2 | 0 | 0 | 0 |" in text  # Part A: on track 1, overdue 2
     assert text.index("A.1.1") < text.index("## Part B")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -32,12 +33,28 @@ def sample() -> Report:
 def test_a_part_counts_every_state_even_when_none_is_there() -> None:
     counts = sample().parts[0].counts()
     assert list(counts) == list(STATES)
-    assert counts == {"done": 1, "on track": 0, "overdue": 2, "unscheduled": 0, "dropped": 0, "on hold": 0}
+    assert counts == {
+        "done": 1,
+        "on track": 0,
+        "needs attention": 0,
+        "overdue": 2,
+        "unscheduled": 0,
+        "dropped": 0,
+        "on hold": 0,
+    }
 
 
 def test_totals_add_the_parts() -> None:
     totals = sample().totals()
-    assert totals == {"done": 2, "on track": 0, "overdue": 2, "unscheduled": 0, "dropped": 0, "on hold": 1}
+    assert totals == {
+        "done": 2,
+        "on track": 0,
+        "needs attention": 0,
+        "overdue": 2,
+        "unscheduled": 0,
+        "dropped": 0,
+        "on hold": 1,
+    }
     assert Report(PLAN, date(2000, 6, 1), [], []).totals() == dict.fromkeys(STATES, 0)
 
 
@@ -49,3 +66,10 @@ def test_a_state_outside_the_list_is_refused_when_counted() -> None:
     part = PartBlock("I", "One", [IssueBlock("1", "a", [line("I.1.1", "lost")])])
     with pytest.raises(KeyError):
         part.counts()
+
+
+def test_words_say_what_is_open() -> None:
+    assert replace(line("I.1.1", "needs attention"), alerts=("check-in unanswered",)).words == "check-in unanswered"
+    late = replace(line("I.1.2", "overdue"), days_overdue=1, alerts=("extension requested",))
+    assert late.words == "overdue by 1 day (extension requested)"
+    assert line("I.1.3", "on track").words == "on track"
