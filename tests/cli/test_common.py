@@ -87,4 +87,6 @@ def test_rules_option_chooses_the_rules_folder(workdir: Path, capsys: pytest.Cap
     assert capsys.readouterr().out.splitlines() == [
         "other/default.yaml: 5 policies OK",
         "other/holidays.yaml: holiday list OK",
+        "other/holidays-bangkok.yaml: holiday list OK",
+        "other/holidays-lima.yaml: holiday list OK",
     ]

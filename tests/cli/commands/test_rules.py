@@ -28,7 +28,12 @@ def test_check_shipped_rules(cli) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(cli.url)
     result = cli("rules", "check")
     assert (result.code, result.err) == (0, "")
-    assert result.out.splitlines() == ["rules/default.yaml: 5 policies OK", "rules/holidays.yaml: holiday list OK"]
+    assert result.out.splitlines() == [
+        "rules/default.yaml: 5 policies OK",
+        "rules/holidays.yaml: holiday list OK",
+        "rules/holidays-bangkok.yaml: holiday list OK",
+        "rules/holidays-lima.yaml: holiday list OK",
+    ]
     assert snapshot(cli.url) == before  # for SQLite: None, no database file was created
 
 
@@ -150,7 +155,8 @@ def test_explain_when_no_policy_applies(imported) -> None:  # type: ignore[no-un
     Path("rules/default.yaml").write_text(
         "policies:\n  - name: part-two\n    match:\n      section: 'II.*'\n", encoding="utf-8"
     )
-    Path("rules/holidays.yaml").unlink()  # no longer named by a rule file, it would be read as one
+    for name in ("holidays.yaml", "holidays-bangkok.yaml", "holidays-lima.yaml"):
+        Path("rules", name).unlink()  # no longer named by a rule file, it would be read as one
     result = imported("rules", "explain", "I.1a.1")
     assert result.code == 0
     assert result.out.splitlines()[1:] == [
