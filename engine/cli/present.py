@@ -52,11 +52,20 @@ def review_table(actions: Sequence[Action]) -> Table:
 def owners_table(rows: Sequence[tuple[Owner, list[str]]]) -> Table:
     """Return the table of ``planwatch owners`` with each supervisor chain."""
     table = Table(title="Owners", header_style="bold")
-    for name in ("id", "name", "email", "time zone", "supervisor chain"):
+    for name in ("id", "name", "email", "time zone", "supervisor chain", "away (deputy)"):
         table.add_column(name, overflow="fold")
     for owner, chain in rows:
-        table.add_row(owner.id, owner.name, owner.email, owner.timezone, " → ".join(chain) or "-")
+        table.add_row(owner.id, owner.name, owner.email, owner.timezone, " → ".join(chain) or "-", away_text(owner))
     return table
+
+
+def away_text(owner: Owner) -> str:
+    """Return an owner's away period and deputy as ``planwatch owners`` shows them, or "-"."""
+    if owner.away_from is None and owner.away_to is None:
+        return "-"
+    first = owner.away_from.isoformat() if owner.away_from else "?"
+    last = owner.away_to.isoformat() if owner.away_to else "?"
+    return f"{first} to {last}, deputy {owner.deputy_id or '-'}"
 
 
 def import_summary(console: Console, report: ImportReport) -> None:

@@ -149,7 +149,10 @@ def show(
 def owners(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False
 ) -> None:
-    """List owners with their supervisor chains. Example: [bold]planwatch owners --json[/]"""
+    """List owners with their supervisor chains, away periods and deputies.
+
+    Example: [bold]planwatch owners --json[/]
+    """
     from engine.cli.present import owners_table
     from engine.read.queries import owners_with_chains
 
@@ -165,6 +168,10 @@ def owners(
                     "timezone": o.timezone,
                     "supervisor": o.supervisor_id,
                     "chain": chain,
+                    "delegate": o.delegate_id,
+                    "away_from": o.away_from.isoformat() if o.away_from else None,
+                    "away_to": o.away_to.isoformat() if o.away_to else None,
+                    "deputy": o.deputy_id,
                 }
             )
         return

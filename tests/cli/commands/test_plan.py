@@ -205,3 +205,26 @@ def test_a_session_in_an_unnamed_season_is_read_for_review() -> None:
     obj = json.loads(out.stdout)
     assert (obj["kind"], obj["due"], obj["needs_review"]) == ("deadline", "2000-02-29", True)
     assert "no year is given, so the next one after the reference date is assumed" in obj["reason"]
+
+
+def test_owners_shows_an_away_period_and_its_deputy(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    owners = workdir / "plans" / "owners.yaml"
+    text = owners.read_text(encoding="utf-8")
+    away = "    timezone: Asia/Bangkok\n    away: {from: 2000-07-01, to: 2000-07-31, deputy: ro-lima}\n"
+    owners.write_text(text.replace("    timezone: Asia/Bangkok\n", away, 1), encoding="utf-8")
+    assert cli("import", "plans/owners.yaml").code == 0
+    listed = {r["id"]: r for r in map(json.loads, cli("owners", "--json").out.splitlines())}
+    assert {k: listed["ro-bangkok"][k] for k in ("away_from", "away_to", "deputy")} == {
+        "away_from": "2000-07-01",
+        "away_to": "2000-07-31",
+        "deputy": "ro-lima",
+    }
+    assert listed["ro-lima"]["away_from"] is None and listed["ro-lima"]["deputy"] is None
+    result = cli("owners")
+    assert result.code == 0, result.err
+    assert "away (deputy)" in result.out
+    lines = result.out.splitlines()
+    row = next(i for i, line in enumerate(lines) if "ro-bangkok" in line)
+    folded = [row] + [i for i in range(row + 1, row + 3) if lines[i].split("│")[1].strip() == ""]  # a cell may fold
+    cells = [lines[i].split("│")[-2].strip() for i in folded]
+    assert " ".join(cells).strip() == "2000-07-01 to 2000-07-31, deputy ro-lima", result.out
