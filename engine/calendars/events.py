@@ -81,7 +81,7 @@ def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
         "plan_id": a.plan_id,
         "ref": a.ref,
         "uid": "",
-        "url": action_url(ctx.base_url, a.ref),
+        "url": action_url(ctx.base_url, a.plan_id, a.ref),
         "categories": (f"Part {part.number}" if part else "No Part", a.kind),
         "state": state,
         "modified": a.updated_at,
@@ -93,11 +93,11 @@ def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
     }
 
 
-def action_url(base_url: str, ref: str) -> str:
-    """Return the action's page on the web app."""
+def action_url(base_url: str, plan_id: str, ref: str) -> str:
+    """Return the action's page on the web app: ``/actions/PLAN/REF``, which the web app opens."""
     from urllib.parse import quote
 
-    return f"{base_url.rstrip('/')}/actions/{quote(ref, safe='')}"
+    return f"{base_url.rstrip('/')}/actions/{quote(plan_id, safe='')}/{quote(ref, safe='')}"
 
 
 def _summary(a: ActionInfo, what: str, state: str, day: date | None = None) -> str:
@@ -122,7 +122,7 @@ def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
     lines.append(f"Owner: {owner.name} <{owner.email}>" if owner else "Owner: none yet (the secretariat assigns one)")
     lines.append(f"Time frame: {a.timeframe or '(none given)'}")
     lines.append(f"Status: {a.status.replace('_', ' ')}")
-    lines.append(f"Action: {action_url(ctx.base_url, a.ref)}")
+    lines.append(f"Action: {action_url(ctx.base_url, a.plan_id, a.ref)}")
     return "\n".join(lines)
 
 

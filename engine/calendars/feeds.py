@@ -124,6 +124,30 @@ def rotate(session: Session, subscriber: str, now: datetime) -> list[Link]:
     return [_new(session, subscriber, feed, now) for feed in feeds]
 
 
+def active_feeds(session: Session, subscriber: str) -> list[tuple[Feed, datetime]]:
+    """Return the feeds ``subscriber`` has an active link to, with the time each link was made, oldest first."""
+    rows = session.exec(
+        select(FeedToken.feed, FeedToken.created_at)
+        .where(FeedToken.subscriber == subscriber, col(FeedToken.revoked_at).is_(None))
+        .order_by(col(FeedToken.id))
+    ).all()
+    return [(Feed.parse(feed), created) for feed, created in rows]
+
+
+def renew(session: Session, subscriber: str, wanted: list[Feed], now: datetime) -> list[Link]:
+    """Replace ``subscriber``'s links by new ones: one for each feed of ``wanted``, then for any other they had.
+
+    The old links stop working, as with ``rotate``; the new ones are returned (shown once).
+    """
+    if session.get(Owner, subscriber) is None:
+        raise NotFoundError(f"no owner {subscriber!r}; `planwatch owners` lists them")
+    for feed in wanted:
+        check_feed(session, feed)
+    feeds = list(dict.fromkeys([*wanted, *revoke(session, subscriber, now)]))
+    session.flush()
+    return [_new(session, subscriber, feed, now) for feed in feeds]
+
+
 def feed_for_token(conn: Connection, token: str) -> Feed | None:
     """Return the feed an active token opens, or None (malformed, unknown and revoked alike)."""
     if not TOKEN_RE.match(token):

@@ -1,6 +1,8 @@
-"""*My actions* (``/my``), the action sheet (``/actions/{id}``) and the owner's forms on them.
+"""*My actions* (``/my``, with the viewer's calendar links), the action sheet and the owner's forms on them.
 
-An action outside the viewer's reach answers 404, exactly like one that does not exist.
+The sheet opens by number (``/actions/12``) or by the reference shown everywhere (``/actions/PLAN/REF``,
+or ``/actions/REF`` when one plan only has it): the feeds' events link to it. An action outside the
+viewer's reach answers 404, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
 from engine.actions.workflow import complete, not_mine, progress
+from engine.calendars.build import Feed
+from engine.calendars.feeds import Link, active_feeds, renew
 from engine.plandoc import effective_due
 from engine.read.action_sheet import build_sheet
 from engine.read.queries import open_actions_of, pending_extension_ids, reading
 from engine.store import transaction
 from engine.store.models import Action
-from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
+from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import parse_day, refusing_bad_input
 from engine.web.templating import page
 
@@ -29,10 +33,29 @@ VIA = "web"
 
 @router.get("/my")
 def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
-    """List the viewer's open actions by due date, each with done / progress / extension forms."""
+    """List the viewer's open actions by due date, each with done / progress / extension forms, and their calendars."""
+    return _my_page(request, who, [])
+
+
+@router.post("/my/calendar")
+def new_calendar_links(request: Request, posted: Posted) -> HTMLResponse:
+    """Give the viewer new calendar links (their own feed, and their team's for a supervisor) and show them once.
+
+    Links made before stop working: only a hash of each is kept, so a link cannot be shown again.
+    """
+    who, _ = posted
+    wanted = [Feed("owner", who.viewer.id)] + ([Feed("team", who.viewer.id)] if who.viewer.below else [])
+    with transaction(engine_of(request)) as session:
+        links = renew(session, who.viewer.id, wanted, now_of(request))
+    return _my_page(request, who, links)
+
+
+def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
+    base = settings_of(request).base_url
     with transaction(engine_of(request)) as session:
         actions = open_actions_of(session, who.viewer.id)
         pending = pending_extension_ids(session, [a.id for a in actions])
+        feeds = active_feeds(session, who.viewer.id)
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
     return page(
         request,
@@ -44,7 +67,12 @@ def my_actions(request: Request, who: SignedIn) -> HTMLResponse:
         reading=reading,
         due=_due,
         today=now_of(request).date(),
+        feeds=[(FEED_NAMES.get(feed.kind, feed.id), created) for feed, created in feeds],
+        links=[(FEED_NAMES.get(link.feed.kind, link.feed.id), *link.urls(base)) for link in links],
     )
+
+
+FEED_NAMES = {"owner": "Your actions", "team": "Your team's actions and open escalations"}
 
 
 def _due(action: Action) -> date | None:
@@ -59,11 +87,40 @@ def visible_action(session: Session, viewer: Viewer, action_id: int) -> Action:
     return action
 
 
-@router.get("/actions/{action_id}")
-def action_sheet(request: Request, action_id: int, who: SignedIn) -> HTMLResponse:
-    """Show everything about one action."""
+def visible_by_ref(session: Session, viewer: Viewer, plan_id: str | None, ref: str) -> Action:
+    """Return the action ``ref`` (of ``plan_id``, or of the one plan that has it) if the viewer may see it."""
+    query = select(Action).where(Action.ref == ref, col(Action.removed_at).is_(None))
+    if plan_id is not None:
+        query = query.where(Action.plan_id == plan_id)
+    found = [a for a in session.exec(query.order_by(col(Action.plan_id))).all() if viewer.can_see(a.owner_id)]
+    if len(found) > 1:
+        choices = ", ".join(f"/actions/{a.plan_id}/{a.ref}" for a in found)
+        raise PageError(404, "Which plan?", f"More than one plan has an action {ref}: open one of {choices}.")
+    if not found:
+        raise PageError(404, "No such action", f"There is no action {ref} that you can see.")
+    return found[0]
+
+
+@router.get("/actions/{key}")
+def action_sheet(request: Request, key: str, who: SignedIn) -> HTMLResponse:
+    """Show everything about one action, found by its number or by its reference (``/actions/I.2c.1``)."""
     with transaction(engine_of(request)) as session:
-        sheet = build_sheet(session, visible_action(session, who.viewer, action_id))
+        if key.isdigit():
+            action = visible_action(session, who.viewer, int(key))
+        else:
+            action = visible_by_ref(session, who.viewer, None, key)
+        return _sheet(request, who, session, action)
+
+
+@router.get("/actions/{plan_id}/{ref}")
+def action_sheet_by_ref(request: Request, plan_id: str, ref: str, who: SignedIn) -> HTMLResponse:
+    """Show everything about one action, found by plan and reference (``/actions/gb276-tc2/I.2c.1``)."""
+    with transaction(engine_of(request)) as session:
+        return _sheet(request, who, session, visible_by_ref(session, who.viewer, plan_id, ref))
+
+
+def _sheet(request: Request, who: Signed, session: Session, action: Action) -> HTMLResponse:
+    sheet = build_sheet(session, action)
     return page(
         request,
         "action.html.j2",

@@ -46,7 +46,10 @@ def test_summaries_start_with_the_action_and_say_what_is_due(example: tuple[Engi
     assert [str(c) for c in deadline["CATEGORIES"].cats] == ["Part I", "deadline"]
     text = str(deadline["DESCRIPTION"])
     assert "Part I: Enhancing the relevance" in text and "Owner: Jonas Lindqvist <jonas.lindqvist@example.org>" in text
-    assert "Context: To be effective and coherent" in text and "https://planwatch.example.org/actions/I.1a.1" in text
+    assert (
+        "Context: To be effective and coherent" in text
+        and "https://planwatch.example.org/actions/gb276-tc2/I.1a.1" in text
+    )
     assert str(deadline["UID"]) == "gb276-tc2-i.1a.1-due-2000-04-30@planwatch"
 
 
@@ -119,7 +122,7 @@ def test_a_deadline_is_one_all_day_event_with_its_texts_and_a_todo_twin() -> Non
     (due,) = action_events(action(), CTX)
     assert (due.key, due.what, due.day, due.uid_day) == ("p|I.1.1|due", "due", date(2000, 4, 30), date(2000, 4, 30))
     assert due.summary == "I.1.1 due: Write the report"
-    assert due.url == "https://x.example/actions/I.1.1" and due.categories == ("Part I", "deadline")
+    assert due.url == "https://x.example/actions/p/I.1.1" and due.categories == ("Part I", "deadline")
     assert due.description.split("\n") == [
         "Due 30 April 2000",
         "Write the report",
@@ -129,7 +132,7 @@ def test_a_deadline_is_one_all_day_event_with_its_texts_and_a_todo_twin() -> Non
         "Owner: Zora Vidal <zora@example.org>",
         "Time frame: by 30 April 2000",
         "Status: open",
-        "Action: https://x.example/actions/I.1.1",
+        "Action: https://x.example/actions/p/I.1.1",
     ]
     assert (due.state, due.status, due.part, due.owner_id, due.alarm) == ("open", "CONFIRMED", "I", "zv", None)
     assert due.todo is not None and (due.todo.status, due.todo.percent) == ("NEEDS-ACTION", 0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from icalendar import Calendar
 from sqlmodel import select
 
 from engine.calendars.build import Feed, FeedOptions
@@ -183,3 +185,60 @@ def test_the_forms_send_the_owner_back_where_they_came_from(site) -> None:  # ty
             follow_redirects=False,
         )
         assert answer.headers["location"] == f"{where}?ok=progress", back
+
+
+FEED_LINK = re.compile(r"http://testserver/feeds/([A-Za-z0-9_-]+)\.ics")
+
+
+def test_an_owner_gets_and_rotates_calendar_links_on_my_actions(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    hrd = client("hrd")
+    page = hrd.get("/my").text
+    assert "Get my calendar links" in page and "/feeds/" not in page
+    token = csrf_of(page)
+    assert hrd.post("/my/calendar", data={}).status_code == 403  # no CSRF token
+    made = hrd.post("/my/calendar", data={"csrf": token})
+    assert made.status_code == 200 and "shown only this once" in made.text
+    (first,) = FEED_LINK.findall(made.text)  # hrd supervises nobody: one feed
+    assert f"webcal://testserver/feeds/{first}.ics" in made.text
+    feed = client(None).get(f"/feeds/{first}.ics")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    again = hrd.get("/my").text
+    assert "/feeds/" not in again and "Rotate: make new calendar links" in again  # shown once only
+    rotated = hrd.post("/my/calendar", data={"csrf": csrf_of(again)})
+    (second,) = FEED_LINK.findall(rotated.text)
+    assert second != first
+    assert client(None).get(f"/feeds/{first}.ics").status_code == 404  # the old link stopped working
+    assert client(None).get(f"/feeds/{second}.ics").status_code == 200
+
+
+def test_a_supervisor_also_gets_the_team_feed(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    boss = client("ed-devcoop")
+    made = boss.post("/my/calendar", data={"csrf": csrf_of(boss.get("/my").text)})
+    assert "Your team" in made.text and len(set(FEED_LINK.findall(made.text))) == 2
+
+
+def test_the_action_page_opens_by_reference(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    hrd = client("hrd")
+    for path in ("/actions/gb276-tc2/II.3.1", "/actions/II.3.1"):
+        answer = hrd.get(path)
+        assert answer.status_code == 200 and "II.3.1" in answer.text, path
+    assert hrd.get("/actions/gb276-tc2/I.2a.1").status_code == 404  # codev's
+    assert hrd.get("/actions/I.2a.1").status_code == 404
+    assert hrd.get("/actions/other-plan/II.3.1").status_code == 404
+    assert hrd.get("/actions/II.9.9").status_code == 404
+
+
+def test_every_feed_event_links_to_an_action_page_that_opens(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    hrd = client("hrd")
+    made = hrd.post("/my/calendar", data={"csrf": csrf_of(hrd.get("/my").text)})
+    (token,) = FEED_LINK.findall(made.text)
+    calendar = Calendar.from_ical(client(None).get(f"/feeds/{token}.ics").content)
+    urls = {str(event["URL"]) for event in calendar.walk("VEVENT")}
+    assert urls and all(url.startswith("http://testserver/actions/gb276-tc2/") for url in urls)
+    for url in sorted(urls):
+        answer = hrd.get(url.removeprefix("http://testserver"))
+        assert answer.status_code == 200 and url.rsplit("/", 1)[1] in answer.text, url
