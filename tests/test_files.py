@@ -34,3 +34,12 @@ def test_a_failed_write_keeps_nothing_half_written(tmp_path: Path) -> None:
         write_atomic(target, "text")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
     assert target.is_dir() and os.listdir(target) == ["inside"]
+
+
+def test_a_new_file_is_readable_by_all_and_a_replaced_one_keeps_its_mode(tmp_path: Path) -> None:
+    feed = tmp_path / "calendars" / "owner-pardev.ics"
+    write_atomic(feed, "BEGIN:VCALENDAR\n")
+    assert feed.stat().st_mode & 0o777 == 0o644  # a web server serving the folder can read it
+    feed.chmod(0o640)
+    write_atomic(feed, "BEGIN:VCALENDAR\nX\n")
+    assert feed.stat().st_mode & 0o777 == 0o640
