@@ -56,6 +56,7 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         actions = open_actions_of(session, who.viewer.id)
         pending = pending_extension_ids(session, [a.id for a in actions])
         feeds = active_feeds(session, who.viewer.id)
+        about = _about(request, session, who.viewer)
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
     return page(
         request,
@@ -69,7 +70,22 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         today=now_of(request).date(),
         feeds=[(FEED_NAMES.get(feed.kind, feed.id), created) for feed, created in feeds],
         links=[(FEED_NAMES.get(link.feed.kind, link.feed.id), *link.urls(base)) for link in links],
+        about=about,
     )
+
+
+def _about(request: Request, session: Session, viewer: Viewer) -> str:
+    """Name the action a form changed (``?action=ID`` after a redirect), if the viewer may see it."""
+    ident = request.query_params.get("action", "")
+    action = session.get(Action, int(ident)) if ident.isdigit() and len(ident) < 12 else None
+    if action is None or not viewer.can_see(action.owner_id):
+        return ""
+    return _named(action)
+
+
+def _named(action: Action) -> str:
+    title = action.title if len(action.title) <= 60 else action.title[:59] + "…"
+    return f"{action.ref} “{title}”"
 
 
 FEED_NAMES = {"owner": "Your actions", "team": "Your team's actions and open escalations"}
@@ -129,12 +145,14 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         sheet=sheet,
         reading=reading(sheet.action),
         today=now_of(request).date(),
+        about=_named(action),
     )
 
 
 def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
     target = {"my": "/my", "escalations": "/escalations"}.get(form.get("back", ""), f"/actions/{action_id}")
-    return RedirectResponse(f"{target}?ok={code}", status_code=303)
+    about = "" if target == "/escalations" else f"&action={action_id}"  # there ``action`` filters the log
+    return RedirectResponse(f"{target}?ok={code}{about}", status_code=303)
 
 
 @router.post("/actions/{action_id}/done")

@@ -39,6 +39,12 @@ NOTICES = {
     "not_mine": "Handed back to the secretariat.",
     "signed_out": "You are signed out.",
 }
+NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
+    "done": "Marked {about} done.",
+    "progress": "Progress recorded for {about}.",
+    "requested": "Extension requested for {about}; your supervisor decides.",
+    "extended": "Extension granted for {about}.",
+}
 
 
 @lru_cache(maxsize=8)
@@ -87,18 +93,21 @@ def page(
     viewer: Viewer | None = None,
     csrf: str | None = None,
     status: int = 200,
+    about: str = "",
     **context: Any,
 ) -> HTMLResponse:
-    """Render ``templates/web/{name}`` into a response with the security headers."""
+    """Render ``templates/web/{name}`` into a response with the security headers.
+
+    ``about`` names the action a notice is about ("Progress recorded for II.3.1 ...").
+    """
     settings: Settings = request.app.state.settings
     token = csrf if csrf is not None else anonymous_csrf(request)
     code = request.query_params.get("ok", "")
+    notice = NOTICES_ABOUT[code].format(about=about) if about and code in NOTICES_ABOUT else NOTICES.get(code, "")
     html = (
         environment(folders_for(settings))
         .get_template(name)
-        .render(
-            viewer=viewer, csrf=token, notice=NOTICES.get(code, ""), tz=viewer.timezone if viewer else "UTC", **context
-        )
+        .render(viewer=viewer, csrf=token, notice=notice, tz=viewer.timezone if viewer else "UTC", **context)
     )
     response = HTMLResponse(html, status_code=status)
     secure_headers(response)

@@ -62,7 +62,10 @@ def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(site) ->
         data={"csrf": token, "state": "at risk", "note": "budget", "back": "my"},
         follow_redirects=False,
     )
-    assert progress.headers["location"] == "/my?ok=progress"
+    assert progress.headers["location"] == f"/my?ok=progress&action={ident}"
+    assert "Progress recorded for II.3.1 “" in hrd.get(progress.headers["location"]).text
+    assert "Progress recorded for II.3.1 “" in hrd.get(f"/actions/{ident}?ok=progress").text
+    assert "Progress recorded." in client("codev").get(f"/my?ok=progress&action={ident}").text  # not codev's
     assert status_of(engine, "II.3.1") == "in_progress"
     ask = hrd.post(
         f"/actions/{ident}/extension",
@@ -178,13 +181,17 @@ def test_the_forms_send_the_owner_back_where_they_came_from(site) -> None:  # ty
     hrd = client("hrd")
     token = csrf_of(hrd.get("/my").text)
     ident = action_id(engine, "II.3.3")
-    for back, where in (("escalations", "/escalations"), ("nowhere", f"/actions/{ident}"), ("", f"/actions/{ident}")):
+    for back, where in (
+        ("escalations", "/escalations?ok=progress"),
+        ("nowhere", f"/actions/{ident}?ok=progress&action={ident}"),
+        ("", f"/actions/{ident}?ok=progress&action={ident}"),
+    ):
         answer = hrd.post(
             f"/actions/{ident}/progress",
             data={"csrf": token, "state": "on track", "back": back},
             follow_redirects=False,
         )
-        assert answer.headers["location"] == f"{where}?ok=progress", back
+        assert answer.headers["location"] == where, back
 
 
 FEED_LINK = re.compile(r"http://testserver/feeds/([A-Za-z0-9_-]+)\.ics")
