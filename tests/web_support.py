@@ -23,12 +23,12 @@ T0 = datetime(1999, 10, 1, 8, tzinfo=UTC)  # the example plan is imported
 NOW = datetime(2000, 6, 1, 12, tzinfo=UTC)  # the pages are looked at
 SECRET = "a-test-secret-that-is-long-enough"
 XSS = '<script>alert("x")</script> & <b>bold</b>'
-# ref, level, days overdue, fired (days before NOW), acknowledged by
+# ref, level, days overdue, fired (days before NOW), acknowledged by, sent to
 ESCALATIONS = [
-    ("I.2b.1", 2, 20, 3, None),  # ro-bangkok, below codev
-    ("I.2a.1", 1, 5, 1, None),  # codev's own
-    ("III.d.1", 2, 30, 2, None),  # pardev's, the title has markup
-    ("I.3b.3", 1, 60, 10, "ed-devcoop"),  # norms', acknowledged
+    ("I.2b.1", 2, 20, 3, None, "codev"),  # ro-bangkok, below codev
+    ("I.2a.1", 1, 5, 1, None, "ed-devcoop"),  # codev's own
+    ("III.d.1", 2, 30, 2, None, "ed-devcoop"),  # pardev's, the title has markup
+    ("I.3b.3", 1, 60, 10, "ed-devcoop", "ed-devcoop"),  # norms', acknowledged
 ]
 
 
@@ -54,7 +54,7 @@ def web_world(url: str) -> Engine:
         actions = {a.ref: a for a in session.exec(select(Action)).all()}
         actions["III.d.1"].title = XSS
         session.add(actions["III.d.1"])
-        for n, (ref, level, days, ago, ack) in enumerate(ESCALATIONS):
+        for n, (ref, level, days, ago, ack, to) in enumerate(ESCALATIONS):
             at = NOW - timedelta(days=ago)
             session.add(
                 Escalation(
@@ -65,7 +65,7 @@ def web_world(url: str) -> Engine:
                     level=level,
                     step=f"escalate:{level}",
                     policy="default",
-                    recipients=["boss@example.org"],
+                    recipients=[to],
                     days_overdue=days,
                     acknowledged_by=ack,
                     acknowledged_at=at if ack else None,
@@ -98,7 +98,31 @@ def sign_in(client: TestClient, settings: Settings, owner: str, now: datetime = 
     assert used.status_code == 303, used.text
 
 
-def link_path(settings: Settings, ref: str, recipient: str, verb: str, sent: datetime = NOW) -> str:
-    """Return the path of an e-mail's action link (as the e-mail layer builds it)."""
-    url = action_links(settings.base_url, settings.secret_key, "gb276-tc2", ref, recipient, sent)[verb]
+def link_path(
+    settings: Settings, ref: str, recipient: str, verb: str, sent: datetime = NOW, role: str = "owner"
+) -> str:
+    """Return the path of an e-mail's action link sent to ``recipient`` in ``role`` (as the e-mail layer builds it)."""
+    url = action_links(settings.base_url, settings.secret_key, "gb276-tc2", ref, recipient, sent, role)[verb]
     return url.removeprefix(settings.base_url)
+
+
+def add_escalation(engine: Engine, key: str, ref: str, level: int, to: list[str], at: datetime = NOW) -> int:
+    """Log one open escalation step of ``ref`` sent to ``to``; return its id."""
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == ref)).one()
+        assert action.id is not None
+        entry = Escalation(
+            key=key,
+            at=at,
+            action_id=action.id,
+            occurrence=str(action.due or ""),
+            level=level,
+            step=f"escalate:{level}",
+            policy="default",
+            recipients=to,
+            days_overdue=10,
+        )
+        session.add(entry)
+        session.flush()
+        assert entry.id is not None
+        return entry.id

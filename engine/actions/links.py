@@ -5,10 +5,15 @@ An action link is ``{base_url}/a/{token}/{verb}`` with ``verb`` one of ``ACTIONS
 preferences link is ``{base_url}/preferences/{token}``. A token is an itsdangerous
 ``URLSafeSerializer`` signature over a small JSON object::
 
-    {"do": "act" or "preferences", "p": plan id, "r": action ref, "u": recipient id or address, "x": expiry}
+    {"do": "act" or "preferences", "p": plan id, "r": action ref, "u": recipient id or address,
+     "o": role the link was sent in ("owner" or "supervisor"), "x": expiry}
 
-One token serves the four verbs of a message: it proves "this recipient may act on this action
-until ``x``", and each verb is something that recipient may do anyway. ``x`` is the expiry in
+One token serves the verbs of a message: it proves "this recipient, in this role, may act on this
+action until ``x``", and each verb is something that recipient may do anyway in that role. An owner
+(or their delegate or deputy) gets ``OWNER_VERBS``; a supervisor ``SUPERVISOR_VERBS``; any other
+recipient (a plain address) gets no acting link. An owner's token carries no ``"o"``
+(as every token did before roles were carried): the web treats such a token as the owner's only
+when its recipient is the action's owner, delegate or deputy today. ``x`` is the expiry in
 whole seconds since the Unix epoch (UTC), derived from the message's own time, never the wall
 clock, so a message renders byte for byte the same every time; ``read_link`` checks it against
 the ``now`` it is given. The web app serves the links: ``read_link(secret, token, now, kind)``.
@@ -27,7 +32,11 @@ from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from engine.errors import InputError
 
-ACTIONS = ("done", "progress", "extension", "not_mine")
+OWNER_VERBS = ("done", "progress", "extension", "not_mine")
+SUPERVISOR_VERBS = ("acknowledge",)
+ACTIONS = OWNER_VERBS + SUPERVISOR_VERBS
+OWNER, SUPERVISOR = "owner", "supervisor"
+VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS}
 ACT, PREFERENCES = "act", "preferences"
 SALT = "planwatch-link-v1"
 DEV_SECRET = "planwatch-development-key-not-secret"
@@ -48,6 +57,7 @@ class SignedLink:
     ref: str
     recipient: str
     expires: datetime
+    role: str = ""
 
 
 class _Serializer(URLSafeSerializer):
@@ -64,11 +74,15 @@ def _serializer(secret: str) -> URLSafeSerializer:
 
 
 @lru_cache(maxsize=4096)
-def sign_link(secret: str, kind: str, plan_id: str, ref: str, recipient: str, expires: datetime) -> str:
-    """Return the token of one link of ``kind`` ("act" or "preferences"); ``expires`` is aware."""
+def sign_link(secret: str, kind: str, plan_id: str, ref: str, recipient: str, expires: datetime, role: str = "") -> str:
+    """Return the token of one link of ``kind`` ("act" or "preferences") for ``role``; ``expires`` is aware."""
     if kind not in (ACT, PREFERENCES):
         raise ValueError(f"unknown link kind {kind!r}; expected {ACT!r} or {PREFERENCES!r}")
-    payload = {"do": kind, "p": plan_id, "r": ref, "u": recipient, "x": int(expires.timestamp())}
+    if role and role not in VERBS:
+        raise ValueError(f"unknown link role {role!r}; expected one of {sorted(VERBS)}")
+    payload: dict[str, Any] = {"do": kind, "p": plan_id, "r": ref, "u": recipient, "x": int(expires.timestamp())}
+    if role and role != OWNER:  # an owner's token reads the same without it: old links stay byte for byte
+        payload["o"] = role
     return str(_serializer(secret).dumps(payload))
 
 
@@ -84,14 +98,22 @@ def read_link(secret: str, token: str, now: datetime, kind: str = ACT) -> Signed
     expires = datetime.fromtimestamp(int(data["x"]), UTC)
     if now >= expires:
         raise LinkError(f"this link expired on {expires:%Y-%m-%d %H:%M} UTC; use the newest message about it")
-    return SignedLink(kind, str(data["p"]), str(data["r"]), str(data["u"]), expires)
+    role = str(data.get("o") or "")
+    if role and role not in VERBS:
+        raise LinkError("this link names a role planwatch does not know")
+    return SignedLink(kind, str(data["p"]), str(data["r"]), str(data["u"]), expires, role)
 
 
-def action_links(base_url: str, secret: str, plan_id: str, ref: str, recipient: str, sent: datetime) -> dict[str, str]:
-    """Return the URL of each action verb for one message sent at ``sent`` (aware), valid for ``LINK_LIFETIME``."""
-    token = sign_link(secret, ACT, plan_id, ref, recipient, sent + LINK_LIFETIME)
+def action_links(
+    base_url: str, secret: str, plan_id: str, ref: str, recipient: str, sent: datetime, role: str = OWNER
+) -> dict[str, str]:
+    """Return the URL of each verb ``role`` may use for one message sent at ``sent`` (aware), valid for
+    ``LINK_LIFETIME``; no link at all for a role that may not act (``""``: a plain address)."""
+    if role not in VERBS:
+        return {}
+    token = sign_link(secret, ACT, plan_id, ref, recipient, sent + LINK_LIFETIME, role)
     base = base_url.rstrip("/")
-    return {verb: f"{base}/a/{token}/{verb}" for verb in ACTIONS}
+    return {verb: f"{base}/a/{token}/{verb}" for verb in VERBS[role]}
 
 
 def preferences_url(base_url: str, secret: str, recipient: str, sent: datetime) -> str:

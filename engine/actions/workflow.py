@@ -240,13 +240,82 @@ def enqueue_extension_granted(
     return enqueue(conn, [row]) == 1
 
 
+def _chain(session: Session, owner_id: str | None) -> list[str]:
+    """Return the supervisors above ``owner_id``, nearest first."""
+    out: list[str] = []
+    person = session.get(Owner, owner_id) if owner_id else None
+    while person is not None and person.supervisor_id and person.supervisor_id not in out:
+        out.append(person.supervisor_id)
+        person = session.get(Owner, person.supervisor_id)
+    return out
+
+
+def step_recipients(session: Session, entry: Escalation) -> set[str]:
+    """Return who the step ``entry`` was sent to: owner ids, and the addresses it names.
+
+    The log keeps the step's recipients as the rules name them (``owner``, ``delegate``,
+    ``supervisor``, ``supervisor.supervisor``, ``secretariat``, an owner id or an address);
+    the chain is read from the action's owner.
+    """
+    action = session.get(Action, entry.action_id)
+    owner_id = action.owner_id if action else None
+    out: set[str] = set()
+    for name in entry.recipients:
+        parts = name.split(".")
+        if "@" in name:
+            out.add(name)
+            found = session.exec(select(Owner).where(Owner.email == name)).first()
+            out |= {found.id} if found else set()
+        elif name == "owner" and owner_id:
+            out.add(owner_id)
+        elif name == "delegate" and owner_id:
+            owner = session.get(Owner, owner_id)
+            out |= {owner.delegate_id} if owner and owner.delegate_id else set()
+        elif all(p == "supervisor" for p in parts):
+            chain = _chain(session, owner_id)
+            out |= {chain[len(parts) - 1]} if len(parts) <= len(chain) else set()
+        elif name == "secretariat":
+            staff = session.exec(select(Owner.id).where(col(Owner.role).in_(["secretariat", "admin"]))).all()
+            out |= set(staff) or {"secretariat"}
+        else:
+            out.add(name)
+    return out
+
+
+def addressed_to(session: Session, entry: Escalation, who: str) -> bool:
+    """Return True when the step ``entry`` was sent to ``who`` (an owner id, or an address)."""
+    person = session.get(Owner, who)
+    return bool({who, person.email if person else who} & step_recipients(session, entry))
+
+
+def may_acknowledge(session: Session, entry: Escalation, who: str) -> bool:
+    """Return True when ``who`` received the step ``entry`` or is above one of its recipients in the chain."""
+    if addressed_to(session, entry, who):
+        return True
+    return any(who in _chain(session, recipient) for recipient in step_recipients(session, entry))
+
+
 def acknowledge(
-    session: Session, escalation_id: int, now: datetime, *, who: str, note: str = "", via: str = "cli"
+    session: Session,
+    escalation_id: int,
+    now: datetime,
+    *,
+    who: str,
+    note: str = "",
+    via: str = "cli",
+    scoped: bool = True,
 ) -> Escalation:
-    """A supervisor acknowledges an escalation: its step stops repeating."""
+    """Someone the step was sent to (or someone above them) acknowledges an escalation: its step stops
+    repeating. ``scoped=False`` is for replaying recorded history only."""
     entry = session.get(Escalation, escalation_id)
     if entry is None:
         raise UsageError(f"no escalation {escalation_id}; `planwatch escalations` lists them")
+    if scoped and not may_acknowledge(session, entry, who):
+        sent_to = ", ".join(entry.recipients) or "nobody"
+        raise UsageError(
+            f"{who} may not acknowledge escalation {escalation_id}: it was sent to {sent_to}, "
+            "and only they or someone above them in the chain may acknowledge it"
+        )
     if entry.acknowledged_at is None:
         entry.acknowledged_at, entry.acknowledged_by, entry.ack_note = now, who, note
         session.add(entry)
@@ -258,6 +327,19 @@ def acknowledge(
                 session, action, now, who, via, "acknowledged", None, f"{entry.step} of {entry.occurrence}", note
             )
     return entry
+
+
+def acknowledge_action(
+    session: Session, action: Action, now: datetime, *, who: str, note: str = "", via: str = "cli"
+) -> list[Escalation]:
+    """Acknowledge every open step of ``action`` that was sent to ``who``; return them (oldest first)."""
+    query = select(Escalation).where(
+        Escalation.action_id == action.id,
+        col(Escalation.acknowledged_at).is_(None),
+        col(Escalation.resolved_at).is_(None),
+    )
+    mine = [e for e in session.exec(query.order_by(col(Escalation.at))).all() if addressed_to(session, e, who)]
+    return [acknowledge(session, e.id, now, who=who, note=note, via=via) for e in mine if e.id is not None]
 
 
 def resolve_escalations(

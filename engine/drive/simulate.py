@@ -233,7 +233,7 @@ def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
                     query = query.where(Escalation.level == event.level)
                 entry = session.exec(query.order_by(col(Escalation.at).desc())).first()
                 if entry is not None and entry.id is not None:
-                    acknowledge(session, entry.id, now, who=who, note=note)
+                    acknowledge(session, entry.id, now, who=who, note=note, scoped=False)
 
 
 def notifications(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from engine.actions.links import action_links, preferences_url
+from engine.actions.links import OWNER, SUPERVISOR, action_links, preferences_url
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
@@ -65,6 +65,14 @@ def role_of(row: Row) -> str:
     return str(payload.get("role") or default)
 
 
+def link_role(role: str, recipient_id: str | None) -> str:
+    """Return the role a message's action links act in: the owner's (owner, delegate, deputy), a supervisor's
+    (anyone else in the owners directory), or none (``""``: a plain address gets no acting link)."""
+    if not recipient_id:
+        return ""
+    return OWNER if role in OWNER_ROLES else SUPERVISOR
+
+
 def thread_of(row: Row) -> str:
     """Return "action" for messages to the owner (or delegate), "escalation" for everyone else's thread."""
     return "action" if role_of(row) in OWNER_ROLES else "escalation"
@@ -106,7 +114,13 @@ def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentit
     due = _day(payload.get("date"))
     who = row["recipient_id"] or row["recipient"]
     base["links"] |= action_links(
-        identity.base_url, identity.secret_key, facts.plan["id"], facts.action["ref"], who, now
+        identity.base_url,
+        identity.secret_key,
+        facts.plan["id"],
+        facts.action["ref"],
+        who,
+        now,
+        link_role(role_of(row), row["recipient_id"]),
     )
     return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
         "action": facts.action,
@@ -158,7 +172,13 @@ def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: dateti
         dict(item)
         | {
             "links": action_links(
-                identity.base_url, identity.secret_key, item.get("plan_id", ""), item["ref"], who, now
+                identity.base_url,
+                identity.secret_key,
+                item.get("plan_id", ""),
+                item["ref"],
+                who,
+                now,
+                link_role(str(item.get("role") or OWNER), row["recipient_id"]),
             )
         }
         for item in payload.get("items", [])

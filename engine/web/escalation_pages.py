@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from engine.actions.extensions import decide, pending_requests
-from engine.actions.workflow import acknowledge
+from engine.actions.workflow import acknowledge, may_acknowledge
 from engine.read.escalation_review import (
     SORTS,
     STATES,
@@ -122,11 +122,12 @@ def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> Redire
         action = session.get(Action, entry.action_id) if entry else None
         if entry is None or action is None or not who.viewer.can_see(action.owner_id):
             raise PageError(404, "No such escalation", "There is no escalation with that number that you can see.")
-        if not who.viewer.can_supervise(action.owner_id):
+        if not may_acknowledge(session, entry, who.viewer.id):
             raise PageError(
                 403,
                 "Not yours to acknowledge",
-                "Only a supervisor of the action's owner can acknowledge its escalations.",
+                "This step was sent to someone else; only the people it was sent to, or those above them, "
+                "can acknowledge it.",
             )
         acknowledge(session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web")
     return _back(form, "acknowledged")

@@ -3,6 +3,12 @@
 A GET only shows what the link would do, with a button: mail scanners open links and must not
 change anything. The POST acts, once: each verb of a link is single use. A forged, damaged,
 expired or used link gets a page that says so.
+
+A link acts only as whom it was sent to, in the role it was sent in: the action's owner (or their
+delegate or deputy) uses the owner's verbs, a supervisor acknowledges; a plain address, a
+supervisor's link used for an owner's verb, or a link whose recipient no longer owns the action
+gets a page saying why. A link for an action that is done or dropped shows its state and offers
+nothing that acts.
 """
 
 from __future__ import annotations
@@ -14,15 +20,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from engine.actions.access import viewer_for
 from engine.actions.extensions import request_extension
-from engine.actions.links import ACT, ACTIONS, PREFERENCES, LinkError, SignedLink, read_link
+from engine.actions.links import ACT, ACTIONS, OWNER, PREFERENCES, SUPERVISOR, VERBS, LinkError, SignedLink, read_link
 from engine.actions.signin import digest, mark_used, used
-from engine.actions.workflow import complete, not_mine, progress
+from engine.actions.workflow import acknowledge_action, complete, not_mine, progress
 from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
-from engine.store.models import Action
+from engine.store.models import Action, Owner
 from engine.web.auth import (
     AnonymousPost,
     PageError,
@@ -37,6 +42,7 @@ from engine.web.templating import ANON_CSRF, page
 
 router = APIRouter(include_in_schema=False)
 VIA = "email link"
+CLOSED = frozenset({"done", "dropped"})
 DIGESTS = {"none": "each message as it comes", "daily": "one daily digest", "weekly": "one weekly digest"}
 
 
@@ -72,6 +78,43 @@ def _unused(session: Session, key: str) -> None:
         )
 
 
+def _people_of(session: Session, action: Action) -> set[str]:
+    """Return the ids of those who act as the owner of ``action``: the owner, their delegate and deputy."""
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    if owner is None:
+        return set()
+    return {owner.id} | {p for p in (owner.delegate_id, owner.deputy_id) if p}
+
+
+def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> str:
+    """Return the id of the person the link acts for, or refuse it with a page that says why."""
+    person = owner_by_id_or_email(session, link.recipient)
+    if person is None:
+        raise PageError(
+            403,
+            "This link cannot change the action",
+            f"The message was sent to {link.recipient}, who is not in the owners directory, so its links do not "
+            f"change {action.ref}. Sign in to planwatch to see it.",
+        )
+    role = link.role or (OWNER if person.id in _people_of(session, action) else "")
+    if not role:
+        raise PageError(
+            403,
+            "This action is not yours",
+            f"This link was sent to {person.name}, who does not own {action.ref} (it may have another owner now), "
+            "so it cannot change it. Sign in to planwatch to see it.",
+        )
+    if verb not in VERBS[role]:
+        doing = "its owner" if role == OWNER else "a supervisor"
+        raise PageError(
+            403,
+            "This link does not do that",
+            f"This message was sent to {person.name} as {doing} of {action.ref}; "
+            f"{'only its owner can do that' if role == SUPERVISOR else 'that is for a supervisor'}.",
+        )
+    return person.id
+
+
 @router.get("/a/{token}/{verb}")
 def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     """Show what the link does, with a form and a button; nothing changes yet."""
@@ -80,7 +123,9 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     link = _read(request, token, ACT)
     with transaction(engine_of(request)) as session:
         action = _action(session, link)
+        _allowed(session, link, action, verb)
         _unused(session, digest(ACT, verb, token))
+        closed = action.status in CLOSED
     return page(
         request,
         "link.html.j2",
@@ -88,6 +133,7 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
         action=action,
         due=effective_due(action.due, action.extended_to),
         token=token,
+        closed=closed,
     )
 
 
@@ -99,14 +145,14 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
     link, now = _read(request, token, ACT), now_of(request)
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = _action(session, link)
-        owner = owner_by_id_or_email(session, link.recipient)
-        if owner is not None and not viewer_for(session, owner).can_see(action.owner_id):
+        who = _allowed(session, link, action, verb)
+        _unused(session, digest(ACT, verb, token))
+        if action.status in CLOSED:
             raise PageError(
-                403,
-                "This action is no longer yours",
-                f"{action.ref} has another owner now; the link in your message no longer works for it.",
+                409,
+                f"This action is {action.status}",
+                f"{action.ref} is {action.status}; the links in messages about it no longer change it.",
             )
-        who = owner.id if owner else link.recipient
         if not mark_used(session, digest(ACT, verb, token), f"{ACT}:{verb}", who, now):
             raise PageError(
                 410, "This link was already used", "Each button of a message works once; sign in to do more."
@@ -127,6 +173,15 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
         wanted = parse_day(form.get("to", ""), "New due date")
         request_extension(session, action, wanted, now, who=who, via=VIA, reason=form.get("reason", "").strip())
         return f"Extension to {wanted.isoformat()} requested; your supervisor decides and you will hear back."
+    if verb == "acknowledge":
+        steps = acknowledge_action(session, action, now, who=who, via=VIA, note=note)
+        if not steps:
+            raise PageError(
+                409,
+                "Nothing to acknowledge",
+                f"No open escalation of {action.ref} was sent to you; it may have been acknowledged or settled.",
+            )
+        return f"Acknowledged {len(steps)} open step{'' if len(steps) == 1 else 's'} about {action.ref}."
     not_mine(session, action, now, who=who, via=VIA, note=note)
     return "Handed back: the secretariat is told and will find the right owner."
 

@@ -9,9 +9,9 @@ import pytest
 
 from engine.actions.links import (
     ACT,
-    ACTIONS,
     DEV_SECRET,
     LINK_LIFETIME,
+    OWNER_VERBS,
     PREFERENCES,
     PREFERENCES_LIFETIME,
     LinkError,
@@ -32,11 +32,11 @@ def _token(url: str) -> str:
 
 def test_a_message_gets_one_token_for_its_four_verbs() -> None:
     links = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "pardev", SENT)
-    assert list(links) == list(ACTIONS) == ["done", "progress", "extension", "not_mine"]
+    assert list(links) == list(OWNER_VERBS) == ["done", "progress", "extension", "not_mine"]
     tokens = {_token(url) for url in links.values()}
     assert len(tokens) == 1
     token = tokens.pop()
-    assert links == {verb: f"https://planwatch.example.org/a/{token}/{verb}" for verb in ACTIONS}
+    assert links == {verb: f"https://planwatch.example.org/a/{token}/{verb}" for verb in OWNER_VERBS}
     link = read_link(SECRET, token, SENT)
     assert (link.kind, link.plan_id, link.ref, link.recipient) == (ACT, "gb276-tc2", "III.a.1", "pardev")
     assert link.expires == SENT + LINK_LIFETIME
@@ -85,3 +85,14 @@ def test_without_a_secret_links_use_the_development_key() -> None:
     assert read_link(DEV_SECRET, token, SENT).recipient == "codev"
     with pytest.raises(LinkError):
         read_link(SECRET, token, SENT)
+
+
+def test_a_link_carries_the_role_it_was_sent_in() -> None:
+    owner = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "pardev", SENT, "owner")
+    assert read_link(SECRET, _token(owner["done"]), SENT).role == ""  # an owner's token reads as before roles
+    supervisor = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "ed-devcoop", SENT, "supervisor")
+    assert list(supervisor) == ["acknowledge"]
+    assert read_link(SECRET, _token(supervisor["acknowledge"]), SENT).role == "supervisor"
+    assert action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "committee@example.org", SENT, "") == {}
+    with pytest.raises(ValueError, match="unknown link role"):
+        sign_link(SECRET, ACT, "p", "r", "u", SENT, "boss")

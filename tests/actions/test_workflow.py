@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from engine.actions.workflow import (
     acknowledge,
+    acknowledge_action,
     complete,
     current_occurrence,
     enqueue_extension_granted,
@@ -28,7 +29,7 @@ from engine.outbox import message_key, outbox_row
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Completion, Escalation, Outbox, Plan
 
-from ..web_support import NOW, web_world
+from ..web_support import NOW, add_escalation, web_world
 
 
 @pytest.fixture
@@ -287,3 +288,39 @@ def test_reopening_a_held_action_plans_it_from_the_reopening(world: Engine) -> N
         action = _action(session, "II.2.5")
         # What fell due during the hold lies before planned_through: the next tick never sends it.
         assert (action.status, action.planned_through, action.next_fire_at) == ("open", reopened_at, reopened_at)
+
+
+def test_only_the_recipients_of_a_step_or_those_above_them_acknowledge_it(world: Engine) -> None:
+    over_her_head = add_escalation(world, "k-dg", "I.2b.1", 3, ["dg-office@example.org"])
+    to_codev = add_escalation(world, "k-codev", "I.2b.1", 1, ["codev"])
+    with transaction(world) as session:
+        with pytest.raises(
+            UsageError, match=r"ed-devcoop may not acknowledge escalation .*sent to dg-office@example.org"
+        ):
+            acknowledge(session, over_her_head, NOW, who="ed-devcoop")
+        with pytest.raises(UsageError, match="ro-bangkok may not acknowledge"):
+            acknowledge(session, to_codev, NOW, who="ro-bangkok")  # below the recipient
+        assert acknowledge(session, to_codev, NOW, who="dg-office").acknowledged_by == "dg-office"  # above codev
+        assert acknowledge(session, over_her_head, NOW, who="dg-office").acknowledged_by == "dg-office"  # by address
+    with transaction(world) as session:
+        assert _escalation(session, "k-dg").acknowledged_by == "dg-office"
+
+
+def test_acknowledging_an_action_acknowledges_its_open_steps_sent_to_you(world: Engine) -> None:
+    first = add_escalation(world, "k-a", "III.d.1", 1, ["ed-devcoop"], NOW - timedelta(days=4))
+    second = add_escalation(world, "k-b", "III.d.1", 1, ["amara.okafor@example.org"])
+    add_escalation(world, "k-c", "III.d.1", 3, ["dg-office"])
+    with transaction(world) as session:
+        done = acknowledge_action(session, _action(session, "III.d.1"), NOW, who="ed-devcoop", note="x", via="web")
+        assert {e.key for e in done} == {"k2", "k-a", "k-b"} and {first, second} <= {e.id for e in done}
+    with transaction(world) as session:
+        assert _escalation(session, "k-c").acknowledged_at is None
+        assert acknowledge_action(session, _action(session, "III.d.1"), NOW, who="ed-devcoop") == []
+
+
+def test_a_step_logged_by_role_is_read_along_the_owners_chain(world: Engine) -> None:
+    second_rung = add_escalation(world, "k-rung", "I.2b.1", 2, ["supervisor.supervisor"])  # ro-bangkok > codev > ed
+    with transaction(world) as session:
+        with pytest.raises(UsageError, match="codev may not acknowledge"):
+            acknowledge(session, second_rung, NOW, who="codev")
+        assert acknowledge(session, second_rung, NOW, who="ed-devcoop").acknowledged_by == "ed-devcoop"

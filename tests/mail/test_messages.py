@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from engine.actions.links import (
-    ACTIONS,
+    OWNER_VERBS,
     LinkError,
     action_links,
     preferences_url,
@@ -215,7 +215,11 @@ def test_a_bad_address_is_refused_before_sending() -> None:
 def test_links_are_signed_expire_and_tell_their_kind() -> None:
     sent = datetime(2000, 3, 24, 8, tzinfo=UTC)
     links = action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "program", sent)
-    assert set(links) == set(ACTIONS)
+    assert set(links) == set(OWNER_VERBS)
+    supervisor = action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "mid", sent, "supervisor")
+    assert set(supervisor) == {"acknowledge"}
+    assert read_link("key", supervisor["acknowledge"].split("/")[-2], sent).role == "supervisor"
+    assert action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "x@example.org", sent, "") == {}
     token = links["done"].split("/a/", 1)[1].rsplit("/", 1)[0]
     assert links["done"].endswith("/done") and links["not_mine"].endswith("/not_mine")
     link = read_link("key", token, sent + timedelta(days=1))

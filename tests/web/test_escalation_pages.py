@@ -12,7 +12,7 @@ from engine.store.models import Action, ActionChange, Escalation, Outbox
 from engine.store.web_models import ExtensionRequest
 from engine.web.escalation_pages import query_of, read_filter
 
-from ..web_support import NOW, action_id, csrf_of
+from ..web_support import NOW, action_id, add_escalation, csrf_of
 from .conftest import escalation_id
 
 
@@ -202,3 +202,23 @@ def test_the_level_filter_offers_the_owners_rung_zero(site) -> None:  # type: ig
     assert '<option value="0" selected>0</option>' in page
     assert "1 entries" in page or "1 entry" in page
     assert read_filter({"level": "0"}, "UTC") == ReviewFilter(level=0, tz="UTC")
+
+
+def test_a_supervisor_cannot_acknowledge_a_step_sent_over_her_head(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    over = add_escalation(engine, "k-over", "I.2b.1", 3, ["dg-office"])
+    amara = client("ed-devcoop")  # above ro-bangkok and codev, below dg-office
+    token = csrf_of(amara.get("/escalations?state=all").text)
+    refused = amara.post(f"/escalations/{over}/acknowledge", data={"csrf": token})
+    assert refused.status_code == 403 and "only the people it was sent to" in refused.text
+    ident = escalation_id(engine, "I.2b.1")
+    below = amara.post(f"/escalations/{ident}/acknowledge", data={"csrf": token}, follow_redirects=False)
+    assert below.status_code == 303  # sent to codev, who reports to her
+    dg = client("dg-office")
+    dg_token = csrf_of(dg.get("/escalations").text)
+    assert (
+        dg.post(f"/escalations/{over}/acknowledge", data={"csrf": dg_token}, follow_redirects=False).status_code == 303
+    )
+    with transaction(engine) as session:
+        entry = session.get(Escalation, over)
+        assert entry is not None and entry.acknowledged_by == "dg-office"

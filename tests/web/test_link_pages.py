@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from engine.actions.links import preferences_url
+from engine.actions.links import ACT, LINK_LIFETIME, action_links, preferences_url, sign_link
 from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.store import transaction
-from engine.store.models import Action, ActionChange, Outbox, Owner
+from engine.store.models import Action, ActionChange, Escalation, Outbox, Owner
 from engine.store.web_models import ExtensionRequest
 from engine.web import create_app
 
-from ..web_support import NOW, XSS, csrf_of, link_path, web_settings, web_world
+from ..web_support import NOW, XSS, add_escalation, csrf_of, link_path, web_settings, web_world
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_each_verb_of_a_message_works_once(site) -> None:  # type: ignore[no-unt
         told = session.exec(select(Outbox).where(Outbox.template == "not_mine")).one()
         assert told.recipient_id == "secretariat"
     late = client.post(link_path(settings, "III.a.3", "pardev", "done"), data={"csrf": token})
-    assert late.status_code == 403 and "no longer yours" in late.text  # handed back: older links stop working
+    assert late.status_code == 403 and "does not own III.a.3" in late.text  # handed back: older links stop working
     assert _action(engine, "III.a.3").status == "open"
 
 
@@ -128,3 +128,91 @@ def test_preferences_change_delivery_and_one_click_unsubscribe_switches_to_weekl
     with transaction(engine) as session:
         owner = session.get(Owner, "pardev")
         assert owner is not None and owner.digest == "weekly"
+
+
+def _token_path(settings: Settings, ref: str, recipient: str, verb: str, role: str = "") -> str:
+    """A link as an older message (no role) or a forger holding the key would make it."""
+    return f"/a/{sign_link(settings.secret_key, ACT, 'gb276-tc2', ref, recipient, NOW + LINK_LIFETIME, role)}/{verb}"
+
+
+def test_a_supervisors_link_never_acts_as_the_owner(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    assert set(
+        action_links(settings.base_url, settings.secret_key, "p", "III.a.3", "ed-devcoop", NOW, "supervisor")
+    ) == {"acknowledge"}
+    shown = client.get(link_path(settings, "III.a.3", "ed-devcoop", "acknowledge", role="supervisor"))
+    token = csrf_of(shown.text)
+    for verb in ("not_mine", "done", "progress", "extension"):
+        path = _token_path(settings, "III.a.3", "ed-devcoop", verb, "supervisor")
+        assert client.get(path).status_code == 403
+        refused = client.post(path, data={"csrf": token, "to": "2000-09-30", "reason": "x", "note": "x"})
+        assert refused.status_code == 403 and "only its owner can do that" in refused.text
+    action = _action(engine, "III.a.3")
+    assert (action.owner_id, action.status) == ("pardev", "open")
+    with transaction(engine) as session:
+        assert session.exec(select(Outbox).where(Outbox.template == "not_mine")).first() is None
+
+
+def test_a_supervisors_link_acknowledges_the_steps_sent_to_her(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    mine = add_escalation(engine, "k-mine", "III.d.1", 2, ["ed-devcoop"])
+    above = add_escalation(engine, "k-above", "III.d.1", 3, ["dg-office"])
+    path = link_path(settings, "III.d.1", "ed-devcoop", "acknowledge", role="supervisor")
+    shown = client.get(path)
+    assert shown.status_code == 200 and "Acknowledge the escalation" in shown.text
+    done = client.post(path, data={"csrf": csrf_of(shown.text), "note": "calling Rafael"})
+    assert done.status_code == 200 and "Acknowledged 2 open steps about III.d.1." in done.text
+    with transaction(engine) as session:
+        acked = {e.id: e.acknowledged_by for e in session.exec(select(Escalation)).all()}
+    assert acked[mine] == "ed-devcoop" and acked[above] is None  # the step over her head stays open
+    owner_link = link_path(settings, "III.d.1", "pardev", "done")
+    assert "acknowledge" not in owner_link
+    assert client.get(_token_path(settings, "III.d.1", "pardev", "acknowledge", "owner")).status_code == 403
+
+
+def test_a_recipient_who_is_not_an_owner_gets_no_acting_link(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    assert (
+        action_links(settings.base_url, settings.secret_key, "gb276-tc2", "III.a.1", "committee@example.org", NOW, "")
+        == {}
+    )
+    token = csrf_of(client.get(link_path(settings, "III.a.1", "pardev", "progress")).text)
+    for role in ("", "owner", "supervisor"):
+        for verb in ("done", "extension", "acknowledge"):
+            path = _token_path(settings, "III.a.1", "committee@example.org", verb, role)
+            answer = client.post(path, data={"csrf": token, "to": "2000-09-30", "reason": "x"})
+            assert answer.status_code == 403 and "not in the owners directory" in answer.text, (role, verb)
+    assert _action(engine, "III.a.1").status == "open"
+    with transaction(engine) as session:
+        assert session.exec(select(ExtensionRequest)).first() is None
+
+
+def test_an_old_link_without_a_role_acts_only_for_the_owner(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    token = csrf_of(client.get(link_path(settings, "III.a.1", "pardev", "progress")).text)
+    foreign = client.post(_token_path(settings, "III.a.1", "ed-devcoop", "not_mine"), data={"csrf": token})
+    assert foreign.status_code == 403 and "does not own III.a.1" in foreign.text
+    assert _action(engine, "III.a.1").owner_id == "pardev"
+    delegate = client.post(_token_path(settings, "III.a.1", "secretariat", "progress"), data={"csrf": token})
+    assert delegate.status_code == 200  # pardev's delegate
+    own = client.post(_token_path(settings, "III.a.1", "pardev", "done"), data={"csrf": token})
+    assert own.status_code == 200 and _action(engine, "III.a.1").status == "done"
+
+
+def test_a_link_for_a_done_or_dropped_action_offers_nothing(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    token = csrf_of(client.get(link_path(settings, "III.a.1", "pardev", "progress")).text)
+    with transaction(engine) as session:
+        session.exec(select(Action).where(Action.ref == "III.a.2")).one().status = "dropped"
+    assert client.post(link_path(settings, "III.a.1", "pardev", "done"), data={"csrf": token}).status_code == 200
+    for ref, state in (("III.a.1", "done"), ("III.a.2", "dropped")):
+        for verb in ("progress", "extension", "not_mine", "done"):
+            path = link_path(settings, ref, "pardev", verb, sent=NOW - timedelta(days=1))
+            shown = client.get(path)
+            assert shown.status_code == 200 and f"This action is {state}" in shown.text
+            assert "<form" not in shown.text.split("<main", 1)[-1], (ref, verb)
+            used = client.post(path, data={"csrf": token, "to": "2000-09-30", "reason": "x", "state": "at risk"})
+            assert used.status_code == 409 and f"is {state}" in used.text
+    with transaction(engine) as session:
+        assert session.exec(select(ExtensionRequest)).first() is None
+        assert _action(engine, "III.a.2").status == "dropped"
