@@ -25,15 +25,18 @@ from engine.importing import OwnersReport, import_paths
 from engine.mail.render import Renderer
 from engine.plandoc import effective_due
 from engine.read.queries import (
+    SentMessage,
     escalation_steps_by_level,
     last_done_at,
     list_actions,
+    owners_of_actions,
     owners_with_chains,
     plans,
     sections,
     sent_by_type,
+    sent_messages,
 )
-from engine.rules.loader import load_rules
+from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings, template_folders
 from engine.shipped import plans_folder, rules_folder
 from engine.store import make_engine, transaction
@@ -59,6 +62,13 @@ class DemoSummary:
     escalations: Counter[int] = field(default_factory=Counter)
     maildir: Path = Path()
     mail_count: int = 0
+    checkins: int = 0  # check-ins sent on their own (not in a digest)
+    checkins_late: int = 0  # of those, sent more than one business day after their planned time
+    outside_hours: int = 0  # messages sent off a business day of the recipient or outside business hours
+    escalations_before_owner: int = 0  # escalations sent before the owner was sent anything about the occurrence
+
+
+END_OF_DAY = time(18, 0)  # business hours run from the delivery hour to this local time
 
 
 def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, now: datetime) -> DemoSummary:
@@ -83,10 +93,11 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
         )
         with transaction(engine) as session:
             start = plans(session)[0].ref_date
+        rules = load_rules(settings.rules_dir)
         run_simulation(
             engine,
             settings,
-            load_rules(settings.rules_dir),
+            rules,
             Renderer(template_folders(settings)),
             start,
             UNTIL,
@@ -94,7 +105,7 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
             commit=True,
             maildir=maildir,
         )
-        summary = summarise(engine, UNTIL, maildir)
+        summary = summarise(engine, UNTIL, maildir, rules)
     finally:
         engine.dispose()
     shipped_rules = settings.rules_dir if settings.rules_dir == rules_folder() else None
@@ -136,8 +147,8 @@ def _show_plan(console: Console, engine: Engine) -> None:
         console.print(owners_table(owners_with_chains(session)))
 
 
-def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
-    """Count what the plan's life produced."""
+def summarise(engine: Engine, until: date, maildir: Path, rules: RuleSet) -> DemoSummary:
+    """Count what the plan's life produced, and check its messages were timely and went to the owner first."""
     summary = DemoSummary(maildir=maildir)
     with Session(engine) as session:
         tz = plans(session)[0].timezone
@@ -146,6 +157,9 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
         summary.messages.update(sent_by_type(session))
         summary.escalations.update(escalation_steps_by_level(session))
         done_at = last_done_at(session)
+        messages = sent_messages(session)
+        owners = owners_of_actions(session)
+    check_delivery(summary, messages, owners, rules, tz)
     for action in actions:
         due = effective_due(action.due, action.extended_to)
         if due is None or action.kind == "recurring":
@@ -161,6 +175,39 @@ def summarise(engine: Engine, until: date, maildir: Path) -> DemoSummary:
     return summary
 
 
+def check_delivery(
+    summary: DemoSummary, messages: list[SentMessage], owners: dict[int, set[str]], rules: RuleSet, plan_tz: str
+) -> None:
+    """Count late check-ins, messages sent outside business hours, and escalations before the owner was told.
+
+    Business days and hours are the recipient's own: their zone's calendar (``holidays_by_zone``, else
+    ``holidays``) and the delivery hour, until the end of the working day; an address outside the
+    owners directory keeps the plan's zone. A notice folded into a digest is told when the digest goes out.
+    """
+    hour = rules.policies[0].delivery.hour if rules.policies else time(9, 0)
+    told: dict[tuple[int, str], datetime] = {}
+    for m in messages:
+        to_owner = m.type in {"reminder", "checkin", "overdue"} or m.recipient_id in owners.get(m.action_id or -1, ())
+        if m.action_id is not None and to_owner:
+            key = (m.action_id, m.occurrence)
+            told[key] = min(told.get(key, m.sent_at), m.sent_at)
+    for m in messages:
+        if m.in_digest:
+            continue  # the digest itself is checked
+        tzname = m.timezone or plan_tz
+        calendar, here = rules.calendar_of(tzname), zone(tzname)
+        if m.type == "checkin":
+            planned = m.due_at.astimezone(here)
+            limit = datetime.combine(calendar.add_business_days(planned.date(), 1), planned.timetz())
+            summary.checkins += 1
+            summary.checkins_late += m.sent_at > limit
+        local = m.sent_at.astimezone(here)
+        summary.outside_hours += not (calendar.is_business_day(local.date()) and hour <= local.time() < END_OF_DAY)
+        if m.type == "escalation" and m.action_id is not None and m.recipient_id not in owners.get(m.action_id, ()):
+            first = told.get((m.action_id, m.occurrence))
+            summary.escalations_before_owner += first is None or first > m.sent_at
+
+
 def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None = None) -> None:
     """Print the demo's closing summary (``rules``: a rules folder the commands it suggests must name)."""
     console.rule("[bold]The plan's life, 1999-09-28 to 2001-12-31[/]")
@@ -174,6 +221,12 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     )
     levels = ", ".join(f"level {lvl}: {n}" for lvl, n in sorted(s.escalations.items())) or "none"
     console.print(f"Escalation log: {sum(s.escalations.values())} steps ({levels}).")
+    late = (
+        f"{s.checkins_late} more than a business day late" if s.checkins_late else "none more than a business day late"
+    )
+    console.print(f"Check-ins on time: {s.checkins - s.checkins_late} of {s.checkins} ({late}).")
+    console.print(f"Sent outside business hours: {s.outside_hours or 'none'}.")
+    console.print(f"Escalations before the owner was told: {s.escalations_before_owner or 'none'}.")
     console.print(f"{s.mail_count} messages are in the Maildir {s.maildir} (open it with `mutt -f {s.maildir}`).")
     options = f"--db sqlite:///{db}" + (f" --rules {rules}" if rules else "")
     console.print(

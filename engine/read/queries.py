@@ -213,3 +213,63 @@ def import_and_first_fire(conn: Connection) -> tuple[datetime | None, datetime |
         sa_select(func.min(tables.ACTION.c.next_fire_at)).where(tables.ACTION.c.removed_at.is_(None))
     ).scalar()
     return aware_utc(imported), aware_utc(first)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """One message that went out (or was folded into a digest that went out), as the delivery checks read it."""
+
+    action_id: int | None
+    occurrence: str
+    type: str
+    recipient_id: str | None
+    timezone: str | None  # the recipient's zone (None for an address outside the owners directory)
+    due_at: datetime  # when the planner meant it to go out (aware UTC)
+    sent_at: datetime  # when it went out: for a notice folded into a digest, when that digest went out
+    in_digest: bool = False
+
+
+def sent_messages(session: Session) -> list[SentMessage]:
+    """Return every message sent, and every notice sent in a digest, oldest first, with the recipient's zone."""
+    out, owner = tables.OUTBOX, tables.OWNER
+    query = (
+        sa_select(out, owner.c.timezone.label("recipient_tz"))
+        .outerjoin(owner, owner.c.id == out.c.recipient_id)
+        .where(out.c.status.in_(("sent", "digested")))
+        .order_by(out.c.sent_at, out.c.id)
+    )
+    rows = list(session.connection().execute(query).mappings())
+    digests = {(r["recipient_id"], r["occurrence"]): r["sent_at"] for r in rows if r["type"] == "digest"}
+    found: list[SentMessage] = []
+    for r in rows:
+        sent_at, in_digest = r["sent_at"], r["status"] == "digested"
+        if in_digest:  # the reason names the digest: "sent in digest|RECIPIENT|DAY"
+            _, recipient, day = ([*str(r["reason"]).split("|"), "", ""])[:3]
+            sent_at = digests.get((recipient, day))
+        if sent_at is None:
+            continue
+        found.append(
+            SentMessage(
+                r["action_id"],
+                r["occurrence"],
+                r["type"],
+                r["recipient_id"],
+                r["recipient_tz"],
+                aware_utc(r["due_at"]),
+                aware_utc(sent_at),
+                in_digest,
+            )
+        )
+    return sorted(found, key=lambda m: m.sent_at)
+
+
+def owners_of_actions(session: Session) -> dict[int, set[str]]:
+    """Return, for each action, who receives as its owner: the owner, their delegate and their deputy."""
+    action, owner = tables.ACTION, tables.OWNER
+    query = sa_select(action.c.id, action.c.owner_id, owner.c.delegate_id, owner.c.deputy_id).outerjoin(
+        owner, owner.c.id == action.c.owner_id
+    )
+    return {
+        action_id: {who for who in (owner_id, delegate, deputy) if who}
+        for action_id, owner_id, delegate, deputy in session.connection().execute(query)
+    }

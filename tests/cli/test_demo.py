@@ -5,11 +5,18 @@ from __future__ import annotations
 import mailbox
 import re
 import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 
+from engine.cli.demo import DemoSummary, check_delivery, print_summary
 from engine.cli.main import run
+from engine.read.queries import SentMessage
+from engine.rules.loader import load_rules
 
 
 @pytest.mark.slow
@@ -40,4 +47,78 @@ def test_demo_summary_matches_the_database_and_the_maildir(workdir: Path, capsys
     assert done >= on_time + late
     # the replayed extension moved II.3.4, which was then done within it
     assert db.execute("select extended_to, status from action where ref='II.3.4'").fetchone() == ("2000-07-31", "done")
+    # timely, in business hours, and the owner first
+    checkins = re.search(r"^Check-ins on time: (\d+) of (\d+) \(none more than a business day late\)\.$", out, re.M)
+    assert checkins and checkins[1] == checkins[2] == str(sent["checkin"]), out
+    assert re.search(r"^Sent outside business hours: none\.$", out, re.M), out
+    assert re.search(r"^Escalations before the owner was told: none\.$", out, re.M), out
+    zones = dict(db.execute("select id, timezone from owner").fetchall())
+    rows = db.execute("select recipient_id, sent_at from outbox where status='sent'").fetchall()
+    for recipient, sent_at in rows:  # never on a weekend in the recipient's own zone
+        local = datetime.fromisoformat(sent_at).replace(tzinfo=UTC).astimezone(ZoneInfo(zones[recipient]))
+        assert local.weekday() < 5 and local.hour >= 9, (recipient, local)
     db.close()
+
+
+def test_the_summary_counts_late_checkins_off_hours_messages_and_escalations_before_the_owner(
+    workdir: Path,
+) -> None:
+    """The three delivery lines count what breaks them: a late check-in, a Sunday message, an early escalation."""
+    rules = load_rules(workdir / "rules")
+    utc = UTC
+    checkin = SentMessage(
+        1,
+        "c1",
+        "checkin",
+        "owner",
+        "Asia/Bangkok",
+        datetime(2000, 4, 7, 2, tzinfo=utc),
+        datetime(2000, 4, 7, 2, tzinfo=utc),
+    )
+    late = replace(checkin, occurrence="c2", sent_at=datetime(2000, 4, 11, 2, tzinfo=utc))  # Fri planned, Tue sent
+    songkran = replace(
+        checkin,
+        occurrence="c3",
+        due_at=datetime(2000, 4, 12, 2, tzinfo=utc),
+        sent_at=datetime(2000, 4, 13, 2, tzinfo=utc),
+    )
+    sunday = SentMessage(
+        2,
+        "d1",
+        "reminder",
+        "boss",
+        "Europe/Zurich",
+        datetime(2000, 4, 9, 7, tzinfo=utc),
+        datetime(2000, 4, 9, 7, tzinfo=utc),
+    )
+    early = SentMessage(
+        3,
+        "e1",
+        "escalation",
+        "boss",
+        "Europe/Zurich",
+        datetime(2000, 4, 5, 7, tzinfo=utc),
+        datetime(2000, 4, 5, 7, tzinfo=utc),
+    )
+    told_late = SentMessage(
+        3,
+        "e1",
+        "overdue",
+        "owner",
+        "Asia/Bangkok",
+        datetime(2000, 4, 6, 2, tzinfo=utc),
+        datetime(2000, 4, 10, 2, tzinfo=utc),
+    )
+    told_first = replace(early, occurrence="e2", type="overdue", recipient_id="owner")
+    after = replace(early, occurrence="e2", sent_at=datetime(2000, 4, 5, 8, tzinfo=utc))
+    summary = DemoSummary()
+    messages = [checkin, late, songkran, sunday, early, told_late, told_first, after]
+    check_delivery(summary, messages, {1: {"owner"}, 2: {"owner"}, 3: {"owner"}}, rules, "Europe/Zurich")
+    assert (summary.checkins, summary.checkins_late) == (3, 1)  # Songkran (13-15 April) counts no business day
+    assert summary.outside_hours == 2  # the Sunday reminder, and the Bangkok check-in sent on Songkran
+    assert summary.escalations_before_owner == 1
+    console = Console(record=True, width=200)
+    print_summary(console, summary, workdir / "x.db")
+    text = console.export_text()
+    assert "Check-ins on time: 2 of 3 (1 more than a business day late)." in text
+    assert "Sent outside business hours: 2." in text and "Escalations before the owner was told: 1." in text
