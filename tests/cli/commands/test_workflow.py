@@ -72,3 +72,20 @@ def test_a_workflow_command_on_an_unknown_action_exits_2(plan) -> None:  # type:
 def test_ack_of_unknown_escalation_is_clear(plan) -> None:  # type: ignore[no-untyped-def]
     result = plan("ack", "999")
     assert result.code == 2 and result.err.strip() == "planwatch: no escalation 999; `planwatch escalations` lists them"
+
+
+def test_ack_is_for_the_steps_recipients_and_those_above_them(plan) -> None:  # type: ignore[no-untyped-def]
+    from engine.store import make_engine
+
+    from ...conftest import snapshot
+    from ...web_support import add_escalation
+
+    engine = make_engine(plan.url)
+    ident = add_escalation(engine, "k-cli", "I.2b.1", 1, ["supervisor"])  # ro-bangkok's supervisor: codev
+    engine.dispose()
+    before = snapshot(plan.url)
+    refused = plan("ack", str(ident), "--by", "ro-bangkok")
+    assert refused.code == 2 and refused.err.startswith(f"planwatch: ro-bangkok may not acknowledge escalation {ident}")
+    assert snapshot(plan.url) == before
+    done = plan("ack", str(ident), "--by", "ed-devcoop", "--note", "spoke to Mei")
+    assert done.code == 0 and "acknowledged by ed-devcoop" in done.out
