@@ -196,6 +196,9 @@ def _group(c: _Candidate, now: datetime) -> tuple[object, ...]:
     return (c.occurrence, c.family, c.recipient.email) + ((c.at,) if c.at > now else ())
 
 
+LATE_GRACE = timedelta(minutes=5)  # a notice planned this long after its instant goes out late: a catch-up
+
+
 def _finish(
     view: ActionView, policy: Policy, due: list[_Candidate], now: datetime
 ) -> tuple[list[Notice], list[EscalationEntry]]:
@@ -220,8 +223,8 @@ def _finish(
             if keep or c.status
             else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
         )
-        if keep and not c.status and members[_group(c, now)] > 1:
-            c = replace(c, payload=dict(c.payload) | {"catch_up": True})
+        if keep and not c.status and (members[_group(c, now)] > 1 or now - c.at > LATE_GRACE):
+            c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
         if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy):
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
         notices.append(
@@ -379,6 +382,35 @@ def _owner_first(
             out = [c for c in out if id(c) not in drop]
             shifted = replace(occ, missed_at=_restart(policy, calendar, occ, first))
             out.extend(_ladder(view, policy, calendar, shifted, now, wanted, keep=lambda p: p not in owners))
+    return _reminders_after_owner(view, out, told, owner_side, since, until)
+
+
+NOT_TOLD_REASON = "the owner was told nothing about it by the reminded day, so nobody else is reminded of it"
+
+
+def _reminders_after_owner(
+    view: ActionView,
+    candidates: list[_Candidate],
+    told: Mapping[str, datetime],
+    owner_side: Callable[[_Candidate], bool],
+    since: datetime,
+    until: datetime,
+) -> list[_Candidate]:
+    """A reminder to anyone but the owner (or delegate) goes out no earlier than the owner's first message about the
+    occurrence (saying the days left then); when the owner hears nothing of it by the reminded day, it is recorded
+    as suppressed, with the reason."""
+    out = []
+    for c in candidates:
+        first = told.get(c.occurrence)
+        if c.family != "remind" or c.status or owner_side(c) or (first is not None and first <= c.at):
+            out.append(c)
+            continue
+        anchor = date.fromisoformat(str(c.payload["date"]))
+        if first is not None and first < end_of_day(anchor, view.plan_tz):
+            left = (anchor - first.astimezone(zone(c.recipient.tz)).date()).days
+            out.append(replace(c, at=first, payload=dict(c.payload) | {"days_left": left}))
+        else:  # recorded when its instant comes
+            out.append(replace(c, status="suppressed", reason=NOT_TOLD_REASON) if since < c.at <= until else c)
     return out
 
 
@@ -561,20 +593,21 @@ def _ladder(
 ) -> Iterator[_Candidate]:
     """The escalation ladder of a missed occurrence, up to the first instant well after ``now``.
 
-    Steps and repeats come in time order, so once one lies well in the future the rest can
-    only matter for a later tick: ``next_fire_at`` needs just the earliest of them. ``keep``
-    chooses the recipients (by id, or address for a bare one).
+    Steps and repeats come in time order, so once one lies well after the earliest future instant
+    yielded (a later step can reach a recipient in another zone, or one not moved past a weekend,
+    before a repeat of an earlier step), the rest can only matter for a later tick: ``next_fire_at``
+    needs just the earliest of them. ``keep`` chooses the recipients (by id, or address for a bare one).
     """
     assert occ.missed_at is not None
     steps = policy.escalate
-    future = False
+    future: datetime | None = None  # the earliest instant yielded after ``now``
     levels = step_levels(steps)
     for index, step in enumerate(steps, 1):
         bound = step.until or (steps[index].after if index < len(steps) else (REPEAT_CAP if step.repeat else None))
         level = levels[index - 1]
         used: set[tuple[str, datetime]] = set()
         for n, offset_at in enumerate(_repeats(occ.missed_at, step, bound, policy, calendar)):
-            if future and offset_at > now + LATER:
+            if future is not None and offset_at > future + LATER:
                 return
             step_id = f"escalate:{index}" + (f"#{n}" if n else "")
             kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
@@ -612,7 +645,8 @@ def _ladder(
                     occ,
                 )
                 if wanted(candidate):
-                    future = future or at > now
+                    if at > now:
+                        future = min(at, future or at)
                     yield candidate
 
 

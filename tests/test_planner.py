@@ -521,3 +521,30 @@ def test_a_step_naming_nobody_in_the_chain_is_one_level_above_the_step_before() 
         }
     )
     assert step_levels(policy.escalate) == [1, 1, 2]
+
+
+def test_a_reminder_to_the_supervisor_goes_out_no_earlier_than_the_owners() -> None:
+    # the supervisor in Bangkok reaches 09:00 five hours before the owner in Zurich does
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "7d", "to": ["owner", "supervisor"]}]})
+    notices = run_life(view(), policy)
+    owner = next(n for n in notices if n.recipient.id == "z")
+    boss = next(n for n in notices if n.recipient.id == "b")
+    assert owner.at == datetime(2000, 4, 21, 7, tzinfo=UTC)
+    assert boss.at >= owner.at and boss.status == "pending"
+
+
+def test_a_reminder_only_to_others_waits_for_the_owners_first_message() -> None:
+    policy = Policy.model_validate(
+        {"name": "p", "remind": [{"before": "7d", "to": ["owner"]}, {"before": "14d", "to": ["supervisor"]}]}
+    )
+    notices = run_life(view(), policy)
+    owner = next(n for n in notices if n.recipient.id == "z")
+    boss = next(n for n in notices if n.recipient.id == "b")
+    assert boss.at >= owner.at and boss.status == "pending"
+    assert boss.payload["days_left"] == 7  # says what is true when it goes out
+
+
+def test_a_reminder_to_others_about_what_the_owner_never_hears_of_is_not_sent() -> None:
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "7d", "to": ["supervisor"]}]})
+    notices = run_life(view(), policy, until=datetime(2000, 6, 1, tzinfo=UTC))
+    assert notices and all(n.status == "suppressed" and "owner" in n.reason for n in notices)
