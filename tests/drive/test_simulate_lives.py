@@ -2,11 +2,14 @@
 
 Each generated life is a fresh SQLite file: owners in several zones with supervisor chains of depth 1-3
 (some with a delegate), a small YAML plan dated well before the first tick (deadlines, windows, recurring
-and continuous actions, directly in Parts and in sub-sections), rules for every kind, and a random
-sequence of workflow events (done, progress, hold, reopen, drop) replayed while the simulator jumps
-through a few months. After the run the outbox (messages sent, and when) and the escalation log must keep
-the invariants of a plan's life: the owner hears first, a hold is silence, done stops, no escalation about
-a check-in that was never sent, and no message twice.
+and continuous actions, event-linked actions resolved with ``after:``, directly in Parts and in
+sub-sections), rules for every kind with holidays per zone, and a random sequence of workflow events (done,
+progress, hold, reopen, drop, extend, acknowledge, not-mine, reassign, ``set`` a due date) applied while the
+simulator jumps through a few months. After the run the outbox (messages sent, and when) and the escalation
+log must keep the invariants of a plan's life: the owner hears first, a hold is silence, done stops, every
+message on time (or marked a catch-up), no escalation about a check-in that was never sent, nothing
+suppressed without a reason and one overdue notice for a date missed before the first tick, no message
+twice, and a level that is the recipient's rung in the owner's supervisor chain.
 
 CI runs a fixed, derandomized budget; ``--hypothesis-profile=lives-long`` runs many more lives locally.
 """
@@ -25,12 +28,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlmodel import Session
 
+from engine.actions.workflow import reassign, set_schedule
 from engine.channels import NullChannel
 from engine.drive.replay import ReplayEvent
 from engine.drive.simulate import simulate
+from engine.errors import UsageError
 from engine.importing import import_paths
 from engine.mail.render import Renderer
+from engine.read.queries import find_action
 from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, tables, upgrade
@@ -54,13 +61,25 @@ LIVES = (
 
 PLAN_TZ = "Europe/Zurich"
 ZONES = ["Europe/Zurich", "Asia/Bangkok", "America/Lima"]
-KINDS = ["deadline", "window", "recurring", "continuous"]
+KINDS = ["deadline", "window", "recurring", "continuous", "event"]
+DATED = {"deadline", "window"}
+EVENTS = ["done", "progress", "hold", "reopen", "drop", "extend", "ack", "not_mine", "reassign", "set"]
+HOUR = 9  # the rules' delivery hour, in each recipient's zone
+HOLIDAYS = {  # the rules' holidays: Geneva's for everyone but staff in Bangkok and Lima, who have their own
+    "Europe/Zurich": ["1999-12-24", "1999-12-31", "2000-04-21", "2000-04-24", "2000-08-01", "2000-12-25"],
+    "Asia/Bangkok": ["2000-04-13", "2000-04-14", "2000-05-05", "2000-12-05", "2000-12-11"],
+    "America/Lima": ["2000-06-29", "2000-07-28", "2000-07-29", "2000-12-08", "2000-12-25"],
+}
 SECTIONS = ["I", "I.1", "II", "II.a"]  # Parts I and II, each with a sub-section; actions go in any of them
 RULES = """\
 defaults:
   delivery:
     hour: "09:00"
     business_days: true
+    holidays: [@Europe/Zurich@]
+    holidays_by_zone:
+      Asia/Bangkok: [@Asia/Bangkok@]
+      America/Lima: [@America/Lima@]
 policies:
   - name: deadlines
     match: {kind: [deadline, window]}
@@ -98,6 +117,8 @@ policies:
       - after: 0d
         to: [supervisor]
 """
+for _zone, _days in HOLIDAYS.items():
+    RULES = RULES.replace(f"@{_zone}@", ", ".join(_days))
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,8 @@ class Life:
     start: datetime
     until: datetime
     events: tuple[ReplayEvent, ...]
+    changes: tuple[tuple[date, str, str, str], ...] = ()  # (day, action, "reassign" | "set", owner | due date)
+    missed: tuple[tuple[str, date, str], ...] = ()  # dated actions missed before the first tick: (id, due, owner)
 
 
 @st.composite
@@ -138,7 +161,7 @@ def lives(draw: st.DrawFn) -> Life:
 
     plan_date = date(1999, 6, 1) + timedelta(days=draw(st.integers(0, 200)))
     start_day = plan_date + timedelta(days=draw(st.integers(60, 400)))
-    length = draw(st.integers(30, 90))
+    length = draw(st.integers(20, 60))
     plan = [
         "plan:",
         "  id: life",
@@ -155,14 +178,27 @@ def lives(draw: st.DrawFn) -> Life:
     ]
     refs: list[str] = []
     kinds: dict[str, str] = {}
-    n_actions = draw(st.integers(3, 6))
+    dues: dict[str, date] = {}  # the due date of each dated action (an event-linked one follows its target's)
+    missed: list[tuple[str, date, str]] = []
+    n_actions = draw(st.integers(2, 5))
     for i in range(n_actions):
         kind = draw(st.sampled_from(KINDS))
+        targets = [r for r in refs if kinds[r] in DATED]
+        if kind == "event" and not targets:
+            kind = "deadline"
         section = draw(st.sampled_from(SECTIONS))
         ref = f"{section}.{i + 1}"
         refs.append(ref)
         kinds[ref] = kind
         due = start_day + timedelta(days=draw(st.integers(-120, length + 30)))
+        target = draw(st.sampled_from(targets)) if kind == "event" else ""
+        owner = draw(st.sampled_from(owners))
+        if kind in DATED:
+            dues[ref] = due
+        elif kind == "event":
+            dues[ref] = dues[target]
+        if ref in dues and dues[ref] <= start_day - timedelta(days=2):
+            missed.append((ref, dues[ref], owner))
         schedule = {
             "deadline": f"{{kind: deadline, due: {due.isoformat()}}}",
             "window": f"{{kind: window, start: {(due - timedelta(days=60)).isoformat()}, due: {due.isoformat()}}}",
@@ -170,13 +206,14 @@ def lives(draw: st.DrawFn) -> Life:
             + draw(st.sampled_from(["FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=3"]))
             + "'}",
             "continuous": "{kind: continuous}",
+            "event": f"{{kind: event, event: the adoption of {target}, after: {target}}}",
         }[kind]
         plan += [
             f"  - id: {ref}",
             f"    section: {section}",
             f"    title: Action {i + 1}",
             f"    timeframe: generated {kind}",
-            f"    owner: {draw(st.sampled_from(owners))}",
+            f"    owner: {owner}",
             f"    schedule: {schedule}",
         ]
 
@@ -185,16 +222,37 @@ def lives(draw: st.DrawFn) -> Life:
             st.tuples(
                 st.integers(0, length),
                 st.integers(0, n_actions - 1),
-                st.sampled_from(["done", "progress", "hold", "reopen", "drop"]),
+                st.sampled_from(EVENTS),
+                st.integers(1, 60),
+                st.integers(0, n_owners - 1),
             ),
             max_size=8,
         )
     )
     status = dict.fromkeys(refs, "open")
     events = []
-    for day, i, event in sorted(raw):  # keep a sequence a real person could produce
+    changes = []
+    was_set: set[str] = set()
+    for day, i, event, days, other in sorted(raw):  # keep a sequence a real person could produce
         ref, now = refs[i], status[refs[i]]
         if now in {"done", "dropped"}:
+            continue
+        when = start_day + timedelta(days=day)
+        if event == "reassign":
+            changes.append((when, ref, event, owners[other]))
+            continue
+        if event == "set":  # a new due date, as `planwatch set ID --due D` (a continuous action becomes a deadline)
+            if kinds[ref] != "recurring":
+                was_set.add(ref)
+                changes.append((when, ref, event, (when + timedelta(days=days)).isoformat()))
+            continue
+        if event == "extend":  # an extension granted past the current due date
+            if kinds[ref] in DATED and ref not in was_set and now == "open":
+                dues[ref] = max(dues[ref], when) + timedelta(days=days)
+                events.append(ReplayEvent(at=when, action=ref, event="extend", to=dues[ref], by="life"))
+            continue
+        if event in {"ack", "not_mine"}:
+            events.append(ReplayEvent(at=when, action=ref, event=event, by="life"))
             continue
         if (
             (event == "hold" and now == "on_hold")
@@ -206,7 +264,7 @@ def lives(draw: st.DrawFn) -> Life:
         if event == "done" and kinds[ref] == "recurring":
             next_status = now  # a recurring action's occurrence is done, the action goes on
         status[ref] = next_status
-        events.append(ReplayEvent(at=start_day + timedelta(days=day), action=ref, event=event, by="life"))
+        events.append(ReplayEvent(at=when, action=ref, event=event, by="life"))
     start = datetime.combine(start_day, time(0), UTC)
     return Life(
         "\n".join(lines) + "\n",
@@ -214,6 +272,8 @@ def lives(draw: st.DrawFn) -> Life:
         start,
         start + timedelta(days=length),
         tuple(events),
+        tuple(changes),
+        tuple(missed),
     )
 
 
@@ -242,7 +302,27 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
         )
         import_paths(engine, [folder / "owners.yaml", folder / "plan.yaml"], settings_, life.start)
         rules, renderer = load_rules(folder / "rules"), Renderer([ROOT / "templates"])
-        simulate(engine, rules, NullChannel(), renderer, life.start, life.until, life.events)
+        changes = sorted(life.changes)
+
+        def change(tick: datetime) -> None:
+            """Reassign an action or set its due date as the CLI does, a moment after the tick at or past noon of
+            the day (the simulator then ticks again at once, as a running service would a minute later)."""
+            now = tick + timedelta(microseconds=1)
+            while changes and at_noon(changes[0][0]) <= tick:
+                _, ref, what, value = changes.pop(0)
+                try:
+                    with Session(engine, expire_on_commit=False) as session, session.begin():
+                        action = find_action(session, ref)
+                        if what == "reassign":
+                            reassign(session, action, value, now, who="life", via="cli")
+                        else:
+                            set_schedule(
+                                session, action, {"due": date.fromisoformat(value)}, now, who="life", via="cli"
+                            )
+                except UsageError:
+                    pass  # refused as the CLI would refuse it (a due date before the window's start): nothing changed
+
+        simulate(engine, rules, NullChannel(), renderer, life.start, life.until, life.events, on_tick=change)
         out, act, own = tables.OUTBOX, tables.ACTION, tables.OWNER
         with engine.connect() as conn:
             rows = [
@@ -259,7 +339,17 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
                 .mappings()
                 .all()
             ]
-            delegates = {r.id: r.delegate_id for r in conn.execute(select(own.c.id, own.c.delegate_id))}
+            people = list(conn.execute(select(own.c.id, own.c.delegate_id, own.c.timezone, own.c.supervisor_id)))
+            delegates = {r.id: r.delegate_id for r in people}
+            owner_changes = [
+                (r.ref, aware_utc(r.at), r.via, r.old, r.new)
+                for r in conn.execute(
+                    select(act.c.ref, tables.ACTION_CHANGE)
+                    .join(act, act.c.id == tables.ACTION_CHANGE.c.action_id)
+                    .where(tables.ACTION_CHANGE.c.field == "owner")
+                    .order_by(tables.ACTION_CHANGE.c.id)
+                )
+            ]
             completions = [
                 (r.ref, r.occurrence, aware_utc(r.at))
                 for r in conn.execute(
@@ -275,7 +365,28 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
         r["sent_at"] = aware_utc(r["sent_at"]) if r["sent_at"] is not None else None
     for e in escalations:
         e["at"] = aware_utc(e["at"])
-    return rows, escalations, {"delegates": delegates, "completions": completions}
+    for r in rows:  # who owned the action when the message went out
+        r["owner_id"] = owner_at(r["ref"], r["owner_id"], r["sent_at"] or r["due_at"], owner_changes)
+    facts = {
+        "delegates": delegates,
+        "completions": completions,
+        "zones": {r.id: r.timezone for r in people},
+        "supervisors": {r.id: r.supervisor_id for r in people},
+        "owner_changes": owner_changes,
+    }
+    return rows, escalations, facts
+
+
+def owner_at(ref: str, current: str | None, at: datetime, changes: list[tuple[Any, ...]]) -> str | None:
+    """The owner of ``ref`` at ``at`` (a change is made before the tick at its instant)."""
+    mine = [c for c in changes if c[0] == ref]
+    if not mine:
+        return current
+    owner: str | None = mine[0][3]
+    for _, when, _, _, new in mine:
+        if when <= at:
+            owner = new
+    return owner
 
 
 def at_noon(day: date) -> datetime:
@@ -386,6 +497,87 @@ def exactly_once(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{k} sent {n} times" for k, n in seen.items() if n > 1]
 
 
+IMMEDIATE = {"not-mine", "extension"}  # answers to what someone did, sent at once rather than at the delivery hour
+TICK = timedelta(minutes=1)  # a service's tick (the simulator ticks again at once after a change made between ticks)
+
+
+def business_day(day: date, tz: str) -> bool:
+    """Whether ``day`` is a business day for a recipient in ``tz``: no weekend, none of their zone's holidays."""
+    return day.weekday() < 5 and day.isoformat() not in HOLIDAYS[tz]
+
+
+def on_time(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    """Messages not marked a catch-up that were planned off the delivery hour or a business day of their
+    recipient, or went out later than one tick after they were planned."""
+    wrong = []
+    for r in sent(rows):
+        tz = facts["zones"].get(r["recipient_id"])
+        if r["payload"].get("catch_up") or r["step"] in IMMEDIATE or tz is None:
+            continue
+        local = r["due_at"].astimezone(zone(tz))
+        late = r["sent_at"] - r["due_at"]
+        if (
+            (local.hour, local.minute) != (HOUR, 0)
+            or not business_day(local.date(), tz)
+            or not (timedelta(0) <= late <= TICK)
+        ):
+            wrong.append(
+                f"{r['ref']} {r['occurrence']} {r['step']} to {r['recipient_id']} planned {local:%a %Y-%m-%d %H:%M} "
+                f"{tz}, sent {late} later"
+            )
+    return wrong
+
+
+def nothing_lost(life: Life, rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    """Suppressed messages without a reason; a deadline missed before the first tick (and left alone for its
+    first days) whose owner's first message about it, within a few days, is not exactly one overdue notice
+    (and at most one copy to the delegate at that instant)."""
+    wrong = [
+        f"{r['ref']} {r['step']} to {r['recipient_id']} suppressed without a reason"
+        for r in rows
+        if r["status"] == "suppressed" and not r["reason"]
+    ]
+    busy = {e.action for e in life.events if e.at <= life.start.date() + timedelta(days=3)}
+    busy |= {ref for day, ref, _, _ in life.changes if day <= life.start.date() + timedelta(days=3)}
+    for ref, due, owner in life.missed:
+        if ref in busy:
+            continue
+        to_owner = [r["sent_at"] for r in sent(rows) if r["ref"] == ref and r["recipient_id"] == owner]
+        at = min(to_owner, default=life.start)
+        first = [r for r in sent(rows) if r["ref"] == ref and r["sent_at"] == at and r["occurrence"] == due.isoformat()]
+        if at > life.start + timedelta(days=3):
+            wrong.append(f"{ref} due {due} (missed before the first tick): its owner first heard of it at {at}")
+        for person in (owner, facts["delegates"].get(owner)):
+            told = [r for r in first if r["recipient_id"] == person]
+            if person is not None and (
+                len(told) > 1 or (person == owner and len(told) != 1) or any(r["type"] != "overdue" for r in told)
+            ):
+                wrong.append(f"{ref} due {due} (missed before the first tick): {[r['step'] for r in told]} to {person}")
+    return wrong
+
+
+def levels(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    """Escalations and overdue notices whose level is not the recipient's rung in the owner's supervisor chain
+    (owner and delegate 0, first supervisor 1, ...); the secretariat and plain addresses are no rung."""
+    wrong = []
+    for r in sent(rows):
+        if r["type"] not in {"escalation", "overdue"} or r["owner_id"] is None:
+            continue
+        rungs = {r["owner_id"]: 0}
+        if facts["delegates"].get(r["owner_id"]):
+            rungs[facts["delegates"][r["owner_id"]]] = 0
+        up, rung = facts["supervisors"].get(r["owner_id"]), 1
+        while up is not None:
+            rungs.setdefault(up, rung)
+            up, rung = facts["supervisors"].get(up), rung + 1
+        if r["recipient_id"] in rungs and r["level"] != rungs[r["recipient_id"]]:
+            wrong.append(
+                f"{r['ref']} {r['occurrence']} {r['step']} to {r['recipient_id']} (rung {rungs[r['recipient_id']]}) "
+                f"level {r['level']}"
+            )
+    return wrong
+
+
 def lived(life: Life) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     with tempfile.TemporaryDirectory() as folder:
         return live(life, Path(folder))
@@ -400,6 +592,9 @@ def test_every_life_keeps_the_invariants(life: Life) -> None:
     assert done_stops(life, rows, facts) == []
     assert no_escalation_about_unsent_checkins(rows, escalations) == []
     assert exactly_once(rows) == []
+    assert on_time(rows, facts) == []
+    assert nothing_lost(life, rows, facts) == []
+    assert levels(rows, facts) == []
 
 
 FIXED = Life(
