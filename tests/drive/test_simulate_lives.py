@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -636,3 +637,42 @@ def test_the_lives_say_something() -> None:
     assert escalations
     assert owner_first(rows, facts) == hold_is_silence(life, rows, facts) == done_stops(life, rows, facts) == []
     assert no_escalation_about_unsent_checkins(rows, escalations) == exactly_once(rows) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the planner sees the escalate:3 step to sup1 (Bangkok, Mon 1999-11-29 09:00) only at the tick of "
+    "sup2's escalate:2#3 (Lima, the same Monday 09:00, 12 hours later): it goes out late, marked a catch-up",
+)
+def test_a_later_step_to_another_zone_is_not_planned_late() -> None:
+    """A ladder's next step can reach its recipient (Bangkok, Monday 09:00) before a repeat of the step before
+    it (Lima, the same Monday 09:00, moved past a weekend): it is planned for its own instant, not sent at the
+    repeat's as a catch-up."""
+    life = Life(
+        owners_yaml="""\
+owners:
+  - {id: sup0, name: Top, email: top@example.org, timezone: America/Lima}
+  - {id: sup1, name: Mid, email: mid@example.org, timezone: Asia/Bangkok, supervisor: sup0}
+  - {id: sup2, name: Low, email: low@example.org, timezone: America/Lima, supervisor: sup1}
+  - {id: own2, name: Owen, email: owen@example.org, timezone: Europe/Zurich, supervisor: sup2}
+""",
+        plan_yaml="""\
+plan: {id: life, title: A fixed plan, symbol: L/1, date: 1999-08-25, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+actions:
+  - {id: I.3, section: I, title: Late, timeframe: x, owner: own2,
+     schedule: {kind: window, start: 1999-08-31, due: 1999-10-30}}
+""",
+        start=datetime(1999, 11, 15, tzinfo=UTC),
+        until=datetime(1999, 12, 10, tzinfo=UTC),
+        events=(),
+    )
+    rows, _, facts = lived(life)
+    step = next(r for r in sent(rows) if r["step"] == "escalate:3")
+    assert (step["recipient_id"], step["sent_at"], step["payload"].get("catch_up")) == (
+        "sup1",
+        datetime(1999, 11, 29, 2, tzinfo=UTC),
+        None,
+    )
+    assert on_time(rows, facts) == levels(rows, facts) == []
