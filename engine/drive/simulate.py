@@ -49,6 +49,7 @@ class SimulationResult:
     ticks: int = 0
     replayed: int = 0
     unrenderable: list[dict[str, Any]] = field(default_factory=list)  # messages whose template does not render
+    already_sent: int = 0  # messages of the period sent before this run (an earlier --commit): not repeated here
 
 
 def start_cursors(engine: Engine, start: datetime) -> None:
@@ -69,6 +70,8 @@ def simulate(
 ) -> SimulationResult:
     """Run the plan from ``start`` to ``until`` (aware UTC); return what was sent."""
     result = SimulationResult()
+    before = {n["key"] for n in notifications(engine, start, until)}
+    result.already_sent = len(before)
     start_cursors(engine, start)
     events = sorted(
         ((at, i, e) for i, (at, e) in enumerate(zip(_event_times(engine, replay), replay, strict=True))),
@@ -92,7 +95,7 @@ def simulate(
         if not wake or min(wake) > until:
             break
         now = max(min(wake), now + timedelta(microseconds=1))
-    result.notifications = notifications(engine, start, until)
+    result.notifications = [n for n in notifications(engine, start, until) if n["key"] not in before]
     result.unrenderable = unrenderable(engine, start, until)
     return result
 

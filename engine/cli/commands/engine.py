@@ -141,6 +141,11 @@ def simulate(
     )
     if result.unrenderable:
         make_console().print(_unrenderable_line(result.unrenderable), markup=False)
+    if result.already_sent:
+        make_console().print(
+            f"{result.already_sent} message(s) of this period were already sent before (an earlier run with "
+            "--commit or the service) and are not listed again."
+        )
 
 
 def _unrenderable_line(rows: list[dict[str, Any]]) -> str:

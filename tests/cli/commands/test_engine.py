@@ -283,3 +283,15 @@ def test_tick_simulate_and_run_without_rules_write_no_database(cli, workdir: Pat
         result = cli("--rules", str(workdir / "norules"), *args, db=f"sqlite:///{db}")
         assert result.code == 2 and "norules" in result.err, result.err
         assert not db.exists()
+
+
+def test_a_second_commit_lists_nothing_already_sent_again(plan) -> None:  # type: ignore[no-untyped-def]
+    first = plan("simulate", "--from", "1999-09-28", "--until", "2000-06-30", "--commit", "--json")
+    assert first.code == 0, first.err
+    sent = jsonl(first.out)
+    assert len(sent) > 0
+    again = plan("simulate", "--from", "1999-09-28", "--until", "2000-06-30", "--commit")
+    assert again.code == 0, again.err
+    assert "0 notification(s)" in again.out
+    assert f"{len(sent)} message(s) of this period were already sent before" in again.out
+    assert len(jsonl(plan("outbox", "--sent", "--json").out)) == len(sent)
