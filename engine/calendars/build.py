@@ -5,7 +5,7 @@ with the UID, SEQUENCE and LAST-MODIFIED the registry of published events keeps 
 ``feeds``), and ``EventSet.render`` writes one feed. Nothing here reads the clock: ``now``
 (aware UTC) is passed in, and DTSTAMP/LAST-MODIFIED come from the data, so an unchanged plan
 gives a byte-identical feed. The calendar's own lines are built with ``icalendar``; event text
-comes from ``_ics_write``, which writes what ``icalendar`` would, faster.
+comes from ``calendars.write``, which writes what ``icalendar`` would, faster.
 """
 
 from __future__ import annotations

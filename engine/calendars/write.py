@@ -1,4 +1,4 @@
-"""VEVENT and VTODO text of one ``EventSpec``, the way ``icalendar`` would write it (see ``_ics_text``).
+"""VEVENT and VTODO text of one ``EventSpec``, the way ``icalendar`` would write it (see ``calendars.text``).
 
 All-day values are DATE values with an exclusive DTEND (the next day); DTSTAMP and
 LAST-MODIFIED are UTC; a VTODO's DUE carries the plan's TZID.

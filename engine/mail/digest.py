@@ -4,7 +4,7 @@ business day of the week); and the administrator's report of failed deliveries.
 
 Only what is held for a recipient goes in; a day with nothing held sends nothing. A digest's
 items carry the plan Part and the due date, so the template groups them: overdue first, then
-Part by Part, by due date within (``mailcontext.digest_sections``).
+Part by Part, by due date within (``mail.context.digest_sections``).
 """
 
 from __future__ import annotations

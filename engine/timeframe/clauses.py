@@ -1,6 +1,6 @@
 """Clauses of the time-frame grammar other than dated ones, and the dispatch of one clause (pure).
 
-``clause`` reads one span of a phrase's skeleton (see ``_timeframe_reading``): a term the phrase
+``clause`` reads one span of a phrase's skeleton (see ``timeframe.reading``): a term the phrase
 defines itself, continuous work, an unscheduled phrase, a recurrence, a dated clause, a period
 counted from the reference date, an event, or "immediately"; anything else is unscheduled.
 """

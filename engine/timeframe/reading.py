@@ -1,6 +1,6 @@
 """The reading of a time-frame phrase, and the helpers every clause shares (pure).
 
-The phrase is lower-cased and every token ``_timeframe_tokens.scan`` finds is replaced by one
+The phrase is lower-cased and every token ``timeframe.tokens.scan`` finds is replaced by one
 mark (``@`` a period, ``#`` a duration, ``%`` a recurrence), giving a short "skeleton" such as
 ``first outputs by @``. Clause patterns are matched against the skeleton, so they only have to
 know connecting words; the marks lead back to the tokens and to the original wording.
