@@ -3,14 +3,12 @@ the rules' daily cap, and queued messages superseded after downtime."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
 
 from engine.channels import MemoryChannel
 from engine.channels.maildir import MaildirChannel
@@ -24,38 +22,12 @@ from engine.mail.messages import as_bytes, message_id
 from engine.mail.render import Renderer
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.store import make_engine, transaction, upgrade
-from engine.store.models import Outbox
+from engine.store import make_engine, upgrade
 
 from ..conftest import ROOT
+from .conftest import DATA, T0, outbox, tick
 
-DATA = Path(__file__).parent.parent / "data"
-T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
 REMINDERS = datetime(2000, 3, 17, 12, tzinfo=UTC)  # every 14-day reminder of the small plan is due
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[tuple[Any, ...]]:
-    """The small plan and its owners in a fresh database, cursors at T0."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    settings = Settings(
-        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
-    )
-    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
-    start_cursors(engine, T0)
-    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
-    engine.dispose()
-
-
-def outbox(engine: Engine) -> list[Outbox]:
-    with transaction(engine) as session:
-        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
-
-
-def tick(world: tuple[Any, ...], at: datetime) -> Any:
-    engine, rules, channel, renderer = world
-    return run_tick(engine, rules, channel, renderer, at)
 
 
 def test_due_rows_are_sent_once_each_with_the_message_id_of_their_key(world: tuple[Any, ...]) -> None:

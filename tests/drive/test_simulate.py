@@ -3,12 +3,11 @@ replayed events applied at noon in the plan's zone; the messages sent as the sim
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from engine.channels import MemoryChannel, NullChannel
@@ -20,34 +19,13 @@ from engine.importing import import_paths
 from engine.mail.render import Renderer
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.store import make_engine, transaction, upgrade
+from engine.store import make_engine, upgrade
 from engine.store.copy import copy_to_sqlite
 from engine.store.models import Action, Outbox
 from engine.zones import zone
 
 from ..conftest import ROOT
-
-DATA = Path(__file__).parent.parent / "data"
-T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[tuple[Any, ...]]:
-    """The small plan and its owners in a fresh database, cursors at T0."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    settings = Settings(
-        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
-    )
-    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
-    start_cursors(engine, T0)
-    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
-    engine.dispose()
-
-
-def outbox(engine: Engine) -> list[Outbox]:
-    with transaction(engine) as session:
-        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
+from .conftest import DATA, T0, outbox
 
 
 def test_simulator_equals_repeated_ticks(world: tuple[Any, ...], tmp_path: Path) -> None:

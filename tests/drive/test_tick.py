@@ -6,7 +6,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from engine.actions.workflow import acknowledge, extend
@@ -19,36 +18,9 @@ from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
 from engine.store.copy import copy_to_sqlite
-from engine.store.models import Outbox
 
 from ..conftest import ROOT
-
-DATA = Path(__file__).parent.parent / "data"
-T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """The small plan and its owners in a fresh database, cursors at T0."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    settings = Settings(
-        database_url=database_url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
-    )
-    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
-    start_cursors(engine, T0)
-    yield engine, load_rules(DATA / "rules"), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"])
-    engine.dispose()
-
-
-def outbox(engine) -> list[Outbox]:  # type: ignore[no-untyped-def]
-    with transaction(engine) as session:
-        return list(session.exec(select(Outbox).order_by(Outbox.due_at, Outbox.key)).scalars())
-
-
-def tick(world, at: datetime):  # type: ignore[no-untyped-def]
-    engine, rules, channel, renderer = world
-    return run_tick(engine, rules, channel, renderer, at)
+from .conftest import DATA, T0, outbox, tick
 
 
 def test_reminders_arrive_at_nine_local_for_each_owner(world) -> None:  # type: ignore[no-untyped-def]
