@@ -37,6 +37,14 @@ class Settings:
     signin_link_seconds: float = 1800.0
     session_seconds: float = 43200.0
     signin_mails_per_hour: int = 5
+    # Operations: a second route that tells the administrator at once when delivery pauses or
+    # messages fail in a burst (an SMTP server of its own, a local sendmail, a webhook URL), a
+    # 503 from /healthz while the queue is paused, and a token that /healthz and /metrics ask for.
+    admin_smtp_url: str = field(default="", repr=False)
+    admin_sendmail: str = ""
+    admin_webhook: str = field(default="", repr=False)
+    healthz_strict: bool = False
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -60,6 +68,11 @@ class Settings:
             signin_link_seconds=_seconds(environ, "PLANWATCH_SIGNIN_LINK_SECONDS", 1800.0),
             session_seconds=_seconds(environ, "PLANWATCH_SESSION_SECONDS", 43200.0),
             signin_mails_per_hour=_count(environ, "PLANWATCH_SIGNIN_MAILS_PER_HOUR", 5, "sign-in links an hour"),
+            admin_smtp_url=environ.get("PLANWATCH_ADMIN_SMTP_URL", ""),
+            admin_sendmail=environ.get("PLANWATCH_ADMIN_SENDMAIL", ""),
+            admin_webhook=environ.get("PLANWATCH_ADMIN_WEBHOOK", ""),
+            healthz_strict=environ.get("PLANWATCH_HEALTHZ_STRICT", "") not in {"", "0", "false"},
+            metrics_token=environ.get("PLANWATCH_METRICS_TOKEN", ""),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
