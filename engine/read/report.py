@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from engine.errors import InputError, Location, display_path
 from engine.plandoc import effective_due
 from engine.read.report_model import STATES, ActionLine, IssueBlock, PartBlock, Report
 from engine.read.timeline import render_svg
@@ -22,12 +24,16 @@ from engine.store import tables
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
 from engine.zones import zone
 
+if TYPE_CHECKING:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 __all__ = [
     "STATES",
     "ActionLine",
     "IssueBlock",
     "PartBlock",
     "Report",
+    "TemplateRefused",
     "build_report",
     "recurrence_rules",
     "render_html",
@@ -277,22 +283,69 @@ def _md(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
+class TemplateRefused(InputError):
+    """The report's template failed, or reached for what templates may not use (the sandbox refused it).
+
+    ``name`` is the template as ``report/FILE`` and ``line`` its line, for a page that names no server path.
+    """
+
+    def __init__(self, message: str, name: str, line: int | None, location: Location) -> None:
+        super().__init__(message, location)
+        self.name, self.line = name, line
+
+
 def render_html(report: Report, folders: list[str] | None = None, rrules: dict[str, str] | None = None) -> str:
-    """Return the report as one printable HTML page with the timeline inside (autoescaped)."""
+    """Return the report as one printable HTML page with the timeline inside (autoescaped).
+
+    ``folders`` are the template folders searched before the shipped one (the user's own first). The template
+    renders in Jinja2's immutable sandbox; one that fails or is refused raises ``TemplateRefused``.
+    """
+    from jinja2 import TemplateError
+
+    env = _environment(tuple(folders or ()))
+    try:
+        return env.get_template("report/report.html.j2").render(
+            report=report, states=STATES, svg=render_svg(report, rrules)
+        )
+    except TemplateError as exc:
+        raise _refused(exc) from None
+
+
+@lru_cache(maxsize=8)
+def _environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
     from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from engine.shipped import templates_folder
 
-    shipped = str(templates_folder())
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader([*(folders or []), shipped]),
+    return ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader([*folders, str(templates_folder())]),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
     )
-    return env.get_template("report/report.html.j2").render(
-        report=report, states=STATES, svg=render_svg(report, rrules)
-    )
+
+
+def _refused(exc: Exception) -> TemplateRefused:
+    """Return the refusal of a template error: which file and line (Jinja maps template frames to lines), and why."""
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SecurityError
+
+    file, line = "report/report.html.j2", None
+    if isinstance(exc, TemplateSyntaxError):
+        file, line = exc.filename or file, exc.lineno
+    else:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+                file, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+            tb = tb.tb_next
+    detail = (getattr(exc, "message", None) or str(exc)).rstrip(".")
+    if isinstance(exc, SecurityError):
+        message = f"the report template uses something templates may not use: {detail}"
+    else:
+        message = f"the report template failed: {detail}"
+    name = "report/" + file.replace("\\", "/").rsplit("/", 1)[-1]
+    return TemplateRefused(message, name, line, Location(display_path(file), line))
 
 
 def recurrence_rules(session: Session, plan_id: str) -> dict[str, str]:

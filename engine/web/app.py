@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 
 from engine.calendars.feeds import FeedService
 from engine.clock import Clock, SystemClock
+from engine.read.report import TemplateRefused
 from engine.settings import Settings
 from engine.store import make_engine
 from engine.web import feeds, ops, site
+from engine.web.templating import report_refused
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
@@ -27,4 +29,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     app.include_router(feeds.router)
     site.install(app)  # the pages, sign-in and action links
     ops.install(app)  # /healthz and /metrics
+    app.add_exception_handler(TemplateRefused, report_refused)  # a user's report template the sandbox refused
     return app

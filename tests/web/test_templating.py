@@ -1,18 +1,32 @@
-"""``engine.web.templating``: autoescaped pages, fixed notices, security headers, the anonymous CSRF cookie."""
+"""``engine.web.templating``: sandboxed, autoescaped pages, fixed notices, security headers, the anonymous CSRF
+cookie; a user's template that the sandbox refuses gets a readable page."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.clock import FixedClock
+from engine.store import make_engine, upgrade
 from engine.web import create_app
-from engine.web.templating import ANON_CSRF, CSP, NOTICES, SHIPPED, folders_for, local_time, secure_headers
+from engine.web.templating import (
+    ANON_CSRF,
+    CSP,
+    NOTICES,
+    SHIPPED,
+    environment,
+    folders_for,
+    local_time,
+    secure_headers,
+)
 
-from ..web_support import NOW, action_id, web_settings
+from ..read.test_report_templates import PAYLOADS
+from ..web_support import NOW, action_id, sign_in, web_settings, web_world
 
 
 def test_markup_in_titles_is_escaped_on_every_page(site) -> None:  # type: ignore[no-untyped-def]
@@ -90,3 +104,65 @@ def test_a_browser_without_a_session_gets_one_double_submit_token(site) -> None:
     again = browser.get("/signin")
     assert "set-cookie" not in again.headers  # the browser keeps the token it has
     assert f'name="csrf" value="{token}"' in again.text
+
+
+def test_the_environment_is_the_immutable_sandbox() -> None:
+    assert isinstance(environment(folders_for(web_settings("sqlite://"))), ImmutableSandboxedEnvironment)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_users_page_template_reaching_for_pythons_insides_is_refused_with_a_readable_page(
+    tmp_path: Path, payload: str
+) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "message.html.j2").write_text(f"<h1>{{{{ title }}}}</h1>\n<p>{payload}</p>\n")
+    (tmp_path / "web" / "signin.html.j2").write_text(f"{payload}\n")
+    url = f"sqlite:///{tmp_path / 'planwatch.db'}"
+    upgrade(make_engine(url))
+    app = create_app(web_settings(url, user_templates_dir=tmp_path), clock=FixedClock(NOW))
+    with TestClient(app) as client:
+        for path, name, line in (("/no/such/page", "message.html.j2", 2), ("/signin", "signin.html.j2", 1)):
+            answer = client.get(path)
+            assert answer.status_code == 500 and "uid=" not in answer.text, path
+            assert "<h1>This page cannot be shown</h1>" in answer.text, path
+            assert f"web/{name}, line {line}: it uses something templates may not use (" in answer.text, path
+            assert "is unsafe" in answer.text and str(tmp_path) not in answer.text, path
+            assert answer.headers["content-security-policy"] == CSP
+    app.state.engine.dispose()
+
+
+def test_a_users_template_cannot_change_what_it_is_given_and_a_failing_one_says_where(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "signin.html.j2").write_text("{% set seen = [] %}{{ seen.append(1) }}\n")
+    (tmp_path / "web" / "message.html.j2").write_text("<p>\n{{ no_such_value }}</p>\n")
+    url = f"sqlite:///{tmp_path / 'planwatch.db'}"
+    upgrade(make_engine(url))
+    app = create_app(web_settings(url, user_templates_dir=tmp_path), clock=FixedClock(NOW))
+    with TestClient(app) as client:
+        mutating = client.get("/signin")
+        failing = client.get("/no/such/page")
+    assert mutating.status_code == 500
+    assert "web/signin.html.j2, line 1: it uses something templates may not use (" in mutating.text
+    assert "append" in mutating.text
+    assert failing.status_code == 500
+    assert "web/message.html.j2, line 2: it failed (&#39;no_such_value&#39; is undefined)" in failing.text
+    app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:2])
+def test_a_users_report_template_is_sandboxed_on_the_report_page(
+    database_url: str, tmp_path: Path, payload: str
+) -> None:
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.html.j2").write_text(f"<h1>Our report</h1>\n{payload}\n")
+    engine = web_world(database_url)
+    settings = web_settings(database_url, user_templates_dir=tmp_path)
+    app = create_app(settings, clock=FixedClock(NOW), engine=engine)
+    with TestClient(app) as client:
+        sign_in(client, settings, "secretariat")
+        answer = client.get("/report")
+    assert answer.status_code == 500 and "uid=" not in answer.text
+    assert "<h1>This page cannot be shown</h1>" in answer.text
+    assert "report/report.html.j2, line 2: the report template uses something templates may not use: " in answer.text
+    assert str(tmp_path) not in answer.text
+    engine.dispose()

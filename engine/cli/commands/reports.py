@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day
+from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day, settings_of
 from engine.errors import UsageError
 
 
@@ -110,11 +110,14 @@ def report(
 ) -> None:
     """Write the progress report: per Part and issue, done, on track, overdue, extended, unscheduled.
 
+    The HTML report uses report/report.html.j2 from $PLANWATCH_USER_TEMPLATES when that folder has one.
+
     Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
     """
     from engine.files import write_atomic
     from engine.read.export import choose_plan
     from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
+    from engine.settings import template_folders
 
     if fmt is not None and fmt not in {"html", "md"}:
         raise UsageError(f"--format: expected html or md, got {fmt!r}")
@@ -122,7 +125,11 @@ def report(
     with open_session(ctx) as session:
         plan_id = choose_plan(session, plan)
         data = build_report(session, plan_id, parse_day(as_of, "--as-of"))
-        text = render_html(data, rrules=recurrence_rules(session, plan_id)) if fmt == "html" else render_markdown(data)
+        if fmt == "html":
+            folders = [str(f) for f in template_folders(settings_of(ctx))]
+            text = render_html(data, folders=folders, rrules=recurrence_rules(session, plan_id))
+        else:
+            text = render_markdown(data)
     if out is None:
         sys.stdout.write(text)
         return
