@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, insert, select
@@ -24,10 +24,12 @@ from sqlmodel import Session, col, delete
 
 from engine.actions.links import LinkError
 from engine.errors import InputError
+from engine.read.queries import owner_by_id_or_email
 from engine.settings import Settings
 from engine.store import tables
 from engine.store.models import Owner
 from engine.store.web_models import UsedLink, WebSession
+from engine.zones import zone
 
 SALT = "planwatch-signin-v1"
 MAIL_WINDOW = timedelta(hours=1)  # the sign-in form sends an owner at most Settings.signin_mails_per_hour links in this
@@ -154,13 +156,30 @@ def close_session(session: Session, token: str) -> None:
         session.delete(row)
 
 
+def signin_mail(
+    session: Session, wanted: str, settings: Settings, now: datetime
+) -> tuple[Owner | None, EmailMessage | None]:
+    """Return who ``wanted`` (an e-mail address or owner id asked for on the sign-in form at ``now``) names and the
+    e-mail with their sign-in link: (None, None) when nobody is known by it, (owner, None) when the owner was sent
+    ``settings.signin_mails_per_hour`` links in the last hour already.
+
+    This is the part of a sign-in request whose work depends on the address; the web runs it off the request path.
+    """
+    owner = owner_by_id_or_email(session, wanted.strip()) if wanted.strip() else None
+    if owner is None or not allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
+        return owner, None
+    return owner, signin_message(owner, signin_url(settings, owner.id, now), settings, now)
+
+
 def signin_message(owner: Owner, url: str, settings: Settings, now: datetime) -> EmailMessage:
-    """Return the e-mail carrying a sign-in link to ``owner`` (plain text; the link is single use)."""
+    """Return the e-mail carrying a sign-in link to ``owner`` (plain text; the link is single use), dated ``now``
+    in the owner's time zone, with a Message-ID of its own under the sender's domain."""
     msg = EmailMessage()
     msg["Subject"] = "Your planwatch sign-in link"
     msg["From"] = settings.sender
     msg["To"] = owner.email
-    msg["Date"] = format_datetime(now)
+    msg["Date"] = format_datetime(now.astimezone(_zone_of(owner)))
+    msg["Message-ID"] = make_msgid("signin", parseaddr(settings.sender)[1].rpartition("@")[2] or "planwatch.invalid")
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     minutes = int(settings.signin_link_seconds // 60)
@@ -169,3 +188,10 @@ def signin_message(owner: Owner, url: str, settings: Settings, now: datetime) ->
         f"within {minutes} minutes:\n\n{url}\n\nIf you did not ask for it, ignore this message.\n"
     )
     return msg
+
+
+def _zone_of(owner: Owner) -> tzinfo:
+    try:
+        return zone(owner.timezone)
+    except ValueError:  # the directory checks zones on import; a row written otherwise is dated in UTC
+        return UTC

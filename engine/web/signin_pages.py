@@ -3,31 +3,38 @@
 Opening a link (GET) only shows a button: mail scanners open links, and a single-use link
 must survive them. Pressing it (POST) uses the link up and starts a session whose cookie is
 HttpOnly, SameSite=Lax, and Secure behind https.
+
+Asking for a link on the form does the same work whatever the address: the request only hands
+the address to the app's ``SigninMailer`` and answers; the mailer's thread looks the address up,
+counts the links sent lately and sends the e-mail a moment later, off the request path. So
+neither the answer nor its timing tells whether an address is in the directory.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import queue
+import threading
+import weakref
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine
 
 from engine.actions.links import LinkError
 from engine.actions.signin import (
     SigninClaim,
-    allow_signin_mail,
     close_session,
     mark_used,
     open_session,
     read_signin,
     require_secret,
-    signin_message,
-    signin_url,
+    signin_mail,
     used,
 )
 from engine.errors import InputError
-from engine.read.queries import owner_by_id_or_email
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Owner
@@ -59,31 +66,108 @@ def signin_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/signin")
-def signin_request(request: Request, form: AnonymousPost, tasks: BackgroundTasks) -> HTMLResponse:
-    """E-mail a sign-in link to a known owner; the answer is the same whether or not the address is known."""
+def signin_request(request: Request, form: AnonymousPost) -> HTMLResponse:
+    """Hand the address to the mailer and answer; the answer is the same whether or not the address is known."""
     settings = settings_of(request)
     _secret(settings)
-    wanted = form.get("who", "").strip()
-    now = now_of(request)
-    with transaction(engine_of(request)) as session:
-        owner = owner_by_id_or_email(session, wanted) if wanted else None
-        if owner is not None and allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
-            tasks.add_task(_send, settings, signin_message(owner, signin_url(settings, owner.id, now), settings, now))
-        elif owner is not None:
-            log.warning(
-                "sign-in link to %s not sent: %d went out in the last hour (PLANWATCH_SIGNIN_MAILS_PER_HOUR)",
-                owner.id,
-                settings.signin_mails_per_hour,
-            )
+    mailer_of(request.app).ask(form.get("who", ""), now_of(request))
     return page(request, "signin.html.j2", sent=True, per_hour=settings.signin_mails_per_hour)
 
 
-def _send(settings: Settings, message: object) -> None:
-    from email.message import Message
+class SigninMailer:
+    """Sign-in links asked for on the form, looked up, counted, made and sent by a thread of their own.
 
+    ``ask`` only puts the address on a queue: no database statement, no lookup, the same for every
+    address. A thread started when the queue fills waits ``delay`` seconds, handles everything asked
+    by then, and ends when the queue is empty. A link asked for when the queue holds ``limit`` requests
+    already (a flood) is dropped and logged. When the app shuts down it waits for the requests still
+    queued; a process killed outright loses them: the person asks again.
+    """
+
+    THREAD_NAME = "planwatch-signin-mail"
+
+    def __init__(self, settings: Settings, engine: Engine, *, delay: float = 0.2, limit: int = 1000) -> None:
+        self.settings, self.engine, self.delay = settings, engine, delay
+        self._queue: queue.Queue[tuple[str, datetime]] = queue.Queue(maxsize=limit)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ask(self, wanted: str, now: datetime) -> None:
+        """Queue a request for a sign-in link to ``wanted`` (an address or owner id) made at ``now``."""
+        try:
+            self._queue.put_nowait((wanted[:320], now))
+        except queue.Full:
+            log.warning("sign-in link not sent: %d requests are waiting already", self._queue.maxsize)
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.THREAD_NAME)
+                self._thread.start()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Return once every request asked so far is handled (or ``timeout`` seconds have passed)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        threading.Event().wait(self.delay)
+        while True:
+            with self._lock:
+                try:
+                    wanted, now = self._queue.get_nowait()
+                except queue.Empty:
+                    self._thread = None
+                    return
+            try:
+                self._handle(wanted, now)
+            except Exception:  # one request's fault must not stop the others
+                log.exception("sign-in link asked for %r not sent", wanted)
+
+    def _handle(self, wanted: str, now: datetime) -> None:
+        with transaction(self.engine) as session:
+            owner, message = signin_mail(session, wanted, self.settings, now)
+        if owner is None:
+            log.info("sign-in link asked for an address that is not in the directory")
+        elif message is None:
+            log.warning(
+                "sign-in link to %s not sent: %d went out in the last hour (PLANWATCH_SIGNIN_MAILS_PER_HOUR)",
+                owner.id,
+                self.settings.signin_mails_per_hour,
+            )
+        else:
+            _send(self.settings, message)
+
+
+_MAILER_LOCK = threading.Lock()
+_MAILERS: weakref.WeakSet[SigninMailer] = weakref.WeakSet()
+
+
+def mailer_of(app: FastAPI) -> SigninMailer:
+    """Return the app's sign-in mailer (made on first use)."""
+    with _MAILER_LOCK:
+        mailer: SigninMailer | None = getattr(app.state, "signin_mailer", None)
+        if mailer is None:
+            mailer = app.state.signin_mailer = SigninMailer(app.state.settings, app.state.engine)
+            _MAILERS.add(mailer)
+        return mailer
+
+
+def _send_what_was_asked() -> None:
+    """At shutdown: send the sign-in links still queued before the process ends."""
+    with _MAILER_LOCK:
+        mailers = list(_MAILERS)
+    for mailer in mailers:
+        mailer.wait()
+
+
+router.on_shutdown.append(_send_what_was_asked)
+
+
+def _send(settings: Settings, message: EmailMessage) -> None:
     from engine.channels import DeliveryError, batch, channel_for
 
-    assert isinstance(message, Message)
     try:
         with batch(channel_for(settings)) as channel:
             channel.deliver(message)

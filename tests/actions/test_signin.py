@@ -21,6 +21,7 @@ from engine.actions.signin import (
     open_session,
     read_signin,
     require_secret,
+    signin_mail,
     signin_message,
     signin_url,
     used,
@@ -131,7 +132,24 @@ def test_the_signin_message_carries_the_link_and_its_lifetime() -> None:
         SETTINGS.sender,
         "Your planwatch sign-in link",
     )
-    assert msg["Auto-Submitted"] == "auto-generated" and msg["Date"] == "Thu, 01 Jun 2000 12:00:00 +0000"
+    assert msg["Auto-Submitted"] == "auto-generated" and msg["Date"] == "Thu, 01 Jun 2000 14:00:00 +0200"  # Zurich
+    assert (
+        msg["Message-ID"].endswith("@example.org>")
+        and msg["Message-ID"]
+        != signin_message(owner, "https://pw.example.org/signin/TOKEN", SETTINGS, NOW)["Message-ID"]
+    )
     body = msg.get_content()
     assert body.startswith("Hello Mei Tanaka,")
     assert "https://pw.example.org/signin/TOKEN" in body and "within 15 minutes" in body
+
+
+def test_only_a_known_address_under_the_limit_gets_a_mail(store: Engine) -> None:
+    settings = Settings(base_url="https://pw.example.org", secret_key=SECRET, signin_mails_per_hour=1)
+    with transaction(store) as session:
+        assert signin_mail(session, "nobody@example.org", settings, NOW) == (None, None)
+        assert signin_mail(session, "  ", settings, NOW) == (None, None)
+        owner, message = signin_mail(session, " Mei.Tanaka@example.org ", settings, NOW)
+        assert owner is not None and owner.id == "codev" and message is not None
+        assert message["To"] == "mei.tanaka@example.org" and "https://pw.example.org/signin/" in message.get_content()
+        owner, message = signin_mail(session, "codev", settings, NOW)  # the second link this hour
+        assert owner is not None and owner.id == "codev" and message is None

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import mailbox
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from engine.actions.signin import signin_url
 from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.web import create_app
+from engine.web.signin_pages import SigninMailer, mailer_of
 
 from ..web_support import NOW, SECRET, csrf_of, sign_in, web_settings, web_world
 
@@ -109,6 +112,7 @@ def test_asking_for_a_link_by_email_sends_one_to_known_owners_only(site) -> None
     unknown = client.post("/signin", data={"csrf": token, "who": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text  # nothing tells which addresses exist
+    mailer_of(client.app).wait()  # the link goes out a moment later, off the request path
     messages = list(mailbox.Maildir(str(settings.maildir), create=False))
     assert len(messages) == 1 and messages[0]["To"] == "rafael.quispe@example.org"
     body = messages[0].get_payload(decode=True).decode()
@@ -145,6 +149,7 @@ def _ask(client: TestClient, who: str) -> str:
     token = csrf_of(client.get("/signin").text)
     answer = client.post("/signin", data={"csrf": token, "who": who})
     assert answer.status_code == 200
+    mailer_of(client.app).wait()
     return answer.text
 
 
@@ -189,3 +194,47 @@ def test_a_limit_that_is_not_a_number_is_refused(cli, monkeypatch: pytest.Monkey
     assert (
         "PLANWATCH_SIGNIN_MAILS_PER_HOUR: expected a whole number of sign-in links an hour, got 'lots'" in refused.err
     )
+
+
+@contextmanager
+def _statements(engine: Engine, requests: list[str]) -> Iterator[None]:
+    """Record the statements the request threads run on ``engine`` (not the mailer's own thread)."""
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread().name != SigninMailer.THREAD_NAME:
+            requests.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
+@pytest.mark.parametrize("known", ["pardev", "Rafael.Quispe@example.org"])
+def test_a_known_and_an_unknown_address_do_the_same_work_and_get_the_same_answer(site, known: str) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings, _ = site
+    token = csrf_of(client.get("/signin").text)
+    answers, statements = [], []
+    for who in (known, "nobody@example.org", known):  # the known one twice: below and above no limit alike
+        ran: list[str] = []
+        with _statements(engine, ran):
+            answer = client.post("/signin", data={"csrf": token, "who": who})
+        answers.append(answer)
+        statements.append(ran)
+        mailer_of(client.app).wait()
+    assert statements[0] == statements[1] == statements[2]
+    shapes = [(a.status_code, a.text, sorted(a.headers.items())) for a in answers]
+    assert shapes[0] == shapes[1] == shapes[2] and shapes[0][0] == 200
+    assert "If that address or id is in the owners directory" in answers[1].text
+    assert _mails(settings) == 2  # the mailer did the work the requests did not: two links to the known owner
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM signin_mail").scalar_one() == 2
+
+
+def test_the_signin_mail_is_dated_in_the_recipients_zone_with_a_message_id(site) -> None:  # type: ignore[no-untyped-def]
+    client, _, settings, _ = site
+    _ask(client, "pardev")
+    (message,) = list(mailbox.Maildir(str(settings.maildir), create=False))
+    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@example.org>")
+    assert message["Date"] == "Thu, 01 Jun 2000 14:00:00 +0200"  # 12:00 UTC in Zurich, where Rafael Quispe works
