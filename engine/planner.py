@@ -12,7 +12,7 @@ planning twice never produces two. Datetimes are aware UTC; dates are plan-local
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -346,6 +346,9 @@ def _owner_first(
     def owner_side(c: _Candidate) -> bool:
         return _tells(c.occurrence, c.step, c.recipient.id or c.recipient.email, owners)
 
+    def not_owner(who: str) -> bool:
+        return who not in owners
+
     kept: dict[tuple[object, ...], _Candidate] = {}
     heard = (c for c in candidates if c.at > since and c.status != "suppressed" and owner_side(c))
     for c in sorted(heard, key=lambda c: c.at):
@@ -378,11 +381,40 @@ def _owner_first(
                 continue
             out.extend(_catch_up(view, policy, occ, now))
             first = now
-        if any(c.at < first for c in ladder):
+        restarted = _restarted_steps(view, policy, calendar, occ, first, owners)
+        if restarted:
             out = [c for c in out if id(c) not in drop]
+            steady = frozenset(range(1, len(policy.escalate) + 1)) - restarted
+            out.extend(_ladder(view, policy, calendar, occ, now, wanted, keep=not_owner, steps=steady))
             shifted = replace(occ, missed_at=_restart(policy, calendar, occ, first))
-            out.extend(_ladder(view, policy, calendar, shifted, now, wanted, keep=lambda p: p not in owners))
+            out.extend(_ladder(view, policy, calendar, shifted, now, wanted, keep=not_owner, steps=restarted))
     return _reminders_after_owner(view, out, told, owner_side, since, until)
+
+
+def _restarted_steps(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    occ: _Occurrence,
+    first: datetime,
+    owners: frozenset[str],
+) -> frozenset[int]:
+    """Return the ladder's steps (numbered from 1) whose first message to someone but the owner would come before
+    ``first``, the owner's first message: those start again from it. The answer depends on the occurrence and
+    ``first`` only, never on what was sent since, so every tick sees the same ladder; a step that comes after
+    ``first`` keeps its own instant for each recipient."""
+    if occ.missed_at is None:
+        return frozenset()
+    found = set()
+    for index, step in enumerate(policy.escalate, 1):
+        offset_at = next(_repeats(occ.missed_at, step, None, policy, calendar))
+        for _, person in _people(view, step.to):
+            if (person.id or person.email) in owners:
+                continue
+            if _deliver_at(_send_day(offset_at, person, policy, calendar), person, policy) < first:
+                found.add(index)
+                break
+    return frozenset(found)
 
 
 NOT_TOLD_REASON = "the owner was told nothing about it by the reminded day, so nobody else is reminded of it"
@@ -590,20 +622,24 @@ def _ladder(
     now: datetime,
     wanted: Wanted,
     keep: Callable[[str], bool] = lambda who: True,
+    steps: Collection[int] | None = None,
 ) -> Iterator[_Candidate]:
     """The escalation ladder of a missed occurrence, up to the first instant well after ``now``.
 
     Steps and repeats come in time order, so once one lies well after the earliest future instant
     yielded (a later step can reach a recipient in another zone, or one not moved past a weekend,
     before a repeat of an earlier step), the rest can only matter for a later tick: ``next_fire_at``
-    needs just the earliest of them. ``keep`` chooses the recipients (by id, or address for a bare one).
+    needs just the earliest of them. ``keep`` chooses the recipients (by id, or address for a bare one), ``steps``
+    the steps (numbered from 1).
     """
     assert occ.missed_at is not None
-    steps = policy.escalate
+    ladder = policy.escalate
     future: datetime | None = None  # the earliest instant yielded after ``now``
-    levels = step_levels(steps)
-    for index, step in enumerate(steps, 1):
-        bound = step.until or (steps[index].after if index < len(steps) else (REPEAT_CAP if step.repeat else None))
+    levels = step_levels(ladder)
+    for index, step in enumerate(ladder, 1):
+        if steps is not None and index not in steps:
+            continue
+        bound = step.until or (ladder[index].after if index < len(ladder) else (REPEAT_CAP if step.repeat else None))
         level = levels[index - 1]
         used: set[tuple[str, datetime]] = set()
         for n, offset_at in enumerate(_repeats(occ.missed_at, step, bound, policy, calendar)):

@@ -548,3 +548,19 @@ def test_a_reminder_to_others_about_what_the_owner_never_hears_of_is_not_sent() 
     policy = Policy.model_validate({"name": "p", "remind": [{"before": "7d", "to": ["supervisor"]}]})
     notices = run_life(view(), policy, until=datetime(2000, 6, 1, tzinfo=UTC))
     assert notices and all(n.status == "suppressed" and "owner" in n.reason for n in notices)
+
+
+def test_a_step_after_the_owners_late_first_message_keeps_its_own_instant_at_every_tick() -> None:
+    """Imported on 20 May (due 28 April): the owner's catch-up goes out first, the supervisor's step (14 days, past)
+    starts again from it, and the step to the supervisor's supervisor in Lima (45 days: Monday 12 June, 09:00
+    Lima), still ahead, is planned for its own instant, not found late at another step's tick."""
+    first = datetime(2000, 5, 20, 12, tzinfo=UTC)
+    life = life_from(view(), DEADLINES, first, datetime(2000, 8, 31, tzinfo=UTC))
+    sent = [(n, tick) for n, tick in life if n.status != "suppressed"]
+    assert [(n.recipient.id, n.type) for n, tick in sent if tick == first] == [("z", "overdue")]
+    (top,) = [(n, tick) for n, tick in sent if n.step.startswith("escalate:3") and n.recipient.id == "l"]
+    assert (top[0].recipient.id, top[0].at, top[1]) == ("l", datetime(2000, 6, 12, 14, tzinfo=UTC), top[0].at)
+    assert "catch_up" not in top[0].payload
+    supervisor = [n.at.astimezone(zone("Asia/Bangkok")).isoformat() for n, _ in sent if n.recipient.id == "b"]
+    assert supervisor[0] == "2000-06-05T09:00:00+07:00"  # 14 days after the owner's message, a Monday
+    assert len({n.key for n, _ in sent}) == len(sent)

@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -639,11 +638,6 @@ def test_the_lives_say_something() -> None:
     assert no_escalation_about_unsent_checkins(rows, escalations) == exactly_once(rows) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the planner sees the escalate:3 step to sup1 (Bangkok, Mon 1999-11-29 09:00) only at the tick of "
-    "sup2's escalate:2#3 (Lima, the same Monday 09:00, 12 hours later): it goes out late, marked a catch-up",
-)
 def test_a_later_step_to_another_zone_is_not_planned_late() -> None:
     """A ladder's next step can reach its recipient (Bangkok, Monday 09:00) before a repeat of the step before
     it (Lima, the same Monday 09:00, moved past a weekend): it is planned for its own instant, not sent at the
