@@ -177,12 +177,14 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
     rules.check_owners(known)
     changed = 0
     replanned: list[int] = []
-    parents_by_plan: dict[str, dict[str, str | None]] = {}
+    matchers: dict[str, owner_rules.OwnerMatcher] = {}
     for action in store_plans.active_actions(session):
         if action.owner_source in {"plan", "cli"}:
             continue
-        parents = parents_by_plan.setdefault(action.plan_id, section_parents(session, action.plan_id))
-        hit = rules.owner_for(action.ref, owner_rules.section_chain(action.section_key, parents))
+        matcher = matchers.get(action.plan_id)
+        if matcher is None:
+            matcher = matchers[action.plan_id] = rules.matcher(section_parents(session, action.plan_id))
+        hit = matcher.owner_for(action.ref, action.section_key)
         owner_id, source = (hit[0], f"rule:{hit[1]}") if hit else (None, "")
         if (action.owner_id, action.owner_source) != (owner_id, source):
             changed += action.owner_id != owner_id
@@ -218,10 +220,8 @@ def _import_plan(
     use_rules = bool(known and rules.rules)
     if use_rules:
         rules.check_owners(known)
-    resolved = [
-        Resolved(row, *_owner(row, existing.get(row.ref), rules if use_rules else None, parents), schedules[row.ref])
-        for row in doc.actions
-    ]
+    matcher = rules.matcher(parents) if use_rules else None
+    resolved = [Resolved(row, *_owner(row, existing.get(row.ref), matcher), schedules[row.ref]) for row in doc.actions]
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
     warnings.extend(_review_changed_sources(doc, existing, schedules))
@@ -321,18 +321,13 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
         raise ValidationErrors(errors)
 
 
-def _owner(
-    row: ActionRow,
-    stored: Action | None,
-    rules: owner_rules.OwnerRules | None,
-    parents: dict[str, str | None],
-) -> tuple[str | None, str]:
+def _owner(row: ActionRow, stored: Action | None, rules: owner_rules.OwnerMatcher | None) -> tuple[str | None, str]:
     if row.owner is not None:
         return row.owner, "plan"
     if stored is not None and stored.owner_source == "cli":
         return stored.owner_id, "cli"
     if rules is not None:
-        hit = rules.owner_for(row.ref, owner_rules.section_chain(row.section_key, parents))
+        hit = rules.owner_for(row.ref, row.section_key)
         if hit:
             return hit[0], f"rule:{hit[1]}"
     return None, ""

@@ -112,10 +112,13 @@ def resolve_plan(
     readings: dict[str, dict[str, Any]] = {}
     out = {row.ref: read_row(row, ref_date, fy_start, readings) for row in rows}
     by_ref = {row.ref: row for row in rows}
+    headings: _Headings | None = None
     for row in rows:
         fields = out[row.ref]
         if fields["kind"] == "event" and not row.override and not _date_event(fields, events):
-            _propose_dependency(row, fields, rows, sections, out)
+            if headings is None:  # most plans have no undated event: build the index on the first
+                headings = _Headings(rows, sections, out)
+            headings.propose(row, fields)
     for row in rows:
         if row.override:
             _apply_override(row, out[row.ref])
@@ -151,32 +154,68 @@ def _stem(word: str) -> str:
     return word
 
 
-def _propose_dependency(
-    row: ActionRow,
-    fields: dict[str, Any],
-    rows: Sequence[ActionRow],
-    sections: Sequence[SectionRow],
-    out: Mapping[str, dict[str, Any]],
-) -> None:
-    wanted = _stems(fields["event"] or "")
-    best: tuple[int, ActionRow, SectionRow] | None = None
-    for section in sections:
-        if section.key == row.section_key or section.level == "part":
-            continue
-        score = len(wanted & _stems(section.title))
-        target = next((r for r in rows if r.section_key == section.key and out[r.ref]["due"]), None)
-        if target is not None and score >= 2 and (best is None or score > best[0]):
-            best = (score, target, section)
-    if best is None:
-        return
-    _, target, section = best
-    fields["after_ref"] = target.ref
-    fields["due"] = out[target.ref]["due"]
-    fields["reason"] = (
-        f"Tied to {fields['event']!r}; proposed to follow {target.ref} ({section.number} {section.title[:60]}), "
-        f"due {fields['due'].isoformat()}: "
-        f"confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
-    )
+class _Headings:
+    """The sections' headings indexed by their normalised words, for proposing what an event follows.
+
+    An event-linked row follows the first action with a due date in the section whose heading shares
+    the most words (at least two) with the event's phrase; among equal scores, the section first in
+    the plan. Each section's first dated row is kept up to date as proposals give rows their dates,
+    so a plan of N rows costs about N lookups, however many of its rows name an event.
+    """
+
+    def __init__(
+        self, rows: Sequence[ActionRow], sections: Sequence[SectionRow], out: Mapping[str, dict[str, Any]]
+    ) -> None:
+        self.out = out
+        self.sections = [s for s in sections if s.level != "part"]
+        self.by_word: dict[str, list[int]] = {}
+        for index, section in enumerate(self.sections):
+            for word in _stems(section.title):
+                self.by_word.setdefault(word, []).append(index)
+        self.rows: dict[str, list[ActionRow]] = {}
+        for row in rows:
+            self.rows.setdefault(row.section_key, []).append(row)
+        self.first: dict[str, int | None] = {}  # a section's key -> the position of its first dated row
+        self.position: dict[str, int] = {}
+        for key, members in self.rows.items():
+            self.first[key] = next((i for i, r in enumerate(members) if out[r.ref]["due"]), None)
+            for i, r in enumerate(members):
+                self.position[r.ref] = i
+        self.ranked: dict[frozenset[str], list[int]] = {}
+
+    def candidates(self, wanted: frozenset[str]) -> list[int]:
+        """Return the sections sharing at least two words with ``wanted``, best score first, then plan order."""
+        ranked = self.ranked.get(wanted)
+        if ranked is None:
+            scores: dict[int, int] = {}
+            for word in wanted:
+                for index in self.by_word.get(word, ()):
+                    scores[index] = scores.get(index, 0) + 1
+            ranked = self.ranked[wanted] = sorted(
+                (i for i, n in scores.items() if n >= 2), key=lambda i: (-scores[i], i)
+            )
+        return ranked
+
+    def propose(self, row: ActionRow, fields: dict[str, Any]) -> None:
+        for index in self.candidates(frozenset(_stems(fields["event"] or ""))):
+            section = self.sections[index]
+            first = self.first.get(section.key)
+            if section.key == row.section_key or first is None:
+                continue
+            target = self.rows[section.key][first]
+            fields["after_ref"] = target.ref
+            fields["due"] = self.out[target.ref]["due"]
+            fields["reason"] = (
+                f"Tied to {fields['event']!r}; proposed to follow {target.ref} "
+                f"({section.number} {section.title[:60]}), due {fields['due'].isoformat()}: "
+                f"confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
+            )
+            break
+        if fields["due"]:  # now dated: it may be the first dated row of its own section
+            first = self.first.get(row.section_key)
+            position = self.position[row.ref]
+            if first is None or position < first:
+                self.first[row.section_key] = position
 
 
 def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:

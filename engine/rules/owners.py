@@ -7,9 +7,11 @@ action in the plan file wins over every rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,11 +46,15 @@ class OwnerRules:
 
     def owner_for(self, ref: str, sections: Sequence[str]) -> tuple[str, int] | None:
         """Return (owner id, rule number from 1) for an action and its section chain, or None."""
-        keys = (ref, *sections)
-        for number, rule in enumerate(self.rules, 1):
-            if any(fnmatchcase(key, rule.match) for key in keys):
-                return rule.owner, number
-        return None
+        if not self.rules:
+            return None
+        pattern = _compiled(tuple(rule.match for rule in self.rules))
+        number = min((_first_rule(pattern, key) for key in (ref, *sections)), default=_NONE)
+        return None if number == _NONE else (self.rules[number - 1].owner, number)
+
+    def matcher(self, parents: Mapping[str, str | None]) -> OwnerMatcher:
+        """Return the rules ready for the actions of one plan whose sections' parents are ``parents``."""
+        return OwnerMatcher(self, parents)
 
     def check_owners(self, known: Iterable[str]) -> None:
         """Raise ``ValidationErrors`` for every rule that names an owner not in ``known``."""
@@ -60,6 +66,49 @@ class OwnerRules:
         ]
         if errors:
             raise ValidationErrors(errors)
+
+
+class OwnerMatcher:
+    """The rules of one plan: the patterns compiled into one expression, each section's chain matched once.
+
+    A plan's actions share few sections, so an action costs one match of its own id (a rule may
+    name actions too) against the rule that its section chain already got.
+    """
+
+    def __init__(self, rules: OwnerRules, parents: Mapping[str, str | None]) -> None:
+        self.rules = rules.rules
+        self.parents = parents
+        self.pattern = _compiled(tuple(rule.match for rule in self.rules)) if self.rules else None
+        self.by_section: dict[str, int] = {}
+
+    def owner_for(self, ref: str, section_key: str) -> tuple[str, int] | None:
+        """Return (owner id, rule number from 1) for the action ``ref`` in ``section_key``, or None."""
+        pattern = self.pattern
+        if pattern is None:
+            return None
+        number = self.by_section.get(section_key)
+        if number is None:
+            chain = section_chain(section_key, self.parents)
+            number = self.by_section[section_key] = min(_first_rule(pattern, key) for key in chain)
+        if number > 1:
+            number = min(number, _first_rule(pattern, ref))
+        return None if number == _NONE else (self.rules[number - 1].owner, number)
+
+
+_NONE = 1 << 30  # the rule number of "no rule matches": above every real one
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression for all patterns, in order: the first alternative that matches a whole key wins,
+    and its group (``r`` and the rule number) says which rule it is."""
+    return re.compile("|".join(f"(?P<r{n}>{translate(p)})" for n, p in enumerate(patterns, 1)))
+
+
+def _first_rule(pattern: re.Pattern[str], key: str) -> int:
+    """Return the number of the first rule whose pattern matches ``key`` whole, or ``_NONE``."""
+    found = pattern.match(key)
+    return _NONE if found is None or found.lastgroup is None else int(found.lastgroup[1:])
 
 
 def load(path: str | Path) -> OwnerRules:

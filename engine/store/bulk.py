@@ -211,6 +211,14 @@ def _stored_column(process: Any, values: Sequence[Any]) -> Sequence[Any]:
     None), so values that compare equal are stored alike."""
     if process is None:
         return values
+    try:
+        distinct = dict.fromkeys(values)  # most columns: a few distinct values, all hashable
+    except TypeError:  # lists and dicts (JSON columns)
+        pass
+    else:
+        for value in distinct:
+            distinct[value] = process(value)
+        return list(map(distinct.__getitem__, values))
     memo: dict[Any, Any] = {}
     get = memo.get
     out = []

@@ -3,6 +3,7 @@ then a proposed dependency on another section's action, then the phrase as read.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from engine.actions.resolve import read_row, resolve_plan, schedule_fields
@@ -89,3 +90,42 @@ def test_the_plan_files_values_win_and_dependencies_are_followed() -> None:
     assert out["II.2.1"]["due"] == date(2000, 10, 15)  # through II.1.2 to II.1.1
     assert out["II.1.2"]["reason"] == "Set in the plan file: after II.1.1."
     assert out["II.2.2"]["due"] is None and out["II.2.3"]["due"] is None
+
+
+def test_the_best_heading_wins_ties_go_to_the_first_section_and_a_proposal_can_be_followed() -> None:
+    sections = [
+        SectionRow("II", None, "part", "II", "Review of the field structure and staff"),  # a Part is never followed
+        SectionRow("II.1", "II", "issue", "1", "Field offices"),
+        SectionRow("II.2", "II", "issue", "2", "Structure of field offices"),
+        SectionRow("II.3", "II", "issue", "3", "Review of field offices structure"),
+        SectionRow("II.4", "II", "issue", "4", "Offices in the field"),
+        SectionRow("II.5", "II", "issue", "5", "Staff review"),
+    ]
+    rows = [
+        _row("II.1.1", "II.1", "By 31 March 2000"),
+        _row("II.2.1", "II.2", "Linked to review of field structure"),  # II.3 shares three words, II.2 two
+        _row("II.3.1", "II.3", "Continuously"),  # no due date: II.3 has none to follow yet
+        _row("II.3.2", "II.3", "Linked to the field offices"),  # II.1, II.2 and II.4 share two: II.1 is first
+        _row("II.4.1", "II.4", "Linked to review of field structure"),
+        _row("II.5.1", "II.5", "Linked to the review of staff"),  # only the Part's heading shares more
+    ]
+    out = resolve_plan(rows, sections, REF_DATE)
+    assert out["II.2.1"]["after_ref"] is None  # II.3 had no dated row when II.2.1 was read
+    assert (out["II.3.2"]["after_ref"], out["II.3.2"]["due"]) == ("II.1.1", date(2000, 3, 31))
+    # II.3.2 got its date from its proposal: it is now II.3's first dated row, and II.4.1 follows it.
+    assert (out["II.4.1"]["after_ref"], out["II.4.1"]["due"]) == ("II.3.2", date(2000, 3, 31))
+    assert out["II.5.1"]["after_ref"] is None
+
+
+def test_event_linked_rows_are_resolved_in_time_linear_in_the_plan() -> None:
+    sections = [SectionRow(f"S{k}", None, "issue", str(k), f"Review of the field structure {k}") for k in range(500)]
+    rows = [
+        _row(f"S{k % 500}.{k}", f"S{k % 500}", "By 31 March 2000" if k < 500 else "Linked to review of field structure")
+        for k in range(20_000)
+    ]
+    started = time.perf_counter()
+    out = resolve_plan(rows, sections, REF_DATE)
+    seconds = time.perf_counter() - started
+    assert (out["S1.501"]["after_ref"], out["S0.500"]["after_ref"]) == ("S0.0", "S1.1")  # ties: the first section
+    assert sum(1 for f in out.values() if f["after_ref"]) == 19_500
+    assert seconds < 5, f"{seconds:.1f} s: a scan of every row for every section per event-linked row is back"

@@ -78,3 +78,27 @@ def test_section_chain_goes_up_to_the_part_and_stops_on_a_loop() -> None:
     assert section_chain("I.1b", parents) == ["I.1b", "I.1", "I"]
     assert section_chain("X", parents) == ["X", "Y"]
     assert section_chain("Z", parents) == ["Z"]
+
+
+def test_a_plans_matcher_agrees_with_rule_by_rule_matching_and_an_action_id_can_win(here: Path) -> None:
+    (here / "owners.yaml").write_text(
+        RULES + '  - match: "I.2.[!1]"\n    owner: gender\n  - match: "I.2.*"\n    owner: norms\n'
+        '  - match: "*"\n    owner: secretariat\n',
+        encoding="utf-8",
+    )
+    rules = load("owners.yaml")
+    parents = {"I": None, "I.1": "I", "I.1b": "I.1", "I.2": "I", "II": None, "II.3": "II", "II.4": "II"}
+    matcher = rules.matcher(parents)
+    cases = [
+        ("II.3.2", "II.3", ("eval", 1)),
+        ("II.4.1", "II.4", ("codev", 2)),
+        ("I.1b.1", "I.1b", ("hrd", 3)),
+        ("I.2.2", "I.2", ("gender", 4)),  # the action's own id matches before the section's chain does
+        ("I.2.1", "I.2", ("norms", 5)),
+        ("I.2x", "I.2", ("secretariat", 6)),
+        ("I.2.3", "I.2", ("gender", 4)),  # asked again: the section's chain is remembered, the id is not
+    ]
+    for ref, section, expected in cases:
+        assert matcher.owner_for(ref, section) == expected, ref
+        assert rules.owner_for(ref, section_chain(section, parents)) == expected, ref
+    assert OwnerRules().matcher(parents).owner_for("I.1.1", "I.1") is None
