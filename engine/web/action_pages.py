@@ -24,7 +24,7 @@ from engine.read.queries import open_actions_of, pending_extension_ids, reading
 from engine.store import transaction
 from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
-from engine.web.common import parse_day, refusing_bad_input
+from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
 from engine.web.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +77,8 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
 def _about(request: Request, session: Session, viewer: Viewer) -> str:
     """Name the action a form changed (``?action=ID`` after a redirect), if the viewer may see it."""
     ident = request.query_params.get("action", "")
-    action = session.get(Action, int(ident)) if ident.isdigit() and len(ident) < 12 else None
+    found = row_id(ident)
+    action = session.get(Action, found) if found else None
     if action is None or not viewer.can_see(action.owner_id):
         return ""
     return _named(action)
@@ -122,7 +123,7 @@ def action_sheet(request: Request, key: str, who: SignedIn) -> HTMLResponse:
     """Show everything about one action, found by its number or by its reference (``/actions/I.2c.1``)."""
     with transaction(engine_of(request)) as session:
         if key.isdigit():
-            action = visible_action(session, who.viewer, int(key))
+            action = visible_action(session, who.viewer, row_id(key) or 0)  # 0: no such action, the 404
         else:
             action = visible_by_ref(session, who.viewer, None, key)
         return _sheet(request, who, session, action)
@@ -156,7 +157,7 @@ def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
 
 
 @router.post("/actions/{action_id}/done")
-def mark_done(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def mark_done(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """Mark the action (or the current occurrence of a recurring one) done."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
@@ -166,7 +167,7 @@ def mark_done(request: Request, action_id: int, posted: Posted) -> RedirectRespo
 
 
 @router.post("/actions/{action_id}/progress")
-def report_progress(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def report_progress(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """Record a progress report (on track or at risk, with a note)."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
@@ -184,7 +185,7 @@ def report_progress(request: Request, action_id: int, posted: Posted) -> Redirec
 
 
 @router.post("/actions/{action_id}/extension")
-def ask_extension(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def ask_extension(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """Ask for a later due date; the supervisor grants or refuses it."""
     who, form = posted
     wanted = parse_day(form.get("to", ""), "New due date")
@@ -197,7 +198,7 @@ def ask_extension(request: Request, action_id: int, posted: Posted) -> RedirectR
 
 
 @router.post("/actions/{action_id}/extend")
-def extend_now(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def extend_now(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """A supervisor grants an extension directly."""
     who, form = posted
     to = parse_day(form.get("to", ""), "New due date")
@@ -214,7 +215,7 @@ def extend_now(request: Request, action_id: int, posted: Posted) -> RedirectResp
 
 
 @router.post("/actions/{action_id}/not-mine")
-def hand_back(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def hand_back(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """The owner hands the action back; the secretariat is told."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():

@@ -1,10 +1,19 @@
-"""Helpers the page modules share: refusals turned into 400 pages, dates read from forms."""
+"""Helpers the page modules share: refusals turned into 400 pages, dates read from forms, ids read from paths.
+
+A database id in a path is declared ``RowId`` (``def page(action_id: RowId)``): anything that is not a
+whole number an id column can hold (``99999999999999999999999``, ``-1``, ``x``) is the site's 404 page,
+never a lookup that overflows into a 500. A path part that is an id or something else (``/actions/{key}``,
+a number or a reference) reads the number with ``row_id``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Annotated
+
+from fastapi import Path
 
 from engine.errors import PlanwatchError
 from engine.web.auth import PageError
@@ -27,3 +36,17 @@ def parse_day(text: str, label: str) -> date:
         raise PageError(
             400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}."
         ) from None
+
+
+MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER column holds (32 bits on PostgreSQL)
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+"""A database id in a path: out of range or not a number, FastAPI refuses it and the site answers 404."""
+
+
+def row_id(text: str) -> int | None:
+    """Return the database id ``text`` names (ASCII digits, 1 to ``MAX_ROW_ID``), else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ROW_ID)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ROW_ID else None

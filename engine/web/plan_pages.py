@@ -28,7 +28,7 @@ from engine.store import transaction
 from engine.store.models import Action, Plan
 from engine.timeframe import KINDS
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of, settings_of
-from engine.web.common import refusing_bad_input
+from engine.web.common import RowId, refusing_bad_input
 from engine.web.templating import page, secure_headers
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +80,7 @@ def plan_page(request: Request, who: SignedIn) -> HTMLResponse:
 
 
 @router.post("/plan/review/{action_id}")
-def resolve_reading(request: Request, action_id: int, posted: Posted) -> RedirectResponse:
+def resolve_reading(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
     """The secretariat decides how an action's time frame is read (recorded; clears the review flag)."""
     who, form = posted
     if not who.viewer.sees_all:

@@ -1,14 +1,17 @@
-"""``engine.web.common``: a workflow's refusal becomes a 400 page, a form's date is read or refused."""
+"""``engine.web.common``: a workflow's refusal becomes a 400 page, a form's date is read or refused, a path's id
+is one an id column can hold or nothing."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from engine.errors import InputError, Location, OperationalError
 from engine.web.auth import PageError
-from engine.web.common import parse_day, refusing_bad_input
+from engine.web.common import MAX_ROW_ID, RowId, parse_day, refusing_bad_input, row_id
 
 
 def test_parse_day_reads_an_iso_date_around_spaces() -> None:
@@ -43,3 +46,28 @@ def test_other_exceptions_pass_through_untouched() -> None:
     with refusing_bad_input():
         value = 1  # nothing raised: nothing changes
     assert value == 1
+
+
+@pytest.mark.parametrize("text", ["1", "42", "0042", str(MAX_ROW_ID)])
+def test_row_id_reads_a_whole_number_an_id_column_holds(text: str) -> None:
+    assert row_id(text) == int(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0", "-1", "+1", " 1", "1.0", "1e3", "x", "²", "٣", "１", str(MAX_ROW_ID + 1), "9" * 23]
+)
+def test_row_id_is_none_for_anything_else(text: str) -> None:
+    assert row_id(text) is None
+
+
+def test_a_rowid_path_parameter_refuses_what_no_id_column_holds() -> None:
+    app = FastAPI()
+
+    @app.get("/things/{thing}")
+    def thing(thing: RowId) -> int:
+        return thing
+
+    with TestClient(app) as client:
+        assert client.get(f"/things/{MAX_ROW_ID}").json() == MAX_ROW_ID
+        for bad in ("99999999999999999999999", str(MAX_ROW_ID + 1), "0", "-5", "x", "1.5"):
+            assert client.get(f"/things/{bad}").status_code == 422, bad  # the site answers these with its 404 page
