@@ -38,6 +38,7 @@ __all__ = [
     "outbox_row",
     "pending_query",
     "release",
+    "requeue",
     "sent_today",
 ]
 
@@ -171,6 +172,47 @@ def release(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) 
             .values(next_attempt_at=now)
         )
     conn.commit()
+
+
+def requeue(
+    conn: Connection,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    action_id: int | None = None,
+    by: str = "",
+) -> list[dict[str, Any]]:
+    """Put failed messages back in the queue, due at once; return them (id, key, type, recipient,
+    action_id, occurrence, step, last_error), in due order.
+
+    ``since``: only those that failed at or after it (UTC; a row failed before its failure was
+    dated counts from its due time); ``action_id``: only those about that action. A row keeps its
+    key, so it goes out with the same Message-ID; its payload's ``history`` records the requeue
+    (when, by whom, the error it had), and its three days of retries start again.
+    """
+    query = select(OUT.c.id, OUT.c.key, OUT.c.type, OUT.c.recipient, OUT.c.action_id, OUT.c.occurrence, OUT.c.step)
+    query = query.add_columns(OUT.c.last_error, OUT.c.payload, OUT.c.due_at).where(OUT.c.status == "failed")
+    if action_id is not None:
+        query = query.where(OUT.c.action_id == action_id)
+    done: list[dict[str, Any]] = []
+    for row in conn.execute(query.order_by(OUT.c.due_at, OUT.c.id)).mappings():
+        payload = dict(row["payload"] or {})
+        failed_at = payload.get("failed_at")
+        when = datetime.fromisoformat(failed_at) if failed_at else row["due_at"]
+        if since is not None and when < since:
+            continue
+        entry = {"at": now.isoformat(), "event": "requeued", "by": by, "error": row["last_error"]}
+        payload["history"] = [*payload.get("history", []), entry]
+        payload.pop("first_try", None)  # three days of retries from now
+        payload.pop("failed_at", None)
+        conn.execute(
+            update(OUT)
+            .where(OUT.c.id == row["id"], OUT.c.status == "failed")
+            .values(status="pending", next_attempt_at=None, payload=payload)
+        )
+        done.append({k: v for k, v in row.items() if k not in ("payload", "due_at")})
+    conn.commit()
+    return done
 
 
 def defer(conn: Connection, ids: list[int], now: datetime) -> None:

@@ -8,10 +8,15 @@ to trust, e.g. a company CA).
 
 How replies become decisions (``DeliveryError``):
 - 4xx, a dropped connection, a timeout: try again later (``connection_lost`` when the link broke);
-- 5xx: the message fails for good, the server's reply kept;
-- 530/534/535/538, a refused STARTTLS or a TLS handshake failure: a configuration fault
-  (``pause``): nothing is the message's fault, so the queue pauses and the administrator is told.
-Each message has one recipient, so a refused recipient fails its own message and no other.
+- 5xx about the recipient (550 5.1.1 no such user, a full mailbox): the message fails for good,
+  the server's reply kept;
+- 530/534/535/538, a refused STARTTLS or a TLS handshake failure, and a 5xx that refuses the
+  sender or the relaying (any 5xx to MAIL FROM, 553, 5.7.x policy codes, 5.1.7/5.1.8 about the
+  sender): a configuration fault (``pause``): nothing is the message's fault, so the queue pauses
+  and the administrator is told.
+Each message has one recipient, so a refused recipient fails its own message and no other. A 5xx
+with no such code that comes back the same for several recipients in a row is the dispatcher's to
+judge (``engine.drive.dispatch``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from engine.errors import InputError
 from engine.mail.messages import as_bytes, seven_bit
 
 AUTH_CODES = frozenset({530, 534, 535, 538})
+SENDER_CODES = frozenset({553})  # "mailbox name not allowed": the sender's address, for a relay
+# Enhanced status codes (RFC 3463) that refuse the sender or the relaying rather than the recipient.
+CONFIG_STATUS = re.compile(r"^5\.(7\.\d{1,3}|1\.[78])\b")
 DOT_LINE = re.compile(rb"(?m)^\.")
 TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -336,6 +344,8 @@ def smtp_error(exc: BaseException, context: str) -> DeliveryError:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = max(exc.recipients.values(), key=lambda r: r[0])
         return _reply_error(code, text, context)
+    if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code >= 500:
+        return _reply_error(exc.smtp_code, exc.smtp_error, context, sender=True)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return DeliveryError(f"{context}: {exc}", pause=True, reply=str(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -351,9 +361,17 @@ def smtp_error(exc: BaseException, context: str) -> DeliveryError:
     return DeliveryError(f"{context}: {exc}", reply=str(exc))
 
 
-def _reply_error(code: int, text: bytes | str, context: str) -> DeliveryError:
+def _reply_error(code: int, text: bytes | str, context: str, *, sender: bool = False) -> DeliveryError:
     words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     reply = f"{code} {' '.join(words.split())}"
     if code in AUTH_CODES:
         return DeliveryError(f"{context}: authentication refused: {reply}", pause=True, reply=reply)
+    if refuses_sender_or_relay(code, words) or (sender and code >= 500):
+        return DeliveryError(f"{context}: the sender or the relaying is refused: {reply}", pause=True, reply=reply)
     return DeliveryError(f"{context}: {reply}", permanent=code >= 500, connection_lost=code == 421, reply=reply)
+
+
+def refuses_sender_or_relay(code: int, text: str) -> bool:
+    """Return True when a 5xx reply refuses the sender or the relaying (553, 5.7.x, 5.1.7, 5.1.8),
+    not one recipient: a fault of the server's configuration or of ours, never of one message."""
+    return code >= 500 and (code in SENDER_CODES or CONFIG_STATUS.match(text.strip()) is not None)

@@ -20,10 +20,14 @@ from engine.store.bulk import upsert_state
 
 STATE = tables.SERVICE_STATE
 PAUSE_KEY = "mail.paused"
+FAILURES_KEY = "mail.failures"  # the last burst of failures (``planwatch status`` reads both keys)
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=3)
 CONFIG_PAUSE = timedelta(minutes=15)
+TELL_UNREACHABLE_AFTER = timedelta(minutes=15)  # a server down this long is the administrator's to hear of
+BURST = 5  # this many messages failed for good in one pass: the administrator hears at once
+BURST_QUIET = timedelta(hours=1)  # ... and then not again for an hour
 JITTER = 0.2  # each wait is stretched or shrunk by up to 20%, so retries of a burst spread out
 
 
@@ -67,13 +71,15 @@ def stale_reason(row: Row, now: datetime) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """The queue is paused: ``kind`` is "config" (authentication, TLS) or "unreachable"; datetimes UTC ISO."""
+    """The queue is paused: ``kind`` is "config" (authentication, TLS, sender or relay refused) or
+    "unreachable"; datetimes UTC ISO; ``told``: the administrator was warned of it at once."""
 
     kind: str
     reason: str
     since: str
     until: str
     count: int = 1
+    told: bool = False
 
     @property
     def until_at(self) -> datetime:
@@ -87,12 +93,17 @@ def read_pause(conn: Connection) -> Pause | None:
     return Pause(**json.loads(value)) if value else None
 
 
-def pause_queue(conn: Connection, previous: Pause | None, kind: str, reason: str, now: datetime) -> Pause:
-    """Record a pause of ``kind`` from ``now``; a repeated one waits longer (up to an hour). Returns it."""
+def pause_queue(
+    conn: Connection, previous: Pause | None, kind: str, reason: str, now: datetime, *, told: bool = False
+) -> Pause:
+    """Record a pause of ``kind`` from ``now``; a repeated one waits longer (up to an hour). Returns it.
+
+    ``told``: the administrator has just been warned (once told, a pause stays told until it ends)."""
     count = previous.count + 1 if previous and previous.kind == kind else 1
     wait = CONFIG_PAUSE if kind == "config" else retry_wait(PAUSE_KEY, count)
     since = previous.since if previous else now.astimezone(UTC).isoformat()
-    pause = Pause(kind, reason, since, (now + wait).astimezone(UTC).isoformat(), count)
+    told = told or (previous is not None and previous.told)
+    pause = Pause(kind, reason, since, (now + wait).astimezone(UTC).isoformat(), count, told)
     upsert_state(conn, STATE, PAUSE_KEY, json.dumps(asdict(pause)), now)
     conn.commit()
     return pause
@@ -102,3 +113,26 @@ def resume_queue(conn: Connection) -> None:
     """Forget the pause: the channel works again."""
     conn.execute(delete(STATE).where(STATE.c.key == PAUSE_KEY))
     conn.commit()
+
+
+def needs_telling(previous: Pause | None, kind: str, now: datetime) -> bool:
+    """Return True when a pause of ``kind`` at ``now`` should be told to the administrator now: a
+    configuration fault at once, a server unreachable once it has been so for a quarter of an hour;
+    each pause once."""
+    if previous is not None and previous.told:
+        return False
+    since = datetime.fromisoformat(previous.since) if previous else now
+    return kind == "config" or now - since >= TELL_UNREACHABLE_AFTER
+
+
+def record_failures(conn: Connection, count: int, last_error: str, now: datetime) -> bool:
+    """Record a burst of ``count`` messages failed for good at ``now``; return True when the
+    administrator should hear of it now (no burst was told in the hour before)."""
+    value = conn.execute(select(STATE.c.value).where(STATE.c.key == FAILURES_KEY)).scalar()
+    before = json.loads(value) if value else None
+    tell = before is None or now - datetime.fromisoformat(before["told"]) >= BURST_QUIET
+    told = now.astimezone(UTC).isoformat() if tell else before["told"]
+    record = {"at": now.astimezone(UTC).isoformat(), "count": count, "last_error": last_error, "told": told}
+    upsert_state(conn, STATE, FAILURES_KEY, json.dumps(record), now)
+    conn.commit()
+    return tell

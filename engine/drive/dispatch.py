@@ -7,18 +7,23 @@ Message-IDs. On PostgreSQL the marks are committed without waiting for the disk 
 a crash of the database server itself can also repeat what was sent in its last moments (at most
 about 0.6 s, three of its WAL writer's rounds), again with the same Message-IDs.
 A 4xx reply or a dropped connection is retried with exponential backoff and jitter (about 1
-minute, doubling, capped near an hour, given up after 3 days); a 5xx reply fails the message
-with the server's reply kept; an authentication or TLS refusal pauses the whole queue without
-marking anything, and the administrator is told. Failures reach the administrator's report.
+minute, doubling, capped near an hour, given up after 3 days); a 5xx reply about the recipient
+fails the message with the server's reply kept; an authentication or TLS refusal, a refused sender
+or relaying, and the same 5xx reply for several recipients in a row (see ``_Batch.settle``) pause
+the whole queue without marking anything. Failures reach the administrator's report; a pause
+and a burst of failures are also handed back as ``DispatchStats.alerts``, for the administrator's
+second route (``engine.channels.admin``), since the report may wait in the paused queue itself.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from typing import Any
@@ -26,15 +31,19 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError
 
+from engine.channels.admin import Alert
 from engine.channels.base import Channel, DeliveryError
 from engine.channels.pipeline import SENT, Inline, Pipeline, quick_handover
 from engine.drive.delivery import (
+    BURST,
     GIVE_UP_AFTER,
     Pause,
     first_try,
     gives_up,
+    needs_telling,
     pause_queue,
     read_pause,
+    record_failures,
     resume_queue,
     retry_wait,
     stale_reason,
@@ -65,11 +74,15 @@ __all__ = ["ContextCache", "DispatchStats", "dispatch"]
 log = logging.getLogger("planwatch.dispatch")
 ASYNC_MARKS = "SET synchronous_commit = off"  # PostgreSQL: for the connection that marks rows sent
 DURABLE_COMMITS = "RESET synchronous_commit"
+RUN_PAUSE = 10  # the same refusal for this many recipients in a row: the server refuses us, not them
+RUN_AT_END = 2  # ... or for this many, when nothing at all went out in the pass
+MAILBOX_STATUS = re.compile(r"^5\.(1\.[0-6]|2\.\d{1,3})\b")  # RFC 3463 codes about one mailbox
 
 
 @dataclass
 class DispatchStats:
-    """What one dispatch pass did; ``paused`` says why the queue is paused ("" when it is not)."""
+    """What one dispatch pass did; ``paused`` says why the queue is paused ("" when it is not);
+    ``alerts``: what the administrator should hear at once, outside the outbox."""
 
     sent: int = 0
     failed: int = 0
@@ -77,6 +90,7 @@ class DispatchStats:
     deferred: int = 0
     suppressed: int = 0
     paused: str = ""
+    alerts: list[Alert] = field(default_factory=list)
 
     COUNTS = ("sent", "failed", "retried", "deferred", "suppressed")
 
@@ -90,6 +104,7 @@ class DispatchStats:
         for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.paused = other.paused
+        self.alerts += other.alerts
 
 
 def dispatch(
@@ -245,6 +260,7 @@ def _deliver_batch(
     batch = _Batch(conn, renderer, now, stats, pause)
     threaded = channel.waits  # a channel that waits on a server sends on its own thread
     pipe: Pipeline | Inline = Pipeline(channel) if threaded else Inline(channel)
+    batch.stop = pipe.stopped
     try:
         with quick_handover() if threaded else nullcontext():
             contexts = ContextCache(conn, renderer.identity)
@@ -273,6 +289,10 @@ class _Batch:
         self.conn, self.renderer, self.now, self.stats, self.pause = conn, renderer, now, stats, pause
         self.failures: list[dict[str, Any]] = []
         self.crash: BaseException | None = None
+        self.stop = threading.Event()  # set: the rest of the batch is not sent (the pipeline's own event)
+        self.held: list[tuple[Row, DeliveryError]] = []  # refusals that may turn out to be one fault of ours
+        self.run_reply = ""  # the refusal that paused this pass: more of it in flight stay unmarked
+        self.any_sent = False
         # The two statements of every message (is the row still ours, it is sent) are each a
         # transaction of their own: on PostgreSQL a second connection in autocommit makes each one
         # round trip instead of three (BEGIN, the statement, COMMIT).
@@ -299,6 +319,7 @@ class _Batch:
         sent: list[Row] = []
         for other, outcome in done:
             if outcome == SENT and self.autocommit:
+                self._went_out()
                 sent.append(other)
             else:
                 self.settle(other, outcome)
@@ -362,8 +383,18 @@ class _Batch:
             return None
 
     def settle(self, row: Row, outcome: Any) -> None:
-        """Mark ``row`` with what its delivery came to: sent, failed, retried, paused (unmarked) or skipped."""
+        """Mark ``row`` with what its delivery came to: sent, failed, retried, paused (unmarked) or skipped.
+
+        A 5xx refusal that names no recipient and no mailbox, given for one recipient after another
+        with the same words, is held back unmarked: if it comes back for ``RUN_PAUSE`` recipients in a
+        row, or for every message of a pass that sent nothing, it is the server refusing us (our
+        sender, our relaying), and the queue pauses as for a refused login; once a message goes out
+        or another answer breaks the run, the held ones fail as any 5xx does.
+        """
+        if self.held and _breaks_run(outcome, self.held[-1][1].reply):
+            self._fail_held()  # another refusal breaks the run (a message sent does too: ``_went_out``)
         if outcome == SENT:
+            self._went_out()
             self.quick.execute(MARK_SENT, self._sent(row))
             if not self.autocommit:
                 self.quick.commit()
@@ -371,12 +402,56 @@ class _Batch:
         elif isinstance(outcome, DeliveryError) and outcome.pause:
             if not self.stats.paused:
                 _paused(self.conn, self.renderer, outcome, self.pause, self.now, self.stats)
+        elif isinstance(outcome, DeliveryError) and self.run_reply and outcome.reply == self.run_reply:
+            return  # in flight when the pass paused for this very refusal: left for after the pause
+        elif isinstance(outcome, DeliveryError) and _may_be_ours(row, outcome):
+            self.held.append((row, outcome))
+            if len({r["recipient"] for r, _ in self.held}) >= RUN_PAUSE:
+                self._pause_for_run()
         elif isinstance(outcome, DeliveryError):
             self._count(
                 row, _failed(self.conn, row, self.now, outcome.reply or str(outcome), permanent=outcome.permanent)
             )
         elif isinstance(outcome, BaseException):
             self.crash = self.crash or outcome  # the row stays pending: sent at least once, resent with its Message-ID
+
+    def _went_out(self) -> None:
+        self.any_sent = True
+        if self.held:
+            self._fail_held()
+
+    def _fail_held(self) -> None:
+        held, self.held = self.held, []
+        for row, outcome in held:
+            self._count(row, _failed(self.conn, row, self.now, outcome.reply, permanent=True))
+
+    def _pause_for_run(self) -> None:
+        """Pause the queue for the refusal held: the same for every recipient, so it is about us."""
+        reply, count = self.held[-1][1].reply, len({r["recipient"] for r, _ in self.held})
+        self.held = []
+        self.run_reply = reply
+        self.stop.set()
+        if not self.stats.paused:
+            fault = DeliveryError(
+                f"the mail server gave the same refusal for {count} recipients in a row: {reply}",
+                pause=True,
+                reply=f"{reply} (the same refusal for {count} recipients in a row: the server refuses "
+                "the sender or the relaying, not the messages)",
+            )
+            _paused(self.conn, self.renderer, fault, self.pause, self.now, self.stats)
+
+    def _settle_held(self) -> None:
+        """At the end of the pass: a run of one refusal through a pass that sent nothing is a fault of
+        ours (or the same one the queue was paused for); otherwise the held messages fail."""
+        if not self.held:
+            return
+        reply = self.held[-1][1].reply
+        recipients = {r["recipient"] for r, _ in self.held}
+        again = self.pause is not None and self.pause.kind == "config" and self.pause.reason.startswith(reply)
+        if not self.any_sent and (len(recipients) >= RUN_AT_END or again):
+            self._pause_for_run()
+        else:
+            self._fail_held()
 
     def _count(self, row: Row, status: str) -> None:
         setattr(self.stats, status, getattr(self.stats, status) + 1)
@@ -385,6 +460,7 @@ class _Batch:
 
     def close(self) -> None:
         """Resume a paused queue that works again, tell the administrator of failures, re-raise a crash."""
+        self._settle_held()
         if self.quick is not self.conn:
             try:
                 self.quick.exec_driver_sql(DURABLE_COMMITS)  # the pool's next user commits as configured
@@ -397,8 +473,48 @@ class _Batch:
             log.warning("mail delivery works again after the pause since %s", self.pause.since)
         if self.failures:
             report_to_admin(self.conn, self.renderer.identity, self.now, failures=self.failures)
+        if len(self.failures) >= BURST:
+            self._burst()
         if self.crash is not None:
             raise self.crash
+
+    def _burst(self) -> None:
+        """Many messages failed for good at once: log it, keep it for ``planwatch status``, and hand
+        the administrator an alert (at most one an hour)."""
+        count, last = len(self.failures), self.failures[-1]["error"]
+        log.error("%d messages failed for good in one dispatch pass; the last: %s", count, last)
+        if record_failures(self.conn, count, last, self.now):
+            sample = "\n".join(
+                f"- {f['type']} about {f['ref']} to {f['recipient']}: {f['error']}" for f in self.failures[:10]
+            )
+            self.stats.alerts.append(
+                Alert(
+                    "failures",
+                    f"planwatch: {count} messages failed at once",
+                    f"{count} messages could not be delivered and were marked failed at "
+                    f"{_when(self.now)}. The first of them:\n{sample}\n\n"
+                    "They can be put back in the queue once the cause is fixed; the daily delivery "
+                    "report lists them all.",
+                )
+            )
+
+
+def _breaks_run(outcome: Any, reply: str) -> bool:
+    """Return True when ``outcome`` is another 5xx refusal than ``reply``."""
+    return isinstance(outcome, DeliveryError) and outcome.permanent and not outcome.pause and outcome.reply != reply
+
+
+def _may_be_ours(row: Row, error: DeliveryError) -> bool:
+    """Return True when a refusal could be about us rather than its recipient: a 5xx that neither
+    names the recipient's address nor carries a status code about one mailbox (5.1.1 no such user)."""
+    if not error.permanent or not error.reply:
+        return False
+    words = error.reply.split(" ", 1)[-1].strip()
+    return row["recipient"].lower() not in error.reply.lower() and MAILBOX_STATUS.match(words) is None
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
 
 
 def _failed(conn: Connection, row: Row, now: datetime, error: str, *, permanent: bool) -> str:
@@ -407,6 +523,9 @@ def _failed(conn: Connection, row: Row, now: datetime, error: str, *, permanent:
     payload = dict(row["payload"] or {}) | {"first_try": started.isoformat()}
     later = now + retry_wait(row["key"], attempts)
     status, wait = ("failed", None) if permanent or later - started > GIVE_UP_AFTER else ("pending", later)
+    if status == "failed":  # dated, and kept in the row's history (``planwatch outbox retry`` adds to it)
+        payload["failed_at"] = now.isoformat()
+        payload["history"] = [*payload.get("history", []), {"at": now.isoformat(), "event": "failed", "error": error}]
     conn.execute(
         update(OUT)
         .where(OUT.c.id == row["id"])
@@ -427,7 +546,8 @@ def _paused(
     """Pause the queue (nothing is marked); a configuration fault is logged and told to the administrator."""
     kind = "config" if exc.pause else "unreachable"
     reason = exc.reply or str(exc)
-    pause = pause_queue(conn, previous, kind, reason, now)
+    tell = needs_telling(previous, kind, now)
+    pause = pause_queue(conn, previous, kind, reason, now, told=tell)
     stats.paused = reason
     if kind == "config":
         log.error("mail delivery paused until %s, nothing marked failed: %s", pause.until, reason)
@@ -435,6 +555,23 @@ def _paused(
             report_to_admin(conn, renderer.identity, now, pauses=[{"since": pause.since, "reason": reason}])
     else:
         log.warning("mail server unreachable, next try at %s: %s", pause.until, reason)
+    if tell:
+        since = _when(datetime.fromisoformat(pause.since))
+        cause = (
+            "the mail server refuses planwatch itself (its login, its sender address or its relaying)"
+            if kind == "config"
+            else "the mail server cannot be reached"
+        )
+        stats.alerts.append(
+            Alert(
+                "pause",
+                "planwatch: no e-mail can go out",
+                f"Since {since}, {cause}.\nThe server said: {reason}\n\n"
+                "Nothing has been marked failed: the queue is paused and tried again every few minutes, "
+                "and every message waiting goes out once, as soon as the server accepts again. "
+                "This warning is sent once; the next daily delivery report also lists the pause.",
+            )
+        )
 
 
 def _failure(conn: Connection, row: Row) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from engine.importing import import_paths
 from engine.mail.checks import sample_message, sample_row
 from engine.mail.messages import message_id
 from engine.mail.render import MailIdentity, Renderer
-from engine.outbox import claim_due
+from engine.outbox import claim_due, enqueue
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
@@ -553,3 +555,130 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
         batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
         assert not batch.still_ours(rows[2])
         batch.close()
+
+
+@dataclass
+class Refusing(Recorder):
+    """A server that refuses at the stage it is told to: MAIL FROM (``sender``), every RCPT TO
+    (``every_rcpt``) or DATA for some recipients (``data_refuse``, address -> reply)."""
+
+    sender: str | None = None
+    every_rcpt: str | None = None
+    data_refuse: dict[str, str] = field(default_factory=dict)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.sender:
+            return self.sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if self.every_rcpt:
+            return self.every_rcpt
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refused = next((self.data_refuse[r] for r in envelope.rcpt_tos if r in self.data_refuse), None)
+        if refused is None:
+            return await super().handle_DATA(server, session, envelope)
+        msgid = str(message_from_bytes(bytes(envelope.original_content or envelope.content))["Message-ID"])
+        self.tries[msgid] = self.tries.get(msgid, 0) + 1
+        return refused
+
+    def fix(self) -> None:
+        """The administrator fixed the server's configuration: it accepts everything."""
+        self.sender = self.every_rcpt = self.always = None
+        self.data_refuse.clear()
+
+
+REFUSE_EVERYTHING = {
+    "relay denied at RCPT": {"every_rcpt": "554 5.7.1 <unknown>: Relay access denied"},
+    "sender refused at MAIL": {"sender": "550 Sender address rejected: not owned by user"},
+    "553 at RCPT": {"every_rcpt": "553 Sorry, that domain isn't in my list of allowed rcpthosts"},
+    "the same 550 for every message": {"always": "550 Message rejected"},
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSE_EVERYTHING.values(), ids=REFUSE_EVERYTHING.keys())
+def test_a_server_refusing_everything_pauses_the_queue_and_after_the_fix_everything_goes_once(
+    world: World, refusal: dict[str, str]
+) -> None:
+    world.plan(REMINDERS_DUE)
+    recorder = Refusing(**refusal)
+    with smtp_server(recorder) as port:
+        stats = world.dispatch(plain(port), REMINDERS_DUE)
+        assert stats.paused and (stats.sent, stats.failed, stats.retried) == (0, 0, 0)
+        for minutes in (5, 16, 40):  # retried after each pause, refused again: still nothing fails
+            world.dispatch(plain(port), REMINDERS_DUE + timedelta(minutes=minutes))
+        reminders = [r for r in world.rows() if r["type"] == "reminder"]
+        assert [(r["status"], r["attempts"]) for r in reminders] == [("pending", 0)] * 3
+        with world.engine.connect() as conn:
+            pause = read_pause(conn)
+        assert pause is not None and pause.kind == "config"
+        assert not recorder.received
+        recorder.fix()
+        fixed = world.dispatch(plain(port), REMINDERS_DUE + timedelta(hours=1))
+    assert fixed.sent == 3 and not fixed.paused
+    assert sorted(r.rcpt_tos[0] for r in recorder.received) == [
+        "boon@example.org",
+        "luz@example.org",
+        "zora@example.org",
+    ]
+    assert len(set(recorder.message_ids())) == 3
+    with world.engine.connect() as conn:
+        assert read_pause(conn) is None
+
+
+def test_ten_recipients_refused_alike_pause_the_pass_before_the_rest_is_tried(world: World) -> None:
+    world.plan(REMINDERS_DUE)
+    model = {k: v for k, v in world.row("zora").items() if k != "id"}
+    with world.engine.connect() as conn:
+        extra = [model | {"key": f"extra|{i}", "recipient": f"person{i}@example.org"} for i in range(20)]
+        assert enqueue(conn, extra) == 20
+        conn.commit()
+    recorder = Refusing(always="550 Message rejected")
+    with smtp_server(recorder) as port:
+        stats = world.dispatch(plain(port), REMINDERS_DUE)
+    assert stats.paused.startswith("550 Message rejected (the same refusal for 10 recipients in a row")
+    assert stats.failed == 0 and {r["status"] for r in world.rows() if r["status"] != "sent"} <= {"pending"}
+    assert recorder.data_commands <= 10 + 5  # the pass stops: at most the pipeline's depth more were tried
+
+
+def test_a_refusal_about_the_recipient_fails_that_message_alone_even_when_repeated(world: World) -> None:
+    world.plan(REMINDERS_DUE)
+    recorder = Refusing(every_rcpt="550 5.1.1 User unknown")  # the same words, but about each mailbox
+    with smtp_server(recorder) as port:
+        stats = world.dispatch(plain(port), REMINDERS_DUE)
+    assert (stats.failed, stats.paused) == (3, "")
+    assert {r["last_error"] for r in world.rows() if r["type"] == "reminder"} == {"550 5.1.1 User unknown"}
+
+
+def test_the_same_refusal_for_two_but_a_message_accepted_fails_the_two(world: World) -> None:
+    world.plan(REMINDERS_DUE)
+    recorder = Refusing(data_refuse={a: "550 Mailbox unavailable" for a in ("luz@example.org", "zora@example.org")})
+    with smtp_server(recorder) as port:
+        stats = world.dispatch(plain(port), REMINDERS_DUE)
+    assert (stats.sent, stats.failed, stats.paused) == (1, 2, "")
+    assert world.row("zora")["status"] == world.row("luz")["status"] == "failed"
+
+
+def test_failed_messages_go_back_in_the_queue_with_their_message_id_and_history(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    world.plan(REMINDERS_DUE)
+    recorder = Refusing(data_refuse={"zora@example.org": "554 5.6.0 Message content rejected"})
+    with smtp_server(recorder) as port:
+        assert world.dispatch(plain(port), REMINDERS_DUE).failed == 1
+        first_id = next(iter(recorder.tries.keys() - set(recorder.message_ids())))
+        assert world.row("zora")["status"] == "failed"
+        assert "No failed message" in cli("outbox", "retry", "--since", "2000-03-18", db=cli.url).out
+        assert cli("outbox", "retry", "--action", "I.9.9", db=cli.url).code == 2
+        put_back = cli("outbox", "retry", "--failed", "--since", "2000-03-17", "--by", "ops", db=cli.url)
+        assert put_back.code == 0 and "Put 1 failed message(s) back" in put_back.out
+        zora = world.row("zora")
+        assert zora["status"] == "pending" and zora["last_error"] == "554 5.6.0 Message content rejected"
+        history = zora["payload"]["history"]
+        assert [h["event"] for h in history] == ["failed", "requeued"] and history[1]["by"] == "ops"
+        recorder.fix()
+        again = world.dispatch(plain(port), REMINDERS_DUE + timedelta(minutes=5))
+    assert again.sent == 1
+    assert recorder.message_ids().count(first_id) == 1 and world.row("zora")["message_id"] == first_id

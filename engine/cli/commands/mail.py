@@ -1,4 +1,5 @@
-"""CLI commands of e-mail: templates check, send-test, dispatch and preview.
+"""CLI commands of e-mail: the outbox (list it, retry what failed), templates check, send-test,
+dispatch and preview.
 
 Each command is a few lines over the library; heavy imports stay inside the functions.
 """
@@ -17,13 +18,92 @@ from engine.cli.common import (
     make_console,
     make_renderer,
     open_engine,
+    open_session,
     parse_day,
     settings_of,
 )
 from engine.errors import InputError, OperationalError, ValidationErrors
 
+outbox_app = typer.Typer(
+    help="The outbox: every message planned. Without a command, list it.", invoke_without_command=True
+)
+app.add_typer(outbox_app, name="outbox")
 templates_app = typer.Typer(help="E-mail templates: check them.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+
+
+@outbox_app.callback()
+def outbox(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, sent, failed, suppressed, held or digested.")
+    ] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Only pending messages.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed messages.")] = False,
+    sent: Annotated[bool, typer.Option("--sent", help="Only sent messages.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the outbox: every message planned, with its status and reason.
+
+    Example: [bold]planwatch outbox --failed[/], or [bold]planwatch outbox retry --failed[/]
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from engine.cli.present import outbox_table
+    from engine.read.explain import outbox_rows
+
+    wanted = status or ("pending" if pending else "failed" if failed else "sent" if sent else None)
+    with open_session(ctx) as session:
+        rows = outbox_rows(session, wanted)
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    make_console().print(outbox_table(rows))
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option("--failed", help="The failed messages (the only ones retried).")] = True,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only those that failed on or after this day (YYYY-MM-DD, UTC).")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only those about this action (ID or PLAN/ID).")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who put them back (default: $USER).")] = None,
+) -> None:
+    """Put failed messages back in the queue: they go out at the next dispatch, with the same Message-ID.
+
+    Example: [bold]planwatch outbox retry --failed --since 2000-03-17[/]
+    """
+    import getpass
+    from datetime import UTC, datetime, time
+
+    from engine.outbox import requeue
+
+    if not failed:
+        raise InputError("--no-failed: only failed messages can be put back in the queue")
+    start = datetime.combine(parse_day(since, "--since"), time(0), UTC) if since else None
+    engine, now = open_engine(ctx), current_time()
+    action_id = None
+    if action is not None:
+        from engine.read.queries import find_action
+
+        with open_session(ctx) as session:
+            action_id = find_action(session, action).id
+    with engine.connect() as conn:
+        rows = requeue(conn, now, since=start, action_id=action_id, by=by or getpass.getuser())
+    console = make_console()
+    if not rows:
+        console.print("No failed message matches: nothing was put back.")
+        return
+    console.print(f"Put {len(rows)} failed message(s) back in the queue; they go out at the next dispatch:")
+    for row in rows:
+        console.print(
+            f"  {row['type']} to {row['recipient']} (was: {row['last_error'] or 'no error kept'})", markup=False
+        )
 
 
 @templates_app.command("check")

@@ -1,4 +1,4 @@
-"""CLI commands that read what happened: outbox, escalations, why and report.
+"""CLI commands that read what happened: escalations, why and report (the outbox is in ``mail``).
 
 Each command is a few lines over engine.read; heavy imports stay inside the functions.
 """
@@ -14,34 +14,6 @@ import typer
 
 from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day, settings_of
 from engine.errors import UsageError
-
-
-@app.command()
-def outbox(
-    ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option("--status", help="pending, sent, failed, suppressed, held or digested.")
-    ] = None,
-    pending: Annotated[bool, typer.Option("--pending", help="Only pending messages.")] = False,
-    failed: Annotated[bool, typer.Option("--failed", help="Only failed messages.")] = False,
-    sent: Annotated[bool, typer.Option("--sent", help="Only sent messages.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List the outbox: every message planned, with its status and reason.
-
-    Example: [bold]planwatch outbox --failed[/]
-    """
-    from engine.cli.present import outbox_table
-    from engine.read.explain import outbox_rows
-
-    wanted = status or ("pending" if pending else "failed" if failed else "sent" if sent else None)
-    with open_session(ctx) as session:
-        rows = outbox_rows(session, wanted)
-    if as_json:
-        for row in rows:
-            emit_json(row)
-        return
-    make_console().print(outbox_table(rows))
 
 
 @app.command()
