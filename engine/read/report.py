@@ -6,6 +6,7 @@ using the recorded history (a status changed later does not count yet).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -241,11 +242,11 @@ def _part_of(section: Section, by_key: dict[str, Section]) -> Section | None:
 
 
 def render_markdown(report: Report) -> str:
-    """Return the report as Markdown."""
+    """Return the report as Markdown; every text from the plan or a person shows as typed, never as markup."""
     out = [
-        f"# Progress report: {report.plan.symbol}",
+        f"# Progress report: {_md(report.plan.symbol)}",
         "",
-        f"{report.plan.title}",
+        _md_paragraph(report.plan.title),
         "",
         f"As of {report.as_of.isoformat()}.",
         "",
@@ -253,10 +254,11 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     for part in report.parts:
-        out += [f"## Part {part.number}: {part.title}", "", _counts_table(part.counts(), f"Part {part.number}"), ""]
+        label = f"Part {_md(part.number)}"
+        out += [f"## {label}: {_md(part.title)}", "", _counts_table(part.counts(), label), ""]
         for issue in part.issues:
             out += [
-                f"### {issue.number} {issue.title}",
+                f"### {_md(issue.number)} {_md(issue.title)}",
                 "",
                 "| action | owner | state | due | note |",
                 "|---|---|---|---|---|",
@@ -268,7 +270,9 @@ def render_markdown(report: Report) -> str:
             out.append("")
     if report.extensions:
         out += ["## Extensions granted", "", "| action | from | to | reason |", "|---|---|---|---|"]
-        out += [f"| {ref} | {old} | {new} | {_md(reason)} |" for ref, old, new, reason in report.extensions]
+        out += [
+            f"| {_md(ref)} | {_md(old)} | {_md(new)} | {_md(reason)} |" for ref, old, new, reason in report.extensions
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -279,8 +283,28 @@ def _counts_table(counts: dict[str, int], label: str) -> str:
     return "\n".join([head, rule, row])
 
 
+# What Markdown reads as markup inside a line: emphasis, code, links and images, raw HTML and entities,
+# strike-through, table cells, a heading's closing #s, and the backslash itself. A backslash before any of
+# them shows it as typed.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|#])")
+# What starts a block when a paragraph begins with it: a quote, a list item, a numbered one.
+_MD_BLOCK = re.compile(r"^(?:[>+=-]|\d+(?=[.)]))")
+
+
 def _md(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    """Return ``text`` on one line, each character Markdown would read as markup escaped."""
+    return _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+
+
+def _md_paragraph(text: str) -> str:
+    """Return ``text`` as ``_md`` does, also escaping what would start a heading, quote or list at a line's start."""
+    line = _md(text)
+    found = _MD_BLOCK.match(line)
+    if found is None:
+        return line
+    if found.group().isdigit():  # "1. text": the dot or parenthesis after the number
+        return f"{found.group()}\\{line[found.end() :]}"
+    return f"\\{line}"
 
 
 class TemplateRefused(InputError):
