@@ -352,7 +352,7 @@ def _environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
 def _refused(exc: Exception) -> TemplateRefused:
     """Return the refusal of a template error: which file and line (Jinja maps template frames to lines), and why."""
     from jinja2 import TemplateSyntaxError
-    from jinja2.sandbox import SecurityError
+    from jinja2.exceptions import SecurityError
 
     file, line = "report/report.html.j2", None
     if isinstance(exc, TemplateSyntaxError):
