@@ -1,8 +1,10 @@
 """Extension requests: an owner asks for a later due date; a supervisor grants or refuses it.
 
-Granting goes through ``workflow.extend`` (logged, escalations resolved, reminders re-planned,
-the ``extension_granted`` message queued to the owner). Datetimes are aware UTC; dates are
-plan-local days.
+Asking queues the ``extension_requested`` message to whoever decides: the owner's supervisor, or
+the secretariat when the owner has none (the rules name no other decider). Granting goes through
+``workflow.extend`` (logged, escalations resolved, reminders re-planned, the ``extension_granted``
+message queued to the owner); refusing queues ``extension_refused`` to the owner. Every message
+goes through the outbox's one ``enqueue``. Datetimes are aware UTC; dates are plan-local days.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sqlmodel import Session, col, select
 
 from engine.actions.workflow import extend
 from engine.errors import UsageError
+from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import effective_due
-from engine.store.models import Action
+from engine.store.models import Action, Owner
 from engine.store.plans import record_change
 from engine.store.web_models import ExtensionRequest
 
@@ -36,7 +39,70 @@ def request_extension(
     record_change(
         session, action, now, who, via, "extension requested", current.isoformat(), wanted.isoformat(), reason
     )
+    session.flush()  # the request's id names its message
+    decider = decider_of(session, action)
+    if decider is not None:
+        role = "supervisor" if decider.role not in SEES_ALL else "secretariat"
+        _tell(session, action, row, decider, "extension_requested", role, current, now)
     return row
+
+
+SEES_ALL = frozenset({"secretariat", "admin"})
+
+
+def decider_of(session: Session, action: Action) -> Owner | None:
+    """Return who decides ``action``'s extension requests: its owner's supervisor, else the secretariat."""
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    boss = session.get(Owner, owner.supervisor_id) if owner is not None and owner.supervisor_id else None
+    if boss is not None:
+        return boss
+    staff = session.exec(select(Owner).where(col(Owner.role).in_(sorted(SEES_ALL))).order_by(col(Owner.id))).first()
+    return staff or session.get(Owner, "secretariat")
+
+
+def _tell(
+    session: Session,
+    action: Action,
+    request: ExtensionRequest,
+    person: Owner,
+    template: str,
+    role: str,
+    current: date,
+    now: datetime,
+) -> None:
+    """Queue ``template`` about ``request`` to ``person``; the payload names people, never ids."""
+    asker = session.get(Owner, request.requested_by)
+    decider = session.get(Owner, request.decided_by) if request.decided_by else None
+    assert action.id is not None and request.id is not None
+    payload = {
+        "role": role,
+        "role_tz": person.timezone,
+        "date": current.isoformat(),
+        "from": current.isoformat(),
+        "to": request.wanted.isoformat(),
+        "reason": request.reason,
+        "asked_by": asker.name if asker else request.requested_by,
+        "asked_on": request.requested_at.date().isoformat(),
+        "by": (decider.name if decider else request.decided_by) or "",
+        "note": request.decision_note,
+        "what": "due",
+    }
+    row = outbox_row(
+        message_key(f"{action.plan_id}/{action.ref}", template, str(request.id), person.id),
+        plan_id=action.plan_id,
+        action_id=action.id,
+        occurrence=current.isoformat(),
+        step=template,
+        type="extension_request",
+        level=0,
+        recipient=person.email,
+        recipient_id=person.id,
+        template=template,
+        due_at=now,
+        now=now,
+        payload=payload,
+    )
+    enqueue(session.connection(), [row])
 
 
 def pending_requests(session: Session, scope: frozenset[str] | None) -> list[tuple[ExtensionRequest, Action]]:
@@ -70,6 +136,7 @@ def decide(
         raise UsageError(f"this request was already {request.status}")
     action = session.get(Action, request.action_id)
     assert action is not None
+    current = effective_due(action.due, action.extended_to)
     if grant:
         grant_extension(session, action, request.wanted, now, who=who, via=via, reason=note or request.reason)
     else:
@@ -77,6 +144,16 @@ def decide(
     request.status = "granted" if grant else "refused"
     request.decided_by, request.decided_at, request.decision_note = who, now, note
     session.add(request)
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    if not grant and owner is not None and current is not None:
+        session.flush()
+        _tell(session, action, request, owner, "extension_refused", "owner", current, now)
+
+
+def pending_request(session: Session, action: Action) -> ExtensionRequest | None:
+    """Return the newest undecided extension request of ``action``, or None."""
+    waiting = [r for r in requests_for(session, action) if r.status == "pending"]
+    return waiting[-1] if waiting else None
 
 
 def grant_extension(

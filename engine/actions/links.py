@@ -1,17 +1,20 @@
-"""Signed, expiring action links: mark done, report progress, ask for an extension, not mine,
-and the recipient's notification preferences (the List-Unsubscribe target).
+"""Signed, expiring action links: an owner's (mark done, report progress, ask for an extension, not
+mine), a supervisor's (acknowledge, grant or refuse a pending extension, reassign), opening the action
+(every role), and the recipient's notification preferences (the List-Unsubscribe target).
 
 An action link is ``{base_url}/a/{token}/{verb}`` with ``verb`` one of ``ACTIONS``; the
 preferences link is ``{base_url}/preferences/{token}``. A token is an itsdangerous
 ``URLSafeSerializer`` signature over a small JSON object::
 
     {"do": "act" or "preferences", "p": plan id, "r": action ref, "u": recipient id or address,
-     "o": role the link was sent in ("owner" or "supervisor"), "x": expiry}
+     "o": role the link was sent in ("owner", "supervisor" or "viewer"), "x": expiry}
 
 One token serves the verbs of a message: it proves "this recipient, in this role, may act on this
 action until ``x``", and each verb is something that recipient may do anyway in that role. An owner
-(or their delegate or deputy) gets ``OWNER_VERBS``; a supervisor ``SUPERVISOR_VERBS``; any other
-recipient (a plain address) gets no acting link. An owner's token carries no ``"o"``
+(or their delegate or deputy) gets ``OWNER_VERBS``; a supervisor ``SUPERVISOR_VERBS`` (never "not
+mine": handing an action back is its owner's); any other recipient (a plain address) is a
+``VIEWER`` and gets only ``view``, which opens the action's page after signing in and acts on
+nothing. An owner's token carries no ``"o"``
 (as every token did before roles were carried): the web treats such a token as the owner's only
 when its recipient is the action's owner, delegate or deputy today. ``x`` is the expiry in
 whole seconds since the Unix epoch (UTC), derived from the message's own time, never the wall
@@ -32,11 +35,13 @@ from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from engine.errors import InputError
 
-OWNER_VERBS = ("done", "progress", "extension", "not_mine")
-SUPERVISOR_VERBS = ("acknowledge",)
-ACTIONS = OWNER_VERBS + SUPERVISOR_VERBS
-OWNER, SUPERVISOR = "owner", "supervisor"
-VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS}
+VIEW = "view"
+OWNER_VERBS = ("done", "progress", "extension", "not_mine", VIEW)
+SUPERVISOR_VERBS = ("acknowledge", "grant", "refuse", "reassign", VIEW)
+VIEWER_VERBS = (VIEW,)
+ACTIONS = tuple(dict.fromkeys(OWNER_VERBS + SUPERVISOR_VERBS))
+OWNER, SUPERVISOR, VIEWER = "owner", "supervisor", "viewer"
+VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS, VIEWER: VIEWER_VERBS}
 ACT, PREFERENCES = "act", "preferences"
 SALT = "planwatch-link-v1"
 DEV_SECRET = "planwatch-development-key-not-secret"
@@ -108,7 +113,7 @@ def action_links(
     base_url: str, secret: str, plan_id: str, ref: str, recipient: str, sent: datetime, role: str = OWNER
 ) -> dict[str, str]:
     """Return the URL of each verb ``role`` may use for one message sent at ``sent`` (aware), valid for
-    ``LINK_LIFETIME``; no link at all for a role that may not act (``""``: a plain address)."""
+    ``LINK_LIFETIME``; a plain address (``VIEWER``) gets only ``view``; an unknown role (``""``) nothing."""
     if role not in VERBS:
         return {}
     token = sign_link(secret, ACT, plan_id, ref, recipient, sent + LINK_LIFETIME, role)

@@ -23,6 +23,7 @@ from engine.mail.messages import as_bytes, build_message
 from engine.mail.render import Renderer, template_error
 from engine.store.models import Action, Owner, Plan, Section
 from engine.store.tables import table_of
+from engine.store.web_models import ExtensionRequest
 
 SAMPLE_NOW = datetime(2000, 3, 24, 8, 0, tzinfo=UTC)
 STANDALONE = frozenset({"digest", "delivery_report"})
@@ -34,6 +35,14 @@ _BY_TEMPLATE = {
     "checkin": "checkin",
     "not_mine": "escalation",
     "extension_granted": "reminder",
+    "extension_requested": "extension_request",
+    "extension_refused": "extension_request",
+}
+WITH_PENDING = frozenset({"escalation", "extension_requested"})  # their samples have an undecided request
+PEOPLE = {
+    "program": {"name": "Jonas Lindqvist", "timezone": "Europe/Zurich"},
+    "ed-devcoop": {"name": "Amara Okafor", "timezone": "Europe/Zurich"},
+    "secretariat": {"name": "Plan secretariat", "timezone": "Europe/Zurich"},
 }
 
 
@@ -42,8 +51,9 @@ def _columns(model: type[SQLModel], **values: Any) -> dict[str, Any]:
     return {c.name: None for c in table_of(model).columns} | values
 
 
-def sample_facts(title: str = "Circulate the implementation plan to all field offices") -> Facts:
-    """Return facts about a made-up action of the example plan, with every column a real row has."""
+def sample_facts(title: str = "Circulate the implementation plan to all field offices", pending: bool = False) -> Facts:
+    """Return facts about a made-up action of the example plan, with every column a real row has;
+    ``pending`` gives it an undecided extension request."""
     made = datetime(1999, 9, 28, 9, 0, tzinfo=UTC)
     plan = _columns(
         Plan,
@@ -100,11 +110,31 @@ def sample_facts(title: str = "Circulate the implementation plan to all field of
             "date": "2000-03-01",
             "date_long": "1 March 2000",
             "type": "reminder",
+            "label": "reminder",
             "to": "Jonas Lindqvist",
             "what": "Due in 30 days (31 March 2000)",
-        }
+        },
+        {
+            "date": "2000-03-13",
+            "date_long": "13 March 2000",
+            "type": "overdue",
+            "label": "overdue notice",
+            "to": "Jonas Lindqvist",
+            "what": "1 day overdue (due 12 March 2000)",
+        },
     ]
-    return Facts(action, plan, section, part, owner, history)
+    request = _columns(
+        ExtensionRequest,
+        id=1,
+        action_id=1,
+        requested_by="program",
+        requested_at=datetime(2000, 3, 20, 10, 0, tzinfo=UTC),
+        wanted=date(2000, 6, 30),
+        reason="budget approved late",
+        via="email link",
+        status="pending",
+    )
+    return Facts(action, plan, section, part, owner, history, None, 5, request if pending else None)
 
 
 def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) -> dict[str, Any]:
@@ -120,8 +150,10 @@ def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) ->
         "level": 1,
         "from": "2000-03-31",
         "to": "2000-06-30",
-        "by": "Amara Okafor",
+        "by": "ed-devcoop",
         "reason": "budget approved late",
+        "asked_by": "program",
+        "asked_on": "2000-03-20",
         "from_owner": "program",
         "note": "",
     }
@@ -249,14 +281,15 @@ def sample_rows(template: str) -> Iterator[dict[str, Any]]:
 
 def sample_message(renderer: Renderer, row: Row, facts: Facts | None = None, now: datetime = SAMPLE_NOW) -> Message:
     """Return the complete message of a sample ``row`` (what ``send-test`` sends and the golden files hold)."""
-    facts = facts or sample_facts()
-    people = {"program": dict(facts.owner or {}), "ed-devcoop": {"name": "Amara Okafor", "timezone": "Europe/Zurich"}}
+    facts = facts or sample_facts(pending=row["template"] in WITH_PENDING)
+    people = PEOPLE | {"program": dict(facts.owner or {})}
     recipient = people.get(row["recipient_id"] or "") or {"name": "", "email": row["recipient"]}
     if row["action_id"] is None:
         context = digest_context(row, recipient, renderer.identity, now)
         envelope = envelope_for(row, context, None, now)
     else:
-        context = action_context(row, facts, recipient, renderer.identity, now)
+        also = ("Plan secretariat",) if row["type"] == "escalation" else ()
+        context = action_context(row, facts, recipient, renderer.identity, now, people, also)
         envelope = envelope_for(row, context, facts, now)
     return build_message(renderer.render(row["template"], context), envelope, renderer.identity)
 

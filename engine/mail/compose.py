@@ -23,8 +23,11 @@ P = tables.PLAN
 S = tables.SECTION
 W = tables.OWNER
 R = tables.FEED_EVENT
+X = tables.EXTENSION_REQUEST
 HISTORY_TYPES = ("reminder", "checkin", "overdue", "escalation")
-HISTORY_LIMIT = 30
+HISTORY_LIMIT = 8  # the most recent messages an escalation lists; it says how many earlier ones it leaves out
+UNSENT = ("suppressed", "failed")
+LABELS = {"reminder": "reminder", "checkin": "status request", "overdue": "overdue notice", "escalation": "escalation"}
 PRELOAD_CHUNK = 1000  # actions per query when a pass's rows are read ahead
 
 
@@ -46,6 +49,9 @@ class ContextCache:
         self.owners: dict[str, Row] = {o["id"]: o for o in conn.execute(select(W)).mappings()}
         self.sections: dict[str, dict[str, Row]] = {}
         self.histories: dict[int, list[dict[str, Any]]] = {}
+        self.history_totals: dict[int, int] = {}
+        self.pendings: dict[int, Row | None] = {}
+        self.also: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         self.series_days: dict[int, date | None] = {}
         self._facts: dict[int, Facts] = {}
 
@@ -59,6 +65,7 @@ class ContextCache:
                 (a["id"], a) for a in self.conn.execute(select(A).where(among(self.conn, A.c.id, part))).mappings()
             )
             self._preload_histories(part)
+            self._preload_pending(part)
             self._preload_series_days([self.actions[i] for i in part if i in self.actions])
         wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
         if wanted:
@@ -67,8 +74,10 @@ class ContextCache:
             )
 
     def _preload_histories(self, ids: list[int]) -> None:
-        """Read the first HISTORY_LIMIT sent messages of each action, as ``_history`` reads one action's."""
-        place = func.row_number().over(partition_by=OUT.c.action_id, order_by=(OUT.c.sent_at, OUT.c.id)).label("place")
+        """Read the last HISTORY_LIMIT sent messages of each action and their count, as ``_history`` reads one's."""
+        newest = (OUT.c.sent_at.desc(), OUT.c.id.desc())
+        place = func.row_number().over(partition_by=OUT.c.action_id, order_by=newest).label("place")
+        total = func.count().over(partition_by=OUT.c.action_id).label("total")
         inner = (
             select(
                 OUT.c.action_id,
@@ -79,15 +88,31 @@ class ContextCache:
                 OUT.c.payload,
                 OUT.c.id,
                 place,
+                total,
             )
             .where(among(self.conn, OUT.c.action_id, ids), OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
             .subquery()
         )
-        query = select(inner).where(inner.c.place <= HISTORY_LIMIT).order_by(inner.c.action_id, inner.c.place)
+        query = select(inner).where(inner.c.place <= HISTORY_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        totals: dict[int, int] = dict.fromkeys(ids, 0)
         for r in self.conn.execute(query).mappings():
             found[r["action_id"]].append(self._history_item(r))
+            totals[r["action_id"]] = r["total"]
         self.histories.update(found)
+        self.history_totals.update(totals)
+
+    def _preload_pending(self, ids: list[int]) -> None:
+        """Read the undecided extension request of each action (the newest when there are several)."""
+        query = (
+            select(X)
+            .where(among(self.conn, X.c.action_id, ids), X.c.status == "pending")
+            .order_by(X.c.requested_at, X.c.id)
+        )
+        found: dict[int, Row | None] = dict.fromkeys(ids)
+        for r in self.conn.execute(query).mappings():
+            found[r["action_id"]] = r
+        self.pendings.update(found)
 
     def for_row(self, row: Row, now: datetime | None = None) -> dict[str, Any]:
         """Return the template context of an outbox row as it goes out at ``now`` (default: its due time)."""
@@ -99,7 +124,27 @@ class ContextCache:
         if row["action_id"] is None:
             return digest_context(row, recipient, self.identity, now), None
         facts = self.facts(row["action_id"])
-        return action_context(row, facts, recipient, self.identity, now), facts
+        others = self._also_to(row) if row["type"] == "escalation" else ()
+        return action_context(row, facts, recipient, self.identity, now, self.owners, others), facts
+
+    def _also_to(self, row: Row) -> list[str]:
+        """Return the names of the others the step of ``row`` went (or goes) to."""
+        step = (row["action_id"], row["occurrence"], row["step"])
+        if step not in self.also:
+            query = select(OUT.c.recipient, OUT.c.recipient_id).where(
+                OUT.c.action_id == row["action_id"],
+                OUT.c.occurrence == row["occurrence"],
+                OUT.c.step == row["step"],
+                OUT.c.status.not_in(UNSENT),
+            )
+            self.also[step] = [(r["recipient"], r["recipient_id"] or "") for r in self.conn.execute(query).mappings()]
+        mine = {row["recipient"], row["recipient_id"] or ""}
+        names = [
+            str((self.owners.get(who) or {}).get("name") or address)
+            for address, who in self.also[step]
+            if address not in mine and who not in mine - {""}
+        ]
+        return list(dict.fromkeys(names))
 
     def facts(self, action_id: int) -> Facts:
         """Return what messages about one action are built from (read and converted once per pass)."""
@@ -108,14 +153,17 @@ class ContextCache:
             plan = self._plan(action["plan_id"])
             section, part = self._section_and_part(action["plan_id"], action["section_key"])
             owner = self.owners.get(action["owner_id"] or "")
+            history = tuple(self._history(action_id))
             self._facts[action_id] = Facts(
                 dict(action),
                 dict(plan),
                 dict(section),
                 dict(part),
                 dict(owner) if owner else None,
-                tuple(self._history(action_id)),
+                history,
                 self._series_day(action) if action["kind"] == "recurring" else None,
+                self.history_totals.get(action_id, len(history)),
+                self._pending(action_id),
             )
         return self._facts[action_id]
 
@@ -159,16 +207,35 @@ class ContextCache:
         return section, top
 
     def _history(self, action_id: int) -> list[dict[str, Any]]:
-        """Return the messages sent about an action so far, oldest first (for escalations)."""
+        """Return the last HISTORY_LIMIT messages sent about an action, oldest first (for escalations), and
+        keep how many there are in all."""
         if action_id not in self.histories:
+            sent = (OUT.c.action_id == action_id, OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
             query = (
                 select(OUT.c.type, OUT.c.recipient, OUT.c.recipient_id, OUT.c.sent_at, OUT.c.payload)
-                .where(OUT.c.action_id == action_id, OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
-                .order_by(OUT.c.sent_at, OUT.c.id)
+                .where(*sent)
+                .order_by(OUT.c.sent_at.desc(), OUT.c.id.desc())
                 .limit(HISTORY_LIMIT)
             )
-            self.histories[action_id] = [self._history_item(r) for r in self.conn.execute(query).mappings()]
+            items = [self._history_item(r) for r in self.conn.execute(query).mappings()]
+            self.histories[action_id] = items[::-1]
+            total = len(items)
+            if total == HISTORY_LIMIT:
+                total = int(self.conn.execute(select(func.count()).select_from(OUT).where(*sent)).scalar() or 0)
+            self.history_totals[action_id] = total
         return self.histories[action_id]
+
+    def _pending(self, action_id: int) -> Row | None:
+        """Return the undecided extension request of an action (the newest), or None."""
+        if action_id not in self.pendings:
+            query = (
+                select(X)
+                .where(X.c.action_id == action_id, X.c.status == "pending")
+                .order_by(X.c.requested_at.desc(), X.c.id.desc())
+                .limit(1)
+            )
+            self.pendings[action_id] = self.conn.execute(query).mappings().first()
+        return self.pendings[action_id]
 
     def _history_item(self, r: Row) -> dict[str, Any]:
         person = self.owners.get(r["recipient_id"] or "")
@@ -177,6 +244,7 @@ class ContextCache:
             "date": day,
             "date_long": long_date(day),
             "type": r["type"],
+            "label": LABELS.get(r["type"], r["type"]),
             "to": (person or {}).get("name") or r["recipient"],
             "what": headline(r["type"], r["payload"] or {}),
         }

@@ -3,10 +3,12 @@
 What a template may use (README of templates/email lists it): ``action``, ``plan``,
 ``section``, ``part`` (the plan Part it belongs to), ``owner``, ``recipient``, ``notice``,
 ``headline``, ``due``, ``date_long``, ``days_left``, ``days_overdue``, ``occurrence``,
-``level``, ``summary``, ``history`` (messages sent about the action), ``links``,
+``level``, ``summary``, ``history`` (the most recent messages sent about the action, oldest
+first) and ``history_more`` (how many earlier ones are left out), ``also_to`` (the names of the
+others this step went to), ``pending_extension`` (the undecided request, or None), ``links``,
 ``thread``, ``sent_on``; a digest has ``period``, ``items`` and ``sections``; the
-administrator's report has ``failures`` and ``pauses``; ``extension_granted`` has ``extension``.
-Dates in the context are the recipient's local days.
+administrator's report has ``failures`` and ``pauses``; the extension messages have ``extension``.
+People are named, never shown by id. Dates in the context are the recipient's local days.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from engine.actions.links import OWNER, SUPERVISOR, action_links, preferences_url
+from engine.actions.links import OWNER, SUPERVISOR, VIEWER, action_links, preferences_url
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
@@ -26,6 +28,11 @@ from engine.zones import aware_utc, zone
 Row = Mapping[Any, Any]  # an outbox, action, plan... row: a SQLAlchemy RowMapping or a plain dict
 OWNER_ROLES = frozenset({"owner", "delegate"})
 EVENT_TYPES = frozenset({"reminder", "overdue", "extension"})
+HEADLINE_OF_TEMPLATE = {
+    "extension_granted": "extension",
+    "extension_requested": "extension_requested",
+    "extension_refused": "extension_refused",
+}
 SUMMARY_LENGTH = 110
 
 
@@ -34,7 +41,10 @@ class Facts:
     """What a message about one action is built from (read once per dispatch pass).
 
     ``series_day`` is the day a recurring action's published series UID was made from, as the
-    registry of published events keeps it (None: not published yet, or not recurring).
+    registry of published events keeps it (None: not published yet, or not recurring). ``history``
+    holds the most recent messages sent about the action (oldest first) of ``history_total`` in all;
+    ``pending`` is its undecided extension request (``wanted``, ``reason``, ``requested_by``,
+    ``requested_at``), or None.
     """
 
     action: Row
@@ -44,6 +54,8 @@ class Facts:
     owner: Row | None
     history: Sequence[Row] = ()
     series_day: date | None = None
+    history_total: int = 0
+    pending: Row | None = None
 
 
 def recipient_zone(row: Row, person: Row | None) -> str:
@@ -67,9 +79,9 @@ def role_of(row: Row) -> str:
 
 def link_role(role: str, recipient_id: str | None) -> str:
     """Return the role a message's action links act in: the owner's (owner, delegate, deputy), a supervisor's
-    (anyone else in the owners directory), or none (``""``: a plain address gets no acting link)."""
+    (anyone else in the owners directory), or a viewer's (a plain address: only a link to open the action)."""
     if not recipient_id:
-        return ""
+        return VIEWER
     return OWNER if role in OWNER_ROLES else SUPERVISOR
 
 
@@ -105,10 +117,31 @@ def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime
     }
 
 
-def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
-    """Return the context of a message about one action (reminder, overdue, escalation, check-in, ...)."""
+def name_of(people: Mapping[str, Row], who: object) -> str:
+    """Return the name of the person with id ``who`` (their id or address itself when not in ``people``)."""
+    text = str(who or "")
+    return str((people.get(text) or {}).get("name") or text)
+
+
+def action_context(
+    row: Row,
+    facts: Facts,
+    recipient: Row,
+    identity: MailIdentity,
+    now: datetime,
+    people: Mapping[str, Row] | None = None,
+    also_to: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Return the context of a message about one action (reminder, overdue, escalation, check-in, ...).
+
+    ``people`` (the owners directory by id) turns ids in the payload into names; ``also_to`` names the
+    others the same step went to.
+    """
     base = base_context(row, recipient, identity, now)
     payload = dict(row["payload"] or {})
+    people = people or {}
+    if payload.get("from_owner"):
+        payload["from_owner"] = name_of(people, payload["from_owner"])
     kind = row["type"]
     today = date.fromisoformat(base["today"])
     due = _day(payload.get("date"))
@@ -122,8 +155,12 @@ def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentit
         now,
         link_role(role_of(row), row["recipient_id"]),
     )
+    action = facts.action
+    if not str(action.get("title") or "").isprintable():  # a title with line breaks: one line in every part
+        action = dict(action) | {"title": one_line(str(action["title"]))}
+    shown = len(facts.history)
     return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
-        "action": facts.action,
+        "action": action,
         "plan": facts.plan,
         "section": facts.section,
         "part": facts.part,
@@ -138,7 +175,7 @@ def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentit
             "role": role_of(row),
             "missed": payload.get("missed", "due date"),
         },
-        "headline": headline("extension" if row["template"] == "extension_granted" else kind, payload, today),
+        "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"], kind), payload, today),
         "date_long": long_date(payload.get("date")),
         "due": payload.get("date"),
         "days_left": (due - today).days if due else payload.get("days_left"),
@@ -147,19 +184,39 @@ def action_context(row: Row, facts: Facts, recipient: Row, identity: MailIdentit
         "level": row["level"],
         "summary": summary(facts.action),
         "history": facts.history,
+        "history_more": max(0, facts.history_total - shown),
+        "also_to": list(also_to),
+        "pending_extension": _pending(facts.pending, people),
         "thread": thread_of(row),
-        "extension": _extension(payload),
+        "extension": _extension(payload, people),
     }
 
 
-def _extension(payload: Row) -> dict[str, Any]:
+def _extension(payload: Row, people: Mapping[str, Row]) -> dict[str, Any]:
     return {
         "from": payload.get("from"),
         "to": payload.get("to"),
         "from_long": long_date(payload.get("from")),
         "to_long": long_date(payload.get("to")),
-        "by": payload.get("by", ""),
+        "by": name_of(people, payload.get("by", "")),
         "reason": payload.get("reason", ""),
+        "asked_by": name_of(people, payload.get("asked_by", "")),
+        "asked_on_long": long_date(payload.get("asked_on")),
+        "note": payload.get("note", ""),
+    }
+
+
+def _pending(request: Row | None, people: Mapping[str, Row]) -> dict[str, Any] | None:
+    """Return the undecided extension request as templates show it, or None."""
+    if request is None:
+        return None
+    asked = aware_utc(request.get("requested_at"))
+    return {
+        "to": str(request["wanted"]),
+        "to_long": long_date(request["wanted"]),
+        "reason": request.get("reason") or "",
+        "asked_by": name_of(people, request.get("requested_by")),
+        "asked_on_long": long_date(asked.date() if asked else None),
     }
 
 

@@ -87,6 +87,11 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None) -
         return f"Status update requested ({when})"
     if kind == "extension":
         return f"Extended to {long_date(payload.get('to'))} (was due {long_date(payload.get('from'))})"
+    was, wanted = long_date(payload.get("from")), long_date(payload.get("to"))
+    if kind == "extension_requested":
+        return f"Extension requested: to {wanted} (due {was})"
+    if kind == "extension_refused":
+        return f"Extension refused: still due {was} (asked for {wanted})"
     return str(payload.get("occurrence", ""))
 
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from engine.actions.extensions import decide, pending_requests, request_extension, requests_for
+from engine.actions.extensions import decide, decider_of, pending_requests, request_extension, requests_for
 from engine.errors import UsageError
 from engine.store import transaction
-from engine.store.models import Action, ActionChange, Escalation, Outbox
+from engine.store.models import Action, ActionChange, Escalation, Outbox, Owner
 
 from ..web_support import NOW, web_world
 
@@ -107,7 +107,7 @@ def test_granting_extends_the_action_and_tells_its_owner(world: Engine) -> None:
             decide(session, request, False, NOW, who="ed-devcoop", via="web")
 
 
-def test_refusing_moves_nothing_and_queues_nothing(world: Engine) -> None:
+def test_refusing_moves_nothing_and_tells_the_owner(world: Engine) -> None:
     with transaction(world) as session:
         action = _action(session, "III.a.2")
         request = request_extension(session, action, date(2000, 7, 31), NOW, who="pardev", via="web", reason="")
@@ -120,3 +120,44 @@ def test_refusing_moves_nothing_and_queues_nothing(world: Engine) -> None:
         assert (request.status, request.decision_note) == ("refused", "the board meets in July")
         assert _history(session, action)[-1] == ("extension refused", None, "2000-07-31", "the board meets in July")
         assert session.exec(select(Outbox).where(Outbox.template == "extension_granted")).all() == []
+        told = session.exec(select(Outbox).where(Outbox.template == "extension_refused")).one()
+        assert (told.recipient_id, told.payload["role"], told.status) == ("pardev", "owner", "pending")
+        assert (told.payload["from"], told.payload["to"]) == ("2000-06-30", "2000-07-31")  # both dates stay visible
+        assert (told.payload["by"], told.payload["note"]) == ("Amara Okafor", "the board meets in July")
+
+
+def test_a_request_tells_the_owners_supervisor_who_decides(world: Engine) -> None:
+    with transaction(world) as session:
+        request_extension(
+            session, _action(session, "III.a.1"), date(2000, 8, 31), NOW, who="pardev", via="web", reason="donors"
+        )
+    with transaction(world) as session:
+        asked = session.exec(select(Outbox).where(Outbox.template == "extension_requested")).one()
+        assert (asked.recipient_id, asked.recipient, asked.payload["role"]) == (
+            "ed-devcoop",
+            "amara.okafor@example.org",
+            "supervisor",
+        )
+        assert (asked.payload["from"], asked.payload["to"], asked.payload["reason"]) == (
+            "2000-06-30",
+            "2000-08-31",
+            "donors",
+        )
+        assert asked.payload["asked_by"] == "Rafael Quispe" and asked.due_at == NOW and asked.status == "pending"
+
+
+def test_a_request_of_an_owner_without_a_supervisor_goes_to_the_secretariat(world: Engine) -> None:
+    with transaction(world) as session:
+        owner = session.get(Owner, "pardev")
+        assert owner is not None
+        owner.supervisor_id = None
+        session.add(owner)
+    with transaction(world) as session:
+        action = _action(session, "III.a.1")
+        assert decider_of(session, action) is not None
+        request_extension(session, action, date(2000, 8, 31), NOW, who="pardev", via="web", reason="")
+    with transaction(world) as session:
+        asked = session.exec(select(Outbox).where(Outbox.template == "extension_requested")).one()
+        staff = session.get(Owner, asked.recipient_id)
+        assert staff is not None and staff.role in {"secretariat", "admin"}
+        assert asked.payload["role"] == "secretariat"

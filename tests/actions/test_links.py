@@ -30,9 +30,9 @@ def _token(url: str) -> str:
     return url.rsplit("/", 2)[-2] if "/a/" in url else url.rsplit("/", 1)[-1]
 
 
-def test_a_message_gets_one_token_for_its_four_verbs() -> None:
+def test_a_message_gets_one_token_for_its_verbs() -> None:
     links = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "pardev", SENT)
-    assert list(links) == list(OWNER_VERBS) == ["done", "progress", "extension", "not_mine"]
+    assert list(links) == list(OWNER_VERBS) == ["done", "progress", "extension", "not_mine", "view"]
     tokens = {_token(url) for url in links.values()}
     assert len(tokens) == 1
     token = tokens.pop()
@@ -91,8 +91,11 @@ def test_a_link_carries_the_role_it_was_sent_in() -> None:
     owner = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "pardev", SENT, "owner")
     assert read_link(SECRET, _token(owner["done"]), SENT).role == ""  # an owner's token reads as before roles
     supervisor = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "ed-devcoop", SENT, "supervisor")
-    assert list(supervisor) == ["acknowledge"]
+    assert list(supervisor) == ["acknowledge", "grant", "refuse", "reassign", "view"]  # never "not_mine"
     assert read_link(SECRET, _token(supervisor["acknowledge"]), SENT).role == "supervisor"
     assert action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "committee@example.org", SENT, "") == {}
+    plain = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "committee@example.org", SENT, "viewer")
+    assert list(plain) == ["view"]  # a plain address only opens the action, after signing in
+    assert read_link(SECRET, _token(plain["view"]), SENT).role == "viewer"
     with pytest.raises(ValueError, match="unknown link role"):
         sign_link(SECRET, ACT, "p", "r", "u", SENT, "boss")

@@ -4,7 +4,7 @@ history of what was sent, and the renderer the settings ask for."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import select
 
+from engine.actions.extensions import request_extension
 from engine.channels import MemoryChannel
 from engine.drive.simulate import start_cursors
 from engine.drive.tick import run_tick
@@ -21,9 +23,11 @@ from engine.importing import import_paths
 from engine.mail.compose import ContextCache, compose, renderer_for
 from engine.mail.messages import as_bytes, message_id
 from engine.mail.render import Renderer
+from engine.outbox import enqueue
 from engine.rules.loader import load_rules
 from engine.settings import Settings
-from engine.store import make_engine, tables, upgrade
+from engine.store import make_engine, tables, transaction, upgrade
+from engine.store.models import Action
 
 from ..conftest import ROOT
 
@@ -126,3 +130,61 @@ def test_the_settings_renderer_puts_the_users_templates_first_and_signs_as_the_s
     assert msg["Message-ID"] == message_id(row["key"], "plans.example.net")
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Due in 14 days (31 March 2000), from our own template" in html
+
+
+def test_an_escalation_lists_the_most_recent_messages_and_how_many_earlier(
+    small: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, _ = small
+    row = row_of(engine, recipient_id="mid", type="escalation", status="sent")
+    with engine.connect() as conn:
+        everything = ContextCache(conn).for_row(row)["history"]
+    assert len(everything) == 3
+    monkeypatch.setattr("engine.mail.compose.HISTORY_LIMIT", 2)
+    with engine.connect() as conn:
+        one = ContextCache(conn).for_row(row)
+        ahead = ContextCache(conn)
+        ahead.preload([row])
+        many = ahead.for_row(row)
+        for context in (one, many):
+            assert context["history"] == everything[-2:]  # the newest two, oldest first
+            assert context["history_more"] == 1
+            assert [h["label"] for h in context["history"]] == ["overdue notice", "escalation"]
+        msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, row["due_at"])))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "... and 1 more earlier" in text and "17 March 2000" not in text
+    assert "planwatch escalations" not in text
+
+
+def test_an_escalation_names_the_others_its_step_went_to(small: tuple[Engine, Settings]) -> None:
+    engine, _ = small
+    row = row_of(engine, recipient_id="mid", type="escalation", status="sent")
+    sibling = dict(row) | {"key": row["key"] + "|boss", "recipient": "boss@example.org", "recipient_id": "boss"}
+    plain = dict(row) | {"key": row["key"] + "|board", "recipient": "board@example.org", "recipient_id": None}
+    with engine.begin() as conn:
+        enqueue(conn, [{k: v for k, v in r.items() if k != "id"} for r in (sibling, plain)])
+    with engine.connect() as conn:
+        context = ContextCache(conn).for_row(row)
+        assert context["also_to"] == ["Big Boss", "board@example.org"]
+        msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, row["due_at"])))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It also went to: Big Boss, board@example.org." in text
+    assert text.splitlines()[0].startswith("Zora Z's action I.1.1: ")
+
+
+def test_an_extension_request_reaches_the_supervisor_with_grant_and_refuse(small: tuple[Engine, Settings]) -> None:
+    engine, _ = small
+    at = datetime(2000, 4, 21, 9, tzinfo=UTC)
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == "I.1.1")).one()
+        request_extension(session, action, date(2000, 6, 30), at, who="zora", via="email link", reason="late data")
+    row = row_of(engine, template="extension_requested")
+    assert row["recipient_id"] == "mid"
+    with engine.connect() as conn:
+        msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, at)))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.splitlines()[0] == "Extension requested: to 30 June 2000 (due 31 March 2000)"
+    assert "Zora Z asks for more time for action I.1.1" in text and '"late data"' in text
+    assert "/grant" in text and "/refuse" in text and "/view" in text
+    assert "/not_mine" not in text and "/done" not in text and "/acknowledge" not in text
+    assert not msg.get_content_type().endswith("calendar") and not list(msg.iter_attachments())

@@ -45,6 +45,8 @@ SHIPPED = [
     "digest",
     "escalation",
     "extension_granted",
+    "extension_refused",
+    "extension_requested",
     "final_reminder",
     "not_mine",
     "overdue",
@@ -217,9 +219,11 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
     links = action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "program", sent)
     assert set(links) == set(OWNER_VERBS)
     supervisor = action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "mid", sent, "supervisor")
-    assert set(supervisor) == {"acknowledge"}
+    assert set(supervisor) == {"acknowledge", "grant", "refuse", "reassign", "view"}
     assert read_link("key", supervisor["acknowledge"].split("/")[-2], sent).role == "supervisor"
     assert action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "x@example.org", sent, "") == {}
+    plain = action_links("https://plans.example.org/", "key", "gb276-tc2", "I.1a.1", "x@example.org", sent, "viewer")
+    assert list(plain) == ["view"] and read_link("key", plain["view"].split("/")[-2], sent).role == "viewer"
     token = links["done"].split("/a/", 1)[1].rsplit("/", 1)[0]
     assert links["done"].endswith("/done") and links["not_mine"].endswith("/not_mine")
     link = read_link("key", token, sent + timedelta(days=1))
