@@ -5,10 +5,12 @@ change anything. The POST acts, once: each verb of a link is single use. A forge
 expired or used link gets a page that says so.
 
 A link acts only as whom it was sent to, in the role it was sent in: the action's owner (or their
-delegate or deputy) uses the owner's verbs, a supervisor acknowledges; a plain address, a
+delegate or deputy) uses the owner's verbs; a supervisor acknowledges, grants or refuses a pending
+extension and reassigns the action to someone below them (never "not mine"); a plain address, a
 supervisor's link used for an owner's verb, or a link whose recipient no longer owns the action
-gets a page saying why. A link for an action that is done or dropped shows its state and offers
-nothing that acts.
+gets a page saying why. ``view`` acts on nothing: it opens the action's page (a supervisor's: the
+escalations page filtered to the action), where planwatch asks for sign-in. A link for an action
+that is done or dropped shows its state and offers nothing that acts.
 """
 
 from __future__ import annotations
@@ -16,18 +18,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
-from sqlmodel import Session
+from urllib.parse import quote, urlencode
 
-from engine.actions.extensions import request_extension
-from engine.actions.links import ACT, ACTIONS, OWNER, PREFERENCES, SUPERVISOR, VERBS, LinkError, SignedLink, read_link
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session, col, select
+
+from engine.actions.access import viewer_for
+from engine.actions.extensions import decide, pending_request, request_extension
+from engine.actions.links import (
+    ACT,
+    ACTIONS,
+    OWNER,
+    PREFERENCES,
+    SUPERVISOR,
+    VERBS,
+    VIEW,
+    LinkError,
+    SignedLink,
+    read_link,
+)
 from engine.actions.signin import digest, mark_used, used
-from engine.actions.workflow import acknowledge_action, complete, not_mine, progress
+from engine.actions.workflow import acknowledge_action, complete, not_mine, progress, reassign
 from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
+from engine.store.directory import everyone_below
 from engine.store.models import Action, Owner
+from engine.store.web_models import ExtensionRequest
 from engine.web.auth import (
     AnonymousPost,
     PageError,
@@ -43,6 +61,8 @@ from engine.web.templating import ANON_CSRF, page
 router = APIRouter(include_in_schema=False)
 VIA = "email link"
 CLOSED = frozenset({"done", "dropped"})
+DECIDING = frozenset({"grant", "refuse", "reassign"})  # a supervisor's verbs that need authority over the owner
+WHO_DOES = {OWNER: "its owner", SUPERVISOR: "a supervisor"}
 DIGESTS = {"none": "each message as it comes", "daily": "one daily digest", "weekly": "one weekly digest"}
 
 
@@ -86,8 +106,8 @@ def _people_of(session: Session, action: Action) -> set[str]:
     return {owner.id} | {p for p in (owner.delegate_id, owner.deputy_id) if p}
 
 
-def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> str:
-    """Return the id of the person the link acts for, or refuse it with a page that says why."""
+def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> Owner:
+    """Return the person the link acts for, or refuse it with a page that says why."""
     person = owner_by_id_or_email(session, link.recipient)
     if person is None:
         raise PageError(
@@ -105,14 +125,56 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> s
             "so it cannot change it. Sign in to planwatch to see it.",
         )
     if verb not in VERBS[role]:
-        doing = "its owner" if role == OWNER else "a supervisor"
+        doing = WHO_DOES.get(role, "someone kept informed")
+        only = "only its owner can do that" if verb in VERBS[OWNER] else "that is for a supervisor"
         raise PageError(
             403,
             "This link does not do that",
-            f"This message was sent to {person.name} as {doing} of {action.ref}; "
-            f"{'only its owner can do that' if role == SUPERVISOR else 'that is for a supervisor'}.",
+            f"This message was sent to {person.name} as {doing} of {action.ref}; {only}.",
         )
-    return person.id
+    if verb in DECIDING and not viewer_for(session, person).can_supervise(action.owner_id):
+        raise PageError(
+            403,
+            "Not yours to decide",
+            f"{person.name} is not above the owner of {action.ref} in the owners directory, so this link cannot "
+            "change it. Sign in to planwatch to see it.",
+        )
+    return person
+
+
+def _request_of(session: Session, action: Action) -> ExtensionRequest:
+    """Return the undecided extension request of ``action``, or a page saying there is none."""
+    request = pending_request(session, action)
+    if request is None:
+        raise PageError(
+            409,
+            "No extension request is waiting",
+            f"{action.ref} has no undecided extension request; it may have been decided already.",
+        )
+    return request
+
+
+def _below(session: Session, person: Owner) -> list[Owner]:
+    """Return the people ``person`` may hand an action to: everyone below them, by name."""
+    bosses = {o.id: o.supervisor_id for o in session.exec(select(Owner)).all()}
+    ids = everyone_below(person.id, bosses)
+    return list(session.exec(select(Owner).where(col(Owner.id).in_(sorted(ids))).order_by(col(Owner.name))).all())
+
+
+def _name(session: Session, who: str | None) -> str:
+    person = session.get(Owner, who) if who else None
+    return person.name if person is not None else (who or "")
+
+
+@router.get("/a/{token}/view")
+def open_action(request: Request, token: str) -> RedirectResponse:
+    """Open the action the link is about; the page asks for sign-in. Nothing changes, so anyone may follow it."""
+    link = _read(request, token, ACT)
+    with transaction(engine_of(request)) as session:
+        action = _action(session, link)
+    if link.role == SUPERVISOR:
+        return RedirectResponse(f"/escalations?{urlencode({'action': action.ref})}", status_code=303)
+    return RedirectResponse(f"/actions/{quote(action.plan_id, safe='')}/{quote(action.ref, safe='')}", status_code=303)
 
 
 @router.get("/a/{token}/{verb}")
@@ -121,11 +183,23 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     if verb not in ACTIONS:
         raise PageError(404, "No such link", "That is not something a planwatch link does.")
     link = _read(request, token, ACT)
+    extra: dict[str, object] = {}
     with transaction(engine_of(request)) as session:
         action = _action(session, link)
-        _allowed(session, link, action, verb)
+        person = _allowed(session, link, action, verb)
         _unused(session, digest(ACT, verb, token))
         closed = action.status in CLOSED
+        if not closed and verb in ("grant", "refuse"):
+            asked = _request_of(session, action)
+            extra["asked"] = {
+                "by": _name(session, asked.requested_by),
+                "wanted": asked.wanted,
+                "reason": asked.reason,
+                "on": asked.requested_at.date(),
+            }
+        if not closed and verb == "reassign":
+            extra["people"] = [(o.id, o.name) for o in _below(session, person) if o.id != action.owner_id]
+        extra["owner_name"] = _name(session, action.owner_id) or "nobody yet"
     return page(
         request,
         "link.html.j2",
@@ -134,18 +208,20 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
         due=effective_due(action.due, action.extended_to),
         token=token,
         closed=closed,
+        **extra,
     )
 
 
 @router.post("/a/{token}/{verb}")
 def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost) -> HTMLResponse:
     """Do what the link says, once, in the name of the message's recipient."""
-    if verb not in ACTIONS:
+    if verb not in ACTIONS or verb == VIEW:
         raise PageError(404, "No such link", "That is not something a planwatch link does.")
     link, now = _read(request, token, ACT), now_of(request)
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = _action(session, link)
-        who = _allowed(session, link, action, verb)
+        person = _allowed(session, link, action, verb)
+        who = person.id
         _unused(session, digest(ACT, verb, token))
         if action.status in CLOSED:
             raise PageError(
@@ -157,12 +233,26 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
             raise PageError(
                 410, "This link was already used", "Each button of a message works once; sign in to do more."
             )
-        outcome = _perform(session, verb, action, form, now, who)
+        outcome = _perform(session, verb, action, form, now, person)
     return page(request, "link_done.html.j2", action=action, outcome=outcome)
 
 
-def _perform(session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, who: str) -> str:
-    note = form.get("note", "").strip()
+def _perform(session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, person: Owner) -> str:
+    note, who = form.get("note", "").strip(), person.id
+    if verb in ("grant", "refuse"):
+        asked = _request_of(session, action)
+        decide(session, asked, verb == "grant", now, who=who, via=VIA, note=note)
+        owner = _name(session, action.owner_id) or "The owner"
+        if verb == "grant":
+            return f"Extension granted: {action.ref} is now due on {asked.wanted.isoformat()}. {owner} is told."
+        return f"Extension of {action.ref} refused: it stays due as before. {owner} is told."
+    if verb == "reassign":
+        choices = {o.id: o.name for o in _below(session, person)}
+        target = form.get("to", "")
+        if target not in choices:
+            raise PageError(400, "That could not be done", "Choose one of the people offered: those who report to you.")
+        reassign(session, action, target, now, who=who, via=VIA, note=note)
+        return f"{action.ref} now belongs to {choices[target]}."
     if verb == "done":
         what, changed = complete(session, action, now, who=who, via=VIA, note=note)
         return f"Marked {what} done." if changed else f"{what.capitalize()} was already done."
@@ -182,6 +272,8 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
                 f"No open escalation of {action.ref} was sent to you; it may have been acknowledged or settled.",
             )
         return f"Acknowledged {len(steps)} open step{'' if len(steps) == 1 else 's'} about {action.ref}."
+    if verb != "not_mine":
+        raise PageError(404, "No such link", "That is not something a planwatch link does.")
     not_mine(session, action, now, who=who, via=VIA, note=note)
     return "Handed back: the secretariat is told and will find the right owner."
 

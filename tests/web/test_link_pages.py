@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from engine.actions.links import ACT, LINK_LIFETIME, action_links, preferences_url, sign_link
+from engine.actions.extensions import request_extension
+from engine.actions.links import ACT, ACTIONS, LINK_LIFETIME, action_links, preferences_url, sign_link
 from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.store import transaction
@@ -139,7 +140,7 @@ def test_a_supervisors_link_never_acts_as_the_owner(site) -> None:  # type: igno
     client, engine, settings = site
     assert set(
         action_links(settings.base_url, settings.secret_key, "p", "III.a.3", "ed-devcoop", NOW, "supervisor")
-    ) == {"acknowledge"}
+    ) == {"acknowledge", "grant", "refuse", "reassign", "view"}
     shown = client.get(link_path(settings, "III.a.3", "ed-devcoop", "acknowledge", role="supervisor"))
     token = csrf_of(shown.text)
     for verb in ("not_mine", "done", "progress", "extension"):
@@ -216,3 +217,128 @@ def test_a_link_for_a_done_or_dropped_action_offers_nothing(site) -> None:  # ty
     with transaction(engine) as session:
         assert session.exec(select(ExtensionRequest)).first() is None
         assert _action(engine, "III.a.2").status == "dropped"
+
+
+OWNERS_VERBS = {"done", "progress", "extension", "not_mine", "view"}
+# who the message went to, the role its link was sent in, and the verbs that link may use
+ROLES = {
+    "owner": ("pardev", "owner", OWNERS_VERBS),
+    "delegate": ("secretariat", "owner", OWNERS_VERBS),
+    "supervisor": ("ed-devcoop", "supervisor", {"acknowledge", "grant", "refuse", "reassign", "view"}),
+    "plain address": ("committee@example.org", "viewer", {"view"}),
+}
+
+
+def _ask(engine: Engine, ref: str = "III.a.1", to: date = date(2000, 8, 31)) -> None:
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == ref)).one()
+        request_extension(session, action, to, NOW, who="pardev", via="email link", reason="waiting for the donors")
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_each_role_uses_exactly_its_verbs_and_is_refused_the_others(site, role: str) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    recipient, sent_as, allowed = ROLES[role]
+    _ask(engine)
+    add_escalation(engine, "k-matrix", "III.a.1", 1, ["ed-devcoop"])
+    token = csrf_of(client.get(link_path(settings, "III.a.2", "pardev", "progress")).text)
+    for verb in ACTIONS:
+        path = _token_path(settings, "III.a.1", recipient, verb, sent_as)
+        shown = client.get(path, follow_redirects=False)
+        if verb not in allowed:
+            assert shown.status_code == 403, (role, verb)
+            form = {"csrf": token, "to": "hrd", "note": "x", "reason": "x", "state": "at risk"}
+            refused = client.post(path, data=form)
+            assert refused.status_code == 403 and "<h1>" in refused.text, (role, verb)
+        elif verb == "view":
+            assert shown.status_code == 303, role
+        else:
+            assert shown.status_code == 200 and "<form" in shown.text, (role, verb)
+    action = _action(engine, "III.a.1")
+    assert (action.status, action.owner_id, action.extended_to) == ("open", "pardev", None)
+    with transaction(engine) as session:
+        assert session.exec(select(ExtensionRequest)).one().status == "pending"
+        assert all(e.acknowledged_by is None for e in session.exec(select(Escalation)).all() if e.key == "k-matrix")
+
+
+def test_a_view_link_opens_the_page_that_asks_for_sign_in(site) -> None:  # type: ignore[no-untyped-def]
+    client, _, settings = site
+    supervisor = client.get(
+        link_path(settings, "III.a.1", "ed-devcoop", "view", role="supervisor"), follow_redirects=False
+    )
+    assert supervisor.status_code == 303 and supervisor.headers["location"] == "/escalations?action=III.a.1"
+    plain = client.get(
+        link_path(settings, "III.a.1", "committee@example.org", "view", role="viewer"), follow_redirects=False
+    )
+    assert plain.status_code == 303 and plain.headers["location"] == "/actions/gb276-tc2/III.a.1"
+    assert client.get(plain.headers["location"]).status_code == 401  # the page asks who you are first
+    token = csrf_of(client.get(link_path(settings, "III.a.2", "pardev", "progress")).text)
+    path = link_path(settings, "III.a.1", "committee@example.org", "view", role="viewer")
+    assert client.post(path, data={"csrf": token}).status_code == 404  # opening acts on nothing
+
+
+def test_a_supervisor_grants_a_pending_extension_and_the_owner_is_told(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    _ask(engine)
+    path = link_path(settings, "III.a.1", "ed-devcoop", "grant", role="supervisor")
+    shown = client.get(path)
+    assert shown.status_code == 200 and "Rafael Quispe asked on" in shown.text
+    assert "2000-06-30" in shown.text and "2000-08-31" in shown.text and "waiting for the donors" in shown.text
+    done = client.post(path, data={"csrf": csrf_of(shown.text), "note": "fine"})
+    assert done.status_code == 200 and "III.a.1 is now due on 2000-08-31. Rafael Quispe is told." in done.text
+    assert _action(engine, "III.a.1").extended_to == date(2000, 8, 31)
+    with transaction(engine) as session:
+        request = session.exec(select(ExtensionRequest)).one()
+        assert (request.status, request.decided_by, request.via) == ("granted", "ed-devcoop", "email link")
+        told = session.exec(select(Outbox).where(Outbox.template == "extension_granted")).one()
+        assert told.recipient_id == "pardev"
+    refuse = link_path(settings, "III.a.1", "ed-devcoop", "refuse", role="supervisor")
+    late = client.get(refuse)
+    assert late.status_code == 409 and "no undecided extension request" in late.text
+
+
+def test_a_supervisor_refuses_a_pending_extension_and_the_owner_is_told(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    _ask(engine)
+    path = link_path(settings, "III.a.1", "ed-devcoop", "refuse", role="supervisor")
+    shown = client.get(path)
+    done = client.post(path, data={"csrf": csrf_of(shown.text), "note": "the board meets in July"})
+    assert done.status_code == 200 and "Extension of III.a.1 refused" in done.text
+    assert _action(engine, "III.a.1").extended_to is None
+    with transaction(engine) as session:
+        told = session.exec(select(Outbox).where(Outbox.template == "extension_refused")).one()
+        assert (told.recipient_id, told.payload["by"], told.payload["note"]) == (
+            "pardev",
+            "Amara Okafor",
+            "the board meets in July",
+        )
+
+
+def test_a_supervisor_reassigns_only_to_someone_below_her(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    path = link_path(settings, "III.a.1", "ed-devcoop", "reassign", role="supervisor")
+    shown = client.get(path)
+    assert shown.status_code == 200 and ">Kwame Mensah</option>" in shown.text
+    assert "Office of the Director-General" not in shown.text and ">Rafael Quispe</option>" not in shown.text
+    token = csrf_of(shown.text)
+    above = client.post(path, data={"csrf": token, "to": "dg-office"})
+    assert above.status_code == 400 and "those who report to you" in above.text
+    assert _action(engine, "III.a.1").owner_id == "pardev"
+    done = client.post(path, data={"csrf": token, "to": "hrd", "note": "Kwame leads this now"})
+    assert done.status_code == 200 and "III.a.1 now belongs to Kwame Mensah." in done.text
+    assert _action(engine, "III.a.1").owner_id == "hrd"
+    with transaction(engine) as session:
+        assert session.exec(select(Outbox).where(Outbox.template == "not_mine")).first() is None
+
+
+def test_a_supervisor_who_is_not_above_the_owner_decides_nothing(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    _ask(engine)
+    token = csrf_of(client.get(link_path(settings, "III.a.2", "pardev", "progress")).text)
+    for verb in ("grant", "refuse", "reassign"):  # Mei Tanaka (codev) supervises others, not Rafael Quispe
+        path = link_path(settings, "III.a.1", "codev", verb, role="supervisor")
+        assert client.get(path).status_code == 403
+        refused = client.post(path, data={"csrf": token, "to": "ro-bangkok"})
+        assert refused.status_code == 403 and "not above the owner of III.a.1" in refused.text
+    action = _action(engine, "III.a.1")
+    assert (action.owner_id, action.extended_to) == ("pardev", None)
