@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
