@@ -21,7 +21,7 @@ from dateutil.rrule import rrulestr
 
 from engine.rules.durations import BusinessCalendar, Duration
 from engine.rules.loader import calendar_for
-from engine.rules.policy import EscalateStep, Policy, wants_checkin
+from engine.rules.policy import EscalateStep, Policy, RemindStep, wants_checkin
 from engine.zones import zone
 
 ACTIVE = frozenset({"open", "in_progress"})
@@ -37,6 +37,15 @@ class Person:
     tz: str = "UTC"
     name: str = ""
     digest: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Away:
+    """An owner's away period (first and last day, in the owner's zone) and the deputy who receives meanwhile."""
+
+    first: date
+    last: date
+    deputy: Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,7 @@ class ActionView:
     last_progress_at: datetime | None = None
     completed: frozenset[str] = frozenset()
     people: Mapping[str, Sequence[Person]] = field(default_factory=dict)
+    away: Away | None = None  # the owner's away period and deputy, if they named one
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +310,31 @@ def _owner_ids(view: ActionView) -> frozenset[str]:
     return frozenset(p.id or p.email for role in ("owner", "delegate") for p in view.people.get(role, ()))
 
 
+def _deputy_ids(view: ActionView) -> frozenset[str]:
+    """The owner's deputy, if any: a message to them may have been sent in the owner's place."""
+    return frozenset() if view.away is None else frozenset({view.away.deputy.id or view.away.deputy.email})
+
+
+def _stand_in(view: ActionView, role: str, person: Person, instant: Callable[[Person], datetime]) -> Person | None:
+    """Return who receives what ``role`` ``person`` would receive at ``instant(person)``: the owner's deputy when
+    that instant falls on a day of the owner's away period (days in the owner's zone), else ``person``; None when the
+    deputy is the delegate, who receives their own copy. The choice depends on the message's own instant, never on
+    when it is planned, so every tick plans the same message to the same person."""
+    away = view.away
+    if away is None or role != "owner":
+        return person
+    if not away.first <= instant(person).astimezone(zone(person.tz)).date() <= away.last:
+        return person
+    if away.deputy.email in {p.email for p in view.people.get("delegate", ())}:
+        return None
+    return away.deputy
+
+
+def _in_place(person: Person, owner: Person) -> dict[str, Any]:
+    """The payload that says a message went to the deputy in the owner's place (empty otherwise)."""
+    return {} if person is owner else {"in_place_of": owner.id or owner.email}
+
+
 def _told_before(view: ActionView, history: History, owners: frozenset[str]) -> dict[str, datetime]:
     """Return, per occurrence, the first instant the owner (or delegate) was sent something about it (or, for a
     check-in, the instant the check-in went out), from the outbox keys ``plan/ref|occurrence|step|recipient``."""
@@ -341,10 +376,11 @@ def _owner_first(
     that was never sent escalates nothing: its due steps are recorded as suppressed, with the reason.
     """
     owners = _owner_ids(view)
-    told = _told_before(view, history, owners)
+    told = _told_before(view, history, owners | _deputy_ids(view))
 
     def owner_side(c: _Candidate) -> bool:
-        return _tells(c.occurrence, c.step, c.recipient.id or c.recipient.email, owners)
+        who = c.recipient.id or c.recipient.email
+        return _tells(c.occurrence, c.step, who, owners | ({who} if c.payload.get("in_place_of") else set()))
 
     def not_owner(who: str) -> bool:
         return who not in owners
@@ -475,8 +511,11 @@ def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime)
     step = next((s for s in policy.escalate if set(s.to) <= {"owner", "delegate"}), None)
     roles = tuple(step.to) if step else ("owner",)
     missed_day = occ.due or occ.start or now.date()
-    for role, person in _people(view, roles):
-        payload = {
+    for role, named in _people(view, roles):
+        person = _stand_in(view, role, named, lambda p: now)
+        if person is None:
+            continue
+        payload = _in_place(person, named) | {
             "role": role,
             "date": missed_day.isoformat(),
             "days_overdue": max(0, (now.astimezone(zone(person.tz)).date() - missed_day).days),
@@ -586,10 +625,17 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
         if anchor is None:
             continue
         what = "due" if step.anchor == "due" else "starts"
-        for role, person in _people(view, step.to):
-            theirs = _calendar_of(person, policy, calendar)
-            day = theirs.on_or_before(step.before.before(anchor, theirs))
-            payload = {
+        for role, named in _people(view, step.to):
+
+            def day_of(p: Person, anchor: date = anchor, step: RemindStep = step) -> date:
+                theirs = _calendar_of(p, policy, calendar)
+                return theirs.on_or_before(step.before.before(anchor, theirs))
+
+            person = _stand_in(view, role, named, lambda p: _deliver_at(day_of(p), p, policy))
+            if person is None:
+                continue
+            day = day_of(person)
+            payload = _in_place(person, named) | {
                 "role": role,
                 "anchor": step.anchor,
                 "date": anchor.isoformat(),
@@ -647,8 +693,15 @@ def _ladder(
                 return
             step_id = f"escalate:{index}" + (f"#{n}" if n else "")
             kind = "overdue" if set(step.to) <= {"owner", "delegate"} else "escalation"
-            for role, person in _people(view, step.to):
-                if not keep(person.id or person.email):
+            for role, named in _people(view, step.to):
+                if not keep(named.id or named.email):
+                    continue
+
+                def instant(p: Person, offset_at: datetime = offset_at) -> datetime:
+                    return _deliver_at(_send_day(offset_at, p, policy, calendar), p, policy)
+
+                person = _stand_in(view, role, named, instant)
+                if person is None:
                     continue
                 local_day = _send_day(offset_at, person, policy, calendar)
                 at = _deliver_at(local_day, person, policy)
@@ -656,7 +709,7 @@ def _ladder(
                     continue  # repeats over a weekend land on one business day: send one
                 used.add((person.email, at))
                 missed_day = occ.due or occ.start or occ.missed_at.astimezone(zone(view.plan_tz)).date()
-                payload = {
+                payload = _in_place(person, named) | {
                     "role": role,
                     "date": missed_day.isoformat(),
                     "days_overdue": max(0, (local_day - missed_day).days),
@@ -864,8 +917,15 @@ def _one_checkin(
     reported = view.last_progress_at
     # A report in the last third of the rhythm makes the question needless: the check-in is recorded as
     # skipped (its key taken, so it is never sent later); one since the previous check-in answers it.
-    for role, person in _people(view, rule.to):
-        payload = {"role": role, "date": day.isoformat(), "occurrence": label}
+    for role, named in _people(view, rule.to):
+
+        def instant(p: Person) -> datetime:
+            return _deliver_at(_calendar_of(p, policy, calendar).on_or_after(day), p, policy)
+
+        person = _stand_in(view, role, named, instant)
+        if person is None:
+            continue
+        payload = _in_place(person, named) | {"role": role, "date": day.isoformat(), "occurrence": label}
         candidate = _Candidate(
             label,
             "checkin",
@@ -873,7 +933,7 @@ def _one_checkin(
             0,
             person,
             rule.template,
-            _deliver_at(_calendar_of(person, policy, calendar).on_or_after(day), person, policy),
+            instant(person),
             "checkin",
             payload,
         )

@@ -1,20 +1,20 @@
 """Who a role means for an action: owner, delegate, supervisor chain, secretariat.
 
-The role ``owner`` means the owner and their delegate; while the owner is away (``away`` in the owners
-file, dates in the owner's zone) their deputy receives in the owner's place.
+The role ``owner`` means the owner and their delegate. An owner away for a period (``away`` in the owners
+file, days in the owner's zone) names a deputy: the planner gives the deputy, in the owner's place, each
+message whose own instant falls on one of those days, whenever it is planned (``Directory.away_of``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Connection, select
 
-from engine.planner import Person
+from engine.planner import Away, Person
 from engine.store import tables
-from engine.zones import zone
 
 MAX_LEVELS = 8
 
@@ -29,16 +29,16 @@ class Directory:
     secretariat: tuple[Person, ...]
     aways: Mapping[str, tuple[date, date, str]] = field(default_factory=dict)
 
-    def roles(self, owner_id: str | None, now: datetime | None = None) -> dict[str, list[Person]]:
-        """Return role -> people for an action owned by ``owner_id``, as they stand at ``now`` (aware).
+    def roles(self, owner_id: str | None) -> dict[str, list[Person]]:
+        """Return role -> people for an action owned by ``owner_id``.
 
-        ``owner`` is the owner (or, while they are away on the local day of ``now``, their deputy) and
-        the delegate; ``delegate`` is the delegate alone.
+        ``owner`` is the owner and the delegate; ``delegate`` is the delegate alone. Who stands in for an owner
+        away is the planner's choice, message by message (``away_of``).
         """
         out: dict[str, list[Person]] = {"secretariat": list(self.secretariat)}
         if owner_id is None or owner_id not in self.people:
             return out
-        out["owner"] = [self.deputy_of(owner_id, now)]
+        out["owner"] = [self.people[owner_id]]
         delegate = self.delegates.get(owner_id)
         if delegate in self.people:
             out["delegate"] = [self.people[delegate]]  # type: ignore[index]
@@ -51,14 +51,13 @@ class Directory:
             role, current = role + ".supervisor", self.bosses.get(current)
         return out
 
-    def deputy_of(self, owner_id: str, now: datetime | None) -> Person:
-        """Return who receives for ``owner_id`` at ``now``: the deputy on a day of their away period, else the owner."""
-        owner = self.people[owner_id]
-        away = self.aways.get(owner_id)
-        if away is None or now is None or away[2] not in self.people:
-            return owner
+    def away_of(self, owner_id: str | None) -> Away | None:
+        """Return ``owner_id``'s away period with their deputy, or None (no period, or a deputy unknown here)."""
+        away = self.aways.get(owner_id) if owner_id is not None else None
+        if away is None or owner_id not in self.people or away[2] not in self.people:
+            return None
         first, last, deputy = away
-        return self.people[deputy] if first <= now.astimezone(zone(owner.tz)).date() <= last else owner
+        return Away(first, last, self.people[deputy])
 
 
 def load_directory(conn: Connection) -> Directory:

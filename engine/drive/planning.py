@@ -238,7 +238,8 @@ def _plan_one(
         last_completed=row["last_completed"],
         last_progress_at=row["last_progress_at"],
         completed=completed,
-        people=directory.roles(row["owner_id"], now),
+        people=directory.roles(row["owner_id"]),
+        away=directory.away_of(row["owner_id"]),
     )
     if policy is None:
         return PlanResult((), (), None), None

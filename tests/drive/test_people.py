@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from engine.drive.people import MAX_LEVELS, Directory, load_directory
-from engine.planner import ActionView, History, Person, plan_action
+from engine.planner import ActionView, Away, History, Person, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.policy import Policy
 from engine.store import make_engine, tables, upgrade
@@ -111,7 +112,8 @@ def reminded(found: Directory, owner: str, now: datetime, due: date = date(2000,
         plan_tz="Europe/Zurich",
         plan_date=date(1999, 9, 28),
         due=due,
-        people=found.roles(owner, now),
+        people=found.roles(owner),
+        away=found.away_of(owner),
     )
     result = plan_action(view, REMIND_OWNER, BusinessCalendar(), History(), datetime(2000, 4, 1, tzinfo=UTC), now)
     return {str(n.recipient.id): str(n.payload["role"]) for n in result.notices}
@@ -131,17 +133,55 @@ AWAY = [
 
 def test_a_deputy_receives_in_the_owners_place_while_the_owner_is_away(store: Engine) -> None:
     found = directory(store, AWAY)
-    assert ids(found.roles("mid", datetime(2000, 4, 21, 12, tzinfo=UTC)))["owner"] == ["boss"]
     assert reminded(found, "mid", datetime(2000, 4, 21, 12, tzinfo=UTC)) == {"boss": "owner"}
     assert reminded(found, "mid", datetime(2000, 4, 29, 12, tzinfo=UTC), due=date(2000, 4, 28)) == {"boss": "owner"}
     # outside the period (and without a date) the owner receives again
     assert reminded(found, "mid", datetime(2000, 4, 12, 12, tzinfo=UTC), due=date(2000, 4, 19)) == {"mid": "owner"}
-    assert reminded(found, "mid", datetime(2000, 5, 2, 12, tzinfo=UTC), due=date(2000, 5, 1)) == {"mid": "owner"}
+    after = datetime(2000, 5, 2, 12, tzinfo=UTC)
+    assert planned_for(found, "mid", after, after, date(2000, 5, 1))["escalate:1"] == "mid"  # the overdue notice
     assert ids(found.roles("mid"))["owner"] == ["mid"]
 
 
-def test_the_away_days_are_the_owners_own(store: Engine) -> None:
+def test_the_away_period_is_the_owners_with_a_known_deputy(store: Engine) -> None:
     found = directory(store, AWAY)
-    # 2000-04-19 22:30 UTC is already the 20th in Zurich: away; in Bangkok-owned time it would not matter
-    assert ids(found.roles("mid", datetime(2000, 4, 19, 22, 30, tzinfo=UTC)))["owner"] == ["boss"]
-    assert ids(found.roles("mid", datetime(2000, 4, 30, 22, 30, tzinfo=UTC)))["owner"] == ["mid"]
+    assert found.away_of("mid") == Away(date(2000, 4, 20), date(2000, 4, 30), found.people["boss"])
+    assert found.away_of("zora") is None and found.away_of(None) is None and found.away_of("nobody") is None
+
+
+def planned_for(found: Directory, owner: str, now: datetime, until: datetime, due: date) -> dict[str, str]:
+    """Plan ``owner``'s deadline at ``now`` up to ``until`` (ahead); return step -> recipient id."""
+    view = ActionView(1, "p", "I.1", "deadline", "open", "Europe/Zurich", date(1999, 9, 28), due=due)
+    view = replace(view, people=found.roles(owner), away=found.away_of(owner))
+    result = plan_action(view, REMIND_OWNER, BusinessCalendar(), History(), now - timedelta(days=1), now, until)
+    return {n.step: str(n.recipient.id) for n in result.notices}
+
+
+def test_the_deputy_is_chosen_by_when_a_message_goes_out_not_when_it_is_planned(store: Engine) -> None:
+    """The away days are the owner's (Zurich): planned on 18 April for 20 April 09:00 Zurich, a reminder goes
+    to the deputy; planned on 29 April for 1 May, to the owner."""
+    found = directory(store, AWAY)
+    before = datetime(2000, 4, 18, 12, tzinfo=UTC)
+    assert planned_for(found, "mid", before, before + timedelta(days=2), date(2000, 4, 27)) == {"remind:due:7d": "boss"}
+    during = datetime(2000, 4, 29, 12, tzinfo=UTC)
+    assert planned_for(found, "mid", during, during + timedelta(days=2), date(2000, 5, 8)) == {"remind:due:7d": "mid"}
+    # the same message, planned at any tick, goes to the same person under the same key
+    keys = {
+        n.key
+        for now in (before, before + timedelta(hours=20))
+        for n in plan_action(
+            replace(
+                ActionView(
+                    1, "p", "I.1", "deadline", "open", "Europe/Zurich", date(1999, 9, 28), due=date(2000, 4, 27)
+                ),
+                people=found.roles("mid"),
+                away=found.away_of("mid"),
+            ),
+            REMIND_OWNER,
+            BusinessCalendar(),
+            History(),
+            before - timedelta(days=1),
+            now,
+            before + timedelta(days=2),
+        ).notices
+    }
+    assert keys == {"p/I.1|2000-04-27|remind:due:7d|boss"}

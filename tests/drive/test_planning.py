@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +134,68 @@ def test_event_linked_actions_resolved_to_a_date_are_reminded_as_deadlines(tmp_p
         assert [r["type"] for r in mine][:3] == ["reminder", "reminder", "reminder"], ref
         assert mine[0]["payload"]["role"] == "owner"
     engine.dispose()
+
+
+AWAY_OWNERS = (
+    (DATA / "small-owners.yaml")
+    .read_text(encoding="utf-8")
+    .replace(
+        "    timezone: Europe/Zurich\n    supervisor: mid\n",
+        "    timezone: Europe/Zurich\n    supervisor: mid\n    away: {from: 2000-03-17, to: 2000-04-03, deputy: luz}\n",
+        1,
+    )
+)
+
+
+def test_the_deputy_receives_what_goes_out_during_the_away_period_whenever_it_was_planned(tmp_path: Path) -> None:
+    """Zora is away from 17 March to 3 April (Zurich days) and names Luz (Lima). Planning two days ahead, a reminder
+    planned on 16 March for 17 March goes to Luz at her own delivery hour; an overdue notice planned on 2 April for
+    4 April goes to Zora. Every tick ends (the deputy's choice never makes an action due again at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.zones import zone
+
+    (tmp_path / "owners.yaml").write_text(AWAY_OWNERS, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'away.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(
+        database_url=url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates", maildir=tmp_path / "mail"
+    )
+    import_paths(engine, [tmp_path / "owners.yaml", DATA / "small-plan.yaml"], settings, T0)
+    start_cursors(engine, T0)
+    rules = load_rules(DATA / "rules")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        now = datetime(2000, 3, 1, 12, tzinfo=UTC)
+        while now < datetime(2000, 4, 20, tzinfo=UTC):
+            stats = pool.submit(plan_due, engine, rules, now, ahead=timedelta(days=2)).result(timeout=30)
+            assert stats.actions <= 4  # each of the four actions planned at most once per tick
+            now += timedelta(days=1)
+    mine = [
+        r
+        for r in outbox(engine)
+        if r["ref"] in {"I.1.1", "I.1.4"} and r["status"] != "suppressed" and r["payload"]["role"] == "owner"
+    ]
+    engine.dispose()
+    got = {(r["step"], r["occurrence"]): r for r in mine}
+    away = range(17, 35)  # 17 March to 3 April, as days of March
+
+    def march_day(r: Any) -> int:
+        local = r["due_at"].replace(tzinfo=UTC).astimezone(zone("Europe/Zurich")).date()
+        return (local - date(2000, 3, 1)).days + 1
+
+    for r in mine:
+        assert r["recipient_id"] == ("luz" if march_day(r) in away else "zora"), (r["step"], r["due_at"])
+        assert (r["payload"].get("in_place_of") == "zora") == (r["recipient_id"] == "luz")
+    first = got[("remind:due:14d", "2000-03-31")]
+    assert (first["recipient_id"], first["due_at"].replace(tzinfo=UTC)) == (
+        "luz",
+        datetime(2000, 3, 17, 14, tzinfo=UTC),
+    )
+    assert first["created_at"].replace(tzinfo=UTC) < datetime(2000, 3, 16, 23, tzinfo=UTC)  # planned before
+    after = got[("escalate:1#3", "2000-03-31")]
+    assert after["recipient_id"] == "zora" and after["created_at"].replace(tzinfo=UTC) < datetime(
+        2000, 4, 3, tzinfo=UTC
+    )
+    assert {r["recipient_id"] for r in mine} == {"luz", "zora"}
+    assert len({r["key"] for r in mine}) == len(mine)
