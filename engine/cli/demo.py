@@ -15,13 +15,14 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from engine.cli.present import owners_table, plan_outline
 from engine.drive.rehearse import run_simulation
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
+from engine.mail.messages import long_date
 from engine.mail.render import Renderer
 from engine.plandoc import effective_due
 from engine.read.queries import (
@@ -39,8 +40,8 @@ from engine.read.queries import (
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings, template_folders
 from engine.shipped import plans_folder, rules_folder
-from engine.store import make_engine, transaction
-from engine.zones import zone
+from engine.store import make_engine, tables, transaction
+from engine.zones import aware_utc, zone
 
 PLAN_FILE = "gb276-tc2-implementation-plan.txt"
 OWNERS_FILE = "owners.yaml"
@@ -48,6 +49,16 @@ PROGRESS_FILE = "progress.yaml"
 UNTIL = date(2001, 12, 31)
 DEFAULT_PLANS = Path("plans")  # the demo command's --plans default
 DEFAULT_RULES = Path("rules")  # the settings' default rules folder
+
+
+@dataclass(frozen=True)
+class Busiest:
+    """The largest number of escalation messages one person received in one week (their own Monday to Sunday):
+    each escalation sent on its own, and each digest that carried any; who, and the Monday of that week."""
+
+    messages: int = 0
+    who: str = ""
+    week_of: date | None = None
 
 
 @dataclass
@@ -66,6 +77,7 @@ class DemoSummary:
     checkins_late: int = 0  # of those, sent more than one business day after their planned time
     outside_hours: int = 0  # messages sent off a business day of the recipient or outside business hours
     escalations_before_owner: int = 0  # escalations sent before the owner was sent anything about the occurrence
+    busiest: Busiest = field(default_factory=Busiest)  # the most escalation messages to one person in a week
 
 
 END_OF_DAY = time(18, 0)  # business hours run from the delivery hour to this local time
@@ -172,7 +184,33 @@ def summarise(engine: Engine, until: date, maildir: Path, rules: RuleSet) -> Dem
         elif due < until:
             summary.overdue += 1
     summary.mail_count = sum(1 for p in (maildir / "new").iterdir()) if (maildir / "new").exists() else 0
+    summary.busiest = busiest_week(engine, tz)
     return summary
+
+
+def busiest_week(engine: Engine, plan_tz: str) -> Busiest:
+    """Return the most escalation messages any one person received in one week of their own zone (an address
+    outside the owners directory keeps the plan's zone): escalations sent singly, and digests carrying any."""
+    out, owner = tables.OUTBOX, tables.OWNER
+    query = (
+        select(out.c.recipient, out.c.type, out.c.sent_at, out.c.payload, owner.c.name, owner.c.timezone)
+        .outerjoin(owner, owner.c.id == out.c.recipient_id)
+        .where(out.c.status == "sent", out.c.type.in_(("escalation", "digest")))
+    )
+    weeks: Counter[tuple[str, date]] = Counter()
+    names: dict[str, str] = {}
+    with engine.connect() as conn:
+        for address, kind, sent_at, payload, name, tz in conn.execute(query):
+            items = (payload or {}).get("items", []) if kind == "digest" else []
+            if kind == "digest" and not any(i.get("type") == "escalation" for i in items):
+                continue
+            day = aware_utc(sent_at).astimezone(zone(tz or plan_tz)).date()
+            weeks[(address, day - timedelta(days=day.weekday()))] += 1
+            names[address] = name or address
+    if not weeks:
+        return Busiest()
+    (address, monday), count = max(weeks.items(), key=lambda kv: (kv[1], kv[0][1]))
+    return Busiest(count, names[address], monday)
 
 
 def check_delivery(
@@ -227,6 +265,13 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     console.print(f"Check-ins on time: {s.checkins - s.checkins_late} of {s.checkins} ({late}).")
     console.print(f"Sent outside business hours: {s.outside_hours or 'none'}.")
     console.print(f"Escalations before the owner was told: {s.escalations_before_owner or 'none'}.")
+    if s.busiest.week_of is None:
+        console.print("Most escalation messages to one person in a week: none.")
+    else:
+        console.print(
+            f"Most escalation messages to one person in a week: {s.busiest.messages} ({s.busiest.who}, week of "
+            f"{long_date(s.busiest.week_of.isoformat())}; a digest counts as one)."
+        )
     console.print(f"{s.mail_count} messages are in the Maildir {s.maildir} (open it with `mutt -f {s.maildir}`).")
     options = f"--db sqlite:///{db}" + (f" --rules {rules}" if rules else "")
     console.print(

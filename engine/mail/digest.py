@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from engine.mail.context import Row
-from engine.mail.messages import headline
+from engine.mail.messages import headline, long_date
 from engine.mail.render import MailIdentity
 from engine.outbox import enqueue, message_key, outbox_row
 from engine.rules.durations import BusinessCalendar
@@ -101,8 +101,11 @@ def _digest_for(
                 A.c.title,
                 A.c.plan_id,
                 A.c.section_key,
+                A.c.owner_id,
+                W.c.name.label("owner_name"),
             )
             .join(A, A.c.id == OUT.c.action_id)
+            .outerjoin(W, W.c.id == A.c.owner_id)
             .where(OUT.c.recipient_id == owner_id, OUT.c.status == "held", OUT.c.due_at <= now)
             .order_by(OUT.c.due_at, OUT.c.id)
         )
@@ -111,10 +114,10 @@ def _digest_for(
     )
     if not held:
         return 0
-    items = [
-        digest_item(h, parts.of(h["plan_id"], h["section_key"]), local.date())
-        for h in latest_per_occurrence(held, local.date())
-    ]
+    today = local.date()
+    latest = latest_per_occurrence(held, today)
+    items = [digest_item(h, parts.of(h["plan_id"], h["section_key"]), today) for h in latest if not _escalated(h)]
+    items += escalation_items(held, [h for h in latest if _escalated(h)], parts, today)
     if not enqueue(conn, [_digest_row(key, owner_id, email, period, items, now)]):
         return 0  # today's digest went out already: these wait for the next one
     conn.execute(
@@ -137,7 +140,8 @@ def latest_per_occurrence(held: Sequence[Row], today: date) -> list[Row]:
 
 
 def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]:
-    """Return one line of a digest: the action, what changed (as of ``today``, local), its Part and due date."""
+    """Return one line of a digest: the action, what changed (as of ``today``, local), its Part and due date,
+    and the role the recipient was sent it in (their links are that role's)."""
     payload = held["payload"] or {}
     return {
         "ref": held["ref"],
@@ -145,12 +149,60 @@ def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]
         "title": held["title"],
         "type": held["type"],
         "level": held["level"],
+        "role": payload.get("role") or "owner",
         "headline": headline(held["type"], payload, today),
         "due": payload.get("date"),
         "overdue": held["type"] in LATE_TYPES,
         "part": part[0],
         "part_order": part[1],
     }
+
+
+def _escalated(held: Row) -> bool:
+    """Whether a held notice is an escalation: about someone else's action (a supervisor's, the secretariat's...)."""
+    return bool(held["type"] == "escalation")
+
+
+def escalation_items(held: Sequence[Row], latest: Sequence[Row], parts: _Parts, today: date) -> list[dict[str, Any]]:
+    """Return one digest line per escalated action: whose it is, how late (as of ``today``, local) for each
+    missed date or unanswered check-in, and how many escalation notices about it the digest stands for."""
+    notices: dict[tuple[str, str], int] = {}
+    for row in held:
+        if _escalated(row):
+            notices[(row["plan_id"], row["ref"])] = notices.get((row["plan_id"], row["ref"]), 0) + 1
+    by_action: dict[tuple[str, str], list[Row]] = {}
+    for row in latest:
+        by_action.setdefault((row["plan_id"], row["ref"]), []).append(row)
+    items = []
+    for key, rows in by_action.items():
+        lateness = sorted((how_late(r["payload"] or {}, r["occurrence"], today) for r in rows), key=lambda x: -x[0])
+        first = rows[-1]
+        item = digest_item(first, parts.of(first["plan_id"], first["section_key"]), today)
+        item |= {
+            "level": max(r["level"] for r in rows),
+            "owner": first["owner_name"] or first["owner_id"] or "",
+            "days_late": lateness[0][0],
+            "late": [text for _, text in lateness],
+            "headline": "; ".join(text for _, text in lateness),
+            "due": min(str((r["payload"] or {}).get("date") or "9999") for r in rows),
+            "notices": notices.get(key, len(rows)),
+        }
+        items.append(item)
+    return sorted(items, key=lambda i: (-i["days_late"], i["ref"]))
+
+
+def how_late(payload: Row, occurrence: str, today: date) -> tuple[int, str]:
+    """Return (days, words) for what an escalation is about, as of ``today``: a due date missed N days ago,
+    or a check-in unanswered for N days."""
+    when = str(payload.get("date") or "")
+    try:
+        days = max(0, (today - date.fromisoformat(when)).days)
+    except ValueError:
+        days = int(payload.get("days_overdue", 0))
+    count = f"{days} day{'' if days == 1 else 's'}"
+    if payload.get("missed") == "check-in" or occurrence.startswith("check-in "):
+        return days, f"status update asked for on {long_date(when)}, unanswered for {count}"
+    return days, (f"{count} overdue (due {long_date(when)})" if days else f"overdue (due {long_date(when)})")
 
 
 class _Parts:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import mailbox
 import re
 import sqlite3
+from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
 
-from engine.cli.demo import DemoSummary, check_delivery, print_summary
+from engine.cli.demo import Busiest, DemoSummary, check_delivery, print_summary
 from engine.cli.main import run
 from engine.read.queries import SentMessage
 from engine.rules.loader import load_rules
@@ -57,6 +58,21 @@ def test_demo_summary_matches_the_database_and_the_maildir(workdir: Path, capsys
     for recipient, sent_at in rows:  # never on a weekend in the recipient's own zone
         local = datetime.fromisoformat(sent_at).replace(tzinfo=UTC).astimezone(ZoneInfo(zones[recipient]))
         assert local.weekday() < 5 and local.hour >= 9, (recipient, local)
+    # quiet: nobody hears of escalations more than five times in a week (a digest that carries any counts once)
+    busiest = re.search(r"^Most escalation messages to one person in a week: (\d+) \((.+), week of ", out, re.M)
+    assert busiest and int(busiest[1]) <= 5, out
+    weeks: Counter[tuple[str, str]] = Counter()
+    query = "select recipient_id, type, sent_at, payload from outbox where status='sent' and type in (?, ?)"
+    for recipient, kind, sent_at, payload in db.execute(query, ("escalation", "digest")):
+        if kind == "digest" and '"type": "escalation"' not in payload:
+            continue
+        local = datetime.fromisoformat(sent_at).replace(tzinfo=UTC).astimezone(ZoneInfo(zones[recipient]))
+        weeks[(recipient, local.strftime("%G-%V"))] += 1
+    most = max(weeks.values())
+    names = dict(db.execute("select id, name from owner").fetchall())
+    assert int(busiest[1]) == most and busiest[2] in {names[r] for (r, _), n in weeks.items() if n == most}
+    digested = db.execute("select count(*) from outbox where status='digested' and type='escalation'").fetchone()[0]
+    assert digested > 0  # the example's busiest supervisor takes her escalations in a daily digest
     db.close()
 
 
@@ -122,3 +138,11 @@ def test_the_summary_counts_late_checkins_off_hours_messages_and_escalations_bef
     text = console.export_text()
     assert "Check-ins on time: 2 of 3 (1 more than a business day late)." in text
     assert "Sent outside business hours: 2." in text and "Escalations before the owner was told: 1." in text
+    assert "Most escalation messages to one person in a week: none." in text
+    summary.busiest = Busiest(4, "Amara Okafor", date(2001, 1, 29))
+    console = Console(record=True, width=200)
+    print_summary(console, summary, workdir / "x.db")
+    assert (
+        "Most escalation messages to one person in a week: 4 (Amara Okafor, week of 29 January 2001; a digest counts"
+        " as one)." in console.export_text()
+    )

@@ -15,7 +15,7 @@ from engine.drive.dispatch import dispatch
 from engine.drive.planning import plan_due
 from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
-from engine.mail.digest import build_digests, digest_due, next_digest_time
+from engine.mail.digest import build_digests, digest_due, how_late, next_digest_time
 from engine.mail.render import Renderer
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import load_rules
@@ -123,6 +123,44 @@ def test_escalations_to_a_supervisor_are_batched_in_their_daily_digest(digest_wo
     assert build_digests(engine, datetime(2000, 4, 11, 7, 0, tzinfo=UTC)) == 1  # the manager's, at 09:00 in Zurich
     mid = next(d for d in digests(engine) if d["recipient_id"] == "mid")
     assert [(i["ref"], i["type"], i["overdue"]) for i in mid["payload"]["items"]] == [("II.1.1", "escalation", True)]
+
+
+def test_a_supervisors_digest_names_each_escalated_action_once_with_its_owner_and_how_late(
+    digest_world: tuple[Engine, Any],
+) -> None:
+    """Three weekly escalations about one action make one line: whose it is, how late, acknowledge, open."""
+    engine, rules = digest_world
+    at = datetime(2000, 4, 21, 7, 0, tzinfo=UTC)  # 09:00 in Zurich
+    for day in range(12, 22):  # the escalation of 7 April and its repeats of 14 and 21
+        plan_due(engine, rules, at.replace(day=day))
+    assert build_digests(engine, at) == 2  # Boon's own, and the manager's
+    mid = next(d for d in digests(engine) if d["recipient_id"] == "mid")
+    [item] = mid["payload"]["items"]
+    assert (item["ref"], item["owner"], item["notices"], item["days_late"]) == ("II.1.1", "Boon B", 3, 21)
+    assert item["late"] == ["21 days overdue (due 31 March 2000)"] and item["role"] == "supervisor"
+    channel = MemoryChannel()
+    dispatch(engine, channel, Renderer([ROOT / "templates"]), at)
+    message = next(m for m in channel.messages if "mid@example.org" in m["To"])
+    assert message["Subject"] == "planwatch daily digest for Middle Manager: 1 action escalated to you"
+    text = message.get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
+    lines = text.splitlines()
+    start = lines.index("Escalated to you: 1 action of other people, the longest overdue first")
+    assert lines[start + 1 : start + 4] == [
+        "- [II.1.1] Late report",
+        "  Boon B's action: 21 days overdue (due 31 March 2000)",
+        "  (3 escalation notices about it since your last digest)",
+    ]
+    assert lines[start + 4].startswith("  acknowledge: http") and lines[start + 5].startswith("  open in planwatch: ")
+    assert "/done" not in text and "/not_mine" not in text  # a supervisor's links: never the owner's verbs
+
+
+def test_an_unanswered_check_in_is_told_as_such_in_a_digest() -> None:
+    payload = {"date": "2000-03-28", "missed": "check-in", "days_overdue": 14}
+    assert how_late(payload, "check-in 2000-03-28", date(2000, 4, 20)) == (
+        23,
+        "status update asked for on 28 March 2000, unanswered for 23 days",
+    )
+    assert how_late({"date": "2000-04-19"}, "2000-04-19", date(2000, 4, 20)) == (1, "1 day overdue (due 19 April 2000)")
 
 
 def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:

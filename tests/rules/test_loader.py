@@ -528,7 +528,7 @@ def test_shipped_deadlines(shipped: RuleSet) -> None:
     ]
     assert [(str(s.after), s.to, s.template, str(s.repeat), str(s.until)) for s in p.escalate] == [
         ("1d", ["owner"], "overdue", "1d", "14d"),
-        ("14d", ["supervisor"], "escalation", "7d", "45d"),
+        ("14d", ["supervisor"], "escalation", "14d", "45d"),
         ("45d", ["supervisor.supervisor", "secretariat"], "escalation", "None", "None"),
     ]
     assert p.checkin is None and not p.recurrence.completion_based
@@ -596,12 +596,12 @@ def test_describe_policy(shipped: RuleSet) -> None:
         "1bd before the due date → owner (final_reminder)",
         "check-in: none",
         "escalation (counted from the missed date): 1d → owner (overdue), again every 1d until 14d; "
-        "14d → supervisor (escalation), again every 7d until 45d; "
+        "14d → supervisor (escalation), again every 14d until 45d; "
         "45d → supervisor.supervisor, secretariat (escalation)",
     ]
     assert describe_policy(shipped.policies[3])[1:3] == [
         "check-in: every 3mo → owner (checkin); unanswered after 14d, the escalation ladder starts",
-        "escalation (counted from the missed date): at once → supervisor (escalation), again every 14d until 45d; "
+        "escalation (counted from the missed date): at once → supervisor (escalation), again every 28d until 45d; "
         "45d → supervisor.supervisor, secretariat (escalation)",
     ]
 
