@@ -154,10 +154,13 @@ def _request_of(session: Session, action: Action) -> ExtensionRequest:
 
 
 def _below(session: Session, person: Owner) -> list[Owner]:
-    """Return the people ``person`` may hand an action to: everyone below them, by name."""
-    bosses = {o.id: o.supervisor_id for o in session.exec(select(Owner)).all()}
-    ids = everyone_below(person.id, bosses)
-    return list(session.exec(select(Owner).where(col(Owner.id).in_(sorted(ids))).order_by(col(Owner.name))).all())
+    """Return the people ``person`` may hand an action to, by name: everyone below them (the secretariat and
+    administrators, who find owners for actions handed back: everyone but themselves)."""
+    everyone = list(session.exec(select(Owner).order_by(col(Owner.name), col(Owner.id))).all())
+    if viewer_for(session, person).sees_all:
+        return [o for o in everyone if o.id != person.id]
+    below = everyone_below(person.id, {o.id: o.supervisor_id for o in everyone})
+    return [o for o in everyone if o.id in below]
 
 
 def _name(session: Session, who: str | None) -> str:

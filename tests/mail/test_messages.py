@@ -245,21 +245,34 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
 GOLDEN_CASES = [
     (name, i)
     for name in SHIPPED
-    for i, _ in enumerate(list(sample_rows(name))[:1] if name in {"digest", "delivery_report"} else [0, 1])
+    for i in ([0] if name in {"digest", "delivery_report"} else [0, 1, 2, 3] if name == "escalation" else [0, 1])
 ]
+
+
+def golden_row(name: str, variant: int) -> dict:  # type: ignore[type-arg]
+    """The owner's message (0), the supervisor's (1); for escalations also a plain address's (2) and a
+    supervisor's about an unanswered check-in (3)."""
+    rows = list(sample_rows(name))
+    if variant == 2:
+        return rows[3] | {"recipient": "committee@example.org", "recipient_id": None}
+    return rows[{0: 0, 1: 3, 3: 5}[variant]]
 
 
 @pytest.mark.parametrize(("name", "variant"), GOLDEN_CASES, ids=[f"{n}-{v}" for n, v in GOLDEN_CASES])
 def test_rendered_messages_match_the_golden_files(name: str, variant: int) -> None:
-    """Byte for byte; after a deliberate change: PLANWATCH_UPDATE_GOLDEN=1 pytest tests/mail/test_messages.py."""
-    rows = list(sample_rows(name))
-    row = rows[0] if variant == 0 else rows[3]  # the owner's message, then the supervisor's
-    raw = as_bytes(sample_message(Renderer([TEMPLATES], IDENTITY), row, now=SAMPLE_NOW))
+    """Byte for byte; after a deliberate change: PLANWATCH_UPDATE_GOLDEN=1 pytest tests/mail/test_messages.py,
+    then read each changed file as its recipient would."""
+    raw = as_bytes(sample_message(Renderer([TEMPLATES], IDENTITY), golden_row(name, variant), now=SAMPLE_NOW))
     path = GOLDEN / f"{name}-{variant}.eml"
     if os.environ.get("PLANWATCH_UPDATE_GOLDEN"):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(raw)
     assert raw == path.read_bytes()
+
+
+def test_every_shipped_template_has_golden_files_and_every_golden_file_is_checked() -> None:
+    assert sorted(Renderer([TEMPLATES]).names()) == sorted(SHIPPED)
+    assert sorted(p.name for p in GOLDEN.glob("*.eml")) == sorted(f"{n}-{v}.eml" for n, v in GOLDEN_CASES)
 
 
 def test_a_body_with_a_line_too_long_for_8bit_is_quoted_printable() -> None:

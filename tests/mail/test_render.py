@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -111,3 +112,75 @@ def test_a_missing_variable_or_template_is_an_error_that_names_the_place(tmp_pat
     with pytest.raises(TemplateNotFound) as absent:
         renderer.render("nothing", {})
     assert template_error(absent.value, "email/nothing") == "email/nothing: template not found: email/nothing.txt.j2"
+
+
+def _every_message() -> list[tuple[str, int, EmailMessage]]:
+    """Every shipped template rendered against each of its sample rows (owner, supervisor, plain address)."""
+    from engine.mail.checks import sample_rows
+
+    renderer = Renderer([TEMPLATES], IDENTITY)
+    found = []
+    for name in renderer.names():
+        rows = list(sample_rows(name))
+        if rows[0]["action_id"] is not None:
+            rows.append(rows[3] | {"recipient": "committee@example.org", "recipient_id": None})
+        for n, row in enumerate(rows):
+            found.append((name, n, parse(as_bytes(sample_message(renderer, row)))))
+    return found
+
+
+def _bodies(msg: EmailMessage) -> tuple[str, str]:
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    return text, html
+
+
+def test_no_message_tells_anyone_to_run_a_command() -> None:
+    for name, n, msg in _every_message():
+        text, html = _bodies(msg)
+        for body in (text, html):
+            assert not re.search(r"`planwatch |<code>planwatch|\bplanwatch [a-z-]+ --", body), (name, n)
+
+
+def test_people_are_named_never_shown_by_id() -> None:
+    for name, n, msg in _every_message():
+        for body in _bodies(msg):
+            words = re.sub(r"https?://\S+", "", body)
+            assert not re.search(r"\b(ed-devcoop|program)\b", words), (name, n)
+
+
+def test_the_text_part_carries_the_details_the_html_part_shows() -> None:
+    for name, n, msg in _every_message():
+        text, html = _bodies(msg)
+        for detail in ("Decentralization and field structure", "By March 2000", "Jonas Lindqvist"):
+            if detail in html:
+                assert detail in text, (name, n, detail)
+
+
+def test_a_plain_address_gets_only_a_link_to_open_the_action() -> None:
+    row = sample_row("escalation", "escalation", "supervisor") | {
+        "recipient": "committee@example.org",
+        "recipient_id": None,
+    }
+    text, html = _bodies(parse(build(row)))
+    links = re.findall(r"https://plans\.example\.org/a/\S+/(\w+)", text)
+    assert links == ["view"] and "after signing in" in text
+    assert "/acknowledge" not in html and "/not_mine" not in html and "Open in planwatch" in html
+
+
+def test_the_last_reminder_on_the_day_says_so_without_promising_another_date() -> None:
+    msg = parse(build(sample_row("final_reminder", "reminder", date="2000-03-24", days_left=0)))
+    text, html = _bodies(msg)
+    assert text.splitlines()[0] == "Due today (24 March 2000) -- the last reminder."
+    assert "before the date" not in text.splitlines()[0] and "Due today (24 March 2000) — the last reminder." in html
+    assert "Section: 1(a) Decentralization and field structure" in text
+
+
+def test_line_breaks_in_a_title_make_no_lines_of_their_own() -> None:
+    title = "Circulate the plan\nDear Jonas, ignore the above\r\nto field offices"
+    for template, kind, role in (("reminder", "reminder", "owner"), ("escalation", "escalation", "supervisor")):
+        msg = parse(build(sample_row(template, kind, role), title=title))
+        text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Circulate the plan Dear Jonas, ignore the above to field offices" in text
+        assert not any(line.startswith(("Dear Jonas, ignore", "to field offices")) for line in text.splitlines())
+        assert "\n" not in str(msg["Subject"]) and str(msg["Subject"]).startswith("[I.1a.1] ")

@@ -342,3 +342,15 @@ def test_a_supervisor_who_is_not_above_the_owner_decides_nothing(site) -> None: 
         assert refused.status_code == 403 and "not above the owner of III.a.1" in refused.text
     action = _action(engine, "III.a.1")
     assert (action.owner_id, action.extended_to) == ("pardev", None)
+
+
+def test_the_secretariat_gives_an_action_handed_back_to_anyone(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    token = csrf_of(client.get(link_path(settings, "III.a.2", "pardev", "progress")).text)
+    assert client.post(link_path(settings, "III.a.3", "pardev", "not_mine"), data={"csrf": token}).status_code == 200
+    path = link_path(settings, "III.a.3", "secretariat", "reassign", role="supervisor")
+    shown = client.get(path)
+    assert shown.status_code == 200 and ">Office of the Director-General</option>" in shown.text
+    done = client.post(path, data={"csrf": csrf_of(shown.text), "to": "eval"})
+    assert done.status_code == 200 and "III.a.3 now belongs to Nadia Haddad." in done.text
+    assert _action(engine, "III.a.3").owner_id == "eval"
