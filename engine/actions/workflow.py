@@ -18,6 +18,7 @@ from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
 from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
+from engine.read.escalation_review import Directory, directory
 from engine.rules.events import NamedEvent
 from engine.store.models import (
     STATUSES,
@@ -179,7 +180,7 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
     current = effective_due(action.due, action.extended_to)
     if action.due is None:
         raise UsageError(
-            f"{action.ref} has no due date to extend; set one with `planwatch set {action.ref} --due DATE`"
+            f"{action.ref} has no due date, so there is nothing to extend; the secretariat can give it one"
         )
     if current is not None and to <= current:
         raise UsageError(f"--to {to} is not after the current due date {current}")
@@ -240,59 +241,30 @@ def enqueue_extension_granted(
     return enqueue(conn, [row]) == 1
 
 
-def _chain(session: Session, owner_id: str | None) -> list[str]:
-    """Return the supervisors above ``owner_id``, nearest first."""
-    out: list[str] = []
-    person = session.get(Owner, owner_id) if owner_id else None
-    while person is not None and person.supervisor_id and person.supervisor_id not in out:
-        out.append(person.supervisor_id)
-        person = session.get(Owner, person.supervisor_id)
-    return out
-
-
-def step_recipients(session: Session, entry: Escalation) -> set[str]:
+def step_recipients(session: Session, entry: Escalation, people: Directory | None = None) -> set[str]:
     """Return who the step ``entry`` was sent to: owner ids, and the addresses it names.
 
     The log keeps the step's recipients as the rules name them (``owner``, ``delegate``,
     ``supervisor``, ``supervisor.supervisor``, ``secretariat``, an owner id or an address);
-    the chain is read from the action's owner.
+    the chain is read from the action's owner (``Directory.recipients``, as the escalations page reads it).
     """
     action = session.get(Action, entry.action_id)
-    owner_id = action.owner_id if action else None
-    out: set[str] = set()
-    for name in entry.recipients:
-        parts = name.split(".")
-        if "@" in name:
-            out.add(name)
-            found = session.exec(select(Owner).where(Owner.email == name)).first()
-            out |= {found.id} if found else set()
-        elif name == "owner" and owner_id:
-            out.add(owner_id)
-        elif name == "delegate" and owner_id:
-            owner = session.get(Owner, owner_id)
-            out |= {owner.delegate_id} if owner and owner.delegate_id else set()
-        elif all(p == "supervisor" for p in parts):
-            chain = _chain(session, owner_id)
-            out |= {chain[len(parts) - 1]} if len(parts) <= len(chain) else set()
-        elif name == "secretariat":
-            staff = session.exec(select(Owner.id).where(col(Owner.role).in_(["secretariat", "admin"]))).all()
-            out |= set(staff) or {"secretariat"}
-        else:
-            out.add(name)
-    return out
+    people = people or directory(session.connection())
+    return people.recipients(entry.recipients, action.owner_id if action else None)
 
 
-def addressed_to(session: Session, entry: Escalation, who: str) -> bool:
+def addressed_to(session: Session, entry: Escalation, who: str, people: Directory | None = None) -> bool:
     """Return True when the step ``entry`` was sent to ``who`` (an owner id, or an address)."""
-    person = session.get(Owner, who)
-    return bool({who, person.email if person else who} & step_recipients(session, entry))
+    action = session.get(Action, entry.action_id)
+    people = people or directory(session.connection())
+    return people.addressed_to(entry.recipients, action.owner_id if action else None, who)
 
 
-def may_acknowledge(session: Session, entry: Escalation, who: str) -> bool:
+def may_acknowledge(session: Session, entry: Escalation, who: str, people: Directory | None = None) -> bool:
     """Return True when ``who`` received the step ``entry`` or is above one of its recipients in the chain."""
-    if addressed_to(session, entry, who):
-        return True
-    return any(who in _chain(session, recipient) for recipient in step_recipients(session, entry))
+    action = session.get(Action, entry.action_id)
+    people = people or directory(session.connection())
+    return people.may_acknowledge(entry.recipients, action.owner_id if action else None, who)
 
 
 def acknowledge(
@@ -338,8 +310,28 @@ def acknowledge_action(
         col(Escalation.acknowledged_at).is_(None),
         col(Escalation.resolved_at).is_(None),
     )
-    mine = [e for e in session.exec(query.order_by(col(Escalation.at))).all() if addressed_to(session, e, who)]
+    people = directory(session.connection())
+    found = session.exec(query.order_by(col(Escalation.at))).all()
+    mine = [e for e in found if addressed_to(session, e, who, people)]
     return [acknowledge(session, e.id, now, who=who, note=note, via=via) for e in mine if e.id is not None]
+
+
+def acknowledge_step(
+    session: Session, escalation_id: int, now: datetime, *, who: str, note: str = "", via: str = "cli"
+) -> list[Escalation]:
+    """Acknowledge the step ``escalation_id`` with its open repeats (the same step of the same occurrence);
+    return them (oldest first). Refused, like ``acknowledge``, to someone who may not acknowledge it."""
+    entry = acknowledge(session, escalation_id, now, who=who, note=note, via=via)
+    base = entry.step.partition("#")[0]
+    query = select(Escalation).where(
+        Escalation.action_id == entry.action_id,
+        Escalation.occurrence == entry.occurrence,
+        col(Escalation.acknowledged_at).is_(None),
+        col(Escalation.resolved_at).is_(None),
+    )
+    repeats = [e for e in session.exec(query.order_by(col(Escalation.at))).all() if e.step.partition("#")[0] == base]
+    done = [acknowledge(session, e.id, now, who=who, note=note, via=via) for e in repeats if e.id is not None]
+    return sorted([entry, *done], key=lambda e: (e.at, e.id or 0))
 
 
 def resolve_escalations(

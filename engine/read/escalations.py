@@ -1,21 +1,26 @@
-"""The escalation log: scoped queries for supervisors (acknowledging is in ``workflow``)."""
+"""The escalation log for ``planwatch escalations``: a supervisor's scope, open entries, since a day, newest first.
+
+The entries are read through ``escalation_review.log_entries``, the same filtered query as the
+escalations page and its CSV export; this module only names the CLI's filter and shapes each entry
+as the command prints it. Acknowledging is in ``actions.workflow``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from engine.read.escalation_review import ReviewFilter, iso, log_entries
 from engine.store.directory import everyone_below
 from engine.store.lookups import supervisors
-from engine.store.models import Action, Escalation
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationFilter:
-    """Which log entries to show; None means any."""
+    """Which log entries to show; None means any. ``since`` is a UTC day."""
 
     supervisor: str | None = None
     open_only: bool = False
@@ -29,36 +34,32 @@ def subordinates(session: Session, supervisor: str) -> set[str]:
 
 def escalation_log(session: Session, flt: EscalationFilter = EscalationFilter()) -> list[dict[str, Any]]:
     """Return log entries (newest first) as plain dicts, scoped and filtered."""
-    query = select(Escalation, Action).join(Action, col(Action.id) == Escalation.action_id)
+    scope: frozenset[str] | None = None
     if flt.supervisor is not None:
         from engine.read.queries import find_owner
 
         find_owner(session, flt.supervisor)
-        query = query.where(col(Action.owner_id).in_(subordinates(session, flt.supervisor)))
-    if flt.open_only:
-        query = query.where(col(Escalation.acknowledged_at).is_(None), col(Escalation.resolved_at).is_(None))
-    if flt.since is not None:
-        query = query.where(Escalation.at >= datetime.combine(flt.since, time(0), UTC))
-    rows = session.exec(query.order_by(col(Escalation.at).desc(), col(Escalation.id).desc())).all()
-    return [_entry(e, a) for e, a in rows]
+        scope = frozenset(subordinates(session, flt.supervisor))
+    review = ReviewFilter(state="open" if flt.open_only else "all", since=flt.since, sort="recent", tz="UTC")
+    return [_entry(row) for row in log_entries(session.connection(), scope, review)]
 
 
-def _entry(e: Escalation, a: Action) -> dict[str, Any]:
+def _entry(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": e.id,
-        "at": e.at.isoformat().replace("+00:00", "Z"),
-        "action": a.ref,
-        "plan": a.plan_id,
-        "title": a.title,
-        "owner": a.owner_id,
-        "occurrence": e.occurrence,
-        "level": e.level,
-        "step": e.step,
-        "policy": e.policy,
-        "recipients": list(e.recipients or []),
-        "days_overdue": e.days_overdue,
-        "acknowledged_by": e.acknowledged_by,
-        "acknowledged_at": e.acknowledged_at.isoformat().replace("+00:00", "Z") if e.acknowledged_at else None,
-        "note": e.ack_note,
-        "resolution": e.resolution,
+        "id": row["id"],
+        "at": iso(row["at"]),
+        "action": row["ref"],
+        "plan": row["plan_id"],
+        "title": row["title"],
+        "owner": row["owner_id"],
+        "occurrence": row["occurrence"],
+        "level": row["level"],
+        "step": row["step"],
+        "policy": row["policy"],
+        "recipients": list(row["recipients"] or []),
+        "days_overdue": row["days_overdue"],
+        "acknowledged_by": row["acknowledged_by"],
+        "acknowledged_at": iso(row["acknowledged_at"]) or None,
+        "note": row["ack_note"],
+        "resolution": row["resolution"],
     }

@@ -63,6 +63,7 @@ class Owner(SQLModel, table=True):
     away_from: date | None = None
     away_to: date | None = None
     deputy_id: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2: whose holidays the owner keeps
 
 
 class Action(SQLModel, table=True):
@@ -71,6 +72,8 @@ class Action(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("plan_id", "ref"),
         Index("ix_action_plan_ordinal", "plan_id", "ordinal"),
+        Index("ix_action_ref", "ref"),  # the escalations page's one-action filter
+        Index("ix_action_section_key", "section_key"),  # the escalations page's Part filter
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -155,6 +158,12 @@ class Outbox(SQLModel, table=True):
 
 class Escalation(SQLModel, table=True):
     """The append-only escalation log: one row per step fired for an occurrence."""
+
+    # The escalations page: a page of actions in lateness order, read from an index alone (covering).
+    __table_args__ = (
+        Index("ix_escalation_by_action", "action_id", "resolved_at", "acknowledged_at", "level", "at", "days_overdue"),
+        Index("ix_escalation_by_time", "at", "action_id", "days_overdue", "level", "resolved_at", "acknowledged_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)

@@ -1,5 +1,6 @@
-"""*Escalations* (``/escalations``): the log for the viewer's scope, filtered, sorted by lateness, paged;
-acknowledging with a note, granting or refusing extensions, and the CSV export.
+"""*Escalations* (``/escalations``): one row per action of the viewer's scope with its steps, filtered (also to one
+action: ``?action=REF``, as the escalation e-mails link), sorted by lateness, paged; acknowledging the selected
+actions or one step with a note, granting or refusing extensions, and the CSV export of every entry.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from engine.actions.extensions import decide, pending_requests
-from engine.actions.workflow import acknowledge, may_acknowledge
+from engine.actions.workflow import acknowledge_action, acknowledge_step, may_acknowledge
 from engine.read.escalation_review import (
     SORTS,
     STATES,
     ReviewFilter,
+    directory,
     owner_choices,
     parts,
     review_csv,
@@ -27,9 +29,11 @@ from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
 from engine.web.common import refusing_bad_input
 from engine.web.templating import page, secure_headers
+from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("level", "state", "part", "owner", "since", "until", "sort", "page")
+FILTER_KEYS = ("action", "level", "state", "part", "owner", "since", "until", "sort", "page")
+PICK = "pick-"  # the checkbox of an action on the page: pick-ACTION_ID
 
 
 def read_filter(params: dict[str, str], tz: str) -> ReviewFilter:
@@ -48,6 +52,7 @@ def read_filter(params: dict[str, str], tz: str) -> ReviewFilter:
         sort=sort if sort in SORTS else "late",
         page=int(page_no) if page_no.isdigit() and len(page_no) < 7 else 1,
         tz=tz,
+        action=params.get("action", "").strip()[:200] or None,
     )
 
 
@@ -67,13 +72,15 @@ def query_of(params: dict[str, str], **changes: str) -> str:
 
 @router.get("/escalations")
 def escalations(request: Request, who: SignedIn) -> HTMLResponse:
-    """Show one page of the escalation log for the viewer's scope, most overdue first."""
+    """Show one page of actions with escalations for the viewer's scope, most overdue first."""
     params = dict(request.query_params)
     flt = read_filter(params, who.viewer.timezone)
     scope = who.viewer.scope()
+    today = now_of(request).astimezone(zone(who.viewer.timezone)).date()
     with transaction(engine_of(request)) as session:
         conn = session.connection()
-        found = review_page(conn, scope, flt)
+        people = directory(conn)
+        found = review_page(conn, scope, flt, viewer=who.viewer.id, today=today, people=people)
         requests = pending_requests(session, scope) if who.viewer.is_supervisor else []
         owners = owner_choices(conn, scope)
         choices = parts(conn)
@@ -91,6 +98,9 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
         states=STATES,
         query_of=query_of,
         here=query_of(params),
+        every_action=query_of({k: v for k, v in params.items() if k not in ("action", "page")}),
+        name_of=people.name_of,
+        pick=PICK,
     )
 
 
@@ -113,12 +123,40 @@ def _back(form: dict[str, str], code: str) -> RedirectResponse:
     return RedirectResponse(f"/escalations?{query}", status_code=303)
 
 
+@router.post("/escalations/acknowledge")
+def acknowledge_selected(request: Request, posted: Posted) -> RedirectResponse:
+    """Acknowledge the actions ticked on the page: each one's open steps sent to the viewer, with one note."""
+    who, form = posted
+    picked = {int(k.removeprefix(PICK)) for k in form if k.startswith(PICK) and k[len(PICK) :].isdigit()}
+    if not picked:
+        raise PageError(400, "Nothing selected", "Tick the actions to acknowledge, then press the button again.")
+    steps = 0
+    with transaction(engine_of(request)) as session:
+        for ident in sorted(picked):
+            action = session.get(Action, ident) if ident < 2**31 else None
+            if action is None or not who.viewer.can_see(action.owner_id):
+                raise PageError(404, "No such action", "One of the actions ticked is not one you can see.")
+            steps += len(
+                acknowledge_action(
+                    session, action, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web"
+                )
+            )
+    if not steps:
+        raise PageError(
+            403,
+            "Nothing of yours to acknowledge",
+            "None of the open steps of the actions ticked was sent to you; those steps are acknowledged by the "
+            "people they were sent to, or those above them.",
+        )
+    return _back(form, "acknowledged")
+
+
 @router.post("/escalations/{entry_id}/acknowledge")
 def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> RedirectResponse:
-    """A supervisor acknowledges an escalation with a note; its step stops repeating."""
+    """Acknowledge one step (with its repeats) with a note; it stops repeating."""
     who, form = posted
     with transaction(engine_of(request)) as session:
-        entry = session.get(Escalation, entry_id)
+        entry = session.get(Escalation, entry_id) if 0 < entry_id < 2**31 else None
         action = session.get(Action, entry.action_id) if entry else None
         if entry is None or action is None or not who.viewer.can_see(action.owner_id):
             raise PageError(404, "No such escalation", "There is no escalation with that number that you can see.")
@@ -129,7 +167,9 @@ def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> Redire
                 "This step was sent to someone else; only the people it was sent to, or those above them, "
                 "can acknowledge it.",
             )
-        acknowledge(session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web")
+        acknowledge_step(
+            session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web"
+        )
     return _back(form, "acknowledged")
 
 

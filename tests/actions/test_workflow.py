@@ -164,7 +164,8 @@ def test_not_mine_hands_the_action_back_and_tells_the_secretariat(world: Engine)
 def test_extend_needs_a_later_date_and_queues_the_owners_message_once(world: Engine) -> None:
     with transaction(world) as session:
         with pytest.raises(
-            UsageError, match=r"I\.1a\.3 has no due date to extend; set one with `planwatch set I\.1a\.3"
+            UsageError,
+            match=r"I\.1a\.3 has no due date, so there is nothing to extend; the secretariat can give it one",
         ):
             extend(session, _action(session, "I.1a.3"), date(2001, 1, 1), NOW, who="secretariat", via="cli", reason="")
         action = _action(session, "I.2a.2")  # codev's, due 2000-09-30

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.read.escalation_review import ReviewFilter
 from engine.store import transaction
@@ -12,7 +13,7 @@ from engine.store.models import Action, ActionChange, Escalation, Outbox
 from engine.store.web_models import ExtensionRequest
 from engine.web.escalation_pages import query_of, read_filter
 
-from ..web_support import NOW, action_id, add_escalation, csrf_of
+from ..web_support import ESCALATIONS, NOW, action_id, add_escalation, csrf_of
 from .conftest import escalation_id
 
 
@@ -40,7 +41,8 @@ def test_a_supervisor_sees_and_decides_only_for_their_subtree(site) -> None:  # 
         change = session.exec(select(ActionChange).where(ActionChange.field == "acknowledged")).one()
         assert change.via == "web"
     assert "Escalation acknowledged." in codev.get("/escalations?state=all&ok=acknowledged").text
-    assert "acknowledged by codev" in codev.get("/escalations?state=acknowledged").text
+    acknowledged = codev.get("/escalations?state=acknowledged").text
+    assert "Acknowledged by Mei Tanaka" in acknowledged and "spoke to Somchai" in acknowledged
 
 
 def test_a_supervisor_grants_or_refuses_an_extension_request(site) -> None:  # type: ignore[no-untyped-def]
@@ -76,32 +78,38 @@ def test_a_supervisor_grants_or_refuses_an_extension_request(site) -> None:  # t
     assert "Extension requests waiting" not in boss.get("/escalations").text
 
 
-def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_groups_by_action_filters_pages_and_exports(site) -> None:  # type: ignore[no-untyped-def]
     client, engine, *_ = site
     with transaction(engine) as session:
-        ident = action_id(engine, "II.5.1")
-        for n in range(120):
-            session.add(
-                Escalation(
-                    key=f"bulk{n}",
-                    at=NOW - timedelta(hours=n),
-                    action_id=ident,
-                    occurrence="2000-01-31",
-                    level=3,
-                    step="escalate:3",
-                    policy="default",
-                    recipients=[],
-                    days_overdue=n,
+        taken = {ref for ref, *_ in ESCALATIONS}
+        refs = [a.id for a in session.exec(select(Action).order_by(Action.id)).all() if a.ref not in taken][:60]
+        for n, ident in enumerate(refs):
+            for repeat in (0, 1):  # a step and its repeat: one line of one row
+                session.add(
+                    Escalation(
+                        key=f"bulk{n}-{repeat}",
+                        at=NOW - timedelta(hours=n, days=repeat),
+                        action_id=ident,
+                        occurrence="2000-01-31",
+                        level=3,
+                        step="escalate:3" + ("#1" if repeat else ""),
+                        policy="default",
+                        recipients=["dg-office"],
+                        days_overdue=n,
+                    )
                 )
-            )
+    assert len(refs) == 60
     admin = client("secretariat")
     first = admin.get("/escalations?level=3").text
-    assert "123 entries" not in first and "120 entries, page 1 of 3" in first
-    assert first.index(">119<") < first.index(">118<")  # most overdue first
-    third = admin.get("/escalations?level=3&page=3").text
-    assert "page 3 of 3" in third and ">0<" in third
-    assert "page 3 of 3" in admin.get("/escalations?level=3&page=99").text  # clamped
-    assert "123 entries, page 1 of 3" in admin.get("/escalations?state=open&level=").text  # an empty level: all
+    assert "60 actions (120 messages sent), page 1 of 2" in first
+    assert first.count('<tr id="a-') == 50 and first.count("31 January 2000") == 50
+    assert "sent to Office of the Director-General (3rd level), 2 times" in first
+    rows = re.findall(r'<tr id="a-(\d+)"', first)
+    assert [int(r) for r in rows[:2]] == [refs[59], refs[58]]  # most overdue first
+    second = admin.get("/escalations?level=3&page=2").text
+    assert "page 2 of 2" in second and second.count('<tr id="a-') == 10
+    assert "page 2 of 2" in admin.get("/escalations?level=3&page=99").text  # clamped
+    assert "63 actions (123 messages sent), page 1 of 2" in admin.get("/escalations?state=open&level=").text
     part = admin.get("/escalations?state=all&part=III").text
     assert "III.d.1" in part and "I.2b.1" not in part and "II.5.1" not in part
     owner = admin.get("/escalations?state=all&owner=ro-bangkok").text
@@ -111,12 +119,136 @@ def test_the_escalation_log_filters_pages_and_exports(site) -> None:  # type: ig
     dated = admin.get("/escalations?state=all&since=2000-05-29&until=2000-05-30").text
     assert "III.d.1" in dated and "I.2b.1" in dated and "I.2a.1" not in dated and "I.3b.3" not in dated
     assert "no escalations" not in admin.get("/escalations?level=x&state=bogus&since=not-a-date").text.lower()
-    csv_text = admin.get("/escalations.csv?level=3").text
-    lines = csv_text.splitlines()
+    lines = admin.get("/escalations.csv?level=3").text.splitlines()
     assert lines[0].startswith("id,fired_utc,plan,action,title,owner,level")
-    assert len(lines) == 121
+    assert len(lines) == 121  # the CSV has every entry, one a line
     scoped = client("codev").get("/escalations.csv?state=all").text
     assert "I.2b.1" in scoped and "III.d.1" not in scoped and "II.5.1" not in scoped
+
+
+def test_one_action_by_its_reference_as_the_escalation_mails_link(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    amara = client("ed-devcoop")
+    only = amara.get("/escalations?action=III.d.1").text
+    assert only.count('<tr id="a-') == 1 and "III.d.1" in only and "I.2a.1" not in only
+    assert "Only the escalations of III.d.1" in only and 'href="/escalations?">Show every action' in only
+    assert 'name="action" value="III.d.1"' in only  # the filters keep to the action
+    assert amara.get("/escalations?action=gb276-tc2/III.d.1").text.count('<tr id="a-') == 1
+    assert amara.get("/escalations?action=other-plan/III.d.1").text.count('<tr id="a-') == 0
+    done = amara.get("/escalations?action=I.3b.3").text  # acknowledged already
+    assert "No open escalations of I.3b.3" in done and "Show them all" in done
+    assert amara.get("/escalations?action=I.3b.3&state=all").text.count('<tr id="a-') == 1
+    assert client("codev").get("/escalations?action=III.d.1").text.count('<tr id="a-') == 0  # not in her scope
+
+
+def test_rows_speak_in_names_and_plain_words(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    add_escalation(engine, "ci", "II.5.1", 2, ["supervisor"], at=NOW - timedelta(days=4))
+    with transaction(engine) as session:
+        entry = session.exec(select(Escalation).where(Escalation.key == "ci")).one()
+        entry.occurrence = "check-in 2000-03-28"
+        session.add(entry)
+    owner = _owner_of(engine, "II.5.1")
+    boss = _supervisor_of(engine, owner)
+    page = client(boss).get("/escalations?action=II.5.1").text
+    assert "Check-in of 28 March 2000 unanswered — sent to you (2nd level)" in page
+    assert "check-in unanswered" in page and "overdue" not in page.split('id="a-')[1]
+    assert "Grant extension" not in page  # nothing dated is late: nothing to extend
+    assert '<span class="vh">not dated</span>' in page  # no days late for a check-in
+    assert "escalate:2" not in page and "occurrence" not in page.lower().split("<table")[1]
+    dated = client("ed-devcoop").get("/escalations?action=III.d.1").text
+    assert "Due 31 December 1999, not done — sent to you (2nd level)" in dated
+    assert '<td class="num">153</td>' in dated and "overdue by 153 days" in dated  # 1 June 2000
+    assert "Rafael Quispe" in dated and ">pardev<" not in dated  # the owner by name
+    assert "Grant extension" in dated
+
+
+def test_acknowledge_selected_takes_each_actions_open_steps_sent_to_you(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    repeat = add_escalation(engine, "k-rep", "III.d.1", 2, ["ed-devcoop"], at=NOW - timedelta(hours=1))
+    other = add_escalation(engine, "k-dg", "III.d.1", 3, ["dg-office"], at=NOW - timedelta(hours=2))
+    amara = client("ed-devcoop")
+    page = amara.get("/escalations").text
+    assert (
+        f'name="pick-{action_id(engine, "III.d.1")}"' in page and f'name="pick-{action_id(engine, "I.2a.1")}"' in page
+    )
+    assert f'name="pick-{action_id(engine, "I.2b.1")}"' not in page  # sent to codev: no checkbox for her
+    assert "Acknowledge this step" in page  # codev's step, below her, one by one
+    picked = {
+        "csrf": csrf_of(page),
+        f"pick-{action_id(engine, 'III.d.1')}": "1",
+        f"pick-{action_id(engine, 'I.2a.1')}": "1",
+        "note": "on it",
+        "back_query": "state=open",
+    }
+    answer = amara.post("/escalations/acknowledge", data=picked, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/escalations?state=open&ok=acknowledged"
+    with transaction(engine) as session:
+        mine = [escalation_id(engine, "III.d.1"), repeat, escalation_id(engine, "I.2a.1")]
+        for ident in mine:
+            entry = session.get(Escalation, ident)
+            assert entry is not None and entry.acknowledged_by == "ed-devcoop" and entry.ack_note == "on it"
+        over = session.get(Escalation, other)
+        assert over is not None and over.acknowledged_at is None  # sent over her head: not hers
+    nothing = amara.post("/escalations/acknowledge", data={"csrf": picked["csrf"]})
+    assert nothing.status_code == 400 and "Tick the actions" in nothing.text
+    not_hers = {"csrf": picked["csrf"], f"pick-{action_id(engine, 'I.2b.1')}": "1"}
+    refused = amara.post("/escalations/acknowledge", data=not_hers)
+    assert refused.status_code == 403 and "sent to you" in refused.text
+    unseen = client("codev").post(
+        "/escalations/acknowledge",
+        data={"csrf": csrf_of(client("codev").get("/my").text), f"pick-{action_id(engine, 'III.d.1')}": "1"},
+    )
+    assert unseen.status_code in (403, 404)
+
+
+def test_a_step_is_acknowledged_with_its_repeats(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    first = escalation_id(engine, "I.2b.1")
+    with transaction(engine) as session:
+        entry = session.get(Escalation, first)
+        assert entry is not None
+        session.add(
+            Escalation(
+                key="k-again",
+                at=entry.at + timedelta(days=1),
+                action_id=entry.action_id,
+                occurrence=entry.occurrence,
+                level=2,
+                step="escalate:2#1",
+                policy="default",
+                recipients=["codev"],
+                days_overdue=21,
+            )
+        )
+    codev = client("codev")
+    page = codev.get("/escalations").text
+    assert "sent to you (2nd level), 2 times" in page
+    done = codev.post(f"/escalations/{first}/acknowledge", data={"csrf": csrf_of(page)}, follow_redirects=False)
+    assert done.status_code == 303
+    with transaction(engine) as session:
+        open_left = session.exec(
+            select(Escalation).where(
+                Escalation.action_id == action_id(engine, "I.2b.1"), col(Escalation.acknowledged_at).is_(None)
+            )
+        ).all()
+    assert open_left == []
+
+
+def _owner_of(engine, ref: str) -> str:  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        owner = session.exec(select(Action.owner_id).where(Action.ref == ref)).one()
+        assert owner is not None
+        return owner
+
+
+def _supervisor_of(engine, owner: str) -> str:  # type: ignore[no-untyped-def]
+    from engine.store.models import Owner
+
+    with transaction(engine) as session:
+        person = session.get(Owner, owner)
+        assert person is not None and person.supervisor_id is not None
+        return person.supervisor_id
 
 
 def test_read_filter_keeps_what_makes_sense_and_ignores_the_rest() -> None:
@@ -200,7 +332,7 @@ def test_the_level_filter_offers_the_owners_rung_zero(site) -> None:  # type: ig
     admin = client("secretariat")
     page = admin.get("/escalations?level=0").text
     assert '<option value="0" selected>0</option>' in page
-    assert "1 entries" in page or "1 entry" in page
+    assert "1 action (1 message sent)" in page and "(to the owner)" in page
     assert read_filter({"level": "0"}, "UTC") == ReviewFilter(level=0, tz="UTC")
 
 
