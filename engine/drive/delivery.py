@@ -129,9 +129,9 @@ def record_failures(conn: Connection, count: int, last_error: str, now: datetime
     """Record a burst of ``count`` messages failed for good at ``now``; return True when the
     administrator should hear of it now (no burst was told in the hour before)."""
     value = conn.execute(select(STATE.c.value).where(STATE.c.key == FAILURES_KEY)).scalar()
-    before = json.loads(value) if value else None
-    tell = before is None or now - datetime.fromisoformat(before["told"]) >= BURST_QUIET
-    told = now.astimezone(UTC).isoformat() if tell else before["told"]
+    before = str(json.loads(value)["told"]) if value else None
+    tell = before is None or now - datetime.fromisoformat(before) >= BURST_QUIET
+    told = now.astimezone(UTC).isoformat() if tell or before is None else before
     record = {"at": now.astimezone(UTC).isoformat(), "count": count, "last_error": last_error, "told": told}
     upsert_state(conn, STATE, FAILURES_KEY, json.dumps(record), now)
     conn.commit()

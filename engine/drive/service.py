@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from engine.channels import channel_for
+from engine.channels.admin import admin_route
 from engine.clock import Clock, SystemClock
 from engine.drive.tick import digest_step, dispatch_step, plan_step
 from engine.errors import OperationalError, PlanwatchError
@@ -163,7 +164,7 @@ def run_service(
     holder = RulesHolder(settings)  # rules that cannot be read stop it before the database is created
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
-    channel, renderer = channel_for(settings), renderer_for(settings)
+    channel, renderer, route = channel_for(settings), renderer_for(settings), admin_route(settings)
     if not settings.secret_key:
         log.warning("PLANWATCH_SECRET_KEY is not set: action links are signed with the development key")
 
@@ -196,6 +197,13 @@ def run_service(
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
         if stats.paused:
             say(f"dispatch paused: {stats.paused}")
+        for alert in stats.alerts:  # outside the outbox: its own report may wait in the paused queue
+            if route is not None:
+                route.tell(alert)
+            else:
+                log.error(
+                    "%s (no PLANWATCH_ADMIN_SMTP_URL, _SENDMAIL or _WEBHOOK to warn the administrator)", alert.subject
+                )
 
     def digests() -> None:
         digest_step(engine, clock.now(), holder.current())

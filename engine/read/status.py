@@ -1,7 +1,8 @@
-"""``planwatch status``: is the engine alive and keeping up? Read-only."""
+"""``planwatch status``: is the engine alive and keeping up, and can mail go out? Read-only."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,10 @@ from engine.zones import aware_utc
 OUT = tables.OUTBOX
 STATE = tables.SERVICE_STATE
 RECENT = timedelta(minutes=10)
+BURST_RECENT = timedelta(days=1)  # a burst of failures is news for a day
+# The dispatcher's keys in service_state (engine.drive.delivery writes them; the read side may not import it).
+PAUSE_KEY = "mail.paused"
+FAILURES_KEY = "mail.failures"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,18 @@ class Status:
     oldest_pending: datetime | None
     lag_seconds: float
     nodes: tuple[tuple[str, datetime], ...]
+    paused: dict[str, Any] | None = None  # the pause in force: kind, reason, since, until (UTC ISO)
+    failure_burst: dict[str, Any] | None = None  # the last burst of failures in the past day: at, count, last_error
+
+    @property
+    def degraded(self) -> str:
+        """Return what is wrong with delivery in a sentence ("" when nothing is)."""
+        if self.paused:
+            return f"mail delivery paused since {self.paused['since']}: {self.paused['reason']}"
+        if self.failure_burst:
+            burst = self.failure_burst
+            return f"{burst['count']} messages failed at once at {burst['at']}: {burst['last_error']}"
+        return ""
 
     def as_json(self) -> dict[str, Any]:
         """Return the status as JSON-ready values."""
@@ -36,6 +53,8 @@ class Status:
             "oldest_pending": _iso(self.oldest_pending),
             "lag_seconds": round(self.lag_seconds, 1),
             "nodes": [{"node": n, "seen": _iso(at)} for n, at in self.nodes],
+            "delivery_paused": self.paused,
+            "failure_burst": self.failure_burst,
         }
 
 
@@ -62,7 +81,12 @@ def engine_status(engine: Engine, now: datetime) -> Status:
                 or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now),
             )
         ).scalar()
-        states: dict[str, datetime] = {key: at for key, at in conn.execute(select(STATE.c.key, STATE.c.updated_at))}
+        states: dict[str, datetime] = {}
+        values: dict[str, str] = {}
+        for key, value, at in conn.execute(select(STATE.c.key, STATE.c.value, STATE.c.updated_at)):
+            states[key] = at
+            if key in (PAUSE_KEY, FAILURES_KEY):
+                values[key] = value
     oldest = aware_utc(oldest)
     nodes = tuple(
         sorted(
@@ -78,7 +102,25 @@ def engine_status(engine: Engine, now: datetime) -> Status:
         oldest,
         (now - oldest).total_seconds() if oldest else 0.0,
         nodes,
+        _pause(values.get(PAUSE_KEY)),
+        _burst(values.get(FAILURES_KEY), now),
     )
+
+
+def _pause(value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    pause = json.loads(value)
+    return {k: pause.get(k) for k in ("kind", "reason", "since", "until")}
+
+
+def _burst(value: str | None, now: datetime) -> dict[str, Any] | None:
+    if not value:
+        return None
+    burst = json.loads(value)
+    if now - datetime.fromisoformat(burst["at"]) > BURST_RECENT:
+        return None
+    return {k: burst.get(k) for k in ("at", "count", "last_error")}
 
 
 def action_counts(engine: Engine) -> list[tuple[str, int]]:

@@ -40,6 +40,16 @@ class EngineCollector(Collector):
             ("planwatch_outbox_lag_seconds", "How long the oldest due message has waited.", status.lag_seconds),
             ("planwatch_nodes_seen", "Engine nodes that ticked in the last 10 minutes.", len(status.nodes)),
             (
+                "planwatch_delivery_paused",
+                "1 while mail delivery is paused (the server refuses us or cannot be reached).",
+                float(bool(status.paused)),
+            ),
+            (
+                "planwatch_delivery_failure_burst",
+                "Messages failed at once in the last burst of the past day (0: none).",
+                status.failure_burst["count"] if status.failure_burst else 0,
+            ),
+            (
                 "planwatch_last_tick_timestamp_seconds",
                 "When the last tick ran (Unix time).",
                 status.last_tick.timestamp() if status.last_tick else 0.0,
@@ -62,7 +72,12 @@ def install(app: Any) -> None:
 
 @router.get("/healthz", include_in_schema=False)
 def healthz(request: Request) -> JSONResponse:
-    """200 when the database answers (and says when the engine last ticked); 503 otherwise."""
+    """200 when the database answers (and says when the engine last ticked); 503 otherwise.
+
+    A paused mail queue or a burst of failures makes the status "degraded" (still 200, the web pages
+    work); with ``PLANWATCH_HEALTHZ_STRICT`` a paused queue answers 503, for a monitor that only
+    reads status codes.
+    """
     clock: Clock = request.app.state.clock
     try:
         status = engine_status(request.app.state.engine, clock.now())
@@ -71,7 +86,10 @@ def healthz(request: Request) -> JSONResponse:
     body = status.as_json() | {"status": "ok"}
     if status.last_tick is not None and (clock.now() - status.last_tick).total_seconds() > STALE_TICK_SECONDS:
         body["status"] = "ok, but no tick for over ten minutes: is `planwatch run` running?"
-    return JSONResponse(body)
+    if status.degraded:
+        body["status"] = f"degraded: {status.degraded}"
+    strict = request.app.state.settings.healthz_strict
+    return JSONResponse(body, status_code=503 if strict and status.paused else 200)
 
 
 @router.get("/metrics", include_in_schema=False)

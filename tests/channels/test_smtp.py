@@ -682,3 +682,23 @@ def test_failed_messages_go_back_in_the_queue_with_their_message_id_and_history(
         again = world.dispatch(plain(port), REMINDERS_DUE + timedelta(minutes=5))
     assert again.sent == 1
     assert recorder.message_ids().count(first_id) == 1 and world.row("zora")["message_id"] == first_id
+
+
+def test_a_burst_of_failures_is_an_alert_for_the_administrator_at_most_once_an_hour(world: World) -> None:
+    world.plan(REMINDERS_DUE)
+    model = {k: v for k, v in world.row("zora").items() if k != "id"}
+    with world.engine.connect() as conn:
+        enqueue(conn, [model | {"key": f"extra|{i}", "recipient": f"person{i}@example.org"} for i in range(12)])
+        conn.commit()
+    recorder = Refusing(every_rcpt="550 5.1.1 User unknown")
+    with smtp_server(recorder) as port:
+        stats = world.dispatch(plain(port), REMINDERS_DUE)
+        assert stats.failed == 15 and not stats.paused
+        (alert,) = stats.alerts
+        assert (alert.kind, alert.subject) == ("failures", "planwatch: 15 messages failed at once")
+        assert "- reminder about I.1.1 to zora@example.org: 550 5.1.1 User unknown" in alert.text
+        with world.engine.connect() as conn:
+            enqueue(conn, [model | {"key": f"more|{i}", "recipient": f"other{i}@example.org"} for i in range(6)])
+            conn.commit()
+        again = world.dispatch(plain(port), REMINDERS_DUE + timedelta(minutes=30))
+    assert again.failed == 6 and again.alerts == []  # told half an hour ago: the report has the rest

@@ -1,16 +1,27 @@
-"""The service's rules: a reload that fails keeps the rules in force."""
+"""The service: a reload that fails keeps the rules in force; the administrator hears of a pause at
+once; the outage log; leases taken back at a lone node's start."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import trustme
+
+from engine.cli.main import run
 from engine.drive.service import RulesHolder
 from engine.settings import Settings
 
 from ..conftest import ROOT
+from ..smtpserver import Authenticator, Recorder, smtp_server, tls_server_context
 
 
 def test_a_failed_reload_keeps_the_previous_rules(tmp_path: Path) -> None:
@@ -29,3 +40,71 @@ def test_a_failed_reload_keeps_the_previous_rules(tmp_path: Path) -> None:
     reloaded = holder.current()
     assert reloaded is not before
     assert str(reloaded.policies[0].remind[0].before) == "20d"
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.perf_counter() + timeout
+    while not check():
+        if time.perf_counter() > deadline:
+            pytest.fail(f"waited {timeout:g} s for {what}")
+        time.sleep(0.1)
+
+
+def planwatch(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run ``planwatch ARGS`` in-process; return what it printed (it must succeed)."""
+    capsys.readouterr()
+    assert run(list(args)) == 0
+    return capsys.readouterr().out
+
+
+def test_the_administrator_hears_of_a_refused_login_at_once_by_the_second_route_and_once(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{workdir / 'planwatch.db'}"
+    planwatch(capsys, "--db", url, "import", "plans/owners.yaml", "plans/gb276-tc2-implementation-plan.txt")
+    relay, admin, ca = Recorder(), Recorder(), trustme.CA()
+    ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+    login = {
+        "tls_context": tls_server_context(ca),
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": Authenticator("planwatch", "s3cret"),
+    }
+    with smtp_server(relay, **login) as relay_port, smtp_server(admin) as admin_port:
+        env = os.environ | {
+            "PLANWATCH_DATABASE_URL": url,
+            "PLANWATCH_SMTP_URL": f"smtp://planwatch:wrong@127.0.0.1:{relay_port}?timeout=5&cafile={workdir}/ca.pem",
+            "PLANWATCH_ADMIN_EMAIL": "ops@example.org",
+            "PLANWATCH_ADMIN_SMTP_URL": f"smtp://127.0.0.1:{admin_port}?timeout=5",
+        }
+        err_path = workdir / "node.err"
+        with open(err_path, "w") as err:
+            node = subprocess.Popen(
+                [sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"],
+                cwd=workdir,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        try:
+            wait_for("the administrator's warning", lambda: len(admin.received) > 0)
+            time.sleep(3)  # some fifty dispatch runs more, while the relay still refuses
+            assert node.poll() is None, err_path.read_text()
+        finally:
+            node.send_signal(signal.SIGTERM)
+            node.wait(timeout=20)
+        status = json.loads(planwatch(capsys, "--db", url, "status", "--json"))
+    assert len(admin.received) == 1, [r.message["Subject"] for r in admin.received]
+    warning = admin.received[0].message
+    assert warning["To"] == "ops@example.org" and str(warning["Subject"]) == "planwatch: no e-mail can go out"
+    body = warning.get_content()
+    assert "535" in body and "Nothing has been marked failed" in body and "`" not in body
+    assert not relay.received and status["failed"] == 0 and status["pending"] > 0
+    assert status["delivery_paused"]["kind"] == "config" and status["delivery_paused"]["reason"].startswith("535")
+    outbox = [json.loads(line) for line in planwatch(capsys, "--db", url, "outbox", "--json").splitlines()]
+    report = [r for r in outbox if r["type"] == "report"]
+    assert report and report[0]["status"] == "pending"  # the report in the outbox stays, for the record
+    logged = [json.loads(line)["message"] for line in err_path.read_text().splitlines() if line.startswith("{")]
+    assert sum("warned the administrator by smtp" in m for m in logged) == 1
+    assert sum(m.startswith("mail delivery paused") for m in logged) == 1

@@ -24,6 +24,8 @@ def test_status_before_and_after_a_simulation(cli) -> None:  # type: ignore[no-u
         "oldest_pending": None,
         "lag_seconds": 0.0,
         "nodes": [],
+        "delivery_paused": None,
+        "failure_burst": None,
     }
     assert "never (is `planwatch run` running?)" in cli("status").out
     cli("simulate", "--from", "1999-09-28", "--until", "1999-12-31", "--commit")
@@ -105,4 +107,33 @@ def test_a_message_deferred_by_the_daily_cap_is_not_lag_until_its_next_attempt(d
     assert (status.pending, status.oldest_pending, status.lag_seconds) == (1, None, 0.0)
     later = engine_status(engine, NOW + timedelta(hours=22))  # an hour past its next attempt, still unsent
     assert later.oldest_pending == NOW + timedelta(hours=21) and later.lag_seconds == 3600.0
+    engine.dispose()
+
+
+def test_a_paused_queue_and_a_recent_burst_of_failures_are_shown(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.clock import SystemClock
+    from engine.drive.delivery import pause_queue, record_failures
+    from engine.store import make_engine
+
+    cli("import", "plans/gb276-tc2-implementation-plan.txt")
+    engine = make_engine(cli.url)
+    with engine.connect() as conn:
+        pause_queue(conn, None, "config", "535 5.7.8 Authentication credentials invalid", NOW)
+        record_failures(conn, 7, "550 5.1.1 User unknown", NOW)
+    status = engine_status(engine, NOW + timedelta(minutes=5))
+    assert status.paused == {
+        "kind": "config",
+        "reason": "535 5.7.8 Authentication credentials invalid",
+        "since": "2000-06-01T12:00:00+00:00",
+        "until": "2000-06-01T12:15:00+00:00",
+    }
+    assert status.failure_burst is not None and status.failure_burst["count"] == 7
+    assert status.degraded.startswith("mail delivery paused since 2000-06-01T12:00:00+00:00: 535")
+    assert engine_status(engine, NOW + timedelta(days=2)).failure_burst is None  # a burst is news for a day
+    shown = cli("status").out
+    assert "Mail delivery is PAUSED since 2000-06-01T12:00:00+00:00" in shown and "535 5.7.8" in shown
+    with engine.connect() as conn:  # the command reads the system clock: a burst of today
+        record_failures(conn, 9, "550 5.1.1 User unknown", SystemClock().now())
+    assert "9 messages failed at once" in cli("status").out
+    assert json.loads(cli("status", "--json").out)["delivery_paused"]["kind"] == "config"
     engine.dispose()

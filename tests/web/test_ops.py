@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.clock import FixedClock
+from engine.drive.delivery import pause_queue, resume_queue
 from engine.store.state import set_state
 from engine.web import create_app
 
@@ -44,3 +45,25 @@ def test_healthz_says_503_when_the_database_is_gone(tmp_path) -> None:  # type: 
     with TestClient(app) as client:
         answer = client.get("/healthz")
     assert answer.status_code == 503 and answer.json()["status"] == "database unreachable"
+
+
+def test_a_paused_queue_is_degraded_on_healthz_503_when_strict_and_a_gauge_in_metrics(database_url: str) -> None:
+    engine = web_world(database_url)
+    with engine.connect() as conn:
+        pause_queue(conn, None, "config", "554 5.7.1 Relay access denied", NOW)
+    for strict, code in ((False, 200), (True, 503)):
+        app = create_app(web_settings(database_url, healthz_strict=strict), clock=FixedClock(NOW), engine=engine)
+        with TestClient(app) as client:
+            health = client.get("/healthz")
+            assert health.status_code == code
+            assert health.json()["status"].startswith("degraded: mail delivery paused since")
+            assert health.json()["delivery_paused"]["reason"] == "554 5.7.1 Relay access denied"
+            families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+            assert families["planwatch_delivery_paused"].samples[0].value == 1
+    with engine.connect() as conn:
+        resume_queue(conn)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200 and client.get("/healthz").json()["status"] == "ok"
+        families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+        assert families["planwatch_delivery_paused"].samples[0].value == 0
+    engine.dispose()

@@ -181,8 +181,21 @@ def status(
             if report.oldest_pending
             else ""
         )
-        + f"\nNodes seen in the last 10 minutes: {', '.join(n for n, _ in report.nodes) or 'none'}"
+        + f"\nNodes seen in the last 10 minutes: {', '.join(n for n, _ in report.nodes) or 'none'}",
+        markup=False,
     )
+    if report.paused:
+        make_console().print(
+            f"Mail delivery is PAUSED since {report.paused['since']} (next try {report.paused['until']}); "
+            f"nothing is marked failed meanwhile. The server said: {report.paused['reason']}",
+            markup=False,
+        )
+    if report.failure_burst:
+        burst = report.failure_burst
+        make_console().print(
+            f"{burst['count']} messages failed at once at {burst['at']}; the last said: {burst['last_error']}",
+            markup=False,
+        )
 
 
 @db_app.command("upgrade")

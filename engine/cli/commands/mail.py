@@ -150,9 +150,15 @@ def dispatch_(ctx: typer.Context) -> None:
     Example: [bold]planwatch dispatch[/] (exit code 1 when mail delivery is paused)
     """
     from engine.channels import channel_for
+    from engine.channels.admin import admin_route
     from engine.drive.dispatch import dispatch
 
-    stats = dispatch(open_engine(ctx), channel_for(settings_of(ctx)), make_renderer(ctx), current_time())
+    settings = settings_of(ctx)
+    stats = dispatch(open_engine(ctx), channel_for(settings), make_renderer(ctx), current_time())
+    route = admin_route(settings)
+    if route is not None:
+        for alert in stats.alerts:
+            route.tell(alert)
     make_console().print(
         f"Sent {stats.sent}, failed {stats.failed}, retrying {stats.retried}, deferred {stats.deferred}, "
         f"dropped as no longer true {stats.suppressed}."
