@@ -66,7 +66,12 @@ class RulesHolder:
 
 class Outage:
     """Keeps the jobs alive through a database outage: one line when it starts, a reminder each
-    minute while it lasts, one line when the database answers again. The next run is the retry."""
+    minute while it lasts, one line when the database takes a write again. The next run is the retry.
+
+    Only a job that wrote proves the outage over: a full disk or a locked SQLite file still
+    answers reads, and a job that only read would announce a recovery that is not one. A job
+    returns True when it wrote (committed) something.
+    """
 
     def __init__(self, clock: Clock, every: float) -> None:
         self.clock, self.every = clock, every
@@ -75,20 +80,21 @@ class Outage:
         self._told: datetime | None = None  # when it was last logged
         self._failed = 0
 
-    def guard(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
+    def guard(self, name: str, job: Callable[[], bool]) -> Callable[[], None]:
         """Return ``job`` wrapped: a lost or refused database connection is logged, not raised."""
 
         def guarded() -> None:
             started = self.clock.now()
             try:
-                job()
+                wrote = job()
             except Exception as exc:
                 cause = _lost_database(exc)
                 if cause is None:
                     raise  # a bug, not an outage: APScheduler logs it with its traceback
                 self._down(name, cause)
             else:
-                self._up(name, started)
+                if wrote:
+                    self._up(name, started)
 
         guarded.__name__ = guarded.__qualname__ = name
         return guarded
@@ -118,7 +124,7 @@ class Outage:
                 return
             took = (self.clock.now() - self._since).total_seconds()
             log.warning(
-                "database reachable again after %.1f s (%d failed runs); the %s job carries on",
+                "database reachable again (it takes writes) after %.1f s (%d failed runs); the %s job carries on",
                 took,
                 self._failed,
                 name,
@@ -176,7 +182,7 @@ def run_service(
 
     node = f"{socket.gethostname()}:{os.getpid()}"
 
-    def plan() -> None:
+    def plan() -> bool:
         now = clock.now()
         # Plan two intervals ahead: at a message's instant the dispatch job only has to send it.
         stats = plan_step(engine, holder.current(), now, ahead=timedelta(seconds=2 * interval))
@@ -190,8 +196,9 @@ def run_service(
         )
         if stats.actions:
             say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
+        return True  # the heartbeat was written
 
-    def send() -> None:
+    def send() -> bool:
         stats = dispatch_step(engine, channel, renderer, clock)
         if stats.sent or stats.failed or stats.retried:
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
@@ -204,9 +211,11 @@ def run_service(
                 log.error(
                     "%s (no PLANWATCH_ADMIN_SMTP_URL, _SENDMAIL or _WEBHOOK to warn the administrator)", alert.subject
                 )
+        return stats.handled > 0  # a pass that marked rows wrote; one that found nothing only read
 
-    def digests() -> None:
+    def digests() -> bool:
         digest_step(engine, clock.now(), holder.current())
+        return False  # it may have had nothing to write: the tick's heartbeat says when writes work
 
     # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
     # A database outage does not stop it: each job's next run is the retry (see Outage).

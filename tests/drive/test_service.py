@@ -4,21 +4,29 @@ once; the outage log; leases taken back at a lone node's start."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trustme
+from sqlalchemy import create_engine, select
 
 from engine.cli.main import run
-from engine.drive.service import RulesHolder
+from engine.clock import FixedClock
+from engine.drive.service import Outage, RulesHolder
 from engine.settings import Settings
+from engine.store import make_engine, upgrade
+from engine.store.state import set_state
+from engine.store.tables import SERVICE_STATE
 
 from ..conftest import ROOT
 from ..smtpserver import Authenticator, Recorder, smtp_server, tls_server_context
@@ -108,3 +116,47 @@ def test_the_administrator_hears_of_a_refused_login_at_once_by_the_second_route_
     logged = [json.loads(line)["message"] for line in err_path.read_text().splitlines() if line.startswith("{")]
     assert sum("warned the administrator by smtp" in m for m in logged) == 1
     assert sum(m.startswith("mail delivery paused") for m in logged) == 1
+
+
+def test_a_locked_sqlite_file_is_down_once_reminded_each_minute_and_up_only_when_a_write_succeeds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'planwatch.db'}"
+    setup = make_engine(url)  # WAL, as the service runs it: a locked file still answers reads
+    upgrade(setup)
+    setup.dispose()
+    engine = create_engine(url, connect_args={"timeout": 0.05})
+    clock = FixedClock(datetime(2000, 3, 17, 12, tzinfo=UTC))
+    outage = Outage(clock, 1.0)
+
+    def write() -> bool:
+        set_state(engine, "probe", clock.now().isoformat(), clock.now())
+        return True
+
+    def read() -> bool:
+        with engine.connect() as conn:
+            conn.execute(select(SERVICE_STATE.c.key)).all()
+        return False
+
+    tick, dispatch = outage.guard("tick", write), outage.guard("dispatch", read)
+    lock = sqlite3.connect(tmp_path / "planwatch.db")
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    with caplog.at_level(logging.INFO, logger="planwatch.service"):
+        for _ in range(13):  # 65 s of a locked file: reads work, every write fails
+            tick()
+            for _ in range(4):
+                dispatch()
+            clock.advance(timedelta(seconds=5))
+        lines = [r.getMessage() for r in caplog.records]
+        assert sum(line.startswith("database error in the tick job") for line in lines) == 1
+        assert "database is locked" in lines[0]
+        assert sum(line.startswith("database still unreachable") for line in lines) == 1  # one reminder a minute
+        assert not any("reachable again" in line for line in lines)  # reads alone prove nothing
+        lock.rollback()
+        dispatch()
+        assert not any("reachable again" in r.getMessage() for r in caplog.records)
+        tick()
+    back = [r.getMessage() for r in caplog.records if "reachable again" in r.getMessage()]
+    assert len(back) == 1 and "after 65.0 s (13 failed runs); the tick job carries on" in back[0]
+    lock.close()
+    engine.dispose()
