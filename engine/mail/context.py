@@ -28,7 +28,7 @@ from engine.zones import aware_utc, zone
 Row = Mapping[Any, Any]  # an outbox, action, plan... row: a SQLAlchemy RowMapping or a plain dict
 OWNER_ROLES = frozenset({"owner", "delegate"})
 EVENT_TYPES = frozenset({"reminder", "overdue", "extension"})
-HEADLINE_OF_TEMPLATE = {
+HEADLINE_OF_TEMPLATE: dict[str, str] = {
     "extension_granted": "extension",
     "extension_requested": "extension_requested",
     "extension_refused": "extension_refused",
@@ -175,7 +175,7 @@ def action_context(
             "role": role_of(row),
             "missed": payload.get("missed", "due date"),
         },
-        "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"], kind), payload, today),
+        "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"]) or kind, payload, today),
         "date_long": long_date(payload.get("date")),
         "due": payload.get("date"),
         "days_left": (due - today).days if due else payload.get("days_left"),

@@ -16,7 +16,7 @@ that is done or dropped shows its state and offers nothing that acts.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -185,7 +185,7 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     if verb not in ACTIONS:
         raise PageError(404, "No such link", "That is not something a planwatch link does.")
     link = _read(request, token, ACT)
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     with transaction(engine_of(request)) as session:
         action = _action(session, link)
         person = _allowed(session, link, action, verb)
