@@ -40,6 +40,7 @@ __all__ = [
     "release",
     "requeue",
     "sent_today",
+    "take_back_leases",
 ]
 
 
@@ -172,6 +173,30 @@ def release(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) 
             .values(next_attempt_at=now)
         )
     conn.commit()
+
+
+def take_back_leases(conn: Connection, now: datetime) -> int:
+    """Free, at ``now``, the leases a pass took and never gave back (it crashed); return how many.
+
+    Only for a node that knows it is alone: another node's pass may still be sending these rows.
+    A row counts as leased when it is pending, was never tried and is hidden until some time
+    within ``LEASE`` of ``now``: nothing else hides an untried row for less than a day (the
+    daily cap defers by a day). A row that was tried before is left to its lease: its retry
+    wait looks the same, and it waits at most as long.
+    """
+    stmt = (
+        update(OUT)
+        .where(
+            OUT.c.status == "pending",
+            OUT.c.attempts == 0,
+            OUT.c.next_attempt_at > now,
+            OUT.c.next_attempt_at <= now + LEASE,
+        )
+        .values(next_attempt_at=now)
+    )
+    taken = conn.execute(stmt).rowcount
+    conn.commit()
+    return int(taken or 0)
 
 
 def requeue(

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
@@ -29,10 +30,12 @@ from engine.clock import Clock, SystemClock
 from engine.drive.tick import digest_step, dispatch_step, plan_step
 from engine.errors import OperationalError, PlanwatchError
 from engine.mail.compose import renderer_for
+from engine.outbox import LEASE, take_back_leases
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import ensure_schema, make_engine
 from engine.store.state import set_state
+from engine.store.tables import SERVICE_STATE
 
 log = logging.getLogger("planwatch.service")
 REMIND_EVERY = timedelta(minutes=1)  # while the database stays unreachable, say so again this often
@@ -181,6 +184,9 @@ def run_service(
             log.info("%s", text)
 
     node = f"{socket.gethostname()}:{os.getpid()}"
+    taken = take_back_own_leases(engine, node, clock.now())
+    if taken:
+        say(f"Took back {taken} message(s) leased by a run of this node that ended without sending them.")
 
     def plan() -> bool:
         now = clock.now()
@@ -262,6 +268,54 @@ def run_service(
             signal.signal(sig, signal.SIG_IGN if stopping else handler)
         engine.dispose()
     say("Stopped.")
+
+
+def other_nodes(engine: Engine, node: str, now: datetime) -> list[str]:
+    """Return the nodes other than ``node`` that ticked within a lease of ``now`` and may still run.
+
+    A node is ``host:pid``; one on this host whose process is gone (this node before a crash) is
+    not running, whatever its last tick says.
+    """
+    with engine.connect() as conn:
+        seen = conn.execute(
+            select(SERVICE_STATE.c.key).where(
+                SERVICE_STATE.c.key.startswith("node:"), SERVICE_STATE.c.updated_at > now - LEASE
+            )
+        ).scalars()
+        names = [key.removeprefix("node:") for key in seen]
+    here = node.rpartition(":")[0]
+    others = []
+    for name in names:
+        host, _, pid = name.rpartition(":")
+        if name != node and (host != here or _alive(pid)):
+            others.append(name)
+    return others
+
+
+def _alive(pid: str) -> bool:
+    """Return True when a process ``pid`` runs on this host (or it cannot be told)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True  # someone else's process, or not a pid: assume it runs
+    return True
+
+
+def take_back_own_leases(engine: Engine, node: str, now: datetime) -> int:
+    """At start: when no other node may be running, free at once the rows a crashed run of this node
+    had leased, instead of letting them wait out the lease (up to 5 minutes). Return how many.
+
+    With other nodes seen within the lease (several nodes on PostgreSQL), a lease may be theirs
+    and still in use: nothing is taken, and the rows wait out their lease as before.
+    """
+    others = other_nodes(engine, node, now)
+    if others:
+        log.info("other nodes seen within the lease (%s): leased rows wait out their lease", ", ".join(others))
+        return 0
+    with engine.connect() as conn:
+        return take_back_leases(conn, now)
 
 
 def _mail_target(settings: Settings) -> str:

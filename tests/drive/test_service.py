@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -22,7 +24,10 @@ from sqlalchemy import create_engine, select
 
 from engine.cli.main import run
 from engine.clock import FixedClock
-from engine.drive.service import Outage, RulesHolder
+from engine.drive.dispatch import dispatch
+from engine.drive.planning import plan_due
+from engine.drive.service import Outage, RulesHolder, other_nodes, take_back_own_leases
+from engine.outbox import claim, pending_query
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
 from engine.store.state import set_state
@@ -160,3 +165,30 @@ def test_a_locked_sqlite_file_is_down_once_reminded_each_minute_and_up_only_when
     assert len(back) == 1 and "after 65.0 s (13 failed runs); the tick job carries on" in back[0]
     lock.close()
     engine.dispose()
+
+
+def test_a_lone_node_takes_back_the_leases_of_its_crashed_run_at_once_but_not_beside_another_node(
+    world: tuple[Any, ...],
+) -> None:
+    engine, rules, channel, renderer = world
+    at = datetime(2000, 3, 17, 20, tzinfo=UTC)
+    plan_due(engine, rules, at)
+    with engine.connect() as conn:
+        leased = claim(conn, list(conn.execute(pending_query(at, 1000)).mappings()), at)  # then kill -9
+    assert len(leased) >= 3
+    here = socket.gethostname()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    set_state(engine, f"node:{here}:{gone.stdout.strip()}", "", at)  # the crashed run: this host, no such process
+    set_state(engine, "node:elsewhere:7", "", at - timedelta(minutes=6))  # not seen for longer than a lease
+    set_state(engine, "node:otherhost:42", "", at - timedelta(seconds=20))  # a node that may be running
+    restart, me = at + timedelta(seconds=30), f"{here}:{os.getpid()}"
+
+    assert other_nodes(engine, me, restart) == ["otherhost:42"]
+    assert take_back_own_leases(engine, me, restart) == 0  # its lease may be in use: it waits
+    assert dispatch(engine, channel, renderer, restart).sent == 0
+
+    set_state(engine, "node:otherhost:42", "", at - timedelta(minutes=10))  # that node is long gone
+    assert other_nodes(engine, me, restart) == []
+    assert take_back_own_leases(engine, me, restart) == len(leased)
+    sent = dispatch(engine, channel, renderer, restart)
+    assert sent.sent == len(leased)  # at the restart, not five minutes later
