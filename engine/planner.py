@@ -30,13 +30,14 @@ REPEAT_CAP = Duration(years=1)
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """A recipient: an owner (``id``) or a bare address; ``tz`` is an IANA name."""
+    """A recipient: an owner (``id``) or a bare address; ``tz`` is an IANA name, ``country`` ISO 3166 alpha-2."""
 
     id: str | None
     email: str
     tz: str = "UTC"
     name: str = ""
     digest: str = "none"
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -800,10 +801,11 @@ def _send_day(instant: datetime, person: Person, policy: Policy, calendar: Busin
 
 
 def _calendar_of(person: Person, policy: Policy, calendar: BusinessCalendar) -> BusinessCalendar:
-    """Return the recipient's business days: their zone's holidays under ``holidays_by_zone``, else ``calendar``."""
-    if person.tz not in policy.delivery.holidays_by_zone:
+    """Return the recipient's business days: their country's holidays under ``holidays_by_country``, else their
+    zone's under ``holidays_by_zone``, else ``calendar``."""
+    if not policy.delivery.has_own_holidays(person.tz, person.country):
         return calendar
-    return calendar_for(policy.delivery, person.tz)
+    return calendar_for(policy.delivery, person.tz, person.country)
 
 
 def ladder_span(policy: Policy) -> timedelta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -564,3 +565,23 @@ def test_a_step_after_the_owners_late_first_message_keeps_its_own_instant_at_eve
     supervisor = [n.at.astimezone(zone("Asia/Bangkok")).isoformat() for n, _ in sent if n.recipient.id == "b"]
     assert supervisor[0] == "2000-06-05T09:00:00+07:00"  # 14 days after the owner's message, a Monday
     assert len({n.key for n, _ in sent}) == len(sent)
+
+
+def test_a_recipients_country_holidays_come_before_their_zones() -> None:
+    """Songkran (13 April) is a holiday under TH, not under the Bangkok zone's list: a reminder for a recipient from
+    Thailand moves to the day before it; one for a recipient in Bangkok with no country stays on it."""
+    policy = Policy.model_validate(
+        {
+            "name": "deadlines",
+            "remind": [{"before": "7d"}],
+            "delivery": {
+                "holidays_by_zone": {"Asia/Bangkok": [date(2000, 12, 5)]},
+                "holidays_by_country": {"TH": [date(2000, 4, 13)]},
+            },
+        }
+    )
+    for person, day in ((replace(BANGKOK, country="TH"), date(2000, 4, 12)), (BANGKOK, date(2000, 4, 13))):
+        v = view(owner=person, due=date(2000, 4, 20))
+        found = plan_action(v, policy, BusinessCalendar(), History(), START, datetime(2000, 4, 19, tzinfo=UTC))
+        (reminder,) = [n for n in found.notices if n.type == "reminder"]
+        assert reminder.at.astimezone(zone("Asia/Bangkok")).date() == day

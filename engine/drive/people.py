@@ -64,7 +64,10 @@ def load_directory(conn: Connection) -> Directory:
     """Read every owner once."""
     table = tables.OWNER
     rows = conn.execute(select(table)).mappings().all()
-    people = {r["id"]: Person(r["id"], r["email"], r["timezone"], r["name"], r["digest"] or "none") for r in rows}
+    people = {
+        r["id"]: Person(r["id"], r["email"], r["timezone"], r["name"], r["digest"] or "none", r["country"])
+        for r in rows
+    }
     secretariat = tuple(people[r["id"]] for r in rows if r["role"] in {"secretariat", "admin"})
     if not secretariat and "secretariat" in people:
         secretariat = (people["secretariat"],)

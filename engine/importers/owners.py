@@ -2,7 +2,8 @@
 
 Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,supervisor``).
 An owner may be away for a period (``away: {from, to, deputy}``; CSV ``away_from,away_to,deputy``):
-the deputy receives in their place.
+the deputy receives in their place. ``country`` (ISO 3166 alpha-2) says whose holidays the owner keeps
+when the rules name that country's (``holidays_by_country``).
 ``REQUIRED`` keys (and CSV columns) must be there; an optional one that is left out keeps what
 is stored for an owner already known (``given`` says which ones an entry carries).
 """
@@ -20,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine import yamlfile
+from engine.countries import CountryCode
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.zones import ZoneName
 
@@ -37,6 +39,7 @@ CSV_COLUMNS = (
     "away_from",
     "away_to",
     "deputy",
+    "country",
 )
 AWAY_COLUMNS = ("away_from", "away_to", "deputy")
 REQUIRED = ("id", "name", "email", "timezone")
@@ -72,6 +75,7 @@ class OwnerEntry(BaseModel):
     digest: Literal["none", "daily", "weekly"] = "none"
     role: Literal["owner", "secretariat", "admin"] = "owner"
     away: Away | None = None
+    country: CountryCode | None = None
 
     @field_validator("email")
     @classmethod
@@ -145,7 +149,7 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
             parts = {"from": cells.get("away_from"), "to": cells.get("away_to"), "deputy": cells.get("deputy")}
             values["away"] = {k: v for k, v in parts.items() if v} or None
         # an empty cell of an optional column says "none" (it clears); a column left out keeps what is stored
-        values.update({k: None for k in ("supervisor", "delegate") if k in cells and not cells[k]})
+        values.update({k: None for k in ("supervisor", "delegate", "country") if k in cells and not cells[k]})
         values.update({k: v for k, v in (("digest", "none"), ("role", "owner")) if k in cells and not cells[k]})
         try:
             entries.append(OwnerEntry.model_validate(values))

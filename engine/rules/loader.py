@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine import yamlfile
+from engine.countries import country_problem
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.rules.durations import BusinessCalendar
-from engine.rules.holidays import parse_yaml, read_holidays
+from engine.rules.holidays import RRULE_YEARS, parse_yaml, read_holidays
 from engine.rules.policy import (
     ActionFacts,
     CheckinRule,
@@ -55,10 +56,10 @@ class RuleSet:
     # each template a policy names: its name, where it is named, and the breadcrumb of that place
     templates: tuple[tuple[str, Location, str], ...] = ()
 
-    def calendar_of(self, tz: str) -> BusinessCalendar:
-        """Return the business days of a recipient in zone ``tz`` for what no single policy sends (digests):
-        those of the first policy's delivery (normally the rule file's defaults)."""
-        return calendar_for(self.policies[0].delivery, tz) if self.policies else BusinessCalendar()
+    def calendar_of(self, tz: str, country: str | None = None) -> BusinessCalendar:
+        """Return the business days of a recipient in zone ``tz`` (from ``country``) for what no single policy
+        sends (digests): those of the first policy's delivery (normally the rule file's defaults)."""
+        return calendar_for(self.policies[0].delivery, tz, country) if self.policies else BusinessCalendar()
 
     def policy_of(self, facts: ActionFacts) -> Policy | None:
         """Return the first policy whose ``match`` fits the action (``policy_for`` also says why)."""
@@ -158,10 +159,11 @@ def _unknown_templates(named: Sequence[tuple[str, Location, str]], folders: Sequ
         )
 
 
-def calendar_for(delivery: Delivery, tz: str | None = None) -> BusinessCalendar:
-    """Return the business-day calendar of ``delivery`` (shared between policies that agree); with ``tz``,
-    that of a recipient in that zone (their zone's holidays under ``holidays_by_zone``, else ``holidays``)."""
-    return _calendar(tuple(sorted(set(delivery.holidays_for(tz)))), delivery.business_days)
+def calendar_for(delivery: Delivery, tz: str | None = None, country: str | None = None) -> BusinessCalendar:
+    """Return the business-day calendar of ``delivery`` (shared between policies that agree); with ``tz`` and
+    ``country``, that of a recipient in that zone from that country (their country's holidays under
+    ``holidays_by_country``, else their zone's under ``holidays_by_zone``, else ``holidays``)."""
+    return _calendar(tuple(sorted(set(delivery.holidays_for(tz, country)))), delivery.business_days)
 
 
 @functools.lru_cache(maxsize=64)
@@ -337,12 +339,33 @@ def _holiday_refs(path: Path, doc: yamlfile.Document) -> Iterator[Path]:
     if isinstance(doc.data, Mapping):
         for loc in _delivery_locs(doc.data):
             node = _node(doc.data, loc)
-            by_zone = node.get("holidays_by_zone")
-            refs = [node.get("holidays"), *(by_zone.values() if isinstance(by_zone, Mapping) else ())]
+            refs = [node.get("holidays")]
+            for key in ("holidays_by_zone", "holidays_by_country"):
+                by = node.get(key)
+                refs += [ref for ref in (by.values() if isinstance(by, Mapping) else ()) if ref != PACKAGE]
             yield from ((path.parent / ref).resolve() for ref in refs if isinstance(ref, str))
 
 
 # --------------------------------------------------------------------------------------- holidays
+
+PACKAGE = "package"  # under holidays_by_country: the ``holidays`` package's calendar of that country
+
+
+def package_holidays(code: str, doc: yamlfile.Document, where: Loc) -> tuple[list[date], list[InputError]]:
+    """Return the public holidays of country ``code`` from the ``holidays`` package (over the years holiday files'
+    yearly rules cover), or the error, at ``where``'s ``code`` key, of a country the package does not know."""
+    import holidays as calendars
+
+    if code not in calendars.list_supported_countries():
+        return [], [
+            InputError(
+                f"{yamlfile.breadcrumb((*where, code))}: the holidays package has no calendar for {code!r}; "
+                "expected a country it knows, or a holiday file for this one",
+                doc.locate_key(where, code),
+            )
+        ]
+    first, last = RRULE_YEARS
+    return sorted(calendars.country_holidays(code, years=range(first, last + 1))), []
 
 
 class _Holidays:
@@ -353,14 +376,29 @@ class _Holidays:
         self.used: list[str] = []
 
     def resolve(self, path: Path, doc: yamlfile.Document, delivery: Loc) -> list[InputError]:
-        """Replace each holiday file's name (``delivery.holidays`` and each zone's under
-        ``delivery.holidays_by_zone``) by its dates; return their errors."""
+        """Replace each holiday file's name (``delivery.holidays``, each zone's under ``delivery.holidays_by_zone``
+        and each country's under ``delivery.holidays_by_country``, where ``package`` names the ``holidays``
+        package's calendar of that country) by its dates; return their errors."""
         node = _node(doc.data, delivery)
         errors = self._resolve_one(path, doc, delivery, node, "holidays")
         by_zone = node.get("holidays_by_zone")
         if isinstance(by_zone, dict):
             for key in list(by_zone):
                 errors += self._resolve_one(path, doc, (*delivery, "holidays_by_zone"), by_zone, key)
+        by_country = node.get("holidays_by_country")
+        if isinstance(by_country, dict):
+            where = (*delivery, "holidays_by_country")
+            for key in list(by_country):
+                problem = country_problem(key)
+                if problem is not None:  # said here, at the key; the model is then given only good codes
+                    errors.append(InputError(f"{yamlfile.breadcrumb(where)}: {problem}", doc.locate_key(where, key)))
+                    del by_country[key]
+                elif by_country[key] == PACKAGE:
+                    dates, error = package_holidays(key, doc, where)
+                    by_country[key] = dates
+                    errors += error
+                else:
+                    errors += self._resolve_one(path, doc, where, by_country, key)
         return errors
 
     def _resolve_one(

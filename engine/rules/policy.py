@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from engine.countries import country_problem
 from engine.plandoc import KINDS
 from engine.rules.durations import Duration, parse_duration
 from engine.zones import zone_problem
@@ -237,6 +238,9 @@ class Delivery(_Model):
     holidays: list[date] = []
     # A recipient whose IANA zone is named here follows that zone's holidays instead of ``holidays``.
     holidays_by_zone: dict[str, list[date]] = {}
+    # A recipient whose country (ISO 3166 alpha-2, in the owners file) is named here follows that country's
+    # holidays, before their zone's and ``holidays``.
+    holidays_by_country: dict[str, list[date]] = {}
     quiet_hours: tuple[ClockTime, ClockTime] | None = None
     digest: Annotated[Literal["none", "daily", "weekly"], _one_of("none", "daily", "weekly")] = "none"
 
@@ -248,9 +252,24 @@ class Delivery(_Model):
                 raise ValueError(f"holidays_by_zone: {problem}")
         return value
 
-    def holidays_for(self, tz: str | None) -> list[date]:
-        """Return the holidays of a recipient in zone ``tz``: their zone's list, else ``holidays``."""
+    @field_validator("holidays_by_country")
+    @classmethod
+    def _known_countries(cls, value: dict[str, list[date]]) -> dict[str, list[date]]:
+        for code in value:
+            if (problem := country_problem(code)) is not None:
+                raise ValueError(f"holidays_by_country: {problem}")
+        return value
+
+    def holidays_for(self, tz: str | None, country: str | None = None) -> list[date]:
+        """Return the holidays of a recipient in zone ``tz`` from ``country``: their country's list, else their
+        zone's, else ``holidays``."""
+        if country is not None and country in self.holidays_by_country:
+            return self.holidays_by_country[country]
         return self.holidays_by_zone.get(tz, self.holidays) if tz is not None else self.holidays
+
+    def has_own_holidays(self, tz: str | None, country: str | None = None) -> bool:
+        """Whether a recipient in zone ``tz`` from ``country`` keeps holidays other than ``holidays``."""
+        return country in self.holidays_by_country or tz in self.holidays_by_zone
 
 
 class Limits(_Model):

@@ -177,3 +177,55 @@ def test_holidays_by_zone_errors_name_the_zone_and_the_file(rules: Path) -> None
     text = "\n".join(errors(rules))
     assert "rules/r.yaml:3" in text and "holidays_by_zone.America/Lima: cannot read 'missing.yaml'" in text
     assert "Mars/Olympus" in text
+
+
+def test_holidays_by_country_come_before_the_zones_and_the_policys(rules: Path) -> None:
+    write(rules / "geneva.yaml", "holidays:\n  - 2000-08-01\n")
+    write(rules / "bangkok.yaml", "holidays:\n  - 2000-04-13\n")
+    write(
+        rules / "r.yaml",
+        """\
+        defaults:
+          delivery:
+            holidays: geneva.yaml
+            holidays_by_zone: {Asia/Bangkok: [2000-12-05]}
+            holidays_by_country: {TH: bangkok.yaml, PE: [2000-07-28], FR: package}
+        policies:
+          - name: any
+        """,
+    )
+    ruleset = load_rules(rules)
+    assert set(ruleset.holiday_files) == {"rules/geneva.yaml", "rules/bangkok.yaml"}
+    delivery = ruleset.policies[0].delivery
+    assert delivery.holidays_for("Asia/Bangkok", "TH") == [date(2000, 4, 13)]  # the country's, not the zone's
+    assert delivery.holidays_for("Asia/Bangkok", None) == [date(2000, 12, 5)]  # no country: the zone's
+    assert delivery.holidays_for("Asia/Bangkok", "CH") == [date(2000, 12, 5)]  # a country not named: the zone's
+    assert delivery.holidays_for("America/Lima", "PE") == [date(2000, 7, 28)]
+    assert delivery.holidays_for("Europe/Zurich", None) == [date(2000, 8, 1)]  # neither: the policy's
+    # FR: the holidays package's calendar (Bastille Day, Christmas; Whit Monday 2000 was 12 June)
+    france = calendar_for(delivery, "Europe/Paris", "FR")
+    assert not france.is_business_day(date(2000, 7, 14)) and not france.is_business_day(date(2000, 12, 25))
+    assert france.is_business_day(date(2000, 8, 1))  # Geneva's National Day is not France's
+    assert not calendar_for(delivery, "Europe/Zurich").is_business_day(date(2000, 8, 1))
+
+
+def test_a_bad_country_code_is_an_error_at_its_key(rules: Path) -> None:
+    write(
+        rules / "r.yaml",
+        """\
+        defaults:
+          delivery:
+            holidays_by_country:
+              TH: [2000-04-13]
+              Thailand: [2000-04-13]
+              pe: [2000-07-28]
+        policies:
+          - name: any
+        """,
+    )
+    assert errors(rules) == [
+        "rules/r.yaml:5:7: defaults.delivery.holidays_by_country: unknown country 'Thailand'; expected an ISO 3166 "
+        "alpha-2 code such as 'TH', 'PE' or 'CH'",
+        "rules/r.yaml:6:7: defaults.delivery.holidays_by_country: country 'pe' is written in small letters; "
+        "expected the code in capitals, 'PE'",
+    ]
