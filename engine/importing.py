@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
         if matcher is None:
             matcher = matchers[action.plan_id] = rules.matcher(section_parents(session, action.plan_id))
         hit = matcher.owner_for(action.ref, action.section_key)
-        owner_id, source = (hit[0], f"rule:{hit[1]}") if hit else (None, "")
+        owner_id, source = (hit[0], _rule_source(hit[1])) if hit else (None, "")
         if (action.owner_id, action.owner_source) != (owner_id, source):
             changed += action.owner_id != owner_id
             action.owner_id, action.owner_source = owner_id, source
@@ -215,7 +216,14 @@ def _import_plan(
         warnings.extend(_keep_twins(session, doc, ambiguous))
         _keep_edits(doc, existing)
     _check_owner_ids(session, doc)
-    schedules = resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start, named_events)  # type: ignore[arg-type]
+    schedules = resolve_plan(
+        doc.actions,
+        doc.sections,
+        doc.plan.ref_date,
+        doc.plan.fy_start,
+        named_events,  # type: ignore[arg-type]
+        shared=True,  # read only below, but for the rows with values set in the file (their own copies)
+    )
     parents = {s.key: s.parent_key for s in doc.sections}
     known = owner_ids(session)
     use_rules = bool(known and rules.rules)
@@ -330,5 +338,11 @@ def _owner(row: ActionRow, stored: Action | None, rules: owner_rules.OwnerMatche
     if rules is not None:
         hit = rules.owner_for(row.ref, row.section_key)
         if hit:
-            return hit[0], f"rule:{hit[1]}"
+            return hit[0], _rule_source(hit[1])
     return None, ""
+
+
+@cache
+def _rule_source(number: int) -> str:
+    """Return an owner's source for rule ``number``: one string per rule, however many actions it gives."""
+    return f"rule:{number}"

@@ -277,3 +277,23 @@ def test_the_plan_files_schedule_takes_exactly_the_override_keys() -> None:
     from engine.plandoc import OVERRIDE_KEYS
 
     assert tuple(ScheduleOverride.model_fields) == OVERRIDE_KEYS
+
+
+def test_an_import_written_in_parts_stores_what_one_part_stores(cli, workdir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from engine.store import bulk
+
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    whole = snapshot(cli.url)
+    assert whole is not None
+    one = sorted(whole["action"])
+    assert len(one) == 69 and all("'rule:" in repr(row) for row in one)  # every action has its rule's owner
+    other = workdir / "parts.db"
+    monkeypatch.setattr(bulk, "INSERT_ROWS", 7)  # 10 parts, the last of 6 rows
+    assert cli("import", "plans/owners.yaml", PLAN, db=f"sqlite:///{other}").code == 0
+    parts = snapshot(f"sqlite:///{other}")
+    assert parts is not None
+
+    def same(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:  # the import's instant differs
+        return sorted(tuple(v for v in row if not str(v).startswith("datetime.datetime(")) for row in rows)
+
+    assert same(parts["action"]) == same(whole["action"])

@@ -70,29 +70,31 @@ def _iso(value: date | None) -> str | None:
 
 
 def read_row(
-    row: ActionRow, ref_date: date, fy_start: int | None, readings: dict[str, dict[str, Any]] | None = None
+    row: ActionRow,
+    ref_date: date,
+    fy_start: int | None,
+    readings: dict[str, dict[str, Any]] | None = None,
+    *,
+    shared: bool = False,
 ) -> dict[str, Any]:
     """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell).
 
     ``readings`` remembers phrases already read in this plan (their fields; each row gets a
-    copy): real plans repeat their time frames ("Continuously", "Ongoing") many times.
+    copy, or with ``shared`` the remembered fields themselves, not to be changed): real plans
+    repeat their time frames ("Continuously", "Ongoing") many times.
     """
     memo = readings if readings is not None else {}
-
-    def read(text: str) -> dict[str, Any]:
-        fields = memo.get(text)
-        if fields is None:
-            fields = memo[text] = schedule_fields(parse(text, ref_date, fy_start=fy_start))
-        copy = fields.copy()
-        if fields["milestones"]:
-            copy["milestones"] = [dict(m) for m in fields["milestones"]]
-        else:
-            copy["milestones"] = []
-        return copy
-
     if row.timeframe or row.timeframe_proposed is None:
-        return read(row.timeframe)
-    fields = read(row.timeframe_proposed)
+        fields = memo.get(row.timeframe)
+        if fields is None:
+            fields = memo[row.timeframe] = schedule_fields(parse(row.timeframe, ref_date, fy_start=fy_start))
+        return fields if shared else _copied(fields)
+    fields = memo.get(row.timeframe_proposed)
+    if fields is None:
+        fields = memo[row.timeframe_proposed] = schedule_fields(
+            parse(row.timeframe_proposed, ref_date, fy_start=fy_start)
+        )
+    fields = _copied(fields)
     fields["needs_review"] = True
     fields["reason"] = (
         f"The time-frame cell is empty in the source (merged with the row above); proposed "
@@ -101,26 +103,45 @@ def read_row(
     return fields
 
 
+def _copied(fields: dict[str, Any]) -> dict[str, Any]:
+    copy = fields.copy()
+    copy["milestones"] = [dict(m) for m in fields["milestones"]] if fields["milestones"] else []
+    return copy
+
+
 def resolve_plan(
     rows: Sequence[ActionRow],
     sections: Sequence[SectionRow],
     ref_date: date,
     fy_start: int | None = None,
     events: Sequence[NamedEvent] = (),
+    *,
+    shared: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Return the schedule fields of every row, by action id."""
+    """Return the schedule fields of every row, by action id.
+
+    With ``shared``, rows whose phrase reads alike share one dict of fields (a large plan repeats
+    its phrases: a million rows hold a few hundred dicts, not a million); only the fields of rows
+    with a value set in the plan file may then be changed by the caller.
+    """
     readings: dict[str, dict[str, Any]] = {}
-    out = {row.ref: read_row(row, ref_date, fy_start, readings) for row in rows}
+    out = {row.ref: read_row(row, ref_date, fy_start, readings, shared=shared) for row in rows}
     by_ref = {row.ref: row for row in rows}
     headings: _Headings | None = None
     for row in rows:
         fields = out[row.ref]
-        if fields["kind"] == "event" and not row.override and not _date_event(fields, events):
+        if fields["kind"] != "event" or row.override:
+            continue
+        if shared:
+            fields = out[row.ref] = _copied(fields)
+        if not _date_event(fields, events):
             if headings is None:  # most plans have no undated event: build the index on the first
                 headings = _Headings(rows, sections, out)
             headings.propose(row, fields)
     for row in rows:
         if row.override:
+            if shared:
+                out[row.ref] = _copied(out[row.ref])
             _apply_override(row, out[row.ref])
     _follow_dependencies(out, by_ref)
     return out

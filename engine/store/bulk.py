@@ -6,7 +6,7 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, Connection, Dialect, Integer, any_, bindparam
@@ -177,49 +177,67 @@ def insert_values(
         if dialect.name != "sqlite":
             raise ValueError("skip_duplicate is for SQLite; PostgreSQL inserts through insert_ignoring_duplicates")
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[skip_duplicate])
-    columns = {
-        name: _stored_column(_processor(dialect, table.c[name]), values)
-        for name, values in zip(names, zip(*rows, strict=True), strict=True)
-    }
+    processors = {name: _processor(dialect, table.c[name]) for name in names}
     # A column that is None in every row and NULL when left out is left out: binding nothing is
     # faster (the 11 empty columns of a plan import are a third of SQLite's own insert time).
-    names = [name for name, values in columns.items() if not _null_anyway(table.c[name], values)] or list(names[:1])
-    compiled = stmt.compile(dialect=dialect, column_keys=names)
-    if dialect.paramstyle in {"qmark", "format", "numeric"}:
-        params: list[Any] = list(zip(*(columns[name] for name in compiled.positiontup or ()), strict=True))
-    else:
-        params = [
-            dict(zip(names, values, strict=True)) for values in zip(*(columns[name] for name in names), strict=True)
-        ]
-    if skip_duplicate is None:
-        conn.exec_driver_sql(str(compiled), params)
+    at = {name: i for i, name in enumerate(names)}
+    empty = _null_columns(table, names, rows)
+    kept = [name for name in names if name not in empty] or list(names[:1])
+    compiled = stmt.compile(dialect=dialect, column_keys=kept)
+    order = list(compiled.positiontup or ()) if dialect.paramstyle in {"qmark", "format", "numeric"} else None
+    sql = str(compiled)
+    driver = conn.connection.driver_connection if skip_duplicate is not None else None
+    before = driver.total_changes if driver is not None else 0  # type: ignore[union-attr]
+    memos: dict[str, dict[Any, Any]] = {name: {} for name in kept}  # one processed value per distinct value
+    for start in range(0, len(rows), INSERT_ROWS):  # in parts: the driver's parameters are the size of a part
+        by_column = list(zip(*rows[start : start + INSERT_ROWS], strict=True))
+        columns = {name: _stored_column(processors[name], by_column[at[name]], memos[name]) for name in kept}
+        del by_column
+        if order is not None:
+            params: list[Any] = list(zip(*(columns[name] for name in order), strict=True))
+        else:
+            params = [dict(zip(kept, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        del columns
+        conn.exec_driver_sql(sql, params)  # executemany cannot return rows: duplicates are counted by changes
+    if driver is None:
         return len(rows)
-    driver = conn.connection.driver_connection
-    before = driver.total_changes  # type: ignore[union-attr]
-    conn.exec_driver_sql(str(compiled), params)  # executemany cannot return rows: count the changes instead
     return int(driver.total_changes - before)  # type: ignore[union-attr]
 
 
-def _null_anyway(column: Any, values: Sequence[Any]) -> bool:
-    """Return True when ``values`` are all None and the column, left out of an INSERT, is NULL too."""
-    return bool(column.nullable) and column.server_default is None and values.count(None) == len(values)
+def _null_columns(table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    """Return the columns that are None in every row and NULL too when left out of an INSERT."""
+    empty: set[str] = set()
+    for i, name in enumerate(names):
+        column = table.c[name]
+        if not column.nullable or column.server_default is not None:
+            continue
+        # C loops: the first rows tell most columns apart, the rest is counted for the columns still empty
+        if _all_none(rows[:INSERT_ROWS], i) and _all_none(rows, i):
+            empty.add(name)
+    return empty
 
 
-def _stored_column(process: Any, values: Sequence[Any]) -> Sequence[Any]:
+def _all_none(rows: Sequence[tuple[Any, ...]], index: int) -> bool:
+    return countOf(map(itemgetter(index), rows), None) == len(rows)
+
+
+INSERT_ROWS = 20_000  # rows per executemany of insert_values
+
+
+def _stored_column(process: Any, values: Sequence[Any], memo: dict[Any, Any] | None = None) -> Sequence[Any]:
     """Return ``values`` as the driver gets them: ``process`` runs once per distinct value (empty
-    lists and dicts included; other lists and dicts each time). One column holds one type (and
-    None), so values that compare equal are stored alike."""
+    lists and dicts included; other lists and dicts each time), remembered in ``memo`` across
+    calls. One column holds one type (and None), so values that compare equal are stored alike."""
     if process is None:
         return values
+    memo = {} if memo is None else memo
     try:
-        distinct = dict.fromkeys(values)  # most columns: a few distinct values, all hashable
+        for value in dict.fromkeys(values).keys() - memo.keys():  # most columns: few distinct values, hashable
+            memo[value] = process(value)
     except TypeError:  # lists and dicts (JSON columns)
         pass
     else:
-        for value in distinct:
-            distinct[value] = process(value)
-        return list(map(distinct.__getitem__, values))
-    memo: dict[Any, Any] = {}
+        return list(map(memo.__getitem__, values))
     get = memo.get
     out = []
     for value in values:

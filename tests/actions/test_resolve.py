@@ -129,3 +129,18 @@ def test_event_linked_rows_are_resolved_in_time_linear_in_the_plan() -> None:
     assert (out["S1.501"]["after_ref"], out["S0.500"]["after_ref"]) == ("S0.0", "S1.1")  # ties: the first section
     assert sum(1 for f in out.values() if f["after_ref"]) == 19_500
     assert seconds < 5, f"{seconds:.1f} s: a scan of every row for every section per event-linked row is back"
+
+
+def test_shared_readings_are_one_dict_per_phrase_and_rows_that_change_get_their_own() -> None:
+    rows = [
+        _row("II.1.1", "II.1", "By 31 December 2000"),
+        _row("II.1.2", "II.1", "By 31 December 2000"),
+        _row("II.1.3", "II.1", "By 31 December 2000", override={"due": "2000-10-15"}),
+        _row("II.2.1", "II.2", "Following the review of field structure"),
+        _row("II.2.2", "II.2", "Following the review of field structure"),
+    ]
+    out = resolve_plan(rows, SECTIONS, REF_DATE, shared=True)
+    assert out["II.1.1"] is out["II.1.2"] and out["II.1.1"]["due"] == date(2000, 12, 31)
+    assert out["II.1.3"] is not out["II.1.1"] and out["II.1.3"]["due"] == date(2000, 10, 15)
+    assert out["II.2.1"] is not out["II.2.2"] and out["II.2.1"]["after_ref"] == "II.1.1"
+    assert out == resolve_plan(rows, SECTIONS, REF_DATE)  # the same fields as copies
