@@ -27,7 +27,7 @@ from engine.store import transaction
 from engine.store.models import Action, Escalation
 from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
-from engine.web.common import refusing_bad_input
+from engine.web.common import RowId, refusing_bad_input
 from engine.web.templating import page, secure_headers
 from engine.zones import zone
 
@@ -152,7 +152,7 @@ def acknowledge_selected(request: Request, posted: Posted) -> RedirectResponse:
 
 
 @router.post("/escalations/{entry_id}/acknowledge")
-def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> RedirectResponse:
+def acknowledge_entry(request: Request, entry_id: RowId, posted: Posted) -> RedirectResponse:
     """Acknowledge one step (with its repeats) with a note; it stops repeating."""
     who, form = posted
     with transaction(engine_of(request)) as session:
@@ -174,7 +174,7 @@ def acknowledge_entry(request: Request, entry_id: int, posted: Posted) -> Redire
 
 
 @router.post("/extensions/{request_id}/{decision}")
-def decide_request(request: Request, request_id: int, decision: str, posted: Posted) -> RedirectResponse:
+def decide_request(request: Request, request_id: RowId, decision: str, posted: Posted) -> RedirectResponse:
     """A supervisor grants or refuses an owner's extension request."""
     who, form = posted
     if decision not in ("grant", "refuse"):
