@@ -2,14 +2,21 @@
 
 Both read the database at request time; nothing is kept in module globals. The metrics
 registry belongs to the app (``app.state.metrics``).
+
+They tell how the engine is doing (counts, node names, the mail server's last refusal), never a
+person's name or a message. To keep them private: set ``PLANWATCH_METRICS_TOKEN`` (then both ask
+for ``Authorization: Bearer TOKEN`` or ``?token=TOKEN``), or serve them on an address of their
+own with ``ops_app`` (``planwatch run --ops-listen 127.0.0.1:9100``) and keep the public site
+from forwarding them.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -17,10 +24,27 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.clock import Clock
+from engine.clock import Clock, SystemClock
 from engine.read.status import action_counts, engine_status
+from engine.settings import Settings
 
-router = APIRouter()
+
+class TokenRefused(Exception):
+    """The request did not carry the operations token."""
+
+
+def token_given(request: Request) -> None:
+    """Refuse the request unless it carries ``PLANWATCH_METRICS_TOKEN`` (when one is set)."""
+    token: str = request.app.state.settings.metrics_token
+    if not token:
+        return
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else request.query_params.get("token", "")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise TokenRefused
+
+
+router = APIRouter(dependencies=[Depends(token_given)])
 STALE_TICK_SECONDS = 600  # no tick for ten minutes: the service is not running
 
 
@@ -68,6 +92,24 @@ def install(app: Any) -> None:
     registry.register(EngineCollector(app.state.engine, app.state.clock))
     app.state.metrics = registry
     app.include_router(router)
+    app.add_exception_handler(TokenRefused, _refused)
+
+
+def _refused(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"status": "a token is needed (Authorization: Bearer, or ?token=)"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="planwatch operations"'},
+    )
+
+
+def ops_app(settings: Settings, engine: Engine, clock: Clock | None = None) -> FastAPI:
+    """Return an app that serves only ``/healthz`` and ``/metrics``: for an address of their own,
+    apart from the public pages."""
+    app = FastAPI(title="planwatch operations", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings, app.state.engine, app.state.clock = settings, engine, clock or SystemClock()
+    install(app)
+    return app
 
 
 @router.get("/healthz", include_in_schema=False)

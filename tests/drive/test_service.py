@@ -13,6 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +36,7 @@ from engine.store.state import set_state
 from engine.store.tables import SERVICE_STATE
 
 from ..conftest import ROOT
-from ..smtpserver import Authenticator, Recorder, smtp_server, tls_server_context
+from ..smtpserver import Authenticator, Recorder, free_port, smtp_server, tls_server_context
 
 
 def test_a_failed_reload_keeps_the_previous_rules(tmp_path: Path) -> None:
@@ -90,11 +92,12 @@ def test_the_administrator_hears_of_a_refused_login_at_once_by_the_second_route_
             "PLANWATCH_SMTP_URL": f"smtp://planwatch:wrong@127.0.0.1:{relay_port}?timeout=5&cafile={workdir}/ca.pem",
             "PLANWATCH_ADMIN_EMAIL": "ops@example.org",
             "PLANWATCH_ADMIN_SMTP_URL": f"smtp://127.0.0.1:{admin_port}?timeout=5",
+            "PLANWATCH_METRICS_TOKEN": "ops-token",
         }
-        err_path = workdir / "node.err"
+        err_path, ops = workdir / "node.err", f"127.0.0.1:{free_port()}"
         with open(err_path, "w") as err:
             node = subprocess.Popen(
-                [sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json"],
+                [sys.executable, "-m", "engine", "run", "--interval", "0.2", "--log-json", "--ops-listen", ops],
                 cwd=workdir,
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -102,6 +105,11 @@ def test_the_administrator_hears_of_a_refused_login_at_once_by_the_second_route_
             )
         try:
             wait_for("the administrator's warning", lambda: len(admin.received) > 0)
+            metrics = urllib.request.Request(f"http://{ops}/metrics", headers={"Authorization": "Bearer ops-token"})
+            with urllib.request.urlopen(metrics, timeout=5) as answer:  # the engine's own address for them
+                assert "planwatch_delivery_paused 1.0" in answer.read().decode()
+            with pytest.raises(urllib.error.HTTPError, match="401"):
+                urllib.request.urlopen(f"http://{ops}/healthz", timeout=5)
             time.sleep(3)  # some fifty dispatch runs more, while the relay still refuses
             assert node.poll() is None, err_path.read_text()
         finally:

@@ -11,6 +11,7 @@ from engine.clock import FixedClock
 from engine.drive.delivery import pause_queue, resume_queue
 from engine.store.state import set_state
 from engine.web import create_app
+from engine.web.ops import ops_app
 
 from ..web_support import NOW, web_settings, web_world
 
@@ -66,4 +67,29 @@ def test_a_paused_queue_is_degraded_on_healthz_503_when_strict_and_a_gauge_in_me
         assert client.get("/healthz").status_code == 200 and client.get("/healthz").json()["status"] == "ok"
         families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
         assert families["planwatch_delivery_paused"].samples[0].value == 0
+    engine.dispose()
+
+
+def test_a_token_guards_healthz_and_metrics_by_header_or_query(database_url: str) -> None:
+    engine = web_world(database_url)
+    settings = web_settings(database_url, metrics_token="s3cret-token")
+    with TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine)) as client:
+        for path in ("/healthz", "/metrics"):
+            refused = client.get(path)
+            assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+            assert "pending" not in refused.text
+            assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+            assert client.get(f"{path}?token=s3cret-toke").status_code == 401
+            assert client.get(path, headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+            assert client.get(f"{path}?token=s3cret-token").status_code == 200
+        assert client.get("/signin").status_code == 200  # the pages do not ask for it
+    engine.dispose()
+
+
+def test_the_operations_app_serves_only_healthz_and_metrics(database_url: str) -> None:
+    engine = web_world(database_url)
+    with TestClient(ops_app(web_settings(database_url), engine, FixedClock(NOW))) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        assert "planwatch_outbox_pending" in client.get("/metrics").text
+        assert client.get("/signin").status_code == 404
     engine.dispose()

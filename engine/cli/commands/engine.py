@@ -85,16 +85,45 @@ def run(
     log_json: Annotated[
         bool, typer.Option("--log-json", help="Log one JSON object per line to standard error.")
     ] = False,
+    ops_listen: Annotated[
+        str | None,
+        typer.Option("--ops-listen", help="Also serve /healthz and /metrics on this HOST:PORT (e.g. 127.0.0.1:9100)."),
+    ] = None,
 ) -> None:
     """Run the service: a tick every minute (APScheduler as the metronome) until Ctrl-C or SIGTERM.
 
-    Example: [bold]planwatch run[/]
+    Example: [bold]planwatch run[/], or [bold]planwatch run --ops-listen 127.0.0.1:9100[/]
     """
     from engine.drive.service import run_service
     from engine.logs import configure
 
+    address = _host_port(ops_listen, "--ops-listen") if ops_listen else None
     configure(as_json=log_json)
+    if address is not None:
+        _serve_ops(ctx, *address)
     run_service(settings_of(ctx), interval=interval, console=None if log_json else make_console())
+
+
+def _host_port(value: str, option: str) -> tuple[str, int]:
+    """Read ``HOST:PORT`` given to ``option``; a usage error names the option otherwise."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"{option}: expected HOST:PORT such as 127.0.0.1:9100, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _serve_ops(ctx: typer.Context, host: str, port: int) -> None:
+    """Serve ``/healthz`` and ``/metrics`` on ``host:port`` from a thread of this process."""
+    import threading
+
+    import uvicorn
+
+    from engine.web.ops import ops_app
+
+    config = uvicorn.Config(
+        ops_app(settings_of(ctx), open_engine(ctx)), host=host, port=port, log_level="warning", access_log=False
+    )
+    threading.Thread(target=uvicorn.Server(config).run, name="planwatch-ops", daemon=True).start()
 
 
 @app.command()
