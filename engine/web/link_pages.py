@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from engine.actions.access import viewer_for
-from engine.actions.extensions import decide, pending_request, request_extension
+from engine.actions.extensions import decide, decider_of, pending_request, request_extension
 from engine.actions.links import (
     ACT,
     ACTIONS,
@@ -264,7 +264,9 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
     if verb == "extension":
         wanted = parse_day(form.get("to", ""), "New due date")
         request_extension(session, action, wanted, now, who=who, via=VIA, reason=form.get("reason", "").strip())
-        return f"Extension to {wanted.isoformat()} requested; your supervisor decides and you will hear back."
+        decider = decider_of(session, action)
+        deciding = f"{decider.name} decides" if decider is not None else "your supervisor decides"
+        return f"Extension of {action.ref} to {wanted.isoformat()} requested; {deciding} and you will hear back."
     if verb == "acknowledge":
         steps = acknowledge_action(session, action, now, who=who, via=VIA, note=note)
         if not steps:

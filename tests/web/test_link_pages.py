@@ -70,7 +70,7 @@ def test_each_verb_of_a_message_works_once(site) -> None:  # type: ignore[no-unt
     bad = client.post(extension, data={"csrf": token, "to": "2000-01-01", "reason": "x"})
     assert bad.status_code == 400 and "not after" in bad.text
     asked = client.post(extension, data={"csrf": token, "to": "2000-09-30", "reason": "partner"})
-    assert asked.status_code == 200 and "requested" in asked.text
+    assert asked.status_code == 200 and "III.a.2 to 2000-09-30 requested; Amara Okafor decides" in asked.text
     with transaction(engine) as session:
         request = session.exec(select(ExtensionRequest)).one()
         assert (request.requested_by, request.via, request.wanted.isoformat()) == ("pardev", "email link", "2000-09-30")
