@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -89,6 +89,54 @@ def pending_extension_ids(session: Session, action_ids: list[int | None]) -> set
         )
     ).all()
     return {r.action_id for r in rows}
+
+
+def open_alerts(session: Session, action_ids: list[int | None], today: date) -> dict[int, list[str]]:
+    """Return, for each of ``action_ids`` with something open, what is open in plain words, as the report says it.
+
+    An open escalation (neither acknowledged nor closed) about a check-in is "check-in unanswered", about a start
+    "not started", about a date "overdue by N days" (from the earliest date missed, ``today`` being the viewer's
+    day); an extension request still to be decided is "extension requested to DAY". An action with any of these
+    is never shown as on track.
+    """
+    ids = [i for i in action_ids if i is not None]
+    if not ids:
+        return {}
+    log = tables.ESCALATION
+    query = sa_select(log.c.action_id, log.c.occurrence).where(
+        log.c.action_id.in_(ids), log.c.acknowledged_at.is_(None), log.c.resolved_at.is_(None)
+    )
+    words: dict[int, list[str]] = {}
+    missed: dict[int, date] = {}
+    for action_id, occurrence in session.connection().execute(query.distinct()):
+        said = _occurrence_alert(occurrence)
+        if isinstance(said, date):
+            missed[action_id] = min(said, missed.get(action_id, said))
+        else:
+            words.setdefault(action_id, []).append(said)
+    for action_id, day in missed.items():
+        days = max(0, (today - day).days)
+        words.setdefault(action_id, []).insert(0, f"overdue by {days} day{'' if days == 1 else 's'}")
+    requests = session.exec(
+        select(ExtensionRequest)
+        .where(ExtensionRequest.status == "pending", col(ExtensionRequest.action_id).in_(ids))
+        .order_by(col(ExtensionRequest.requested_at))
+    ).all()
+    for request in requests:
+        words.setdefault(request.action_id, []).append(f"extension requested to {request.wanted.isoformat()}")
+    return {action_id: list(dict.fromkeys(said)) for action_id, said in words.items()}
+
+
+def _occurrence_alert(occurrence: str) -> str | date:
+    """Return the words for an open escalation's occurrence, or the date it missed."""
+    if occurrence.startswith("check-in "):
+        return "check-in unanswered"
+    if occurrence.startswith("start "):
+        return "not started"
+    try:
+        return date.fromisoformat(occurrence)
+    except ValueError:
+        return "escalated"
 
 
 def owner_by_id_or_email(session: Session, wanted: str) -> Owner | None:

@@ -95,7 +95,7 @@ def _years(first: date, last: date, x: Scale, height: int) -> list[str]:
 
 def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, rule: str | None) -> list[str]:
     colour = COLOURS[line.state]
-    label = quoteattr(f"{line.ref} {line.title}: {line.state}" + (f", due {line.due}" if line.due else ""))
+    label = quoteattr(f"{line.ref} {line.title}: {line.words}" + (f", due {line.due}" if line.due else ""))
     tip = f"<title>{escape(label[1:-1])}</title>"
     if line.recurring and rule:
         return [

@@ -20,12 +20,13 @@ from engine.calendars.build import Feed
 from engine.calendars.feeds import Link, active_feeds, renew
 from engine.plandoc import effective_due
 from engine.read.action_sheet import build_sheet
-from engine.read.queries import open_actions_of, pending_extension_ids, reading
+from engine.read.queries import open_actions_of, open_alerts, pending_extension_ids, reading
 from engine.store import transaction
 from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
 from engine.web.templating import page
+from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
 VIA = "web"
@@ -55,6 +56,7 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         actions = open_actions_of(session, who.viewer.id)
         pending = pending_extension_ids(session, [a.id for a in actions])
+        alerts = open_alerts(session, [a.id for a in actions], _today(request, who.viewer))
         feeds = active_feeds(session, who.viewer.id)
         about = _about(request, session, who.viewer)
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
@@ -65,9 +67,10 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         csrf=who.csrf,
         actions=actions,
         pending=pending,
+        alerts=alerts,
         reading=reading,
         due=_due,
-        today=now_of(request).date(),
+        today=_today(request, who.viewer),
         feeds=[(FEED_NAMES.get(feed.kind, feed.id), created) for feed, created in feeds],
         links=[(FEED_NAMES.get(link.feed.kind, link.feed.id), *link.urls(base)) for link in links],
         about=about,
@@ -82,6 +85,11 @@ def _about(request: Request, session: Session, viewer: Viewer) -> str:
     if action is None or not viewer.can_see(action.owner_id):
         return ""
     return _named(action)
+
+
+def _today(request: Request, viewer: Viewer) -> date:
+    """Return the viewer's day now (in their zone)."""
+    return now_of(request).astimezone(zone(viewer.timezone)).date()
 
 
 def _named(action: Action) -> str:
@@ -138,6 +146,7 @@ def action_sheet_by_ref(request: Request, plan_id: str, ref: str, who: SignedIn)
 
 def _sheet(request: Request, who: Signed, session: Session, action: Action) -> HTMLResponse:
     sheet = build_sheet(session, action)
+    today = _today(request, who.viewer)
     return page(
         request,
         "action.html.j2",
@@ -145,7 +154,8 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         csrf=who.csrf,
         sheet=sheet,
         reading=reading(sheet.action),
-        today=now_of(request).date(),
+        alerts=open_alerts(session, [action.id], today).get(action.id or 0, []),
+        today=today,
         about=_named(action),
     )
 

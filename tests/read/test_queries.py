@@ -21,6 +21,7 @@ from engine.read.queries import (
     last_done_at,
     list_actions,
     open_actions_of,
+    open_alerts,
     owner_by_id_or_email,
     owners_with_chains,
     pending_extension_ids,
@@ -30,6 +31,7 @@ from engine.read.queries import (
     sent_by_type,
 )
 from engine.store import transaction
+from engine.store.models import Escalation
 
 from ..web_support import ESCALATIONS, NOW, T0, web_world
 
@@ -136,4 +138,42 @@ def test_import_and_first_fire_are_aware_utc(database_url: str) -> None:
         imported, first = import_and_first_fire(conn)
     assert imported == T0
     assert first is not None and first.tzinfo is not None and first >= T0
+    engine.dispose()
+
+
+def test_open_alerts_say_what_is_open_in_plain_words(database_url: str) -> None:
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        ids = {ref: find_action(s, ref).id for ref in ("I.2b.1", "I.3b.3", "I.1a.4", "II.3.1", "I.2a.2")}
+        for key, ref, occurrence in (
+            ("c1", "I.1a.4", "check-in 2000-05-20"),
+            ("c2", "I.1a.4", "check-in 2000-05-06"),  # one check-in unanswered twice: said once
+            ("d1", "I.2a.2", "2000-05-01"),
+            ("s1", "I.2a.2", "start 2000-04-01"),
+        ):
+            s.add(
+                Escalation(
+                    key=key,
+                    at=NOW,
+                    action_id=ids[ref],
+                    occurrence=occurrence,
+                    level=1,
+                    step="escalate:1",
+                    policy="p",
+                    recipients=["supervisor"],
+                    days_overdue=3,
+                )
+            )
+        request_extension(s, find_action(s, "II.3.1"), date(2000, 9, 30), NOW, who="hrd", via="web", reason="")
+        s.flush()
+        due = find_action(s, "I.2b.1").due  # its escalation's occurrence (the test world's)
+        found = open_alerts(s, list(ids.values()), date(2000, 6, 1))
+    assert found[ids["I.1a.4"]] == ["check-in unanswered"]
+    assert found[ids["I.2a.2"]] == ["overdue by 31 days", "not started"]
+    assert found[ids["II.3.1"]] == ["extension requested to 2000-09-30"]
+    assert ids["I.3b.3"] not in found  # its escalation was acknowledged
+    assert found[ids["I.2b.1"]] == (
+        ["escalated"] if due is None else [f"overdue by {(date(2000, 6, 1) - due).days} days"]
+    )
+    assert open_alerts(s, [], date(2000, 6, 1)) == {}
     engine.dispose()

@@ -50,7 +50,7 @@ def test_the_example_plan_svg_is_well_formed(database_url: str) -> None:
 def test_the_shape_follows_the_schedule_and_the_colour_the_state() -> None:
     svg = render_svg(
         report_of(
-            line("A.1", "overdue", due=date(2000, 3, 1)),
+            line("A.1", "overdue", due=date(2000, 3, 1), days_overdue=92),
             line("A.2", "done", kind="window", start=date(2000, 2, 1), due=date(2000, 5, 1)),
             line("A.3", "on hold", kind="start", start=date(2000, 4, 1)),
             line("A.4", "unscheduled", kind="unscheduled"),
@@ -62,7 +62,7 @@ def test_the_shape_follows_the_schedule_and_the_colour_the_state() -> None:
     assert float(found["A.2"].get("width", "0")) > 2  # a bar from start to due
     assert found["A.3"].tag == f"{SVG}circle" and found["A.3"].get("stroke") == COLOURS["on hold"]
     assert "A.4" not in found  # nothing to draw without a day
-    assert found["A.1"].get("aria-label") == "A.1 title of A.1: overdue, due 2000-03-01"
+    assert found["A.1"].get("aria-label") == "A.1 title of A.1: overdue by 92 days, due 2000-03-01"
 
 
 def test_a_recurring_action_gets_one_tick_per_occurrence_inside_the_span() -> None:

@@ -14,7 +14,7 @@ from engine.clock import FixedClock
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
 
-from ..web_support import NOW, action_id, csrf_of
+from ..web_support import NOW, action_id, add_escalation, csrf_of
 from .conftest import escalation_id, status_of
 
 
@@ -249,3 +249,32 @@ def test_every_feed_event_links_to_an_action_page_that_opens(site) -> None:  # t
     for url in sorted(urls):
         answer = hrd.get(url.removeprefix("http://testserver"))
         assert answer.status_code == 200 and url.rsplit("/", 1)[1] in answer.text, url
+
+
+def test_an_action_with_an_open_escalation_says_what_is_open_never_on_track(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    checkin = add_escalation(engine, "k-checkin", "II.3.2", 1, ["supervisor"])
+    with transaction(engine) as session:
+        entry = session.get(Escalation, checkin)
+        assert entry is not None
+        entry.occurrence = "check-in 2000-05-20"
+        session.add(entry)
+    hrd = client("hrd")
+    token = csrf_of(hrd.get("/my").text)
+    hrd.post(f"/actions/{action_id(engine, 'II.3.1')}/extension", data={"csrf": token, "to": "2000-09-30"})
+    page = hrd.get("/my").text
+    card = page[page.index(">II.3.2</a>") :].split('class="meta">')[1].split("</p>")[0]
+    assert "check-in unanswered" in card and "on track" not in card  # the card's state line
+    asked = page[page.index(">II.3.1</a>") :].split("</article>")[0]
+    assert "extension requested to 2000-09-30" in asked
+    sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.2')}").text
+    assert "Needs attention" in sheet and "check-in unanswered" in sheet
+    assert "/escalations?action=gb276-tc2%2FII.3.2&amp;state=open" in sheet
+    calm = hrd.get(f"/actions/{action_id(engine, 'II.3.3')}").text
+    assert "Needs attention" not in calm
+    with transaction(engine) as session:  # acknowledged: nothing open any more
+        entry = session.get(Escalation, checkin)
+        assert entry is not None
+        entry.acknowledged_at, entry.acknowledged_by = NOW, "hrd-boss"
+        session.add(entry)
+    assert "check-in unanswered" not in hrd.get(f"/actions/{action_id(engine, 'II.3.2')}").text

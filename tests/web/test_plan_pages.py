@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlmodel import select
 
 from engine.store import transaction
-from engine.store.models import Action
+from engine.store.models import Action, Escalation
 
-from ..web_support import action_id, csrf_of
+from ..web_support import action_id, add_escalation, csrf_of
 
 
 def test_the_plan_page_shows_counts_timeline_and_the_review_queue(site) -> None:  # type: ignore[no-untyped-def]
@@ -69,3 +70,20 @@ def test_an_unknown_plan_shows_the_first_and_an_unknown_action_is_404(site) -> N
     assert missing.status_code == 404 and "No such action" in missing.text
     bad_day = admin.get("/report?as_of=2000-13-01")
     assert bad_day.status_code == 400 and "expected a date like 2000-12-31" in bad_day.text
+
+
+def test_an_open_escalation_is_never_on_track_on_the_plan_page_or_the_report(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    ident = add_escalation(engine, "k-ci", "I.1a.4", 1, ["supervisor"])
+    with transaction(engine) as session:
+        entry = session.get(Escalation, ident)
+        assert entry is not None
+        entry.occurrence = "check-in 2000-05-20"
+        session.add(entry)
+    admin = client("secretariat")
+    page = admin.get("/plan").text
+    tip = re.search(r"<title>I\.1a\.4 [^<]*</title>", page)
+    assert tip is not None and ": check-in unanswered" in tip.group(0) and "on track" not in tip.group(0)
+    report = admin.get("/report").text
+    row = report[report.rindex("I.1a.4") :].split("</tr>")[0]
+    assert "check-in unanswered" in row and "on track" not in row
