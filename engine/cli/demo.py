@@ -8,6 +8,7 @@ where that folder has none, the example and the default rules planwatch ships.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -22,8 +23,8 @@ from engine.cli.present import owners_table, plan_outline
 from engine.drive.rehearse import run_simulation
 from engine.errors import InputError
 from engine.importing import OwnersReport, import_paths
+from engine.mail.compose import renderer_for
 from engine.mail.messages import long_date
-from engine.mail.render import Renderer
 from engine.plandoc import effective_due
 from engine.read.queries import (
     SentMessage,
@@ -38,9 +39,10 @@ from engine.read.queries import (
     sent_messages,
 )
 from engine.rules.loader import RuleSet, load_rules
-from engine.settings import Settings, template_folders
+from engine.settings import Settings
 from engine.shipped import plans_folder, rules_folder
 from engine.store import make_engine, tables, transaction
+from engine.store.state import LINK_KEY, set_state
 from engine.zones import aware_utc, zone
 
 PLAN_FILE = "gb276-tc2-implementation-plan.txt"
@@ -78,6 +80,7 @@ class DemoSummary:
     outside_hours: int = 0  # messages sent off a business day of the recipient or outside business hours
     escalations_before_owner: int = 0  # escalations sent before the owner was sent anything about the occurrence
     busiest: Busiest = field(default_factory=Busiest)  # the most escalation messages to one person in a week
+    own_key: bool = False  # links signed with a key of the demo's own, kept in its database
 
 
 END_OF_DAY = time(18, 0)  # business hours run from the delivery hour to this local time
@@ -98,6 +101,7 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
     engine = make_engine(settings.database_url)
     try:
         reports = import_paths(engine, sources, settings, now)
+        settings, own_key = signing_key(engine, settings, now)
         _show_plan(console, engine)
         owners_report = next(r for r in reports if isinstance(r, OwnersReport))
         console.print(
@@ -110,7 +114,7 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
             engine,
             settings,
             rules,
-            Renderer(template_folders(settings)),
+            renderer_for(settings),
             start,
             UNTIL,
             plans_dir / PROGRESS_FILE,
@@ -118,11 +122,26 @@ def run_demo(console: Console, out: Path, plans_dir: Path, settings: Settings, n
             maildir=maildir,
         )
         summary = summarise(engine, UNTIL, maildir, rules)
+        summary.own_key = own_key
     finally:
         engine.dispose()
     shipped_rules = settings.rules_dir if settings.rules_dir == rules_folder() else None
     print_summary(console, summary, db, shipped_rules)
     return summary
+
+
+def signing_key(engine: Engine, settings: Settings, now: datetime) -> tuple[Settings, bool]:
+    """Return the settings the demo signs its links with, and whether the key is the demo's own.
+
+    With ``PLANWATCH_SECRET_KEY`` set the links are signed with it, so a web app with the same key
+    accepts them. Without one the demo makes a key of its own and keeps it in its database, where
+    the web app serving that database (with no key configured) finds it.
+    """
+    if settings.secret_key:
+        return settings, False
+    key = secrets.token_urlsafe(32)
+    set_state(engine, LINK_KEY, key, now)
+    return replace(settings, secret_key=key), True
 
 
 def example_inputs(console: Console, plans_dir: Path, settings: Settings) -> tuple[Path, Settings]:
@@ -277,3 +296,5 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     console.print(
         f"Explore: [bold]planwatch {options} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
     )
+    signed = "a key kept in its database" if s.own_key else "PLANWATCH_SECRET_KEY (serve with the same key)"
+    console.print(f"Its links work against [bold]planwatch --db sqlite:///{db} serve[/], signed with {signed}.")

@@ -8,16 +8,23 @@ import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from rich.console import Console
 
-from engine.cli.demo import Busiest, DemoSummary, check_delivery, print_summary
+from engine.cli.demo import Busiest, DemoSummary, check_delivery, print_summary, signing_key
 from engine.cli.main import run
+from engine.clock import FixedClock
 from engine.read.queries import SentMessage
 from engine.rules.loader import load_rules
+from engine.settings import Settings
+from engine.store import make_engine, upgrade
+from engine.store.state import recorded_link_key
+from engine.web import create_app
 
 
 @pytest.mark.slow
@@ -146,3 +153,40 @@ def test_the_summary_counts_late_checkins_off_hours_messages_and_escalations_bef
         "Most escalation messages to one person in a week: 4 (Amara Okafor, week of 29 January 2001; a digest counts"
         " as one)." in console.export_text()
     )
+
+
+@pytest.mark.slow
+def test_the_demos_links_work_against_the_web_app_serving_its_database(workdir: Path) -> None:
+    """No key configured: the demo signs with a key of its own, kept in its database, where the web app finds it."""
+    assert run(["demo", "--out", str(workdir / "demo")]) == 0
+    box = mailbox.Maildir(workdir / "demo" / "maildir", create=False)
+    message = next(m for m in box if str(m["Subject"]).startswith("[I.1a.1]"))
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    text = bytes(part.get_payload(decode=True)).decode()
+    link = re.search(r"http://localhost:8000(/a/[\w.-]+/done)", text)
+    assert link, text
+    sent = parsedate_to_datetime(str(message["Date"])).astimezone(UTC)
+    app = create_app(
+        Settings(database_url=f"sqlite:///{workdir / 'demo' / 'planwatch-demo.db'}"), clock=FixedClock(sent)
+    )
+    with TestClient(app) as client:
+        page = client.get(link[1])
+        assert page.status_code == 200, page.text
+        assert "I.1a.1" in page.text and "This link does not work" not in page.text
+        other = create_app(
+            Settings(database_url=f"sqlite:///{workdir / 'demo' / 'planwatch-demo.db'}", secret_key="another key"),
+            clock=FixedClock(sent),
+        )
+        with TestClient(other) as elsewhere:  # a planwatch with a key of its own does not take them
+            assert elsewhere.get(link[1]).status_code == 400
+
+
+def test_with_a_key_configured_the_demo_signs_with_it_and_keeps_no_key(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade(engine)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    assert signing_key(engine, Settings(secret_key="configured"), at) == (Settings(secret_key="configured"), False)
+    assert recorded_link_key(engine) == ""
+    made, own = signing_key(engine, Settings(), at)
+    assert own and len(made.secret_key) >= 32 and recorded_link_key(engine) == made.secret_key
+    engine.dispose()
