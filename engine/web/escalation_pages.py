@@ -43,14 +43,14 @@ def read_filter(params: dict[str, str], tz: str) -> ReviewFilter:
     sort = params.get("sort", "late")
     page_no = params.get("page", "1")
     return ReviewFilter(
-        level=int(level) if level.isdigit() and len(level) < 3 else None,
+        level=int(level) if level.isdecimal() and len(level) < 3 else None,
         state=state if state in STATES else "open",
         part=params.get("part") or None,
         owner=params.get("owner") or None,
         since=_day(params.get("since", "")),
         until=_day(params.get("until", "")),
         sort=sort if sort in SORTS else "late",
-        page=int(page_no) if page_no.isdigit() and len(page_no) < 7 else 1,
+        page=int(page_no) if page_no.isdecimal() and len(page_no) < 7 else 1,
         tz=tz,
         action=params.get("action", "").strip()[:200] or None,
     )

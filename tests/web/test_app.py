@@ -151,3 +151,27 @@ def test_an_id_no_column_can_hold_is_the_404_page(site, number: str) -> None:  #
         posted = secretariat.post(path, data={"csrf": csrf}, follow_redirects=False)
         assert posted.status_code == 404 and "No such" in posted.text, path
     assert secretariat.get(f"/my?action={number}").status_code == 200
+
+
+QUERY_KEYS = ["action", "level", "page", "state", "part", "owner", "since", "until", "sort", "as_of", "plan", "ok"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(["/my", "/escalations", "/escalations.csv", "/plan", "/report", "/signin"]),
+    query=st.dictionaries(st.sampled_from(QUERY_KEYS), PATH_PARTS, max_size=4),
+)
+def test_no_query_value_makes_a_server_error(site, path: str, query: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    answer = client("secretariat").get(path, params=query)
+    assert answer.status_code < 500, (path, query, answer.text[:300])
+
+
+def test_odd_numbers_in_any_query_key_make_no_server_error(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    secretariat = client("secretariat")
+    for path in ("/my", "/escalations", "/escalations.csv", "/plan", "/report"):
+        for key in QUERY_KEYS:
+            for value in ("²", "٣", "99999999999999999999999", "-1", "0"):
+                answer = secretariat.get(path, params={key: value})
+                assert answer.status_code < 500, (path, key, value)
