@@ -297,4 +297,7 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
         f"Explore: [bold]planwatch {options} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
     )
     signed = "a key kept in its database" if s.own_key else "PLANWATCH_SECRET_KEY (serve with the same key)"
-    console.print(f"Its links work against [bold]planwatch --db sqlite:///{db} serve[/], signed with {signed}.")
+    console.print(
+        f"Its links are signed with {signed}: [bold]planwatch --db sqlite:///{db} serve[/] accepts them"
+        " (each expires 60 days after its message)."
+    )
