@@ -93,6 +93,8 @@ def resolve(words: list[str]) -> tuple[str, Any, list[str]]:
     while rest and rest[0] in GLOBAL_OPTIONS:
         rest = rest[2:] if rest[0] in {"--db", "--rules"} else rest[1:]
     while hasattr(command, "commands"):
+        if getattr(command, "invoke_without_command", False) and not (rest and rest[0] in command.commands):
+            break  # a group that does something itself: `planwatch outbox --failed`
         assert rest and rest[0] in command.commands, f"no command 'planwatch {' '.join([*name, *rest[:1]])}'"
         name.append(rest[0])
         command, rest = command.commands[rest[0]], rest[1:]
