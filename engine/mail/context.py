@@ -34,6 +34,13 @@ HEADLINE_OF_TEMPLATE: dict[str, str] = {
     "extension_refused": "extension_refused",
 }
 SUMMARY_LENGTH = 110
+ROLE_WORDS = {
+    "owner": "its owner",
+    "delegate": "its owner's delegate",
+    "deputy": "its owner's deputy",
+    "supervisor": "its owner's supervisor",
+    "secretariat": "the plan's secretariat",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,16 @@ def link_role(role: str, recipient_id: str | None) -> str:
     return OWNER if role in OWNER_ROLES else SUPERVISOR
 
 
+def role_words(role: str) -> str:
+    """Return a recipient's role in words: "its owner's supervisor", "two levels above its owner"..."""
+    if role in ROLE_WORDS:
+        return ROLE_WORDS[role]
+    parts = role.split(".")
+    if len(parts) > 1 and all(p == "supervisor" for p in parts):
+        return f"{len(parts)} levels above its owner"
+    return "someone the plan's rules name"
+
+
 def thread_of(row: Row) -> str:
     """Return "action" for messages to the owner (or delegate), "escalation" for everyone else's thread."""
     return "action" if role_of(row) in OWNER_ROLES else "escalation"
@@ -108,6 +125,7 @@ def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime
             "name": recipient.get("name") or "",
             "email": row["recipient"],
             "role": role_of(row),
+            "role_words": role_words(role_of(row)),
             "timezone": tz,
         },
         "links": {"preferences": preferences_url(identity.base_url, identity.secret_key, who, now)},

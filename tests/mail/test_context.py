@@ -76,6 +76,7 @@ def test_days_left_and_overdue_count_from_the_recipients_own_day() -> None:
         "name": "Jonas",
         "email": "jonas.lindqvist@example.org",
         "role": "owner",
+        "role_words": "its owner",
         "timezone": "Asia/Bangkok",
     }
     assert {"preferences", "done"} <= set(after_midnight["links"])
@@ -95,3 +96,14 @@ def test_only_a_milestone_gets_a_calendar_event_and_an_extension_keeps_the_uid_o
     assert (extended.uid, extended.day) == (reminder.uid, date(2000, 6, 30))  # the same event, moved
     assert calendar_event(sample_row("escalation", "escalation", "supervisor"), facts) is None
     assert calendar_event(sample_row("overdue", "overdue", missed="check-in"), facts) is None
+
+
+def test_a_recipients_role_is_said_in_words() -> None:
+    from engine.mail.context import role_words
+
+    assert role_words("supervisor") == "its owner's supervisor"
+    assert role_words("supervisor.supervisor") == "2 levels above its owner"
+    assert role_words("committee@example.org") == "someone the plan's rules name"
+    row = sample_row("escalation", "escalation", "supervisor.supervisor")
+    context = action_context(row, sample_facts(), {"name": "Amara Okafor"}, IDENTITY, datetime(2000, 3, 24, tzinfo=UTC))
+    assert context["recipient"]["role_words"] == "2 levels above its owner"
