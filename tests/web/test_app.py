@@ -95,7 +95,7 @@ PATH_PARTS = st.one_of(
 
 def routes_with_path_parameters(app: FastAPI) -> list[tuple[str, str]]:
     """Return (method, path) of every route of ``app`` whose path has parameters, in included routers too."""
-    found = []
+    found: list[tuple[str, str]] = []
 
     def walk(routes: list[BaseRoute], prefix: str) -> None:
         for route in routes:
