@@ -23,6 +23,7 @@ from engine.rules.events import NamedEvent
 from engine.store.models import (
     STATUSES,
     Action,
+    ActionChange,
     Completion,
     Escalation,
     Outbox,
@@ -100,6 +101,23 @@ def complete(
     record_change(session, action, now, who, via, "completed", None, label, note)
     resolve_escalations(session, action, now, "occurrence done", occurrence=label)
     return f"occurrence {label}", True
+
+
+def reopen(session: Session, action: Action, now: datetime, *, who: str, via: str, note: str = "") -> str:
+    """Undo "done": the action goes back to the status it had before it was marked done (open or in progress).
+
+    Return that status. Reminders and escalations are planned again from ``now``.
+    """
+    if action.status != "done":
+        raise UsageError(f"{action.ref} is not done, so there is nothing to reopen")
+    last = session.exec(
+        select(ActionChange)
+        .where(ActionChange.action_id == action.id, ActionChange.field == "status", ActionChange.new == "done")
+        .order_by(col(ActionChange.at).desc(), col(ActionChange.id).desc())
+    ).first()
+    back = last.old if last is not None and last.old in {"open", "in_progress"} else "open"
+    set_status(session, action, back or "open", now, who=who, via=via, note=note or "reopened")
+    return back or "open"
 
 
 def current_occurrence(action: Action, plan: Plan, now: datetime) -> date:

@@ -2,7 +2,10 @@
 
 Parts are lanes; an action is a diamond at its due date, a bar for a window, ticks for a
 recurring rhythm, a hollow circle at the start of ongoing work; colour says its state; a line
-marks the report's day. Every text is escaped (titles come from people).
+marks the report's day. Years are labelled, and months too when the plan spans three years or
+less. Every mark is a focusable image with its own accessible name (its ``<title>`` is the
+tooltip, the same words), so screen readers and keyboards reach each action. Every text is
+escaped once (titles come from people).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ COLOURS = {
     "on hold": "#ef6c00",
 }
 LANE, LEFT, WIDTH, ROW = 44, 190, 1000, 9
+MONTHS_UP_TO_YEARS = 3  # month ticks when the picture spans this many years or fewer
 Scale = Callable[[date], float]
 
 
@@ -48,11 +52,13 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
     ]
     height = 40 + sum(max(LANE, 14 + ROW * _rows(lines)) for _, _, lines in lanes) + 30
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="group" '
         f'aria-labelledby="tl-title" font-family="sans-serif" font-size="11">',
         f'<title id="tl-title">Timeline of {escape(report.plan.symbol)} as of {report.as_of.isoformat()}</title>',
     ]
     out += _years(first, last, x, height)
+    if last.year - first.year <= MONTHS_UP_TO_YEARS:
+        out += _months(first, last, x, height, labelled=last.year - first.year <= 2)
     top = 30
     for number, title, lines in lanes:
         lane_height = max(LANE, 14 + ROW * _rows(lines))
@@ -70,7 +76,9 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
         top += lane_height
     today = x(report.as_of)
     out.append(f'<line x1="{today}" y1="20" x2="{today}" y2="{height - 20}" stroke="#000" stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{today + 3}" y="28" font-weight="bold">{report.as_of.isoformat()}</text>')
+    near_edge = today > WIDTH - 90  # the day's label goes to the left of the line rather than off the picture
+    anchor = f'x="{today - 3}" text-anchor="end"' if near_edge else f'x="{today + 3}"'
+    out.append(f'<text {anchor} y="28" font-weight="bold">{report.as_of.isoformat()}</text>')
     out += _legend(height)
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -85,21 +93,40 @@ def _short(text: str, n: int) -> str:
 
 
 def _years(first: date, last: date, x: Scale, height: int) -> list[str]:
+    """A line at each 1 January; a label for each year drawn (not the closing line at the right edge)."""
     out = []
     for year in range(first.year, last.year + 1):
         pos = x(date(year, 1, 1))
         out.append(f'<line x1="{pos}" y1="20" x2="{pos}" y2="{height - 20}" stroke="#ccc"/>')
-        out.append(f'<text x="{pos + 3}" y="16" fill="#555">{year}</text>')
+        if year < last.year:
+            out.append(f'<text x="{pos + 3}" y="16" fill="#555">{year}</text>')
+    return out
+
+
+def _months(first: date, last: date, x: Scale, height: int, *, labelled: bool) -> list[str]:
+    """A short tick at the first of each month (not January: the year's line is there), labelled when they fit."""
+    out = []
+    day = first
+    while day < last:
+        if day.month != 1:
+            pos = x(day)
+            out.append(f'<line x1="{pos}" y1="20" x2="{pos}" y2="26" stroke="#bbb" class="month"/>')
+            out.append(f'<line x1="{pos}" y1="{height - 26}" x2="{pos}" y2="{height - 20}" stroke="#bbb"/>')
+            if labelled:
+                out.append(f'<text x="{pos + 2}" y="16" fill="#777" font-size="9">{day:%b}</text>')
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return out
 
 
 def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, rule: str | None) -> list[str]:
     colour = COLOURS[line.state]
-    label = quoteattr(f"{line.ref} {line.title}: {line.words}" + (f", due {line.due}" if line.due else ""))
-    tip = f"<title>{escape(label[1:-1])}</title>"
+    text = f"{line.ref} {line.title}: {line.words}" + (f", due {line.due}" if line.due else "")
+    # Each mark is an image of its own, named, focusable; the title (the tooltip) says the same, escaped once.
+    label = f'role="img" tabindex="0" class="mark" aria-label={quoteattr(text)}'
+    tip = f"<title>{escape(text)}</title>"
     if line.recurring and rule:
         return [
-            f"<g aria-label={label}>{tip}"
+            f"<g {label}>{tip}"
             + "".join(
                 f'<line x1="{pos(d)}" y1="{y - 3}" x2="{pos(d)}" y2="{y + 3}" stroke="{colour}" stroke-width="2"/>'
                 for d in _occurrences(rule, line.start or plan_date, plan_date, last)
@@ -109,19 +136,15 @@ def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, r
     if line.start and line.due and line.start < line.due:
         return [
             f'<rect x="{pos(line.start)}" y="{y - 3}" width="{max(pos(line.due) - pos(line.start), 2)}" height="6" '
-            f'fill="{colour}" opacity="0.7" aria-label={label}>{tip}</rect>'
+            f'fill="{colour}" opacity="0.7" {label}>{tip}</rect>'
         ]
     if line.due:
         cx = pos(line.due)
         return [
-            f'<path d="M{cx} {y - 4} L{cx + 4} {y} L{cx} {y + 4} L{cx - 4} {y} Z" '
-            f'fill="{colour}" aria-label={label}>{tip}</path>'
+            f'<path d="M{cx} {y - 4} L{cx + 4} {y} L{cx} {y + 4} L{cx - 4} {y} Z" fill="{colour}" {label}>{tip}</path>'
         ]
     if line.start:
-        return [
-            f'<circle cx="{pos(line.start)}" cy="{y}" r="3.5" fill="none" stroke="{colour}" '
-            f"aria-label={label}>{tip}</circle>"
-        ]
+        return [f'<circle cx="{pos(line.start)}" cy="{y}" r="3.5" fill="none" stroke="{colour}" {label}>{tip}</circle>']
     return []
 
 

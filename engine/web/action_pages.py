@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
-from engine.actions.workflow import complete, not_mine, progress
+from engine.actions.workflow import complete, not_mine, progress, reopen
 from engine.calendars.build import Feed
 from engine.calendars.feeds import Link, active_feeds, renew
 from engine.plandoc import effective_due
@@ -59,6 +59,7 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         alerts = open_alerts(session, [a.id for a in actions], _today(request, who.viewer))
         feeds = active_feeds(session, who.viewer.id)
         about = _about(request, session, who.viewer)
+        undo = _undo(request, session, who.viewer)
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
     return page(
         request,
@@ -74,17 +75,31 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         feeds=[(FEED_NAMES.get(feed.kind, feed.id), created) for feed, created in feeds],
         links=[(FEED_NAMES.get(link.feed.kind, link.feed.id), *link.urls(base)) for link in links],
         about=about,
+        undo=undo,
+        undo_back="my",
     )
 
 
 def _about(request: Request, session: Session, viewer: Viewer) -> str:
     """Name the action a form changed (``?action=ID`` after a redirect), if the viewer may see it."""
+    action = _changed(request, session, viewer)
+    return _named(action) if action is not None else ""
+
+
+def _changed(request: Request, session: Session, viewer: Viewer) -> Action | None:
+    """Return the action a form changed (``?action=ID`` after a redirect), if the viewer may see it."""
     ident = request.query_params.get("action", "")
     found = row_id(ident)
     action = session.get(Action, found) if found else None
-    if action is None or not viewer.can_see(action.owner_id):
-        return ""
-    return _named(action)
+    return action if action is not None and viewer.can_see(action.owner_id) else None
+
+
+def _undo(request: Request, session: Session, viewer: Viewer) -> Action | None:
+    """Return the action just marked done when the viewer may take that back (the notice offers to reopen it)."""
+    if request.query_params.get("ok") != "done":
+        return None
+    action = _changed(request, session, viewer)
+    return action if action is not None and may_reopen(viewer, action) else None
 
 
 def _today(request: Request, viewer: Viewer) -> date:
@@ -156,6 +171,8 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         reading=reading(sheet.action),
         alerts=open_alerts(session, [action.id], today).get(action.id or 0, []),
         today=today,
+        undo=_undo(request, session, who.viewer),
+        undo_back="sheet",
         about=_named(action),
     )
 
@@ -174,6 +191,28 @@ def mark_done(request: Request, action_id: RowId, posted: Posted) -> RedirectRes
         action = visible_action(session, who.viewer, action_id)
         complete(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())
     return _back(form, action_id, "done")
+
+
+@router.post("/actions/{action_id}/reopen")
+def reopen_action(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
+    """Undo "done": the owner (or a supervisor above them) puts the action back as it was."""
+    who, form = posted
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id)
+        if not _owns_or_supervises(who.viewer, action):
+            raise PageError(403, "Not yours to reopen", "Only the action's owner or their supervisors can reopen it.")
+        reopen(session, action, now_of(request), who=who.viewer.id, via=VIA)
+    return _back(form, action_id, "reopened")
+
+
+def may_reopen(viewer: Viewer, action: Action) -> bool:
+    """Return True when ``viewer`` may undo "done" on ``action``: theirs or below them, done, and not recurring
+    (a recurring action is done one occurrence at a time)."""
+    return _owns_or_supervises(viewer, action) and action.status == "done" and action.kind != "recurring"
+
+
+def _owns_or_supervises(viewer: Viewer, action: Action) -> bool:
+    return action.owner_id == viewer.id or viewer.can_supervise(action.owner_id)
 
 
 @router.post("/actions/{action_id}/progress")

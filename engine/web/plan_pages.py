@@ -38,7 +38,7 @@ def _plan(session: Session, wanted: str | None) -> Plan:
     found = plans(session)
     chosen = next((p for p in found if p.id == wanted), found[0] if found else None)
     if chosen is None:
-        raise PageError(404, "No plan yet", "No plan has been imported yet: `planwatch import PLAN` first.")
+        raise PageError(404, "No plan yet", "No plan has been imported yet; the secretariat imports it.")
     return chosen
 
 

@@ -47,6 +47,7 @@ NOTICES = {
     "extended": "Extension granted.",
     "resolved": "Reading resolved: the schedule was set.",
     "not_mine": "Handed back to the secretariat.",
+    "reopened": "Reopened: the action is open again.",
     "signed_out": "You are signed out.",
 }
 NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
@@ -54,6 +55,7 @@ NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and
     "progress": "Progress recorded for {about}.",
     "requested": "Extension requested for {about}; your supervisor decides.",
     "extended": "Extension granted for {about}.",
+    "reopened": "Reopened {about}: it is open again.",
 }
 
 

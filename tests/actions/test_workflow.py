@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from engine.actions.workflow import (
     acknowledge,
     acknowledge_action,
+    acknowledge_step,
     complete,
     current_occurrence,
     enqueue_extension_granted,
@@ -21,6 +22,7 @@ from engine.actions.workflow import (
     not_mine,
     progress,
     reassign,
+    reopen,
     set_schedule,
     set_status,
 )
@@ -325,3 +327,39 @@ def test_a_step_logged_by_role_is_read_along_the_owners_chain(world: Engine) -> 
         with pytest.raises(UsageError, match="codev may not acknowledge"):
             acknowledge(session, second_rung, NOW, who="codev")
         assert acknowledge(session, second_rung, NOW, who="ed-devcoop").acknowledged_by == "ed-devcoop"
+
+
+def test_reopen_puts_a_done_action_back_as_it_was(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "II.3.1")
+        progress(session, action, NOW, who="hrd", via="web", note="started")
+        set_status(session, action, "done", NOW + timedelta(hours=1), who="hrd", via="web")
+        assert reopen(session, action, NOW + timedelta(hours=2), who="hrd", via="web") == "in_progress"
+        assert action.status == "in_progress" and action.next_fire_at == NOW + timedelta(hours=2)
+        change = session.exec(select(ActionChange).order_by(ActionChange.id.desc())).first()  # type: ignore[union-attr]
+        assert change is not None and (change.old, change.new, change.note) == ("done", "in_progress", "reopened")
+        fresh = _action(session, "II.3.2")
+        set_status(session, fresh, "done", NOW, who="hrd", via="web")
+        assert reopen(session, fresh, NOW, who="ed-devcoop", via="web", note="not yet") == "open"
+        with pytest.raises(UsageError, match=r"II\.3\.2 is not done, so there is nothing to reopen"):
+            reopen(session, fresh, NOW, who="hrd", via="web")
+
+
+def test_acknowledge_step_takes_the_step_with_its_open_repeats_only(world: Engine) -> None:
+    first = add_escalation(world, "s1", "I.2b.1", 2, ["codev"], at=NOW - timedelta(days=2))
+    repeat = add_escalation(world, "s2", "I.2b.1", 2, ["codev"], at=NOW - timedelta(days=1))
+    other = add_escalation(world, "s3", "I.2b.1", 3, ["ed-devcoop"], at=NOW)
+    with transaction(world) as session:
+        for ident, step in ((repeat, "escalate:2#1"), (other, "escalate:3")):
+            entry = session.get(Escalation, ident)
+            assert entry is not None
+            entry.step = step
+            session.add(entry)
+    with transaction(world) as session:
+        done = acknowledge_step(session, repeat, NOW, who="codev", note="seen", via="web")
+        world_step = session.exec(select(Escalation.id).where(Escalation.key == "k0")).one()  # I.2b.1's, to codev
+        assert [e.id for e in done] == [world_step, first, repeat]  # the same step of the same occurrence
+        still = session.get(Escalation, other)
+        assert still is not None and still.acknowledged_at is None  # another step: not taken with it
+        with pytest.raises(UsageError, match="may not acknowledge"):
+            acknowledge_step(session, other, NOW, who="codev", via="web")  # over her head

@@ -92,5 +92,59 @@ def test_titles_with_markup_are_escaped() -> None:
     evil = line("X.1", title='<script>alert("x")</script> & co', due=date(2000, 3, 1))
     svg = render_svg(report_of(evil))
     assert "<script>" not in svg
-    label = marks(svg)["X.1"].get("aria-label")
+    mark = marks(svg)["X.1"]
+    label = mark.get("aria-label")
     assert label == 'X.1 <script>alert("x")</script> & co: on track, due 2000-03-01'  # the text survives, as text
+    title = mark.find(f"{SVG}title")
+    assert title is not None and title.text == label  # the tooltip says the same, escaped once (no &amp;amp;)
+    assert "&amp;amp;" not in svg and "&amp;lt;" not in svg
+
+
+def test_every_mark_is_a_named_focusable_image_and_the_picture_does_not_hide_them() -> None:
+    svg = render_svg(
+        report_of(
+            line("M.1", due=date(2000, 3, 1)),
+            line(
+                "M.2",
+                "needs attention",
+                alerts=("check-in unanswered",),
+                kind="window",
+                start=date(2000, 2, 1),
+                due=date(2000, 5, 1),
+            ),
+            line("M.3", kind="start", start=date(2000, 4, 1)),
+            line("M.4", kind="recurring", recurring=True),
+        ),
+        {"M.4": "FREQ=MONTHLY"},
+    )
+    root = ElementTree.fromstring(svg)
+    assert root.get("role") != "img"  # an image root would hide every mark's name from screen readers
+    found = marks(svg)
+    assert set(found) == {"M.1", "M.2", "M.3", "M.4"}
+    for ref, mark in found.items():
+        assert (mark.get("role"), mark.get("tabindex"), mark.get("class")) == ("img", "0", "mark"), ref
+        title = mark.find(f"{SVG}title")
+        assert title is not None and title.text == mark.get("aria-label"), ref
+    assert found["M.2"].get("aria-label", "").endswith(": check-in unanswered, due 2000-05-01")
+
+
+def texts(svg: str) -> list[tuple[float, str]]:
+    return [(float(t.get("x", "0")), t.text or "") for t in ElementTree.fromstring(svg).iter(f"{SVG}text")]
+
+
+def test_year_labels_stay_inside_the_picture_and_short_plans_get_month_ticks() -> None:
+    short = render_svg(
+        report_of(line("S.1", due=date(2000, 3, 10)), line("S.2", due=date(2000, 4, 20)), as_of=date(2000, 3, 15))
+    )
+    labels = texts(short)
+    assert all(x < 960 for x, _ in labels)  # nothing starts at the right edge, where it would be cut off
+    assert [text for _, text in labels if text.isdigit() and len(text) == 4] == ["2000"]
+    months = [el for el in ElementTree.fromstring(short).iter(f"{SVG}line") if el.get("class") == "month"]
+    assert len(months) == 11  # 1 February ... 1 December (1 January has the year's line)
+    assert [t for _, t in labels if t in ("Feb", "Mar", "Apr", "Dec")] == ["Feb", "Mar", "Apr", "Dec"]
+    long = render_svg(report_of(line("L.1", due=date(2005, 3, 10))))
+    assert not [el for el in ElementTree.fromstring(long).iter(f"{SVG}line") if el.get("class") == "month"]
+    assert [t for _, t in texts(long) if t.isdigit() and len(t) == 4] == [str(y) for y in range(2000, 2006)]
+    late_day = render_svg(report_of(line("D.1", due=date(2000, 3, 1)), as_of=date(2000, 12, 30)))
+    day_label = next(el for el in ElementTree.fromstring(late_day).iter(f"{SVG}text") if el.text == "2000-12-30")
+    assert day_label.get("text-anchor") == "end"  # the day's label near the right edge reads leftwards

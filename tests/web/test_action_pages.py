@@ -278,3 +278,36 @@ def test_an_action_with_an_open_escalation_says_what_is_open_never_on_track(site
         entry.acknowledged_at, entry.acknowledged_by = NOW, "hrd-boss"
         session.add(entry)
     assert "check-in unanswered" not in hrd.get(f"/actions/{action_id(engine, 'II.3.2')}").text
+
+
+def test_marked_done_names_the_action_and_offers_to_reopen_it(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    hrd = client("hrd")
+    token = csrf_of(hrd.get("/my").text)
+    ident = action_id(engine, "II.3.1")
+    hrd.post(f"/actions/{ident}/progress", data={"csrf": token, "note": "halfway", "back": "my"})
+    done = hrd.post(f"/actions/{ident}/done", data={"csrf": token, "back": "my"}, follow_redirects=False)
+    assert done.headers["location"] == f"/my?ok=done&action={ident}"
+    page = hrd.get(done.headers["location"]).text
+    assert "Marked II.3.1" in page and f'action="/actions/{ident}/reopen"' in page and "Undo: reopen II.3.1" in page
+    assert status_of(engine, "II.3.1") == "done"
+    other = client("pardev")  # not hers: no undo, and the reopen is refused as for no such action
+    assert "Undo" not in other.get(f"/my?ok=done&action={ident}").text
+    refused = other.post(f"/actions/{ident}/reopen", data={"csrf": csrf_of(other.get("/my").text)})
+    assert refused.status_code == 404 and status_of(engine, "II.3.1") == "done"
+    undone = hrd.post(f"/actions/{ident}/reopen", data={"csrf": token, "back": "my"}, follow_redirects=False)
+    assert undone.status_code == 303 and undone.headers["location"] == f"/my?ok=reopened&action={ident}"
+    assert status_of(engine, "II.3.1") == "in_progress"  # as it was before it was marked done
+    assert "Reopened II.3.1" in hrd.get(undone.headers["location"]).text
+    again = hrd.post(f"/actions/{ident}/reopen", data={"csrf": token})
+    assert again.status_code == 400 and "not done" in again.text  # nothing to undo any more
+    assert "Undo" not in hrd.get(f"/my?ok=done&action={ident}").text  # it is not done now
+    boss = client("ed-devcoop")  # hrd's supervisor may take it back too, from the action page
+    boss_token = csrf_of(boss.get("/my").text)
+    boss.post(f"/actions/{ident}/done", data={"csrf": boss_token})
+    sheet = boss.get(f"/actions/{ident}?ok=done&action={ident}").text
+    assert "Undo: reopen II.3.1" in sheet and 'name="back" value="sheet"' in sheet
+    bangkok = client("ro-bangkok")  # I.2b.1 is recurring: done one occurrence at a time, no undo offered
+    recurring = action_id(engine, "I.2b.1")
+    bangkok.post(f"/actions/{recurring}/done", data={"csrf": csrf_of(bangkok.get("/my").text), "back": "my"})
+    assert "Undo" not in bangkok.get(f"/my?ok=done&action={recurring}").text

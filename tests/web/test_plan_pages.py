@@ -87,3 +87,15 @@ def test_an_open_escalation_is_never_on_track_on_the_plan_page_or_the_report(sit
     report = admin.get("/report").text
     row = report[report.rindex("I.1a.4") :].split("</tr>")[0]
     assert "check-in unanswered" in row and "on track" not in row
+
+
+def test_the_day_the_plan_is_shown_as_of_is_chosen_with_a_form(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    admin = client("secretariat")
+    page = admin.get("/plan").text
+    form = page[page.index('<form method="get" action="/plan"') :].split("</form>")[0]
+    assert 'name="as_of" type="date" value="2000-06-01"' in form and 'name="plan" value="gb276-tc2"' in form
+    earlier = admin.get("/plan?plan=gb276-tc2&as_of=2000-01-31").text  # what the form sends
+    assert 'value="2000-01-31"' in earlier and "as of <strong>2000-01-31</strong>" in earlier
+    assert 'href="#after-timeline"' in page and 'id="after-timeline"' in page  # the marks can be skipped
+    assert admin.get("/plan?as_of=31/01/2000").status_code == 400

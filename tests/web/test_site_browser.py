@@ -131,8 +131,9 @@ def test_acknowledge_an_escalation(server, page) -> None:  # type: ignore[no-unt
     sign_in(page, settings, "ed-devcoop")
     page.get_by_role("link", name="Escalations", exact=True).click()
     row = page.locator("tr", has=page.get_by_role("link", name="III.d.1"))
-    row.get_by_label("Note").fill("Spoke to Rafael; partner found")
-    row.get_by_role("button", name="Acknowledge").click()
+    row.get_by_label("Select III.d.1").check()
+    page.get_by_label("Note (optional)").fill("Spoke to Rafael; partner found")
+    page.get_by_role("button", name="Acknowledge selected").click()
     page.wait_for_url("**ok=acknowledged**")
     assert page.get_by_role("status").filter(has_text="Escalation acknowledged.").is_visible()
     with transaction(engine) as session:
@@ -140,7 +141,7 @@ def test_acknowledge_an_escalation(server, page) -> None:  # type: ignore[no-unt
         assert (entry.acknowledged_by, entry.ack_note) == ("ed-devcoop", "Spoke to Rafael; partner found")
     page.get_by_label("Show").select_option("acknowledged")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_text("acknowledged by ed-devcoop").first.is_visible()
+    assert page.get_by_text("Acknowledged by Amara Okafor").first.is_visible()
     shoot(page, "escalations")
 
 
@@ -174,6 +175,9 @@ def test_see_the_timeline(server, page) -> None:  # type: ignore[no-untyped-def]
     assert page.locator("figure.timeline svg path").count() > 10  # diamonds at due dates
     assert page.get_by_role("heading", name="Counts per Part").is_visible()
     assert page.get_by_role("heading", name="Needs review (13)").is_visible()
+    mark = page.get_by_role("img", name="I.1a.1", exact=False).first  # each mark is named for screen readers
+    mark.focus()  # and reached by keyboard, its tooltip shown while it has focus
+    assert page.locator(".tip").is_visible() and page.locator(".tip").inner_text().startswith("I.1a.1 ")
     shoot(page, "plan-timeline")
 
 

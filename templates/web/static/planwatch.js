@@ -8,3 +8,24 @@ document.addEventListener("submit", (event) => {
     }
   }
 });
+
+// The timeline's marks are focusable: the tooltip of the mark reached by keyboard shows while it has focus
+// (the mouse gets the SVG's own tooltip; screen readers read each mark's name).
+const tip = document.createElement("div");
+tip.className = "tip";
+tip.hidden = true;
+tip.setAttribute("aria-hidden", "true");
+const markOf = (target) => (target instanceof Element ? target.closest(".timeline .mark") : null);
+document.addEventListener("focusin", (event) => {
+  const mark = markOf(event.target);
+  if (!mark) return;
+  if (!tip.isConnected) document.body.append(tip);
+  tip.textContent = mark.getAttribute("aria-label");
+  const box = mark.getBoundingClientRect();
+  tip.style.left = `${window.scrollX + box.left}px`;
+  tip.style.top = `${window.scrollY + box.bottom + 6}px`;
+  tip.hidden = false;
+});
+document.addEventListener("focusout", (event) => {
+  if (markOf(event.target)) tip.hidden = true;
+});
