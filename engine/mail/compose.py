@@ -56,8 +56,10 @@ class ContextCache:
         self._facts: dict[int, Facts] = {}
 
     def preload(self, rows: Iterable[Row]) -> None:
-        """Read the actions, their plans and their histories for a whole pass of rows in a few
-        queries, instead of two queries per action as the rows come (section trees stay one per plan)."""
+        """Read the actions, their plans, histories, pending extension requests and who each escalation step
+        went to for a whole pass of rows in a few queries, instead of several per action as the rows come
+        (section trees stay one per plan)."""
+        rows = list(rows)
         ids = sorted({r["action_id"] for r in rows if r["action_id"] is not None} - set(self._facts))
         for start in range(0, len(ids), PRELOAD_CHUNK):
             part = ids[start : start + PRELOAD_CHUNK]
@@ -67,6 +69,7 @@ class ContextCache:
             self._preload_histories(part)
             self._preload_pending(part)
             self._preload_series_days([self.actions[i] for i in part if i in self.actions])
+        self._preload_steps([r for r in rows if r["type"] == "escalation" and r["action_id"] is not None])
         wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
         if wanted:
             self.plans.update(
@@ -102,6 +105,27 @@ class ContextCache:
         self.histories.update(found)
         self.history_totals.update(totals)
 
+    def _preload_steps(self, rows: list[Row]) -> None:
+        """Read who each escalation step of ``rows`` went to, for all of them in a few queries."""
+        steps = {(r["action_id"], r["occurrence"], r["step"]) for r in rows} - set(self.also)
+        ids = sorted({step[0] for step in steps})
+        for step in steps:
+            self.also[step] = []
+        for start in range(0, len(ids), PRELOAD_CHUNK):
+            query = (
+                select(OUT.c.action_id, OUT.c.occurrence, OUT.c.step, OUT.c.recipient, OUT.c.recipient_id)
+                .where(
+                    among(self.conn, OUT.c.action_id, ids[start : start + PRELOAD_CHUNK]),
+                    OUT.c.type == "escalation",
+                    OUT.c.status.not_in(UNSENT),
+                )
+                .order_by(OUT.c.id)
+            )
+            for r in self.conn.execute(query).mappings():
+                step = (r["action_id"], r["occurrence"], r["step"])
+                if step in steps:
+                    self.also[step].append((r["recipient"], r["recipient_id"] or ""))
+
     def _preload_pending(self, ids: list[int]) -> None:
         """Read the undecided extension request of each action (the newest when there are several)."""
         query = (
@@ -131,11 +155,15 @@ class ContextCache:
         """Return the names of the others the step of ``row`` went (or goes) to."""
         step = (row["action_id"], row["occurrence"], row["step"])
         if step not in self.also:
-            query = select(OUT.c.recipient, OUT.c.recipient_id).where(
-                OUT.c.action_id == row["action_id"],
-                OUT.c.occurrence == row["occurrence"],
-                OUT.c.step == row["step"],
-                OUT.c.status.not_in(UNSENT),
+            query = (
+                select(OUT.c.recipient, OUT.c.recipient_id)
+                .where(
+                    OUT.c.action_id == row["action_id"],
+                    OUT.c.occurrence == row["occurrence"],
+                    OUT.c.step == row["step"],
+                    OUT.c.status.not_in(UNSENT),
+                )
+                .order_by(OUT.c.id)
             )
             self.also[step] = [(r["recipient"], r["recipient_id"] or "") for r in self.conn.execute(query).mappings()]
         mine = {row["recipient"], row["recipient_id"] or ""}

@@ -166,6 +166,9 @@ def test_an_escalation_names_the_others_its_step_went_to(small: tuple[Engine, Se
     with engine.connect() as conn:
         context = ContextCache(conn).for_row(row)
         assert context["also_to"] == ["Big Boss", "board@example.org"]
+        ahead = ContextCache(conn)
+        ahead.preload([row])
+        assert ahead.for_row(row)["also_to"] == ["Big Boss", "board@example.org"]
         msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, row["due_at"])))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "It also went to: Big Boss, board@example.org." in text
