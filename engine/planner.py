@@ -69,6 +69,7 @@ class ActionView:
     completed: frozenset[str] = frozenset()
     people: Mapping[str, Sequence[Person]] = field(default_factory=dict)
     away: Away | None = None  # the owner's away period and deputy, if they named one
+    addresses: Mapping[str, Person] = field(default_factory=dict)  # the owners directory by address (lower case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,11 +610,12 @@ def _in_quiet(moment: time, quiet: tuple[time, time]) -> bool:
 
 
 def _people(view: ActionView, roles: Sequence[str]) -> Iterator[tuple[str, Person]]:
-    """The people ``roles`` name, once each; the delegate, whom ``owner`` includes, is named as the delegate."""
+    """The people ``roles`` name, once each; the delegate, whom ``owner`` includes, is named as the delegate. An
+    address the owners directory knows is that person (their zone, their digest); any other is a plain address."""
     seen: set[str] = set()
     delegates = {p.email for p in view.people.get("delegate", ())}
     for role in roles:
-        found = view.people.get(role) if "@" not in role else [Person(None, role)]
+        found = view.people.get(role) if "@" not in role else [view.addresses.get(role.lower()) or Person(None, role)]
         for person in found or ():
             if person.email not in seen:
                 seen.add(person.email)

@@ -28,6 +28,7 @@ class Directory:
     delegates: Mapping[str, str | None]
     secretariat: tuple[Person, ...]
     aways: Mapping[str, tuple[date, date, str]] = field(default_factory=dict)
+    addresses: Mapping[str, Person] = field(default_factory=dict)  # everyone by e-mail address, in lower case
 
     def roles(self, owner_id: str | None) -> dict[str, list[Person]]:
         """Return role -> people for an action owned by ``owner_id``.
@@ -81,4 +82,5 @@ def load_directory(conn: Connection) -> Directory:
             for r in rows
             if r["away_from"] and r["away_to"] and r["deputy_id"]
         },
+        {person.email.lower(): person for person in people.values()},
     )

@@ -240,6 +240,7 @@ def _plan_one(
         completed=completed,
         people=directory.roles(row["owner_id"]),
         away=directory.away_of(row["owner_id"]),
+        addresses=directory.addresses,
     )
     if policy is None:
         return PlanResult((), (), None), None

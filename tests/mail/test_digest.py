@@ -63,7 +63,12 @@ policies:
 
 @pytest.fixture
 def digest_world(database_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Any]]:
-    for name, text in (("owners.yaml", OWNERS), ("plan.yaml", PLAN), ("rules/policies.yaml", RULES)):
+    yield from world(database_url, tmp_path, OWNERS, RULES)
+
+
+def world(database_url: str, tmp_path: Path, owners: str, rules_text: str) -> Iterator[tuple[Engine, Any]]:
+    """The plan of three actions, planned a tick a day to 11 April 2000 with no digest built yet."""
+    for name, text in (("owners.yaml", owners), ("plan.yaml", PLAN), ("rules/policies.yaml", rules_text)):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     engine = make_engine(database_url)
@@ -161,6 +166,35 @@ def test_an_unanswered_check_in_is_told_as_such_in_a_digest() -> None:
         "status update asked for on 28 March 2000, unanswered for 23 days",
     )
     assert how_late({"date": "2000-04-19"}, "2000-04-19", date(2000, 4, 20)) == (1, "1 day overdue (due 19 April 2000)")
+
+
+COMMITTEE = (
+    OWNERS
+    + "  - {id: committee, name: Audit Committee, email: committee@example.org, timezone: Europe/Zurich,"
+    + " digest: daily}\n"
+)
+
+
+@pytest.fixture
+def committee_world(database_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Any]]:
+    """The rules name the committee by address only; the owners directory knows the address and its digest."""
+    rules = RULES.replace("to: [supervisor]", "to: [Committee@example.org]")
+    yield from world(database_url, tmp_path, COMMITTEE, rules)
+
+
+def test_an_address_the_owners_directory_knows_takes_its_escalations_in_its_digest(
+    committee_world: tuple[Engine, Any],
+) -> None:
+    engine, _ = committee_world
+    with engine.connect() as conn:
+        rows = conn.execute(select(OUT.c.recipient_id, OUT.c.status).where(OUT.c.type == "escalation")).all()
+    assert rows and set(rows) == {("committee", "held")}  # not sent one by one
+    assert build_digests(engine, datetime(2000, 4, 11, 9, 0, tzinfo=UTC)) == 2  # Boon's own, and the committee's
+    committee = next(d for d in digests(engine) if d["recipient_id"] == "committee")
+    assert committee["recipient"] == "committee@example.org"
+    assert [(i["ref"], i["owner"], i["late"]) for i in committee["payload"]["items"]] == [
+        ("II.1.1", "Boon B", ["11 days overdue (due 31 March 2000)"])
+    ]
 
 
 def test_next_digest_time_is_nine_local_today_or_tomorrow() -> None:
