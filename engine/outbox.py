@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ARRAY, Connection, Integer, String, bindparam, func, or_, select, update
 
 from engine.store.bulk import insert_ignoring_duplicates
+from engine.store.tables import ACTION_CHANGE
 from engine.store.tables import OUTBOX as OUT
 
 LEASE = timedelta(minutes=5)  # how long a claimed row stays hidden from other dispatchers
@@ -35,6 +36,7 @@ __all__ = [
     "defer",
     "enqueue",
     "message_key",
+    "note_escalation",
     "outbox_row",
     "pending_query",
     "release",
@@ -236,8 +238,32 @@ def requeue(
             .values(status="pending", next_attempt_at=None, payload=payload)
         )
         done.append({k: v for k, v in row.items() if k not in ("payload", "due_at")})
+        note_escalation(conn, row, "put back in the queue", f"was: {row['last_error']}", now, by or "planwatch")
     conn.commit()
     return done
+
+
+def note_escalation(
+    conn: Connection, row: Mapping[Any, Any], outcome: str, detail: str, now: datetime, by: str = "planwatch"
+) -> None:
+    """Tell the action's history what became of an escalation step's message (failed, put back in the
+    queue): the escalation log says the step fired, this says whether its message got through.
+    Rows of other steps are left alone. The caller commits."""
+    step, action_id = str(row["step"]), row["action_id"]
+    if action_id is None or step.split(":", 1)[0].split("#", 1)[0] != "escalate":
+        return
+    conn.execute(
+        ACTION_CHANGE.insert().values(
+            action_id=action_id,
+            at=now,
+            who=by,
+            via="outbox",
+            field="escalation message",
+            old=step,
+            new=outcome,
+            note=f"{step} of {row['occurrence'] or 'the action'} to {row['recipient']}: {detail}"[:2000],
+        )
+    )
 
 
 def defer(conn: Connection, ids: list[int], now: datetime) -> None:

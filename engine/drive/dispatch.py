@@ -62,6 +62,7 @@ from engine.outbox import (
     claim,
     claim_due,
     defer,
+    note_escalation,
     pending_query,
     release,
     sent_today,
@@ -526,6 +527,7 @@ def _failed(conn: Connection, row: Row, now: datetime, error: str, *, permanent:
     if status == "failed":  # dated, and kept in the row's history (``planwatch outbox retry`` adds to it)
         payload["failed_at"] = now.isoformat()
         payload["history"] = [*payload.get("history", []), {"at": now.isoformat(), "event": "failed", "error": error}]
+        note_escalation(conn, row, "failed", error, now)
     conn.execute(
         update(OUT)
         .where(OUT.c.id == row["id"])

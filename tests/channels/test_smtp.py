@@ -38,6 +38,7 @@ from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
 from engine.store.models import Action, Outbox, Owner
+from engine.store.tables import ACTION_CHANGE
 
 from ..conftest import ROOT
 from ..smtpserver import Authenticator, Recorder, free_port, smtp_server, tls_server_context
@@ -702,3 +703,29 @@ def test_a_burst_of_failures_is_an_alert_for_the_administrator_at_most_once_an_h
             conn.commit()
         again = world.dispatch(plain(port), REMINDERS_DUE + timedelta(minutes=30))
     assert again.failed == 6 and again.alerts == []  # told half an hour ago: the report has the rest
+
+
+def test_the_action_history_hears_what_became_of_an_escalation_message(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    late = datetime(2000, 4, 20, 12, tzinfo=UTC)  # three weeks after the due dates: supervisors are told
+    world.plan(datetime(2000, 3, 20, 12, tzinfo=UTC))
+    world.dispatch(NullChannel(), datetime(2000, 3, 20, 12, tzinfo=UTC))
+    world.plan(late)
+    recorder = Refusing(refuse={"mid@example.org": "550 5.1.1 <mid@example.org>: Recipient address rejected"})
+    with smtp_server(recorder) as port:
+        world.dispatch(plain(port), late)
+        failed = [r for r in world.rows() if r["status"] == "failed"]
+        assert failed and {r["recipient"] for r in failed} == {"mid@example.org"}
+        assert all(r["step"].startswith("escalate") for r in failed)
+        assert cli("outbox", "retry", "--action", "I.1.1", "--by", "ops", db=cli.url).code == 0
+        recorder.refuse.clear()
+        world.dispatch(plain(port), late + timedelta(minutes=5))
+    with world.engine.connect() as conn:
+        action = conn.execute(select(Action.__table__.c.id).where(Action.__table__.c.ref == "I.1.1")).scalar()  # type: ignore[attr-defined]
+        notes = conn.execute(
+            select(ACTION_CHANGE.c.who, ACTION_CHANGE.c.new, ACTION_CHANGE.c.note)
+            .where(ACTION_CHANGE.c.action_id == action, ACTION_CHANGE.c.field == "escalation message")
+            .order_by(ACTION_CHANGE.c.id)
+        ).all()
+    assert [(who, new) for who, new, _ in notes] == [("planwatch", "failed"), ("ops", "put back in the queue")]
+    assert "to mid@example.org: 550 5.1.1" in notes[0][2]
+    assert any(r.rcpt_tos == ["mid@example.org"] and "I.1.1" in str(r.message["Subject"]) for r in recorder.received)
