@@ -20,6 +20,7 @@ from engine.calendars.build import Feed
 from engine.calendars.feeds import Link, active_feeds, renew
 from engine.plandoc import effective_due
 from engine.read.action_sheet import build_sheet
+from engine.read.escalation_review import directory, level_words, occurrence_words
 from engine.read.queries import open_actions_of, open_alerts, pending_extension_ids, reading
 from engine.store import transaction
 from engine.store.models import Action
@@ -162,6 +163,7 @@ def action_sheet_by_ref(request: Request, plan_id: str, ref: str, who: SignedIn)
 def _sheet(request: Request, who: Signed, session: Session, action: Action) -> HTMLResponse:
     sheet = build_sheet(session, action)
     today = _today(request, who.viewer)
+    people = directory(session.connection())
     return page(
         request,
         "action.html.j2",
@@ -173,6 +175,10 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         today=today,
         undo=_undo(request, session, who.viewer),
         undo_back="sheet",
+        people=people,
+        name_of=people.name_of,
+        occurrence_words=occurrence_words,
+        level_words=level_words,
         about=_named(action),
     )
 

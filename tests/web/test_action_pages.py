@@ -140,10 +140,10 @@ def test_the_action_sheet_shows_everything_about_an_action(site) -> None:  # typ
         "Time frame as printed",
         "Read as",
         "Somchai Prasert",
-        "codev → ed-devcoop → dg-office",
+        "Mei Tanaka → Amara Okafor → Office of the Director-General",
         "remind:due:14d",
         "somchai.prasert@example.org",
-        "escalate:2",
+        "2nd level",
         "Calendar UID",
         "@planwatch",
         "Part I",
@@ -311,3 +311,12 @@ def test_marked_done_names_the_action_and_offers_to_reopen_it(site) -> None:  # 
     recurring = action_id(engine, "I.2b.1")
     bangkok.post(f"/actions/{recurring}/done", data={"csrf": csrf_of(bangkok.get("/my").text), "back": "my"})
     assert "Undo" not in bangkok.get(f"/my?ok=done&action={recurring}").text
+
+
+def test_the_action_sheet_names_people_and_says_its_escalations_in_plain_words(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    sheet = client("ed-devcoop").get(f"/actions/{action_id(engine, 'I.3b.3')}").text
+    table = sheet[sheet.index("<h2>Escalations</h2>") :]
+    assert "escalate:1" not in table and "1st level" in table
+    assert "Acknowledged" in table and "Amara Okafor, " in table and ">ed-devcoop" not in table
+    assert "you" in table.split("<tbody>")[1]  # the step was sent to the viewer
