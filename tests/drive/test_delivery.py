@@ -12,8 +12,10 @@ from engine.drive.delivery import (
     CONFIG_PAUSE,
     first_try,
     gives_up,
+    needs_telling,
     pause_queue,
     read_pause,
+    record_failures,
     resume_queue,
     retry_wait,
     stale_reason,
@@ -79,3 +81,25 @@ def test_a_configuration_pause_waits_a_quarter_of_an_hour_and_restarts_the_count
         assert read_pause(conn) == config
     assert (config.kind, config.count, config.reason) == ("config", 1, "authentication failed")
     assert config.until_at == NOW + CONFIG_PAUSE
+
+
+def test_the_administrator_is_told_of_a_refusal_at_once_of_an_unreachable_server_after_a_quarter_hour_and_once(
+    store: Engine,
+) -> None:
+    assert needs_telling(None, "config", NOW)
+    assert not needs_telling(None, "unreachable", NOW)
+    with store.connect() as conn:
+        down = pause_queue(conn, None, "unreachable", "connection refused", NOW)
+        assert not needs_telling(down, "unreachable", NOW + timedelta(minutes=14))
+        assert needs_telling(down, "unreachable", NOW + timedelta(minutes=15))
+        told = pause_queue(conn, down, "unreachable", "connection refused", NOW + timedelta(minutes=15), told=True)
+        later = pause_queue(conn, told, "config", "535 5.7.8 refused", NOW + timedelta(minutes=30))
+    assert told.told and later.told  # once told, the pause stays told until it ends
+    assert not needs_telling(later, "config", NOW + timedelta(hours=2))
+
+
+def test_a_burst_of_failures_is_told_at_most_once_an_hour(store: Engine) -> None:
+    with store.connect() as conn:
+        assert record_failures(conn, 6, "550 5.1.1 User unknown", NOW)
+        assert not record_failures(conn, 8, "550 5.1.1 User unknown", NOW + timedelta(minutes=59))
+        assert record_failures(conn, 5, "550 5.1.1 User unknown", NOW + timedelta(minutes=61))

@@ -84,3 +84,16 @@ def test_preview_refuses_a_bad_day(plan) -> None:  # type: ignore[no-untyped-def
     result = plan("preview", "--date", "31.03.2000")
     assert result.code == 2
     assert result.err.strip() == "planwatch: --date: expected a date YYYY-MM-DD, got '31.03.2000'"
+
+
+def test_outbox_retry_refuses_a_bad_day_or_action_with_one_line_and_changes_nothing(plan) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(plan.url)
+    bad_day = plan("outbox", "retry", "--failed", "--since", "2000-13-01")
+    assert (
+        bad_day.code == 2 and bad_day.err.strip() == "planwatch: --since: expected a date YYYY-MM-DD, got '2000-13-01'"
+    )
+    unknown = plan("outbox", "retry", "--action", "I.1a.99")
+    assert unknown.code == 2 and "no action 'I.1a.99'" in unknown.err and len(unknown.err.splitlines()) == 1
+    assert snapshot(plan.url) == before
+    nothing = plan("outbox", "retry")
+    assert nothing.code == 0 and "No failed message matches: nothing was put back." in nothing.out
