@@ -97,7 +97,11 @@ def read_link(secret: str, token: str, now: datetime, kind: str = ACT) -> Signed
     try:
         data = _serializer(secret).loads(token)
     except BadSignature:
-        raise LinkError("this link is not valid (it was changed or is incomplete)") from None
+        raise LinkError(
+            "this link was made by another planwatch installation (or with a key this one no longer uses), or it "
+            "was cut short when it was copied, so it cannot be checked here; open the action from the newest "
+            "message about it, or sign in to planwatch"
+        ) from None
     if not isinstance(data, dict) or data.get("do") != kind:
         raise LinkError(f"this is not a planwatch {kind} link")
     expires = datetime.fromtimestamp(int(data["x"]), UTC)
