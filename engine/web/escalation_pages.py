@@ -82,6 +82,9 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
         people = directory(conn)
         found = review_page(conn, scope, flt, viewer=who.viewer.id, today=today, people=people)
         requests = pending_requests(session, scope) if who.viewer.is_supervisor else []
+        if flt.action:  # one action: its request only
+            plan, _, ref = flt.action.rpartition("/")
+            requests = [(r, a) for r, a in requests if a.ref == ref and plan in ("", a.plan_id)]
         owners = owner_choices(conn, scope)
         choices = parts(conn)
     return page(

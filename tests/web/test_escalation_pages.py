@@ -54,6 +54,7 @@ def test_a_supervisor_grants_or_refuses_an_extension_request(site) -> None:  # t
     boss = client("ed-devcoop")
     page = boss.get("/escalations").text
     assert "Extension requests waiting for you (2)" in page
+    assert "Extension requests waiting for you (1)" in boss.get("/escalations?action=II.3.4").text  # its own only
     with transaction(engine) as session:
         first, second = session.exec(select(ExtensionRequest).order_by(ExtensionRequest.id)).all()
     assert (
