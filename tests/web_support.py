@@ -1,11 +1,21 @@
-"""Shared set-up for the web-page tests: the example plan with a few escalations, signed-in clients."""
+"""Shared set-up for the web-page tests: the example plan with a few escalations, signed-in clients, and
+for the browser tests a real uvicorn server and Debian's Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -18,6 +28,16 @@ from engine.store import make_engine, transaction, upgrade
 from engine.store.models import Action, Escalation
 
 from .conftest import OWNERS, ROOT, SEED
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).parent / "screenshots"
 
 T0 = datetime(1999, 10, 1, 8, tzinfo=UTC)  # the example plan is imported
 NOW = datetime(2000, 6, 1, 12, tzinfo=UTC)  # the pages are looked at
@@ -126,3 +146,63 @@ def add_escalation(engine: Engine, key: str, ref: str, level: int, to: list[str]
         session.flush()
         assert entry.id is not None
         return entry.id
+
+
+def chromium_path() -> str:
+    """Return the system Chromium ($PLANWATCH_CHROMIUM, else ``chromium`` on the PATH): never a browser download.
+
+    Without it the browser tests skip on a workstation and fail in CI (``CI`` set), where ``.ci/run`` installs it.
+    """
+    found = os.environ.get("PLANWATCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {message}")
+    pytest.skip(message)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (the system's own) under Playwright."""
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn server on 127.0.0.1:``port`` in a thread; yield its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save a full-page screenshot under tests/screenshots/."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def browser_sign_in(page: Any, settings: Settings, owner: str, now: datetime = NOW) -> None:
+    """Open a sign-in link in the browser and press its button, as a person would; lands on /my."""
+    page.goto(signin_url(settings, owner, now))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/my")

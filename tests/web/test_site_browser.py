@@ -2,17 +2,13 @@
 
 Never a browser download: Playwright launches ``/usr/bin/chromium`` (or $PLANWATCH_CHROMIUM).
 Without it these tests skip on a workstation and fail in CI (``CI`` set), where ``.ci/run``
-installs it. Each test saves a screenshot under ``tests/screenshots/``.
+installs it (``tests/web_support.py`` holds the server and browser set-up the browser tests share).
+Each test saves a screenshot under ``tests/screenshots/``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,63 +23,26 @@ from engine.store.models import Action, Escalation
 from engine.web import create_app
 
 from ..smtpserver import free_port
-from ..web_support import NOW, link_path, web_settings, web_world
-
-SHOTS = Path(__file__).parent.parent / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    """Return the system Chromium; skip without it, but fail in CI, where it must be installed."""
-    found = os.environ.get("PLANWATCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {message}")
-    pytest.skip(message)
+from ..web_support import NOW, browser_sign_in, chromium, link_path, serving, shoot, web_settings, web_world
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine, Settings]]:
     """A real uvicorn server on 127.0.0.1 over the example world; yields its base URL."""
-    import uvicorn
-
     port = free_port()
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'planwatch.db'}"
     engine = web_world(url)
     settings = web_settings(url, base_url=f"http://127.0.0.1:{port}")
-    app = create_app(settings, clock=FixedClock(NOW), engine=engine)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    yield settings.base_url, engine, settings
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, clock=FixedClock(NOW), engine=engine), port) as base:
+        yield base, engine, settings
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium (the system's own), launched once for the module."""
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -95,17 +54,7 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def shoot(page: Any, name: str) -> None:
-    """Save a full-page screenshot under tests/screenshots/."""
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, settings: Settings, owner: str) -> None:
-    """Open a sign-in link and press its button, as a person would."""
-    page.goto(signin_url(settings, owner, NOW))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/my")
+sign_in = browser_sign_in
 
 
 def test_sign_in_by_link(server, page) -> None:  # type: ignore[no-untyped-def]
