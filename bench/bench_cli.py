@@ -1,0 +1,119 @@
+"""Benchmark: how long each read command takes to answer, from a new process, on the example plan.
+
+Run from the repository root:  .venv/bin/python bench/bench_cli.py [--runs 10]
+
+A scratch database gets the example plan and its owners (``plans/``) and one tick of the shipped
+rules at the plan's first day, so the outbox and the escalation log have rows. Each command then
+runs ``--runs`` times as a user runs it (``.venv/bin/planwatch --db ... COMMAND``, a new Python
+process each time, output to a pipe), and the benchmark prints the median and best wall time of
+each, beside the time of ``planwatch --help`` (the floor: Python, Typer and the command table).
+No peer: these are planwatch's own answering times.
+
+Exit status: 0 when every command's median is under the target, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANWATCH = ROOT / ".venv" / "bin" / "planwatch"
+TARGET_MS = 150.0
+COMMANDS = (
+    ("actions",),
+    ("actions", "--json"),
+    ("show", "I.1a.1"),
+    ("review",),
+    ("why", "I.1a.1"),
+    ("owners",),
+    ("status",),
+    ("outbox",),
+    ("escalations",),
+)
+
+
+def planwatch(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "COLUMNS": "160"}
+    command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
+    return subprocess.run(command, capture_output=True, cwd=db.parent, env=env, check=False)
+
+
+def prepare(work: Path) -> Path:
+    db = work / "example.db"
+    plans = ROOT / "plans"
+    steps = [
+        ("import", str(plans / "owners.yaml"), str(plans / "gb276-tc2-implementation-plan.txt")),
+        ("tick", "--now", "2000-04-28T09:00Z"),
+    ]
+    for step in steps:
+        done = planwatch(db, *step)
+        if done.returncode != 0:
+            raise SystemExit(f"planwatch {' '.join(step)} failed: {done.stderr.decode()}")
+    return db
+
+
+def measure(db: Path, args: tuple[str, ...], runs: int) -> tuple[list[float], list[float]]:
+    """Return the wall times and the CPU times (user + system) of ``runs`` runs of ``planwatch ARGS``."""
+    env = {**os.environ, "COLUMNS": "160"}
+    command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
+    walls, cpus = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=db.parent, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"planwatch {' '.join(args)} failed")
+    return walls, cpus
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs of each command (default 10)")
+    args = parser.parse_args(argv)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"planwatch read commands, new process each (Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
+        f"load average at start {load}; {datetime.now(UTC).date().isoformat()})",
+        flush=True,
+    )
+    work = Path(tempfile.mkdtemp(prefix="planwatch-bench-cli-"))
+    rows = []
+    try:
+        db = prepare(work)
+        for command in [("--help",), *COMMANDS]:
+            walls, cpus = measure(db, command, args.runs)
+            med, best = statistics.median(walls) * 1000, min(walls) * 1000
+            cpu = statistics.median(cpus) * 1000
+            ok = med < TARGET_MS if command != ("--help",) else None
+            rows.append((f"planwatch {' '.join(command)}", med, best, cpu, ok))
+            verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+            print(
+                f"  planwatch {' '.join(command)}: median {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms {verdict}",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\ncommand | median of {args.runs} | best | CPU (median) | target < {TARGET_MS:g} ms")
+    for name, med, best, cpu, ok in rows:
+        verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+        print(f"{name} | {med:.0f} ms | {best:.0f} ms | {cpu:.0f} ms | {verdict}")
+    print(f"load average at the end: {load}")
+    failed = [name for name, _, _, _, ok in rows if ok is False]
+    print(f"\n{len(failed)} command(s) over {TARGET_MS:g} ms" + (": " + ", ".join(failed) if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
