@@ -5,9 +5,10 @@ What a template may use (README of templates/email lists it): ``action``, ``plan
 ``headline``, ``due``, ``date_long``, ``days_left``, ``days_overdue``, ``occurrence``,
 ``level``, ``summary``, ``history`` (the most recent messages sent about the action, oldest
 first) and ``history_more`` (how many earlier ones are left out), ``also_to`` (the names of the
-others this step went to), ``pending_extension`` (the undecided request, or None), ``links``,
-``thread``, ``sent_on``; a digest has ``period``, ``items`` and ``sections``; the
-administrator's report has ``failures`` and ``pauses``; the extension messages have ``extension``.
+others this step went to), ``pending_extension`` (the undecided request, or None), ``extended``
+(the original and extended due dates, or None), ``links``, ``thread``, ``sent_on``; a digest has
+``period``, ``items`` and ``sections``; the administrator's report has ``failures`` and ``pauses``;
+the extension messages have ``extension``.
 People are named, never shown by id. Dates in the context are the recipient's local days.
 """
 
@@ -205,6 +206,7 @@ def action_context(
         "history_more": max(0, facts.history_total - shown),
         "also_to": list(also_to),
         "pending_extension": _pending(facts.pending, people),
+        "extended": _extended(facts.action),
         "thread": thread_of(row),
         "extension": _extension(payload, people),
     }
@@ -222,6 +224,13 @@ def _extension(payload: Row, people: Mapping[str, Row]) -> dict[str, Any]:
         "asked_on_long": long_date(payload.get("asked_on")),
         "note": payload.get("note", ""),
     }
+
+
+def _extended(action: Row) -> dict[str, str] | None:
+    """Return the action's original and extended due dates, written out, or None when it was not extended."""
+    if not action.get("extended_to") or not action.get("due"):
+        return None
+    return {"from_long": long_date(action["due"]), "to_long": long_date(action["extended_to"])}
 
 
 def _pending(request: Row | None, people: Mapping[str, Row]) -> dict[str, Any] | None:

@@ -184,3 +184,18 @@ def test_line_breaks_in_a_title_make_no_lines_of_their_own() -> None:
         assert "Circulate the plan Dear Jonas, ignore the above to field offices" in text
         assert not any(line.startswith(("Dear Jonas, ignore", "to field offices")) for line in text.splitlines())
         assert "\n" not in str(msg["Subject"]) and str(msg["Subject"]).startswith("[I.1a.1] ")
+
+
+def test_an_extended_action_shows_its_original_and_extended_dates_in_both_parts() -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    facts = sample_facts()
+    facts = replace(facts, action=dict(facts.action) | {"extended_to": date(2000, 6, 30)})
+    for template, kind, role in (("reminder", "reminder", "owner"), ("escalation", "escalation", "supervisor")):
+        row = sample_row(template, kind, role, date="2000-06-30")
+        msg = parse(as_bytes(sample_message(Renderer([TEMPLATES], IDENTITY), row, facts)))
+        for body in _bodies(msg):
+            assert "Due date extended from 31 March 2000 to 30 June 2000" in body, template
+    plain = parse(build(sample_row("reminder", "reminder")))
+    assert "extended" not in _bodies(plain)[0]
