@@ -400,7 +400,11 @@ class ActionGroup:
             words.append(f"extension requested to {day_words(self.extension_requested)}")
         if self.status in FINISHED:
             words.append(self.status)
-        return "; ".join(words) or ("escalated" if open_steps else "nothing open")
+        if words:
+            return "; ".join(words)
+        if open_steps:
+            return "escalated"
+        return "acknowledged" if any(s.state == "acknowledged" for s in self.steps) else "closed"
 
 
 @dataclass

@@ -43,6 +43,7 @@ def test_a_supervisor_sees_and_decides_only_for_their_subtree(site) -> None:  # 
     assert "Escalation acknowledged." in codev.get("/escalations?state=all&ok=acknowledged").text
     acknowledged = codev.get("/escalations?state=acknowledged").text
     assert "Acknowledged by Mei Tanaka" in acknowledged and "spoke to Somchai" in acknowledged
+    assert '<span class="badge">acknowledged</span>' in acknowledged  # nothing open: not shown as late
 
 
 def test_a_supervisor_grants_or_refuses_an_extension_request(site) -> None:  # type: ignore[no-untyped-def]
