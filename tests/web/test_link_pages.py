@@ -326,6 +326,7 @@ def test_a_supervisor_reassigns_only_to_someone_below_her(site) -> None:  # type
     assert _action(engine, "III.a.1").owner_id == "pardev"
     done = client.post(path, data={"csrf": token, "to": "hrd", "note": "Kwame leads this now"})
     assert done.status_code == 200 and "III.a.1 now belongs to Kwame Mensah." in done.text
+    assert 'href="/actions/gb276-tc2/III.a.1"' in done.text
     assert _action(engine, "III.a.1").owner_id == "hrd"
     with transaction(engine) as session:
         assert session.exec(select(Outbox).where(Outbox.template == "not_mine")).first() is None
