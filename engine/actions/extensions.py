@@ -21,6 +21,8 @@ from engine.store.models import Action, Owner
 from engine.store.plans import record_change
 from engine.store.web_models import ExtensionRequest
 
+SEES_ALL = frozenset({"secretariat", "admin"})  # who decides when the owner has no supervisor
+
 
 def request_extension(
     session: Session, action: Action, wanted: date, now: datetime, *, who: str, via: str, reason: str
@@ -45,9 +47,6 @@ def request_extension(
         role = "supervisor" if decider.role not in SEES_ALL else "secretariat"
         _tell(session, action, row, decider, "extension_requested", role, current, now)
     return row
-
-
-SEES_ALL = frozenset({"secretariat", "admin"})
 
 
 def decider_of(session: Session, action: Action) -> Owner | None:
