@@ -8,6 +8,7 @@ viewer's reach answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,6 +27,7 @@ from engine.store import transaction
 from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
+from engine.web.escalation_pages import query_of
 from engine.web.templating import page
 from engine.zones import zone
 
@@ -185,8 +187,10 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
 
 def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
     target = {"my": "/my", "escalations": "/escalations"}.get(form.get("back", ""), f"/actions/{action_id}")
-    about = "" if target == "/escalations" else f"&action={action_id}"  # there ``action`` filters the log
-    return RedirectResponse(f"{target}?ok={code}{about}", status_code=303)
+    if target == "/escalations":  # back to the filters the page had (there ``action`` filters the log)
+        kept = dict(parse_qsl(form.get("back_query", ""), max_num_fields=20))
+        return RedirectResponse(f"/escalations?{query_of(kept, ok=code)}", status_code=303)
+    return RedirectResponse(f"{target}?ok={code}&action={action_id}", status_code=303)
 
 
 @router.post("/actions/{action_id}/done")

@@ -158,11 +158,18 @@ def test_rows_speak_in_names_and_plain_words(site) -> None:  # type: ignore[no-u
     assert "Grant extension" not in page  # nothing dated is late: nothing to extend
     assert '<span class="vh">not dated</span>' in page  # no days late for a check-in
     assert "escalate:2" not in page and "occurrence" not in page.lower().split("<table")[1]
-    dated = client("ed-devcoop").get("/escalations?action=III.d.1").text
+    amara = client("ed-devcoop")
+    dated = amara.get("/escalations?action=III.d.1").text
     assert "Due 31 December 1999, not done — sent to you (2nd level)" in dated
     assert '<td class="num">153</td>' in dated and "overdue by 153 days" in dated  # 1 June 2000
     assert "Rafael Quispe" in dated and ">pardev<" not in dated  # the owner by name
     assert "Grant extension" in dated
+    granted = amara.post(
+        f"/actions/{action_id(engine, 'III.d.1')}/extend",
+        data={"csrf": csrf_of(dated), "to": "2000-12-31", "back": "escalations", "back_query": "action=III.d.1"},
+        follow_redirects=False,
+    )
+    assert granted.headers["location"] == "/escalations?action=III.d.1&ok=extended"  # back to the same filter
 
 
 def test_acknowledge_selected_takes_each_actions_open_steps_sent_to_you(site) -> None:  # type: ignore[no-untyped-def]
