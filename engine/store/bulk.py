@@ -187,7 +187,7 @@ def insert_values(
     order = list(compiled.positiontup or ()) if dialect.paramstyle in {"qmark", "format", "numeric"} else None
     sql = str(compiled)
     driver = conn.connection.driver_connection if skip_duplicate is not None else None
-    before = driver.total_changes if driver is not None else 0  # type: ignore[union-attr]
+    before = driver.total_changes if driver is not None else 0
     memos: dict[str, dict[Any, Any]] = {name: {} for name in kept}  # one processed value per distinct value
     for start in range(0, len(rows), INSERT_ROWS):  # in parts: the driver's parameters are the size of a part
         by_column = list(zip(*rows[start : start + INSERT_ROWS], strict=True))
@@ -201,7 +201,7 @@ def insert_values(
         conn.exec_driver_sql(sql, params)  # executemany cannot return rows: duplicates are counted by changes
     if driver is None:
         return len(rows)
-    return int(driver.total_changes - before)  # type: ignore[union-attr]
+    return int(driver.total_changes - before)
 
 
 def _null_columns(table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]:
