@@ -24,6 +24,20 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The real clock moved to start at ``at``: it runs forward from there at the real pace.
+
+    ``planwatch serve --as-of`` uses it to walk through a plan's past (the demo's links, signed in
+    2000, open as they did then)."""
+
+    def __init__(self, at: datetime) -> None:
+        self._shift = require_aware(at, "at").astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        """Return the real time moved by the shift, aware, in UTC."""
+        return datetime.now(UTC) + self._shift
+
+
 class FixedClock:
     """A clock that says what it is told; ``advance`` moves it forward."""
 

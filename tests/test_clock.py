@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from engine.clock import FixedClock, SystemClock, require_aware
+from engine.clock import FixedClock, ShiftedClock, SystemClock, require_aware
 
 NAIVE = datetime(2000, 1, 1, 12)  # noqa: DTZ001 - what the clock must refuse
 
@@ -29,6 +30,19 @@ def test_fixed_clock_keeps_its_time_in_utc_and_moves_only_when_told() -> None:
     assert clock.now() == datetime(2000, 1, 3, 12, 30, tzinfo=UTC)
     clock.set(datetime(1999, 12, 31, 23, 59, tzinfo=UTC))
     assert clock.now() == datetime(1999, 12, 31, 23, 59, tzinfo=UTC)  # set may move it back
+
+
+def test_shifted_clock_starts_where_it_is_told_and_runs_at_the_real_pace() -> None:
+    start = datetime(2001, 12, 31, tzinfo=UTC)
+    clock = ShiftedClock(start)
+    first = clock.now()
+    assert first.tzinfo is UTC
+    assert start <= first < start + timedelta(seconds=1)
+    time.sleep(0.02)
+    second = clock.now()
+    assert timedelta(seconds=0.015) <= second - first < timedelta(seconds=1)
+    with pytest.raises(ValueError, match="aware"):
+        ShiftedClock(NAIVE)
 
 
 def test_fixed_clock_refuses_naive_times() -> None:

@@ -298,6 +298,7 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     )
     signed = "a key kept in its database" if s.own_key else "PLANWATCH_SECRET_KEY (serve with the same key)"
     console.print(
-        f"Its links are signed with {signed}: [bold]planwatch --db sqlite:///{db} serve[/] accepts them"
-        " (each expires 60 days after its message)."
+        f"Its links are signed with {signed}: [bold]planwatch --db sqlite:///{db} serve --as-of 2001-12-31[/]"
+        " opens the plan as it was at the end and accepts the links of its last 60 days (each expires 60 days"
+        " after its message)."
     )

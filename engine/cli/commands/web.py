@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import app, current_time, make_console, open_engine, open_session, settings_of
+from engine.cli.common import app, current_time, make_console, open_engine, open_session, parse_instant, settings_of
 
 users_app = typer.Typer(help="People who use the web pages: sign-in links.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -21,6 +21,14 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Serve as if the clock had started at this date or time and run on from there: a rehearsal or "
+            "the demo walked through as it was (its links expire 60 days after their message).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app (calendar feeds at /feeds/TOKEN.ics) with uvicorn.
 
@@ -28,10 +36,12 @@ def serve(
     """
     import uvicorn
 
+    from engine.clock import ShiftedClock
     from engine.web import create_app
 
+    clock = ShiftedClock(parse_instant(as_of, "--as-of")) if as_of else None
     uvicorn.run(
-        create_app(settings_of(ctx), engine=open_engine(ctx)),
+        create_app(settings_of(ctx), clock=clock, engine=open_engine(ctx)),
         host=host,
         port=port,
         log_level="warning",
