@@ -206,3 +206,32 @@ def browser_sign_in(page: Any, settings: Settings, owner: str, now: datetime = N
     page.goto(signin_url(settings, owner, now))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/my")
+
+
+AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_FAILS = ("serious", "critical")
+
+
+def axe_source() -> str:
+    """Return axe-core's script from ``tests/js`` (``npm ci`` installs it from the lock file); skip without it,
+    but fail in CI, where ``make test`` installs it."""
+    if AXE.exists():
+        return AXE.read_text(encoding="utf-8")
+    message = "axe-core is not installed in tests/js (npm ci there, as make test does)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {message}")
+    pytest.skip(message)
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Run axe-core on the page open in ``page``; return one line per serious or critical violation and element:
+    rule id, impact, the element's selector, and axe's help with its link."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_source())
+    violations = page.evaluate("async () => (await window.axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{v['id']} ({v['impact']}) at {' '.join(map(str, node['target']))}: {v['help']} <{v['helpUrl']}>"
+        for v in violations
+        if v.get("impact") in AXE_FAILS
+        for node in v["nodes"]
+    ]

@@ -1,0 +1,161 @@
+"""Every page of the web app, checked with axe-core in Chromium: no serious or critical violation.
+
+axe-core comes from ``tests/js``'s lock file (``npm ci`` in ``make test``); its ``axe.min.js`` is
+injected into each page (the browser lets it past the pages' Content-Security-Policy), as served by
+a real uvicorn server over the example world, signed in as the person who sees it. A violation
+fails the test with its rule, the elements it names and axe's help. Without Chromium or axe-core
+the checks skip on a workstation and fail in CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from engine.actions.extensions import request_extension
+from engine.actions.links import preferences_url
+from engine.actions.signin import signin_url
+from engine.clock import FixedClock
+from engine.settings import Settings
+from engine.store import transaction
+from engine.store.models import Action
+from engine.web import create_app
+
+from ..smtpserver import free_port
+from ..web_support import (
+    NOW,
+    action_id,
+    axe_violations,
+    browser_sign_in,
+    chromium,
+    link_path,
+    serving,
+    web_settings,
+    web_world,
+)
+
+World = tuple[str, Engine, Settings, str]
+EXTENDED = "III.b.1"  # pardev's; an extension request waits for ed-devcoop
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The example world with a pending extension request, served on 127.0.0.1; yields (base, engine, settings, ref)."""
+    port = free_port()
+    url = f"sqlite:///{tmp_path_factory.mktemp('a11y') / 'planwatch.db'}"
+    engine = web_world(url)
+    settings = web_settings(url, base_url=f"http://127.0.0.1:{port}")
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(col(Action.ref) == EXTENDED)).one()
+        assert action.due is not None
+        request_extension(
+            session, action, action.due + timedelta(days=30), NOW, who="pardev", via="web", reason="Partner late"
+        )
+    with serving(create_app(settings, clock=FixedClock(NOW), engine=engine), port) as base:
+        yield base, engine, settings, EXTENDED
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pages(world: World) -> Iterator[Callable[[str | None], Any]]:
+    """``pages(person)``: one browser page per person, signed in once (None: nobody signed in)."""
+    _, _, settings, _ = world
+    opened: dict[str | None, Any] = {}
+    with chromium() as browser:
+
+        def page_of(person: str | None) -> Any:
+            if person not in opened:
+                # bypass_csp: the pages allow only their own scripts; axe's is injected by the test
+                context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+                context.set_default_timeout(10_000)
+                opened[person] = context.new_page()
+                if person is not None:
+                    browser_sign_in(opened[person], settings, person)
+            return opened[person]
+
+        yield page_of
+        for made in opened.values():
+            made.context.close()
+
+
+def _signin(w: World) -> str:
+    return signin_url(w[2], "pardev", NOW).removeprefix(w[2].base_url)
+
+
+def _damaged(w: World) -> str:
+    return link_path(w[2], "III.d.1", "pardev", "done")[:-12] + "x/done"
+
+
+def _preferences(w: World) -> str:
+    return preferences_url("", w[2].secret_key, "pardev", NOW)
+
+
+def _link(verb: str, recipient: str, role: str, ref: str = "III.d.1") -> Callable[[World], str]:
+    return lambda w: link_path(w[2], ref, recipient, verb, role=role)
+
+
+# name: (who looks, path on the served app, how its heading begins)
+PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
+    "sign-in form": (None, lambda w: "/signin", "Sign in"),
+    "sign-in link": (None, _signin, "Sign in as Rafael Quispe"),
+    "sign-in required": (None, lambda w: "/my", "Sign in"),
+    "link: mark done": (None, _link("done", "pardev", "owner"), "Mark this action done"),
+    "link: report progress": (None, _link("progress", "pardev", "owner"), "Report progress"),
+    "link: ask for an extension": (None, _link("extension", "pardev", "owner"), "Ask for an extension"),
+    "link: not mine": (None, _link("not_mine", "pardev", "owner"), "This action is not mine"),
+    "link: acknowledge": (None, _link("acknowledge", "ed-devcoop", "supervisor"), "Acknowledge the escalation"),
+    "link: reassign": (None, _link("reassign", "ed-devcoop", "supervisor"), "Give the action to someone else"),
+    "link: grant": (None, _link("grant", "ed-devcoop", "supervisor", EXTENDED), "Grant the extension"),
+    "link: refuse": (None, _link("refuse", "ed-devcoop", "supervisor", EXTENDED), "Refuse the extension"),
+    "link: damaged": (None, _damaged, "This link does not work"),
+    "preferences": (None, _preferences, "Your notification preferences"),
+    "my actions": ("pardev", lambda w: "/my", "My actions"),
+    "action": ("pardev", lambda w: f"/actions/{action_id(w[1], EXTENDED)}", "III.b.1 "),
+    "action by reference": ("pardev", lambda w: "/actions/gb276-tc2/III.d.1", "III.d.1 "),
+    "my actions of a supervisor": ("ed-devcoop", lambda w: "/my", "My actions"),
+    "escalations": ("ed-devcoop", lambda w: "/escalations", "Escalations"),
+    "escalations acknowledged": ("ed-devcoop", lambda w: "/escalations?state=acknowledged", "Escalations"),
+    "plan": ("secretariat", lambda w: "/plan", "Plan: "),
+    "report": ("secretariat", lambda w: "/report", "Progress report: "),
+    "not found": ("secretariat", lambda w: "/actions/999999", "No such action"),
+    "no such page": ("secretariat", lambda w: "/nowhere", "No such page"),
+}
+
+
+def _check(page: Any, name: str) -> None:
+    found = axe_violations(page)
+    assert not found, f"{name} ({page.url}): serious or critical accessibility violations:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_passes_axe(world: World, pages: Callable[[str | None], Any], name: str) -> None:
+    who, path, heading = PAGES[name]
+    page = pages(who)
+    page.goto(world[0] + path(world))
+    assert page.locator("h1").inner_text().startswith(heading), f"{name}: not the page asked for at {page.url}"
+    _check(page, name)
+
+
+def test_pages_after_a_button_pass_axe(world: World, pages: Callable[[str | None], Any]) -> None:
+    """The page a used link shows, the one it shows when used again, and /my with new calendar links."""
+    base, _, settings, _ = world
+    page = pages(None)
+    page.goto(base + link_path(settings, "III.a.1", "pardev", "progress"))
+    page.get_by_role("button", name="Send progress report").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Progress recorded").is_visible()
+    _check(page, "link used")
+    page.goto(base + link_path(settings, "III.a.1", "pardev", "progress"))
+    assert page.get_by_role("heading", name="This link was already used").is_visible()
+    _check(page, "link used again")
+    mine = pages("hrd")
+    mine.goto(base + "/my")
+    mine.get_by_role("button", name="Get my calendar links").click()
+    mine.wait_for_load_state()
+    assert mine.get_by_text("Copy them now").is_visible()
+    _check(mine, "my actions with new calendar links")
