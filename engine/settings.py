@@ -28,6 +28,7 @@ class Settings:
     # told about failures, and the key that signs links.
     smtp_url: str = field(default="", repr=False)
     smtp_rate: int = 0
+    smtp_connections: int = 8  # SMTP connections a dispatch pass sends over at once (one recipient: one connection)
     base_url: str = "http://localhost:8000"
     sender: str = "planwatch <planwatch@example.org>"
     admin_email: str = ""
@@ -60,6 +61,7 @@ class Settings:
             debug=environ.get("PLANWATCH_DEBUG", "") not in {"", "0", "false"},
             smtp_url=environ.get("PLANWATCH_SMTP_URL", ""),
             smtp_rate=_count(environ, "PLANWATCH_SMTP_RATE", 0, "messages per minute"),
+            smtp_connections=max(1, _count(environ, "PLANWATCH_SMTP_CONNECTIONS", 8, "connections")),
             base_url=environ.get("PLANWATCH_BASE_URL") or "http://localhost:8000",
             sender=environ.get("PLANWATCH_SENDER") or "planwatch <planwatch@example.org>",
             admin_email=environ.get("PLANWATCH_ADMIN_EMAIL", ""),
