@@ -18,7 +18,7 @@ from engine import yamlfile
 from engine.actions.resolve import resolve_plan
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
-from engine.importers import gbtext, owners, planyaml
+from engine.importers import gbtext, owners, planyaml, sheets
 from engine.importers.owners import OwnerEntry
 from engine.importers.places import known_zone
 from engine.importers.reconcile import action_number, reconcile
@@ -51,7 +51,9 @@ class OwnersReport:
 
 
 def detect(path: str | Path) -> tuple[str, str]:
-    """Return (format, text) of a file: ``gbtext``, ``planyaml``, ``owners-yaml`` or ``owners-csv``."""
+    """Return (format, text) of a file: ``gbtext``, ``planyaml``, ``owners-yaml``, ``owners-csv`` or ``sheet``."""
+    if sheets.handles(path):  # .xlsx, .ods, or a .csv that is not an owners directory: read by sheets.read
+        return "sheet", ""
     text = yamlfile.read_text(path, what="plan or owners file")
     if gbtext.looks_like(text):
         return "gbtext", text
@@ -72,6 +74,7 @@ def import_paths(
     *,
     timezone: str | None = None,
     plan_id: str | None = None,
+    sheet_options: dict[str, Any] | None = None,
 ) -> list[ImportReport | OwnersReport]:
     """Import owners directories first, then plans, all in one transaction."""
     detected = [(p, *detect(p)) for p in paths]
@@ -85,7 +88,7 @@ def import_paths(
             if fmt.startswith("owners"):
                 reports.append(_import_owners(session, path, rules, now))
                 continue
-            doc = _read_plan(fmt, text, display_path(path), timezone, plan_id)
+            doc = _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
             report = _import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}")
             report.warnings.extend(_setting_warnings(fmt, text, display_path(path), timezone, settings))
             reports.append(report)
@@ -108,7 +111,16 @@ def _setting_warnings(fmt: str, text: str, name: str, timezone: str | None, sett
     return warnings
 
 
-def _read_plan(fmt: str, text: str, name: str, timezone: str | None, plan_id: str | None) -> PlanDocument:
+def _read_plan(
+    fmt: str,
+    text: str,
+    name: str,
+    timezone: str | None,
+    plan_id: str | None,
+    sheet_options: dict[str, Any] | None = None,
+) -> PlanDocument:
+    if fmt == "sheet":  # sheet_options: sheet, columns ({field: heading}), encoding
+        return sheets.read(name, timezone=timezone, plan_id=plan_id, **(sheet_options or {}))
     if fmt == "gbtext":
         if timezone is not None:
             from engine.zones import zone_problem

@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.errors import InputError, Location, display_path
 from engine.importers.gbtext import DATE_RE, MONTHS, SYMBOL_RE, plan_id_from_symbol
+from engine.importers.owners import looks_like_csv as looks_like_owners_csv
 from engine.importers.places import zone_for_place
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 
@@ -87,8 +88,15 @@ class Grid:
 
 
 def handles(path: str | Path) -> bool:
-    """Return True for a file this module reads by its name: a workbook, or a CSV/TSV table."""
-    return Path(path).suffix.lower() in SUFFIXES
+    """Return True for a file this module reads: a workbook by its name, or a CSV/TSV that is not an owners file."""
+    p = Path(path)
+    if p.suffix.lower() not in SUFFIXES or not p.is_file():
+        return False
+    if p.suffix.lower() in {".csv", ".tsv"}:
+        with p.open("rb") as f:
+            head = f.read(4096).decode("utf-8", errors="replace")
+        return not looks_like_owners_csv(head)
+    return True
 
 
 def column_letter(number: int) -> str:
