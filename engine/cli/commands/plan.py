@@ -40,6 +40,16 @@ def import_(
     plan_id: Annotated[
         str | None, typer.Option("--plan-id", help="Id for a new plan (default: from its symbol).")
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Spreadsheets: read only this sheet (default: every sheet).")
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", help='Spreadsheets: headings by field, e.g. "timeframe=Target date,title=Measure".'),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="CSV: the file's encoding when not UTF-8, e.g. latin-1.")
+    ] = None,
 ) -> None:
     """Import a plan and/or an owners directory, in one transaction.
 
@@ -48,10 +58,18 @@ def import_(
     Importing a revised plan again keeps action ids, owners and statuses, and says what changed.
     """
     from engine.cli.present import import_summary
+    from engine.importers.sheets import parse_columns
     from engine.importing import OwnersReport, import_paths
 
+    options = {"sheet": sheet, "columns": parse_columns(columns), "encoding": encoding}
     reports = import_paths(
-        open_engine(ctx, ensure=False), paths, settings_of(ctx), current_time(), timezone=tz, plan_id=plan_id
+        open_engine(ctx, ensure=False),
+        paths,
+        settings_of(ctx),
+        current_time(),
+        timezone=tz,
+        plan_id=plan_id,
+        sheet_options=options,
     )
     console = make_console()
     for report in reports:
