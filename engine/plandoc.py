@@ -30,6 +30,7 @@ class PlanInfo:
     fy_start: int | None = None
     source: str = ""
     source_format: str = ""
+    place: str = ""  # the date line's place, when the file has one (its time zone comes from it)
 
 
 @dataclass(slots=True)

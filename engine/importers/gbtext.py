@@ -1,14 +1,23 @@
-"""The plan's own text format: a converted ILO-style document whose appendix is a pipe table.
+"""Governing Body plans of action converted to text: a front matter and an appendix of pipe tables.
 
-The table has three columns: the issue, its context and its time frame. After conversion each cell ends in
-``|``; an action row is an empty cell line ``|`` followed by ``TIME FRAME | |``; a row whose
-time-frame cell was merged with the one above is ``|`` followed by ``||``. The bullet texts of
-the context column were lost in the conversion, so titles are derived and say so.
+The family this reads: a symbol line (``GB.276/TC/2``), a date line (``Geneva, 28 September 1999.``),
+a line ``Appendix``, then one table per Part. A Part line is ``Part I -- Title | ||`` (Roman numerals,
+letters or digits, any case, with ``--``, ``-``, ``:`` or ``.``; ``Section 1 - Title`` too). A header
+row has two to five cells, one line each, ending in a time-frame heading (``Time frame |``,
+``Deadline |``, ``Target date |`` ...). Issue headings are numbered ``1.``, ``1(a)``, ``(a)``, ``A.1``
+or ``1.1``. After conversion each cell ends in ``|``: an action row is an empty cell line ``|``,
+then the measure's cells when the document kept them (``Measure text |``), then ``TIME FRAME | |``;
+a row whose time-frame cell was merged with the one above is ``|`` followed by ``||``. When the
+measure text was lost in the conversion, titles are derived and say so.
+
+:class:`RowReader` places Parts, headings, context and action rows; the Word and PDF readers feed it
+the cells of their table rows, so every format reads a row the same way.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,35 +26,64 @@ from engine.importers.places import zone_for_place
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 
 SYMBOL_RE = re.compile(r"^[A-Z]{1,6}\.\d+(?:/[A-Za-z0-9.()]+)+$")
-DATE_RE = re.compile(r"^(?P<place>[A-Z][\w' -]*?),\s+(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]+)\s+(?P<year>\d{4})\.?$")
-MONTHS = {
-    m: i
-    for i, m in enumerate(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        1,
-    )
-}
-PART_RE = re.compile(r"^Part\s+(?P<num>[IVXLC]+)\s+--\s+(?P<title>.+?)\s*\|\s*\|\|$")
-HEADER_RE = re.compile(r"^(?:Issues to be addressed|[\w ]*elements for action|Time frame)\s*\|$")
-SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")
-ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>.+?)\s*\|(?P<closed>\s*\|\|)?$")
-LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>.+?)\s*\|$")
+DATE_RE = re.compile(
+    r"^(?P<place>[^\W\d_][\w'’ -]*?(?:,\s*D\.\s?C\.)?),\s+(?:le\s+|den\s+)?(?P<day>\d{1,2})(?:er|\.)?\s+(?:de\s+)?"
+    r"(?P<month>[^\W\d_]+)\s+(?:de\s+)?(?P<year>\d{4})\.?$"
+)
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december",
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "januar februar märz april mai juni juli august september oktober november dezember",
+)
+MONTHS = {name: i for names in _MONTH_NAMES for i, name in enumerate(names.split(), 1)} | {"setiembre": 9}
+PART_RE = re.compile(
+    r"^(?:part|section)\s+(?P<num>[ivxlc]+|[a-z]|\d+)\s*(?:--|-|–|—|:|\.)\s*(?P<title>[^|]*[^|\s])[\s|]*$", re.I
+)
+# The time-frame column's headings; the header row is found by this cell, whatever the others say.
+TIMEFRAME_HEADINGS = frozenset(
+    [
+        "time frame",
+        "timeframe",
+        "time-frame",
+        "time frames",
+        "timeframes",
+        "timeline",
+        "timelines",
+        "deadline",
+        "deadlines",
+        "target date",
+        "target dates",
+        "completion date",
+        "completion dates",
+        "calendar",
+        "due",
+        "due date",
+        "calendrier",
+        "délai",
+        "délais",
+        "échéance",
+        "échéancier",
+        "plazo",
+        "plazos",
+        "calendario",
+        "fecha límite",
+    ]
+)
+SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
+ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>\S.*)$")
+LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
+DOTTED_RE = re.compile(r"^(?P<first>\d+|[A-Z])\.(?P<second>\d+)\.?\s+(?P<title>\S.*)$")
+CELL_RE = re.compile(r"^(?P<text>[^|]*[^|\s])\s*\|(?P<closed>\s*\|\|)?$")
 ROW_RE = re.compile(r"^(?P<tf>[^|]*[^|\s])\s+\|\s+\|$")
 CONTEXT_RE = re.compile(r"^(?P<text>[^|]*[^|\s])\s+\|$")
 EMPTY_CELLS_RE = re.compile(r"\|\s*\|\|")
+LOOKS = (
+    "expected a Part line (such as 'Part A -- Financial management | ||'), "
+    "a header row ending in a time-frame heading (such as 'Time frame |') "
+    "or a table row (an empty cell '|', the measure's cells, then 'TIME FRAME | |')"
+)
+TITLE_LENGTH = 120
 
 
 def looks_like(text: str) -> bool:
@@ -57,20 +95,20 @@ def looks_like(text: str) -> bool:
 def parse(text: str, source: str, *, timezone: str | None = None, plan_id: str | None = None) -> PlanDocument:
     """Read a whole plan in the text format; ``source`` names the file in errors."""
     lines = text.splitlines()
-    info = _front_matter(lines, source, timezone, plan_id)
+    info = front_matter(lines, source, timezone, plan_id)
     start = _appendix_line(lines, source)
-    reader = _TableReader(source)
+    reader = _TextTable(RowReader(source), _header_lines(lines, start))
     for number in range(start + 1, len(lines) + 1):
         reader.feed(number, lines[number - 1].strip())
-    reader.finish(len(lines))
-    if not reader.actions:
+    reader.finish()
+    if not reader.rows.actions:
         raise InputError("the table has no action rows; expected rows ending in ' | |'", Location(source, start))
-    return PlanDocument(info, reader.sections, reader.actions, positional_refs=True, path=source)
+    return PlanDocument(info, reader.rows.sections, reader.rows.actions, positional_refs=True, path=source)
 
 
 def place_of(text: str, source: str) -> str:
     """Return the place the plan's date line names ('Geneva' in 'Geneva, 28 September 1999.')."""
-    return _date_line(text.splitlines(), source)[0]
+    return date_line(text.splitlines(), source)[0]
 
 
 def plan_id_from_symbol(symbol: str) -> str:
@@ -85,60 +123,77 @@ def plan_id_from_symbol(symbol: str) -> str:
     return "-".join(p for p in out if p) or "plan"
 
 
-def _front_matter(lines: list[str], source: str, timezone: str | None, plan_id: str | None) -> PlanInfo:
+def front_matter(
+    lines: Sequence[str],
+    source: str,
+    timezone: str | None,
+    plan_id: str | None,
+    source_format: str = "gbtext",
+    where: Callable[[int], Location] | None = None,
+) -> PlanInfo:
+    """Read the symbol, title, body, date and place from the lines before the table.
+
+    ``where`` turns a 1-based line number into the place errors name (a paragraph of a Word file).
+    """
+    where = where or (lambda n: Location(source, n, 1))
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     symbol = lines[first].strip() if lines else ""
     if not SYMBOL_RE.match(symbol):
         raise InputError(
-            f"expected the plan's symbol (such as GB.276/TC/2) on the first line, got {symbol[:40]!r}",
-            Location(source, first + 1, 1),
+            f"expected the plan's symbol (such as GB.276/TC/2) on the first line, got {symbol[:40]!r}", where(first + 1)
         )
-    place, ref = _date_line(lines, source)
+    place, ref = date_line(lines, source, where)
     return PlanInfo(
         id=plan_id or plan_id_from_symbol(symbol),
-        title=_title(lines),
+        title=_title(lines, first),
         symbol=symbol,
         ref_date=ref,
         timezone=timezone or zone_for_place(place),
         body=_body(lines[first + 1 : first + 8]),
         source=source,
-        source_format="gbtext",
+        source_format=source_format,
+        place=place,
     )
 
 
-def _date_line(lines: list[str], source: str) -> tuple[str, date]:
+def date_line(lines: Sequence[str], source: str, where: Callable[[int], Location] | None = None) -> tuple[str, date]:
+    """Return the place and the date of the plan's date line (before the Appendix)."""
+    where = where or (lambda n: Location(source, n, 1))
     for number, line in enumerate(lines, 1):
         if line.strip() == "Appendix":
             break
         m = DATE_RE.match(line.strip())
         if not m:
             continue
-        month = MONTHS.get(m["month"])
+        month = MONTHS.get(m["month"].casefold())
         try:
             if month is None:
                 raise ValueError(f"unknown month {m['month']!r}")
             return m["place"], date(int(m["year"]), month, int(m["day"]))
         except ValueError as exc:
-            raise InputError(f"the date line is not a real date ({exc})", Location(source, number, 1)) from None
+            raise InputError(f"the date line is not a real date ({exc})", where(number)) from None
     raise InputError(
-        "expected the plan's date line, such as 'Geneva, 28 September 1999.', before the Appendix",
-        Location(source, 1),
+        "expected the plan's date line, such as 'Geneva, 28 September 1999.', before the Appendix", Location(source, 1)
     )
 
 
-def _title(lines: list[str]) -> str:
+def _title(lines: Sequence[str], first: int) -> str:
     for i, line in enumerate(lines):
-        if line.strip().endswith("ON THE AGENDA"):
+        if line.strip().upper().endswith("ON THE AGENDA"):
             parts = []
             for following in lines[i + 1 :]:
-                if re.match(r"^\d+\.\s", following) or not following.strip():
+                if re.match(r"^\d+\.\s", following) or not following.strip() or DATE_RE.match(following.strip()):
                     break
                 parts.append(following.strip())
             return " ".join(parts)
+    for line in lines[first + 1 : first + 8]:  # no agenda line: the first sentence-like paragraph
+        text = line.strip()
+        if len(text.split()) > 3 and "|" not in text and not DATE_RE.match(text) and not text.isupper():
+            return text
     return ""
 
 
-def _body(lines: list[str]) -> str:
+def _body(lines: Sequence[str]) -> str:
     for line in lines:
         m = CONTEXT_RE.match(line.strip())
         if m and len(m["text"].split()) > 2:
@@ -156,6 +211,66 @@ def _appendix_line(lines: list[str], source: str) -> int:
     )
 
 
+def is_timeframe_heading(cell: str) -> bool:
+    """Return True when a header cell names the time-frame column ('Time frame', 'Deadline', ...)."""
+    return " ".join(cell.replace("\n", " ").split()).strip(" :*").casefold() in TIMEFRAME_HEADINGS
+
+
+def _header_lines(lines: list[str], start: int) -> dict[int, list[str]]:
+    """Find the header rows: a time-frame heading cell and the one to four heading cells before it.
+
+    Returns the 1-based numbers of the header's lines, each mapped to the header's headings.
+    """
+    found: dict[int, list[str]] = {}
+    for i in range(start, len(lines)):
+        m = CELL_RE.match(lines[i].strip())
+        if not m or m["closed"] or not is_timeframe_heading(m["text"]):
+            continue
+        j = i
+        while j > start and i - j < 4 and (c := CONTEXT_RE.match(lines[j - 1].strip())) and not _is_heading(c["text"]):
+            j -= 1
+        headings = [lines[k].strip().rstrip("|").strip() for k in range(j, i + 1)]
+        found.update({k + 1: headings for k in range(j, i + 1)})
+    return found
+
+
+def _is_heading(text: str) -> bool:
+    return any(r.match(text) for r in (SUB_RE, ISSUE_RE, LETTER_RE, DOTTED_RE, PART_RE))
+
+
+def short_title(text: str) -> str:
+    """Return a measure's text as a one-line title (its first sentence, at most 120 characters)."""
+    flat = " ".join(text.split()).rstrip(" ;,")
+    if len(flat) <= TITLE_LENGTH:
+        return flat
+    cut = flat[: TITLE_LENGTH - 1]
+    return cut[: cut.rfind(" ")].rstrip(" ;,") + "…" if " " in cut else cut + "…"
+
+
+@dataclass
+class Columns:
+    """Which cell of a table row holds what: ``tf`` the time frame, ``measure`` the recommendation or measure."""
+
+    headings: list[str]
+    tf: int
+    measure: int
+
+    @classmethod
+    def of(cls, headings: Sequence[str]) -> Columns | None:
+        """Return the columns of a header row, or None when no cell is a time-frame heading."""
+        names = [" ".join(h.split()) for h in headings]
+        tf = next((i for i, h in enumerate(names) if is_timeframe_heading(h)), None)
+        if tf is None:
+            return None
+        measure = 1 if len(names) > 2 and tf != 1 else 0
+        return cls(names, tf, measure)
+
+    def extras(self, cells: Sequence[str]) -> list[tuple[str, str]]:
+        """The other columns' headings and texts (a responsible unit, an indicator)."""
+        skip = {0, self.tf, self.measure}
+        return [(self.headings[i], c) for i, c in enumerate(cells[: len(self.headings)]) if i not in skip and c]
+
+
 @dataclass
 class _Issue:
     section: SectionRow
@@ -165,32 +280,207 @@ class _Issue:
     subheading: str = ""
 
 
+def _clean(cell: str | None) -> str:
+    return " ".join((cell or "").split())
+
+
 @dataclass
-class _TableReader:
+class RowReader:
+    """Places Parts, issue headings, context, sub-headings and action rows, for every table format.
+
+    ``line`` numbers are the reader's own (file lines for text, a running row count for Word and
+    PDF); ``where`` turns one into the place an error names, ``name`` into words ("line 12").
+    """
+
     source: str
+    where: Callable[[int], Location] | None = None
+    name: Callable[[int], str] = lambda n: f"line {n}"
     sections: list[SectionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
+    columns: Columns | None = None
     part: str | None = None
     numbered: str | None = None
     issue: _Issue | None = None
+
+    def at(self, line: int) -> Location:
+        """The place an error about ``line`` names."""
+        return self.where(line) if self.where else Location(self.source, line, 1)
+
+    def unexpected(self, line: int, text: str) -> InputError:
+        """The error for a row that is neither a Part, a header, a heading nor a table row."""
+        return InputError(f"unexpected line {text[:40]!r}; {LOOKS}", self.at(line))
+
+    # ------------------------------------------------------------------ whole rows (Word, PDF)
+
+    def row(self, cells: Sequence[str | None], line: int, *, merged: frozenset[int] = frozenset()) -> None:
+        """Read one table row given as its cells; ``merged`` holds the cells merged with the one above."""
+        cells = [_clean(c) for c in cells]
+        texts = [c for c in cells if c]
+        if not texts and not merged:
+            return
+        if len(texts) == 1 and (m := PART_RE.match(texts[0])):
+            self.add_part(m["num"], m["title"], line)
+            return
+        if (columns := Columns.of(cells)) is not None:
+            self.columns = columns
+            return
+        columns = self.columns or Columns([""] * len(cells), len(cells) - 1, 1 if len(cells) > 2 else 0)
+        tf = cells[columns.tf] if columns.tf < len(cells) else ""
+        first = cells[0]
+        measure = cells[columns.measure] if columns.measure < len(cells) else ""
+        if first and self.heading(first, line) is not None:
+            if tf or columns.tf in merged:
+                self.action(line, tf, "" if columns.measure == 0 else measure, columns.extras(cells))
+            elif columns.measure and measure:
+                self.context(measure, line)
+            return
+        if tf or (columns.tf in merged and len(texts) < len(cells)):
+            self.action(line, tf, measure, columns.extras(cells))
+        elif first and columns.measure and not measure and len(texts) == 1:
+            self.subheading(first, line)
+        elif measure or first:
+            self.context(measure or first, line)
+
+    # ------------------------------------------------------------------ the parts of a row
+
+    def add_section(self, row: SectionRow) -> SectionRow:
+        """Add a Part, issue or sub-heading; each may appear once."""
+        first = next((s for s in self.sections if s.key == row.key), None)
+        if first is not None:
+            what = "Part" if row.level == "part" else "heading"
+            raise InputError(
+                f"{what} {row.number or row.title!r} appears twice (first at {self.name(first.line)}); "
+                "expected each Part, issue and sub-heading once",
+                self.at(row.line),
+            )
+        row.ordinal = len(self.sections) + 1
+        self.sections.append(row)
+        return row
+
+    def add_part(self, number: str, title: str, line: int) -> None:
+        """Start a Part ('Part A -- Title'): its number in upper case ('ii' reads as 'II')."""
+        number = number.upper()
+        self.part, self.numbered, self.issue = number, None, None
+        self.add_section(SectionRow(number, None, "part", number, title, line=line))
+
+    def heading(self, text: str, line: int) -> SectionRow | None:
+        """Start an issue if ``text`` is an issue heading ('1.', '1(a)', '(a)', 'A.1', '1.1'); else None."""
+        key, parent, label, title = self._match_heading(text)
+        if key is None or parent is None:
+            return None
+        if self.part is None:
+            raise InputError("an issue heading before any Part line (such as 'Part I -- Title')", self.at(line))
+        level = "issue" if parent == self.part else "subissue"
+        row = self.add_section(SectionRow(key, parent, level, label, title, line=line))
+        self.issue = _Issue(row, title)
+        return row
+
+    def _match_heading(self, line: str) -> tuple[str | None, str | None, str, str]:
+        part = self.part
+        if m := SUB_RE.match(line):
+            parent = f"{part}.{m['num']}"
+            return f"{parent}{m['letter']}", parent, f"{m['num']}({m['letter']})", m["title"]
+        if m := ISSUE_RE.match(line):
+            key = f"{part}.{m['num']}"
+            self.numbered = key
+            return key, part, m["num"], m["title"]
+        if m := LETTER_RE.match(line):
+            enclosing = self.numbered or part
+            return f"{part}.{m['letter']}", enclosing, f"({m['letter']})", m["title"]
+        if m := DOTTED_RE.match(line):
+            label = f"{m['first']}.{m['second']}"
+            if m["first"] == part:
+                return f"{part}.{m['second']}", part, label, m["title"]
+            enclosing = f"{part}.{m['first']}"
+            parent = enclosing if any(s.key == enclosing for s in self.sections) else part
+            return f"{part}.{label}", parent, label, m["title"]
+        return None, None, "", ""
+
+    def context(self, text: str, line: int) -> None:
+        """Add a paragraph to the current issue's context (a lead-in such as 'The Office will:')."""
+        issue = self.require_issue(line, text)
+        section = issue.section
+        section.context = f"{section.context}\n\n{text}" if section.context else text
+        issue.description = f"{section.title}\n\n{section.context}"
+
+    def subheading(self, text: str, line: int) -> None:
+        """Start a sub-heading inside the current issue ('Learning from experience')."""
+        issue = self.require_issue(line, text)
+        slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+        self.add_section(
+            SectionRow(f"{issue.section.key}.{slug}", issue.section.key, "subheading", "", text, line=line)
+        )
+        issue.subheading = text
+
+    def action(self, line: int, timeframe: str, measure: str = "", extras: Sequence[tuple[str, str]] = ()) -> None:
+        """Add one action of the current issue; an empty time frame proposes the one above."""
+        issue = self.require_issue(line, timeframe or measure)
+        issue.count += 1
+        if measure:
+            title = short_title(measure)
+            description = "\n\n".join([measure, *(f"{name or 'Note'}: {text}" for name, text in extras)])
+        else:
+            title = f"{issue.section.number} action {issue.count} (text not in source)"
+            description = issue.description
+        self.actions.append(
+            ActionRow(
+                ref=f"{issue.section.key}.{issue.count}",
+                section_key=issue.section.key,
+                ordinal=len(self.actions) + 1,
+                title=title,
+                timeframe=timeframe,
+                subheading=issue.subheading,
+                description=description,
+                timeframe_proposed=None if timeframe else issue.last_timeframe,
+                line=line,
+            )
+        )
+        if timeframe:
+            issue.last_timeframe = timeframe
+
+    def require_issue(self, line: int, text: str = "") -> _Issue:
+        """The current issue; a row before any issue heading is an error."""
+        if self.issue is None:
+            what = f" ({text[:40]!r})" if text else ""
+            raise InputError(
+                f"a table row{what} before any issue heading; expected an issue numbered such as "
+                "'1.', '1(a)', '(a)', 'A.1' or '1.1' first",
+                self.at(line),
+            )
+        return self.issue
+
+
+@dataclass
+class _TextTable:
+    """The text format's lines, one cell a line, turned into the row reader's parts."""
+
+    rows: RowReader
+    headers: dict[int, list[str]]
     awaiting_context: int | None = None
     previous: str = ""
     last_text_line: int | None = None
+    pending: list[tuple[int, str]] = field(default_factory=list)
 
     def feed(self, number: int, line: str) -> None:
-        if not line or line == "|" or line == "| |" or EMPTY_CELLS_RE.fullmatch(line) or HEADER_RE.match(line):
+        if number in self.headers:
+            self._flush()
+            self.rows.columns = Columns.of(self.headers[number])
             self._advance(line)
             return
-        # Parts start with "Part", headings with a digit or "(": most lines (time frames) skip those patterns.
-        heading = line[0].isdigit() or line[0] == "(" or line.startswith("Part")
-        handled = (
-            (heading and (self._part(number, line) or self._heading(number, line)))
-            or self._row(number, line)
-            or self._context(number, line)
-            or self._subheading(number, line)
-        )
+        if self._row(number, line):
+            self._advance(line)
+            return
+        if self._pending(number, line):
+            self._advance(line)
+            return
+        self._flush()
+        if not line or line in {"|", "||", "| |"} or EMPTY_CELLS_RE.fullmatch(line):
+            self._advance(line)
+            return
+        handled = self._part(number, line) or self._heading(number, line) or self._context(number, line)
+        handled = handled or self._subheading(number, line)
         if not handled:
-            raise InputError(f"unexpected line {line[:40]!r}; expected a table row", Location(self.source, number, 1))
+            raise self.rows.unexpected(number, line)
         self._advance(line)
 
     def _advance(self, line: str) -> None:
@@ -199,117 +489,76 @@ class _TableReader:
             return
         self.last_text_line = None
 
-    def finish(self, last_line: int) -> None:
+    def finish(self) -> None:
+        self._flush()
         if self.awaiting_context is not None:
             raise self._truncated(self.awaiting_context, "its context and action rows")
         if self.last_text_line is not None:
             raise self._truncated(self.last_text_line, "the rest of this row, ending in '|'")
-        if self.issue is not None and self.issue.count == 0 and self.issue.section.context:
-            raise self._truncated(self.issue.section.line, "its action rows")
+        issue = self.rows.issue
+        if issue is not None and issue.count == 0 and issue.section.context:
+            raise self._truncated(issue.section.line, "its action rows")
 
     def _truncated(self, number: int, expected: str) -> InputError:
         return InputError(
-            f"the table ends here; expected {expected} (is the file truncated?)", Location(self.source, number)
+            f"the table ends here; expected {expected} (is the file truncated?)", Location(self.rows.source, number)
         )
 
-    def _add_section(self, row: SectionRow) -> SectionRow:
-        first = next((s for s in self.sections if s.key == row.key), None)
-        if first is not None:
-            what = "Part" if row.level == "part" else "heading"
-            raise InputError(
-                f"{what} {row.number or row.title!r} appears twice (first at line {first.line}); "
-                "expected each Part, issue and sub-heading once",
-                Location(self.source, row.line, 1),
-            )
-        row.ordinal = len(self.sections) + 1
-        self.sections.append(row)
-        return row
-
     def _part(self, number: int, line: str) -> bool:
-        m = PART_RE.match(line)
-        if not m:
+        if not (m := PART_RE.match(line)):
             return False
-        self.part, self.numbered, self.issue = m["num"], None, None
-        self._add_section(SectionRow(m["num"], None, "part", m["num"], m["title"], line=number))
+        self.rows.add_part(m["num"], m["title"], number)
         return True
 
     def _heading(self, number: int, line: str) -> bool:
-        key, parent, label, title, closed = self._match_heading(line)
-        if key is None:
+        m = CELL_RE.match(line)
+        if not m or not (line[0].isdigit() or line[0] == "(" or line[0].isupper()):
             return False
-        if self.part is None:
-            raise InputError("an issue heading before any 'Part ... --' line", Location(self.source, number, 1))
-        row = self._add_section(
-            SectionRow(key, parent, "issue" if parent == self.part else "subissue", label, title, line=number)
-        )
-        self.issue = _Issue(row, title)
-        self.awaiting_context = None if closed else number
+        if self.rows.heading(m["text"], number) is None:
+            return False
+        self.awaiting_context = None if m["closed"] else number
         return True
 
-    def _match_heading(self, line: str) -> tuple[str | None, str | None, str, str, bool]:
-        if m := SUB_RE.match(line):
-            parent = f"{self.part}.{m['num']}"
-            return f"{parent}{m['letter']}", parent, f"{m['num']}({m['letter']})", m["title"], False
-        if m := ISSUE_RE.match(line):
-            key = f"{self.part}.{m['num']}"
-            self.numbered = key
-            return key, self.part, m["num"], m["title"], bool(m["closed"])
-        if m := LETTER_RE.match(line):
-            enclosing = self.numbered or self.part
-            return f"{self.part}.{m['letter']}", enclosing, f"({m['letter']})", m["title"], False
-        return None, None, "", "", False
+    def _pending(self, number: int, line: str) -> bool:
+        """Keep a cell that follows an empty first cell: a measure if a time frame follows, else context."""
+        m = CONTEXT_RE.match(line)
+        if not m or not (self.previous == "|" or self.pending) or self.rows.issue is None or _is_heading(m["text"]):
+            return False
+        if self.pending and self.pending[-1][0] != number - 1:
+            return False
+        self.pending.append((number, m["text"]))
+        return True
+
+    def _flush(self) -> None:
+        for number, text in self.pending:
+            self.rows.context(text, number)
+        self.pending.clear()
 
     def _row(self, number: int, line: str) -> bool:
         m = ROW_RE.match(line)
-        empty = line == "||" and self.previous == "|"
+        empty = line == "||" and (self.previous == "|" or bool(self.pending))
         if not m and not empty:
-            return line in {"|", "||"}
-        issue = self._require_issue(number)
-        issue.count += 1
-        timeframe = m["tf"] if m else ""
-        self.actions.append(
-            ActionRow(
-                ref=f"{issue.section.key}.{issue.count}",
-                section_key=issue.section.key,
-                ordinal=len(self.actions) + 1,
-                title=f"{issue.section.number} action {issue.count} (text not in source)",
-                timeframe=timeframe,
-                subheading=issue.subheading,
-                description=issue.description,
-                timeframe_proposed=None if timeframe else issue.last_timeframe,
-                line=number,
-            )
-        )
-        if timeframe:
-            issue.last_timeframe = timeframe
-        return True
-
-    def _require_issue(self, number: int) -> _Issue:
-        if self.issue is None:
-            raise InputError("an action row before any issue heading", Location(self.source, number, 1))
+            return False
         self.awaiting_context = None
-        return self.issue
+        cells = [text for _, text in self.pending]
+        self.pending.clear()
+        columns = self.rows.columns
+        names = columns.headings if columns else []
+        extras = [(names[i + 1] if i + 1 < len(names) else "", c) for i, c in enumerate(cells[1:], 1)]
+        self.rows.action(number, m["tf"] if m else "", cells[0] if cells else "", extras)
+        return True
 
     def _context(self, number: int, line: str) -> bool:
         m = CONTEXT_RE.match(line)
-        if not m or self.issue is None:
+        if not m or self.rows.issue is None:
             return False
-        text = m["text"]
-        if self.awaiting_context is not None:
-            self.issue.section.context = text
-            self.awaiting_context = None
-        else:
-            self.issue.section.context += "\n\n" + text
-        self.issue.description = f"{self.issue.section.title}\n\n{self.issue.section.context}"
+        self.rows.context(m["text"], number)
+        self.awaiting_context = None
         return True
 
     def _subheading(self, number: int, line: str) -> bool:
-        if "|" in line or self.issue is None:
+        if "|" in line or self.rows.issue is None:
             return False
         self.last_text_line = number
-        slug = re.sub(r"[^a-z0-9]+", "-", line.lower()).strip("-")
-        self._add_section(
-            SectionRow(f"{self.issue.section.key}.{slug}", self.issue.section.key, "subheading", "", line, line=number)
-        )
-        self.issue.subheading = line
+        self.rows.subheading(line, number)
         return True

@@ -155,9 +155,10 @@ def test_missing_symbol() -> None:
 def test_unexpected_line_in_table() -> None:
     text = SEED_TEXT.replace("Starting January 2000 | |", "Starting January 2000 |x| |", 1)
     message = _error(text)
-    assert re.match(r"p\.txt:87:1: unexpected line 'Starting January 2000 \|x\| \|'; expected a table row", message), (
-        message
-    )
+    start = "p.txt:87:1: unexpected line 'Starting January 2000 |x| |'; expected a Part line"
+    assert message.startswith(start), message
+    assert "a header row ending in a time-frame heading (such as 'Time frame |')" in message
+    assert "or a table row (an empty cell '|', the measure's cells, then 'TIME FRAME | |')" in message
 
 
 def test_a_heading_twice_is_an_error() -> None:
