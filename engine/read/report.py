@@ -122,7 +122,7 @@ def _open_escalations(session: Session, plan_id: str, cutoff: datetime) -> dict[
         )
     )
     found: dict[int, set[str]] = defaultdict(set)
-    for action_id, occurrence in session.connection().execute(query):
+    for action_id, occurrence in session.connection().execute(query.distinct()):
         found[action_id].add(occurrence)
     return found
 

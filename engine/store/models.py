@@ -159,9 +159,19 @@ class Outbox(SQLModel, table=True):
 class Escalation(SQLModel, table=True):
     """The append-only escalation log: one row per step fired for an occurrence."""
 
-    # The escalations page: a page of actions in lateness order, read from an index alone (covering).
+    # The escalations page (a page of actions in lateness order) and the report (the open occurrences of each
+    # action) read from an index alone (covering).
     __table_args__ = (
-        Index("ix_escalation_by_action", "action_id", "resolved_at", "acknowledged_at", "level", "at", "days_overdue"),
+        Index(
+            "ix_escalation_by_action",
+            "action_id",
+            "resolved_at",
+            "acknowledged_at",
+            "level",
+            "at",
+            "days_overdue",
+            "occurrence",
+        ),
         Index("ix_escalation_by_time", "at", "action_id", "days_overdue", "level", "resolved_at", "acknowledged_at"),
     )
 
