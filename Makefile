@@ -25,11 +25,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# ical.js (the calendar parser of Thunderbird) for tests/calendars/test_write.py, from the lock file.
+# From the lock file: ical.js (the calendar parser of Thunderbird) for tests/calendars/test_write.py, and
+# axe-core for the accessibility check of the web pages (tests/web/test_site_a11y.py).
 $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed-stamp; \
-	else echo "npm not found: the ical.js test is skipped here (and fails in CI)"; fi
+	else echo "npm not found: the ical.js and axe-core tests are skipped here (and fail in CI)"; fi
 
 # The PostgreSQL pass runs when a server answers on 127.0.0.1:5432 (or PLANWATCH_TEST_POSTGRES_URL is set).
 unit: $(STAMP) $(JS_STAMP)
