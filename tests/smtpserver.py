@@ -3,17 +3,22 @@
 ``Controller(port=0)`` is avoided on purpose (aiosmtpd issues #276/#388): we bind a socket to
 port 0, read the port the kernel chose, close it, and start the server on that port.
 The handler records every message it accepts and can be told to misbehave: refuse some
-recipients (550), answer 451 to the first try of each message, or drop the connection in the
-middle of the N-th message.
+recipients (550), answer 451 to the first try of each message, drop the connection in the
+middle of the N-th message (after keeping it, or before), or answer each message ``latency``
+seconds late, as a relay across a network would (the wait does not hold up other connections).
+Each message keeps the connection it came over and when it arrived, so tests can check the order
+per recipient and per connection and how late a message left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -21,6 +26,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from engine.clock import SystemClock
 
 
 def free_port() -> int:
@@ -39,6 +46,8 @@ class Received:
     data: bytes
     tls: bool
     login: str | None
+    peer: Any = None  # the client's address and port: one per connection
+    at: datetime | None = None  # when it arrived (aware UTC)
 
     @property
     def message(self) -> EmailMessage:
@@ -54,6 +63,8 @@ class Recorder:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> reply, e.g. "550 5.1.1 no such user"
     defer_first: bool = False  # 451 the first DATA of every Message-ID
     drop_at: int | None = None  # close the connection during the N-th DATA (1-based), after keeping the data
+    drop_before: int | None = None  # close the connection during the N-th DATA without keeping it
+    latency: float = 0.0  # seconds before the reply to each message (after it has been kept)
     always: str | None = None  # answer every DATA with this reply
     received: list[Received] = field(default_factory=list)
     tries: dict[str, int] = field(default_factory=dict)
@@ -80,6 +91,9 @@ class Recorder:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_commands += 1
+        if self.drop_before is not None and self.data_commands == self.drop_before:
+            server.transport.close()  # lost on the way: the server never kept it, the client never hears
+            return "421 4.4.2 connection dropped"
         data = bytes(envelope.original_content or envelope.content)
         msgid = str(message_from_bytes(data)["Message-ID"])
         self.tries[msgid] = self.tries.get(msgid, 0) + 1
@@ -89,15 +103,33 @@ class Recorder:
             return "451 4.3.0 Mailbox busy, try again later"
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         self.received.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.ssl is not None, login)
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                data,
+                session.ssl is not None,
+                login,
+                session.peer,
+                SystemClock().now(),
+            )
         )
         if self.drop_at is not None and self.data_commands == self.drop_at:
             server.transport.close()  # the message arrived, but the client never hears "250"
+        if self.latency:
+            await asyncio.sleep(self.latency)
         return "250 OK: queued"
 
     def message_ids(self) -> list[str]:
         """Return the Message-ID of every message received, in order."""
         return [str(r.message["Message-ID"]) for r in self.received]
+
+    def by_recipient(self) -> dict[str, list[Received]]:
+        """Return the messages received for each recipient, in the order they arrived."""
+        seen: dict[str, list[Received]] = {}
+        for received in self.received:
+            for rcpt in received.rcpt_tos:
+                seen.setdefault(rcpt, []).append(received)
+        return seen
 
 
 class Authenticator:

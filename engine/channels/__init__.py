@@ -67,7 +67,8 @@ def channel_for(settings: Settings) -> Channel:
     if settings.smtp_url:
         from engine.channels.smtp import SmtpChannel, parse_smtp_url
 
-        return SmtpChannel(parse_smtp_url(settings.smtp_url), rate_per_minute=settings.smtp_rate)
+        config = parse_smtp_url(settings.smtp_url)
+        return SmtpChannel(config, rate_per_minute=settings.smtp_rate, pool=settings.smtp_connections)
     from engine.channels.maildir import MaildirChannel
 
     return MaildirChannel(settings.maildir)

@@ -1,13 +1,19 @@
-"""Sending on a second thread, so the next message is built while the server takes the last one.
+"""Sending on other threads, so the next message is built while the servers take the last ones.
 
 A mail server spends about a millisecond on each message, in four round trips (MAIL, RCPT,
-DATA, the message). The sending thread waits for those replies with the GIL released, while the
-building thread renders the next message. Messages still go one at a time, in order, over the
-channel's one connection, and results come back in that order.
+DATA, the message); a relay across a network, tens of milliseconds. The sending threads wait for
+those replies with the GIL released, while the building thread renders the next message.
 
-After a failure that ends the batch (a pause, a lost connection, a crash) nothing more is sent:
-what is still queued comes back ``SKIPPED``, so its row stays untouched for the next pass.
-``Inline`` is the same interface without a thread, for channels that do not wait (a Maildir).
+``Pool`` sends over several connections at once (``PLANWATCH_SMTP_CONNECTIONS``), one thread
+each: a recipient's first message picks the connection with the least queued, and every later
+message to that recipient in the batch goes over the same connection, so one person's messages
+arrive in the order they were built. ``Pipeline`` is a pool of one connection. Results come back
+as they come in; each carries its tag.
+
+After a pause or a crash nothing more is sent on any connection: what is still queued comes back
+``SKIPPED``, so its row stays untouched for the next pass. A connection that is lost stops only
+its own queue (the others go on). ``Inline`` is the same interface without a thread, for channels
+that do not wait (a Maildir).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from engine.channels.base import Channel, DeliveryError
 
@@ -28,16 +34,18 @@ HANDOVER = 0.0002  # seconds: how soon a waiting thread gets the GIL back during
 _STOP = object()
 
 
-def send_one(channel: Channel, stopped: threading.Event, message: Any) -> Any:
-    """Deliver ``message`` (or what the channel's ``wire`` made of it) unless the batch has stopped;
-    return ``SENT``, ``SKIPPED`` or the exception."""
-    if stopped.is_set():
+def send_one(channel: Channel, stopped: threading.Event, message: Any, lost: threading.Event | None = None) -> Any:
+    """Deliver ``message`` (or what the channel's ``wire`` made of it) unless the batch has stopped
+    (or, given ``lost``, this connection was lost); return ``SENT``, ``SKIPPED`` or the exception."""
+    if stopped.is_set() or (lost is not None and lost.is_set()):
         return SKIPPED
     try:
         channel.deliver(message)
     except DeliveryError as exc:
-        if exc.pause or exc.connection_lost:
+        if exc.pause or (exc.connection_lost and lost is None):
             stopped.set()
+        elif exc.connection_lost and lost is not None:
+            lost.set()
         return exc
     except BaseException as exc:  # a crash: handed to the building thread, which re-raises it
         stopped.set()
@@ -45,24 +53,64 @@ def send_one(channel: Channel, stopped: threading.Event, message: Any) -> Any:
     return SENT
 
 
-class Pipeline:
-    """Sends on a worker thread; ``put`` waits while ``depth`` messages are already queued."""
+@runtime_checkable
+class Pooled(Protocol):
+    """A channel that can send over several connections at once: ``lanes`` returns one channel a
+    connection (the channel itself first), sharing its configuration and rate limit."""
 
-    def __init__(self, channel: Channel, depth: int = 4) -> None:
+    def lanes(self) -> list[Channel]:
+        """Return the channels to send over, one a connection."""
+        ...
+
+
+def lanes_of(channel: Channel) -> list[Channel]:
+    """Return the channels ``channel`` sends a batch over: its lanes, or itself alone."""
+    return channel.lanes() if isinstance(channel, Pooled) else [channel]
+
+
+class _Lane:
+    """One connection's queue and sending thread (started with its first message)."""
+
+    def __init__(self, channel: Channel, depth: int) -> None:
         self.channel = channel
+        self.todo: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.lost = threading.Event()
+        self.queued = 0  # messages put on this lane, for the choice of a new recipient's lane
+        self.thread: threading.Thread | None = None
+
+
+class Pool:
+    """Sends over one thread a channel of ``channels``; ``put`` waits while a lane has ``depth``
+    messages queued. A ``key`` (the recipient) always goes to the same lane within the pool."""
+
+    def __init__(self, channels: list[Channel], depth: int = 4) -> None:
+        if not channels:
+            raise ValueError("a pool needs at least one channel")
+        self.channel = channels[0]
         self.stopped = threading.Event()
-        self._todo: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._lanes = [_Lane(channel, depth) for channel in channels]
+        self._lane_of: dict[str, _Lane] = {}
         self._done: queue.Queue[tuple[Any, Any]] = queue.Queue()
         self._pending = 0
-        self._thread = threading.Thread(target=self._run, name="planwatch-sender", daemon=True)
-        self._thread.start()
 
-    def put(self, tag: Any, message: Message) -> None:
-        """Queue ``message`` under ``tag``, made ready for the wire by the channel's ``wire``."""
+    def put(self, tag: Any, message: Message, key: str = "") -> None:
+        """Queue ``message`` under ``tag`` on the lane of ``key``, made ready for the wire by the channel's ``wire``."""
+        lane = self._lane_for(key)
         self._pending += 1
+        lane.queued += 1
+        if lane.thread is None:
+            lane.thread = threading.Thread(target=self._run, args=(lane,), name="planwatch-sender", daemon=True)
+            lane.thread.start()
         # Turning a message into bytes is Python work: done here, it does not compete for the
-        # GIL with the building thread while the sending thread should only wait on the server.
-        self._todo.put((tag, self.channel.wire(message)))
+        # GIL with the building thread while the sending threads should only wait on the servers.
+        lane.todo.put((tag, lane.channel.wire(message)))
+
+    def _lane_for(self, key: str) -> _Lane:
+        lane = self._lane_of.get(key)
+        if lane is None:
+            lane = min(self._lanes, key=lambda candidate: candidate.queued)
+            self._lane_of[key] = lane
+        return lane
 
     def ready(self) -> Iterator[tuple[Any, Any]]:
         """Yield the results that are in, without waiting."""
@@ -75,17 +123,31 @@ class Pipeline:
             yield result
 
     def finish(self) -> Iterator[tuple[Any, Any]]:
-        """Yield every remaining result, waiting for them, and end the worker."""
-        self._todo.put(_STOP)
+        """Yield every remaining result, waiting for them, and end the threads."""
+        for lane in self._lanes:
+            if lane.thread is not None:
+                lane.todo.put(_STOP)
         while self._pending:
             self._pending -= 1
             yield self._done.get()
-        self._thread.join()
+        for lane in self._lanes:
+            if lane.thread is not None:
+                lane.thread.join()
 
-    def _run(self) -> None:
-        while (item := self._todo.get()) is not _STOP:
+    def _run(self, lane: _Lane) -> None:
+        # With one lane a lost connection ends the batch (the one connection is gone); with several
+        # it ends that lane's queue only, and the messages on it wait for the next pass.
+        lost = lane.lost if len(self._lanes) > 1 else None
+        while (item := lane.todo.get()) is not _STOP:
             tag, message = item
-            self._done.put((tag, send_one(self.channel, self.stopped, message)))
+            self._done.put((tag, send_one(lane.channel, self.stopped, message, lost)))
+
+
+class Pipeline(Pool):
+    """A pool of one channel: messages go one at a time, in order, over its one connection."""
+
+    def __init__(self, channel: Channel, depth: int = 4) -> None:
+        super().__init__([channel], depth)
 
 
 class Inline:
@@ -96,8 +158,8 @@ class Inline:
         self.stopped = threading.Event()
         self._done: list[tuple[Any, Any]] = []
 
-    def put(self, tag: Any, message: Message) -> None:
-        """Send ``message`` now."""
+    def put(self, tag: Any, message: Message, key: str = "") -> None:
+        """Send ``message`` now (``key`` is there for the ``Pool`` interface)."""
         self._done.append((tag, send_one(self.channel, self.stopped, message)))
 
     def ready(self) -> Iterator[tuple[Any, Any]]:

@@ -1,4 +1,4 @@
-"""SMTP delivery with smtplib: one connection per dispatch batch, a rate limit, replies mapped to decisions.
+"""SMTP delivery with smtplib: a few connections per dispatch batch, a rate limit, replies mapped to decisions.
 
 ``PLANWATCH_SMTP_URL`` says where: ``smtp://user:pass@host:587?starttls=true`` (STARTTLS),
 ``smtps://user:pass@host:465`` (TLS from the start), ``smtp://127.0.0.1:8025`` (plain, for a
@@ -14,6 +14,9 @@ How replies become decisions (``DeliveryError``):
   sender or the relaying (any 5xx to MAIL FROM, 553, 5.7.x policy codes, 5.1.7/5.1.8 about the
   sender): a configuration fault (``pause``): nothing is the message's fault, so the queue pauses
   and the administrator is told.
+A channel made with ``pool=N`` (``PLANWATCH_SMTP_CONNECTIONS``, 8 by default) sends a batch over up to
+N connections at once (``lanes``; ``engine.channels.pipeline.Pool`` keeps each recipient on one of them),
+all under one rate limit.
 Each message has one recipient, so a refused recipient fails its own message and no other. A 5xx
 with no such code that comes back the same for several recipients in a row is the dispatcher's to
 judge (``engine.drive.dispatch``).
@@ -26,6 +29,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,6 +100,8 @@ class Pacer:
 
     It measures elapsed time with a performance counter (an interval, not the time of day; the
     clock module stays the only reader of the time), and both it and ``sleep`` can be injected.
+    The connections of one channel share it: each takes the next free slot under a lock, then sleeps
+    until its slot without holding the lock.
     """
 
     def __init__(
@@ -107,16 +113,18 @@ class Pacer:
         self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
         self.counter, self.sleep = counter, sleep
         self.next_at = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
         """Return when the next message may go."""
         if not self.interval:
             return
-        now = self.counter()
-        if self.next_at > now:
-            self.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
+        with self._lock:
+            now = self.counter()
+            slot = max(self.next_at, now)
+            self.next_at = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +139,8 @@ class Wire:
 
 
 class SmtpChannel(Channel):
-    """Delivers messages over one SMTP connection, opened at ``open`` and reused until ``close``."""
+    """Delivers messages over one SMTP connection, opened at ``open`` and reused until ``close``;
+    with ``pool`` above 1, ``lanes`` gives the dispatcher that many connections to send over at once."""
 
     waits = True  # on the server's replies: the dispatcher sends on a second thread and builds meanwhile
 
@@ -142,6 +151,7 @@ class SmtpChannel(Channel):
         rate_per_minute: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         envelope_from: str | None = None,
+        pool: int = 1,
     ) -> None:
         self.config = config
         self.pacer = Pacer(rate_per_minute)
@@ -149,6 +159,23 @@ class SmtpChannel(Channel):
         self.envelope_from = envelope_from
         self._smtp: smtplib.SMTP | None = None
         self.connections = 0
+        self.pool = max(1, pool)
+        self._siblings: list[SmtpChannel] = []
+
+    def lanes(self) -> list[Channel]:
+        """Return this channel and ``pool - 1`` more like it, one a connection, sharing the rate limit
+        and the TLS context; each connects when its first message comes."""
+        while len(self._siblings) < self.pool - 1:
+            context = self.context if self.config.security != "none" else None
+            sibling = SmtpChannel(self.config, ssl_context=context, envelope_from=self.envelope_from)
+            sibling.pacer = self.pacer
+            self._siblings.append(sibling)
+        return [self, *self._siblings]
+
+    @property
+    def opened(self) -> int:
+        """Return how many connections this channel and its lanes have opened."""
+        return self.connections + sum(s.connections for s in self._siblings)
 
     def open(self) -> None:
         """Connect, secure and log in; raise ``DeliveryError`` (``pause`` for configuration faults)."""
@@ -252,7 +279,9 @@ class SmtpChannel(Channel):
             raise error from None
 
     def close(self) -> None:
-        """Say goodbye to the server (QUIT); a connection that already broke is just dropped."""
+        """Say goodbye to the server (QUIT) on every connection; a connection that already broke is just dropped."""
+        for sibling in self._siblings:
+            sibling.close()
         if self._smtp is None:
             return
         with contextlib.suppress(smtplib.SMTPException, OSError):

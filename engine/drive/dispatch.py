@@ -2,10 +2,12 @@
 channel, mark it.
 
 A row is marked sent right after its channel accepted it, so the crash of a node can repeat only
-the messages in flight (one, or up to the SMTP pipeline's depth), and those carry the same
-Message-IDs. On PostgreSQL the marks are committed without waiting for the disk (see ``_Batch``):
-a crash of the database server itself can also repeat what was sent in its last moments (at most
-about 0.6 s, three of its WAL writer's rounds), again with the same Message-IDs.
+the messages in flight (one, or up to the SMTP pipeline's depth on each connection), and those carry
+the same Message-IDs. An SMTP channel sends over several connections at once; each recipient's
+messages go over one of them, in order. On PostgreSQL the marks are committed without waiting for
+the disk (see ``_Batch``): a crash of the database server itself can also repeat what was sent in
+its last moments (at most about 0.6 s, three of its WAL writer's rounds), again with the same
+Message-IDs.
 A 4xx reply or a dropped connection is retried with exponential backoff and jitter (about 1
 minute, doubling, capped near an hour, given up after 3 days); a 5xx reply about the recipient
 fails the message with the server's reply kept; an authentication or TLS refusal, a refused sender
@@ -33,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.channels.admin import Alert
 from engine.channels.base import Channel, DeliveryError
-from engine.channels.pipeline import SENT, Inline, Pipeline, quick_handover
+from engine.channels.pipeline import SENT, Inline, Pool, lanes_of, quick_handover
 from engine.drive.delivery import (
     BURST,
     GIVE_UP_AFTER,
@@ -259,8 +261,8 @@ def _deliver_batch(
         return
     renderer.refresh()  # templates edited since the last pass are read again
     batch = _Batch(conn, renderer, now, stats, pause)
-    threaded = channel.waits  # a channel that waits on a server sends on its own thread
-    pipe: Pipeline | Inline = Pipeline(channel) if threaded else Inline(channel)
+    threaded = channel.waits  # a channel that waits on a server sends on threads of its own, one a connection
+    pipe: Pool | Inline = Pool(lanes_of(channel)) if threaded else Inline(channel)
     batch.stop = pipe.stopped
     try:
         with quick_handover() if threaded else nullcontext():
@@ -273,7 +275,7 @@ def _deliver_batch(
                     continue  # this pass outlived its lease and another node took the row: it sends it
                 message = batch.build(contexts, row)
                 if message is not None:
-                    pipe.put(row, message)
+                    pipe.put(row, message, row["recipient"])  # one recipient's messages: one connection, in order
     finally:
         for done in pipe.finish():
             batch.settle(*done)
