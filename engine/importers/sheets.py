@@ -59,7 +59,8 @@ ISSUE_RES = (
     re.compile(r"^\((?P<letter>[a-z])\)\s*(?P<title>.*)$"),  # (a)
     re.compile(r"^(?P<num>(?:[A-Z]\.)?\d+(?:\.\d+)*)\.?(?:\s+(?P<title>.*)|$)"),  # 1.  1.1  A.1
 )
-MONTH_NAMES = {number: name for name, number in MONTHS.items()}
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")  # fmt: skip
 Value = str | date | None
 
 
@@ -342,7 +343,7 @@ def _csv(path: Path, name: str, encoding: str | None) -> Grid:
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             raise InputError(
-                f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); if it was saved as Latin-1, "
+                f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); if it was saved as Latin-1, "
                 "import it again with --encoding latin-1",
                 Location(name, line),
             ) from None
@@ -426,6 +427,7 @@ class _Header:
     row: int
     columns: dict[str, int]  # field -> 0-based column
     headings: list[str]
+    seen: int = 0
 
 
 @dataclass
@@ -501,10 +503,12 @@ class _Reader:
             columns: dict[str, int] = {}
             titles: list[int] = []
             headings = [_text(v) for v in cells]
+            seen = 0  # headings known, including one --columns gives another meaning
             for col, heading in enumerate(headings):
                 if not heading:
                     continue
                 key = next((k for k, h in named.items() if _fold(heading) == h), None) or _known(heading)
+                seen += key is not None
                 if key == "title" and "title" not in named:
                     titles.append(col)
                 elif key is not None and key not in columns and (key not in named or _fold(heading) == named[key]):
@@ -515,8 +519,8 @@ class _Reader:
                 columns["title"] = titles[0]
             if "timeframe" in columns:
                 return _Header(number, columns, [h for h in headings if h])
-            if len(columns) >= 2 and (best is None or len(columns) > len(best.columns)):
-                best = _Header(number, columns, [h for h in headings if h])
+            if seen >= 2 and (best is None or seen > best.seen):
+                best = _Header(number, columns, [h for h in headings if h], seen)
         if best is None and not required:
             self.first_problem = self.first_problem or self._no_header(grid)
             return None
@@ -634,7 +638,7 @@ class _Reader:
         self.refs[ref] = str(here)
         override: dict[str, Any] = {}
         if isinstance(tf_cell, date):
-            timeframe = f"{tf_cell.day} {MONTH_NAMES[tf_cell.month]} {tf_cell.year}"
+            timeframe = f"{tf_cell.day} {MONTH_NAMES[tf_cell.month - 1]} {tf_cell.year}"
             override = {"kind": "deadline", "due": tf_cell.isoformat()}
         else:
             timeframe = _text(tf_cell)
@@ -676,10 +680,9 @@ class _Reader:
                 text = " ".join(value.split())
                 if not symbol and SYMBOL_RE.match(text):
                     symbol = text
-                elif ref_date is None and (m := DATE_RE.match(text)) and m["month"] in MONTHS:
+                elif ref_date is None and (m := DATE_RE.match(text)) and (month := _month(m["month"])):
                     try:
-                        ref_date = date(int(m["year"]), MONTHS[m["month"]], int(m["day"]))
-                        place = m["place"]
+                        ref_date, place = date(int(m["year"]), month, int(m["day"])), m["place"]
                     except ValueError:
                         continue
                 elif not title:
@@ -706,6 +709,10 @@ class _Reader:
             source=self.source,
             source_format=path.suffix.lower().lstrip("."),
         )
+
+
+def _month(name: str) -> int | None:
+    return MONTHS.get(name.casefold()) or MONTHS.get(name)
 
 
 def _title(text: str, section: SectionRow, count: int) -> tuple[str, str]:
