@@ -119,6 +119,8 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
     "action by reference": ("pardev", lambda w: "/actions/gb276-tc2/III.d.1", "III.d.1 "),
     "my actions of a supervisor": ("ed-devcoop", lambda w: "/my", "My actions"),
     "escalations": ("ed-devcoop", lambda w: "/escalations", "Escalations"),
+    "escalations of one action": ("ed-devcoop", lambda w: "/escalations?action=III.d.1", "Escalations"),
+    "action seen by its supervisor": ("ed-devcoop", lambda w: f"/actions/{action_id(w[1], EXTENDED)}", "III.b.1 "),
     "escalations acknowledged": ("ed-devcoop", lambda w: "/escalations?state=acknowledged", "Escalations"),
     "plan": ("secretariat", lambda w: "/plan", "Plan: "),
     "report": ("secretariat", lambda w: "/report", "Progress report: "),
@@ -142,7 +144,8 @@ def test_every_page_passes_axe(world: World, pages: Callable[[str | None], Any],
 
 
 def test_pages_after_a_button_pass_axe(world: World, pages: Callable[[str | None], Any]) -> None:
-    """The page a used link shows, the one it shows when used again, and /my with new calendar links."""
+    """The page a used link shows, the one it shows when used again, preferences saved, /my with new calendar
+    links and with the undo of an action marked done."""
     base, _, settings, _ = world
     page = pages(None)
     page.goto(base + link_path(settings, "III.a.1", "pardev", "progress"))
@@ -153,9 +156,16 @@ def test_pages_after_a_button_pass_axe(world: World, pages: Callable[[str | None
     page.goto(base + link_path(settings, "III.a.1", "pardev", "progress"))
     assert page.get_by_role("heading", name="This link was already used").is_visible()
     _check(page, "link used again")
+    page.goto(base + _preferences(world))
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("status").filter(has_text="Saved").is_visible()
+    _check(page, "preferences saved")
     mine = pages("hrd")
     mine.goto(base + "/my")
     mine.get_by_role("button", name="Get my calendar links").click()
     mine.wait_for_load_state()
     assert mine.get_by_text("Copy them now").is_visible()
     _check(mine, "my actions with new calendar links")
+    mine.get_by_role("button", name="Mark II.3.6 done").click()
+    assert mine.get_by_role("button", name="Undo: reopen II.3.6").is_visible()
+    _check(mine, "my actions with an undo")
