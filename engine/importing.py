@@ -90,18 +90,19 @@ def import_paths(
                 continue
             doc = _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
             report = _import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}")
-            report.warnings.extend(_setting_warnings(fmt, text, display_path(path), timezone, settings))
+            report.warnings.extend(plan_warnings(doc, timezone, settings))
             reports.append(report)
     return reports
 
 
-def _setting_warnings(fmt: str, text: str, name: str, timezone: str | None, settings: Settings) -> list[str]:
+def plan_warnings(doc: PlanDocument, timezone: str | None, settings: Settings) -> list[str]:
     """Say what the import had to assume: a place with no known time zone, a missing rules folder."""
     warnings = []
-    if fmt == "gbtext" and timezone is None and known_zone(place := gbtext.place_of(text, name)) is None:
+    place = doc.plan.place
+    if timezone is None and place and known_zone(place) is None:
         warnings.append(
-            f"the date line's place {place!r} has no time zone planwatch knows: the plan's times are in UTC; "
-            "import it again with --tz ZONE (such as Europe/Zurich) to choose one"
+            f"the date line's place {place!r} has no time zone planwatch knows: the plan's times are in UTC "
+            "until you choose its zone; import it again with --tz ZONE (such as Europe/Zurich)"
         )
     if not settings.rules_dir.is_dir():
         warnings.append(
@@ -109,6 +110,16 @@ def _setting_warnings(fmt: str, text: str, name: str, timezone: str | None, sett
             "stay unowned; make one with planwatch init, or give --rules FOLDER"
         )
     return warnings
+
+
+def read_plan_file(
+    path: Path, *, timezone: str | None = None, plan_id: str | None = None, sheet_options: dict[str, Any] | None = None
+) -> PlanDocument | None:
+    """Detect and read one file without storing anything; an owners directory gives None."""
+    fmt, text = detect(path)
+    if fmt.startswith("owners"):
+        return None
+    return _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
 
 
 def _read_plan(
@@ -246,6 +257,7 @@ def _import_plan(
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
     warnings.extend(_review_changed_sources(doc, existing, schedules))
+    del schedules  # the fields live on in ``resolved``: the index by id goes before the write's peak of memory
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
     report.warnings.extend(warnings)
