@@ -6,43 +6,71 @@ import unicodedata
 from functools import cache
 from zoneinfo import available_timezones
 
-# Seats of organisations whose city is not itself an IANA zone name.
-SEATS = {
-    "geneva": "Europe/Zurich",
-    "new york": "America/New_York",
-    "washington": "America/New_York",
-    "washington, d.c.": "America/New_York",
-    "the hague": "Europe/Amsterdam",
-    "bonn": "Europe/Berlin",
-    "turin": "Europe/Rome",
-    "montreal": "America/Toronto",
-    "nairobi": "Africa/Nairobi",
-    "addis ababa": "Africa/Addis_Ababa",
-    "manila": "Asia/Manila",
-    "strasbourg": "Europe/Paris",
-    # The same seats and capitals as French (and German) texts name them; accents are ignored.
-    "geneve": "Europe/Zurich",
-    "genf": "Europe/Zurich",
-    "la haye": "Europe/Amsterdam",
-    "torino": "Europe/Rome",
-    "addis abeba": "Africa/Addis_Ababa",
-    "bruxelles": "Europe/Brussels",
-    "vienne": "Europe/Vienna",
-    "wien": "Europe/Vienna",
-    "rome": "Europe/Rome",
-    "londres": "Europe/London",
-    "lisbonne": "Europe/Lisbon",
-    "varsovie": "Europe/Warsaw",
-    "le caire": "Africa/Cairo",
-    "alger": "Africa/Algiers",
-    "mexico": "America/Mexico_City",
+# The cities where plans of action are adopted and their organisations sit, as English, French,
+# Spanish and German texts name them, mapped to IANA zones. Accents, case and hyphens are ignored
+# (``_key``); a city that is itself a zone's name (Tokyo, Lima, Dakar ...) is found without a row here.
+_GAZETTEER = {
+    "Europe/Zurich": "geneva, geneve, genf, ginebra, ginevra, bern, berne, berna",
+    "America/New_York": "new york, nueva york, new york city, washington, washington, d.c., washington d.c., "
+    "washington dc, washington, dc",
+    "Europe/Rome": "rome, roma, rom, turin, torino, turín",
+    "Europe/Paris": "paris, parís, parigi, strasbourg, estrasburgo, strassburg",
+    "Europe/Vienna": "vienna, wien, vienne, viena",
+    "Africa/Nairobi": "nairobi",
+    "Asia/Bangkok": "bangkok",
+    "America/Lima": "lima",
+    "Europe/Berlin": "bonn, berlin, berlín",
+    "America/Toronto": "montreal, montréal, ottawa",
+    "America/Santiago": "santiago, santiago de chile",
+    "Africa/Addis_Ababa": "addis ababa, addis abeba, adis abeba",
+    "Asia/Manila": "manila, manille",
+    "Africa/Abidjan": "abidjan",
+    "Asia/Beirut": "beirut, beyrouth",
+    "Africa/Dakar": "dakar",
+    "Africa/Cairo": "cairo, le caire, el cairo, kairo",
+    "Africa/Johannesburg": "pretoria, johannesburg",
+    "Europe/Brussels": "brussels, bruxelles, bruselas, brüssel",
+    "Europe/Amsterdam": "the hague, la haye, la haya, den haag, amsterdam",
+    "Europe/London": "london, londres",
+    "Europe/Copenhagen": "copenhagen, copenhague, kopenhagen",
+    "Europe/Madrid": "madrid",
+    "Asia/Tokyo": "tokyo, tokio",
+    "Asia/Jakarta": "jakarta, djakarta, yakarta",
+    "Asia/Kolkata": "new delhi, nouvelle-delhi, nueva delhi, neu-delhi, delhi",
+    "Asia/Amman": "amman, ammán",
+    "Europe/Lisbon": "lisbon, lisbonne, lisboa",
+    "Europe/Warsaw": "warsaw, varsovie, varsovia",
+    "Africa/Algiers": "algiers, alger, argel",
+    "America/Mexico_City": "mexico, mexico city, ciudad de mexico, mexico df",
+    "Asia/Shanghai": "beijing, pekin, pékin, shanghai",
+    "America/Sao_Paulo": "brasilia, brasília, sao paulo",
+    "America/Costa_Rica": "san jose, san josé",
+    "Africa/Douala": "yaounde, yaoundé",
+    "Europe/Istanbul": "ankara, istanbul",
+    "Asia/Karachi": "islamabad, karachi",
+    "Pacific/Fiji": "suva",
+    "Africa/Tunis": "tunis, tunez, túnez",
+    "Africa/Casablanca": "rabat, casablanca",
+    "Asia/Riyadh": "riyadh, riyad, ryad",
+    "Asia/Dubai": "dubai, abu dhabi",
+    "America/Port_of_Spain": "port of spain",
+    "Europe/Luxembourg": "luxembourg, luxemburgo",
+    "Europe/Budapest": "budapest",
+    "Europe/Moscow": "moscow, moscou, moscú",
 }
+# How a place name is folded for matching: no accents, lower case, hyphens, dots and runs of spaces as one space.
+_FOLD = str.maketrans({"-": " ", ".": " ", ",": " "})
 
 
 def _key(place: str) -> str:
     """Return a place name folded for matching: no accents, lower case, hyphens and runs of spaces as one space."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", place) if not unicodedata.combining(c))
-    return " ".join(plain.replace("-", " ").casefold().split())
+    return " ".join(plain.translate(_FOLD).casefold().split())
+
+
+@cache
+def _seats() -> dict[str, str]:
+    return {_key(name): zone for zone, names in _GAZETTEER.items() for name in names.split(", ")}
 
 
 @cache
@@ -56,9 +84,12 @@ def _by_city() -> dict[str, str]:
 def known_zone(place: str) -> str | None:
     """Return the IANA zone for a city name (any case, with or without accents), or None when it is not known."""
     key = _key(place)
-    return SEATS.get(key) or _by_city().get(key)
+    return _seats().get(key) or _by_city().get(key)
 
 
 def zone_for_place(place: str) -> str:
-    """Return the IANA zone for a city name, or ``UTC`` when it is not known."""
+    """Return the IANA zone for a city name, or ``UTC`` when it is not known.
+
+    An importer that falls back to UTC says so: the import warns, names the place and suggests ``--tz``.
+    """
     return known_zone(place) or "UTC"
