@@ -257,6 +257,7 @@ def _import_plan(
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
     warnings.extend(_review_changed_sources(doc, existing, schedules))
+    del schedules  # the fields live on in ``resolved``: the index by id goes before the write's peak of memory
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
     report.warnings.extend(warnings)
