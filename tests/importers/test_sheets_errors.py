@@ -1,0 +1,118 @@
+"""Bad spreadsheets: one clear line naming the file and the place, exit 2 through the CLI, the database unchanged."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from engine.errors import InputError
+from engine.importers import sheets
+
+from ..conftest import snapshot
+from .test_sheets import HEADER, TITLE_ROWS, write_csv, write_xlsx
+
+PLAN = "plans/gb276-tc2-implementation-plan.txt"
+
+
+@pytest.fixture
+def loaded(cli):  # type: ignore[no-untyped-def]
+    """A database holding the example plan and owners, and its snapshot."""
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    return cli, snapshot(cli.url)
+
+
+def refused(loaded, args: list[str], pattern: str) -> str:  # type: ignore[no-untyped-def]
+    cli, before = loaded
+    result = cli("import", *args)
+    assert result.code == 2, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert re.fullmatch(pattern, lines[0]), lines[0]
+    after = snapshot(cli.url)
+    assert after is not None and before is not None
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+    assert after == before
+    return lines[0]
+
+
+def empty_workbook(path: Path) -> Path:
+    Workbook().save(path)
+    return path
+
+
+def test_an_empty_workbook(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    empty_workbook(workdir / "empty.xlsx")
+    refused(loaded, ["empty.xlsx"], r"empty\.xlsx: the workbook has no rows; expected a header row .*")
+
+
+def test_a_sheet_without_a_time_frame_column_names_the_sheet_row_and_headings(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [*TITLE_ROWS, ["Reference", "Part", "Action", "Owner"], ["R1", "Part I -- One", "Do it", "hr"]]
+    write_xlsx(workdir / "plan.xlsx", {"Actions": rows})
+    line = refused(
+        loaded,
+        ["plan.xlsx"],
+        r"plan\.xlsx:Actions!A5: the header row \(row 5\) has no time-frame column; "
+        r"headings found: 'Reference', 'Part', 'Action', 'Owner'; expected .*--columns timeframe=HEADING",
+    )
+    assert "Time frame" in line
+
+
+def test_a_password_protected_workbook(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    # An encrypted .xlsx is an OLE compound file (the same container as an old .xls), not a zip.
+    (workdir / "secret.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    refused(loaded, ["secret.xlsx"], r"secret\.xlsx: is password-protected or an old \.xls workbook.*")
+
+
+def test_garbage_bytes_named_xlsx(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    (workdir / "broken.xlsx").write_bytes(b"\x00\x01garbage that is no workbook" * 20)
+    refused(loaded, ["broken.xlsx"], r"broken\.xlsx: is not an \.xlsx workbook \(not a zip file.*")
+
+
+def test_a_zip_that_is_not_a_workbook(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(workdir / "archive.xlsx", "w") as z:
+        z.writestr("readme.txt", "hello")
+    refused(loaded, ["archive.xlsx"], r"archive\.xlsx: is a zip file but not an \.xlsx workbook .*")
+
+
+def test_a_truncated_workbook(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    whole = write_xlsx(workdir / "whole.xlsx", {"Plan": [*TITLE_ROWS, HEADER, ["R1", "Part I", "", "Do", "soon"]]})
+    (workdir / "cut.xlsx").write_bytes(whole.read_bytes()[:-200])
+    refused(loaded, ["cut.xlsx"], r"cut\.xlsx: is a damaged \.xlsx workbook .*")
+
+
+def test_a_latin_1_csv_without_a_declared_encoding(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [["Genève, 5 mars 2024"], ["Référence", "Mesure", "Échéance"], ["1", "Réunion annuelle", "fin 2024"]]
+    write_csv(workdir / "plan.csv", rows, encoding="latin-1")
+    refused(
+        loaded,
+        ["plan.csv"],
+        r"plan\.csv:1: is not UTF-8 text \(byte 0xe8\); .*import it again with --encoding latin-1",
+    )
+    cli, _ = loaded
+    result = cli("import", "--encoding", "latin-1", "plan.csv")
+    assert result.code == 0, result.err
+    assert "1 actions" in result.out or "1 action" in result.out
+
+
+def test_an_unknown_sheet_and_bad_columns(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    write_xlsx(workdir / "plan.xlsx", {"Plan": [*TITLE_ROWS, HEADER, ["R1", "Part I", "", "Do", "soon"]]})
+    refused(loaded, ["--sheet", "Other", "plan.xlsx"], r"plan\.xlsx: --sheet: no sheet named 'Other'; .*")
+    refused(loaded, ["--columns", "when=Date", "plan.xlsx"], r"planwatch: --columns: expected FIELD=HEADING .*")
+
+
+def test_a_duplicate_reference_names_both_cells(tmp_path: Path) -> None:
+    rows = [*TITLE_ROWS, HEADER, ["R1", "Part I", "", "Do", "soon"], ["R1", "Part I", "", "Again", "later"]]
+    with pytest.raises(InputError) as caught:
+        sheets.read(write_xlsx(tmp_path / "plan.xlsx", {"Plan": rows}))
+    assert str(caught.value.location).endswith("plan.xlsx:Plan!A7")
+    assert "first at" in str(caught.value) and "Plan!A6" in str(caught.value)
+
+
+def test_a_csv_without_a_plan_date(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "plan.csv", [["Action", "Deadline"], ["Do it", "by end-2026"]], encoding="utf-8")
+    with pytest.raises(InputError, match="no date for the plan"):
+        sheets.read(path)
