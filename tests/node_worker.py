@@ -3,16 +3,20 @@
 A node owns an engine, the rules, a renderer and a channel (SMTP or Maildir) built from
 ``Settings`` exactly as ``planwatch run`` builds them, and runs ``run_tick`` at the simulated
 instants the test sends it; it never reads the real clock. The many-node test sends one
-``("tick", now)`` at a time to each of several nodes and waits for all of them; the crash test
-sends ``("run", [now, ...])`` and SIGKILLs the node somewhere in the middle, using the markers
-it reports: ``("tick", i)`` as tick ``i`` starts (planning comes first), ``("sent", i, n)``
-after the channel accepted the tick's ``n``-th message (before the dispatcher marks it sent), and
-``("done", i, stats)`` when the tick returned.
+``("tick", now)`` at a time to each of several nodes and waits for all of them; each node reads the
+instant on its own clock (``skew`` seconds off, and each tick up to ``jitter`` seconds late, also
+starting a little late in real time), so no two nodes tick at the same instant. ``("run", [now, ...])``
+runs several ticks in a row. With ``markers`` a node reports ``("tick", i)`` as tick ``i`` starts
+(planning comes first) and ``("sent", i, n)`` after the channel accepted the tick's ``n``-th message
+(before the dispatcher marks it sent); every tick ends with ``("done", i, stats)``.
 
 The processes come from a fork server that has imported this module (and so the engine)
 once, so a node starts in milliseconds rather than in the second a fresh interpreter needs.
 ``python -m tests.node_worker --db URL --rules DIR --smtp-url URL --start ISO --days N``
 runs one node over a period in the foreground, printing one JSON line per tick.
+
+``Service`` is the other kind of node: ``planwatch run`` itself, a process started from the
+command line with the real clock, for the tests that ``kill -9`` it or take its database away.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import argparse
 import contextlib
 import json
 import multiprocessing
+import os
+import random
+import signal
+import subprocess
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,14 +41,18 @@ from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import bindparam, delete, select, update
+
 import engine.channels.maildir
 import engine.channels.smtp  # noqa: F401  (imported by the fork server, not by each node)
 from engine.channels import Channel, channel_for
-from engine.drive.tick import TickReport, run_tick
+from engine.drive.tick import TickReport, plan_step, run_tick
 from engine.mail.compose import renderer_for
 from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine
+
+from .synthetic_world import OUT
 
 Report = Callable[[tuple[Any, ...]], None]
 
@@ -56,6 +69,8 @@ class NodeConfig:
     markers: bool = False  # report each tick's start and each message the channel accepted
     ahead: timedelta = timedelta(0)  # plan this far ahead, as the service does (two tick intervals)
     smtp_rate: int = 0  # messages per minute (PLANWATCH_SMTP_RATE); 0: no limit
+    skew: float = 0.0  # seconds this node's clock is ahead (negative: behind) of the instants it is sent
+    jitter: float = 0.0  # each tick starts up to this many seconds late, by the node's clock and in real time
 
     def settings(self) -> Settings:
         return Settings(
@@ -105,11 +120,18 @@ class NodeRuntime:
         self.renderer = renderer_for(settings)
         self.channel: Channel = channel_for(settings)
         self.report, self.ahead = report, config.ahead
+        self.skew, self.jitter = timedelta(seconds=config.skew), config.jitter
+        self.random = random.Random(config.name)
         if config.markers:
             self.channel = self.marked = Reporting(self.channel, report)
 
     def tick(self, index: int, now: datetime) -> dict[str, Any]:
-        """Run one tick at ``now`` (aware UTC); return what it did."""
+        """Run one tick at ``now`` (aware UTC) as this node's clock reads it (skewed, a little late); return
+        what it did."""
+        late = self.random.uniform(0, self.jitter) if self.jitter else 0.0
+        if late:
+            time.sleep(late / 100)  # the nodes do not start their ticks together either
+        now = now + self.skew + timedelta(seconds=late)
         marked = getattr(self, "marked", None)
         if marked is not None:
             marked.tick, marked.count = index, 0
@@ -255,3 +277,125 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ----- `planwatch run` itself, in a process of its own ----------------------------------------------
+
+PLANWATCH = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "planwatch"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class Service:
+    """A real ``planwatch run`` process (``subprocess``, the real clock), configured by its environment as in
+    service; its standard error goes to ``log``. ``kill`` is ``kill -9``; ``stop`` is SIGTERM and a wait."""
+
+    def __init__(self, config: NodeConfig, log: Path, *, interval: float = 0.2, **extra: str) -> None:
+        settings = config.settings()
+        self.config, self.log_path = config, log
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLANWATCH_") or k.startswith("PLANWATCH_TEST")}
+        env |= {
+            "PLANWATCH_DATABASE_URL": config.database_url,
+            "PLANWATCH_RULES_DIR": config.rules_dir,
+            "PLANWATCH_TEMPLATES_DIR": str(TEMPLATES),
+            "PLANWATCH_SMTP_URL": config.smtp_url,
+            "PLANWATCH_MAILDIR": str(settings.maildir),
+            "PLANWATCH_SMTP_RATE": str(config.smtp_rate),
+            "PLANWATCH_BASE_URL": settings.base_url,
+            "PLANWATCH_SENDER": settings.sender,
+            "PLANWATCH_ADMIN_EMAIL": settings.admin_email,
+            "PLANWATCH_SECRET_KEY": settings.secret_key,
+            **extra,
+        }
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(
+            [str(PLANWATCH), "run", "--interval", f"{interval:g}", "--log-json"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
+        self.started = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """``kill -9`` the service and reap it."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+        self._log.close()
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM the service and wait for it to end by itself; return its exit code (a hang is killed: -9)."""
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return int(self.process.returncode)
+
+    def log(self) -> str:
+        """Return what the service has written to its log so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+# ----- an outbox planned in simulated time, due in the next seconds of the real clock ---------------
+
+FAMILIES = ("remind", "escalate", "checkin")  # rows of one occurrence in these supersede each other in a pass
+
+
+def plan_outbox(url: str, rules: Path, instants: Sequence[datetime], ahead: timedelta) -> int:
+    """Plan the world at ``url`` at the simulated ``instants`` with the library's plan step (nothing sent);
+    keep one pending message per occurrence, step family and recipient (the latest, as a dispatch pass
+    would keep it); return how many are pending."""
+    engine = make_engine(url)
+    try:
+        ruleset = load_rules(rules)
+        for now in instants:
+            plan_step(engine, ruleset, now, ahead=ahead)
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(OUT.c.id, OUT.c.step, OUT.c.action_id, OUT.c.occurrence, OUT.c.recipient)
+                .where(OUT.c.status == "pending")
+                .order_by(OUT.c.due_at, OUT.c.id)
+            ).all()
+            latest: dict[tuple[Any, ...], int] = {}
+            for row in rows:
+                family = row.step.split(":", 1)[0].split("#", 1)[0]
+                group = (row.action_id, row.occurrence, family, row.recipient) if family in FAMILIES else (row.id,)
+                latest[group] = row.id
+            keep = set(latest.values())
+            gone = [r.id for r in rows if r.id not in keep]
+            for start in range(0, len(gone), 500):
+                conn.execute(delete(OUT).where(OUT.c.id.in_(gone[start : start + 500])))
+        return len(keep)
+    finally:
+        engine.dispose()
+
+
+def due_soon(url: str, first: datetime, spread: float) -> None:
+    """Make the pending messages fall due one after the other from ``first`` (aware) over ``spread`` seconds
+    of the real clock, in their order."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    select(OUT.c.id).where(OUT.c.status == "pending").order_by(OUT.c.due_at, OUT.c.id)
+                ).scalars()
+            )
+            step = spread / max(len(ids), 1)
+            conn.execute(
+                update(OUT).where(OUT.c.id == bindparam("b_id")).values(due_at=bindparam("b_due")),
+                [{"b_id": i, "b_due": first + timedelta(seconds=n * step)} for n, i in enumerate(ids)],
+            )
+    finally:
+        engine.dispose()
