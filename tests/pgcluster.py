@@ -31,10 +31,12 @@ def server_bin() -> Path | None:
 
 
 class Cluster:
-    """One PostgreSQL cluster of its own; ``start``/``stop`` as often as a test likes, ``remove`` at the end."""
+    """One PostgreSQL cluster of its own; ``start``/``stop``/``crash`` as often as a test likes, ``remove`` at
+    the end. ``durable``: commits wait for their WAL as in service (``synchronous_commit`` on), so that a
+    crash forgets only what planwatch chose not to wait for."""
 
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+        self.bindir, self.durable = bindir, durable
         self.root = Path(tempfile.mkdtemp(prefix="planwatch-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -60,7 +62,7 @@ class Cluster:
         """Start the server and wait until it accepts connections."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c full_page_writes=off" + ("" if self.durable else " -c synchronous_commit=off")
         )
         self._run(
             "pg_ctl",
@@ -79,6 +81,11 @@ class Cluster:
     def stop(self) -> None:
         """Stop the server now (``-m fast``: open connections are cut, as in an outage)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop")
+
+    def crash(self) -> None:
+        """Crash the server (``-m immediate``: every server process ends at once, no checkpoint, no goodbye to
+        the clients); the next ``start`` recovers from the WAL, as after a power cut of the server alone."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop")
 
     def remove(self) -> None:
         """Stop the server if it runs and delete the cluster's folder."""
