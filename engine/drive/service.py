@@ -1,8 +1,11 @@
 """``planwatch run``: APScheduler as the metronome of the tick's three steps (``engine.drive.tick``).
 
-The plan step runs every interval (planning two intervals ahead), the dispatch step four times
-as often, the digest step every five intervals: the same steps ``run_tick`` chains at one
-instant. APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
+The plan step runs every interval (planning two intervals ahead), the digest step every five
+intervals: the same steps ``run_tick`` chains at one instant. The dispatch step runs on a thread
+of its own (``Waker``) at the next instant a queued message falls due, so a message leaves at its
+instant, not up to a poll later; it also runs a quarter interval after its last pass at the
+latest, for rows another process or node queued, and at once when the plan or digest step queued
+something. APScheduler holds no state of ours: its jobs are fixed, rebuilt at every start in a memory
 job store. Everything that must survive a restart (``next_fire_at``, the outbox, digests sent)
 lives in planwatch's tables, so a restart or a crash loses nothing and a late start catches up.
 """
@@ -20,7 +23,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
@@ -35,10 +38,11 @@ from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import ensure_schema, make_engine
 from engine.store.state import set_state
-from engine.store.tables import SERVICE_STATE
+from engine.store.tables import OUTBOX, SERVICE_STATE
 
 log = logging.getLogger("planwatch.service")
 REMIND_EVERY = timedelta(minutes=1)  # while the database stays unreachable, say so again this often
+EARLY = 0.002  # seconds: a thread's timed wait may end this much before its instant; wait that much longer
 
 
 class RulesHolder:
@@ -161,11 +165,71 @@ def _reason(exc: BaseException) -> str:
     return lines[0].removeprefix("database error: ")
 
 
+def next_due(engine: Engine, now: datetime) -> datetime | None:
+    """Return the next instant after ``now`` at which a queued message falls due (its due time, or
+    its next attempt when it waits for a retry or the next day), or None when none waits.
+
+    Two indexed minimums: the pending rows' due times after ``now``, and the later attempts."""
+    pending = OUTBOX.c.status == "pending"
+    with engine.connect() as conn:
+        due = conn.execute(select(func.min(OUTBOX.c.due_at)).where(pending, OUTBOX.c.due_at > now)).scalar()
+        retry = conn.execute(
+            select(func.min(OUTBOX.c.next_attempt_at)).where(pending, OUTBOX.c.next_attempt_at > now)
+        ).scalar()
+    found = [at for at in (due, retry) if at is not None]
+    return min(found) if found else None
+
+
+class Waker:
+    """Runs the dispatch step on a thread of its own: again at ``next_at`` (set by the step: the next
+    instant a message falls due), after ``poll`` seconds at the latest, and at once when ``nudge``d.
+
+    The slow poll is the safety net for rows other processes or nodes queue; the wait is measured
+    on ``clock``, and a pass that is running finishes before ``stop`` returns.
+    """
+
+    def __init__(self, clock: Clock, step: Callable[[], None], poll: float) -> None:
+        self.clock, self.step, self.poll = clock, step, poll
+        self.next_at: datetime | None = None
+        self._nudged = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="planwatch-dispatch", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread; its first pass runs at once."""
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """Look at the queue again now (something was queued)."""
+        self._nudged.set()
+
+    def stop(self) -> None:
+        """Let the pass in progress finish, then end the thread."""
+        self._stopping.set()
+        self._nudged.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def wait_seconds(self) -> float:
+        """Return how long to wait before the next pass."""
+        if self.next_at is None:
+            return self.poll
+        left = (self.next_at - self.clock.now()).total_seconds() + EARLY
+        return min(self.poll, max(left, 0.0))
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self.step()
+            if self._nudged.wait(self.wait_seconds()):
+                self._nudged.clear()
+
+
 def run_service(
     settings: Settings, *, interval: float = 60.0, console: Console | None = None, clock: Clock | None = None
 ) -> None:
     """Run the tick's steps until SIGTERM or Ctrl-C (running jobs finish first): plan every ``interval``
-    seconds, dispatch four times as often, bundle digests every five intervals."""
+    seconds, dispatch at each message's instant (and every quarter interval at the latest), bundle
+    digests every five intervals."""
     from apscheduler.jobstores.base import JobLookupError
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -202,10 +266,14 @@ def run_service(
         )
         if stats.actions:
             say(f"{now:%Y-%m-%d %H:%M:%S}Z tick: {stats.actions} action(s) planned, {stats.pending} message(s) queued")
+        if stats.pending:
+            waker.nudge()  # queued with their own instants: the dispatch thread looks at them now
         return True  # the heartbeat was written
 
     def send() -> bool:
+        waker.next_at = None  # until this pass has looked (if the database fails, the slow poll goes on)
         stats = dispatch_step(engine, channel, renderer, clock)
+        waker.next_at = next_due(engine, clock.now())
         if stats.sent or stats.failed or stats.retried:
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")
         if stats.paused:
@@ -220,7 +288,8 @@ def run_service(
         return stats.handled > 0  # a pass that marked rows wrote; one that found nothing only read
 
     def digests() -> bool:
-        digest_step(engine, clock.now(), holder.current())
+        if digest_step(engine, clock.now(), holder.current()):
+            waker.nudge()
         return False  # it may have had nothing to write: the tick's heartbeat says when writes work
 
     # APScheduler is only the metronome: fixed jobs, rebuilt at every start, nothing of ours in its store.
@@ -230,9 +299,8 @@ def run_service(
     )
     start, outage = clock.now(), Outage(clock, interval)
     scheduler.add_job(outage.guard("tick", plan), "interval", seconds=interval, id="tick", next_run_time=start)
-    scheduler.add_job(
-        outage.guard("dispatch", send), "interval", seconds=max(interval / 4, 0.05), id="dispatch", next_run_time=start
-    )
+    # Dispatch at each message's own instant, on a thread of its own; the quarter interval is the safety net.
+    waker = Waker(clock, outage.guard("dispatch", send), poll=max(interval / 4, 0.05))
     scheduler.add_job(
         outage.guard("digests", digests), "interval", seconds=max(interval * 5, 0.05), id="digests", next_run_time=start
     )
@@ -254,6 +322,7 @@ def run_service(
         f"mail: {_mail_target(settings)}. Ctrl-C stops."
     )
     try:
+        waker.start()
         scheduler.start()
     except JobLookupError:
         # Stopping from the signal handler empties APScheduler's memory job store (its shutdown removes
@@ -262,6 +331,7 @@ def run_service(
         if not stopping:
             raise
     finally:
+        waker.stop()  # the pass in progress finishes first
         # Stopped by a signal, the process is ending: a late one is ignored (to the interpreter's exit)
         # rather than killing it half-way; otherwise the caller's handlers come back.
         for sig, handler in previous.items():

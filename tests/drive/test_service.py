@@ -1,5 +1,5 @@
 """The service: a reload that fails keeps the rules in force; the administrator hears of a pause at
-once; the outage log; leases taken back at a lone node's start."""
+once; the outage log; leases taken back at a lone node's start; a message leaves at its instant."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from engine.drive.dispatch import dispatch
 from engine.drive.planning import plan_due
 from engine.drive.service import Outage, RulesHolder, other_nodes, take_back_own_leases
 from engine.outbox import claim, pending_query
+from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
 from engine.store.state import set_state
@@ -200,3 +201,69 @@ def test_a_lone_node_takes_back_the_leases_of_its_crashed_run_at_once_but_not_be
     assert take_back_own_leases(engine, me, restart) == len(leased)
     sent = dispatch(engine, channel, renderer, restart)
     assert sent.sent == len(leased)  # at the restart, not five minutes later
+
+
+def test_a_message_due_seconds_after_the_start_leaves_at_its_instant_not_at_the_next_poll(tmp_path: Path) -> None:
+    from engine.clock import SystemClock
+    from engine.drive.simulate import start_cursors
+    from engine.importing import import_paths
+    from engine.outbox import enqueue
+    from engine.store.tables import ACTION, OUTBOX
+
+    from .conftest import DATA, T0
+
+    url = f"sqlite:///{tmp_path / 'planwatch.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings(database_url=url, rules_dir=DATA / "rules", templates_dir=ROOT / "templates")
+    import_paths(engine, [DATA / "small-owners.yaml", DATA / "small-plan.yaml"], settings, T0)
+    start_cursors(engine, T0)
+    at = datetime(2000, 3, 17, 20, tzinfo=UTC)
+    plan_due(engine, load_rules(DATA / "rules"), at)
+    launch = SystemClock().now()
+    due = launch + timedelta(seconds=6)  # a few seconds after the service is up, long before its next poll
+    with engine.begin() as conn:
+        model = dict(conn.execute(select(OUTBOX).where(OUTBOX.c.recipient_id == "zora")).mappings().first() or {})
+        conn.execute(OUTBOX.delete())  # nothing else to send
+        conn.execute(ACTION.update().values(next_fire_at=None))  # and nothing to plan
+        payload = dict(model["payload"]) | {"date": "2999-12-31"}  # a reminder still true on the real day
+        row = {k: v for k, v in model.items() if k not in ("id", "message_id")}
+        assert enqueue(conn, [row | {"key": "prompt|1", "due_at": due, "payload": payload}]) == 1
+    engine.dispose()
+    relay = Recorder()
+    with smtp_server(relay) as port:
+        env = os.environ | {
+            "PLANWATCH_DATABASE_URL": url,
+            "PLANWATCH_SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=5",
+            "PLANWATCH_RULES_DIR": str(DATA / "rules"),
+            "PLANWATCH_TEMPLATES_DIR": str(ROOT / "templates"),
+        }
+        # A tick a minute: dispatch polls only every 15 s, so only the wake-up can send it on time.
+        node = subprocess.Popen(
+            [sys.executable, "-m", "engine", "run", "--interval", "60"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            check = create_engine(url)
+            wait_for("the node's first tick", lambda: _ticked(check))
+            started = SystemClock().now()
+            assert started < due - timedelta(seconds=1), "the node took too long to start for this test"
+            assert not relay.received  # its first pass, at the start, found nothing due yet
+            wait_for("the message", lambda: len(relay.received) > 0, timeout=15)
+        finally:
+            node.send_signal(signal.SIGTERM)
+            _, err = node.communicate(timeout=20)
+            check.dispose()
+    arrived = relay.received[0].at
+    assert arrived is not None and due <= arrived <= due + timedelta(seconds=1), (arrived, due, err.decode())
+    assert len(relay.received) == 1
+
+
+def _ticked(engine: Any) -> bool:
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(SERVICE_STATE.c.key).where(SERVICE_STATE.c.key.startswith("node:"))).first() is not None
+        )
