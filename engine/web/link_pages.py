@@ -236,7 +236,8 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
                 410, "This link was already used", "Each button of a message works once; sign in to do more."
             )
         outcome = _perform(session, verb, action, form, now, person)
-    return page(request, "link_done.html.j2", action=action, outcome=outcome)
+        offer_undo = verb == "done" and action.status == "done"
+    return page(request, "link_done.html.j2", action=action, outcome=outcome, offer_undo=offer_undo)
 
 
 def _perform(session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, person: Owner) -> str:
@@ -260,7 +261,7 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
         return f"Marked {what} done." if changed else f"{what.capitalize()} was already done."
     if verb == "progress":
         progress(session, action, now, who=who, via=VIA, note=note, state=form.get("state", "on track"))
-        return "Progress recorded. Thank you."
+        return f"Progress on {action.ref} recorded. Thank you."
     if verb == "extension":
         wanted = parse_day(form.get("to", ""), "New due date")
         request_extension(session, action, wanted, now, who=who, via=VIA, reason=form.get("reason", "").strip())

@@ -51,7 +51,9 @@ def test_get_confirms_and_changes_nothing_post_acts_once(site) -> None:  # type:
     assert _changes(engine) == before and _action(engine, "III.a.1").status == "open"
     done = client.post(path, data={"csrf": csrf_of(shown.text), "note": "sent"})
     assert done.status_code == 200 and "Marked the action done." in done.text
-    assert _action(engine, "III.a.1").status == "done"
+    action = _action(engine, "III.a.1")
+    assert action.status == "done"
+    assert f'href="/actions/{action.id}?ok=done&amp;action={action.id}">Undo it in planwatch' in done.text
     with transaction(engine) as session:
         change = session.exec(select(ActionChange).where(ActionChange.field == "status")).one()
         assert (change.who, change.via, change.note) == ("pardev", "email link", "sent")
@@ -64,7 +66,8 @@ def test_each_verb_of_a_message_works_once(site) -> None:  # type: ignore[no-unt
     client, engine, settings = site
     progress = link_path(settings, "III.a.2", "pardev", "progress")
     token = csrf_of(client.get(progress).text)
-    assert client.post(progress, data={"csrf": token, "state": "at risk", "note": "late partner"}).status_code == 200
+    recorded = client.post(progress, data={"csrf": token, "state": "at risk", "note": "late partner"})
+    assert recorded.status_code == 200 and "Progress on III.a.2 recorded." in recorded.text
     assert _action(engine, "III.a.2").status == "in_progress"
     extension = link_path(settings, "III.a.2", "pardev", "extension")
     bad = client.post(extension, data={"csrf": token, "to": "2000-01-01", "reason": "x"})
