@@ -18,7 +18,7 @@ from engine import yamlfile
 from engine.actions.resolve import resolve_plan
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
-from engine.importers import gbtext, owners, planyaml, sheets
+from engine.importers import docx, gbtext, owners, pdf, planyaml, sheets
 from engine.importers.owners import OwnerEntry
 from engine.importers.places import known_zone
 from engine.importers.reconcile import action_number, reconcile
@@ -35,6 +35,7 @@ from engine.store.plans import ImportReport, Resolved
 
 FORMATS = (
     "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), "
+    "a Word document (.docx) or a PDF holding the plan's table, "
     "a planwatch plan file (YAML with 'plan:' and 'actions:') "
     "or an owners directory (YAML 'owners:' or CSV with id,name,email,...)"
 )
@@ -54,6 +55,10 @@ def detect(path: str | Path) -> tuple[str, str]:
     """Return (format, text) of a file: ``gbtext``, ``planyaml``, ``owners-yaml``, ``owners-csv`` or ``sheet``."""
     if sheets.handles(path):  # .xlsx, .ods, or a .csv that is not an owners directory: read by sheets.read
         return "sheet", ""
+    if docx.handles(path):  # .docx (a .doc is refused by docx.read with the way to convert it)
+        return "docx", ""
+    if pdf.handles(path):
+        return "pdf", ""
     text = yamlfile.read_text(path, what="plan or owners file")
     if gbtext.looks_like(text):
         return "gbtext", text
@@ -132,13 +137,17 @@ def _read_plan(
 ) -> PlanDocument:
     if fmt == "sheet":  # sheet_options: sheet, columns ({field: heading}), encoding
         return sheets.read(name, timezone=timezone, plan_id=plan_id, **(sheet_options or {}))
-    if fmt == "gbtext":
-        if timezone is not None:
-            from engine.zones import zone_problem
+    if fmt in {"gbtext", "docx", "pdf"} and timezone is not None:
+        from engine.zones import zone_problem
 
-            problem = zone_problem(timezone)
-            if problem:
-                raise InputError(f"--tz: {problem}")
+        problem = zone_problem(timezone)
+        if problem:
+            raise InputError(f"--tz: {problem}")
+    if fmt == "docx":
+        return docx.read(name, timezone=timezone, plan_id=plan_id)
+    if fmt == "pdf":
+        return pdf.read(name, timezone=timezone, plan_id=plan_id)
+    if fmt == "gbtext":
         return gbtext.parse(text, name, timezone=timezone, plan_id=plan_id)
     return planyaml.parse(text, name)
 

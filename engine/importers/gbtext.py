@@ -149,7 +149,7 @@ def front_matter(
         symbol=symbol,
         ref_date=ref,
         timezone=timezone or zone_for_place(place),
-        body=_body(lines[first + 1 : first + 8]),
+        body=_body(lines[first + 1 : first + 8], plain=source_format != "gbtext"),
         source=source,
         source_format=source_format,
         place=place,
@@ -193,11 +193,15 @@ def _title(lines: Sequence[str], first: int) -> str:
     return ""
 
 
-def _body(lines: Sequence[str]) -> str:
+def _body(lines: Sequence[str], *, plain: bool = False) -> str:
+    """The body the plan goes to ('Committee on Technical Cooperation'): a cell, or with ``plain`` a paragraph."""
     for line in lines:
-        m = CONTEXT_RE.match(line.strip())
+        text = line.strip()
+        m = CONTEXT_RE.match(text)
         if m and len(m["text"].split()) > 2:
             return m["text"]
+        if plain and len(text.split()) > 2 and not text.isupper() and not DATE_RE.match(text):
+            return text
     return ""
 
 
@@ -334,12 +338,30 @@ class RowReader:
             elif columns.measure and measure:
                 self.context(measure, line)
             return
-        if tf or (columns.tf in merged and len(texts) < len(cells)):
+        if tf or columns.tf in merged:
             self.action(line, tf, measure, columns.extras(cells))
         elif first and columns.measure and not measure and len(texts) == 1:
             self.subheading(first, line)
         elif measure or first:
             self.context(measure or first, line)
+
+    def paragraph(self, text: str, line: int, *, heading: bool) -> None:
+        """Read a paragraph outside the tables: a Part line, or (when styled as a heading) an issue heading."""
+        text = _clean(text)
+        if m := PART_RE.match(text):
+            self.add_part(m["num"], m["title"], line)
+        elif heading and self.part is not None:
+            self.heading(text, line)
+
+    def document(self, info: PlanInfo, what: str) -> PlanDocument:
+        """The plan read so far; ``what`` names the file's tables in the error when it has no action row."""
+        if not self.actions:
+            raise InputError(
+                f"no action rows in {what}; expected a table whose header row has a time-frame column "
+                "('Time frame', 'Deadline', 'Target date' ...) and rows with a time frame",
+                Location(self.source),
+            )
+        return PlanDocument(info, self.sections, self.actions, positional_refs=True, path=self.source)
 
     # ------------------------------------------------------------------ the parts of a row
 
