@@ -173,8 +173,6 @@ def read(
 
 
 def _xlsx(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date | None, str]:
-    from openpyxl import load_workbook
-
     head = path.read_bytes()[:8]
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputError(
@@ -191,6 +189,18 @@ def _xlsx(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date |
         raise InputError(f"is a damaged .xlsx workbook ({exc})", Location(name)) from None
     if "xl/workbook.xml" not in members:
         raise InputError("is a zip file but not an .xlsx workbook (it has no xl/workbook.xml)", Location(name))
+    try:
+        return _xlsx_direct(path, name, wanted)
+    except InputError:
+        raise
+    except Exception:  # an unusual but valid workbook: openpyxl reads it, or says what is wrong with it
+        return _xlsx_openpyxl(path, name, wanted)
+
+
+def _xlsx_openpyxl(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date | None, str]:
+    """Read a workbook with openpyxl in read-only mode (merged ranges from the sheet's XML)."""
+    from openpyxl import load_workbook
+
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
@@ -211,6 +221,173 @@ def _xlsx(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date |
         return grids, created, props.title or ""
     finally:
         book.close()
+
+
+def _xlsx_direct(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date | None, str]:
+    """Read a workbook's sheets with one pass of expat over each sheet's XML (several times openpyxl's speed).
+
+    openpyxl (read-only mode) builds a cell object per cell and, for sheets without a ``<dimension>``, reads
+    each sheet twice; this reads the same parts (workbook, relationships, shared strings, number formats)
+    and asks openpyxl only which number formats are dates and what day a serial number is.
+    """
+    import xml.etree.ElementTree as ET
+
+    with zipfile.ZipFile(path) as archive:
+        members = set(archive.namelist())
+
+        def xml(member: str) -> ET.Element:
+            return ET.fromstring(archive.read(member))
+
+        book = xml("xl/workbook.xml")
+        rels = {}
+        if "xl/_rels/workbook.xml.rels" in members:
+            for rel in xml("xl/_rels/workbook.xml.rels"):
+                target = rel.get("Target", "")
+                rels[rel.get("Id")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        sheet_parts: dict[str, str] = {}
+        date1904 = False
+        for node in book.iter():
+            tag = _local(node.tag)
+            if tag == "sheet":
+                rid = next(v for k, v in node.attrib.items() if _local(k) == "id")
+                sheet_parts[node.get("name", "")] = rels[rid]
+            elif tag == "workbookPr":
+                date1904 = node.get("date1904", "0").lower() in {"1", "true"}
+        strings = _shared_strings(xml("xl/sharedStrings.xml")) if "xl/sharedStrings.xml" in members else []
+        dates = _date_styles(xml("xl/styles.xml")) if "xl/styles.xml" in members else set()
+        grids = []
+        for title in _chosen(list(sheet_parts), wanted, name):
+            reader = _SheetXml(strings, dates, date1904)
+            reader.feed(archive.read(sheet_parts[title]))
+            _trim(reader.rows)
+            grid = Grid(title, reader.rows, reader.merged)
+            grid.fill_merged()
+            grids.append(grid)
+        created, title = None, ""
+        if "docProps/core.xml" in members:
+            for node in xml("docProps/core.xml"):
+                if _local(node.tag) == "created" and node.text:
+                    created = date.fromisoformat(node.text[:10])
+                elif _local(node.tag) == "title" and node.text:
+                    title = node.text
+    return grids, created, title
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _shared_strings(root: Any) -> list[str]:
+    out = []
+    for si in root:
+        parts = []
+        for node in si.iter():
+            tag = _local(node.tag)
+            if tag == "rPh":  # phonetic runs are not part of the text; their <t> come after this element
+                node.clear()
+            elif tag == "t" and node.text:
+                parts.append(node.text)
+        out.append("".join(parts))
+    return out
+
+
+def _date_styles(root: Any) -> set[int]:
+    """Return the indexes of the cell formats whose number format shows a date."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    codes = dict(BUILTIN_FORMATS)
+    xfs: list[int] = []
+    for node in root:
+        tag = _local(node.tag)
+        if tag == "numFmts":
+            codes.update({int(f.get("numFmtId", "0")): f.get("formatCode", "") for f in node})
+        elif tag == "cellXfs":
+            xfs = [int(xf.get("numFmtId", "0")) for xf in node]
+    return {i for i, fmt in enumerate(xfs) if is_date_format(codes.get(fmt, "General"))}
+
+
+class _SheetXml:
+    """Rows of one sheet's XML: shared and inline strings, numbers, dates (by their cell format), merges."""
+
+    def __init__(self, strings: list[str], dates: set[int], date1904: bool) -> None:
+        self.strings, self.dates, self.date1904 = strings, dates, date1904
+        self.rows: list[list[Value]] = []
+        self.merged: list[tuple[int, int, int, int]] = []
+        self.row: list[Value] = []
+        self.col = 0
+        self.kind = ""
+        self.style = 0
+        self.text: list[str] | None = None
+        self.value: list[str] = []
+
+    def feed(self, data: bytes) -> None:
+        from xml.parsers import expat
+
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.chars
+        parser.Parse(data, True)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        tag = tag.rsplit(":", 1)[-1]
+        if tag == "c":
+            ref = attrs.get("r")
+            self.col = _column_number(ref.rstrip("0123456789")) if ref else len(self.row) + 1
+            self.kind, self.style, self.value = attrs.get("t", "n"), int(attrs.get("s", "0")), []
+        elif tag == "v" or (tag == "t" and self.kind == "inlineStr"):
+            self.text = self.value
+        elif tag == "row":
+            number = int(attrs.get("r", len(self.rows) + 1))
+            self.rows.extend([] for _ in range(number - 1 - len(self.rows)))
+            self.row = []
+        elif tag == "rPh":
+            self.kind = "phonetic:" + self.kind
+        elif tag == "mergeCell":
+            first, _, last = attrs["ref"].partition(":")
+            last = last or first
+            c1, c2 = first.rstrip("0123456789"), last.rstrip("0123456789")
+            self.merged.append((int(first[len(c1) :]), _column_number(c1), int(last[len(c2) :]), _column_number(c2)))
+
+    def chars(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def end(self, tag: str) -> None:
+        tag = tag.rsplit(":", 1)[-1]
+        if tag in {"v", "t"}:
+            self.text = None
+        elif tag == "rPh":
+            self.kind = self.kind.removeprefix("phonetic:")
+        elif tag == "c":
+            value = self._value("".join(self.value))
+            if value is not None:
+                self.row.extend([None] * (self.col - 1 - len(self.row)))
+                self.row.append(value)
+        elif tag == "row":
+            self.rows.append(self.row)
+            self.row = []
+
+    def _value(self, raw: str) -> Value:
+        kind = self.kind
+        if kind == "s":
+            return self.strings[int(raw)].strip() or None if raw else None
+        if kind in {"inlineStr", "str"}:
+            return raw.strip() or None
+        if not raw or kind == "e":
+            return None
+        if kind == "b":
+            return "TRUE" if raw == "1" else "FALSE"
+        if kind == "d":
+            return date.fromisoformat(raw[:10])
+        if self.style in self.dates:
+            from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+            day = from_excel(float(raw), CALENDAR_MAC_1904 if self.date1904 else CALENDAR_WINDOWS_1900)
+            return day.date() if isinstance(day, datetime) else None
+        number = float(raw)
+        return str(int(number)) if number.is_integer() else raw
 
 
 MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')

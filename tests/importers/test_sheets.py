@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from engine.actions.resolve import resolve_plan
 from engine.importers import gbtext, sheets
@@ -196,3 +196,24 @@ def test_header_below_title_rows_and_a_part_heading_row(tmp_path: Path) -> None:
         ("II", None, "Human resources"),
         ("II.staffing", "II", "Staffing"),
     ]
+
+
+def test_the_direct_xml_reader_reads_as_openpyxl_does(tmp_path: Path, text_doc: PlanDocument) -> None:
+    from openpyxl.styles import NamedStyle
+
+    rows: list[list[Cell]] = [*TITLE_ROWS, [*HEADER, "Count"], *plan_rows(text_doc)]
+    rows[6] = [*rows[6][:4], date(2000, 3, 31), 12]
+    rows[7] = [*rows[7][:4], None, 2.5]
+    path = write_xlsx(tmp_path / "plan.xlsx", {"Plan": rows, "Other": [["x", None, "y"]]}, merges=["B6:B9"])
+    book = load_workbook(path)
+    book["Plan"]["E8"].style = NamedStyle(name="custom-date", number_format="d mmmm yyyy")
+    book["Plan"]["E8"].value = date(2001, 1, 15)
+    book.save(path)
+    direct = sheets._xlsx_direct(path, "plan.xlsx", None)
+    through_openpyxl = sheets._xlsx_openpyxl(path, "plan.xlsx", None)
+    assert direct[0] == through_openpyxl[0]
+    grid = direct[0][0]
+    assert grid.rows[6][4] == date(2000, 3, 31) and grid.rows[6][5] == "12"
+    assert grid.rows[7][4] == date(2001, 1, 15) and grid.rows[7][5] == "2.5"
+    assert grid.rows[7][1] == grid.rows[5][1]  # merged down
+    assert direct[1] == through_openpyxl[1]
