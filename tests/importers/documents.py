@@ -12,11 +12,38 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.actions.resolve import resolve_plan
+from engine.importers import gbtext
 from engine.plandoc import ActionRow, PlanDocument, SectionRow
+
+from ..conftest import ROOT
 
 DERIVED = "(text not in source)"
 EXAMPLE_HEADER = ["Issues to be addressed", "Context and elements for action", "Time frame"]
 MONTHS = list(calendar.month_name)[1:]
+SECOND = ROOT / "tests" / "data" / "gb350-pfa7-plan-of-action.txt"
+SECOND_HEADERS = {
+    "A": ["Recommendations", "Measures envisaged", "Responsible unit", "Target date"],
+    "B": ["Recommendations", "Actions planned", "Responsible unit", "Deadline"],
+    "C": ["Recommendations", "Measures", "Responsible unit", "Target date"],
+}
+
+
+def text_plan(path: Path) -> PlanDocument:
+    return gbtext.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def action_fields(doc: PlanDocument) -> list[tuple[object, ...]]:
+    fields = ("ref", "section_key", "ordinal", "title", "timeframe", "subheading", "description", "timeframe_proposed")
+    return [tuple(getattr(a, f) for f in fields) for a in doc.actions]
+
+
+def section_fields(doc: PlanDocument) -> list[tuple[object, ...]]:
+    return [(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal) for s in doc.sections]
+
+
+def readings(doc: PlanDocument) -> dict[str, dict[str, object]]:
+    return resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start)
 
 
 @dataclass

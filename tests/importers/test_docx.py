@@ -7,38 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.actions.resolve import resolve_plan
 from engine.errors import InputError
 from engine.importers import docx as word
-from engine.importers import gbtext
-from engine.plandoc import PlanDocument
 
-from ..conftest import ROOT, SEED, snapshot
-from .documents import write_docx
-
-SECOND = ROOT / "tests" / "data" / "gb350-pfa7-plan-of-action.txt"
-SECOND_HEADERS = {
-    "A": ["Recommendations", "Measures envisaged", "Responsible unit", "Target date"],
-    "B": ["Recommendations", "Actions planned", "Responsible unit", "Deadline"],
-    "C": ["Recommendations", "Measures", "Responsible unit", "Target date"],
-}
-
-
-def text_plan(path: Path) -> PlanDocument:
-    return gbtext.parse(path.read_text(encoding="utf-8"), str(path))
-
-
-def action_fields(doc: PlanDocument) -> list[tuple[object, ...]]:
-    fields = ("ref", "section_key", "ordinal", "title", "timeframe", "subheading", "description", "timeframe_proposed")
-    return [tuple(getattr(a, f) for f in fields) for a in doc.actions]
-
-
-def section_fields(doc: PlanDocument) -> list[tuple[object, ...]]:
-    return [(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal) for s in doc.sections]
-
-
-def readings(doc: PlanDocument) -> dict[str, dict[str, object]]:
-    return resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, doc.plan.fy_start)
+from ..conftest import SEED, snapshot
+from .documents import SECOND, SECOND_HEADERS, action_fields, readings, section_fields, text_plan, write_docx
 
 
 @pytest.mark.parametrize(("text", "headers"), [(SEED, None), (SECOND, SECOND_HEADERS)], ids=["example", "second"])
