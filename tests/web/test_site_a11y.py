@@ -61,22 +61,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine.dispose()
 
 
+Pages = Callable[..., Any]
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
 @pytest.fixture(scope="module")
-def pages(world: World) -> Iterator[Callable[[str | None], Any]]:
-    """``pages(person)``: one browser page per person, signed in once (None: nobody signed in)."""
+def pages(world: World) -> Iterator[Pages]:
+    """``pages(person, phone=False)``: one browser page per person and device, signed in once (None: nobody)."""
     _, _, settings, _ = world
-    opened: dict[str | None, Any] = {}
+    opened: dict[tuple[str | None, bool], Any] = {}
     with chromium() as browser:
 
-        def page_of(person: str | None) -> Any:
-            if person not in opened:
+        def page_of(person: str | None, phone: bool = False) -> Any:
+            if (person, phone) not in opened:
                 # bypass_csp: the pages allow only their own scripts; axe's is injected by the test
-                context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+                context = browser.new_context(**(PHONE if phone else DESKTOP), bypass_csp=True)
                 context.set_default_timeout(10_000)
-                opened[person] = context.new_page()
+                opened[person, phone] = context.new_page()
                 if person is not None:
-                    browser_sign_in(opened[person], settings, person)
-            return opened[person]
+                    browser_sign_in(opened[person, phone], settings, person)
+            return opened[person, phone]
 
         yield page_of
         for made in opened.values():
@@ -135,7 +140,7 @@ def _check(page: Any, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_every_page_passes_axe(world: World, pages: Callable[[str | None], Any], name: str) -> None:
+def test_every_page_passes_axe(world: World, pages: Pages, name: str) -> None:
     who, path, heading = PAGES[name]
     page = pages(who)
     page.goto(world[0] + path(world))
@@ -143,7 +148,7 @@ def test_every_page_passes_axe(world: World, pages: Callable[[str | None], Any],
     _check(page, name)
 
 
-def test_pages_after_a_button_pass_axe(world: World, pages: Callable[[str | None], Any]) -> None:
+def test_pages_after_a_button_pass_axe(world: World, pages: Pages) -> None:
     """The page a used link shows, the one it shows when used again, preferences saved, /my with new calendar
     links and with the undo of an action marked done."""
     base, _, settings, _ = world
@@ -169,3 +174,19 @@ def test_pages_after_a_button_pass_axe(world: World, pages: Callable[[str | None
     mine.get_by_role("button", name="Mark II.3.6 done").click()
     assert mine.get_by_role("button", name="Undo: reopen II.3.6").is_visible()
     _check(mine, "my actions with an undo")
+
+
+ON_A_PHONE = ["sign-in link", "link: acknowledge", "link: grant", "link: ask for an extension", "preferences"]
+ON_A_PHONE += ["my actions", "action", "escalations"]
+
+
+def test_the_pages_opened_from_messages_pass_axe_on_a_phone(world: World, pages: Pages) -> None:
+    """The pages people reach from a message, on a phone's screen (touch, 390 pixels wide)."""
+    found = []
+    for name in ON_A_PHONE:
+        who, path, heading = PAGES[name]
+        page = pages(who, phone=True)
+        page.goto(world[0] + path(world))
+        assert page.locator("h1").inner_text().startswith(heading), f"{name}: not the page asked for at {page.url}"
+        found += [f"{name}: {line}" for line in axe_violations(page)]
+    assert not found, "serious or critical accessibility violations on a phone:\n" + "\n".join(found)
