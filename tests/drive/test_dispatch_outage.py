@@ -224,7 +224,7 @@ def test_a_crash_of_postgresql_loses_no_message_in_flight(durable_cluster: Clust
                 deadline = time.monotonic() + PROMPT
                 while query(db, sent) != total and time.monotonic() < deadline:
                     time.sleep(0.2)
-                late = total - int(query(db, sent) or 0)  # not sent within PROMPT s of the server's return
+                late = total - int(str(query(db, sent) or 0))  # not sent within PROMPT s of the server's return
                 if late:  # they must be waiting for a lease, not lost: a restart takes its own leases back
                     waiting = query(db, "SELECT count(*) FROM outbox WHERE status = 'pending' AND attempts = 0")
                     assert waiting == late, (late, waiting)

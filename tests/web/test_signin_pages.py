@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
@@ -31,6 +32,12 @@ def site(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Engine
     with TestClient(create_app(settings, clock=clock, engine=engine)) as client:
         yield client, engine, settings, clock
     engine.dispose()
+
+
+def _mailer(client: TestClient) -> SigninMailer:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return mailer_of(app)
 
 
 def _path(settings: Settings, owner: str = "pardev") -> str:
@@ -112,10 +119,12 @@ def test_asking_for_a_link_by_email_sends_one_to_known_owners_only(site) -> None
     unknown = client.post("/signin", data={"csrf": token, "who": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text  # nothing tells which addresses exist
-    mailer_of(client.app).wait()  # the link goes out a moment later, off the request path
+    _mailer(client).wait()  # the link goes out a moment later, off the request path
     messages = list(mailbox.Maildir(str(settings.maildir), create=False))
     assert len(messages) == 1 and messages[0]["To"] == "rafael.quispe@example.org"
-    body = messages[0].get_payload(decode=True).decode()
+    payload = messages[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode()
     link = next(word for word in body.split() if word.startswith("http://testserver/signin/"))
     shown = client.get(link.removeprefix("http://testserver"))
     assert shown.status_code == 200 and "Rafael Quispe" in shown.text
@@ -149,7 +158,7 @@ def _ask(client: TestClient, who: str) -> str:
     token = csrf_of(client.get("/signin").text)
     answer = client.post("/signin", data={"csrf": token, "who": who})
     assert answer.status_code == 200
-    mailer_of(client.app).wait()
+    _mailer(client).wait()
     return answer.text
 
 
@@ -222,7 +231,7 @@ def test_a_known_and_an_unknown_address_do_the_same_work_and_get_the_same_answer
             answer = client.post("/signin", data={"csrf": token, "who": who})
         answers.append(answer)
         statements.append(ran)
-        mailer_of(client.app).wait()
+        _mailer(client).wait()
     assert statements[0] == statements[1] == statements[2]
     shapes = [(a.status_code, a.text, sorted(a.headers.items())) for a in answers]
     assert shapes[0] == shapes[1] == shapes[2] and shapes[0][0] == 200
