@@ -36,10 +36,12 @@ def read(path: str | Path, *, timezone: str | None = None, plan_id: str | None =
     places: dict[int, Location] = {}
     rows = gbtext.RowReader(source, where=places.__getitem__, name=lambda n: str(places[n]).split(":", 1)[1])
     tables = 0
-    for index, block in enumerate(blocks[start:], start + 1):
+    paragraphs = sum(block.tag == _P for block in blocks[:start])
+    for block in blocks[start:]:
         line = len(places) + 1
         if block.tag == _P:
-            places[line] = Location(f"{source}:paragraph {index}")
+            paragraphs += 1
+            places[line] = Location(f"{source}:paragraph {paragraphs}")
             rows.paragraph(_text(block), line, heading=_is_heading(block))
             continue
         tables += 1

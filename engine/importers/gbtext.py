@@ -316,9 +316,9 @@ class RowReader:
 
     # ------------------------------------------------------------------ whole rows (Word, PDF)
 
-    def row(self, cells: Sequence[str | None], line: int, *, merged: frozenset[int] = frozenset()) -> None:
+    def row(self, raw: Sequence[str | None], line: int, *, merged: frozenset[int] = frozenset()) -> None:
         """Read one table row given as its cells; ``merged`` holds the cells merged with the one above."""
-        cells = [_clean(c) for c in cells]
+        cells = [_clean(c) for c in raw]
         texts = [c for c in cells if c]
         if not texts and not merged:
             return
@@ -414,8 +414,8 @@ class RowReader:
             if m["first"] == part:
                 return f"{part}.{m['second']}", part, label, m["title"]
             enclosing = f"{part}.{m['first']}"
-            parent = enclosing if any(s.key == enclosing for s in self.sections) else part
-            return f"{part}.{label}", parent, label, m["title"]
+            within = enclosing if any(s.key == enclosing for s in self.sections) else part
+            return f"{part}.{label}", within, label, m["title"]
         return None, None, "", ""
 
     def context(self, text: str, line: int) -> None:

@@ -8,6 +8,7 @@ is refused in one line.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _items(path: Path, source: str) -> list[tuple[int, str, Any]]:
         for number, page in enumerate(pdf.pages, 1):
             found = page.find_tables()
             boxes = [t.bbox for t in found]
-            outside = page.filter(lambda obj, boxes=boxes: not _inside(obj, boxes))
+            outside = page.filter(partial(_outside, boxes=boxes))
             for line in outside.extract_text_lines():
                 items.append((number, line["top"], "line", " ".join(line["text"].split())))
             for table in found:
@@ -98,11 +99,12 @@ def _items(path: Path, source: str) -> list[tuple[int, str, Any]]:
     return [(page, kind, payload) for page, _top, kind, payload in items]
 
 
-def _inside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]]) -> bool:
+def _outside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]]) -> bool:
+    """True for a page object (a character, a line) whose centre lies in no table."""
     if "x0" not in obj or "top" not in obj:
-        return False
+        return True
     x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-    return any(x0 <= x <= x1 and top <= y <= bottom for x0, top, x1, bottom in boxes)
+    return not any(x0 <= x <= x1 and top <= y <= bottom for x0, top, x1, bottom in boxes)
 
 
 def _rows(table: Any) -> list[tuple[list[str | None], frozenset[int]]]:

@@ -181,7 +181,7 @@ def _stored_plan(ctx: typer.Context, doc: Any) -> dict[str, Any] | None:
     if sqlite_file and not Path(url.database or "").exists():
         return None
     engine = open_engine(ctx, ensure=False)
-    if not inspect(engine).has_table(Plan.__tablename__):  # type: ignore[attr-defined]
+    if not inspect(engine).has_table(str(Plan.__tablename__)):
         return None
     with Session(engine) as session:
         if session.get(Plan, doc.plan.id) is None:
