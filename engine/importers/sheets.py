@@ -581,6 +581,8 @@ def _known(heading: str) -> str | None:
     for key, names in HEADINGS.items():
         if folded in names:
             return key
+    if len(folded.split()) > 4:  # a sentence ("Due dates are indicative"), not a heading
+        return None
     for key, names in HEADINGS.items():  # "Time frame (indicative)", "Responsible unit(s)"
         if any(folded.startswith(n + " ") for n in names if len(n) > 3):
             return key
@@ -694,6 +696,8 @@ class _Reader:
                 columns["section"] = titles.pop(0)
             if titles:
                 columns["title"] = titles[0]
+            if sum(1 for h in headings if h) < 2:
+                continue  # a title row ("Deadline: 30 June"), not a header
             if "timeframe" in columns:
                 return _Header(number, columns, [h for h in headings if h])
             if seen >= 2 and (best is None or seen > best.seen):

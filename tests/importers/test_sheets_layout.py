@@ -132,3 +132,15 @@ def test_a_long_measure_is_the_description_and_its_first_sentence_the_title(tmp_
     doc = sheets.read(write_xlsx(tmp_path / "l.xlsx", {"Plan": rows}))
     assert doc.actions[0].title == "Strengthen the field structure."
     assert doc.actions[0].description == long.strip()
+
+
+def test_title_rows_that_mention_headings_are_not_the_header(tmp_path: Path) -> None:
+    rows: list[list[Cell]] = [
+        ["Deadline: the Office reports in June"],
+        ["Geneva, 1 March 2026.", "Due dates in the table are indicative"],
+        ["Ref", "Action", "Time frame (indicative)", "Responsible unit(s)"],
+        ["R1", "Report", "by June 2026", "ops"],
+    ]
+    doc = sheets.read(write_xlsx(tmp_path / "t.xlsx", {"Plan": rows}))
+    assert [(a.ref, a.title, a.timeframe, a.owner) for a in doc.actions] == [("R1", "Report", "by June 2026", "ops")]
+    assert doc.plan.title == "Deadline: the Office reports in June"
