@@ -434,6 +434,19 @@ def _ods(path: Path, name: str, wanted: str | None) -> tuple[list[Grid], date | 
     if not path.read_bytes()[:2] == b"PK":
         raise InputError("is not an .ods workbook (not a zip file; damaged or renamed?)", Location(name))
     try:
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            manifest = archive.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in members else b""
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"is a damaged .ods workbook ({exc})", Location(name)) from None
+    if "content.xml" not in members:
+        raise InputError("is a zip file but not an .ods workbook (it has no content.xml)", Location(name))
+    if b"encryption-data" in manifest:
+        raise InputError(
+            "is password-protected; open it in your spreadsheet program and save it without a password",
+            Location(name),
+        )
+    try:
         document = load(str(path))
     except Exception as exc:  # odfpy raises many kinds on a damaged file
         raise InputError(f"is a damaged .ods workbook ({type(exc).__name__}: {exc})", Location(name)) from None

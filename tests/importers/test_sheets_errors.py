@@ -116,3 +116,32 @@ def test_a_csv_without_a_plan_date(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "plan.csv", [["Action", "Deadline"], ["Do it", "by end-2026"]], encoding="utf-8")
     with pytest.raises(InputError, match="no date for the plan"):
         sheets.read(path)
+
+
+def test_empty_and_unreadable_ods_and_csv(tmp_path: Path) -> None:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table
+
+    empty = OpenDocumentSpreadsheet()
+    empty.spreadsheet.addElement(Table(name="Sheet1"))
+    empty.save(str(tmp_path / "empty.ods"))
+    (tmp_path / "empty.csv").write_text("\ufeff \n", encoding="utf-8")
+    (tmp_path / "garbage.ods").write_bytes(b"garbage" * 10)
+    with zipfile.ZipFile(tmp_path / "archive.ods", "w") as z:
+        z.writestr("readme.txt", "hello")
+    with zipfile.ZipFile(tmp_path / "locked.ods", "w") as z:
+        z.writestr("content.xml", "<scrambled/>")
+        z.writestr("META-INF/manifest.xml", '<manifest:encryption-data manifest:checksum="x"/>')
+    expected = {
+        "empty.ods": r"empty\.ods: the workbook has no rows; .*",
+        "empty.csv": r"empty\.csv:1: is empty; .*",
+        "garbage.ods": r"garbage\.ods: is not an \.ods workbook \(not a zip file.*",
+        "archive.ods": r"archive\.ods: is a zip file but not an \.ods workbook .*",
+        "locked.ods": r"locked\.ods: is password-protected; .*",
+    }
+    for name, pattern in expected.items():
+        with pytest.raises(InputError) as caught:
+            sheets.read(tmp_path / name)
+        line = str(caught.value).replace(str(tmp_path) + "/", "")
+        assert "\n" not in line
+        assert re.fullmatch(pattern, line), line
