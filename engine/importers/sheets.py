@@ -152,7 +152,7 @@ def read(
         grids, doc_title = [_csv(p, name, encoding)], ""
     if sheet is not None and suffix in {".csv", ".tsv"}:
         raise InputError("--sheet: a CSV file has one table and no sheets; leave --sheet out", Location(name))
-    reader = _Reader(name, dict(columns or {}), several=len(grids) > 1)
+    reader = _Reader(name, dict(columns or {}))
     read_any = False
     for grid in grids:
         read_any |= reader.sheet(grid, required=sheet is not None or len(grids) == 1)
@@ -163,8 +163,7 @@ def read(
             Location(name),
         )
     if not reader.actions:
-        first = grids[0].name if grids else ""
-        raise InputError("the table has a header row but no action rows below it", Location(f"{name}:{first}"))
+        raise InputError("the table has a header row but no action rows below it", reader.place(grids[0].name, 1))
     info = reader.plan_info(p, created, doc_title, timezone, plan_id)
     return PlanDocument(info, reader.sections, reader.actions, positional_refs=False, path=name)
 
@@ -626,7 +625,6 @@ class _Header:
 class _Reader:
     source: str
     named: dict[str, str]
-    several: bool
     sections: list[SectionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
     keys: dict[str, SectionRow] = field(default_factory=dict)
@@ -665,9 +663,14 @@ class _Reader:
                 return cells[col] if col is not None and col < len(cells) else None
 
             filled = [v for v in cells if v is not None]
-            if len(filled) == 1 and isinstance(filled[0], str) and PART_RE.match(filled[0]) and cell("title") is None:
-                part = self._part(filled[0], grid, number)  # a Part heading written across the table
-                section, numbered = part, None
+            only = filled[0] if len(set(filled)) == 1 and isinstance(filled[0], str) else None
+            if only is not None and cell("timeframe") in {None, only} and (len(filled) > 1 or PART_RE.match(only)):
+                # A heading written across the table (often merged over its columns): a Part or an issue.
+                if PART_RE.match(only) or part is None:
+                    part = self._part(only, grid, number)
+                    section, numbered = part, None
+                else:
+                    section, numbered = self._section(only, part, numbered, grid, number, 1)
                 continue
             if (value := _text(cell("part"))) and (
                 key := self._part(value, grid, number, header.columns["part"] + 1)

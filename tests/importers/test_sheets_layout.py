@@ -144,3 +144,26 @@ def test_title_rows_that_mention_headings_are_not_the_header(tmp_path: Path) -> 
     doc = sheets.read(write_xlsx(tmp_path / "t.xlsx", {"Plan": rows}))
     assert [(a.ref, a.title, a.timeframe, a.owner) for a in doc.actions] == [("R1", "Report", "by June 2026", "ops")]
     assert doc.plan.title == "Deadline: the Office reports in June"
+
+
+def test_headings_merged_across_the_table(tmp_path: Path) -> None:
+    rows: list[list[Cell]] = [
+        ["Geneva, 28 September 1999."],
+        ["Ref", "Action", "Time frame"],
+        ["Part II -- Quality", None, None],
+        ["3. Evaluation", None, None],
+        ["R1", "Evaluate the projects", "by end-2000"],
+        ["(a) Follow-up", None, None],
+        ["R2", "Follow the evaluations up", "Continuously"],
+    ]
+    path = write_xlsx(tmp_path / "h.xlsx", {"Plan": rows}, merges=["A3:C3", "A4:C4", "A6:C6"])
+    doc = sheets.read(path)
+    assert [(a.ref, a.section_key, a.title) for a in doc.actions] == [
+        ("R1", "II.3", "Evaluate the projects"),
+        ("R2", "II.a", "Follow the evaluations up"),
+    ]
+    assert [(s.key, s.parent_key, s.title) for s in doc.sections] == [
+        ("II", None, "Quality"),
+        ("II.3", "II", "Evaluation"),
+        ("II.a", "II.3", "Follow-up"),
+    ]
