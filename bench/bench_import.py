@@ -5,8 +5,9 @@ Run from the repository root:  .venv/bin/python bench/bench_import.py [--sizes 1
 The plans are the example plan (``plans/gb276-tc2-implementation-plan.txt``) grown: its front
 matter, then four Parts of 25 issues, each issue with 4 sub-issues whose headings cycle through
 the example's own issue and sub-issue headings, and action rows whose time frames cycle through
-the example's 68 time-frame cells ("Completed by April 2000", "Linked to review of field
-structure", "Continuously", a merged empty cell ...). So every kind of reading the example needs
+the example's 69 time-frame cells ("Completed by April 2000", "Linked to review of field
+structure", "Continuously", a merged empty cell ...; a merged cell that would open a sub-issue
+reads "Continuously" instead, as it has no row above it). So every kind of reading the example needs
 is exercised, event-linked rows included (their dependency proposal looks the other sections'
 headings up), in the example's own proportions.
 
