@@ -172,6 +172,45 @@ def profile_import(work: Path, plan: Path, top: int) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+def memory_profile(work: Path, plan: Path, top: int) -> None:
+    """Import in this process under tracemalloc; print the traced peak and the largest allocations held
+    when the actions' insert starts (the rows as read, resolved and made into tuples)."""
+    import tracemalloc
+
+    from engine.importing import import_paths
+    from engine.settings import Settings
+    from engine.store import make_engine
+    from engine.store import plans as store_plans
+
+    db = work / "memory.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{db}", rules_dir=RULES)
+    engine = make_engine(settings.database_url)
+    insert = store_plans.insert_values
+    held: list[tracemalloc.Snapshot] = []
+
+    def watched(*args: object, **kwargs: object) -> int:
+        held.append(tracemalloc.take_snapshot())
+        return insert(*args, **kwargs)  # type: ignore[arg-type]
+
+    store_plans.insert_values = watched  # type: ignore[assignment]
+    tracemalloc.start()
+    try:
+        import_paths(engine, [OWNERS, plan], settings, datetime.now(UTC))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        store_plans.insert_values = insert
+        engine.dispose()
+    print(f"traced peak {peak / 2**20:,.0f} MB")
+    if held:
+        stats = held[0].statistics("lineno")
+        print(f"held when the insert starts: {sum(x.size for x in stats) / 2**20:,.0f} MB; the largest:")
+        for stat in stats[:top]:
+            print(f"  {stat}")
+
+
 # ----- the peer: APScheduler 3 ------------------------------------------------------------------
 
 
@@ -263,6 +302,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="APScheduler adds every action of the smallest plan")
     parser.add_argument("--no-peer", action="store_true", help="skip APScheduler")
     parser.add_argument("--profile", type=int, metavar="SIZE", help="profile one in-process import of SIZE and stop")
+    parser.add_argument("--memory", type=int, metavar="SIZE", help="trace the memory of one import of SIZE and stop")
     parser.add_argument("--workdir", type=Path, help="keep generated plans here for the next run")
     return parser.parse_args(argv)
 
@@ -277,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.profile:
             profile_import(work, write_plan(work, args.profile), 40)
+            return 0
+        if args.memory:
+            memory_profile(work, write_plan(work, args.memory), 15)
             return 0
         cli: dict[int, Run] = {}
         for size in args.sizes:
