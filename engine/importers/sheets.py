@@ -780,7 +780,7 @@ class _Reader:
                 parent = f"{part}.{m['num']}"
                 key, label = f"{parent}{m['letter']}", f"{m['num']}({m['letter']})"
                 if parent not in self.keys:
-                    self._add(SectionRow(parent, part, "issue", m["num"], m["num"], line=number))
+                    self._add(SectionRow(parent, part, "issue", m["num"], "", line=number))
             elif i == 1:
                 key, parent, label = f"{part}.{m['letter']}", numbered or part, f"({m['letter']})"
             else:
@@ -905,6 +905,7 @@ class _Reader:
             timezone=timezone or (zone_for_place(place) if place else "UTC"),
             source=self.source,
             source_format=path.suffix.lower().lstrip("."),
+            place=place,
         )
 
 

@@ -57,3 +57,12 @@ def test_a_spreadsheet_alone_imports_and_exports(cli, workdir: Path) -> None:  #
     assert next(a[:3] for a in actions(cli)) == ("I.1", "Publicar las cuentas", "by end-2026")
     again = cli("import", "seguimiento.xlsx")
     assert "Nothing changed" in again.out
+
+
+def test_a_place_with_no_known_time_zone_warns(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [["Springfield, 1 March 2026."], ["Action", "Deadline"], ["Open the office", "by June 2026"]]
+    write_csv(workdir / "plan.csv", rows)
+    result = cli("import", "plan.csv")
+    assert result.code == 0, result.err
+    assert "'Springfield' has no time zone planwatch knows" in result.out
+    assert cli("import", "--tz", "America/Chicago", "plan.csv").code == 0
