@@ -58,8 +58,8 @@ def test_empty_file(loaded) -> None:  # type: ignore[no-untyped-def]
 def test_binary_file(loaded) -> None:  # type: ignore[no-untyped-def]
     check(
         loaded,
-        ["import", write("plan.pdf", b"%PDF-1.4\n\x00\x01\x02binary")],
-        r"plan\.pdf:2: is a binary file; expected a plan or owners file in text \(UTF-8\)",
+        ["import", write("plan.bin", b"%PDF-1.4\n\x00\x01\x02binary")],
+        r"plan\.bin:2: is a binary file; expected a plan or owners file in text \(UTF-8\)",
     )
 
 

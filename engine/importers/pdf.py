@@ -70,31 +70,44 @@ def _items(path: Path, source: str) -> list[tuple[int, str, Any]]:
 
     try:
         pdf = pdfplumber.open(path)
-    except (PDFSyntaxError, OSError, ValueError, TypeError) as exc:
+    except (PDFSyntaxError, OSError, ValueError, TypeError):
         raise InputError(
-            f"not a PDF that can be opened ({exc.__class__.__name__}); expected a PDF with a text layer",
+            "not a PDF that can be opened (damaged or cut short?); expected a PDF with a text layer",
             Location(source),
         ) from None
-    except Exception as exc:  # pdfminer raises its own classes for damaged and encrypted files
+    except Exception:  # pdfminer raises its own classes for damaged and encrypted files
         raise InputError(
-            f"a damaged or locked PDF ({exc.__class__.__name__}); expected a PDF with a text layer", Location(source)
+            "a damaged or password-protected PDF that cannot be read; expected a PDF with a text layer",
+            Location(source),
         ) from None
-    with pdf:
-        if not any(page.chars for page in pdf.pages):
-            raise InputError(
-                "a scanned PDF with no text layer; planwatch reads a PDF's text: run it through text recognition "
-                "(OCR) first, or import the Word version of the plan",
-                Location(source),
-            )
-        items: list[tuple[int, float, str, Any]] = []
-        for number, page in enumerate(pdf.pages, 1):
-            found = page.find_tables()
-            boxes = [t.bbox for t in found]
-            outside = page.filter(partial(_outside, boxes=boxes))
-            for line in outside.extract_text_lines():
-                items.append((number, line["top"], "line", " ".join(line["text"].split())))
-            for table in found:
-                items.append((number, table.bbox[1], "table", _rows(table)))
+    try:
+        return _read_pages(pdf, source)
+    except InputError:
+        raise
+    except Exception:  # a page that cannot be read: damaged contents
+        what = "a damaged PDF: a page cannot be read; expected a PDF with a text layer"
+        raise InputError(what, Location(source)) from None
+    finally:
+        pdf.close()
+
+
+def _read_pages(pdf: Any, source: str) -> list[tuple[int, str, Any]]:
+    """Every page's lines outside its tables and its tables' rows, sorted by page and height."""
+    if not any(page.chars for page in pdf.pages):
+        raise InputError(
+            "a scanned PDF with no text layer; planwatch reads a PDF's text: run it through text recognition "
+            "(OCR) first, or import the Word version of the plan",
+            Location(source),
+        )
+    items: list[tuple[int, float, str, Any]] = []
+    for number, page in enumerate(pdf.pages, 1):
+        found = page.find_tables()
+        boxes = [t.bbox for t in found]
+        outside = page.filter(partial(_outside, boxes=boxes))
+        for line in outside.extract_text_lines():
+            items.append((number, line["top"], "line", " ".join(line["text"].split())))
+        for table in found:
+            items.append((number, table.bbox[1], "table", _rows(table)))
     items.sort(key=lambda item: (item[0], item[1]))
     return [(page, kind, payload) for page, _top, kind, payload in items]
 
