@@ -37,9 +37,10 @@ SPANISH: list[list[Cell]] = [
 
 @pytest.mark.parametrize("rows", [FRENCH, SPANISH], ids=["french", "spanish"])
 def test_french_and_spanish_headings_any_case_and_accents(tmp_path: Path, rows: list[list[Cell]]) -> None:
-    sheet = [[date(2024, 3, 5)], *rows[1:]]  # the date as a date cell: the date lines above are not English
-    doc = sheets.read(write_xlsx(tmp_path / "plan.xlsx", {"Plan": sheet}))
-    assert doc.plan.ref_date == date(2024, 3, 5)
+    doc = sheets.read(write_xlsx(tmp_path / "plan.xlsx", {"Plan": rows}))
+    assert (doc.plan.ref_date, doc.plan.timezone) == (date(2024, 3, 5), "Europe/Zurich")
+    as_date_cell = sheets.read(write_xlsx(tmp_path / "cell.xlsx", {"Plan": [[date(2024, 3, 5)], *rows[1:]]}))
+    assert as_date_cell.plan.ref_date == date(2024, 3, 5)
     first, second = doc.actions
     assert (first.ref, first.section_key, first.owner, first.status) == ("1.1", "I", "fin", rows[-2][5])
     assert first.title == rows[-2][2]
