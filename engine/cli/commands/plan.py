@@ -143,6 +143,14 @@ def _preview(ctx: typer.Context, path: Path, tz: str | None, plan_id: str | None
             console.print(f"      {row.ref:<10} {text} → {_reading(fields)}{flag}", highlight=False)
             if "(text not in source)" not in row.title:
                 console.print(f"      {'':<10} [dim]{row.title}[/]", highlight=False)
+    from engine.importers.places import known_zone
+
+    if tz is None and info.place and known_zone(info.place) is None:
+        console.print(
+            f"[bold]To review[/]: the plan's time zone: {info.place!r} is not a place planwatch knows, so its times "
+            "would be in UTC; choose its zone with --tz ZONE (such as Europe/Zurich)",
+            highlight=False,
+        )
     if review:
         console.print(f"[bold]To review[/] ({len(review)}):")
         for row in review:

@@ -58,6 +58,7 @@ def test_a_preview_warns_of_a_place_with_no_known_zone(cli) -> None:  # type: ig
     result = cli("import", "--dry-run", "atlantis.txt")
     assert result.code == 0, result.err
     assert "time zone UTC (from 'Atlantis')" in result.out
+    assert "To review: the plan's time zone: 'Atlantis' is not a place planwatch knows" in result.out
     assert "warning: the date line's place 'Atlantis' has no time zone planwatch knows" in result.out
     assert "--tz ZONE" in result.out
 
