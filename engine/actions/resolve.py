@@ -134,10 +134,13 @@ def resolve_plan(
             continue
         if shared:
             fields = out[row.ref] = _copied(fields)
-        if not _date_event(fields, events):
-            if headings is None:  # most plans have no undated event: build the index on the first
-                headings = _Headings(rows, sections, out)
-            headings.propose(row, fields)
+        if _date_event(fields, events):
+            if headings is not None:  # dated now: a later event may follow it
+                headings.dated(row)
+            continue
+        if headings is None:  # most plans have no undated event: build the index on the first
+            headings = _Headings(rows, sections, out)
+        headings.propose(row, fields)
     for row in rows:
         if row.override:
             if shared:
@@ -232,11 +235,15 @@ class _Headings:
                 f"confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
             )
             break
-        if fields["due"]:  # now dated: it may be the first dated row of its own section
-            first = self.first.get(row.section_key)
-            position = self.position[row.ref]
-            if first is None or position < first:
-                self.first[row.section_key] = position
+        if fields["due"]:
+            self.dated(row)
+
+    def dated(self, row: ActionRow) -> None:
+        """Note that ``row`` has a due date now: it may be the first dated row of its section."""
+        first = self.first.get(row.section_key)
+        position = self.position[row.ref]
+        if first is None or position < first:
+            self.first[row.section_key] = position
 
 
 def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:

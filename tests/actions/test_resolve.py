@@ -144,3 +144,23 @@ def test_shared_readings_are_one_dict_per_phrase_and_rows_that_change_get_their_
     assert out["II.1.3"] is not out["II.1.1"] and out["II.1.3"]["due"] == date(2000, 10, 15)
     assert out["II.2.1"] is not out["II.2.2"] and out["II.2.1"]["after_ref"] == "II.1.1"
     assert out == resolve_plan(rows, SECTIONS, REF_DATE)  # the same fields as copies
+
+
+def test_an_event_dated_by_the_rules_after_a_proposal_can_be_followed_by_a_later_one() -> None:
+    sections = [
+        SectionRow("II", None, "part", "II", "Field structure"),
+        SectionRow("II.1", "II", "issue", "1", "Staff development"),
+        SectionRow("II.2", "II", "issue", "2", "Review of the field structure"),
+        SectionRow("II.3", "II", "issue", "3", "Visibility"),
+    ]
+    rows = [
+        _row("II.1.1", "II.1", "Linked to the review of field structure"),  # II.2 has no dated row yet
+        _row("II.2.1", "II.2", "Following the staff survey"),  # dated by rules/events.yaml
+        _row("II.3.1", "II.3", "Linked to the review of field structure"),  # follows II.2.1, dated just above
+    ]
+    events = [NamedEvent("staff survey", ("staff survey",), date(2000, 11, 15))]
+    out = resolve_plan(rows, sections, REF_DATE, events=events)
+    assert out["II.1.1"]["after_ref"] is None
+    assert out["II.2.1"]["due"] == date(2000, 11, 15)
+    assert (out["II.3.1"]["after_ref"], out["II.3.1"]["due"]) == ("II.2.1", date(2000, 11, 15))
+    assert out == resolve_plan(rows, sections, REF_DATE, events=events, shared=True)
