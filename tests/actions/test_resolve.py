@@ -3,6 +3,7 @@ then a proposed dependency on another section's action, then the phrase as read.
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import date
 
@@ -164,3 +165,47 @@ def test_an_event_dated_by_the_rules_after_a_proposal_can_be_followed_by_a_later
     assert out["II.2.1"]["due"] == date(2000, 11, 15)
     assert (out["II.3.1"]["after_ref"], out["II.3.1"]["due"]) == ("II.2.1", date(2000, 11, 15))
     assert out == resolve_plan(rows, sections, REF_DATE, events=events, shared=True)
+
+
+def _scan_every_section(rows: list[ActionRow], sections: list[SectionRow]) -> dict[str, str | None]:
+    """The proposal as a plain scan (every section for every event-linked row): what the index must agree with."""
+    from engine.actions.resolve import _stems
+
+    out = {row.ref: read_row(row, REF_DATE, None) for row in rows}
+    for row in rows:
+        fields = out[row.ref]
+        if fields["kind"] != "event" or row.override:
+            continue
+        wanted, best = _stems(fields["event"] or ""), None
+        for section in sections:
+            if section.key == row.section_key or section.level == "part":
+                continue
+            score = len(wanted & _stems(section.title))
+            target = next((r for r in rows if r.section_key == section.key and out[r.ref]["due"]), None)
+            if target is not None and score >= 2 and (best is None or score > best[0]):
+                best = (score, target)
+        if best is not None:
+            fields["after_ref"], fields["due"] = best[1].ref, out[best[1].ref]["due"]
+    return {ref: fields["after_ref"] for ref, fields in out.items()}
+
+
+def test_the_heading_index_proposes_what_a_scan_of_every_section_proposes() -> None:
+    words = ["review", "field", "structure", "staff", "survey", "donors", "meeting", "evaluation", "report"]
+    for seed in range(300):
+        pick = random.Random(seed)
+        sections = [SectionRow("P", None, "part", "P", " ".join(pick.sample(words, 3)))] + [
+            SectionRow(f"S{i}", "P", "issue", str(i), " ".join(pick.sample(words, pick.randint(1, 4))))
+            for i in range(pick.randint(1, 6))
+        ]
+        rows = []
+        for k in range(pick.randint(1, 12)):
+            section = pick.choice(sections).key
+            linked = pick.random() < 0.5
+            phrase = (
+                "Linked to the " + " ".join(pick.sample(words, pick.randint(1, 3))) if linked else "By 31 March 2000"
+            )
+            rows.append(ActionRow(ref=f"{section}.{k}", section_key=section, ordinal=k, title="t", timeframe=phrase))
+        expected = _scan_every_section(rows, sections)
+        for shared in (False, True):
+            found = resolve_plan(rows, sections, REF_DATE, shared=shared)
+            assert {ref: f["after_ref"] for ref, f in found.items()} == expected, seed
