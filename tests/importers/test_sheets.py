@@ -217,3 +217,39 @@ def test_the_direct_xml_reader_reads_as_openpyxl_does(tmp_path: Path, text_doc: 
     assert grid.rows[7][4] == date(2001, 1, 15) and grid.rows[7][5] == "2.5"
     assert grid.rows[7][1] == grid.rows[5][1]  # merged down
     assert direct[1] == through_openpyxl[1]
+
+
+def test_the_direct_ods_reader_reads_as_odfpy_does(tmp_path: Path, text_doc: PlanDocument) -> None:
+    from odf.office import Annotation
+    from odf.opendocument import load
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P, S
+
+    rows: list[list[Cell]] = [*TITLE_ROWS, HEADER, *plan_rows(text_doc)]
+    rows[6] = [*rows[6][:4], date(2000, 3, 31)]
+    path = write_ods(tmp_path / "plan.ods", {"Plan": rows, "Other": [["x", None, "y"]]}, spans={(6, 2): 3})
+    doc = load(str(path))
+    extra = Table(name="Odd cells")
+    row = TableRow(numberrowsrepeated=2)
+    cell = TableCell(valuetype="string", numbercolumnsrepeated=3)
+    first = P(text="two")
+    first.addElement(S(c=2))
+    first.addText("spaces")
+    cell.addElement(first)
+    cell.addElement(P(text="second paragraph"))
+    note = Annotation()
+    note.addElement(P(text="a reviewer's note, not the cell's text"))
+    cell.addElement(note)
+    row.addElement(cell)
+    extra.addElement(row)
+    extra.addElement(TableRow(numberrowsrepeated=1048570))
+    doc.spreadsheet.addElement(extra)
+    doc.save(str(path))
+    direct = sheets._ods_direct(path, "plan.ods", None)
+    through_odfpy = sheets._ods_odfpy(path, "plan.ods", None)
+    assert direct == through_odfpy
+    grid = direct[0][0]
+    assert grid.rows[6][4] == date(2000, 3, 31)
+    assert grid.rows[7][1] == grid.rows[6][1] == grid.rows[5][1]  # merged down
+    odd = direct[0][2]
+    assert odd.rows == [["two  spaces\nsecond paragraph"] * 3] * 2
