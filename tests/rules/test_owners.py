@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
 from engine.errors import InputError, ValidationErrors
-from engine.rules.owners import OwnerRules, load, section_chain
+from engine.rules.owners import AssignRule, OwnerRules, load, section_chain
 
 RULES = """\
 assign:
@@ -102,3 +104,20 @@ def test_a_plans_matcher_agrees_with_rule_by_rule_matching_and_an_action_id_can_
         assert matcher.owner_for(ref, section) == expected, ref
         assert rules.owner_for(ref, section_chain(section, parents)) == expected, ref
     assert OwnerRules().matcher(parents).owner_for("I.1.1", "I.1") is None
+
+
+def test_the_compiled_rules_agree_with_matching_each_pattern_in_turn() -> None:
+    patterns = ["I.1", "I.*", "II.?", "II.[12]*", "III.[!a]", "*b", "I.2a.3", "*.1*", "[I]*.4", "*"]
+    parents = {"I": None, "I.1": "I", "I.1b": "I.1", "I.2a": "I", "II": None, "II.1": "II", "III.a": None}
+    for seed in range(200):
+        pick = random.Random(seed)
+        chosen = pick.sample(patterns, pick.randint(1, 6))
+        rules = OwnerRules(tuple(AssignRule(match=p, owner=f"o{n}") for n, p in enumerate(chosen, 1)))
+        matcher = rules.matcher(parents)
+        for section in parents:
+            ref = f"{section}.{pick.randint(1, 12)}"
+            keys = [ref, *section_chain(section, parents)]
+            first = next((n for n, p in enumerate(chosen, 1) if any(fnmatchcase(k, p) for k in keys)), None)
+            expected = None if first is None else (f"o{first}", first)
+            assert matcher.owner_for(ref, section) == expected, (seed, chosen, ref)
+            assert rules.owner_for(ref, keys[1:]) == expected, (seed, chosen, ref)
