@@ -15,20 +15,29 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.calendars.model import EventSpec
+from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent, vtodo
 
 
 class EventEntry:
-    """One event: its content, the content's fingerprint and, once stamped, its UIDs, SEQUENCE and LAST-MODIFIED."""
+    """One event: its content, the content's fingerprint and, once stamped, its UIDs, SEQUENCE and LAST-MODIFIED.
 
-    __slots__ = ("_texts", "content", "fingerprint", "overdue_uid", "stamp", "todo_uid", "uid")
+    The texts are kept as UTF-8 bytes (a feed is written from them as it is), one per alarm setting
+    and the VTODO, each made on first use; the VTODO's and the overdue copy's UIDs too.
+    """
+
+    __slots__ = ("_alarm", "_overdue_uid", "_plain", "_todo", "_todo_uid", "content", "fingerprint", "stamp", "uid")
 
     def __init__(self, content: EventSpec) -> None:
         self.content = content
         self.fingerprint = fingerprint(content)
         self.stamp: tuple[date, int, datetime] | None = None  # (UID day, SEQUENCE, LAST-MODIFIED in UTC)
-        self.uid = self.todo_uid = self.overdue_uid = ""
-        self._texts: dict[str, str] = {}
+        self.uid = ""
+        self._todo_uid: str | None = None
+        self._overdue_uid: str | None = None
+        self._plain: bytes | None = None
+        self._alarm: bytes | None = None
+        self._todo: bytes | None = None
 
     @property
     def sequence(self) -> int:
@@ -45,26 +54,63 @@ class EventEntry:
         """Return the event as published (a copy with UID, SEQUENCE and LAST-MODIFIED filled in)."""
         return replace(self.content, uid=self.uid, sequence=self.sequence, modified=self.modified)
 
-    def publish(self, stamp: tuple[date, int, datetime], uids: tuple[str, str, str]) -> None:
-        """Set the UIDs (event, its VTODO, its overdue copy), SEQUENCE and LAST-MODIFIED; texts are made again."""
+    @property
+    def todo_uid(self) -> str:
+        """Return the UID of the event's VTODO twin."""
+        if self._todo_uid is None:
+            self._todo_uid = self._made_uid("todo")
+        return self._todo_uid
+
+    @property
+    def overdue_uid(self) -> str:
+        """Return the UID of the event's copy on today's date (``?overdue=today``)."""
+        if self._overdue_uid is None:
+            self._overdue_uid = self._made_uid("overdue")
+        return self._overdue_uid
+
+    def _made_uid(self, what: str) -> str:
+        spec = self.content
+        return event_uid(spec.plan_id, spec.ref, what, self.stamp[0] if self.stamp else spec.uid_day or spec.day)
+
+    def publish(
+        self, stamp: tuple[date, int, datetime], uid: str, todo_uid: str | None = None, overdue_uid: str | None = None
+    ) -> None:
+        """Set the UIDs (event; its VTODO and overdue copy, made from the stamp's day when not given), SEQUENCE
+        and LAST-MODIFIED; texts are made again."""
         self.stamp = stamp
-        self.uid, self.todo_uid, self.overdue_uid = uids
-        self._texts = {}
+        self.uid, self._todo_uid, self._overdue_uid = uid, todo_uid, overdue_uid
+        self._plain = self._alarm = self._todo = None
+
+    def data(self, alarms: bool, keep: bool = True) -> bytes:
+        """Return the VEVENT text as UTF-8, with or without the alarm; kept for the next call unless not ``keep``."""
+        spec = self.content
+        if alarms and spec.alarm is not None and spec.state == "open":
+            found = self._alarm
+            if found is None:
+                found = vevent(spec, True, (self.uid, self.sequence, self.modified)).encode()
+                if keep:
+                    self._alarm = found
+            return found
+        found = self._plain
+        if found is None:
+            found = vevent(spec, False, (self.uid, self.sequence, self.modified)).encode()
+            if keep:
+                self._plain = found
+        return found
+
+    def todo_data(self) -> bytes:
+        """Return the VTODO text of a due event as UTF-8."""
+        if self._todo is None:
+            self._todo = vtodo(self.content, self.todo_uid, self.sequence, self.modified).encode()
+        return self._todo
 
     def text(self, alarms: bool) -> str:
         """Return the VEVENT text, with or without the alarm."""
-        key = "alarm" if alarms and self.content.alarm is not None and self.content.state == "open" else "plain"
-        found = self._texts.get(key)
-        if found is None:
-            found = self._texts[key] = vevent(self.content, key == "alarm", (self.uid, self.sequence, self.modified))
-        return found
+        return self.data(alarms).decode()
 
     def todo_text(self) -> str:
         """Return the VTODO text of a due event."""
-        found = self._texts.get("todo")
-        if found is None:
-            found = self._texts["todo"] = vtodo(self.content, self.todo_uid, self.sequence, self.modified)
-        return found
+        return self.todo_data().decode()
 
 
 def fingerprint(spec: EventSpec) -> str:

@@ -233,7 +233,7 @@ class FeedService:
     def write_all(self, out: Path) -> list[tuple[Path, bool]]:
         """Write every feed of the store under ``out`` (atomically, only those that changed)."""
         events = self.event_set(fresh=True)
-        return write_feeds(out, (events.render(feed) for feed in events.feeds()))
+        return write_feeds(out, events, events.feeds())
 
 
 def _rule_files(folder: Path) -> Iterator[Path]:

@@ -11,7 +11,8 @@ import icalendar
 import pytest
 from sqlalchemy import Engine
 
-from engine.calendars.build import Feed, FeedOptions, spec_from_snapshot, spec_snapshot
+from engine.calendars import build
+from engine.calendars.build import Feed, FeedOptions, spec_from_snapshot, spec_snapshot, write_feeds
 from engine.calendars.model import EventSpec
 from engine.errors import UsageError
 
@@ -153,6 +154,38 @@ def test_example_feeds_land_as_files(example: tuple[Engine, str], tmp_path: Path
     assert all(changed for _, changed in written)
     assert {p.name for p, _ in written} >= {"owner-pardev.ics", "team-ed-devcoop.ics", "plan-gb276-tc2.ics"}
     assert [changed for _, changed in service(engine, url).write_all(tmp_path)] == [False] * len(written)
+
+
+def test_feeds_stream_and_land_as_files_byte_for_byte_what_is_served(
+    example: tuple[Engine, str], tmp_path: Path
+) -> None:
+    engine, url = example
+    svc = service(engine, url)
+    events_now = svc.event_set()
+    feeds = events_now.feeds()
+    options = FeedOptions(overdue_today=True, todo=True)
+    for feed in feeds:
+        doc = events_now.render(feed, options)
+        chunks: list[bytes] = []
+        assert events_now.stream(feed, chunks.append, options) == (doc.etag, doc.last_modified)
+        assert b"".join(chunks) == doc.body
+    assert sum(events_now.render(feed).body.count(b"BEGIN:VEVENT") for feed in feeds) > 100
+    written = write_feeds(tmp_path, events_now, feeds)
+    assert [p.read_bytes() for p, _ in written] == [events_now.render(feed).body for feed in feeds]
+    assert all((p.stat().st_mode & 0o777) == 0o644 for p, _ in written)
+    assert [changed for _, changed in write_feeds(tmp_path, events_now, feeds)] == [False] * len(feeds)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_feeds_are_written_in_groups_of_open_files_alike(
+    example: tuple[Engine, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, url = example
+    events_now = service(engine, url).event_set()
+    feeds = events_now.feeds()
+    monkeypatch.setattr(build, "OPEN_FILES", 3)
+    written = write_feeds(tmp_path, events_now, feeds)
+    assert [p.read_bytes() for p, _ in written] == [events_now.render(feed).body for feed in feeds]
 
 
 def test_file_names_are_safe_whatever_the_ids() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from engine.calendars.cache import EventCache, EventEntry, fingerprint
 from engine.calendars.model import EventSpec, TodoSpec
+from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent, vtodo
 
 AT = datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -81,15 +82,23 @@ def test_texts_carry_the_published_stamp_and_are_made_again_after_a_new_one() ->
     entry = EventEntry(SPEC)
     assert entry.sequence == 0 and entry.modified == AT
     later = AT + timedelta(days=3)
-    entry.publish((date(2000, 4, 30), 2, later), ("e@planwatch", "t@planwatch", "o@planwatch"))
+    entry.publish((date(2000, 4, 30), 2, later), "e@planwatch", "t@planwatch", "o@planwatch")
     assert entry.text(alarms=True) == vevent(replace(SPEC, uid="e@planwatch", sequence=2, modified=later), True)
     assert "BEGIN:VALARM" not in entry.text(alarms=False) and "BEGIN:VALARM" in entry.text(alarms=True)
     assert entry.todo_text() == vtodo(SPEC, "t@planwatch", 2, later)
     assert entry.published == replace(SPEC, uid="e@planwatch", sequence=2, modified=later)
-    entry.publish((date(2000, 4, 30), 3, later), ("e@planwatch", "t@planwatch", "o@planwatch"))
+    entry.publish((date(2000, 4, 30), 3, later), "e@planwatch", "t@planwatch", "o@planwatch")
     assert "SEQUENCE:3\r\n" in entry.text(alarms=True) and "SEQUENCE:3\r\n" in entry.todo_text()
 
 
 def test_a_cancelled_event_never_rings() -> None:
     entry = EventEntry(replace(SPEC, state="cancelled"))
     assert "BEGIN:VALARM" not in entry.text(alarms=True)
+
+
+def test_the_todo_and_overdue_uids_are_made_from_the_stamped_day_when_first_asked() -> None:
+    entry = EventEntry(SPEC)
+    entry.publish((date(2000, 3, 1), 1, AT), "e@planwatch")
+    assert entry.todo_uid == event_uid(SPEC.plan_id, SPEC.ref, "todo", date(2000, 3, 1))
+    assert entry.overdue_uid == event_uid(SPEC.plan_id, SPEC.ref, "overdue", date(2000, 3, 1))
+    assert entry.todo_data() == vtodo(SPEC, entry.todo_uid, 1, AT).encode()
