@@ -1,5 +1,5 @@
 """``kill -9`` of a real ``planwatch run`` at random moments of dispatch: no message is lost, a message
-repeated carries the same Message-ID, and a crash repeats at most the messages in the SMTP pipeline.
+repeated carries the same Message-ID, and a crash repeats at most the messages its SMTP connections held.
 
 Each backend gets a small world (``synthetic_world``: 80 actions, 60 owners), planned once over a
 simulated fortnight by the library's own plan step, so that its outbox holds a few hundred pending
@@ -18,8 +18,9 @@ the dead node had leased instead of waiting out the 5-minute lease, on SQLite an
 
 After each trial: the outbox holds the reference's keys with the reference's statuses (all sent),
 every message arrived, every arrival carries the Message-ID of its own outbox key, and the messages
-that arrived twice number at most ``REPEATS_BOUND``: the SMTP pipeline's depth (``engine.channels.pipeline``,
-4) plus the message on the wire and the one just handed over, 6.
+that arrived twice number at most ``REPEATS_BOUND``: what the SMTP connections held (per connection 4
+waiting and one on the wire, ``engine.channels.pipeline``; 8 connections) and the message just handed
+over, 41.
 
 ``PLANWATCH_CRASH_TRIALS=N`` runs N trials per backend (default 15); the seed is printed and
 ``PLANWATCH_CRASH_SEED=N`` replays a run.
@@ -48,8 +49,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
-from engine.channels.pipeline import Pipeline
+from engine.channels.pipeline import Pool
 from engine.mail.messages import message_id
+from engine.settings import Settings
 from engine.store import make_engine
 
 from ..node_worker import NodeConfig, Service, due_soon, plan_outbox
@@ -60,11 +62,12 @@ pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("PLANWATCH_CRASH_SEED") or 27_601)
 TRIALS = int(os.environ.get("PLANWATCH_CRASH_TRIALS") or 15)  # per backend
-DEPTH: int = inspect.signature(Pipeline).parameters["depth"].default  # messages queued for the sending thread
+DEPTH: int = inspect.signature(Pool).parameters["depth"].default  # messages queued for a connection's thread
+CONNECTIONS = Settings().smtp_connections  # SMTP connections a pass sends over (PLANWATCH_SMTP_CONNECTIONS)
 # What a crash can repeat: messages the server took that the node had not marked sent yet. Between two
-# marks the node hands the sending thread one message; the thread holds at most DEPTH waiting and one on
-# the wire, so a crash repeats at most DEPTH + 2 (the pipeline's depth plus the two in hand).
-REPEATS_BOUND = DEPTH + 2
+# marks the node hands one message over; each connection's thread holds at most DEPTH waiting and one on
+# the wire. So a crash repeats at most CONNECTIONS * (DEPTH + 1) + 1 messages.
+REPEATS_BOUND = CONNECTIONS * (DEPTH + 1) + 1
 SIM_START = utc(2030, 1, 7, 0, 30)
 EVERY = timedelta(hours=12)
 SHAPE = Shape(actions=80, owners=60, managers=5, start=SIM_START, overdue_days=20, spread_days=36)

@@ -23,9 +23,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
-from engine.channels.pipeline import Pipeline
+from engine.channels.pipeline import Pool
 from engine.drive.delivery import read_pause
 from engine.mail.messages import message_id
+from engine.settings import Settings
 from engine.store import make_engine
 
 from ..node_worker import Node, NodeConfig, fork_server
@@ -40,10 +41,10 @@ NODES = 3
 SKEWS = (0.0, 2.6, -3.4)  # seconds each node's clock is off
 JITTER = 2.0  # seconds each tick of a node may start late
 # A pass that outlives its lease stops before each message whose lease is gone, but the messages it
-# checked already are in its SMTP pipeline: DEPTH waiting for the sending thread, one on the wire and
-# one handed over. Those, and only those, may also be sent by the node that took the rows over.
-DEPTH: int = inspect.signature(Pipeline).parameters["depth"].default
-BOTH_BOUND = DEPTH + 2
+# checked already are in its SMTP connections' queues: per connection DEPTH waiting and one on the wire,
+# and one handed over. Those, and only those, may also be sent by the node that took the rows over.
+DEPTH: int = inspect.signature(Pool).parameters["depth"].default
+BOTH_BOUND = Settings().smtp_connections * (DEPTH + 1) + 1
 
 
 @pytest.fixture
@@ -234,8 +235,8 @@ def test_a_batch_slower_than_its_lease_is_not_sent_again_by_another_node(pg_url:
     Simulated time stands for the real time the batch takes: node B ticks six minutes after A's
     instant while A is still at its first messages, as it would when A's batch lasts more than five
     minutes (a provider's limit of 30 a minute and a backlog of 200 messages is enough). The two
-    clocks are a few seconds apart (A's behind, B's ahead). Only what A had in its SMTP pipeline
-    when the lease ran out may go twice (``BOTH_BOUND``), with the same Message-ID.
+    clocks are a few seconds apart (A's behind, B's ahead). Only what A's SMTP connections held when
+    the lease ran out may go twice (``BOTH_BOUND``), with the same Message-ID.
     """
     build_world(pg_url, Shape(actions=400, owners=300, managers=10, start=START, overdue_days=20, spread_days=36))
     rules = write_rules(tmp_path / "rules")
