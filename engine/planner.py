@@ -25,6 +25,7 @@ from engine.rules.policy import EscalateStep, Policy, RemindStep, wants_checkin
 from engine.zones import zone
 
 ACTIVE = frozenset({"open", "in_progress"})
+OWNER_ROLES = frozenset({"owner", "delegate"})
 REPEAT_CAP = Duration(years=1)
 
 
@@ -187,7 +188,8 @@ def plan_action(
     candidates = _owner_first(view, policy, calendar, history, candidates, occurrences, since, now, until, wanted)
     due = [c for c in candidates if since < c.at <= until or c.status]
     later = [c.at for c in candidates if c.at > until and not c.status]
-    notices, escalations = _finish(view, policy, due, now)
+    told = _told_before(view, history, _owner_ids(view) | _deputy_ids(view))
+    notices, escalations = _finish(view, policy, due, now, told)
     return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
 
 
@@ -212,7 +214,7 @@ LATE_GRACE = timedelta(minutes=5)  # a notice planned this long after its instan
 
 
 def _finish(
-    view: ActionView, policy: Policy, due: list[_Candidate], now: datetime
+    view: ActionView, policy: Policy, due: list[_Candidate], now: datetime, told: Mapping[str, datetime]
 ) -> tuple[list[Notice], list[EscalationEntry]]:
     latest: dict[tuple[object, ...], _Candidate] = {}
     members: dict[tuple[object, ...], int] = {}
@@ -220,6 +222,13 @@ def _finish(
         if not c.status:
             latest[_group(c, now)] = c
             members[_group(c, now)] = members.get(_group(c, now), 0) + 1
+    # The owner's first message about a missed date (``told``: what the owner was sent before) is never held for a
+    # digest: the steps to others that follow it must not reach them before the owner's digest does.
+    first_late: dict[str, datetime] = {}
+    for c in due:
+        kept = c.status == "pending" or (not c.status and latest[_group(c, now)] is c)
+        if kept and c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and c.occurrence not in told:
+            first_late[c.occurrence] = min(c.at, first_late.get(c.occurrence, c.at))
     # A reminder caught up after its date was missed says less than the overdue notice sent with it.
     overdue = {(c.occurrence, c.recipient.email) for c in due if c.family == "escalate" and c.at <= now}
     overdue &= {(c.occurrence, c.recipient.email) for c in latest.values() if c.family == "escalate"} | {
@@ -237,7 +246,8 @@ def _finish(
         )
         if keep and not c.status and (members[_group(c, now)] > 1 or now - c.at > LATE_GRACE):
             c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
-        if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy):
+        first = c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and first_late.get(c.occurrence) == c.at
+        if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy) and not first:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
         notices.append(
             Notice(
@@ -317,18 +327,17 @@ def _deputy_ids(view: ActionView) -> frozenset[str]:
     return frozenset() if view.away is None else frozenset({view.away.deputy.id or view.away.deputy.email})
 
 
-def _stand_in(view: ActionView, role: str, person: Person, instant: Callable[[Person], datetime]) -> Person | None:
+def _stand_in(view: ActionView, role: str, person: Person, instant: Callable[[Person], datetime]) -> Person:
     """Return who receives what ``role`` ``person`` would receive at ``instant(person)``: the owner's deputy when
-    that instant falls on a day of the owner's away period (days in the owner's zone), else ``person``; None when the
-    deputy is the delegate, who receives their own copy. The choice depends on the message's own instant, never on
-    when it is planned, so every tick plans the same message to the same person."""
+    that instant falls on a day of the owner's away period (days in the owner's zone), else ``person``. The choice
+    depends on the message's own instant, never on when it is planned, so every tick plans the same message to the
+    same person. (A deputy who is also the delegate gets it once, in the owner's place: callers keep the first
+    message per recipient.)"""
     away = view.away
     if away is None or role != "owner":
         return person
     if not away.first <= instant(person).astimezone(zone(person.tz)).date() <= away.last:
         return person
-    if away.deputy.email in {p.email for p in view.people.get("delegate", ())}:
-        return None
     return away.deputy
 
 
@@ -513,10 +522,12 @@ def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime)
     step = next((s for s in policy.escalate if set(s.to) <= {"owner", "delegate"}), None)
     roles = tuple(step.to) if step else ("owner",)
     missed_day = occ.due or occ.start or now.date()
+    seen: set[str] = set()
     for role, named in _people(view, roles):
         person = _stand_in(view, role, named, lambda p: now)
-        if person is None:
+        if person.email in seen:
             continue
+        seen.add(person.email)
         payload = _in_place(person, named) | {
             "role": role,
             "date": missed_day.isoformat(),
@@ -628,6 +639,7 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
         if anchor is None:
             continue
         what = "due" if step.anchor == "due" else "starts"
+        seen: set[str] = set()
         for role, named in _people(view, step.to):
 
             def day_of(p: Person, anchor: date = anchor, step: RemindStep = step) -> date:
@@ -635,8 +647,9 @@ def _reminders(view: ActionView, policy: Policy, calendar: BusinessCalendar, occ
                 return theirs.on_or_before(step.before.before(anchor, theirs))
 
             person = _stand_in(view, role, named, lambda p: _deliver_at(day_of(p), p, policy))
-            if person is None:
+            if person.email in seen:
                 continue
+            seen.add(person.email)
             day = day_of(person)
             payload = _in_place(person, named) | {
                 "role": role,
@@ -704,8 +717,6 @@ def _ladder(
                     return _deliver_at(_send_day(offset_at, p, policy, calendar), p, policy)
 
                 person = _stand_in(view, role, named, instant)
-                if person is None:
-                    continue
                 local_day = _send_day(offset_at, person, policy, calendar)
                 at = _deliver_at(local_day, person, policy)
                 if (person.email, at) in used:
@@ -921,14 +932,16 @@ def _one_checkin(
     reported = view.last_progress_at
     # A report in the last third of the rhythm makes the question needless: the check-in is recorded as
     # skipped (its key taken, so it is never sent later); one since the previous check-in answers it.
+    told: set[str] = set()
     for role, named in _people(view, rule.to):
 
         def instant(p: Person) -> datetime:
             return _deliver_at(_calendar_of(p, policy, calendar).on_or_after(day), p, policy)
 
         person = _stand_in(view, role, named, instant)
-        if person is None:
+        if person.email in told:
             continue
+        told.add(person.email)
         payload = _in_place(person, named) | {"role": role, "date": day.isoformat(), "occurrence": label}
         candidate = _Candidate(
             label,

@@ -1,15 +1,19 @@
 """Random lives of small plans through the simulator, and what must hold in every one of them.
 
 Each generated life is a fresh SQLite file: owners in several zones with supervisor chains of depth 1-3
-(some with a delegate), a small YAML plan dated well before the first tick (deadlines, windows, recurring
-and continuous actions, event-linked actions resolved with ``after:``, directly in Parts and in
-sub-sections), rules for every kind with holidays per zone, and a random sequence of workflow events (done,
-progress, hold, reopen, drop, extend, acknowledge, not-mine, reassign, ``set`` a due date) applied while the
-simulator jumps through a few months. After the run the outbox (messages sent, and when) and the escalation
-log must keep the invariants of a plan's life: the owner hears first, a hold is silence, done stops, every
-message on time (or marked a catch-up), no escalation about a check-in that was never sent, nothing
-suppressed without a reason and one overdue notice for a date missed before the first tick, no message
-twice, and a level that is the recipient's rung in the owner's supervisor chain.
+(some with a delegate, some taking daily or weekly digests, some away for a while with a deputy), a small
+YAML plan dated well before the first tick (deadlines, windows, recurring and continuous actions,
+event-linked actions resolved with ``after:``, directly in Parts and in sub-sections), rules for every kind
+with holidays per zone, a random sequence of workflow events (done, progress, hold, reopen, drop, extend,
+acknowledge, not-mine, reassign, ``set`` a due date) and, on some day, a re-import of the plan file with one
+time frame changed, one action left out and one added, applied while the simulator jumps through a few
+weeks. After the run the outbox (messages sent, and when) and the escalation log must keep the invariants
+of a plan's life, which hold after every step if they hold for the whole record (a notice held for a digest
+counts as sent with the digest, a deputy's message in the owner's place as the owner's): the owner hears
+first, a hold is silence, done (or dropped, or left out of the plan file) stops, every message on time (or
+marked a catch-up), no escalation about a check-in that was never sent, nothing suppressed without a reason
+and one overdue notice for a date missed before the first tick, no message twice, and a level that is the
+recipient's rung in the owner's supervisor chain.
 
 CI runs a fixed, derandomized budget; ``--hypothesis-profile=lives-long`` runs many more lives locally.
 """
@@ -64,6 +68,7 @@ ZONES = ["Europe/Zurich", "Asia/Bangkok", "America/Lima"]
 KINDS = ["deadline", "window", "recurring", "continuous", "event"]
 DATED = {"deadline", "window"}
 EVENTS = ["done", "progress", "hold", "reopen", "drop", "extend", "ack", "not_mine", "reassign", "set"]
+DIGESTS = ["none", "none", "daily", "weekly"]
 HOUR = 9  # the rules' delivery hour, in each recipient's zone
 HOLIDAYS = {  # the rules' holidays: Geneva's for everyone but staff in Bangkok and Lima, who have their own
     "Europe/Zurich": ["1999-12-24", "1999-12-31", "2000-04-21", "2000-04-24", "2000-08-01", "2000-12-25"],
@@ -132,6 +137,26 @@ class Life:
     events: tuple[ReplayEvent, ...]
     changes: tuple[tuple[date, str, str, str], ...] = ()  # (day, action, "reassign" | "set", owner | due date)
     missed: tuple[tuple[str, date, str], ...] = ()  # dated actions missed before the first tick: (id, due, owner)
+    reimport: tuple[date, str, str] | None = None  # (day, the plan file's new text, the action it leaves out)
+
+
+def action_lines(ref: str, section: str, title: str, kind: str, owner: str, schedule: str) -> list[str]:
+    """The plan file's lines of one action."""
+    return [
+        f"  - id: {ref}",
+        f"    section: {section}",
+        f"    title: {title}",
+        f"    timeframe: generated {kind}",
+        f"    owner: {owner}",
+        f"    schedule: {schedule}",
+    ]
+
+
+def dated(kind: str, due: date) -> str:
+    """The schedule of a deadline or a window (of 60 days) due on ``due``."""
+    if kind == "window":
+        return f"{{kind: window, start: {(due - timedelta(days=60)).isoformat()}, due: {due.isoformat()}}}"
+    return f"{{kind: deadline, due: {due.isoformat()}}}"
 
 
 @st.composite
@@ -144,12 +169,21 @@ def lives(draw: st.DrawFn) -> Life:
     ]
     n_owners = draw(st.integers(2, 4))
     owners = [f"own{i}" for i in range(n_owners)]
+    plan_date = date(1999, 6, 1) + timedelta(days=draw(st.integers(0, 200)))
+    start_day = plan_date + timedelta(days=draw(st.integers(60, 400)))
+    length = draw(st.integers(20, 50))
     for o in owners:
         depth = draw(st.integers(1, 3))  # the owner's supervisor chain: sup{depth-1} ... sup0
         delegate = draw(st.none() | st.sampled_from([x for x in owners if x != o]))
         people.append(
             {"id": o, "tz": draw(st.sampled_from(ZONES)), "supervisor": sups[depth - 1], "delegate": delegate}
         )
+    for p in people:  # some take digests; some are away for a while, with a deputy
+        p["digest"] = draw(st.sampled_from(DIGESTS))
+        if draw(st.integers(0, 3)) == 0:
+            first = start_day + timedelta(days=draw(st.integers(-10, length)))
+            deputy = draw(st.sampled_from([x["id"] for x in people if x["id"] != p["id"]]))
+            p["away"] = (first, first + timedelta(days=draw(st.integers(0, 20))), deputy)
     lines = ["owners:"]
     for p in people:
         lines += [f"  - id: {p['id']}", f"    name: {p['id'].title()}", f"    email: {p['id']}@example.org"]
@@ -158,10 +192,11 @@ def lives(draw: st.DrawFn) -> Life:
             lines.append(f"    supervisor: {p['supervisor']}")
         if p.get("delegate"):
             lines.append(f"    delegate: {p['delegate']}")
-
-    plan_date = date(1999, 6, 1) + timedelta(days=draw(st.integers(0, 200)))
-    start_day = plan_date + timedelta(days=draw(st.integers(60, 400)))
-    length = draw(st.integers(20, 60))
+        if p["digest"] != "none":
+            lines.append(f"    digest: {p['digest']}")
+        if p.get("away"):
+            first, last, deputy = p["away"]
+            lines.append(f"    away: {{from: {first.isoformat()}, to: {last.isoformat()}, deputy: {deputy}}}")
     plan = [
         "plan:",
         "  id: life",
@@ -178,6 +213,7 @@ def lives(draw: st.DrawFn) -> Life:
     ]
     refs: list[str] = []
     kinds: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}  # each action's lines in the plan file
     dues: dict[str, date] = {}  # the due date of each dated action (an event-linked one follows its target's)
     missed: list[tuple[str, date, str]] = []
     n_actions = draw(st.integers(2, 5))
@@ -200,22 +236,46 @@ def lives(draw: st.DrawFn) -> Life:
         if ref in dues and dues[ref] <= start_day - timedelta(days=2):
             missed.append((ref, dues[ref], owner))
         schedule = {
-            "deadline": f"{{kind: deadline, due: {due.isoformat()}}}",
-            "window": f"{{kind: window, start: {(due - timedelta(days=60)).isoformat()}, due: {due.isoformat()}}}",
+            "deadline": dated("deadline", due),
+            "window": dated("window", due),
             "recurring": "{kind: recurring, rrule: '"
             + draw(st.sampled_from(["FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=3"]))
             + "'}",
             "continuous": "{kind: continuous}",
             "event": f"{{kind: event, event: the adoption of {target}, after: {target}}}",
         }[kind]
-        plan += [
-            f"  - id: {ref}",
-            f"    section: {section}",
-            f"    title: Action {i + 1}",
-            f"    timeframe: generated {kind}",
-            f"    owner: {owner}",
-            f"    schedule: {schedule}",
-        ]
+        texts[ref] = action_lines(ref, section, f"Action {i + 1}", kind, owner, schedule)
+
+    # A re-import on some day: one dated action's time frame changed, one action left out, one added.
+    reimport = None
+    left_out = ""
+    retimed = ""
+    if draw(st.booleans()):
+        day = start_day + timedelta(days=draw(st.integers(1, length - 1)))
+        new = dict(texts)
+        candidates = [r for r in refs if kinds[r] in DATED]
+        if candidates:
+            retimed = draw(st.sampled_from(candidates))
+            moved = dues[retimed] + timedelta(days=draw(st.integers(-20, 40)))
+            new[retimed] = [*texts[retimed][:-1], f"    schedule: {dated(kinds[retimed], moved)}"]
+            new[retimed][3] = "    timeframe: generated and changed"
+        targets = {t for r in refs if kinds[r] == "event" for t in [texts[r][-1].rpartition("after: ")[2][:-1]]}
+        removable = [r for r in refs if r != retimed and r not in targets]
+        if removable and draw(st.booleans()):
+            left_out = draw(st.sampled_from(removable))
+            del new[left_out]
+        added = f"{draw(st.sampled_from(SECTIONS))}.{n_actions + 1}"
+        added_due = day + timedelta(days=draw(st.integers(-10, 40)))
+        new[added] = action_lines(
+            added,
+            added.rpartition(".")[0],
+            "Added",
+            "deadline",
+            draw(st.sampled_from(owners)),
+            dated("deadline", added_due),
+        )
+        reimport = (day, "\n".join([*plan, *(x for lines_ in new.values() for x in lines_)]) + "\n", left_out)
+    plan += [x for lines_ in texts.values() for x in lines_]
 
     raw = draw(
         st.lists(
@@ -238,6 +298,10 @@ def lives(draw: st.DrawFn) -> Life:
         if now in {"done", "dropped"}:
             continue
         when = start_day + timedelta(days=day)
+        if reimport is not None and ref == reimport[2] and when >= reimport[0]:
+            continue  # left out of the plan file by then
+        if ref == retimed and event in {"extend", "set"}:
+            continue  # its time frame comes from the plan file
         if event == "reassign":
             changes.append((when, ref, event, owners[other]))
             continue
@@ -274,6 +338,7 @@ def lives(draw: st.DrawFn) -> Life:
         tuple(events),
         tuple(changes),
         tuple(missed),
+        reimport,
     )
 
 
@@ -285,6 +350,12 @@ def empty_database() -> Path:
     upgrade(engine)
     engine.dispose()
     return path
+
+
+@functools.cache
+def renderer() -> Renderer:
+    """The shipped templates, compiled once per test run (every life renders the same ones)."""
+    return Renderer([ROOT / "templates"])
 
 
 def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
@@ -301,13 +372,22 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
             database_url=url, rules_dir=folder / "rules", templates_dir=ROOT / "templates", maildir=folder / "mail"
         )
         import_paths(engine, [folder / "owners.yaml", folder / "plan.yaml"], settings_, life.start)
-        rules, renderer = load_rules(folder / "rules"), Renderer([ROOT / "templates"])
+        rules = load_rules(folder / "rules")
         changes = sorted(life.changes)
+        reimports = [life.reimport] if life.reimport else []
+        removed: dict[str, datetime] = {}
 
         def change(tick: datetime) -> None:
-            """Reassign an action or set its due date as the CLI does, a moment after the tick at or past noon of
-            the day (the simulator then ticks again at once, as a running service would a minute later)."""
+            """Reassign an action or set its due date as the CLI does, and import the changed plan file, a moment
+            after the tick at or past noon of the day (the simulator then ticks again at once, as a running service
+            would a minute later)."""
             now = tick + timedelta(microseconds=1)
+            if reimports and at_noon(reimports[0][0]) <= tick:
+                _, text, left_out = reimports.pop()
+                (folder / "plan.yaml").write_text(text, encoding="utf-8")
+                import_paths(engine, [folder / "plan.yaml"], settings_, now)
+                if left_out:
+                    removed[left_out] = now
             while changes and at_noon(changes[0][0]) <= tick:
                 _, ref, what, value = changes.pop(0)
                 try:
@@ -322,7 +402,7 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
                 except UsageError:
                     pass  # refused as the CLI would refuse it (a due date before the window's start): nothing changed
 
-        simulate(engine, rules, NullChannel(), renderer, life.start, life.until, life.events, on_tick=change)
+        simulate(engine, rules, NullChannel(), renderer(), life.start, life.until, life.events, on_tick=change)
         out, act, own = tables.OUTBOX, tables.ACTION, tables.OWNER
         with engine.connect() as conn:
             rows = [
@@ -331,6 +411,7 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
                     select(out, act.c.ref, act.c.kind, act.c.owner_id).join(act, act.c.id == out.c.action_id)
                 ).mappings()
             ]
+            digests = dict(conn.execute(select(out.c.key, out.c.sent_at).where(out.c.type == "digest")).all())
             escalations = [
                 dict(r)
                 for r in conn.execute(
@@ -360,6 +441,9 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
             ]
     finally:
         engine.dispose()
+    for r in rows:  # a notice held for a digest went out with the digest (when the digest was sent)
+        if r["status"] == "digested" and digests.get(r["reason"].removeprefix("sent in ")) is not None:
+            r["status"], r["sent_at"], r["digested"] = "sent", digests[r["reason"].removeprefix("sent in ")], True
     for r in rows:
         r["due_at"] = aware_utc(r["due_at"])
         r["sent_at"] = aware_utc(r["sent_at"]) if r["sent_at"] is not None else None
@@ -373,6 +457,7 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
         "zones": {r.id: r.timezone for r in people},
         "supervisors": {r.id: r.supervisor_id for r in people},
         "owner_changes": owner_changes,
+        "removed": removed,
     }
     return rows, escalations, facts
 
@@ -398,21 +483,24 @@ def sent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((r for r in rows if r["status"] == "sent"), key=lambda r: (r["sent_at"], r["key"]))
 
 
+def owner_side(r: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Whether a message went to the owner, their delegate, or their deputy in their place."""
+    owner = r["owner_id"]
+    return r["recipient_id"] in {owner, facts["delegates"].get(owner)} or r["payload"].get("in_place_of") == owner
+
+
 def owner_first(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
-    """Messages about an occurrence to someone else before its owner (or delegate) was sent anything."""
+    """Messages about an occurrence to someone else before its owner (or delegate, or deputy) was sent anything."""
     heard: set[tuple[str, str]] = set()
     wrong = []
     for r in sent(rows):
         if not r["occurrence"]:  # not about an occurrence (a reassignment to the secretariat)
             continue
-        owner = r["owner_id"]
         about = (r["ref"], r["occurrence"])
-        if r["recipient_id"] in {owner, facts["delegates"].get(owner)}:
+        if owner_side(r, facts):
             heard.add(about)
         elif about not in heard and not any(
-            o["sent_at"] == r["sent_at"]
-            and (o["ref"], o["occurrence"]) == about
-            and o["recipient_id"] in {owner, facts["delegates"].get(owner)}
+            o["sent_at"] == r["sent_at"] and (o["ref"], o["occurrence"]) == about and owner_side(o, facts)
             for o in sent(rows)
         ):
             wrong.append(f"{r['ref']} {r['occurrence']} {r['step']} to {r['recipient_id']} at {r['sent_at']}")
@@ -461,12 +549,14 @@ def hold_is_silence(life: Life, rows: list[dict[str, Any]], facts: dict[str, Any
 
 
 def done_stops(life: Life, rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
-    """Messages about a done or dropped action (or a recurring action's done occurrence) after it ended."""
+    """Messages about a done, dropped or removed action (or a recurring action's done occurrence) after it ended."""
     _, ended = periods(life)
     wrong = []
     for r in sent(rows):
-        if r["kind"] != "recurring" and r["ref"] in ended and r["sent_at"] > ended[r["ref"]]:
-            wrong.append(f"{r['ref']} {r['step']} sent {r['sent_at']} after it ended {ended[r['ref']]}")
+        ends = [ended[r["ref"]]] if r["kind"] != "recurring" and r["ref"] in ended else []
+        ends += [facts["removed"][r["ref"]]] if r["ref"] in facts["removed"] else []
+        if ends and r["sent_at"] > min(ends):
+            wrong.append(f"{r['ref']} {r['step']} sent {r['sent_at']} after it ended {min(ends)}")
     for ref, occurrence, at in facts["completions"]:
         wrong += [
             f"{ref} {occurrence} {r['step']} sent {r['sent_at']} after that occurrence was done {at}"
@@ -508,10 +598,16 @@ def business_day(day: date, tz: str) -> bool:
 
 def on_time(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
     """Messages not marked a catch-up that were planned off the delivery hour or a business day of their
-    recipient, or went out later than one tick after they were planned."""
+    recipient, or went out later than one tick after they were planned; notices held for a digest that went out
+    before they were planned, before the digest hour or off a business day of their recipient."""
     wrong = []
     for r in sent(rows):
         tz = facts["zones"].get(r["recipient_id"])
+        if tz is not None and r.get("digested"):
+            local = r["sent_at"].astimezone(zone(tz))
+            if r["sent_at"] < r["due_at"] or local.time() < time(HOUR) or not business_day(local.date(), tz):
+                wrong.append(f"{r['ref']} {r['step']} to {r['recipient_id']} in a digest at {local:%a %Y-%m-%d %H:%M}")
+            continue
         if r["payload"].get("catch_up") or r["step"] in IMMEDIATE or tz is None:
             continue
         local = r["due_at"].astimezone(zone(tz))
@@ -530,28 +626,39 @@ def on_time(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
 
 def nothing_lost(life: Life, rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
     """Suppressed messages without a reason; a deadline missed before the first tick (and left alone for its
-    first days) whose owner's first message about it, within a few days, is not exactly one overdue notice
-    (and at most one copy to the delegate at that instant)."""
+    first days) whose owner (or deputy in their place) does not hear of it within a few days, or whose first
+    message to its owner or delegate is not one overdue notice (a digest counts as one message)."""
     wrong = [
         f"{r['ref']} {r['step']} to {r['recipient_id']} suppressed without a reason"
         for r in rows
         if r["status"] == "suppressed" and not r["reason"]
     ]
-    busy = {e.action for e in life.events if e.at <= life.start.date() + timedelta(days=3)}
-    busy |= {ref for day, ref, _, _ in life.changes if day <= life.start.date() + timedelta(days=3)}
+    busy = {e.action for e in life.events if e.at <= life.start.date() + timedelta(days=5)}
+    busy |= {ref for day, ref, _, _ in life.changes if day <= life.start.date() + timedelta(days=5)}
+    if life.reimport is not None and life.reimport[0] <= life.start.date() + timedelta(days=5):
+        busy |= {ref for ref, _, _ in life.missed}
     for ref, due, owner in life.missed:
         if ref in busy:
             continue
-        to_owner = [r["sent_at"] for r in sent(rows) if r["ref"] == ref and r["recipient_id"] == owner]
-        at = min(to_owner, default=life.start)
-        first = [r for r in sent(rows) if r["ref"] == ref and r["sent_at"] == at and r["occurrence"] == due.isoformat()]
-        if at > life.start + timedelta(days=3):
-            wrong.append(f"{ref} due {due} (missed before the first tick): its owner first heard of it at {at}")
-        for person in (owner, facts["delegates"].get(owner)):
-            told = [r for r in first if r["recipient_id"] == person]
-            if person is not None and (
-                len(told) > 1 or (person == owner and len(told) != 1) or any(r["type"] != "overdue" for r in told)
-            ):
+        about = [r for r in sent(rows) if r["ref"] == ref and r["occurrence"] == due.isoformat()]
+        delegate = facts["delegates"].get(owner)
+        for person in (owner, delegate):
+            if person is None:
+                continue
+            theirs = [  # to them (the owner's deputy in the owner's place)
+                r
+                for r in about
+                if (r["recipient_id"] == person and not r["payload"].get("in_place_of"))
+                or (person == owner and r["payload"].get("in_place_of") == owner)
+            ]
+            at = min((r["sent_at"] for r in theirs), default=None)
+            told = [r for r in theirs if r["sent_at"] == at]
+            # the next business day of theirs (a weekend and two holidays at most), a week more in a weekly digest
+            wait = timedelta(days=5 + (7 if any(r.get("digested") for r in told) else 0))
+            if person == owner and (at is None or at > life.start + wait):
+                wrong.append(f"{ref} due {due} (missed before the first tick): its owner first heard of it at {at}")
+            messages = len([r for r in told if not r.get("digested")]) + any(r.get("digested") for r in told)
+            if messages > 1 or any(r["type"] != "overdue" for r in told):  # one digest is one message
                 wrong.append(f"{ref} due {due} (missed before the first tick): {[r['step'] for r in told]} to {person}")
     return wrong
 
@@ -570,6 +677,8 @@ def levels(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
         while up is not None:
             rungs.setdefault(up, rung)
             up, rung = facts["supervisors"].get(up), rung + 1
+        if r["payload"].get("in_place_of") == r["owner_id"]:
+            rungs[r["recipient_id"]] = 0  # the owner's deputy, in the owner's place
         if r["recipient_id"] in rungs and r["level"] != rungs[r["recipient_id"]]:
             wrong.append(
                 f"{r['ref']} {r['occurrence']} {r['step']} to {r['recipient_id']} (rung {rungs[r['recipient_id']]}) "
@@ -670,3 +779,61 @@ actions:
         None,
     )
     assert on_time(rows, facts) == levels(rows, facts) == []
+
+
+FIXED_CHANGES = Life(
+    owners_yaml="""\
+owners:
+  - {id: sup0, name: Top, email: top@example.org, timezone: Europe/Zurich}
+  - id: own0
+    name: Zora
+    email: zora@example.org
+    timezone: Europe/Zurich
+    supervisor: sup0
+    digest: weekly
+    away: {from: 2000-03-01, to: 2000-03-10, deputy: own1}
+  - {id: own1, name: Boon, email: boon@example.org, timezone: Asia/Bangkok, supervisor: sup0}
+""",
+    plan_yaml="""\
+plan: {id: life, title: A fixed plan, symbol: L/1, date: 1999-09-01, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+actions:
+  - {id: I.1, section: I, title: Away, timeframe: x, owner: own0, schedule: {kind: deadline, due: 2000-03-06}}
+  - {id: I.2, section: I, title: Removed, timeframe: x, owner: own1, schedule: {kind: deadline, due: 2000-04-10}}
+""",
+    start=datetime(2000, 2, 1, tzinfo=UTC),
+    until=datetime(2000, 4, 20, tzinfo=UTC),
+    events=(),
+    reimport=(
+        date(2000, 3, 20),
+        """\
+plan: {id: life, title: A fixed plan, symbol: L/1, date: 1999-09-01, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+actions:
+  - {id: I.1, section: I, title: Away, timeframe: y, owner: own0, schedule: {kind: deadline, due: 2000-03-06}}
+  - {id: I.3, section: I, title: Added, timeframe: x, owner: own1, schedule: {kind: deadline, due: 2000-04-05}}
+""",
+        "I.2",
+    ),
+)
+
+
+def test_a_life_with_a_deputy_a_digest_and_a_reimport_says_what_it_should() -> None:
+    """Zora takes a weekly digest and is away 1-10 March (Boon deputises): her early reminder goes in her digest,
+    what falls due while she is away goes to Boon at Bangkok's delivery hour, in her place, and the overdue notice
+    that opens the ladder on its own; the action left out of the plan file on 20 March is never heard of again,
+    and the one added is reminded."""
+    life = FIXED_CHANGES
+    rows, escalations, facts = lived(life)
+    mine = [r for r in sent(rows) if r["ref"] == "I.1"]
+    assert any(r.get("digested") and r["recipient_id"] == "own0" for r in mine)
+    in_place = [r for r in mine if r["payload"].get("in_place_of") == "own0"]
+    assert in_place and all(r["recipient_id"] == "own1" for r in in_place)
+    assert {r["type"] for r in in_place} >= {"reminder", "overdue"}
+    assert not [r for r in sent(rows) if r["ref"] == "I.2" and r["sent_at"] >= facts["removed"]["I.2"]]
+    assert any(r["ref"] == "I.3" and r["type"] == "reminder" for r in sent(rows))
+    assert owner_first(rows, facts) == hold_is_silence(life, rows, facts) == done_stops(life, rows, facts) == []
+    assert no_escalation_about_unsent_checkins(rows, escalations) == exactly_once(rows) == []
+    assert on_time(rows, facts) == nothing_lost(life, rows, facts) == levels(rows, facts) == []
