@@ -139,6 +139,7 @@ def write_actions(
         # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
         session.flush()  # the plan and its sections first: the new rows refer to them
         insert_values(session.connection(), _ACT, names, added)
+    removed: list[int] = []
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
             action.removed_at = action.updated_at = now
@@ -147,8 +148,15 @@ def write_actions(
             report.removed.append(ref)
             if action.id is not None:
                 changed.append(action.id)
+                removed.append(action.id)
     if changed:
         forget_planned_ahead(session.connection(), changed, now)
+    if removed:  # what waits to be sent, or is held for a digest, about a removed action is never sent
+        session.connection().execute(
+            update(_OUT)
+            .where(_OUT.c.action_id.in_(removed), _OUT.c.status.in_(["pending", "held"]))
+            .values(status="suppressed", reason="the action was removed from the plan file before it was sent")
+        )
     report.total = len(seen)
     return report
 
