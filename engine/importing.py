@@ -80,8 +80,12 @@ def import_paths(
     timezone: str | None = None,
     plan_id: str | None = None,
     sheet_options: dict[str, Any] | None = None,
+    names: dict[Path, str] | None = None,
 ) -> list[ImportReport | OwnersReport]:
-    """Import owners directories first, then plans, all in one transaction."""
+    """Import owners directories first, then plans, all in one transaction.
+
+    ``names`` gives the name to record for a path (a web upload's own file name, not its temporary path).
+    """
     detected = [(p, *detect(p)) for p in paths]
     detected.sort(key=lambda item: not item[1].startswith("owners"))
     rules = owner_rules.load(settings.rules_dir / "owners.yaml")
@@ -94,7 +98,10 @@ def import_paths(
                 reports.append(_import_owners(session, path, rules, now))
                 continue
             doc = _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
-            report = _import_plan(session, doc, rules, named_events, now, f"import:{display_path(path)}")
+            name = (names or {}).get(path)
+            if name:
+                doc.plan.source = name
+            report = _import_plan(session, doc, rules, named_events, now, f"import:{name or display_path(path)}")
             report.warnings.extend(plan_warnings(doc, timezone, settings))
             reports.append(report)
     return reports
@@ -115,6 +122,118 @@ def plan_warnings(doc: PlanDocument, timezone: str | None, settings: Settings) -
             "stay unowned; make one with planwatch init, or give --rules FOLDER"
         )
     return warnings
+
+
+@dataclass
+class PlanChanges:
+    """What importing a file would change in the plan already stored, by action id."""
+
+    added: list[str]
+    restored: list[str]
+    removed: list[str]
+    retitled: list[str]
+    retimed: list[tuple[str, str, str]]  # id, the stored time frame, the file's
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.restored or self.removed or self.retitled or self.retimed)
+
+
+@dataclass
+class Preview:
+    """What importing one plan file would store, read without storing anything (``import --dry-run`` and the
+    web's import page): the document, each action's reading, what needs review, what would change."""
+
+    doc: PlanDocument
+    schedules: dict[str, dict[str, Any]]
+    review: list[ActionRow]
+    unknown_place: str  # the date line's place when planwatch knows no time zone for it (times would be UTC)
+    changes: PlanChanges | None  # None: a new plan
+    warnings: list[str]
+
+    def rows_by_section(self) -> dict[str, list[ActionRow]]:
+        """Return the actions by section key, in file order."""
+        found: dict[str, list[ActionRow]] = {}
+        for row in self.doc.actions:
+            found.setdefault(row.section_key, []).append(row)
+        return found
+
+
+def preview_plan_file(
+    path: Path,
+    engine: Engine | None,
+    settings: Settings,
+    *,
+    timezone: str | None = None,
+    plan_id: str | None = None,
+    sheet_options: dict[str, Any] | None = None,
+) -> Preview | None:
+    """Read ``path`` as an import would and say what it would store and change; write nothing.
+
+    ``engine`` is the database to compare with (None: there is none yet). An owners directory gives None.
+    """
+    from sqlalchemy import inspect
+
+    from engine.store.models import Plan
+
+    doc = read_plan_file(path, timezone=timezone, plan_id=plan_id, sheet_options=sheet_options)
+    if doc is None:
+        return None
+    existing: dict[str, Action] | None = None
+    if engine is not None and inspect(engine).has_table(str(Plan.__tablename__)):
+        with Session(engine) as session:
+            if session.get(Plan, doc.plan.id) is not None:
+                existing = store_plans.actions_by_ref(session, doc.plan.id)
+                if doc.positional_refs and existing:
+                    reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
+                for row in doc.actions:  # decisions made since stay in force, as the import keeps them
+                    if (action := existing.get(row.ref)) is not None and action.override:
+                        row.override = dict(action.override)
+                session.expunge_all()
+    schedules = resolve_plan(
+        doc.actions,
+        doc.sections,
+        doc.plan.ref_date,
+        doc.plan.fy_start,
+        event_rules.load(settings.rules_dir / "events.yaml"),
+    )
+    place = doc.plan.place
+    return Preview(
+        doc=doc,
+        schedules=schedules,
+        review=[row for row in doc.actions if schedules[row.ref].get("needs_review")],
+        unknown_place=place if timezone is None and place and known_zone(place) is None else "",
+        changes=None if existing is None else _changes(existing, doc),
+        warnings=plan_warnings(doc, timezone, settings),
+    )
+
+
+def _changes(stored: dict[str, Action], doc: PlanDocument) -> PlanChanges:
+    active = {ref: a for ref, a in stored.items() if a.removed_at is None}
+    rows = {row.ref: row for row in doc.actions}
+    retimed = [(ref, active[ref].timeframe, row.timeframe) for ref, row in rows.items() if ref in active]
+    return PlanChanges(
+        added=[ref for ref in rows if ref not in stored],
+        restored=[ref for ref in rows if ref in stored and ref not in active],
+        removed=[ref for ref in active if ref not in rows],
+        retitled=[
+            ref
+            for ref, row in rows.items()
+            if ref in active
+            and active[ref].title != row.title
+            and not (doc.positional_refs and not active[ref].title.endswith("(text not in source)"))
+        ],
+        retimed=[item for item in retimed if item[1] != item[2]],
+    )
+
+
+def reading_text(fields: dict[str, Any]) -> str:
+    """How a time frame was read, as ``planwatch actions`` says it (kind, dates, rule, event)."""
+    bits = [str(fields["kind"])]
+    for key, label in (("start", "from "), ("due", "due "), ("rrule", ""), ("event", "on: "), ("after_ref", "after ")):
+        value = fields.get(key)
+        if value:
+            bits.append(f"{label}{value.isoformat() if hasattr(value, 'isoformat') else value}")
+    return " ".join(bits)
 
 
 def read_plan_file(

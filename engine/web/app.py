@@ -17,7 +17,7 @@ from engine.read.report import TemplateRefused
 from engine.settings import Settings
 from engine.store import make_engine
 from engine.store.state import recorded_link_key
-from engine.web import feeds, ops, site
+from engine.web import feeds, import_pages, ops, site
 from engine.web.templating import report_refused
 
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     app.state.feeds = FeedService(app.state.engine, settings, app.state.clock)
     app.include_router(feeds.router)
     site.install(app)  # the pages, sign-in and action links
+    app.include_router(import_pages.router)  # the secretariat's plan import: upload, preview, confirm
     ops.install(app)  # /healthz and /metrics
     app.add_exception_handler(TemplateRefused, report_refused)  # a user's report template the sandbox refused
     return app

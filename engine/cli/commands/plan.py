@@ -97,34 +97,23 @@ def import_(
 
 def _preview(ctx: typer.Context, path: Path, tz: str | None, plan_id: str | None, options: dict[str, Any]) -> None:
     """Print what importing ``path`` would store and change; read the database only."""
-    from engine.actions.resolve import resolve_plan
-    from engine.importing import plan_warnings, read_plan_file
-    from engine.rules import events as event_rules
+    from engine.importing import preview_plan_file, reading_text
 
     console = make_console()
-    doc = read_plan_file(path, timezone=tz, plan_id=plan_id, sheet_options=options)
-    if doc is None:
+    shown = preview_plan_file(
+        path, _stored_engine(ctx), settings_of(ctx), timezone=tz, plan_id=plan_id, sheet_options=options
+    )
+    if shown is None:
         console.print(f"[bold]{path}[/]: an owners directory; the preview shows plans only. Nothing was stored.")
         return
-    settings = settings_of(ctx)
-    stored = _stored_plan(ctx, doc)
-    schedules = resolve_plan(
-        doc.actions,
-        doc.sections,
-        doc.plan.ref_date,
-        doc.plan.fy_start,
-        event_rules.load(settings.rules_dir / "events.yaml"),
-    )
-    info = doc.plan
+    info, schedules = shown.doc.plan, shown.schedules
     zone = f"time zone {info.timezone}" + (f" (from {info.place!r})" if info.place and tz is None else "")
-    review = [row for row in doc.actions if schedules[row.ref].get("needs_review")]
     console.print(f"Preview of [bold]{path}[/]: nothing is stored.")
     console.print(f"[bold]{info.id}[/]: {info.symbol} {info.title}".rstrip())
-    console.print(f"  dated {info.ref_date.isoformat()} · {zone} · {len(doc.actions)} actions, {len(review)} to review")
-    by_section: dict[str, list[Any]] = {}
-    for row in doc.actions:
-        by_section.setdefault(row.section_key, []).append(row)
-    for section in doc.sections:
+    counts = f"{len(shown.doc.actions)} actions, {len(shown.review)} to review"
+    console.print(f"  dated {info.ref_date.isoformat()} · {zone} · {counts}")
+    by_section = shown.rows_by_section()
+    for section in shown.doc.sections:
         if section.level == "subheading":
             continue
         if section.level == "part":
@@ -140,96 +129,56 @@ def _preview(ctx: typer.Context, path: Path, tz: str | None, plan_id: str | None
             fields = schedules[row.ref]
             text = row.timeframe or f"(empty cell; proposed: {row.timeframe_proposed or '-'})"
             flag = " [yellow]needs review[/]" if fields.get("needs_review") else ""
-            console.print(f"      {row.ref:<10} {text} → {_reading(fields)}{flag}", highlight=False)
+            console.print(f"      {row.ref:<10} {text} → {reading_text(fields)}{flag}", highlight=False)
             if "(text not in source)" not in row.title:
                 console.print(f"      {'':<10} [dim]{row.title}[/]", highlight=False)
-    from engine.importers.places import known_zone
-
-    if tz is None and info.place and known_zone(info.place) is None:
+    if shown.unknown_place:
         console.print(
-            f"[bold]To review[/]: the plan's time zone: {info.place!r} is not a place planwatch knows, so its times "
-            "would be in UTC; choose its zone with --tz ZONE (such as Europe/Zurich)",
+            f"[bold]To review[/]: the plan's time zone: {shown.unknown_place!r} is not a place planwatch knows, so its "
+            "times would be in UTC; choose its zone with --tz ZONE (such as Europe/Zurich)",
             highlight=False,
         )
-    if review:
-        console.print(f"[bold]To review[/] ({len(review)}):")
-        for row in review:
+    if shown.review:
+        console.print(f"[bold]To review[/] ({len(shown.review)}):")
+        for row in shown.review:
             console.print(f"  {row.ref}: {schedules[row.ref].get('reason') or ''}", highlight=False)
-    _print_changes(console, stored, doc)
-    for warning in plan_warnings(doc, tz, settings):
+    _print_changes(console, shown.changes)
+    for warning in shown.warnings:
         console.print(f"  [yellow]warning[/]: {warning}", highlight=False)
     console.print(f"Nothing was stored. To import it: [bold]planwatch import {path}[/]")
 
 
-def _reading(fields: dict[str, Any]) -> str:
-    """How a time frame was read, as ``planwatch actions`` says it (kind, dates, rule, event)."""
-    bits = [str(fields["kind"])]
-    for key, label in (("start", "from "), ("due", "due "), ("rrule", ""), ("event", "on: "), ("after_ref", "after ")):
-        value = fields.get(key)
-        if value:
-            bits.append(f"{label}{value.isoformat() if hasattr(value, 'isoformat') else value}")
-    return " ".join(bits)
-
-
-def _stored_plan(ctx: typer.Context, doc: Any) -> dict[str, Any] | None:
-    """Return the stored actions of the document's plan by id (None for a new plan), matching the file's ids.
+def _stored_engine(ctx: typer.Context) -> Any:
+    """Return the database to compare a preview with, or None when there is none yet.
 
     The database is only read: a SQLite file that does not exist is not created.
     """
-    from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
-    from sqlmodel import Session
-
-    from engine.importers.reconcile import reconcile
-    from engine.store import plans as store_plans
-    from engine.store.models import Plan
 
     url = make_url(settings_of(ctx).database_url)
     sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if sqlite_file and not Path(url.database or "").exists():
         return None
-    engine = open_engine(ctx, ensure=False)
-    if not inspect(engine).has_table(str(Plan.__tablename__)):
-        return None
-    with Session(engine) as session:
-        if session.get(Plan, doc.plan.id) is None:
-            return None
-        existing = store_plans.actions_by_ref(session, doc.plan.id)
-        if doc.positional_refs and existing:
-            reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
-        for row in doc.actions:  # decisions made since stay in force, as the import keeps them
-            if (action := existing.get(row.ref)) is not None and action.override:
-                row.override = dict(action.override)
-        session.expunge_all()
-    return existing
+    return open_engine(ctx, ensure=False)
 
 
-def _print_changes(console: Any, stored: dict[str, Any] | None, doc: Any) -> None:
-    if stored is None:
+def _print_changes(console: Any, changes: Any) -> None:
+    if changes is None:
         console.print("Against the stored plan: a new plan (nothing of it is stored yet).")
         return
-    active = {ref: a for ref, a in stored.items() if a.removed_at is None}
-    rows = {row.ref: row for row in doc.actions}
-    added = [ref for ref in rows if ref not in stored]
-    restored = [ref for ref in rows if ref in stored and ref not in active]
-    removed = [ref for ref in active if ref not in rows]
-    retimed = [(ref, active[ref].timeframe, row.timeframe) for ref, row in rows.items() if ref in active]
-    retimed = [item for item in retimed if item[1] != item[2]]
-    retitled = [
-        ref
-        for ref, row in rows.items()
-        if ref in active
-        and active[ref].title != row.title
-        and not (doc.positional_refs and not active[ref].title.endswith("(text not in source)"))
-    ]
-    if not (added or restored or removed or retimed or retitled):
+    if not changes:
         console.print("Against the stored plan: nothing would change.")
         return
     console.print("Against the stored plan:")
-    for label, refs in (("added", added), ("restored", restored), ("removed", removed), ("title changed", retitled)):
+    for label, refs in (
+        ("added", changes.added),
+        ("restored", changes.restored),
+        ("removed", changes.removed),
+        ("title changed", changes.retitled),
+    ):
         if refs:
             console.print(f"  {label}: {', '.join(refs)}", highlight=False)
-    for ref, old, new in retimed:
+    for ref, old, new in changes.retimed:
         console.print(f"  time frame changed: {ref}: {old!r} → {new!r}", highlight=False)
 
 

@@ -1,0 +1,235 @@
+"""*Import a plan* (``/import``): the secretariat uploads a plan file, sees what importing it would store and
+change (the same preview as ``planwatch import --dry-run``), and confirms.
+
+The upload is kept in a folder of its own under the system's temporary folder, named by a random token, until
+it is imported, uploaded anew or an hour old; nothing is stored in the database before the confirmation, and
+an import that fails stores nothing. Every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from engine.errors import PlanwatchError
+from engine.importing import import_paths, preview_plan_file, reading_text
+from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, same_token, settings_of
+from engine.web.templating import page
+
+router = APIRouter(include_in_schema=False)
+
+MAX_UPLOAD = 50 * 1024 * 1024  # a 200-page PDF is a few megabytes
+KEEP_SECONDS = 3600  # an upload not imported within the hour is forgotten
+UPLOADS = "planwatch-imports"
+META = "upload.json"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+ACCEPT = ".txt,.yaml,.yml,.docx,.pdf,.xlsx,.ods,.csv"
+REFUSED = "This form is missing its security token or has expired. Go back, reload the page and try again."
+
+
+def _secretariat(who: Signed) -> None:
+    if not who.viewer.sees_all:
+        raise PageError(403, "Not yours to import", "Only the secretariat and administrators import plans.")
+
+
+def uploads_folder() -> Path:
+    """Return the folder holding the uploads waiting for a confirmation."""
+    return Path(tempfile.gettempdir()) / UPLOADS
+
+
+@router.get("/import")
+def import_page(request: Request, who: SignedIn) -> HTMLResponse:
+    """Show the upload form."""
+    _secretariat(who)
+    return _form(request, who)
+
+
+@router.post("/import")
+async def upload(request: Request, who: SignedIn) -> HTMLResponse:
+    """Keep the uploaded file and show what importing it would do; store nothing."""
+    _secretariat(who)
+    fields, files = await _multipart(request)
+    if not same_token(fields.get("csrf"), who.csrf):
+        raise PageError(403, "Form refused", REFUSED)
+    name, data = files.get("plan", ("", b""))
+    if not name or not data:
+        return _form(request, who, error="Choose a plan file to upload (the file was missing or empty).", status=400)
+    _forget_old(now_of(request).timestamp())
+    token = secrets.token_urlsafe(24)
+    folder = uploads_folder() / token
+    folder.mkdir(parents=True, mode=0o700)
+    path = folder / _safe_name(name)
+    path.write_bytes(data)
+    meta = {"owner": who.viewer.id, "name": Path(name).name or path.name, "tz": "", "sheet": ""}
+    meta.update({key: fields.get(key, "").strip() for key in ("tz", "sheet")})
+    (folder / META).write_text(json.dumps(meta), encoding="utf-8")
+    return _preview(request, who, token, folder, path, meta)
+
+
+@router.post("/import/again")
+def preview_again(request: Request, posted: Posted) -> HTMLResponse:
+    """Show the kept upload's preview again with another time zone or sheet."""
+    who, form = posted
+    _secretariat(who)
+    folder, path, meta = _kept(form.get("token", ""), who)
+    meta.update({key: form.get(key, "").strip() for key in ("tz", "sheet")})
+    (folder / META).write_text(json.dumps(meta), encoding="utf-8")
+    return _preview(request, who, form["token"], folder, path, meta)
+
+
+@router.post("/import/confirm")
+def confirm(request: Request, posted: Posted) -> HTMLResponse:
+    """Import the kept upload, as previewed; on an error nothing is stored."""
+    who, form = posted
+    _secretariat(who)
+    folder, path, meta = _kept(form.get("token", ""), who)
+    try:
+        reports = import_paths(
+            engine_of(request),
+            [path],
+            settings_of(request),
+            now_of(request),
+            timezone=meta["tz"] or None,
+            sheet_options=_sheet_options(meta),
+            names={path: f"{meta['name']} (uploaded by {who.viewer.name})"},
+        )
+    except PlanwatchError as exc:
+        return _form(request, who, error=_one_line(exc, folder), name=meta["name"], status=400)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return page(request, "import.html.j2", viewer=who.viewer, csrf=who.csrf, active="import", done=reports[0])
+
+
+def _form(request: Request, who: Signed, *, error: str = "", name: str = "", status: int = 200) -> HTMLResponse:
+    return page(
+        request,
+        "import.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        status=status,
+        active="import",
+        error=error,
+        filename=name,
+        accept=ACCEPT,
+        done=None,
+    )
+
+
+def _preview(request: Request, who: Signed, token: str, folder: Path, path: Path, meta: dict[str, str]) -> HTMLResponse:
+    settings = settings_of(request)
+    try:
+        shown = preview_plan_file(
+            path, engine_of(request), settings, timezone=meta["tz"] or None, sheet_options=_sheet_options(meta)
+        )
+    except PlanwatchError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _form(request, who, error=_one_line(exc, folder), name=meta["name"], status=400)
+    if shown is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        message = f"{meta['name']}: this is an owners directory; this page imports plans."
+        return _form(request, who, error=message, name=meta["name"], status=400)
+    place_note = "the date line's place "
+    return page(
+        request,
+        "import_preview.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        active="import",
+        shown=shown,
+        by_section=shown.rows_by_section(),
+        reading=reading_text,
+        warnings=[w for w in shown.warnings if not w.startswith(place_note)],
+        token=token,
+        meta=meta,
+    )
+
+
+def _kept(token: str, who: Signed) -> tuple[Path, Path, dict[str, str]]:
+    """Return the folder, file and facts of an upload this person made and has not imported yet."""
+    folder = uploads_folder() / token
+    gone = PageError(
+        404, "Upload not found", "That upload was already imported or is more than an hour old. Upload the file again."
+    )
+    if not TOKEN.fullmatch(token) or not (folder / META).is_file():
+        raise gone
+    meta: dict[str, str] = json.loads((folder / META).read_text(encoding="utf-8"))
+    if meta.get("owner") != who.viewer.id:
+        raise gone
+    files = [p for p in folder.iterdir() if p.name != META]
+    if len(files) != 1:
+        raise gone
+    return folder, files[0], meta
+
+
+def _sheet_options(meta: dict[str, str]) -> dict[str, Any]:
+    return {"sheet": meta.get("sheet") or None, "columns": None, "encoding": None}
+
+
+def _one_line(exc: PlanwatchError, folder: Path) -> str:
+    """Return the error as the CLI prints it, naming the uploaded file rather than where it was kept."""
+    text = str(exc)
+    for prefix in {str(folder.resolve()), str(folder)}:
+        text = text.replace(prefix + "/", "")
+    return text
+
+
+def _safe_name(name: str) -> str:
+    """Return the uploaded file's name cut to harmless characters, keeping its suffix (it tells the format)."""
+    base = Path(name.replace("\\", "/")).name
+    suffix = re.sub(r"[^A-Za-z0-9]", "", Path(base).suffix)[:8].lower()
+    stem = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(base).stem).strip(" .")[:80] or "plan"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def _forget_old(now: float) -> None:
+    """Remove the uploads older than ``KEEP_SECONDS``."""
+    root = uploads_folder()
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        try:
+            if now - folder.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+async def _multipart(request: Request) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Return the text fields and the files (name, bytes) of a ``multipart/form-data`` body."""
+    kind = request.headers.get("content-type", "")
+    found = re.search(r'boundary="?([^";]+)"?', kind)
+    if not kind.startswith("multipart/form-data") or not found:
+        raise PageError(400, "Not an upload", "This form sends a file; reload the page and choose the file again.")
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
+        raise PageError(413, "File too large", f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
+    body = await request.body()
+    if len(body) > MAX_UPLOAD:
+        raise PageError(413, "File too large", f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in body.split(b"--" + found.group(1).encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        content = content.removesuffix(b"\r\n")
+        disposition = next(
+            (line for line in head.decode("utf-8", "replace").split("\r\n") if line.lower().startswith("content-disp")),
+            "",
+        )
+        named = re.search(r'\bname="([^"]*)"', disposition)
+        if named is None:
+            continue
+        filename = re.search(r'\bfilename="([^"]*)"', disposition)
+        if filename is not None:
+            files[named.group(1)] = (filename.group(1), content)
+        else:
+            fields[named.group(1)] = content.decode("utf-8", "replace")
+    return fields, files

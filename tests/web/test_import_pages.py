@@ -1,0 +1,164 @@
+"""The secretariat's import page (``engine.web.import_pages``): upload, the preview of ``import --dry-run``, confirm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from engine.importing import reading_text
+from engine.store import transaction
+from engine.store.models import Action, Plan
+from engine.web.import_pages import uploads_folder
+
+from ..conftest import SEED
+from ..importers.documents import SECOND, SECOND_HEADERS, readings, text_plan, write_docx
+from ..web_support import csrf_of
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _upload(client: TestClient, path: Path, **fields: str) -> tuple[int, str]:
+    token = csrf_of(client.get("/import").text)
+    data = {"csrf": token, **fields}
+    with path.open("rb") as f:
+        answer = client.post("/import", data=data, files={"plan": (path.name, f, "application/octet-stream")})
+    return answer.status_code, answer.text
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', html)
+    assert found, "no upload token on the page"
+    return found.group(1)
+
+
+def _plans(engine: Engine) -> dict[str, int]:
+    with transaction(engine) as session:
+        rows = session.exec(select(Action.plan_id, func.count()).group_by(Action.plan_id)).all()
+        return {plan: count for plan, count in rows}
+
+
+def test_a_text_plan_is_previewed_then_imported_on_confirmation(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    form = admin.get("/import")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+    assert 'href="/import" aria-current="page"' in form.text
+    plan = tmp_path / "pfa7.txt"
+    plan.write_text(SECOND.read_text(encoding="utf-8"), encoding="utf-8")
+    status, html = _upload(admin, plan)
+    assert status == 200, html
+    doc = text_plan(SECOND)
+    fields = readings(doc)
+    assert "Preview of pfa7.txt" in html and "Part A — Financial management and reporting" in html
+    for row in doc.actions:  # every action with its time frame and its reading, as import --dry-run prints them
+        assert f'<th scope="row">{row.ref}</th>' in html
+        assert reading_text(fields[row.ref]) in html
+    assert "A new plan: nothing of it is stored yet." in html
+    assert "gb350-pfa7" not in _plans(engine)  # the preview stored nothing
+    token = _token(html)
+    assert (uploads_folder() / token).is_dir()
+    done = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": token})
+    assert done.status_code == 200, done.text
+    assert "gb350-pfa7: plan created, 17 actions." in done.text
+    assert _plans(engine)["gb350-pfa7"] == len(doc.actions) == 17
+    assert not (uploads_folder() / token).exists()
+    with transaction(engine) as session:
+        stored = session.get(Plan, "gb350-pfa7")
+        assert stored is not None and stored.source == "pfa7.txt (uploaded by Technical Cooperation Secretariat)"
+    again = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": token})
+    assert again.status_code == 404 and "Upload the file again" in again.text
+
+
+def test_a_word_plan_is_previewed_against_the_stored_plan_and_imported(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    second = write_docx(text_plan(SECOND), tmp_path / "plan of action.docx", SECOND_HEADERS)
+    status, html = _upload(admin, second)
+    assert status == 200, html
+    assert "Preview of plan of action.docx" in html and "A.1.1" in html and "By June 2024" in html
+    confirmed = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
+    assert "gb350-pfa7: plan created, 17 actions." in confirmed.text
+    with transaction(engine) as session:
+        first = session.exec(select(Action).where(Action.plan_id == "gb350-pfa7", Action.ref == "A.1.1")).one()
+        assert first.title.startswith("Introduce a monthly expenditure report")
+    status, html = _upload(admin, second)  # the same document again: the preview says nothing would change
+    assert status == 200 and "Nothing would change." in html
+    example = write_docx(text_plan(SEED), tmp_path / "example.docx")
+    status, html = _upload(admin, example)
+    assert status == 200 and "gb276-tc2" in html and "13 to review" in html
+    assert "A new plan" not in html
+
+
+def test_a_bad_file_shows_its_one_line_and_stores_nothing(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    before = _plans(engine)
+    broken = tmp_path / "broken.txt"
+    lines = SECOND.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Part B"))
+    lines[at] = "Part: Oversight | ||"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, html = _upload(admin, broken)
+    assert status == 400
+    assert f"broken.txt:{at + 1}:1: unexpected line" in html
+    assert "broken.txt was not imported; nothing was stored." in html
+    assert str(uploads_folder()) not in html and 'name="token"' not in html
+    empty = tmp_path / "empty.docx"
+    empty.write_bytes(b"not a zip")
+    status, html = _upload(admin, empty)
+    assert status == 400 and "empty.docx" in html
+    assert _plans(engine) == before
+
+
+def test_an_unknown_place_is_to_review_and_a_zone_can_be_chosen(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, _engine, *_ = site
+    admin = client("secretariat")
+    plan = tmp_path / "atlantis.txt"
+    plan.write_text(SECOND.read_text(encoding="utf-8").replace("Geneva, 4 March", "Atlantis, 4 March"), "utf-8")
+    status, html = _upload(admin, plan)
+    assert status == 200
+    assert "To review: the plan's time zone." in html and "“Atlantis” is not a place planwatch knows" in html
+    assert "time zone UTC" in html and "--tz" not in html
+    again = admin.post(
+        "/import/again", data={"csrf": csrf_of(html), "token": _token(html), "tz": "America/Lima", "sheet": ""}
+    )
+    assert again.status_code == 200 and "time zone America/Lima" in again.text
+    assert "To review: the plan's time zone." not in again.text
+
+
+def test_only_the_secretariat_imports(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    owner = client("pardev")
+    assert owner.get("/import").status_code == 403
+    assert 'href="/import"' not in owner.get("/my").text
+    token = csrf_of(owner.get("/my").text)
+    with SECOND.open("rb") as f:
+        refused = owner.post("/import", data={"csrf": token}, files={"plan": ("p.txt", f, "text/plain")})
+    assert refused.status_code == 403
+    admin = client("secretariat")
+    status, html = _upload(admin, SECOND)
+    assert status == 200
+    stolen = owner.post("/import/confirm", data={"csrf": token, "token": _token(html)})
+    assert stolen.status_code == 403
+    assert client(None).get("/import").status_code == 401
+    assert "gb350-pfa7" not in _plans(engine)
+
+
+def test_every_post_needs_the_csrf_token(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    with SECOND.open("rb") as f:
+        bare = admin.post("/import", data={"csrf": "forged"}, files={"plan": ("p.txt", f, "text/plain")})
+    assert bare.status_code == 403 and "security token" in bare.text
+    status, html = _upload(admin, SECOND)
+    assert status == 200
+    token = _token(html)
+    assert admin.post("/import/confirm", data={"token": token}).status_code == 403
+    assert admin.post("/import/again", data={"token": token, "tz": "UTC"}).status_code == 403
+    assert "gb350-pfa7" not in _plans(engine)
+    assert admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": token}).status_code == 200
+    assert "gb350-pfa7" in _plans(engine)
