@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     TemplateSyntaxError,
     select_autoescape,
@@ -86,6 +87,7 @@ class Renderer:
             auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
         )
         self._stamp = self._mtimes()
+        self._templates: dict[str, tuple[Template, Template | None]] = {}
 
     def refresh(self) -> bool:
         """Forget compiled templates if a template file changed since the last look; return whether one did."""
@@ -94,6 +96,7 @@ class Renderer:
             return False
         self._stamp = stamp
         self.env.cache.clear()  # type: ignore[union-attr]
+        self._templates.clear()
         return True
 
     def _mtimes(self) -> tuple[tuple[str, float], ...]:
@@ -105,18 +108,29 @@ class Renderer:
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         """Return the subject and bodies of template ``name`` for ``context``."""
-        text_template = self.env.get_template(f"email/{name}.txt.j2")
-        ctx = text_template.new_context(dict(context))
+        text_template, html_template = self._pair(name)
         try:  # the subject block and the body from one context (as ``Template.render`` would, twice)
+            ctx = text_template.new_context(dict(context))
             subject = "".join(text_template.blocks["subject"](ctx)) if "subject" in text_template.blocks else name
             text = "".join(text_template.root_render_func(ctx))
+            html = None
+            if html_template is not None:
+                html = "".join(html_template.root_render_func(html_template.new_context(dict(context))))
         except Exception:
             self.env.handle_exception()  # re-raises with the traceback pointing at template lines
-        try:
-            html_template = self.env.get_template(f"email/{name}.html.j2")
-        except TemplateNotFound:
-            return Rendered(one_line(subject), text, None)
-        return Rendered(one_line(subject), text, html_template.render(context))
+        return Rendered(one_line(subject), text, html)
+
+    def _pair(self, name: str) -> tuple[Template, Template | None]:
+        """The compiled text and HTML templates of ``name`` (no HTML one: None), looked up once until ``refresh``."""
+        found = self._templates.get(name)
+        if found is None:
+            text_template = self.env.get_template(f"email/{name}.txt.j2")
+            try:
+                html_template: Template | None = self.env.get_template(f"email/{name}.html.j2")
+            except TemplateNotFound:
+                html_template = None
+            found = self._templates[name] = (text_template, html_template)
+        return found
 
     def names(self) -> list[str]:
         """Return the names of every message template (``NAME`` of ``email/NAME.txt.j2``; partials start with ``_``)."""

@@ -327,3 +327,34 @@ def test_the_ics_attachment_is_written_exactly_as_icalendar_writes_it(
     stamp = datetime(1999, 9, 28, 12, tzinfo=UTC)
     event = CalendarEvent(uid, day, summary, description, stamp, "a.ics", day if occurrence else None)
     assert calendar_text(event) == _icalendar_text(event)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=TEXT, name=TEXT, text=TEXT, html=st.none() | TEXT, event=st.booleans(), long=st.booleans())
+def test_messages_go_on_the_wire_exactly_as_the_stdlib_generator_writes_them(
+    subject: str, name: str, text: str, html: str | None, event: bool, long: bool
+) -> None:
+    from engine.mail.messages import CalendarEvent, Envelope, build_message, generated, seven_bit
+    from engine.mail.render import Rendered
+
+    stamp = datetime(1999, 9, 28, 12, tzinfo=UTC)
+    ics = CalendarEvent("a-1@planwatch", date(2000, 4, 30), subject, text, stamp, "a.ics") if event else None
+    body = text + ("é" * 400 if long else "")
+    envelope = Envelope("k|1", (name, "who@example.org"), stamp, "https://x.example/p", "t", stamp, ics)
+    msg = build_message(Rendered(subject, body, html), envelope, IDENTITY)
+    assert as_bytes(msg) == generated(msg)
+    again = seven_bit(msg)  # a copy whose 8bit parts (the shared .ics one too) became quoted-printable
+    assert as_bytes(again) == generated(again)
+    assert as_bytes(msg) == generated(msg)  # the shared part is untouched
+
+
+def test_a_message_of_a_shape_planwatch_does_not_build_is_written_by_the_stdlib_generator() -> None:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    from engine.mail.messages import generated
+
+    msg = MIMEMultipart("mixed", boundary="b1")
+    msg.preamble = "This is a MIME message.\n"
+    msg.attach(MIMEText("hello\nworld\n", "plain", "utf-8"))
+    assert as_bytes(msg) == generated(msg) and b"This is a MIME message." in as_bytes(msg)
