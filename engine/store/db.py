@@ -62,9 +62,17 @@ def is_embedded(engine: Engine) -> bool:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """Return the schema revision the database is at, or None for an empty database."""
+    """Return the schema revision the database is at, or None for an empty database.
+
+    A database that has a schema answers with one plain query, so a command on it pays for no
+    schema inspection (and imports no Alembic); only when that query fails is the table looked for.
+    """
     try:
         with engine.connect() as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except SQLAlchemyError:
+                conn.rollback()  # PostgreSQL refuses further statements in a failed transaction
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -6,14 +6,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from engine.store.db import HEAD, current_revision, make_engine
 
 from ..conftest import ROOT
 
 HEAVY = ("fastapi", "uvicorn", "starlette", "icalendar", "jinja2", "apscheduler")
+WATCHED = (*HEAVY, "alembic")
 
-# Run ``python -m engine ARGS`` in this new process, then say which of HEAVY it imported.
+# Run ``python -m engine ARGS`` in this new process, then say which of WATCHED it imported.
 PROBE = f"""
 import json, runpy, sys
 sys.argv = ["planwatch", *sys.argv[1:]]
@@ -22,11 +26,11 @@ try:
     runpy.run_module("engine", run_name="__main__")
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+print(json.dumps({{"code": code, "loaded": [m for m in {WATCHED!r} if m in sys.modules]}}))
 """
 
 
-def probe(*args: str, cwd: Path) -> dict[str, object]:
+def probe(*args: str, cwd: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=120
     )
@@ -66,7 +70,26 @@ def test_a_read_command_imports_no_web_server_calendar_or_templates(
 ) -> None:
     found = probe("--db", example_db, "--rules", str(ROOT / "rules"), *args, cwd=tmp_path)
     assert found["code"] == 0, found
-    assert found["loaded"] == [], f"planwatch {' '.join(args)} imported {found['loaded']}"
+    loaded = [m for m in found["loaded"] if m in HEAVY]
+    assert loaded == [], f"planwatch {' '.join(args)} imported {loaded}"
+
+
+def test_a_read_command_on_an_up_to_date_database_imports_no_alembic(example_db: str, tmp_path: Path) -> None:
+    found = probe("--db", example_db, "--rules", str(ROOT / "rules"), "actions", "--json", cwd=tmp_path)
+    assert found["code"] == 0, found
+    assert "alembic" not in found["loaded"]
+
+
+def test_a_read_command_on_a_new_database_still_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    found = probe("--db", url, "--rules", str(ROOT / "rules"), "actions", "--json", cwd=tmp_path)
+    assert found["code"] == 0, found
+    assert "alembic" in found["loaded"]  # the upgrade needs it, and runs
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == HEAD
+    finally:
+        engine.dispose()
 
 
 def test_the_probe_sees_what_a_command_imports(example_db: str, tmp_path: Path) -> None:

@@ -57,3 +57,29 @@ def test_server_database_is_not_upgraded_behind_the_users_back(database_url: str
 def test_missing_database_folder_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="does not exist; create it or choose another --db"):
         make_engine(f"sqlite:///{tmp_path / 'nope' / 'x.db'}")
+
+
+def test_a_database_at_an_older_revision_is_read_as_such_and_upgraded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store.db import MIGRATIONS
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    assert current_revision(engine) == "0008"
+    ensure_schema(engine)
+    assert current_revision(engine) == HEAD
+    engine.dispose()
+
+
+def test_an_empty_database_has_no_revision_and_the_look_creates_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert current_revision(engine) is None
+    assert current_revision(engine) is None  # the failed first query left no table behind
+    assert upgrade(engine) == (None, HEAD)
+    engine.dispose()
