@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from engine.read.queries import reading
-from engine.store.models import Action, ActionChange, Owner, Plan, Section
-from engine.store.plans import ImportReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from engine.store.models import Action, ActionChange, Owner, Plan, Section
+    from engine.store.plans import ImportReport
 
 
 def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:
     """Return the table of ``planwatch actions``."""
+    from rich.text import Text
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for name, style in (
         ("id", "bold"),
