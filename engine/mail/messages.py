@@ -183,6 +183,7 @@ def header_value(value: str) -> str | Header:
     return text if text.isascii() else Header(text, UTF8_QP)
 
 
+@lru_cache(maxsize=4096)
 def address(name: str, email: str) -> str:
     """Return ``Name <email>`` with the name on one line and encoded when not ASCII; refuse a bad address."""
     if not email or not email.isprintable() or any(ch.isspace() for ch in email) or email.count("@") != 1:
@@ -363,7 +364,8 @@ def _flat(msg: Message, out: list[bytes]) -> bool:
         return False
     out.append(head)
     if payload:
-        out.append(_NEWLINES.sub("\r\n", payload).encode("ascii", "surrogateescape"))
+        lines = payload.replace("\n", "\r\n") if "\r" not in payload else _NEWLINES.sub("\r\n", payload)
+        out.append(lines.encode("ascii", "surrogateescape"))
     return True
 
 
@@ -372,8 +374,9 @@ def _fold_binary(name: str, value: Any) -> bytes:
         length = len(name) + len(value) + 2
         if length <= 78 or (length <= 998 and " " not in value):
             return f"{name}: {value}\r\n".encode("ascii")
-    elif isinstance(value, Header):  # encoded words: the same subject goes to many people, encoded once
-        return _folded_header(name, _header_key(value), value)
+        return _folded(name, value, value)  # long text folded at spaces: the same subject goes to many people
+    if isinstance(value, Header):  # encoded words, likewise
+        return _folded(name, _header_key(value), value)
     return WIRE.fold_binary(name, value)
 
 
@@ -386,10 +389,11 @@ def _header_key(h: Header) -> tuple[Any, ...]:
     return (chunks, h._maxlinelen, h._headerlen, h._continuation_ws)  # type: ignore[attr-defined]
 
 
-_FOLDED: dict[tuple[str, tuple[Any, ...]], bytes] = {}
+_FOLDED: dict[tuple[str, Any], bytes] = {}
 
 
-def _folded_header(name: str, key: tuple[Any, ...], value: Header) -> bytes:
+def _folded(name: str, key: Any, value: str | Header) -> bytes:
+    """The header folded by ``compat32``, kept for the next message with the same one (``key`` says what it is)."""
     found = _FOLDED.get((name, key))
     if found is None:
         if len(_FOLDED) >= 4096:
