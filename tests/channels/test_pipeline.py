@@ -1,5 +1,6 @@
-"""The sending loops: ``Pipeline`` (a second thread, for channels that wait on a server) and ``Inline``; results in
-order, a refusal that fails one message, a failure that ends the batch, and the quick GIL hand-over."""
+"""The sending loops: ``Pipeline`` (a second thread, for channels that wait on a server), ``Pool`` (a thread a
+connection) and ``Inline``; results in order, a refusal that fails one message, a failure that ends the batch,
+a lost connection that ends only its own queue in a pool, and the quick GIL hand-over."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from engine.channels import DeliveryError
 from engine.channels.maildir import MaildirChannel
-from engine.channels.pipeline import HANDOVER, SENT, SKIPPED, Inline, Pipeline, quick_handover
+from engine.channels.pipeline import HANDOVER, SENT, SKIPPED, Inline, Pipeline, Pool, quick_handover
 from engine.channels.smtp import SmtpChannel, SmtpConfig
 
 from ..smtpserver import Recorder, smtp_server
@@ -69,6 +70,29 @@ def test_a_lost_connection_ends_the_batch_and_the_rest_comes_back_skipped() -> N
     assert isinstance(lost, DeliveryError) and lost.connection_lost
     assert results[2:] == [(2, SKIPPED), (3, SKIPPED), (4, SKIPPED)]
     assert pipe.stopped.is_set() and len(recorder.received) == 2  # nothing more went out after the drop
+
+
+def test_a_pool_keeps_each_key_on_one_connection_and_a_lost_one_stops_only_its_own_queue() -> None:
+    dropping, steady = Recorder(drop_before=2), Recorder()
+    with smtp_server(dropping) as first, smtp_server(steady) as second:
+        lanes = [smtp(first), smtp(second)]
+        pool = Pool(lanes, depth=1)  # a new key takes the connection with the least queued: "a" the first
+        results: list[tuple[Any, Any]] = []
+        for n in range(3):
+            for key in ("a", "b"):
+                pool.put(f"{key}{n}", message(n, f"{key}@example.org"), key)
+                results.extend(pool.ready())
+        results.extend(pool.finish())
+        for lane in lanes:
+            lane.close()
+    outcome = dict(results)
+    assert outcome["a0"] == SENT and outcome["a2"] == SKIPPED
+    lost = outcome["a1"]
+    assert isinstance(lost, DeliveryError) and lost.connection_lost
+    assert [outcome[f"b{n}"] for n in range(3)] == [SENT] * 3  # the other connection went on
+    assert not pool.stopped.is_set()
+    assert [r.rcpt_tos for r in dropping.received] == [["a@example.org"]]
+    assert [r.rcpt_tos for r in steady.received] == [["b@example.org"]] * 3
 
 
 def test_inline_sends_as_each_message_is_put(tmp_path: Path) -> None:
