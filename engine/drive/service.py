@@ -219,7 +219,11 @@ class Waker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self.step()
+            try:
+                self.step()
+            except Exception:  # a bug, not an outage (``Outage`` keeps those): logged, and the next pass runs
+                self.next_at = None
+                log.exception("the dispatch pass failed; the next one runs in %g s", self.poll)
             if self._nudged.wait(self.wait_seconds()):
                 self._nudged.clear()
 

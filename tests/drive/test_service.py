@@ -267,3 +267,31 @@ def _ticked(engine: Any) -> bool:
         return (
             conn.execute(select(SERVICE_STATE.c.key).where(SERVICE_STATE.c.key.startswith("node:"))).first() is not None
         )
+
+
+def test_the_dispatch_thread_waits_for_the_next_instant_and_survives_a_failed_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from engine.drive.service import Waker
+
+    clock = FixedClock(datetime(2000, 3, 17, 9, tzinfo=UTC))
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the pass")
+
+    waker = Waker(clock, step, poll=15.0)
+    assert waker.wait_seconds() == 15.0  # nothing queued: the slow poll
+    waker.next_at = clock.now() + timedelta(seconds=3)
+    assert waker.wait_seconds() == pytest.approx(3.0, abs=0.01)  # the next instant comes first
+    waker.next_at = clock.now() - timedelta(seconds=1)
+    assert waker.wait_seconds() == 0.0
+    waker.next_at = None
+    with caplog.at_level(logging.ERROR, logger="planwatch.service"):
+        waker.start()
+        waker.nudge()  # something was queued: look again at once, not in 15 s
+        wait_for("a second pass after the failed one", lambda: len(calls) >= 2, timeout=5)
+        waker.stop()
+    assert any("the dispatch pass failed" in r.getMessage() for r in caplog.records)
