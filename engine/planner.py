@@ -223,7 +223,8 @@ def _finish(
             latest[_group(c, now)] = c
             members[_group(c, now)] = members.get(_group(c, now), 0) + 1
     # The owner's first message about a missed date (``told``: what the owner was sent before) is never held for a
-    # digest: the steps to others that follow it must not reach them before the owner's digest does.
+    # weekly digest: the steps to others that follow it must not reach them before the owner's digest does (a daily
+    # digest goes out by the next business day, before the steps to others of a ladder start).
     first_late: dict[str, datetime] = {}
     for c in due:
         kept = c.status == "pending" or (not c.status and latest[_group(c, now)] is c)
@@ -247,7 +248,8 @@ def _finish(
         if keep and not c.status and (members[_group(c, now)] > 1 or now - c.at > LATE_GRACE):
             c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
         first = c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and first_late.get(c.occurrence) == c.at
-        if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy) and not first:
+        alone = first and c.recipient.digest == "weekly"
+        if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy) and not alone:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
         notices.append(
             Notice(

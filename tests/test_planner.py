@@ -585,3 +585,15 @@ def test_a_recipients_country_holidays_come_before_their_zones() -> None:
         found = plan_action(v, policy, BusinessCalendar(), History(), START, datetime(2000, 4, 19, tzinfo=UTC))
         (reminder,) = [n for n in found.notices if n.type == "reminder"]
         assert reminder.at.astimezone(zone("Asia/Bangkok")).date() == day
+
+
+def test_the_first_overdue_notice_to_a_weekly_digest_owner_goes_out_on_its_own() -> None:
+    """Imported after the date was missed: the catch-up to a weekly-digest owner is sent at once (the supervisor's
+    steps that follow must not reach them before the owner's digest would); a daily digest takes it."""
+    first = datetime(2000, 5, 20, 12, tzinfo=UTC)
+    for digest, status in (("weekly", "pending"), ("daily", "held")):
+        life = life_from(
+            view(owner=replace(ZURICH, digest=digest)), DEADLINES, first, datetime(2000, 6, 30, tzinfo=UTC)
+        )
+        (catch_up,) = [n for n, tick in life if tick == first and n.status != "suppressed"]
+        assert (catch_up.recipient.id, catch_up.status) == ("z", status)
