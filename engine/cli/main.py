@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 bad input, 1 operational, 3 bug, 130 interrupted)."""
     try:
-        result = app(args=argv, prog_name="planwatch", standalone_mode=False)
+        chosen = _app_for(sys.argv[1:] if argv is None else argv)
+        result = chosen(args=argv, prog_name="planwatch", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:  # usage errors from the command-line parser
@@ -68,6 +69,50 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"planwatch: unexpected error (a bug): {type(exc).__name__}: {exc}; details in {path}\n")
         return 3
     return result if isinstance(result, int) else 0
+
+
+# The root options that take a value (engine.cli.common._root): the word after one is not a command.
+ROOT_VALUE_OPTIONS = ("--db", "--rules")
+ROOT_FLAGS = ("--debug",)
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """Return the app with only the command (or group) that ``argv`` names, or the whole app.
+
+    Typer builds the command line of every registered command on each run, reading all their
+    annotations; a run that names its command needs that one only. Anything else (no command,
+    --help, an unknown word, an option it does not know here) gets the whole app, so help and
+    usage errors are as they were.
+    """
+    words = iter(argv)
+    for word in words:
+        if word in ROOT_VALUE_OPTIONS:
+            next(words, None)
+        elif word.startswith(tuple(f"{option}=" for option in ROOT_VALUE_OPTIONS)) or word in ROOT_FLAGS:
+            continue
+        elif word.startswith("-"):
+            return app
+        else:
+            return _only(word)
+    return app
+
+
+def _only(name: str) -> typer.Typer:
+    import copy
+
+    from typer.main import get_command_name
+
+    commands = [c for c in app.registered_commands if (c.name or get_command_name(_callback_name(c))) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    chosen = copy.copy(app)  # a shallow copy: the shared app keeps all its commands for the next run
+    chosen.registered_commands, chosen.registered_groups = commands, groups
+    return chosen
+
+
+def _callback_name(command: typer.models.CommandInfo) -> str:
+    return getattr(command.callback, "__name__", "")
 
 
 def _one_line(exc: PlanwatchError) -> str:
