@@ -102,9 +102,30 @@ def import_paths(
             if name:
                 doc.plan.source = name
             report = _import_plan(session, doc, rules, named_events, now, f"import:{name or display_path(path)}")
+            _mark_zone_review(session, doc, timezone)
             report.warnings.extend(plan_warnings(doc, timezone, settings))
             reports.append(report)
     return reports
+
+
+def _mark_zone_review(session: Session, doc: PlanDocument, timezone: str | None) -> None:
+    """Put the plan in review when its date line's place has no known time zone (its times are in UTC until one
+    is chosen); a zone given with ``--tz`` or read from a known place takes it out. A file without a place (a
+    plan file, as exported) keeps the review while its zone is still UTC."""
+    from engine.store.models import Plan
+
+    plan = session.get(Plan, doc.plan.id)
+    assert plan is not None
+    place = doc.plan.place
+    if timezone is None and place and known_zone(place) is None:
+        wanted = place
+    elif timezone is None and not place and plan.zone_review and doc.plan.timezone == "UTC":
+        wanted = plan.zone_review
+    else:
+        wanted = ""
+    if plan.zone_review != wanted:
+        plan.zone_review = wanted
+        session.add(plan)
 
 
 def plan_warnings(doc: PlanDocument, timezone: str | None, settings: Settings) -> list[str]:

@@ -31,6 +31,8 @@ class Plan(SQLModel, table=True):
     source_format: str = ""
     imported_at: datetime = _utc()
     updated_at: datetime = _utc()
+    # the date line's place when planwatch knows no time zone for it: the plan is in review until one is chosen
+    zone_review: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Section(SQLModel, table=True):

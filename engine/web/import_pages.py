@@ -21,6 +21,9 @@ from fastapi.responses import HTMLResponse
 
 from engine.errors import PlanwatchError
 from engine.importing import import_paths, preview_plan_file, reading_text
+from engine.store import transaction
+from engine.store.models import Plan
+from engine.store.plans import ImportReport
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, same_token, settings_of
 from engine.web.templating import page
 
@@ -32,6 +35,7 @@ UPLOADS = "planwatch-imports"
 META = "upload.json"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 ACCEPT = ".txt,.yaml,.yml,.docx,.pdf,.xlsx,.ods,.csv"
+PLACE_WARNING = "the date line's place "  # plan_warnings' line for an unknown place, which names a command option
 REFUSED = "This form is missing its security token or has expired. Go back, reload the page and try again."
 
 
@@ -105,7 +109,21 @@ def confirm(request: Request, posted: Posted) -> HTMLResponse:
         return _form(request, who, error=_one_line(exc, folder), name=meta["name"], status=400)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return page(request, "import.html.j2", viewer=who.viewer, csrf=who.csrf, active="import", done=reports[0])
+    done = reports[0]
+    assert isinstance(done, ImportReport)  # an owners directory was refused at the preview
+    with transaction(engine_of(request)) as session:
+        plan = session.get(Plan, done.plan_id)
+        unknown_place = plan.zone_review if plan is not None else ""
+    return page(
+        request,
+        "import.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        active="import",
+        done=done,
+        unknown_place=unknown_place,
+        warnings=[w for w in done.warnings if not w.startswith(PLACE_WARNING)],
+    )
 
 
 def _form(request: Request, who: Signed, *, error: str = "", name: str = "", status: int = 200) -> HTMLResponse:
@@ -136,7 +154,6 @@ def _preview(request: Request, who: Signed, token: str, folder: Path, path: Path
         shutil.rmtree(folder, ignore_errors=True)
         message = f"{meta['name']}: this is an owners directory; this page imports plans."
         return _form(request, who, error=message, name=meta["name"], status=400)
-    place_note = "the date line's place "
     return page(
         request,
         "import_preview.html.j2",
@@ -146,7 +163,7 @@ def _preview(request: Request, who: Signed, token: str, folder: Path, path: Path
         shown=shown,
         by_section=shown.rows_by_section(),
         reading=reading_text,
-        warnings=[w for w in shown.warnings if not w.startswith(place_note)],
+        warnings=[w for w in shown.warnings if not w.startswith(PLACE_WARNING)],  # said in the page's own words
         token=token,
         meta=meta,
     )

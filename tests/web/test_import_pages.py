@@ -130,6 +130,23 @@ def test_an_unknown_place_is_to_review_and_a_zone_can_be_chosen(site, tmp_path: 
     assert "To review: the plan's time zone." not in again.text
 
 
+def test_a_plan_imported_with_an_unknown_place_is_in_review_on_the_plan_page(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, _engine, *_ = site
+    admin = client("secretariat")
+    plan = tmp_path / "atlantis.txt"
+    plan.write_text(SECOND.read_text(encoding="utf-8").replace("Geneva, 4 March", "Atlantis, 4 March"), "utf-8")
+    _status, html = _upload(admin, plan)
+    done = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
+    assert "The plan is in review: its time zone was not recognised." in done.text and "--tz" not in done.text
+    review = admin.get("/plan?plan=gb350-pfa7").text
+    assert "The plan's time zone was not recognised" in review and "“Atlantis”" in review
+    assert "The plan's time zone was not recognised" not in admin.get("/plan?plan=gb276-tc2").text
+    _status, html = _upload(admin, plan, tz="Europe/Zurich")
+    assert "time zone Europe/Zurich" in html
+    admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
+    assert "The plan's time zone was not recognised" not in admin.get("/plan?plan=gb350-pfa7").text
+
+
 def test_only_the_secretariat_imports(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     client, engine, *_ = site
     owner = client("pardev")

@@ -330,16 +330,32 @@ def timeframe(
 def review(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False
 ) -> None:
-    """List the actions whose time frame needs a human decision, with the reason.
+    """List the actions whose time frame needs a human decision, with the reason, and the plans whose time zone
+    was not recognised.
 
     Example: [bold]planwatch review[/], then [bold]planwatch set II.2.6 --after II.1.1[/]
     """
+    from sqlmodel import select
+
     from engine.cli.present import review_table
     from engine.read.queries import ActionFilter, list_actions
+    from engine.store.models import Plan
 
     with open_session(ctx) as session:
         rows = list_actions(session, ActionFilter(needs_review=True))
         some = bool(rows) or bool(list_actions(session, ActionFilter()))
+        zones = session.exec(select(Plan.id, Plan.zone_review).where(Plan.zone_review != "").order_by(Plan.id)).all()
+    if zones and not as_json:
+        console = make_console()
+        for plan_id, place in zones:
+            console.print(
+                f"[bold]{plan_id}[/]: its time zone was not recognised: the date line's place {place!r} has no time "
+                "zone planwatch knows, so the plan's times are in UTC. Import the plan again with --tz ZONE "
+                "(such as Europe/Zurich) to set it.",
+                highlight=False,
+            )
+        if not rows:
+            return
     _print_actions(
         rows, as_json, review_table, "Nothing to review: no time frame needs a decision." if some else NO_PLAN
     )
