@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
 from engine.read.queries import reading
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from engine.store.models import Action, ActionChange, Owner, Plan, Section
     from engine.store.plans import ImportReport
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 
 def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:
     """Return the table of ``planwatch actions``."""
+    from rich.table import Table
     from rich.text import Text
 
     table = Table(title=title, show_lines=False, header_style="bold")
@@ -45,6 +45,8 @@ def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:
 
 def review_table(actions: Sequence[Action]) -> Table:
     """Return the table of ``planwatch review``: phrase, reading and why it needs a decision."""
+    from rich.table import Table
+
     table = Table(title=f"{len(actions)} action(s) need a decision", header_style="bold")
     for name in ("id", "time frame", "read as", "why"):
         table.add_column(name, overflow="fold")
@@ -55,6 +57,8 @@ def review_table(actions: Sequence[Action]) -> Table:
 
 def owners_table(rows: Sequence[tuple[Owner, list[str]]]) -> Table:
     """Return the table of ``planwatch owners`` with each supervisor chain."""
+    from rich.table import Table
+
     table = Table(title="Owners", header_style="bold")
     for name in ("id", "name", "email", "time zone", "supervisor chain", "away (deputy)"):
         table.add_column(name, overflow="fold")
@@ -149,6 +153,8 @@ def print_action_sheet(
     if action.description:
         console.print(f"\n{action.description}\n", highlight=False)
     if changes:
+        from rich.table import Table
+
         table = Table(title="History", header_style="bold")
         for name in ("when (UTC)", "who", "via", "what", "from", "to", "note"):
             table.add_column(name, overflow="fold")
@@ -159,6 +165,8 @@ def print_action_sheet(
 
 def outbox_table(rows: Sequence[dict[str, Any]], title: str = "Outbox") -> Table:
     """Return the table of ``planwatch outbox``."""
+    from rich.table import Table
+
     table = Table(title=f"{title} ({len(rows)})", header_style="bold")
     for name in ("planned (UTC)", "sent (UTC)", "action", "to", "type", "step", "status", "reason"):
         table.add_column(name, overflow="fold")
@@ -178,6 +186,8 @@ def outbox_table(rows: Sequence[dict[str, Any]], title: str = "Outbox") -> Table
 
 def escalations_table(rows: Sequence[dict[str, Any]]) -> Table:
     """Return the table of ``planwatch escalations``."""
+    from rich.table import Table
+
     table = Table(title=f"Escalation log ({len(rows)})", header_style="bold")
     for name in ("id", "fired (UTC)", "action", "owner", "level", "days late", "to", "acknowledged", "resolution"):
         table.add_column(name, overflow="fold")
@@ -199,6 +209,8 @@ def escalations_table(rows: Sequence[dict[str, Any]]) -> Table:
 
 def simulation_table(rows: Sequence[dict[str, Any]], title: str = "Notifications") -> Table:
     """Return the timeline of ``planwatch simulate`` and ``preview``."""
+    from rich.table import Table
+
     table = Table(title=f"{title} ({len(rows)})", header_style="bold")
     for name in ("when (UTC)", "action", "recipient", "type", "level", "step"):
         table.add_column(name, overflow="fold")

@@ -15,7 +15,7 @@ from engine.store.db import HEAD, current_revision, make_engine
 from ..conftest import ROOT
 
 HEAVY = ("fastapi", "uvicorn", "starlette", "icalendar", "jinja2", "apscheduler")
-WATCHED = (*HEAVY, "alembic")
+WATCHED = (*HEAVY, "alembic", "rich", "rich.table")
 
 # Run ``python -m engine ARGS`` in this new process, then say which of WATCHED it imported.
 PROBE = f"""
@@ -78,6 +78,19 @@ def test_a_read_command_on_an_up_to_date_database_imports_no_alembic(example_db:
     found = probe("--db", example_db, "--rules", str(ROOT / "rules"), "actions", "--json", cwd=tmp_path)
     assert found["code"] == 0, found
     assert "alembic" not in found["loaded"]
+
+
+@pytest.mark.parametrize("args", [("actions", "--json"), ("status", "--json")])
+def test_json_output_imports_no_terminal_tables(args: tuple[str, ...], example_db: str, tmp_path: Path) -> None:
+    found = probe("--db", example_db, "--rules", str(ROOT / "rules"), *args, cwd=tmp_path)
+    assert found["code"] == 0, found
+    assert "rich" not in found["loaded"]
+
+
+def test_a_table_command_does_import_the_terminal_tables(example_db: str, tmp_path: Path) -> None:
+    found = probe("--db", example_db, "--rules", str(ROOT / "rules"), "actions", cwd=tmp_path)
+    assert found["code"] == 0, found
+    assert "rich.table" in found["loaded"]  # the probe sees rich when a command prints a table
 
 
 def test_a_read_command_on_a_new_database_still_creates_the_schema(tmp_path: Path) -> None:
