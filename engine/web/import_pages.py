@@ -86,7 +86,7 @@ def preview_again(request: Request, posted: Posted) -> HTMLResponse:
     folder, path, meta = _kept(form.get("token", ""), who)
     meta.update({key: form.get(key, "").strip() for key in ("tz", "sheet")})
     (folder / META).write_text(json.dumps(meta), encoding="utf-8")
-    return _preview(request, who, form["token"], folder, path, meta)
+    return _preview(request, who, form["token"], folder, path, meta, forget_on_error=False)
 
 
 @router.post("/import/confirm")
@@ -141,14 +141,26 @@ def _form(request: Request, who: Signed, *, error: str = "", name: str = "", sta
     )
 
 
-def _preview(request: Request, who: Signed, token: str, folder: Path, path: Path, meta: dict[str, str]) -> HTMLResponse:
+def _preview(
+    request: Request,
+    who: Signed,
+    token: str,
+    folder: Path,
+    path: Path,
+    meta: dict[str, str],
+    *,
+    forget_on_error: bool = True,
+) -> HTMLResponse:
+    """Show the preview of the kept upload; on an error in the file, its one line (the upload is forgotten, unless
+    it was already previewed and only the time zone or sheet asked for was wrong)."""
     settings = settings_of(request)
     try:
         shown = preview_plan_file(
             path, engine_of(request), settings, timezone=meta["tz"] or None, sheet_options=_sheet_options(meta)
         )
     except PlanwatchError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        if forget_on_error:
+            shutil.rmtree(folder, ignore_errors=True)
         return _form(request, who, error=_one_line(exc, folder), name=meta["name"], status=400)
     if shown is None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -193,6 +205,8 @@ def _sheet_options(meta: dict[str, str]) -> dict[str, Any]:
 def _one_line(exc: PlanwatchError, folder: Path) -> str:
     """Return the error as the CLI prints it, naming the uploaded file rather than where it was kept."""
     text = str(exc)
+    if text.startswith("--tz: "):  # the command's option is the page's time-zone field
+        text = "Time zone: " + text.removeprefix("--tz: ")
     for prefix in {str(folder.resolve()), str(folder)}:
         text = text.replace(prefix + "/", "")
     return text

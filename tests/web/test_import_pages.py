@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
@@ -111,6 +112,16 @@ def test_a_bad_file_shows_its_one_line_and_stores_nothing(site, tmp_path: Path) 
     empty.write_bytes(b"not a zip")
     status, html = _upload(admin, empty)
     assert status == 400 and "empty.docx" in html
+    sheet = tmp_path / "follow-up.xlsx"
+    book = Workbook()
+    assert book.active is not None
+    book.active.title = "Actions"
+    book.active.append(["GB.350/PFA/7"])
+    book.active.append(["Reference", "Part", "Action", "Owner"])  # no time-frame column
+    book.active.append(["R1", "Part A -- Finance", "Introduce a monthly report", "FINANCE"])
+    book.save(sheet)
+    status, html = _upload(admin, sheet)
+    assert status == 400 and "follow-up.xlsx:Actions!" in html and "follow-up.xlsx was not imported" in html
     assert _plans(engine) == before
 
 
@@ -128,6 +139,10 @@ def test_an_unknown_place_is_to_review_and_a_zone_can_be_chosen(site, tmp_path: 
     )
     assert again.status_code == 200 and "time zone America/Lima" in again.text
     assert "To review: the plan's time zone." not in again.text
+    typo = admin.post("/import/again", data={"csrf": csrf_of(html), "token": _token(html), "tz": "Mars/Base"})
+    assert typo.status_code == 400 and "Time zone: unknown time zone &#39;Mars/Base&#39;" in typo.text
+    kept = admin.post("/import/again", data={"csrf": csrf_of(html), "token": _token(html), "tz": "Asia/Tokyo"})
+    assert kept.status_code == 200 and "time zone Asia/Tokyo" in kept.text  # a wrong zone did not lose the upload
 
 
 def test_a_plan_imported_with_an_unknown_place_is_in_review_on_the_plan_page(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
