@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from engine.rules.loader import RuleSet
-from engine.rules.owners import section_chain
-from engine.rules.policy import ActionFacts, matching_kind
 from engine.store.lookups import section_parents
 from engine.store.models import Action, Outbox
+
+if TYPE_CHECKING:
+    from engine.rules.loader import RuleSet
+    from engine.rules.policy import ActionFacts
 
 
 def outbox_rows(
@@ -46,6 +47,9 @@ def outbox_rows(
 
 def facts_for(session: Session, action: Action) -> ActionFacts:
     """Return what policy matching needs to know about ``action``."""
+    from engine.rules.owners import section_chain  # the rules are imported where used: ``outbox`` needs none
+    from engine.rules.policy import ActionFacts, matching_kind
+
     parents = section_parents(session, action.plan_id)
     kind = matching_kind(action.kind, action.due)
     return ActionFacts(
