@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ from ..web_support import (
     web_world,
 )
 
+SECOND = Path(__file__).parent.parent / "data" / "gb350-pfa7-plan-of-action.txt"  # a plan the world does not hold
 World = tuple[str, Engine, Settings, str]
 EXTENDED = "III.b.1"  # pardev's; an extension request waits for ed-devcoop
 
@@ -129,6 +131,7 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
     "escalations acknowledged": ("ed-devcoop", lambda w: "/escalations?state=acknowledged", "Escalations"),
     "plan": ("secretariat", lambda w: "/plan", "Plan: "),
     "report": ("secretariat", lambda w: "/report", "Progress report: "),
+    "import": ("secretariat", lambda w: "/import", "Import a plan"),
     "not found": ("secretariat", lambda w: "/actions/999999", "No such action"),
     "no such page": ("secretariat", lambda w: "/nowhere", "No such page"),
 }
@@ -190,3 +193,26 @@ def test_the_pages_opened_from_messages_pass_axe_on_a_phone(world: World, pages:
         assert page.locator("h1").inner_text().startswith(heading), f"{name}: not the page asked for at {page.url}"
         found += [f"{name}: {line}" for line in axe_violations(page)]
     assert not found, "serious or critical accessibility violations on a phone:\n" + "\n".join(found)
+
+
+def test_the_import_pages_pass_axe(world: World, pages: Pages, tmp_path: Path) -> None:
+    """The secretariat's import: a file's error, the preview, the plan imported."""
+    page = pages("secretariat")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("plan: [\n", encoding="utf-8")
+    page.goto(world[0] + "/import")
+    page.get_by_label("Plan file").set_input_files(str(broken))
+    page.get_by_role("button", name="Preview the import").click()
+    assert page.get_by_role("alert").filter(has_text="broken.yaml was not imported").is_visible()
+    _check(page, "import refused")
+    page.get_by_label("Plan file").set_input_files(str(SECOND))
+    page.get_by_role("button", name="Preview the import").click()
+    assert page.locator("h1").inner_text() == f"Preview of {SECOND.name}"
+    _check(page, "import preview")
+    page.get_by_role("button", name=f"Import {SECOND.name}").click()
+    assert page.locator("h1").inner_text() == "Plan imported"
+    _check(page, "plan imported")
+    for name in ("plan", "report"):  # the pages of all plans, now two
+        page.goto(world[0] + PAGES[name][1](world))
+        assert page.locator("h1").inner_text().startswith(PAGES[name][2])
+        _check(page, f"{name} of two plans")
