@@ -16,7 +16,7 @@ from engine.store.models import Action, Plan
 from engine.web.import_pages import uploads_folder
 
 from ..conftest import SEED
-from ..importers.documents import SECOND, SECOND_HEADERS, readings, text_plan, write_docx
+from ..importers.documents import SECOND, SECOND_HEADERS, readings, text_plan, write_docx, write_scanned_pdf
 from ..web_support import csrf_of
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -122,6 +122,8 @@ def test_a_bad_file_shows_its_one_line_and_stores_nothing(site, tmp_path: Path) 
     book.save(sheet)
     status, html = _upload(admin, sheet)
     assert status == 400 and "follow-up.xlsx:Actions!" in html and "follow-up.xlsx was not imported" in html
+    status, html = _upload(admin, write_scanned_pdf(tmp_path / "scan.pdf"))
+    assert status == 400 and "scan.pdf" in html and "text recognition" in html
     assert _plans(engine) == before
 
 
