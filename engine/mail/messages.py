@@ -248,29 +248,33 @@ def seven_bit(msg: Message) -> Message:
 
 
 def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: MailIdentity) -> None:
-    # Headers go first in a fixed order; the MIME headers the constructors set move below them.
-    mime = [(k, v) for k, v in msg.items()]
-    for k, _ in mime:
-        del msg[k]
-    msg["From"] = address(identity.sender_name, identity.sender_address)
-    msg["To"] = address(*envelope.to)
-    msg["Subject"] = header_value(rendered.subject)  # type: ignore[assignment]  # a Header is what compat32 encodes
-    msg["Date"] = format_datetime(envelope.sent.astimezone(envelope.zone))
-    msg["Message-ID"] = message_id(envelope.key, identity.domain)
+    # Headers go first in a fixed order; the MIME headers the constructors set move below them. The list
+    # is set in one go: what ``msg[name] = value`` stores with compat32 (``header_store_parse`` keeps both).
+    headers: list[tuple[str, Any]] = [
+        ("From", address(identity.sender_name, identity.sender_address)),
+        ("To", address(*envelope.to)),
+        ("Subject", header_value(rendered.subject)),  # a Header is what compat32 encodes
+        ("Date", format_datetime(envelope.sent.astimezone(envelope.zone))),
+        ("Message-ID", message_id(envelope.key, identity.domain)),
+    ]
     if envelope.thread is not None:
         root = thread_root(envelope.thread, identity.domain)
-        msg["In-Reply-To"] = root
-        msg["References"] = root
-        msg["Thread-Topic"] = header_value(rendered.subject)  # type: ignore[assignment]
-        msg["Thread-Index"] = thread_index(envelope.thread, envelope.started or envelope.sent, envelope.sent)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    msg["List-Unsubscribe"] = f"<{envelope.preferences}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["X-Planwatch-Key"] = header_value(envelope.key)  # type: ignore[assignment]
-    msg["MIME-Version"] = "1.0"
-    for k, v in mime:
-        msg[k] = v
+        headers += [
+            ("In-Reply-To", root),
+            ("References", root),
+            ("Thread-Topic", header_value(rendered.subject)),
+            ("Thread-Index", thread_index(envelope.thread, envelope.started or envelope.sent, envelope.sent)),
+        ]
+    headers += [
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+        ("List-Unsubscribe", f"<{envelope.preferences}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("X-Planwatch-Key", header_value(envelope.key)),
+        ("MIME-Version", "1.0"),
+    ]
+    assert isinstance(msg.policy, _policy.Compat32)
+    msg._headers = headers + list(msg.raw_items())  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=4096)

@@ -146,8 +146,14 @@ class Renderer:
 def one_line(value: str) -> str:
     """Return ``value`` on one line: any run of whitespace or control characters becomes one space."""
     if not value.isprintable():  # CR, LF, TAB, other controls, line separators: all become spaces
-        value = "".join(ch if ch.isprintable() else " " for ch in value)
+        if value.isascii():
+            value = value.translate(_ASCII_CONTROLS)
+        else:
+            value = "".join(ch if ch.isprintable() else " " for ch in value)
     return " ".join(value.split())
+
+
+_ASCII_CONTROLS = {code: " " for code in [*range(32), 127]}  # the ASCII characters that are not printable
 
 
 def template_error(exc: BaseException, fallback: str) -> str:
