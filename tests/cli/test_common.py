@@ -86,7 +86,7 @@ def test_rules_option_chooses_the_rules_folder(workdir: Path, capsys: pytest.Cap
     assert run(["--rules", "other", "rules", "check"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "other/default.yaml: 5 policies OK",
-        "other/holidays.yaml: holiday list OK",
-        "other/holidays-bangkok.yaml: holiday list OK",
-        "other/holidays-lima.yaml: holiday list OK",
+        "other/holidays.yaml: holiday list OK (1999 to 2002)",
+        "other/holidays-bangkok.yaml: holiday list OK (1999 to 2002)",
+        "other/holidays-lima.yaml: holiday list OK (1999 to 2002)",
     ]

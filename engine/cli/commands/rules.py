@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.common import app, load_ruleset, make_renderer, open_session, settings_of
+from engine.cli.common import app, current_time, load_ruleset, make_renderer, open_session, settings_of
 
 if TYPE_CHECKING:
     from engine.rules.loader import RuleSet
@@ -40,6 +40,8 @@ def check(
     _check_rendering(ctx, ruleset, folders)
     for line in check_report(ruleset, target):
         typer.echo(line)
+    for line in holiday_warnings(ruleset, current_time().year):
+        typer.echo(line, err=True)
 
 
 def _template_folders(ctx: typer.Context, target: Path) -> list[Path]:
@@ -96,8 +98,39 @@ def check_report(ruleset: RuleSet, target: Path) -> list[str]:
     """Return one line per file checked: ``rules/default.yaml: 5 policies OK``."""
     counts = Counter(place.path for place in ruleset.places)
     lines = [f"{name}: {counts[name]} {'policy' if counts[name] == 1 else 'policies'} OK" for name in ruleset.files]
-    lines += [f"{name}: holiday list OK" for name in ruleset.holiday_files]
+    lines += [f"{name}: holiday list OK{_years(_holiday_years(name))}" for name in ruleset.holiday_files]
     return lines or [f"{target}: no rule files, so no policy applies to any action"]
+
+
+def holiday_warnings(ruleset: RuleSet, this_year: int) -> list[str]:
+    """Return a warning for each holiday file whose days end before ``this_year``: after its last year no day
+    counts as a holiday, and people would get messages on their holidays without a word."""
+    warnings = []
+    for name in ruleset.holiday_files:
+        years = _holiday_years(name)
+        if years is not None and years[1] < this_year:
+            warnings.append(
+                f"{name}: warning: its holidays end with {years[1]}, so from {years[1] + 1} on no day counts as a "
+                "holiday; add the years your plans run through, or take a country's public holidays from the "
+                "holidays package (holidays_by_country, see docs/rules.md)"
+            )
+    return warnings
+
+
+def _holiday_years(name: str) -> tuple[int, int] | None:
+    """Return the first and last year of the days listed by the holiday file ``name`` (None if it lists none)."""
+    from engine.rules.holidays import read_holidays
+
+    path = Path(name)
+    days = read_holidays(path, path.read_text(encoding="utf-8"))
+    return (min(days).year, max(days).year) if days else None
+
+
+def _years(years: tuple[int, int] | None) -> str:
+    if years is None:
+        return " (no days listed)"
+    first, last = years
+    return f" ({first})" if first == last else f" ({first} to {last})"
 
 
 def _heading(action: Action) -> str:

@@ -27,14 +27,39 @@ policies:
 def test_check_shipped_rules(cli) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(cli.url)
     result = cli("rules", "check")
-    assert (result.code, result.err) == (0, "")
+    assert result.code == 0
     assert result.out.splitlines() == [
         "rules/default.yaml: 5 policies OK",
-        "rules/holidays.yaml: holiday list OK",
-        "rules/holidays-bangkok.yaml: holiday list OK",
-        "rules/holidays-lima.yaml: holiday list OK",
+        "rules/holidays.yaml: holiday list OK (1999 to 2002)",
+        "rules/holidays-bangkok.yaml: holiday list OK (1999 to 2002)",
+        "rules/holidays-lima.yaml: holiday list OK (1999 to 2002)",
     ]
+    # the example's holiday files cover its own years; today's plans would get no holidays, and are told so
+    assert [line.split(": warning: ")[0] for line in result.err.splitlines()] == [
+        "rules/holidays.yaml",
+        "rules/holidays-bangkok.yaml",
+        "rules/holidays-lima.yaml",
+    ]
+    assert "its holidays end with 2002, so from 2003 on no day counts as a holiday" in result.err
     assert snapshot(cli.url) == before  # for SQLite: None, no database file was created
+
+
+def test_a_holiday_file_that_covers_this_year_gives_no_warning(cli) -> None:  # type: ignore[no-untyped-def]
+    from engine.cli.common import current_time
+
+    this_year = current_time().year  # the CLI reads the real clock; the warning is about the years to come
+    Path("own").mkdir()
+    Path("own/rules.yaml").write_text(
+        "defaults:\n  delivery: {holidays: holidays.yaml}\npolicies:\n  - name: all\n    match: {kind: deadline}\n"
+        "    remind:\n      - before: 7d\n",
+        encoding="utf-8",
+    )
+    Path("own/holidays.yaml").write_text(
+        f"holidays:\n  - {this_year}-01-01\n  - {this_year + 1}-01-01\n", encoding="utf-8"
+    )
+    result = cli("rules", "check", "own")
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines()[-1] == f"own/holidays.yaml: holiday list OK ({this_year} to {this_year + 1})"
 
 
 def test_check_one_file(cli) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +165,7 @@ def test_explain_a_deadline(imported) -> None:  # type: ignore[no-untyped-def]
         "1bd before the due date → owner (final_reminder)",
         "check-in: none",
         "escalation (counted from the missed date): 1d → owner (overdue), again every 1d until 14d; "
-        "14d → supervisor (escalation), again every 7d until 45d; "
+        "14d → supervisor (escalation), again every 14d until 45d; "
         "45d → supervisor.supervisor, secretariat (escalation)",
     ]
 
