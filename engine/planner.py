@@ -450,8 +450,9 @@ def _restarted_steps(
 ) -> frozenset[int]:
     """Return the ladder's steps (numbered from 1) whose first message to someone but the owner would come before
     ``first``, the owner's first message: those start again from it. The answer depends on the occurrence and
-    ``first`` only, never on what was sent since, so every tick sees the same ladder; a step that comes after
-    ``first`` keeps its own instant for each recipient."""
+    ``first`` only, never on what was sent since, so every tick sees the same ladder. Every step after the first
+    one that starts again starts again too, by its own offset, so the ladder keeps its order and its gaps; a ladder
+    none of whose steps comes before ``first`` keeps its own instants for each recipient."""
     if occ.missed_at is None:
         return frozenset()
     found = set()
@@ -463,7 +464,7 @@ def _restarted_steps(
             if _deliver_at(_send_day(offset_at, person, policy, calendar), person, policy) < first:
                 found.add(index)
                 break
-    return frozenset(found)
+    return frozenset(range(min(found), len(policy.escalate) + 1)) if found else frozenset()
 
 
 NOT_TOLD_REASON = "the owner was told nothing about it by the reminded day, so nobody else is reminded of it"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.planner import ActionView, History, Notice, Person, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
@@ -553,14 +555,14 @@ def test_a_reminder_to_others_about_what_the_owner_never_hears_of_is_not_sent() 
 
 def test_a_step_after_the_owners_late_first_message_keeps_its_own_instant_at_every_tick() -> None:
     """Imported on 20 May (due 28 April): the owner's catch-up goes out first, the supervisor's step (14 days, past)
-    starts again from it, and the step to the supervisor's supervisor in Lima (45 days: Monday 12 June, 09:00
-    Lima), still ahead, is planned for its own instant, not found late at another step's tick."""
+    starts again from it, and so does the step to the supervisor's supervisor in Lima (45 days after it: Tuesday
+    4 July, 09:00 Lima), planned for its own instant, not found late at another step's tick."""
     first = datetime(2000, 5, 20, 12, tzinfo=UTC)
     life = life_from(view(), DEADLINES, first, datetime(2000, 8, 31, tzinfo=UTC))
     sent = [(n, tick) for n, tick in life if n.status != "suppressed"]
     assert [(n.recipient.id, n.type) for n, tick in sent if tick == first] == [("z", "overdue")]
     (top,) = [(n, tick) for n, tick in sent if n.step.startswith("escalate:3") and n.recipient.id == "l"]
-    assert (top[0].recipient.id, top[0].at, top[1]) == ("l", datetime(2000, 6, 12, 14, tzinfo=UTC), top[0].at)
+    assert (top[0].recipient.id, top[0].at, top[1]) == ("l", datetime(2000, 7, 4, 14, tzinfo=UTC), top[0].at)
     assert "catch_up" not in top[0].payload
     supervisor = [n.at.astimezone(zone("Asia/Bangkok")).isoformat() for n, _ in sent if n.recipient.id == "b"]
     assert supervisor[0] == "2000-06-05T09:00:00+07:00"  # 14 days after the owner's message, a Monday
@@ -597,3 +599,51 @@ def test_the_first_overdue_notice_to_a_weekly_digest_owner_goes_out_on_its_own()
         )
         (catch_up,) = [n for n, tick in life if tick == first and n.status != "suppressed"]
         assert (catch_up.recipient.id, catch_up.status) == ("z", status)
+
+
+def ladder_order_faults(life: list[tuple[Notice, datetime]]) -> list[str]:
+    """Steps of a ladder (the owner's catch-up counting as the first) that fired before an earlier step of the same
+    ladder about the same occurrence; each message counts when it went out (its instant, or the tick after it)."""
+    fired: dict[str, dict[int, datetime]] = {}
+    for n, tick in life:
+        if n.status == "suppressed" or not (n.step.startswith("escalate:") or n.step == "catch-up"):
+            continue
+        index = 1 if n.step == "catch-up" else int(n.step.removeprefix("escalate:").partition("#")[0])
+        steps = fired.setdefault(n.occurrence, {})
+        steps[index] = min(max(n.at, tick), steps.get(index, max(n.at, tick)))
+    return [
+        f"{occurrence}: step {k} at {at} before step {j} ({steps.get(j)})"
+        for occurrence, steps in fired.items()
+        for k, at in steps.items()
+        for j in range(1, k)
+        if steps.get(j) is None or steps[j] > at
+    ]
+
+
+def test_a_late_first_message_moves_every_later_step_of_the_ladder_by_as_much() -> None:
+    """Due 31 March, imported on 4 May: the owner's catch-up goes out first, then the supervisor 14 days after it,
+    then the top of the chain 45 days after it (not 45 days after the due date, before the supervisor)."""
+    first = datetime(2000, 5, 4, 12, tzinfo=UTC)
+    life = life_from(view(due=date(2000, 3, 31)), DEADLINES, first, datetime(2000, 9, 30, tzinfo=UTC))
+    assert not ladder_order_faults(life)
+    sent = [n for n, _ in life if n.status != "suppressed"]
+    second = min(n.at for n in sent if n.step.startswith("escalate:2"))
+    third = min(n.at for n in sent if n.step.startswith("escalate:3") and n.recipient.id == "l")
+    assert str(second.astimezone(zone("Asia/Bangkok"))) == "2000-05-19 09:00:00+07:00"  # 14 days on (at 19:00 there)
+    assert str(third.astimezone(zone("America/Lima"))) == "2000-06-19 09:00:00-05:00"  # 45 days on: a Sunday
+
+
+@given(
+    due=st.dates(date(2000, 1, 3), date(2000, 6, 30)),
+    late=st.integers(0, 120),
+    hour=st.integers(0, 23),
+    zones=st.permutations([ZURICH, BANGKOK, LIMA]),
+)
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_no_step_of_a_ladder_fires_before_an_earlier_step(due: date, late: int, hour: int, zones: list[Person]) -> None:
+    """Whatever the first tick (a plan imported before or after its date) and the zones of the chain."""
+    owner, boss, top = zones
+    v = view(owner, due=due, people={"owner": [owner], "supervisor": [boss], "supervisor.supervisor": [top]})
+    first = datetime.combine(due, time(hour), UTC) + timedelta(days=late)
+    life = life_from(v, DEADLINES, first, first + timedelta(days=200))
+    assert not ladder_order_faults(life)
