@@ -748,9 +748,10 @@ def test_the_lives_say_something() -> None:
 
 
 def test_a_later_step_to_another_zone_is_not_planned_late() -> None:
-    """A ladder's next step can reach its recipient (Bangkok, Monday 09:00) before a repeat of the step before
-    it (Lima, the same Monday 09:00, moved past a weekend): it is planned for its own instant, not sent at the
-    repeat's as a catch-up."""
+    """A ladder's next step can reach its recipient (Bangkok, 09:00) before a repeat of the step before it (Lima,
+    the same day at 09:00, moved past a weekend): it is planned for its own instant, at the delivery hour of its
+    recipient's business day, not sent at the repeat's as a catch-up (the plan is imported after its date, so the
+    ladder counts from the owner's catch-up)."""
     life = Life(
         owners_yaml="""\
 owners:
@@ -768,16 +769,14 @@ actions:
      schedule: {kind: window, start: 1999-08-31, due: 1999-10-30}}
 """,
         start=datetime(1999, 11, 15, tzinfo=UTC),
-        until=datetime(1999, 12, 10, tzinfo=UTC),
+        until=datetime(1999, 12, 31, tzinfo=UTC),
         events=(),
     )
     rows, _, facts = lived(life)
     step = next(r for r in sent(rows) if r["step"] == "escalate:3")
-    assert (step["recipient_id"], step["sent_at"], step["payload"].get("catch_up")) == (
-        "sup1",
-        datetime(1999, 11, 29, 2, tzinfo=UTC),
-        None,
-    )
+    local = step["sent_at"].astimezone(zone("Asia/Bangkok"))
+    assert (step["recipient_id"], step["sent_at"], step["payload"].get("catch_up")) == ("sup1", step["due_at"], None)
+    assert local.hour == HOUR and business_day(local.date(), "Asia/Bangkok")
     assert on_time(rows, facts) == levels(rows, facts) == []
 
 
