@@ -127,6 +127,7 @@ def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime
             "email": row["recipient"],
             "role": role_of(row),
             "role_words": role_words(role_of(row)),
+            "deputy": bool((row["payload"] or {}).get("in_place_of")),  # the owner is away: this person stands in
             "timezone": tz,
         },
         "links": {"preferences": preferences_url(identity.base_url, identity.secret_key, who, now)},

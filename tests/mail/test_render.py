@@ -199,3 +199,15 @@ def test_an_extended_action_shows_its_original_and_extended_dates_in_both_parts(
             assert "Due date extended from 31 March 2000 to 30 June 2000" in body, template
     plain = parse(build(sample_row("reminder", "reminder")))
     assert "extended" not in _bodies(plain)[0]
+
+
+def test_a_deputy_is_told_whose_place_they_take_not_that_they_own_the_action() -> None:
+    row = sample_row("reminder", "reminder", in_place_of="program") | {
+        "recipient": "zora.deputy@example.org",
+        "recipient_id": "zora",
+    }
+    for body in _bodies(parse(build(row))):
+        assert "deputy while Jonas Lindqvist is away" in body
+        assert "You receive this as its owner" not in body
+    own = _bodies(parse(build(sample_row("reminder", "reminder"))))
+    assert all("You receive this as its owner." in body and "deputy" not in body for body in own)
