@@ -77,6 +77,7 @@ def test_days_left_and_overdue_count_from_the_recipients_own_day() -> None:
         "email": "jonas.lindqvist@example.org",
         "role": "owner",
         "role_words": "its owner",
+        "deputy": False,
         "timezone": "Asia/Bangkok",
     }
     assert {"preferences", "done"} <= set(after_midnight["links"])
