@@ -211,3 +211,11 @@ def test_a_deputy_is_told_whose_place_they_take_not_that_they_own_the_action() -
         assert "You receive this as its owner" not in body
     own = _bodies(parse(build(sample_row("reminder", "reminder"))))
     assert all("You receive this as its owner." in body and "deputy" not in body for body in own)
+
+
+def test_a_supervisor_can_give_the_action_to_someone_else_from_the_escalation_the_owner_cannot() -> None:
+    text, html = _bodies(parse(build(sample_row("escalation", "escalation", "supervisor"))))
+    assert re.search(r"Give it to someone: +https://plans\.example\.org/a/\S+/reassign", text)
+    assert "/reassign" in html and "Give it to someone else" in html
+    owner_text, owner_html = _bodies(parse(build(sample_row("overdue", "overdue", "owner"))))
+    assert "/reassign" not in owner_text + owner_html and "/not_mine" in owner_text
