@@ -5,8 +5,10 @@ Every import is one transaction: on any error nothing is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,9 @@ from engine.store.db import ensure_schema, transaction
 from engine.store.lookups import owner_ids, owners_by_id, section_parents
 from engine.store.models import Action, Owner
 from engine.store.plans import ImportReport, Resolved
+
+# The start of the review reason of an action whose owner the plan file changed after it was given by hand.
+OWNER_CHANGED = "The plan file changed the owner you had chosen"
 
 FORMATS = (
     "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), "
@@ -81,18 +86,26 @@ def import_paths(
     plan_id: str | None = None,
     sheet_options: dict[str, Any] | None = None,
     names: dict[Path, str] | None = None,
+    dry_run: bool = False,
+    read: dict[Path, tuple[PlanDocument, dict[str, dict[str, Any]]]] | None = None,
 ) -> list[ImportReport | OwnersReport]:
     """Import owners directories first, then plans, all in one transaction.
 
     ``names`` gives the name to record for a path (a web upload's own file name, not its temporary path).
+    With ``dry_run`` everything is done as for a real import, reports included, and the transaction is rolled
+    back: ``import --dry-run`` and the import page's preview say what this very code would change. ``read``,
+    when given, receives each plan path's document and readings, as the import stored them.
     """
     detected = [(p, *detect(p)) for p in paths]
     detected.sort(key=lambda item: not item[1].startswith("owners"))
     rules = owner_rules.load(settings.rules_dir / "owners.yaml")
     named_events = event_rules.load(settings.rules_dir / "events.yaml")
-    ensure_schema(engine)
+    if dry_run:
+        engine = _scratch_if_unready(engine)
+    else:
+        ensure_schema(engine)
     reports: list[ImportReport | OwnersReport] = []
-    with paused_gc(), transaction(engine) as session:
+    with paused_gc(), _session(engine, dry_run) as session:
         for path, fmt, text in detected:
             if fmt.startswith("owners"):
                 reports.append(_import_owners(session, path, rules, now))
@@ -101,11 +114,46 @@ def import_paths(
             name = (names or {}).get(path)
             if name:
                 doc.plan.source = name
-            report = _import_plan(session, doc, rules, named_events, now, f"import:{name or display_path(path)}")
+            via = f"import:{name or display_path(path)}"
+            report = _import_plan(session, doc, rules, named_events, now, via, read is not None)
+            if read is not None:
+                read[path] = (doc, report.readings)
+                report.readings = {}
             _mark_zone_review(session, doc, timezone)
             report.warnings.extend(plan_warnings(doc, timezone, settings))
             reports.append(report)
     return reports
+
+
+@contextmanager
+def _session(engine: Engine, dry_run: bool) -> Iterator[Session]:
+    """The import's one transaction: committed, or with ``dry_run`` always rolled back."""
+    if not dry_run:
+        with transaction(engine) as session:
+            yield session
+        return
+    with Session(engine, expire_on_commit=False) as session:
+        session.begin()
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def _scratch_if_unready(engine: Engine | None) -> Engine:
+    """Return ``engine`` when its schema is current, else an empty database in memory (a dry run stores nothing,
+    so it never creates or upgrades a database: it imports into an empty one, as a first import would)."""
+    from sqlalchemy.pool import StaticPool
+
+    from engine.store.db import HEAD, current_revision
+
+    if engine is not None and current_revision(engine) == HEAD:
+        return engine
+    from sqlalchemy import create_engine
+
+    scratch = create_engine("sqlite://", poolclass=StaticPool)
+    ensure_schema(scratch)
+    return scratch
 
 
 def _mark_zone_review(session: Session, doc: PlanDocument, timezone: str | None) -> None:
@@ -147,16 +195,32 @@ def plan_warnings(doc: PlanDocument, timezone: str | None, settings: Settings) -
 
 @dataclass
 class PlanChanges:
-    """What importing a file would change in the plan already stored, by action id."""
+    """What importing a file would change in the plan already stored, by action id: the report of the import
+    itself, run and rolled back."""
 
     added: list[str]
     restored: list[str]
     removed: list[str]
     retitled: list[str]
     retimed: list[tuple[str, str, str]]  # id, the stored time frame, the file's
+    owners: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # id, stored owner, new owner
+    reread: list[str] = field(default_factory=list)  # the readings that change with the time frame unchanged
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.restored or self.removed or self.retitled or self.retimed)
+        return bool(self.added or self.restored or self.removed or self.retitled or self.retimed or self.owners)
+
+    @classmethod
+    def of(cls, report: ImportReport) -> PlanChanges:
+        """Return the changes an import's report names."""
+        return cls(
+            added=report.added,
+            restored=report.restored,
+            removed=report.removed,
+            retitled=report.title_changed,
+            retimed=report.timeframe_changed,
+            owners=report.owner_changed,
+            reread=report.schedule_changed,
+        )
 
 
 @dataclass
@@ -170,6 +234,7 @@ class Preview:
     unknown_place: str  # the date line's place when planwatch knows no time zone for it (times would be UTC)
     changes: PlanChanges | None  # None: a new plan
     warnings: list[str]
+    report: ImportReport | None = None  # the import's own report, rolled back
 
     def rows_by_section(self) -> dict[str, list[ActionRow]]:
         """Return the actions by section key, in file order."""
@@ -177,6 +242,58 @@ class Preview:
         for row in self.doc.actions:
             found.setdefault(row.section_key, []).append(row)
         return found
+
+
+# Nothing of a dry run is kept, so the time it runs at is never seen; a caller with a clock passes its own.
+_DRY_RUN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def preview_paths(
+    engine: Engine | None,
+    paths: list[Path],
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    timezone: str | None = None,
+    plan_id: str | None = None,
+    sheet_options: dict[str, Any] | None = None,
+    names: dict[Path, str] | None = None,
+) -> list[Preview | OwnersReport]:
+    """Import ``paths`` as ``import_paths`` does, in a transaction rolled back; return each plan's preview and each
+    owners directory's report. Errors are the import's own. ``engine`` None: there is no database yet."""
+    read: dict[Path, tuple[PlanDocument, dict[str, dict[str, Any]]]] = {}
+    reports = import_paths(
+        engine,  # type: ignore[arg-type]
+        paths,
+        settings,
+        now or _DRY_RUN_TIME,
+        timezone=timezone,
+        plan_id=plan_id,
+        sheet_options=sheet_options,
+        names=names,
+        dry_run=True,
+        read=read,
+    )
+    plans = iter(path for path in sorted(paths, key=lambda p: p not in read) if path in read)
+    shown: list[Preview | OwnersReport] = []
+    for report in reports:
+        if isinstance(report, OwnersReport):
+            shown.append(report)
+            continue
+        doc, schedules = read[next(plans)]
+        place = doc.plan.place
+        shown.append(
+            Preview(
+                doc=doc,
+                schedules=schedules,
+                review=[row for row in doc.actions if schedules[row.ref].get("needs_review")],
+                unknown_place=place if timezone is None and place and known_zone(place) is None else "",
+                changes=None if report.created else PlanChanges.of(report),
+                warnings=report.warnings,
+                report=report,
+            )
+        )
+    return shown
 
 
 def preview_plan_file(
@@ -187,64 +304,20 @@ def preview_plan_file(
     timezone: str | None = None,
     plan_id: str | None = None,
     sheet_options: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Preview | None:
     """Read ``path`` as an import would and say what it would store and change; write nothing.
 
     ``engine`` is the database to compare with (None: there is none yet). An owners directory gives None.
     """
-    from sqlalchemy import inspect
-
-    from engine.store.models import Plan
-
-    doc = read_plan_file(path, timezone=timezone, plan_id=plan_id, sheet_options=sheet_options)
-    if doc is None:
+    fmt, _ = detect(path)
+    if fmt.startswith("owners"):
         return None
-    existing: dict[str, Action] | None = None
-    if engine is not None and inspect(engine).has_table(str(Plan.__tablename__)):
-        with Session(engine) as session:
-            if session.get(Plan, doc.plan.id) is not None:
-                existing = store_plans.actions_by_ref(session, doc.plan.id)
-                if doc.positional_refs and existing:
-                    reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
-                for row in doc.actions:  # decisions made since stay in force, as the import keeps them
-                    if (action := existing.get(row.ref)) is not None and action.override:
-                        row.override = dict(action.override)
-                session.expunge_all()
-    schedules = resolve_plan(
-        doc.actions,
-        doc.sections,
-        doc.plan.ref_date,
-        doc.plan.fy_start,
-        event_rules.load(settings.rules_dir / "events.yaml"),
-    )
-    place = doc.plan.place
-    return Preview(
-        doc=doc,
-        schedules=schedules,
-        review=[row for row in doc.actions if schedules[row.ref].get("needs_review")],
-        unknown_place=place if timezone is None and place and known_zone(place) is None else "",
-        changes=None if existing is None else _changes(existing, doc),
-        warnings=plan_warnings(doc, timezone, settings),
-    )
-
-
-def _changes(stored: dict[str, Action], doc: PlanDocument) -> PlanChanges:
-    active = {ref: a for ref, a in stored.items() if a.removed_at is None}
-    rows = {row.ref: row for row in doc.actions}
-    retimed = [(ref, active[ref].timeframe, row.timeframe) for ref, row in rows.items() if ref in active]
-    return PlanChanges(
-        added=[ref for ref in rows if ref not in stored],
-        restored=[ref for ref in rows if ref in stored and ref not in active],
-        removed=[ref for ref in active if ref not in rows],
-        retitled=[
-            ref
-            for ref, row in rows.items()
-            if ref in active
-            and active[ref].title != row.title
-            and not (doc.positional_refs and not active[ref].title.endswith("(text not in source)"))
-        ],
-        retimed=[item for item in retimed if item[1] != item[2]],
-    )
+    shown = preview_paths(
+        engine, [path], settings, now, timezone=timezone, plan_id=plan_id, sheet_options=sheet_options
+    )[0]
+    assert isinstance(shown, Preview)
+    return shown
 
 
 def reading_text(fields: dict[str, Any]) -> str:
@@ -364,7 +437,7 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
     replanned: list[int] = []
     matchers: dict[str, owner_rules.OwnerMatcher] = {}
     for action in store_plans.active_actions(session):
-        if action.owner_source in {"plan", "cli"}:
+        if action.owner_source == "plan" or action.owner_source.startswith("cli"):
             continue
         matcher = matchers.get(action.plan_id)
         if matcher is None:
@@ -391,6 +464,7 @@ def _import_plan(
     named_events: tuple[object, ...],
     now: datetime,
     via: str,
+    keep_readings: bool = False,
 ) -> ImportReport:
     existing = store_plans.actions_by_ref(session, doc.plan.id)
     warnings: list[str] = []
@@ -398,6 +472,8 @@ def _import_plan(
         ambiguous = reconcile(doc.actions, store_plans.stored_refs(session, doc.plan.id))
         warnings.extend(_keep_twins(session, doc, ambiguous))
         _keep_edits(doc, existing)
+    elif existing:
+        _keep_decisions(doc, existing)
     _check_owner_ids(session, doc)
     schedules = resolve_plan(
         doc.actions,
@@ -413,19 +489,84 @@ def _import_plan(
     if use_rules:
         rules.check_owners(known)
     matcher = rules.matcher(parents) if use_rules else None
-    resolved = [Resolved(row, *_owner(row, existing.get(row.ref), matcher), schedules[row.ref]) for row in doc.actions]
+    owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
+    warnings.extend(_review_owner_changes(session, doc, existing, owners, schedules))
+    resolved = [
+        Resolved(row, owner, source, schedules[row.ref])
+        for row, (owner, source) in zip(doc.actions, owners, strict=True)
+    ]
+    del owners
     report_created = store_plans.write_plan(session, doc.plan, now)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
-    warnings.extend(_review_changed_sources(doc, existing, schedules))
+    warnings.extend(
+        _review_changed_sources(doc, existing, schedules, doc.plan.ref_date, doc.plan.fy_start, named_events)
+    )
     del schedules  # the fields live on in ``resolved``: the index by id goes before the write's peak of memory
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
     report.warnings.extend(warnings)
+    if keep_readings:
+        report.readings = {item.row.ref: item.schedule for item in resolved}
     return report
 
 
+def _keep_decisions(doc: PlanDocument, existing: dict[str, Action]) -> None:
+    """A plan file that writes no ``schedule:`` for an action keeps the decision stored for it (``planwatch set``,
+    the review form): it stays in force until someone decides again, even when the file's time frame changed."""
+    for row in doc.actions:
+        stored = existing.get(row.ref)
+        if not row.override and stored is not None and stored.override and stored.removed_at is None:
+            row.override = dict(stored.override)
+
+
+def _review_owner_changes(
+    session: Session,
+    doc: PlanDocument,
+    existing: dict[str, Action],
+    owners: list[tuple[str | None, str]],
+    schedules: dict[str, dict[str, Any]],
+) -> list[str]:
+    """Put in review each action given by hand whose owner the plan file has changed since (the file wins), and
+    keep in review those still waiting for a look; return the warnings."""
+    warnings: list[str] = []
+    names: dict[str, str] | None = None
+    for row, (owner, source) in zip(doc.actions, owners, strict=True):
+        stored = existing.get(row.ref)
+        if stored is None:
+            continue
+        manual = stored.owner_source.startswith("cli")
+        if manual and source == "plan" and owner != stored.owner_id:
+            if names is None:
+                names = {o.id: o.name for o in owners_by_id(session).values()}
+            now_named = names.get(owner or "", owner or "nobody")
+            had = names.get(stored.owner_id, stored.owner_id) if stored.owner_id else "nobody (it was handed back)"
+            fields = schedules[row.ref] = dict(schedules[row.ref])  # its own copy: readings may be shared
+            fields["needs_review"] = True
+            fields["reason"] = (
+                f"{OWNER_CHANGED}: the plan now names {now_named}; you had given it to {had}. "
+                f"{now_named} owns it now; reassign it if {had} should keep it. "
+                f"The time frame reads: {fields.get('reason') or reading_text(fields)}"
+            )
+            warnings.append(f"{row.ref}: the plan now names {now_named}; you had given it to {had}; in review")
+        elif (
+            stored.needs_review
+            and (stored.reason or "").startswith(OWNER_CHANGED)
+            and (owner, source) == (stored.owner_id, stored.owner_source)
+            and stored.timeframe == row.timeframe
+            and not row.override
+        ):
+            fields = schedules[row.ref] = dict(schedules[row.ref])
+            fields["needs_review"], fields["reason"] = True, stored.reason
+    return warnings
+
+
 def _review_changed_sources(
-    doc: PlanDocument, existing: dict[str, Action], schedules: dict[str, dict[str, Any]]
+    doc: PlanDocument,
+    existing: dict[str, Action],
+    schedules: dict[str, dict[str, Any]],
+    ref_date: Any,
+    fy_start: int | None,
+    named_events: tuple[object, ...],
 ) -> list[str]:
     """Put back in review every decision whose time-frame text changed since; return the warnings.
 
@@ -443,11 +584,13 @@ def _review_changed_sources(
         fields = schedules[row.ref]
         if stored.timeframe != row.timeframe:
             decision = ", ".join(f"{k} {v}" for k, v in row.override.items())
+            fresh = resolve_plan([replace(row, override={})], doc.sections, ref_date, fy_start, named_events)  # type: ignore[arg-type]
             fields["needs_review"] = True
             fields["reason"] = (
                 f"{SOURCE_CHANGED}: the time frame was {stored.timeframe!r} and is now {row.timeframe!r}; "
                 f"your decision ({decision}) stays in force until you confirm or change it "
-                f"(`planwatch set {row.ref} ...` or the plan file's schedule)."
+                f"(`planwatch set {row.ref} ...` or the plan file's schedule). "
+                f"Read afresh, the new text gives: {reading_text(fresh[row.ref])}."
             )
             warnings.append(
                 f"{row.ref}: {SOURCE_CHANGED.lower()} ({decision}): "
@@ -515,10 +658,14 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
 
 
 def _owner(row: ActionRow, stored: Action | None, rules: owner_rules.OwnerMatcher | None) -> tuple[str | None, str]:
+    """Return (owner id, source) for a row. An owner given by hand (``cli``, ``cli:X`` when the plan file named X
+    then) is kept while the file names the same owner as then, or none; a file that names another owner wins."""
+    if stored is not None and stored.owner_source.startswith("cli"):
+        named = stored.owner_source.removeprefix("cli").removeprefix(":") or None
+        if row.owner is None or (row.owner == named and row.owner != stored.owner_id):
+            return stored.owner_id, f"cli:{row.owner}" if row.owner else "cli"
     if row.owner is not None:
         return row.owner, "plan"
-    if stored is not None and stored.owner_source == "cli":
-        return stored.owner_id, "cli"
     if rules is not None:
         hit = rules.owner_for(row.ref, row.section_key)
         if hit:

@@ -158,7 +158,10 @@ def reassign(
     if owner_id is not None and session.get(Owner, owner_id) is None:
         raise UsageError(f"no owner {owner_id!r}; `planwatch owners` lists them")
     old = action.owner_id
-    action.owner_id, action.owner_source = owner_id, "cli"
+    # "cli:X": given by hand while the plan file named X (an import keeps it while the file still names X)
+    source = action.owner_source
+    named = old if source == "plan" else source.removeprefix("cli:") if source.startswith("cli:") else None
+    action.owner_id, action.owner_source = owner_id, f"cli:{named}" if named else "cli"
     _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "owner", old, owner_id, note)

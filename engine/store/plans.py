@@ -37,6 +37,7 @@ class ImportReport:
     schedule_changed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     total: int = 0
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # by id, for a preview
 
     @property
     def changed(self) -> bool:

@@ -69,8 +69,7 @@ def import_(
 
     options = {"sheet": sheet, "columns": parse_columns(columns), "encoding": encoding}
     if dry_run:
-        for path in paths:
-            _preview(ctx, path, tz, plan_id, options)
+        _preview(ctx, paths, tz, plan_id, options)
         return
     reports = import_paths(
         open_engine(ctx, ensure=False),
@@ -84,10 +83,7 @@ def import_(
     console = make_console()
     for report in reports:
         if isinstance(report, OwnersReport):
-            console.print(
-                f"[bold]{report.path}[/]: {len(report.added)} owner(s) added, {len(report.updated)} updated, "
-                f"{report.reassigned} action(s) given an owner by rule."
-            )
+            _owners_summary(console, report)
         else:
             import_summary(console, report)
     console.print(
@@ -95,20 +91,48 @@ def import_(
     )
 
 
-def _preview(ctx: typer.Context, path: Path, tz: str | None, plan_id: str | None, options: dict[str, Any]) -> None:
-    """Print what importing ``path`` would store and change; read the database only."""
-    from engine.importing import preview_plan_file, reading_text
+def _owners_summary(console: Any, report: Any, would: str = "") -> None:
+    """Print what an owners import changed (or, with ``would``, would change)."""
+    console.print(
+        f"[bold]{report.path}[/]: {len(report.added)} owner(s) {would}added, {len(report.updated)} {would}updated, "
+        f"{report.reassigned} action(s) {would}given an owner by rule."
+    )
+    for label, ids in (("added", report.added), ("updated", report.updated)):
+        if ids and would:
+            console.print(f"  {label}: {', '.join(ids)}", highlight=False)
+
+
+def _preview(
+    ctx: typer.Context, paths: list[Path], tz: str | None, plan_id: str | None, options: dict[str, Any]
+) -> None:
+    """Print what importing ``paths`` would store and change: the import itself, run and rolled back."""
+    from engine.importing import Preview, preview_paths
 
     console = make_console()
-    shown = preview_plan_file(
-        path, _stored_engine(ctx), settings_of(ctx), timezone=tz, plan_id=plan_id, sheet_options=options
+    shown = preview_paths(
+        _stored_engine(ctx),
+        paths,
+        settings_of(ctx),
+        current_time(),
+        timezone=tz,
+        plan_id=plan_id,
+        sheet_options=options,
     )
-    if shown is None:
-        console.print(f"[bold]{path}[/]: an owners directory; the preview shows plans only. Nothing was stored.")
-        return
+    for item in shown:
+        if isinstance(item, Preview):
+            _print_preview(console, item, tz)
+        else:
+            console.print(f"Preview of [bold]{item.path}[/] (an owners directory): nothing is stored.")
+            _owners_summary(console, item, "would be ")
+    console.print(f"Nothing was stored. To import: [bold]planwatch import {' '.join(map(str, paths))}[/]")
+
+
+def _print_preview(console: Any, shown: Any, tz: str | None) -> None:
+    from engine.importing import reading_text
+
     info, schedules = shown.doc.plan, shown.schedules
     zone = f"time zone {info.timezone}" + (f" (from {info.place!r})" if info.place and tz is None else "")
-    console.print(f"Preview of [bold]{path}[/]: nothing is stored.")
+    console.print(f"Preview of [bold]{info.source or info.id}[/]: nothing is stored.")
     console.print(f"[bold]{info.id}[/]: {info.symbol} {info.title}".rstrip())
     counts = f"{len(shown.doc.actions)} actions, {len(shown.review)} to review"
     console.print(f"  dated {info.ref_date.isoformat()} · {zone} · {counts}")
@@ -142,10 +166,7 @@ def _preview(ctx: typer.Context, path: Path, tz: str | None, plan_id: str | None
         console.print(f"[bold]To review[/] ({len(shown.review)}):")
         for row in shown.review:
             console.print(f"  {row.ref}: {schedules[row.ref].get('reason') or ''}", highlight=False)
-    _print_changes(console, shown.changes)
-    for warning in shown.warnings:
-        console.print(f"  [yellow]warning[/]: {warning}", highlight=False)
-    console.print(f"Nothing was stored. To import it: [bold]planwatch import {path}[/]")
+    _print_changes(console, shown.report)
 
 
 def _stored_engine(ctx: typer.Context) -> Any:
@@ -162,24 +183,38 @@ def _stored_engine(ctx: typer.Context) -> Any:
     return open_engine(ctx, ensure=False)
 
 
-def _print_changes(console: Any, changes: Any) -> None:
-    if changes is None:
+def _print_changes(console: Any, report: Any) -> None:
+    """Print the import's report, under "Against the stored plan", in the lines the import prints."""
+    if report.created:
         console.print("Against the stored plan: a new plan (nothing of it is stored yet).")
-        return
-    if not changes:
+    elif not report.changed:
         console.print("Against the stored plan: nothing would change.")
-        return
-    console.print("Against the stored plan:")
+    else:
+        console.print("Against the stored plan:")
     for label, refs in (
-        ("added", changes.added),
-        ("restored", changes.restored),
-        ("removed", changes.removed),
-        ("title changed", changes.retitled),
+        (
+            ("removed", report.removed),
+            ("restored", report.restored),
+            ("title changed", report.title_changed),
+            ("schedule re-read", report.schedule_changed),
+        )
+        if report.created
+        else (
+            ("added", report.added),
+            ("removed", report.removed),
+            ("restored", report.restored),
+            ("title changed", report.title_changed),
+            ("schedule re-read", report.schedule_changed),
+        )
     ):
         if refs:
             console.print(f"  {label}: {', '.join(refs)}", highlight=False)
-    for ref, old, new in changes.retimed:
+    for ref, old, new in report.timeframe_changed:
         console.print(f"  time frame changed: {ref}: {old!r} → {new!r}", highlight=False)
+    for ref, old_owner, new_owner in report.owner_changed:
+        console.print(f"  owner changed: {ref}: {old_owner or '-'} → {new_owner or '-'}", highlight=False)
+    for warning in report.warnings:
+        console.print(f"  [yellow]warning[/]: {warning}", highlight=False)
 
 
 @app.command()
