@@ -288,20 +288,28 @@ def away(deputy: str, first: str, last: str) -> str:
     return text.replace(entry, f"{entry}    away: {{from: {first}, to: {last}, deputy: {deputy}}}\n")
 
 
+def line_of(text: str, start: str) -> int:
+    """Return the number of the first line of ``text`` that starts with ``start`` (after its indentation)."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith(start))
+
+
 def test_owners_away_with_an_unknown_deputy(loaded) -> None:  # type: ignore[no-untyped-def]
+    text = away("nobody", "2000-07-01", "2000-07-21")
     check(
         loaded,
-        ["import", write("o.yaml", away("nobody", "2000-07-01", "2000-07-21"))],
-        r"o\.yaml:20:5: away: unknown deputy 'nobody' for 'codev'; expected another owner's id",
+        ["import", write("o.yaml", text)],
+        rf"o\.yaml:{line_of(text, '- id: codev')}:5: away: unknown deputy 'nobody' for 'codev'; "
+        r"expected another owner's id",
     )
 
 
 def test_owners_away_ending_before_it_starts(loaded) -> None:  # type: ignore[no-untyped-def]
+    text = away("program", "2000-07-21", "2000-07-01")
     check(
         loaded,
-        ["import", write("o.yaml", away("program", "2000-07-21", "2000-07-01"))],
-        r"o\.yaml:23:\d+: owners\[3\]\.away: 'to' \(2000-07-01\) is before 'from' \(2000-07-21\); "
-        r"expected the last day away",
+        ["import", write("o.yaml", text)],
+        rf"o\.yaml:{line_of(text, 'away:')}:\d+: owners\[3\]\.away: 'to' \(2000-07-01\) is before 'from' "
+        r"\(2000-07-21\); expected the last day away",
     )
 
 
