@@ -432,10 +432,11 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
     known = owner_ids(session)
     if not known or not rules.rules:
         return 0
-    rules.check_owners(known)
     changed = 0
     replanned: list[int] = []
     matchers: dict[str, owner_rules.OwnerMatcher] = {}
+    hits: list[tuple[Action, tuple[str, int] | None]] = []
+    given: dict[int, list[str]] = {}
     for action in store_plans.active_actions(session):
         if action.owner_source == "plan" or action.owner_source.startswith("cli"):
             continue
@@ -443,6 +444,11 @@ def apply_owner_rules(session: Session, rules: owner_rules.OwnerRules, now: date
         if matcher is None:
             matcher = matchers[action.plan_id] = rules.matcher(section_parents(session, action.plan_id))
         hit = matcher.owner_for(action.ref, action.section_key)
+        hits.append((action, hit))
+        if hit:
+            given.setdefault(hit[1], []).append(action.ref)
+    rules.check_used(known, given)  # the plans' imports say which rules were skipped
+    for action, hit in hits:
         owner_id, source = (hit[0], _rule_source(hit[1])) if hit else (None, "")
         if (action.owner_id, action.owner_source) != (owner_id, source):
             changed += action.owner_id != owner_id
@@ -486,10 +492,16 @@ def _import_plan(
     parents = {s.key: s.parent_key for s in doc.sections}
     known = owner_ids(session)
     use_rules = bool(known and rules.rules)
-    if use_rules:
-        rules.check_owners(known)
     matcher = rules.matcher(parents) if use_rules else None
     owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
+    if use_rules:
+        given: dict[int, list[str]] = {}
+        for row, (_, source) in zip(doc.actions, owners, strict=True):
+            if source.startswith("rule:"):
+                given.setdefault(int(source[5:]), []).append(row.ref)
+        if skipped := rules.check_used(known, given):
+            warnings.append(skipped)
+        del given
     warnings.extend(_review_owner_changes(session, doc, existing, owners, schedules))
     resolved = [
         Resolved(row, owner, source, schedules[row.ref])

@@ -67,6 +67,43 @@ class OwnerRules:
         if errors:
             raise ValidationErrors(errors)
 
+    def unknown_owners(self, known: Iterable[str]) -> list[int]:
+        """Return the numbers (from 1) of the rules that name an owner not in ``known``."""
+        ids = set(known)
+        return [n for n, rule in enumerate(self.rules, 1) if rule.owner not in ids]
+
+    def check_used(self, known: Iterable[str], given: Mapping[int, Sequence[str]]) -> str:
+        """Check the rules' owners where they matter: raise ``ValidationErrors`` for each rule that names an owner
+        not in ``known`` and would give actions (``given``: rule number to action ids) their owner. Return a
+        warning (or "") naming the other rules with unknown owners: they give no action anything, and are skipped.
+        """
+        unknown = self.unknown_owners(known)
+        errors = []
+        for n in unknown:
+            refs = given.get(n)
+            if not refs:
+                continue
+            rule = self.rules[n - 1]
+            shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+            errors.append(
+                InputError(
+                    f"assign[{n - 1}].owner: unknown owner id {rule.owner!r}: the rule (match {rule.match!r}) "
+                    f"would give it {shown}, and your owners directory has no {rule.owner!r}; "
+                    "remove the rule or add the owner",
+                    self.places[n - 1],
+                )
+            )
+        if errors:
+            raise ValidationErrors(errors)
+        if not unknown:
+            return ""
+        names = ", ".join(dict.fromkeys(self.rules[n - 1].owner for n in unknown))
+        return (
+            f"{self.places[unknown[0] - 1]}: {len(unknown)} rule(s) name owners your owners directory does not have "
+            f"({names}) and match no action of this plan that needs one, so they were skipped; "
+            "if they are the example plan's rules, remove them (or add those owners)"
+        )
+
 
 class OwnerMatcher:
     """The rules of one plan: the patterns compiled into one expression, each section's chain matched once.

@@ -55,6 +55,21 @@ def test_unknown_owners_are_each_reported_at_their_rule(here: Path) -> None:
     ]
 
 
+def test_an_unknown_owner_is_refused_only_where_its_rule_gives_an_action(here: Path) -> None:
+    rules = load("owners.yaml")
+    assert rules.check_used(["eval", "codev", "hrd"], {1: ["II.3.1"]}) == ""
+    warning = rules.check_used(["codev"], {2: ["II.4.1"]})  # the rules naming eval and hrd give nothing
+    assert warning.startswith("owners.yaml:2:5: 2 rule(s) name owners your owners directory does not have (eval, hrd)")
+    with pytest.raises(ValidationErrors) as caught:
+        rules.check_used(["codev"], {2: ["II.4.1"], 3: [f"I.1.{n}" for n in range(1, 8)]})
+    assert caught.value.exit_code == 2
+    assert str(caught.value).splitlines() == [
+        "owners.yaml:6:5: assign[2].owner: unknown owner id 'hrd': the rule (match 'I.1') would give it "
+        "I.1.1, I.1.2, I.1.3, I.1.4, I.1.5 and 2 more, and your owners directory has no 'hrd'; "
+        "remove the rule or add the owner"
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "start"),
     [
