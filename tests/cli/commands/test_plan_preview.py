@@ -73,3 +73,31 @@ def test_a_bad_file_in_a_preview_is_one_line_and_exit_2(cli) -> None:  # type: i
     assert len(lines) == 1 and lines[0].startswith("bad.txt:"), result.err
     assert "expected a Part line" in lines[0]
     assert snapshot(cli.url) == before
+
+
+def test_a_preview_of_an_owners_file_validates_it_as_the_import_does(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    text = Path("plans/owners.yaml").read_text(encoding="utf-8")
+    assert "  - id: codev\n" in text
+    bad = text.replace("  - id: codev\n", "  - id: codev\n    away: {from: 2000-07-21, to: 2000-07-01}\n", 1)
+    Path("owners-bad.yaml").write_text(bad, encoding="utf-8")
+    before = snapshot(cli.url)
+    dry = cli("import", "--dry-run", "owners-bad.yaml")
+    assert snapshot(cli.url) == before  # a SQLite file that did not exist is not created either
+    real = cli("import", "owners-bad.yaml")
+    assert (dry.code, real.code) == (2, 2)
+    assert dry.err == real.err and real.err.startswith("owners-bad.yaml:")
+
+
+def test_a_preview_of_an_owners_file_says_what_would_change_in_the_directory(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    text = Path("plans/owners.yaml").read_text(encoding="utf-8")
+    extra = "  - id: newbie\n    name: New Person\n    email: new@example.org\n    timezone: Europe/Zurich\n"
+    Path("more.yaml").write_text(text.replace("name: Mei Tanaka", "name: Mei Tanaka-Ito") + extra, encoding="utf-8")
+    before = snapshot(cli.url)
+    dry = cli("import", "--dry-run", "more.yaml")
+    assert dry.code == 0, dry.err
+    out = " ".join(dry.out.split())
+    assert "more.yaml: 1 owner(s) would be added, 1 would be updated" in out
+    assert "added: newbie" in out and "updated: codev" in out
+    assert "Nothing was stored" in out
+    assert snapshot(cli.url) == before
