@@ -109,13 +109,14 @@ class Renderer:
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         """Return the subject and bodies of template ``name`` for ``context``."""
         text_template, html_template = self._pair(name)
+        values = context if isinstance(context, dict) else dict(context)  # each new context copies it
         try:  # the subject block and the body from one context (as ``Template.render`` would, twice)
-            ctx = text_template.new_context(dict(context))
+            ctx = text_template.new_context(values)
             subject = "".join(text_template.blocks["subject"](ctx)) if "subject" in text_template.blocks else name
             text = "".join(text_template.root_render_func(ctx))
             html = None
             if html_template is not None:
-                html = "".join(html_template.root_render_func(html_template.new_context(dict(context))))
+                html = "".join(html_template.root_render_func(html_template.new_context(values)))
         except Exception:
             self.env.handle_exception()  # re-raises with the traceback pointing at template lines
         return Rendered(one_line(subject), text, html)
