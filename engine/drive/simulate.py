@@ -178,14 +178,14 @@ def _next_digest(conn: Any, now: datetime, calendar_of: CalendarOf | None = None
     """The first digest instant after ``now`` that takes a held notice: a digest day of the recipient at
     ``DIGEST_HOUR``, or the notice's own instant when it is held later that day."""
     rows = conn.execute(
-        select(W.c.timezone, W.c.digest, func.min(OUT.c.due_at))
+        select(W.c.timezone, W.c.digest, W.c.country, func.min(OUT.c.due_at))
         .join(OUT, OUT.c.recipient_id == W.c.id)
         .where(OUT.c.status == "held", W.c.digest.in_(["daily", "weekly"]))
-        .group_by(W.c.timezone, W.c.digest)
+        .group_by(W.c.timezone, W.c.digest, W.c.country)
     ).all()
     times = []
-    for tz, period, first in rows:
-        calendar = calendar_of(tz) if calendar_of is not None else WEEKENDS
+    for tz, period, country, first in rows:
+        calendar = calendar_of(tz, country) if calendar_of is not None else WEEKENDS
         start = max(aware_utc(first), now)
         day = start.astimezone(zone(tz)).date()
         for _ in range(400):  # a year of holidays at most

@@ -32,7 +32,7 @@ S = tables.SECTION
 DIGEST_HOUR = time(9, 0)
 LATE_TYPES = frozenset({"overdue", "escalation"})
 log = logging.getLogger("planwatch.digest")
-CalendarOf = Callable[[str], BusinessCalendar]  # a recipient's zone -> their business days
+CalendarOf = Callable[[str, str | None], BusinessCalendar]  # a recipient's zone and country -> their business days
 WEEKENDS = BusinessCalendar()
 
 
@@ -56,21 +56,21 @@ def next_digest_time(now: datetime, tz: str) -> datetime:
 def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> int:
     """Bundle held notices into digest rows for every recipient whose digest time has come; return how many.
 
-    ``calendar_of`` gives a recipient's business days from their zone (weekends only without it)."""
+    ``calendar_of`` gives a recipient's business days from their zone and country (weekends only without it)."""
     made = 0
     with engine.begin() as conn:
         if not run_once_lock(conn, "digests"):
             return 0  # another node is bundling digests right now
         waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
         owners = conn.execute(
-            select(W.c.id, W.c.email, W.c.timezone, W.c.digest).where(
+            select(W.c.id, W.c.email, W.c.timezone, W.c.digest, W.c.country).where(
                 W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting)
             )
         ).all()
         due = {}
-        for owner_id, email, tz, period in owners:
+        for owner_id, email, tz, period, country in owners:
             local = now.astimezone(zone(tz))
-            if digest_due(period, local, calendar_of(tz) if calendar_of else WEEKENDS):
+            if digest_due(period, local, calendar_of(tz, country) if calendar_of else WEEKENDS):
                 due[_digest_key(owner_id, local)] = (owner_id, email, period, local)
         keys = list(due)
         for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one

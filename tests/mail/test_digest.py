@@ -261,7 +261,7 @@ def test_digests_run_on_one_node_at_a_time(digest_world: tuple[Engine, Any]) -> 
 def test_no_digest_on_a_holiday_of_the_recipients_own_calendar(digest_world: tuple[Engine, Any]) -> None:
     engine, _ = digest_world
 
-    def songkran(tz: str) -> BusinessCalendar:
+    def songkran(tz: str, country: str | None) -> BusinessCalendar:
         return BusinessCalendar([date(2000, 4, 11)] if tz == "Asia/Bangkok" else [])
 
     assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC), songkran) == 0  # 09:00, a Bangkok holiday
@@ -282,3 +282,19 @@ def test_no_digest_on_a_holiday_of_the_recipients_own_calendar(digest_world: tup
 def test_digests_go_out_on_business_days_only(period: str, local: datetime, due: bool) -> None:
     lima = BusinessCalendar([date(2000, 12, 25)])
     assert digest_due(period, local, lima) is due
+
+
+def test_a_digest_keeps_the_holidays_of_the_recipients_country(digest_world: tuple[Engine, Any]) -> None:
+    from engine.store import tables
+
+    engine, rules = digest_world
+    plan_due(engine, rules, datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
+    with engine.begin() as conn:
+        conn.execute(tables.OWNER.update().where(tables.OWNER.c.id == "boon").values(country="TH"))
+    thai = BusinessCalendar([date(2000, 4, 11)])  # a holiday in Thailand, not in Bangkok's zone list
+
+    def calendar_of(tz: str, country: str | None) -> BusinessCalendar:
+        return thai if country == "TH" else BusinessCalendar()
+
+    assert build_digests(engine, datetime(2000, 4, 11, 2, 0, tzinfo=UTC), calendar_of) == 0  # Boon's holiday
+    assert build_digests(engine, datetime(2000, 4, 12, 2, 0, tzinfo=UTC), calendar_of) == 1  # the next business day
