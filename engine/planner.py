@@ -189,7 +189,7 @@ def plan_action(
     due = [c for c in candidates if since < c.at <= until or c.status]
     later = [c.at for c in candidates if c.at > until and not c.status]
     told = _told_before(view, history, _owner_ids(view) | _deputy_ids(view))
-    notices, escalations = _finish(view, policy, due, now, told)
+    notices, escalations = _finish(view, policy, calendar, due, now, told)
     return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
 
 
@@ -214,7 +214,12 @@ LATE_GRACE = timedelta(minutes=5)  # a notice planned this long after its instan
 
 
 def _finish(
-    view: ActionView, policy: Policy, due: list[_Candidate], now: datetime, told: Mapping[str, datetime]
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    due: list[_Candidate],
+    now: datetime,
+    told: Mapping[str, datetime],
 ) -> tuple[list[Notice], list[EscalationEntry]]:
     latest: dict[tuple[object, ...], _Candidate] = {}
     members: dict[tuple[object, ...], int] = {}
@@ -245,9 +250,16 @@ def _finish(
             if keep or c.status
             else ("suppressed", "superseded by a later message about the same occurrence (catch-up)")
         )
+        first = c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and first_late.get(c.occurrence) == c.at
         if keep and not c.status and (members[_group(c, now)] > 1 or now - c.at > LATE_GRACE):
             c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
-        first = c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and first_late.get(c.occurrence) == c.at
+            if now - c.at > LATE_GRACE:
+                at = catch_up_at(now, c.recipient, policy, calendar)
+                late = {"planned": c.at.isoformat()}
+                if "days_overdue" in c.payload:  # counted on the day it goes out
+                    day = at.astimezone(zone(c.recipient.tz)).date()
+                    late["days_overdue"] = max(0, (day - date.fromisoformat(str(c.payload["date"]))).days)
+                c = replace(c, at=at, payload=dict(c.payload) | late)
         alone = first and c.recipient.digest == "weekly"
         if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy) and not alone:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
@@ -404,7 +416,8 @@ def _owner_first(
         if c.at <= now or _group(c, now) not in kept:
             kept[_group(c, now)] = c
     for c in kept.values():
-        at = max(c.at, now)  # a notice planned after its instant goes out now
+        # a notice planned after its instant goes out as a catch-up, at the recipient's next delivery instant
+        at = catch_up_at(now, c.recipient, policy, calendar) if now - c.at > LATE_GRACE else max(c.at, now)
         told[c.occurrence] = min(at, told.get(c.occurrence, at))
     out = list(candidates)
     occurrences = dict(occurrences)
@@ -428,8 +441,9 @@ def _owner_first(
         if first is None:
             if occ.missed_at is None or occ.missed_at > now or not (policy.escalate or policy.remind):
                 continue
-            out.extend(_catch_up(view, policy, occ, now))
-            first = now
+            caught = list(_catch_up(view, policy, calendar, occ, now))
+            out.extend(caught)
+            first = min((c.at for c in caught), default=now)
         restarted = _restarted_steps(view, policy, calendar, occ, first, owners)
         if restarted:
             out = [c for c in out if id(c) not in drop]
@@ -520,21 +534,45 @@ def _restart(policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, told:
     return told + timedelta(days=1)
 
 
-def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime) -> Iterator[_Candidate]:
-    """One overdue notice to the owner about a date missed before anything was said: sent now, marked a catch-up."""
+WORKDAY = timedelta(hours=8)  # a catch-up found this long after the delivery hour of a business day goes out at once
+
+
+def catch_up_at(now: datetime, person: Person, policy: Policy, calendar: BusinessCalendar) -> datetime:
+    """Return when a catch-up found at ``now`` goes out to ``person``: at once during their working day (a business
+    day of their own calendar, from the delivery hour for eight hours, outside quiet hours), else at their next
+    delivery hour on a business day; never later than that."""
+    local = now.astimezone(zone(person.tz))
+    theirs = _calendar_of(person, policy, calendar)
+    opens = _deliver_at(local.date(), person, policy)
+    quiet = policy.delivery.quiet_hours
+    if (
+        theirs.on_or_after(local.date()) == local.date()
+        and opens <= now < opens + WORKDAY
+        and not (quiet is not None and _in_quiet(local.time(), quiet))
+    ):
+        return now
+    return _deliver_at(_send_day(now, person, policy, calendar), person, policy)
+
+
+def _catch_up(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, now: datetime
+) -> Iterator[_Candidate]:
+    """One overdue notice to the owner about a date missed before anything was said, marked a catch-up: at once
+    during the owner's working day, else at their next delivery hour on a business day (``catch_up_at``)."""
     step = next((s for s in policy.escalate if set(s.to) <= {"owner", "delegate"}), None)
     roles = tuple(step.to) if step else ("owner",)
     missed_day = occ.due or occ.start or now.date()
     seen: set[str] = set()
     for role, named in _people(view, roles):
-        person = _stand_in(view, role, named, lambda p: now)
+        person = _stand_in(view, role, named, lambda p: catch_up_at(now, p, policy, calendar))
         if person.email in seen:
             continue
         seen.add(person.email)
+        at = catch_up_at(now, person, policy, calendar)
         payload = _in_place(person, named) | {
             "role": role,
             "date": missed_day.isoformat(),
-            "days_overdue": max(0, (now.astimezone(zone(person.tz)).date() - missed_day).days),
+            "days_overdue": max(0, (at.astimezone(zone(person.tz)).date() - missed_day).days),
             "missed": "due date",
             "level": 0,
             "occurrence": occ.label,
@@ -549,7 +587,7 @@ def _catch_up(view: ActionView, policy: Policy, occ: _Occurrence, now: datetime)
             0,
             person,
             template,
-            now,
+            at,
             "escalate",
             payload,
             None,

@@ -370,7 +370,7 @@ def test_an_answered_late_check_in_escalates_from_when_it_was_sent() -> None:
     first = datetime(2000, 1, 20, 12, tzinfo=UTC)  # the check-in of 28 Dec is caught up at the first tick
     life = life_from(v, CONTINUOUS, first, datetime(2000, 3, 1, tzinfo=UTC), catch_up=30)
     sent = [(n.type, n.at.date().isoformat()) for n, _ in life if n.status != "suppressed"]
-    assert sent[0] == ("checkin", "1999-12-28")
+    assert sent[0] == ("checkin", "2000-01-20")  # the check-in of 28 December, caught up at once (a Thursday)
     # missed 14 days after it actually went out (20 January), not after its planned day
     assert sent[1] == ("escalation", "2000-02-04")
 
@@ -554,18 +554,19 @@ def test_a_reminder_to_others_about_what_the_owner_never_hears_of_is_not_sent() 
 
 
 def test_a_step_after_the_owners_late_first_message_keeps_its_own_instant_at_every_tick() -> None:
-    """Imported on 20 May (due 28 April): the owner's catch-up goes out first, the supervisor's step (14 days, past)
-    starts again from it, and so does the step to the supervisor's supervisor in Lima (45 days after it: Tuesday
-    4 July, 09:00 Lima), planned for its own instant, not found late at another step's tick."""
+    """Imported on Saturday 20 May (due 28 April): the owner's catch-up goes out first (Monday 22 May, 09:00 Zurich),
+    the supervisor's step (14 days, past) starts again from it, and so does the step to the supervisor's supervisor
+    in Lima (45 days after it: Thursday 6 July, 09:00 Lima), planned for its own instant, not found late at another
+    step's tick."""
     first = datetime(2000, 5, 20, 12, tzinfo=UTC)
     life = life_from(view(), DEADLINES, first, datetime(2000, 8, 31, tzinfo=UTC))
     sent = [(n, tick) for n, tick in life if n.status != "suppressed"]
     assert [(n.recipient.id, n.type) for n, tick in sent if tick == first] == [("z", "overdue")]
     (top,) = [(n, tick) for n, tick in sent if n.step.startswith("escalate:3") and n.recipient.id == "l"]
-    assert (top[0].recipient.id, top[0].at, top[1]) == ("l", datetime(2000, 7, 4, 14, tzinfo=UTC), top[0].at)
+    assert (top[0].recipient.id, top[0].at, top[1]) == ("l", datetime(2000, 7, 6, 14, tzinfo=UTC), top[0].at)
     assert "catch_up" not in top[0].payload
     supervisor = [n.at.astimezone(zone("Asia/Bangkok")).isoformat() for n, _ in sent if n.recipient.id == "b"]
-    assert supervisor[0] == "2000-06-05T09:00:00+07:00"  # 14 days after the owner's message, a Monday
+    assert supervisor[0] == "2000-06-06T09:00:00+07:00"  # 14 days after the owner's message (14:00 there)
     assert len({n.key for n, _ in sent}) == len(sent)
 
 
@@ -584,7 +585,8 @@ def test_a_recipients_country_holidays_come_before_their_zones() -> None:
     )
     for person, day in ((replace(BANGKOK, country="TH"), date(2000, 4, 12)), (BANGKOK, date(2000, 4, 13))):
         v = view(owner=person, due=date(2000, 4, 20))
-        found = plan_action(v, policy, BusinessCalendar(), History(), START, datetime(2000, 4, 19, tzinfo=UTC))
+        ahead = datetime(2000, 4, 1, tzinfo=UTC), datetime(2000, 4, 19, tzinfo=UTC)  # planned ahead, not caught up
+        found = plan_action(v, policy, BusinessCalendar(), History(), START, *ahead)
         (reminder,) = [n for n in found.notices if n.type == "reminder"]
         assert reminder.at.astimezone(zone("Asia/Bangkok")).date() == day
 
@@ -647,3 +649,39 @@ def test_no_step_of_a_ladder_fires_before_an_earlier_step(due: date, late: int, 
     first = datetime.combine(due, time(hour), UTC) + timedelta(days=late)
     life = life_from(v, DEADLINES, first, first + timedelta(days=200))
     assert not ladder_order_faults(life)
+
+
+@pytest.mark.parametrize(
+    ("owner", "local"),
+    [
+        (ZURICH, "2000-01-03 09:00:00+01:00"),
+        (BANGKOK, "2000-01-03 09:00:00+07:00"),
+        (LIMA, "2000-01-03 09:00:00-05:00"),  # Saturday 21:00 there: not at once, Monday at nine
+    ],
+    ids=["zurich", "bangkok", "lima"],
+)
+def test_a_catch_up_found_on_a_weekend_night_goes_out_at_the_next_delivery_hour_of_a_business_day(
+    owner: Person, local: str
+) -> None:
+    first = datetime(2000, 1, 2, 2, tzinfo=UTC)  # a Sunday, 02:00 UTC; due 15 December, nothing sent yet
+    life = life_from(view(owner, due=date(1999, 12, 15)), DEADLINES, first, first + timedelta(days=3))
+    (catch_up,) = [n for n, tick in life if tick == first and n.status != "suppressed"]
+    assert catch_up.recipient == owner and catch_up.payload["catch_up"] is True
+    assert str(catch_up.at.astimezone(zone(owner.tz))) == local
+    assert catch_up.payload["days_overdue"] == 19  # counted on the day it goes out
+
+
+def test_a_catch_up_found_during_the_working_day_goes_out_at_once() -> None:
+    first = datetime(2000, 1, 5, 13, tzinfo=UTC)  # Wednesday, 14:00 in Zurich
+    life = life_from(view(due=date(1999, 12, 15)), DEADLINES, first, first + timedelta(days=3))
+    (catch_up,) = [n for n, tick in life if tick == first and n.status != "suppressed"]
+    assert catch_up.at == first and catch_up.payload["catch_up"] is True
+
+
+def test_a_late_reminder_is_caught_up_at_the_recipients_delivery_hour_and_says_when_it_was_planned() -> None:
+    policy = Policy.model_validate({"name": "p", "remind": [{"before": "7d"}]})
+    now = datetime(2000, 4, 22, 23, tzinfo=UTC)  # Sunday 06:00 in Bangkok; the reminder was for Friday 21 April
+    found = plan_action(view(BANGKOK, due=date(2000, 4, 28)), policy, BusinessCalendar(), History(), START, now)
+    (reminder,) = found.notices
+    assert str(reminder.at.astimezone(zone("Asia/Bangkok"))) == "2000-04-24 09:00:00+07:00"
+    assert reminder.payload["catch_up"] is True and reminder.payload["planned"] == "2000-04-21T02:00:00+00:00"

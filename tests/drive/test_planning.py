@@ -199,3 +199,24 @@ def test_the_deputy_receives_what_goes_out_during_the_away_period_whenever_it_wa
     )
     assert {r["recipient_id"] for r in mine} == {"luz", "zora"}
     assert len({r["key"] for r in mine}) == len(mine)
+
+
+def test_catch_ups_found_on_a_sunday_night_wait_for_each_recipients_delivery_hour(world) -> None:  # type: ignore[no-untyped-def]
+    """The first tick after months (Sunday 14 May, 02:00 UTC: Saturday evening in Lima, Sunday in Zurich and Bangkok)
+    catches up what fell due; each catch-up goes out at nine on the next business day in the recipient's own zone,
+    still marked a catch-up, and no later."""
+    from engine.zones import zone
+
+    from .conftest import tick
+
+    engine = world[0]
+    now = datetime(2000, 5, 14, 2, tzinfo=UTC)
+    plan_due(engine, world[1], now)
+    with engine.connect() as conn:
+        rows = conn.execute(select(OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.payload)).all()
+    caught = [r for r in rows if r.status != "suppressed" and r.payload.get("catch_up")]
+    assert len(caught) >= 3
+    for r in caught:
+        local = r.due_at.astimezone(zone(r.payload["role_tz"]))
+        assert (local.date(), local.hour, local.minute) == (date(2000, 5, 15), 9, 0), r.key
+    assert tick(world, now).dispatched.sent == 0  # nothing goes out on the Sunday night
