@@ -151,12 +151,18 @@ def reassign(
 ) -> None:
     """Give an action to another owner. Example: [bold]planwatch reassign II.3.3 hrd[/]"""
     from engine.actions.workflow import reassign as reassign_action
+    from engine.errors import UsageError
     from engine.read.queries import find_action
+    from engine.store.models import Owner
 
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        person = session.get(Owner, owner)
+        name = person.name if person is not None else owner
+        if person is not None and action.owner_id == owner:
+            raise UsageError(f"{name} already owns {action.ref}; nothing changed")
         reassign_action(session, action, owner, current_time(), who=by, via="cli", note=note)
-    make_console().print(f"{action.ref} now belongs to {owner}.")
+    make_console().print(f"{action.ref} now belongs to {name}.")
 
 
 @app.command("not-mine")
@@ -186,9 +192,17 @@ def ack(
 ) -> None:
     """Acknowledge an escalation; its step stops repeating. Example: [bold]planwatch ack 12 --note "spoke to Mei"[/]"""
     from engine.actions.workflow import acknowledge
+    from engine.errors import UsageError
+    from engine.store.models import Escalation, Owner
 
     with open_session(ctx) as session:
+        person = session.get(Owner, by)
+        if person is None and session.get(Escalation, escalation_id) is not None:
+            raise UsageError(
+                f"--by {by!r}: no one in the owners directory has this id; give your own id (`planwatch owners` "
+                "lists them)"
+            )
         entry = acknowledge(session, escalation_id, current_time(), who=by, note=note)
-    make_console().print(
-        f"Escalation {entry.id} ({entry.step} of {entry.occurrence}) acknowledged by {entry.acknowledged_by}."
-    )
+        who = session.get(Owner, entry.acknowledged_by or "")
+        name = who.name if who is not None else entry.acknowledged_by
+    make_console().print(f"Escalation {entry.id} ({entry.step} of {entry.occurrence}) acknowledged by {name}.")

@@ -22,7 +22,7 @@ def jsonl(text: str) -> list[dict]:  # type: ignore[type-arg]
 def test_workflow_commands_record_and_replan(plan) -> None:  # type: ignore[no-untyped-def]
     assert plan("progress", "II.3.5", "--note", "two workshops", "--by", "kwame").code == 0
     assert plan("hold", "III.d.2", "--reason", "awaiting mandate").code == 0
-    assert plan("reassign", "II.3.3", "hrd").code == 0
+    assert plan("reassign", "II.3.3", "eval").code == 0
     assert plan("extend", "II.3.1", "--to", "2000-09-30", "--reason", "budget").code == 0
     assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0
     rows = {r["id"]: r for r in jsonl(plan("actions", "--json").out)}
@@ -87,5 +87,24 @@ def test_ack_is_for_the_steps_recipients_and_those_above_them(plan) -> None:  # 
     refused = plan("ack", str(ident), "--by", "ro-bangkok")
     assert refused.code == 2 and refused.err.startswith(f"planwatch: ro-bangkok may not acknowledge escalation {ident}")
     assert snapshot(plan.url) == before
+    unknown = plan("ack", str(ident), "--by", "nobody")
+    assert unknown.code == 2
+    assert unknown.err.strip() == (
+        "planwatch: --by 'nobody': no one in the owners directory has this id; give your own id "
+        "(`planwatch owners` lists them)"
+    )
+    assert snapshot(plan.url) == before
     done = plan("ack", str(ident), "--by", "ed-devcoop", "--note", "spoke to Mei")
-    assert done.code == 0 and "acknowledged by ed-devcoop" in done.out
+    assert done.code == 0 and "acknowledged by Amara Okafor" in done.out
+
+
+def test_reassigning_to_the_current_owner_is_refused_by_name(plan) -> None:  # type: ignore[no-untyped-def]
+    from ...conftest import snapshot
+
+    before = snapshot(plan.url)
+    result = plan("reassign", "II.3.3", "hrd")  # hrd owns Part II.3 by rule
+    assert result.code == 2
+    assert "already owns II.3.3" in result.err and "hrd" not in result.err.replace("II.3.3", "")
+    assert snapshot(plan.url) == before
+    moved = plan("reassign", "II.3.3", "codev")
+    assert moved.code == 0 and "II.3.3 now belongs to Mei Tanaka." in moved.out
