@@ -92,8 +92,24 @@ def build_report(session: Session, plan_id: str, as_of: date) -> Report:
         changes = history.get(action.id, [])
         line = _line(action, changes, owners, as_of)
         by_section[action.section_key].append(_attention(line, open_steps.get(action.id, set()), changes, as_of))
-        extensions += [(action.ref, c.old or "", c.new or "", c.note) for c in changes if c.field == "extended"]
+        extensions += _extensions(action.ref, changes)
     return Report(plan, as_of, _parts(sections, by_section), extensions)
+
+
+def _extensions(ref: str, changes: list[ActionChange]) -> list[tuple[str, str, str, str]]:
+    """Return (ref, from, to, reason) of each extension granted: the reason is the owner's, from the request it
+    answers (the note of whoever granted it only when nobody asked, such as the secretariat's own ``extend``)."""
+    found: list[tuple[str, str, str, str]] = []
+    asked = ""
+    for change in changes:
+        if change.field == "extension requested":
+            asked = change.note
+        elif change.field == "extension refused":
+            asked = ""
+        elif change.field == "extended":
+            found.append((ref, change.old or "", change.new or "", asked or change.note))
+            asked = ""
+    return found
 
 
 def _history(session: Session, plan_id: str, cutoff: datetime) -> dict[int, list[ActionChange]]:

@@ -234,3 +234,24 @@ def test_actions_directly_in_a_part_and_sections_placed_by_their_parent(database
     text = render_markdown(report)
     assert "| actions | 0 | 1 | 0 | 2 | 0 | 0 | 0 |" in text  # Part A: on track 1, overdue 2
     assert text.index("A.1.1") < text.index("## Part B")
+
+
+def test_an_extension_granted_on_request_shows_the_owners_reason_not_the_grant_note(engine) -> None:  # type: ignore[no-untyped-def]
+    from engine.actions.extensions import decide
+
+    with transaction(engine) as s:
+        asked = request_extension(
+            s,
+            find_action(s, "I.1a.4"),
+            date(2001, 3, 31),
+            datetime(2000, 5, 20, tzinfo=UTC),
+            who="jonas",
+            via="web",
+            reason="the survey data come in March",
+        )
+        decide(s, asked, True, datetime(2000, 5, 21, tzinfo=UTC), who="amara", via="web", note="ok")
+    report = build(engine, date(2000, 6, 10))
+    granted = {ref: (new, reason) for ref, _, new, reason in report.extensions}
+    assert granted["I.1a.4"] == ("2001-03-31", "the survey data come in March")
+    assert granted["II.3.1"] == ("2000-09-30", "budget")  # extended without a request: the note given with it
+    assert "| the survey data come in March |" in render_markdown(report)
