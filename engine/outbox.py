@@ -35,6 +35,7 @@ __all__ = [
     "claim_due",
     "defer",
     "enqueue",
+    "give_back",
     "message_key",
     "note_escalation",
     "outbox_row",
@@ -163,18 +164,60 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> list[Mapping[str, 
 
 def release(conn: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
     """Give back the leases of rows a pass did not get to (a pause, a lost connection): due again at once."""
-    ids = [r["id"] for r in rows]
-    for start in range(0, len(ids), CHUNK):
-        conn.execute(
-            update(OUT)
-            .where(
-                OUT.c.id.in_(ids[start : start + CHUNK]),
-                OUT.c.status == "pending",
-                OUT.c.next_attempt_at == now + LEASE,
-            )
-            .values(next_attempt_at=now)
-        )
+    _release_ids(conn, [r["id"] for r in rows], now)
     conn.commit()
+
+
+def _release_ids(conn: Connection, ids: Sequence[int], now: datetime) -> int:
+    """Free those of ``ids`` still leased by the pass of ``now`` (due again at ``now``); return how many."""
+    freed = 0
+    for start in range(0, len(ids), CHUNK):
+        freed += (
+            conn.execute(
+                update(OUT)
+                .where(
+                    OUT.c.id.in_(ids[start : start + CHUNK]),
+                    OUT.c.status == "pending",
+                    OUT.c.next_attempt_at == now + LEASE,
+                )
+                .values(next_attempt_at=now)
+            ).rowcount
+            or 0
+        )
+    return freed
+
+
+def give_back(conn: Connection, now: datetime, unsent: Sequence[int], sent: Mapping[int, str]) -> tuple[int, int]:
+    """Settle what a pass leased at ``now`` left behind when it was cut short (its database failed,
+    its connection dropped): ``sent`` (row id to Message-ID), rows the server accepted, are marked
+    sent at ``now``; ``unsent``, rows never handed to the server (or handed back unsent), are due
+    again at once. Return how many of each, in one commit.
+
+    Only rows still under that pass's lease are touched: its lease ``now + LEASE`` is its own (a row
+    it leased could only be leased again by a later pass, once that lease had run out, and so with
+    a later one), so a row another node leased since, or that was marked since, is left alone.
+    """
+    lease = now + LEASE
+    marked = 0
+    for row_id, mid in sent.items():
+        marked += (
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == row_id, OUT.c.status == "pending", OUT.c.next_attempt_at == lease)
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    attempts=OUT.c.attempts + 1,
+                    message_id=mid,
+                    last_error="",
+                    next_attempt_at=None,
+                )
+            ).rowcount
+            or 0
+        )
+    freed = _release_ids(conn, list(unsent), now)
+    conn.commit()
+    return marked, freed
 
 
 def take_back_leases(conn: Connection, now: datetime) -> int:

@@ -8,6 +8,10 @@ messages go over one of them, in order. On PostgreSQL the marks are committed wi
 the disk (see ``_Batch``): a crash of the database server itself can also repeat what was sent in
 its last moments (at most about 0.6 s, three of its WAL writer's rounds), again with the same
 Message-IDs.
+A pass cut short (its database failed, its connection dropped) leaves rows under its lease; the
+node remembers them and settles them at its next pass, once the database answers (see
+``_CutShort``): those the server accepted are marked sent, those it never had go at once, and only
+a message whose fate is unknown (on the wire when the pass broke) waits out the 5-minute lease.
 A 4xx reply or a dropped connection is retried with exponential backoff and jitter (about 1
 minute, doubling, capped near an hour, given up after 3 days); a 5xx reply about the recipient
 fails the message with the server's reply kept; an authentication or TLS refusal, a refused sender
@@ -22,11 +26,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -35,7 +40,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.channels.admin import Alert
 from engine.channels.base import Channel, DeliveryError
-from engine.channels.pipeline import SENT, Inline, Pool, lanes_of, quick_handover
+from engine.channels.pipeline import SENT, SKIPPED, Inline, Pool, lanes_of, quick_handover
 from engine.drive.delivery import (
     BURST,
     GIVE_UP_AFTER,
@@ -64,6 +69,7 @@ from engine.outbox import (
     claim,
     claim_due,
     defer,
+    give_back,
     note_escalation,
     pending_query,
     release,
@@ -117,24 +123,145 @@ def dispatch(
     stats = DispatchStats()
     # A channel that reads nothing (simulations) skips rendering, pauses and, as before, the daily cap.
     counting = not channel.needs_message
-    with engine.connect() as conn:
-        pause = None if counting else read_pause(conn)
-        if pause is not None and now < pause.until_at:
-            stats.paused = pause.reason
-            return stats
-        if counting:
-            return _count_only(conn, channel, now, limit, stats)
-        if conn.dialect.name == "postgresql":  # lease first: nodes skip each other's rows
-            claimed = _screen(conn, claim_due(conn, now, limit), now, cap, stats)
-        else:
-            claimed = claim(
-                conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now
-            )
-        if not claimed:
-            return stats
-        _deliver_batch(conn, channel, renderer, claimed, now, stats, pause)
-        release(conn, claimed, now)  # not after a crash: then the leases run out by themselves
+    try:
+        with engine.connect() as conn:
+            _settle_cut_short(engine, conn, stats)
+            pause = None if counting else read_pause(conn)
+            if pause is not None and now < pause.until_at:
+                stats.paused = pause.reason
+                return stats
+            if counting:
+                return _count_only(conn, channel, now, limit, stats)
+            if conn.dialect.name == "postgresql":  # lease first: nodes skip each other's rows
+                leased = claim_due(conn, now, limit)
+            else:
+                leased = claim(
+                    conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now
+                )
+            _answered(engine, now)
+            if not leased:
+                return stats
+            tally = _Tally()
+            try:
+                claimed = _screen(conn, leased, now, cap, stats) if conn.dialect.name == "postgresql" else leased
+                if claimed:
+                    _deliver_batch(conn, channel, renderer, claimed, now, stats, pause, tally)
+                release(conn, leased, now)
+            except BaseException:
+                _remember(engine, _CutShort.of(leased, now, tally, renderer.identity.domain))
+                raise
+            if tally.sent and conn.dialect.name == "postgresql":
+                _remember(engine, _CutShort(now, (), tally.sent, renderer.identity.domain), completed=True)
+    except BaseException:
+        _recall_completed(engine)
+        raise
     return stats
+
+
+@dataclass
+class _Tally:
+    """What became of a pass's rows, as far as the node knows, whether or not their marks were written."""
+
+    handed: set[int] = field(default_factory=set)  # given to the channel
+    sent: dict[int, str] = field(default_factory=dict)  # accepted by the server: id -> key
+    skipped: set[int] = field(default_factory=set)  # handed back unsent (the batch stopped first)
+
+
+@dataclass(frozen=True)
+class _CutShort:
+    """A pass that ended without marking all it leased (a database error, a dropped connection, a crash
+    of its channel): what this node knows of the rows it left under its lease (``now + LEASE``).
+
+    ``sent`` (id -> key): accepted by the server, their marks unwritten, or forgotten by a crash of
+    the database server: marked sent, never sent again. ``unsent``: never handed to the server, or
+    handed back unsent: due again at once. A row handed to the server with no answer (on the wire
+    when the pass broke) may have been accepted: it is in neither and waits out its lease, then goes
+    again with its Message-ID, as after the crash of a node.
+    """
+
+    now: datetime
+    unsent: tuple[int, ...]
+    sent: dict[int, str]
+    domain: str
+
+    @classmethod
+    def of(cls, rows: list[Row], now: datetime, tally: _Tally, domain: str) -> _CutShort:
+        unsent = tuple(r["id"] for r in rows if r["id"] not in tally.handed or r["id"] in tally.skipped)
+        return cls(now, unsent, tally.sent, domain)
+
+
+@dataclass
+class _Memory:
+    """What one node (its engine) remembers of its own passes: those cut short, not settled yet, and,
+    on PostgreSQL, the sent rows of the passes completed in the last moments, whose marks (committed
+    without waiting for the disk) a crash of the server may still forget: a pass that fails next
+    marks them again (a no-op for a mark that stuck)."""
+
+    cut: list[_CutShort] = field(default_factory=list)
+    recent: list[tuple[_CutShort, datetime | None]] = field(default_factory=list)  # with the next pass's start
+
+
+FLUSHED = timedelta(seconds=10)  # a mark this old is on the server's disk (PostgreSQL flushes within 0.6 s)
+# Per engine (one a node): only this node's own passes are there, and each is settled under its own
+# lease, so no other node's row is ever touched.
+_MEMORY: weakref.WeakKeyDictionary[Engine, _Memory] = weakref.WeakKeyDictionary()
+_MEMORY_LOCK = threading.Lock()
+
+
+def _remember(engine: Engine, cut: _CutShort, *, completed: bool = False) -> None:
+    if cut.unsent or cut.sent:
+        with _MEMORY_LOCK:
+            memory = _MEMORY.setdefault(engine, _Memory())
+            if completed:
+                memory.recent.append((cut, None))
+            else:
+                memory.cut.append(cut)
+
+
+def _answered(engine: Engine, now: datetime) -> None:
+    """The database answered a pass started at ``now``: forget the completed passes whose marks are on its disk."""
+    with _MEMORY_LOCK:
+        memory = _MEMORY.get(engine)
+        if memory is not None and memory.recent:
+            memory.recent = [(c, seen or now) for c, seen in memory.recent if seen is None or now < seen + FLUSHED]
+
+
+def _recall_completed(engine: Engine) -> None:
+    """A pass failed: the marks of the passes completed just before may be lost with the server; mark them again."""
+    with _MEMORY_LOCK:
+        memory = _MEMORY.get(engine)
+        if memory is not None and memory.recent:
+            memory.cut += [c for c, _ in memory.recent]
+            memory.recent = []
+
+
+def _settle_cut_short(engine: Engine, conn: Connection, stats: DispatchStats) -> None:
+    """Settle the rows this node's passes cut short left under their leases, now that the database
+    answers; a pass that cannot keeps them for the next one."""
+    with _MEMORY_LOCK:
+        memory = _MEMORY.get(engine)
+        cuts: list[_CutShort] = []
+        if memory is not None:
+            cuts, memory.cut = memory.cut, []
+    while cuts:
+        cut = cuts[0]
+        try:
+            sent = {i: message_id(key, cut.domain) for i, key in cut.sent.items()}
+            marked, freed = give_back(conn, cut.now, cut.unsent, sent)
+        except BaseException:
+            with _MEMORY_LOCK:
+                _MEMORY.setdefault(engine, _Memory()).cut[:0] = cuts
+            raise
+        cuts.pop(0)
+        stats.sent += marked
+        if marked or freed:
+            log.info(
+                "after a database failure, of the dispatch pass of %s: %d message(s) it sent marked sent, "
+                "%d it did not send due again",
+                _when(cut.now),
+                marked,
+                freed,
+            )
 
 
 def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats) -> list[Row]:
@@ -252,15 +379,21 @@ def _deliver_batch(
     now: datetime,
     stats: DispatchStats,
     pause: Pause | None,
+    tally: _Tally,
 ) -> None:
-    """Send ``rows`` over one opened channel; stop at a pause or a lost connection."""
+    """Send ``rows`` over one opened channel; stop at a pause or a lost connection. ``tally`` learns
+    what became of each row, for a pass that breaks before it has marked them all."""
     try:
         channel.open()
     except DeliveryError as exc:
         _paused(conn, renderer, exc, pause, now, stats)
         return
-    renderer.refresh()  # templates edited since the last pass are read again
-    batch = _Batch(conn, renderer, now, stats, pause)
+    try:
+        renderer.refresh()  # templates edited since the last pass are read again
+        batch = _Batch(conn, renderer, now, stats, pause, tally)
+    except BaseException:
+        channel.close()
+        raise
     threaded = channel.waits  # a channel that waits on a server sends on threads of its own, one a connection
     pipe: Pool | Inline = Pool(lanes_of(channel)) if threaded else Inline(channel)
     batch.stop = pipe.stopped
@@ -275,10 +408,14 @@ def _deliver_batch(
                     continue  # this pass outlived its lease and another node took the row: it sends it
                 message = batch.build(contexts, row)
                 if message is not None:
+                    tally.handed.add(row["id"])
                     pipe.put(row, message, row["recipient"])  # one recipient's messages: one connection, in order
+    except BaseException:
+        pipe.stopped.set()  # the pass breaks: what waits in the queues is not sent, it goes at the next pass
+        raise
     finally:
         for done in pipe.finish():
-            batch.settle(*done)
+            batch.settle_at_end(*done)
         channel.close()
         batch.close()
 
@@ -287,9 +424,17 @@ class _Batch:
     """Marks the rows of one dispatch pass as their outcomes come in (on the database's thread)."""
 
     def __init__(
-        self, conn: Connection, renderer: Renderer, now: datetime, stats: DispatchStats, pause: Pause | None
+        self,
+        conn: Connection,
+        renderer: Renderer,
+        now: datetime,
+        stats: DispatchStats,
+        pause: Pause | None,
+        tally: _Tally,
     ) -> None:
         self.conn, self.renderer, self.now, self.stats, self.pause = conn, renderer, now, stats, pause
+        self.tally = tally
+        self.broken: DBAPIError | None = None  # the database error that stopped the marks, if any
         self.failures: list[dict[str, Any]] = []
         self.crash: BaseException | None = None
         self.stop = threading.Event()  # set: the rest of the batch is not sent (the pipeline's own event)
@@ -322,6 +467,7 @@ class _Batch:
         sent: list[Row] = []
         for other, outcome in done:
             if outcome == SENT and self.autocommit:
+                self.tally.sent[other["id"]] = other["key"]
                 self._went_out()
                 sent.append(other)
             else:
@@ -394,6 +540,7 @@ class _Batch:
         sender, our relaying), and the queue pauses as for a refused login; once a message goes out
         or another answer breaks the run, the held ones fail as any 5xx does.
         """
+        self._note(row, outcome)
         if self.held and _breaks_run(outcome, self.held[-1][1].reply):
             self._fail_held()  # another refusal breaks the run (a message sent does too: ``_went_out``)
         if outcome == SENT:
@@ -417,6 +564,24 @@ class _Batch:
             )
         elif isinstance(outcome, BaseException):
             self.crash = self.crash or outcome  # the row stays pending: sent at least once, resent with its Message-ID
+
+    def _note(self, row: Row, outcome: Any) -> None:
+        if outcome == SENT:
+            self.tally.sent[row["id"]] = row["key"]
+        elif outcome == SKIPPED:
+            self.tally.skipped.add(row["id"])
+
+    def settle_at_end(self, row: Row, outcome: Any) -> None:
+        """Settle an outcome that came in as the pass ends; once the database has failed, only note it
+        (the rest of the queue is then not sent: ``stop``), for the next pass to settle."""
+        if self.broken is not None:
+            self._note(row, outcome)
+            return
+        try:
+            self.settle(row, outcome)
+        except DBAPIError as exc:
+            self.broken = exc
+            self.stop.set()
 
     def _went_out(self) -> None:
         self.any_sent = True
@@ -462,7 +627,13 @@ class _Batch:
             self.failures.append(_failure(self.conn, row))
 
     def close(self) -> None:
-        """Resume a paused queue that works again, tell the administrator of failures, re-raise a crash."""
+        """Resume a paused queue that works again, tell the administrator of failures, re-raise a crash
+        (or the database error that stopped the marks)."""
+        if self.broken is not None:
+            if self.quick is not self.conn:
+                self.quick.invalidate()
+                self.quick.close()
+            raise self.broken
         self._settle_held()
         if self.quick is not self.conn:
             try:

@@ -194,12 +194,6 @@ class LeaseWait(Exception):
     """Messages in flight at the crash waited for their lease instead of going out once the server was back."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LeaseWait,
-    reason="a node whose dispatch pass a database crash cut short keeps that pass's leases: its messages in flight "
-    "wait out the 5-minute lease (a restart takes them back at once)",
-)
 def test_a_crash_of_postgresql_loses_no_message_in_flight(durable_cluster: Cluster, tmp_path: Path) -> None:
     cluster, url = durable_cluster, durable_cluster.url
     rules = write_rules(tmp_path / "rules")
