@@ -60,10 +60,11 @@ def owners_table(rows: Sequence[tuple[Owner, list[str]]]) -> Table:
     from rich.table import Table
 
     table = Table(title="Owners", header_style="bold")
-    for name in ("id", "name", "email", "time zone", "supervisor chain", "away (deputy)"):
+    for name in ("id", "name", "email", "time zone", "supervisor chain", "away (deputy)", "digest"):
         table.add_column(name, overflow="fold")
     for owner, chain in rows:
-        table.add_row(owner.id, owner.name, owner.email, owner.timezone, " → ".join(chain) or "-", away_text(owner))
+        chained = " → ".join(chain) or "-"
+        table.add_row(owner.id, owner.name, owner.email, owner.timezone, chained, away_text(owner), owner.digest)
     return table
 
 

@@ -62,3 +62,33 @@ def explain_policy(session: Session, action: Action, rules: RuleSet) -> str:
     _, why = rules.policy_for(facts_for(session, action))
     nxt = action.next_fire_at.isoformat() if action.next_fire_at else "nothing planned"
     return f"{action.ref} ({action.kind}, {action.status}): {why}\nNext planning: {nxt}."
+
+
+def find_removed(session: Session, ident: str) -> Action | None:
+    """Return the action ``ID`` or ``PLAN/ID`` removed from its plan (the latest removed, if several), or None."""
+    plan, _, ref = ident.rpartition("/")
+    query = select(Action).where(Action.ref == ref, col(Action.removed_at).is_not(None))
+    if plan:
+        query = query.where(Action.plan_id == plan)
+    return session.exec(query.order_by(col(Action.removed_at).desc())).first()
+
+
+def removed_note(session: Session, action: Action) -> str:
+    """Say when and by which import a removed action left its plan, in the plan's time zone."""
+    from engine.store.models import ActionChange, Plan
+    from engine.zones import zone
+
+    change = session.exec(
+        select(ActionChange)
+        .where(ActionChange.action_id == action.id, ActionChange.field == "removed")
+        .order_by(col(ActionChange.at).desc(), col(ActionChange.id).desc())
+    ).first()
+    plan = session.get(Plan, action.plan_id)
+    assert action.removed_at is not None
+    day = action.removed_at.astimezone(zone(plan.timezone)).date() if plan is not None else action.removed_at.date()
+    via = change.via if change is not None else ""
+    source = f"the import of {via.removeprefix('import:')}" if via.startswith("import:") else "an import"
+    return (
+        f"{action.ref} was removed from the plan on {day.isoformat()} by {source}; "
+        "importing a plan file that has it again restores it."
+    )

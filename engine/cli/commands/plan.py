@@ -286,13 +286,25 @@ def show(
     Example: [bold]planwatch show II.2.6[/]
     """
     from engine.cli.present import print_action_sheet
+    from engine.errors import NotFoundError
+    from engine.read.explain import find_removed, removed_note
     from engine.read.queries import action_record, find_action, history, owners_with_chains
 
     with open_session(ctx) as session:
-        action = find_action(session, action_id)
+        removed = ""
+        try:
+            action = find_action(session, action_id)
+        except NotFoundError:
+            gone = find_removed(session, action_id)
+            if gone is None:
+                raise
+            action, removed = gone, removed_note(session, gone)
         chains = {o.id: (o, chain) for o, chain in owners_with_chains(session)}
         owner, chain = chains.get(action.owner_id or "", (None, []))
-        print_action_sheet(make_console(), action, owner, chain, history(session, action), action_record(action))
+        console = make_console()
+        if removed:
+            console.print(f"[yellow]{removed}[/]", highlight=False)
+        print_action_sheet(console, action, owner, chain, history(session, action), action_record(action))
 
 
 @app.command()
@@ -322,6 +334,7 @@ def owners(
                     "away_from": o.away_from.isoformat() if o.away_from else None,
                     "away_to": o.away_to.isoformat() if o.away_to else None,
                     "deputy": o.deputy_id,
+                    "digest": o.digest,
                 }
             )
         return

@@ -59,12 +59,20 @@ def why(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID
     Example: [bold]planwatch why I.1a.1[/]
     """
     from engine.cli.present import outbox_table
-    from engine.read.explain import explain_policy, outbox_rows
+    from engine.errors import NotFoundError
+    from engine.read.explain import explain_policy, find_removed, outbox_rows, removed_note
     from engine.read.queries import find_action
 
     with open_session(ctx) as session:
-        action = find_action(session, action_id)
-        make_console().print(explain_policy(session, action, load_ruleset(ctx)))
+        try:
+            action = find_action(session, action_id)
+        except NotFoundError:
+            if (gone := find_removed(session, action_id)) is None:
+                raise
+            action = gone
+            make_console().print(removed_note(session, action), highlight=False)
+        else:
+            make_console().print(explain_policy(session, action, load_ruleset(ctx)))
         make_console().print(
             outbox_table(outbox_rows(session, None, action_id=action.id), title=f"Messages about {action.ref}")
         )

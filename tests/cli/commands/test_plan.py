@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -226,5 +227,35 @@ def test_owners_shows_an_away_period_and_its_deputy(cli, workdir: Path) -> None:
     lines = result.out.splitlines()
     row = next(i for i, line in enumerate(lines) if "ro-bangkok" in line)
     folded = [row] + [i for i in range(row + 1, row + 3) if lines[i].split("│")[1].strip() == ""]  # a cell may fold
-    cells = [lines[i].split("│")[-2].strip() for i in folded]
+    cells = [lines[i].split("│")[-3].strip() for i in folded]
     assert " ".join(cells).strip() == "2000-07-01 to 2000-07-31, deputy ro-lima", result.out
+
+
+def test_show_and_why_tell_of_an_action_removed_from_the_plan(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    from ...conftest import SEED
+
+    assert cli("import", "plans/owners.yaml", "plans/gb276-tc2-implementation-plan.txt").code == 0
+    revised = workdir / "revised.txt"
+    revised.write_text(SEED.read_text().replace("|\nBy March 2000 | |\n", "", 1))
+    assert "removed: I.3b.3" in cli("import", str(revised)).out
+    shown = cli("show", "I.3b.3")
+    assert shown.code == 0, shown.err
+    said = " ".join(shown.out.split())
+    assert re.search(r"I\.3b\.3 was removed from the plan on \d{4}-\d\d-\d\d by the import of revised\.txt;", said)
+    assert "By March 2000" in said  # the sheet itself follows
+    why = cli("why", "I.3b.3")
+    assert why.code == 0, why.err
+    assert "by the import of revised.txt" in " ".join(why.out.split())
+    assert cli("show", "I.3b.9").code == 2  # an id never used is still unknown
+
+
+def test_owners_shows_each_owners_digest(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    text = Path("plans/owners.yaml").read_text(encoding="utf-8")
+    Path("owners.yaml").write_text(text.replace("name: Mei Tanaka\n", "name: Mei Tanaka\n    digest: weekly\n"))
+    assert cli("import", "owners.yaml").code == 0
+    table = cli("owners").out
+    assert "digest" in table
+    mei = next(line for line in table.splitlines() if "codev" in line and "Mei" in line)
+    assert "weekly" in mei
+    rows = {r["id"]: r for r in map(json.loads, cli("owners", "--json").out.splitlines())}
+    assert (rows["codev"]["digest"], rows["program"]["digest"]) == ("weekly", "none")
