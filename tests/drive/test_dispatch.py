@@ -3,12 +3,16 @@ the rules' daily cap, and queued messages superseded after downtime."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from engine.channels import MemoryChannel
 from engine.channels.maildir import MaildirChannel
@@ -20,6 +24,7 @@ from engine.drive.tick import run_tick
 from engine.importing import import_paths
 from engine.mail.messages import as_bytes, message_id
 from engine.mail.render import Renderer
+from engine.outbox import LEASE, claim, enqueue, outbox_row
 from engine.rules.loader import load_rules
 from engine.settings import Settings
 from engine.store import make_engine, upgrade
@@ -100,3 +105,90 @@ def test_messages_queued_ahead_that_waited_through_downtime_collapse(world: tupl
     rows = [r for r in outbox(engine) if r.recipient_id == "zora" and r.step.startswith("remind")]
     assert [(r.step, r.status) for r in rows] == [("remind:due:14d", "suppressed"), ("remind:due:2d", "sent")]
     assert "superseded" in rows[0].reason and report.dispatched.suppressed >= 1
+
+
+COPIED = ("plan_id", "action_id", "occurrence", "step", "type", "level", "recipient_id", "template", "due_at")
+
+
+class LockingChannel(MemoryChannel):
+    """Keeps its messages, and as the ``at``-th arrives another connection takes the outbox's write
+    lock: the pass's next mark fails (SQLite: its busy timeout; PostgreSQL: its lock timeout)."""
+
+    def __init__(self, url: str, at: int) -> None:
+        super().__init__()
+        self.url, self.at = url, at
+        self.lock: Any = None
+
+    def deliver(self, message: Any) -> None:
+        super().deliver(message)
+        if len(self.messages) == self.at:
+            if self.url.startswith("sqlite"):
+                self.lock = sqlite3.connect(str(make_url(self.url).database), isolation_level=None)
+                self.lock.execute("BEGIN IMMEDIATE")
+            else:
+                self.lock = create_engine(self.url, poolclass=NullPool).connect()
+                self.lock.exec_driver_sql("LOCK TABLE outbox IN EXCLUSIVE MODE")
+
+    def unlock(self) -> None:
+        self.lock.close()
+
+
+def keys_of(channel: MemoryChannel) -> list[str]:
+    return [str(BytesHeaderParser().parsebytes(as_bytes(m))["X-Planwatch-Key"]) for m in channel.messages]
+
+
+@pytest.mark.parametrize("back", [timedelta(seconds=1), LEASE + timedelta(seconds=1)], ids=["within", "after"])
+def test_a_pass_cut_short_by_the_database_settles_its_own_leases_at_the_next_pass(
+    world: tuple[Any, ...], database_url: str, back: timedelta
+) -> None:
+    engine, rules, _, renderer = world
+    plan_due(engine, rules, REMINDERS)
+    planned = [r for r in outbox(engine) if r.status == "pending" and r.due_at <= REMINDERS]
+    copies = [  # the same messages to two more addresses each: a pass of a few more rows
+        outbox_row(
+            f"{r.key}|{n}",
+            **{c: getattr(r, c) for c in COPIED},
+            recipient=f"copy{n}.{r.recipient}",
+            now=REMINDERS,
+            payload=r.payload,
+        )
+        for n in (1, 2)
+        for r in planned
+    ]
+    with engine.connect() as conn:
+        enqueue(conn, copies)
+        conn.commit()
+    due = [r for r in outbox(engine) if r.status == "pending" and r.due_at <= REMINDERS]
+    assert len(due) == 3 * len(planned) >= 6, len(due)
+    with engine.connect() as conn:  # another node leased the first row a minute before this node's pass
+        assert len(claim(conn, [{"id": due[0].id}], REMINDERS - timedelta(minutes=1))) == 1
+    if database_url.startswith("sqlite"):
+        node = create_engine(database_url, connect_args={"timeout": 0.3})
+    else:
+        node = make_engine(database_url + "%20-clock_timeout%3D300")
+    first = LockingChannel(database_url, at=2)
+    with pytest.raises(DBAPIError):  # the first message is marked, the second is sent but its mark fails
+        dispatch(node, first, renderer, REMINDERS)
+    first.unlock()
+    ours = {r.key: r for r in outbox(engine) if r.next_attempt_at == REMINDERS + LEASE}
+    assert len(ours) == len(due) - 2 and not {due[0].key, *keys_of(first)[:1]} & set(ours)
+    taken = None
+    if back > LEASE:  # the lease ran out before the database answered again: another node took a row
+        taken = next(r for r in ours.values() if r.key not in keys_of(first))
+        with engine.connect() as conn:
+            claim(conn, [{"id": taken.id}], REMINDERS + LEASE)
+    second = MemoryChannel()
+    dispatch(node, second, renderer, REMINDERS + back)
+    rows = {r.key: r for r in outbox(engine)}
+    # The message the server accepted is marked sent as of its pass, not sent again; the rest go at once.
+    assert rows[keys_of(first)[1]].status == "sent" and rows[keys_of(first)[1]].sent_at == REMINDERS
+    assert keys_of(first)[1] not in keys_of(second)
+    theirs = rows[due[0].key]  # another node's lease from before the pass: held when this node is back within it
+    if back < LEASE:
+        assert theirs.status == "pending" and theirs.next_attempt_at == REMINDERS - timedelta(minutes=1) + LEASE
+    left = {due[0].key} if back < LEASE else set()
+    if taken is not None:  # the row another node took after the lease ran out stays its own
+        assert rows[taken.key].status == "pending" and rows[taken.key].next_attempt_at == REMINDERS + 2 * LEASE
+        left.add(taken.key)
+    assert sorted(keys_of(first) + keys_of(second)) == sorted(r.key for r in due if r.key not in left)
+    node.dispose()
