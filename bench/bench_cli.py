@@ -9,6 +9,11 @@ process each time, output to a pipe), and the benchmark prints the median and be
 each, beside the time of ``planwatch --help`` (the floor: Python, Typer and the command table).
 No peer: these are planwatch's own answering times.
 
+Below the commands it prints the floors a read command stands on, each measured the same way: a
+new Python that does nothing, one that imports SQLAlchemy, one that imports SQLModel (SQLAlchemy's
+ORM and pydantic), and one that imports planwatch's tables (``engine.store``), which every read
+command needs.
+
 Exit status: 0 when every command's median is under the target, 1 otherwise.
 """
 
@@ -28,6 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLANWATCH = ROOT / ".venv" / "bin" / "planwatch"
 TARGET_MS = 150.0
+FLOORS = (
+    ("python -c pass", "pass"),
+    ("import sqlalchemy", "import sqlalchemy"),
+    ("import sqlmodel", "import sqlmodel"),
+    ("import engine.store", "import engine.store"),
+)
 COMMANDS = (
     ("actions",),
     ("actions", "--json"),
@@ -63,17 +74,22 @@ def prepare(work: Path) -> Path:
 
 def measure(db: Path, args: tuple[str, ...], runs: int) -> tuple[list[float], list[float]]:
     """Return the wall times and the CPU times (user + system) of ``runs`` runs of ``planwatch ARGS``."""
-    env = {**os.environ, "COLUMNS": "160"}
     command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
+    return measure_command(command, db.parent, runs)
+
+
+def measure_command(command: list[str], cwd: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Return the wall times and the CPU times (user + system) of ``runs`` runs of ``command``."""
+    env = {**os.environ, "COLUMNS": "160"}
     walls, cpus = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=db.parent, env=env)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         walls.append(time.perf_counter() - start)
         cpus.append(usage.ru_utime + usage.ru_stime)
         if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"planwatch {' '.join(args)} failed")
+            raise SystemExit(f"{' '.join(command)} failed")
     return walls, cpus
 
 
@@ -102,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"  planwatch {' '.join(command)}: median {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms {verdict}",
                 flush=True,
             )
+        for name, code in FLOORS:
+            walls, cpus = measure_command([sys.executable, "-c", code], work, args.runs)
+            med, best = statistics.median(walls) * 1000, min(walls) * 1000
+            cpu = statistics.median(cpus) * 1000
+            rows.append((f"floor: {name}", med, best, cpu, None))
+            print(f"  floor: {name}: median {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
