@@ -81,6 +81,7 @@ from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dates import Env
 from engine.timeframe.reading import Ctx, Reading, fmt, trim
+from engine.timeframe.tokens import NUMBERS
 
 __all__ = ["KINDS", "Milestone", "Schedule", "parse"]
 
@@ -161,10 +162,11 @@ def parse(text: str, ref: date, *, fy_start: int | None = None) -> Schedule:
 _MAX_CHARS = 400
 _TRANS = {c: " " for c in (*range(32), 127, 0xA0, 0x2002, 0x2003, 0x2009, 0x202F)}
 _TRANS.update({ord(c): " " for c in "@#%"})
-_TRANS.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_TRANS.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2192\u27f6"})
 _TRANS.update({ord(c): "'" for c in "\u2018\u2019\u00b4`"})
 _SEMICOLON = re.compile(";")
 _LATIN = re.compile(r"[a-z0-9]")
+_SPELLED_TWICE = re.compile(r"\b(?P<w>" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")\s*\((?P<d>\d{1,3})\)")
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+(?:and|then)\s+(?:then\s+)?|\s+[/+]\s+")
 
 
@@ -183,12 +185,21 @@ def _read(text: str, ref: date, fy_start: int | None) -> Reading:
         return Reading(
             "unscheduled", main="Read as unscheduled: the phrase has no words or numbers that planwatch reads"
         )
+    if "(" in low:
+        low = _SPELLED_TWICE.sub(_one_spelling, low)
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
     ctx = Ctx(Env(ref, fy), core if len(low) == len(core) else low, low)
     r = _read_parts(ctx)
     if fy_start is not None and fy is None:
         r.review.append(f"the fiscal-year start {fy_start} is not a month and was ignored")
     return r
+
+
+def _one_spelling(m: re.Match[str]) -> str:
+    """ "thirty (30)" reads as "thirty": the figure in brackets repeats the word (same length kept)."""
+    if NUMBERS.get(m["w"]) != int(m["d"]):
+        return m[0]
+    return m[0][: m.end("w") - m.start()] + " " * (m.end() - m.end("w"))
 
 
 def _read_parts(ctx: Ctx) -> Reading:

@@ -223,10 +223,12 @@ def _rec_text(ctx: Ctx, r: Reading, main: Token) -> None:
 # ---------------------------------------------------------------- relative periods and events
 
 _REL_EVENT = re.compile(
-    r"^(?P<head>[^#]*?)(?:\b(?:within|in|after|by|about|some|at\s+the\s+latest)\s+)?(?:the\s+)?"
-    r"(?:first\s+|next\s+)?(?P<p>#)\s+(?:of|after|following|from|since|upon|counted\s+from"
-    r"|beginning\s+with|starting\s+(?:from|with)|before|prior\s+to)\s+(?P<ev>.+)$"
+    r"^(?P<head>[^#]*?)(?:\b(?:within|in|after|by|about|some|at\s+the\s+latest)\s+)?(?:the\s+|a\s+)?"
+    r"(?:first\s+|next\s+)?(?P<p>#)(?:\s+(?:period|span))?\s+(?:of|after|following|from|since|upon"
+    r"|counted\s+from|beginning\s+with|starting\s+(?:from|with)|before|prior\s+to)\s+(?P<ev>.+)$"
 )
+# "6-12 months post-adoption", "2 to 5 years post-launch": periods after an event the phrase names
+_REL_POST = re.compile(r"#[^#]*?\bpost[\s-]+(?P<ev>[a-z][a-z\s-]*?)\s*$")
 _REL_WINDOW = re.compile(
     r"^(?P<head>[^#]*?)\b(?:over|during|for|throughout|in\s+the\s+course\s+of|across)\s+"
     r"(?:the\s+|a\s+(?:period|span)\s+of\s+)?(?:next\s+|coming\s+|following\s+|upcoming\s+)?"
@@ -244,7 +246,7 @@ def relative(ctx: Ctx, a: int, b: int) -> Reading | None:
     if "#" not in seg:
         return None
     ref = ctx.env.ref
-    if m := _REL_EVENT.match(seg):
+    if m := _REL_EVENT.match(seg) or _REL_POST.search(seg):
         return _event_reading(ctx, a + m.start("ev"), b, f"'{ctx.src(a, b)}' counts from it")
     m = _REL_WINDOW.match(seg)
     kind = "window" if m else "deadline"

