@@ -71,6 +71,7 @@ class ActionView:
     people: Mapping[str, Sequence[Person]] = field(default_factory=dict)
     away: Away | None = None  # the owner's away period and deputy, if they named one
     addresses: Mapping[str, Person] = field(default_factory=dict)  # the owners directory by address (lower case)
+    reopened_at: datetime | None = None  # when it was last reopened after being done or dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,7 +610,15 @@ def _occurrences(view: ActionView, policy: Policy, since: datetime, now: datetim
         yield from _recurring(view, policy, since, now)
         return
     if view.due is not None:
-        yield _Occurrence(view.due.isoformat(), view.due, view.start, end_of_day(view.due, view.plan_tz))
+        missed = end_of_day(view.due, view.plan_tz)
+        if view.reopened_at is not None and missed <= view.reopened_at:
+            # Reopened after its date: a new round from the reopening, owner first (its earlier round was closed).
+            day = view.reopened_at.astimezone(zone(view.plan_tz)).date()
+            yield _Occurrence(
+                f"{view.due.isoformat()} reopened {day.isoformat()}", view.due, view.start, view.reopened_at
+            )
+            return
+        yield _Occurrence(view.due.isoformat(), view.due, view.start, missed)
     elif view.start is not None and view.kind in {"start", "window"}:
         yield _Occurrence(f"start {view.start.isoformat()}", None, view.start, None)
 

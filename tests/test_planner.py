@@ -685,3 +685,24 @@ def test_a_late_reminder_is_caught_up_at_the_recipients_delivery_hour_and_says_w
     (reminder,) = found.notices
     assert str(reminder.at.astimezone(zone("Asia/Bangkok"))) == "2000-04-24 09:00:00+07:00"
     assert reminder.payload["catch_up"] is True and reminder.payload["planned"] == "2000-04-21T02:00:00+00:00"
+
+
+def test_reopening_a_done_overdue_action_tells_the_owner_once_how_late_then_climbs_the_ladder_again() -> None:
+    """Due 28 April, done on 1 July (the ladder was over), reopened on Monday 17 July at 10:00 UTC, 80 days late:
+    nothing about the time it was done is replayed; the owner hears first, the next business morning, how late it
+    is; the steps to others follow by the ladder's own offsets from the reopening."""
+    done_at, reopened_at = datetime(2000, 7, 1, 12, tzinfo=UTC), datetime(2000, 7, 17, 10, tzinfo=UTC)
+    changes = [(START, view()), (done_at, view(status="done")), (reopened_at, view(reopened_at=reopened_at))]
+    life = drive(changes, DEADLINES, datetime(2000, 12, 31, tzinfo=UTC))
+    before = [n for n in life if n.at <= done_at and n.status != "suppressed"]
+    assert {n.recipient.id for n in before} >= {"z", "b", "l"}  # the whole ladder ran before it was done
+    after = sorted((n for n in life if n.at > done_at and n.status != "suppressed"), key=lambda n: n.at)
+    first = after[0]
+    assert (first.recipient.id, first.type, first.payload["days_overdue"]) == ("z", "overdue", 81)
+    assert str(first.at.astimezone(zone("Europe/Zurich"))) == "2000-07-18 09:00:00+02:00"
+    assert all(n.recipient.id == "z" for n in after if n.at < datetime(2000, 7, 31, tzinfo=UTC))
+    others = [n for n in after if n.recipient.id != "z"]
+    assert others and others[0].recipient.id == "b" and others[0].at.date() == date(2000, 7, 31)
+    assert any(n.recipient.id == "l" for n in others)
+    assert not ladder_order_faults([(n, n.at) for n in life if n.at > done_at])
+    assert len({n.key for n in life}) == len(life)

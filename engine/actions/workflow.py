@@ -60,8 +60,9 @@ def set_status(
     old = action.status
     action.status, action.status_note = status, note
     _replan(session, action, now)
-    if old == "on_hold" and status not in FINISHED:
-        # Reopened: planning goes on from now; what fell due during the hold is never sent.
+    if old in FINISHED and status not in FINISHED:
+        # Reopened (after a hold, or done or dropped): planning goes on from now; what fell due meanwhile is never
+        # sent. A date missed by then starts a new round of its ladder from now, owner first (the planner).
         action.planned_through = now
     session.add(action)
     record_change(session, action, now, who, via, "status", old, status, note)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from engine.drive.people import Directory, load_directory
 from engine.outbox import enqueue, outbox_row
@@ -31,6 +31,7 @@ OUT = tables.OUTBOX
 E = tables.ESCALATION
 C = tables.COMPLETION
 P = tables.PLAN
+CH = tables.ACTION_CHANGE
 S = tables.SECTION
 
 VIEW_COLUMNS = (
@@ -174,6 +175,7 @@ def _plan_batch(
     parents = _parents(conn, plans)
     history = _history(conn, ids)
     completed = _completions(conn, ids)
+    reopened = _reopenings(conn, ids)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
     memo = _Memo()
@@ -189,6 +191,7 @@ def _plan_batch(
             now,
             until,
             memo,
+            reopened.get(row["id"]),
         )
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
@@ -218,6 +221,7 @@ def _plan_one(
     now: datetime,
     until: datetime,
     memo: _Memo,
+    reopened_at: datetime | None = None,
 ) -> tuple[PlanResult, Policy | None]:
     chain = memo.chain(row["plan_id"], row["section_key"], parents)
     kind = matching_kind(row["kind"], row["due"])
@@ -241,6 +245,7 @@ def _plan_one(
         people=directory.roles(row["owner_id"]),
         away=directory.away_of(row["owner_id"]),
         addresses=directory.addresses,
+        reopened_at=reopened_at,
     )
     if policy is None:
         return PlanResult((), (), None), None
@@ -355,6 +360,21 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
         )
         for i in set(keys) | set(acked)
     }
+
+
+def _reopenings(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+    """Return, per action of the batch reopened after being done or dropped, when it was last reopened."""
+    query = (
+        select(CH.c.action_id, func.max(CH.c.at))
+        .where(
+            among(conn, CH.c.action_id, ids),
+            CH.c.field == "status",
+            CH.c.old.in_(["done", "dropped"]),
+            CH.c.new.in_(["open", "in_progress"]),
+        )
+        .group_by(CH.c.action_id)
+    )
+    return {action_id: at for action_id, at in conn.execute(query)}
 
 
 def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:

@@ -293,6 +293,20 @@ def test_reopening_a_held_action_plans_it_from_the_reopening(world: Engine) -> N
         assert (action.status, action.planned_through, action.next_fire_at) == ("open", reopened_at, reopened_at)
 
 
+def test_reopening_a_done_action_plans_it_from_the_reopening(world: Engine) -> None:
+    done_at, reopened_at = NOW, NOW + timedelta(days=80)
+    with transaction(world) as session:
+        action = _action(session, "II.2.5")
+        action.planned_through = done_at
+        set_status(session, action, "done", done_at, who="codev", via="web")
+    with transaction(world) as session:
+        assert reopen(session, _action(session, "II.2.5"), reopened_at, who="codev", via="web") == "open"
+    with transaction(world) as session:
+        action = _action(session, "II.2.5")
+        # Nothing of the time it was done is replayed; a date missed by then starts its ladder again, owner first.
+        assert (action.status, action.planned_through, action.next_fire_at) == ("open", reopened_at, reopened_at)
+
+
 def test_only_the_recipients_of_a_step_or_those_above_them_acknowledge_it(world: Engine) -> None:
     over_her_head = add_escalation(world, "k-dg", "I.2b.1", 3, ["dg-office@example.org"])
     to_codev = add_escalation(world, "k-codev", "I.2b.1", 1, ["codev"])

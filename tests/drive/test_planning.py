@@ -220,3 +220,51 @@ def test_catch_ups_found_on_a_sunday_night_wait_for_each_recipients_delivery_hou
         local = r.due_at.astimezone(zone(r.payload["role_tz"]))
         assert (local.date(), local.hour, local.minute) == (date(2000, 5, 15), 9, 0), r.key
     assert tick(world, now).dispatched.sent == 0  # nothing goes out on the Sunday night
+
+
+def test_reopening_a_done_overdue_action_starts_its_ladder_again_from_the_owner(world) -> None:  # type: ignore[no-untyped-def]
+    """I.1.1 (due 31 March) climbs its whole ladder, is marked done on 15 May, and reopened on Monday 19 June:
+    the log's entries closed by "done" stay closed, a new round starts, the owner hears first (the next morning,
+    how late it is), and the supervisor by the ladder's offset from the reopening."""
+    from engine.actions.workflow import reopen, set_status
+    from engine.store import transaction
+
+    from .conftest import tick
+
+    engine = world[0]
+
+    def ticks(first: date, last: date) -> None:
+        day = first
+        while day <= last:
+            tick(world, datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=7))  # 09:00 in Zurich
+            day += timedelta(days=1)
+
+    def action(session: Any) -> Action:
+        return session.exec(select(Action).where(Action.ref == "I.1.1")).scalars().one()
+
+    ticks(date(2000, 3, 20), date(2000, 5, 14))
+    with transaction(engine) as session:
+        set_status(session, action(session), "done", datetime(2000, 5, 15, 12, tzinfo=UTC), who="zora", via="cli")
+    ticks(date(2000, 5, 15), date(2000, 6, 18))
+    reopened_at = datetime(2000, 6, 19, 10, tzinfo=UTC)
+    with transaction(engine) as session:
+        reopen(session, action(session), reopened_at, who="zora", via="web")
+        ident = action(session).id
+    ticks(date(2000, 6, 19), date(2000, 8, 31))
+    with engine.connect() as conn:
+        log = conn.execute(select(E.c.occurrence, E.c.level, E.c.resolution).where(E.c.action_id == ident)).all()
+        rows = conn.execute(
+            select(OUT.c.occurrence, OUT.c.recipient, OUT.c.type, OUT.c.due_at, OUT.c.payload)
+            .where(OUT.c.action_id == ident, OUT.c.status == "sent", OUT.c.due_at > reopened_at)
+            .order_by(OUT.c.due_at)
+        ).all()
+    done = {(level, resolution) for occurrence, level, resolution in log if occurrence == "2000-03-31"}
+    assert done == {(0, "action done"), (1, "action done"), (2, "action done")}
+    again = {level for occurrence, level, resolution in log if occurrence != "2000-03-31" and not resolution}
+    assert again == {0, 1, 2}
+    assert rows and {r.occurrence for r in rows} == {"2000-03-31 reopened 2000-06-19"}
+    first = rows[0]
+    assert (first.recipient, first.type, first.payload["days_overdue"]) == ("zora@example.org", "overdue", 81)
+    assert first.due_at == datetime(2000, 6, 20, 7, tzinfo=UTC)  # 09:00 in Zurich, the morning after
+    others = [(r.recipient, r.due_at) for r in rows if r.recipient != "zora@example.org"]
+    assert others[0] == ("mid@example.org", datetime(2000, 6, 26, 7, tzinfo=UTC))  # 7 days on: Sunday, so Monday
