@@ -20,7 +20,8 @@ Conventions:
   gives 30 April (the first four months); "late 2004" gives 31 December; quarters ("Q1 2004",
   "fourth quarter of 2003", "end of Q3 2004") give the quarter's last day. Seasons are
   meteorological, northern hemisphere: spring March-May, summer June-August, autumn
-  September-November, winter December-February ("Winter 2003/04" ends 2004-02-29).
+  September-November, winter December-February ("Winter 2003/04" ends 2004-02-29). "mid-March"
+  is due on the 15th and, as a start, begins on the 16th.
 - A bare period in a time-frame column ("May 2000", "Q4 2006", "Autumn 2003") is the period in
   which the work must be done: a deadline on its last day. A span of years standing alone (a
   biennium "2002-03", "2004-2005") and "during 2006" are windows.
