@@ -626,21 +626,15 @@ def _occurrences(view: ActionView, policy: Policy, since: datetime, now: datetim
 def _recurring(view: ActionView, policy: Policy, since: datetime, now: datetime) -> Iterator[_Occurrence]:
     if not view.rrule:
         return
-    if policy.recurrence.completion_based:
-        base = view.last_completed or view.start or view.plan_date
-        due = _next_from_rule(view.rrule, base)
-        if due is None:
-            return
-        bound = policy.recurrence.bound
-        missed_day = bound.after_day(base, BusinessCalendar(enabled=False)) if bound else due
-        yield _Occurrence(due.isoformat(), due, None, end_of_day(missed_day, view.plan_tz))
-        return
-    dtstart = datetime.combine(view.start or view.plan_date, time(0))
-    rule = rrulestr(view.rrule, dtstart=dtstart)
     first = (since - ladder_span(policy)).replace(tzinfo=None)
     # Reminders come before an occurrence: look ahead by the longest reminder offset.
     ahead = max((step.before.approx_days for step in policy.remind), default=0.0) + 7
     last = (now + timedelta(days=ahead)).replace(tzinfo=None)
+    if policy.recurrence.completion_based:
+        yield from _from_completion(view, policy, first, last)
+        return
+    dtstart = datetime.combine(view.start or view.plan_date, time(0))
+    rule = rrulestr(view.rrule, dtstart=dtstart)
     for moment in rule.between(max(first, dtstart), last, inc=True):
         day = moment.date()
         if view.start is None and day <= view.plan_date:
@@ -651,9 +645,26 @@ def _recurring(view: ActionView, policy: Policy, since: datetime, now: datetime)
         yield _Occurrence(nxt.date().isoformat(), nxt.date(), None, end_of_day(nxt.date(), view.plan_tz))
 
 
-def _next_from_rule(rule_text: str, base: date) -> date | None:
-    moment = rrulestr(rule_text, dtstart=datetime.combine(base, time(0))).after(datetime.combine(base, time(0)))
-    return moment.date() if moment else None
+def _from_completion(view: ActionView, policy: Policy, first: datetime, last: datetime) -> Iterator[_Occurrence]:
+    """The occurrences of a completion-based recurrence, counted from the last completion (else the start): each
+    one reminded; the ladder belongs to the first, and starts when the bound passes without a completion (at the
+    first occurrence when there is no bound). Those between ``first`` and ``last`` (naive, UTC), and the next."""
+    assert view.rrule
+    base = view.last_completed or view.start or view.plan_date
+    start = datetime.combine(base, time(0))
+    rule = rrulestr(view.rrule, dtstart=start)
+    following = rule.after(start)
+    if following is None:
+        return
+    due = following.date()
+    bound = policy.recurrence.bound
+    missed_day = bound.after_day(base, BusinessCalendar(enabled=False)) if bound else due
+    yield _Occurrence(due.isoformat(), due, None, end_of_day(missed_day, view.plan_tz))
+    later = rule.between(max(first, following), last, inc=False)
+    after = rule.after(max(last, following))
+    for moment in [*later, *([after] if after is not None else [])]:
+        if moment.date() > due and moment.date().isoformat() not in view.completed:
+            yield _Occurrence(moment.date().isoformat(), moment.date(), None, None)
 
 
 def _deliver_at(day: date, person: Person, policy: Policy) -> datetime:

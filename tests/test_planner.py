@@ -246,6 +246,7 @@ def test_completion_based_recurrence_reminds_yearly_and_escalates_past_the_bound
     notices = run_life(v, ANNUAL, until=datetime(2002, 1, 1, tzinfo=UTC))
     assert [(n.step, n.at.date().isoformat()) for n in notices] == [
         ("remind:due:30d", "2000-08-29"),
+        ("remind:due:30d", "2001-08-29"),  # every occurrence is reminded
         ("escalate:1", "2001-10-01"),
     ]
     done = view(kind="recurring", rrule="FREQ=YEARLY", due=None, last_completed=date(2000, 9, 1))
@@ -706,3 +707,55 @@ def test_reopening_a_done_overdue_action_tells_the_owner_once_how_late_then_clim
     assert any(n.recipient.id == "l" for n in others)
     assert not ladder_order_faults([(n, n.at) for n in life if n.at > done_at])
     assert len({n.key for n in life}) == len(life)
+
+
+RECURRING = Policy.model_validate(
+    {
+        "name": "recurring",
+        "match": {"kind": "recurring"},
+        "recurrence": {"completion_based": True, "bound": "24mo"},
+        "remind": [{"before": "30d"}, {"before": "7d"}],
+        "escalate": [
+            {"after": "1d", "to": ["owner", "supervisor"], "repeat": "1w", "until": "45d"},
+            {"after": "45d", "to": ["supervisor.supervisor", "committee@example.org"]},
+        ],
+    }
+)
+
+
+def reminded(notices: list[Notice]) -> list[tuple[str, str]]:
+    return [(n.occurrence, n.step) for n in notices if n.type == "reminder" and n.recipient.id == "z"]
+
+
+@pytest.mark.parametrize("completion_based", [True, False])
+def test_a_quarterly_action_is_reminded_before_every_occurrence(completion_based: bool) -> None:
+    policy = RECURRING.model_copy(
+        update={"recurrence": RECURRING.recurrence.model_copy(update={"completion_based": completion_based})}
+    )
+    v = view(kind="recurring", rrule="FREQ=MONTHLY;INTERVAL=3", start=date(2000, 1, 12), due=None)
+    notices = run_life(v, policy, until=datetime(2001, 1, 31, tzinfo=UTC))
+    days = ["2000-04-12", "2000-07-12", "2000-10-12", "2001-01-12"]
+    days = days if completion_based else ["2000-01-12", *days]  # on the schedule, the start is an occurrence
+    assert reminded(notices) == [(d, f"remind:due:{b}") for d in days for b in ("30d", "7d")]
+    if completion_based:  # nothing escalates before the 24 months pass without a completion
+        assert not [n for n in notices if n.step.startswith("escalate")]
+
+
+def test_a_quarterly_action_counts_its_occurrences_from_the_last_completion() -> None:
+    v = view(kind="recurring", rrule="FREQ=MONTHLY;INTERVAL=3", start=date(2000, 1, 12), due=None)
+    done = replace(v, last_completed=date(2000, 5, 2), completed=frozenset({"2000-04-12"}))
+    notices = run_life(done, RECURRING, until=datetime(2001, 1, 31, tzinfo=UTC))
+    assert [d for d, step in reminded(notices) if step == "remind:due:7d"] == ["2000-08-02", "2000-11-02", "2001-02-02"]
+
+
+def test_an_annual_action_is_reminded_every_year_and_escalates_when_the_bound_passes() -> None:
+    v = view(kind="recurring", rrule="FREQ=YEARLY", start=date(2000, 1, 12), due=None)
+    notices = run_life(v, RECURRING, until=datetime(2002, 6, 30, tzinfo=UTC))
+    assert [d for d, step in reminded(notices) if step == "remind:due:7d"] == ["2001-01-12", "2002-01-12"]
+    escalations = [n for n in notices if n.step.startswith("escalate")]
+    assert escalations and min(n.at for n in escalations).date() == date(2002, 1, 14)  # 24 months on, a Monday
+    assert {n.recipient.id for n in escalations if n.step == "escalate:1"} == {"z", "b"}
+    done = replace(v, last_completed=date(2001, 1, 20))
+    later = run_life(done, RECURRING, until=datetime(2002, 6, 30, tzinfo=UTC))
+    assert [d for d, step in reminded(later) if step == "remind:due:7d"] == ["2002-01-20"]
+    assert not [n for n in later if n.step.startswith("escalate")]
