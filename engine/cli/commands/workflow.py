@@ -191,16 +191,24 @@ def ack(
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
     """Acknowledge an escalation; its step stops repeating. Example: [bold]planwatch ack 12 --note "spoke to Mei"[/]"""
-    from engine.actions.workflow import acknowledge
+    from engine.actions.workflow import acknowledge, may_acknowledge
     from engine.errors import UsageError
     from engine.store.models import Escalation, Owner
 
     with open_session(ctx) as session:
         person = session.get(Owner, by)
-        if person is None and session.get(Escalation, escalation_id) is not None:
+        step = session.get(Escalation, escalation_id)
+        if person is None and step is not None:
             raise UsageError(
                 f"--by {by!r}: no one in the owners directory has this id; give your own id (`planwatch owners` "
                 "lists them)"
+            )
+        if person is not None and step is not None and not may_acknowledge(session, step, by):
+            sent = [session.get(Owner, r) for r in step.recipients]
+            names = ", ".join(o.name if o is not None else r for o, r in zip(sent, step.recipients, strict=True))
+            raise UsageError(
+                f"{person.name} may not acknowledge escalation {escalation_id}: it was sent to {names or 'nobody'}, "
+                "and only they or someone above them in the chain may acknowledge it"
             )
         entry = acknowledge(session, escalation_id, current_time(), who=by, note=note)
         who = session.get(Owner, entry.acknowledged_by or "")
