@@ -168,6 +168,8 @@ _TRANS.update({ord(c): "'" for c in "\u2018\u2019\u00b4`"})
 _SEMICOLON = re.compile(";")
 _LATIN = re.compile(r"[a-z0-9]")
 _SPELLED_TWICE = re.compile(r"\b(?P<w>" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")\s*\((?P<d>\d{1,3})\)")
+# "Monday 14 January 2019 to Friday 15 March 2019": the day of the week adds nothing to the date
+_WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b,?(?=\s*\d)")
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+(?:and|then)\s+(?:then\s+)?|\s+[/+]\s+")
 
 
@@ -188,6 +190,8 @@ def _read(text: str, ref: date, fy_start: int | None) -> Reading:
         )
     if "(" in low:
         low = _SPELLED_TWICE.sub(_one_spelling, low)
+    if "day" in low:
+        low = _WEEKDAY.sub(_blank, low)
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
     ctx = Ctx(Env(ref, fy), core if len(low) == len(core) else low, low)
     r = _read_parts(ctx)
@@ -201,6 +205,10 @@ def _one_spelling(m: re.Match[str]) -> str:
     if NUMBERS.get(m["w"]) != int(m["d"]):
         return m[0]
     return m[0][: m.end("w") - m.start()] + " " * (m.end() - m.end("w"))
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m[0])
 
 
 def _read_parts(ctx: Ctx) -> Reading:

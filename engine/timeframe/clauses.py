@@ -228,7 +228,9 @@ _REL_EVENT = re.compile(
     r"|counted\s+from|beginning\s+with|starting\s+(?:from|with)|before|prior\s+to)\s+(?P<ev>.+)$"
 )
 # "6-12 months post-adoption", "2 to 5 years post-launch": periods after an event the phrase names
-_REL_POST = re.compile(r"#[^#]*?\bpost[\s-]+(?P<ev>[a-z][a-z\s-]*?)\s*$")
+_REL_POST = re.compile(
+    r"#[^#]*?\bpost[\s-]+(?P<ev>[a-z][a-z\s-]*?)\s*$|^\s*post[\s-]+(?P<ev2>[a-z][a-z-]*)\b[^#]*#[^#]*$"
+)
 _REL_WINDOW = re.compile(
     r"^(?P<head>[^#]*?)\b(?:over|during|for|throughout|in\s+the\s+course\s+of|across)\s+"
     r"(?:the\s+|a\s+(?:period|span)\s+of\s+)?(?:next\s+|coming\s+|following\s+|upcoming\s+)?"
@@ -247,7 +249,8 @@ def relative(ctx: Ctx, a: int, b: int) -> Reading | None:
         return None
     ref = ctx.env.ref
     if m := _REL_EVENT.match(seg) or _REL_POST.search(seg):
-        return _event_reading(ctx, a + m.start("ev"), b, f"'{ctx.src(a, b)}' counts from it")
+        ev = a + (m.start("ev") if m["ev"] else m.start("ev2"))
+        return _event_reading(ctx, ev, b, f"'{ctx.src(a, b)}' counts from it")
     m = _REL_WINDOW.match(seg)
     kind = "window" if m else "deadline"
     m = m or _REL_DEADLINE.match(seg)

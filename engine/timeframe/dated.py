@@ -47,7 +47,7 @@ _RANGE = re.compile(
 )
 _ONWARDS = re.compile(
     r"\s*,?\s*(?:onwards?|and\s+onwards?|and\s+beyond|and\s+thereafter|and\s+after"
-    r"|forward|and\s+continuing|and\s+ongoing|on)(?![a-z])"
+    r"|forward|and\s+continuing|and\s+ongoing|on|-\s*(?:ongoing|on-going))(?![a-z])"
 )
 
 # The words just before a period say how it is used: st(art), si(nce), du(ring), be(fore) or

@@ -260,7 +260,7 @@ _START_BEFORE = re.compile(
     r"|commencing|effective|since|with\s+effect\s+from|in)\s+(?:in\s+|on\s+"
     r"|from\s+)?(?:the\s+)?$"
 )
-_ONWARDS_AFTER = re.compile(r"\s*,?\s*onwards?")
+_ONWARDS_AFTER = re.compile(r"\s*,?\s*(?:onwards?|-\s*(?:ongoing|on-going)(?![a-z]))")
 _SPAN_BEFORE = re.compile(r"(?:during|throughout|over|in\s+the\s+course\s+of|within)\s+(?:the\s+)?$")
 _END_BEFORE = re.compile(
     r"(?:until|till|through|to|ending|up\s+to|by|before|no\s+later\s+than"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from tests.timeframe.heldout import HELDOUT, load, score
 
-# 116 of 117 when the file was last scored (first score, before the reader was tuned on it: 107 of 117)
-FULLY_RIGHT_AT_LEAST = 116 / 117
-DUE_RIGHT_AT_LEAST = 116 / 117
+# 169 of 172 when the file was last scored. First scores, before the reader was tuned on them: 107 of the
+# first 117 phrases, then 47 of the 55 collected after that.
+FULLY_RIGHT_AT_LEAST = 169 / 172
+DUE_RIGHT_AT_LEAST = 169 / 172
 
 
 def test_every_held_out_phrase_has_its_source_and_is_listed_once() -> None:
