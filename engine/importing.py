@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine import yamlfile
 from engine.actions.resolve import resolve_plan
@@ -479,7 +479,7 @@ def _import_plan(
         warnings.extend(_keep_twins(session, doc, ambiguous))
         _keep_edits(doc, existing)
     elif existing:
-        _keep_decisions(doc, existing)
+        _keep_decisions(session, doc, existing)
     _check_owner_ids(session, doc)
     schedules = resolve_plan(
         doc.actions,
@@ -522,13 +522,36 @@ def _import_plan(
     return report
 
 
-def _keep_decisions(doc: PlanDocument, existing: dict[str, Action]) -> None:
-    """A plan file that writes no ``schedule:`` for an action keeps the decision stored for it (``planwatch set``,
-    the review form): it stays in force until someone decides again, even when the file's time frame changed."""
+def _keep_decisions(session: Session, doc: PlanDocument, existing: dict[str, Action]) -> None:
+    """A plan file that writes no ``schedule:`` for an action keeps the decision made by hand for it (``planwatch
+    set``, the review form): it stays in force until someone decides again, even when the file's time frame changed.
+    A ``schedule:`` that only an earlier file gave goes with the file's."""
+    from sqlmodel import select
+
+    from engine.store.models import ActionChange
+
+    wanted = [
+        stored.id
+        for row in doc.actions
+        if not row.override
+        and (stored := existing.get(row.ref)) is not None
+        and stored.override
+        and stored.removed_at is None
+    ]
+    if not wanted:
+        return
+    decided: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        query = select(ActionChange.action_id).where(
+            col(ActionChange.action_id).in_(wanted[start : start + 500]),
+            ActionChange.field == "schedule",
+            ActionChange.who != "import",
+        )
+        decided.update(session.exec(query).all())
     for row in doc.actions:
         stored = existing.get(row.ref)
-        if not row.override and stored is not None and stored.override and stored.removed_at is None:
-            row.override = dict(stored.override)
+        if not row.override and stored is not None and stored.id in decided:
+            row.override = dict(stored.override or {})
 
 
 def _review_owner_changes(

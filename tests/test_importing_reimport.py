@@ -110,3 +110,18 @@ def test_a_dry_run_says_what_the_real_import_says_for_a_revised_text(cli, workdi
     assert real.code == 0, real.err
     assert _changes(dry.out) == _changes(real.out)
     assert any(line.startswith("removed:") for line in _changes(real.out))
+
+
+def test_a_schedule_only_a_plan_file_gave_goes_when_the_file_drops_it(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    plan = _plan_file(cli, workdir, {})
+    plain = plan.read_text()
+    marker = "    timeframe: First outputs by September 2000\n"
+    plan.write_text(plain.replace(marker, marker + "    schedule:\n      kind: deadline\n      due: 2000-11-20\n"))
+    assert cli("import", str(plan)).code == 0
+    rows = {r["id"]: r for r in (json.loads(line) for line in cli("actions", "--json").out.splitlines())}
+    assert rows["I.2a.2"]["due"] == "2000-11-20"
+    plan.write_text(plain)
+    assert cli("import", str(plan)).code == 0
+    rows = {r["id"]: r for r in (json.loads(line) for line in cli("actions", "--json").out.splitlines())}
+    assert (rows["I.2a.2"]["due"], rows["I.2a.2"]["needs_review"]) == ("2000-09-30", False)
