@@ -520,6 +520,7 @@ def _write_group(out: Path, events: EventSet, feeds: list[Feed]) -> dict[Feed, b
         for tmp, handle in files.values():
             handle.close()
             tmp.unlink(missing_ok=True)
+        filecmp.clear_cache()  # its entries name temporary files, gone now
     return changed
 
 
