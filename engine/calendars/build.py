@@ -464,9 +464,9 @@ def _write_group(out: Path, events: EventSet, feeds: list[Feed]) -> dict[Feed, b
     files: dict[Feed, tuple[Path, BinaryIO]] = {}
     try:
         for feed in feeds:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{feed.file_name()}.", suffix=".tmp")
+            fd, name = tempfile.mkstemp(dir=out, prefix=f".{feed.file_name()}.", suffix=".tmp")
             handle = os.fdopen(fd, "wb", buffering=1 << 16)
-            files[feed] = (Path(tmp), handle)
+            files[feed] = (Path(name), handle)
             handle.write(_header(*events.describe(feed)).encode())
         # Where each event goes, as ``EventSet.select`` chooses: teams by owner, the rest unless team-only.
         teams: dict[str, list[BinaryIO]] = {}
@@ -509,17 +509,17 @@ def _write_group(out: Path, events: EventSet, feeds: list[Feed]) -> dict[Feed, b
                 os.fsync(handle.fileno())
                 changed[feed] = True
             handle.close()
-        for feed, (tmp, _) in files.items():
+        for feed, (done, _) in files.items():
             path = out / feed.file_name()
             if changed[feed]:
-                os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else READABLE)
-                os.replace(tmp, path)
+                os.chmod(done, path.stat().st_mode & 0o7777 if path.exists() else READABLE)
+                os.replace(done, path)
             else:
-                tmp.unlink()
+                done.unlink()
     finally:
-        for tmp, handle in files.values():
+        for left, handle in files.values():
             handle.close()
-            tmp.unlink(missing_ok=True)
+            left.unlink(missing_ok=True)
         filecmp.clear_cache()  # its entries name temporary files, gone now
     return changed
 
