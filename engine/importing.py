@@ -619,6 +619,8 @@ def _review_changed_sources(
         fields = schedules[row.ref]
         if stored.timeframe != row.timeframe:
             decision = ", ".join(f"{k} {v}" for k, v in row.override.items())
+            prior = str(fields.get("reason") or "")
+            owner_note = prior if prior.startswith(OWNER_CHANGED) else ""
             fresh = resolve_plan([replace(row, override={})], doc.sections, ref_date, fy_start, named_events)  # type: ignore[arg-type]
             fields["needs_review"] = True
             fields["reason"] = (
@@ -626,7 +628,7 @@ def _review_changed_sources(
                 f"your decision ({decision}) stays in force until you confirm or change it "
                 f"(`planwatch set {row.ref} ...` or the plan file's schedule). "
                 f"Read afresh, the new text gives: {reading_text(fresh[row.ref])}."
-            )
+            ) + (f" Also: {owner_note.split('. The time frame reads:')[0]}." if owner_note else "")
             warnings.append(
                 f"{row.ref}: {SOURCE_CHANGED.lower()} ({decision}): "
                 f"{stored.timeframe!r} → {row.timeframe!r}; back in review"
