@@ -232,7 +232,7 @@ class _Headings:
             fields["reason"] = (
                 f"Tied to {fields['event']!r}; proposed to follow {target.ref} "
                 f"({section.number} {section.title[:60]}), due {fields['due'].isoformat()}: "
-                f"confirm with `planwatch set {row.ref} --after {target.ref}` or in the plan file."
+                f"confirm that it follows {target.ref}, or give it a date of its own."
             )
             break
         if fields["due"]:

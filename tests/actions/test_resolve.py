@@ -71,7 +71,8 @@ def test_an_undated_event_proposes_to_follow_the_section_it_names() -> None:
     ]
     fields = resolve_plan(rows, SECTIONS, REF_DATE)["II.2.1"]
     assert (fields["after_ref"], fields["due"], fields["needs_review"]) == ("II.1.1", date(2000, 12, 31), True)
-    assert "confirm with `planwatch set II.2.1 --after II.1.1`" in fields["reason"]
+    assert "confirm that it follows II.1.1, or give it a date of its own." in fields["reason"]
+    assert "planwatch" not in fields["reason"]  # the reason is shown on web pages too: no command in it
     unrelated = [_row("II.1.1", "II.1", "By 31 December 2000"), _row("II.2.1", "II.2", "Following the budget vote")]
     assert resolve_plan(unrelated, SECTIONS, REF_DATE)["II.2.1"]["after_ref"] is None
 
