@@ -626,7 +626,7 @@ def _review_changed_sources(
             fields["reason"] = (
                 f"{SOURCE_CHANGED}: the time frame was {stored.timeframe!r} and is now {row.timeframe!r}; "
                 f"your decision ({decision}) stays in force until you confirm or change it "
-                f"(`planwatch set {row.ref} ...` or the plan file's schedule). "
+                "(in the review list, or in the plan file's schedule). "
                 f"Read afresh, the new text gives: {reading_text(fresh[row.ref])}."
             ) + (f" Also: {owner_note.split('. The time frame reads:')[0]}." if owner_note else "")
             warnings.append(
