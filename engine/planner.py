@@ -256,7 +256,7 @@ def _finish(
             c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
             if now - c.at > LATE_GRACE:
                 at = catch_up_at(now, c.recipient, policy, calendar)
-                late = {"planned": c.at.isoformat()}
+                late: dict[str, Any] = {"planned": c.at.isoformat()}
                 if "days_overdue" in c.payload:  # counted on the day it goes out
                     day = at.astimezone(zone(c.recipient.tz)).date()
                     late["days_overdue"] = max(0, (day - date.fromisoformat(str(c.payload["date"]))).days)
