@@ -227,6 +227,7 @@ _REL_EVENT = re.compile(
     r"(?:first\s+|next\s+)?(?P<p>#)(?:\s+(?:period|span))?\s+(?:of|after|following|from|since|upon"
     r"|counted\s+from|beginning\s+with|starting\s+(?:from|with)|before|prior\s+to)\s+(?P<ev>.+)$"
 )
+_REL_LATER = re.compile(r"^\s*(?:about\s+|some\s+|approximately\s+)?#\s+later\s*[.;]?\s*$")
 # "6-12 months post-adoption", "2 to 5 years post-launch": periods after an event the phrase names
 _REL_POST = re.compile(
     r"#[^#]*?\bpost[\s-]+(?P<ev>[a-z][a-z\s-]*?)\s*$|^\s*post[\s-]+(?P<ev2>[a-z][a-z-]*)\b[^#]*#[^#]*$"
@@ -248,6 +249,8 @@ def relative(ctx: Ctx, a: int, b: int) -> Reading | None:
     if "#" not in seg:
         return None
     ref = ctx.env.ref
+    if _REL_LATER.match(seg):  # "One month later": after a step the phrase does not name
+        return _event_reading(ctx, a, b, "it counts from an earlier step")
     if m := _REL_EVENT.match(seg) or _REL_POST.search(seg):
         ev = a + (m.start("ev") if m["ev"] else m.start("ev2"))
         return _event_reading(ctx, ev, b, f"'{ctx.src(a, b)}' counts from it")

@@ -20,6 +20,7 @@ from engine.timeframe.dates import (
     Value,
     anchor,
     day,
+    days_in,
     fy_base,
     fy_pair,
     mrange,
@@ -109,9 +110,22 @@ def _b_num(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
         note = "read month-first, the only valid reading"
         return second._replace(note=note) if second is not None else None
     if second is not None and a != b and m["num_s"] != ".":
+        if _month_first_partner(m):
+            return second._replace(note="read month-first, as the other end of the range must be")
         why = f"the numeric date could also be read month-first as {second.start.isoformat()}"
         return first._replace(review=why)
     return first
+
+
+_NUM_AFTER = re.compile(r"\s*(?:-|to|until|through|thru)\s*\d\d?/(?P<d>\d\d?)/\d")
+_NUM_BEFORE = re.compile(r"\d\d?/(?P<d>\d\d?)/(?:\d\d){1,2}\s*(?:-|to|until|through|thru)\s*$")
+
+
+def _month_first_partner(m: re.Match[str]) -> bool:
+    """ "10/04/2023 - 10/29/2023": the other end of the range can only be month-first."""
+    after = _NUM_AFTER.match(m.string, m.end())
+    before = _NUM_BEFORE.search(m.string, max(0, m.start() - 24), m.start())
+    return any(x is not None and int(x["d"]) > 12 for x in (after, before))
 
 
 def _b_dmy(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
@@ -124,6 +138,38 @@ def _b_mdy(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     month, d = MONTH_NO[m["mdy_m"][:3]], int(m["mdy_d"].rstrip("stndrh"))
     year = m["mdy_y"]
     return day(int(year), month, d) if year else yearless_day(month, d, env.ref)
+
+
+def _b_yf(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
+    """Year first, as timelines list them: "2016 April 8", "2016 May-June", "2015 December- 2016 March"."""
+    y, month = int(m["yf_y"]), MONTH_NO[m["yf_m"][:3]]
+    if m["yf_m2"]:
+        if mod is not None or m["yf_d"]:
+            return None
+        month2 = MONTH_NO[m["yf_m2"][:3]]
+        y2 = int(m["yf_y2"]) if m["yf_y2"] else y + (month2 < month)
+        i0, i1 = y * 12 + month - 1, y2 * 12 + month2 - 1
+        return mrange(i0, i1 - i0 + 1, None, "months", span=True) if i0 < i1 <= i0 + 120 else None
+    if m["yf_d2"]:
+        a, b = int(m["yf_d"].rstrip("stndrh")), int(m["yf_d2"].rstrip("stndrh"))
+        first = day(y, month, a)
+        if first is None or mod is not None or not a < b <= days_in(y, month):
+            return None
+        return first._replace(end=first.start.replace(day=b), unit="days", exact="period", span=True)
+    if m["yf_d"]:
+        return day(y, month, int(m["yf_d"].rstrip("stndrh")))
+    return mrange(y * 12 + month - 1, 1, mod, "month")
+
+
+def _b_mdr(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
+    """ "April 14-15, 2025": the days of one month, a window standing alone."""
+    month = MONTH_NO[m["mdr_m"][:3]]
+    a, b = int(m["mdr_a"].rstrip("stndrh")), int(m["mdr_b"].rstrip("stndrh"))
+    first = day(int(m["mdr_y"]), month, a) if m["mdr_y"] else yearless_day(month, a, env.ref)
+    if first is None or not a < b <= days_in(first.start.year, month) or mod is not None:
+        return None
+    last = first.start.replace(day=b)
+    return first._replace(end=last, unit="days", exact="period", span=True)
 
 
 def _b_my(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
@@ -462,6 +508,17 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
         r"|-(?P<dmy_yy>\d\d)(?!\d))?",
         _b_dmy,
     ),
+    (
+        "yf",
+        rf"(?P<yf_y>{_Y})\s+{_mon('yf_m')}(?:\s*(?P<yf_d>{_DAY})(?:\s*-\s*(?P<yf_d2>{_DAY}))?)?"
+        rf"(?:\s*-\s*(?:(?P<yf_y2>{_Y})\s+)?{_mon('yf_m2')})?(?![a-z0-9])",
+        _b_yf,
+    ),
+    (
+        "mdr",
+        rf"{_mon('mdr_m')}\s*(?P<mdr_a>{_DAY})\s*-\s*(?P<mdr_b>{_DAY})(?![a-z])(?:,?\s*(?P<mdr_y>{_Y}))?",
+        _b_mdr,
+    ),
     ("mdy", rf"{_mon('mdy_m')}\s*(?P<mdy_d>{_DAY})(?:,?\s*(?P<mdy_y>{_Y}))?", _b_mdy),
     ("my", rf"{_mon('my_m')}(?:(?:\s+of)?,?\s*(?P<my_y>{_Y})|\s*[-/']\s*(?P<my_yy>\d\d)(?!\d))", _b_my),
     ("qy", rf"(?:(?P<qy_fy>{_FYW})\s*-?\s*)?(?P<qy_y>{_Y})\s*[-/]?\s*q(?P<qy_n>[1-4])(?![a-z0-9])", _b_qy),
@@ -546,9 +603,9 @@ _GROUP_WORDS = {
     "triennium end close mid middle early late beginning start",
 }
 _GROUP_ALTERNATIVES = {
-    "year": ("iso", "qy", "hy", "span", "yr"),  # a word of four digits
+    "year": ("iso", "yf", "qy", "hy", "span", "yr"),  # a word of four digits
     "number": ("num", "ym", "dmy", "qtr", "half", "rec", "dur"),  # of one to three digits
-    "month": ("mdy", "my", "mon"),
+    "month": ("mdr", "mdy", "my", "mon"),
     "part": ("qtr", "half"),
     "season": ("season",),
     "fiscal": ("qy", "hy", "fy"),
