@@ -169,11 +169,15 @@ def outbox_table(rows: Sequence[dict[str, Any]], title: str = "Outbox") -> Table
     from rich.table import Table
 
     table = Table(title=f"{title} ({len(rows)})", header_style="bold")
-    for name in ("planned (UTC)", "sent (UTC)", "action", "to", "type", "step", "status", "reason"):
+    for name in ("planned (UTC)", "goes (UTC)", "sent (UTC)", "action", "to", "type", "step", "status", "reason"):
         table.add_column(name, overflow="fold")
     for r in rows:
+        planned = r.get("planned") or r["at"]
         table.add_row(
-            r["at"][:16].replace("T", " "),
+            planned[:16].replace("T", " "),
+            "same"
+            if planned == r["at"]
+            else f"{r['at'][:16].replace('T', ' ')}{' catch-up' if r.get('catch_up') else ''}",
             (r.get("sent_at") or "-")[:16].replace("T", " "),
             r["action"] or "-",
             r["recipient"],

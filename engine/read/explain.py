@@ -29,6 +29,9 @@ def outbox_rows(
             "id": o.id,
             "key": o.key,
             "at": o.due_at.isoformat().replace("+00:00", "Z"),
+            # a catch-up goes at ``at`` but was planned for an earlier instant, which its payload keeps
+            "planned": _utc_text((o.payload or {}).get("planned")) or o.due_at.isoformat().replace("+00:00", "Z"),
+            "catch_up": bool((o.payload or {}).get("catch_up")),
             "action": ref,
             "recipient": o.recipient,
             "type": o.type,
@@ -43,6 +46,15 @@ def outbox_rows(
         }
         for o, ref in rows
     ]
+
+
+def _utc_text(value: object) -> str | None:
+    """Return an ISO instant from a payload as UTC text ending in Z (None when there is none)."""
+    if not value:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(str(value)).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def facts_for(session: Session, action: Action) -> ActionFacts:

@@ -147,3 +147,20 @@ def test_import_summary_says_what_changed() -> None:
         "  time frame changed: I.1a.1: 'By April' → 'By May'",
         "  owner changed: II.3.3: hrd → -",
     ]
+
+
+def test_outbox_table_shows_when_a_catch_up_was_planned_and_when_it_goes() -> None:
+    base = {"recipient": "a@example.org", "type": "overdue", "step": "escalate:1", "action": "I.1a.1"}
+    rows = [
+        base
+        | {"at": "2026-12-07T08:00:00Z", "planned": "2026-04-01T07:00:00Z", "catch_up": True}
+        | {"status": "pending", "reason": "", "last_error": ""},
+        base
+        | {"at": "2000-03-31T07:00:00Z", "planned": "2000-03-31T07:00:00Z", "catch_up": False}
+        | {"status": "sent", "reason": "", "last_error": "", "sent_at": "2000-03-31T07:01:00Z"},
+    ]
+    out = text(outbox_table(rows))
+    late = next(line for line in out.splitlines() if "2026-04-01 07:00" in line)
+    assert "2026-12-07 08:00" in late and "catch-up" in late
+    on_time = next(line for line in out.splitlines() if "2000-03-31 07:00" in line)
+    assert "same" in on_time and "catch-up" not in on_time
