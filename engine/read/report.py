@@ -167,8 +167,8 @@ def _attention(line: ActionLine, occurrences: set[str], changes: list[ActionChan
         elif occurrence.startswith("start "):
             alerts.append("not started")
         else:
-            try:
-                missed.append(date.fromisoformat(occurrence))
+            try:  # a date, or "DATE reopened DAY": the round that began when a done action was reopened
+                missed.append(date.fromisoformat(occurrence.split(" reopened ")[0]))
             except ValueError:
                 alerts.append("escalated")
     wanted = _extension_pending(changes)

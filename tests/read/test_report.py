@@ -255,3 +255,14 @@ def test_an_extension_granted_on_request_shows_the_owners_reason_not_the_grant_n
     assert granted["I.1a.4"] == ("2001-03-31", "the survey data come in March")
     assert granted["II.3.1"] == ("2000-09-30", "budget")  # extended without a request: the note given with it
     assert "| the survey data come in March |" in render_markdown(report)
+
+
+def test_a_reopened_actions_new_round_counts_as_the_missed_date_not_as_a_vague_escalation() -> None:
+    from engine.read.report import _attention
+    from engine.read.report_model import ActionLine
+
+    base = dict(ref="A.1", title="t", owner="Ann", kind="recurring", start=None, due=None, recurring=True)
+    line = _attention(ActionLine(state="on track", **base), {"2000-03-31 reopened 2000-06-01"}, [], date(2000, 6, 10))
+    assert (line.state, line.days_overdue, line.alerts) == ("overdue", 71, ())
+    dated = ActionLine(state="overdue", days_overdue=71, **(base | {"kind": "deadline", "recurring": False}))
+    assert _attention(dated, {"2000-03-31 reopened 2000-06-01"}, [], date(2000, 6, 10)).words == "overdue by 71 days"
