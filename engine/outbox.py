@@ -138,9 +138,10 @@ def claim(conn: Connection, rows: Sequence[R], now: datetime) -> list[R]:
     return [r for r in rows if r["id"] in taken]
 
 
-def claim_due(conn: Connection, now: datetime, limit: int) -> list[Mapping[str, Any]]:
+def claim_due(conn: Connection, now: datetime, limit: int, *, commit: bool = True) -> list[Mapping[str, Any]]:
     """PostgreSQL: lease the first ``limit`` pending rows free at ``now`` in one statement; return
-    them in due order, each as it was before its lease.
+    them in due order, each as it was before its lease. ``commit=False`` leaves the commit to the
+    caller, who then knows the rows even when the commit fails (it may have taken effect).
 
     FOR UPDATE SKIP LOCKED passes over rows another node is leasing at the same moment, so two
     nodes take disjoint rows instead of both reading the same first rows and one winning them all.
@@ -158,7 +159,8 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> list[Mapping[str, 
         .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at)
     )
     rows: list[Mapping[str, Any]] = [dict(r) for r in conn.execute(stmt).mappings()]
-    conn.commit()
+    if commit:
+        conn.commit()
     return sorted(rows, key=lambda r: (r["due_at"], r["id"]))
 
 

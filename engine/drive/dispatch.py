@@ -133,16 +133,19 @@ def dispatch(
             if counting:
                 return _count_only(conn, channel, now, limit, stats)
             if conn.dialect.name == "postgresql":  # lease first: nodes skip each other's rows
-                leased = claim_due(conn, now, limit)
+                leased = claim_due(conn, now, limit, commit=False)
             else:
                 leased = claim(
                     conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now
                 )
-            _answered(engine, now)
             if not leased:
+                conn.commit()
+                _answered(engine, now)
                 return stats
             tally = _Tally()
             try:
+                conn.commit()  # PostgreSQL's leases (SQLite's are committed): if this fails, they may still hold
+                _answered(engine, now)
                 claimed = _screen(conn, leased, now, cap, stats) if conn.dialect.name == "postgresql" else leased
                 if claimed:
                     _deliver_batch(conn, channel, renderer, claimed, now, stats, pause, tally)
@@ -434,7 +437,7 @@ class _Batch:
     ) -> None:
         self.conn, self.renderer, self.now, self.stats, self.pause = conn, renderer, now, stats, pause
         self.tally = tally
-        self.broken: DBAPIError | None = None  # the database error that stopped the marks, if any
+        self.broken: Exception | None = None  # the error (the database's) that stopped the marks, if any
         self.failures: list[dict[str, Any]] = []
         self.crash: BaseException | None = None
         self.stop = threading.Event()  # set: the rest of the batch is not sent (the pipeline's own event)
@@ -572,14 +575,16 @@ class _Batch:
             self.tally.skipped.add(row["id"])
 
     def settle_at_end(self, row: Row, outcome: Any) -> None:
-        """Settle an outcome that came in as the pass ends; once the database has failed, only note it
-        (the rest of the queue is then not sent: ``stop``), for the next pass to settle."""
+        """Settle an outcome that came in as the pass ends; once a mark has failed, only note it (the rest
+        of the queue is then not sent: ``stop``), for the next pass to settle. A connection the database
+        dropped raises its own error again, or SQLAlchemy's (a transaction to roll back, a closed
+        connection): any error stops the marks, so no outcome goes unnoted."""
         if self.broken is not None:
             self._note(row, outcome)
             return
         try:
             self.settle(row, outcome)
-        except DBAPIError as exc:
+        except Exception as exc:
             self.broken = exc
             self.stop.set()
 
@@ -631,8 +636,10 @@ class _Batch:
         (or the database error that stopped the marks)."""
         if self.broken is not None:
             if self.quick is not self.conn:
-                self.quick.invalidate()
-                self.quick.close()
+                try:
+                    self.quick.invalidate()  # not handed out again
+                finally:
+                    self.quick.close()
             raise self.broken
         self._settle_held()
         if self.quick is not self.conn:
