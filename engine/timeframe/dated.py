@@ -41,7 +41,7 @@ _RANGE = re.compile(
     _H + r"(?:\b(?P<c>from|between|beginning|starting|commencing|as\s+from|during|throughout|in"
     r"|over|for|within|covering)\s+)?(?:the\s+)?(?:period\s+)?(?:from\s+)?"
     + _P
-    + r"(?:\s*(?P<sep>-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*|/)"
+    + r"(?:\s*(?P<sep>-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*|(?P<sl>\s+/\s*|\s*/\s+)|/)"
     + _Q
     + _T
 )
@@ -212,10 +212,11 @@ def _word(ctx: Ctx, pos: int) -> str:
 
 def _window(ctx: Ctx, a: int, m: re.Match[str]) -> Reading | None:
     groups = m.groupdict()
-    if groups.get("sep") == "and" and groups.get("c") != "between":
-        return None
     sp = _spans(a, m)
     p, q = ctx.period(sp.p), ctx.period(sp.q)
+    joined = groups.get("sl") or (groups.get("sep") == "and" and groups.get("c") != "between")
+    if joined and not (p.yearless and not q.yearless):
+        return None  # "March 2004 and October 2004" are two dates; "August and September 2019" one span
     if p.yearless and not q.yearless:  # "between April and June 2003": April of 2003
         k = q.start.year - p.start.year
         p = shift_years(p, k - 1 if shift_years(p, k).start > q.start else k)

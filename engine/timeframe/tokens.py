@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 from engine.timeframe.dates import (
     YEARLESS,
@@ -138,6 +139,16 @@ def _b_mdy(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     month, d = MONTH_NO[m["mdy_m"][:3]], int(m["mdy_d"].rstrip("stndrh"))
     year = m["mdy_y"]
     return day(int(year), month, d) if year else yearless_day(month, d, env.ref)
+
+
+def _b_wk(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
+    """ "w/c 24 October 2022", "the week of 30 October": the seven days from that day."""
+    month = MONTH_NO[(m["wk_m"] or m["wk_m2"])[:3]]
+    d, y = int((m["wk_d"] or m["wk_d2"]).rstrip("stndrh")), m["wk_y"] or m["wk_y2"]
+    first = day(int(y), month, d) if y else yearless_day(month, d, env.ref)
+    if first is None or mod is not None:
+        return None
+    return first._replace(end=first.start + timedelta(days=6), unit="week", exact="period")
 
 
 def _b_yf(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
@@ -466,7 +477,7 @@ def _mon(name: str) -> str:
 
 def _yearpart(p: str) -> str:
     return (
-        rf"(?:(?:\s+of|\s*,)?(?:\s+the)?[\s/-]*(?:(?P<{p}fy>{_FYW})\s*-?\s*'?"
+        rf"(?:(?:\s+of|\s+in|\s*,)?(?:\s+the)?[\s/-]*(?:(?P<{p}fy>{_FYW})\s*-?\s*'?"
         rf"(?P<{p}fyy>{_Y}|\d\d(?!\d))|'?(?P<{p}y>{_Y})(?:/(?P<{p}y2>{_Y}|\d\d(?!\d)))?"
         rf"|(?P<{p}rel>this|the\s+current|current"
         rf"|next|the\s+following|following|the\s+next|the\s+coming|the)\s+year(?![a-z])))?"
@@ -507,6 +518,13 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
         rf"(?P<dmy_d>{_DAY})(?:\s+of)?(?:\s+|-){_mon('dmy_m')}(?:(?:,?\s+|-)(?P<dmy_y>{_Y})"
         r"|-(?P<dmy_yy>\d\d)(?!\d))?",
         _b_dmy,
+    ),
+    (
+        "wk",
+        r"(?:w/c|w\.c\.|week\s+(?:commencing|beginning|starting|of))\s+(?:the\s+)?(?:"
+        rf"(?P<wk_d>{_DAY})(?:\s+of)?\s+{_mon('wk_m')}(?:,?\s+(?P<wk_y>{_Y}))?"
+        rf"|{_mon('wk_m2')}\s+(?P<wk_d2>{_DAY})(?:,?\s*(?P<wk_y2>{_Y}))?)(?![a-z0-9])",
+        _b_wk,
     ),
     (
         "yf",
@@ -590,6 +608,7 @@ _GROUP_WORDS = {
     "sept september oct october nov november dec december",
     "part": "q h first second third fourth final last latter quarter semester",
     "season": "spring summer autumn fall winter",
+    "week": "w week",
     "fiscal": "fy f fiscal financial",
     "every": "every each",
     "rec": "once twice thrice annually annual yearly per biennially biennial bi biannually "
@@ -608,6 +627,7 @@ _GROUP_ALTERNATIVES = {
     "month": ("mdr", "mdy", "my", "mon"),
     "part": ("qtr", "half"),
     "season": ("season",),
+    "week": ("wk",),
     "fiscal": ("qy", "hy", "fy"),
     "every": ("rec", "vague"),
     "rec": ("rec",),
