@@ -54,7 +54,9 @@ Conventions:
   ("12/31/2004"); "2011/06" is year/month; "31.12.2000", "30-Jun-04", "Oct. 1, 2005",
   "December 31, 2000" and "by 30 November 2001" all read as that day; in a range whose other end
   can only be month-first ("10/04/2023 - 10/29/2023") both ends are read month-first. Days of one
-  month ("April 14-15, 2025") and year-first timeline entries ("2016 May-June") are windows.
+  month ("April 14-15, 2025") and year-first timeline entries ("2016 May-June") are windows; a
+  year-less month or season joined by "and" or " / " to a dated one shares its year ("August and
+  September 2019"); "w/c 24 October 2022" is the seven days from that day.
 - Multi-part phrases ("draft by March 2004; final by October 2004", "Phase 1: Q2 2003; Phase 2:
   Q4 2003") give one milestone per dated part; ``due`` is the latest due date and ``start`` the
   earliest start. Words before a date that name part of the work ("First outputs by September
