@@ -179,8 +179,7 @@ def test_pages_after_a_button_pass_axe(world: World, pages: Pages) -> None:
     _check(mine, "my actions with an undo")
 
 
-ON_A_PHONE = ["sign-in link", "link: acknowledge", "link: grant", "link: ask for an extension", "preferences"]
-ON_A_PHONE += ["my actions", "action", "escalations"]
+ON_A_PHONE = ["sign-in link", "link: acknowledge", "link: ask for an extension", "my actions", "action"]
 
 
 def test_the_pages_opened_from_messages_pass_axe_on_a_phone(world: World, pages: Pages) -> None:
