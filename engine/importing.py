@@ -120,6 +120,7 @@ def import_paths(
                 read[path] = (doc, report.readings)
                 report.readings = {}
             _mark_zone_review(session, doc, timezone)
+            report.warnings.extend(doc.warnings)
             report.warnings.extend(plan_warnings(doc, timezone, settings))
             reports.append(report)
     return reports
@@ -207,7 +208,9 @@ class PlanChanges:
     reread: list[str] = field(default_factory=list)  # the readings that change with the time frame unchanged
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.restored or self.removed or self.retitled or self.retimed or self.owners)
+        return bool(
+            self.added or self.restored or self.removed or self.retitled or self.retimed or self.owners or self.reread
+        )
 
     @classmethod
     def of(cls, report: ImportReport) -> PlanChanges:
@@ -340,6 +343,19 @@ def read_plan_file(
     return _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
 
 
+def sheet_options(
+    sheet: str | None, columns: str | None, encoding: str | None, plan_date: str | None
+) -> dict[str, Any]:
+    """Read the spreadsheet options as given (``--sheet``, ``--columns``, ``--encoding``, ``--date``, or the
+    import page's fields) into the ``sheet_options`` of an import; a bad value is an ``InputError`` naming it."""
+    return {
+        "sheet": sheet or None,
+        "columns": sheets.parse_columns(columns or None),
+        "encoding": encoding or None,
+        "plan_date": sheets.parse_date(plan_date),
+    }
+
+
 def _read_plan(
     fmt: str,
     text: str,
@@ -348,7 +364,7 @@ def _read_plan(
     plan_id: str | None,
     sheet_options: dict[str, Any] | None = None,
 ) -> PlanDocument:
-    if fmt == "sheet":  # sheet_options: sheet, columns ({field: heading}), encoding
+    if fmt == "sheet":  # sheet_options: sheet, columns ({field: heading}), encoding, plan_date
         return sheets.read(name, timezone=timezone, plan_id=plan_id, **(sheet_options or {}))
     if fmt in {"gbtext", "docx", "pdf"} and timezone is not None:
         from engine.zones import zone_problem

@@ -76,3 +76,4 @@ class PlanDocument:
     actions: list[ActionRow]
     positional_refs: bool = False
     path: str = ""
+    warnings: list[str] = field(default_factory=list)  # what the reader assumed or left unused (``--date``)

@@ -127,6 +127,16 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     return out
 
 
+def parse_date(text: str | None) -> date | None:
+    """Read ``--date`` (the plan's date when the file gives none): ``YYYY-MM-DD``, or None when not given."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"--date: expected the plan's date as YYYY-MM-DD, such as 2024-03-04; got {text!r}") from None
+
+
 def read(
     path: str | Path,
     *,
@@ -135,8 +145,13 @@ def read(
     encoding: str | None = None,
     timezone: str | None = None,
     plan_id: str | None = None,
+    plan_date: date | None = None,
 ) -> PlanDocument:
-    """Read a plan from a spreadsheet file; every error names the file, sheet and cell."""
+    """Read a plan from a spreadsheet file; every error names the file, sheet and cell.
+
+    ``plan_date`` (``--date``) is the plan's date when the file gives none; a date line or date cell in the file
+    wins over it, with a warning when the two differ.
+    """
     p = Path(path)
     name = display_path(p)
     if not p.is_file():
@@ -164,8 +179,8 @@ def read(
         )
     if not reader.actions:
         raise InputError("the table has a header row but no action rows below it", reader.place(grids[0].name, 1))
-    info = reader.plan_info(p, created, doc_title, timezone, plan_id)
-    return PlanDocument(info, reader.sections, reader.actions, positional_refs=False, path=name)
+    info, warnings = reader.plan_info(p, created, doc_title, timezone, plan_id, plan_date)
+    return PlanDocument(info, reader.sections, reader.actions, positional_refs=False, path=name, warnings=warnings)
 
 
 # --- reading the files -------------------------------------------------------------------------------
@@ -985,11 +1000,20 @@ class _Reader:
         )
 
     def plan_info(
-        self, path: Path, created: date | None, doc_title: str, timezone: str | None, plan_id: str | None
-    ) -> PlanInfo:
+        self,
+        path: Path,
+        created: date | None,
+        doc_title: str,
+        timezone: str | None,
+        plan_id: str | None,
+        plan_date: date | None = None,
+    ) -> tuple[PlanInfo, list[str]]:
         symbol = title = place = ""
         ref_date: date | None = None
         for cells in self.above:
+            texts = [value.strip() for value in cells if isinstance(value, str) and value.strip()]
+            if len(texts) > 1 and DATE_RE.match(", ".join(texts)):  # a date line cut at its commas (a .csv)
+                cells = [", ".join(texts)]
             for value in cells:
                 if value is None:
                     continue
@@ -1006,11 +1030,18 @@ class _Reader:
                         continue
                 elif not title:
                     title = text
-        ref_date = ref_date or created
+        warnings = []
+        if ref_date is not None and plan_date is not None and plan_date != ref_date:
+            warnings.append(
+                f"the file gives the plan's date as {ref_date.isoformat()}; --date {plan_date.isoformat()} was not "
+                "used (a date in the file wins; remove it from the file to use another)"
+            )
+        ref_date = ref_date or plan_date or created
         if ref_date is None:
             raise InputError(
                 "no date for the plan: expected a line such as 'Geneva, 28 September 1999.' or a date cell "
-                "above the header row (time frames such as 'within six months' count from it)",
+                "above the header row (time frames such as 'within six months' count from it); "
+                "or give the plan's date with --date YYYY-MM-DD",
                 Location(self.source),
             )
         if timezone is not None:
@@ -1019,7 +1050,7 @@ class _Reader:
             problem = zone_problem(timezone)
             if problem:
                 raise InputError(f"--tz: {problem}")
-        return PlanInfo(
+        info = PlanInfo(
             id=plan_id or (plan_id_from_symbol(symbol) if symbol else _slug(path.stem)),
             title=title or doc_title or path.stem,
             symbol=symbol,
@@ -1029,6 +1060,7 @@ class _Reader:
             source_format=path.suffix.lower().lstrip("."),
             place=place,
         )
+        return info, warnings
 
 
 def _month(name: str) -> int | None:

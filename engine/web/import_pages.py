@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from engine.errors import PlanwatchError
-from engine.importing import import_paths, preview_plan_file, reading_text
+from engine.importing import import_paths, preview_plan_file, reading_text, sheet_options
 from engine.store import transaction
-from engine.store.models import Plan
+from engine.store.models import Owner, Plan
 from engine.store.plans import ImportReport
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, same_token, settings_of
 from engine.web.templating import page
@@ -36,6 +37,23 @@ META = "upload.json"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 ACCEPT = ".txt,.yaml,.yml,.docx,.pdf,.xlsx,.ods,.csv"
 PLACE_WARNING = "the date line's place "  # plan_warnings' line for an unknown place, which names a command option
+OPTIONS = ("tz", "date", "sheet", "columns", "encoding")  # the form's fields, kept with the upload
+FIELDS = {
+    "--tz": "Time zone",
+    "--date": "Plan date",
+    "--sheet": "Sheet",
+    "--columns": "Columns",
+    "--encoding": "Encoding",
+}
+MENTIONS: tuple[
+    tuple[str, str | Callable[[re.Match[str]], str]], ...
+] = (  # an option named inside an error or warning line, in the page's words
+    (r"with --date YYYY-MM-DD", "in the Plan date field"),
+    (r"--date (\d{4}-\d\d-\d\d)", r"the Plan date \1"),
+    (r"with --encoding( [\w-]+)?", "in the Encoding field"),
+    (r"--columns \"[^\"]*\"", "the Columns field"),
+    (r"--(tz|sheet|columns|encoding|date)\b", lambda m: "the " + FIELDS["--" + m.group(1)] + " field"),
+)
 REFUSED = "This form is missing its security token or has expired. Go back, reload the page and try again."
 
 
@@ -72,19 +90,19 @@ async def upload(request: Request, who: SignedIn) -> HTMLResponse:
     folder.mkdir(parents=True, mode=0o700)
     path = folder / _safe_name(name)
     path.write_bytes(data)
-    meta = {"owner": who.viewer.id, "name": Path(name).name or path.name, "tz": "", "sheet": ""}
-    meta.update({key: fields.get(key, "").strip() for key in ("tz", "sheet")})
+    meta = {"owner": who.viewer.id, "name": Path(name).name or path.name}
+    meta.update({key: fields.get(key, "").strip() for key in OPTIONS})
     (folder / META).write_text(json.dumps(meta), encoding="utf-8")
     return _preview(request, who, token, folder, path, meta)
 
 
 @router.post("/import/again")
 def preview_again(request: Request, posted: Posted) -> HTMLResponse:
-    """Show the kept upload's preview again with another time zone or sheet."""
+    """Show the kept upload's preview again with another time zone, date, sheet, columns or encoding."""
     who, form = posted
     _secretariat(who)
     folder, path, meta = _kept(form.get("token", ""), who)
-    meta.update({key: form.get(key, "").strip() for key in ("tz", "sheet")})
+    meta.update({key: form.get(key, "").strip() for key in OPTIONS})
     (folder / META).write_text(json.dumps(meta), encoding="utf-8")
     return _preview(request, who, form["token"], folder, path, meta, forget_on_error=False)
 
@@ -101,7 +119,7 @@ def confirm(request: Request, posted: Posted) -> HTMLResponse:
             [path],
             settings_of(request),
             now_of(request),
-            timezone=meta["tz"] or None,
+            timezone=meta.get("tz") or None,
             sheet_options=_sheet_options(meta),
             names={path: f"{meta['name']} (uploaded by {who.viewer.name})"},
         )
@@ -114,6 +132,7 @@ def confirm(request: Request, posted: Posted) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         plan = session.get(Plan, done.plan_id)
         unknown_place = plan.zone_review if plan is not None else ""
+    names = _owner_names(request, done.owner_changed)
     return page(
         request,
         "import.html.j2",
@@ -121,8 +140,9 @@ def confirm(request: Request, posted: Posted) -> HTMLResponse:
         csrf=who.csrf,
         active="import",
         done=done,
+        owner_names=names,
         unknown_place=unknown_place,
-        warnings=[w for w in done.warnings if not w.startswith(PLACE_WARNING)],
+        warnings=[_in_page_words(w) for w in done.warnings if not w.startswith(PLACE_WARNING)],
     )
 
 
@@ -156,7 +176,7 @@ def _preview(
     settings = settings_of(request)
     try:
         shown = preview_plan_file(
-            path, engine_of(request), settings, timezone=meta["tz"] or None, sheet_options=_sheet_options(meta)
+            path, engine_of(request), settings, timezone=meta.get("tz") or None, sheet_options=_sheet_options(meta)
         )
     except PlanwatchError as exc:
         if forget_on_error:
@@ -173,12 +193,23 @@ def _preview(
         csrf=who.csrf,
         active="import",
         shown=shown,
+        owner_names=_owner_names(request, shown.changes.owners if shown.changes else []),
         by_section=shown.rows_by_section(),
         reading=reading_text,
-        warnings=[w for w in shown.warnings if not w.startswith(PLACE_WARNING)],  # said in the page's own words
+        warnings=[_in_page_words(w) for w in shown.warnings if not w.startswith(PLACE_WARNING)],
         token=token,
         meta=meta,
     )
+
+
+def _owner_names(request: Request, changed: list[tuple[str, str | None, str | None]]) -> dict[str, str]:
+    """Return the names of the owners an import changes actions from and to, by id."""
+    ids = {owner for _, old, new in changed for owner in (old, new) if owner}
+    if not ids:
+        return {}
+    with transaction(engine_of(request)) as session:
+        found = (session.get(Owner, owner_id) for owner_id in ids)
+        return {owner.id: owner.name for owner in found if owner is not None}
 
 
 def _kept(token: str, who: Signed) -> tuple[Path, Path, dict[str, str]]:
@@ -199,14 +230,27 @@ def _kept(token: str, who: Signed) -> tuple[Path, Path, dict[str, str]]:
 
 
 def _sheet_options(meta: dict[str, str]) -> dict[str, Any]:
-    return {"sheet": meta.get("sheet") or None, "columns": None, "encoding": None}
+    """Read the form's spreadsheet fields as ``planwatch import`` reads its options (the same errors)."""
+    return sheet_options(meta.get("sheet"), meta.get("columns"), meta.get("encoding"), meta.get("date"))
+
+
+def _in_page_words(text: str) -> str:
+    """Return an error or warning line with the command's options named as the page's fields."""
+    for option, label in FIELDS.items():
+        if text.startswith(f"{option}: "):
+            text = f"{label}: " + text.removeprefix(f"{option}: ")
+    for option, words in MENTIONS:
+        text = re.sub(option, words, text)
+    return text
 
 
 def _one_line(exc: PlanwatchError, folder: Path) -> str:
-    """Return the error as the CLI prints it, naming the uploaded file rather than where it was kept."""
+    """Return the error as the CLI prints it, naming the uploaded file rather than where it was kept, and the
+    page's fields rather than the command's options."""
     text = str(exc)
-    if text.startswith("--tz: "):  # the command's option is the page's time-zone field
-        text = "Time zone: " + text.removeprefix("--tz: ")
+    if text.startswith("planwatch: "):  # an option's error, which names no file
+        text = text.removeprefix("planwatch: ")
+    text = _in_page_words(text)
     for prefix in {str(folder.resolve()), str(folder)}:
         text = text.replace(prefix + "/", "")
     return text

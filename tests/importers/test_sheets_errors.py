@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -114,8 +115,42 @@ def test_a_duplicate_reference_names_both_cells(tmp_path: Path) -> None:
 
 def test_a_csv_without_a_plan_date(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "plan.csv", [["Action", "Deadline"], ["Do it", "by end-2026"]], encoding="utf-8")
-    with pytest.raises(InputError, match="no date for the plan"):
+    with pytest.raises(InputError, match="no date for the plan") as caught:
         sheets.read(path)
+    assert "give the plan's date with --date YYYY-MM-DD" in str(caught.value)
+
+
+def test_date_gives_the_plan_date_when_the_file_has_none(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "plan.csv", [["Action", "Deadline"], ["Do it", "within six months"]], encoding="utf-8")
+    doc = sheets.read(path, plan_date=date(2024, 3, 4))
+    assert doc.plan.ref_date == date(2024, 3, 4)
+    assert doc.warnings == []
+
+
+def test_the_file_date_wins_over_date_with_a_warning(tmp_path: Path) -> None:
+    rows = [["Geneva, 28 September 1999."], ["Action", "Deadline"], ["Do it", "within six months"]]
+    path = write_csv(tmp_path / "plan.csv", rows, delimiter=",", encoding="utf-8")
+    assert path.read_text(encoding="utf-8").startswith('"Geneva, 28 September 1999."')
+    path.write_text(path.read_text(encoding="utf-8").replace('"', ""), encoding="utf-8")  # cut at its comma
+    doc = sheets.read(path, plan_date=date(2024, 3, 4))
+    assert (doc.plan.ref_date, doc.plan.place) == (date(1999, 9, 28), "Geneva")
+    assert doc.warnings == [
+        "the file gives the plan's date as 1999-09-28; --date 2024-03-04 was not used (a date in the file wins; "
+        "remove it from the file to use another)"
+    ]
+    assert sheets.read(path, plan_date=date(1999, 9, 28)).warnings == []
+
+
+def test_date_through_the_cli_dates_a_csv_and_a_bad_date_is_refused(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    write_csv(workdir / "follow.csv", [["Action", "Deadline"], ["Do it", "within six months"]], encoding="utf-8")
+    line = refused(loaded, ["follow.csv"], r"follow\.csv: no date for the plan: .*")
+    assert line.endswith("or give the plan's date with --date YYYY-MM-DD")
+    refused(loaded, ["--date", "4 March 2024", "follow.csv"], r"planwatch: --date: expected the plan's date .*")
+    cli, _ = loaded
+    result = cli("import", "--date", "2024-03-04", "follow.csv")
+    assert result.code == 0, result.err
+    shown = cli("actions", "--plan", "follow")
+    assert "2024-09-04" in " ".join(shown.out.split()), shown.out
 
 
 def test_empty_and_unreadable_ods_and_csv(tmp_path: Path) -> None:

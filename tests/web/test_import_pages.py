@@ -196,3 +196,71 @@ def test_every_post_needs_the_csrf_token(site) -> None:  # type: ignore[no-untyp
     assert "gb350-pfa7" not in _plans(engine)
     assert admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": token}).status_code == 200
     assert "gb350-pfa7" in _plans(engine)
+
+
+def _again(client: TestClient, html: str, **fields: str) -> tuple[int, str]:
+    answer = client.post("/import/again", data={"csrf": csrf_of(html), "token": _token(html), **fields})
+    return answer.status_code, answer.text
+
+
+def test_a_csv_without_a_date_line_takes_the_plan_date_field(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    admin = client("secretariat")
+    sheet = tmp_path / "follow-up.csv"
+    sheet.write_text("Action,Deadline\nPublish the audit report,within six months\n", encoding="utf-8")
+    status, html = _upload(admin, sheet)
+    assert status == 400 and "follow-up.csv: no date for the plan" in html
+    assert "give the plan&#39;s date in the Plan date field" in html and "--date" not in html
+    assert 'name="date" type="date"' in html
+    status, html = _upload(admin, sheet, date="2024-03-04")
+    assert status == 200, html
+    assert "Dated 2024-03-04" in html and "deadline due 2024-09-04" in html
+    assert 'name="date" type="date" value="2024-03-04"' in html
+    status, again = _again(admin, html, date="2024-05-01")
+    assert status == 200 and "Dated 2024-05-01" in again and "deadline due 2024-11-01" in again
+    status, bad = _again(admin, html, date="4 March")
+    assert status == 400 and "Plan date: expected the plan&#39;s date as YYYY-MM-DD" in bad and "--date" not in bad
+    dated = tmp_path / "dated.csv"
+    dated.write_text("Geneva, 28 September 1999.\nAction,Deadline\nPublish it,within six months\n", encoding="utf-8")
+    status, html = _upload(admin, dated, date="2024-03-04")
+    assert status == 200 and "Dated 1999-09-28" in html
+    assert "the file gives the plan&#39;s date as 1999-09-28; the Plan date 2024-03-04 was not used" in html
+    assert "follow-up" not in _plans(engine)
+
+
+def test_the_columns_and_encoding_fields_read_a_csv_as_the_options_do(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, _engine, *_ = site
+    admin = client("secretariat")
+    sheet = tmp_path / "suivi.csv"
+    sheet.write_bytes(
+        "Genève, le 4 mars 2024\nCe que nous ferons,Quand\nRédiger le rapport,by June 2024\n".encode("latin-1")
+    )
+    status, html = _upload(admin, sheet)
+    assert status == 400 and "is not UTF-8" in html and "in the Encoding field" in html and "--encoding" not in html
+    status, html = _upload(admin, sheet, encoding="latin-1")
+    assert status == 400 and "suivi.csv:" in html and "no header row" in html
+    status, html = _upload(admin, sheet, encoding="latin-1", columns="title=Ce que nous ferons,timeframe=Quand")
+    assert status == 200, html
+    assert "Rédiger le rapport" in html and "deadline due 2024-06-30" in html
+    assert "Part  —" not in html and '<th scope="rowgroup" colspan="4">suivi</th>' in html  # no Parts: the file's name
+    assert 'name="columns" type="text" value="title=Ce que nous ferons,timeframe=Quand"' in html
+    status, html = _again(admin, html, encoding="latin-1", columns="when=Quand")
+    assert status == 400 and "Columns: expected FIELD=HEADING" in html
+
+
+def test_the_preview_shows_owner_changes_and_schedules_read_again(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    client, _engine, *_ = site
+    admin = client("secretariat")
+    sheet = tmp_path / "follow-up.csv"
+    sheet.write_text("Reference,Action,Owner,Deadline\nR1,Publish the report,codev,within six months\n", "utf-8")
+    status, html = _upload(admin, sheet, date="2024-03-04")
+    assert status == 200, html
+    admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
+    sheet.write_text("Reference,Action,Owner,Deadline\nR1,Publish the report,pardev,within six months\n", "utf-8")
+    status, html = _upload(admin, sheet, date="2024-05-01")
+    assert status == 200, html
+    assert "Owner changed: R1: Mei Tanaka → Rafael Quispe" in html
+    assert "Schedule read again (same time frame, read differently now): R1" in html
+    assert "Nothing would change." not in html
+    done = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
+    assert "Owner changed: R1: Mei Tanaka → Rafael Quispe" in done.text

@@ -50,6 +50,13 @@ def import_(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="CSV: the file's encoding when not UTF-8, e.g. latin-1.")
     ] = None,
+    plan_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Spreadsheets: the plan's date (YYYY-MM-DD) when the file has no date line; a date in the file wins.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Show what would be imported and what would change; store nothing."),
@@ -64,10 +71,9 @@ def import_(
     what would need review and what would change against the stored plan, and store nothing.
     """
     from engine.cli.present import import_summary
-    from engine.importers.sheets import parse_columns
-    from engine.importing import OwnersReport, import_paths
+    from engine.importing import OwnersReport, import_paths, sheet_options
 
-    options = {"sheet": sheet, "columns": parse_columns(columns), "encoding": encoding}
+    options = sheet_options(sheet, columns, encoding, plan_date)
     if dry_run:
         _preview(ctx, paths, tz, plan_id, options)
         return
@@ -141,7 +147,7 @@ def _print_preview(console: Any, shown: Any, tz: str | None) -> None:
         if section.level == "subheading":
             continue
         if section.level == "part":
-            console.print(f"[bold]Part {section.number}[/] — {section.title}")
+            console.print(f"[bold]Part {section.number}[/] — {section.title}" if section.number else section.title)
         else:
             indent = "  " if section.level == "issue" else "    "
             console.print(f"{indent}[bold]{section.number}[/] {section.title}")
