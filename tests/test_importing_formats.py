@@ -3,6 +3,7 @@ PDF versions stores the same actions, texts, readings and ids, and its YAML expo
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,18 @@ from engine.store.models import Action, Plan, Section
 from engine.store.plans import ImportReport
 
 from .conftest import OWNERS, ROOT, SEED
-from .importers.documents import SECOND, SECOND_HEADERS, write_docx, write_pdf
-from .importers.test_sheets import HEADER, plan_rows, write_xlsx
+from .importers.documents import (
+    HEADER,
+    SECOND,
+    SECOND_HEADERS,
+    plan_rows,
+    second_plan_sheets,
+    write_csv,
+    write_docx,
+    write_ods,
+    write_pdf,
+    write_xlsx,
+)
 from .web_support import T0
 
 FIELDS = (
@@ -152,3 +163,31 @@ def test_the_second_plan_in_word_and_pdf_stores_what_its_text_stores(fmt: str, t
     assert by_file == by_text
     exported = _export(_import(tmp_path, "file", written), "gb350-pfa7", tmp_path / "pfa7.yaml")
     assert _stored(_import(tmp_path, "yaml", exported), "gb350-pfa7")[0] == by_text[0]
+
+
+def _second_as_sheet(fmt: str, path: Path) -> Path:
+    """The second plan as a follow-up workbook, one sheet a Part with that Part's headings; as a .csv, one table
+    under Part A's headings."""
+    by_part = second_plan_sheets(_text(SECOND), SECOND_HEADERS)
+    if fmt == "xlsx":
+        return write_xlsx(path, by_part)
+    if fmt == "ods":
+        return write_ods(path, by_part)
+    first, *others = by_part.values()
+    return write_csv(path, [*first, *(row for rows in others for row in rows[5:])], delimiter=",")
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods", "csv"])
+def test_the_second_plan_as_a_spreadsheet_stores_what_its_text_stores(fmt: str, tmp_path: Path) -> None:
+    written = _second_as_sheet(fmt, tmp_path / f"pfa7.{fmt}")
+    if fmt == "csv":
+        assert written.read_text(encoding="utf-8").count("Recommendations,Measures envisaged,Target date") == 1
+    actions, sections, plan = _stored(_import(tmp_path, fmt, written), "gb350-pfa7")
+    text_actions, text_sections, text_plan = _stored(_import(tmp_path, "text", SECOND), "gb350-pfa7")
+    assert plan == text_plan == ("gb350-pfa7", "GB.350/PFA/7", text_plan[2], date(2024, 3, 4), "Europe/Zurich")
+    assert len(actions) == 17
+    assert sections == text_sections  # Parts A to C, issues A.1 to C.2 keyed as in the text
+    assert [a[0] for a in actions] == [a[0] for a in text_actions]
+    assert _without(actions, SHEET_LOSES) == _without(text_actions, SHEET_LOSES)  # texts, readings, review
+    review = [a for a in actions if a[FIELDS.index("needs_review")]]
+    assert [(a[0], a[FIELDS.index("timeframe_proposed")]) for a in review] == [("B.1.2", "By September 2024")]

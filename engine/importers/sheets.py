@@ -920,8 +920,9 @@ class _Reader:
                     self._add(SectionRow(parent, part, "issue", m["num"], "", line=number))
             elif i == 1:
                 key, parent, label = f"{part}.{m['letter']}", numbered or part, f"({m['letter']})"
-            else:
-                key, parent, label = f"{part}.{m['num']}", part, m["num"]
+            else:  # an issue numbered after its Part ("A.1" in Part A) is keyed A.1, as in the text format
+                own = m["num"].removeprefix(f"{part}.") if m["num"].startswith(f"{part}.") else m["num"]
+                key, parent, label = f"{part}.{own}", part, m["num"]
                 numbered = key
             break
         else:

@@ -2,108 +2,24 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from engine.actions.resolve import resolve_plan
 from engine.importers import gbtext, sheets
 from engine.plandoc import PlanDocument
 
 from ..conftest import SEED
-
-Cell = str | date | None
-HEADER = ["Reference", "Part", "Issue", "Action", "Time frame"]
-TITLE_ROWS: list[list[Cell]] = [
-    ["GB.276/TC/2"],
-    ["Effect to be given to the conclusions: Implementation plan"],
-    ["Geneva, 28 September 1999."],
-    [],
-]
+from .documents import HEADER, TITLE_ROWS, Cell, plan_rows, write_csv, write_ods, write_xlsx
 
 
 @pytest.fixture(scope="module")
 def text_doc() -> PlanDocument:
     return gbtext.parse(SEED.read_text(encoding="utf-8"), "plans/seed.txt")
-
-
-def plan_rows(doc: PlanDocument, *, refs: bool = True) -> list[list[Cell]]:
-    """The example plan as a follow-up table: one row per action, Parts and issues written out."""
-    by_key = {s.key: s for s in doc.sections}
-    rows: list[list[Cell]] = []
-    for row in doc.actions:
-        section = by_key[row.section_key]
-        part = section
-        while part.parent_key is not None:
-            part = by_key[part.parent_key]
-        label = f"{section.number}." if section.number.isdigit() else section.number
-        issue = f"{label} {section.title}" if section is not part else ""
-        rows.append([row.ref if refs else None, f"Part {part.number} -- {part.title}", issue, row.title, row.timeframe])
-    return rows
-
-
-def write_xlsx(path: Path, sheets_rows: dict[str, Sequence[Sequence[Cell]]], merges: Sequence[str] = ()) -> Path:
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    for name, rows in sheets_rows.items():
-        ws = book.create_sheet(name)
-        for row in rows:
-            ws.append(list(row))
-        for merged in merges:
-            ws.merge_cells(merged)
-    book.save(path)
-    return path
-
-
-def write_ods(
-    path: Path, sheets_rows: dict[str, Sequence[Sequence[Cell]]], spans: dict[tuple[int, int], int] | None = None
-) -> Path:
-    """Write an .ods; ``spans`` maps (row, col) (1-based, first sheet) to the rows a cell is merged down over."""
-    from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import CoveredTableCell, Table, TableCell, TableRow
-    from odf.text import P
-
-    spans = spans or {}
-    doc = OpenDocumentSpreadsheet()
-    covered: set[tuple[int, int]] = set()
-    for (r, c), n in spans.items():
-        covered.update((r + k, c) for k in range(1, n))
-    for index, (name, rows) in enumerate(sheets_rows.items()):
-        table = Table(name=name)
-        for r, row in enumerate(rows, 1):
-            tr = TableRow()
-            for c, value in enumerate(row, 1):
-                if index == 0 and (r, c) in covered:
-                    tr.addElement(CoveredTableCell())
-                    continue
-                attrs: dict[str, Any] = {}
-                if index == 0 and (r, c) in spans:
-                    attrs["numberrowsspanned"] = spans[(r, c)]
-                if isinstance(value, date):
-                    cell = TableCell(valuetype="date", datevalue=value.isoformat(), **attrs)
-                    cell.addElement(P(text=value.strftime("%d/%m/%Y")))
-                elif value:
-                    cell = TableCell(valuetype="string", **attrs)
-                    cell.addElement(P(text=str(value)))
-                else:
-                    cell = TableCell(**attrs)
-                tr.addElement(cell)
-            table.addElement(tr)
-        doc.spreadsheet.addElement(table)
-    doc.save(str(path))
-    return path
-
-
-def write_csv(path: Path, rows: Sequence[Sequence[Cell]], *, delimiter: str = ";", encoding: str = "utf-8-sig") -> Path:
-    with path.open("w", encoding=encoding, newline="") as f:
-        csv.writer(f, delimiter=delimiter).writerows([["" if v is None else str(v) for v in row] for row in rows])
-    return path
 
 
 def readings(doc: PlanDocument) -> dict[str, tuple[Any, ...]]:

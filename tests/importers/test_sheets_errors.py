@@ -14,7 +14,7 @@ from engine.errors import InputError
 from engine.importers import sheets
 
 from ..conftest import snapshot
-from .test_sheets import HEADER, TITLE_ROWS, write_csv, write_xlsx
+from .documents import HEADER, TITLE_ROWS, write_csv, write_xlsx
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.importers import gbtext
 
 from ..conftest import SEED
-from .test_sheets import HEADER, TITLE_ROWS, plan_rows, write_csv, write_ods, write_xlsx
+from .documents import HEADER, TITLE_ROWS, plan_rows, write_csv, write_ods, write_xlsx
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 

@@ -10,7 +10,8 @@ import pytest
 from engine.errors import InputError
 from engine.importers import sheets
 
-from .test_sheets import Cell, readings, write_csv, write_ods, write_xlsx
+from .documents import Cell, write_csv, write_ods, write_xlsx
+from .test_sheets import readings
 
 FRENCH: list[list[Cell]] = [
     ["Genève, 5 mars 2024"],
