@@ -13,8 +13,10 @@ planning twice never produces two. Datetimes are aware UTC; dates are plan-local
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -153,6 +155,18 @@ class _Candidate:
     reason: str = ""
 
 
+_CANDIDATE_FIELDS = tuple(f.name for f in fields(_Candidate))
+_candidate_values = attrgetter(*_CANDIDATE_FIELDS)
+
+
+def _with(c: _Candidate, **changes: Any) -> _Candidate:
+    """Return ``c`` with ``changes``: ``dataclasses.replace`` for candidates, without its checks of every field
+    (a candidate is copied once or twice per notice planned)."""
+    values = dict(zip(_CANDIDATE_FIELDS, _candidate_values(c), strict=True))
+    values.update(changes)
+    return _Candidate(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class _Occurrence:
     """One thing that can be late: a due date, a recurring occurrence or a check-in."""
@@ -244,7 +258,7 @@ def _finish(
     notices = []
     for c in sorted(due, key=lambda c: (c.at, c.step, c.recipient.email)):
         if c.family == "remind" and c.at <= now and (c.occurrence, c.recipient.email) in overdue:
-            c = replace(c, status="suppressed", reason="the date had passed: the overdue notice sent with it says so")
+            c = _with(c, status="suppressed", reason="the date had passed: the overdue notice sent with it says so")
         keep = c.status == "pending" or (not c.status and latest[_group(c, now)] is c)
         status, reason = (
             (c.status or "pending", c.reason)
@@ -253,14 +267,14 @@ def _finish(
         )
         first = c.family == "escalate" and c.payload.get("role") in OWNER_ROLES and first_late.get(c.occurrence) == c.at
         if keep and not c.status and (members[_group(c, now)] > 1 or now - c.at > LATE_GRACE):
-            c = replace(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
+            c = _with(c, payload=dict(c.payload) | {"catch_up": True})  # several collapsed, or one planned late
             if now - c.at > LATE_GRACE:
                 at = catch_up_at(now, c.recipient, policy, calendar)
                 late: dict[str, Any] = {"planned": c.at.isoformat()}
                 if "days_overdue" in c.payload:  # counted on the day it goes out
                     day = at.astimezone(zone(c.recipient.tz)).date()
                     late["days_overdue"] = max(0, (day - date.fromisoformat(str(c.payload["date"]))).days)
-                c = replace(c, at=at, payload=dict(c.payload) | late)
+                c = _with(c, at=at, payload=dict(c.payload) | late)
         alone = first and c.recipient.digest == "weekly"
         if keep and c.recipient.digest in {"daily", "weekly"} and not _last_reminder(c, policy) and not alone:
             status, reason = "held", f"for the recipient's {c.recipient.digest} digest"
@@ -435,9 +449,7 @@ def _owner_first(
         first = told.get(label)
         if first is None and label.startswith("check-in "):
             out = [c for c in out if id(c) not in drop]
-            out.extend(
-                replace(c, status="suppressed", reason=NOT_ASKED_REASON) for c in ladder if since < c.at <= until
-            )
+            out.extend(_with(c, status="suppressed", reason=NOT_ASKED_REASON) for c in ladder if since < c.at <= until)
             continue
         if first is None:
             if occ.missed_at is None or occ.missed_at > now or not (policy.escalate or policy.remind):
@@ -505,9 +517,9 @@ def _reminders_after_owner(
         anchor = date.fromisoformat(str(c.payload["date"]))
         if first is not None and first < end_of_day(anchor, view.plan_tz):
             left = (anchor - first.astimezone(zone(c.recipient.tz)).date()).days
-            out.append(replace(c, at=first, payload=dict(c.payload) | {"days_left": left}))
+            out.append(_with(c, at=first, payload=dict(c.payload) | {"days_left": left}))
         else:  # recorded when its instant comes
-            out.append(replace(c, status="suppressed", reason=NOT_TOLD_REASON) if since < c.at <= until else c)
+            out.append(_with(c, status="suppressed", reason=NOT_TOLD_REASON) if since < c.at <= until else c)
     return out
 
 
@@ -673,7 +685,14 @@ def _deliver_at(day: date, person: Person, policy: Policy) -> datetime:
     quiet = policy.delivery.quiet_hours
     if quiet is not None and _in_quiet(hour, quiet):
         hour = quiet[1]
-    return datetime.combine(day, hour, zone(person.tz)).astimezone(UTC)
+    return _local_instant(day, hour, person.tz)
+
+
+@lru_cache(maxsize=8192)
+def _local_instant(day: date, hour: time, tz: str) -> datetime:
+    """Return the UTC instant of ``hour`` on ``day`` in zone ``tz`` (the recipients of a tick share a few days and
+    zones)."""
+    return datetime.combine(day, hour, zone(tz)).astimezone(UTC)
 
 
 def _in_quiet(moment: time, quiet: tuple[time, time]) -> bool:
@@ -758,7 +777,7 @@ def _ladder(
     assert occ.missed_at is not None
     ladder = policy.escalate
     future: datetime | None = None  # the earliest instant yielded after ``now``
-    levels = step_levels(ladder)
+    levels = _levels_of(ladder)
     for index, step in enumerate(ladder, 1):
         if steps is not None and index not in steps:
             continue
@@ -859,6 +878,20 @@ def step_levels(steps: Sequence[EscalateStep]) -> list[int]:
     return levels
 
 
+_LEVELS: dict[int, tuple[Sequence[EscalateStep], list[int]]] = {}
+
+
+def _levels_of(steps: Sequence[EscalateStep]) -> list[int]:
+    """``step_levels`` of a policy's ladder, worked out once per ladder (the entry holds the ladder, so its id is not
+    reused while it is cached)."""
+    found = _LEVELS.get(id(steps))
+    if found is None or found[0] is not steps:
+        if len(_LEVELS) > 256:
+            _LEVELS.clear()
+        found = _LEVELS[id(steps)] = (steps, step_levels(steps))
+    return found[1]
+
+
 def _last_reminder(c: _Candidate, policy: Policy) -> bool:
     """Whether ``c`` is the final reminder before a due date and a digest would take it after its day (a weekly
     one, or a daily one at 09:00 before the delivery hour): it is then sent on its own, on its day."""
@@ -869,9 +902,17 @@ def _last_reminder(c: _Candidate, policy: Policy) -> bool:
 
 
 def _send_day(instant: datetime, person: Person, policy: Policy, calendar: BusinessCalendar) -> date:
-    local = instant.astimezone(zone(person.tz))
-    day = local.date() if local.time() <= policy.delivery.hour else local.date() + timedelta(days=1)
-    return _calendar_of(person, policy, calendar).on_or_after(day)
+    return _first_send_day(instant, person.tz, policy.delivery.hour, _calendar_of(person, policy, calendar))
+
+
+@lru_cache(maxsize=8192)
+def _first_send_day(instant: datetime, tz: str, hour: time, calendar: BusinessCalendar) -> date:
+    """Return the recipient's first business day whose delivery ``hour`` (in zone ``tz``) is not before ``instant``.
+
+    Calendars are shared (``calendar_for``) and never change, so they key the cache as they are."""
+    local = instant.astimezone(zone(tz))
+    day = local.date() if local.time() <= hour else local.date() + timedelta(days=1)
+    return calendar.on_or_after(day)
 
 
 def _calendar_of(person: Person, policy: Policy, calendar: BusinessCalendar) -> BusinessCalendar:
@@ -1018,7 +1059,7 @@ def _one_checkin(
         if skipped and reported is not None:
             when = reported.astimezone(zone(view.plan_tz)).date().isoformat()
             reason = f"answered early: progress reported on {when}; the next check-in is one rhythm after it"
-            candidate = replace(candidate, status="suppressed", reason=reason, payload=payload | {"answered_on": when})
+            candidate = _with(candidate, status="suppressed", reason=reason, payload=payload | {"answered_on": when})
         if wanted(candidate):
             yield candidate
     occ = _checkin_occurrence(view, policy, calendar, day)
