@@ -699,9 +699,9 @@ def _check_owner_ids(session: Session, doc: PlanDocument) -> None:
     known = owner_ids(session)
     errors = [
         InputError(
-            f"actions[{i}].owner: unknown owner id {row.owner!r}; "
+            f"{'owner' if 'owner' in row.places else f'actions[{i}].owner'}: unknown owner id {row.owner!r}; "
             "expected an id from the owners directory (`planwatch owners`)",
-            Location(doc.path, row.line or None),
+            Location(row.places["owner"]) if "owner" in row.places else Location(doc.path, row.line or None),
         )
         for i, row in enumerate(doc.actions)
         if row.owner and row.owner not in known

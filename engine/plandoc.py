@@ -65,6 +65,7 @@ class ActionRow:
     override: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     line: int = 0
+    places: dict[str, str] = field(default_factory=dict)  # a field's own place when finer than the line (a cell)
 
 
 @dataclass(slots=True)

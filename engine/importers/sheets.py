@@ -127,6 +127,9 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     return out
 
 
+PLACED = ("ref", "title", "owner", "timeframe", "status")  # the fields whose cells an error may name later
+
+
 def parse_date(text: str | None) -> date | None:
     """Read ``--date`` (the plan's date when the file gives none): ``YYYY-MM-DD``, or None when not given."""
     if not text or not text.strip():
@@ -997,6 +1000,7 @@ class _Reader:
                 status_note=(comments.strip() if isinstance(comments, str) else _text(comments)) or None,
                 override=override,
                 line=number,
+                places={key: str(self.place(grid.name, number, cols[key] + 1)) for key in PLACED if key in cols},
             )
         )
 

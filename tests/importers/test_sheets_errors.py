@@ -180,3 +180,17 @@ def test_empty_and_unreadable_ods_and_csv(tmp_path: Path) -> None:
         line = str(caught.value).replace(str(tmp_path) + "/", "")
         assert "\n" not in line
         assert re.fullmatch(pattern, line), line
+
+
+def test_an_unknown_owner_names_its_sheet_and_cell(loaded, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    header = ["Reference", "Part", "Action", "Time frame", "Responsible unit"]
+    rows = [*TITLE_ROWS, header, ["R1", "Part I", "Do", "soon", "codev"], ["R2", "Part I", "Again", "later", "FINANCE"]]
+    write_xlsx(workdir / "plan.xlsx", {"Follow-up": rows})
+    line = refused(loaded, ["plan.xlsx"], r"plan\.xlsx:Follow-up!E7: owner: unknown owner id 'FINANCE'; .*")
+    assert "actions[" not in line
+    write_csv(workdir / "plan.csv", rows)
+    refused(loaded, ["plan.csv"], r"plan\.csv:7:5: owner: unknown owner id 'FINANCE'; .*")
+    rows[6][4] = "pardev"
+    write_xlsx(workdir / "plan.xlsx", {"Follow-up": rows})
+    cli, _ = loaded
+    assert cli("import", "plan.xlsx").code == 0
