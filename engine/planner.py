@@ -331,15 +331,32 @@ def _candidates(
 
     ``seen`` receives every occurrence that can be late (the owner-first rule looks at them all).
     """
+    owners: frozenset[str] | None = None
     for occ in _occurrences(view, policy, since, now):
         if occ.label in view.completed:
             continue
-        yield from filter(wanted, _reminders(view, policy, calendar, occ))
+        reminders = list(filter(wanted, _reminders(view, policy, calendar, occ)))
+        yield from reminders
         if occ.missed_at is not None:
             seen[occ.label] = occ
-            yield from _ladder(view, policy, calendar, occ, now, wanted)
+            owners = _owner_ids(view) if owners is None else owners
+            if not _before_ladder(reminders, occ.missed_at, now, owners):
+                yield from _ladder(view, policy, calendar, occ, now, wanted)
     if policy.checkin is not None and wants_checkin(view.kind, view.due):
         yield from _checkins(view, policy, calendar, since, now, wanted, seen, history or History())
+
+
+def _before_ladder(reminders: list[_Candidate], missed_at: datetime, now: datetime, owners: frozenset[str]) -> bool:
+    """Whether the owner (or the owner's deputy) gets one of ``reminders`` after ``now`` and well before the date is
+    missed: then no step of its ladder (each on or after its own offset from ``missed_at``, moved by a zone or quiet
+    hours by less than ``LATER``) is due by ``now`` or comes before that reminder, and the owner hears of the
+    occurrence first, so the ladder is left to a later tick: planning the tick gives the same notices and the same
+    next instant without it."""
+    for c in reminders:
+        who = c.recipient.id or c.recipient.email
+        if now < c.at and c.at + LATER < missed_at and (who in owners or c.payload.get("in_place_of")):
+            return True
+    return False
 
 
 CATCH_UP_REASON = "catch-up: the date was missed before anything about it was sent to the owner"
