@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from engine import planner
 from engine.drive.planning import TickStats, plan_due
 from engine.drive.simulate import start_cursors
 from engine.importing import import_paths
@@ -268,3 +269,24 @@ def test_reopening_a_done_overdue_action_starts_its_ladder_again_from_the_owner(
     assert first.due_at == datetime(2000, 6, 20, 7, tzinfo=UTC)  # 09:00 in Zurich, the morning after
     others = [(r.recipient, r.due_at) for r in rows if r.recipient != "zora@example.org"]
     assert others[0] == ("mid@example.org", datetime(2000, 6, 26, 7, tzinfo=UTC))  # 7 days on: Sunday, so Monday
+
+
+def test_ladders_left_for_later_while_the_owner_is_reminded_first_change_nothing_planned(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The planner skips a ladder whose date is well after a reminder still to come to the owner: what is stored,
+    tick after tick, is what planning every ladder stores."""
+    url = f"sqlite:///{tmp_path / 'short.db'}"
+    skipped: list[bool] = []
+    shortcut = planner._before_ladder
+
+    def counted(*args: Any) -> bool:
+        skipped.append(shortcut(*args))
+        return skipped[-1]
+
+    monkeypatch.setattr(planner, "_before_ladder", counted)
+    short = planned(url, tmp_path / "short", 1000)
+    assert any(skipped), "no ladder was left for later: the comparison says nothing"
+    monkeypatch.setattr(planner, "_before_ladder", lambda *args: False)
+    full = planned(f"sqlite:///{tmp_path / 'full.db'}", tmp_path / "full", 1000)
+    assert short == full
