@@ -150,6 +150,7 @@ def test_html_is_printable_with_the_timeline_inside(engine) -> None:  # type: ig
         report = build_report(s, "gb276-tc2", date(2000, 12, 31))
         page = render_html(report, rrules=recurrence_rules(s, "gb276-tc2"))
     assert "@media print" in page and "<svg" in page
+    assert page.index("<main>") < page.index("<h1>") and page.index("</table>") < page.index("</main>")  # a landmark
 
 
 def test_markup_in_titles_is_escaped_everywhere(database_url: str, tmp_path: Path) -> None:
