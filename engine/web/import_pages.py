@@ -45,13 +45,13 @@ FIELDS = {
     "--columns": "Columns",
     "--encoding": "Encoding",
 }
-MENTIONS: tuple[
-    tuple[str, str | Callable[[re.Match[str]], str]], ...
-] = (  # an option named inside an error or warning line, in the page's words
+MENTIONS: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (  # an option named inside a line
     (r"with --date YYYY-MM-DD", "in the Plan date field"),
     (r"--date (\d{4}-\d\d-\d\d)", r"the Plan date \1"),
-    (r"with --encoding( [\w-]+)?", "in the Encoding field"),
-    (r"--columns \"[^\"]*\"", "the Columns field"),
+    (r"with --encoding ([\w-]+)", r"with \1 in the Encoding field"),
+    (r"with --encoding\b", "in the Encoding field"),
+    (r"with --columns (\S+)", r"in the Columns field (\1)"),
+    (r"leave --sheet out", "leave the Sheet field empty"),
     (r"--(tz|sheet|columns|encoding|date)\b", lambda m: "the " + FIELDS["--" + m.group(1)] + " field"),
 )
 REFUSED = "This form is missing its security token or has expired. Go back, reload the page and try again."
