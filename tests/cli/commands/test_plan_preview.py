@@ -101,3 +101,20 @@ def test_a_preview_of_an_owners_file_says_what_would_change_in_the_directory(cli
     assert "added: newbie" in out and "updated: codev" in out
     assert "Nothing was stored" in out
     assert snapshot(cli.url) == before
+
+
+def test_a_preview_of_a_csv_takes_its_date_from_date_and_says_when_the_file_wins(cli) -> None:  # type: ignore[no-untyped-def]
+    Path("follow.csv").write_text("Reference,Action,Deadline\nR1,Publish the report,within six months\n", "utf-8")
+    refused = cli("import", "--dry-run", "follow.csv")
+    assert refused.code == 2 and refused.err.strip().endswith("or give the plan's date with --date YYYY-MM-DD")
+    result = cli("import", "--dry-run", "--date", "2024-03-04", "follow.csv")
+    assert result.code == 0, result.err
+    assert "dated 2024-03-04" in result.out and "R1         within six months → deadline due 2024-09-04" in result.out
+    assert "\nfollow\n" in result.out and "Part  —" not in result.out  # a sheet without Parts: its name alone
+    dated = Path("dated.csv")
+    dated.write_text("Geneva, 28 September 1999.\nReference,Action,Deadline\nR1,Publish,within six months\n", "utf-8")
+    result = cli("import", "--dry-run", "--date", "2024-03-04", "dated.csv")
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert "dated 1999-09-28" in out
+    assert "warning: the file gives the plan's date as 1999-09-28; --date 2024-03-04 was not used" in out
