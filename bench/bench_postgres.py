@@ -8,7 +8,7 @@ its own there and drops it afterwards. Targets:
 
 1. an idle tick (``run_tick`` at an instant when nothing is due) over 1,000,000 actions, with
    the 10,000 planned notices pending but not yet due: < 20 ms (median of many);
-2. planning 10,000 due notifications (``plan_due`` with 10,000 actions due among 1,000,000): < 2 s;
+2. planning 10,000 due notifications (``plan_due`` with 10,000 actions due among 1,000,000): < 0.5 s;
 3. dispatch throughput to a local SMTP server with one node against two nodes: two OS processes
    each running the service's dispatch step (``tick.dispatch_step``) on the same outbox; two nodes
    >= 1.6x one node, the median of three rounds (odd rounds run two nodes first: this machine's
@@ -70,7 +70,7 @@ from tests.smtpserver import free_port  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_IDLE_MS = 20.0
-TARGET_PLAN_S = 2.0
+TARGET_PLAN_S = 0.5
 TARGET_RATIO = 1.6
 TARGET_NODE_RATE = 1000  # messages/s one node sends to smtp-sink, rendering and building each
 DUE = 10_000
@@ -187,10 +187,13 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
     rules = load_rules(world.RULES)
-    times = []
+    times: list[float] = []
+    cpu: list[float] = []
     for _ in range(bench.args.repeat):
         reset(bench.url, size)
+        started = time.process_time()
         seconds, stats = timed(lambda: plan_due(engine, rules, world.NOW))
+        cpu.append(time.process_time() - started)  # this process's CPU, its write thread's included
         if stats.pending != DUE:
             raise SystemExit(f"plan_due planned {stats} instead of {DUE:,} pending notices")
         times.append(seconds)
@@ -198,7 +201,8 @@ def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
     bench.add(
         Row(
             f"plan_due: {DUE:,} notices among {size:,} actions",
-            f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s)",
+            f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s; "
+            f"CPU {statistics.median(cpu):.2f} s, {DUE / med:,.0f} notices/s)",
             f"target < {TARGET_PLAN_S:g} s",
             med < TARGET_PLAN_S,
         )
@@ -561,6 +565,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--batch", type=int, default=DISPATCH_BATCH, help="rows one dispatch pass leases (the service's default)"
     )
     parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
+    parser.add_argument("--planning-only", action="store_true", help="plan_due only: no idle tick, no dispatch")
     parser.add_argument("--idle-runs", type=int, default=1000, help="idle ticks measured")
     parser.add_argument(
         "--server",
@@ -588,9 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         seconds, _ = timed(lambda: fill(url, args.size))
         bench.note(f"world of {args.size:,} actions loaded with COPY in {seconds:.1f} s")
         measure_planning(bench, engine, args.size)
-        measure_idle(bench, engine, args.size)
+        if not args.planning_only:
+            measure_idle(bench, engine, args.size)
         engine.dispose()
-        measure_dispatch(bench, args.messages)
+        if not args.planning_only:
+            measure_dispatch(bench, args.messages)
     bench.note(environment())
     print_table(bench)
     return 0 if all(row.ok is not False for row in bench.rows) else 1
