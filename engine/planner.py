@@ -497,8 +497,8 @@ def _restarted_steps(
     ``first`` only, never on what was sent since, so every tick sees the same ladder. Every step after the first
     one that starts again starts again too, by its own offset, so the ladder keeps its order and its gaps; a ladder
     none of whose steps comes before ``first`` keeps its own instants for each recipient."""
-    if occ.missed_at is None:
-        return frozenset()
+    if occ.missed_at is None or first + LATER < occ.missed_at:
+        return frozenset()  # every step's first message comes on or after its offset from the missed date
     found = set()
     for index, step in enumerate(policy.escalate, 1):
         offset_at = next(_repeats(occ.missed_at, step, None, policy, calendar))
