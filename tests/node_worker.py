@@ -1,14 +1,15 @@
-"""One planwatch node in its own OS process, driven tick by tick by a test (the only clock).
+"""One planwatch node in its own OS process, driven tick by tick by a test or free-running.
 
 A node owns an engine, the rules, a renderer and a channel (SMTP or Maildir) built from
-``Settings`` exactly as ``planwatch run`` builds them, and runs ``run_tick`` at the simulated
-instants the test sends it; it never reads the real clock. The many-node test sends one
-``("tick", now)`` at a time to each of several nodes and waits for all of them; each node reads the
-instant on its own clock (``skew`` seconds off, and each tick up to ``jitter`` seconds late, also
-starting a little late in real time), so no two nodes tick at the same instant. ``("run", [now, ...])``
-runs several ticks in a row. With ``markers`` a node reports ``("tick", i)`` as tick ``i`` starts
-(planning comes first) and ``("sent", i, n)`` after the channel accepted the tick's ``n``-th message
-(before the dispatcher marks it sent); every tick ends with ``("done", i, stats)``.
+``Settings`` exactly as ``planwatch run`` builds them, and runs ``run_tick`` at simulated instants.
+``("tick", now)`` runs one tick at an instant the test sends (read on the node's own clock: ``skew``
+seconds off, up to ``jitter`` seconds late); ``("run", [now, ...])`` runs several in a row.
+``("free", Schedule)`` makes the node free-running: it ticks on its own, at its own intervals (with
+jitter), reading a simulated clock mapped onto the real one (``Schedule``) plus its own skew, with no
+word from the test and no wait for the other nodes, until the schedule ends.
+With ``markers`` a node reports ``("tick", i)`` as tick ``i`` starts (planning comes first) and
+``("sent", i, n)`` after the channel accepted the tick's ``n``-th message (before the dispatcher
+marks it sent); every tick ends with ``("done", i, stats)``.
 
 The processes come from a fork server that has imported this module (and so the engine)
 once, so a node starts in milliseconds rather than in the second a fresh interpreter needs.
@@ -131,12 +132,61 @@ class NodeRuntime:
         late = self.random.uniform(0, self.jitter) if self.jitter else 0.0
         if late:
             time.sleep(late / 100)  # the nodes do not start their ticks together either
-        now = now + self.skew + timedelta(seconds=late)
+        return self.tick_at(index, now + self.skew + timedelta(seconds=late))
+
+    def tick_at(self, index: int, now: datetime) -> dict[str, Any]:
+        """Run one tick at ``now`` exactly (this node's reading already); return what it did."""
         marked = getattr(self, "marked", None)
         if marked is not None:
             marked.tick, marked.count = index, 0
             self.report(("tick", index))
         return summary(run_tick(self.engine, self.rules, self.channel, self.renderer, now, ahead=self.ahead))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A free-running node's time: real seconds mapped onto simulated instants, the same map for every node.
+
+    Real time runs from ``origin`` (a ``time.time()`` reading shared by the nodes) in periods of
+    ``period`` seconds; period ``k`` is simulated ``start + k * every`` plus the real seconds into the
+    period, so within a period the simulated clock runs at the real pace and a lease (5 minutes) lasts
+    far longer than any tick, and from one period to the next it jumps ``every``. A node reads this
+    clock plus its own ``skew`` when a tick starts, and schedules its next tick ``period`` seconds later,
+    give or take ``jitter`` (a fraction of the period), from its own first tick in the first half of
+    period 0; it stops when the next tick would fall beyond ``periods`` periods. A tick that has not
+    ended when the next is due delays it (the next starts at once), as ``planwatch run`` does.
+    """
+
+    origin: float
+    start: datetime
+    every: timedelta
+    period: float
+    periods: int
+    jitter: float = 0.2
+
+    def instant(self, real: float) -> tuple[int, datetime]:
+        """Return the period of the real instant ``real`` and the simulated instant it stands for."""
+        k, into = divmod(real - self.origin, self.period)
+        return int(k), self.start + int(k) * self.every + timedelta(seconds=into)
+
+
+def free_run(runtime: NodeRuntime, schedule: Schedule, report: Report) -> int:
+    """Tick on ``schedule`` by the node's own clock until its end, reporting ``("done", i, stats)`` with each
+    tick's real start and end (``began``, ``ended``) and period; return how many ticks ran."""
+    rng = runtime.random
+    due = schedule.origin + rng.uniform(0, schedule.period / 2)
+    end = schedule.origin + schedule.periods * schedule.period
+    index = 0
+    while due < end:
+        time.sleep(max(0.0, due - time.time()))
+        began = time.time()
+        period, now = schedule.instant(began)
+        stats = runtime.tick_at(index, now + runtime.skew)
+        stats |= {"began": began, "ended": time.time(), "period": period}
+        report(("done", index, stats))
+        index += 1
+        due += schedule.period * (1 + rng.uniform(-schedule.jitter, schedule.jitter))
+    return index
 
 
 def summary(report: TickReport) -> dict[str, Any]:
@@ -170,6 +220,12 @@ def serve(conn: Connection, config: NodeConfig) -> None:
         command = conn.recv()
         if command[0] == "quit":
             break
+        if command[0] == "free":
+            try:
+                report(("finished", free_run(runtime, command[1], report)))
+            except Exception:
+                report(("error", -1, traceback.format_exc()))
+            continue
         instants: Sequence[datetime] = [command[1]] if command[0] == "tick" else command[1]
         for index, now in enumerate(instants):
             try:
@@ -230,6 +286,18 @@ class Node:
     def run(self, instants: Sequence[datetime]) -> list[dict[str, Any]]:
         """Run the ticks at ``instants`` and return their summaries (markers skipped)."""
         self.send("run", list(instants))
+        done: list[dict[str, Any]] = []
+        while (message := self.receive())[0] != "finished":
+            if message[0] == "done":
+                done.append(message[2])
+        return done
+
+    def free(self, schedule: Schedule) -> None:
+        """Start ticking on ``schedule``, on the node's own; ``collect`` gathers the ticks' summaries."""
+        self.send("free", schedule)
+
+    def collect(self) -> list[dict[str, Any]]:
+        """Return the summaries of a free run's ticks once it has finished (markers skipped)."""
         done: list[dict[str, Any]] = []
         while (message := self.receive())[0] != "finished":
             if message[0] == "done":

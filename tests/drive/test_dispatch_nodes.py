@@ -1,19 +1,26 @@
 """Three planwatch nodes (OS processes) on one PostgreSQL database deliver every message exactly once.
 
-The test drives the simulated time: it sends each instant to the three nodes and waits until all
-three have finished that tick before it moves on. Each node reads the instant on a clock of its
-own, ``SKEWS`` seconds off (one ahead, one behind), and starts each tick up to ``JITTER`` seconds
-late (and a little late in real time too), so the nodes plan and dispatch concurrently at
-instants a few seconds apart, never in step. Messages go over SMTP to a real aiosmtpd server in
-this process, and are counted there by Message-ID.
+The nodes are free-running: each ticks on its own schedule, every ``PERIOD`` real seconds give or
+take ``FREE_JITTER`` of it, starting at a moment of its own, and reads a simulated clock
+(``Schedule``: period ``k`` of real time stands for ``START + k * EVERY``, at the real pace within
+the period) plus its own skew (``SKEWS``: one ahead, one behind). The test tells them nothing after
+the start and never waits for one node before another ticks: they plan and dispatch concurrently,
+at instants a few seconds apart, and a tick that runs long delays that node alone. Messages go over
+SMTP to a real aiosmtpd server in this process, and are counted there by Message-ID.
+
+What may go twice is what README promises: nothing, unless a pass outlives its lease. Here a pass
+outlives its lease only when its tick is still running once a later period has begun (6 simulated
+hours later) and another node starts a tick then (a "takeover", counted from the ticks' real start
+and end); each may repeat at most ``BOTH_BOUND`` messages. Without one, nothing may repeat.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -29,7 +36,7 @@ from engine.mail.messages import message_id
 from engine.settings import Settings
 from engine.store import make_engine
 
-from ..node_worker import Node, NodeConfig, fork_server
+from ..node_worker import Node, NodeConfig, Schedule, fork_server
 from ..smtpserver import Recorder, free_port
 from ..synthetic_world import DOMAIN, Final, Shape, build_world, read_final, ticks, utc, write_rules
 
@@ -39,11 +46,14 @@ START = utc(2030, 1, 7, 0, 30)  # a Monday; ticks every six hours fall at 00:30,
 EVERY = timedelta(hours=6)
 NODES = 3
 SKEWS = (0.0, 2.6, -3.4)  # seconds each node's clock is off
-JITTER = 2.0  # seconds each tick of a node may start late
+JITTER = 2.0  # seconds each tick of a node may start late (the lease test's nodes, ticked by the test)
+PERIOD = 0.8  # real seconds that stand for one EVERY of simulated time; each node ticks about this often
+FREE_JITTER = 0.25  # each node's interval between ticks: PERIOD give or take this fraction of it
 # A pass that outlives its lease stops before each message whose lease is gone, but the messages it
 # checked already are in its SMTP connections' queues: per connection DEPTH waiting and one on the wire,
 # and one handed over. Those, and only those, may also be sent by the node that took the rows over.
 DEPTH: int = inspect.signature(Pool).parameters["depth"].default
+OUTAGE = (8, 14)  # the mail server is down from period 8 to 14: Wednesday 00:30 to Thursday 12:30
 BOTH_BOUND = Settings().smtp_connections * (DEPTH + 1) + 1
 
 
@@ -89,7 +99,7 @@ class MailServer:
 
 
 class Cluster:
-    """Three nodes; ``step`` runs one tick on all of them at once and returns their summaries."""
+    """Three nodes that ``run`` free-running over a span of simulated time."""
 
     def __init__(self, url: str, rules: Path, smtp_port: int) -> None:
         ctx = fork_server()
@@ -102,28 +112,57 @@ class Cluster:
             self.nodes.append(Node(ctx, config))
         self.sent = Counter[str]()
         self.paused: list[str] = []
+        self.ticks: dict[str, list[dict[str, Any]]] = {node.config.name: [] for node in self.nodes}
+        self.origin, self.last = 0.0, START
 
-    def step(self, now: datetime) -> list[dict[str, Any]]:
+    def run(self, instants: Sequence[datetime], events: dict[int, Callable[[], None]] | None = None) -> None:
+        """Let the nodes run free over the span of ``instants`` (one ``PERIOD`` each) and call ``events[k]`` as
+        period ``k`` begins; then one node ticks once more just after the span (what the last ticks left)."""
+        schedule = Schedule(time.time() + 0.5, instants[0], EVERY, PERIOD, len(instants), FREE_JITTER)
+        self.origin = schedule.origin
         for node in self.nodes:
-            node.send("tick", now)
-        done = [node.expect("done")[2] for node in self.nodes]
-        for node, summary in zip(self.nodes, done, strict=True):
+            node.free(schedule)
+        for k, event in sorted((events or {}).items()):
+            time.sleep(max(0.0, schedule.origin + k * PERIOD - time.time()))
+            event()
+        for node in self.nodes:
+            self.record(node, node.collect())
+        self.last = instants[-1] + EVERY / 2
+        self.nodes[0].send("tick", self.last)
+        self.record(self.nodes[0], [self.nodes[0].expect("done")[2]])
+
+    def record(self, node: Node, done: list[dict[str, Any]]) -> None:
+        self.ticks[node.config.name].extend(d for d in done if "began" in d)
+        for summary in done:
             self.sent[node.config.name] += summary["sent"]
             if summary["paused"]:
                 self.paused.append(summary["paused"])
-        return done
 
-    def run(self, instants: Sequence[datetime]) -> None:
-        for now in instants:
-            self.step(now)
+    def takeovers(self) -> int:
+        """Return how many times a node started a tick in a later period while another node's tick was still
+        running: that tick's leases had run out in simulated time, and the rows were another node's to take."""
+        count = 0
+        for name, mine in self.ticks.items():
+            for late in mine:
+                if int((late["ended"] - self.origin) // PERIOD) == late["period"]:
+                    continue
+                count += sum(
+                    1
+                    for other, theirs in self.ticks.items()
+                    if other != name
+                    for tick in theirs
+                    if tick["period"] > late["period"] and late["began"] < tick["began"] < late["ended"]
+                )
+        return count
 
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
 
 
-def check_exactly_once(final: Final, received: Counter[str], last: datetime) -> None:
-    """The invariants of a finished run: every row that was to go went, once, and the log matches the outbox."""
+def check_exactly_once(final: Final, received: Counter[str], last: datetime, takeovers: int = 0) -> int:
+    """The invariants of a finished run: every row that was to go went, once (at most ``BOTH_BOUND`` twice for
+    each takeover of a pass that outlived its lease), and the log matches the outbox."""
     assert final.due_pending(last) == []
     assert {r["status"] for r in final.outbox} <= {
         "sent",
@@ -135,11 +174,14 @@ def check_exactly_once(final: Final, received: Counter[str], last: datetime) -> 
     sent = final.sent_ids()
     assert max(sent.values()) == 1  # one key, one Message-ID
     twice = {mid: n for mid, n in received.items() if n > 1}
-    assert twice == {}, f"{len(twice)} messages arrived more than once"
+    print(f"\nsent by two nodes: {len(twice)}; takeovers of a pass that outlived its lease: {takeovers}")
+    assert max(received.values()) <= 2, received.most_common(3)
+    assert len(twice) <= BOTH_BOUND * takeovers, f"{len(twice)} messages arrived twice ({takeovers} takeovers)"
     assert set(received) == set(sent), (len(set(received) - set(sent)), len(set(sent) - set(received)))
     log = final.log_steps()
     assert len(log) == len(set(log))
     assert set(log) == final.escalation_steps()
+    return len(twice)
 
 
 def lost(final: Final, waiting: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -178,6 +220,7 @@ def test_three_nodes_deliver_thousands_of_messages_exactly_once(pg_url: str, tmp
     finally:
         cluster.stop()
         server.stop()
+    assert all(len(mine) >= len(instants) // 2 for mine in cluster.ticks.values()), cluster.ticks  # all ran free
     engine = make_engine(pg_url)
     final = read_final(engine)
     engine.dispose()
@@ -186,9 +229,9 @@ def test_three_nodes_deliver_thousands_of_messages_exactly_once(pg_url: str, tmp
         sum(types.values()) >= 2_500 and types["reminder"] >= 400 and types["overdue"] + types["escalation"] >= 2_000
     ), types
     assert types["digest"] > 0 and len(final.log) >= 700
-    check_exactly_once(final, server.received(), instants[-1])
+    twice = check_exactly_once(final, server.received(), cluster.last, cluster.takeovers())
     print(f"\nsent per node: {dict(cluster.sent)}; by type: {dict(types)}; escalation log rows: {len(final.log)}")
-    assert sum(cluster.sent.values()) == sum(types.values())
+    assert 0 <= sum(cluster.sent.values()) - sum(types.values()) <= twice  # a repeat is counted by both nodes
     assert all(cluster.sent[node.config.name] > 0 for node in cluster.nodes), cluster.sent  # the work was shared
 
 
@@ -198,24 +241,28 @@ def test_a_mail_server_outage_under_three_nodes_loses_nothing_and_repeats_nothin
     )
     build_world(pg_url, shape)
     instants = ticks(START, 10, EVERY)
-    before, down, after = instants[:8], instants[8:14], instants[14:]  # down from Wednesday 00:30 to Thursday 12:30
     server = MailServer()
     server.start()
     cluster = Cluster(pg_url, write_rules(tmp_path / "rules"), server.port)
     engine = make_engine(pg_url)
-    try:
-        cluster.run(before)
-        arrived = len(server.recorder.received)
+    seen: dict[str, Any] = {}
+
+    def down() -> None:
+        seen["arrived"] = len(server.recorder.received)
         server.stop()
-        cluster.run(down)
+
+    def up() -> None:
         with engine.connect() as conn:
-            pause = read_pause(conn)
-        waiting = [r for r in read_final(engine).outbox if r["status"] == "pending"]
+            seen["pause"] = read_pause(conn)
+        seen["waiting"] = [r for r in read_final(engine).outbox if r["status"] == "pending"]
         server.start()
-        cluster.run(after)
+
+    try:
+        cluster.run(instants, {OUTAGE[0]: down, OUTAGE[1]: up})
     finally:
         cluster.stop()
         server.stop()
+    arrived, pause, waiting = seen["arrived"], seen["pause"], seen["waiting"]
     final = read_final(engine)
     with engine.connect() as conn:
         resumed = read_pause(conn) is None
@@ -225,7 +272,7 @@ def test_a_mail_server_outage_under_three_nodes_loses_nothing_and_repeats_nothin
     assert len(waiting) >= 100 and {r["attempts"] for r in waiting} == {0}  # held back, not counted as failed tries
     assert cluster.paused
     assert lost(final, waiting) == []  # everything that waited went out afterwards, or its successor did
-    check_exactly_once(final, server.received(), instants[-1])
+    check_exactly_once(final, server.received(), cluster.last, cluster.takeovers())
     assert resumed  # the queue resumed once the server answered again
 
 
