@@ -69,7 +69,7 @@ def test_event_linked_actions_are_proposed_to_follow_the_heading_they_name(cli) 
         "2000-12-31",
     )
     assert linked["needs_review"] is True
-    assert "planwatch set II.2.6 --after II.1.1" in linked["reason"]
+    assert "confirm that it follows II.1.1, or give it a date of its own." in linked["reason"]
 
 
 def test_review_lists_what_needs_a_decision_and_set_resolves_it(cli) -> None:  # type: ignore[no-untyped-def]
