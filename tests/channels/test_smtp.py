@@ -25,7 +25,7 @@ from engine.channels import DeliveryError, MemoryChannel, NullChannel
 from engine.channels.pipeline import SENT
 from engine.channels.smtp import SmtpChannel, SmtpConfig, parse_smtp_url
 from engine.drive.delivery import read_pause
-from engine.drive.dispatch import DispatchStats, _Batch, dispatch
+from engine.drive.dispatch import DispatchStats, _Batch, _Tally, dispatch
 from engine.drive.planning import plan_due
 from engine.drive.simulate import start_cursors
 from engine.errors import InputError
@@ -545,7 +545,7 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
     with world.engine.connect() as conn:
         rows = claim_due(conn, REMINDERS_DUE, 10)
         assert len(rows) == 3
-        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
+        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None, _Tally())
         assert batch.still_ours(rows[2], [(rows[0], SENT), (rows[1], SENT)])
         assert batch.stats.sent == 2
         batch.close()
@@ -565,7 +565,7 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
             update(OUT).where(OUT.c.id == rows[2]["id"]).values(next_attempt_at=REMINDERS_DUE + timedelta(hours=1))
         )
     with world.engine.connect() as conn:
-        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None)
+        batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None, _Tally())
         assert not batch.still_ours(rows[2])
         batch.close()
 
