@@ -22,14 +22,22 @@ that arrived twice number at most ``REPEATS_BOUND``: what the SMTP connections h
 waiting and one on the wire, ``engine.channels.pipeline``; 8 connections) and the message just handed
 over, 41.
 
-``PLANWATCH_CRASH_TRIALS=N`` runs N trials per backend (default 15); the seed is printed and
-``PLANWATCH_CRASH_SEED=N`` replays a run.
+The planning trials kill the service inside its plan step: a world of the real calendar (4,000
+actions due over the past weeks and the coming month, never planned) whose first tick plans about
+1,500 outbox rows, in transactions of up to 1,000; each trial kills at a random moment between the
+start and the end of the reference run's plan step (the service's log gives both), and a new service
+plans again and finishes: the outbox equals the reference's, nothing sent twice beyond the bound.
+The delivery hour is one whose instants lie hours away from the test's, so every run has the same work.
+
+``PLANWATCH_CRASH_TRIALS=N`` runs N dispatch trials per backend (default 15) and N // 2 planning
+trials; the seed is printed and ``PLANWATCH_CRASH_SEED=N`` replays a run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
 import random
 import shutil
@@ -45,6 +53,7 @@ from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
@@ -56,7 +65,19 @@ from engine.store import make_engine
 
 from ..node_worker import NodeConfig, Service, due_soon, plan_outbox
 from ..smtpserver import Recorder, smtp_server
-from ..synthetic_world import DOMAIN, OUT, Final, Shape, build_world, read_final, ticks, utc, write_rules
+from ..synthetic_world import (
+    DOMAIN,
+    OUT,
+    RULES,
+    ZONES,
+    Final,
+    Shape,
+    build_world,
+    read_final,
+    ticks,
+    utc,
+    write_rules,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +101,9 @@ AT_ONCE = 2  # trials run side by side (each its own copy, mail server and servi
 class Store:
     """A template world on one backend, its outbox planned, and fresh copies of it due in the next seconds."""
 
-    def __init__(self, backend: str, folder: Path, server: str | None, rules: Path) -> None:
+    def __init__(
+        self, backend: str, folder: Path, server: str | None, rules: Path, shape: Shape = SHAPE, *, plan: bool = True
+    ) -> None:
         self.backend, self.folder, self.server = backend, folder, server
         self.copies: list[str] = []
         self._copying = threading.Lock()  # PostgreSQL copies a template for one CREATE DATABASE at a time
@@ -91,8 +114,9 @@ class Store:
             assert server is not None
             self.template_name = self._create(f"pw_crash_tpl_{uuid.uuid4().hex[:8]}")
             url = f"{server.rpartition('/')[0]}/{self.template_name}"
-        build_world(url, SHAPE)
-        self.messages = plan_outbox(url, rules, ticks(SIM_START, 14, EVERY), 2 * EVERY)
+        build_world(url, shape)
+        self.plan = plan
+        self.messages = plan_outbox(url, rules, ticks(SIM_START, 14, EVERY), 2 * EVERY) if plan else 0
 
     def _admin(self, sql: str) -> None:
         assert self.server is not None
@@ -117,7 +141,8 @@ class Store:
                 name = self._create(f"pw_crash_{label}_{uuid.uuid4().hex[:6]}", self.template_name)
             self.copies.append(name)
             url = f"{self.server.rpartition('/')[0]}/{name}"
-        due_soon(url, datetime.now(UTC) + timedelta(seconds=LEAD), SPREAD)
+        if self.plan:
+            due_soon(url, datetime.now(UTC) + timedelta(seconds=LEAD), SPREAD)
         return url
 
     def wait_for_sessions_to_end(self, url: str) -> None:
@@ -202,9 +227,12 @@ def final_of(url: str) -> Final:
         engine.dispose()
 
 
-def _pending(engine: Engine) -> int:
+def _rows(engine: Engine) -> tuple[int, int]:
+    """Return how many outbox rows there are, and how many of them are pending and due now."""
     with engine.connect() as conn:
-        return len(conn.execute(select(OUT.c.id).where(OUT.c.status == "pending")).all())
+        rows = len(conn.execute(select(OUT.c.id)).all())
+        due = select(OUT.c.id).where(OUT.c.status == "pending", OUT.c.due_at <= datetime.now(UTC))
+        return rows, len(conn.execute(due).all())
 
 
 def _errors(url: str) -> Counter[str]:
@@ -218,21 +246,29 @@ def _errors(url: str) -> Counter[str]:
         engine.dispose()
 
 
-def finish(service: Service, url: str, what: str) -> None:
-    """Wait until nothing is pending, then stop ``service``; fail (with its log) after ``FINISH`` seconds."""
-    deadline, engine = time.monotonic() + FINISH, make_engine(url)
+def finish(service: Service, url: str, what: str) -> float:
+    """Wait until the outbox has rows and none is pending, then stop ``service``; fail (with its log) after
+    ``FINISH`` seconds. Return the seconds from the service's start until the outbox first had rows."""
+    deadline, engine, planned = time.monotonic() + FINISH, make_engine(url), 0.0
+    rows = left = 0
     try:
-        while (left := _pending(engine)) and time.monotonic() < deadline and service.alive():
-            time.sleep(0.2)
+        while time.monotonic() < deadline and service.alive():
+            rows, left = _rows(engine)
+            if rows and not planned:
+                planned = time.monotonic() - service.started
+            if rows and not left and "tick planned" in service.log():  # it has ticked: a stop ends it cleanly
+                break
+            time.sleep(0.1)
     finally:
         engine.dispose()
     code = service.stop()
     said = "\n".join(line for line in service.log().splitlines() if "tick planned 0 action" not in line)
-    assert not left, (
+    assert rows and not left, (
         f"{what}: {left} messages still pending after {FINISH:g} s ({_errors(url).most_common(3)}); "
         f"the service said:\n{said}"
     )
     assert code == 0, f"{what}: the service ended with {code}:\n{said}"
+    return planned
 
 
 @dataclass
@@ -244,12 +280,14 @@ class Kill:
     delay: float
     arrived: int = 0  # messages the server had when the node died
     leased: int = 0  # rows the node held leased when it died
+    planned: int = -1  # outbox rows when it died (the planning trials; fewer than the reference's: mid-plan)
     repeats: int = 0  # messages that arrived twice
 
     def __str__(self) -> str:
         moment = f"at arrival {self.at} + {self.delay * 1000:.1f} ms" if self.at else f"at {self.delay:.2f} s"
+        rows = f", {self.planned} outbox rows" if self.planned >= 0 else ""
         return (
-            f"trial {self.trial}: killed {moment} ({self.arrived} arrived, {self.leased} leased); "
+            f"trial {self.trial}: killed {moment} ({self.arrived} arrived, {self.leased} leased{rows}); "
             f"{self.repeats} repeated"
         )
 
@@ -263,17 +301,34 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Stor
     made.drop()
 
 
-def reference_run(store: Store, rules: Path, folder: Path) -> Final:
+def plan_window(log: str, started: float) -> tuple[float, float]:
+    """Return when, in seconds from ``started`` (a ``time.time()``), the service's first plan step that planned
+    something began and ended, from its JSON log lines."""
+    for line in log.splitlines():
+        if line.startswith("{") and (record := json.loads(line)).get("message", "").startswith("tick planned"):
+            if record["message"].startswith("tick planned 0 "):
+                continue
+            began = datetime.fromisoformat(record["tick_at"]).timestamp()
+            ended = datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+            return began - started, ended - started
+    raise AssertionError(f"the service never planned:\n{log}")
+
+
+def reference_run(store: Store, rules: Path, folder: Path) -> tuple[Final, tuple[float, float]]:
+    """Run a service that is never killed; return what it did and when its first plan step began and ended."""
     url = store.copy("reference")
     recorder = Recorder()
     with smtp_server(recorder) as port:
         service = Service(config("reference", url, rules, port), folder / "reference.log")
+        started = time.time()
         finish(service, url, "the reference run")
+        window = plan_window(service.log(), started) if not store.plan else (0.0, 0.0)
         received = arrivals(recorder)
     final = final_of(url)
-    assert set(received.values()) == {1} and len(received) == store.messages, received.most_common(3)
-    assert set(final.statuses().values()) == {"sent"}, Counter(final.statuses().values())
-    return final
+    assert set(received.values()) <= {1}, received.most_common(3)  # none may be due yet: the planning world
+    assert not store.plan or len(received) == store.messages, len(received)
+    assert not store.plan or set(final.statuses().values()) == {"sent"}, Counter(final.statuses().values())
+    return final, window
 
 
 def crash_trial(store: Store, rules: Path, kill: Kill, folder: Path) -> tuple[Final, Counter[str]]:
@@ -293,6 +348,7 @@ def crash_trial(store: Store, rules: Path, kill: Kill, folder: Path) -> tuple[Fi
         kill.arrived = len(trap.received)
         store.wait_for_sessions_to_end(url)
         kill.leased = leased(url)
+        kill.planned = len(final_of(url).outbox) if not store.plan else -1
         finisher = Service(config(f"finisher{kill.trial}", url, rules, port), folder / f"finisher{kill.trial}.log")
         finish(finisher, url, f"trial {kill.trial} (seed {SEED})")
         received = arrivals(trap)
@@ -323,7 +379,7 @@ def test_kill_9_of_planwatch_run_loses_nothing_and_repeats_at_most_the_pipeline_
     rng = random.Random(f"{SEED}/{world.backend}")
     print(f"\ncrash trials on {world.backend}: {TRIALS}, seed {SEED} (PLANWATCH_CRASH_SEED={SEED} replays them)")
     assert world.messages >= 150, world.messages
-    ref = reference_run(world, rules, tmp_path)
+    ref, _ = reference_run(world, rules, tmp_path)
     kills = []
     for trial in range(TRIALS):
         if trial % 5 == 4:  # a moment of the first seconds: start, the first ticks and passes
@@ -343,3 +399,67 @@ def test_kill_9_of_planwatch_run_loses_nothing_and_repeats_at_most_the_pipeline_
     print(f"  repeats per crash: {sorted(Counter(k.repeats for k in kills).items())} (bound {REPEATS_BOUND})")
     assert sum(1 for k in kills if k.at and 0 < k.arrived < world.messages) >= TRIALS // 2  # died mid-dispatch
     assert any(k.repeats for k in kills)  # some kill landed between a message's arrival and its mark
+
+
+# ----- kills while planning ------------------------------------------------------------------------
+
+# A world of the real calendar, planned by the service itself: its actions fall due over the past weeks
+# and the coming month of the real clock, so the first tick of ``planwatch run`` plans them all at once
+# (thousands of outbox rows in the plan step's transaction) and then sends what is due.
+PLANNING_SHAPE = dict(actions=4_000, owners=1_500, managers=20, overdue_days=20, spread_days=36)
+PLANNING_TRIALS = max(TRIALS // 2, 1)  # per backend
+
+
+def quiet_hour(now: datetime) -> int:
+    """Return a delivery hour (local, the same in the world's three zones) whose instants in UTC all lie
+    far from ``now``, so that no message falls due while the reference and the trials run and every run
+    has the same work."""
+    offsets = [now.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0) for zone in ZONES]
+    hour_now = now.hour + now.minute / 60
+
+    def margin(hour: int) -> float:
+        gaps = [abs((hour - off.total_seconds() / 3600 - hour_now) % 24) for off in offsets]
+        return min(min(g, 24 - g) for g in gaps)
+
+    return max(range(24), key=margin)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unplanned(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Path]]:
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    now = datetime.now(UTC)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "policies.yaml").write_text(RULES.replace('hour: "09:00"', f'hour: "{quiet_hour(now):02d}:00"'))
+    shape = Shape(start=now.replace(minute=0, second=0, microsecond=0), **PLANNING_SHAPE)  # type: ignore[arg-type]
+    made = Store(request.param, tmp_path, server, rules, shape, plan=False)
+    yield made, rules
+    made.drop()
+
+
+def test_kill_9_while_planning_loses_nothing_and_repeats_at_most_the_pipeline_depth(
+    unplanned: tuple[Store, Path], tmp_path: Path
+) -> None:
+    """``kill -9`` of ``planwatch run`` at random moments from its start to just after its first plan step has
+    committed: most land inside the plan step's transaction (the outbox has fewer rows than the reference's
+    at death), a few in the dispatch that follows. A new service finishes: the outbox equals the reference."""
+    world, rules = unplanned
+    rng = random.Random(f"{SEED}/planning/{world.backend}")
+    print(f"\nplanning crash trials on {world.backend}: {PLANNING_TRIALS}, seed {SEED}")
+    ref, (began, ended) = reference_run(world, rules, tmp_path)
+    print(f"  the reference planned {len(ref.outbox)} outbox rows from {began:.2f} s to {ended:.2f} s after its start")
+    assert len(ref.outbox) >= 1_000 and ended - began >= 0.5, (len(ref.outbox), began, ended)
+    kills = [Kill(trial, 0, rng.uniform(began, ended + 0.2)) for trial in range(PLANNING_TRIALS)]
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        runs = [pool.submit(crash_trial, world, rules, kill, tmp_path / "planning") for kill in kills]
+        try:
+            for kill, run in zip(kills, runs, strict=True):
+                final, received = run.result()
+                check(kill, final, received, ref)
+                print(f"  {kill}")
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    print(f"  repeats per crash: {sorted(Counter(k.repeats for k in kills).items())} (bound {REPEATS_BOUND})")
+    mid_plan = sum(1 for k in kills if k.delay >= began and 0 <= k.planned < len(ref.outbox) and k.arrived == 0)
+    assert mid_plan >= PLANNING_TRIALS // 3, [str(k) for k in kills]  # died before the plan step committed
