@@ -212,7 +212,8 @@ def test_owner_rule_with_unknown_owner(loaded) -> None:  # type: ignore[no-untyp
         loaded,
         ["import", PLAN],
         r"rules/owners\.yaml:\d+:5: assign\[9\]\.owner: unknown owner id 'hr-department': the rule \(match 'II\.3'\) "
-        r"would give it II\.3\.1, .* and your owners directory has no 'hr-department'; remove the rule or add the owner",
+        r"would give it II\.3\.1, .* and your owners directory has no 'hr-department'; "
+        r"remove the rule or add the owner",
     )
 
 
