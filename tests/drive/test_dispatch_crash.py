@@ -227,12 +227,14 @@ def final_of(url: str) -> Final:
         engine.dispose()
 
 
-def _rows(engine: Engine) -> tuple[int, int]:
-    """Return how many outbox rows there are, and how many of them are pending and due now."""
+def _rows(engine: Engine, due_only: bool) -> tuple[int, int]:
+    """Return how many outbox rows there are, and how many of them are pending (``due_only``: and due now)."""
     with engine.connect() as conn:
         rows = len(conn.execute(select(OUT.c.id)).all())
-        due = select(OUT.c.id).where(OUT.c.status == "pending", OUT.c.due_at <= datetime.now(UTC))
-        return rows, len(conn.execute(due).all())
+        pending = select(OUT.c.id).where(OUT.c.status == "pending")
+        if due_only:
+            pending = pending.where(OUT.c.due_at <= datetime.now(UTC))
+        return rows, len(conn.execute(pending).all())
 
 
 def _errors(url: str) -> Counter[str]:
@@ -246,14 +248,15 @@ def _errors(url: str) -> Counter[str]:
         engine.dispose()
 
 
-def finish(service: Service, url: str, what: str) -> float:
-    """Wait until the outbox has rows and none is pending, then stop ``service``; fail (with its log) after
-    ``FINISH`` seconds. Return the seconds from the service's start until the outbox first had rows."""
+def finish(service: Service, url: str, what: str, *, due_only: bool = False) -> float:
+    """Wait until the outbox has rows and none is pending (``due_only``: none that is due), then stop
+    ``service``; fail (with its log) after ``FINISH`` seconds. Return the seconds from the service's start
+    until the outbox first had rows."""
     deadline, engine, planned = time.monotonic() + FINISH, make_engine(url), 0.0
     rows = left = 0
     try:
         while time.monotonic() < deadline and service.alive():
-            rows, left = _rows(engine)
+            rows, left = _rows(engine, due_only)
             if rows and not planned:
                 planned = time.monotonic() - service.started
             if rows and not left and "tick planned" in service.log():  # it has ticked: a stop ends it cleanly
@@ -321,7 +324,7 @@ def reference_run(store: Store, rules: Path, folder: Path) -> tuple[Final, tuple
     with smtp_server(recorder) as port:
         service = Service(config("reference", url, rules, port), folder / "reference.log")
         started = time.time()
-        finish(service, url, "the reference run")
+        finish(service, url, "the reference run", due_only=not store.plan)
         window = plan_window(service.log(), started) if not store.plan else (0.0, 0.0)
         received = arrivals(recorder)
     final = final_of(url)
@@ -350,7 +353,7 @@ def crash_trial(store: Store, rules: Path, kill: Kill, folder: Path) -> tuple[Fi
         kill.leased = leased(url)
         kill.planned = len(final_of(url).outbox) if not store.plan else -1
         finisher = Service(config(f"finisher{kill.trial}", url, rules, port), folder / f"finisher{kill.trial}.log")
-        finish(finisher, url, f"trial {kill.trial} (seed {SEED})")
+        finish(finisher, url, f"trial {kill.trial} (seed {SEED})", due_only=not store.plan)
         received = arrivals(trap)
     return final_of(url), received
 
@@ -431,7 +434,7 @@ def unplanned(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "policies.yaml").write_text(RULES.replace('hour: "09:00"', f'hour: "{quiet_hour(now):02d}:00"'))
-    shape = Shape(start=now.replace(minute=0, second=0, microsecond=0), **PLANNING_SHAPE)  # type: ignore[arg-type]
+    shape = Shape(start=now.replace(minute=0, second=0, microsecond=0), **PLANNING_SHAPE)
     made = Store(request.param, tmp_path, server, rules, shape, plan=False)
     yield made, rules
     made.drop()
