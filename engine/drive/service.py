@@ -310,6 +310,7 @@ def run_service(
     )
 
     stopping: list[int] = []
+    stoppers: list[threading.Thread] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         # A second signal while the first one stops the scheduler (two SIGTERMs at once, Ctrl-C twice)
@@ -318,7 +319,11 @@ def run_service(
             return
         stopping.append(signum)
         say(f"Stopping after the current tick ({signal.Signals(signum).name}).")
-        scheduler.shutdown(wait=True)
+        # Not in the handler itself: the signal may have come while the main loop held the executor's lock
+        # (handing a job over), and a job that ends needs that lock; waiting here for it would never end.
+        stopper = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="planwatch-stop")
+        stoppers.append(stopper)
+        stopper.start()
 
     previous: dict[int, Any] = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     say(
@@ -335,7 +340,9 @@ def run_service(
         if not stopping:
             raise
     finally:
-        waker.stop()  # the pass in progress finishes first
+        for stopper in stoppers:  # the tick in progress finishes first
+            stopper.join()
+        waker.stop()  # and the pass in progress
         # Stopped by a signal, the process is ending: a late one is ignored (to the interpreter's exit)
         # rather than killing it half-way; otherwise the caller's handlers come back.
         for sig, handler in previous.items():
