@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from engine.store.types import UTCDateTime
 
-STATUSES = ("open", "in_progress", "done", "dropped", "on_hold")
+STATUSES = ("open", "in_progress", "reported", "done", "dropped", "on_hold")
+ACCEPTANCE = ("accepted", "partially_accepted", "not_accepted", "under_consideration")
 
 
 def _utc(nullable: bool = False) -> Any:
@@ -33,6 +34,7 @@ class Plan(SQLModel, table=True):
     updated_at: datetime = _utc()
     # the date line's place when planwatch knows no time zone for it: the plan is in review until one is chosen
     zone_review: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    language: str = Field(default="en", sa_column_kwargs={"server_default": "en"})  # en, fr or es
 
 
 class Section(SQLModel, table=True):
@@ -66,6 +68,7 @@ class Owner(SQLModel, table=True):
     away_to: date | None = None
     deputy_id: str | None = None
     country: str | None = None  # ISO 3166 alpha-2: whose holidays the owner keeps
+    language: str | None = None  # en, fr or es; None: the plan's language
 
 
 class Action(SQLModel, table=True):
@@ -112,6 +115,12 @@ class Action(SQLModel, table=True):
     last_completed: date | None = None
     last_progress_at: datetime | None = _utc(nullable=True)
     policy: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # accepted, partially_accepted, not_accepted (with the reason in acceptance_note) or under_consideration
+    acceptance: str = Field(default="accepted", sa_column_kwargs={"server_default": "accepted"})
+    acceptance_note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # why an overdue action is late: one of the rules' delay causes, and the owner's words
+    delay_cause: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    delay_note: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class ActionChange(SQLModel, table=True):

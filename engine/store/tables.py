@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from engine.store.feed_models import FeedEvent, FeedToken
+from engine.store.followup_models import Campaign, CampaignRequest, ClosureReport, Evidence, ProgressUpdate
 from engine.store.models import (
     Action,
     ActionChange,
@@ -26,14 +27,19 @@ from engine.store.web_models import ExtensionRequest, SigninMail, UsedLink, WebS
 __all__ = [
     "ACTION",
     "ACTION_CHANGE",
+    "CAMPAIGN",
+    "CAMPAIGN_REQUEST",
+    "CLOSURE_REPORT",
     "COMPLETION",
     "ESCALATION",
+    "EVIDENCE",
     "EXTENSION_REQUEST",
     "FEED_EVENT",
     "FEED_TOKEN",
     "OUTBOX",
     "OWNER",
     "PLAN",
+    "PROGRESS_UPDATE",
     "SECTION",
     "SERVICE_STATE",
     "SIGNIN_MAIL",
@@ -57,3 +63,8 @@ WEB_SESSION: Table = table_of(WebSession)
 USED_LINK: Table = table_of(UsedLink)
 SIGNIN_MAIL: Table = table_of(SigninMail)
 EXTENSION_REQUEST: Table = table_of(ExtensionRequest)
+CLOSURE_REPORT: Table = table_of(ClosureReport)
+PROGRESS_UPDATE: Table = table_of(ProgressUpdate)
+EVIDENCE: Table = table_of(Evidence)
+CAMPAIGN: Table = table_of(Campaign)
+CAMPAIGN_REQUEST: Table = table_of(CampaignRequest)

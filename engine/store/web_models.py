@@ -61,6 +61,7 @@ class ExtensionRequest(SQLModel, table=True):
     requested_by: str
     requested_at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
     wanted: date
+    from_due: date | None = None  # the due date in force when it was asked for
     reason: str = ""
     via: str = "web"
     status: str = Field(default="pending", index=True)
