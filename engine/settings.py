@@ -46,6 +46,10 @@ class Settings:
     admin_webhook: str = field(default="", repr=False)
     healthz_strict: bool = False
     metrics_token: str = field(default="", repr=False)
+    # Evidence attached to closure reports and updates: kept in the database, or in this folder (by sha256)
+    # when it is set; files larger than ``evidence_max_bytes`` are refused.
+    evidence_dir: Path | None = None
+    evidence_max_bytes: int = 10 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -75,6 +79,8 @@ class Settings:
             admin_webhook=environ.get("PLANWATCH_ADMIN_WEBHOOK", ""),
             healthz_strict=environ.get("PLANWATCH_HEALTHZ_STRICT", "") not in {"", "0", "false"},
             metrics_token=environ.get("PLANWATCH_METRICS_TOKEN", ""),
+            evidence_dir=Path(environ["PLANWATCH_EVIDENCE_DIR"]) if environ.get("PLANWATCH_EVIDENCE_DIR") else None,
+            evidence_max_bytes=_count(environ, "PLANWATCH_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, "bytes"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)  # type: ignore[arg-type]
