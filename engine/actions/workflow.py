@@ -20,6 +20,7 @@ from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
 from engine.read.escalation_review import Directory, directory
 from engine.rules.events import NamedEvent
+from engine.store.followup_models import ProgressUpdate
 from engine.store.models import (
     STATUSES,
     Action,
@@ -47,6 +48,16 @@ def _replan(session: Session, action: Action, now: datetime) -> None:
         action.planned_through = now
     action.next_fire_at = None if action.status in FINISHED else now
     action.updated_at = now
+
+
+def replan(session: Session, action: Action, now: datetime) -> None:
+    """Plan the action again at the next tick (what was planned ahead for it is taken back)."""
+    _replan(session, action, now)
+
+
+def drop_stale_outbox(session: Session, action: Action, reason: str) -> None:
+    """Messages about ``action`` waiting to be sent or held for a digest are suppressed with ``reason``."""
+    _drop_stale_outbox(session, action, reason)
 
 
 def set_status(
@@ -131,11 +142,37 @@ def current_occurrence(action: Action, plan: Plan, now: datetime) -> date:
 
 
 def progress(
-    session: Session, action: Action, now: datetime, *, who: str, via: str, note: str, state: str = "on track"
-) -> None:
-    """Record a progress report; an open action becomes in progress, and check-ins count it as an answer."""
+    session: Session,
+    action: Action,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    note: str,
+    state: str = "on track",
+    percent: int | None = None,
+    campaign_id: int | None = None,
+    occurrence: str = "",
+) -> ProgressUpdate:
+    """Record a progress report as a dated update (never overwritten) and return it; an open action becomes in
+    progress, and check-ins (and staleness) count it as an answer. ``percent`` is 0 to 100, or None."""
     if state not in {"on track", "at risk"}:
         raise UsageError(f"unknown progress state {state!r}; expected 'on track' or 'at risk'")
+    if percent is not None and not 0 <= percent <= 100:
+        raise UsageError(f"percent complete {percent} is not between 0 and 100")
+    assert action.id is not None
+    update = ProgressUpdate(
+        action_id=action.id,
+        at=now,
+        who=who,
+        via=via,
+        text=note,
+        percent=percent,
+        state=state,
+        occurrence=occurrence,
+        campaign_id=campaign_id,
+    )
+    session.add(update)
     action.last_progress_at = now
     if action.status == "open":
         record_change(session, action, now, who, via, "status", "open", "in_progress", "")
@@ -143,6 +180,7 @@ def progress(
     _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "progress", None, state, note)
+    return update
 
 
 def hold(session: Session, action: Action, now: datetime, *, who: str, via: str, reason: str) -> bool:

@@ -25,8 +25,11 @@ from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.rules.durations import BusinessCalendar
 from engine.rules.holidays import RRULE_YEARS, parse_yaml, read_holidays
 from engine.rules.policy import (
+    DEFAULT_DELAY_CAUSES,
+    Acceptance,
     ActionFacts,
     CheckinRule,
+    Closure,
     Defaults,
     Delivery,
     EscalateStep,
@@ -36,6 +39,7 @@ from engine.rules.policy import (
     Recurrence,
     RemindStep,
     RuleFile,
+    Stale,
     explain_match,
     fits,
 )
@@ -55,6 +59,8 @@ class RuleSet:
     holiday_files: tuple[str, ...] = ()
     # each template a policy names: its name, where it is named, and the breadcrumb of that place
     templates: tuple[tuple[str, Location, str], ...] = ()
+    # why an overdue action is late: the causes an owner chooses from (``delay_causes:`` of the rule files)
+    delay_causes: tuple[str, ...] = DEFAULT_DELAY_CAUSES
 
     def calendar_of(self, tz: str, country: str | None = None) -> BusinessCalendar:
         """Return the business days of a recipient in zone ``tz`` (from ``country``) for what no single policy
@@ -117,9 +123,10 @@ def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> Rul
     found = [e for file, errs in errors.items() if file.resolve() not in named for e in errs]
     holidays = _Holidays()
     loaded: list[_Loaded] = []
+    causes: list[str] = []
     for file, doc in rule_docs.items():
         try:
-            loaded.extend(_policies(file, doc, holidays))
+            loaded.extend(_policies(file, doc, holidays, causes))
         except ValidationErrors as exc:
             found.extend(exc.errors)
     found.extend(_duplicate_names(rule_docs.values()))
@@ -135,6 +142,7 @@ def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> Rul
         tuple(files),
         tuple(holidays.used),
         named_templates,
+        tuple(causes) or DEFAULT_DELAY_CAUSES,
     )
 
 
@@ -265,8 +273,8 @@ class _Loaded:
     templates: tuple[tuple[str, Location, str], ...] = ()
 
 
-def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterator[_Loaded]:
-    """Yield each policy of a file with the file's defaults merged in."""
+def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: list[str]) -> Iterator[_Loaded]:
+    """Yield each policy of a file with the file's defaults merged in; add its ``delay_causes`` to ``causes``."""
     errors = [holidays.resolve(path, doc, loc) for loc in _delivery_locs(doc.data)]
     flat = [e for errs in errors for e in errs]
     try:
@@ -283,6 +291,7 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays) -> Iterat
         )
     if flat:
         raise ValidationErrors(flat)
+    causes.extend(c.strip() for c in parsed.delay_causes or () if c.strip() not in causes)
     for i, policy in enumerate(parsed.policies):
         yield _Loaded(_with_defaults(policy, parsed.defaults), doc.locate(("policies", i)), _templates(doc, i, policy))
 
@@ -292,6 +301,8 @@ def _templates(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[tuple[st
     steps: list[tuple[Loc, str]] = [(("policies", i, "remind", j), s.template) for j, s in enumerate(policy.remind)]
     if policy.checkin is not None:
         steps.append((("policies", i, "checkin"), policy.checkin.template))
+    if policy.stale is not None:
+        steps.append((("policies", i, "stale"), policy.stale.template))
     steps += [(("policies", i, "escalate", j), s.template) for j, s in enumerate(policy.escalate)]
     found: list[tuple[str, Location, str]] = []
     for loc, name in steps:
@@ -311,10 +322,14 @@ def _with_defaults(policy: Policy, defaults: Defaults) -> Policy:
     def merged(base: BaseModel, own: BaseModel) -> Any:
         return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
 
+    own = policy.model_fields_set
     return policy.model_copy(
         update={
             "delivery": merged(defaults.delivery, policy.delivery),
             "limits": merged(defaults.limits, policy.limits),
+            "closure": merged(defaults.closure, policy.closure),
+            "stale": policy.stale if "stale" in own else defaults.stale,
+            "acceptance": policy.acceptance if "acceptance" in own else defaults.acceptance,
         }
     )
 
@@ -458,6 +473,12 @@ MODELS: dict[str, type[BaseModel]] = {
     "policies.delivery": Delivery,
     "policies.limits": Limits,
     "policies.recurrence": Recurrence,
+    "policies.closure": Closure,
+    "policies.stale": Stale,
+    "policies.acceptance": Acceptance,
+    "defaults.closure": Closure,
+    "defaults.stale": Stale,
+    "defaults.acceptance": Acceptance,
 }
 UNKNOWN_KEY = re.compile(r"^(?P<crumb>\S+): unknown key (?P<key>'[^']*')$")
 

@@ -302,6 +302,85 @@ class Recurrence(_Model):
     bound: DurationField | None = None
 
 
+DEFAULT_DELAY_CAUSES = ("resources", "depends on another action", "awaiting a decision", "external factors", "other")
+ACCEPTANCE_STATES = ("accepted", "partially_accepted", "not_accepted", "under_consideration")
+
+
+def _verifier(value: Any) -> str:
+    text = str(value).strip()
+    if not text or not re.match(r"^[\w.@-]+$", text):
+        raise ValueError(f"expected supervisor, secretariat or an owner id, got {value!r}")
+    return text
+
+
+def _steps(value: Any) -> Any:
+    if value not in (1, 2) or isinstance(value, bool):
+        raise ValueError(f"expected 1 (the owner closes) or 2 (the owner reports, a verifier confirms), got {value!r}")
+    return value
+
+
+class Closure(_Model):
+    """How an action is closed: by the owner alone (``steps: 1``), or reported and then verified (``steps: 2``).
+
+    ``verifier``: ``supervisor`` (the owner's first supervisor; the secretariat when there is none),
+    ``secretariat``, or an owner id. A report waiting longer than ``remind_after`` reminds the verifier every
+    ``remind_after``; one waiting longer than ``escalate_after`` goes to the verifier's supervisor.
+    """
+
+    steps: Annotated[Literal[1, 2], BeforeValidator(_steps)] = 2
+    verifier: Annotated[str, BeforeValidator(_verifier)] = "supervisor"
+    remind_after: DurationField = parse_duration("7d")
+    escalate_after: DurationField = parse_duration("21d")
+
+    @model_validator(mode="after")
+    def _order(self) -> Closure:
+        if self.remind_after.is_zero:
+            raise _problems((("remind_after",), "a zero interval would remind without pause; expected e.g. 7d", "0d"))
+        if self.escalate_after.approx_days <= self.remind_after.approx_days:
+            raise _problems(
+                (
+                    ("escalate_after",),
+                    f"{self.escalate_after} is not later than remind_after ({self.remind_after}); "
+                    f"expected a delay longer than {self.remind_after}",
+                    str(self.escalate_after),
+                )
+            )
+        return self
+
+
+class Stale(_Model):
+    """Remind the owner of an open action with no update for ``after``; escalate by the ladder when it stays stale.
+
+    The ladder runs from ``escalate_after`` past the stale reminder, as it runs from a missed check-in.
+    """
+
+    after: DurationField
+    escalate_after: DurationField | None = parse_duration("14d")
+    template: str = "stale"
+
+    @field_validator("after")
+    @classmethod
+    def _positive(cls, value: Duration) -> Duration:
+        if value.is_zero:
+            raise ValueError("an action cannot be stale at once; expected a delay like 60d")
+        return value
+
+
+def _states(value: Any) -> Any:
+    values = [value] if isinstance(value, str) else value
+    if isinstance(values, list):
+        wrong = [v for v in values if v not in ACCEPTANCE_STATES]
+        if wrong:
+            raise ValueError(f"unknown acceptance {wrong[0]!r}; expected some of {', '.join(ACCEPTANCE_STATES)}")
+    return values
+
+
+class Acceptance(_Model):
+    """Which acceptance states get reminders and escalations (the others are left alone)."""
+
+    remind: Annotated[list[str], BeforeValidator(_states)] = ["accepted", "partially_accepted"]
+
+
 class Policy(_Model):
     """What to say, to whom and when, for the actions that ``match``."""
 
@@ -313,6 +392,9 @@ class Policy(_Model):
     delivery: Delivery = Delivery()
     limits: Limits = Limits()
     recurrence: Recurrence = Recurrence()
+    closure: Closure = Closure()
+    stale: Stale | None = None
+    acceptance: Acceptance = Acceptance()
 
     @field_validator("remind")
     @classmethod
@@ -392,6 +474,21 @@ class Defaults(_Model):
 
     delivery: Delivery = Delivery()
     limits: Limits = Limits()
+    closure: Closure = Closure()
+    stale: Stale | None = None
+    acceptance: Acceptance = Acceptance()
+
+
+def _causes(value: Any) -> Any:
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("an empty list leaves nothing to choose; expected at least one cause, or leave it out")
+        seen = [str(v).strip() for v in value]
+        if any(not v for v in seen):
+            raise ValueError("expected a cause in words, got an empty one")
+        if len(set(seen)) != len(seen):
+            raise ValueError("a cause is named twice; expected each cause once")
+    return value
 
 
 class RuleFile(_Model):
@@ -399,6 +496,7 @@ class RuleFile(_Model):
 
     defaults: Defaults = Defaults()
     policies: list[Policy] = []
+    delay_causes: Annotated[list[str] | None, BeforeValidator(_causes)] = None
 
 
 @dataclass(frozen=True, slots=True)

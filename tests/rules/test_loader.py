@@ -59,7 +59,8 @@ ERROR_CASES = [
     pytest.param(
         replaced("    remind:", "    remnd:"),
         "rules/x.yaml:5:5: policies[0].remnd: unknown key 'remnd' (did you mean 'remind'?); "
-        "expected one of name, match, remind, checkin, escalate, delivery, limits, recurrence",
+        "expected one of name, match, remind, checkin, escalate, delivery, limits, recurrence, closure, stale, "
+        "acceptance",
         id="unknown-key-typo",
     ),
     pytest.param(
@@ -351,7 +352,7 @@ def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
     write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n")
     assert errors(rules) == [
         "rules/days.yaml:1:1: holidays: unknown key 'holidays' (a holiday list is read only when a rule file names it "
-        "under delivery: holidays:); expected one of defaults, policies",
+        "under delivery: holidays:); expected one of defaults, policies, delay_causes",
     ]
 
 

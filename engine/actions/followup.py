@@ -1,0 +1,394 @@
+"""Follow-up as governing bodies run it: acceptance, closure in two steps, dated updates, causes of delay.
+
+An owner reports an action (or one occurrence of a recurring one) implemented; the verifier the rules
+name (the owner's first supervisor, the secretariat, or a named owner) confirms it, which makes it done,
+or returns it with a comment, which opens it again. Every change is recorded with who, when and through
+what, makes the next tick plan the action again, and tells whoever must act through the outbox's one
+``enqueue``. Datetimes are aware UTC; dates are plan-local days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from engine.actions.workflow import (
+    FINISHED,
+    complete,
+    current_occurrence,
+    drop_stale_outbox,
+    replan,
+    resolve_escalations,
+)
+from engine.errors import UsageError
+from engine.outbox import enqueue, message_key, outbox_row
+from engine.plandoc import effective_due
+from engine.read.explain import facts_for
+from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
+from engine.store.followup_models import RATINGS, ClosureReport
+from engine.store.models import ACCEPTANCE, Action, ActionChange, Owner, Plan
+from engine.store.plans import record_change
+
+if TYPE_CHECKING:
+    from engine.rules.loader import RuleSet
+
+STAFF = frozenset({"secretariat", "admin"})
+WORDS = {
+    "accepted": "accepted",
+    "partially_accepted": "partially accepted",
+    "not_accepted": "not accepted",
+    "under_consideration": "under consideration",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What ``report_implemented`` did: a report waiting for ``verifier`` (two steps), or the action done."""
+
+    report: ClosureReport | None
+    verifier: Owner | None
+    what: str  # "the action" or "occurrence YYYY-MM-DD"
+    changed: bool
+
+
+def policy_of(session: Session, action: Action, rules: RuleSet | None) -> Policy | None:
+    """Return the policy the rules give ``action`` (None without rules or when none applies)."""
+    return rules.policy_of(facts_for(session, action)) if rules is not None else None
+
+
+def closure_of(session: Session, action: Action, rules: RuleSet | None) -> Closure:
+    """Return how ``action`` is closed: its policy's ``closure`` (two steps, the supervisor verifies by default)."""
+    policy = policy_of(session, action, rules)
+    return policy.closure if policy is not None else Closure()
+
+
+def set_acceptance(
+    session: Session, action: Action, acceptance: str, now: datetime, *, who: str, via: str, note: str = ""
+) -> bool:
+    """Record the secretariat's acceptance decision; return False when nothing changed.
+
+    ``not_accepted`` needs the reason in ``note``. The action is planned again: by default only accepted and
+    partially accepted actions get reminders and escalations.
+    """
+    if acceptance not in ACCEPTANCE:
+        raise UsageError(f"unknown acceptance {acceptance!r}; expected one of {', '.join(ACCEPTANCE)}")
+    if acceptance == "not_accepted" and not note.strip():
+        raise UsageError("a recommendation not accepted needs the reason: give it with --reason")
+    if action.acceptance == acceptance and action.acceptance_note == note:
+        return False
+    old = action.acceptance
+    action.acceptance, action.acceptance_note = acceptance, note
+    replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "acceptance", old, acceptance, note)
+    if acceptance in {"not_accepted", "under_consideration"}:
+        drop_stale_outbox(session, action, f"the action is {WORDS[acceptance]}")
+    return True
+
+
+def verifier_of(session: Session, action: Action, rules: RuleSet | None) -> Owner | None:
+    """Return who verifies ``action``'s closure: as its policy's ``closure.verifier`` says.
+
+    ``supervisor``: the owner's first supervisor (the secretariat when there is none); ``secretariat``: the first
+    person with the secretariat's role; an owner id: that person (the secretariat when nobody has that id).
+    """
+    named = closure_of(session, action, rules).verifier
+    if named == "supervisor":
+        owner = session.get(Owner, action.owner_id) if action.owner_id else None
+        boss = session.get(Owner, owner.supervisor_id) if owner is not None and owner.supervisor_id else None
+        if boss is not None:
+            return boss
+    elif named != "secretariat" and (person := session.get(Owner, named)) is not None:
+        return person
+    return secretariat(session)
+
+
+def secretariat(session: Session) -> Owner | None:
+    """Return the first person with the secretariat's (or an administrator's) role, or the owner ``secretariat``."""
+    staff = session.exec(select(Owner).where(col(Owner.role).in_(sorted(STAFF))).order_by(col(Owner.id))).first()
+    return staff or session.get(Owner, "secretariat")
+
+
+def report_implemented(
+    session: Session,
+    action: Action,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    note: str = "",
+    links: Sequence[str] = (),
+    owner_rating: str = "implemented",
+    occurrence: date | None = None,
+    rules: RuleSet | None = None,
+) -> Decision:
+    """The owner reports ``action`` (or one occurrence) implemented; return what happened.
+
+    Two-step closure (the default): the action (or occurrence) becomes "reported", owner reminders stop and the
+    verifier is asked. One-step closure (``closure: {steps: 1}``): the action is done at once, as ``complete``.
+    """
+    if owner_rating not in RATINGS:
+        raise UsageError(f"unknown rating {owner_rating!r}; expected one of {', '.join(RATINGS)}")
+    if action.status in {"done", "dropped"}:
+        raise UsageError(f"{action.ref} is {action.status}; there is nothing to report")
+    if closure_of(session, action, rules).steps == 1:
+        what, changed = complete(session, action, now, who=who, via=via, note=note, occurrence=occurrence)
+        return Decision(None, None, what, changed)
+    label = _occurrence_label(session, action, now, occurrence)
+    waiting = _pending(session, action, label)
+    what = f"occurrence {label}" if label else "the action"
+    if waiting is not None:
+        return Decision(waiting, session.get(Owner, waiting.verifier_id or ""), what, False)
+    verifier = verifier_of(session, action, rules)
+    assert action.id is not None
+    report = ClosureReport(
+        action_id=action.id,
+        occurrence=label,
+        reported_at=now,
+        reported_by=who,
+        via=via,
+        note=note,
+        links=[str(link) for link in links],
+        owner_rating=owner_rating,
+        verifier_id=verifier.id if verifier else None,
+    )
+    session.add(report)
+    if not label:
+        old = action.status
+        action.status = "reported"
+        record_change(session, action, now, who, via, "status", old, "reported", note)
+    else:
+        record_change(session, action, now, who, via, "reported", None, label, note)
+    replan(session, action, now)
+    session.add(action)
+    drop_stale_outbox(session, action, "the owner reported the action implemented before it was sent")
+    session.flush()  # the report's id names its message
+    if verifier is not None:
+        _tell(session, action, report, verifier, "verification_request", now)
+    return Decision(report, verifier, what, True)
+
+
+def _occurrence_label(session: Session, action: Action, now: datetime, occurrence: date | None) -> str:
+    if action.kind != "recurring" or not action.rrule:
+        return ""
+    plan = session.get(Plan, action.plan_id)
+    assert plan is not None
+    return (occurrence or current_occurrence(action, plan, now)).isoformat()
+
+
+def _pending(session: Session, action: Action, label: str) -> ClosureReport | None:
+    return session.exec(
+        select(ClosureReport).where(
+            ClosureReport.action_id == action.id,
+            ClosureReport.occurrence == label,
+            ClosureReport.status == "reported",
+        )
+    ).first()
+
+
+def may_verify(session: Session, report: ClosureReport, who: str) -> bool:
+    """Return True when ``who`` is the report's named verifier, or has the secretariat's or an administrator's role."""
+    if who == report.verifier_id:
+        return True
+    person = session.get(Owner, who)
+    return person is not None and person.role in STAFF
+
+
+def _check_decision(session: Session, report: ClosureReport, who: str) -> Action:
+    if report.status != "reported":
+        raise UsageError(f"this report was already {report.status}")
+    if not may_verify(session, report, who):
+        named = session.get(Owner, report.verifier_id or "")
+        raise UsageError(
+            f"{who} may not verify this report: it waits for {named.name if named else 'the secretariat'}, "
+            "and only they or the secretariat may verify it or return it"
+        )
+    action = session.get(Action, report.action_id)
+    assert action is not None
+    return action
+
+
+def verify(
+    session: Session,
+    report: ClosureReport,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    comment: str = "",
+    rating: str = "implemented",
+) -> Action:
+    """The verifier confirms ``report``: the action becomes done (or the occurrence completed); return the action."""
+    if rating not in RATINGS:
+        raise UsageError(f"unknown rating {rating!r}; expected one of {', '.join(RATINGS)}")
+    action = _check_decision(session, report, who)
+    report.status, report.decided_at, report.decided_by = "verified", now, who
+    report.verifier_rating, report.comment = rating, comment
+    session.add(report)
+    record_change(session, action, now, who, via, "verified", None, report.occurrence or "the action", comment)
+    if report.occurrence:
+        complete(
+            session,
+            action,
+            now,
+            who=report.reported_by,
+            via=via,
+            note=report.note,
+            occurrence=date.fromisoformat(report.occurrence),
+        )
+    else:
+        _set_done(session, action, now, who=who, via=via, note=comment or report.note)
+    return action
+
+
+def _set_done(session: Session, action: Action, now: datetime, *, who: str, via: str, note: str) -> None:
+    old = action.status
+    action.status, action.status_note = "done", note
+    replan(session, action, now)
+    session.add(action)
+    record_change(session, action, now, who, via, "status", old, "done", note)
+    resolve_escalations(session, action, now, "action done")
+
+
+def return_report(
+    session: Session, report: ClosureReport, now: datetime, *, who: str, via: str, comment: str
+) -> Action:
+    """The verifier returns ``report`` with a comment: the action is open again and its owner is told why."""
+    if not comment.strip():
+        raise UsageError("returning a report needs a comment: say what is missing (--comment)")
+    action = _check_decision(session, report, who)
+    report.status, report.decided_at, report.decided_by, report.comment = "returned", now, who, comment
+    session.add(report)
+    if not report.occurrence and action.status == "reported":
+        back = status_before_report(session, action)
+        action.status = back
+        record_change(session, action, now, who, via, "status", "reported", back, comment)
+    record_change(session, action, now, who, via, "returned", None, report.occurrence or "the action", comment)
+    replan(session, action, now)
+    # planning goes on from now: what fell due while the report waited is not sent late
+    action.planned_through = now
+    session.add(action)
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    session.flush()
+    if owner is not None:
+        _tell(session, action, report, owner, "closure_returned", now)
+    return action
+
+
+def status_before_report(session: Session, action: Action) -> str:
+    """Return the status ``action`` had before it was reported implemented (open or in progress)."""
+    last = session.exec(
+        select(ActionChange)
+        .where(ActionChange.action_id == action.id, ActionChange.field == "status", ActionChange.new == "reported")
+        .order_by(col(ActionChange.at).desc(), col(ActionChange.id).desc())
+    ).first()
+    return last.old if last is not None and last.old in {"open", "in_progress"} else "open"
+
+
+def set_delay_cause(
+    session: Session,
+    action: Action,
+    cause: str,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    note: str = "",
+    causes: Sequence[str] = DEFAULT_DELAY_CAUSES,
+) -> bool:
+    """Record why ``action`` is late: one of the rules' ``causes`` ("other" needs a note); False when unchanged."""
+    if cause not in causes:
+        raise UsageError(f"unknown cause of delay {cause!r}; expected one of {', '.join(causes)}")
+    if cause == "other" and not note.strip():
+        raise UsageError('the cause "other" needs a few words: say what delays the action (--note)')
+    if action.status in FINISHED:
+        raise UsageError(f"{action.ref} is {action.status.replace('_', ' ')}; a cause of delay is for open actions")
+    if (action.delay_cause, action.delay_note) == (cause, note):
+        return False
+    old = action.delay_cause or None
+    action.delay_cause, action.delay_note, action.updated_at = cause, note, now
+    session.add(action)
+    record_change(session, action, now, who, via, "delay cause", old, cause, note)
+    return True
+
+
+def pending_reports(session: Session, verifier_id: str | None) -> list[tuple[ClosureReport, Action]]:
+    """Return the reports waiting for ``verifier_id`` (None: every one), oldest first, with their actions."""
+    query = (
+        select(ClosureReport, Action)
+        .join(Action, col(Action.id) == ClosureReport.action_id)
+        .where(ClosureReport.status == "reported")
+    )
+    if verifier_id is not None:
+        query = query.where(ClosureReport.verifier_id == verifier_id)
+    rows = session.exec(query.order_by(col(ClosureReport.reported_at), col(ClosureReport.id))).all()
+    return [(report, action) for report, action in rows]
+
+
+def pending_report(session: Session, action: Action, occurrence: str | None = None) -> ClosureReport | None:
+    """Return the report of ``action`` waiting for verification (of ``occurrence``, or the newest), or None."""
+    query = select(ClosureReport).where(ClosureReport.action_id == action.id, ClosureReport.status == "reported")
+    if occurrence is not None:
+        query = query.where(ClosureReport.occurrence == occurrence)
+    return session.exec(query.order_by(col(ClosureReport.reported_at).desc(), col(ClosureReport.id).desc())).first()
+
+
+def reports_for(session: Session, action: Action) -> list[ClosureReport]:
+    """Return every closure report of ``action``, oldest first."""
+    return list(
+        session.exec(
+            select(ClosureReport)
+            .where(ClosureReport.action_id == action.id)
+            .order_by(col(ClosureReport.reported_at), col(ClosureReport.id))
+        ).all()
+    )
+
+
+def _tell(session: Session, action: Action, report: ClosureReport, person: Owner, template: str, now: datetime) -> None:
+    """Queue ``template`` about ``report`` to ``person``; the payload names people, never ids."""
+    reporter = session.get(Owner, report.reported_by)
+    decider = session.get(Owner, report.decided_by) if report.decided_by else None
+    verifier = session.get(Owner, report.verifier_id) if report.verifier_id else None
+    due = effective_due(action.due, action.extended_to)
+    assert action.id is not None and report.id is not None
+    payload: dict[str, Any] = {
+        "role": "owner" if template == "closure_returned" else "verifier",
+        "role_tz": person.timezone,
+        "date": (report.occurrence or (due.isoformat() if due else now.date().isoformat())),
+        "what": "due",
+        "reported_by": reporter.name if reporter else report.reported_by,
+        "reported_on": report.reported_at.date().isoformat(),
+        "note": report.note,
+        "report_links": list(report.links or []),
+        "owner_rating": report.owner_rating,
+        "verifier": verifier.name if verifier else "the secretariat",
+        "by": (decider.name if decider else report.decided_by) or "",
+        "comment": report.comment,
+        "report_id": report.id,
+    }
+    row = outbox_row(
+        message_key(f"{action.plan_id}/{action.ref}", template, str(report.id), person.id),
+        plan_id=action.plan_id,
+        action_id=action.id,
+        occurrence=report.occurrence,
+        step=template,
+        type="closure",
+        level=0,
+        recipient=person.email,
+        recipient_id=person.id,
+        template=template,
+        due_at=now,
+        now=now,
+        payload=payload,
+    )
+    enqueue(session.connection(), [row])
+
+
+def acceptance_words(action: Action) -> str:
+    """Return the action's acceptance in words, with the reason when it was not accepted."""
+    words = WORDS.get(action.acceptance, action.acceptance)
+    return f"{words} ({action.acceptance_note})" if action.acceptance_note else words

@@ -1,0 +1,197 @@
+"""Acceptance, closure in two steps (report, verify or return), causes of delay and dated updates: each is in the
+action's history, plans the action again, and tells whoever must act next through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from engine.actions.followup import (
+    pending_report,
+    pending_reports,
+    report_implemented,
+    return_report,
+    set_acceptance,
+    set_delay_cause,
+    verifier_of,
+    verify,
+)
+from engine.actions.workflow import progress
+from engine.errors import UsageError
+from engine.rules.loader import RuleSet, load_rules
+from engine.store import transaction
+from engine.store.followup_models import ClosureReport, ProgressUpdate
+from engine.store.models import Action, ActionChange, Completion, Escalation, Outbox
+
+from ..web_support import NOW, web_world
+
+LATER = NOW + timedelta(days=3)
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[Engine]:
+    engine = web_world(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _rules(tmp_path: Path, text: str) -> RuleSet:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return load_rules(path)
+
+
+def _action(session: Session, ref: str) -> Action:
+    return session.exec(select(Action).where(Action.ref == ref)).one()
+
+
+def _changes(session: Session, ref: str) -> list[tuple[str, str | None, str | None, str]]:
+    ident = _action(session, ref).id
+    rows = session.exec(select(ActionChange).where(ActionChange.action_id == ident)).all()
+    return [(c.field, c.old, c.new, c.note) for c in sorted(rows, key=lambda c: c.id or 0)][-3:]
+
+
+def _mail(session: Session, template: str) -> list[Outbox]:
+    return list(session.exec(select(Outbox).where(Outbox.template == template)).all())
+
+
+def test_a_report_waits_for_the_owners_supervisor_who_is_asked_and_owner_messages_stop(world: Engine) -> None:
+    with transaction(world) as session:
+        decision = report_implemented(
+            session, _action(session, "III.d.1"), NOW, who="pardev", via="cli", note="sent", links=["https://x.org/r"]
+        )
+        assert decision.changed and decision.verifier is not None and decision.verifier.id == "ed-devcoop"
+        assert decision.report is not None
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert (action.status, action.next_fire_at) == ("reported", NOW)
+        assert _changes(session, "III.d.1")[-1] == ("status", "open", "reported", "sent")
+        [asked] = _mail(session, "verification_request")
+        assert (asked.recipient_id, asked.type, asked.payload["note"]) == ("ed-devcoop", "closure", "sent")
+        assert asked.payload["report_links"] == ["https://x.org/r"]
+        assert [(r.id, a.ref) for r, a in pending_reports(session, "ed-devcoop")] == [(decision.report.id, "III.d.1")]
+        assert pending_reports(session, "codev") == []
+        again = report_implemented(session, action, LATER, who="pardev", via="cli")
+        assert not again.changed and len(_mail(session, "verification_request")) == 1
+
+
+def test_verification_makes_the_action_done_and_closes_its_escalations(world: Engine) -> None:
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli").report
+        assert report is not None
+        with pytest.raises(UsageError, match="codev may not verify this report: it waits for"):
+            verify(session, report, LATER, who="codev", via="cli")
+        verify(session, report, LATER, who="ed-devcoop", via="cli", comment="seen the letter")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert (action.status, action.next_fire_at) == ("done", None)
+        opened = session.exec(select(Escalation).where(Escalation.action_id == action.id)).all()
+        assert opened and all(e.resolved_at == LATER for e in opened)
+        stored = session.get(ClosureReport, report.id)
+        assert stored is not None and (stored.status, stored.decided_by) == ("verified", "ed-devcoop")
+        with pytest.raises(UsageError, match="already verified"):
+            verify(session, stored, LATER, who="ed-devcoop", via="cli")
+
+
+def test_the_secretariat_may_verify_any_report(world: Engine) -> None:
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli").report
+        assert report is not None
+        assert verify(session, report, LATER, who="secretariat", via="web").status == "done"
+
+
+def test_a_returned_report_opens_the_action_again_and_tells_the_owner_why(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        progress(session, action, NOW - timedelta(days=1), who="pardev", via="cli", note="begun")
+        report = report_implemented(session, action, NOW, who="pardev", via="cli").report
+        assert report is not None
+        with pytest.raises(UsageError, match="needs a comment"):
+            return_report(session, report, LATER, who="ed-devcoop", via="cli", comment=" ")
+        return_report(session, report, LATER, who="ed-devcoop", via="cli", comment="attach the letter")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert (action.status, action.next_fire_at, action.planned_through) == ("in_progress", LATER, LATER)
+        [told] = _mail(session, "closure_returned")
+        assert (told.recipient_id, told.payload["comment"], told.payload["by"]) == (
+            "pardev",
+            "attach the letter",
+            "Amara Okafor",
+        )
+        assert pending_report(session, action) is None
+
+
+def test_one_step_closure_marks_the_action_done_at_once(world: Engine, tmp_path: Path) -> None:
+    rules = _rules(tmp_path, "defaults: {closure: {steps: 1}}\npolicies: [{name: all}]\n")
+    with transaction(world) as session:
+        decision = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli", rules=rules)
+        assert decision.report is None and decision.changed
+        assert _action(session, "III.d.1").status == "done"
+        assert _mail(session, "verification_request") == []
+
+
+@pytest.mark.parametrize(
+    ("verifier", "expected"),
+    [("supervisor", "ed-devcoop"), ("secretariat", "secretariat"), ("codev", "codev"), ("nobody-known", "secretariat")],
+)
+def test_the_rules_name_the_verifier(world: Engine, tmp_path: Path, verifier: str, expected: str) -> None:
+    rules = _rules(tmp_path, f"policies: [{{name: all, closure: {{verifier: {verifier}}}}}]\n")
+    with transaction(world) as session:
+        found = verifier_of(session, _action(session, "III.d.1"), rules)
+        assert found is not None and found.id == expected
+
+
+def test_a_recurring_occurrence_is_reported_then_completed(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "I.1a.2")
+        decision = report_implemented(session, action, NOW, who="pardev", via="cli", occurrence=date(2000, 9, 28))
+        assert decision.what == "occurrence 2000-09-28" and action.status != "reported"
+        assert decision.report is not None
+        verify(session, decision.report, LATER, who="secretariat", via="cli")
+        done = session.exec(select(Completion).where(Completion.action_id == action.id)).all()
+        assert [c.occurrence for c in done] == ["2000-09-28"]
+
+
+def test_acceptance_needs_a_reason_when_not_accepted_and_is_logged(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        with pytest.raises(UsageError, match="needs the reason"):
+            set_acceptance(session, action, "not_accepted", NOW, who="secretariat", via="cli")
+        with pytest.raises(UsageError, match="unknown acceptance 'maybe'"):
+            set_acceptance(session, action, "maybe", NOW, who="secretariat", via="cli")
+        assert set_acceptance(session, action, "not_accepted", NOW, who="secretariat", via="cli", note="no budget")
+        assert (action.acceptance, action.acceptance_note, action.next_fire_at) == ("not_accepted", "no budget", NOW)
+        assert _changes(session, "III.d.1")[-1] == ("acceptance", "accepted", "not_accepted", "no budget")
+        assert not set_acceptance(session, action, "not_accepted", NOW, who="secretariat", via="cli", note="no budget")
+
+
+def test_a_cause_of_delay_comes_from_the_rules_list(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        with pytest.raises(UsageError, match="unknown cause of delay 'weather'; expected one of resources"):
+            set_delay_cause(session, action, "weather", NOW, who="pardev", via="cli")
+        with pytest.raises(UsageError, match='"other" needs a few words'):
+            set_delay_cause(session, action, "other", NOW, who="pardev", via="cli")
+        assert set_delay_cause(session, action, "resources", NOW, who="pardev", via="cli", note="no staff")
+        assert (action.delay_cause, action.delay_note) == ("resources", "no staff")
+        assert set_delay_cause(session, action, "weather", NOW, who="pardev", via="cli", causes=("weather",))
+
+
+def test_every_progress_report_is_a_dated_update_never_overwritten(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        progress(session, action, NOW, who="pardev", via="cli", note="begun", percent=10)
+        progress(session, action, LATER, who="pardev", via="web", note="half", percent=50, state="at risk")
+        with pytest.raises(UsageError, match="percent complete 101 is not between 0 and 100"):
+            progress(session, action, LATER, who="pardev", via="web", note="x", percent=101)
+    with transaction(world) as session:
+        rows = session.exec(select(ProgressUpdate).order_by(ProgressUpdate.id)).all()  # type: ignore[arg-type]
+        assert [(r.at, r.text, r.percent, r.state) for r in rows] == [
+            (NOW, "begun", 10, "on track"),
+            (LATER, "half", 50, "at risk"),
+        ]
