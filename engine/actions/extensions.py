@@ -35,7 +35,7 @@ def request_extension(
         raise UsageError(f"the new date {wanted.isoformat()} is not after the current due date {current.isoformat()}")
     assert action.id is not None
     row = ExtensionRequest(
-        action_id=action.id, requested_by=who, requested_at=now, wanted=wanted, reason=reason, via=via
+        action_id=action.id, requested_by=who, requested_at=now, wanted=wanted, from_due=current, reason=reason, via=via
     )
     session.add(row)
     record_change(

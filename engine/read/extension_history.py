@@ -1,0 +1,158 @@
+"""Each action's extensions: its original due date, every extension granted (asked by whom, granted by whom,
+from which date to which, why, when) and how many, read from the change log and the extension requests.
+
+An extension is an ``extended`` entry of the action's change log (``workflow.extend``: who granted it, from,
+to, the note); the request it answers (``extension_request``, granted, for the same new date) adds who asked,
+when and why. An extension nobody asked for (the secretariat's own ``extend``) names no asker. ``until``
+(aware UTC) reads the history as it stood before that instant. Read-only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine.store import tables
+
+EXTENDED = "extended"  # the change log's field for a granted extension
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """One extension granted: from one due date to a later one."""
+
+    at: datetime  # when it was granted (aware UTC)
+    from_due: date | None
+    to: date
+    granted_by: str  # an owner id (or the name the change log keeps)
+    requested_by: str = ""  # empty: nobody asked (granted on the decider's own motion)
+    requested_at: datetime | None = None
+    reason: str = ""
+
+    @property
+    def days(self) -> int:
+        """Return the days this extension added to the due date."""
+        return (self.to - self.from_due).days if self.from_due is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionHistory:
+    """An action's original due date and its extensions, oldest first."""
+
+    original_due: date | None
+    extensions: tuple[Extension, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """Return how many times the action was extended."""
+        return len(self.extensions)
+
+    @property
+    def days_added(self) -> int:
+        """Return the days all extensions added together."""
+        return sum(e.days for e in self.extensions)
+
+    @property
+    def extended_to(self) -> date | None:
+        """Return the due date the last extension set, or None when never extended."""
+        return self.extensions[-1].to if self.extensions else None
+
+    def as_text(self, names: dict[str, str] | None = None) -> str:
+        """Return the history in one paragraph, for a calendar event's description or a table cell."""
+        if not self.extensions:
+            return ""
+        names = names or {}
+        times = "once" if self.count == 1 else "twice" if self.count == 2 else f"{self.count} times"
+        head = f"Extended {times}; originally due {self.original_due.isoformat() if self.original_due else '-'}."
+        return " ".join([head, *(_sentence(e, names) for e in self.extensions)])
+
+
+def _sentence(e: Extension, names: dict[str, str]) -> str:
+    granted = names.get(e.granted_by, e.granted_by)
+    asked = f" at the request of {names.get(e.requested_by, e.requested_by)}" if e.requested_by else ""
+    start = e.from_due.isoformat() if e.from_due else "-"
+    why = f" ({e.reason})" if e.reason else ""
+    return f"{e.at.date().isoformat()}: {start} to {e.to.isoformat()}, granted by {granted}{asked}{why}."
+
+
+def extension_histories(
+    session: Session, action_ids: Iterable[int] | None = None, until: datetime | None = None
+) -> dict[int, ExtensionHistory]:
+    """Return the extension history of each action in ``action_ids`` (None: every action that has one).
+
+    Actions never extended get a history with no extensions only when named in ``action_ids``.
+    """
+    wanted = None if action_ids is None else sorted(set(action_ids))
+    changes = _granted(session, wanted, until)
+    asked = _requests(session, wanted, until)
+    due = _original_dues(session, wanted if wanted is not None else sorted(changes))
+    found: dict[int, ExtensionHistory] = {}
+    for action_id in wanted if wanted is not None else sorted(changes):
+        requests = asked.get(action_id, [])
+        steps = tuple(_extension(row, requests) for row in changes.get(action_id, []))
+        found[action_id] = ExtensionHistory(due.get(action_id), steps)
+    return found
+
+
+def _extension(change: dict[str, object], requests: list[dict[str, object]]) -> Extension:
+    """Return one granted extension; the request it answers (granted, same new date) gives who asked and why."""
+    to = date.fromisoformat(str(change["new"]))
+    old = change["old"]
+    match = next((r for r in requests if r["wanted"] == to and r["status"] == "granted"), None)
+    if match is not None:
+        requests.remove(match)
+    at = change["at"]
+    assert isinstance(at, datetime)
+    asked_at = match["requested_at"] if match else None
+    return Extension(
+        at=at,
+        from_due=date.fromisoformat(str(old)) if old else None,
+        to=to,
+        granted_by=str(change["who"]),
+        requested_by=str(match["requested_by"]) if match else "",
+        requested_at=asked_at if isinstance(asked_at, datetime) else None,
+        reason=str((match["reason"] if match else "") or change["note"] or ""),
+    )
+
+
+def _granted(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[dict[str, object]]]:
+    C = tables.ACTION_CHANGE
+    query = select(C.c.action_id, C.c.at, C.c.who, C.c.old, C.c.new, C.c.note).where(C.c.field == EXTENDED)
+    if ids is not None:
+        query = query.where(C.c.action_id.in_(ids))
+    if until is not None:
+        query = query.where(C.c.at < until)
+    found: dict[int, list[dict[str, object]]] = defaultdict(list)
+    for row in session.connection().execute(query.order_by(C.c.at, C.c.id)).mappings():
+        if row["new"]:
+            found[row["action_id"]].append(dict(row))
+    return found
+
+
+def _requests(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[dict[str, object]]]:
+    R = tables.EXTENSION_REQUEST
+    query = select(R.c.action_id, R.c.requested_by, R.c.requested_at, R.c.wanted, R.c.reason, R.c.status).where(
+        R.c.status == "granted"
+    )
+    if ids is not None:
+        query = query.where(R.c.action_id.in_(ids))
+    if until is not None:
+        query = query.where(R.c.decided_at < until)
+    found: dict[int, list[dict[str, object]]] = defaultdict(list)
+    for row in session.connection().execute(query.order_by(R.c.requested_at, R.c.id)).mappings():
+        found[row["action_id"]].append(dict(row))
+    return found
+
+
+def _original_dues(session: Session, ids: list[int]) -> dict[int, date | None]:
+    A = tables.ACTION
+    found: dict[int, date | None] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found.update(dict(session.connection().execute(select(A.c.id, A.c.due).where(A.c.id.in_(chunk))).all()))
+    return found
