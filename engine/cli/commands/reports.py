@@ -82,18 +82,51 @@ def why(ctx: typer.Context, action_id: Annotated[str, typer.Argument(metavar="ID
 def report(
     ctx: typer.Context,
     as_of: Annotated[str, typer.Option("--as-of", help="The day the report describes (YYYY-MM-DD).")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="[progress|implementation]",
+            help="progress (the default): states per Part and issue; implementation: the report a governing body"
+            " reads (rates, overdue by age and cause, ratings, extensions, changes since --since).",
+        ),
+    ] = "progress",
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="implementation only: compare with this earlier day (the previous report)."),
+    ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="html or md (default: from the --out suffix, else md).")
+        str | None,
+        typer.Option(
+            "--format",
+            help="html or md; implementation also csv (one row per action) or docx (a Word paper, needs --out)."
+            " Default: from the --out suffix, else md.",
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
     plan: Annotated[str | None, typer.Option("--plan", help="Plan id, when there are several.")] = None,
 ) -> None:
-    """Write the progress report: per Part and issue, done, on track, overdue, extended, unscheduled.
+    """Write the progress report, or the implementation report a governing body reads.
 
-    The HTML report uses report/report.html.j2 from $PLANWATCH_USER_TEMPLATES when that folder has one.
+    progress: per Part and issue, what is done, on track, overdue, extended or unscheduled.
+
+    implementation: the implementation rate by Part, unit and owner; overdue actions by age and cause of delay;
+    the owner's rating beside the verifier's; extensions; what changed since --since; the long-overdue list.
+
+    Both are read from the recorded history as it stood at the end of --as-of: an earlier day's report comes out
+    the same whenever it is made. $PLANWATCH_USER_TEMPLATES may hold report/report.html.j2 and
+    report/implementation.html.j2 of its own.
 
     Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
+
+    Example: [bold]planwatch report implementation --as-of 2001-12-31 --since 2001-06-30 --out paper.docx[/]
     """
+    if kind not in {"progress", "implementation"}:
+        raise UsageError(f"report: expected progress or implementation, got {kind!r}")
+    if kind == "implementation":
+        _implementation(ctx, as_of, since, fmt, out, plan)
+        return
+    if since is not None:
+        raise UsageError("--since compares two days of the implementation report: planwatch report implementation")
     from engine.files import write_atomic
     from engine.read.export import choose_plan
     from engine.read.report import build_report, recurrence_rules, render_html, render_markdown
@@ -117,12 +150,56 @@ def report(
     make_console().print(f"Wrote the report as of {as_of} to {out}.")
 
 
+def _implementation(
+    ctx: typer.Context, as_of: str, since: str | None, fmt: str | None, out: Path | None, plan: str | None
+) -> None:
+    """Write the implementation report in the format asked for."""
+    from engine.files import write_atomic
+    from engine.read.export import choose_plan
+    from engine.read.implementation import build_implementation
+    from engine.settings import template_folders
+
+    if fmt is not None and fmt not in IMPLEMENTATION_FORMATS:
+        raise UsageError(f"--format: expected html, md, csv or docx, got {fmt!r}")
+    fmt = _report_format(fmt, out, IMPLEMENTATION_SUFFIXES)
+    if fmt == "docx" and out is None:
+        raise UsageError("--format docx: a Word document needs a file; add --out PAPER.docx")
+    day = parse_day(as_of, "--as-of")
+    earlier = parse_day(since, "--since") if since else None
+    if earlier is not None and earlier >= day:
+        raise UsageError(f"--since {earlier} is not before --as-of {day}; give the earlier report's day")
+    with open_session(ctx) as session:
+        data = build_implementation(session, choose_plan(session, plan), day, earlier)
+    content = _implementation_content(data, fmt, tuple(str(f) for f in template_folders(settings_of(ctx))))
+    if out is None:
+        assert isinstance(content, str)
+        sys.stdout.write(content)
+        return
+    write_atomic(out, content)
+    make_console().print(f"Wrote the implementation report as of {as_of} to {out}.")
+
+
+def _implementation_content(data: object, fmt: str, folders: tuple[str, ...]) -> str | bytes:
+    from engine.read.implementation import ImplementationReport
+    from engine.read.implementation_docx import render_docx
+    from engine.read.implementation_text import render_csv, render_html, render_markdown
+
+    assert isinstance(data, ImplementationReport)
+    if fmt == "docx":
+        return render_docx(data)
+    if fmt == "csv":
+        return "".join(render_csv(data))
+    return render_html(data, folders) if fmt == "html" else render_markdown(data)
+
+
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+IMPLEMENTATION_SUFFIXES = {**SUFFIXES, ".csv": "csv", ".docx": "docx"}
+IMPLEMENTATION_FORMATS = ("html", "md", "csv", "docx")
 
 
-def _report_format(fmt: str | None, out: Path | None) -> str:
+def _report_format(fmt: str | None, out: Path | None, suffixes: dict[str, str] = SUFFIXES) -> str:
     """Return the report's format: --format, else the one --out's suffix names, else Markdown."""
-    implied = SUFFIXES.get(out.suffix.lower()) if out is not None else None
+    implied = suffixes.get(out.suffix.lower()) if out is not None else None
     if fmt is not None and implied is not None and fmt != implied:
         raise UsageError(f"--out: {out} names a {implied} file but --format is {fmt}; make them agree")
     return fmt or implied or "md"
