@@ -6,8 +6,8 @@ An action link is ``{base_url}/a/{token}/{verb}`` with ``verb`` one of ``ACTIONS
 preferences link is ``{base_url}/preferences/{token}``. A token is an itsdangerous
 ``URLSafeSerializer`` signature over a small JSON object::
 
-    {"do": "act" or "preferences", "p": plan id, "r": action ref, "u": recipient id or address,
-     "o": role the link was sent in ("owner", "supervisor" or "viewer"), "x": expiry}
+    {"do": "act", "preferences" or "updates", "p": plan id, "r": action ref (updates: the campaign's id),
+     "u": recipient id or address, "o": role the link was sent in ("owner", "supervisor" or "viewer"), "x": expiry}
 
 One token serves the verbs of a message: it proves "this recipient, in this role, may act on this
 action until ``x``", and each verb is something that recipient may do anyway in that role. An owner
@@ -42,7 +42,7 @@ VIEWER_VERBS = (VIEW,)
 ACTIONS = tuple(dict.fromkeys(OWNER_VERBS + SUPERVISOR_VERBS))
 OWNER, SUPERVISOR, VIEWER = "owner", "supervisor", "viewer"
 VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS, VIEWER: VIEWER_VERBS}
-ACT, PREFERENCES = "act", "preferences"
+ACT, PREFERENCES, UPDATES = "act", "preferences", "updates"
 SALT = "planwatch-link-v1"
 DEV_SECRET = "planwatch-development-key-not-secret"
 LINK_LIFETIME = timedelta(days=60)
@@ -80,9 +80,10 @@ def _serializer(secret: str) -> URLSafeSerializer:
 
 @lru_cache(maxsize=4096)
 def sign_link(secret: str, kind: str, plan_id: str, ref: str, recipient: str, expires: datetime, role: str = "") -> str:
-    """Return the token of one link of ``kind`` ("act" or "preferences") for ``role``; ``expires`` is aware."""
-    if kind not in (ACT, PREFERENCES):
-        raise ValueError(f"unknown link kind {kind!r}; expected {ACT!r} or {PREFERENCES!r}")
+    """Return the token of one link of ``kind`` ("act", "preferences" or "updates") for ``role``; ``expires``
+    is aware."""
+    if kind not in (ACT, PREFERENCES, UPDATES):
+        raise ValueError(f"unknown link kind {kind!r}; expected {ACT!r}, {PREFERENCES!r} or {UPDATES!r}")
     if role and role not in VERBS:
         raise ValueError(f"unknown link role {role!r}; expected one of {sorted(VERBS)}")
     payload: dict[str, Any] = {"do": kind, "p": plan_id, "r": ref, "u": recipient, "x": int(expires.timestamp())}
@@ -129,3 +130,11 @@ def preferences_url(base_url: str, secret: str, recipient: str, sent: datetime) 
     """Return the URL of the recipient's notification preferences (also the one-click unsubscribe target)."""
     token = sign_link(secret, PREFERENCES, "", "", recipient, sent + PREFERENCES_LIFETIME)
     return f"{base_url.rstrip('/')}/preferences/{token}"
+
+
+def updates_url(base_url: str, secret: str, plan_id: str, campaign_id: int, recipient: str, sent: datetime) -> str:
+    """Return the URL of the owner's page for updating all their open actions at once, from an update campaign's
+    message sent at ``sent`` (aware); valid for ``LINK_LIFETIME``. Its token (``"r"``: the campaign's id) opens
+    that page only, as ``recipient``."""
+    token = sign_link(secret, UPDATES, plan_id, str(campaign_id), recipient, sent + LINK_LIFETIME)
+    return f"{base_url.rstrip('/')}/updates/{token}"

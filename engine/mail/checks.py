@@ -26,7 +26,7 @@ from engine.store.tables import table_of
 from engine.store.web_models import ExtensionRequest
 
 SAMPLE_NOW = datetime(2000, 3, 24, 8, 0, tzinfo=UTC)
-STANDALONE = frozenset({"digest", "delivery_report"})
+STANDALONE = frozenset({"digest", "delivery_report", "campaign"})
 _BY_TEMPLATE = {
     "reminder": "reminder",
     "final_reminder": "reminder",
@@ -37,6 +37,15 @@ _BY_TEMPLATE = {
     "extension_granted": "reminder",
     "extension_requested": "extension_request",
     "extension_refused": "extension_request",
+}
+SAMPLE_CAMPAIGN = {  # an update campaign's message: what the secretariat asked, and by when
+    "id": 1,
+    "title": "Update of 24 March 2000",
+    "within_days": 45,
+    "respond_by": "2000-04-07",
+    "respond_by_long": "7 April 2000",
+    "note": "For the interim report on implementation.",
+    "plan": "GB.276/TC/2",
 }
 WITH_PENDING = frozenset({"escalation", "extension_requested"})  # their samples have an undecided request
 PEOPLE = {
@@ -228,11 +237,11 @@ def standalone_row(template: str) -> dict[str, Any]:
     return {
         "id": 2,
         "key": f"{template}|program|2000-03-24",
-        "plan_id": None,
+        "plan_id": "gb276-tc2" if template == "campaign" else None,
         "action_id": None,
         "occurrence": "2000-03-24",
         "step": template,
-        "type": "report" if template == "delivery_report" else "digest",
+        "type": {"delivery_report": "report", "campaign": "campaign"}.get(template, "digest"),
         "level": 0,
         "recipient": "jonas.lindqvist@example.org",
         "recipient_id": "program",
@@ -250,7 +259,8 @@ def standalone_row(template: str) -> dict[str, Any]:
             "failures": failures,
             "pauses": pauses,
             "role_tz": "Europe/Zurich",
-        },
+        }
+        | ({"campaign": SAMPLE_CAMPAIGN} if template == "campaign" else {}),
         "next_attempt_at": None,
         "message_id": None,
     }

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from engine.actions.links import OWNER, SUPERVISOR, VIEWER, action_links, preferences_url
+from engine.actions.links import OWNER, SUPERVISOR, VIEWER, action_links, preferences_url, updates_url
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
@@ -268,12 +268,18 @@ def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: dateti
         }
         for item in payload.get("items", [])
     ]
+    campaign = payload.get("campaign")
+    if campaign:  # an update campaign's message: one link to the page where all the actions are updated at once
+        base["links"]["updates"] = updates_url(
+            identity.base_url, identity.secret_key, row["plan_id"] or "", int(campaign["id"]), who, now
+        )
     return base | {
         "period": payload.get("period", "daily"),
         "items": items,
         "sections": digest_sections(items),
         "failures": list(payload.get("failures", [])),
         "pauses": list(payload.get("pauses", [])),
+        "campaign": campaign,
     }
 
 

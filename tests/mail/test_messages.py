@@ -40,6 +40,7 @@ from ..conftest import ROOT
 GOLDEN = Path(__file__).parent.parent / "golden"
 TEMPLATES = ROOT / "templates"
 SHIPPED = [
+    "campaign",
     "checkin",
     "delivery_report",
     "digest",
@@ -245,7 +246,7 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
 GOLDEN_CASES = [
     (name, i)
     for name in SHIPPED
-    for i in ([0] if name in {"digest", "delivery_report"} else [0, 1, 2, 3] if name == "escalation" else [0, 1])
+    for i in ([0] if name in {"digest", "delivery_report", "campaign"} else [0, 1, 2, 3] if name == "escalation" else [0, 1])
 ]
 
 
