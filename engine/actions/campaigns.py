@@ -348,3 +348,17 @@ def find_campaign(session: Session, campaign_id: int | None) -> Campaign:
     if campaign is None:
         raise UsageError(f"no campaign {campaign_id}; `planwatch campaign status` shows the newest")
     return campaign
+
+
+def pick_plan(session: Session, plan_id: str | None) -> Plan:
+    """Return the plan ``plan_id``, or the only plan when None; raise ``UsageError`` naming the choices."""
+    plans = list(session.exec(select(Plan).order_by(col(Plan.id))).all())
+    if plan_id is not None:
+        found = next((p for p in plans if p.id == plan_id), None)
+        if found is None:
+            raise UsageError(f"no plan {plan_id!r}; the plans are: {', '.join(p.id for p in plans) or 'none yet'}")
+        return found
+    if len(plans) != 1:
+        choices = ", ".join(p.id for p in plans)
+        raise UsageError(f"choose the plan with --plan: one of {choices}" if plans else "no plan imported yet")
+    return plans[0]

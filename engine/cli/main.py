@@ -30,6 +30,7 @@ from engine.cli.commands import mail  # noqa: F401
 from engine.cli.commands import feeds  # noqa: F401
 from engine.cli.commands import web  # noqa: F401
 from engine.cli.commands import rules  # noqa: F401
+from engine.cli.commands import campaigns  # noqa: F401
 # isort: on
 
 __all__ = ["app", "main", "run"]
