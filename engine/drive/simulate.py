@@ -25,7 +25,7 @@ from engine.actions.workflow import (
     set_status,
 )
 from engine.channels import Channel
-from engine.drive.replay import ReplayEvent
+from engine.drive.replay import FOLLOW_UP, ReplayEvent, apply_follow_up
 from engine.drive.tick import run_tick
 from engine.mail.checks import render_problems
 from engine.mail.digest import DIGEST_HOUR, WEEKENDS, CalendarOf, digest_due
@@ -228,6 +228,8 @@ def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
                 set_status(session, action, "dropped", now, who=who, via="replay", note=note)
             case "not_mine":
                 not_mine(session, action, now, who=who, via="replay", note=note)
+            case name if name in FOLLOW_UP:
+                apply_follow_up(session, action, event, now)
             case "ack":
                 query = orm_select(Escalation).where(
                     Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None)
