@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from engine.calendars.uids import event_uid, series_uid_day
@@ -15,6 +16,7 @@ from engine.importers.owners import supervisor_chain
 from engine.plandoc import effective_due
 from engine.read.queries import history
 from engine.store.feed_models import FeedEvent
+from engine.store.followup_models import ClosureReport, Evidence, ProgressUpdate
 from engine.store.lookups import supervisors
 from engine.store.models import (
     Action,
@@ -44,6 +46,9 @@ class Sheet:
     requests: list[ExtensionRequest]
     completions: list[Completion]
     uids: list[tuple[str, str]] = field(default_factory=list)
+    updates: list[ProgressUpdate] = field(default_factory=list)  # dated progress reports, newest first
+    closures: list[ClosureReport] = field(default_factory=list)  # reports of implementation, newest first
+    evidence: list[Evidence] = field(default_factory=list)  # files and links, oldest first (no file bytes)
 
     @property
     def due(self) -> date | None:
@@ -97,7 +102,22 @@ def build_sheet(session: Session, action: Action) -> Sheet:
             ).all()
         ),
         uids=calendar_uids(session, action),
+        **follow_up(session, action.id),
     )
+
+
+def follow_up(session: Session, action_id: int) -> dict[str, Any]:
+    """Return the action's dated updates and closure reports (newest first) and its evidence (oldest first)."""
+    updates = select(ProgressUpdate).where(ProgressUpdate.action_id == action_id)
+    closures = select(ClosureReport).where(ClosureReport.action_id == action_id)
+    files = select(Evidence).where(Evidence.action_id == action_id).options(defer(Evidence.data))  # type: ignore[arg-type]
+    return {
+        "updates": list(session.exec(updates.order_by(col(ProgressUpdate.at).desc(), col(ProgressUpdate.id).desc()))),
+        "closures": list(
+            session.exec(closures.order_by(col(ClosureReport.reported_at).desc(), col(ClosureReport.id).desc()))
+        ),
+        "evidence": list(session.exec(files.order_by(col(Evidence.at), col(Evidence.id)))),
+    }
 
 
 def _path(session: Session, action: Action) -> list[Section]:
