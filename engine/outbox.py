@@ -338,7 +338,7 @@ def sent_today(conn: Connection, recipients: set[str], now: datetime) -> dict[st
     return counts
 
 
-# Marking a row sent is the hot path of a batch (one statement and one commit per message): built once.
+# Marking a row sent (SQLite: several in one executemany and one commit): built once.
 MARK_SENT = (
     update(OUT)
     .where(OUT.c.id == bindparam("b_id"))
@@ -351,12 +351,13 @@ MARK_SENT = (
         next_attempt_at=None,
     )
 )
-# Whether a row is still leased by the pass that leased it at ``b_lease - LEASE``.
-OWNED = select(OUT.c.id).where(
-    OUT.c.id == bindparam("b_id"), OUT.c.status == "pending", OUT.c.next_attempt_at == bindparam("b_lease")
+# Which of the rows ``b_check`` are still leased by the pass that leased them at ``b_lease - LEASE``.
+OWNED_MANY = select(OUT.c.id).where(
+    OUT.c.id.in_(bindparam("b_check", expanding=True)),
+    OUT.c.status == "pending",
+    OUT.c.next_attempt_at == bindparam("b_lease"),
 )
-# PostgreSQL: mark the messages sent since the last check and ask whether the next row is still
-# ours, in one statement and one commit (a data-modifying WITH runs whether or not the query reads it).
+# PostgreSQL: mark the messages sent since the last check (several at once, one Message-ID each).
 _JUST_SENT = (
     func.unnest(bindparam("b_ids", type_=ARRAY(Integer)), bindparam("b_mids", type_=ARRAY(String)))
     .table_valued("id", "mid")
@@ -374,7 +375,9 @@ MARK_SENT_MANY = (
         next_attempt_at=None,
     )
 )
-OWNED_AFTER_SENT = OWNED.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
+# ... and ask which of the next rows are still ours, in one statement and one commit (a data-modifying
+# WITH runs whether or not the query reads it; the rows it marks are not among those it checks).
+OWNED_MANY_AFTER_SENT = OWNED_MANY.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
 # Rows settled without a message (a channel that reads none): no Message-ID.
 MARK_COUNTED = (
     update(OUT)

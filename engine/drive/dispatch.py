@@ -64,8 +64,9 @@ from engine.outbox import (
     LEASE,
     MARK_COUNTED,
     MARK_SENT,
-    OWNED,
-    OWNED_AFTER_SENT,
+    MARK_SENT_MANY,
+    OWNED_MANY,
+    OWNED_MANY_AFTER_SENT,
     claim,
     claim_due,
     defer,
@@ -85,6 +86,10 @@ ASYNC_MARKS = "SET synchronous_commit = off"  # PostgreSQL: for the connection t
 DURABLE_COMMITS = "RESET synchronous_commit"
 RUN_PAUSE = 10  # the same refusal for this many recipients in a row: the server refuses us, not them
 RUN_AT_END = 2  # ... or for this many, when nothing at all went out in the pass
+# Rows whose leases one statement checks before they are built; the messages sent since the last check
+# are marked in the same round trip. A node's crash can repeat what was sent but not yet marked: this
+# many more than its connections hold.
+CHECK_GROUP = 32
 MAILBOX_STATUS = re.compile(r"^5\.(1\.[0-6]|2\.\d{1,3})\b")  # RFC 3463 codes about one mailbox
 
 
@@ -404,21 +409,28 @@ def _deliver_batch(
         with quick_handover() if threaded else nullcontext():
             contexts = ContextCache(conn, renderer.identity)
             contexts.preload(rows)
-            for row in rows:
+            for start in range(0, len(rows), CHECK_GROUP):
                 if pipe.stopped.is_set():
                     break  # the rest wait for the next pass, untouched
-                if not batch.still_ours(row, pipe.ready()):
-                    continue  # this pass outlived its lease and another node took the row: it sends it
-                message = batch.build(contexts, row)
-                if message is not None:
-                    tally.handed.add(row["id"])
-                    pipe.put(row, message, row["recipient"])  # one recipient's messages: one connection, in order
+                group = rows[start : start + CHECK_GROUP]
+                ours = batch.still_ours(group, pipe.ready())
+                for row in group:
+                    batch.take(pipe.ready())  # a refusal is judged at once (the run of one refusal stops the pass)
+                    if pipe.stopped.is_set():
+                        break
+                    if row["id"] not in ours:
+                        continue  # this pass outlived its lease and another node took the row: it sends it
+                    message = batch.build(contexts, row)
+                    if message is not None:
+                        tally.handed.add(row["id"])
+                        pipe.put(row, message, row["recipient"])  # one recipient's messages: one connection, in order
     except BaseException:
         pipe.stopped.set()  # the pass breaks: what waits in the queues is not sent, it goes at the next pass
         raise
     finally:
         for done in pipe.finish():
             batch.settle_at_end(*done)
+        batch.flush_at_end()
         channel.close()
         batch.close()
 
@@ -444,6 +456,7 @@ class _Batch:
         self.held: list[tuple[Row, DeliveryError]] = []  # refusals that may turn out to be one fault of ours
         self.run_reply = ""  # the refusal that paused this pass: more of it in flight stay unmarked
         self.any_sent = False
+        self.unmarked: list[Row] = []  # sent, to be marked with the next check (or at the end of the pass)
         # The two statements of every message (is the row still ours, it is sent) are each a
         # transaction of their own: on PostgreSQL a second connection in autocommit makes each one
         # round trip instead of three (BEGIN, the statement, COMMIT).
@@ -457,42 +470,61 @@ class _Batch:
             # wait on each other's flushes. Only this connection, and only until close().
             self.quick.exec_driver_sql(ASYNC_MARKS)
 
-    def still_ours(self, row: Row, done: Iterable[tuple[Row, Any]] = ()) -> bool:
-        """Settle the outcomes ``done`` that came in, then return True while this pass's lease on
-        ``row`` holds (a slow pass may outlive it: then another node may have taken the row, and
-        only that node may send it).
+    def still_ours(self, rows: list[Row], done: Iterable[tuple[Row, Any]] = ()) -> set[int]:
+        """Settle the outcomes ``done`` that came in, then return the ids of ``rows`` whose lease from
+        this pass still holds (a slow pass may outlive it: then another node may have taken a row,
+        and only that node may send it).
 
-        On PostgreSQL the messages sent since the last check are marked in the same statement as
-        the check: one round trip and one commit for them all instead of one each, so a node waits
-        less on its database and leaves it more CPU.
+        The messages sent since the last check are marked in the same round trip as the check (on
+        PostgreSQL in the same statement): one statement and one commit for a group of rows
+        (``CHECK_GROUP``) instead of two for each message, so a node waits less on its database and
+        leaves it more CPU.
         """
-        lease = self.now + LEASE
-        sent: list[Row] = []
-        for other, outcome in done:
-            if outcome == SENT and self.autocommit:
-                self.tally.sent[other["id"]] = other["key"]
-                self._went_out()
-                sent.append(other)
-            else:
-                self.settle(other, outcome)
-        if not sent:
-            found = self.quick.execute(OWNED, {"b_id": row["id"], "b_lease": lease}).first()
+        self.take(done)
+        sent, self.unmarked = self.unmarked, []
+        check = {"b_check": [r["id"] for r in rows], "b_lease": self.now + LEASE}
+        if sent and self.autocommit:
+            found = self.quick.execute(OWNED_MANY_AFTER_SENT, check | self._sent_many(sent))
         else:
-            domain = self.renderer.identity.domain
-            found = self.quick.execute(
-                OWNED_AFTER_SENT,
-                {
-                    "b_id": row["id"],
-                    "b_lease": lease,
-                    "b_at": self.now,
-                    "b_ids": [r["id"] for r in sent],
-                    "b_mids": [message_id(r["key"], domain) for r in sent],
-                },
-            ).first()
-            self.stats.sent += len(sent)
+            if sent:
+                self.quick.execute(MARK_SENT, [self._sent(r) for r in sent])
+            found = self.quick.execute(OWNED_MANY, check)
+        ours = set(found.scalars())
         if not self.autocommit:
-            self.quick.commit()  # end the read: a SQLite write must not start from an older snapshot
-        return found is not None
+            self.quick.commit()  # the marks; and the read ends: a SQLite write must not start from an older snapshot
+        self.stats.sent += len(sent)
+        return ours
+
+    def take(self, done: Iterable[tuple[Row, Any]]) -> None:
+        """Settle the outcomes ``done`` that came in: a message sent waits for the next check to be marked."""
+        for row, outcome in done:
+            self.settle(row, outcome)
+
+    def flush_at_end(self) -> None:
+        """Mark the messages sent that no check has marked yet (at the end of the pass), in one statement."""
+        sent, self.unmarked = self.unmarked, []
+        if not sent or self.broken is not None:
+            return  # the tally has them: the next pass marks them (``_CutShort``)
+        try:
+            if self.autocommit:
+                self.quick.execute(MARK_SENT_MANY, self._sent_many(sent))
+            else:
+                self.quick.execute(MARK_SENT, [self._sent(r) for r in sent])
+                self.quick.commit()
+        except Exception as exc:
+            self.broken = exc
+            self.stop.set()
+            return
+        self.stats.sent += len(sent)
+
+    def _sent_many(self, rows: list[Row]) -> dict[str, Any]:
+        """Return MARK_SENT_MANY's parameters for ``rows``."""
+        domain = self.renderer.identity.domain
+        return {
+            "b_at": self.now,
+            "b_ids": [r["id"] for r in rows],
+            "b_mids": [message_id(r["key"], domain) for r in rows],
+        }
 
     def _sent(self, row: Row) -> dict[str, Any]:
         """Return MARK_SENT's parameters for ``row``."""
@@ -548,10 +580,7 @@ class _Batch:
             self._fail_held()  # another refusal breaks the run (a message sent does too: ``_went_out``)
         if outcome == SENT:
             self._went_out()
-            self.quick.execute(MARK_SENT, self._sent(row))
-            if not self.autocommit:
-                self.quick.commit()
-            self.stats.sent += 1
+            self.unmarked.append(row)  # marked with the next check, or by ``flush_at_end``
         elif isinstance(outcome, DeliveryError) and outcome.pause:
             if not self.stats.paused:
                 _paused(self.conn, self.renderer, outcome, self.pause, self.now, self.stats)

@@ -540,15 +540,25 @@ def test_on_postgresql_sent_marks_do_not_wait_for_the_disk_and_the_pool_gets_its
 
 @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_the_next_check(world: World) -> None:
-    """One statement marks every message that came back sent and asks whether the next row is still ours."""
+    """One statement marks every message that came back sent and asks which of the next rows are still ours."""
     world.plan(REMINDERS_DUE)
+    statements: list[str] = []
     with world.engine.connect() as conn:
         rows = claim_due(conn, REMINDERS_DUE, 10)
         assert len(rows) == 3
         batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None, _Tally())
-        assert batch.still_ours(rows[2], [(rows[0], SENT), (rows[1], SENT)])
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(world.engine, "before_cursor_execute", seen)
+        try:
+            assert batch.still_ours([rows[2]], [(rows[0], SENT), (rows[1], SENT)]) == {rows[2]["id"]}
+        finally:
+            event.remove(world.engine, "before_cursor_execute", seen)
         assert batch.stats.sent == 2
         batch.close()
+    assert len([s for s in statements if "outbox" in s]) == 1
     by_id = {r["id"]: r for r in world.rows()}
     for row in rows[:2]:
         marked = by_id[row["id"]]
@@ -566,7 +576,7 @@ def test_on_postgresql_the_messages_sent_since_the_last_check_are_marked_with_th
         )
     with world.engine.connect() as conn:
         batch = _Batch(conn, world.renderer, REMINDERS_DUE, DispatchStats(), None, _Tally())
-        assert not batch.still_ours(rows[2])
+        assert batch.still_ours(rows) == set()  # the first two are sent, the third is another node's
         batch.close()
 
 

@@ -59,6 +59,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 
 from engine.channels.pipeline import Pool
+from engine.drive.dispatch import CHECK_GROUP
 from engine.mail.messages import message_id
 from engine.settings import Settings
 from engine.store import make_engine
@@ -86,9 +87,9 @@ TRIALS = int(os.environ.get("PLANWATCH_CRASH_TRIALS") or 15)  # per backend
 DEPTH: int = inspect.signature(Pool).parameters["depth"].default  # messages queued for a connection's thread
 CONNECTIONS = Settings().smtp_connections  # SMTP connections a pass sends over (PLANWATCH_SMTP_CONNECTIONS)
 # What a crash can repeat: messages the server took that the node had not marked sent yet. Between two
-# marks the node hands one message over; each connection's thread holds at most DEPTH waiting and one on
-# the wire. So a crash repeats at most CONNECTIONS * (DEPTH + 1) + 1 messages.
-REPEATS_BOUND = CONNECTIONS * (DEPTH + 1) + 1
+# marks the node hands at most CHECK_GROUP messages over; each connection's thread holds at most DEPTH
+# waiting and one on the wire. So a crash repeats at most CONNECTIONS * (DEPTH + 1) + CHECK_GROUP messages.
+REPEATS_BOUND = CONNECTIONS * (DEPTH + 1) + CHECK_GROUP
 SIM_START = utc(2030, 1, 7, 0, 30)
 EVERY = timedelta(hours=12)
 SHAPE = Shape(actions=80, owners=60, managers=5, start=SIM_START, overdue_days=20, spread_days=36)

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 
 from engine.channels.pipeline import Pool
 from engine.drive.delivery import read_pause
+from engine.drive.dispatch import CHECK_GROUP
 from engine.mail.messages import message_id
 from engine.settings import Settings
 from engine.store import make_engine
@@ -50,11 +51,12 @@ JITTER = 2.0  # seconds each tick of a node may start late (the lease test's nod
 PERIOD = 0.8  # real seconds that stand for one EVERY of simulated time; each node ticks about this often
 FREE_JITTER = 0.25  # each node's interval between ticks: PERIOD give or take this fraction of it
 # A pass that outlives its lease stops before each message whose lease is gone, but the messages it
-# checked already are in its SMTP connections' queues: per connection DEPTH waiting and one on the wire,
-# and one handed over. Those, and only those, may also be sent by the node that took the rows over.
+# checked already are in its SMTP connections' queues (per connection DEPTH waiting and one on the wire)
+# or in the group it checked last (CHECK_GROUP rows, checked in one statement). Those, and only those,
+# may also be sent by the node that took the rows over.
 DEPTH: int = inspect.signature(Pool).parameters["depth"].default
 OUTAGE = (8, 14)  # the mail server is down from period 8 to 14: Wednesday 00:30 to Thursday 12:30
-BOTH_BOUND = Settings().smtp_connections * (DEPTH + 1) + 1
+BOTH_BOUND = Settings().smtp_connections * (DEPTH + 1) + CHECK_GROUP
 
 
 @pytest.fixture
