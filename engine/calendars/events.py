@@ -122,8 +122,23 @@ def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
     lines.append(f"Owner: {owner.name} <{owner.email}>" if owner else "Owner: none yet (the secretariat assigns one)")
     lines.append(f"Time frame: {a.timeframe or '(none given)'}")
     lines.append(f"Status: {a.status.replace('_', ' ')}")
+    lines.extend(extension_lines(a))
     lines.append(f"Action: {action_url(ctx.base_url, a.plan_id, a.ref)}")
     return "\n".join(lines)
+
+
+def extension_lines(a: ActionInfo) -> list[str]:
+    """Return the action's extension history: the original due date, how many, and each one."""
+    if not a.extensions:
+        return []
+    original = long_date(a.due) if a.due else "(none given)"
+    found = [f"Extensions: {len(a.extensions)}; originally due {original}"]
+    for e in a.extensions:
+        moved = f"{long_date(e.old)} to {long_date(e.new)}" if e.old else f"to {long_date(e.new)}"
+        asked = f" at the request of {e.asked_by}" if e.asked_by else ""
+        why = f" ({e.reason})" if e.reason else ""
+        found.append(f"- {long_date(e.day)}: {moved}, granted by {e.granted_by}{asked}{why}")
+    return found
 
 
 def long_date(day: date) -> str:

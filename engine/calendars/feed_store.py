@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
@@ -21,6 +21,7 @@ from engine.calendars.cache import EventEntry
 from engine.calendars.model import (
     ActionInfo,
     EscalationInfo,
+    ExtensionInfo,
     FeedData,
     OwnerInfo,
     PlanInfo,
@@ -88,11 +89,40 @@ def load_feed_data(conn: Connection) -> FeedData:
     )
     finished: dict[int, Any] = {action_id: at for action_id, at in conn.execute(query)}
     rows = conn.execute(select(*ACTION_COLUMNS).where(A.c.plan_id.in_(list(plans))).order_by(A.c.plan_id, A.c.ordinal))
-    actions = [_action(r, completed.get(r.id, ()), finished.get(r.id)) for r in rows]
+    extended = _extensions(conn, {k: o.name for k, o in owners.items()})
+    actions = [_action(r, completed.get(r.id, ()), finished.get(r.id), extended.get(r.id, ())) for r in rows]
     return FeedData(plans, sections, owners, actions, _open_escalations(conn))
 
 
-def _action(r: Any, completed: Iterable[str], finished: Any) -> ActionInfo:
+def _extensions(conn: Connection, names: Mapping[str, str]) -> dict[int, tuple[ExtensionInfo, ...]]:
+    """Return each action's extensions granted (the change log's ``extended``), with who asked and why from the
+    granted request for the same new date, if any."""
+    X = tables.EXTENSION_REQUEST
+    asked: dict[tuple[int, str], list[tuple[str, str]]] = defaultdict(list)
+    requests = select(X.c.action_id, X.c.wanted, X.c.requested_by, X.c.reason).where(X.c.status == "granted")
+    for action_id, wanted, who, reason in conn.execute(requests.order_by(X.c.requested_at, X.c.id)):
+        asked[(action_id, wanted.isoformat())].append((who, reason or ""))
+    found: dict[int, list[ExtensionInfo]] = defaultdict(list)
+    changes = select(H.c.action_id, H.c.at, H.c.who, H.c.old, H.c.new, H.c.note).where(H.c.field == "extended")
+    for action_id, at, who, old, new, note in conn.execute(changes.order_by(H.c.at, H.c.id)):
+        if not new:
+            continue
+        waiting = asked.get((action_id, new))
+        by, reason = waiting.pop(0) if waiting else ("", note or "")
+        found[action_id].append(
+            ExtensionInfo(
+                day=_utc(at).date(),
+                old=date.fromisoformat(old) if old else None,
+                new=date.fromisoformat(new),
+                granted_by=names.get(who, who),
+                asked_by=names.get(by, by),
+                reason=reason or note or "",
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _action(r: Any, completed: Iterable[str], finished: Any, extensions: tuple[ExtensionInfo, ...] = ()) -> ActionInfo:
     milestones = tuple(
         (str(m.get("label") or ""), m.get("due"), m.get("start"))
         for m in (r.milestones or ())
@@ -121,6 +151,7 @@ def _action(r: Any, completed: Iterable[str], finished: Any) -> ActionInfo:
         completed=tuple(completed),
         finished_at=finished_at,
         removed_at=r.removed_at,
+        extensions=extensions,
     )
 
 

@@ -73,11 +73,24 @@ class ActionInfo:
     completed: tuple[str, ...] = ()  # occurrence labels done (recurring actions)
     finished_at: datetime | None = None
     removed_at: datetime | None = None
+    extensions: tuple[ExtensionInfo, ...] = ()  # granted, oldest first
 
     @property
     def due_day(self) -> date | None:
         """Return the due date in force: the extension if one was granted."""
         return effective_due(self.due, self.extended_to)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionInfo:
+    """One extension granted: when (plan-local day), from which due date to which, who granted and who asked, why."""
+
+    day: date
+    old: date | None
+    new: date
+    granted_by: str  # a name
+    asked_by: str = ""  # a name; empty when nobody asked
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,3 +98,42 @@ def test_the_registry_records_each_event_once(store: tuple[Engine, str]) -> None
         assert conn.execute(text("SELECT count(*) FROM feed_event")).scalar() <= published
     with transaction(engine) as session:
         assert session.exec(select(Action)).scalars().first() is not None  # type: ignore[call-overload]
+
+
+def test_extensions_reach_the_due_events_description_with_who_asked_who_granted_and_why(
+    store: tuple[Engine, str],
+) -> None:
+    from datetime import date
+
+    from engine.actions.extensions import decide, request_extension
+    from engine.actions.workflow import extend
+    from engine.calendars.model import ExtensionInfo
+
+    engine, url = store
+    with transaction(engine) as session:
+        action = find_action(session, "II.3.1")
+        asked = request_extension(
+            session, action, date(2000, 9, 30), datetime(2000, 5, 2, 10, tzinfo=UTC), who="hrd", via="web",
+            reason="the budget arrives in July",
+        )  # fmt: skip
+        decide(session, asked, True, datetime(2000, 5, 4, 10, tzinfo=UTC), who="ed-devcoop", via="web")
+        extend(session, action, date(2000, 12, 31), datetime(2000, 9, 1, 10, tzinfo=UTC), who="secretariat",
+               via="cli", reason="the new budget cycle")  # fmt: skip
+    with engine.connect() as conn:
+        found = {a.ref: a for a in load_feed_data(conn).actions}
+    assert found["II.3.1"].extensions == (
+        ExtensionInfo(date(2000, 5, 4), date(2000, 5, 31), date(2000, 9, 30), "Amara Okafor", "Kwame Mensah",
+                      "the budget arrives in July"),
+        ExtensionInfo(date(2000, 9, 1), date(2000, 9, 30), date(2000, 12, 31), "Technical Cooperation Secretariat",
+                      "", "the new budget cycle"),
+    )  # fmt: skip
+    assert found["II.3.2"].extensions == ()
+    feed = body(service(engine, url), f"plan:{PLAN}")
+    due = next(e for e in events(feed) if str(e["SUMMARY"]).startswith("II.3.1 due"))
+    text_ = str(due["DESCRIPTION"])
+    assert "Extensions: 2; originally due 31 May 2000" in text_
+    assert (
+        "- 4 May 2000: 31 May 2000 to 30 September 2000, granted by Amara Okafor at the request of Kwame Mensah"
+        " (the budget arrives in July)" in text_
+    )
+    assert "- 1 September 2000: 30 September 2000 to 31 December 2000, granted by Technical Cooperation" in text_
