@@ -27,6 +27,8 @@ from engine.rules.policy import EscalateStep, Policy, RemindStep, wants_checkin
 from engine.zones import zone
 
 ACTIVE = frozenset({"open", "in_progress"})
+ASKED = ("check-in ", "stale ")  # occurrences that start with a question to the owner, not with a date
+ASKING = frozenset({"checkin", "stale"})  # the steps that ask it
 OWNER_ROLES = frozenset({"owner", "delegate"})
 REPEAT_CAP = Duration(years=1)
 
@@ -53,6 +55,17 @@ class Away:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingReport:
+    """An owner's report of implementation waiting for its verifier (``occurrence`` "" for the action itself)."""
+
+    report_id: int
+    occurrence: str
+    reported_at: datetime
+    verifier: Person
+    above: tuple[Person, ...] = ()  # the verifier's supervisor, who hears of a report left waiting too long
+
+
+@dataclass(frozen=True, slots=True)
 class ActionView:
     """What the planner needs to know about one action; dates are plan-local days."""
 
@@ -74,6 +87,9 @@ class ActionView:
     away: Away | None = None  # the owner's away period and deputy, if they named one
     addresses: Mapping[str, Person] = field(default_factory=dict)  # the owners directory by address (lower case)
     reopened_at: datetime | None = None  # when it was last reopened after being done or dropped
+    acceptance: str = "accepted"
+    last_update_at: datetime | None = None  # the last progress report (else when the action came, or reopened)
+    reports: tuple[PendingReport, ...] = ()  # reports of implementation waiting for verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +207,31 @@ def plan_action(
     ``until`` (default ``now``) plans ahead: notices due after ``now`` are returned with their own
     instants, to be sent when they come; only those already past at ``now`` collapse (catch-up).
     """
-    if policy is None or view.status not in ACTIVE:
+    if policy is None:
         return PlanResult((), (), None)
     until = now if until is None else max(until, now)
+    checked = _verification(view, policy, calendar, history, since, now, until)
+    if view.status not in ACTIVE or view.acceptance not in policy.acceptance.remind:
+        return checked
+    owned = _plan_owner_side(view, policy, calendar, history, since, now, until)
+    if not view.reports:
+        return owned
+    later = [t for t in (owned.next_fire_at, checked.next_fire_at) if t is not None]
+    return PlanResult(
+        owned.notices + checked.notices, owned.escalations + checked.escalations, min(later, default=None)
+    )
+
+
+def _plan_owner_side(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    history: History,
+    since: datetime,
+    now: datetime,
+    until: datetime,
+) -> PlanResult:
+    """The reminders, check-ins, stale reminders and ladders of an open action (``plan_action`` without reports)."""
 
     def wanted(c: _Candidate) -> bool:
         return _key(view, c) not in history.keys and not _acknowledged(c, history)
@@ -344,6 +382,8 @@ def _candidates(
                 yield from _ladder(view, policy, calendar, occ, now, wanted)
     if policy.checkin is not None and wants_checkin(view.kind, view.due):
         yield from _checkins(view, policy, calendar, since, now, wanted, seen, history or History())
+    if policy.stale is not None:
+        yield from _stale(view, policy, calendar, now, wanted, seen)
 
 
 def _before_ladder(reminders: list[_Candidate], missed_at: datetime, now: datetime, owners: frozenset[str]) -> bool:
@@ -410,7 +450,7 @@ def _told_before(view: ActionView, history: History, owners: frozenset[str]) -> 
 def _tells(occurrence: str, step: str, who: str, owners: frozenset[str]) -> bool:
     """Whether a message tells the owner about the occurrence: the check-in itself for a check-in, else any message
     to the owner or delegate."""
-    return step == "checkin" if occurrence.startswith("check-in ") else who in owners
+    return step in ASKING if occurrence.startswith(ASKED) else who in owners
 
 
 def _owner_first(
@@ -464,7 +504,7 @@ def _owner_first(
         ladder = [c for c in out if c.occurrence == label and c.family == "escalate" and not owner_side(c)]
         drop = {id(c) for c in ladder}
         first = told.get(label)
-        if first is None and label.startswith("check-in "):
+        if first is None and label.startswith(ASKED):
             out = [c for c in out if id(c) not in drop]
             out.extend(_with(c, status="suppressed", reason=NOT_ASKED_REASON) for c in ladder if since < c.at <= until)
             continue
@@ -542,11 +582,13 @@ def _reminders_after_owner(
 
 def _recalled(view: ActionView, policy: Policy, calendar: BusinessCalendar, label: str) -> _Occurrence | None:
     """Return the occurrence named ``label`` (a check-in or a recurring date), if it can still be late."""
-    text = label.removeprefix("check-in ")
+    text = label.removeprefix("check-in ").removeprefix("stale ")
     try:
         day = date.fromisoformat(text)
     except ValueError:
         return None
+    if label.startswith("stale "):
+        return _stale_occurrence(view, policy, calendar, day)
     if text != label:
         return _checkin_occurrence(view, policy, calendar, day) if policy.checkin else None
     if view.kind == "recurring" and not policy.recurrence.completion_based:
@@ -559,7 +601,9 @@ def _restart(policy: Policy, calendar: BusinessCalendar, occ: _Occurrence, told:
     so that the steps' offsets count from ``told`` (``after: 14d`` is 14 days after it), and ``escalate_after``
     later for a check-in (it is missed when unanswered that long)."""
     after = policy.checkin.escalate_after if policy.checkin else None
-    if occ.due is None and occ.label.startswith("check-in ") and after is not None:
+    if occ.label.startswith("stale "):
+        after = policy.stale.escalate_after if policy.stale else None
+    if occ.due is None and occ.label.startswith(ASKED) and after is not None:
         return after.after(told, calendar)
     return told + timedelta(days=1)
 
@@ -824,7 +868,7 @@ def _ladder(
                     "role": role,
                     "date": missed_day.isoformat(),
                     "days_overdue": max(0, (local_day - missed_day).days),
-                    "missed": "due date" if occ.due else "check-in",
+                    "missed": "due date" if occ.due else "update" if occ.label.startswith("stale ") else "check-in",
                     "level": level,
                     "occurrence": occ.label,
                     "repeat": n,
@@ -946,6 +990,8 @@ def ladder_span(policy: Policy) -> timedelta:
     if any(s.repeat and not s.until for s in policy.escalate):
         days = max(days, REPEAT_CAP.approx_days)
     extra = policy.checkin.escalate_after.approx_days if policy.checkin and policy.checkin.escalate_after else 0.0
+    if policy.stale is not None and policy.stale.escalate_after is not None:
+        extra = max(extra, policy.stale.escalate_after.approx_days)
     return timedelta(days=days + extra + 7)
 
 
@@ -1098,3 +1144,156 @@ def _checkin_occurrence(view: ActionView, policy: Policy, calendar: BusinessCale
         return None
     missed = rule.escalate_after.after(end_of_day(send_day, view.plan_tz), calendar)
     return _Occurrence(f"check-in {day.isoformat()}", None, send_day, missed)
+
+
+def _stale_day(view: ActionView, policy: Policy, calendar: BusinessCalendar) -> date | None:
+    """Return the business day the owner is reminded of an action with no update since ``last_update_at``, or None
+    (no base, or the due date is missed by then: the overdue ladder speaks of it)."""
+    rule = policy.stale
+    if rule is None or view.last_update_at is None:
+        return None
+    base = view.last_update_at.astimezone(zone(view.plan_tz)).date()
+    day = calendar.on_or_after(rule.after.after_day(base, BusinessCalendar(enabled=False)))
+    if view.due is not None and view.kind != "recurring" and view.due < day:
+        return None
+    return day
+
+
+def _stale_occurrence(view: ActionView, policy: Policy, calendar: BusinessCalendar, day: date) -> _Occurrence | None:
+    """The stale reminder of ``day`` as something that can be late, or None when an update came or it never
+    escalates; the ladder counts from ``stale.escalate_after`` past that day."""
+    rule = policy.stale
+    if rule is None or rule.escalate_after is None or not policy.escalate or _stale_day(view, policy, calendar) != day:
+        return None
+    missed = rule.escalate_after.after(end_of_day(day, view.plan_tz), calendar)
+    return _Occurrence(f"stale {day.isoformat()}", None, day, missed)
+
+
+def _stale(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    now: datetime,
+    wanted: Wanted,
+    seen: dict[str, _Occurrence],
+) -> Iterator[_Candidate]:
+    """The owner's reminder of an action left without an update for ``stale.after``, and, when no update comes
+    within ``stale.escalate_after``, the steps of the ladder past the owner's (the reminder spoke to the owner)."""
+    rule = policy.stale
+    day = _stale_day(view, policy, calendar)
+    if rule is None or day is None:
+        return
+    label = f"stale {day.isoformat()}"
+    assert view.last_update_at is not None
+    since = view.last_update_at.astimezone(zone(view.plan_tz)).date()
+    told: set[str] = set()
+    for role, named in _people(view, ["owner"]):
+
+        def instant(p: Person) -> datetime:
+            return _deliver_at(_calendar_of(p, policy, calendar).on_or_after(day), p, policy)
+
+        person = _stand_in(view, role, named, instant)
+        if person.email in told:
+            continue
+        told.add(person.email)
+        payload = _in_place(person, named) | {
+            "role": role,
+            "date": day.isoformat(),
+            "occurrence": label,
+            "since": since.isoformat(),
+            "days_quiet": (day - since).days,
+        }
+        candidate = _Candidate(label, "stale", "reminder", 0, person, rule.template, instant(person), "stale", payload)
+        if wanted(candidate):
+            yield candidate
+    occ = _stale_occurrence(view, policy, calendar, day)
+    if occ is not None:
+        seen[label] = occ
+        others = [i for i, step in enumerate(policy.escalate, 1) if not set(step.to) <= OWNER_ROLES]
+        yield from _ladder(view, policy, calendar, occ, now, wanted, steps=frozenset(others))
+
+
+VERIFY_CAP = timedelta(days=366)  # a report left unverified this long is reminded of no more
+
+
+def _verification(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    history: History,
+    since: datetime,
+    now: datetime,
+    until: datetime,
+) -> PlanResult:
+    """The verifier's reminders of each report waiting for them (every ``closure.remind_after``), and from
+    ``closure.escalate_after`` on, the step to the verifier's supervisor (logged as an escalation, level 1)."""
+    if not view.reports:
+        return PlanResult((), (), None)
+    due: list[_Candidate] = []
+    later: list[datetime] = []
+    for report in view.reports:
+        for c in _verify_candidates(view, policy, calendar, report, until):
+            if _key(view, c) in history.keys or _acknowledged(c, history):
+                continue
+            if since < c.at <= until:
+                due.append(c)
+            elif c.at > until:
+                later.append(c.at)
+    notices, escalations = _finish(view, policy, calendar, due, now, {})
+    return PlanResult(tuple(notices), tuple(escalations), min(later, default=None))
+
+
+def _verify_moments(
+    start: datetime, policy: Policy, calendar: BusinessCalendar
+) -> Iterator[tuple[datetime, str, bool]]:
+    """The instants a waiting report is spoken of, each with its step and whether it escalates: every
+    ``remind_after`` from the report, then at ``escalate_after`` and every ``remind_after`` after it."""
+    rule = policy.closure
+    escalate_at = rule.escalate_after.after(start, calendar)
+    moment, n = rule.remind_after.after(start, calendar), 0
+    while moment < escalate_at:
+        yield moment, "verify:remind" + (f"#{n}" if n else ""), False
+        moment, n = rule.remind_after.after(moment, calendar), n + 1
+    moment, n = escalate_at, 0
+    while moment - start <= VERIFY_CAP:
+        yield moment, "verify:escalate" + (f"#{n}" if n else ""), True
+        moment, n = rule.remind_after.after(moment, calendar), n + 1
+
+
+def _verify_candidates(
+    view: ActionView, policy: Policy, calendar: BusinessCalendar, report: PendingReport, until: datetime
+) -> Iterator[_Candidate]:
+    """The messages about one waiting report, in time order, up to the first instant after ``until``."""
+    label = f"verification {report.report_id}"
+    start = report.reported_at
+    reported_day = start.astimezone(zone(view.plan_tz)).date()
+    log = EscalateStep(after=policy.closure.escalate_after, to=["supervisor"], template="verification_overdue")
+    for moment, step, escalating in _verify_moments(start, policy, calendar):
+        people = [(0, report.verifier), *((1, p) for p in (report.above if escalating else ()))]
+        for level, person in people:
+            at = _deliver_at(_send_day(moment, person, policy, calendar), person, policy)
+            payload = {
+                "role": "verifier" if level == 0 else "supervisor",
+                "date": reported_day.isoformat(),
+                "days_waiting": max(0, (at.astimezone(zone(view.plan_tz)).date() - reported_day).days),
+                "level": level,
+                "occurrence": report.occurrence,
+                "report_id": report.report_id,
+                "verifier": report.verifier.name or report.verifier.email,
+            }
+            yield _Candidate(
+                label,
+                step,
+                "verification",
+                level,
+                person,
+                "verification_overdue" if level else "verification_request",
+                at,
+                f"verify:{level}",
+                payload,
+                log if level == 1 and step == "verify:escalate" else None,
+                start if level == 1 else None,
+                ("supervisor",) if level else ("verifier",),
+            )
+        if moment > until:
+            return

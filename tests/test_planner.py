@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.planner import ActionView, History, Notice, Person, PlanResult, plan_action
+from engine.planner import ActionView, History, Notice, PendingReport, Person, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.policy import Policy
 from engine.zones import zone
@@ -759,3 +759,110 @@ def test_an_annual_action_is_reminded_every_year_and_escalates_when_the_bound_pa
     later = run_life(done, RECURRING, until=datetime(2002, 6, 30, tzinfo=UTC))
     assert [d for d, step in reminded(later) if step == "remind:due:7d"] == ["2002-01-20"]
     assert not [n for n in later if n.step.startswith("escalate")]
+
+
+# Follow-up: acceptance, reports waiting for verification, stale actions.
+
+REPORTED_AT = datetime(2000, 3, 1, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("acceptance", ["not_accepted", "under_consideration"])
+def test_an_action_not_accepted_or_under_consideration_is_silent(acceptance: str) -> None:
+    assert run_life(view(acceptance=acceptance)) == []
+    assert run_life(view(acceptance="partially_accepted")) == run_life(view())
+
+
+def test_the_rules_may_remind_of_actions_under_consideration_too() -> None:
+    policy = DEADLINES.model_copy(
+        update={
+            "acceptance": Policy.model_validate(
+                {"name": "x", "acceptance": {"remind": "under_consideration"}}
+            ).acceptance
+        }
+    )
+    assert run_life(view(acceptance="under_consideration"), policy) == run_life(view())
+    assert run_life(view(), policy) == []
+
+
+def pending(verifier: Person = BANGKOK, above: tuple[Person, ...] = (LIMA,)) -> PendingReport:
+    return PendingReport(7, "", REPORTED_AT, verifier, above)
+
+
+def test_a_reported_action_tells_its_owner_nothing_and_its_verifier_is_reminded_then_escalated() -> None:
+    notices = run_life(view(status="reported", reports=(pending(),)), until=datetime(2000, 4, 30, tzinfo=UTC))
+    assert notices and all(n.recipient != ZURICH for n in notices)
+    told = [(str(n.at.astimezone(zone(n.recipient.tz)))[:16], n.recipient.name, n.step) for n in notices]
+    assert told[:5] == [
+        ("2000-03-09 09:00", "Boon", "verify:remind"),  # reported at 17:00 in Bangkok: a week on, the next morning
+        ("2000-03-16 09:00", "Boon", "verify:remind#1"),
+        ("2000-03-22 09:00", "Luz", "verify:escalate"),  # three weeks on, the verifier's supervisor
+        ("2000-03-23 09:00", "Boon", "verify:escalate"),
+        ("2000-03-29 09:00", "Luz", "verify:escalate#1"),
+    ]
+    assert {n.template for n in notices if n.recipient == LIMA} == {"verification_overdue"}
+    assert {n.template for n in notices if n.recipient == BANGKOK} == {"verification_request"}
+
+
+def test_the_escalation_of_a_waiting_report_is_logged_once_at_level_one() -> None:
+    v = view(status="reported", reports=(pending(),))
+    result = plan_action(v, DEADLINES, BusinessCalendar(), History(), START, datetime(2000, 3, 23, tzinfo=UTC))
+    [entry] = result.escalations
+    assert (entry.occurrence, entry.step, entry.level, entry.recipients) == (
+        "verification 7",
+        "verify:escalate",
+        1,
+        ("supervisor",),
+    )
+
+
+def test_an_acknowledged_escalation_of_a_waiting_report_stops_its_repeats() -> None:
+    v = view(status="reported", reports=(pending(),))
+    acked = History(acknowledged=frozenset({("verification 7", "verify:escalate")}))
+    steps = [n.step for n in run_life(v, history=acked, until=datetime(2000, 5, 30, tzinfo=UTC))]
+    assert "verify:escalate" in steps and not [s for s in steps if s.startswith("verify:escalate#")]
+
+
+def test_a_reported_occurrence_leaves_the_others_to_the_owner() -> None:
+    # the planning step adds a reported occurrence to ``completed``; its report reminds only the verifier
+    v = view(kind="recurring", rrule="FREQ=MONTHLY;BYMONTHDAY=15", due=None, completed=frozenset({"2000-03-15"}))
+    owners = {n.occurrence for n in run_life(v, until=datetime(2000, 5, 1, tzinfo=UTC)) if n.recipient == ZURICH}
+    assert "2000-03-15" not in owners and "2000-04-15" in owners
+
+
+STALE = Policy.model_validate(
+    {
+        "name": "stale",
+        "stale": {"after": "60d", "escalate_after": "14d"},
+        "escalate": [
+            {"after": "1d", "to": ["owner"], "template": "overdue"},
+            {"after": "7d", "to": ["supervisor"], "repeat": "1w", "until": "28d"},
+        ],
+    }
+)
+
+
+def test_an_action_without_update_for_sixty_days_reminds_its_owner_then_escalates_by_the_ladder() -> None:
+    v = view(due=None, kind="continuous", last_update_at=datetime(2000, 1, 3, 12, tzinfo=UTC))
+    notices = run_life(v, STALE, until=datetime(2000, 6, 1, tzinfo=UTC))
+    told = [(n.at.date().isoformat(), n.recipient.name, n.step, n.template) for n in notices]
+    assert told == [
+        ("2000-03-03", "Zora", "stale", "stale"),
+        # still quiet 14 days on (from 18 March): the ladder's steps past the owner's, by their offsets
+        ("2000-03-24", "Boon", "escalate:2", "escalation"),
+        ("2000-03-31", "Boon", "escalate:2#1", "escalation"),
+        ("2000-04-07", "Boon", "escalate:2#2", "escalation"),
+    ]
+    assert notices[1].payload["missed"] == "update"
+
+
+def test_an_update_moves_the_stale_reminder_sixty_days_on() -> None:
+    quiet = view(due=None, kind="continuous", last_update_at=datetime(2000, 1, 3, 12, tzinfo=UTC))
+    updated = replace(quiet, last_update_at=datetime(2000, 2, 20, 12, tzinfo=UTC))
+    changes = [(START, quiet), (datetime(2000, 2, 20, 13, tzinfo=UTC), updated)]
+    notices = drive(changes, STALE, datetime(2000, 4, 30, tzinfo=UTC))
+    assert [(n.at.date().isoformat(), n.step) for n in notices if n.step == "stale"] == [("2000-04-20", "stale")]
+
+
+def test_an_action_overdue_before_it_would_be_stale_gets_the_overdue_ladder_only() -> None:
+    v = view(due=date(2000, 2, 1), last_update_at=datetime(2000, 1, 3, 12, tzinfo=UTC))
+    assert not [n for n in run_life(v, STALE, until=datetime(2000, 6, 1, tzinfo=UTC)) if n.step == "stale"]

@@ -230,6 +230,7 @@ def verify(
     report.verifier_rating, report.comment = rating, comment
     session.add(report)
     record_change(session, action, now, who, via, "verified", None, report.occurrence or "the action", comment)
+    resolve_escalations(session, action, now, "report verified", occurrence=f"verification {report.id}")
     if report.occurrence:
         complete(
             session,
@@ -268,6 +269,7 @@ def return_report(
         action.status = back
         record_change(session, action, now, who, via, "status", "reported", back, comment)
     record_change(session, action, now, who, via, "returned", None, report.occurrence or "the action", comment)
+    resolve_escalations(session, action, now, "report returned", occurrence=f"verification {report.id}")
     replan(session, action, now)
     # planning goes on from now: what fell due while the report waited is not sent late
     action.planned_through = now

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from engine.drive.people import Directory, load_directory
 from engine.outbox import enqueue, outbox_row
 from engine.plandoc import effective_due
-from engine.planner import ActionView, History, Notice, PlanResult, plan_action
+from engine.planner import ActionView, History, Notice, PendingReport, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
@@ -33,6 +33,7 @@ C = tables.COMPLETION
 P = tables.PLAN
 CH = tables.ACTION_CHANGE
 S = tables.SECTION
+CR = tables.CLOSURE_REPORT
 
 VIEW_COLUMNS = (
     A.c.id,
@@ -51,6 +52,8 @@ VIEW_COLUMNS = (
     A.c.last_completed,
     A.c.last_progress_at,
     A.c.planned_through,
+    A.c.acceptance,
+    A.c.created_at,
 )
 
 
@@ -176,6 +179,7 @@ def _plan_batch(
     history = _history(conn, ids)
     completed = _completions(conn, ids)
     reopened = _reopenings(conn, ids)
+    reports = _pending_reports(conn, ids, directory)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
     memo = _Memo()
@@ -192,6 +196,7 @@ def _plan_batch(
             until,
             memo,
             reopened.get(row["id"]),
+            reports.get(row["id"], ()),
         )
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
@@ -222,6 +227,7 @@ def _plan_one(
     until: datetime,
     memo: _Memo,
     reopened_at: datetime | None = None,
+    reports: tuple[PendingReport, ...] = (),
 ) -> tuple[PlanResult, Policy | None]:
     chain = memo.chain(row["plan_id"], row["section_key"], parents)
     kind = matching_kind(row["kind"], row["due"])
@@ -241,11 +247,15 @@ def _plan_one(
         title=row["title"],
         last_completed=row["last_completed"],
         last_progress_at=row["last_progress_at"],
-        completed=completed,
+        # an occurrence reported implemented is the verifier's now: its owner hears no more of it
+        completed=completed | {r.occurrence for r in reports if r.occurrence},
         people=directory.roles(row["owner_id"]),
         away=directory.away_of(row["owner_id"]),
         addresses=directory.addresses,
         reopened_at=reopened_at,
+        acceptance=row["acceptance"] or "accepted",
+        last_update_at=max(t for t in (row["last_progress_at"], row["created_at"], reopened_at) if t is not None),
+        reports=reports,
     )
     if policy is None:
         return PlanResult((), (), None), None
@@ -363,13 +373,14 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
 
 
 def _reopenings(conn: Connection, ids: list[int]) -> dict[int, datetime]:
-    """Return, per action of the batch reopened after being done or dropped, when it was last reopened."""
+    """Return, per action of the batch reopened after being done or dropped (or returned by its verifier), when it
+    was last reopened."""
     query = (
         select(CH.c.action_id, func.max(CH.c.at))
         .where(
             among(conn, CH.c.action_id, ids),
             CH.c.field == "status",
-            CH.c.old.in_(["done", "dropped"]),
+            CH.c.old.in_(["done", "dropped", "reported"]),
             CH.c.new.in_(["open", "in_progress"]),
         )
         .group_by(CH.c.action_id)
@@ -384,3 +395,21 @@ def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
     ):
         found[action_id].add(occurrence)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def _pending_reports(conn: Connection, ids: list[int], directory: Directory) -> dict[int, tuple[PendingReport, ...]]:
+    """Return, per action of the batch, its reports of implementation waiting for a verifier the directory knows."""
+    query = (
+        select(CR.c.id, CR.c.action_id, CR.c.occurrence, CR.c.reported_at, CR.c.verifier_id)
+        .where(among(conn, CR.c.action_id, ids), CR.c.status == "reported")
+        .order_by(CR.c.id)
+    )
+    found: dict[int, list[PendingReport]] = defaultdict(list)
+    for report_id, action_id, occurrence, reported_at, verifier_id in conn.execute(query):
+        verifier = directory.people.get(verifier_id) if verifier_id else None
+        if verifier is None:
+            continue
+        boss = directory.bosses.get(verifier_id)
+        above = (directory.people[boss],) if boss is not None and boss in directory.people else ()
+        found[action_id].append(PendingReport(report_id, occurrence, reported_at, verifier, above))
+    return {k: tuple(v) for k, v in found.items()}
