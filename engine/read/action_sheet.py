@@ -1,5 +1,6 @@
 """Everything about one action, for its page: text and context, reading, owner, history, messages,
-escalations, extension requests, completions and calendar UIDs. Read-only; datetimes aware UTC.
+escalations, extension requests, extensions granted (from the original due date), completions and
+calendar UIDs. Read-only; datetimes aware UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from engine.calendars.uids import event_uid, series_uid_day
 from engine.importers.owners import supervisor_chain
 from engine.plandoc import effective_due
+from engine.read.extension_history import ExtensionHistory, extension_histories
 from engine.read.queries import history
 from engine.store.feed_models import FeedEvent
 from engine.store.followup_models import ClosureReport, Evidence, ProgressUpdate
@@ -46,6 +48,7 @@ class Sheet:
     requests: list[ExtensionRequest]
     completions: list[Completion]
     uids: list[tuple[str, str]] = field(default_factory=list)
+    extensions: ExtensionHistory = field(default_factory=lambda: ExtensionHistory(None))
     updates: list[ProgressUpdate] = field(default_factory=list)  # dated progress reports, newest first
     closures: list[ClosureReport] = field(default_factory=list)  # reports of implementation, newest first
     evidence: list[Evidence] = field(default_factory=list)  # files and links, oldest first (no file bytes)
@@ -102,6 +105,7 @@ def build_sheet(session: Session, action: Action) -> Sheet:
             ).all()
         ),
         uids=calendar_uids(session, action),
+        extensions=extension_histories(session, [action.id])[action.id],
         **follow_up(session, action.id),
     )
 

@@ -320,3 +320,27 @@ def test_the_action_sheet_names_people_and_says_its_escalations_in_plain_words(s
     assert "escalate:1" not in table and "1st level" in table
     assert "Acknowledged" in table and "Amara Okafor, " in table and ">ed-devcoop" not in table
     assert "you" in table.split("<tbody>")[1]  # the step was sent to the viewer
+
+
+def test_the_action_page_shows_the_extension_history(site) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, date, datetime
+
+    from engine.actions.extensions import decide, request_extension
+    from engine.actions.workflow import extend
+    from engine.read.queries import find_action
+
+    client, engine, *_ = site
+    with transaction(engine) as s:
+        action = find_action(s, "II.3.1")
+        asked = request_extension(
+            s, action, date(2000, 9, 30), datetime(2000, 5, 2, 10, tzinfo=UTC), who="hrd", via="web",
+            reason="budget <late>",
+        )  # fmt: skip
+        decide(s, asked, True, datetime(2000, 5, 4, 10, tzinfo=UTC), who="ed-devcoop", via="web")
+        extend(s, action, date(2000, 12, 31), datetime(2000, 5, 20, tzinfo=UTC), who="secretariat", via="cli",
+               reason="new cycle")  # fmt: skip
+    page = client("hrd").get(f"/actions/{action_id(engine, 'II.3.1')}").text
+    assert "Extensions (2)" in page and "Originally due 2000-05-31; now due 2000-12-31, 214 days later." in page
+    assert "budget &lt;late&gt;" in page and "nobody: granted directly" in page and "Amara Okafor" in page
+    untouched = client("hrd").get(f"/actions/{action_id(engine, 'II.3.2')}").text
+    assert "Extensions (" not in untouched
