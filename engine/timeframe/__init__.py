@@ -85,10 +85,11 @@ from datetime import date
 from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dates import Env
+from engine.timeframe.languages import LANGUAGES, detect, detect_plan, plain, to_english
 from engine.timeframe.reading import Ctx, Reading, fmt, trim
 from engine.timeframe.tokens import NUMBERS
 
-__all__ = ["KINDS", "Milestone", "Schedule", "parse"]
+__all__ = ["KINDS", "LANGUAGES", "Milestone", "Schedule", "detect", "detect_plan", "parse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +148,15 @@ class Schedule:
         )
 
 
-def parse(text: str, ref: date, *, fy_start: int | None = None) -> Schedule:
+def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | None = None) -> Schedule:
     """Return how ``text`` reads against the reference date ``ref`` (local dates; never raises).
 
     ``fy_start`` is the month (1-12) fiscal years start in; None reads "FY" as the calendar year.
+    ``language`` is "en", "fr" or "es"; None (or another value) guesses it from the phrase's words.
     """
     try:
-        reading = _read(text, ref, fy_start)
+        lang = language if language in LANGUAGES else detect(text)
+        reading = _read(text, ref, fy_start, lang)
     except Exception as exc:  # a phrase must never stop an import; the reason names the failure
         reading = Reading(
             "unscheduled",
@@ -174,10 +177,10 @@ _LATIN = re.compile(r"[a-z0-9]")
 _SPELLED_TWICE = re.compile(r"\b(?P<w>" + "|".join(sorted(NUMBERS, key=len, reverse=True)) + r")\s*\((?P<d>\d{1,3})\)")
 # "Monday 14 January 2019 to Friday 15 March 2019": the day of the week adds nothing to the date
 _WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b,?(?=\s*\d)")
-_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+(?:and|then)\s+(?:then\s+)?|\s+[/+]\s+")
+_LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+(?:and|then)\s+(?:then\s+)?|\s+[/+]\s+|\s*/\s+|\s+/\s*")
 
 
-def _read(text: str, ref: date, fy_start: int | None) -> Reading:
+def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> Reading:
     core = text.strip()
     if not core:
         return Reading("unscheduled", main="Read as unscheduled: the cell is empty, so no time can be derived")
@@ -185,7 +188,15 @@ def _read(text: str, ref: date, fy_start: int | None) -> Reading:
         return Reading(
             "unscheduled", main=f"Read as unscheduled: {len(core)} characters is far longer than any time frame"
         )
-    low = core.lower()
+    back = None
+    if language == "en":
+        low = core.lower()
+        orig = core if len(low) == len(core) else low
+    else:  # French or Spanish: the grammar reads the phrase's English words
+        plain_low = plain(core)
+        orig = core if len(plain_low) == len(core) else plain_low
+        english = to_english(plain_low, language, core.lower())
+        low, back = english.text, english.back
     if not (low.isascii() and low.isprintable()) or "@" in low or "#" in low or "%" in low:
         low = low.translate(_TRANS)
     if not _LATIN.search(low):
@@ -197,7 +208,7 @@ def _read(text: str, ref: date, fy_start: int | None) -> Reading:
     if "day" in low:
         low = _WEEKDAY.sub(_blank, low)
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
-    ctx = Ctx(Env(ref, fy), core if len(low) == len(core) else low, low)
+    ctx = Ctx(Env(ref, fy, dayfirst=language != "en"), orig, low, back)
     r = _read_parts(ctx)
     if fy_start is not None and fy is None:
         r.review.append(f"the fiscal-year start {fy_start} is not a month and was ignored")

@@ -30,6 +30,13 @@ _H = r"^(?P<head>[^@]*?)"
 _THE = r"(?:(?:the|its|their)\s+)?"
 _P = _THE + r"(?P<p>@)"
 _Q = _THE + r"(?P<q>@)"
+# "end of the 39th session of the Conference (June 2015)": a meeting dated by the month in brackets
+_MEETING = (
+    r"(?:(?:the\s+)?(?:end|close|opening|beginning|start)\s+of\s+)?(?:the\s+)?[^@()]{0,80}?"
+    r"\b(?:session|meeting|conference|assembly)\b[^@()]{0,80}?\(\s*"
+)
+_RP = _THE + rf"(?P<pm>{_MEETING})?(?P<p>@)(?(pm)\s*\))"
+_RQ = _THE + rf"(?P<qm>{_MEETING})?(?P<q>@)(?(qm)\s*\))"
 _T = r"(?P<tail>.*)$"
 _BEGIN_FINISH = re.compile(
     _H + r"\b(?:to\s+)?(?:begin|start|starting|beginning|commence|commencing|launch(?:ed)?"
@@ -40,9 +47,9 @@ _BEGIN_FINISH = re.compile(
 _RANGE = re.compile(
     _H + r"(?:\b(?P<c>from|between|beginning|starting|commencing|as\s+from|during|throughout|in"
     r"|over|for|within|covering)\s+)?(?:the\s+)?(?:period\s+)?(?:from\s+)?"
-    + _P
-    + r"(?:\s*(?P<sep>-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*|(?P<sl>\s+/\s*|\s*/\s+)|/)"
-    + _Q
+    + _RP
+    + r"(?:\s*(?P<sep>-+>|-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*|(?P<sl>\s+/\s*|\s*/\s+)|/)"
+    + _RQ
     + _T
 )
 _ONWARDS = re.compile(

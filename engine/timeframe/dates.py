@@ -51,6 +51,7 @@ Value = Period | Duration | Recurrence
 class Env(NamedTuple):
     ref: date
     fy: int | None
+    dayfirst: bool = False  # numeric dates are only ever day-first (French, Spanish)
 
 
 def days_in(y: int, m: int) -> int:

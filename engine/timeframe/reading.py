@@ -9,6 +9,7 @@ know connecting words; the marks lead back to the tokens and to the original wor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -46,10 +47,10 @@ class Reading:
 class Ctx:
     """One phrase: its original words, its skeleton and its tokens."""
 
-    __slots__ = ("env", "orig", "skel", "toks")
+    __slots__ = ("back", "env", "orig", "skel", "toks")
 
-    def __init__(self, env: Env, orig: str, low: str) -> None:
-        self.env, self.orig = env, orig
+    def __init__(self, env: Env, orig: str, low: str, back: Callable[[int, bool], int] | None = None) -> None:
+        self.env, self.orig, self.back = env, orig, back
         pieces: list[str] = []
         self.toks: dict[int, Token] = {}
         last = shift = 0
@@ -74,9 +75,13 @@ class Ctx:
                 da += t.hi - t.lo - 1
             if t.pos < b:
                 db += t.hi - t.lo - 1
+        if self.back is not None:
+            return self.orig[self.back(a + da, False) : self.back(b + db, False)].strip()
         return self.orig[a + da : b + db].strip()
 
     def word(self, t: Token) -> str:
+        if self.back is not None:
+            return self.orig[self.back(t.lo, True) : self.back(t.hi, False)]
         return self.orig[t.lo : t.hi]
 
     def period(self, pos: int) -> Period:

@@ -106,6 +106,8 @@ def _b_iso(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
 def _b_num(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     a, b, y = int(m["num_a"]), int(m["num_b"]), year_of(m["num_y"])
     first = day(y, b, a)
+    if env.dayfirst:
+        return first
     second = day(y, a, b)
     if first is None:
         note = "read month-first, the only valid reading"
@@ -183,6 +185,16 @@ def _b_mdr(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     return first._replace(end=last, unit="days", exact="period", span=True)
 
 
+def _b_dmr(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
+    """ "18-23 November 2009", "27 to 29 March 2019": the days of one month, a window standing alone."""
+    month = MONTH_NO[m["dmr_m"][:3]]
+    a, b = int(m["dmr_a"].rstrip("stndrh")), int(m["dmr_b"].rstrip("stndrh"))
+    first = day(int(m["dmr_y"]), month, a) if m["dmr_y"] else yearless_day(month, a, env.ref)
+    if first is None or not a < b <= days_in(first.start.year, month) or mod is not None:
+        return None
+    return first._replace(end=first.start.replace(day=b), unit="days", exact="period", span=True)
+
+
 def _b_my(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
     y = year_of(m["my_y"] or m["my_yy"])
     return mrange(y * 12 + MONTH_NO[m["my_m"][:3]] - 1, 1, mod, "month")
@@ -200,7 +212,7 @@ def _b_span(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
         return mrange(a * 12 + int(raw) - 1, 1, mod, "month")  # "2011/06" is year/month
     if len(raw) < 4 and b < a:
         b += 100
-    if not a < b <= a + 10:
+    if not a < b <= a + (30 if m["sp_yrs"] or len(raw) == 4 else 10):  # "2019 - 2034", "the years 2000-2015"
         return None
     if len(raw) < 4 and 1 <= int(raw) <= 12 and b > a + 1 and not named and m["sp_s"] == "-":
         why = f"'{m.group()}' could also be a range of years"
@@ -514,9 +526,15 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
     ),
     ("ym", rf"(?P<ym_m>0?[1-9]|1[0-2])/(?P<ym_y>{_Y})", _b_ym),
     (
+        "dmr",
+        rf"(?P<dmr_a>{_DAY})\s*(?:-|to|and|&)\s*(?P<dmr_b>{_DAY})(?:\s+of)?\s+{_mon('dmr_m')}"
+        rf"(?:,?\s+(?P<dmr_y>{_Y}))?(?![a-z0-9])",
+        _b_dmr,
+    ),
+    (
         "dmy",
         rf"(?P<dmy_d>{_DAY})(?:\s+of)?(?:\s+|-){_mon('dmy_m')}(?:(?:,?\s+|-)(?P<dmy_y>{_Y})"
-        r"|-(?P<dmy_yy>\d\d)(?!\d))?",
+        rf"|-(?P<dmy_yy>\d\d)(?!\d)(?!\s*(?:{_MONTHS})(?![a-z])))?",
         _b_dmy,
     ),
     (
@@ -543,7 +561,7 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
     ("hy", rf"(?:(?P<hy_fy>{_FYW})\s*-?\s*)?(?P<hy_y>{_Y})\s*[-/]?\s*h(?P<hy_n>[12])(?![a-z0-9])", _b_hy),
     (
         "span",
-        rf"(?:(?P<sp_w>biennium|triennium)\s+)?(?P<sp_a>{_Y})\s*(?P<sp_s>[-/])\s*"
+        rf"(?:(?P<sp_w>biennium|triennium)\s+|(?P<sp_yrs>years)\s+)?(?P<sp_a>{_Y})\s*(?P<sp_s>[-/])\s*"
         r"(?P<sp_b>(?:19|20|21)\d\d|\d\d?)(?!\d)(?:\s+(?P<sp_w2>biennium|triennium))?",
         _b_span,
     ),
@@ -618,12 +636,12 @@ _GROUP_WORDS = {
     "repeatedly after before for during with upon in",
     "count": "a an half one two three four five six seven eight nine ten eleven twelve fifteen "
     "eighteen twenty thirty forty sixty ninety",
-    "full": "the calendar year yearend this next coming current present following month biennium "
+    "full": "the calendar year years yearend this next coming current present following month biennium "
     "triennium end close mid middle early late beginning start",
 }
 _GROUP_ALTERNATIVES = {
     "year": ("iso", "yf", "qy", "hy", "span", "yr"),  # a word of four digits
-    "number": ("num", "ym", "dmy", "qtr", "half", "rec", "dur"),  # of one to three digits
+    "number": ("num", "ym", "dmr", "dmy", "qtr", "half", "rec", "dur"),  # of one to three digits
     "month": ("mdr", "mdy", "my", "mon"),
     "part": ("qtr", "half"),
     "season": ("season",),

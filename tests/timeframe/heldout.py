@@ -3,7 +3,9 @@
 ``tests/timeframe/data/heldout_en.yaml`` holds phrases copied from published plans, management
 responses, audit follow-up tables and timelines, each with its source, reference date and the
 reading expected from its meaning. Score it from the repository root with
-``.venv/bin/python -m tests.timeframe.heldout`` (add ``-v`` to list the misses).
+``.venv/bin/python -m tests.timeframe.heldout`` (add ``-v`` to list the misses); the French and
+Spanish gold sets, in the same format, with ``--lang fr`` or ``--lang es`` (``--guess`` lets the
+reader guess each phrase's language instead of being told).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ruamel.yaml import YAML
 
 from engine.timeframe import parse
 
-HELDOUT = Path(__file__).resolve().parent / "data" / "heldout_en.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+HELDOUT = DATA / "heldout_en.yaml"
+GOLD = {"en": HELDOUT, "fr": DATA / "gold_fr.yaml", "es": DATA / "gold_es.yaml"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +70,12 @@ def load(path: Path = HELDOUT) -> list[Gold]:
     ]
 
 
-def score(rows: list[Gold]) -> Score:
+def score(rows: list[Gold], language: str | None = None) -> Score:
     """How many rows are read fully right (kind, start, due, rrule) and how many have the right due date."""
     fully = due_ok = 0
     misses = []
     for g in rows:
-        s = parse(g.text, g.ref, fy_start=g.fy)
+        s = parse(g.text, g.ref, fy_start=g.fy, language=language)
         got = (s.kind, s.start, s.due, s.rrule)
         if got == (g.kind, g.start, g.due, g.rrule):
             fully += 1
@@ -82,9 +86,10 @@ def score(rows: list[Gold]) -> Score:
 
 
 def main(argv: list[str]) -> int:
-    result = score(load())
+    lang = argv[argv.index("--lang") + 1] if "--lang" in argv else "en"
+    result = score(load(GOLD[lang]), None if "--guess" in argv else lang)
     print(
-        f"{result.total} held-out phrases: {result.fully_right} fully right ({result.fully_right_share:.1%}), "
+        f"{result.total} {GOLD[lang].name} phrases: {result.fully_right} fully right ({result.fully_right_share:.1%}), "
         f"{result.due_right} with the right due date ({result.due_right_share:.1%})"
     )
     if "-v" in argv:

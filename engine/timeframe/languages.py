@@ -1,0 +1,309 @@
+"""French and Spanish time frames read through the English grammar's words (pure).
+
+A phrase in French or Spanish is lower-cased, its accents dropped ("février" is "fevrier"), and
+its time-frame words replaced by the English words of the same meaning ("d'ici fin 2000" reads as
+"by end 2000", "primer semestre de 2000" as "first half 2000"); the grammar then reads that. The
+words it does not know stay as written, and every position of the English text leads back to the
+original words, so labels, events and reasons quote the phrase as the plan wrote it.
+
+Each language's vocabulary is its own module (``words_fr``, ``words_es``). ``detect`` guesses the
+language of one phrase and ``detect_plan`` that of a plan from a few marker words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
+from engine.timeframe import words_es, words_fr
+
+LANGUAGES = ("en", "fr", "es")
+
+# Accented letters become their plain letter, one character for one, so positions stay put.
+_PLAIN = {ord(c): unicodedata.normalize("NFD", c)[0] for c in "àâäáãåéèêëíìîïóòôöõúùûüñçýÿ"}
+_PLAIN.update({ord("œ"): "o", ord("æ"): "a", ord("º"): "o", ord("ª"): "a", ord("°"): "o", ord("ᵉ"): "e", ord("ʳ"): "r"})
+_PLAIN.update({ord(c): "'" for c in "\u2018\u2019\u00b4`"})
+_PLAIN.update({ord(c): '"' for c in "«»"})
+_PLAIN.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_PLAIN.update({ord(c): " " for c in "\u00a0\u202f\u2009"})
+
+
+def plain(text: str) -> str:
+    """Return ``text`` lower-cased without accents, of the same length when lower-casing keeps it."""
+    return text.lower().translate(_PLAIN)
+
+
+# ---------------------------------------------------------------- detection
+
+_WORDS = re.compile(r"[a-z]+'?")
+_EN_WORDS = """
+    by the of end and or every annually january february april june july august september october
+    november december first second half quarter year years month months within until from to
+    ongoing continuous continuously linked before after during starting biennially quarterly
+    monthly early late mid next completed
+"""
+_EN_MARKERS = frozenset(_EN_WORDS.split())
+
+# Words of the French or Spanish vocabulary that English time frames use too
+_ENGLISH_WORDS = """
+    sept continue final programme administration base non plus suite reception occasion minimum dec
+    mis tant como con por para este sea parte fin
+"""
+_ENGLISH_TOO = frozenset(_ENGLISH_WORDS.split())
+
+
+def _vocabulary_words(words: ModuleType) -> set[str]:
+    return {w.rstrip("'") for key in words.PHRASES for w in _WORDS.findall(key)}
+
+
+def _markers(words: ModuleType, other: ModuleType) -> frozenset[str]:
+    """The language's marker words, and the words of its vocabulary that neither the other language
+    nor the English it is read as uses ("d'ici", "tardar"; not "session" nor "semestre")."""
+    english = {w for value in (*words.PHRASES.values(), *other.PHRASES.values()) for w in _WORDS.findall(value)}
+    own = _vocabulary_words(words) - _vocabulary_words(other) - english - _EN_MARKERS - _ENGLISH_TOO
+    return frozenset((words.MARKERS - _ENGLISH_TOO) | {w for w in own if len(w) > 2})
+
+
+_MARKS = {"fr": _markers(words_fr, words_es), "es": _markers(words_es, words_fr)}
+_FOREIGN = (_MARKS["fr"] | _MARKS["es"]) - _EN_MARKERS
+# Letters that only one of the two languages writes ("à", "è", "ç" French; "ñ", "á", "í", "ó" Spanish).
+_FR_LETTERS = frozenset("àèùâêîôûçëïœ")
+_ES_LETTERS = frozenset("ñáíóú¿¡")
+
+
+def _score(words: Iterable[str]) -> dict[str, int]:
+    score = {"en": 0, "fr": 0, "es": 0}
+    for w in words:
+        score["en"] += w in _EN_MARKERS
+        score["fr"] += w in _MARKS["fr"]
+        score["es"] += w in _MARKS["es"]
+    return score
+
+
+def _letters(text: str, score: dict[str, int]) -> dict[str, int]:
+    if not text.isascii():
+        low = set(text.lower())
+        score["fr"] += 2 * len(low & _FR_LETTERS)
+        score["es"] += 2 * len(low & _ES_LETTERS)
+    return score
+
+
+def _choose(score: Mapping[str, int]) -> str:
+    best = max(score["fr"], score["es"])
+    if best == 0 or score["en"] >= best:
+        return "en"
+    return "es" if score["es"] > score["fr"] else "fr"
+
+
+def detect(text: str) -> str:
+    """Return "en", "fr" or "es": the language whose marker words the phrase holds most (English on a tie)."""
+    words = _WORDS.findall(text.lower())
+    if text.isascii() and _FOREIGN.isdisjoint(words):  # most English phrases stop here
+        return "en"
+    return _choose(_letters(text, _score(_WORDS.findall(plain(text)))))
+
+
+def detect_plan(texts: Iterable[str]) -> str:
+    """Return the language of a plan from the words of its time frames (and titles), English on a tie."""
+    total = {"en": 0, "fr": 0, "es": 0}
+    for text in texts:
+        for lang, n in _letters(text, _score(_WORDS.findall(plain(text)))).items():
+            total[lang] += n
+    return _choose(total)
+
+
+# ---------------------------------------------------------------- the English words of a phrase
+
+
+@dataclass(frozen=True, slots=True)
+class English:
+    """A phrase's English words, and where each piece of them came from in the phrase."""
+
+    text: str
+    starts: tuple[int, ...]  # where each piece starts in ``text``
+    pieces: tuple[tuple[int, int, int, bool], ...]  # (start in text, start in phrase, end in phrase, replaced)
+
+    def back(self, i: int, keep: bool) -> int:
+        """The position in the phrase of position ``i`` of the English text.
+
+        Inside words that stand for several of the phrase's, ``keep`` gives their start (a date's
+        own words: "fin" of "d'ici fin"), else their end ("vinculado al" before an event's words).
+        """
+        k = bisect_right(self.starts, i) - 1
+        if k < 0:
+            return 0
+        at, lo, hi, replaced = self.pieces[k]
+        if not replaced:
+            return min(lo + (i - at), hi)
+        if i == at:
+            return lo
+        return lo if keep else hi
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    by_first: Mapping[str, re.Pattern[str]]  # phrases starting with a word, longest first
+    english: Mapping[str, str]
+    months: frozenset[str]  # the English month words ("january", "jan")
+    of_words: frozenset[str]
+    to_words: frozenset[str]
+
+
+def _key_pattern(key: str) -> str:
+    """A key's pattern; a key ending in " <year>" only holds before a year ("del ano <year>")."""
+    year = key.endswith(" <year>")
+    key = key.removesuffix(" <year>")
+    out = re.escape(key).replace(r"\ ", r"\s+").replace("'", r"\s*'\s*")
+    out += r"(?![a-z0-9])" if key[-1].isalnum() else ""
+    return out + (r"(?=\s+(?:19|20|21)\d\d(?!\d))" if year else "")
+
+
+def _longest_first(keys: list[str]) -> list[str]:
+    return sorted(keys, key=len, reverse=True)
+
+
+def _vocabulary(words: ModuleType) -> _Vocabulary:
+    phrases: dict[str, str] = words.PHRASES
+    groups: dict[str, list[str]] = {}
+    for key in phrases:
+        first = _WORDS.match(key)
+        assert first is not None, key
+        groups.setdefault(first.group().rstrip("'"), []).append(key)
+    by_first = {
+        w: re.compile("|".join(f"(?P<k{i}>{_key_pattern(k)})" for i, k in enumerate(_longest_first(keys))))
+        for w, keys in groups.items()
+    }
+    english = {}
+    for w, keys in groups.items():
+        for i, k in enumerate(_longest_first(keys)):
+            english[f"{w}:k{i}"] = phrases[k] + (" " if k.endswith("'") and phrases[k] else "")  # "l'examen"
+    return _Vocabulary(
+        by_first, english, frozenset(words.MONTHS.values()), frozenset(words.OF_WORDS), frozenset(words.TO_WORDS)
+    )
+
+
+_VOCABULARIES = {"fr": _vocabulary(words_fr), "es": _vocabulary(words_es)}
+_TOKEN = re.compile(r"[a-z]+'?|\d+")
+_ORDINAL = re.compile(r"\.?(?:er|ere|re|eme|e|o|a|do|ro|to)(?![a-z0-9])")
+_SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
+_PERIOD_WORDS = frozenset(("half", "quarter", "semester", "year", "biennium", "first", "second", "third", "fourth"))
+_PERIOD_WORDS |= {"end", "of", "early", "mid", "late"}
+_DATE_WORDS = frozenset(words_fr.MONTHS.values()) | frozenset(words_es.MONTHS.values())
+# Rhythm words that, after a noun inside a phrase, qualify it ("rapports annuels", "informes anuales")
+_ADJECTIVES = frozenset(("annual", "quarterly", "semiannual", "monthly", "weekly", "daily", "biennial"))
+_RANGE_END = re.compile(r"(?<![a-z])(?:a|au|aux|al|hasta|jusqu)(?![a-z])")
+_YEAR = re.compile(r"\s*(?:19|20|21)\d\d(?!\d)")
+_DAY = re.compile(r"\s*\d{1,2}(?!\d)")
+
+
+class _Writer:
+    """The English text being written, piece by piece."""
+
+    def __init__(self, low: str) -> None:
+        self.low = low
+        self.out: list[str] = []
+        self.starts: list[int] = []
+        self.pieces: list[tuple[int, int, int, bool]] = []
+        self.length = 0
+        self.done = 0  # how much of the phrase is written
+        self.last = ""  # the last English word written
+        self.opened = False  # a "from", "between" or a date was written: "a", "au" now say "to"
+        self.ranged = False  # a "from" or "between" was written
+        self.raw = False  # the last word was kept as written (a noun: "rapports")
+        self.count = 0  # words read so far
+
+    def put(self, lo: int, hi: int, words: str) -> None:
+        self.raw, self.count = False, self.count + 1
+        if lo > self.done:
+            self._piece(self.done, lo, self.low[self.done : lo], False)
+        self._piece(lo, hi, words, True)
+        self.done = hi
+        if words:
+            self.last = words.rsplit(None, 1)[-1]
+            self.ranged = self.ranged or "from" in words or "between" in words
+            self.opened = self.opened or self.ranged or words in _DATE_WORDS
+
+    def _piece(self, lo: int, hi: int, text: str, replaced: bool) -> None:
+        self.starts.append(self.length)
+        self.pieces.append((self.length, lo, hi, replaced))
+        self.out.append(text)
+        self.length += len(text)
+
+    def finish(self) -> English:
+        if self.done < len(self.low):
+            self._piece(self.done, len(self.low), self.low[self.done :], False)
+        return English("".join(self.out), tuple(self.starts), tuple(self.pieces))
+
+
+def to_english(low: str, language: str, accented: str = "") -> English:
+    """Return the English words of ``low`` (a phrase as ``plain`` gives it) in ``language`` ("fr" or "es").
+
+    ``accented`` is the phrase lower-cased with its accents, where they tell words apart ("dès", "des").
+    """
+    voc = _VOCABULARIES[language]
+    w = _Writer(low)
+    pos = 0
+    for m in _TOKEN.finditer(low):
+        start = m.start()
+        if start < pos:
+            continue
+        word = m.group()
+        pos = m.end()
+        if word[0].isdigit():
+            pos = _number(w, low, word, start, pos)
+            w.last, w.opened, w.raw = word, True, False
+            continue
+        bare = word.rstrip("'")
+        if w.ranged and word in voc.to_words:  # "du 1er juillet à la fin de ...": "à" says "to"
+            w.put(start, pos, "to")
+            continue
+        pattern = voc.by_first.get(bare)
+        if pattern is not None and (k := pattern.match(low, start)) is not None:
+            english = voc.english[f"{bare}:{k.lastgroup}"]
+            if english in _ADJECTIVES and w.raw and w.count > 1:  # "pour les rapports annuels": no rhythm
+                w.last, w.count = word, w.count + 1
+                continue
+            w.put(start, k.end(), english)
+            pos = k.end()
+        elif word == "des" and accented[start:pos] == "dès":
+            w.put(start, pos, "from")
+        elif word in voc.of_words:
+            _of(w, voc, low, start, pos)
+        elif word in voc.to_words:
+            w.put(start, pos, "to" if w.opened else "by")
+        else:
+            w.last, w.raw, w.count = word, True, w.count + 1
+    return w.finish()
+
+
+def _number(w: _Writer, low: str, word: str, start: int, end: int) -> int:
+    """ "1er", "2e", "3º": the ordinal's English ending, so "1er avril" reads as "1st april"."""
+    m = _ORDINAL.match(low, end)
+    if m is None or len(word) > 2 or not 0 < int(word) <= 31:
+        return end
+    n = int(word)
+    w.put(start, m.end(), f"{n}{_SUFFIX.get(n, 'th')}")
+    return m.end()
+
+
+def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
+    """ "de": nothing between a day or a month and a date; "from" before a date; else kept."""
+    nxt = _TOKEN.search(low, end)
+    dated_next = _YEAR.match(low, end) is not None or _DAY.match(low, end) is not None or _is_month(voc, low, nxt)
+    if not dated_next:
+        w.last = low[start:end]
+    elif w.last.isdigit() or w.last in voc.months or w.last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
+        w.put(start, end, "")  # "30 de abril", "junio de 2000", "la session de novembre 2000"
+    else:
+        w.put(start, end, "from")  # "de janvier à juin 2000"
+
+
+def _is_month(voc: _Vocabulary, low: str, nxt: re.Match[str] | None) -> bool:
+    if nxt is None or (pattern := voc.by_first.get(nxt.group().rstrip("'"))) is None:
+        return False
+    k = pattern.match(low, nxt.start())
+    return k is not None and voc.english[f"{nxt.group().rstrip(chr(39))}:{k.lastgroup}"] in voc.months
