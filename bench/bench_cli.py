@@ -7,7 +7,13 @@ rules at the plan's first day, so the outbox and the escalation log have rows. E
 runs ``--runs`` times as a user runs it (``.venv/bin/planwatch --db ... COMMAND``, a new Python
 process each time, output to a pipe), and the benchmark prints the median and best wall time of
 each, beside the time of ``planwatch --help`` (the floor: Python, Typer and the command table).
-No peer: these are planwatch's own answering times.
+``planwatch simulate`` of the example plan's whole life (1999-09-28 to 2001-12-31, with
+``plans/progress.yaml``) runs the same way, against its own target. No peer: these are planwatch's
+own answering times.
+
+Python runs as it runs for a user of an installed planwatch: with its bytecode cache (kept in a
+scratch folder, so an environment that sets ``PYTHONDONTWRITEBYTECODE`` does not make every run
+compile planwatch's sources again), after one run of each command that is not counted.
 
 Below the commands it prints the floors a read command stands on, each measured the same way: a
 new Python that does nothing, one that imports SQLAlchemy, one that imports SQLModel (SQLAlchemy's
@@ -33,6 +39,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLANWATCH = ROOT / ".venv" / "bin" / "planwatch"
 TARGET_MS = 150.0
+TARGET_SIMULATE_MS = 1500.0
+SIMULATE = (
+    "simulate",
+    "--from",
+    "1999-09-28",
+    "--until",
+    "2001-12-31",
+    "--replay",
+    str(ROOT / "plans" / "progress.yaml"),
+)
 FLOORS = (
     ("python -c pass", "pass"),
     ("import sqlalchemy", "import sqlalchemy"),
@@ -52,8 +68,14 @@ COMMANDS = (
 )
 
 
+def user_env(work: Path) -> dict[str, str]:
+    """The environment of a user's run: a wide terminal, and Python's bytecode cache on (in ``work``)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "COLUMNS": "160", "PYTHONPYCACHEPREFIX": str(work / "pycache")}
+
+
 def planwatch(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "COLUMNS": "160"}
+    env = user_env(db.parent)
     command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
     return subprocess.run(command, capture_output=True, cwd=db.parent, env=env, check=False)
 
@@ -79,23 +101,28 @@ def measure(db: Path, args: tuple[str, ...], runs: int) -> tuple[list[float], li
 
 
 def measure_command(command: list[str], cwd: Path, runs: int) -> tuple[list[float], list[float]]:
-    """Return the wall times and the CPU times (user + system) of ``runs`` runs of ``command``."""
-    env = {**os.environ, "COLUMNS": "160"}
+    """Return the wall times and the CPU times (user + system) of ``runs`` runs of ``command``.
+
+    One run before them is not counted: it fills the bytecode cache, as installing a package does.
+    """
+    env = user_env(cwd)
     walls, cpus = [], []
-    for _ in range(runs):
+    for i in range(runs + 1):
         start = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - start)
-        cpus.append(usage.ru_utime + usage.ru_stime)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{' '.join(command)} failed")
+        if i > 0:
+            walls.append(time.perf_counter() - start)
+            cpus.append(usage.ru_utime + usage.ru_stime)
     return walls, cpus
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=10, help="runs of each command (default 10)")
+    parser.add_argument("--simulate-runs", type=int, default=10, help="runs of simulate (default 10; 0: none)")
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
@@ -107,17 +134,21 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         db = prepare(work)
-        for command in [("--help",), *COMMANDS]:
-            walls, cpus = measure(db, command, args.runs)
+        plan: list[tuple[tuple[str, ...], int, float | None]] = [
+            (("--help",), args.runs, None),
+            *((command, args.runs, TARGET_MS) for command in COMMANDS),
+        ]
+        if args.simulate_runs > 0:
+            plan.append((SIMULATE, args.simulate_runs, TARGET_SIMULATE_MS))
+        for command, runs, target in plan:
+            walls, cpus = measure(db, command, runs)
             med, best = statistics.median(walls) * 1000, min(walls) * 1000
             cpu = statistics.median(cpus) * 1000
-            ok = med < TARGET_MS if command != ("--help",) else None
-            rows.append((f"planwatch {' '.join(command)}", med, best, cpu, ok))
-            verdict = "" if ok is None else ("PASS" if ok else "FAIL")
-            print(
-                f"  planwatch {' '.join(command)}: median {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms {verdict}",
-                flush=True,
-            )
+            ok = None if target is None else med < target
+            name = f"planwatch {' '.join(command)}".replace(str(ROOT) + "/", "")
+            rows.append((name, med, best, cpu, ok))
+            verdict = "" if ok is None else ("PASS" if ok else f"FAIL (target < {target:g} ms)")
+            print(f"  {name}: median of {runs} {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms {verdict}")
         for name, code in FLOORS:
             walls, cpus = measure_command([sys.executable, "-c", code], work, args.runs)
             med, best = statistics.median(walls) * 1000, min(walls) * 1000
@@ -127,13 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\ncommand | median of {args.runs} | best | CPU (median) | target < {TARGET_MS:g} ms")
+    print(f"\ncommand | median | best | CPU (median) | target < {TARGET_MS:g} ms (simulate {TARGET_SIMULATE_MS:g} ms)")
     for name, med, best, cpu, ok in rows:
         verdict = "" if ok is None else ("PASS" if ok else "FAIL")
         print(f"{name} | {med:.0f} ms | {best:.0f} ms | {cpu:.0f} ms | {verdict}")
     print(f"load average at the end: {load}")
     failed = [name for name, _, _, _, ok in rows if ok is False]
-    print(f"\n{len(failed)} command(s) over {TARGET_MS:g} ms" + (": " + ", ".join(failed) if failed else ""))
+    print(f"\n{len(failed)} command(s) over their target" + (": " + ", ".join(failed) if failed else ""))
     return 1 if failed else 0
 
 

@@ -80,11 +80,14 @@ def simulate(
     now = start
     broken: dict[str, str] = {}
     while now <= until:
+        batch = []
         while events and events[0][0] <= now:
-            apply_event(engine, events.pop(0)[2], now)
-            result.replayed += 1
-        run_tick(engine, rules, channel, renderer, now)
-        if not channel.needs_message:  # nothing was rendered: a message whose template would fail fails here
+            batch.append(events.pop(0)[2])
+        apply_events(engine, batch, now)
+        result.replayed += len(batch)
+        report = run_tick(engine, rules, channel, renderer, now)
+        if not channel.needs_message and report.dispatched.sent:
+            # Nothing was rendered: a message whose template would fail fails here.
             fail_unrenderable(engine, renderer, now, broken)
         result.ticks += 1
         if on_tick is not None:
@@ -163,12 +166,15 @@ def unrenderable(engine: Engine, start: datetime, until: datetime) -> list[dict[
 def next_wake(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> datetime | None:
     """Return the next instant after ``now`` at which a tick can do anything (``calendar_of``: each
     digest recipient's business days, from their zone)."""
+    fire = select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now).scalar_subquery()
+    due = select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now).scalar_subquery()
+    retry = (
+        select(func.min(OUT.c.next_attempt_at))
+        .where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
+        .scalar_subquery()
+    )
     with engine.connect() as conn:
-        fire = conn.execute(select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now)).scalar()
-        due = conn.execute(select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now)).scalar()
-        retry = conn.execute(
-            select(func.min(OUT.c.next_attempt_at)).where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
-        ).scalar()
+        fire, due, retry = conn.execute(select(fire, due, retry)).one()  # one statement: it runs every tick
         digest = _next_digest(conn, now, calendar_of)
     found = [aware_utc(t) for t in (fire, due, retry, digest) if t is not None]
     return min(found, default=None)
@@ -201,44 +207,53 @@ def _event_times(engine: Engine, events: Sequence[ReplayEvent]) -> list[datetime
     """Return when each replayed event happens: noon of its day in its plan's zone, in UTC."""
     with Session(engine) as session:
         zones = {plan.id: plan.timezone for plan in session.exec(orm_select(Plan)).all()}
-        return [
-            datetime.combine(e.at, time(12, 0), zone(zones[find_action(session, e.action).plan_id])).astimezone(UTC)
-            for e in events
-        ]
+        plans: dict[str, str] = {}  # the plan of each action named, looked up once
+        for e in events:
+            if e.action not in plans:
+                plans[e.action] = find_action(session, e.action).plan_id
+        return [datetime.combine(e.at, time(12, 0), zone(zones[plans[e.action]])).astimezone(UTC) for e in events]
 
 
-def apply_event(engine: Engine, event: ReplayEvent, now: datetime) -> None:
-    """Apply one replayed event at ``now`` through the workflow functions."""
+def apply_events(engine: Engine, events: Sequence[ReplayEvent], now: datetime) -> None:
+    """Apply the replayed events that happen at ``now``, in their order, in one transaction."""
+    if not events:
+        return
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        action = find_action(session, event.action)
-        who, note = event.by, event.note
-        match event.event:
-            case "done":
-                complete(session, action, now, who=who, via="replay", note=note, occurrence=event.occurrence)
-            case "progress":
-                progress(session, action, now, who=who, via="replay", note=note, state=event.state)
-            case "extend":
-                assert event.to is not None
-                extend(session, action, event.to, now, who=who, via="replay", reason=note)
-            case "hold":
-                hold(session, action, now, who=who, via="replay", reason=note or "on hold")
-            case "reopen":
-                set_status(session, action, "open", now, who=who, via="replay", note=note)
-            case "drop":
-                set_status(session, action, "dropped", now, who=who, via="replay", note=note)
-            case "not_mine":
-                not_mine(session, action, now, who=who, via="replay", note=note)
-            case name if name in FOLLOW_UP:
-                apply_follow_up(session, action, event, now)
-            case "ack":
-                query = orm_select(Escalation).where(
-                    Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None)
-                )
-                if event.level is not None:
-                    query = query.where(Escalation.level == event.level)
-                entry = session.exec(query.order_by(col(Escalation.at).desc())).first()
-                if entry is not None and entry.id is not None:
-                    acknowledge(session, entry.id, now, who=who, note=note, scoped=False)
+        for event in events:
+            apply_event(session, event, now)
+
+
+def apply_event(session: Session, event: ReplayEvent, now: datetime) -> None:
+    """Apply one replayed event at ``now`` through the workflow functions, in ``session``."""
+    action = find_action(session, event.action)
+    who, note = event.by, event.note
+    match event.event:
+        case "done":
+            complete(session, action, now, who=who, via="replay", note=note, occurrence=event.occurrence)
+        case "progress":
+            progress(session, action, now, who=who, via="replay", note=note, state=event.state)
+        case "extend":
+            assert event.to is not None
+            extend(session, action, event.to, now, who=who, via="replay", reason=note)
+        case "hold":
+            hold(session, action, now, who=who, via="replay", reason=note or "on hold")
+        case "reopen":
+            set_status(session, action, "open", now, who=who, via="replay", note=note)
+        case "drop":
+            set_status(session, action, "dropped", now, who=who, via="replay", note=note)
+        case "not_mine":
+            not_mine(session, action, now, who=who, via="replay", note=note)
+        case name if name in FOLLOW_UP:
+            apply_follow_up(session, action, event, now)
+        case "ack":
+            query = orm_select(Escalation).where(
+                Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None)
+            )
+            if event.level is not None:
+                query = query.where(Escalation.level == event.level)
+            entry = session.exec(query.order_by(col(Escalation.at).desc())).first()
+            if entry is not None and entry.id is not None:
+                acknowledge(session, entry.id, now, who=who, note=note, scoped=False)
 
 
 def notifications(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:
