@@ -49,6 +49,12 @@ NOTICES = {
     "not_mine": "Handed back to the secretariat.",
     "reopened": "Reopened: the action is open again.",
     "signed_out": "You are signed out.",
+    "reported": "Reported implemented: the verifier is asked to confirm it.",
+    "verified": "Confirmed: the action is implemented.",
+    "returned": "Returned to its owner with your comment.",
+    "updated": "Your updates are saved. Thank you.",
+    "nothing": "Nothing was saved: every row was empty.",
+    "campaign": "Campaign started: each owner gets one message.",
 }
 NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
     "done": "Marked {about} done.",
