@@ -263,9 +263,15 @@ def save_updates(
         session.flush()
         if entry.file_data:
             attach_file(
-                session, action, now, who=owner_id, name=entry.file_name, data=entry.file_data, store=store,
+                session,
+                action,
+                now,
+                who=owner_id,
+                name=entry.file_name,
+                data=entry.file_data,
+                store=store,
                 update_id=update.id,
-            )  # fmt: skip
+            )
         made.append(update)
     count_answers(session, owner_id, [a.id for _, a in checked if a.id is not None], now)
     return made

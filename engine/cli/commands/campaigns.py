@@ -42,9 +42,15 @@ def start(
     with open_session(ctx) as session:
         chosen = pick_plan(session, plan)
         made = start_campaign(
-            session, chosen, current_time(), who=by, within_days=within, include_overdue=not no_overdue,
-            respond_by=day, note=note,
-        )  # fmt: skip
+            session,
+            chosen,
+            current_time(),
+            who=by,
+            within_days=within,
+            include_overdue=not no_overdue,
+            respond_by=day,
+            note=note,
+        )
         asked = campaign_progress(session, made)
     actions = sum(len(a.actions) for a in asked)
     make_console().print(
