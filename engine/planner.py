@@ -63,6 +63,8 @@ class PendingReport:
     reported_at: datetime
     verifier: Person
     above: tuple[Person, ...] = ()  # the verifier's supervisor, who hears of a report left waiting too long
+    reported_by: str = ""  # who reported it, by name
+    note: str = ""  # what they said was done
 
 
 @dataclass(frozen=True, slots=True)
@@ -1275,6 +1277,9 @@ def _verify_candidates(
             payload = {
                 "role": "verifier" if level == 0 else "supervisor",
                 "date": reported_day.isoformat(),
+                "reported_on": reported_day.isoformat(),
+                "reported_by": report.reported_by,
+                "note": report.note,
                 "days_waiting": max(0, (at.astimezone(zone(view.plan_tz)).date() - reported_day).days),
                 "level": level,
                 "occurrence": report.occurrence,

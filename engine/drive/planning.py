@@ -400,16 +400,19 @@ def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
 def _pending_reports(conn: Connection, ids: list[int], directory: Directory) -> dict[int, tuple[PendingReport, ...]]:
     """Return, per action of the batch, its reports of implementation waiting for a verifier the directory knows."""
     query = (
-        select(CR.c.id, CR.c.action_id, CR.c.occurrence, CR.c.reported_at, CR.c.verifier_id)
+        select(
+            CR.c.id, CR.c.action_id, CR.c.occurrence, CR.c.reported_at, CR.c.verifier_id, CR.c.reported_by, CR.c.note
+        )
         .where(among(conn, CR.c.action_id, ids), CR.c.status == "reported")
         .order_by(CR.c.id)
     )
     found: dict[int, list[PendingReport]] = defaultdict(list)
-    for report_id, action_id, occurrence, reported_at, verifier_id in conn.execute(query):
+    for report_id, action_id, occurrence, reported_at, verifier_id, reporter, note in conn.execute(query):
         verifier = directory.people.get(verifier_id) if verifier_id else None
         if verifier is None:
             continue
         boss = directory.bosses.get(verifier_id)
         above = (directory.people[boss],) if boss is not None and boss in directory.people else ()
-        found[action_id].append(PendingReport(report_id, occurrence, reported_at, verifier, above))
+        name = directory.people[reporter].name if reporter in directory.people else reporter
+        found[action_id].append(PendingReport(report_id, occurrence, reported_at, verifier, above, name, note))
     return {k: tuple(v) for k, v in found.items()}

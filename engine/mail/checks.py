@@ -37,6 +37,10 @@ _BY_TEMPLATE = {
     "extension_granted": "reminder",
     "extension_requested": "extension_request",
     "extension_refused": "extension_request",
+    "verification_request": "closure",
+    "verification_overdue": "verification",
+    "closure_returned": "closure",
+    "stale": "reminder",
 }
 SAMPLE_CAMPAIGN = {  # an update campaign's message: what the secretariat asked, and by when
     "id": 1,
@@ -165,6 +169,15 @@ def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) ->
         "asked_on": "2000-03-20",
         "from_owner": "program",
         "note": "",
+        "reported_by": "program",
+        "reported_on": "2000-03-20",
+        "report_links": ["https://intranet.example.org/letters/2000-03-15.pdf"],
+        "owner_rating": "implemented",
+        "verifier": "ed-devcoop",
+        "comment": "Please attach the letter as it was sent.",
+        "days_waiting": 21,
+        "since": "2000-01-20",
+        "days_quiet": 60,
     }
     who = (
         ("program", "jonas.lindqvist@example.org")
@@ -273,7 +286,8 @@ def sample_rows(template: str) -> Iterator[dict[str, Any]]:
         return
     kind = _BY_TEMPLATE.get(template, "reminder")
     late = kind in {"overdue", "escalation"}
-    for role in ("owner", "supervisor"):
+    # a report of implementation waits for its verifier, and then for the verifier's supervisor
+    for role in ("verifier", "supervisor") if template.startswith("verification") else ("owner", "supervisor"):
         yield sample_row(template, kind, role, date="2000-03-12" if late else "2000-03-31")
         yield sample_row(
             template,

@@ -33,6 +33,15 @@ HEADLINE_OF_TEMPLATE: dict[str, str] = {
     "extension_granted": "extension",
     "extension_requested": "extension_requested",
     "extension_refused": "extension_refused",
+    "verification_request": "verification",
+    "verification_overdue": "verification",
+    "closure_returned": "closure_returned",
+    "stale": "stale",
+}
+RATING_WORDS = {
+    "implemented": "implemented",
+    "partially_implemented": "partially implemented",
+    "not_implemented": "not implemented",
 }
 SUMMARY_LENGTH = 110
 ROLE_WORDS = {
@@ -41,6 +50,7 @@ ROLE_WORDS = {
     "deputy": "its owner's deputy",
     "supervisor": "its owner's supervisor",
     "secretariat": "the plan's secretariat",
+    "verifier": "the person who verifies its implementation",
 }
 
 
@@ -210,6 +220,24 @@ def action_context(
         "extended": _extended(facts.action),
         "thread": thread_of(row),
         "extension": _extension(payload, people),
+        "closure": _closure(payload, people),
+    }
+
+
+def _closure(payload: Row, people: Mapping[str, Row]) -> dict[str, Any]:
+    """Return a report of implementation as templates show it (and, for a stale reminder, since when nothing came)."""
+    return {
+        "reported_by": name_of(people, payload.get("reported_by", "")),
+        "reported_on_long": long_date(payload.get("reported_on")),
+        "note": payload.get("note", ""),
+        "links": list(payload.get("report_links") or []),
+        "rating": RATING_WORDS.get(str(payload.get("owner_rating", "")), ""),
+        "verifier": name_of(people, payload.get("verifier", "")),
+        "by": name_of(people, payload.get("by", "")),
+        "comment": payload.get("comment", ""),
+        "days_waiting": int(payload.get("days_waiting") or 0),
+        "since_long": long_date(payload.get("since")),
+        "days_quiet": int(payload.get("days_quiet") or 0),
     }
 
 

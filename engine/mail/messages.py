@@ -86,6 +86,15 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None) -
         return f"{late} day{'s' if late != 1 else ''} overdue (due {when})" if late else f"Overdue (due {when})"
     if kind == "checkin":
         return f"Status update requested ({when})"
+    if kind == "verification":
+        waited = int(payload.get("days_waiting") or 0)
+        if waited:
+            return f"Reported implemented {waited} day{'s' if waited != 1 else ''} ago: waiting for verification"
+        return f"Reported implemented on {long_date(payload.get('reported_on'))}: please verify"
+    if kind == "closure_returned":
+        return "Returned: not yet verified as implemented"
+    if kind == "stale":
+        return f"No update since {long_date(payload.get('since'))}"
     if kind == "extension":
         return f"Extended to {long_date(payload.get('to'))} (was due {long_date(payload.get('from'))})"
     was, wanted = long_date(payload.get("from")), long_date(payload.get("to"))

@@ -15,6 +15,7 @@ TEMPLATES = ROOT / "templates"
 SHIPPED = [
     "campaign",
     "checkin",
+    "closure_returned",
     "delivery_report",
     "digest",
     "escalation",
@@ -25,6 +26,9 @@ SHIPPED = [
     "not_mine",
     "overdue",
     "reminder",
+    "stale",
+    "verification_overdue",
+    "verification_request",
 ]
 
 

@@ -42,6 +42,7 @@ TEMPLATES = ROOT / "templates"
 SHIPPED = [
     "campaign",
     "checkin",
+    "closure_returned",
     "delivery_report",
     "digest",
     "escalation",
@@ -52,6 +53,9 @@ SHIPPED = [
     "not_mine",
     "overdue",
     "reminder",
+    "stale",
+    "verification_overdue",
+    "verification_request",
 ]
 IDENTITY = MailIdentity(
     sender="Plan Watch <planwatch@example.org>", base_url="https://plans.example.org/", secret_key="test-key"
@@ -246,7 +250,9 @@ def test_links_are_signed_expire_and_tell_their_kind() -> None:
 GOLDEN_CASES = [
     (name, i)
     for name in SHIPPED
-    for i in ([0] if name in {"digest", "delivery_report", "campaign"} else [0, 1, 2, 3] if name == "escalation" else [0, 1])
+    for i in (
+        [0] if name in {"digest", "delivery_report", "campaign"} else [0, 1, 2, 3] if name == "escalation" else [0, 1]
+    )
 ]
 
 
