@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from engine.timeframe.dated import dated
+from engine.timeframe.dated import CONNECTORS, dated
 from engine.timeframe.dates import Duration, Period, Recurrence
 from engine.timeframe.reading import (
     IMMEDIATE,
@@ -382,7 +382,8 @@ def clause(ctx: Ctx, a: int, b: int) -> Reading:
     named = None
     if ":" in seg or "=" in seg:
         m = _COLON.match(ctx.skel, a, b)
-        if m is not None and any(c in ctx.skel[m.end() : b] for c in "@#%"):
+        starts = m is not None and CONNECTORS.get(m["label"].strip()) == "st"  # "Start date: March 2022"
+        if m is not None and not starts and any(c in ctx.skel[m.end() : b] for c in "@#%"):
             named = label(ctx, a, m.end("label"))
             a = m.end()
             seg = ctx.skel[a:b]

@@ -127,6 +127,12 @@ _CONNECTOR_WORDS = {
             f"{w}{then}"
             for w in (
                 "effective",
+                "effective date",
+                "start date",
+                "starting date",
+                "commencement date",
+                "date of entry into force",
+                "entry into force",
                 "with effect from",
                 "wef",
                 "w.e.f.",

@@ -154,12 +154,12 @@ class _Vocabulary:
 
 
 def _key_pattern(key: str) -> str:
-    """A key's pattern; a key ending in " <year>" only holds before a year ("del ano <year>")."""
-    year = key.endswith(" <year>")
-    key = key.removesuffix(" <year>")
-    out = re.escape(key).replace(r"\ ", r"\s+").replace("'", r"\s*'\s*")
-    out += r"(?![a-z0-9])" if key[-1].isalnum() else ""
-    return out + (r"(?=\s+(?:19|20|21)\d\d(?!\d))" if year else "")
+    """A key's pattern; a key ending in " <year>" only holds before a year ("del ano <year>"), one ending in
+    " <day>" before a day of the month ("el dia <day>")."""
+    words, _, ahead = key.partition(" <")
+    out = re.escape(words).replace(r"\ ", r"\s+").replace("'", r"\s*'\s*")
+    out += r"(?![a-z0-9])" if words[-1].isalnum() else ""
+    return out + {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
 
 
 def _longest_first(keys: list[str]) -> list[str]:

@@ -116,6 +116,20 @@ _PERIODS = {
 }
 
 _CONNECTORS = {
+    "date de debut": "start date",
+    "le jour <day>": "the",
+    "date de demarrage": "start date",
+    "date d'entree en vigueur": "effective date",
+    "entree en vigueur": "entry into force",
+    "date de fin": "end date",
+    "date limite": "deadline",
+    "date butoir": "deadline",
+    "echeance": "deadline",
+    "de l'annee en cours": "of the current year",
+    "de l'annee prochaine": "of next year",
+    "de l'annee suivante": "of the following year",
+    "a la cloture de": "at the close of",
+    "a la cloture du": "at the close of the",
     "de l'annee <year>": "",
     "de l'an <year>": "",
     "d'ici": "by",
@@ -402,6 +416,6 @@ _MARKER_WORDS = """
     mois semaine semaines jours chaque tous toutes fois annuellement trimestriellement semestriellement
     mensuellement premier deuxieme troisieme quatrieme dernier continu permanence lie liee examen
     exercice biennal acheve achevee termine apres avant dans pendant selon sans objet determiner
-    prochaine prochain cours semestre trimestre semestres trimestres
+    prochaine prochain cours semestre trimestre semestres trimestres mi
 """
 MARKERS = frozenset(_MARKER_WORDS.split())
