@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from engine.actions.evidence import EvidenceStore, attach_file
 from engine.actions.extensions import request_extension
-from engine.actions.links import preferences_url
+from engine.actions.followup import report_implemented
+from engine.actions.links import preferences_url, updates_url
 from engine.actions.signin import signin_url
+from engine.actions.workflow import progress
 from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.store import transaction
@@ -43,6 +46,7 @@ from ..web_support import (
 SECOND = Path(__file__).parent.parent / "data" / "gb350-pfa7-plan-of-action.txt"  # a plan the world does not hold
 World = tuple[str, Engine, Settings, str]
 EXTENDED = "III.b.1"  # pardev's; an extension request waits for ed-devcoop
+REPORTED = "II.2.2"  # codev's; reported implemented with a file, waiting for ed-devcoop
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +62,32 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         request_extension(
             session, action, action.due + timedelta(days=30), NOW, who="pardev", via="web", reason="Partner late"
         )
+        _follow_up(session)
     with serving(create_app(settings, clock=FixedClock(NOW), engine=engine), port) as base:
         yield base, engine, settings, EXTENDED
     engine.dispose()
+
+
+def _follow_up(session: Session) -> None:
+    """codev reports II.2.2 implemented with a file (ed-devcoop verifies it) and updates II.2.3."""
+    reported = session.exec(select(Action).where(col(Action.ref) == REPORTED)).one()
+    decision = report_implemented(session, reported, NOW, who="codev", via="web", note="Minutes attached")
+    attach_file(
+        session,
+        reported,
+        NOW,
+        who="codev",
+        name="minutes.pdf",
+        data=b"%PDF-1.4\n%%EOF\n",
+        store=EvidenceStore(),
+        closure_id=decision.report.id if decision.report else None,
+    )
+    updated = session.exec(select(Action).where(col(Action.ref) == "II.2.3")).one()
+    progress(session, updated, NOW, who="codev", via="web", note="Half done", percent=50)
+
+
+def _campaign_link(w: World) -> str:
+    return updates_url("", w[2].secret_key, "gb276-tc2", 1, "hrd", NOW)
 
 
 Pages = Callable[..., Any]
@@ -132,6 +159,11 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
     "plan": ("secretariat", lambda w: "/plan", "Plan: "),
     "report": ("secretariat", lambda w: "/report", "Progress report: "),
     "import": ("secretariat", lambda w: "/import", "Import a plan"),
+    "update all": ("hrd", lambda w: "/updates", "Update your actions"),
+    "update all from a campaign's link": (None, _campaign_link, "Update your actions"),
+    "to verify": ("ed-devcoop", lambda w: "/verify", "To verify"),
+    "action reported, with updates": ("codev", lambda w: f"/actions/{action_id(w[1], REPORTED)}", "II.2.2 "),
+    "campaigns": ("secretariat", lambda w: "/campaigns", "Update campaigns"),
     "not found": ("secretariat", lambda w: "/actions/999999", "No such action"),
     "no such page": ("secretariat", lambda w: "/nowhere", "No such page"),
 }
@@ -215,3 +247,13 @@ def test_the_import_pages_pass_axe(world: World, pages: Pages, tmp_path: Path) -
         page.goto(world[0] + PAGES[name][1](world))
         assert page.locator("h1").inner_text().startswith(PAGES[name][2])
         _check(page, f"{name} of two plans")
+
+
+def test_the_campaign_confirmation_passes_axe(world: World, pages: Pages) -> None:
+    """The page that says who a campaign will ask, before anything is sent."""
+    page = pages("secretariat")
+    page.goto(world[0] + "/campaigns")
+    page.get_by_role("button", name="See who will be asked").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Start the campaign"
+    _check(page, "campaign confirmation")
