@@ -190,6 +190,10 @@ def describe_policy(policy: Policy) -> list[str]:
     ]
     if policy.recurrence.completion_based or policy.recurrence.bound is not None:
         lines.append(f"recurrence: {_recurrence(policy.recurrence)}")
+    lines.append(f"closure: {_closure(policy.closure)}")
+    if policy.stale is not None:
+        lines.append(f"stale: {_stale(policy.stale)}")
+    lines.append(f"messages for actions {' or '.join(a.replace('_', ' ') for a in policy.acceptance.remind)}")
     return [*lines, f"delivery: {_delivery(policy.delivery)}", f"limits: {_limits(policy.limits)}"]
 
 
@@ -211,6 +215,23 @@ def _step(step: EscalateStep) -> str:
     if step.repeat is not None:
         text += f", again every {step.repeat}"
     return text + (f" until {step.until}" if step.until is not None else "")
+
+
+def _closure(rule: Closure) -> str:
+    if rule.steps == 1:
+        return "the owner's done closes the action"
+    who = {"supervisor": "the owner's supervisor", "secretariat": "the secretariat"}.get(rule.verifier, rule.verifier)
+    return (
+        f"the owner reports it implemented, {who} verifies it; reminded every {rule.remind_after}, "
+        f"the verifier's supervisor told after {rule.escalate_after}"
+    )
+
+
+def _stale(rule: Stale) -> str:
+    text = f"no update for {rule.after} → owner ({rule.template})"
+    return text + (
+        f"; still none {rule.escalate_after} later, the escalation ladder starts" if rule.escalate_after else ""
+    )
 
 
 def _recurrence(rule: Recurrence) -> str:
@@ -293,7 +314,8 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: l
         raise ValidationErrors(flat)
     causes.extend(c.strip() for c in parsed.delay_causes or () if c.strip() not in causes)
     for i, policy in enumerate(parsed.policies):
-        yield _Loaded(_with_defaults(policy, parsed.defaults), doc.locate(("policies", i)), _templates(doc, i, policy))
+        merged = _with_defaults(policy, parsed.defaults)
+        yield _Loaded(merged, doc.locate(("policies", i)), _templates(doc, i, merged))
 
 
 def _templates(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[tuple[str, Location, str], ...]:
@@ -302,7 +324,8 @@ def _templates(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[tuple[st
     if policy.checkin is not None:
         steps.append((("policies", i, "checkin"), policy.checkin.template))
     if policy.stale is not None:
-        steps.append((("policies", i, "stale"), policy.stale.template))
+        said = isinstance(_node(doc.data, ("policies", i)), Mapping) and "stale" in _node(doc.data, ("policies", i))
+        steps.append((("policies", i, "stale") if said else ("defaults", "stale"), policy.stale.template))
     steps += [(("policies", i, "escalate", j), s.template) for j, s in enumerate(policy.escalate)]
     found: list[tuple[str, Location, str]] = []
     for loc, name in steps:

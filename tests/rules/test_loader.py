@@ -621,3 +621,104 @@ def test_calendar_is_shared_between_equal_deliveries() -> None:
     b = calendar_for(Delivery.model_validate({"holidays": [date(2000, 12, 25), date(2000, 8, 1)], "hour": "10:00"}))
     assert a is b
     assert calendar_for(Delivery()) is not a
+
+
+FOLLOW_UP_ERRORS = [
+    pytest.param(
+        "    closure: {steps: 3}\n",
+        "rules/x.yaml:7:22: policies[0].closure.steps: "
+        "expected 1 (the owner closes) or 2 (the owner reports, a verifier confirms), got 3",
+        id="closure-steps",
+    ),
+    pytest.param(
+        "    closure: {verifier: 'the boss'}\n",
+        "rules/x.yaml:7:25: policies[0].closure.verifier: "
+        "expected supervisor, secretariat or an owner id, got 'the boss'",
+        id="closure-verifier",
+    ),
+    pytest.param(
+        "    closure: {remind_after: 14d, escalate_after: 7d}\n",
+        "rules/x.yaml:7:50: policies[0].closure.escalate_after: "
+        "7d is not later than remind_after (14d); expected a delay longer than 14d",
+        id="closure-order",
+    ),
+    pytest.param(
+        "    stale: {after: 0d}\n",
+        "rules/x.yaml:7:20: policies[0].stale.after: an action cannot be stale at once; expected a delay like 60d",
+        id="stale-zero",
+    ),
+    pytest.param(
+        "    acceptance: {remind: [accepted, maybe]}\n",
+        "rules/x.yaml:7:26: policies[0].acceptance.remind: unknown acceptance 'maybe'; "
+        "expected some of accepted, partially_accepted, not_accepted, under_consideration",
+        id="acceptance-state",
+    ),
+    pytest.param(
+        "delay_causes: []\n",
+        "rules/x.yaml:7:15: delay_causes: an empty list leaves nothing to choose; "
+        "expected at least one cause, or leave it out",
+        id="causes-empty",
+    ),
+    pytest.param(
+        "delay_causes: [money, money]\n",
+        "rules/x.yaml:7:15: delay_causes: a cause is named twice; expected each cause once",
+        id="causes-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("added", "expected"), FOLLOW_UP_ERRORS)
+def test_bad_follow_up_option(rules: Path, added: str, expected: str) -> None:
+    write(rules / "x.yaml", POLICY + added)
+    assert errors(rules) == [expected]
+
+
+def test_a_misspelt_stale_key_is_named_with_the_keys_it_may_be(rules: Path) -> None:
+    write(rules / "x.yaml", POLICY + "    stale: {aftr: 60d}\n")
+    assert errors(rules) == [
+        "rules/x.yaml:7:12: policies[0].stale: missing required key 'after'",
+        "rules/x.yaml:7:13: policies[0].stale.aftr: unknown key 'aftr' (did you mean 'after'?); "
+        "expected one of after, escalate_after, template",
+    ]
+
+
+def test_follow_up_options_default_to_two_steps_the_supervisor_and_no_staleness(rules: Path) -> None:
+    write(rules / "x.yaml", POLICY)
+    [policy] = load_rules(rules).policies
+    assert (policy.closure.steps, policy.closure.verifier, policy.stale) == (2, "supervisor", None)
+    assert policy.acceptance.remind == ["accepted", "partially_accepted"]
+    assert load_rules(rules).delay_causes[0] == "resources"
+
+
+def test_file_defaults_give_closure_stale_and_acceptance_to_every_policy_that_says_nothing(rules: Path) -> None:
+    write(
+        rules / "a.yaml",
+        """\
+        defaults:
+          closure: {steps: 1}
+          stale: {after: 60d}
+          acceptance: {remind: [accepted]}
+        policies:
+          - name: mine
+            closure: {verifier: secretariat}
+          - name: own
+            stale: {after: 30d}
+        delay_causes: [money, weather]
+        """,
+    )
+    write(rules / "b.yaml", "policies: []\ndelay_causes: [weather, strikes]\n")
+    loaded = load_rules(rules)
+    mine, own = loaded.policies
+    assert (mine.closure.steps, mine.closure.verifier, own.closure.verifier) == (1, "secretariat", "supervisor")
+    assert mine.stale is not None and own.stale is not None
+    assert (str(mine.stale.after), str(own.stale.after), own.acceptance.remind) == ("60d", "30d", ["accepted"])
+    assert loaded.delay_causes == ("money", "weather", "strikes")
+
+
+def test_the_shipped_rules_close_in_two_steps_verified_by_the_supervisor(shipped: RuleSet) -> None:
+    assert {(p.closure.steps, p.closure.verifier) for p in shipped.policies} == {(2, "supervisor")}
+    said = (
+        "closure: the owner reports it implemented, the owner's supervisor verifies it; reminded every 7d, "
+        "the verifier's supervisor told after 21d"
+    )
+    assert said in describe_policy(shipped.policies[1])

@@ -92,7 +92,8 @@ def test_check_uses_the_rules_option(cli) -> None:  # type: ignore[no-untyped-de
     assert result.code == 2
     assert result.err.splitlines() == [
         "bad/rules.yaml:3:5: policies[0].remnd: unknown key 'remnd' (did you mean 'remind'?); "
-        "expected one of name, match, remind, checkin, escalate, delivery, limits, recurrence",
+        "expected one of name, match, remind, checkin, escalate, delivery, limits, recurrence, closure, stale, "
+        "acceptance",
     ]
 
 
