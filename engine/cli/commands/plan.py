@@ -361,17 +361,24 @@ def timeframe(
     fy_start: Annotated[
         int | None, typer.Option("--fy-start", min=1, max=12, help="First month of the fiscal year.")
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="The phrase's language: en, fr or es (default: guessed from its words)."),
+    ] = None,
 ) -> None:
     """Read a time-frame phrase the way planwatch does.
 
     Example: [bold]planwatch timeframe "First outputs by September 2000" --ref 1999-09-28 --json[/]
+    or [bold]planwatch timeframe "Premier semestre 2000" --ref 1999-09-28 --lang fr[/]
     """
-    from engine.timeframe import parse
+    from engine.timeframe import LANGUAGES, parse
 
     reference = parse_day(ref, "--ref")
+    if lang is not None and lang not in LANGUAGES:
+        raise UsageError(f"--lang: expected en, fr or es, got {lang!r}")
     phrases = [text] if text is not None else [line.rstrip("\r\n") for line in sys.stdin]
     for phrase in phrases:
-        schedule = parse(phrase, reference, fy_start=fy_start)
+        schedule = parse(phrase, reference, fy_start=fy_start, language=lang)
         if as_json:
             emit_json(schedule.as_json())
         else:
