@@ -36,7 +36,7 @@ def render_docx(report: ImplementationReport) -> bytes:
     for number, text in enumerate(paragraphs(report), start=1):
         para = doc.add_paragraph()
         para.add_run(f"{number}.\t")
-        para.add_run(text)
+        para.add_run(_clean(text))
         para.paragraph_format.space_after = Pt(8)
     for title, head, rows in sections(report):
         doc.add_heading(title, level=2)
@@ -57,17 +57,17 @@ def render_docx(report: ImplementationReport) -> bytes:
 def _heading_block(doc: DocumentObject, report: ImplementationReport, right: object, centre: object) -> None:
     """Write the paper's head: the body, the symbol on the right, the date line, the title."""
     top = doc.add_paragraph()
-    top.add_run(report.plan.body or "Governing Body").bold = True
+    top.add_run(_clean(report.plan.body or "Governing Body")).bold = True
     symbol = doc.add_paragraph()
     symbol.alignment = right  # type: ignore[assignment]
-    symbol.add_run(report.symbol).bold = True
+    symbol.add_run(_clean(report.symbol)).bold = True
     date_line = doc.add_paragraph()
     date_line.alignment = right  # type: ignore[assignment]
     date_line.add_run(f"Date: {report.as_of.day} {report.as_of.strftime('%B %Y')}")
     date_line.add_run("\nOriginal: English")
     title = doc.add_paragraph()
     title.alignment = centre  # type: ignore[assignment]
-    run = title.add_run(f"Report on implementation: {report.plan.title}".upper())
+    run = title.add_run(_clean(f"Report on implementation: {report.plan.title}".upper()))
     run.bold = True
     subtitle = doc.add_paragraph()
     subtitle.alignment = centre  # type: ignore[assignment]
@@ -80,10 +80,10 @@ def _small_table(doc: DocumentObject, head: list[str], rows: list[list[str]]) ->
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, head, strict=True):
         cell.text = ""
-        cell.paragraphs[0].add_run(text).bold = True
+        cell.paragraphs[0].add_run(_clean(text)).bold = True
     for values in rows:
         for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
+            cell.text = _clean(text)
 
 
 def _big_table(rows: list[list[str]]) -> object:
@@ -93,8 +93,7 @@ def _big_table(rows: list[list[str]]) -> object:
     width = len(rows[0])
     grid = "".join('<w:gridCol w:w="900"/>' for _ in range(width))
     head = "".join(
-        f"<w:tc><w:p><w:r><w:rPr><w:b/></w:rPr><w:t>{escape(_NOT_XML.sub(' ', c))}</w:t></w:r></w:p></w:tc>"
-        for c in rows[0]
+        f"<w:tc><w:p><w:r><w:rPr><w:b/></w:rPr><w:t>{escape(_clean(c))}</w:t></w:r></w:p></w:tc>" for c in rows[0]
     )
     parts = [
         f'<w:tbl {_W}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
@@ -107,8 +106,13 @@ def _big_table(rows: list[list[str]]) -> object:
     return parse_xml("".join(parts))
 
 
+def _clean(text: str) -> str:
+    """Return ``text`` with what XML cannot hold (control characters) as spaces."""
+    return _NOT_XML.sub(" ", text)
+
+
 def _cell(text: str) -> str:
-    text = _NOT_XML.sub(" ", text)
+    text = _clean(text)
     if not text:
         return "<w:tc><w:p/></w:tc>"
     return f'<w:tc><w:p><w:r><w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p></w:tc>'

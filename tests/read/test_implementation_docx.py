@@ -1,0 +1,55 @@
+"""The implementation report as a Word paper (``engine.read.implementation_docx``), opened back with python-docx."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import docx
+from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+from engine.read.implementation import ImplementationReport
+from engine.read.implementation_docx import render_docx
+from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections
+
+from .test_implementation_text import REPORT, ROWS
+
+
+def opened(report: ImplementationReport) -> docx.document.Document:
+    return docx.Document(io.BytesIO(render_docx(report)))
+
+
+def test_the_paper_has_the_symbol_title_date_line_and_numbered_paragraphs() -> None:
+    paper = opened(REPORT)
+    texts = [p.text for p in paper.paragraphs]
+    assert texts[0] == "Committee on Technical Cooperation"
+    symbol = paper.paragraphs[1]
+    assert symbol.text == "GB.276/TC/2(Add.1)" and symbol.alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert symbol.runs[0].bold
+    assert texts[2] == "Date: 30 June 2001\nOriginal: English"
+    assert texts[3] == "REPORT ON IMPLEMENTATION: A PLAN | WITH *MARKUP*"
+    assert texts[4] == "As of 2001-06-30, compared with 2000-12-31"
+    numbered = [t for t in texts if t[:1].isdigit() and ".\t" in t[:4]]
+    assert numbered == [f"{n}.\t{text}" for n, text in enumerate(paragraphs(REPORT), start=1)]
+
+
+def test_the_figures_tables_and_the_appendix_are_there() -> None:
+    paper = opened(REPORT)
+    expected = [(head, rows) for _, head, rows in sections(REPORT) if rows]
+    found = [[[c.text for c in row.cells] for row in table.rows] for table in paper.tables]
+    assert len(found) == len(expected) + 1
+    for (head, rows), table in zip(expected, found, strict=False):
+        assert table == [head, *rows]
+    appendix = found[-1]
+    assert appendix[0] == list(CSV_FIELDS)
+    assert appendix[1:] == [csv_row(r) for r in ROWS]
+    assert paper.sections[-1].orientation == WD_ORIENT.LANDSCAPE
+    headings = [p.text for p in paper.paragraphs if p.style is not None and p.style.name == "Heading 2"]
+    assert "Appendix: every action as of 2001-06-30" in headings and "By responsible unit" in headings
+
+
+def test_text_with_markup_and_control_characters_is_kept_as_text() -> None:
+    odd = replace(ROWS[0], owner="A & B <c>\x0b\x01")
+    paper = opened(ImplementationReport(REPORT.plan, REPORT.as_of, [odd], None))
+    assert paper.tables[-1].rows[1].cells[2].text == "A & B <c>  "
