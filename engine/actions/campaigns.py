@@ -313,26 +313,48 @@ def count_answers(session: Session, owner_id: str, action_ids: Sequence[int], no
 
 
 def campaign_progress(session: Session, campaign: Campaign) -> list[Answer]:
-    """Return each owner the campaign asked, answered ones last, by name."""
+    """Return each owner the campaign asked, answered ones last, by name.
+
+    An owner has answered when any action they were asked about got a dated update after they were asked
+    (and before the campaign closed), however it was given: the update page, a message's link, the command line.
+    """
     query = (
         select(CampaignRequest, Owner)
         .join(Owner, col(Owner.id) == CampaignRequest.owner_id)
         .where(CampaignRequest.campaign_id == campaign.id)
     )
+    asked = list(session.exec(query).all())
     refs = {a.id: a.ref for a in session.exec(select(Action).where(Action.plan_id == campaign.plan_id)).all()}
-    answers = [
-        Answer(
-            owner.id,
-            owner.name,
-            owner.email,
-            [refs.get(i, str(i)) for i in request.action_ids or []],
-            request.queued_at,
-            request.answered_at,
-            request.updated,
+    given = _updates_since(session, campaign, [i for request, _ in asked for i in request.action_ids or []])
+    answers = []
+    for request, owner in asked:
+        mine = sorted(
+            at for action_id, at in given if action_id in set(request.action_ids or []) and at >= request.queued_at
         )
-        for request, owner in session.exec(query).all()
-    ]
+        answers.append(
+            Answer(
+                owner.id,
+                owner.name,
+                owner.email,
+                [refs.get(i, str(i)) for i in request.action_ids or []],
+                request.queued_at,
+                mine[0] if mine else request.answered_at,
+                max(len(mine), request.updated),
+            )
+        )
     return sorted(answers, key=lambda a: (a.answered_at is not None, a.name, a.owner_id))
+
+
+def _updates_since(session: Session, campaign: Campaign, action_ids: Sequence[int]) -> list[tuple[int, datetime]]:
+    """Return (action id, when) of the dated updates of ``action_ids`` while ``campaign`` was open."""
+    if not action_ids:
+        return []
+    query = select(ProgressUpdate.action_id, ProgressUpdate.at).where(
+        col(ProgressUpdate.action_id).in_(sorted(set(action_ids))), ProgressUpdate.at >= campaign.created_at
+    )
+    if campaign.closed_at is not None:
+        query = query.where(ProgressUpdate.at <= campaign.closed_at)
+    return [(action_id, at) for action_id, at in session.exec(query).all()]
 
 
 def campaigns_of(session: Session, plan_id: str | None = None) -> list[Campaign]:

@@ -234,3 +234,17 @@ def test_the_updated_count_is_the_number_of_asked_actions_updated(
                 assert (answers[owner].answered_at is None) == (not mine)
     finally:
         engine.dispose()
+
+
+def test_an_update_through_a_messages_link_or_the_command_line_also_answers(world: Engine) -> None:
+    from engine.actions.workflow import progress
+
+    with transaction(world) as session:
+        progress(session, _action(session, "I.3b.3"), NOW - timedelta(days=1), who="norms", via="cli", note="before")
+        campaign = start_campaign(session, _plan(session), NOW, who="secretariat")
+    with transaction(world) as session:
+        assert {a.owner_id: a.answered_at for a in campaign_progress(session, campaign)}["norms"] is None
+        progress(session, _action(session, "I.3b.3"), NOW + timedelta(hours=3), who="norms", via="email link", note="x")
+    with transaction(world) as session:
+        norms = {a.owner_id: a for a in campaign_progress(session, campaign)}["norms"]
+        assert (norms.answered_at, norms.updated) == (NOW + timedelta(hours=3), 1)
