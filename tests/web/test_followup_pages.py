@@ -304,3 +304,12 @@ def test_the_link_in_a_campaign_message_opens_the_owners_page_only(site: Site) -
     clock.set(NOW + timedelta(days=61))
     expired = later.get(path)
     assert expired.status_code == 400 and "expired" in expired.text
+
+
+def test_the_bulk_page_shows_as_far_ahead_as_asked(site: Site) -> None:
+    client, engine, _, _ = site
+    owner = client("pardev")
+    near = re.findall(r'name="text-(\d+)"', owner.get("/updates?within=1").text)
+    assert near == [str(action_id(engine, "III.d.1"))]  # only the overdue one
+    far = re.findall(r'name="text-(\d+)"', owner.get("/updates?within=45").text)
+    assert len(far) == 6 and owner.get("/updates?within=nonsense").text.count('name="text-') == 6
