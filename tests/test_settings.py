@@ -61,6 +61,14 @@ def test_a_bad_number_is_an_input_error_naming_the_variable(name: str, value: st
     assert caught.value.exit_code == 2
 
 
+def test_evidence_goes_to_the_database_unless_a_folder_is_named() -> None:
+    assert (Settings().evidence_dir, Settings().evidence_max_bytes) == (None, 10 * 1024 * 1024)
+    named = Settings.from_environ({"PLANWATCH_EVIDENCE_DIR": "/srv/evidence", "PLANWATCH_EVIDENCE_MAX_BYTES": "2048"})
+    assert (named.evidence_dir, named.evidence_max_bytes) == (Path("/srv/evidence"), 2048)
+    with pytest.raises(InputError, match="PLANWATCH_EVIDENCE_MAX_BYTES: expected a whole number of bytes, got '10MB'"):
+        Settings.from_environ({"PLANWATCH_EVIDENCE_MAX_BYTES": "10MB"})
+
+
 def test_template_folders_put_the_users_first_and_the_shipped_ones_last(tmp_path: Path) -> None:
     settings = Settings(templates_dir=tmp_path / "templates", user_templates_dir=tmp_path / "mine")
     assert template_folders(settings) == [tmp_path / "mine", tmp_path / "templates", templates_folder()]
