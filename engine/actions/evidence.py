@@ -63,7 +63,9 @@ def megabytes(size: int) -> str:
     """Return a size in bytes as people read it ("2.5 MB", "800 KB")."""
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
-    return f"{max(1, round(size / 1024))} KB"
+    if size >= 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size} bytes"
 
 
 def clean_name(name: str) -> str:

@@ -134,7 +134,11 @@ def test_names_are_cleaned_of_paths_and_control_characters() -> None:
     assert clean_name('a"b<c>\r\nd.pdf') == "abcd.pdf"
     long = clean_name("x" * 300 + ".pdf")
     assert len(long) == 120 and long.endswith(".pdf")
-    assert megabytes(800 * 1024) == "800 KB" and megabytes(int(2.5 * 1024 * 1024)) == "2.5 MB"
+    assert (
+        megabytes(800) == "800 bytes"
+        and megabytes(800 * 1024) == "800 KB"
+        and megabytes(int(2.5 * 1024 * 1024)) == "2.5 MB"
+    )
 
 
 @given(st.text(max_size=200))

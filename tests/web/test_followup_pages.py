@@ -5,7 +5,9 @@ with its role refusals and its CSRF check."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +20,9 @@ from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import Campaign, CampaignRequest, ClosureReport, Evidence, ProgressUpdate
 from engine.store.models import Action, Outbox
+from engine.web import create_app
 
-from ..web_support import NOW, XSS, action_id, csrf_of
+from ..web_support import NOW, XSS, action_id, csrf_of, sign_in
 from .conftest import Client, status_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
@@ -313,3 +316,23 @@ def test_the_bulk_page_shows_as_far_ahead_as_asked(site: Site) -> None:
     assert near == [str(action_id(engine, "III.d.1"))]  # only the overdue one
     far = re.findall(r'name="text-(\d+)"', owner.get("/updates?within=45").text)
     assert len(far) == 6 and owner.get("/updates?within=nonsense").text.count('name="text-') == 6
+
+
+def test_files_go_to_the_configured_folder_and_the_size_limit_holds(site: Site, tmp_path: Path) -> None:
+    _, engine, settings, clock = site
+    folder = tmp_path / "evidence"
+    app = create_app(replace(settings, evidence_dir=folder, evidence_max_bytes=100), clock=clock, engine=engine)
+    with TestClient(app) as owner:
+        sign_in(owner, settings, "codev")
+        ident = action_id(engine, "II.2.2")
+        big = _report(owner, ident, [("big.pdf", PDF + b"0" * 200)])
+        assert big.status_code == 400 and "big.pdf: the file is 233 bytes, more than the 100 bytes accepted" in big.text  # type: ignore[attr-defined]
+        assert _reports(engine) == []
+        assert _report(owner, ident, [("small.pdf", PDF)]).status_code == 303  # type: ignore[attr-defined]
+        [file] = _evidence(engine)
+        assert file.data is None and (folder / file.stored_path).read_bytes() == PDF
+        got = owner.get(f"/evidence/{file.id}")
+        assert got.status_code == 200 and got.content == PDF
+        (folder / file.stored_path).unlink()
+        gone = owner.get(f"/evidence/{file.id}")
+        assert gone.status_code == 410 and "missing from the evidence folder" in gone.text
