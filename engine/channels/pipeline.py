@@ -7,7 +7,9 @@ those replies with the GIL released, while the building thread renders the next 
 ``Pool`` sends over several connections at once (``PLANWATCH_SMTP_CONNECTIONS``), one thread
 each: a recipient's first message picks the connection with the least queued, and every later
 message to that recipient in the batch goes over the same connection, so one person's messages
-arrive in the order they were built. ``Pipeline`` is a pool of one connection. Results come back
+arrive in the order they were built. A connection's thread hands its channel the message queued next
+with the one it sends (``Ahead``), so an SMTP channel can announce it with this one's end of data.
+``Pipeline`` is a pool of one connection. Results come back
 as they come in; each carries its tag.
 
 After a pause or a crash nothing more is sent on any connection: what is still queued comes back
@@ -34,13 +36,20 @@ HANDOVER = 0.0002  # seconds: how soon a waiting thread gets the GIL back during
 _STOP = object()
 
 
-def send_one(channel: Channel, stopped: threading.Event, message: Any, lost: threading.Event | None = None) -> Any:
+def send_one(
+    channel: Channel, stopped: threading.Event, message: Any, lost: threading.Event | None = None, following: Any = None
+) -> Any:
     """Deliver ``message`` (or what the channel's ``wire`` made of it) unless the batch has stopped
-    (or, given ``lost``, this connection was lost); return ``SENT``, ``SKIPPED`` or the exception."""
+    (or, given ``lost``, this connection was lost); return ``SENT``, ``SKIPPED`` or the exception.
+    ``following``: the next message queued for the same connection, announced with this one's end
+    where the channel can (``Ahead``)."""
     if stopped.is_set() or (lost is not None and lost.is_set()):
         return SKIPPED
     try:
-        channel.deliver(message)
+        if following is not None and isinstance(channel, Ahead):
+            channel.deliver_ahead(message, following)
+        else:
+            channel.deliver(message)
     except DeliveryError as exc:
         if exc.pause or (exc.connection_lost and lost is None):
             stopped.set()
@@ -60,6 +69,16 @@ class Pooled(Protocol):
 
     def lanes(self) -> list[Channel]:
         """Return the channels to send over, one a connection."""
+        ...
+
+
+@runtime_checkable
+class Ahead(Protocol):
+    """A channel that can announce the next message on its connection with the end of this one
+    (SMTP PIPELINING across messages)."""
+
+    def deliver_ahead(self, message: Any, following: Any) -> None:
+        """Deliver ``message``, announcing ``following``, the next message on this connection."""
         ...
 
 
@@ -140,7 +159,14 @@ class Pool:
         lost = lane.lost if len(self._lanes) > 1 else None
         while (item := lane.todo.get()) is not _STOP:
             tag, message = item
-            self._done.put((tag, send_one(lane.channel, self.stopped, message, lost)))
+            self._done.put((tag, send_one(lane.channel, self.stopped, message, lost, _next(lane.todo))))
+
+
+def _next(todo: queue.Queue[Any]) -> Any:
+    """Return the message queued next on a lane (None when there is none yet, or the lane ends)."""
+    with todo.mutex:
+        head = todo.queue[0] if todo.queue else None
+    return None if head is None or head is _STOP else head[1]
 
 
 class Pipeline(Pool):

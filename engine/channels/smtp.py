@@ -16,7 +16,9 @@ How replies become decisions (``DeliveryError``):
   and the administrator is told.
 A channel made with ``pool=N`` (``PLANWATCH_SMTP_CONNECTIONS``, 8 by default) sends a batch over up to
 N connections at once (``lanes``; ``engine.channels.pipeline.Pool`` keeps each recipient on one of them),
-all under one rate limit.
+all under one rate limit. Where the server offers PIPELINING (RFC 2920), each connection sends a message's
+envelope (MAIL FROM, RCPT TO, DATA) in one write, and, when the next message is already queued for it,
+with the last message's end of data (``deliver_ahead``): one round trip a message.
 Each message has one recipient, so a refused recipient fails its own message and no other. A 5xx
 with no such code that comes back the same for several recipients in a row is the dispatcher's to
 judge (``engine.drive.dispatch``).
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.channels.base import Channel, DeliveryError
@@ -161,6 +164,7 @@ class SmtpChannel(Channel):
         self.connections = 0
         self.pool = max(1, pool)
         self._siblings: list[SmtpChannel] = []
+        self._primed: Wire | None = None  # sent ahead: its envelope went with the last message's end of data
 
     def lanes(self) -> list[Channel]:
         """Return this channel and ``pool - 1`` more like it, one a connection, sharing the rate limit
@@ -218,6 +222,19 @@ class SmtpChannel(Channel):
         self.start(message)
         self.finish()
 
+    def deliver_ahead(self, message: Message | Wire, following: Any) -> None:
+        """Send ``message``, and with its end of data the envelope of ``following`` (the next message on
+        this connection, a ``Wire``), then wait for ``message``'s verdict.
+
+        RFC 2920 lets the next MAIL FROM, RCPT TO and DATA follow a message's end of data in one write
+        when the server offers PIPELINING: a message then costs one round trip instead of two. The next
+        ``deliver`` or ``deliver_ahead`` of ``following`` reads the replies to its envelope and sends
+        its content; ``close`` before that drops the connection instead of saying QUIT, and the server
+        forgets the unfinished message.
+        """
+        self.start(message, following if isinstance(following, Wire) else None)
+        self.finish()
+
     def wire(self, message: Message) -> Wire:
         """Return ``message`` made ready to send: its envelope and its bytes.
 
@@ -228,21 +245,33 @@ class SmtpChannel(Channel):
         recipients = [addr for _, addr in getaddresses([str(v) for v in message.get_all("To", [])]) if addr]
         return Wire(message, sender, recipients, as_bytes(message))
 
-    def start(self, message: Message | Wire) -> None:
-        """Send one message up to its final dot, without waiting for the server's verdict (``finish`` reads it).
+    def start(self, message: Message | Wire, following: Wire | None = None) -> None:
+        """Send one message up to its final dot, without waiting for the server's verdict (``finish`` reads it);
+        with ``following``, that message's envelope goes in the same write (see ``deliver_ahead``).
 
         Splitting the two lets the dispatcher build the next message while the server takes this
-        one in; the replies are still read one by one, in order, before the next MAIL FROM.
+        one in; the replies are still read one by one, in order.
         """
+        primed, self._primed = self._primed, None
+        if primed is not None and primed is not message:  # not what was announced: end that transaction unsent
+            self._drop()
         self.open()
         smtp = self._smtp
         assert smtp is not None
         wire = message if isinstance(message, Wire) else self.wire(message)
-        data = wire.data
-        if not data.isascii() and not smtp.has_extn("8bitmime"):
-            data = as_bytes(seven_bit(wire.message))
+        data, options = _prepared(smtp, wire)
+        if primed is not None and primed is message:
+            self._guard(lambda: _envelope_replies(smtp, wire.sender, wire.recipients))
+        elif smtp.has_extn("pipelining"):
+            self._guard(lambda: _envelope_pipelined(smtp, wire.sender, wire.recipients, options))
+        else:
+            self._guard(lambda: _envelope(smtp, wire.sender, wire.recipients, options))
+        ahead = following is not None and smtp.has_extn("pipelining")
+        tail = _envelope_commands(following, _prepared(smtp, following)[1]) if following and ahead else ""
         self.pacer.wait()
-        self._guard(lambda: self._transmit(smtp, wire.sender, wire.recipients, data))
+        self._guard(lambda: smtp.send(_content(data) + tail.encode("ascii")))
+        if following is not None and ahead:
+            self._primed = following
 
     def finish(self) -> None:
         """Read the server's verdict on the message ``start`` sent; raise ``DeliveryError`` if it is not 250."""
@@ -250,21 +279,11 @@ class SmtpChannel(Channel):
         assert smtp is not None
         self._guard(lambda: self._verdict(smtp))
 
-    def _transmit(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> None:
-        options = ["BODY=8BITMIME"] if not data.isascii() else []
-        if smtp.has_extn("size"):
-            options.append(f"SIZE={len(data)}")
-        if smtp.has_extn("pipelining"):
-            _envelope_pipelined(smtp, sender, recipients, options)
-        else:
-            _envelope(smtp, sender, recipients, options)
-        body = DOT_LINE.sub(b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
-        smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-
     def _verdict(self, smtp: smtplib.SMTP) -> None:
         code, reply = smtp.getreply()
         if code != 250:
-            _end_transaction(smtp, code)
+            if code == 421 or self._primed is None:  # (the next envelope's replies follow: no RSET between)
+                _end_transaction(smtp, code)
             raise smtplib.SMTPDataError(code, reply)
 
     def _guard(self, step: Callable[[], None]) -> None:
@@ -284,14 +303,16 @@ class SmtpChannel(Channel):
             sibling.close()
         if self._smtp is None:
             return
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            self._smtp.quit()
+        if self._primed is None:  # a message announced: the server waits for its content, and would read QUIT as it
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
         self._drop()
 
     def _drop(self) -> None:
         if self._smtp is not None:
             _quietly_close(self._smtp)
         self._smtp = None
+        self._primed = None
 
 
 def _envelope(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
@@ -315,19 +336,48 @@ def _envelope(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: l
         raise smtplib.SMTPDataError(code, reply)
 
 
+def _prepared(smtp: smtplib.SMTP, wire: Wire) -> tuple[bytes, list[str]]:
+    """Return the bytes to send for ``wire`` on this connection (made 7bit for a server without 8BITMIME)
+    and its MAIL FROM options."""
+    data = wire.data
+    if not data.isascii() and not smtp.has_extn("8bitmime"):
+        data = as_bytes(seven_bit(wire.message))
+    options = ["BODY=8BITMIME"] if not data.isascii() else []
+    if smtp.has_extn("size"):
+        options.append(f"SIZE={len(data)}")
+    return data, options
+
+
+def _content(data: bytes) -> bytes:
+    """Return the message's content as sent after DATA: dot-stuffed (RFC 5321 4.5.2), ended by a lone dot."""
+    body = DOT_LINE.sub(b"..", data)
+    return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+
+
+def _envelope_commands(wire: Wire, options: list[str]) -> str:
+    """Return MAIL FROM, every RCPT TO and DATA of ``wire`` as one pipelined group."""
+    extra = "".join(f" {option}" for option in options)
+    commands = [
+        f"MAIL FROM:{smtplib.quoteaddr(wire.sender)}{extra}",
+        *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in wire.recipients),
+        "DATA",
+    ]
+    return "".join(f"{command}\r\n" for command in commands)
+
+
 def _envelope_pipelined(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
     """The same with PIPELINING (RFC 2920), for servers that offer it: MAIL FROM, every RCPT TO and
     DATA go in one write and their replies are read after, one round trip instead of two plus one
     a recipient (a relay across a network: about 1 ms each on a LAN, tens across the Internet)."""
-    extra = "".join(f" {option}" for option in options)
-    commands = [
-        f"MAIL FROM:{smtplib.quoteaddr(sender)}{extra}",
-        *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients),
-        "DATA",
-    ]
-    smtp.send("".join(f"{command}\r\n" for command in commands))
+    smtp.send(_envelope_commands(Wire(Message(), sender, recipients, b""), options))
+    _envelope_replies(smtp, sender, recipients)
+
+
+def _envelope_replies(smtp: smtplib.SMTP, sender: str, recipients: list[str]) -> None:
+    """Read the replies to a pipelined MAIL FROM, RCPT TO... and DATA; raise as smtplib does on a refusal."""
+    count = len(recipients) + 2
     replies: list[tuple[int, bytes]] = []
-    for _ in commands:
+    for _ in range(count):
         replies.append(smtp.getreply())
         if replies[-1][0] == 421:  # the server is closing: no more replies will come
             smtp.close()
@@ -335,7 +385,7 @@ def _envelope_pipelined(smtp: smtplib.SMTP, sender: str, recipients: list[str], 
     mail, rcpts, data = (
         replies[0],
         replies[1 : 1 + len(recipients)],
-        replies[-1] if len(replies) == len(commands) else (421, b""),
+        replies[-1] if len(replies) == count else (421, b""),
     )
     refused = {r: reply for r, reply in zip(recipients, rcpts, strict=False) if reply[0] not in (250, 251)}
     refused.update({r: data for r in recipients[len(rcpts) :]})  # cut short by a 421
