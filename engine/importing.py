@@ -24,7 +24,7 @@ from engine.importers import docx, gbtext, owners, pdf, planyaml, sheets
 from engine.importers.owners import OwnerEntry
 from engine.importers.places import known_zone
 from engine.importers.reconcile import action_number, reconcile
-from engine.plandoc import ActionRow, PlanDocument
+from engine.plandoc import ActionRow, PlanDocument, PlanInfo
 from engine.rules import events as event_rules
 from engine.rules import owners as owner_rules
 from engine.settings import Settings
@@ -32,8 +32,9 @@ from engine.store import plans as store_plans
 from engine.store.bulk import paused_gc
 from engine.store.db import ensure_schema, transaction
 from engine.store.lookups import owner_ids, owners_by_id, section_parents
-from engine.store.models import Action, Owner
+from engine.store.models import Action, Owner, Plan
 from engine.store.plans import ImportReport, Resolved
+from engine.timeframe import detect_plan
 
 # The start of the review reason of an action whose owner the plan file changed after it was given by hand.
 OWNER_CHANGED = "The plan file changed the owner you had chosen"
@@ -497,6 +498,8 @@ def _import_plan(
     elif existing:
         _keep_decisions(session, doc, existing)
     _check_owner_ids(session, doc)
+    if not doc.plan.language:  # the file does not say: the words of its time frames do
+        doc.plan.language = detect_plan({row.timeframe for row in doc.actions})  # each phrase once
     schedules = resolve_plan(
         doc.actions,
         doc.sections,
@@ -504,6 +507,7 @@ def _import_plan(
         doc.plan.fy_start,
         named_events,  # type: ignore[arg-type]
         shared=True,  # read only below, but for the rows with values set in the file (their own copies)
+        language=doc.plan.language,
     )
     parents = {s.key: s.parent_key for s in doc.sections}
     known = owner_ids(session)
@@ -525,6 +529,7 @@ def _import_plan(
     ]
     del owners
     report_created = store_plans.write_plan(session, doc.plan, now)
+    _keep_language(session, doc.plan)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
     warnings.extend(
         _review_changed_sources(doc, existing, schedules, doc.plan.ref_date, doc.plan.fy_start, named_events)
@@ -611,6 +616,13 @@ def _review_owner_changes(
     return warnings
 
 
+def _keep_language(session: Session, info: PlanInfo) -> None:
+    """Store the plan's language (the file's, or the one its time frames are written in)."""
+    plan = session.get(Plan, info.id)
+    if plan is not None and info.language and plan.language != info.language:
+        plan.language = info.language
+
+
 def _review_changed_sources(
     doc: PlanDocument,
     existing: dict[str, Action],
@@ -637,7 +649,14 @@ def _review_changed_sources(
             decision = ", ".join(f"{k} {v}" for k, v in row.override.items())
             prior = str(fields.get("reason") or "")
             owner_note = prior if prior.startswith(OWNER_CHANGED) else ""
-            fresh = resolve_plan([replace(row, override={})], doc.sections, ref_date, fy_start, named_events)  # type: ignore[arg-type]
+            fresh = resolve_plan(
+                [replace(row, override={})],
+                doc.sections,
+                ref_date,
+                fy_start,
+                named_events,  # type: ignore[arg-type]
+                language=doc.plan.language,
+            )
             fields["needs_review"] = True
             fields["reason"] = (
                 f"{SOURCE_CHANGED}: the time frame was {stored.timeframe!r} and is now {row.timeframe!r}; "

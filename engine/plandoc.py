@@ -31,6 +31,7 @@ class PlanInfo:
     source: str = ""
     source_format: str = ""
     place: str = ""  # the date line's place, when the file has one (its time zone comes from it)
+    language: str = ""  # en, fr or es as the file says; "" when it does not (the import guesses it)
 
 
 @dataclass(slots=True)

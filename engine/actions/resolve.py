@@ -76,8 +76,11 @@ def read_row(
     readings: dict[str, dict[str, Any]] | None = None,
     *,
     shared: bool = False,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """Return the schedule of one row from its phrase (or the proposed phrase of an empty cell).
+
+    ``language`` is the plan's (en, fr or es); None guesses it phrase by phrase.
 
     ``readings`` remembers phrases already read in this plan (their fields; each row gets a
     copy, or with ``shared`` the remembered fields themselves, not to be changed): real plans
@@ -87,12 +90,14 @@ def read_row(
     if row.timeframe or row.timeframe_proposed is None:
         fields = memo.get(row.timeframe)
         if fields is None:
-            fields = memo[row.timeframe] = schedule_fields(parse(row.timeframe, ref_date, fy_start=fy_start))
+            fields = memo[row.timeframe] = schedule_fields(
+                parse(row.timeframe, ref_date, fy_start=fy_start, language=language)
+            )
         return fields if shared else _copied(fields)
     fields = memo.get(row.timeframe_proposed)
     if fields is None:
         fields = memo[row.timeframe_proposed] = schedule_fields(
-            parse(row.timeframe_proposed, ref_date, fy_start=fy_start)
+            parse(row.timeframe_proposed, ref_date, fy_start=fy_start, language=language)
         )
     fields = _copied(fields)
     fields["needs_review"] = True
@@ -117,15 +122,16 @@ def resolve_plan(
     events: Sequence[NamedEvent] = (),
     *,
     shared: bool = False,
+    language: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Return the schedule fields of every row, by action id.
+    """Return the schedule fields of every row, by action id (their phrases read in the plan's ``language``).
 
     With ``shared``, rows whose phrase reads alike share one dict of fields (a large plan repeats
     its phrases: a million rows hold a few hundred dicts, not a million); only the fields of rows
     with a value set in the plan file may then be changed by the caller.
     """
     readings: dict[str, dict[str, Any]] = {}
-    out = {row.ref: read_row(row, ref_date, fy_start, readings, shared=shared) for row in rows}
+    out = {row.ref: read_row(row, ref_date, fy_start, readings, shared=shared, language=language) for row in rows}
     by_ref = {row.ref: row for row in rows}
     headings: _Headings | None = None
     for row in rows:

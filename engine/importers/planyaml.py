@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from ruamel.yaml import YAML
@@ -40,6 +40,7 @@ class PlanHeader(_Model):
     timezone: ZoneName
     fy_start: int | None = Field(default=None, ge=1, le=12)
     source: str = ""
+    language: Literal["en", "fr", "es"] | None = None
 
 
 class SectionEntry(_Model):
@@ -186,6 +187,7 @@ def _check_references(parsed: PlanFile, doc: yamlfile.Document) -> None:
 def _document(parsed: PlanFile, source: str) -> PlanDocument:
     h = parsed.plan
     info = PlanInfo(h.id, h.title, h.symbol, h.ref_date, h.timezone, h.body, h.fy_start, h.source or source, "yaml")
+    info.language = h.language or ""
     sections = [_section_row(s, i, parsed.sections) for i, s in enumerate(parsed.sections, 1)]
     by_key = {s.key: s for s in sections}
     actions = [_action_row(a, i, by_key) for i, a in enumerate(parsed.actions, 1)]
@@ -271,6 +273,8 @@ def _plan_map(p: PlanInfo) -> CommentedMap:
     if p.fy_start is not None:
         m["fy_start"] = p.fy_start
     m["source"] = p.source
+    if p.language:
+        m["language"] = p.language
     return m
 
 
