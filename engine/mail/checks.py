@@ -147,7 +147,17 @@ def sample_facts(title: str = "Circulate the implementation plan to all field of
         via="email link",
         status="pending",
     )
-    return Facts(action, plan, section, part, owner, history, None, 5, request if pending else None)
+    updates = [
+        {
+            "date": "2000-03-15",
+            "date_long": "15 March 2000",
+            "who": "Jonas Lindqvist",
+            "percent": 60,
+            "state": "at risk",
+            "text": "Sent to 30 of the 50 offices; the regional ones wait for translations",
+        }
+    ]
+    return Facts(action, plan, section, part, owner, history, None, 5, request if pending else None, updates)
 
 
 def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) -> dict[str, Any]:

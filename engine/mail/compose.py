@@ -24,6 +24,8 @@ S = tables.SECTION
 W = tables.OWNER
 R = tables.FEED_EVENT
 X = tables.EXTENSION_REQUEST
+U = tables.PROGRESS_UPDATE
+UPDATES_LIMIT = 3  # the owner's latest dated updates an escalation shows
 HISTORY_TYPES = ("reminder", "checkin", "overdue", "escalation")
 HISTORY_LIMIT = 8  # the most recent messages an escalation lists; it says how many earlier ones it leaves out
 UNSENT = ("suppressed", "failed")
@@ -51,6 +53,7 @@ class ContextCache:
         self.histories: dict[int, list[dict[str, Any]]] = {}
         self.history_totals: dict[int, int] = {}
         self.pendings: dict[int, Row | None] = {}
+        self.updates: dict[int, list[dict[str, Any]]] = {}
         self.also: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         self.series_days: dict[int, date | None] = {}
         self._facts: dict[int, Facts] = {}
@@ -68,6 +71,7 @@ class ContextCache:
             )
             self._preload_histories(part)
             self._preload_pending(part)
+            self._preload_updates(part)
             self._preload_series_days([self.actions[i] for i in part if i in self.actions])
         self._preload_steps([r for r in rows if r["type"] == "escalation" and r["action_id"] is not None])
         wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
@@ -192,6 +196,7 @@ class ContextCache:
                 self._series_day(action) if action["kind"] == "recurring" else None,
                 self.history_totals.get(action_id, len(history)),
                 self._pending(action_id),
+                tuple(self._updates(action_id)),
             )
         return self._facts[action_id]
 
@@ -264,6 +269,37 @@ class ContextCache:
             )
             self.pendings[action_id] = self.conn.execute(query).mappings().first()
         return self.pendings[action_id]
+
+    def _preload_updates(self, ids: list[int]) -> None:
+        """Read the latest UPDATES_LIMIT dated updates of each action, as ``_updates`` reads one's."""
+        newest = (U.c.at.desc(), U.c.id.desc())
+        place = func.row_number().over(partition_by=U.c.action_id, order_by=newest).label("place")
+        inner = select(U, place).where(among(self.conn, U.c.action_id, ids)).subquery()
+        query = select(inner).where(inner.c.place <= UPDATES_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
+        found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for r in self.conn.execute(query).mappings():
+            found[r["action_id"]].append(self._update_item(r))
+        self.updates.update(found)
+
+    def _updates(self, action_id: int) -> list[dict[str, Any]]:
+        """Return the latest UPDATES_LIMIT dated updates of an action, oldest first."""
+        if action_id not in self.updates:
+            query = select(U).where(U.c.action_id == action_id).order_by(U.c.at.desc(), U.c.id.desc())
+            rows = self.conn.execute(query.limit(UPDATES_LIMIT)).mappings()
+            self.updates[action_id] = [self._update_item(r) for r in rows][::-1]
+        return self.updates[action_id]
+
+    def _update_item(self, r: Row) -> dict[str, Any]:
+        person = self.owners.get(r["who"] or "")
+        day = r["at"].date().isoformat()
+        return {
+            "date": day,
+            "date_long": long_date(day),
+            "who": (person or {}).get("name") or r["who"],
+            "percent": r["percent"],
+            "state": r["state"],
+            "text": r["text"] or "",
+        }
 
     def _history_item(self, r: Row) -> dict[str, Any]:
         person = self.owners.get(r["recipient_id"] or "")

@@ -4,11 +4,12 @@ What a template may use (README of templates/email lists it): ``action``, ``plan
 ``section``, ``part`` (the plan Part it belongs to), ``owner``, ``recipient``, ``notice``,
 ``headline``, ``due``, ``date_long``, ``days_left``, ``days_overdue``, ``occurrence``,
 ``level``, ``summary``, ``history`` (the most recent messages sent about the action, oldest
-first) and ``history_more`` (how many earlier ones are left out), ``also_to`` (the names of the
-others this step went to), ``pending_extension`` (the undecided request, or None), ``extended``
-(the original and extended due dates, or None), ``links``, ``thread``, ``sent_on``; a digest has
-``period``, ``items`` and ``sections``; the administrator's report has ``failures`` and ``pauses``;
-the extension messages have ``extension``.
+first) and ``history_more`` (how many earlier ones are left out), ``updates`` (the latest dated
+progress updates, oldest first), ``also_to`` (the names of the others this step went to),
+``pending_extension`` (the undecided request, or None), ``extended`` (the original and extended
+due dates, or None), ``links``, ``thread``, ``sent_on``; a digest has ``period``, ``items`` and
+``sections`` (and an update campaign's message ``campaign``); the administrator's report has
+``failures`` and ``pauses``; the extension messages have ``extension``.
 People are named, never shown by id. Dates in the context are the recipient's local days.
 """
 
@@ -62,7 +63,8 @@ class Facts:
     registry of published events keeps it (None: not published yet, or not recurring). ``history``
     holds the most recent messages sent about the action (oldest first) of ``history_total`` in all;
     ``pending`` is its undecided extension request (``wanted``, ``reason``, ``requested_by``,
-    ``requested_at``), or None.
+    ``requested_at``), or None; ``updates`` the owner's latest dated updates (oldest first: ``date_long``,
+    ``who`` by name, ``percent`` or None, ``state``, ``text``).
     """
 
     action: Row
@@ -74,6 +76,7 @@ class Facts:
     series_day: date | None = None
     history_total: int = 0
     pending: Row | None = None
+    updates: Sequence[Row] = ()
 
 
 def recipient_zone(row: Row, person: Row | None) -> str:
@@ -215,6 +218,7 @@ def action_context(
         "summary": summary(facts.action),
         "history": facts.history,
         "history_more": max(0, facts.history_total - shown),
+        "updates": facts.updates,
         "also_to": list(also_to),
         "pending_extension": _pending(facts.pending, people),
         "extended": _extended(facts.action),

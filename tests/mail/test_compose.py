@@ -191,3 +191,30 @@ def test_an_extension_request_reaches_the_supervisor_with_grant_and_refuse(small
     assert "/grant" in text and "/refuse" in text and "/view" in text
     assert "/not_mine" not in text and "/done" not in text and "/acknowledge" not in text
     assert not msg.get_content_type().endswith("calendar") and not list(msg.iter_attachments())
+
+
+@pytest.mark.parametrize("preloaded", [False, True], ids=["one row", "a pass"])
+def test_an_escalation_shows_the_latest_dated_updates_by_name(small: tuple[Engine, Settings], preloaded: bool) -> None:
+    from engine.actions.workflow import progress
+
+    engine, _ = small
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == "I.1.1")).one()
+        for day, percent in ((3, 10), (5, None), (8, 40), (9, 55)):
+            when = datetime(2000, 4, day, 9, tzinfo=UTC)
+            progress(session, action, when, who="zora", via="web", note=f"step {day}", percent=percent)
+    row = row_of(engine, recipient_id="mid", type="escalation", status="sent")
+    with engine.connect() as conn:
+        cache = ContextCache(conn)
+        if preloaded:
+            cache.preload([row])
+        context = cache.for_row(row)
+        text = compose(Renderer([ROOT / "templates"]), cache, row, row["due_at"])
+    shown = [(u["date"], u["who"], u["percent"], u["text"]) for u in context["updates"]]
+    assert shown == [  # the latest three, oldest first; the first one is left out
+        ("2000-04-05", "Zora Z", None, "step 5"),
+        ("2000-04-08", "Zora Z", 40, "step 8"),
+        ("2000-04-09", "Zora Z", 55, "step 9"),
+    ]
+    plain = parse(as_bytes(text)).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert '9 April 2000, Zora Z: on track, 55% complete: "step 9"' in plain
