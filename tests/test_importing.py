@@ -80,7 +80,7 @@ def test_revised_plan_keeps_ids_owners_and_statuses(cli, workdir: Path) -> None:
     )
     assert "added: I.1b.4" in result.out
     rows = {r["id"]: r for r in actions_json(cli)}
-    assert rows["I.2a.2"]["status"] == "done"
+    assert rows["I.2a.2"]["status"] == "reported"  # reported implemented, waiting for its verifier
     assert rows["I.2a.2"]["due"] == "2000-12-31"
     assert rows["I.1b.1"]["timeframe"] == "Continuously"
     assert rows["I.1b.4"]["timeframe"] == "By June 2000"
@@ -181,7 +181,7 @@ def test_identical_rows_are_both_kept_when_the_match_is_ambiguous(cli, workdir: 
     ) in out
     assert "removed" not in out
     rows = {r["id"]: r for r in actions_json(cli)}
-    assert (rows["I.3b.3"]["status"], rows["I.3b.4"]["status"]) == ("done", "open")
+    assert (rows["I.3b.3"]["status"], rows["I.3b.4"]["status"]) == ("reported", "open")
     assert [r["id"] for r in actions_json(cli) if r["section"] == "I.3b"] == ["I.3b.1", "I.3b.2", "I.3b.3", "I.3b.4"]
 
 
@@ -257,8 +257,9 @@ def test_owners_lists_supervisor_chains(cli) -> None:  # type: ignore[no-untyped
 
 def test_done_and_reopen_are_recorded(cli) -> None:  # type: ignore[no-untyped-def]
     cli("import", PLAN)
-    assert cli("done", "I.1a.1", "--note", "circulated", "--by", "mei").out.strip() == "I.1a.1 is now done."
-    assert cli("done", "I.1a.1").out.strip() == "I.1a.1 was already done."
+    said = cli("done", "I.1a.1", "--note", "circulated", "--by", "mei").out.strip()
+    assert said == "I.1a.1 is reported implemented; the secretariat is asked to verify it."
+    assert cli("done", "I.1a.1").out.strip().startswith("I.1a.1 was already reported implemented")
     assert cli("reopen", "I.1a.1", "--by", "mei").code == 0
     assert cli("actions", "--status", "open", "--json").out.count('"I.1a.1"') == 1
     sheet = cli("show", "I.1a.1").out

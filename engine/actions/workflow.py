@@ -20,7 +20,7 @@ from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
 from engine.read.escalation_review import Directory, directory
 from engine.rules.events import NamedEvent
-from engine.store.followup_models import ProgressUpdate
+from engine.store.followup_models import ClosureReport, ProgressUpdate
 from engine.store.models import (
     STATUSES,
     Action,
@@ -77,11 +77,26 @@ def set_status(
         action.planned_through = now
     session.add(action)
     record_change(session, action, now, who, via, "status", old, status, note)
+    if old == "reported" and status != "reported":
+        _settle_reports(session, action, now, who=who, verified=status == "done", note=note)
     if status in {"done", "dropped"}:
         resolve_escalations(session, action, now, f"action {status}")
     elif status == "on_hold" and old != status:
         _drop_stale_outbox(session, action, "the action was put on hold before it was sent")
     return old != status
+
+
+def _settle_reports(session: Session, action: Action, now: datetime, *, who: str, verified: bool, note: str) -> None:
+    """A reported action whose status is set by hand: its waiting report is verified (done) or taken back."""
+    waiting = select(ClosureReport).where(
+        ClosureReport.action_id == action.id, ClosureReport.occurrence == "", ClosureReport.status == "reported"
+    )
+    for report in session.exec(waiting).all():
+        report.status = "verified" if verified else "returned"
+        report.decided_at, report.decided_by = now, who
+        report.comment = note or ("closed by hand" if verified else f"taken back: the action is {action.status}")
+        session.add(report)
+        resolve_escalations(session, action, now, "report settled", occurrence=f"verification {report.id}")
 
 
 def complete(
@@ -116,15 +131,16 @@ def complete(
 
 
 def reopen(session: Session, action: Action, now: datetime, *, who: str, via: str, note: str = "") -> str:
-    """Undo "done": the action goes back to the status it had before it was marked done (open or in progress).
+    """Undo "done" (or take back a report of implementation): the action goes back to the status it had before
+    it was marked done or reported (open or in progress).
 
     Return that status. Reminders and escalations are planned again from ``now``.
     """
-    if action.status != "done":
+    if action.status not in {"done", "reported"}:
         raise UsageError(f"{action.ref} is not done, so there is nothing to reopen")
     last = session.exec(
         select(ActionChange)
-        .where(ActionChange.action_id == action.id, ActionChange.field == "status", ActionChange.new == "done")
+        .where(ActionChange.action_id == action.id, ActionChange.field == "status", ActionChange.new == action.status)
         .order_by(col(ActionChange.at).desc(), col(ActionChange.id).desc())
     ).first()
     back = last.old if last is not None and last.old in {"open", "in_progress"} else "open"

@@ -24,6 +24,7 @@ from engine.errors import PlanwatchError
 from engine.cli.commands import project  # noqa: F401
 from engine.cli.commands import plan  # noqa: F401
 from engine.cli.commands import workflow  # noqa: F401
+from engine.cli.commands import followup  # noqa: F401
 from engine.cli.commands import engine  # noqa: F401
 from engine.cli.commands import reports  # noqa: F401
 from engine.cli.commands import mail  # noqa: F401

@@ -1,5 +1,5 @@
-"""CLI commands for the changes people make to an action: done, drop, reopen, progress, extend,
-hold, reassign, not-mine, and ack for an escalation.
+"""CLI commands for the changes people make to an action: done (reported implemented, or done at once when the
+rules close in one step), drop, reopen, progress, extend, hold, reassign, not-mine, and ack for an escalation.
 
 Each command is a few lines over engine.actions.workflow; heavy imports stay inside the functions.
 """
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import By, Note, app, current_time, make_console, open_session, parse_day
+from engine.cli.common import By, Note, app, current_time, load_ruleset, make_console, open_session, parse_day
 
 
 @app.command()
@@ -23,28 +23,47 @@ def done(
     occurrence: Annotated[
         str | None, typer.Option("--occurrence", help="For a recurring action: which occurrence (YYYY-MM-DD).")
     ] = None,
+    link: Annotated[
+        list[str] | None, typer.Option("--link", help="A link to the evidence (a document, a page); repeat for more.")
+    ] = None,
+    rating: Annotated[
+        str, typer.Option("--rating", help="implemented, partially_implemented or not_implemented.")
+    ] = "implemented",
 ) -> None:
-    """Mark an action (or one occurrence of a recurring action) done.
+    """Report an action (or one occurrence of a recurring action) implemented.
 
-    Example: [bold]planwatch done I.1a.1 --note "circulated 12 April"[/]
+    When the rules close in two steps (the shipped rules do), the verifier they name is asked to confirm it and it
+    is done once verified; with [bold]closure: {steps: 1}[/] it is done at once.
+
+    Example: [bold]planwatch done I.1a.1 --note "circulated 12 April" --link https://intranet.example.org/l.pdf[/]
     """
-    from engine.actions.workflow import complete
+    from engine.actions.followup import report_implemented
     from engine.read.queries import find_action
 
+    rules = load_ruleset(ctx)
     with open_session(ctx) as session:
         action = find_action(session, action_id)
-        what, changed = complete(
+        day = parse_day(occurrence, "--occurrence") if occurrence else None
+        decision = report_implemented(
             session,
             action,
             current_time(),
             who=by,
             via="cli",
             note=note,
-            occurrence=parse_day(occurrence, "--occurrence") if occurrence else None,
+            links=link or (),
+            owner_rating=rating,
+            occurrence=day,
+            rules=rules,
         )
-    word = "is now" if changed else "was already"
-    subject = action.ref if what == "the action" else f"{action.ref}, {what},"
-    make_console().print(f"{subject} {word} [bold]done[/].")
+        verifier = decision.verifier.name if decision.verifier is not None else "the secretariat"
+    subject = action.ref if decision.what == "the action" else f"{action.ref}, {decision.what},"
+    if decision.report is None:
+        word = "is now" if decision.changed else "was already"
+        make_console().print(f"{subject} {word} [bold]done[/].")
+        return
+    word = "is" if decision.changed else "was already"
+    make_console().print(f"{subject} {word} [bold]reported implemented[/]; {verifier} is asked to verify it.")
 
 
 @app.command()
@@ -66,7 +85,8 @@ def reopen(
     note: Note = "",
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Open a done or dropped action again. Example: [bold]planwatch reopen I.1a.1[/]"""
+    """Open a done or dropped action again, or take back a report of implementation still waiting for
+    verification. Example: [bold]planwatch reopen I.1a.1[/]"""
     _change_status(ctx, action_id, "open", note, by)
 
 
@@ -87,18 +107,18 @@ def progress_(
     action_id: Annotated[str, typer.Argument(metavar="ID")],
     note: Annotated[str, typer.Option("--note", help="What happened.")],
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Say the date is at risk.")] = False,
+    percent: Annotated[int | None, typer.Option("--percent", help="How far along it is, 0 to 100.")] = None,
     by: By = os.environ.get("USER", "cli"),
 ) -> None:
-    """Report progress on an action (answers a check-in).
-    Example: [bold]planwatch progress II.3.5 --note "two workshops held"[/]"""
+    """Report progress on an action (answers a check-in); each report is kept as a dated update.
+    Example: [bold]planwatch progress II.3.5 --note "two workshops held" --percent 40[/]"""
     from engine.actions.workflow import progress
     from engine.read.queries import find_action
 
     with open_session(ctx) as session:
         action = find_action(session, action_id)
-        progress(
-            session, action, current_time(), who=by, via="cli", note=note, state="at risk" if at_risk else "on track"
-        )
+        state = "at risk" if at_risk else "on track"
+        progress(session, action, current_time(), who=by, via="cli", note=note, state=state, percent=percent)
     make_console().print(f"Progress on {action.ref} recorded.")
 
 
