@@ -33,10 +33,13 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	else echo "npm not found: the ical.js and axe-core tests are skipped here (and fail in CI)"; fi
 
 # The PostgreSQL pass runs when a server answers on 127.0.0.1:5432 (or PLANWATCH_TEST_POSTGRES_URL is set).
+# pytest-xdist spreads the tests over one worker per core (PYTEST_WORKERS=0: one process); the tests that share
+# a module's server, browser or wheel stay on one worker (tests/conftest.py). The slowest tests are listed last.
+PYTEST_WORKERS ?= auto
 unit: $(STAMP) $(JS_STAMP)
 	@if [ -z "$$PLANWATCH_TEST_POSTGRES_URL" ] && $(BIN)/python -c 'import psycopg,sys; psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres connect_timeout=2").close()' 2>/dev/null; then \
 		export PLANWATCH_TEST_POSTGRES_URL='$(PG_URL)'; fi; \
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test: lint typecheck unit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from engine.store import transaction
 from engine.store.models import Action, Escalation
 from engine.web import create_app
 
-from ..web_support import NOW, sign_in, web_settings, web_world
+from ..web_support import NOW, chromium, sign_in, web_settings, web_world
 
 Client = Callable[[str | None], TestClient]
 PAGES = ["/my", "/escalations", "/plan", "/report", "/escalations.csv"]
@@ -41,6 +42,26 @@ def site(database_url: str) -> Iterator[tuple[Client, Engine, Settings, FixedClo
     for made in clients:
         made.close()
     engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (the system's own), launched once for the page tests: each test opens its own context.
+
+    Package scope, not session: Playwright's sync API keeps its event loop marked running in the main thread, so
+    the browser closes before the tests outside tests/web run (``asyncio.run`` there would refuse to start)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, 1280 by 900, that waits at most 10 s for an element."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
 
 
 def status_of(engine: Engine, ref: str) -> str:

@@ -17,7 +17,7 @@ from engine.settings import Settings
 from engine.web import create_app
 
 from ..smtpserver import free_port
-from ..web_support import NOW, browser_sign_in, chromium, serving, shoot, web_settings, web_world
+from ..web_support import NOW, browser_sign_in, serving, shoot, web_settings, web_world
 
 
 @pytest.fixture(scope="module")
@@ -30,23 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engi
     with serving(create_app(settings, clock=FixedClock(NOW), engine=engine), port) as base:
         yield base, engine, settings
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's own), launched once for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) and page."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def shown_links(page: Any, base: str) -> dict[str, tuple[str, str]]:

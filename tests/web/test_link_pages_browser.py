@@ -37,7 +37,7 @@ from engine.web import create_app
 
 from ..conftest import ROOT
 from ..smtpserver import free_port
-from ..web_support import SECRET, browser_sign_in, chromium, serving, shoot
+from ..web_support import SECRET, browser_sign_in, serving, shoot
 
 DATA = ROOT / "tests" / "data"
 T0 = datetime(2000, 1, 3, 12, tzinfo=UTC)  # the small plan is imported
@@ -92,16 +92,9 @@ def html_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's own), launched once for the module."""
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) and page."""
+    """A fresh browser context (no cookies) and page, narrower than the other pages' (the browser: conftest.py)."""
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.set_default_timeout(10_000)
     opened = context.new_page()

@@ -9,7 +9,6 @@ Each test saves a screenshot under ``tests/screenshots/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -23,7 +22,7 @@ from engine.store.models import Action, Escalation
 from engine.web import create_app
 
 from ..smtpserver import free_port
-from ..web_support import NOW, browser_sign_in, chromium, link_path, serving, shoot, web_settings, web_world
+from ..web_support import NOW, browser_sign_in, link_path, serving, shoot, web_settings, web_world
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +35,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engi
     with serving(create_app(settings, clock=FixedClock(NOW), engine=engine), port) as base:
         yield base, engine, settings
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's own), launched once for the module."""
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) and page."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 sign_in = browser_sign_in
