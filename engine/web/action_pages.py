@@ -239,8 +239,21 @@ def report_progress(request: Request, action_id: RowId, posted: Posted) -> Redir
             via=VIA,
             note=form.get("note", "").strip(),
             state=form.get("state", "on track"),
+            percent=percent_of(form.get("percent", "")),
         )
     return _back(form, action_id, "progress")
+
+
+def percent_of(text: str) -> int | None:
+    """Return the percent complete a form gives (None when left empty), or a 400 page saying what was expected."""
+    value = text.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and int(value) <= 100):
+        raise PageError(
+            400, "That could not be done", f"Percent complete: expected a whole number from 0 to 100, got {value!r}."
+        )
+    return int(value)
 
 
 @router.post("/actions/{action_id}/extension")

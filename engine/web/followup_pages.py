@@ -50,6 +50,7 @@ from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import RATINGS, Campaign, CampaignRequest, ClosureReport, Evidence
 from engine.store.models import Action, Owner, Plan
+from engine.web.action_pages import percent_of
 from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of, same_token, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input
 from engine.web.templating import ANON_CSRF, page
@@ -370,20 +371,14 @@ def _entries(upload: Upload) -> list[Entry]:
     ids = sorted({int(k.split("-", 1)[1]) for k in upload.fields if k.startswith("text-") and k[5:].isdigit()})
     entries = []
     for ident in ids:
-        percent = upload.fields.get(f"percent-{ident}", "").strip()
-        if percent and not (percent.isdigit() and int(percent) <= 100):
-            raise PageError(
-                400,
-                "That could not be done",
-                f"Percent complete: expected a whole number from 0 to 100, got {percent!r}.",
-            )
+        percent = percent_of(upload.fields.get(f"percent-{ident}", ""))
         files = upload.files.get(f"file-{ident}", [])
         name, data = files[0] if files else ("", b"")
         entries.append(
             Entry(
                 ident,
                 upload.fields.get(f"text-{ident}", ""),
-                int(percent) if percent else None,
+                percent,
                 upload.fields.get(f"state-{ident}", "on track"),
                 name,
                 data,

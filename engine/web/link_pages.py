@@ -45,6 +45,7 @@ from engine.store import transaction
 from engine.store.directory import everyone_below
 from engine.store.models import Action, Owner
 from engine.store.web_models import ExtensionRequest
+from engine.web.action_pages import percent_of
 from engine.web.auth import (
     AnonymousPost,
     PageError,
@@ -260,7 +261,10 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
         what, changed = complete(session, action, now, who=who, via=VIA, note=note)
         return f"Marked {what} done." if changed else f"{what.capitalize()} was already done."
     if verb == "progress":
-        progress(session, action, now, who=who, via=VIA, note=note, state=form.get("state", "on track"))
+        percent = percent_of(form.get("percent", ""))
+        progress(
+            session, action, now, who=who, via=VIA, note=note, state=form.get("state", "on track"), percent=percent
+        )
         return f"Progress on {action.ref} recorded. Thank you."
     if verb == "extension":
         wanted = parse_day(form.get("to", ""), "New due date")

@@ -22,7 +22,7 @@ from engine.store.followup_models import Campaign, CampaignRequest, ClosureRepor
 from engine.store.models import Action, Outbox
 from engine.web import create_app
 
-from ..web_support import NOW, XSS, action_id, csrf_of, sign_in
+from ..web_support import NOW, XSS, action_id, csrf_of, link_path, sign_in
 from .conftest import Client, status_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
@@ -336,3 +336,26 @@ def test_files_go_to_the_configured_folder_and_the_size_limit_holds(site: Site, 
         (folder / file.stored_path).unlink()
         gone = owner.get(f"/evidence/{file.id}")
         assert gone.status_code == 410 and "missing from the evidence folder" in gone.text
+
+
+def test_a_progress_report_on_the_action_page_is_a_dated_update_with_its_percent(site: Site) -> None:
+    client, engine, _, _ = site
+    owner = client("hrd")
+    ident = action_id(engine, "II.3.1")
+    token = csrf_of(owner.get(f"/actions/{ident}").text)
+    bad = owner.post(f"/actions/{ident}/progress", data={"csrf": token, "note": "x", "percent": "101"})
+    assert bad.status_code == 400 and "Percent complete: expected a whole number from 0 to 100" in bad.text
+    sent = owner.post(f"/actions/{ident}/progress", data={"csrf": token, "note": "Halfway", "percent": "50"})
+    assert sent.status_code == 200
+    assert _updates(engine) == [("II.3.1", "Halfway", 50, "on track", "web")]
+
+
+def test_a_messages_progress_link_records_the_percent_too(site: Site) -> None:
+    client, engine, settings, _ = site
+    path = link_path(settings, "II.3.1", "hrd", "progress")
+    visitor = client(None)
+    shown = visitor.get(path)
+    assert 'name="percent"' in shown.text
+    used = visitor.post(path, data={"csrf": csrf_of(shown.text), "note": "Most offices", "percent": "80"})
+    assert used.status_code == 200
+    assert _updates(engine) == [("II.3.1", "Most offices", 80, "on track", "email link")]
