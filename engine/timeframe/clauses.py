@@ -227,7 +227,10 @@ _REL_EVENT = re.compile(
     r"(?:first\s+|next\s+)?(?P<p>#)(?:\s+(?:period|span))?\s+(?:of|after|following|from|since|upon"
     r"|counted\s+from|beginning\s+with|starting\s+(?:from|with)|before|prior\s+to)\s+(?P<ev>.+)$"
 )
-_REL_LATER = re.compile(r"^\s*(?:about\s+|some\s+|approximately\s+)?#\s+later\s*[.;]?\s*$")
+_REL_LATER = re.compile(
+    r"^\s*(?:(?:within|in|during)\s+)?(?:the\s+)?(?:about\s+|some\s+|approximately\s+)?#\s+"
+    r"(?:later|following|thereafter|afterwards)\s*[.;]?\s*$"
+)
 # "6-12 months post-adoption", "2 to 5 years post-launch": periods after an event the phrase names
 _REL_POST = re.compile(
     r"#[^#]*?\bpost[\s-]+(?P<ev>[a-z][a-z\s-]*?)\s*$|^\s*post[\s-]+(?P<ev2>[a-z][a-z-]*)\b[^#]*#[^#]*$"
@@ -345,6 +348,9 @@ _STATUS = re.compile(
     r"|closed|achieved|finished|cancel+ed|superseded|withdrawn|delivered|met"
     r"|deferred|postponed|suspended|on\s+hold|not\s+(?:started|implemented|done))"
 )
+_CONT_WORD = re.compile(
+    r"\b(?:continuous(?:ly)?|continual(?:ly)?|permanent(?:ly)?|constant(?:ly)?|ongoing|on-going|at\s+all\s+times)\b"
+)
 _COLON = re.compile(r"(?P<label>[^:@#%]{1,60}?)\s*[:=]\s*(?=\S)")
 _CONT_FIRST_WORDS = """
     continuous continuously ongoing on-going on continuing continual continually constant
@@ -393,6 +399,8 @@ def clause(ctx: Ctx, a: int, b: int) -> Reading:
             r.label = r.label or named
             return r
     text = ctx.src(a, b)
+    if "@" not in seg and "#" not in seg and _CONT_WORD.search(seg):  # "an ongoing process", "permanently monitored"
+        return Reading("continuous", label=named, main=f"Read as continuous work with no end date ('{text}')")
     if _STATUS.fullmatch(ctx.skel, a, b):
         return Reading("unscheduled", main=f"Read as unscheduled: '{text}' is a status, not a time frame")
     return Reading(

@@ -146,6 +146,7 @@ class English:
 
 @dataclass(frozen=True, slots=True)
 class _Vocabulary:
+    words: re.Pattern[str]  # the words a phrase of the vocabulary can start with, and ordinal numbers
     by_first: Mapping[str, re.Pattern[str]]  # phrases starting with a word, longest first
     english: Mapping[str, str]
     months: frozenset[str]  # the English month words ("january", "jan")
@@ -181,11 +182,37 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
     for w, keys in groups.items():
         for i, k in enumerate(_longest_first(keys)):
             english[f"{w}:k{i}"] = phrases[k] + (" " if k.endswith("'") and phrases[k] else "")  # "l'examen"
+    firsts = {*groups, *(w.rstrip("'") for w in (*words.OF_WORDS, *words.TO_WORDS))}
+    found = re.compile(rf"(?<![a-z0-9])(?:(?:{_trie(sorted(firsts))})'?(?![a-z])|{_ORDINAL_NUMBER})")
     return _Vocabulary(
-        by_first, english, frozenset(words.MONTHS.values()), frozenset(words.OF_WORDS), frozenset(words.TO_WORDS)
+        found, by_first, english, frozenset(words.MONTHS.values()), frozenset(words.OF_WORDS), frozenset(words.TO_WORDS)
     )
 
 
+def _trie(words: list[str]) -> str:
+    """One pattern matching any of ``words``, as a tree of their letters (the regex engine then tries a
+    handful of branches at each place instead of every word)."""
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for w in words:
+        node = tree
+        for c in w:
+            node = node.setdefault(c, {})
+        node[""] = {}
+    return _branches(tree)
+
+
+def _branches(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    ends = "" in node
+    parts = [re.escape(c) + _branches(child) for c, child in sorted(node.items()) if c]
+    if not parts:
+        return ""
+    body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+    if ends:
+        return f"(?:{body})?" if len(parts) == 1 else body[:-1] + ")?"
+    return body
+
+
+_ORDINAL_NUMBER = r"(?P<n>\d{1,2})(?P<o>\.?(?:er|ere|re|eme|e|o|a|do|ro|to))\.?(?![a-z0-9])"
 _VOCABULARIES = {"fr": _vocabulary(words_fr), "es": _vocabulary(words_es)}
 _TOKEN = re.compile(r"[a-z]+'?|\d+")
 _ORDINAL = re.compile(r"\.?(?:er|ere|re|eme|e|o|a|do|ro|to)(?![a-z0-9])")
@@ -194,7 +221,16 @@ _PERIOD_WORDS = frozenset(("half", "quarter", "semester", "year", "biennium", "f
 _PERIOD_WORDS |= {"end", "of", "early", "mid", "late"}
 _DATE_WORDS = frozenset(words_fr.MONTHS.values()) | frozenset(words_es.MONTHS.values())
 # Rhythm words that, after a noun inside a phrase, qualify it ("rapports annuels", "informes anuales")
-_ADJECTIVES = frozenset(("annual", "quarterly", "semiannual", "monthly", "weekly", "daily", "biennial"))
+# (after a date they qualify it; else they give the noun its rhythm: "un bilan annuel" is an annual review)
+_ADJECTIVES = {
+    "annual": "annually",
+    "quarterly": "every quarter",
+    "semiannual": "semiannually",
+    "monthly": "every month",
+    "weekly": "every week",
+    "daily": "every day",
+    "biennial": "biennially",
+}
 _RANGE_END = re.compile(r"(?<![a-z])(?:a|au|aux|al|hasta|jusqu)(?![a-z])")
 _YEAR = re.compile(r"\s*(?:19|20|21)\d\d(?!\d)")
 _DAY = re.compile(r"\s*\d{1,2}(?!\d)")
@@ -202,6 +238,8 @@ _DAY = re.compile(r"\s*\d{1,2}(?!\d)")
 
 class _Writer:
     """The English text being written, piece by piece."""
+
+    __slots__ = ("done", "last", "length", "low", "opened", "out", "pieces", "ranged", "starts")
 
     def __init__(self, low: str) -> None:
         self.low = low
@@ -211,13 +249,10 @@ class _Writer:
         self.length = 0
         self.done = 0  # how much of the phrase is written
         self.last = ""  # the last English word written
-        self.opened = False  # a "from", "between" or a date was written: "a", "au" now say "to"
+        self.opened = False  # a "from", "between" or a month was written: "a", "au" now say "to"
         self.ranged = False  # a "from" or "between" was written
-        self.raw = False  # the last word was kept as written (a noun: "rapports")
-        self.count = 0  # words read so far
 
     def put(self, lo: int, hi: int, words: str) -> None:
-        self.raw, self.count = False, self.count + 1
         if lo > self.done:
             self._piece(self.done, lo, self.low[self.done : lo], False)
         self._piece(lo, hi, words, True)
@@ -233,10 +268,21 @@ class _Writer:
         self.out.append(text)
         self.length += len(text)
 
+    def before(self, start: int) -> str:
+        """The word before ``start``: the English one written there, else the phrase's own."""
+        if self.done and not self.low[self.done : start].strip(" ,;:.-"):
+            return self.last
+        words = _PLAIN_WORDS.findall(self.low, 0, start)
+        return words[-1] if words else ""
+
     def finish(self) -> English:
         if self.done < len(self.low):
             self._piece(self.done, len(self.low), self.low[self.done :], False)
         return English("".join(self.out), tuple(self.starts), tuple(self.pieces))
+
+
+_PLAIN_WORDS = re.compile(r"[a-z]+|\d+")
+_DIGIT = re.compile(r"\d")
 
 
 def to_english(low: str, language: str, accented: str = "") -> English:
@@ -247,47 +293,43 @@ def to_english(low: str, language: str, accented: str = "") -> English:
     voc = _VOCABULARIES[language]
     w = _Writer(low)
     pos = 0
-    for m in _TOKEN.finditer(low):
+    for m in voc.words.finditer(low):  # only the words the vocabulary knows, found by the regex engine
         start = m.start()
         if start < pos:
             continue
-        word = m.group()
         pos = m.end()
-        if word[0].isdigit():
-            pos = _number(w, low, word, start, pos)
-            w.last, w.opened, w.raw = word, True, False
+        if m["n"] is not None:  # "1er", "2e", "39.º": the ordinal's English ending ("1st april")
+            n = int(m["n"])
+            if 0 < n <= 31:
+                w.put(start, pos, f"{n}{_SUFFIX.get(n, 'th')}")
             continue
+        word = m.group()
         bare = word.rstrip("'")
-        if w.ranged and word in voc.to_words:  # "du 1er juillet à la fin de ...": "à" says "to"
-            w.put(start, pos, "to")
+        first = voc.by_first.get(bare)
+        k = first.match(low, start) if first is not None else None
+        if word in voc.to_words and (w.ranged or k is None):
+            # "du 1er juillet à la fin de ...", "novembre 2017 à septembre 2018": "à" says "to"; else "by"
+            w.put(start, pos, "to" if w.opened or _DIGIT.search(low, 0, start) else "by")
             continue
-        pattern = voc.by_first.get(bare)
-        if pattern is not None and (k := pattern.match(low, start)) is not None:
+        if k is not None:
             english = voc.english[f"{bare}:{k.lastgroup}"]
-            if english in _ADJECTIVES and w.raw and w.count > 1:  # "pour les rapports annuels": no rhythm
-                w.last, w.count = word, w.count + 1
-                continue
+            if english in _ADJECTIVES and _after_noun(low, w.done, start):
+                if w.opened or _DIGIT.search(low, 0, start):  # "mars 2000 pour les rapports annuels": no rhythm
+                    continue
+                english = _ADJECTIVES[english]
             w.put(start, k.end(), english)
             pos = k.end()
         elif word == "des" and accented[start:pos] == "dès":
             w.put(start, pos, "from")
         elif word in voc.of_words:
             _of(w, voc, low, start, pos)
-        elif word in voc.to_words:
-            w.put(start, pos, "to" if w.opened else "by")
-        else:
-            w.last, w.raw, w.count = word, True, w.count + 1
     return w.finish()
 
 
-def _number(w: _Writer, low: str, word: str, start: int, end: int) -> int:
-    """ "1er", "2e", "3º": the ordinal's English ending, so "1er avril" reads as "1st april"."""
-    m = _ORDINAL.match(low, end)
-    if m is None or len(word) > 2 or not 0 < int(word) <= 31:
-        return end
-    n = int(word)
-    w.put(start, m.end(), f"{n}{_SUFFIX.get(n, 'th')}")
-    return m.end()
+def _after_noun(low: str, done: int, start: int) -> bool:
+    """Whether the word just before ``start`` was kept as written (a noun: "rapports annuels")."""
+    before = low[done:start].rstrip()
+    return bool(before) and before[-1].isalpha()
 
 
 def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
@@ -295,8 +337,9 @@ def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
     nxt = _TOKEN.search(low, end)
     dated_next = _YEAR.match(low, end) is not None or _DAY.match(low, end) is not None or _is_month(voc, low, nxt)
     if not dated_next:
-        w.last = low[start:end]
-    elif w.last.isdigit() or w.last in voc.months or w.last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
+        return
+    last = w.before(start)
+    if last.isdigit() or last in voc.months or last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
         w.put(start, end, "")  # "30 de abril", "junio de 2000", "la session de novembre 2000"
     else:
         w.put(start, end, "from")  # "de janvier à juin 2000"

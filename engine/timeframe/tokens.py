@@ -439,7 +439,11 @@ def _b_rec(m: re.Match[str], env: Env, mod: str | None) -> Value | None:
         return _times(m["rc_t"], m["rc_tu"])
     if m["rc_w"]:
         word = _JOINER.sub("", m["rc_w"])
-        adjective = bool(_NEXT_WORD.match(m.string, m.end())) and not _NOT_NOUN.match(m.string, m.end())
+        adjective = (  # "annual reports" names no rhythm alone; "annually" is never an adjective
+            not word.endswith("ally")
+            and bool(_NEXT_WORD.match(m.string, m.end()))
+            and not _NOT_NOUN.match(m.string, m.end())
+        )
         why = f"'{m['rc_w']}' is ambiguous (every other period, or twice a period)" if (word in _AMBIGUOUS) else ""
         return Recurrence(_WORD_RULE[word], adjective=adjective, review=why)
     return None
@@ -533,7 +537,7 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
     ),
     (
         "dmy",
-        rf"(?P<dmy_d>{_DAY})(?:\s+of)?(?:\s+|-){_mon('dmy_m')}(?:(?:,?\s+|-)(?P<dmy_y>{_Y})"
+        rf"(?P<dmy_d>{_DAY})(?:\s+of)?(?:\s+|-|/){_mon('dmy_m')}(?:(?:,?\s+|-|/)(?P<dmy_y>{_Y})"
         rf"|-(?P<dmy_yy>\d\d)(?!\d)(?!\s*(?:{_MONTHS})(?![a-z])))?",
         _b_dmy,
     ),

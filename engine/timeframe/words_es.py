@@ -73,6 +73,8 @@ _UNITS = {
     "ejercicio financiero": "fiscal year",
     "ejercicio presupuestario": "fiscal year",
     "ano fiscal": "fiscal year",
+    "el ano fiscal": "fiscal year",
+    "el ejercicio fiscal": "fiscal year",
 }
 
 _PERIODS = {
@@ -113,6 +115,29 @@ _PERIODS = {
 }
 
 _CONNECTORS = {
+    "ano proximo": "next year",
+    "ano siguiente": "the following year",
+    "en el mes de": "in",
+    "el mes de": "",
+    "del mes de": "",
+    "entra en vigor el": "effective",
+    "entrara en vigor el": "effective",
+    "entraran en vigor el": "effective",
+    "entra en vigencia el": "effective",
+    "siguiente": "following",
+    "siguientes": "following",
+    "contados a partir de": "counted from",
+    "contado a partir de": "counted from",
+    "contados a partir del": "counted from the",
+    "contado a partir del": "counted from the",
+    "contados desde": "counted from",
+    "veces": "times",
+    "veces al": "times a",
+    "veces por": "times per",
+    "una vez al mes": "once a month",
+    "una vez por mes": "once a month",
+    "bimestral": "bimonthly",
+    "bimestralmente": "bimonthly",
     "fecha de inicio": "start date",
     "fecha inicio": "start date",
     "fecha de comienzo": "start date",
@@ -262,20 +287,20 @@ _RHYTHMS = {
     "como minimo": "at least",
     "bienal": "biennial",
     "bienalmente": "biennially",
-    "trimestralmente": "quarterly",
+    "trimestralmente": "every quarter",
     "trimestral": "quarterly",
     "trimestrales": "quarterly",
     "semestralmente": "semiannually",
     "semestral": "semiannual",
     "semestrales": "semiannual",
-    "mensualmente": "monthly",
+    "mensualmente": "every month",
     "mensual": "monthly",
     "mensuales": "monthly",
     "todos los meses": "monthly",
-    "semanalmente": "weekly",
+    "semanalmente": "every week",
     "semanal": "weekly",
     "cada semana": "weekly",
-    "diariamente": "daily",
+    "diariamente": "every day",
     "periodicamente": "periodically",
     "de forma periodica": "periodically",
     "de manera periodica": "periodically",
@@ -322,6 +347,10 @@ _STATES = {
     "continuamente": "continuously",
     "permanentemente": "permanently",
     "constantemente": "constantly",
+    "en forma constante": "constantly",
+    "de forma constante": "constantly",
+    "de manera constante": "constantly",
+    "en todo momento": "at all times",
     "continuo": "continuous",
     "continua": "continuous",
     "continuado": "continuous",
@@ -413,7 +442,32 @@ _STATES = {
     "domingo": "sunday",
 }
 
-PHRASES: dict[str, str] = {**MONTHS, **_NUMBERS, **_UNITS, **_PERIODS, **_CONNECTORS, **_RHYTHMS, **_STATES}
+# "de forma trimestral", "con carácter anual": the rhythm as an adverb
+_ADVERBS = {
+    f"{how} {adjective}": adverb
+    for how in (
+        "de forma",
+        "de manera",
+        "en forma",
+        "con caracter",
+        "con periodicidad",
+        "con una periodicidad",
+        "con frecuencia",
+        "con una frecuencia",
+    )
+    for adjective, adverb in (
+        ("anual", "annually"),
+        ("trimestral", "quarterly"),
+        ("semestral", "semiannually"),
+        ("mensual", "monthly"),
+        ("semanal", "weekly"),
+        ("diaria", "daily"),
+        ("bienal", "biennially"),
+        ("bimestral", "bimonthly"),
+    )
+}
+
+PHRASES: dict[str, str] = {**_ADVERBS, **MONTHS, **_NUMBERS, **_UNITS, **_PERIODS, **_CONNECTORS, **_RHYTHMS, **_STATES}
 
 # "de", "del" before a date say "from" (or nothing, after a day or a month); "a", "al" say "to"
 # after a "from", else "by".

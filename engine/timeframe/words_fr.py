@@ -71,7 +71,7 @@ _UNITS = {
     "exercice": "fiscal year",
     "exercice financier": "fiscal year",
     "exercice budgetaire": "fiscal year",
-    "l'exercice": "the fiscal year",
+    "l'exercice": "fiscal year",
     "l'annee": "the year",
     "l'an": "the year",
 }
@@ -116,6 +116,22 @@ _PERIODS = {
 }
 
 _CONNECTORS = {
+    "annee prochaine": "next year",
+    "annee suivante": "the following year",
+    "au mois de": "in",
+    "le mois de": "",
+    "du mois de": "",
+    "entre en vigueur le": "effective",
+    "entrent en vigueur le": "effective",
+    "entrera en vigueur le": "effective",
+    "entreront en vigueur le": "effective",
+    "suivant": "following",
+    "suivants": "following",
+    "suivante": "following",
+    "suivantes": "following",
+    "qui suivent": "following",
+    "fois": "times",
+    "fois par": "times per",
     "date de debut": "start date",
     "le jour <day>": "the",
     "date de demarrage": "start date",
@@ -178,7 +194,7 @@ _CONNECTORS = {
     "debut d'": "early",
     "au debut de": "in early",
     "au debut du": "in early",
-    "courant": "during",
+    "courant": "in",
     "dans le courant de": "during",
     "dans le courant du": "during the",
     "mi": "mid",
@@ -189,8 +205,8 @@ _CONNECTORS = {
     "a partir de": "starting from",
     "a partir du": "starting from the",
     "a partir d'": "starting from",
-    "a compter de": "as from",
-    "a compter du": "as from the",
+    "a compter de": "from",
+    "a compter du": "from the",
     "depuis": "since",
     "debutera en": "starting in",
     "debuter en": "start in",
@@ -250,20 +266,20 @@ _RHYTHMS = {
     "au minimum": "at least",
     "biennal": "biennial",
     "biennale": "biennial",
-    "trimestriellement": "quarterly",
+    "trimestriellement": "every quarter",
     "trimestriel": "quarterly",
     "trimestrielle": "quarterly",
     "semestriellement": "semiannually",
     "semestriel": "semiannual",
     "semestrielle": "semiannual",
-    "mensuellement": "monthly",
+    "mensuellement": "every month",
     "mensuel": "monthly",
     "mensuelle": "monthly",
     "tous les mois": "monthly",
     "hebdomadaire": "weekly",
-    "hebdomadairement": "weekly",
+    "hebdomadairement": "every week",
     "chaque semaine": "weekly",
-    "quotidiennement": "daily",
+    "quotidiennement": "every day",
     "quotidien": "daily",
     "periodiquement": "periodically",
     "regulierement": "regularly",
@@ -317,6 +333,10 @@ _STATES = {
     "permanent": "permanent",
     "permanente": "permanent",
     "constamment": "constantly",
+    "de facon constante": "constantly",
+    "de maniere constante": "constantly",
+    "a tout moment": "at all times",
+    "en tout temps": "at all times",
     "en cours": "ongoing",
     "activite permanente": "permanent activity",
     "tache permanente": "permanent task",
@@ -402,7 +422,39 @@ _STATES = {
 
 _SEVEN = {f"sept {unit}": f"seven {english}" for unit, english in _UNITS.items() if " " not in unit}
 
-PHRASES: dict[str, str] = {**MONTHS, **_NUMBERS, **_UNITS, **_PERIODS, **_CONNECTORS, **_RHYTHMS, **_STATES, **_SEVEN}
+# "de façon trimestrielle", "sur une base annuelle": the rhythm as an adverb
+_ADVERBS = {
+    f"{how} {adjective}": adverb
+    for how in (
+        "de facon",
+        "de maniere",
+        "sur une base",
+        "a un rythme",
+        "selon une periodicite",
+        "avec une periodicite",
+    )
+    for adjective, adverb in (
+        ("annuelle", "annually"),
+        ("trimestrielle", "quarterly"),
+        ("semestrielle", "semiannually"),
+        ("mensuelle", "monthly"),
+        ("hebdomadaire", "weekly"),
+        ("quotidienne", "daily"),
+        ("biennale", "biennially"),
+    )
+}
+
+PHRASES: dict[str, str] = {
+    **_ADVERBS,
+    **MONTHS,
+    **_NUMBERS,
+    **_UNITS,
+    **_PERIODS,
+    **_CONNECTORS,
+    **_RHYTHMS,
+    **_STATES,
+    **_SEVEN,
+}
 
 # "de", "du", "d'", "des" (or "dès") before a date say "from" (or nothing, after a day or a month); "a", "au",
 # "aux" say "to" after a "from", else "by".
