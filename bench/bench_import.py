@@ -191,7 +191,8 @@ def memory_profile(work: Path, plan: Path, top: int) -> None:
     held: list[tracemalloc.Snapshot] = []
 
     def watched(*args: object, **kwargs: object) -> int:
-        held.append(tracemalloc.take_snapshot())
+        if not held:  # the first part of the insert: every row is read and resolved, none written yet
+            held.append(tracemalloc.take_snapshot())
         return insert(*args, **kwargs)  # type: ignore[arg-type]
 
     store_plans.insert_values = watched  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, col, select
 
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.store.bulk import insert_values
+from engine.store.bulk import INSERT_ROWS, insert_values
 from engine.store.models import Action, ActionChange, Plan, Section
 from engine.store.tables import ACTION as _ACT
 from engine.store.tables import ESCALATION as _ESC
@@ -118,28 +118,33 @@ def write_sections(session: Session, plan_id: str, rows: Sequence[SectionRow]) -
 
 
 def write_actions(
-    session: Session, plan_id: str, resolved: Iterable[Resolved], now: datetime, via: str
+    session: Session, plan_id: str, resolved: Iterable[Resolved], now: datetime, via: str, *, part: int = INSERT_ROWS
 ) -> ImportReport:
-    """Insert, update, restore and remove actions so the plan holds exactly ``resolved``."""
+    """Insert, update, restore and remove actions so the plan holds exactly ``resolved``; new actions are
+    inserted ``part`` rows at a time, as they come."""
     report = ImportReport(plan_id)
     existing = actions_by_ref(session, plan_id)
     seen: set[str] = set()
     added: list[tuple[Any, ...]] = []
     changed: list[int] = []
     names, base = _new_base(plan_id, now)
+    flushed = False
+    total = 0
     for item in resolved:
-        seen.add(item.row.ref)
+        total += 1
         action = existing.get(item.row.ref)
         if action is None:
             added.append(_new_row(base, item))
             report.added.append(item.row.ref)
+            if len(added) == part:  # in parts: a large plan's new rows are never all held at once
+                flushed = _insert_new(session, names, added, flushed)
+                added = []
             continue
+        seen.add(item.row.ref)  # only the stored ones: what is not seen among them is removed
         if _update(session, action, item, now, via, report) and action.id is not None:
             changed.append(action.id)
     if added:
-        # One Core insert: building an ORM object costs about 1 ms per action (pydantic defaults).
-        session.flush()  # the plan and its sections first: the new rows refer to them
-        insert_values(session.connection(), _ACT, names, added)
+        _insert_new(session, names, added, flushed)
     removed: list[int] = []
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
@@ -158,8 +163,19 @@ def write_actions(
             .where(_OUT.c.action_id.in_(removed), _OUT.c.status.in_(["pending", "held"]))
             .values(status="suppressed", reason="the action was removed from the plan file before it was sent")
         )
-    report.total = len(seen)
+    report.total = total
     return report
+
+
+def _insert_new(session: Session, names: list[str], rows: list[tuple[Any, ...]], flushed: bool) -> bool:
+    """Insert new actions' rows with one Core insert; return True (the session has been flushed).
+
+    An ORM object would cost about 1 ms per action (pydantic defaults).
+    """
+    if not flushed:
+        session.flush()  # the plan and its sections first: the new rows refer to them
+    insert_values(session.connection(), _ACT, names, rows)
+    return True
 
 
 @cache

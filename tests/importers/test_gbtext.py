@@ -6,6 +6,8 @@ import re
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.importers import gbtext
@@ -164,3 +166,19 @@ def test_unexpected_line_in_table() -> None:
 def test_a_heading_twice_is_an_error() -> None:
     text = SEED_TEXT.replace("3. Improving human resources |", "2. Improving human resources |", 1)
     assert _error(text).startswith("p.txt:166:1: heading '2' appears twice (first at line 146)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="ab |\n\r\x0b\x0c\u2028\x85", max_size=60), part=st.integers(min_value=1, max_value=12))
+def test_lines_read_a_part_at_a_time_are_the_lines_of_the_whole_text(text: str, part: int) -> None:
+    assert list(gbtext._lines_of(text, part)) == text.splitlines()
+
+
+def test_rows_of_a_plan_longer_than_one_part_keep_their_line_numbers() -> None:
+    shift = 1_100_000  # blank lines before the table: it starts past the first part the rows are read in
+    padded = SEED_TEXT.replace("\nAppendix\n", "\n" * (shift + 1) + "Appendix\n", 1)
+    first, second = gbtext.parse(SEED_TEXT, "plans/seed.txt"), gbtext.parse(padded, "plans/seed.txt")
+    assert [r.line + shift for r in first.actions] == [r.line for r in second.actions]
+    assert [(r.ref, r.timeframe, r.title) for r in first.actions] == [
+        (r.ref, r.timeframe, r.title) for r in second.actions
+    ]

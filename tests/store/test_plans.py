@@ -177,3 +177,23 @@ def test_replan_takes_back_what_was_planned_ahead_and_keeps_what_is_due_or_said(
     assert kept == ["past", "sent"]
     assert escalations == ["e-past"]
     assert (action.planned_through, action.next_fire_at) == (now, now)
+
+
+def test_new_actions_inserted_in_parts_among_stored_ones_are_all_kept_and_the_missing_removed(engine: Engine) -> None:
+    import_plan(engine, [resolved("I.1.2", 2, "Ongoing"), resolved("I.1.5", 5, "Ongoing")], T0)
+    items = [resolved(f"I.1.{n}", n, "By June 2000") for n in (1, 2, 3, 4, 6, 7, 8)]
+    with transaction(engine) as session:
+        write_plan(session, INFO, T1)
+        report = write_actions(session, "p", items, T1, "file", part=2)
+    assert (report.added, report.removed, report.total) == (
+        ["I.1.1", "I.1.3", "I.1.4", "I.1.6", "I.1.7", "I.1.8"],
+        ["I.1.5"],
+        7,
+    )
+    with transaction(engine) as session:
+        rows = session.exec(select(Action.ref, Action.timeframe, Action.removed_at).order_by(col(Action.ref))).all()
+    assert [(ref, tf, gone is not None) for ref, tf, gone in rows] == [
+        *((f"I.1.{n}", "By June 2000", False) for n in (1, 2, 3, 4)),
+        ("I.1.5", "Ongoing", True),
+        *((f"I.1.{n}", "By June 2000", False) for n in (6, 7, 8)),
+    ]
