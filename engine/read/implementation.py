@@ -21,17 +21,17 @@ Read-only; datetimes aware UTC; dates plan-local.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlmodel import Session
 
-from engine.read.extension_history import ExtensionHistory, extension_histories
 from engine.store import tables
 from engine.store.models import Plan
 from engine.zones import zone
@@ -46,7 +46,7 @@ ACCEPTANCE_WORDS = {
 BANDS = ("under 6 months", "6 to 12 months", "12 to 24 months", "over 24 months")
 LONG_OVERDUE_MONTHS = 12
 NO_CAUSE = "not given"
-_FIELDS = ("status", "acceptance", "delay cause")
+_FIELDS = ("status", "acceptance", "delay cause", "extended")
 _STATUS_WORDS = {"done": "implemented", "reported": "reported", "dropped": "dropped", "on_hold": "on hold"}
 
 
@@ -68,11 +68,11 @@ class Row:
     extensions: int
     days_added: int
     overdue_days: int  # 0 when not overdue
+    band: str  # the overdue action's age band ("" when not overdue)
     delay_cause: str
     owner_rating: str
     verifier_rating: str
     verified_on: date | None
-    reported_on: date | None
 
     @property
     def counted(self) -> bool:
@@ -90,11 +90,6 @@ class Row:
         return self.overdue_days > 0
 
     @property
-    def band(self) -> str:
-        """Return the overdue action's age band ("" when not overdue)."""
-        return band_of(self.due_in_force, self.overdue_days) if self.overdue else ""
-
-    @property
     def due_in_force(self) -> date | None:
         """Return the due date in force: the last extension's, else the plan's."""
         return self.extended_to or self.due
@@ -109,9 +104,12 @@ def band_of(due: date | None, overdue_days: int) -> str:
 
 
 def months_between(start: date, end: date) -> int:
-    """Return the whole months from ``start`` to ``end``."""
-    gap = relativedelta(end, start)
-    return gap.years * 12 + gap.months
+    """Return the whole months from ``start`` to ``end`` (``end`` after ``start``), as ``dateutil.relativedelta``
+    counts them: a month from 31 January is 29 February, or 28 February in a year without a 29th."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end.day < start.day and (end + timedelta(days=1)).month == end.month:
+        months -= 1  # the day of the month is not reached yet (the last day of a month always is)
+    return months
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +204,7 @@ class ImplementationReport:
         return len(extended), sum(r.extensions for r in extended), sum(r.days_added for r in extended)
 
 
-def tally(label: str, rows: Iterable[Row]) -> Tally:
+def tally(label: str, rows: Iterable[Row | _State]) -> Tally:
     """Return the figures of ``rows``: accepted, implemented and reported count only rows in the rate."""
     accepted = implemented = reported = overdue = 0
     for row in rows:
@@ -232,34 +230,47 @@ def build_implementation(
     """
     plan = session.get(Plan, plan_id)
     assert plan is not None
-    history = _History.load(session, plan, scope)
-    rows = history.rows(end_of(plan, as_of), as_of)
-    changes = None
-    if since is not None:
-        earlier = history.rows(end_of(plan, since), since)
-        changes = _changes(since, earlier, rows, history.returned(end_of(plan, since), end_of(plan, as_of)))
+    days = [as_of] if since is None else [since, as_of]
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small objects, none of them cyclic: collecting them costs a third
+    try:
+        history = _History.load(session, plan, scope, [end_of(plan, d) for d in days])
+        last = len(days) - 1
+        rows = [history.row(f, last, as_of) for f in history.facts]
+        changes = None
+        if since is not None:
+            earlier = [history.state(f, 0, since) for f in history.facts]
+            changes = _changes(since, earlier, rows, history.returned)
+    finally:
+        if collecting:
+            gc.enable()
     return ImplementationReport(plan, as_of, rows, changes)
 
 
-def _changes(since: date, earlier: list[Row], rows: list[Row], returned: set[str]) -> Changes:
-    then = {r.ref: r for r in earlier}
+class _State(NamedTuple):
+    """An action on the earlier day: what the comparison needs."""
 
-    def newly(test: str) -> tuple[str, ...]:
-        return tuple(r.ref for r in rows if getattr(r, test) and not getattr(then[r.ref], test))
+    ref: str
+    counted: bool
+    implemented: bool
+    status: str
+    overdue: bool
+    extensions: int
 
-    extended = tuple(r.ref for r in rows if r.extensions > then[r.ref].extensions)
+
+def _changes(since: date, earlier: list[_State], rows: list[Row], returned: set[int]) -> Changes:
+    pairs = list(zip(rows, earlier, strict=True))
     return Changes(
         since,
-        implemented=newly("implemented"),
-        overdue=newly("overdue"),
-        extended=extended,
-        returned=tuple(r.ref for r in rows if r.ref in returned),
+        implemented=tuple(r.ref for r, e in pairs if r.implemented and not e.implemented),
+        overdue=tuple(r.ref for r, e in pairs if r.overdue and not e.overdue),
+        extended=tuple(r.ref for r, e in pairs if r.extensions > e.extensions),
+        returned=tuple(r.ref for i, r in enumerate(rows) if i in returned),
         earlier=tally("whole plan", earlier),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Facts:
+class _Facts(NamedTuple):
     id: int
     ref: str
     title: str
@@ -272,137 +283,132 @@ class _Facts:
     delay_cause: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Closure:
-    reported_at: datetime
+class _Closure(NamedTuple):
     owner_rating: str
     status: str
-    decided_at: datetime | None
     verifier_rating: str
+    reported: int  # the bucket of reported_at: how many of the report's instants it is at or after
+    decided: int  # the bucket of decided_at (a bucket past the last when undecided)
+
+
+Event = tuple[int, str | None, str | None]  # (bucket, old, new)
+_UNSET: Any = object()
 
 
 @dataclass
 class _History:
-    """What the report reads once, to compute the rows at any instant."""
+    """What the report reads once, to compute the rows at the report's instants (``buckets``: an event's bucket
+    is how many of those instants it is at or after, so it happened before instant ``k`` when bucket <= k)."""
 
     facts: list[_Facts]
     tz: ZoneInfo
     parts: dict[str, str]
     owners: dict[str, str]
     units: dict[str, str]
-    changes: dict[int, list[tuple[datetime, str, str | None, str | None]]]  # (at, field, old, new)
+    events: dict[int, dict[str, list[Event]]]  # action id -> field -> its changes in order
+    done_at: dict[int, list[tuple[int, datetime]]]  # (bucket, when) each time the action became done
     closures: dict[int, list[_Closure]]
-    extensions: dict[int, ExtensionHistory]
+    returned: set[int]  # positions in ``facts`` of the actions whose report was returned between the two days
 
     @classmethod
-    def load(cls, session: Session, plan: Plan, scope: frozenset[str] | None) -> _History:
+    def load(cls, session: Session, plan: Plan, scope: frozenset[str] | None, cuts: list[datetime]) -> _History:
         facts = _facts(session, plan.id, scope)
-        ids = {f.id for f in facts}
+        position = {f.id: i for i, f in enumerate(facts)}
         owners, supervisors = _owners(session)
+        closures = _closures(session, position, cuts)
+        returned = {
+            position[i]
+            for i, found in closures.items()
+            if any(c.status == "returned" and c.decided == 1 for c in found)
+        }
         return cls(
             facts=facts,
             tz=zone(plan.timezone),
             parts=_parts(session, plan.id),
             owners=owners,
             units={o: owners.get(unit_of(o, supervisors), o) for o in owners},
-            changes=_changes_of(session, ids),
-            closures=_closures(session, ids),
-            extensions=extension_histories(session, None) if ids else {},
+            events=_events(session, position, cuts),
+            done_at=_done_at(session, position, cuts),
+            closures=closures,
+            returned=returned if len(cuts) > 1 else set(),
         )
 
-    def rows(self, cutoff: datetime, day: date) -> list[Row]:
-        return [self._row(f, cutoff, day) for f in self.facts]
+    def _core(self, f: _Facts, k: int, day: date) -> tuple[str, str, str, list[Event], date | None, int]:
+        """Return (status, acceptance, cause, extensions, due in force, days overdue) before instant ``k``."""
+        events = self.events.get(f.id)
+        if events is None:  # never changed: as it is now
+            late = f.status in {"open", "in_progress"} and f.acceptance in ACCEPTED and f.kind != "recurring"
+            overdue = (day - f.due).days if late and f.due is not None and f.due < day else 0
+            return _STATUS_WORDS.get(f.status, "open"), f.acceptance, f.delay_cause, [], f.due, overdue
+        raw = _value_at(events.get("status"), k, f.status) or "open"
+        status = _STATUS_WORDS.get(raw, "open")
+        acceptance = _value_at(events.get("acceptance"), k, f.acceptance) or "accepted"
+        cause = _value_at(events.get("delay cause"), k, f.delay_cause) or ""
+        extended = [e for e in events.get("extended", ()) if e[0] <= k and e[2]]
+        due = date.fromisoformat(str(extended[-1][2])) if extended else f.due
+        late = status == "open" and acceptance in ACCEPTED and f.kind != "recurring" and due is not None and due < day
+        return status, acceptance, cause, extended, due, (day - due).days if late and due is not None else 0
 
-    def returned(self, start: datetime, end: datetime) -> set[str]:
-        refs = {f.id: f.ref for f in self.facts}
-        return {
-            refs[i]
-            for i, closures in self.closures.items()
-            if any(c.status == "returned" and c.decided_at and start <= c.decided_at < end for c in closures)
-        }
+    def state(self, f: _Facts, k: int, day: date) -> _State:
+        status, acceptance, _, extended, _, overdue = self._core(f, k, day)
+        counted = acceptance in ACCEPTED and status != "dropped" and f.kind != "recurring"
+        return _State(f.ref, counted, status == "implemented", status, overdue > 0, len(extended))
 
-    def _row(self, f: _Facts, cutoff: datetime, day: date) -> Row:
-        changes = self.changes.get(f.id, [])
-        status, done_at = self._status(f, changes, cutoff)
-        acceptance = _value_at(changes, "acceptance", cutoff, f.acceptance) or "accepted"
-        cause = _value_at(changes, "delay cause", cutoff, f.delay_cause) or ""
-        closure = _last_closure(self.closures.get(f.id, []), cutoff)
-        history = self.extensions.get(f.id)
-        granted = [e for e in history.extensions if e.at < cutoff] if history else []
-        extended_to = granted[-1].to if granted else None
-        due = extended_to or f.due
-        recurring = f.kind == "recurring"
-        late = status == "open" and acceptance in ACCEPTED and not recurring and due is not None and due < day
-        verified = closure.decided_at if closure and closure.status == "verified" and closure.decided_at else None
+    def row(self, f: _Facts, k: int, day: date) -> Row:
+        status, acceptance, cause, extended, due, overdue = self._core(f, k, day)
+        closure = _last_closure(self.closures.get(f.id), k)
+        done = [at for bucket, at in self.done_at.get(f.id, ()) if bucket <= k] if status == "implemented" else []
+        owner = f.owner_id or ""
         return Row(
             ref=f.ref,
             title=f.title,
             part=self.parts.get(f.section_key, ""),
-            owner=self.owners.get(f.owner_id or "", "(no owner)"),
-            owner_id=f.owner_id or "",
-            unit=self.units.get(f.owner_id or "", "(no owner)"),
+            owner=self.owners.get(owner, "(no owner)"),
+            owner_id=owner,
+            unit=self.units.get(owner, "(no owner)"),
             acceptance=acceptance,
             status=status,
-            recurring=recurring,
+            recurring=f.kind == "recurring",
             due=f.due,
-            extended_to=extended_to,
-            extensions=len(granted),
-            days_added=sum(e.days for e in granted),
-            overdue_days=(day - due).days if late and due is not None else 0,
-            delay_cause=cause if late else "",
+            extended_to=date.fromisoformat(str(extended[-1][2])) if extended else None,
+            extensions=len(extended),
+            days_added=sum(_days(old, new) for _, old, new in extended),
+            overdue_days=overdue,
+            band=band_of(due, overdue) if overdue else "",
+            delay_cause=cause if overdue else "",
             owner_rating=closure.owner_rating if closure else "",
-            verifier_rating=closure.verifier_rating if closure and verified else "",
-            verified_on=_local_day(verified or (done_at if status == "implemented" else None), self.tz),
-            reported_on=_local_day(closure.reported_at if closure else None, self.tz),
+            verifier_rating=closure.verifier_rating if closure and closure.decided <= k else "",
+            verified_on=done[-1].astimezone(self.tz).date() if done else None,
         )
 
-    def _status(
-        self, f: _Facts, changes: list[tuple[datetime, str, str | None, str | None]], cutoff: datetime
-    ) -> tuple[str, datetime | None]:
-        """Return the status at ``cutoff`` in the report's words, and when it became done (if it is)."""
-        raw = _value_at(changes, "status", cutoff, f.status) or "open"
-        done_at = None
-        if raw == "done":
-            done_at = max(
-                (at for at, name, _, new in changes if name == "status" and new == "done" and at < cutoff), default=None
-            )
-        return _STATUS_WORDS.get(raw, "open"), done_at
+
+def _days(old: str | None, new: str | None) -> int:
+    return (date.fromisoformat(new) - date.fromisoformat(old)).days if old and new else 0
 
 
-def _value_at(
-    changes: list[tuple[datetime, str, str | None, str | None]], name: str, cutoff: datetime, current: str
-) -> str | None:
-    """Return a field's value at ``cutoff``: the last change before it, else what the first change after it
-    changed from, else (never changed) the current value."""
-    before = after = None
-    for at, field_name, old, new in changes:
-        if field_name != name:
-            continue
-        if at < cutoff:
-            before = (new,)
-        elif after is None:
-            after = (old,)
+def _value_at(events: list[Event] | None, k: int, current: str) -> str | None:
+    """Return a field's value before instant ``k``: the last change before it, else what the first change after
+    it changed from, else (never changed) the current value."""
+    if not events:
+        return current
+    before: Any = _UNSET
+    for bucket, old, new in events:
+        if bucket > k:
+            return old if before is _UNSET else before
+        before = new
+    return before  # type: ignore[no-any-return]
+
+
+def _last_closure(closures: list[_Closure] | None, k: int) -> _Closure | None:
+    """Return the newest closure report made before instant ``k`` (its verdict counts only if given by then)."""
+    last = None
+    for c in closures or ():
+        if c.reported > k:
             break
-    if before is not None:
-        return before[0]
-    if after is not None:
-        return after[0]
-    return current
-
-
-def _last_closure(closures: list[_Closure], cutoff: datetime) -> _Closure | None:
-    """Return the newest closure report made before ``cutoff``, as it stood then (undecided if decided later)."""
-    made = [c for c in closures if c.reported_at < cutoff]
-    if not made:
-        return None
-    last = made[-1]
-    if last.decided_at is not None and last.decided_at >= cutoff:
-        return _Closure(last.reported_at, last.owner_rating, "reported", None, "")
-    return last
-
-
-def _local_day(at: datetime | None, tz: ZoneInfo) -> date | None:
-    return at.astimezone(tz).date() if at is not None else None
+        last = c
+    if last is None or last.decided <= k:
+        return last if last is None or last.status != "returned" else last._replace(verifier_rating="")
+    return last._replace(status="reported", verifier_rating="")
 
 
 def unit_of(owner_id: str, supervisors: dict[str, str | None]) -> str:
@@ -415,21 +421,10 @@ def unit_of(owner_id: str, supervisors: dict[str, str | None]) -> str:
 
 def _facts(session: Session, plan_id: str, scope: frozenset[str] | None) -> list[_Facts]:
     A = tables.ACTION
-    query = select(
-        A.c.id,
-        A.c.ref,
-        A.c.title,
-        A.c.section_key,
-        A.c.owner_id,
-        A.c.kind,
-        A.c.due,
-        A.c.status,
-        A.c.acceptance,
-        A.c.delay_cause,
-    ).where(A.c.plan_id == plan_id, A.c.removed_at.is_(None))
+    query = select(*(A.c[name] for name in _Facts._fields)).where(A.c.plan_id == plan_id, A.c.removed_at.is_(None))
     if scope is not None:
         query = query.where(A.c.owner_id.in_(sorted(scope)))
-    return [_Facts(**row) for row in session.connection().execute(query.order_by(A.c.ordinal)).mappings()]
+    return [_Facts(*row) for row in session.connection().execute(query.order_by(A.c.ordinal)).all()]
 
 
 def _owners(session: Session) -> tuple[dict[str, str], dict[str, str | None]]:
@@ -458,23 +453,43 @@ def _parts(session: Session, plan_id: str) -> dict[str, str]:
     return found
 
 
-def _changes_of(session: Session, ids: set[int]) -> dict[int, list[tuple[datetime, str, str | None, str | None]]]:
+def _bucket(column: Any, cuts: list[datetime]) -> Any:
+    """Return SQL giving how many of ``cuts`` the instant in ``column`` is at or after (NULL: past them all)."""
+    return case(*((column < cut, k) for k, cut in enumerate(cuts)), else_=len(cuts))
+
+
+def _events(session: Session, position: dict[int, int], cuts: list[datetime]) -> dict[int, dict[str, list[Event]]]:
     C = tables.ACTION_CHANGE
-    query = select(C.c.action_id, C.c.at, C.c.field, C.c.old, C.c.new).where(C.c.field.in_(_FIELDS))
-    found: dict[int, list[tuple[datetime, str, str | None, str | None]]] = defaultdict(list)
-    for action_id, at, name, old, new in session.connection().execute(query.order_by(C.c.at, C.c.id)):
-        if action_id in ids:
-            found[action_id].append((at, name, old, new))
+    query = select(C.c.action_id, C.c.field, _bucket(C.c.at, cuts), C.c.old, C.c.new).where(C.c.field.in_(_FIELDS))
+    found: dict[int, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))
+    for action_id, name, bucket, old, new in session.connection().execute(query.order_by(C.c.at, C.c.id)).all():
+        if action_id in position:
+            found[action_id][name].append((bucket, old, new))
     return found
 
 
-def _closures(session: Session, ids: set[int]) -> dict[int, list[_Closure]]:
+def _done_at(session: Session, position: dict[int, int], cuts: list[datetime]) -> dict[int, list[tuple[int, datetime]]]:
+    C = tables.ACTION_CHANGE
+    query = select(C.c.action_id, _bucket(C.c.at, cuts), C.c.at).where(C.c.field == "status", C.c.new == "done")
+    found: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for action_id, bucket, at in session.connection().execute(query.order_by(C.c.at, C.c.id)).all():
+        if action_id in position:
+            found[action_id].append((bucket, at))
+    return found
+
+
+def _closures(session: Session, position: dict[int, int], cuts: list[datetime]) -> dict[int, list[_Closure]]:
     R = tables.CLOSURE_REPORT
     query = select(
-        R.c.action_id, R.c.reported_at, R.c.owner_rating, R.c.status, R.c.decided_at, R.c.verifier_rating
+        R.c.action_id,
+        R.c.owner_rating,
+        R.c.status,
+        R.c.verifier_rating,
+        _bucket(R.c.reported_at, cuts),
+        _bucket(R.c.decided_at, cuts),
     ).where(R.c.occurrence == "")
     found: dict[int, list[_Closure]] = defaultdict(list)
-    for action_id, *rest in session.connection().execute(query.order_by(R.c.reported_at, R.c.id)):
-        if action_id in ids:
+    for action_id, *rest in session.connection().execute(query.order_by(R.c.reported_at, R.c.id)).all():
+        if action_id in position:
             found[action_id].append(_Closure(*rest))
     return found

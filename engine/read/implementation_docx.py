@@ -2,13 +2,17 @@
 and submit: the body and the office symbol, the title, the date line, numbered paragraphs stating the figures,
 the figures' tables, and the appendix table of every action.
 
-The appendix holds one row per action, so it is written as one piece of WordprocessingML rather than cell by
-cell (python-docx's own cell calls take minutes over 100,000 actions); the rest goes through python-docx.
+python-docx writes the paper; the tables go in afterwards, as WordprocessingML text put in the place of a
+placeholder paragraph each: python-docx finds a row's cells by walking the whole table, so its own calls take
+minutes over the appendix of 100,000 actions, and even lxml moving a parsed table into the document takes
+seconds.
 """
 
 from __future__ import annotations
 
 import re
+import zipfile
+from functools import lru_cache
 from io import BytesIO
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -20,7 +24,8 @@ if TYPE_CHECKING:
     from docx.document import Document as DocumentObject
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot hold
-_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_MARK = "@@planwatch-table@@"  # a placeholder paragraph's text: the table with this number goes there
+_PARAGRAPH = re.compile(r"<w:p>(?:(?!<w:p>).)*?" + _MARK + r"(\d+)" + _MARK + r".*?</w:p>", re.DOTALL)
 
 
 def render_docx(report: ImplementationReport) -> bytes:
@@ -38,19 +43,40 @@ def render_docx(report: ImplementationReport) -> bytes:
         para.add_run(f"{number}.\t")
         para.add_run(_clean(text))
         para.paragraph_format.space_after = Pt(8)
+    tables: list[list[list[str]]] = []
     for title, head, rows in sections(report):
         doc.add_heading(title, level=2)
         if rows:
-            _small_table(doc, head, rows)
+            tables.append(_placeholder(doc, len(tables), [head, *rows]))
         else:
             doc.add_paragraph("None.")
     appendix = doc.add_section()
     appendix.orientation = WD_ORIENT.LANDSCAPE
     appendix.page_width, appendix.page_height = appendix.page_height, appendix.page_width
     doc.add_heading(f"Appendix: every action as of {report.as_of.isoformat()}", level=2)
-    doc.element.body.insert(len(doc.element.body) - 1, _big_table([list(CSV_FIELDS), *map(csv_row, report.rows)]))
+    tables.append(_placeholder(doc, len(tables), [list(CSV_FIELDS), *map(csv_row, report.rows)]))
     out = BytesIO()
     doc.save(out)
+    return _with_tables(out.getvalue(), tables)
+
+
+def _placeholder(doc: DocumentObject, n: int, rows: list[list[str]]) -> list[list[str]]:
+    """Add the paragraph that table ``n`` replaces once the document is saved; return ``rows``."""
+    doc.add_paragraph(f"{_MARK}{n}{_MARK}")
+    return rows
+
+
+def _with_tables(package: bytes, tables: list[list[list[str]]]) -> bytes:
+    """Return ``package`` with each placeholder paragraph of ``word/document.xml`` replaced by its table."""
+    source = zipfile.ZipFile(BytesIO(package))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                text = data.decode("utf-8")
+                data = _PARAGRAPH.sub(lambda m: _table_xml(tables[int(m.group(1))]), text).encode("utf-8")
+            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     return out.getvalue()
 
 
@@ -75,35 +101,22 @@ def _heading_block(doc: DocumentObject, report: ImplementationReport, right: obj
     subtitle.add_run(f"As of {report.as_of.isoformat()}{since}").italic = True
 
 
-def _small_table(doc: DocumentObject, head: list[str], rows: list[list[str]]) -> None:
-    table = doc.add_table(rows=1, cols=len(head))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, head, strict=True):
-        cell.text = ""
-        cell.paragraphs[0].add_run(_clean(text)).bold = True
-    for values in rows:
-        for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = _clean(text)
-
-
-def _big_table(rows: list[list[str]]) -> object:
-    """Return a ``w:tbl`` element holding ``rows`` (the first is the header, repeated on every page)."""
-    from docx.oxml import parse_xml
-
+def _table_xml(rows: list[list[str]]) -> str:
+    """Return a ``w:tbl`` holding ``rows`` (the first is the header, bold and repeated on every page)."""
     width = len(rows[0])
     grid = "".join('<w:gridCol w:w="900"/>' for _ in range(width))
     head = "".join(
         f"<w:tc><w:p><w:r><w:rPr><w:b/></w:rPr><w:t>{escape(_clean(c))}</w:t></w:r></w:p></w:tc>" for c in rows[0]
     )
     parts = [
-        f'<w:tbl {_W}><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
+        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/>'
         '<w:tblLook w:val="04A0"/></w:tblPr>',
         f"<w:tblGrid>{grid}</w:tblGrid>",
         f"<w:tr><w:trPr><w:tblHeader/></w:trPr>{head}</w:tr>",
     ]
     parts += ["<w:tr>" + "".join(map(_cell, row)) + "</w:tr>" for row in rows[1:]]
     parts.append("</w:tbl>")
-    return parse_xml("".join(parts))
+    return "".join(parts)
 
 
 def _clean(text: str) -> str:
@@ -111,6 +124,7 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub(" ", text)
 
 
+@lru_cache(maxsize=65536)
 def _cell(text: str) -> str:
     text = _clean(text)
     if not text:

@@ -233,7 +233,13 @@ def render_markdown(report: ImplementationReport) -> str:
 
 
 def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(_md(c) for c in cells) + " |"
+    return "| " + " | ".join(map(_md_cell, cells)) + " |"
+
+
+@lru_cache(maxsize=65536)
+def _md_cell(text: str) -> str:
+    """Return ``_md(text)``, remembered: a table of 100,000 actions repeats its Parts, owners and dates."""
+    return _md(text)
 
 
 def sections(report: ImplementationReport) -> list[tuple[str, list[str], list[list[str]]]]:

@@ -28,8 +28,8 @@ PLAN = Plan(id="p", title="A plan | with *markup*", symbol="GB.276/TC/2", ref_da
 BASE = Row(
     ref="I.1", title="Guidelines", part="Part I: Relevance", owner="Jonas Lindqvist", owner_id="program",
     unit="Jonas Lindqvist", acceptance="accepted", status="open", recurring=False, due=date(2000, 4, 30),
-    extended_to=None, extensions=0, days_added=0, overdue_days=0, delay_cause="", owner_rating="",
-    verifier_rating="", verified_on=None, reported_on=None,
+    extended_to=None, extensions=0, days_added=0, overdue_days=0, band="", delay_cause="", owner_rating="",
+    verifier_rating="", verified_on=None,
 )  # fmt: skip
 ROWS = [
     replace(
@@ -38,7 +38,6 @@ ROWS = [
         owner_rating="implemented",
         verifier_rating="partially_implemented",
         verified_on=date(2000, 5, 2),
-        reported_on=date(2000, 4, 28),
     ),
     replace(
         BASE,
@@ -46,7 +45,6 @@ ROWS = [
         acceptance="partially_accepted",
         status="reported",
         owner_rating="implemented",
-        reported_on=date(2001, 6, 1),
     ),
     replace(
         BASE,
@@ -57,6 +55,7 @@ ROWS = [
         unit="Mei Tanaka",
         due=date(2000, 1, 31),
         overdue_days=517,
+        band="12 to 24 months",
         delay_cause="resources",
     ),
     replace(
@@ -71,6 +70,7 @@ ROWS = [
         extensions=2,
         days_added=90,
         overdue_days=91,
+        band="under 6 months",
         delay_cause="other",
     ),
     replace(BASE, ref="III.1", part="Part III: Partners", acceptance="not_accepted"),
