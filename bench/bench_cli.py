@@ -11,9 +11,9 @@ each, beside the time of ``planwatch --help`` (the floor: Python, Typer and the 
 ``plans/progress.yaml``) runs the same way, against its own target. No peer: these are planwatch's
 own answering times.
 
-Python runs as it runs for a user of an installed planwatch: with its bytecode cache (kept in a
-scratch folder, so an environment that sets ``PYTHONDONTWRITEBYTECODE`` does not make every run
-compile planwatch's sources again), after one run of each command that is not counted.
+Python runs as it runs for a user of an installed planwatch: with its bytecode cache (an
+environment that sets ``PYTHONDONTWRITEBYTECODE`` would make every run compile planwatch's sources
+again), after one run of each command that is not counted.
 
 Below the commands it prints the floors a read command stands on, each measured the same way: a
 new Python that does nothing, one that imports SQLAlchemy, one that imports SQLModel (SQLAlchemy's
@@ -68,14 +68,14 @@ COMMANDS = (
 )
 
 
-def user_env(work: Path) -> dict[str, str]:
-    """The environment of a user's run: a wide terminal, and Python's bytecode cache on (in ``work``)."""
+def user_env() -> dict[str, str]:
+    """The environment of a user's run: a wide terminal, and Python's bytecode cache on."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "COLUMNS": "160", "PYTHONPYCACHEPREFIX": str(work / "pycache")}
+    return {**env, "COLUMNS": "160"}
 
 
 def planwatch(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = user_env(db.parent)
+    env = user_env()
     command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
     return subprocess.run(command, capture_output=True, cwd=db.parent, env=env, check=False)
 
@@ -105,7 +105,7 @@ def measure_command(command: list[str], cwd: Path, runs: int) -> tuple[list[floa
 
     One run before them is not counted: it fills the bytecode cache, as installing a package does.
     """
-    env = user_env(cwd)
+    env = user_env()
     walls, cpus = [], []
     for i in range(runs + 1):
         start = time.perf_counter()
