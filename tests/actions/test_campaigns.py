@@ -248,3 +248,30 @@ def test_an_update_through_a_messages_link_or_the_command_line_also_answers(worl
     with transaction(world) as session:
         norms = {a.owner_id: a for a in campaign_progress(session, campaign)}["norms"]
         assert (norms.answered_at, norms.updated) == (NOW + timedelta(hours=3), 1)
+
+
+def test_the_campaign_message_goes_out_with_a_link_per_action_and_one_to_the_page(world: Engine) -> None:
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from engine.channels import MemoryChannel
+    from engine.drive.dispatch import dispatch
+    from engine.mail.messages import as_bytes
+    from engine.mail.render import MailIdentity, Renderer
+
+    from ..conftest import ROOT
+
+    with transaction(world) as session:
+        start_campaign(session, _plan(session), NOW, who="secretariat", respond_by=date(2000, 6, 15))
+    channel = MemoryChannel()
+    identity = MailIdentity(base_url="https://plans.example.org", secret_key="k" * 32)
+    stats = dispatch(world, channel, Renderer([ROOT / "templates"], identity), NOW + timedelta(minutes=1))
+    assert stats.sent == len(ASKED)
+    hrd = next(m for m in channel.messages if "kwame.mensah" in str(m["To"]))
+    parsed = message_from_bytes(as_bytes(hrd), policy=email_policy.default)
+    assert str(parsed["Subject"]) == "GB.276/TC/2: please update your 3 actions by 15 June 2000"
+    plain = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert plain.count("https://plans.example.org/updates/") == 1
+    assert plain.count("/progress") == 3 and "[II.3.4]" in plain
+    with transaction(world) as session:
+        assert {r.status for r in session.exec(select(Outbox).where(Outbox.template == "campaign")).all()} == {"sent"}
