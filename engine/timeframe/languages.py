@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from engine.timeframe import words_es, words_fr
 
@@ -146,76 +147,66 @@ class English:
 
 @dataclass(frozen=True, slots=True)
 class _Vocabulary:
-    words: re.Pattern[str]  # the words a phrase of the vocabulary can start with, and ordinal numbers
-    by_first: Mapping[str, re.Pattern[str]]  # phrases starting with a word, longest first
-    english: Mapping[str, str]
-    months: frozenset[str]  # the English month words ("january", "jan")
-    of_words: frozenset[str]
+    words: re.Pattern[str]  # every key of the vocabulary, "de"-like and "à"-like words and ordinal numbers
+    actions: Mapping[str, str]  # what the key whose group matched stands for: English words, or "\x00of" ...
+    month_next: re.Pattern[str]  # a month's name next
     to_words: frozenset[str]
 
 
-def _key_pattern(key: str) -> str:
-    """A key's pattern; a key ending in " <year>" only holds before a year ("del ano <year>"), one ending in
-    " <day>" before a day of the month ("el dia <day>")."""
-    words, _, ahead = key.partition(" <")
-    out = re.escape(words).replace(r"\ ", r"\s+").replace("'", r"\s*'\s*")
-    out += r"(?![a-z0-9])" if words[-1].isalnum() else ""
-    return out + {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
-
-
-def _longest_first(keys: list[str]) -> list[str]:
-    return sorted(keys, key=len, reverse=True)
+_OF, _TO = "\x00of", "\x00to"
+_Node = dict[str, Any]  # a letter tree: letter -> subtree, "" -> the patterns that end a key there
 
 
 def _vocabulary(words: ModuleType) -> _Vocabulary:
     phrases: dict[str, str] = words.PHRASES
-    groups: dict[str, list[str]] = {}
-    for key in phrases:
-        first = _WORDS.match(key)
-        assert first is not None, key
-        groups.setdefault(first.group().rstrip("'"), []).append(key)
-    by_first = {
-        w: re.compile("|".join(f"(?P<k{i}>{_key_pattern(k)})" for i, k in enumerate(_longest_first(keys))))
-        for w, keys in groups.items()
-    }
-    english = {}
-    for w, keys in groups.items():
-        for i, k in enumerate(_longest_first(keys)):
-            english[f"{w}:k{i}"] = phrases[k] + (" " if k.endswith("'") and phrases[k] else "")  # "l'examen"
-    firsts = {*groups, *(w.rstrip("'") for w in (*words.OF_WORDS, *words.TO_WORDS))}
-    found = re.compile(rf"(?<![a-z0-9])(?:(?:{_trie(sorted(firsts))})'?(?![a-z])|{_ORDINAL_NUMBER})")
+    actions: dict[str, str] = {}
+    tree: _Node = {}
+    keys = [*phrases.items(), *((w, _OF) for w in words.OF_WORDS), *((w, _TO) for w in words.TO_WORDS)]
+    for i, (key, english) in enumerate(keys):
+        text, _, ahead = key.partition(" <")
+        node = tree
+        for c in text:
+            node = node.setdefault(c, {})
+        ends: list[str] = node.setdefault("", [])
+        ends.append(_key_end(text, ahead) + f"(?P<k{i}>)")
+        actions[f"k{i}"] = english + (" " if key.endswith("'") and english else "")  # "l'examen"
+    for node_ends in _ends(tree):
+        node_ends.sort(key=lambda e: "(?=" not in e)  # a key that holds only before a year or a day goes first
+    pattern = rf"(?<![a-z0-9])(?:{_branches(tree)}|(?P<ordinal>\d{{1,2}})\.?{_ORDINAL_END})"
+    months = "|".join(sorted((re.escape(m) for m in words.MONTHS), key=len, reverse=True))
     return _Vocabulary(
-        found, by_first, english, frozenset(words.MONTHS.values()), frozenset(words.OF_WORDS), frozenset(words.TO_WORDS)
+        re.compile(pattern),
+        actions,
+        re.compile(rf"\s*(?:{months})(?![a-z])"),
+        frozenset(words.TO_WORDS),
     )
 
 
-def _trie(words: list[str]) -> str:
-    """One pattern matching any of ``words``, as a tree of their letters (the regex engine then tries a
-    handful of branches at each place instead of every word)."""
-    tree: dict[str, dict] = {}  # type: ignore[type-arg]
-    for w in words:
-        node = tree
-        for c in w:
-            node = node.setdefault(c, {})
-        node[""] = {}
-    return _branches(tree)
+def _key_end(text: str, ahead: str) -> str:
+    """What must follow a key: no letter or digit after a word, and a year or a day for " <year>", " <day>"."""
+    out = r"(?![a-z0-9])" if text[-1].isalnum() else ""
+    return out + {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
 
 
-def _branches(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
-    ends = "" in node
-    parts = [re.escape(c) + _branches(child) for c, child in sorted(node.items()) if c]
-    if not parts:
-        return ""
-    body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
-    if ends:
-        return f"(?:{body})?" if len(parts) == 1 else body[:-1] + ")?"
-    return body
+def _ends(node: _Node) -> list[list[str]]:
+    found = [node[""]] if "" in node else []
+    for c, child in node.items():
+        if c:
+            found += _ends(child)
+    return found
 
 
-_ORDINAL_NUMBER = r"(?P<n>\d{1,2})(?P<o>\.?(?:er|ere|re|eme|e|o|a|do|ro|to))\.?(?![a-z0-9])"
+def _branches(node: _Node) -> str:
+    """The tree as one pattern: at each letter the engine tries a few branches, not every key; a longer key is
+    tried before the key it extends ("au plus tard le" before "au plus tard" before "au")."""
+    parts = [_LETTER.get(c, re.escape(c)) + _branches(child) for c, child in sorted(node.items()) if c]
+    parts += node.get("", [])
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+_LETTER = {" ": r"\s+", "'": r"\s*'\s*"}
+_ORDINAL_END = r"(?:er|ere|re|eme|e|o|a|do|ro|to)\.?(?![a-z0-9])"
 _VOCABULARIES = {"fr": _vocabulary(words_fr), "es": _vocabulary(words_es)}
-_TOKEN = re.compile(r"[a-z]+'?|\d+")
-_ORDINAL = re.compile(r"\.?(?:er|ere|re|eme|e|o|a|do|ro|to)(?![a-z0-9])")
 _SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 _PERIOD_WORDS = frozenset(("half", "quarter", "semester", "year", "biennium", "first", "second", "third", "fourth"))
 _PERIOD_WORDS |= {"end", "of", "early", "mid", "late"}
@@ -292,37 +283,30 @@ def to_english(low: str, language: str, accented: str = "") -> English:
     """
     voc = _VOCABULARIES[language]
     w = _Writer(low)
+    find, actions = voc.words.search, voc.actions
     pos = 0
-    for m in voc.words.finditer(low):  # only the words the vocabulary knows, found by the regex engine
-        start = m.start()
-        if start < pos:
+    while (m := find(low, pos)) is not None:
+        start, pos = m.span()
+        if (n := m["ordinal"]) is not None:  # "1er", "2e", "39.º": the ordinal's English ending ("1st april")
+            if 0 < (day := int(n)) <= 31:
+                w.put(start, pos, f"{day}{_SUFFIX.get(day, 'th')}")
             continue
-        pos = m.end()
-        if m["n"] is not None:  # "1er", "2e", "39.º": the ordinal's English ending ("1st april")
-            n = int(m["n"])
-            if 0 < n <= 31:
-                w.put(start, pos, f"{n}{_SUFFIX.get(n, 'th')}")
-            continue
-        word = m.group()
-        bare = word.rstrip("'")
-        first = voc.by_first.get(bare)
-        k = first.match(low, start) if first is not None else None
-        if word in voc.to_words and (w.ranged or k is None):
-            # "du 1er juillet à la fin de ...", "novembre 2017 à septembre 2018": "à" says "to"; else "by"
+        english = actions[m.lastgroup or ""]
+        if w.ranged and english != _TO and (first := _PLAIN_WORDS.match(low, start)) and first[0] in voc.to_words:
+            english, pos = _TO, first.end()  # "du 1er juillet à la fin de ...": this "à" says "to"
+        if english == _TO:
             w.put(start, pos, "to" if w.opened or _DIGIT.search(low, 0, start) else "by")
-            continue
-        if k is not None:
-            english = voc.english[f"{bare}:{k.lastgroup}"]
-            if english in _ADJECTIVES and _after_noun(low, w.done, start):
-                if w.opened or _DIGIT.search(low, 0, start):  # "mars 2000 pour les rapports annuels": no rhythm
-                    continue
-                english = _ADJECTIVES[english]
-            w.put(start, k.end(), english)
-            pos = k.end()
-        elif word == "des" and accented[start:pos] == "dès":
-            w.put(start, pos, "from")
-        elif word in voc.of_words:
-            _of(w, voc, low, start, pos)
+        elif english == _OF:
+            if accented[start:pos] == "dès":
+                w.put(start, pos, "from")
+            else:
+                _of(w, voc, low, start, pos)
+        elif english in _ADJECTIVES and _after_noun(low, w.done, start):
+            if not (w.opened or _DIGIT.search(low, 0, start)):  # "un bilan annuel": an annual review
+                w.put(start, pos, _ADJECTIVES[english])
+            # else "mars 2000 pour les rapports annuels": the adjective qualifies a noun, no rhythm
+        else:
+            w.put(start, pos, english)
     return w.finish()
 
 
@@ -334,19 +318,10 @@ def _after_noun(low: str, done: int, start: int) -> bool:
 
 def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
     """ "de": nothing between a day or a month and a date; "from" before a date; else kept."""
-    nxt = _TOKEN.search(low, end)
-    dated_next = _YEAR.match(low, end) is not None or _DAY.match(low, end) is not None or _is_month(voc, low, nxt)
-    if not dated_next:
+    if not (_YEAR.match(low, end) or _DAY.match(low, end) or voc.month_next.match(low, end)):
         return
     last = w.before(start)
-    if last.isdigit() or last in voc.months or last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
+    if last.isdigit() or last in _DATE_WORDS or last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
         w.put(start, end, "")  # "30 de abril", "junio de 2000", "la session de novembre 2000"
     else:
         w.put(start, end, "from")  # "de janvier à juin 2000"
-
-
-def _is_month(voc: _Vocabulary, low: str, nxt: re.Match[str] | None) -> bool:
-    if nxt is None or (pattern := voc.by_first.get(nxt.group().rstrip("'"))) is None:
-        return False
-    k = pattern.match(low, nxt.start())
-    return k is not None and voc.english[f"{nxt.group().rstrip(chr(39))}:{k.lastgroup}"] in voc.months
