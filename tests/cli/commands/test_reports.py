@@ -91,3 +91,43 @@ def test_report_takes_its_format_from_the_out_suffix_and_refuses_a_mismatch(plan
     assert clash.code == 2
     assert clash.err.strip() == "planwatch: --out: other.html names a html file but --format is md; make them agree"
     assert not Path("other.html").exists()
+
+
+def test_the_implementation_report_in_every_format(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    import docx
+
+    plan("simulate", "--from", "1999-09-28", "--until", "2000-05-31", "--commit")
+    md = plan("report", "implementation", "--as-of", "2000-06-30", "--since", "2000-03-31")
+    assert md.code == 0 and md.out.startswith("# GB.276/TC/2(Add.1): report on implementation")
+    assert "\n6. Since 31 March 2000: " in md.out and "## By responsible unit" in md.out  # nothing rated yet
+    table = plan("report", "implementation", "--as-of", "2000-06-30", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(table.out)))
+    assert len(rows) == 69 and rows[0]["ref"] == "I.1a.1" and rows[0]["unit"] == "Jonas Lindqvist"
+    paper = tmp_path / "paper.docx"
+    wrote = plan("report", "implementation", "--as-of", "2000-06-30", "--out", str(paper))
+    assert wrote.code == 0 and "Wrote the implementation report as of 2000-06-30" in wrote.out
+    assert docx.Document(str(paper)).paragraphs[1].text == "GB.276/TC/2(Add.1)"
+    page = tmp_path / "paper.html"
+    assert plan("report", "implementation", "--as-of", "2000-06-30", "--out", str(page)).code == 0
+    assert page.read_text().startswith("<!doctype html>")
+    assert plan("report", "--as-of", "2000-06-30").out.startswith("# Progress report: GB.276/TC/2")  # unchanged
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["report", "bogus", "--as-of", "2000-06-30"], "report: expected progress or implementation, got 'bogus'"),
+        (["report", "--as-of", "2000-06-30", "--since", "2000-01-01"], "--since compares two days"),
+        (["report", "implementation", "--as-of", "2000-06-30", "--since", "2000-07-01"], "is not before --as-of"),
+        (["report", "implementation", "--as-of", "2000-06-30", "--format", "pdf"], "expected html, md, csv or docx"),
+        (["report", "implementation", "--as-of", "2000-06-30", "--format", "docx"], "needs a file; add --out"),
+        (["report", "implementation", "--as-of", "30/06/2000"], "--as-of"),
+    ],
+    ids=["kind", "since-progress", "since-later", "format", "docx-stdout", "date"],
+)
+def test_the_implementation_report_refuses_bad_input_with_exit_2(plan, args: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
+    result = plan(*args)
+    assert result.code == 2 and words in result.err and result.out == ""
