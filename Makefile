@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 JS_STAMP := tests/js/node_modules/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+DOMAIN := planwatch
 
-.PHONY: demo test lint typecheck unit wheel-check bench clean
+.PHONY: demo test lint typecheck unit wheel-check bench clean catalogs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "planwatch needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -56,6 +57,16 @@ wheel-check:
 	grep '^Messages sent: ' "$$tmp/demo.log" && test -z "$$(ls -A)" && \
 	"$$tmp/venv/bin/planwatch" init "$$tmp/project" && cd "$$tmp/project" && "$$tmp/venv/bin/planwatch" rules check && \
 	echo "wheel-check: the installed wheel runs demo and init from an empty folder"
+
+# After a message is added or changed in the code or a template: the French and Spanish catalogs get the new
+# and changed entries (marked fuzzy until someone translates them; tests/test_languages.py fails meanwhile).
+catalogs: $(STAMP)
+	$(BIN)/pybabel -q extract --no-location --sort-output --project=planwatch --copyright-holder="planwatch authors" -F babel.cfg -o engine/locale/$(DOMAIN).pot engine templates
+	@for lang in fr es; do \
+		if [ -f engine/locale/$$lang/LC_MESSAGES/$(DOMAIN).po ]; then \
+			$(BIN)/pybabel -q update --no-location -i engine/locale/$(DOMAIN).pot -d engine/locale -D $(DOMAIN) -l $$lang; \
+		else $(BIN)/pybabel -q init -i engine/locale/$(DOMAIN).pot -d engine/locale -D $(DOMAIN) -l $$lang; fi; \
+	done
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_timeframe.py

@@ -28,6 +28,20 @@ class BuildWithShippedFiles(build_py):
             target = Path(self.build_lib, "engine", "shipped", name)
             shutil.rmtree(target, ignore_errors=True)  # a file deleted from the source leaves the wheel too
             shutil.copytree(ROOT / name, target, ignore=SKIPPED)
+        self._compile_catalogs()
+
+    def _compile_catalogs(self) -> None:
+        """Compile each language's ``.po`` into the ``.mo`` the installed package reads."""
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        for po in sorted((ROOT / "engine" / "locale").glob("*/LC_MESSAGES/*.po")):
+            target = Path(self.build_lib, po.relative_to(ROOT)).with_suffix(".mo")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=po.parent.parent.name)
+            with target.open("wb") as out:
+                write_mo(out, catalog, use_fuzzy=False)
 
 
 setup(cmdclass={"build_py": BuildWithShippedFiles})

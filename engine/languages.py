@@ -1,0 +1,124 @@
+"""The three working languages: which one a person reads, the gettext catalogs, and dates in words.
+
+Messages, pages, reports and feed texts are written in English in the code and the templates, marked
+for translation (``{% trans %}`` and ``_()`` in templates, ``gettext`` in Python); the French and
+Spanish catalogs are ``engine/locale/<lang>/LC_MESSAGES/planwatch.po``, managed with Babel
+(``make catalogs`` extracts and updates them; the build compiles them to ``.mo``). A checkout with no
+``.mo`` compiles the ``.po`` in memory on first use. Dates, numbers and month names come from Babel's
+locale data in the reader's language: "30 April 2000", "30 avril 2000", "30 de abril de 2000".
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("en", "fr", "es")
+NAMES = {"en": "English", "fr": "français", "es": "español"}
+DEFAULT = "en"
+DOMAIN = "planwatch"
+CATALOGS = Path(__file__).resolve().parent / "locale"
+# Babel's locale for each language: British English writes "30 April 2000", as the plans do.
+LOCALES = {"en": "en_GB", "fr": "fr_FR", "es": "es_ES"}
+
+
+def language_problem(value: object) -> str | None:
+    """Return why ``value`` is not a language planwatch writes in, or None when it is one."""
+    if isinstance(value, str) and value.strip().lower() in LANGUAGES:
+        return None
+    return f"unknown language {value!r}; expected one of {', '.join(LANGUAGES)} (English, French, Spanish)"
+
+
+def language_of(*choices: str | None) -> str:
+    """Return the first of ``choices`` that is a known language (the person's, then the plan's), else English."""
+    for choice in choices:
+        if choice and choice.strip().lower() in LANGUAGES:
+            return choice.strip().lower()
+    return DEFAULT
+
+
+@cache
+def translations(language: str) -> _gettext.NullTranslations:
+    """Return the catalog of ``language`` (English, the source language, translates nothing)."""
+    if language not in LANGUAGES or language == DEFAULT:
+        return _gettext.NullTranslations()
+    folder = CATALOGS / language / "LC_MESSAGES"
+    mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if mo.is_file() and (not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as handle:
+            return _gettext.GNUTranslations(handle)
+    if not po.is_file():
+        return _gettext.NullTranslations()
+    return _gettext.GNUTranslations(BytesIO(compile_catalog(po, language)))
+
+
+def compile_catalog(po: Path, language: str) -> bytes:
+    """Return the ``.mo`` bytes of the catalog ``po`` (fuzzy entries left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=LOCALES[language], domain=DOMAIN)
+    out = BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def gettext(language: str, message: str) -> str:
+    """Return ``message`` in ``language``."""
+    return translations(language).gettext(message)
+
+
+def ngettext(language: str, singular: str, plural: str, n: int) -> str:
+    """Return the singular or plural of a message in ``language``, chosen by ``n`` as that language does."""
+    return translations(language).ngettext(singular, plural, n)
+
+
+def day(value: date | None, language: str = DEFAULT, *, none: str = "") -> str:
+    """Return a day in words in ``language``: "30 April 2000", "30 avril 2000", "30 de abril de 2000"."""
+    if value is None:
+        return none
+    from babel.dates import format_date
+
+    return format_date(value, "long", locale=LOCALES.get(language, LOCALES[DEFAULT]))
+
+
+def month(value: date, language: str = DEFAULT) -> str:
+    """Return a month and year in words in ``language``: "April 2000", "avril 2000", "abril de 2000"."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", value, locale=LOCALES.get(language, LOCALES[DEFAULT]))
+
+
+def moment(value: datetime, language: str = DEFAULT) -> str:
+    """Return a local date and time in ``language`` (``value`` already in the reader's zone)."""
+    from babel.dates import format_time
+
+    return (
+        f"{day(value.date(), language)}, {format_time(value, 'HH:mm', locale=LOCALES.get(language, LOCALES[DEFAULT]))}"
+    )
+
+
+def number(value: float, language: str = DEFAULT) -> str:
+    """Return a number written as ``language`` writes it (1,234.5 / 1 234,5 / 1234,5)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=LOCALES.get(language, LOCALES[DEFAULT]))
+
+
+def install(environment: Any, language: str) -> Any:
+    """Give a Jinja2 environment ``language``'s ``{% trans %}``, ``_()``, ``gettext`` and ``ngettext``; return it.
+
+    One environment per language: its templates are compiled once for the language they are read in.
+    """
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_translations(translations(language), newstyle=True)
+    environment.globals["language"] = language
+    environment.filters["day"] = lambda value, none="": day(value, language, none=none)
+    environment.filters["month"] = lambda value: month(value, language)
+    environment.filters["number"] = lambda value: number(value, language)
+    return environment
