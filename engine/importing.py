@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from engine import yamlfile
+from engine.actions.followup import apply_file_acceptance
 from engine.actions.resolve import resolve_plan
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
@@ -537,6 +538,7 @@ def _import_plan(
     del schedules  # the fields live on in ``resolved``: the index by id goes before the write's peak of memory
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
+    warnings.extend(apply_file_acceptance(session, doc.plan.id, doc.actions, now, via))
     report.warnings.extend(warnings)
     if keep_readings:
         report.readings = {item.row.ref: item.schedule for item in resolved}

@@ -65,6 +65,10 @@ class ActionRow:
     status_note: str | None = None
     override: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    # the secretariat's decision on the recommendation (accepted, partially_accepted, not_accepted,
+    # under_consideration) and its reason; None: the file does not say
+    acceptance: str | None = None
+    acceptance_note: str | None = None
     line: int = 0
     places: dict[str, str] = field(default_factory=dict)  # a field's own place when finer than the line (a cell)
 

@@ -26,7 +26,7 @@ from engine.actions.workflow import (
 )
 from engine.errors import UsageError
 from engine.outbox import enqueue, message_key, outbox_row
-from engine.plandoc import effective_due
+from engine.plandoc import ActionRow, effective_due
 from engine.read.explain import facts_for
 from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
 from engine.store.followup_models import RATINGS, ClosureReport
@@ -396,3 +396,50 @@ def acceptance_words(action: Action) -> str:
     """Return the action's acceptance in words, with the reason when it was not accepted."""
     words = WORDS.get(action.acceptance, action.acceptance)
     return f"{words} ({action.acceptance_note})" if action.acceptance_note else words
+
+
+def apply_file_acceptance(
+    session: Session, plan_id: str, rows: Sequence[ActionRow], now: datetime, via: str
+) -> list[str]:
+    """Store the acceptance a plan file gives its actions; return warnings.
+
+    A decision made by hand since the last import that changed it is kept while the file still says what was in
+    force before that decision (the file has not changed its mind); a file that says something else wins.
+    """
+    said = {row.ref: row for row in rows if row.acceptance is not None}
+    if not said:
+        return []
+    session.flush()
+    actions = [a for a in session.exec(select(Action).where(Action.plan_id == plan_id)).all() if a.ref in said]
+    history = _acceptance_history(session, [a.id for a in actions if a.id is not None])
+    warnings = []
+    for action in actions:
+        row = said[action.ref]
+        wanted, note = str(row.acceptance), row.acceptance_note or ""
+        if (action.acceptance, action.acceptance_note) == (wanted, note):
+            continue
+        changes = history.get(action.id or 0, [])
+        last_import = max((i for i, c in enumerate(changes) if c.who == "import"), default=-1)
+        by_hand = changes[last_import + 1 :]
+        if by_hand and by_hand[0].old == wanted:
+            kept = WORDS.get(action.acceptance, action.acceptance)
+            warnings.append(
+                f"{action.ref}: the plan file says {WORDS[wanted]}; kept {kept} as {by_hand[-1].who} decided on "
+                f"{by_hand[-1].at.date().isoformat()}"
+            )
+            continue
+        set_acceptance(session, action, wanted, now, who="import", via=via, note=note)
+    return warnings
+
+
+def _acceptance_history(session: Session, ids: Sequence[int]) -> dict[int, list[ActionChange]]:
+    found: dict[int, list[ActionChange]] = {}
+    for start in range(0, len(ids), 500):
+        query = (
+            select(ActionChange)
+            .where(col(ActionChange.action_id).in_(ids[start : start + 500]), ActionChange.field == "acceptance")
+            .order_by(col(ActionChange.at), col(ActionChange.id))
+        )
+        for change in session.exec(query).all():
+            found.setdefault(change.action_id, []).append(change)
+    return found

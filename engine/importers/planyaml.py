@@ -23,6 +23,7 @@ from engine.plandoc import KINDS, ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.zones import ZoneName
 
 REF_RE = r"^[A-Za-z0-9][A-Za-z0-9._()-]*$"
+ACCEPTANCE = ("accepted", "partially_accepted", "not_accepted", "under_consideration")
 
 
 class _Model(BaseModel):
@@ -101,6 +102,21 @@ class ActionEntry(_Model):
     owner: str | None = None
     tags: list[str] = []
     schedule: ScheduleOverride | None = None
+    acceptance: str | None = None
+    acceptance_note: str | None = None
+
+    @field_validator("acceptance")
+    @classmethod
+    def _acceptance(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACCEPTANCE:
+            raise ValueError(f"expected one of {', '.join(ACCEPTANCE)}, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _reason(self) -> ActionEntry:
+        if self.acceptance == "not_accepted" and not (self.acceptance_note or "").strip():
+            raise ValueError("a recommendation not accepted needs the reason: add acceptance_note")
+        return self
 
 
 class PlanFile(_Model):
@@ -229,6 +245,8 @@ def _action_row(entry: ActionEntry, ordinal: int, sections: Mapping[str, Section
         owner=entry.owner,
         override=override,
         tags=list(entry.tags),
+        acceptance=entry.acceptance,
+        acceptance_note=entry.acceptance_note,
     )
 
 
@@ -236,8 +254,9 @@ HEADER_COMMENT = """\
 planwatch plan file. Edit owners, titles and time frames here, then run
 `planwatch import THIS_FILE`. Keys per action: id, section, title, timeframe (as printed),
 owner (an id from the owners directory; wins over rules/owners.yaml), tags (matched by
-rule files' `match: {tag: ...}`), and schedule
-(kind, start, due, rrule, event, after) to override how the time frame is read.
+rule files' `match: {tag: ...}`), schedule
+(kind, start, due, rrule, event, after) to override how the time frame is read, and
+acceptance (accepted, partially_accepted, not_accepted, under_consideration) with acceptance_note.
 """
 
 
@@ -306,4 +325,8 @@ def _action_map(a: ActionRow, section: SectionRow | None) -> CommentedMap:
         m["schedule"] = CommentedMap(
             (k, date.fromisoformat(v) if k in {"start", "due"} else v) for k, v in a.override.items()
         )
+    if a.acceptance is not None:
+        m["acceptance"] = a.acceptance
+    if a.acceptance_note:
+        m["acceptance_note"] = _text(a.acceptance_note)
     return m

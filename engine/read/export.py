@@ -29,7 +29,10 @@ def export_plan(session: Session, plan_id: str | None) -> tuple[str, str]:
     chosen = choose_plan(session, plan_id)
     doc = read_document(session, chosen)
     assert doc is not None
-    rule_owners = {
-        a.ref: a.owner_id for a in active_actions(session, chosen) if a.owner_source.startswith("rule") and a.owner_id
-    }
+    stored = active_actions(session, chosen)
+    rule_owners = {a.ref: a.owner_id for a in stored if a.owner_source.startswith("rule") and a.owner_id}
+    decided = {a.ref: a for a in stored if a.acceptance != "accepted" or a.acceptance_note}
+    for row in doc.actions:  # the acceptance decisions, so that a round trip keeps them
+        if (action := decided.get(row.ref)) is not None:
+            row.acceptance, row.acceptance_note = action.acceptance, action.acceptance_note or None
     return planyaml.dump(doc, rule_owners), chosen

@@ -3,6 +3,7 @@ action's history, plans the action again, and tells whoever must act next throug
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -195,3 +196,92 @@ def test_every_progress_report_is_a_dated_update_never_overwritten(world: Engine
             (NOW, "begun", 10, "on track"),
             (LATER, "half", 50, "at risk"),
         ]
+
+
+# The plan file's acceptance decisions.
+
+
+def _exported(world: Engine, tmp_path: Path, **edits: dict[str, str]) -> Path:
+    """The stored example plan written as a YAML plan file, with ``edits`` (keys of an action by its id)."""
+    from ruamel.yaml import YAML
+
+    from engine.read.export import export_plan
+
+    with transaction(world) as session:
+        text, _ = export_plan(session, None)
+    yaml = YAML(typ="rt")
+    data = yaml.load(text)
+    for item in data["actions"]:
+        for key, value in edits.get(item["id"], {}).items():
+            item[key] = value
+    path = tmp_path / "plan.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
+    return path
+
+
+def _import(world: Engine, path: Path) -> list[str]:
+    from engine.importing import import_paths
+
+    from ..web_support import web_settings
+
+    [report] = import_paths(world, [path], web_settings(str(world.url)), LATER)
+    return list(getattr(report, "warnings", []))
+
+
+def _acceptance(world: Engine, ref: str) -> tuple[str, str]:
+    with transaction(world) as session:
+        action = _action(session, ref)
+        return action.acceptance, action.acceptance_note
+
+
+def test_a_plan_file_gives_acceptance_and_an_export_writes_it_back(world: Engine, tmp_path: Path) -> None:
+    edits = {"III.d.3": {"acceptance": "not_accepted", "acceptance_note": "outside the mandate"}}
+    _import(world, _exported(world, tmp_path, **edits))
+    assert _acceptance(world, "III.d.3") == ("not_accepted", "outside the mandate")
+    assert "acceptance: not_accepted\n  acceptance_note: outside the mandate" in _exported(world, tmp_path).read_text()
+
+
+def test_a_decision_by_hand_outlives_a_reimport_until_the_file_changes_its_mind(world: Engine, tmp_path: Path) -> None:
+    under = _exported(world, tmp_path, **{"III.d.2": {"acceptance": "under_consideration"}})
+    _import(world, under)
+    with transaction(world) as session:
+        set_acceptance(session, _action(session, "III.d.2"), "accepted", LATER, who="secretariat", via="cli")
+    warnings = _import(world, under)
+    assert _acceptance(world, "III.d.2") == ("accepted", "")
+    assert any(w.startswith("III.d.2: the plan file says under consideration; kept accepted") for w in warnings)
+    partly = {"III.d.2": {"acceptance": "partially_accepted", "acceptance_note": "the field part"}}
+    _import(world, _exported(world, tmp_path, **partly))
+    assert _acceptance(world, "III.d.2") == ("partially_accepted", "the field part")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            {"acceptance": "maybe"},
+            "actions[{i}].acceptance: expected one of accepted, partially_accepted, not_accepted",
+        ),
+        ({"acceptance": "not_accepted"}, "actions[{i}]: a recommendation not accepted needs the reason"),
+    ],
+    ids=["unknown", "no-reason"],
+)
+def test_a_bad_acceptance_in_the_plan_file_names_its_place(
+    world: Engine, tmp_path: Path, edit: dict[str, str], expected: str
+) -> None:
+    from engine.errors import InputError
+
+    path = _exported(world, tmp_path, **{"III.d.2": edit})
+    index = next(i for i, line in enumerate(_ids(path)) if line == "III.d.2")
+    with pytest.raises(InputError) as caught:
+        _import(world, path)
+    place, _, said = str(caught.value).partition(" ")
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+:\d+:", place)
+    assert said.startswith(expected.format(i=index))
+    assert _acceptance(world, "III.d.2") == ("accepted", "")
+
+
+def _ids(path: Path) -> list[str]:
+    from ruamel.yaml import YAML
+
+    return [item["id"] for item in YAML(typ="safe").load(path.read_text())["actions"]]
