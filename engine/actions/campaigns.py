@@ -357,6 +357,15 @@ def _updates_since(session: Session, campaign: Campaign, action_ids: Sequence[in
     return [(action_id, at) for action_id, at in session.exec(query).all()]
 
 
+def close_campaign(session: Session, campaign: Campaign, now: datetime) -> bool:
+    """Close ``campaign``: later updates no longer count as answers to it; return False when it was closed."""
+    if campaign.closed_at is not None:
+        return False
+    campaign.closed_at = now
+    session.add(campaign)
+    return True
+
+
 def campaigns_of(session: Session, plan_id: str | None = None) -> list[Campaign]:
     """Return the campaigns (of one plan, or all), newest first."""
     query = select(Campaign)

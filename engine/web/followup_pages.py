@@ -24,6 +24,7 @@ from engine.actions.campaigns import (
     Entry,
     campaign_progress,
     campaigns_of,
+    close_campaign,
     pick_plan,
     save_updates,
     start_campaign,
@@ -443,6 +444,19 @@ def campaigns(request: Request, who: SignedIn) -> HTMLResponse:
         found = [(c, campaign_progress(session, c)) for c in campaigns_of(session)]
         plans = list(session.exec(select(Plan).order_by(col(Plan.id))).all())
     return page(request, "campaigns.html.j2", viewer=who.viewer, csrf=who.csrf, found=found, plans=plans)
+
+
+@router.post("/campaigns/{campaign_id}/close")
+async def close(request: Request, campaign_id: RowId, who: SignedIn) -> RedirectResponse:
+    """Close a campaign: later updates no longer count as answers to it."""
+    _checked(await read_upload(request), who)
+    _secretariat(who)
+    with transaction(engine_of(request)) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise PageError(404, "No such campaign", "There is no campaign with that number.")
+        close_campaign(session, campaign, now_of(request))
+    return RedirectResponse("/campaigns?ok=closed", status_code=303)
 
 
 def _start_options(form: dict[str, str]) -> dict[str, Any]:

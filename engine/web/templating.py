@@ -55,6 +55,7 @@ NOTICES = {
     "updated": "Your updates are saved. Thank you.",
     "nothing": "Nothing was saved: every row was empty.",
     "campaign": "Campaign started: each owner gets one message.",
+    "closed": "Campaign closed: later updates no longer count as answers to it.",
 }
 NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
     "done": "Marked {about} done.",

@@ -359,3 +359,24 @@ def test_a_messages_progress_link_records_the_percent_too(site: Site) -> None:
     used = visitor.post(path, data={"csrf": csrf_of(shown.text), "note": "Most offices", "percent": "80"})
     assert used.status_code == 200
     assert _updates(engine) == [("II.3.1", "Most offices", 80, "on track", "email link")]
+
+
+def test_the_secretariat_closes_a_campaign_and_later_updates_no_longer_count(site: Site) -> None:
+    client, engine, _, clock = site
+    staff = client("secretariat")
+    token = csrf_of(staff.get("/campaigns").text)
+    staff.post("/campaigns/start", data={"csrf": token, "within": "45", "overdue": "yes"})
+    with transaction(engine) as session:
+        ident = session.exec(select(Campaign)).one().id
+    owner = client("codev")
+    assert owner.post(f"/campaigns/{ident}/close", data={"csrf": csrf_of(owner.get("/my").text)}).status_code == 403
+    assert staff.post(f"/campaigns/{ident}/close", data={"csrf": "wrong"}).status_code == 403
+    closed = staff.post(f"/campaigns/{ident}/close", data={"csrf": token}, follow_redirects=False)
+    assert closed.status_code == 303 and closed.headers["location"] == "/campaigns?ok=closed"
+    hrd = client("hrd")
+    clock.advance(timedelta(hours=1))
+    first = action_id(engine, "II.3.1")
+    hrd.post("/updates", data={"csrf": csrf_of(hrd.get("/updates").text), f"text-{first}": "Late answer"})
+    shown = staff.get("/campaigns").text
+    assert "0 of 5 answered" in shown and "closed " in shown and "Close Update of" not in shown
+    assert staff.post("/campaigns/999/close", data={"csrf": token}).status_code == 404

@@ -87,3 +87,20 @@ def status(
         when = a.answered_at.strftime("%Y-%m-%d %H:%M") if a.answered_at else "not yet"
         table.add_row(a.name, ", ".join(a.actions), when, str(a.updated))
     make_console().print(table)
+
+
+@campaign_app.command("close")
+def close(
+    ctx: typer.Context,
+    campaign_id: Annotated[int, typer.Argument(metavar="ID", help="The campaign to close.")],
+) -> None:
+    """Close a campaign: updates given from now on no longer count as answers to it.
+
+    Example: [bold]planwatch campaign close 3[/]
+    """
+    from engine.actions.campaigns import close_campaign, find_campaign
+
+    with open_session(ctx) as session:
+        campaign = find_campaign(session, campaign_id)
+        changed = close_campaign(session, campaign, current_time())
+    make_console().print(f"Campaign {campaign.id} is {'now' if changed else 'already'} closed.")

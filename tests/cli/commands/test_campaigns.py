@@ -44,7 +44,10 @@ def test_start_asks_each_owner_once_and_status_shows_who_answered(plan) -> None:
     ("args", "message"),
     [
         (("start", "--within", "0"), "planwatch: --within 0: expected a number of days from 1 to 366"),
-        (("start", "--respond-by", "15/06/2000"), "planwatch: --respond-by: expected a date YYYY-MM-DD, got '15/06/2000'"),
+        (
+            ("start", "--respond-by", "15/06/2000"),
+            "planwatch: --respond-by: expected a date YYYY-MM-DD, got '15/06/2000'",
+        ),
         (("start", "--respond-by", "2000-06-15"), "planwatch: --respond-by 2000-06-15 is before today"),
         (("start", "--plan", "nope"), "planwatch: no plan 'nope'; the plans are: gb276-tc2"),
         (("status",), "planwatch: no campaign yet"),
@@ -64,3 +67,13 @@ def test_help_has_an_example(cli) -> None:  # type: ignore[no-untyped-def]
     for command in ("start", "status"):
         shown = cli("campaign", command, "--help")
         assert shown.code == 0 and "Example:" in shown.out and f"planwatch campaign {command}" in shown.out
+
+
+def test_close_stops_counting_and_says_so_twice(plan) -> None:  # type: ignore[no-untyped-def]
+    assert plan("campaign", "start").code == 0
+    closed = plan("campaign", "close", "1")
+    assert (closed.code, closed.out.strip()) == (0, "Campaign 1 is now closed.")
+    assert plan("campaign", "close", "1").out.strip() == "Campaign 1 is already closed."
+    assert _rows(plan.url, "SELECT closed_at IS NOT NULL FROM campaign") == [(True,)]
+    missing = plan("campaign", "close", "9")
+    assert missing.code == 2 and missing.err.startswith("planwatch: no campaign 9")
