@@ -50,9 +50,9 @@ _FIELDS = ("status", "acceptance", "delay cause", "extended")
 _STATUS_WORDS = {"done": "implemented", "reported": "reported", "dropped": "dropped", "on_hold": "on hold"}
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One action as it stood at the end of the report's day: the report's underlying table."""
+class Row(NamedTuple):
+    """One action as it stood at the end of the report's day: the report's underlying table (a named tuple:
+    100,000 of them are made at once)."""
 
     ref: str
     title: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 import docx
 from docx.enum.section import WD_ORIENT
@@ -50,6 +49,6 @@ def test_the_figures_tables_and_the_appendix_are_there() -> None:
 
 
 def test_text_with_markup_and_control_characters_is_kept_as_text() -> None:
-    odd = replace(ROWS[0], owner="A & B <c>\x0b\x01")
+    odd = ROWS[0]._replace(owner="A & B <c>\x0b\x01")
     paper = opened(ImplementationReport(REPORT.plan, REPORT.as_of, [odd], None))
     assert paper.tables[-1].rows[1].cells[2].text == "A & B <c>  "

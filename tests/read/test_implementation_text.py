@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -32,22 +31,19 @@ BASE = Row(
     verifier_rating="", verified_on=None,
 )  # fmt: skip
 ROWS = [
-    replace(
-        BASE,
+    BASE._replace(
         status="implemented",
         owner_rating="implemented",
         verifier_rating="partially_implemented",
         verified_on=date(2000, 5, 2),
     ),
-    replace(
-        BASE,
+    BASE._replace(
         ref="I.2",
         acceptance="partially_accepted",
         status="reported",
         owner_rating="implemented",
     ),
-    replace(
-        BASE,
+    BASE._replace(
         ref="II.1",
         part="Part II: Quality",
         owner="Mei Tanaka",
@@ -58,8 +54,7 @@ ROWS = [
         band="12 to 24 months",
         delay_cause="resources",
     ),
-    replace(
-        BASE,
+    BASE._replace(
         ref="II.2",
         part="Part II: Quality",
         owner="Somchai Prasert",
@@ -73,11 +68,11 @@ ROWS = [
         band="under 6 months",
         delay_cause="other",
     ),
-    replace(BASE, ref="III.1", part="Part III: Partners", acceptance="not_accepted"),
-    replace(BASE, ref="III.2", part="Part III: Partners", acceptance="under_consideration"),
-    replace(BASE, ref="III.3", part="Part III: Partners", status="open", recurring=True, due=None),
+    BASE._replace(ref="III.1", part="Part III: Partners", acceptance="not_accepted"),
+    BASE._replace(ref="III.2", part="Part III: Partners", acceptance="under_consideration"),
+    BASE._replace(ref="III.3", part="Part III: Partners", status="open", recurring=True, due=None),
 ]
-EARLIER = [replace(r, status="open", overdue_days=0, extensions=0) for r in ROWS]
+EARLIER = [r._replace(status="open", overdue_days=0, extensions=0) for r in ROWS]
 REPORT = ImplementationReport(
     PLAN, date(2001, 6, 30), ROWS,
     Changes(date(2000, 12, 31), ("I.1",), ("II.1", "II.2"), ("II.2",), ("I.2",), tally("whole plan", EARLIER)),
