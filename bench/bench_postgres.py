@@ -209,6 +209,105 @@ def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
     )
 
 
+# ----- how the actions' cursors can be written --------------------------------------------------
+
+CURSOR_BATCH = 1000  # actions a planning batch moves (plan_due's batch)
+
+
+def cursor_rows(size: int, shift: int) -> list[tuple[int, Any, Any, str]]:
+    """The DUE actions' new cursors, as plan_due writes them (id, next_fire_at, planned_through, policy)."""
+    base = world.NOW + timedelta(days=1 + shift)
+    return [(i, base + timedelta(seconds=i % 86_400), world.NOW, "default") for i in world.due_ids(size)]
+
+
+def write_unnest(cur: Any, table: str, rows: list[tuple[int, Any, Any, str]]) -> None:
+    """What plan_due runs now: one UPDATE ... FROM unnest(one binary array per column) a batch."""
+    for start in range(0, len(rows), CURSOR_BATCH):
+        part = list(zip(*rows[start : start + CURSOR_BATCH], strict=True))
+        cur.execute(
+            f"UPDATE {table} SET next_fire_at = u.n, planned_through = u.p, policy = u.o "
+            f"FROM unnest(%b::int[], %b::timestamptz[], %b::timestamptz[], %b::text[]) AS u(id, n, p, o) "
+            f"WHERE {table}.id = u.id",
+            [
+                list(part[0]),
+                list(part[1]),
+                list(part[2]),
+                list(part[3]),
+            ],
+        )
+
+
+def write_values(cur: Any, table: str, rows: list[tuple[int, Any, Any, str]]) -> None:
+    """UPDATE ... FROM (VALUES (...), ...) a batch: one statement, four parameters a row."""
+    for start in range(0, len(rows), CURSOR_BATCH):
+        part = rows[start : start + CURSOR_BATCH]
+        values = ", ".join("(%s::int, %s::timestamptz, %s::timestamptz, %s::text)" for _ in part)
+        cur.execute(
+            f"UPDATE {table} SET next_fire_at = u.n, planned_through = u.p, policy = u.o "
+            f"FROM (VALUES {values}) AS u(id, n, p, o) WHERE {table}.id = u.id",
+            [v for row in part for v in row],
+        )
+
+
+def write_copy(cur: Any, table: str, rows: list[tuple[int, Any, Any, str]]) -> None:
+    """COPY a batch into a temporary table, then one UPDATE ... FROM it."""
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS cursor_in (id int, n timestamptz, p timestamptz, o text)")
+    for start in range(0, len(rows), CURSOR_BATCH):
+        cur.execute("TRUNCATE cursor_in")
+        with cur.copy("COPY cursor_in FROM STDIN") as copy:
+            for i, n, p, o in rows[start : start + CURSOR_BATCH]:
+                copy.write_row((i, n, p, o))
+        cur.execute(
+            f"UPDATE {table} SET next_fire_at = u.n, planned_through = u.p, policy = u.o "
+            f"FROM cursor_in AS u WHERE {table}.id = u.id"
+        )
+
+
+def measure_cursor_writes(bench: Bench, size: int, rounds: int = 5) -> None:
+    """Time the ten cursor writes of plan_due (10 batches of 1,000) by three statements, on the action table
+    (its seven indexes) and on a narrow table of the cursors alone (primary key + next_fire_at)."""
+    methods = {
+        "UPDATE FROM unnest (now)": write_unnest,
+        "UPDATE FROM (VALUES ...)": write_values,
+        "COPY to a temp table + UPDATE": write_copy,
+    }
+    with psycopg.connect(libpq(bench.url)) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("CREATE TABLE action_cursor AS SELECT id, next_fire_at, planned_through, policy FROM action")
+        conn.execute("ALTER TABLE action_cursor ADD PRIMARY KEY (id)")
+        conn.execute("CREATE INDEX ix_action_cursor_next ON action_cursor (next_fire_at)")
+        indexes = (conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'action'").fetchone() or [0])[0]
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE action_cursor")
+        conn.autocommit = False
+        shift = 0
+        for table, label in (
+            ("action", f"the action table ({indexes} indexes)"),
+            ("action_cursor", "a narrow cursor table (2 indexes)"),
+        ):
+            for name, write in methods.items():
+                times = []
+                for _ in range(rounds):
+                    shift += 1
+                    rows = cursor_rows(size, shift)
+                    started = time.perf_counter()
+                    with conn.cursor() as cur:
+                        write(cur, table, rows)
+                    conn.commit()
+                    times.append(time.perf_counter() - started)
+                bench.add(
+                    Row(
+                        f"{DUE:,} cursors in batches of {CURSOR_BATCH:,}: {name}, {label}",
+                        f"{statistics.median(times):.3f} s (median of {rounds}, best {min(times):.3f} s)",
+                        "",
+                        None,
+                    )
+                )
+        conn.execute("DROP TABLE action_cursor")
+        conn.commit()
+
+
 def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
     rules, renderer, channel = load_rules(world.RULES), Renderer([world.TEMPLATES], IDENTITY), NullChannel()
     if not run_tick(engine, rules, channel, renderer, IDLE_AT).idle:
@@ -233,12 +332,14 @@ def measure_idle(bench: Bench, engine: Engine, size: int) -> None:
 
 
 def keep_messages(url: str, count: int) -> None:
-    """Keep ``count`` of the planned notices (the first by id) as the dispatch workload."""
+    """Keep ``count`` of the planned notices (the first by id) as the dispatch workload, due at NOW (planned
+    at 16:00, after their 09:00, they wait for their recipients' next working morning)."""
     with psycopg.connect(libpq(url)) as conn:
         conn.execute(
             "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE status = 'pending' ORDER BY id LIMIT %s)",
             (count,),
         )
+        conn.execute("UPDATE outbox SET due_at = %s", (world.NOW,))
         left = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
         if left is None or left[0] != count:
             raise SystemExit(f"wanted {count:,} pending notices, have {left}")
@@ -566,6 +667,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
     parser.add_argument("--planning-only", action="store_true", help="plan_due only: no idle tick, no dispatch")
+    parser.add_argument(
+        "--cursor-writes", action="store_true", help="also time the actions' cursor writes by three statements"
+    )
     parser.add_argument("--idle-runs", type=int, default=1000, help="idle ticks measured")
     parser.add_argument(
         "--server",
@@ -592,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(engine)
         seconds, _ = timed(lambda: fill(url, args.size))
         bench.note(f"world of {args.size:,} actions loaded with COPY in {seconds:.1f} s")
+        if args.cursor_writes:
+            measure_cursor_writes(bench, args.size)
         measure_planning(bench, engine, args.size)
         if not args.planning_only:
             measure_idle(bench, engine, args.size)
