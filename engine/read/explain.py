@@ -73,7 +73,8 @@ def explain_policy(session: Session, action: Action, rules: RuleSet) -> str:
     """Return a paragraph: which policy applies to ``action`` and why, and when it is next planned."""
     _, why = rules.policy_for(facts_for(session, action))
     nxt = action.next_fire_at.isoformat() if action.next_fire_at else "nothing planned"
-    return f"{action.ref} ({action.kind}, {action.status}): {why}\nNext planning: {nxt}."
+    said = "".join(f"\n{line}" for line in follow_up_lines(session, action))
+    return f"{action.ref} ({action.kind}, {action.status}): {why}{said}\nNext planning: {nxt}."
 
 
 def find_removed(session: Session, ident: str) -> Action | None:
@@ -104,3 +105,33 @@ def removed_note(session: Session, action: Action) -> str:
         f"{action.ref} was removed from the plan on {day.isoformat()} by {source}; "
         "importing a plan file that has it again restores it."
     )
+
+
+def follow_up_lines(session: Session, action: Action) -> list[str]:
+    """Return sentences on an action's follow-up: its acceptance, a report waiting for verification (by whom),
+    and the cause of delay; none for an accepted action with neither."""
+    from engine.store.followup_models import ClosureReport
+    from engine.store.models import Owner
+
+    lines = []
+    if action.acceptance != "accepted" or action.acceptance_note:
+        words = action.acceptance.replace("_", " ")
+        lines.append(f"Acceptance: {words}" + (f" ({action.acceptance_note})." if action.acceptance_note else "."))
+    waiting = session.exec(
+        select(ClosureReport)
+        .where(ClosureReport.action_id == action.id, ClosureReport.status == "reported")
+        .order_by(col(ClosureReport.reported_at), col(ClosureReport.id))
+    ).all()
+    for report in waiting:
+        reporter = session.get(Owner, report.reported_by)
+        verifier = session.get(Owner, report.verifier_id) if report.verifier_id else None
+        lead = f"Occurrence {report.occurrence} reported" if report.occurrence else "Reported"
+        lines.append(
+            f"{lead} implemented on {report.reported_at.date().isoformat()} by "
+            f"{reporter.name if reporter else report.reported_by}, waiting for verification by "
+            f"{verifier.name if verifier else 'the secretariat'}."
+        )
+    if action.delay_cause:
+        note = f" ({action.delay_note})" if action.delay_note else ""
+        lines.append(f"Cause of delay: {action.delay_cause}{note}.")
+    return lines

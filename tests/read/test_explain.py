@@ -72,3 +72,23 @@ def test_explain_names_the_policy_its_place_and_the_ones_passed_over(database_ur
     assert "'deadlines' does not apply: kind continuous is not deadline or window" in first
     assert second == "Next planning: 1999-10-01T08:00:00+00:00."
     assert deadline.startswith("I.1a.1 (deadline, open): policy 'deadlines' (rules/default.yaml:")
+
+
+def test_follow_up_lines_name_the_acceptance_the_verifier_waited_for_and_the_cause_of_delay(database_url: str) -> None:
+    from engine.actions.followup import report_implemented, set_acceptance, set_delay_cause
+    from engine.read.explain import follow_up_lines
+
+    engine = web_world(database_url)
+    with transaction(engine) as s:
+        action = find_action(s, "I.1a.1")
+        assert follow_up_lines(s, action) == []
+        set_acceptance(s, action, "partially_accepted", NOW, who="secretariat", via="cli", note="Geneva only")
+        set_delay_cause(s, action, "resources", NOW, who="program", via="cli")
+        report_implemented(s, action, NOW, who="program", via="cli")
+        assert follow_up_lines(s, action) == [
+            "Acceptance: partially accepted (Geneva only).",
+            "Reported implemented on 2000-06-01 by Jonas Lindqvist, waiting for verification by Amara Okafor.",
+            "Cause of delay: resources.",
+        ]
+        assert "waiting for verification by Amara Okafor" in explain_policy(s, action, load_rules(ROOT / "rules"))
+    engine.dispose()

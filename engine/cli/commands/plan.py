@@ -293,7 +293,7 @@ def show(
     """
     from engine.cli.present import print_action_sheet
     from engine.errors import NotFoundError
-    from engine.read.explain import find_removed, removed_note
+    from engine.read.explain import find_removed, follow_up_lines, removed_note
     from engine.read.queries import action_record, find_action, history, owners_with_chains
 
     with open_session(ctx) as session:
@@ -311,6 +311,8 @@ def show(
         if removed:
             console.print(f"[yellow]{removed}[/]", highlight=False)
         print_action_sheet(console, action, owner, chain, history(session, action), action_record(action))
+        for line in follow_up_lines(session, action):
+            console.print(line, highlight=False)
 
 
 @app.command()

@@ -164,7 +164,7 @@ def test_actions_refuses_an_unknown_status_and_names_the_statuses(cli) -> None: 
     result = cli("actions", "--status", "bogus")
     assert (result.code, result.out) == (2, "")
     assert result.err.strip() == (
-        "planwatch: --status: expected one of open, in_progress, done, dropped, on_hold, got 'bogus'"
+        "planwatch: --status: expected one of open, in_progress, reported, done, dropped, on_hold, got 'bogus'"
     )
 
 
