@@ -65,3 +65,93 @@ def test_a_wrong_event_is_refused_with_its_place(tmp_path: Path, text: str, word
         load_replay(path)
     message = str(error.value)
     assert message.startswith(f"{path}:1:") and words in message and "\n" not in message
+
+
+FOLLOW_UP_LIFE = """\
+- {at: 1999-10-15, action: III.d.3, event: accept, by: secretariat, acceptance: not_accepted, note: overtaken}
+- {at: 2000-04-10, action: I.1a.1, event: report, by: program, note: issued, links: [https://example.org/g]}
+- {at: 2000-04-12, action: I.1a.1, event: verify, rating: partially_implemented}
+- {at: 2000-04-20, action: II.2.2, event: report, by: codev, rating: partially_implemented}
+- {at: 2000-04-21, action: II.2.2, event: return, by: ed-devcoop, note: no evidence}
+- {at: 2000-05-08, action: II.2.2, event: cause, by: codev, cause: resources}
+- {at: 2000-05-02, action: II.3.1, event: ask_extension, by: hrd, to: 2000-09-30, note: budget late}
+- {at: 2000-05-04, action: II.3.1, event: grant, by: ed-devcoop, note: agreed}
+- {at: 2000-05-05, action: II.3.2, event: ask_extension, by: hrd, to: 2000-12-31, note: more time}
+- {at: 2000-05-09, action: II.3.2, event: refuse, by: ed-devcoop, note: no}
+"""
+
+
+def test_follow_up_events_go_through_the_follow_up_functions(tmp_path: Path, database_url: str) -> None:
+    from datetime import UTC, datetime, time
+
+    from sqlmodel import Session, select
+
+    from engine.drive.simulate import apply_events
+    from engine.importing import import_paths
+    from engine.read.queries import find_action
+    from engine.settings import Settings
+    from engine.store import make_engine, upgrade
+    from engine.store.followup_models import ClosureReport
+    from engine.store.web_models import ExtensionRequest
+
+    from ..conftest import OWNERS, ROOT, SEED
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    import_paths(engine, [OWNERS, SEED], Settings(database_url=database_url, rules_dir=ROOT / "rules"),
+                 datetime(1999, 10, 1, tzinfo=UTC))  # fmt: skip
+    for event in load_replay(write(tmp_path, FOLLOW_UP_LIFE)):
+        apply_events(engine, [event], datetime.combine(event.at, time(11), UTC))
+    with Session(engine) as s:
+        closures = {(r.action_id, r.status, r.owner_rating, r.verifier_rating, r.decided_by)
+                    for r in s.exec(select(ClosureReport)).all()}  # fmt: skip
+        done, returned = find_action(s, "I.1a.1"), find_action(s, "II.2.2")
+        assert (done.status, returned.status, returned.delay_cause) == ("done", "open", "resources")
+        assert closures == {
+            (done.id, "verified", "implemented", "partially_implemented", "ed-devcoop"),  # the verifier named on it
+            (returned.id, "returned", "partially_implemented", "", "ed-devcoop"),
+        }
+        assert find_action(s, "III.d.3").acceptance == "not_accepted"
+        assert find_action(s, "II.3.1").extended_to == date(2000, 9, 30)
+        decided = {(r.wanted, r.status, r.from_due) for r in s.exec(select(ExtensionRequest)).all()}
+        assert decided == {(date(2000, 9, 30), "granted", date(2000, 5, 31)),
+                           (date(2000, 12, 31), "refused", date(2000, 5, 31))}  # fmt: skip
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("- at: 2000-04-12\n  action: I.1\n  event: accept\n", "'accept' needs 'acceptance:'"),
+        ("- at: 2000-04-12\n  action: I.1\n  event: cause\n", "'cause' needs 'cause:'"),
+        ("- at: 2000-04-12\n  action: I.1\n  event: return\n", "'return' needs 'note:'"),
+        ("- at: 2000-04-12\n  action: I.1\n  event: report\n  rating: perfect\n", "rating"),
+    ],
+    ids=["accept", "cause", "return", "rating"],
+)
+def test_a_follow_up_event_missing_what_it_needs_is_refused_at_its_place(tmp_path: Path, text: str, words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as error:
+        load_replay(path)
+    assert str(error.value).startswith(f"{path}:") and words in str(error.value) and error.value.exit_code == 2
+
+
+def test_a_verification_with_no_report_waiting_says_so(tmp_path: Path, database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from engine.drive.simulate import apply_events
+    from engine.errors import UsageError
+    from engine.importing import import_paths
+    from engine.settings import Settings
+    from engine.store import make_engine, upgrade
+
+    from ..conftest import OWNERS, ROOT, SEED
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    import_paths(engine, [OWNERS, SEED], Settings(database_url=database_url, rules_dir=ROOT / "rules"),
+                 datetime(1999, 10, 1, tzinfo=UTC))  # fmt: skip
+    event = load_replay(write(tmp_path, "- {at: 2000-04-12, action: I.1a.1, event: verify}\n"))[0]
+    with pytest.raises(UsageError, match=r"2000-04-12: I\.1a\.1 has no report waiting to verify"):
+        apply_events(engine, [event], datetime(2000, 4, 12, 11, tzinfo=UTC))
+    engine.dispose()
