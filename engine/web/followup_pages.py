@@ -1,17 +1,15 @@
 """Follow-up pages: the owner's report of implementation with evidence, the verifier's queue (``/verify``),
-evidence downloads, the bulk update page (``/updates``, and ``/updates/{token}`` from a campaign's message) and
-the secretariat's campaigns (``/campaigns``).
+evidence downloads and the bulk update page (``/updates``, and ``/updates/{token}`` from a campaign's message).
 
 Every verb is a POST with the form's CSRF token and a role check; the signed-in forms are the pages' own,
-the campaign's link shows its page first and changes nothing until the owner presses "Save all". A campaign
-is started from a confirmation page that says who will be asked. Evidence is served only to people who may
-see its action (or who verify its report), as an attachment with its checked type, never inline.
+the campaign's link shows its page first and changes nothing until the owner presses "Save all". Evidence is
+served only to people who may see its action (or who verify its report), as an attachment with its checked
+type, never inline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -22,12 +20,7 @@ from starlette.datastructures import UploadFile
 from engine.actions.access import Viewer
 from engine.actions.campaigns import (
     Entry,
-    campaign_progress,
-    campaigns_of,
-    close_campaign,
-    pick_plan,
     save_updates,
-    start_campaign,
     to_update,
 )
 from engine.actions.evidence import (
@@ -50,10 +43,10 @@ from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import RATINGS, Campaign, CampaignRequest, ClosureReport, Evidence
-from engine.store.models import Action, Owner, Plan
-from engine.web.action_pages import percent_of
+from engine.store.models import Action, Owner
+from engine.web.action_pages import percent_of, visible_action
 from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of, same_token, settings_of
-from engine.web.common import RowId, parse_day, refusing_bad_input
+from engine.web.common import RowId, refusing_bad_input
 from engine.web.templating import ANON_CSRF, page
 from engine.zones import zone
 
@@ -104,7 +97,8 @@ async def read_upload(request: Request) -> Upload:
     return Upload(fields, files)
 
 
-def _checked(upload: Upload, who: Signed) -> dict[str, str]:
+def checked(upload: Upload, who: Signed) -> dict[str, str]:
+    """Return the form's fields after checking its CSRF token against the session's."""
     if not same_token(upload.fields.get("csrf"), who.csrf):
         raise PageError(403, "Form refused", REFUSED)
     return upload.fields
@@ -122,10 +116,10 @@ def _rules(settings: Settings) -> RuleSet | None:
 async def report_done(request: Request, action_id: RowId, who: SignedIn) -> RedirectResponse:
     """The owner reports the action implemented, with a note, links, files and their own rating."""
     upload = await read_upload(request)
-    form = _checked(upload, who)
+    form = checked(upload, who)
     settings, now = settings_of(request), now_of(request)
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = _visible(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id)
         if action.owner_id != who.viewer.id:
             raise PageError(403, "Not yours to report", "Only the action's owner reports it implemented.")
         links = [check_link(line) for line in form.get("links", "").splitlines() if line.strip()]
@@ -157,13 +151,6 @@ async def report_done(request: Request, action_id: RowId, who: SignedIn) -> Redi
             )
         code = "reported" if decision.report is not None else "done"
     return RedirectResponse(f"/actions/{action_id}?ok={code}&action={action_id}", status_code=303)
-
-
-def _visible(session: Session, viewer: Viewer, action_id: int) -> Action:
-    action = session.get(Action, action_id)
-    if action is None or action.removed_at is not None or not viewer.can_see(action.owner_id):
-        raise PageError(404, "No such action", "There is no action with that number that you can see.")
-    return action
 
 
 # --- the verifier's queue -----------------------------------------------------------------------------------
@@ -208,7 +195,7 @@ def _report(session: Session, report_id: int, viewer: Viewer) -> ClosureReport:
 @router.post("/verify/{report_id}/confirm")
 async def confirm_report(request: Request, report_id: RowId, who: SignedIn) -> RedirectResponse:
     """Confirm a report: the action (or occurrence) is done; the rating is the verifier's own."""
-    form = _checked(await read_upload(request), who)
+    form = checked(await read_upload(request), who)
     rating = form.get("rating", "implemented")
     if rating not in RATINGS:
         raise PageError(400, "That could not be done", "Choose one of the offered ratings.")
@@ -229,7 +216,7 @@ async def confirm_report(request: Request, report_id: RowId, who: SignedIn) -> R
 @router.post("/verify/{report_id}/return")
 async def return_to_owner(request: Request, report_id: RowId, who: SignedIn) -> RedirectResponse:
     """Return a report with a comment (required): the action is open again and its owner is told why."""
-    form = _checked(await read_upload(request), who)
+    form = checked(await read_upload(request), who)
     comment = form.get("comment", "").strip()
     if not comment:
         raise PageError(
@@ -306,7 +293,7 @@ def my_updates(request: Request, who: SignedIn) -> HTMLResponse:
 async def save_my_updates(request: Request, who: SignedIn) -> RedirectResponse:
     """Save every row filled in: one dated update each (with its file); nothing when one row is refused."""
     upload = await read_upload(request)
-    _checked(upload, who)
+    checked(upload, who)
     with transaction(engine_of(request)) as session:
         campaign = _open_campaign(session, who.viewer.id)
         saved = _save(request, session, who.viewer.id, upload, VIA, campaign)
@@ -426,91 +413,3 @@ async def save_from_message(request: Request, token: str) -> RedirectResponse:
         saved = _save(request, session, scope.owner.id, upload, LINK_VIA, scope.campaign_id)
     code = "updated" if saved else "nothing"
     return RedirectResponse(f"/updates/{quote(token, safe='')}?ok={code}", status_code=303)
-
-
-# --- campaigns ----------------------------------------------------------------------------------------------
-
-
-def _secretariat(who: Signed) -> None:
-    if not who.viewer.sees_all:
-        raise PageError(403, "Not yours to see", "Only the secretariat and administrators run update campaigns.")
-
-
-@router.get("/campaigns")
-def campaigns(request: Request, who: SignedIn) -> HTMLResponse:
-    """List the campaigns with who answered, and the form that starts one."""
-    _secretariat(who)
-    with transaction(engine_of(request)) as session:
-        found = [(c, campaign_progress(session, c)) for c in campaigns_of(session)]
-        plans = list(session.exec(select(Plan).order_by(col(Plan.id))).all())
-    return page(request, "campaigns.html.j2", viewer=who.viewer, csrf=who.csrf, found=found, plans=plans)
-
-
-@router.post("/campaigns/{campaign_id}/close")
-async def close(request: Request, campaign_id: RowId, who: SignedIn) -> RedirectResponse:
-    """Close a campaign: later updates no longer count as answers to it."""
-    _checked(await read_upload(request), who)
-    _secretariat(who)
-    with transaction(engine_of(request)) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise PageError(404, "No such campaign", "There is no campaign with that number.")
-        close_campaign(session, campaign, now_of(request))
-    return RedirectResponse("/campaigns?ok=closed", status_code=303)
-
-
-def _start_options(form: dict[str, str]) -> dict[str, Any]:
-    within = form.get("within", "45").strip()
-    if not within.isdigit():
-        raise PageError(400, "That could not be done", f"Due within: expected a number of days, got {within!r}.")
-    respond = form.get("respond_by", "").strip()
-    return {
-        "within_days": int(within),
-        "include_overdue": form.get("overdue", "") == "yes",
-        "respond_by": parse_day(respond, "Answer by") if respond else None,
-        "note": form.get("note", "").strip(),
-    }
-
-
-@router.post("/campaigns/preview")
-async def preview_campaign(request: Request, who: SignedIn) -> HTMLResponse:
-    """Show who a campaign would ask and about what, with the button that starts it; nothing is sent yet."""
-    form = _checked(await read_upload(request), who)
-    _secretariat(who)
-    options = _start_options(form)
-    with transaction(engine_of(request)) as session, refusing_bad_input():
-        plan = pick_plan(session, form.get("plan") or None)
-        actions = to_update(
-            session,
-            now_of(request),
-            plan_id=plan.id,
-            within_days=options["within_days"],
-            include_overdue=options["include_overdue"],
-        )
-        people = directory(session.connection())
-    by_owner: dict[str, list[Action]] = {}
-    for action in actions:
-        by_owner.setdefault(action.owner_id or "", []).append(action)
-    asked = sorted(((people.name_of(o), mine) for o, mine in by_owner.items()), key=lambda pair: pair[0])
-    return page(
-        request,
-        "campaign_confirm.html.j2",
-        viewer=who.viewer,
-        csrf=who.csrf,
-        plan=plan,
-        asked=asked,
-        options=options,
-        form=form,
-    )
-
-
-@router.post("/campaigns/start")
-async def start(request: Request, who: SignedIn) -> RedirectResponse:
-    """Start the campaign confirmed on the preview: one message to each owner asked."""
-    form = _checked(await read_upload(request), who)
-    _secretariat(who)
-    options = _start_options(form)
-    with transaction(engine_of(request)) as session, refusing_bad_input():
-        plan = pick_plan(session, form.get("plan") or None)
-        start_campaign(session, plan, now_of(request), who=who.viewer.id, **options)
-    return RedirectResponse("/campaigns?ok=campaign", status_code=303)

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.web import (
     action_pages,
+    campaign_pages,
     escalation_pages,
     followup_pages,
     link_pages,
@@ -24,7 +25,16 @@ STATIC = {"planwatch.css": "text/css; charset=utf-8", "planwatch.js": "text/java
 
 def install(app: FastAPI) -> None:
     """Add the pages, sign-in and action links to ``app``."""
-    for module in (signin_pages, action_pages, escalation_pages, plan_pages, report_pages, link_pages, followup_pages):
+    for module in (
+        signin_pages,
+        action_pages,
+        escalation_pages,
+        plan_pages,
+        report_pages,
+        link_pages,
+        followup_pages,
+        campaign_pages,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(PageError, _page_error)
