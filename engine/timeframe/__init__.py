@@ -155,8 +155,7 @@ def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | 
     ``language`` is "en", "fr" or "es"; None (or another value) guesses it from the phrase's words.
     """
     try:
-        lang = language if language in LANGUAGES else detect(text)
-        reading = _read(text, ref, fy_start, lang)
+        reading = _read(text, ref, fy_start, language if language in LANGUAGES else detect(text))
     except Exception as exc:  # a phrase must never stop an import; the reason names the failure
         reading = Reading(
             "unscheduled",
