@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlmodel import Session
 
+from engine.read.extension_history import Extension, extension_histories
 from engine.store import tables
 from engine.store.models import Plan
 from engine.zones import zone
@@ -153,6 +154,7 @@ class ImplementationReport:
     as_of: date
     rows: list[Row]
     changes: Changes | None = None
+    granted: list[tuple[str, Extension]] = field(default_factory=list)  # (ref, extension), oldest first
 
     @property
     def symbol(self) -> str:
@@ -244,7 +246,30 @@ def build_implementation(
     finally:
         if collecting:
             gc.enable()
-    return ImplementationReport(plan, as_of, rows, changes)
+    granted = _granted(session, history.facts, history.owners, end_of(plan, as_of))
+    return ImplementationReport(plan, as_of, rows, changes, granted)
+
+
+def _name(names: dict[str, str], who: str) -> str:
+    return names.get(who, who) if who else ""
+
+
+def _granted(
+    session: Session, facts: list[_Facts], names: dict[str, str], cut: datetime
+) -> list[tuple[str, Extension]]:
+    """Return every extension granted before ``cut`` to the actions in ``facts``, oldest first, with its ref;
+    who asked and who granted are named."""
+    refs = {f.id: f.ref for f in facts}
+    found = [
+        (
+            refs[action_id],
+            replace(e, granted_by=names.get(e.granted_by, e.granted_by), requested_by=_name(names, e.requested_by)),
+        )
+        for action_id, history in extension_histories(session, None, until=cut).items()
+        if action_id in refs
+        for e in history.extensions
+    ]
+    return sorted(found, key=lambda pair: pair[1].at)
 
 
 class _State(NamedTuple):

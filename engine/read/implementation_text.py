@@ -188,6 +188,22 @@ def long_rows(report: ImplementationReport) -> list[list[str]]:
     ]
 
 
+def extension_rows(report: ImplementationReport) -> list[list[str]]:
+    """Return the extensions granted: action, granted on, from, to, asked by, granted by, reason."""
+    return [
+        [
+            ref,
+            e.at.date().isoformat(),
+            _day(e.from_due),
+            e.to.isoformat(),
+            e.requested_by or "(granted directly)",
+            e.granted_by,
+            e.reason,
+        ]
+        for ref, e in report.granted
+    ]
+
+
 def csv_row(row: Row) -> list[str]:
     """Return one action's line of the underlying table, in ``CSV_FIELDS`` order."""
     return [
@@ -258,6 +274,11 @@ def sections(report: ImplementationReport) -> list[tuple[str, list[str], list[li
             "Overdue for more than twelve months",
             ["Action", "Title", "Owner", "Due", "Days overdue", "Cause"],
             long_rows(report),
+        ),
+        (
+            "Extensions granted",
+            ["Action", "Granted on", "From", "To", "Asked by", "Granted by", "Reason"],
+            extension_rows(report),
         ),
     ]
 

@@ -175,6 +175,15 @@ def test_the_age_band_never_falls_as_time_passes(due: date, days: int, more: int
     assert months_between(due, due + timedelta(days=days)) <= days // 28
 
 
+@given(st.dates(date(1996, 1, 1), date(2030, 1, 1)), st.integers(0, 3000))
+def test_whole_months_are_counted_as_dateutil_counts_them(start: date, days: int) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    end = start + timedelta(days=days)
+    gap = relativedelta(end, start)
+    assert months_between(start, end) == gap.years * 12 + gap.months
+
+
 def test_the_responsible_unit_is_two_steps_below_the_top() -> None:
     bosses = {"dg": None, "ed": "dg", "codev": "ed", "ro-bangkok": "codev", "program": "ed", "lonely": None}
     assert unit_of("ro-bangkok", bosses) == "codev"
@@ -217,6 +226,12 @@ def test_extensions_count_as_they_stood_and_move_the_due_date(engine: Engine) ->
     assert rows(mid)["II.3.1"].overdue_days == 0  # type: ignore[attr-defined]
     assert rows(report(engine, "2001-04-05"))["II.3.1"].overdue_days == 5  # type: ignore[attr-defined]
     assert late.changes is not None and late.changes.extended == ("II.3.1",)
+    granted = [(ref, e.from_due, e.to, e.requested_by, e.granted_by) for ref, e in late.granted]
+    assert granted == [
+        ("II.3.1", date(2000, 5, 31), date(2000, 9, 30), "Kwame Mensah", "Amara Okafor"),
+        ("II.3.1", date(2000, 9, 30), date(2001, 3, 31), "", "Technical Cooperation Secretariat"),
+    ]
+    assert len(mid.granted) == 1
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -384,6 +399,11 @@ def test_the_example_plans_life_gives_figures_an_independent_count_agrees_with(d
     assert {x.delay_cause for x in r.overdue()} >= {"resources", "depends on another action", "other"}
     assert r.extensions() == (2, 2, sum(f["days_added"] for f in now.values()))  # type: ignore[misc]
     assert r.ratings() == sql["ratings"]
+    asked = {(ref, e.requested_by, e.granted_by, e.to) for ref, e in r.granted}
+    assert asked == {
+        ("II.3.4", "", "Amara Okafor", date(2000, 7, 31)),  # granted on the supervisor's own motion
+        ("I.3a.1", "Ingrid Solberg", "Amara Okafor", date(2001, 6, 30)),  # asked for, then granted
+    }
     assert ("implemented", "partially_implemented") in r.ratings()
     assert sql["asked"] == sql["reports"]  # every report asked its verifier, through the outbox
     # compared with the earlier day

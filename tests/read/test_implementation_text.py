@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
+from engine.read.extension_history import Extension
 from engine.read.implementation import Changes, ImplementationReport, Row, tally
 from engine.read.implementation_text import (
     CSV_FIELDS,
@@ -73,9 +74,25 @@ ROWS = [
     BASE._replace(ref="III.3", part="Part III: Partners", status="open", recurring=True, due=None),
 ]
 EARLIER = [r._replace(status="open", overdue_days=0, extensions=0) for r in ROWS]
+GRANTED = [
+    (
+        "II.2",
+        Extension(
+            datetime(2000, 12, 1, 11, tzinfo=UTC),
+            date(2000, 12, 31),
+            date(2001, 1, 31),
+            "Mei Tanaka",
+            "Somchai Prasert",
+            None,
+            "floods",
+        ),
+    ),
+    ("II.2", Extension(datetime(2001, 1, 20, 11, tzinfo=UTC), date(2001, 1, 31), date(2001, 3, 31), "Mei Tanaka")),
+]
 REPORT = ImplementationReport(
     PLAN, date(2001, 6, 30), ROWS,
     Changes(date(2000, 12, 31), ("I.1",), ("II.1", "II.2"), ("II.2",), ("I.2",), tally("whole plan", EARLIER)),
+    GRANTED,
 )  # fmt: skip
 
 
@@ -121,6 +138,10 @@ def test_the_tables_group_by_part_unit_and_owner() -> None:
     assert tables["The owner's rating beside the verifier's"] == [
         ["implemented", "not yet verified", "1"],
         ["implemented", "partially implemented", "1"],
+    ]
+    assert tables["Extensions granted"] == [
+        ["II.2", "2000-12-01", "2000-12-31", "2001-01-31", "Somchai Prasert", "Mei Tanaka", "floods"],
+        ["II.2", "2001-01-20", "2001-01-31", "2001-03-31", "(granted directly)", "Mei Tanaka", ""],
     ]
     assert tables["Overdue for more than twelve months"] == [
         ["II.1", "Guidelines", "Mei Tanaka", "2000-01-31", "517", "resources"]
