@@ -418,6 +418,7 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
             "away_to": entry.away.last if entry.away else None,
             "deputy_id": entry.away.deputy if entry.away else None,
             "country": entry.country,
+            "language": entry.language,
         }
         if current is not None:  # an optional key the file leaves out keeps what is stored
             values = {k: v for k, v in values.items() if _owner_key(k) in entry.given}

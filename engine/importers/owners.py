@@ -3,7 +3,8 @@
 Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,supervisor``).
 An owner may be away for a period (``away: {from, to, deputy}``; CSV ``away_from,away_to,deputy``):
 the deputy receives in their place. ``country`` (ISO 3166 alpha-2) says whose holidays the owner keeps
-when the rules name that country's (``holidays_by_country``).
+when the rules name that country's (``holidays_by_country``). ``language`` (en, fr or es) is the one
+their e-mails, pages and calendar feeds are written in; left empty, the plan's language.
 ``REQUIRED`` keys (and CSV columns) must be there; an optional one that is left out keeps what
 is stored for an owner already known (``given`` says which ones an entry carries).
 """
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engine import yamlfile
 from engine.countries import CountryCode
 from engine.errors import InputError, Location, ValidationErrors, display_path
+from engine.languages import language_problem
 from engine.zones import ZoneName
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -40,6 +42,7 @@ CSV_COLUMNS = (
     "away_to",
     "deputy",
     "country",
+    "language",
 )
 AWAY_COLUMNS = ("away_from", "away_to", "deputy")
 REQUIRED = ("id", "name", "email", "timezone")
@@ -76,6 +79,7 @@ class OwnerEntry(BaseModel):
     role: Literal["owner", "secretariat", "admin"] = "owner"
     away: Away | None = None
     country: CountryCode | None = None
+    language: str | None = None
 
     @field_validator("email")
     @classmethod
@@ -83,6 +87,16 @@ class OwnerEntry(BaseModel):
         if not EMAIL_RE.match(value):
             raise ValueError(f"expected an e-mail address like name@example.org, got {value!r}")
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = language_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value.strip().lower()
 
     @property
     def given(self) -> frozenset[str]:
@@ -149,7 +163,8 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
             parts = {"from": cells.get("away_from"), "to": cells.get("away_to"), "deputy": cells.get("deputy")}
             values["away"] = {k: v for k, v in parts.items() if v} or None
         # an empty cell of an optional column says "none" (it clears); a column left out keeps what is stored
-        values.update({k: None for k in ("supervisor", "delegate", "country") if k in cells and not cells[k]})
+        cleared = ("supervisor", "delegate", "country", "language")
+        values.update({k: None for k in cleared if k in cells and not cells[k]})
         values.update({k: v for k, v in (("digest", "none"), ("role", "owner")) if k in cells and not cells[k]})
         try:
             entries.append(OwnerEntry.model_validate(values))
