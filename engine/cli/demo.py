@@ -296,6 +296,10 @@ def print_summary(console: Console, s: DemoSummary, db: Path, rules: Path | None
     console.print(
         f"Explore: [bold]planwatch {options} escalations --open[/], [bold]... why I.2c.3[/], [bold]... review[/]"
     )
+    console.print(
+        f"The governing body's report: [bold]planwatch {options} report implementation --as-of {UNTIL}"
+        f" --since {UNTIL.replace(month=6, day=30)} --out report.docx[/] (or .md, .csv, .html)."
+    )
     signed = "a key kept in its database" if s.own_key else "PLANWATCH_SECRET_KEY (serve with the same key)"
     console.print(
         f"Its links are signed with {signed}: [bold]planwatch --db sqlite:///{db} serve --as-of 2001-12-31[/]"

@@ -41,6 +41,7 @@ def test_demo_summary_matches_the_database_and_the_maildir(workdir: Path, capsys
     log = re.search(r"Escalation log: (\d+) steps \(level 0: (\d+), level 1: (\d+), level 2: (\d+)\)", out)
     maildir = re.search(r"(\d+) messages are in the Maildir (\S+)", out)
     assert messages and deadlines and log and maildir, out
+    assert "report implementation --as-of 2001-12-31 --since 2001-06-30 --out report.docx" in out
     db = sqlite3.connect(workdir / "out" / "planwatch-demo.db")
     sent = dict(db.execute("select type, count(*) from outbox where status='sent' group by type").fetchall())
     assert [int(n) for n in messages.groups()] == [
