@@ -80,3 +80,9 @@ def test_the_printable_report_is_the_cli_report_and_the_downloads_open(site, cli
     rows = {r["ref"]: r for r in csv.DictReader(io.StringIO(table.text))}
     assert rows["I.2a.1"]["status as of"] == "implemented" and rows["I.2a.1"]["verified on"] == "2000-03-03"
     assert rows["II.3.1"]["extended to"] == "2000-12-31" and rows["II.3.1"]["extensions"] == "1"
+
+
+def test_the_plan_page_links_the_report_for_those_who_may_read_it(site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    assert 'href="/implementation?plan=gb276-tc2&amp;as_of=2000-06-01"' in client("ed-devcoop").get("/plan").text
+    assert "/implementation?" not in client("program").get("/plan").text
