@@ -322,6 +322,8 @@ def event(ctx: Ctx, a: int, b: int) -> Reading | None:
 
 def _event_reading(ctx: Ctx, a: int, b: int, note: str) -> Reading:
     text = _ARTICLE.sub("", ctx.src(a, b).strip(PUNCT + "()"))
+    if not text:  # "Sous réserve des": the words name no event
+        return Reading("unscheduled", main=f"Read as unscheduled: '{ctx.src(0, b)}' names no event")
     r = Reading("event", event=text, main=f"Read as tied to an event, '{text}', not to a date")
     if note:
         r.notes.append(note)

@@ -116,6 +116,9 @@ _PERIODS = {
 }
 
 _CONNECTORS = {
+    "a ete": "was",
+    "ont ete": "were",
+    "a debute en": "started in",
     "annee prochaine": "next year",
     "annee suivante": "the following year",
     "au mois de": "in",
@@ -281,6 +284,16 @@ _RHYTHMS = {
     "chaque semaine": "weekly",
     "quotidiennement": "every day",
     "quotidien": "daily",
+    "quotidienne": "daily",
+    "quotidiennes": "daily",
+    "quadrimestriel": "every four months",
+    "quadrimestrielle": "every four months",
+    "regulier": "periodic",
+    "reguliere": "periodic",
+    "reguliers": "periodic",
+    "regulieres": "periodic",
+    "periodique": "periodic",
+    "periodiques": "periodic",
     "periodiquement": "periodically",
     "regulierement": "regularly",
     "de maniere reguliere": "regularly",
@@ -335,7 +348,6 @@ _STATES = {
     "constamment": "constantly",
     "de facon constante": "constantly",
     "de maniere constante": "constantly",
-    "a tout moment": "at all times",
     "en tout temps": "at all times",
     "en cours": "ongoing",
     "activite permanente": "permanent activity",
@@ -444,7 +456,17 @@ _ADVERBS = {
     )
 }
 
+# "les cinq prochaines années": the English order, "the next five years"
+_NEXT = {
+    f"{the}{number} {next_} {unit}": f"the next {english} {units}"
+    for the in ("les ", "")
+    for number, english in _NUMBERS.items()
+    for next_ in ("prochains", "prochaines")
+    for unit, units in (("annees", "years"), ("ans", "years"), ("mois", "months"), ("semaines", "weeks"))
+}
+
 PHRASES: dict[str, str] = {
+    **_NEXT,
     **_ADVERBS,
     **MONTHS,
     **_NUMBERS,

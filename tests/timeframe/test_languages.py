@@ -195,3 +195,12 @@ def test_parse_never_raises_in_any_language_and_keeps_the_schema(text: str, ref:
     if s.kind in ("event", "unscheduled"):
         assert s.needs_review
     assert Schedule.from_json(json.loads(json.dumps(data))) == s
+
+
+def test_words_that_announce_an_event_and_name_none_are_unscheduled() -> None:
+    s = parse("SOUS RESERVE DES", date(2000, 1, 1))
+    assert (s.kind, s.event, s.reason) == (
+        "unscheduled",
+        None,
+        "Read as unscheduled: 'SOUS RESERVE DES' names no event.",
+    )
