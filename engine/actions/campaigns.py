@@ -324,7 +324,7 @@ def campaign_progress(session: Session, campaign: Campaign) -> list[Answer]:
         .where(CampaignRequest.campaign_id == campaign.id)
     )
     asked = list(session.exec(query).all())
-    refs = {a.id: a.ref for a in session.exec(select(Action).where(Action.plan_id == campaign.plan_id)).all()}
+    refs = dict(session.exec(select(Action.id, Action.ref).where(Action.plan_id == campaign.plan_id)).all())
     given = _updates_since(session, campaign, [i for request, _ in asked for i in request.action_ids or []])
     answers = []
     for request, owner in asked:
