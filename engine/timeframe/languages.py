@@ -170,7 +170,7 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
         for c in text:
             node = node.setdefault(c, {})
         ends: list[str] = node.setdefault("", [])
-        ends.append(_key_end(text, ahead) + f"(?P<k{i}>)")
+        ends.append(_key_end(text, ahead, words.MONTHS) + f"(?P<k{i}>)")
         actions[f"k{i}"] = english + (" " if key.endswith("'") and english else "")  # "l'examen"
     for node_ends in _ends(tree):
         node_ends.sort(key=lambda e: "(?=" not in e)  # a key that holds only before a year or a day goes first
@@ -184,9 +184,12 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
     )
 
 
-def _key_end(text: str, ahead: str) -> str:
-    """What must follow a key: no letter or digit after a word, and a year or a day for " <year>", " <day>"."""
+def _key_end(text: str, ahead: str, months: Iterable[str]) -> str:
+    """What must follow a key: no letter or digit after a word, and a year, a day or a month for " <year>",
+    " <day>", " <month>"."""
     out = r"(?![a-z0-9])" if text[-1].isalnum() else ""
+    if ahead == "month>":
+        return out + r"(?=\s+(?:" + "|".join(sorted(months, key=len, reverse=True)) + r")(?![a-z]))"
     return out + {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
 
 

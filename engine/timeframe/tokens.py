@@ -531,7 +531,7 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
     ("ym", rf"(?P<ym_m>0?[1-9]|1[0-2])/(?P<ym_y>{_Y})", _b_ym),
     (
         "dmr",
-        rf"(?P<dmr_a>{_DAY})\s*(?:-|to|and|&)\s*(?P<dmr_b>{_DAY})(?:\s+of)?\s+{_mon('dmr_m')}"
+        rf"(?P<dmr_a>{_DAY})(?:\s*,\s*{_DAY})*\s*,?\s*(?:-|to|and|&)\s*(?P<dmr_b>{_DAY})(?:\s+of)?\s+{_mon('dmr_m')}"
         rf"(?:,?\s+(?P<dmr_y>{_Y}))?(?![a-z0-9])",
         _b_dmr,
     ),
@@ -590,7 +590,7 @@ _ALTERNATIVES: tuple[tuple[str, str, Builder], ...] = (
     ),
     (
         "fy",
-        rf"(?P<fy_w>{_FYW}|fiscal)\s*-?\s*'?(?P<fy_a>{_Y}|\d\d(?!\d))"
+        rf"(?:the\s+)?(?P<fy_w>{_FYW}|fiscal)\s*-?\s*'?(?P<fy_a>{_Y}|\d\d(?!\d))"
         r"(?:\s*[-/]\s*(?P<fy_b>(?:19|20|21)\d\d|\d\d)(?!\d))?",
         _b_fy,
     ),

@@ -160,6 +160,9 @@ _CONNECTORS = {
     "el dia <day>": "the",
     "dia <day>": "",
     "comenzara el": "starting on the",
+    "inicie el": "starting on the",
+    "termine el": "to finish on the",
+    "para el ano fiscal": "for fiscal year",
     "se iniciara el": "starting on the",
     "finalizara el": "to finish on the",
     "terminara el": "to finish on the",
@@ -475,7 +478,26 @@ _ADVERBS = {
     )
 }
 
-PHRASES: dict[str, str] = {**_ADVERBS, **MONTHS, **_NUMBERS, **_UNITS, **_PERIODS, **_CONNECTORS, **_RHYTHMS, **_STATES}
+# "el ocho de febrero", "a partir del uno de enero": a day of the month in words
+_DAY_WORDS = """
+    uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciseis diecisiete
+    dieciocho diecinueve veinte veintiuno veintidos veintitres veinticuatro veinticinco veintiseis veintisiete
+    veintiocho veintinueve treinta
+"""
+_DAYS_IN_WORDS = {f"{word} de <month>": str(n) for n, word in enumerate(_DAY_WORDS.split(), 1)}
+_DAYS_IN_WORDS.update({"primero de <month>": "1", "treinta y uno de <month>": "31"})
+
+PHRASES: dict[str, str] = {
+    **_DAYS_IN_WORDS,
+    **_ADVERBS,
+    **MONTHS,
+    **_NUMBERS,
+    **_UNITS,
+    **_PERIODS,
+    **_CONNECTORS,
+    **_RHYTHMS,
+    **_STATES,
+}
 
 # "de", "del" before a date say "from" (or nothing, after a day or a month); "a", "al" say "to"
 # after a "from", else "by".
