@@ -1699,3 +1699,41 @@ def test_the_end_of_a_biennium_is_a_deadline_on_its_last_day(text: str) -> None:
     assert (got.kind, got.start, got.due, got.needs_review) == ("deadline", None, date(2003, 12, 31), False)
     whole = parse("the current biennium", date(2003, 5, 10))  # the whole biennium stays a window
     assert (whole.kind, whole.start, whole.due) == ("window", date(2002, 1, 1), date(2003, 12, 31))
+
+
+# Constructions found in real French and Spanish plans that English plans write too
+_SHARED = [
+    ("Term: 1 July 2014 - end of the fortieth session of the Conference (July 2017)", "2014-07-01", "2017-07-31"),
+    ("from 1 July 2016 to the end of the fortieth session of the Conference (July 2017)", "2016-07-01", "2017-07-31"),
+    ("18-23 November 2009", "2009-11-18", "2009-11-23"),
+    ("27 to 29 March 2019", "2019-03-27", "2019-03-29"),
+    ("10, 11 and 12 May 2019", "2019-05-10", "2019-05-12"),
+    ("01/05/2024 -> 14/07/2024", "2024-05-01", "2024-07-14"),
+    ("during the years 2000-2015", "2000-01-01", "2015-12-31"),
+    ("Strategic plan 2019 - 2034", "2019-01-01", "2034-12-31"),
+]
+
+
+@pytest.mark.parametrize(("text", "start", "due"), _SHARED, ids=[t for t, _, _ in _SHARED])
+def test_windows_written_as_in_french_and_spanish_plans(text: str, start: str, due: str) -> None:
+    got = parse(text, date(2017, 4, 28))
+    assert (got.kind, got.start, got.due) == ("window", date.fromisoformat(start), date.fromisoformat(due))
+
+
+def test_start_labels_dates_after_a_slash_and_fiscal_years_named_with_the() -> None:
+    ref = date(2024, 12, 5)
+    assert (parse("Start date: March 2022", ref).kind, parse("Start date: March 2022", ref).start) == (
+        "start",
+        date(2022, 3, 1),
+    )
+    assert parse("Due date: March 2022", ref).due == date(2022, 3, 31)
+    assert parse("31/Dec/2024", ref).due == date(2024, 12, 31)
+    assert parse("for the fiscal year 2025", ref).due == date(2025, 12, 31)
+    assert parse("End 2024/ Early 2025", ref).due == date(2025, 4, 30)
+
+
+def test_periods_after_an_unnamed_step_and_continuous_work_named_mid_phrase() -> None:
+    ref = date(2024, 1, 1)
+    assert (parse("within 30 days thereafter", ref).kind, parse("four days later", ref).kind) == ("event", "event")
+    assert parse("Monitoring is an ongoing process", ref).kind == "continuous"
+    assert parse("Data published annually online", ref).rrule == "FREQ=YEARLY"
