@@ -81,16 +81,17 @@ def _sentence(e: Extension, names: dict[str, str]) -> str:
 
 
 def extension_histories(
-    session: Session, action_ids: Iterable[int] | None = None, until: datetime | None = None
+    session: Session, action_ids: Iterable[int] | None = None, until: datetime | None = None, *, dues: bool = True
 ) -> dict[int, ExtensionHistory]:
     """Return the extension history of each action in ``action_ids`` (None: every action that has one).
 
-    Actions never extended get a history with no extensions only when named in ``action_ids``.
+    Actions never extended get a history with no extensions only when named in ``action_ids``. ``dues=False``
+    leaves the original due dates out (None), for a reader that needs only the extensions.
     """
     wanted = None if action_ids is None else sorted(set(action_ids))
     changes = _granted(session, wanted, until)
     asked = _requests(session, wanted, until)
-    due = _original_dues(session, wanted if wanted is not None else sorted(changes))
+    due = _original_dues(session, wanted if wanted is not None else sorted(changes)) if dues else {}
     found: dict[int, ExtensionHistory] = {}
     for action_id in wanted if wanted is not None else sorted(changes):
         requests = asked.get(action_id, [])
@@ -99,53 +100,54 @@ def extension_histories(
     return found
 
 
-def _extension(change: dict[str, object], requests: list[dict[str, object]]) -> Extension:
+_Change = tuple[datetime, str, str | None, str, str]  # (at, who, old, new, note): an extension in the change log
+_Asked = tuple[str, datetime, date, str]  # (requested by, requested at, wanted, reason): a granted request
+
+
+def _extension(change: _Change, requests: list[_Asked]) -> Extension:
     """Return one granted extension; the request it answers (granted, same new date) gives who asked and why."""
-    to = date.fromisoformat(str(change["new"]))
-    old = change["old"]
-    match = next((r for r in requests if r["wanted"] == to and r["status"] == "granted"), None)
+    at, who, old, new, note = change
+    to = date.fromisoformat(new)
+    match = next((r for r in requests if r[2] == to), None)
     if match is not None:
         requests.remove(match)
-    at = change["at"]
-    assert isinstance(at, datetime)
-    asked_at = match["requested_at"] if match else None
     return Extension(
         at=at,
-        from_due=date.fromisoformat(str(old)) if old else None,
+        from_due=date.fromisoformat(old) if old else None,
         to=to,
-        granted_by=str(change["who"]),
-        requested_by=str(match["requested_by"]) if match else "",
-        requested_at=asked_at if isinstance(asked_at, datetime) else None,
-        reason=str((match["reason"] if match else "") or change["note"] or ""),
+        granted_by=who,
+        requested_by=match[0] if match else "",
+        requested_at=match[1] if match else None,
+        reason=(match[3] if match else "") or note,
     )
 
 
-def _granted(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[dict[str, object]]]:
+def _granted(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[_Change]]:
     C = tables.ACTION_CHANGE
     query = select(C.c.action_id, C.c.at, C.c.who, C.c.old, C.c.new, C.c.note).where(C.c.field == EXTENDED)
     if ids is not None:
         query = query.where(C.c.action_id.in_(ids))
     if until is not None:
         query = query.where(C.c.at < until)
-    found: dict[int, list[dict[str, object]]] = defaultdict(list)
-    for row in session.connection().execute(query.order_by(C.c.at, C.c.id)).mappings():
-        if row["new"]:
-            found[row["action_id"]].append(dict(row))
+    found: dict[int, list[_Change]] = defaultdict(list)
+    for action_id, at, who, old, new, note in session.connection().execute(query.order_by(C.c.at, C.c.id)).all():
+        if new:
+            found[action_id].append((at, who, old, new, note or ""))
     return found
 
 
-def _requests(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[dict[str, object]]]:
+def _requests(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[_Asked]]:
     R = tables.EXTENSION_REQUEST
-    query = select(R.c.action_id, R.c.requested_by, R.c.requested_at, R.c.wanted, R.c.reason, R.c.status).where(
+    query = select(R.c.action_id, R.c.requested_by, R.c.requested_at, R.c.wanted, R.c.reason).where(
         R.c.status == "granted"
     )
     if ids is not None:
         query = query.where(R.c.action_id.in_(ids))
     if until is not None:
         query = query.where(R.c.decided_at < until)
-    found: dict[int, list[dict[str, object]]] = defaultdict(list)
-    for row in session.connection().execute(query.order_by(R.c.requested_at, R.c.id)).mappings():
-        found[row["action_id"]].append(dict(row))
+    found: dict[int, list[_Asked]] = defaultdict(list)
+    for action_id, *rest in session.connection().execute(query.order_by(R.c.requested_at, R.c.id)).all():
+        found[action_id].append(tuple(rest))
     return found
 
 

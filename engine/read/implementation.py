@@ -265,7 +265,7 @@ def _granted(
             refs[action_id],
             replace(e, granted_by=names.get(e.granted_by, e.granted_by), requested_by=_name(names, e.requested_by)),
         )
-        for action_id, history in extension_histories(session, None, until=cut).items()
+        for action_id, history in extension_histories(session, None, until=cut, dues=False).items()
         if action_id in refs
         for e in history.extensions
     ]
@@ -381,29 +381,30 @@ class _History:
 
     def row(self, f: _Facts, k: int, day: date) -> Row:
         status, acceptance, cause, extended, due, overdue = self._core(f, k, day)
-        closure = _last_closure(self.closures.get(f.id), k)
-        done = [at for bucket, at in self.done_at.get(f.id, ()) if bucket <= k] if status == "implemented" else []
+        closures = self.closures.get(f.id)
+        closure = _last_closure(closures, k) if closures else None
+        done = [at for bucket, at in self.done_at.get(f.id, ()) if bucket <= k] if status == "implemented" else None
         owner = f.owner_id or ""
-        return Row(
-            ref=f.ref,
-            title=f.title,
-            part=self.parts.get(f.section_key, ""),
-            owner=self.owners.get(owner, "(no owner)"),
-            owner_id=owner,
-            unit=self.units.get(owner, "(no owner)"),
-            acceptance=acceptance,
-            status=status,
-            recurring=f.kind == "recurring",
-            due=f.due,
-            extended_to=date.fromisoformat(str(extended[-1][2])) if extended else None,
-            extensions=len(extended),
-            days_added=sum(_days(old, new) for _, old, new in extended),
-            overdue_days=overdue,
-            band=band_of(due, overdue) if overdue else "",
-            delay_cause=cause if overdue else "",
-            owner_rating=closure.owner_rating if closure else "",
-            verifier_rating=closure.verifier_rating if closure and closure.decided <= k else "",
-            verified_on=done[-1].astimezone(self.tz).date() if done else None,
+        return Row(  # positional, in the fields' order: 100,000 rows are made at once
+            f.ref,
+            f.title,
+            self.parts.get(f.section_key, ""),
+            self.owners.get(owner, "(no owner)"),
+            owner,
+            self.units.get(owner, "(no owner)"),
+            acceptance,
+            status,
+            f.kind == "recurring",
+            f.due,
+            date.fromisoformat(str(extended[-1][2])) if extended else None,
+            len(extended),
+            sum(_days(old, new) for _, old, new in extended) if extended else 0,
+            overdue,
+            band_of(due, overdue) if overdue else "",
+            cause if overdue else "",
+            closure.owner_rating if closure else "",
+            closure.verifier_rating if closure and closure.decided <= k else "",
+            done[-1].astimezone(self.tz).date() if done else None,
         )
 
 
