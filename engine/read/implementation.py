@@ -155,6 +155,7 @@ class ImplementationReport:
     rows: list[Row]
     changes: Changes | None = None
     granted: list[tuple[str, Extension]] = field(default_factory=list)  # (ref, extension), oldest first
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # figures asked for again
 
     @property
     def symbol(self) -> str:
@@ -168,14 +169,18 @@ class ImplementationReport:
 
     def total(self) -> Tally:
         """Return the whole plan's figures."""
-        return tally("whole plan", self.rows)
+        if "total" not in self._memo:
+            self._memo["total"] = tally("whole plan", self.rows)
+        return self._memo["total"]  # type: ignore[no-any-return]
 
     def by(self, what: str) -> list[Tally]:
         """Return the figures per ``part``, ``unit`` or ``owner``, in the order they first appear."""
-        groups: dict[str, list[Row]] = defaultdict(list)
-        for row in self.rows:
-            groups[getattr(row, what)].append(row)
-        return [tally(label, rows) for label, rows in groups.items()]
+        if what not in self._memo:
+            groups: dict[str, list[Row]] = defaultdict(list)
+            for row in self.rows:
+                groups[getattr(row, what)].append(row)
+            self._memo[what] = [tally(label, rows) for label, rows in groups.items()]
+        return list(self._memo[what])
 
     def acceptance(self) -> Counter[str]:
         """Return how many actions have each acceptance decision (every action, whatever its status)."""
@@ -183,7 +188,11 @@ class ImplementationReport:
 
     def overdue(self) -> list[Row]:
         """Return the overdue rows, most overdue first."""
-        return sorted((r for r in self.rows if r.overdue), key=lambda r: (-r.overdue_days, r.ref))
+        if "overdue" not in self._memo:
+            self._memo["overdue"] = sorted(
+                (r for r in self.rows if r.overdue_days), key=lambda r: (-r.overdue_days, r.ref)
+            )
+        return list(self._memo["overdue"])
 
     def bands(self) -> dict[str, Counter[str]]:
         """Return, per age band, how many overdue actions have each cause of delay."""

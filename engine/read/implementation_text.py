@@ -38,6 +38,7 @@ CSV_FIELDS = (
 GROUP_HEAD = ("accepted", "implemented", "reported, awaiting verification", "overdue", "implementation rate")
 
 
+@lru_cache(maxsize=4096)
 def words(value: str) -> str:
     """Return a stored value (``partially_implemented``) as words (``partially implemented``)."""
     return value.replace("_", " ")
@@ -225,6 +226,7 @@ def csv_row(row: Row) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=65536)
 def _day(day: date | None) -> str:
     return day.isoformat() if day else ""
 
