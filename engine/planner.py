@@ -1282,7 +1282,7 @@ def _verify_candidates(
                 "note": report.note,
                 "days_waiting": max(0, (at.astimezone(zone(view.plan_tz)).date() - reported_day).days),
                 "level": level,
-                "occurrence": report.occurrence,
+                "reported_occurrence": report.occurrence,
                 "report_id": report.report_id,
                 "verifier": report.verifier.name or report.verifier.email,
             }

@@ -373,12 +373,13 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
         "by": (decider.name if decider else report.decided_by) or "",
         "comment": report.comment,
         "report_id": report.id,
+        "reported_occurrence": report.occurrence,  # a recurring action's occurrence reported, or ""
     }
     row = outbox_row(
         message_key(f"{action.plan_id}/{action.ref}", template, str(report.id), person.id),
         plan_id=action.plan_id,
         action_id=action.id,
-        occurrence=report.occurrence,
+        occurrence=f"verification {report.id}",  # about one report, as the verifier's reminders of it
         step=template,
         type="closure",
         level=0,

@@ -68,6 +68,8 @@ ZONES = ["Europe/Zurich", "Asia/Bangkok", "America/Lima"]
 KINDS = ["deadline", "window", "recurring", "continuous", "event"]
 DATED = {"deadline", "window"}
 EVENTS = ["done", "progress", "hold", "reopen", "drop", "extend", "ack", "not_mine", "reassign", "set"]
+EVENTS += ["report", "verify", "return", "accept"]  # follow-up: closure in two steps, acceptance
+ACCEPTANCE = ["accepted", "partially_accepted", "not_accepted", "under_consideration"]
 DIGESTS = ["none", "none", "daily", "weekly"]
 HOUR = 9  # the rules' delivery hour, in each recipient's zone
 HOLIDAYS = {  # the rules' holidays: Geneva's for everyone but staff in Bangkok and Lima, who have their own
@@ -318,10 +320,25 @@ def lives(draw: st.DrawFn) -> Life:
         if event in {"ack", "not_mine"}:
             events.append(ReplayEvent(at=when, action=ref, event=event, by="life"))
             continue
+        if event == "accept":  # the secretariat's decision; one not accepted says why
+            state = ACCEPTANCE[other % len(ACCEPTANCE)]
+            note = "outside the mandate" if state == "not_accepted" else ""
+            events.append(ReplayEvent(at=when, action=ref, event="accept", acceptance=state, note=note, by="life"))
+            continue
+        if event == "report":  # reported implemented: its owner's supervisor is asked to verify it
+            if kinds[ref] != "recurring" and now in {"open", "in_progress"}:
+                status[ref] = "reported"
+                events.append(ReplayEvent(at=when, action=ref, event="report", note="see the file", by="life"))
+            continue
+        if event in {"verify", "return"}:  # by the verifier the rules named
+            if now == "reported":
+                status[ref] = "done" if event == "verify" else "open"
+                events.append(ReplayEvent(at=when, action=ref, event=event, note="seen", by="replay"))
+            continue
         if (
             (event == "hold" and now == "on_hold")
             or (event == "reopen" and now != "on_hold")
-            or (event == "progress" and now == "on_hold")
+            or (event == "progress" and now in {"on_hold", "reported"})
         ):
             continue
         next_status = {"done": "done", "drop": "dropped", "hold": "on_hold", "reopen": "open"}.get(event, now)
@@ -431,6 +448,16 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
                     .order_by(tables.ACTION_CHANGE.c.id)
                 )
             ]
+            reports = [  # every report of implementation: when made, and what became of it
+                (r.ref, r.status, aware_utc(r.reported_at), aware_utc(r.decided_at) if r.decided_at else None)
+                for r in conn.execute(
+                    select(act.c.ref, tables.CLOSURE_REPORT).join(act, act.c.id == tables.CLOSURE_REPORT.c.action_id)
+                )
+            ]
+            final = {
+                r.ref: (r.status, aware_utc(r.planned_through) if r.planned_through else None)
+                for r in conn.execute(select(act.c.ref, act.c.status, act.c.planned_through))
+            }
             completions = [
                 (r.ref, r.occurrence, aware_utc(r.at))
                 for r in conn.execute(
@@ -458,6 +485,8 @@ def live(life: Life, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str,
         "supervisors": {r.id: r.supervisor_id for r in people},
         "owner_changes": owner_changes,
         "removed": removed,
+        "reports": reports,
+        "final": final,
     }
     return rows, escalations, facts
 
@@ -494,7 +523,7 @@ def owner_first(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
     heard: set[tuple[str, str]] = set()
     wrong = []
     for r in sent(rows):
-        if not r["occurrence"]:  # not about an occurrence (a reassignment to the secretariat)
+        if not r["occurrence"] or r["type"] in VERIFYING:  # not about an occurrence the owner is told of
             continue
         about = (r["ref"], r["occurrence"])
         if owner_side(r, facts):
@@ -517,7 +546,7 @@ def periods(life: Life) -> tuple[dict[str, list[tuple[datetime, datetime | None]
             holds[e.action].append((at, None))
         elif e.event == "reopen":
             holds[e.action][-1] = (holds[e.action][-1][0], at)
-        elif e.event in {"done", "drop"}:
+        elif e.event in {"done", "drop", "verify"}:
             ended.setdefault(e.action, at)
     return holds, ended
 
@@ -587,7 +616,9 @@ def exactly_once(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{k} sent {n} times" for k, n in seen.items() if n > 1]
 
 
-IMMEDIATE = {"not-mine", "extension"}  # answers to what someone did, sent at once rather than at the delivery hour
+IMMEDIATE = {"not-mine", "extension", "verification_request", "closure_returned"}  # answers to what someone did,
+# sent at once rather than at the delivery hour
+VERIFYING = {"verification", "closure"}  # messages about a report of implementation (to its verifier, or returned)
 TICK = timedelta(minutes=1)  # a service's tick (the simulator ticks again at once after a change made between ticks)
 
 
@@ -687,6 +718,53 @@ def levels(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
     return wrong
 
 
+def reported_is_quiet(life: Life, rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    """Messages to an action's owner (or delegate, or deputy) while it was reported implemented and waiting for
+    its verifier; a report the life took back or decided whose record does not say so."""
+    wrong = []
+    for ref, state, reported, decided in facts["reports"]:
+        end = decided or life.until + timedelta(days=1)
+        wrong += [
+            f"{ref} {r['step']} to {r['recipient_id']} sent {r['sent_at']} while reported ({reported} to {end})"
+            for r in sent(rows)
+            if r["ref"] == ref and owner_side(r, facts) and reported + TICK < r["sent_at"] < end
+        ]
+        if state == "reported" and facts["final"][ref][0] != "reported":
+            wrong.append(f"{ref}: a report still waits, but the action is {facts['final'][ref][0]}")
+    return wrong
+
+
+def only_verified_is_done(life: Life, facts: dict[str, Any]) -> list[str]:
+    """Actions done without a verified report or a "done" of their own (done at once, as one-step closure does);
+    reported actions whose report is not waiting; returned reports whose action was not planned again after."""
+    closed_by_hand = {e.action for e in life.events if e.event == "done"}
+    verified = {ref for ref, state, _, _ in facts["reports"] if state == "verified"}
+    waiting = {ref for ref, state, _, _ in facts["reports"] if state == "reported"}
+    wrong = []
+    for ref, (status, _) in facts["final"].items():
+        if status == "done" and ref not in verified | closed_by_hand:
+            wrong.append(f"{ref} is done, but nobody verified it")
+        if status == "reported" and ref not in waiting:
+            wrong.append(f"{ref} is reported, but no report waits for verification")
+    for ref, state, _, decided in facts["reports"]:
+        status, planned = facts["final"][ref]
+        returned = state == "returned" and status in {"open", "in_progress"} and decided is not None
+        if returned and (planned is None or planned < decided):
+            wrong.append(f"{ref} was returned {decided} and never planned again (planned through {planned})")
+    return wrong
+
+
+def returned_tells_the_owner(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    """A report returned by its verifier whose owner was not sent why."""
+    returned = [(ref, decided) for ref, state, _, decided in facts["reports"] if state == "returned" and decided]
+    wrong = []
+    for ref, decided in returned:
+        told = [r for r in rows if r["ref"] == ref and r["step"] == "closure_returned" and r["due_at"] == decided]
+        if facts["final"][ref][0] in {"open", "in_progress"} and not told:
+            wrong.append(f"{ref} returned {decided}: its owner was not told why")
+    return wrong
+
+
 def lived(life: Life) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     with tempfile.TemporaryDirectory() as folder:
         return live(life, Path(folder))
@@ -704,6 +782,9 @@ def test_every_life_keeps_the_invariants(life: Life) -> None:
     assert on_time(rows, facts) == []
     assert nothing_lost(life, rows, facts) == []
     assert levels(rows, facts) == []
+    assert reported_is_quiet(life, rows, facts) == []
+    assert only_verified_is_done(life, facts) == []
+    assert returned_tells_the_owner(rows, facts) == []
 
 
 FIXED = Life(
@@ -836,3 +917,60 @@ def test_a_life_with_a_deputy_a_digest_and_a_reimport_says_what_it_should() -> N
     assert owner_first(rows, facts) == hold_is_silence(life, rows, facts) == done_stops(life, rows, facts) == []
     assert no_escalation_about_unsent_checkins(rows, escalations) == exactly_once(rows) == []
     assert on_time(rows, facts) == nothing_lost(life, rows, facts) == levels(rows, facts) == []
+
+
+FIXED_FOLLOW_UP = Life(
+    owners_yaml="""\
+owners:
+  - {id: sup0, name: Top, email: top@example.org, timezone: Europe/Zurich}
+  - {id: sup1, name: Mid, email: mid@example.org, timezone: Europe/Zurich, supervisor: sup0}
+  - {id: own0, name: Zora, email: zora@example.org, timezone: Europe/Zurich, supervisor: sup1}
+""",
+    plan_yaml="""\
+plan: {id: life, title: A fixed plan, symbol: L/1, date: 1999-09-01, timezone: Europe/Zurich}
+sections:
+  - {key: I, number: I, title: Part one}
+actions:
+  - {id: I.1, section: I, title: Closed, timeframe: x, owner: own0, schedule: {kind: deadline, due: 2000-03-15}}
+  - {id: I.2, section: I, title: Refused, timeframe: x, owner: own0, schedule: {kind: deadline, due: 2000-03-20}}
+""",
+    start=datetime(2000, 2, 1, tzinfo=UTC),
+    until=datetime(2000, 5, 15, tzinfo=UTC),
+    events=(
+        ReplayEvent(at=date(2000, 2, 2), action="I.2", event="accept", acceptance="not_accepted", note="no", by="life"),
+        ReplayEvent(at=date(2000, 2, 10), action="I.1", event="report", note="sent", by="life"),
+        ReplayEvent(at=date(2000, 3, 10), action="I.1", event="return", note="attach it", by="replay"),
+        ReplayEvent(at=date(2000, 3, 30), action="I.1", event="report", note="attached", by="life"),
+        ReplayEvent(at=date(2000, 4, 5), action="I.1", event="verify", note="seen", by="replay"),
+    ),
+)
+
+
+def test_a_life_with_a_report_returned_then_verified_says_what_it_should() -> None:
+    """I.1 is reported on 10 February: its owner hears nothing more, its verifier (Mid) is reminded every week and
+    Top hears of it after three weeks; returned on 10 March, Zora is told why and is reminded of the due date and
+    the ladder runs again; reported again and verified, it is done. I.2 is not accepted: nobody hears of it."""
+    life = FIXED_FOLLOW_UP
+    rows, escalations, facts = lived(life)
+    mine = [r for r in sent(rows) if r["ref"] == "I.1"]
+    waiting = [
+        (r["sent_at"].date().isoformat(), r["recipient_id"], r["step"]) for r in mine if r["type"] == "verification"
+    ]
+    assert waiting == [  # reported at noon: a week on, the next morning
+        ("2000-02-18", "sup1", "verify:remind"),
+        ("2000-02-25", "sup1", "verify:remind#1"),
+        ("2000-03-03", "sup0", "verify:escalate"),
+        ("2000-03-03", "sup1", "verify:escalate"),
+        ("2000-03-10", "sup0", "verify:escalate#1"),
+        ("2000-03-10", "sup1", "verify:escalate#1"),
+    ]
+    told = [r for r in mine if r["step"] == "closure_returned"]
+    assert [(r["recipient_id"], r["sent_at"].date().isoformat()) for r in told] == [("own0", "2000-03-10")]
+    after_return = [r for r in mine if r["recipient_id"] == "own0" and date(2000, 3, 10) < r["sent_at"].date()]
+    assert [r["step"] for r in after_return][:2] == ["remind:due:2d", "escalate:1"]
+    assert facts["final"]["I.1"][0] == "done" and facts["final"]["I.2"][0] == "open"
+    assert not [r for r in sent(rows) if r["ref"] == "I.2"]
+    assert any(e["occurrence"].startswith("verification ") and e["level"] == 1 for e in escalations)
+    assert reported_is_quiet(life, rows, facts) == only_verified_is_done(life, facts) == []
+    assert returned_tells_the_owner(rows, facts) == owner_first(rows, facts) == exactly_once(rows) == []
+    assert on_time(rows, facts) == levels(rows, facts) == done_stops(life, rows, facts) == []
