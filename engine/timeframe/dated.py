@@ -44,14 +44,21 @@ _BEGIN_FINISH = re.compile(
     r"(?:be\s+)?(?:finish(?:ed)?|end(?:ing|ed)?|complet(?:e|ed|ion)|conclud(?:e|ed)|finali[sz]ed?"
     r"|done)(?:\s+(?:by|in|at|on|before))?|until|till|through|to)\s+" + _Q + _T
 )
-_RANGE = re.compile(
-    _H + r"(?:\b(?P<c>from|between|beginning|starting|commencing|as\s+from|during|throughout|in"
-    r"|over|for|within|covering)\s+)?(?:the\s+)?(?:period\s+)?(?:from\s+)?"
-    + _RP
-    + r"(?:\s*(?P<sep>-+>|-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*|(?P<sl>\s+/\s*|\s*/\s+)|/)"
-    + _RQ
-    + _T
-)
+
+
+def _range(p: str, q: str) -> re.Pattern[str]:
+    return re.compile(
+        _H + r"(?:\b(?P<c>from|between|beginning|starting|commencing|as\s+from|during|throughout|in"
+        r"|over|for|within|covering)\s+)?(?:the\s+)?(?:period\s+)?(?:from\s+)?"
+        + p
+        + r"(?:\s*(?P<sep>-+>|-|to|until|till|through|thru|and|up\s+to|to\s+the\s+end\s+of)\s*"
+        r"|(?P<sl>\s+/\s*|\s*/\s+)|/)" + q + _T
+    )
+
+
+_RANGE = _range(_P, _Q)
+_MEETING_RANGE = _range(_RP, _RQ)  # tried only where a meeting is named: it costs twice as much
+_MEETING_WORD = re.compile(r"\b(?:session|meeting|conference|assembly)\b")
 _ONWARDS = re.compile(
     r"\s*,?\s*(?:onwards?|and\s+onwards?|and\s+beyond|and\s+thereafter|and\s+after"
     r"|forward|and\s+continuing|and\s+ongoing|on|-\s*(?:ongoing|on-going))(?![a-z])"
@@ -171,7 +178,7 @@ def dated(ctx: Ctx, a: int, b: int) -> Reading | None:
     if n == 0:
         return None
     if n > 1:
-        for pattern in (_BEGIN_FINISH, _RANGE):
+        for pattern in (_BEGIN_FINISH, _MEETING_RANGE if _MEETING_WORD.search(seg) else _RANGE):
             m = pattern.match(seg)
             if m is not None and (r := _window(ctx, a, m)) is not None:
                 return r
