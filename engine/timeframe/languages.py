@@ -72,6 +72,9 @@ def _markers(words: ModuleType, other: ModuleType) -> frozenset[str]:
 _MARKS = {"fr": _markers(words_fr, words_es), "es": _markers(words_es, words_fr)}
 _FOREIGN = (_MARKS["fr"] | _MARKS["es"]) - _EN_MARKERS
 _FOREIGN |= {w.rstrip("'") for w in _FOREIGN}  # "jusqu'a" is split into "jusqu" and "a"
+_FOREIGN_BYTES = frozenset(w.encode() for w in _FOREIGN if w.isascii())
+_SEPARATORS = b"',;:.()[]/-\"!?0123456789"
+_BYTE_SPACES = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 _SPACES = str.maketrans({c: " " for c in "'’‘`,;:.()[]/-–—‐→“”\"!?•…\u00a0\u202f0123456789"})
 # Letters that only one of the two languages writes ("à", "è", "ç" French; "ñ", "á", "í", "ó" Spanish).
 _FR_LETTERS = frozenset("àèùâêîôûçëïœ")
@@ -104,9 +107,11 @@ def _choose(score: Mapping[str, int]) -> str:
 
 def detect(text: str) -> str:
     """Return "en", "fr" or "es": the language whose marker words the phrase holds most (English on a tie)."""
-    words = text.lower().translate(_SPACES)
-    if words.isascii() and _FOREIGN.isdisjoint(words.split()):
-        return "en"  # most English phrases stop here, at the cost of a few string methods
+    if text.isascii():  # most English phrases stop here, at the cost of a few byte-string methods
+        if _FOREIGN_BYTES.isdisjoint(text.lower().encode().translate(_BYTE_SPACES).split()):
+            return "en"
+    elif (words := text.lower().translate(_SPACES)).isascii() and _FOREIGN.isdisjoint(words.split()):
+        return "en"  # an English phrase with a dash or quotes from a word processor
     return _choose(_letters(text, _score(_WORDS.findall(plain(text)))))
 
 
