@@ -231,6 +231,7 @@ _ADJECTIVES = {
     "weekly": "every week",
     "daily": "every day",
     "biennial": "biennially",
+    "bimonthly": "every two months",
 }
 _RANGE_END = re.compile(r"(?<![a-z])(?:a|au|aux|al|hasta|jusqu)(?![a-z])")
 _YEAR = re.compile(r"\s*(?:19|20|21)\d\d(?!\d)")
@@ -312,9 +313,9 @@ def to_english(low: str, language: str, accented: str = "") -> English:
             else:
                 _of(w, voc, low, start, pos)
         elif english in _ADJECTIVES and _after_noun(low, w.done, start):
-            if not (w.opened or _DIGIT.search(low, 0, start)):  # "un bilan annuel": an annual review
+            if not (w.opened or _DIGIT.search(low)):  # "un bilan annuel": an annual review
                 w.put(start, pos, _ADJECTIVES[english])
-            # else "mars 2000 pour les rapports annuels": the adjective qualifies a noun, no rhythm
+            # else "mars 2000 pour les rapports annuels", "programa anual de trabajo 2024": no rhythm
         else:
             w.put(start, pos, english)
     return w.finish()
