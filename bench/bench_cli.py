@@ -74,6 +74,48 @@ def user_env() -> dict[str, str]:
     return {**env, "COLUMNS": "160"}
 
 
+# One process, stage by stage (CPU ms): what a read command's time is made of.
+SPLIT = """
+import io, sys, time, contextlib
+marks = [time.process_time()]
+def mark():
+    marks.append(time.process_time())
+import sqlalchemy; mark()
+import sqlalchemy.orm; mark()
+import sqlmodel; mark()
+import engine.store; mark()
+from engine.store import ensure_schema, make_engine
+db = make_engine(sys.argv[1]); ensure_schema(db); db.dispose(); mark()
+from engine.cli.main import run; mark()
+args = ["--db", sys.argv[1], "--rules", sys.argv[2], "actions", "--json"]
+with contextlib.redirect_stdout(io.StringIO()):
+    run(args); mark()
+    run(args); mark()
+print(" ".join(f"{(b - a) * 1000:.1f}" for a, b in zip(marks, marks[1:])))
+"""
+STAGES = (
+    "import sqlalchemy (Core)",
+    "+ sqlalchemy.orm",
+    "+ sqlmodel (and pydantic)",
+    "+ planwatch's tables (engine.store)",
+    "open the database, check its schema revision",
+    "+ the CLI (Typer, the command table)",
+    "actions --json, first run in the process",
+    "actions --json, second run",
+)
+
+
+def split(db: Path, runs: int) -> list[float]:
+    """Return the median CPU milliseconds of each stage of ``SPLIT`` over ``runs`` new processes."""
+    command = [sys.executable, "-c", SPLIT, f"sqlite:///{db}", str(ROOT / "rules")]
+    samples = []
+    for i in range(runs + 1):
+        done = subprocess.run(command, capture_output=True, cwd=db.parent, env=user_env(), check=True, text=True)
+        if i > 0:
+            samples.append([float(x) for x in done.stdout.split()])
+    return [statistics.median(column) for column in zip(*samples, strict=True)]
+
+
 def planwatch(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     env = user_env()
     command = [str(PLANWATCH), "--db", f"sqlite:///{db}", "--rules", str(ROOT / "rules"), *args]
@@ -155,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             cpu = statistics.median(cpus) * 1000
             rows.append((f"floor: {name}", med, best, cpu, None))
             print(f"  floor: {name}: median {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms", flush=True)
+        print(f"\nwhere a read command's CPU goes, one process stage by stage (median of {args.runs}):")
+        for stage, ms in zip(STAGES, split(db, args.runs), strict=True):
+            print(f"  {stage}: {ms:.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
