@@ -240,6 +240,8 @@ def _plan_owner_side(
 
     occurrences: dict[str, _Occurrence] = {}
     candidates = list(_candidates(view, policy, calendar, since, until, wanted, occurrences, history))
+    if policy.stale is not None:
+        candidates += _stale_catch_up(view, policy, calendar, candidates, since, now)
     candidates = _owner_first(view, policy, calendar, history, candidates, occurrences, since, now, until, wanted)
     due = [c for c in candidates if since < c.at <= until or c.status]
     later = [c.at for c in candidates if c.at > until and not c.status]
@@ -1213,6 +1215,32 @@ def _stale(
         seen[label] = occ
         others = [i for i, step in enumerate(policy.escalate, 1) if not set(step.to) <= OWNER_ROLES]
         yield from _ladder(view, policy, calendar, occ, now, wanted, steps=frozenset(others))
+
+
+STALE_CATCH_UP_REASON = "catch-up: the action became stale before planwatch planned it (a new rule, or downtime)"
+
+
+def _stale_catch_up(
+    view: ActionView,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    candidates: list[_Candidate],
+    since: datetime,
+    now: datetime,
+) -> list[_Candidate]:
+    """The stale reminder whose instant passed before ``since`` unsent (the rule is new, or planwatch was down):
+    sent once now, as a catch-up, at the owner's working hours."""
+    late = [c for c in candidates if c.family == "stale" and c.at <= since]
+    return [
+        _with(
+            c,
+            at=catch_up_at(now, c.recipient, policy, calendar),
+            status="pending",
+            reason=STALE_CATCH_UP_REASON,
+            payload=dict(c.payload) | {"catch_up": True, "planned": c.at.isoformat()},
+        )
+        for c in late
+    ]
 
 
 VERIFY_CAP = timedelta(days=366)  # a report left unverified this long is reminded of no more

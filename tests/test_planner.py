@@ -866,3 +866,13 @@ def test_an_update_moves_the_stale_reminder_sixty_days_on() -> None:
 def test_an_action_overdue_before_it_would_be_stale_gets_the_overdue_ladder_only() -> None:
     v = view(due=date(2000, 2, 1), last_update_at=datetime(2000, 1, 3, 12, tzinfo=UTC))
     assert not [n for n in run_life(v, STALE, until=datetime(2000, 6, 1, tzinfo=UTC)) if n.step == "stale"]
+
+
+def test_a_stale_reminder_whose_instant_passed_unplanned_goes_once_as_a_catch_up() -> None:
+    v = view(due=None, kind="continuous", last_update_at=datetime(1999, 10, 1, 12, tzinfo=UTC))
+    now = datetime(2000, 5, 2, 10, tzinfo=UTC)  # a Tuesday, at noon in Zurich: within the working day
+    first = plan_action(v, STALE, BusinessCalendar(), History(), now - timedelta(days=1), now)
+    [notice] = [n for n in first.notices if n.step == "stale"]
+    assert (notice.at, notice.payload["catch_up"], notice.payload["planned"][:10]) == (now, True, "1999-11-30")
+    again = plan_action(v, STALE, BusinessCalendar(), History(frozenset({notice.key})), now, now + timedelta(days=1))
+    assert [n for n in again.notices if n.step == "stale"] == []

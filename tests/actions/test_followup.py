@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -285,3 +285,67 @@ def _ids(path: Path) -> list[str]:
     from ruamel.yaml import YAML
 
     return [item["id"] for item in YAML(typ="safe").load(path.read_text())["actions"]]
+
+
+# The plan step over the database: what it reads of reports, acceptance and updates.
+
+STALE_RULES = """\
+defaults:
+  stale: {after: 60d, escalate_after: 14d}
+policies:
+  - name: ongoing
+    match: {kind: [continuous, start, event, unscheduled]}
+    escalate:
+      - {after: 0d, to: supervisor}
+  - name: rest
+"""
+
+
+def _planned(world: Engine, rules: RuleSet, at: datetime) -> list[Outbox]:
+    from engine.drive.planning import plan_due
+
+    plan_due(world, rules, at)
+    with transaction(world) as session:
+        return list(session.exec(select(Outbox).where(Outbox.created_at == at)).all())
+
+
+def test_the_plan_step_reminds_the_verifier_of_a_waiting_report_and_not_the_owner(world: Engine) -> None:
+    rules = load_rules(Path(__file__).resolve().parents[2] / "rules")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        report_implemented(session, action, NOW, who="pardev", via="cli", rules=rules)
+        ident = action.id
+    _planned(world, rules, NOW)
+    later = _planned(world, rules, NOW + timedelta(days=30))
+    mine = [o for o in later if o.action_id == ident]
+    assert mine and {o.recipient_id for o in mine} <= {"ed-devcoop", "dg-office"}
+    assert {o.template for o in mine} <= {"verification_request", "verification_overdue"}
+
+
+def test_the_plan_step_leaves_an_action_not_accepted_alone(world: Engine) -> None:
+    rules = load_rules(Path(__file__).resolve().parents[2] / "rules")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        set_acceptance(session, action, "not_accepted", NOW, who="secretariat", via="cli", note="no")
+        ident = action.id
+    assert [o for o in _planned(world, rules, NOW + timedelta(days=1)) if o.action_id == ident] == []
+    with transaction(world) as session:
+        assert _action(session, "III.d.1").next_fire_at is None
+
+
+def test_the_plan_step_reminds_the_owner_of_a_stale_action_counting_from_its_last_update(
+    world: Engine, tmp_path: Path
+) -> None:
+    rules = _rules(tmp_path, STALE_RULES)
+    with transaction(world) as session:
+        quiet, busy = _action(session, "I.1a.3"), _action(session, "I.1b.1")
+        assert quiet.kind == busy.kind == "continuous"
+        progress(session, busy, NOW - timedelta(days=10), who="program", via="cli", note="on its way")
+        for action in (quiet, busy):
+            action.next_fire_at = NOW
+            action.planned_through = NOW - timedelta(days=1)
+            session.add(action)
+        ids = {quiet.id: "quiet", busy.id: "busy"}
+    found = _planned(world, rules, NOW)
+    stale = {ids[o.action_id] for o in found if o.step == "stale" and o.action_id in ids}
+    assert stale == {"quiet"}  # created on import in 1999: far more than 60 days without an update
