@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -22,9 +24,10 @@ from engine.actions.followup import (
     verifier_of,
     verify,
 )
-from engine.actions.workflow import progress
+from engine.actions.workflow import progress, set_status
 from engine.errors import UsageError
 from engine.rules.loader import RuleSet, load_rules
+from engine.rules.policy import ACCEPTANCE_STATES
 from engine.store import transaction
 from engine.store.followup_models import ClosureReport, ProgressUpdate
 from engine.store.models import Action, ActionChange, Completion, Escalation, Outbox
@@ -37,6 +40,14 @@ LATER = NOW + timedelta(days=3)
 @pytest.fixture
 def world(database_url: str) -> Iterator[Engine]:
     engine = web_world(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def fresh_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One example world for every generated sequence (each runs in a transaction rolled back)."""
+    engine = web_world(f"sqlite:///{tmp_path_factory.mktemp('seq') / 'planwatch.db'}")
     yield engine
     engine.dispose()
 
@@ -349,3 +360,57 @@ def test_the_plan_step_reminds_the_owner_of_a_stale_action_counting_from_its_las
     found = _planned(world, rules, NOW)
     stale = {ids[o.action_id] for o in found if o.step == "stale" and o.action_id in ids}
     assert stale == {"quiet"}  # created on import in 1999: far more than 60 days without an update
+
+
+# Any sequence of follow-up changes keeps the closure state consistent.
+
+OPERATIONS = ["report", "verify", "return", "hold", "reopen", "done", "progress", "accept"]
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(OPERATIONS), st.sampled_from(ACCEPTANCE_STATES)), max_size=8))
+def test_any_sequence_keeps_reported_waiting_and_done_verified(
+    fresh_world: Engine, steps: list[tuple[str, str]]
+) -> None:
+    """Whatever happens in whatever order (refused changes included): the action is reported exactly while one
+    report waits, never more than one waits, and it is done only by a verification or a change by hand."""
+    with transaction(fresh_world) as session:
+        action = _action(session, "III.d.1")
+        at = NOW
+        by_hand = False
+        for op, state in steps:
+            at += timedelta(days=1)
+            waiting = pending_report(session, action)
+            try:
+                if op == "report":
+                    report_implemented(session, action, at, who="pardev", via="cli")
+                elif op in {"verify", "return"} and waiting is not None:
+                    if op == "verify":
+                        verify(session, waiting, at, who="ed-devcoop", via="cli")
+                    else:
+                        return_report(session, waiting, at, who="ed-devcoop", via="cli", comment="more")
+                elif op == "hold":
+                    set_status(session, action, "on_hold", at, who="secretariat", via="cli", note="paused")
+                elif op == "reopen":
+                    set_status(session, action, "open", at, who="secretariat", via="cli")
+                elif op == "done":
+                    by_hand = set_status(session, action, "done", at, who="secretariat", via="cli") or by_hand
+                elif op == "progress":
+                    progress(session, action, at, who="pardev", via="cli", note="on")
+                else:
+                    set_acceptance(session, action, state, at, who="secretariat", via="cli", note="why")
+            except UsageError:
+                pass  # refused, as the CLI would refuse it: nothing changed
+            open_reports = session.exec(
+                select(ClosureReport).where(ClosureReport.action_id == action.id, ClosureReport.status == "reported")
+            ).all()
+            assert len(open_reports) <= 1
+            assert (action.status == "reported") == bool(open_reports)
+            verified = session.exec(
+                select(ClosureReport).where(ClosureReport.action_id == action.id, ClosureReport.status == "verified")
+            ).all()
+            if action.status == "done":
+                assert verified or by_hand
+            if op == "reopen":
+                by_hand = False
+        session.rollback()

@@ -11,7 +11,17 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import By, Note, app, current_time, load_ruleset, make_console, open_session, parse_day
+from engine.cli.common import (
+    By,
+    Note,
+    app,
+    current_time,
+    load_ruleset,
+    make_console,
+    open_session,
+    parse_day,
+    settings_of,
+)
 
 
 @app.command()
@@ -40,7 +50,8 @@ def done(
     from engine.actions.followup import report_implemented
     from engine.read.queries import find_action
 
-    rules = load_ruleset(ctx)
+    # without a rules folder the defaults apply (two steps, the supervisor verifies); a broken one is an error
+    rules = load_ruleset(ctx) if settings_of(ctx).rules_dir.exists() else None
     with open_session(ctx) as session:
         action = find_action(session, action_id)
         day = parse_day(occurrence, "--occurrence") if occurrence else None

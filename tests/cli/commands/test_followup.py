@@ -139,3 +139,11 @@ def test_progress_keeps_the_percent_complete(plan) -> None:  # type: ignore[no-u
     assert plan("progress", "II.3.5", "--note", "two workshops", "--percent", "40").code == 0
     bad = plan("progress", "II.3.5", "--note", "x", "--percent", "140")
     assert (bad.code, bad.err.strip()) == (2, "planwatch: percent complete 140 is not between 0 and 100")
+
+
+def test_done_without_a_rules_folder_reports_with_the_defaults(plan, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.rmtree(workdir / "rules")
+    said = plan("done", "I.1a.1", "--by", "program").out.strip()
+    assert said == "I.1a.1 is reported implemented; Amara Okafor is asked to verify it."
