@@ -127,13 +127,15 @@ def detect_plan(texts: Iterable[str]) -> str:
 # ---------------------------------------------------------------- the English words of a phrase
 
 
-@dataclass(frozen=True, slots=True)
 class English:
-    """A phrase's English words, and where each piece of them came from in the phrase."""
+    """A phrase's English words, and where each replaced piece of them came from in the phrase."""
 
-    text: str
-    starts: tuple[int, ...]  # where each piece starts in ``text``
-    pieces: tuple[tuple[int, int, int, bool], ...]  # (start in text, start in phrase, end in phrase, replaced)
+    __slots__ = ("ends", "his", "los", "starts", "text")
+
+    def __init__(self, text: str, starts: list[int], ends: list[int], los: list[int], his: list[int]) -> None:
+        self.text = text
+        self.starts, self.ends = starts, ends  # where each replaced piece starts and ends in ``text``
+        self.los, self.his = los, his  # the phrase's words it replaced
 
     def back(self, i: int, keep: bool) -> int:
         """The position in the phrase of position ``i`` of the English text.
@@ -143,13 +145,10 @@ class English:
         """
         k = bisect_right(self.starts, i) - 1
         if k < 0:
-            return 0
-        at, lo, hi, replaced = self.pieces[k]
-        if not replaced:
-            return min(lo + (i - at), hi)
-        if i == at:
-            return lo
-        return lo if keep else hi
+            return i
+        if i < self.ends[k]:
+            return self.los[k] if keep or i == self.starts[k] else self.his[k]
+        return self.his[k] + i - self.ends[k]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,8 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
             node = node.setdefault(c, {})
         ends: list[str] = node.setdefault("", [])
         ends.append(_key_end(text, ahead, words.MONTHS) + f"(?P<k{i}>)")
-        actions[f"k{i}"] = english + (" " if key.endswith("'") and english else "")  # "l'examen"
+        apostrophe = key.endswith("'") and english and english not in (_OF, _TO)
+        actions[f"k{i}"] = english + (" " if apostrophe else "")  # "l'examen" is "the review"
     for node_ends in _ends(tree):
         node_ends.sort(key=lambda e: "(?=" not in e)  # a key that holds only before a year or a day goes first
     pattern = rf"(?<![a-z0-9])(?:{_branches(tree)}|(?P<ordinal>\d{{1,2}})\.?{_ORDINAL_END})"
@@ -241,13 +241,15 @@ _DAY = re.compile(r"\s*\d{1,2}(?!\d)")
 class _Writer:
     """The English text being written, piece by piece."""
 
-    __slots__ = ("done", "last", "length", "low", "opened", "out", "pieces", "ranged", "starts")
+    __slots__ = ("done", "ends", "his", "last", "length", "los", "low", "opened", "out", "ranged", "starts")
 
     def __init__(self, low: str) -> None:
         self.low = low
         self.out: list[str] = []
         self.starts: list[int] = []
-        self.pieces: list[tuple[int, int, int, bool]] = []
+        self.ends: list[int] = []
+        self.los: list[int] = []
+        self.his: list[int] = []
         self.length = 0
         self.done = 0  # how much of the phrase is written
         self.last = ""  # the last English word written
@@ -256,19 +258,19 @@ class _Writer:
 
     def put(self, lo: int, hi: int, words: str) -> None:
         if lo > self.done:
-            self._piece(self.done, lo, self.low[self.done : lo], False)
-        self._piece(lo, hi, words, True)
+            self.out.append(self.low[self.done : lo])
+            self.length += lo - self.done
+        self.starts.append(self.length)
+        self.out.append(words)
+        self.length += len(words)
+        self.ends.append(self.length)
+        self.los.append(lo)
+        self.his.append(hi)
         self.done = hi
         if words:
             self.last = words.rsplit(None, 1)[-1]
             self.ranged = self.ranged or "from" in words or "between" in words
             self.opened = self.opened or self.ranged or words in _DATE_WORDS
-
-    def _piece(self, lo: int, hi: int, text: str, replaced: bool) -> None:
-        self.starts.append(self.length)
-        self.pieces.append((self.length, lo, hi, replaced))
-        self.out.append(text)
-        self.length += len(text)
 
     def before(self, start: int) -> str:
         """The word before ``start``: the English one written there, else the phrase's own."""
@@ -278,9 +280,8 @@ class _Writer:
         return words[-1] if words else ""
 
     def finish(self) -> English:
-        if self.done < len(self.low):
-            self._piece(self.done, len(self.low), self.low[self.done :], False)
-        return English("".join(self.out), tuple(self.starts), tuple(self.pieces))
+        self.out.append(self.low[self.done :])
+        return English("".join(self.out), self.starts, self.ends, self.los, self.his)
 
 
 _PLAIN_WORDS = re.compile(r"[a-z]+|\d+")
@@ -334,5 +335,5 @@ def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
     last = w.before(start)
     if last.isdigit() or last in _DATE_WORDS or last in _PERIOD_WORDS or not _RANGE_END.search(low, end):
         w.put(start, end, "")  # "30 de abril", "junio de 2000", "la session de novembre 2000"
-    else:
-        w.put(start, end, "from")  # "de janvier à juin 2000"
+    else:  # "de janvier à juin 2000", "d'octobre à décembre"
+        w.put(start, end, "from " if low[end - 1] == "'" else "from")
