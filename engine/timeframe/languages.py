@@ -17,6 +17,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -216,7 +217,14 @@ def _branches(node: _Node) -> str:
 
 _LETTER = {" ": r"\s+", "'": r"\s*'\s*"}
 _ORDINAL_END = r"(?:er|ere|re|eme|e|o|a|do|ro|to)\.?(?![a-z0-9])"
-_VOCABULARIES = {"fr": _vocabulary(words_fr), "es": _vocabulary(words_es)}
+
+
+@cache
+def _vocabulary_of(language: str) -> _Vocabulary:
+    """The language's vocabulary, compiled on its first phrase (English plans never pay for it)."""
+    return _vocabulary(words_fr if language == "fr" else words_es)
+
+
 _SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 _PERIOD_WORDS = frozenset(("half", "quarter", "semester", "year", "biennium", "first", "second", "third", "fourth"))
 _PERIOD_WORDS |= {"end", "of", "early", "mid", "late"}
@@ -293,7 +301,7 @@ def to_english(low: str, language: str, accented: str = "") -> English:
 
     ``accented`` is the phrase lower-cased with its accents, where they tell words apart ("dès", "des").
     """
-    voc = _VOCABULARIES[language]
+    voc = _vocabulary_of(language)
     w = _Writer(low)
     find, actions = voc.words.search, voc.actions
     pos = 0
