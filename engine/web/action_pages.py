@@ -28,7 +28,7 @@ from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
 from engine.web.escalation_pages import query_of
-from engine.web.templating import page
+from engine.web.templating import N_, page
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +126,7 @@ def visible_action(session: Session, viewer: Viewer, action_id: int) -> Action:
     """Return the action if the viewer may see it; otherwise the same 404 as for no such action."""
     action = session.get(Action, action_id)
     if action is None or action.removed_at is not None or not viewer.can_see(action.owner_id):
-        raise PageError(404, "No such action", "There is no action with that number that you can see.")
+        raise PageError(404, N_("No such action"), N_("There is no action with that number that you can see."))
     return action
 
 
@@ -138,9 +138,9 @@ def visible_by_ref(session: Session, viewer: Viewer, plan_id: str | None, ref: s
     found = [a for a in session.exec(query.order_by(col(Action.plan_id))).all() if viewer.can_see(a.owner_id)]
     if len(found) > 1:
         choices = ", ".join(f"/actions/{a.plan_id}/{a.ref}" for a in found)
-        raise PageError(404, "Which plan?", f"More than one plan has an action {ref}: open one of {choices}.")
+        raise PageError(404, N_("Which plan?"), f"More than one plan has an action {ref}: open one of {choices}.")
     if not found:
-        raise PageError(404, "No such action", f"There is no action {ref} that you can see.")
+        raise PageError(404, N_("No such action"), f"There is no action {ref} that you can see.")
     return found[0]
 
 
@@ -210,7 +210,9 @@ def reopen_action(request: Request, action_id: RowId, posted: Posted) -> Redirec
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
         if not _owns_or_supervises(who.viewer, action):
-            raise PageError(403, "Not yours to reopen", "Only the action's owner or their supervisors can reopen it.")
+            raise PageError(
+                403, N_("Not yours to reopen"), N_("Only the action's owner or their supervisors can reopen it.")
+            )
         reopen(session, action, now_of(request), who=who.viewer.id, via=VIA)
     return _back(form, action_id, "reopened")
 
@@ -251,7 +253,9 @@ def percent_of(text: str) -> int | None:
         return None
     if not (value.isascii() and value.isdigit() and int(value) <= 100):
         raise PageError(
-            400, "That could not be done", f"Percent complete: expected a whole number from 0 to 100, got {value!r}."
+            400,
+            N_("That could not be done"),
+            f"Percent complete: expected a whole number from 0 to 100, got {value!r}.",
         )
     return int(value)
 
@@ -278,7 +282,7 @@ def extend_now(request: Request, action_id: RowId, posted: Posted) -> RedirectRe
         action = visible_action(session, who.viewer, action_id)
         if not who.viewer.can_supervise(action.owner_id):
             raise PageError(
-                403, "Not yours to decide", "Only a supervisor of the action's owner can grant an extension."
+                403, N_("Not yours to decide"), N_("Only a supervisor of the action's owner can grant an extension.")
             )
         grant_extension(
             session, action, to, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip()
@@ -293,6 +297,6 @@ def hand_back(request: Request, action_id: RowId, posted: Posted) -> RedirectRes
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
         if action.owner_id != who.viewer.id:
-            raise PageError(403, "Not yours to hand back", "Only the action's owner can say it is not theirs.")
+            raise PageError(403, N_("Not yours to hand back"), N_("Only the action's owner can say it is not theirs."))
         not_mine(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())
     return RedirectResponse("/my?ok=not_mine", status_code=303)

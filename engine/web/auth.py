@@ -15,14 +15,16 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from engine.actions.access import Viewer, viewer_for
 from engine.actions.signin import find_session
 from engine.clock import Clock
+from engine.languages import language_of
 from engine.settings import Settings
 from engine.store import transaction
-from engine.store.models import Owner
-from engine.web.templating import ANON_CSRF
+from engine.store.models import Action, Owner, Plan
+from engine.web.templating import ANON_CSRF, N_, set_language
 
 SESSION_COOKIE = "pw_session"
 MAX_FORM = 64 * 1024
@@ -74,14 +76,25 @@ def signed_in(request: Request) -> Signed:
         owner = session.get(Owner, row.owner_id) if row is not None else None
         if row is None or owner is None:
             raise SignInRequired()
+        set_language(request, person_language(session, owner))
         return Signed(viewer_for(session, owner), row.csrf)
+
+
+def person_language(session: Session, owner: Owner) -> str:
+    """Return the language ``owner`` reads: their own, else the language of the plan of their actions (of the
+    first plan when they own none), else English."""
+    if owner.language:
+        return language_of(owner.language)
+    plan_id = session.exec(select(Action.plan_id).where(Action.owner_id == owner.id).limit(1)).first()
+    plan = session.get(Plan, plan_id) if plan_id else session.exec(select(Plan).order_by(Plan.id).limit(1)).first()
+    return language_of(plan.language if plan else None)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
     """Return the fields of an urlencoded form body (the last value of a repeated name wins)."""
     body = await request.body()
     if len(body) > MAX_FORM:
-        raise PageError(413, "Form too large", "That form was larger than planwatch accepts.")
+        raise PageError(413, N_("Form too large"), N_("That form was larger than planwatch accepts."))
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=100))
 
 
@@ -97,8 +110,8 @@ def checked_post(
     if not same_token(form.get("csrf"), who.csrf):
         raise PageError(
             403,
-            "Form refused",
-            "This form is missing its security token or has expired. Go back, reload the page and try again.",
+            N_("Form refused"),
+            N_("This form is missing its security token or has expired. Go back, reload the page and try again."),
         )
     return who, form
 
@@ -108,8 +121,8 @@ def anonymous_post(request: Request, form: Annotated[dict[str, str], Depends(for
     if not same_token(form.get("csrf"), request.cookies.get(ANON_CSRF)):
         raise PageError(
             403,
-            "Form refused",
-            "This form is missing its security token or has expired. Open the link again and retry.",
+            N_("Form refused"),
+            N_("This form is missing its security token or has expired. Open the link again and retry."),
         )
     return form
 

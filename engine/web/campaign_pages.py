@@ -27,14 +27,16 @@ from engine.store.models import Action, Plan
 from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of
 from engine.web.common import RowId, parse_day, refusing_bad_input
 from engine.web.followup_pages import checked, read_upload
-from engine.web.templating import page
+from engine.web.templating import N_, page
 
 router = APIRouter(include_in_schema=False)
 
 
 def _secretariat(who: Signed) -> None:
     if not who.viewer.sees_all:
-        raise PageError(403, "Not yours to see", "Only the secretariat and administrators run update campaigns.")
+        raise PageError(
+            403, N_("Not yours to see"), N_("Only the secretariat and administrators run update campaigns.")
+        )
 
 
 @router.get("/campaigns")
@@ -55,7 +57,7 @@ async def close(request: Request, campaign_id: RowId, who: SignedIn) -> Redirect
     with transaction(engine_of(request)) as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise PageError(404, "No such campaign", "There is no campaign with that number.")
+            raise PageError(404, N_("No such campaign"), N_("There is no campaign with that number."))
         close_campaign(session, campaign, now_of(request))
     return RedirectResponse("/campaigns?ok=closed", status_code=303)
 
@@ -63,7 +65,7 @@ async def close(request: Request, campaign_id: RowId, who: SignedIn) -> Redirect
 def _start_options(form: dict[str, str]) -> dict[str, Any]:
     within = form.get("within", "45").strip()
     if not within.isdigit():
-        raise PageError(400, "That could not be done", f"Due within: expected a number of days, got {within!r}.")
+        raise PageError(400, N_("That could not be done"), f"Due within: expected a number of days, got {within!r}.")
     respond = form.get("respond_by", "").strip()
     return {
         "within_days": int(within),

@@ -17,6 +17,7 @@ from fastapi import Path
 
 from engine.errors import PlanwatchError
 from engine.web.auth import PageError
+from engine.web.templating import N_
 
 
 @contextmanager
@@ -25,7 +26,7 @@ def refusing_bad_input() -> Iterator[None]:
     try:
         yield
     except PlanwatchError as exc:
-        raise PageError(400, "That could not be done", f"{exc}.") from None
+        raise PageError(400, N_("That could not be done"), f"{exc}.") from None
 
 
 def parse_day(text: str, label: str) -> date:
@@ -34,7 +35,7 @@ def parse_day(text: str, label: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise PageError(
-            400, "That could not be done", f"{label}: expected a date like 2000-09-30, got {text!r}."
+            400, N_("That could not be done"), f"{label}: expected a date like 2000-09-30, got {text!r}."
         ) from None
 
 

@@ -28,7 +28,7 @@ from engine.store.models import Action, Escalation
 from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import page, secure_headers
+from engine.web.templating import N_, page, secure_headers
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -132,13 +132,15 @@ def acknowledge_selected(request: Request, posted: Posted) -> RedirectResponse:
     who, form = posted
     picked = {int(k.removeprefix(PICK)) for k in form if k.startswith(PICK) and k[len(PICK) :].isdigit()}
     if not picked:
-        raise PageError(400, "Nothing selected", "Tick the actions to acknowledge, then press the button again.")
+        raise PageError(
+            400, N_("Nothing selected"), N_("Tick the actions to acknowledge, then press the button again.")
+        )
     steps = 0
     with transaction(engine_of(request)) as session:
         for ident in sorted(picked):
             action = session.get(Action, ident) if ident < 2**31 else None
             if action is None or not who.viewer.can_see(action.owner_id):
-                raise PageError(404, "No such action", "One of the actions ticked is not one you can see.")
+                raise PageError(404, N_("No such action"), N_("One of the actions ticked is not one you can see."))
             steps += len(
                 acknowledge_action(
                     session, action, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web"
@@ -147,9 +149,11 @@ def acknowledge_selected(request: Request, posted: Posted) -> RedirectResponse:
     if not steps:
         raise PageError(
             403,
-            "Nothing of yours to acknowledge",
-            "None of the open steps of the actions ticked was sent to you; those steps are acknowledged by the "
-            "people they were sent to, or those above them.",
+            N_("Nothing of yours to acknowledge"),
+            N_(
+                "None of the open steps of the actions ticked was sent to you; those steps are acknowledged by the "
+                "people they were sent to, or those above them."
+            ),
         )
     return _back(form, "acknowledged")
 
@@ -162,13 +166,17 @@ def acknowledge_entry(request: Request, entry_id: RowId, posted: Posted) -> Redi
         entry = session.get(Escalation, entry_id) if 0 < entry_id < 2**31 else None
         action = session.get(Action, entry.action_id) if entry else None
         if entry is None or action is None or not who.viewer.can_see(action.owner_id):
-            raise PageError(404, "No such escalation", "There is no escalation with that number that you can see.")
+            raise PageError(
+                404, N_("No such escalation"), N_("There is no escalation with that number that you can see.")
+            )
         if not may_acknowledge(session, entry, who.viewer.id):
             raise PageError(
                 403,
-                "Not yours to acknowledge",
-                "This step was sent to someone else; only the people it was sent to, or those above them, "
-                "can acknowledge it.",
+                N_("Not yours to acknowledge"),
+                N_(
+                    "This step was sent to someone else; only the people it was sent to, or those above them, "
+                    "can acknowledge it."
+                ),
             )
         acknowledge_step(
             session, entry_id, now_of(request), who=who.viewer.id, note=form.get("note", "").strip(), via="web"
@@ -181,13 +189,13 @@ def decide_request(request: Request, request_id: RowId, decision: str, posted: P
     """A supervisor grants or refuses an owner's extension request."""
     who, form = posted
     if decision not in ("grant", "refuse"):
-        raise PageError(404, "No such page", "Extensions are granted or refused, nothing else.")
+        raise PageError(404, N_("No such page"), N_("Extensions are granted or refused, nothing else."))
     with transaction(engine_of(request)) as session, refusing_bad_input():
         row = session.get(ExtensionRequest, request_id)
         action = session.get(Action, row.action_id) if row else None
         if row is None or action is None or not who.viewer.can_supervise(action.owner_id):
             raise PageError(
-                404, "No such request", "There is no extension request with that number that you can decide."
+                404, N_("No such request"), N_("There is no extension request with that number that you can decide.")
             )
         decide(
             session,

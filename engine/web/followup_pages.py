@@ -47,7 +47,7 @@ from engine.store.models import Action, Owner
 from engine.web.action_pages import percent_of, visible_action
 from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of, same_token, settings_of
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import ANON_CSRF, page
+from engine.web.templating import ANON_CSRF, N_, page
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +78,9 @@ async def read_upload(request: Request) -> Upload:
     """Return the fields and files of a posted form (multipart or urlencoded); 413 when it is too large."""
     limit = settings_of(request).evidence_max_bytes * 4 + 1024 * 1024
     if int(request.headers.get("content-length") or 0) > limit:
-        raise PageError(413, "Too large", "The files sent were larger than planwatch accepts; send fewer or smaller.")
+        raise PageError(
+            413, N_("Too large"), N_("The files sent were larger than planwatch accepts; send fewer or smaller.")
+        )
     try:
         async with request.form(max_files=MAX_FILES, max_fields=1000, max_part_size=1024 * 1024) as form:
             fields: dict[str, str] = {}
@@ -92,7 +94,7 @@ async def read_upload(request: Request) -> Upload:
                     fields[key] = value
     except Exception:  # the multipart parser's refusals: a damaged or oversized body
         raise PageError(
-            400, "That could not be read", "The form could not be read; reload the page and try again."
+            400, N_("That could not be read"), N_("The form could not be read; reload the page and try again.")
         ) from None
     return Upload(fields, files)
 
@@ -100,7 +102,7 @@ async def read_upload(request: Request) -> Upload:
 def checked(upload: Upload, who: Signed) -> dict[str, str]:
     """Return the form's fields after checking its CSRF token against the session's."""
     if not same_token(upload.fields.get("csrf"), who.csrf):
-        raise PageError(403, "Form refused", REFUSED)
+        raise PageError(403, N_("Form refused"), REFUSED)
     return upload.fields
 
 
@@ -121,7 +123,7 @@ async def report_done(request: Request, action_id: RowId, who: SignedIn) -> Redi
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = visible_action(session, who.viewer, action_id)
         if action.owner_id != who.viewer.id:
-            raise PageError(403, "Not yours to report", "Only the action's owner reports it implemented.")
+            raise PageError(403, N_("Not yours to report"), N_("Only the action's owner reports it implemented."))
         links = [check_link(line) for line in form.get("links", "").splitlines() if line.strip()]
         files = upload.files.get("evidence", [])
         for name, data in files:
@@ -182,13 +184,15 @@ def verify_queue(request: Request, who: SignedIn) -> HTMLResponse:
 def _report(session: Session, report_id: int, viewer: Viewer) -> ClosureReport:
     report = session.get(ClosureReport, report_id)
     if report is None:
-        raise PageError(404, "No such report", "There is no report of implementation with that number.")
+        raise PageError(404, N_("No such report"), N_("There is no report of implementation with that number."))
     if not may_verify(session, report, viewer.id):
         raise PageError(
-            403, "Not yours to verify", "Only the verifier the rules name, the secretariat or an administrator can."
+            403,
+            N_("Not yours to verify"),
+            N_("Only the verifier the rules name, the secretariat or an administrator can."),
         )
     if report.status != "reported":
-        raise PageError(409, "Already decided", f"This report was already {report.status}.")
+        raise PageError(409, N_("Already decided"), f"This report was already {report.status}.")
     return report
 
 
@@ -198,7 +202,7 @@ async def confirm_report(request: Request, report_id: RowId, who: SignedIn) -> R
     form = checked(await read_upload(request), who)
     rating = form.get("rating", "implemented")
     if rating not in RATINGS:
-        raise PageError(400, "That could not be done", "Choose one of the offered ratings.")
+        raise PageError(400, N_("That could not be done"), N_("Choose one of the offered ratings."))
     with transaction(engine_of(request)) as session, refusing_bad_input():
         report = _report(session, report_id, who.viewer)
         verify(
@@ -220,7 +224,7 @@ async def return_to_owner(request: Request, report_id: RowId, who: SignedIn) -> 
     comment = form.get("comment", "").strip()
     if not comment:
         raise PageError(
-            400, "A comment is needed", "Say what is missing, so the owner knows what to do; then return it."
+            400, N_("A comment is needed"), N_("Say what is missing, so the owner knows what to do; then return it.")
         )
     with transaction(engine_of(request)) as session, refusing_bad_input():
         report = _report(session, report_id, who.viewer)
@@ -238,11 +242,11 @@ def download(request: Request, evidence_id: RowId, who: SignedIn) -> Response:
         item = session.get(Evidence, evidence_id)
         action = session.get(Action, item.action_id) if item is not None else None
         if item is None or action is None or item.kind != "file" or not _may_open(session, who.viewer, item, action):
-            raise PageError(404, "No such file", "There is no evidence file with that number that you can see.")
+            raise PageError(404, N_("No such file"), N_("There is no evidence file with that number that you can see."))
         try:
             data = content_of(item, store_of(settings_of(request)))
         except PlanwatchError as exc:
-            raise PageError(410, "The file is not available", f"{exc}.") from None
+            raise PageError(410, N_("The file is not available"), f"{exc}.") from None
     headers = {
         "Content-Disposition": disposition(item.name),
         "X-Content-Type-Options": "nosniff",
@@ -381,11 +385,11 @@ def _link_scope(request: Request, session: Session, token: str) -> Scope:
     try:
         link = read_link(secret, token, now_of(request), UPDATES)
     except LinkError as exc:
-        raise PageError(400, "This link does not work", f"{str(exc).capitalize()}.") from None
+        raise PageError(400, N_("This link does not work"), f"{str(exc).capitalize()}.") from None
     owner = owner_by_id_or_email(session, link.recipient)
     if owner is None:
         raise PageError(
-            403, "This link cannot update actions", f"{link.recipient} is not in the owners directory any more."
+            403, N_("This link cannot update actions"), f"{link.recipient} is not in the owners directory any more."
         )
     campaign = session.get(Campaign, int(link.ref)) if link.ref.isdigit() else None
     within, overdue = (campaign.within_days, campaign.include_overdue) if campaign else (45, True)
@@ -406,7 +410,7 @@ async def save_from_message(request: Request, token: str) -> RedirectResponse:
     upload = await read_upload(request)
     if not same_token(upload.fields.get("csrf"), request.cookies.get(ANON_CSRF)):
         raise PageError(
-            403, "Form refused", "This form is missing its security token or has expired. Open the link again."
+            403, N_("Form refused"), N_("This form is missing its security token or has expired. Open the link again.")
         )
     with transaction(engine_of(request)) as session:
         scope = _link_scope(request, session, token)

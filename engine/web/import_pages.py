@@ -26,7 +26,7 @@ from engine.store import transaction
 from engine.store.models import Owner, Plan
 from engine.store.plans import ImportReport
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, same_token, settings_of
-from engine.web.templating import page
+from engine.web.templating import N_, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +59,7 @@ REFUSED = "This form is missing its security token or has expired. Go back, relo
 
 def _secretariat(who: Signed) -> None:
     if not who.viewer.sees_all:
-        raise PageError(403, "Not yours to import", "Only the secretariat and administrators import plans.")
+        raise PageError(403, N_("Not yours to import"), N_("Only the secretariat and administrators import plans."))
 
 
 def uploads_folder() -> Path:
@@ -80,7 +80,7 @@ async def upload(request: Request, who: SignedIn) -> HTMLResponse:
     _secretariat(who)
     fields, files = await _multipart(request)
     if not same_token(fields.get("csrf"), who.csrf):
-        raise PageError(403, "Form refused", REFUSED)
+        raise PageError(403, N_("Form refused"), REFUSED)
     name, data = files.get("plan", ("", b""))
     if not name or not data:
         return _form(request, who, error="Choose a plan file to upload (the file was missing or empty).", status=400)
@@ -216,7 +216,9 @@ def _kept(token: str, who: Signed) -> tuple[Path, Path, dict[str, str]]:
     """Return the folder, file and facts of an upload this person made and has not imported yet."""
     folder = uploads_folder() / token
     gone = PageError(
-        404, "Upload not found", "That upload was already imported or is more than an hour old. Upload the file again."
+        404,
+        N_("Upload not found"),
+        N_("That upload was already imported or is more than an hour old. Upload the file again."),
     )
     if not TOKEN.fullmatch(token) or not (folder / META).is_file():
         raise gone
@@ -282,12 +284,14 @@ async def _multipart(request: Request) -> tuple[dict[str, str], dict[str, tuple[
     kind = request.headers.get("content-type", "")
     found = re.search(r'boundary="?([^";]+)"?', kind)
     if not kind.startswith("multipart/form-data") or not found:
-        raise PageError(400, "Not an upload", "This form sends a file; reload the page and choose the file again.")
+        raise PageError(
+            400, N_("Not an upload"), N_("This form sends a file; reload the page and choose the file again.")
+        )
     if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
-        raise PageError(413, "File too large", f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
+        raise PageError(413, N_("File too large"), f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
     body = await request.body()
     if len(body) > MAX_UPLOAD:
-        raise PageError(413, "File too large", f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
+        raise PageError(413, N_("File too large"), f"planwatch accepts plan files of up to {MAX_UPLOAD // 2**20} MB.")
     fields: dict[str, str] = {}
     files: dict[str, tuple[str, bytes]] = {}
     for part in body.split(b"--" + found.group(1).encode("latin-1"))[1:]:

@@ -39,6 +39,7 @@ from engine.actions.links import (
 )
 from engine.actions.signin import digest, mark_used, used
 from engine.actions.workflow import acknowledge_action, complete, not_mine, progress, reassign
+from engine.languages import LANGUAGES, NAMES
 from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
@@ -52,18 +53,23 @@ from engine.web.auth import (
     engine_of,
     form_fields,
     now_of,
+    person_language,
     same_token,
     settings_of,
 )
 from engine.web.common import parse_day, refusing_bad_input
-from engine.web.templating import ANON_CSRF, page
+from engine.web.templating import ANON_CSRF, N_, page, set_language
 
 router = APIRouter(include_in_schema=False)
 VIA = "email link"
 CLOSED = frozenset({"done", "dropped"})
 DECIDING = frozenset({"grant", "refuse", "reassign"})  # a supervisor's verbs that need authority over the owner
 WHO_DOES = {OWNER: "its owner", SUPERVISOR: "a supervisor"}
-DIGESTS = {"none": "each message as it comes", "daily": "one daily digest", "weekly": "one weekly digest"}
+DIGESTS = {
+    "none": N_("each message as it comes"),
+    "daily": N_("one daily digest"),
+    "weekly": N_("one weekly digest"),
+}
 
 
 def _read(request: Request, token: str, kind: str) -> SignedLink:
@@ -71,19 +77,24 @@ def _read(request: Request, token: str, kind: str) -> SignedLink:
     if not secret:
         raise PageError(
             503,
-            "Links are not configured",
-            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot check links.",
+            N_("Links are not configured"),
+            N_("This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot check links."),
         )
     try:
-        return read_link(secret, token, now_of(request), kind)
+        link = read_link(secret, token, now_of(request), kind)
     except LinkError as exc:
-        raise PageError(400, "This link does not work", f"{str(exc).capitalize()}.") from None
+        raise PageError(400, N_("This link does not work"), f"{str(exc).capitalize()}.") from None
+    with transaction(engine_of(request)) as session:  # the page speaks the language of whom the link was sent to
+        person = owner_by_id_or_email(session, link.recipient)
+        if person is not None:
+            set_language(request, person_language(session, person))
+    return link
 
 
 def _action(session: Session, link: SignedLink) -> Action:
     action = active_action(session, link.plan_id, link.ref)
     if action is None:
-        raise PageError(404, "No such action", "The action this link is about is no longer in the plan.")
+        raise PageError(404, N_("No such action"), N_("The action this link is about is no longer in the plan."))
     return action
 
 
@@ -93,7 +104,7 @@ def _unused(session: Session, key: str) -> None:
         when = spent.used_at.strftime("%Y-%m-%d %H:%M UTC")
         raise PageError(
             410,
-            "This link was already used",
+            N_("This link was already used"),
             f"This button of the message was already used ({when}). Each works once; sign in to do more.",
         )
 
@@ -112,7 +123,7 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
     if person is None:
         raise PageError(
             403,
-            "This link cannot change the action",
+            N_("This link cannot change the action"),
             f"The message was sent to {link.recipient}, who is not in the owners directory, so its links do not "
             f"change {action.ref}. Sign in to planwatch to see it.",
         )
@@ -120,7 +131,7 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
     if not role:
         raise PageError(
             403,
-            "This action is not yours",
+            N_("This action is not yours"),
             f"This link was sent to {person.name}, who does not own {action.ref} (it may have another owner now), "
             "so it cannot change it. Sign in to planwatch to see it.",
         )
@@ -129,13 +140,13 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
         only = "only its owner can do that" if verb in VERBS[OWNER] else "that is for a supervisor"
         raise PageError(
             403,
-            "This link does not do that",
+            N_("This link does not do that"),
             f"This message was sent to {person.name} as {doing} of {action.ref}; {only}.",
         )
     if verb in DECIDING and not viewer_for(session, person).can_supervise(action.owner_id):
         raise PageError(
             403,
-            "Not yours to decide",
+            N_("Not yours to decide"),
             f"{person.name} is not above the owner of {action.ref} in the owners directory, so this link cannot "
             "change it. Sign in to planwatch to see it.",
         )
@@ -148,7 +159,7 @@ def _request_of(session: Session, action: Action) -> ExtensionRequest:
     if request is None:
         raise PageError(
             409,
-            "No extension request is waiting",
+            N_("No extension request is waiting"),
             f"{action.ref} has no undecided extension request; it may have been decided already.",
         )
     return request
@@ -184,7 +195,7 @@ def open_action(request: Request, token: str) -> RedirectResponse:
 def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
     """Show what the link does, with a form and a button; nothing changes yet."""
     if verb not in ACTIONS:
-        raise PageError(404, "No such link", "That is not something a planwatch link does.")
+        raise PageError(404, N_("No such link"), N_("That is not something a planwatch link does."))
     link = _read(request, token, ACT)
     extra: dict[str, Any] = {}
     with transaction(engine_of(request)) as session:
@@ -219,7 +230,7 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
 def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost) -> HTMLResponse:
     """Do what the link says, once, in the name of the message's recipient."""
     if verb not in ACTIONS or verb == VIEW:
-        raise PageError(404, "No such link", "That is not something a planwatch link does.")
+        raise PageError(404, N_("No such link"), N_("That is not something a planwatch link does."))
     link, now = _read(request, token, ACT), now_of(request)
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = _action(session, link)
@@ -234,7 +245,7 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
             )
         if not mark_used(session, digest(ACT, verb, token), f"{ACT}:{verb}", who, now):
             raise PageError(
-                410, "This link was already used", "Each button of a message works once; sign in to do more."
+                410, N_("This link was already used"), N_("Each button of a message works once; sign in to do more.")
             )
         outcome = _perform(session, verb, action, form, now, person)
         offer_undo = verb == "done" and action.status == "done"
@@ -254,7 +265,9 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
         choices = {o.id: o.name for o in _below(session, person)}
         target = form.get("to", "")
         if target not in choices:
-            raise PageError(400, "That could not be done", "Choose one of the people offered: those who report to you.")
+            raise PageError(
+                400, N_("That could not be done"), N_("Choose one of the people offered: those who report to you.")
+            )
         reassign(session, action, target, now, who=who, via=VIA, note=note)
         return f"{action.ref} now belongs to {choices[target]}."
     if verb == "done":
@@ -277,12 +290,12 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
         if not steps:
             raise PageError(
                 409,
-                "Nothing to acknowledge",
+                N_("Nothing to acknowledge"),
                 f"No open escalation of {action.ref} was sent to you; it may have been acknowledged or settled.",
             )
         return f"Acknowledged {len(steps)} open step{'' if len(steps) == 1 else 's'} about {action.ref}."
     if verb != "not_mine":
-        raise PageError(404, "No such link", "That is not something a planwatch link does.")
+        raise PageError(404, N_("No such link"), N_("That is not something a planwatch link does."))
     not_mine(session, action, now, who=who, via=VIA, note=note)
     return "Handed back: the secretariat is told and will find the right owner."
 
@@ -293,9 +306,7 @@ def preferences(request: Request, token: str) -> HTMLResponse:
     link = _read(request, token, PREFERENCES)
     with transaction(engine_of(request)) as session:
         owner = owner_by_id_or_email(session, link.recipient)
-    return page(
-        request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=False
-    )
+    return _preferences_page(request, owner, link.recipient, token, saved=False)
 
 
 @router.post("/preferences/{token}")
@@ -307,18 +318,35 @@ def change_preferences(
     if not one_click and not same_token(form.get("csrf"), request.cookies.get(ANON_CSRF)):
         raise PageError(
             403,
-            "Form refused",
-            "This form is missing its security token or has expired. Open the link again and retry.",
+            N_("Form refused"),
+            N_("This form is missing its security token or has expired. Open the link again and retry."),
         )
     choice = "weekly" if one_click else form.get("digest", "")
     if choice not in DIGESTS:
-        raise PageError(400, "That could not be done", "Choose one of the offered ways to receive messages.")
+        raise PageError(400, N_("That could not be done"), N_("Choose one of the offered ways to receive messages."))
+    language = form.get("language", "").strip().lower()
+    if language and language not in LANGUAGES:
+        raise PageError(400, N_("That could not be done"), N_("Choose one of the offered languages."))
     link = _read(request, token, PREFERENCES)
     with transaction(engine_of(request)) as session:
         owner = owner_by_id_or_email(session, link.recipient)
         if owner is not None:
             owner.digest = choice
+            if language:
+                owner.language = language
             session.add(owner)
+            set_language(request, person_language(session, owner))
+    return _preferences_page(request, owner, link.recipient, token, saved=True)
+
+
+def _preferences_page(request: Request, owner: Owner | None, address: str, token: str, *, saved: bool) -> HTMLResponse:
     return page(
-        request, "preferences.html.j2", owner=owner, address=link.recipient, token=token, digests=DIGESTS, saved=True
+        request,
+        "preferences.html.j2",
+        owner=owner,
+        address=address,
+        token=token,
+        digests=DIGESTS,
+        languages=NAMES,
+        saved=saved,
     )

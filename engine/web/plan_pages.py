@@ -29,7 +29,7 @@ from engine.store.models import Action, Plan
 from engine.timeframe import KINDS
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import page, secure_headers
+from engine.web.templating import N_, page, secure_headers
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +38,7 @@ def _plan(session: Session, wanted: str | None) -> Plan:
     found = plans(session)
     chosen = next((p for p in found if p.id == wanted), found[0] if found else None)
     if chosen is None:
-        raise PageError(404, "No plan yet", "No plan has been imported yet; the secretariat imports it.")
+        raise PageError(404, N_("No plan yet"), N_("No plan has been imported yet; the secretariat imports it."))
     return chosen
 
 
@@ -46,7 +46,7 @@ def _as_of(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text) if text else default
     except ValueError:
-        raise PageError(400, "Not a date", f"as_of: expected a date like 2000-12-31, got {text!r}.") from None
+        raise PageError(400, N_("Not a date"), f"as_of: expected a date like 2000-12-31, got {text!r}.") from None
 
 
 def _report(request: Request, session: Session, who: SignedIn) -> tuple[Report, dict[str, str]]:
@@ -84,14 +84,14 @@ def resolve_reading(request: Request, action_id: RowId, posted: Posted) -> Redir
     """The secretariat decides how an action's time frame is read (recorded; clears the review flag)."""
     who, form = posted
     if not who.viewer.sees_all:
-        raise PageError(403, "Not yours to decide", "Only the secretariat and administrators resolve readings.")
+        raise PageError(403, N_("Not yours to decide"), N_("Only the secretariat and administrators resolve readings."))
     from engine.rules import events as event_rules
 
     named = event_rules.load(settings_of(request).rules_dir / "events.yaml")
     with transaction(engine_of(request)) as session, refusing_bad_input():
         action = session.get(Action, action_id)
         if action is None or action.removed_at is not None:
-            raise PageError(404, "No such action", "There is no action with that number.")
+            raise PageError(404, N_("No such action"), N_("There is no action with that number."))
         set_schedule(
             session,
             action,

@@ -20,7 +20,7 @@ from engine.read.queries import plans
 from engine.settings import template_folders
 from engine.store import transaction
 from engine.web.auth import PageError, SignedIn, engine_of, now_of, settings_of
-from engine.web.templating import page, secure_headers
+from engine.web.templating import N_, page, secure_headers
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +32,7 @@ def _day(request: Request, name: str, default: date | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise PageError(400, "Not a date", f"{name}: expected a date like 2001-12-31, got {text!r}.") from None
+        raise PageError(400, N_("Not a date"), f"{name}: expected a date like 2001-12-31, got {text!r}.") from None
 
 
 def _report(request: Request, who: SignedIn) -> ImplementationReport:
@@ -40,22 +40,24 @@ def _report(request: Request, who: SignedIn) -> ImplementationReport:
     if not who.viewer.is_supervisor:
         raise PageError(
             403,
-            "For the secretariat and supervisors",
-            "The implementation report covers other people's actions: the secretariat and supervisors read it."
-            " Your own actions are on My actions.",
+            N_("For the secretariat and supervisors"),
+            N_(
+                "The implementation report covers other people's actions: the secretariat and supervisors read it."
+                " Your own actions are on My actions."
+            ),
         )
     with transaction(engine_of(request)) as session:
         found = plans(session)
         wanted = request.query_params.get("plan")
         plan = next((p for p in found if p.id == wanted), found[0] if found else None)
         if plan is None:
-            raise PageError(404, "No plan yet", "No plan has been imported yet; the secretariat imports it.")
+            raise PageError(404, N_("No plan yet"), N_("No plan has been imported yet; the secretariat imports it."))
         as_of = _day(request, "as_of", plan_day(plan, now_of(request)))
         assert as_of is not None
         since = _day(request, "since", None)
         if since is not None and since >= as_of:
             raise PageError(
-                400, "Dates the wrong way round", f"since: {since} is not before {as_of}; choose an earlier day."
+                400, N_("Dates the wrong way round"), f"since: {since} is not before {as_of}; choose an earlier day."
             )
         return build_implementation(session, plan.id, as_of, since, who.viewer.scope())
 

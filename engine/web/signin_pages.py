@@ -47,7 +47,7 @@ from engine.web.auth import (
     now_of,
     settings_of,
 )
-from engine.web.templating import is_https, page, secure_headers
+from engine.web.templating import N_, is_https, page, secure_headers
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("planwatch.web")
@@ -181,9 +181,11 @@ def _secret(settings: Settings) -> str:
     except InputError:
         raise PageError(
             503,
-            "Sign-in is not configured",
-            "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. "
-            "Tell its administrator.",
+            N_("Sign-in is not configured"),
+            N_(
+                "This planwatch has no secret key (PLANWATCH_SECRET_KEY), so it cannot sign anyone in. "
+                "Tell its administrator."
+            ),
         ) from None
 
 
@@ -192,19 +194,19 @@ def _claim(request: Request, token: str) -> tuple[SigninClaim, Owner]:
     try:
         claim = read_signin(_secret(settings), token, now_of(request))
     except LinkError as exc:
-        raise PageError(400, "This sign-in link does not work", f"{str(exc).capitalize()}.") from None
+        raise PageError(400, N_("This sign-in link does not work"), f"{str(exc).capitalize()}.") from None
     with transaction(engine_of(request)) as session:
         owner = session.get(Owner, claim.owner_id)
         spent = used(session, claim.digest)
     if spent is not None:
         raise PageError(
             410,
-            "This sign-in link was already used",
-            "Each sign-in link works once. Ask for a new one on the sign-in page.",
+            N_("This sign-in link was already used"),
+            N_("Each sign-in link works once. Ask for a new one on the sign-in page."),
         )
     if owner is None:
         raise PageError(
-            400, "This sign-in link does not work", "The person it was made for is no longer in the directory."
+            400, N_("This sign-in link does not work"), N_("The person it was made for is no longer in the directory.")
         )
     return claim, owner
 
@@ -224,7 +226,7 @@ def signin_use(request: Request, token: str, form: AnonymousPost) -> Response:
     with transaction(engine_of(request)) as session:
         if not mark_used(session, claim.digest, "signin", owner.id, now):
             raise PageError(
-                410, "This sign-in link was already used", "Each sign-in link works once. Ask for a new one."
+                410, N_("This sign-in link was already used"), N_("Each sign-in link works once. Ask for a new one.")
             )
         close_session(session, request.cookies.get(SESSION_COOKIE, ""))  # whoever was signed in here before
         cookie, _ = open_session(session, owner.id, now, timedelta(seconds=settings.session_seconds))

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine.languages import gettext
 from engine.web import (
     action_pages,
     campaign_pages,
@@ -18,7 +19,7 @@ from engine.web import (
     signin_pages,
 )
 from engine.web.auth import PageError, SignInRequired
-from engine.web.templating import SHIPPED, page
+from engine.web.templating import N_, SHIPPED, page, page_language
 
 STATIC = {"planwatch.css": "text/css; charset=utf-8", "planwatch.js": "text/javascript; charset=utf-8"}
 
@@ -49,20 +50,30 @@ async def _sign_in_required(request: Request, _exc: Exception) -> HTMLResponse:
 
 async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, PageError)
-    return page(request, "message.html.j2", status=exc.status, title=exc.title, message=exc.message)
+    language = page_language(request)  # the title and message are translated when they were marked with N_
+    title, message = gettext(language, exc.title), gettext(language, exc.message)
+    return page(request, "message.html.j2", status=exc.status, title=title, message=message)
 
 
 async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "No such page", 405: "Not allowed"}.get(exc.status_code, "That did not work")
-    answer = page(request, "message.html.j2", status=exc.status_code, title=title, message=f"{exc.detail}.")
+    title = {404: N_("No such page"), 405: N_("Not allowed")}.get(exc.status_code, N_("That did not work"))
+    language = page_language(request)
+    answer = page(
+        request, "message.html.j2", status=exc.status_code, title=gettext(language, title), message=f"{exc.detail}."
+    )
     answer.headers.update(exc.headers or {})
     return answer
 
 
 async def _not_found(request: Request, _exc: Exception) -> HTMLResponse:
+    language = page_language(request)
     return page(
-        request, "message.html.j2", status=404, title="No such page", message="There is no page at this address."
+        request,
+        "message.html.j2",
+        status=404,
+        title=gettext(language, "No such page"),
+        message=gettext(language, "There is no page at this address."),
     )
 
 

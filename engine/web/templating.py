@@ -3,6 +3,11 @@
 Every page gets ``viewer`` (or None), ``csrf`` (the token its forms carry) and ``notice`` (a
 fixed message chosen by a code in ``?ok=``, never text from the URL).
 
+Pages are written in the reader's language: the signed-in person's (their own, else their plan's), the
+language of the person a link was sent to, or before sign-in the browser's ``Accept-Language`` among
+English, French and Spanish. There is one environment per language, so each template is compiled once
+per language it is read in.
+
 The templates are edited by staff, not developers, so they render in Jinja2's immutable sandbox:
 a template that reaches for Python's insides (``self.__init__.__globals__``, ``''.__class__``) or
 changes the data it is given is refused, and the page says which template and line instead of
@@ -24,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
+from engine.languages import DEFAULT, LANGUAGES, gettext, install
 from engine.read.report import TemplateRefused
 from engine.settings import Settings
 from engine.shipped import templates_folder
@@ -37,38 +43,46 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is written; it is translated where it is shown."""
+    return message
+
+
 NOTICES = {
-    "done": "Marked done.",
-    "progress": "Progress recorded.",
-    "requested": "Extension requested; your supervisor decides.",
-    "acknowledged": "Escalation acknowledged.",
-    "granted": "Extension granted.",
-    "refused": "Extension refused.",
-    "extended": "Extension granted.",
-    "resolved": "Reading resolved: the schedule was set.",
-    "not_mine": "Handed back to the secretariat.",
-    "reopened": "Reopened: the action is open again.",
-    "signed_out": "You are signed out.",
-    "reported": "Reported implemented: the verifier is asked to confirm it.",
-    "verified": "Confirmed: the action is implemented.",
-    "returned": "Returned to its owner with your comment.",
-    "updated": "Your updates are saved. Thank you.",
-    "nothing": "Nothing was saved: every row was empty.",
-    "campaign": "Campaign started: each owner gets one message.",
-    "closed": "Campaign closed: later updates no longer count as answers to it.",
+    "done": N_("Marked done."),
+    "progress": N_("Progress recorded."),
+    "requested": N_("Extension requested; your supervisor decides."),
+    "acknowledged": N_("Escalation acknowledged."),
+    "granted": N_("Extension granted."),
+    "refused": N_("Extension refused."),
+    "extended": N_("Extension granted."),
+    "resolved": N_("Reading resolved: the schedule was set."),
+    "not_mine": N_("Handed back to the secretariat."),
+    "reopened": N_("Reopened: the action is open again."),
+    "signed_out": N_("You are signed out."),
+    "reported": N_("Reported implemented: the verifier is asked to confirm it."),
+    "verified": N_("Confirmed: the action is implemented."),
+    "returned": N_("Returned to its owner with your comment."),
+    "updated": N_("Your updates are saved. Thank you."),
+    "nothing": N_("Nothing was saved: every row was empty."),
+    "campaign": N_("Campaign started: each owner gets one message."),
+    "closed": N_("Campaign closed: later updates no longer count as answers to it."),
 }
 NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
-    "done": "Marked {about} done.",
-    "progress": "Progress recorded for {about}.",
-    "requested": "Extension requested for {about}; your supervisor decides.",
-    "extended": "Extension granted for {about}.",
-    "reopened": "Reopened {about}: it is open again.",
+    "done": N_("Marked {about} done."),
+    "progress": N_("Progress recorded for {about}."),
+    "requested": N_("Extension requested for {about}; your supervisor decides."),
+    "extended": N_("Extension granted for {about}."),
+    "reopened": N_("Reopened {about}: it is open again."),
 }
 
 
-@lru_cache(maxsize=8)
-def environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
-    """Return the (cached) sandboxed environment over ``folders``; the first folder holding a template wins."""
+@lru_cache(maxsize=24)
+def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableSandboxedEnvironment:
+    """Return the (cached) sandboxed environment over ``folders`` in ``language``; the first folder holding a
+    template wins."""
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(list(folders)),
         autoescape=True,
@@ -76,9 +90,76 @@ def environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    install(env, language)
     env.filters["local"] = local_time
-    env.filters["day"] = _day
+    env.filters["iso"] = _iso
+    env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
     return env
+
+
+def _iso(value: date | None) -> str:
+    """Return a day as a form field holds it (2000-04-30), "" for None."""
+    return value.isoformat() if value else ""
+
+
+# Words of the data shown through ``words()`` on the pages (states, statuses, kinds, roles, channels).
+DATA_WORDS = (
+    N_("open"),
+    N_("in progress"),
+    N_("on hold"),
+    N_("needs attention"),
+    N_("team"),
+    N_("plan"),
+    N_("part"),
+    N_("done"),
+    N_("dropped"),
+    N_("reported"),
+    N_("blocked"),
+    N_("late"),
+    N_("overdue"),
+    N_("due soon"),
+    N_("not started"),
+    N_("on track"),
+    N_("at risk"),
+    N_("acknowledged"),
+    N_("resolved"),
+    N_("all"),
+    N_("implemented"),
+    N_("partially implemented"),
+    N_("not implemented"),
+    N_("verified"),
+    N_("returned"),
+    N_("pending"),
+    N_("granted"),
+    N_("refused"),
+    N_("withdrawn"),
+    N_("sent"),
+    N_("planned"),
+    N_("failed"),
+    N_("skipped"),
+    N_("cancelled"),
+    N_("deadline"),
+    N_("window"),
+    N_("recurring"),
+    N_("continuous"),
+    N_("event"),
+    N_("unscheduled"),
+    N_("start"),
+    N_("secretariat"),
+    N_("admin"),
+    N_("web"),
+    N_("email link"),
+    N_("import"),
+    N_("status"),
+    N_("due"),
+    N_("owner"),
+    N_("reminder"),
+    N_("escalation"),
+    N_("check-in"),
+    N_("closed"),
+    N_("answered"),
+    N_("waiting"),
+)
 
 
 def folders_for(settings: Settings) -> tuple[str, ...]:
@@ -92,8 +173,35 @@ def local_time(moment: datetime | None, tz: str = "UTC") -> str:
     return moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
+def page_language(request: Request) -> str:
+    """Return the language a page is written in: the one chosen for this request (the signed-in person's,
+    or a link's person's), else the browser's first choice among ours, else English."""
+    chosen = getattr(request.state, "language", None)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return browser_language(request.headers.get("accept-language", ""))
+
+
+def browser_language(header: str) -> str:
+    """Return the first language of an ``Accept-Language`` header that planwatch writes in, else English."""
+    ranked: list[tuple[float, int, str]] = []
+    for place, part in enumerate(header.split(",")[:20]):
+        name, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        code = name.strip().lower().split("-")[0]
+        if code in LANGUAGES and weight > 0:
+            ranked.append((-weight, place, code))
+    return min(ranked)[2] if ranked else DEFAULT
+
+
+def set_language(request: Request, language: str) -> None:
+    """Write this request's pages in ``language`` (a signed-in person's, or a link's person's)."""
+    request.state.language = language
 
 
 def anonymous_csrf(request: Request) -> str:
@@ -121,12 +229,16 @@ def page(
     """
     settings: Settings = request.app.state.settings
     token = csrf if csrf is not None else anonymous_csrf(request)
+    language = page_language(request)
     code = request.query_params.get("ok", "")
-    notice = NOTICES_ABOUT[code].format(about=about) if about and code in NOTICES_ABOUT else NOTICES.get(code, "")
+    if about and code in NOTICES_ABOUT:
+        notice = gettext(language, NOTICES_ABOUT[code]).format(about=about)
+    else:
+        notice = gettext(language, NOTICES[code]) if code in NOTICES else ""
     values = dict(viewer=viewer, csrf=token, notice=notice, tz=viewer.timezone if viewer else "UTC", **context)
     folders = folders_for(settings)
     try:
-        html = environment(folders).get_template(name).render(values)
+        html = environment(folders, language).get_template(name).render(values)
     except TemplateError as exc:
         return refused_page(request, template_fault(exc, folders, f"web/{name}"), values)
     response = HTMLResponse(html, status_code=status)
@@ -143,11 +255,14 @@ def refused_page(request: Request, fault: str, values: dict[str, Any] | None = N
     log.error("a page template was refused: %s", fault)
     values = dict(values or {}, viewer=None, notice="", tz="UTC")
     values.setdefault("csrf", "")
-    message = f"A page template could not be used: {fault} Whoever edits the templates should correct it."
+    language = page_language(request)
+    message = gettext(
+        language, "A page template could not be used: %(fault)s Whoever edits the templates should correct it."
+    ) % {"fault": fault}
     html = (
-        environment((str(SHIPPED.resolve() / "web"),))
+        environment((str(SHIPPED.resolve() / "web"),), language)
         .get_template("message.html.j2")
-        .render(values, title="This page cannot be shown", message=message)
+        .render(values, title=gettext(language, "This page cannot be shown"), message=message)
     )
     return secure_headers(HTMLResponse(html, status_code=500))
 

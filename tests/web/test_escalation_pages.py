@@ -104,7 +104,7 @@ def test_the_page_groups_by_action_filters_pages_and_exports(site) -> None:  # t
     admin = client("secretariat")
     first = admin.get("/escalations?level=3").text
     assert "60 actions (120 messages sent), page 1 of 2" in first
-    assert first.count('<tr id="a-') == 50 and first.count("31 January 2000") == 50
+    assert first.count('<tr id="a-') == 50 and len(re.findall(r"<li>[^<]*31 January 2000", first)) == 50
     assert "sent to Office of the Director-General (3rd level), 2 times" in first
     rows = re.findall(r'<tr id="a-(\d+)"', first)
     assert [int(r) for r in rows[:2]] == [refs[59], refs[58]]  # most overdue first

@@ -286,7 +286,7 @@ def test_a_supervisor_grants_a_pending_extension_and_the_owner_is_told(site) -> 
     path = link_path(settings, "III.a.1", "ed-devcoop", "grant", role="supervisor")
     shown = client.get(path)
     assert shown.status_code == 200 and "Rafael Quispe asked on" in shown.text
-    assert "2000-06-30" in shown.text and "2000-08-31" in shown.text and "waiting for the donors" in shown.text
+    assert "30 June 2000" in shown.text and "31 August 2000" in shown.text and "waiting for the donors" in shown.text
     done = client.post(path, data={"csrf": csrf_of(shown.text), "note": "fine"})
     assert done.status_code == 200 and "III.a.1 is now due on 2000-08-31. Rafael Quispe is told." in done.text
     assert _action(engine, "III.a.1").extended_to == date(2000, 8, 31)

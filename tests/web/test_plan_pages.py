@@ -96,6 +96,6 @@ def test_the_day_the_plan_is_shown_as_of_is_chosen_with_a_form(site) -> None:  #
     form = page[page.index('<form method="get" action="/plan"') :].split("</form>")[0]
     assert 'name="as_of" type="date" value="2000-06-01"' in form and 'name="plan" value="gb276-tc2"' in form
     earlier = admin.get("/plan?plan=gb276-tc2&as_of=2000-01-31").text  # what the form sends
-    assert 'value="2000-01-31"' in earlier and "as of <strong>2000-01-31</strong>" in earlier
+    assert 'value="2000-01-31"' in earlier and "as of <strong>31 January 2000</strong>" in earlier
     assert 'href="#after-timeline"' in page and 'id="after-timeline"' in page  # the marks can be skipped
     assert admin.get("/plan?as_of=31/01/2000").status_code == 400
