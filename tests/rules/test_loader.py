@@ -722,3 +722,22 @@ def test_the_shipped_rules_close_in_two_steps_verified_by_the_supervisor(shipped
         "the verifier's supervisor told after 21d"
     )
     assert said in describe_policy(shipped.policies[1])
+
+
+def test_the_stale_template_is_checked_where_it_is_named(rules: Path) -> None:
+    Path("tpl/email").mkdir(parents=True)
+    for name in ("reminder", "stale", "_base"):
+        write(Path(f"tpl/email/{name}.txt.j2"), "x\n")
+    write(rules / "r.yaml", POLICY + "    stale: {after: 60d, template: stail}\n")
+    with pytest.raises(InputError) as caught:
+        load_rules(rules, [Path("tpl")])
+    assert str(caught.value).splitlines() == [
+        "rules/r.yaml:7:35: policies[0].stale.template: unknown template 'stail' (did you mean 'stale'?): "
+        "no email/stail.txt.j2 in tpl/email; expected one of reminder, stale",
+    ]
+    write(rules / "r.yaml", "defaults:\n  stale: {after: 60d}\n" + POLICY)
+    named = load_rules(rules, [Path("tpl")]).templates
+    assert [(n, str(place)) for n, place, _ in named] == [
+        ("reminder", "rules/r.yaml:8:9"),
+        ("stale", "rules/r.yaml:2:10"),
+    ]
