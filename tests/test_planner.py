@@ -876,3 +876,27 @@ def test_a_stale_reminder_whose_instant_passed_unplanned_goes_once_as_a_catch_up
     assert (notice.at, notice.payload["catch_up"], notice.payload["planned"][:10]) == (now, True, "1999-11-30")
     again = plan_action(v, STALE, BusinessCalendar(), History(frozenset({notice.key})), now, now + timedelta(days=1))
     assert [n for n in again.notices if n.step == "stale"] == []
+
+
+@given(
+    due=st.dates(date(2000, 1, 10), date(2000, 12, 20)),
+    reported=st.integers(0, 300),
+    status=st.sampled_from(["reported", "open", "in_progress"]),
+    acceptance=st.sampled_from(["accepted", "partially_accepted", "not_accepted", "under_consideration"]),
+)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_only_the_verifier_hears_of_a_waiting_report_and_nobody_of_an_action_not_accepted(
+    due: date, reported: int, status: str, acceptance: str
+) -> None:
+    at = datetime(2000, 1, 3, 10, tzinfo=UTC) + timedelta(days=reported)
+    report = PendingReport(3, "", at, BANGKOK, (LIMA,))
+    v = view(due=due, status=status, acceptance=acceptance, reports=(report,) if status == "reported" else ())
+    notices = run_life(v, until=datetime(2001, 6, 30, tzinfo=UTC))
+    owners_told = [n for n in notices if n.type != "verification"]
+    if status == "reported" or acceptance in {"not_accepted", "under_consideration"}:
+        assert owners_told == []
+    if status == "reported":
+        assert notices and {n.recipient for n in notices} <= {BANGKOK, LIMA}
+        assert all(n.at > at for n in notices)
+    else:
+        assert not [n for n in notices if n.type == "verification"]
