@@ -90,21 +90,33 @@ def extension_histories(
     """
     wanted = None if action_ids is None else sorted(set(action_ids))
     changes = _granted(session, wanted, until)
-    asked = _requests(session, wanted, until)
+    steps = extensions_of(changes, _requests(session, wanted, until))
     due = _original_dues(session, wanted if wanted is not None else sorted(changes)) if dues else {}
-    found: dict[int, ExtensionHistory] = {}
-    for action_id in wanted if wanted is not None else sorted(changes):
-        requests = asked.get(action_id, [])
-        steps = tuple(_extension(row, requests) for row in changes.get(action_id, []))
-        found[action_id] = ExtensionHistory(due.get(action_id), steps)
+    return {
+        action_id: ExtensionHistory(due.get(action_id), steps.get(action_id, ()))
+        for action_id in (wanted if wanted is not None else sorted(changes))
+    }
+
+
+Change = tuple[datetime, str, str | None, str, str]  # (at, who, old, new, note): an extension in the change log
+Asked = tuple[str, datetime, date, str]  # (requested by, requested at, wanted, reason): a granted request
+
+
+def extensions_of(changes: dict[int, list[Change]], asked: dict[int, list[Asked]]) -> dict[int, tuple[Extension, ...]]:
+    """Return each action's extensions from its granted changes (oldest first) and its granted requests."""
+    found: dict[int, tuple[Extension, ...]] = {}
+    for action_id, granted in changes.items():
+        requests = list(asked.get(action_id, ()))
+        found[action_id] = tuple(_extension(change, requests) for change in granted)
     return found
 
 
-_Change = tuple[datetime, str, str | None, str, str]  # (at, who, old, new, note): an extension in the change log
-_Asked = tuple[str, datetime, date, str]  # (requested by, requested at, wanted, reason): a granted request
+def granted_requests(session: Session, until: datetime | None = None) -> dict[int, list[Asked]]:
+    """Return every granted extension request decided before ``until`` (None: ever), by action, oldest first."""
+    return _requests(session, None, until)
 
 
-def _extension(change: _Change, requests: list[_Asked]) -> Extension:
+def _extension(change: Change, requests: list[Asked]) -> Extension:
     """Return one granted extension; the request it answers (granted, same new date) gives who asked and why."""
     at, who, old, new, note = change
     to = date.fromisoformat(new)
@@ -122,21 +134,21 @@ def _extension(change: _Change, requests: list[_Asked]) -> Extension:
     )
 
 
-def _granted(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[_Change]]:
+def _granted(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[Change]]:
     C = tables.ACTION_CHANGE
     query = select(C.c.action_id, C.c.at, C.c.who, C.c.old, C.c.new, C.c.note).where(C.c.field == EXTENDED)
     if ids is not None:
         query = query.where(C.c.action_id.in_(ids))
     if until is not None:
         query = query.where(C.c.at < until)
-    found: dict[int, list[_Change]] = defaultdict(list)
+    found: dict[int, list[Change]] = defaultdict(list)
     for action_id, at, who, old, new, note in session.connection().execute(query.order_by(C.c.at, C.c.id)).all():
         if new:
             found[action_id].append((at, who, old, new, note or ""))
     return found
 
 
-def _requests(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[_Asked]]:
+def _requests(session: Session, ids: list[int] | None, until: datetime | None) -> dict[int, list[Asked]]:
     R = tables.EXTENSION_REQUEST
     query = select(R.c.action_id, R.c.requested_by, R.c.requested_at, R.c.wanted, R.c.reason).where(
         R.c.status == "granted"
@@ -145,7 +157,7 @@ def _requests(session: Session, ids: list[int] | None, until: datetime | None) -
         query = query.where(R.c.action_id.in_(ids))
     if until is not None:
         query = query.where(R.c.decided_at < until)
-    found: dict[int, list[_Asked]] = defaultdict(list)
+    found: dict[int, list[Asked]] = defaultdict(list)
     for action_id, *rest in session.connection().execute(query.order_by(R.c.requested_at, R.c.id)).all():
         found[action_id].append(tuple(rest))
     return found

@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import case, select, type_coerce
 from sqlmodel import Session
 
-from engine.read.extension_history import Extension, extension_histories
+from engine.read.extension_history import EXTENDED, Change, Extension, extensions_of, granted_requests
 from engine.store import tables
 from engine.store.models import Plan
+from engine.store.types import UTCDateTime
 from engine.zones import zone
 
 ACCEPTED = ("accepted", "partially_accepted")
@@ -48,6 +50,7 @@ BANDS = ("under 6 months", "6 to 12 months", "12 to 24 months", "over 24 months"
 LONG_OVERDUE_MONTHS = 12
 NO_CAUSE = "not given"
 _FIELDS = ("status", "acceptance", "delay cause", "extended")
+_OPEN = frozenset({"open", "in_progress"})
 _STATUS_WORDS = {"done": "implemented", "reported": "reported", "dropped": "dropped", "on_hold": "on hold"}
 
 
@@ -232,6 +235,19 @@ def end_of(plan: Plan, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), zone(plan.timezone)).astimezone(UTC)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while hundreds of thousands of small objects, none of them cyclic, are
+    made: it would scan them all again and again (a third of the report's time)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def build_implementation(
     session: Session, plan_id: str, as_of: date, since: date | None = None, scope: frozenset[str] | None = None
 ) -> ImplementationReport:
@@ -242,9 +258,7 @@ def build_implementation(
     plan = session.get(Plan, plan_id)
     assert plan is not None
     days = [as_of] if since is None else [since, as_of]
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of small objects, none of them cyclic: collecting them costs a third
-    try:
+    with collector_paused():
         history = _History.load(session, plan, scope, [end_of(plan, d) for d in days])
         last = len(days) - 1
         rows = [history.row(f, last, as_of) for f in history.facts]
@@ -252,10 +266,7 @@ def build_implementation(
         if since is not None:
             earlier = [history.state(f, 0, since) for f in history.facts]
             changes = _changes(since, earlier, rows, history.returned)
-    finally:
-        if collecting:
-            gc.enable()
-    granted = _granted(session, history.facts, history.owners, end_of(plan, as_of))
+        granted = _granted(session, history, last, end_of(plan, as_of))
     return ImplementationReport(plan, as_of, rows, changes, granted)
 
 
@@ -263,20 +274,16 @@ def _name(names: dict[str, str], who: str) -> str:
     return names.get(who, who) if who else ""
 
 
-def _granted(
-    session: Session, facts: list[_Facts], names: dict[str, str], cut: datetime
-) -> list[tuple[str, Extension]]:
-    """Return every extension granted before ``cut`` to the actions in ``facts``, oldest first, with its ref;
-    who asked and who granted are named."""
-    refs = {f.id: f.ref for f in facts}
+def _granted(session: Session, history: _History, k: int, cut: datetime) -> list[tuple[str, Extension]]:
+    """Return every extension granted before instant ``k`` (``cut``) to the report's actions, oldest first, with
+    its ref; who asked and who granted are named."""
+    refs, names = {f.id: f.ref for f in history.facts}, history.owners
+    changes = {a: [c for bucket, c in found if bucket <= k] for a, found in history.extended.items()}
+    steps = extensions_of(changes, granted_requests(session, cut))
     found = [
-        (
-            refs[action_id],
-            replace(e, granted_by=names.get(e.granted_by, e.granted_by), requested_by=_name(names, e.requested_by)),
-        )
-        for action_id, history in extension_histories(session, None, until=cut, dues=False).items()
-        if action_id in refs
-        for e in history.extensions
+        (refs[action_id], replace(e, granted_by=_name(names, e.granted_by), requested_by=_name(names, e.requested_by)))
+        for action_id, extensions in steps.items()
+        for e in extensions
     ]
     return sorted(found, key=lambda pair: pair[1].at)
 
@@ -340,6 +347,7 @@ class _History:
     owners: dict[str, str]
     units: dict[str, str]
     events: dict[int, dict[str, list[Event]]]  # action id -> field -> its changes in order
+    extended: dict[int, list[tuple[int, Change]]]  # action id -> (bucket, extension granted) in order
     done_at: dict[int, list[tuple[int, datetime]]]  # (bucket, when) each time the action became done
     closures: dict[int, list[_Closure]]
     returned: set[int]  # positions in ``facts`` of the actions whose report was returned between the two days
@@ -350,6 +358,7 @@ class _History:
         position = {f.id: i for i, f in enumerate(facts)}
         owners, supervisors = _owners(session)
         closures = _closures(session, position, cuts)
+        events, extended = _events(session, position, cuts)
         returned = {
             position[i]
             for i, found in closures.items()
@@ -361,7 +370,8 @@ class _History:
             parts=_parts(session, plan.id),
             owners=owners,
             units={o: owners.get(unit_of(o, supervisors), o) for o in owners},
-            events=_events(session, position, cuts),
+            events=events,
+            extended=extended,
             done_at=_done_at(session, position, cuts),
             closures=closures,
             returned=returned if len(cuts) > 1 else set(),
@@ -371,22 +381,27 @@ class _History:
         """Return (status, acceptance, cause, extensions, due in force, days overdue) before instant ``k``."""
         events = self.events.get(f.id)
         if events is None:  # never changed: as it is now
-            late = f.status in {"open", "in_progress"} and f.acceptance in ACCEPTED and f.kind != "recurring"
+            late = f.status in _OPEN and f.acceptance in ACCEPTED and f.kind != "recurring"
             overdue = (day - f.due).days if late and f.due is not None and f.due < day else 0
             return _STATUS_WORDS.get(f.status, "open"), f.acceptance, f.delay_cause, [], f.due, overdue
-        raw = _value_at(events.get("status"), k, f.status) or "open"
-        status = _STATUS_WORDS.get(raw, "open")
-        acceptance = _value_at(events.get("acceptance"), k, f.acceptance) or "accepted"
-        cause = _value_at(events.get("delay cause"), k, f.delay_cause) or ""
-        extended = [e for e in events.get("extended", ()) if e[0] <= k and e[2]]
+        get = events.get
+        status = _STATUS_WORDS.get(_value_at(get("status"), k, f.status) or "open", "open")
+        acceptance = _value_at(get("acceptance"), k, f.acceptance) or "accepted"
+        cause = _value_at(get("delay cause"), k, f.delay_cause) or "" if status == "open" else ""
+        extended = [e for e in get("extended", ()) if e[0] <= k and e[2]]
         due = date.fromisoformat(str(extended[-1][2])) if extended else f.due
         late = status == "open" and acceptance in ACCEPTED and f.kind != "recurring" and due is not None and due < day
         return status, acceptance, cause, extended, due, (day - due).days if late and due is not None else 0
 
     def state(self, f: _Facts, k: int, day: date) -> _State:
-        status, acceptance, _, extended, _, overdue = self._core(f, k, day)
+        if f.id not in self.events and not self.closures.get(f.id):  # as it is now, only the day differs
+            late = f.status in _OPEN and f.acceptance in ACCEPTED and f.kind != "recurring"
+            overdue = late and f.due is not None and f.due < day
+            counted = f.acceptance in ACCEPTED and f.status != "dropped" and f.kind != "recurring"
+            return _State(f.ref, counted, f.status == "done", _STATUS_WORDS.get(f.status, "open"), overdue, 0)
+        status, acceptance, _, extended, _, days = self._core(f, k, day)
         counted = acceptance in ACCEPTED and status != "dropped" and f.kind != "recurring"
-        return _State(f.ref, counted, status == "implemented", status, overdue > 0, len(extended))
+        return _State(f.ref, counted, status == "implemented", status, days > 0, len(extended))
 
     def row(self, f: _Facts, k: int, day: date) -> Row:
         status, acceptance, cause, extended, due, overdue = self._core(f, k, day)
@@ -493,14 +508,25 @@ def _bucket(column: Any, cuts: list[datetime]) -> Any:
     return case(*((column < cut, k) for k, cut in enumerate(cuts)), else_=len(cuts))
 
 
-def _events(session: Session, position: dict[int, int], cuts: list[datetime]) -> dict[int, dict[str, list[Event]]]:
+def _events(
+    session: Session, position: dict[int, int], cuts: list[datetime]
+) -> tuple[dict[int, dict[str, list[Event]]], dict[int, list[tuple[int, Change]]]]:
+    """Return the changes of the fields the report reads, by action and field; and the extensions granted, by
+    action, as ``extension_history`` reads them (when, who, from, to, note), each with its bucket."""
     C = tables.ACTION_CHANGE
-    query = select(C.c.action_id, C.c.field, _bucket(C.c.at, cuts), C.c.old, C.c.new).where(C.c.field.in_(_FIELDS))
+    when = type_coerce(case((C.c.field == EXTENDED, C.c.at)), UTCDateTime())  # converted for extensions only
+    query = select(C.c.action_id, C.c.field, _bucket(C.c.at, cuts), C.c.old, C.c.new, when, C.c.who, C.c.note).where(
+        C.c.field.in_(_FIELDS)
+    )
     found: dict[int, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))
-    for action_id, name, bucket, old, new in session.connection().execute(query.order_by(C.c.at, C.c.id)).all():
+    extended: dict[int, list[tuple[int, Change]]] = defaultdict(list)
+    rows = session.connection().execute(query.order_by(C.c.at, C.c.id)).all()
+    for action_id, name, bucket, old, new, at, who, note in rows:
         if action_id in position:
             found[action_id][name].append((bucket, old, new))
-    return found
+            if at is not None and new:
+                extended[action_id].append((bucket, (at, who, old, new, note or "")))
+    return found, extended
 
 
 def _done_at(session: Session, position: dict[int, int], cuts: list[datetime]) -> dict[int, list[tuple[int, datetime]]]:

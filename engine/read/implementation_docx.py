@@ -17,7 +17,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from engine.read.implementation import ImplementationReport
+from engine.read.implementation import ImplementationReport, collector_paused
 from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections
 
 if TYPE_CHECKING:
@@ -30,6 +30,11 @@ _PARAGRAPH = re.compile(r"<w:p>(?:(?!<w:p>).)*?" + _MARK + r"(\d+)" + _MARK + r"
 
 def render_docx(report: ImplementationReport) -> bytes:
     """Return the report as the bytes of a ``.docx`` file."""
+    with collector_paused():
+        return _render(report)
+
+
+def _render(report: ImplementationReport) -> bytes:
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

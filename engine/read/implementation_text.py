@@ -12,7 +12,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from engine.read.csv_text import csv_chunks
-from engine.read.implementation import ACCEPTANCE_WORDS, BANDS, NO_CAUSE, ImplementationReport, Row, Tally
+from engine.read.implementation import (
+    ACCEPTANCE_WORDS,
+    BANDS,
+    NO_CAUSE,
+    ImplementationReport,
+    Row,
+    Tally,
+    collector_paused,
+)
 from engine.read.report import _md, _refused
 
 if TYPE_CHECKING:
@@ -238,6 +246,11 @@ def render_csv(report: ImplementationReport) -> Iterator[str]:
 
 def render_markdown(report: ImplementationReport) -> str:
     """Return the report as Markdown; text from the plan or people shows as typed, never as markup."""
+    with collector_paused():
+        return _markdown(report)
+
+
+def _markdown(report: ImplementationReport) -> str:
     out = [f"# {_md(report.symbol)}: report on implementation", "", f"{_md(report.plan.title)}", ""]
     out += [f"As of {report.as_of.isoformat()}" + (f", since {report.changes.since}" if report.changes else "") + "."]
     out.append("")
