@@ -409,6 +409,9 @@ def _deliver_batch(
         with quick_handover() if threaded else nullcontext():
             contexts = ContextCache(conn, renderer.identity)
             contexts.preload(rows)
+            # What the preload wrote (a new thread's language, kept in its row) is committed now: on PostgreSQL
+            # the marks go over a second connection, and would wait for this one's row locks for ever.
+            conn.commit()
             for start in range(0, len(rows), CHECK_GROUP):
                 if pipe.stopped.is_set():
                     break  # the rest wait for the next pass, untouched
