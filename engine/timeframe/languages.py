@@ -155,31 +155,38 @@ class English:
 @dataclass(frozen=True, slots=True)
 class _Vocabulary:
     words: re.Pattern[str]  # every key of the vocabulary, "de"-like and "à"-like words and ordinal numbers
-    actions: Mapping[str, str]  # what the key whose group matched stands for: English words, or "\x00of" ...
+    # what a matched key stands for (English words, or "\x00of" ...), by its words with single spaces: the
+    # first whose words ahead are there (a key that holds only before a year, a day or a month goes first)
+    actions: Mapping[str, tuple[tuple[re.Pattern[str] | None, str], ...]]
     month_next: re.Pattern[str]  # a month's name next
     to_words: frozenset[str]
 
 
 _OF, _TO = "\x00of", "\x00to"
-_Node = dict[str, Any]  # a letter tree: letter -> subtree, "" -> the patterns that end a key there
+_Node = dict[str, Any]  # a letter tree: letter -> subtree, "" -> the ends of the keys that end there
+_End = tuple[str, "re.Pattern[str] | None", str]  # the pattern after the key, the words it needs ahead, its action
 
 
 def _vocabulary(words: ModuleType) -> _Vocabulary:
     phrases: dict[str, str] = words.PHRASES
-    actions: dict[str, str] = {}
     tree: _Node = {}
     keys = [*phrases.items(), *((w, _OF) for w in words.OF_WORDS), *((w, _TO) for w in words.TO_WORDS)]
-    for i, (key, english) in enumerate(keys):
+    for key, english in keys:
         text, _, ahead = key.partition(" <")
         node = tree
         for c in text:
             node = node.setdefault(c, {})
-        ends: list[str] = node.setdefault("", [])
-        ends.append(_key_end(text, ahead, words.MONTHS) + f"(?P<k{i}>)")
+        ends: list[_End] = node.setdefault("", [])
         apostrophe = key.endswith("'") and english and english not in (_OF, _TO)
-        actions[f"k{i}"] = english + (" " if apostrophe else "")  # "l'examen" is "the review"
-    for node_ends in _ends(tree):
-        node_ends.sort(key=lambda e: "(?=" not in e)  # a key that holds only before a year or a day goes first
+        action = english + (" " if apostrophe else "")  # "l'examen" is "the review"
+        ahead_words = _ahead(ahead, words.MONTHS)
+        ends.append((_key_end(text) + ahead_words, re.compile(ahead_words) if ahead_words else None, action))
+    actions: dict[str, tuple[tuple[re.Pattern[str] | None, str], ...]] = {}
+    for key_text, node_ends in _ends(tree, ""):
+        node_ends.sort(key=lambda e: e[1] is None)  # a key that holds only before a year or a day goes first
+        if _spaced(key_text) in actions:
+            raise ValueError(f"two keys read as {_spaced(key_text)!r}")
+        actions[_spaced(key_text)] = tuple((ahead, action) for _, ahead, action in node_ends)
     pattern = rf"(?<![a-z0-9])(?:{_branches(tree)}|(?P<ordinal>\d{{1,2}})\.?{_ORDINAL_END})"
     months = "|".join(sorted((re.escape(m) for m in words.MONTHS), key=len, reverse=True))
     return _Vocabulary(
@@ -190,28 +197,40 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
     )
 
 
-def _key_end(text: str, ahead: str, months: Iterable[str]) -> str:
-    """What must follow a key: no letter or digit after a word, and a year, a day or a month for " <year>",
-    " <day>", " <month>"."""
-    out = r"(?![a-z0-9])" if text[-1].isalnum() else ""
+def _key_end(text: str) -> str:
+    """What must follow a key: no letter or digit after a word."""
+    return r"(?![a-z0-9])" if text[-1].isalnum() else ""
+
+
+def _ahead(ahead: str, months: Iterable[str]) -> str:
+    """What a key needs ahead: a year, a day or a month for " <year>", " <day>", " <month>"."""
     if ahead == "month>":
-        return out + r"(?=\s+(?:" + "|".join(sorted(months, key=len, reverse=True)) + r")(?![a-z]))"
-    return out + {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
+        return r"(?=\s+(?:" + "|".join(sorted(months, key=len, reverse=True)) + r")(?![a-z]))"
+    return {"": "", "year>": r"(?=\s+(?:19|20|21)\d\d(?!\d))", "day>": r"(?=\s+\d\d?(?!\d))"}[ahead]
 
 
-def _ends(node: _Node) -> list[list[str]]:
-    found = [node[""]] if "" in node else []
+def _ends(node: _Node, text: str) -> list[tuple[str, list[_End]]]:
+    found = [(text, node[""])] if "" in node else []
     for c, child in node.items():
         if c:
-            found += _ends(child)
+            found += _ends(child, text + c)
     return found
+
+
+_SPACES_RUN = re.compile(r"\s+")
+_APOSTROPHE = re.compile(r"\s*'\s*")
+
+
+def _spaced(text: str) -> str:
+    """A key's words, or the words a key matched, with single spaces and none around an apostrophe."""
+    return _APOSTROPHE.sub("'", _SPACES_RUN.sub(" ", text))
 
 
 def _branches(node: _Node) -> str:
     """The tree as one pattern: at each letter the engine tries a few branches, not every key; a longer key is
     tried before the key it extends ("au plus tard le" before "au plus tard" before "au")."""
     parts = [_LETTER.get(c, re.escape(c)) + _branches(child) for c, child in sorted(node.items()) if c]
-    parts += node.get("", [])
+    parts += [end for end, _, _ in node.get("", [])]
     return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
 
 
@@ -311,7 +330,8 @@ def to_english(low: str, language: str, accented: str = "") -> English:
             if 0 < (day := int(n)) <= 31:
                 w.put(start, pos, f"{day}{_SUFFIX.get(day, 'th')}")
             continue
-        english = actions[m.lastgroup or ""]
+        key = m[0]
+        english = _action(actions.get(key) or actions[_spaced(key)], low, pos)
         if w.ranged and english != _TO and (first := _PLAIN_WORDS.match(low, start)) and first[0] in voc.to_words:
             english, pos = _TO, first.end()  # "du 1er juillet à la fin de ...": this "à" says "to"
         if english == _TO:
@@ -328,6 +348,14 @@ def to_english(low: str, language: str, accented: str = "") -> English:
         else:
             w.put(start, pos, english)
     return w.finish()
+
+
+def _action(ends: tuple[tuple[re.Pattern[str] | None, str], ...], low: str, end: int) -> str:
+    """What the key that matched up to ``end`` stands for: its first reading whose words ahead are there."""
+    for ahead, action in ends:
+        if ahead is None or ahead.match(low, end):
+            return action
+    raise AssertionError("the vocabulary matched a key whose words ahead are not there")
 
 
 def _after_noun(low: str, done: int, start: int) -> bool:
