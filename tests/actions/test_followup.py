@@ -414,3 +414,46 @@ def test_any_sequence_keeps_reported_waiting_and_done_verified(
             if op == "reopen":
                 by_hand = False
         session.rollback()
+
+
+def test_a_verification_left_waiting_escalates_and_the_decision_resolves_it(world: Engine) -> None:
+    rules = load_rules(Path(__file__).resolve().parents[2] / "rules")
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli").report
+        assert report is not None
+    _planned(world, rules, NOW)
+    _planned(world, rules, NOW + timedelta(days=25))
+    with transaction(world) as session:
+        step = session.exec(select(Escalation).where(Escalation.occurrence == f"verification {report.id}")).one()
+        assert (step.step, step.level, step.resolved_at) == ("verify:escalate", 1, None)
+        stored = session.get(ClosureReport, report.id)
+        assert stored is not None
+        verify(session, stored, NOW + timedelta(days=26), who="ed-devcoop", via="cli")
+    with transaction(world) as session:
+        step = session.exec(select(Escalation).where(Escalation.occurrence == f"verification {report.id}")).one()
+        assert (step.resolved_at, step.resolution) == (NOW + timedelta(days=26), "report verified")
+
+
+def test_an_action_set_aside_has_its_waiting_messages_suppressed(world: Engine) -> None:
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert action.id is not None
+        session.add(
+            Outbox(
+                key="k-pending",
+                plan_id="gb276-tc2",
+                action_id=action.id,
+                occurrence="2000-06-30",
+                step="remind:due:7d",
+                type="reminder",
+                recipient="rafael.quispe@example.org",
+                template="reminder",
+                due_at=NOW + timedelta(days=1),
+                created_at=NOW,
+            )
+        )
+    with transaction(world) as session:
+        set_acceptance(session, _action(session, "III.d.1"), "under_consideration", NOW, who="secretariat", via="cli")
+    with transaction(world) as session:
+        row = session.exec(select(Outbox).where(Outbox.key == "k-pending")).one()
+        assert (row.status, row.reason) == ("suppressed", "the action is under consideration")
