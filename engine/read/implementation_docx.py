@@ -17,8 +17,9 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from engine.languages import DEFAULT, NAMES, day, gettext
 from engine.read.implementation import ImplementationReport, collector_paused
-from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections
+from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections, symbol
 
 if TYPE_CHECKING:
     from docx.document import Document as DocumentObject
@@ -28,13 +29,13 @@ _MARK = "@@planwatch-table@@"  # a placeholder paragraph's text: the table with 
 _PARAGRAPH = re.compile(r"<w:p>(?:(?!<w:p>).)*?" + _MARK + r"(\d+)" + _MARK + r".*?</w:p>", re.DOTALL)
 
 
-def render_docx(report: ImplementationReport) -> bytes:
-    """Return the report as the bytes of a ``.docx`` file."""
+def render_docx(report: ImplementationReport, language: str = DEFAULT) -> bytes:
+    """Return the report as the bytes of a ``.docx`` file written in ``language``."""
     with collector_paused():
-        return _render(report)
+        return _render(report, language)
 
 
-def _render(report: ImplementationReport) -> bytes:
+def _render(report: ImplementationReport, language: str) -> bytes:
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -42,24 +43,26 @@ def _render(report: ImplementationReport) -> bytes:
 
     doc = Document()
     doc.styles["Normal"].font.size = Pt(11)
-    _heading_block(doc, report, WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.CENTER)
-    for number, text in enumerate(paragraphs(report), start=1):
+    _heading_block(doc, report, language, (WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.CENTER))
+    for number, text in enumerate(paragraphs(report, language), start=1):
         para = doc.add_paragraph()
         para.add_run(f"{number}.\t")
         para.add_run(_clean(text))
         para.paragraph_format.space_after = Pt(8)
     tables: list[list[list[str]]] = []
-    for title, head, rows in sections(report):
+    for title, head, rows in sections(report, language):
         doc.add_heading(title, level=2)
         if rows:
             tables.append(_placeholder(doc, len(tables), [head, *rows]))
         else:
-            doc.add_paragraph("None.")
+            doc.add_paragraph(gettext(language, "None."))
     appendix = doc.add_section()
     appendix.orientation = WD_ORIENT.LANDSCAPE
     appendix.page_width, appendix.page_height = appendix.page_height, appendix.page_width
-    doc.add_heading(f"Appendix: every action as of {report.as_of.isoformat()}", level=2)
-    tables.append(_placeholder(doc, len(tables), [list(CSV_FIELDS), *map(csv_row, report.rows)]))
+    when = {"day": day(report.as_of, language)}
+    doc.add_heading(gettext(language, "Appendix: every action as of %(day)s") % when, level=2)
+    head = [gettext(language, f) for f in CSV_FIELDS]
+    tables.append(_placeholder(doc, len(tables), [head, *(csv_row(r, language) for r in report.rows)]))
     out = BytesIO()
     doc.save(out)
     return _with_tables(out.getvalue(), tables)
@@ -85,25 +88,39 @@ def _with_tables(package: bytes, tables: list[list[list[str]]]) -> bytes:
     return out.getvalue()
 
 
-def _heading_block(doc: DocumentObject, report: ImplementationReport, right: object, centre: object) -> None:
+def _heading_block(
+    doc: DocumentObject, report: ImplementationReport, language: str, align: tuple[object, object]
+) -> None:
     """Write the paper's head: the body, the symbol on the right, the date line, the title."""
+    right, centre = align
     top = doc.add_paragraph()
-    top.add_run(_clean(report.plan.body or "Governing Body")).bold = True
-    symbol = doc.add_paragraph()
-    symbol.alignment = right  # type: ignore[assignment]
-    symbol.add_run(_clean(report.symbol)).bold = True
+    top.add_run(_clean(report.plan.body or gettext(language, "Governing Body"))).bold = True
+    mark = doc.add_paragraph()
+    mark.alignment = right  # type: ignore[assignment]
+    mark.add_run(_clean(symbol(report, language))).bold = True
     date_line = doc.add_paragraph()
     date_line.alignment = right  # type: ignore[assignment]
-    date_line.add_run(f"Date: {report.as_of.day} {report.as_of.strftime('%B %Y')}")
-    date_line.add_run("\nOriginal: English")
+    date_line.add_run(gettext(language, "Date: %(day)s") % {"day": day(report.as_of, language)})
+    date_line.add_run("\n" + gettext(language, "Original: %(language)s") % {"language": _language_name(language)})
     title = doc.add_paragraph()
     title.alignment = centre  # type: ignore[assignment]
-    run = title.add_run(_clean(f"Report on implementation: {report.plan.title}".upper()))
+    heading = gettext(language, "Report on implementation: %(title)s") % {"title": report.plan.title}
+    run = title.add_run(_clean(heading.upper()))
     run.bold = True
     subtitle = doc.add_paragraph()
     subtitle.alignment = centre  # type: ignore[assignment]
-    since = f", compared with {report.changes.since.isoformat()}" if report.changes else ""
-    subtitle.add_run(f"As of {report.as_of.isoformat()}{since}").italic = True
+    when = {"day": day(report.as_of, language)}
+    if report.changes:
+        when["since"] = day(report.changes.since, language)
+        line = gettext(language, "As of %(day)s, compared with %(since)s") % when
+    else:
+        line = gettext(language, "As of %(day)s") % when
+    subtitle.add_run(line).italic = True
+
+
+def _language_name(language: str) -> str:
+    """Return the name of the paper's language as the paper writes it: English, Français, Español."""
+    return {"en": gettext(language, "English"), "fr": "Français", "es": "Español"}.get(language, NAMES[DEFAULT])
 
 
 def _table_xml(rows: list[list[str]]) -> str:

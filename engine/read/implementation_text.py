@@ -11,6 +11,8 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from engine.languages import DEFAULT, LOCALES, gettext, install, ngettext
+from engine.languages import day as day_words
 from engine.read.csv_text import csv_chunks
 from engine.read.implementation import (
     ACCEPTANCE_WORDS,
@@ -26,186 +28,270 @@ from engine.read.report import _md, _refused
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is written; it is translated where it is shown."""
+    return message
+
+
 CSV_FIELDS = (
-    "ref",
-    "Part",
-    "owner",
-    "unit",
-    "acceptance",
-    "status as of",
-    "due",
-    "extended to",
-    "extensions",
-    "overdue days",
-    "age band",
-    "delay cause",
-    "owner rating",
-    "verifier rating",
-    "verified on",
+    N_("ref"),
+    N_("Part"),
+    N_("owner"),
+    N_("unit"),
+    N_("acceptance"),
+    N_("status as of"),
+    N_("due"),
+    N_("extended to"),
+    N_("extensions"),
+    N_("overdue days"),
+    N_("age band"),
+    N_("delay cause"),
+    N_("owner rating"),
+    N_("verifier rating"),
+    N_("verified on"),
 )
-GROUP_HEAD = ("accepted", "implemented", "reported, awaiting verification", "overdue", "implementation rate")
+GROUP_HEAD = (
+    N_("accepted"),
+    N_("implemented"),
+    N_("reported, awaiting verification"),
+    N_("overdue"),
+    N_("implementation rate"),
+)
+# The words of the stored values the report shows (acceptance, age bands, causes of delay, ratings, statuses).
+VALUE_WORDS = (
+    N_("partially accepted"), N_("not accepted"), N_("under consideration"), N_("under 6 months"),
+    N_("6 to 12 months"), N_("12 to 24 months"), N_("over 24 months"), N_("not given"), N_("whole plan"),
+    N_("(no owner)"), N_("partially implemented"), N_("not implemented"), N_("reported"), N_("dropped"),
+    N_("on hold"), N_("open"), N_("in progress"), N_("done"), N_("resources"), N_("external factors"),
+    N_("dependencies"), N_("capacity"), N_("other"), N_("(overdue)"), N_("not yet verified"), N_("(granted directly)"),
+)  # fmt: skip
 
 
 @lru_cache(maxsize=4096)
-def words(value: str) -> str:
-    """Return a stored value (``partially_implemented``) as words (``partially implemented``)."""
-    return value.replace("_", " ")
+def words(value: str, language: str = DEFAULT) -> str:
+    """Return a stored value (``partially_implemented``) as words in ``language`` (``partially implemented``)."""
+    plain = value.replace("_", " ")
+    return gettext(language, plain) if plain else plain
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
-def _refs(refs: Iterable[str]) -> str:
+def _refs(refs: Iterable[str], language: str) -> str:
     found = list(refs)
-    return ", ".join(found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    shown = ", ".join(found[:20])
+    if len(found) <= 20:
+        return shown
+    return gettext(language, "%(refs)s and %(n)s more") % {"refs": shown, "n": len(found) - 20}
 
 
-def paragraphs(report: ImplementationReport) -> list[str]:
+def percent(tally: Tally, language: str = DEFAULT) -> str:
+    """Return a group's implementation rate as a whole percentage written as ``language`` writes it ("-": none)."""
+    from babel.numbers import format_percent
+
+    return "-" if tally.rate is None else format_percent(tally.rate, locale=LOCALES[language])
+
+
+def paragraphs(report: ImplementationReport, language: str = DEFAULT) -> list[str]:
     """Return the report's numbered paragraphs (without their numbers), each stating figures in sentences."""
-    out = [_opening(report), _acceptance(report), _rate(report), _overdue(report)]
-    out += [p for p in (_ratings(report), _extensions(report)) if p]
+    out = [_opening(report, language), _acceptance(report, language), _rate(report, language)]
+    out.append(_overdue(report, language))
+    out += [p for p in (_ratings(report, language), _extensions(report, language)) if p]
     if report.changes is not None:
-        out.append(_since(report))
+        out.append(_since(report, language))
     return out
 
 
-def _opening(report: ImplementationReport) -> str:
+def _opening(report: ImplementationReport, language: str) -> str:
     plan = report.plan
-    text = f"This report gives the state of implementation of {plan.title}"
-    text += f" ({plan.symbol})" if plan.symbol else ""
-    text += f" at the end of {_long(report.as_of)}"
+    title = f"{plan.title} ({plan.symbol})" if plan.symbol else plan.title
+    when = day_words(report.as_of, language)
     if report.changes is not None:
-        text += f", and what changed since {_long(report.changes.since)}"
-    return text + ". Every figure is read from the recorded history as it stood on that day."
+        text = gettext(
+            language,
+            "This report gives the state of implementation of %(plan)s at the end of %(day)s, and what"
+            " changed since %(since)s.",
+        ) % {"plan": title, "day": when, "since": day_words(report.changes.since, language)}
+    else:
+        text = gettext(language, "This report gives the state of implementation of %(plan)s at the end of %(day)s.")
+        text %= {"plan": title, "day": when}
+    return text + " " + gettext(language, "Every figure is read from the recorded history as it stood on that day.")
 
 
-def _acceptance(report: ImplementationReport) -> str:
+def _acceptance(report: ImplementationReport, language: str) -> str:
     counts = report.acceptance()
-    parts = [f"{counts.get(k, 0)} {w}" for k, w in ACCEPTANCE_WORDS.items()]
+    parts = [f"{counts.get(k, 0)} {gettext(language, w)}" for k, w in ACCEPTANCE_WORDS.items()]
+    n = len(report.rows)
+    text = ngettext(
+        language,
+        "Of the %(n)s action in the plan, %(parts)s and %(last)s.",
+        "Of the %(n)s actions in the plan, %(parts)s and %(last)s.",
+        n,
+    ) % {"n": n, "parts": ", ".join(parts[:-1]), "last": parts[-1]}
     return (
-        f"Of the {_count(len(report.rows), 'action')} in the plan, {', '.join(parts[:-1])} and {parts[-1]}."
-        " Acceptance is counted apart from implementation: an action not accepted or under consideration is"
-        " neither implemented nor overdue."
+        text
+        + " "
+        + gettext(
+            language,
+            "Acceptance is counted apart from implementation: an action not accepted or under consideration is"
+            " neither implemented nor overdue.",
+        )
     )
 
 
-def _rate(report: ImplementationReport) -> str:
+def _rate(report: ImplementationReport, language: str) -> str:
     total = report.total()
-    text = (
-        f"Of the {_count(total.accepted, 'accepted action')} (partially accepted actions count as accepted; dropped"
-        f" and recurring actions are left out), {total.implemented} {'was' if total.implemented == 1 else 'were'}"
-        " implemented, their closure verified:"
-        f" an implementation rate of {total.percent}."
-    )
+    accepted = ngettext(language, "%(n)s accepted action", "%(n)s accepted actions", total.accepted)
+    text = ngettext(
+        language,
+        "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
+        " out), %(done)s was implemented, their closure verified: an implementation rate of %(rate)s.",
+        "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
+        " out), %(done)s were implemented, their closure verified: an implementation rate of %(rate)s.",
+        total.implemented,
+    ) % {"accepted": accepted % {"n": total.accepted}, "done": total.implemented, "rate": percent(total, language)}
     if total.reported:
-        text += f" {_count(total.reported, 'more action was', 'more actions were')} reported implemented"
-        text += " and await verification."
+        text += " " + ngettext(
+            language,
+            "%(n)s more action was reported implemented and awaits verification.",
+            "%(n)s more actions were reported implemented and await verification.",
+            total.reported,
+        ) % {"n": total.reported}
     if report.changes is not None:
         then = report.changes.earlier
-        text += (
-            f" On {_long(report.changes.since)} the rate was {then.percent} ({then.implemented} of {then.accepted})."
-        )
+        text += " " + gettext(language, "On %(day)s the rate was %(rate)s (%(done)s of %(accepted)s).") % {
+            "day": day_words(report.changes.since, language),
+            "rate": percent(then, language),
+            "done": then.implemented,
+            "accepted": then.accepted,
+        }
     return text
 
 
-def _overdue(report: ImplementationReport) -> str:
+def _overdue(report: ImplementationReport, language: str) -> str:
     late = report.overdue()
     if not late:
-        return "No accepted action was overdue."
+        return gettext(language, "No accepted action was overdue.")
     bands = report.bands()
-    spread = [f"{sum(bands[b].values())} for {b}" for b in BANDS]
+    spread = [
+        gettext(language, "%(n)s for %(band)s") % {"n": sum(bands[b].values()), "band": gettext(language, b)}
+        for b in BANDS
+    ]
     causes = sum((bands[b] for b in BANDS), start=type(bands[BANDS[0]])())
-    common = ", ".join(f"{words(c)} ({n})" for c, n in causes.most_common())
+    common = ", ".join(f"{words(c, language)} ({n})" for c, n in causes.most_common())
     long = report.long_overdue()
-    return (
-        f"{_count(len(late), 'accepted action was', 'accepted actions were')} overdue, by how long past the due"
-        f" date in force: {', '.join(spread)}. The causes of delay given: {common}."
-        f" {_count(len(long), 'action has', 'actions have')} been overdue for more than twelve months"
-        + (f": {_refs(r.ref for r in long)}." if long else ".")
-    )
+    text = ngettext(
+        language,
+        "%(n)s accepted action was overdue, by how long past the due date in force: %(spread)s.",
+        "%(n)s accepted actions were overdue, by how long past the due date in force: %(spread)s.",
+        len(late),
+    ) % {"n": len(late), "spread": ", ".join(spread)}
+    text += " " + gettext(language, "The causes of delay given: %(causes)s.") % {"causes": common}
+    if long:
+        text += " " + ngettext(
+            language,
+            "%(n)s action has been overdue for more than twelve months: %(refs)s.",
+            "%(n)s actions have been overdue for more than twelve months: %(refs)s.",
+            len(long),
+        ) % {"n": len(long), "refs": _refs((r.ref for r in long), language)}
+    else:
+        text += " " + gettext(language, "No action has been overdue for more than twelve months.")
+    return text
 
 
-def _ratings(report: ImplementationReport) -> str:
+def _ratings(report: ImplementationReport, language: str) -> str:
     pairs = report.ratings()
     rated = sum(pairs.values())
     if not rated:
         return ""
     decided = {k: n for k, n in pairs.items() if k[1]}
     agree = sum(n for (own, theirs), n in decided.items() if own == theirs)
-    return (
-        f"Owners rated {_count(rated, 'closure')} they reported; the verifier rated {sum(decided.values())} of"
-        f" them and agreed with the owner's own rating in {agree}. The table of ratings sets the owner's rating"
-        " beside the verifier's."
-    )
+    return ngettext(
+        language,
+        "Owners rated %(n)s closure they reported; the verifier rated %(decided)s of them and agreed with the"
+        " owner's own rating in %(agree)s. The table of ratings sets the owner's rating beside the verifier's.",
+        "Owners rated %(n)s closures they reported; the verifier rated %(decided)s of them and agreed with the"
+        " owner's own rating in %(agree)s. The table of ratings sets the owner's rating beside the verifier's.",
+        rated,
+    ) % {"n": rated, "decided": sum(decided.values()), "agree": agree}
 
 
-def _extensions(report: ImplementationReport) -> str:
+def _extensions(report: ImplementationReport, language: str) -> str:
     actions, granted, days = report.extensions()
     if not granted:
-        return "No extension was granted."
-    return (
-        f"{_count(granted, 'extension was', 'extensions were')} granted to {_count(actions, 'action')},"
-        f" adding {_count(days, 'day')} to their due dates in all."
-    )
+        return gettext(language, "No extension was granted.")
+    to = ngettext(language, "%(n)s action", "%(n)s actions", actions) % {"n": actions}
+    adding = ngettext(language, "%(n)s day", "%(n)s days", days) % {"n": days}
+    return ngettext(
+        language,
+        "%(n)s extension was granted to %(actions)s, adding %(days)s to their due dates in all.",
+        "%(n)s extensions were granted to %(actions)s, adding %(days)s to their due dates in all.",
+        granted,
+    ) % {"n": granted, "actions": to, "days": adding}
 
 
-def _since(report: ImplementationReport) -> str:
+def _since(report: ImplementationReport, language: str) -> str:
     c = report.changes
     assert c is not None
     items = [
-        (c.implemented, "newly implemented"),
-        (c.overdue, "newly overdue"),
-        (c.extended, "extended"),
-        (c.returned, "returned to their owners by the verifier"),
+        (c.implemented, gettext(language, "newly implemented")),
+        (c.overdue, gettext(language, "newly overdue")),
+        (c.extended, gettext(language, "extended")),
+        (c.returned, gettext(language, "returned to their owners by the verifier")),
     ]
-    said = [f"{len(refs)} {what}" + (f" ({_refs(refs)})" if refs else "") for refs, what in items]
-    return f"Since {_long(c.since)}: {'; '.join(said)}."
+    said = [f"{len(refs)} {what}" + (f" ({_refs(refs, language)})" if refs else "") for refs, what in items]
+    return gettext(language, "Since %(day)s: %(changes)s.") % {
+        "day": day_words(c.since, language),
+        "changes": "; ".join(said),
+    }
 
 
-def _long(day: date) -> str:
-    return f"{day.day} {day.strftime('%B %Y')}"
-
-
-def group_rows(tallies: list[Tally]) -> list[list[str]]:
+def group_rows(tallies: list[Tally], language: str = DEFAULT) -> list[list[str]]:
     """Return the rows of a figures table: label, accepted, implemented, reported, overdue, rate."""
-    return [[t.label, str(t.accepted), str(t.implemented), str(t.reported), str(t.overdue), t.percent] for t in tallies]
+    return [
+        [_shown(t.label, language), str(t.accepted), str(t.implemented), str(t.reported), str(t.overdue),
+         percent(t, language)]
+        for t in tallies
+    ]  # fmt: skip
 
 
-def band_rows(report: ImplementationReport) -> list[list[str]]:
+def band_rows(report: ImplementationReport, language: str = DEFAULT) -> list[list[str]]:
     """Return the overdue table's rows: per age band, how many, and the causes with their counts."""
     bands = report.bands()
     return [
-        [band, str(sum(bands[band].values())), "; ".join(f"{words(c)}: {n}" for c, n in bands[band].most_common())]
+        [
+            gettext(language, band),
+            str(sum(bands[band].values())),
+            "; ".join(f"{words(c, language)}: {n}" for c, n in bands[band].most_common()),
+        ]
         for band in BANDS
     ]
 
 
-def rating_rows(report: ImplementationReport) -> list[list[str]]:
+def rating_rows(report: ImplementationReport, language: str = DEFAULT) -> list[list[str]]:
     """Return the ratings table's rows: owner's rating, verifier's rating ("not yet verified"), how many."""
     return [
-        [words(own), words(theirs) if theirs else "not yet verified", str(n)]
+        [words(own, language), words(theirs, language) if theirs else gettext(language, "not yet verified"), str(n)]
         for (own, theirs), n in sorted(report.ratings().items())
     ]
 
 
-def long_rows(report: ImplementationReport) -> list[list[str]]:
+def long_rows(report: ImplementationReport, language: str = DEFAULT) -> list[list[str]]:
     """Return the long-overdue list's rows: ref, title, owner, due in force, days overdue, cause."""
     return [
-        [r.ref, r.title, r.owner, _day(r.due_in_force), str(r.overdue_days), words(r.delay_cause or NO_CAUSE)]
+        [r.ref, r.title, _shown(r.owner, language), _day(r.due_in_force, language), str(r.overdue_days),
+         words(r.delay_cause or NO_CAUSE, language)]
         for r in report.long_overdue()
-    ]
+    ]  # fmt: skip
 
 
-def extension_rows(report: ImplementationReport) -> list[list[str]]:
+def extension_rows(report: ImplementationReport, language: str = DEFAULT) -> list[list[str]]:
     """Return the extensions granted: action, granted on, from, to, asked by, granted by, reason."""
     return [
         [
             ref,
-            e.at.date().isoformat(),
-            _day(e.from_due),
-            e.to.isoformat(),
-            e.requested_by or "(granted directly)",
+            _day(e.at.date(), language),
+            _day(e.from_due, language),
+            _day(e.to, language),
+            e.requested_by or gettext(language, "(granted directly)"),
             e.granted_by,
             e.reason,
         ]
@@ -213,54 +299,78 @@ def extension_rows(report: ImplementationReport) -> list[list[str]]:
     ]
 
 
-def csv_row(row: Row) -> list[str]:
+def csv_row(row: Row, language: str = DEFAULT) -> list[str]:
     """Return one action's line of the underlying table, in ``CSV_FIELDS`` order."""
     return [
         row.ref,
         row.part,
-        row.owner,
-        row.unit,
-        words(row.acceptance),
-        row.status + (" (overdue)" if row.overdue else ""),
-        _day(row.due),
-        _day(row.extended_to),
+        _shown(row.owner, language),
+        _shown(row.unit, language),
+        words(row.acceptance, language),
+        _shown(row.status, language) + (" " + gettext(language, "(overdue)") if row.overdue else ""),
+        _day(row.due, language),
+        _day(row.extended_to, language),
         str(row.extensions),
         str(row.overdue_days),
-        row.band,
-        words(row.delay_cause),
-        words(row.owner_rating),
-        words(row.verifier_rating),
-        _day(row.verified_on),
+        _shown(row.band, language),
+        words(row.delay_cause, language),
+        words(row.owner_rating, language),
+        words(row.verifier_rating, language),
+        _day(row.verified_on, language),
     ]
 
 
+def _shown(value: str, language: str) -> str:
+    """Return a value the report shows as stored in English ("(no owner)", "in_progress"), translated otherwise."""
+    return value if language == DEFAULT else words(value, language)
+
+
 @lru_cache(maxsize=65536)
-def _day(day: date | None) -> str:
-    return day.isoformat() if day else ""
+def _day(day: date | None, language: str = DEFAULT) -> str:
+    """Return a day as the tables show it: ISO in English (as before), in words in French and Spanish."""
+    if day is None:
+        return ""
+    return day.isoformat() if language == DEFAULT else day_words(day, language)
 
 
-def render_csv(report: ImplementationReport) -> Iterator[str]:
-    """Yield the underlying table as CSV, a header line first."""
-    return csv_chunks(list(CSV_FIELDS), (csv_row(r) for r in report.rows), lineterminator="\n")
+def render_csv(report: ImplementationReport, language: str = DEFAULT) -> Iterator[str]:
+    """Yield the underlying table as CSV, a header line first (the headings in ``language``)."""
+    head = [gettext(language, f) for f in CSV_FIELDS]
+    return csv_chunks(head, (csv_row(r, language) for r in report.rows), lineterminator="\n")
 
 
-def render_markdown(report: ImplementationReport) -> str:
-    """Return the report as Markdown; text from the plan or people shows as typed, never as markup."""
+def render_markdown(report: ImplementationReport, language: str = DEFAULT) -> str:
+    """Return the report as Markdown in ``language``; text from the plan or people shows as typed, never as markup."""
     with collector_paused():
-        return _markdown(report)
+        return _markdown(report, language)
 
 
-def _markdown(report: ImplementationReport) -> str:
-    out = [f"# {_md(report.symbol)}: report on implementation", "", f"{_md(report.plan.title)}", ""]
-    out += [f"As of {report.as_of.isoformat()}" + (f", since {report.changes.since}" if report.changes else "") + "."]
+def _markdown(report: ImplementationReport, language: str) -> str:
+    title = gettext(language, "%(symbol)s: report on implementation") % {"symbol": _md(symbol(report, language))}
+    out = [f"# {title}", "", f"{_md(report.plan.title)}", ""]
+    when = {"day": day_words(report.as_of, language)}
+    if report.changes:
+        when["since"] = day_words(report.changes.since, language)
+        out.append(gettext(language, "As of %(day)s, since %(since)s.") % when)
+    else:
+        out.append(gettext(language, "As of %(day)s.") % when)
     out.append("")
-    out += [f"{i}. {_md(text)}" for i, text in enumerate(paragraphs(report), start=1)]
-    tables = [*sections(report), ("Appendix: every action", list(CSV_FIELDS), [csv_row(r) for r in report.rows])]
-    for title, head, rows in tables:
+    out += [f"{i}. {_md(text)}" for i, text in enumerate(paragraphs(report, language), start=1)]
+    appendix = (
+        gettext(language, "Appendix: every action"),
+        [gettext(language, f) for f in CSV_FIELDS],
+        [csv_row(r, language) for r in report.rows],
+    )
+    for title, head, rows in [*sections(report, language), appendix]:
         out += ["", f"## {title}", ""]
-        out += [_md_row(head), "|" + "---|" * len(head)] if rows else ["None."]
+        out += [_md_row(head), "|" + "---|" * len(head)] if rows else [gettext(language, "None.")]
         out += [_md_row(r) for r in rows] if rows else []
     return "\n".join(out) + "\n"
+
+
+def symbol(report: ImplementationReport, language: str = DEFAULT) -> str:
+    """Return the report's own symbol: the plan's with an addendum mark, else its name in ``language``."""
+    return report.symbol if report.plan.symbol else gettext(language, "Implementation report")
 
 
 def _md_row(cells: list[str]) -> str:
@@ -273,69 +383,85 @@ def _md_cell(text: str) -> str:
     return _md(text)
 
 
-def sections(report: ImplementationReport) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Return the report's tables in order: (title, header, rows)."""
+def sections(report: ImplementationReport, language: str = DEFAULT) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Return the report's tables in order, in ``language``: (title, header, rows)."""
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
+    group_head = [_(h) for h in GROUP_HEAD]
     return [
-        ("Implementation by Part", ["Part", *GROUP_HEAD], group_rows([*report.by("part"), report.total()])),
-        ("By responsible unit", ["Unit", *GROUP_HEAD], group_rows(report.by("unit"))),
-        ("By owner", ["Owner", *GROUP_HEAD], group_rows(report.by("owner"))),
-        ("Overdue actions by age and cause of delay", ["Overdue for", "Actions", "Causes"], band_rows(report)),
         (
-            "The owner's rating beside the verifier's",
-            ["Owner's rating", "Verifier's rating", "Closures"],
-            rating_rows(report),
+            _("Implementation by Part"),
+            [_("Part"), *group_head],
+            group_rows([*report.by("part"), report.total()], language),
+        ),
+        (_("By responsible unit"), [_("Unit"), *group_head], group_rows(report.by("unit"), language)),
+        (_("By owner"), [_("Owner"), *group_head], group_rows(report.by("owner"), language)),
+        (
+            _("Overdue actions by age and cause of delay"),
+            [_("Overdue for"), _("Actions"), _("Causes")],
+            band_rows(report, language),
         ),
         (
-            "Overdue for more than twelve months",
-            ["Action", "Title", "Owner", "Due", "Days overdue", "Cause"],
-            long_rows(report),
+            _("The owner's rating beside the verifier's"),
+            [_("Owner's rating"), _("Verifier's rating"), _("Closures")],
+            rating_rows(report, language),
         ),
         (
-            "Extensions granted",
-            ["Action", "Granted on", "From", "To", "Asked by", "Granted by", "Reason"],
-            extension_rows(report),
+            _("Overdue for more than twelve months"),
+            [_("Action"), _("Title"), _("Owner"), _("Due"), _("Days overdue"), _("Cause")],
+            long_rows(report, language),
+        ),
+        (
+            _("Extensions granted"),
+            [_("Action"), _("Granted on"), _("From"), _("To"), _("Asked by"), _("Granted by"), _("Reason")],
+            extension_rows(report, language),
         ),
     ]
 
 
-def render_body(report: ImplementationReport, folders: tuple[str, ...] = ()) -> str:
+def render_body(report: ImplementationReport, folders: tuple[str, ...] = (), language: str = DEFAULT) -> str:
     """Return the report's body as an HTML fragment (autoescaped), for the page and the printable report."""
-    return _render("report/_implementation_body.html.j2", report, folders)
+    return _render("report/_implementation_body.html.j2", report, folders, language)
 
 
-def render_html(report: ImplementationReport, folders: tuple[str, ...] = ()) -> str:
-    """Return the report as one printable HTML page."""
-    return _render("report/implementation.html.j2", report, folders)
+def render_html(report: ImplementationReport, folders: tuple[str, ...] = (), language: str = DEFAULT) -> str:
+    """Return the report as one printable HTML page in ``language``."""
+    return _render("report/implementation.html.j2", report, folders, language)
 
 
-def _render(name: str, report: ImplementationReport, folders: tuple[str, ...]) -> str:
+def _render(name: str, report: ImplementationReport, folders: tuple[str, ...], language: str) -> str:
     from jinja2 import TemplateError
 
     try:
         return (
-            _environment(folders)
+            _environment(folders, language)
             .get_template(name)
             .render(
                 report=report,
-                paragraphs=paragraphs(report),
-                tables=sections(report),
-                appendix_head=CSV_FIELDS,
-                appendix=[csv_row(r) for r in report.rows],
+                symbol=symbol(report, language),
+                paragraphs=paragraphs(report, language),
+                tables=sections(report, language),
+                appendix_head=[gettext(language, f) for f in CSV_FIELDS],
+                appendix=[csv_row(r, language) for r in report.rows],
             )
         )
     except TemplateError as exc:
         raise _refused(exc) from None
 
 
-@lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
+@lru_cache(maxsize=24)
+def _environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableSandboxedEnvironment:
     from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from engine.shipped import templates_folder
 
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader([*folders, str(templates_folder())]),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
     )
+    install(env, language)
+    return env

@@ -18,8 +18,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from engine.errors import InputError, Location, display_path
+from engine.languages import DEFAULT, day, gettext, install, number
 from engine.plandoc import effective_due
-from engine.read.report_model import STATES, ActionLine, IssueBlock, PartBlock, Report
+from engine.read.report_model import EXTENSION_ASKED, STATES, ActionLine, IssueBlock, PartBlock, Report, state_words
 from engine.read.timeline import render_svg
 from engine.store import tables
 from engine.store.models import Action, ActionChange, Owner, Plan, Section
@@ -173,7 +174,7 @@ def _attention(line: ActionLine, occurrences: set[str], changes: list[ActionChan
                 alerts.append("escalated")
     wanted = _extension_pending(changes)
     if wanted is not None:
-        alerts.append(f"extension requested to {wanted}" if wanted else "extension requested")
+        alerts.append(f"{EXTENSION_ASKED}{wanted}" if wanted else "extension requested")
     alerts = list(dict.fromkeys(alerts))
     if line.state == "overdue":
         return replace(line, alerts=tuple(alerts))
@@ -257,45 +258,64 @@ def _part_of(section: Section, by_key: dict[str, Section]) -> Section | None:
     return node if node is not None and node.parent_key is None else None
 
 
-def render_markdown(report: Report) -> str:
-    """Return the report as Markdown; every text from the plan or a person shows as typed, never as markup."""
+def render_markdown(report: Report, language: str = DEFAULT) -> str:
+    """Return the report as Markdown in ``language``; every text from the plan or a person shows as typed, never as
+    markup."""
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
+    whole = _("Whole plan")
     out = [
-        f"# Progress report: {_md(report.plan.symbol)}",
+        "# " + _("Progress report: %(symbol)s") % {"symbol": _md(report.plan.symbol)},
         "",
         _md_paragraph(report.plan.title),
         "",
-        f"As of {report.as_of.isoformat()}.",
+        _("As of %(day)s.") % {"day": day(report.as_of, language)},
         "",
-        _counts_table(report.totals(), "Whole plan"),
+        _counts_table(report.totals(), whole, language),
         "",
     ]
     for part in report.parts:
-        label = f"Part {_md(part.number)}"
-        out += [f"## {label}: {_md(part.title)}", "", _counts_table(part.counts(), label), ""]
+        label = _("Part %(number)s") % {"number": _md(part.number)}
+        title = _("Part %(number)s: %(title)s") % {"number": _md(part.number), "title": _md(part.title)}
+        out += [f"## {title}", "", _counts_table(part.counts(), label, language), ""]
         for issue in part.issues:
+            head = [_("action"), _("owner"), _("state"), _("due"), _("note")]
             out += [
                 f"### {_md(issue.number)} {_md(issue.title)}",
                 "",
-                "| action | owner | state | due | note |",
+                "| " + " | ".join(head) + " |",
                 "|---|---|---|---|---|",
             ]
             out += [
-                f"| {_md(x.ref)} {_md(x.title)} | {_md(x.owner)} | {_md(x.words)} | {x.due or ''} | {_md(x.reason)} |"
+                f"| {_md(x.ref)} {_md(x.title)} | {_md(state_words(x.owner, language))} | {_md(x.words_in(language))} "
+                f"| {day(x.due, language)} | {_md(state_words(x.reason, language))} |"
                 for x in issue.lines
             ]
             out.append("")
     if report.extensions:
-        out += ["## Extensions granted", "", "| action | from | to | reason |", "|---|---|---|---|"]
+        head = [_("action"), _("from"), _("to"), _("reason")]
+        out += ["## " + _("Extensions granted"), "", "| " + " | ".join(head) + " |", "|---|---|---|---|"]
         out += [
-            f"| {_md(ref)} | {_md(old)} | {_md(new)} | {_md(reason)} |" for ref, old, new, reason in report.extensions
+            f"| {_md(ref)} | {_day_text(old, language)} | {_day_text(new, language)} | {_md(reason)} |"
+            for ref, old, new, reason in report.extensions
         ]
     return "\n".join(out) + "\n"
 
 
-def _counts_table(counts: dict[str, int], label: str) -> str:
-    head = "| " + " | ".join([label, *STATES]) + " |"
+def _day_text(text: str, language: str) -> str:
+    """Return a day recorded as text (2000-09-30) in words in ``language``; anything else as typed."""
+    try:
+        return day(date.fromisoformat(text), language)
+    except ValueError:
+        return _md(text)
+
+
+def _counts_table(counts: dict[str, int], label: str, language: str = DEFAULT) -> str:
+    head = "| " + " | ".join([label, *(state_words(s, language) for s in STATES)]) + " |"
     rule = "|" + "---|" * (len(STATES) + 1)
-    row = "| actions | " + " | ".join(str(counts[s]) for s in STATES) + " |"
+    row = f"| {gettext(language, 'actions')} | " + " | ".join(number(counts[s], language) for s in STATES) + " |"
     return "\n".join([head, rule, row])
 
 
@@ -334,35 +354,46 @@ class TemplateRefused(InputError):
         self.name, self.line = name, line
 
 
-def render_html(report: Report, folders: list[str] | None = None, rrules: dict[str, str] | None = None) -> str:
-    """Return the report as one printable HTML page with the timeline inside (autoescaped).
+def render_html(
+    report: Report,
+    folders: list[str] | None = None,
+    rrules: dict[str, str] | None = None,
+    language: str = DEFAULT,
+) -> str:
+    """Return the report as one printable HTML page in ``language`` with the timeline inside (autoescaped).
 
     ``folders`` are the template folders searched before the shipped one (the user's own first). The template
     renders in Jinja2's immutable sandbox; one that fails or is refused raises ``TemplateRefused``.
     """
     from jinja2 import TemplateError
 
-    env = _environment(tuple(folders or ()))
+    env = _environment(tuple(folders or ()), language)
     try:
         return env.get_template("report/report.html.j2").render(
-            report=report, states=STATES, svg=render_svg(report, rrules)
+            report=report,
+            states=STATES,
+            svg=render_svg(report, rrules),
+            state_words=lambda state: state_words(state, language),
+            days=lambda text: _day_text(text, language),
         )
     except TemplateError as exc:
         raise _refused(exc) from None
 
 
-@lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...]) -> ImmutableSandboxedEnvironment:
+@lru_cache(maxsize=24)
+def _environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableSandboxedEnvironment:
     from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from engine.shipped import templates_folder
 
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader([*folders, str(templates_folder())]),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
     )
+    install(env, language)
+    return env
 
 
 def _refused(exc: Exception) -> TemplateRefused:

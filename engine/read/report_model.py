@@ -5,12 +5,40 @@ Shared by the report's reading (``report``) and its pictures (``timeline``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 
+from engine.languages import DEFAULT, day, gettext, ngettext
 from engine.store.models import Plan
 
 STATES = ("done", "on track", "needs attention", "overdue", "unscheduled", "dropped", "on hold")
+EXTENSION_ASKED = "extension requested to "  # an alert, followed by the day asked for (2000-09-30)
+
+
+def state_words(state: str, language: str = DEFAULT) -> str:
+    """Return a report state (one of ``STATES``) or an alert in ``language``."""
+    names = {
+        "done": gettext(language, "done"),
+        "on track": gettext(language, "on track"),
+        "needs attention": gettext(language, "needs attention"),
+        "overdue": gettext(language, "overdue"),
+        "unscheduled": gettext(language, "unscheduled"),
+        "dropped": gettext(language, "dropped"),
+        "on hold": gettext(language, "on hold"),
+        "check-in unanswered": gettext(language, "check-in unanswered"),
+        "not started": gettext(language, "not started"),
+        "escalated": gettext(language, "escalated"),
+        "extension requested": gettext(language, "extension requested"),
+        "no progress reported": gettext(language, "no progress reported"),
+        "(no owner)": gettext(language, "(no owner)"),
+    }
+    if state.startswith(EXTENSION_ASKED):
+        wanted = state[len(EXTENSION_ASKED) :]
+        with suppress(ValueError):
+            wanted = day(date.fromisoformat(wanted), language)
+        return gettext(language, "extension requested to %(day)s") % {"day": wanted}
+    return names.get(state, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +61,22 @@ class ActionLine:
     @property
     def words(self) -> str:
         """Return the state as a person reads it: "overdue by 3 days", "check-in unanswered", ..."""
+        return self.words_in(DEFAULT)
+
+    def words_in(self, language: str) -> str:
+        """Return the state as a person reads it in ``language``: "overdue by 3 days", "en retard de 3 jours"."""
+        first = self.state
         if self.state == "overdue":
-            text = f"overdue by {self.days_overdue} day{'' if self.days_overdue == 1 else 's'}"
+            n = self.days_overdue
+            text = ngettext(language, "overdue by %(n)s day", "overdue by %(n)s days", n) % {"n": n}
         elif self.state == "needs attention" and self.alerts:
-            text = self.alerts[0]
+            first = self.alerts[0]
+            text = state_words(first, language)
         else:
-            text = self.state
-        rest = [a for a in self.alerts if a != text]
+            text = state_words(self.state, language)
+        rest = [state_words(a, language) for a in self.alerts if a != first]
         if self.extended_to:
-            rest.append(f"extended to {self.extended_to}")
+            rest.append(gettext(language, "extended to %(day)s") % {"day": day(self.extended_to, language)})
         return text + (f" ({'; '.join(rest)})" if rest else "")
 
 

@@ -29,7 +29,7 @@ from engine.store.models import Action, Plan
 from engine.timeframe import KINDS
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import N_, page, secure_headers
+from engine.web.templating import N_, page, page_language, secure_headers
 
 router = APIRouter(include_in_schema=False)
 
@@ -111,4 +111,6 @@ def report_page(request: Request, who: SignedIn) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         report, rules = _report(request, session, who)
     folders = [str(f) for f in template_folders(settings_of(request))]
-    return secure_headers(HTMLResponse(render_html(report, folders=folders, rrules=rules)))
+    return secure_headers(
+        HTMLResponse(render_html(report, folders=folders, rrules=rules, language=page_language(request)))
+    )

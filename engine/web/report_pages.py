@@ -14,13 +14,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.read.implementation import ImplementationReport, build_implementation
 from engine.read.implementation_docx import render_docx
-from engine.read.implementation_text import render_body, render_csv, render_html
+from engine.read.implementation_text import percent, render_body, render_csv, render_html
 from engine.read.plan_scope import plan_day
 from engine.read.queries import plans
 from engine.settings import template_folders
 from engine.store import transaction
 from engine.web.auth import PageError, SignedIn, engine_of, now_of, settings_of
-from engine.web.templating import N_, page, secure_headers
+from engine.web.templating import N_, page, page_language, secure_headers
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,9 +84,10 @@ def implementation_page(request: Request, who: SignedIn) -> HTMLResponse:
         viewer=who.viewer,
         csrf=who.csrf,
         report=report,
-        body=render_body(report, _folders(request)),
+        body=render_body(report, _folders(request), page_language(request)),
         query=_query(report),
         suggested=suggested,
+        percent=lambda tally: percent(tally, page_language(request)),
     )
 
 
@@ -94,7 +95,7 @@ def implementation_page(request: Request, who: SignedIn) -> HTMLResponse:
 def implementation_print(request: Request, who: SignedIn) -> HTMLResponse:
     """Show the printable implementation report (the same as ``planwatch report implementation --format html``)."""
     report = _report(request, who)
-    return secure_headers(HTMLResponse(render_html(report, _folders(request))))
+    return secure_headers(HTMLResponse(render_html(report, _folders(request), page_language(request))))
 
 
 @router.get("/implementation.csv")
@@ -102,7 +103,9 @@ def implementation_csv(request: Request, who: SignedIn) -> Response:
     """Download the report's table, one row per action, as CSV."""
     report = _report(request, who)
     name = f"implementation-{report.as_of.isoformat()}.csv"
-    return _download("".join(render_csv(report)).encode("utf-8"), "text/csv; charset=utf-8", name)
+    return _download(
+        "".join(render_csv(report, page_language(request))).encode("utf-8"), "text/csv; charset=utf-8", name
+    )
 
 
 @router.get("/implementation.docx")
@@ -110,7 +113,9 @@ def implementation_docx(request: Request, who: SignedIn) -> Response:
     """Download the report as a Word document laid out as a Governing Body paper."""
     report = _report(request, who)
     kind = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    return _download(render_docx(report), kind, f"implementation-{report.as_of.isoformat()}.docx")
+    return _download(
+        render_docx(report, page_language(request)), kind, f"implementation-{report.as_of.isoformat()}.docx"
+    )
 
 
 def _download(body: bytes, kind: str, name: str) -> Response:

@@ -28,7 +28,7 @@ def test_the_paper_has_the_symbol_title_date_line_and_numbered_paragraphs() -> N
     assert symbol.runs[0].bold
     assert texts[2] == "Date: 30 June 2001\nOriginal: English"
     assert texts[3] == "REPORT ON IMPLEMENTATION: A PLAN | WITH *MARKUP*"
-    assert texts[4] == "As of 2001-06-30, compared with 2000-12-31"
+    assert texts[4] == "As of 30 June 2001, compared with 31 December 2000"
     numbered = [t for t in texts if t[:1].isdigit() and ".\t" in t[:4]]
     assert numbered == [f"{n}.\t{text}" for n, text in enumerate(paragraphs(REPORT), start=1)]
 
@@ -45,7 +45,7 @@ def test_the_figures_tables_and_the_appendix_are_there() -> None:
     assert appendix[1:] == [csv_row(r) for r in ROWS]
     assert paper.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     headings = [p.text for p in paper.paragraphs if p.style is not None and p.style.name == "Heading 2"]
-    assert "Appendix: every action as of 2001-06-30" in headings and "By responsible unit" in headings
+    assert "Appendix: every action as of 30 June 2001" in headings and "By responsible unit" in headings
 
 
 def test_text_with_markup_and_control_characters_is_kept_as_text() -> None:

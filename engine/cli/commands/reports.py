@@ -14,6 +14,7 @@ import typer
 
 from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day, settings_of
 from engine.errors import UsageError
+from engine.languages import language_of, language_problem
 
 
 @app.command()
@@ -104,6 +105,10 @@ def report(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of standard output.")] = None,
     plan: Annotated[str | None, typer.Option("--plan", help="Plan id, when there are several.")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="The report's language: en, fr or es (default: the plan's language)."),
+    ] = None,
 ) -> None:
     """Write the progress report, or the implementation report a governing body reads.
 
@@ -119,11 +124,15 @@ def report(
     Example: [bold]planwatch report --as-of 2000-12-31 --format html --out report.html[/]
 
     Example: [bold]planwatch report implementation --as-of 2001-12-31 --since 2001-06-30 --out paper.docx[/]
+
+    Example: [bold]planwatch report --as-of 2000-12-31 --lang fr --out rapport.html[/]
     """
     if kind not in {"progress", "implementation"}:
         raise UsageError(f"report: expected progress or implementation, got {kind!r}")
+    if lang is not None and language_problem(lang):
+        raise UsageError(f"--lang: {language_problem(lang)}")
     if kind == "implementation":
-        _implementation(ctx, as_of, since, fmt, out, plan)
+        _implementation(ctx, as_of, since, fmt, out, plan, lang)
         return
     if since is not None:
         raise UsageError("--since compares two days of the implementation report: planwatch report implementation")
@@ -138,11 +147,12 @@ def report(
     with open_session(ctx) as session:
         plan_id = choose_plan(session, plan)
         data = build_report(session, plan_id, parse_day(as_of, "--as-of"))
+        language = language_of(lang, data.plan.language)
         if fmt == "html":
             folders = [str(f) for f in template_folders(settings_of(ctx))]
-            text = render_html(data, folders=folders, rrules=recurrence_rules(session, plan_id))
+            text = render_html(data, folders=folders, rrules=recurrence_rules(session, plan_id), language=language)
         else:
-            text = render_markdown(data)
+            text = render_markdown(data, language)
     if out is None:
         sys.stdout.write(text)
         return
@@ -151,7 +161,13 @@ def report(
 
 
 def _implementation(
-    ctx: typer.Context, as_of: str, since: str | None, fmt: str | None, out: Path | None, plan: str | None
+    ctx: typer.Context,
+    as_of: str,
+    since: str | None,
+    fmt: str | None,
+    out: Path | None,
+    plan: str | None,
+    lang: str | None = None,
 ) -> None:
     """Write the implementation report in the format asked for."""
     from engine.files import write_atomic
@@ -170,7 +186,10 @@ def _implementation(
         raise UsageError(f"--since {earlier} is not before --as-of {day}; give the earlier report's day")
     with open_session(ctx) as session:
         data = build_implementation(session, choose_plan(session, plan), day, earlier)
-    content = _implementation_content(data, fmt, tuple(str(f) for f in template_folders(settings_of(ctx))))
+        language = language_of(lang, data.plan.language)
+    content = _implementation_content(
+        data, fmt, tuple(str(f) for f in template_folders(settings_of(ctx))), language
+    )
     if out is None:
         assert isinstance(content, str)
         sys.stdout.write(content)
@@ -179,17 +198,17 @@ def _implementation(
     make_console().print(f"Wrote the implementation report as of {as_of} to {out}.")
 
 
-def _implementation_content(data: object, fmt: str, folders: tuple[str, ...]) -> str | bytes:
+def _implementation_content(data: object, fmt: str, folders: tuple[str, ...], language: str = "en") -> str | bytes:
     from engine.read.implementation import ImplementationReport
     from engine.read.implementation_docx import render_docx
     from engine.read.implementation_text import render_csv, render_html, render_markdown
 
     assert isinstance(data, ImplementationReport)
     if fmt == "docx":
-        return render_docx(data)
+        return render_docx(data, language)
     if fmt == "csv":
-        return "".join(render_csv(data))
-    return render_html(data, folders) if fmt == "html" else render_markdown(data)
+        return "".join(render_csv(data, language))
+    return render_html(data, folders, language) if fmt == "html" else render_markdown(data, language)
 
 
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
