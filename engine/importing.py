@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from engine import yamlfile
-from engine.actions.followup import apply_file_acceptance
+from engine.actions.acceptance import apply_file_acceptance
 from engine.actions.resolve import resolve_plan
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path

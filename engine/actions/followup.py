@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+# the acceptance decisions live in ``acceptance``; the pages and the CLI find them here with the rest of follow-up
+from engine.actions.acceptance import WORDS as WORDS
+from engine.actions.acceptance import acceptance_words as acceptance_words
+from engine.actions.acceptance import apply_file_acceptance as apply_file_acceptance
+from engine.actions.acceptance import set_acceptance as set_acceptance
 from engine.actions.workflow import (
     FINISHED,
     complete,
@@ -26,23 +31,17 @@ from engine.actions.workflow import (
 )
 from engine.errors import UsageError
 from engine.outbox import enqueue, message_key, outbox_row
-from engine.plandoc import ActionRow, effective_due
+from engine.plandoc import effective_due
 from engine.read.explain import facts_for
 from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
 from engine.store.followup_models import RATINGS, ClosureReport
-from engine.store.models import ACCEPTANCE, Action, ActionChange, Owner, Plan
+from engine.store.models import Action, ActionChange, Owner, Plan
 from engine.store.plans import record_change
 
 if TYPE_CHECKING:
     from engine.rules.loader import RuleSet
 
 STAFF = frozenset({"secretariat", "admin"})
-WORDS = {
-    "accepted": "accepted",
-    "partially_accepted": "partially accepted",
-    "not_accepted": "not accepted",
-    "under_consideration": "under consideration",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,30 +63,6 @@ def closure_of(session: Session, action: Action, rules: RuleSet | None) -> Closu
     """Return how ``action`` is closed: its policy's ``closure`` (two steps, the supervisor verifies by default)."""
     policy = policy_of(session, action, rules)
     return policy.closure if policy is not None else Closure()
-
-
-def set_acceptance(
-    session: Session, action: Action, acceptance: str, now: datetime, *, who: str, via: str, note: str = ""
-) -> bool:
-    """Record the secretariat's acceptance decision; return False when nothing changed.
-
-    ``not_accepted`` needs the reason in ``note``. The action is planned again: by default only accepted and
-    partially accepted actions get reminders and escalations.
-    """
-    if acceptance not in ACCEPTANCE:
-        raise UsageError(f"unknown acceptance {acceptance!r}; expected one of {', '.join(ACCEPTANCE)}")
-    if acceptance == "not_accepted" and not note.strip():
-        raise UsageError("a recommendation not accepted needs the reason: give it with --reason")
-    if action.acceptance == acceptance and action.acceptance_note == note:
-        return False
-    old = action.acceptance
-    action.acceptance, action.acceptance_note = acceptance, note
-    replan(session, action, now)
-    session.add(action)
-    record_change(session, action, now, who, via, "acceptance", old, acceptance, note)
-    if acceptance in {"not_accepted", "under_consideration"}:
-        drop_stale_outbox(session, action, f"the action is {WORDS[acceptance]}")
-    return True
 
 
 def verifier_of(session: Session, action: Action, rules: RuleSet | None) -> Owner | None:
@@ -391,56 +366,3 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
         payload=payload,
     )
     enqueue(session.connection(), [row])
-
-
-def acceptance_words(action: Action) -> str:
-    """Return the action's acceptance in words, with the reason when it was not accepted."""
-    words = WORDS.get(action.acceptance, action.acceptance)
-    return f"{words} ({action.acceptance_note})" if action.acceptance_note else words
-
-
-def apply_file_acceptance(
-    session: Session, plan_id: str, rows: Sequence[ActionRow], now: datetime, via: str
-) -> list[str]:
-    """Store the acceptance a plan file gives its actions; return warnings.
-
-    A decision made by hand since the last import that changed it is kept while the file still says what was in
-    force before that decision (the file has not changed its mind); a file that says something else wins.
-    """
-    said = {row.ref: row for row in rows if row.acceptance is not None}
-    if not said:
-        return []
-    session.flush()
-    actions = [a for a in session.exec(select(Action).where(Action.plan_id == plan_id)).all() if a.ref in said]
-    history = _acceptance_history(session, [a.id for a in actions if a.id is not None])
-    warnings = []
-    for action in actions:
-        row = said[action.ref]
-        wanted, note = str(row.acceptance), row.acceptance_note or ""
-        if (action.acceptance, action.acceptance_note) == (wanted, note):
-            continue
-        changes = history.get(action.id or 0, [])
-        last_import = max((i for i, c in enumerate(changes) if c.who == "import"), default=-1)
-        by_hand = changes[last_import + 1 :]
-        if by_hand and by_hand[0].old == wanted:
-            kept = WORDS.get(action.acceptance, action.acceptance)
-            warnings.append(
-                f"{action.ref}: the plan file says {WORDS[wanted]}; kept {kept} as {by_hand[-1].who} decided on "
-                f"{by_hand[-1].at.date().isoformat()}"
-            )
-            continue
-        set_acceptance(session, action, wanted, now, who="import", via=via, note=note)
-    return warnings
-
-
-def _acceptance_history(session: Session, ids: Sequence[int]) -> dict[int, list[ActionChange]]:
-    found: dict[int, list[ActionChange]] = {}
-    for start in range(0, len(ids), 500):
-        query = (
-            select(ActionChange)
-            .where(col(ActionChange.action_id).in_(ids[start : start + 500]), ActionChange.field == "acceptance")
-            .order_by(col(ActionChange.at), col(ActionChange.id))
-        )
-        for change in session.exec(query).all():
-            found.setdefault(change.action_id, []).append(change)
-    return found
