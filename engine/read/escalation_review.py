@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, or_, select, true
 
+from engine.languages import DEFAULT, gettext, ngettext
+from engine.languages import day as words_day
 from engine.read.csv_text import csv_chunks
 from engine.store import tables
 from engine.zones import zone
@@ -324,6 +326,8 @@ class StepLine:
     ids: list[int] = field(default_factory=list)
     mine: bool = False  # sent to the viewer (acknowledging the action acknowledges it)
     may_acknowledge: bool = False  # the viewer may acknowledge it (sent to them or to someone below them)
+    about: str = "due"  # what the step is about: "due", "check-in" or "start"
+    language: str = DEFAULT  # the language of the words
 
     @property
     def id(self) -> int:
@@ -333,10 +337,15 @@ class StepLine:
     @property
     def words(self) -> str:
         """Return the whole line as a sentence."""
-        to = _and(self.sent_to) or "nobody"
-        text = f"{self.what} — sent to {to} ({self.level})"
+        names = [gettext(self.language, "you") if name == "you" else name for name in self.sent_to]
+        to = _and(names, self.language) or gettext(self.language, "nobody")
+        text = gettext(self.language, "%(what)s — sent to %(to)s (%(level)s)") % {
+            "what": self.what,
+            "to": to,
+            "level": self.level,
+        }
         if self.times > 1:
-            text += f", {self.times} times"
+            text += ", " + gettext(self.language, "%(n)s times") % {"n": self.times}
         return text
 
 
@@ -356,6 +365,7 @@ class ActionGroup:
     extended_to: date | None
     steps: list[StepLine] = field(default_factory=list)
     extension_requested: date | None = None
+    language: str = DEFAULT  # the language of the words
 
     @property
     def entries(self) -> int:
@@ -386,25 +396,27 @@ class ActionGroup:
     @property
     def state_words(self) -> str:
         """Return what is open about the action in plain words: "overdue by 12 days", "check-in unanswered", ..."""
+        lang = self.language
         words: list[str] = []
         open_steps = [s for s in self.steps if s.state == "open"]
         late = [s.days_late for s in open_steps if s.dated]
         if late:
             days = max(late)
-            words.append(f"overdue by {days} day{'' if days == 1 else 's'}")
-        if any(s.what.startswith("Check-in") for s in open_steps):
-            words.append("check-in unanswered")
-        if any(s.what.startswith("Not started") for s in open_steps):
-            words.append("not started")
+            words.append(ngettext(lang, "overdue by %(n)s day", "overdue by %(n)s days", days) % {"n": days})
+        if any(s.about == "check-in" for s in open_steps):
+            words.append(gettext(lang, "check-in unanswered"))
+        if any(s.about == "start" for s in open_steps):
+            words.append(gettext(lang, "not started"))
         if self.extension_requested is not None:
-            words.append(f"extension requested to {day_words(self.extension_requested)}")
+            asked = day_words(self.extension_requested, lang)
+            words.append(gettext(lang, "extension requested to %(day)s") % {"day": asked})
         if self.status in FINISHED:
-            words.append(self.status)
+            words.append(gettext(lang, self.status))
         if words:
             return "; ".join(words)
         if open_steps:
-            return "escalated"
-        return "acknowledged" if any(s.state == "acknowledged" for s in self.steps) else "closed"
+            return gettext(lang, "escalated")
+        return gettext(lang, "acknowledged" if any(s.state == "acknowledged" for s in self.steps) else "closed")
 
 
 @dataclass
@@ -422,35 +434,42 @@ class ReviewPage:
         self.pages = max(1, -(-self.total // self.per_page))
 
 
-def day_words(day: date) -> str:
-    """Return a day as people write it: ``28 March 2000``."""
-    return f"{day.day} {day:%B %Y}"
+def day_words(day: date, language: str = DEFAULT) -> str:
+    """Return a day as people write it in ``language``: ``28 March 2000``, ``28 mars 2000``."""
+    return words_day(day, language)
 
 
-def level_words(level: int) -> str:
+def level_words(level: int, language: str = DEFAULT) -> str:
     """Return a level as people say it: ``1st level``; level 0 is the owner's own overdue notice."""
     if level <= 0:
-        return "to the owner"
+        return gettext(language, "to the owner")
+    if language != DEFAULT:
+        return gettext(language, "level %(n)s") % {"n": level}
     suffix = "th" if 10 <= level % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(level % 10, "th")
     return f"{level}{suffix} level"
 
 
-def occurrence_words(occurrence: str, kind: str = "deadline") -> tuple[str, date | None]:
+def occurrence_words(occurrence: str, kind: str = "deadline", language: str = DEFAULT) -> tuple[str, date | None]:
     """Return what an occurrence label of the log means in plain words, and the day it is late from (dated only).
 
     ``check-in 2000-03-28`` is a check-in (not dated: it is unanswered, not late by days); ``start
     2000-03-01`` a start date; a bare date a due date, or one occurrence of recurring work.
     """
-    for prefix, words in (("check-in ", "Check-in of {} unanswered"), ("start ", "Not started by {}")):
+    said = {
+        "check-in ": gettext(language, "Check-in of %(day)s unanswered"),
+        "start ": gettext(language, "Not started by %(day)s"),
+    }
+    for prefix, words in said.items():
         if occurrence.startswith(prefix):
             day = _parse_day(occurrence.removeprefix(prefix))
-            return words.format(day_words(day) if day else occurrence.removeprefix(prefix)), None
+            return words % {"day": day_words(day, language) if day else occurrence.removeprefix(prefix)}, None
     day = _parse_day(occurrence)
     if day is None:
-        return ("Escalated" + (f": {occurrence}" if occurrence else "")), None
+        escalated = gettext(language, "Escalated")
+        return (escalated + (f": {occurrence}" if occurrence else "")), None
     if kind == "recurring":
-        return f"The work of {day_words(day)} not done", day
-    return f"Due {day_words(day)}, not done", day
+        return gettext(language, "The work of %(day)s not done") % {"day": day_words(day, language)}, day
+    return gettext(language, "Due %(day)s, not done") % {"day": day_words(day, language)}, day
 
 
 def _parse_day(text: str) -> date | None:
@@ -460,8 +479,10 @@ def _parse_day(text: str) -> date | None:
         return None
 
 
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+def _and(names: list[str], language: str = DEFAULT) -> str:
+    if len(names) <= 1:
+        return names[0] if names else ""
+    return gettext(language, "%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def _entry_state(row: Any) -> str:
@@ -483,6 +504,7 @@ def review_page(
     viewer: str | None = None,
     today: date | None = None,
     people: Directory | None = None,
+    language: str = DEFAULT,
 ) -> ReviewPage:
     """Return one page of actions with escalations for the owners in ``scope`` (None: everyone), most overdue first.
 
@@ -516,12 +538,14 @@ def review_page(
             .where(true() if flt.level is None else E.c.level == flt.level)
             .order_by(E.c.at.desc(), E.c.id.desc())
         ).mappings()
-        groups = _groups(rows, people, viewer, today)
+        groups = _groups(rows, people, viewer, today, language)
         _add_requests(conn, groups)
     return ReviewPage([groups[i] for i in ids if i in groups], total, entries, page, flt.per_page)
 
 
-def _groups(rows: Iterable[Any], people: Directory, viewer: str | None, today: date | None) -> dict[int, ActionGroup]:
+def _groups(
+    rows: Iterable[Any], people: Directory, viewer: str | None, today: date | None, language: str = DEFAULT
+) -> dict[int, ActionGroup]:
     groups: dict[int, ActionGroup] = {}
     lines: dict[tuple[int, str, str, str], StepLine] = {}
     for row in rows:  # newest first
@@ -538,6 +562,7 @@ def _groups(rows: Iterable[Any], people: Directory, viewer: str | None, today: d
                 row["kind"],
                 row["due"],
                 row["extended_to"],
+                language=language,
             )
         state = _entry_state(row)
         key = (row["action_id"], row["occurrence"], row["step"].partition("#")[0], state)
@@ -545,13 +570,13 @@ def _groups(rows: Iterable[Any], people: Directory, viewer: str | None, today: d
         mine = viewer is not None and state == "open" and people.addressed_to(names, row["owner_id"], viewer)
         line = lines.get(key)
         if line is None:
-            what, late_from = occurrence_words(row["occurrence"], row["kind"])
+            what, late_from = occurrence_words(row["occurrence"], row["kind"], language)
             days = row["days_overdue"]
             if today is not None and late_from is not None and state == "open":
                 days = max(0, (today - late_from).days)
             line = lines[key] = StepLine(
                 what=what,
-                level=level_words(row["level"]),
+                level=level_words(row["level"], language),
                 sent_to=people.shown(names, row["owner_id"], viewer),
                 times=0,
                 first_at=row["at"],
@@ -563,6 +588,10 @@ def _groups(rows: Iterable[Any], people: Directory, viewer: str | None, today: d
                 acknowledged_at=row["acknowledged_at"],
                 note=row["ack_note"] or "",
                 resolution=row["resolution"] or "",
+                about=row["occurrence"].partition(" ")[0]
+                if row["occurrence"].startswith(("check-in ", "start "))
+                else "due",
+                language=language,
             )
             group.steps.append(line)
         line.times += 1
@@ -592,10 +621,11 @@ def owner_choices(conn: Connection, scope: frozenset[str] | None) -> list[tuple[
     return [(i, n) for i, n in rows if scope is None or i in scope]
 
 
-def parts(conn: Connection, plan_id: str | None = None) -> list[tuple[str, str]]:
+def parts(conn: Connection, plan_id: str | None = None, language: str = DEFAULT) -> list[tuple[str, str]]:
     """Return (key, "Part N: title") of every Part, for the filter's choices."""
     S = tables.SECTION
     query = select(S.c.key, S.c.number, S.c.title).where(S.c.level == "part").order_by(S.c.plan_id, S.c.ordinal)
     if plan_id is not None:
         query = query.where(S.c.plan_id == plan_id)
-    return [(r.key, f"Part {r.number}: {r.title}") for r in conn.execute(query)]
+    label = gettext(language, "Part %(number)s: %(title)s")
+    return [(r.key, label % {"number": r.number, "title": r.title}) for r in conn.execute(query)]

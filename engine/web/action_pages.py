@@ -28,7 +28,7 @@ from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
 from engine.web.escalation_pages import query_of
-from engine.web.templating import N_, page
+from engine.web.templating import N_, page, page_language
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -166,6 +166,7 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
     sheet = build_sheet(session, action)
     today = _today(request, who.viewer)
     people = directory(session.connection())
+    language = page_language(request)
     return page(
         request,
         "action.html.j2",
@@ -179,8 +180,8 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         undo_back="sheet",
         people=people,
         name_of=people.name_of,
-        occurrence_words=occurrence_words,
-        level_words=level_words,
+        occurrence_words=lambda occurrence, kind: occurrence_words(occurrence, kind, language),
+        level_words=lambda level: level_words(level, language),
         about=_named(action),
     )
 

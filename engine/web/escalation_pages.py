@@ -28,7 +28,7 @@ from engine.store.models import Action, Escalation
 from engine.store.web_models import ExtensionRequest
 from engine.web.auth import PageError, Posted, SignedIn, engine_of, now_of
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import N_, page, secure_headers
+from engine.web.templating import N_, page, page_language, secure_headers
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -80,13 +80,14 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         conn = session.connection()
         people = directory(conn)
-        found = review_page(conn, scope, flt, viewer=who.viewer.id, today=today, people=people)
+        language = page_language(request)
+        found = review_page(conn, scope, flt, viewer=who.viewer.id, today=today, people=people, language=language)
         requests = pending_requests(session, scope) if who.viewer.is_supervisor else []
         if flt.action:  # one action: its request only
             plan, _, ref = flt.action.rpartition("/")
             requests = [(r, a) for r, a in requests if a.ref == ref and plan in ("", a.plan_id)]
         owners = owner_choices(conn, scope)
-        choices = parts(conn)
+        choices = parts(conn, language=language)
     return page(
         request,
         "escalations.html.j2",
