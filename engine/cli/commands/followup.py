@@ -91,8 +91,11 @@ def verify(
 ) -> None:
     """Confirm an owner's report that an action is implemented (it becomes done), or return it with a comment.
 
-    Only the verifier the rules name, or the secretariat, may. Example: [bold]planwatch verify I.1a.1 --by ed-devcoop
-    --comment "letter seen"[/]; [bold]planwatch verify I.1a.1 --return --comment "attach the letter"[/]
+    Only the verifier the rules name, or the secretariat, may.
+
+    Example: [bold]planwatch verify I.1a.1 --by ed-devcoop --comment "letter seen"[/]
+
+    Example: [bold]planwatch verify I.1a.1 --return --comment "attach the letter"[/]
     """
     from engine.actions.followup import pending_report, return_report
     from engine.actions.followup import verify as verify_report

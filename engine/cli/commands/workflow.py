@@ -42,8 +42,9 @@ def done(
 ) -> None:
     """Report an action (or one occurrence of a recurring action) implemented.
 
-    When the rules close in two steps (the shipped rules do), the verifier they name is asked to confirm it and it
-    is done once verified; with [bold]closure: {steps: 1}[/] it is done at once.
+    Under two-step closure (the shipped rules) the verifier the rules name is asked to confirm it; then it is done.
+
+    With [bold]closure: {steps: 1}[/] in the rules it is done at once.
 
     Example: [bold]planwatch done I.1a.1 --note "circulated 12 April" --link https://intranet.example.org/l.pdf[/]
     """
