@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from engine.timeframe.dates import Duration, Env, Period, Recurrence, Value
-from engine.timeframe.tokens import MARKS, build, rule, scan
+from engine.timeframe.tokens import _PATTERNS, _SIEVES, MARKS, build, rule, scan
 
 ENV = Env(date(1999, 9, 28), None)
 
@@ -69,3 +72,71 @@ def test_fiscal_years_follow_the_env() -> None:
     [(_, october)] = _values("FY2004", Env(date(1999, 9, 28), 10))
     assert isinstance(october, Period) and (october.start, october.end) == (date(2003, 10, 1), date(2004, 9, 30))
     assert october.review == ""
+
+
+_SIEVE_WORDS = [
+    "the",
+    "end",
+    "of",
+    "close",
+    "mid",
+    "early",
+    "late",
+    "beginning",
+    "start",
+    "in",
+    "on",
+    "at",
+    "for",
+    "during",
+    "every",
+    "each",
+    "year",
+    "years",
+    "month",
+    "next",
+    "following",
+    "current",
+    "calendar",
+    "fiscal",
+    "fy",
+    "biennium",
+    "quarter",
+    "first",
+    "second",
+    "half",
+    "spring",
+    "winter",
+    "may",
+    "june",
+    "2004",
+    "2002-03",
+    "05/08/2004",
+    "15",
+    "3",
+    "regular",
+    "basis",
+    "session",
+    "meeting",
+    "review",
+    ",",
+    "(",
+    "-",
+    "/",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SIEVE_WORDS), min_size=1, max_size=8).map(" ".join))
+def test_a_sieve_lets_through_every_token_its_pattern_finds(text: str) -> None:
+    for group, sieve in _SIEVES.items():
+        pattern = _PATTERNS[group]
+        for start in range(len(text)):
+            if pattern.match(text, start) is not None:
+                assert sieve.match(text, start) is not None, (group, text, start)
+
+
+def test_a_sieve_turns_away_words_that_begin_no_token() -> None:
+    assert _SIEVES["full"].match("the review of the work") is None
+    assert _SIEVES["full"].match("the end of 2004") is not None
+    assert scan("the end of the year 2004") != []
