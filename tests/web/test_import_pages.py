@@ -214,7 +214,7 @@ def test_a_csv_without_a_date_line_takes_the_plan_date_field(site, tmp_path: Pat
     assert 'name="date" type="date"' in html
     status, html = _upload(admin, sheet, date="2024-03-04")
     assert status == 200, html
-    assert "Dated 2024-03-04" in html and "deadline due 2024-09-04" in html
+    assert "Dated 4 March 2024" in html and "deadline due 2024-09-04" in html
     assert 'name="date" type="date" value="2024-03-04"' in html
     status, again = _again(admin, html, date="2024-05-01")
     assert status == 200 and "Dated 2024-05-01" in again and "deadline due 2024-11-01" in again
