@@ -217,7 +217,7 @@ def test_a_csv_without_a_date_line_takes_the_plan_date_field(site, tmp_path: Pat
     assert "Dated 4 March 2024" in html and "deadline due 2024-09-04" in html
     assert 'name="date" type="date" value="2024-03-04"' in html
     status, again = _again(admin, html, date="2024-05-01")
-    assert status == 200 and "Dated 2024-05-01" in again and "deadline due 2024-11-01" in again
+    assert status == 200 and "Dated 1 May 2024" in again and "deadline due 2024-11-01" in again
     status, bad = _again(admin, html, date="4 March")
     assert status == 400 and "Plan date: expected the plan&#39;s date as YYYY-MM-DD" in bad and "--date" not in bad
     dated = tmp_path / "dated.csv"
