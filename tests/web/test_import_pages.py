@@ -223,7 +223,7 @@ def test_a_csv_without_a_date_line_takes_the_plan_date_field(site, tmp_path: Pat
     dated = tmp_path / "dated.csv"
     dated.write_text("Geneva, 28 September 1999.\nAction,Deadline\nPublish it,within six months\n", encoding="utf-8")
     status, html = _upload(admin, dated, date="2024-03-04")
-    assert status == 200 and "Dated 1999-09-28" in html
+    assert status == 200 and "Dated 28 September 1999" in html
     assert "the file gives the plan&#39;s date as 1999-09-28; the Plan date 2024-03-04 was not used" in html
     assert "follow-up" not in _plans(engine)
 
