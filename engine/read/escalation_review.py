@@ -416,7 +416,9 @@ class ActionGroup:
             return "; ".join(words)
         if open_steps:
             return gettext(lang, "escalated")
-        return gettext(lang, "acknowledged" if any(s.state == "acknowledged" for s in self.steps) else "closed")
+        if any(s.state == "acknowledged" for s in self.steps):
+            return gettext(lang, "acknowledged")
+        return gettext(lang, "closed")
 
 
 @dataclass
