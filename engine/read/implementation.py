@@ -264,7 +264,11 @@ def build_implementation(
         rows = [history.row(f, last, as_of) for f in history.facts]
         changes = None
         if since is not None:
-            earlier = [history.state(f, 0, since) for f in history.facts]
+            moved = history.moved
+            earlier = [
+                history.state(f, 0, since) if f.id in moved else _state_of(row, since)
+                for f, row in zip(history.facts, rows, strict=True)
+            ]
             changes = _changes(since, earlier, rows, history.returned)
         granted = _granted(session, history, last, end_of(plan, as_of))
     return ImplementationReport(plan, as_of, rows, changes, granted)
@@ -297,6 +301,13 @@ class _State(NamedTuple):
     status: str
     overdue: bool
     extensions: int
+
+
+def _state_of(row: Row, day: date) -> _State:
+    """Return the earlier state of an action nothing happened to since: as in ``row``, overdue as of ``day``."""
+    due = row.extended_to or row.due
+    late = row.status == "open" and row.acceptance in ACCEPTED and not row.recurring and due is not None
+    return _State(row.ref, row.counted, row.implemented, row.status, late and due < day, row.extensions)  # type: ignore[operator]
 
 
 def _changes(since: date, earlier: list[_State], rows: list[Row], returned: set[int]) -> Changes:
@@ -348,6 +359,7 @@ class _History:
     units: dict[str, str]
     events: dict[int, dict[str, list[Event]]]  # action id -> field -> its changes in order
     extended: dict[int, list[tuple[int, Change]]]  # action id -> (bucket, extension granted) in order
+    moved: set[int]  # the actions with a change after the first instant: their earlier state is their own
     done_at: dict[int, list[tuple[int, datetime]]]  # (bucket, when) each time the action became done
     closures: dict[int, list[_Closure]]
     returned: set[int]  # positions in ``facts`` of the actions whose report was returned between the two days
@@ -359,6 +371,7 @@ class _History:
         owners, supervisors = _owners(session)
         closures = _closures(session, position, cuts)
         events, extended = _events(session, position, cuts)
+        moved = {a for a, fields in events.items() if any(e[0] > 0 for found in fields.values() for e in found)}
         returned = {
             position[i]
             for i, found in closures.items()
@@ -372,6 +385,7 @@ class _History:
             units={o: owners.get(unit_of(o, supervisors), o) for o in owners},
             events=events,
             extended=extended,
+            moved=moved,
             done_at=_done_at(session, position, cuts),
             closures=closures,
             returned=returned if len(cuts) > 1 else set(),
