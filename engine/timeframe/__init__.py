@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from engine.plandoc import KINDS
@@ -336,7 +336,37 @@ def _schedule(text: str, r: Reading) -> Schedule:
     if not marks and r.label and (start or due):
         marks = [(r.label, due, start)]
     milestones = tuple(Milestone(*m) for m in marks) if marks else ()
-    return Schedule(text, r.kind, start, due, r.rrule, milestones, r.event, needs_review, reason)
+    return _new_schedule(text, r.kind, start, due, r.rrule, milestones, r.event, needs_review, reason)
+
+
+_SET = tuple(getattr(Schedule, f.name).__set__ for f in fields(Schedule))
+_SET_TEXT, _SET_KIND, _SET_START, _SET_DUE, _SET_RRULE, _SET_MILESTONES, _SET_EVENT, _SET_REVIEW, _SET_REASON = _SET
+
+
+def _new_schedule(
+    text: str,
+    kind: str,
+    start: date | None,
+    due: date | None,
+    rrule: str | None,
+    milestones: tuple[Milestone, ...],
+    event: str | None,
+    needs_review: bool,
+    reason: str,
+) -> Schedule:
+    """``Schedule(...)`` at a third of the cost: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``; this sets its slots directly (the same object, as the tests check)."""
+    schedule: Schedule = object.__new__(Schedule)
+    _SET_TEXT(schedule, text)
+    _SET_KIND(schedule, kind)
+    _SET_START(schedule, start)
+    _SET_DUE(schedule, due)
+    _SET_RRULE(schedule, rrule)
+    _SET_MILESTONES(schedule, milestones)
+    _SET_EVENT(schedule, event)
+    _SET_REVIEW(schedule, needs_review)
+    _SET_REASON(schedule, reason)
+    return schedule
 
 
 def _iso(value: date | None) -> str | None:

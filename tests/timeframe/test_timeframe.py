@@ -18,7 +18,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.timeframe import KINDS, Milestone, Schedule, parse
+from engine.timeframe import KINDS, Milestone, Schedule, _new_schedule, parse
 from engine.timeframe.tokens import scan, scan_slowly
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -1737,3 +1737,23 @@ def test_periods_after_an_unnamed_step_and_continuous_work_named_mid_phrase() ->
     assert (parse("within 30 days thereafter", ref).kind, parse("four days later", ref).kind) == ("event", "event")
     assert parse("Monitoring is an ongoing process", ref).kind == "continuous"
     assert parse("Data published annually online", ref).rrule == "FREQ=YEARLY"
+
+
+def test_the_fast_schedule_is_the_schedule_its_fields_make() -> None:
+    fields = (
+        "by May",
+        "window",
+        date(2000, 1, 1),
+        date(2000, 5, 31),
+        None,
+        (Milestone("a", None, None),),
+        "x",
+        True,
+        "r",
+    )
+    fast, slow = _new_schedule(*fields), Schedule(*fields)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    with pytest.raises(AttributeError):
+        fast.kind = "deadline"  # type: ignore[misc]
+    got = parse("Completed by April 2000", date(1999, 9, 28))
+    assert got == Schedule.from_json(got.as_json())
