@@ -4,16 +4,18 @@ Each generated life is a fresh SQLite file: owners in several zones with supervi
 (some with a delegate, some taking daily or weekly digests, some away for a while with a deputy), a small
 YAML plan dated well before the first tick (deadlines, windows, recurring and continuous actions,
 event-linked actions resolved with ``after:``, directly in Parts and in sub-sections), rules for every kind
-with holidays per zone, a random sequence of workflow events (done, progress, hold, reopen, drop, extend,
-acknowledge, not-mine, reassign, ``set`` a due date) and, on some day, a re-import of the plan file with one
-time frame changed, one action left out and one added, applied while the simulator jumps through a few
-weeks. After the run the outbox (messages sent, and when) and the escalation log must keep the invariants
+with holidays per zone (ongoing work also reminded when it has had no update for 20 days), a random sequence of
+workflow events (done, progress, hold, reopen, drop, extend, acknowledge, not-mine, reassign, ``set`` a due date,
+reported implemented then verified or returned, an acceptance decision) and, on some day, a re-import of the plan
+file with one time frame changed, one action left out and one added, applied while the simulator jumps through a
+few weeks. After the run the outbox (messages sent, and when) and the escalation log must keep the invariants
 of a plan's life, which hold after every step if they hold for the whole record (a notice held for a digest
 counts as sent with the digest, a deputy's message in the owner's place as the owner's): the owner hears
 first, a hold is silence, done (or dropped, or left out of the plan file) stops, every message on time (or
 marked a catch-up), no escalation about a check-in that was never sent, nothing suppressed without a reason
-and one overdue notice for a date missed before the first tick, no message twice, and a level that is the
-recipient's rung in the owner's supervisor chain.
+and one overdue notice for a date missed before the first tick, no message twice, a level that is the
+recipient's rung in the owner's supervisor chain, nothing to the owner while a report of implementation waits, a
+returned report told to its owner and planned again, and nothing done that was not verified (or closed by hand).
 
 CI runs a fixed, derandomized budget; ``--hypothesis-profile=lives-long`` runs many more lives locally.
 """
@@ -120,6 +122,7 @@ policies:
     checkin:
       every: 1mo
       escalate_after: 7d
+    stale: {after: 20d, escalate_after: 7d}
     escalate:
       - after: 0d
         to: [supervisor]
@@ -823,6 +826,8 @@ def test_the_lives_say_something() -> None:
     rows, escalations, facts = lived(life)
     types = {r["type"] for r in sent(rows)}
     assert {"reminder", "escalation", "checkin"} <= types
+    quiet = [(r["recipient_id"], r["step"]) for r in sent(rows) if r["occurrence"].startswith("stale ")]
+    assert quiet == [("own0", "stale"), ("sup1", "escalate:1")]  # I.1.3: no update for 20 days, then 7 more
     assert escalations
     assert owner_first(rows, facts) == hold_is_silence(life, rows, facts) == done_stops(life, rows, facts) == []
     assert no_escalation_about_unsent_checkins(rows, escalations) == exactly_once(rows) == []
