@@ -900,3 +900,11 @@ def test_only_the_verifier_hears_of_a_waiting_report_and_nobody_of_an_action_not
         assert all(n.at > at for n in notices)
     else:
         assert not [n for n in notices if n.type == "verification"]
+
+
+def test_an_update_after_the_stale_reminder_stops_its_ladder() -> None:
+    quiet = view(due=None, kind="continuous", last_update_at=datetime(2000, 1, 3, 12, tzinfo=UTC))
+    answered = replace(quiet, last_update_at=datetime(2000, 3, 8, 12, tzinfo=UTC))  # after 3 March's reminder
+    changes = [(START, quiet), (datetime(2000, 3, 8, 13, tzinfo=UTC), answered)]
+    notices = drive(changes, STALE, datetime(2000, 4, 30, tzinfo=UTC))
+    assert [(n.at.date().isoformat(), n.step) for n in notices] == [("2000-03-03", "stale")]
