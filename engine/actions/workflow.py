@@ -512,7 +512,7 @@ def refresh_schedules(
         for a in actions
     ]
     section_rows = [SectionRow(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal) for s in sections]
-    schedules = resolve_plan(rows, section_rows, plan.ref_date, plan.fy_start, events)
+    schedules = resolve_plan(rows, section_rows, plan.ref_date, plan.fy_start, events, language=plan.language or None)
     for action in actions:
         fields = schedules[action.ref]
         if action.ref != decided and awaits_redecision(action):

@@ -346,6 +346,7 @@ def read_document(session: Session, plan_id: str) -> PlanDocument | None:
         plan.fy_start,
         plan.source,
         plan.source_format,
+        language="" if plan.language in ("", "en") else plan.language,  # English, the default, goes unsaid
     )
     sections = [
         SectionRow(s.key, s.parent_key, s.level, s.number, s.title, s.context, s.ordinal)
