@@ -64,7 +64,7 @@ catalogs: $(STAMP)
 	$(BIN)/pybabel -q extract --no-location --sort-output --project=planwatch --copyright-holder="planwatch authors" -F babel.cfg -o engine/locale/$(DOMAIN).pot engine templates
 	@for lang in fr es; do \
 		if [ -f engine/locale/$$lang/LC_MESSAGES/$(DOMAIN).po ]; then \
-			$(BIN)/pybabel -q update --no-location -i engine/locale/$(DOMAIN).pot -d engine/locale -D $(DOMAIN) -l $$lang; \
+			$(BIN)/pybabel -q update -i engine/locale/$(DOMAIN).pot -d engine/locale -D $(DOMAIN) -l $$lang; \
 		else $(BIN)/pybabel -q init -i engine/locale/$(DOMAIN).pot -d engine/locale -D $(DOMAIN) -l $$lang; fi; \
 	done
 
