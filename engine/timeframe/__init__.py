@@ -207,11 +207,25 @@ def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> R
     if "day" in low:
         low = _WEEKDAY.sub(_blank, low)
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
-    ctx = Ctx(Env(ref, fy, dayfirst=language != "en"), orig, low, back)
+    ctx = Ctx(_env(ref, fy, language != "en"), orig, low, back)
     r = _read_parts(ctx)
     if fy_start is not None and fy is None:
         r.review.append(f"the fiscal-year start {fy_start} is not a month and was ignored")
     return r
+
+
+_ENVS: dict[tuple[date, int | None, bool], Env] = {}
+
+
+def _env(ref: date, fy: int | None, dayfirst: bool) -> Env:
+    """The phrase's ``Env``: a plan's phrases share one (a few hundred at most are kept)."""
+    key = (ref, fy, dayfirst)
+    env = _ENVS.get(key)
+    if env is None:
+        if len(_ENVS) >= 512:
+            _ENVS.clear()
+        env = _ENVS[key] = Env(ref, fy, dayfirst)
+    return env
 
 
 def _one_spelling(m: re.Match[str]) -> str:

@@ -46,6 +46,7 @@ class Recurrence(NamedTuple):
 
 
 Value = Period | Duration | Recurrence
+_new_period = tuple.__new__  # a Period from all its fields, without the named tuple's Python-level __new__
 
 
 class Env(NamedTuple):
@@ -109,7 +110,7 @@ def mrange(
     else:
         s, e = _mod_days(i0, mod) if n == 1 else _mod_months(i0, n, mod)
         exact = "mod"
-    return Period(s, e, unit, exact, span, review, "", yearless, month)
+    return _new_period(Period, (s, e, unit, exact, span, review, "", yearless, month))
 
 
 def _mod_days(i0: int, mod: str) -> tuple[date, date]:

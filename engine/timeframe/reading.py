@@ -25,6 +25,9 @@ class Token(NamedTuple):
     value: Value
 
 
+_new_token = tuple.__new__  # a Token without the named tuple's Python-level __new__
+
+
 @dataclass(slots=True)
 class Reading:
     """The reading of a phrase or of one part of it, before it becomes a ``Schedule``."""
@@ -61,7 +64,7 @@ class Ctx:
             lo, hi = m.span()
             pieces.append(low[last:lo])
             pieces.append(MARKS[type(value)])
-            self.toks[lo - shift] = Token(lo - shift, lo, hi, value)
+            self.toks[lo - shift] = _new_token(Token, (lo - shift, lo, hi, value))
             shift += hi - lo - 1
             last = hi
         pieces.append(low[last:])

@@ -675,9 +675,21 @@ def _sieve(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(_NAMED.sub("(?:", pattern.pattern).replace("(?P=num_s)", "[./-]").replace("(?(mod)|(?!))", ""))
 
 
+def _full_sieve() -> re.Pattern[str]:
+    """The sieve of ``TOKEN``: after "end of the", "mid-", "early" ... it only asks that a word a token can begin
+    with follows (every alternative begins with a word of ``_GROUP_WORDS`` or a digit, and "the" in one is followed
+    by such a word), instead of trying every alternative there and again after each shorter reading of the
+    modifier."""
+    assert _MOD.startswith("(?:") and _MOD.endswith(")?")
+    words = {w for group in _GROUP_WORDS.values() for w in group.split()} - {"the"}  # "the" is always followed by one
+    first_words = "|".join(sorted(words, key=len, reverse=True))
+    bare = "|".join(p for _, p, _ in _ALTERNATIVES).replace("(?(mod)|(?!))", "(?!)")  # no modifier: no bare unit
+    body = _NAMED.sub("(?:", _MOD[3:-2] + rf"(?=(?:the\s+)?(?:{first_words})(?![a-z])|\d)|(?:{bare})")
+    return re.compile(r"(?<![a-z0-9])(?:" + body.replace("(?P=num_s)", "[./-]") + ")")
+
+
 # The words after which a token is rare ("the", "end", "in") try the sieve first.
-_SIEVED = frozenset(("full", "vague"))
-_SIEVES = {g: _sieve(_PATTERNS[g]) for g in _SIEVED}
+_SIEVES = {"full": _full_sieve(), "vague": _sieve(_PATTERNS["vague"])}
 _BY_WORD = {
     w: (_SIEVES[g].match if g in _SIEVES else None, _PATTERNS[g].match)
     for g, words in _GROUP_WORDS.items()
