@@ -265,6 +265,18 @@ _YEAR = re.compile(r"\s*(?:19|20|21)\d\d(?!\d)")
 _DAY = re.compile(r"\s*\d{1,2}(?!\d)")
 
 
+_FACTS: dict[str, tuple[str, bool, bool]] = {}
+
+
+def _facts(words: str) -> tuple[str, bool, bool]:
+    """Of English words written: the last one, whether they open a range ("from", "between"), whether they name
+    a month; kept per wording (the vocabulary's few hundred, and the ordinal days)."""
+    facts = words.rsplit(None, 1)[-1], "from" in words or "between" in words, words in _DATE_WORDS
+    if len(_FACTS) < 4096:
+        _FACTS[words] = facts
+    return facts
+
+
 class _Writer:
     """The English text being written, piece by piece."""
 
@@ -295,9 +307,10 @@ class _Writer:
         self.his.append(hi)
         self.done = hi
         if words:
-            self.last = words.rsplit(None, 1)[-1]
-            self.ranged = self.ranged or "from" in words or "between" in words
-            self.opened = self.opened or self.ranged or words in _DATE_WORDS
+            facts = _FACTS.get(words) or _facts(words)
+            self.last = facts[0]
+            self.ranged = self.ranged or facts[1]
+            self.opened = self.opened or self.ranged or facts[2]
 
     def before(self, start: int) -> str:
         """The word before ``start``: the English one written there, else the phrase's own."""
