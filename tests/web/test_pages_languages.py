@@ -1,0 +1,147 @@
+"""The pages in the reader's language: French and Spanish owners read their pages, dates in words and in their
+language; the plan's language when the owner has none; the browser's before sign-in; the choice on the
+preferences page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from engine.actions.followup import report_implemented
+from engine.actions.links import preferences_url
+from engine.read.queries import find_action
+from engine.store import transaction
+from engine.store.models import Owner, Plan
+from engine.web.templating import browser_language
+
+from ..web_support import NOW, action_id, csrf_of, link_path
+
+
+def _speaks(engine, owner: str, language: str | None) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        person = s.get(Owner, owner)
+        assert person is not None
+        person.language = language
+        s.add(person)
+
+
+def _plan_speaks(engine, language: str) -> None:  # type: ignore[no-untyped-def]
+    with transaction(engine) as s:
+        for plan in s.exec(select(Plan)).all():
+            plan.language = language
+            s.add(plan)
+
+
+def test_a_french_owner_reads_her_pages_in_french(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    _speaks(engine, "hrd", "fr")
+    hrd = client("hrd")
+    my = hrd.get("/my").text
+    assert '<html lang="fr">' in my and "<h1>Mes actions</h1>" in my and "Se déconnecter" in my
+    assert "Échéance le <strong>31 mai 2000</strong>" in my and "1 jour de retard" in my
+    assert "Délai tel qu'imprimé" in my and "Signaler l'avancement" in my and "My actions" not in my
+    sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}").text
+    assert '<html lang="fr">' in sheet and "<h2>Historique</h2>" in sheet and "Demander une prorogation" in sheet
+    assert "31 mai 2000" in sheet and "Déclarer II.3.1 mise en œuvre" in sheet and "Schedule" not in sheet
+    bulk = hrd.get("/updates").text
+    assert "<h1>Mettre à jour vos actions</h1>" in bulk and "Tout enregistrer" in bulk
+    assert bulk.count("1 jour de retard") == 3 and "Ce qui a été fait pour II.3.1" in bulk
+    done = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}?ok=progress").text
+    assert "Avancement enregistré pour II.3.1" in done  # the notice after a verb, in her language
+    assert "My actions" in client("pardev").get("/my").text  # the others keep English
+
+
+def test_a_spanish_supervisor_reads_escalations_and_the_verifier_queue_in_spanish(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as s:
+        report_implemented(s, find_action(s, "II.2.2"), datetime(2000, 5, 30, tzinfo=UTC), who="codev", via="web")
+    _speaks(engine, "ed-devcoop", "es")
+    boss = client("ed-devcoop")
+    queue = boss.get("/verify").text
+    assert '<html lang="es">' in queue and "<h1>Por verificar</h1>" in queue
+    assert "1 informe de aplicación espera su verificación." in queue and "Confirmar la aplicación de II.2.2" in queue
+    assert "Devolver II.2.2 a su responsable" in queue and "Lo que falta (obligatorio)" in queue
+    escalations = boss.get("/escalations").text
+    assert "<h1>Escalamientos</h1>" in escalations and "Filtrar" in escalations and "Exportar en CSV" in escalations
+    assert "Vencimiento del 31 de diciembre de 1999, no realizada — enviado a usted (nivel 2)" in escalations
+    assert "Escalations" not in escalations.split("<main", 1)[1]
+
+
+def test_the_progress_report_page_is_in_the_readers_language(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    _speaks(engine, "secretariat", "fr")
+    report = client("secretariat").get("/report?as_of=2000-04-30").text
+    assert '<html lang="fr">' in report and "Rapport d'avancement : GB.276/TC/2" in report
+    assert "Au <strong>30 avril 2000</strong>." in report and "Ensemble du plan" in report
+    assert '<th scope="col">en bonne voie</th>' in report and "Partie I" in report
+
+
+def test_an_owner_without_a_language_reads_the_plans(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    _plan_speaks(engine, "es")
+    my = client("hrd").get("/my").text
+    assert '<html lang="es">' in my and "<h1>Mis acciones</h1>" in my and "31 de mayo de 2000" in my
+    _speaks(engine, "hrd", "en")  # her own choice wins over the plan's
+    assert "<h1>My actions</h1>" in client("hrd").get("/my").text
+
+
+@pytest.mark.parametrize(
+    ("header", "language", "words"),
+    [
+        ("es-ES,es;q=0.9,en;q=0.5", "es", "Enviarme un enlace de inicio de sesión"),
+        ("fr-CH, fr;q=0.9", "fr", "M'envoyer un lien de connexion"),
+        ("de-DE,de;q=0.9", "en", "Send me a sign-in link"),
+        ("de;q=1, fr;q=0.4, es;q=0.6", "es", "Enviarme un enlace"),
+        ("", "en", "Send me a sign-in link"),
+    ],
+)
+def test_before_sign_in_the_browsers_language_is_read(site, header: str, language: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = site
+    shown = client(None).get("/signin", headers={"Accept-Language": header})
+    assert shown.status_code == 200 and f'<html lang="{language}">' in shown.text and words in shown.text
+    missing = client(None).get("/no/such/page", headers={"Accept-Language": header})
+    assert missing.status_code == 404 and f'<html lang="{language}">' in missing.text
+
+
+def test_the_accept_language_header_is_read_safely() -> None:
+    assert browser_language("fr;q=abc, es;q=0.2") == "es"  # a damaged weight counts as zero
+    assert browser_language("es;q=0, fr") == "fr"  # q=0 means "not this one"
+    assert browser_language("," * 500 + "fr") == "en"  # only the first twenty choices are read
+    assert browser_language("FR-ca") == "fr"
+
+
+def test_a_link_page_speaks_the_language_of_whom_it_was_sent_to(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings, _ = site
+    _speaks(engine, "hrd", "es")
+    shown = client(None).get(link_path(settings, "II.3.1", "hrd", "extension"))
+    assert shown.status_code == 200 and '<html lang="es">' in shown.text
+    assert (
+        "<h1>Solicitar una prórroga</h1>" in shown.text and "vence el <strong>31 de mayo de 2000</strong>" in shown.text
+    )
+    assert "Por qué se necesita más tiempo" in shown.text
+
+
+def test_the_preferences_page_saves_the_language_chosen(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings, _ = site
+    path = preferences_url(settings.base_url, settings.secret_key, "pardev", NOW).removeprefix(settings.base_url)
+    browser = client(None)
+    shown = browser.get(path)
+    assert '<select id="language" name="language">' in shown.text and ">français</option>" in shown.text
+    assert '<option value="en" lang="en" selected>English</option>' in shown.text
+    refused = browser.post(path, data={"csrf": csrf_of(shown.text), "digest": "daily", "language": "de"})
+    assert refused.status_code == 400 and "Choose one of the offered languages." in refused.text
+    with transaction(engine) as s:
+        assert s.get(Owner, "pardev").language is None  # type: ignore[union-attr]
+    saved = browser.post(path, data={"csrf": csrf_of(shown.text), "digest": "daily", "language": "fr"})
+    assert saved.status_code == 200 and '<html lang="fr">' in saved.text
+    assert "Enregistré : vous recevez désormais un récapitulatif quotidien, en français." in saved.text
+    with transaction(engine) as s:
+        person = s.get(Owner, "pardev")
+        assert person is not None and (person.language, person.digest) == ("fr", "daily")
+    assert "<h1>Mes actions</h1>" in client("pardev").get("/my").text
+    kept = browser.post(path, data={"csrf": csrf_of(shown.text), "digest": "weekly"})  # no language: unchanged
+    assert kept.status_code == 200
+    with transaction(engine) as s:
+        assert s.get(Owner, "pardev").language == "fr"  # type: ignore[union-attr]
