@@ -61,6 +61,23 @@ class RuleSet:
     templates: tuple[tuple[str, Location, str], ...] = ()
     # why an overdue action is late: the causes an owner chooses from (``delay_causes:`` of the rule files)
     delay_causes: tuple[str, ...] = DEFAULT_DELAY_CAUSES
+    # each verifier named by owner id (``closure: {verifier: ID}``) and where it is written
+    verifiers: tuple[tuple[str, Location], ...] = ()
+
+    def check_verifiers(self, known: Iterable[str]) -> None:
+        """Raise ``ValidationErrors`` for every ``closure.verifier`` that names an owner id not in ``known``."""
+        ids = set(known)
+        errors = [
+            InputError(
+                f"closure.verifier: unknown owner id {who!r}; add it to the owners directory, or name 'supervisor' "
+                "or 'secretariat'",
+                where,
+            )
+            for who, where in dict.fromkeys(self.verifiers)  # policies that take the defaults' share one place
+            if who not in ids
+        ]
+        if errors:
+            raise ValidationErrors(errors)
 
     def calendar_of(self, tz: str, country: str | None = None) -> BusinessCalendar:
         """Return the business days of a recipient in zone ``tz`` (from ``country``) for what no single policy
@@ -143,6 +160,7 @@ def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> Rul
         tuple(holidays.used),
         named_templates,
         tuple(causes) or DEFAULT_DELAY_CAUSES,
+        tuple(x.verifier for x in loaded if x.verifier is not None),
     )
 
 
@@ -292,6 +310,7 @@ class _Loaded:
     policy: Policy
     place: Location  # where the policy starts
     templates: tuple[tuple[str, Location, str], ...] = ()
+    verifier: tuple[str, Location] | None = None  # a verifier named by owner id, and where
 
 
 def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: list[str]) -> Iterator[_Loaded]:
@@ -315,7 +334,17 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: l
     causes.extend(c.strip() for c in parsed.delay_causes or () if c.strip() not in causes)
     for i, policy in enumerate(parsed.policies):
         merged = _with_defaults(policy, parsed.defaults)
-        yield _Loaded(merged, doc.locate(("policies", i)), _templates(doc, i, merged))
+        yield _Loaded(merged, doc.locate(("policies", i)), _templates(doc, i, merged), _verifier(doc, i, merged))
+
+
+def _verifier(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[str, Location] | None:
+    """Return the owner id policy ``i`` names as its verifier, at its ``verifier:`` value (or the defaults')."""
+    named = policy.closure.verifier
+    if named in ("supervisor", "secretariat"):
+        return None
+    own = _node(doc.data, ("policies", i))
+    said = isinstance(own, Mapping) and isinstance(own.get("closure"), Mapping) and "verifier" in own["closure"]
+    return named, doc.locate(("policies", i, "closure", "verifier") if said else ("defaults", "closure", "verifier"))
 
 
 def _templates(doc: yamlfile.Document, i: int, policy: Policy) -> tuple[tuple[str, Location, str], ...]:

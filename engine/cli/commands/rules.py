@@ -27,16 +27,31 @@ def check(
     path: Annotated[
         Path | None, typer.Argument(help="A rules folder or one rule file (default: the --rules folder, rules/).")
     ] = None,
+    owners: Annotated[
+        Path | None,
+        typer.Option(
+            help="The owners file a verifier named by id must be in (default: plans/owners.yaml beside the rules "
+            "folder, when there is one)."
+        ),
+    ] = None,
 ) -> None:
     """Validate rule files without touching the database; any error is listed as FILE:LINE:COL (exit 2).
 
-    Example: [bold]planwatch rules check rules/[/] (also in CI, or as a pre-commit hook)
+    Example: [bold]planwatch rules check rules/ --owners plans/owners.yaml[/] (also in CI, or as a pre-commit hook)
     """
+    from engine.importers.owners import load
     from engine.rules.loader import load_rules
 
     target: Path = path if path is not None else settings_of(ctx).rules_dir
     folders = _template_folders(ctx, target)
     ruleset = load_rules(target, folders)
+    directory = (
+        owners
+        if owners is not None
+        else (target if target.is_dir() else target.parent).parent / "plans" / "owners.yaml"
+    )
+    if owners is not None or directory.is_file():
+        ruleset.check_verifiers(entry.id for entry in load(directory))
     _check_rendering(ctx, ruleset, folders)
     for line in check_report(ruleset, target):
         typer.echo(line)
