@@ -100,3 +100,10 @@ def test_shift_years_keeps_month_ends_and_after_is_the_next_day() -> None:
     assert shift_years(moved, 1).end == date(2004, 2, 29)
     assert after(mrange(_month(2004, 6), 1, None, "month")) == date(2004, 7, 1)
     assert after(mrange(_month(2004, 12), 1, None, "month")) == date(2005, 1, 1)
+
+
+def test_shift_years_keeps_every_other_field_and_clears_the_year_doubt() -> None:
+    p = Period(date(2000, 4, 1), date(2000, 4, 30), "month", "mod", True, "assumed", "a note", True, 4)
+    moved = shift_years(p, 3)
+    assert type(moved) is Period
+    assert moved == Period(date(2003, 4, 1), date(2003, 4, 30), "month", "mod", True, "", "a note", False, 4)
