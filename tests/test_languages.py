@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -88,3 +89,62 @@ def test_a_catalog_compiles_and_a_template_reads_in_its_language(tmp_path: Path)
     assert b"\xc3\x89ch\xc3\xa9ance" in compile_catalog(po, "fr")
     env = install(Environment(loader=DictLoader({"t": "{% trans %}Hello{% endtrans %}: {{ due|day }}"})), "es")
     assert env.get_template("t").render(due=APRIL_30) == "Hello: 30 de abril de 2000"
+
+
+# What may stay unmarked in a template: the product's name, and the code-like values of a few fields' examples.
+NOT_WORDS = frozenset({"planwatch"})
+HUMAN_ATTRIBUTES = re.compile(r'\b(title|alt|aria-label|placeholder)="([^"]*)"')
+SUBMIT_VALUE = re.compile(r'<input\b[^>]*\btype="(?:submit|button|reset)"[^>]*\bvalue="([^"]*)"')
+CODE_LIKE = re.compile(r"[\w./=,:-]*[/=.\d-][\w./=,:-]*")  # Europe/Zurich, latin-1, FREQ=YEARLY: not words
+
+
+def _unmarked(source: str) -> tuple[list[str], list[str]]:
+    """Return the texts and the human-readable attribute values of a template that are not marked for
+    translation: everything the Jinja lexer reads as data outside ``{% trans %}`` blocks, tags, comments, styles,
+    scripts and entities taken away; ``{{ … }}`` and ``{% … %}`` count as placeholders."""
+    env = Environment(extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.parse(source)  # it parses at all
+    out: list[str] = []
+    in_trans = False
+    block: list[str] = []
+    for _, kind, value in env.lex(source):
+        if kind == "block_begin":
+            block = []
+        elif kind == "name" and not block:
+            block.append(value)
+            in_trans = {"trans": True, "pluralize": in_trans, "endtrans": False}.get(value, in_trans)
+        out.append(value if kind == "data" and not in_trans else "\x00")
+    text = "".join(out)
+    attributes = [v for v in HUMAN_ATTRIBUTES.findall(text)] + [("value", v) for v in SUBMIT_VALUE.findall(text)]
+    shown = [v for _, v in attributes if _has_words(v)]
+    text = re.sub(r"<!--.*?-->|<(style|script)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r"<[^>]*>|&#?\w+;", " ", text)
+    words = [w for w in re.split(r"[\x00\s]+", text) if _has_words(w)]
+    return words, shown
+
+
+def _has_words(text: str) -> bool:
+    rest = text.replace("\x00", " ").strip()
+    if not re.search(r"[^\W\d_]{2,}", rest):
+        return False
+    return not all(w.lower() in NOT_WORDS or CODE_LIKE.fullmatch(w) for w in rest.split())
+
+
+@pytest.mark.parametrize("folder", ["web", "report"])
+def test_every_text_of_a_page_or_report_template_is_marked_for_translation(folder: str) -> None:
+    found = {}
+    for path in sorted((ROOT / "templates" / folder).glob("*.j2")):
+        words, attributes = _unmarked(path.read_text(encoding="utf-8"))
+        if words or attributes:
+            found[path.name] = words[:8] + attributes[:8]
+    assert found == {}, f"text not marked for translation ({{% trans %}} or _()): {found}"
+
+
+def test_the_unmarked_text_check_finds_text_and_attributes() -> None:
+    words, attributes = _unmarked('<p title="Open it">{% trans %}Due{% endtrans %} Overdue {{ x }}</p><a>planwatch</a>')
+    assert words == ["Overdue"] and attributes == ["Open it"]
+    marked = '<input type="submit" value="{{ _(\'Send\') }}" placeholder="Europe/Zurich"><!-- a note -->'
+    assert _unmarked(marked) == ([], [])
+    assert _unmarked('<input type="submit" value="Send now">') == ([], ["Send now"])
+    plural = "{% trans count=n %}{{ count }} day{% pluralize %}{{ count }} days{% endtrans %} late"
+    assert _unmarked(plural) == (["late"], [])
