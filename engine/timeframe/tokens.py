@@ -696,27 +696,38 @@ _BY_WORD = {
     for w in words.split()
 }
 _YEAR, _NUMBER = _PATTERNS["year"].match, _PATTERNS["number"].match
-_WORD = re.compile(r"[a-z]+|\d+")
+
+
+def _trie(words: list[str]) -> str:
+    """``words`` as one pattern that branches letter by letter: the engine tries a few branches at each letter,
+    not every word (a longer word before the word it extends)."""
+    heads = sorted({w[0] for w in words if w})
+    parts = [re.escape(c) + _trie([w[1:] for w in words if w[:1] == c]) for c in heads]
+    if "" in words:
+        parts.append("")
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+# Where a token can begin: a word of ``_BY_WORD`` or a number of one to four digits. One search finds the next
+# such word; the words between are never looked at.
+_START = re.compile(r"(?<![a-z])" + _trie(sorted(_BY_WORD)) + r"(?![a-z])|(?<!\d)\d{1,4}(?!\d)")
 
 
 def scan(low: str) -> list[re.Match[str]]:
     """Return the token matches of a lower-cased phrase, left to right, not overlapping."""
     out: list[re.Match[str]] = []
+    find = _START.search
     pos = 0
-    for w in _WORD.finditer(low):
-        start = w.start()
-        if start < pos:
-            continue
-        word = w.group()
+    while (w := find(low, pos)) is not None:
+        start, pos = w.span()
+        word = w[0]
         if word[0].isdigit():
-            match = _NUMBER if len(word) < 4 else _YEAR if len(word) == 4 else None
-        elif (entry := _BY_WORD.get(word)) is None:
-            continue
+            match = _NUMBER if len(word) < 4 else _YEAR
         else:
-            sieve, match = entry
+            sieve, match = _BY_WORD[word]
             if sieve is not None and sieve(low, start) is None:
                 continue
-        if match is not None and (m := match(low, start)) is not None:
+        if (m := match(low, start)) is not None:
             out.append(m)
             pos = m.end()
     return out
