@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """Yield a URL of a fresh PostgreSQL database for this test run, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database(*, durable: bool) -> Iterator[str]:
+    """Yield a URL of a fresh PostgreSQL database, dropped afterwards. Unless ``durable``, its commits do not wait
+    for the disk (``synchronous_commit`` off for the database): the tests never crash this server, and the run's
+    thousands of commits (a schema and its migrations for each test) would otherwise each wait for an fsync."""
     admin = postgres_admin_url()
     if admin is None:
         pytest.skip("PLANWATCH_TEST_POSTGRES_URL is not set")
@@ -64,20 +67,41 @@ def postgres_server() -> Iterator[str]:
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if not durable:
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     base = admin.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Yield a URL of a fresh PostgreSQL database for this test run (for each pytest-xdist worker), dropped
+    afterwards; its commits do not wait for the disk."""
+    with fresh_postgres_database(durable=False) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_durable_server() -> Iterator[str]:
+    """Like ``postgres_server``, with the server's own commit settings (``synchronous_commit`` on): for the tests,
+    marked ``durable_commits``, of what planwatch sets for its connections."""
+    with fresh_postgres_database(durable=True) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, and PostgreSQL under the ``postgres`` marker."""
+    """A fresh, empty database: a SQLite file, and PostgreSQL under the ``postgres`` marker (a schema of its own)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'planwatch.db'}"
         return
-    server = request.getfixturevalue("postgres_server")
+    durable = request.node.get_closest_marker("durable_commits") is not None
+    server = request.getfixturevalue("postgres_durable_server" if durable else "postgres_server")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

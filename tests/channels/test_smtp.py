@@ -504,6 +504,7 @@ def test_the_envelope_with_and_without_pipelining_delivers_and_refuses_alike(pip
     assert recorder.connections == 1 and recorder.data_commands == 2
 
 
+@pytest.mark.durable_commits  # the database's own setting is the server's: on
 @pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_on_postgresql_sent_marks_do_not_wait_for_the_disk_and_the_pool_gets_its_setting_back(world: World) -> None:
     """Nodes sharing one server must not queue behind one WAL flush a message: the connection that
