@@ -85,7 +85,7 @@ from datetime import date
 from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dates import Env
-from engine.timeframe.languages import LANGUAGES, detect, detect_plan, plain, to_english
+from engine.timeframe.languages import LANGUAGES, detect, detect_plan, to_english, unaccented
 from engine.timeframe.reading import Ctx, Reading, fmt, trim
 from engine.timeframe.tokens import NUMBERS
 
@@ -192,9 +192,10 @@ def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> R
         low = core.lower()
         orig = core if len(low) == len(core) else low
     else:  # French or Spanish: the grammar reads the phrase's English words
-        plain_low = plain(core)
+        accented = core.lower()
+        plain_low = unaccented(accented)
         orig = core if len(plain_low) == len(core) else plain_low
-        english = to_english(plain_low, language, core.lower())
+        english = to_english(plain_low, language, accented)
         low, back = english.text, english.back
     if not (low.isascii() and low.isprintable()) or "@" in low or "#" in low or "%" in low:
         low = low.translate(_TRANS)

@@ -39,6 +39,11 @@ def plain(text: str) -> str:
     return text.lower().translate(_PLAIN)
 
 
+def unaccented(low: str) -> str:
+    """``plain`` of a phrase already lower-cased."""
+    return low.translate(_PLAIN)
+
+
 # ---------------------------------------------------------------- detection
 
 _WORDS = re.compile(r"[a-z]+'?")
@@ -157,7 +162,8 @@ class _Vocabulary:
     words: re.Pattern[str]  # every key of the vocabulary, "de"-like and "à"-like words and ordinal numbers
     # what a matched key stands for (English words, or "\x00of" ...), by its words with single spaces: the
     # first whose words ahead are there (a key that holds only before a year, a day or a month goes first)
-    actions: Mapping[str, tuple[tuple[re.Pattern[str] | None, str], ...]]
+    # (the action itself when the key needs nothing ahead)
+    actions: Mapping[str, str | tuple[tuple[re.Pattern[str] | None, str], ...]]
     month_next: re.Pattern[str]  # a month's name next
     to_words: frozenset[str]
 
@@ -181,12 +187,13 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
         action = english + (" " if apostrophe else "")  # "l'examen" is "the review"
         ahead_words = _ahead(ahead, words.MONTHS)
         ends.append((_key_end(text) + ahead_words, re.compile(ahead_words) if ahead_words else None, action))
-    actions: dict[str, tuple[tuple[re.Pattern[str] | None, str], ...]] = {}
+    actions: dict[str, str | tuple[tuple[re.Pattern[str] | None, str], ...]] = {}
     for key_text, node_ends in _ends(tree, ""):
         node_ends.sort(key=lambda e: e[1] is None)  # a key that holds only before a year or a day goes first
         if _spaced(key_text) in actions:
             raise ValueError(f"two keys read as {_spaced(key_text)!r}")
-        actions[_spaced(key_text)] = tuple((ahead, action) for _, ahead, action in node_ends)
+        readings = tuple((ahead, action) for _, ahead, action in node_ends)
+        actions[_spaced(key_text)] = readings[0][1] if readings[0][0] is None else readings
     pattern = rf"(?<![a-z0-9])(?:{_branches(tree)}|(?P<ordinal>\d{{1,2}})\.?{_ORDINAL_END})"
     months = "|".join(sorted((re.escape(m) for m in words.MONTHS), key=len, reverse=True))
     return _Vocabulary(
@@ -344,7 +351,9 @@ def to_english(low: str, language: str, accented: str = "") -> English:
                 w.put(start, pos, f"{day}{_SUFFIX.get(day, 'th')}")
             continue
         key = m[0]
-        english = _action(actions.get(key) or actions[_spaced(key)], low, pos)
+        if (got := actions.get(key)) is None:
+            got = actions[_spaced(key)]
+        english = got if isinstance(got, str) else _action(got, low, pos)
         if w.ranged and english != _TO and (first := _PLAIN_WORDS.match(low, start)) and first[0] in voc.to_words:
             english, pos = _TO, first.end()  # "du 1er juillet à la fin de ...": this "à" says "to"
         if english == _TO:

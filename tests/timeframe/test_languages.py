@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from engine.timeframe import KINDS, LANGUAGES, Schedule, detect, detect_plan, parse
-from engine.timeframe.languages import plain, to_english
+from engine.timeframe.languages import plain, to_english, unaccented
 
 PARALLEL = Path(__file__).resolve().parent / "data" / "parallel.yaml"
 REF = date(1999, 9, 28)  # the example plan's date
@@ -95,6 +95,7 @@ def test_a_plan_with_no_marker_word_is_english() -> None:
 def test_accents_are_dropped_one_letter_for_one() -> None:
     assert plain("Février, Año, ÉTÉ, à, ç, œuvre") == "fevrier, ano, ete, a, c, ouvre"
     assert len(plain("Achevé d’ici fin 2000")) == len("Achevé d’ici fin 2000")
+    assert unaccented("achevé d’ici fin 2000") == plain("Achevé d’ici fin 2000") == "acheve d'ici fin 2000"
 
 
 @pytest.mark.parametrize(
