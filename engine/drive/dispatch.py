@@ -122,9 +122,19 @@ class DispatchStats:
 
 
 def dispatch(
-    engine: Engine, channel: Channel, renderer: Renderer, now: datetime, *, limit: int = 10_000, cap: int = 10
+    engine: Engine,
+    channel: Channel,
+    renderer: Renderer,
+    now: datetime,
+    *,
+    limit: int = 10_000,
+    cap: int = 10,
+    keep_open: bool = False,
 ) -> DispatchStats:
-    """Deliver the pending messages due at ``now`` (aware UTC) over one channel batch; return what happened."""
+    """Deliver the pending messages due at ``now`` (aware UTC) over one channel batch; return what happened.
+
+    ``keep_open``: a pass that ends well leaves the channel's connections open for the next pass (the
+    caller closes it); one that stops (a pause, a lost connection, an error) closes them."""
     stats = DispatchStats()
     # A channel that reads nothing (simulations) skips rendering, pauses and, as before, the daily cap.
     counting = not channel.needs_message
@@ -153,7 +163,7 @@ def dispatch(
                 _answered(engine, now)
                 claimed = _screen(conn, leased, now, cap, stats) if conn.dialect.name == "postgresql" else leased
                 if claimed:
-                    _deliver_batch(conn, channel, renderer, claimed, now, stats, pause, tally)
+                    _deliver_batch(conn, channel, renderer, claimed, now, stats, pause, tally, keep_open=keep_open)
                 release(conn, leased, now)
             except BaseException:
                 _remember(engine, _CutShort.of(leased, now, tally, renderer.identity.domain))
@@ -388,9 +398,12 @@ def _deliver_batch(
     stats: DispatchStats,
     pause: Pause | None,
     tally: _Tally,
+    *,
+    keep_open: bool = False,
 ) -> None:
     """Send ``rows`` over one opened channel; stop at a pause or a lost connection. ``tally`` learns
-    what became of each row, for a pass that breaks before it has marked them all."""
+    what became of each row, for a pass that breaks before it has marked them all. ``keep_open``: see
+    ``dispatch``."""
     try:
         channel.open()
     except DeliveryError as exc:
@@ -434,7 +447,8 @@ def _deliver_batch(
         for done in pipe.finish():
             batch.settle_at_end(*done)
         batch.flush_at_end()
-        channel.close()
+        if not keep_open or pipe.stopped.is_set() or batch.broken is not None:
+            channel.close()
         batch.close()
 
 

@@ -91,12 +91,15 @@ def dispatch_step(
     next rows stay free for the other nodes instead of one node leasing thousands at once.
     """
     total = DispatchStats()
-    for left in reversed(range(passes)):
-        stats = dispatch(engine, channel, renderer, clock.now(), limit=batch)
-        total.add(stats)
-        # A short pass may only have lost a race for rows another node leased first: ask the queue.
-        if not left or stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
-            break
+    try:
+        for left in reversed(range(passes)):  # the channel's connections stay open from pass to pass
+            stats = dispatch(engine, channel, renderer, clock.now(), limit=batch, keep_open=True)
+            total.add(stats)
+            # A short pass may only have lost a race for rows another node leased first: ask the queue.
+            if not left or stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
+                break
+    finally:
+        channel.close()
     return total
 
 

@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from engine.channels.smtp import SmtpChannel, SmtpConfig
+from engine.clock import FixedClock
+from engine.drive.tick import dispatch_step
 from engine.outbox import enqueue
 from engine.settings import Settings
 
@@ -70,6 +72,18 @@ def test_a_burst_goes_over_several_connections_each_recipient_on_one_of_them_in_
         assert [str(r.message["Message-ID"]) for r in got] == ids, address  # in the order they fell due
         assert len({r.peer for r in got}) == 1, address  # one connection per recipient
     assert len(set(recorder.message_ids())) == len(recorder.received)
+
+
+def test_the_passes_of_one_dispatch_step_share_their_connections_and_close_them_at_its_end(world: World) -> None:
+    world.plan(REMINDERS_DUE)
+    queue_burst(world)
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        channel = pooled(port)
+        stats = dispatch_step(world.engine, channel, world.renderer, FixedClock(REMINDERS_DUE), batch=10)
+        assert all(lane._smtp is None for lane in channel.lanes())  # closed when the step ended
+    assert stats.sent == 3 + PEOPLE * EACH == len(set(recorder.message_ids()))  # five passes of 10 (the last short)
+    assert recorder.connections == channel.opened == 4  # opened once for all the passes, not once a pass
 
 
 def test_one_connection_dropped_mid_burst_loses_nothing_and_sends_nothing_twice(world: World) -> None:
