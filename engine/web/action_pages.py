@@ -16,13 +16,16 @@ from sqlmodel import Session, col, select
 
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
-from engine.actions.workflow import complete, not_mine, progress, reopen
+from engine.actions.followup import closure_of, report_implemented
+from engine.actions.workflow import not_mine, progress, reopen
 from engine.calendars.build import Feed
 from engine.calendars.feeds import Link, active_feeds, renew
 from engine.plandoc import effective_due
 from engine.read.action_sheet import build_sheet
 from engine.read.escalation_review import directory, level_words, occurrence_words
 from engine.read.queries import open_actions_of, open_alerts, pending_extension_ids, reading
+from engine.rules.loader import RuleSet, load_rules
+from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
@@ -62,6 +65,7 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         alerts = open_alerts(session, [a.id for a in actions], _today(request, who.viewer))
         feeds = active_feeds(session, who.viewer.id)
         about = _about(request, session, who.viewer)
+        reporting = reported_in_two_steps(session, actions, rules_of(settings_of(request)))
         undo = _undo(request, session, who.viewer)
     actions.sort(key=lambda a: (_due(a) is None, _due(a) or date.max, a.plan_id, a.ordinal))
     return page(
@@ -80,6 +84,7 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         about=about,
         undo=undo,
         undo_back="my",
+        reporting=reporting,
     )
 
 
@@ -94,7 +99,7 @@ def _changed(request: Request, session: Session, viewer: Viewer) -> Action | Non
     ident = request.query_params.get("action", "")
     found = row_id(ident)
     action = session.get(Action, found) if found else None
-    return action if action is not None and viewer.can_see(action.owner_id) else None
+    return action if action is not None and viewer.may_see(action.id, action.owner_id) else None
 
 
 def _undo(request: Request, session: Session, viewer: Viewer) -> Action | None:
@@ -122,10 +127,14 @@ def _due(action: Action) -> date | None:
     return effective_due(action.due, action.extended_to)
 
 
-def visible_action(session: Session, viewer: Viewer, action_id: int) -> Action:
-    """Return the action if the viewer may see it; otherwise the same 404 as for no such action."""
+def visible_action(session: Session, viewer: Viewer, action_id: int, *, acting: bool = False) -> Action:
+    """Return the action if the viewer may see it; otherwise the same 404 as for no such action. ``acting``: for
+    a change, which its verifier (who sees it only while a report waits for them) may not make here."""
     action = session.get(Action, action_id)
-    if action is None or action.removed_at is not None or not viewer.can_see(action.owner_id):
+    seen = action is not None and (
+        viewer.can_see(action.owner_id) if acting else viewer.may_see(action.id, action.owner_id)
+    )
+    if action is None or action.removed_at is not None or not seen:
         raise PageError(404, N_("No such action"), N_("There is no action with that number that you can see."))
     return action
 
@@ -135,7 +144,7 @@ def visible_by_ref(session: Session, viewer: Viewer, plan_id: str | None, ref: s
     query = select(Action).where(Action.ref == ref, col(Action.removed_at).is_(None))
     if plan_id is not None:
         query = query.where(Action.plan_id == plan_id)
-    found = [a for a in session.exec(query.order_by(col(Action.plan_id))).all() if viewer.can_see(a.owner_id)]
+    found = [a for a in session.exec(query.order_by(col(Action.plan_id))).all() if viewer.may_see(a.id, a.owner_id)]
     if len(found) > 1:
         choices = ", ".join(f"/actions/{a.plan_id}/{a.ref}" for a in found)
         raise PageError(404, N_("Which plan?"), f"More than one plan has an action {ref}: open one of {choices}.")
@@ -183,6 +192,7 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         occurrence_words=lambda occurrence, kind: occurrence_words(occurrence, kind, language),
         level_words=lambda level: level_words(level, language),
         about=_named(action),
+        reporting=bool(reported_in_two_steps(session, [action], rules_of(settings_of(request)))),
     )
 
 
@@ -194,14 +204,32 @@ def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:
     return RedirectResponse(f"{target}?ok={code}&action={action_id}", status_code=303)
 
 
+def rules_of(settings: Settings) -> RuleSet | None:
+    """Return the rules (they say whether closure takes one step or two, and who verifies), or None without a
+    rules folder."""
+    return load_rules(settings.rules_dir) if settings.rules_dir.exists() else None
+
+
+def reported_in_two_steps(session: Session, actions: list[Action], rules: RuleSet | None) -> set[int]:
+    """Return the ids of ``actions`` whose owner reports them implemented for a verifier to confirm (two-step
+    closure), rather than closing them at once."""
+    return {a.id for a in actions if a.id is not None and closure_of(session, a, rules).steps != 1}
+
+
 @router.post("/actions/{action_id}/done")
 def mark_done(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
-    """Mark the action (or the current occurrence of a recurring one) done."""
+    """Close the action (or the current occurrence of a recurring one) as the rules say: in two steps (the default),
+    report it implemented for the verifier to confirm; in one step, mark it done at once."""
     who, form = posted
+    rules = rules_of(settings_of(request))
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
-        complete(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())
-    return _back(form, action_id, "done")
+        action = visible_action(session, who.viewer, action_id, acting=True)
+        if action.owner_id != who.viewer.id and closure_of(session, action, rules).steps != 1:
+            raise PageError(403, N_("Not yours to report"), N_("Only the action's owner reports it implemented."))
+        decision = report_implemented(
+            session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip(), rules=rules
+        )
+    return _back(form, action_id, "reported" if decision.report is not None else "done")
 
 
 @router.post("/actions/{action_id}/reopen")
@@ -209,7 +237,7 @@ def reopen_action(request: Request, action_id: RowId, posted: Posted) -> Redirec
     """Undo "done": the owner (or a supervisor above them) puts the action back as it was."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id, acting=True)
         if not _owns_or_supervises(who.viewer, action):
             raise PageError(
                 403, N_("Not yours to reopen"), N_("Only the action's owner or their supervisors can reopen it.")
@@ -233,7 +261,7 @@ def report_progress(request: Request, action_id: RowId, posted: Posted) -> Redir
     """Record a progress report (on track or at risk, with a note)."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id, acting=True)
         progress(
             session,
             action,
@@ -267,7 +295,7 @@ def ask_extension(request: Request, action_id: RowId, posted: Posted) -> Redirec
     who, form = posted
     wanted = parse_day(form.get("to", ""), "New due date")
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id, acting=True)
         request_extension(
             session, action, wanted, now_of(request), who=who.viewer.id, via=VIA, reason=form.get("reason", "").strip()
         )
@@ -280,7 +308,7 @@ def extend_now(request: Request, action_id: RowId, posted: Posted) -> RedirectRe
     who, form = posted
     to = parse_day(form.get("to", ""), "New due date")
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id, acting=True)
         if not who.viewer.can_supervise(action.owner_id):
             raise PageError(
                 403, N_("Not yours to decide"), N_("Only a supervisor of the action's owner can grant an extension.")
@@ -296,7 +324,7 @@ def hand_back(request: Request, action_id: RowId, posted: Posted) -> RedirectRes
     """The owner hands the action back; the secretariat is told."""
     who, form = posted
     with transaction(engine_of(request)) as session, refusing_bad_input():
-        action = visible_action(session, who.viewer, action_id)
+        action = visible_action(session, who.viewer, action_id, acting=True)
         if action.owner_id != who.viewer.id:
             raise PageError(403, N_("Not yours to hand back"), N_("Only the action's owner can say it is not theirs."))
         not_mine(session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip())

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
@@ -16,6 +19,14 @@ from engine.store.models import Action, ActionChange, Escalation, Outbox
 
 from ..web_support import NOW, action_id, add_escalation, csrf_of
 from .conftest import escalation_id, status_of
+from .one_step import Site
+from .one_step import one_step_site as one_step
+
+
+@pytest.fixture
+def one_step_site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+    """The site with one-step closure: the owner's "done" closes the action at once."""
+    yield from one_step(database_url, tmp_path)
 
 
 def test_my_actions_lists_the_owners_open_actions_by_due_date(site) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +63,8 @@ def test_an_owner_cannot_see_or_change_another_owners_action(site) -> None:  # t
     assert ack.status_code == 404
 
 
-def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(site) -> None:  # type: ignore[no-untyped-def]
-    client, engine, *_ = site
+def test_owner_forms_mark_done_report_progress_and_ask_for_an_extension(one_step_site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = one_step_site
     hrd = client("hrd")
     token = csrf_of(hrd.get("/my").text)
     ident = action_id(engine, "II.3.1")
@@ -280,8 +291,8 @@ def test_an_action_with_an_open_escalation_says_what_is_open_never_on_track(site
     assert "check-in unanswered" not in hrd.get(f"/actions/{action_id(engine, 'II.3.2')}").text
 
 
-def test_marked_done_names_the_action_and_offers_to_reopen_it(site) -> None:  # type: ignore[no-untyped-def]
-    client, engine, *_ = site
+def test_marked_done_names_the_action_and_offers_to_reopen_it(one_step_site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = one_step_site
     hrd = client("hrd")
     token = csrf_of(hrd.get("/my").text)
     ident = action_id(engine, "II.3.1")
@@ -344,3 +355,45 @@ def test_the_action_page_shows_the_extension_history(site) -> None:  # type: ign
     assert "budget &lt;late&gt;" in page and "nobody: granted directly" in page and "Amara Okafor" in page
     untouched = client("hrd").get(f"/actions/{action_id(engine, 'II.3.2')}").text
     assert "Extensions (" not in untouched
+
+
+def test_under_two_step_closure_the_owners_done_reports_it_for_the_verifier(site) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.followup_models import ClosureReport
+
+    client, engine, *_ = site
+    hrd = client("hrd")
+    mine = hrd.get("/my").text
+    ident = action_id(engine, "II.3.2")
+    assert "Report II.3.2 implemented" in mine and "Mark II.3.2 done" not in mine
+    token = csrf_of(mine)
+    refused = hrd.post(f"/actions/{ident}/done", data={"note": "filed"})  # no CSRF token
+    assert refused.status_code == 403 and status_of(engine, "II.3.2") == "open"
+    boss = client("ed-devcoop")  # hrd's supervisor: the owner reports, the supervisor verifies
+    sheet = boss.get(f"/actions/{ident}").text
+    assert "Mark II.3.2 done" not in sheet and "Report II.3.2 implemented" not in sheet
+    not_boss = boss.post(f"/actions/{ident}/done", data={"csrf": csrf_of(sheet)})
+    assert not_boss.status_code == 403 and status_of(engine, "II.3.2") == "open"
+    done = hrd.post(
+        f"/actions/{ident}/done", data={"csrf": token, "note": "filed", "back": "my"}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/my?ok=reported&action={ident}"
+    assert status_of(engine, "II.3.2") == "reported"  # not done: the verifier confirms it
+    with transaction(engine) as session:
+        report = session.exec(select(ClosureReport)).one()
+        assert (report.reported_by, report.via, report.note, report.verifier_id) == (
+            "hrd",
+            "web",
+            "filed",
+            "ed-devcoop",
+        )
+        asked = session.exec(select(Outbox).where(Outbox.template == "verification_request")).one()
+        assert asked.recipient_id == "ed-devcoop"
+    after = hrd.get(done.headers["location"]).text
+    assert "Reported implemented" in after and "Report II.3.2 implemented" not in after  # nothing to press twice
+    assert "Undo" not in after
+
+
+def test_under_one_step_closure_the_my_page_marks_done(one_step_site) -> None:  # type: ignore[no-untyped-def]
+    client, *_ = one_step_site
+    page = client("hrd").get("/my").text
+    assert "Mark II.3.2 done" in page and "Report II.3.2 implemented" not in page
