@@ -39,7 +39,7 @@ from engine.actions.links import (
 )
 from engine.actions.signin import digest, mark_used, used
 from engine.actions.workflow import acknowledge_action, complete, not_mine, progress, reassign
-from engine.languages import LANGUAGES, NAMES
+from engine.languages import LANGUAGES, NAMES, day, gettext, ngettext
 from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
 from engine.store import transaction
@@ -58,7 +58,7 @@ from engine.web.auth import (
     settings_of,
 )
 from engine.web.common import parse_day, refusing_bad_input
-from engine.web.templating import ANON_CSRF, N_, page, set_language
+from engine.web.templating import ANON_CSRF, N_, page, page_language, set_language
 
 router = APIRouter(include_in_schema=False)
 VIA = "email link"
@@ -247,20 +247,33 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
             raise PageError(
                 410, N_("This link was already used"), N_("Each button of a message works once; sign in to do more.")
             )
-        outcome = _perform(session, verb, action, form, now, person)
+        outcome = _perform(session, verb, action, form, now, person, page_language(request))
         offer_undo = verb == "done" and action.status == "done"
     return page(request, "link_done.html.j2", action=action, outcome=outcome, offer_undo=offer_undo)
 
 
-def _perform(session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, person: Owner) -> str:
+def _perform(
+    session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, person: Owner, language: str
+) -> str:
     note, who = form.get("note", "").strip(), person.id
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
     if verb in ("grant", "refuse"):
         asked = _request_of(session, action)
         decide(session, asked, verb == "grant", now, who=who, via=VIA, note=note)
-        owner = _name(session, action.owner_id) or "The owner"
+        owner = _name(session, action.owner_id) or _("The owner")
         if verb == "grant":
-            return f"Extension granted: {action.ref} is now due on {asked.wanted.isoformat()}. {owner} is told."
-        return f"Extension of {action.ref} refused: it stays due as before. {owner} is told."
+            return _("Extension granted: %(ref)s is now due on %(day)s. %(owner)s is told.") % {
+                "ref": action.ref,
+                "day": day(asked.wanted, language),
+                "owner": owner,
+            }
+        return _("Extension of %(ref)s refused: it stays due as before. %(owner)s is told.") % {
+            "ref": action.ref,
+            "owner": owner,
+        }
     if verb == "reassign":
         choices = {o.id: o.name for o in _below(session, person)}
         target = form.get("to", "")
@@ -269,22 +282,31 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
                 400, N_("That could not be done"), N_("Choose one of the people offered: those who report to you.")
             )
         reassign(session, action, target, now, who=who, via=VIA, note=note)
-        return f"{action.ref} now belongs to {choices[target]}."
+        return _("%(ref)s now belongs to %(name)s.") % {"ref": action.ref, "name": choices[target]}
     if verb == "done":
         what, changed = complete(session, action, now, who=who, via=VIA, note=note)
-        return f"Marked {what} done." if changed else f"{what.capitalize()} was already done."
+        if changed:
+            return _("Marked %(what)s done.") % {"what": what}
+        return _("%(what)s was already done.") % {"what": what[:1].upper() + what[1:]}
     if verb == "progress":
         percent = percent_of(form.get("percent", ""))
         progress(
             session, action, now, who=who, via=VIA, note=note, state=form.get("state", "on track"), percent=percent
         )
-        return f"Progress on {action.ref} recorded. Thank you."
+        return _("Progress on %(ref)s recorded. Thank you.") % {"ref": action.ref}
     if verb == "extension":
-        wanted = parse_day(form.get("to", ""), "New due date")
+        wanted = parse_day(form.get("to", ""), _("New due date"))
         request_extension(session, action, wanted, now, who=who, via=VIA, reason=form.get("reason", "").strip())
         decider = decider_of(session, action)
-        deciding = f"{decider.name} decides" if decider is not None else "your supervisor decides"
-        return f"Extension of {action.ref} to {wanted.isoformat()} requested; {deciding} and you will hear back."
+        when = {"ref": action.ref, "day": day(wanted, language)}
+        if decider is None:
+            return (
+                _("Extension of %(ref)s to %(day)s requested; your supervisor decides and you will hear back.") % when
+            )
+        return _("Extension of %(ref)s to %(day)s requested; %(name)s decides and you will hear back.") % {
+            **when,
+            "name": decider.name,
+        }
     if verb == "acknowledge":
         steps = acknowledge_action(session, action, now, who=who, via=VIA, note=note)
         if not steps:
@@ -293,11 +315,16 @@ def _perform(session: Session, verb: str, action: Action, form: dict[str, str], 
                 N_("Nothing to acknowledge"),
                 f"No open escalation of {action.ref} was sent to you; it may have been acknowledged or settled.",
             )
-        return f"Acknowledged {len(steps)} open step{'' if len(steps) == 1 else 's'} about {action.ref}."
+        return ngettext(
+            language,
+            "Acknowledged %(n)s open step about %(ref)s.",
+            "Acknowledged %(n)s open steps about %(ref)s.",
+            len(steps),
+        ) % {"n": len(steps), "ref": action.ref}
     if verb != "not_mine":
         raise PageError(404, N_("No such link"), N_("That is not something a planwatch link does."))
     not_mine(session, action, now, who=who, via=VIA, note=note)
-    return "Handed back: the secretariat is told and will find the right owner."
+    return _("Handed back: the secretariat is told and will find the right owner.")
 
 
 @router.get("/preferences/{token}")

@@ -183,7 +183,7 @@ def test_a_supervisor_grants_an_extension_from_the_notification(small: Small, pa
     page.get_by_label("New due date").fill("2000-04-28")
     page.get_by_label("Why more time is needed").fill("The partner's data comes in April")
     page.get_by_role("button", name="Ask for the extension").click()
-    assert page.get_by_role("heading", name="Extension of I.1.1 to 2000-04-28 requested").is_visible()
+    assert page.get_by_role("heading", name="Extension of I.1.1 to 28 April 2000 requested").is_visible()
     small.tick(small.clock.now() + timedelta(minutes=5))  # the request's message goes out
     asked = small.messages("mid@example.org", "I.1.1")
     assert len(asked) == 1
@@ -210,5 +210,5 @@ def test_a_supervisor_grants_an_extension_from_the_notification(small: Small, pa
     browser_sign_in(page, small.settings, "zora", small.clock.now())
     page.goto(f"{small.base}/actions/small/I.1.1")
     due = page.locator("dt", has_text="Due").locator("xpath=following-sibling::dd[1]")
-    assert due.inner_text() == "2000-04-28 (extended from 2000-03-31)"
+    assert due.inner_text() == "28 April 2000 (extended from 31 March 2000)"
     shoot(page, "email-extension-granted-action")
