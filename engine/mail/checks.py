@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from engine.languages import gettext
 from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
-from engine.mail.messages import as_bytes, build_message
+from engine.mail.messages import as_bytes, build_message, headline
 from engine.mail.render import Renderer, template_error
 from engine.store.models import Action, Owner, Plan, Section
 from engine.store.tables import table_of
@@ -126,6 +127,7 @@ def sample_facts(title: str = "Circulate the implementation plan to all field of
             "label": "reminder",
             "to": "Jonas Lindqvist",
             "what": "Due in 30 days (31 March 2000)",
+            "payload": {"date": "2000-03-31", "days_left": 30},
         },
         {
             "date": "2000-03-13",
@@ -134,6 +136,7 @@ def sample_facts(title: str = "Circulate the implementation plan to all field of
             "label": "overdue notice",
             "to": "Jonas Lindqvist",
             "what": "1 day overdue (due 12 March 2000)",
+            "payload": {"date": "2000-03-12", "days_overdue": 1},
         },
     ]
     request = _columns(
@@ -219,8 +222,11 @@ def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) ->
     }
 
 
-def standalone_row(template: str) -> dict[str, Any]:
-    """Return a digest (or the administrator's report) row with items of each kind."""
+def standalone_row(template: str, language: str = "en") -> dict[str, Any]:
+    """Return a digest (or the administrator's report) row with items of each kind, written in ``language``."""
+    late = headline("overdue", {"date": "2000-03-21", "days_overdue": 3}, None, language)
+    soon = headline("reminder", {"date": "2000-03-31", "days_left": 7}, None, language)
+    part = gettext(language, "Part %(number)s: %(title)s")
     items = [
         {
             "ref": "I.1a.1",
@@ -228,10 +234,10 @@ def standalone_row(template: str) -> dict[str, Any]:
             "title": "Circulate the plan",
             "type": "overdue",
             "level": 1,
-            "headline": "3 days overdue (due 21 March 2000)",
+            "headline": late,
             "due": "2000-03-21",
             "overdue": True,
-            "part": "Part I: Policy",
+            "part": part % {"number": "I", "title": "Policy"},
             "part_order": 1,
         },
         {
@@ -240,10 +246,10 @@ def standalone_row(template: str) -> dict[str, Any]:
             "title": "Train staff in project design",
             "type": "reminder",
             "level": 0,
-            "headline": "Due in 7 days (31 March 2000)",
+            "headline": soon,
             "due": "2000-03-31",
             "overdue": False,
-            "part": "Part II: Practice",
+            "part": part % {"number": "II", "title": "Practice"},
             "part_order": 2,
         },
     ]
@@ -283,6 +289,7 @@ def standalone_row(template: str) -> dict[str, Any]:
             "pauses": pauses,
             "role_tz": "Europe/Zurich",
         }
+        | ({"language": language} if language != "en" else {})
         | ({"campaign": SAMPLE_CAMPAIGN} if template == "campaign" else {}),
         "next_attempt_at": None,
         "message_id": None,

@@ -1,4 +1,10 @@
-"""Composing the message of an outbox row: read what it is about (once per pass), render, build."""
+"""Composing the message of an outbox row: read what it is about (once per pass), render, build.
+
+A message in a thread keeps the thread's language: the first message of an action's thread to a
+recipient is written in their language (else the plan's) and the outbox row keeps it in its payload
+(``language``); the later messages of that thread to that recipient read it from the sent rows, so
+a person who changes language gets new threads in the new one and the old threads unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,18 @@ from datetime import date, datetime
 from email.message import Message
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from engine.calendars.uids import event_key
-from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
+from engine.mail.context import (
+    Facts,
+    Row,
+    action_context,
+    digest_context,
+    envelope_for,
+    message_language,
+    thread_of,
+)
 from engine.mail.messages import build_message, headline, long_date
 from engine.mail.render import MailIdentity, Renderer
 from engine.settings import Settings, template_folders
@@ -56,6 +70,7 @@ class ContextCache:
         self.updates: dict[int, list[dict[str, Any]]] = {}
         self.also: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         self.series_days: dict[int, date | None] = {}
+        self.thread_languages: dict[tuple[int, str, str], str] = {}
         self._facts: dict[int, Facts] = {}
 
     def preload(self, rows: Iterable[Row]) -> None:
@@ -79,6 +94,54 @@ class ContextCache:
             self.plans.update(
                 (p["id"], p) for p in self.conn.execute(select(P).where(P.c.id.in_(sorted(wanted)))).mappings()
             )
+        self._preload_thread_languages(
+            [r for r in rows if r["action_id"] is not None and r["action_id"] in self.actions]
+        )
+
+    def _preload_thread_languages(self, rows: list[Row]) -> None:
+        """Read the language of each thread of ``rows`` from its sent messages; a thread that starts with one of
+        ``rows`` gets its language now, kept in that row's payload (one statement for the pass)."""
+        ids = sorted({r["action_id"] for r in rows})
+        for start in range(0, len(ids), PRELOAD_CHUNK):
+            query = select(OUT.c.action_id, OUT.c.recipient, OUT.c.type, OUT.c.step, OUT.c.payload).where(
+                among(self.conn, OUT.c.action_id, ids[start : start + PRELOAD_CHUNK]),
+                OUT.c.status == "sent",
+                OUT.c.payload["language"].as_string().is_not(None),
+            )
+            for r in self.conn.execute(query).mappings():
+                self.thread_languages.setdefault(
+                    (r["action_id"], r["recipient"], thread_of(r)), r["payload"]["language"]
+                )
+        kept = []
+        for row in rows:
+            key = (row["action_id"], row["recipient"], thread_of(row))
+            if key not in self.thread_languages:
+                action = self.actions[row["action_id"]]
+                self.thread_languages[key] = self._language(row, self.plans.get(action["plan_id"]))
+                if not (row["payload"] or {}).get("language"):
+                    kept.append(
+                        {
+                            "b_id": row["id"],
+                            "b_payload": dict(row["payload"] or {}) | {"language": self.thread_languages[key]},
+                        }
+                    )
+        if kept:
+            self.conn.execute(
+                update(OUT).where(OUT.c.id == bindparam("b_id")).values(payload=bindparam("b_payload")), kept
+            )
+
+    def _language(self, row: Row, plan: Row | None) -> str:
+        """Return the language a new thread of ``row`` is written in: the recipient's, else the plan's."""
+        recipient = self.owners.get(row["recipient_id"] or "") or {}
+        return message_language(row, recipient, plan)
+
+    def thread_language(self, row: Row, plan: Row) -> str:
+        """Return the language of the thread ``row``'s message belongs to (see the module doc)."""
+        key = (row["action_id"], row["recipient"], thread_of(row))
+        found = self.thread_languages.get(key)
+        if found is None:  # a row that was not preloaded (a test message): its language, not kept
+            found = self._language(row, plan)
+        return found
 
     def _preload_histories(self, ids: list[int]) -> None:
         """Read the last HISTORY_LIMIT sent messages of each action and their count, as ``_history`` reads one's."""
@@ -150,10 +213,12 @@ class ContextCache:
         """Return the context of ``row`` and the facts about its action (None for digests and reports)."""
         recipient = self.owners.get(row["recipient_id"] or "") or {"name": "", "email": row["recipient"]}
         if row["action_id"] is None:
-            return digest_context(row, recipient, self.identity, now), None
+            plan = self._plan_or_none(row.get("plan_id"))
+            return digest_context(row, recipient, self.identity, now, plan), None
         facts = self.facts(row["action_id"])
         others = self._also_to(row) if row["type"] == "escalation" else ()
-        return action_context(row, facts, recipient, self.identity, now, self.owners, others), facts
+        language = self.thread_language(row, facts.plan)
+        return action_context(row, facts, recipient, self.identity, now, self.owners, others, language), facts
 
     def _also_to(self, row: Row) -> list[str]:
         """Return the names of the others the step of ``row`` went (or goes) to."""
@@ -219,6 +284,14 @@ class ContextCache:
         if action_id not in self.actions:
             self.actions[action_id] = self.conn.execute(select(A).where(A.c.id == action_id)).mappings().one()
         return self.actions[action_id]
+
+    def _plan_or_none(self, plan_id: str | None) -> Row | None:
+        if plan_id and plan_id not in self.plans:
+            found = self.conn.execute(select(P).where(P.c.id == plan_id)).mappings().first()
+            if found is None:
+                return None
+            self.plans[plan_id] = found
+        return self.plans.get(plan_id or "")
 
     def _plan(self, plan_id: str) -> Row:
         if plan_id not in self.plans:
@@ -311,6 +384,7 @@ class ContextCache:
             "label": LABELS.get(r["type"], r["type"]),
             "to": (person or {}).get("name") or r["recipient"],
             "what": headline(r["type"], r["payload"] or {}),
+            "payload": r["payload"] or {},
         }
 
 

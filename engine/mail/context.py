@@ -11,6 +11,10 @@ due dates, or None), ``links``, ``thread``, ``sent_on``; a digest has ``period``
 ``sections`` (and an update campaign's message ``campaign``); the administrator's report has
 ``failures`` and ``pauses``; the extension messages have ``extension``.
 People are named, never shown by id. Dates in the context are the recipient's local days.
+
+``language`` is the one the message is written in: the thread's (``thread_language``: a message in
+a thread keeps the language it started in), else the recipient's, else the plan's, else English.
+Words made here (headlines, roles, dates, the calendar entry) are in that language.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from engine.actions.links import OWNER, SUPERVISOR, VIEWER, action_links, preferences_url, updates_url
+from engine.actions.links import OWNER, SUPERVISOR, VERIFIER, VIEWER, action_links, preferences_url, updates_url
 from engine.calendars.uids import event_uid, series_uid_day
+from engine.languages import gettext, language_of
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
 from engine.zones import aware_utc, zone
@@ -39,20 +44,51 @@ HEADLINE_OF_TEMPLATE: dict[str, str] = {
     "closure_returned": "closure_returned",
     "stale": "stale",
 }
-RATING_WORDS = {
-    "implemented": "implemented",
-    "partially_implemented": "partially implemented",
-    "not_implemented": "not implemented",
-}
 SUMMARY_LENGTH = 110
-ROLE_WORDS = {
-    "owner": "its owner",
-    "delegate": "its owner's delegate",
-    "deputy": "its owner's deputy",
-    "supervisor": "its owner's supervisor",
-    "secretariat": "the plan's secretariat",
-    "verifier": "the person who verifies its implementation",
-}
+
+
+def rating_words(rating: str, language: str) -> str:
+    """Return an owner's rating of their own implementation in words ("" for none)."""
+    if rating == "implemented":
+        return gettext(language, "implemented")
+    if rating == "partially_implemented":
+        return gettext(language, "partially implemented")
+    if rating == "not_implemented":
+        return gettext(language, "not implemented")
+    return ""
+
+
+def state_words(state: str, language: str) -> str:
+    """Return a progress update's state in words."""
+    if state == "on track":
+        return gettext(language, "on track")
+    if state == "at risk":
+        return gettext(language, "at risk")
+    return state
+
+
+def delay_cause_words(cause: str, language: str) -> str:
+    """Return a cause of delay in words: the default causes are translated, a plan's own are shown as written."""
+    words = {
+        "resources": gettext(language, "resources"),
+        "depends on another action": gettext(language, "depends on another action"),
+        "awaiting a decision": gettext(language, "awaiting a decision"),
+        "external factors": gettext(language, "external factors"),
+        "other": gettext(language, "other"),
+    }
+    return words.get(cause, cause)
+
+
+def _role_words(role: str, language: str) -> str | None:
+    words = {
+        "owner": gettext(language, "its owner"),
+        "delegate": gettext(language, "its owner's delegate"),
+        "deputy": gettext(language, "its owner's deputy"),
+        "supervisor": gettext(language, "its owner's supervisor"),
+        "secretariat": gettext(language, "the plan's secretariat"),
+        "verifier": gettext(language, "the person who verifies its implementation"),
+    }
+    return words.get(role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +139,21 @@ def link_role(role: str, recipient_id: str | None) -> str:
     (anyone else in the owners directory), or a viewer's (a plain address: only a link to open the action)."""
     if not recipient_id:
         return VIEWER
+    if role == VERIFIER:  # the verifier a report of implementation waits for: confirm or return it
+        return VERIFIER
     return OWNER if role in OWNER_ROLES else SUPERVISOR
 
 
-def role_words(role: str) -> str:
-    """Return a recipient's role in words: "its owner's supervisor", "two levels above its owner"..."""
-    if role in ROLE_WORDS:
-        return ROLE_WORDS[role]
+@lru_cache(maxsize=256)
+def role_words(role: str, language: str = "en") -> str:
+    """Return a recipient's role in words: "its owner's supervisor", "2 levels above its owner"..."""
+    found = _role_words(role, language)
+    if found:
+        return found
     parts = role.split(".")
     if len(parts) > 1 and all(p == "supervisor" for p in parts):
-        return f"{len(parts)} levels above its owner"
-    return "someone the plan's rules name"
+        return gettext(language, "%(num)d levels above its owner") % {"num": len(parts)}
+    return gettext(language, "someone the plan's rules name")
 
 
 def thread_of(row: Row) -> str:
@@ -129,8 +169,18 @@ def summary(action: Row) -> str:
     return text[:SUMMARY_LENGTH].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
-    """Return what every template can use: recipient, links (at least ``preferences``), the local day."""
+def message_language(row: Row, recipient: Row, plan: Row | None = None) -> str:
+    """Return the language of a row's message: the one its payload fixed (its thread's), else the recipient's,
+    else the plan's, else English."""
+    payload = row["payload"] or {}
+    return language_of(payload.get("language"), recipient.get("language"), (plan or {}).get("language"))
+
+
+def base_context(
+    row: Row, recipient: Row, identity: MailIdentity, now: datetime, language: str = "en"
+) -> dict[str, Any]:
+    """Return what every template can use: recipient, links (at least ``preferences``), the local day, the
+    language."""
     tz = recipient_zone(row, recipient)
     today = local_day(now, tz)
     who = row["recipient_id"] or row["recipient"]
@@ -139,14 +189,15 @@ def base_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime
             "name": recipient.get("name") or "",
             "email": row["recipient"],
             "role": role_of(row),
-            "role_words": role_words(role_of(row)),
+            "role_words": role_words(role_of(row), language),
             "deputy": bool((row["payload"] or {}).get("in_place_of")),  # the owner is away: this person stands in
             "timezone": tz,
         },
         "links": {"preferences": preferences_url(identity.base_url, identity.secret_key, who, now)},
-        "sent_on": long_date(today.isoformat()),
+        "sent_on": long_date(today.isoformat(), language),
         "today": today.isoformat(),
         "local_tz": tz,
+        "language": language,
     }
 
 
@@ -164,13 +215,15 @@ def action_context(
     now: datetime,
     people: Mapping[str, Row] | None = None,
     also_to: Sequence[str] = (),
+    language: str | None = None,
 ) -> dict[str, Any]:
     """Return the context of a message about one action (reminder, overdue, escalation, check-in, ...).
 
     ``people`` (the owners directory by id) turns ids in the payload into names; ``also_to`` names the
-    others the same step went to.
+    others the same step went to; ``language`` is the thread's (default: ``message_language``).
     """
-    base = base_context(row, recipient, identity, now)
+    lang = language or message_language(row, recipient, facts.plan)
+    base = base_context(row, recipient, identity, now, lang)
     payload = dict(row["payload"] or {})
     people = people or {}
     if payload.get("from_owner"):
@@ -191,6 +244,8 @@ def action_context(
     action = facts.action
     if not str(action.get("title") or "").isprintable():  # a title with line breaks: one line in every part
         action = dict(action) | {"title": one_line(str(action["title"]))}
+    if lang != "en" and action.get("delay_cause"):
+        action = dict(action) | {"delay_cause": delay_cause_words(str(action["delay_cause"]), lang)}
     shown = len(facts.history)
     return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
         "action": action,
@@ -208,81 +263,115 @@ def action_context(
             "role": role_of(row),
             "missed": payload.get("missed", "due date"),
         },
-        "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"]) or kind, payload, today),
-        "date_long": long_date(payload.get("date")),
+        "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"]) or kind, payload, today, lang),
+        "date_long": long_date(payload.get("date"), lang),
         "due": payload.get("date"),
         "days_left": (due - today).days if due else payload.get("days_left"),
         "days_overdue": max(0, (today - due).days) if due else int(payload.get("days_overdue", 0)),
         "occurrence": row["occurrence"],
         "level": row["level"],
         "summary": summary(facts.action),
-        "history": facts.history,
+        "history": facts.history if lang == "en" else [_history_in(item, lang) for item in facts.history],
         "history_more": max(0, facts.history_total - shown),
-        "updates": facts.updates,
+        "updates": facts.updates if lang == "en" else [_update_in(item, lang) for item in facts.updates],
         "also_to": list(also_to),
-        "pending_extension": _pending(facts.pending, people),
-        "extended": _extended(facts.action),
+        "pending_extension": _pending(facts.pending, people, lang),
+        "extended": _extended(facts.action, lang),
         "thread": thread_of(row),
-        "extension": _extension(payload, people),
-        "closure": _closure(payload, people),
+        "extension": _extension(payload, people, lang),
+        "closure": _closure(payload, people, lang),
     }
 
 
-def _closure(payload: Row, people: Mapping[str, Row]) -> dict[str, Any]:
+def history_label(kind: str, language: str) -> str:
+    """Return what a message sent about an action was, in words: "reminder", "status request"..."""
+    labels = {
+        "reminder": gettext(language, "reminder"),
+        "checkin": gettext(language, "status request"),
+        "overdue": gettext(language, "overdue notice"),
+        "escalation": gettext(language, "escalation"),
+    }
+    return labels.get(kind, kind)
+
+
+def _history_in(item: Row, language: str) -> dict[str, Any]:
+    """Return a history item (as ``ContextCache`` keeps it, in English) in ``language``."""
+    return dict(item) | {
+        "date_long": long_date(item.get("date"), language),
+        "label": history_label(str(item.get("type")), language),
+        "what": headline(str(item.get("type")), item.get("payload") or {}, None, language),
+    }
+
+
+def _update_in(item: Row, language: str) -> dict[str, Any]:
+    """Return a progress update item in ``language``."""
+    return dict(item) | {
+        "date_long": long_date(item.get("date"), language),
+        "state": state_words(str(item.get("state_key", item.get("state"))), language),
+    }
+
+
+def _closure(payload: Row, people: Mapping[str, Row], language: str = "en") -> dict[str, Any]:
     """Return a report of implementation as templates show it (and, for a stale reminder, since when nothing came)."""
     return {
         "reported_by": name_of(people, payload.get("reported_by", "")),
-        "reported_on_long": long_date(payload.get("reported_on")),
+        "reported_on_long": long_date(payload.get("reported_on"), language),
         "note": payload.get("note", ""),
         "links": list(payload.get("report_links") or []),
-        "rating": RATING_WORDS.get(str(payload.get("owner_rating", "")), ""),
+        "rating": rating_words(str(payload.get("owner_rating", "")), language),
         "verifier": name_of(people, payload.get("verifier", "")),
         "by": name_of(people, payload.get("by", "")),
         "comment": payload.get("comment", ""),
         "days_waiting": int(payload.get("days_waiting") or 0),
-        "since_long": long_date(payload.get("since")),
+        "since_long": long_date(payload.get("since"), language),
         "days_quiet": int(payload.get("days_quiet") or 0),
     }
 
 
-def _extension(payload: Row, people: Mapping[str, Row]) -> dict[str, Any]:
+def _extension(payload: Row, people: Mapping[str, Row], language: str = "en") -> dict[str, Any]:
     return {
         "from": payload.get("from"),
         "to": payload.get("to"),
-        "from_long": long_date(payload.get("from")),
-        "to_long": long_date(payload.get("to")),
+        "from_long": long_date(payload.get("from"), language),
+        "to_long": long_date(payload.get("to"), language),
         "by": name_of(people, payload.get("by", "")),
         "reason": payload.get("reason", ""),
         "asked_by": name_of(people, payload.get("asked_by", "")),
-        "asked_on_long": long_date(payload.get("asked_on")),
+        "asked_on_long": long_date(payload.get("asked_on"), language),
         "note": payload.get("note", ""),
     }
 
 
-def _extended(action: Row) -> dict[str, str] | None:
+def _extended(action: Row, language: str = "en") -> dict[str, str] | None:
     """Return the action's original and extended due dates, written out, or None when it was not extended."""
     if not action.get("extended_to") or not action.get("due"):
         return None
-    return {"from_long": long_date(action["due"]), "to_long": long_date(action["extended_to"])}
+    return {"from_long": long_date(action["due"], language), "to_long": long_date(action["extended_to"], language)}
 
 
-def _pending(request: Row | None, people: Mapping[str, Row]) -> dict[str, Any] | None:
+def _pending(request: Row | None, people: Mapping[str, Row], language: str = "en") -> dict[str, Any] | None:
     """Return the undecided extension request as templates show it, or None."""
     if request is None:
         return None
     asked = aware_utc(request.get("requested_at"))
     return {
         "to": str(request["wanted"]),
-        "to_long": long_date(request["wanted"]),
+        "to_long": long_date(request["wanted"], language),
         "reason": request.get("reason") or "",
         "asked_by": name_of(people, request.get("requested_by")),
-        "asked_on_long": long_date(asked.date() if asked else None),
+        "asked_on_long": long_date(asked.date() if asked else None, language),
     }
 
 
-def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: datetime) -> dict[str, Any]:
-    """Return the context of a digest: its items, grouped into ``sections`` (overdue first, then by Part)."""
-    base = base_context(row, recipient, identity, now)
+def digest_context(
+    row: Row, recipient: Row, identity: MailIdentity, now: datetime, plan: Row | None = None
+) -> dict[str, Any]:
+    """Return the context of a digest: its items, grouped into ``sections`` (overdue first, then by Part).
+
+    Written in the recipient's language, else the language of ``plan`` (the plan of the row, if any).
+    """
+    language = message_language(row, recipient, plan)
+    base = base_context(row, recipient, identity, now, language)
     payload = row["payload"] or {}
     who = row["recipient_id"] or row["recipient"]
     items = [
@@ -301,6 +390,8 @@ def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: dateti
         for item in payload.get("items", [])
     ]
     campaign = payload.get("campaign")
+    if campaign and campaign.get("respond_by"):
+        campaign = dict(campaign) | {"respond_by_long": long_date(campaign["respond_by"], language)}
     if campaign:  # an update campaign's message: one link to the page where all the actions are updated at once
         base["links"]["updates"] = updates_url(
             identity.base_url, identity.secret_key, row["plan_id"] or "", int(campaign["id"]), who, now
@@ -308,15 +399,17 @@ def digest_context(row: Row, recipient: Row, identity: MailIdentity, now: dateti
     return base | {
         "period": payload.get("period", "daily"),
         "items": items,
-        "sections": digest_sections(items),
+        "sections": digest_sections(items, language),
         "failures": list(payload.get("failures", [])),
         "pauses": list(payload.get("pauses", [])),
         "campaign": campaign,
     }
 
 
-def digest_sections(items: Iterable[Row]) -> list[dict[str, Any]]:
-    """Return items grouped as people read a digest: "Overdue" first, then each plan Part; by due date within."""
+def digest_sections(items: Iterable[Row], language: str = "en") -> list[dict[str, Any]]:
+    """Return items grouped as people read a digest: "Overdue" first, then each plan Part; by due date within.
+
+    A group's ``overdue`` says it is the overdue one (its ``heading`` is in ``language``)."""
 
     def order(item: Row) -> tuple[str, str]:
         """Due date first (undated last), then the action id."""
@@ -326,13 +419,19 @@ def digest_sections(items: Iterable[Row]) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
     late = sorted((i for i in rows if i.get("overdue")), key=order)
     if late:
-        groups.append({"heading": "Overdue", "entries": late})
+        groups.append({"heading": gettext(language, "Overdue"), "overdue": True, "entries": late})
     parts: dict[tuple[int, str], list[Row]] = {}
     for item in rows:
         if not item.get("overdue"):
             parts.setdefault((int(item.get("part_order", 0)), str(item.get("part") or "")), []).append(item)
     for (_, heading), members in sorted(parts.items()):
-        groups.append({"heading": heading or "Other actions", "entries": sorted(members, key=order)})
+        groups.append(
+            {
+                "heading": heading or gettext(language, "Other actions"),
+                "overdue": False,
+                "entries": sorted(members, key=order),
+            }
+        )
     return groups
 
 
@@ -352,13 +451,14 @@ def envelope_for(row: Row, context: Row, facts: Facts | None, now: datetime) -> 
         context["links"]["preferences"],
         thread_key(plan_id, ref, context["thread"]),
         started,
-        calendar_event(row, facts),
+        calendar_event(row, facts, context.get("language") or "en"),
         tz,
     )
 
 
-def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
-    """Return the milestone a message is about, for its ``.ics`` attachment; None for messages without one."""
+def calendar_event(row: Row, facts: Facts, language: str = "en") -> CalendarEvent | None:
+    """Return the milestone a message is about, for its ``.ics`` attachment (its texts in ``language``); None for
+    messages without one."""
     payload = row["payload"] or {}
     kind = "extension" if row["template"] == "extension_granted" else row["type"]
     day = _day(payload.get("to") if kind == "extension" else payload.get("date"))
@@ -368,12 +468,12 @@ def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
     action, plan = facts.action, facts.plan
     stamp = aware_utc(action.get("updated_at")) or aware_utc(plan.get("updated_at")) or datetime(2000, 1, 1, tzinfo=UTC)
     title = summary(action)
-    description = (
-        f"Action {action['ref']} of {plan.get('symbol') or plan['id']}: {title}\n"
-        f"Time frame in the plan: {action.get('timeframe') or '(empty cell)'}"
-    )
+    description = event_description(action, plan, title, language)
     filename = f"{event_uid(plan['id'], action['ref'], what, day).removesuffix('@planwatch')}.ics"
-    event_summary = f"[{action['ref']}] {'Starts' if what == 'start' else 'Due'}: {title}"
+    if what == "start":
+        event_summary = gettext(language, "[%(ref)s] Starts: %(title)s") % {"ref": action["ref"], "title": title}
+    else:
+        event_summary = gettext(language, "[%(ref)s] Due: %(title)s") % {"ref": action["ref"], "title": title}
     if action.get("kind") == "recurring" and kind != "extension":
         # One occurrence of the feed's series: its UID, and the occurrence's date as RECURRENCE-ID.
         series = facts.series_day or series_uid_day(_day(action.get("start")), _day(plan.get("ref_date")) or day)
@@ -381,6 +481,16 @@ def calendar_event(row: Row, facts: Facts) -> CalendarEvent | None:
         return CalendarEvent(uid, day, event_summary, description, stamp, filename, recurrence_id=day)
     uid = event_uid(plan["id"], action["ref"], what, _uid_day(action, what, day))
     return CalendarEvent(uid, day, event_summary, description, stamp, filename)
+
+
+def event_description(action: Row, plan: Row, title: str, language: str) -> str:
+    """Return the description of a message's calendar entry: the action, its plan and its time frame."""
+    head = gettext(language, "Action %(ref)s of %(plan)s: %(title)s")
+    frame = gettext(language, "Time frame in the plan: %(timeframe)s")
+    cell = action.get("timeframe") or gettext(language, "(empty cell)")
+    return f"{head % {'ref': action['ref'], 'plan': plan.get('symbol') or plan['id'], 'title': title}}\n" + (
+        frame % {"timeframe": cell}
+    )
 
 
 def _uid_day(action: Row, what: str, day: date) -> date:

@@ -4,7 +4,8 @@ business day of the week); and the administrator's report of failed deliveries.
 
 Only what is held for a recipient goes in; a day with nothing held sends nothing. A digest's
 items carry the plan Part and the due date, so the template groups them: overdue first, then
-Part by Part, by due date within (``mail.context.digest_sections``).
+Part by Part, by due date within (``mail.context.digest_sections``). A digest is written in its
+recipient's language, else the language of the plan of its first notice (kept in its payload).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
+from engine.languages import gettext, language_of, ngettext
 from engine.mail.context import Row
 from engine.mail.messages import headline, long_date
 from engine.mail.render import MailIdentity
@@ -29,6 +31,7 @@ OUT = tables.OUTBOX
 A = tables.ACTION
 W = tables.OWNER
 S = tables.SECTION
+P = tables.PLAN
 DIGEST_HOUR = time(9, 0)
 LATE_TYPES = frozenset({"overdue", "escalation"})
 log = logging.getLogger("planwatch.digest")
@@ -63,22 +66,24 @@ def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None 
             return 0  # another node is bundling digests right now
         waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
         owners = conn.execute(
-            select(W.c.id, W.c.email, W.c.timezone, W.c.digest, W.c.country).where(
+            select(W.c.id, W.c.email, W.c.timezone, W.c.digest, W.c.country, W.c.language).where(
                 W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting)
             )
         ).all()
         due = {}
-        for owner_id, email, tz, period, country in owners:
+        languages = {}
+        for owner_id, email, tz, period, country, language in owners:
             local = now.astimezone(zone(tz))
             if digest_due(period, local, calendar_of(tz, country) if calendar_of else WEEKENDS):
                 due[_digest_key(owner_id, local)] = (owner_id, email, period, local)
+                languages[owner_id] = language
         keys = list(due)
         for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one
             for key in conn.execute(select(OUT.c.key).where(OUT.c.key.in_(keys[start : start + 500]))).scalars():
                 del due[key]
         parts = _Parts(conn)
         for key, (owner_id, email, period, local) in due.items():
-            made += _digest_for(conn, parts, key, owner_id, email, period, local, now)
+            made += _digest_for(conn, parts, key, (owner_id, email, languages[owner_id]), period, local, now)
     return made
 
 
@@ -87,8 +92,15 @@ def _digest_key(owner_id: str, local: datetime) -> str:
 
 
 def _digest_for(
-    conn: Connection, parts: _Parts, key: str, owner_id: str, email: str, period: str, local: datetime, now: datetime
+    conn: Connection,
+    parts: _Parts,
+    key: str,
+    who: tuple[str, str, str | None],
+    period: str,
+    local: datetime,
+    now: datetime,
 ) -> int:
+    owner_id, email, owner_language = who
     held = (
         conn.execute(
             select(
@@ -103,8 +115,10 @@ def _digest_for(
                 A.c.section_key,
                 A.c.owner_id,
                 W.c.name.label("owner_name"),
+                P.c.language.label("plan_language"),
             )
             .join(A, A.c.id == OUT.c.action_id)
+            .join(P, P.c.id == A.c.plan_id)
             .outerjoin(W, W.c.id == A.c.owner_id)
             .where(OUT.c.recipient_id == owner_id, OUT.c.status == "held", OUT.c.due_at <= now)
             .order_by(OUT.c.due_at, OUT.c.id)
@@ -115,10 +129,14 @@ def _digest_for(
     if not held:
         return 0
     today = local.date()
+    lang = language_of(owner_language, held[0]["plan_language"])
     latest = latest_per_occurrence(held, today)
-    items = [digest_item(h, parts.of(h["plan_id"], h["section_key"]), today) for h in latest if not _escalated(h)]
-    items += escalation_items(held, [h for h in latest if _escalated(h)], parts, today)
-    if not enqueue(conn, [_digest_row(key, owner_id, email, period, items, now)]):
+    items = [
+        digest_item(h, parts.of(h["plan_id"], h["section_key"], lang), today, lang) for h in latest if not _escalated(h)
+    ]
+    items += escalation_items(held, [h for h in latest if _escalated(h)], parts, today, lang)
+    row = _digest_row(key, owner_id, email, period, items, now, extra={"language": lang})
+    if not enqueue(conn, [row]):
         return 0  # today's digest went out already: these wait for the next one
     conn.execute(
         update(OUT).where(OUT.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}")
@@ -139,7 +157,7 @@ def latest_per_occurrence(held: Sequence[Row], today: date) -> list[Row]:
     ]
 
 
-def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]:
+def digest_item(held: Row, part: tuple[str, int], today: date, language: str = "en") -> dict[str, Any]:
     """Return one line of a digest: the action, what changed (as of ``today``, local), its Part and due date,
     and the role the recipient was sent it in (their links are that role's)."""
     payload = held["payload"] or {}
@@ -150,7 +168,7 @@ def digest_item(held: Row, part: tuple[str, int], today: date) -> dict[str, Any]
         "type": held["type"],
         "level": held["level"],
         "role": payload.get("role") or "owner",
-        "headline": headline(held["type"], payload, today),
+        "headline": headline(held["type"], payload, today, language),
         "due": payload.get("date"),
         "overdue": held["type"] in LATE_TYPES,
         "part": part[0],
@@ -163,7 +181,9 @@ def _escalated(held: Row) -> bool:
     return bool(held["type"] == "escalation")
 
 
-def escalation_items(held: Sequence[Row], latest: Sequence[Row], parts: _Parts, today: date) -> list[dict[str, Any]]:
+def escalation_items(
+    held: Sequence[Row], latest: Sequence[Row], parts: _Parts, today: date, language: str = "en"
+) -> list[dict[str, Any]]:
     """Return one digest line per escalated action: whose it is, how late (as of ``today``, local) for each
     missed date or unanswered check-in, and how many escalation notices about it the digest stands for."""
     notices: dict[tuple[str, str], int] = {}
@@ -175,9 +195,11 @@ def escalation_items(held: Sequence[Row], latest: Sequence[Row], parts: _Parts, 
         by_action.setdefault((row["plan_id"], row["ref"]), []).append(row)
     items = []
     for key, rows in by_action.items():
-        lateness = sorted((how_late(r["payload"] or {}, r["occurrence"], today) for r in rows), key=lambda x: -x[0])
+        lateness = sorted(
+            (how_late(r["payload"] or {}, r["occurrence"], today, language) for r in rows), key=lambda x: -x[0]
+        )
         first = rows[-1]
-        item = digest_item(first, parts.of(first["plan_id"], first["section_key"]), today)
+        item = digest_item(first, parts.of(first["plan_id"], first["section_key"], language), today, language)
         item |= {
             "level": max(r["level"] for r in rows),
             "owner": first["owner_name"] or first["owner_id"] or "",
@@ -191,7 +213,7 @@ def escalation_items(held: Sequence[Row], latest: Sequence[Row], parts: _Parts, 
     return sorted(items, key=lambda i: (-i["days_late"], i["ref"]))
 
 
-def how_late(payload: Row, occurrence: str, today: date) -> tuple[int, str]:
+def how_late(payload: Row, occurrence: str, today: date, language: str = "en") -> tuple[int, str]:
     """Return (days, words) for what an escalation is about, as of ``today``: a due date missed N days ago,
     or a check-in unanswered for N days."""
     when = str(payload.get("date") or "")
@@ -199,10 +221,20 @@ def how_late(payload: Row, occurrence: str, today: date) -> tuple[int, str]:
         days = max(0, (today - date.fromisoformat(when)).days)
     except ValueError:
         days = int(payload.get("days_overdue", 0))
-    count = f"{days} day{'' if days == 1 else 's'}"
+    values = {"num": days, "date": long_date(when, language)}
     if payload.get("missed") == "check-in" or occurrence.startswith("check-in "):
-        return days, f"status update asked for on {long_date(when)}, unanswered for {count}"
-    return days, (f"{count} overdue (due {long_date(when)})" if days else f"overdue (due {long_date(when)})")
+        text = ngettext(
+            language,
+            "status update asked for on %(date)s, unanswered for %(num)d day",
+            "status update asked for on %(date)s, unanswered for %(num)d days",
+            days,
+        )
+        return days, text % values
+    if not days:
+        return days, gettext(language, "overdue (due %(date)s)") % values
+    return days, ngettext(
+        language, "%(num)d day overdue (due %(date)s)", "%(num)d days overdue (due %(date)s)", days
+    ) % values
 
 
 class _Parts:
@@ -212,7 +244,7 @@ class _Parts:
         self.conn = conn
         self.trees: dict[str, dict[str, Row]] = {}
 
-    def of(self, plan_id: str, key: str) -> tuple[str, int]:
+    def of(self, plan_id: str, key: str, language: str = "en") -> tuple[str, int]:
         """Return (heading, ordinal) of the Part that section ``key`` belongs to."""
         if plan_id not in self.trees:
             self.trees[plan_id] = {
@@ -225,7 +257,12 @@ class _Parts:
             node = tree[node["parent_key"]]
         if node is None:
             return "", 0
-        return (f"Part {node['number']}: {node['title']}" if node["number"] else node["title"]), node["ordinal"]
+        if not node["number"]:
+            return node["title"], node["ordinal"]
+        return gettext(language, "Part %(number)s: %(title)s") % {
+            "number": node["number"],
+            "title": node["title"],
+        }, node["ordinal"]
 
 
 def _digest_row(

@@ -38,6 +38,8 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
+from engine import languages
+from engine.languages import gettext, ngettext
 from engine.mail.render import MailIdentity, Rendered, one_line
 
 
@@ -66,43 +68,73 @@ MAX_LINE = 998  # octets in a line of an 8bit body (RFC 5322 2.1.1)
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
-def headline(kind: str, payload: Mapping[str, Any], today: date | None = None) -> str:
+def headline(kind: str, payload: Mapping[str, Any], today: date | None = None, language: str = "en") -> str:
     """Return what changed in the words people use, next to the date: "Due in 7 days (30 April 2000)".
 
     ``today`` is the recipient's local day when the message goes out; without it the planned
-    ``days_left``/``days_overdue`` of the payload are used.
+    ``days_left``/``days_overdue`` of the payload are used. Written in ``language`` (en, fr, es).
     """
-    when = long_date(payload.get("date"))
+    when = long_date(payload.get("date"), language)
     day = _day(payload.get("date"))
     if kind == "reminder":
         left = (day - today).days if today and day else int(payload.get("days_left", 0))
-        verb = "due" if payload.get("what", "due") == "due" else "starts"
-        if left < 0:  # only a late resend can say this; the outbox drops such reminders as stale
-            return f"{'Was due' if verb == 'due' else 'Started'} {-left} day{'s' if left != -1 else ''} ago ({when})"
-        words = {0: f"{verb} today", 1: f"{verb} tomorrow"}.get(left, f"{verb} in {left} days")
-        return f"{words[0].upper()}{words[1:]} ({when})"
+        return _reminder_headline(left, payload.get("what", "due") == "due", when, language)
     if kind in {"overdue", "escalation"}:
         late = max(0, (today - day).days) if today and day else int(payload.get("days_overdue", 0))
-        return f"{late} day{'s' if late != 1 else ''} overdue (due {when})" if late else f"Overdue (due {when})"
+        if not late:
+            return gettext(language, "Overdue (due %(date)s)") % {"date": when}
+        text = ngettext(language, "%(num)d day overdue (due %(date)s)", "%(num)d days overdue (due %(date)s)", late)
+        return text % {"num": late, "date": when}
     if kind == "checkin":
-        return f"Status update requested ({when})"
+        return gettext(language, "Status update requested (%(date)s)") % {"date": when}
     if kind == "verification":
         waited = int(payload.get("days_waiting") or 0)
         if waited:
-            return f"Reported implemented {waited} day{'s' if waited != 1 else ''} ago: waiting for verification"
-        return f"Reported implemented on {long_date(payload.get('reported_on'))}: please verify"
+            text = ngettext(
+                language,
+                "Reported implemented %(num)d day ago: waiting for verification",
+                "Reported implemented %(num)d days ago: waiting for verification",
+                waited,
+            )
+            return text % {"num": waited}
+        text = gettext(language, "Reported implemented on %(date)s: please verify")
+        return text % {"date": long_date(payload.get("reported_on"), language)}
     if kind == "closure_returned":
-        return "Returned: not yet verified as implemented"
+        return gettext(language, "Returned: not yet verified as implemented")
     if kind == "stale":
-        return f"No update since {long_date(payload.get('since'))}"
+        return gettext(language, "No update since %(date)s") % {"date": long_date(payload.get("since"), language)}
+    was, wanted = long_date(payload.get("from"), language), long_date(payload.get("to"), language)
     if kind == "extension":
-        return f"Extended to {long_date(payload.get('to'))} (was due {long_date(payload.get('from'))})"
-    was, wanted = long_date(payload.get("from")), long_date(payload.get("to"))
+        return gettext(language, "Extended to %(new)s (was due %(old)s)") % {"new": wanted, "old": was}
     if kind == "extension_requested":
-        return f"Extension requested: to {wanted} (due {was})"
+        return gettext(language, "Extension requested: to %(new)s (due %(old)s)") % {"new": wanted, "old": was}
     if kind == "extension_refused":
-        return f"Extension refused: still due {was} (asked for {wanted})"
+        text = gettext(language, "Extension refused: still due %(old)s (asked for %(new)s)")
+        return text % {"new": wanted, "old": was}
     return str(payload.get("occurrence", ""))
+
+
+def _reminder_headline(left: int, due: bool, when: str, language: str) -> str:
+    """Return a reminder's headline: due (or starts) today, tomorrow, in N days; late resends say how long ago."""
+    if left < 0:  # only a late resend can say this; the outbox drops such reminders as stale
+        if due:
+            text = ngettext(
+                language, "Was due %(num)d day ago (%(date)s)", "Was due %(num)d days ago (%(date)s)", -left
+            )
+        else:
+            text = ngettext(
+                language, "Started %(num)d day ago (%(date)s)", "Started %(num)d days ago (%(date)s)", -left
+            )
+        return text % {"num": -left, "date": when}
+    if left == 0:
+        text = gettext(language, "Due today (%(date)s)") if due else gettext(language, "Starts today (%(date)s)")
+    elif left == 1:
+        text = gettext(language, "Due tomorrow (%(date)s)") if due else gettext(language, "Starts tomorrow (%(date)s)")
+    elif due:
+        text = ngettext(language, "Due in %(num)d day (%(date)s)", "Due in %(num)d days (%(date)s)", left)
+    else:
+        text = ngettext(language, "Starts in %(num)d day (%(date)s)", "Starts in %(num)d days (%(date)s)", left)
+    return text % {"num": left, "date": when}
 
 
 def _day(value: object) -> date | None:
@@ -112,10 +144,17 @@ def _day(value: object) -> date | None:
         return None
 
 
-def long_date(value: object) -> str:
-    """Return an ISO date as people write it: 30 April 2000."""
+def long_date(value: object, language: str = "en") -> str:
+    """Return an ISO date as people write it in ``language``: 30 April 2000, 30 avril 2000, 30 de abril de 2000."""
     day = _day(value)
-    return f"{day.day} {day:%B %Y}" if day else "no date"
+    if day is None:
+        return gettext(language, "no date")
+    return f"{day.day} {day:%B %Y}" if language == "en" else _long_day(day, language)
+
+
+@lru_cache(maxsize=4096)
+def _long_day(value: date, language: str) -> str:
+    return languages.day(value, language)
 
 
 def message_id(key: str, domain: str = "planwatch.invalid") -> str:

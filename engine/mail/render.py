@@ -4,6 +4,10 @@ A template pair ``templates/email/NAME.txt.j2`` + ``NAME.html.j2`` holds the pla
 with a ``{% block subject %}``, and the HTML body (autoescaped). A user's own templates folder,
 searched first, overrides the shipped ones file by file. ``StrictUndefined`` makes a missing
 variable an error, and ``template_error`` says where it is: ``FILE:LINE: message``.
+
+A message is written in its reader's language (the context's ``language``: en, fr or es): the
+templates' ``{% trans %}`` blocks come from that language's catalog and ``|day`` writes dates as it
+does. One environment per language, each compiling a template once.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from engine.languages import DEFAULT, LANGUAGES, install
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +81,29 @@ class Renderer:
     def __init__(self, folders: Sequence[str | Path], identity: MailIdentity | None = None) -> None:
         self.folders = [Path(f) for f in folders]
         self.identity = identity or MailIdentity()
-        # Sandboxed (staff edit the templates) and immutable: a template cannot change the data
-        # that the next message is built from.
-        self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader([str(f) for f in self.folders]),
-            undefined=StrictUndefined,
-            autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
-        )
+        self.envs: dict[str, ImmutableSandboxedEnvironment] = {}
+        self.env = self.environment(DEFAULT)
         self._stamp = self._mtimes()
-        self._templates: dict[str, tuple[Template, Template | None]] = {}
+        self._templates: dict[tuple[str, str], tuple[Template, Template | None]] = {}
+
+    def environment(self, language: str) -> ImmutableSandboxedEnvironment:
+        """Return the environment that writes in ``language`` (made once; an unknown language gets English's)."""
+        language = language if language in LANGUAGES else DEFAULT
+        found = self.envs.get(language)
+        if found is None:
+            # Sandboxed (staff edit the templates) and immutable: a template cannot change the data
+            # that the next message is built from.
+            env = ImmutableSandboxedEnvironment(
+                loader=FileSystemLoader([str(f) for f in self.folders]),
+                undefined=StrictUndefined,
+                autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+                auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
+            )
+            found = self.envs[language] = install(env, language)
+        return found
 
     def refresh(self) -> bool:
         """Forget compiled templates if a template file changed since the last look; return whether one did."""
@@ -95,7 +111,8 @@ class Renderer:
         if stamp == self._stamp:
             return False
         self._stamp = stamp
-        self.env.cache.clear()  # type: ignore[union-attr]
+        for env in self.envs.values():
+            env.cache.clear()  # type: ignore[union-attr]
         self._templates.clear()
         return True
 
@@ -107,8 +124,9 @@ class Renderer:
         return tuple(sorted(found))
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
-        """Return the subject and bodies of template ``name`` for ``context``."""
-        text_template, html_template = self._pair(name)
+        """Return the subject and bodies of template ``name`` for ``context``, in its ``language`` (default English)."""
+        language = context.get("language") or DEFAULT
+        text_template, html_template = self._pair(name, language)
         values = context if isinstance(context, dict) else dict(context)  # each new context copies it
         try:  # the subject block and the body from one context (as ``Template.render`` would, twice)
             ctx = text_template.new_context(values)
@@ -118,19 +136,21 @@ class Renderer:
             if html_template is not None:
                 html = "".join(html_template.root_render_func(html_template.new_context(values)))
         except Exception:
-            self.env.handle_exception()  # re-raises with the traceback pointing at template lines
+            self.environment(language).handle_exception()  # re-raises with the traceback pointing at template lines
         return Rendered(one_line(subject), text, html)
 
-    def _pair(self, name: str) -> tuple[Template, Template | None]:
-        """The compiled text and HTML templates of ``name`` (no HTML one: None), looked up once until ``refresh``."""
-        found = self._templates.get(name)
+    def _pair(self, name: str, language: str = DEFAULT) -> tuple[Template, Template | None]:
+        """The compiled text and HTML templates of ``name`` in ``language`` (no HTML one: None), looked up once
+        until ``refresh``."""
+        found = self._templates.get((name, language))
         if found is None:
-            text_template = self.env.get_template(f"email/{name}.txt.j2")
+            env = self.environment(language)
+            text_template = env.get_template(f"email/{name}.txt.j2")
             try:
-                html_template: Template | None = self.env.get_template(f"email/{name}.html.j2")
+                html_template: Template | None = env.get_template(f"email/{name}.html.j2")
             except TemplateNotFound:
                 html_template = None
-            found = self._templates[name] = (text_template, html_template)
+            found = self._templates[(name, language)] = (text_template, html_template)
         return found
 
     def names(self) -> list[str]:

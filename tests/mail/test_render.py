@@ -171,8 +171,8 @@ def test_a_plain_address_gets_only_a_link_to_open_the_action() -> None:
 def test_the_last_reminder_on_the_day_says_so_without_promising_another_date() -> None:
     msg = parse(build(sample_row("final_reminder", "reminder", date="2000-03-24", days_left=0)))
     text, html = _bodies(msg)
-    assert text.splitlines()[0] == "Due today (24 March 2000) -- the last reminder."
-    assert "before the date" not in text.splitlines()[0] and "Due today (24 March 2000) — the last reminder." in html
+    assert text.splitlines()[0] == "Due today (24 March 2000): the last reminder."
+    assert "before the date" not in text.splitlines()[0] and "Due today (24 March 2000): the last reminder." in html
     assert "Section: 1(a) Decentralization and field structure" in text
 
 
@@ -215,7 +215,7 @@ def test_a_deputy_is_told_whose_place_they_take_not_that_they_own_the_action() -
 
 def test_a_supervisor_can_give_the_action_to_someone_else_from_the_escalation_the_owner_cannot() -> None:
     text, html = _bodies(parse(build(sample_row("escalation", "escalation", "supervisor"))))
-    assert re.search(r"Give it to someone: +https://plans\.example\.org/a/\S+/reassign", text)
+    assert re.search(r"Give it to someone else: +https://plans\.example\.org/a/\S+/reassign", text)
     assert "/reassign" in html and "Give it to someone else" in html
     owner_text, owner_html = _bodies(parse(build(sample_row("overdue", "overdue", "owner"))))
     assert "/reassign" not in owner_text + owner_html and "/not_mine" in owner_text
