@@ -63,6 +63,7 @@ def test_a_spanish_supervisor_reads_escalations_and_the_verifier_queue_in_spanis
     assert '<html lang="es">' in queue and "<h1>Por verificar</h1>" in queue
     assert "1 informe de aplicación espera su verificación." in queue and "Confirmar la aplicación de II.2.2" in queue
     assert "Devolver II.2.2 a su responsable" in queue and "Lo que falta (obligatorio)" in queue
+    assert "Mei Tanaka la notificó como «aplicada» el" in queue and ">aplicada parcialmente</option>" in queue
     escalations = boss.get("/escalations").text
     assert "<h1>Escalamientos</h1>" in escalations and "Filtrar" in escalations and "Exportar en CSV" in escalations
     assert "Vencimiento del 31 de diciembre de 1999, no realizada — enviado a usted (nivel 2)" in escalations
