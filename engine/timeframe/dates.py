@@ -8,6 +8,7 @@ late, beginning). The conventions are stated in ``engine.timeframe``.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 _DIM = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -91,6 +92,7 @@ def _shift(d: date, k: int) -> date:
 # ---------------------------------------------------------------- periods made of whole months
 
 
+@lru_cache(maxsize=4096)  # a plan names the same few months and years again and again; a Period is immutable
 def mrange(
     i0: int,
     n: int,
@@ -172,6 +174,7 @@ def fy_pair(a: int, b: int, fy: int | None) -> tuple[int, str]:
     return a * 12 + fy - 1, ""
 
 
+@lru_cache(maxsize=4096)
 def day(y: int, m: int, d: int, review: str = "", note: str = "") -> Period | None:
     if not (1 <= m <= 12 and 1 <= d <= days_in(y, m)):
         return None
@@ -179,6 +182,7 @@ def day(y: int, m: int, d: int, review: str = "", note: str = "") -> Period | No
     return Period(x, x, "day", "point", review=review, note=note)
 
 
+@lru_cache(maxsize=4096)
 def yearless_day(m: int, d: int, ref: date) -> Period | None:
     if not (1 <= m <= 12 and 1 <= d <= 31) or d > days_in(2000, m):
         return None
