@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from engine.timeframe.dates import Period, after, shift_years
@@ -190,6 +191,7 @@ def dated(ctx: Ctx, a: int, b: int) -> Reading | None:
     return {"si": _since, "du": _during, "be": _before}.get(kind or "", _deadline)(ctx, sp)
 
 
+@lru_cache(maxsize=4096)  # the words before a date repeat: "by ", "completed by ", "to be done by "
 def _connector(head: str) -> tuple[int, str | None, str | None]:
     """The end of the label, and the kind and words of the connector that ends ``head``."""
     words = head.split()
