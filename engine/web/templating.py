@@ -17,6 +17,7 @@ running it; the refusal itself is shown with the shipped templates only.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import date, datetime
 from functools import lru_cache
@@ -29,8 +30,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
-from engine.languages import DEFAULT, LANGUAGES, gettext, install
+from engine.languages import DEFAULT, LANGUAGES, gettext, install, ngettext
 from engine.read.report import TemplateRefused
+from engine.read.report_model import state_words
 from engine.settings import Settings
 from engine.shipped import templates_folder
 from engine.zones import zone
@@ -94,7 +96,21 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     env.filters["local"] = local_time
     env.filters["iso"] = _iso
     env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
+    env.globals["alert"] = lambda text: alert_words(str(text), language)
     return env
+
+
+_OVERDUE = re.compile(r"overdue by (\d+) days?")
+
+
+def alert_words(text: str, language: str) -> str:
+    """Return what is open about an action ("overdue by 3 days", "extension requested to 2000-09-30",
+    "check-in unanswered") in ``language``; anything else as it is."""
+    found = _OVERDUE.fullmatch(text)
+    if found:
+        n = int(found.group(1))
+        return ngettext(language, "overdue by %(n)s day", "overdue by %(n)s days", n) % {"n": n}
+    return state_words(text, language)
 
 
 def _iso(value: date | None) -> str:

@@ -277,7 +277,7 @@ def test_an_action_with_an_open_escalation_says_what_is_open_never_on_track(site
     card = page[page.index(">II.3.2</a>") :].split('class="meta">')[1].split("</p>")[0]
     assert "check-in unanswered" in card and "on track" not in card  # the card's state line
     asked = page[page.index(">II.3.1</a>") :].split("</article>")[0]
-    assert "extension requested to 2000-09-30" in asked
+    assert "extension requested to 30 September 2000" in asked
     sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.2')}").text
     assert "Needs attention" in sheet and "check-in unanswered" in sheet
     assert "/escalations?action=gb276-tc2%2FII.3.2&amp;state=open" in sheet

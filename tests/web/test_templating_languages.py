@@ -4,11 +4,12 @@ preferences page."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
 
+from engine.actions.extensions import request_extension
 from engine.actions.followup import report_implemented
 from engine.actions.links import preferences_url
 from engine.read.queries import find_action
@@ -41,6 +42,12 @@ def test_a_french_owner_reads_her_pages_in_french(site) -> None:  # type: ignore
     my = hrd.get("/my").text
     assert '<html lang="fr">' in my and "<h1>Mes actions</h1>" in my and "Se déconnecter" in my
     assert "Échéance le <strong>31 mai 2000</strong>" in my and "1 jour de retard" in my
+    with transaction(engine) as s:
+        asked = request_extension(
+            s, find_action(s, "II.3.2"), date(2000, 9, 30), NOW, who="hrd", via="web", reason="budget"
+        )
+        assert asked is not None
+    assert "prorogation demandée au 30 septembre 2000" in hrd.get("/my").text  # what is open, in her words
     assert "Délai tel qu'imprimé" in my and "Signaler l'avancement" in my and "My actions" not in my
     sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}").text
     assert '<html lang="fr">' in sheet and "<h2>Historique</h2>" in sheet and "Demander une prorogation" in sheet
