@@ -84,12 +84,13 @@ from datetime import date
 
 from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
-from engine.timeframe.dates import Env
-from engine.timeframe.languages import LANGUAGES, detect, detect_plan, to_english, unaccented
+from engine.timeframe.dated import clear_connectors
+from engine.timeframe.dates import Env, clear_periods
+from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, to_english, unaccented
 from engine.timeframe.reading import Ctx, Reading, fmt, trim
 from engine.timeframe.tokens import NUMBERS
 
-__all__ = ["KINDS", "LANGUAGES", "Milestone", "Schedule", "detect", "detect_plan", "parse"]
+__all__ = ["KINDS", "LANGUAGES", "Milestone", "Schedule", "clear_caches", "detect", "detect_plan", "parse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,16 @@ def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | 
             main=f"Read as unscheduled: the phrase could not be read (internal error {type(exc).__name__})",
         )
     return _schedule(text, reading)
+
+
+def clear_caches() -> None:
+    """Forget what the reader keeps between phrases (the Periods of months and days it built, the connecting
+    words it looked up, one ``Env`` per reference date, the English wordings' facts): the next phrases are read
+    as the first ones of a process are. The readings are the same either way."""
+    clear_periods()
+    clear_connectors()
+    _ENVS.clear()
+    clear_wordings()
 
 
 # ---------------------------------------------------------------- reading

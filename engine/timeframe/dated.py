@@ -207,6 +207,11 @@ def _connector(head: str) -> tuple[int, str | None, str | None]:
     return (len(head.rsplit(None, 1)[0]) if words else 0), None, None
 
 
+def clear_connectors() -> None:
+    """Forget the connecting words looked up (``engine.timeframe.clear_caches``)."""
+    _connector.cache_clear()
+
+
 def _spans(a: int, m: re.Match[str]) -> Spans:
     q = a + m.start("q") if m.groupdict().get("q") else -1
     return Spans(

@@ -193,6 +193,12 @@ def yearless_day(m: int, d: int, ref: date) -> Period | None:
     return None
 
 
+def clear_periods() -> None:
+    """Forget the Periods of months and days built (``engine.timeframe.clear_caches``)."""
+    for kept in (mrange, day, yearless_day):
+        kept.cache_clear()
+
+
 def after(p: Period) -> date:
     """The day after a period (the start of "after June 2004")."""
     return p.end + timedelta(days=1)

@@ -284,6 +284,11 @@ def _facts(words: str) -> tuple[str, bool, bool]:
     return facts
 
 
+def clear_wordings() -> None:
+    """Forget the English wordings' facts (``engine.timeframe.clear_caches``)."""
+    _FACTS.clear()
+
+
 class _Writer:
     """The English text being written, piece by piece."""
 

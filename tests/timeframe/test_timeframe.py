@@ -18,7 +18,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.timeframe import KINDS, Milestone, Schedule, _new_schedule, parse
+from engine.timeframe import KINDS, Milestone, Schedule, _new_schedule, clear_caches, parse
 from engine.timeframe.tokens import scan, scan_slowly
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -1757,3 +1757,11 @@ def test_the_fast_schedule_is_the_schedule_its_fields_make() -> None:
         fast.kind = "deadline"  # type: ignore[misc]
     got = parse("Completed by April 2000", date(1999, 9, 28))
     assert got == Schedule.from_json(got.as_json())
+
+
+def test_a_reading_is_the_same_with_the_readers_caches_cleared() -> None:
+    phrases = ["By April 2000", "Completed by end 2001", "between April and June 2003", "Annually, each April"]
+    warm = [parse(text, date(1999, 9, 28)) for text in phrases]
+    clear_caches()
+    assert [parse(text, date(1999, 9, 28)) for text in phrases] == warm
+    assert parse("d'ici fin 2000", date(1999, 9, 28), language="fr").due == date(2000, 12, 31)
