@@ -120,7 +120,7 @@ def _named(action: Action) -> str:
     return f"{action.ref} “{title}”"
 
 
-FEED_NAMES = {"owner": "Your actions", "team": "Your team's actions and open escalations"}
+FEED_NAMES = {"owner": N_("Your actions"), "team": N_("Your team's actions and open escalations")}
 
 
 def _due(action: Action) -> date | None:

@@ -57,6 +57,8 @@ def test_a_french_owner_reads_her_pages_in_french(site) -> None:  # type: ignore
     assert bulk.count("1 jour de retard") == 3 and "Ce qui a été fait pour II.3.1" in bulk
     done = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}?ok=progress").text
     assert "Avancement enregistré pour II.3.1" in done  # the notice after a verb, in her language
+    links = hrd.post("/my/calendar", data={"csrf": csrf_of(my)}, follow_redirects=True).text
+    assert "<strong>Vos actions</strong>" in links and "S'abonner dans votre application de calendrier" in links
     assert "My actions" in client("pardev").get("/my").text  # the others keep English
 
 
