@@ -148,3 +148,14 @@ def test_the_unmarked_text_check_finds_text_and_attributes() -> None:
     assert _unmarked('<input type="submit" value="Send now">') == ([], ["Send now"])
     plural = "{% trans count=n %}{{ count }} day{% pluralize %}{{ count }} days{% endtrans %} late"
     assert _unmarked(plural) == (["late"], [])
+
+
+def test_every_text_of_an_email_template_is_marked_for_translation() -> None:
+    found = {}
+    for path in sorted((ROOT / "templates" / "email").glob("*.j2")):
+        words, attributes = _unmarked(path.read_text(encoding="utf-8"))
+        if words or attributes:
+            found[path.name] = words[:8] + attributes[:8]
+    assert found == {}, f"e-mail text not marked for translation ({{% trans %}} or _()): {found}"
+    unmarked = "{% extends 'email/_base.txt.j2' %}{% block body %}Dear {{ name }},{% endblock %}"
+    assert _unmarked(unmarked) == (["Dear"], [])
