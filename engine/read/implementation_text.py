@@ -23,7 +23,7 @@ from engine.read.implementation import (
     Tally,
     collector_paused,
 )
-from engine.read.report import _md, _refused
+from engine.read.rendering import md, refused
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -346,8 +346,8 @@ def render_markdown(report: ImplementationReport, language: str = DEFAULT) -> st
 
 
 def _markdown(report: ImplementationReport, language: str) -> str:
-    title = gettext(language, "%(symbol)s: report on implementation") % {"symbol": _md(symbol(report, language))}
-    out = [f"# {title}", "", f"{_md(report.plan.title)}", ""]
+    title = gettext(language, "%(symbol)s: report on implementation") % {"symbol": md(symbol(report, language))}
+    out = [f"# {title}", "", f"{md(report.plan.title)}", ""]
     when = {"day": day_words(report.as_of, language)}
     if report.changes:
         when["since"] = day_words(report.changes.since, language)
@@ -355,7 +355,7 @@ def _markdown(report: ImplementationReport, language: str) -> str:
     else:
         out.append(gettext(language, "As of %(day)s.") % when)
     out.append("")
-    out += [f"{i}. {_md(text)}" for i, text in enumerate(paragraphs(report, language), start=1)]
+    out += [f"{i}. {md(text)}" for i, text in enumerate(paragraphs(report, language), start=1)]
     appendix = (
         gettext(language, "Appendix: every action"),
         [gettext(language, f) for f in CSV_FIELDS],
@@ -379,8 +379,8 @@ def _md_row(cells: list[str]) -> str:
 
 @lru_cache(maxsize=65536)
 def _md_cell(text: str) -> str:
-    """Return ``_md(text)``, remembered: a table of 100,000 actions repeats its Parts, owners and dates."""
-    return _md(text)
+    """Return ``md(text)``, remembered: a table of 100,000 actions repeats its Parts, owners and dates."""
+    return md(text)
 
 
 def sections(report: ImplementationReport, language: str = DEFAULT) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -448,7 +448,7 @@ def _render(name: str, report: ImplementationReport, folders: tuple[str, ...], l
             )
         )
     except TemplateError as exc:
-        raise _refused(exc) from None
+        raise refused(exc, name) from None
 
 
 @lru_cache(maxsize=24)

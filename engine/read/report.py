@@ -6,7 +6,6 @@ using the recorded history (a status changed later does not count yet).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,9 +16,9 @@ from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from engine.errors import InputError, Location, display_path
 from engine.languages import DEFAULT, day, gettext, install, number
 from engine.plandoc import effective_due
+from engine.read.rendering import TemplateRefused, md, md_paragraph, refused
 from engine.read.report_model import EXTENSION_ASKED, STATES, ActionLine, IssueBlock, PartBlock, Report, state_words
 from engine.read.timeline import render_svg
 from engine.store import tables
@@ -267,9 +266,9 @@ def render_markdown(report: Report, language: str = DEFAULT) -> str:
 
     whole = _("Whole plan")
     out = [
-        "# " + _("Progress report: %(symbol)s") % {"symbol": _md(report.plan.symbol)},
+        "# " + _("Progress report: %(symbol)s") % {"symbol": md(report.plan.symbol)},
         "",
-        _md_paragraph(report.plan.title),
+        md_paragraph(report.plan.title),
         "",
         _("As of %(day)s.") % {"day": day(report.as_of, language)},
         "",
@@ -277,20 +276,20 @@ def render_markdown(report: Report, language: str = DEFAULT) -> str:
         "",
     ]
     for part in report.parts:
-        label = _("Part %(number)s") % {"number": _md(part.number)}
-        title = _("Part %(number)s: %(title)s") % {"number": _md(part.number), "title": _md(part.title)}
+        label = _("Part %(number)s") % {"number": md(part.number)}
+        title = _("Part %(number)s: %(title)s") % {"number": md(part.number), "title": md(part.title)}
         out += [f"## {title}", "", _counts_table(part.counts(), label, language), ""]
         for issue in part.issues:
             head = [_("action"), _("owner"), _("state"), _("due"), _("note")]
             out += [
-                f"### {_md(issue.number)} {_md(issue.title)}",
+                f"### {md(issue.number)} {md(issue.title)}",
                 "",
                 "| " + " | ".join(head) + " |",
                 "|---|---|---|---|---|",
             ]
             out += [
-                f"| {_md(x.ref)} {_md(x.title)} | {_md(state_words(x.owner, language))} | {_md(x.words_in(language))} "
-                f"| {day(x.due, language)} | {_md(state_words(x.reason, language))} |"
+                f"| {md(x.ref)} {md(x.title)} | {md(state_words(x.owner, language))} | {md(x.words_in(language))} "
+                f"| {day(x.due, language)} | {md(state_words(x.reason, language))} |"
                 for x in issue.lines
             ]
             out.append("")
@@ -298,7 +297,7 @@ def render_markdown(report: Report, language: str = DEFAULT) -> str:
         head = [_("action"), _("from"), _("to"), _("reason")]
         out += ["## " + _("Extensions granted"), "", "| " + " | ".join(head) + " |", "|---|---|---|---|"]
         out += [
-            f"| {_md(ref)} | {_day_text(old, language)} | {_day_text(new, language)} | {_md(reason)} |"
+            f"| {md(ref)} | {_day_text(old, language)} | {_day_text(new, language)} | {md(reason)} |"
             for ref, old, new, reason in report.extensions
         ]
     return "\n".join(out) + "\n"
@@ -309,7 +308,7 @@ def _day_text(text: str, language: str) -> str:
     try:
         return day(date.fromisoformat(text), language)
     except ValueError:
-        return _md(text)
+        return md(text)
 
 
 def _counts_table(counts: dict[str, int], label: str, language: str = DEFAULT) -> str:
@@ -317,41 +316,6 @@ def _counts_table(counts: dict[str, int], label: str, language: str = DEFAULT) -
     rule = "|" + "---|" * (len(STATES) + 1)
     row = f"| {gettext(language, 'actions')} | " + " | ".join(number(counts[s], language) for s in STATES) + " |"
     return "\n".join([head, rule, row])
-
-
-# What Markdown reads as markup inside a line: emphasis, code, links and images, raw HTML and entities,
-# strike-through, table cells, a heading's closing #s, and the backslash itself. A backslash before any of
-# them shows it as typed.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|#])")
-# What starts a block when a paragraph begins with it: a quote, a list item, a numbered one.
-_MD_BLOCK = re.compile(r"^(?:[>+=-]|\d+(?=[.)]))")
-
-
-def _md(text: str) -> str:
-    """Return ``text`` on one line, each character Markdown would read as markup escaped."""
-    return _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
-
-
-def _md_paragraph(text: str) -> str:
-    """Return ``text`` as ``_md`` does, also escaping what would start a heading, quote or list at a line's start."""
-    line = _md(text)
-    found = _MD_BLOCK.match(line)
-    if found is None:
-        return line
-    if found.group().isdigit():  # "1. text": the dot or parenthesis after the number
-        return f"{found.group()}\\{line[found.end() :]}"
-    return f"\\{line}"
-
-
-class TemplateRefused(InputError):
-    """The report's template failed, or reached for what templates may not use (the sandbox refused it).
-
-    ``name`` is the template as ``report/FILE`` and ``line`` its line, for a page that names no server path.
-    """
-
-    def __init__(self, message: str, name: str, line: int | None, location: Location) -> None:
-        super().__init__(message, location)
-        self.name, self.line = name, line
 
 
 def render_html(
@@ -377,7 +341,7 @@ def render_html(
             days=lambda text: _day_text(text, language),
         )
     except TemplateError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @lru_cache(maxsize=24)
@@ -394,29 +358,6 @@ def _environment(folders: tuple[str, ...], language: str = DEFAULT) -> Immutable
     )
     install(env, language)
     return env
-
-
-def _refused(exc: Exception) -> TemplateRefused:
-    """Return the refusal of a template error: which file and line (Jinja maps template frames to lines), and why."""
-    from jinja2 import TemplateSyntaxError
-    from jinja2.exceptions import SecurityError
-
-    file, line = "report/report.html.j2", None
-    if isinstance(exc, TemplateSyntaxError):
-        file, line = exc.filename or file, exc.lineno
-    else:
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-                file, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
-            tb = tb.tb_next
-    detail = (getattr(exc, "message", None) or str(exc)).rstrip(".")
-    if isinstance(exc, SecurityError):
-        message = f"the report template uses something templates may not use: {detail}"
-    else:
-        message = f"the report template failed: {detail}"
-    name = "report/" + file.replace("\\", "/").rsplit("/", 1)[-1]
-    return TemplateRefused(message, name, line, Location(display_path(file), line))
 
 
 def recurrence_rules(session: Session, plan_id: str) -> dict[str, str]:
