@@ -7,10 +7,17 @@ Used by the simulator and the demo to play a plan's life::
       event: done          # see EventName: done | progress | extend | ack | hold | reopen | drop | not_mine
       by: jonas            #   | accept | report | verify | return | cause | ask_extension | grant | refuse
       note: guidelines circulated
+    - at: 2000-04-18
+      action: I.1a.1
+      event: verify        # the supervisor confirms it: only now is it done
     - at: 2000-06-20
       action: II.2.2
       event: extend
       to: 2000-09-30
+
+``done`` is what the owner says: where the action's rules close in two steps (the default) it reports the
+action (or the occurrence) implemented, as ``report`` does, and a later ``verify`` closes it; where they close in
+one step it is done at once.
 
 The follow-up events go through ``actions.followup`` and ``actions.extensions``, as the CLI and the web do:
 
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, RootModel
 from sqlmodel import Session
@@ -37,6 +44,9 @@ from sqlmodel import Session
 from engine import yamlfile
 from engine.errors import UsageError
 from engine.store.models import Action
+
+if TYPE_CHECKING:
+    from engine.rules.loader import RuleSet
 
 EventName = Literal[
     "done",
@@ -56,7 +66,7 @@ EventName = Literal[
     "grant",
     "refuse",
 ]
-FOLLOW_UP = frozenset({"accept", "report", "verify", "return", "cause", "ask_extension", "grant", "refuse"})
+FOLLOW_UP = frozenset({"done", "accept", "report", "verify", "return", "cause", "ask_extension", "grant", "refuse"})
 Rating = Literal["implemented", "partially_implemented", "not_implemented"]
 
 
@@ -106,20 +116,35 @@ def load_replay(path: str | Path) -> list[ReplayEvent]:
     return sorted(events, key=lambda e: e.at)
 
 
-def apply_follow_up(session: Session, action: Action, event: ReplayEvent, now: datetime) -> None:
-    """Apply one follow-up event (``FOLLOW_UP``) at ``now`` through the follow-up and extension functions."""
+def apply_follow_up(
+    session: Session, action: Action, event: ReplayEvent, now: datetime, rules: RuleSet | None = None
+) -> None:
+    """Apply one follow-up event (``FOLLOW_UP``) at ``now`` through the follow-up and extension functions.
+
+    ``rules`` say how each action is closed (without them: in two steps, verified by the owner's supervisor).
+    """
     from engine.actions import extensions, followup
 
     who, note = event.by, event.note
     if event.event == "accept":
         assert event.acceptance is not None
         followup.set_acceptance(session, action, event.acceptance, now, who=who, via="replay", note=note)
-    elif event.event == "report":
+    elif event.event in {"done", "report"}:
         followup.report_implemented(
-            session, action, now, who=who, via="replay", note=note, links=event.links, owner_rating=event.rating
+            session,
+            action,
+            now,
+            who=who,
+            via="replay",
+            note=note,
+            links=event.links,
+            owner_rating=event.rating,
+            occurrence=event.occurrence,
+            rules=rules,
         )
     elif event.event in {"verify", "return"}:
-        waiting = followup.pending_report(session, action)
+        label = event.occurrence.isoformat() if event.occurrence else None
+        waiting = followup.pending_report(session, action, label)
         if waiting is None:
             raise UsageError(f"{event.at}: {action.ref} has no report waiting to {event.event}")
         decider = (waiting.verifier_id or who) if who == "replay" else who

@@ -17,7 +17,6 @@ from sqlmodel import select as orm_select
 
 from engine.actions.workflow import (
     acknowledge,
-    complete,
     extend,
     hold,
     not_mine,
@@ -83,7 +82,7 @@ def simulate(
         batch = []
         while events and events[0][0] <= now:
             batch.append(events.pop(0)[2])
-        apply_events(engine, batch, now)
+        apply_events(engine, batch, now, rules)
         result.replayed += len(batch)
         report = run_tick(engine, rules, channel, renderer, now)
         if not channel.needs_message and report.dispatched.sent:
@@ -214,22 +213,21 @@ def _event_times(engine: Engine, events: Sequence[ReplayEvent]) -> list[datetime
         return [datetime.combine(e.at, time(12, 0), zone(zones[plans[e.action]])).astimezone(UTC) for e in events]
 
 
-def apply_events(engine: Engine, events: Sequence[ReplayEvent], now: datetime) -> None:
-    """Apply the replayed events that happen at ``now``, in their order, in one transaction."""
+def apply_events(engine: Engine, events: Sequence[ReplayEvent], now: datetime, rules: RuleSet | None = None) -> None:
+    """Apply the replayed events that happen at ``now``, in their order, in one transaction (``rules``: how each
+    action is closed)."""
     if not events:
         return
     with Session(engine, expire_on_commit=False) as session, session.begin():
         for event in events:
-            apply_event(session, event, now)
+            apply_event(session, event, now, rules)
 
 
-def apply_event(session: Session, event: ReplayEvent, now: datetime) -> None:
+def apply_event(session: Session, event: ReplayEvent, now: datetime, rules: RuleSet | None = None) -> None:
     """Apply one replayed event at ``now`` through the workflow functions, in ``session``."""
     action = find_action(session, event.action)
     who, note = event.by, event.note
     match event.event:
-        case "done":
-            complete(session, action, now, who=who, via="replay", note=note, occurrence=event.occurrence)
         case "progress":
             progress(session, action, now, who=who, via="replay", note=note, state=event.state)
         case "extend":
@@ -244,7 +242,7 @@ def apply_event(session: Session, event: ReplayEvent, now: datetime) -> None:
         case "not_mine":
             not_mine(session, action, now, who=who, via="replay", note=note)
         case name if name in FOLLOW_UP:
-            apply_follow_up(session, action, event, now)
+            apply_follow_up(session, action, event, now, rules)
         case "ack":
             query = orm_select(Escalation).where(
                 Escalation.action_id == action.id, col(Escalation.acknowledged_at).is_(None)

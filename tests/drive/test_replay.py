@@ -155,3 +155,59 @@ def test_a_verification_with_no_report_waiting_says_so(tmp_path: Path, database_
     with pytest.raises(UsageError, match=r"2000-04-12: I\.1a\.1 has no report waiting to verify"):
         apply_events(engine, [event], datetime(2000, 4, 12, 11, tzinfo=UTC))
     engine.dispose()
+
+
+DONE_LIFE = """\
+- {at: 2000-04-12, action: I.1a.1, event: done, by: program, note: circulated, links: [https://example.org/p]}
+- {at: 2000-04-12, action: I.1a.2, event: done, by: program, note: first annual review}
+"""
+
+
+@pytest.mark.parametrize("steps", [2, 1])
+def test_done_is_the_owner_reporting_it_and_closes_at_once_only_under_one_step_rules(
+    tmp_path: Path, database_url: str, steps: int
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, select
+
+    from engine.drive.simulate import apply_events
+    from engine.importing import import_paths
+    from engine.read.queries import find_action
+    from engine.rules.loader import load_rules
+    from engine.settings import Settings
+    from engine.store import make_engine, tables, upgrade
+    from engine.store.followup_models import ClosureReport
+
+    from ..conftest import OWNERS, ROOT, SEED
+
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(f"defaults: {{closure: {{steps: {steps}}}}}\npolicies: [{{name: all}}]\n")
+    rules = load_rules(rules_file)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    import_paths(engine, [OWNERS, SEED], Settings(database_url=database_url, rules_dir=ROOT / "rules"),
+                 datetime(1999, 10, 1, tzinfo=UTC))  # fmt: skip
+    noon = datetime(2000, 4, 12, 10, tzinfo=UTC)
+    apply_events(engine, load_replay(write(tmp_path, DONE_LIFE)), noon, rules)
+    with Session(engine) as s:
+        action, recurring = find_action(s, "I.1a.1"), find_action(s, "I.1a.2")
+        reports = s.exec(select(ClosureReport).order_by(ClosureReport.id)).all()  # type: ignore[arg-type]
+        asked = s.connection().execute(
+            select(tables.OUTBOX.c.recipient_id).where(tables.OUTBOX.c.template == "verification_request")
+        )
+        if steps == 2:
+            assert action.status == "reported"
+            assert (reports[0].action_id, reports[0].links, reports[0].verifier_id) == (
+                action.id, ["https://example.org/p"], "ed-devcoop"  # the owner's supervisor
+            )  # fmt: skip
+            assert {r.action_id for r in reports} == {action.id, recurring.id}  # the occurrence is reported too
+            assert sorted(asked.scalars()) == ["ed-devcoop", "ed-devcoop"]
+        else:
+            assert (action.status, reports, list(asked)) == ("done", [], [])
+    if steps == 2:
+        verify = "- {at: 2000-04-18, action: I.1a.1, event: verify}\n"
+        apply_events(engine, load_replay(write(tmp_path, verify)), noon.replace(day=18), rules)
+        with Session(engine) as s:
+            assert find_action(s, "I.1a.1").status == "done"
+    engine.dispose()
