@@ -140,14 +140,27 @@ def _acceptance(report: ImplementationReport, language: str) -> str:
 def _rate(report: ImplementationReport, language: str) -> str:
     total = report.total()
     accepted = ngettext(language, "%(n)s accepted action", "%(n)s accepted actions", total.accepted)
-    text = ngettext(
-        language,
-        "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
-        " out), %(done)s was implemented, their closure verified: an implementation rate of %(rate)s.",
-        "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
-        " out), %(done)s were implemented, their closure verified: an implementation rate of %(rate)s.",
-        total.implemented,
-    ) % {"accepted": accepted % {"n": total.accepted}, "done": total.implemented, "rate": percent(total, language)}
+    verified = sum(1 for r in report.counted if r.implemented and r.verifier_rating)
+    figures = {
+        "accepted": accepted % {"n": total.accepted},
+        "done": total.implemented,
+        "verified": verified,
+        "one_step": total.implemented - verified,
+        "rate": percent(total, language),
+    }
+    text = (
+        ngettext(
+            language,
+            "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
+            " out), %(done)s was implemented: an implementation rate of %(rate)s.",
+            "Of the %(accepted)s (partially accepted actions count as accepted; dropped and recurring actions are left"
+            " out), %(done)s were implemented: an implementation rate of %(rate)s.",
+            total.implemented,
+        )
+        % figures
+    )
+    if total.implemented:
+        text += " " + _closed(verified, total.implemented - verified, language) % figures
     if total.reported:
         text += " " + ngettext(
             language,
@@ -164,6 +177,29 @@ def _rate(report: ImplementationReport, language: str) -> str:
             "accepted": then.accepted,
         }
     return text
+
+
+def _closed(verified: int, one_step: int, language: str) -> str:
+    """Return the sentence saying how the implemented actions were closed: verified, or in one step."""
+    if not one_step:
+        return ngettext(
+            language,
+            "Its owner reported it implemented and the verifier confirmed it.",
+            "Each was reported implemented by its owner and confirmed by the verifier.",
+            verified,
+        )
+    if not verified:
+        return ngettext(
+            language,
+            "It was closed in one step, by its owner, as the rules allow.",
+            "They were closed in one step, by their owners, as the rules allow.",
+            one_step,
+        )
+    return gettext(
+        language,
+        "Of these, the verifier confirmed %(verified)s on the owner's report, and the owner closed %(one_step)s in"
+        " one step, as the rules allow.",
+    )
 
 
 def _overdue(report: ImplementationReport, language: str) -> str:

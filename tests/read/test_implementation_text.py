@@ -119,6 +119,34 @@ def test_the_paragraphs_state_the_figures_in_sentences() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("verified", "one_step", "said"),
+    [
+        (1, 0, "Its owner reported it implemented and the verifier confirmed it."),
+        (3, 0, "Each was reported implemented by its owner and confirmed by the verifier."),
+        (0, 2, "They were closed in one step, by their owners, as the rules allow."),
+        (
+            2,
+            1,
+            "Of these, the verifier confirmed 2 on the owner's report, and the owner closed 1 in one step, as the"
+            " rules allow.",
+        ),
+    ],
+)
+def test_verified_closures_and_one_step_ones_are_counted_apart(verified: int, one_step: int, said: str) -> None:
+    done = BASE._replace(status="implemented", owner_rating="implemented", verified_on=date(2000, 5, 2))
+    rows = [done._replace(ref=f"V.{i}", verifier_rating="implemented") for i in range(verified)]
+    rows += [done._replace(ref=f"O.{i}") for i in range(one_step)]  # no verifier's rating: closed in one step
+    rate = paragraphs(ImplementationReport(PLAN, date(2001, 6, 30), [*rows, BASE]))[2]
+    assert f"{verified + one_step} {'was' if verified + one_step == 1 else 'were'} implemented:" in rate
+    assert said in rate and "closure verified" not in rate
+
+
+def test_nothing_implemented_says_nothing_of_closure() -> None:
+    rate = paragraphs(ImplementationReport(PLAN, date(2001, 6, 30), [BASE]))[2]
+    assert "0 were implemented: an implementation rate of 0%." in rate and "verifier" not in rate
+
+
 def test_the_tables_group_by_part_unit_and_owner() -> None:
     tables = {title: rows for title, _, rows in sections(REPORT)}
     assert tables["Implementation by Part"] == [
