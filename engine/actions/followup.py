@@ -199,7 +199,8 @@ def verify(
     comment: str = "",
     rating: str = "implemented",
 ) -> Action:
-    """The verifier confirms ``report``: the action becomes done (or the occurrence completed); return the action."""
+    """The verifier confirms ``report``: the action becomes done (or the occurrence completed) and its owner is told;
+    return the action."""
     if rating not in RATINGS:
         raise UsageError(f"unknown rating {rating!r}; expected one of {', '.join(RATINGS)}")
     action = _check_decision(session, report, who)
@@ -220,6 +221,10 @@ def verify(
         )
     else:
         _set_done(session, action, now, who=who, via=via, note=comment or report.note)
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    if owner is not None and owner.id != who:  # the owner is told, unless they verified it themselves
+        session.flush()
+        _tell(session, action, report, owner, "closure_verified", now)
     return action
 
 
@@ -335,7 +340,7 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
     due = effective_due(action.due, action.extended_to)
     assert action.id is not None and report.id is not None
     payload: dict[str, Any] = {
-        "role": "owner" if template == "closure_returned" else "verifier",
+        "role": "owner" if template in ("closure_returned", "closure_verified") else "verifier",
         "role_tz": person.timezone,
         "date": (report.occurrence or (due.isoformat() if due else now.date().isoformat())),
         "what": "due",

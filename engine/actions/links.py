@@ -1,18 +1,21 @@
-"""Signed, expiring action links: an owner's (mark done, report progress, ask for an extension, not
-mine), a supervisor's (acknowledge, grant or refuse a pending extension, reassign), opening the action
-(every role), and the recipient's notification preferences (the List-Unsubscribe target).
+"""Signed, expiring action links: an owner's (mark done or report implemented, report progress, ask for an
+extension, not mine, say why it is late), a supervisor's (acknowledge, grant or refuse a pending extension,
+reassign), a verifier's (confirm or return a report of implementation), opening the action (every role), and
+the recipient's notification preferences (the List-Unsubscribe target).
 
 An action link is ``{base_url}/a/{token}/{verb}`` with ``verb`` one of ``ACTIONS``; the
 preferences link is ``{base_url}/preferences/{token}``. A token is an itsdangerous
 ``URLSafeSerializer`` signature over a small JSON object::
 
     {"do": "act", "preferences" or "updates", "p": plan id, "r": action ref (updates: the campaign's id),
-     "u": recipient id or address, "o": role the link was sent in ("owner", "supervisor" or "viewer"), "x": expiry}
+     "u": recipient id or address, "o": role the link was sent in ("owner", "supervisor", "verifier" or "viewer"),
+     "x": expiry}
 
 One token serves the verbs of a message: it proves "this recipient, in this role, may act on this
 action until ``x``", and each verb is something that recipient may do anyway in that role. An owner
 (or their delegate or deputy) gets ``OWNER_VERBS``; a supervisor ``SUPERVISOR_VERBS`` (never "not
-mine": handing an action back is its owner's); any other recipient (a plain address) is a
+mine": handing an action back is its owner's); the verifier the rules name for a report of implementation
+``VERIFIER_VERBS`` (confirm or return it: ``verify``); any other recipient (a plain address) is a
 ``VIEWER`` and gets only ``view``, which opens the action's page after signing in and acts on
 nothing. An owner's token carries no ``"o"``
 (as every token did before roles were carried): the web treats such a token as the owner's only
@@ -36,12 +39,13 @@ from itsdangerous.url_safe import URLSafeSerializerMixin
 from engine.errors import InputError
 
 VIEW = "view"
-OWNER_VERBS = ("done", "progress", "extension", "not_mine", VIEW)
+OWNER_VERBS = ("done", "progress", "extension", "not_mine", "delay", VIEW)
 SUPERVISOR_VERBS = ("acknowledge", "grant", "refuse", "reassign", VIEW)
+VERIFIER_VERBS = ("verify", VIEW)
 VIEWER_VERBS = (VIEW,)
-ACTIONS = tuple(dict.fromkeys(OWNER_VERBS + SUPERVISOR_VERBS))
-OWNER, SUPERVISOR, VIEWER = "owner", "supervisor", "viewer"
-VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS, VIEWER: VIEWER_VERBS}
+ACTIONS = tuple(dict.fromkeys(OWNER_VERBS + SUPERVISOR_VERBS + VERIFIER_VERBS))
+OWNER, SUPERVISOR, VERIFIER, VIEWER = "owner", "supervisor", "verifier", "viewer"
+VERBS = {OWNER: OWNER_VERBS, SUPERVISOR: SUPERVISOR_VERBS, VERIFIER: VERIFIER_VERBS, VIEWER: VIEWER_VERBS}
 ACT, PREFERENCES, UPDATES = "act", "preferences", "updates"
 SALT = "planwatch-link-v1"
 DEV_SECRET = "planwatch-development-key-not-secret"

@@ -41,6 +41,7 @@ _BY_TEMPLATE = {
     "verification_request": "closure",
     "verification_overdue": "verification",
     "closure_returned": "closure",
+    "closure_verified": "closure",
     "stale": "reminder",
 }
 SAMPLE_CAMPAIGN = {  # an update campaign's message: what the secretariat asked, and by when

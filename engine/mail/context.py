@@ -42,6 +42,7 @@ HEADLINE_OF_TEMPLATE: dict[str, str] = {
     "verification_request": "verification",
     "verification_overdue": "verification",
     "closure_returned": "closure_returned",
+    "closure_verified": "closure_verified",
     "stale": "stale",
 }
 SUMMARY_LENGTH = 110

@@ -101,6 +101,8 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None, l
         return text % {"date": long_date(payload.get("reported_on"), language)}
     if kind == "closure_returned":
         return gettext(language, "Returned: not yet verified as implemented")
+    if kind == "closure_verified":
+        return gettext(language, "Verified: it counts as implemented")
     if kind == "stale":
         return gettext(language, "No update since %(date)s") % {"date": long_date(payload.get("since"), language)}
     was, wanted = long_date(payload.get("from"), language), long_date(payload.get("to"), language)

@@ -5,8 +5,10 @@ change anything. The POST acts, once: each verb of a link is single use. A forge
 expired or used link gets a page that says so.
 
 A link acts only as whom it was sent to, in the role it was sent in: the action's owner (or their
-delegate or deputy) uses the owner's verbs; a supervisor acknowledges, grants or refuses a pending
-extension and reassigns the action to someone below them (never "not mine"); a plain address, a
+delegate or deputy) uses the owner's verbs (under two-step closure "done" reports the action implemented,
+with a note and links, for the verifier to confirm; "delay" says why it is late); a supervisor acknowledges,
+grants or refuses a pending extension and reassigns the action to someone below them (never "not mine");
+the verifier a report of implementation waits for confirms it or returns it with a comment; a plain address, a
 supervisor's link used for an owner's verb, or a link whose recipient no longer owns the action
 gets a page saying why. ``view`` acts on nothing: it opens the action's page (a supervisor's: the
 escalations page filtered to the action), where planwatch asks for sign-in. A link for an action
@@ -24,7 +26,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
 from engine.actions.access import viewer_for
+from engine.actions.evidence import check_link, evidence_for
 from engine.actions.extensions import decide, decider_of, pending_request, request_extension
+from engine.actions.followup import (
+    closure_of,
+    may_verify,
+    pending_report,
+    report_implemented,
+    return_report,
+    set_delay_cause,
+    verify,
+)
 from engine.actions.links import (
     ACT,
     ACTIONS,
@@ -32,21 +44,25 @@ from engine.actions.links import (
     PREFERENCES,
     SUPERVISOR,
     VERBS,
+    VERIFIER,
     VIEW,
     LinkError,
     SignedLink,
     read_link,
 )
 from engine.actions.signin import digest, mark_used, used
-from engine.actions.workflow import acknowledge_action, complete, not_mine, progress, reassign
+from engine.actions.workflow import acknowledge_action, not_mine, progress, reassign
 from engine.languages import LANGUAGES, NAMES, day, gettext, ngettext
 from engine.plandoc import effective_due
 from engine.read.queries import active_action, owner_by_id_or_email
+from engine.rules.loader import RuleSet
+from engine.rules.policy import DEFAULT_DELAY_CAUSES
 from engine.store import transaction
 from engine.store.directory import everyone_below
+from engine.store.followup_models import RATINGS, ClosureReport
 from engine.store.models import Action, Owner
 from engine.store.web_models import ExtensionRequest
-from engine.web.action_pages import percent_of
+from engine.web.action_pages import percent_of, rules_of
 from engine.web.auth import (
     AnonymousPost,
     PageError,
@@ -64,7 +80,7 @@ router = APIRouter(include_in_schema=False)
 VIA = "email link"
 CLOSED = frozenset({"done", "dropped"})
 DECIDING = frozenset({"grant", "refuse", "reassign"})  # a supervisor's verbs that need authority over the owner
-WHO_DOES = {OWNER: "its owner", SUPERVISOR: "a supervisor"}
+WHO_DOES = {OWNER: "its owner", SUPERVISOR: "a supervisor", VERIFIER: "the verifier of its report"}
 DIGESTS = {
     "none": N_("each message as it comes"),
     "daily": N_("one daily digest"),
@@ -137,7 +153,13 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
         )
     if verb not in VERBS[role]:
         doing = WHO_DOES.get(role, "someone kept informed")
-        only = "only its owner can do that" if verb in VERBS[OWNER] else "that is for a supervisor"
+        only = (
+            "only its owner can do that"
+            if verb in VERBS[OWNER]
+            else "that is for its verifier"
+            if verb in VERBS[VERIFIER]
+            else "that is for a supervisor"
+        )
         raise PageError(
             403,
             N_("This link does not do that"),
@@ -151,6 +173,25 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
             "change it. Sign in to planwatch to see it.",
         )
     return person
+
+
+def _waiting_report(session: Session, action: Action, person: Owner) -> ClosureReport:
+    """Return the report of ``action`` waiting for ``person`` to verify it, or a page saying why there is none."""
+    report = pending_report(session, action)
+    if report is None:
+        raise PageError(
+            409,
+            N_("Nothing waits for verification"),
+            f"No report of implementation of {action.ref} waits for verification; it may have been decided already.",
+        )
+    if not may_verify(session, report, person.id):
+        raise PageError(
+            403,
+            N_("Not yours to verify"),
+            f"The report of {action.ref} now waits for someone else, so this link cannot decide it. Sign in to "
+            "planwatch to see it.",
+        )
+    return report
 
 
 def _request_of(session: Session, action: Action) -> ExtensionRequest:
@@ -213,6 +254,9 @@ def confirm_action(request: Request, token: str, verb: str) -> HTMLResponse:
             }
         if not closed and verb == "reassign":
             extra["people"] = [(o.id, o.name) for o in _below(session, person) if o.id != action.owner_id]
+        if not closed and verb == "verify":
+            extra["report"] = _shown_report(session, _waiting_report(session, action, person))
+        extra |= _closure_and_causes(session, action, verb, rules_of(settings_of(request)))
         extra["owner_name"] = _name(session, action.owner_id) or "nobody yet"
     return page(
         request,
@@ -247,18 +291,61 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
             raise PageError(
                 410, N_("This link was already used"), N_("Each button of a message works once; sign in to do more.")
             )
-        outcome = _perform(session, verb, action, form, now, person, page_language(request))
+        rules = rules_of(settings_of(request))
+        outcome = _perform(session, verb, action, form, now, person, page_language(request), rules)
         offer_undo = verb == "done" and action.status == "done"
     return page(request, "link_done.html.j2", action=action, outcome=outcome, offer_undo=offer_undo)
 
 
+def _shown_report(session: Session, report: ClosureReport) -> dict[str, Any]:
+    """Return what the verifier's page shows of ``report``: who reported it when, the note, links and file names."""
+    assert report.id is not None
+    return {
+        "by": _name(session, report.reported_by),
+        "on": report.reported_at.date(),
+        "occurrence": report.occurrence,
+        "note": report.note,
+        "links": list(report.links or []),
+        "files": [e.name for e in evidence_for(session, closure_ids=[report.id]) if e.kind == "file"],
+        "rating": report.owner_rating,
+    }
+
+
+def _closure_and_causes(session: Session, action: Action, verb: str, rules: RuleSet | None) -> dict[str, Any]:
+    """Return what the owner's "done" and "delay" pages need: two-step closure or not, and the causes of delay."""
+    if verb == "done":
+        return {"two_step": closure_of(session, action, rules).steps != 1}
+    if verb == "delay":
+        return {"causes": _causes(rules), "cause": action.delay_cause or "", "cause_note": action.delay_note or ""}
+    return {}
+
+
+def _causes(rules: RuleSet | None) -> tuple[str, ...]:
+    return rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES
+
+
 def _perform(
-    session: Session, verb: str, action: Action, form: dict[str, str], now: datetime, person: Owner, language: str
+    session: Session,
+    verb: str,
+    action: Action,
+    form: dict[str, str],
+    now: datetime,
+    person: Owner,
+    language: str,
+    rules: RuleSet | None = None,
 ) -> str:
     note, who = form.get("note", "").strip(), person.id
 
     def _(message: str) -> str:
         return gettext(language, message)
+
+    if verb == "verify":
+        return _decide_report(session, action, form, now, person, language)
+    if verb == "delay":
+        set_delay_cause(session, action, form.get("cause", ""), now, who=who, via=VIA, note=note, causes=_causes(rules))
+        return _("The cause of delay of %(ref)s is recorded; the report on implementation gives it.") % {
+            "ref": action.ref
+        }
 
     if verb in ("grant", "refuse"):
         asked = _request_of(session, action)
@@ -284,10 +371,23 @@ def _perform(
         reassign(session, action, target, now, who=who, via=VIA, note=note)
         return _("%(ref)s now belongs to %(name)s.") % {"ref": action.ref, "name": choices[target]}
     if verb == "done":
-        what, changed = complete(session, action, now, who=who, via=VIA, note=note)
-        if changed:
-            return _("Marked %(what)s done.") % {"what": what}
-        return _("%(what)s was already done.") % {"what": what[:1].upper() + what[1:]}
+        links = [check_link(line) for line in form.get("links", "").splitlines() if line.strip()]
+        done = report_implemented(session, action, now, who=who, via=VIA, note=note, links=links, rules=rules)
+        what = done.what
+        if done.report is None:
+            if done.changed:
+                return _("Marked %(what)s done.") % {"what": what}
+            return _("%(what)s was already done.") % {"what": what[:1].upper() + what[1:]}
+        verifier = done.verifier.name if done.verifier is not None else _("the secretariat")
+        if not done.changed:
+            return _("%(what)s was already reported implemented; it waits for %(name)s to verify it.") % {
+                "what": what[:1].upper() + what[1:],
+                "name": verifier,
+            }
+        return _("Reported %(what)s implemented: %(name)s verifies it, and you will hear back.") % {
+            "what": what,
+            "name": verifier,
+        }
     if verb == "progress":
         percent = percent_of(form.get("percent", ""))
         progress(
@@ -325,6 +425,33 @@ def _perform(
         raise PageError(404, N_("No such link"), N_("That is not something a planwatch link does."))
     not_mine(session, action, now, who=who, via=VIA, note=note)
     return _("Handed back: the secretariat is told and will find the right owner.")
+
+
+def _decide_report(
+    session: Session, action: Action, form: dict[str, str], now: datetime, person: Owner, language: str
+) -> str:
+    """The verifier confirms the waiting report (with their rating) or returns it (a comment is needed)."""
+    report = _waiting_report(session, action, person)
+    comment = form.get("comment", "").strip()
+    owner = _name(session, action.owner_id) or gettext(language, "The owner")
+    if form.get("decision") == "return":
+        if not comment:
+            raise PageError(
+                400,
+                N_("A comment is needed"),
+                N_("Say what is missing, so the owner knows what to do; then return it."),
+            )
+        return_report(session, report, now, who=person.id, via=VIA, comment=comment)
+        text = gettext(language, "Returned %(ref)s to %(owner)s with your comment: it is open again.")
+        return text % {"ref": action.ref, "owner": owner}
+    if form.get("decision") != "confirm":
+        raise PageError(400, N_("That could not be done"), N_("Choose to confirm the report or to return it."))
+    rating = form.get("rating", "implemented")
+    if rating not in RATINGS:
+        raise PageError(400, N_("That could not be done"), N_("Choose one of the offered ratings."))
+    verify(session, report, now, who=person.id, via=VIA, comment=comment, rating=rating)
+    text = gettext(language, "Confirmed: %(ref)s counts as implemented. %(owner)s is told.")
+    return text % {"ref": action.ref, "owner": owner}
 
 
 @router.get("/preferences/{token}")

@@ -457,3 +457,18 @@ def test_an_action_set_aside_has_its_waiting_messages_suppressed(world: Engine) 
     with transaction(world) as session:
         row = session.exec(select(Outbox).where(Outbox.key == "k-pending")).one()
         assert (row.status, row.reason) == ("suppressed", "the action is under consideration")
+
+
+def test_the_owner_is_told_in_their_own_thread_when_the_report_is_verified(world: Engine) -> None:
+    from engine.mail.context import thread_of
+
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli").report
+        assert report is not None and _mail(session, "closure_verified") == []
+        verify(session, report, LATER, who="ed-devcoop", via="cli", comment="seen the letter", rating="implemented")
+    with transaction(world) as session:
+        [told] = _mail(session, "closure_verified")
+        assert (told.recipient_id, told.type, told.due_at) == ("pardev", "closure", LATER)
+        assert (told.payload["by"], told.payload["comment"]) == ("Amara Okafor", "seen the letter")
+        row = {"payload": told.payload, "type": told.type, "step": told.step}
+        assert thread_of(row) == "action"  # the owner's thread, as the reminders they had about it

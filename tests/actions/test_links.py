@@ -32,7 +32,7 @@ def _token(url: str) -> str:
 
 def test_a_message_gets_one_token_for_its_verbs() -> None:
     links = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "pardev", SENT)
-    assert list(links) == list(OWNER_VERBS) == ["done", "progress", "extension", "not_mine", "view"]
+    assert list(links) == list(OWNER_VERBS) == ["done", "progress", "extension", "not_mine", "delay", "view"]
     tokens = {_token(url) for url in links.values()}
     assert len(tokens) == 1
     token = tokens.pop()
@@ -99,3 +99,12 @@ def test_a_link_carries_the_role_it_was_sent_in() -> None:
     assert read_link(SECRET, _token(plain["view"]), SENT).role == "viewer"
     with pytest.raises(ValueError, match="unknown link role"):
         sign_link(SECRET, ACT, "p", "r", "u", SENT, "boss")
+
+
+def test_a_verifiers_message_gets_verify_and_view_only() -> None:
+    from engine.actions.links import VERIFIER, VERIFIER_VERBS
+
+    links = action_links(BASE, SECRET, "gb276-tc2", "III.a.1", "ed-devcoop", SENT, VERIFIER)
+    assert list(links) == list(VERIFIER_VERBS) == ["verify", "view"]
+    token = _token(links["verify"])
+    assert read_link(SECRET, token, SENT).role == VERIFIER

@@ -16,6 +16,7 @@ SHIPPED = [
     "campaign",
     "checkin",
     "closure_returned",
+    "closure_verified",
     "delivery_report",
     "digest",
     "escalation",

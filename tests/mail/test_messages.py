@@ -43,6 +43,7 @@ SHIPPED = [
     "campaign",
     "checkin",
     "closure_returned",
+    "closure_verified",
     "delivery_report",
     "digest",
     "escalation",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,12 +21,14 @@ from engine.store.web_models import ExtensionRequest
 from engine.web import create_app
 
 from ..web_support import NOW, XSS, add_escalation, csrf_of, link_path, web_settings, web_world
+from .one_step import changed_rules
 
 
 @pytest.fixture
-def site(database_url: str) -> Iterator[tuple[TestClient, Engine, Settings]]:
+def site(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Engine, Settings]]:
+    """The app over one-step closure (the owner's "done" closes at once); test_link_followup has two steps."""
     engine = web_world(database_url)
-    settings = web_settings(database_url)
+    settings = web_settings(database_url, rules_dir=changed_rules(tmp_path / "rules", "    steps: 2", "    steps: 1"))
     with TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine)) as client:
         yield client, engine, settings
     engine.dispose()
@@ -222,13 +225,14 @@ def test_a_link_for_a_done_or_dropped_action_offers_nothing(site) -> None:  # ty
         assert _action(engine, "III.a.2").status == "dropped"
 
 
-OWNERS_VERBS = {"done", "progress", "extension", "not_mine", "view"}
+OWNERS_VERBS = {"done", "progress", "extension", "not_mine", "delay", "view"}
 # who the message went to, the role its link was sent in, and the verbs that link may use
 ROLES = {
     "owner": ("pardev", "owner", OWNERS_VERBS),
     "delegate": ("secretariat", "owner", OWNERS_VERBS),
     "supervisor": ("ed-devcoop", "supervisor", {"acknowledge", "grant", "refuse", "reassign", "view"}),
     "plain address": ("committee@example.org", "viewer", {"view"}),
+    "verifier": ("ed-devcoop", "verifier", {"verify", "view"}),
 }
 
 
@@ -255,6 +259,8 @@ def test_each_role_uses_exactly_its_verbs_and_is_refused_the_others(site, role: 
             assert refused.status_code == 403 and "<h1>" in refused.text, (role, verb)
         elif verb == "view":
             assert shown.status_code == 303, role
+        elif verb == "verify":
+            assert shown.status_code == 409 and "Nothing waits for verification" in shown.text  # no report yet
         else:
             assert shown.status_code == 200 and "<form" in shown.text, (role, verb)
     action = _action(engine, "III.a.1")
