@@ -103,7 +103,7 @@ def test_an_escalation_in_spanish_names_the_history_and_updates_in_spanish() -> 
 def test_a_french_digest_groups_its_items_under_french_headings() -> None:
     subject, text, html = _text(rendered("digest", 0, "fr"))
     text = text.replace("\r\n", "\n")
-    assert subject == "Récapitulatif planwatch pour Jonas Lindqvist"
+    assert subject == "Récapitulatif quotidien planwatch pour Jonas Lindqvist"
     assert "\nEn retard\n- [I.1a.1] 3 jours de retard (échéance : 21 mars 2000)" in text
     assert "\nPartie II : Practice\n" in text
     assert 'color:#b42318;">En retard</h3>' in html
