@@ -164,7 +164,7 @@ class _Vocabulary:
     # first whose words ahead are there (a key that holds only before a year, a day or a month goes first)
     # (the action itself when the key needs nothing ahead)
     actions: Mapping[str, str | tuple[tuple[re.Pattern[str] | None, str], ...]]
-    month_next: re.Pattern[str]  # a month's name next
+    date_next: re.Pattern[str]  # a year, a day or a month's name next
     to_words: frozenset[str]
 
 
@@ -199,7 +199,7 @@ def _vocabulary(words: ModuleType) -> _Vocabulary:
     return _Vocabulary(
         re.compile(pattern),
         actions,
-        re.compile(rf"\s*(?:{months})(?![a-z])"),
+        re.compile(rf"\s*(?:(?:19|20|21)\d\d(?!\d)|\d{{1,2}}(?!\d)|(?:{months})(?![a-z]))"),
         frozenset(words.TO_WORDS),
     )
 
@@ -268,8 +268,6 @@ _ADJECTIVES = {
     "bimonthly": "every two months",
 }
 _RANGE_END = re.compile(r"(?<![a-z])(?:a|au|aux|al|hasta|jusqu)(?![a-z])")
-_YEAR = re.compile(r"\s*(?:19|20|21)\d\d(?!\d)")
-_DAY = re.compile(r"\s*\d{1,2}(?!\d)")
 
 
 _FACTS: dict[str, tuple[str, bool, bool]] = {}
@@ -328,8 +326,7 @@ class _Writer:
         """The word before ``start``: the English one written there, else the phrase's own."""
         if self.done and not self.low[self.done : start].strip(" ,;:.-"):
             return self.last
-        words = _PLAIN_WORDS.findall(self.low, 0, start)
-        return words[-1] if words else ""
+        return _last_word(self.low, start)
 
     def finish(self) -> English:
         self.out.append(self.low[self.done :])
@@ -337,6 +334,24 @@ class _Writer:
 
 
 _PLAIN_WORDS = re.compile(r"[a-z]+|\d+")
+
+
+def _word_char(c: str) -> bool:
+    return "a" <= c <= "z" or c.isdecimal()
+
+
+def _last_word(low: str, end: int) -> str:
+    """The last of ``_PLAIN_WORDS.findall(low, 0, end)`` ("" if none), read backwards from ``end``."""
+    i = end
+    while i > 0 and not _word_char(low[i - 1]):
+        i -= 1
+    j = i
+    same = str.isdecimal if i and low[i - 1].isdecimal() else (lambda c: "a" <= c <= "z")
+    while j > 0 and same(low[j - 1]):
+        j -= 1
+    return low[j:i]
+
+
 _DIGIT = re.compile(r"\d")
 
 
@@ -393,7 +408,7 @@ def _after_noun(low: str, done: int, start: int) -> bool:
 
 def _of(w: _Writer, voc: _Vocabulary, low: str, start: int, end: int) -> None:
     """ "de": nothing between a day or a month and a date; "from" before a date; else kept."""
-    if not (_YEAR.match(low, end) or _DAY.match(low, end) or voc.month_next.match(low, end)):
+    if voc.date_next.match(low, end) is None:
         return
     last = w.before(start)
     if last.isdigit() or last in _DATE_WORDS or last in _PERIOD_WORDS or not _RANGE_END.search(low, end):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from engine.timeframe import KINDS, LANGUAGES, Schedule, detect, detect_plan, parse
-from engine.timeframe.languages import plain, to_english, unaccented
+from engine.timeframe.languages import _PLAIN_WORDS, _last_word, plain, to_english, unaccented
 
 PARALLEL = Path(__file__).resolve().parent / "data" / "parallel.yaml"
 REF = date(1999, 9, 28)  # the example plan's date
@@ -205,3 +205,11 @@ def test_words_that_announce_an_event_and_name_none_are_unscheduled() -> None:
         None,
         "Read as unscheduled: 'SOUS RESERVE DES' names no event.",
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab z09 ,.-'é٣²", max_size=14), st.integers(min_value=0, max_value=14))
+def test_the_word_before_a_place_is_the_last_word_up_to_it(text: str, end: int) -> None:
+    end = min(end, len(text))
+    words = _PLAIN_WORDS.findall(text, 0, end)
+    assert _last_word(text, end) == (words[-1] if words else "")
