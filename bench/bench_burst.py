@@ -269,7 +269,9 @@ def rendering_job(context: dict[str, Any], deliver: Callable[[int, EmailMessage]
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],  # the templates' words go through _() (English: no catalogue needed)
     )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
     def job(n: int) -> None:
         text_template = env.get_template("email/reminder.txt.j2")
