@@ -31,11 +31,17 @@ MAX_FORM = 64 * 1024
 
 
 class PageError(Exception):
-    """A page that cannot be shown: answered with ``status`` and a plain explanation."""
+    """A page that cannot be shown: answered with ``status`` and a plain explanation.
 
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.title, self.message = status, title, message
+    ``title`` and ``message`` are translated where the page is drawn (mark them with ``N_``); ``values`` fill the
+    message's ``%(name)s`` placeholders after it is translated.
+    """
+
+    def __init__(self, status: int, title: str, message: str, **values: object) -> None:
+        said = message % values if values else message
+        super().__init__(said)
+        self.status, self.title, self.message = status, title, said
+        self.template, self.values = message, values  # the message before its values fill it
 
 
 class SignInRequired(Exception):

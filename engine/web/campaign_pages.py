@@ -65,7 +65,12 @@ async def close(request: Request, campaign_id: RowId, who: SignedIn) -> Redirect
 def _start_options(form: dict[str, str]) -> dict[str, Any]:
     within = form.get("within", "45").strip()
     if not within.isdigit():
-        raise PageError(400, N_("That could not be done"), f"Due within: expected a number of days, got {within!r}.")
+        raise PageError(
+            400,
+            N_("That could not be done"),
+            N_("Due within: expected a number of days, got %(value)s."),
+            value=repr(within),
+        )
     respond = form.get("respond_by", "").strip()
     return {
         "within_days": int(within),

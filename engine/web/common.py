@@ -35,7 +35,11 @@ def parse_day(text: str, label: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise PageError(
-            400, N_("That could not be done"), f"{label}: expected a date like 2000-09-30, got {text!r}."
+            400,
+            N_("That could not be done"),
+            N_("%(label)s: expected a date like 2000-09-30, got %(value)s."),
+            label=label,
+            value=repr(text),
         ) from None
 
 

@@ -192,7 +192,7 @@ def _report(session: Session, report_id: int, viewer: Viewer) -> ClosureReport:
             N_("Only the verifier the rules name, the secretariat or an administrator can."),
         )
     if report.status != "reported":
-        raise PageError(409, N_("Already decided"), f"This report was already {report.status}.")
+        raise PageError(409, N_("Already decided"), N_("This report was already %(state)s."), state=report.status)
     return report
 
 

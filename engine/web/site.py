@@ -51,7 +51,9 @@ async def _sign_in_required(request: Request, _exc: Exception) -> HTMLResponse:
 async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, PageError)
     language = page_language(request)  # the title and message are translated when they were marked with N_
-    title, message = gettext(language, exc.title), gettext(language, exc.message)
+    title, message = gettext(language, exc.title), gettext(language, exc.template)
+    if exc.values:
+        message %= exc.values
     return page(request, "message.html.j2", status=exc.status, title=title, message=message)
 
 
