@@ -123,7 +123,7 @@ def test_only_the_named_verifier_or_the_secretariat_may_decide(site: Site) -> No
     [report] = _reports(engine)
     [file] = _evidence(engine)
     stranger = client("ro-lima")  # below codev: sees none of her own actions' reports to verify
-    assert "Nothing waits for your verification" in stranger.get("/verify").text
+    assert "No hay nada pendiente de su verificación" in stranger.get("/verify").text  # Lucía reads Spanish
     token = csrf_of(stranger.get("/my").text)
     refused = stranger.post(f"/verify/{report.id}/confirm", data={"csrf": token})
     assert refused.status_code == 403 and "Not yours to verify" in refused.text
