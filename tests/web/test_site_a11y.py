@@ -138,7 +138,8 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
     "sign-in form": (None, lambda w: "/signin", "Sign in"),
     "sign-in link": (None, _signin, "Sign in as Rafael Quispe"),
     "sign-in required": (None, lambda w: "/my", "Sign in"),
-    "link: mark done": (None, _link("done", "pardev", "owner"), "Mark this action done"),
+    "link: report implemented": (None, _link("done", "pardev", "owner"), "Report this action implemented"),
+    "link: cause of delay": (None, _link("delay", "pardev", "owner"), "Say why the action is late"),
     "link: report progress": (None, _link("progress", "pardev", "owner"), "Report progress"),
     "link: ask for an extension": (None, _link("extension", "pardev", "owner"), "Ask for an extension"),
     "link: not mine": (None, _link("not_mine", "pardev", "owner"), "This action is not mine"),
@@ -189,9 +190,9 @@ def test_pages_after_a_button_pass_axe(world: World, pages: Pages) -> None:
     base, _, settings, _ = world
     page = pages(None)
     page.goto(base + link_path(settings, "III.a.1", "pardev", "done"))
-    page.get_by_role("button", name="Mark done").click()
+    page.get_by_role("button", name="Report it implemented").click()
     page.wait_for_load_state()
-    assert page.locator("h1").inner_text().startswith("Marked ")
+    assert page.locator("h1").inner_text().startswith("Reported ")
     _check(page, "link used")
     page.goto(base + link_path(settings, "III.a.1", "pardev", "done"))
     assert page.get_by_role("heading", name="This link was already used").is_visible()
@@ -206,9 +207,9 @@ def test_pages_after_a_button_pass_axe(world: World, pages: Pages) -> None:
     mine.wait_for_load_state()
     assert mine.get_by_text("Copy them now").is_visible()
     _check(mine, "my actions with new calendar links")
-    mine.get_by_role("button", name="Mark II.3.6 done").click()
-    assert mine.get_by_role("button", name="Undo: reopen II.3.6").is_visible()
-    _check(mine, "my actions with an undo")
+    mine.get_by_role("button", name="Report II.3.6 implemented").click()
+    assert mine.get_by_role("status").filter(has_text="Reported implemented").is_visible()
+    _check(mine, "my actions after a report of implementation")
 
 
 ON_A_PHONE = ["sign-in link", "link: acknowledge", "link: ask for an extension", "my actions", "action"]

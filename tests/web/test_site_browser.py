@@ -77,20 +77,21 @@ def test_acknowledge_an_escalation(server, page) -> None:  # type: ignore[no-unt
     shoot(page, "escalations")
 
 
-def test_mark_an_action_done_from_an_email_link(server, page) -> None:  # type: ignore[no-untyped-def]
+def test_report_an_action_implemented_from_an_email_link(server, page) -> None:  # type: ignore[no-untyped-def]
     base, engine, settings = server
     page.goto(base + link_path(settings, "III.b.1", "pardev", "done"))
-    assert page.get_by_role("heading", name="Mark this action done").is_visible()
+    assert page.get_by_role("heading", name="Report this action implemented").is_visible()
     with transaction(engine) as session:
         assert (
             session.exec(select(Action.status).where(Action.ref == "III.b.1")).one() == "open"
         )  # opening changed nothing
-    page.get_by_label("Note (optional)").fill("Report sent to the Governing Body")
+    page.get_by_label("What was done (optional)").fill("Report sent to the Governing Body")
+    page.get_by_label("Links to the evidence (one per line, optional)").fill("https://example.org/gb-report")
     shoot(page, "email-link-confirm")
-    page.get_by_role("button", name="Mark done").click()
-    assert page.get_by_role("heading", name="Marked the action done.").is_visible()
+    page.get_by_role("button", name="Report it implemented").click()
+    assert page.get_by_role("heading", name="Reported the action implemented", exact=False).is_visible()
     with transaction(engine) as session:
-        assert session.exec(select(Action.status).where(Action.ref == "III.b.1")).one() == "done"
+        assert session.exec(select(Action.status).where(Action.ref == "III.b.1")).one() == "reported"
     shoot(page, "email-link-done")
     page.goto(base + link_path(settings, "III.b.1", "pardev", "done"))
     assert page.get_by_role("heading", name="This link was already used").is_visible()
