@@ -126,7 +126,7 @@ def test_only_the_named_verifier_or_the_secretariat_may_decide(site: Site) -> No
     assert "No hay nada pendiente de su verificación" in stranger.get("/verify").text  # Lucía reads Spanish
     token = csrf_of(stranger.get("/my").text)
     refused = stranger.post(f"/verify/{report.id}/confirm", data={"csrf": token})
-    assert refused.status_code == 403 and "Not yours to verify" in refused.text
+    assert refused.status_code == 403 and "No le corresponde verificarlo" in refused.text
     assert stranger.post(f"/verify/{report.id}/return", data={"csrf": token, "comment": "x"}).status_code == 403
     assert stranger.get(f"/evidence/{file.id}").status_code == 404  # codev's action is not hers to see
     owner = client("codev")
