@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
-from engine.actions.followup import closure_of, report_implemented
+from engine.actions.followup import closure_of, report_implemented, set_delay_cause
 from engine.actions.workflow import not_mine, progress, reopen
 from engine.calendars.build import Feed
 from engine.calendars.feeds import Link, active_feeds, renew
@@ -25,6 +25,7 @@ from engine.read.action_sheet import build_sheet
 from engine.read.escalation_review import directory, level_words, occurrence_words
 from engine.read.queries import open_actions_of, open_alerts, pending_extension_ids, reading
 from engine.rules.loader import RuleSet, load_rules
+from engine.rules.policy import DEFAULT_DELAY_CAUSES
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.models import Action
@@ -147,9 +148,15 @@ def visible_by_ref(session: Session, viewer: Viewer, plan_id: str | None, ref: s
     found = [a for a in session.exec(query.order_by(col(Action.plan_id))).all() if viewer.may_see(a.id, a.owner_id)]
     if len(found) > 1:
         choices = ", ".join(f"/actions/{a.plan_id}/{a.ref}" for a in found)
-        raise PageError(404, N_("Which plan?"), f"More than one plan has an action {ref}: open one of {choices}.")
+        raise PageError(
+            404,
+            N_("Which plan?"),
+            N_("More than one plan has an action %(ref)s: open one of %(choices)s."),
+            ref=ref,
+            choices=choices,
+        )
     if not found:
-        raise PageError(404, N_("No such action"), f"There is no action {ref} that you can see.")
+        raise PageError(404, N_("No such action"), N_("There is no action %(ref)s that you can see."), ref=ref)
     return found[0]
 
 
@@ -176,6 +183,7 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
     today = _today(request, who.viewer)
     people = directory(session.connection())
     language = page_language(request)
+    rules = rules_of(settings_of(request))
     return page(
         request,
         "action.html.j2",
@@ -192,7 +200,8 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         occurrence_words=lambda occurrence, kind: occurrence_words(occurrence, kind, language),
         level_words=lambda level: level_words(level, language),
         about=_named(action),
-        reporting=bool(reported_in_two_steps(session, [action], rules_of(settings_of(request)))),
+        reporting=bool(reported_in_two_steps(session, [action], rules)),
+        causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
     )
 
 
@@ -230,6 +239,31 @@ def mark_done(request: Request, action_id: RowId, posted: Posted) -> RedirectRes
             session, action, now_of(request), who=who.viewer.id, via=VIA, note=form.get("note", "").strip(), rules=rules
         )
     return _back(form, action_id, "reported" if decision.report is not None else "done")
+
+
+@router.post("/actions/{action_id}/delay")
+def record_delay_cause(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
+    """The owner (or a supervisor above them) says why the action is late: one of the rules' causes ("other" with
+    a note); the report on implementation groups overdue actions by it."""
+    who, form = posted
+    rules = rules_of(settings_of(request))
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id, acting=True)
+        if not _owns_or_supervises(who.viewer, action):
+            raise PageError(
+                403, N_("Not yours to explain"), N_("Only the action's owner or their supervisors say why it is late.")
+            )
+        set_delay_cause(
+            session,
+            action,
+            form.get("cause", ""),
+            now_of(request),
+            who=who.viewer.id,
+            via=VIA,
+            note=form.get("note", "").strip(),
+            causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
+        )
+    return _back(form, action_id, "delay")
 
 
 @router.post("/actions/{action_id}/reopen")
@@ -284,7 +318,8 @@ def percent_of(text: str) -> int | None:
         raise PageError(
             400,
             N_("That could not be done"),
-            f"Percent complete: expected a whole number from 0 to 100, got {value!r}.",
+            N_("Percent complete: expected a whole number from 0 to 100, got %(value)s."),
+            value=repr(value),
         )
     return int(value)
 

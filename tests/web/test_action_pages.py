@@ -397,3 +397,32 @@ def test_under_one_step_closure_the_my_page_marks_done(one_step_site) -> None:  
     client, *_ = one_step_site
     page = client("hrd").get("/my").text
     assert "Mark II.3.2 done" in page and "Report II.3.2 implemented" not in page
+
+
+def test_the_action_page_records_the_cause_of_delay(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    ident = action_id(engine, "II.3.2")
+    hrd = client("hrd")
+    sheet = hrd.get(f"/actions/{ident}").text
+    assert f'action="/actions/{ident}/delay"' in sheet and '<option value="awaiting a decision"' in sheet
+    token = csrf_of(sheet)
+    assert hrd.post(f"/actions/{ident}/delay", data={"cause": "resources"}).status_code == 403  # no form token
+    bare = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "other"})
+    assert bare.status_code == 400 and "needs a few words" in bare.text
+    unknown = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "weather"})
+    assert unknown.status_code == 400 and "unknown cause of delay" in unknown.text
+    stranger = client("pardev")  # not hers to see, so not hers to explain
+    assert stranger.post(f"/actions/{ident}/delay", data={"csrf": csrf_of(stranger.get("/my").text)}).status_code == 404
+    done = hrd.post(
+        f"/actions/{ident}/delay",
+        data={"csrf": token, "cause": "other", "note": "the survey is late"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/actions/{ident}?ok=delay&action={ident}"
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        assert action is not None and (action.delay_cause, action.delay_note) == ("other", "the survey is late")
+        change = session.exec(select(ActionChange).where(ActionChange.field == "delay cause")).one()
+        assert (change.who, change.via, change.new) == ("hrd", "web", "other")
+    shown = hrd.get(done.headers["location"]).text
+    assert "Cause of delay recorded" in shown and "the survey is late" in shown
