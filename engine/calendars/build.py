@@ -126,8 +126,11 @@ class FeedDocument:
 # ---------------------------------------------------------------------------------- composing
 
 
-def compose(data: FeedData, rules: RuleSet | None, base_url: str, cache: EventCache) -> list[EventEntry]:
-    """Return the events of every action and open escalation in ``data``; unchanged actions come from ``cache``."""
+def compose(
+    data: FeedData, rules: RuleSet | None, base_url: str, cache: EventCache, language: str = "en"
+) -> list[EventEntry]:
+    """Return the events of every action and open escalation in ``data``, their texts in ``language``; unchanged
+    actions come from ``cache`` (one cache per language)."""
     cache.bind(rules, base_url)
     paths: dict[tuple[str, str], tuple[SectionInfo, ...]] = {}
     by_id: dict[int, ActionInfo] = {}
@@ -137,7 +140,7 @@ def compose(data: FeedData, rules: RuleSet | None, base_url: str, cache: EventCa
         plan = data.plans[a.plan_id]
         path = _path(data, paths, a.plan_id, a.section_key)
         owner = data.owners.get(a.owner_id or "")
-        ctx = partial(ActionContext, plan, path, owner)
+        ctx = partial(ActionContext, plan, path, owner, language=language)
         entries.extend(cache.events((a, plan, path, owner), partial(_action_events, a, ctx, rules, base_url)))
     for e in data.escalations:
         found = by_id.get(e.action_id)
@@ -146,7 +149,7 @@ def compose(data: FeedData, rules: RuleSet | None, base_url: str, cache: EventCa
         plan = data.plans[found.plan_id]
         path = _path(data, paths, found.plan_id, found.section_key)
         owner = data.owners.get(found.owner_id or "")
-        context = ActionContext(plan, path, owner, None, base_url)
+        context = ActionContext(plan, path, owner, None, base_url, language)
         entries.extend(
             cache.events(("escalation", e, found, plan, path, owner), partial(_escalation_events, e, found, context))
         )

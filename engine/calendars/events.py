@@ -28,12 +28,12 @@ from engine.calendars.model import (
 )
 from engine.calendars.rhythm import checkin_days
 from engine.calendars.uids import series_uid_day
+from engine.languages import day as day_in_words
+from engine.languages import gettext, ngettext
 from engine.rules.durations import BusinessCalendar, Duration
 from engine.rules.policy import Policy, wants_checkin
 from engine.zones import zone
 
-LABELS = {"due": "due", "start": "starts", "recurring": "due", "checkin": "check-in"}
-STATE_WORDS = {"done": " (done)", "hold": " (on hold)", "cancelled": " (dropped)"}
 # VTODO STATUS and PERCENT-COMPLETE; planwatch knows "in progress", not how far: it says half-way.
 TODO_STATUS = {"open": ("NEEDS-ACTION", 0), "in_progress": ("IN-PROCESS", 50), "done": ("COMPLETED", 100)}
 
@@ -47,6 +47,7 @@ class ActionContext:
     owner: OwnerInfo | None
     policy: Policy | None
     base_url: str
+    language: str = "en"  # the feed's: its texts (summaries, descriptions) are written in it
 
 
 def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
@@ -82,7 +83,7 @@ def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
         "ref": a.ref,
         "uid": "",
         "url": action_url(ctx.base_url, a.plan_id, a.ref),
-        "categories": (f"Part {part.number}" if part else "No Part", a.kind),
+        "categories": (_part_heading(part.number, ctx.language) if part else gettext(ctx.language, "No Part"), a.kind),
         "state": state,
         "modified": a.updated_at,
         "owner_id": a.owner_id,
@@ -100,62 +101,112 @@ def action_url(base_url: str, plan_id: str, ref: str) -> str:
     return f"{base_url.rstrip('/')}/actions/{quote(plan_id, safe='')}/{quote(ref, safe='')}"
 
 
-def _summary(a: ActionInfo, what: str, state: str, day: date | None = None) -> str:
-    label = LABELS[what]
+def _part_heading(number: str, language: str) -> str:
+    return gettext(language, "Part %(number)s") % {"number": number}
+
+
+def _label(what: str, state: str, language: str) -> str:
+    """An event's label: "due", "starts", "check-in", with its state: "due (done)"."""
+    words = {
+        "due": gettext(language, "due"),
+        "start": gettext(language, "starts"),
+        "recurring": gettext(language, "due"),
+        "checkin": gettext(language, "check-in"),
+    }
+    states = {
+        "done": gettext(language, "(done)"),
+        "hold": gettext(language, "(on hold)"),
+        "cancelled": gettext(language, "(dropped)"),
+    }
+    return f"{words[what]} {states[state]}" if state in states else words[what]
+
+
+def _summary(a: ActionInfo, what: str, state: str, day: date | None = None, language: str = "en") -> str:
     name = a.title
     for label_text, due, start in a.milestones:
         if day is not None and label_text and day.isoformat() in {due, start}:
             name = f"{label_text}: {name}"
             break
-    return f"{a.ref} {label}{STATE_WORDS.get(state, '')}: {name}"
+    return f"{a.ref} {_label(what, state, language)}: {name}"
 
 
 def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
+    lang = ctx.language
     lines = [lead, a.title]
     for section in ctx.path:
-        heading = f"Part {section.number}" if section.level == "part" else section.number
+        heading = _part_heading(section.number, lang) if section.level == "part" else section.number
         lines.append(f"{heading}: {section.title}" if heading else section.title)
     context = next((s.context for s in reversed(ctx.path) if s.context), "")
     if context:
-        lines.append(f"Context: {context}")
+        lines.append(gettext(lang, "Context: %(context)s") % {"context": context})
     owner = ctx.owner
-    lines.append(f"Owner: {owner.name} <{owner.email}>" if owner else "Owner: none yet (the secretariat assigns one)")
-    lines.append(f"Time frame: {a.timeframe or '(none given)'}")
-    lines.append(f"Status: {a.status.replace('_', ' ')}")
-    lines.extend(extension_lines(a))
-    lines.append(f"Action: {action_url(ctx.base_url, a.plan_id, a.ref)}")
+    if owner:
+        lines.append(gettext(lang, "Owner: %(name)s <%(email)s>") % {"name": owner.name, "email": owner.email})
+    else:
+        lines.append(gettext(lang, "Owner: none yet (the secretariat assigns one)"))
+    frame = a.timeframe or gettext(lang, "(none given)")
+    lines.append(gettext(lang, "Time frame: %(timeframe)s") % {"timeframe": frame})
+    lines.append(gettext(lang, "Status: %(status)s") % {"status": _status_words(a.status, lang)})
+    lines.extend(extension_lines(a, lang))
+    lines.append(gettext(lang, "Action: %(url)s") % {"url": action_url(ctx.base_url, a.plan_id, a.ref)})
     return "\n".join(lines)
 
 
-def extension_lines(a: ActionInfo) -> list[str]:
+def _status_words(status: str, language: str) -> str:
+    words = {
+        "open": gettext(language, "open"),
+        "in_progress": gettext(language, "in progress"),
+        "done": gettext(language, "done"),
+        "on_hold": gettext(language, "on hold"),
+        "dropped": gettext(language, "dropped"),
+        "reported": gettext(language, "reported implemented"),
+    }
+    return words.get(status, status.replace("_", " "))
+
+
+def extension_lines(a: ActionInfo, language: str = "en") -> list[str]:
     """Return the action's extension history: the original due date, how many, and each one."""
     if not a.extensions:
         return []
-    original = long_date(a.due) if a.due else "(none given)"
-    found = [f"Extensions: {len(a.extensions)}; originally due {original}"]
+    original = long_date(a.due, language) if a.due else gettext(language, "(none given)")
+    found = [
+        gettext(language, "Extensions: %(num)d; originally due %(date)s") % {"num": len(a.extensions), "date": original}
+    ]
     for e in a.extensions:
-        moved = f"{long_date(e.old)} to {long_date(e.new)}" if e.old else f"to {long_date(e.new)}"
-        asked = f" at the request of {e.asked_by}" if e.asked_by else ""
+        values = {"old": long_date(e.old, language) if e.old else "", "new": long_date(e.new, language)}
+        moved = (gettext(language, "%(old)s to %(new)s") if e.old else gettext(language, "to %(new)s")) % values
+        if e.asked_by:
+            granted = gettext(language, "granted by %(by)s at the request of %(asked)s")
+        else:
+            granted = gettext(language, "granted by %(by)s")
         why = f" ({e.reason})" if e.reason else ""
-        found.append(f"- {long_date(e.day)}: {moved}, granted by {e.granted_by}{asked}{why}")
+        line = granted % {"by": e.granted_by, "asked": e.asked_by}
+        found.append(f"- {long_date(e.day, language)}: {moved}, {line}{why}")
     return found
 
 
-def long_date(day: date) -> str:
-    """Return a date as people write it: 30 April 2000."""
-    return f"{day.day} {day:%B %Y}"
+def long_date(day: date, language: str = "en") -> str:
+    """Return a date as people write it in ``language``: 30 April 2000, 30 avril 2000, 30 de abril de 2000."""
+    return f"{day.day} {day:%B %Y}" if language == "en" else day_in_words(day, language)
 
 
 def _single(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], what: str, day: date) -> EventSpec:
     state = base["state"]
-    lead = f"{'Due' if what == 'due' else 'Starts'} {long_date(day)}"
-    if what == "due" and a.extended_to is not None and a.due is not None and a.extended_to != a.due:
-        lead += f" (extended from {long_date(a.due)})"
+    lang = ctx.language
+    if what != "due":
+        lead = gettext(lang, "Starts %(date)s") % {"date": long_date(day, lang)}
+    elif a.extended_to is not None and a.due is not None and a.extended_to != a.due:
+        lead = gettext(lang, "Due %(date)s (extended from %(old)s)") % {
+            "date": long_date(day, lang),
+            "old": long_date(a.due, lang),
+        }
+    else:
+        lead = gettext(lang, "Due %(date)s") % {"date": long_date(day, lang)}
     return EventSpec(
         key=f"{a.plan_id}|{a.ref}|{what}",
         what=what,
         day=day,
-        summary=_summary(a, what, state, day),
+        summary=_summary(a, what, state, day, ctx.language),
         description=_description(a, ctx, lead),
         alarm=_alarm(ctx.policy, "due" if what == "due" else "start", day),
         todo=_todo(a, ctx.plan, day) if what == "due" else None,
@@ -241,9 +292,14 @@ def _series(a: ActionInfo, ctx: ActionContext, base: dict[str, Any]) -> list[Eve
         rrule=rule_text,
         exdates=skipped,
         done_days=tuple(sorted(in_series)),
-        summary=_summary(a, "recurring", state),
-        done_summary=_summary(a, "recurring", "done"),
-        description=_description(a, ctx, f"Recurring: {a.timeframe or a.rrule}; first {long_date(first)}"),
+        summary=_summary(a, "recurring", state, language=ctx.language),
+        done_summary=_summary(a, "recurring", "done", language=ctx.language),
+        description=_description(
+            a,
+            ctx,
+            gettext(ctx.language, "Recurring: %(rhythm)s; first %(date)s")
+            % {"rhythm": a.timeframe or a.rrule, "date": long_date(first, ctx.language)},
+        ),
         alarm=_alarm(policy, "due", first),
         uid_day=series_uid_day(a.start, ctx.plan.ref_date),
         **base,
@@ -297,8 +353,10 @@ def _done_extra(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], day: da
         key=f"{a.plan_id}|{a.ref}|done-{day.isoformat()}",
         what=f"done-{day.isoformat()}",
         day=day,
-        summary=_summary(a, "recurring", "done"),
-        description=_description(a, ctx, f"Done {long_date(day)}"),
+        summary=_summary(a, "recurring", "done", language=ctx.language),
+        description=_description(
+            a, ctx, gettext(ctx.language, "Done %(date)s") % {"date": long_date(day, ctx.language)}
+        ),
         **fields,
     )
 
@@ -323,9 +381,12 @@ def _checkins(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], policy: P
             day=first,
             rrule=rule_text,
             rdates=rdates,
-            summary=_summary(a, "checkin", state),
+            summary=_summary(a, "checkin", state, language=ctx.language),
             description=_description(
-                a, ctx, f"Check-in every {policy.checkin.every}: planwatch asks the owner for a status update"
+                a,
+                ctx,
+                gettext(ctx.language, "Check-in every %(every)s: planwatch asks the owner for a status update")
+                % {"every": policy.checkin.every},
             ),
             **base,
         )
@@ -339,7 +400,8 @@ def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> Ev
     """An open escalation as an all-day event on the day it fired (plan's zone), for supervisors."""
     base = _base(a, ctx)
     day = e.at.astimezone(zone(ctx.plan.timezone)).date()
-    late = f"{e.days_overdue} day{'s' if e.days_overdue != 1 else ''} overdue"
+    lang = ctx.language
+    late = ngettext(lang, "%(num)d day overdue", "%(num)d days overdue", e.days_overdue) % {"num": e.days_overdue}
     what = f"escalation-{e.id}"
     fields = {
         **base,
@@ -353,8 +415,14 @@ def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> Ev
         key=f"{a.plan_id}|{a.ref}|{what}",
         what=what,
         day=day,
-        summary=f"{a.ref} escalation level {e.level}: {a.title} ({late})",
-        description=_description(a, ctx, f"Escalation level {e.level} ({e.step}) for {e.occurrence}: {late}"),
+        summary=gettext(lang, "%(ref)s escalation level %(level)s: %(title)s (%(late)s)")
+        % {"ref": a.ref, "level": e.level, "title": a.title, "late": late},
+        description=_description(
+            a,
+            ctx,
+            gettext(lang, "Escalation level %(level)s (%(step)s) for %(occurrence)s: %(late)s")
+            % {"level": e.level, "step": e.step, "occurrence": e.occurrence, "late": late},
+        ),
         **fields,
     )
 

@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,11 +24,12 @@ from sqlalchemy import Connection, Engine, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from engine.calendars.build import EventSet, Feed, FeedDocument, FeedOptions, compose, write_feeds
+from engine.calendars.build import EventSet, Feed, FeedDocument, FeedOptions, RegistryEntry, compose, write_feeds
 from engine.calendars.cache import EventCache
 from engine.calendars.feed_store import load_feed_data, sync_registry
 from engine.clock import Clock
 from engine.errors import InputError, NotFoundError, UsageError
+from engine.languages import LANGUAGES, language_of
 from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import tables
@@ -177,15 +178,21 @@ class FeedService:
         self.settings = settings
         self.clock = clock
         self._cache = EventCache()
+        self._caches = {"en": self._cache}  # one per language: a feed's texts are in its reader's language
         self._lock = threading.Lock()
         self._set: EventSet | None = None
+        self._registry: Mapping[str, RegistryEntry] = {}
+        self._sets: dict[str, EventSet] = {}
+        self._languages: dict[Feed, str] = {}
         self._built: datetime | None = None
         self._documents: dict[tuple[Feed, FeedOptions], FeedDocument] = {}
         self._rules: RuleSet | None = None
         self._rules_stamp: tuple[tuple[str, int, int], ...] | None = None
 
-    def event_set(self, *, fresh: bool = False) -> EventSet:
-        """Return the current event set, rebuilding it when older than the cache time (or ``fresh``)."""
+    def event_set(self, *, fresh: bool = False, language: str = "en") -> EventSet:
+        """Return the current event set (its texts in ``language``), rebuilding it when older than the cache time
+        (or ``fresh``). The English set keeps the registry of published events; another language's set is made
+        from the same data and registry when a feed first asks for it, so UIDs and SEQUENCE are the same."""
         now = self.clock.now()
         with self._lock:
             age = timedelta(seconds=self.settings.feed_cache_seconds)
@@ -193,15 +200,32 @@ class FeedService:
                 self._set = self._build(now)
                 self._built = now
                 self._documents = {}
-            return self._set
+                self._sets = {}
+                self._languages = {}
+            if language == "en" or language not in LANGUAGES:
+                return self._set
+            found = self._sets.get(language)
+            if found is None:
+                cache = self._caches.setdefault(language, EventCache())
+                entries = compose(self._set.data, self._rules, self.settings.base_url, cache, language)
+                found = self._sets[language] = EventSet(self._set.data, entries, self._registry, self._set.now)
+            return found
 
     def _build(self, now: datetime) -> EventSet:
         rules = self._load_rules()
         with self.engine.begin() as conn:
             data = load_feed_data(conn)
             entries = compose(data, rules, self.settings.base_url, self._cache)
-            registry = sync_registry(conn, entries, data)
-        return EventSet(data, entries, registry, now)
+            self._registry = sync_registry(conn, entries, data)
+        return EventSet(data, entries, self._registry, now)
+
+    def language_of(self, feed: Feed) -> str:
+        """Return the language of a feed's texts (see ``feed_language``), looked up once per build."""
+        found = self._languages.get(feed)
+        if found is None:
+            with self.engine.connect() as conn:
+                found = self._languages[feed] = feed_language(conn, feed)
+        return found
 
     def _load_rules(self) -> RuleSet | None:
         """The rules, read again when a rule file changed; a broken edit keeps the previous rules."""
@@ -220,7 +244,7 @@ class FeedService:
 
     def document(self, feed: Feed, options: FeedOptions = FeedOptions()) -> FeedDocument:
         """Return the rendered feed (kept until the next build)."""
-        events = self.event_set()
+        events = self.event_set(language=self.language_of(feed))
         key = (feed, options)
         found = self._documents.get(key)
         if found is None:
@@ -233,7 +257,31 @@ class FeedService:
     def write_all(self, out: Path) -> list[tuple[Path, bool]]:
         """Write every feed of the store under ``out`` (atomically, only those that changed)."""
         events = self.event_set(fresh=True)
-        return write_feeds(out, events, events.feeds())
+        by_language: dict[str, list[Feed]] = {}
+        for feed in events.feeds():
+            by_language.setdefault(self.language_of(feed), []).append(feed)
+        written = []
+        for language, feeds in by_language.items():
+            written += write_feeds(out, self.event_set(language=language), feeds)
+        return written
+
+
+def feed_language(conn: Connection, feed: Feed) -> str:
+    """Return the language of a feed's texts: an owner's or team feed is in its owner's (the supervisor's)
+    language, else in the language of the plan of their first action; a plan's or Part's feed is in the plan's
+    language; English when none is set."""
+    if feed.kind in {"owner", "team"}:
+        person = conn.execute(core_select(tables.OWNER.c.language).where(tables.OWNER.c.id == feed.subject)).scalar()
+        plan = conn.execute(
+            core_select(tables.PLAN.c.language)
+            .join(tables.ACTION, tables.ACTION.c.plan_id == tables.PLAN.c.id)
+            .where(tables.ACTION.c.owner_id == feed.subject)
+            .limit(1)
+        ).scalar()
+        return language_of(person, plan)
+    return language_of(
+        conn.execute(core_select(tables.PLAN.c.language).where(tables.PLAN.c.id == feed.subject)).scalar()
+    )
 
 
 def _rule_files(folder: Path) -> Iterator[Path]:
