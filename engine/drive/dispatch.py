@@ -1,8 +1,9 @@
 """The dispatcher: claim what is due in the outbox, check it is still true, render it, hand it to a
 channel, mark it.
 
-A row is marked sent right after its channel accepted it, so the crash of a node can repeat only
-the messages in flight (one, or up to the SMTP pipeline's depth on each connection), and those carry
+A row is marked sent with the pass's next lease check after its channel accepted it (one statement
+for a group of ``CHECK_GROUP`` rows), so the crash of a node can repeat only the messages in flight
+(up to the SMTP pipeline's depth on each connection) and those sent since that check, and those carry
 the same Message-IDs. An SMTP channel sends over several connections at once; each recipient's
 messages go over one of them, in order. On PostgreSQL the marks are committed without waiting for
 the disk (see ``_Batch``): a crash of the database server itself can also repeat what was sent in
