@@ -35,7 +35,7 @@ def rendered(name: str, variant: int, language: str) -> bytes:
 
 @pytest.mark.parametrize(("language", "name", "variant"), CASES, ids=[f"{lang}/{n}-{v}" for lang, n, v in CASES])
 def test_messages_in_french_and_spanish_match_their_golden_files(language: str, name: str, variant: int) -> None:
-    """Byte for byte; after a deliberate change: PLANWATCH_UPDATE_GOLDEN=1 pytest tests/mail/test_golden_languages.py,
+    """Byte for byte; after a deliberate change: PLANWATCH_UPDATE_GOLDEN=1 pytest tests/mail/test_messages_languages.py,
     then read each changed file as its recipient would."""
     raw = rendered(name, variant, language)
     path = GOLDEN / language / f"{name}-{variant}.eml"
