@@ -26,6 +26,7 @@ from engine.read.implementation import (
     months_between,
     unit_of,
 )
+from engine.read.implementation_text import paragraphs
 from engine.read.queries import find_action
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
@@ -427,3 +428,64 @@ def build_implementation_on(db: Path, day: date, since: date) -> ImplementationR
             return build_implementation(s, PLAN, day, since)
     finally:
         engine.dispose()
+
+
+def test_in_the_example_plans_life_returned_reports_come_back_and_are_verified(demo: Path) -> None:
+    """Returns, recomputed from the outbox: each returned action was reported again and verified by the end, and the
+    report compared over the half-year in which they were returned names exactly those."""
+    con = sqlite3.connect(demo)
+    q = (
+        "SELECT a.ref, min(o.due_at) FROM outbox o JOIN action a ON a.id = o.action_id"
+        " WHERE o.template = 'closure_returned' GROUP BY a.ref"
+    )
+    returned = dict(con.execute(q).fetchall())
+    verified_after = {
+        ref
+        for ref, at in returned.items()
+        for (n,) in con.execute(
+            "SELECT count(*) FROM closure_report c JOIN action a ON a.id = c.action_id"
+            " WHERE a.ref = ? AND c.status = 'verified' AND c.reported_at > ?",
+            (ref, at),
+        )
+        if n
+    }
+    con.close()
+    assert set(returned) == {"III.a.1", "II.5.1", "II.2.5"} == verified_after
+    end = build_implementation_on(demo, date(2001, 12, 31), date(2000, 6, 1))
+    rows = {r.ref: r for r in end.rows}
+    assert all(rows[ref].status == "implemented" and rows[ref].verifier_rating for ref in returned)
+    assert end.changes is not None and set(end.changes.returned) == set(returned)  # every return since June 2000
+    assert "returned to their owners by the verifier (II.2.5, II.5.1, III.a.1)" in paragraphs(end)[-1]
+
+
+def test_in_the_example_plans_life_stale_reminders_follow_the_history(demo: Path) -> None:
+    """Stale reminders, recomputed from the change log: each went to an ongoing action's owner when nothing had been
+    reported since the day it names, for at least the rules' four months (90 days when unscheduled); an update
+    after it stops its ladder."""
+    con = sqlite3.connect(demo)
+    q = (
+        "SELECT a.id, a.ref, a.kind, o.due_at, json_extract(o.payload, '$.since'), o.recipient_id, a.owner_id"
+        " FROM outbox o JOIN action a ON a.id = o.action_id WHERE o.template = 'stale' AND o.status = 'sent'"
+    )
+    stale = con.execute(q).fetchall()
+    plan_day = con.execute("SELECT ref_date FROM plan").fetchone()[0]
+    assert {ref for _, ref, *_ in stale} >= {"I.4b.1", "II.5.2"}  # the two owners who went quiet in 2001
+    for action_id, ref, kind, sent, since, recipient, owner in stale:
+        last = con.execute(
+            "SELECT max(date(at)) FROM action_change WHERE action_id = ? AND field = 'progress' AND at < ?",
+            (action_id, sent),
+        ).fetchone()[0]
+        assert since == (last or plan_day), ref  # quiet since the last update, or since the plan came
+        quiet = (date.fromisoformat(sent[:10]) - date.fromisoformat(since)).days
+        assert kind in {"start", "continuous", "event", "unscheduled"}, ref
+        assert quiet >= (90 if kind == "unscheduled" else 120), (ref, quiet)
+        assert recipient in {owner, "secretariat"}, ref  # the owner (and the secretariat where it shares it)
+    ladder = {
+        ref: n
+        for ref, n in con.execute(
+            "SELECT a.ref, count(*) FROM outbox o JOIN action a ON a.id = o.action_id"
+            " WHERE o.type = 'escalation' AND o.occurrence LIKE 'stale %' AND o.due_at > '2001-01-01' GROUP BY a.ref"
+        )
+    }
+    con.close()
+    assert ladder == {"II.5.2": 1}  # I.4b.1's owner answered within 14 days; II.5.2's did only after the ladder began
