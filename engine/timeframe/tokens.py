@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 
 from engine.timeframe.dates import (
     YEARLESS,
@@ -688,13 +689,24 @@ def _full_sieve() -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])(?:" + body.replace("(?P=num_s)", "[./-]") + ")")
 
 
+@cache
+def sieve(group: str) -> re.Pattern[str]:
+    """The sieve of a group's pattern, compiled on first use (the full one takes milliseconds, which a command
+    that reads no time frame does not pay)."""
+    return _full_sieve() if group == "full" else _sieve(_PATTERNS[group])
+
+
+def _sieve_full(low: str, pos: int) -> re.Match[str] | None:
+    return sieve("full").match(low, pos)
+
+
+def _sieve_vague(low: str, pos: int) -> re.Match[str] | None:
+    return sieve("vague").match(low, pos)
+
+
 # The words after which a token is rare ("the", "end", "in") try the sieve first.
-_SIEVES = {"full": _full_sieve(), "vague": _sieve(_PATTERNS["vague"])}
-_BY_WORD = {
-    w: (_SIEVES[g].match if g in _SIEVES else None, _PATTERNS[g].match)
-    for g, words in _GROUP_WORDS.items()
-    for w in words.split()
-}
+SIEVED = {"full": _sieve_full, "vague": _sieve_vague}
+_BY_WORD = {w: (SIEVED.get(g), _PATTERNS[g].match) for g, words in _GROUP_WORDS.items() for w in words.split()}
 _YEAR, _NUMBER = _PATTERNS["year"].match, _PATTERNS["number"].match
 
 
