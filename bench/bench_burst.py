@@ -481,7 +481,11 @@ def measure_firing(folder: Path, count: int) -> None:
     rows.append(("render + build + local SMTP", ours, theirs))
     maildir = mailbox.Maildir(box / "aps-plain", create=True)
     ours = pw(NullChannel(), "fire-null.db")
-    theirs = aps(lambda n: maildir.add(data))
+
+    def write_finished(n: int) -> None:
+        maildir.add(data)
+
+    theirs = aps(write_finished)
     rows.append(
         ("no rendering (planwatch: counting pass; APScheduler: the finished message to a Maildir)", ours, theirs)
     )

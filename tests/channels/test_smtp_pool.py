@@ -81,7 +81,7 @@ def test_the_passes_of_one_dispatch_step_share_their_connections_and_close_them_
     with smtp_server(recorder) as port:
         channel = pooled(port)
         stats = dispatch_step(world.engine, channel, world.renderer, FixedClock(REMINDERS_DUE), batch=10)
-        assert all(lane._smtp is None for lane in channel.lanes())  # closed when the step ended
+        assert all(getattr(lane, "_smtp", None) is None for lane in channel.lanes())  # closed when the step ended
     assert stats.sent == 3 + PEOPLE * EACH == len(set(recorder.message_ids()))  # five passes of 10 (the last short)
     assert recorder.connections == channel.opened == 4  # opened once for all the passes, not once a pass
 
