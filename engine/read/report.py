@@ -336,7 +336,7 @@ def render_html(
         return env.get_template("report/report.html.j2").render(
             report=report,
             states=STATES,
-            svg=render_svg(report, rrules),
+            svg=render_svg(report, rrules, language),
             state_words=lambda state: state_words(state, language),
             days=lambda text: _day_text(text, language),
         )

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from xml.sax.saxutils import escape, quoteattr
 
+from babel.dates import format_date
 from dateutil.rrule import rrulestr
 
-from engine.read.report_model import ActionLine, Report
+from engine.languages import DEFAULT, LOCALES, gettext
+from engine.languages import day as day_words
+from engine.read.report_model import ActionLine, Report, state_words
 
 COLOURS = {
     "done": "#2e7d32",
@@ -39,8 +42,8 @@ def _span(report: Report) -> tuple[date, date]:
     return date(first.year, 1, 1), date(last.year + 1, 1, 1)
 
 
-def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
-    """Return the timeline of ``report`` as a standalone SVG document (UTF-8 text)."""
+def render_svg(report: Report, rrules: dict[str, str] | None = None, language: str = DEFAULT) -> str:
+    """Return the timeline of ``report`` as a standalone SVG document (UTF-8 text), its words in ``language``."""
     first, last = _span(report)
     scale = (WIDTH - LEFT - 20) / max((last - first).days, 1)
 
@@ -54,11 +57,16 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="group" '
         f'aria-labelledby="tl-title" font-family="sans-serif" font-size="11">',
-        f'<title id="tl-title">Timeline of {escape(report.plan.symbol)} as of {report.as_of.isoformat()}</title>',
+        '<title id="tl-title">'
+        + escape(
+            gettext(language, "Timeline of %(symbol)s as of %(day)s")
+            % {"symbol": report.plan.symbol, "day": day_words(report.as_of, language)}
+        )
+        + "</title>",
     ]
     out += _years(first, last, x, height)
     if last.year - first.year <= MONTHS_UP_TO_YEARS:
-        out += _months(first, last, x, height, labelled=last.year - first.year <= 2)
+        out += _months(first, last, x, height, labelled=last.year - first.year <= 2, language=language)
     top = 30
     for number, title, lines in lanes:
         lane_height = max(LANE, 14 + ROW * _rows(lines))
@@ -66,11 +74,17 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
             f'<g class="lane"><rect x="0" y="{top}" width="{WIDTH}" height="{lane_height}" '
             'fill="#fafafa" stroke="#e0e0e0"/>'
         )
-        out.append(f'<text x="6" y="{top + 14}" font-weight="bold">Part {escape(number)}</text>')
+        part = gettext(language, "Part %(number)s") % {"number": number}
+        out.append(f'<text x="6" y="{top + 14}" font-weight="bold">{escape(part)}</text>')
         out.append(f'<text x="6" y="{top + 28}" fill="#555">{escape(_short(title, 30))}</text>')
         for i, line in enumerate(lines):
             out += _mark(
-                line, x, top + 10 + ROW * (i % _rows(lines)), report.plan.ref_date, last, (rrules or {}).get(line.ref)
+                line,
+                x,
+                top + 10 + ROW * (i % _rows(lines)),
+                (report.plan.ref_date, last),
+                (rrules or {}).get(line.ref),
+                language,
             )
         out.append("</g>")
         top += lane_height
@@ -79,7 +93,7 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None) -> str:
     near_edge = today > WIDTH - 90  # the day's label goes to the left of the line rather than off the picture
     anchor = f'x="{today - 3}" text-anchor="end"' if near_edge else f'x="{today + 3}"'
     out.append(f'<text {anchor} y="28" font-weight="bold">{report.as_of.isoformat()}</text>')
-    out += _legend(height)
+    out += _legend(height, language)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -103,7 +117,7 @@ def _years(first: date, last: date, x: Scale, height: int) -> list[str]:
     return out
 
 
-def _months(first: date, last: date, x: Scale, height: int, *, labelled: bool) -> list[str]:
+def _months(first: date, last: date, x: Scale, height: int, *, labelled: bool, language: str = DEFAULT) -> list[str]:
     """A short tick at the first of each month (not January: the year's line is there), labelled when they fit."""
     out = []
     day = first
@@ -113,14 +127,20 @@ def _months(first: date, last: date, x: Scale, height: int, *, labelled: bool) -
             out.append(f'<line x1="{pos}" y1="20" x2="{pos}" y2="26" stroke="#bbb" class="month"/>')
             out.append(f'<line x1="{pos}" y1="{height - 26}" x2="{pos}" y2="{height - 20}" stroke="#bbb"/>')
             if labelled:
-                out.append(f'<text x="{pos + 2}" y="16" fill="#777" font-size="9">{day:%b}</text>')
+                name = escape(format_date(day, "MMM", locale=LOCALES.get(language, LOCALES[DEFAULT])))
+                out.append(f'<text x="{pos + 2}" y="16" fill="#777" font-size="9">{name}</text>')
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return out
 
 
-def _mark(line: ActionLine, pos: Scale, y: float, plan_date: date, last: date, rule: str | None) -> list[str]:
+def _mark(
+    line: ActionLine, pos: Scale, y: float, span: tuple[date, date], rule: str | None, language: str = DEFAULT
+) -> list[str]:
+    plan_date, last = span
     colour = COLOURS[line.state]
-    text = f"{line.ref} {line.title}: {line.words}" + (f", due {line.due}" if line.due else "")
+    text = f"{line.ref} {line.title}: {line.words_in(language)}"
+    if line.due:
+        text += ", " + gettext(language, "due %(when)s") % {"when": day_words(line.due, language)}
     # Each mark is an image of its own, named, focusable; the title (the tooltip) says the same, escaped once.
     label = f'role="img" tabindex="0" class="mark" aria-label={quoteattr(text)}'
     tip = f"<title>{escape(text)}</title>"
@@ -158,10 +178,10 @@ def _occurrences(rule: str, start: date, first: date, last: date) -> Iterable[da
             yield moment.date()
 
 
-def _legend(height: int) -> list[str]:
+def _legend(height: int, language: str = DEFAULT) -> list[str]:
     out, pos = [], LEFT
     for state, colour in COLOURS.items():
         out.append(f'<rect x="{pos}" y="{height - 18}" width="10" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{pos + 14}" y="{height - 9}">{escape(state)}</text>')
+        out.append(f'<text x="{pos + 14}" y="{height - 9}">{escape(state_words(state, language))}</text>')
         pos += 95
     return out

@@ -69,7 +69,7 @@ def plan_page(request: Request, who: SignedIn) -> HTMLResponse:
         viewer=who.viewer,
         csrf=who.csrf,
         report=report,
-        svg=render_svg(report, rules),
+        svg=render_svg(report, rules, page_language(request)),
         states=STATES,
         queue=queue,
         waiting=waiting,

@@ -62,7 +62,7 @@ def test_the_shape_follows_the_schedule_and_the_colour_the_state() -> None:
     assert float(found["A.2"].get("width", "0")) > 2  # a bar from start to due
     assert found["A.3"].tag == f"{SVG}circle" and found["A.3"].get("stroke") == COLOURS["on hold"]
     assert "A.4" not in found  # nothing to draw without a day
-    assert found["A.1"].get("aria-label") == "A.1 title of A.1: overdue by 92 days, due 2000-03-01"
+    assert found["A.1"].get("aria-label") == "A.1 title of A.1: overdue by 92 days, due 1 March 2000"
 
 
 def test_a_recurring_action_gets_one_tick_per_occurrence_inside_the_span() -> None:
@@ -94,7 +94,7 @@ def test_titles_with_markup_are_escaped() -> None:
     assert "<script>" not in svg
     mark = marks(svg)["X.1"]
     label = mark.get("aria-label")
-    assert label == 'X.1 <script>alert("x")</script> & co: on track, due 2000-03-01'  # the text survives, as text
+    assert label == 'X.1 <script>alert("x")</script> & co: on track, due 1 March 2000'  # the text survives, as text
     title = mark.find(f"{SVG}title")
     assert title is not None and title.text == label  # the tooltip says the same, escaped once (no &amp;amp;)
     assert "&amp;amp;" not in svg and "&amp;lt;" not in svg
@@ -125,7 +125,7 @@ def test_every_mark_is_a_named_focusable_image_and_the_picture_does_not_hide_the
         assert (mark.get("role"), mark.get("tabindex"), mark.get("class")) == ("img", "0", "mark"), ref
         title = mark.find(f"{SVG}title")
         assert title is not None and title.text == mark.get("aria-label"), ref
-    assert found["M.2"].get("aria-label", "").endswith(": check-in unanswered, due 2000-05-01")
+    assert found["M.2"].get("aria-label", "").endswith(": check-in unanswered, due 1 May 2000")
 
 
 def texts(svg: str) -> list[tuple[float, str]]:
@@ -148,3 +148,12 @@ def test_year_labels_stay_inside_the_picture_and_short_plans_get_month_ticks() -
     late_day = render_svg(report_of(line("D.1", due=date(2000, 3, 1)), as_of=date(2000, 12, 30)))
     day_label = next(el for el in ElementTree.fromstring(late_day).iter(f"{SVG}text") if el.text == "2000-12-30")
     assert day_label.get("text-anchor") == "end"  # the day's label near the right edge reads leftwards
+
+
+def test_the_timeline_speaks_the_readers_language() -> None:
+    plan = Plan(id="p", title="t", symbol="GB.1", ref_date=date(2000, 1, 1), timezone="UTC")
+    late = ActionLine("A.1", "titre", "o", "overdue", "deadline", None, date(2000, 3, 1), days_overdue=2)
+    report = Report(plan, date(2000, 3, 3), [PartBlock("I", "Partie", [IssueBlock("1", "x", [late])])], [])
+    svg = render_svg(report, None, "fr")
+    assert "Chronologie de GB.1 au 3 mars 2000" in svg and ">Partie I</text>" in svg and ">févr.</text>" in svg
+    assert 'aria-label="A.1 titre: en retard de 2 jours, échéance le 1 mars 2000"' in svg and ">suspendue</text>" in svg
