@@ -30,7 +30,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
-from engine.languages import DEFAULT, LANGUAGES, gettext, install, ngettext
+from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, ngettext
 from engine.read.report import TemplateRefused
 from engine.read.report_model import state_words
 from engine.settings import Settings
@@ -98,7 +98,24 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     env.filters["iso"] = _iso
     env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
     env.globals["alert"] = lambda text: alert_words(str(text), language)
+    env.globals["read_as"] = lambda action: reading_words(action, language)
     return env
+
+
+def reading_words(action: Any, language: str) -> str:
+    """Return how an action's time frame was read (kind, dates, rule, event), in ``language``."""
+    bits = [gettext(language, action.kind)]
+    if action.start:
+        bits.append(gettext(language, "from %(day)s") % {"day": day(action.start, language)})
+    if action.due:
+        bits.append(gettext(language, "due %(when)s") % {"when": day(action.due, language)})
+    if action.rrule:
+        bits.append(action.rrule)
+    if action.event:
+        bits.append(gettext(language, "on: %(event)s") % {"event": action.event})
+    if action.after_ref:
+        bits.append(gettext(language, "after %(ref)s") % {"ref": action.after_ref})
+    return (" " if language == DEFAULT else ", ").join(bits)  # "deadline due 31 May 2000", "plazo, vence el ..."
 
 
 _OVERDUE = re.compile(r"overdue by (\d+) days?")

@@ -52,6 +52,7 @@ def test_a_french_owner_reads_her_pages_in_french(site) -> None:  # type: ignore
     sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}").text
     assert '<html lang="fr">' in sheet and "<h2>Historique</h2>" in sheet and "Demander une prorogation" in sheet
     assert "31 mai 2000" in sheet and "Déclarer II.3.1 mise en œuvre" in sheet and "Schedule" not in sheet
+    assert "<dt>Lu comme</dt><dd>date butoir, échéance le 31 mai 2000" in sheet
     bulk = hrd.get("/updates").text
     assert "<h1>Mettre à jour vos actions</h1>" in bulk and "Tout enregistrer" in bulk
     assert bulk.count("1 jour de retard") == 3 and "Ce qui a été fait pour II.3.1" in bulk
