@@ -619,8 +619,8 @@ def exactly_once(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{k} sent {n} times" for k, n in seen.items() if n > 1]
 
 
-IMMEDIATE = {"not-mine", "extension", "verification_request", "closure_returned"}  # answers to what someone did,
-# sent at once rather than at the delivery hour
+# answers to what someone did, sent at once rather than at the delivery hour
+IMMEDIATE = {"not-mine", "extension", "verification_request", "closure_returned", "closure_verified"}
 VERIFYING = {"verification", "closure"}  # messages about a report of implementation (to its verifier, or returned)
 TICK = timedelta(minutes=1)  # a service's tick (the simulator ticks again at once after a change made between ticks)
 
