@@ -26,7 +26,7 @@ from .one_step import changed_rules
 
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Engine, Settings]]:
-    """The app over one-step closure (the owner's "done" closes at once); test_link_followup has two steps."""
+    """The app over one-step closure (the owner's "done" closes at once); test_link_pages_followup has two steps."""
     engine = web_world(database_url)
     settings = web_settings(database_url, rules_dir=changed_rules(tmp_path / "rules", "    steps: 2", "    steps: 1"))
     with TestClient(create_app(settings, clock=FixedClock(NOW), engine=engine)) as client:
