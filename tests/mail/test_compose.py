@@ -152,7 +152,7 @@ def test_an_escalation_lists_the_most_recent_messages_and_how_many_earlier(
             assert [h["label"] for h in context["history"]] == ["overdue notice", "escalation"]
         msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, row["due_at"])))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "... and 1 more earlier" in text and "17 March 2000" not in text
+    assert "… and 1 more earlier" in text and "17 March 2000" not in text
     assert "planwatch escalations" not in text
 
 
