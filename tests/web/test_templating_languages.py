@@ -4,8 +4,10 @@ preferences page."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
+import docx
 import pytest
 from sqlmodel import select
 
@@ -87,6 +89,12 @@ def test_the_progress_report_page_is_in_the_readers_language(site) -> None:  # t
     assert '<html lang="fr">' in report and "Rapport d'avancement : GB.276/TC/2" in report
     assert "Au <strong>30 avril 2000</strong>." in report and "Ensemble du plan" in report
     assert '<th scope="col">en bonne voie</th>' in report and "Partie I" in report
+    paper = client("secretariat").get("/implementation?as_of=2000-06-01&since=2000-02-01")
+    assert paper.status_code == 200 and "<h1>Rapport sur la mise en œuvre : GB.276/TC/2</h1>" in paper.text
+    assert "comparé au <strong>1 février 2000</strong>" in paper.text and "Mise en œuvre par partie" in paper.text
+    word = client("secretariat").get("/implementation.docx?as_of=2000-06-01")
+    texts = [p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs]
+    assert "Date : 1 juin 2000\nOriginal : Français" in texts
 
 
 def test_an_owner_without_a_language_reads_the_plans(site) -> None:  # type: ignore[no-untyped-def]
