@@ -80,7 +80,7 @@ router = APIRouter(include_in_schema=False)
 VIA = "email link"
 CLOSED = frozenset({"done", "dropped"})
 DECIDING = frozenset({"grant", "refuse", "reassign"})  # a supervisor's verbs that need authority over the owner
-WHO_DOES = {OWNER: "its owner", SUPERVISOR: "a supervisor", VERIFIER: "the verifier of its report"}
+WHO_DOES = {OWNER: N_("its owner"), SUPERVISOR: N_("a supervisor"), VERIFIER: N_("the verifier of its report")}
 DIGESTS = {
     "none": N_("each message as it comes"),
     "daily": N_("one daily digest"),
@@ -121,7 +121,8 @@ def _unused(session: Session, key: str) -> None:
         raise PageError(
             410,
             N_("This link was already used"),
-            f"This button of the message was already used ({when}). Each works once; sign in to do more.",
+            N_("This button of the message was already used (%(when)s). Each works once; sign in to do more."),
+            when=when,
         )
 
 
@@ -140,37 +141,53 @@ def _allowed(session: Session, link: SignedLink, action: Action, verb: str) -> O
         raise PageError(
             403,
             N_("This link cannot change the action"),
-            f"The message was sent to {link.recipient}, who is not in the owners directory, so its links do not "
-            f"change {action.ref}. Sign in to planwatch to see it.",
+            N_(
+                "The message was sent to %(address)s, who is not in the owners directory, so its links do not "
+                "change %(ref)s. Sign in to planwatch to see it."
+            ),
+            address=link.recipient,
+            ref=action.ref,
         )
     role = link.role or (OWNER if person.id in _people_of(session, action) else "")
     if not role:
         raise PageError(
             403,
             N_("This action is not yours"),
-            f"This link was sent to {person.name}, who does not own {action.ref} (it may have another owner now), "
-            "so it cannot change it. Sign in to planwatch to see it.",
+            N_(
+                "This link was sent to %(name)s, who does not own %(ref)s (it may have another owner now), "
+                "so it cannot change it. Sign in to planwatch to see it."
+            ),
+            name=person.name,
+            ref=action.ref,
         )
     if verb not in VERBS[role]:
-        doing = WHO_DOES.get(role, "someone kept informed")
+        doing = WHO_DOES.get(role, N_("someone kept informed"))
         only = (
-            "only its owner can do that"
+            N_("only its owner can do that")
             if verb in VERBS[OWNER]
-            else "that is for its verifier"
+            else N_("that is for its verifier")
             if verb in VERBS[VERIFIER]
-            else "that is for a supervisor"
+            else N_("that is for a supervisor")
         )
         raise PageError(
             403,
             N_("This link does not do that"),
-            f"This message was sent to {person.name} as {doing} of {action.ref}; {only}.",
+            N_("This message was sent to %(name)s as %(doing)s of %(ref)s; %(only)s."),
+            name=person.name,
+            doing=doing,
+            ref=action.ref,
+            only=only,
         )
     if verb in DECIDING and not viewer_for(session, person).can_supervise(action.owner_id):
         raise PageError(
             403,
             N_("Not yours to decide"),
-            f"{person.name} is not above the owner of {action.ref} in the owners directory, so this link cannot "
-            "change it. Sign in to planwatch to see it.",
+            N_(
+                "%(name)s is not above the owner of %(ref)s in the owners directory, so this link cannot "
+                "change it. Sign in to planwatch to see it."
+            ),
+            name=person.name,
+            ref=action.ref,
         )
     return person
 
@@ -182,14 +199,18 @@ def _waiting_report(session: Session, action: Action, person: Owner) -> ClosureR
         raise PageError(
             409,
             N_("Nothing waits for verification"),
-            f"No report of implementation of {action.ref} waits for verification; it may have been decided already.",
+            N_("No report of implementation of %(ref)s waits for verification; it may have been decided already."),
+            ref=action.ref,
         )
     if not may_verify(session, report, person.id):
         raise PageError(
             403,
             N_("Not yours to verify"),
-            f"The report of {action.ref} now waits for someone else, so this link cannot decide it. Sign in to "
-            "planwatch to see it.",
+            N_(
+                "The report of %(ref)s now waits for someone else, so this link cannot decide it. Sign in to "
+                "planwatch to see it."
+            ),
+            ref=action.ref,
         )
     return report
 
@@ -201,7 +222,8 @@ def _request_of(session: Session, action: Action) -> ExtensionRequest:
         raise PageError(
             409,
             N_("No extension request is waiting"),
-            f"{action.ref} has no undecided extension request; it may have been decided already.",
+            N_("%(ref)s has no undecided extension request; it may have been decided already."),
+            ref=action.ref,
         )
     return request
 

@@ -52,8 +52,8 @@ async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, PageError)
     language = page_language(request)  # the title and message are translated when they were marked with N_
     title, message = gettext(language, exc.title), gettext(language, exc.template)
-    if exc.values:
-        message %= exc.values
+    if exc.values:  # words among the values (marked with N_ where they are given) are translated too
+        message %= {k: gettext(language, v) if isinstance(v, str) else v for k, v in exc.values.items()}
     return page(request, "message.html.j2", status=exc.status, title=title, message=message)
 
 

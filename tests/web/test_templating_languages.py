@@ -140,6 +140,14 @@ def test_a_link_page_speaks_the_language_of_whom_it_was_sent_to(site) -> None:  
         "<h1>Solicitar una prórroga</h1>" in shown.text and "vence el <strong>31 de mayo de 2000</strong>" in shown.text
     )
     assert "Por qué se necesita más tiempo" in shown.text
+    path = link_path(settings, "II.3.1", "hrd", "progress")
+    browser = client(None)
+    token = csrf_of(browser.get(path).text)
+    done = browser.post(path, data={"csrf": token, "state": "on track", "note": "avanza"})
+    assert done.status_code == 200 and "Avance de II.3.1 registrado. Gracias." in done.text
+    again = browser.post(path, data={"csrf": token, "state": "on track"})
+    assert again.status_code == 410 and "<h1>Este enlace ya se utilizó</h1>" in again.text
+    assert "Este botón del mensaje ya se utilizó (2000-06-01 12:00 UTC)." in again.text
 
 
 def test_the_preferences_page_saves_the_language_chosen(site) -> None:  # type: ignore[no-untyped-def]
