@@ -67,7 +67,7 @@ def test_report_in_markdown_and_to_a_file(plan) -> None:  # type: ignore[no-unty
     printed = plan("report", "--as-of", "2000-12-31")
     assert printed.code == 0, printed.err
     assert printed.out.startswith("# Progress report: GB.276/TC/2\n")
-    assert "As of 2000-12-31." in printed.out and "## Part I: " in printed.out
+    assert "As of 31 December 2000." in printed.out and "## Part I: " in printed.out
     written = plan("report", "--as-of", "2000-12-31", "--out", "report.md")
     assert written.out.strip() == "Wrote the report as of 2000-12-31 to report.md."
     assert Path("report.md").read_text(encoding="utf-8") == printed.out
