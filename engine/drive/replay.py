@@ -4,7 +4,7 @@ Used by the simulator and the demo to play a plan's life::
 
     - at: 2000-04-12
       action: I.1a.1
-      event: done          # see EventName: done | progress | extend | ack | hold | reopen | drop | not_mine
+      event: report        # see EventName: done | progress | extend | ack | hold | reopen | drop | not_mine
       by: jonas            #   | accept | report | verify | return | cause | ask_extension | grant | refuse
       note: guidelines circulated
     - at: 2000-04-18
@@ -15,9 +15,9 @@ Used by the simulator and the demo to play a plan's life::
       event: extend
       to: 2000-09-30
 
-``done`` is what the owner says: where the action's rules close in two steps (the default) it reports the
-action (or the occurrence) implemented, as ``report`` does, and a later ``verify`` closes it; where they close in
-one step it is done at once.
+``done`` closes the action (or the occurrence) at once, as one-step closure does. An owner's closure under the
+rules' two steps is ``report``: it waits for a later ``verify`` (or ``return``); where the action's rules close in
+one step, ``report`` closes it at once too.
 
 The follow-up events go through ``actions.followup`` and ``actions.extensions``, as the CLI and the web do:
 
@@ -66,7 +66,7 @@ EventName = Literal[
     "grant",
     "refuse",
 ]
-FOLLOW_UP = frozenset({"done", "accept", "report", "verify", "return", "cause", "ask_extension", "grant", "refuse"})
+FOLLOW_UP = frozenset({"accept", "report", "verify", "return", "cause", "ask_extension", "grant", "refuse"})
 Rating = Literal["implemented", "partially_implemented", "not_implemented"]
 
 
@@ -129,7 +129,7 @@ def apply_follow_up(
     if event.event == "accept":
         assert event.acceptance is not None
         followup.set_acceptance(session, action, event.acceptance, now, who=who, via="replay", note=note)
-    elif event.event in {"done", "report"}:
+    elif event.event == "report":
         followup.report_implemented(
             session,
             action,

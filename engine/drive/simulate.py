@@ -17,6 +17,7 @@ from sqlmodel import select as orm_select
 
 from engine.actions.workflow import (
     acknowledge,
+    complete,
     extend,
     hold,
     not_mine,
@@ -228,6 +229,8 @@ def apply_event(session: Session, event: ReplayEvent, now: datetime, rules: Rule
     action = find_action(session, event.action)
     who, note = event.by, event.note
     match event.event:
+        case "done":
+            complete(session, action, now, who=who, via="replay", note=note, occurrence=event.occurrence)
         case "progress":
             progress(session, action, now, who=who, via="replay", note=note, state=event.state)
         case "extend":

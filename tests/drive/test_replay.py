@@ -158,13 +158,14 @@ def test_a_verification_with_no_report_waiting_says_so(tmp_path: Path, database_
 
 
 DONE_LIFE = """\
-- {at: 2000-04-12, action: I.1a.1, event: done, by: program, note: circulated, links: [https://example.org/p]}
-- {at: 2000-04-12, action: I.1a.2, event: done, by: program, note: first annual review}
+- {at: 2000-04-12, action: I.1a.1, event: report, by: program, note: circulated, links: [https://example.org/p]}
+- {at: 2000-04-12, action: I.1a.2, event: report, by: program, note: first annual review}
+- {at: 2000-04-12, action: I.1a.3, event: done, by: program, note: closed at once}
 """
 
 
 @pytest.mark.parametrize("steps", [2, 1])
-def test_done_is_the_owner_reporting_it_and_closes_at_once_only_under_one_step_rules(
+def test_a_report_waits_for_its_verifier_under_two_step_rules_and_done_closes_at_once(
     tmp_path: Path, database_url: str, steps: int
 ) -> None:
     from datetime import UTC, datetime
@@ -192,6 +193,7 @@ def test_done_is_the_owner_reporting_it_and_closes_at_once_only_under_one_step_r
     apply_events(engine, load_replay(write(tmp_path, DONE_LIFE)), noon, rules)
     with Session(engine) as s:
         action, recurring = find_action(s, "I.1a.1"), find_action(s, "I.1a.2")
+        assert find_action(s, "I.1a.3").status == "done"  # done: closed at once, whatever the rules
         reports = s.exec(select(ClosureReport).order_by(ClosureReport.id)).all()  # type: ignore[arg-type]
         asked = s.connection().execute(
             select(tables.OUTBOX.c.recipient_id).where(tables.OUTBOX.c.template == "verification_request")
