@@ -311,15 +311,25 @@ def note_escalation(
     )
 
 
-def defer(conn: Connection, ids: list[int], now: datetime) -> None:
-    """Move rows past a recipient's daily cap to the same time tomorrow, in one commit."""
-    later = now + timedelta(days=1)
-    for start in range(0, len(ids), CHUNK):
-        conn.execute(
-            update(OUT)
-            .where(OUT.c.id.in_(ids[start : start + CHUNK]))
-            .values(next_attempt_at=later, reason="the recipient's daily cap was reached; deferred by a day")
-        )
+CAPPED = "the recipient's daily cap was reached; deferred to their next business day"
+
+
+def defer(conn: Connection, ids: list[int], now: datetime, until: Mapping[int, datetime] | None = None) -> None:
+    """Move rows past a recipient's daily cap to ``until[id]`` (the recipient's next business day at the same
+    hour, when the caller knows it), else to the same time tomorrow, in one commit."""
+    tomorrow = now + timedelta(days=1)
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for row_id in ids:
+        by_time[(until or {}).get(row_id, tomorrow)].append(row_id)
+    for later, group in sorted(by_time.items()):
+        for start in range(0, len(group), CHUNK):
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id.in_(group[start : start + CHUNK]))
+                .values(
+                    next_attempt_at=later, reason="the recipient's daily cap was reached; deferred to their next day"
+                )
+            )
     conn.commit()
 
 

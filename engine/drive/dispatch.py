@@ -29,7 +29,7 @@ import re
 import threading
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -131,11 +131,13 @@ def dispatch(
     limit: int = 10_000,
     cap: int = 10,
     keep_open: bool = False,
+    later: Later | None = None,
 ) -> DispatchStats:
     """Deliver the pending messages due at ``now`` (aware UTC) over one channel batch; return what happened.
 
     ``keep_open``: a pass that ends well leaves the channel's connections open for the next pass (the
-    caller closes it); one that stops (a pause, a lost connection, an error) closes them."""
+    caller closes it); one that stops (a pause, a lost connection, an error) closes them. ``later`` says when
+    each row past its recipient's daily cap goes instead (their next business day); without it, a day later."""
     stats = DispatchStats()
     # A channel that reads nothing (simulations) skips rendering, pauses and, as before, the daily cap.
     counting = not channel.needs_message
@@ -152,7 +154,9 @@ def dispatch(
                 leased = claim_due(conn, now, limit, commit=False)
             else:
                 leased = claim(
-                    conn, _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats), now
+                    conn,
+                    _screen(conn, list(conn.execute(pending_query(now, limit)).mappings()), now, cap, stats, later),
+                    now,
                 )
             if not leased:
                 conn.commit()
@@ -162,7 +166,7 @@ def dispatch(
             try:
                 conn.commit()  # PostgreSQL's leases (SQLite's are committed): if this fails, they may still hold
                 _answered(engine, now)
-                claimed = _screen(conn, leased, now, cap, stats) if conn.dialect.name == "postgresql" else leased
+                claimed = _screen(conn, leased, now, cap, stats, later) if conn.dialect.name == "postgresql" else leased
                 if claimed:
                     _deliver_batch(conn, channel, renderer, claimed, now, stats, pause, tally, keep_open=keep_open)
                 release(conn, leased, now)
@@ -283,8 +287,11 @@ def _settle_cut_short(engine: Engine, conn: Connection, stats: DispatchStats) ->
             )
 
 
-def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats) -> list[Row]:
-    """Keep the rows to send now: stale ones are suppressed (and re-planned), over-cap ones wait a day."""
+def _screen(
+    conn: Connection, rows: list[Row], now: datetime, cap: int | None, stats: DispatchStats, later: Later | None = None
+) -> list[Row]:
+    """Keep the rows to send now: stale ones are suppressed (and re-planned), over-cap ones wait for the
+    recipient's next business day (``later``; a day without it)."""
     counts = sent_today(conn, {r["recipient"] for r in rows}, now) if cap is not None else defaultdict(int)
     keep, stale, deferred = [], [], []
     superseded = _superseded(rows)
@@ -293,12 +300,12 @@ def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, s
         if reason is not None:
             stale.append((row, reason))
         elif cap is not None and counts[row["recipient"]] >= int((row["payload"] or {}).get("cap", cap)):
-            deferred.append(row["id"])
+            deferred.append(row)
         else:
             counts[row["recipient"]] += 1
             keep.append(row)
     if deferred:
-        defer(conn, deferred, now)
+        defer(conn, [r["id"] for r in deferred], now, later(conn, deferred, now) if later is not None else None)
         stats.deferred += len(deferred)
     if stale:
         for row, reason in stale:
@@ -312,6 +319,9 @@ def _screen(conn: Connection, rows: list[Row], now: datetime, cap: int | None, s
         stats.suppressed += len(stale)
     return keep
 
+
+# When rows past their recipients' daily cap go instead: {row id: instant}; the drive layer knows the business days.
+Later = Callable[[Connection, list[Row], datetime], Mapping[int, datetime]]
 
 SUPERSEDED = "superseded by a later message about the same occurrence (catch-up)"
 FAMILIES = ("remind", "escalate", "checkin")

@@ -276,7 +276,7 @@ def run_service(
 
     def send() -> bool:
         waker.next_at = None  # until this pass has looked (if the database fails, the slow poll goes on)
-        stats = dispatch_step(engine, channel, renderer, clock)
+        stats = dispatch_step(engine, channel, renderer, clock, rules=holder.current())
         waker.next_at = next_due(engine, clock.now())
         if stats.sent or stats.failed or stats.retried:
             say(f"dispatch: {stats.sent} sent, {stats.failed} failed, {stats.retried} to retry")

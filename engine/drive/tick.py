@@ -13,18 +13,20 @@ An idle tick is a single indexed query; a busy one costs in proportion to what i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, exists, or_, select
+from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
 from engine.channels import Channel
 from engine.clock import Clock, FixedClock
-from engine.drive.dispatch import DispatchStats, dispatch
+from engine.drive.dispatch import DispatchStats, Later, dispatch
 from engine.drive.planning import TickStats, plan_due
+from engine.mail.context import Row
 from engine.mail.digest import build_digests
 from engine.mail.render import Renderer
 from engine.rules.loader import RuleSet
 from engine.store import tables
+from engine.zones import zone
 
 A = tables.ACTION
 OUT = tables.OUTBOX
@@ -83,17 +85,20 @@ def dispatch_step(
     *,
     batch: int = DISPATCH_BATCH,
     passes: int = MAX_PASSES,
+    rules: RuleSet | None = None,
 ) -> DispatchStats:
     """Send what is due at ``clock``'s time, ``batch`` rows per dispatch pass, for up to ``passes`` passes
     or until nothing waits; return the totals.
 
     Small passes let several nodes share a burst: each pass leases only ``batch`` rows, so the
-    next rows stay free for the other nodes instead of one node leasing thousands at once.
+    next rows stay free for the other nodes instead of one node leasing thousands at once. With ``rules``,
+    a message past its recipient's daily cap waits for their next business day, not merely a day.
     """
     total = DispatchStats()
+    later = business_later(rules) if rules is not None else None
     try:
         for left in reversed(range(passes)):  # the channel's connections stay open from pass to pass
-            stats = dispatch(engine, channel, renderer, clock.now(), limit=batch, keep_open=True)
+            stats = dispatch(engine, channel, renderer, clock.now(), limit=batch, keep_open=True, later=later)
             total.add(stats)
             # A short pass may only have lost a race for rows another node leased first: ask the queue.
             if not left or stats.paused or (stats.handled < batch and not work_waiting(engine, clock.now())[1]):
@@ -101,6 +106,36 @@ def dispatch_step(
     finally:
         channel.close()
     return total
+
+
+def business_later(rules: RuleSet) -> Later:
+    """Return when rows past their recipients' daily cap go: the same local time on each recipient's next
+    business day (their zone and country's holidays, from the owners directory; UTC for an address it lacks)."""
+
+    def later(conn: Connection, rows: list[Row], now: datetime) -> dict[int, datetime]:
+        addresses = {r["recipient"] for r in rows}
+        people = {
+            email: (tz, country)
+            for email, tz, country in conn.execute(
+                select(tables.OWNER.c.email, tables.OWNER.c.timezone, tables.OWNER.c.country).where(
+                    tables.OWNER.c.email.in_(sorted(addresses))
+                )
+            )
+        }
+        found = {}
+        for address in addresses:
+            tz, country = people.get(address, ("UTC", None))
+            calendar = rules.calendar_of(tz, country)
+            local = now.astimezone(zone(tz))
+            day = local.date() + timedelta(days=1)
+            for _ in range(366):  # a calendar with no business day at all leaves the day as it is
+                if calendar.is_business_day(day):
+                    break
+                day += timedelta(days=1)
+            found[address] = datetime.combine(day, local.timetz()).astimezone(UTC)
+        return {r["id"]: found[r["recipient"]] for r in rows}
+
+    return later
 
 
 def run_tick(
@@ -127,5 +162,7 @@ def run_tick(
     if held:
         report.digests = digest_step(engine, now, rules)
     if actions or messages or report.digests:
-        report.dispatched = dispatch_step(engine, channel, renderer, FixedClock(now), batch=TICK_LIMIT, passes=1)
+        report.dispatched = dispatch_step(
+            engine, channel, renderer, FixedClock(now), batch=TICK_LIMIT, passes=1, rules=rules
+        )
     return report

@@ -62,7 +62,7 @@ def test_nothing_is_sent_while_the_queue_is_paused(world: tuple[Any, ...]) -> No
     assert dispatch(engine, channel, renderer, pause.until_at).sent > 0  # the pause is over: it tries again
 
 
-def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, tmp_path: Path) -> None:
+def test_the_rules_daily_cap_defers_the_rest_to_the_next_business_day(database_url: str, tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (DATA / "rules" / "policies.yaml").read_text()
@@ -79,16 +79,16 @@ def test_the_rules_daily_cap_defers_the_rest_to_the_next_day(database_url: str, 
     import_paths(engine, [DATA / "small-owners.yaml", plan], settings, T0)
     start_cursors(engine, datetime(2000, 3, 16, tzinfo=UTC))
     world = (engine, load_rules(rules), MaildirChannel(tmp_path / "mail"), Renderer([ROOT / "templates"]))
-    first = tick(world, datetime(2000, 3, 17, 9, tzinfo=UTC))  # both of Zora's 14-day reminders are due
+    first = tick(world, datetime(2000, 3, 17, 9, tzinfo=UTC))  # a Friday: both of Zora's 14-day reminders are due
     assert (first.dispatched.sent, first.dispatched.deferred) == (1, 1)
     deferred = [r for r in outbox(engine) if r.status == "pending"]
     assert len(deferred) == 1 and "daily cap" in deferred[0].reason
-    assert deferred[0].next_attempt_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
-    tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC))
-    to_zora = [
-        r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == datetime(2000, 3, 18, 9, tzinfo=UTC)
-    ]
-    assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out the next day, alone
+    monday = datetime(2000, 3, 20, 9, tzinfo=UTC)  # not Saturday: Zora's next business day, at the same hour
+    assert deferred[0].next_attempt_at == monday
+    assert tick(world, datetime(2000, 3, 18, 9, tzinfo=UTC)).dispatched.sent == 0
+    tick(world, monday)
+    to_zora = [r for r in outbox(engine) if r.recipient_id == "zora" and r.sent_at == monday]
+    assert [r.key for r in to_zora] == [deferred[0].key]  # the deferred one goes out on Monday, alone
     engine.dispose()
 
 
