@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session, col, select
 
+from engine.actions.acceptance import set_acceptance
 from engine.actions.access import Viewer
 from engine.actions.extensions import grant_extension, request_extension
 from engine.actions.followup import closure_of, report_implemented, set_delay_cause
@@ -28,7 +29,7 @@ from engine.rules.loader import RuleSet, load_rules
 from engine.rules.policy import DEFAULT_DELAY_CAUSES
 from engine.settings import Settings
 from engine.store import transaction
-from engine.store.models import Action
+from engine.store.models import ACCEPTANCE, Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
 from engine.web.escalation_pages import query_of
@@ -202,6 +203,7 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         about=_named(action),
         reporting=bool(reported_in_two_steps(session, [action], rules)),
         causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
+        acceptances=ACCEPTANCE,
     )
 
 
@@ -264,6 +266,35 @@ def record_delay_cause(request: Request, action_id: RowId, posted: Posted) -> Re
             causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
         )
     return _back(form, action_id, "delay")
+
+
+@router.post("/actions/{action_id}/acceptance")
+def record_acceptance(request: Request, action_id: RowId, posted: Posted) -> RedirectResponse:
+    """The secretariat records whether the recommendation is accepted, partially accepted, not accepted (with the
+    reason) or under consideration; by default only accepted actions get reminders and escalations."""
+    who, form = posted
+    with transaction(engine_of(request)) as session, refusing_bad_input():
+        action = visible_action(session, who.viewer, action_id, acting=True)
+        if not who.viewer.sees_all:
+            raise PageError(
+                403, N_("Not yours to decide"), N_("Only the secretariat records whether a recommendation is accepted.")
+            )
+        if form.get("acceptance") == "not_accepted" and not form.get("note", "").strip():
+            raise PageError(
+                400,
+                N_("That could not be done"),
+                N_("A recommendation not accepted needs the reason: write it in the Reason box."),
+            )
+        set_acceptance(
+            session,
+            action,
+            form.get("acceptance", ""),
+            now_of(request),
+            who=who.viewer.id,
+            via=VIA,
+            note=form.get("note", "").strip(),
+        )
+    return _back(form, action_id, "acceptance")
 
 
 @router.post("/actions/{action_id}/reopen")

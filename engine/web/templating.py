@@ -72,6 +72,7 @@ NOTICES = {
     "campaign": N_("Campaign started: each owner gets one message."),
     "closed": N_("Campaign closed: later updates no longer count as answers to it."),
     "delay": N_("Cause of delay recorded: the report on implementation gives it."),
+    "acceptance": N_("Acceptance recorded: the action's reminders follow it."),
 }
 NOTICES_ABOUT = {  # the same, saying which action (``about``: its reference and title)
     "done": N_("Marked {about} done."),

@@ -426,3 +426,39 @@ def test_the_action_page_records_the_cause_of_delay(site) -> None:  # type: igno
         assert (change.who, change.via, change.new) == ("hrd", "web", "other")
     shown = hrd.get(done.headers["location"]).text
     assert "Cause of delay recorded" in shown and "the survey is late" in shown
+
+
+def test_the_secretariat_records_the_acceptance_on_the_action_page(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    ident = action_id(engine, "II.3.2")
+    hrd, staff = client("hrd"), client("secretariat")
+    assert f'action="/actions/{ident}/acceptance"' not in hrd.get(f"/actions/{ident}").text
+    owner_token = csrf_of(hrd.get(f"/actions/{ident}").text)
+    refused = hrd.post(f"/actions/{ident}/acceptance", data={"csrf": owner_token, "acceptance": "not_accepted"})
+    assert refused.status_code == 403  # the owner cannot decide it
+    sheet = staff.get(f"/actions/{ident}").text
+    assert f'action="/actions/{ident}/acceptance"' in sheet and '<option value="partially_accepted"' in sheet
+    token = csrf_of(sheet)
+    assert staff.post(f"/actions/{ident}/acceptance", data={"acceptance": "accepted"}).status_code == 403  # no token
+    bare = staff.post(f"/actions/{ident}/acceptance", data={"csrf": token, "acceptance": "not_accepted"})
+    assert bare.status_code == 400 and "needs the reason" in bare.text
+    unknown = staff.post(f"/actions/{ident}/acceptance", data={"csrf": token, "acceptance": "maybe"})
+    assert unknown.status_code == 400 and "unknown acceptance" in unknown.text
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        assert action is not None and action.acceptance == "accepted"  # nothing refused changed it
+    done = staff.post(
+        f"/actions/{ident}/acceptance",
+        data={"csrf": token, "acceptance": "not_accepted", "note": "outside the Office's mandate"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/actions/{ident}?ok=acceptance&action={ident}"
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        assert action is not None
+        assert (action.acceptance, action.acceptance_note) == ("not_accepted", "outside the Office's mandate")
+        change = session.exec(select(ActionChange).where(ActionChange.field == "acceptance")).one()
+        assert (change.who, change.via, change.old, change.new) == ("secretariat", "web", "accepted", "not_accepted")
+    shown = staff.get(done.headers["location"]).text
+    assert "Acceptance recorded" in shown and "not accepted — outside the Office&#39;s mandate" in shown
+    assert "not accepted — outside the Office&#39;s mandate" in hrd.get(f"/actions/{ident}").text  # the owner sees why
