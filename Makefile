@@ -34,13 +34,14 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	else echo "npm not found: the ical.js and axe-core tests are skipped here (and fail in CI)"; fi
 
 # The PostgreSQL pass runs when a server answers on 127.0.0.1:5432 (or PLANWATCH_TEST_POSTGRES_URL is set).
-# pytest-xdist spreads the tests over one worker per core (PYTEST_WORKERS=0: one process); the tests that share
-# a module's server, browser or wheel stay on one worker (tests/conftest.py). The slowest tests are listed last.
+# pytest-xdist spreads the tests over one worker per core (PYTEST_WORKERS=0: one process); each worker starts
+# with a run of whole modules (a module's server, browser or wheel is set up once) and an idle one takes tests
+# from a busy one. The slowest tests are listed last.
 PYTEST_WORKERS ?= auto
 unit: $(STAMP) $(JS_STAMP)
 	@if [ -z "$$PLANWATCH_TEST_POSTGRES_URL" ] && $(BIN)/python -c 'import psycopg,sys; psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres connect_timeout=2").close()' 2>/dev/null; then \
 		export PLANWATCH_TEST_POSTGRES_URL='$(PG_URL)'; fi; \
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
 test: lint typecheck unit
 

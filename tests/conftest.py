@@ -35,26 +35,6 @@ def postgres_admin_url() -> str | None:
     return url
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``), the tests that share a fixture wider than
-    a test and narrower than the session (a server, a browser, a built wheel) go to one worker, which sets it up once:
-    the tests of one module for a module-scoped fixture, of one folder for a package-scoped one."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        scopes = {
-            defs[-1].scope: defs[-1].baseid
-            for defs in (info.name2fixturedefs.values() if info is not None else ())
-            if defs and defs[-1].scope in ("package", "module", "class")
-        }
-        if "package" in scopes:
-            item.add_marker(pytest.mark.xdist_group(scopes["package"] or "tests"))
-        elif scopes:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 @contextmanager
 def fresh_postgres_database(*, durable: bool) -> Iterator[str]:
     """Yield a URL of a fresh PostgreSQL database, dropped afterwards. Unless ``durable``, its commits do not wait
