@@ -44,12 +44,11 @@ def site(database_url: str) -> Iterator[tuple[Client, Engine, Settings, FixedClo
     engine.dispose()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (the system's own), launched once for the page tests: each test opens its own context.
-
-    Package scope, not session: Playwright's sync API keeps its event loop marked running in the main thread, so
-    the browser closes before the tests outside tests/web run (``asyncio.run`` there would refuse to start)."""
+    """Headless Chromium (the system's own), launched once for each module of page tests: each test opens its own
+    context. Module scope, not wider: Playwright's sync API keeps its event loop marked running in the main thread,
+    so another module's own ``chromium()`` (or an ``asyncio.run``) could not start while this one is open."""
     with chromium() as launched:
         yield launched
 
