@@ -45,9 +45,18 @@ from engine.store import transaction
 from engine.store.followup_models import RATINGS, Campaign, CampaignRequest, ClosureReport, Evidence
 from engine.store.models import Action, Owner
 from engine.web.action_pages import percent_of, visible_action
-from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of, same_token, settings_of
+from engine.web.auth import (
+    PageError,
+    Signed,
+    SignedIn,
+    engine_of,
+    now_of,
+    person_language,
+    same_token,
+    settings_of,
+)
 from engine.web.common import RowId, refusing_bad_input
-from engine.web.templating import ANON_CSRF, N_, page
+from engine.web.templating import ANON_CSRF, N_, page, set_language
 from engine.zones import zone
 
 router = APIRouter(include_in_schema=False)
@@ -391,6 +400,7 @@ def _link_scope(request: Request, session: Session, token: str) -> Scope:
         raise PageError(
             403, N_("This link cannot update actions"), f"{link.recipient} is not in the owners directory any more."
         )
+    set_language(request, person_language(session, owner))  # the page speaks the language of the link's person
     campaign = session.get(Campaign, int(link.ref)) if link.ref.isdigit() else None
     within, overdue = (campaign.within_days, campaign.include_overdue) if campaign else (45, True)
     open_id = campaign.id if campaign is not None and campaign.closed_at is None else None

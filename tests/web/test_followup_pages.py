@@ -19,7 +19,7 @@ from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import Campaign, ClosureReport, Evidence, ProgressUpdate
-from engine.store.models import Action, Outbox
+from engine.store.models import Action, Outbox, Owner
 from engine.web import create_app
 
 from ..web_support import NOW, XSS, action_id, csrf_of, link_path, sign_in
@@ -270,6 +270,20 @@ def test_the_link_in_a_campaign_message_opens_the_owners_page_only(site: Site) -
     clock.set(NOW + timedelta(days=61))
     expired = later.get(path)
     assert expired.status_code == 400 and "expired" in expired.text
+
+
+def test_the_campaign_link_page_speaks_the_owners_language(site: Site) -> None:
+    client, engine, settings, _ = site
+    with transaction(engine) as session:
+        owner = session.get(Owner, "pardev")
+        assert owner is not None
+        owner.language = "fr"
+        session.add(owner)
+    url = updates_url(settings.base_url, settings.secret_key, "gb276-tc2", 1, "pardev", NOW)
+    shown = client(None).get(url.removeprefix(settings.base_url), headers={"accept-language": "en"})
+    assert shown.status_code == 200
+    assert "Mettre à jour vos actions" in shown.text or "Tout enregistrer" in shown.text
+    assert "Save all" not in shown.text and "Update your actions" not in shown.text
 
 
 def test_the_bulk_page_shows_as_far_ahead_as_asked(site: Site) -> None:
