@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, select, type_coerce
+from sqlalchemy import String, and_, case, select, type_coerce
 from sqlmodel import Session
 
 from engine.read.extension_history import EXTENDED, Change, Extension, extensions_of, granted_requests
@@ -52,6 +52,15 @@ NO_CAUSE = "not given"
 _FIELDS = ("status", "acceptance", "delay cause", "extended")
 _OPEN = frozenset({"open", "in_progress"})
 _STATUS_WORDS = {"done": "implemented", "reported": "reported", "dropped": "dropped", "on_hold": "on hold"}
+
+
+class Update(NamedTuple):
+    """An action's latest dated update as of the report's day: its day (plan-local), percent, text and who."""
+
+    day: date
+    percent: int | None
+    text: str
+    who: str  # the person's name
 
 
 class Row(NamedTuple):
@@ -77,6 +86,7 @@ class Row(NamedTuple):
     owner_rating: str
     verifier_rating: str
     verified_on: date | None
+    update: Update | None = None  # the latest dated update as of the day
 
     @property
     def counted(self) -> bool:
@@ -147,6 +157,7 @@ class Changes:
     extended: tuple[str, ...] = ()
     returned: tuple[str, ...] = ()
     earlier: Tally = field(default_factory=lambda: Tally("whole plan"))
+    asked: date | None = None  # the day asked for, when planwatch has no record of the plan that early
 
 
 @dataclass
@@ -261,6 +272,9 @@ def build_implementation(
     """
     plan = session.get(Plan, plan_id)
     assert plan is not None
+    asked = None
+    if since is not None and since < (first := first_day(session, plan)):
+        asked, since = since, min(first, as_of)  # nothing is invented for the days before the record
     days = [as_of] if since is None else [since, as_of]
     with collector_paused():
         history = _History.load(session, plan, scope, [end_of(plan, d) for d in days])
@@ -273,9 +287,23 @@ def build_implementation(
                 history.state(f, 0, since) if f.id in moved else _state_of(row, since)
                 for f, row in zip(history.facts, rows, strict=True)
             ]
-            changes = _changes(since, earlier, rows, history.returned)
+            changes = replace(_changes(since, earlier, rows, history.returned), asked=asked)
         granted = _granted(session, history, last, end_of(plan, as_of))
     return ImplementationReport(plan, as_of, rows, changes, granted)
+
+
+def first_day(session: Session, plan: Plan) -> date:
+    """Return the first day (plan-local) planwatch has a record of the plan: its import, its actions' creation or
+    their first recorded change (a replayed history may begin before the import), whichever is earliest."""
+    A, C = tables.ACTION, tables.ACTION_CHANGE
+    ids = select(A.c.id).where(A.c.plan_id == plan.id)
+    found = [plan.imported_at]
+    for query in (
+        select(A.c.created_at).where(A.c.plan_id == plan.id).order_by(A.c.created_at).limit(1),
+        select(type_coerce(C.c.at, UTCDateTime())).where(C.c.action_id.in_(ids)).order_by(C.c.at).limit(1),
+    ):
+        found += [at for at in session.connection().execute(query).scalars() if at is not None]
+    return min(found).astimezone(zone(plan.timezone)).date()
 
 
 def _name(names: dict[str, str], who: str) -> str:
@@ -352,6 +380,7 @@ class _Closure(NamedTuple):
 Event = tuple[int, str | None, str | None]  # (bucket, old, new)
 DoneAt = dict[int, list[tuple[int, datetime]]]  # action id -> (bucket, when) each time the action became done
 _UNSET: Any = object()
+_HOUR = timedelta(hours=1, microseconds=-1)  # the last instant of an hour, from its start
 
 
 @dataclass
@@ -369,6 +398,7 @@ class _History:
     moved: set[int]  # the actions with a change after the first instant: their earlier state is their own
     done_at: DoneAt
     closures: dict[int, list[_Closure]]
+    updates: dict[int, Update]  # action id -> its latest dated update before the last instant
     returned: set[int]  # positions in ``facts`` of the actions whose report was returned between the two days
 
     @classmethod
@@ -378,6 +408,7 @@ class _History:
         owners, supervisors = _owners(session)
         closures = _closures(session, position, cuts)
         events, extended, done_at = _events(session, position, cuts)
+        updates = _updates(session, plan.id, position, cuts[-1], owners, zone(plan.timezone))
         moved = {a for a, fields in events.items() if any(e[0] > 0 for found in fields.values() for e in found)}
         returned = {
             position[i]
@@ -395,6 +426,7 @@ class _History:
             moved=moved,
             done_at=done_at,
             closures=closures,
+            updates=updates,
             returned=returned if len(cuts) > 1 else set(),
         )
 
@@ -450,6 +482,7 @@ class _History:
             closure.owner_rating if closure else "",
             closure.verifier_rating if closure and closure.decided <= k else "",
             done[-1].astimezone(self.tz).date() if done else None,
+            self.updates.get(f.id),  # rows are made for the last instant only
         )
 
 
@@ -573,4 +606,49 @@ def _closures(session: Session, position: dict[int, int], cuts: list[datetime]) 
     for action_id, *rest in session.connection().execute(query.order_by(R.c.reported_at, R.c.id)).all():
         if action_id in position:
             found[action_id].append(_Closure(*rest))
+    return found
+
+
+def _updates(
+    session: Session, plan_id: str, position: dict[int, int], cut: datetime, names: dict[str, str], tz: ZoneInfo
+) -> dict[int, Update]:
+    """Return each action's latest dated update made before ``cut``, in one query: per action of the plan, the
+    newest ``progress_update`` row before the instant (found through the index on action and time)."""
+    P, A = tables.PROGRESS_UPDATE, tables.ACTION
+    Q = P.alias("newest")
+    newest = (
+        select(Q.c.id)
+        .where(Q.c.action_id == A.c.id, Q.c.at < cut)
+        .order_by(Q.c.at.desc(), Q.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ids = select(newest).where(A.c.plan_id == plan_id, A.c.removed_at.is_(None))
+    # the instant as the driver gives it (SQLite: text, PostgreSQL: an aware datetime), turned into the plan's day
+    # once per hour where it can be: 100,000 parsed datetimes cost a fifth of a second
+    query = select(P.c.action_id, type_coerce(P.c.at, String()), P.c.percent, P.c.text, P.c.who)
+    found: dict[int, Update] = {}
+    days: dict[str, date] = {}
+    for action_id, when, percent, text, who in session.connection().execute(query.where(P.c.id.in_(ids))).all():
+        if action_id in position:
+            found[action_id] = Update(_local_day(when, tz, days), percent, text or "", _name(names, who))
+    return found
+
+
+def _local_day(when: str | datetime, tz: ZoneInfo, days: dict[str, date]) -> date:
+    """Return the day in ``tz`` of an instant read as the driver gives it (UTC text without a zone, or aware).
+
+    The text's day is worked out once per UTC hour when the whole hour falls on one day in ``tz`` (the usual case),
+    else for the instant itself (zones whose offset is not whole hours).
+    """
+    if isinstance(when, datetime):
+        return when.astimezone(tz).date()
+    hour = when[:13]
+    found = days.get(hour)
+    if found is None:
+        start = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
+        first, last = start.astimezone(tz).date(), (start + _HOUR).astimezone(tz).date()
+        found = days[hour] = first if first == last else date.min
+    if found == date.min:
+        return datetime.fromisoformat(when).replace(tzinfo=UTC).astimezone(tz).date()
     return found

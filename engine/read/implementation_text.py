@@ -21,6 +21,7 @@ from engine.read.implementation import (
     ImplementationReport,
     Row,
     Tally,
+    Update,
     collector_paused,
 )
 from engine.read.rendering import md, refused
@@ -50,6 +51,7 @@ CSV_FIELDS = (
     N_("owner rating"),
     N_("verifier rating"),
     N_("verified on"),
+    N_("latest update"),
 )
 GROUP_HEAD = (
     N_("accepted"),
@@ -274,10 +276,22 @@ def _since(report: ImplementationReport, language: str) -> str:
         (c.returned, gettext(language, "returned to their owners by the verifier")),
     ]
     said = [f"{len(refs)} {what}" + (f" ({_refs(refs, language)})" if refs else "") for refs, what in items]
-    return gettext(language, "Since %(day)s: %(changes)s.") % {
+    text = gettext(language, "Since %(day)s: %(changes)s.") % {
         "day": day_words(c.since, language),
         "changes": "; ".join(said),
     }
+    return _no_record(c.asked, c.since, language) + text
+
+
+def _no_record(asked: date | None, since: date, language: str) -> str:
+    """Return the sentence saying the comparison starts later than the day asked for (empty when it does not)."""
+    if asked is None:
+        return ""
+    return gettext(
+        language,
+        "planwatch has no record of this plan before %(day)s, so the comparison is with the end of that day"
+        " instead of %(asked)s.",
+    ) % {"day": day_words(since, language), "asked": day_words(asked, language)} + " "
 
 
 def group_rows(tallies: list[Tally], language: str = DEFAULT) -> list[list[str]]:
@@ -353,7 +367,18 @@ def csv_row(row: Row, language: str = DEFAULT) -> list[str]:
         words(row.owner_rating, language),
         words(row.verifier_rating, language),
         _day(row.verified_on, language),
+        update_words(row.update, language),
     ]
+
+
+def update_words(update: Update | None, language: str = DEFAULT) -> str:
+    """Return an action's latest dated update in a cell: its day, the percent complete when given, who, the text."""
+    if update is None:
+        return ""
+    said = {"day": _day(update.day, language), "who": update.who, "text": update.text or "—", "percent": update.percent}
+    if update.percent is None:
+        return gettext(language, "%(day)s, %(who)s: %(text)s") % said
+    return gettext(language, "%(day)s, %(percent)s%% complete, %(who)s: %(text)s") % said
 
 
 def _shown(value: str, language: str) -> str:

@@ -21,6 +21,7 @@ from engine.importing import import_paths
 from engine.read.implementation import (
     BANDS,
     ImplementationReport,
+    Update,
     band_of,
     build_implementation,
     months_between,
@@ -30,7 +31,7 @@ from engine.read.implementation_text import paragraphs
 from engine.read.queries import find_action
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
-from engine.store.followup_models import ClosureReport
+from engine.store.followup_models import ClosureReport, ProgressUpdate
 from engine.store.models import ActionChange
 from engine.store.web_models import ExtensionRequest
 
@@ -81,6 +82,13 @@ def closure(s, ref: str, reported: datetime, rating: str, decided: datetime | No
         row.status, row.decided_at, row.verifier_rating, row.decided_by = verdict, decided, theirs, "ed-devcoop"
         change(s, ref, decided, "status", "reported", "done" if verdict == "verified" else "open")
     s.add(row)
+
+
+def update(s, ref: str, when: datetime, text: str, percent: int | None = None, who: str = "hrd") -> None:  # type: ignore[no-untyped-def]
+    """Write one dated progress update, as ``progress`` would."""
+    action = find_action(s, ref)
+    assert action.id is not None
+    s.add(ProgressUpdate(action_id=action.id, at=when, who=who, via="test", text=text, percent=percent))
 
 
 def report(engine: Engine, day: str, since: str | None = None) -> ImplementationReport:
@@ -241,7 +249,7 @@ def test_extensions_count_as_they_stood_and_move_the_due_date(engine: Engine) ->
         st.tuples(
             st.sampled_from(["I.1a.1", "II.2.2", "II.3.1", "III.d.4", "I.3a.1"]),
             st.integers(1, 600),
-            st.sampled_from(["acceptance", "status", "delay cause", "extended", "closure"]),
+            st.sampled_from(["acceptance", "status", "delay cause", "extended", "closure", "update"]),
         ),
         max_size=8,
     )
@@ -250,7 +258,11 @@ def test_a_report_for_a_day_is_the_same_whatever_happens_afterwards(
     engine: Engine, later: list[tuple[str, int, str]]
 ) -> None:
     day = "2000-06-30"
+    with transaction(engine) as s:  # a dated update on the day (late in Geneva's evening), once
+        if not s.exec(select(ProgressUpdate)).first():
+            update(s, "II.3.1", datetime(2000, 6, 30, 21, 30, tzinfo=UTC), "on the day", 60)
     first = report(engine, day, since="2000-03-31")
+    assert rows(first)["II.3.1"].update.text == "on the day"  # type: ignore[attr-defined]
     with transaction(engine) as s:  # each example adds to the same history, after all that is there
         start = max([at("2000-07-01"), *(c.at for c in s.exec(select(ActionChange)).all())])
         for ref, offset, what in sorted(later, key=lambda e: e[1]):
@@ -262,6 +274,8 @@ def test_a_report_for_a_day_is_the_same_whatever_happens_afterwards(
                 change(s, ref, when, "status", action.status, "dropped")
             elif what == "delay cause":
                 change(s, ref, when, "delay cause", action.delay_cause or None, "resources")
+            elif what == "update":
+                update(s, ref, when, f"later news {offset}", offset % 101)
             elif what == "extended" and action.due is not None:
                 old = action.extended_to or action.due
                 change(s, ref, when, "extended", old.isoformat(), (old + timedelta(days=30)).isoformat())
@@ -269,6 +283,21 @@ def test_a_report_for_a_day_is_the_same_whatever_happens_afterwards(
                 closure(s, ref, when, "implemented", when + timedelta(days=1), "verified", "implemented")
     again = report(engine, day, since="2000-03-31")
     assert again.rows == first.rows and again.changes == first.changes
+
+
+def test_each_action_shows_its_latest_dated_update_as_of_the_day(engine: Engine) -> None:
+    with transaction(engine) as s:
+        update(s, "II.3.1", at("2000-05-02"), "terms of reference drafted", 20)
+        update(s, "II.3.1", at("2000-06-12"), "consultant hired", who="ed-devcoop")
+        update(s, "II.3.1", at("2000-07-03"), "first draft", 70)
+        update(s, "II.3.2", at("2000-06-01"), "started", 5)
+    june = rows(report(engine, "2000-06-30"))
+    assert june["II.3.1"].update == Update(date(2000, 6, 12), None, "consultant hired", "Amara Okafor")  # type: ignore[attr-defined]
+    assert june["II.3.2"].update.percent == 5 and june["I.1a.1"].update is None  # type: ignore[attr-defined]
+    may = rows(report(engine, "2000-05-31", since="2000-03-31"))
+    assert may["II.3.1"].update.text == "terms of reference drafted" and may["II.3.2"].update is None  # type: ignore[attr-defined]
+    july = rows(report(engine, "2000-07-31"))
+    assert (july["II.3.1"].update.day, july["II.3.1"].update.percent) == (date(2000, 7, 3), 70)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------- the example plan's life

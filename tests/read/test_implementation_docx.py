@@ -43,6 +43,7 @@ def test_the_figures_tables_and_the_appendix_are_there() -> None:
     appendix = found[-1]
     assert appendix[0] == list(CSV_FIELDS)
     assert appendix[1:] == [csv_row(r) for r in ROWS]
+    assert appendix[1][-1] == "2000-04-28, 80% complete, Jonas Lindqvist: guidelines | sent to the printer"
     assert paper.sections[-1].orientation == WD_ORIENT.LANDSCAPE
     headings = [p.text for p in paper.paragraphs if p.style is not None and p.style.name == "Heading 2"]
     assert "Appendix: every action as of 30 June 2001" in headings and "By responsible unit" in headings

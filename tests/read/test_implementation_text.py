@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from engine.read.extension_history import Extension
-from engine.read.implementation import Changes, ImplementationReport, Row, tally
+from engine.read.implementation import Changes, ImplementationReport, Row, Update, tally
 from engine.read.implementation_text import (
     CSV_FIELDS,
     paragraphs,
@@ -37,6 +37,7 @@ ROWS = [
         owner_rating="implemented",
         verifier_rating="partially_implemented",
         verified_on=date(2000, 5, 2),
+        update=Update(date(2000, 4, 28), 80, "guidelines | sent to the printer", "Jonas Lindqvist"),
     ),
     BASE._replace(
         ref="I.2",
@@ -184,7 +185,9 @@ def test_the_csv_is_the_underlying_table_one_row_per_action() -> None:
         "acceptance": "accepted", "status as of": "implemented", "due": "2000-04-30", "extended to": "",
         "extensions": "0", "overdue days": "0", "age band": "", "delay cause": "", "owner rating": "implemented",
         "verifier rating": "partially implemented", "verified on": "2000-05-02",
+        "latest update": "2000-04-28, 80% complete, Jonas Lindqvist: guidelines | sent to the printer",
     }  # fmt: skip
+    assert rows[1]["latest update"] == ""  # no dated update yet
     assert (rows[3]["status as of"], rows[3]["extended to"], rows[3]["age band"]) == (
         "open (overdue)", "2001-03-31", "under 6 months",
     )  # fmt: skip
@@ -198,6 +201,13 @@ def test_markdown_shows_plan_text_as_typed() -> None:
     assert "\n1. This report gives" in text and "\n7. Since 31 December 2000" in text
     assert "## Appendix: every action\n\n| ref | Part |" in text
     assert "| II.1 | Guidelines | Mei Tanaka | 2000-01-31 | 517 | resources |" in text
+    assert "| 2000-05-02 | 2000-04-28, 80% complete, Jonas Lindqvist: guidelines \\| sent to the printer |" in text
+
+
+def test_the_printable_html_shows_each_actions_latest_dated_update() -> None:
+    page = render_html(REPORT)
+    assert '<th scope="col">latest update</th>' in page
+    assert "<td>2000-04-28, 80% complete, Jonas Lindqvist: guidelines | sent to the printer</td>" in page
 
 
 def test_the_printable_html_escapes_and_holds_every_part() -> None:
