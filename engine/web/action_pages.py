@@ -29,6 +29,7 @@ from engine.rules.loader import RuleSet, load_rules
 from engine.rules.policy import DEFAULT_DELAY_CAUSES
 from engine.settings import Settings
 from engine.store import transaction
+from engine.store.followup_models import ClosureReport
 from engine.store.models import ACCEPTANCE, Action
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input, row_id
@@ -63,6 +64,11 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
     base = settings_of(request).base_url
     with transaction(engine_of(request)) as session:
         actions = open_actions_of(session, who.viewer.id)
+        set_aside = [a for a in actions if a.acceptance in SET_ASIDE]
+        actions = [a for a in actions if a.acceptance not in SET_ASIDE]
+        waiting = waiting_reports(session, who.viewer.id)
+        returned = returned_reports(session, actions)
+        people = directory(session.connection())
         pending = pending_extension_ids(session, [a.id for a in actions])
         alerts = open_alerts(session, [a.id for a in actions], _today(request, who.viewer))
         feeds = active_feeds(session, who.viewer.id)
@@ -87,7 +93,37 @@ def _my_page(request: Request, who: Signed, links: list[Link]) -> HTMLResponse:
         undo=undo,
         undo_back="my",
         reporting=reporting,
+        set_aside=sorted(set_aside, key=lambda a: (a.plan_id, a.ordinal)),
+        waiting=waiting,
+        returned=returned,
+        name_of=people.name_of,
     )
+
+
+SET_ASIDE = ("not_accepted", "under_consideration")  # neither worked on nor late: no reminders, no forms
+
+
+def waiting_reports(session: Session, owner_id: str) -> list[tuple[Action, ClosureReport]]:
+    """Return the owner's actions reported implemented and waiting for verification, with their reports."""
+    rows = session.exec(
+        select(Action, ClosureReport)
+        .join(ClosureReport, col(ClosureReport.action_id) == Action.id)
+        .where(Action.owner_id == owner_id, col(Action.removed_at).is_(None), ClosureReport.status == "reported")
+        .order_by(col(ClosureReport.reported_at), col(ClosureReport.id))
+    ).all()
+    return [(action, report) for action, report in rows]
+
+
+def returned_reports(session: Session, actions: list[Action]) -> dict[int, ClosureReport]:
+    """Return, by action, the newest report when it was returned to the owner (the action is open again)."""
+    ids = [a.id for a in actions if a.id is not None]
+    rows = session.exec(
+        select(ClosureReport)
+        .where(col(ClosureReport.action_id).in_(ids))
+        .order_by(col(ClosureReport.reported_at), col(ClosureReport.id))
+    ).all()
+    newest = {r.action_id: r for r in rows}
+    return {ident: r for ident, r in newest.items() if r.status == "returned"}
 
 
 def _about(request: Request, session: Session, viewer: Viewer) -> str:

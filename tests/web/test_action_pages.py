@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -462,3 +462,54 @@ def test_the_secretariat_records_the_acceptance_on_the_action_page(site) -> None
     shown = staff.get(done.headers["location"]).text
     assert "Acceptance recorded" in shown and "not accepted — outside the Office&#39;s mandate" in shown
     assert "not accepted — outside the Office&#39;s mandate" in hrd.get(f"/actions/{ident}").text  # the owner sees why
+
+
+def test_my_actions_sets_apart_actions_not_followed_and_lists_reports_waiting_or_returned(site) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.followup_models import ClosureReport
+
+    client, engine, *_ = site
+    aside, pondered = action_id(engine, "II.3.2"), action_id(engine, "II.3.3")
+    waiting, returned = action_id(engine, "II.3.4"), action_id(engine, "II.3.5")
+    with transaction(engine) as session:
+        for ident, state, note in (
+            (aside, "not_accepted", "outside the mandate"),
+            (pondered, "under_consideration", ""),
+        ):
+            action = session.get(Action, ident)
+            assert action is not None
+            action.acceptance, action.acceptance_note, action.due = state, note, (NOW - timedelta(days=159)).date()
+            session.add(action)
+    hrd, boss = client("hrd"), client("ed-devcoop")
+    token = csrf_of(hrd.get("/my").text)
+    for ident in (waiting, returned):
+        hrd.post(f"/actions/{ident}/done", data={"csrf": token, "note": "filed", "back": "my"})
+    with transaction(engine) as session:
+        report = session.exec(select(ClosureReport).where(ClosureReport.action_id == returned)).one()
+    boss.post(f"/verify/{report.id}/return", data={"csrf": csrf_of(boss.get("/verify").text), "comment": "no minutes"})
+    page = hrd.get("/my").text
+    listed = page[page.index('id="set-aside"') :]
+    assert "II.3.2" in listed and "not accepted: outside the mandate" in listed and "under consideration" in listed
+    assert f'id="a-{aside}"' not in page and f'id="a-{pondered}"' not in page  # no overdue count, no forms
+    assert f'action="/actions/{aside}/' not in page and f'action="/actions/{pondered}/' not in page
+    assert "159 days overdue" not in page
+    shown = page[page.index(f'id="reported-{waiting}"') :]
+    assert "waiting for verification by Amara Okafor" in shown.split("</li>")[0]
+    assert "Returned by Amara Okafor on" in page and "“no minutes”" in page
+    assert "Returned by Amara Okafor on" in hrd.get(f"/actions/{returned}").text
+
+
+def test_the_action_page_refuses_a_cause_of_delay_for_an_action_not_overdue(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    ident = action_id(engine, "II.3.2")
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        assert action is not None
+        action.extended_to = date(2099, 1, 31)
+        session.add(action)
+    hrd = client("hrd")
+    token = csrf_of(hrd.get(f"/actions/{ident}").text)
+    refused = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "resources"})
+    assert refused.status_code == 400 and "II.3.2 is not overdue (due 31 January 2099)" in refused.text
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        assert action is not None and action.delay_cause in (None, "")
