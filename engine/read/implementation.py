@@ -293,14 +293,16 @@ def build_implementation(
 
 
 def first_day(session: Session, plan: Plan) -> date:
-    """Return the first day (plan-local) planwatch has a record of the plan: its import, its actions' creation or
-    their first recorded change (a replayed history may begin before the import), whichever is earliest."""
-    A, C = tables.ACTION, tables.ACTION_CHANGE
+    """Return the first day (plan-local) planwatch has a record of the plan: its import, its actions' creation,
+    their first recorded change or its first message (a replayed history begins before the import), whichever
+    is earliest."""
+    A, C, M = tables.ACTION, tables.ACTION_CHANGE, tables.OUTBOX
     ids = select(A.c.id).where(A.c.plan_id == plan.id)
     found = [plan.imported_at]
     for query in (
         select(A.c.created_at).where(A.c.plan_id == plan.id).order_by(A.c.created_at).limit(1),
         select(type_coerce(C.c.at, UTCDateTime())).where(C.c.action_id.in_(ids)).order_by(C.c.at).limit(1),
+        select(M.c.created_at).where(M.c.plan_id == plan.id).order_by(M.c.created_at).limit(1),
     ):
         found += [at for at in session.connection().execute(query).scalars() if at is not None]
     return min(found).astimezone(zone(plan.timezone)).date()

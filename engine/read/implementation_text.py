@@ -287,11 +287,15 @@ def _no_record(asked: date | None, since: date, language: str) -> str:
     """Return the sentence saying the comparison starts later than the day asked for (empty when it does not)."""
     if asked is None:
         return ""
-    return gettext(
-        language,
-        "planwatch has no record of this plan before %(day)s, so the comparison is with the end of that day"
-        " instead of %(asked)s.",
-    ) % {"day": day_words(since, language), "asked": day_words(asked, language)} + " "
+    return (
+        gettext(
+            language,
+            "planwatch has no record of this plan before %(day)s, so the comparison is with the end of that day"
+            " instead of %(asked)s.",
+        )
+        % {"day": day_words(since, language), "asked": day_words(asked, language)}
+        + " "
+    )
 
 
 def group_rows(tallies: list[Tally], language: str = DEFAULT) -> list[list[str]]:

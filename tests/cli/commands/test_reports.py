@@ -131,3 +131,17 @@ def test_the_implementation_report_in_every_format(plan, tmp_path: Path) -> None
 def test_the_implementation_report_refuses_bad_input_with_exit_2(plan, args: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
     result = plan(*args)
     assert result.code == 2 and words in result.err and result.out == ""
+
+
+def test_the_implementation_report_compares_from_the_import_when_asked_for_an_earlier_day(plan) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()  # the import just made runs on the real clock
+    as_of, asked = today + timedelta(days=2), today - timedelta(days=160)
+    md = plan("report", "implementation", "--as-of", as_of.isoformat(), "--since", asked.isoformat())
+    assert md.code == 0
+    assert "planwatch has no record of this plan before " in md.out
+    assert f"instead of {asked.day} " in md.out
+    # no state is invented for the day before the import: the figures compared are the import day's
+    assert f"On {asked.day} " not in md.out and f"Since {asked.day} " not in md.out
+    assert "the rate was 0% (0 of 66)" in md.out  # every action stays accepted, none implemented yet
