@@ -465,6 +465,10 @@ def occurrence_words(occurrence: str, kind: str = "deadline", language: str = DE
         if occurrence.startswith(prefix):
             day = _parse_day(occurrence.removeprefix(prefix))
             return words % {"day": day_words(day, language) if day else occurrence.removeprefix(prefix)}, None
+    due, reopened, again = occurrence.partition(" reopened ")  # a due date missed again after a reopening
+    if reopened and (missed := _parse_day(due)) and (back := _parse_day(again)):
+        words = gettext(language, "Due %(day)s, reopened %(again)s, not done")
+        return words % {"day": day_words(missed, language), "again": day_words(back, language)}, missed
     day = _parse_day(occurrence)
     if day is None:
         escalated = gettext(language, "Escalated")

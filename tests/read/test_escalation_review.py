@@ -103,6 +103,13 @@ def test_occurrences_and_levels_in_plain_words() -> None:
     assert occurrence_words("2000-03-31", "recurring") == ("The work of 31 March 2000 not done", date(2000, 3, 31))
     assert occurrence_words("start 2000-02-01") == ("Not started by 1 February 2000", None)
     assert occurrence_words("") == ("Escalated", None)
+    assert occurrence_words("2026-06-30 reopened 2026-12-06") == (
+        "Due 30 June 2026, reopened 6 December 2026, not done",
+        date(2026, 6, 30),
+    )  # dated: the page counts its days late
+    assert occurrence_words("2026-06-30 reopened 2026-12-06", language="fr")[0] == (
+        "Échéance du 30 juin 2026, rouverte le 6 décembre 2026, non réalisée"
+    )
     assert [level_words(n) for n in (0, 1, 2, 3, 4, 11, 12, 21)] == [
         "to the owner",
         "1st level",
