@@ -30,6 +30,7 @@ from engine.actions.workflow import (
     resolve_escalations,
 )
 from engine.errors import UsageError
+from engine.languages import day
 from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import effective_due
 from engine.read.explain import facts_for
@@ -37,11 +38,13 @@ from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
 from engine.store.followup_models import RATINGS, ClosureReport
 from engine.store.models import Action, ActionChange, Owner, Plan
 from engine.store.plans import record_change
+from engine.zones import zone
 
 if TYPE_CHECKING:
     from engine.rules.loader import RuleSet
 
 STAFF = frozenset({"secretariat", "admin"})
+ASKED = ("accepted", "partially_accepted")  # a cause of delay is asked of these only
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,10 @@ def set_delay_cause(
         raise UsageError('the cause "other" needs a few words: say what delays the action (--note)')
     if action.status in FINISHED:
         raise UsageError(f"{action.ref} is {action.status.replace('_', ' ')}; a cause of delay is for open actions")
+    if action.acceptance not in ASKED:
+        words = WORDS.get(action.acceptance, action.acceptance)
+        raise UsageError(f"{action.ref} is {words}; a cause of delay is for accepted actions that are overdue")
+    _check_overdue(session, action, now)
     if (action.delay_cause, action.delay_note) == (cause, note):
         return False
     old = action.delay_cause or None
@@ -298,6 +305,45 @@ def set_delay_cause(
     session.add(action)
     record_change(session, action, now, who, via, "delay cause", old, cause, note)
     return True
+
+
+def _check_overdue(session: Session, action: Action, now: datetime) -> None:
+    due = effective_due(action.due, action.extended_to)
+    plan = session.get(Plan, action.plan_id)
+    today = now.astimezone(zone(plan.timezone)).date() if plan is not None else now.date()
+    if due is None:
+        raise UsageError(f"{action.ref} has no due date; a cause of delay is for overdue actions")
+    if due >= today:
+        raise UsageError(f"{action.ref} is not overdue (due {day(due, 'en')}); a cause of delay is for overdue actions")
+
+
+def reporter_problem(session: Session, action: Action, who: str, *, what: str) -> str | None:
+    """Return why ``who`` may not ``what`` (e.g. "report A.4 implemented") from the command line, None when they
+    may: only the action's owner, the owner's delegate or deputy, and the secretariat or an administrator may.
+    Without an owners directory anyone may."""
+    if session.exec(select(Owner.id)).first() is None:
+        return None
+    person = session.get(Owner, who)
+    owner = session.get(Owner, action.owner_id) if action.owner_id else None
+    helpers = [session.get(Owner, i) for i in (owner.delegate_id, owner.deputy_id) if i] if owner else []
+    allowed = [p for p in [owner, *helpers] if p is not None]
+    if person is not None and (person.role in STAFF or person.id in {p.id for p in allowed}):
+        return None
+    names = [f"{p.name} ({p.id})" for p in allowed] + ["the secretariat"]
+    may = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    unknown = "" if person is not None else " is not in the owners directory;"
+    return f"--by {who}:{unknown} only {may} may {what}"
+
+
+def staff_problem(session: Session, who: str, *, what: str) -> str | None:
+    """Return why ``who`` may not ``what`` (the secretariat's or an administrator's work), None when they may."""
+    if session.exec(select(Owner.id)).first() is None:
+        return None
+    person = session.get(Owner, who)
+    if person is not None and person.role in STAFF:
+        return None
+    unknown = "" if person is not None else " is not in the owners directory;"
+    return f"--by {who}:{unknown} only the secretariat or an administrator may {what}"
 
 
 def pending_reports(session: Session, verifier_id: str | None) -> list[tuple[ClosureReport, Action]]:

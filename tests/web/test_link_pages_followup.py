@@ -5,6 +5,7 @@ through ``verify``; each GET changes nothing, each POST needs the form's token a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,6 +73,10 @@ def test_the_owners_done_link_reports_it_implemented_with_links(site) -> None:  
 
 def test_the_delay_link_records_a_cause_from_the_rules(site) -> None:  # type: ignore[no-untyped-def]
     client, engine, settings = site
+    with transaction(engine) as session:  # a cause of delay is for overdue actions
+        late = session.exec(select(Action).where(Action.ref == "III.a.1")).one()
+        late.due = date(2000, 5, 15)
+        session.add(late)
     path = link_path(settings, "III.a.1", "pardev", "delay")
     shown = client.get(path)
     assert shown.status_code == 200 and "Say why the action is late" in shown.text

@@ -33,6 +33,16 @@ Rating = Annotated[
 ]
 
 
+def check_by(ctx: typer.Context, problem: str | None) -> None:
+    """Refuse a ``--by`` given on the command line that names someone who may not do this (``problem`` says why);
+    without ``--by`` the login name is recorded, as the person at the console."""
+    from engine.errors import UsageError
+
+    source = ctx.get_parameter_source("by")
+    if problem is not None and (source is None or source.name != "DEFAULT"):
+        raise UsageError(problem)
+
+
 @app.command()
 def accept(
     ctx: typer.Context,
@@ -52,7 +62,7 @@ def accept(
 
     Example: [bold]planwatch accept III.d.3 --not --reason "outside the Office's mandate"[/]
     """
-    from engine.actions.followup import WORDS, set_acceptance
+    from engine.actions.followup import WORDS, set_acceptance, staff_problem
     from engine.errors import UsageError
     from engine.read.queries import find_action
 
@@ -72,6 +82,7 @@ def accept(
     )
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        check_by(ctx, staff_problem(session, by, what=f"record whether {action.ref} is accepted"))
         changed = set_acceptance(session, action, state, current_time(), who=by, via="cli", note=reason)
     word = "is now" if changed else "was already"
     make_console().print(f"{action.ref} {word} [bold]{WORDS[state]}[/].")
@@ -132,12 +143,13 @@ def delay(
 
     Example: [bold]planwatch delay II.3.1 "awaiting a decision" --note "budget committee meets in May"[/]
     """
-    from engine.actions.followup import set_delay_cause
+    from engine.actions.followup import reporter_problem, set_delay_cause
     from engine.read.queries import find_action
 
     causes = load_ruleset(ctx).delay_causes
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        check_by(ctx, reporter_problem(session, action, by, what=f"say why {action.ref} is late"))
         changed = set_delay_cause(session, action, cause, current_time(), who=by, via="cli", note=note, causes=causes)
     word = "is now" if changed else "was already"
     make_console().print(f"The cause of delay of {action.ref} {word} [bold]{cause}[/].")

@@ -48,13 +48,15 @@ def done(
 
     Example: [bold]planwatch done I.1a.1 --note "circulated 12 April" --link https://intranet.example.org/l.pdf[/]
     """
-    from engine.actions.followup import report_implemented
+    from engine.actions.followup import report_implemented, reporter_problem
+    from engine.cli.commands.followup import check_by
     from engine.read.queries import find_action
 
     # without a rules folder the defaults apply (two steps, the supervisor verifies); a broken one is an error
     rules = load_ruleset(ctx) if settings_of(ctx).rules_dir.exists() else None
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        check_by(ctx, reporter_problem(session, action, by, what=f"report {action.ref} implemented"))
         day = parse_day(occurrence, "--occurrence") if occurrence else None
         decision = report_implemented(
             session,
@@ -124,11 +126,14 @@ def progress_(
 ) -> None:
     """Report progress on an action (answers a check-in); each report is kept as a dated update.
     Example: [bold]planwatch progress II.3.5 --note "two workshops held" --percent 40[/]"""
+    from engine.actions.followup import reporter_problem
     from engine.actions.workflow import progress
+    from engine.cli.commands.followup import check_by
     from engine.read.queries import find_action
 
     with open_session(ctx) as session:
         action = find_action(session, action_id)
+        check_by(ctx, reporter_problem(session, action, by, what=f"report progress on {action.ref}"))
         state = "at risk" if at_risk else "on track"
         progress(session, action, current_time(), who=by, via="cli", note=note, state=state, percent=percent)
     make_console().print(f"Progress on {action.ref} recorded.")

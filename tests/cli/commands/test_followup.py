@@ -147,3 +147,64 @@ def test_done_without_a_rules_folder_reports_with_the_defaults(plan, workdir: Pa
     shutil.rmtree(workdir / "rules")
     said = plan("done", "I.1a.1", "--by", "program").out.strip()
     assert said == "I.1a.1 is reported implemented; Amara Okafor is asked to verify it."
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("done", "I.1a.1", "--by", "nobody"),
+            "planwatch: --by nobody: is not in the owners directory; only Jonas Lindqvist (program) or the "
+            "secretariat may report I.1a.1 implemented",
+        ),
+        (
+            ("done", "I.1a.1", "--by", "codev"),
+            "planwatch: --by codev: only Jonas Lindqvist (program) or the secretariat may report I.1a.1 implemented",
+        ),
+        (
+            ("progress", "I.1a.1", "--note", "x", "--by", "codev"),
+            "planwatch: --by codev: only Jonas Lindqvist (program) or the secretariat may report progress on I.1a.1",
+        ),
+        (
+            ("delay", "I.1a.1", "resources", "--by", "ghost"),
+            "planwatch: --by ghost: is not in the owners directory; only Jonas Lindqvist (program) or the "
+            "secretariat may say why I.1a.1 is late",
+        ),
+        (
+            ("accept", "I.1a.1", "--by", "program"),
+            "planwatch: --by program: only the secretariat or an administrator may record whether I.1a.1 is accepted",
+        ),
+    ],
+    ids=["done-unknown", "done-not-theirs", "progress", "delay", "accept"],
+)
+def test_by_must_name_someone_who_may_act(plan, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(plan.url)
+    result = plan(*args)
+    assert (result.code, result.err.strip()) == (2, message)
+    assert snapshot(plan.url) == before
+
+
+def test_by_may_name_the_owner_their_delegate_or_the_secretariat(plan) -> None:  # type: ignore[no-untyped-def]
+    owner = next(r for r in rows(plan).values() if "pardev" in (r.get("owner"), r.get("owner_id")))
+    assert plan("progress", owner["id"], "--note", "x", "--by", "secretariat").code == 0  # pardev's delegate
+    assert plan("done", "I.1a.1", "--by", "secretariat").code == 0
+    assert plan("accept", "III.d.3", "--partially", "--by", "secretariat").code == 0
+
+
+def test_delay_is_for_overdue_accepted_actions(plan) -> None:  # type: ignore[no-untyped-def]
+    assert plan("extend", "II.3.1", "--to", "2099-01-31").code == 0
+    before = snapshot(plan.url)
+    result = plan("delay", "II.3.1", "resources")
+    assert (result.code, result.err.strip()) == (
+        2,
+        "planwatch: II.3.1 is not overdue (due 31 January 2099); a cause of delay is for overdue actions",
+    )
+    assert snapshot(plan.url) == before
+    assert plan("accept", "III.d.3", "--not", "--reason", "outside the mandate", "--by", "secretariat").code == 0
+    before = snapshot(plan.url)
+    result = plan("delay", "III.d.3", "resources")
+    assert (result.code, result.err.strip()) == (
+        2,
+        "planwatch: III.d.3 is not accepted; a cause of delay is for accepted actions that are overdue",
+    )
+    assert snapshot(plan.url) == before

@@ -20,7 +20,7 @@ def jsonl(text: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_workflow_commands_record_and_replan(plan) -> None:  # type: ignore[no-untyped-def]
-    assert plan("progress", "II.3.5", "--note", "two workshops", "--by", "kwame").code == 0
+    assert plan("progress", "II.3.5", "--note", "two workshops", "--by", "hrd").code == 0
     assert plan("hold", "III.d.2", "--reason", "awaiting mandate").code == 0
     assert plan("reassign", "II.3.3", "eval").code == 0
     assert plan("extend", "II.3.1", "--to", "2000-09-30", "--reason", "budget").code == 0
