@@ -48,9 +48,16 @@ def done(
 
     Example: [bold]planwatch done I.1a.1 --note "circulated 12 April" --link https://intranet.example.org/l.pdf[/]
     """
+    from engine.actions.evidence import EvidenceError, check_link
     from engine.actions.followup import report_implemented, reporter_problem
     from engine.cli.commands.followup import check_by
+    from engine.errors import UsageError
     from engine.read.queries import find_action
+
+    try:
+        links = [check_link(one) for one in link or ()]
+    except EvidenceError as problem:
+        raise UsageError(f"--link {problem}") from None
 
     # without a rules folder the defaults apply (two steps, the supervisor verifies); a broken one is an error
     rules = load_ruleset(ctx) if settings_of(ctx).rules_dir.exists() else None
@@ -65,7 +72,7 @@ def done(
             who=by,
             via="cli",
             note=note,
-            links=link or (),
+            links=links,
             owner_rating=rating,
             occurrence=day,
             rules=rules,

@@ -208,3 +208,13 @@ def test_delay_is_for_overdue_accepted_actions(plan) -> None:  # type: ignore[no
         "planwatch: III.d.3 is not accepted; a cause of delay is for accepted actions that are overdue",
     )
     assert snapshot(plan.url) == before
+
+
+def test_done_refuses_a_link_that_is_not_a_web_address(plan) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(plan.url)
+    result = plan("done", "I.1a.1", "--by", "program", "--link", "https://x.org/a.pdf", "--link", "notaurl")
+    assert (result.code, result.err.strip()) == (
+        2,
+        "planwatch: --link 'notaurl' is not a web address; give links like https://example.org/report.pdf",
+    )
+    assert snapshot(plan.url) == before
