@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 from engine.channels import channel_for
 from engine.channels.admin import admin_route
 from engine.clock import Clock, SystemClock
-from engine.drive.tick import digest_step, dispatch_step, plan_step
+from engine.drive.tick import campaign_step, digest_step, dispatch_step, plan_step
 from engine.errors import OperationalError, PlanwatchError
 from engine.mail.compose import renderer_for
 from engine.outbox import LEASE, take_back_leases
@@ -292,7 +292,9 @@ def run_service(
         return stats.handled > 0  # a pass that marked rows wrote; one that found nothing only read
 
     def digests() -> bool:
-        if digest_step(engine, clock.now(), holder.current()):
+        rules = holder.current()
+        started = campaign_step(engine, rules, clock.now())  # the rules' update campaigns due today
+        if digest_step(engine, clock.now(), rules) or started:
             waker.nudge()
         return False  # it may have had nothing to write: the tick's heartbeat says when writes work
 

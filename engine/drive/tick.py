@@ -1,13 +1,15 @@
-"""The tick, composed once: three steps, and ``run_tick``, which chains them.
+"""The tick, composed once: four steps, and ``run_tick``, which chains them.
 
+- ``campaign_step``: the update campaigns the rules start (``campaigns:``) -> one message per owner asked;
 - ``plan_step``: the actions that have come due -> the planner -> the outbox (and the escalation log);
 - ``digest_step``: held notices -> one digest per recipient whose digest time has come;
 - ``dispatch_step``: the outbox's due rows -> messages -> the channel.
 
 ``run_tick`` runs them in that order at one instant (``planwatch tick``, the simulator, the tests);
-``planwatch run`` (``service``) schedules the same three steps on APScheduler's metronome. The
+``planwatch run`` (``service``) schedules the same steps on APScheduler's metronome. The
 clock is a parameter: an instant (``now``, aware UTC) or, for the dispatch step's passes, a ``Clock``.
-An idle tick is a single indexed query; a busy one costs in proportion to what is due.
+An idle tick is a single indexed query (and one over the plans when the rules start campaigns); a busy one
+costs in proportion to what is due.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
 from engine.channels import Channel
 from engine.clock import Clock, FixedClock
+from engine.drive.campaign_rules import start_due_campaigns
 from engine.drive.dispatch import DispatchStats, Later, dispatch
 from engine.drive.planning import TickStats, plan_due
 from engine.mail.context import Row
@@ -42,6 +45,7 @@ class TickReport:
     at: datetime
     planned: TickStats = field(default_factory=TickStats)
     digests: int = 0
+    campaigns: int = 0
     dispatched: DispatchStats = field(default_factory=DispatchStats)
     idle: bool = False
 
@@ -75,6 +79,12 @@ def digest_step(engine: Engine, now: datetime, rules: RuleSet | None = None) -> 
     """Bundle held notices into the digests due at ``now`` (aware UTC), on each recipient's business days
     (those ``rules`` give their zone); return how many were made."""
     return build_digests(engine, now, rules.calendar_of if rules is not None else None)
+
+
+def campaign_step(engine: Engine, rules: RuleSet, now: datetime) -> int:
+    """Start the update campaigns the rules say are due at ``now`` (aware UTC), one per plan and month, on the
+    plan's business day; return how many were started (their messages are queued)."""
+    return start_due_campaigns(engine, rules, now)
 
 
 def dispatch_step(
@@ -152,6 +162,7 @@ def run_tick(
     ``ahead`` is ``plan_step``'s; the dispatch step makes one pass of up to ``TICK_LIMIT`` rows.
     """
     report = TickReport(now)
+    report.campaigns = campaign_step(engine, rules, now)  # its messages are queued for the dispatch below
     actions, messages, held = work_waiting(engine, now, now + ahead)
     if not (actions or messages or held):
         report.idle = True

@@ -28,6 +28,7 @@ from engine.rules.policy import (
     DEFAULT_DELAY_CAUSES,
     Acceptance,
     ActionFacts,
+    CampaignRule,
     CheckinRule,
     Closure,
     Defaults,
@@ -63,6 +64,8 @@ class RuleSet:
     delay_causes: tuple[str, ...] = DEFAULT_DELAY_CAUSES
     # each verifier named by owner id (``closure: {verifier: ID}``) and where it is written
     verifiers: tuple[tuple[str, Location], ...] = ()
+    # the update campaigns the rules start (``campaigns:`` of the rule files), in file order
+    campaigns: tuple[CampaignRule, ...] = ()
 
     def check_verifiers(self, known: Iterable[str]) -> None:
         """Raise ``ValidationErrors`` for every ``closure.verifier`` that names an owner id not in ``known``."""
@@ -141,9 +144,10 @@ def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> Rul
     holidays = _Holidays()
     loaded: list[_Loaded] = []
     causes: list[str] = []
+    campaigns: list[CampaignRule] = []
     for file, doc in rule_docs.items():
         try:
-            loaded.extend(_policies(file, doc, holidays, causes))
+            loaded.extend(_policies(file, doc, holidays, causes, campaigns))
         except ValidationErrors as exc:
             found.extend(exc.errors)
     found.extend(_duplicate_names(rule_docs.values()))
@@ -161,6 +165,7 @@ def load_rules(path: str | Path, templates: Sequence[Path] | None = None) -> Rul
         named_templates,
         tuple(causes) or DEFAULT_DELAY_CAUSES,
         tuple(x.verifier for x in loaded if x.verifier is not None),
+        tuple(campaigns),
     )
 
 
@@ -313,8 +318,11 @@ class _Loaded:
     verifier: tuple[str, Location] | None = None  # a verifier named by owner id, and where
 
 
-def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: list[str]) -> Iterator[_Loaded]:
-    """Yield each policy of a file with the file's defaults merged in; add its ``delay_causes`` to ``causes``."""
+def _policies(
+    path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: list[str], campaigns: list[CampaignRule]
+) -> Iterator[_Loaded]:
+    """Yield each policy of a file with the file's defaults merged in; add its ``delay_causes`` to ``causes`` and
+    its ``campaigns`` to ``campaigns``."""
     errors = [holidays.resolve(path, doc, loc) for loc in _delivery_locs(doc.data)]
     flat = [e for errs in errors for e in errs]
     try:
@@ -332,6 +340,7 @@ def _policies(path: Path, doc: yamlfile.Document, holidays: _Holidays, causes: l
     if flat:
         raise ValidationErrors(flat)
     causes.extend(c.strip() for c in parsed.delay_causes or () if c.strip() not in causes)
+    campaigns.extend(parsed.campaigns)
     for i, policy in enumerate(parsed.policies):
         merged = _with_defaults(policy, parsed.defaults)
         yield _Loaded(merged, doc.locate(("policies", i)), _templates(doc, i, merged), _verifier(doc, i, merged))
@@ -514,6 +523,7 @@ class _Holidays:
 # Which model a mapping at a breadcrumb (list indexes left out) is, to list its keys on a typo.
 MODELS: dict[str, type[BaseModel]] = {
     "": RuleFile,
+    "campaigns": CampaignRule,
     "defaults": Defaults,
     "defaults.delivery": Delivery,
     "defaults.limits": Limits,

@@ -302,6 +302,7 @@ class Recurrence(_Model):
     bound: DurationField | None = None
 
 
+MAX_CAMPAIGN_DAYS = 366  # how far ahead a campaign may look (``within``)
 DEFAULT_DELAY_CAUSES = ("resources", "depends on another action", "awaiting a decision", "external factors", "other")
 ACCEPTANCE_STATES = ("accepted", "partially_accepted", "not_accepted", "under_consideration")
 
@@ -491,12 +492,49 @@ def _causes(value: Any) -> Any:
     return value
 
 
+class CampaignRule(_Model):
+    """An update campaign the rules start: every ``every`` months (counted from January), on day ``day`` of the
+    month (or the next business day), every owner is asked in one message to update their open actions due
+    within ``within`` (and the overdue ones, unless ``overdue: false``)."""
+
+    every: DurationField
+    day: int = 1
+    within: DurationField = parse_duration("45d")
+    overdue: bool = True
+
+    @field_validator("every")
+    @classmethod
+    def _months(cls, value: Duration) -> Duration:
+        if value.months < 1 or value.months > 12 or value != Duration(months=value.months):
+            raise ValueError(f"expected a number of months from 1mo to 12mo (like 1mo or 3mo), got {value}")
+        return value
+
+    @field_validator("day")
+    @classmethod
+    def _day_of_month(cls, value: int) -> int:
+        if not 1 <= value <= 28:
+            raise ValueError(f"expected a day of the month from 1 to 28 (every month has those), got {value}")
+        return value
+
+    @field_validator("within")
+    @classmethod
+    def _days(cls, value: Duration) -> Duration:
+        if value != Duration(days=value.days) or not 1 <= value.days <= MAX_CAMPAIGN_DAYS:
+            raise ValueError(f"expected a number of days from 1d to {MAX_CAMPAIGN_DAYS}d (like 45d), got {value}")
+        return value
+
+    def starts_in(self, year: int, month: int) -> bool:
+        """Return True when a campaign of this rule is due in ``month`` of ``year``."""
+        return (year * 12 + month - 1) % self.every.months == 0
+
+
 class RuleFile(_Model):
     """One rule file."""
 
     defaults: Defaults = Defaults()
     policies: list[Policy] = []
     delay_causes: Annotated[list[str] | None, BeforeValidator(_causes)] = None
+    campaigns: list[CampaignRule] = []
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ class Campaign(SQLModel, table=True):
     """A request to every owner to update their open actions due within ``within_days`` (and the overdue ones)."""
 
     __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("plan_id", "period"),)
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="plan.id", index=True)
@@ -101,6 +102,8 @@ class Campaign(SQLModel, table=True):
     respond_by: date | None = None
     note: str = ""
     closed_at: datetime | None = _utc(nullable=True)
+    # the month a campaign the rules start is for ("2000-05"), once per plan; None when started by hand
+    period: str | None = None
 
 
 class CampaignRequest(SQLModel, table=True):

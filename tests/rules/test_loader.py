@@ -352,7 +352,7 @@ def test_a_holiday_list_nobody_names_is_read_as_rules(rules: Path) -> None:
     write(rules / "days.yaml", "holidays:\n  - 2000-08-01\n")
     assert errors(rules) == [
         "rules/days.yaml:1:1: holidays: unknown key 'holidays' (a holiday list is read only when a rule file names it "
-        "under delivery: holidays:); expected one of defaults, policies, delay_causes",
+        "under delivery: holidays:); expected one of defaults, policies, delay_causes, campaigns",
     ]
 
 
@@ -741,3 +741,43 @@ def test_the_stale_template_is_checked_where_it_is_named(rules: Path) -> None:
         ("reminder", "rules/r.yaml:8:9"),
         ("stale", "rules/r.yaml:2:10"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("added", "expected"),
+    [
+        pytest.param(
+            "campaigns: [{every: 2w}]\n",
+            "rules/x.yaml:7:21: campaigns[0].every: expected a number of months from 1mo to 12mo (like 1mo or 3mo), "
+            "got 14d",
+            id="every-weeks",
+        ),
+        pytest.param(
+            "campaigns:\n  - {every: 1mo, day: 31}\n",
+            "rules/x.yaml:8:23: campaigns[0].day: expected a day of the month from 1 to 28 (every month has those), "
+            "got 31",
+            id="day-31",
+        ),
+        pytest.param(
+            "campaigns:\n  - {every: 1mo, within: 2mo}\n",
+            "rules/x.yaml:8:26: campaigns[0].within: expected a number of days from 1d to 366d (like 45d), got 2mo",
+            id="within-months",
+        ),
+        pytest.param(
+            "campaigns:\n  - {every: 1mo, withn: 45d}\n",
+            "rules/x.yaml:8:18: campaigns[0].withn: unknown key 'withn' (did you mean 'within'?); "
+            "expected one of every, day, within, overdue",
+            id="misspelt",
+        ),
+    ],
+)
+def test_bad_campaign_rule(rules: Path, added: str, expected: str) -> None:
+    write(rules / "x.yaml", POLICY + added)
+    assert errors(rules) == [expected]
+
+
+def test_campaign_rules_are_read_in_file_order(rules: Path) -> None:
+    added = "campaigns:\n  - {every: 1mo, day: 1, within: 45d}\n  - {every: 3mo, overdue: false}\n"
+    write(rules / "x.yaml", POLICY + added)
+    found = load_rules(rules).campaigns
+    assert [(c.every.months, c.day, c.within.days, c.overdue) for c in found] == [(1, 1, 45, True), (3, 1, 45, False)]

@@ -93,6 +93,8 @@ def upgrade() -> None:
         sa.Column("respond_by", sa.Date(), nullable=True),
         sa.Column("note", sa.String(), nullable=False),
         sa.Column("closed_at", UTC, nullable=True),
+        sa.Column("period", sa.String(), nullable=True),
+        sa.UniqueConstraint("plan_id", "period"),
     )
     op.create_index("ix_campaign_plan_id", "campaign", ["plan_id"])
     op.create_table(
