@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from engine.languages import gettext
-from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for
+from engine.mail.context import Facts, Row, action_context, digest_context, envelope_for, subject_kind
 from engine.mail.messages import as_bytes, build_message, headline
 from engine.mail.render import Renderer, template_error
 from engine.store.models import Action, Owner, Plan, Section
@@ -375,7 +375,8 @@ def _check_one(renderer: Renderer, name: str, row: Row, subjects: dict[tuple[str
         return template_error(exc, _path(renderer, name, "txt"))
     if row["action_id"] is None:
         return None
-    thread = "action" if row["payload"]["role"] in {"owner", "delegate"} else "escalation"
+    # one subject per thread and kind: a verifier's request and reminders say what they ask
+    thread = subject_kind(row)
     subject = str(parsed["Subject"])
     first = subjects.setdefault((thread, row["recipient"]), (name, subject))
     if first[1] != subject:

@@ -162,6 +162,20 @@ def thread_of(row: Row) -> str:
     return "action" if role_of(row) in OWNER_ROLES else "escalation"
 
 
+def subject_kind(row: Row) -> str:
+    """Return what the subject says the message is: "verify" (a verifier asked to confirm a report),
+    "verify_again" (the verifier's reminders), "extension" (a request for an extension to decide), else its thread's
+    ("action" or "escalation")."""
+    template, thread = row["template"], thread_of(row)
+    if template == "verification_request":
+        return "verify"
+    if template == "verification_overdue" and role_of(row) == "verifier":
+        return "verify_again"
+    if template == "extension_requested":
+        return "extension"
+    return thread
+
+
 def summary(action: Row) -> str:
     """Return a one-line summary of the action: its title, cut at a word near 110 characters."""
     text = one_line(str(action.get("title") or ""))
@@ -279,6 +293,7 @@ def action_context(
         "pending_extension": _pending(facts.pending, people, lang),
         "extended": _extended(facts.action, lang),
         "thread": thread_of(row),
+        "subject_kind": subject_kind(row),
         "extension": _extension(payload, people, lang),
         "closure": _closure(payload, people, lang),
     }
