@@ -10,9 +10,11 @@ the same whenever it is made. Definitions, as the report states them:
   closure, the owner marked it done). An action reported implemented but not yet verified is *reported*.
 - *Implementation rate*: implemented over accepted, where accepted counts "partially accepted" too; dropped
   actions and standing (recurring) actions are left out of both.
-- *Responsible unit*: the owner's department, the person two steps below the top of the owner's supervisor
-  chain (in the example plan the departments under the Executive Director); an owner within two steps of
-  the top is their own unit.
+- *Responsible unit*: the owner's department: the top-most supervisor in the owner's chain below the
+  organisation's head (the person with no supervisor), so that a head of department's unit holds the actions of
+  all their people; an owner directly below the head, or with no supervisor, is their own unit. When that puts
+  every action of the report in one unit (a single person below the head, as the Executive Director under the
+  Director-General's office in the example plan), the units are taken one step further down, and so on.
 - *Overdue*: accepted, open (not reported, done, dropped or on hold), not recurring, and its due date in force
   on the day (after the extensions granted by then) is before the day.
 
@@ -422,7 +424,9 @@ class _History:
             tz=zone(plan.timezone),
             parts=_parts(session, plan.id),
             owners=owners,
-            units={o: owners.get(unit_of(o, supervisors), o) for o in owners},
+            units={
+                o: owners.get(u, u) for o, u in units_of({f.owner_id for f in facts if f.owner_id}, supervisors).items()
+            },
             events=events,
             extended=extended,
             moved=moved,
@@ -517,12 +521,37 @@ def _last_closure(closures: list[_Closure] | None, k: int) -> _Closure | None:
     return last._replace(status="reported", verifier_rating="")
 
 
-def unit_of(owner_id: str, supervisors: dict[str, str | None]) -> str:
-    """Return the owner's responsible unit: the person two steps below the top of their chain (or themselves)."""
+def units_of(owner_ids: Iterable[str], supervisors: dict[str, str | None]) -> dict[str, str]:
+    """Return each owner's responsible unit (an owner id): their top-most supervisor below the head of their chain,
+    or one step further down while that would leave a single unit for all the owners under that head (see the
+    module's definition)."""
+    by_head: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for o in owner_ids:
+        chain = _top_down(o, supervisors)
+        by_head[chain[0]][o] = chain
+    found: dict[str, str] = {}
+    for chains in by_head.values():
+        found |= _units_under_one_head(chains)
+    return found
+
+
+def _units_under_one_head(chains: dict[str, list[str]]) -> dict[str, str]:
+    def at(depth: int) -> dict[str, str]:
+        return {o: chain[depth] if len(chain) > depth else o for o, chain in chains.items()}
+
+    for depth in range(1, max(len(chain) for chain in chains.values())):
+        found = at(depth)
+        if len(set(found.values())) > 1:
+            return found
+    return at(1)
+
+
+def _top_down(owner_id: str, supervisors: dict[str, str | None]) -> list[str]:
+    """Return the owner's supervisor chain from its head down to the owner (a loop is cut where it closes)."""
     chain = [owner_id]
     while (boss := supervisors.get(chain[-1])) and boss not in chain and len(chain) < 50:
         chain.append(boss)
-    return chain[-3] if len(chain) > 3 else owner_id
+    return chain[::-1]
 
 
 def _facts(session: Session, plan_id: str, scope: frozenset[str] | None) -> list[_Facts]:

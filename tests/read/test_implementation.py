@@ -25,7 +25,7 @@ from engine.read.implementation import (
     band_of,
     build_implementation,
     months_between,
-    unit_of,
+    units_of,
 )
 from engine.read.implementation_text import paragraphs
 from engine.read.queries import find_action
@@ -193,12 +193,16 @@ def test_whole_months_are_counted_as_dateutil_counts_them(start: date, days: int
     assert months_between(start, end) == gap.years * 12 + gap.months
 
 
-def test_the_responsible_unit_is_two_steps_below_the_top() -> None:
+def test_a_unit_is_the_top_most_supervisor_below_the_head_and_holds_its_people() -> None:
     bosses = {"dg": None, "ed": "dg", "codev": "ed", "ro-bangkok": "codev", "program": "ed", "lonely": None}
-    assert unit_of("ro-bangkok", bosses) == "codev"
-    assert (
-        unit_of("codev", bosses) == "codev" and unit_of("ed", bosses) == "ed" and unit_of("lonely", bosses) == "lonely"
-    )
+    # a single person below the head (the Executive Director): the units are the departments one step down
+    units = units_of(["ro-bangkok", "codev", "program", "ed", "lonely"], bosses)
+    assert units == {"ro-bangkok": "codev", "codev": "codev", "program": "program", "ed": "ed", "lonely": "lonely"}
+    # three levels: a head of department's unit holds the actions of their people
+    bosses = {"head": None, "finance": "head", "ana": "finance", "ben": "finance", "hr": "head", "cleo": "hr"}
+    units = units_of(["ana", "ben", "cleo", "finance"], bosses)
+    assert units == {"ana": "finance", "ben": "finance", "cleo": "hr", "finance": "finance"}
+    assert units_of(["head"], bosses) == {"head": "head"} and units_of([], bosses) == {}
 
 
 def test_units_owners_and_parts_add_up(engine: Engine) -> None:
