@@ -156,6 +156,7 @@ PAGES: dict[str, tuple[str | None, Callable[[World], str], str]] = {
     "escalations": ("ed-devcoop", lambda w: "/escalations", "Escalations"),
     "escalations of one action": ("ed-devcoop", lambda w: "/escalations?action=III.d.1", "Escalations"),
     "action seen by its supervisor": ("ed-devcoop", lambda w: f"/actions/{action_id(w[1], EXTENDED)}", "III.b.1 "),
+    "action seen by the secretariat": ("secretariat", lambda w: f"/actions/{action_id(w[1], EXTENDED)}", "III.b.1 "),
     "escalations acknowledged": ("ed-devcoop", lambda w: "/escalations?state=acknowledged", "Escalations"),
     "plan": ("secretariat", lambda w: "/plan", "Plan: "),
     "report": ("secretariat", lambda w: "/report", "Progress report: "),
