@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.drive.campaign_rules import start_day, start_due_campaigns
 from engine.drive.tick import run_tick
@@ -36,7 +36,7 @@ def campaigns(engine: Any) -> list[tuple[str | None, date, list[str]]]:
     """Each campaign: its month, the plan's day it started, the owners asked."""
     with transaction(engine) as session:
         found = []
-        for c in session.exec(select(Campaign).order_by(Campaign.id)).all():
+        for c in session.exec(select(Campaign).order_by(col(Campaign.id))).all():
             asked = session.exec(select(CampaignRequest.owner_id).where(CampaignRequest.campaign_id == c.id)).all()
             found.append((c.period, c.created_at.astimezone(zone("Europe/Zurich")).date(), sorted(asked)))
         return found
