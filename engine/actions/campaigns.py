@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from engine.actions.evidence import EvidenceStore, attach_file, check_file
 from engine.actions.workflow import progress
 from engine.errors import InputError, UsageError
+from engine.languages import day, gettext, language_of, ngettext
 from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import effective_due
 from engine.store.followup_models import Campaign, CampaignRequest, ProgressUpdate
@@ -165,17 +166,19 @@ def _ask(
     now: datetime,
 ) -> None:
     """Queue the ``campaign`` message to ``owner`` listing ``actions``."""
-    items = [_item(a, parts.get(a.section_key, (0, "")), today) for a in actions]
+    lang = language_of(owner.language, plan.language)  # the owner reads the list in their language
+    items = [_item(a, parts.get(a.section_key, (0, "")), today, lang) for a in actions]
     payload: dict[str, Any] = {
         "role": "owner",
         "role_tz": owner.timezone,
+        "language": lang,
         "items": items,
         "campaign": {
             "id": campaign.id,
             "title": campaign.title,
             "within_days": campaign.within_days,
             "respond_by": campaign.respond_by.isoformat() if campaign.respond_by else "",
-            "respond_by_long": _long(campaign.respond_by) if campaign.respond_by else "",
+            "respond_by_long": day(campaign.respond_by, lang) if campaign.respond_by else "",
             "note": campaign.note,
             "plan": plan.symbol or plan.id,
         },
@@ -198,31 +201,36 @@ def _ask(
     enqueue(session.connection(), [row])
 
 
-def _item(action: Action, part: tuple[int, str], today: date) -> dict[str, Any]:
+def _item(action: Action, part: tuple[int, str], today: date, lang: str = "en") -> dict[str, Any]:
     due = effective_due(action.due, action.extended_to)
     assert due is not None
-    late = (today - due).days
-    if late > 0:
-        words = f"{late} day{'s' if late != 1 else ''} overdue (due {_long(due)})"
-    else:
-        left = -late
-        words = {0: "Due today", 1: "Due tomorrow"}.get(left, f"Due in {left} days") + f" ({_long(due)})"
     return {
         "ref": action.ref,
         "plan_id": action.plan_id,
         "title": action.title,
-        "type": "overdue" if late > 0 else "reminder",
+        "type": "overdue" if (today - due).days > 0 else "reminder",
         "level": 0,
-        "headline": words,
+        "headline": due_words(due, today, lang),
         "due": due.isoformat(),
-        "overdue": late > 0,
+        "overdue": (today - due).days > 0,
         "part": part[1],
         "part_order": part[0],
     }
 
 
-def _long(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+def due_words(due: date, today: date, lang: str) -> str:
+    """Return how an action stands against ``due`` in ``lang``: "12 days overdue (due 30 September 2026)",
+    "Due today (...)", "Due tomorrow (...)", "Due in 5 days (...)"."""
+    late, when = (today - due).days, day(due, lang)
+    if late > 0:
+        text = ngettext(lang, "%(num)d day overdue (due %(date)s)", "%(num)d days overdue (due %(date)s)", late)
+        return text % {"num": late, "date": when}
+    if late == 0:
+        return gettext(lang, "Due today (%(date)s)") % {"date": when}
+    if late == -1:
+        return gettext(lang, "Due tomorrow (%(date)s)") % {"date": when}
+    text = ngettext(lang, "Due in %(num)d day (%(date)s)", "Due in %(num)d days (%(date)s)", -late)
+    return text % {"num": -late, "date": when}
 
 
 def save_updates(

@@ -275,3 +275,30 @@ def test_the_campaign_message_goes_out_with_a_link_per_action_and_one_to_the_pag
     assert plain.count("/progress") == 3 and "[II.3.4]" in plain
     with transaction(world) as session:
         assert {r.status for r in session.exec(select(Outbox).where(Outbox.template == "campaign")).all()} == {"sent"}
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("fr", "[II.3.1] 1 jour de retard (échéance : 31 mai 2000)"),
+        ("es", "[II.3.1] 1 día de retraso"),
+    ],
+)
+def test_the_campaign_message_lists_the_actions_in_the_owners_language(world: Engine, language: str, line: str) -> None:
+    from engine.store.models import Owner
+
+    with transaction(world) as session:
+        owner = session.get(Owner, "hrd")
+        assert owner is not None
+        owner.language = language
+        session.add(owner)
+    with transaction(world) as session:
+        start_campaign(session, _plan(session), NOW, who="secretariat", respond_by=date(2000, 6, 15))
+    with transaction(world) as session:
+        row = next(
+            r for r in session.exec(select(Outbox).where(Outbox.template == "campaign")) if r.recipient_id == "hrd"
+        )
+        first = row.payload["items"][0]
+        assert f"[{first['ref']}] {first['headline']}".startswith(line)
+        assert "overdue" not in first["headline"] and "day" not in first["headline"].split()
+        assert row.payload["campaign"]["respond_by_long"] in ("15 juin 2000", "15 de junio de 2000")
