@@ -28,27 +28,40 @@ from engine.errors import InputError
 from engine.store.followup_models import Evidence
 from engine.store.models import Action
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation: the pages say a refusal in their reader's language."""
+    return message
+
+
 # extension → (what people call it, the Content-Type it is served with, the type its first bytes must show)
 ACCEPTED: dict[str, tuple[str, str, str | None]] = {
     "pdf": ("PDF", "application/pdf", "pdf"),
     "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
     "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "odt": ("OpenDocument text", "application/vnd.oasis.opendocument.text", "odt"),
-    "ods": ("OpenDocument spreadsheet", "application/vnd.oasis.opendocument.spreadsheet", "ods"),
-    "png": ("PNG image", "image/png", "png"),
-    "jpg": ("JPEG image", "image/jpeg", "jpg"),
-    "jpeg": ("JPEG image", "image/jpeg", "jpg"),
-    "txt": ("plain text", "text/plain; charset=utf-8", None),
+    "odt": (N_("OpenDocument text"), "application/vnd.oasis.opendocument.text", "odt"),
+    "ods": (N_("OpenDocument spreadsheet"), "application/vnd.oasis.opendocument.spreadsheet", "ods"),
+    "png": (N_("PNG image"), "image/png", "png"),
+    "jpg": (N_("JPEG image"), "image/jpeg", "jpg"),
+    "jpeg": (N_("JPEG image"), "image/jpeg", "jpg"),
+    "txt": (N_("plain text"), "text/plain; charset=utf-8", None),
     "csv": ("CSV", "text/csv; charset=utf-8", None),
 }
-ACCEPTED_WORDS = "PDF, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), PNG, JPEG, plain text (.txt) or CSV"
+ACCEPTED_WORDS = N_("PDF, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), PNG, JPEG, plain text (.txt) or CSV")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_NAME = 120
 MAX_URL = 2000
 
 
 class EvidenceError(InputError):
-    """A file or link that cannot be kept as evidence; the message names it and says what is accepted."""
+    """A file or link that cannot be kept as evidence; the message names it and says what is accepted.
+
+    ``template`` (marked with ``N_``) and ``values`` let a page say it in its reader's language.
+    """
+
+    def __init__(self, template: str, **values: str) -> None:
+        super().__init__(template % values if values else template)
+        self.template, self.values = template, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,26 +96,50 @@ def check_file(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tu
     """Return (clean name, Content-Type) of an acceptable evidence file; raise ``EvidenceError`` saying why not."""
     shown = clean_name(name)
     if not shown:
-        raise EvidenceError("the file has no name; give it one ending in its type, like report.pdf")
+        raise EvidenceError(N_("the file has no name; give it one ending in its type, like report.pdf"))
     ext = shown.rpartition(".")[2].lower() if "." in shown else ""
     if ext not in ACCEPTED:
-        kind = f".{ext} files" if ext else "files without a type in their name"
-        raise EvidenceError(f"{shown}: {kind} are not accepted as evidence; send {ACCEPTED_WORDS}")
+        raise EvidenceError(
+            N_("%(name)s: .%(ext)s files are not accepted as evidence; send %(accepted)s")
+            if ext
+            else N_("%(name)s: files without a type in their name are not accepted as evidence; send %(accepted)s"),
+            name=shown,
+            ext=ext,
+            accepted=ACCEPTED_WORDS,
+        )
     if not data:
-        raise EvidenceError(f"{shown}: the file is empty; choose the file again")
+        raise EvidenceError(N_("%(name)s: the file is empty; choose the file again"), name=shown)
     if len(data) > max_bytes:
         raise EvidenceError(
-            f"{shown}: the file is {megabytes(len(data))}, more than the {megabytes(max_bytes)} accepted; "
-            "send a smaller file or a link to where it is kept"
+            N_(
+                "%(name)s: the file is %(size)s, more than the %(limit)s accepted; "
+                "send a smaller file or a link to where it is kept"
+            ),
+            name=shown,
+            size=megabytes(len(data)),
+            limit=megabytes(max_bytes),
         )
     words, content_type, magic = ACCEPTED[ext]
     found = filetype.guess(data)
     if magic is None:
         if found is not None or not _is_text(data):
-            raise EvidenceError(f"{shown}: the name says {words}, but the file is not text; check it is the right file")
+            raise EvidenceError(
+                N_("%(name)s: the name says %(words)s, but the file is not text; check it is the right file"),
+                name=shown,
+                words=words,
+            )
     elif found is None or found.extension != magic:
-        seen = f"a .{found.extension} file" if found is not None else "not a file of that type"
-        raise EvidenceError(f"{shown}: the name says {words}, but its content is {seen}; check it is the right file")
+        raise EvidenceError(
+            N_("%(name)s: the name says %(words)s, but its content is a .%(seen)s file; check it is the right file")
+            if found is not None
+            else N_(
+                "%(name)s: the name says %(words)s, but its content is not a file of that type; "
+                "check it is the right file"
+            ),
+            name=shown,
+            words=words,
+            seen=found.extension if found is not None else "",
+        )
     return shown, content_type
 
 
@@ -121,9 +158,13 @@ def check_link(url: str) -> str:
     text = url.strip()
     parts = urlsplit(text)
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname or len(text) > MAX_URL:
-        raise EvidenceError(f"{text[:80]!r} is not a web address; give links like https://example.org/report.pdf")
+        raise EvidenceError(
+            N_("%(link)s is not a web address; give links like https://example.org/report.pdf"), link=repr(text[:80])
+        )
     if any(c.isspace() or not c.isprintable() for c in text):
-        raise EvidenceError(f"{text[:80]!r}: a web address has no spaces; copy it again from the browser")
+        raise EvidenceError(
+            N_("%(link)s: a web address has no spaces; copy it again from the browser"), link=repr(text[:80])
+        )
     return text
 
 

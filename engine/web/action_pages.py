@@ -291,6 +291,7 @@ def record_delay_cause(request: Request, action_id: RowId, posted: Posted) -> Re
             raise PageError(
                 403, N_("Not yours to explain"), N_("Only the action's owner or their supervisors say why it is late.")
             )
+        check_cause(form.get("cause", ""), form.get("note", ""), rules)
         set_delay_cause(
             session,
             action,
@@ -302,6 +303,23 @@ def record_delay_cause(request: Request, action_id: RowId, posted: Posted) -> Re
             causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
         )
     return _back(form, action_id, "delay")
+
+
+def check_cause(cause: str, note: str, rules: RuleSet | None) -> None:
+    """Refuse a cause of delay the rules do not list, or "other" without a note, in the reader's language."""
+    if cause not in (rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES):
+        raise PageError(
+            400,
+            N_("That could not be done"),
+            N_("Unknown cause of delay “%(cause)s”: choose one of the causes in the list."),
+            cause=cause,
+        )
+    if cause == "other" and not note.strip():
+        raise PageError(
+            400,
+            N_("That could not be done"),
+            N_("The cause “other” needs a few words: say what delays the action in the Note box."),
+        )
 
 
 @router.post("/actions/{action_id}/acceptance")

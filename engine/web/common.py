@@ -26,6 +26,9 @@ def refusing_bad_input() -> Iterator[None]:
     try:
         yield
     except PlanwatchError as exc:
+        template, values = getattr(exc, "template", None), getattr(exc, "values", {})
+        if isinstance(template, str):  # a refusal marked for translation: said in the reader's language
+            raise PageError(400, N_("That could not be done"), template, **values) from None
         raise PageError(400, N_("That could not be done"), f"{exc}.") from None
 
 

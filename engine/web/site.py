@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
@@ -18,8 +20,8 @@ from engine.web import (
     report_pages,
     signin_pages,
 )
-from engine.web.auth import PageError, SignInRequired
-from engine.web.templating import N_, SHIPPED, page, page_language
+from engine.web.auth import PageError, Signed, SignInRequired, signed_in
+from engine.web.templating import N_, SHIPPED, page, page_language, set_language
 
 STATIC = {"planwatch.css": "text/css; charset=utf-8", "planwatch.js": "text/javascript; charset=utf-8"}
 
@@ -48,27 +50,48 @@ async def _sign_in_required(request: Request, _exc: Exception) -> HTMLResponse:
     return page(request, "signin.html.j2", status=401, sent=False)
 
 
+def _signed(request: Request) -> dict[str, Any]:
+    """Return the page's viewer and CSRF token when someone is signed in (their navigation, not "Sign in"); the
+    language already chosen for the request (a link's person's) stays."""
+    chosen = getattr(request.state, "language", None)
+    try:
+        who: Signed = signed_in(request)
+    except Exception:  # nobody signed in (SignInRequired), or the sessions cannot be read: the page is drawn anyway
+        return {}
+    if chosen:
+        set_language(request, chosen)
+    return {"viewer": who.viewer, "csrf": who.csrf}
+
+
 async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, PageError)
+    signed = _signed(request)
     language = page_language(request)  # the title and message are translated when they were marked with N_
     title, message = gettext(language, exc.title), gettext(language, exc.template)
     if exc.values:  # words among the values (marked with N_ where they are given) are translated too
         message %= {k: gettext(language, v) if isinstance(v, str) else v for k, v in exc.values.items()}
-    return page(request, "message.html.j2", status=exc.status, title=title, message=message)
+    return page(request, "message.html.j2", status=exc.status, title=title, message=message, **signed)
 
 
 async def _http_error(request: Request, exc: Exception) -> HTMLResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: N_("No such page"), 405: N_("Not allowed")}.get(exc.status_code, N_("That did not work"))
+    signed = _signed(request)
     language = page_language(request)
     answer = page(
-        request, "message.html.j2", status=exc.status_code, title=gettext(language, title), message=f"{exc.detail}."
+        request,
+        "message.html.j2",
+        status=exc.status_code,
+        title=gettext(language, title),
+        message=f"{exc.detail}.",
+        **signed,
     )
     answer.headers.update(exc.headers or {})
     return answer
 
 
 async def _not_found(request: Request, _exc: Exception) -> HTMLResponse:
+    signed = _signed(request)
     language = page_language(request)
     return page(
         request,
@@ -76,6 +99,7 @@ async def _not_found(request: Request, _exc: Exception) -> HTMLResponse:
         status=404,
         title=gettext(language, "No such page"),
         message=gettext(language, "There is no page at this address."),
+        **signed,
     )
 
 

@@ -410,7 +410,7 @@ def test_the_action_page_records_the_cause_of_delay(site) -> None:  # type: igno
     bare = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "other"})
     assert bare.status_code == 400 and "needs a few words" in bare.text
     unknown = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "weather"})
-    assert unknown.status_code == 400 and "unknown cause of delay" in unknown.text
+    assert unknown.status_code == 400 and "Unknown cause of delay “weather”" in unknown.text
     stranger = client("pardev")  # not hers to see, so not hers to explain
     assert stranger.post(f"/actions/{ident}/delay", data={"csrf": csrf_of(stranger.get("/my").text)}).status_code == 404
     done = hrd.post(
@@ -513,3 +513,20 @@ def test_the_action_page_refuses_a_cause_of_delay_for_an_action_not_overdue(site
     with transaction(engine) as session:
         action = session.get(Action, ident)
         assert action is not None and action.delay_cause in (None, "")
+
+
+def test_a_refused_cause_of_delay_is_said_in_the_readers_language(site) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.models import Owner
+
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        person = session.get(Owner, "hrd")
+        assert person is not None
+        person.language = "es"
+        session.add(person)
+    ident = action_id(engine, "II.3.2")
+    hrd = client("hrd")
+    token = csrf_of(hrd.get(f"/actions/{ident}").text)
+    unknown = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "cosmic rays"})
+    assert unknown.status_code == 400 and "Causa de retraso desconocida «cosmic rays»" in unknown.text
+    assert "unknown cause" not in unknown.text.lower() and "Iniciar sesión" not in unknown.text

@@ -156,6 +156,24 @@ def test_only_the_owner_reports_and_a_bad_file_changes_nothing(site: Site) -> No
     assert status_of(engine, "II.2.2") == "open" and _reports(engine) == [] and _evidence(engine) == []
 
 
+def test_a_refused_file_is_explained_in_the_owners_language_under_their_navigation(site: Site) -> None:
+    client, engine, _, _ = site
+    ident = action_id(engine, "II.2.2")
+    with transaction(engine) as session:
+        person = session.get(Owner, "codev")
+        assert person is not None
+        person.language = "fr"
+        session.add(person)
+    owner = client("codev")
+    bad = _report(owner, ident, [("list.pdf", b"MZ\x90\x00" + b"\x00" * 60)])
+    assert bad.status_code == 400  # type: ignore[attr-defined]
+    said = bad.text  # type: ignore[attr-defined]
+    assert "list.pdf : le nom indique PDF, mais le contenu est un fichier .exe" in said and "the name says" not in said
+    assert "Se déconnecter" in said and 'href="/signin"' not in said  # signed in: their navigation, no "Sign in"
+    big = _report(owner, ident, [("big.txt", b"a" * (11 * 1024 * 1024))])
+    assert "big.txt : le fichier fait 11 MB, au-delà des 10 MB acceptés" in big.text  # type: ignore[attr-defined]
+
+
 def test_every_verb_refuses_a_form_without_its_token(site: Site) -> None:
     client, engine, settings, _ = site
     ident = action_id(engine, "II.2.2")
