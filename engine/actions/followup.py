@@ -21,6 +21,7 @@ from engine.actions.acceptance import WORDS as WORDS
 from engine.actions.acceptance import acceptance_words as acceptance_words
 from engine.actions.acceptance import apply_file_acceptance as apply_file_acceptance
 from engine.actions.acceptance import set_acceptance as set_acceptance
+from engine.actions.evidence import EvidenceStore, attach_file, check_file
 from engine.actions.workflow import (
     FINISHED,
     complete,
@@ -35,7 +36,7 @@ from engine.outbox import enqueue, message_key, outbox_row
 from engine.plandoc import effective_due
 from engine.read.explain import facts_for
 from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
-from engine.store.followup_models import RATINGS, ClosureReport
+from engine.store.followup_models import RATINGS, ClosureReport, Evidence
 from engine.store.models import Action, ActionChange, Owner, Plan
 from engine.store.plans import record_change
 from engine.zones import zone
@@ -103,8 +104,13 @@ def report_implemented(
     owner_rating: str = "implemented",
     occurrence: date | None = None,
     rules: RuleSet | None = None,
+    files: Sequence[tuple[str, bytes]] = (),
+    store: EvidenceStore | None = None,
 ) -> Decision:
     """The owner reports ``action`` (or one occurrence) implemented; return what happened.
+
+    ``files`` (name, content) are kept as evidence of the report in ``store`` (checked first) and named in the
+    verifier's message.
 
     Two-step closure (the default): the action (or occurrence) becomes "reported", owner reminders stop and the
     verifier is asked. One-step closure (``closure: {steps: 1}``): the action is done at once, as ``complete``.
@@ -113,8 +119,12 @@ def report_implemented(
         raise UsageError(f"unknown rating {owner_rating!r}; expected one of {', '.join(RATINGS)}")
     if action.status in {"done", "dropped"}:
         raise UsageError(f"{action.ref} is {action.status}; there is nothing to report")
+    store = store or EvidenceStore()
+    for name, data in files:
+        check_file(name, data, store.max_bytes)
     if closure_of(session, action, rules).steps == 1:
         what, changed = complete(session, action, now, who=who, via=via, note=note, occurrence=occurrence)
+        _attach(session, action, now, who, files, store, None)
         return Decision(None, None, what, changed)
     label = _occurrence_label(session, action, now, occurrence)
     waiting = _pending(session, action, label)
@@ -145,9 +155,23 @@ def report_implemented(
     session.add(action)
     drop_stale_outbox(session, action, "the owner reported the action implemented before it was sent")
     session.flush()  # the report's id names its message
+    _attach(session, action, now, who, files, store, report.id)
     if verifier is not None:
         _tell(session, action, report, verifier, "verification_request", now)
     return Decision(report, verifier, what, True)
+
+
+def _attach(
+    session: Session,
+    action: Action,
+    now: datetime,
+    who: str,
+    files: Sequence[tuple[str, bytes]],
+    store: EvidenceStore,
+    closure_id: int | None,
+) -> None:
+    for name, data in files:
+        attach_file(session, action, now, who=who, name=name, data=data, store=store, closure_id=closure_id)
 
 
 def _occurrence_label(session: Session, action: Action, now: datetime, occurrence: date | None) -> str:
@@ -394,6 +418,14 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
         "reported_on": report.reported_at.date().isoformat(),
         "note": report.note,
         "report_links": list(report.links or []),
+        "report_files": [
+            {"name": e.name, "size": e.size}
+            for e in session.exec(
+                select(Evidence)
+                .where(Evidence.closure_id == report.id, Evidence.kind == "file")
+                .order_by(col(Evidence.id))
+            ).all()
+        ],
         "owner_rating": report.owner_rating,
         "verifier": verifier.name if verifier else "the secretariat",
         "by": (decider.name if decider else report.decided_by) or "",

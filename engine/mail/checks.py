@@ -186,6 +186,7 @@ def sample_row(template: str, kind: str, role: str = "owner", **payload: Any) ->
         "reported_by": "program",
         "reported_on": "2000-03-20",
         "report_links": ["https://intranet.example.org/letters/2000-03-15.pdf"],
+        "report_files": [{"name": "letter-2000-03-15.pdf", "size": 245760}],
         "owner_rating": "implemented",
         "verifier": "ed-devcoop",
         "comment": "Please attach the letter as it was sent.",

@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.actions.links import OWNER, SUPERVISOR, VERIFIER, VIEWER, action_links, preferences_url, updates_url
 from engine.calendars.uids import event_uid, series_uid_day
-from engine.languages import gettext, language_of
+from engine.languages import gettext, language_of, ngettext, number
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
 from engine.zones import aware_utc, zone
@@ -334,6 +334,10 @@ def _closure(payload: Row, people: Mapping[str, Row], language: str = "en") -> d
         "reported_on_long": long_date(payload.get("reported_on"), language),
         "note": payload.get("note", ""),
         "links": list(payload.get("report_links") or []),
+        "files": [
+            {"name": str(f.get("name", "")), "size": size_words(int(f.get("size") or 0), language)}
+            for f in payload.get("report_files") or []
+        ],
         "rating": rating_words(str(payload.get("owner_rating", "")), language),
         "verifier": name_of(people, payload.get("verifier", "")),
         "by": name_of(people, payload.get("by", "")),
@@ -342,6 +346,15 @@ def _closure(payload: Row, people: Mapping[str, Row], language: str = "en") -> d
         "since_long": long_date(payload.get("since"), language),
         "days_quiet": int(payload.get("days_quiet") or 0),
     }
+
+
+def size_words(size: int, language: str) -> str:
+    """Return a file's size as people read it in ``language``: "2.5 MB", "800 KB", "120 bytes"."""
+    if size >= 1024 * 1024:
+        return gettext(language, "%(num)s MB") % {"num": number(round(size / (1024 * 1024), 1), language)}
+    if size >= 1024:
+        return gettext(language, "%(num)s KB") % {"num": number(round(size / 1024), language)}
+    return ngettext(language, "%(num)s byte", "%(num)s bytes", size) % {"num": number(size, language)}
 
 
 def _extension(payload: Row, people: Mapping[str, Row], language: str = "en") -> dict[str, Any]:

@@ -25,7 +25,6 @@ from engine.actions.campaigns import (
 )
 from engine.actions.evidence import (
     EvidenceStore,
-    attach_file,
     check_file,
     check_link,
     content_of,
@@ -147,19 +146,9 @@ async def report_done(request: Request, action_id: RowId, who: SignedIn) -> Redi
             links=links,
             owner_rating=form.get("rating", "implemented"),
             rules=_rules(settings),
+            files=files,  # kept before the verifier is told, who is shown their names
+            store=store_of(settings),
         )
-        closure = decision.report.id if decision.report is not None else None
-        for name, data in files:
-            attach_file(
-                session,
-                action,
-                now,
-                who=who.viewer.id,
-                name=name,
-                data=data,
-                store=store_of(settings),
-                closure_id=closure,
-            )
         code = "reported" if decision.report is not None else "done"
     return RedirectResponse(f"/actions/{action_id}?ok={code}&action={action_id}", status_code=303)
 

@@ -472,3 +472,61 @@ def test_the_owner_is_told_in_their_own_thread_when_the_report_is_verified(world
         assert (told.payload["by"], told.payload["comment"]) == ("Amara Okafor", "seen the letter")
         row = {"payload": told.payload, "type": told.type, "step": told.step}
         assert thread_of(row) == "action"  # the owner's thread, as the reminders they had about it
+
+
+def test_files_reported_with_the_action_are_named_in_the_verifiers_message(world: Engine) -> None:
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from engine.actions.evidence import EvidenceStore
+    from engine.channels import MemoryChannel
+    from engine.drive.dispatch import dispatch
+    from engine.mail.messages import as_bytes
+    from engine.mail.render import MailIdentity, Renderer
+
+    from ..conftest import ROOT
+
+    pdf = b"%PDF-1.4\n" + b"x" * 3000 + b"\n%%EOF\n"
+    with transaction(world) as session:
+        report_implemented(
+            session,
+            _action(session, "III.d.1"),
+            NOW,
+            who="pardev",
+            via="web",
+            links=["https://x.org/r"],
+            files=[("letter.pdf", pdf)],
+            store=EvidenceStore(),
+        )
+    with transaction(world) as session:
+        [asked] = _mail(session, "verification_request")
+        assert asked.payload["report_files"] == [{"name": "letter.pdf", "size": len(pdf)}]
+    channel = MemoryChannel()
+    identity = MailIdentity(base_url="https://plans.example.org", secret_key="k" * 32)
+    dispatch(world, channel, Renderer([ROOT / "templates"], identity), NOW + timedelta(minutes=1))
+    [sent] = [m for m in channel.messages if "Please verify" in str(m["Subject"])]
+    parsed = message_from_bytes(as_bytes(sent), policy=email_policy.default)
+    plain = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Evidence: https://x.org/r" in plain
+    assert re.search(
+        r"Evidence: letter\.pdf \(3 KB\), attached on the action's page https://plans\.example\.org/\S+/view", plain
+    )
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert re.search(r'<a href="https://plans\.example\.org/\S+/view">letter\.pdf</a> \(3 KB\)', html)
+
+
+def test_a_bad_file_refuses_the_report_and_changes_nothing(world: Engine) -> None:
+    from engine.actions.evidence import EvidenceError, EvidenceStore
+
+    with transaction(world) as session, pytest.raises(EvidenceError):
+        report_implemented(
+            session,
+            _action(session, "III.d.1"),
+            NOW,
+            who="pardev",
+            via="web",
+            files=[("a.pdf", b"")],
+            store=EvidenceStore(),
+        )
+    with transaction(world) as session:
+        assert _action(session, "III.d.1").status == "open" and _mail(session, "verification_request") == []
