@@ -194,6 +194,31 @@ DATA_WORDS = (
     N_("closed"),
     N_("answered"),
     N_("waiting"),
+    N_("accepted"),
+    N_("the action"),
+    N_("removed from the plan file"),
+    N_("back in the plan file"),
+    N_("completed"),
+    N_("extension refused"),
+    N_("schedule"),
+    N_("timeframe"),
+    N_("title"),
+    N_("removed"),
+    N_("restored"),
+    N_("catch-up"),
+    N_("cli"),
+)
+
+# Why a message was not sent (its reason), shown through ``words()`` in the action page's messages.
+REASON_WORDS = (
+    N_("the owner reported the action implemented before it was sent"),
+    N_("the action was put on hold before it was sent"),
+    N_("the action is not accepted"),
+    N_("the action is under consideration"),
+    N_("the action was removed from the plan file before it was sent"),
+    N_("the recipient's daily cap was reached; deferred to their next day"),
+    N_("the date had passed: the overdue notice sent with it says so"),
+    N_("superseded by a later message about the same occurrence (catch-up)"),
 )
 
 

@@ -530,3 +530,23 @@ def test_a_refused_cause_of_delay_is_said_in_the_readers_language(site) -> None:
     unknown = hrd.post(f"/actions/{ident}/delay", data={"csrf": token, "cause": "cosmic rays"})
     assert unknown.status_code == 400 and "Causa de retraso desconocida «cosmic rays»" in unknown.text
     assert "unknown cause" not in unknown.text.lower() and "Iniciar sesión" not in unknown.text
+
+
+def test_the_action_pages_history_and_messages_are_in_the_readers_words(site) -> None:  # type: ignore[no-untyped-def]
+    from engine.store.models import Owner
+
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        person = session.get(Owner, "hrd")
+        assert person is not None
+        person.language = "fr"
+        session.add(person)
+    ident = action_id(engine, "II.3.2")
+    hrd, staff = client("hrd"), client("secretariat")
+    token = csrf_of(hrd.get(f"/actions/{ident}").text)
+    hrd.post(f"/actions/{ident}/progress", data={"csrf": token, "state": "at risk", "note": "short of staff"})
+    staff_token = csrf_of(staff.get(f"/actions/{ident}").text)
+    staff.post(f"/actions/{ident}/acceptance", data={"csrf": staff_token, "acceptance": "partially_accepted"})
+    history = hrd.get(f"/actions/{ident}").text.split("<h2>Historique</h2>")[1].split("</table>")[0]
+    assert "partially_accepted" not in history and "in_progress" not in history and "at risk" not in history
+    assert "partiellement acceptée" in history and "à risque" in history and "acceptée" in history
