@@ -17,9 +17,11 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from babel import Locale
+
 from engine.languages import DEFAULT, NAMES, day, gettext
 from engine.read.implementation import ImplementationReport, collector_paused
-from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections, symbol
+from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections, symbol, typeset
 
 if TYPE_CHECKING:
     from docx.document import Document as DocumentObject
@@ -93,15 +95,18 @@ def _heading_block(
 ) -> None:
     """Write the paper's head: the body, the symbol on the right, the date line, the title."""
     right, centre = align
-    top = doc.add_paragraph()
-    top.add_run(_clean(report.plan.body or gettext(language, "Governing Body"))).bold = True
+    if report.plan.body:  # no body is named when the plan does not say
+        doc.add_paragraph().add_run(_clean(report.plan.body)).bold = True
     mark = doc.add_paragraph()
     mark.alignment = right  # type: ignore[assignment]
     mark.add_run(_clean(symbol(report, language))).bold = True
     date_line = doc.add_paragraph()
     date_line.alignment = right  # type: ignore[assignment]
-    date_line.add_run(gettext(language, "Date: %(day)s") % {"day": day(report.as_of, language)})
-    date_line.add_run("\n" + gettext(language, "Original: %(language)s") % {"language": _language_name(language)})
+    date_line.add_run(typeset(gettext(language, "Date: %(day)s") % {"day": day(report.as_of, language)}, language))
+    original = gettext(language, "Original: %(language)s") % {
+        "language": _language_name(report.plan.language, language)
+    }
+    date_line.add_run("\n" + typeset(original, language))
     title = doc.add_paragraph()
     title.alignment = centre  # type: ignore[assignment]
     heading = gettext(language, "Report on implementation: %(title)s") % {"title": report.plan.title}
@@ -118,9 +123,11 @@ def _heading_block(
     subtitle.add_run(line).italic = True
 
 
-def _language_name(language: str) -> str:
-    """Return the name of the paper's language as the paper writes it: English, Français, Español."""
-    return {"en": gettext(language, "English"), "fr": "Français", "es": "Español"}.get(language, NAMES[DEFAULT])
+def _language_name(original: str, language: str) -> str:
+    """Return the name of the language the plan was written in, as ``language`` writes it: "English", "anglais",
+    "inglés"."""
+    names = Locale.parse(language).languages
+    return names.get(original) or names.get(DEFAULT) or NAMES[DEFAULT]
 
 
 def _table_xml(rows: list[list[str]]) -> str:

@@ -6,6 +6,8 @@ The paragraphs are shared by every format (the Word paper too), so they cannot d
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -54,11 +56,11 @@ CSV_FIELDS = (
     N_("latest update"),
 )
 GROUP_HEAD = (
-    N_("accepted"),
-    N_("implemented"),
-    N_("reported, awaiting verification"),
-    N_("overdue"),
-    N_("implementation rate"),
+    N_("Accepted"),
+    N_("Implemented"),
+    N_("Reported, awaiting verification"),
+    N_("Overdue"),
+    N_("Implementation rate"),
 )
 # The words of the stored values the report shows (acceptance, age bands, causes of delay, ratings, statuses).
 VALUE_WORDS = (
@@ -99,7 +101,20 @@ def paragraphs(report: ImplementationReport, language: str = DEFAULT) -> list[st
     out += [p for p in (_ratings(report, language), _extensions(report, language)) if p]
     if report.changes is not None:
         out.append(_since(report, language))
-    return out
+    return [typeset(text, language) for text in out]
+
+
+_FRENCH_SPACES = {" ;": "\u202f;", " :": "\u00a0:", " ?": "\u202f?", " !": "\u202f!"}
+
+
+def typeset(text: str, language: str) -> str:
+    """Return ``text`` with French typographic spacing in French: a narrow no-break space before ";", "?" and "!",
+    a no-break space before ":" (so a line never starts with them); other languages unchanged."""
+    if language != "fr":
+        return text
+    for plain, fine in _FRENCH_SPACES.items():
+        text = text.replace(plain, fine)
+    return text
 
 
 def _opening(report: ImplementationReport, language: str) -> str:
@@ -119,8 +134,7 @@ def _opening(report: ImplementationReport, language: str) -> str:
 
 
 def _acceptance(report: ImplementationReport, language: str) -> str:
-    counts = report.acceptance()
-    parts = [f"{counts.get(k, 0)} {gettext(language, w)}" for k, w in ACCEPTANCE_WORDS.items()]
+    parts = _acceptance_counts(report.acceptance(), language)
     n = len(report.rows)
     text = ngettext(
         language,
@@ -137,6 +151,17 @@ def _acceptance(report: ImplementationReport, language: str) -> str:
             " neither implemented nor overdue.",
         )
     )
+
+
+def _acceptance_counts(counts: Counter[str], language: str) -> list[str]:
+    """Return how many actions have each acceptance, each count agreeing with its word ("1 acceptée", "7 acceptées")."""
+    n = [counts.get(k, 0) for k in ACCEPTANCE_WORDS]
+    return [
+        ngettext(language, "%(n)s accepted", "%(n)s accepted", n[0]) % {"n": n[0]},
+        ngettext(language, "%(n)s partially accepted", "%(n)s partially accepted", n[1]) % {"n": n[1]},
+        ngettext(language, "%(n)s not accepted", "%(n)s not accepted", n[2]) % {"n": n[2]},
+        ngettext(language, "%(n)s under consideration", "%(n)s under consideration", n[3]) % {"n": n[3]},
+    ]
 
 
 def _rate(report: ImplementationReport, language: str) -> str:
@@ -269,17 +294,34 @@ def _extensions(report: ImplementationReport, language: str) -> str:
 def _since(report: ImplementationReport, language: str) -> str:
     c = report.changes
     assert c is not None
-    items = [
-        (c.implemented, gettext(language, "newly implemented")),
-        (c.overdue, gettext(language, "newly overdue")),
-        (c.extended, gettext(language, "extended")),
-        (c.returned, gettext(language, "returned to their owners by the verifier")),
-    ]
-    said = [f"{len(refs)} {what}" + (f" ({_refs(refs, language)})" if refs else "") for refs, what in items]
-    text = gettext(language, "Since %(day)s: %(changes)s.") % {
-        "day": day_words(c.since, language),
-        "changes": "; ".join(said),
-    }
+    day = day_words(c.since, language)
+    said = [
+        ngettext(
+            language,
+            "Since %(day)s, %(n)s action has been newly implemented%(refs)s.",
+            "Since %(day)s, %(n)s actions have been newly implemented%(refs)s.",
+            len(c.implemented),
+        ),
+        ngettext(
+            language,
+            "%(n)s action has become overdue%(refs)s.",
+            "%(n)s actions have become overdue%(refs)s.",
+            len(c.overdue),
+        ),
+        ngettext(language, "%(n)s action has been extended%(refs)s.", "%(n)s actions have been extended%(refs)s.",
+                 len(c.extended)),
+        ngettext(
+            language,
+            "%(n)s action has been returned to its owner by the verifier%(refs)s.",
+            "%(n)s actions have been returned to their owners by the verifier%(refs)s.",
+            len(c.returned),
+        ),
+    ]  # fmt: skip
+    refs = [c.implemented, c.overdue, c.extended, c.returned]
+    text = " ".join(
+        sentence % {"day": day, "n": len(found), "refs": f" ({_refs(found, language)})" if found else ""}
+        for sentence, found in zip(said, refs, strict=True)
+    )
     return _no_record(c.asked, c.since, language) + text
 
 
@@ -386,8 +428,19 @@ def update_words(update: Update | None, language: str = DEFAULT) -> str:
 
 
 def _shown(value: str, language: str) -> str:
-    """Return a value the report shows as stored in English ("(no owner)", "in_progress"), translated otherwise."""
-    return value if language == DEFAULT else words(value, language)
+    """Return a value the report shows as stored in English ("(no owner)", "in_progress"), translated otherwise;
+    a Part's label ("Part A.: Governance") keeps the plan's number and title, planwatch's words translated."""
+    if language == DEFAULT:
+        return value
+    part = _PART.match(value)
+    if part:
+        return typeset(
+            gettext(language, "Part %(number)s: %(title)s") % {"number": part[1], "title": part[2]}, language
+        )
+    return words(value, language)
+
+
+_PART = re.compile(r"Part (\S+): (.*)\Z", re.DOTALL)  # the label ``implementation`` gives a numbered Part
 
 
 @lru_cache(maxsize=65536)

@@ -53,3 +53,15 @@ def test_text_with_markup_and_control_characters_is_kept_as_text() -> None:
     odd = ROWS[0]._replace(owner="A & B <c>\x0b\x01")
     paper = opened(ImplementationReport(REPORT.plan, REPORT.as_of, [odd], None))
     assert paper.tables[-1].rows[1].cells[2].text == "A & B <c>  "
+
+
+def test_the_paper_names_the_plans_language_and_no_body_the_plan_does_not_name() -> None:
+    from dataclasses import replace
+
+    plan = REPORT.plan.model_copy(update={"body": "", "language": "en"})
+    french = docx.Document(io.BytesIO(render_docx(replace(REPORT, plan=plan), "fr")))
+    texts = [p.text for p in french.paragraphs]
+    assert texts[0] == "GB.276/TC/2(Add.1)" and "Governing Body" not in "".join(texts)
+    assert texts[1] == "Date\u00a0: 30 juin 2001\nOriginal\u00a0: anglais"
+    spanish = docx.Document(io.BytesIO(render_docx(replace(REPORT, plan=plan), "es")))
+    assert spanish.paragraphs[1].text == "Fecha: 30 de junio de 2001\nOriginal: inglés"

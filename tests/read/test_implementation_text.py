@@ -115,8 +115,8 @@ def test_the_paragraphs_state_the_figures_in_sentences() -> None:
     assert "Owners rated 2 closures" in said[4] and "agreed with the owner's own rating in 0" in said[4]
     assert said[5] == "2 extensions were granted to 1 action, adding 90 days to their due dates in all."
     assert said[6] == (
-        "Since 31 December 2000: 1 newly implemented (I.1); 2 newly overdue (II.1, II.2); 1 extended (II.2);"
-        " 1 returned to their owners by the verifier (I.2)."
+        "Since 31 December 2000, 1 action has been newly implemented (I.1). 2 actions have become overdue (II.1,"
+        " II.2). 1 action has been extended (II.2). 1 action has been returned to its owner by the verifier (I.2)."
     )
 
 
@@ -226,3 +226,20 @@ def test_a_users_template_that_fails_is_refused_naming_it(tmp_path) -> None:  # 
     with pytest.raises(TemplateRefused) as refused:
         render_html(REPORT, (str(tmp_path),))
     assert refused.value.name == "report/implementation.html.j2"
+
+
+def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> None:
+    said = paragraphs(REPORT, "fr")
+    assert "4 acceptées, 1 partiellement acceptée, 1 non acceptée et 1 à l’examen" in said[1]
+    assert said[6] == (
+        "Depuis le 31 décembre 2000, 1 action a été nouvellement mise en œuvre (I.1). 2 actions sont passées en"
+        " retard (II.1, II.2). 1 action a été prorogée (II.2). 1 action a été renvoyée à son responsable par le"
+        " vérificateur (I.2)."
+    )
+    assert all(" :" not in text and " ;" not in text for text in said)  # a no-break space before : and ;
+    assert "\u00a0:" in said[3]
+    heads = sections(REPORT, "fr")[0]
+    assert heads[1][1:3] == ["Acceptées", "Mises en œuvre"] and heads[2][0][0] == "Partie I\u00a0: Relevance"
+    assert sections(REPORT, "es")[0][2][0][0] == "Parte I: Relevance"
+    spanish = paragraphs(REPORT, "es")
+    assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en examen" in spanish[1]

@@ -35,7 +35,7 @@ def test_the_comparison_view_sets_two_days_side_by_side(site) -> None:  # type: 
     text = page.text
     assert 'name="since"' in text and 'value="2000-02-01"' in text and 'name="as_of"' in text
     assert "Side by side" in text and "Implementation by Part" in text and "By responsible unit" in text
-    assert "newly implemented (I.2a.1)" in text and "1 extended (II.3.1)" in text
+    assert "1 action has been newly implemented (I.2a.1)" in text and "1 action has been extended (II.3.1)" in text
     later = client("secretariat").get("/implementation?as_of=2001-06-30").text
     assert "Overdue for more than twelve months" in later and "III.d.1" in later
     assert XSS not in later and "&lt;script&gt;" in later  # III.d.1's title, in the long-overdue list, is escaped

@@ -94,7 +94,7 @@ def test_the_progress_report_page_is_in_the_readers_language(site) -> None:  # t
     assert "comparé au <strong>1 février 2000</strong>" in paper.text and "Mise en œuvre par partie" in paper.text
     word = client("secretariat").get("/implementation.docx?as_of=2000-06-01")
     texts = [p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs]
-    assert "Date : 1 juin 2000\nOriginal : Français" in texts
+    assert "Date\u00a0: 1 juin 2000\nOriginal\u00a0: anglais" in texts  # the plan is in English
 
 
 def test_an_owner_without_a_language_reads_the_plans(site) -> None:  # type: ignore[no-untyped-def]
