@@ -228,7 +228,7 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         csrf=who.csrf,
         sheet=sheet,
         reading=reading(sheet.action),
-        alerts=open_alerts(session, [action.id], today).get(action.id or 0, []),
+        alerts=_alerts(session, action, today),
         today=today,
         undo=_undo(request, session, who.viewer),
         undo_back="sheet",
@@ -241,6 +241,11 @@ def _sheet(request: Request, who: Signed, session: Session, action: Action) -> H
         causes=rules.delay_causes if rules is not None else DEFAULT_DELAY_CAUSES,
         acceptances=ACCEPTANCE,
     )
+
+
+def _alerts(session: Session, action: Action, today: date) -> list[str]:
+    """Return what is open about ``action`` in plain words; nothing when it is not followed up (not accepted)."""
+    return [] if action.acceptance in SET_ASIDE else open_alerts(session, [action.id], today).get(action.id or 0, [])
 
 
 def _back(form: dict[str, str], action_id: int, code: str) -> RedirectResponse:

@@ -496,6 +496,10 @@ def test_my_actions_sets_apart_actions_not_followed_and_lists_reports_waiting_or
     assert "waiting for verification by Amara Okafor" in shown.split("</li>")[0]
     assert "Returned by Amara Okafor on" in page and "“no minutes”" in page
     assert "Returned by Amara Okafor on" in hrd.get(f"/actions/{returned}").text
+    sheet = hrd.get(f"/actions/{aside}").text  # its page: not followed up, nothing to press, nothing overdue
+    assert "marked “not accepted”: it is not followed up, so it is neither late nor to be worked on" in sheet
+    assert f'action="/actions/{aside}/done"' not in sheet and f'action="/actions/{aside}/report"' not in sheet
+    assert "overdue" not in sheet.split("<h2>History</h2>")[0]
 
 
 def test_the_action_page_refuses_a_cause_of_delay_for_an_action_not_overdue(site) -> None:  # type: ignore[no-untyped-def]
