@@ -62,7 +62,7 @@ def _render(report: ImplementationReport, language: str) -> bytes:
     appendix.orientation = WD_ORIENT.LANDSCAPE
     appendix.page_width, appendix.page_height = appendix.page_height, appendix.page_width
     when = {"day": day(report.as_of, language)}
-    doc.add_heading(gettext(language, "Appendix: every action as of %(day)s") % when, level=2)
+    doc.add_heading(typeset(gettext(language, "Appendix: every action as of %(day)s") % when, language), level=2)
     head = [gettext(language, f) for f in CSV_FIELDS]
     tables.append(_placeholder(doc, len(tables), [head, *(csv_row(r, language) for r in report.rows)]))
     out = BytesIO()
@@ -110,7 +110,7 @@ def _heading_block(
     title = doc.add_paragraph()
     title.alignment = centre  # type: ignore[assignment]
     heading = gettext(language, "Report on implementation: %(title)s") % {"title": report.plan.title}
-    run = title.add_run(_clean(heading.upper()))
+    run = title.add_run(_clean(typeset(heading, language).upper()))
     run.bold = True
     subtitle = doc.add_paragraph()
     subtitle.alignment = centre  # type: ignore[assignment]

@@ -465,7 +465,7 @@ def render_markdown(report: ImplementationReport, language: str = DEFAULT) -> st
 
 def _markdown(report: ImplementationReport, language: str) -> str:
     title = gettext(language, "%(symbol)s: report on implementation") % {"symbol": md(symbol(report, language))}
-    out = [f"# {title}", "", f"{md(report.plan.title)}", ""]
+    out = [f"# {typeset(title, language)}", "", f"{md(report.plan.title)}", ""]
     when = {"day": day_words(report.as_of, language)}
     if report.changes:
         when["since"] = day_words(report.changes.since, language)
@@ -480,7 +480,7 @@ def _markdown(report: ImplementationReport, language: str) -> str:
         [csv_row(r, language) for r in report.rows],
     )
     for title, head, rows in [*sections(report, language), appendix]:
-        out += ["", f"## {title}", ""]
+        out += ["", f"## {typeset(title, language)}", ""]
         out += [_md_row(head), "|" + "---|" * len(head)] if rows else [gettext(language, "None.")]
         out += [_md_row(r) for r in rows] if rows else []
     return "\n".join(out) + "\n"

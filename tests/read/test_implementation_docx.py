@@ -63,5 +63,6 @@ def test_the_paper_names_the_plans_language_and_no_body_the_plan_does_not_name()
     texts = [p.text for p in french.paragraphs]
     assert texts[0] == "GB.276/TC/2(Add.1)" and "Governing Body" not in "".join(texts)
     assert texts[1] == "Date\u00a0: 30 juin 2001\nOriginal\u00a0: anglais"
+    assert texts[2] == "RAPPORT SUR LA MISE EN ŒUVRE\u00a0: A PLAN | WITH *MARKUP*"
     spanish = docx.Document(io.BytesIO(render_docx(replace(REPORT, plan=plan), "es")))
     assert spanish.paragraphs[1].text == "Fecha: 30 de junio de 2001\nOriginal: inglés"

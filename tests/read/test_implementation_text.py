@@ -241,5 +241,6 @@ def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> 
     heads = sections(REPORT, "fr")[0]
     assert heads[1][1:3] == ["Acceptées", "Mises en œuvre"] and heads[2][0][0] == "Partie I\u00a0: Relevance"
     assert sections(REPORT, "es")[0][2][0][0] == "Parte I: Relevance"
+    assert render_markdown(REPORT, "fr").startswith("# GB.276/TC/2(Add.1)\u00a0: rapport sur la mise en œuvre\n")
     spanish = paragraphs(REPORT, "es")
     assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en examen" in spanish[1]
