@@ -89,6 +89,7 @@ class ActionView:
     away: Away | None = None  # the owner's away period and deputy, if they named one
     addresses: Mapping[str, Person] = field(default_factory=dict)  # the owners directory by address (lower case)
     reopened_at: datetime | None = None  # when it was last reopened after being done or dropped
+    returned: bool = False  # that reopening was its verifier returning a report: the owner was told then
     acceptance: str = "accepted"
     last_update_at: datetime | None = None  # the last progress report (else when the action came, or reopened)
     reports: tuple[PendingReport, ...] = ()  # reports of implementation waiting for verification
@@ -403,6 +404,7 @@ def _before_ladder(reminders: list[_Candidate], missed_at: datetime, now: dateti
     return False
 
 
+REOPENED = " reopened "  # in the label of the occurrence a reopening starts again
 CATCH_UP_REASON = "catch-up: the date was missed before anything about it was sent to the owner"
 NOT_ASKED_REASON = "the check-in was never sent, so there is nothing to escalate about it"
 EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -512,6 +514,8 @@ def _owner_first(
             out = [c for c in out if id(c) not in drop]
             out.extend(_with(c, status="suppressed", reason=NOT_ASKED_REASON) for c in ladder if since < c.at <= until)
             continue
+        if first is None and view.returned and view.reopened_at is not None and REOPENED in label:
+            first = view.reopened_at  # the message returning the report told the owner: the round starts from it
         if first is None:
             if occ.missed_at is None or occ.missed_at > now or not (policy.escalate or policy.remind):
                 continue
@@ -655,7 +659,8 @@ def _catch_up(
             "level": 0,
             "occurrence": occ.label,
             "repeat": 0,
-            "catch_up": True,
+            # a round started by a reopening is on time: only a date missed while planwatch was not following is late
+            "catch_up": REOPENED not in occ.label,
         }
         template = step.template if step else "overdue"
         yield _Candidate(
@@ -692,7 +697,7 @@ def _occurrences(view: ActionView, policy: Policy, since: datetime, now: datetim
             # Reopened after its date: a new round from the reopening, owner first (its earlier round was closed).
             day = view.reopened_at.astimezone(zone(view.plan_tz)).date()
             yield _Occurrence(
-                f"{view.due.isoformat()} reopened {day.isoformat()}", view.due, view.start, view.reopened_at
+                f"{view.due.isoformat()}{REOPENED}{day.isoformat()}", view.due, view.start, view.reopened_at
             )
             return
         yield _Occurrence(view.due.isoformat(), view.due, view.start, missed)

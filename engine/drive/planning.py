@@ -7,7 +7,7 @@ lookup, and a busy one costs in proportion to what is due, not to the size of th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -179,6 +179,7 @@ def _plan_batch(
     history = _history(conn, ids)
     completed = _completions(conn, ids)
     reopened = _reopenings(conn, ids)
+    returned = _reopenings(conn, ids, ["reported"])
     reports = _pending_reports(conn, ids, directory)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
@@ -197,6 +198,7 @@ def _plan_batch(
             memo,
             reopened.get(row["id"]),
             reports.get(row["id"], ()),
+            returned=row["id"] in returned and returned[row["id"]] == reopened.get(row["id"]),
         )
         policy_name = policy.name if policy else ""
         cap = policy.limits.max_per_day if policy else None
@@ -228,6 +230,8 @@ def _plan_one(
     memo: _Memo,
     reopened_at: datetime | None = None,
     reports: tuple[PendingReport, ...] = (),
+    *,
+    returned: bool = False,
 ) -> tuple[PlanResult, Policy | None]:
     chain = memo.chain(row["plan_id"], row["section_key"], parents)
     kind = matching_kind(row["kind"], row["due"])
@@ -253,6 +257,7 @@ def _plan_one(
         away=directory.away_of(row["owner_id"]),
         addresses=directory.addresses,
         reopened_at=reopened_at,
+        returned=returned,
         acceptance=row["acceptance"] or "accepted",
         last_update_at=max(t for t in (row["last_progress_at"], row["created_at"], reopened_at) if t is not None),
         reports=reports,
@@ -372,15 +377,17 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
     }
 
 
-def _reopenings(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+def _reopenings(
+    conn: Connection, ids: list[int], before: Sequence[str] = ("done", "dropped", "reported")
+) -> dict[int, datetime]:
     """Return, per action of the batch reopened after being done or dropped (or returned by its verifier), when it
-    was last reopened."""
+    was last reopened; ``before`` narrows it to reopenings from those statuses ("reported": returned)."""
     query = (
         select(CH.c.action_id, func.max(CH.c.at))
         .where(
             among(conn, CH.c.action_id, ids),
             CH.c.field == "status",
-            CH.c.old.in_(["done", "dropped", "reported"]),
+            CH.c.old.in_(list(before)),
             CH.c.new.in_(["open", "in_progress"]),
         )
         .group_by(CH.c.action_id)

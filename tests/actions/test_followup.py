@@ -530,3 +530,27 @@ def test_a_bad_file_refuses_the_report_and_changes_nothing(world: Engine) -> Non
         )
     with transaction(world) as session:
         assert _action(session, "III.d.1").status == "open" and _mail(session, "verification_request") == []
+
+
+def test_a_returned_report_is_told_once_and_is_not_a_catch_up(world: Engine) -> None:
+    rules = load_rules(Path(__file__).resolve().parents[2] / "rules")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        report = report_implemented(session, action, NOW, who="pardev", via="cli", rules=rules).report
+        assert report is not None
+        ident = action.id
+    _planned(world, rules, NOW)
+    back = NOW + timedelta(days=3)
+    with transaction(world) as session:
+        report = session.get(ClosureReport, report.id)
+        assert report is not None
+        return_report(session, report, back, who="ed-devcoop", via="cli", comment="attach the letter")
+    told = [o for o in _planned(world, rules, back) if o.action_id == ident and o.recipient_id == "pardev"]
+    # the message returning the report is the owner's only message now
+    assert [o.template for o in told] == ["closure_returned"]
+    with transaction(world) as session:
+        owner = [o for o in session.exec(select(Outbox).where(Outbox.action_id == ident)) if o.recipient_id == "pardev"]
+        assert [o.template for o in owner if o.created_at >= back] == ["closure_returned"]
+    later = [o for hour in range(1, 72, 2) for o in _planned(world, rules, back + timedelta(hours=hour))]
+    owner = [o for o in later if o.action_id == ident and o.recipient_id == "pardev"]
+    assert owner and all(not (o.payload or {}).get("catch_up") for o in owner)
