@@ -54,7 +54,9 @@ COLUMNS = (
     A.c.kind,
     A.c.due,
     A.c.extended_to,
+    A.c.acceptance,
 )
+SET_ASIDE = ("not_accepted", "under_consideration")  # recommendations not followed up
 CSV_HEADER = (
     "id",
     "fired_utc",
@@ -366,6 +368,12 @@ class ActionGroup:
     steps: list[StepLine] = field(default_factory=list)
     extension_requested: date | None = None
     language: str = DEFAULT  # the language of the words
+    acceptance: str = "accepted"  # not accepted or under consideration: not followed up, never late
+
+    @property
+    def set_aside(self) -> bool:
+        """Return True when the recommendation is not accepted or under consideration (neither late nor worked on)."""
+        return self.acceptance in SET_ASIDE
 
     @property
     def entries(self) -> int:
@@ -381,7 +389,7 @@ class ActionGroup:
     def days_late(self) -> int | None:
         """Return how many days late the latest dated step is (None when no step is dated)."""
         days = [s.days_late for s in self.steps if s.dated]
-        return max(days) if days else None
+        return max(days) if days and not self.set_aside else None
 
     @property
     def acknowledgeable(self) -> bool:
@@ -391,12 +399,14 @@ class ActionGroup:
     @property
     def extendable(self) -> bool:
         """Return True when a due date is what is late and can be moved (not for check-ins, nor finished actions)."""
-        return self.due is not None and self.status not in FINISHED and self.dated
+        return self.due is not None and self.status not in FINISHED and self.dated and not self.set_aside
 
     @property
     def state_words(self) -> str:
         """Return what is open about the action in plain words: "overdue by 12 days", "check-in unanswered", ..."""
         lang = self.language
+        if self.set_aside:
+            return gettext(lang, self.acceptance.replace("_", " "))
         words: list[str] = []
         open_steps = [s for s in self.steps if s.state == "open"]
         late = [s.days_late for s in open_steps if s.dated]
@@ -569,6 +579,7 @@ def _groups(
                 row["due"],
                 row["extended_to"],
                 language=language,
+                acceptance=row["acceptance"],
             )
         state = _entry_state(row)
         key = (row["action_id"], row["occurrence"], row["step"].partition("#")[0], state)

@@ -363,3 +363,28 @@ def test_a_supervisor_cannot_acknowledge_a_step_sent_over_her_head(site) -> None
     with transaction(engine) as session:
         entry = session.get(Escalation, over)
         assert entry is not None and entry.acknowledged_by == "dg-office"
+
+
+def test_an_escalated_action_set_aside_or_reopened_reads_in_peoples_words(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        aside = session.exec(select(Action).where(Action.ref == "III.d.1")).one()
+        aside.acceptance, aside.acceptance_note = "not_accepted", "outside the mandate"
+        aside.due = date(2000, 1, 31)
+        again = session.exec(select(Action).where(Action.ref == "II.3.2")).one()
+        again.due = date(2000, 3, 31)
+        session.add_all([aside, again])
+    add_escalation(engine, "k-aside", "III.d.1", 2, ["ed-devcoop"], at=NOW - timedelta(hours=1))
+    reopened = add_escalation(engine, "k-again", "II.3.2", 1, ["ed-devcoop"], at=NOW - timedelta(hours=2))
+    with transaction(engine) as session:
+        entry = session.get(Escalation, reopened)
+        assert entry is not None
+        entry.occurrence = "2000-03-31 reopened 2000-04-20"
+        session.add(entry)
+    page = client("secretariat").get("/escalations").text
+    row = page[page.index('<tr id="a-') :]
+    aside_row = page.split(f'<tr id="a-{action_id(engine, "III.d.1")}"')[1].split("</tr>")[0]
+    assert "not accepted" in aside_row and "overdue by" not in aside_row and "Grant extension" not in aside_row
+    again_row = page.split(f'<tr id="a-{action_id(engine, "II.3.2")}"')[1].split("</tr>")[0]
+    assert "Due 31 March 2000, reopened 20 April 2000, not done" in again_row and "due 31 March 2000" in again_row
+    assert "not dated" not in again_row and "reopened 2000-04-20" not in row
