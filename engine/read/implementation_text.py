@@ -582,4 +582,13 @@ def _environment(folders: tuple[str, ...], language: str = DEFAULT) -> Immutable
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
     )
     install(env, language)
+    env.filters["typeset"] = lambda text: _typeset_markup(text, language)
     return env
+
+
+def _typeset_markup(text: str, language: str) -> str:
+    """Return ``typeset`` of template output, kept as markup when it was (a ``{% filter typeset %}`` block)."""
+    from markupsafe import Markup
+
+    done = typeset(str(text), language)
+    return Markup(done) if isinstance(text, Markup) else done  # already escaped by the template

@@ -242,5 +242,9 @@ def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> 
     assert heads[1][1:3] == ["Acceptées", "Mises en œuvre"] and heads[2][0][0] == "Partie I\u00a0: Relevance"
     assert sections(REPORT, "es")[0][2][0][0] == "Parte I: Relevance"
     assert render_markdown(REPORT, "fr").startswith("# GB.276/TC/2(Add.1)\u00a0: rapport sur la mise en œuvre\n")
+    page = render_html(REPORT, language="fr")
+    assert "<h1>Rapport sur la mise en œuvre\u00a0: A plan | with *markup*</h1>" in page
+    body = page.split("<body", 1)[1]
+    assert "Annexe\u00a0: " in page and " : " not in body.split('class="appendix"', 1)[0]
     spanish = paragraphs(REPORT, "es")
     assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en examen" in spanish[1]
