@@ -399,7 +399,7 @@ def csv_row(row: Row, language: str = DEFAULT) -> list[str]:
     """Return one action's line of the underlying table, in ``CSV_FIELDS`` order."""
     return [
         row.ref,
-        row.part,
+        _part(row.part, language),
         _shown(row.owner, language),
         _shown(row.unit, language),
         words(row.acceptance, language),
@@ -425,6 +425,12 @@ def update_words(update: Update | None, language: str = DEFAULT) -> str:
     if update.percent is None:
         return gettext(language, "%(day)s, %(who)s: %(text)s") % said
     return gettext(language, "%(day)s, %(percent)s%% complete, %(who)s: %(text)s") % said
+
+
+@lru_cache(maxsize=4096)
+def _part(label: str, language: str) -> str:
+    """Return a Part's label in ``language``: planwatch's words translated, the plan's number and title as typed."""
+    return label if language == DEFAULT or not _PART.match(label) else _shown(label, language)
 
 
 def _shown(value: str, language: str) -> str:

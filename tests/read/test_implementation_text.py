@@ -245,6 +245,10 @@ def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> 
     page = render_html(REPORT, language="fr")
     assert "<h1>Rapport sur la mise en œuvre\u00a0: A plan | with *markup*</h1>" in page
     body = page.split("<body", 1)[1]
-    assert "Annexe\u00a0: " in page and " : " not in body.split('class="appendix"', 1)[0]
+    assert (
+        "<td>Partie II\u00a0: Quality</td>" in page
+        and "Annexe\u00a0: " in page
+        and " : " not in body.split('class="appendix"', 1)[0]
+    )
     spanish = paragraphs(REPORT, "es")
     assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en examen" in spanish[1]
