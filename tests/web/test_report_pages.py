@@ -43,6 +43,14 @@ def test_the_comparison_view_sets_two_days_side_by_side(site) -> None:  # type: 
     assert "Side by side" not in alone and 'value="1999-12-02"' in alone  # six months back is suggested
 
 
+def test_a_day_before_the_plans_record_is_not_invented(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    page = client("secretariat").get("/implementation?as_of=2000-06-01&since=1990-01-01")
+    assert page.status_code == 200
+    assert "planwatch has no record of this plan before " in page.text and "instead of 1 January 1990." in page.text
+    assert "On 1 January 1990" not in page.text and 'value="1990-01-01"' not in page.text
+
+
 def test_an_owner_supervising_nobody_is_refused_and_a_supervisor_sees_their_scope(site) -> None:  # type: ignore[no-untyped-def]
     client, engine, *_ = site
     _life(engine)
