@@ -44,7 +44,7 @@ def test_the_comparison_view_sets_two_days_side_by_side(site) -> None:  # type: 
 
 
 def test_a_day_before_the_plans_record_is_not_invented(site) -> None:  # type: ignore[no-untyped-def]
-    client, engine, *_ = site
+    client, *_ = site
     page = client("secretariat").get("/implementation?as_of=2000-06-01&since=1990-01-01")
     assert page.status_code == 200
     assert "planwatch has no record of this plan before " in page.text and "instead of 1 January 1990." in page.text
