@@ -30,6 +30,10 @@ def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:
         ("status", ""),
     ):
         table.add_column(name, style=style, overflow="fold")
+    # acceptance is a column only when some action is not plainly accepted
+    accepting = any(a.acceptance != "accepted" or a.acceptance_note for a in actions)
+    if accepting:
+        table.add_column("acceptance", overflow="fold")
     for a in actions:
         timeframe = (
             Text(a.timeframe)
@@ -39,7 +43,8 @@ def actions_table(actions: Sequence[Action], title: str = "Actions") -> Table:
         read = Text(reading(a), style="yellow" if a.needs_review else "green")
         if a.needs_review:
             read.append(" ?", style="bold yellow")
-        table.add_row(a.ref, a.section_key, a.owner_id or "-", timeframe, read, a.status)
+        cells: list[str | Text] = [a.ref, a.section_key, a.owner_id or "-", timeframe, read, a.status]
+        table.add_row(*cells, *([a.acceptance.replace("_", " ")] if accepting else []))
     return table
 
 

@@ -10,6 +10,8 @@ from engine.store.lookups import section_parents
 from engine.store.models import Action, Outbox
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from engine.rules.loader import RuleSet
     from engine.rules.policy import ActionFacts
 
@@ -72,9 +74,19 @@ def facts_for(session: Session, action: Action) -> ActionFacts:
 def explain_policy(session: Session, action: Action, rules: RuleSet) -> str:
     """Return a paragraph: which policy applies to ``action`` and why, and when it is next planned."""
     _, why = rules.policy_for(facts_for(session, action))
-    nxt = action.next_fire_at.isoformat() if action.next_fire_at else "nothing planned"
+    nxt = _when(action.next_fire_at) if action.next_fire_at else "nothing planned"
     said = "".join(f"\n{line}" for line in follow_up_lines(session, action))
     return f"{action.ref} ({action.kind}, {action.status}): {why}{said}\nNext planning: {nxt}."
+
+
+def _when(value: datetime) -> str:
+    """Return an instant as people read it: "6 December 2026, 05:11 UTC"."""
+    from datetime import UTC
+
+    from engine.languages import moment
+
+    at = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return f"{moment(at.astimezone(UTC))} UTC"
 
 
 def find_removed(session: Session, ident: str) -> Action | None:

@@ -70,7 +70,7 @@ def test_explain_names_the_policy_its_place_and_the_ones_passed_over(database_ur
     first, second = continuous.splitlines()
     assert first.startswith("I.2a.1 (continuous, open): policy 'continuous' (rules/default.yaml:")
     assert "'deadlines' does not apply: kind continuous is not deadline or window" in first
-    assert second == "Next planning: 1999-10-01T08:00:00+00:00."
+    assert second == "Next planning: 1 October 1999, 08:00 UTC."
     assert deadline.startswith("I.1a.1 (deadline, open): policy 'deadlines' (rules/default.yaml:")
 
 

@@ -311,7 +311,10 @@ def show(
         if removed:
             console.print(f"[yellow]{removed}[/]", highlight=False)
         print_action_sheet(console, action, owner, chain, history(session, action), action_record(action))
-        for line in follow_up_lines(session, action):
+        lines = follow_up_lines(session, action)
+        if not any(line.startswith("Acceptance: ") for line in lines):
+            lines.insert(0, "Acceptance: accepted.")  # said even when plain, as the secretariat recorded it
+        for line in lines:
             console.print(line, highlight=False)
 
 

@@ -4,6 +4,7 @@ bad input refused with exit code 2 and the database unchanged."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_accept_records_each_state_and_needs_a_reason_to_refuse(plan) -> None:  
     assert plan("accept", "III.d.2").out.strip() == "III.d.2 is now accepted."
     assert plan("accept", "III.d.2").out.strip() == "III.d.2 was already accepted."
     assert "Acceptance: partially accepted (the field part only)." in plan("show", "III.d.3").out
-    assert "Acceptance:" not in plan("show", "III.d.2").out
+    assert "Acceptance: accepted." in plan("show", "III.d.2").out  # said even when plain
 
 
 @pytest.mark.parametrize(
@@ -218,3 +219,14 @@ def test_done_refuses_a_link_that_is_not_a_web_address(plan) -> None:  # type: i
         "planwatch: --link 'notaurl' is not a web address; give links like https://example.org/report.pdf",
     )
     assert snapshot(plan.url) == before
+
+
+def test_show_and_actions_say_the_acceptance_and_why_says_when_in_words(plan) -> None:  # type: ignore[no-untyped-def]
+    assert "Acceptance: accepted." in plan("show", "I.1a.1").out
+    assert "acceptance" not in plan("actions").out  # every action plainly accepted: no column
+    assert plan("accept", "III.d.3", "--not", "--reason", "outside the mandate", "--by", "secretariat").code == 0
+    assert "Acceptance: not accepted (outside the mandate)." in plan("show", "III.d.3").out
+    table = plan("actions").out
+    assert "acceptance" in table and "not accepted" in table
+    why = plan("why", "I.1a.1").out
+    assert re.search(r"Next planning: (\d{1,2} \w+ \d{4}, \d\d:\d\d UTC|nothing planned)\.", why), why
