@@ -356,7 +356,10 @@ def band_rows(report: ImplementationReport, language: str = DEFAULT) -> list[lis
         [
             gettext(language, band),
             str(sum(bands[band].values())),
-            "; ".join(f"{words(c, language)}: {n}" for c, n in bands[band].most_common()),
+            typeset(" ; " if language == "fr" else "; ", language).join(
+                typeset(f"{words(c, language)} : {n}" if language == "fr" else f"{words(c, language)}: {n}", language)
+                for c, n in bands[band].most_common()
+            ),
         ]
         for band in BANDS
     ]

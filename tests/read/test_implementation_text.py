@@ -238,6 +238,7 @@ def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> 
     )
     assert all(" :" not in text and " ;" not in text for text in said)  # a no-break space before : and ;
     assert "\u00a0:" in said[3]
+    assert sections(REPORT, "fr")[3][2][2][2] == "ressources\u00a0: 1"
     heads = sections(REPORT, "fr")[0]
     assert heads[1][1:3] == ["Acceptées", "Mises en œuvre"] and heads[2][0][0] == "Partie I\u00a0: Relevance"
     assert sections(REPORT, "es")[0][2][0][0] == "Parte I: Relevance"
