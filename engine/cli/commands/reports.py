@@ -187,9 +187,7 @@ def _implementation(
     with open_session(ctx) as session:
         data = build_implementation(session, choose_plan(session, plan), day, earlier)
         language = language_of(lang, data.plan.language)
-    content = _implementation_content(
-        data, fmt, tuple(str(f) for f in template_folders(settings_of(ctx))), language
-    )
+    content = _implementation_content(data, fmt, tuple(str(f) for f in template_folders(settings_of(ctx))), language)
     if out is None:
         assert isinstance(content, str)
         sys.stdout.write(content)
