@@ -554,3 +554,26 @@ def test_a_returned_report_is_told_once_and_is_not_a_catch_up(world: Engine) -> 
     later = [o for hour in range(1, 72, 2) for o in _planned(world, rules, back + timedelta(hours=hour))]
     owner = [o for o in later if o.action_id == ident and o.recipient_id == "pardev"]
     assert owner and all(not (o.payload or {}).get("catch_up") for o in owner)
+
+
+def test_the_message_returning_a_report_says_the_action_is_overdue(world: Engine) -> None:
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from engine.channels import MemoryChannel
+    from engine.drive.dispatch import dispatch
+    from engine.mail.messages import as_bytes
+    from engine.mail.render import MailIdentity, Renderer
+
+    from ..conftest import ROOT
+
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), NOW, who="pardev", via="cli").report
+        assert report is not None
+        return_report(session, report, NOW, who="ed-devcoop", via="cli", comment="attach the letter")
+    channel = MemoryChannel()
+    identity = MailIdentity(base_url="https://plans.example.org", secret_key="k" * 32)
+    dispatch(world, channel, Renderer([ROOT / "templates"], identity), NOW + timedelta(minutes=1))
+    [sent] = [m for m in channel.messages if "rafael.quispe" in str(m["To"])]
+    plain = message_from_bytes(as_bytes(sent), policy=email_policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It was due on 31 December 1999 and is 153 days overdue." in plain
