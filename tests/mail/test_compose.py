@@ -187,7 +187,7 @@ def test_an_extension_request_reaches_the_supervisor_with_grant_and_refuse(small
         msg = parse(as_bytes(compose(Renderer([ROOT / "templates"]), ContextCache(conn), row, at)))
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.splitlines()[0] == "Extension requested: to 30 June 2000 (due 31 March 2000)"
-    assert "Zora Z asks for more time for action I.1.1" in text and '“late data”' in text
+    assert "Zora Z asks for more time for action I.1.1" in text and "“late data”" in text
     assert "/grant" in text and "/refuse" in text and "/view" in text
     assert "/not_mine" not in text and "/done" not in text and "/acknowledge" not in text
     assert not msg.get_content_type().endswith("calendar") and not list(msg.iter_attachments())
@@ -217,4 +217,4 @@ def test_an_escalation_shows_the_latest_dated_updates_by_name(small: tuple[Engin
         ("2000-04-09", "Zora Z", 55, "step 9"),
     ]
     plain = parse(as_bytes(text)).get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert '9 April 2000, Zora Z: on track, 55% complete: “step 9”' in plain
+    assert "9 April 2000, Zora Z: on track, 55% complete: “step 9”" in plain
