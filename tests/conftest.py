@@ -16,6 +16,11 @@ from sqlalchemy import MetaData, create_engine, text
 
 from engine.cli.main import run
 
+# pytest-xdist's workers set COLUMNS=80 (the width of its own terminal). The CLI sizes its tables by COLUMNS,
+# so a worker would print the narrow tables of an 80-column terminal where a single process prints them whole.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+
 # Longer local runs of the plan-lives invariants (tests/drive/test_simulate_lives.py):
 # pytest tests/drive/test_simulate_lives.py --hypothesis-profile=lives-long
 settings.register_profile(

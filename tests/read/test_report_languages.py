@@ -53,8 +53,8 @@ def test_the_report_is_in_the_plans_language_unless_told(cli, workdir: Path) -> 
     made = cli("report", "implementation", "--as-of", "2000-12-31", "--out", str(paper))
     assert made.code == 0, made.err
     texts = [p.text for p in docx.Document(str(paper)).paragraphs]
-    assert "Date : 31 décembre 2000\nOriginal : Français" in texts
-    assert any(t.startswith("RAPPORT SUR LA MISE EN ŒUVRE : ") for t in texts)
+    assert "Date\u00a0: 31 décembre 2000\nOriginal\u00a0: français" in texts  # the plan is in French
+    assert any(t.startswith("RAPPORT SUR LA MISE EN ŒUVRE\u00a0: ") for t in texts)
 
 
 def test_a_language_planwatch_does_not_write_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
@@ -67,12 +67,12 @@ def test_a_language_planwatch_does_not_write_is_refused(cli) -> None:  # type: i
 def test_the_word_paper_in_french_opens_with_french_words_and_days() -> None:
     paper = docx.Document(io.BytesIO(render_docx(REPORT, "fr")))
     texts = [p.text for p in paper.paragraphs]
-    assert texts[2] == "Date : 30 juin 2001\nOriginal : Français"
-    assert texts[3] == "RAPPORT SUR LA MISE EN ŒUVRE : A PLAN | WITH *MARKUP*"
+    assert texts[2] == "Date\u00a0: 30 juin 2001\nOriginal\u00a0: anglais"  # a French reading of an English plan
+    assert texts[3] == "RAPPORT SUR LA MISE EN ŒUVRE\u00a0: A PLAN | WITH *MARKUP*"
     assert texts[4] == "Au 30 juin 2001, comparé au 31 décembre 2000"
     assert any(t.startswith("1.\tLe présent rapport fait le point sur la mise en œuvre de ") for t in texts)
     headings = [p.text for p in paper.paragraphs if p.style is not None and p.style.name.startswith("Heading")]
-    assert "Mise en œuvre par partie" in headings and "Annexe : toutes les actions au 30 juin 2001" in headings
+    assert "Mise en œuvre par partie" in headings and "Annexe\u00a0: toutes les actions au 30 juin 2001" in headings
     assert [c.text for c in paper.tables[-1].rows[0].cells][:3] == ["réf.", "Partie", "responsable"]
 
 
