@@ -56,6 +56,8 @@ class _Facts:
     status: str
     reason: str
     section_key: str
+    acceptance: str
+    acceptance_note: str
 
 
 _A = tables.ACTION
@@ -70,7 +72,10 @@ _FACTS = (
     _A.c.status,
     _A.c.reason,
     _A.c.section_key,
+    _A.c.acceptance,
+    _A.c.acceptance_note,
 )
+SET_ASIDE = {"not_accepted": "not accepted", "under_consideration": "under consideration"}
 
 
 def build_report(session: Session, plan_id: str, as_of: date) -> Report:
@@ -81,6 +86,10 @@ def build_report(session: Session, plan_id: str, as_of: date) -> Report:
     query = sa_select(*_FACTS).where(_A.c.plan_id == plan_id, _A.c.removed_at.is_(None)).order_by(_A.c.ordinal)
     actions = [_Facts(**row) for row in session.connection().execute(query).mappings()]
     history = _history(session, plan_id, cutoff)
+    decided_later = _acceptance_before_later_decisions(session, plan_id, cutoff)
+    actions = [
+        replace(a, acceptance=decided_later[a.id], acceptance_note="") if a.id in decided_later else a for a in actions
+    ]
     open_steps = _open_escalations(session, plan_id, cutoff)
     owners: dict[str, str] = dict(session.exec(select(Owner.id, Owner.name)).all())
     sections = list(
@@ -122,6 +131,19 @@ def _history(session: Session, plan_id: str, cutoff: datetime) -> dict[int, list
     for change in session.exec(query.order_by(col(ActionChange.at), col(ActionChange.id))).all():
         found[change.action_id].append(change)
     return found
+
+
+def _acceptance_before_later_decisions(session: Session, plan_id: str, cutoff: datetime) -> dict[int, str]:
+    """Return, for each action whose acceptance was decided after ``cutoff``, what it was before that decision."""
+    query = (
+        sa_select(tables.ACTION_CHANGE.c.action_id, tables.ACTION_CHANGE.c.old)
+        .join(_A, _A.c.id == tables.ACTION_CHANGE.c.action_id)
+        .where(
+            _A.c.plan_id == plan_id, tables.ACTION_CHANGE.c.field == "acceptance", tables.ACTION_CHANGE.c.at >= cutoff
+        )
+        .order_by(tables.ACTION_CHANGE.c.at.desc(), tables.ACTION_CHANGE.c.id.desc())
+    )
+    return {action_id: old or "accepted" for action_id, old in session.connection().execute(query)}  # earliest wins
 
 
 def _open_escalations(session: Session, plan_id: str, cutoff: datetime) -> dict[int, set[str]]:
@@ -197,6 +219,15 @@ def _status_at(action: _Facts, changes: list[ActionChange]) -> tuple[str, str]:
     return status, note
 
 
+def _acceptance_at(action: _Facts, changes: list[ActionChange]) -> tuple[str, str]:
+    """Return the action's acceptance and its note as of the report's day: the last decision recorded by then,
+    else the one it has now (decided in the plan file, or later)."""
+    decided = [c for c in changes if c.field == "acceptance"]
+    if decided:
+        return decided[-1].new or "accepted", decided[-1].note
+    return action.acceptance, action.acceptance_note
+
+
 def _extended_at(action: _Facts, changes: list[ActionChange]) -> date | None:
     extended = [c.new for c in changes if c.field == "extended" and c.new]
     return date.fromisoformat(extended[-1]) if extended else None
@@ -218,6 +249,9 @@ def _line(action: _Facts, changes: list[ActionChange], owners: dict[str, str], a
     )
     if status in {"done", "dropped", "on_hold"}:
         return ActionLine(state={"on_hold": "on hold"}.get(status, status), reason=note, **base)
+    acceptance, why = _acceptance_at(action, changes)
+    if acceptance in SET_ASIDE:  # not followed up: neither on track nor overdue
+        return ActionLine(state="not accepted", reason=why or SET_ASIDE[acceptance], **base)
     if action.kind == "unscheduled" or (due is None and action.kind in {"event"}):
         return ActionLine(state="unscheduled", reason=action.reason, **base)
     if due is not None and due < as_of and action.kind != "recurring":

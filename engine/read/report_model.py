@@ -12,7 +12,8 @@ from datetime import date
 from engine.languages import DEFAULT, day, gettext, ngettext
 from engine.store.models import Plan
 
-STATES = ("done", "on track", "needs attention", "overdue", "unscheduled", "dropped", "on hold")
+# "not accepted": not accepted or under consideration as of the day: not followed up, so never overdue
+STATES = ("done", "on track", "needs attention", "overdue", "unscheduled", "dropped", "on hold", "not accepted")
 EXTENSION_ASKED = "extension requested to "  # an alert, followed by the day asked for (2000-09-30)
 
 
@@ -26,6 +27,8 @@ def state_words(state: str, language: str = DEFAULT) -> str:
         "unscheduled": gettext(language, "unscheduled"),
         "dropped": gettext(language, "dropped"),
         "on hold": gettext(language, "on hold"),
+        "not accepted": gettext(language, "not accepted"),
+        "under consideration": gettext(language, "under consideration"),
         "check-in unanswered": gettext(language, "check-in unanswered"),
         "not started": gettext(language, "not started"),
         "escalated": gettext(language, "escalated"),

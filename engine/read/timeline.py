@@ -29,6 +29,7 @@ COLOURS = {
     "unscheduled": "#757575",
     "dropped": "#9e9e9e",
     "on hold": "#ef6c00",
+    "not accepted": "#bdbdbd",
 }
 LANE, LEFT, WIDTH, ROW = 44, 190, 1000, 9
 MONTHS_UP_TO_YEARS = 3  # month ticks when the picture spans this many years or fewer

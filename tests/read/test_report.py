@@ -79,6 +79,28 @@ def test_states_follow_the_history(engine) -> None:  # type: ignore[no-untyped-d
     assert after["III.d.2"][0] == "unscheduled"  # "Under negotiation"
 
 
+def test_an_action_not_accepted_is_counted_apart_and_never_overdue(engine) -> None:  # type: ignore[no-untyped-def]
+    from engine.actions.acceptance import set_acceptance
+
+    with transaction(engine) as s:
+        set_acceptance(
+            s,
+            find_action(s, "I.3b.3"),
+            "not_accepted",
+            datetime(2000, 5, 1, tzinfo=UTC),
+            who="secretariat",
+            via="cli",
+            note="outside the Office's mandate",
+        )
+    assert states(engine, date(2000, 4, 20))["I.3b.3"] == ("overdue", 20)  # due 31 March: overdue until the decision
+    assert states(engine, date(2000, 6, 10))["I.3b.3"] == ("not accepted", 0)
+    with transaction(engine) as s:
+        report = build_report(s, "gb276-tc2", date(2000, 6, 10))
+    line = next(x for x in report.lines() if x.ref == "I.3b.3")
+    assert line.reason == "outside the Office's mandate" and report.totals()["not accepted"] == 1
+    assert "| not accepted |" in render_markdown(report)  # a column of the counts
+
+
 def _escalate(engine, ref: str, occurrence: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
     with transaction(engine) as s:
         action = find_action(s, ref)

@@ -41,6 +41,7 @@ def test_a_part_counts_every_state_even_when_none_is_there() -> None:
         "unscheduled": 0,
         "dropped": 0,
         "on hold": 0,
+        "not accepted": 0,
     }
 
 
@@ -54,6 +55,7 @@ def test_totals_add_the_parts() -> None:
         "unscheduled": 0,
         "dropped": 0,
         "on hold": 1,
+        "not accepted": 0,
     }
     assert Report(PLAN, date(2000, 6, 1), [], []).totals() == dict.fromkeys(STATES, 0)
 
