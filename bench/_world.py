@@ -14,11 +14,15 @@ store pickles a reference to the function) and a bulk filler for its job table.
 
 from __future__ import annotations
 
+import os
 import pickle
+import platform
 import sqlite3
+import statistics
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -82,6 +86,73 @@ ACTION_COLUMNS = (
 )
 
 
+# ----- what every benchmark prints: the run's start, the machine, medians of equal rounds -----
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name from /proc/cpuinfo (or what the platform says elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """Return the machine in one line: cores, CPU model, memory, system and Python."""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        memory = ""
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{os.cpu_count()} cores, {cpu_model()}{memory}, {platform.system()}, {python}"
+
+
+def header(name: str | None = None) -> float:
+    """Print the load average, the UTC time and the machine at a run's start; return the load average.
+
+    Figures measured while other jobs keep the cores busy are slower on both sides of a
+    comparison: the load average beside them says how busy the machine was.
+    """
+    load = os.getloadavg()
+    started = datetime.now(UTC)
+    title = name or Path(sys.argv[0]).name
+    print(f"{title}: started {started:%Y-%m-%d %H:%M:%S} UTC", flush=True)
+    print(f"load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 minutes)", flush=True)
+    print(f"machine: {machine()}", flush=True)
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    return load[0]
+
+
+def footer() -> None:
+    """Print the load average and the UTC time at a run's end."""
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} ({datetime.now(UTC):%H:%M:%S} UTC)", flush=True)
+
+
+def rounds(times: list[float]) -> tuple[float, float]:
+    """Return (median, best) of a list of timings: the median is the figure, the best is shown beside it."""
+    return statistics.median(times), min(times)
+
+
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Call ``fn()``; return (wall seconds, CPU seconds of this process, its result)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
+def ratio(theirs: float, ours: float) -> str:
+    """Return how many times faster planwatch is ("2.3x faster") or slower ("behind: 0.8x")."""
+    if ours <= 0:
+        return "n/a"
+    factor = theirs / ours
+    return f"{factor:.2f}x faster" if factor >= 1 else f"{factor:.2f}x (behind)"
+
+
 def sql_time(moment: datetime) -> str:
     """Return an aware datetime as the UTC text SQLAlchemy stores in SQLite."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -112,6 +183,26 @@ def nine_local(day: date, tz: str) -> datetime:
 def stride(size: int) -> int:
     """Every ``stride``-th action (ids 1, 1 + stride, ...) is one of the ``DUE`` due at NOW."""
     return size // DUE
+
+
+def busy_instant(rules: object, *, single_zone: bool = True) -> datetime:
+    """Return the UTC instant at which every one of the ``DUE`` due reminders goes out in one tick.
+
+    The hour comes from the rules the world runs with (the delivery hour of the policy that takes
+    the world's actions), in the owners' zone on NOW's day, and never before the cursors the world
+    wrote (09:00 local). A world of three zones has no such instant (their working days do not
+    overlap), so the ticks that must send all ``DUE`` use a world of one zone.
+    """
+    if not single_zone:
+        raise ValueError("the owners of a three-zone world are never all at work at one instant")
+    hour = dtime(9)
+    for policy in getattr(rules, "policies", ()):
+        if getattr(policy, "name", None) == "deadlines":
+            hour = policy.delivery.hour
+            break
+    tz = ZoneInfo(ZONES[0])
+    at = datetime.combine(NOW.date(), hour, tz).astimezone(UTC)
+    return max(at, nine_local(NOW.date(), ZONES[0]))
 
 
 def due_ids(size: int) -> list[int]:
