@@ -86,8 +86,8 @@ from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dated import clear_connectors
 from engine.timeframe.dates import Env, clear_periods
-from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, to_english, unaccented
-from engine.timeframe.reading import Ctx, Reading, fmt, trim
+from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, english_of
+from engine.timeframe.reading import Ctx, Reading, clear_skeletons, fmt, trim
 from engine.timeframe.tokens import NUMBERS
 
 __all__ = ["KINDS", "LANGUAGES", "Milestone", "Schedule", "clear_caches", "detect", "detect_plan", "parse"]
@@ -167,12 +167,14 @@ def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | 
 
 def clear_caches() -> None:
     """Forget what the reader keeps between phrases (the Periods of months and days it built, the connecting
-    words it looked up, one ``Env`` per reference date, the English wordings' facts): the next phrases are read
-    as the first ones of a process are. The readings are the same either way."""
+    words it looked up, one ``Env`` per reference date, the English wordings' facts, the English words of French
+    and Spanish phrases, the phrases' skeletons and tokens): the next phrases are read as the first ones of a
+    process are. The readings are the same either way."""
     clear_periods()
     clear_connectors()
     _ENVS.clear()
     clear_wordings()
+    clear_skeletons()
 
 
 # ---------------------------------------------------------------- reading
@@ -203,10 +205,8 @@ def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> R
         low = core.lower()
         orig = core if len(low) == len(core) else low
     else:  # French or Spanish: the grammar reads the phrase's English words
-        accented = core.lower()
-        plain_low = unaccented(accented)
+        plain_low, english = english_of(core.lower(), language)
         orig = core if len(plain_low) == len(core) else plain_low
-        english = to_english(plain_low, language, accented)
         low, back = english.text, english.back
     if not (low.isascii() and low.isprintable()) or "@" in low or "#" in low or "%" in low:
         low = low.translate(_TRANS)

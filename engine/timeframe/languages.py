@@ -12,6 +12,7 @@ language of one phrase and ``detect_plan`` that of a plan from a few marker word
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from bisect import bisect_right
@@ -20,8 +21,6 @@ from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 from typing import Any
-
-from engine.timeframe import words_es, words_fr
 
 LANGUAGES = ("en", "fr", "es")
 
@@ -34,14 +33,35 @@ _PLAIN.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _PLAIN.update({ord(c): " " for c in "\u00a0\u202f\u2009"})
 
 
+def _byte_table(mapping: Mapping[int, str]) -> bytes:
+    """``mapping``'s one-character replacements of the Latin-1 characters, as a table for ``bytes.translate``."""
+    table = bytearray(range(256))
+    for key, value in mapping.items():
+        if key < 256:
+            table[key] = ord(value)
+    return bytes(table)
+
+
+_PLAIN_BYTES = _byte_table(_PLAIN)
+
+
+def translated(text: str, table: bytes, mapping: Mapping[int, str]) -> str:
+    """``text.translate(mapping)``, a tenth of the cost when every character is Latin-1 (``table`` is
+    ``mapping`` as ``_byte_table`` gives it): ``str.translate`` looks each character up in a dict."""
+    try:
+        return text.encode("latin-1").translate(table).decode("latin-1")
+    except UnicodeEncodeError:
+        return text.translate(mapping)
+
+
 def plain(text: str) -> str:
     """Return ``text`` lower-cased without accents, of the same length when lower-casing keeps it."""
-    return text.lower().translate(_PLAIN)
+    return translated(text.lower(), _PLAIN_BYTES, _PLAIN)
 
 
 def unaccented(low: str) -> str:
     """``plain`` of a phrase already lower-cased."""
-    return low.translate(_PLAIN)
+    return translated(low, _PLAIN_BYTES, _PLAIN)
 
 
 # ---------------------------------------------------------------- detection
@@ -75,13 +95,33 @@ def _markers(words: ModuleType, other: ModuleType) -> frozenset[str]:
     return frozenset((words.MARKERS - _ENGLISH_TOO) | {w for w in own if len(w) > 2})
 
 
-_MARKS = {"fr": _markers(words_fr, words_es), "es": _markers(words_es, words_fr)}
-_FOREIGN = (_MARKS["fr"] | _MARKS["es"]) - _EN_MARKERS
-_FOREIGN |= {w.rstrip("'") for w in _FOREIGN}  # "jusqu'a" is split into "jusqu" and "a"
-_FOREIGN_BYTES = frozenset(w.encode() for w in _FOREIGN if w.isascii())
+def _words(language: str) -> ModuleType:
+    """The vocabulary module of "fr" or "es", imported on first use (English plans never load it)."""
+    return importlib.import_module(f"engine.timeframe.words_{language}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Markers:
+    fr: frozenset[str]
+    es: frozenset[str]
+    foreign: frozenset[str]  # the marker words of either language that English does not use
+    foreign_bytes: frozenset[bytes]  # those of them in ASCII, encoded
+
+
+@cache
+def _marks() -> _Markers:
+    """The marker words, built on the first phrase whose language is guessed (not at import)."""
+    fr, es = _words("fr"), _words("es")
+    marks_fr, marks_es = _markers(fr, es), _markers(es, fr)
+    foreign = (marks_fr | marks_es) - _EN_MARKERS
+    foreign |= {w.rstrip("'") for w in foreign}  # "jusqu'a" is split into "jusqu" and "a"
+    return _Markers(marks_fr, marks_es, foreign, frozenset(w.encode() for w in foreign if w.isascii()))
+
+
 _SEPARATORS = b"',;:.()[]/-\"!?0123456789"
 _BYTE_SPACES = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 _SPACES = str.maketrans({c: " " for c in "'’‘`,;:.()[]/-–—‐→“”\"!?•…\u00a0\u202f0123456789"})
+_SPACES_BYTES = _byte_table(_SPACES)
 # Letters that only one of the two languages writes ("à", "è", "ç" French; "ñ", "á", "í", "ó" Spanish).
 _FR_LETTERS = frozenset("àèùâêîôûçëïœ")
 _ES_LETTERS = frozenset("ñáíóú¿¡")
@@ -89,10 +129,11 @@ _ES_LETTERS = frozenset("ñáíóú¿¡")
 
 def _score(words: Iterable[str]) -> dict[str, int]:
     score = {"en": 0, "fr": 0, "es": 0}
+    marks = _marks()
     for w in words:
         score["en"] += w in _EN_MARKERS
-        score["fr"] += w in _MARKS["fr"]
-        score["es"] += w in _MARKS["es"]
+        score["fr"] += w in marks.fr
+        score["es"] += w in marks.es
     return score
 
 
@@ -114,9 +155,11 @@ def _choose(score: Mapping[str, int]) -> str:
 def detect(text: str) -> str:
     """Return "en", "fr" or "es": the language whose marker words the phrase holds most (English on a tie)."""
     if text.isascii():  # most English phrases stop here, at the cost of a few byte-string methods
-        if _FOREIGN_BYTES.isdisjoint(text.lower().encode().translate(_BYTE_SPACES).split()):
+        if _marks().foreign_bytes.isdisjoint(text.lower().encode().translate(_BYTE_SPACES).split()):
             return "en"
-    elif (words := text.lower().translate(_SPACES)).isascii() and _FOREIGN.isdisjoint(words.split()):
+    elif (words := translated(text.lower(), _SPACES_BYTES, _SPACES)).isascii() and _marks().foreign.isdisjoint(
+        words.split()
+    ):
         return "en"  # an English phrase with a dash or quotes from a word processor
     return _choose(_letters(text, _score(_WORDS.findall(plain(text)))))
 
@@ -248,13 +291,17 @@ _ORDINAL_END = r"(?:er|ere|re|eme|e|o|a|do|ro|to)\.?(?![a-z0-9])"
 @cache
 def _vocabulary_of(language: str) -> _Vocabulary:
     """The language's vocabulary, compiled on its first phrase (English plans never pay for it)."""
-    return _vocabulary(words_fr if language == "fr" else words_es)
+    return _vocabulary(_words(language))
 
 
 _SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 _PERIOD_WORDS = frozenset(("half", "quarter", "semester", "year", "biennium", "first", "second", "third", "fourth"))
 _PERIOD_WORDS |= {"end", "of", "early", "mid", "late"}
-_DATE_WORDS = frozenset(words_fr.MONTHS.values()) | frozenset(words_es.MONTHS.values())
+# the English months (and their abbreviations) that French and Spanish months are read as
+_MONTH_WORDS = """
+    january february march april may june july august september october november december jan feb apr jul aug dec
+"""
+_DATE_WORDS = frozenset(_MONTH_WORDS.split())
 # Rhythm words that, after a noun inside a phrase, qualify it ("rapports annuels", "informes anuales")
 # (after a date they qualify it; else they give the noun its rhythm: "un bilan annuel" is an annual review)
 _ADJECTIVES = {
@@ -283,8 +330,9 @@ def _facts(words: str) -> tuple[str, bool, bool]:
 
 
 def clear_wordings() -> None:
-    """Forget the English wordings' facts (``engine.timeframe.clear_caches``)."""
+    """Forget the English wordings' facts and the phrases' English words (``engine.timeframe.clear_caches``)."""
     _FACTS.clear()
+    _ENGLISH.clear()
 
 
 class _Writer:
@@ -353,6 +401,23 @@ def _last_word(low: str, end: int) -> str:
 
 
 _DIGIT = re.compile(r"\d")
+_ENGLISH: dict[tuple[str, str], tuple[str, English]] = {}
+
+
+def english_of(accented: str, language: str) -> tuple[str, English]:
+    """The phrase ``accented`` (lower-cased) without its accents, and its English words in ``language``.
+
+    Kept per phrase and language (4,096 at most): a plan's phrases repeat ("d'ici fin 2000", "En cours"),
+    and a plan is read again by every command that reads its time frames.
+    """
+    got = _ENGLISH.get((accented, language))
+    if got is None:
+        plain_low = unaccented(accented)
+        got = plain_low, to_english(plain_low, language, accented)
+        if len(_ENGLISH) >= 4096:
+            _ENGLISH.clear()
+        _ENGLISH[accented, language] = got
+    return got
 
 
 def to_english(low: str, language: str, accented: str = "") -> English:

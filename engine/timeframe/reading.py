@@ -54,21 +54,7 @@ class Ctx:
 
     def __init__(self, env: Env, orig: str, low: str, back: Callable[[int, bool], int] | None = None) -> None:
         self.env, self.orig, self.back = env, orig, back
-        pieces: list[str] = []
-        self.toks: dict[int, Token] = {}
-        last = shift = 0
-        for m in scan(low):
-            value = build(m, env)
-            if value is None:
-                continue
-            lo, hi = m.span()
-            pieces.append(low[last:lo])
-            pieces.append(MARKS[type(value)])
-            self.toks[lo - shift] = _new_token(Token, (lo - shift, lo, hi, value))
-            shift += hi - lo - 1
-            last = hi
-        pieces.append(low[last:])
-        self.skel = "".join(pieces)
+        self.skel, self.toks = _SKELETONS.get((low, env)) or _skeleton(low, env)
 
     def src(self, a: int, b: int) -> str:
         """The original words under skeleton positions ``a .. b``."""
@@ -94,6 +80,38 @@ class Ctx:
 
     def within(self, a: int, b: int) -> list[Token]:
         return [t for p, t in self.toks.items() if a <= p < b]
+
+
+_SKELETONS: dict[tuple[str, Env], tuple[str, dict[int, Token]]] = {}
+
+
+def _skeleton(low: str, env: Env) -> tuple[str, dict[int, Token]]:
+    """The skeleton of ``low`` and its tokens by their marks' positions; kept per phrase and ``Env`` (4,096 at
+    most: a plan's phrases repeat, and a plan is read again by every command that reads its time frames)."""
+    pieces: list[str] = []
+    toks: dict[int, Token] = {}
+    last = shift = 0
+    for m in scan(low):
+        value = build(m, env)
+        if value is None:
+            continue
+        lo, hi = m.span()
+        pieces.append(low[last:lo])
+        pieces.append(MARKS[type(value)])
+        toks[lo - shift] = _new_token(Token, (lo - shift, lo, hi, value))
+        shift += hi - lo - 1
+        last = hi
+    pieces.append(low[last:])
+    got = "".join(pieces), toks
+    if len(_SKELETONS) >= 4096:
+        _SKELETONS.clear()
+    _SKELETONS[low, env] = got
+    return got
+
+
+def clear_skeletons() -> None:
+    """Forget the phrases' skeletons (``engine.timeframe.clear_caches``)."""
+    _SKELETONS.clear()
 
 
 PUNCT = " ,;:.-'\"!?*"

@@ -7,6 +7,8 @@ them (``data/parallel.yaml``), must read to the same schedules in the three lang
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,8 +18,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from engine.timeframe import KINDS, LANGUAGES, Schedule, detect, detect_plan, parse
-from engine.timeframe.languages import _PLAIN_WORDS, _last_word, plain, to_english, unaccented
+from engine.timeframe import KINDS, LANGUAGES, Schedule, clear_caches, detect, detect_plan, parse, words_es, words_fr
+from engine.timeframe.languages import (
+    _DATE_WORDS,
+    _PLAIN,
+    _PLAIN_BYTES,
+    _PLAIN_WORDS,
+    _SPACES,
+    _SPACES_BYTES,
+    _last_word,
+    english_of,
+    plain,
+    to_english,
+    translated,
+    unaccented,
+)
 
 PARALLEL = Path(__file__).resolve().parent / "data" / "parallel.yaml"
 REF = date(1999, 9, 28)  # the example plan's date
@@ -213,3 +228,58 @@ def test_the_word_before_a_place_is_the_last_word_up_to_it(text: str, end: int) 
     end = min(end, len(text))
     words = _PLAIN_WORDS.findall(text, 0, end)
     assert _last_word(text, end) == (words[-1] if words else "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100), max_size=40))
+def test_accents_and_spaces_are_dropped_through_bytes_as_through_the_tables(text: str) -> None:
+    assert translated(text, _PLAIN_BYTES, _PLAIN) == text.translate(_PLAIN)
+    assert translated(text, _SPACES_BYTES, _SPACES) == text.translate(_SPACES)
+
+
+def test_the_english_months_are_those_the_vocabularies_give() -> None:
+    months = {*words_fr.MONTHS.values(), *words_es.MONTHS.values()}
+    assert months == _DATE_WORDS
+
+
+def test_a_phrases_kept_english_words_are_those_written_afresh() -> None:
+    clear_caches()
+    accented = "achevé dès le 1er avril 2000 et d'ici fin 2001"
+    plain_low, english = english_of(accented, "fr")
+    assert plain_low == unaccented(accented)
+    assert english_of(accented, "fr")[1] is english  # kept
+    fresh = to_english(plain_low, "fr", accented)
+    assert (english.text, english.starts, english.ends, english.los, english.his) == (
+        fresh.text,
+        fresh.starts,
+        fresh.ends,
+        fresh.los,
+        fresh.his,
+    )
+    assert english.text == "completed from the 1st april 2000 and by end 2001"  # "dès", not "des"
+    assert english_of(accented, "es")[1].text != english.text  # kept per language
+    clear_caches()
+    assert english_of(accented, "fr")[1] is not english
+
+
+def test_the_french_and_spanish_tables_are_built_only_when_a_phrase_needs_them() -> None:
+    code = """
+import sys
+from datetime import date
+from engine.timeframe import parse
+from engine.timeframe.languages import _marks, _vocabulary_of
+loaded = lambda: sorted(m for m in sys.modules if m.startswith("engine.timeframe.words_"))
+told = parse("Completed by April 2000", date(1999, 9, 28), language="en")
+print(loaded(), _marks.cache_info().currsize, _vocabulary_of.cache_info().currsize, told.due)
+guessed = parse("Completed by April 2000", date(1999, 9, 28))
+print(loaded(), _marks.cache_info().currsize, _vocabulary_of.cache_info().currsize, guessed.due)
+french = parse("Achevé d'ici avril 2000", date(1999, 9, 28))
+print(loaded(), _marks.cache_info().currsize, _vocabulary_of.cache_info().currsize, french.due)
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "[] 0 0 2000-04-30",  # an English plan loads no French or Spanish word
+        "['engine.timeframe.words_es', 'engine.timeframe.words_fr'] 1 0 2000-04-30",  # guessing needs the markers
+        "['engine.timeframe.words_es', 'engine.timeframe.words_fr'] 1 1 2000-04-30",  # French: its vocabulary
+    ]

@@ -6,8 +6,10 @@ from datetime import date
 
 from engine.timeframe.dates import Duration, Env, Period
 from engine.timeframe.reading import (
+    _SKELETONS,
     Ctx,
     Reading,
+    clear_skeletons,
     connector,
     due_text,
     label,
@@ -90,3 +92,24 @@ def test_the_small_helpers() -> None:
     assert start_text(MAY, "May", date(2000, 5, 2)) == "2000-05-02 ('May')"
     r = use(Reading("deadline"), MAY._replace(review="doubt", note="a note"), MAY._replace(review="doubt"))
     assert (r.review, r.notes) == (["doubt"], ["a note"])  # each doubt once
+
+
+def test_a_kept_skeleton_is_the_one_built_afresh_for_its_reference_date() -> None:
+    clear_skeletons()
+    first = _ctx("Completed by May 2000")
+    again = _ctx("Completed by May 2000")
+    assert (again.skel, again.toks) == (first.skel, first.toks)
+    other = Ctx(Env(date(2001, 9, 28), None), "By May", "by may")
+    assert other.period(other.skel.index("@")).end == date(2002, 5, 31)  # not the year of a kept 1999 skeleton
+    assert _ctx("By May").period(3).end == date(2000, 5, 31)
+    clear_skeletons()
+    assert (_ctx("Completed by May 2000").skel, _ctx("Completed by May 2000").toks) == (first.skel, first.toks)
+
+
+def test_the_kept_skeletons_are_bounded() -> None:
+    clear_skeletons()
+    for year in range(5000):
+        Ctx(ENV, f"by {year}", f"by {year}")
+    assert 0 < len(_SKELETONS) <= 4096
+    clear_skeletons()
+    assert not _SKELETONS
