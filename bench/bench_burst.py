@@ -22,7 +22,9 @@
    without rendering: each job delivers the same finished message. Busy tick: the same with
    planwatch's whole tick (plan 1,000 due actions of a 10,000-action world, then dispatch).
 
-The load average at the start is printed: the machine may be shared. Not a test.
+Each burst and firing row is the median of ``--rounds`` rounds (3), the same on both sides, run in
+turn; the best is printed beside it. The load average at the start and the machine are printed:
+the machine may be shared. Not a test.
 """
 
 from __future__ import annotations
@@ -335,7 +337,13 @@ def apscheduler_burst(
     return ran, dropped, seconds, int(relay.stop()["received"])
 
 
-def measure_burst(folder: Path, count: int, latency_ms: float) -> None:
+def med(times: list[float]) -> str:
+    """Return "median s (best s)" of equal rounds."""
+    median, best = world.rounds(times)
+    return f"{median:.2f} s (best {best:.2f} s)"
+
+
+def measure_burst(folder: Path, count: int, latency_ms: float, rounds: int) -> None:
     latency = latency_ms / 1000
     template = burst_world(folder, count)
     engine = make_engine(f"sqlite:///{template}")
@@ -347,27 +355,41 @@ def measure_burst(folder: Path, count: int, latency_ms: float) -> None:
             if network
             else f"the relay answering each message {latency_ms:g} ms late, one after another on a connection"
         )
-        print(f"1. burst of {count:,} due at one instant, {relay}")
+        print(f"1. burst of {count:,} due at one instant, {relay}; {rounds} rounds, each side in turn")
         label = "network" if network else "relay"
-        none_ran, _, none_s, none_got = apscheduler_burst(data, count, latency, None, network)
-        dflt_ran, dflt_dropped, dflt_s, dflt_got = apscheduler_burst(data, count, latency, 1, network)
-        for pool in (8, 16):
-            seconds, sent, got, cpu = planwatch_burst(template, count, latency, pool, network)
+        none_s: list[float] = []
+        dflt: list[tuple[int, int, float, int]] = []
+        ours: dict[int, list[tuple[float, int, int, float]]] = {8: [], 16: []}
+        none_least = count
+        for _ in range(rounds):
+            none_ran, _, seconds, none_got = apscheduler_burst(data, count, latency, None, network)
+            none_s.append(seconds)
+            none_least = min(none_least, none_ran, none_got)
+            dflt.append(apscheduler_burst(data, count, latency, 1, network))
+            for pool in ours:
+                ours[pool].append(planwatch_burst(template, count, latency, pool, network))
+        for pool, runs in ours.items():
+            times = [r[0] for r in runs]
+            sent, got = min(r[1] for r in runs), min(r[2] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
             add(
-                f"burst {count:,} @ {latency_ms:g} ms ({label}), {pool} connections",
-                f"{sent:,} sent ({got:,} received) in {seconds:.2f} s; relay CPU {cpu / count * 1000:.2f} ms/message",
-                f"grace None: {none_ran:,} ran ({none_got:,} received) in {none_s:.2f} s",
-                f"{none_s / seconds:.2f}x",
+                f"burst {count:,} @ {latency_ms:g} ms ({label}), {pool} connections, median of {rounds}",
+                f"{sent:,} sent ({got:,} received) in {med(times)}; relay CPU {cpu / count * 1000:.2f} ms/message",
+                f"grace None: {none_least:,} ran and received in {med(none_s)}",
+                f"{statistics.median(none_s) / statistics.median(times):.2f}x",
             )
+        dropped = [d[1] for d in dflt]
         add(
-            f"burst {count:,} @ {latency_ms:g} ms ({label}), APScheduler default grace (1 s)",
+            f"burst {count:,} @ {latency_ms:g} ms ({label}), APScheduler default grace (1 s), {rounds} rounds",
             "-",
-            f"{dflt_ran:,} ran, {dflt_dropped:,} dropped ({dflt_got:,} received) in {dflt_s:.2f} s",
+            f"{min(d[0] for d in dflt):,}-{max(d[0] for d in dflt):,} ran, {min(dropped):,}-{max(dropped):,} dropped "
+            f"in {med([d[2] for d in dflt])}",
         )
-    seconds, sent, got, cpu = planwatch_burst(template, count, 0.0, 8)
+    runs = [planwatch_burst(template, count, 0.0, 8) for _ in range(rounds)]
     add(
         f"burst {count:,} with no latency, 8 connections (what the relay and the node cost on this machine)",
-        f"{sent:,} sent ({got:,} received) in {seconds:.2f} s; the relay's CPU {cpu / count * 1000:.2f} ms a message",
+        f"{min(r[1] for r in runs):,} sent ({min(r[2] for r in runs):,} received) in {med([r[0] for r in runs])}; "
+        f"the relay's CPU {statistics.median(r[3] for r in runs) / count * 1000:.2f} ms a message",
         "",
     )
     floor = count * latency / 8
@@ -448,8 +470,8 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def measure_firing(folder: Path, count: int) -> None:
-    print(f"3. firing {count:,} messages due at one instant, with the real work")
+def measure_firing(folder: Path, count: int, rounds: int) -> None:
+    print(f"3. firing {count:,} messages due at one instant, with the real work; {rounds} rounds, each side in turn")
     template = burst_world(folder, count)
     engine = make_engine(f"sqlite:///{template}")
     data, context, _ = one_message(engine)
@@ -470,70 +492,84 @@ def measure_firing(folder: Path, count: int) -> None:
             raise SystemExit(f"APScheduler ran {ran} of {count} ({dropped} dropped)")
         return seconds
 
-    rows: list[tuple[str, float, float]] = []
     box = folder / "maildir"
-    ours = pw(MaildirChannel(box / "pw"), "fire-maildir.db")
-    theirs = aps(rendering_job(context, to_maildir(box / "aps")))
-    rows.append(("render + build + Maildir", ours, theirs))
+    box.mkdir(parents=True, exist_ok=True)
     relay = Relay(0.0)
-    ours = pw(smtp_channel(relay.port, 8), "fire-smtp.db")
-    theirs = aps(rendering_job(context, to_smtp(relay.port)))
-    rows.append(("render + build + local SMTP", ours, theirs))
-    maildir = mailbox.Maildir(box / "aps-plain", create=True)
-    ours = pw(NullChannel(), "fire-null.db")
+    aps_box = mailbox.Maildir(box / "aps-plain", create=True)
 
     def write_finished(n: int) -> None:
-        maildir.add(data)
+        aps_box.add(data)
 
-    theirs = aps(write_finished)
-    rows.append(
-        ("no rendering (planwatch: counting pass; APScheduler: the finished message to a Maildir)", ours, theirs)
-    )
-    theirs = aps(smtplib_job(relay.port, data))
-    rows.append(("no rendering, APScheduler: the finished message by smtplib (planwatch: counting pass)", ours, theirs))
+    pairs: list[tuple[str, Callable[[int], Channel], Callable[[], Callable[[int], None]]]] = [
+        (
+            "render + build + Maildir",
+            lambda r: MaildirChannel(box / f"pw{r}"),
+            lambda: rendering_job(context, to_maildir(box / "aps")),
+        ),
+        (
+            "render + build + local SMTP",
+            lambda r: smtp_channel(relay.port, 8),
+            lambda: rendering_job(context, to_smtp(relay.port)),
+        ),
+        (
+            "no rendering (planwatch: counting pass; APScheduler: the finished message to a Maildir)",
+            lambda r: NullChannel(),
+            lambda: write_finished,
+        ),
+        (
+            "no rendering, APScheduler: the finished message by smtplib (planwatch: counting pass)",
+            lambda r: NullChannel(),
+            lambda: smtplib_job(relay.port, data),
+        ),
+    ]
+    times: dict[str, tuple[list[float], list[float]]] = {what: ([], []) for what, _, _ in pairs}
+    for r in range(rounds):
+        for i, (what, channel, job) in enumerate(pairs):
+            times[what][0].append(pw(channel(r), f"fire-{r}-{i}.db"))
+            times[what][1].append(aps(job()))
     relay.stop()
-    for what, ours, theirs in rows:
-        add(f"firing {count:,}: {what}", f"{ours:.2f} s", f"{theirs:.2f} s", f"{theirs / ours:.2f}x")
-    busy_tick(folder, count)
+    for what, (ours, theirs) in times.items():
+        ratio = statistics.median(theirs) / statistics.median(ours)
+        add(f"firing {count:,}: {what}, median of {rounds}", med(ours), med(theirs), f"{ratio:.2f}x")
+    busy_tick(folder, rounds)
 
 
-def busy_tick(folder: Path, count: int) -> None:
+def busy_tick(folder: Path, rounds: int) -> None:
     size = 10_000
     path = world.build(folder / f"world-{size}.db", size, single_zone=True)
     rules = load_rules(world.RULES)
     renderer = Renderer([TEMPLATES], IDENTITY)
+    # The instant the world's 1,000 reminders are due, at the rules' delivery hour in the owners' zone: the
+    # tick plans them and sends them at once (later in the day a reminder found late waits for the next
+    # working morning, so the hour is taken from the rules, not assumed).
+    at = world.busy_instant(rules)
     relay = Relay(0.0)
     for what, make in (
         ("Maildir", lambda: MaildirChannel(folder / "maildir" / "tick")),
         ("local SMTP, 8 connections", lambda: smtp_channel(relay.port, 8)),
         ("nothing rendered (counting pass)", NullChannel),
     ):
-        world.reset(path, size, single_zone=True)
-        engine = make_engine(f"sqlite:///{path}")
-        # The world's actions fall due at 09:00 and its NOW is 16:00: a reminder planned that late waits for
-        # its owner's next working morning. The busy tick runs then, when planning and sending meet.
-        morning = world.nine_local(world.NOW.date() + timedelta(days=1), world.owner_zone(0, True))
-        seconds, report = timed(lambda: run_tick(engine, rules, make(), renderer, morning))  # noqa: B023
-        engine.dispose()
-        if report.dispatched.sent != world.DUE:
-            raise SystemExit(f"the busy tick sent {report.dispatched.sent} of {world.DUE}: {report}")
+        times = []
+        for _ in range(rounds):
+            world.reset(path, size, single_zone=True)
+            engine = make_engine(f"sqlite:///{path}")
+            seconds, report = timed(lambda: run_tick(engine, rules, make(), renderer, at))  # noqa: B023
+            engine.dispose()
+            if report.planned.pending != world.DUE or report.dispatched.sent != world.DUE:
+                raise SystemExit(
+                    f"the busy tick at {at:%H:%M} UTC (the rules' delivery hour) planned "
+                    f"{report.planned.pending} and sent {report.dispatched.sent} of {world.DUE}: {report}"
+                )
+            times.append(seconds)
         add(
-            f"busy tick, {size:,} actions, {world.DUE:,} due: plan + {what}",
-            f"{report.dispatched.sent:,} sent in {seconds:.2f} s",
+            f"busy tick, {size:,} actions, {world.DUE:,} due: plan + {what}, median of {rounds}",
+            f"{world.DUE:,} sent in {med(times)}",
             "see the firing rows",
         )
     relay.stop()
 
 
 # ----- main ------------------------------------------------------------------------------------
-
-
-def environment() -> str:
-    load = os.getloadavg()
-    return (
-        f"{os.cpu_count()} cores, load average at the start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
-        f"Python {sys.version.split()[0]}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -545,25 +581,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak", type=int, default=10_000, help="messages in the peak through planwatch run (0: skip)")
     parser.add_argument("--fire", type=int, default=1000, help="messages fired with the real work (0: skip)")
     parser.add_argument("--only", choices=("burst", "peak", "fire"), help="run one part")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each burst and firing, both sides (medians)")
     parser.add_argument("--serve-relay", nargs=3, metavar=("PORT", "LATENCY", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_relay:
         serve_relay(int(args.serve_relay[0]), float(args.serve_relay[1]), args.serve_relay[2] == "net")
         return 0
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # a dropped job is counted, not logged 670 times
-    print(environment(), flush=True)
+    world.header("planwatch bursts and firing, side by side with APScheduler 3")
     with tempfile.TemporaryDirectory(prefix="planwatch-burst-") as tmp:
         folder = Path(tmp)
         if args.only in (None, "burst"):
-            measure_burst(folder, args.burst, args.latency_ms)
+            measure_burst(folder, args.burst, args.latency_ms, args.rounds)
         if args.only in (None, "peak") and args.peak:
             measure_peak(folder, args.peak)
         if args.only in (None, "fire") and args.fire:
-            measure_firing(folder, args.fire)
+            measure_firing(folder, args.fire, args.rounds)
     print()
     print("| what | planwatch | APScheduler 3 | ratio |\n|---|---|---|---|")
     for row in ROWS:
         print("| " + " | ".join(row) + " |")
+    world.footer()
     return 0
 
 
