@@ -1,10 +1,11 @@
 """The outbox: the one enqueue, and the lease, claim and mark statements the dispatcher runs.
 
 Every message is a row with a deterministic ``key`` (UNIQUE in the table). ``enqueue`` is the
-only way rows get in, and it skips a row whose key is there already (ON CONFLICT DO NOTHING on
-SQLite and PostgreSQL), so a tick that is re-run, two nodes planning at once, or an action
-changed twice enqueue nothing twice. Keys are ``message_key(subject, *parts)``: the planner's
-notices are ``plan/ref|occurrence|step|recipient``, the others name what makes them unique
+only way rows get in (``tell_now`` is its form for one message to one person at once), and it
+skips a row whose key is there already (ON CONFLICT DO NOTHING on SQLite and PostgreSQL), so a
+tick that is re-run, two nodes planning at once, or an action changed twice enqueue nothing
+twice. Keys are ``message_key(subject, *parts)``: the planner's notices are
+``plan/ref|occurrence|step|recipient``, the others name what makes them unique
 (``plan/ref|extension|date|owner``, ``digest|owner|date``, ``report|address|date``).
 
 The rest are plain store operations of the dispatcher (``engine.drive.dispatch``): which rows
@@ -44,6 +45,7 @@ __all__ = [
     "requeue",
     "sent_today",
     "take_back_leases",
+    "tell_now",
 ]
 
 
@@ -100,6 +102,41 @@ def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert ``rows`` (``outbox_row``'s, all with the same columns) in bulk, skipping every key the
     outbox holds already; return how many were new (for one row: 1 when it was new, 0 when not)."""
     return insert_ignoring_duplicates(conn, OUT, rows)
+
+
+def tell_now(
+    conn: Connection,
+    key: str,
+    *,
+    to: tuple[str, str | None],
+    plan_id: str | None,
+    action_id: int | None,
+    occurrence: str,
+    step: str,
+    type: str,
+    template: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> bool:
+    """Queue one message to one person, due at ``now`` (aware UTC), outside any escalation ladder
+    (level 0); ``to`` is their (address, owner id). Return whether it was new (its key not queued before)."""
+    recipient, recipient_id = to
+    row = outbox_row(
+        key,
+        plan_id=plan_id,
+        action_id=action_id,
+        occurrence=occurrence,
+        step=step,
+        type=type,
+        level=0,
+        recipient=recipient,
+        recipient_id=recipient_id,
+        template=template,
+        due_at=now,
+        now=now,
+        payload=payload,
+    )
+    return enqueue(conn, [row]) == 1
 
 
 def pending_query(now: datetime, limit: int) -> Any:

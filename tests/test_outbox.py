@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from engine.outbox import claim, enqueue, message_key, outbox_row, pending_query, requeue, take_back_leases
+from engine.outbox import (
+    claim,
+    enqueue,
+    message_key,
+    outbox_row,
+    pending_query,
+    requeue,
+    take_back_leases,
+    tell_now,
+)
 from engine.store import make_engine, upgrade
 from engine.store.tables import OUTBOX
 
@@ -49,6 +58,33 @@ def test_enqueue_skips_known_keys_and_says_how_many_were_new(database_url: str) 
         stored = dict(conn.execute(select(OUTBOX.c.key, OUTBOX.c.level)).all())
         assert stored == {"a": 0, "b": 0, "c": 0}
         assert conn.execute(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.status == "pending")).scalar() == 3
+    engine.dispose()
+
+
+def test_tell_now_queues_one_message_to_one_person_due_at_once_once(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    later = AT + timedelta(hours=1)
+    kwargs = {"plan_id": "gb276", "action_id": None, "occurrence": "", "step": "not-mine", "type": "escalation"}
+    with engine.begin() as conn:
+        sec = ("sec@example.org", "sec")
+        assert tell_now(conn, "k", to=sec, template="not_mine", now=AT, payload={"a": 1}, **kwargs)
+        assert not tell_now(conn, "k", to=("x@example.org", "x"), template="not_mine", now=later, payload={}, **kwargs)
+    with engine.connect() as conn:
+        (stored,) = conn.execute(select(OUTBOX)).mappings().all()
+    expected = outbox_row(
+        "k",
+        recipient="sec@example.org",
+        recipient_id="sec",
+        template="not_mine",
+        level=0,
+        due_at=AT,
+        now=AT,
+        payload={"a": 1},
+        **kwargs,  # type: ignore[arg-type]
+    )
+    assert {k: stored[k] for k in expected} == expected  # the first one, due at once, outside the ladder
+    assert stored["due_at"] == stored["created_at"] == AT
     engine.dispose()
 
 

@@ -22,7 +22,7 @@ from engine.actions.evidence import EvidenceStore, attach_file, check_file
 from engine.actions.workflow import progress
 from engine.errors import InputError, UsageError
 from engine.languages import day, gettext, language_of, ngettext
-from engine.outbox import enqueue, message_key, outbox_row
+from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
 from engine.store.followup_models import Campaign, CampaignRequest, ProgressUpdate
 from engine.store.models import Action, Owner, Plan, Section
@@ -183,22 +183,19 @@ def _ask(
             "plan": plan.symbol or plan.id,
         },
     }
-    row = outbox_row(
+    tell_now(
+        session.connection(),
         message_key(f"campaign/{campaign.id}", owner.id),
+        to=(owner.email, owner.id),
         plan_id=plan.id,
         action_id=None,
         occurrence=today.isoformat(),
         step="campaign",
         type="campaign",
-        level=0,
-        recipient=owner.email,
-        recipient_id=owner.id,
         template="campaign",
-        due_at=now,
         now=now,
         payload=payload,
     )
-    enqueue(session.connection(), [row])
 
 
 def _item(action: Action, part: tuple[int, str], today: date, lang: str = "en") -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.workflow import extend
 from engine.errors import UsageError
-from engine.outbox import enqueue, message_key, outbox_row
+from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
 from engine.store.models import Action, Owner
 from engine.store.plans import record_change
@@ -86,22 +86,19 @@ def _tell(
         "note": request.decision_note,
         "what": "due",
     }
-    row = outbox_row(
+    tell_now(
+        session.connection(),
         message_key(f"{action.plan_id}/{action.ref}", template, str(request.id), person.id),
+        to=(person.email, person.id),
         plan_id=action.plan_id,
         action_id=action.id,
         occurrence=current.isoformat(),
         step=template,
         type="extension_request",
-        level=0,
-        recipient=person.email,
-        recipient_id=person.id,
         template=template,
-        due_at=now,
         now=now,
         payload=payload,
     )
-    enqueue(session.connection(), [row])
 
 
 def pending_requests(session: Session, scope: frozenset[str] | None) -> list[tuple[ExtensionRequest, Action]]:

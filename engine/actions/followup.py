@@ -32,7 +32,7 @@ from engine.actions.workflow import (
 )
 from engine.errors import UsageError
 from engine.languages import day
-from engine.outbox import enqueue, message_key, outbox_row
+from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
 from engine.read.explain import facts_for
 from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
@@ -433,19 +433,16 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
         "report_id": report.id,
         "reported_occurrence": report.occurrence,  # a recurring action's occurrence reported, or ""
     }
-    row = outbox_row(
+    tell_now(
+        session.connection(),
         message_key(f"{action.plan_id}/{action.ref}", template, str(report.id), person.id),
+        to=(person.email, person.id),
         plan_id=action.plan_id,
         action_id=action.id,
         occurrence=f"verification {report.id}",  # about one report, as the verifier's reminders of it
         step=template,
         type="closure",
-        level=0,
-        recipient=person.email,
-        recipient_id=person.id,
         template=template,
-        due_at=now,
         now=now,
         payload=payload,
     )
-    enqueue(session.connection(), [row])

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from engine.actions.resolve import resolve_plan
 from engine.errors import UsageError
-from engine.outbox import enqueue, message_key, outbox_row
+from engine.outbox import message_key, tell_now
 from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
 from engine.read.escalation_review import Directory, directory
 from engine.rules.events import NamedEvent
@@ -232,23 +232,20 @@ def not_mine(session: Session, action: Action, now: datetime, *, who: str, via: 
     if secretariat is None:
         return
     assert action.id is not None
-    row = outbox_row(
+    session.flush()  # the action's new owner first, then the message, as the session would order them
+    tell_now(
+        session.connection(),
         message_key(f"{action.plan_id}/{action.ref}", "not-mine", now.isoformat(), secretariat.id),
+        to=(secretariat.email, secretariat.id),
         plan_id=action.plan_id,
         action_id=action.id,
         occurrence="",
         step="not-mine",
         type="escalation",
-        level=0,
-        recipient=secretariat.email,
-        recipient_id=secretariat.id,
         template="not_mine",
-        due_at=now,
         now=now,
         payload={"from_owner": old or "", "note": note, "date": now.date().isoformat()},
     )
-    session.flush()  # the action's new owner first, then the message, as the session would order them
-    enqueue(session.connection(), [row])
 
 
 def extend(session: Session, action: Action, to: date, now: datetime, *, who: str, via: str, reason: str) -> None:
@@ -299,22 +296,19 @@ def enqueue_extension_granted(
         "reason": reason,
         "what": "due",
     }
-    row = outbox_row(
+    return tell_now(
+        conn,
         message_key(f"{action['plan_id']}/{action['ref']}", "extension", new.isoformat(), owner["id"]),
+        to=(owner["email"], owner["id"]),
         plan_id=action["plan_id"],
         action_id=action["id"],
         occurrence=new.isoformat(),
         step="extension",
         type="reminder",
-        level=0,
-        recipient=owner["email"],
-        recipient_id=owner["id"],
         template="extension_granted",
-        due_at=now,
         now=now,
         payload=payload,
     )
-    return enqueue(conn, [row]) == 1
 
 
 def step_recipients(session: Session, entry: Escalation, people: Directory | None = None) -> set[str]:
