@@ -78,7 +78,7 @@ Conventions:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -86,7 +86,7 @@ from engine.plandoc import KINDS
 from engine.timeframe.clauses import clause
 from engine.timeframe.dated import clear_connectors
 from engine.timeframe.dates import Env, clear_periods
-from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, english_of
+from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, to_english, unaccented
 from engine.timeframe.reading import Ctx, Reading, clear_skeletons, fmt, trim
 from engine.timeframe.tokens import NUMBERS
 
@@ -173,6 +173,7 @@ def clear_caches() -> None:
     clear_periods()
     clear_connectors()
     _ENVS.clear()
+    _WORDINGS.clear()
     clear_wordings()
     clear_skeletons()
 
@@ -200,30 +201,53 @@ def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> R
         return Reading(
             "unscheduled", main=f"Read as unscheduled: {len(core)} characters is far longer than any time frame"
         )
-    back = None
-    if language == "en":
-        low = core.lower()
-        orig = core if len(low) == len(core) else low
-    else:  # French or Spanish: the grammar reads the phrase's English words
-        plain_low, english = english_of(core.lower(), language)
-        orig = core if len(plain_low) == len(core) else plain_low
-        low, back = english.text, english.back
-    if not (low.isascii() and low.isprintable()) or "@" in low or "#" in low or "%" in low:
-        low = low.translate(_TRANS)
-    if not _LATIN.search(low):
+    orig, low, back = _WORDINGS.get((core, language)) or _wording(core, language)
+    if low is None:
         return Reading(
             "unscheduled", main="Read as unscheduled: the phrase has no words or numbers that planwatch reads"
         )
-    if "(" in low:
-        low = _SPELLED_TWICE.sub(_one_spelling, low)
-    if "day" in low:
-        low = _WEEKDAY.sub(_blank, low)
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
     ctx = Ctx(_env(ref, fy, language != "en"), orig, low, back)
     r = _read_parts(ctx)
     if fy_start is not None and fy is None:
         r.review.append(f"the fiscal-year start {fy_start} is not a month and was ignored")
     return r
+
+
+_Wording = tuple[str, "str | None", "Callable[[int, bool], int] | None"]
+_WORDINGS: dict[tuple[str, str], _Wording] = {}
+
+
+def _wording(core: str, language: str) -> _Wording:
+    """The words the grammar reads in ``core``: the phrase as quoted (``orig``), its lower-cased English words
+    (``low``, None when there are none to read) and the map from ``low``'s positions back to ``orig`` (None when
+    they are the same). Kept per phrase and language (4,096 at most): a plan's phrases repeat, and a plan is read
+    again by every command that reads its time frames."""
+    back = None
+    if language == "en":
+        low = core.lower()
+        orig = core if len(low) == len(core) else low
+    else:  # French or Spanish: the grammar reads the phrase's English words
+        accented = core.lower()
+        plain_low = unaccented(accented)
+        orig = core if len(plain_low) == len(core) else plain_low
+        english = to_english(plain_low, language, accented)
+        low, back = english.text, english.back
+    if not (low.isascii() and low.isprintable()) or "@" in low or "#" in low or "%" in low:
+        low = low.translate(_TRANS)
+    got: _Wording
+    if not _LATIN.search(low):
+        got = orig, None, None
+    else:
+        if "(" in low:
+            low = _SPELLED_TWICE.sub(_one_spelling, low)
+        if "day" in low:
+            low = _WEEKDAY.sub(_blank, low)
+        got = orig, low, back
+    if len(_WORDINGS) >= 4096:
+        _WORDINGS.clear()
+    _WORDINGS[core, language] = got
+    return got
 
 
 _ENVS: dict[tuple[date, int | None, bool], Env] = {}

@@ -152,8 +152,20 @@ def _choose(score: Mapping[str, int]) -> str:
     return "es" if score["es"] > score["fr"] else "fr"
 
 
+_GUESSES: dict[str, str] = {}
+
+
 def detect(text: str) -> str:
     """Return "en", "fr" or "es": the language whose marker words the phrase holds most (English on a tie)."""
+    got = _GUESSES.get(text)
+    if got is None:  # kept per phrase (4,096 at most): a plan's phrases repeat
+        if len(_GUESSES) >= 4096:
+            _GUESSES.clear()
+        got = _GUESSES[text] = _guess(text)
+    return got
+
+
+def _guess(text: str) -> str:
     if text.isascii():  # most English phrases stop here, at the cost of a few byte-string methods
         if _marks().foreign_bytes.isdisjoint(text.lower().encode().translate(_BYTE_SPACES).split()):
             return "en"
@@ -330,9 +342,9 @@ def _facts(words: str) -> tuple[str, bool, bool]:
 
 
 def clear_wordings() -> None:
-    """Forget the English wordings' facts and the phrases' English words (``engine.timeframe.clear_caches``)."""
+    """Forget the English wordings' facts and the languages guessed (``engine.timeframe.clear_caches``)."""
     _FACTS.clear()
-    _ENGLISH.clear()
+    _GUESSES.clear()
 
 
 class _Writer:
@@ -401,23 +413,6 @@ def _last_word(low: str, end: int) -> str:
 
 
 _DIGIT = re.compile(r"\d")
-_ENGLISH: dict[tuple[str, str], tuple[str, English]] = {}
-
-
-def english_of(accented: str, language: str) -> tuple[str, English]:
-    """The phrase ``accented`` (lower-cased) without its accents, and its English words in ``language``.
-
-    Kept per phrase and language (4,096 at most): a plan's phrases repeat ("d'ici fin 2000", "En cours"),
-    and a plan is read again by every command that reads its time frames.
-    """
-    got = _ENGLISH.get((accented, language))
-    if got is None:
-        plain_low = unaccented(accented)
-        got = plain_low, to_english(plain_low, language, accented)
-        if len(_ENGLISH) >= 4096:
-            _ENGLISH.clear()
-        _ENGLISH[accented, language] = got
-    return got
 
 
 def to_english(low: str, language: str, accented: str = "") -> English:

@@ -21,13 +21,14 @@ from ruamel.yaml import YAML
 from engine.timeframe import KINDS, LANGUAGES, Schedule, clear_caches, detect, detect_plan, parse, words_es, words_fr
 from engine.timeframe.languages import (
     _DATE_WORDS,
+    _GUESSES,
     _PLAIN,
     _PLAIN_BYTES,
     _PLAIN_WORDS,
     _SPACES,
     _SPACES_BYTES,
+    _guess,
     _last_word,
-    english_of,
     plain,
     to_english,
     translated,
@@ -242,24 +243,17 @@ def test_the_english_months_are_those_the_vocabularies_give() -> None:
     assert months == _DATE_WORDS
 
 
-def test_a_phrases_kept_english_words_are_those_written_afresh() -> None:
+def test_a_kept_guess_is_the_guess_made_afresh() -> None:
     clear_caches()
-    accented = "achevé dès le 1er avril 2000 et d'ici fin 2001"
-    plain_low, english = english_of(accented, "fr")
-    assert plain_low == unaccented(accented)
-    assert english_of(accented, "fr")[1] is english  # kept
-    fresh = to_english(plain_low, "fr", accented)
-    assert (english.text, english.starts, english.ends, english.los, english.his) == (
-        fresh.text,
-        fresh.starts,
-        fresh.ends,
-        fresh.los,
-        fresh.his,
-    )
-    assert english.text == "completed from the 1st april 2000 and by end 2001"  # "dès", not "des"
-    assert english_of(accented, "es")[1].text != english.text  # kept per language
+    phrases = ["D'ici fin 2000", "Para junio de 2001", "By end 2000", "Anualmente", "En cours"]
+    first = [detect(text) for text in phrases]
+    assert first == ["fr", "es", "en", "es", "fr"]
+    assert [detect(text) for text in phrases] == first == [_guess(text) for text in phrases]
+    for n in range(5000):
+        detect(f"by {n}")
+    assert 0 < len(_GUESSES) <= 4096
     clear_caches()
-    assert english_of(accented, "fr")[1] is not english
+    assert not _GUESSES
 
 
 def test_the_french_and_spanish_tables_are_built_only_when_a_phrase_needs_them() -> None:

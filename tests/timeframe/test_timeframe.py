@@ -18,7 +18,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.timeframe import KINDS, Milestone, Schedule, _new_schedule, clear_caches, parse
+from engine.timeframe import _WORDINGS, KINDS, Milestone, Schedule, _new_schedule, _wording, clear_caches, parse
 from engine.timeframe.tokens import scan, scan_slowly
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -1765,3 +1765,18 @@ def test_a_reading_is_the_same_with_the_readers_caches_cleared() -> None:
     clear_caches()
     assert [parse(text, date(1999, 9, 28)) for text in phrases] == warm
     assert parse("d'ici fin 2000", date(1999, 9, 28), language="fr").due == date(2000, 12, 31)
+
+
+def test_a_phrases_kept_words_are_those_written_afresh_and_are_bounded() -> None:
+    clear_caches()
+    phrases = [("Achevé dès le 1er avril 2000", "fr"), ("Monday 14 January 2019", "en"), ("¿?", "es"), ("BY MAY", "en")]
+    first = [_wording(text, language) for text, language in phrases]
+    assert [_WORDINGS[text, language] for text, language in phrases] == first
+    assert first[0][:2] == ("Achevé dès le 1er avril 2000", "completed from the 1st april 2000")
+    assert first[1][1] == " " * 7 + "14 january 2019" and first[2][1] is None and first[3] == ("BY MAY", "by may", None)
+    clear_caches()
+    assert not _WORDINGS
+    assert [_wording(text, language)[:2] for text, language in phrases] == [w[:2] for w in first]
+    for n in range(5000):
+        parse(f"by {n}", date(1999, 9, 28))
+    assert 0 < len(_WORDINGS) <= 4096
