@@ -38,12 +38,11 @@ from engine.errors import PlanwatchError
 from engine.plandoc import effective_due
 from engine.read.escalation_review import directory
 from engine.read.queries import owner_by_id_or_email
-from engine.rules.loader import RuleSet, load_rules
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import RATINGS, Campaign, CampaignRequest, ClosureReport, Evidence
 from engine.store.models import Action, Owner
-from engine.web.action_pages import percent_of, visible_action
+from engine.web.action_pages import percent_of, rules_of, visible_action
 from engine.web.auth import (
     PageError,
     Signed,
@@ -114,11 +113,6 @@ def checked(upload: Upload, who: Signed) -> dict[str, str]:
     return upload.fields
 
 
-def _rules(settings: Settings) -> RuleSet | None:
-    """Return the rules (they name the verifier and one- or two-step closure), or None without a rules folder."""
-    return load_rules(settings.rules_dir) if settings.rules_dir.exists() else None
-
-
 # --- the owner's report of implementation -------------------------------------------------------------------
 
 
@@ -145,7 +139,7 @@ async def report_done(request: Request, action_id: RowId, who: SignedIn) -> Redi
             note=form.get("note", "").strip(),
             links=links,
             owner_rating=form.get("rating", "implemented"),
-            rules=_rules(settings),
+            rules=rules_of(settings),
             files=files,  # kept before the verifier is told, who is shown their names
             store=store_of(settings),
         )
