@@ -2,8 +2,15 @@
 business day of the plan's zone), each plan gets one campaign for that month, asking every owner in one message
 to update their open actions due within the rule's days (and the overdue ones).
 
-Once per plan and month: the campaign keeps the month it is for (``Campaign.period``, unique per plan), so a
-second tick, a second node or a restart starts nothing more. A plan with nobody to ask that day gets none.
+A campaign the service missed (it was down on the day, from the digests' hour to midnight) starts on the first
+tick of a business day after it, from the digests' hour, asking about actions due within the rule's days of the
+day it starts, as ``planwatch campaign start`` would that day; unless half of its period has gone by since its
+day (about 15 days for a monthly campaign, 45 for a quarterly one): then the next one is near, and the missed
+one is left out.
+
+Once per plan and period: the campaign keeps the month it is for (``Campaign.period``, unique per plan), so a
+second tick, a second node or a restart starts nothing more. A plan with nobody to ask gets none (until someone
+has an action to update while the campaign may still start).
 Datetimes are aware UTC; days are the plan's local days.
 """
 
@@ -44,39 +51,74 @@ def start_day(rule: CampaignRule, year: int, month: int, calendar: BusinessCalen
     return None
 
 
+def catch_up_until(rule: CampaignRule, year: int, month: int, start: date) -> date:
+    """Return the first plan day on which a campaign of ``rule`` for ``month`` of ``year`` that started on
+    ``start`` has not started (it is missed for good): half its period after ``start``."""
+    after = year * 12 + month - 1 + rule.every.months
+    period_days = (date(after // 12, after % 12 + 1, 1) - date(year, month, 1)).days
+    return start + timedelta(days=period_days // 2)
+
+
+def due_period(rule: CampaignRule, today: date, calendar: BusinessCalendar) -> str | None:
+    """Return the period (``"2000-05"``: the month it is for) of the campaign of ``rule`` due on the plan's
+    business day ``today``: the latest whose start day is ``today`` or, missed, before it and less than half its
+    period ago; None when none is due."""
+    if not calendar.is_business_day(today):
+        return None
+    months = today.year * 12 + today.month - 1
+    for back in range(12):  # every is at most 12 months
+        year, month = divmod(months - back, 12)
+        month += 1
+        start = start_day(rule, year, month, calendar)
+        if start is None or start > today:
+            continue
+        return f"{year}-{month:02d}" if today < catch_up_until(rule, year, month, start) else None
+    return None
+
+
 def start_due_campaigns(engine: Engine, rules: RuleSet, now: datetime) -> int:
-    """Start the campaigns the rules say are due at ``now`` (from the digests' hour of the plan's start day), at
-    most one per plan and month; return how many were started."""
+    """Start the campaigns the rules say are due at ``now`` (from the digests' hour of the plan's start day, or
+    of a business day soon after it when the service missed it), at most one per plan and period; return how
+    many were started."""
     if not rules.campaigns:
         return 0
     started = 0
     with transaction(engine) as session:
         plans = session.exec(select(Plan).order_by(col(Plan.id))).all()
-    for plan in plans:
-        due = _due_rule(rules, plan, now)
-        if due is not None and _start(engine, plan.id, due, now):
+        due = {p.id: d for p in plans if (d := _due_rule(rules, p, now)) is not None}
+        if due:  # those started already (the usual case after the start day): one query
+            taken = select(Campaign.plan_id, Campaign.period).where(col(Campaign.plan_id).in_(due))
+            for plan_id, period in session.exec(taken).all():
+                if due.get(plan_id, (None, ""))[1] == period:
+                    del due[plan_id]
+    for plan_id, (rule, period) in sorted(due.items()):
+        if _start(engine, plan_id, rule, period, now):
             started += 1
     return started
 
 
-def _due_rule(rules: RuleSet, plan: Plan, now: datetime) -> CampaignRule | None:
-    """Return the first rule whose campaign starts on the plan's day at ``now`` (None before the digests' hour)."""
+def _due_rule(rules: RuleSet, plan: Plan, now: datetime) -> tuple[CampaignRule, str] | None:
+    """Return the first rule with a campaign due for the plan at ``now``, and its period (None before the digests'
+    hour)."""
     local = now.astimezone(zone(plan.timezone))
     if local.time() < DIGEST_HOUR:
         return None
     today = plan_today(plan, now)
     calendar = rules.calendar_of(plan.timezone)
-    return next((r for r in rules.campaigns if start_day(r, today.year, today.month, calendar) == today), None)
+    for rule in rules.campaigns:
+        period = due_period(rule, today, calendar)
+        if period is not None:
+            return rule, period
+    return None
 
 
-def _start(engine: Engine, plan_id: str, rule: CampaignRule, now: datetime) -> bool:
-    """Start this month's campaign of the plan unless it has one; return True when one was started."""
+def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime) -> bool:
+    """Start the plan's campaign for ``period`` unless it has one; return True when one was started."""
     try:
         with transaction(engine) as session:
             plan = session.get(Plan, plan_id)
             if plan is None:
                 return False
-            period = plan_today(plan, now).strftime("%Y-%m")
             taken = select(Campaign.id).where(Campaign.plan_id == plan_id, Campaign.period == period)
             if session.exec(taken).first() is not None:
                 return False
@@ -84,7 +126,7 @@ def _start(engine: Engine, plan_id: str, rule: CampaignRule, now: datetime) -> b
                 campaign = start_campaign(
                     session, plan, now, who=WHO, within_days=rule.within.days, include_overdue=rule.overdue
                 )
-            except UsageError:  # nobody to ask this month: no campaign, and no reason to stop the tick
+            except UsageError:  # nobody to ask: no campaign, and no reason to stop the tick
                 return False
             campaign.period = period
             session.add(campaign)
