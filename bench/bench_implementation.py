@@ -19,7 +19,6 @@ Exit status: 0 when both medians are under their targets, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
 import sys
@@ -149,7 +148,7 @@ def main() -> int:
     parser.add_argument("--actions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
+    _world.header("planwatch implementation report benchmark")
     from engine.read.implementation import build_implementation
     from engine.read.implementation_docx import render_docx
     from engine.read.implementation_text import render_csv, render_markdown
@@ -186,8 +185,8 @@ def main() -> int:
         )
         engine.dispose()
     ok = median < REPORT_TARGET and paper[0] < DOCX_TARGET
-    print(f"targets: figures under {REPORT_TARGET} s, .docx under {DOCX_TARGET} s: {'met' if ok else 'NOT met'}")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"goals: figures under {REPORT_TARGET} s, .docx under {DOCX_TARGET} s: {'met' if ok else 'NOT met'}")
+    _world.footer()
     return 0 if ok else 1
 
 

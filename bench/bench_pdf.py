@@ -12,19 +12,18 @@ would set them up for a ruled table: camelot ``read_pdf(pages="all", flavor="lat
 found from the ruling lines; a DataFrame per table) and tabula-py ``read_pdf(pages="all",
 lattice=True)`` (tabula-java, started as a subprocess, which is how tabula-py runs without jpype).
 They give tables of cells and nothing more: no Parts, no issues, no actions. All three run the same
-rounds in one process, in turn; the best and the median round of each are shown. Then ``planwatch
+rounds in one process, in turn; the median round of each is compared, the best shown beside it. Then ``planwatch
 import`` of the same file into a new SQLite database is timed once from a new process (reading, time
 frames resolved, rows written), for scale.
 
 camelot and tabula-py are not planwatch's dependencies: install them into the venv to compare
 (``.venv/bin/pip install camelot-py tabula-py``; tabula needs Java). A peer that is missing is skipped.
-Target: planwatch's read no slower than the faster peer (best rounds).
+Goal: planwatch's read no slower than the faster peer (medians).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -32,11 +31,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import _world  # noqa: E402
 
 from engine.importers import gbtext, pdf  # noqa: E402  (the repository root must be importable first)
 from engine.plandoc import PlanDocument  # noqa: E402
@@ -97,7 +97,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-tabula", action="store_true")
     args = parser.parse_args()
-    print(f"load average at the start: {os.getloadavg()[0]:.2f}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    _world.header("planwatch PDF plans benchmark")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plan.pdf"
         start = time.perf_counter()
@@ -131,13 +131,14 @@ def main() -> int:
                 times[name].append(seconds)
                 unit = "actions" if name.startswith("planwatch") else "table rows"
                 print(f"round {r + 1}: {name:<20} {seconds:7.2f} s  ({found} {unit})", flush=True)
-        best = {name: min(t) for name, t in times.items()}
+        median = {name: statistics.median(t) for name, t in times.items()}
+        print(f"medians of {args.rounds} rounds on each side, best beside")
         for name, t in times.items():
             ratio = ""
             if not name.startswith("planwatch"):
-                factor = min(t) / best["planwatch pdf.read"]
+                factor = median[name] / median["planwatch pdf.read"]
                 ratio = f"  planwatch {factor:.1f}x faster" if factor >= 1 else f"  planwatch {1 / factor:.1f}x slower"
-            print(f"{name:<20} best {min(t):7.2f} s  median {statistics.median(t):7.2f} s{ratio}")
+            print(f"{name:<20} median {median[name]:7.2f} s  best {min(t):7.2f} s{ratio}")
         db = Path(tmp) / "plan.db"
         command = [str(ROOT / ".venv" / "bin" / "planwatch"), "--db", f"sqlite:///{db}", "import", str(path)]
         start = time.perf_counter()
@@ -149,9 +150,10 @@ def main() -> int:
         if done.returncode != 0:
             print(done.stderr.strip())
             return 1
-    peers = [b for name, b in best.items() if not name.startswith("planwatch")]
-    if peers and best["planwatch pdf.read"] * TARGET_RATIO > min(peers):
-        print(f"planwatch's read is slower than the faster peer (target: {TARGET_RATIO}x)")
+    _world.footer()
+    peers = [m for name, m in median.items() if not name.startswith("planwatch")]
+    if peers and median["planwatch pdf.read"] * TARGET_RATIO > min(peers):
+        print(f"planwatch's read is slower than the faster peer (goal: {TARGET_RATIO}x, medians)")
         return 1
     return 0
 
