@@ -689,7 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     admin = os.environ.get("PLANWATCH_BENCH_POSTGRES_URL", DEFAULT_URL)
     world.DUE = DUE  # _world's builders read DUE when called: 10,000 actions due at NOW instead of 1,000
-    print(f"planwatch on PostgreSQL: {args.size:,} actions, {DUE:,} due; {environment()}", flush=True)
+    world.header("planwatch on PostgreSQL")
+    print(f"{args.size:,} actions, {DUE:,} due", flush=True)
     with scratch_database(admin) as url:
         bench = Bench(args, url)
         engine = make_engine(url)
@@ -704,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         if not args.planning_only:
             measure_dispatch(bench, args.messages)
-    bench.note(environment())
+    bench.note(f"at the end: {environment()}")
     print_table(bench)
     return 0 if all(row.ok is not False for row in bench.rows) else 1
 
