@@ -1,7 +1,8 @@
 """Tokens of the time-frame grammar: dates, periods, durations and recurrences (pure, no clock).
 
-``TOKEN`` is one precompiled alternation of every token form; ``scan`` tries only the
-alternatives that can begin with each word of a lower-cased phrase, and a small builder per
+``token_pattern()`` is one alternation of every token form; ``scan`` tries only the
+alternatives that can begin with each word of a lower-cased phrase (each group of them compiled
+on its first use: a command that reads no time frame does not pay for it), and a small builder per
 alternative turns a match into a ``Period``, a ``Duration`` or a ``Recurrence``. The conventions
 are stated in ``engine.timeframe``.
 """
@@ -621,11 +622,11 @@ _MOD = (
     r"(?:(?:the\s+)?(?P<mod>end|close|mid|middle|early|late|beginning|year[\s-]?end"
     r"|start(?=\s+of))(?:\s+(?:of|in))?(?:\s+the)?[\s-]+)?"
 )
-TOKEN = re.compile(r"(?<![a-z0-9])" + _MOD + "(?:" + "|".join(f"(?P<{n}>{p})" for n, p, _ in _ALTERNATIVES) + ")")
+_TOKEN = r"(?<![a-z0-9])" + _MOD + "(?:" + "|".join(f"(?P<{n}>{p})" for n, p, _ in _ALTERNATIVES) + ")"
 _BUILDERS = {n: b for n, _, b in _ALTERNATIVES}
 # The scanner tries a pattern only where a token can begin (a digit or one of these words), and
 # only the alternatives that can begin with that word: several times faster than letting one
-# alternation try every word. Words not listed in a group get the whole TOKEN.
+# alternation try every word. Words not listed in a group get the whole token pattern.
 _GROUP_WORDS = {
     "month": "jan january feb february mar march apr april may jun june jul july aug august sep "
     "sept september oct october nov november dec december",
@@ -665,8 +666,17 @@ def _group(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])(?P<mod>(?!))?(?:" + alternatives + ")")
 
 
-_PATTERNS = {g: _group(names) for g, names in _GROUP_ALTERNATIVES.items()}
-_PATTERNS["full"] = TOKEN
+@cache
+def pattern(group: str) -> re.Pattern[str]:
+    """The pattern of a group of alternatives ("full": every one), compiled on first use."""
+    return re.compile(_TOKEN) if group == "full" else _group(_GROUP_ALTERNATIVES[group])
+
+
+def token_pattern() -> re.Pattern[str]:
+    """One alternation of every token form (what ``scan`` finds, tried at every word)."""
+    return pattern("full")
+
+
 _NAMED = re.compile(r"\(\?P<\w+>")
 
 
@@ -677,10 +687,10 @@ def _sieve(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 
 def _full_sieve() -> re.Pattern[str]:
-    """The sieve of ``TOKEN``: after "end of the", "mid-", "early" ... it only asks that a word a token can begin
-    with follows (every alternative begins with a word of ``_GROUP_WORDS`` or a digit, and "the" in one is followed
-    by such a word), instead of trying every alternative there and again after each shorter reading of the
-    modifier."""
+    """The sieve of the token pattern: after "end of the", "mid-", "early" ... it only asks that a word a token
+    can begin with follows (every alternative begins with a word of ``_GROUP_WORDS`` or a digit, and "the" in one
+    is followed by such a word), instead of trying every alternative there and again after each shorter reading of
+    the modifier."""
     assert _MOD.startswith("(?:") and _MOD.endswith(")?")
     words = {w for group in _GROUP_WORDS.values() for w in group.split()} - {"the"}  # "the" is always followed by one
     first_words = "|".join(sorted(words, key=len, reverse=True))
@@ -693,7 +703,7 @@ def _full_sieve() -> re.Pattern[str]:
 def sieve(group: str) -> re.Pattern[str]:
     """The sieve of a group's pattern, compiled on first use (the full one takes milliseconds, which a command
     that reads no time frame does not pay)."""
-    return _full_sieve() if group == "full" else _sieve(_PATTERNS[group])
+    return _full_sieve() if group == "full" else _sieve(pattern(group))
 
 
 def _sieve_full(low: str, pos: int) -> re.Match[str] | None:
@@ -706,8 +716,13 @@ def _sieve_vague(low: str, pos: int) -> re.Match[str] | None:
 
 # The words after which a token is rare ("the", "end", "in") try the sieve first.
 SIEVED = {"full": _sieve_full, "vague": _sieve_vague}
-_BY_WORD = {w: (SIEVED.get(g), _PATTERNS[g].match) for g, words in _GROUP_WORDS.items() for w in words.split()}
-_YEAR, _NUMBER = _PATTERNS["year"].match, _PATTERNS["number"].match
+_BY_WORD = {w: (SIEVED.get(g), g) for g, words in _GROUP_WORDS.items() for w in words.split()}
+_MATCH: dict[str, Callable[[str, int], re.Match[str] | None]] = {}  # each group's ``match``, once compiled
+
+
+def _matcher(group: str) -> Callable[[str, int], re.Match[str] | None]:
+    match = _MATCH[group] = pattern(group).match
+    return match
 
 
 def _trie(words: list[str]) -> str:
@@ -734,12 +749,12 @@ def scan(low: str) -> list[re.Match[str]]:
         start, pos = w.span()
         word = w[0]
         if word[0].isdigit():
-            match = _NUMBER if len(word) < 4 else _YEAR
+            group = "number" if len(word) < 4 else "year"
         else:
-            sieve, match = _BY_WORD[word]
+            sieve, group = _BY_WORD[word]
             if sieve is not None and sieve(low, start) is None:
                 continue
-        if (m := match(low, start)) is not None:
+        if (m := (_MATCH.get(group) or _matcher(group))(low, start)) is not None:
             out.append(m)
             pos = m.end()
     return out
@@ -747,7 +762,7 @@ def scan(low: str) -> list[re.Match[str]]:
 
 def scan_slowly(low: str) -> list[re.Match[str]]:
     """``scan`` without the word dispatch (the reference the tests compare ``scan`` with)."""
-    return list(TOKEN.finditer(low))
+    return list(token_pattern().finditer(low))
 
 
 MARKS = {Period: "@", Duration: "#", Recurrence: "%"}
