@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,3 +166,16 @@ def test_a_sieve_turns_away_words_that_begin_no_token() -> None:
     assert sieve("full").match("end of the quarantieme session") is None
     assert sieve("full").match("end of the fiscal year") is not None
     assert scan("the end of the year 2004") != []
+
+
+def test_importing_the_reader_compiles_no_token_pattern_until_a_phrase_needs_one() -> None:
+    code = """
+from datetime import date
+from engine.timeframe import parse
+from engine.timeframe.tokens import pattern
+print(pattern.cache_info().currsize)
+print(parse("By April 2000", date(1999, 9, 28), language="en").due, pattern.cache_info().currsize)
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["0", "2000-04-30 1"]  # the pattern of the tokens a month begins, no other
