@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -532,15 +532,31 @@ def test_a_bad_file_refuses_the_report_and_changes_nothing(world: Engine) -> Non
         assert _action(session, "III.d.1").status == "open" and _mail(session, "verification_request") == []
 
 
-def test_a_returned_report_is_told_once_and_is_not_a_catch_up(world: Engine) -> None:
-    rules = load_rules(Path(__file__).resolve().parents[2] / "rules")
+# The ladder of the example's rules starts with the owner; this one tells only the supervisor, so the owner has no
+# step of the new round to count from, and the message returning the report must be that start.
+OTHERS_ONLY = """
+defaults:
+  closure: {steps: 2, verifier: supervisor}
+policies:
+  - name: others only
+    match: {}
+    escalate:
+      - {after: 7d, to: [supervisor]}
+"""
+
+
+@pytest.mark.parametrize("ladder", ["shipped", "others-only"])
+def test_a_returned_report_is_told_once_and_is_not_a_catch_up(world: Engine, tmp_path: Path, ladder: str) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "rules"
+    rules = load_rules(shipped) if ladder == "shipped" else _rules(tmp_path, OTHERS_ONLY)
     with transaction(world) as session:
-        action = _action(session, "III.d.1")
+        action = _action(session, "III.d.1")  # long overdue; pardev's, verified by ed-devcoop
         report = report_implemented(session, action, NOW, who="pardev", via="cli", rules=rules).report
         assert report is not None
         ident = action.id
-    _planned(world, rules, NOW)
-    back = NOW + timedelta(days=3)
+    for day in range(3):  # planned daily while the report waits: nothing for the owner
+        _planned(world, rules, NOW + timedelta(days=day))
+    back = NOW + timedelta(days=3)  # Sunday 4 June
     with transaction(world) as session:
         report = session.get(ClosureReport, report.id)
         assert report is not None
@@ -548,12 +564,17 @@ def test_a_returned_report_is_told_once_and_is_not_a_catch_up(world: Engine) -> 
     told = [o for o in _planned(world, rules, back) if o.action_id == ident and o.recipient_id == "pardev"]
     # the message returning the report is the owner's only message now
     assert [o.template for o in told] == ["closure_returned"]
-    with transaction(world) as session:
-        owner = [o for o in session.exec(select(Outbox).where(Outbox.action_id == ident)) if o.recipient_id == "pardev"]
-        assert [o.template for o in owner if o.created_at >= back] == ["closure_returned"]
-    later = [o for hour in range(1, 72, 2) for o in _planned(world, rules, back + timedelta(hours=hour))]
-    owner = [o for o in later if o.action_id == ident and o.recipient_id == "pardev"]
-    assert owner and all(not (o.payload or {}).get("catch_up") for o in owner)
+    later = [o for hour in range(1, 9 * 24, 2) for o in _planned(world, rules, back + timedelta(hours=hour))]
+    mine = [o for o in later if o.action_id == ident and o.status != "suppressed"]
+    owner = [o for o in mine if o.recipient_id == "pardev"]
+    assert all(not (o.payload or {}).get("catch_up") and o.step != "catch-up" for o in mine)
+    if ladder == "shipped":  # the owner's overdue notices of the new round, from the next business morning
+        assert owner and min(o.due_at for o in owner) == datetime(2000, 6, 5, 7, tzinfo=UTC)
+    else:  # nothing more for the owner; the supervisor's step counts from the return: 7 days, a business morning
+        assert owner == []
+        assert [(o.recipient_id, o.step, o.due_at) for o in mine] == [
+            ("ed-devcoop", "escalate:1", datetime(2000, 6, 12, 7, tzinfo=UTC))
+        ]
 
 
 def test_the_message_returning_a_report_says_the_action_is_overdue(world: Engine) -> None:
