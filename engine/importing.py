@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from engine import yamlfile
 from engine.actions.acceptance import apply_file_acceptance
-from engine.actions.resolve import resolve_plan
+from engine.actions.resolve import resolve_plan, resolve_rows
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
 from engine.importers import docx, gbtext, owners, pdf, planyaml, sheets
@@ -108,11 +108,14 @@ def import_paths(
         ensure_schema(engine)
     reports: list[ImportReport | OwnersReport] = []
     with paused_gc(), _session(engine, dry_run) as session:
-        for path, fmt, text in detected:
+        for at in range(len(detected)):  # by index: an iterator over the list would keep the text alive
+            path, fmt, text = detected[at]
             if fmt.startswith("owners"):
                 reports.append(_import_owners(session, path, rules, now))
                 continue
+            detected[at] = (path, fmt, "")  # the text goes once read: it is not held beside the rows
             doc = _read_plan(fmt, text, display_path(path), timezone, plan_id, sheet_options)
+            del text
             name = (names or {}).get(path)
             if name:
                 doc.plan.source = name
@@ -419,6 +422,7 @@ def _import_owners(session: Session, path: Path, rules: owner_rules.OwnerRules, 
             "deputy_id": entry.away.deputy if entry.away else None,
             "country": entry.country,
             "language": entry.language,
+            "unit": entry.unit,
         }
         if current is not None:  # an optional key the file leaves out keeps what is stored
             values = {k: v for k, v in values.items() if _owner_key(k) in entry.given}
@@ -502,7 +506,9 @@ def _import_plan(
     _check_owner_ids(session, doc)
     if not doc.plan.language:  # the file does not say: the words of its time frames do
         doc.plan.language = detect_plan({row.timeframe for row in doc.actions})  # each phrase once
-    schedules = resolve_plan(
+    # Beside the rows, a large import holds one list of schedules and one of owners (8 bytes a row each:
+    # the fields and owners are shared by the rows that read alike), and makes each stored row as it writes.
+    schedules = resolve_rows(
         doc.actions,
         doc.sections,
         doc.plan.ref_date,
@@ -511,39 +517,52 @@ def _import_plan(
         shared=True,  # read only below, but for the rows with values set in the file (their own copies)
         language=doc.plan.language,
     )
-    parents = {s.key: s.parent_key for s in doc.sections}
-    known = owner_ids(session)
-    use_rules = bool(known and rules.rules)
-    matcher = rules.matcher(parents) if use_rules else None
-    owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
-    if use_rules:
-        given: dict[int, list[str]] = {}
-        for row, (_, source) in zip(doc.actions, owners, strict=True):
-            if source.startswith("rule:"):
-                given.setdefault(int(source[5:]), []).append(row.ref)
-        if skipped := rules.check_used(known, given):
-            warnings.append(skipped)
-        del given
-    warnings.extend(_review_owner_changes(session, doc, existing, owners, schedules))
-    resolved = [
-        Resolved(row, owner, source, schedules[row.ref])
-        for row, (owner, source) in zip(doc.actions, owners, strict=True)
-    ]
-    del owners
+    owners = _owners(session, doc, existing, rules, warnings)
+    if existing:
+        warnings.extend(_review_owner_changes(session, doc, existing, owners, schedules))
     report_created = store_plans.write_plan(session, doc.plan, now)
     _keep_language(session, doc.plan)
     store_plans.write_sections(session, doc.plan.id, doc.sections)
-    warnings.extend(
-        _review_changed_sources(doc, existing, schedules, doc.plan.ref_date, doc.plan.fy_start, named_events)
+    if existing:
+        warnings.extend(
+            _review_changed_sources(doc, existing, schedules, doc.plan.ref_date, doc.plan.fy_start, named_events)
+        )
+    resolved = (
+        Resolved(row, owner, source, fields)
+        for row, (owner, source), fields in zip(doc.actions, owners, schedules, strict=True)
     )
-    del schedules  # the fields live on in ``resolved``: the index by id goes before the write's peak of memory
     report = store_plans.write_actions(session, doc.plan.id, resolved, now, via)
     report.created = report_created
     warnings.extend(apply_file_acceptance(session, doc.plan.id, doc.actions, now, via))
     report.warnings.extend(warnings)
     if keep_readings:
-        report.readings = {item.row.ref: item.schedule for item in resolved}
+        report.readings = {row.ref: fields for row, fields in zip(doc.actions, schedules, strict=True)}
     return report
+
+
+def _owners(
+    session: Session,
+    doc: PlanDocument,
+    existing: dict[str, Action],
+    rules: owner_rules.OwnerRules,
+    warnings: list[str],
+) -> list[tuple[str | None, str]]:
+    """Return (owner id, source) of each row, in order; raise for a rule that would give an owner not in the
+    owners directory, and warn of the rules skipped."""
+    known = owner_ids(session)
+    use_rules = bool(known and rules.rules)
+    matcher = rules.matcher({s.key: s.parent_key for s in doc.sections}) if use_rules else None
+    owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
+    if use_rules:
+        unknown = {f"rule:{n}": n for n in rules.unknown_owners(known)}
+        given: dict[int, list[str]] = {}  # only the rules that name an unknown owner are said by id
+        if unknown:
+            for row, (_, source) in zip(doc.actions, owners, strict=True):
+                if source in unknown:
+                    given.setdefault(unknown[source], []).append(row.ref)
+        if skipped := rules.check_used(known, given):
+            warnings.append(skipped)
+    return owners
 
 
 def _keep_decisions(session: Session, doc: PlanDocument, existing: dict[str, Action]) -> None:
@@ -583,13 +602,14 @@ def _review_owner_changes(
     doc: PlanDocument,
     existing: dict[str, Action],
     owners: list[tuple[str | None, str]],
-    schedules: dict[str, dict[str, Any]],
+    schedules: list[dict[str, Any]],
 ) -> list[str]:
     """Put in review each action given by hand whose owner the plan file has changed since (the file wins), and
-    keep in review those still waiting for a look; return the warnings."""
+    keep in review those still waiting for a look; return the warnings. ``owners`` and ``schedules`` are the
+    rows', in order."""
     warnings: list[str] = []
     names: dict[str, str] | None = None
-    for row, (owner, source) in zip(doc.actions, owners, strict=True):
+    for at, (row, (owner, source)) in enumerate(zip(doc.actions, owners, strict=True)):
         stored = existing.get(row.ref)
         if stored is None:
             continue
@@ -599,7 +619,7 @@ def _review_owner_changes(
                 names = {o.id: o.name for o in owners_by_id(session).values()}
             now_named = names.get(owner or "", owner or "nobody")
             had = names.get(stored.owner_id, stored.owner_id) if stored.owner_id else "nobody (it was handed back)"
-            fields = schedules[row.ref] = dict(schedules[row.ref])  # its own copy: readings may be shared
+            fields = schedules[at] = dict(schedules[at])  # its own copy: readings may be shared
             fields["needs_review"] = True
             fields["reason"] = (
                 f"{OWNER_CHANGED}: the plan now names {now_named}; you had given it to {had}. "
@@ -614,7 +634,7 @@ def _review_owner_changes(
             and stored.timeframe == row.timeframe
             and not row.override
         ):
-            fields = schedules[row.ref] = dict(schedules[row.ref])
+            fields = schedules[at] = dict(schedules[at])
             fields["needs_review"], fields["reason"] = True, stored.reason
     return warnings
 
@@ -629,7 +649,7 @@ def _keep_language(session: Session, info: PlanInfo) -> None:
 def _review_changed_sources(
     doc: PlanDocument,
     existing: dict[str, Action],
-    schedules: dict[str, dict[str, Any]],
+    schedules: list[dict[str, Any]],
     ref_date: Any,
     fy_start: int | None,
     named_events: tuple[object, ...],
@@ -641,13 +661,13 @@ def _review_changed_sources(
     but flagged, with the old and the new text, until someone decides again.
     """
     warnings: list[str] = []
-    for row in doc.actions:
+    for at, row in enumerate(doc.actions):
         stored = existing.get(row.ref)
         if stored is None or stored.removed_at is not None or not row.override:
             continue
         if dict(stored.override or {}) != row.override:
             continue  # decided anew in this very file
-        fields = schedules[row.ref]
+        fields = schedules[at]
         if stored.timeframe != row.timeframe:
             decision = ", ".join(f"{k} {v}" for k, v in row.override.items())
             prior = str(fields.get("reason") or "")
@@ -744,8 +764,17 @@ def _owner(row: ActionRow, stored: Action | None, rules: owner_rules.OwnerMatche
     if rules is not None:
         hit = rules.owner_for(row.ref, row.section_key)
         if hit:
-            return hit[0], _rule_source(hit[1])
-    return None, ""
+            return _rule_owner(*hit)
+    return _NO_OWNER
+
+
+_NO_OWNER: tuple[str | None, str] = (None, "")
+
+
+@cache
+def _rule_owner(owner: str, number: int) -> tuple[str | None, str]:
+    """Return (owner, source) as rule ``number`` gives them: one tuple per rule, however many actions it gives."""
+    return owner, _rule_source(number)
 
 
 @cache

@@ -9,7 +9,7 @@ as ``timeframe.parse`` reads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -130,29 +130,47 @@ def resolve_plan(
     its phrases: a million rows hold a few hundred dicts, not a million); only the fields of rows
     with a value set in the plan file may then be changed by the caller.
     """
+    found = resolve_rows(rows, sections, ref_date, fy_start, events, shared=shared, language=language)
+    return {row.ref: fields for row, fields in zip(rows, found, strict=True)}
+
+
+def resolve_rows(
+    rows: Sequence[ActionRow],
+    sections: Sequence[SectionRow],
+    ref_date: date,
+    fy_start: int | None = None,
+    events: Sequence[NamedEvent] = (),
+    *,
+    shared: bool = False,
+    language: str | None = None,
+) -> list[dict[str, Any]]:
+    """Return the schedule fields of each row, in the rows' order: ``resolve_plan`` without the index by id.
+
+    A list beside the rows is all a large import holds of them (8 bytes a row, the fields shared as
+    ``shared`` says); what the proposals and dependencies need is looked up by position.
+    """
     readings: dict[str, dict[str, Any]] = {}
-    out = {row.ref: read_row(row, ref_date, fy_start, readings, shared=shared, language=language) for row in rows}
-    by_ref = {row.ref: row for row in rows}
+    out = [read_row(row, ref_date, fy_start, readings, shared=shared, language=language) for row in rows]
     headings: _Headings | None = None
-    for row in rows:
-        fields = out[row.ref]
+    for at, row in enumerate(rows):
+        fields = out[at]
         if fields["kind"] != "event" or row.override:
             continue
         if shared:
-            fields = out[row.ref] = _copied(fields)
+            fields = out[at] = _copied(fields)
         if _date_event(fields, events):
             if headings is not None:  # dated now: a later event may follow it
-                headings.dated(row)
+                headings.dated(at)
             continue
         if headings is None:  # most plans have no undated event: build the index on the first
             headings = _Headings(rows, sections, out)
-        headings.propose(row, fields)
-    for row in rows:
+        headings.propose(at, fields)
+    for at, row in enumerate(rows):
         if row.override:
             if shared:
-                out[row.ref] = _copied(out[row.ref])
-            _apply_override(row, out[row.ref])
-    _follow_dependencies(out, by_ref)
+                out[at] = _copied(out[at])
+            _apply_override(row, out[at])
+    _follow_dependencies(rows, out)
     return out
 
 
@@ -190,27 +208,25 @@ class _Headings:
     An event-linked row follows the first action with a due date in the section whose heading shares
     the most words (at least two) with the event's phrase; among equal scores, the section first in
     the plan. Each section's first dated row is kept up to date as proposals give rows their dates,
-    so a plan of N rows costs about N lookups, however many of its rows name an event.
+    so a plan of N rows costs about N lookups, however many of its rows name an event. Rows are
+    known by their position in the plan, which orders the rows of a section as the plan does.
     """
 
     def __init__(
-        self, rows: Sequence[ActionRow], sections: Sequence[SectionRow], out: Mapping[str, dict[str, Any]]
+        self, rows: Sequence[ActionRow], sections: Sequence[SectionRow], out: Sequence[dict[str, Any]]
     ) -> None:
+        self.rows = rows
         self.out = out
         self.sections = [s for s in sections if s.level != "part"]
         self.by_word: dict[str, list[int]] = {}
         for index, section in enumerate(self.sections):
             for word in _stems(section.title):
                 self.by_word.setdefault(word, []).append(index)
-        self.rows: dict[str, list[ActionRow]] = {}
-        for row in rows:
-            self.rows.setdefault(row.section_key, []).append(row)
-        self.first: dict[str, int | None] = {}  # a section's key -> the position of its first dated row
-        self.position: dict[str, int] = {}
-        for key, members in self.rows.items():
-            self.first[key] = next((i for i, r in enumerate(members) if out[r.ref]["due"]), None)
-            for i, r in enumerate(members):
-                self.position[r.ref] = i
+        self.first: dict[str, int] = {}  # a section's key -> the position of its first dated row
+        first = self.first
+        for at, (row, fields) in enumerate(zip(rows, out, strict=True)):
+            if fields["due"] and row.section_key not in first:
+                first[row.section_key] = at
         self.ranked: dict[frozenset[str], list[int]] = {}
 
     def candidates(self, wanted: frozenset[str]) -> list[int]:
@@ -226,15 +242,17 @@ class _Headings:
             )
         return ranked
 
-    def propose(self, row: ActionRow, fields: dict[str, Any]) -> None:
+    def propose(self, at: int, fields: dict[str, Any]) -> None:
+        """Propose what the event-linked row at position ``at`` follows, into its ``fields``."""
+        own = self.rows[at].section_key
         for index in self.candidates(frozenset(_stems(fields["event"] or ""))):
             section = self.sections[index]
             first = self.first.get(section.key)
-            if section.key == row.section_key or first is None:
+            if section.key == own or first is None:
                 continue
-            target = self.rows[section.key][first]
+            target = self.rows[first]
             fields["after_ref"] = target.ref
-            fields["due"] = self.out[target.ref]["due"]
+            fields["due"] = self.out[first]["due"]
             fields["reason"] = (
                 f"Tied to {fields['event']!r}; proposed to follow {target.ref} "
                 f"({section.number} {section.title[:60]}), due {fields['due'].isoformat()}: "
@@ -242,14 +260,14 @@ class _Headings:
             )
             break
         if fields["due"]:
-            self.dated(row)
+            self.dated(at)
 
-    def dated(self, row: ActionRow) -> None:
-        """Note that ``row`` has a due date now: it may be the first dated row of its section."""
-        first = self.first.get(row.section_key)
-        position = self.position[row.ref]
-        if first is None or position < first:
-            self.first[row.section_key] = position
+    def dated(self, at: int) -> None:
+        """Note that the row at position ``at`` has a due date now: it may be the first dated row of its section."""
+        key = self.rows[at].section_key
+        first = self.first.get(key)
+        if first is None or at < first:
+            self.first[key] = at
 
 
 def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:
@@ -266,14 +284,25 @@ def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:
     fields["reason"] = f"Set in the plan file: {', '.join(parts)}."
 
 
-def _follow_dependencies(out: dict[str, dict[str, Any]], by_ref: Mapping[str, ActionRow]) -> None:
-    for ref, fields in out.items():
-        seen = [ref]
+def _follow_dependencies(rows: Sequence[ActionRow], out: Sequence[dict[str, Any]]) -> None:
+    """Give each row that follows another (``after_ref``) the due date at the end of its chain."""
+    wanted = {fields["after_ref"] for fields in out if fields["after_ref"] is not None}
+    if not wanted:
+        return
+    # Only the rows followed are found by id, not all of them; a chain longer than one link finds them all.
+    positions = {row.ref: at for at, row in enumerate(rows) if row.ref in wanted}
+    if any(out[at]["after_ref"] is not None for at in positions.values()):
+        positions = {row.ref: at for at, row in enumerate(rows)}
+    for row, fields in zip(rows, out, strict=True):
         target = fields["after_ref"]
-        while target is not None and target in out and target not in seen:
+        if target is None:
+            continue
+        seen = [row.ref]
+        while target in positions and target not in seen:
             seen.append(target)
-            if out[target]["after_ref"] is None:
+            following = out[positions[target]]["after_ref"]
+            if following is None:
                 break
-            target = out[target]["after_ref"]
-        if target is not None and target in out and out[target]["due"] is not None:
-            fields["due"] = out[target]["due"]
+            target = following
+        if target in positions and out[positions[target]]["due"] is not None:
+            fields["due"] = out[positions[target]]["due"]

@@ -329,6 +329,9 @@ class RowReader:
     part: str | None = None
     numbered: str | None = None
     issue: _Issue | None = None
+    # One string per distinct time frame (a large plan repeats a few hundred phrases), and the sections by key
+    phrases: dict[str, str] = field(default_factory=dict, repr=False)
+    keys: dict[str, SectionRow] = field(default_factory=dict, repr=False)
 
     def at(self, line: int) -> Location:
         """The place an error about ``line`` names."""
@@ -391,7 +394,7 @@ class RowReader:
 
     def add_section(self, row: SectionRow) -> SectionRow:
         """Add a Part, issue or sub-heading; each may appear once."""
-        first = next((s for s in self.sections if s.key == row.key), None)
+        first = self.keys.get(row.key)
         if first is not None:
             what = "Part" if row.level == "part" else "heading"
             raise InputError(
@@ -401,6 +404,7 @@ class RowReader:
             )
         row.ordinal = len(self.sections) + 1
         self.sections.append(row)
+        self.keys[row.key] = row
         return row
 
     def add_part(self, number: str, title: str, line: int) -> None:
@@ -438,7 +442,7 @@ class RowReader:
             if m["first"] == part:
                 return f"{part}.{m['second']}", part, label, m["title"]
             enclosing = f"{part}.{m['first']}"
-            within = enclosing if any(s.key == enclosing for s in self.sections) else part
+            within = enclosing if enclosing in self.keys else part
             return f"{part}.{label}", within, label, m["title"]
         return None, None, "", ""
 
@@ -462,6 +466,7 @@ class RowReader:
         """Add one action of the current issue; an empty time frame proposes the one above."""
         issue = self.require_issue(line, timeframe or measure)
         issue.count += 1
+        timeframe = self.phrases.setdefault(timeframe, timeframe)
         if measure:
             title = short_title(measure)
             description = "\n\n".join([measure, *(f"{name or 'Note'}: {text}" for name, text in extras)])
