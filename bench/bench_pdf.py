@@ -10,20 +10,22 @@ document has at least ``--pages`` pages. planwatch reads it with ``engine.import
 reads a row, Parts, issues and actions made). The peers read the same tables as a competent user
 would set them up for a ruled table: camelot ``read_pdf(pages="all", flavor="lattice")`` (tables
 found from the ruling lines; a DataFrame per table) and tabula-py ``read_pdf(pages="all",
-lattice=True)`` (tabula-java, started as a subprocess, which is how tabula-py runs without jpype).
+lattice=True)`` (tabula-java in the same process through jpype, as tabula-py's documentation advises;
+a subprocess when jpype1 is missing, which pays the JVM's start at every read).
 They give tables of cells and nothing more: no Parts, no issues, no actions. All three run the same
 rounds in one process, in turn; the median round of each is compared, the best shown beside it. Then ``planwatch
 import`` of the same file into a new SQLite database is timed once from a new process (reading, time
 frames resolved, rows written), for scale.
 
 camelot and tabula-py are not planwatch's dependencies: install them into the venv to compare
-(``.venv/bin/pip install camelot-py tabula-py``; tabula needs Java). A peer that is missing is skipped.
+(``.venv/bin/pip install camelot-py "tabula-py[jpype]"``; tabula needs Java). A peer that is missing is skipped.
 Goal: planwatch's read no slower than the faster peer (medians).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -104,12 +106,12 @@ def main() -> int:
         pages, actions = make_pdf(path, args.pages)
         print(f"{path.name}: {pages} pages, {actions} actions, {path.stat().st_size / 2**20:.1f} MiB, "
               f"drawn in {time.perf_counter() - start:.1f} s")  # fmt: skip
-        sides: dict[str, Callable[[], int]] = {"planwatch pdf.read": lambda: len(pdf.read(path).actions)}
+        sides: dict[str, Callable[[Path], int]] = {"planwatch pdf.read": lambda at: len(pdf.read(at).actions)}
         try:
             import camelot
 
-            sides["camelot lattice"] = lambda: sum(
-                len(t.df) for t in camelot.read_pdf(str(path), pages="all", flavor="lattice")
+            sides["camelot lattice"] = lambda at: sum(
+                len(t.df) for t in camelot.read_pdf(str(at), pages="all", flavor="lattice")
             )
         except ImportError:
             print("camelot is not installed: skipped (.venv/bin/pip install camelot-py)")
@@ -117,17 +119,24 @@ def main() -> int:
             try:
                 import tabula
 
-                def by_tabula() -> int:
-                    found = tabula.read_pdf(str(path), pages="all", lattice=True, silent=True)
+                def by_tabula(at: Path) -> int:
+                    found = tabula.read_pdf(str(at), pages="all", lattice=True, silent=True)
                     return sum(len(frame) for frame in found)
 
+                how = "jpype" if importlib.util.find_spec("jpype") else "a subprocess (pip install jpype1: in process)"
+                print(f"tabula-py runs tabula-java through {how}")
                 sides["tabula-py lattice"] = by_tabula
             except ImportError:
                 print("tabula-py is not installed: skipped (.venv/bin/pip install tabula-py; it needs Java)")
+        small = Path(tmp) / "warm-up.pdf"
+        make_pdf(small, 1)
+        for fn in sides.values():  # imports, caches and tabula's JVM started once, as in a process reading many
+            fn(small)
+        print("each reader warmed up on a one-page PDF first (not timed)")
         times: dict[str, list[float]] = {name: [] for name in sides}
         for r in range(args.rounds):
             for name, fn in sides.items():
-                seconds, found = timed(fn)
+                seconds, found = timed(lambda: fn(path))  # noqa: B023
                 times[name].append(seconds)
                 unit = "actions" if name.startswith("planwatch") else "table rows"
                 print(f"round {r + 1}: {name:<20} {seconds:7.2f} s  ({found} {unit})", flush=True)
