@@ -24,6 +24,7 @@ DOMAIN = "planwatch"
 CATALOGS = Path(__file__).resolve().parent / "locale"
 # Babel's locale for each language: British English writes "30 April 2000", as the plans do.
 LOCALES = {"en": "en_GB", "fr": "fr_FR", "es": "es_ES"}
+MOMENT_JOINS = {"fr": " à "}  # between a day and its time: "30 avril 2000 à 09:05"; others write a comma
 
 
 def language_problem(value: object) -> str | None:
@@ -79,12 +80,14 @@ def ngettext(language: str, singular: str, plural: str, n: int) -> str:
 
 
 def day(value: date | None, language: str = DEFAULT, *, none: str = "") -> str:
-    """Return a day in words in ``language``: "30 April 2000", "30 avril 2000", "30 de abril de 2000"."""
+    """Return a day in words in ``language``: "30 April 2000", "30 avril 2000", "30 de abril de 2000"; French
+    writes the first of a month "1er juin 2000"."""
     if value is None:
         return none
     from babel.dates import format_date
 
-    return format_date(value, "long", locale=LOCALES.get(language, LOCALES[DEFAULT]))
+    words = format_date(value, "long", locale=LOCALES.get(language, LOCALES[DEFAULT]))
+    return f"1er{words[1:]}" if language == "fr" and value.day == 1 and words.startswith("1 ") else words
 
 
 def month(value: date, language: str = DEFAULT) -> str:
@@ -95,12 +98,12 @@ def month(value: date, language: str = DEFAULT) -> str:
 
 
 def moment(value: datetime, language: str = DEFAULT) -> str:
-    """Return a local date and time in ``language`` (``value`` already in the reader's zone)."""
+    """Return a local date and time in ``language`` (``value`` already in the reader's zone): "30 April 2000, 09:05",
+    "30 avril 2000 à 09:05", "30 de abril de 2000, 09:05"."""
     from babel.dates import format_time
 
-    return (
-        f"{day(value.date(), language)}, {format_time(value, 'HH:mm', locale=LOCALES.get(language, LOCALES[DEFAULT]))}"
-    )
+    time = format_time(value, "HH:mm", locale=LOCALES.get(language, LOCALES[DEFAULT]))
+    return f"{day(value.date(), language)}{MOMENT_JOINS.get(language, ', ')}{time}"
 
 
 def number(value: float, language: str = DEFAULT) -> str:

@@ -41,8 +41,17 @@ def test_a_day_in_words_in_each_language(language: str, words: str) -> None:
 
 def test_months_times_and_numbers_as_each_language_writes_them() -> None:
     assert [month(APRIL_30, lang) for lang in LANGUAGES] == ["April 2000", "avril 2000", "abril de 2000"]
-    assert moment(datetime(2000, 4, 30, 9, 5, tzinfo=UTC), "es") == "30 de abril de 2000, 09:05"
+    assert [moment(datetime(2000, 4, 30, 9, 5, tzinfo=UTC), lang) for lang in LANGUAGES] == [
+        "30 April 2000, 09:05",
+        "30 avril 2000 à 09:05",
+        "30 de abril de 2000, 09:05",
+    ]
     assert [number(1234.5, lang) for lang in LANGUAGES] == ["1,234.5", "1\u202f234,5", "1.234,5"]
+
+
+def test_french_writes_the_first_of_a_month_as_1er() -> None:
+    assert [day(date(2026, 6, 1), lang) for lang in LANGUAGES] == ["1 June 2026", "1er juin 2026", "1 de junio de 2026"]
+    assert day(date(2026, 6, 11), "fr") == "11 juin 2026"  # only the first
 
 
 def test_the_first_known_language_wins_and_unknown_ones_are_named() -> None:

@@ -21,18 +21,28 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete
+from sqlmodel import select as select_rows
 
 from engine.actions.links import LinkError
 from engine.errors import InputError
+from engine.languages import gettext, language_of, moment
 from engine.read.queries import owner_by_id_or_email
 from engine.settings import Settings
 from engine.store import tables
-from engine.store.models import Owner
+from engine.store.models import Action, Owner, Plan
 from engine.store.web_models import UsedLink, WebSession
 from engine.zones import zone
 
 SALT = "planwatch-signin-v1"
 MAIL_WINDOW = timedelta(hours=1)  # the sign-in form sends an owner at most Settings.signin_mails_per_hour links in this
+
+
+class SigninExpired(LinkError):
+    """A sign-in link used after ``expires`` (aware UTC): the page says when, in the reader's language."""
+
+    def __init__(self, expires: datetime) -> None:
+        super().__init__(f"this sign-in link expired on {expires:%Y-%m-%d %H:%M} UTC; ask for a new one")
+        self.expires = expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +96,7 @@ def read_signin(secret: str, token: str, now: datetime) -> SigninClaim:
         raise LinkError("this is not a planwatch sign-in link")
     expires = datetime.fromtimestamp(int(data["x"]), UTC)
     if now >= expires:
-        raise LinkError(f"this sign-in link expired on {expires:%Y-%m-%d %H:%M} UTC; ask for a new one")
+        raise SigninExpired(expires)
     return SigninClaim(str(data["u"]), str(data["n"]), expires)
 
 
@@ -168,14 +178,33 @@ def signin_mail(
     owner = owner_by_id_or_email(session, wanted.strip()) if wanted.strip() else None
     if owner is None or not allow_signin_mail(session, owner.id, now, settings.signin_mails_per_hour):
         return owner, None
-    return owner, signin_message(owner, signin_url(settings, owner.id, now), settings, now)
+    url = signin_url(settings, owner.id, now)
+    return owner, signin_message(owner, url, settings, now, reader_language(session, owner))
 
 
-def signin_message(owner: Owner, url: str, settings: Settings, now: datetime) -> EmailMessage:
+def reader_language(session: Session, owner: Owner) -> str:
+    """Return the language ``owner`` reads: their own, else the language of the plan of their actions (of the
+    first plan when they own none), else English."""
+    if owner.language:
+        return language_of(owner.language)
+    plan_id = session.exec(select_rows(Action.plan_id).where(Action.owner_id == owner.id).limit(1)).first()
+    plan = (
+        session.get(Plan, plan_id)
+        if plan_id
+        else session.exec(select_rows(Plan).order_by(col(Plan.id)).limit(1)).first()
+    )
+    return language_of(plan.language if plan else None)
+
+
+def signin_message(
+    owner: Owner, url: str, settings: Settings, now: datetime, language: str | None = None
+) -> EmailMessage:
     """Return the e-mail carrying a sign-in link to ``owner`` (plain text; the link is single use), dated ``now``
-    in the owner's time zone, with a Message-ID of its own under the sender's domain."""
+    in the owner's time zone, with a Message-ID of its own under the sender's domain, in ``language`` (by default
+    the owner's own, else English)."""
+    lang = language_of(language, owner.language)
     msg = EmailMessage()
-    msg["Subject"] = "Your planwatch sign-in link"
+    msg["Subject"] = gettext(lang, "Your planwatch sign-in link")
     msg["From"] = settings.sender
     msg["To"] = owner.email
     msg["Date"] = format_datetime(now.astimezone(_zone_of(owner)))
@@ -183,11 +212,20 @@ def signin_message(owner: Owner, url: str, settings: Settings, now: datetime) ->
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     minutes = int(settings.signin_link_seconds // 60)
-    msg.set_content(
-        f"Hello {owner.name},\n\nOpen this link to sign in to planwatch. It works once, "
-        f"within {minutes} minutes:\n\n{url}\n\nIf you did not ask for it, ignore this message.\n"
+    words = gettext(
+        lang,
+        "Hello %(name)s,\n\nOpen this link to sign in to planwatch. It works once, within %(minutes)s minutes:"
+        "\n\n%(url)s\n\nIf you did not ask for it, ignore this message.\n",
     )
+    msg.set_content(words % {"name": owner.name, "minutes": minutes, "url": url})
     return msg
+
+
+def expiry_words(expires: datetime, language: str) -> str:
+    """Return when a sign-in link expired, for a page in ``language`` (the reader's zone is not known: UTC)."""
+    return gettext(language, "This sign-in link expired on %(when)s (UTC). Ask for a new one on the sign-in page.") % {
+        "when": moment(expires.astimezone(UTC), language)
+    }
 
 
 def _zone_of(owner: Owner) -> tzinfo:

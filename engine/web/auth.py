@@ -15,15 +15,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from engine.actions.access import Viewer, viewer_for
-from engine.actions.signin import find_session
+from engine.actions.signin import find_session, reader_language
 from engine.clock import Clock
-from engine.languages import language_of
 from engine.settings import Settings
 from engine.store import transaction
-from engine.store.models import Action, Owner, Plan
+from engine.store.models import Owner
 from engine.web.templating import ANON_CSRF, N_, set_language
 
 SESSION_COOKIE = "pw_session"
@@ -89,11 +88,7 @@ def signed_in(request: Request) -> Signed:
 def person_language(session: Session, owner: Owner) -> str:
     """Return the language ``owner`` reads: their own, else the language of the plan of their actions (of the
     first plan when they own none), else English."""
-    if owner.language:
-        return language_of(owner.language)
-    plan_id = session.exec(select(Action.plan_id).where(Action.owner_id == owner.id).limit(1)).first()
-    plan = session.get(Plan, plan_id) if plan_id else session.exec(select(Plan).order_by(Plan.id).limit(1)).first()
-    return language_of(plan.language if plan else None)
+    return reader_language(session, owner)
 
 
 async def form_fields(request: Request) -> dict[str, str]:

@@ -26,7 +26,9 @@ from sqlalchemy import Engine
 from engine.actions.links import LinkError
 from engine.actions.signin import (
     SigninClaim,
+    SigninExpired,
     close_session,
+    expiry_words,
     mark_used,
     open_session,
     read_signin,
@@ -47,7 +49,7 @@ from engine.web.auth import (
     now_of,
     settings_of,
 )
-from engine.web.templating import N_, is_https, page, secure_headers
+from engine.web.templating import N_, is_https, page, page_language, secure_headers
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("planwatch.web")
@@ -193,6 +195,13 @@ def _claim(request: Request, token: str) -> tuple[SigninClaim, Owner]:
     settings = settings_of(request)
     try:
         claim = read_signin(_secret(settings), token, now_of(request))
+    except SigninExpired as exc:
+        raise PageError(
+            400,
+            N_("This sign-in link does not work"),
+            "%(words)s",
+            words=expiry_words(exc.expires, page_language(request)),
+        ) from None
     except LinkError as exc:
         raise PageError(400, N_("This sign-in link does not work"), f"{str(exc).capitalize()}.") from None
     with transaction(engine_of(request)) as session:

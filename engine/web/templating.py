@@ -30,7 +30,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
-from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, ngettext
+from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, moment, ngettext
 from engine.read.report import TemplateRefused
 from engine.read.report_model import state_words
 from engine.settings import Settings
@@ -95,7 +95,7 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
         lstrip_blocks=True,
     )
     install(env, language)
-    env.filters["local"] = local_time
+    env.filters["local"] = lambda value, tz="UTC": local_time(value, tz, language)
     env.filters["iso"] = _iso
     env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
     env.globals["alert"] = lambda text: alert_words(str(text), language)
@@ -228,9 +228,10 @@ def folders_for(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(f.resolve() / "web") for f in found if f is not None))
 
 
-def local_time(moment: datetime | None, tz: str = "UTC") -> str:
-    """Return an aware UTC datetime as ``YYYY-MM-DD HH:MM`` in ``tz`` ("" for None)."""
-    return moment.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M") if moment else ""
+def local_time(value: datetime | None, tz: str = "UTC", language: str = DEFAULT) -> str:
+    """Return an aware UTC datetime as a day and time in words in ``tz``, in ``language`` ("" for None):
+    "1 June 2000, 19:00", "1er juin 2000 à 19:00"."""
+    return moment(value.astimezone(zone(tz)), language) if value else ""
 
 
 def page_language(request: Request) -> str:

@@ -20,6 +20,7 @@ from engine.actions.signin import (
     mark_used,
     open_session,
     read_signin,
+    reader_language,
     require_secret,
     signin_mail,
     signin_message,
@@ -29,7 +30,7 @@ from engine.actions.signin import (
 from engine.errors import InputError
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
-from engine.store.models import Owner
+from engine.store.models import Action, Owner, Plan
 from engine.store.web_models import WebSession
 
 SECRET = "a-test-secret-that-is-long-enough"
@@ -141,6 +142,46 @@ def test_the_signin_message_carries_the_link_and_its_lifetime() -> None:
     body = msg.get_content()
     assert body.startswith("Hello Mei Tanaka,")
     assert "https://pw.example.org/signin/TOKEN" in body and "within 15 minutes" in body
+
+
+def test_the_signin_message_is_in_the_language_its_reader_reads(store: Engine) -> None:
+    amelie = Owner(id="rh", name="Amélie Dubois", email="a@example.org", timezone="Europe/Paris", language="fr")
+    french = signin_message(amelie, "https://pw.example.org/signin/T", SETTINGS, NOW)
+    assert french["Subject"] == "Votre lien de connexion à planwatch"
+    assert french.get_content().startswith("Bonjour Amélie Dubois,\n\nOuvrez ce lien pour vous connecter")
+    assert "dans les 15 minutes :" in french.get_content() and "https://pw.example.org/signin/T" in french.get_content()
+    spanish = signin_message(amelie, "https://pw.example.org/signin/T", SETTINGS, NOW, "es")
+    assert spanish["Subject"] == "Su enlace para iniciar sesión en planwatch"
+    assert spanish.get_content().startswith("Hola, Amélie Dubois:") and "durante 15 minutos" in spanish.get_content()
+    with transaction(store) as session:  # no language of their own: their plan's
+        session.add(
+            Plan(
+                id="p",
+                title="Plan",
+                ref_date=NOW.date(),
+                timezone="Europe/Madrid",
+                language="es",
+                imported_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        session.flush()
+        session.add(
+            Action(
+                plan_id="p",
+                ref="R1",
+                section_key="A",
+                ordinal=1,
+                title="Hacer",
+                owner_id="norms",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        session.flush()
+        assert reader_language(session, session.get(Owner, "norms")) == "es"
+        mail = signin_mail(session, "ingrid@example.org", SETTINGS, NOW)[1]
+        assert mail is not None and mail["Subject"] == "Su enlace para iniciar sesión en planwatch"
 
 
 def test_only_a_known_address_under_the_limit_gets_a_mail(store: Engine) -> None:

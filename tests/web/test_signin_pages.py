@@ -89,6 +89,10 @@ def test_expired_forged_and_foreign_links_get_a_clear_page(site) -> None:  # typ
     expired = client.get(path)
     assert expired.status_code == 400 and "expired" in expired.text
     assert "Traceback" not in expired.text
+    french = client.get(path, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert "Ce lien de connexion a expiré le 1er juin 2000 à 12:30 (UTC)." in french.text
+    spanish = client.get(path, headers={"Accept-Language": "es"})
+    assert "Este enlace de inicio de sesión caducó el 1 de junio de 2000, 12:30 (UTC)." in spanish.text
 
 
 def test_a_sign_in_post_needs_the_double_submit_token(site) -> None:  # type: ignore[no-untyped-def]

@@ -47,9 +47,11 @@ def test_markup_in_titles_is_escaped_on_every_page(site) -> None:  # type: ignor
 
 def test_local_time_shows_an_aware_moment_in_the_viewers_zone() -> None:
     moment = datetime(2000, 6, 1, 12, 0, tzinfo=UTC)
-    assert local_time(moment) == "2000-06-01 12:00"
-    assert local_time(moment, "Asia/Bangkok") == "2000-06-01 19:00"
-    assert local_time(moment, "America/Lima") == "2000-06-01 07:00"
+    assert local_time(moment) == "1 June 2000, 12:00"
+    assert local_time(moment, "Asia/Bangkok") == "1 June 2000, 19:00"
+    assert local_time(moment, "America/Lima") == "1 June 2000, 07:00"
+    assert local_time(moment, "Asia/Bangkok", "fr") == "1er juin 2000 à 19:00"  # running text, not ISO
+    assert local_time(moment, "America/Lima", "es") == "1 de junio de 2000, 07:00"
     assert local_time(None, "Asia/Bangkok") == ""
 
 

@@ -59,18 +59,18 @@ def login_link(
 
     Example: [bold]planwatch users login-link pardev[/], or [bold]planwatch users login-link pardev --send[/]
     """
-    from engine.actions.signin import signin_message, signin_url
+    from engine.actions.signin import reader_language, signin_message, signin_url
     from engine.read.queries import find_owner
 
     settings, now = settings_of(ctx), current_time()
     with open_session(ctx) as session:
         owner = find_owner(session, owner_id)
-        url = signin_url(settings, owner.id, now)
+        url, language = signin_url(settings, owner.id, now), reader_language(session, owner)
     if not send:
         typer.echo(url)
         return
     from engine.channels import batch, channel_for
 
     with batch(channel_for(settings)) as channel:
-        channel.deliver(signin_message(owner, url, settings, now))
+        channel.deliver(signin_message(owner, url, settings, now, language))
     make_console().print(f"Sent a sign-in link to {owner.email}.")
