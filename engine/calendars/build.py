@@ -31,6 +31,7 @@ from engine.calendars.events import (
     escalation_event,
     long_date,
     sort_key,
+    withdrawn_summary,
 )
 from engine.calendars.model import ActionInfo, EscalationInfo, EventSpec, FeedData, SectionInfo
 from engine.calendars.timezone import vtimezone
@@ -38,6 +39,7 @@ from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent
 from engine.errors import UsageError
 from engine.files import READABLE
+from engine.languages import gettext
 from engine.rules.loader import RuleSet
 from engine.rules.policy import ActionFacts, Policy, matching_kind
 from engine.store.directory import everyone_below
@@ -202,10 +204,16 @@ class EventSet:
     """The published events of a store at ``now``: stamped from the registry, cancelled ones in their grace period."""
 
     def __init__(
-        self, data: FeedData, entries: list[EventEntry], registry: Mapping[str, RegistryEntry], now: datetime
+        self,
+        data: FeedData,
+        entries: list[EventEntry],
+        registry: Mapping[str, RegistryEntry],
+        now: datetime,
+        language: str = "en",
     ) -> None:
         self.data = data
         self.now = now
+        self.language = language  # of the texts: the entries' (composed in it) and the feed's own
         self.today = {p.id: now.astimezone(zone(p.timezone)).date() for p in data.plans.values()}
         self.last_modified = max((p.updated_at for p in data.plans.values()), default=datetime(1970, 1, 1, tzinfo=UTC))
         kept = [self._stamp(e, registry.get(e.content.key)) for e in entries]
@@ -248,7 +256,7 @@ class EventSet:
         if plan is None or reg.gone_at is None:
             return None
         since = reg.gone_at.astimezone(zone(plan.timezone)).date()
-        spec = spec_from_snapshot(key, snap, since)
+        spec = spec_from_snapshot(key, snap, since, self.language)
         entry = EventEntry(spec)
         return self._stamp(entry, reg)
 
@@ -347,30 +355,40 @@ class EventSet:
                 what="overdue",
                 day=today,
                 uid=entry.overdue_uid,
-                summary=f"{spec.ref} overdue (due {long_date(spec.day)}): {spec.title}",
+                summary=gettext(self.language, "%(ref)s overdue (due %(date)s): %(title)s")
+                % {"ref": spec.ref, "date": long_date(spec.day, self.language), "title": spec.title},
                 sequence=entry.sequence + (today - spec.day).days,
                 modified=max(entry.modified, start),
                 alarm=None,
                 todo=None,
-                categories=(*spec.categories, "overdue"),
+                categories=(*spec.categories, gettext(self.language, "overdue")),
             )
             yield vevent(moved, alarms=False), moved.modified
 
     def describe(self, feed: Feed) -> tuple[str, str]:
-        """Return the feed's name (X-WR-CALNAME) and description (X-WR-CALDESC)."""
+        """Return the feed's name (X-WR-CALNAME) and description (X-WR-CALDESC), in the set's language."""
+        lang = self.language
         if feed.kind in {"owner", "team"}:
             owner = self.data.owners.get(feed.subject)
             who = owner.name if owner else feed.subject
             if feed.kind == "owner":
-                return f"planwatch: {who}", f"Due dates, starts and check-ins of the actions {who} owns"
-            return f"planwatch: {who}'s team", f"Actions of everyone below {who}, and their open escalations"
+                return f"planwatch: {who}", gettext(
+                    lang, "Due dates, starts and check-ins of the actions %(name)s owns"
+                ) % {"name": who}
+            return gettext(lang, "planwatch: %(name)s's team") % {"name": who}, gettext(
+                lang, "Actions of everyone below %(name)s, and their open escalations"
+            ) % {"name": who}
         plan = self.data.plans.get(feed.subject)
         title = (plan.symbol or plan.id) if plan else feed.subject
         if feed.kind == "plan":
-            return f"planwatch: {title}", f"Every action of {plan.title if plan else title}"
+            return f"planwatch: {title}", gettext(lang, "Every action of %(plan)s") % {
+                "plan": plan.title if plan else title
+            }
         section = self.data.sections.get((feed.subject, feed.part))
-        label = f"Part {section.number}" if section else feed.part
-        return f"planwatch: {title} {label}", f"{label}: {section.title if section else ''}".rstrip(": ")
+        label = gettext(lang, "Part %(number)s") % {"number": section.number} if section else feed.part
+        return f"planwatch: {title} {label}", (
+            gettext(lang, "%(part)s: %(title)s") % {"part": label, "title": section.title} if section else label
+        )
 
 
 @lru_cache(maxsize=1024)
@@ -421,17 +439,24 @@ def spec_snapshot(spec: EventSpec) -> dict[str, Any]:
     }
 
 
-def spec_from_snapshot(key: str, snap: Mapping[str, Any], since: date) -> EventSpec:
-    """Return a cancelled event from its snapshot; ``since`` starts its grace period."""
+def spec_from_snapshot(key: str, snap: Mapping[str, Any], since: date, language: str = "en") -> EventSpec:
+    """Return a cancelled event from its snapshot; ``since`` starts its grace period; texts in ``language``.
+
+    The snapshot keeps the English summary (the registry is kept by the English set); another language's summary
+    is made again from the reference, the kind of event and the title."""
+    ref, what, title = str(snap["ref"]), str(snap["what"]), str(snap.get("title", ""))
+    summary = str(snap["summary"])
+    if language != "en":
+        summary = withdrawn_summary(ref, what, title, language)
     return EventSpec(
         key=key,
         plan_id=str(snap["plan_id"]),
-        ref=str(snap["ref"]),
-        what=str(snap["what"]),
+        ref=ref,
+        what=what,
         uid="",
         day=date.fromisoformat(snap["day"]),
-        summary=str(snap["summary"]),
-        description="No longer in the plan's schedule: this entry was withdrawn.",
+        summary=summary,
+        description=gettext(language, "No longer in the plan's schedule: this entry was withdrawn."),
         url=str(snap.get("url", "")),
         categories=tuple(snap.get("categories", ())),
         state="cancelled",
@@ -442,7 +467,7 @@ def spec_from_snapshot(key: str, snap: Mapping[str, Any], since: date) -> EventS
         part=str(snap.get("part", "")),
         ordinal=int(snap.get("ordinal", 0)),
         team_only=bool(snap.get("team_only", False)),
-        title=str(snap.get("title", "")),
+        title=title,
         cancelled_since=since,
     )
 

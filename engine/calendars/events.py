@@ -10,6 +10,7 @@ planner's own (``planner`` reminds about exactly these occurrences). UIDs are fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -26,7 +27,7 @@ from engine.calendars.model import (
     SectionInfo,
     TodoSpec,
 )
-from engine.calendars.rhythm import checkin_days
+from engine.calendars.rhythm import checkin_days, rhythm_words
 from engine.calendars.uids import series_uid_day
 from engine.languages import day as day_in_words
 from engine.languages import gettext, ngettext
@@ -34,8 +35,15 @@ from engine.rules.durations import BusinessCalendar, Duration
 from engine.rules.policy import Policy, wants_checkin
 from engine.zones import zone
 
-# VTODO STATUS and PERCENT-COMPLETE; planwatch knows "in progress", not how far: it says half-way.
-TODO_STATUS = {"open": ("NEEDS-ACTION", 0), "in_progress": ("IN-PROCESS", 50), "done": ("COMPLETED", 100)}
+# VTODO STATUS and PERCENT-COMPLETE (RFC 5545 3.8.1.11, 3.8.1.8); planwatch knows "in progress", not how far: it
+# says half-way. A report of implementation waiting for its verifier is work still in process, nearly complete:
+# COMPLETED comes only with the verifier's confirmation.
+TODO_STATUS = {
+    "open": ("NEEDS-ACTION", 0),
+    "in_progress": ("IN-PROCESS", 50),
+    "reported": ("IN-PROCESS", 90),
+    "done": ("COMPLETED", 100),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +78,7 @@ def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
 def _state(a: ActionInfo) -> str:
     if a.removed_at is not None or a.status == "dropped":
         return "cancelled"
-    return {"done": "done", "on_hold": "hold"}.get(a.status, "open")
+    return {"done": "done", "on_hold": "hold", "reported": "reported"}.get(a.status, "open")
 
 
 def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
@@ -83,7 +91,10 @@ def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
         "ref": a.ref,
         "uid": "",
         "url": action_url(ctx.base_url, a.plan_id, a.ref),
-        "categories": (_part_heading(part.number, ctx.language) if part else gettext(ctx.language, "No Part"), a.kind),
+        "categories": (
+            _part_heading(part.number, ctx.language) if part else gettext(ctx.language, "No Part"),
+            gettext(ctx.language, a.kind),  # the kinds' words are marked with the pages' (engine.web.templating)
+        ),
         "state": state,
         "modified": a.updated_at,
         "owner_id": a.owner_id,
@@ -106,28 +117,52 @@ def _part_heading(number: str, language: str) -> str:
 
 
 def _label(what: str, state: str, language: str) -> str:
-    """An event's label: "due", "starts", "check-in", with its state: "due (done)"."""
-    words = {
-        "due": gettext(language, "due"),
-        "start": gettext(language, "starts"),
-        "recurring": gettext(language, "due"),
-        "checkin": gettext(language, "check-in"),
-    }
-    states = {
-        "done": gettext(language, "(done)"),
-        "hold": gettext(language, "(on hold)"),
-        "cancelled": gettext(language, "(dropped)"),
-    }
-    return f"{words[what]} {states[state]}" if state in states else words[what]
+    """An event's label with its state, as one message: "due", "due (done)", "check-in (on hold)"."""
+    kind = "due" if what == "recurring" else what
+    return LABELS.get((kind, state), LABELS[(kind, "open")])(language)
+
+
+# Whole labels, each language writing the event's kind and state its own way.
+LABELS: dict[tuple[str, str], Callable[[str], str]] = {
+    ("due", "open"): lambda lang: gettext(lang, "due"),
+    ("due", "done"): lambda lang: gettext(lang, "due (done)"),
+    ("due", "hold"): lambda lang: gettext(lang, "due (on hold)"),
+    ("due", "cancelled"): lambda lang: gettext(lang, "due (dropped)"),
+    ("due", "reported"): lambda lang: gettext(lang, "due (reported implemented)"),
+    ("start", "open"): lambda lang: gettext(lang, "starts"),
+    ("start", "done"): lambda lang: gettext(lang, "starts (done)"),
+    ("start", "hold"): lambda lang: gettext(lang, "starts (on hold)"),
+    ("start", "cancelled"): lambda lang: gettext(lang, "starts (dropped)"),
+    ("start", "reported"): lambda lang: gettext(lang, "starts (reported implemented)"),
+    ("checkin", "open"): lambda lang: gettext(lang, "check-in"),
+    ("checkin", "done"): lambda lang: gettext(lang, "check-in (done)"),
+    ("checkin", "hold"): lambda lang: gettext(lang, "check-in (on hold)"),
+    ("checkin", "cancelled"): lambda lang: gettext(lang, "check-in (dropped)"),
+    ("checkin", "reported"): lambda lang: gettext(lang, "check-in (reported implemented)"),
+}
 
 
 def _summary(a: ActionInfo, what: str, state: str, day: date | None = None, language: str = "en") -> str:
     name = a.title
     for label_text, due, start in a.milestones:
         if day is not None and label_text and day.isoformat() in {due, start}:
-            name = f"{label_text}: {name}"
+            name = gettext(language, "%(milestone)s: %(title)s") % {"milestone": label_text, "title": name}
             break
-    return f"{a.ref} {_label(what, state, language)}: {name}"
+    return summary_line(a.ref, _label(what, state, language), name, language)
+
+
+def withdrawn_summary(ref: str, what: str, title: str, language: str = "en") -> str:
+    """Return the summary of an event no longer produced, made again from its kind (``what``) in ``language``."""
+    if what.startswith("escalation"):
+        return gettext(language, "%(ref)s escalation: %(title)s") % {"ref": ref, "title": title}
+    kind = what if what in {"start", "due", "checkin"} else "due"
+    state = "done" if what.startswith("done") else "open"
+    return summary_line(ref, _label(kind, state, language), title, language)
+
+
+def summary_line(ref: str, label: str, name: str, language: str = "en") -> str:
+    """Return an event's summary: "II.3.1 due: Train staff", "II.3.1 échéance : Former le personnel"."""
+    return gettext(language, "%(ref)s %(label)s: %(title)s") % {"ref": ref, "label": label, "title": name}
 
 
 def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
@@ -173,16 +208,29 @@ def extension_lines(a: ActionInfo, language: str = "en") -> list[str]:
         gettext(language, "Extensions: %(num)d; originally due %(date)s") % {"num": len(a.extensions), "date": original}
     ]
     for e in a.extensions:
-        values = {"old": long_date(e.old, language) if e.old else "", "new": long_date(e.new, language)}
-        moved = (gettext(language, "%(old)s to %(new)s") if e.old else gettext(language, "to %(new)s")) % values
-        if e.asked_by:
-            granted = gettext(language, "granted by %(by)s at the request of %(asked)s")
-        else:
-            granted = gettext(language, "granted by %(by)s")
-        why = f" ({e.reason})" if e.reason else ""
-        line = granted % {"by": e.granted_by, "asked": e.asked_by}
-        found.append(f"- {long_date(e.day, language)}: {moved}, {line}{why}")
+        values = {
+            "day": long_date(e.day, language),
+            "old": long_date(e.old, language) if e.old else "",
+            "new": long_date(e.new, language),
+            "by": e.granted_by,
+            "asked": e.asked_by,
+            "reason": e.reason,
+        }
+        found.append(_extension_line(bool(e.old), bool(e.asked_by), bool(e.reason), language) % values)
     return found
+
+
+def _extension_line(moved: bool, asked: bool, why: bool, language: str) -> str:
+    """One extension as a whole message: from which date (if known), at whose request (if any), why (if said)."""
+    said = {
+        (True, True): gettext(language, "- %(day)s: %(old)s to %(new)s, granted by %(by)s at the request of %(asked)s"),
+        (True, False): gettext(language, "- %(day)s: %(old)s to %(new)s, granted by %(by)s"),
+        (False, True): gettext(language, "- %(day)s: to %(new)s, granted by %(by)s at the request of %(asked)s"),
+        (False, False): gettext(language, "- %(day)s: to %(new)s, granted by %(by)s"),
+    }[(moved, asked)]
+    return (
+        gettext(language, "%(extension)s (%(reason)s)") % {"extension": said, "reason": "%(reason)s"} if why else said
+    )
 
 
 def long_date(day: date, language: str = "en") -> str:
@@ -385,8 +433,8 @@ def _checkins(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], policy: P
             description=_description(
                 a,
                 ctx,
-                gettext(ctx.language, "Check-in every %(every)s: planwatch asks the owner for a status update")
-                % {"every": policy.checkin.every},
+                gettext(ctx.language, "Check-in %(rhythm)s: planwatch asks the owner for a status update")
+                % {"rhythm": rhythm_words(policy.checkin.every, ctx.language)},
             ),
             **base,
         )
@@ -405,7 +453,7 @@ def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> Ev
     what = f"escalation-{e.id}"
     fields = {
         **base,
-        "categories": (base["categories"][0], "escalation"),
+        "categories": (base["categories"][0], gettext(lang, "escalation")),
         "state": "open",
         "modified": e.at,
         "team_only": True,

@@ -208,7 +208,9 @@ class FeedService:
             if found is None:
                 cache = self._caches.setdefault(language, EventCache())
                 entries = compose(self._set.data, self._rules, self.settings.base_url, cache, language)
-                found = self._sets[language] = EventSet(self._set.data, entries, self._registry, self._set.now)
+                found = self._sets[language] = EventSet(
+                    self._set.data, entries, self._registry, self._set.now, language
+                )
             return found
 
     def _build(self, now: datetime) -> EventSet:

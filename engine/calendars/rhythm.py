@@ -7,9 +7,11 @@ July. An RRULE cannot say that, so such rhythms are written as RDATEs for ``HORI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
 
+from engine.languages import DEFAULT, gettext, ngettext
 from engine.rules.durations import BusinessCalendar, Duration
 
 HORIZON_DAYS = 3653  # ten years of explicit dates for a rhythm an RRULE cannot express
@@ -53,3 +55,44 @@ def _rule(every: Duration, first: date) -> str | None:
 
 def _with_interval(freq: str, n: int) -> str:
     return f"FREQ={freq}" if n == 1 else f"FREQ={freq};INTERVAL={n}"
+
+
+def rhythm_words(every: Duration, language: str = DEFAULT) -> str:
+    """Return a rhythm as people say it in ``language``: "every 3 months", "tous les 3 mois", "cada 3 meses"."""
+    units = [(n, unit) for n, unit in _units(every) if n]
+    if len(units) == 1:
+        n, unit = units[0]
+        return EVERY[unit](language, n) % {"num": n}
+    spans = ", ".join(SPAN[unit](language, n) % {"num": n} for n, unit in units)
+    return gettext(language, "every %(span)s") % {"span": spans}
+
+
+def _units(every: Duration) -> list[tuple[int, str]]:
+    weeks = every.days // 7 if every.days % 7 == 0 else 0
+    return [
+        (every.years, "year"),
+        (every.months, "month"),
+        (weeks, "week"),
+        (0 if weeks else every.days, "day"),
+        (every.business_days, "business day"),
+        (every.hours, "hour"),
+    ]
+
+
+# Whole messages, so that each language says "every month" and "every 3 months" its own way.
+EVERY: dict[str, Callable[[str, int], str]] = {
+    "year": lambda lang, n: ngettext(lang, "every year", "every %(num)d years", n),
+    "month": lambda lang, n: ngettext(lang, "every month", "every %(num)d months", n),
+    "week": lambda lang, n: ngettext(lang, "every week", "every %(num)d weeks", n),
+    "day": lambda lang, n: ngettext(lang, "every day", "every %(num)d days", n),
+    "business day": lambda lang, n: ngettext(lang, "every business day", "every %(num)d business days", n),
+    "hour": lambda lang, n: ngettext(lang, "every hour", "every %(num)d hours", n),
+}
+SPAN: dict[str, Callable[[str, int], str]] = {
+    "year": lambda lang, n: ngettext(lang, "%(num)d year", "%(num)d years", n),
+    "month": lambda lang, n: ngettext(lang, "%(num)d month", "%(num)d months", n),
+    "week": lambda lang, n: ngettext(lang, "%(num)d week", "%(num)d weeks", n),
+    "day": lambda lang, n: ngettext(lang, "%(num)d day", "%(num)d days", n),
+    "business day": lambda lang, n: ngettext(lang, "%(num)d business day", "%(num)d business days", n),
+    "hour": lambda lang, n: ngettext(lang, "%(num)d hour", "%(num)d hours", n),
+}

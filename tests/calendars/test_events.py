@@ -211,3 +211,46 @@ def test_events_sort_by_plan_order_then_start_due_series_done_check_in() -> None
         ("I.1.2", "due"),
     ]
     assert long_date(date(2000, 4, 3)) == "3 April 2000"
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        (
+            "fr",
+            [
+                "Prorogations : 2 ; échéance initiale : 31 mai 2000",
+                "- 4 mai 2000 : du 31 mai 2000 au 30 septembre 2000, accordée par Amara Okafor à la demande de "
+                "Kwame Mensah (le budget arrive en juillet)",
+                "- 1er septembre 2000 : au 31 décembre 2000, accordée par le Secrétariat",
+            ],
+        ),
+        (
+            "es",
+            [
+                "Prórrogas: 2; fecha límite inicial: 31 de mayo de 2000",
+                "- 4 de mayo de 2000: del 31 de mayo de 2000 al 30 de septiembre de 2000, concedida por Amara Okafor "
+                "a solicitud de Kwame Mensah (le budget arrive en juillet)",
+                "- 1 de septiembre de 2000: al 31 de diciembre de 2000, concedida por le Secrétariat",
+            ],
+        ),
+    ],
+)
+def test_an_actions_extensions_are_whole_sentences_in_the_feeds_language(language: str, lines: list[str]) -> None:
+    from types import SimpleNamespace
+
+    from engine.calendars.events import extension_lines
+    from engine.calendars.model import ExtensionInfo
+
+    granted = ExtensionInfo(
+        date(2000, 5, 4),
+        date(2000, 5, 31),
+        date(2000, 9, 30),
+        "Amara Okafor",
+        "Kwame Mensah",
+        "le budget arrive en juillet",
+    )
+    moved = ExtensionInfo(date(2000, 9, 1), None, date(2000, 12, 31), "le Secrétariat", "", "")
+    action = SimpleNamespace(due=date(2000, 5, 31), extensions=(granted, moved))
+    found = extension_lines(action, language)  # type: ignore[arg-type]
+    assert found == lines

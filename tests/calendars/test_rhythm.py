@@ -8,8 +8,8 @@ from itertools import islice
 import pytest
 from dateutil.rrule import rrulestr
 
-from engine.calendars.rhythm import HORIZON_DAYS, checkin_days
-from engine.rules.durations import BusinessCalendar, parse_duration
+from engine.calendars.rhythm import HORIZON_DAYS, checkin_days, rhythm_words
+from engine.rules.durations import BusinessCalendar, Duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,23 @@ def test_drifting_dates_are_listed_for_ten_years_and_no_further() -> None:
 
 def test_a_rhythm_in_hours_does_not_move_forward_and_has_no_check_ins() -> None:
     assert checkin_days(parse_duration("12h"), date(2000, 1, 3)) is None
+
+
+@pytest.mark.parametrize(
+    ("every", "language", "words"),
+    [
+        (Duration(months=3), "en", "every 3 months"),
+        (Duration(months=1), "fr", "tous les mois"),
+        (Duration(months=3), "fr", "tous les 3 mois"),
+        (Duration(months=3), "es", "cada 3 meses"),
+        (Duration(days=14), "fr", "toutes les 2 semaines"),
+        (Duration(days=7), "es", "cada semana"),
+        (Duration(days=10), "en", "every 10 days"),
+        (Duration(business_days=5), "es", "cada 5 días hábiles"),
+        (Duration(years=1), "fr", "tous les ans"),
+        (Duration(years=1, months=6), "es", "cada 1 año, 6 meses"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_rhythm_in_words_in_each_language(every: Duration, language: str, words: str) -> None:
+    assert rhythm_words(every, language) == words
