@@ -1155,13 +1155,23 @@ def _checkin_occurrence(view: ActionView, policy: Policy, calendar: BusinessCale
     return _Occurrence(f"check-in {day.isoformat()}", None, send_day, missed)
 
 
+def _quiet_since(view: ActionView) -> date | None:
+    """Return the plan-local day an action's silence counts from: the latest of its last update (or arrival, or
+    reopening), the plan's own date and the action's start. Nothing is expected of an action before its plan's date
+    or before it starts, so an action imported early, or one starting later, is never stale before then."""
+    if view.last_update_at is None:
+        return None
+    updated = view.last_update_at.astimezone(zone(view.plan_tz)).date()
+    return max(updated, view.plan_date, view.start or view.plan_date)
+
+
 def _stale_day(view: ActionView, policy: Policy, calendar: BusinessCalendar) -> date | None:
     """Return the business day the owner is reminded of an action with no update since ``last_update_at``, or None
     (no base, or the due date is missed by then: the overdue ladder speaks of it)."""
     rule = policy.stale
-    if rule is None or view.last_update_at is None:
+    base = _quiet_since(view)
+    if rule is None or base is None:
         return None
-    base = view.last_update_at.astimezone(zone(view.plan_tz)).date()
     day = calendar.on_or_after(rule.after.after_day(base, BusinessCalendar(enabled=False)))
     if view.due is not None and view.kind != "recurring" and view.due < day:
         return None
@@ -1193,8 +1203,8 @@ def _stale(
     if rule is None or day is None:
         return
     label = f"stale {day.isoformat()}"
-    assert view.last_update_at is not None
-    since = view.last_update_at.astimezone(zone(view.plan_tz)).date()
+    since = _quiet_since(view)
+    assert since is not None
     told: set[str] = set()
     for role, named in _people(view, ["owner"]):
 

@@ -908,3 +908,71 @@ def test_an_update_after_the_stale_reminder_stops_its_ladder() -> None:
     changes = [(START, quiet), (datetime(2000, 3, 8, 13, tzinfo=UTC), answered)]
     notices = drive(changes, STALE, datetime(2000, 4, 30, tzinfo=UTC))
     assert [(n.at.date().isoformat(), n.step) for n in notices] == [("2000-03-03", "stale")]
+
+
+# A stale notice counts the silence from the later of the plan's date, the action's start and its last update.
+
+STARTS = Policy.model_validate(
+    {
+        "name": "starts",
+        "remind": [{"before": "14d", "anchor": "start"}],
+        "checkin": {"every": "3mo", "escalate_after": "14d"},
+        "stale": {"after": "4mo", "escalate_after": "14d"},
+        "escalate": [{"after": "0d", "to": ["supervisor"], "repeat": "4w", "until": "45d"}],
+    }
+)
+
+
+def test_an_action_imported_before_its_plans_date_is_quiet_from_the_plans_date() -> None:
+    # imported on 6 December, the plan dated 15 January: four months of silence count from 15 January
+    v = view(
+        due=None,
+        kind="continuous",
+        plan_date=date(2000, 1, 15),
+        last_update_at=datetime(1999, 12, 6, 6, tzinfo=UTC),
+    )
+    [stale] = [n for n in run_life(v, STALE, until=datetime(2000, 6, 30, tzinfo=UTC)) if n.step == "stale"]
+    assert (stale.at.date().isoformat(), stale.payload["since"], stale.payload["days_quiet"]) == (
+        "2000-03-15",
+        "2000-01-15",
+        60,
+    )
+
+
+def test_an_action_starting_later_gets_no_stale_notice_before_it_starts() -> None:
+    # "Starting from September": nothing is expected of it before then, so its silence counts from its start
+    v = view(
+        due=None,
+        kind="start",
+        start=date(2000, 9, 1),
+        plan_date=date(2000, 1, 15),
+        last_update_at=datetime(1999, 12, 6, 6, tzinfo=UTC),
+    )
+    notices = run_life(v, STARTS, until=datetime(2001, 3, 1, tzinfo=UTC))
+    assert [n.step for n in notices if n.at.date() < date(2000, 9, 1)] == ["remind:start:14d"]
+    [stale] = [n for n in notices if n.step == "stale"]
+    assert (stale.at.date().isoformat(), stale.payload["since"]) == ("2001-01-01", "2000-09-01")
+
+
+@given(
+    start=st.one_of(st.none(), st.dates(date(1999, 10, 1), date(2001, 1, 31))),
+    plan_days=st.integers(0, 200),
+    updated_days=st.integers(-100, 300),
+    kind=st.sampled_from(["start", "continuous"]),
+)
+@settings(max_examples=25, deadline=None, derandomize=True)
+def test_nothing_but_the_reminder_of_its_start_reaches_an_action_before_it_starts(
+    start: date | None, plan_days: int, updated_days: int, kind: str
+) -> None:
+    plan_date = date(1999, 10, 1) + timedelta(days=plan_days)
+    updated = datetime(1999, 10, 1, 12, tzinfo=UTC) + timedelta(days=updated_days)
+    v = view(due=None, kind=kind, start=start, plan_date=plan_date, last_update_at=updated)
+    notices = run_life(v, STARTS, until=datetime(2001, 3, 31, tzinfo=UTC))
+    begins = max(plan_date, start or plan_date)
+    early = [n for n in notices if n.at.astimezone(zone(n.recipient.tz)).date() < begins]
+    assert all(n.step == "remind:start:14d" for n in early)
+    for n in notices:
+        if n.step == "stale":  # the silence it speaks of began once the action was expected to move
+            assert date.fromisoformat(n.payload["since"]) >= begins
+        if n.type in {"overdue", "escalation"}:  # a ladder here is about a question left unanswered, never a date
+            assert n.payload["missed"] in {"check-in", "update"}
