@@ -276,8 +276,9 @@ def test_owners_csv_without_the_time_zone_column(loaded) -> None:  # type: ignor
         loaded,
         ["import", write("o.csv", "id,name,email,delegate\ncodev,Mei Tanaka,mei.tanaka@example.org,\n")],
         r"o\.csv:1:1: missing required column\(s\) timezone; expected the header "
-        r"id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy,country,language "
-        r"\(only supervisor, delegate, digest, role, away_from, away_to, deputy, country, language may be left out\)",
+        r"id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy,country,language,unit "
+        r"\(only supervisor, delegate, digest, role, away_from, away_to, deputy, country, language, unit "
+        r"may be left out\)",
     )
 
 

@@ -4,7 +4,8 @@ Read from YAML (``owners:`` list) or CSV (header ``id,name,email,timezone,superv
 An owner may be away for a period (``away: {from, to, deputy}``; CSV ``away_from,away_to,deputy``):
 the deputy receives in their place. ``country`` (ISO 3166 alpha-2) says whose holidays the owner keeps
 when the rules name that country's (``holidays_by_country``). ``language`` (en, fr or es) is the one
-their e-mails, pages and calendar feeds are written in; left empty, the plan's language.
+their e-mails, pages and calendar feeds are written in; left empty, the plan's language. ``unit`` names
+the unit the implementation report counts the owner's actions under (and their people's, when they head it).
 ``REQUIRED`` keys (and CSV columns) must be there; an optional one that is left out keeps what
 is stored for an owner already known (``given`` says which ones an entry carries).
 """
@@ -43,6 +44,7 @@ CSV_COLUMNS = (
     "deputy",
     "country",
     "language",
+    "unit",
 )
 AWAY_COLUMNS = ("away_from", "away_to", "deputy")
 REQUIRED = ("id", "name", "email", "timezone")
@@ -80,6 +82,7 @@ class OwnerEntry(BaseModel):
     away: Away | None = None
     country: CountryCode | None = None
     language: str | None = None
+    unit: str | None = None
 
     @field_validator("email")
     @classmethod
@@ -97,6 +100,16 @@ class OwnerEntry(BaseModel):
         if problem:
             raise ValueError(problem)
         return value.strip().lower()
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = " ".join(value.split())
+        if not 1 <= len(name) <= 200:
+            raise ValueError(f"expected the unit's name, like PARDEV or Partnerships Department, got {value!r}")
+        return name
 
     @property
     def given(self) -> frozenset[str]:
@@ -163,7 +176,7 @@ def _from_csv(text: str, name: str) -> tuple[list[OwnerEntry], list[Location]]:
             parts = {"from": cells.get("away_from"), "to": cells.get("away_to"), "deputy": cells.get("deputy")}
             values["away"] = {k: v for k, v in parts.items() if v} or None
         # an empty cell of an optional column says "none" (it clears); a column left out keeps what is stored
-        cleared = ("supervisor", "delegate", "country", "language")
+        cleared = ("supervisor", "delegate", "country", "language", "unit")
         values.update({k: None for k in cleared if k in cells and not cells[k]})
         values.update({k: v for k, v in (("digest", "none"), ("role", "owner")) if k in cells and not cells[k]})
         try:

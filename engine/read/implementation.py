@@ -14,7 +14,9 @@ the same whenever it is made. Definitions, as the report states them:
   organisation's head (the person with no supervisor), so that a head of department's unit holds the actions of
   all their people; an owner directly below the head, or with no supervisor, is their own unit. When that puts
   every action of the report in one unit (a single person below the head, as the Executive Director under the
-  Director-General's office in the example plan), the units are taken one step further down, and so on.
+  Director-General's office in the example plan), the units are taken one step further down, and so on. The
+  unit is shown by the name the owners file gives it (``unit:`` of the owner heading it), else by that owner's
+  name; an owner whose own entry names a ``unit`` is counted under that name whatever their chain.
 - *Overdue*: accepted, open (not reported, done, dropped or on hold), not recurring, and its due date in force
   on the day (after the extensions granted by then) is before the day.
 
@@ -409,7 +411,7 @@ class _History:
     def load(cls, session: Session, plan: Plan, scope: frozenset[str] | None, cuts: list[datetime]) -> _History:
         facts = _facts(session, plan.id, scope)
         position = {f.id: i for i, f in enumerate(facts)}
-        owners, supervisors = _owners(session)
+        owners, supervisors, named = _owners(session)
         closures = _closures(session, position, cuts)
         events, extended, done_at = _events(session, position, cuts)
         updates = _updates(session, plan.id, position, cuts[-1], owners, zone(plan.timezone))
@@ -424,9 +426,7 @@ class _History:
             tz=zone(plan.timezone),
             parts=_parts(session, plan.id),
             owners=owners,
-            units={
-                o: owners.get(u, u) for o, u in units_of({f.owner_id for f in facts if f.owner_id}, supervisors).items()
-            },
+            units=unit_names(units_of({f.owner_id for f in facts if f.owner_id}, supervisors), owners, named),
             events=events,
             extended=extended,
             moved=moved,
@@ -535,6 +535,12 @@ def units_of(owner_ids: Iterable[str], supervisors: dict[str, str | None]) -> di
     return found
 
 
+def unit_names(units: dict[str, str], names: dict[str, str], named: dict[str, str]) -> dict[str, str]:
+    """Return each owner's unit as the report shows it: the ``unit`` the owners file gives the owner, else the
+    one it gives the owner heading their unit (``units``: owner id to unit owner id), else that owner's name."""
+    return {o: named.get(o) or named.get(u) or names.get(u, u) for o, u in units.items()}
+
+
 def _units_under_one_head(chains: dict[str, list[str]]) -> dict[str, str]:
     def at(depth: int) -> dict[str, str]:
         return {o: chain[depth] if len(chain) > depth else o for o, chain in chains.items()}
@@ -562,10 +568,11 @@ def _facts(session: Session, plan_id: str, scope: frozenset[str] | None) -> list
     return [_Facts(*row) for row in session.connection().execute(query.order_by(A.c.ordinal)).all()]
 
 
-def _owners(session: Session) -> tuple[dict[str, str], dict[str, str | None]]:
+def _owners(session: Session) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
+    """Return the owners' names, supervisors and the units the owners file names, by owner id."""
     W = tables.OWNER
-    rows = session.connection().execute(select(W.c.id, W.c.name, W.c.supervisor_id)).all()
-    return {i: n for i, n, _ in rows}, {i: s for i, _, s in rows}
+    rows = session.connection().execute(select(W.c.id, W.c.name, W.c.supervisor_id, W.c.unit)).all()
+    return {i: n for i, n, _, _ in rows}, {i: s for i, _, s, _ in rows}, {i: u for i, _, _, u in rows if u}
 
 
 def _parts(session: Session, plan_id: str) -> dict[str, str]:

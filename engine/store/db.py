@@ -16,7 +16,7 @@ from sqlmodel import Session, create_engine
 from engine.errors import InputError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-HEAD = "0011"
+HEAD = "0012"
 CONNECT_TIMEOUT = 10  # seconds to wait for a database server to answer a new connection
 
 

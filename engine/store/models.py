@@ -69,6 +69,7 @@ class Owner(SQLModel, table=True):
     deputy_id: str | None = None
     country: str | None = None  # ISO 3166 alpha-2: whose holidays the owner keeps
     language: str | None = None  # en, fr or es; None: the plan's language
+    unit: str | None = None  # the unit the implementation report counts their actions under; None: worked out
 
 
 class Action(SQLModel, table=True):

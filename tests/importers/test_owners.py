@@ -56,7 +56,7 @@ def test_bad_csv_rows_are_each_named_by_line(tmp_path: Path) -> None:
     unknown = write(tmp_path, "extra.csv", "id,name,email,phone\n")
     assert errors_of(unknown) == [
         f"{unknown}:1:1: unknown column(s) ['phone']; expected id, name, email, timezone, supervisor, delegate, "
-        "digest, role, away_from, away_to, deputy, country, language"
+        "digest, role, away_from, away_to, deputy, country, language, unit"
     ]
 
 
@@ -111,8 +111,8 @@ def test_a_missing_required_column_or_key_is_refused_and_optional_ones_are_marke
     no_zone = write(tmp_path, "o.csv", "id,name,email,supervisor\na,A,a@example.org,\n")
     assert errors_of(no_zone) == [
         f"{no_zone}:1:1: missing required column(s) timezone; expected the header "
-        "id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy,country,language "
-        "(only supervisor, delegate, digest, role, away_from, away_to, deputy, country, language may be left out)"
+        "id,name,email,timezone,supervisor,delegate,digest,role,away_from,away_to,deputy,country,language,unit "
+        "(only supervisor, delegate, digest, role, away_from, away_to, deputy, country, language, unit may be left out)"
     ]
     empty_zone = write(tmp_path, "e.csv", HEADER + "a,A,a@example.org,,\n")
     assert errors_of(empty_zone) == [f"{empty_zone}:2: timezone: required, got an empty cell"]

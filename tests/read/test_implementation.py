@@ -27,7 +27,7 @@ from engine.read.implementation import (
     months_between,
     units_of,
 )
-from engine.read.implementation_text import paragraphs
+from engine.read.implementation_text import group_rows, paragraphs
 from engine.read.queries import find_action
 from engine.settings import Settings
 from engine.store import make_engine, transaction, upgrade
@@ -222,6 +222,35 @@ def test_units_owners_and_parts_add_up(engine: Engine) -> None:
         "Part II: Improving the quality, visibility, efficiency and impact of ILO technical cooperation",
         "Part III: Strengthening partnerships and resource mobilization",
     ]
+
+
+def test_units_named_in_the_owners_file_label_the_report_and_outlive_a_file_without_them(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    named = OWNERS.read_text().replace(
+        "    supervisor: ed-devcoop\n  - id: pardev", "    supervisor: ed-devcoop\n    unit: DEVCOOP\n  - id: pardev", 1
+    )
+    named = named.replace(
+        "    supervisor: codev\n  - id: ro-lima", "    supervisor: codev\n    unit: RO-Bangkok\n  - id: ro-lima"
+    )
+    assert named.count("unit:") == 2
+    (tmp_path / "owners.yaml").write_text(named)
+    settings = Settings(database_url=database_url, rules_dir=ROOT / "rules")
+    before = {t.label: t.accepted for t in report(engine, "2000-12-31").by("unit")}
+    import_paths(engine, [tmp_path / "owners.yaml"], settings, T0 + timedelta(days=1))
+    for _ in range(2):  # then the example's file again, which names no unit: the stored ones stay
+        r = report(engine, "2000-12-31")
+        units = {t.label: t.accepted for t in r.by("unit")}
+        # codev's unit by the name its head's entry gives it; ro-bangkok by its own, apart from codev's
+        assert "Mei Tanaka" not in units and "Somchai Prasert" not in units
+        assert units["DEVCOOP"] + units["RO-Bangkok"] == before["Mei Tanaka"] and units["RO-Bangkok"] > 0
+        assert {k: v for k, v in units.items() if k not in ("DEVCOOP", "RO-Bangkok")} == {
+            k: v for k, v in before.items() if k != "Mei Tanaka"
+        }
+        by_ref = rows(r)
+        assert by_ref["I.2b.2"].unit == "RO-Bangkok" and by_ref["II.1.1"].unit == "DEVCOOP"  # type: ignore[attr-defined]
+        assert [row[0] for row in group_rows(r.by("unit"))].count("RO-Bangkok") == 1  # the report's unit table
+        import_paths(engine, [OWNERS], settings, T0 + timedelta(days=2))
 
 
 def test_extensions_count_as_they_stood_and_move_the_due_date(engine: Engine) -> None:
