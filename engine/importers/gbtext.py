@@ -464,7 +464,7 @@ class RowReader:
 
     def action(self, line: int, timeframe: str, measure: str = "", extras: Sequence[tuple[str, str]] = ()) -> None:
         """Add one action of the current issue; an empty time frame proposes the one above."""
-        issue = self.require_issue(line, timeframe or measure)
+        issue = self.issue or self.require_issue(line, timeframe or measure)
         issue.count += 1
         timeframe = self.phrases.setdefault(timeframe, timeframe)
         if measure:
@@ -516,6 +516,10 @@ class _TextTable:
     pending: list[tuple[int, str]] = field(default_factory=list)
 
     def feed(self, number: int, line: str) -> None:
+        if line == "|" and number not in self.headers:  # a row's empty first cell, half the lines of a large table
+            self._flush()
+            self.previous, self.last_text_line = line, None  # as _advance
+            return
         if number in self.headers:
             self._flush()
             self.rows.columns = Columns.of(self.headers[number])
@@ -594,12 +598,15 @@ class _TextTable:
         if not m and not empty:
             return False
         self.awaiting_context = None
+        if not self.pending:  # the measure's text was lost in the conversion: the time frame alone
+            self.rows.action(number, m["tf"] if m else "")
+            return True
         cells = [text for _, text in self.pending]
         self.pending.clear()
         columns = self.rows.columns
         names = columns.headings if columns else []
         extras = [(names[i + 1] if i + 1 < len(names) else "", c) for i, c in enumerate(cells[1:], 1)]
-        self.rows.action(number, m["tf"] if m else "", cells[0] if cells else "", extras)
+        self.rows.action(number, m["tf"] if m else "", cells[0], extras)
         return True
 
     def _context(self, number: int, line: str) -> bool:
