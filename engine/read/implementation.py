@@ -14,9 +14,10 @@ the same whenever it is made. Definitions, as the report states them:
   organisation's head (the person with no supervisor), so that a head of department's unit holds the actions of
   all their people; an owner directly below the head, or with no supervisor, is their own unit. When that puts
   every action of the report in one unit (a single person below the head, as the Executive Director under the
-  Director-General's office in the example plan), the units are taken one step further down, and so on. The
-  unit is shown by the name the owners file gives it (``unit:`` of the owner heading it), else by that owner's
-  name; an owner whose own entry names a ``unit`` is counted under that name whatever their chain.
+  Director-General's office in the example plan), the units are taken one step further down, and so on, unless
+  the owners file names that one unit (``unit:``). An owner is counted under the nearest ``unit:`` the owners
+  file gives, from their own entry up their chain to the owner heading their unit; with none, the unit is shown
+  by that owner's name.
 - *Overdue*: accepted, open (not reported, done, dropped or on hold), not recurring, and its due date in force
   on the day (after the extensions granted by then) is before the day.
 
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, case, select, type_coerce
 from sqlmodel import Session
 
+from engine.importers.owners import supervisor_chain
 from engine.read.extension_history import EXTENDED, Change, Extension, extensions_of, granted_requests
 from engine.store import tables
 from engine.store.models import Plan
@@ -426,7 +428,12 @@ class _History:
             tz=zone(plan.timezone),
             parts=_parts(session, plan.id),
             owners=owners,
-            units=unit_names(units_of({f.owner_id for f in facts if f.owner_id}, supervisors), owners, named),
+            units=unit_names(
+                units_of({f.owner_id for f in facts if f.owner_id}, supervisors, frozenset(named)),
+                owners,
+                named,
+                supervisors,
+            ),
             events=events,
             extended=extended,
             moved=moved,
@@ -521,33 +528,45 @@ def _last_closure(closures: list[_Closure] | None, k: int) -> _Closure | None:
     return last._replace(status="reported", verifier_rating="")
 
 
-def units_of(owner_ids: Iterable[str], supervisors: dict[str, str | None]) -> dict[str, str]:
+def units_of(
+    owner_ids: Iterable[str], supervisors: dict[str, str | None], named: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Return each owner's responsible unit (an owner id): their top-most supervisor below the head of their chain,
-    or one step further down while that would leave a single unit for all the owners under that head (see the
-    module's definition)."""
+    or one step further down while that would leave a single unit for all the owners under that head, unless the
+    owners file names that unit (``named``: the ids whose entry gives a ``unit``; see the module's definition)."""
     by_head: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for o in owner_ids:
         chain = _top_down(o, supervisors)
         by_head[chain[0]][o] = chain
     found: dict[str, str] = {}
     for chains in by_head.values():
-        found |= _units_under_one_head(chains)
+        found |= _units_under_one_head(chains, named)
     return found
 
 
-def unit_names(units: dict[str, str], names: dict[str, str], named: dict[str, str]) -> dict[str, str]:
-    """Return each owner's unit as the report shows it: the ``unit`` the owners file gives the owner, else the
-    one it gives the owner heading their unit (``units``: owner id to unit owner id), else that owner's name."""
-    return {o: named.get(o) or named.get(u) or names.get(u, u) for o, u in units.items()}
+def unit_names(
+    units: dict[str, str], names: dict[str, str], named: dict[str, str], supervisors: dict[str, str | None]
+) -> dict[str, str]:
+    """Return each owner's unit as the report shows it: the nearest ``unit`` the owners file gives, from the owner
+    up their chain to the owner heading their unit (``units``: owner id to unit owner id), else that owner's name."""
+    shown = {}
+    for o, u in units.items():
+        label = None
+        for person in (o, *supervisor_chain(o, supervisors)):  # nearest first
+            label = named.get(person)
+            if label or person == u:
+                break
+        shown[o] = label or names.get(u, u)
+    return shown
 
 
-def _units_under_one_head(chains: dict[str, list[str]]) -> dict[str, str]:
+def _units_under_one_head(chains: dict[str, list[str]], named: frozenset[str] = frozenset()) -> dict[str, str]:
     def at(depth: int) -> dict[str, str]:
         return {o: chain[depth] if len(chain) > depth else o for o, chain in chains.items()}
 
     for depth in range(1, max(len(chain) for chain in chains.values())):
         found = at(depth)
-        if len(set(found.values())) > 1:
+        if len(set(found.values())) > 1 or set(found.values()) & named:  # several units, or one the file names
             return found
     return at(1)
 

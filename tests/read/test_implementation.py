@@ -25,6 +25,7 @@ from engine.read.implementation import (
     band_of,
     build_implementation,
     months_between,
+    unit_names,
     units_of,
 )
 from engine.read.implementation_text import group_rows, paragraphs
@@ -203,6 +204,22 @@ def test_a_unit_is_the_top_most_supervisor_below_the_head_and_holds_its_people()
     units = units_of(["ana", "ben", "cleo", "finance"], bosses)
     assert units == {"ana": "finance", "ben": "finance", "cleo": "hr", "finance": "finance"}
     assert units_of(["head"], bosses) == {"head": "head"} and units_of([], bosses) == {}
+
+
+def test_a_unit_the_owners_file_names_is_kept_and_the_nearest_named_one_labels_an_owner() -> None:
+    bosses: dict[str, str | None] = {"head": None, "boss": "head", "ann": "boss", "bob": "boss", "sub": "boss"}
+    bosses["cara"] = "sub"
+    names = {"head": "Hana", "boss": "Bea", "ann": "Ann", "bob": "Bob", "sub": "Sid", "cara": "Cara"}
+    # one person below the head: the units go one step down, unless the file names that one unit
+    assert units_of(["ann", "bob"], bosses) == {"ann": "ann", "bob": "bob"}
+    units = units_of(["ann", "bob", "cara"], bosses, frozenset({"boss"}))
+    assert units == {"ann": "boss", "bob": "boss", "cara": "boss"}
+    named = {"boss": "Field Operations", "sub": "Sub-team", "head": "Office of the Head"}
+    assert unit_names(units, names, named, bosses) == {"ann": "Field Operations", "bob": "Field Operations",
+                                                       "cara": "Sub-team"}  # fmt: skip
+    # a name above the unit's head is not the unit's: unnamed, it is shown by its head's name
+    assert unit_names({"ann": "boss"}, names, {"head": "Office of the Head"}, bosses) == {"ann": "Bea"}
+    assert unit_names({"ann": "boss"}, names, {"ann": "Own unit", "boss": "FO"}, bosses) == {"ann": "Own unit"}
 
 
 def test_units_owners_and_parts_add_up(engine: Engine) -> None:
