@@ -130,6 +130,7 @@ def write_actions(
     names, base = _new_base(plan_id, now)
     flushed = False
     total = 0
+    indexes: list[str] = []
     for item in resolved:
         total += 1
         action = existing.get(item.row.ref)
@@ -137,6 +138,8 @@ def write_actions(
             added.append(_new_row(base, item))
             report.added.append(item.row.ref)
             if len(added) == part:  # in parts: a large plan's new rows are never all held at once
+                if not flushed and not existing:
+                    indexes = _set_indexes_aside(session)
                 flushed = _insert_new(session, names, added, flushed)
                 added = []
             continue
@@ -145,6 +148,8 @@ def write_actions(
             changed.append(action.id)
     if added:
         _insert_new(session, names, added, flushed)
+    for sql in indexes:
+        session.connection().exec_driver_sql(sql)
     removed: list[int] = []
     for ref, action in existing.items():
         if ref not in seen and action.removed_at is None:
@@ -176,6 +181,25 @@ def _insert_new(session: Session, names: list[str], rows: list[tuple[Any, ...]],
         session.flush()  # the plan and its sections first: the new rows refer to them
     insert_values(session.connection(), _ACT, names, rows)
     return True
+
+
+def _set_indexes_aside(session: Session) -> list[str]:
+    """Drop the action table's own indexes for a large first import on SQLite, and return the statements that
+    make them again once its rows are in; return [] and drop nothing when the table holds any action.
+
+    SQLite builds an index faster from the whole table than row by row (a tenth of the insert time of
+    100,000 rows); the drop and the build are in the import's transaction, so an error leaves the indexes
+    as they were. The unique constraint stays: it is what refuses an id twice.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite" or conn.exec_driver_sql("SELECT 1 FROM action LIMIT 1").first() is not None:
+        return []
+    found = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'action' AND sql IS NOT NULL"
+    ).all()
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
 
 
 @cache

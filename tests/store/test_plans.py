@@ -197,3 +197,71 @@ def test_new_actions_inserted_in_parts_among_stored_ones_are_all_kept_and_the_mi
         ("I.1.5", "Ongoing", True),
         *((f"I.1.{n}", "By June 2000", False) for n in (6, 7, 8)),
     ]
+
+
+def _action_indexes(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'action' ORDER BY name"
+        ).all()
+    return [(name, sql) for name, sql in found]
+
+
+def _watched(session: Any, count: int, seen: list[int], plan: str = "I.1") -> Iterator[Resolved]:
+    """Yield ``count`` rows; before each, note how many indexes the action table has, seen from inside the write."""
+    for n in range(1, count + 1):
+        seen.append(
+            session.connection()
+            .exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'action'")
+            .scalar()
+        )
+        yield resolved(f"{plan}.{n}", n, "By June 2000")
+
+
+def _write_in_parts(engine: Engine, info: PlanInfo, rows: Any, now: datetime):  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        write_plan(session, info, now)
+        write_sections(session, info.id, SECTIONS)
+        return write_actions(session, info.id, rows(session), now, "file", part=2)
+
+
+def test_a_large_first_import_builds_the_action_indexes_after_its_rows_and_the_queries_use_them(engine: Engine) -> None:
+    before = _action_indexes(engine)
+    assert len([sql for _, sql in before if sql]) >= 5  # the table's own indexes, beside its unique constraint
+    seen: list[int] = []
+    report = _write_in_parts(engine, INFO, lambda session: _watched(session, 7, seen), T0)
+    assert report.total == 7
+    assert seen == [len(before)] * 2 + [1] * 5  # set aside when the first part goes in, after two rows
+    assert _action_indexes(engine) == before
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM action WHERE ref = 'I.1.3'").all()
+        assert any("ix_action_ref" in str(step) for step in plan)
+        count = conn.exec_driver_sql("SELECT count(*) FROM action INDEXED BY ix_action_plan_ordinal").scalar()
+    assert count == 7
+
+
+def test_an_error_after_the_indexes_were_set_aside_leaves_them_and_the_table_as_they_were(engine: Engine) -> None:
+    before = _action_indexes(engine)
+    seen: list[int] = []
+
+    def rows(session: Any) -> Iterator[Resolved]:
+        yield from _watched(session, 5, seen)
+        raise ValueError("the file ends in the middle of a row")
+
+    with pytest.raises(ValueError, match="middle of a row"):
+        _write_in_parts(engine, INFO, rows, T0)
+    assert seen[-1] == 1  # the indexes were set aside when the error came
+    assert _action_indexes(engine) == before
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM action").scalar() == 0
+
+
+def test_a_large_import_beside_stored_actions_keeps_the_indexes_in_place(engine: Engine) -> None:
+    import_plan(engine, [resolved("I.1.1", 1, "Ongoing")], T0)
+    before = _action_indexes(engine)
+    other = PlanInfo("q", "Another plan", "GB.277/TC/1", date(2000, 3, 1), "UTC")
+    seen: list[int] = []
+    report = _write_in_parts(engine, other, lambda session: _watched(session, 5, seen), T1)
+    assert report.added == [f"I.1.{n}" for n in range(1, 6)]
+    assert seen == [len(before)] * 5
+    assert _action_indexes(engine) == before
