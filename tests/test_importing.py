@@ -298,3 +298,28 @@ def test_an_import_written_in_parts_stores_what_one_part_stores(cli, workdir: Pa
         return sorted(tuple(v for v in row if not str(v).startswith("datetime.datetime(")) for row in rows)
 
     assert same(parts["action"]) == same(whole["action"])
+
+
+def test_an_error_late_in_a_large_plan_names_its_line_and_leaves_the_database_as_it_was(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("import", "plans/owners.yaml", PLAN).code == 0
+    before = snapshot(cli.url)
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    lines = [*lines[: lines.index("Appendix") + 1], "| ||", "Part IV -- Field offices | ||", "| ||"]
+    for issue in range(1, 11):
+        lines += [
+            f"{issue}. Offices of region {issue} | ||",
+            f"{issue}(a) Staffing |",
+            "Context and elements for action |",
+        ]
+        for n in range(2_500):  # 25,000 rows: more than one part of the write
+            lines += ["|", "Ongoing | |" if n % 3 else "By 31 December 2000 | |"]
+        lines.append("| ||")
+    lines.append("Part IV -- Field offices again | ||")  # the last line: a Part read twice
+    big = workdir / "plans" / "large.txt"
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("import", "plans/owners.yaml", str(big))
+    assert result.code == 2
+    assert f"large.txt:{len(lines)}:" in result.err
+    assert "Part 'IV' appears twice (first at line 35)" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert snapshot(cli.url) == before
