@@ -82,34 +82,30 @@ def start_due_campaigns(engine: Engine, rules: RuleSet, now: datetime) -> int:
     many were started."""
     if not rules.campaigns:
         return 0
-    started = 0
+    started, taken = 0, set()
     with transaction(engine) as session:
         plans = session.exec(select(Plan).order_by(col(Plan.id))).all()
-        due = {p.id: d for p in plans if (d := _due_rule(rules, p, now)) is not None}
+        due = {p.id: found for p in plans if (found := _due_rules(rules, p, now))}
         if due:  # those started already (the usual case after the start day): one query
-            taken = select(Campaign.plan_id, Campaign.period).where(col(Campaign.plan_id).in_(due))
-            for plan_id, period in session.exec(taken).all():
-                if due.get(plan_id, (None, ""))[1] == period:
-                    del due[plan_id]
-    for plan_id, (rule, period) in sorted(due.items()):
-        if _start(engine, plan_id, rule, period, now):
+            query = select(Campaign.plan_id, Campaign.period).where(col(Campaign.plan_id).in_(due))
+            taken = set(session.exec(query).all())
+    for plan_id, found in sorted(due.items()):
+        waiting = [(rule, period) for rule, period in found if (plan_id, period) not in taken]
+        if waiting and _start(engine, plan_id, *waiting[0], now):
             started += 1
     return started
 
 
-def _due_rule(rules: RuleSet, plan: Plan, now: datetime) -> tuple[CampaignRule, str] | None:
-    """Return the first rule with a campaign due for the plan at ``now``, and its period (None before the digests'
-    hour)."""
+def _due_rules(rules: RuleSet, plan: Plan, now: datetime) -> list[tuple[CampaignRule, str]]:
+    """Return the rules with a campaign due for the plan at ``now``, each with its period, in the rules' order
+    (none before the digests' hour)."""
     local = now.astimezone(zone(plan.timezone))
     if local.time() < DIGEST_HOUR:
-        return None
+        return []
     today = plan_today(plan, now)
     calendar = rules.calendar_of(plan.timezone)
-    for rule in rules.campaigns:
-        period = due_period(rule, today, calendar)
-        if period is not None:
-            return rule, period
-    return None
+    found = ((rule, due_period(rule, today, calendar)) for rule in rules.campaigns)
+    return [(rule, period) for rule, period in found if period is not None]
 
 
 def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime) -> bool:

@@ -138,6 +138,15 @@ def test_a_late_campaign_is_for_its_own_period_not_the_month_it_starts_in(world,
     assert [c[0] for c in campaigns(engine)] == ["2000-04", "2000-05"]
 
 
+def test_a_period_taken_by_one_rule_leaves_the_next_rule_due_its_turn(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    rules = rules_with_campaigns(tmp_path, "[{every: 3mo, day: 28, within: 45d}, {every: 1mo, day: 1, within: 45d}]")
+    assert start_due_campaigns(engine, rules, datetime(2000, 4, 3, 12, tzinfo=UTC)) == 1  # the monthly rule's April
+    # Tuesday 2 May: the quarterly rule's April (its day was Friday the 28th) is taken; the monthly rule's May is not
+    assert start_due_campaigns(engine, rules, datetime(2000, 5, 2, 12, tzinfo=UTC)) == 1
+    assert [c[0] for c in campaigns(engine)] == ["2000-04", "2000-05"]
+
+
 CALENDAR = BusinessCalendar([MAY_DAY])
 
 
