@@ -12,7 +12,6 @@ language of one phrase and ``detect_plan`` that of a plan from a few marker word
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 from bisect import bisect_right
@@ -97,7 +96,13 @@ def _markers(words: ModuleType, other: ModuleType) -> frozenset[str]:
 
 def _words(language: str) -> ModuleType:
     """The vocabulary module of "fr" or "es", imported on first use (English plans never load it)."""
-    return importlib.import_module(f"engine.timeframe.words_{language}")
+    if language == "fr":
+        from engine.timeframe import words_fr
+
+        return words_fr
+    from engine.timeframe import words_es
+
+    return words_es
 
 
 @dataclass(frozen=True, slots=True)
