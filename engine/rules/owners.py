@@ -108,8 +108,9 @@ class OwnerRules:
 class OwnerMatcher:
     """The rules of one plan: the patterns compiled into one expression, each section's chain matched once.
 
-    A plan's actions share few sections, so an action costs one match of its own id (a rule may
-    name actions too) against the rule that its section chain already got.
+    A plan's actions share few sections, so an action costs at most one match of its own id (a rule
+    may name actions too) against the rule that its section chain already got; none when its id does
+    not begin as any earlier rule's pattern does (``III.*`` begins with ``III.``).
     """
 
     def __init__(self, rules: OwnerRules, parents: Mapping[str, str | None]) -> None:
@@ -117,6 +118,9 @@ class OwnerMatcher:
         self.parents = parents
         self.pattern = _compiled(tuple(rule.match for rule in self.rules)) if self.rules else None
         self.by_section: dict[str, int] = {}
+        starts = [_literal_start(rule.match) for rule in self.rules]
+        # the beginnings an id needs to match a rule before rule n (n from 1), by n
+        self.earlier = {n: tuple(starts[: n - 1]) for n in range(1, len(starts) + 1)}
 
     def owner_for(self, ref: str, section_key: str) -> tuple[str, int] | None:
         """Return (owner id, rule number from 1) for the action ``ref`` in ``section_key``, or None."""
@@ -127,12 +131,19 @@ class OwnerMatcher:
         if number is None:
             chain = section_chain(section_key, self.parents)
             number = self.by_section[section_key] = min(_first_rule(pattern, key) for key in chain)
-        if number > 1:
+        if number > 1 and ref.startswith(self.earlier.get(number, ("",))):
             number = min(number, _first_rule(pattern, ref))
         return None if number == _NONE else (self.rules[number - 1].owner, number)
 
 
 _NONE = 1 << 30  # the rule number of "no rule matches": above every real one
+
+
+def _literal_start(pattern: str) -> str:
+    """Return what every key a shell-style pattern matches begins with: the pattern up to its first ``*``, ``?``
+    or ``[``."""
+    cut = min((at for at in map(pattern.find, "*?[") if at >= 0), default=len(pattern))
+    return pattern[:cut]
 
 
 @lru_cache(maxsize=64)
