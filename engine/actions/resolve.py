@@ -152,19 +152,24 @@ def resolve_rows(
     readings: dict[str, dict[str, Any]] = {}
     out = [read_row(row, ref_date, fy_start, readings, shared=shared, language=language) for row in rows]
     headings: _Headings | None = None
+    # Shared, the event rows whose phrase is read alike and that follow the same row share their fields too
+    alike: dict[tuple[int, str | None, date | None], dict[str, Any]] = {}
     for at, row in enumerate(rows):
         fields = out[at]
         if fields["kind"] != "event" or row.override:
             continue
+        read = fields
         if shared:
             fields = out[at] = _copied(fields)
         if _date_event(fields, events):
             if headings is not None:  # dated now: a later event may follow it
                 headings.dated(at)
-            continue
-        if headings is None:  # most plans have no undated event: build the index on the first
-            headings = _Headings(rows, sections, out)
-        headings.propose(at, fields)
+        else:
+            if headings is None:  # most plans have no undated event: build the index on the first
+                headings = _Headings(rows, sections, out)
+            headings.propose(at, fields)
+        if shared:  # the reason follows from the phrase and the row followed: the fields are the same
+            out[at] = alike.setdefault((id(read), fields["after_ref"], fields["due"]), fields)
     for at, row in enumerate(rows):
         if row.override:
             if shared:
