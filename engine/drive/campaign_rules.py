@@ -9,8 +9,9 @@ day (about 15 days for a monthly campaign, 45 for a quarterly one): then the nex
 one is left out.
 
 Once per plan and period: the campaign keeps the month it is for (``Campaign.period``, unique per plan), so a
-second tick, a second node or a restart starts nothing more. A plan with nobody to ask gets none (until someone
-has an action to update while the campaign may still start).
+second tick, a second node or a restart starts nothing more. A plan with nobody to ask gets none that day; the
+next business day it is looked at again while the campaign may still start (``service_state`` keeps the day
+nobody was found, so an idle tick does not look again).
 Datetimes are aware UTC; days are the plan's local days.
 """
 
@@ -32,6 +33,8 @@ from engine.rules.policy import CampaignRule
 from engine.store import transaction
 from engine.store.followup_models import Campaign
 from engine.store.models import Plan
+from engine.store.state import set_state
+from engine.store.tables import SERVICE_STATE as STATE
 from engine.zones import zone
 
 log = logging.getLogger("planwatch.campaigns")
@@ -82,18 +85,38 @@ def start_due_campaigns(engine: Engine, rules: RuleSet, now: datetime) -> int:
     many were started."""
     if not rules.campaigns:
         return 0
-    started, taken = 0, set()
+    waiting: dict[str, tuple[date, CampaignRule, str]] = {}
+    tried: dict[str, str] = {}
     with transaction(engine) as session:
         plans = session.exec(select(Plan).order_by(col(Plan.id))).all()
-        due = {p.id: found for p in plans if (found := _due_rules(rules, p, now))}
+        due = {p.id: (plan_today(p, now), found) for p in plans if (found := _due_rules(rules, p, now))}
         if due:  # those started already (the usual case after the start day): one query
             query = select(Campaign.plan_id, Campaign.period).where(col(Campaign.plan_id).in_(due))
             taken = set(session.exec(query).all())
-    for plan_id, found in sorted(due.items()):
-        waiting = [(rule, period) for rule, period in found if (plan_id, period) not in taken]
-        if waiting and _start(engine, plan_id, *waiting[0], now):
+            for plan_id, (today, found) in due.items():
+                left = [(rule, period) for rule, period in found if (plan_id, period) not in taken]
+                if left:
+                    waiting[plan_id] = (today, *left[0])
+        if waiting:  # not started yet: found nobody to ask today already? (one query)
+            keys = [_nobody_key(plan_id, period) for plan_id, (_, _, period) in waiting.items()]
+            found_state = select(STATE.c.key, STATE.c.value).where(STATE.c.key.in_(keys))
+            tried = {k: v for k, v in session.connection().execute(found_state).all()}
+    started = 0
+    for plan_id, (today, rule, period) in sorted(waiting.items()):
+        key = _nobody_key(plan_id, period)
+        if tried.get(key) == today.isoformat():
+            continue  # asked again the next day: by then someone may have an action to update
+        outcome = _start(engine, plan_id, rule, period, now)
+        if outcome == STARTED:
             started += 1
+        elif outcome == NOBODY:
+            set_state(engine, key, today.isoformat(), now)
     return started
+
+
+def _nobody_key(plan_id: str, period: str) -> str:
+    """The ``service_state`` key of the plan day a campaign for ``period`` last found nobody to ask."""
+    return f"campaign-nobody:{plan_id}|{period}"
 
 
 def _due_rules(rules: RuleSet, plan: Plan, now: datetime) -> list[tuple[CampaignRule, str]]:
@@ -108,26 +131,30 @@ def _due_rules(rules: RuleSet, plan: Plan, now: datetime) -> list[tuple[Campaign
     return [(rule, period) for rule, period in found if period is not None]
 
 
-def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime) -> bool:
-    """Start the plan's campaign for ``period`` unless it has one; return True when one was started."""
+STARTED, NOBODY, TAKEN = "started", "nobody to ask", "taken"
+
+
+def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime) -> str:
+    """Start the plan's campaign for ``period`` unless it has one; return STARTED, NOBODY (no owner to ask: no
+    campaign) or TAKEN (it has one, or another node started it a moment ago)."""
     try:
         with transaction(engine) as session:
             plan = session.get(Plan, plan_id)
             if plan is None:
-                return False
+                return TAKEN
             taken = select(Campaign.id).where(Campaign.plan_id == plan_id, Campaign.period == period)
             if session.exec(taken).first() is not None:
-                return False
+                return TAKEN
             try:
                 campaign = start_campaign(
                     session, plan, now, who=WHO, within_days=rule.within.days, include_overdue=rule.overdue
                 )
             except UsageError:  # nobody to ask: no campaign, and no reason to stop the tick
-                return False
+                return NOBODY
             campaign.period = period
             session.add(campaign)
             session.flush()
     except IntegrityError:  # another node started it a moment ago
-        return False
+        return TAKEN
     log.info("campaign for %s of %s started by the rules", period, plan_id)
-    return True
+    return STARTED

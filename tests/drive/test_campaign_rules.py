@@ -18,6 +18,7 @@ from engine.rules.loader import load_rules
 from engine.rules.policy import CampaignRule
 from engine.store import transaction
 from engine.store.followup_models import Campaign, CampaignRequest
+from engine.store.models import Action
 from engine.zones import zone
 
 from .conftest import DATA, outbox
@@ -145,6 +146,20 @@ def test_a_period_taken_by_one_rule_leaves_the_next_rule_due_its_turn(world, tmp
     # Tuesday 2 May: the quarterly rule's April (its day was Friday the 28th) is taken; the monthly rule's May is not
     assert start_due_campaigns(engine, rules, datetime(2000, 5, 2, 12, tzinfo=UTC)) == 1
     assert [c[0] for c in campaigns(engine)] == ["2000-04", "2000-05"]
+
+
+def test_nobody_to_ask_is_looked_at_again_the_next_business_day_not_every_tick(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = world[0]
+    rules = rules_with_campaigns(tmp_path, "[{every: 1mo, day: 3, within: 10d, overdue: false}]")
+    assert start_due_campaigns(engine, rules, datetime(2000, 1, 3, 9, tzinfo=UTC)) == 0  # all due in March
+    with transaction(engine) as session:  # then an action comes due within ten days
+        action = session.exec(select(Action).where(Action.ref == "I.1.1")).one()
+        action.due = date(2000, 1, 12)
+        session.add(action)
+    assert start_due_campaigns(engine, rules, datetime(2000, 1, 3, 15, tzinfo=UTC)) == 0  # not again that day
+    assert campaigns(engine) == []
+    assert start_due_campaigns(engine, rules, datetime(2000, 1, 4, 9, tzinfo=UTC)) == 1  # the next day
+    assert campaigns(engine) == [("2000-01", date(2000, 1, 4), ["zora"])]
 
 
 CALENDAR = BusinessCalendar([MAY_DAY])
