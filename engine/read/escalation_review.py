@@ -13,7 +13,7 @@ acknowledgement rules resolve them from the same directory snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -273,10 +273,39 @@ def log_entries(conn: Connection, scope: frozenset[str] | None, flt: ReviewFilte
         yield dict(row)
 
 
-def review_csv(engine: Engine, scope: frozenset[str] | None, flt: ReviewFilter) -> Iterator[str]:
-    """Yield the whole filtered log as CSV text in chunks (header first; times ISO UTC; formulas defused)."""
+def review_csv(
+    engine: Engine, scope: frozenset[str] | None, flt: ReviewFilter, language: str = DEFAULT
+) -> Iterator[str]:
+    """Yield the whole filtered log as CSV text in chunks (header first, in ``language``; times ISO UTC; formulas
+    defused)."""
     with engine.connect() as conn:
-        yield from csv_chunks(CSV_HEADER, (_csv_row(row) for row in log_entries(conn, scope, flt)))
+        yield from csv_chunks(csv_header(language), (_csv_row(row) for row in log_entries(conn, scope, flt)))
+
+
+def csv_header(language: str = DEFAULT) -> tuple[str, ...]:
+    """Return the CSV's column headings in ``language`` (English keeps the column names scripts read)."""
+    return tuple(CSV_HEADINGS[name](language) for name in CSV_HEADER)
+
+
+# Each heading a whole message: in English the column's name, in French and Spanish words a reader uses.
+CSV_HEADINGS: dict[str, Callable[[str], str]] = {
+    "id": lambda lang: gettext(lang, "id"),
+    "fired_utc": lambda lang: gettext(lang, "fired_utc"),
+    "plan": lambda lang: gettext(lang, "plan"),
+    "action": lambda lang: gettext(lang, "action"),
+    "title": lambda lang: gettext(lang, "title"),
+    "owner": lambda lang: gettext(lang, "owner"),
+    "level": lambda lang: gettext(lang, "level"),
+    "step": lambda lang: gettext(lang, "step"),
+    "occurrence": lambda lang: gettext(lang, "occurrence"),
+    "days_overdue": lambda lang: gettext(lang, "days_overdue"),
+    "recipients": lambda lang: gettext(lang, "recipients"),
+    "acknowledged_by": lambda lang: gettext(lang, "acknowledged_by"),
+    "acknowledged_utc": lambda lang: gettext(lang, "acknowledged_utc"),
+    "note": lambda lang: gettext(lang, "note"),
+    "resolved_utc": lambda lang: gettext(lang, "resolved_utc"),
+    "resolution": lambda lang: gettext(lang, "resolution"),
+}
 
 
 def iso(moment: datetime | None) -> str:
@@ -341,14 +370,10 @@ class StepLine:
         """Return the whole line as a sentence."""
         names = [gettext(self.language, "you") if name == "you" else name for name in self.sent_to]
         to = _and(names, self.language) or gettext(self.language, "nobody")
-        text = gettext(self.language, "%(what)s — sent to %(to)s (%(level)s)") % {
-            "what": self.what,
-            "to": to,
-            "level": self.level,
-        }
+        values = {"what": self.what, "to": to, "level": self.level, "n": self.times}
         if self.times > 1:
-            text += ", " + gettext(self.language, "%(n)s times") % {"n": self.times}
-        return text
+            return gettext(self.language, "%(what)s — sent to %(to)s (%(level)s), %(n)s times") % values
+        return gettext(self.language, "%(what)s — sent to %(to)s (%(level)s)") % values
 
 
 @dataclass
@@ -400,6 +425,11 @@ class ActionGroup:
     def extendable(self) -> bool:
         """Return True when a due date is what is late and can be moved (not for check-ins, nor finished actions)."""
         return self.due is not None and self.status not in FINISHED and self.dated and not self.set_aside
+
+    @property
+    def overdue(self) -> bool:
+        """Return True when an open step is about a date missed (the page's red badge; never for one set aside)."""
+        return not self.set_aside and any(s.dated for s in self.steps if s.state == "open")
 
     @property
     def state_words(self) -> str:
@@ -481,8 +511,9 @@ def occurrence_words(occurrence: str, kind: str = "deadline", language: str = DE
         return words % {"day": day_words(missed, language), "again": day_words(back, language)}, missed
     day = _parse_day(occurrence)
     if day is None:
-        escalated = gettext(language, "Escalated")
-        return (escalated + (f": {occurrence}" if occurrence else "")), None
+        if not occurrence:
+            return gettext(language, "Escalated"), None
+        return gettext(language, "Escalated: %(occurrence)s") % {"occurrence": occurrence}, None
     if kind == "recurring":
         return gettext(language, "The work of %(day)s not done") % {"day": day_words(day, language)}, day
     return gettext(language, "Due %(day)s, not done") % {"day": day_words(day, language)}, day
