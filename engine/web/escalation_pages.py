@@ -110,10 +110,10 @@ def escalations(request: Request, who: SignedIn) -> HTMLResponse:
 
 @router.get("/escalations.csv")
 def escalations_csv(request: Request, who: SignedIn) -> StreamingResponse:
-    """Export the whole filtered log (all pages) as CSV."""
+    """Export the whole filtered log (all pages) as CSV, its headings in the reader's language."""
     flt = read_filter(dict(request.query_params), who.viewer.timezone)
     response = StreamingResponse(
-        review_csv(engine_of(request), who.viewer.scope(), flt),
+        review_csv(engine_of(request), who.viewer.scope(), flt, page_language(request)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="escalations.csv"'},
     )

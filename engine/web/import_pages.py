@@ -21,12 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from engine.errors import PlanwatchError
-from engine.importing import import_paths, preview_plan_file, reading_text, sheet_options
+from engine.importing import import_paths, preview_plan_file, sheet_options
+from engine.languages import gettext
 from engine.store import transaction
 from engine.store.models import Owner, Plan
 from engine.store.plans import ImportReport
 from engine.web.auth import PageError, Posted, Signed, SignedIn, engine_of, now_of, same_token, settings_of
-from engine.web.templating import N_, page
+from engine.web.templating import N_, page, page_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,7 +84,8 @@ async def upload(request: Request, who: SignedIn) -> HTMLResponse:
         raise PageError(403, N_("Form refused"), REFUSED)
     name, data = files.get("plan", ("", b""))
     if not name or not data:
-        return _form(request, who, error="Choose a plan file to upload (the file was missing or empty).", status=400)
+        missing = gettext(page_language(request), "Choose a plan file to upload (the file was missing or empty).")
+        return _form(request, who, error=missing, status=400)
     _forget_old(now_of(request).timestamp())
     token = secrets.token_urlsafe(24)
     folder = uploads_folder() / token
@@ -184,7 +186,9 @@ def _preview(
         return _form(request, who, error=_one_line(exc, folder), name=meta["name"], status=400)
     if shown is None:
         shutil.rmtree(folder, ignore_errors=True)
-        message = f"{meta['name']}: this is an owners directory; this page imports plans."
+        message = gettext(page_language(request), "%(file)s: this is an owners directory; this page imports plans.") % {
+            "file": meta["name"]
+        }
         return _form(request, who, error=message, name=meta["name"], status=400)
     return page(
         request,
@@ -195,7 +199,6 @@ def _preview(
         shown=shown,
         owner_names=_owner_names(request, shown.changes.owners if shown.changes else []),
         by_section=shown.rows_by_section(),
-        reading=reading_text,
         warnings=[_in_page_words(w) for w in shown.warnings if not w.startswith(PLACE_WARNING)],
         token=token,
         meta=meta,

@@ -306,8 +306,10 @@ def use_action_link(request: Request, token: str, verb: str, form: AnonymousPost
         if action.status in CLOSED:
             raise PageError(
                 409,
-                f"This action is {action.status}",
-                f"{action.ref} is {action.status}; the links in messages about it no longer change it.",
+                N_("This action is closed"),
+                N_("%(ref)s is %(state)s; the links in messages about it no longer change it."),
+                ref=action.ref,
+                state=action.status,
             )
         if not mark_used(session, digest(ACT, verb, token), f"{ACT}:{verb}", who, now):
             raise PageError(
@@ -435,7 +437,8 @@ def _perform(
             raise PageError(
                 409,
                 N_("Nothing to acknowledge"),
-                f"No open escalation of {action.ref} was sent to you; it may have been acknowledged or settled.",
+                N_("No open escalation of %(ref)s was sent to you; it may have been acknowledged or settled."),
+                ref=action.ref,
             )
         return ngettext(
             language,

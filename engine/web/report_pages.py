@@ -57,7 +57,11 @@ def _report(request: Request, who: SignedIn) -> ImplementationReport:
         since = _day(request, "since", None)
         if since is not None and since >= as_of:
             raise PageError(
-                400, N_("Dates the wrong way round"), f"since: {since} is not before {as_of}; choose an earlier day."
+                400,
+                N_("Dates the wrong way round"),
+                N_("since: %(since)s is not before %(as_of)s; choose an earlier day."),
+                since=since.isoformat(),
+                as_of=as_of.isoformat(),
             )
         return build_implementation(session, plan.id, as_of, since, who.viewer.scope())
 

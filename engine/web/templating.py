@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from engine.actions.access import Viewer
 from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, moment, ngettext
 from engine.read.report import TemplateRefused
-from engine.read.report_model import state_words
+from engine.read.report_model import EXTENSION_ASKED, state_words
 from engine.settings import Settings
 from engine.shipped import templates_folder
 from engine.zones import zone
@@ -99,24 +100,32 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     env.filters["iso"] = _iso
     env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
     env.globals["alert"] = lambda text: alert_words(str(text), language)
+    env.globals["alert_kind"] = alert_kind
     env.globals["read_as"] = lambda action: reading_words(action, language)
     return env
 
 
 def reading_words(action: Any, language: str) -> str:
-    """Return how an action's time frame was read (kind, dates, rule, event), in ``language``."""
-    bits = [gettext(language, action.kind)]
-    if action.start:
-        bits.append(gettext(language, "from %(day)s") % {"day": day(action.start, language)})
-    if action.due:
-        bits.append(gettext(language, "due %(when)s") % {"when": day(action.due, language)})
-    if action.rrule:
-        bits.append(action.rrule)
-    if action.event:
-        bits.append(gettext(language, "on: %(event)s") % {"event": action.event})
-    if action.after_ref:
-        bits.append(gettext(language, "after %(ref)s") % {"ref": action.after_ref})
+    """Return how an action's time frame was read (kind, dates, rule, event), in ``language``; ``action`` is a
+    stored action or the fields an import preview read (a mapping with the same names)."""
+    field = action.get if isinstance(action, Mapping) else lambda name: getattr(action, name, None)
+    bits = [gettext(language, str(field("kind")))]
+    if field("start"):
+        bits.append(gettext(language, "from %(day)s") % {"day": day(_as_day(field("start")), language)})
+    if field("due"):
+        bits.append(gettext(language, "due %(when)s") % {"when": day(_as_day(field("due")), language)})
+    if field("rrule"):
+        bits.append(str(field("rrule")))
+    if field("event"):
+        bits.append(gettext(language, "on: %(event)s") % {"event": field("event")})
+    if field("after_ref"):
+        bits.append(gettext(language, "after %(ref)s") % {"ref": field("after_ref")})
     return (" " if language == DEFAULT else ", ").join(bits)  # "deadline due 31 May 2000", "plazo, vence el ..."
+
+
+def _as_day(value: Any) -> date | None:
+    """Return a day given as a date or as ISO text (a preview's fields may hold either)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)) if value else None
 
 
 _OVERDUE = re.compile(r"overdue by (\d+) days?")
@@ -130,6 +139,19 @@ def alert_words(text: str, language: str) -> str:
         n = int(found.group(1))
         return ngettext(language, "overdue by %(n)s day", "overdue by %(n)s days", n) % {"n": n}
     return state_words(text, language)
+
+
+def alert_kind(text: str) -> str:
+    """Return what an alert (as ``open_alerts`` gives it, before translation) is about: "overdue", "extension",
+    "check-in" or "start"; the pages choose its badge by this, never by the words shown."""
+    said = str(text)
+    if _OVERDUE.fullmatch(said):
+        return "overdue"
+    if said.startswith(EXTENSION_ASKED) or said == "extension requested":
+        return "extension"
+    if said.startswith("check-in"):
+        return "check-in"
+    return "start" if said == "not started" else "other"
 
 
 def _iso(value: date | None) -> str:
@@ -207,6 +229,14 @@ DATA_WORDS = (
     N_("restored"),
     N_("catch-up"),
     N_("cli"),
+    N_("verification request"),
+    N_("verification overdue"),
+    N_("extension request"),
+    N_("closure"),
+    N_("campaign"),
+    N_("digested"),
+    N_("stale"),
+    N_("checkin"),
 )
 
 # Why a message was not sent (its reason), shown through ``words()`` in the action page's messages.

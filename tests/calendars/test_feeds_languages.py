@@ -42,7 +42,7 @@ def test_an_owners_feed_is_in_the_owners_language_with_the_same_events(store: tu
     assert "Comienza el " in descriptions and "Starts " not in descriptions and "Time frame" not in descriptions
     assert svc.language_of(Feed("owner", "ro-lima")) == "es" and svc.language_of(Feed("owner", "dcomm")) == "fr"
     french = texts(body(svc, "owner:dcomm"))[1]
-    assert "Responsable : Claire Dubois" in french and "Calendrier : " in french
+    assert "Responsable : Claire Dubois" in french and "Délai : " in french
     english = texts(body(svc, "owner:codev"))[1]
     assert "Owner: Mei Tanaka" in english
     with engine.begin() as conn:  # Lucía now reads English: the same events, in English

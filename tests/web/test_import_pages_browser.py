@@ -54,7 +54,7 @@ def test_the_secretariat_uploads_a_word_plan_previews_and_imports_it(server, tmp
         page.get_by_role("button", name="Preview the import").click()
         page.get_by_role("heading", name="Preview of Plan d'action (PFA 7).docx").wait_for()
         body = page.content()
-        assert "A.1.1" in body and "By June 2024" in body and "deadline due 2024-06-30" in body
+        assert "A.1.1" in body and "By June 2024" in body and "deadline due 30 June 2024" in body
         assert "A new plan: nothing of it is stored yet." in body
         assert _count(engine, "gb350-pfa7") == 0
         shoot(page, "import-preview")

@@ -4,6 +4,7 @@ preferences page."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, date, datetime
 
@@ -50,7 +51,7 @@ def test_a_french_owner_reads_her_pages_in_french(site) -> None:  # type: ignore
         )
         assert asked is not None
     assert "prorogation demandée au 30 septembre 2000" in hrd.get("/my").text  # what is open, in her words
-    assert "Délai tel qu'imprimé" in my and "Signaler l'avancement" in my and "My actions" not in my
+    assert "Délai indiqué dans le plan" in my and "Signaler l'avancement" in my and "My actions" not in my
     sheet = hrd.get(f"/actions/{action_id(engine, 'II.3.1')}").text
     assert '<html lang="fr">' in sheet and "<h2>Historique</h2>" in sheet and "Demander une prorogation" in sheet
     assert "31 mai 2000" in sheet and "Déclarer II.3.1 mise en œuvre" in sheet and "Schedule" not in sheet
@@ -91,10 +92,10 @@ def test_the_progress_report_page_is_in_the_readers_language(site) -> None:  # t
     assert '<th scope="col">en bonne voie</th>' in report and "Partie I" in report
     paper = client("secretariat").get("/implementation?as_of=2000-06-01&since=2000-02-01")
     assert paper.status_code == 200 and "<h1>Rapport sur la mise en œuvre : GB.276/TC/2</h1>" in paper.text
-    assert "comparé au <strong>1 février 2000</strong>" in paper.text and "Mise en œuvre par partie" in paper.text
+    assert "comparé au <strong>1er février 2000</strong>" in paper.text and "Mise en œuvre par partie" in paper.text
     word = client("secretariat").get("/implementation.docx?as_of=2000-06-01")
     texts = [p.text for p in docx.Document(io.BytesIO(word.content)).paragraphs]
-    assert "Date\u00a0: 1 juin 2000\nOriginal\u00a0: anglais" in texts  # the plan is in English
+    assert "Date\u00a0: 1er juin 2000\nOriginal\u00a0: anglais" in texts  # the plan is in English
 
 
 def test_an_owner_without_a_language_reads_the_plans(site) -> None:  # type: ignore[no-untyped-def]
@@ -172,3 +173,78 @@ def test_the_preferences_page_saves_the_language_chosen(site) -> None:  # type: 
     assert kept.status_code == 200
     with transaction(engine) as s:
         assert s.get(Owner, "pardev").language == "fr"  # type: ignore[union-attr]
+
+
+def _preview(client, path, **fields: str) -> str:  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get("/import").text)
+    with path.open("rb") as handle:
+        answer = client.post(
+            "/import", data={"csrf": token, **fields}, files={"plan": (path.name, handle, "application/octet-stream")}
+        )
+    assert answer.status_code == 200, answer.text
+    return str(answer.text)
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "reading"),
+    [
+        ("en", "Read as", "deadline due 4 September 2024"),
+        ("fr", "Lu comme", "date butoir, échéance le 4 septembre 2024"),
+        ("es", "Interpretado como", "plazo, vence el 4 de septiembre de 2024"),
+    ],
+)
+def test_the_import_preview_says_how_each_time_frame_reads_in_the_readers_language(  # type: ignore[no-untyped-def]
+    site, tmp_path, language: str, heading: str, reading: str
+) -> None:
+    client, engine, *_ = site
+    _speaks(engine, "secretariat", language)
+    sheet = tmp_path / "suivi.csv"
+    sheet.write_text("Action,Deadline\nPublish the audit report,within six months\n", encoding="utf-8")
+    html = _preview(client("secretariat"), sheet, date="2024-03-04")
+    assert f'<th scope="col">{heading}</th>' in html and f"<td>{reading}</td>" in html
+    assert language == "en" or "deadline due" not in html
+
+
+def test_the_escalations_csv_has_its_headings_in_the_readers_language_and_stays_defused(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as s:
+        action = find_action(s, "I.2b.1")
+        action.title = '=HYPERLINK("http://evil.example")'
+        s.add(action)
+    english = list(csv.reader(io.StringIO(client("codev").get("/escalations.csv?state=all").text)))
+    assert english[0][:4] == ["id", "fired_utc", "plan", "action"]  # the column names scripts read
+    _speaks(engine, "codev", "es")
+    rows = list(csv.reader(io.StringIO(client("codev").get("/escalations.csv?state=all").text)))
+    assert rows[0] == [
+        "número", "activado el (UTC)", "plan", "acción", "título", "responsable", "nivel", "paso", "ocurrencia",
+        "días de retraso", "destinatarios", "recibo acusado por", "recibo acusado el (UTC)", "nota",
+        "resuelto el (UTC)", "resolución",
+    ]  # fmt: skip
+    assert rows[1:] == english[1:]  # the same entries, formulas defused
+    assert any(row[3] == "I.2b.1" and row[4].startswith("'=HYPERLINK") for row in rows[1:])
+    _speaks(engine, "codev", "fr")
+    french = next(csv.reader(io.StringIO(client("codev").get("/escalations.csv?state=all").text)))
+    assert french[:4] == ["numéro", "déclenchée le (UTC)", "plan", "action"] and french[9] == "jours de retard"
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_the_red_badge_marks_the_same_actions_whatever_the_language(site, language: str) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as s:
+        asked = request_extension(s, find_action(s, "II.3.2"), date(2000, 9, 30), NOW, who="hrd", via="web", reason="x")
+        assert asked is not None
+    pages = [
+        ("ed-devcoop", "/escalations?state=all"),
+        ("hrd", "/my"),
+        ("hrd", f"/actions/{action_id(engine, 'II.3.2')}"),
+    ]
+
+    def badges() -> list[tuple[int, int]]:
+        shown = [client(who).get(path).text for who, path in pages]
+        return [(html.count('class="badge overdue"'), html.count('class="badge"')) for html in shown]
+
+    english = badges()
+    assert english[0][0] > 0 and english[1][1] > 0 and english[2][1] > 0  # red for late, plain for an extension asked
+    for who in ("ed-devcoop", "hrd"):
+        _speaks(engine, who, language)
+    assert badges() == english
