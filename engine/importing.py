@@ -381,8 +381,8 @@ def _read_plan(
         return docx.read(name, timezone=timezone, plan_id=plan_id)
     if fmt == "pdf":
         return pdf.read(name, timezone=timezone, plan_id=plan_id)
-    if fmt == "gbtext":
-        return _shared_phrases(gbtext.parse(text, name, timezone=timezone, plan_id=plan_id))
+    if fmt == "gbtext":  # its reader gives the rows one string per time frame
+        return gbtext.parse(text, name, timezone=timezone, plan_id=plan_id)
     return _shared_phrases(planyaml.parse(text, name))
 
 

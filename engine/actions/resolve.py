@@ -294,9 +294,17 @@ def _follow_dependencies(rows: Sequence[ActionRow], out: Sequence[dict[str, Any]
     wanted = {fields["after_ref"] for fields in out if fields["after_ref"] is not None}
     if not wanted:
         return
-    # Only the rows followed are found by id, not all of them; a chain longer than one link finds them all.
-    positions = {row.ref: at for at, row in enumerate(rows) if row.ref in wanted}
-    if any(out[at]["after_ref"] is not None for at in positions.values()):
+    # Only the rows followed are found by id, not all of them: one pass for each link of the longest chain,
+    # up to three; a longer chain finds them all.
+    positions: dict[str, int] = {}
+    sought: set[str] = set()
+    for _ in range(3):
+        sought |= wanted
+        positions.update((row.ref, at) for at, row in enumerate(rows) if row.ref in wanted)
+        wanted = {out[at]["after_ref"] for at in positions.values()} - sought - {None}
+        if not wanted:
+            break
+    else:
         positions = {row.ref: at for at, row in enumerate(rows)}
     for row, fields in zip(rows, out, strict=True):
         target = fields["after_ref"]

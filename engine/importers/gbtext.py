@@ -243,6 +243,8 @@ def _header_lines(lines: list[str], start: int) -> dict[int, list[str]]:
     """
     found: dict[int, list[str]] = {}
     for i in range(start, len(lines)):
+        if lines[i] == "|" or lines[i].endswith(" | |"):  # a row's first cell or its time frame: never a header
+            continue
         m = CELL_RE.match(lines[i].strip())
         if not m or m["closed"] or not is_timeframe_heading(m["text"]):
             continue
