@@ -491,8 +491,9 @@ def calendar_event(row: Row, facts: Facts, language: str = "en") -> CalendarEven
     payload = row["payload"] or {}
     kind = "extension" if row["template"] == "extension_granted" else row["type"]
     day = _day(payload.get("to") if kind == "extension" else payload.get("date"))
-    if kind not in EVENT_TYPES or day is None or payload.get("missed") == "check-in":
-        return None  # only a milestone goes in a calendar; a missed check-in is not one
+    asked = payload.get("missed") in {"check-in", "update"} or str(payload.get("occurrence", "")).startswith("stale ")
+    if kind not in EVENT_TYPES or day is None or asked:
+        return None  # only a milestone goes in a calendar; a check-in or a silence is not one
     what = "start" if payload.get("what") == "starts" else "due"
     action, plan = facts.action, facts.plan
     stamp = aware_utc(action.get("updated_at")) or aware_utc(plan.get("updated_at")) or datetime(2000, 1, 1, tzinfo=UTC)

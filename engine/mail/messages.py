@@ -76,6 +76,13 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None, l
     """
     when = long_date(payload.get("date"), language)
     day = _day(payload.get("date"))
+    asked = _asked(kind, payload)
+    if asked == "stale":  # the owner's reminder of a long silence: since when nothing came, never a due date
+        return gettext(language, "No update since %(date)s") % {"date": long_date(payload.get("since"), language)}
+    if asked == "update":  # a step of the ladder after that reminder went unanswered
+        return gettext(language, "No update since the reminder of %(day)s") % {"day": when}
+    if asked == "check-in":  # a check-in is unanswered, not late by days
+        return gettext(language, "Check-in of %(day)s unanswered") % {"day": when}
     if kind == "reminder":
         left = (day - today).days if today and day else int(payload.get("days_left", 0))
         return _reminder_headline(left, payload.get("what", "due") == "due", when, language)
@@ -114,6 +121,16 @@ def headline(kind: str, payload: Mapping[str, Any], today: date | None = None, l
         text = gettext(language, "Extension refused: still due %(old)s (asked for %(new)s)")
         return text % {"new": wanted, "old": was}
     return str(payload.get("occurrence", ""))
+
+
+def _asked(kind: str, payload: Mapping[str, Any]) -> str:
+    """Return what a notice that asked the owner a question is about: "stale" for the reminder of a long silence,
+    "update" or "check-in" for a step of the ladder after it went unanswered, "" for anything else (a date)."""
+    if kind == "reminder" and str(payload.get("occurrence", "")).startswith("stale "):
+        return "stale"
+    if kind in {"overdue", "escalation"} and payload.get("missed") in {"update", "check-in"}:
+        return str(payload["missed"])
+    return ""
 
 
 def _reminder_headline(left: int, due: bool, when: str, language: str) -> str:

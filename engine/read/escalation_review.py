@@ -357,7 +357,7 @@ class StepLine:
     ids: list[int] = field(default_factory=list)
     mine: bool = False  # sent to the viewer (acknowledging the action acknowledges it)
     may_acknowledge: bool = False  # the viewer may acknowledge it (sent to them or to someone below them)
-    about: str = "due"  # what the step is about: "due", "check-in" or "start"
+    about: str = "due"  # what the step is about: "due", "check-in", "start" or "stale"
     language: str = DEFAULT  # the language of the words
 
     @property
@@ -447,6 +447,8 @@ class ActionGroup:
             words.append(gettext(lang, "check-in unanswered"))
         if any(s.about == "start" for s in open_steps):
             words.append(gettext(lang, "not started"))
+        if any(s.about == "stale" for s in open_steps):
+            words.append(gettext(lang, "no progress reported"))
         if self.extension_requested is not None:
             asked = day_words(self.extension_requested, lang)
             words.append(gettext(lang, "extension requested to %(day)s") % {"day": asked})
@@ -500,6 +502,7 @@ def occurrence_words(occurrence: str, kind: str = "deadline", language: str = DE
     said = {
         "check-in ": gettext(language, "Check-in of %(day)s unanswered"),
         "start ": gettext(language, "Not started by %(day)s"),
+        "stale ": gettext(language, "No update since the reminder of %(day)s"),
     }
     for prefix, words in said.items():
         if occurrence.startswith(prefix):
@@ -637,7 +640,7 @@ def _groups(
                 note=row["ack_note"] or "",
                 resolution=row["resolution"] or "",
                 about=row["occurrence"].partition(" ")[0]
-                if row["occurrence"].startswith(("check-in ", "start "))
+                if row["occurrence"].startswith(("check-in ", "start ", "stale "))
                 else "due",
                 language=language,
             )

@@ -133,6 +133,8 @@ def _occurrence_alert(occurrence: str) -> str | date:
         return "check-in unanswered"
     if occurrence.startswith("start "):
         return "not started"
+    if occurrence.startswith("stale "):
+        return "no progress reported"
     try:
         return date.fromisoformat(occurrence)
     except ValueError:

@@ -188,6 +188,8 @@ def _attention(line: ActionLine, occurrences: set[str], changes: list[ActionChan
             alerts.append("check-in unanswered")
         elif occurrence.startswith("start "):
             alerts.append("not started")
+        elif occurrence.startswith("stale "):
+            alerts.append("no progress reported")
         else:
             try:  # a date, or "DATE reopened DAY": the round that began when a done action was reopened
                 missed.append(date.fromisoformat(occurrence.split(" reopened ")[0]))

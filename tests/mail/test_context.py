@@ -108,3 +108,10 @@ def test_a_recipients_role_is_said_in_words() -> None:
     row = sample_row("escalation", "escalation", "supervisor.supervisor")
     context = action_context(row, sample_facts(), {"name": "Amara Okafor"}, IDENTITY, datetime(2000, 3, 24, tzinfo=UTC))
     assert context["recipient"]["role_words"] == "2 levels above its owner"
+
+
+def test_a_stale_notice_and_its_ladder_get_no_calendar_event() -> None:
+    facts = sample_facts()
+    stale = sample_row("stale", "reminder", occurrence="stale 2000-03-31", since="2000-01-15")
+    assert calendar_event(stale, facts) is None
+    assert calendar_event(sample_row("overdue", "overdue", missed="update"), facts) is None

@@ -366,3 +366,72 @@ def test_a_message_of_a_shape_planwatch_does_not_build_is_written_by_the_stdlib_
     msg.preamble = "This is a MIME message.\n"
     msg.attach(MIMEText("hello\nworld\n", "plain", "utf-8"))
     assert as_bytes(msg) == generated(msg) and b"This is a MIME message." in as_bytes(msg)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "language", "words"),
+    [
+        # the owner's reminder of a long silence, held for a digest or in the history: never a due date
+        (
+            "reminder",
+            {"date": "2027-04-06", "occurrence": "stale 2027-04-06", "since": "2027-01-15"},
+            "en",
+            "No update since 15 January 2027",
+        ),
+        (
+            "reminder",
+            {"date": "2027-04-06", "occurrence": "stale 2027-04-06", "since": "2027-01-15"},
+            "es",
+            "Sin información actualizada desde el 15 de enero de 2027",
+        ),
+        # the ladder after it: no news since the reminder
+        (
+            "escalation",
+            {"date": "2027-04-06", "days_overdue": 15, "missed": "update"},
+            "en",
+            "No update since the reminder of 6 April 2027",
+        ),
+        # an unanswered check-in is unanswered, not days overdue
+        (
+            "escalation",
+            {"date": "2026-06-02", "days_overdue": 59, "missed": "check-in"},
+            "en",
+            "Check-in of 2 June 2026 unanswered",
+        ),
+        (
+            "overdue",
+            {"date": "2026-06-02", "days_overdue": 59, "missed": "check-in"},
+            "fr",
+            "Point d'étape du 2 juin 2026 sans réponse",
+        ),
+    ],
+    ids=["stale", "stale-es", "stale-ladder", "check-in", "check-in-fr"],
+)
+def test_a_notice_that_asked_for_news_never_reads_as_a_deadline(
+    kind: str,
+    payload: dict,
+    language: str,
+    words: str,  # type: ignore[type-arg]
+) -> None:
+    said = headline(kind, payload, date(2027, 4, 6), language)
+    assert said == words
+    assert "overdue" not in said and "Due" not in said
+
+
+@given(
+    kind=st.sampled_from(["reminder", "overdue", "escalation"]),
+    missed=st.sampled_from(["check-in", "update"]),
+    late=st.integers(0, 400),
+    language=st.sampled_from(["en", "fr", "es"]),
+)
+@settings(max_examples=60, deadline=None, derandomize=True)
+def test_no_notice_about_a_check_in_or_a_silence_says_overdue(kind: str, missed: str, late: int, language: str) -> None:
+    occurrence = "stale 2027-04-06" if missed == "update" else "check-in 2027-04-06"
+    payload = {"date": "2027-04-06", "days_overdue": late, "occurrence": occurrence, "since": "2027-01-15"}
+    if kind != "reminder":
+        payload["missed"] = missed
+    elif missed == "check-in":
+        return  # a check-in is its own kind of message, never a reminder
+    said = headline(kind, payload, date(2027, 4, 6) + timedelta(days=late), language)
+    for overdue in ("overdue", "retard", "retraso", "Due ", "Échéance", "Vence"):
+        assert overdue not in said

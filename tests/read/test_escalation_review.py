@@ -194,3 +194,9 @@ def test_everyone_below_goes_to_any_depth_and_never_includes_the_supervisor() ->
     assert everyone_below("top", bosses) == {"mid", "a", "b", "c"}
     assert everyone_below("a", bosses) == {"c"} and everyone_below("c", bosses) == frozenset()
     assert everyone_below("x", bosses) == {"y"}  # a loop in a broken directory stops at the supervisor
+
+
+def test_a_silence_escalated_reads_as_no_news_never_as_a_date() -> None:
+    assert occurrence_words("stale 2027-04-06") == ("No update since the reminder of 6 April 2027", None)
+    said, late_from = occurrence_words("stale 2027-04-06", language="es")
+    assert (said, late_from) == ("Sin información actualizada desde el recordatorio del 6 de abril de 2027", None)
