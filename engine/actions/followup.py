@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from dateutil.rrule import rrulestr
 from sqlmodel import Session, col, select
 
 # the acceptance decisions live in ``acceptance``; the pages and the CLI find them here with the rest of follow-up
@@ -402,6 +403,26 @@ def reports_for(session: Session, action: Action) -> list[ClosureReport]:
     )
 
 
+def _open_date(session: Session, action: Action, report: ClosureReport, due: date | None, now: datetime) -> str:
+    """Return the day the work a report was about is still due, as the plan step plans it: a one-off action's due
+    date (as extended); for recurring work, the occurrence reported when it is one of the rule's, else (work
+    reported before any occurrence came) the next occurrence after the report, so a returned report never calls
+    work late that is due months ahead."""
+    if action.kind == "recurring" and action.rrule:
+        plan = session.get(Plan, action.plan_id)
+        assert plan is not None
+        start = datetime.combine(action.start or plan.ref_date, time(0))
+        rule = rrulestr(action.rrule, dtstart=start)
+        reported = date.fromisoformat(report.occurrence) if report.occurrence else report.reported_at.date()
+        moment = datetime.combine(reported, time(0))
+        if report.occurrence and moment in rule.between(moment, moment, inc=True) and reported > plan.ref_date:
+            return report.occurrence
+        following = rule.after(max(moment, datetime.combine(plan.ref_date, time(0))))
+        if following is not None:
+            return following.date().isoformat()
+    return report.occurrence or (due.isoformat() if due else now.date().isoformat())
+
+
 def _tell(session: Session, action: Action, report: ClosureReport, person: Owner, template: str, now: datetime) -> None:
     """Queue ``template`` about ``report`` to ``person``; the payload names people, never ids."""
     reporter = session.get(Owner, report.reported_by)
@@ -412,7 +433,7 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
     payload: dict[str, Any] = {
         "role": "owner" if template in ("closure_returned", "closure_verified") else "verifier",
         "role_tz": person.timezone,
-        "date": (report.occurrence or (due.isoformat() if due else now.date().isoformat())),
+        "date": _open_date(session, action, report, due, now),
         "what": "due",
         "reported_by": reporter.name if reporter else report.reported_by,
         "reported_on": report.reported_at.date().isoformat(),

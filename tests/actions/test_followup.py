@@ -598,3 +598,31 @@ def test_the_message_returning_a_report_says_the_action_is_overdue(world: Engine
     [sent] = [m for m in channel.messages if "rafael.quispe" in str(m["To"])]
     plain = message_from_bytes(as_bytes(sent), policy=email_policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "It was due on 31 December 1999 and is 153 days overdue." in plain
+
+
+def test_a_returned_report_of_recurring_work_speaks_of_the_occurrence_still_open(world: Engine) -> None:
+    # "Annually" from 28 September 1999: reported done on 1 June 2000 (no occurrence due yet), returned three days
+    # later; the occurrence open is 28 September 2000, months ahead: the owner is not told of a day overdue
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from engine.channels import MemoryChannel
+    from engine.drive.dispatch import dispatch
+    from engine.mail.messages import as_bytes
+    from engine.mail.render import MailIdentity, Renderer
+
+    from ..conftest import ROOT
+
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "I.1a.2"), NOW, who="program", via="web").report
+        assert report is not None
+        return_report(session, report, LATER, who="secretariat", via="web", comment="attach the minutes")
+        [told] = session.exec(select(Outbox).where(Outbox.template == "closure_returned")).all()
+        assert told.payload["date"] == "2000-09-28"
+    channel = MemoryChannel()
+    identity = MailIdentity(base_url="https://plans.example.org", secret_key="k" * 32)
+    dispatch(world, channel, Renderer([ROOT / "templates"], identity), LATER + timedelta(minutes=1))
+    [sent] = channel.messages
+    plain = message_from_bytes(as_bytes(sent), policy=email_policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "returned the report" in plain
+    assert "overdue" not in plain
