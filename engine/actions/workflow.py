@@ -196,7 +196,21 @@ def progress(
     _replan(session, action, now)
     session.add(action)
     record_change(session, action, now, who, via, "progress", None, state, note)
+    _answer_questions(session, action, now)
     return update
+
+
+ASKED = ("check-in ", "stale ")  # the occurrences that asked the owner for news: a progress update answers them
+
+
+def _answer_questions(session: Session, action: Action, now: datetime) -> None:
+    """Close the open escalations of the check-ins and silences a dated progress update answers, from whatever path
+    it came (a check-in's link, a page, the CLI, a campaign); a missed date stays open until the work is done."""
+    query = select(Escalation).where(Escalation.action_id == action.id, col(Escalation.resolved_at).is_(None))
+    for entry in session.exec(query).all():
+        if entry.occurrence.startswith(ASKED):
+            entry.resolved_at, entry.resolution = now, "progress reported"
+            session.add(entry)
 
 
 def hold(session: Session, action: Action, now: datetime, *, who: str, via: str, reason: str) -> bool:

@@ -377,3 +377,39 @@ def test_acknowledge_step_takes_the_step_with_its_open_repeats_only(world: Engin
         assert still is not None and still.acknowledged_at is None  # another step: not taken with it
         with pytest.raises(UsageError, match="may not acknowledge"):
             acknowledge_step(session, other, NOW, who="codev", via="web")  # over her head
+
+
+def test_a_dated_progress_update_answers_the_open_check_in_and_silence_but_not_a_missed_date(world: Engine) -> None:
+    from engine.read.queries import open_alerts
+
+    overdue = add_escalation(world, "k-due", "III.d.1", 1, ["codev"])  # its due date, missed
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert action.id is not None
+        for key, occurrence in [("k-checkin", "check-in 2000-04-03"), ("k-stale", "stale 2000-05-02")]:
+            session.add(
+                Escalation(
+                    key=key,
+                    at=NOW - timedelta(days=10),
+                    action_id=action.id,
+                    occurrence=occurrence,
+                    level=1,
+                    step="escalate:1",
+                    policy="default",
+                    recipients=["supervisor"],
+                    days_overdue=0,
+                )
+            )
+    with transaction(world) as session:
+        ident = _action(session, "III.d.1").id
+        before = open_alerts(session, [ident], NOW.date())[ident]  # type: ignore[index]
+        assert "check-in unanswered" in before and "no progress reported" in before
+        progress(session, _action(session, "III.d.1"), NOW, who="pardev", via="link", note="letter drafted")
+    with transaction(world) as session:
+        action = _action(session, "III.d.1")
+        assert _escalation(session, "k-checkin").resolution == "progress reported"
+        assert _escalation(session, "k-stale").resolution == "progress reported"
+        assert session.get(Escalation, overdue).resolved_at is None  # a report of progress is not the work done
+        alerts = open_alerts(session, [action.id], NOW.date())[action.id]  # type: ignore[index]
+        assert "check-in unanswered" not in alerts and "no progress reported" not in alerts
+        assert alerts[0].startswith("overdue by")
