@@ -11,6 +11,7 @@ locale data in the reader's language: "30 April 2000", "30 avril 2000", "30 de a
 from __future__ import annotations
 
 import gettext as _gettext
+import re
 from datetime import date, datetime
 from functools import cache
 from io import BytesIO
@@ -113,6 +114,30 @@ def number(value: float, language: str = DEFAULT) -> str:
     return format_decimal(value, locale=LOCALES.get(language, LOCALES[DEFAULT]))
 
 
+# French drops the vowel of "de" and "que" before a word beginning with a vowel or a mute h: "d'Amélie",
+# "qu'Hélène". Only before a capitalised name or a lower-case word (not before "I.1.3" or "ONU"), so a value
+# put after "de" in a sentence reads as French writes it; an aspirated h ("de haut") is left alone.
+_ELISION = re.compile(r"\b([dD]|[qQ]u)e (?=[AEIOUYÀÂÉÈÊÎÔÛŒaeiouyàâéèêëîïôûœ][a-zà-ÿœ]|H[aeiouyéèêâîô][a-zà-ÿ])")
+QUOTES = {"en": ("“", "”"), "fr": ("«\u00a0", "\u00a0»"), "es": ("«", "»")}
+
+
+def elide(text: str, language: str = DEFAULT) -> str:
+    """Return ``text`` with French elision where a value follows "de" or "que": "de Amélie" -> "d'Amélie" (other
+    languages: unchanged). A ``Markup`` stays ``Markup``."""
+    if language != "fr" or "e " not in text:
+        return text
+    done = _ELISION.sub(r"\1'", str(text))  # on the plain text: Markup would escape the apostrophe
+    if done == text:
+        return text
+    return done if type(text) is str else text.__class__(done)
+
+
+def quoted(text: object, language: str = DEFAULT) -> str:
+    """Return ``text`` between the quotation marks of ``language``: “text”, « text », «text»."""
+    left, right = QUOTES.get(language, QUOTES[DEFAULT])
+    return f"{left}{text}{right}"
+
+
 def install(environment: Any, language: str) -> Any:
     """Give a Jinja2 environment ``language``'s ``{% trans %}``, ``_()``, ``gettext`` and ``ngettext``; return it.
 
@@ -124,4 +149,7 @@ def install(environment: Any, language: str) -> Any:
     environment.filters["day"] = lambda value, none="": day(value, language, none=none)
     environment.filters["month"] = lambda value: month(value, language)
     environment.filters["number"] = lambda value: number(value, language)
+    environment.filters["quoted"] = lambda value: quoted(value, language)
+    if language == "fr":  # every value a template prints, a translated sentence among them, with French elision
+        environment.finalize = lambda value: elide(value, language) if isinstance(value, str) else value
     return environment

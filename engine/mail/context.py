@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.actions.links import OWNER, SUPERVISOR, VERIFIER, VIEWER, action_links, preferences_url, updates_url
 from engine.calendars.uids import event_uid, series_uid_day
-from engine.languages import gettext, language_of, ngettext, number
+from engine.languages import gettext, language_of, ngettext, number, quoted
 from engine.mail.messages import CalendarEvent, Envelope, headline, long_date, thread_key
 from engine.mail.render import MailIdentity, one_line
 from engine.zones import aware_utc, zone
@@ -264,7 +264,7 @@ def action_context(
     shown = len(facts.history)
     return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
         "action": action,
-        "plan": facts.plan,
+        "plan": facts.plan | {"called": plan_called(facts.plan, lang)},
         "section": facts.section,
         "part": facts.part,
         "owner": facts.owner,
@@ -513,12 +513,20 @@ def calendar_event(row: Row, facts: Facts, language: str = "en") -> CalendarEven
     return CalendarEvent(uid, day, event_summary, description, stamp, filename)
 
 
+def plan_called(plan: Row, language: str) -> str:
+    """Return what sentences call a plan: its symbol, else its title between quotation marks (a plan read from a
+    spreadsheet may have no symbol), else its id."""
+    if plan.get("symbol"):
+        return str(plan["symbol"])
+    return quoted(plan["title"], language) if plan.get("title") else str(plan["id"])
+
+
 def event_description(action: Row, plan: Row, title: str, language: str) -> str:
     """Return the description of a message's calendar entry: the action, its plan and its time frame."""
     head = gettext(language, "Action %(ref)s of %(plan)s: %(title)s")
     frame = gettext(language, "Time frame in the plan: %(timeframe)s")
     cell = action.get("timeframe") or gettext(language, "(empty cell)")
-    return f"{head % {'ref': action['ref'], 'plan': plan.get('symbol') or plan['id'], 'title': title}}\n" + (
+    return f"{head % {'ref': action['ref'], 'plan': plan_called(plan, language), 'title': title}}\n" + (
         frame % {"timeframe": cell}
     )
 

@@ -139,7 +139,8 @@ def _mark(
 ) -> list[str]:
     plan_date, last = span
     colour = COLOURS[line.state]
-    text = f"{line.ref} {line.title}: {line.words_in(language)}"
+    named = gettext(language, "%(label)s:") % {"label": f"{line.ref} {line.title}"}  # French: "A.1 titre :"
+    text = f"{named} {line.words_in(language)}"
     if line.due:
         text += ", " + gettext(language, "due %(when)s") % {"when": day_words(line.due, language)}
     # Each mark is an image of its own, named, focusable; the title (the tooltip) says the same, escaped once.

@@ -104,7 +104,7 @@ def test_a_digest_goes_out_at_nine_in_the_recipients_zone_grouped_overdue_first(
     dispatch(engine, channel, Renderer([ROOT / "templates"]), datetime(2000, 4, 11, 2, 0, tzinfo=UTC))
     [message] = channel.messages
     text = message.get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
-    lines = [line for line in text.splitlines() if line and not line.startswith("  done:")]
+    lines = [line for line in text.splitlines() if line and not line.startswith("  Mark done:")]
     assert lines[:1] == ["3 items for you on 11 April 2000."]
     body = lines[lines.index("Overdue") : lines.index("Overdue") + 5]
     assert body == [

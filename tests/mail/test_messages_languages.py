@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 
 import pytest
 
-from engine.mail.checks import SAMPLE_NOW, sample_message, standalone_row
+from engine.mail.checks import SAMPLE_NOW, sample_facts, sample_message, standalone_row
 from engine.mail.messages import as_bytes
 from engine.mail.render import Renderer
 
@@ -89,7 +90,7 @@ def test_the_calendar_entry_of_a_french_reminder_is_in_french() -> None:
     msg = message_from_bytes(rendered("reminder", 0, "fr"), policy=email_policy.default)
     ics = next(p for p in msg.walk() if p.get_content_type() == "text/calendar").get_content()
     assert "SUMMARY:[I.1a.1] Échéance : Circulate the implementation plan" in ics
-    assert "Calendrier indiqué dans le plan : By March 2000" in ics.replace("\r\n ", "")
+    assert "Délai indiqué dans le plan : By March 2000" in ics.replace("\r\n ", "")
 
 
 def test_an_escalation_in_spanish_names_the_history_and_updates_in_spanish() -> None:
@@ -107,3 +108,43 @@ def test_a_french_digest_groups_its_items_under_french_headings() -> None:
     assert "\nEn retard\n- [I.1a.1] 3 jours de retard (échéance : 21 mars 2000)" in text
     assert "\nPartie II : Practice\n" in text
     assert 'color:#b42318;">En retard</h3>' in html
+
+
+def test_french_mails_quote_elide_and_space_as_french_does() -> None:
+    _, returned, returned_html = _text(rendered("closure_returned", 0, "fr"))
+    assert "«\u00a0Please attach the letter as it was sent.\u00a0»" in returned and "“" not in returned
+    assert "«\u00a0Please attach the letter as it was sent.\u00a0»</blockquote>" in returned_html
+    _, escalation, _ = _text(rendered("escalation", 0, "fr"))
+    assert "\nI.1a.1 : Circulate the implementation plan" in escalation  # a space before the colon
+    assert "1er mars 2000 : rappel — destinataire : Jonas Lindqvist" in escalation  # no "à Jonas", the 1st as 1er
+    assert "Jonas Lindqvist : à risque, réalisée à 60 % : «\u00a0Sent to 30" in escalation
+    _, digest, digest_html = _text(rendered("digest", 0, "fr"))
+    assert "  Marquer comme réalisée : https://" in digest and "réalisée : https://" not in digest.replace(
+        "Marquer comme réalisée", ""
+    )
+    assert ">Marquer comme réalisée</a> · <a " in digest_html and ">Signaler l'avancement</a>" in digest_html
+    _, spanish, _ = _text(rendered("closure_returned", 0, "es"))
+    assert "«Please attach the letter as it was sent.»" in spanish
+
+
+def test_a_plan_without_a_symbol_is_called_by_its_title() -> None:
+    row = language_row("reminder", 0, "es")
+    facts = sample_facts()
+    facts = replace(facts, plan=facts.plan | {"symbol": "", "title": "Plan de acción 2027"})
+    _, text, html = _text(as_bytes(sample_message(RENDERER, row, facts, now=SAMPLE_NOW)))
+    text = text.replace("\r\n", "\n")
+    assert "de la acción I.1a.1 del plan «Plan de acción 2027» es el" in text and "  " not in text.split("\n")[2]
+    assert "\nPlan de acción 2027\n" in text  # the footer: no empty symbol before the title
+    assert "del plan «Plan de acción 2027»" in html
+
+
+def test_a_french_name_beginning_with_a_vowel_is_elided() -> None:
+    from engine.languages import elide
+
+    assert elide("Action I.2.4 relevant de Amélie Dubois", "fr") == "Action I.2.4 relevant d'Amélie Dubois"
+    assert elide("remontée de Hélène Moreau", "fr") == "remontée d'Hélène Moreau"
+    assert (
+        elide("de Jean-Pierre, de I.1.3, de ONU, de haut niveau", "fr")
+        == "de Jean-Pierre, de I.1.3, de ONU, de haut niveau"
+    )
+    assert elide("de Amélie", "es") == "de Amélie"

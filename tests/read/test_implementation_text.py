@@ -252,4 +252,4 @@ def test_in_french_counts_agree_with_their_words_and_the_spacing_is_french() -> 
         and " : " not in body.split('class="appendix"', 1)[0]
     )
     spanish = paragraphs(REPORT, "es")
-    assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en examen" in spanish[1]
+    assert "4 aceptadas, 1 aceptada parcialmente, 1 no aceptada y 1 en estudio" in spanish[1]

@@ -156,4 +156,5 @@ def test_the_timeline_speaks_the_readers_language() -> None:
     report = Report(plan, date(2000, 3, 3), [PartBlock("I", "Partie", [IssueBlock("1", "x", [late])])], [])
     svg = render_svg(report, None, "fr")
     assert "Chronologie de GB.1 au 3 mars 2000" in svg and ">Partie I</text>" in svg and ">févr.</text>" in svg
-    assert 'aria-label="A.1 titre: en retard de 2 jours, échéance le 1 mars 2000"' in svg and ">suspendue</text>" in svg
+    assert 'aria-label="A.1 titre : en retard de 2 jours, échéance le 1er mars 2000"' in svg
+    assert ">suspendue</text>" in svg
