@@ -8,7 +8,7 @@ runs ``--runs`` times as a user runs it (``.venv/bin/planwatch --db ... COMMAND`
 process each time, output to a pipe), and the benchmark prints the median and best wall time of
 each, beside the time of ``planwatch --help`` (the floor: Python, Typer and the command table).
 ``planwatch simulate`` of the example plan's whole life (1999-09-28 to 2001-12-31, with
-``plans/progress.yaml``) runs the same way, against its own target. No peer: these are planwatch's
+``plans/progress.yaml``) runs the same way, with a time of its own to answer within. No peer: these are planwatch's
 own answering times.
 
 Python runs as it runs for a user of an installed planwatch: with its bytecode cache (an
@@ -20,7 +20,10 @@ new Python that does nothing, one that imports SQLAlchemy, one that imports SQLM
 ORM and pydantic), and one that imports planwatch's tables (``engine.store``), which every read
 command needs.
 
-Exit status: 0 when every command's median is under the target, 1 otherwise.
+Last, one process of ``simulate`` timed stage by stage: its imports, the rules and the database, the
+simulation, and the table of messages.
+
+Exit status: 0 when every command's median is within its time (150 ms; simulate 1,500 ms), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANWATCH = ROOT / ".venv" / "bin" / "planwatch"
-TARGET_MS = 150.0
-TARGET_SIMULATE_MS = 1500.0
+WITHIN_MS = 150.0  # a read command should answer within this
+WITHIN_SIMULATE_MS = 1500.0
 SIMULATE = (
     "simulate",
     "--from",
@@ -93,6 +96,42 @@ with contextlib.redirect_stdout(io.StringIO()):
     run(args); mark()
 print(" ".join(f"{(b - a) * 1000:.1f}" for a, b in zip(marks, marks[1:])))
 """
+# One process of ``simulate``, stage by stage (CPU ms): what its time is made of.
+SIMULATE_SPLIT = """
+import io, sys, time, contextlib
+marks = [time.process_time()]
+def mark():
+    marks.append(time.process_time())
+from engine.cli.main import run; mark()
+import engine.cli.commands.engine, engine.drive.rehearse; mark()
+import engine.drive.rehearse as rehearse
+from rich.console import Console
+spent = {}
+def timed(module, name):
+    inner = getattr(module, name)
+    def outer(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.process_time() - start
+    setattr(module, name, outer)
+timed(rehearse, "simulate"); timed(Console, "print")
+with contextlib.redirect_stdout(io.StringIO()):
+    run(["--db", sys.argv[1], "--rules", sys.argv[2], *sys.argv[3:]])
+mark()
+whole = (marks[-1] - marks[-2]) * 1000
+inside = [spent["simulate"] * 1000, spent.get("print", 0.0) * 1000]
+rest = whole - sum(inside)
+print(" ".join(f"{x:.1f}" for x in [(marks[1] - marks[0]) * 1000, (marks[2] - marks[1]) * 1000, rest, *inside]))
+"""
+SIMULATE_STAGES = (
+    "import the CLI (Typer, the command table)",
+    "+ the simulation's modules (SQLAlchemy, the models, the workflow, mail, the time-frame reader)",
+    "the rules, the scratch copy of the database, the replay file",
+    "the simulation (ticks, replayed events, template checks)",
+    "drawing the table of messages (rich)",
+)
 STAGES = (
     "import sqlalchemy (Core)",
     "+ sqlalchemy.orm",
@@ -108,6 +147,17 @@ STAGES = (
 def split(db: Path, runs: int) -> list[float]:
     """Return the median CPU milliseconds of each stage of ``SPLIT`` over ``runs`` new processes."""
     command = [sys.executable, "-c", SPLIT, f"sqlite:///{db}", str(ROOT / "rules")]
+    samples = []
+    for i in range(runs + 1):
+        done = subprocess.run(command, capture_output=True, cwd=db.parent, env=user_env(), check=True, text=True)
+        if i > 0:
+            samples.append([float(x) for x in done.stdout.split()])
+    return [statistics.median(column) for column in zip(*samples, strict=True)]
+
+
+def split_simulate(db: Path, runs: int) -> list[float]:
+    """Return the median CPU milliseconds of each stage of ``SIMULATE_SPLIT`` over ``runs`` new processes."""
+    command = [sys.executable, "-c", SIMULATE_SPLIT, f"sqlite:///{db}", str(ROOT / "rules"), *SIMULATE]
     samples = []
     for i in range(runs + 1):
         done = subprocess.run(command, capture_output=True, cwd=db.parent, env=user_env(), check=True, text=True)
@@ -178,18 +228,18 @@ def main(argv: list[str] | None = None) -> int:
         db = prepare(work)
         plan: list[tuple[tuple[str, ...], int, float | None]] = [
             (("--help",), args.runs, None),
-            *((command, args.runs, TARGET_MS) for command in COMMANDS),
+            *((command, args.runs, WITHIN_MS) for command in COMMANDS),
         ]
         if args.simulate_runs > 0:
-            plan.append((SIMULATE, args.simulate_runs, TARGET_SIMULATE_MS))
-        for command, runs, target in plan:
+            plan.append((SIMULATE, args.simulate_runs, WITHIN_SIMULATE_MS))
+        for command, runs, within in plan:
             walls, cpus = measure(db, command, runs)
             med, best = statistics.median(walls) * 1000, min(walls) * 1000
             cpu = statistics.median(cpus) * 1000
-            ok = None if target is None else med < target
+            ok = None if within is None else med < within
             name = f"planwatch {' '.join(command)}".replace(str(ROOT) + "/", "")
             rows.append((name, med, best, cpu, ok))
-            verdict = "" if ok is None else ("PASS" if ok else f"FAIL (target < {target:g} ms)")
+            verdict = "" if ok is None else ("PASS" if ok else f"FAIL (not within {within:g} ms)")
             print(f"  {name}: median of {runs} {med:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms {verdict}")
         for name, code in FLOORS:
             walls, cpus = measure_command([sys.executable, "-c", code], work, args.runs)
@@ -200,16 +250,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwhere a read command's CPU goes, one process stage by stage (median of {args.runs}):")
         for stage, ms in zip(STAGES, split(db, args.runs), strict=True):
             print(f"  {stage}: {ms:.0f} ms")
+        if args.simulate_runs > 0:
+            runs = min(args.simulate_runs, 3)
+            print(f"\nwhere simulate's CPU goes, one process stage by stage (median of {runs}):", flush=True)
+            for stage, ms in zip(SIMULATE_STAGES, split_simulate(db, runs), strict=True):
+                print(f"  {stage}: {ms:.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\ncommand | median | best | CPU (median) | target < {TARGET_MS:g} ms (simulate {TARGET_SIMULATE_MS:g} ms)")
+    print(f"\ncommand | median | best | CPU (median) | within {WITHIN_MS:g} ms (simulate {WITHIN_SIMULATE_MS:g} ms)")
     for name, med, best, cpu, ok in rows:
         verdict = "" if ok is None else ("PASS" if ok else "FAIL")
         print(f"{name} | {med:.0f} ms | {best:.0f} ms | {cpu:.0f} ms | {verdict}")
     print(f"load average at the end: {load}")
     failed = [name for name, _, _, _, ok in rows if ok is False]
-    print(f"\n{len(failed)} command(s) over their target" + (": " + ", ".join(failed) if failed else ""))
+    print(f"\n{len(failed)} command(s) not within their time" + (": " + ", ".join(failed) if failed else ""))
     return 1 if failed else 0
 
 
