@@ -468,11 +468,38 @@ def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> Ev
         description=_description(
             a,
             ctx,
-            gettext(lang, "Escalation level %(level)s (%(step)s) for %(occurrence)s: %(late)s")
-            % {"level": e.level, "step": e.step, "occurrence": e.occurrence, "late": late},
+            gettext(lang, "Escalation level %(level)s about %(occurrence)s: %(late)s")
+            % {"level": e.level, "occurrence": occurrence_words(e.occurrence, lang), "late": late},
         ),
         **fields,
     )
+
+
+def occurrence_words(occurrence: str, language: str = "en") -> str:
+    """Return what an escalation is about in words: "the due date of 31 May 2000", "the check-in of 28 March
+    2000", "the start of 1 March 2000"; an occurrence of another form as it is."""
+    said = {
+        "check-in ": lambda day: gettext(language, "the check-in of %(date)s") % {"date": day},
+        "start ": lambda day: gettext(language, "the start of %(date)s") % {"date": day},
+        "": lambda day: gettext(language, "the due date of %(date)s") % {"date": day},
+    }
+    due, reopened, again = occurrence.partition(" reopened ")  # a due date missed again after a reopening
+    if reopened:
+        try:
+            days = {
+                "date": long_date(date.fromisoformat(due), language),
+                "again": long_date(date.fromisoformat(again), language),
+            }
+        except ValueError:
+            return occurrence
+        return gettext(language, "the due date of %(date)s, reopened %(again)s") % days
+    for prefix, words in said.items():
+        if occurrence.startswith(prefix):
+            try:
+                return words(long_date(date.fromisoformat(occurrence.removeprefix(prefix).strip()), language))
+            except ValueError:
+                continue
+    return occurrence
 
 
 def sort_key(spec: EventSpec) -> tuple[Any, ...]:

@@ -254,3 +254,24 @@ def test_an_actions_extensions_are_whole_sentences_in_the_feeds_language(languag
     action = SimpleNamespace(due=date(2000, 5, 31), extensions=(granted, moved))
     found = extension_lines(action, language)  # type: ignore[arg-type]
     assert found == lines
+
+
+@pytest.mark.parametrize(
+    ("occurrence", "language", "words"),
+    [
+        ("2000-05-31", "en", "the due date of 31 May 2000"),
+        ("2000-05-31", "fr", "l'échéance du 31 mai 2000"),
+        ("check-in 2000-03-28", "es", "la consulta de seguimiento del 28 de marzo de 2000"),
+        ("start 2000-03-01", "fr", "le début prévu le 1er mars 2000"),
+        (
+            "2000-05-31 reopened 2000-06-10",
+            "es",
+            "la fecha límite del 31 de mayo de 2000, reabierta el 10 de junio de 2000",
+        ),
+        ("something else", "fr", "something else"),
+    ],
+)
+def test_what_an_escalation_is_about_in_words(occurrence: str, language: str, words: str) -> None:
+    from engine.calendars.events import occurrence_words
+
+    assert occurrence_words(occurrence, language) == words
