@@ -21,7 +21,7 @@ from engine.actions.acceptance import apply_file_acceptance
 from engine.actions.resolve import resolve_plan, resolve_rows
 from engine.actions.workflow import SOURCE_CHANGED, awaits_redecision
 from engine.errors import InputError, Location, ValidationErrors, display_path
-from engine.importers import docx, gbtext, owners, pdf, planyaml, sheets
+from engine.importers import docx, gbtext, owners
 from engine.importers.owners import OwnerEntry
 from engine.importers.places import known_zone
 from engine.importers.reconcile import action_number, reconcile
@@ -58,19 +58,30 @@ class OwnersReport:
     reassigned: int = 0
 
 
+SHEET_SUFFIXES = frozenset([".xlsx", ".xlsm", ".ods", ".csv", ".tsv"])  # engine.importers.sheets.SUFFIXES
+
+
 def detect(path: str | Path) -> tuple[str, str]:
     """Return (format, text) of a file: ``gbtext``, ``planyaml``, ``owners-yaml``, ``owners-csv`` or ``sheet``."""
-    if sheets.handles(path):  # .xlsx, .ods, or a .csv that is not an owners directory: read by sheets.read
-        return "sheet", ""
+    # The spreadsheet, PDF and YAML plan readers are imported for their own files only: a text plan's import
+    # starts without them.
+    suffix = Path(path).suffix.lower()
+    if suffix in SHEET_SUFFIXES:
+        from engine.importers import sheets
+
+        if sheets.handles(path):  # .xlsx, .ods, or a .csv that is not an owners directory: read by sheets.read
+            return "sheet", ""
     if docx.handles(path):  # .docx (a .doc is refused by docx.read with the way to convert it)
         return "docx", ""
-    if pdf.handles(path):
+    if suffix == ".pdf":
         return "pdf", ""
     text = yamlfile.read_text(path, what="plan or owners file")
     if gbtext.looks_like(text):
         return "gbtext", text
     if owners.looks_like_csv(text):
         return "owners-csv", text
+    from engine.importers import planyaml
+
     if planyaml.looks_like(text):
         return "planyaml", text
     if owners.looks_like_yaml(text):
@@ -353,6 +364,8 @@ def sheet_options(
 ) -> dict[str, Any]:
     """Read the spreadsheet options as given (``--sheet``, ``--columns``, ``--encoding``, ``--date``, or the
     import page's fields) into the ``sheet_options`` of an import; a bad value is an ``InputError`` naming it."""
+    from engine.importers import sheets
+
     return {
         "sheet": sheet or None,
         "columns": sheets.parse_columns(columns or None),
@@ -370,6 +383,8 @@ def _read_plan(
     sheet_options: dict[str, Any] | None = None,
 ) -> PlanDocument:
     if fmt == "sheet":  # sheet_options: sheet, columns ({field: heading}), encoding, plan_date
+        from engine.importers import sheets
+
         return sheets.read(name, timezone=timezone, plan_id=plan_id, **(sheet_options or {}))
     if fmt in {"gbtext", "docx", "pdf"} and timezone is not None:
         from engine.zones import zone_problem
@@ -380,9 +395,13 @@ def _read_plan(
     if fmt == "docx":
         return docx.read(name, timezone=timezone, plan_id=plan_id)
     if fmt == "pdf":
+        from engine.importers import pdf
+
         return pdf.read(name, timezone=timezone, plan_id=plan_id)
     if fmt == "gbtext":  # its reader gives the rows one string per time frame
         return gbtext.parse(text, name, timezone=timezone, plan_id=plan_id)
+    from engine.importers import planyaml
+
     return _shared_phrases(planyaml.parse(text, name))
 
 

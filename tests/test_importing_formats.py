@@ -191,3 +191,27 @@ def test_the_second_plan_as_a_spreadsheet_stores_what_its_text_stores(fmt: str, 
     assert _without(actions, SHEET_LOSES) == _without(text_actions, SHEET_LOSES)  # texts, readings, review
     review = [a for a in actions if a[FIELDS.index("needs_review")]]
     assert [(a[0], a[FIELDS.index("timeframe_proposed")]) for a in review] == [("B.1.2", "By September 2024")]
+
+
+def test_a_text_plans_import_starts_without_the_other_formats_readers(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from engine.importers import sheets
+    from engine.importing import SHEET_SUFFIXES
+
+    assert set(sheets.SUFFIXES) == SHEET_SUFFIXES  # the names detect sends to the spreadsheet reader
+    script = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from pathlib import Path\n"
+        "from engine.importing import import_paths\n"
+        "from engine.settings import Settings\n"
+        "from engine.store import make_engine\n"
+        f"settings = Settings(database_url='sqlite:///{tmp_path / 'p.db'}', rules_dir=Path({str(ROOT / 'rules')!r}))\n"
+        f"import_paths(make_engine(settings.database_url), [Path({str(SEED)!r})], settings,"
+        " datetime(2000, 1, 1, tzinfo=UTC))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[-1] in {'sheets', 'pdf', 'planyaml'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
