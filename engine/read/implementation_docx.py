@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from io import BytesIO
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from xml.sax.saxutils import escape
 
 from babel import Locale
 
-from engine.languages import DEFAULT, NAMES, day, gettext
+from engine.languages import DEFAULT, LOCALES, NAMES, day, gettext
 from engine.read.implementation import ImplementationReport, collector_paused
 from engine.read.implementation_text import CSV_FIELDS, csv_row, paragraphs, sections, symbol, typeset
 
@@ -45,6 +46,7 @@ def _render(report: ImplementationReport, language: str) -> bytes:
 
     doc = Document()
     doc.styles["Normal"].font.size = Pt(11)
+    _describe(doc, report, language)
     _heading_block(doc, report, language, (WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.CENTER))
     for number, text in enumerate(paragraphs(report, language), start=1):
         para = doc.add_paragraph()
@@ -67,7 +69,30 @@ def _render(report: ImplementationReport, language: str) -> bytes:
     tables.append(_placeholder(doc, len(tables), [head, *(csv_row(r, language) for r in report.rows)]))
     out = BytesIO()
     doc.save(out)
-    return _with_tables(out.getvalue(), tables)
+    return _with_tables(out.getvalue(), tables, _tag(language))
+
+
+def _describe(doc: DocumentObject, report: ImplementationReport, language: str) -> None:
+    """Tag the paper with its language (the styles' ``w:lang``, which every run inherits, so Word checks the
+    spelling of the right language) and fill its properties: the title, planwatch as author, the report's day."""
+    from docx.oxml.ns import qn
+
+    tag = _tag(language)
+    for lang in doc.styles.element.iter(qn("w:lang")):
+        lang.set(qn("w:val"), tag)
+        lang.set(qn("w:eastAsia"), tag)
+    props = doc.core_properties
+    props.title = gettext(language, "Report on implementation: %(title)s") % {"title": report.plan.title}
+    props.subject = report.plan.title
+    props.author = props.last_modified_by = "planwatch"
+    props.comments = ""
+    props.language = tag
+    props.created = props.modified = datetime.combine(report.as_of, time(), UTC)
+
+
+def _tag(language: str) -> str:
+    """Return the language tag Word reads: en-GB, fr-FR, es-ES."""
+    return LOCALES.get(language, LOCALES[DEFAULT]).replace("_", "-")
 
 
 def _placeholder(doc: DocumentObject, n: int, rows: list[list[str]]) -> list[list[str]]:
@@ -76,8 +101,9 @@ def _placeholder(doc: DocumentObject, n: int, rows: list[list[str]]) -> list[lis
     return rows
 
 
-def _with_tables(package: bytes, tables: list[list[list[str]]]) -> bytes:
-    """Return ``package`` with each placeholder paragraph of ``word/document.xml`` replaced by its table."""
+def _with_tables(package: bytes, tables: list[list[list[str]]], tag: str) -> bytes:
+    """Return ``package`` with each placeholder paragraph of ``word/document.xml`` replaced by its table, and the
+    parts python-docx keeps as they came (the older styles' copy, the settings' theme language) tagged ``tag``."""
     source = zipfile.ZipFile(BytesIO(package))
     out = BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
@@ -86,6 +112,8 @@ def _with_tables(package: bytes, tables: list[list[list[str]]]) -> bytes:
             if item.filename == "word/document.xml":
                 text = data.decode("utf-8")
                 data = _PARAGRAPH.sub(lambda m: _table_xml(tables[int(m.group(1))]), text).encode("utf-8")
+            elif item.filename in ("word/stylesWithEffects.xml", "word/settings.xml"):
+                data = data.replace(b'"en-US"', f'"{tag}"'.encode())
             target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     return out.getvalue()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import zipfile
+from datetime import UTC, datetime
 
 import docx
 from docx.enum.section import WD_ORIENT
@@ -66,3 +68,19 @@ def test_the_paper_names_the_plans_language_and_no_body_the_plan_does_not_name()
     assert texts[2] == "RAPPORT SUR LA MISE EN ŒUVRE\u00a0: A PLAN | WITH *MARKUP*"
     spanish = docx.Document(io.BytesIO(render_docx(replace(REPORT, plan=plan), "es")))
     assert spanish.paragraphs[1].text == "Fecha: 30 de junio de 2001\nOriginal: inglés"
+
+
+def test_the_paper_is_tagged_with_its_language_and_says_what_it_is() -> None:
+    raw = render_docx(REPORT, "fr")
+    with zipfile.ZipFile(io.BytesIO(raw)) as package:
+        styles = package.read("word/styles.xml").decode()
+        everything = "".join(package.read(n).decode("utf-8", "replace") for n in package.namelist())
+    assert '<w:lang w:val="fr-FR" w:eastAsia="fr-FR"' in styles and "en-US" not in everything
+    props = docx.Document(io.BytesIO(raw)).core_properties
+    assert props.title == "Rapport sur la mise en œuvre : A plan | with *markup*"
+    assert (props.author, props.last_modified_by, props.language) == ("planwatch", "planwatch", "fr-FR")
+    assert props.created == props.modified == datetime(2001, 6, 30, tzinfo=UTC)  # the report's day
+    assert "python-docx" not in everything
+    spanish = docx.Document(io.BytesIO(render_docx(REPORT, "es")))
+    assert spanish.core_properties.language == "es-ES"
+    assert opened(REPORT).core_properties.language == "en-GB"
