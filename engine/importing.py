@@ -571,7 +571,18 @@ def _owners(
     known = owner_ids(session)
     use_rules = bool(known and rules.rules)
     matcher = rules.matcher({s.key: s.parent_key for s in doc.sections}) if use_rules else None
-    owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
+    if existing or matcher is None:
+        owners = [_owner(row, existing.get(row.ref), matcher) for row in doc.actions]
+    else:  # a first import: ``_owner`` without a stored action, inline (a large plan's rows are many)
+        owner_for, rule_owner = matcher.owner_for, _rule_owner
+        owners = [
+            (row.owner, "plan")
+            if row.owner is not None
+            else rule_owner(*hit)
+            if (hit := owner_for(row.ref, row.section_key))
+            else _NO_OWNER
+            for row in doc.actions
+        ]
     if use_rules:
         unknown = {f"rule:{n}": n for n in rules.unknown_owners(known)}
         given: dict[int, list[str]] = {}  # only the rules that name an unknown owner are said by id

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection, delete, update
@@ -53,9 +53,8 @@ class ImportReport:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """An action row ready to store: owner and schedule decided."""
+class Resolved(NamedTuple):
+    """An action row ready to store: owner and schedule decided (a tuple: a large import makes one per row)."""
 
     row: ActionRow
     owner_id: str | None
