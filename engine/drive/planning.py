@@ -7,13 +7,14 @@ lookup, and a busy one costs in proportion to what is due, not to the size of th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ARRAY, Connection, Engine, Integer, Select, any_, bindparam, case, func, select
 
 from engine.drive.people import Directory, load_directory
 from engine.outbox import enqueue, outbox_row
@@ -24,7 +25,7 @@ from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
 from engine.rules.policy import ActionFacts, Policy, matching_kind
 from engine.store import tables
-from engine.store.bulk import among, insert_ignoring_duplicates, update_by_id
+from engine.store.bulk import insert_ignoring_duplicates, update_by_id
 
 A = tables.ACTION
 OUT = tables.OUTBOX
@@ -73,16 +74,20 @@ class TickStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def due_action_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
-    """Return ids of actions whose next_fire_at has come (the index does the work).
+def due_actions(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Return the planner's columns of the actions whose next_fire_at has come, in id order (the index finds them).
 
     On PostgreSQL the rows are claimed (FOR UPDATE SKIP LOCKED) until the batch commits, so
     several nodes plan disjoint batches; SQLite has one writer anyway.
     """
-    query = select(A.c.id).where(A.c.next_fire_at <= now).order_by(A.c.next_fire_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).scalars())
+    query = _due_query(conn.dialect.name, limit)
+    return sorted(conn.execute(query, {"until": now}).mappings().all(), key=lambda row: row["id"])
+
+
+@lru_cache(maxsize=8)
+def _due_query(dialect: str, limit: int) -> Select[Any]:
+    query = select(*VIEW_COLUMNS).where(A.c.next_fire_at <= bindparam("until")).order_by(A.c.next_fire_at).limit(limit)
+    return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
 
 
 def plan_due(
@@ -100,13 +105,15 @@ def plan_due(
     directory: Directory | None = None
     while True:
         with engine.begin() as conn:
-            ids = due_action_ids(conn, until, batch)
-            if not ids:
+            rows = due_actions(conn, until, batch)
+            if not rows:
                 return total
             directory = directory or load_directory(conn)
-            stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+            stats, writes = _plan_batch(conn, rows, rules, directory, now, until)
             writes.apply(conn)
             total.add(stats)
+        if len(rows) < batch and not writes.due_again(until):
+            return total  # every due action was in this batch, and none of them is due again: no query to ask
 
 
 def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datetime, batch: int) -> TickStats:
@@ -122,17 +129,17 @@ def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datet
                 conn = engine.connect()
                 try:
                     conn.begin()
-                    ids = due_action_ids(conn, until, batch)
-                    if ids:
+                    rows = due_actions(conn, until, batch)
+                    if rows:
                         directory = directory if directory is not None else load_directory(conn)
-                        stats, writes = _plan_batch(conn, ids, rules, directory, now, until)
+                        stats, writes = _plan_batch(conn, rows, rules, directory, now, until)
                     done, in_flight = in_flight, None
                     if done is not None:
                         done.result()
                 except BaseException:
                     conn.close()
                     raise
-                if not ids:
+                if not rows:
                     conn.close()
                     if done is None:
                         return total
@@ -164,23 +171,23 @@ class _Writes:
         insert_ignoring_duplicates(conn, E, self.log)
         update_by_id(conn, A, self.actions)
 
+    def due_again(self, until: datetime) -> bool:
+        """Return whether an action of the batch has its next planning at or before ``until`` (planned again now)."""
+        return any(a["next_fire_at"] is not None and a["next_fire_at"] <= until for a in self.actions)
+
 
 def _plan_batch(
-    conn: Connection, ids: list[int], rules: RuleSet, directory: Directory, now: datetime, until: datetime
+    conn: Connection, rows: Sequence[Any], rules: RuleSet, directory: Directory, now: datetime, until: datetime
 ) -> tuple[TickStats, _Writes]:
-    rows = conn.execute(select(*VIEW_COLUMNS).where(among(conn, A.c.id, ids))).mappings().all()
-    plans = {
-        r["id"]: r
-        for r in conn.execute(
-            select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_({r["plan_id"] for r in rows}))
-        ).mappings()
-    }
-    parents = _parents(conn, plans)
-    history = _history(conn, ids)
-    completed = _completions(conn, ids)
-    reopened = _reopenings(conn, ids)
-    returned = _reopenings(conn, ids, ["reported"])
-    reports = _pending_reports(conn, ids, directory)
+    ids = {"ids": [r["id"] for r in rows]}
+    queries = _queries(conn.dialect.name)
+    in_plans = {"plans": sorted({r["plan_id"] for r in rows})}
+    plans = {r["id"]: r for r in conn.execute(queries.plans, in_plans).mappings()}
+    parents = _parents(conn, queries, in_plans)
+    history = _history(conn, queries, ids)
+    completed = _completions(conn, queries, ids)
+    reopened, returned = _reopenings(conn, queries, ids)
+    reports = _pending_reports(conn, queries, ids, directory)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
     memo = _Memo()
@@ -333,26 +340,69 @@ def _log_row(e: Any) -> dict[str, Any]:
     }
 
 
-def _parents(conn: Connection, plans: Iterable[str]) -> dict[str, dict[str, str | None]]:
+@dataclass(frozen=True)
+class _Queries:
+    """The statements planning a batch runs, built once per dialect (building one costs more than running it);
+    ``ids`` (the batch's action ids) and ``plans`` (their plans' ids) are given when each runs."""
+
+    plans: Select[Any]
+    parents: Select[Any]
+    sent: Select[Any]
+    acked: Select[Any]
+    reopened: Select[Any]
+    completions: Select[Any]
+    reports: Select[Any]
+
+
+@lru_cache(maxsize=4)
+def _queries(dialect: str) -> _Queries:
+    def among_ids(column: Any) -> Any:  # PostgreSQL: one array parameter, not one per id
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    returned_at = func.max(case((CH.c.old == "reported", CH.c.at)), type_=CH.c.at.type)
+    return _Queries(
+        plans=select(P.c.id, P.c.timezone, P.c.ref_date).where(P.c.id.in_(bindparam("plans", expanding=True))),
+        parents=select(S.c.plan_id, S.c.key, S.c.parent_key).where(S.c.plan_id.in_(bindparam("plans", expanding=True))),
+        sent=select(
+            OUT.c.action_id, OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.created_at, OUT.c.occurrence, OUT.c.payload
+        ).where(among_ids(OUT.c.action_id)),
+        acked=select(E.c.action_id, E.c.occurrence, E.c.step).where(
+            among_ids(E.c.action_id), E.c.acknowledged_at.is_not(None)
+        ),
+        reopened=select(CH.c.action_id, func.max(CH.c.at), returned_at)
+        .where(
+            among_ids(CH.c.action_id),
+            CH.c.field == "status",
+            CH.c.old.in_(["done", "dropped", "reported"]),
+            CH.c.new.in_(["open", "in_progress"]),
+        )
+        .group_by(CH.c.action_id),
+        completions=select(C.c.action_id, C.c.occurrence).where(among_ids(C.c.action_id)),
+        reports=select(
+            CR.c.id, CR.c.action_id, CR.c.occurrence, CR.c.reported_at, CR.c.verifier_id, CR.c.reported_by, CR.c.note
+        )
+        .where(among_ids(CR.c.action_id), CR.c.status == "reported")
+        .order_by(CR.c.id),
+    )
+
+
+def _parents(conn: Connection, queries: _Queries, plans: dict[str, list[str]]) -> dict[str, dict[str, str | None]]:
     out: dict[str, dict[str, str | None]] = defaultdict(dict)
-    for plan_id, key, parent in conn.execute(
-        select(S.c.plan_id, S.c.key, S.c.parent_key).where(S.c.plan_id.in_(list(plans)))
-    ):
+    for plan_id, key, parent in conn.execute(queries.parents, plans):
         out[plan_id][key] = parent
     return out
 
 
-def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
+def _history(conn: Connection, queries: _Queries, ids: dict[str, list[int]]) -> dict[int, History]:
     """What the batch's actions were sent before: keys, when each was planned for, which were never sent, and the
     acknowledged steps (one query for the outbox, one for the log)."""
     keys: dict[int, set[str]] = defaultdict(set)
     sent_at: dict[int, dict[str, datetime]] = defaultdict(dict)
     quiet: dict[int, set[str]] = defaultdict(set)
     answered: dict[int, dict[str, date]] = defaultdict(dict)
-    sent = select(
-        OUT.c.action_id, OUT.c.key, OUT.c.status, OUT.c.due_at, OUT.c.created_at, OUT.c.occurrence, OUT.c.payload
-    ).where(among(conn, OUT.c.action_id, ids))
-    for action_id, key, status, due_at, created_at, occurrence, payload in conn.execute(sent):
+    for action_id, key, status, due_at, created_at, occurrence, payload in conn.execute(queries.sent, ids):
         keys[action_id].add(key)
         sent_at[action_id][key] = max(due_at, created_at)  # a row queued after its instant went out when queued
         if status == "suppressed":
@@ -360,10 +410,7 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
             if isinstance(payload, dict) and payload.get("answered_on"):  # a check-in skipped as answered early
                 answered[action_id][occurrence] = date.fromisoformat(payload["answered_on"])
     acked: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    query = select(E.c.action_id, E.c.occurrence, E.c.step).where(
-        among(conn, E.c.action_id, ids), E.c.acknowledged_at.is_not(None)
-    )
-    for action_id, occurrence, step in conn.execute(query):
+    for action_id, occurrence, step in conn.execute(queries.acked, ids):
         acked[action_id].add((occurrence, step))
     return {
         i: History(
@@ -378,43 +425,34 @@ def _history(conn: Connection, ids: list[int]) -> dict[int, History]:
 
 
 def _reopenings(
-    conn: Connection, ids: list[int], before: Sequence[str] = ("done", "dropped", "reported")
-) -> dict[int, datetime]:
-    """Return, per action of the batch reopened after being done or dropped (or returned by its verifier), when it
-    was last reopened; ``before`` narrows it to reopenings from those statuses ("reported": returned)."""
-    query = (
-        select(CH.c.action_id, func.max(CH.c.at))
-        .where(
-            among(conn, CH.c.action_id, ids),
-            CH.c.field == "status",
-            CH.c.old.in_(list(before)),
-            CH.c.new.in_(["open", "in_progress"]),
-        )
-        .group_by(CH.c.action_id)
-    )
-    return {action_id: at for action_id, at in conn.execute(query)}
+    conn: Connection, queries: _Queries, ids: dict[str, list[int]]
+) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """Return, per action of the batch, when it was last reopened after being done, dropped or reported, and
+    when it was last returned by its verifier (reopened from "reported"): one query for both."""
+    reopened: dict[int, datetime] = {}
+    returned: dict[int, datetime] = {}
+    for action_id, at, returned_on in conn.execute(queries.reopened, ids):
+        reopened[action_id] = at
+        if returned_on is not None:
+            returned[action_id] = returned_on
+    return reopened, returned
 
 
-def _completions(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
+def _completions(conn: Connection, queries: _Queries, ids: dict[str, list[int]]) -> dict[int, frozenset[str]]:
     found: dict[int, set[str]] = defaultdict(set)
-    for action_id, occurrence in conn.execute(
-        select(C.c.action_id, C.c.occurrence).where(among(conn, C.c.action_id, ids))
-    ):
+    for action_id, occurrence in conn.execute(queries.completions, ids):
         found[action_id].add(occurrence)
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def _pending_reports(conn: Connection, ids: list[int], directory: Directory) -> dict[int, tuple[PendingReport, ...]]:
+def _pending_reports(
+    conn: Connection, queries: _Queries, ids: dict[str, list[int]], directory: Directory
+) -> dict[int, tuple[PendingReport, ...]]:
     """Return, per action of the batch, its reports of implementation waiting for a verifier the directory knows."""
-    query = (
-        select(
-            CR.c.id, CR.c.action_id, CR.c.occurrence, CR.c.reported_at, CR.c.verifier_id, CR.c.reported_by, CR.c.note
-        )
-        .where(among(conn, CR.c.action_id, ids), CR.c.status == "reported")
-        .order_by(CR.c.id)
-    )
     found: dict[int, list[PendingReport]] = defaultdict(list)
-    for report_id, action_id, occurrence, reported_at, verifier_id, reporter, note in conn.execute(query):
+    for report_id, action_id, occurrence, reported_at, verifier_id, reporter, note in conn.execute(
+        queries.reports, ids
+    ):
         verifier = directory.people.get(verifier_id) if verifier_id else None
         if verifier is None:
             continue

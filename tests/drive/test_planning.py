@@ -290,3 +290,28 @@ def test_ladders_left_for_later_while_the_owner_is_reminded_first_change_nothing
     monkeypatch.setattr(planner, "_before_ladder", lambda *args: False)
     full = planned(f"sqlite:///{tmp_path / 'full.db'}", tmp_path / "full", 1000)
     assert short == full
+
+
+def test_a_batch_short_of_full_ends_planning_only_when_no_action_is_due_again(tmp_path: Path) -> None:
+    # batch=1 asks the database again after every batch; batch=7 stops after a batch that was not full (none of
+    # its actions is due again: the planner's next instant is after the horizon): both store the same, and no
+    # action is left due.
+    def life(batch: int) -> dict[str, Any]:
+        url = f"sqlite:///{tmp_path / f'life-{batch}.db'}"
+        engine = example_imported_at(url, tmp_path, datetime(1999, 9, 28, tzinfo=UTC))
+        start_cursors(engine, datetime(1999, 9, 28, tzinfo=UTC))
+        rules = load_rules(ROOT / "rules")
+        for days in range(0, 840, 20):
+            now = datetime(1999, 9, 28, 9, tzinfo=UTC) + timedelta(days=days)
+            ahead = timedelta(hours=days % 3)
+            plan_due(engine, rules, now, batch=batch, ahead=ahead)
+            with engine.connect() as conn:
+                left = conn.execute(select(A.c.ref).where(A.c.next_fire_at <= now + ahead)).scalars().all()
+            assert left == [], f"{left} left due at {now}"
+        stored = stored_rows(engine)
+        engine.dispose()
+        return stored
+
+    reference = life(1)
+    assert len(reference["outbox"]) > 100
+    assert life(7) == reference
