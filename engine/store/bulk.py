@@ -6,6 +6,7 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from operator import countOf, itemgetter
 from typing import Any
 
@@ -172,20 +173,15 @@ def insert_values(
     if not rows:
         return 0
     dialect = conn.dialect
-    stmt = table.insert()
-    if skip_duplicate is not None:
-        if dialect.name != "sqlite":
-            raise ValueError("skip_duplicate is for SQLite; PostgreSQL inserts through insert_ignoring_duplicates")
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[skip_duplicate])
+    if skip_duplicate is not None and dialect.name != "sqlite":
+        raise ValueError("skip_duplicate is for SQLite; PostgreSQL inserts through insert_ignoring_duplicates")
     processors = {name: _processor(dialect, table.c[name]) for name in names}
     # A column that is None in every row and NULL when left out is left out: binding nothing is
     # faster (the 11 empty columns of a plan import are a third of SQLite's own insert time).
     at = {name: i for i, name in enumerate(names)}
     empty = _null_columns(table, names, rows)
     kept = [name for name in names if name not in empty] or list(names[:1])
-    compiled = stmt.compile(dialect=dialect, column_keys=kept)
-    order = list(compiled.positiontup or ()) if dialect.paramstyle in {"qmark", "format", "numeric"} else None
-    sql = str(compiled)
+    sql, order = _insert_sql(dialect, table, tuple(kept), skip_duplicate)
     driver = conn.connection.driver_connection if skip_duplicate is not None else None
     before = driver.total_changes if driver is not None else 0
     memos: dict[str, dict[Any, Any]] = {name: {} for name in kept}  # one processed value per distinct value
@@ -202,6 +198,20 @@ def insert_values(
     if driver is None:
         return len(rows)
     return int(driver.total_changes - before)
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(
+    dialect: Dialect, table: Any, kept: tuple[str, ...], skip_duplicate: str | None
+) -> tuple[str, list[str] | None]:
+    """Return the INSERT of the columns ``kept`` and its parameters' order (None: by name), compiled once: compiling
+    costs more than inserting the few rows of a tick."""
+    stmt = table.insert()
+    if skip_duplicate is not None:
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[skip_duplicate])
+    compiled = stmt.compile(dialect=dialect, column_keys=list(kept))
+    order = list(compiled.positiontup or ()) if dialect.paramstyle in {"qmark", "format", "numeric"} else None
+    return str(compiled), order
 
 
 def _null_columns(table: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]:
