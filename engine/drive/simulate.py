@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, exists, func, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -106,6 +106,9 @@ def simulate(
 CANNOT_BUILD = "cannot build the message: "  # how the dispatcher starts the error of a message it could not build
 
 
+SENT_TEMPLATES = select(OUT.c.template).where(OUT.c.status == "sent", OUT.c.sent_at >= bindparam("now")).distinct()
+
+
 def fail_unrenderable(engine: Engine, renderer: Renderer, now: datetime, broken: dict[str, str]) -> None:
     """Mark failed the messages the tick at ``now`` counted as sent whose template does not render its samples.
 
@@ -114,7 +117,7 @@ def fail_unrenderable(engine: Engine, renderer: Renderer, now: datetime, broken:
     """
     due = (OUT.c.status == "sent", OUT.c.sent_at >= now)
     with engine.begin() as conn:
-        names = conn.execute(select(OUT.c.template).where(*due).distinct()).scalars().all()
+        names = conn.execute(SENT_TEMPLATES, {"now": now}).scalars().all()
         for name in names:
             if name not in broken:
                 broken[name] = next(iter(render_problems(renderer, name)), "")
@@ -163,32 +166,40 @@ def unrenderable(engine: Engine, start: datetime, until: datetime) -> list[dict[
         ]
 
 
+# Built once (each tick runs it): the next planning, pending message and retry after ``now``, and whether any
+# notice is held for a digest (if none, no digest can be due).
+NEXT_WAKE = select(
+    select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > bindparam("now")).scalar_subquery(),
+    select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > bindparam("now")).scalar_subquery(),
+    select(func.min(OUT.c.next_attempt_at))
+    .where(OUT.c.status == "pending", OUT.c.next_attempt_at > bindparam("now"))
+    .scalar_subquery(),
+    exists().where(OUT.c.status == "held"),
+)
+
+
 def next_wake(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> datetime | None:
     """Return the next instant after ``now`` at which a tick can do anything (``calendar_of``: each
     digest recipient's business days, from their zone)."""
-    fire = select(func.min(A.c.next_fire_at)).where(A.c.next_fire_at > now).scalar_subquery()
-    due = select(func.min(OUT.c.due_at)).where(OUT.c.status == "pending", OUT.c.due_at > now).scalar_subquery()
-    retry = (
-        select(func.min(OUT.c.next_attempt_at))
-        .where(OUT.c.status == "pending", OUT.c.next_attempt_at > now)
-        .scalar_subquery()
-    )
     with engine.connect() as conn:
-        fire, due, retry = conn.execute(select(fire, due, retry)).one()  # one statement: it runs every tick
-        digest = _next_digest(conn, now, calendar_of)
+        fire, due, retry, held = conn.execute(NEXT_WAKE, {"now": now}).one()  # one statement: it runs every tick
+        digest = _next_digest(conn, now, calendar_of) if held else None
     found = [aware_utc(t) for t in (fire, due, retry, digest) if t is not None]
     return min(found, default=None)
+
+
+HELD_BY_PEOPLE = (
+    select(W.c.timezone, W.c.digest, W.c.country, func.min(OUT.c.due_at))
+    .join(OUT, OUT.c.recipient_id == W.c.id)
+    .where(OUT.c.status == "held", W.c.digest.in_(["daily", "weekly"]))
+    .group_by(W.c.timezone, W.c.digest, W.c.country)
+)
 
 
 def _next_digest(conn: Any, now: datetime, calendar_of: CalendarOf | None = None) -> datetime | None:
     """The first digest instant after ``now`` that takes a held notice: a digest day of the recipient at
     ``DIGEST_HOUR``, or the notice's own instant when it is held later that day."""
-    rows = conn.execute(
-        select(W.c.timezone, W.c.digest, W.c.country, func.min(OUT.c.due_at))
-        .join(OUT, OUT.c.recipient_id == W.c.id)
-        .where(OUT.c.status == "held", W.c.digest.in_(["daily", "weekly"]))
-        .group_by(W.c.timezone, W.c.digest, W.c.country)
-    ).all()
+    rows = conn.execute(HELD_BY_PEOPLE).all()
     times = []
     for tz, period, country, first in rows:
         calendar = calendar_of(tz, country) if calendar_of is not None else WEEKENDS
