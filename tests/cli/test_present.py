@@ -124,6 +124,19 @@ def test_simulation_table_marks_digests() -> None:
     assert "│ 2 " in next(line for line in out.splitlines() if "2000-04-01" in line)
 
 
+def test_simulation_table_prints_each_cell_as_it_is_with_no_markup() -> None:
+    row = {
+        "at": "2000-04-01T07:00:00Z",
+        "action": "I.1a.1",
+        "recipient": "[bold]a@example.org",
+        "type": "reminder",
+        "level": None,
+        "step": "remind:due:14d[red]",
+    }
+    out = text(simulation_table([row]))
+    assert "[bold]a@example.org" in out and "remind:due:14d[red]" in out
+
+
 def test_import_summary_says_what_changed() -> None:
     console = terminal()
     import_summary(console, ImportReport("gb276-tc2", created=True, added=["I.1a.1"], total=69))
