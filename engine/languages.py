@@ -138,6 +138,51 @@ def quoted(text: object, language: str = DEFAULT) -> str:
     return f"{left}{text}{right}"
 
 
+# Small counts in words, as a recurrence is said: "every six months", "tous les six mois", "cada seis meses".
+COUNTS = {
+    "en": ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"],
+    "fr": ["deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze"],
+    "es": ["dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce"],
+}
+
+
+def recurrence(rule: str | None, language: str = DEFAULT) -> str:
+    """Return an RFC 5545 recurrence rule in words: "FREQ=MONTHLY;INTERVAL=6" -> "every six months", "tous les six
+    mois", "cada seis meses"; "FREQ=YEARLY;BYMONTH=3" -> "every year in March". A rule it cannot say is returned
+    as it is."""
+    if not rule:
+        return ""
+    parts = dict(p.partition("=")[::2] for p in rule.upper().removeprefix("RRULE:").split(";") if "=" in p)
+    interval = parts.get("INTERVAL", "1")
+    n = int(interval) if interval.isdigit() else 0
+    every = _every(parts.get("FREQ", ""), n, language) if n >= 1 else None
+    if every is None:
+        return rule
+    counted = COUNTS.get(language, COUNTS[DEFAULT])
+    words = every % {"n": counted[n - 2] if 2 <= n < len(counted) + 2 else n} if n > 1 else every
+    months = [int(m) for m in parts.get("BYMONTH", "").split(",") if m.isdigit() and 1 <= int(m) <= 12]
+    if months and n == 1 and parts["FREQ"] == "YEARLY":
+        from babel.dates import get_month_names
+
+        names = get_month_names("wide", locale=LOCALES.get(language, LOCALES[DEFAULT]))
+        listed = ", ".join(names[m] for m in months)
+        words = gettext(language, "every year in %(months)s") % {"months": listed}
+    return words
+
+
+def _every(freq: str, n: int, language: str) -> str | None:
+    """Return "every year", "every %(n)s months", ... for ``freq`` in ``language`` (None: a frequency not said)."""
+    if freq == "YEARLY":
+        return gettext(language, "every year") if n == 1 else gettext(language, "every %(n)s years")
+    if freq == "MONTHLY":
+        return gettext(language, "every month") if n == 1 else gettext(language, "every %(n)s months")
+    if freq == "WEEKLY":
+        return gettext(language, "every week") if n == 1 else gettext(language, "every %(n)s weeks")
+    if freq == "DAILY":
+        return gettext(language, "every day") if n == 1 else gettext(language, "every %(n)s days")
+    return None
+
+
 def install(environment: Any, language: str) -> Any:
     """Give a Jinja2 environment ``language``'s ``{% trans %}``, ``_()``, ``gettext`` and ``ngettext``; return it.
 
@@ -150,6 +195,7 @@ def install(environment: Any, language: str) -> Any:
     environment.filters["month"] = lambda value: month(value, language)
     environment.filters["number"] = lambda value: number(value, language)
     environment.filters["quoted"] = lambda value: quoted(value, language)
+    environment.filters["recurrence"] = lambda value: recurrence(value, language)
     if language == "fr":  # every value a template prints, a translated sentence among them, with French elision
         environment.finalize = lambda value: elide(value, language) if isinstance(value, str) else value
     return environment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import ast
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from engine.languages import (
     language_problem,
     moment,
     month,
+    recurrence,
     number,
 )
 
@@ -168,6 +170,83 @@ def test_every_text_of_an_email_template_is_marked_for_translation() -> None:
             found[path.name] = words[:8] + attributes[:8]
     assert found == {}, f"e-mail text not marked for translation ({{% trans %}} or _()): {found}"
     unmarked = "{% extends 'email/_base.txt.j2' %}{% block body %}Dear {{ name }},{% endblock %}"
+
+
+GETTEXT_CALLS = frozenset({"gettext", "ngettext", "_"})
+
+
+def _is_message(node: ast.AST) -> bool:
+    """A translated message: ``gettext(...)``, or one filled with its values (``gettext(...) % {...}``)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        node = node.left
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GETTEXT_CALLS
+
+
+def _glued(source: str) -> list[int]:
+    """Return the lines where a translated message is glued to other text with ``+`` or inside an f-string."""
+    return [node.lineno for node in ast.walk(ast.parse(source)) if _glues(node)]  # type: ignore[attr-defined]
+
+
+def _glues(node: ast.AST) -> bool:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_message(node.left) or _is_message(node.right)
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+        return _is_message(node.value)
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(part, ast.FormattedValue) and _is_message(part.value) for part in node.values)
+    return False
+
+
+# Where messages with values are made for e-mails, pages and feeds.
+MESSAGE_SOURCES = ("engine/mail", "engine/web", "engine/calendars", "engine/read/escalation_review.py")
+
+
+def test_no_translated_message_is_glued_to_other_text() -> None:
+    """A sentence built around values is one message with placeholders; gluing translated pieces with ``+`` or an
+    f-string fixes the English word order and punctuation in every language."""
+    found = {}
+    for place in MESSAGE_SOURCES:
+        path = ROOT / place
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            lines = _glued(source.read_text(encoding="utf-8"))
+            if lines:
+                found[str(source.relative_to(ROOT))] = lines
+    assert found == {}, f"translated messages glued to other text (use one message with %(name)s): {found}"
+
+
+def test_the_glue_check_finds_glued_messages() -> None:
+    glued = 'a = gettext(x, "Escalated") + f": {o}"\nb += ", " + gettext(x, "%(n)s times") % {"n": 2}\n'
+    assert _glued(glued) == [1, 2]
+    assert _glued("c = f\"{ngettext(x, 'a', 'b', n) % {}} late\"\n") == [1]
+    assert _glued('d = gettext(x, "%(what)s: %(title)s") % {"what": w, "title": t}\n') == []
+
+
+def test_no_page_chooses_a_style_by_the_words_it_shows() -> None:
+    """A badge's colour follows a state value (``g.overdue``, ``alert_kind(w)``), never a test of the words shown,
+    which change with the reader's language."""
+    tests = re.compile(r"\.(startswith|endswith)\(|\bin\s+\w+\.\w*words\b")
+    found = {
+        path.name: tests.findall(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "templates").rglob("*.j2"))
+        if tests.search(path.read_text(encoding="utf-8"))
+    }
+    assert found == {}, f"templates testing the words shown: {found}"
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("FREQ=YEARLY", ["every year", "tous les ans", "cada año"]),
+        ("FREQ=MONTHLY;INTERVAL=6", ["every six months", "tous les six mois", "cada seis meses"]),
+        ("RRULE:FREQ=WEEKLY;INTERVAL=2", ["every two weeks", "toutes les deux semaines", "cada dos semanas"]),
+        ("FREQ=MONTHLY;INTERVAL=18", ["every 18 months", "tous les 18 mois", "cada 18 meses"]),
+        ("FREQ=YEARLY;BYMONTH=3", ["every year in March", "tous les ans en mars", "cada año en marzo"]),
+        ("FREQ=HOURLY", ["FREQ=HOURLY"] * 3),  # a rule it cannot say is shown as it is
+    ],
+    ids=["yearly", "half-yearly", "fortnightly", "beyond-twelve", "in-a-month", "unsaid"],
+)
+def test_a_recurrence_rule_in_words(rule: str, words: list[str]) -> None:
+    assert [recurrence(rule, lang) for lang in LANGUAGES] == words
     assert _unmarked(unmarked) == (["Dear"], [])
 
 

@@ -31,7 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
-from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, moment, ngettext
+from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, moment, ngettext, recurrence
 from engine.read.report import TemplateRefused
 from engine.read.report_model import EXTENSION_ASKED, state_words
 from engine.settings import Settings
@@ -115,7 +115,7 @@ def reading_words(action: Any, language: str) -> str:
     if field("due"):
         bits.append(gettext(language, "due %(when)s") % {"when": day(_as_day(field("due")), language)})
     if field("rrule"):
-        bits.append(str(field("rrule")))
+        bits.append(recurrence(str(field("rrule")), language))  # "every six months", not the RRULE
     if field("event"):
         bits.append(gettext(language, "on: %(event)s") % {"event": field("event")})
     if field("after_ref"):

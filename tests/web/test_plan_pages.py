@@ -19,6 +19,7 @@ def test_the_plan_page_shows_counts_timeline_and_the_review_queue(site) -> None:
     page = admin.get("/plan").text
     assert "<svg" in page and "Part I" in page and "Whole plan" in page
     assert "Needs review (13)" in page
+    assert "FREQ=MONTHLY;INTERVAL=6 every six months" in page  # the form's help says what a rule means
     ident = action_id(engine, "I.3b.2")
     token = csrf_of(page)
     bad = admin.post(f"/plan/review/{ident}", data={"csrf": token, "kind": "deadline", "due": "31/12/2000"})

@@ -22,6 +22,7 @@ from engine.web.templating import (
     environment,
     folders_for,
     local_time,
+    reading_words,
     secure_headers,
 )
 
@@ -43,6 +44,13 @@ def test_markup_in_titles_is_escaped_on_every_page(site) -> None:  # type: ignor
     svg = client("secretariat").get("/plan").text
     start = svg.index("<svg")
     assert "<script" not in svg[start : svg.index("</svg>")]
+
+
+def test_a_recurring_action_is_read_as_words_not_as_its_rule() -> None:
+    action = {"kind": "recurring", "start": "2027-01-15", "rrule": "FREQ=MONTHLY;INTERVAL=6"}
+    assert reading_words(action, "es") == "recurrente, desde el 15 de enero de 2027, cada seis meses"
+    assert "tous les six mois" in reading_words(action, "fr") and "FREQ" not in reading_words(action, "fr")
+    assert reading_words(action, "en").endswith("every six months")
 
 
 def test_local_time_shows_an_aware_moment_in_the_viewers_zone() -> None:
