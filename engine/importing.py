@@ -364,6 +364,8 @@ def sheet_options(
 ) -> dict[str, Any]:
     """Read the spreadsheet options as given (``--sheet``, ``--columns``, ``--encoding``, ``--date``, or the
     import page's fields) into the ``sheet_options`` of an import; a bad value is an ``InputError`` naming it."""
+    if not columns and not (plan_date and plan_date.strip()):  # nothing to read: the sheet reader is not needed
+        return {"sheet": sheet or None, "columns": {}, "encoding": encoding or None, "plan_date": None}
     from engine.importers import sheets
 
     return {
