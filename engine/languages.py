@@ -196,6 +196,7 @@ def install(environment: Any, language: str) -> Any:
     environment.filters["number"] = lambda value: number(value, language)
     environment.filters["quoted"] = lambda value: quoted(value, language)
     environment.filters["recurrence"] = lambda value: recurrence(value, language)
+    environment.globals["colon"] = gettext(language, "%(label)s:") % {"label": ""}  # French: a space before it
     if language == "fr":  # every value a template prints, a translated sentence among them, with French elision
         environment.finalize = lambda value: elide(value, language) if isinstance(value, str) else value
     return environment

@@ -98,11 +98,14 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     install(env, language)
     env.filters["local"] = lambda value, tz="UTC": local_time(value, tz, language)
     env.filters["iso"] = _iso
-    env.globals["words"] = lambda word: gettext(language, str(word).replace("_", " ")) if word else ""
+    env.globals["words"] = lambda word: data_words(word, language)
     env.globals["alert"] = lambda text: alert_words(str(text), language)
     env.globals["alert_kind"] = alert_kind
     env.globals["read_as"] = lambda action: reading_words(action, language)
     return env
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def reading_words(action: Any, language: str) -> str:
@@ -237,7 +240,36 @@ DATA_WORDS = (
     N_("digested"),
     N_("stale"),
     N_("checkin"),
+    N_("closure verified"),
+    N_("closure returned"),
+    N_("extension granted"),
+    N_("extension requested"),
+    N_("not-mine"),
+    N_("action done"),
+    N_("action dropped"),
+    N_("action reported"),
+    N_("report verified"),
+    N_("report returned"),
+    N_("report settled"),
+    N_("occurrence done"),
+    N_("progress reported"),
 )
+
+
+def data_words(word: object, language: str) -> str:
+    """Return a word of the data (a state, a step, a resolution, a message's note) in ``language``; the notes
+    that carry a day say it in words: "extended to 2026-09-30" -> "prorogée au 30 septembre 2026"."""
+    if not word:
+        return ""
+    text = str(word)
+    if text.startswith("extended to ") and ISO_DAY.fullmatch(text[12:]):
+        return gettext(language, "extended to %(day)s") % {"day": day(date.fromisoformat(text[12:]), language)}
+    if text.startswith("sent in digest|"):  # "sent in digest|RECIPIENT|DAY"
+        sent = text.rsplit("|", 1)[-1]
+        if ISO_DAY.fullmatch(sent):
+            return gettext(language, "sent in the digest of %(day)s") % {"day": day(date.fromisoformat(sent), language)}
+    return gettext(language, text.replace("_", " "))
+
 
 # Why a message was not sent (its reason), shown through ``words()`` in the action page's messages.
 REASON_WORDS = (

@@ -19,6 +19,7 @@ from engine.web.templating import (
     CSP,
     NOTICES,
     SHIPPED,
+    data_words,
     environment,
     folders_for,
     local_time,
@@ -176,3 +177,15 @@ def test_a_users_report_template_is_sandboxed_on_the_report_page(
     assert "report/report.html.j2, line 2: the report template uses something templates may not use: " in answer.text
     assert str(tmp_path) not in answer.text
     engine.dispose()
+
+
+def test_data_words_say_days_in_words_and_notes_in_the_readers_language() -> None:
+    assert data_words("extended to 2026-09-30", "fr") == "prorogée au 30 septembre 2026"
+    assert data_words("sent in digest|direction|2026-07-14", "fr") == "envoyé dans le récapitulatif du 14 juillet 2026"
+    assert data_words("sent in digest|direction|2026-07-14", "en") == "sent in the digest of 14 July 2026"
+    assert [data_words(w, "es") for w in ("closure_verified", "action done", "digested")] == [
+        "aplicación confirmada",
+        "acción realizada",
+        "incluido en un resumen",
+    ]
+    assert data_words(None, "fr") == ""
