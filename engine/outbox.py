@@ -117,9 +117,11 @@ def tell_now(
     template: str,
     now: datetime,
     payload: dict[str, Any],
+    due_at: datetime | None = None,
 ) -> bool:
-    """Queue one message to one person, due at ``now`` (aware UTC), outside any escalation ladder
-    (level 0); ``to`` is their (address, owner id). Return whether it was new (its key not queued before)."""
+    """Queue one message to one person, due at ``now`` (aware UTC; ``due_at`` when it must wait for the recipient's
+    working day), outside any escalation ladder (level 0); ``to`` is their (address, owner id). Return whether it
+    was new (its key not queued before)."""
     recipient, recipient_id = to
     row = outbox_row(
         key,
@@ -132,7 +134,7 @@ def tell_now(
         recipient=recipient,
         recipient_id=recipient_id,
         template=template,
-        due_at=now,
+        due_at=due_at or now,
         now=now,
         payload=payload,
     )

@@ -24,6 +24,7 @@ from engine.errors import InputError, UsageError
 from engine.languages import day, gettext, language_of, ngettext
 from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
+from engine.rules.loader import RuleSet, working_instant
 from engine.store.followup_models import Campaign, CampaignRequest, ProgressUpdate
 from engine.store.models import Action, Owner, Plan, Section
 from engine.zones import zone
@@ -105,9 +106,11 @@ def start_campaign(
     include_overdue: bool = True,
     respond_by: date | None = None,
     note: str = "",
+    rules: RuleSet | None = None,
 ) -> Campaign:
     """Ask every owner with open actions of ``plan`` due within ``within_days`` (or overdue) to update them all;
-    return the campaign. Each owner gets one ``campaign`` message (queued now)."""
+    return the campaign. Each owner gets one ``campaign`` message, queued now for their working day: at once
+    within it, else at their next delivery hour on a business day (``rules`` give the hour and the days)."""
     today = plan_today(plan, now)
     if not 1 <= within_days <= MAX_DAYS:
         raise UsageError(f"--within {within_days}: expected a number of days from 1 to {MAX_DAYS}")
@@ -139,7 +142,7 @@ def start_campaign(
             continue
         ids = [a.id for a in mine if a.id is not None]
         session.add(CampaignRequest(campaign_id=campaign.id or 0, owner_id=owner_id, action_ids=ids, queued_at=now))
-        _ask(session, campaign, plan, owner, mine, parts, today, now)
+        _ask(session, campaign, plan, owner, mine, parts, today, now, rules)
     return campaign
 
 
@@ -164,8 +167,9 @@ def _ask(
     parts: dict[str, tuple[int, str]],
     today: date,
     now: datetime,
+    rules: RuleSet | None = None,
 ) -> None:
-    """Queue the ``campaign`` message to ``owner`` listing ``actions``."""
+    """Queue the ``campaign`` message to ``owner`` listing ``actions``, for the owner's working day."""
     lang = language_of(owner.language, plan.language)  # the owner reads the list in their language
     items = [_item(a, parts.get(a.section_key, (0, "")), today, lang) for a in actions]
     payload: dict[str, Any] = {
@@ -195,6 +199,7 @@ def _ask(
         template="campaign",
         now=now,
         payload=payload,
+        due_at=working_instant(now, owner.timezone, owner.country, rules),
     )
 
 

@@ -17,6 +17,7 @@ from engine.actions.workflow import extend
 from engine.errors import UsageError
 from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
+from engine.rules.loader import working_instant
 from engine.store.models import Action, Owner
 from engine.store.plans import record_change
 from engine.store.web_models import ExtensionRequest
@@ -98,6 +99,7 @@ def _tell(
         template=template,
         now=now,
         payload=payload,
+        due_at=working_instant(now, person.timezone, person.country),  # someone else acted: their working day
     )
 
 

@@ -36,6 +36,7 @@ from engine.languages import day
 from engine.outbox import message_key, tell_now
 from engine.plandoc import effective_due
 from engine.read.explain import facts_for
+from engine.rules.loader import working_instant
 from engine.rules.policy import DEFAULT_DELAY_CAUSES, Closure, Policy
 from engine.store.followup_models import RATINGS, ClosureReport, Evidence
 from engine.store.models import Action, ActionChange, Owner, Plan
@@ -158,7 +159,7 @@ def report_implemented(
     session.flush()  # the report's id names its message
     _attach(session, action, now, who, files, store, report.id)
     if verifier is not None:
-        _tell(session, action, report, verifier, "verification_request", now)
+        _tell(session, action, report, verifier, "verification_request", now, rules)
     return Decision(report, verifier, what, True)
 
 
@@ -226,9 +227,10 @@ def verify(
     via: str,
     comment: str = "",
     rating: str = "implemented",
+    rules: RuleSet | None = None,
 ) -> Action:
-    """The verifier confirms ``report``: the action becomes done (or the occurrence completed) and its owner is told;
-    return the action."""
+    """The verifier confirms ``report``: the action becomes done (or the occurrence completed) and its owner is told
+    in their working day (``rules`` give its hours); return the action."""
     if rating not in RATINGS:
         raise UsageError(f"unknown rating {rating!r}; expected one of {', '.join(RATINGS)}")
     action = _check_decision(session, report, who)
@@ -252,7 +254,7 @@ def verify(
     owner = session.get(Owner, action.owner_id) if action.owner_id else None
     if owner is not None and owner.id != who:  # the owner is told, unless they verified it themselves
         session.flush()
-        _tell(session, action, report, owner, "closure_verified", now)
+        _tell(session, action, report, owner, "closure_verified", now, rules)
     return action
 
 
@@ -266,9 +268,17 @@ def _set_done(session: Session, action: Action, now: datetime, *, who: str, via:
 
 
 def return_report(
-    session: Session, report: ClosureReport, now: datetime, *, who: str, via: str, comment: str
+    session: Session,
+    report: ClosureReport,
+    now: datetime,
+    *,
+    who: str,
+    via: str,
+    comment: str,
+    rules: RuleSet | None = None,
 ) -> Action:
-    """The verifier returns ``report`` with a comment: the action is open again and its owner is told why."""
+    """The verifier returns ``report`` with a comment: the action is open again and its owner is told why, in their
+    working day (``rules`` give its hours)."""
     if not comment.strip():
         raise UsageError("returning a report needs a comment: say what is missing (--comment)")
     action = _check_decision(session, report, who)
@@ -287,7 +297,7 @@ def return_report(
     owner = session.get(Owner, action.owner_id) if action.owner_id else None
     session.flush()
     if owner is not None:
-        _tell(session, action, report, owner, "closure_returned", now)
+        _tell(session, action, report, owner, "closure_returned", now, rules)
     return action
 
 
@@ -423,8 +433,17 @@ def _open_date(session: Session, action: Action, report: ClosureReport, due: dat
     return report.occurrence or (due.isoformat() if due else now.date().isoformat())
 
 
-def _tell(session: Session, action: Action, report: ClosureReport, person: Owner, template: str, now: datetime) -> None:
-    """Queue ``template`` about ``report`` to ``person``; the payload names people, never ids."""
+def _tell(
+    session: Session,
+    action: Action,
+    report: ClosureReport,
+    person: Owner,
+    template: str,
+    now: datetime,
+    rules: RuleSet | None = None,
+) -> None:
+    """Queue ``template`` about ``report`` to ``person``; the payload names people, never ids. ``person`` did not
+    just act (the owner reported, the verifier decides), so it goes out in their working day, as reminders do."""
     reporter = session.get(Owner, report.reported_by)
     decider = session.get(Owner, report.decided_by) if report.decided_by else None
     verifier = session.get(Owner, report.verifier_id) if report.verifier_id else None
@@ -466,4 +485,5 @@ def _tell(session: Session, action: Action, report: ClosureReport, person: Owner
         template=template,
         now=now,
         payload=payload,
+        due_at=working_instant(now, person.timezone, person.country, rules),
     )

@@ -20,6 +20,7 @@ from engine.outbox import message_key, tell_now
 from engine.plandoc import OVERRIDE_KEYS, ActionRow, SectionRow, effective_due
 from engine.read.escalation_review import Directory, directory
 from engine.rules.events import NamedEvent
+from engine.rules.loader import working_instant
 from engine.store.followup_models import ClosureReport, ProgressUpdate
 from engine.store.models import (
     STATUSES,
@@ -259,6 +260,7 @@ def not_mine(session: Session, action: Action, now: datetime, *, who: str, via: 
         template="not_mine",
         now=now,
         payload={"from_owner": old or "", "note": note, "date": now.date().isoformat()},
+        due_at=working_instant(now, secretariat.timezone, secretariat.country),  # in the secretariat's working day
     )
 
 
@@ -284,7 +286,7 @@ def extend(session: Session, action: Action, to: date, now: datetime, *, who: st
         enqueue_extension_granted(
             session.connection(),
             {"id": action.id, "plan_id": action.plan_id, "ref": action.ref},
-            {"id": owner.id, "email": owner.email, "timezone": owner.timezone},
+            {"id": owner.id, "email": owner.email, "timezone": owner.timezone, "country": owner.country},
             current,
             to,
             by=who,
@@ -322,6 +324,7 @@ def enqueue_extension_granted(
         template="extension_granted",
         now=now,
         payload=payload,
+        due_at=working_instant(now, owner["timezone"], owner.get("country")),  # in the owner's working day
     )
 
 

@@ -106,7 +106,7 @@ def start_due_campaigns(engine: Engine, rules: RuleSet, now: datetime) -> int:
         key = _nobody_key(plan_id, period)
         if tried.get(key) == today.isoformat():
             continue  # asked again the next day: by then someone may have an action to update
-        outcome = _start(engine, plan_id, rule, period, now)
+        outcome = _start(engine, plan_id, rule, period, now, rules)
         if outcome == STARTED:
             started += 1
         elif outcome == NOBODY:
@@ -134,7 +134,7 @@ def _due_rules(rules: RuleSet, plan: Plan, now: datetime) -> list[tuple[Campaign
 STARTED, NOBODY, TAKEN = "started", "nobody to ask", "taken"
 
 
-def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime) -> str:
+def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: datetime, rules: RuleSet) -> str:
     """Start the plan's campaign for ``period`` unless it has one; return STARTED, NOBODY (no owner to ask: no
     campaign) or TAKEN (it has one, or another node started it a moment ago)."""
     try:
@@ -147,7 +147,13 @@ def _start(engine: Engine, plan_id: str, rule: CampaignRule, period: str, now: d
                 return TAKEN
             try:
                 campaign = start_campaign(
-                    session, plan, now, who=WHO, within_days=rule.within.days, include_overdue=rule.overdue
+                    session,
+                    plan,
+                    now,
+                    who=WHO,
+                    within_days=rule.within.days,
+                    include_overdue=rule.overdue,
+                    rules=rules,  # each owner's request waits for their working day
                 )
             except UsageError:  # nobody to ask: no campaign, and no reason to stop the tick
                 return NOBODY

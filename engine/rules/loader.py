@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from engine.rules.policy import (
     explain_match,
     fits,
 )
+from engine.zones import zone
 
 OTHER_LOADERS = frozenset({"owners.yaml", "owners.yml", "events.yaml", "events.yml"})
 EMPTY = "is empty; expected a rule file with 'policies:' (a list of policies)"
@@ -195,6 +196,38 @@ def calendar_for(delivery: Delivery, tz: str | None = None, country: str | None 
     ``country``, that of a recipient in that zone from that country (their country's holidays under
     ``holidays_by_country``, else their zone's under ``holidays_by_zone``, else ``holidays``)."""
     return _calendar(tuple(sorted(set(delivery.holidays_for(tz, country)))), delivery.business_days)
+
+
+WORKDAY = timedelta(hours=8)  # a message found this long after a business day's delivery hour waits for the next
+
+
+def working_instant(now: datetime, tz: str, country: str | None = None, rules: RuleSet | None = None) -> datetime:
+    """Return when a message nobody is waiting for at their screen (a campaign's request, a request to verify, a
+    notice to someone other than the person who just acted) reaches a recipient in zone ``tz``: at ``now`` during
+    their working day (a business day of their calendar, from the delivery hour for eight hours, outside quiet
+    hours), else at their next delivery hour on a business day, as reminders go. The rules' first policy (normally
+    the defaults) gives the delivery hour and the business days; without rules, 09:00 on weekdays."""
+    delivery = rules.policies[0].delivery if rules is not None and rules.policies else Delivery()
+    calendar = calendar_for(delivery, tz, country)
+    hour, quiet = delivery.hour, delivery.quiet_hours
+    if quiet is not None and _quiet(hour, quiet):
+        hour = quiet[1]
+    place = zone(tz)
+    local = now.astimezone(place)
+    opens = datetime.combine(local.date(), hour, place).astimezone(UTC)
+    if (
+        calendar.on_or_after(local.date()) == local.date()
+        and opens <= now < opens + WORKDAY
+        and not (quiet is not None and _quiet(local.time(), quiet))
+    ):
+        return now
+    day = calendar.on_or_after(local.date() if local.time() <= hour else local.date() + timedelta(days=1))
+    return datetime.combine(day, hour, place).astimezone(UTC)
+
+
+def _quiet(moment: time, quiet: tuple[time, time]) -> bool:
+    begin, end = quiet
+    return begin <= moment < end if begin < end else moment >= begin or moment < end
 
 
 @functools.lru_cache(maxsize=64)

@@ -24,7 +24,8 @@ from engine.read.escalation_review import directory
 from engine.store import transaction
 from engine.store.followup_models import Campaign
 from engine.store.models import Action, Plan
-from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of
+from engine.web.action_pages import rules_of
+from engine.web.auth import PageError, Signed, SignedIn, engine_of, now_of, settings_of
 from engine.web.common import RowId, parse_day, refusing_bad_input
 from engine.web.followup_pages import checked, read_upload
 from engine.web.templating import N_, page
@@ -120,5 +121,6 @@ async def start(request: Request, who: SignedIn) -> RedirectResponse:
     options = _start_options(form)
     with transaction(engine_of(request)) as session, refusing_bad_input():
         plan = pick_plan(session, form.get("plan") or None)
-        start_campaign(session, plan, now_of(request), who=who.viewer.id, **options)
+        rules = rules_of(settings_of(request))  # each owner's request waits for their working day
+        start_campaign(session, plan, now_of(request), who=who.viewer.id, rules=rules, **options)
     return RedirectResponse("/campaigns?ok=campaign", status_code=303)

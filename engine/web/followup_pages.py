@@ -205,6 +205,7 @@ async def confirm_report(request: Request, report_id: RowId, who: SignedIn) -> R
             via=VIA,
             comment=form.get("comment", "").strip(),
             rating=rating,
+            rules=rules_of(settings_of(request)),  # the owner is told in their working day
         )
     return RedirectResponse("/verify?ok=verified", status_code=303)
 
@@ -220,7 +221,8 @@ async def return_to_owner(request: Request, report_id: RowId, who: SignedIn) -> 
         )
     with transaction(engine_of(request)) as session, refusing_bad_input():
         report = _report(session, report_id, who.viewer)
-        return_report(session, report, now_of(request), who=who.viewer.id, via=VIA, comment=comment)
+        rules = rules_of(settings_of(request))  # the owner is told in their working day
+        return_report(session, report, now_of(request), who=who.viewer.id, via=VIA, comment=comment, rules=rules)
     return RedirectResponse("/verify?ok=returned", status_code=303)
 
 

@@ -4,7 +4,7 @@ the bulk page are dated records that count as the owner's answer."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,8 @@ from engine.actions.evidence import EvidenceStore
 from engine.errors import UsageError
 from engine.store import transaction
 from engine.store.followup_models import Campaign, CampaignRequest, Evidence, ProgressUpdate
-from engine.store.models import Action, Outbox, Plan
+from engine.store.models import Action, Outbox, Owner, Plan
+from engine.zones import zone
 
 from ..web_support import NOW, web_world
 
@@ -302,3 +303,19 @@ def test_the_campaign_message_lists_the_actions_in_the_owners_language(world: En
         assert f"[{first['ref']}] {first['headline']}".startswith(line)
         assert "overdue" not in first["headline"] and "day" not in first["headline"].split()
         assert row.payload["campaign"]["respond_by_long"] in ("15 juin 2000", "15 de junio de 2000")
+
+
+def test_each_owner_is_asked_in_their_own_working_day(world: Engine) -> None:
+    # started at 09:30 UTC: 11:30 in Geneva (at once), but 04:30 in Bogota: there, at nine
+    started = datetime(2000, 6, 1, 9, 30, tzinfo=UTC)
+    with transaction(world) as session:
+        session.get(Owner, "codev").timezone = "America/Bogota"  # type: ignore[union-attr]
+        session.flush()
+        start_campaign(session, _plan(session), started, who="secretariat")
+    with transaction(world) as session:
+        due = {r.recipient_id: r.due_at for r in session.exec(select(Outbox).where(Outbox.template == "campaign"))}
+        assert due["codev"] == datetime(2000, 6, 1, 14, tzinfo=UTC)  # 09:00 in Bogota
+        assert due["pardev"] == started
+        for owner_id, at in due.items():
+            owner = session.get(Owner, owner_id)
+            assert owner is not None and at.astimezone(zone(owner.timezone)).time() >= time(9, 0)

@@ -468,7 +468,8 @@ def test_the_owner_is_told_in_their_own_thread_when_the_report_is_verified(world
         verify(session, report, LATER, who="ed-devcoop", via="cli", comment="seen the letter", rating="implemented")
     with transaction(world) as session:
         [told] = _mail(session, "closure_verified")
-        assert (told.recipient_id, told.type, told.due_at) == ("pardev", "closure", LATER)
+        # LATER is a Sunday: the owner, who did not just act, hears of it on Monday at nine in Geneva
+        assert (told.recipient_id, told.type, told.due_at) == ("pardev", "closure", datetime(2000, 6, 5, 7, tzinfo=UTC))
         assert (told.payload["by"], told.payload["comment"]) == ("Amara Okafor", "seen the letter")
         row = {"payload": told.payload, "type": told.type, "step": told.step}
         assert thread_of(row) == "action"  # the owner's thread, as the reminders they had about it
@@ -621,8 +622,18 @@ def test_a_returned_report_of_recurring_work_speaks_of_the_occurrence_still_open
         assert told.payload["date"] == "2000-09-28"
     channel = MemoryChannel()
     identity = MailIdentity(base_url="https://plans.example.org", secret_key="k" * 32)
-    dispatch(world, channel, Renderer([ROOT / "templates"], identity), LATER + timedelta(minutes=1))
+    dispatch(world, channel, Renderer([ROOT / "templates"], identity), LATER + timedelta(days=2))
     [sent] = channel.messages
     plain = message_from_bytes(as_bytes(sent), policy=email_policy.default).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "returned the report" in plain
     assert "overdue" not in plain
+
+
+def test_the_verifier_is_asked_in_their_working_day_not_at_the_owners_hour(world: Engine) -> None:
+    early = datetime(2000, 6, 1, 5, tzinfo=UTC)  # 07:00 in Geneva, before the delivery hour
+    with transaction(world) as session:
+        report = report_implemented(session, _action(session, "III.d.1"), early, who="pardev", via="web").report
+        assert report is not None
+    with transaction(world) as session:
+        [asked] = _mail(session, "verification_request")
+        assert (asked.recipient_id, asked.due_at) == ("ed-devcoop", datetime(2000, 6, 1, 7, tzinfo=UTC))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from dateutil.easter import easter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.rules.durations import parse_duration
-from engine.rules.loader import RuleSet, calendar_for, describe_policy, load_rules
+from engine.rules.loader import RuleSet, calendar_for, describe_policy, load_rules, working_instant
 from engine.rules.policy import KINDS, ActionFacts, Delivery
+from engine.zones import zone
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -781,3 +784,56 @@ def test_campaign_rules_are_read_in_file_order(rules: Path) -> None:
     write(rules / "x.yaml", POLICY + added)
     found = load_rules(rules).campaigns
     assert [(c.every.months, c.day, c.within.days, c.overdue) for c in found] == [(1, 1, 45, True), (3, 1, 45, False)]
+
+
+# When a message nobody is waiting for reaches its recipient: their working day, as reminders go.
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "tz", "expected"),
+    [
+        # a tick at 09:30 UTC: 04:30 in Bogota, so the owner gets it at 09:00 there
+        ("2027-11-01T09:30:00+00:00", "America/Bogota", "2027-11-01T09:00:00-05:00"),
+        # 07:00 in Geneva, before the delivery hour: at 09:00
+        ("2027-11-02T07:00:00+01:00", "Europe/Zurich", "2027-11-02T09:00:00+01:00"),
+        # within the working day: at once
+        ("2027-11-02T10:30:00+01:00", "Europe/Zurich", "2027-11-02T10:30:00+01:00"),
+        # a Friday evening: Monday morning
+        ("2027-11-05T18:30:00+01:00", "Europe/Zurich", "2027-11-08T09:00:00+01:00"),
+        # a Saturday: Monday morning
+        ("2027-11-06T11:00:00+07:00", "Asia/Bangkok", "2027-11-08T09:00:00+07:00"),
+    ],
+    ids=["bogota-dawn", "geneva-early", "geneva-working", "friday-evening", "saturday"],
+)
+def test_a_message_nobody_waits_for_goes_out_in_the_recipients_working_day(now: str, tz: str, expected: str) -> None:
+    assert working_instant(_at(now), tz) == _at(expected)
+
+
+def test_the_rules_give_the_working_days_hour_and_holidays(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text(
+        "defaults:\n  delivery: {hour: '08:00', holidays: [2027-11-01]}\npolicies: [{name: all}]\n"
+    )
+    rules = load_rules(tmp_path)
+    # 1 November is a holiday: the next business day, at eight
+    assert working_instant(_at("2027-11-01T10:00:00+01:00"), "Europe/Zurich", None, rules) == _at(
+        "2027-11-02T08:00:00+01:00"
+    )
+
+
+@given(
+    minutes=st.integers(0, 60 * 24 * 21),
+    tz=st.sampled_from(["America/Bogota", "Europe/Zurich", "Asia/Bangkok", "Pacific/Auckland", "UTC"]),
+)
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_never_before_the_delivery_hour_nor_on_a_weekend_and_never_more_than_three_days_late(
+    minutes: int, tz: str
+) -> None:
+    now = datetime(2027, 10, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    at = working_instant(now, tz)
+    local = at.astimezone(zone(tz))
+    assert at >= now and at - now <= timedelta(days=3, hours=1)
+    assert local.weekday() < 5 and time(9, 0) <= local.time() < time(17, 0)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.common import By, app, current_time, make_console, open_session, parse_day
+from engine.cli.common import By, app, current_time, load_ruleset, make_console, open_session, parse_day, settings_of
 
 campaign_app = typer.Typer(
     help="Update campaigns: ask every owner to update their open actions at once, and see who answered.",
@@ -50,12 +50,13 @@ def start(
             include_overdue=not no_overdue,
             respond_by=day,
             note=note,
+            rules=load_ruleset(ctx) if settings_of(ctx).rules_dir.exists() else None,
         )
         asked = campaign_progress(session, made)
     actions = sum(len(a.actions) for a in asked)
     make_console().print(
         f"Campaign {made.id} ({made.title}): {len(asked)} owner(s) asked about {actions} action(s); "
-        f"the messages go out at the next dispatch. See who answered with: planwatch campaign status {made.id}"
+        f"each message goes out in its owner's working day. See who answered with: planwatch campaign status {made.id}"
     )
 
 
