@@ -435,3 +435,21 @@ def test_no_notice_about_a_check_in_or_a_silence_says_overdue(kind: str, missed:
     said = headline(kind, payload, date(2027, 4, 6) + timedelta(days=late), language)
     for overdue in ("overdue", "retard", "retraso", "Due ", "Échéance", "Vence"):
         assert overdue not in said
+
+
+def test_a_check_in_calls_a_start_work_under_way_and_ongoing_work_ongoing() -> None:
+    from dataclasses import replace
+
+    facts = sample_facts()
+    renderer = Renderer([TEMPLATES], IDENTITY)
+    row = sample_row("checkin", "checkin")
+
+    def text(kind: str) -> str:
+        changed = replace(facts, action=dict(facts.action) | {"kind": kind, "timeframe": "As soon as possible"})
+        body = parse(as_bytes(sample_message(renderer, row, changed))).get_body(("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+    started = text("start")
+    assert "has started and is under way." in started and "ongoing work" not in started
+    assert "is ongoing work." in text("continuous")
