@@ -39,7 +39,7 @@ from engine.calendars.uids import event_uid
 from engine.calendars.write import vevent
 from engine.errors import UsageError
 from engine.files import READABLE
-from engine.languages import gettext
+from engine.languages import elide, gettext
 from engine.rules.loader import RuleSet
 from engine.rules.policy import ActionFacts, Policy, matching_kind
 from engine.store.directory import everyone_below
@@ -367,26 +367,30 @@ class EventSet:
 
     def describe(self, feed: Feed) -> tuple[str, str]:
         """Return the feed's name (X-WR-CALNAME) and description (X-WR-CALDESC), in the set's language."""
+        name, description = self._describe(feed)
+        return elide(name, self.language), elide(description, self.language)  # French: "équipe d'Hélène Moreau"
+
+    def _describe(self, feed: Feed) -> tuple[str, str]:
         lang = self.language
         if feed.kind in {"owner", "team"}:
             owner = self.data.owners.get(feed.subject)
             who = owner.name if owner else feed.subject
             if feed.kind == "owner":
-                return f"planwatch: {who}", gettext(
+                return gettext(lang, "planwatch: %(name)s") % {"name": who}, gettext(
                     lang, "Due dates, starts and check-ins of the actions %(name)s owns"
                 ) % {"name": who}
             return gettext(lang, "planwatch: %(name)s's team") % {"name": who}, gettext(
                 lang, "Actions of everyone below %(name)s, and their open escalations"
             ) % {"name": who}
         plan = self.data.plans.get(feed.subject)
-        title = (plan.symbol or plan.id) if plan else feed.subject
+        title = (plan.symbol or plan.title or plan.id) if plan else feed.subject  # a plan may have no symbol
         if feed.kind == "plan":
-            return f"planwatch: {title}", gettext(lang, "Every action of %(plan)s") % {
+            return gettext(lang, "planwatch: %(name)s") % {"name": title}, gettext(lang, "Every action of %(plan)s") % {
                 "plan": plan.title if plan else title
             }
         section = self.data.sections.get((feed.subject, feed.part))
         label = gettext(lang, "Part %(number)s") % {"number": section.number} if section else feed.part
-        return f"planwatch: {title} {label}", (
+        return gettext(lang, "planwatch: %(name)s") % {"name": f"{title} {label}"}, (
             gettext(lang, "%(part)s: %(title)s") % {"part": label, "title": section.title} if section else label
         )
 

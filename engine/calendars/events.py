@@ -463,16 +463,25 @@ def escalation_event(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> Ev
         key=f"{a.plan_id}|{a.ref}|{what}",
         what=what,
         day=day,
-        summary=gettext(lang, "%(ref)s escalation level %(level)s: %(title)s (%(late)s)")
-        % {"ref": a.ref, "level": e.level, "title": a.title, "late": late},
-        description=_description(
-            a,
-            ctx,
-            gettext(lang, "Escalation level %(level)s about %(occurrence)s: %(late)s")
-            % {"level": e.level, "occurrence": occurrence_words(e.occurrence, lang), "late": late},
-        ),
+        summary=_escalation_summary(e, a, late, lang),
+        description=_description(a, ctx, _escalation_line(e, late, lang)),
         **fields,
     )
+
+
+def _escalation_summary(e: EscalationInfo, a: ActionInfo, late: str, lang: str) -> str:
+    """Level 0 is the owner's own overdue notice: it is called so, not an escalation of level 0."""
+    values = {"ref": a.ref, "level": e.level, "title": a.title, "late": late}
+    if e.level == 0:
+        return gettext(lang, "%(ref)s overdue notice: %(title)s (%(late)s)") % values
+    return gettext(lang, "%(ref)s escalation level %(level)s: %(title)s (%(late)s)") % values
+
+
+def _escalation_line(e: EscalationInfo, late: str, lang: str) -> str:
+    values = {"level": e.level, "occurrence": occurrence_words(e.occurrence, lang), "late": late}
+    if e.level == 0:
+        return gettext(lang, "Overdue notice to the owner about %(occurrence)s: %(late)s") % values
+    return gettext(lang, "Escalation level %(level)s about %(occurrence)s: %(late)s") % values
 
 
 def occurrence_words(occurrence: str, language: str = "en") -> str:

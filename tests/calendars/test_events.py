@@ -197,6 +197,14 @@ def test_an_escalation_is_a_team_only_event_on_the_day_it_fired() -> None:
     assert spec.categories == ("Part I", "escalation") and spec.state == "open"
 
 
+def test_the_owners_own_notice_is_an_overdue_notice_not_an_escalation_of_level_0() -> None:
+    fired = EscalationInfo(8, 1, datetime(2000, 5, 1, 9, 0, tzinfo=UTC), 0, "escalate:0", "2000-04-30", 1)
+    spec = escalation_event(fired, action(), CTX)
+    assert spec.summary == "I.1.1 overdue notice: Write the report (1 day overdue)"
+    assert "Overdue notice to the owner about the due date of 30 April 2000: 1 day overdue" in spec.description
+    assert "level 0" not in spec.description and "escalate:" not in spec.description
+
+
 def test_events_sort_by_plan_order_then_start_due_series_done_check_in() -> None:
     late = action_events(action(ref="I.1.2", ordinal=4, start=date(2000, 1, 2)), CTX)
     early = action_events(

@@ -94,6 +94,13 @@ def test_every_text_of_a_feed_is_in_its_readers_language(store: tuple[Engine, st
     spanish = body(service(engine, url, now=datetime(2001, 6, 1, 12, tzinfo=UTC)), "team:codev")
     calendar = parse(spanish)
     assert str(calendar["X-WR-CALNAME"]) == "planwatch: equipo de Mei Tanaka"
+    with engine.begin() as conn:  # in French, "de" before a name beginning with a vowel is "d'"
+        conn.execute(
+            update(tables.OWNER).where(tables.OWNER.c.id == "codev").values(language="fr", name="Amélie Tanaka")
+        )
+    named = parse(body(service(engine, url, now=datetime(2001, 6, 1, 12, tzinfo=UTC)), "team:codev"))
+    assert str(named["X-WR-CALNAME"]) == "planwatch : équipe d'Amélie Tanaka"
+    assert str(named["X-WR-CALDESC"]).startswith("Actions des personnes placées sous la responsabilité d'Amélie")
     words = _lines(spanish)
     for english in ("Check-in every", "3mo", " overdue (due ", "Due dates", "Actions of everyone", "'s team"):
         assert english not in words and english not in _lines(french), english
