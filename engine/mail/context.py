@@ -332,6 +332,7 @@ def _closure(payload: Row, people: Mapping[str, Row], language: str = "en") -> d
     return {
         "reported_by": name_of(people, payload.get("reported_by", "")),
         "reported_on_long": long_date(payload.get("reported_on"), language),
+        "occurrence_long": _occurrence_long(payload.get("reported_occurrence"), language),
         "note": payload.get("note", ""),
         "links": list(payload.get("report_links") or []),
         "files": [
@@ -346,6 +347,16 @@ def _closure(payload: Row, people: Mapping[str, Row], language: str = "en") -> d
         "since_long": long_date(payload.get("since"), language),
         "days_quiet": int(payload.get("days_quiet") or 0),
     }
+
+
+def _occurrence_long(value: object, language: str) -> str:
+    """Return the occurrence a report is about as a day in words when it is a day ("31 octobre 2026"), else as
+    it is."""
+    text = str(value or "")
+    try:
+        return long_date(date.fromisoformat(text).isoformat(), language)
+    except ValueError:
+        return text
 
 
 def size_words(size: int, language: str) -> str:

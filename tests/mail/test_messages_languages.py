@@ -148,3 +148,10 @@ def test_a_french_name_beginning_with_a_vowel_is_elided() -> None:
         == "de Jean-Pierre, de I.1.3, de ONU, de haut niveau"
     )
     assert elide("de Amélie", "es") == "de Amélie"
+
+
+def test_the_occurrence_a_returned_report_is_about_is_a_day_in_words() -> None:
+    row = language_row("closure_returned", 0, "fr")
+    row = row | {"payload": row["payload"] | {"reported_occurrence": "2026-10-31"}}
+    _, text, html = _text(as_bytes(sample_message(RENDERER, row, now=SAMPLE_NOW)))
+    assert "(échéance du 31 octobre 2026)" in text and "2026-10-31" not in text and "2026-10-31" not in html
