@@ -117,7 +117,7 @@ def _action(session: Session, link: SignedLink) -> Action:
 def _unused(session: Session, key: str) -> None:
     spent = used(session, key)
     if spent is not None:
-        when = spent.used_at.strftime("%Y-%m-%d %H:%M UTC")
+        when = spent.used_at  # said in words in the page's language
         raise PageError(
             410,
             N_("This link was already used"),

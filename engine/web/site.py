@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.languages import gettext
+from engine.languages import day, gettext, moment
 from engine.web import (
     action_pages,
     campaign_pages,
@@ -69,8 +70,19 @@ async def _page_error(request: Request, exc: Exception) -> HTMLResponse:
     language = page_language(request)  # the title and message are translated when they were marked with N_
     title, message = gettext(language, exc.title), gettext(language, exc.template)
     if exc.values:  # words among the values (marked with N_ where they are given) are translated too
-        message %= {k: gettext(language, v) if isinstance(v, str) else v for k, v in exc.values.items()}
+        message %= {k: _value(v, language) for k, v in exc.values.items()}
     return page(request, "message.html.j2", status=exc.status, title=title, message=message, **signed)
+
+
+def _value(value: object, language: str) -> object:
+    """Return a page error's value as the page says it: words translated, days and instants in words (UTC)."""
+    if isinstance(value, str):
+        return gettext(language, value)
+    if isinstance(value, datetime):
+        return f"{moment(value.astimezone(UTC), language)} UTC"
+    if isinstance(value, date):
+        return day(value, language)
+    return value
 
 
 async def _http_error(request: Request, exc: Exception) -> HTMLResponse:

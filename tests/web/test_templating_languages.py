@@ -148,7 +148,7 @@ def test_a_link_page_speaks_the_language_of_whom_it_was_sent_to(site) -> None:  
     assert done.status_code == 200 and "Avance de II.3.1 registrado. Gracias." in done.text
     again = browser.post(path, data={"csrf": token, "state": "on track"})
     assert again.status_code == 410 and "<h1>Este enlace ya se utilizó</h1>" in again.text
-    assert "Este botón del mensaje ya se utilizó (2000-06-01 12:00 UTC)." in again.text
+    assert "Este botón del mensaje ya se utilizó (1 de junio de 2000, 12:00 UTC)." in again.text
 
 
 def test_the_preferences_page_saves_the_language_chosen(site) -> None:  # type: ignore[no-untyped-def]
