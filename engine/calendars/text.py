@@ -57,23 +57,21 @@ def _fold_ascii(line: str) -> str:
 
 
 def _fold_unicode(line: str) -> str:
+    # Cut the UTF-8 bytes: each piece the most whole characters that fit in 74 octets, as icalendar does.
+    data = line.encode()
+    if len(data) < LIMIT:
+        return line
     parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        octets = len(char.encode())
-        if current and size + octets >= LIMIT:
-            if len(current) > 1 and current[-1] in "\\^":
-                carried = current.pop()
-                parts.append("".join(current))
-                current, size = [carried], len(carried.encode())
-            else:
-                parts.append("".join(current))
-                current, size = [], 0
-        current.append(char)
-        size += octets
-    if current:
-        parts.append("".join(current))
+    start, width = 0, LIMIT - 1
+    while len(data) - start > width:
+        end = start + width
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts before the cut
+            end -= 1
+        if data[end - 1] in b"\\^" and end - 1 > start:
+            end -= 1
+        parts.append(data[start:end].decode())
+        start = end
+    parts.append(data[start:].decode())
     return "\r\n ".join(parts)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import icalendar
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.calendars.text import (
     LIMIT,
@@ -74,3 +77,18 @@ def test_values_are_written_as_icalendar_writes_them() -> None:
     for delta in (timedelta(hours=9) - timedelta(days=30), timedelta(days=2), timedelta(minutes=-15)):
         assert duration(delta) == icalendar.vDuration(delta).to_ical().decode()
     assert recur("INTERVAL=2;BYMONTH=3;FREQ=YEARLY") == "FREQ=YEARLY;INTERVAL=2;BYMONTH=3"
+
+
+@given(st.text(alphabet=st.sampled_from("ab\\^é€𝄞 ,;x"), max_size=400))
+def test_a_fold_keeps_each_piece_full_and_whole(value: str) -> None:
+    """Each piece holds the most whole characters that fit in 74 octets, less an escape's backslash that would end
+    it; unfolding gives the line back."""
+    folded = fold(value)
+    pieces = folded.split("\r\n ")
+    assert "".join(pieces) == value
+    for piece, after in pairwise(pieces):
+        size = len(piece.encode())
+        assert size <= 74 and piece
+        carried = after[0] in "\\^" and size + len(after[0].encode()) <= 74
+        assert carried or size + len(after[0].encode()) > 74
+    assert len(pieces[-1].encode()) <= 74
