@@ -184,7 +184,7 @@ def _ask(
             "respond_by": campaign.respond_by.isoformat() if campaign.respond_by else "",
             "respond_by_long": day(campaign.respond_by, lang) if campaign.respond_by else "",
             "note": campaign.note,
-            "plan": plan.symbol or plan.id,
+            "plan": plan.symbol or plan.title or plan.id,  # a plan read from a spreadsheet may have no symbol
         },
     }
     tell_now(

@@ -302,7 +302,7 @@ def render_markdown(report: Report, language: str = DEFAULT) -> str:
 
     whole = _("Whole plan")
     out = [
-        "# " + _("Progress report: %(symbol)s") % {"symbol": md(report.plan.symbol)},
+        "# " + _("Progress report: %(symbol)s") % {"symbol": md(report.plan.symbol or report.plan.title)},
         "",
         md_paragraph(report.plan.title),
         "",

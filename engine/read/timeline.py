@@ -61,7 +61,7 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None, language: s
         '<title id="tl-title">'
         + escape(
             gettext(language, "Timeline of %(symbol)s as of %(day)s")
-            % {"symbol": report.plan.symbol, "day": day_words(report.as_of, language)}
+            % {"symbol": report.plan.symbol or report.plan.title, "day": day_words(report.as_of, language)}
         )
         + "</title>",
     ]

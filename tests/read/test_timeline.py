@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from xml.etree import ElementTree
 
-from engine.read.report import build_report
+from engine.read.report import build_report, render_html, render_markdown
 from engine.read.report_model import ActionLine, IssueBlock, PartBlock, Report
 from engine.read.timeline import COLOURS, render_svg
 from engine.store import transaction
@@ -158,3 +158,13 @@ def test_the_timeline_speaks_the_readers_language() -> None:
     assert "Chronologie de GB.1 au 3 mars 2000" in svg and ">Partie I</text>" in svg and ">févr.</text>" in svg
     assert 'aria-label="A.1 titre : en retard de 2 jours, échéance le 1er mars 2000"' in svg
     assert ">suspendue</text>" in svg
+
+
+def test_a_plan_without_a_symbol_is_named_by_its_title() -> None:
+    plan = Plan(id="plan", title="Plan de acción 2027", symbol="", ref_date=date(2027, 1, 15), timezone="UTC")
+    report = Report(plan, date(2027, 10, 31), [PartBlock("I", "Parte", [IssueBlock("1", "x", [line("R1")])])], [])
+    svg = render_svg(report, None, "es")
+    assert "Cronología de Plan de acción 2027 al 31 de octubre de 2027" in svg and "Cronología de  al" not in svg
+    assert render_markdown(report, "es").startswith("# Informe de situación: Plan de acción 2027\n")
+    page = render_html(report, language="es")
+    assert "Informe de situación: Plan de acción 2027</h1>" in page and "Informe de situación: <" not in page
