@@ -489,9 +489,9 @@ def occurrence_words(occurrence: str, language: str = "en") -> str:
     """Return what an escalation is about in words: "the due date of 31 May 2000", "the check-in of 28 March
     2000", "the start of 1 March 2000"; an occurrence of another form as it is."""
     said = {
-        "check-in ": lambda day: gettext(language, "the check-in of %(date)s") % {"date": day},
-        "start ": lambda day: gettext(language, "the start of %(date)s") % {"date": day},
-        "": lambda day: gettext(language, "the due date of %(date)s") % {"date": day},
+        "check-in ": gettext(language, "the check-in of %(date)s"),
+        "start ": gettext(language, "the start of %(date)s"),
+        "": gettext(language, "the due date of %(date)s"),
     }
     due, reopened, again = occurrence.partition(" reopened ")  # a due date missed again after a reopening
     if reopened:
@@ -506,9 +506,10 @@ def occurrence_words(occurrence: str, language: str = "en") -> str:
     for prefix, words in said.items():
         if occurrence.startswith(prefix):
             try:
-                return words(long_date(date.fromisoformat(occurrence.removeprefix(prefix).strip()), language))
+                day = date.fromisoformat(occurrence.removeprefix(prefix).strip())
             except ValueError:
                 continue
+            return words % {"date": long_date(day, language)}
     return occurrence
 
 

@@ -111,7 +111,10 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 def reading_words(action: Any, language: str) -> str:
     """Return how an action's time frame was read (kind, dates, rule, event), in ``language``; ``action`` is a
     stored action or the fields an import preview read (a mapping with the same names)."""
-    field = action.get if isinstance(action, Mapping) else lambda name: getattr(action, name, None)
+
+    def field(name: str) -> Any:
+        return action.get(name) if isinstance(action, Mapping) else getattr(action, name, None)
+
     bits = [gettext(language, str(field("kind")))]
     if field("start"):
         bits.append(gettext(language, "from %(day)s") % {"day": day(_as_day(field("start")), language)})
