@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from engine.read.escalation_review import ReviewFilter
 from engine.store import transaction
-from engine.store.models import Action, ActionChange, Escalation, Outbox
+from engine.store.models import Action, ActionChange, Escalation, Outbox, Owner
 from engine.store.web_models import ExtensionRequest
 from engine.web.escalation_pages import query_of, read_filter
 
@@ -388,3 +388,20 @@ def test_an_escalated_action_set_aside_or_reopened_reads_in_peoples_words(site) 
     again_row = page.split(f'<tr id="a-{action_id(engine, "II.3.2")}"')[1].split("</tr>")[0]
     assert "Due 31 March 2000, reopened 20 April 2000, not done" in again_row and "due 31 March 2000" in again_row
     assert "not dated" not in again_row and "reopened 2000-04-20" not in row
+
+
+def test_the_state_filter_agrees_with_escalations_in_spanish(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        admin = session.get(Owner, "secretariat")
+        assert admin is not None
+        admin.language = "es"
+        session.add(admin)
+    page = client("secretariat").get("/escalations").text
+    states = re.findall(r'<option value="(open|acknowledged|resolved|all)"[^>]*>([^<]+)</option>', page)
+    assert states == [
+        ("open", "abiertos"),
+        ("acknowledged", "con recibo acusado"),
+        ("resolved", "cerrados"),
+        ("all", "todos"),
+    ]
