@@ -420,6 +420,13 @@ def _perform(
         return _("Progress on %(ref)s recorded. Thank you.") % {"ref": action.ref}
     if verb == "extension":
         wanted = parse_day(form.get("to", ""), _("New due date"))
+        if effective_due(action.due, action.extended_to) is None:  # a start or ongoing work: nothing to move
+            raise PageError(
+                400,
+                N_("That could not be done"),
+                N_("%(ref)s has no due date, so there is nothing to extend. Report its progress instead."),
+                ref=action.ref,
+            )
         request_extension(session, action, wanted, now, who=who, via=VIA, reason=form.get("reason", "").strip())
         decider = decider_of(session, action)
         when = {"ref": action.ref, "day": day(wanted, language)}

@@ -155,3 +155,13 @@ def test_the_occurrence_a_returned_report_is_about_is_a_day_in_words() -> None:
     row = row | {"payload": row["payload"] | {"reported_occurrence": "2026-10-31"}}
     _, text, html = _text(as_bytes(sample_message(RENDERER, row, now=SAMPLE_NOW)))
     assert "(échéance du 31 octobre 2026)" in text and "2026-10-31" not in text and "2026-10-31" not in html
+
+
+def test_an_action_without_a_due_date_is_offered_no_extension() -> None:
+    facts = sample_facts()
+    facts = replace(facts, action=facts.action | {"kind": "start", "due": None, "extended_to": None})
+    _, text, html = _text(as_bytes(sample_message(RENDERER, language_row("checkin", 0, "es"), facts, now=SAMPLE_NOW)))
+    assert "Solicitar una prórroga" not in text and "Solicitar una prórroga" not in html
+    assert "Informar del avance" in text  # the other buttons stay
+    _, with_due, _ = _text(rendered("checkin", 0, "es"))
+    assert "Solicitar una prórroga" in with_due

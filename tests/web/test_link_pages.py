@@ -364,3 +364,22 @@ def test_the_secretariat_gives_an_action_handed_back_to_anyone(site) -> None:  #
     done = client.post(path, data={"csrf": csrf_of(shown.text), "to": "eval"})
     assert done.status_code == 200 and "III.a.3 now belongs to Nadia Haddad." in done.text
     assert _action(engine, "III.a.3").owner_id == "eval"
+
+
+def test_an_action_without_a_due_date_has_nothing_to_extend(site) -> None:  # type: ignore[no-untyped-def]
+    client, engine, settings = site
+    with transaction(engine) as session:
+        action = session.exec(select(Action).where(Action.ref == "III.a.2")).one()
+        action.kind, action.due, action.extended_to = "start", None, None
+        session.add(action)
+        owner = session.get(Owner, "pardev")
+        assert owner is not None
+        owner.language = "es"  # the link's person reads Spanish
+        session.add(owner)
+    extension = link_path(settings, "III.a.2", "pardev", "extension")
+    token = csrf_of(client.get(link_path(settings, "III.a.2", "pardev", "progress")).text)
+    refused = client.post(extension, data={"csrf": token, "to": "2000-09-30"})
+    assert refused.status_code == 400
+    assert "III.a.2 no tiene fecha límite" in refused.text and "has no due date" not in refused.text
+    with transaction(engine) as session:
+        assert session.exec(select(ExtensionRequest)).first() is None
