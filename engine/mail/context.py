@@ -264,7 +264,7 @@ def action_context(
     shown = len(facts.history)
     return base | {  # the facts' dicts are shared by every message of the pass; the sandbox keeps them unchanged
         "action": action,
-        "plan": facts.plan | {"called": plan_called(facts.plan, lang)},
+        "plan": {**facts.plan, "called": plan_called(facts.plan, lang)},
         "section": facts.section,
         "part": facts.part,
         "owner": facts.owner,

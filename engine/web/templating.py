@@ -101,11 +101,32 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     env.globals["words"] = lambda word: data_words(word, language)
     env.globals["alert"] = lambda text: alert_words(str(text), language)
     env.globals["alert_kind"] = alert_kind
+    env.globals["resolution"] = lambda text: resolution_words(str(text or ""), language)
     env.globals["read_as"] = lambda action: reading_words(action, language)
     return env
 
 
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+STEP = re.compile(r"escalate:(?P<level>\d+)(?:#(?P<again>\d+))?|remind:\w+:(?P<n>\d+)(?P<unit>bd|d|h)")
+
+
+def step_words(step: re.Match[str], language: str) -> str:
+    """Return a rules' step in words: "escalate:2#1" -> "escalation step 2 (repeated)", "remind:due:7d" ->
+    "reminder 7 days before"."""
+    if step["level"] is not None:
+        if step["again"]:
+            return gettext(language, "escalation step %(n)s (repeated)") % {"n": step["level"]}
+        return gettext(language, "escalation step %(n)s") % {"n": step["level"]}
+    n = int(step["n"])
+    if n == 0:
+        return gettext(language, "reminder on the day")
+    if step["unit"] == "bd":
+        return ngettext(language, "reminder %(n)s business day before", "reminder %(n)s business days before", n) % {
+            "n": n
+        }
+    if step["unit"] == "h":
+        return ngettext(language, "reminder %(n)s hour before", "reminder %(n)s hours before", n) % {"n": n}
+    return ngettext(language, "reminder %(n)s day before", "reminder %(n)s days before", n) % {"n": n}
 
 
 def reading_words(action: Any, language: str) -> str:
@@ -145,6 +166,30 @@ def alert_words(text: str, language: str) -> str:
         n = int(found.group(1))
         return ngettext(language, "overdue by %(n)s day", "overdue by %(n)s days", n) % {"n": n}
     return state_words(text, language)
+
+
+_EXTENDED = re.compile(r"extended to (\d{4}-\d\d-\d\d)")
+
+
+def resolution_words(text: str, language: str) -> str:
+    """Return why an escalation was closed (as the log keeps it, in English) in ``language``: "action done",
+    "extended to 2000-09-30" ("prorogée au 30 septembre 2000"); anything else through the data's words."""
+    found = _EXTENDED.fullmatch(text)
+    if found:
+        return gettext(language, "extended to %(day)s") % {"day": day(date.fromisoformat(found.group(1)), language)}
+    said = {
+        "report verified": gettext(language, "report verified"),
+        "report returned": gettext(language, "report returned"),
+        "report settled": gettext(language, "report settled"),
+        "occurrence done": gettext(language, "occurrence done"),
+        "action done": gettext(language, "action done"),
+        "action dropped": gettext(language, "action dropped"),
+        "action on_hold": gettext(language, "action put on hold"),
+        "action reported": gettext(language, "action reported implemented"),
+        "action open": gettext(language, "action reopened"),
+        "action in_progress": gettext(language, "action in progress"),
+    }
+    return said.get(text) or gettext(language, text.replace("_", " "))
 
 
 def alert_kind(text: str) -> str:
@@ -267,6 +312,9 @@ def data_words(word: object, language: str) -> str:
     text = str(word)
     if text.startswith("extended to ") and ISO_DAY.fullmatch(text[12:]):
         return gettext(language, "extended to %(day)s") % {"day": day(date.fromisoformat(text[12:]), language)}
+    step = STEP.fullmatch(text)
+    if step:  # a ladder's step: "escalate:2#1", "remind:due:7d"
+        return step_words(step, language)
     if text.startswith("sent in digest|"):  # "sent in digest|RECIPIENT|DAY"
         sent = text.rsplit("|", 1)[-1]
         if ISO_DAY.fullmatch(sent):

@@ -152,7 +152,7 @@ def test_the_action_sheet_shows_everything_about_an_action(site) -> None:  # typ
         "Read as",
         "Somchai Prasert",
         "Mei Tanaka → Amara Okafor → Office of the Director-General",
-        "remind:due:14d",
+        "reminder 14 days before",  # the step in words, not remind:due:14d
         "somchai.prasert@example.org",
         "2nd level",
         "Calendar UID",

@@ -189,3 +189,12 @@ def test_data_words_say_days_in_words_and_notes_in_the_readers_language() -> Non
         "incluido en un resumen",
     ]
     assert data_words(None, "fr") == ""
+    steps = ("escalate:2", "escalate:1#3", "remind:due:30d", "remind:due:1bd", "remind:start:0d")
+    assert [data_words(step, "fr") for step in steps] == [
+        "remontée, étape 2",
+        "remontée, étape 1 (répétée)",
+        "rappel 30 jours avant",
+        "rappel 1 jour ouvrable avant",
+        "rappel le jour même",
+    ]
+    assert data_words("remind:due:7d", "es") == "recordatorio 7 días antes"
