@@ -18,7 +18,7 @@ from engine.actions.links import preferences_url
 from engine.read.queries import find_action
 from engine.store import transaction
 from engine.store.models import Owner, Plan
-from engine.web.templating import browser_language
+from engine.web.templating import browser_language, resolution_words
 
 from ..web_support import NOW, action_id, csrf_of, link_path
 
@@ -248,3 +248,18 @@ def test_the_red_badge_marks_the_same_actions_whatever_the_language(site, langua
     for who in ("ed-devcoop", "hrd"):
         _speaks(engine, who, language)
     assert badges() == english
+
+
+@pytest.mark.parametrize(
+    ("closed", "language", "words"),
+    [
+        ("extended to 2000-09-30", "en", "extended to 30 September 2000"),
+        ("extended to 2000-09-30", "fr", "prorogée au 30 septembre 2000"),
+        ("extended to 2000-09-01", "es", "prorrogada hasta el 1 de septiembre de 2000"),
+        ("action done", "fr", "action réalisée"),
+        ("report returned", "es", "informe devuelto"),
+        ("action on_hold", "en", "action put on hold"),
+    ],
+)
+def test_why_an_escalation_closed_in_the_readers_words(closed: str, language: str, words: str) -> None:
+    assert resolution_words(closed, language) == words
