@@ -452,7 +452,7 @@ def _tell(
     payload: dict[str, Any] = {
         "role": "owner" if template in ("closure_returned", "closure_verified") else "verifier",
         "role_tz": person.timezone,
-        "date": _open_date(session, action, report, due, now),
+        "date": (open_day := _open_date(session, action, report, due, now)),
         "what": "due",
         "reported_by": reporter.name if reporter else report.reported_by,
         "reported_on": report.reported_at.date().isoformat(),
@@ -471,7 +471,8 @@ def _tell(
         "by": (decider.name if decider else report.decided_by) or "",
         "comment": report.comment,
         "report_id": report.id,
-        "reported_occurrence": report.occurrence,  # a recurring action's occurrence reported, or ""
+        # a recurring action's occurrence reported, or "" (also for work reported before any occurrence came)
+        "reported_occurrence": report.occurrence if report.occurrence == open_day else "",
     }
     tell_now(
         session.connection(),
