@@ -31,7 +31,18 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
-from engine.languages import DEFAULT, LANGUAGES, day, gettext, install, moment, ngettext, recurrence
+from engine.languages import (
+    DEFAULT,
+    LANGUAGES,
+    day,
+    elide,
+    gettext,
+    install,
+    moment,
+    ngettext,
+    quoted,
+    recurrence,
+)
 from engine.read.report import TemplateRefused
 from engine.read.report_model import EXTENSION_ASKED, state_words
 from engine.settings import Settings
@@ -103,6 +114,7 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     env.globals["alert_kind"] = alert_kind
     env.globals["resolution"] = lambda text: resolution_words(str(text or ""), language)
     env.globals["read_as"] = lambda action: reading_words(action, language)
+    env.globals["why_read"] = lambda action: reading_sentence(action, language)
     return env
 
 
@@ -148,6 +160,63 @@ def reading_words(action: Any, language: str) -> str:
     if field("after_ref"):
         bits.append(gettext(language, "after %(ref)s") % {"ref": field("after_ref")})
     return (" " if language == DEFAULT else ", ").join(bits)  # "deadline due 31 May 2000", "plazo, vence el ..."
+
+
+def reading_sentence(action: Any, language: str) -> str:
+    """Return the sentence saying how an action's time frame was read, in ``language``, from its stored fields
+    (kind, start, due, rrule, event, after_ref, needs_review): "Lu comme une échéance : 30 juin 2026."; ``action``
+    is a stored action or an import preview's fields. English readers get the reader's own sentence (``reason``,
+    which names the words it read) when there is one; the other languages never see it, as it is English."""
+
+    def field(name: str) -> Any:
+        return action.get(name) if isinstance(action, Mapping) else getattr(action, name, None)
+
+    said = str(field("reason") or "").strip()
+    if language == DEFAULT and said:
+        return said
+    kind = str(field("kind") or "unscheduled")
+    start, due = _as_day(field("start")), _as_day(field("due"))
+    rule = recurrence(str(field("rrule")), language) if field("rrule") else ""
+    values = {
+        "start": day(start, language),
+        "due": day(due, language),
+        "rule": rule,
+        "event": quoted(field("event"), language) if field("event") else "",
+    }
+    if kind == "deadline" and due:
+        text = gettext(language, "Read as a deadline: %(due)s.")
+    elif kind == "window" and start and due:
+        text = gettext(language, "Read as a window from %(start)s to %(due)s.")
+    elif kind == "window" and due:
+        text = gettext(language, "Read as a window ending on %(due)s.")
+    elif kind == "start" and start:
+        text = gettext(language, "Read as a start: %(start)s.")
+    elif kind == "recurring" and rule and start:
+        text = gettext(language, "Read as recurring, %(rule)s, first on %(start)s.")
+    elif kind == "recurring" and rule:
+        text = gettext(language, "Read as recurring, %(rule)s.")
+    elif kind == "recurring":
+        text = gettext(language, "Read as recurring, with no calendar rule.")
+    elif kind == "continuous" and due:
+        text = gettext(language, "Read as continuous work until %(due)s.")
+    elif kind == "continuous" and start:
+        text = gettext(language, "Read as continuous work with no end date, from %(start)s.")
+    elif kind == "continuous":
+        text = gettext(language, "Read as continuous work with no end date.")
+    elif kind == "event" and values["event"]:
+        text = gettext(language, "Read as tied to an event, %(event)s, not to a date.")
+    elif kind == "unscheduled" or kind not in DATA_WORDS:
+        text = gettext(language, "Read as unscheduled: no date could be taken from it.")
+    else:  # a kind whose dates are missing
+        text = gettext(language, "Read as %(kind)s, with no date.") % {"kind": gettext(language, kind)}
+    bits = [text % values]
+    if rule and kind == "continuous":
+        bits.append(gettext(language, "Its rhythm: %(rule)s.") % values)
+    if field("after_ref"):
+        bits.append(gettext(language, "It follows %(ref)s.") % {"ref": field("after_ref")})
+    if field("needs_review"):
+        bits.append(gettext(language, "Needs review: someone should confirm this reading."))
+    return elide(" ".join(bits), language)
 
 
 def _as_day(value: Any) -> date | None:

@@ -554,3 +554,138 @@ def test_the_action_pages_history_and_messages_are_in_the_readers_words(site) ->
     history = hrd.get(f"/actions/{ident}").text.split("<h2>Historique</h2>")[1].split("</table>")[0]
     assert "partially_accepted" not in history and "in_progress" not in history and "at risk" not in history
     assert "partiellement acceptée" in history and "à risque" in history and "acceptée" in history
+
+
+# How each kind of reading is said, from the stored fields: English without the reader's own sentence, French and
+# Spanish always (the reader's sentence is English, so they never see it).
+READINGS = [
+    (
+        {"kind": "deadline", "due": "2026-06-30"},
+        "Read as a deadline: 30 June 2026.",
+        "Lu comme une échéance : 30 juin 2026.",
+        "Leído como plazo: 30 de junio de 2026.",
+    ),
+    (
+        {"kind": "window", "start": "2027-01-01", "due": "2027-12-31"},
+        "Read as a window from 1 January 2027 to 31 December 2027.",
+        "Lu comme une période du 1er janvier 2027 au 31 décembre 2027.",
+        "Leído como periodo del 1 de enero de 2027 al 31 de diciembre de 2027.",
+    ),
+    (
+        {"kind": "window", "due": "2026-09-04"},
+        "Read as a window ending on 4 September 2026.",
+        "Lu comme une période se terminant le 4 septembre 2026.",
+        "Leído como periodo que termina el 4 de septiembre de 2026.",
+    ),
+    (
+        {"kind": "start", "start": date(2025, 1, 1)},
+        "Read as a start: 1 January 2025.",
+        "Lu comme un début : 1er janvier 2025.",
+        "Leído como inicio: 1 de enero de 2025.",
+    ),
+    (
+        {"kind": "recurring", "start": "2027-01-15", "rrule": "FREQ=MONTHLY;INTERVAL=6"},
+        "Read as recurring, every six months, first on 15 January 2027.",
+        "Lu comme récurrent, tous les six mois, la première fois le 15 janvier 2027.",
+        "Leído como recurrente, cada seis meses, la primera vez el 15 de enero de 2027.",
+    ),
+    (
+        {"kind": "recurring", "rrule": "FREQ=YEARLY"},
+        "Read as recurring, every year.",
+        "Lu comme récurrent, tous les ans.",
+        "Leído como recurrente, cada año.",
+    ),
+    (
+        {"kind": "recurring", "needs_review": True},
+        "Read as recurring, with no calendar rule. Needs review: someone should confirm this reading.",
+        "Lu comme récurrent, sans règle de calendrier. À examiner : quelqu'un doit confirmer cette lecture.",
+        "Leído como recurrente, sin regla de calendario. Por examinar: alguien debe confirmar esta lectura.",
+    ),
+    (
+        {"kind": "continuous"},
+        "Read as continuous work with no end date.",
+        "Lu comme un travail continu sans date de fin.",
+        "Leído como trabajo continuo sin fecha de fin.",
+    ),
+    (
+        {"kind": "continuous", "start": "2026-03-01", "rrule": "FREQ=MONTHLY"},
+        "Read as continuous work with no end date, from 1 March 2026. Its rhythm: every month.",
+        "Lu comme un travail continu sans date de fin, à partir du 1er mars 2026. Son rythme : tous les mois.",
+        "Leído como trabajo continuo sin fecha de fin, desde el 1 de marzo de 2026. Su ritmo: cada mes.",
+    ),
+    (
+        {"kind": "continuous", "due": "2026-12-31"},
+        "Read as continuous work until 31 December 2026.",
+        "Lu comme un travail continu jusqu'au 31 décembre 2026.",
+        "Leído como trabajo continuo hasta el 31 de diciembre de 2026.",
+    ),
+    (
+        {"kind": "event", "event": "the next General Assembly", "needs_review": True},
+        "Read as tied to an event, “the next General Assembly”, not to a date."
+        " Needs review: someone should confirm this reading.",
+        "Lu comme lié à un événement, «\u00a0the next General Assembly\u00a0», et non à une date."
+        " À examiner : quelqu'un doit confirmer cette lecture.",
+        "Leído como vinculado a un acontecimiento, «the next General Assembly», no a una fecha."
+        " Por examinar: alguien debe confirmar esta lectura.",
+    ),
+    (
+        {"kind": "unscheduled", "needs_review": True},
+        "Read as unscheduled: no date could be taken from it. Needs review: someone should confirm this reading.",
+        "Lu comme non programmé : aucune date n'a pu en être tirée."
+        " À examiner : quelqu'un doit confirmer cette lecture.",
+        "Leído como sin programar: no se pudo sacar ninguna fecha. Por examinar: alguien debe confirmar esta lectura.",
+    ),
+    (
+        {"kind": "deadline", "due": "2026-06-30", "after_ref": "II.3.1"},
+        "Read as a deadline: 30 June 2026. It follows II.3.1.",
+        "Lu comme une échéance : 30 juin 2026. Elle fait suite à II.3.1.",
+        "Leído como plazo: 30 de junio de 2026. Sigue a II.3.1.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@pytest.mark.parametrize(
+    ("fields", "en", "fr", "es"), READINGS, ids=lambda v: v.get("kind") if isinstance(v, dict) else ""
+)
+def test_each_kind_of_reading_has_its_words_in_each_language(
+    fields: dict[str, object], en: str, fr: str, es: str, language: str
+) -> None:
+    from engine.web.templating import reading_sentence
+
+    said = reading_sentence(fields, language)
+    assert said == {"en": en, "fr": fr, "es": es}[language]
+    if language != "en":
+        assert "Read as" not in said and "review" not in said and "FREQ" not in said
+
+
+def test_an_english_reader_keeps_the_readers_own_sentence_and_no_one_else_sees_it() -> None:
+    from engine.web.templating import reading_sentence
+
+    fields = {"kind": "deadline", "due": date(2026, 6, 30), "reason": "Read as a deadline on 2026-06-30 ('juin 2026')."}
+    assert reading_sentence(fields, "en") == "Read as a deadline on 2026-06-30 ('juin 2026')."
+    assert reading_sentence(fields, "fr") == "Lu comme une échéance : 30 juin 2026."
+    assert reading_sentence(fields, "es") == "Leído como plazo: 30 de junio de 2026."
+
+
+@pytest.mark.parametrize(("language", "opening"), [("fr", "Lu comme "), ("es", "Leído como ")])
+def test_the_action_page_says_why_it_was_read_so_in_the_readers_language(site, language: str, opening: str) -> None:  # type: ignore[no-untyped-def]
+    from markupsafe import escape
+
+    from engine.store.models import Owner
+    from engine.web.templating import reading_sentence
+
+    client, engine, *_ = site
+    ident = action_id(engine, "II.3.2")
+    english = client("hrd").get(f"/actions/{ident}").text
+    with transaction(engine) as session:
+        action = session.get(Action, ident)
+        person = session.get(Owner, "hrd")
+        assert action is not None and person is not None and action.reason.startswith("Read as")
+        assert str(escape(action.reason)) in english  # English readers: the reader's own sentence
+        said = reading_sentence(action, language)
+        person.language = language
+        session.add(person)
+    page = client("hrd").get(f"/actions/{ident}").text
+    assert said.startswith(opening) and f"<dd>{escape(said)}</dd>" in page
+    assert "Read as" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import Engine, func
@@ -265,3 +266,38 @@ def test_the_preview_shows_owner_changes_and_schedules_read_again(site, tmp_path
     assert "Nothing would change." not in html
     done = admin.post("/import/confirm", data={"csrf": csrf_of(html), "token": _token(html)})
     assert "Owner changed: R1: Mei Tanaka → Rafael Quispe" in done.text
+
+
+@pytest.mark.parametrize(
+    ("language", "unscheduled", "event"),
+    [
+        ("en", "Read as unscheduled", "Read as tied to an event, 'next General Assembly'"),
+        ("fr", "Lu comme non programmé", "Lu comme lié à un événement, «\u00a0next General Assembly\u00a0»"),
+        ("es", "Leído como sin programar", "Leído como vinculado a un acontecimiento, «next General Assembly»"),
+    ],
+)
+def test_the_preview_says_why_each_row_needs_review_in_the_readers_language(  # type: ignore[no-untyped-def]
+    site, tmp_path: Path, language: str, unscheduled: str, event: str
+) -> None:
+    from markupsafe import escape
+
+    from engine.store.models import Owner
+
+    client, engine, *_ = site
+    with transaction(engine) as session:
+        person = session.get(Owner, "secretariat")
+        assert person is not None
+        person.language = language
+        session.add(person)
+    sheet = tmp_path / "suivi.csv"
+    sheet.write_text(
+        "Action,Deadline\nFund the audit,when funding allows\nBrief the members,after the next General Assembly\n",
+        encoding="utf-8",
+    )
+    status, html = _upload(client("secretariat"), sheet, date="2024-03-04")
+    assert status == 200, html
+    review = html.split("</h2>\n<ul>", 1)[1].split("</ul>", 1)[0]
+    items = re.findall(r"<li>(.*?)</li>", review)
+    assert len(items) == 2
+    assert str(escape(unscheduled)) in items[0] and str(escape(event)) in items[1]
+    assert language == "en" or "Read as" not in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from sqlmodel import select
 
 from engine.store import transaction
@@ -100,3 +101,27 @@ def test_the_day_the_plan_is_shown_as_of_is_chosen_with_a_form(site) -> None:  #
     assert 'value="2000-01-31"' in earlier and "as of <strong>31 January 2000</strong>" in earlier
     assert 'href="#after-timeline"' in page and 'id="after-timeline"' in page  # the marks can be skipped
     assert admin.get("/plan?as_of=31/01/2000").status_code == 400
+
+
+@pytest.mark.parametrize(("language", "opening"), [("fr", "Lu comme "), ("es", "Leído como ")])
+def test_the_review_queue_says_how_each_time_frame_was_read_in_the_readers_language(  # type: ignore[no-untyped-def]
+    site, language: str, opening: str
+) -> None:
+    from markupsafe import escape
+
+    from engine.store.models import Owner
+    from engine.web.templating import reading_sentence
+
+    client, engine, *_ = site
+    assert "Read as" in client("secretariat").get("/plan").text  # English readers: the reader's own sentences
+    with transaction(engine) as session:
+        queue = session.exec(select(Action).where(Action.needs_review == True)).all()  # noqa: E712
+        said = [reading_sentence(action, language) for action in queue]
+        person = session.get(Owner, "secretariat")
+        assert person is not None and len(said) == 13
+        person.language = language
+        session.add(person)
+    page = client("secretariat").get("/plan").text
+    for sentence in said:
+        assert sentence.startswith(opening) and f'<p class="hint">{escape(sentence)}</p>' in page
+    assert "Read as" not in page
