@@ -121,6 +121,26 @@ _ELISION = re.compile(r"\b([dD]|[qQ]u)e (?=[AEIOUYÀÂÉÈÊÎÔÛŒaeiouyàâé
 QUOTES = {"en": ("“", "”"), "fr": ("«\u00a0", "\u00a0»"), "es": ("«", "»")}
 
 
+_ELIDES = re.compile(r"[AEIOUYÀÂÉÈÊÎÔÛŒaeiouyàâéèêëîïôûœ][a-zà-ÿœ]|H[aeiouyéèêâîô][a-zà-ÿ]")
+_VOWEL_FIRST = frozenset("AEIOUYÀÂÉÈÊÎÔÛŒaeiouyàâéèêëîïôûœH")
+
+
+def elide_values(text: str, values: dict[str, Any]) -> str:
+    """Return a French sentence whose ``values`` were put in, with "de" and "que" elided before those of them
+    that begin with a vowel or a mute h: "relevant de Amélie" -> "relevant d'Amélie". Only the values are
+    looked at (most are dates, numbers and references, and are passed over at once). A ``Markup`` stays one."""
+    done = str(text)
+    for value in values.values():
+        if not (isinstance(value, str) and value[:1] in _VOWEL_FIRST and _ELIDES.match(value)):
+            continue
+        if f"e {value}" in done:  # "de Amélie", "que Amélie": then the word before is checked whole
+            before = re.compile(rf"(?<![\w'])([dD]|[qQ]u)e {re.escape(value)}")
+            done = before.sub(lambda found, v=value: f"{found[1]}'{v}", done)
+    if done == text:
+        return text
+    return done if type(text) is str else text.__class__(done)
+
+
 def elide(text: str, language: str = DEFAULT) -> str:
     """Return ``text`` with French elision where a value follows "de" or "que": "de Amélie" -> "d'Amélie" (other
     languages: unchanged). A ``Markup`` stays ``Markup``."""
@@ -183,6 +203,18 @@ def _every(freq: str, n: int, language: str) -> str | None:
     return None
 
 
+def _eliding(function: Any) -> Any:
+    """Return Jinja's gettext ``function`` with French elision of its result (the same context it is passed)."""
+    from functools import wraps
+
+    @wraps(function)  # keeps the mark telling Jinja to pass the context
+    def eliding(*args: Any, **values: Any) -> Any:
+        text = function(*args, **values)
+        return elide_values(text, values) if values else text
+
+    return eliding
+
+
 def install(environment: Any, language: str) -> Any:
     """Give a Jinja2 environment ``language``'s ``{% trans %}``, ``_()``, ``gettext`` and ``ngettext``; return it.
 
@@ -197,6 +229,8 @@ def install(environment: Any, language: str) -> Any:
     environment.filters["quoted"] = lambda value: quoted(value, language)
     environment.filters["recurrence"] = lambda value: recurrence(value, language)
     environment.globals["colon"] = gettext(language, "%(label)s:") % {"label": ""}  # French: a space before it
-    if language == "fr":  # every value a template prints, a translated sentence among them, with French elision
-        environment.finalize = lambda value: elide(value, language) if isinstance(value, str) else value
+    if language == "fr":  # a translated sentence with values elides as French does: "d'Amélie"
+        for name in ("_", "gettext", "ngettext", "pgettext", "npgettext"):
+            if name in environment.globals:
+                environment.globals[name] = _eliding(environment.globals[name])
     return environment

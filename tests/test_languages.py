@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 from jinja2 import DictLoader, Environment
 
 from engine.languages import (
@@ -19,6 +20,7 @@ from engine.languages import (
     DOMAIN,
     LANGUAGES,
     compile_catalog,
+    elide_values,
     day,
     install,
     language_of,
@@ -247,6 +249,29 @@ def test_no_page_chooses_a_style_by_the_words_it_shows() -> None:
 )
 def test_a_recurrence_rule_in_words(rule: str, words: list[str]) -> None:
     assert [recurrence(rule, lang) for lang in LANGUAGES] == words
+
+
+def test_french_elides_de_and_que_before_a_value_beginning_with_a_vowel_or_a_mute_h() -> None:
+    said = elide_values("Action relevant de Amélie Dubois", {"name": "Amélie Dubois"})
+    assert said == "Action relevant d'Amélie Dubois"
+    assert elide_values("Aide Amélie, et que Hélène", {"a": "Amélie", "h": "Hélène"}) == "Aide Amélie, et qu'Hélène"
+    unchanged = "de I.1.3, de ONU, de Jean"
+    assert elide_values(unchanged, {"r": "I.1.3", "o": "ONU", "j": "Jean", "n": 3}) == unchanged
+    html = elide_values(Markup("de <b>x</b> de Hélène"), {"n": "Hélène"})
+    assert isinstance(html, Markup) and html == Markup("de <b>x</b> d'Hélène")
+
+
+def test_a_french_template_elides_its_sentences_values() -> None:
+    env = install(Environment(autoescape=True), "fr")
+    source = "{% trans name=n %}{{ name }}'s action{% endtrans %} | {{ _(\"%(name)s's action\", name=n) }}"
+    page = env.from_string(source)
+    assert page.render(n="Amélie Dubois") == "Action relevant d'Amélie Dubois | Action relevant d'Amélie Dubois"
+    assert (
+        install(Environment(), "es")
+        .from_string("{% trans name=n %}{{ name }}'s action{% endtrans %}")
+        .render(n="Amélie")
+        .endswith("de Amélie")
+    )
     assert _unmarked(unmarked) == (["Dear"], [])
 
 

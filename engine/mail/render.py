@@ -35,7 +35,7 @@ from jinja2.nodes import EvalContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from engine.languages import DEFAULT, LANGUAGES, install, translations
+from engine.languages import DEFAULT, LANGUAGES, elide_values, install, translations
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +226,29 @@ def _fast_gettext(env: ImmutableSandboxedEnvironment, language: str) -> Immutabl
         variables.setdefault("num", num)
         text = catalog.ngettext(singular, plural, num)
         return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+    if language == "fr":  # a value after "de" or "que" elides as French does: "d'Amélie"
+        return _french(env, catalog)
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+    return env
+
+
+def _french(env: ImmutableSandboxedEnvironment, catalog: Any) -> ImmutableSandboxedEnvironment:
+    """Give ``env`` the French ``_``, ``gettext`` and ``ngettext``: as ``_fast_gettext``'s, with elision where a
+    value that may need it came in."""
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+        text = catalog.gettext(message)
+        text = (Markup(text) if eval_ctx.autoescape else text) % variables
+        return elide_values(text, variables) if variables else text
+
+    @pass_eval_context
+    def ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = catalog.ngettext(singular, plural, num)
+        text = (Markup(text) if eval_ctx.autoescape else text) % variables
+        return elide_values(text, variables)
 
     env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
     return env
