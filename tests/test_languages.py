@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import ast
 import re
 import subprocess
 import sys
@@ -12,23 +11,23 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
-from markupsafe import Markup
 from jinja2 import DictLoader, Environment
+from markupsafe import Markup
 
 from engine.languages import (
     CATALOGS,
     DOMAIN,
     LANGUAGES,
     compile_catalog,
-    elide_values,
     day,
+    elide_values,
     install,
     language_of,
     language_problem,
     moment,
     month,
-    recurrence,
     number,
+    recurrence,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +171,7 @@ def test_every_text_of_an_email_template_is_marked_for_translation() -> None:
             found[path.name] = words[:8] + attributes[:8]
     assert found == {}, f"e-mail text not marked for translation ({{% trans %}} or _()): {found}"
     unmarked = "{% extends 'email/_base.txt.j2' %}{% block body %}Dear {{ name }},{% endblock %}"
+    assert _unmarked(unmarked) == (["Dear"], [])
 
 
 GETTEXT_CALLS = frozenset({"gettext", "ngettext", "_"})
@@ -272,65 +272,3 @@ def test_a_french_template_elides_its_sentences_values() -> None:
         .render(n="Amélie")
         .endswith("de Amélie")
     )
-    assert _unmarked(unmarked) == (["Dear"], [])
-
-
-GETTEXT_CALLS = frozenset({"gettext", "ngettext", "_"})
-
-
-def _is_message(node: ast.AST) -> bool:
-    """A translated message: ``gettext(...)``, or one filled with its values (``gettext(...) % {...}``)."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-        node = node.left
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GETTEXT_CALLS
-
-
-def _glued(source: str) -> list[int]:
-    """Return the lines where a translated message is glued to other text with ``+`` or inside an f-string."""
-    return [node.lineno for node in ast.walk(ast.parse(source)) if _glues(node)]  # type: ignore[attr-defined]
-
-
-def _glues(node: ast.AST) -> bool:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _is_message(node.left) or _is_message(node.right)
-    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
-        return _is_message(node.value)
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(part, ast.FormattedValue) and _is_message(part.value) for part in node.values)
-    return False
-
-
-# Where messages with values are made for e-mails, pages and feeds.
-MESSAGE_SOURCES = ("engine/mail", "engine/web", "engine/calendars", "engine/read/escalation_review.py")
-
-
-def test_no_translated_message_is_glued_to_other_text() -> None:
-    """A sentence built around values is one message with placeholders; gluing translated pieces with ``+`` or an
-    f-string fixes the English word order and punctuation in every language."""
-    found = {}
-    for place in MESSAGE_SOURCES:
-        path = ROOT / place
-        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            lines = _glued(source.read_text(encoding="utf-8"))
-            if lines:
-                found[str(source.relative_to(ROOT))] = lines
-    assert found == {}, f"translated messages glued to other text (use one message with %(name)s): {found}"
-
-
-def test_the_glue_check_finds_glued_messages() -> None:
-    glued = 'a = gettext(x, "Escalated") + f": {o}"\nb += ", " + gettext(x, "%(n)s times") % {"n": 2}\n'
-    assert _glued(glued) == [1, 2]
-    assert _glued("c = f\"{ngettext(x, 'a', 'b', n) % {}} late\"\n") == [1]
-    assert _glued('d = gettext(x, "%(what)s: %(title)s") % {"what": w, "title": t}\n') == []
-
-
-def test_no_page_chooses_a_style_by_the_words_it_shows() -> None:
-    """A badge's colour follows a state value (``g.overdue``, ``alert_kind(w)``), never a test of the words shown,
-    which change with the reader's language."""
-    tests = re.compile(r"\.(startswith|endswith)\(|\bin\s+\w+\.\w*words\b")
-    found = {
-        path.name: tests.findall(path.read_text(encoding="utf-8"))
-        for path in sorted((ROOT / "templates").rglob("*.j2"))
-        if tests.search(path.read_text(encoding="utf-8"))
-    }
-    assert found == {}, f"templates testing the words shown: {found}"
