@@ -31,6 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.actions.access import Viewer
+from engine.importing import OWNER_CHANGED
 from engine.languages import (
     DEFAULT,
     LANGUAGES,
@@ -214,9 +215,27 @@ def reading_sentence(action: Any, language: str) -> str:
         bits.append(gettext(language, "Its rhythm: %(rule)s.") % values)
     if field("after_ref"):
         bits.append(gettext(language, "It follows %(ref)s.") % {"ref": field("after_ref")})
-    if field("needs_review"):
+    owner = _OWNER_CHANGED.match(said)
+    if owner:  # a review asked for by a re-import, not by the reading: say why first
+        had = owner["had"] if owner["had"] != _HANDED_BACK else gettext(language, _HANDED_BACK)
+        bits.insert(
+            0,
+            gettext(
+                language,
+                "The plan file changed the owner you had chosen: it now names %(now)s; you had given it to %(had)s."
+                " %(now)s owns it now; reassign it if %(had)s should keep it.",
+            )
+            % {"now": owner["now"], "had": had},
+        )
+    elif field("needs_review"):
         bits.append(gettext(language, "Needs review: someone should confirm this reading."))
     return elide(" ".join(bits), language)
+
+
+_HANDED_BACK = N_("nobody (it was handed back)")
+_OWNER_CHANGED = re.compile(
+    re.escape(OWNER_CHANGED) + r": the plan now names (?P<now>.+?); you had given it to (?P<had>.+?)\. "
+)
 
 
 def _as_day(value: Any) -> date | None:

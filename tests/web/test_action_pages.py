@@ -8,12 +8,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlmodel import select
 
 from engine.calendars.build import Feed, FeedOptions
 from engine.calendars.feeds import FeedService
 from engine.clock import FixedClock
+from engine.plandoc import KINDS
 from engine.store import transaction
 from engine.store.models import Action, ActionChange, Escalation, Outbox
 
@@ -689,3 +692,58 @@ def test_the_action_page_says_why_it_was_read_so_in_the_readers_language(site, l
     page = client("hrd").get(f"/actions/{ident}").text
     assert said.startswith(opening) and f"<dd>{escape(said)}</dd>" in page
     assert "Read as" not in page
+
+
+def test_a_review_asked_for_by_a_change_of_owner_says_so_in_the_readers_language() -> None:
+    from engine.importing import OWNER_CHANGED
+    from engine.web.templating import reading_sentence
+
+    reason = (
+        f"{OWNER_CHANGED}: the plan now names Amélie Roux; you had given it to nobody (it was handed back). "
+        "Amélie Roux owns it now; reassign it if nobody (it was handed back) should keep it. "
+        "The time frame reads: Read as a deadline on 2026-06-30 ('June 2026')."
+    )
+    fields = {"kind": "deadline", "due": "2026-06-30", "needs_review": True, "reason": reason}
+    assert reading_sentence(fields, "en") == reason
+    french = reading_sentence(fields, "fr")
+    assert french.startswith("Le fichier du plan a changé le responsable que vous aviez choisi : il nomme désormais")
+    assert "Amélie Roux" in french and "personne (elle avait été rendue)" in french
+    assert french.endswith("Lu comme une échéance : 30 juin 2026.") and "À examiner" not in french
+    spanish = reading_sentence(fields, "es")
+    assert "ahora nombra a Amélie Roux" in spanish and "nadie (se había devuelto)" in spanish
+    assert spanish.endswith("Leído como plazo: 30 de junio de 2026.")
+    assert "plan now names" not in french + spanish and "Read as" not in french + spanish
+
+
+@given(
+    kind=st.sampled_from(KINDS),
+    start=st.none() | st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    due=st.none() | st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    rrule=st.none() | st.sampled_from(["FREQ=MONTHLY;INTERVAL=3", "FREQ=YEARLY;BYMONTH=3", "FREQ=WEEKLY"]),
+    event=st.none() | st.text(min_size=1, max_size=30),
+    needs_review=st.booleans(),
+    language=st.sampled_from(["fr", "es"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_reading_is_said_in_french_or_spanish_with_no_english_and_its_dates_in_words(
+    kind: str,
+    start: date | None,
+    due: date | None,
+    rrule: str | None,
+    event: str | None,
+    needs_review: bool,
+    language: str,
+) -> None:
+    from engine.languages import day
+    from engine.web.templating import reading_sentence
+
+    fields = dict(kind=kind, start=start, due=due, rrule=rrule, event=event, needs_review=needs_review)
+    fields["reason"] = "Read as something ('the words')."
+    said = reading_sentence(fields, language)
+    assert said.startswith({"fr": "Lu comme ", "es": "Leído como "}[language]) and said.endswith(".")
+    assert "Read as" not in said and "%(" not in said and "FREQ" not in said and "review" not in said
+    if kind in ("deadline", "window") and due:
+        assert day(due, language) in said
+    if kind in ("start", "window") and start and (kind == "start" or due):
+        assert day(start, language) in said
+    assert needs_review == ({"fr": "À examiner", "es": "Por examinar"}[language] in said)
