@@ -134,8 +134,8 @@ def elide_values(text: str, values: dict[str, Any]) -> str:
         if not (isinstance(value, str) and value[:1] in _VOWEL_FIRST and _ELIDES.match(value)):
             continue
         if f"e {value}" in done:  # "de Amélie", "que Amélie": then the word before is checked whole
-            before = re.compile(rf"(?<![\w'])([dD]|[qQ]u)e {re.escape(value)}")
-            done = before.sub(lambda found, v=value: f"{found[1]}'{v}", done)
+            before = re.compile(rf"(?<![\w'])([dD]|[qQ]u)e ({re.escape(value)})")
+            done = before.sub(r"\1'\2", done)
     if done == text:
         return text
     return done if type(text) is str else text.__class__(done)
