@@ -93,7 +93,8 @@ def render_svg(report: Report, rrules: dict[str, str] | None = None, language: s
     out.append(f'<line x1="{today}" y1="20" x2="{today}" y2="{height - 20}" stroke="#000" stroke-dasharray="4 3"/>')
     near_edge = today > WIDTH - 90  # the day's label goes to the left of the line rather than off the picture
     anchor = f'x="{today - 3}" text-anchor="end"' if near_edge else f'x="{today + 3}"'
-    out.append(f'<text {anchor} y="28" font-weight="bold">{report.as_of.isoformat()}</text>')
+    shown = escape(format_date(report.as_of, "medium", locale=LOCALES.get(language, LOCALES[DEFAULT])))  # 3 nov. 2026
+    out.append(f'<text {anchor} y="28" font-weight="bold">{shown}</text>')
     out += _legend(height, language)
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -41,7 +41,7 @@ def test_the_example_plan_svg_is_well_formed(database_url: str) -> None:
     svg = render_svg(report, {"I.1a.2": "FREQ=YEARLY"})
     root = ElementTree.fromstring(svg)
     assert root.tag.endswith("svg")
-    assert svg.count("Part I") >= 1 and "2000-12-31" in svg
+    assert svg.count("Part I") >= 1 and ">31 Dec 2000</text>" in svg
     lanes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "lane"]
     assert len(lanes) == 3  # one lane per Part
     assert len(marks(svg)) == len([x for x in report.lines() if x.due or x.start or x.ref == "I.1a.2"])
@@ -146,7 +146,7 @@ def test_year_labels_stay_inside_the_picture_and_short_plans_get_month_ticks() -
     assert not [el for el in ElementTree.fromstring(long).iter(f"{SVG}line") if el.get("class") == "month"]
     assert [t for _, t in texts(long) if t.isdigit() and len(t) == 4] == [str(y) for y in range(2000, 2006)]
     late_day = render_svg(report_of(line("D.1", due=date(2000, 3, 1)), as_of=date(2000, 12, 30)))
-    day_label = next(el for el in ElementTree.fromstring(late_day).iter(f"{SVG}text") if el.text == "2000-12-30")
+    day_label = next(el for el in ElementTree.fromstring(late_day).iter(f"{SVG}text") if el.text == "30 Dec 2000")
     assert day_label.get("text-anchor") == "end"  # the day's label near the right edge reads leftwards
 
 
@@ -165,6 +165,7 @@ def test_a_plan_without_a_symbol_is_named_by_its_title() -> None:
     report = Report(plan, date(2027, 10, 31), [PartBlock("I", "Parte", [IssueBlock("1", "x", [line("R1")])])], [])
     svg = render_svg(report, None, "es")
     assert "Cronología de Plan de acción 2027 al 31 de octubre de 2027" in svg and "Cronología de  al" not in svg
+    assert ">31 oct 2027</text>" in svg and "2027-10-31" not in svg  # the day's line says the day in words
     assert render_markdown(report, "es").startswith("# Informe de situación: Plan de acción 2027\n")
     page = render_html(report, language="es")
     assert "Informe de situación: Plan de acción 2027</h1>" in page and "Informe de situación: <" not in page
