@@ -133,6 +133,22 @@ def cli(capsys: pytest.CaptureFixture[str], workdir: Path, database_url: str):  
     return invoke
 
 
+def bring_pending_due(url: str) -> int:
+    """Make every pending message due an hour ago, as if its recipient's working day had come (a message
+    queued from the command line waits for it, and the command line reads the real clock); return how many."""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.store.tables import OUTBOX
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        count = conn.execute(
+            OUTBOX.update().where(OUTBOX.c.status == "pending").values(due_at=datetime.now(UTC) - timedelta(hours=1))
+        ).rowcount
+    engine.dispose()
+    return count
+
+
 def snapshot(url: str) -> dict[str, list[tuple[object, ...]]] | None:
     """Return every row of every table (sorted), or None when the SQLite file does not exist."""
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():

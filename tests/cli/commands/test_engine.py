@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ...conftest import ROOT, snapshot
+from ...conftest import ROOT, bring_pending_due, snapshot
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
 SIM_KEYS = {"at", "action", "recipient", "type", "level"}
@@ -120,6 +120,7 @@ def test_tick_refuses_a_time_without_zone(plan) -> None:  # type: ignore[no-unty
 def test_status_counts_the_outbox_and_says_when_no_service_ticked(plan) -> None:  # type: ignore[no-untyped-def]
     assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0  # queues a message to the secretariat
     pending = jsonl(plan("outbox", "--pending", "--json").out)
+    assert bring_pending_due(plan.url) == len(pending)  # its recipient's working day has come
     report = json.loads(plan("status", "--json").out)
     assert report["last_tick"] is None  # no tick has run yet
     assert (report["pending"], report["failed"]) == (len(pending), 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ...conftest import snapshot
+from ...conftest import bring_pending_due, snapshot
 from ...smtpserver import Recorder, free_port, smtp_server
 
 PLAN = "plans/gb276-tc2-implementation-plan.txt"
@@ -61,9 +61,10 @@ def test_send_test_when_the_server_is_unreachable_exits_1(cli, monkeypatch: pyte
 
 
 def test_dispatch_sends_what_is_pending_to_the_maildir(plan) -> None:  # type: ignore[no-untyped-def]
-    assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0  # queues a message for now
+    assert plan("not-mine", "I.2c.3", "--note", "belongs to EMP").code == 0  # queues a message to the secretariat
     pending = jsonl(plan("outbox", "--pending", "--json").out)
     assert len(pending) == 1
+    assert bring_pending_due(plan.url) == 1  # its recipient's working day has come
     result = plan("dispatch")
     assert result.code == 0, result.err
     assert result.out.startswith("Sent 1, failed 0, retrying 0, deferred 0")
