@@ -41,7 +41,8 @@ from engine.timeframe import detect_plan
 OWNER_CHANGED = "The plan file changed the owner you had chosen"
 
 FORMATS = (
-    "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix'), "
+    "the plan's own text format (a symbol line such as GB.276/TC/2 and a table after 'Appendix', "
+    "'Annexe' or 'Anexo'), "
     "a Word document (.docx) or a PDF holding the plan's table, "
     "a planwatch plan file (YAML with 'plan:' and 'actions:') "
     "or an owners directory (YAML 'owners:' or CSV with id,name,email,...)"

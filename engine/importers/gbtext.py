@@ -1,8 +1,11 @@
 """Governing Body plans of action converted to text: a front matter and an appendix of pipe tables.
 
 The family this reads: a symbol line (``GB.276/TC/2``), a date line (``Geneva, 28 September 1999.``),
-a line ``Appendix``, then one table per Part. A Part line is ``Part I -- Title | ||`` (Roman numerals,
-letters or digits, any case, with ``--``, ``-``, ``:`` or ``.``; ``Section 1 - Title`` too). A header
+a line ``Appendix``, then one table per Part. French and Spanish papers have the same layout in their own
+words (``Genève, le 4 mars 2024.``, ``Annexe``/``Anexo``, ``Partie``/``Parte``, ``Calendrier``/``Plazo``);
+their Appendix word gives the plan's language, so its time frames are read in it. A Part line is
+``Part I -- Title | ||`` (``Partie``, ``Parte``; Roman numerals, letters or digits, any case, with ``--``,
+``-``, ``:`` or ``.``; ``Section 1 - Title`` and ``Sección 1 - Título`` too). A header
 row has two to five cells, one line each, ending in a time-frame heading (``Time frame |``,
 ``Deadline |``, ``Target date |`` ...). Issue headings are numbered ``1.``, ``1(a)``, ``(a)``, ``A.1``
 or ``1.1``. After conversion each cell ends in ``|``: an action row is an empty cell line ``|``,
@@ -26,6 +29,7 @@ from typing import Any
 from engine.errors import InputError, Location
 from engine.importers.places import zone_for_place
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
+from engine.timeframe.languages import plain
 
 SYMBOL_RE = re.compile(r"^[A-Z]{1,6}\.\d+(?:/[A-Za-z0-9.()]+)+$")
 DATE_RE = re.compile(
@@ -39,8 +43,12 @@ _MONTH_NAMES = (
     "januar februar märz april mai juni juli august september oktober november dezember",
 )
 MONTHS = {name: i for names in _MONTH_NAMES for i, name in enumerate(names.split(), 1)} | {"setiembre": 9}
+# The line before the tables, in each language the papers are published in; "" when English (the time frames decide).
+APPENDIX_WORDS = {"Appendix": "", "Annexe": "fr", "Appendice": "fr", "Anexo": "es", "Apéndice": "es"}
 PART_RE = re.compile(
-    r"^(?:part|section)\s+(?P<num>[ivxlc]+|[a-z]|\d+)\s*(?:--|-|–|—|:|\.)\s*(?P<title>[^|]*[^|\s])[\s|]*$", re.I
+    r"^(?:part|partie|parte|section|secci[oó]n)"
+    r"\s+(?P<num>[ivxlc]+|[a-z]|\d+)\s*(?:--|-|–|—|:|\.)\s*(?P<title>[^|]*[^|\s])[\s|]*$",
+    re.I,
 )
 # The time-frame column's headings; the header row is found by this cell, whatever the others say.
 TIMEFRAME_HEADINGS = frozenset(
@@ -70,8 +78,23 @@ TIMEFRAME_HEADINGS = frozenset(
         "plazos",
         "calendario",
         "fecha límite",
+        "calendrier d'exécution",
+        "calendrier de mise en œuvre",
+        "délai d'exécution",
+        "échéances",
+        "date limite",
+        "dates limites",
+        "échéanciers",
+        "calendario de ejecución",
+        "plazo de ejecución",
+        "plazos de ejecución",
+        "fechas límite",
+        "cronograma",
     ]
 )
+# The headings as compared: lower case without accents, so 'DÉLAI', 'DELAI' and 'Délai' are one heading.
+_FOLDED_HEADINGS = frozenset(plain(h) for h in TIMEFRAME_HEADINGS)
+_LONGEST_HEADING = 3 * max(map(len, TIMEFRAME_HEADINGS))
 SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
 ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>\S.*)$")
 LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
@@ -85,13 +108,28 @@ LOOKS = (
     "a header row ending in a time-frame heading (such as 'Time frame |') "
     "or a table row (an empty cell '|', the measure's cells, then 'TIME FRAME | |')"
 )
+# The same, with the forms a French or a Spanish paper prints.
+LOOKS_IN = {
+    "": LOOKS,
+    "fr": (
+        "expected a Part line (such as 'Partie A -- Gestion financière | ||'), "
+        "a header row ending in a time-frame heading (such as 'Calendrier |' or 'Délai |') "
+        "or a table row (an empty cell '|', the measure's cells, then 'CALENDRIER | |')"
+    ),
+    "es": (
+        "expected a Part line (such as 'Parte A -- Gestión financiera | ||'), "
+        "a header row ending in a time-frame heading (such as 'Calendario |' or 'Plazo |') "
+        "or a table row (an empty cell '|', the measure's cells, then 'CALENDARIO | |')"
+    ),
+}
 TITLE_LENGTH = 120
 
 
 def looks_like(text: str) -> bool:
     """Return True when ``text`` has this format's marks: a symbol line and an appendix table."""
     head = text.lstrip().split("\n", 1)[0].strip()
-    return bool(SYMBOL_RE.match(head)) and "\nAppendix" in text and "| |" in text
+    appendix = any(f"\n{word}" in text for word in APPENDIX_WORDS)
+    return bool(SYMBOL_RE.match(head)) and appendix and "| |" in text
 
 
 def parse(text: str, source: str, *, timezone: str | None = None, plan_id: str | None = None) -> PlanDocument:
@@ -99,7 +137,8 @@ def parse(text: str, source: str, *, timezone: str | None = None, plan_id: str |
     lines = text.splitlines()
     info = front_matter(lines, source, timezone, plan_id)
     start = _appendix_line(lines, source)
-    reader = _TextTable(RowReader(source), _header_lines(lines, start))
+    info.language = APPENDIX_WORDS[lines[start - 1].strip()] or info.language
+    reader = _TextTable(RowReader(source, language=info.language), _header_lines(lines, start))
     del lines  # the rows are read from the text a part at a time: the list of lines is not held beside them
     for number, line in enumerate(islice(_lines_of(text), start, None), start + 1):
         reader.feed(number, line.strip())
@@ -176,7 +215,7 @@ def date_line(lines: Sequence[str], source: str, where: Callable[[int], Location
     """Return the place and the date of the plan's date line (before the Appendix)."""
     where = where or (lambda n: Location(source, n, 1))
     for number, line in enumerate(lines, 1):
-        if line.strip() == "Appendix":
+        if line.strip() in APPENDIX_WORDS:
             break
         m = DATE_RE.match(line.strip())
         if not m:
@@ -193,9 +232,14 @@ def date_line(lines: Sequence[str], source: str, where: Callable[[int], Location
     )
 
 
+# How the agenda line ends ('SECOND ITEM ON THE AGENDA', 'DEUXIÈME QUESTION À L'ORDRE DU JOUR',
+# 'SEGUNDO PUNTO DEL ORDEN DEL DÍA'): the plan's title follows it.
+AGENDA_ENDS = ("ON THE AGENDA", "ORDRE DU JOUR", "ORDEN DEL DÍA", "ORDEN DEL DIA")
+
+
 def _title(lines: Sequence[str], first: int) -> str:
     for i, line in enumerate(lines):
-        if line.strip().upper().endswith("ON THE AGENDA"):
+        if line.strip().upper().endswith(AGENDA_ENDS):
             parts = []
             for following in lines[i + 1 :]:
                 if re.match(r"^\d+\.\s", following) or not following.strip() or DATE_RE.match(following.strip()):
@@ -223,17 +267,24 @@ def _body(lines: Sequence[str], *, plain: bool = False) -> str:
 
 def _appendix_line(lines: list[str], source: str) -> int:
     for number, line in enumerate(lines, 1):
-        if line.strip() == "Appendix":
+        if line.strip() in APPENDIX_WORDS:
             return number
     raise InputError(
-        "expected a line 'Appendix' followed by the plan's table (Parts, issues, time frames); is the file truncated?",
+        "expected a line 'Appendix' (in a French paper 'Annexe', in a Spanish one 'Anexo') followed by the plan's "
+        "table (Parts, issues, time frames); is the file truncated?",
         Location(source, len(lines) or 1),
     )
 
 
 def is_timeframe_heading(cell: str) -> bool:
-    """Return True when a header cell names the time-frame column ('Time frame', 'Deadline', ...)."""
-    return " ".join(cell.replace("\n", " ").split()).strip(" :*").casefold() in TIMEFRAME_HEADINGS
+    """Return True when a header cell names the time-frame column ('Time frame', 'Deadline', ...).
+
+    Case and accents do not count: 'DÉLAI', 'DELAI' and 'Délai' are one heading. A cell several times
+    longer than the longest heading is a measure's text, and is not looked at further.
+    """
+    if len(cell) > _LONGEST_HEADING:
+        return False
+    return plain(" ".join(cell.replace("\n", " ").split()).strip(" :*")) in _FOLDED_HEADINGS
 
 
 def _header_lines(lines: list[str], start: int) -> dict[int, list[str]]:
@@ -325,6 +376,7 @@ class RowReader:
     source: str
     where: Callable[[int], Location] | None = None
     name: Callable[[int], str] = lambda n: f"line {n}"
+    language: str = ""  # the paper's language (fr, es), so errors show its forms; "" for English
     sections: list[SectionRow] = field(default_factory=list)
     actions: list[ActionRow] = field(default_factory=list)
     columns: Columns | None = None
@@ -341,7 +393,7 @@ class RowReader:
 
     def unexpected(self, line: int, text: str) -> InputError:
         """The error for a row that is neither a Part, a header, a heading nor a table row."""
-        return InputError(f"unexpected line {text[:40]!r}; {LOOKS}", self.at(line))
+        return InputError(f"unexpected line {text[:40]!r}; {LOOKS_IN.get(self.language, LOOKS)}", self.at(line))
 
     # ------------------------------------------------------------------ whole rows (Word, PDF)
 
