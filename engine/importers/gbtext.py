@@ -33,7 +33,8 @@ from engine.timeframe.languages import plain
 
 SYMBOL_RE = re.compile(r"^[A-Z]{1,6}\.\d+(?:/[A-Za-z0-9.()]+)+$")
 DATE_RE = re.compile(
-    r"^(?P<place>[^\W\d_][\w'’ -]*?(?:,\s*D\.\s?C\.)?),\s+(?:le\s+|den\s+)?(?P<day>\d{1,2})(?:er|\.)?\s+(?:de\s+)?"
+    r"^(?P<place>[^\W\d_][\w'’ -]*?(?:,\s*D\.\s?C\.)?),\s+(?:le\s+|den\s+)?"
+    r"(?P<day>\d{1,2})(?:er|\.?[º°]|\.)?\s+(?:de\s+)?"
     r"(?P<month>[^\W\d_]+)\s+(?:de\s+)?(?P<year>\d{4})\.?$"
 )
 _MONTH_NAMES = (
@@ -228,7 +229,9 @@ def date_line(lines: Sequence[str], source: str, where: Callable[[int], Location
         except ValueError as exc:
             raise InputError(f"the date line is not a real date ({exc})", where(number)) from None
     raise InputError(
-        "expected the plan's date line, such as 'Geneva, 28 September 1999.', before the Appendix", Location(source, 1)
+        "expected the plan's date line, such as 'Geneva, 28 September 1999.' (in French 'Genève, le 4 mars 2024.', "
+        "in Spanish 'Ginebra, 4 de marzo de 2024.'), before the Appendix",
+        Location(source, 1),
     )
 
 

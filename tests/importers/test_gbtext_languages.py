@@ -213,3 +213,24 @@ def test_time_frame_headings_in_any_case_with_or_without_accents(  # type: ignor
 @pytest.mark.parametrize("cell", ["Mesures", "Unité responsable", "Calendrier des réunions", "Plazo medio"])
 def test_other_cells_are_not_time_frame_headings(cell: str) -> None:
     assert not gbtext.is_timeframe_heading(cell)
+
+
+@pytest.mark.parametrize(
+    ("line", "place", "day"),
+    [
+        ("Genève, le 1er mars 2024.", "Genève", date(2024, 3, 1)),
+        ("Ginebra, 1.º de marzo de 2024.", "Ginebra", date(2024, 3, 1)),
+        ("Ginebra, 1º de setiembre de 2024", "Ginebra", date(2024, 9, 1)),
+        ("GENÈVE, le 4 mars 2024.", "GENÈVE", date(2024, 3, 4)),
+    ],
+)
+def test_french_and_spanish_date_lines_of_the_first_of_a_month(line: str, place: str, day: date) -> None:
+    assert gbtext.date_line([line], "p.txt") == (place, day)
+
+
+def test_a_paper_without_a_date_line_is_shown_one_in_each_language() -> None:
+    with pytest.raises(InputError) as info:
+        gbtext.date_line(["GB.1/X/1", "Annexe"], "p.txt")
+    message = str(info.value)
+    assert message.startswith("p.txt:1: expected the plan's date line")
+    assert "'Genève, le 4 mars 2024.'" in message and "'Ginebra, 4 de marzo de 2024.'" in message
