@@ -20,6 +20,7 @@ the cells of their table rows, so every format reads a row the same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +30,6 @@ from typing import Any
 from engine.errors import InputError, Location
 from engine.importers.places import zone_for_place
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.timeframe.languages import plain
 
 SYMBOL_RE = re.compile(r"^[A-Z]{1,6}\.\d+(?:/[A-Za-z0-9.()]+)+$")
 DATE_RE = re.compile(
@@ -94,7 +94,14 @@ TIMEFRAME_HEADINGS = frozenset(
     ]
 )
 # The headings as compared: lower case without accents, so 'DÉLAI', 'DELAI' and 'Délai' are one heading.
-_FOLDED_HEADINGS = frozenset(plain(h) for h in TIMEFRAME_HEADINGS)
+
+
+def _fold(text: str) -> str:
+    """Return ``text`` in lower case without accents ('DÉLAI' -> 'delai')."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+_FOLDED_HEADINGS = frozenset(_fold(h) for h in TIMEFRAME_HEADINGS)
 _LONGEST_HEADING = 3 * max(map(len, TIMEFRAME_HEADINGS))
 SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
 ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>\S.*)$")
@@ -287,7 +294,7 @@ def is_timeframe_heading(cell: str) -> bool:
     """
     if len(cell) > _LONGEST_HEADING:
         return False
-    return plain(" ".join(cell.replace("\n", " ").split()).strip(" :*")) in _FOLDED_HEADINGS
+    return _fold(" ".join(cell.replace("\n", " ").split()).strip(" :*")) in _FOLDED_HEADINGS
 
 
 def _header_lines(lines: list[str], start: int) -> dict[int, list[str]]:
