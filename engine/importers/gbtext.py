@@ -98,11 +98,14 @@ TIMEFRAME_HEADINGS = frozenset(
 
 def _fold(text: str) -> str:
     """Return ``text`` in lower case without accents ('DÉLAI' -> 'delai')."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    low = text.casefold()
+    if low.isascii():  # most cells: nothing to take off
+        return low
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
 
 _FOLDED_HEADINGS = frozenset(_fold(h) for h in TIMEFRAME_HEADINGS)
-_LONGEST_HEADING = 3 * max(map(len, TIMEFRAME_HEADINGS))
+_LONGEST_HEADING = max(map(len, TIMEFRAME_HEADINGS))
 SUB_RE = re.compile(r"^(?P<num>\d+)\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
 ISSUE_RE = re.compile(r"^(?P<num>\d+)\.\s+(?P<title>\S.*)$")
 LETTER_RE = re.compile(r"^\((?P<letter>[a-z])\)\s+(?P<title>\S.*)$")
@@ -289,12 +292,13 @@ def _appendix_line(lines: list[str], source: str) -> int:
 def is_timeframe_heading(cell: str) -> bool:
     """Return True when a header cell names the time-frame column ('Time frame', 'Deadline', ...).
 
-    Case and accents do not count: 'DÉLAI', 'DELAI' and 'Délai' are one heading. A cell several times
-    longer than the longest heading is a measure's text, and is not looked at further.
+    Case and accents do not count: 'DÉLAI', 'DELAI' and 'Délai' are one heading. A cell much longer
+    than the longest heading is a measure's text, and is not looked at further.
     """
-    if len(cell) > _LONGEST_HEADING:
+    if len(cell) > 3 * _LONGEST_HEADING:
         return False
-    return _fold(" ".join(cell.replace("\n", " ").split()).strip(" :*")) in _FOLDED_HEADINGS
+    flat = " ".join(cell.replace("\n", " ").split()).strip(" :*")
+    return len(flat) <= 2 * _LONGEST_HEADING and _fold(flat) in _FOLDED_HEADINGS
 
 
 def _header_lines(lines: list[str], start: int) -> dict[int, list[str]]:
