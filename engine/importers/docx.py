@@ -33,8 +33,12 @@ def read(path: str | Path, *, timezone: str | None = None, plan_id: str | None =
     info = gbtext.front_matter(
         front, source, timezone, plan_id, "docx", where=lambda n: Location(f"{source}:paragraph {n}")
     )
+    if 0 < start <= len(blocks) and blocks[start - 1].tag == _P:
+        info.language = gbtext.APPENDIX_WORDS.get(_text(blocks[start - 1]), "") or info.language
     places: dict[int, Location] = {}
-    rows = gbtext.RowReader(source, where=places.__getitem__, name=lambda n: str(places[n]).split(":", 1)[1])
+    rows = gbtext.RowReader(
+        source, where=places.__getitem__, name=lambda n: str(places[n]).split(":", 1)[1], language=info.language
+    )
     tables = 0
     paragraphs = sum(block.tag == _P for block in blocks[:start])
     for block in blocks[start:]:
@@ -107,13 +111,14 @@ def _is_heading(p: Any) -> bool:
 
 
 def _front(blocks: list[Any]) -> tuple[list[str], int]:
-    """The front paragraphs' texts and where the tables start: after 'Appendix', or at the first Part or table."""
+    """The front paragraphs' texts and where the tables start: after 'Appendix' (or 'Annexe', 'Anexo'...), or at
+    the first Part or table."""
     texts: list[str] = []
     for i, block in enumerate(blocks):
         if block.tag == _TBL:
             return texts, i
         text = _text(block)
-        if text == "Appendix":
+        if text in gbtext.APPENDIX_WORDS:
             return texts, i + 1
         if gbtext.PART_RE.match(text) and _is_heading(block):
             return texts, i

@@ -32,14 +32,18 @@ def read(path: str | Path, *, timezone: str | None = None, plan_id: str | None =
         if kind == "table" or gbtext.PART_RE.match(payload):
             start = i
             break
-        if payload == "Appendix":
+        if payload in gbtext.APPENDIX_WORDS:
             start = i + 1
             break
         front.append(payload)
     first_page = items[0][0] if items else 1
     info = gbtext.front_matter(front, source, timezone, plan_id, "pdf", where=lambda _n: _at(source, first_page))
+    if 0 < start <= len(items) and items[start - 1][1] != "table":
+        info.language = gbtext.APPENDIX_WORDS.get(items[start - 1][2], "") or info.language
     places: dict[int, Location] = {}
-    rows = gbtext.RowReader(source, where=places.__getitem__, name=lambda n: str(places[n]).split(":", 1)[1])
+    rows = gbtext.RowReader(
+        source, where=places.__getitem__, name=lambda n: str(places[n]).split(":", 1)[1], language=info.language
+    )
     tables = 0
     for page, kind, payload in items[start:]:
         line = len(places) + 1

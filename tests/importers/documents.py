@@ -67,8 +67,9 @@ class Table:
     rows: list[Row]
 
 
-def front_lines(doc: PlanDocument) -> list[str]:
-    """The paragraphs before the table: symbol, body, agenda line, title, date line, 'Appendix'."""
+def front_lines(doc: PlanDocument, appendix: str = "Appendix") -> list[str]:
+    """The paragraphs before the table: symbol, body, agenda line, title, date line, 'Appendix' (or the
+    paper's own word for it)."""
     d = doc.plan.ref_date
     return [
         doc.plan.symbol,
@@ -76,7 +77,7 @@ def front_lines(doc: PlanDocument) -> list[str]:
         "ITEM ON THE AGENDA",
         doc.plan.title,
         f"{doc.plan.place}, {d.day} {MONTHS[d.month - 1]} {d.year}.",
-        "Appendix",
+        appendix,
     ]
 
 
@@ -150,12 +151,14 @@ def _cells(width: int, first: str, second: str, tf: str = "") -> list[str]:
     return cells
 
 
-def write_docx(doc: PlanDocument, path: Path, headers: dict[str, list[str]] | None = None) -> Path:
+def write_docx(
+    doc: PlanDocument, path: Path, headers: dict[str, list[str]] | None = None, appendix: str = "Appendix"
+) -> Path:
     """Write the plan as a Word document: front paragraphs, a heading per Part, a table per Part."""
     import docx
 
     document = docx.Document()
-    for line in front_lines(doc):
+    for line in front_lines(doc, appendix):
         document.add_paragraph(line)
     for table in tables(doc, headers):
         document.add_heading(table.part, level=1)
@@ -176,7 +179,9 @@ def write_docx(doc: PlanDocument, path: Path, headers: dict[str, list[str]] | No
     return path
 
 
-def write_pdf(doc: PlanDocument, path: Path, headers: dict[str, list[str]] | None = None) -> Path:
+def write_pdf(
+    doc: PlanDocument, path: Path, headers: dict[str, list[str]] | None = None, appendix: str = "Appendix"
+) -> Path:
     """Draw the plan as a PDF: front lines, then per Part its line and its table (merged cells as row spans)."""
     from fpdf import FPDF
 
@@ -184,7 +189,7 @@ def write_pdf(doc: PlanDocument, path: Path, headers: dict[str, list[str]] | Non
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font("helvetica", size=9)
-    for line in front_lines(doc):
+    for line in front_lines(doc, appendix):
         pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
     for table in tables(doc, headers):
         pdf.ln(3)

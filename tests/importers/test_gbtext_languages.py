@@ -234,3 +234,37 @@ def test_a_paper_without_a_date_line_is_shown_one_in_each_language() -> None:
     message = str(info.value)
     assert message.startswith("p.txt:1: expected the plan's date line")
     assert "'Genève, le 4 mars 2024.'" in message and "'Ginebra, 4 de marzo de 2024.'" in message
+
+
+@pytest.mark.parametrize("builder", ["docx", "pdf"])
+@pytest.mark.parametrize(
+    ("path", "language", "appendix", "rows"),
+    [
+        pytest.param(FRENCH, "fr", "Annexe", FRENCH_ROWS, id="fr"),
+        pytest.param(SPANISH, "es", "Anexo", SPANISH_ROWS, id="es"),
+    ],
+)
+def test_a_word_or_pdf_paper_finds_its_annex_and_reads_in_its_language(
+    tmp_path: Path,
+    builder: str,
+    path: Path,
+    language: str,
+    appendix: str,
+    rows: list[tuple[str, str, str, date | None]],
+) -> None:
+    from engine.importers import docx, pdf
+
+    from .documents import write_docx, write_pdf
+
+    paper = _parse(path)
+    if builder == "docx":
+        doc = docx.read(write_docx(paper, tmp_path / "plan.docx", appendix=appendix))
+    else:
+        doc = pdf.read(write_pdf(paper, tmp_path / "plan.pdf", appendix=appendix))
+    assert doc.plan.language == language
+    assert appendix not in doc.plan.body and [a.ref for a in doc.actions] == [r[0] for r in rows]
+    readings = resolve_plan(doc.actions, doc.sections, doc.plan.ref_date, None, (), language=doc.plan.language)
+    assert [
+        (a.ref, readings[a.ref]["kind"], readings[a.ref].get("due") or readings[a.ref].get("start"))
+        for a in doc.actions
+    ] == [(ref, kind, when) for ref, _text, kind, when in rows]
