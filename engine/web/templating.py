@@ -44,6 +44,7 @@ from engine.languages import (
     quoted,
     recurrence,
 )
+from engine.mail.context import size_words
 from engine.read.report import TemplateRefused
 from engine.read.report_model import EXTENSION_ASKED, state_words
 from engine.settings import Settings
@@ -110,6 +111,7 @@ def environment(folders: tuple[str, ...], language: str = DEFAULT) -> ImmutableS
     install(env, language)
     env.filters["local"] = lambda value, tz="UTC": local_time(value, tz, language)
     env.filters["iso"] = _iso
+    env.filters["size"] = lambda size: size_words(int(size), language)
     env.globals["words"] = lambda word: data_words(word, language)
     env.globals["alert"] = lambda text: alert_words(str(text), language)
     env.globals["alert_kind"] = alert_kind

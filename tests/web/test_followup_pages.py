@@ -68,6 +68,7 @@ def test_the_owner_reports_with_a_file_and_a_link_and_the_supervisor_confirms(si
     queue = boss.get("/verify").text
     assert "II.2.2" in queue and "Circulated to all offices" in queue and f'href="/evidence/{file.id}"' in queue
     assert "https://example.org/minutes" in queue
+    assert f"minutes.pdf</a> ({len(PDF)} bytes)" in queue  # the size in words, as the e-mails give it, not "1 KB"
     assert "Owner’s rating: implemented" in queue
     got = boss.get(f"/evidence/{file.id}")
     assert got.status_code == 200 and got.content == PDF
