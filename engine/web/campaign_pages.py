@@ -6,6 +6,7 @@ Every verb is a POST with the session's CSRF token, for the secretariat and admi
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,7 +48,23 @@ def campaigns(request: Request, who: SignedIn) -> HTMLResponse:
     with transaction(engine_of(request)) as session:
         found = [(c, campaign_progress(session, c)) for c in campaigns_of(session)]
         plans = list(session.exec(select(Plan).order_by(col(Plan.id))).all())
-    return page(request, "campaigns.html.j2", viewer=who.viewer, csrf=who.csrf, found=found, plans=plans)
+        people = directory(session.connection())
+    return page(
+        request,
+        "campaigns.html.j2",
+        viewer=who.viewer,
+        csrf=who.csrf,
+        found=found,
+        plans=plans,
+        name_of=people.name_of,
+        period_month=_period_month,
+    )
+
+
+def _period_month(period: str) -> date:
+    """Return the first day of the month a campaign the rules started is for (its period, "2000-05")."""
+    year, month = period.split("-")
+    return date(int(year), int(month), 1)
 
 
 @router.post("/campaigns/{campaign_id}/close")

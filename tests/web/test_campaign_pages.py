@@ -12,7 +12,7 @@ from engine.clock import FixedClock
 from engine.settings import Settings
 from engine.store import transaction
 from engine.store.followup_models import Campaign, CampaignRequest, ProgressUpdate
-from engine.store.models import Outbox
+from engine.store.models import Outbox, Plan
 
 from ..web_support import action_id, csrf_of
 from .conftest import Client
@@ -49,6 +49,7 @@ def test_a_campaign_is_previewed_then_started_and_shows_who_answered(site: Site)
     owner.post("/updates", data={"csrf": csrf_of(owner.get("/updates").text), f"text-{ident}": "On the way"})
     listed = staff.get("/campaigns").text
     assert "1 of 5 answered" in listed and "For the report" in listed
+    assert "Started by Technical Cooperation Secretariat on" in listed  # who started it, by name
     with transaction(engine) as session:
         assert session.exec(select(ProgressUpdate)).one().campaign_id == session.exec(select(Campaign)).one().id
     codev = client("codev")
@@ -76,3 +77,16 @@ def test_the_secretariat_closes_a_campaign_and_later_updates_no_longer_count(sit
     shown = staff.get("/campaigns").text
     assert "0 of 5 answered" in shown and "closed " in shown and "Close Update of" not in shown
     assert staff.post("/campaigns/999/close", data={"csrf": token}).status_code == 404
+
+
+def test_a_campaign_the_rules_started_says_so_and_for_which_month(site: Site) -> None:
+    client, engine, _, clock = site
+    with transaction(engine) as session:
+        plan_id = session.exec(select(Plan.id)).first()
+        session.add(
+            Campaign(
+                plan_id=plan_id, title="Update of May", created_by="rules", created_at=clock.now(), period="2000-05"
+            )
+        )
+    english = client("secretariat").get("/campaigns").text
+    assert "Started by the rules on" in english and "for May 2000" in english and "Started by rules" not in english
