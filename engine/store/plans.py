@@ -9,11 +9,11 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, Dialect, delete, update
 from sqlmodel import Session, col, select
 
 from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
-from engine.store.bulk import INSERT_ROWS, insert_values
+from engine.store.bulk import INSERT_ROWS, insert_values, stored_values
 from engine.store.models import Action, ActionChange, Plan, Section
 from engine.store.tables import ACTION as _ACT
 from engine.store.tables import ESCALATION as _ESC
@@ -126,7 +126,8 @@ def write_actions(
     seen: set[str] = set()
     added: list[tuple[Any, ...]] = []
     changed: list[int] = []
-    names, base = _new_base(plan_id, now)
+    same = _new_base(plan_id, now)
+    make = _NewRows(session.get_bind().dialect)
     flushed = False
     total = 0
     indexes: list[str] = []
@@ -134,19 +135,20 @@ def write_actions(
         total += 1
         action = existing.get(item.row.ref)
         if action is None:
-            added.append(_new_row(base, item))
+            added.append(make(item))
             report.added.append(item.row.ref)
             if len(added) == part:  # in parts: a large plan's new rows are never all held at once
                 if not flushed and not existing:
                     indexes = _set_indexes_aside(session)
-                flushed = _insert_new(session, names, added, flushed)
+                flushed = _insert_new(session, added, flushed, same)
                 added = []
+                make.made.clear()
             continue
         seen.add(item.row.ref)  # only the stored ones: what is not seen among them is removed
         if _update(session, action, item, now, via, report) and action.id is not None:
             changed.append(action.id)
     if added:
-        _insert_new(session, names, added, flushed)
+        _insert_new(session, added, flushed, same)
     for sql in indexes:
         session.connection().exec_driver_sql(sql)
     removed: list[int] = []
@@ -171,14 +173,15 @@ def write_actions(
     return report
 
 
-def _insert_new(session: Session, names: list[str], rows: list[tuple[Any, ...]], flushed: bool) -> bool:
-    """Insert new actions' rows with one Core insert; return True (the session has been flushed).
+def _insert_new(session: Session, rows: list[tuple[Any, ...]], flushed: bool, same: dict[str, Any]) -> bool:
+    """Insert new actions' rows (``_NewRows``'s; ``same`` the values of every new row) with one Core insert;
+    return True (the session has been flushed).
 
     An ORM object would cost about 1 ms per action (pydantic defaults).
     """
     if not flushed:
         session.flush()  # the plan and its sections first: the new rows refer to them
-    insert_values(session.connection(), _ACT, names, rows)
+    insert_values(session.connection(), _ACT, ROW, rows, same=same, stored=True)
     return True
 
 
@@ -227,40 +230,51 @@ NEW_ROW = (
     "timeframe_proposed",
     "owner_id",
     "owner_source",
-    "override",
 )
+# The columns of a new action's row, in the action table's order: the driver gets each row as it is made.
+ROW = (*NEW_ROW, *SCHEDULE_FIELDS, "override")
 
 
-def _new_row(base: tuple[Any, ...], item: Resolved) -> tuple[Any, ...]:
-    """Return the columns of a new action (``_new_base``'s names): what ``Action(...)`` and ``_fill`` would set."""
-    row, schedule = item.row, item.schedule
-    return (
-        *base,
-        row.ref,
-        row.section_key,
-        row.subheading,
-        row.ordinal,
-        row.title,
-        row.description,
-        row.timeframe,
-        row.timeframe_proposed,
-        item.owner_id,
-        item.owner_source,
-        dict(row.override),
-        *map(schedule.get, SCHEDULE_FIELDS),
-    )
+class _NewRows:
+    """Makes the rows of new actions (the columns ``ROW``, stored values): what ``Action(...)`` and ``_fill`` would
+    set. A reading's schedule, shared by the rows read alike, is made into stored values once with the row's
+    override (an empty one is stored as every other): by identity, held beside its values (``made``, emptied
+    after each part). The override goes to the INSERT as read: it is never changed."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.store = stored_values(dialect, _ACT, (*SCHEDULE_FIELDS, "override"))
+        self.made: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], tuple[Any, ...]]] = {}
+
+    def __call__(self, item: Resolved) -> tuple[Any, ...]:
+        row, owner_id, owner_source, schedule = item
+        override = row.override
+        key = (id(schedule), id(override) if override else 0)
+        held = self.made.get(key)
+        if held is None or held[0] is not schedule or (override and held[1] is not override):
+            held = self.made[key] = (schedule, override, self.store((*map(schedule.get, SCHEDULE_FIELDS), override)))
+        return (
+            row.ref,
+            row.section_key,
+            row.subheading,
+            row.ordinal,
+            row.title,
+            row.description,
+            row.timeframe,
+            row.timeframe_proposed,
+            owner_id,
+            owner_source,
+        ) + held[2]
 
 
-def _new_base(plan_id: str, now: datetime) -> tuple[list[str], tuple[Any, ...]]:
-    """Return (the column names of a new action, the values every new action of an import starts with).
+def _new_base(plan_id: str, now: datetime) -> dict[str, Any]:
+    """Return the values every new action of an import starts with (the columns not in ``ROW``).
 
-    The list and dict values are shared by the rows made from them: they go to one INSERT and are never changed.
+    The list and dict values are shared by the rows: they go to one INSERT and are never changed.
     """
     plain, factories = _defaults()
     values = plain | {name: make() for name, make in factories.items()}
     values.update(plan_id=plan_id, created_at=now, updated_at=now, next_fire_at=now)
-    own = [name for name in values if name not in NEW_ROW and name not in SCHEDULE_FIELDS]
-    return [*own, *NEW_ROW, *SCHEDULE_FIELDS], tuple(values[name] for name in own)
+    return {name: value for name, value in values.items() if name not in ROW}
 
 
 def _fill(action: Action, item: Resolved) -> None:
