@@ -150,7 +150,16 @@ def resolve_rows(
     ``shared`` says); what the proposals and dependencies need is looked up by position.
     """
     readings: dict[str, dict[str, Any]] = {}
-    out = [read_row(row, ref_date, fy_start, readings, shared=shared, language=language) for row in rows]
+    if shared:  # a phrase read already gives its fields as they are (``read_row``'s own first answer), inline
+        known = readings.get
+        out = [
+            fields
+            if (row.timeframe or row.timeframe_proposed is None) and (fields := known(row.timeframe)) is not None
+            else read_row(row, ref_date, fy_start, readings, shared=True, language=language)
+            for row in rows
+        ]
+    else:
+        out = [read_row(row, ref_date, fy_start, readings, language=language) for row in rows]
     headings: _Headings | None = None
     # Shared, the event rows whose phrase is read alike and that follow the same row share their fields too
     alike: dict[tuple[int, str | None, date | None], dict[str, Any]] = {}
@@ -233,6 +242,7 @@ class _Headings:
             if fields["due"] and row.section_key not in first:
                 first[row.section_key] = at
         self.ranked: dict[frozenset[str], list[int]] = {}
+        self.words: dict[str, frozenset[str]] = {}  # an event's phrase -> its words
 
     def candidates(self, wanted: frozenset[str]) -> list[int]:
         """Return the sections sharing at least two words with ``wanted``, best score first, then plan order."""
@@ -250,7 +260,11 @@ class _Headings:
     def propose(self, at: int, fields: dict[str, Any]) -> None:
         """Propose what the event-linked row at position ``at`` follows, into its ``fields``."""
         own = self.rows[at].section_key
-        for index in self.candidates(frozenset(_stems(fields["event"] or ""))):
+        event = fields["event"] or ""
+        wanted = self.words.get(event)
+        if wanted is None:  # a plan names a few events many times: each one's words are found once
+            wanted = self.words[event] = frozenset(_stems(event))
+        for index in self.candidates(wanted):
             section = self.sections[index]
             first = self.first.get(section.key)
             if section.key == own or first is None:
