@@ -31,7 +31,7 @@ from engine.rules import owners as owner_rules
 from engine.settings import Settings
 from engine.store import plans as store_plans
 from engine.store.bulk import paused_gc
-from engine.store.db import ensure_schema, transaction
+from engine.store.db import ensure_schema, first_transaction, transaction
 from engine.store.lookups import owner_ids, owners_by_id, section_parents
 from engine.store.models import Action, Owner, Plan
 from engine.store.plans import ImportReport, Resolved
@@ -114,12 +114,13 @@ def import_paths(
     detected.sort(key=lambda item: not item[1].startswith("owners"))
     rules = owner_rules.load(settings.rules_dir / "owners.yaml")
     named_events = event_rules.load(settings.rules_dir / "events.yaml")
+    fresh = False
     if dry_run:
         engine = _scratch_if_unready(engine)
     else:
-        ensure_schema(engine)
+        fresh = ensure_schema(engine)
     reports: list[ImportReport | OwnersReport] = []
-    with paused_gc(), _session(engine, dry_run) as session:
+    with paused_gc(), _session(engine, dry_run, fresh) as session:
         for at in range(len(detected)):  # by index: an iterator over the list would keep the text alive
             path, fmt, text = detected[at]
             if fmt.startswith("owners"):
@@ -144,10 +145,11 @@ def import_paths(
 
 
 @contextmanager
-def _session(engine: Engine, dry_run: bool) -> Iterator[Session]:
-    """The import's one transaction: committed, or with ``dry_run`` always rolled back."""
+def _session(engine: Engine, dry_run: bool, fresh: bool = False) -> Iterator[Session]:
+    """The import's one transaction: committed, or with ``dry_run`` always rolled back. A ``fresh`` database (its
+    schema made for this import) is written as ``first_transaction`` says."""
     if not dry_run:
-        with transaction(engine) as session:
+        with first_transaction(engine) if fresh else transaction(engine) as session:
             yield session
         return
     with Session(engine, expire_on_commit=False) as session:
