@@ -296,7 +296,7 @@ def floor_text(events: EventSet, feed: Feed) -> str:
     head = events.render(feed).body.decode().split("BEGIN:VEVENT", 1)[0]
     parts = [head]
     for entry in events.select(feed):
-        s = entry.content
+        s = entry.spec
         m = entry.modified
         stamp = f"{ymd(m)}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
         alarm = ""
@@ -312,7 +312,7 @@ def floor_text(events: EventSet, feed: Feed) -> str:
             f"DTEND;VALUE=DATE:{ymd(s.day + timedelta(days=1))}\r\nDTSTAMP:{stamp}\r\nUID:{entry.uid}\r\n"
             f"SEQUENCE:{entry.sequence}\r\n{rule}"
             f"{fold('CATEGORIES:' + ','.join(esc(c) for c in s.categories))}\r\n"
-            f"{fold('DESCRIPTION:' + esc(s.description))}\r\n"
+            f"{fold('DESCRIPTION:' + esc(entry.description))}\r\n"
             f"LAST-MODIFIED:{stamp}\r\nSTATUS:{s.status}\r\nTRANSP:TRANSPARENT\r\nURL:{s.url}\r\n{alarm}END:VEVENT\r\n"
         )
     parts.append("END:VCALENDAR\r\n")

@@ -27,7 +27,7 @@ from icalendar import Calendar, vText
 from engine.calendars.cache import EventCache, EventEntry
 from engine.calendars.events import (
     ActionContext,
-    action_events,
+    action_event_leads,
     escalation_event,
     long_date,
     sort_key,
@@ -161,10 +161,12 @@ def compose(
 
 def _action_events(
     a: ActionInfo, ctx: Callable[[Policy | None, str], ActionContext], rules: RuleSet | None, base_url: str
-) -> list[EventSpec]:
-    """The events of ``a``, its policy looked up only now (on a cache miss)."""
+) -> list[EventEntry]:
+    """The events of ``a``, its policy looked up only now (on a cache miss); their descriptions' shared lines kept
+    once (see ``EventEntry``)."""
     context = ctx(None, base_url)
-    return action_events(a, replace(context, policy=_policy(rules, a, context.path)))
+    found, notes = action_event_leads(a, replace(context, policy=_policy(rules, a, context.path)))
+    return [EventEntry(spec, notes) for spec in found]
 
 
 def _escalation_events(e: EscalationInfo, a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
@@ -216,19 +218,19 @@ class EventSet:
         self.language = language  # of the texts: the entries' (composed in it) and the feed's own
         self.today = {p.id: now.astimezone(zone(p.timezone)).date() for p in data.plans.values()}
         self.last_modified = max((p.updated_at for p in data.plans.values()), default=datetime(1970, 1, 1, tzinfo=UTC))
-        kept = [self._stamp(e, registry.get(e.content.key)) for e in entries]
+        kept = [self._stamp(e, registry.get(e.spec.key)) for e in entries]
         gone = sorted((key, entry) for key, entry in registry.items() if entry.gone_at is not None)
         if gone:
-            live = {e.content.key for e in entries}
+            live = {e.spec.key for e in entries}
             kept += [self._gone(key, entry) for key, entry in gone if key not in live]
         found = [e for e in kept if e is not None]
         del kept
-        found.sort(key=lambda e: sort_key(e.content))
+        found.sort(key=lambda e: sort_key(e.spec))
         self.entries = found
         self._teams: dict[str, frozenset[str]] = {}
 
     def _stamp(self, entry: EventEntry, reg: RegistryEntry | None) -> EventEntry | None:
-        spec = entry.content
+        spec = entry.spec
         stamp = (reg.uid_day, reg.sequence, reg.modified) if reg else (spec.uid_day or spec.day, 0, spec.modified)
         if stamp != entry.stamp:
             entry.publish(stamp, event_uid(spec.plan_id, spec.ref, spec.what, stamp[0]))
@@ -272,10 +274,10 @@ class EventSet:
         """Yield the entries of ``feed`` in feed order."""
         if feed.kind == "team":
             team = self.subordinates(feed.subject)
-            yield from (e for e in self.entries if e.content.owner_id in team)
+            yield from (e for e in self.entries if e.spec.owner_id in team)
             return
         for e in self.entries:
-            spec = e.content
+            spec = e.spec
             if spec.team_only:
                 continue
             if (
@@ -325,8 +327,8 @@ class EventSet:
         name, description = self.describe(feed)
         put(_header(name, description).encode())
         chosen = list(self.select(feed))
-        todos = [e for e in chosen if e.content.todo is not None] if options.todo else []
-        for text in _timezones(e.content for e in todos):
+        todos = [e for e in chosen if e.spec.todo is not None] if options.todo else []
+        for text in _timezones(e.spec for e in todos):
             put(text.encode())
         for e in chosen:
             put(e.data(options.alarms))
@@ -344,7 +346,7 @@ class EventSet:
     def _overdue(self, chosen: Iterable[EventEntry]) -> Iterator[tuple[str, datetime]]:
         """Open deadlines already missed, shown again on today's date (``?overdue=today``)."""
         for entry in chosen:
-            spec = entry.content
+            spec = entry.spec
             today = self.today.get(spec.plan_id)
             if spec.what != "due" or spec.state != "open" or today is None or spec.day >= today:
                 continue
@@ -363,7 +365,7 @@ class EventSet:
                 todo=None,
                 categories=(*spec.categories, gettext(self.language, "overdue")),
             )
-            yield vevent(moved, alarms=False), moved.modified
+            yield vevent(moved, alarms=False, description=entry.description), moved.modified
 
     def describe(self, feed: Feed) -> tuple[str, str]:
         """Return the feed's name (X-WR-CALNAME) and description (X-WR-CALDESC), in the set's language."""
@@ -517,7 +519,7 @@ def _write_group(out: Path, events: EventSet, feeds: list[Feed]) -> dict[Feed, b
                 parts.setdefault((feed.subject, feed.part), []).append(handle)
         none: list[BinaryIO] = []
         for entry in events.entries:
-            spec = entry.content
+            spec = entry.spec
             targets = teams.get(spec.owner_id, none) if spec.owner_id is not None else none
             if not spec.team_only:
                 targets = [

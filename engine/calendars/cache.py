@@ -22,15 +22,33 @@ from engine.calendars.write import vevent, vtodo
 class EventEntry:
     """One event: its content, the content's fingerprint and, once stamped, its UIDs, SEQUENCE and LAST-MODIFIED.
 
+    The description may be kept in parts: ``spec.description`` its first line, what the event says of itself,
+    and ``notes`` the lines after it, the same objects for every event of the action, the section's lines one
+    string for every action of the section (see ``events.action_event_leads``): a plan feed of 100,000 events
+    keeps 64 MB less so. ``description`` and ``content`` give the whole text; the rest of ``spec`` is the
+    event's, read from it directly.
+
     The texts are kept as UTF-8 bytes (a feed is written from them as it is), one per alarm setting
     and the VTODO, each made on first use; the VTODO's and the overdue copy's UIDs too.
     """
 
-    __slots__ = ("_alarm", "_overdue_uid", "_plain", "_todo", "_todo_uid", "content", "fingerprint", "stamp", "uid")
+    __slots__ = (
+        "_alarm",
+        "_overdue_uid",
+        "_plain",
+        "_todo",
+        "_todo_uid",
+        "fingerprint",
+        "notes",
+        "spec",
+        "stamp",
+        "uid",
+    )
 
-    def __init__(self, content: EventSpec) -> None:
-        self.content = content
-        self.fingerprint = fingerprint(content)
+    def __init__(self, spec: EventSpec, notes: tuple[str, ...] = ()) -> None:
+        self.spec = spec
+        self.notes = notes
+        self.fingerprint = fingerprint(spec, self.description)
         self.stamp: tuple[date, int, datetime] | None = None  # (UID day, SEQUENCE, LAST-MODIFIED in UTC)
         self.uid = ""
         self._todo_uid: str | None = None
@@ -40,19 +58,31 @@ class EventEntry:
         self._todo: bytes | None = None
 
     @property
+    def description(self) -> str:
+        """Return the whole description: the spec's, then the notes, a line each."""
+        return "\n".join((self.spec.description, *self.notes)) if self.notes else self.spec.description
+
+    @property
+    def content(self) -> EventSpec:
+        """Return the event with its whole description."""
+        return replace(self.spec, description=self.description) if self.notes else self.spec
+
+    @property
     def sequence(self) -> int:
         """Return the published SEQUENCE."""
-        return self.stamp[1] if self.stamp else self.content.sequence
+        return self.stamp[1] if self.stamp else self.spec.sequence
 
     @property
     def modified(self) -> datetime:
         """Return the published LAST-MODIFIED (and DTSTAMP), UTC."""
-        return self.stamp[2] if self.stamp else self.content.modified
+        return self.stamp[2] if self.stamp else self.spec.modified
 
     @property
     def published(self) -> EventSpec:
         """Return the event as published (a copy with UID, SEQUENCE and LAST-MODIFIED filled in)."""
-        return replace(self.content, uid=self.uid, sequence=self.sequence, modified=self.modified)
+        return replace(
+            self.spec, uid=self.uid, sequence=self.sequence, modified=self.modified, description=self.description
+        )
 
     @property
     def todo_uid(self) -> str:
@@ -69,7 +99,7 @@ class EventEntry:
         return self._overdue_uid
 
     def _made_uid(self, what: str) -> str:
-        spec = self.content
+        spec = self.spec
         return event_uid(spec.plan_id, spec.ref, what, self.stamp[0] if self.stamp else spec.uid_day or spec.day)
 
     def publish(
@@ -83,17 +113,17 @@ class EventEntry:
 
     def data(self, alarms: bool, keep: bool = True) -> bytes:
         """Return the VEVENT text as UTF-8, with or without the alarm; kept for the next call unless not ``keep``."""
-        spec = self.content
+        spec = self.spec
         if alarms and spec.alarm is not None and spec.state == "open":
             found = self._alarm
             if found is None:
-                found = vevent(spec, True, (self.uid, self.sequence, self.modified)).encode()
+                found = vevent(spec, True, (self.uid, self.sequence, self.modified), self.description).encode()
                 if keep:
                     self._alarm = found
             return found
         found = self._plain
         if found is None:
-            found = vevent(spec, False, (self.uid, self.sequence, self.modified)).encode()
+            found = vevent(spec, False, (self.uid, self.sequence, self.modified), self.description).encode()
             if keep:
                 self._plain = found
         return found
@@ -101,7 +131,7 @@ class EventEntry:
     def todo_data(self) -> bytes:
         """Return the VTODO text of a due event as UTF-8."""
         if self._todo is None:
-            self._todo = vtodo(self.content, self.todo_uid, self.sequence, self.modified).encode()
+            self._todo = vtodo(self.spec, self.todo_uid, self.sequence, self.modified, self.description).encode()
         return self._todo
 
     def text(self, alarms: bool) -> str:
@@ -113,13 +143,14 @@ class EventEntry:
         return self.todo_data().decode()
 
 
-def fingerprint(spec: EventSpec) -> str:
-    """Return a digest of what a subscriber sees of ``spec``, without UID, SEQUENCE and timestamps."""
+def fingerprint(spec: EventSpec, description: str | None = None) -> str:
+    """Return a digest of what a subscriber sees of ``spec``, without UID, SEQUENCE and timestamps; ``description``
+    is the whole description when ``spec`` keeps only its first line."""
     seen = (
         spec.what,
         spec.day,
         spec.summary,
-        spec.description,
+        spec.description if description is None else description,
         spec.url,
         spec.categories,
         spec.state,
@@ -150,12 +181,13 @@ class EventCache:
             self._entries.clear()
             self._rules, self._base_url = rules, base_url
 
-    def events(self, key: Hashable, compute: Callable[[], Iterable[EventSpec]]) -> list[EventEntry]:
-        """Return the entries for ``key``, computing them on a miss."""
+    def events(self, key: Hashable, compute: Callable[[], Iterable[EventSpec | EventEntry]]) -> list[EventEntry]:
+        """Return the entries for ``key``, computing them on a miss (events, or entries already made of them)."""
         self._asked += 1
         found = self._entries.get(key)
         if found is None:
-            found = self._entries[key] = [self._generation, [EventEntry(spec) for spec in compute()]]
+            made = [e if isinstance(e, EventEntry) else EventEntry(e) for e in compute()]
+            found = self._entries[key] = [self._generation, made]
         else:
             found[0] = self._generation
         entries: list[EventEntry] = found[1]

@@ -11,7 +11,7 @@ planner's own (``planner`` reminds about exactly these occurrences). UIDs are fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -60,6 +60,14 @@ class ActionContext:
 
 def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
     """Return the events of action ``a`` in a fixed order: start, due, series, done extras, check-ins."""
+    found, notes = action_event_leads(a, ctx)
+    return [replace(spec, description="\n".join((spec.description, *notes))) for spec in found]
+
+
+def action_event_leads(a: ActionInfo, ctx: ActionContext) -> tuple[list[EventSpec], tuple[str, ...]]:
+    """Return the events of action ``a`` as ``action_events`` does, each description only its first line (what
+    the event says of itself: "Due 30 April 2000"), and the description's other lines, the same for every event
+    of the action, in parts to join with newlines (see ``description_notes``): a cache keeps them once."""
     base = _base(a, ctx)
     found: list[EventSpec] = []
     if a.kind == "recurring":
@@ -72,7 +80,7 @@ def action_events(a: ActionInfo, ctx: ActionContext) -> list[EventSpec]:
     policy = ctx.policy
     if policy is not None and policy.checkin is not None and wants_checkin(a.kind, a.due_day):
         found.extend(_checkins(a, ctx, base, policy))
-    return found
+    return found, description_notes(a, ctx) if found else ()
 
 
 def _state(a: ActionInfo) -> str:
@@ -166,24 +174,38 @@ def summary_line(ref: str, label: str, name: str, language: str = "en") -> str:
 
 
 def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
+    return "\n".join((lead, *description_notes(a, ctx)))
+
+
+def description_notes(a: ActionInfo, ctx: ActionContext) -> tuple[str, ...]:
+    """Return the lines of an action's event descriptions after the first, in parts to join with newlines: the
+    title; the section path and its context (one string for every action of the section, made once); then the
+    owner, time frame, status, extensions and the action's link."""
     lang = ctx.language
-    lines = [lead, a.title]
-    for section in ctx.path:
-        heading = _part_heading(section.number, lang) if section.level == "part" else section.number
-        lines.append(f"{heading}: {section.title}" if heading else section.title)
-    context = next((s.context for s in reversed(ctx.path) if s.context), "")
-    if context:
-        lines.append(gettext(lang, "Context: %(context)s") % {"context": context})
     owner = ctx.owner
     if owner:
-        lines.append(gettext(lang, "Owner: %(name)s <%(email)s>") % {"name": owner.name, "email": owner.email})
+        lines = [gettext(lang, "Owner: %(name)s <%(email)s>") % {"name": owner.name, "email": owner.email}]
     else:
-        lines.append(gettext(lang, "Owner: none yet (the secretariat assigns one)"))
+        lines = [gettext(lang, "Owner: none yet (the secretariat assigns one)")]
     frame = a.timeframe or gettext(lang, "(none given)")
     lines.append(gettext(lang, "Time frame: %(timeframe)s") % {"timeframe": frame})
     lines.append(gettext(lang, "Status: %(status)s") % {"status": _status_words(a.status, lang)})
     lines.extend(extension_lines(a, lang))
     lines.append(gettext(lang, "Action: %(url)s") % {"url": action_url(ctx.base_url, a.plan_id, a.ref)})
+    sections = _section_lines(ctx.path, lang)
+    return (a.title, sections, "\n".join(lines)) if sections else (a.title, "\n".join(lines))
+
+
+@lru_cache(maxsize=4096)  # a section's lines are the same in every event of its actions: one string for them all
+def _section_lines(path: tuple[SectionInfo, ...], lang: str) -> str:
+    """The section path, the Part first, each as "heading: title", then the nearest context."""
+    lines = []
+    for section in path:
+        heading = _part_heading(section.number, lang) if section.level == "part" else section.number
+        lines.append(f"{heading}: {section.title}" if heading else section.title)
+    context = next((s.context for s in reversed(path) if s.context), "")
+    if context:
+        lines.append(gettext(lang, "Context: %(context)s") % {"context": context})
     return "\n".join(lines)
 
 
@@ -256,7 +278,7 @@ def _single(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], what: str, 
         what=what,
         day=day,
         summary=_summary(a, what, state, day, ctx.language),
-        description=_description(a, ctx, lead),
+        description=lead,
         alarm=_alarm(ctx.policy, "due" if what == "due" else "start", day),
         todo=_todo(a, ctx.plan, day) if what == "due" else None,
         uid_day=(a.due if what == "due" else a.start) or day,
@@ -343,12 +365,8 @@ def _series(a: ActionInfo, ctx: ActionContext, base: dict[str, Any]) -> list[Eve
         done_days=tuple(sorted(in_series)),
         summary=_summary(a, "recurring", state, language=ctx.language),
         done_summary=_summary(a, "recurring", "done", language=ctx.language),
-        description=_description(
-            a,
-            ctx,
-            gettext(ctx.language, "Recurring: %(rhythm)s; first %(date)s")
-            % {"rhythm": a.timeframe or a.rrule, "date": long_date(first, ctx.language)},
-        ),
+        description=gettext(ctx.language, "Recurring: %(rhythm)s; first %(date)s")
+        % {"rhythm": a.timeframe or a.rrule, "date": long_date(first, ctx.language)},
         alarm=_alarm(policy, "due", first),
         uid_day=series_uid_day(a.start, ctx.plan.ref_date),
         **base,
@@ -403,9 +421,7 @@ def _done_extra(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], day: da
         what=f"done-{day.isoformat()}",
         day=day,
         summary=_summary(a, "recurring", "done", language=ctx.language),
-        description=_description(
-            a, ctx, gettext(ctx.language, "Done %(date)s") % {"date": long_date(day, ctx.language)}
-        ),
+        description=gettext(ctx.language, "Done %(date)s") % {"date": long_date(day, ctx.language)},
         **fields,
     )
 
@@ -431,12 +447,8 @@ def _checkins(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], policy: P
             rrule=rule_text,
             rdates=rdates,
             summary=_summary(a, "checkin", state, language=ctx.language),
-            description=_description(
-                a,
-                ctx,
-                gettext(ctx.language, "Check-in %(rhythm)s: planwatch asks the owner for a status update")
-                % {"rhythm": rhythm_words(policy.checkin.every, ctx.language)},
-            ),
+            description=gettext(ctx.language, "Check-in %(rhythm)s: planwatch asks the owner for a status update")
+            % {"rhythm": rhythm_words(policy.checkin.every, ctx.language)},
             **base,
         )
     ]

@@ -190,7 +190,7 @@ def sync_registry(conn: Connection, entries: list[EventEntry], data: FeedData) -
     updates: list[dict[str, Any]] = []
     live: set[str] = set()
     for entry in entries:
-        spec = entry.content
+        spec = entry.spec
         live.add(spec.key)
         row = existing.get(spec.key)
         if row is None:

@@ -25,14 +25,16 @@ from engine.calendars.text import (
 DAY = timedelta(days=1)
 
 
-def vevent(spec: EventSpec, alarms: bool, published: tuple[str, int, datetime] | None = None) -> str:
+def vevent(
+    spec: EventSpec, alarms: bool, published: tuple[str, int, datetime] | None = None, description: str | None = None
+) -> str:
     """Return the VEVENT block(s) of ``spec``: the event, then one override per done occurrence.
 
-    ``published`` (UID, SEQUENCE, LAST-MODIFIED in UTC) overrides the spec's own fields.
+    ``published`` (UID, SEQUENCE, LAST-MODIFIED in UTC) and ``description`` override the spec's own fields.
     """
     uid, sequence, modified = published or (spec.uid, spec.sequence, spec.modified)
     stamp = utc(modified)
-    shared = _shared(spec, stamp)
+    shared = _shared(spec, stamp, spec.description if description is None else description)
     # Date, stamp and number lines are short and plain: written directly (the hot path of a big feed).
     parts = [
         "BEGIN:VEVENT\r\n",
@@ -55,11 +57,11 @@ def vevent(spec: EventSpec, alarms: bool, published: tuple[str, int, datetime] |
     return "".join(parts)
 
 
-def _shared(spec: EventSpec, stamp: str) -> str:
+def _shared(spec: EventSpec, stamp: str, description: str) -> str:
     """The properties after the canonical ones, alphabetical: CATEGORIES ... URL."""
     parts = [
         line("CATEGORIES", categories(spec.categories)) if spec.categories else "",
-        text_line("DESCRIPTION", spec.description),
+        text_line("DESCRIPTION", description),
         f"LAST-MODIFIED:{stamp}\r\nSTATUS:{spec.status}\r\nTRANSP:TRANSPARENT\r\n",
         line("URL", spec.url) if spec.url else "",
     ]
@@ -99,8 +101,15 @@ def _alarm(spec: EventSpec) -> str:
     )
 
 
-def vtodo(spec: EventSpec, uid: str, sequence: int | None = None, modified: datetime | None = None) -> str:
-    """Return the VTODO twin of a due event (properties alphabetical, as ``icalendar`` orders them)."""
+def vtodo(
+    spec: EventSpec,
+    uid: str,
+    sequence: int | None = None,
+    modified: datetime | None = None,
+    description: str | None = None,
+) -> str:
+    """Return the VTODO twin of a due event (properties alphabetical, as ``icalendar`` orders them); ``sequence``,
+    ``modified`` and ``description`` override the spec's own."""
     todo = spec.todo
     assert todo is not None
     stamp = utc(modified or spec.modified)
@@ -109,7 +118,7 @@ def vtodo(spec: EventSpec, uid: str, sequence: int | None = None, modified: date
         "BEGIN:VTODO\r\n",
         line("CATEGORIES", categories(spec.categories)) if spec.categories else "",
         line("COMPLETED", utc(todo.completed)) if todo.completed is not None else "",
-        text_line("DESCRIPTION", spec.description),
+        text_line("DESCRIPTION", spec.description if description is None else description),
         line("DTSTAMP", stamp),
         line(f"DUE;TZID={zone_name}", local(todo.due)),
         line("LAST-MODIFIED", stamp),

@@ -148,6 +148,13 @@ def test_overdue_today_shows_missed_deadlines_again_on_today(example: tuple[Engi
     assert not [e for e in events(data) if str(e["SUMMARY"]).startswith("I.1a.4 overdue")]  # due end 2000: not yet
 
 
+def test_an_overdue_copy_describes_its_deadline_in_full(example: tuple[Engine, str]) -> None:
+    data = all_feeds(example, FeedOptions(overdue_today=True))["owner:program"]
+    found = {str(e["SUMMARY"]).split(":")[0]: str(e["DESCRIPTION"]) for e in events(data)}
+    copy, deadline = found["I.1a.1 overdue (due 30 April 2000)"], found["I.1a.1 due"]
+    assert copy == deadline and "\nContext: " in copy and copy.endswith("/actions/gb276-tc2/I.1a.1")
+
+
 def test_example_feeds_land_as_files(example: tuple[Engine, str], tmp_path: Path) -> None:
     engine, url = example
     written = service(engine, url).write_all(tmp_path)

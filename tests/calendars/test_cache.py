@@ -102,3 +102,17 @@ def test_the_todo_and_overdue_uids_are_made_from_the_stamped_day_when_first_aske
     assert entry.todo_uid == event_uid(SPEC.plan_id, SPEC.ref, "todo", date(2000, 3, 1))
     assert entry.overdue_uid == event_uid(SPEC.plan_id, SPEC.ref, "overdue", date(2000, 3, 1))
     assert entry.todo_data() == vtodo(SPEC, entry.todo_uid, 1, AT).encode()
+
+
+def test_an_entry_kept_in_parts_is_written_and_fingerprinted_as_the_whole_event() -> None:
+    notes = ("Texts, in full", "Part I: First part\nContext: why; it matters", "Owner: Zora Vidal <zora@example.org>")
+    whole = EventEntry(replace(SPEC, description="\n".join((SPEC.description, *notes))))
+    parts = EventEntry(SPEC, notes)
+    assert parts.description == whole.description and parts.content == whole.content
+    assert parts.fingerprint == whole.fingerprint != EventEntry(SPEC).fingerprint
+    for entry in (whole, parts):
+        entry.publish((date(2000, 4, 30), 2, AT), "e@planwatch")
+    assert parts.published == whole.published
+    assert parts.data(True) == whole.data(True) and parts.data(False) == whole.data(False)
+    assert parts.todo_data() == whole.todo_data()
+    assert b"Context: why\\; it matters" in parts.todo_data().replace(b"\r\n ", b"")  # unfolded

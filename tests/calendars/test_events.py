@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
 from engine.calendars.build import FeedOptions
-from engine.calendars.events import ActionContext, action_events, escalation_event, long_date, sort_key
+from engine.calendars.events import (
+    ActionContext,
+    action_event_leads,
+    action_events,
+    escalation_event,
+    long_date,
+    sort_key,
+)
 from engine.calendars.model import ActionInfo, EscalationInfo, OwnerInfo, PlanInfo, SectionInfo
 from engine.zones import zone
 
@@ -137,6 +145,31 @@ def test_a_deadline_is_one_all_day_event_with_its_texts_and_a_todo_twin() -> Non
     assert (due.state, due.status, due.part, due.owner_id, due.alarm) == ("open", "CONFIRMED", "I", "zv", None)
     assert due.todo is not None and (due.todo.status, due.todo.percent) == ("NEEDS-ACTION", 0)
     assert due.todo.due == datetime(2000, 4, 30, 23, 59, 59, tzinfo=zone("Europe/Zurich"))
+
+
+def test_the_events_keep_their_own_first_line_and_share_the_rest_the_sections_lines_once() -> None:
+    """What the event cache keeps: each event's first line, the action's other lines once for its events, the
+    section's lines one string for every action of the section; joined, the descriptions ``action_events`` gives."""
+    window = action(start=date(2000, 2, 1))
+    specs, notes = action_event_leads(window, CTX)
+    assert [s.description for s in specs] == ["Starts 1 February 2000", "Due 30 April 2000"]
+    assert [replace(s, description="\n".join((s.description, *notes))) for s in specs] == action_events(window, CTX)
+    assert notes[:2] == ("Write the report", "Part I: First part\n1: An issue\nContext: Why it matters")
+    neighbour = action_event_leads(action(id=2, ref="I.1.2", title="Check the report"), CTX)[1]
+    assert neighbour[0] == "Check the report" and neighbour[1] is notes[1]
+    assert action_event_leads(action(due=None), CTX) == ([], ())  # no event: nothing to share
+
+
+def test_an_action_outside_any_section_has_no_empty_line_in_its_description() -> None:
+    (due,) = action_events(action(), replace(CTX, path=()))
+    assert due.description.split("\n") == [
+        "Due 30 April 2000",
+        "Write the report",
+        "Owner: Zora Vidal <zora@example.org>",
+        "Time frame: by 30 April 2000",
+        "Status: open",
+        "Action: https://x.example/actions/p/I.1.1",
+    ]
 
 
 def test_an_extension_moves_the_event_but_not_its_uid_day() -> None:
