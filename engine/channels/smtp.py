@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -241,8 +242,8 @@ class SmtpChannel(Channel):
         The dispatcher calls this on the thread that builds messages, so that the sending thread
         does little but wait on the server (see ``pipeline``).
         """
-        sender = self.envelope_from or parseaddr(str(message["From"]))[1]
-        recipients = [addr for _, addr in getaddresses([str(v) for v in message.get_all("To", [])]) if addr]
+        sender = self.envelope_from or _address_in(str(message["From"]))
+        recipients = list(_addresses_in(tuple(str(v) for v in message.get_all("To", []))))
         return Wire(message, sender, recipients, as_bytes(message))
 
     def start(self, message: Message | Wire, following: Wire | None = None) -> None:
@@ -315,6 +316,25 @@ class SmtpChannel(Channel):
         self._primed = None
 
 
+# Parsing an address is some ten microseconds of pure Python; a pass has one sender and a few messages a recipient.
+@lru_cache(maxsize=4096)
+def _address_in(header: str) -> str:
+    """Return the address in a From header's value."""
+    return parseaddr(header)[1]
+
+
+@lru_cache(maxsize=4096)
+def _addresses_in(headers: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the addresses in the values of To headers (the empty ones left out)."""
+    return tuple(addr for _, addr in getaddresses(list(headers)) if addr)
+
+
+@lru_cache(maxsize=4096)
+def _quoted(address: str) -> str:
+    """Return ``address`` as MAIL FROM and RCPT TO write it (``smtplib.quoteaddr``)."""
+    return smtplib.quoteaddr(address)
+
+
 def _envelope(smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
     """MAIL FROM, each RCPT TO and DATA, each waiting for its reply; raise as smtplib does on a refusal."""
     code, reply = smtp.mail(sender, options)
@@ -358,8 +378,8 @@ def _envelope_commands(wire: Wire, options: list[str]) -> str:
     """Return MAIL FROM, every RCPT TO and DATA of ``wire`` as one pipelined group."""
     extra = "".join(f" {option}" for option in options)
     commands = [
-        f"MAIL FROM:{smtplib.quoteaddr(wire.sender)}{extra}",
-        *(f"RCPT TO:{smtplib.quoteaddr(r)}" for r in wire.recipients),
+        f"MAIL FROM:{_quoted(wire.sender)}{extra}",
+        *(f"RCPT TO:{_quoted(r)}" for r in wire.recipients),
         "DATA",
     ]
     return "".join(f"{command}\r\n" for command in commands)

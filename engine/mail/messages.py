@@ -165,6 +165,18 @@ def _day(value: object) -> date | None:
 
 def long_date(value: object, language: str = "en") -> str:
     """Return an ISO date as people write it in ``language``: 30 April 2000, 30 avril 2000, 30 de abril de 2000."""
+    try:
+        return _long_date(value, language)
+    except TypeError:  # an unhashable value (no date): written without the cache
+        return _written_date(value, language)
+
+
+@lru_cache(maxsize=4096)  # a message writes some ten dates, most of them the same few days of the pass (or none)
+def _long_date(value: object, language: str) -> str:
+    return _written_date(value, language)
+
+
+def _written_date(value: object, language: str) -> str:
     day = _day(value)
     if day is None:
         return gettext(language, "no date")
@@ -186,6 +198,7 @@ def thread_key(plan_id: str, ref: str, thread: str) -> str:
     return f"{plan_id}/{ref}|thread|{thread}"
 
 
+@lru_cache(maxsize=4096)  # a thread's messages to its several readers share it
 def thread_root(key: str, domain: str = "planwatch.invalid") -> str:
     """Return the Message-ID of a thread's root (never sent itself: clients thread on the reference)."""
     return f"<thread-{hashlib.sha256(key.encode()).hexdigest()[:24]}@{domain}>"
@@ -286,20 +299,27 @@ def _text(body: str, subtype: str) -> Message:
         encoded = MIMEText(body, subtype, UTF8_QP, policy=WIRE)  # type: ignore[arg-type]  # a Charset picks QP
         del encoded["MIME-Version"]  # only the top of the message says it
         return encoded
+    ascii = body.isascii()
     part = Message(policy=WIRE)
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    part["Content-Transfer-Encoding"] = "7bit" if body.isascii() else "8bit"
+    # The two headers as ``part[name] = value`` stores them with compat32, set in one go.
+    part._headers = [  # type: ignore[attr-defined]
+        ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "7bit" if ascii else "8bit"),
+    ]
     # What MIMEText does for an 8bit charset, without its header parsing: the payload holds the
-    # UTF-8 octets (surrogate-escaped), which the bytes generator writes out unchanged.
-    part.set_payload(body.encode("utf-8").decode("ascii", "surrogateescape"))
+    # UTF-8 octets (surrogate-escaped), which the bytes generator writes out unchanged (ASCII is its own).
+    part.set_payload(body if ascii else body.encode("utf-8").decode("ascii", "surrogateescape"))
     return part
 
 
 def _short_lines(body: str) -> bool:
     lines = body.split("\n")  # octet lines: only LF (and CR before it) ends one on the wire
-    if max(map(len, lines), default=0) * 4 <= MAX_LINE:  # even four-octet characters would fit
+    longest = max(map(len, lines), default=0)
+    if longest * 4 <= MAX_LINE:  # even four-octet characters would fit
         return True
-    return all(len(line.encode()) <= MAX_LINE for line in lines)
+    if body.isascii():  # one octet a character
+        return longest <= MAX_LINE
+    return all(len(line) * 4 <= MAX_LINE or len(line.encode()) <= MAX_LINE for line in lines)
 
 
 def seven_bit(msg: Message) -> Message:
@@ -317,11 +337,12 @@ def seven_bit(msg: Message) -> Message:
 def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: MailIdentity) -> None:
     # Headers go first in a fixed order; the MIME headers the constructors set move below them. The list
     # is set in one go: what ``msg[name] = value`` stores with compat32 (``header_store_parse`` keeps both).
+    subject = header_value(rendered.subject)  # a Header is what compat32 encodes
     headers: list[tuple[str, Any]] = [
         ("From", address(identity.sender_name, identity.sender_address)),
         ("To", address(*envelope.to)),
-        ("Subject", header_value(rendered.subject)),  # a Header is what compat32 encodes
-        ("Date", format_datetime(envelope.sent.astimezone(envelope.zone))),
+        ("Subject", subject),
+        ("Date", _date_header(envelope.sent, envelope.zone)),
         ("Message-ID", message_id(envelope.key, identity.domain)),
     ]
     if envelope.thread is not None:
@@ -329,7 +350,7 @@ def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: Mai
         headers += [
             ("In-Reply-To", root),
             ("References", root),
-            ("Thread-Topic", header_value(rendered.subject)),
+            ("Thread-Topic", subject),
             ("Thread-Index", thread_index(envelope.thread, envelope.started or envelope.sent, envelope.sent)),
         ]
     headers += [
@@ -344,11 +365,22 @@ def _headers(msg: Message, rendered: Rendered, envelope: Envelope, identity: Mai
     msg._headers = headers + list(msg.raw_items())  # type: ignore[attr-defined]
 
 
+@lru_cache(maxsize=256)  # a pass sends at one instant to readers in a handful of zones
+def _date_header(sent: datetime, zone: Any) -> str:
+    return format_datetime(sent.astimezone(zone))
+
+
 @lru_cache(maxsize=4096)
 def calendar_part(event: CalendarEvent) -> Message:
     """Return the ``.ics`` attachment of ``event``; one part object serves every recipient of it."""
     part = _text(calendar_text(event), "calendar")
-    part.set_param("method", "PUBLISH")
+    # What ``part.set_param("method", "PUBLISH")`` makes of the text part's headers, without parsing them:
+    # the Content-Type with the parameter added, moved after the others.
+    raw = part._headers  # type: ignore[attr-defined]
+    ctype = next(v for k, v in raw if k == "Content-Type")
+    part._headers = [(k, v) for k, v in raw if k != "Content-Type"] + [  # type: ignore[attr-defined]
+        ("Content-Type", f'{ctype}; method="PUBLISH"')
+    ]
     part.add_header("Content-Disposition", "attachment", filename=event.filename)
     return _freeze(part)
 
