@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from itertools import islice
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pydantic_core import PydanticUndefined
@@ -16,9 +18,9 @@ from engine.plandoc import ActionRow, PlanDocument, PlanInfo, SectionRow
 from engine.store.bulk import INSERT_ROWS, insert_values, stored_values
 from engine.store.models import Action, ActionChange, Plan, Section
 from engine.store.tables import ACTION as _ACT
-from engine.store.tables import SECTION as _SEC
 from engine.store.tables import ESCALATION as _ESC
 from engine.store.tables import OUTBOX as _OUT
+from engine.store.tables import SECTION as _SEC
 
 SCHEDULE_FIELDS = ("kind", "start", "due", "rrule", "milestones", "event", "after_ref", "needs_review", "reason")
 SECTION_ROW = ("key", "parent_key", "level", "number", "title", "context", "ordinal")  # a new section's columns
@@ -146,6 +148,16 @@ def write_actions(
     flushed = False
     total = 0
     indexes: list[str] = []
+    if not existing:  # every row is new: made a part at a time (the loop below, without its questions per row)
+        rows = iter(resolved)
+        while made := list(map(make, islice(rows, part))):
+            total += len(made)
+            report.added.extend(map(itemgetter(0), made))  # their ids
+            if len(made) == part and not flushed:
+                indexes = _set_indexes_aside(session)
+            flushed = _insert_new(session, made, flushed, same)
+            make.made.clear()
+        resolved = ()
     for item in resolved:
         total += 1
         action = existing.get(item.row.ref)
