@@ -324,7 +324,8 @@ def _combine(ctx: Ctx, spans: list[tuple[int, int]]) -> Reading:
     out = Reading("deadline")
     for i, (r, a, b) in enumerate(dated):
         out.milestones.append((r.label or r.qual or ctx.src(a, b), r.due, r.start))
-        out.review.extend(x for x in r.review if x not in out.review)
+        if r.review:
+            out.review.extend(x for x in r.review if x not in out.review)
         if r.bare and i and dated[0][0].kind != "deadline":
             out.review.append(f"'{ctx.src(a, b)}' has no verb of its own and is read as a deadline")
     for r, a, b in parts:
@@ -385,7 +386,7 @@ def _schedule(text: str, r: Reading) -> Schedule:
     marks = r.milestones
     if not marks and r.label and (start or due):
         marks = [(r.label, due, start)]
-    milestones = tuple(Milestone(*m) for m in marks) if marks else ()
+    milestones = tuple([_new_milestone(*m) for m in marks]) if marks else ()
     return _new_schedule(text, r.kind, start, due, r.rrule, milestones, r.event, needs_review, reason)
 
 
@@ -417,6 +418,18 @@ def _new_schedule(
     _SET_REVIEW(schedule, needs_review)
     _SET_REASON(schedule, reason)
     return schedule
+
+
+_SET_LABEL, _SET_MILESTONE_DUE, _SET_MILESTONE_START = (getattr(Milestone, f.name).__set__ for f in fields(Milestone))
+
+
+def _new_milestone(label: str, due: date | None, start: date | None) -> Milestone:
+    """``Milestone(label, due, start)`` as ``_new_schedule`` makes a ``Schedule``."""
+    milestone: Milestone = object.__new__(Milestone)
+    _SET_LABEL(milestone, label)
+    _SET_MILESTONE_DUE(milestone, due)
+    _SET_MILESTONE_START(milestone, start)
+    return milestone
 
 
 def _iso(value: date | None) -> str | None:

@@ -220,15 +220,17 @@ def _spans(a: int, m: re.Match[str]) -> Spans:
 
 
 def _finish(ctx: Ctx, r: Reading, sp: Spans, *periods: Period) -> Reading:
-    set_label(ctx, r, *sp.head)
+    ha, hb = sp.head
+    set_label(ctx, r, ha, hb)
     if r.label and IMMEDIATE.fullmatch(r.label.lower()):
         r.notes.append(f"'{r.label}' asks for the work as soon as possible before that date")
         r.label = None
-    head, rest = ctx.skel[slice(*sp.head)], ctx.skel[slice(*sp.tail)]
-    if SESSION.search(head):
-        r.notes.append(f"the meeting '{ctx.src(*sp.head).rstrip(' (')}' is taken to be held in that period")
-    tail(ctx, r, *sp.tail)
-    if periods[0].unit == "year" and (SESSION.search(head) or SESSION_TAIL.match(rest.strip(" ,;:.-()"))):
+    session = ha < hb and SESSION.search(ctx.skel[ha:hb]) is not None
+    if session:
+        r.notes.append(f"the meeting '{ctx.src(ha, hb).rstrip(' (')}' is taken to be held in that period")
+    ta, tb = sp.tail
+    tail(ctx, r, ta, tb)
+    if periods[0].unit == "year" and (session or SESSION_TAIL.match(ctx.skel[ta:tb].strip(" ,;:.-()"))):
         r.review.append("the meeting's month is not given, so the end of the year is used")
     return use(r, *periods)
 

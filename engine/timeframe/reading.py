@@ -185,15 +185,20 @@ _NO_LABEL = frozenset(
 )
 
 
+_LABEL_EDGE = PUNCT + "(["
+
+
 def label(ctx: Ctx, a: int, b: int) -> str | None:
     """Words before the date that name a part of the work ("First outputs"), if any."""
+    if a == b:
+        return None
     low = ctx.skel[a:b]
-    if low.strip(PUNCT + "([") in _NO_LABEL or SESSION.search(low):
+    if low.strip(_LABEL_EDGE) in _NO_LABEL or SESSION.search(low):
         return None
     words = ctx.src(a, b).split()
-    while words and words[-1].strip(PUNCT + "([").lower() in _TRAILING:
+    while words and words[-1].strip(_LABEL_EDGE).lower() in _TRAILING:
         words.pop()
-    text = " ".join(words).strip(PUNCT + "([")
+    text = " ".join(words).strip(_LABEL_EDGE)
     if not text or text.lower() in ("the", "to", "and", "or", "by", "in", "on", "at", "it"):
         return None
     return text
@@ -212,14 +217,19 @@ _DIGIT = re.compile(r"\d")
 
 def set_label(ctx: Ctx, r: Reading, a: int, b: int) -> None:
     """Set the label from the words ``a .. b``; a number among them that names no part is unread."""
-    r.label = label(ctx, a, b)
-    if r.label and _DIGIT.search(r.label) and not _NUMBERED.search(r.label):
-        r.review.append(f"the words '{r.label}' before the date were not read")
+    r.label = text = label(ctx, a, b)
+    if text and _DIGIT.search(text) and not _NUMBERED.search(text):
+        r.review.append(f"the words '{text}' before the date were not read")
+
+
+_TAIL_EDGE = PUNCT + "()[]"
 
 
 def tail(ctx: Ctx, r: Reading, a: int, b: int) -> None:
     """Read the words after the date: a qualifier, a session, or something left unread."""
-    a, b = trim(ctx.skel, a, b, PUNCT + "()[]")
+    if a >= b:
+        return
+    a, b = trim(ctx.skel, a, b, _TAIL_EDGE)
     low = ctx.skel[a:b]
     if not low or _CONTINUING.fullmatch(low):
         return

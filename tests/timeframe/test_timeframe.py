@@ -18,7 +18,17 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.timeframe import _WORDINGS, KINDS, Milestone, Schedule, _new_schedule, _wording, clear_caches, parse
+from engine.timeframe import (
+    _WORDINGS,
+    KINDS,
+    Milestone,
+    Schedule,
+    _new_milestone,
+    _new_schedule,
+    _wording,
+    clear_caches,
+    parse,
+)
 from engine.timeframe.tokens import scan, scan_slowly
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -1780,3 +1790,12 @@ def test_a_phrases_kept_words_are_those_written_afresh_and_are_bounded() -> None
     for n in range(5000):
         parse(f"by {n}", date(1999, 9, 28))
     assert 0 < len(_WORDINGS) <= 4096
+
+
+def test_the_fast_milestone_is_the_milestone_its_fields_make() -> None:
+    fast, slow = _new_milestone("draft", date(2004, 3, 31), None), Milestone("draft", date(2004, 3, 31), None)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    with pytest.raises(AttributeError):
+        fast.label = "final"  # type: ignore[misc]
+    got = parse("draft by March 2004; final by October 2004", date(2003, 5, 10))
+    assert got.milestones == (Milestone("draft", date(2004, 3, 31), None), Milestone("final", date(2004, 10, 31), None))
