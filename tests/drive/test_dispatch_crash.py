@@ -29,7 +29,7 @@ start and the end of the reference run's plan step (the service's log gives both
 plans again and finishes: the outbox equals the reference's, nothing sent twice beyond the bound.
 The delivery hour is one whose instants lie hours away from the test's, so every run has the same work.
 
-``PLANWATCH_CRASH_TRIALS=N`` runs N dispatch trials per backend (default 15) and N // 2 planning
+``PLANWATCH_CRASH_TRIALS=N`` runs N dispatch trials per backend (default 10) and N // 2 planning
 trials; the seed is printed and ``PLANWATCH_CRASH_SEED=N`` replays a run.
 """
 
@@ -83,7 +83,7 @@ from ..synthetic_world import (
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("PLANWATCH_CRASH_SEED") or 27_601)
-TRIALS = int(os.environ.get("PLANWATCH_CRASH_TRIALS") or 15)  # per backend
+TRIALS = int(os.environ.get("PLANWATCH_CRASH_TRIALS") or 10)  # per backend
 DEPTH: int = inspect.signature(Pool).parameters["depth"].default  # messages queued for a connection's thread
 CONNECTIONS = Settings().smtp_connections  # SMTP connections a pass sends over (PLANWATCH_SMTP_CONNECTIONS)
 # What a crash can repeat: messages the server took that the node had not marked sent yet. Between two
