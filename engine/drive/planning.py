@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Engine, Integer, Select, any_, bindparam, case, func, select
@@ -19,13 +20,13 @@ from sqlalchemy import ARRAY, Connection, Engine, Integer, Select, any_, bindpar
 from engine.drive.people import Directory, load_directory
 from engine.outbox import enqueue, outbox_row
 from engine.plandoc import effective_due
-from engine.planner import ActionView, History, Notice, PendingReport, PlanResult, plan_action
+from engine.planner import ActionView, Away, History, Notice, PendingReport, Person, PlanResult, plan_action
 from engine.rules.durations import BusinessCalendar
 from engine.rules.loader import RuleSet, calendar_for
 from engine.rules.owners import section_chain
-from engine.rules.policy import ActionFacts, Policy, matching_kind
+from engine.rules.policy import Policy, PolicyChooser, matching_kind
 from engine.store import tables
-from engine.store.bulk import insert_ignoring_duplicates, update_by_id
+from engine.store.bulk import insert_ignoring_duplicates, paused_gc, update_by_id
 
 A = tables.ACTION
 OUT = tables.OUTBOX
@@ -75,13 +76,14 @@ class TickStats:
 
 
 def due_actions(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """Return the planner's columns of the actions whose next_fire_at has come, in id order (the index finds them).
+    """Return the planner's columns (``VIEW_COLUMNS``, as rows of values in that order) of the actions whose
+    next_fire_at has come, in id order (the index finds them).
 
     On PostgreSQL the rows are claimed (FOR UPDATE SKIP LOCKED) until the batch commits, so
     several nodes plan disjoint batches; SQLite has one writer anyway.
     """
     query = _due_query(conn.dialect.name, limit)
-    return sorted(conn.execute(query, {"until": now}).mappings().all(), key=lambda row: row["id"])
+    return sorted(conn.execute(query, {"until": now}).all(), key=itemgetter(0))
 
 
 @lru_cache(maxsize=8)
@@ -102,14 +104,14 @@ def plan_due(
     if engine.dialect.name == "postgresql":
         return _plan_overlapped(engine, rules, now, until, batch)
     total = TickStats()
-    directory: Directory | None = None
+    memo: _Memo | None = None
     while True:
         with engine.begin() as conn:
             rows = due_actions(conn, until, batch)
             if not rows:
                 return total
-            directory = directory or load_directory(conn)
-            stats, writes = _plan_batch(conn, rows, rules, directory, now, until)
+            memo = memo or _Memo(rules, load_directory(conn))
+            stats, writes = _plan_batch(conn, rows, memo, now, until)
             writes.apply(conn)
             total.add(stats)
         if len(rows) < batch and not writes.due_again(until):
@@ -121,7 +123,7 @@ def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datet
     transaction, which holds its actions' row locks), the next batch is read and planned on another
     connection; SKIP LOCKED keeps the batches disjoint. Ends when nothing is due and nothing in flight."""
     total = TickStats()
-    directory: Directory | None = None
+    memo: _Memo | None = None
     in_flight: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="planwatch-plan-writes") as writer:
         try:
@@ -131,8 +133,8 @@ def _plan_overlapped(engine: Engine, rules: RuleSet, now: datetime, until: datet
                     conn.begin()
                     rows = due_actions(conn, until, batch)
                     if rows:
-                        directory = directory if directory is not None else load_directory(conn)
-                        stats, writes = _plan_batch(conn, rows, rules, directory, now, until)
+                        memo = memo if memo is not None else _Memo(rules, load_directory(conn))
+                        stats, writes = _plan_batch(conn, rows, memo, now, until)
                     done, in_flight = in_flight, None
                     if done is not None:
                         done.result()
@@ -177,59 +179,66 @@ class _Writes:
 
 
 def _plan_batch(
-    conn: Connection, rows: Sequence[Any], rules: RuleSet, directory: Directory, now: datetime, until: datetime
+    conn: Connection, rows: Sequence[Any], memo: _Memo, now: datetime, until: datetime
 ) -> tuple[TickStats, _Writes]:
-    ids = {"ids": [r["id"] for r in rows]}
+    ids = {"ids": [r.id for r in rows]}
     queries = _queries(conn.dialect.name)
-    in_plans = {"plans": sorted({r["plan_id"] for r in rows})}
+    in_plans = {"plans": sorted({r.plan_id for r in rows})}
     plans = {r["id"]: r for r in conn.execute(queries.plans, in_plans).mappings()}
     parents = _parents(conn, queries, in_plans)
     history = _history(conn, queries, ids)
     completed = _completions(conn, queries, ids)
     reopened, returned = _reopenings(conn, queries, ids)
-    reports = _pending_reports(conn, queries, ids, directory)
+    reports = _pending_reports(conn, queries, ids, memo.directory)
     stats = TickStats(actions=len(rows))
     writes = _Writes()
-    memo = _Memo()
-    for row in rows:
-        result, policy = _plan_one(
-            row,
-            plans[row["plan_id"]],
-            parents[row["plan_id"]],
-            rules,
-            directory,
-            history.get(row["id"], History()),
-            completed.get(row["id"], frozenset()),
-            now,
-            until,
-            memo,
-            reopened.get(row["id"]),
-            reports.get(row["id"], ()),
-            returned=row["id"] in returned and returned[row["id"]] == reopened.get(row["id"]),
-        )
-        policy_name = policy.name if policy else ""
-        cap = policy.limits.max_per_day if policy else None
-        writes.outbox.extend(notice_row(n, policy_name, now, cap) for n in result.notices)
-        writes.log.extend(_log_row(e) for e in result.escalations)
-        writes.actions.append(
-            {"id": row["id"], "next_fire_at": result.next_fire_at, "planned_through": until, "policy": policy_name}
-        )
-        _count(stats, result)
+    outbox, log, actions = writes.outbox, writes.log, writes.actions
+    nothing = History()
+    memo.chains.clear()  # the sections as this batch read them
+    # Planning makes many short-lived objects and no reference cycles: the collector's passes over them were a fifth
+    # of the planner's CPU (0.07 s of 0.35 s for 10,000 actions on SQLite).
+    with paused_gc():
+        for row in rows:
+            action_id, plan_id = row[0], row[1]
+            reopened_at = reopened.get(action_id)
+            result, policy = _plan_one(
+                row,
+                plans[plan_id],
+                parents[plan_id],
+                history.get(action_id, nothing),
+                completed.get(action_id, frozenset()),
+                now,
+                until,
+                memo,
+                reopened_at,
+                reports.get(action_id, ()),
+                returned=action_id in returned and returned[action_id] == reopened_at,
+            )
+            name = ""
+            if policy is not None:
+                name = policy.name
+                if result.notices:
+                    cap = policy.limits.max_per_day
+                    outbox.extend(notice_row(n, name, now, cap) for n in result.notices)
+                    _count(stats, result)
+                if result.escalations:
+                    log.extend(_log_row(e) for e in result.escalations)
+                    stats.escalations += len(result.escalations)
+            actions.append(
+                {"id": action_id, "next_fire_at": result.next_fire_at, "planned_through": until, "policy": name}
+            )
     return stats, writes
 
 
 def _count(stats: TickStats, result: PlanResult) -> None:
     for notice in result.notices:
         setattr(stats, notice.status, getattr(stats, notice.status) + 1)
-    stats.escalations += len(result.escalations)
 
 
 def _plan_one(
     row: Any,
     plan: Any,
     parents: dict[str, str | None],
-    rules: RuleSet,
-    directory: Directory,
     history: History,
     completed: frozenset[str],
     now: datetime,
@@ -240,47 +249,74 @@ def _plan_one(
     *,
     returned: bool = False,
 ) -> tuple[PlanResult, Policy | None]:
-    chain = memo.chain(row["plan_id"], row["section_key"], parents)
-    kind = matching_kind(row["kind"], row["due"])
-    facts = ActionFacts(row["ref"], chain, kind, row["owner_id"], tuple(row["tags"] or ()))
-    policy = rules.policy_of(facts)
-    view = ActionView(
-        action_id=row["id"],
-        plan_id=row["plan_id"],
-        ref=row["ref"],
-        kind=row["kind"],
-        status=row["status"],
-        plan_tz=plan["timezone"],
-        plan_date=plan["ref_date"],
-        start=row["start"],
-        due=effective_due(row["due"], row["extended_to"]),
-        rrule=row["rrule"],
-        title=row["title"],
-        last_completed=row["last_completed"],
-        last_progress_at=row["last_progress_at"],
-        # an occurrence reported implemented is the verifier's now: its owner hears no more of it
-        completed=completed | {r.occurrence for r in reports if r.occurrence},
-        people=directory.roles(row["owner_id"]),
-        away=directory.away_of(row["owner_id"]),
-        addresses=directory.addresses,
-        reopened_at=reopened_at,
-        returned=returned,
-        acceptance=row["acceptance"] or "accepted",
-        last_update_at=max(t for t in (row["last_progress_at"], row["created_at"], reopened_at) if t is not None),
-        reports=reports,
-    )
+    (
+        action_id,
+        plan_id,
+        ref,
+        section_key,
+        kind,
+        status,
+        start,
+        due,
+        extended_to,
+        rrule,
+        title,
+        owner_id,
+        tags,
+        last_completed,
+        progress,
+        planned_through,
+        acceptance,
+        created,
+    ) = row  # VIEW_COLUMNS, in order
+    chain = memo.chain(plan_id, section_key, parents)
+    policy = memo.chooser.policy_of(ref, chain, matching_kind(kind, due), owner_id, tuple(tags or ()))
     if policy is None:
         return PlanResult((), (), None), None
-    since = row["planned_through"] or now - policy.limits.catch_up.delta()
+    people, away = memo.people(owner_id)
+    # the latest of the last progress report, the action's arrival (never NULL) and its reopening
+    last_update = progress if progress is not None and progress >= created else created
+    if reopened_at is not None and reopened_at > last_update:
+        last_update = reopened_at
+    view = ActionView(
+        action_id=action_id,
+        plan_id=plan_id,
+        ref=ref,
+        kind=kind,
+        status=status,
+        plan_tz=plan["timezone"],
+        plan_date=plan["ref_date"],
+        start=start,
+        due=effective_due(due, extended_to),
+        rrule=rrule,
+        title=title,
+        last_completed=last_completed,
+        last_progress_at=progress,
+        # an occurrence reported implemented is the verifier's now: its owner hears no more of it
+        completed=completed | {r.occurrence for r in reports if r.occurrence} if reports else completed,
+        people=people,
+        away=away,
+        addresses=memo.directory.addresses,
+        reopened_at=reopened_at,
+        returned=returned,
+        acceptance=acceptance or "accepted",
+        last_update_at=last_update,
+        reports=reports,
+    )
+    since = planned_through or now - policy.limits.catch_up.delta()
     return plan_action(view, policy, memo.calendar(policy), history, since, now, until), policy
 
 
-@dataclass
 class _Memo:
-    """What the actions of one batch share: section chains and business-day calendars."""
+    """What the actions of one planning run share, worked out once each: the rules' choice of policy (per kind,
+    sections, owner and tags), section chains, business-day calendars, and each owner's roles and away period."""
 
-    chains: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+    def __init__(self, rules: RuleSet, directory: Directory) -> None:
+        self.directory = directory
+        self.chooser = PolicyChooser(rules.policies)
+        self.chains: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.calendars: dict[int, tuple[Policy, BusinessCalendar]] = {}
+        self.owners: dict[str | None, tuple[dict[str, list[Person]], Away | None]] = {}
 
     def chain(self, plan_id: str, section_key: str, parents: dict[str, str | None]) -> tuple[str, ...]:
         """Return the section and its ancestors."""
@@ -290,16 +326,24 @@ class _Memo:
         return found
 
     def calendar(self, policy: Policy) -> BusinessCalendar:
-        """Return the policy's business-day calendar (the batch holds the rules, so ids are stable)."""
+        """Return the policy's business-day calendar (the entry holds the policy, so its id is not reused)."""
         found = self.calendars.get(id(policy))
+        if found is None or found[0] is not policy:
+            found = self.calendars[id(policy)] = (policy, calendar_for(policy.delivery))
+        return found[1]
+
+    def people(self, owner_id: str | None) -> tuple[dict[str, list[Person]], Away | None]:
+        """Return who each role means for an action of ``owner_id``, and the owner's away period (the planner only
+        reads them, so the actions of one owner share them)."""
+        found = self.owners.get(owner_id)
         if found is None:
-            found = self.calendars[id(policy)] = calendar_for(policy.delivery)
+            found = self.owners[owner_id] = (self.directory.roles(owner_id), self.directory.away_of(owner_id))
         return found
 
 
 def notice_row(n: Notice, policy: str, now: datetime, cap: int | None = None) -> dict[str, Any]:
     """Return the outbox row of a notice; ``cap`` is the policy's messages-per-day limit for dispatch."""
-    payload = dict(n.payload) | {"policy": policy, "role_tz": n.recipient.tz}
+    payload = {**n.payload, "policy": policy, "role_tz": n.recipient.tz}
     if cap is not None:
         payload["cap"] = cap
     return outbox_row(

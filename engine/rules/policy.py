@@ -562,6 +562,46 @@ def fits(match: Match, facts: ActionFacts) -> bool:
     )
 
 
+class PolicyChooser:
+    """The first of ``policies`` whose ``match`` fits an action (as ``RuleSet.policy_of`` chooses), worked out once
+    per distinct kind, sections, owner and tags: the actions of a batch share a few of each. An action's own ref
+    (which ``section`` patterns also match) is the only fact looked at action by action."""
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self._policies = tuple(policies)
+        # per (kind, sections, owner, tags): the policies that can apply, in order, each with the section patterns
+        # its ref must match (None: it applies whatever the ref); the list ends at the first that always applies
+        self._found: dict[tuple[Any, ...], tuple[tuple[Policy, tuple[str, ...] | None], ...]] = {}
+
+    def policy_of(
+        self, ref: str, sections: tuple[str, ...], kind: str, owner: str | None, tags: tuple[str, ...]
+    ) -> Policy | None:
+        """Return the first policy whose ``match`` fits the action (``fits`` of ``ActionFacts`` of these facts)."""
+        key = (kind, sections, owner, tags)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._choices(sections, kind, owner, tags)
+        for policy, patterns in found:
+            if patterns is None or any(fnmatchcase(ref, p) for p in patterns):
+                return policy
+        return None
+
+    def _choices(
+        self, sections: tuple[str, ...], kind: str, owner: str | None, tags: tuple[str, ...]
+    ) -> tuple[tuple[Policy, tuple[str, ...] | None], ...]:
+        out: list[tuple[Policy, tuple[str, ...] | None]] = []
+        for policy in self._policies:
+            match = policy.match
+            if not (_fits(match.kind, (kind,)) and _fits(match.owner, (owner or "",)) and _fits(match.tag, tags)):
+                continue
+            if _fits(match.section, sections):
+                out.append((policy, None))
+                break
+            assert match.section is not None  # None fits every section
+            out.append((policy, tuple(match.section)))
+        return tuple(out)
+
+
 def explain_match(match: Match, facts: ActionFacts) -> tuple[bool, str]:
     """Return whether ``match`` fits the action, and a sentence saying why (or why not)."""
     checks = [
