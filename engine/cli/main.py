@@ -130,12 +130,13 @@ def _log_traceback(argv: list[str] | None) -> Path:
     import shlex
 
     from engine.clock import SystemClock
+    from engine.languages import cache_folder
 
     when = SystemClock().now().isoformat(timespec="seconds").replace("+00:00", "Z")
     words = ["planwatch", *(sys.argv[1:] if argv is None else argv)]
     # A database or SMTP URL may carry a password: the log keeps the user and host only.
     command = shlex.join(re.sub(r"(://[^/:@\s]*):[^/@\s]*@", r"\1:***@", word) for word in words)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planwatch"
+    base = cache_folder()
     path = base / "planwatch.log"
     try:
         base.mkdir(parents=True, exist_ok=True)
