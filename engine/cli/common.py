@@ -109,9 +109,10 @@ def load_ruleset(ctx: typer.Context) -> RuleSet:
 
 def make_renderer(ctx: typer.Context) -> Renderer:
     """Return the e-mail template renderer the settings choose."""
+    from engine.languages import cache_folder
     from engine.mail.compose import renderer_for
 
-    return renderer_for(settings_of(ctx))
+    return renderer_for(settings_of(ctx), cache_folder() / "templates")
 
 
 def emit_json(obj: Any) -> None:

@@ -8,12 +8,13 @@ a person who changes language gets new threads in the new one and the old thread
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, select, update
 
 from engine.calendars.uids import event_key
 from engine.mail.context import (
@@ -45,6 +46,7 @@ HISTORY_LIMIT = 8  # the most recent messages an escalation lists; it says how m
 UNSENT = ("suppressed", "failed")
 LABELS = {"reminder": "reminder", "checkin": "status request", "overdue": "overdue notice", "escalation": "escalation"}
 PRELOAD_CHUNK = 1000  # actions per query when a pass's rows are read ahead
+PEOPLE = ("from_owner", "reported_by", "verifier", "by", "asked_by")  # payload fields that hold an owner's id
 
 
 def compose(renderer: Renderer, contexts: ContextCache, row: Row, now: datetime) -> Message:
@@ -52,6 +54,58 @@ def compose(renderer: Renderer, contexts: ContextCache, row: Row, now: datetime)
     context, facts = contexts.context_and_facts(row, now)
     rendered = renderer.render(row["template"], context)
     return build_message(rendered, envelope_for(row, context, facts, now), renderer.identity)
+
+
+_UNREAD = object()
+
+
+def _among_names(conn: Connection, column: Any, names: list[str]) -> Any:
+    """Return ``column IN (names)``; on PostgreSQL ``column = ANY(array)`` (as ``among`` does for numbers)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, names, type_=ARRAY(String)))
+    return column.in_(names)
+
+
+class Directory(Mapping[str, Row]):
+    """The owners a pass's messages name, by id: read with ``want`` for a pass's rows in a few queries, and one by
+    one for an id asked for that was not wanted (then remembered, found or not). Iterating gives those read."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[str, Row | None] = {}
+
+    def want(self, ids: Iterable[object]) -> None:
+        """Read the owners of ``ids`` not read yet (empty and non-text ids are nobody's)."""
+        missing = sorted({i for i in ids if i and isinstance(i, str) and i not in self.known})
+        for start in range(0, len(missing), PRELOAD_CHUNK):
+            part = missing[start : start + PRELOAD_CHUNK]
+            result = self.conn.execute(select(W).where(_among_names(self.conn, W.c.id, part)))
+            keys = list(result.keys())
+            self.known.update((o[0], dict(zip(keys, o, strict=True))) for o in result.all())
+            for who in part:
+                self.known.setdefault(who, None)
+
+    def __getitem__(self, who: str) -> Row:
+        found: Row | None = self.get(who)
+        if found is None:
+            raise KeyError(who)
+        return found
+
+    def get(self, who: str, default: Any = None) -> Any:  # asked some ten times a message: no KeyError raised
+        """Return the owner ``who`` (read now if not yet), or ``default`` for nobody's id."""
+        if not who or not isinstance(who, str):
+            return default
+        found = self.known.get(who, _UNREAD)
+        if found is _UNREAD:
+            self.want([who])
+            found = self.known[who]
+        return default if found is None else found
+
+    def __iter__(self) -> Iterator[str]:
+        return (who for who, found in self.known.items() if found is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for found in self.known.values() if found is not None)
 
 
 class ContextCache:
@@ -62,7 +116,8 @@ class ContextCache:
         self.identity = identity or MailIdentity()
         self.actions: dict[int, Row] = {}
         self.plans: dict[str, Row] = {}
-        self.owners: dict[str, Row] = {o["id"]: o for o in conn.execute(select(W)).mappings()}
+        # Only the owners the pass's messages name: the directory may hold thousands, a pass 200 messages.
+        self.owners = Directory(conn)
         self.sections: dict[str, dict[str, Row]] = {}
         self.histories: dict[int, list[dict[str, Any]]] = {}
         self.history_totals: dict[int, int] = {}
@@ -72,18 +127,22 @@ class ContextCache:
         self.series_days: dict[int, date | None] = {}
         self.thread_languages: dict[tuple[int, str, str], str] = {}
         self._facts: dict[int, Facts] = {}
+        self._copies: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def preload(self, rows: Iterable[Row]) -> None:
         """Read the actions, their plans, histories, pending extension requests and who each escalation step
         went to for a whole pass of rows in a few queries, instead of several per action as the rows come
         (section trees stay one per plan)."""
         rows = list(rows)
+        payloads = [r["payload"] or {} for r in rows]
+        self.owners.want([r["recipient_id"] for r in rows] + [p.get(k) for p in payloads for k in PEOPLE])
         ids = sorted({r["action_id"] for r in rows if r["action_id"] is not None} - set(self._facts))
         for start in range(0, len(ids), PRELOAD_CHUNK):
             part = ids[start : start + PRELOAD_CHUNK]
-            self.actions.update(
-                (a["id"], a) for a in self.conn.execute(select(A).where(among(self.conn, A.c.id, part))).mappings()
-            )
+            result = self.conn.execute(select(A).where(among(self.conn, A.c.id, part)))
+            keys = list(result.keys())  # plain dicts: each becomes its messages' ``action`` as it is
+            self.actions.update((a[0], dict(zip(keys, a, strict=True))) for a in result.all())
+            self.owners.want([self.actions[i]["owner_id"] for i in part if i in self.actions])
             self._preload_histories(part)
             self._preload_pending(part)
             self._preload_updates(part)
@@ -166,7 +225,9 @@ class ContextCache:
         query = select(inner).where(inner.c.place <= HISTORY_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         totals: dict[int, int] = dict.fromkeys(ids, 0)
-        for r in self.conn.execute(query).mappings():
+        read = self.conn.execute(query).mappings().all()
+        self.owners.want([r["recipient_id"] for r in read])
+        for r in read:
             found[r["action_id"]].append(self._history_item(r))
             totals[r["action_id"]] = r["total"]
         self.histories.update(found)
@@ -192,6 +253,7 @@ class ContextCache:
                 step = (r["action_id"], r["occurrence"], r["step"])
                 if step in steps:
                     self.also[step].append((r["recipient"], r["recipient_id"] or ""))
+        self.owners.want([who for step in steps for _, who in self.also[step]])
 
     def _preload_pending(self, ids: list[int]) -> None:
         """Read the undecided extension request of each action (the newest when there are several)."""
@@ -203,6 +265,7 @@ class ContextCache:
         found: dict[int, Row | None] = dict.fromkeys(ids)
         for r in self.conn.execute(query).mappings():
             found[r["action_id"]] = r
+        self.owners.want([r["requested_by"] for r in found.values() if r is not None])
         self.pendings.update(found)
 
     def for_row(self, row: Row, now: datetime | None = None) -> dict[str, Any]:
@@ -253,10 +316,10 @@ class ContextCache:
             history = tuple(self._history(action_id))
             self._facts[action_id] = Facts(
                 dict(action),
-                dict(plan),
-                dict(section),
-                dict(part),
-                dict(owner) if owner else None,
+                self._shared(("plan", plan["id"]), plan),
+                self._shared(("section", action["plan_id"], section["key"]), section),
+                self._shared(("section", action["plan_id"], part["key"]), part),
+                self._shared(("owner", owner["id"]), owner) if owner else None,
                 history,
                 self._series_day(action) if action["kind"] == "recurring" else None,
                 self.history_totals.get(action_id, len(history)),
@@ -264,6 +327,14 @@ class ContextCache:
                 tuple(self._updates(action_id)),
             )
         return self._facts[action_id]
+
+    def _shared(self, key: tuple[str, ...], row: Row) -> dict[str, Any]:
+        """Return one dict of ``row`` for all the pass's facts that hold it (a plan, a section, an owner): nothing
+        changes them (templates are sandboxed immutable; contexts copy what they change)."""
+        found = self._copies.get(key)
+        if found is None:
+            found = self._copies[key] = dict(row)
+        return found
 
     def _series_day(self, action: Row) -> date | None:
         """The day a recurring action's published series UID was made from (None: not published yet)."""
@@ -350,7 +421,9 @@ class ContextCache:
         inner = select(U, place).where(among(self.conn, U.c.action_id, ids)).subquery()
         query = select(inner).where(inner.c.place <= UPDATES_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        for r in self.conn.execute(query).mappings():
+        read = self.conn.execute(query).mappings().all()
+        self.owners.want([r["who"] for r in read])
+        for r in read:
             found[r["action_id"]].append(self._update_item(r))
         self.updates.update(found)
 
@@ -388,12 +461,13 @@ class ContextCache:
         }
 
 
-def renderer_for(settings: Settings) -> Renderer:
-    """Return the renderer the settings ask for: template folders (the user's first) and the mail identity."""
+def renderer_for(settings: Settings, cache: Path | None = None) -> Renderer:
+    """Return the renderer the settings ask for: template folders (the user's first) and the mail identity;
+    ``cache``: where it keeps the templates it compiles for the next process (see ``Renderer``)."""
     identity = MailIdentity(
         sender=settings.sender,
         base_url=settings.base_url,
         secret_key=settings.secret_key,
         admin_email=settings.admin_email,
     )
-    return Renderer(template_folders(settings), identity)
+    return Renderer(template_folders(settings), identity, cache)

@@ -7,12 +7,16 @@ variable an error, and ``template_error`` says where it is: ``FILE:LINE: message
 
 A message is written in its reader's language (the context's ``language``: en, fr or es): the
 templates' ``{% trans %}`` blocks come from that language's catalog and ``|day`` writes dates as it
-does. One environment per language, each compiling a template once.
+does. One environment per language, each compiling a template once; given a cache folder, the compiled
+templates are kept there (Jinja2's bytecode cache) for the next process.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
+import os
+import pickle
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import jinja2
 from jinja2 import (
+    FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -31,6 +37,7 @@ from jinja2 import (
     pass_eval_context,
     select_autoescape,
 )
+from jinja2.bccache import Bucket
 from jinja2.nodes import EvalContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -75,6 +82,9 @@ class MailIdentity:
         return self.sender_address.rpartition("@")[2] or "planwatch.invalid"
 
 
+AUTOESCAPED = ("html.j2", "html")  # the templates whose values are escaped for HTML
+
+
 @lru_cache(maxsize=64)
 def _split_address(value: str) -> tuple[str, str]:
     return parseaddr(value)
@@ -83,9 +93,13 @@ def _split_address(value: str) -> tuple[str, str]:
 class Renderer:
     """Renders named templates from the given folders (first folder wins)."""
 
-    def __init__(self, folders: Sequence[str | Path], identity: MailIdentity | None = None) -> None:
+    def __init__(
+        self, folders: Sequence[str | Path], identity: MailIdentity | None = None, cache: Path | None = None
+    ) -> None:
+        """``cache``: a folder of the user's to keep the compiled templates in between processes (None: none)."""
         self.folders = [Path(f) for f in folders]
         self.identity = identity or MailIdentity()
+        self.cache = cache
         self.envs: dict[str, ImmutableSandboxedEnvironment] = {}
         self.env = self.environment(DEFAULT)
         self._stamp = self._mtimes()
@@ -101,13 +115,15 @@ class Renderer:
             env = ImmutableSandboxedEnvironment(
                 loader=_TranslatingLoader([str(f) for f in self.folders], language),
                 undefined=StrictUndefined,
-                autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+                autoescape=select_autoescape(enabled_extensions=AUTOESCAPED, default_for_string=False),
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
                 auto_reload=False,  # ``refresh`` looks once per batch instead of once per template per message
             )
             found = self.envs[language] = _fast_gettext(install(env, language), language)
+            if self.cache is not None:
+                found.bytecode_cache = _CompiledTemplates(self.cache, found, language)
         return found
 
     def refresh(self) -> bool:
@@ -167,6 +183,61 @@ class Renderer:
         """Return the template names (``email/FILE``) of every template file, partials included."""
         found = {f"email/{p.name}" for folder in self.folders for p in (folder / "email").glob("*.j2")}
         return sorted(found)
+
+
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja2's bytecode cache in a folder of the user's: a process loads the templates another one compiled.
+
+    Compiling is most of what a first message of a template costs (a simulation checks each template it sends).
+    Jinja2 names a file by the template's name and path and rejects it when the source read differs (a template
+    edited, a catalog's translated messages) or the Python differs; the file names here also carry the language
+    and everything of the environment that changes the compiled code, so environments never share a file. A
+    folder that cannot be written costs the compile, nothing else.
+    """
+
+    def __init__(self, folder: Path, environment: ImmutableSandboxedEnvironment, language: str) -> None:
+        super().__init__(str(folder), f"{language}-{_compiling(environment)}-%s.cache")
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):  # unreadable or damaged: compiled again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _compiling(env: ImmutableSandboxedEnvironment) -> str:
+    """Return a short digest of what makes ``env``'s compiled code: Jinja2's version and the environment's syntax,
+    whitespace, extensions, gettext style and sandbox."""
+    settings = (
+        jinja2.__version__,
+        type(env).__module__,
+        type(env).__qualname__,
+        env.block_start_string,
+        env.block_end_string,
+        env.variable_start_string,
+        env.variable_end_string,
+        env.comment_start_string,
+        env.comment_end_string,
+        env.line_statement_prefix,
+        env.line_comment_prefix,
+        env.trim_blocks,
+        env.lstrip_blocks,
+        env.newline_sequence,
+        env.keep_trailing_newline,
+        env.optimized,
+        env.finalize is not None,
+        sorted(env.extensions),
+        getattr(env, "newstyle_gettext", False),
+        AUTOESCAPED,
+    )
+    return hashlib.sha1(repr(settings).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 _STRING = r'"((?:[^"\\]|\\.)*)"'
