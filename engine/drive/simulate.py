@@ -6,7 +6,7 @@ pending messages, digests, replayed events), not minute by minute.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -33,7 +33,7 @@ from engine.mail.render import Renderer
 from engine.read.queries import find_action
 from engine.rules.loader import RuleSet
 from engine.store import tables
-from engine.store.models import Escalation, Plan
+from engine.store.models import Action, Escalation, Plan
 from engine.zones import aware_utc, zone
 
 A = tables.ACTION
@@ -73,8 +73,10 @@ def simulate(
     before = {n["key"] for n in notifications(engine, start, until)}
     result.already_sent = len(before)
     start_cursors(engine, start)
+    named = _named_actions(engine, replay)
+    ids = {ident: found[0] for ident, found in named.items()}
     events = sorted(
-        ((at, i, e) for i, (at, e) in enumerate(zip(_event_times(engine, replay), replay, strict=True))),
+        ((at, i, e) for i, (at, e) in enumerate(zip(_event_times(named, replay), replay, strict=True))),
         key=lambda t: (t[0], t[1]),
     )
     now = start
@@ -83,7 +85,7 @@ def simulate(
         batch = []
         while events and events[0][0] <= now:
             batch.append(events.pop(0)[2])
-        apply_events(engine, batch, now, rules)
+        apply_events(engine, batch, now, rules, ids)
         result.replayed += len(batch)
         report = run_tick(engine, rules, channel, renderer, now)
         if not channel.needs_message and report.dispatched.sent:
@@ -106,7 +108,14 @@ def simulate(
 CANNOT_BUILD = "cannot build the message: "  # how the dispatcher starts the error of a message it could not build
 
 
+# Built once (each tick that sends runs them): the templates of the messages sent at ``now`` or later, and marking
+# failed those of one template that does not render.
 SENT_TEMPLATES = select(OUT.c.template).where(OUT.c.status == "sent", OUT.c.sent_at >= bindparam("now")).distinct()
+UNBUILT = (
+    update(OUT)
+    .where(OUT.c.status == "sent", OUT.c.sent_at >= bindparam("now"), OUT.c.template == bindparam("name"))
+    .values(status="failed", sent_at=None, attempts=OUT.c.attempts + 1, last_error=bindparam("error"))
+)
 
 
 def fail_unrenderable(engine: Engine, renderer: Renderer, now: datetime, broken: dict[str, str]) -> None:
@@ -115,23 +124,13 @@ def fail_unrenderable(engine: Engine, renderer: Renderer, now: datetime, broken:
     For a channel that reads nothing the dispatcher renders nothing; without this such a message would
     count as sent. ``broken`` keeps each template's verdict (its first problem, or "") between ticks.
     """
-    due = (OUT.c.status == "sent", OUT.c.sent_at >= now)
     with engine.begin() as conn:
         names = conn.execute(SENT_TEMPLATES, {"now": now}).scalars().all()
         for name in names:
             if name not in broken:
                 broken[name] = next(iter(render_problems(renderer, name)), "")
             if broken[name]:
-                conn.execute(
-                    update(OUT)
-                    .where(*due, OUT.c.template == name)
-                    .values(
-                        status="failed",
-                        sent_at=None,
-                        attempts=OUT.c.attempts + 1,
-                        last_error=CANNOT_BUILD + broken[name],
-                    )
-                )
+                conn.execute(UNBUILT, {"now": now, "name": name, "error": CANNOT_BUILD + broken[name]})
 
 
 def unrenderable(engine: Engine, start: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -214,30 +213,48 @@ def _next_digest(conn: Any, now: datetime, calendar_of: CalendarOf | None = None
     return min(times, default=None)
 
 
-def _event_times(engine: Engine, events: Sequence[ReplayEvent]) -> list[datetime]:
-    """Return when each replayed event happens: noon of its day in its plan's zone, in UTC."""
+def _named_actions(engine: Engine, events: Sequence[ReplayEvent]) -> dict[str, tuple[int, str]]:
+    """Return the id and the plan's zone of each action the replayed events name, each looked up once (an action
+    that does not exist stops the simulation here, before it starts)."""
     with Session(engine) as session:
         zones = {plan.id: plan.timezone for plan in session.exec(orm_select(Plan)).all()}
-        plans: dict[str, str] = {}  # the plan of each action named, looked up once
+        named: dict[str, tuple[int, str]] = {}
         for e in events:
-            if e.action not in plans:
-                plans[e.action] = find_action(session, e.action).plan_id
-        return [datetime.combine(e.at, time(12, 0), zone(zones[plans[e.action]])).astimezone(UTC) for e in events]
+            if e.action not in named:
+                action = find_action(session, e.action)
+                assert action.id is not None
+                named[e.action] = (action.id, zones[action.plan_id])
+        return named
 
 
-def apply_events(engine: Engine, events: Sequence[ReplayEvent], now: datetime, rules: RuleSet | None = None) -> None:
+def _event_times(named: Mapping[str, tuple[int, str]], events: Sequence[ReplayEvent]) -> list[datetime]:
+    """Return when each replayed event happens: noon of its day in its plan's zone (``named``), in UTC."""
+    return [datetime.combine(e.at, time(12, 0), zone(named[e.action][1])).astimezone(UTC) for e in events]
+
+
+def apply_events(
+    engine: Engine,
+    events: Sequence[ReplayEvent],
+    now: datetime,
+    rules: RuleSet | None = None,
+    ids: Mapping[str, int] | None = None,
+) -> None:
     """Apply the replayed events that happen at ``now``, in their order, in one transaction (``rules``: how each
-    action is closed)."""
+    action is closed; ``ids``: the id of each action named, else each is looked up by its reference)."""
     if not events:
         return
     with Session(engine, expire_on_commit=False) as session, session.begin():
         for event in events:
-            apply_event(session, event, now, rules)
+            apply_event(session, event, now, rules, None if ids is None else ids[event.action])
 
 
-def apply_event(session: Session, event: ReplayEvent, now: datetime, rules: RuleSet | None = None) -> None:
-    """Apply one replayed event at ``now`` through the workflow functions, in ``session``."""
-    action = find_action(session, event.action)
+def apply_event(
+    session: Session, event: ReplayEvent, now: datetime, rules: RuleSet | None = None, action_id: int | None = None
+) -> None:
+    """Apply one replayed event at ``now`` through the workflow functions, in ``session`` (``action_id``: the
+    action's, when known)."""
+    found = session.get(Action, action_id) if action_id is not None else None
+    action = found if found is not None else find_action(session, event.action)
     who, note = event.by, event.note
     match event.event:
         case "done":
