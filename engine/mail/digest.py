@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from engine.languages import gettext, language_of, ngettext
 from engine.mail.context import Row
@@ -56,6 +56,41 @@ def next_digest_time(now: datetime, tz: str) -> datetime:
     return datetime.combine(day, DIGEST_HOUR, zone(tz)).astimezone(now.tzinfo)
 
 
+# Built once (each tick with held notices runs them): the people with a digest and notices held for them, which of
+# the digests due are queued already, one person's held notices due by ``now``, and marking them bundled.
+DIGEST_READERS = select(W.c.id, W.c.email, W.c.timezone, W.c.digest, W.c.country, W.c.language).where(
+    W.c.digest.in_(["daily", "weekly"]),
+    W.c.id.in_(select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()),
+)
+KEYS_QUEUED = select(OUT.c.key).where(OUT.c.key.in_(bindparam("keys", expanding=True)))
+HELD_FOR = (
+    select(
+        OUT.c.id,
+        OUT.c.type,
+        OUT.c.level,
+        OUT.c.payload,
+        OUT.c.occurrence,
+        A.c.ref,
+        A.c.title,
+        A.c.plan_id,
+        A.c.section_key,
+        A.c.owner_id,
+        W.c.name.label("owner_name"),
+        P.c.language.label("plan_language"),
+    )
+    .join(A, A.c.id == OUT.c.action_id)
+    .join(P, P.c.id == A.c.plan_id)
+    .outerjoin(W, W.c.id == A.c.owner_id)
+    .where(OUT.c.recipient_id == bindparam("owner"), OUT.c.status == "held", OUT.c.due_at <= bindparam("now"))
+    .order_by(OUT.c.due_at, OUT.c.id)
+)
+DIGESTED = (
+    update(OUT)
+    .where(OUT.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="digested", reason=bindparam("why", type_=OUT.c.reason.type))
+)
+
+
 def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None = None) -> int:
     """Bundle held notices into digest rows for every recipient whose digest time has come; return how many.
 
@@ -64,12 +99,7 @@ def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None 
     with engine.begin() as conn:
         if not run_once_lock(conn, "digests"):
             return 0  # another node is bundling digests right now
-        waiting = select(OUT.c.recipient_id).where(OUT.c.status == "held").distinct().scalar_subquery()
-        owners = conn.execute(
-            select(W.c.id, W.c.email, W.c.timezone, W.c.digest, W.c.country, W.c.language).where(
-                W.c.digest.in_(["daily", "weekly"]), W.c.id.in_(waiting)
-            )
-        ).all()
+        owners = conn.execute(DIGEST_READERS).all()
         due = {}
         languages = {}
         for owner_id, email, tz, period, country, language in owners:
@@ -79,7 +109,7 @@ def build_digests(engine: Engine, now: datetime, calendar_of: CalendarOf | None 
                 languages[owner_id] = language
         keys = list(due)
         for start in range(0, len(keys), 500):  # today's digests already made: their notices wait for the next one
-            for key in conn.execute(select(OUT.c.key).where(OUT.c.key.in_(keys[start : start + 500]))).scalars():
+            for key in conn.execute(KEYS_QUEUED, {"keys": keys[start : start + 500]}).scalars():
                 del due[key]
         parts = _Parts(conn)
         for key, (owner_id, email, period, local) in due.items():
@@ -101,31 +131,7 @@ def _digest_for(
     now: datetime,
 ) -> int:
     owner_id, email, owner_language = who
-    held = (
-        conn.execute(
-            select(
-                OUT.c.id,
-                OUT.c.type,
-                OUT.c.level,
-                OUT.c.payload,
-                OUT.c.occurrence,
-                A.c.ref,
-                A.c.title,
-                A.c.plan_id,
-                A.c.section_key,
-                A.c.owner_id,
-                W.c.name.label("owner_name"),
-                P.c.language.label("plan_language"),
-            )
-            .join(A, A.c.id == OUT.c.action_id)
-            .join(P, P.c.id == A.c.plan_id)
-            .outerjoin(W, W.c.id == A.c.owner_id)
-            .where(OUT.c.recipient_id == owner_id, OUT.c.status == "held", OUT.c.due_at <= now)
-            .order_by(OUT.c.due_at, OUT.c.id)
-        )
-        .mappings()
-        .all()
-    )
+    held = conn.execute(HELD_FOR, {"owner": owner_id, "now": now}).mappings().all()
     if not held:
         return 0
     today = local.date()
@@ -138,9 +144,7 @@ def _digest_for(
     row = _digest_row(key, owner_id, email, period, items, now, extra={"language": lang})
     if not enqueue(conn, [row]):
         return 0  # today's digest went out already: these wait for the next one
-    conn.execute(
-        update(OUT).where(OUT.c.id.in_([h["id"] for h in held])).values(status="digested", reason=f"sent in {key}")
-    )
+    conn.execute(DIGESTED, {"ids": [h["id"] for h in held], "why": f"sent in {key}"})
     return 1
 
 
