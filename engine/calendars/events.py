@@ -263,27 +263,31 @@ def long_date(day: date, language: str = "en") -> str:
 
 def _single(a: ActionInfo, ctx: ActionContext, base: dict[str, Any], what: str, day: date) -> EventSpec:
     state = base["state"]
-    lang = ctx.language
-    if what != "due":
-        lead = gettext(lang, "Starts %(date)s") % {"date": long_date(day, lang)}
-    elif a.extended_to is not None and a.due is not None and a.extended_to != a.due:
-        lead = gettext(lang, "Due %(date)s (extended from %(old)s)") % {
-            "date": long_date(day, lang),
-            "old": long_date(a.due, lang),
-        }
-    else:
-        lead = gettext(lang, "Due %(date)s") % {"date": long_date(day, lang)}
+    extended = what == "due" and a.extended_to is not None and a.due is not None and a.extended_to != a.due
     return EventSpec(
         key=f"{a.plan_id}|{a.ref}|{what}",
         what=what,
         day=day,
         summary=_summary(a, what, state, day, ctx.language),
-        description=lead,
+        description=_lead(what, day, a.due if extended else None, ctx.language),
         alarm=_alarm(ctx.policy, "due" if what == "due" else "start", day),
         todo=_todo(a, ctx.plan, day) if what == "due" else None,
         uid_day=(a.due if what == "due" else a.start) or day,
         **base,
     )
+
+
+@lru_cache(maxsize=8192)  # one string for all the events of a day: a big feed has many
+def _lead(what: str, day: date, extended_from: date | None, lang: str) -> str:
+    """The first line of a start or due event's description: "Starts 1 March 2000", "Due 30 April 2000"."""
+    if what != "due":
+        return gettext(lang, "Starts %(date)s") % {"date": long_date(day, lang)}
+    if extended_from is not None:
+        return gettext(lang, "Due %(date)s (extended from %(old)s)") % {
+            "date": long_date(day, lang),
+            "old": long_date(extended_from, lang),
+        }
+    return gettext(lang, "Due %(date)s") % {"date": long_date(day, lang)}
 
 
 def _alarm(policy: Policy | None, anchor: str, day: date) -> timedelta | None:
@@ -309,13 +313,16 @@ def _trigger(
 
 def _todo(a: ActionInfo, plan: PlanInfo, day: date) -> TodoSpec:
     """The VTODO twin: DUE at the last second of the due day in the plan's zone."""
-    due = datetime.combine(day, time(23, 59, 59), zone(plan.timezone))
-    state = _state(a)
-    if state == "cancelled":
-        return TodoSpec(due, "CANCELLED", 0)
+    if _state(a) == "cancelled":
+        return _todo_on(day, plan.timezone, "CANCELLED", 0, None)
     status, percent = TODO_STATUS.get(a.status, ("NEEDS-ACTION", 0))
     completed = a.finished_at.astimezone(UTC) if a.status == "done" and a.finished_at else None
-    return TodoSpec(due, status, percent, completed)
+    return _todo_on(day, plan.timezone, status, percent, completed)
+
+
+@lru_cache(maxsize=8192)  # one for all the open deadlines of a day: a big feed has many
+def _todo_on(day: date, timezone: str, status: str, percent: int, completed: datetime | None) -> TodoSpec:
+    return TodoSpec(datetime.combine(day, time(23, 59, 59), zone(timezone)), status, percent, completed)
 
 
 # ------------------------------------------------------------------------------------ series

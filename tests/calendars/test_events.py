@@ -160,6 +160,12 @@ def test_the_events_keep_their_own_first_line_and_share_the_rest_the_sections_li
     assert action_event_leads(action(due=None), CTX) == ([], ())  # no event: nothing to share
 
 
+def test_deadlines_of_the_same_day_share_their_first_line_and_their_todo() -> None:
+    ((first,), _), ((other,), _) = (action_event_leads(action(id=n, ref=f"I.1.{n}"), CTX) for n in (1, 2))
+    assert first.description == "Due 30 April 2000" and first.description is other.description
+    assert first.todo is not None and first.todo is other.todo
+
+
 def test_an_action_outside_any_section_has_no_empty_line_in_its_description() -> None:
     (due,) = action_events(action(), replace(CTX, path=()))
     assert due.description.split("\n") == [
