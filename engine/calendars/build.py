@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
+from itertools import pairwise, starmap
+from operator import attrgetter, le
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -225,7 +227,8 @@ class EventSet:
             kept += [self._gone(key, entry) for key, entry in gone if key not in live]
         found = [e for e in kept if e is not None]
         del kept
-        found.sort(key=lambda e: sort_key(e.spec))
+        if not _in_feed_order(found):
+            found.sort(key=lambda e: sort_key(e.spec))
         self.entries = found
         self._teams: dict[str, frozenset[str]] = {}
 
@@ -395,6 +398,12 @@ class EventSet:
         return gettext(lang, "planwatch: %(name)s") % {"name": f"{title} {label}"}, (
             gettext(lang, "%(part)s: %(title)s") % {"part": label, "title": section.title} if section else label
         )
+
+
+def _in_feed_order(entries: list[EventEntry]) -> bool:
+    """Whether the entries are in feed order already, as composed from actions read in plan order: sorting them
+    would hold a key per event at once (9 MB for a feed of 100,000 events)."""
+    return all(starmap(le, pairwise(map(sort_key, map(attrgetter("spec"), entries)))))
 
 
 @lru_cache(maxsize=1024)

@@ -12,11 +12,21 @@ import pytest
 from sqlalchemy import Engine
 
 from engine.calendars import build
-from engine.calendars.build import Feed, FeedOptions, spec_from_snapshot, spec_snapshot, write_feeds
+from engine.calendars.build import (
+    EventSet,
+    Feed,
+    FeedOptions,
+    compose,
+    spec_from_snapshot,
+    spec_snapshot,
+    write_feeds,
+)
+from engine.calendars.cache import EventCache
+from engine.calendars.events import sort_key
 from engine.calendars.model import EventSpec
 from engine.errors import UsageError
 
-from ..feeds_support import NOW, PLAN, events, example_engine, parse, service
+from ..feeds_support import BASE, NOW, PLAN, events, example_engine, parse, service
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +163,17 @@ def test_an_overdue_copy_describes_its_deadline_in_full(example: tuple[Engine, s
     found = {str(e["SUMMARY"]).split(":")[0]: str(e["DESCRIPTION"]) for e in events(data)}
     copy, deadline = found["I.1a.1 overdue (due 30 April 2000)"], found["I.1a.1 due"]
     assert copy == deadline and "\nContext: " in copy and copy.endswith("/actions/gb276-tc2/I.1a.1")
+
+
+def test_events_come_out_in_feed_order_however_they_come_in(example: tuple[Engine, str]) -> None:
+    engine, url = example
+    data = service(engine, url).event_set().data
+    entries = compose(data, None, BASE, EventCache())
+    ordered = EventSet(data, entries, {}, NOW).entries
+    assert ordered == entries  # composed in plan order: kept as they are
+    assert [sort_key(e.spec) for e in ordered] == sorted(sort_key(e.spec) for e in entries) and len(ordered) > 40
+    assert EventSet(data, entries[::-1], {}, NOW).entries == ordered
+    assert EventSet(data, [*entries[1:], entries[0]], {}, NOW).entries == ordered
 
 
 def test_example_feeds_land_as_files(example: tuple[Engine, str], tmp_path: Path) -> None:
