@@ -295,31 +295,38 @@ def _multipart(subtype: str, boundary: str, parts: list[Message]) -> Message:
 def _text(body: str, subtype: str) -> Message:
     """Return a text part: UTF-8 as it is (7bit/8bit: no encoding cost, readable source), or
     quoted-printable when a line is too long for 8bit."""
-    if not _short_lines(body):
+    ascii = body.isascii()
+    octets = body.encode("utf-8")
+    # Octet lines: only LF (and CR before it) ends one on the wire; a UTF-8 sequence never holds an LF.
+    if max(map(len, octets.split(b"\n"))) > MAX_LINE:
         encoded = MIMEText(body, subtype, UTF8_QP, policy=WIRE)  # type: ignore[arg-type]  # a Charset picks QP
         del encoded["MIME-Version"]  # only the top of the message says it
         return encoded
-    ascii = body.isascii()
     part = Message(policy=WIRE)
     # The two headers as ``part[name] = value`` stores them with compat32, set in one go.
-    part._headers = [  # type: ignore[attr-defined]
-        ("Content-Type", f'text/{subtype}; charset="utf-8"'),
-        ("Content-Transfer-Encoding", "7bit" if ascii else "8bit"),
-    ]
+    headers = _text_headers(subtype, ascii)
+    part._headers = list(headers[0])  # type: ignore[attr-defined]
     # What MIMEText does for an 8bit charset, without its header parsing: the payload holds the
     # UTF-8 octets (surrogate-escaped), which the bytes generator writes out unchanged (ASCII is its own).
-    part.set_payload(body if ascii else body.encode("utf-8").decode("ascii", "surrogateescape"))
+    part.set_payload(body if ascii else octets.decode("ascii", "surrogateescape"))
+    # Its bytes on the wire, kept as ``_freeze`` keeps a shared part's: the UTF-8 octets as they are, not the
+    # surrogate-escaped text encoded again.
+    lines = octets.replace(b"\n", b"\r\n") if b"\r" not in octets else _NEWLINE_OCTETS.sub(b"\r\n", octets)
+    part._planwatch_wire = (headers[0], part._payload, headers[1] + lines)  # type: ignore[attr-defined]
     return part
 
 
-def _short_lines(body: str) -> bool:
-    lines = body.split("\n")  # octet lines: only LF (and CR before it) ends one on the wire
-    longest = max(map(len, lines), default=0)
-    if longest * 4 <= MAX_LINE:  # even four-octet characters would fit
-        return True
-    if body.isascii():  # one octet a character
-        return longest <= MAX_LINE
-    return all(len(line) * 4 <= MAX_LINE or len(line.encode()) <= MAX_LINE for line in lines)
+@lru_cache(maxsize=64)
+def _text_headers(subtype: str, ascii: bool) -> tuple[list[tuple[str, str]], bytes]:
+    """Return a text part's headers and their bytes on the wire (with the blank line that ends them)."""
+    headers = [
+        ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "7bit" if ascii else "8bit"),
+    ]
+    return headers, b"".join(_fold_binary(k, v) for k, v in headers) + b"\r\n"
+
+
+_NEWLINE_OCTETS = re.compile(rb"\r\n|\r|\n")  # the generator's NLCRE, for octets
 
 
 def seven_bit(msg: Message) -> Message:
