@@ -83,7 +83,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from engine.plandoc import KINDS
-from engine.timeframe.clauses import clause
+from engine.timeframe.clauses import clause, clear_plans
 from engine.timeframe.dated import clear_connectors
 from engine.timeframe.dates import Env, clear_periods
 from engine.timeframe.languages import LANGUAGES, clear_wordings, detect, detect_plan, to_english, unaccented
@@ -156,7 +156,12 @@ def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | 
     ``language`` is "en", "fr" or "es"; None (or another value) guesses it from the phrase's words.
     """
     try:
-        reading = _read(text, ref, fy_start, language if language in LANGUAGES else detect(text))
+        told = language if language in LANGUAGES else None
+        try:
+            ctx = _CTXS.get((text, ref, fy_start, told))
+        except TypeError:  # an argument that cannot be a key fails below as it always did
+            ctx = None
+        reading = _read(text, ref, fy_start, told) if ctx is None else _read_ctx(ctx, fy_start)
     except Exception as exc:  # a phrase must never stop an import; the reason names the failure
         reading = Reading(
             "unscheduled",
@@ -168,8 +173,13 @@ def parse(text: str, ref: date, *, fy_start: int | None = None, language: str | 
 def clear_caches() -> None:
     """Forget what the reader keeps between phrases (the Periods of months and days it built, the connecting
     words it looked up, one ``Env`` per reference date, the English wordings' facts, the English words of French
-    and Spanish phrases, the phrases' skeletons and tokens): the next phrases are read as the first ones of a
-    process are. The readings are the same either way."""
+    and Spanish phrases, the phrases' skeletons and tokens, each phrase's ``Ctx`` per reference date, fiscal-year
+    start and language, and what a skeleton's clauses, dated clauses and parts are whatever their dates): the next
+    phrases are read as the first ones of a process are. The readings are the same either way."""
+    _CTXS.clear()
+    _SEMICOLON_PARTS.clear()
+    _LIST_PARTS.clear()
+    clear_plans()
     clear_periods()
     clear_connectors()
     _ENVS.clear()
@@ -193,7 +203,8 @@ _WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b,?(?=\s*\d
 _LIST_SEP = re.compile(r"\s*,\s*(?:and\s+|then\s+)?|\s+(?:and|then)\s+(?:then\s+)?|\s+[/+]\s+|\s*/\s+|\s+/\s*")
 
 
-def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> Reading:
+def _read(text: str, ref: date, fy_start: int | None, told: str | None) -> Reading:
+    language = told or detect(text)
     core = text.strip()
     if not core:
         return Reading("unscheduled", main="Read as unscheduled: the cell is empty, so no time can be derived")
@@ -208,8 +219,21 @@ def _read(text: str, ref: date, fy_start: int | None, language: str = "en") -> R
         )
     fy = fy_start if fy_start is not None and 1 <= fy_start <= 12 else None
     ctx = Ctx(_env(ref, fy, language != "en"), orig, low, back)
+    if len(_CTXS) >= 4096:
+        _CTXS.clear()
+    _CTXS[text, ref, fy_start, told] = ctx
+    return _read_ctx(ctx, fy_start)
+
+
+# A phrase read against a reference date, fiscal-year start and language it was read against before finds its
+# ``Ctx`` here (4,096 at most): its words, skeleton and tokens, and its ``Env``, in one look-up instead of one per
+# cache and the language guessed again. Only what the phrase is made of is kept: it is read again from it.
+_CTXS: dict[tuple[str, date, int | None, str | None], Ctx] = {}
+
+
+def _read_ctx(ctx: Ctx, fy_start: int | None) -> Reading:
     r = _read_parts(ctx)
-    if fy_start is not None and fy is None:
+    if fy_start is not None and not 1 <= fy_start <= 12:
         r.review.append(f"the fiscal-year start {fy_start} is not a month and was ignored")
     return r
 
@@ -278,17 +302,35 @@ def _blank(m: re.Match[str]) -> str:
 def _read_parts(ctx: Ctx) -> Reading:
     s = ctx.skel
     if ";" in s:
-        spans = _cut(s, [m.span() for m in _SEMICOLON.finditer(s)])
+        spans = _SEMICOLON_PARTS.get(s)
+        if spans is None:
+            spans = _keep(_SEMICOLON_PARTS, s, _cut(s, [m.span() for m in _SEMICOLON.finditer(s)]))
         if len(spans) > 1:
             return _combine(ctx, spans)
     r = clause(ctx, 0, len(s))
     if r.extra:
-        spans = _list_spans(ctx)
+        spans = _LIST_PARTS.get(s)
+        if spans is None:
+            spans = _keep(_LIST_PARTS, s, _list_spans(s))
         if len(spans) > 1:
             multi = _combine(ctx, spans)
             if len(multi.milestones) > 1:
                 return multi
     return r
+
+
+# A skeleton's parts between semicolons, and between the commas, "and", "then" and slashes of a list: kept per
+# skeleton (4,096 at most each), as they depend on nothing else.
+_Spans = list[tuple[int, int]]
+_SEMICOLON_PARTS: dict[str, _Spans] = {}
+_LIST_PARTS: dict[str, _Spans] = {}
+
+
+def _keep(kept: dict[str, _Spans], s: str, spans: _Spans) -> _Spans:
+    if len(kept) >= 4096:
+        kept.clear()
+    kept[s] = spans
+    return spans
 
 
 def _cut(s: str, seps: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -297,10 +339,10 @@ def _cut(s: str, seps: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if a < b]
 
 
-def _list_spans(ctx: Ctx) -> list[tuple[int, int]]:
+def _list_spans(skel: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for a, b in _cut(ctx.skel, [m.span() for m in _LIST_SEP.finditer(ctx.skel)]):
-        if spans and not (_dated(ctx.skel[a:b]) and _dated(ctx.skel[slice(*spans[-1])])):
+    for a, b in _cut(skel, [m.span() for m in _LIST_SEP.finditer(skel)]):
+        if spans and not (_dated(skel[a:b]) and _dated(skel[slice(*spans[-1])])):
             spans[-1] = (spans[-1][0], b)
         else:
             spans.append((a, b))

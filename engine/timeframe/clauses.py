@@ -251,17 +251,16 @@ def relative(ctx: Ctx, a: int, b: int) -> Reading | None:
     seg = ctx.skel[a:b]
     if "#" not in seg:
         return None
-    ref = ctx.env.ref
-    if _REL_LATER.match(seg):  # "One month later": after a step the phrase does not name
-        return _event_reading(ctx, a, b, "it counts from an earlier step")
-    if m := _REL_EVENT.match(seg) or _REL_POST.search(seg):
+    shape = _RELATIVE_SHAPES.get(seg)
+    if shape is None:
+        shape = _relative_shape(seg)
+    kind, m = shape
+    if m is None:
+        return None if kind is None else _event_reading(ctx, a, b, "it counts from an earlier step")
+    if kind is None:
         ev = a + (m.start("ev") if m["ev"] else m.start("ev2"))
         return _event_reading(ctx, ev, b, f"'{ctx.src(a, b)}' counts from it")
-    m = _REL_WINDOW.match(seg)
-    kind = "window" if m else "deadline"
-    m = m or _REL_DEADLINE.match(seg)
-    if m is None:
-        return None
+    ref = ctx.env.ref
     t = ctx.toks[a + m.start("p")]
     assert isinstance(t.value, Duration)
     due = plus(ref, t.value)
@@ -277,6 +276,30 @@ def relative(ctx: Ctx, a: int, b: int) -> Reading | None:
     set_label(ctx, r, a + m.start("head"), a + m.end("head"))
     tail(ctx, r, a + m.start("tail"), b)
     return r
+
+
+# How a skeleton with a duration mark reads whatever its words and dates: (None, None) not as a period counted from
+# the reference date, ("later", None) after a step the phrase does not name ("One month later"), (None, match)
+# after an event it names, ("window" or "deadline", match) from the reference date. Kept per skeleton (4,096 at
+# most), as the clauses' plans are.
+_RelativeShape = tuple["str | None", "re.Match[str] | None"]
+_RELATIVE_SHAPES: dict[str, _RelativeShape] = {}
+
+
+def _relative_shape(seg: str) -> _RelativeShape:
+    shape: _RelativeShape = (None, None)
+    if _REL_LATER.match(seg):
+        shape = ("later", None)
+    elif m := _REL_EVENT.match(seg) or _REL_POST.search(seg):
+        shape = (None, m)
+    elif m := _REL_WINDOW.match(seg):
+        shape = ("window", m)
+    elif m := _REL_DEADLINE.match(seg):
+        shape = ("deadline", m)
+    if len(_RELATIVE_SHAPES) >= 4096:
+        _RELATIVE_SHAPES.clear()
+    _RELATIVE_SHAPES[seg] = shape
+    return shape
 
 
 _EVENT = re.compile(
@@ -306,18 +329,36 @@ _FUNDS_RE = re.compile(r"\b(?:funding|funds|resources|financing|budget)\b")
 
 def event(ctx: Ctx, a: int, b: int) -> Reading | None:
     seg = ctx.skel[a:b]
+    ev = _EVENT_SHAPES.get(seg)
+    if ev is None:
+        ev = _event_shape(seg)
+    if ev >= 0:
+        return _event_reading(ctx, a + ev, b, "")
+    if ev == _FUNDED:
+        return Reading(
+            "unscheduled", main=f"Read as unscheduled: '{ctx.src(a, b)}' depends on funding, which has no date"
+        )
+    return None
+
+
+# Where the event a skeleton is tied to begins in it, whatever its words: _NO_EVENT when it names none, _FUNDED
+# when it depends on funding. Kept per skeleton (4,096 at most), as the clauses' plans are.
+_NO_EVENT, _FUNDED = -1, -2
+_EVENT_SHAPES: dict[str, int] = {}
+
+
+def _event_shape(seg: str) -> int:
     m = _EVENT.match(seg)
     if m is not None and m["t"] in _WEAK and not _EVENT_WORD.search(m["ev"]):
         m = None
     if m is not None:
-        if _FUNDS_RE.search(m["ev"]) and not _EVENT_WORD.search(m["ev"]):
-            return Reading(
-                "unscheduled", main=f"Read as unscheduled: '{ctx.src(a, b)}' depends on funding, which has no date"
-            )
-        return _event_reading(ctx, a + m.start("ev"), b, "")
-    if _NEXT_EVENT.match(seg) or SESSION.search(seg):
-        return _event_reading(ctx, a, b, "")
-    return None
+        ev = _FUNDED if _FUNDS_RE.search(m["ev"]) and not _EVENT_WORD.search(m["ev"]) else m.start("ev")
+    else:
+        ev = 0 if _NEXT_EVENT.match(seg) or SESSION.search(seg) else _NO_EVENT
+    if len(_EVENT_SHAPES) >= 4096:
+        _EVENT_SHAPES.clear()
+    _EVENT_SHAPES[seg] = ev
+    return ev
 
 
 def _event_reading(ctx: Ctx, a: int, b: int, note: str) -> Reading:
@@ -383,24 +424,22 @@ def _candidates(seg: str) -> list[Clause]:
 
 def clause(ctx: Ctx, a: int, b: int) -> Reading:
     """Read the skeleton span ``a .. b`` as one clause; never None (the last resort is unscheduled)."""
-    a, b = trim(ctx.skel, a, b)
-    seg = ctx.skel[a:b]
-    if "term" in seg and (r := term(ctx, a, b)) is not None:
+    plan = _PLANS.get((ctx.skel, a, b))
+    if plan is None:
+        plan = _plan(ctx.skel, a, b)
+    a, b, has_term, label_end, c, reads = plan
+    if has_term and (r := term(ctx, a, b)) is not None:
         return r
     named = None
-    if ":" in seg or "=" in seg:
-        m = _COLON.match(ctx.skel, a, b)
-        starts = m is not None and CONNECTORS.get(m["label"].strip()) == "st"  # "Start date: March 2022"
-        if m is not None and not starts and any(c in ctx.skel[m.end() : b] for c in "@#%"):
-            named = label(ctx, a, m.end("label"))
-            a = m.end()
-            seg = ctx.skel[a:b]
-    for read in _candidates(seg):
+    if label_end >= 0:
+        named = label(ctx, a, label_end)
+        a = c
+    for read in reads:
         r = read(ctx, a, b)
         if r is not None:
             r.label = r.label or named
             return r
-    text = ctx.src(a, b)
+    text, seg = ctx.src(a, b), ctx.skel[a:b]
     if "@" not in seg and "#" not in seg and _CONT_WORD.search(seg):  # "an ongoing process", "permanently monitored"
         return Reading("continuous", label=named, main=f"Read as continuous work with no end date ('{text}')")
     if _STATUS.fullmatch(ctx.skel, a, b):
@@ -410,3 +449,35 @@ def clause(ctx: Ctx, a: int, b: int) -> Reading:
         label=named,
         main=f"Read as unscheduled: no date, period, rhythm or event was recognised in '{text}'",
     )
+
+
+# What a clause's skeleton span says whatever its words and dates: where it lies once trimmed, whether it names
+# a term, where a label before a colon ends (-1: none) and the clause after it begins, and the readers to try.
+# Kept per skeleton and span (4,096 at most): a plan's phrases repeat.
+_Plan = tuple[int, int, bool, int, int, tuple[Clause, ...]]
+_PLANS: dict[tuple[str, int, int], _Plan] = {}
+
+
+def _plan(skel: str, a0: int, b0: int) -> _Plan:
+    a, b = trim(skel, a0, b0)
+    seg = skel[a:b]
+    has_term = "term" in seg
+    label_end = c = -1
+    if ":" in seg or "=" in seg:
+        m = _COLON.match(skel, a, b)
+        starts = m is not None and CONNECTORS.get(m["label"].strip()) == "st"  # "Start date: March 2022"
+        if m is not None and not starts and any(x in skel[m.end() : b] for x in "@#%"):
+            label_end, c = m.end("label"), m.end()
+            seg = skel[c:b]
+    plan = a, b, has_term, label_end, c, tuple(_candidates(seg))
+    if len(_PLANS) >= 4096:
+        _PLANS.clear()
+    _PLANS[skel, a0, b0] = plan
+    return plan
+
+
+def clear_plans() -> None:
+    """Forget the clauses' plans and the shapes of relative and event clauses (``engine.timeframe.clear_caches``)."""
+    _PLANS.clear()
+    _RELATIVE_SHAPES.clear()
+    _EVENT_SHAPES.clear()

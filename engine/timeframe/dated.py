@@ -8,6 +8,7 @@ after the mark qualify it. Two marks may form a range ("from mid-2002 to end 200
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -172,23 +173,50 @@ class Spans(NamedTuple):
     conn: str | None  # the connecting words ("by", "starting from"), None when bare
 
 
+_new_spans = tuple.__new__  # Spans without the named tuple's Python-level __new__
+
+
 def dated(ctx: Ctx, a: int, b: int) -> Reading | None:
     """Read a clause with at least one period mark."""
     seg = ctx.skel[a:b]
-    n = seg.count("@")
-    if n == 0:
+    shape = _SHAPES.get(seg)
+    if shape is None:
+        shape = _shape(seg)
+    if not shape:
         return None
-    if n > 1:
-        for pattern in (_BEGIN_FINISH, _MEETING_RANGE if _MEETING_WORD.search(seg) else _RANGE):
-            m = pattern.match(seg)
-            if m is not None and (r := _window(ctx, a, m)) is not None:
-                return r
-    p = seg.index("@")
-    head_end, kind, conn = _connector(seg[:p])
-    sp = Spans((a, a + head_end), a + p, -1, (a + p + 1, b), conn)
-    if kind == "st" or (kind in (None, "du", "si") and _ONWARDS.match(seg, p + 1)):
-        return _start(ctx, sp)
-    return {"si": _since, "du": _during, "be": _before}.get(kind or "", _deadline)(ctx, sp)
+    ranges, p, head_end, read, conn = shape
+    for m in ranges:
+        if (r := _window(ctx, a, m)) is not None:
+            return r
+    return read(ctx, _new_spans(Spans, ((a, a + head_end), a + p, -1, (a + p + 1, b), conn)))
+
+
+_Shape = tuple[tuple[re.Match[str], ...], int, int, Callable[[Ctx, Spans], Reading], str | None]
+_SHAPES: dict[str, _Shape | tuple[()]] = {}
+
+
+def _shape(seg: str) -> _Shape | tuple[()]:
+    """How a dated clause's skeleton reads, whatever its dates: the matches of the ranges it may be, where its
+    first mark and the end of its label lie, the reader of its connector and the connector's words (``()``
+    without a mark). Kept per skeleton (4,096 at most): a plan's clauses share a few shapes ("by @")."""
+    n = seg.count("@")
+    shape: _Shape | tuple[()] = ()
+    if n:
+        ranges: tuple[re.Match[str], ...] = ()
+        if n > 1:
+            patterns = (_BEGIN_FINISH, _MEETING_RANGE if _MEETING_WORD.search(seg) else _RANGE)
+            ranges = tuple(m for m in (pattern.match(seg) for pattern in patterns) if m is not None)
+        p = seg.index("@")
+        head_end, kind, conn = _connector(seg[:p])
+        if kind == "st" or (kind in (None, "du", "si") and _ONWARDS.match(seg, p + 1)):
+            read = _start
+        else:
+            read = _READERS.get(kind or "", _deadline)
+        shape = ranges, p, head_end, read, conn
+    if len(_SHAPES) >= 4096:
+        _SHAPES.clear()
+    _SHAPES[seg] = shape
+    return shape
 
 
 @lru_cache(maxsize=4096)  # the words before a date repeat: "by ", "completed by ", "to be done by "
@@ -208,8 +236,9 @@ def _connector(head: str) -> tuple[int, str | None, str | None]:
 
 
 def clear_connectors() -> None:
-    """Forget the connecting words looked up (``engine.timeframe.clear_caches``)."""
+    """Forget the connecting words looked up and the shapes of dated clauses (``engine.timeframe.clear_caches``)."""
     _connector.cache_clear()
+    _SHAPES.clear()
 
 
 def _spans(a: int, m: re.Match[str]) -> Spans:
@@ -304,3 +333,6 @@ def _deadline(ctx: Ctx, sp: Spans) -> Reading:
     r = Reading("deadline", due=p.end, main=f"Read as a deadline on {due_text(p, _word(ctx, sp.p))}")
     r.bare = sp.conn is None
     return _finish(ctx, r, sp, p)
+
+
+_READERS = {"si": _since, "du": _during, "be": _before}

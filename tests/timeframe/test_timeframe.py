@@ -19,6 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.timeframe import (
+    _CTXS,
+    _LIST_PARTS,
+    _SEMICOLON_PARTS,
     _WORDINGS,
     KINDS,
     Milestone,
@@ -29,6 +32,8 @@ from engine.timeframe import (
     clear_caches,
     parse,
 )
+from engine.timeframe.clauses import _EVENT_SHAPES, _PLANS, _RELATIVE_SHAPES
+from engine.timeframe.dated import _SHAPES
 from engine.timeframe.tokens import scan, scan_slowly
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -1799,3 +1804,45 @@ def test_the_fast_milestone_is_the_milestone_its_fields_make() -> None:
         fast.label = "final"  # type: ignore[misc]
     got = parse("draft by March 2004; final by October 2004", date(2003, 5, 10))
     assert got.milestones == (Milestone("draft", date(2004, 3, 31), None), Milestone("final", date(2004, 10, 31), None))
+
+
+def test_a_phrase_read_again_is_read_anew_from_its_kept_words_for_its_date_setting_and_language() -> None:
+    clear_caches()
+    ref = date(1999, 9, 28)
+    first = parse("Completed by May", ref, fy_start=13)
+    again = parse("Completed by May", ref, fy_start=13)
+    assert again == first and again is not first  # a new reading, not one kept
+    assert again.reason.count("the fiscal-year start 13 is not a month and was ignored") == 1
+    assert "fiscal-year start" not in parse("Completed by May", ref).reason
+    assert parse("Completed by May", date(2000, 9, 28), fy_start=13).due == date(2001, 5, 31)
+    assert parse("Completed by May", ref, fy_start=13).due == date(2000, 5, 31)
+    told = parse("fin 2004", ref, language="fr")
+    assert (told.reason, parse("fin 2004", ref).milestones) == (
+        "Read as a deadline on 2004-12-31 (the date 'fin 2004' stands for).",
+        (Milestone("fin", date(2004, 12, 31), None),),
+    )
+    assert parse("fin 2004", ref, language="fr") == told
+
+
+def test_every_table_phrase_reads_the_same_with_the_caches_full_and_with_them_cleared() -> None:
+    rows = [(text, SEED_REF, None) for text in SEED] + [(r[0], date.fromisoformat(r[1]), r[2]) for r in EXTRA]
+    for text, ref, fy in rows:  # every phrase's words, skeleton, plans and shapes kept
+        parse(text, ref, fy_start=fy)
+    warm = [parse(text, ref, fy_start=fy) for text, ref, fy in rows]
+    cold = []
+    for text, ref, fy in rows:
+        clear_caches()
+        cold.append(parse(text, ref, fy_start=fy))
+    assert warm == cold
+
+
+def test_what_the_reader_keeps_between_phrases_is_bounded_and_cleared() -> None:
+    clear_caches()
+    for n in range(5000):
+        parse(f"{n} by May 2004 then June 2004", date(1999, 9, 28))
+        parse(f"{n} by May 2004; {n} by June 2004", date(1999, 9, 28))
+        parse(f"{n} within three months; linked to review {n}", date(1999, 9, 28))
+    kept = (_CTXS, _PLANS, _SHAPES, _LIST_PARTS, _SEMICOLON_PARTS, _RELATIVE_SHAPES, _EVENT_SHAPES)
+    assert all(0 < len(k) <= 4096 for k in kept), [len(k) for k in kept]
+    clear_caches()
+    assert not any(kept)
