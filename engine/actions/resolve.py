@@ -184,7 +184,7 @@ def resolve_rows(
             if shared:
                 out[at] = _copied(out[at])
             _apply_override(row, out[at])
-    _follow_dependencies(rows, out)
+    _follow_dependencies(rows, out, shared=shared)
     return out
 
 
@@ -303,8 +303,12 @@ def _apply_override(row: ActionRow, fields: dict[str, Any]) -> None:
     fields["reason"] = f"Set in the plan file: {', '.join(parts)}."
 
 
-def _follow_dependencies(rows: Sequence[ActionRow], out: Sequence[dict[str, Any]]) -> None:
-    """Give each row that follows another (``after_ref``) the due date at the end of its chain."""
+def _follow_dependencies(rows: Sequence[ActionRow], out: list[dict[str, Any]], *, shared: bool = False) -> None:
+    """Give each row that follows another (``after_ref``) the due date at the end of its chain.
+
+    With ``shared``, a row whose due date changes gets a dict of its own (one per shared dict and date): rows
+    that share fields follow the same row, but a chain that loops back through one of them ends elsewhere
+    for each, and the others keep their own date."""
     wanted = {fields["after_ref"] for fields in out if fields["after_ref"] is not None}
     if not wanted:
         return
@@ -320,7 +324,8 @@ def _follow_dependencies(rows: Sequence[ActionRow], out: Sequence[dict[str, Any]
             break
     else:
         positions = {row.ref: at for at, row in enumerate(rows)}
-    for row, fields in zip(rows, out, strict=True):
+    changed: dict[tuple[int, date], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for at, (row, fields) in enumerate(zip(rows, out, strict=True)):
         target = fields["after_ref"]
         if target is None:
             continue
@@ -332,4 +337,12 @@ def _follow_dependencies(rows: Sequence[ActionRow], out: Sequence[dict[str, Any]
                 break
             target = following
         if target in positions and out[positions[target]]["due"] is not None:
-            fields["due"] = out[positions[target]]["due"]
+            due = out[positions[target]]["due"]
+            if shared and fields["due"] != due:
+                key = (id(fields), due)
+                if key not in changed:  # the dict is held beside its copy: its id is not reused meanwhile
+                    changed[key] = (fields, _copied(fields))
+                    changed[key][1]["due"] = due
+                out[at] = changed[key][1]
+            else:
+                fields["due"] = due
