@@ -99,10 +99,7 @@ def _base(a: ActionInfo, ctx: ActionContext) -> dict[str, Any]:
         "ref": a.ref,
         "uid": "",
         "url": action_url(ctx.base_url, a.plan_id, a.ref),
-        "categories": (
-            _part_heading(part.number, ctx.language) if part else gettext(ctx.language, "No Part"),
-            gettext(ctx.language, a.kind),  # the kinds' words are marked with the pages' (engine.web.templating)
-        ),
+        "categories": _categories(part.number if part else None, a.kind, ctx.language),
         "state": state,
         "modified": a.updated_at,
         "owner_id": a.owner_id,
@@ -118,6 +115,14 @@ def action_url(base_url: str, plan_id: str, ref: str) -> str:
     from urllib.parse import quote
 
     return f"{base_url.rstrip('/')}/actions/{quote(plan_id, safe='')}/{quote(ref, safe='')}"
+
+
+@lru_cache(maxsize=1024)  # one pair for every action of a Part and kind
+def _categories(part_number: str | None, kind: str, language: str) -> tuple[str, str]:
+    return (
+        _part_heading(part_number, language) if part_number is not None else gettext(language, "No Part"),
+        gettext(language, kind),  # the kinds' words are marked with the pages' (engine.web.templating)
+    )
 
 
 def _part_heading(number: str, language: str) -> str:
@@ -179,21 +184,30 @@ def _description(a: ActionInfo, ctx: ActionContext, lead: str) -> str:
 
 def description_notes(a: ActionInfo, ctx: ActionContext) -> tuple[str, ...]:
     """Return the lines of an action's event descriptions after the first, in parts to join with newlines: the
-    title; the section path and its context (one string for every action of the section, made once); then the
-    owner, time frame, status, extensions and the action's link."""
+    title; the section path and its context; the owner, time frame and status; then the extensions and the
+    action's link. The section's lines are one string for every action of the section, and the owner's, time
+    frame's and status's one for every action that has the same."""
     lang = ctx.language
     owner = ctx.owner
-    if owner:
-        lines = [gettext(lang, "Owner: %(name)s <%(email)s>") % {"name": owner.name, "email": owner.email}]
-    else:
-        lines = [gettext(lang, "Owner: none yet (the secretariat assigns one)")]
-    frame = a.timeframe or gettext(lang, "(none given)")
-    lines.append(gettext(lang, "Time frame: %(timeframe)s") % {"timeframe": frame})
-    lines.append(gettext(lang, "Status: %(status)s") % {"status": _status_words(a.status, lang)})
-    lines.extend(extension_lines(a, lang))
-    lines.append(gettext(lang, "Action: %(url)s") % {"url": action_url(ctx.base_url, a.plan_id, a.ref)})
+    about = _about(owner.name if owner else None, owner.email if owner else "", a.timeframe, a.status, lang)
+    link = gettext(lang, "Action: %(url)s") % {"url": action_url(ctx.base_url, a.plan_id, a.ref)}
+    if a.extensions:
+        link = "\n".join([*extension_lines(a, lang), link])
     sections = _section_lines(ctx.path, lang)
-    return (a.title, sections, "\n".join(lines)) if sections else (a.title, "\n".join(lines))
+    return (a.title, sections, about, link) if sections else (a.title, about, link)
+
+
+@lru_cache(maxsize=4096)
+def _about(name: str | None, email: str, timeframe: str, status: str, lang: str) -> str:
+    """The owner, time frame and status lines of an action's descriptions."""
+    if name is None:
+        lines = [gettext(lang, "Owner: none yet (the secretariat assigns one)")]
+    else:
+        lines = [gettext(lang, "Owner: %(name)s <%(email)s>") % {"name": name, "email": email}]
+    frame = timeframe or gettext(lang, "(none given)")
+    lines.append(gettext(lang, "Time frame: %(timeframe)s") % {"timeframe": frame})
+    lines.append(gettext(lang, "Status: %(status)s") % {"status": _status_words(status, lang)})
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=4096)  # a section's lines are the same in every event of its actions: one string for them all

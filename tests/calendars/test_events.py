@@ -155,8 +155,13 @@ def test_the_events_keep_their_own_first_line_and_share_the_rest_the_sections_li
     assert [s.description for s in specs] == ["Starts 1 February 2000", "Due 30 April 2000"]
     assert [replace(s, description="\n".join((s.description, *notes))) for s in specs] == action_events(window, CTX)
     assert notes[:2] == ("Write the report", "Part I: First part\n1: An issue\nContext: Why it matters")
-    neighbour = action_event_leads(action(id=2, ref="I.1.2", title="Check the report"), CTX)[1]
-    assert neighbour[0] == "Check the report" and neighbour[1] is notes[1]
+    assert notes[2:] == (
+        "Owner: Zora Vidal <zora@example.org>\nTime frame: by 30 April 2000\nStatus: open",
+        "Action: https://x.example/actions/p/I.1.1",
+    )
+    (other,), neighbour = action_event_leads(action(id=2, ref="I.1.2", title="Check the report"), CTX)
+    assert neighbour[0] == "Check the report" and neighbour[1] is notes[1] and neighbour[2] is notes[2]
+    assert neighbour[3] == "Action: https://x.example/actions/p/I.1.2" and other.categories is specs[1].categories
     assert action_event_leads(action(due=None), CTX) == ([], ())  # no event: nothing to share
 
 
