@@ -182,7 +182,7 @@ class _Writes:
 def _plan_batch(
     conn: Connection, rows: Sequence[Any], memo: _Memo, now: datetime, until: datetime
 ) -> tuple[TickStats, _Writes]:
-    ids = {"ids": _ids(conn.dialect.name, [r.id for r in rows])}
+    ids = {"ids": [r.id for r in rows]}
     queries = _queries(conn.dialect.name)
     in_plans = {"plans": sorted({r.plan_id for r in rows})}
     plans = {r["id"]: r for r in conn.execute(queries.plans, in_plans).mappings()}
@@ -409,11 +409,9 @@ class _Queries:
 
 @lru_cache(maxsize=4)
 def _queries(dialect: str) -> _Queries:
-    def among_ids(column: Any) -> Any:
-        # PostgreSQL: one array parameter, not one per id, written as the array's text once per batch (``_ids``):
-        # psycopg adapts a list of 1,000 ints in Python, 3 ms a statement, five statements a batch
+    def among_ids(column: Any) -> Any:  # PostgreSQL: one array parameter, not one per id
         if dialect == "postgresql":
-            return column == any_(cast(bindparam("ids", type_=Text), ARRAY(Integer)))
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
         return column.in_(bindparam("ids", expanding=True))
 
     returned_at = func.max(case((CH.c.old == "reported", CH.c.at)), type_=CH.c.at.type)
@@ -441,11 +439,6 @@ def _queries(dialect: str) -> _Queries:
         .where(among_ids(CR.c.action_id), CR.c.status == "reported")
         .order_by(CR.c.id),
     )
-
-
-def _ids(dialect: str, ids: list[int]) -> list[int] | str:
-    """Return the batch's action ids as ``_queries`` takes them: a list, or on PostgreSQL the text of an array."""
-    return "{" + ",".join(map(str, ids)) + "}" if dialect == "postgresql" else ids
 
 
 def _parents(conn: Connection, queries: _Queries, plans: dict[str, list[str]]) -> dict[str, dict[str, str | None]]:
