@@ -164,7 +164,8 @@ def simulate(
         return
     from engine.cli.present import simulation_table
 
-    make_console().print(simulation_table(result.notifications))
+    console = make_console()
+    console.print(simulation_table(result.notifications, width=console.width))
     make_console().print(
         f"{len(result.notifications)} notification(s) in {result.ticks} ticks; {result.replayed} event(s) replayed."
     )

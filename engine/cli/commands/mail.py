@@ -203,4 +203,5 @@ def preview(
         for row in rows:
             emit_json(row)
         return
-    make_console().print(simulation_table(rows, title=f"Would be sent on {day}"))
+    console = make_console()
+    console.print(simulation_table(rows, title=f"Would be sent on {day}", width=console.width))
