@@ -14,7 +14,6 @@ import typer
 
 from engine.cli.common import app, emit_json, load_ruleset, make_console, open_session, parse_day, settings_of
 from engine.errors import UsageError
-from engine.languages import language_of, language_problem
 
 
 @app.command()
@@ -127,6 +126,8 @@ def report(
 
     Example: [bold]planwatch report --as-of 2000-12-31 --lang fr --out rapport.html[/]
     """
+    from engine.languages import language_of, language_problem
+
     if kind not in {"progress", "implementation"}:
         raise UsageError(f"report: expected progress or implementation, got {kind!r}")
     if lang is not None and language_problem(lang):
@@ -171,6 +172,7 @@ def _implementation(
 ) -> None:
     """Write the implementation report in the format asked for."""
     from engine.files import write_atomic
+    from engine.languages import language_of
     from engine.read.export import choose_plan
     from engine.read.implementation import build_implementation
     from engine.settings import template_folders
