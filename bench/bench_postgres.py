@@ -31,8 +31,11 @@ Exit status: 0 when every target is met, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import re
 import shutil
 import socket
@@ -189,11 +192,13 @@ def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
     rules = load_rules(world.RULES)
     times: list[float] = []
     cpu: list[float] = []
+    planning: list[float] = []
     for _ in range(bench.args.repeat):
         reset(bench.url, size)
-        started = time.process_time()
+        started, thread = time.process_time(), time.thread_time()
         seconds, stats = timed(lambda: plan_due(engine, rules, world.NOW))
         cpu.append(time.process_time() - started)  # this process's CPU, its write thread's included
+        planning.append(time.thread_time() - thread)  # the thread that reads and plans (the writes are on another)
         if stats.pending != DUE:
             raise SystemExit(f"plan_due planned {stats} instead of {DUE:,} pending notices")
         times.append(seconds)
@@ -202,11 +207,28 @@ def measure_planning(bench: Bench, engine: Engine, size: int) -> None:
         Row(
             f"plan_due: {DUE:,} notices among {size:,} actions",
             f"{med:.2f} s (median of {len(times)}, best {min(times):.2f} s; "
-            f"CPU {statistics.median(cpu):.2f} s, {DUE / med:,.0f} notices/s)",
+            f"CPU {statistics.median(cpu):.2f} s, of which reading and planning {statistics.median(planning):.2f} s; "
+            f"{DUE / med:,.0f} notices/s)",
             f"target < {TARGET_PLAN_S:g} s",
             med < TARGET_PLAN_S,
         )
     )
+    if bench.args.profile:
+        profile_planning(engine, rules, size, bench)
+
+
+def profile_planning(engine: Engine, rules: Any, size: int, bench: Bench) -> None:
+    """Run plan_due once more under cProfile (the thread that reads and plans) and print where its time goes."""
+    reset(bench.url, size)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    plan_due(engine, rules, world.NOW)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"engine/(planner|drive/planning|rules)", 25)
+    stats.sort_stats("tottime").print_stats(25)
+    print(out.getvalue().replace(str(ROOT) + "/", ""), flush=True)
 
 
 # ----- how the actions' cursors can be written --------------------------------------------------
@@ -667,6 +689,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, help="plan_due runs (default 5; --quick 1)")
     parser.add_argument("--planning-only", action="store_true", help="plan_due only: no idle tick, no dispatch")
+    parser.add_argument(
+        "--profile", action="store_true", help="then plan_due once more under cProfile, and print where its time goes"
+    )
     parser.add_argument(
         "--cursor-writes", action="store_true", help="also time the actions' cursor writes by three statements"
     )
