@@ -73,7 +73,8 @@ class ActionView:
     """What the planner needs to know about one action; dates are plan-local days.
 
     Nothing changes a view once made. It is not frozen: a frozen dataclass sets each of its 23 fields through
-    ``object.__setattr__``, and planning makes one view an action (2.7 us a view against 0.6 us)."""
+    ``object.__setattr__``, and planning makes one view an action (6.5-11 us a view against 3.4-5.4 us, with
+    keywords as planning makes it, at a load of 8 on two cores)."""
 
     action_id: int
     plan_id: str
@@ -120,7 +121,7 @@ class Notice:
     """One message to enqueue (or to record as deliberately not sent, with ``reason``).
 
     Nothing changes a notice once made; not frozen, for the cost of a frozen dataclass's ``__init__`` (as
-    ``ActionView``)."""
+    ``ActionView``: 2.9-4.0 us a notice against 0.6 us)."""
 
     key: str
     action_id: int
