@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from email.message import Message
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, Integer, String, any_, bindparam, func, select, update
 
 from engine.calendars.uids import event_key
 from engine.mail.context import (
@@ -30,7 +31,6 @@ from engine.mail.messages import build_message, headline, long_date
 from engine.mail.render import MailIdentity, Renderer
 from engine.settings import Settings, template_folders
 from engine.store import tables
-from engine.store.bulk import among
 
 OUT = tables.OUTBOX
 A = tables.ACTION
@@ -59,11 +59,73 @@ def compose(renderer: Renderer, contexts: ContextCache, row: Row, now: datetime)
 _UNREAD = object()
 
 
-def _among_names(conn: Connection, column: Any, names: list[str]) -> Any:
-    """Return ``column IN (names)``; on PostgreSQL ``column = ANY(array)`` (as ``among`` does for numbers)."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, names, type_=ARRAY(String)))
-    return column.in_(names)
+def _among(column: Any, postgresql: bool, kind: Any = Integer) -> Any:
+    """Return ``column`` among the parameter ``b_ids``: ``= ANY(array)`` on PostgreSQL (one parameter, as
+    ``engine.store.bulk.among``), an expanding ``IN`` elsewhere."""
+    if postgresql:
+        return column == any_(bindparam("b_ids", type_=ARRAY(kind)))
+    return column.in_(bindparam("b_ids", expanding=True))
+
+
+def _latest(columns: list[Any], where: Any, key: Any, newest: tuple[Any, ...], *more: Any) -> Any:
+    """Return the query of the ``b_limit`` newest rows (by ``newest``) of each ``key`` where ``where`` holds, with
+    ``more`` columns, oldest first within each key."""
+    place = func.row_number().over(partition_by=key, order_by=newest).label("place")
+    inner = select(*columns, place, *more).where(where).subquery()
+    limit = bindparam("b_limit", type_=Integer)
+    return select(inner).where(inner.c.place <= limit).order_by(inner.c[key.name], inner.c.place.desc())
+
+
+@cache
+def _statement(name: str, postgresql: bool) -> Any:
+    """Return a statement a pass's preload runs with the ids ``b_ids``, built once: building and caching one
+    costs SQLAlchemy about as much CPU as running it."""
+    if name == "actions":
+        return select(A).where(_among(A.c.id, postgresql))
+    if name == "owners":
+        return select(W).where(_among(W.c.id, postgresql, String))
+    if name == "plans":
+        return select(P).where(_among(P.c.id, postgresql, String))
+    if name == "series":
+        return select(R.c.key, R.c.uid_day).where(_among(R.c.key, postgresql, String))
+    if name == "pending":
+        return (
+            select(X)
+            .where(_among(X.c.action_id, postgresql), X.c.status == "pending")
+            .order_by(X.c.requested_at, X.c.id)
+        )
+    if name == "updates":
+        return _latest([U], _among(U.c.action_id, postgresql), U.c.action_id, (U.c.at.desc(), U.c.id.desc()))
+    if name == "histories":
+        sent = OUT.c.status == "sent"
+        columns = [OUT.c[c] for c in ("action_id", "type", "recipient", "recipient_id", "sent_at", "payload", "id")]
+        total = func.count().over(partition_by=OUT.c.action_id).label("total")
+        among = _among(OUT.c.action_id, postgresql) & sent & OUT.c.type.in_(HISTORY_TYPES)
+        return _latest(columns, among, OUT.c.action_id, (OUT.c.sent_at.desc(), OUT.c.id.desc()), total)
+    if name == "steps":
+        return (
+            select(OUT.c.action_id, OUT.c.occurrence, OUT.c.step, OUT.c.recipient, OUT.c.recipient_id)
+            .where(_among(OUT.c.action_id, postgresql), OUT.c.type == "escalation", OUT.c.status.not_in(UNSENT))
+            .order_by(OUT.c.id)
+        )
+    if name == "languages":
+        return select(OUT.c.action_id, OUT.c.recipient, OUT.c.type, OUT.c.step, OUT.c.payload).where(
+            _among(OUT.c.action_id, postgresql),
+            OUT.c.status == "sent",
+            OUT.c.payload["language"].as_string().is_not(None),
+        )
+    raise ValueError(f"no preload statement {name!r}")
+
+
+# A new thread's language, kept in the payload of its first row.
+KEEP_LANGUAGE = update(OUT).where(OUT.c.id == bindparam("b_id")).values(payload=bindparam("b_payload"))
+
+
+def _read(conn: Connection, name: str, ids: Iterable[Any], **more: Any) -> Any:
+    """Run the preload statement ``name`` for ``ids`` (and its ``b_``-named parameters ``more``); return its
+    result."""
+    values = {"b_ids": list(ids)} | {f"b_{key}": value for key, value in more.items()}
+    return conn.execute(_statement(name, conn.dialect.name == "postgresql"), values)
 
 
 class Directory(Mapping[str, Row]):
@@ -79,7 +141,7 @@ class Directory(Mapping[str, Row]):
         missing = sorted({i for i in ids if i and isinstance(i, str) and i not in self.known})
         for start in range(0, len(missing), PRELOAD_CHUNK):
             part = missing[start : start + PRELOAD_CHUNK]
-            result = self.conn.execute(select(W).where(_among_names(self.conn, W.c.id, part)))
+            result = _read(self.conn, "owners", part)
             keys = list(result.keys())
             self.known.update((o[0], dict(zip(keys, o, strict=True))) for o in result.all())
             for who in part:
@@ -139,7 +201,7 @@ class ContextCache:
         ids = sorted({r["action_id"] for r in rows if r["action_id"] is not None} - set(self._facts))
         for start in range(0, len(ids), PRELOAD_CHUNK):
             part = ids[start : start + PRELOAD_CHUNK]
-            result = self.conn.execute(select(A).where(among(self.conn, A.c.id, part)))
+            result = _read(self.conn, "actions", part)
             keys = list(result.keys())  # plain dicts: each becomes its messages' ``action`` as it is
             self.actions.update((a[0], dict(zip(keys, a, strict=True))) for a in result.all())
             self.owners.want([self.actions[i]["owner_id"] for i in part if i in self.actions])
@@ -150,9 +212,7 @@ class ContextCache:
         self._preload_steps([r for r in rows if r["type"] == "escalation" and r["action_id"] is not None])
         wanted = {a["plan_id"] for a in self.actions.values()} - set(self.plans)
         if wanted:
-            self.plans.update(
-                (p["id"], p) for p in self.conn.execute(select(P).where(P.c.id.in_(sorted(wanted)))).mappings()
-            )
+            self.plans.update((p["id"], p) for p in _read(self.conn, "plans", sorted(wanted)).mappings())
         self._preload_thread_languages(
             [r for r in rows if r["action_id"] is not None and r["action_id"] in self.actions]
         )
@@ -162,12 +222,7 @@ class ContextCache:
         ``rows`` gets its language now, kept in that row's payload (one statement for the pass)."""
         ids = sorted({r["action_id"] for r in rows})
         for start in range(0, len(ids), PRELOAD_CHUNK):
-            query = select(OUT.c.action_id, OUT.c.recipient, OUT.c.type, OUT.c.step, OUT.c.payload).where(
-                among(self.conn, OUT.c.action_id, ids[start : start + PRELOAD_CHUNK]),
-                OUT.c.status == "sent",
-                OUT.c.payload["language"].as_string().is_not(None),
-            )
-            for r in self.conn.execute(query).mappings():
+            for r in _read(self.conn, "languages", ids[start : start + PRELOAD_CHUNK]).mappings():
                 self.thread_languages.setdefault(
                     (r["action_id"], r["recipient"], thread_of(r)), r["payload"]["language"]
                 )
@@ -185,9 +240,7 @@ class ContextCache:
                         }
                     )
         if kept:
-            self.conn.execute(
-                update(OUT).where(OUT.c.id == bindparam("b_id")).values(payload=bindparam("b_payload")), kept
-            )
+            self.conn.execute(KEEP_LANGUAGE, kept)
 
     def _language(self, row: Row, plan: Row | None) -> str:
         """Return the language a new thread of ``row`` is written in: the recipient's, else the plan's."""
@@ -204,28 +257,9 @@ class ContextCache:
 
     def _preload_histories(self, ids: list[int]) -> None:
         """Read the last HISTORY_LIMIT sent messages of each action and their count, as ``_history`` reads one's."""
-        newest = (OUT.c.sent_at.desc(), OUT.c.id.desc())
-        place = func.row_number().over(partition_by=OUT.c.action_id, order_by=newest).label("place")
-        total = func.count().over(partition_by=OUT.c.action_id).label("total")
-        inner = (
-            select(
-                OUT.c.action_id,
-                OUT.c.type,
-                OUT.c.recipient,
-                OUT.c.recipient_id,
-                OUT.c.sent_at,
-                OUT.c.payload,
-                OUT.c.id,
-                place,
-                total,
-            )
-            .where(among(self.conn, OUT.c.action_id, ids), OUT.c.status == "sent", OUT.c.type.in_(HISTORY_TYPES))
-            .subquery()
-        )
-        query = select(inner).where(inner.c.place <= HISTORY_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
         totals: dict[int, int] = dict.fromkeys(ids, 0)
-        read = self.conn.execute(query).mappings().all()
+        read = _read(self.conn, "histories", ids, limit=HISTORY_LIMIT).mappings().all()
         self.owners.want([r["recipient_id"] for r in read])
         for r in read:
             found[r["action_id"]].append(self._history_item(r))
@@ -240,16 +274,7 @@ class ContextCache:
         for step in steps:
             self.also[step] = []
         for start in range(0, len(ids), PRELOAD_CHUNK):
-            query = (
-                select(OUT.c.action_id, OUT.c.occurrence, OUT.c.step, OUT.c.recipient, OUT.c.recipient_id)
-                .where(
-                    among(self.conn, OUT.c.action_id, ids[start : start + PRELOAD_CHUNK]),
-                    OUT.c.type == "escalation",
-                    OUT.c.status.not_in(UNSENT),
-                )
-                .order_by(OUT.c.id)
-            )
-            for r in self.conn.execute(query).mappings():
+            for r in _read(self.conn, "steps", ids[start : start + PRELOAD_CHUNK]).mappings():
                 step = (r["action_id"], r["occurrence"], r["step"])
                 if step in steps:
                     self.also[step].append((r["recipient"], r["recipient_id"] or ""))
@@ -257,13 +282,8 @@ class ContextCache:
 
     def _preload_pending(self, ids: list[int]) -> None:
         """Read the undecided extension request of each action (the newest when there are several)."""
-        query = (
-            select(X)
-            .where(among(self.conn, X.c.action_id, ids), X.c.status == "pending")
-            .order_by(X.c.requested_at, X.c.id)
-        )
         found: dict[int, Row | None] = dict.fromkeys(ids)
-        for r in self.conn.execute(query).mappings():
+        for r in _read(self.conn, "pending", ids).mappings():
             found[r["action_id"]] = r
         self.owners.want([r["requested_by"] for r in found.values() if r is not None])
         self.pendings.update(found)
@@ -347,8 +367,7 @@ class ContextCache:
         """Read the published series UID days of the recurring ones of ``actions`` in one query."""
         keys = {event_key(a["plan_id"], a["ref"], "recurring"): a["id"] for a in actions if a["kind"] == "recurring"}
         if keys:
-            query = select(R.c.key, R.c.uid_day).where(R.c.key.in_(sorted(keys)))
-            found = {key: day for key, day in self.conn.execute(query)}
+            found = {key: day for key, day in _read(self.conn, "series", sorted(keys))}
             self.series_days.update((action_id, found.get(key)) for key, action_id in keys.items())
 
     def _action(self, action_id: int) -> Row:
@@ -416,12 +435,8 @@ class ContextCache:
 
     def _preload_updates(self, ids: list[int]) -> None:
         """Read the latest UPDATES_LIMIT dated updates of each action, as ``_updates`` reads one's."""
-        newest = (U.c.at.desc(), U.c.id.desc())
-        place = func.row_number().over(partition_by=U.c.action_id, order_by=newest).label("place")
-        inner = select(U, place).where(among(self.conn, U.c.action_id, ids)).subquery()
-        query = select(inner).where(inner.c.place <= UPDATES_LIMIT).order_by(inner.c.action_id, inner.c.place.desc())
         found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-        read = self.conn.execute(query).mappings().all()
+        read = _read(self.conn, "updates", ids, limit=UPDATES_LIMIT).mappings().all()
         self.owners.want([r["who"] for r in read])
         for r in read:
             found[r["action_id"]].append(self._update_item(r))

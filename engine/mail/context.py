@@ -197,20 +197,21 @@ def base_context(
     """Return what every template can use: recipient, links (at least ``preferences``), the local day, the
     language."""
     tz = recipient_zone(row, recipient)
-    today = local_day(now, tz)
+    today = local_day(now, tz).isoformat()
     who = row["recipient_id"] or row["recipient"]
+    role = role_of(row)
     return {
         "recipient": {
             "name": recipient.get("name") or "",
             "email": row["recipient"],
-            "role": role_of(row),
-            "role_words": role_words(role_of(row), language),
+            "role": role,
+            "role_words": role_words(role, language),
             "deputy": bool((row["payload"] or {}).get("in_place_of")),  # the owner is away: this person stands in
             "timezone": tz,
         },
         "links": {"preferences": preferences_url(identity.base_url, identity.secret_key, who, now)},
-        "sent_on": long_date(today.isoformat(), language),
-        "today": today.isoformat(),
+        "sent_on": long_date(today, language),
+        "today": today,
         "local_tz": tz,
         "language": language,
     }
@@ -244,9 +245,10 @@ def action_context(
     if payload.get("from_owner"):
         payload["from_owner"] = name_of(people, payload["from_owner"])
     kind = row["type"]
-    today = date.fromisoformat(base["today"])
+    today = local_day(now, base["local_tz"])
     due = _day(payload.get("date"))
     who = row["recipient_id"] or row["recipient"]
+    role = base["recipient"]["role"]
     base["links"] |= action_links(
         identity.base_url,
         identity.secret_key,
@@ -254,7 +256,7 @@ def action_context(
         facts.action["ref"],
         who,
         now,
-        link_role(role_of(row), row["recipient_id"]),
+        link_role(role, row["recipient_id"]),
     )
     action = facts.action
     if not str(action.get("title") or "").isprintable():  # a title with line breaks: one line in every part
@@ -275,7 +277,7 @@ def action_context(
             "step": row["step"],
             "occurrence": row["occurrence"],
             "what": payload.get("what", "due"),
-            "role": role_of(row),
+            "role": role,
             "missed": payload.get("missed", "due date"),
         },
         "headline": headline(HEADLINE_OF_TEMPLATE.get(row["template"]) or kind, payload, today, lang),
