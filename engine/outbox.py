@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Connection, Integer, String, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, Connection, Integer, String, any_, bindparam, func, or_, select, update
 
-from engine.store.bulk import insert_ignoring_duplicates
+from engine.store.bulk import among, insert_ignoring_duplicates
 from engine.store.tables import ACTION_CHANGE
 from engine.store.tables import OUTBOX as OUT
 
@@ -177,6 +177,32 @@ def claim(conn: Connection, rows: Sequence[R], now: datetime) -> list[R]:
     return [r for r in rows if r["id"] in taken]
 
 
+def _claim_due() -> Any:
+    """Return ``claim_due``'s statement, with the parameters ``b_now``, ``b_limit`` and ``b_lease``."""
+    now = bindparam("b_now", type_=OUT.c.due_at.type)
+    free = (  # ``pending_query``'s rows
+        select(OUT.c.id, OUT.c.next_attempt_at)
+        .where(
+            OUT.c.status == "pending",
+            OUT.c.due_at <= now,
+            or_(OUT.c.next_attempt_at.is_(None), OUT.c.next_attempt_at <= now),
+        )
+        .order_by(OUT.c.due_at, OUT.c.id)
+        .limit(bindparam("b_limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .subquery()
+    )
+    return (
+        update(OUT)
+        .where(OUT.c.id == free.c.id)
+        .values(next_attempt_at=bindparam("b_lease", type_=OUT.c.next_attempt_at.type))
+        .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at)
+    )
+
+
+CLAIM_DUE = _claim_due()  # built once: building it costs SQLAlchemy about as much CPU as running it
+
+
 def claim_due(conn: Connection, now: datetime, limit: int, *, commit: bool = True) -> list[Mapping[str, Any]]:
     """PostgreSQL: lease the first ``limit`` pending rows free at ``now`` in one statement; return
     them in due order, each as it was before its lease. ``commit=False`` leaves the commit to the
@@ -185,19 +211,9 @@ def claim_due(conn: Connection, now: datetime, limit: int, *, commit: bool = Tru
     FOR UPDATE SKIP LOCKED passes over rows another node is leasing at the same moment, so two
     nodes take disjoint rows instead of both reading the same first rows and one winning them all.
     """
-    free = (
-        pending_query(now, limit)
-        .with_only_columns(OUT.c.id, OUT.c.next_attempt_at)
-        .with_for_update(skip_locked=True)
-        .subquery()
-    )
-    stmt = (
-        update(OUT)
-        .where(OUT.c.id == free.c.id)
-        .values(next_attempt_at=now + LEASE)
-        .returning(*(c for c in OUT.c if c.name != "next_attempt_at"), free.c.next_attempt_at)
-    )
-    rows: list[Mapping[str, Any]] = [dict(r) for r in conn.execute(stmt).mappings()]
+    result = conn.execute(CLAIM_DUE, {"b_now": now, "b_limit": limit, "b_lease": now + LEASE})
+    names = list(result.keys())
+    rows: list[Mapping[str, Any]] = [dict(zip(names, r, strict=True)) for r in result.all()]
     if commit:
         conn.commit()
     return sorted(rows, key=lambda r: (r["due_at"], r["id"]))
@@ -217,7 +233,7 @@ def _release_ids(conn: Connection, ids: Sequence[int], now: datetime) -> int:
             conn.execute(
                 update(OUT)
                 .where(
-                    OUT.c.id.in_(ids[start : start + CHUNK]),
+                    among(conn, OUT.c.id, ids[start : start + CHUNK]),
                     OUT.c.status == "pending",
                     OUT.c.next_attempt_at == now + LEASE,
                 )
@@ -377,9 +393,16 @@ def sent_today(conn: Connection, recipients: set[str], now: datetime) -> dict[st
     counts: dict[str, int] = defaultdict(int)
     if not recipients:
         return counts
+    named = sorted(recipients)
+    # PostgreSQL: one array parameter, not one a recipient (a pass has some hundred)
+    among_them = (
+        OUT.c.recipient == any_(bindparam(None, named, type_=ARRAY(String)))
+        if conn.dialect.name == "postgresql"
+        else OUT.c.recipient.in_(named)
+    )
     query = (
         select(OUT.c.recipient, func.count())
-        .where(OUT.c.status == "sent", OUT.c.sent_at > now - timedelta(days=1), OUT.c.recipient.in_(recipients))
+        .where(OUT.c.status == "sent", OUT.c.sent_at > now - timedelta(days=1), among_them)
         .group_by(OUT.c.recipient)
     )
     for recipient, n in conn.execute(query):
@@ -426,7 +449,13 @@ MARK_SENT_MANY = (
 )
 # ... and ask which of the next rows are still ours, in one statement and one commit (a data-modifying
 # WITH runs whether or not the query reads it; the rows it marks are not among those it checks).
-OWNED_MANY_AFTER_SENT = OWNED_MANY.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
+# PostgreSQL: the ids to check as one array parameter (the statement's text is the same for every group).
+OWNED_ARRAY = select(OUT.c.id).where(
+    OUT.c.id == any_(bindparam("b_check", type_=ARRAY(Integer))),
+    OUT.c.status == "pending",
+    OUT.c.next_attempt_at == bindparam("b_lease"),
+)
+OWNED_MANY_AFTER_SENT = OWNED_ARRAY.add_cte(MARK_SENT_MANY.returning(OUT.c.id).cte("marked_sent"))
 # Rows settled without a message (a channel that reads none): no Message-ID.
 MARK_COUNTED = (
     update(OUT)

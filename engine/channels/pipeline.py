@@ -133,7 +133,7 @@ class Pool:
 
     def ready(self) -> Iterator[tuple[Any, Any]]:
         """Yield the results that are in, without waiting."""
-        while self._pending:
+        while self._pending and self._done.queue:  # (a deque's length is read atomically: no lock, no Empty raised)
             try:
                 result = self._done.get_nowait()
             except queue.Empty:

@@ -66,6 +66,7 @@ from engine.outbox import (
     MARK_COUNTED,
     MARK_SENT,
     MARK_SENT_MANY,
+    OWNED_ARRAY,
     OWNED_MANY,
     OWNED_MANY_AFTER_SENT,
     claim,
@@ -516,7 +517,7 @@ class _Batch:
         else:
             if sent:
                 self.quick.execute(MARK_SENT, [self._sent(r) for r in sent])
-            found = self.quick.execute(OWNED_MANY, check)
+            found = self.quick.execute(OWNED_ARRAY if self.autocommit else OWNED_MANY, check)
         ours = set(found.scalars())
         if not self.autocommit:
             self.quick.commit()  # the marks; and the read ends: a SQLite write must not start from an older snapshot
