@@ -8,7 +8,10 @@ audit follow-up tables and action plans use.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import pickle
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -1846,3 +1849,11 @@ def test_what_the_reader_keeps_between_phrases_is_bounded_and_cleared() -> None:
     assert all(0 < len(k) <= 4096 for k in kept), [len(k) for k in kept]
     clear_caches()
     assert not any(kept)
+
+
+def test_the_fast_schedule_is_a_schedule_to_copy_replace_and_pickle() -> None:
+    got = parse("Starting March 2000 for annual reports; November 2000 for global", date(1999, 9, 28))
+    assert type(got) is Schedule and type(got.milestones[0]) is Milestone
+    changed = dataclasses.replace(got, kind="deadline")
+    assert (changed.kind, changed.due, changed.milestones) == ("deadline", got.due, got.milestones) and changed != got
+    assert pickle.loads(pickle.dumps(got)) == got and copy.copy(got) == got
