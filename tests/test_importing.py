@@ -323,3 +323,26 @@ def test_an_error_late_in_a_large_plan_names_its_line_and_leaves_the_database_as
     assert "Part 'IV' appears twice (first at line 35)" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert snapshot(cli.url) == before
+
+
+def test_a_plan_files_tags_are_stored_by_its_first_import_as_by_a_later_one(cli, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    from .importers.test_planyaml import PLAN as SMALL
+
+    Path("small.yaml").write_text(SMALL)  # I.1.1 is tagged [report]; I.1.2 has no tags
+    assert cli("import", "plans/owners.yaml", "small.yaml").code == 0
+    first = _tags_of(cli.url)
+    assert first == [("I.1.1", ["report"]), ("I.1.2", [])]  # the rules' `tags:` match from the first import on
+    Path("small.yaml").write_text(SMALL.replace("tags: [report]", "tags: [report, board]"))
+    assert cli("import", "small.yaml").code == 0
+    again = _tags_of(cli.url)
+    assert again == [("I.1.1", ["report", "board"]), ("I.1.2", [])]
+
+
+def _tags_of(url: str) -> list[tuple[str, list[str]]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT ref, tags FROM action WHERE plan_id = 'small' ORDER BY ref")).all()
+    finally:
+        engine.dispose()
+    return [(ref, json.loads(tags) if isinstance(tags, str) else tags) for ref, tags in rows]

@@ -156,7 +156,7 @@ def write_actions(
             if len(made) == part and not flushed:
                 indexes = _set_indexes_aside(session)
             flushed = _insert_new(session, made, flushed, same)
-            make.made.clear()
+            make.clear()
         resolved = ()
     for item in resolved:
         total += 1
@@ -169,7 +169,7 @@ def write_actions(
                     indexes = _set_indexes_aside(session)
                 flushed = _insert_new(session, added, flushed, same)
                 added = []
-                make.made.clear()
+                make.clear()
             continue
         seen.add(item.row.ref)  # only the stored ones: what is not seen among them is removed
         if _update(session, action, item, now, via, report) and action.id is not None:
@@ -259,7 +259,7 @@ NEW_ROW = (
     "owner_source",
 )
 # The columns of a new action's row, in the action table's order: the driver gets each row as it is made.
-ROW = (*NEW_ROW, *SCHEDULE_FIELDS, "override")
+ROW = (*NEW_ROW, *SCHEDULE_FIELDS, "override", "tags")
 
 
 class _NewRows:
@@ -271,6 +271,13 @@ class _NewRows:
     def __init__(self, dialect: Dialect) -> None:
         self.store = stored_values(dialect, _ACT, (*SCHEDULE_FIELDS, "override"))
         self.made: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any], tuple[Any, ...]]] = {}
+        self.store_tags = stored_values(dialect, _ACT, ("tags",))
+        self.tags: dict[int, tuple[Sequence[str], tuple[Any, ...]]] = {}  # a row's tags (mostly one shared list)
+
+    def clear(self) -> None:
+        """Forget the values made for the rows so far (after each part)."""
+        self.made.clear()
+        self.tags.clear()
 
     def __call__(self, item: Resolved) -> tuple[Any, ...]:
         row, owner_id, owner_source, schedule = item
@@ -279,18 +286,26 @@ class _NewRows:
         held = self.made.get(key)
         if held is None or held[0] is not schedule or (override and held[1] is not override):
             held = self.made[key] = (schedule, override, self.store((*map(schedule.get, SCHEDULE_FIELDS), override)))
+        tags = row.tags
+        kept = self.tags.get(id(tags))
+        if kept is None or kept[0] is not tags:
+            kept = self.tags[id(tags)] = (tags, self.store_tags((list(tags),)))
         return (
-            row.ref,
-            row.section_key,
-            row.subheading,
-            row.ordinal,
-            row.title,
-            row.description,
-            row.timeframe,
-            row.timeframe_proposed,
-            owner_id,
-            owner_source,
-        ) + held[2]
+            (
+                row.ref,
+                row.section_key,
+                row.subheading,
+                row.ordinal,
+                row.title,
+                row.description,
+                row.timeframe,
+                row.timeframe_proposed,
+                owner_id,
+                owner_source,
+            )
+            + held[2]
+            + kept[1]
+        )
 
 
 def _new_base(plan_id: str, now: datetime) -> dict[str, Any]:
