@@ -55,7 +55,7 @@ RULES = ROOT / "rules"
 PARTS = ("I", "II", "III", "IV")
 ISSUES = 25
 SUBS = 4
-THRESHOLD_CLI_S = {100_000: 2.1, 1_000_000: 20.0}  # 100,000 in 2.1 s: 50x APScheduler's add_job
+THRESHOLD_CLI_S = {100_000: 3.0, 1_000_000: 20.0}  # the ratio to APScheduler has its own threshold below
 THRESHOLD_PEAK_MB = {1_000_000: 600.0}
 THRESHOLD_RATIO = 50.0
 
